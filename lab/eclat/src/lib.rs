@@ -1,0 +1,1 @@
+//! The eCLAT compiler (pure: no I/O, never panics on user input).
