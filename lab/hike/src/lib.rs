@@ -2,6 +2,7 @@
 //! (`struct bpf_insn`), element IDs, the layouts of the system maps, and the limits.
 //! This crate does no I/O and never panics on untrusted input.
 
+pub mod catalog;
 pub mod insn;
 pub mod layout;
 
