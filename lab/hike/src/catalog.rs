@@ -137,9 +137,216 @@ pub struct Catalog {
 
 impl Catalog {
     pub fn program(&self, package: &str, name: &str) -> Option<&ProgramSig> {
-        self.programs.iter().find(|p| p.package == package && p.name == name)
+        self.programs
+            .iter()
+            .find(|p| p.package == package && p.name == name)
     }
     pub fn loader(&self, package: &str, name: &str) -> Option<&LoaderSig> {
-        self.loaders.iter().find(|l| l.package == package && l.name == name)
+        self.loaders
+            .iter()
+            .find(|l| l.package == package && l.name == name)
+    }
+}
+
+fn int_layout(ty: IntType) -> TypeLayout {
+    TypeLayout {
+        name: format!("__{}", ty.name()),
+        size: ty.bits() / 8,
+        fields: Vec::new(),
+    }
+}
+
+fn map(name: &str, map_type: &str, key: TypeLayout, value: TypeLayout, max_entries: u32) -> MapSig {
+    MapSig {
+        name: name.into(),
+        map_type: map_type.into(),
+        key,
+        value,
+        max_entries,
+    }
+}
+
+fn field(name: &str, offset: u32, size: u32, int: Option<IntType>) -> Field {
+    Field {
+        name: name.into(),
+        offset,
+        size,
+        int,
+    }
+}
+
+fn sd_key() -> TypeLayout {
+    TypeLayout {
+        name: "struct ipv6_sd_key".into(),
+        size: 32,
+        fields: vec![field("saddr", 0, 16, None), field("daddr", 16, 16, None)],
+    }
+}
+
+impl Catalog {
+    /// A hand-written mirror of the default packages of hike.md section 7 (programs
+    /// `hike_default`, `meter`, `sampler`, `info`; loaders `hike_default`). The lab fills its
+    /// catalog from the objects' BTF; this one exists for pure tests where no BTF is at hand.
+    pub fn reference() -> Catalog {
+        use IntType::*;
+        let prog = |package: &str,
+                    name: &str,
+                    params: &[(&str, IntType)],
+                    kind: ProgramKind,
+                    maps: Vec<MapSig>| {
+            ProgramSig {
+                package: package.into(),
+                name: name.into(),
+                params: params
+                    .iter()
+                    .map(|(n, t)| Param {
+                        name: (*n).into(),
+                        ty: *t,
+                    })
+                    .collect(),
+                kind,
+                maps,
+            }
+        };
+        let (f, c) = (ProgramKind::Final, ProgramKind::Continue);
+        let u32l = || int_layout(U32);
+        let u64l = || int_layout(U64);
+        let hd = "hike_default";
+        let programs = vec![
+            prog(hd, "hike_pass", &[], f, vec![]),
+            prog(hd, "hike_drop", &[], f, vec![]),
+            prog(
+                hd,
+                "monitor",
+                &[("event", U64)],
+                c,
+                vec![map("map_pcpu_mon", "percpu_hash", u32l(), u64l(), 64)],
+            ),
+            prog(
+                hd,
+                "ip6_hset_srcdst",
+                &[("action", U64)],
+                c,
+                vec![map(
+                    "map_ipv6_hset_srcdst",
+                    "hash",
+                    sd_key(),
+                    TypeLayout {
+                        name: "struct hset_value".into(),
+                        size: 16,
+                        fields: vec![
+                            field("timestamp_ns", 0, 8, Some(U64)),
+                            field("timeout_ns", 8, 8, Some(U64)),
+                        ],
+                    },
+                    8192,
+                )],
+            ),
+            prog(
+                hd,
+                "lse",
+                &[],
+                c,
+                vec![map("map_lse", "lru_percpu_hash", sd_key(), u64l(), 8192)],
+            ),
+            prog(hd, "l2_redirect", &[("ifindex", U32)], f, vec![]),
+            prog(
+                hd,
+                "l2xcon",
+                &[],
+                f,
+                vec![map("map_l2xcon", "array", u32l(), u32l(), 256)],
+            ),
+            prog(hd, "ip6_kroute", &[], f, vec![]),
+            prog(hd, "ip6_set_ecn", &[], c, vec![]),
+            prog(
+                hd,
+                "app_cfg_load",
+                &[("key", U32)],
+                c,
+                vec![map("map_app_cfg", "hash", u32l(), u32l(), 64)],
+            ),
+            prog(
+                hd,
+                "app_cfg_store",
+                &[("key", U32), ("value", U32)],
+                c,
+                vec![],
+            ),
+            prog(hd, "ip6_find_udp", &[], c, vec![]),
+            prog("meter", "ip6_dst_meter", &[], c, vec![]),
+            prog("meter", "ip6_sd_meter", &[], c, vec![]),
+            prog("meter", "ip6_dst_tbmon", &[], c, vec![]),
+            prog("meter", "ip6_sd_tbmon", &[], c, vec![]),
+            prog("sampler", "ip6_sd_dec2zero", &[("n", U64)], c, vec![]),
+            prog(
+                "info",
+                "show_pkt_info",
+                &[("layers", U64), ("cookie", U64)],
+                c,
+                vec![],
+            ),
+        ];
+        let loaders = vec![
+            LoaderSig {
+                package: hd.into(),
+                name: "ip6_simple_classifier".into(),
+                maps: vec![map(
+                    "ipv6_simple_classifier_map",
+                    "array",
+                    u32l(),
+                    u32l(),
+                    1,
+                )],
+            },
+            LoaderSig {
+                package: hd.into(),
+                name: "ip6_dst_classifier".into(),
+                maps: vec![map(
+                    "ipv6_dst_classifier_map",
+                    "hash",
+                    TypeLayout {
+                        name: "struct in6_addr".into(),
+                        size: 16,
+                        fields: vec![field("addr", 0, 16, None)],
+                    },
+                    u32l(),
+                    64,
+                )],
+            },
+            LoaderSig {
+                package: hd.into(),
+                name: "udp_dport_classifier".into(),
+                maps: vec![map(
+                    "udp_dport_classifier_map",
+                    "hash",
+                    int_layout(U16),
+                    u32l(),
+                    64,
+                )],
+            },
+        ];
+        let constants = vec![
+            Constant {
+                package: hd.into(),
+                name: "HIKE_HSET_LOOKUP".into(),
+                value: 0,
+            },
+            Constant {
+                package: hd.into(),
+                name: "HIKE_HSET_ADD".into(),
+                value: 1,
+            },
+            Constant {
+                package: hd.into(),
+                name: "HIKE_HSET_LOOKUP_AND_CLEAN".into(),
+                value: 2,
+            },
+        ];
+        Catalog {
+            programs,
+            loaders,
+            constants,
+        }
     }
 }

@@ -16,7 +16,13 @@ impl Insn {
     pub const SIZE: usize = 8;
 
     pub const fn new(code: u8, dst: u8, src: u8, off: i16, imm: i32) -> Self {
-        Self { code, dst, src, off, imm }
+        Self {
+            code,
+            dst,
+            src,
+            off,
+            imm,
+        }
     }
 
     pub fn to_bytes(self) -> [u8; 8] {

@@ -3,10 +3,14 @@
 //! This crate does no I/O and never panics on untrusted input.
 
 pub mod catalog;
+pub mod disasm;
 pub mod insn;
 pub mod layout;
+pub mod validate;
+pub mod vm;
 
 pub use insn::Insn;
+pub use validate::{ValidateError, validate};
 
 /// Bit 30 of an element ID marks a chain; otherwise the ID is a program ID 0..255.
 pub const CHAIN_ID_FLAG: u32 = 1 << 30;
@@ -28,6 +32,10 @@ pub const STACK_SIZE: usize = 128;
 pub const MAX_PROG_ARGS: usize = 3;
 /// At most this many user arguments to a chain.
 pub const MAX_CHAIN_ARGS: usize = 2;
+/// Program calls per packet: the reference VM and the kernel VM both refuse the 33rd
+/// (the kernel's own limit is 33 tail calls per run, `MAX_TAIL_CALL_CNT`; one is kept for
+/// re-entering the interpreter). See `vm` for the exact accounting.
+pub const MAX_PROGRAM_CALLS: u32 = 32;
 /// Return value of a program that wants the VM to resume the calling chain.
 pub const HIKE_XDP_VM: u64 = 104;
 

@@ -1,0 +1,191 @@
+//! A readable disassembler of chain bytecode, in bpftool's syntax (`r1 = 0x40000001 ll`,
+//! `r0 = *(u32 *)(r10 - 8)`, `if r0 != 0x0 goto +3`, `call hike_elem_call_2`).
+//! The call helpers are named after the original C API: `hike_elem_call_N` takes N arguments,
+//! the element ID included, so `hike_elem_call_1` is the call with no user argument (0x11 << 8).
+
+use crate::insn::{Insn, call, op};
+use std::fmt::Write;
+
+/// The name of a VM call helper immediate, if it is one.
+pub fn call_name(imm: i32) -> Option<&'static str> {
+    Some(match call::nargs(imm)? {
+        0 => "hike_elem_call_1",
+        1 => "hike_elem_call_2",
+        2 => "hike_elem_call_3",
+        _ => "hike_elem_call_4",
+    })
+}
+
+fn size_name(code: u8) -> &'static str {
+    match code & 0x18 {
+        op::B => "u8",
+        op::H => "u16",
+        op::W => "u32",
+        _ => "u64",
+    }
+}
+
+fn mem(reg: u8, off: i16) -> String {
+    if off < 0 {
+        format!("r{reg} - {}", -(off as i32))
+    } else {
+        format!("r{reg} + {off}")
+    }
+}
+
+/// One instruction as text. `next` is the following slot (the high half of an `lddw`).
+pub fn insn_text(insn: Insn, next: Option<Insn>) -> String {
+    let (d, s, off, imm) = (insn.dst, insn.src, insn.off, insn.imm);
+    let code = insn.code;
+    let x = code & op::X != 0;
+    match code & 0x07 {
+        op::ALU64 => {
+            let sym = match code & 0xf0 {
+                op::ADD => "+=",
+                op::SUB => "-=",
+                op::MUL => "*=",
+                op::DIV => "/=",
+                op::OR => "|=",
+                op::AND => "&=",
+                op::LSH => "<<=",
+                op::RSH => ">>=",
+                op::MOD => "%=",
+                op::XOR => "^=",
+                op::MOV => "=",
+                op::ARSH => "s>>=",
+                op::NEG => return format!("r{d} = -r{d}"),
+                _ => return invalid(insn),
+            };
+            if x {
+                format!("r{d} {sym} r{s}")
+            } else {
+                format!("r{d} {sym} {imm}")
+            }
+        }
+        op::ALU if code & 0xf0 == op::END => {
+            let kind = if code & op::TO_BE != 0 { "be" } else { "le" };
+            format!("r{d} = {kind}{imm} r{d}")
+        }
+        op::LD if code == op::LDDW => {
+            let hi = next.map(|n| n.imm as u32 as u64).unwrap_or(0);
+            let v = (hi << 32) | imm as u32 as u64;
+            format!("r{d} = {v:#x} ll")
+        }
+        op::LDX if code & 0xe0 == op::MEM => {
+            format!("r{d} = *({} *)({})", size_name(code), mem(s, off))
+        }
+        op::ST if code & 0xe0 == op::MEM => {
+            format!("*({} *)({}) = {imm}", size_name(code), mem(d, off))
+        }
+        op::STX if code & 0xe0 == op::MEM => {
+            format!("*({} *)({}) = r{s}", size_name(code), mem(d, off))
+        }
+        op::JMP => {
+            let jop = code & 0xf0;
+            let sym = match jop {
+                op::JA => return format!("goto {off:+}"),
+                op::CALL => {
+                    return match call_name(imm) {
+                        Some(n) if !x && s == 0 => format!("call {n}"),
+                        _ => format!("call {imm:#x} (not a VM call helper)"),
+                    };
+                }
+                op::EXIT => return "exit".to_string(),
+                op::JEQ => "==",
+                op::JGT => ">",
+                op::JGE => ">=",
+                op::JSET => "&",
+                op::JNE => "!=",
+                op::JSGT => "s>",
+                op::JSGE => "s>=",
+                op::JLT => "<",
+                op::JLE => "<=",
+                op::JSLT => "s<",
+                op::JSLE => "s<=",
+                _ => return invalid(insn),
+            };
+            if x {
+                format!("if r{d} {sym} r{s} goto {off:+}")
+            } else {
+                format!("if r{d} {sym} {:#x} goto {off:+}", imm)
+            }
+        }
+        _ => invalid(insn),
+    }
+}
+
+fn invalid(insn: Insn) -> String {
+    let b = insn.to_bytes();
+    format!(
+        ".insn {:02x} {:02x} {:02x} {:02x} {:02x} {:02x} {:02x} {:02x} (invalid in a chain)",
+        b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]
+    )
+}
+
+/// One line per instruction (the second slot of an `lddw` gets no line of its own):
+/// `(slot index, text)`.
+pub fn disasm_lines(insns: &[Insn]) -> Vec<(usize, String)> {
+    let mut out = Vec::with_capacity(insns.len());
+    let mut i = 0;
+    while i < insns.len() {
+        let insn = insns[i];
+        let next = insns.get(i + 1).copied();
+        out.push((i, insn_text(insn, next)));
+        i += if insn.code == op::LDDW { 2 } else { 1 };
+    }
+    out
+}
+
+/// The whole listing, `  3: text`, with an optional annotation per slot index appended as
+/// `  ; annotation` (e.g. the eCLAT source line the instruction came from).
+pub fn disasm(insns: &[Insn], annotate: Option<&dyn Fn(usize) -> Option<String>>) -> String {
+    let lines = disasm_lines(insns);
+    let mut out = String::new();
+    for (i, text) in lines {
+        let note = annotate.and_then(|f| f(i));
+        match note {
+            Some(n) => {
+                let _ = writeln!(out, "{i:4}: {text:<28}  ; {n}");
+            }
+            None => {
+                let _ = writeln!(out, "{i:4}: {text}");
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bpftool_like_syntax() {
+        let prog = [
+            Insn::new(op::LDDW, 1, 0, 0, 0x4000_0001),
+            Insn::new(0, 0, 0, 0, 0),
+            Insn::new(op::LDX | op::MEM | op::W, 0, 10, -8, 0),
+            Insn::new(op::JMP | op::JNE | op::K, 0, 0, 3, 0),
+            Insn::new(op::JMP | op::CALL, 0, 0, 0, call::CALL_1),
+            Insn::new(op::ALU64 | op::ARSH | op::K, 2, 0, 0, 3),
+            Insn::new(op::STX | op::MEM | op::DW, 10, 6, -16, 0),
+            Insn::new(op::ALU | op::END | op::TO_BE, 3, 0, 0, 16),
+            Insn::new(op::JMP | op::JSLT | op::X, 3, 4, -2, 0),
+            Insn::new(op::JMP | op::EXIT, 0, 0, 0, 0),
+            Insn::new(0xff, 0, 0, 0, 0),
+        ];
+        let text = disasm(&prog, Some(&|i| (i == 4).then(|| "line 7".to_string())));
+        let expected = "   0: r1 = 0x40000001 ll
+   2: r0 = *(u32 *)(r10 - 8)
+   3: if r0 != 0x0 goto +3
+   4: call hike_elem_call_2         ; line 7
+   5: r2 s>>= 3
+   6: *(u64 *)(r10 - 16) = r6
+   7: r3 = be16 r3
+   8: if r3 s< r4 goto -2
+   9: exit
+  10: .insn ff 00 00 00 00 00 00 00 (invalid in a chain)
+";
+        assert_eq!(text, expected);
+    }
+}
