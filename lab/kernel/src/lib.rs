@@ -1,1 +1,22 @@
-//! Everything that talks to the kernel.
+//! Everything in eclat-lab that talks to the kernel: network namespaces and netlink, sysctls,
+//! bpffs pins, loading and attaching eBPF objects with aya, map access, `BPF_PROG_TEST_RUN`,
+//! and the packet generator. No other crate of the workspace makes a syscall that changes
+//! kernel state; this one records every object it creates in the [`journal`] first.
+
+pub mod bpffs;
+pub mod cleanup;
+pub mod doctor;
+pub mod env;
+pub mod exec;
+pub mod journal;
+pub mod maps;
+pub mod netlink;
+pub mod netns;
+pub mod objects;
+pub mod sys;
+pub mod topo;
+pub mod topology;
+pub mod traffic;
+pub mod xdp;
+
+pub use env::LabEnv;

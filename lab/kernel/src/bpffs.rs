@@ -1,0 +1,117 @@
+//! The BPF filesystem and the lab's root on it. Every pin the lab makes lives below
+//! [`crate::LabEnv::bpffs_root`], in the original HIKe shape: `maps/system/hvm_*`,
+//! `progs/<package>/<name>`, `maps/<package>/<name>/<map>`, plus `links/<node>/<dev>/...` for
+//! XDP attachments that must outlive the command that made them.
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+use crate::LabEnv;
+use crate::env::BPFFS_MOUNT;
+use crate::journal::{Journal, JournalError, Lifetime, Resource};
+
+/// `BPF_FS_MAGIC` from linux/magic.h.
+const BPF_FS_MAGIC: i64 = 0xcafe_4a11;
+
+#[derive(Debug, thiserror::Error)]
+pub enum BpffsError {
+    #[error("{path}: {err}")]
+    Io { path: PathBuf, err: io::Error },
+    #[error(
+        "{path} is outside the lab's bpffs root {root}; the lab only pins below its own root"
+    )]
+    Outside { path: PathBuf, root: PathBuf },
+    #[error(
+        "bpffs is not mounted at {BPFFS_MOUNT} and mounting it failed ({err}); run \
+         `mount -t bpf bpf {BPFFS_MOUNT}` as root"
+    )]
+    Mount { err: io::Error },
+    #[error(transparent)]
+    Journal(#[from] JournalError),
+}
+
+pub fn is_bpffs(path: &Path) -> bool {
+    nix::sys::statfs::statfs(path).map(|s| s.filesystem_type().0 as i64 == BPF_FS_MAGIC).unwrap_or(false)
+}
+
+/// Mounts bpffs at /sys/fs/bpf if nothing is mounted there (as systemd would at boot).
+/// Returns whether it mounted. The mount is system infrastructure and is left in place.
+pub fn ensure_mounted() -> Result<bool, BpffsError> {
+    let p = Path::new(BPFFS_MOUNT);
+    if is_bpffs(p) {
+        return Ok(false);
+    }
+    std::fs::create_dir_all(p).map_err(|err| BpffsError::Mount { err })?;
+    nix::mount::mount(Some("bpf"), p, Some("bpf"), nix::mount::MsFlags::empty(), Some("mode=0700"))
+        .map_err(|e| BpffsError::Mount { err: e.into() })?;
+    Ok(true)
+}
+
+/// Checks that `path` lies below the lab's root (after normalising `..`).
+pub fn check_inside(env: &LabEnv, path: &Path) -> Result<(), BpffsError> {
+    let inside = path.starts_with(&env.bpffs_root)
+        && !path.components().any(|c| matches!(c, std::path::Component::ParentDir));
+    if inside {
+        Ok(())
+    } else {
+        Err(BpffsError::Outside { path: path.to_path_buf(), root: env.bpffs_root.clone() })
+    }
+}
+
+/// Creates `dir` (below the root) and its parents, recording each new directory.
+pub fn ensure_dir(env: &LabEnv, journal: &mut Journal, dir: &Path, life: Lifetime) -> Result<(), BpffsError> {
+    ensure_mounted()?;
+    if dir != env.bpffs_root {
+        check_inside(env, dir)?;
+    }
+    let mut todo = Vec::new();
+    let mut d = dir.to_path_buf();
+    while !d.exists() {
+        todo.push(d.clone());
+        if d == env.bpffs_root || !d.pop() {
+            break;
+        }
+    }
+    for d in todo.into_iter().rev() {
+        journal.add(Resource::Dir { path: d.clone() }, life)?;
+        std::fs::create_dir(&d).map_err(|err| BpffsError::Io { path: d.clone(), err })?;
+    }
+    Ok(())
+}
+
+/// Records every pin below the root that the journal does not know yet (objects pinned by
+/// a loader that pins as it loads, e.g. aya's map pinning).
+pub fn record_new_pins(env: &LabEnv, journal: &mut Journal, life: Lifetime) -> Result<usize, BpffsError> {
+    let known: std::collections::HashSet<Resource> = journal.entries()?.into_iter().map(|e| e.res).collect();
+    let mut found = Vec::new();
+    walk(&env.bpffs_root, &mut found);
+    let mut n = 0;
+    for (path, is_dir) in found {
+        let res = if is_dir { Resource::Dir { path } } else { Resource::Pin { path } };
+        if !known.contains(&res) {
+            journal.add(res, life)?;
+            n += 1;
+        }
+    }
+    Ok(n)
+}
+
+/// Every entry below `root` (parents before children).
+pub fn walk(root: &Path, out: &mut Vec<(PathBuf, bool)>) {
+    let Ok(rd) = std::fs::read_dir(root) else { return };
+    let mut entries: Vec<_> = rd.filter_map(|e| e.ok()).collect();
+    entries.sort_by_key(|e| e.file_name());
+    for e in entries {
+        let p = e.path();
+        let is_dir = e.file_type().map(|t| t.is_dir()).unwrap_or(false);
+        out.push((p.clone(), is_dir));
+        if is_dir {
+            walk(&p, out);
+        }
+    }
+}
+
+/// Pins of a given area (`maps`, `progs`, `links`), relative to the root.
+pub fn area(env: &LabEnv, name: &str) -> PathBuf {
+    env.bpffs_root.join(name)
+}

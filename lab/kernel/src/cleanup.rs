@@ -1,0 +1,140 @@
+//! Removing what the lab made: `reset` (everything in the journal, then anything left below
+//! the lab's own bpffs root) and recovery after a crash (the leftovers of operations and
+//! sessions whose process is gone). Each removal first checks that the object is still the
+//! one the journal recorded: a namespace with another inode, or a path outside the root, is
+//! left alone and reported.
+
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::LabEnv;
+use crate::bpffs;
+use crate::journal::{Entry, Journal, JournalError, Resource};
+use crate::netns;
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CleanupReport {
+    pub removed: Vec<String>,
+    /// objects left in place, with the reason
+    pub kept: Vec<String>,
+}
+
+impl CleanupReport {
+    pub fn is_empty(&self) -> bool {
+        self.removed.is_empty() && self.kept.is_empty()
+    }
+}
+
+fn remove_one(env: &LabEnv, res: &Resource) -> Result<bool, String> {
+    match res {
+        Resource::Netns { name, ino } => netns::unregister(name, *ino).map_err(|e| e.to_string()),
+        Resource::Pin { path } => {
+            bpffs::check_inside(env, path).map_err(|e| e.to_string())?;
+            match std::fs::remove_file(path) {
+                Ok(()) => Ok(true),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+                Err(e) => Err(format!("{}: {e}", path.display())),
+            }
+        }
+        Resource::Dir { path } => {
+            if path != &env.bpffs_root {
+                bpffs::check_inside(env, path).map_err(|e| e.to_string())?;
+            }
+            match std::fs::remove_dir(path) {
+                Ok(()) => Ok(true),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+                Err(e) => Err(format!("{}: {e}", path.display())),
+            }
+        }
+    }
+}
+
+fn remove_entries(env: &LabEnv, journal: &mut Journal, entries: Vec<Entry>, report: &mut CleanupReport) -> Result<(), JournalError> {
+    // pins before directories, namespaces last: the reverse of creation order
+    for e in entries.into_iter().rev() {
+        match remove_one(env, &e.res) {
+            Ok(true) => {
+                report.removed.push(e.res.to_string());
+                journal.del(&e.res)?;
+            }
+            Ok(false) => {
+                // already gone, or no longer the lab's (another inode): forget it
+                if let Resource::Netns { name, .. } = &e.res {
+                    if netns::inode(name).is_some() {
+                        report.kept.push(format!("{} (now another namespace, not the lab's)", e.res));
+                    }
+                }
+                journal.del(&e.res)?;
+            }
+            Err(why) => report.kept.push(format!("{}: {why}", e.res)),
+        }
+    }
+    Ok(())
+}
+
+/// Removes the leftovers of crashed operations and ended sessions. Cheap when there are none:
+/// it reads the journal and checks a few `/proc/<pid>/stat` files.
+pub fn recover(env: &LabEnv, journal: &mut Journal) -> Result<CleanupReport, JournalError> {
+    let leftovers: Vec<Entry> = journal.entries()?.into_iter().filter(|e| e.is_leftover()).collect();
+    let mut report = CleanupReport::default();
+    if leftovers.is_empty() {
+        return Ok(report);
+    }
+    let had_netns = leftovers.iter().any(|e| matches!(e.res, Resource::Netns { .. }));
+    remove_entries(env, journal, leftovers, &mut report)?;
+    if had_netns && !any_netns_left(env, journal)? {
+        let _ = std::fs::remove_file(env.topology_state_path());
+    }
+    journal.compact()?;
+    Ok(report)
+}
+
+/// Removes this process's own session objects (a TUI session ending normally).
+pub fn end_session(env: &LabEnv, journal: &mut Journal) -> Result<CleanupReport, JournalError> {
+    let me = journal.owner();
+    let mine: Vec<Entry> = journal
+        .entries()?
+        .into_iter()
+        .filter(|e| e.owner == me && e.life != crate::journal::Lifetime::Persistent)
+        .collect();
+    let mut report = CleanupReport::default();
+    let had_netns = mine.iter().any(|e| matches!(e.res, Resource::Netns { .. }));
+    remove_entries(env, journal, mine, &mut report)?;
+    if had_netns && !any_netns_left(env, journal)? {
+        let _ = std::fs::remove_file(env.topology_state_path());
+    }
+    journal.compact()?;
+    Ok(report)
+}
+
+fn any_netns_left(_env: &LabEnv, journal: &Journal) -> Result<bool, JournalError> {
+    Ok(journal.entries()?.iter().any(|e| matches!(e.res, Resource::Netns { .. })))
+}
+
+/// Removes everything the lab created, and nothing else.
+pub fn reset(env: &LabEnv, journal: &mut Journal) -> Result<CleanupReport, JournalError> {
+    let mut report = CleanupReport::default();
+    let entries = journal.entries()?;
+    remove_entries(env, journal, entries, &mut report)?;
+    // anything still below the lab's own root was pinned by the lab in the instant between
+    // pinning and recording (a crash there); the root is the lab's, so sweep it
+    if env.bpffs_root.exists() && bpffs::is_bpffs(env.bpffs_root.parent().unwrap_or(Path::new("/"))) {
+        let mut found = Vec::new();
+        bpffs::walk(&env.bpffs_root, &mut found);
+        for (path, is_dir) in found.into_iter().rev() {
+            let r = if is_dir { std::fs::remove_dir(&path) } else { std::fs::remove_file(&path) };
+            match r {
+                Ok(()) => report.removed.push(format!("unrecorded {}", path.display())),
+                Err(e) => report.kept.push(format!("{}: {e}", path.display())),
+            }
+        }
+        match std::fs::remove_dir(&env.bpffs_root) {
+            Ok(()) => report.removed.push(format!("directory {}", env.bpffs_root.display())),
+            Err(e) => report.kept.push(format!("{}: {e}", env.bpffs_root.display())),
+        }
+    }
+    let _ = std::fs::remove_file(env.topology_state_path());
+    journal.compact()?;
+    Ok(report)
+}

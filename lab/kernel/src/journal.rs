@@ -1,0 +1,301 @@
+//! The journal: an append-only record of every kernel object the lab creates, written and
+//! synced *before* the object exists. Replaying it tells which objects are the lab's, so that
+//! `reset` (and recovery after a crash) removes exactly those and nothing else.
+//!
+//! Each object has a lifetime:
+//! - `provisional`: part of an operation still in progress (`topo up` half-way); if its owner
+//!   process is gone, the operation crashed and the object is a leftover;
+//! - `session`: belongs to a running lab session (the TUI); a leftover once the owner is gone;
+//! - `persistent`: made by a finished command (`topo up` from the shell); stays until removed.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// A kernel object the lab created.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Resource {
+    /// A network namespace bind-mounted at `/run/netns/<name>`, identified by its inode.
+    Netns { name: String, ino: u64 },
+    /// A directory (on bpffs: the lab's root and its subfolders).
+    Dir { path: PathBuf },
+    /// A pinned program, map or link below the lab's bpffs root.
+    Pin { path: PathBuf },
+}
+
+impl std::fmt::Display for Resource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Resource::Netns { name, .. } => write!(f, "namespace {name}"),
+            Resource::Dir { path } => write!(f, "directory {}", path.display()),
+            Resource::Pin { path } => write!(f, "pin {}", path.display()),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Lifetime {
+    Provisional,
+    Session,
+    Persistent,
+}
+
+/// A process, identified by pid and start time (pids are reused; start times are not).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Owner {
+    pub pid: u32,
+    pub start: u64,
+}
+
+impl Owner {
+    pub fn me() -> Self {
+        let pid = std::process::id();
+        Self { pid, start: proc_start_time(pid).unwrap_or(0) }
+    }
+
+    pub fn alive(&self) -> bool {
+        proc_start_time(self.pid) == Some(self.start)
+    }
+}
+
+/// Field 22 of `/proc/<pid>/stat`: start time in clock ticks since boot.
+fn proc_start_time(pid: u32) -> Option<u64> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // the command name (field 2) may contain spaces and parentheses: skip past the last ')'
+    let rest = &s[s.rfind(')')? + 2..];
+    rest.split(' ').nth(19)?.parse().ok()
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+enum Record {
+    Add { res: Resource, owner: Owner, life: Lifetime },
+    Del { res: Resource },
+    /// Every provisional object of `owner` becomes `life`.
+    Commit { owner: Owner, life: Lifetime },
+}
+
+/// A live entry of the journal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Entry {
+    pub res: Resource,
+    pub owner: Owner,
+    pub life: Lifetime,
+}
+
+impl Entry {
+    /// Is this a leftover of a crashed operation or of a session that ended?
+    pub fn is_leftover(&self) -> bool {
+        self.life != Lifetime::Persistent && !self.owner.alive()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum JournalError {
+    #[error("journal {path}: {err}")]
+    Io { path: PathBuf, err: io::Error },
+    #[error("journal {path} line {line}: {err} (the journal is damaged; move it away and run `eclat-lab reset --force` to clean up by name)")]
+    Corrupt { path: PathBuf, line: usize, err: String },
+}
+
+pub struct Journal {
+    path: PathBuf,
+    file: File,
+    owner: Owner,
+    _lock: Lock,
+}
+
+/// An exclusive `flock` on the lab's lock file, held while the lab changes the kernel.
+pub struct Lock {
+    _guard: nix::fcntl::Flock<File>,
+}
+
+impl Lock {
+    /// Blocks until no other eclat-lab process holds the lock.
+    pub fn acquire(path: &Path) -> io::Result<Self> {
+        let file = OpenOptions::new().create(true).truncate(false).write(true).open(path)?;
+        let guard = nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusive)
+            .map_err(|(_, e)| io::Error::from(e))?;
+        Ok(Self { _guard: guard })
+    }
+}
+
+impl Journal {
+    /// Opens (creating if needed) the journal in `state_dir`, taking the lab's lock.
+    pub fn open(state_dir: &Path) -> Result<Self, JournalError> {
+        let io_err = |path: &Path| {
+            let path = path.to_path_buf();
+            move |err| JournalError::Io { path, err }
+        };
+        std::fs::create_dir_all(state_dir).map_err(io_err(state_dir))?;
+        let lock_path = state_dir.join("lock");
+        let lock = Lock::acquire(&lock_path).map_err(io_err(&lock_path))?;
+        let path = state_dir.join("journal");
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .read(true)
+            .open(&path)
+            .map_err(io_err(&path))?;
+        Ok(Self { path, file, owner: Owner::me(), _lock: lock })
+    }
+
+    pub fn owner(&self) -> Owner {
+        self.owner
+    }
+
+    fn append(&mut self, rec: &Record) -> Result<(), JournalError> {
+        let mut line = serde_json::to_string(rec).expect("journal records serialize");
+        line.push('\n');
+        let path = self.path.clone();
+        self.file
+            .write_all(line.as_bytes())
+            .and_then(|_| nix::unistd::fdatasync(&self.file).map_err(io::Error::from))
+            .map_err(|err| JournalError::Io { path, err })
+    }
+
+    /// Records that `res` is about to be created by this process.
+    pub fn add(&mut self, res: Resource, life: Lifetime) -> Result<(), JournalError> {
+        self.append(&Record::Add { res, owner: self.owner, life })
+    }
+
+    /// Records that `res` is gone.
+    pub fn del(&mut self, res: &Resource) -> Result<(), JournalError> {
+        self.append(&Record::Del { res: res.clone() })
+    }
+
+    /// Turns this process's provisional objects into `life` objects (the operation finished).
+    pub fn commit(&mut self, life: Lifetime) -> Result<(), JournalError> {
+        self.append(&Record::Commit { owner: self.owner, life })
+    }
+
+    /// The live entries, oldest first.
+    pub fn entries(&self) -> Result<Vec<Entry>, JournalError> {
+        let f = File::open(&self.path)
+            .map_err(|err| JournalError::Io { path: self.path.clone(), err })?;
+        let mut live: Vec<Entry> = Vec::new();
+        for (i, line) in BufReader::new(f).lines().enumerate() {
+            let line = line.map_err(|err| JournalError::Io { path: self.path.clone(), err })?;
+            if line.trim().is_empty() {
+                continue;
+            }
+            let rec: Record = match serde_json::from_str(&line) {
+                Ok(r) => r,
+                // a torn last line from a crash mid-write: the object it announced was never
+                // created (we sync before creating), so it is safe to ignore
+                Err(_) if i + 1 == self.line_count() => continue,
+                Err(e) => {
+                    return Err(JournalError::Corrupt {
+                        path: self.path.clone(),
+                        line: i + 1,
+                        err: e.to_string(),
+                    });
+                }
+            };
+            match rec {
+                Record::Add { res, owner, life } => {
+                    live.retain(|e| e.res != res);
+                    live.push(Entry { res, owner, life });
+                }
+                Record::Del { res } => live.retain(|e| e.res != res),
+                Record::Commit { owner, life } => {
+                    for e in live.iter_mut() {
+                        if e.owner == owner && e.life == Lifetime::Provisional {
+                            e.life = life;
+                        }
+                    }
+                }
+            }
+        }
+        Ok(live)
+    }
+
+    fn line_count(&self) -> usize {
+        File::open(&self.path).map(|f| BufReader::new(f).lines().count()).unwrap_or(0)
+    }
+
+    /// Rewrites the journal with only the live entries (atomic rename).
+    pub fn compact(&mut self) -> Result<(), JournalError> {
+        let live = self.entries()?;
+        let tmp = self.path.with_extension("tmp");
+        let io_err = |err| JournalError::Io { path: tmp.clone(), err };
+        let mut f = File::create(&tmp).map_err(io_err)?;
+        for e in &live {
+            let rec = Record::Add { res: e.res.clone(), owner: e.owner, life: e.life };
+            let mut line = serde_json::to_string(&rec).expect("journal records serialize");
+            line.push('\n');
+            f.write_all(line.as_bytes()).map_err(io_err)?;
+        }
+        f.sync_all().map_err(io_err)?;
+        std::fs::rename(&tmp, &self.path).map_err(io_err)?;
+        self.file = OpenOptions::new()
+            .append(true)
+            .read(true)
+            .open(&self.path)
+            .map_err(|err| JournalError::Io { path: self.path.clone(), err })?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tmpdir(tag: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("eclat-journal-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        d
+    }
+
+    #[test]
+    fn replay_add_del_commit() {
+        let d = tmpdir("replay");
+        let mut j = Journal::open(&d).unwrap();
+        let a = Resource::Netns { name: "a".into(), ino: 1 };
+        let b = Resource::Pin { path: "/sys/fs/bpf/x/p".into() };
+        j.add(a.clone(), Lifetime::Provisional).unwrap();
+        j.add(b.clone(), Lifetime::Provisional).unwrap();
+        j.del(&b).unwrap();
+        let e = j.entries().unwrap();
+        assert_eq!(e.len(), 1);
+        assert_eq!(e[0].life, Lifetime::Provisional);
+        // we are alive: nothing is a leftover yet
+        assert!(!e[0].is_leftover());
+        j.commit(Lifetime::Persistent).unwrap();
+        assert_eq!(j.entries().unwrap()[0].life, Lifetime::Persistent);
+        j.compact().unwrap();
+        assert_eq!(j.entries().unwrap().len(), 1);
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn dead_owner_makes_leftovers() {
+        let e = Entry {
+            res: Resource::Dir { path: "/x".into() },
+            owner: Owner { pid: u32::MAX - 1, start: 1 },
+            life: Lifetime::Session,
+        };
+        assert!(e.is_leftover());
+        let p = Entry { life: Lifetime::Persistent, ..e.clone() };
+        assert!(!p.is_leftover());
+    }
+
+    #[test]
+    fn torn_last_line_is_ignored_but_damage_elsewhere_is_reported() {
+        let d = tmpdir("torn");
+        std::fs::create_dir_all(&d).unwrap();
+        let good = r#"{"op":"add","res":{"kind":"dir","path":"/x"},"owner":{"pid":1,"start":1},"life":"persistent"}"#;
+        std::fs::write(d.join("journal"), format!("{good}\n{{\"op\":\"ad")).unwrap();
+        let j = Journal::open(&d).unwrap();
+        assert_eq!(j.entries().unwrap().len(), 1);
+        drop(j);
+        std::fs::write(d.join("journal"), format!("garbage\n{good}\n")).unwrap();
+        let j = Journal::open(&d).unwrap();
+        assert!(matches!(j.entries(), Err(JournalError::Corrupt { line: 1, .. })));
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+}

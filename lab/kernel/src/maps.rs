@@ -1,0 +1,330 @@
+//! The lab's maps, found by name under `<root>/maps/`, read and written byte-exactly.
+//! Per-CPU values are summed per field (what a counter means); without BTF, keys and values
+//! of 1, 2, 4 or 8 bytes are little-endian integers and longer values are arrays of u64.
+
+use std::os::fd::AsFd;
+use std::path::{Path, PathBuf};
+
+use aya::maps::{MapInfo, MapType};
+use serde::Serialize;
+
+use crate::LabEnv;
+use crate::sys;
+
+#[derive(Debug, thiserror::Error)]
+pub enum MapError {
+    #[error("no map named `{name}` is loaded{hint}")]
+    NotFound { name: String, hint: String },
+    #[error("`{name}` names several maps: {candidates}; give the longer name")]
+    Ambiguous { name: String, candidates: String },
+    #[error("map {path}: {what}: {err}")]
+    Io { path: PathBuf, what: &'static str, err: std::io::Error },
+    #[error("map {path}: {err}")]
+    Aya { path: PathBuf, err: aya::maps::MapError },
+    #[error("{what} `{text}` is not a number{help}")]
+    Parse { what: &'static str, text: String, help: String },
+    #[error("{what} {value} does not fit in the map's {size}-byte {what}")]
+    TooBig { what: &'static str, value: u64, size: u32 },
+    #[error("map `{name}` has {size}-byte {what}s; `map set` handles 1, 2, 4 and 8 bytes")]
+    Unsupported { name: String, what: &'static str, size: u32 },
+}
+
+/// A pinned map of the lab.
+#[derive(Debug, Clone, Serialize)]
+pub struct MapRef {
+    /// path below `<root>/maps`, e.g. `lab/xdp_counter/pkt_count`
+    pub name: String,
+    #[serde(skip)]
+    pub path: PathBuf,
+    pub map_type: String,
+    pub key_size: u32,
+    pub value_size: u32,
+    pub max_entries: u32,
+    pub id: u32,
+}
+
+impl MapRef {
+    /// The last component: what learners type.
+    pub fn short(&self) -> &str {
+        self.name.rsplit('/').next().unwrap_or(&self.name)
+    }
+    pub fn per_cpu(&self) -> bool {
+        self.map_type.starts_with("percpu") || self.map_type.starts_with("lru_percpu")
+    }
+}
+
+fn type_name(t: Result<MapType, aya::maps::MapError>) -> String {
+    let s = match t {
+        Ok(MapType::Hash) => "hash",
+        Ok(MapType::Array) => "array",
+        Ok(MapType::ProgramArray) => "prog_array",
+        Ok(MapType::PerCpuHash) => "percpu_hash",
+        Ok(MapType::PerCpuArray) => "percpu_array",
+        Ok(MapType::LruHash) => "lru_hash",
+        Ok(MapType::LruPerCpuHash) => "lru_percpu_hash",
+        Ok(MapType::RingBuf) => "ringbuf",
+        Ok(MapType::PerfEventArray) => "perf_event_array",
+        Ok(MapType::LpmTrie) => "lpm_trie",
+        Ok(MapType::DevMap) => "devmap",
+        Ok(MapType::DevMapHash) => "devmap_hash",
+        Ok(other) => return format!("{other:?}").to_lowercase(),
+        Err(_) => "unknown",
+    };
+    s.to_string()
+}
+
+fn info_of(path: &Path) -> Result<MapInfo, MapError> {
+    MapInfo::from_pin(path).map_err(|err| MapError::Aya { path: path.to_path_buf(), err })
+}
+
+/// Every pinned map of the lab, sorted by name.
+pub fn list(env: &LabEnv) -> Vec<MapRef> {
+    let root = env.bpffs_root.join("maps");
+    let mut found = Vec::new();
+    crate::bpffs::walk(&root, &mut found);
+    let mut out = Vec::new();
+    for (path, is_dir) in found {
+        if is_dir {
+            continue;
+        }
+        let Ok(info) = info_of(&path) else { continue };
+        let name = path.strip_prefix(&root).unwrap_or(&path).display().to_string();
+        out.push(MapRef {
+            name,
+            path,
+            map_type: type_name(info.map_type()),
+            key_size: info.key_size(),
+            value_size: info.value_size(),
+            max_entries: info.max_entries(),
+            id: info.id(),
+        });
+    }
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    out
+}
+
+/// Finds a map by its short name (`pkt_count`) or any path suffix (`xdp_counter/pkt_count`).
+pub fn find(env: &LabEnv, name: &str) -> Result<MapRef, MapError> {
+    let all = list(env);
+    let name_t = name.trim_matches('/');
+    let hits: Vec<&MapRef> = all
+        .iter()
+        .filter(|m| m.name == name_t || m.name.ends_with(&format!("/{name_t}")))
+        .collect();
+    match hits.len() {
+        1 => Ok(hits[0].clone()),
+        0 => Err(MapError::NotFound {
+            name: name.to_string(),
+            hint: if all.is_empty() {
+                " (no map is loaded yet: attach a program first, e.g. `xdp attach xdp_counter sut enp6s0f0`)".into()
+            } else {
+                format!(" (loaded: {})", all.iter().map(|m| m.short()).collect::<Vec<_>>().join(", "))
+            },
+        }),
+        _ => Err(MapError::Ambiguous {
+            name: name.to_string(),
+            candidates: hits.iter().map(|m| m.name.as_str()).collect::<Vec<_>>().join(", "),
+        }),
+    }
+}
+
+/// A decoded number or raw bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum Value {
+    Int(u64),
+    Words(Vec<u64>),
+    Bytes(String),
+}
+
+impl std::fmt::Display for Value {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Value::Int(v) => write!(f, "{v}"),
+            Value::Words(w) => {
+                let s: Vec<String> = w.iter().map(|x| x.to_string()).collect();
+                write!(f, "[{}]", s.join(", "))
+            }
+            Value::Bytes(b) => f.write_str(b),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Row {
+    pub key: Value,
+    /// summed over CPUs for per-CPU maps
+    pub value: Value,
+    #[serde(skip)]
+    pub key_bytes: Vec<u8>,
+    #[serde(skip)]
+    pub value_bytes: Vec<u8>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Dump {
+    pub map: MapRef,
+    pub rows: Vec<Row>,
+}
+
+fn decode_int(b: &[u8]) -> Option<u64> {
+    Some(match b.len() {
+        1 => b[0] as u64,
+        2 => u16::from_le_bytes(b.try_into().ok()?) as u64,
+        4 => u32::from_le_bytes(b.try_into().ok()?) as u64,
+        8 => u64::from_le_bytes(b.try_into().ok()?),
+        _ => return None,
+    })
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// Decodes a key or value without type information.
+pub fn decode(b: &[u8]) -> Value {
+    if let Some(v) = decode_int(b) {
+        Value::Int(v)
+    } else if b.len() % 8 == 0 && !b.is_empty() {
+        Value::Words(b.chunks_exact(8).map(|c| u64::from_le_bytes(c.try_into().unwrap_or([0; 8]))).collect())
+    } else {
+        Value::Bytes(hex(b))
+    }
+}
+
+/// Sums per-CPU slots: 8-byte words (or the whole value if smaller) add up, wrapping.
+pub fn sum_per_cpu(raw: &[u8], value_size: usize, ncpu: usize) -> Vec<u8> {
+    let stride = value_size.div_ceil(8) * 8;
+    let mut out = vec![0u8; value_size];
+    for cpu in 0..ncpu {
+        let Some(slot) = raw.get(cpu * stride..cpu * stride + value_size) else { break };
+        if let (Some(a), Some(b)) = (decode_int(&out), decode_int(slot)) {
+            let s = a.wrapping_add(b).to_le_bytes();
+            out.copy_from_slice(&s[..value_size]);
+        } else if value_size % 8 == 0 {
+            for (o, s) in out.chunks_exact_mut(8).zip(slot.chunks_exact(8)) {
+                let o_arr: [u8; 8] = (&*o).try_into().unwrap_or([0; 8]);
+                let v = u64::from_le_bytes(o_arr)
+                    .wrapping_add(u64::from_le_bytes(s.try_into().unwrap_or([0; 8])));
+                o.copy_from_slice(&v.to_le_bytes());
+            }
+        } else if cpu == 0 {
+            out.copy_from_slice(slot);
+        }
+    }
+    out
+}
+
+/// Reads every entry (at most `limit`).
+pub fn dump(map: &MapRef, limit: usize) -> Result<Dump, MapError> {
+    let info = info_of(&map.path)?;
+    let fd = info.fd().map_err(|err| MapError::Aya { path: map.path.clone(), err })?;
+    let io = |what| {
+        let path = map.path.clone();
+        move |err| MapError::Io { path, what, err }
+    };
+    let ks = map.key_size as usize;
+    let vs = map.value_size as usize;
+    let ncpu = if map.per_cpu() { sys::possible_cpus() } else { 1 };
+    let mut raw = vec![0u8; vs.div_ceil(8) * 8 * ncpu];
+    let mut rows = Vec::new();
+    let mut key: Option<Vec<u8>> = None;
+    let mut next = vec![0u8; ks];
+    while rows.len() < limit && sys::next_key(fd.as_fd(), key.as_deref(), &mut next).map_err(io("next key"))? {
+        if sys::lookup(fd.as_fd(), &next, &mut raw).map_err(io("lookup"))? {
+            let value_bytes = if map.per_cpu() { sum_per_cpu(&raw, vs, ncpu) } else { raw[..vs].to_vec() };
+            rows.push(Row { key: decode(&next), value: decode(&value_bytes), key_bytes: next.clone(), value_bytes });
+        }
+        key = Some(next.clone());
+    }
+    Ok(Dump { map: map.clone(), rows })
+}
+
+/// Parses a number for `map set`: decimal, 0x hex, or an XDP verdict name (PASS, DROP, ...).
+pub fn parse_number(what: &'static str, s: &str) -> Result<u64, MapError> {
+    let t = s.trim();
+    let parsed = if let Some(h) = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+        u64::from_str_radix(h, 16).ok()
+    } else if let Some(n) = t.strip_prefix('-') {
+        n.parse::<u64>().ok().map(|v| v.wrapping_neg())
+    } else {
+        t.parse::<u64>().ok()
+    };
+    parsed
+        .or_else(|| hike::XdpAction::parse(t).map(|a| a as u64))
+        .ok_or_else(|| MapError::Parse {
+            what,
+            text: s.to_string(),
+            help: " (use decimal, 0x-hex, or an XDP verdict: ABORTED, DROP, PASS, TX, REDIRECT)".into(),
+        })
+}
+
+fn encode(what: &'static str, name: &str, v: u64, size: u32) -> Result<Vec<u8>, MapError> {
+    let b = v.to_le_bytes();
+    match size {
+        1 | 2 | 4 | 8 => {
+            let fits = size == 8 || v < (1u64 << (size * 8)) || (v as i64) < 0 && (v as i64) >= -(1i64 << (size * 8 - 1));
+            if !fits {
+                return Err(MapError::TooBig { what, value: v, size });
+            }
+            Ok(b[..size as usize].to_vec())
+        }
+        _ => Err(MapError::Unsupported { name: name.to_string(), what, size }),
+    }
+}
+
+/// Writes `value` at `key` (on every CPU for per-CPU maps).
+pub fn set(map: &MapRef, key: &str, value: &str) -> Result<(), MapError> {
+    let k = encode("key", &map.name, parse_number("key", key)?, map.key_size)?;
+    let v = encode("value", &map.name, parse_number("value", value)?, map.value_size)?;
+    let info = info_of(&map.path)?;
+    let fd = info.fd().map_err(|err| MapError::Aya { path: map.path.clone(), err })?;
+    let ncpu = if map.per_cpu() { sys::possible_cpus() } else { 1 };
+    let stride = (map.value_size as usize).div_ceil(8) * 8;
+    let mut buf = vec![0u8; stride * ncpu];
+    for cpu in 0..ncpu {
+        buf[cpu * stride..cpu * stride + v.len()].copy_from_slice(&v);
+    }
+    sys::update(fd.as_fd(), &k, &buf[..if ncpu == 1 { v.len() } else { buf.len() }])
+        .map_err(|err| MapError::Io { path: map.path.clone(), what: "update", err })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sums_per_cpu_slots() {
+        // two CPUs, u64 values
+        let mut raw = Vec::new();
+        raw.extend(5u64.to_le_bytes());
+        raw.extend(7u64.to_le_bytes());
+        assert_eq!(decode(&sum_per_cpu(&raw, 8, 2)), Value::Int(12));
+        // u32 values are padded to 8 bytes per CPU
+        let mut raw = Vec::new();
+        raw.extend(3u32.to_le_bytes());
+        raw.extend([0xff; 4]);
+        raw.extend(4u32.to_le_bytes());
+        raw.extend([0xff; 4]);
+        assert_eq!(decode(&sum_per_cpu(&raw, 4, 2)), Value::Int(7));
+        // a struct of two u64 counters sums field by field
+        let mut raw = Vec::new();
+        for v in [1u64, 10, 2, 20] {
+            raw.extend(v.to_le_bytes());
+        }
+        assert_eq!(decode(&sum_per_cpu(&raw, 16, 2)), Value::Words(vec![3, 30]));
+    }
+
+    #[test]
+    fn numbers_and_verdicts() {
+        assert_eq!(parse_number("value", "DROP").unwrap(), 1);
+        assert_eq!(parse_number("value", "xdp_pass").unwrap(), 2);
+        assert_eq!(parse_number("value", "0x10").unwrap(), 16);
+        assert_eq!(parse_number("value", "-1").unwrap(), u64::MAX);
+        assert!(parse_number("value", "lots").unwrap_err().to_string().contains("XDP verdict"));
+        assert_eq!(encode("key", "m", 3, 4).unwrap(), vec![3, 0, 0, 0]);
+        assert!(matches!(encode("key", "m", 1 << 40, 4), Err(MapError::TooBig { .. })));
+        assert_eq!(encode("value", "m", u64::MAX, 4).unwrap(), vec![0xff; 4]);
+        assert!(matches!(encode("key", "m", 1, 16), Err(MapError::Unsupported { .. })));
+    }
+}

@@ -1,0 +1,460 @@
+//! A small synchronous rtnetlink client (netlink-packet-route messages over a netlink-sys
+//! socket). A socket belongs to the network namespace of the thread that opened it, so
+//! [`Netlink::open`] called inside a namespace (see [`crate::netns::in_netns`]) manages that
+//! namespace from any thread afterwards. Every request waits for its ACK, so an error is
+//! reported against the request that caused it.
+
+use std::io;
+use std::net::IpAddr;
+use std::os::fd::{AsRawFd, BorrowedFd};
+
+use netlink_packet_core::{
+    NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REQUEST, NetlinkHeader, NetlinkMessage,
+    NetlinkPayload,
+};
+use netlink_packet_route::{
+    AddressFamily, RouteNetlinkMessage,
+    address::{AddressAttribute, AddressFlags, AddressMessage, AddressScope},
+    link::{InfoData, InfoKind, InfoVeth, LinkAttribute, LinkFlags, LinkInfo, LinkMessage, LinkXdp},
+    neighbour::{NeighbourAddress, NeighbourAttribute, NeighbourMessage, NeighbourState},
+    route::{
+        RouteAddress, RouteAttribute, RouteMessage, RouteProtocol, RouteScope, RouteType,
+    },
+};
+use netlink_sys::{Socket, SocketAddr, protocols::NETLINK_ROUTE};
+
+#[derive(Debug, thiserror::Error)]
+pub enum NetlinkError {
+    #[error("netlink socket: {0}")]
+    Io(#[from] io::Error),
+    #[error("{what}: the kernel said: {err}")]
+    Kernel { what: String, err: io::Error },
+    #[error("{what}: malformed netlink reply: {detail}")]
+    Decode { what: String, detail: String },
+}
+
+impl NetlinkError {
+    /// The errno the kernel answered with, if any.
+    pub fn errno(&self) -> Option<i32> {
+        match self {
+            Self::Kernel { err, .. } => err.raw_os_error(),
+            _ => None,
+        }
+    }
+}
+
+/// One link as the kernel reports it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Link {
+    pub index: u32,
+    pub name: String,
+    pub mac: Option<[u8; 6]>,
+    pub up: bool,
+    pub noarp: bool,
+    pub multicast: bool,
+    pub kind: Option<String>,
+    /// ID of the XDP program attached, if any.
+    pub xdp_prog_id: Option<u32>,
+}
+
+/// One address.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Addr {
+    pub index: u32,
+    pub addr: IpAddr,
+    pub prefix_len: u8,
+}
+
+/// One neighbour entry.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Neigh {
+    pub index: u32,
+    pub addr: IpAddr,
+    pub mac: Option<[u8; 6]>,
+    pub permanent: bool,
+}
+
+pub struct Netlink {
+    sock: Socket,
+    seq: u32,
+    buf: Vec<u8>,
+}
+
+/// Flags every lab link carries: no ARP/ND (static neighbours only) and no multicast, so
+/// that no DAD, no router solicitation and no MLD report ever leaves the interface.
+pub fn quiet_flags() -> (LinkFlags, LinkFlags) {
+    (LinkFlags::Noarp, LinkFlags::Noarp | LinkFlags::Multicast | LinkFlags::Up)
+}
+
+impl Netlink {
+    /// Opens a socket in the calling thread's network namespace.
+    pub fn open() -> Result<Self, NetlinkError> {
+        let mut sock = Socket::new(NETLINK_ROUTE)?;
+        sock.bind_auto()?;
+        sock.connect(&SocketAddr::new(0, 0))?;
+        // extended ACKs give the kernel's reason in text; best effort.
+        let _ = sock.set_ext_ack(true);
+        Ok(Self { sock, seq: 1, buf: vec![0u8; 64 * 1024] })
+    }
+
+    fn send(&mut self, msg: RouteNetlinkMessage, flags: u16) -> Result<u32, NetlinkError> {
+        let mut header = NetlinkHeader::default();
+        header.flags = flags;
+        self.seq = self.seq.wrapping_add(1);
+        header.sequence_number = self.seq;
+        let mut nl = NetlinkMessage::new(header, NetlinkPayload::InnerMessage(msg));
+        nl.finalize();
+        let mut out = vec![0u8; nl.buffer_len()];
+        nl.serialize(&mut out);
+        self.sock.send(&out, 0)?;
+        Ok(self.seq)
+    }
+
+    /// Reads replies to `seq` until the ACK/DONE; returns the inner messages of a dump.
+    fn recv_until_done(
+        &mut self,
+        seq: u32,
+        what: &str,
+        dump: bool,
+    ) -> Result<Vec<RouteNetlinkMessage>, NetlinkError> {
+        let mut out = Vec::new();
+        loop {
+            let n = self.sock.recv(&mut &mut self.buf[..], 0)?;
+            let mut off = 0;
+            while off < n {
+                let msg = NetlinkMessage::<RouteNetlinkMessage>::deserialize(&self.buf[off..n])
+                    .map_err(|e| NetlinkError::Decode {
+                        what: what.to_string(),
+                        detail: e.to_string(),
+                    })?;
+                let len = msg.header.length as usize;
+                if len == 0 {
+                    return Err(NetlinkError::Decode {
+                        what: what.to_string(),
+                        detail: "zero-length message".into(),
+                    });
+                }
+                off += (len + 3) & !3;
+                if msg.header.sequence_number != seq {
+                    continue; // a late answer to something else
+                }
+                match msg.payload {
+                    NetlinkPayload::Error(e) => match e.code {
+                        None => return Ok(out),
+                        Some(code) => {
+                            return Err(NetlinkError::Kernel {
+                                what: what.to_string(),
+                                err: io::Error::from_raw_os_error(-code.get()),
+                            });
+                        }
+                    },
+                    NetlinkPayload::Done(_) => return Ok(out),
+                    NetlinkPayload::InnerMessage(m) => {
+                        out.push(m);
+                        if !dump {
+                            // a non-dump request answered with a message: keep reading for the ACK
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    fn request(&mut self, msg: RouteNetlinkMessage, flags: u16, what: &str) -> Result<(), NetlinkError> {
+        let seq = self.send(msg, NLM_F_REQUEST | NLM_F_ACK | flags)?;
+        self.recv_until_done(seq, what, false).map(|_| ())
+    }
+
+    fn dump(&mut self, msg: RouteNetlinkMessage, what: &str) -> Result<Vec<RouteNetlinkMessage>, NetlinkError> {
+        let seq = self.send(msg, NLM_F_REQUEST | NLM_F_DUMP)?;
+        self.recv_until_done(seq, what, true)
+    }
+
+    /// Creates a quiet veth pair: `name` here, `peer` in the namespace `peer_ns` (if given).
+    pub fn add_veth(
+        &mut self,
+        name: &str,
+        mac: Option<[u8; 6]>,
+        peer: &str,
+        peer_mac: Option<[u8; 6]>,
+        peer_ns: Option<BorrowedFd<'_>>,
+    ) -> Result<(), NetlinkError> {
+        let (flags, mask) = quiet_flags();
+        let mut peer_msg = LinkMessage::default();
+        peer_msg.header.flags = flags;
+        peer_msg.header.change_mask = mask;
+        peer_msg.attributes.push(LinkAttribute::IfName(peer.to_string()));
+        if let Some(m) = peer_mac {
+            peer_msg.attributes.push(LinkAttribute::Address(m.to_vec()));
+        }
+        if let Some(fd) = peer_ns {
+            peer_msg.attributes.push(LinkAttribute::NetNsFd(fd.as_raw_fd()));
+        }
+        let mut msg = LinkMessage::default();
+        msg.header.flags = flags;
+        msg.header.change_mask = mask;
+        msg.attributes.push(LinkAttribute::IfName(name.to_string()));
+        if let Some(m) = mac {
+            msg.attributes.push(LinkAttribute::Address(m.to_vec()));
+        }
+        msg.attributes.push(LinkAttribute::LinkInfo(vec![
+            LinkInfo::Kind(InfoKind::Veth),
+            LinkInfo::Data(InfoData::Veth(InfoVeth::Peer(peer_msg))),
+        ]));
+        self.request(
+            RouteNetlinkMessage::NewLink(msg),
+            NLM_F_CREATE | NLM_F_EXCL,
+            &format!("create veth {name} <-> {peer}"),
+        )
+    }
+
+    /// Brings a link up or down.
+    pub fn set_up(&mut self, index: u32, up: bool) -> Result<(), NetlinkError> {
+        let mut msg = LinkMessage::default();
+        msg.header.index = index;
+        msg.header.flags = if up { LinkFlags::Up } else { LinkFlags::empty() };
+        msg.header.change_mask = LinkFlags::Up;
+        self.request(RouteNetlinkMessage::SetLink(msg), 0, &format!("set link {index} up={up}"))
+    }
+
+    pub fn del_link(&mut self, index: u32) -> Result<(), NetlinkError> {
+        let mut msg = LinkMessage::default();
+        msg.header.index = index;
+        self.request(RouteNetlinkMessage::DelLink(msg), 0, &format!("delete link {index}"))
+    }
+
+    /// Adds an address; IPv6 addresses skip duplicate address detection.
+    pub fn add_addr(&mut self, index: u32, addr: IpAddr, prefix_len: u8) -> Result<(), NetlinkError> {
+        let mut msg = AddressMessage::default();
+        msg.header.index = index;
+        msg.header.prefix_len = prefix_len;
+        msg.header.scope = AddressScope::Universe;
+        match addr {
+            IpAddr::V4(v4) => {
+                msg.header.family = AddressFamily::Inet;
+                msg.attributes.push(AddressAttribute::Local(addr));
+                msg.attributes.push(AddressAttribute::Address(addr));
+                if prefix_len < 31 {
+                    let mask = u32::MAX.checked_shr(prefix_len as u32).unwrap_or(0);
+                    let brd = std::net::Ipv4Addr::from(u32::from(v4) | mask);
+                    msg.attributes.push(AddressAttribute::Broadcast(brd));
+                }
+            }
+            IpAddr::V6(_) => {
+                msg.header.family = AddressFamily::Inet6;
+                msg.attributes.push(AddressAttribute::Address(addr));
+                msg.attributes.push(AddressAttribute::Flags(AddressFlags::Nodad));
+            }
+        }
+        self.request(
+            RouteNetlinkMessage::NewAddress(msg),
+            NLM_F_CREATE | NLM_F_EXCL,
+            &format!("add address {addr}/{prefix_len} on link {index}"),
+        )
+    }
+
+    /// Adds a permanent neighbour entry.
+    pub fn add_neigh(&mut self, index: u32, addr: IpAddr, mac: [u8; 6]) -> Result<(), NetlinkError> {
+        let mut msg = NeighbourMessage::default();
+        msg.header.ifindex = index;
+        msg.header.state = NeighbourState::Permanent;
+        msg.header.kind = RouteType::Unicast;
+        let (family, na) = match addr {
+            IpAddr::V4(a) => (AddressFamily::Inet, NeighbourAddress::Inet(a)),
+            IpAddr::V6(a) => (AddressFamily::Inet6, NeighbourAddress::Inet6(a)),
+        };
+        msg.header.family = family;
+        msg.attributes.push(NeighbourAttribute::Destination(na));
+        msg.attributes.push(NeighbourAttribute::LinkLayerAddress(mac.to_vec()));
+        self.request(
+            RouteNetlinkMessage::NewNeighbour(msg),
+            NLM_F_CREATE | NLM_F_EXCL,
+            &format!("add neighbour {addr} on link {index}"),
+        )
+    }
+
+    /// Adds a route in the main table: `dst/len` via `gateway` (or directly) out of `index`.
+    pub fn add_route(
+        &mut self,
+        dst: IpAddr,
+        prefix_len: u8,
+        gateway: Option<IpAddr>,
+        index: Option<u32>,
+    ) -> Result<(), NetlinkError> {
+        let mut msg = RouteMessage::default();
+        let conv = |a: IpAddr| match a {
+            IpAddr::V4(a) => RouteAddress::Inet(a),
+            IpAddr::V6(a) => RouteAddress::Inet6(a),
+        };
+        msg.header.address_family =
+            if dst.is_ipv4() { AddressFamily::Inet } else { AddressFamily::Inet6 };
+        msg.header.destination_prefix_length = prefix_len;
+        msg.header.table = 254; // RT_TABLE_MAIN
+        msg.header.protocol = RouteProtocol::Static;
+        msg.header.scope = if gateway.is_some() { RouteScope::Universe } else { RouteScope::Link };
+        msg.header.kind = RouteType::Unicast;
+        if prefix_len > 0 {
+            msg.attributes.push(RouteAttribute::Destination(conv(dst)));
+        }
+        if let Some(gw) = gateway {
+            msg.attributes.push(RouteAttribute::Gateway(conv(gw)));
+        }
+        if let Some(i) = index {
+            msg.attributes.push(RouteAttribute::Oif(i));
+        }
+        self.request(
+            RouteNetlinkMessage::NewRoute(msg),
+            NLM_F_CREATE | NLM_F_EXCL,
+            &format!("add route {dst}/{prefix_len}"),
+        )
+    }
+
+    pub fn links(&mut self) -> Result<Vec<Link>, NetlinkError> {
+        let msgs = self.dump(RouteNetlinkMessage::GetLink(LinkMessage::default()), "list links")?;
+        Ok(msgs
+            .into_iter()
+            .filter_map(|m| match m {
+                RouteNetlinkMessage::NewLink(l) => Some(link_from(l)),
+                _ => None,
+            })
+            .collect())
+    }
+
+    pub fn link_by_name(&mut self, name: &str) -> Result<Option<Link>, NetlinkError> {
+        Ok(self.links()?.into_iter().find(|l| l.name == name))
+    }
+
+    pub fn addrs(&mut self) -> Result<Vec<Addr>, NetlinkError> {
+        let msgs =
+            self.dump(RouteNetlinkMessage::GetAddress(AddressMessage::default()), "list addresses")?;
+        let mut out = Vec::new();
+        for m in msgs {
+            if let RouteNetlinkMessage::NewAddress(a) = m {
+                let ip = a.attributes.iter().find_map(|at| match at {
+                    AddressAttribute::Address(ip) => Some(*ip),
+                    _ => None,
+                });
+                if let Some(addr) = ip {
+                    out.push(Addr { index: a.header.index, addr, prefix_len: a.header.prefix_len });
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    pub fn neighbours(&mut self) -> Result<Vec<Neigh>, NetlinkError> {
+        let mut out = Vec::new();
+        for family in [AddressFamily::Inet, AddressFamily::Inet6] {
+            let mut req = NeighbourMessage::default();
+            req.header.family = family;
+            for m in self.dump(RouteNetlinkMessage::GetNeighbour(req), "list neighbours")? {
+                if let RouteNetlinkMessage::NewNeighbour(n) = m {
+                    let mut addr = None;
+                    let mut mac = None;
+                    for at in &n.attributes {
+                        match at {
+                            NeighbourAttribute::Destination(NeighbourAddress::Inet(a)) => {
+                                addr = Some(IpAddr::V4(*a))
+                            }
+                            NeighbourAttribute::Destination(NeighbourAddress::Inet6(a)) => {
+                                addr = Some(IpAddr::V6(*a))
+                            }
+                            NeighbourAttribute::LinkLayerAddress(l) if l.len() == 6 => {
+                                mac = Some([l[0], l[1], l[2], l[3], l[4], l[5]])
+                            }
+                            _ => {}
+                        }
+                    }
+                    if let Some(addr) = addr {
+                        out.push(Neigh {
+                            index: n.header.ifindex,
+                            addr,
+                            mac,
+                            permanent: n.header.state == NeighbourState::Permanent,
+                        });
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+fn link_from(l: LinkMessage) -> Link {
+    let mut name = String::new();
+    let mut mac = None;
+    let mut kind = None;
+    let mut xdp_prog_id = None;
+    for at in &l.attributes {
+        match at {
+            LinkAttribute::IfName(n) => name = n.clone(),
+            LinkAttribute::Address(a) if a.len() == 6 => {
+                mac = Some([a[0], a[1], a[2], a[3], a[4], a[5]])
+            }
+            LinkAttribute::LinkInfo(infos) => {
+                for i in infos {
+                    if let LinkInfo::Kind(k) = i {
+                        kind = Some(k.to_string());
+                    }
+                }
+            }
+            LinkAttribute::Xdp(xs) => {
+                for x in xs {
+                    if let LinkXdp::ProgId(id) = x {
+                        if *id != 0 {
+                            xdp_prog_id = Some(*id);
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    let f = l.header.flags;
+    Link {
+        index: l.header.index,
+        name,
+        mac,
+        up: f.contains(LinkFlags::Up),
+        noarp: f.contains(LinkFlags::Noarp),
+        multicast: f.contains(LinkFlags::Multicast),
+        kind,
+        xdp_prog_id,
+    }
+}
+
+/// Formats a MAC address as `00:00:00:00:01:00`.
+pub fn fmt_mac(m: &[u8; 6]) -> String {
+    m.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(":")
+}
+
+/// Parses `00:00:00:00:01:00`.
+pub fn parse_mac(s: &str) -> Option<[u8; 6]> {
+    let parts: Vec<&str> = s.split(':').collect();
+    if parts.len() != 6 {
+        return None;
+    }
+    let mut m = [0u8; 6];
+    for (i, p) in parts.iter().enumerate() {
+        if p.len() != 2 {
+            return None;
+        }
+        m[i] = u8::from_str_radix(p, 16).ok()?;
+    }
+    Some(m)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mac_roundtrip() {
+        let m = parse_mac("00:00:00:00:01:0a").unwrap();
+        assert_eq!(fmt_mac(&m), "00:00:00:00:01:0a");
+        assert!(parse_mac("00:00:00:00:01").is_none());
+        assert!(parse_mac("00:00:00:00:01:zz").is_none());
+        assert!(parse_mac("000:00:00:00:01:00").is_none());
+    }
+}

@@ -1,0 +1,440 @@
+//! Building and removing a [`Topology`] in the kernel: one network namespace per node, quiet
+//! veth links created straight inside the namespaces (never in the host's), addresses,
+//! static neighbours, routes and sysctls, all through netlink. Every namespace is recorded
+//! in the journal before it exists; a failure half-way removes what was made.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::os::fd::{AsFd, OwnedFd};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use crate::LabEnv;
+use crate::journal::{Journal, JournalError, Lifetime, Resource};
+use crate::netlink::{Netlink, NetlinkError, fmt_mac};
+use crate::netns::{self, NetnsError};
+use crate::topology::{self, Topology, TopologyError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum TopoError {
+    #[error(transparent)]
+    Netns(#[from] NetnsError),
+    #[error(transparent)]
+    Netlink(#[from] NetlinkError),
+    #[error(transparent)]
+    Journal(#[from] JournalError),
+    #[error(transparent)]
+    File(#[from] TopologyError),
+    #[error("node `{node}`: {what}: {err}")]
+    Node { node: String, what: String, err: std::io::Error },
+    #[error("topology `{up}` is already up; run `eclat-lab topo down` first")]
+    OtherUp { up: String },
+    #[error("no topology is up (start one with `eclat-lab topo up`)")]
+    NotUp,
+    #[error("unknown node `{node}` (nodes of `{topology}`: {known})")]
+    UnknownNode { node: String, topology: String, known: String },
+    #[error("node `{node}` has no interface `{dev}` (its interfaces: {known})")]
+    UnknownDev { node: String, dev: String, known: String },
+    #[error("the lab's state file {path} is damaged ({err}); run `eclat-lab reset`")]
+    State { path: String, err: String },
+}
+
+/// Sysctls every lab namespace gets before any link exists, so links are quiet: no
+/// duplicate address detection, no router solicitations, no autoconfiguration, no
+/// link-local addresses (and so nothing to announce).
+const QUIET: &[(&str, &str)] = &[
+    ("net.ipv6.conf.all.accept_dad", "0"),
+    ("net.ipv6.conf.default.accept_dad", "0"),
+    ("net.ipv6.conf.all.dad_transmits", "0"),
+    ("net.ipv6.conf.default.dad_transmits", "0"),
+    ("net.ipv6.conf.all.router_solicitations", "0"),
+    ("net.ipv6.conf.default.router_solicitations", "0"),
+    ("net.ipv6.conf.all.accept_ra", "0"),
+    ("net.ipv6.conf.default.accept_ra", "0"),
+    ("net.ipv6.conf.all.autoconf", "0"),
+    ("net.ipv6.conf.default.autoconf", "0"),
+    ("net.ipv6.conf.default.addr_gen_mode", "1"),
+    ("net.ipv6.conf.all.ndisc_notify", "0"),
+];
+
+/// What `topo up` did.
+#[derive(Debug, Clone, Serialize)]
+pub struct UpReport {
+    pub topology: String,
+    pub nodes: Vec<String>,
+    pub links: usize,
+    pub addresses: usize,
+    pub neighbours: usize,
+    pub elapsed_us: u64,
+    /// true when the same topology was already up and nothing was done
+    pub already_up: bool,
+}
+
+/// The topology that is up, as recorded in the state directory.
+pub fn current(env: &LabEnv) -> Result<Option<Topology>, TopoError> {
+    let path = env.topology_state_path();
+    let src = match std::fs::read_to_string(&path) {
+        Ok(s) => s,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(TopoError::State { path: path.display().to_string(), err: e.to_string() }),
+    };
+    topology::parse(&src, &path.display().to_string())
+        .map(Some)
+        .map_err(|e| TopoError::State { path: path.display().to_string(), err: e.to_string() })
+}
+
+/// Resolves `node` in the current topology (for commands that take a node name).
+pub fn resolve_node(env: &LabEnv, node: &str) -> Result<(Topology, String), TopoError> {
+    let t = current(env)?.ok_or(TopoError::NotUp)?;
+    if t.node(node).is_none() {
+        return Err(TopoError::UnknownNode {
+            node: node.to_string(),
+            topology: t.name.clone(),
+            known: t.nodes.iter().map(|n| n.name.as_str()).collect::<Vec<_>>().join(", "),
+        });
+    }
+    let ns = env.ns_name(node);
+    Ok((t, ns))
+}
+
+/// Checks that `node:dev` exists in the current topology.
+pub fn resolve_dev(env: &LabEnv, node: &str, dev: &str) -> Result<(Topology, String), TopoError> {
+    let (t, ns) = resolve_node(env, node)?;
+    if t.end(node, dev).is_none() {
+        let known: Vec<_> = t.ends_of(node).map(|(e, _)| e.dev.clone()).collect();
+        return Err(TopoError::UnknownDev { node: node.into(), dev: dev.into(), known: known.join(", ") });
+    }
+    Ok((t, ns))
+}
+
+struct Made {
+    name: String,
+    ino: u64,
+    fd: OwnedFd,
+    nl: Netlink,
+}
+
+/// Brings `topo` up. `src` is the file's text, kept in the state directory.
+pub fn up(
+    env: &LabEnv,
+    journal: &mut Journal,
+    topo: &Topology,
+    src: &str,
+    life: Lifetime,
+) -> Result<UpReport, TopoError> {
+    let t0 = Instant::now();
+    if let Some(cur) = current(env)? {
+        let all_there = cur.nodes.iter().all(|n| netns::inode(&env.ns_name(&n.name)).is_some());
+        if cur.name == topo.name && all_there {
+            return Ok(UpReport {
+                topology: topo.name.clone(),
+                nodes: topo.nodes.iter().map(|n| n.name.clone()).collect(),
+                links: topo.links.len(),
+                addresses: 0,
+                neighbours: 0,
+                elapsed_us: t0.elapsed().as_micros() as u64,
+                already_up: true,
+            });
+        }
+        if cur.name != topo.name && all_there {
+            return Err(TopoError::OtherUp { up: cur.name });
+        }
+        // a stale state file (namespaces gone): take it down first, then build anew
+        down(env, journal)?;
+    }
+    // refuse before creating anything if a name is taken by someone else
+    let ours: Vec<String> = journal
+        .entries()?
+        .into_iter()
+        .filter_map(|e| match e.res {
+            Resource::Netns { name, .. } => Some(name),
+            _ => None,
+        })
+        .collect();
+    for n in &topo.nodes {
+        let name = env.ns_name(&n.name);
+        if netns::path(&name).exists() && !ours.contains(&name) {
+            return Err(NetnsError::Foreign { name }.into());
+        }
+    }
+
+    let mut made: Vec<Made> = Vec::new();
+    let result = build(env, journal, topo, &mut made);
+    match result {
+        Ok((addresses, neighbours)) => {
+            std::fs::write(env.topology_state_path(), src).map_err(|err| TopoError::Node {
+                node: "-".into(),
+                what: format!("write {}", env.topology_state_path().display()),
+                err,
+            })?;
+            journal.commit(life)?;
+            Ok(UpReport {
+                topology: topo.name.clone(),
+                nodes: topo.nodes.iter().map(|n| n.name.clone()).collect(),
+                links: topo.links.len(),
+                addresses,
+                neighbours,
+                elapsed_us: t0.elapsed().as_micros() as u64,
+                already_up: false,
+            })
+        }
+        Err(e) => {
+            // leave nothing half-made
+            for m in made.into_iter().rev() {
+                drop(m.nl);
+                drop(m.fd);
+                if netns::unregister(&m.name, m.ino).is_ok() {
+                    let _ = journal.del(&Resource::Netns { name: m.name, ino: m.ino });
+                }
+            }
+            Err(e)
+        }
+    }
+}
+
+fn build(
+    env: &LabEnv,
+    journal: &mut Journal,
+    topo: &Topology,
+    made: &mut Vec<Made>,
+) -> Result<(usize, usize), TopoError> {
+    let node_err = |node: &str, what: &str| {
+        let node = node.to_string();
+        let what = what.to_string();
+        move |err| TopoError::Node { node, what, err }
+    };
+    // 1. namespaces, quiet before any link exists
+    for n in &topo.nodes {
+        let name = env.ns_name(&n.name);
+        let ns = netns::create_unnamed().map_err(node_err(&n.name, "create network namespace"))?;
+        journal.add(Resource::Netns { name: name.clone(), ino: ns.ino }, Lifetime::Provisional)?;
+        netns::register(&name, &ns)?;
+        let nl = netns::in_netns(&ns.fd, || -> Result<Netlink, TopoError> {
+            for (k, v) in QUIET {
+                netns::write_sysctl(k, v).map_err(node_err(&n.name, "sysctl"))?;
+            }
+            let mut nl = Netlink::open()?;
+            nl.set_up(1, true)?; // loopback is always ifindex 1 in a new namespace
+            Ok(nl)
+        })
+        .map_err(node_err(&n.name, "enter namespace"))??;
+        made.push(Made { name, ino: ns.ino, fd: ns.fd, nl });
+    }
+    let idx_of = |node: &str| topo.nodes.iter().position(|n| n.name == node).expect("validated");
+
+    // 2. veth pairs, created inside the a-side namespace with the peer placed directly in
+    //    the b-side namespace: no lab interface ever exists in the host's namespace
+    for l in &topo.links {
+        let (ia, ib) = (idx_of(&l.a.node), idx_of(&l.b.node));
+        let peer_fd = made[ib].fd.try_clone().map_err(node_err(&l.b.node, "dup namespace fd"))?;
+        made[ia].nl.add_veth(&l.a.dev, Some(l.a.mac), &l.b.dev, Some(l.b.mac), Some(peer_fd.as_fd()))?;
+    }
+
+    // 3. indices, addresses, static neighbours (each end knows every address of its peer)
+    let mut index: BTreeMap<(usize, String), u32> = BTreeMap::new();
+    for (i, m) in made.iter_mut().enumerate() {
+        for link in m.nl.links()? {
+            index.insert((i, link.name), link.index);
+        }
+    }
+    let (mut addresses, mut neighbours) = (0, 0);
+    for l in &topo.links {
+        for (end, peer) in [(&l.a, &l.b), (&l.b, &l.a)] {
+            let i = idx_of(&end.node);
+            let ifindex = index[&(i, end.dev.clone())];
+            for c in &end.addresses {
+                made[i].nl.add_addr(ifindex, c.addr, c.prefix_len)?;
+                addresses += 1;
+            }
+            for c in &peer.addresses {
+                made[i].nl.add_neigh(ifindex, c.addr, peer.mac)?;
+                neighbours += 1;
+            }
+        }
+    }
+
+    // 4. forwarding and the nodes' own sysctls. Forwarding comes after the links exist with
+    //    multicast off: enabling it on a multicast link would join all-routers groups and
+    //    send MLD reports.
+    for (i, n) in topo.nodes.iter().enumerate() {
+        let mut kv: Vec<(String, String)> = Vec::new();
+        if n.forwarding {
+            kv.push(("net.ipv4.ip_forward".into(), "1".into()));
+            kv.push(("net.ipv6.conf.all.forwarding".into(), "1".into()));
+        }
+        kv.extend(n.sysctls.iter().cloned());
+        if !kv.is_empty() {
+            netns::in_netns(&made[i].fd, || -> Result<(), TopoError> {
+                for (k, v) in &kv {
+                    netns::write_sysctl(k, v).map_err(node_err(&n.name, "sysctl"))?;
+                }
+                Ok(())
+            })
+            .map_err(node_err(&n.name, "enter namespace"))??;
+        }
+    }
+
+    // 5. links up, then routes (a route through a down link is refused)
+    for l in &topo.links {
+        for end in [&l.a, &l.b] {
+            let i = idx_of(&end.node);
+            let ifindex = index[&(i, end.dev.clone())];
+            made[i].nl.set_up(ifindex, true)?;
+        }
+    }
+    for r in &topo.routes {
+        let i = idx_of(&r.node);
+        let oif = r.dev.as_ref().map(|d| index[&(i, d.clone())]);
+        made[i].nl.add_route(r.to.addr, r.to.prefix_len, r.via, oif)?;
+    }
+    Ok((addresses, neighbours))
+}
+
+/// What `topo down` removed.
+#[derive(Debug, Clone, Serialize)]
+pub struct DownReport {
+    pub topology: Option<String>,
+    pub removed: Vec<String>,
+    pub elapsed_us: u64,
+}
+
+/// Removes the namespaces of the current topology (their links and XDP attachments go with
+/// them) and the pinned links that pointed into them.
+pub fn down(env: &LabEnv, journal: &mut Journal) -> Result<DownReport, TopoError> {
+    let t0 = Instant::now();
+    let cur = current(env)?;
+    let mut removed = Vec::new();
+    if let Some(t) = &cur {
+        let names: Vec<String> = t.nodes.iter().map(|n| env.ns_name(&n.name)).collect();
+        for e in journal.entries()? {
+            if let Resource::Netns { name, ino } = &e.res {
+                if names.contains(name) {
+                    netns::unregister(name, *ino)?;
+                    journal.del(&e.res)?;
+                    removed.push(name.clone());
+                }
+            }
+        }
+        crate::xdp::forget_links_of(env, journal, &t.nodes.iter().map(|n| n.name.clone()).collect::<Vec<_>>())?;
+    }
+    let _ = std::fs::remove_file(env.topology_state_path());
+    Ok(DownReport { topology: cur.map(|t| t.name), removed, elapsed_us: t0.elapsed().as_micros() as u64 })
+}
+
+/// The kernel's view of one interface of the topology.
+#[derive(Debug, Clone, Serialize)]
+pub struct IfStatus {
+    pub dev: String,
+    pub peer: String,
+    pub mac: String,
+    pub up: bool,
+    pub quiet: bool,
+    pub addresses: Vec<String>,
+    pub neighbours: usize,
+    pub xdp_prog_id: Option<u32>,
+    /// Name of the program attached, when the lab attached it.
+    pub xdp_prog: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct NodeStatus {
+    pub node: String,
+    pub netns: String,
+    pub present: bool,
+    pub forwarding: bool,
+    pub interfaces: Vec<IfStatus>,
+    pub problems: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Status {
+    pub topology: Option<String>,
+    pub nodes: Vec<NodeStatus>,
+}
+
+/// Reads the state of the current topology back from the kernel.
+pub fn status(env: &LabEnv) -> Result<Status, TopoError> {
+    let Some(t) = current(env)? else {
+        return Ok(Status { topology: None, nodes: vec![] });
+    };
+    let attached = crate::xdp::attachments(env);
+    let mut nodes = Vec::new();
+    for n in &t.nodes {
+        let ns = env.ns_name(&n.name);
+        let mut st = NodeStatus {
+            node: n.name.clone(),
+            netns: ns.clone(),
+            present: false,
+            forwarding: n.forwarding,
+            interfaces: vec![],
+            problems: vec![],
+        };
+        let fd = match netns::open(&ns) {
+            Ok(fd) => fd,
+            Err(_) => {
+                st.problems.push(format!("namespace {ns} is missing (deleted behind the lab's back?): run `eclat-lab topo down` then `topo up`"));
+                nodes.push(st);
+                continue;
+            }
+        };
+        st.present = true;
+        let kernel = netns::in_netns(&fd, || -> Result<_, NetlinkError> {
+            let mut nl = Netlink::open()?;
+            Ok((nl.links()?, nl.addrs()?, nl.neighbours()?))
+        });
+        let (links, addrs, neighs) = match kernel {
+            Ok(Ok(k)) => k,
+            Ok(Err(e)) => {
+                st.problems.push(e.to_string());
+                nodes.push(st);
+                continue;
+            }
+            Err(e) => {
+                st.problems.push(e.to_string());
+                nodes.push(st);
+                continue;
+            }
+        };
+        for (end, peer) in t.ends_of(&n.name) {
+            let Some(l) = links.iter().find(|l| l.name == end.dev) else {
+                st.problems.push(format!("interface {} is missing", end.dev));
+                continue;
+            };
+            let addresses: Vec<String> = addrs
+                .iter()
+                .filter(|a| a.index == l.index && !is_link_local(a.addr))
+                .map(|a| format!("{}/{}", a.addr, a.prefix_len))
+                .collect();
+            let prog = attached
+                .iter()
+                .find(|a| a.node == n.name && a.dev == end.dev)
+                .map(|a| a.program.clone());
+            st.interfaces.push(IfStatus {
+                dev: end.dev.clone(),
+                peer: format!("{}:{}", peer.node, peer.dev),
+                mac: l.mac.as_ref().map(fmt_mac).unwrap_or_default(),
+                up: l.up,
+                quiet: l.noarp && !l.multicast,
+                addresses,
+                neighbours: neighs.iter().filter(|x| x.index == l.index && x.permanent).count(),
+                xdp_prog_id: l.xdp_prog_id,
+                xdp_prog: prog,
+            });
+        }
+        nodes.push(st);
+    }
+    Ok(Status { topology: Some(t.name), nodes })
+}
+
+fn is_link_local(a: IpAddr) -> bool {
+    match a {
+        IpAddr::V6(v6) => (v6.segments()[0] & 0xffc0) == 0xfe80,
+        IpAddr::V4(_) => false,
+    }
+}
+
+/// Time budget helpers for reports.
+pub fn ms(us: u64) -> f64 {
+    Duration::from_micros(us).as_secs_f64() * 1000.0
+}

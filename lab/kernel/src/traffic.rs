@@ -1,0 +1,348 @@
+//! The built-in packet generator. It runs inside the sending node's network namespace and
+//! sends exactly the number of packets asked for, paced to a rate, through ordinary kernel
+//! sockets: a UDP socket for `--udp`, a raw ICMP socket for `--icmp` (echo requests, with the
+//! replies counted), or a packet socket replaying the frames of a pcap file.
+
+use std::io;
+use std::mem::MaybeUninit;
+use std::net::{IpAddr, SocketAddr};
+use std::os::fd::AsFd;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use socket2::{Domain, Protocol, SockAddr, Socket, Type};
+
+use crate::LabEnv;
+use crate::netns;
+use crate::topo::{self, TopoError};
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Kind {
+    Udp { port: u16, payload: usize },
+    Icmp,
+    Pcap { file: PathBuf, dev: String },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Spec {
+    pub from: String,
+    pub to: Option<IpAddr>,
+    pub kind: Kind,
+    /// packets to send; `None` = 10, or every frame of the pcap file once
+    pub count: Option<u64>,
+    /// packets per second; `None` = as fast as possible
+    pub rate: Option<f64>,
+    /// how long to wait for the last echo replies
+    pub reply_wait: Duration,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub from: String,
+    pub to: String,
+    pub kind: String,
+    pub requested: u64,
+    pub sent: u64,
+    pub send_errors: u64,
+    pub first_error: Option<String>,
+    /// echo replies received (ICMP only)
+    pub replies: Option<u64>,
+    pub elapsed_us: u64,
+    pub achieved_pps: f64,
+}
+
+impl Report {
+    pub fn summary(&self) -> String {
+        let mut s = format!(
+            "sent {}/{} {} packets from {} to {} in {:.1} ms ({:.0} pkt/s)",
+            self.sent,
+            self.requested,
+            self.kind,
+            self.from,
+            self.to,
+            self.elapsed_us as f64 / 1000.0,
+            self.achieved_pps
+        );
+        if let Some(r) = self.replies {
+            s.push_str(&format!(", {r} echo replies received"));
+        }
+        if self.send_errors > 0 {
+            s.push_str(&format!(
+                ", {} send errors (first: {})",
+                self.send_errors,
+                self.first_error.as_deref().unwrap_or("?")
+            ));
+        }
+        s
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TrafficError {
+    #[error(transparent)]
+    Topo(#[from] TopoError),
+    #[error("traffic from {node}: {what}: {err}")]
+    Io { node: String, what: String, err: io::Error },
+    #[error("{0}")]
+    Bad(String),
+}
+
+/// An external stop flag (the TUI's "stop traffic" key).
+pub type Stop = Arc<AtomicBool>;
+
+/// Sends the traffic of `spec`; `progress` counts sent packets as they go.
+pub fn send(env: &LabEnv, spec: &Spec, progress: &AtomicU64, stop: &AtomicBool) -> Result<Report, TrafficError> {
+    let (_, ns) = topo::resolve_node(env, &spec.from)?;
+    if spec.count == Some(0) {
+        return Err(TrafficError::Bad("--count must be at least 1".into()));
+    }
+    if let Some(r) = spec.rate {
+        if !(r > 0.0 && r.is_finite()) {
+            return Err(TrafficError::Bad("--rate must be a positive number of packets per second".into()));
+        }
+    }
+    let fd = netns::open(&ns).map_err(TopoError::from)?;
+    let io_err = |what: &str| {
+        let node = spec.from.clone();
+        let what = what.to_string();
+        move |err| TrafficError::Io { node, what, err }
+    };
+    netns::in_netns(&fd.as_fd(), || match &spec.kind {
+        Kind::Udp { port, payload } => {
+            let to = spec.to.ok_or_else(|| TrafficError::Bad("--udp needs --to ADDRESS".into()))?;
+            udp(spec, to, *port, *payload, progress, stop).map_err(io_err("UDP socket"))
+        }
+        Kind::Icmp => {
+            let to = spec.to.ok_or_else(|| TrafficError::Bad("--icmp needs --to ADDRESS".into()))?;
+            icmp(spec, to, progress, stop).map_err(io_err("raw ICMP socket"))
+        }
+        Kind::Pcap { file, dev } => pcap(spec, file, dev, progress, stop),
+    })
+    .map_err(io_err("enter namespace"))?
+}
+
+/// Paces sends: returns when packet `i` is due.
+fn pace(start: Instant, i: u64, rate: Option<f64>) {
+    let Some(r) = rate else { return };
+    let due = start + Duration::from_secs_f64(i as f64 / r);
+    loop {
+        let now = Instant::now();
+        if now >= due {
+            return;
+        }
+        let left = due - now;
+        if left > Duration::from_micros(200) {
+            std::thread::sleep(left - Duration::from_micros(100));
+        } else {
+            std::hint::spin_loop();
+        }
+    }
+}
+
+struct Tally {
+    sent: u64,
+    errors: u64,
+    first_error: Option<String>,
+}
+
+fn send_loop(
+    spec: &Spec,
+    count: u64,
+    progress: &AtomicU64,
+    stop: &AtomicBool,
+    mut one: impl FnMut(u64) -> io::Result<()>,
+) -> (Tally, Instant) {
+    let start = Instant::now();
+    let mut t = Tally { sent: 0, errors: 0, first_error: None };
+    for i in 0..count {
+        if stop.load(Ordering::Relaxed) {
+            break;
+        }
+        pace(start, i, spec.rate);
+        // a full socket buffer (ENOBUFS/EAGAIN) is retried: the count must be exact
+        let mut tries = 0;
+        loop {
+            match one(i) {
+                Ok(()) => {
+                    t.sent += 1;
+                    progress.fetch_add(1, Ordering::Relaxed);
+                    break;
+                }
+                Err(e)
+                    if tries < 1000
+                        && matches!(e.raw_os_error(), Some(libc::ENOBUFS) | Some(libc::EAGAIN)) =>
+                {
+                    tries += 1;
+                    std::thread::sleep(Duration::from_micros(50));
+                }
+                Err(e) => {
+                    t.errors += 1;
+                    t.first_error.get_or_insert_with(|| e.to_string());
+                    break;
+                }
+            }
+        }
+    }
+    (t, start)
+}
+
+fn report(spec: &Spec, count: u64, to: String, kind: String, t: Tally, start: Instant, replies: Option<u64>) -> Report {
+    let el = start.elapsed();
+    Report {
+        from: spec.from.clone(),
+        to,
+        kind,
+        requested: count,
+        sent: t.sent,
+        send_errors: t.errors,
+        first_error: t.first_error,
+        replies,
+        elapsed_us: el.as_micros() as u64,
+        achieved_pps: if el.as_secs_f64() > 0.0 { t.sent as f64 / el.as_secs_f64() } else { 0.0 },
+    }
+}
+
+fn udp(spec: &Spec, to: IpAddr, port: u16, payload: usize, progress: &AtomicU64, stop: &AtomicBool) -> io::Result<Report> {
+    let dom = if to.is_ipv4() { Domain::IPV4 } else { Domain::IPV6 };
+    let s = Socket::new(dom, Type::DGRAM, Some(Protocol::UDP))?;
+    s.connect(&SockAddr::from(SocketAddr::new(to, port)))?;
+    let mut buf = vec![0u8; payload];
+    let count = spec.count.unwrap_or(10);
+    let (t, start) = send_loop(spec, count, progress, stop, |i| {
+        // the sequence number in the payload lets a capture tell packets apart
+        let n = buf.len().min(8);
+        buf[..n].copy_from_slice(&i.to_be_bytes()[..n]);
+        s.send(&buf).map(|_| ())
+    });
+    Ok(report(spec, count, format!("[{to}]:{port}"), "UDP".into(), t, start, None))
+}
+
+fn checksum(data: &[u8]) -> u16 {
+    let mut sum: u32 = 0;
+    for c in data.chunks(2) {
+        let w = if c.len() == 2 { u16::from_be_bytes([c[0], c[1]]) } else { u16::from_be_bytes([c[0], 0]) };
+        sum += w as u32;
+    }
+    while sum >> 16 != 0 {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    !(sum as u16)
+}
+
+fn icmp(spec: &Spec, to: IpAddr, progress: &AtomicU64, stop: &AtomicBool) -> io::Result<Report> {
+    let v6 = to.is_ipv6();
+    let (dom, proto, req, rep) = if v6 {
+        (Domain::IPV6, Protocol::ICMPV6, 128u8, 129u8)
+    } else {
+        (Domain::IPV4, Protocol::ICMPV4, 8u8, 0u8)
+    };
+    let s = Socket::new(dom, Type::RAW, Some(proto))?;
+    s.connect(&SockAddr::from(SocketAddr::new(to, 0)))?;
+    s.set_read_timeout(Some(Duration::from_millis(20)))?;
+    let ident = (std::process::id() as u16) ^ 0x5eed;
+    let replies = AtomicU64::new(0);
+    let sending = AtomicBool::new(true);
+    let rx = s.try_clone()?;
+    let deadline_after_send = spec.reply_wait;
+    let count = spec.count.unwrap_or(10);
+    let (t, start) = std::thread::scope(|sc| {
+        let replies = &replies;
+        let sending = &sending;
+        sc.spawn(move || {
+            let mut buf = [MaybeUninit::<u8>::uninit(); 2048];
+            let mut done_at: Option<Instant> = None;
+            loop {
+                if !sending.load(Ordering::Relaxed) {
+                    let d = *done_at.get_or_insert_with(Instant::now);
+                    if d.elapsed() >= deadline_after_send || replies.load(Ordering::Relaxed) >= count {
+                        break;
+                    }
+                }
+                let Ok(n) = rx.recv(&mut buf) else { continue };
+                // SAFETY: recv initialised the first n bytes
+                let bytes: Vec<u8> = buf[..n].iter().map(|b| unsafe { b.assume_init() }).collect();
+                // IPv4 raw sockets deliver the IP header too; IPv6 ones do not
+                let icmp = if v6 { &bytes[..] } else { bytes.get(((bytes[0] & 0x0f) as usize) * 4..).unwrap_or(&[]) };
+                if icmp.len() >= 8 && icmp[0] == rep && u16::from_be_bytes([icmp[4], icmp[5]]) == ident {
+                    replies.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        });
+        let mut pkt = vec![0u8; 64];
+        let r = send_loop(spec, count, progress, stop, |i| {
+            pkt[0] = req;
+            pkt[1] = 0;
+            pkt[2] = 0;
+            pkt[3] = 0;
+            pkt[4..6].copy_from_slice(&ident.to_be_bytes());
+            pkt[6..8].copy_from_slice(&(i as u16).to_be_bytes());
+            if !v6 {
+                // the kernel computes ICMPv6 checksums on raw sockets, not ICMPv4 ones
+                let c = checksum(&pkt);
+                pkt[2..4].copy_from_slice(&c.to_be_bytes());
+            }
+            s.send(&pkt).map(|_| ())
+        });
+        sending.store(false, Ordering::Relaxed);
+        r
+    });
+    let kind = if v6 { "ICMPv6 echo" } else { "ICMP echo" };
+    Ok(report(spec, count, to.to_string(), kind.into(), t, start, Some(replies.load(Ordering::Relaxed))))
+}
+
+fn pcap(spec: &Spec, file: &PathBuf, dev: &str, progress: &AtomicU64, stop: &AtomicBool) -> Result<Report, TrafficError> {
+    let io_err = |what: String| {
+        let node = spec.from.clone();
+        move |err| TrafficError::Io { node, what, err }
+    };
+    let f = std::fs::File::open(file).map_err(io_err(format!("open {}", file.display())))?;
+    let mut reader = pcap_file::pcap::PcapReader::new(f)
+        .map_err(|e| TrafficError::Bad(format!("{}: not a pcap file: {e}", file.display())))?;
+    if reader.header().datalink != pcap_file::DataLink::ETHERNET {
+        return Err(TrafficError::Bad(format!(
+            "{}: link type {:?}; the generator replays Ethernet captures only",
+            file.display(),
+            reader.header().datalink
+        )));
+    }
+    let mut frames = Vec::new();
+    while let Some(p) = reader.next_packet() {
+        let p = p.map_err(|e| TrafficError::Bad(format!("{}: damaged packet record: {e}", file.display())))?;
+        frames.push(p.data.into_owned());
+    }
+    if frames.is_empty() {
+        return Err(TrafficError::Bad(format!("{}: the capture holds no packets", file.display())));
+    }
+    let ifindex = nix::net::if_::if_nametoindex(dev)
+        .map_err(|e| TrafficError::Bad(format!("{} has no interface {dev}: {e}", spec.from)))?;
+    let s = Socket::new(Domain::PACKET, Type::RAW, None).map_err(io_err("packet socket".into()))?;
+    // sockaddr_ll for sendto
+    let mut sll: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
+    sll.sll_family = libc::AF_PACKET as u16;
+    sll.sll_ifindex = ifindex as i32;
+    sll.sll_halen = 6;
+    let mut storage = socket2::SockAddrStorage::zeroed();
+    // SAFETY: sockaddr_ll fits in sockaddr_storage, and we pass its exact length
+    unsafe { *storage.view_as::<libc::sockaddr_ll>() = sll };
+    // SAFETY: the storage holds an initialised sockaddr_ll of that length
+    let addr = unsafe { SockAddr::new(storage, std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t) };
+    let count = spec.count.unwrap_or(frames.len() as u64);
+    let (t, start) = send_loop(spec, count, progress, stop, |i| {
+        let f = &frames[(i as usize) % frames.len()];
+        s.send_to(f, &addr).map(|_| ())
+    });
+    Ok(report(spec, count, format!("{dev} (replaying {})", file.display()), "pcap".into(), t, start, None))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn icmp_checksum_of_a_known_echo() {
+        // echo request id 1 seq 1, no data: checksum is 0xf7fd
+        let p = [8u8, 0, 0, 0, 0, 1, 0, 1];
+        assert_eq!(super::checksum(&p), 0xf7fd);
+    }
+}

@@ -1,0 +1,276 @@
+//! Plain (non-HIKe) XDP programs of the lab, such as lesson 1's counter: loading them from
+//! the embedded objects, pinning programs and maps under the lab's root, and attaching them
+//! to an interface of a lab node. An attachment is a BPF link pinned at
+//! `<root>/links/<node>/<dev>/<program>`: it outlives the command that made it and goes away
+//! when the pin is removed.
+
+use std::os::fd::AsFd;
+use std::path::PathBuf;
+
+use aya::programs::links::{FdLink, PinnedLink};
+use aya::programs::{ProgramError, Xdp, xdp::XdpMode};
+use aya_obj::programs::XdpAttachType;
+use serde::Serialize;
+
+use crate::LabEnv;
+use crate::bpffs::{self, BpffsError};
+use crate::journal::{Journal, JournalError, Lifetime, Resource};
+use crate::netns;
+use crate::topo::{self, TopoError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum XdpError {
+    #[error("unknown program `{name}` (prebuilt programs: {known})")]
+    UnknownProgram { name: String, known: String },
+    #[error("the embedded object {object} is missing from this build of eclat-lab")]
+    MissingObject { object: String },
+    #[error("loading {object}: {detail}")]
+    Load { object: String, detail: String, verifier_log: Option<String> },
+    #[error("attaching {program} to {node}:{dev}: {detail}")]
+    Attach { program: String, node: String, dev: String, detail: String },
+    #[error("{node}:{dev} has no XDP program attached by the lab")]
+    NotAttached { node: String, dev: String },
+    #[error("pin {path}: {detail}")]
+    Pin { path: PathBuf, detail: String },
+    #[error(transparent)]
+    Bpffs(#[from] BpffsError),
+    #[error(transparent)]
+    Journal(#[from] JournalError),
+    #[error(transparent)]
+    Topo(#[from] TopoError),
+    #[error(transparent)]
+    Map(#[from] crate::maps::MapError),
+}
+
+/// A prebuilt plain XDP program.
+pub struct LabProgram {
+    pub name: &'static str,
+    pub object: &'static str,
+    pub package: &'static str,
+    pub about: &'static str,
+}
+
+pub const PROGRAMS: &[LabProgram] = &[LabProgram {
+    name: "xdp_counter",
+    object: "lab/xdp_counter.o",
+    package: "lab",
+    about: "counts packets in `pkt_count`, returns the verdict in `verdict` (PASS at load)",
+}];
+
+pub fn program(name: &str) -> Result<&'static LabProgram, XdpError> {
+    PROGRAMS.iter().find(|p| p.name == name).ok_or_else(|| XdpError::UnknownProgram {
+        name: name.to_string(),
+        known: PROGRAMS.iter().map(|p| p.name).collect::<Vec<_>>().join(", "),
+    })
+}
+
+fn prog_pin(env: &LabEnv, p: &LabProgram) -> PathBuf {
+    env.bpffs_root.join("progs").join(p.package).join(p.name)
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LoadReport {
+    pub program: String,
+    pub already_loaded: bool,
+    pub maps: Vec<String>,
+    pub load_us: u64,
+}
+
+/// Loads (verifies) a prebuilt program and pins it and its maps, unless it is loaded already.
+pub fn load(env: &LabEnv, journal: &mut Journal, name: &str, life: Lifetime) -> Result<LoadReport, XdpError> {
+    let p = program(name)?;
+    let pin = prog_pin(env, p);
+    let map_dir = env.bpffs_root.join("maps").join(p.package).join(p.name);
+    if pin.exists() {
+        let maps = std::fs::read_dir(&map_dir)
+            .map(|rd| rd.filter_map(|e| e.ok()?.file_name().into_string().ok()).collect())
+            .unwrap_or_default();
+        return Ok(LoadReport { program: name.into(), already_loaded: true, maps, load_us: 0 });
+    }
+    let bytes = crate::objects::get(p.object).ok_or_else(|| XdpError::MissingObject { object: p.object.into() })?;
+    let t0 = std::time::Instant::now();
+    let load_err = |detail: String, verifier_log: Option<String>| XdpError::Load {
+        object: p.object.to_string(),
+        detail,
+        verifier_log,
+    };
+    let mut ebpf = aya::Ebpf::load(bytes).map_err(|e| load_err(e.to_string(), None))?;
+    let prog: &mut Xdp = ebpf
+        .program_mut(p.name)
+        .ok_or_else(|| load_err(format!("no program `{}` in the object", p.name), None))?
+        .try_into()
+        .map_err(|e: ProgramError| load_err(e.to_string(), None))?;
+    prog.load().map_err(|e| match e {
+        ProgramError::LoadError { io_error, verifier_log } => {
+            load_err(format!("the verifier rejected it: {io_error}"), Some(verifier_log.to_string()))
+        }
+        other => load_err(other.to_string(), None),
+    })?;
+    let load_us = t0.elapsed().as_micros() as u64;
+
+    bpffs::ensure_dir(env, journal, pin.parent().expect("pin has a parent"), life)?;
+    journal.add(Resource::Pin { path: pin.clone() }, life)?;
+    prog.pin(&pin).map_err(|e| XdpError::Pin { path: pin.clone(), detail: e.to_string() })?;
+
+    let mut maps = Vec::new();
+    bpffs::ensure_dir(env, journal, &map_dir, life)?;
+    for (mname, map) in ebpf.maps() {
+        if mname.starts_with('.') {
+            continue; // .rodata/.bss of globals: not a learner-facing map
+        }
+        let mp = map_dir.join(mname);
+        journal.add(Resource::Pin { path: mp.clone() }, life)?;
+        map.pin(&mp).map_err(|e| XdpError::Pin { path: mp.clone(), detail: e.to_string() })?;
+        maps.push(mname.to_string());
+    }
+    if p.name == "xdp_counter" {
+        let m = crate::maps::find(env, &format!("{}/{}/verdict", p.package, p.name))?;
+        crate::maps::set(&m, "0", "PASS")?;
+    }
+    Ok(LoadReport { program: name.into(), already_loaded: false, maps, load_us })
+}
+
+/// An XDP program attached by the lab.
+#[derive(Debug, Clone, Serialize)]
+pub struct Attachment {
+    pub node: String,
+    pub dev: String,
+    pub program: String,
+    #[serde(skip)]
+    pub pin: PathBuf,
+}
+
+/// Every attachment pinned under `<root>/links`.
+pub fn attachments(env: &LabEnv) -> Vec<Attachment> {
+    let root = env.bpffs_root.join("links");
+    let mut out = Vec::new();
+    let mut found = Vec::new();
+    bpffs::walk(&root, &mut found);
+    for (path, is_dir) in found {
+        if is_dir {
+            continue;
+        }
+        let rel: Vec<String> = path
+            .strip_prefix(&root)
+            .map(|r| r.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect())
+            .unwrap_or_default();
+        if let [node, dev, program] = rel.as_slice() {
+            out.push(Attachment { node: node.clone(), dev: dev.clone(), program: program.clone(), pin: path });
+        }
+    }
+    out
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AttachReport {
+    pub program: String,
+    pub node: String,
+    pub dev: String,
+    pub mode: String,
+    pub replaced: Option<String>,
+    pub load: LoadReport,
+}
+
+/// Attaches a prebuilt program to `node:dev` (replacing what the lab attached there before).
+pub fn attach(
+    env: &LabEnv,
+    journal: &mut Journal,
+    name: &str,
+    node: &str,
+    dev: &str,
+    skb_mode: bool,
+    life: Lifetime,
+) -> Result<AttachReport, XdpError> {
+    let p = program(name)?;
+    let (_, ns) = topo::resolve_dev(env, node, dev)?;
+    let load = load(env, journal, name, life)?;
+    let replaced = match detach(env, journal, node, dev) {
+        Ok(prev) => Some(prev),
+        Err(XdpError::NotAttached { .. }) => None,
+        Err(e) => return Err(e),
+    };
+    let nsfd = netns::open(&ns).map_err(TopoError::from)?;
+    let link_dir = env.bpffs_root.join("links").join(node).join(dev);
+    bpffs::ensure_dir(env, journal, &link_dir, life)?;
+    let link_pin = link_dir.join(p.name);
+    journal.add(Resource::Pin { path: link_pin.clone() }, life)?;
+    let attach_err = |detail: String| XdpError::Attach {
+        program: name.to_string(),
+        node: node.to_string(),
+        dev: dev.to_string(),
+        detail,
+    };
+    let prog_path = prog_pin(env, p);
+    let flags = if skb_mode { XdpMode::Skb } else { XdpMode::Default };
+    let result = netns::in_netns(&nsfd.as_fd(), || -> Result<(), String> {
+        let mut prog = Xdp::from_pin(&prog_path, XdpAttachType::Interface).map_err(|e| e.to_string())?;
+        let ifindex = nix::net::if_::if_nametoindex(dev).map_err(|e| format!("no interface {dev}: {e}"))?;
+        let id = prog.attach_to_if_index(ifindex, flags).map_err(|e| match e {
+            ProgramError::SyscallError(s) if s.io_error.raw_os_error() == Some(libc::EBUSY) => {
+                "another XDP program is already attached there (not by the lab); the lab leaves it alone".to_string()
+            }
+            other => other.to_string(),
+        })?;
+        let link = prog.take_link(id).map_err(|e| e.to_string())?;
+        let fd_link: FdLink = link.try_into().map_err(|e: aya::programs::links::LinkError| {
+            format!("the kernel attached without a BPF link ({e}); the lab needs kernel >= 5.9")
+        })?;
+        fd_link.pin(&link_pin).map_err(|e| e.to_string())?;
+        Ok(())
+    })
+    .map_err(|e| attach_err(e.to_string()))?;
+    if let Err(detail) = result {
+        let _ = journal.del(&Resource::Pin { path: link_pin });
+        return Err(attach_err(detail));
+    }
+    Ok(AttachReport {
+        program: name.into(),
+        node: node.into(),
+        dev: dev.into(),
+        mode: if skb_mode { "skb (generic)".into() } else { "native (driver)".into() },
+        replaced,
+        load,
+    })
+}
+
+/// Detaches what the lab attached to `node:dev`; returns the program's name.
+pub fn detach(env: &LabEnv, journal: &mut Journal, node: &str, dev: &str) -> Result<String, XdpError> {
+    let found: Vec<Attachment> = attachments(env).into_iter().filter(|a| a.node == node && a.dev == dev).collect();
+    if found.is_empty() {
+        return Err(XdpError::NotAttached { node: node.into(), dev: dev.into() });
+    }
+    let mut name = String::new();
+    for a in found {
+        unpin_link(&a.pin)?;
+        journal.del(&Resource::Pin { path: a.pin.clone() })?;
+        name = a.program;
+    }
+    Ok(name)
+}
+
+/// Removes a pinned link: the attachment ends when the last reference (the pin) goes.
+fn unpin_link(path: &std::path::Path) -> Result<(), XdpError> {
+    match PinnedLink::from_pin(path) {
+        Ok(l) => {
+            let fd = l.unpin().map_err(|e| XdpError::Pin { path: path.to_path_buf(), detail: e.to_string() })?;
+            drop(fd);
+            Ok(())
+        }
+        // not a link (or already gone): remove the file if it is there
+        Err(_) => match std::fs::remove_file(path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(XdpError::Pin { path: path.to_path_buf(), detail: e.to_string() }),
+        },
+    }
+}
+
+/// Forgets the pinned links of nodes whose namespaces are gone (`topo down`).
+pub fn forget_links_of(env: &LabEnv, journal: &mut Journal, nodes: &[String]) -> Result<(), JournalError> {
+    for a in attachments(env) {
+        if nodes.contains(&a.node) && unpin_link(&a.pin).is_ok() {
+            journal.del(&Resource::Pin { path: a.pin })?;
+        }
+    }
+    Ok(())
+}
