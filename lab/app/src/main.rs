@@ -1,1 +1,88 @@
-fn main() {}
+//! `eclat-lab`: the tutorial (TUI), the shell (REPL) and one-shot commands, all over the same
+//! command layer.
+
+mod bench;
+mod cli;
+mod commands;
+mod lessons;
+mod repl;
+mod topologies;
+mod tui;
+
+use std::io::Write;
+use std::process::ExitCode;
+use std::sync::atomic::AtomicBool;
+
+use clap::Parser;
+use eclat_kernel::LabEnv;
+
+use crate::cli::{Cli, Cmd};
+use crate::commands::{Origin, Session};
+
+fn wants_json(cmd: &Cmd) -> bool {
+    use crate::cli::*;
+    match cmd {
+        Cmd::Doctor(f) | Cmd::Reset(f) => f.json,
+        Cmd::Topo(TopoCmd::Up { json, .. }) => *json,
+        Cmd::Topo(TopoCmd::Down(f) | TopoCmd::Status(f) | TopoCmd::List(f)) => f.json,
+        Cmd::Traffic(a) => a.json,
+        Cmd::Xdp(XdpCmd::Attach { json, .. }) => *json,
+        Cmd::Xdp(XdpCmd::List(f)) => f.json,
+        Cmd::Map(MapCmd::List(f)) => f.json,
+        Cmd::Map(MapCmd::Dump { json, .. } | MapCmd::Watch { json, .. }) => *json,
+        Cmd::ReadMap { json, .. } => *json,
+        Cmd::Lesson(LessonCmd::List(f)) => f.json,
+        Cmd::Bench(b) => b.json,
+        _ => false,
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let env = LabEnv::from_env();
+    match cli.cmd {
+        None => tui::run(env, None),
+        Some(Cmd::Tutorial { lesson }) => tui::run(env, lesson),
+        Some(Cmd::Shell) => repl::run(env),
+        Some(cmd) => {
+            let json = wants_json(&cmd);
+            let session = Session::new(env, Origin::Cli);
+            let stop = AtomicBool::new(false);
+            let watch_json = json && matches!(cmd, Cmd::Map(cli::MapCmd::Watch { .. }));
+            let result = match cmd {
+                Cmd::Map(m @ cli::MapCmd::Watch { .. }) => session.map(m, &stop, &mut |frame| {
+                    if !watch_json {
+                        println!("{frame}\n");
+                        let _ = std::io::stdout().flush();
+                    }
+                }),
+                other => session.run(other, &stop),
+            };
+            match result {
+                Ok(out) => {
+                    if json {
+                        println!(
+                            "{}",
+                            serde_json::to_string_pretty(&out.json).unwrap_or_default()
+                        );
+                    } else if !out.text.is_empty() {
+                        println!("{}", out.text);
+                    }
+                    if out.success {
+                        ExitCode::SUCCESS
+                    } else {
+                        ExitCode::from(1)
+                    }
+                }
+                Err(e) => {
+                    if json {
+                        println!("{}", serde_json::json!({ "error": format!("{e:#}") }));
+                    } else {
+                        eprintln!("error: {e:#}");
+                    }
+                    ExitCode::from(2)
+                }
+            }
+        }
+    }
+}

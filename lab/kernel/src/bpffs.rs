@@ -17,9 +17,7 @@ const BPF_FS_MAGIC: i64 = 0xcafe_4a11;
 pub enum BpffsError {
     #[error("{path}: {err}")]
     Io { path: PathBuf, err: io::Error },
-    #[error(
-        "{path} is outside the lab's bpffs root {root}; the lab only pins below its own root"
-    )]
+    #[error("{path} is outside the lab's bpffs root {root}; the lab only pins below its own root")]
     Outside { path: PathBuf, root: PathBuf },
     #[error(
         "bpffs is not mounted at {BPFFS_MOUNT} and mounting it failed ({err}); run \
@@ -31,7 +29,9 @@ pub enum BpffsError {
 }
 
 pub fn is_bpffs(path: &Path) -> bool {
-    nix::sys::statfs::statfs(path).map(|s| s.filesystem_type().0 as i64 == BPF_FS_MAGIC).unwrap_or(false)
+    nix::sys::statfs::statfs(path)
+        .map(|s| s.filesystem_type().0 as i64 == BPF_FS_MAGIC)
+        .unwrap_or(false)
 }
 
 /// Mounts bpffs at /sys/fs/bpf if nothing is mounted there (as systemd would at boot).
@@ -42,24 +42,40 @@ pub fn ensure_mounted() -> Result<bool, BpffsError> {
         return Ok(false);
     }
     std::fs::create_dir_all(p).map_err(|err| BpffsError::Mount { err })?;
-    nix::mount::mount(Some("bpf"), p, Some("bpf"), nix::mount::MsFlags::empty(), Some("mode=0700"))
-        .map_err(|e| BpffsError::Mount { err: e.into() })?;
+    nix::mount::mount(
+        Some("bpf"),
+        p,
+        Some("bpf"),
+        nix::mount::MsFlags::empty(),
+        Some("mode=0700"),
+    )
+    .map_err(|e| BpffsError::Mount { err: e.into() })?;
     Ok(true)
 }
 
 /// Checks that `path` lies below the lab's root (after normalising `..`).
 pub fn check_inside(env: &LabEnv, path: &Path) -> Result<(), BpffsError> {
     let inside = path.starts_with(&env.bpffs_root)
-        && !path.components().any(|c| matches!(c, std::path::Component::ParentDir));
+        && !path
+            .components()
+            .any(|c| matches!(c, std::path::Component::ParentDir));
     if inside {
         Ok(())
     } else {
-        Err(BpffsError::Outside { path: path.to_path_buf(), root: env.bpffs_root.clone() })
+        Err(BpffsError::Outside {
+            path: path.to_path_buf(),
+            root: env.bpffs_root.clone(),
+        })
     }
 }
 
 /// Creates `dir` (below the root) and its parents, recording each new directory.
-pub fn ensure_dir(env: &LabEnv, journal: &mut Journal, dir: &Path, life: Lifetime) -> Result<(), BpffsError> {
+pub fn ensure_dir(
+    env: &LabEnv,
+    journal: &mut Journal,
+    dir: &Path,
+    life: Lifetime,
+) -> Result<(), BpffsError> {
     ensure_mounted()?;
     if dir != env.bpffs_root {
         check_inside(env, dir)?;
@@ -74,20 +90,32 @@ pub fn ensure_dir(env: &LabEnv, journal: &mut Journal, dir: &Path, life: Lifetim
     }
     for d in todo.into_iter().rev() {
         journal.add(Resource::Dir { path: d.clone() }, life)?;
-        std::fs::create_dir(&d).map_err(|err| BpffsError::Io { path: d.clone(), err })?;
+        std::fs::create_dir(&d).map_err(|err| BpffsError::Io {
+            path: d.clone(),
+            err,
+        })?;
     }
     Ok(())
 }
 
 /// Records every pin below the root that the journal does not know yet (objects pinned by
 /// a loader that pins as it loads, e.g. aya's map pinning).
-pub fn record_new_pins(env: &LabEnv, journal: &mut Journal, life: Lifetime) -> Result<usize, BpffsError> {
-    let known: std::collections::HashSet<Resource> = journal.entries()?.into_iter().map(|e| e.res).collect();
+pub fn record_new_pins(
+    env: &LabEnv,
+    journal: &mut Journal,
+    life: Lifetime,
+) -> Result<usize, BpffsError> {
+    let known: std::collections::HashSet<Resource> =
+        journal.entries()?.into_iter().map(|e| e.res).collect();
     let mut found = Vec::new();
     walk(&env.bpffs_root, &mut found);
     let mut n = 0;
     for (path, is_dir) in found {
-        let res = if is_dir { Resource::Dir { path } } else { Resource::Pin { path } };
+        let res = if is_dir {
+            Resource::Dir { path }
+        } else {
+            Resource::Pin { path }
+        };
         if !known.contains(&res) {
             journal.add(res, life)?;
             n += 1;
@@ -98,7 +126,9 @@ pub fn record_new_pins(env: &LabEnv, journal: &mut Journal, life: Lifetime) -> R
 
 /// Every entry below `root` (parents before children).
 pub fn walk(root: &Path, out: &mut Vec<(PathBuf, bool)>) {
-    let Ok(rd) = std::fs::read_dir(root) else { return };
+    let Ok(rd) = std::fs::read_dir(root) else {
+        return;
+    };
     let mut entries: Vec<_> = rd.filter_map(|e| e.ok()).collect();
     entries.sort_by_key(|e| e.file_name());
     for e in entries {

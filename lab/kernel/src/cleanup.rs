@@ -50,7 +50,12 @@ fn remove_one(env: &LabEnv, res: &Resource) -> Result<bool, String> {
     }
 }
 
-fn remove_entries(env: &LabEnv, journal: &mut Journal, entries: Vec<Entry>, report: &mut CleanupReport) -> Result<(), JournalError> {
+fn remove_entries(
+    env: &LabEnv,
+    journal: &mut Journal,
+    entries: Vec<Entry>,
+    report: &mut CleanupReport,
+) -> Result<(), JournalError> {
     // pins before directories, namespaces last: the reverse of creation order
     for e in entries.into_iter().rev() {
         match remove_one(env, &e.res) {
@@ -62,7 +67,9 @@ fn remove_entries(env: &LabEnv, journal: &mut Journal, entries: Vec<Entry>, repo
                 // already gone, or no longer the lab's (another inode): forget it
                 if let Resource::Netns { name, .. } = &e.res {
                     if netns::inode(name).is_some() {
-                        report.kept.push(format!("{} (now another namespace, not the lab's)", e.res));
+                        report
+                            .kept
+                            .push(format!("{} (now another namespace, not the lab's)", e.res));
                     }
                 }
                 journal.del(&e.res)?;
@@ -76,12 +83,18 @@ fn remove_entries(env: &LabEnv, journal: &mut Journal, entries: Vec<Entry>, repo
 /// Removes the leftovers of crashed operations and ended sessions. Cheap when there are none:
 /// it reads the journal and checks a few `/proc/<pid>/stat` files.
 pub fn recover(env: &LabEnv, journal: &mut Journal) -> Result<CleanupReport, JournalError> {
-    let leftovers: Vec<Entry> = journal.entries()?.into_iter().filter(|e| e.is_leftover()).collect();
+    let leftovers: Vec<Entry> = journal
+        .entries()?
+        .into_iter()
+        .filter(|e| e.is_leftover())
+        .collect();
     let mut report = CleanupReport::default();
     if leftovers.is_empty() {
         return Ok(report);
     }
-    let had_netns = leftovers.iter().any(|e| matches!(e.res, Resource::Netns { .. }));
+    let had_netns = leftovers
+        .iter()
+        .any(|e| matches!(e.res, Resource::Netns { .. }));
     remove_entries(env, journal, leftovers, &mut report)?;
     if had_netns && !any_netns_left(env, journal)? {
         let _ = std::fs::remove_file(env.topology_state_path());
@@ -109,7 +122,10 @@ pub fn end_session(env: &LabEnv, journal: &mut Journal) -> Result<CleanupReport,
 }
 
 fn any_netns_left(_env: &LabEnv, journal: &Journal) -> Result<bool, JournalError> {
-    Ok(journal.entries()?.iter().any(|e| matches!(e.res, Resource::Netns { .. })))
+    Ok(journal
+        .entries()?
+        .iter()
+        .any(|e| matches!(e.res, Resource::Netns { .. })))
 }
 
 /// Removes everything the lab created, and nothing else.
@@ -119,19 +135,30 @@ pub fn reset(env: &LabEnv, journal: &mut Journal) -> Result<CleanupReport, Journ
     remove_entries(env, journal, entries, &mut report)?;
     // anything still below the lab's own root was pinned by the lab in the instant between
     // pinning and recording (a crash there); the root is the lab's, so sweep it
-    if env.bpffs_root.exists() && bpffs::is_bpffs(env.bpffs_root.parent().unwrap_or(Path::new("/"))) {
+    if env.bpffs_root.exists() && bpffs::is_bpffs(env.bpffs_root.parent().unwrap_or(Path::new("/")))
+    {
         let mut found = Vec::new();
         bpffs::walk(&env.bpffs_root, &mut found);
         for (path, is_dir) in found.into_iter().rev() {
-            let r = if is_dir { std::fs::remove_dir(&path) } else { std::fs::remove_file(&path) };
+            let r = if is_dir {
+                std::fs::remove_dir(&path)
+            } else {
+                std::fs::remove_file(&path)
+            };
             match r {
-                Ok(()) => report.removed.push(format!("unrecorded {}", path.display())),
+                Ok(()) => report
+                    .removed
+                    .push(format!("unrecorded {}", path.display())),
                 Err(e) => report.kept.push(format!("{}: {e}", path.display())),
             }
         }
         match std::fs::remove_dir(&env.bpffs_root) {
-            Ok(()) => report.removed.push(format!("directory {}", env.bpffs_root.display())),
-            Err(e) => report.kept.push(format!("{}: {e}", env.bpffs_root.display())),
+            Ok(()) => report
+                .removed
+                .push(format!("directory {}", env.bpffs_root.display())),
+            Err(e) => report
+                .kept
+                .push(format!("{}: {e}", env.bpffs_root.display())),
         }
     }
     let _ = std::fs::remove_file(env.topology_state_path());

@@ -22,15 +22,28 @@ pub struct Check {
     pub fix: String,
 }
 
-fn check(name: &'static str, level: Level, detail: impl Into<String>, fix: impl Into<String>) -> Check {
-    Check { name, level, detail: detail.into(), fix: fix.into() }
+fn check(
+    name: &'static str,
+    level: Level,
+    detail: impl Into<String>,
+    fix: impl Into<String>,
+) -> Check {
+    Check {
+        name,
+        level,
+        detail: detail.into(),
+        fix: fix.into(),
+    }
 }
 
 /// Effective capability bits from /proc/self/status.
 fn cap_eff() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find_map(|l| l.strip_prefix("CapEff:").map(|v| v.trim().to_string())))
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("CapEff:").map(|v| v.trim().to_string()))
+        })
         .and_then(|v| u64::from_str_radix(&v, 16).ok())
         .unwrap_or(0)
 }
@@ -84,18 +97,28 @@ pub fn run(mount_bpffs: bool) -> Vec<Check> {
 
     let priv_ok = privileged();
     out.push(if priv_ok {
-        check("privileges", Level::Ok, "running with CAP_SYS_ADMIN, CAP_NET_ADMIN and CAP_BPF", "")
+        check(
+            "privileges",
+            Level::Ok,
+            "running with CAP_SYS_ADMIN, CAP_NET_ADMIN and CAP_BPF",
+            "",
+        )
     } else {
         check(
             "privileges",
             Level::Fail,
-            format!("missing capabilities (uid {}): the lab creates namespaces and loads eBPF programs", nix::unistd::geteuid()),
+            format!(
+                "missing capabilities (uid {}): the lab creates namespaces and loads eBPF programs",
+                nix::unistd::geteuid()
+            ),
             "run the lab as root: `sudo eclat-lab ...` (reading lessons works without root)",
         )
     });
 
     out.push(match kernel_version() {
-        Some((ma, mi, rel)) if (ma, mi) >= (6, 1) => check("kernel", Level::Ok, format!("Linux {rel}"), ""),
+        Some((ma, mi, rel)) if (ma, mi) >= (6, 1) => {
+            check("kernel", Level::Ok, format!("Linux {rel}"), "")
+        }
         Some((ma, mi, rel)) if (ma, mi) >= (5, 17) => check(
             "kernel",
             Level::Warn,
@@ -108,7 +131,12 @@ pub fn run(mount_bpffs: bool) -> Vec<Check> {
             format!("Linux {rel} is too old (BPF links for XDP and bpf_loop need 5.17+)"),
             "use a 6.x kernel, e.g. the Vagrant box: `cd vagrant && vagrant up`",
         ),
-        None => check("kernel", Level::Fail, "cannot read the kernel version", "check uname -r"),
+        None => check(
+            "kernel",
+            Level::Fail,
+            "cannot read the kernel version",
+            "check uname -r",
+        ),
     });
 
     out.push(if Path::new("/sys/kernel/btf/vmlinux").exists() {
@@ -127,23 +155,47 @@ pub fn run(mount_bpffs: bool) -> Vec<Check> {
         check("bpffs", Level::Ok, "bpffs mounted at /sys/fs/bpf", "")
     } else if mount_bpffs && priv_ok {
         match crate::bpffs::ensure_mounted() {
-            Ok(_) => check("bpffs", Level::Ok, "bpffs was not mounted: mounted it at /sys/fs/bpf", ""),
-            Err(e) => check("bpffs", Level::Fail, e.to_string(), "mount -t bpf bpf /sys/fs/bpf"),
+            Ok(_) => check(
+                "bpffs",
+                Level::Ok,
+                "bpffs was not mounted: mounted it at /sys/fs/bpf",
+                "",
+            ),
+            Err(e) => check(
+                "bpffs",
+                Level::Fail,
+                e.to_string(),
+                "mount -t bpf bpf /sys/fs/bpf",
+            ),
         }
     } else {
-        check("bpffs", Level::Fail, "bpffs is not mounted at /sys/fs/bpf", "sudo mount -t bpf bpf /sys/fs/bpf (or run `sudo eclat-lab doctor`)")
+        check(
+            "bpffs",
+            Level::Fail,
+            "bpffs is not mounted at /sys/fs/bpf",
+            "sudo mount -t bpf bpf /sys/fs/bpf (or run `sudo eclat-lab doctor`)",
+        )
     });
 
-    out.push(match std::fs::read_to_string("/proc/sys/net/core/bpf_jit_enable").map(|s| s.trim().to_string()) {
-        Ok(v) if v == "1" || v == "2" => check("jit", Level::Ok, "the BPF JIT is on", ""),
-        Ok(v) => check(
-            "jit",
-            Level::Warn,
-            format!("bpf_jit_enable = {v}: programs are interpreted, benchmarks will be slow"),
-            "sudo sysctl -w net.core.bpf_jit_enable=1",
-        ),
-        Err(_) => check("jit", Level::Ok, "the JIT is always on (CONFIG_BPF_JIT_ALWAYS_ON)", ""),
-    });
+    out.push(
+        match std::fs::read_to_string("/proc/sys/net/core/bpf_jit_enable")
+            .map(|s| s.trim().to_string())
+        {
+            Ok(v) if v == "1" || v == "2" => check("jit", Level::Ok, "the BPF JIT is on", ""),
+            Ok(v) => check(
+                "jit",
+                Level::Warn,
+                format!("bpf_jit_enable = {v}: programs are interpreted, benchmarks will be slow"),
+                "sudo sysctl -w net.core.bpf_jit_enable=1",
+            ),
+            Err(_) => check(
+                "jit",
+                Level::Ok,
+                "the JIT is always on (CONFIG_BPF_JIT_ALWAYS_ON)",
+                "",
+            ),
+        },
+    );
 
     out.push(match clang() {
         Some(c) => check("clang", Level::Ok, format!("{c} (needed only to build your own modules)"), ""),
@@ -169,7 +221,12 @@ pub fn run(mount_bpffs: bool) -> Vec<Check> {
     out.push(if Path::new("/proc/self/ns/net").exists() {
         check("netns", Level::Ok, "network namespaces supported", "")
     } else {
-        check("netns", Level::Fail, "the kernel has no network namespaces", "use a kernel with CONFIG_NET_NS=y")
+        check(
+            "netns",
+            Level::Fail,
+            "the kernel has no network namespaces",
+            "use a kernel with CONFIG_NET_NS=y",
+        )
     });
 
     out.push(match find_in_path(&["ping"]) {

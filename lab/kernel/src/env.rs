@@ -28,7 +28,11 @@ impl LabEnv {
             .map(PathBuf::from)
             .unwrap_or_else(|| Path::new(BPFFS_MOUNT).join("eclat-lab"));
         let ns_prefix = std::env::var("ECLAT_LAB_NS_PREFIX").unwrap_or_default();
-        Self { state_dir, bpffs_root, ns_prefix }
+        Self {
+            state_dir,
+            bpffs_root,
+            ns_prefix,
+        }
     }
 
     /// A throw-away instance for a test: unique state dir, bpffs root and namespace prefix.

@@ -14,10 +14,16 @@ use crate::topo::{self, TopoError};
 pub enum ExecError {
     #[error(transparent)]
     Topo(#[from] TopoError),
-    #[error("no command given: write it after `--`, e.g. `eclat-lab exec tg -- ping -6 -c 3 fc01::2`")]
+    #[error(
+        "no command given: write it after `--`, e.g. `eclat-lab exec tg -- ping -6 -c 3 fc01::2`"
+    )]
     Empty,
     #[error("cannot run `{cmd}` in {node}: {err}")]
-    Spawn { cmd: String, node: String, err: std::io::Error },
+    Spawn {
+        cmd: String,
+        node: String,
+        err: std::io::Error,
+    },
 }
 
 /// A `Command` that will run `argv` inside `node`'s network namespace.
@@ -45,12 +51,24 @@ pub fn command(env: &LabEnv, node: &str, argv: &[String]) -> Result<Command, Exe
 /// Runs `argv` in `node` with inherited stdio and waits for it.
 pub fn run(env: &LabEnv, node: &str, argv: &[String]) -> Result<ExitStatus, ExecError> {
     let mut cmd = command(env, node, argv)?;
-    cmd.status().map_err(|err| ExecError::Spawn { cmd: argv.join(" "), node: node.to_string(), err })
+    cmd.status().map_err(|err| ExecError::Spawn {
+        cmd: argv.join(" "),
+        node: node.to_string(),
+        err,
+    })
 }
 
 /// Runs `argv` in `node` and captures its output (for the TUI's event log).
-pub fn output(env: &LabEnv, node: &str, argv: &[String]) -> Result<std::process::Output, ExecError> {
+pub fn output(
+    env: &LabEnv,
+    node: &str,
+    argv: &[String],
+) -> Result<std::process::Output, ExecError> {
     let mut cmd = command(env, node, argv)?;
     cmd.stdin(std::process::Stdio::null());
-    cmd.output().map_err(|err| ExecError::Spawn { cmd: argv.join(" "), node: node.to_string(), err })
+    cmd.output().map_err(|err| ExecError::Spawn {
+        cmd: argv.join(" "),
+        node: node.to_string(),
+        err,
+    })
 }

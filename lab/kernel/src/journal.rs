@@ -54,7 +54,10 @@ pub struct Owner {
 impl Owner {
     pub fn me() -> Self {
         let pid = std::process::id();
-        Self { pid, start: proc_start_time(pid).unwrap_or(0) }
+        Self {
+            pid,
+            start: proc_start_time(pid).unwrap_or(0),
+        }
     }
 
     pub fn alive(&self) -> bool {
@@ -73,10 +76,19 @@ fn proc_start_time(pid: u32) -> Option<u64> {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 enum Record {
-    Add { res: Resource, owner: Owner, life: Lifetime },
-    Del { res: Resource },
+    Add {
+        res: Resource,
+        owner: Owner,
+        life: Lifetime,
+    },
+    Del {
+        res: Resource,
+    },
     /// Every provisional object of `owner` becomes `life`.
-    Commit { owner: Owner, life: Lifetime },
+    Commit {
+        owner: Owner,
+        life: Lifetime,
+    },
 }
 
 /// A live entry of the journal.
@@ -98,8 +110,14 @@ impl Entry {
 pub enum JournalError {
     #[error("journal {path}: {err}")]
     Io { path: PathBuf, err: io::Error },
-    #[error("journal {path} line {line}: {err} (the journal is damaged; move it away and run `eclat-lab reset --force` to clean up by name)")]
-    Corrupt { path: PathBuf, line: usize, err: String },
+    #[error(
+        "journal {path} line {line}: {err} (the journal is damaged; move it away and run `eclat-lab reset --force` to clean up by name)"
+    )]
+    Corrupt {
+        path: PathBuf,
+        line: usize,
+        err: String,
+    },
 }
 
 pub struct Journal {
@@ -117,7 +135,11 @@ pub struct Lock {
 impl Lock {
     /// Blocks until no other eclat-lab process holds the lock.
     pub fn acquire(path: &Path) -> io::Result<Self> {
-        let file = OpenOptions::new().create(true).truncate(false).write(true).open(path)?;
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(path)?;
         let guard = nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusive)
             .map_err(|(_, e)| io::Error::from(e))?;
         Ok(Self { _guard: guard })
@@ -141,7 +163,12 @@ impl Journal {
             .read(true)
             .open(&path)
             .map_err(io_err(&path))?;
-        Ok(Self { path, file, owner: Owner::me(), _lock: lock })
+        Ok(Self {
+            path,
+            file,
+            owner: Owner::me(),
+            _lock: lock,
+        })
     }
 
     pub fn owner(&self) -> Owner {
@@ -160,7 +187,11 @@ impl Journal {
 
     /// Records that `res` is about to be created by this process.
     pub fn add(&mut self, res: Resource, life: Lifetime) -> Result<(), JournalError> {
-        self.append(&Record::Add { res, owner: self.owner, life })
+        self.append(&Record::Add {
+            res,
+            owner: self.owner,
+            life,
+        })
     }
 
     /// Records that `res` is gone.
@@ -170,16 +201,24 @@ impl Journal {
 
     /// Turns this process's provisional objects into `life` objects (the operation finished).
     pub fn commit(&mut self, life: Lifetime) -> Result<(), JournalError> {
-        self.append(&Record::Commit { owner: self.owner, life })
+        self.append(&Record::Commit {
+            owner: self.owner,
+            life,
+        })
     }
 
     /// The live entries, oldest first.
     pub fn entries(&self) -> Result<Vec<Entry>, JournalError> {
-        let f = File::open(&self.path)
-            .map_err(|err| JournalError::Io { path: self.path.clone(), err })?;
+        let f = File::open(&self.path).map_err(|err| JournalError::Io {
+            path: self.path.clone(),
+            err,
+        })?;
         let mut live: Vec<Entry> = Vec::new();
         for (i, line) in BufReader::new(f).lines().enumerate() {
-            let line = line.map_err(|err| JournalError::Io { path: self.path.clone(), err })?;
+            let line = line.map_err(|err| JournalError::Io {
+                path: self.path.clone(),
+                err,
+            })?;
             if line.trim().is_empty() {
                 continue;
             }
@@ -215,17 +254,26 @@ impl Journal {
     }
 
     fn line_count(&self) -> usize {
-        File::open(&self.path).map(|f| BufReader::new(f).lines().count()).unwrap_or(0)
+        File::open(&self.path)
+            .map(|f| BufReader::new(f).lines().count())
+            .unwrap_or(0)
     }
 
     /// Rewrites the journal with only the live entries (atomic rename).
     pub fn compact(&mut self) -> Result<(), JournalError> {
         let live = self.entries()?;
         let tmp = self.path.with_extension("tmp");
-        let io_err = |err| JournalError::Io { path: tmp.clone(), err };
+        let io_err = |err| JournalError::Io {
+            path: tmp.clone(),
+            err,
+        };
         let mut f = File::create(&tmp).map_err(io_err)?;
         for e in &live {
-            let rec = Record::Add { res: e.res.clone(), owner: e.owner, life: e.life };
+            let rec = Record::Add {
+                res: e.res.clone(),
+                owner: e.owner,
+                life: e.life,
+            };
             let mut line = serde_json::to_string(&rec).expect("journal records serialize");
             line.push('\n');
             f.write_all(line.as_bytes()).map_err(io_err)?;
@@ -236,7 +284,10 @@ impl Journal {
             .append(true)
             .read(true)
             .open(&self.path)
-            .map_err(|err| JournalError::Io { path: self.path.clone(), err })?;
+            .map_err(|err| JournalError::Io {
+                path: self.path.clone(),
+                err,
+            })?;
         Ok(())
     }
 }
@@ -255,8 +306,13 @@ mod tests {
     fn replay_add_del_commit() {
         let d = tmpdir("replay");
         let mut j = Journal::open(&d).unwrap();
-        let a = Resource::Netns { name: "a".into(), ino: 1 };
-        let b = Resource::Pin { path: "/sys/fs/bpf/x/p".into() };
+        let a = Resource::Netns {
+            name: "a".into(),
+            ino: 1,
+        };
+        let b = Resource::Pin {
+            path: "/sys/fs/bpf/x/p".into(),
+        };
         j.add(a.clone(), Lifetime::Provisional).unwrap();
         j.add(b.clone(), Lifetime::Provisional).unwrap();
         j.del(&b).unwrap();
@@ -276,11 +332,17 @@ mod tests {
     fn dead_owner_makes_leftovers() {
         let e = Entry {
             res: Resource::Dir { path: "/x".into() },
-            owner: Owner { pid: u32::MAX - 1, start: 1 },
+            owner: Owner {
+                pid: u32::MAX - 1,
+                start: 1,
+            },
             life: Lifetime::Session,
         };
         assert!(e.is_leftover());
-        let p = Entry { life: Lifetime::Persistent, ..e.clone() };
+        let p = Entry {
+            life: Lifetime::Persistent,
+            ..e.clone()
+        };
         assert!(!p.is_leftover());
     }
 
@@ -295,7 +357,10 @@ mod tests {
         drop(j);
         std::fs::write(d.join("journal"), format!("garbage\n{good}\n")).unwrap();
         let j = Journal::open(&d).unwrap();
-        assert!(matches!(j.entries(), Err(JournalError::Corrupt { line: 1, .. })));
+        assert!(matches!(
+            j.entries(),
+            Err(JournalError::Corrupt { line: 1, .. })
+        ));
         std::fs::remove_dir_all(&d).unwrap();
     }
 }

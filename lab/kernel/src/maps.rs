@@ -18,15 +18,34 @@ pub enum MapError {
     #[error("`{name}` names several maps: {candidates}; give the longer name")]
     Ambiguous { name: String, candidates: String },
     #[error("map {path}: {what}: {err}")]
-    Io { path: PathBuf, what: &'static str, err: std::io::Error },
+    Io {
+        path: PathBuf,
+        what: &'static str,
+        err: std::io::Error,
+    },
     #[error("map {path}: {err}")]
-    Aya { path: PathBuf, err: aya::maps::MapError },
+    Aya {
+        path: PathBuf,
+        err: aya::maps::MapError,
+    },
     #[error("{what} `{text}` is not a number{help}")]
-    Parse { what: &'static str, text: String, help: String },
+    Parse {
+        what: &'static str,
+        text: String,
+        help: String,
+    },
     #[error("{what} {value} does not fit in the map's {size}-byte {what}")]
-    TooBig { what: &'static str, value: u64, size: u32 },
+    TooBig {
+        what: &'static str,
+        value: u64,
+        size: u32,
+    },
     #[error("map `{name}` has {size}-byte {what}s; `map set` handles 1, 2, 4 and 8 bytes")]
-    Unsupported { name: String, what: &'static str, size: u32 },
+    Unsupported {
+        name: String,
+        what: &'static str,
+        size: u32,
+    },
 }
 
 /// A pinned map of the lab.
@@ -74,7 +93,10 @@ fn type_name(t: Result<MapType, aya::maps::MapError>) -> String {
 }
 
 fn info_of(path: &Path) -> Result<MapInfo, MapError> {
-    MapInfo::from_pin(path).map_err(|err| MapError::Aya { path: path.to_path_buf(), err })
+    MapInfo::from_pin(path).map_err(|err| MapError::Aya {
+        path: path.to_path_buf(),
+        err,
+    })
 }
 
 /// Every pinned map of the lab, sorted by name.
@@ -88,7 +110,11 @@ pub fn list(env: &LabEnv) -> Vec<MapRef> {
             continue;
         }
         let Ok(info) = info_of(&path) else { continue };
-        let name = path.strip_prefix(&root).unwrap_or(&path).display().to_string();
+        let name = path
+            .strip_prefix(&root)
+            .unwrap_or(&path)
+            .display()
+            .to_string();
         out.push(MapRef {
             name,
             path,
@@ -118,12 +144,19 @@ pub fn find(env: &LabEnv, name: &str) -> Result<MapRef, MapError> {
             hint: if all.is_empty() {
                 " (no map is loaded yet: attach a program first, e.g. `xdp attach xdp_counter sut enp6s0f0`)".into()
             } else {
-                format!(" (loaded: {})", all.iter().map(|m| m.short()).collect::<Vec<_>>().join(", "))
+                format!(
+                    " (loaded: {})",
+                    all.iter().map(|m| m.short()).collect::<Vec<_>>().join(", ")
+                )
             },
         }),
         _ => Err(MapError::Ambiguous {
             name: name.to_string(),
-            candidates: hits.iter().map(|m| m.name.as_str()).collect::<Vec<_>>().join(", "),
+            candidates: hits
+                .iter()
+                .map(|m| m.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
         }),
     }
 }
@@ -186,7 +219,11 @@ pub fn decode(b: &[u8]) -> Value {
     if let Some(v) = decode_int(b) {
         Value::Int(v)
     } else if b.len() % 8 == 0 && !b.is_empty() {
-        Value::Words(b.chunks_exact(8).map(|c| u64::from_le_bytes(c.try_into().unwrap_or([0; 8]))).collect())
+        Value::Words(
+            b.chunks_exact(8)
+                .map(|c| u64::from_le_bytes(c.try_into().unwrap_or([0; 8])))
+                .collect(),
+        )
     } else {
         Value::Bytes(hex(b))
     }
@@ -197,7 +234,9 @@ pub fn sum_per_cpu(raw: &[u8], value_size: usize, ncpu: usize) -> Vec<u8> {
     let stride = value_size.div_ceil(8) * 8;
     let mut out = vec![0u8; value_size];
     for cpu in 0..ncpu {
-        let Some(slot) = raw.get(cpu * stride..cpu * stride + value_size) else { break };
+        let Some(slot) = raw.get(cpu * stride..cpu * stride + value_size) else {
+            break;
+        };
         if let (Some(a), Some(b)) = (decode_int(&out), decode_int(slot)) {
             let s = a.wrapping_add(b).to_le_bytes();
             out.copy_from_slice(&s[..value_size]);
@@ -218,26 +257,47 @@ pub fn sum_per_cpu(raw: &[u8], value_size: usize, ncpu: usize) -> Vec<u8> {
 /// Reads every entry (at most `limit`).
 pub fn dump(map: &MapRef, limit: usize) -> Result<Dump, MapError> {
     let info = info_of(&map.path)?;
-    let fd = info.fd().map_err(|err| MapError::Aya { path: map.path.clone(), err })?;
+    let fd = info.fd().map_err(|err| MapError::Aya {
+        path: map.path.clone(),
+        err,
+    })?;
     let io = |what| {
         let path = map.path.clone();
         move |err| MapError::Io { path, what, err }
     };
     let ks = map.key_size as usize;
     let vs = map.value_size as usize;
-    let ncpu = if map.per_cpu() { sys::possible_cpus() } else { 1 };
+    let ncpu = if map.per_cpu() {
+        sys::possible_cpus()
+    } else {
+        1
+    };
     let mut raw = vec![0u8; vs.div_ceil(8) * 8 * ncpu];
     let mut rows = Vec::new();
     let mut key: Option<Vec<u8>> = None;
     let mut next = vec![0u8; ks];
-    while rows.len() < limit && sys::next_key(fd.as_fd(), key.as_deref(), &mut next).map_err(io("next key"))? {
+    while rows.len() < limit
+        && sys::next_key(fd.as_fd(), key.as_deref(), &mut next).map_err(io("next key"))?
+    {
         if sys::lookup(fd.as_fd(), &next, &mut raw).map_err(io("lookup"))? {
-            let value_bytes = if map.per_cpu() { sum_per_cpu(&raw, vs, ncpu) } else { raw[..vs].to_vec() };
-            rows.push(Row { key: decode(&next), value: decode(&value_bytes), key_bytes: next.clone(), value_bytes });
+            let value_bytes = if map.per_cpu() {
+                sum_per_cpu(&raw, vs, ncpu)
+            } else {
+                raw[..vs].to_vec()
+            };
+            rows.push(Row {
+                key: decode(&next),
+                value: decode(&value_bytes),
+                key_bytes: next.clone(),
+                value_bytes,
+            });
         }
         key = Some(next.clone());
     }
-    Ok(Dump { map: map.clone(), rows })
+    Ok(Dump {
+        map: map.clone(),
+        rows,
+    })
 }
 
 /// Parses a number for `map set`: decimal, 0x hex, or an XDP verdict name (PASS, DROP, ...).
@@ -255,7 +315,8 @@ pub fn parse_number(what: &'static str, s: &str) -> Result<u64, MapError> {
         .ok_or_else(|| MapError::Parse {
             what,
             text: s.to_string(),
-            help: " (use decimal, 0x-hex, or an XDP verdict: ABORTED, DROP, PASS, TX, REDIRECT)".into(),
+            help: " (use decimal, 0x-hex, or an XDP verdict: ABORTED, DROP, PASS, TX, REDIRECT)"
+                .into(),
         })
 }
 
@@ -263,30 +324,60 @@ fn encode(what: &'static str, name: &str, v: u64, size: u32) -> Result<Vec<u8>, 
     let b = v.to_le_bytes();
     match size {
         1 | 2 | 4 | 8 => {
-            let fits = size == 8 || v < (1u64 << (size * 8)) || (v as i64) < 0 && (v as i64) >= -(1i64 << (size * 8 - 1));
+            let fits = size == 8
+                || v < (1u64 << (size * 8))
+                || (v as i64) < 0 && (v as i64) >= -(1i64 << (size * 8 - 1));
             if !fits {
-                return Err(MapError::TooBig { what, value: v, size });
+                return Err(MapError::TooBig {
+                    what,
+                    value: v,
+                    size,
+                });
             }
             Ok(b[..size as usize].to_vec())
         }
-        _ => Err(MapError::Unsupported { name: name.to_string(), what, size }),
+        _ => Err(MapError::Unsupported {
+            name: name.to_string(),
+            what,
+            size,
+        }),
     }
 }
 
 /// Writes `value` at `key` (on every CPU for per-CPU maps).
 pub fn set(map: &MapRef, key: &str, value: &str) -> Result<(), MapError> {
     let k = encode("key", &map.name, parse_number("key", key)?, map.key_size)?;
-    let v = encode("value", &map.name, parse_number("value", value)?, map.value_size)?;
+    let v = encode(
+        "value",
+        &map.name,
+        parse_number("value", value)?,
+        map.value_size,
+    )?;
     let info = info_of(&map.path)?;
-    let fd = info.fd().map_err(|err| MapError::Aya { path: map.path.clone(), err })?;
-    let ncpu = if map.per_cpu() { sys::possible_cpus() } else { 1 };
+    let fd = info.fd().map_err(|err| MapError::Aya {
+        path: map.path.clone(),
+        err,
+    })?;
+    let ncpu = if map.per_cpu() {
+        sys::possible_cpus()
+    } else {
+        1
+    };
     let stride = (map.value_size as usize).div_ceil(8) * 8;
     let mut buf = vec![0u8; stride * ncpu];
     for cpu in 0..ncpu {
         buf[cpu * stride..cpu * stride + v.len()].copy_from_slice(&v);
     }
-    sys::update(fd.as_fd(), &k, &buf[..if ncpu == 1 { v.len() } else { buf.len() }])
-        .map_err(|err| MapError::Io { path: map.path.clone(), what: "update", err })
+    sys::update(
+        fd.as_fd(),
+        &k,
+        &buf[..if ncpu == 1 { v.len() } else { buf.len() }],
+    )
+    .map_err(|err| MapError::Io {
+        path: map.path.clone(),
+        what: "update",
+        err,
+    })
 }
 
 #[cfg(test)]
@@ -321,10 +412,21 @@ mod tests {
         assert_eq!(parse_number("value", "xdp_pass").unwrap(), 2);
         assert_eq!(parse_number("value", "0x10").unwrap(), 16);
         assert_eq!(parse_number("value", "-1").unwrap(), u64::MAX);
-        assert!(parse_number("value", "lots").unwrap_err().to_string().contains("XDP verdict"));
+        assert!(
+            parse_number("value", "lots")
+                .unwrap_err()
+                .to_string()
+                .contains("XDP verdict")
+        );
         assert_eq!(encode("key", "m", 3, 4).unwrap(), vec![3, 0, 0, 0]);
-        assert!(matches!(encode("key", "m", 1 << 40, 4), Err(MapError::TooBig { .. })));
+        assert!(matches!(
+            encode("key", "m", 1 << 40, 4),
+            Err(MapError::TooBig { .. })
+        ));
         assert_eq!(encode("value", "m", u64::MAX, 4).unwrap(), vec![0xff; 4]);
-        assert!(matches!(encode("key", "m", 1, 16), Err(MapError::Unsupported { .. })));
+        assert!(matches!(
+            encode("key", "m", 1, 16),
+            Err(MapError::Unsupported { .. })
+        ));
     }
 }

@@ -15,11 +15,11 @@ use netlink_packet_core::{
 use netlink_packet_route::{
     AddressFamily, RouteNetlinkMessage,
     address::{AddressAttribute, AddressFlags, AddressMessage, AddressScope},
-    link::{InfoData, InfoKind, InfoVeth, LinkAttribute, LinkFlags, LinkInfo, LinkMessage, LinkXdp},
-    neighbour::{NeighbourAddress, NeighbourAttribute, NeighbourMessage, NeighbourState},
-    route::{
-        RouteAddress, RouteAttribute, RouteMessage, RouteProtocol, RouteScope, RouteType,
+    link::{
+        InfoData, InfoKind, InfoVeth, LinkAttribute, LinkFlags, LinkInfo, LinkMessage, LinkXdp,
     },
+    neighbour::{NeighbourAddress, NeighbourAttribute, NeighbourMessage, NeighbourState},
+    route::{RouteAddress, RouteAttribute, RouteMessage, RouteProtocol, RouteScope, RouteType},
 };
 use netlink_sys::{Socket, SocketAddr, protocols::NETLINK_ROUTE};
 
@@ -83,7 +83,10 @@ pub struct Netlink {
 /// Flags every lab link carries: no ARP/ND (static neighbours only) and no multicast, so
 /// that no DAD, no router solicitation and no MLD report ever leaves the interface.
 pub fn quiet_flags() -> (LinkFlags, LinkFlags) {
-    (LinkFlags::Noarp, LinkFlags::Noarp | LinkFlags::Multicast | LinkFlags::Up)
+    (
+        LinkFlags::Noarp,
+        LinkFlags::Noarp | LinkFlags::Multicast | LinkFlags::Up,
+    )
 }
 
 impl Netlink {
@@ -94,7 +97,11 @@ impl Netlink {
         sock.connect(&SocketAddr::new(0, 0))?;
         // extended ACKs give the kernel's reason in text; best effort.
         let _ = sock.set_ext_ack(true);
-        Ok(Self { sock, seq: 1, buf: vec![0u8; 64 * 1024] })
+        Ok(Self {
+            sock,
+            seq: 1,
+            buf: vec![0u8; 64 * 1024],
+        })
     }
 
     fn send(&mut self, msg: RouteNetlinkMessage, flags: u16) -> Result<u32, NetlinkError> {
@@ -161,12 +168,21 @@ impl Netlink {
         }
     }
 
-    fn request(&mut self, msg: RouteNetlinkMessage, flags: u16, what: &str) -> Result<(), NetlinkError> {
+    fn request(
+        &mut self,
+        msg: RouteNetlinkMessage,
+        flags: u16,
+        what: &str,
+    ) -> Result<(), NetlinkError> {
         let seq = self.send(msg, NLM_F_REQUEST | NLM_F_ACK | flags)?;
         self.recv_until_done(seq, what, false).map(|_| ())
     }
 
-    fn dump(&mut self, msg: RouteNetlinkMessage, what: &str) -> Result<Vec<RouteNetlinkMessage>, NetlinkError> {
+    fn dump(
+        &mut self,
+        msg: RouteNetlinkMessage,
+        what: &str,
+    ) -> Result<Vec<RouteNetlinkMessage>, NetlinkError> {
         let seq = self.send(msg, NLM_F_REQUEST | NLM_F_DUMP)?;
         self.recv_until_done(seq, what, true)
     }
@@ -184,12 +200,16 @@ impl Netlink {
         let mut peer_msg = LinkMessage::default();
         peer_msg.header.flags = flags;
         peer_msg.header.change_mask = mask;
-        peer_msg.attributes.push(LinkAttribute::IfName(peer.to_string()));
+        peer_msg
+            .attributes
+            .push(LinkAttribute::IfName(peer.to_string()));
         if let Some(m) = peer_mac {
             peer_msg.attributes.push(LinkAttribute::Address(m.to_vec()));
         }
         if let Some(fd) = peer_ns {
-            peer_msg.attributes.push(LinkAttribute::NetNsFd(fd.as_raw_fd()));
+            peer_msg
+                .attributes
+                .push(LinkAttribute::NetNsFd(fd.as_raw_fd()));
         }
         let mut msg = LinkMessage::default();
         msg.header.flags = flags;
@@ -213,19 +233,36 @@ impl Netlink {
     pub fn set_up(&mut self, index: u32, up: bool) -> Result<(), NetlinkError> {
         let mut msg = LinkMessage::default();
         msg.header.index = index;
-        msg.header.flags = if up { LinkFlags::Up } else { LinkFlags::empty() };
+        msg.header.flags = if up {
+            LinkFlags::Up
+        } else {
+            LinkFlags::empty()
+        };
         msg.header.change_mask = LinkFlags::Up;
-        self.request(RouteNetlinkMessage::SetLink(msg), 0, &format!("set link {index} up={up}"))
+        self.request(
+            RouteNetlinkMessage::SetLink(msg),
+            0,
+            &format!("set link {index} up={up}"),
+        )
     }
 
     pub fn del_link(&mut self, index: u32) -> Result<(), NetlinkError> {
         let mut msg = LinkMessage::default();
         msg.header.index = index;
-        self.request(RouteNetlinkMessage::DelLink(msg), 0, &format!("delete link {index}"))
+        self.request(
+            RouteNetlinkMessage::DelLink(msg),
+            0,
+            &format!("delete link {index}"),
+        )
     }
 
     /// Adds an address; IPv6 addresses skip duplicate address detection.
-    pub fn add_addr(&mut self, index: u32, addr: IpAddr, prefix_len: u8) -> Result<(), NetlinkError> {
+    pub fn add_addr(
+        &mut self,
+        index: u32,
+        addr: IpAddr,
+        prefix_len: u8,
+    ) -> Result<(), NetlinkError> {
         let mut msg = AddressMessage::default();
         msg.header.index = index;
         msg.header.prefix_len = prefix_len;
@@ -244,7 +281,8 @@ impl Netlink {
             IpAddr::V6(_) => {
                 msg.header.family = AddressFamily::Inet6;
                 msg.attributes.push(AddressAttribute::Address(addr));
-                msg.attributes.push(AddressAttribute::Flags(AddressFlags::Nodad));
+                msg.attributes
+                    .push(AddressAttribute::Flags(AddressFlags::Nodad));
             }
         }
         self.request(
@@ -255,7 +293,12 @@ impl Netlink {
     }
 
     /// Adds a permanent neighbour entry.
-    pub fn add_neigh(&mut self, index: u32, addr: IpAddr, mac: [u8; 6]) -> Result<(), NetlinkError> {
+    pub fn add_neigh(
+        &mut self,
+        index: u32,
+        addr: IpAddr,
+        mac: [u8; 6],
+    ) -> Result<(), NetlinkError> {
         let mut msg = NeighbourMessage::default();
         msg.header.ifindex = index;
         msg.header.state = NeighbourState::Permanent;
@@ -266,7 +309,8 @@ impl Netlink {
         };
         msg.header.family = family;
         msg.attributes.push(NeighbourAttribute::Destination(na));
-        msg.attributes.push(NeighbourAttribute::LinkLayerAddress(mac.to_vec()));
+        msg.attributes
+            .push(NeighbourAttribute::LinkLayerAddress(mac.to_vec()));
         self.request(
             RouteNetlinkMessage::NewNeighbour(msg),
             NLM_F_CREATE | NLM_F_EXCL,
@@ -287,12 +331,19 @@ impl Netlink {
             IpAddr::V4(a) => RouteAddress::Inet(a),
             IpAddr::V6(a) => RouteAddress::Inet6(a),
         };
-        msg.header.address_family =
-            if dst.is_ipv4() { AddressFamily::Inet } else { AddressFamily::Inet6 };
+        msg.header.address_family = if dst.is_ipv4() {
+            AddressFamily::Inet
+        } else {
+            AddressFamily::Inet6
+        };
         msg.header.destination_prefix_length = prefix_len;
         msg.header.table = 254; // RT_TABLE_MAIN
         msg.header.protocol = RouteProtocol::Static;
-        msg.header.scope = if gateway.is_some() { RouteScope::Universe } else { RouteScope::Link };
+        msg.header.scope = if gateway.is_some() {
+            RouteScope::Universe
+        } else {
+            RouteScope::Link
+        };
         msg.header.kind = RouteType::Unicast;
         if prefix_len > 0 {
             msg.attributes.push(RouteAttribute::Destination(conv(dst)));
@@ -311,7 +362,10 @@ impl Netlink {
     }
 
     pub fn links(&mut self) -> Result<Vec<Link>, NetlinkError> {
-        let msgs = self.dump(RouteNetlinkMessage::GetLink(LinkMessage::default()), "list links")?;
+        let msgs = self.dump(
+            RouteNetlinkMessage::GetLink(LinkMessage::default()),
+            "list links",
+        )?;
         Ok(msgs
             .into_iter()
             .filter_map(|m| match m {
@@ -326,8 +380,10 @@ impl Netlink {
     }
 
     pub fn addrs(&mut self) -> Result<Vec<Addr>, NetlinkError> {
-        let msgs =
-            self.dump(RouteNetlinkMessage::GetAddress(AddressMessage::default()), "list addresses")?;
+        let msgs = self.dump(
+            RouteNetlinkMessage::GetAddress(AddressMessage::default()),
+            "list addresses",
+        )?;
         let mut out = Vec::new();
         for m in msgs {
             if let RouteNetlinkMessage::NewAddress(a) = m {
@@ -336,7 +392,11 @@ impl Netlink {
                     _ => None,
                 });
                 if let Some(addr) = ip {
-                    out.push(Addr { index: a.header.index, addr, prefix_len: a.header.prefix_len });
+                    out.push(Addr {
+                        index: a.header.index,
+                        addr,
+                        prefix_len: a.header.prefix_len,
+                    });
                 }
             }
         }
@@ -426,7 +486,10 @@ fn link_from(l: LinkMessage) -> Link {
 
 /// Formats a MAC address as `00:00:00:00:01:00`.
 pub fn fmt_mac(m: &[u8; 6]) -> String {
-    m.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(":")
+    m.iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(":")
 }
 
 /// Parses `00:00:00:00:01:00`.

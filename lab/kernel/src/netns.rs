@@ -23,15 +23,25 @@ pub enum NetnsError {
          with ECLAT_LAB_NS_PREFIX"
     )]
     Foreign { name: String },
-    #[error("network namespace `{name}` does not exist (is the topology up? try `eclat-lab topo up`)")]
+    #[error(
+        "network namespace `{name}` does not exist (is the topology up? try `eclat-lab topo up`)"
+    )]
     Missing { name: String },
     #[error("network namespace `{name}`: {what}: {err}")]
-    Sys { name: String, what: &'static str, err: io::Error },
+    Sys {
+        name: String,
+        what: &'static str,
+        err: io::Error,
+    },
 }
 
 fn sys(name: &str, what: &'static str) -> impl FnOnce(nix::Error) -> NetnsError {
     let name = name.to_string();
-    move |e| NetnsError::Sys { name, what, err: io::Error::from(e) }
+    move |e| NetnsError::Sys {
+        name,
+        what,
+        err: io::Error::from(e),
+    }
 }
 
 fn sys_io(name: &str, what: &'static str) -> impl FnOnce(io::Error) -> NetnsError {
@@ -46,7 +56,10 @@ pub fn path(name: &str) -> PathBuf {
 /// Names registered under `/run/netns`.
 pub fn list() -> Vec<String> {
     let mut v: Vec<String> = std::fs::read_dir(NETNS_RUN_DIR)
-        .map(|rd| rd.filter_map(|e| e.ok()?.file_name().into_string().ok()).collect())
+        .map(|rd| {
+            rd.filter_map(|e| e.ok()?.file_name().into_string().ok())
+                .collect()
+        })
         .unwrap_or_default();
     v.sort();
     v
@@ -63,9 +76,13 @@ pub fn inode(name: &str) -> Option<u64> {
 /// Opens the namespace file (the fd keeps the namespace alive and lets threads enter it).
 pub fn open(name: &str) -> Result<OwnedFd, NetnsError> {
     if inode(name).is_none() {
-        return Err(NetnsError::Missing { name: name.to_string() });
+        return Err(NetnsError::Missing {
+            name: name.to_string(),
+        });
     }
-    File::open(path(name)).map(OwnedFd::from).map_err(sys_io(name, "open"))
+    File::open(path(name))
+        .map(OwnedFd::from)
+        .map_err(sys_io(name, "open"))
 }
 
 /// Makes `/run/netns` a shared mount point, as `ip netns add` does, so mounts made under it
@@ -78,8 +95,14 @@ fn ensure_run_dir() -> Result<(), NetnsError> {
         return Ok(());
     }
     // not a mount point yet: bind it onto itself, then make it shared
-    mount(Some(n), n, None::<&str>, MsFlags::MS_BIND | MsFlags::MS_REC, None::<&str>)
-        .map_err(sys(n, "bind-mount /run/netns"))?;
+    mount(
+        Some(n),
+        n,
+        None::<&str>,
+        MsFlags::MS_BIND | MsFlags::MS_REC,
+        None::<&str>,
+    )
+    .map_err(sys(n, "bind-mount /run/netns"))?;
     mount(None::<&str>, n, None::<&str>, flags, None::<&str>).map_err(sys(n, "share /run/netns"))
 }
 
@@ -96,7 +119,10 @@ pub fn create_unnamed() -> io::Result<Unnamed> {
             unshare(CloneFlags::CLONE_NEWNET)?;
             let f = File::open("/proc/thread-self/ns/net")?;
             let ino = f.metadata()?.ino();
-            Ok(Unnamed { fd: OwnedFd::from(f), ino })
+            Ok(Unnamed {
+                fd: OwnedFd::from(f),
+                ino,
+            })
         })
         .join()
         .unwrap_or_else(|_| Err(io::Error::other("namespace thread panicked")))
@@ -114,13 +140,25 @@ pub fn register(name: &str, ns: &Unnamed) -> Result<(), NetnsError> {
         .open(&p)
         .map_err(|e| {
             if e.kind() == io::ErrorKind::AlreadyExists {
-                NetnsError::Foreign { name: name.to_string() }
+                NetnsError::Foreign {
+                    name: name.to_string(),
+                }
             } else {
-                NetnsError::Sys { name: name.to_string(), what: "create /run/netns entry", err: e }
+                NetnsError::Sys {
+                    name: name.to_string(),
+                    what: "create /run/netns entry",
+                    err: e,
+                }
             }
         })?;
     let src = format!("/proc/self/fd/{}", ns.fd.as_raw_fd());
-    if let Err(e) = mount(Some(src.as_str()), &p, None::<&str>, MsFlags::MS_BIND, None::<&str>) {
+    if let Err(e) = mount(
+        Some(src.as_str()),
+        &p,
+        None::<&str>,
+        MsFlags::MS_BIND,
+        None::<&str>,
+    ) {
         let _ = std::fs::remove_file(&p);
         return Err(sys(name, "bind-mount the namespace")(e));
     }
@@ -151,10 +189,7 @@ pub fn unregister(name: &str, ino: u64) -> Result<bool, NetnsError> {
 
 /// Runs `f` on a thread that has entered the network namespace `ns` (only the network
 /// namespace: mounts, and so bpffs pins, stay as they are).
-pub fn in_netns<T: Send>(
-    ns: &impl AsFd,
-    f: impl FnOnce() -> T + Send,
-) -> io::Result<T> {
+pub fn in_netns<T: Send>(ns: &impl AsFd, f: impl FnOnce() -> T + Send) -> io::Result<T> {
     let fd = ns.as_fd();
     std::thread::scope(|s| {
         s.spawn(move || -> io::Result<T> {

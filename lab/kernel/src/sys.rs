@@ -23,9 +23,18 @@ fn bpf(cmd: libc::c_long, attr: &mut MapElemAttr) -> io::Result<()> {
     // SAFETY: `attr` is a valid, initialised bpf_attr prefix of the size we pass; the
     // pointers inside it point at live buffers of the sizes the map expects (callers check).
     let r = unsafe {
-        libc::syscall(libc::SYS_bpf, cmd, attr as *mut MapElemAttr, std::mem::size_of::<MapElemAttr>())
+        libc::syscall(
+            libc::SYS_bpf,
+            cmd,
+            attr as *mut MapElemAttr,
+            std::mem::size_of::<MapElemAttr>(),
+        )
     };
-    if r < 0 { Err(io::Error::last_os_error()) } else { Ok(()) }
+    if r < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
 }
 
 /// Next key after `key` (or the first with `None`); `Ok(false)` at the end.

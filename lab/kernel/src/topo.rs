@@ -27,15 +27,27 @@ pub enum TopoError {
     #[error(transparent)]
     File(#[from] TopologyError),
     #[error("node `{node}`: {what}: {err}")]
-    Node { node: String, what: String, err: std::io::Error },
+    Node {
+        node: String,
+        what: String,
+        err: std::io::Error,
+    },
     #[error("topology `{up}` is already up; run `eclat-lab topo down` first")]
     OtherUp { up: String },
     #[error("no topology is up (start one with `eclat-lab topo up`)")]
     NotUp,
     #[error("unknown node `{node}` (nodes of `{topology}`: {known})")]
-    UnknownNode { node: String, topology: String, known: String },
+    UnknownNode {
+        node: String,
+        topology: String,
+        known: String,
+    },
     #[error("node `{node}` has no interface `{dev}` (its interfaces: {known})")]
-    UnknownDev { node: String, dev: String, known: String },
+    UnknownDev {
+        node: String,
+        dev: String,
+        known: String,
+    },
     #[error("the lab's state file {path} is damaged ({err}); run `eclat-lab reset`")]
     State { path: String, err: String },
 }
@@ -77,11 +89,19 @@ pub fn current(env: &LabEnv) -> Result<Option<Topology>, TopoError> {
     let src = match std::fs::read_to_string(&path) {
         Ok(s) => s,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(TopoError::State { path: path.display().to_string(), err: e.to_string() }),
+        Err(e) => {
+            return Err(TopoError::State {
+                path: path.display().to_string(),
+                err: e.to_string(),
+            });
+        }
     };
     topology::parse(&src, &path.display().to_string())
         .map(Some)
-        .map_err(|e| TopoError::State { path: path.display().to_string(), err: e.to_string() })
+        .map_err(|e| TopoError::State {
+            path: path.display().to_string(),
+            err: e.to_string(),
+        })
 }
 
 /// Resolves `node` in the current topology (for commands that take a node name).
@@ -91,7 +111,12 @@ pub fn resolve_node(env: &LabEnv, node: &str) -> Result<(Topology, String), Topo
         return Err(TopoError::UnknownNode {
             node: node.to_string(),
             topology: t.name.clone(),
-            known: t.nodes.iter().map(|n| n.name.as_str()).collect::<Vec<_>>().join(", "),
+            known: t
+                .nodes
+                .iter()
+                .map(|n| n.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
         });
     }
     let ns = env.ns_name(node);
@@ -103,7 +128,11 @@ pub fn resolve_dev(env: &LabEnv, node: &str, dev: &str) -> Result<(Topology, Str
     let (t, ns) = resolve_node(env, node)?;
     if t.end(node, dev).is_none() {
         let known: Vec<_> = t.ends_of(node).map(|(e, _)| e.dev.clone()).collect();
-        return Err(TopoError::UnknownDev { node: node.into(), dev: dev.into(), known: known.join(", ") });
+        return Err(TopoError::UnknownDev {
+            node: node.into(),
+            dev: dev.into(),
+            known: known.join(", "),
+        });
     }
     Ok((t, ns))
 }
@@ -125,7 +154,10 @@ pub fn up(
 ) -> Result<UpReport, TopoError> {
     let t0 = Instant::now();
     if let Some(cur) = current(env)? {
-        let all_there = cur.nodes.iter().all(|n| netns::inode(&env.ns_name(&n.name)).is_some());
+        let all_there = cur
+            .nodes
+            .iter()
+            .all(|n| netns::inode(&env.ns_name(&n.name)).is_some());
         if cur.name == topo.name && all_there {
             return Ok(UpReport {
                 topology: topo.name.clone(),
@@ -185,7 +217,10 @@ pub fn up(
                 drop(m.nl);
                 drop(m.fd);
                 if netns::unregister(&m.name, m.ino).is_ok() {
-                    let _ = journal.del(&Resource::Netns { name: m.name, ino: m.ino });
+                    let _ = journal.del(&Resource::Netns {
+                        name: m.name,
+                        ino: m.ino,
+                    });
                 }
             }
             Err(e)
@@ -208,7 +243,13 @@ fn build(
     for n in &topo.nodes {
         let name = env.ns_name(&n.name);
         let ns = netns::create_unnamed().map_err(node_err(&n.name, "create network namespace"))?;
-        journal.add(Resource::Netns { name: name.clone(), ino: ns.ino }, Lifetime::Provisional)?;
+        journal.add(
+            Resource::Netns {
+                name: name.clone(),
+                ino: ns.ino,
+            },
+            Lifetime::Provisional,
+        )?;
         netns::register(&name, &ns)?;
         let nl = netns::in_netns(&ns.fd, || -> Result<Netlink, TopoError> {
             for (k, v) in QUIET {
@@ -219,16 +260,35 @@ fn build(
             Ok(nl)
         })
         .map_err(node_err(&n.name, "enter namespace"))??;
-        made.push(Made { name, ino: ns.ino, fd: ns.fd, nl });
+        made.push(Made {
+            name,
+            ino: ns.ino,
+            fd: ns.fd,
+            nl,
+        });
     }
-    let idx_of = |node: &str| topo.nodes.iter().position(|n| n.name == node).expect("validated");
+    let idx_of = |node: &str| {
+        topo.nodes
+            .iter()
+            .position(|n| n.name == node)
+            .expect("validated")
+    };
 
     // 2. veth pairs, created inside the a-side namespace with the peer placed directly in
     //    the b-side namespace: no lab interface ever exists in the host's namespace
     for l in &topo.links {
         let (ia, ib) = (idx_of(&l.a.node), idx_of(&l.b.node));
-        let peer_fd = made[ib].fd.try_clone().map_err(node_err(&l.b.node, "dup namespace fd"))?;
-        made[ia].nl.add_veth(&l.a.dev, Some(l.a.mac), &l.b.dev, Some(l.b.mac), Some(peer_fd.as_fd()))?;
+        let peer_fd = made[ib]
+            .fd
+            .try_clone()
+            .map_err(node_err(&l.b.node, "dup namespace fd"))?;
+        made[ia].nl.add_veth(
+            &l.a.dev,
+            Some(l.a.mac),
+            &l.b.dev,
+            Some(l.b.mac),
+            Some(peer_fd.as_fd()),
+        )?;
     }
 
     // 3. indices, addresses, static neighbours (each end knows every address of its peer)
@@ -286,7 +346,9 @@ fn build(
     for r in &topo.routes {
         let i = idx_of(&r.node);
         let oif = r.dev.as_ref().map(|d| index[&(i, d.clone())]);
-        made[i].nl.add_route(r.to.addr, r.to.prefix_len, r.via, oif)?;
+        made[i]
+            .nl
+            .add_route(r.to.addr, r.to.prefix_len, r.via, oif)?;
     }
     Ok((addresses, neighbours))
 }
@@ -316,10 +378,18 @@ pub fn down(env: &LabEnv, journal: &mut Journal) -> Result<DownReport, TopoError
                 }
             }
         }
-        crate::xdp::forget_links_of(env, journal, &t.nodes.iter().map(|n| n.name.clone()).collect::<Vec<_>>())?;
+        crate::xdp::forget_links_of(
+            env,
+            journal,
+            &t.nodes.iter().map(|n| n.name.clone()).collect::<Vec<_>>(),
+        )?;
     }
     let _ = std::fs::remove_file(env.topology_state_path());
-    Ok(DownReport { topology: cur.map(|t| t.name), removed, elapsed_us: t0.elapsed().as_micros() as u64 })
+    Ok(DownReport {
+        topology: cur.map(|t| t.name),
+        removed,
+        elapsed_us: t0.elapsed().as_micros() as u64,
+    })
 }
 
 /// The kernel's view of one interface of the topology.
@@ -356,7 +426,10 @@ pub struct Status {
 /// Reads the state of the current topology back from the kernel.
 pub fn status(env: &LabEnv) -> Result<Status, TopoError> {
     let Some(t) = current(env)? else {
-        return Ok(Status { topology: None, nodes: vec![] });
+        return Ok(Status {
+            topology: None,
+            nodes: vec![],
+        });
     };
     let attached = crate::xdp::attachments(env);
     let mut nodes = Vec::new();
@@ -398,7 +471,8 @@ pub fn status(env: &LabEnv) -> Result<Status, TopoError> {
         };
         for (end, peer) in t.ends_of(&n.name) {
             let Some(l) = links.iter().find(|l| l.name == end.dev) else {
-                st.problems.push(format!("interface {} is missing", end.dev));
+                st.problems
+                    .push(format!("interface {} is missing", end.dev));
                 continue;
             };
             let addresses: Vec<String> = addrs
@@ -417,14 +491,20 @@ pub fn status(env: &LabEnv) -> Result<Status, TopoError> {
                 up: l.up,
                 quiet: l.noarp && !l.multicast,
                 addresses,
-                neighbours: neighs.iter().filter(|x| x.index == l.index && x.permanent).count(),
+                neighbours: neighs
+                    .iter()
+                    .filter(|x| x.index == l.index && x.permanent)
+                    .count(),
                 xdp_prog_id: l.xdp_prog_id,
                 xdp_prog: prog,
             });
         }
         nodes.push(st);
     }
-    Ok(Status { topology: Some(t.name), nodes })
+    Ok(Status {
+        topology: Some(t.name),
+        nodes,
+    })
 }
 
 fn is_link_local(a: IpAddr) -> bool {

@@ -59,8 +59,12 @@ impl std::fmt::Display for Cidr {
 
 impl Cidr {
     pub fn parse(s: &str) -> Result<Self, String> {
-        let (a, l) = s.split_once('/').ok_or_else(|| format!("`{s}` needs a prefix length, like `{s}/64`"))?;
-        let addr: IpAddr = a.parse().map_err(|_| format!("`{a}` is not an IPv4 or IPv6 address"))?;
+        let (a, l) = s
+            .split_once('/')
+            .ok_or_else(|| format!("`{s}` needs a prefix length, like `{s}/64`"))?;
+        let addr: IpAddr = a
+            .parse()
+            .map_err(|_| format!("`{a}` is not an IPv4 or IPv6 address"))?;
         let max = if addr.is_ipv4() { 32 } else { 128 };
         let prefix_len: u8 = l
             .parse()
@@ -180,7 +184,12 @@ fn line_col(src: &str, offset: usize) -> (usize, usize) {
     let offset = offset.min(src.len());
     let before = &src[..offset];
     let line = before.matches('\n').count() + 1;
-    let col = before.rsplit('\n').next().map(|l| l.chars().count()).unwrap_or(0) + 1;
+    let col = before
+        .rsplit('\n')
+        .next()
+        .map(|l| l.chars().count())
+        .unwrap_or(0)
+        + 1;
     (line, col)
 }
 
@@ -188,7 +197,12 @@ fn line_col(src: &str, offset: usize) -> (usize, usize) {
 pub fn parse(src: &str, file: &str) -> Result<Topology, TopologyError> {
     let err_at = |offset: usize, message: String| {
         let (line, col) = line_col(src, offset);
-        TopologyError { file: file.to_string(), line, col, message }
+        TopologyError {
+            file: file.to_string(),
+            line,
+            col,
+            message,
+        }
     };
     let raw: FileTopo = toml::from_str(src).map_err(|e| {
         let off = e.span().map(|s| s.start).unwrap_or(0);
@@ -207,7 +221,10 @@ pub fn parse(src: &str, file: &str) -> Result<Topology, TopologyError> {
             ));
         }
         if !names.insert(name.clone()) {
-            return Err(err_at(n.name.span().start, format!("node `{name}` is defined twice")));
+            return Err(err_at(
+                n.name.span().start,
+                format!("node `{name}` is defined twice"),
+            ));
         }
         let mut sysctls = Vec::new();
         for (k, v) in &n.sysctls {
@@ -218,14 +235,18 @@ pub fn parse(src: &str, file: &str) -> Result<Topology, TopologyError> {
                 _ => {
                     return Err(err_at(
                         n.name.span().start,
-                        format!("sysctl `{k}` of node `{name}` must be a string, integer or boolean"),
+                        format!(
+                            "sysctl `{k}` of node `{name}` must be a string, integer or boolean"
+                        ),
                     ));
                 }
             };
             if !k.starts_with("net.") || k.contains("..") || k.contains('/') {
                 return Err(err_at(
                     n.name.span().start,
-                    format!("sysctl `{k}` of node `{name}`: only network sysctls (`net.*`) belong to a namespace"),
+                    format!(
+                        "sysctl `{k}` of node `{name}`: only network sysctls (`net.*`) belong to a namespace"
+                    ),
                 ));
             }
             sysctls.push((k.clone(), v));
@@ -252,33 +273,62 @@ pub fn parse(src: &str, file: &str) -> Result<Topology, TopologyError> {
             if !names.contains(node) {
                 return Err(err_at(
                     e.node.span().start,
-                    format!("link end names node `{node}`, which no [[node]] defines (known: {})", join(&names)),
+                    format!(
+                        "link end names node `{node}`, which no [[node]] defines (known: {})",
+                        join(&names)
+                    ),
                 ));
             }
             let dev = e.dev.get_ref();
-            if dev.is_empty() || dev.len() > IFNAME_MAX || dev.contains(['/', ' ', ':']) || dev == "lo" {
+            if dev.is_empty()
+                || dev.len() > IFNAME_MAX
+                || dev.contains(['/', ' ', ':'])
+                || dev == "lo"
+            {
                 return Err(err_at(
                     e.dev.span().start,
-                    format!("interface name `{dev}` must be 1-{IFNAME_MAX} characters without `/`, `:` or spaces, and not `lo`"),
+                    format!(
+                        "interface name `{dev}` must be 1-{IFNAME_MAX} characters without `/`, `:` or spaces, and not `lo`"
+                    ),
                 ));
             }
             if !devs.insert((node.clone(), dev.clone())) {
-                return Err(err_at(e.dev.span().start, format!("interface `{node}:{dev}` is defined twice")));
+                return Err(err_at(
+                    e.dev.span().start,
+                    format!("interface `{node}:{dev}` is defined twice"),
+                ));
             }
             let mac = parse_mac(e.mac.get_ref()).ok_or_else(|| {
-                err_at(e.mac.span().start, format!("`{}` is not a MAC address like 00:00:00:00:01:00", e.mac.get_ref()))
+                err_at(
+                    e.mac.span().start,
+                    format!(
+                        "`{}` is not a MAC address like 00:00:00:00:01:00",
+                        e.mac.get_ref()
+                    ),
+                )
             })?;
             if mac[0] & 1 == 1 {
-                return Err(err_at(e.mac.span().start, "a multicast MAC cannot be an interface's address".into()));
+                return Err(err_at(
+                    e.mac.span().start,
+                    "a multicast MAC cannot be an interface's address".into(),
+                ));
             }
             if !macs.insert(mac) {
-                return Err(err_at(e.mac.span().start, format!("MAC {} is used twice", e.mac.get_ref())));
+                return Err(err_at(
+                    e.mac.span().start,
+                    format!("MAC {} is used twice", e.mac.get_ref()),
+                ));
             }
             let mut addresses = Vec::new();
             for a in &e.addresses {
                 addresses.push(Cidr::parse(a.get_ref()).map_err(|m| err_at(a.span().start, m))?);
             }
-            Ok(End { node: node.clone(), dev: dev.clone(), mac, addresses })
+            Ok(End {
+                node: node.clone(),
+                dev: dev.clone(),
+                mac,
+                addresses,
+            })
         };
         let a = end(&l.a)?;
         let b = end(&l.b)?;
@@ -290,42 +340,69 @@ pub fn parse(src: &str, file: &str) -> Result<Topology, TopologyError> {
         let r = r.get_ref();
         let node = r.node.get_ref();
         if !names.contains(node) {
-            return Err(err_at(r.node.span().start, format!("route for unknown node `{node}` (known: {})", join(&names))));
+            return Err(err_at(
+                r.node.span().start,
+                format!("route for unknown node `{node}` (known: {})", join(&names)),
+            ));
         }
         let to = Cidr::parse(r.to.get_ref()).map_err(|m| err_at(r.to.span().start, m))?;
         let via = match &r.via {
             Some(v) => Some(v.get_ref().parse::<IpAddr>().map_err(|_| {
-                err_at(v.span().start, format!("`{}` is not an IP address", v.get_ref()))
+                err_at(
+                    v.span().start,
+                    format!("`{}` is not an IP address", v.get_ref()),
+                )
             })?),
             None => None,
         };
         if let Some(v) = via {
             if v.is_ipv4() != to.addr.is_ipv4() {
-                return Err(err_at(r.to.span().start, "route destination and gateway are of different IP versions".into()));
+                return Err(err_at(
+                    r.to.span().start,
+                    "route destination and gateway are of different IP versions".into(),
+                ));
             }
         }
         let dev = match &r.dev {
             Some(d) => {
                 if !devs.contains(&(node.clone(), d.get_ref().clone())) {
-                    return Err(err_at(d.span().start, format!("node `{node}` has no interface `{}`", d.get_ref())));
+                    return Err(err_at(
+                        d.span().start,
+                        format!("node `{node}` has no interface `{}`", d.get_ref()),
+                    ));
                 }
                 Some(d.get_ref().clone())
             }
             None => None,
         };
         if via.is_none() && dev.is_none() {
-            return Err(err_at(r.to.span().start, "a route needs `via`, `dev` or both".into()));
+            return Err(err_at(
+                r.to.span().start,
+                "a route needs `via`, `dev` or both".into(),
+            ));
         }
-        routes.push(Route { node: node.clone(), to, via, dev });
+        routes.push(Route {
+            node: node.clone(),
+            to,
+            via,
+            dev,
+        });
     }
 
-    Ok(Topology { name: raw.name, description: raw.description, nodes, links, routes })
+    Ok(Topology {
+        name: raw.name,
+        description: raw.description,
+        nodes,
+        links,
+        routes,
+    })
 }
 
 fn valid_name(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 12
-        && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
 }
 
 fn join(set: &BTreeSet<String>) -> String {
@@ -358,10 +435,16 @@ via = "fd00::2"
         let t = parse(TWO, "pair.toml").unwrap();
         assert_eq!(t.nodes.len(), 2);
         assert!(t.nodes[1].forwarding);
-        assert_eq!(t.nodes[1].sysctls, vec![("net.ipv4.icmp_echo_ignore_all".into(), "0".into())]);
+        assert_eq!(
+            t.nodes[1].sysctls,
+            vec![("net.ipv4.icmp_echo_ignore_all".into(), "0".into())]
+        );
         assert_eq!(t.links[0].a.addresses[1].to_string(), "10.0.0.1/24");
         assert_eq!(t.end("right", "eth0").unwrap().1.node, "left");
-        assert_eq!(t.owner_of("fd00::2".parse().unwrap()).unwrap().node, "right");
+        assert_eq!(
+            t.owner_of("fd00::2".parse().unwrap()).unwrap().node,
+            "right"
+        );
         assert_eq!(t.routes[0].via, Some("fd00::2".parse().unwrap()));
     }
 
@@ -394,15 +477,54 @@ via = "fd00::2"
 
     #[test]
     fn bad_values() {
-        assert!(err(&TWO.replace("02:00:00:00:00:01", "02:00:00:00:00")).message.contains("MAC"));
-        assert!(err(&TWO.replace("02:00:00:00:00:01", "02:00:00:00:00:02")).message.contains("twice"));
-        assert!(err(&TWO.replace("fd00::1/64", "fd00::1")).message.contains("prefix length"));
-        assert!(err(&TWO.replace("fd00::1/64", "fd00::1/129")).message.contains("0..=128"));
-        assert!(err(&TWO.replace("10.0.0.1/24", "10.0.0.300/24")).message.contains("not an IPv4"));
-        assert!(err(&TWO.replace(r#"dev = "eth0", mac = "02:00:00:00:00:01""#, r#"dev = "a-very-long-name0", mac = "02:00:00:00:00:01""#)).message.contains("1-15"));
-        assert!(err(&TWO.replace("name = \"right\"", "name = \"Right!\"")).message.contains("node name"));
-        assert!(err(&TWO.replace("via = \"fd00::2\"", "via = \"10.0.0.2\"")).message.contains("IP versions"));
-        assert!(err(&TWO.replace("\"net.ipv4.icmp_echo_ignore_all\"", "\"kernel.panic\"")).message.contains("net."));
+        assert!(
+            err(&TWO.replace("02:00:00:00:00:01", "02:00:00:00:00"))
+                .message
+                .contains("MAC")
+        );
+        assert!(
+            err(&TWO.replace("02:00:00:00:00:01", "02:00:00:00:00:02"))
+                .message
+                .contains("twice")
+        );
+        assert!(
+            err(&TWO.replace("fd00::1/64", "fd00::1"))
+                .message
+                .contains("prefix length")
+        );
+        assert!(
+            err(&TWO.replace("fd00::1/64", "fd00::1/129"))
+                .message
+                .contains("0..=128")
+        );
+        assert!(
+            err(&TWO.replace("10.0.0.1/24", "10.0.0.300/24"))
+                .message
+                .contains("not an IPv4")
+        );
+        assert!(
+            err(&TWO.replace(
+                r#"dev = "eth0", mac = "02:00:00:00:00:01""#,
+                r#"dev = "a-very-long-name0", mac = "02:00:00:00:00:01""#
+            ))
+            .message
+            .contains("1-15")
+        );
+        assert!(
+            err(&TWO.replace("name = \"right\"", "name = \"Right!\""))
+                .message
+                .contains("node name")
+        );
+        assert!(
+            err(&TWO.replace("via = \"fd00::2\"", "via = \"10.0.0.2\""))
+                .message
+                .contains("IP versions")
+        );
+        assert!(
+            err(&TWO.replace("\"net.ipv4.icmp_echo_ignore_all\"", "\"kernel.panic\""))
+                .message
+                .contains("net.")
+        );
         assert!(err("name = \"x\"\n").message.contains("at least one"));
     }
 
@@ -418,7 +540,10 @@ via = "fd00::2"
                 n += 1;
             }
         }
-        assert!(n >= 2, "expected the hike-lab and a second topology in netns/");
+        assert!(
+            n >= 2,
+            "expected the hike-lab and a second topology in netns/"
+        );
     }
 
     #[test]

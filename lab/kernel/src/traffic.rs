@@ -85,7 +85,11 @@ pub enum TrafficError {
     #[error(transparent)]
     Topo(#[from] TopoError),
     #[error("traffic from {node}: {what}: {err}")]
-    Io { node: String, what: String, err: io::Error },
+    Io {
+        node: String,
+        what: String,
+        err: io::Error,
+    },
     #[error("{0}")]
     Bad(String),
 }
@@ -94,14 +98,21 @@ pub enum TrafficError {
 pub type Stop = Arc<AtomicBool>;
 
 /// Sends the traffic of `spec`; `progress` counts sent packets as they go.
-pub fn send(env: &LabEnv, spec: &Spec, progress: &AtomicU64, stop: &AtomicBool) -> Result<Report, TrafficError> {
+pub fn send(
+    env: &LabEnv,
+    spec: &Spec,
+    progress: &AtomicU64,
+    stop: &AtomicBool,
+) -> Result<Report, TrafficError> {
     let (_, ns) = topo::resolve_node(env, &spec.from)?;
     if spec.count == Some(0) {
         return Err(TrafficError::Bad("--count must be at least 1".into()));
     }
     if let Some(r) = spec.rate {
         if !(r > 0.0 && r.is_finite()) {
-            return Err(TrafficError::Bad("--rate must be a positive number of packets per second".into()));
+            return Err(TrafficError::Bad(
+                "--rate must be a positive number of packets per second".into(),
+            ));
         }
     }
     let fd = netns::open(&ns).map_err(TopoError::from)?;
@@ -112,11 +123,15 @@ pub fn send(env: &LabEnv, spec: &Spec, progress: &AtomicU64, stop: &AtomicBool) 
     };
     netns::in_netns(&fd.as_fd(), || match &spec.kind {
         Kind::Udp { port, payload } => {
-            let to = spec.to.ok_or_else(|| TrafficError::Bad("--udp needs --to ADDRESS".into()))?;
+            let to = spec
+                .to
+                .ok_or_else(|| TrafficError::Bad("--udp needs --to ADDRESS".into()))?;
             udp(spec, to, *port, *payload, progress, stop).map_err(io_err("UDP socket"))
         }
         Kind::Icmp => {
-            let to = spec.to.ok_or_else(|| TrafficError::Bad("--icmp needs --to ADDRESS".into()))?;
+            let to = spec
+                .to
+                .ok_or_else(|| TrafficError::Bad("--icmp needs --to ADDRESS".into()))?;
             icmp(spec, to, progress, stop).map_err(io_err("raw ICMP socket"))
         }
         Kind::Pcap { file, dev } => pcap(spec, file, dev, progress, stop),
@@ -156,7 +171,11 @@ fn send_loop(
     mut one: impl FnMut(u64) -> io::Result<()>,
 ) -> (Tally, Instant) {
     let start = Instant::now();
-    let mut t = Tally { sent: 0, errors: 0, first_error: None };
+    let mut t = Tally {
+        sent: 0,
+        errors: 0,
+        first_error: None,
+    };
     for i in 0..count {
         if stop.load(Ordering::Relaxed) {
             break;
@@ -189,7 +208,15 @@ fn send_loop(
     (t, start)
 }
 
-fn report(spec: &Spec, count: u64, to: String, kind: String, t: Tally, start: Instant, replies: Option<u64>) -> Report {
+fn report(
+    spec: &Spec,
+    count: u64,
+    to: String,
+    kind: String,
+    t: Tally,
+    start: Instant,
+    replies: Option<u64>,
+) -> Report {
     let el = start.elapsed();
     Report {
         from: spec.from.clone(),
@@ -201,29 +228,58 @@ fn report(spec: &Spec, count: u64, to: String, kind: String, t: Tally, start: In
         first_error: t.first_error,
         replies,
         elapsed_us: el.as_micros() as u64,
-        achieved_pps: if el.as_secs_f64() > 0.0 { t.sent as f64 / el.as_secs_f64() } else { 0.0 },
+        achieved_pps: if el.as_secs_f64() > 0.0 {
+            t.sent as f64 / el.as_secs_f64()
+        } else {
+            0.0
+        },
     }
 }
 
-fn udp(spec: &Spec, to: IpAddr, port: u16, payload: usize, progress: &AtomicU64, stop: &AtomicBool) -> io::Result<Report> {
-    let dom = if to.is_ipv4() { Domain::IPV4 } else { Domain::IPV6 };
+fn udp(
+    spec: &Spec,
+    to: IpAddr,
+    port: u16,
+    payload: usize,
+    progress: &AtomicU64,
+    stop: &AtomicBool,
+) -> io::Result<Report> {
+    let dom = if to.is_ipv4() {
+        Domain::IPV4
+    } else {
+        Domain::IPV6
+    };
     let s = Socket::new(dom, Type::DGRAM, Some(Protocol::UDP))?;
-    s.connect(&SockAddr::from(SocketAddr::new(to, port)))?;
+    // not connected: a connected socket would turn the receiver's ICMP port-unreachable
+    // answers into errors on later sends, and those packets would not be sent
+    let dst = SockAddr::from(SocketAddr::new(to, port));
     let mut buf = vec![0u8; payload];
     let count = spec.count.unwrap_or(10);
     let (t, start) = send_loop(spec, count, progress, stop, |i| {
         // the sequence number in the payload lets a capture tell packets apart
         let n = buf.len().min(8);
         buf[..n].copy_from_slice(&i.to_be_bytes()[..n]);
-        s.send(&buf).map(|_| ())
+        s.send_to(&buf, &dst).map(|_| ())
     });
-    Ok(report(spec, count, format!("[{to}]:{port}"), "UDP".into(), t, start, None))
+    Ok(report(
+        spec,
+        count,
+        format!("[{to}]:{port}"),
+        "UDP".into(),
+        t,
+        start,
+        None,
+    ))
 }
 
 fn checksum(data: &[u8]) -> u16 {
     let mut sum: u32 = 0;
     for c in data.chunks(2) {
-        let w = if c.len() == 2 { u16::from_be_bytes([c[0], c[1]]) } else { u16::from_be_bytes([c[0], 0]) };
+        let w = if c.len() == 2 {
+            u16::from_be_bytes([c[0], c[1]])
+        } else {
+            u16::from_be_bytes([c[0], 0])
+        };
         sum += w as u32;
     }
     while sum >> 16 != 0 {
@@ -257,16 +313,28 @@ fn icmp(spec: &Spec, to: IpAddr, progress: &AtomicU64, stop: &AtomicBool) -> io:
             loop {
                 if !sending.load(Ordering::Relaxed) {
                     let d = *done_at.get_or_insert_with(Instant::now);
-                    if d.elapsed() >= deadline_after_send || replies.load(Ordering::Relaxed) >= count {
+                    if d.elapsed() >= deadline_after_send
+                        || replies.load(Ordering::Relaxed) >= count
+                    {
                         break;
                     }
                 }
                 let Ok(n) = rx.recv(&mut buf) else { continue };
                 // SAFETY: recv initialised the first n bytes
-                let bytes: Vec<u8> = buf[..n].iter().map(|b| unsafe { b.assume_init() }).collect();
+                let bytes: Vec<u8> = buf[..n]
+                    .iter()
+                    .map(|b| unsafe { b.assume_init() })
+                    .collect();
                 // IPv4 raw sockets deliver the IP header too; IPv6 ones do not
-                let icmp = if v6 { &bytes[..] } else { bytes.get(((bytes[0] & 0x0f) as usize) * 4..).unwrap_or(&[]) };
-                if icmp.len() >= 8 && icmp[0] == rep && u16::from_be_bytes([icmp[4], icmp[5]]) == ident {
+                let icmp = if v6 {
+                    &bytes[..]
+                } else {
+                    bytes.get(((bytes[0] & 0x0f) as usize) * 4..).unwrap_or(&[])
+                };
+                if icmp.len() >= 8
+                    && icmp[0] == rep
+                    && u16::from_be_bytes([icmp[4], icmp[5]]) == ident
+                {
                     replies.fetch_add(1, Ordering::Relaxed);
                 }
             }
@@ -290,10 +358,24 @@ fn icmp(spec: &Spec, to: IpAddr, progress: &AtomicU64, stop: &AtomicBool) -> io:
         r
     });
     let kind = if v6 { "ICMPv6 echo" } else { "ICMP echo" };
-    Ok(report(spec, count, to.to_string(), kind.into(), t, start, Some(replies.load(Ordering::Relaxed))))
+    Ok(report(
+        spec,
+        count,
+        to.to_string(),
+        kind.into(),
+        t,
+        start,
+        Some(replies.load(Ordering::Relaxed)),
+    ))
 }
 
-fn pcap(spec: &Spec, file: &PathBuf, dev: &str, progress: &AtomicU64, stop: &AtomicBool) -> Result<Report, TrafficError> {
+fn pcap(
+    spec: &Spec,
+    file: &PathBuf,
+    dev: &str,
+    progress: &AtomicU64,
+    stop: &AtomicBool,
+) -> Result<Report, TrafficError> {
     let io_err = |what: String| {
         let node = spec.from.clone();
         move |err| TrafficError::Io { node, what, err }
@@ -310,11 +392,16 @@ fn pcap(spec: &Spec, file: &PathBuf, dev: &str, progress: &AtomicU64, stop: &Ato
     }
     let mut frames = Vec::new();
     while let Some(p) = reader.next_packet() {
-        let p = p.map_err(|e| TrafficError::Bad(format!("{}: damaged packet record: {e}", file.display())))?;
+        let p = p.map_err(|e| {
+            TrafficError::Bad(format!("{}: damaged packet record: {e}", file.display()))
+        })?;
         frames.push(p.data.into_owned());
     }
     if frames.is_empty() {
-        return Err(TrafficError::Bad(format!("{}: the capture holds no packets", file.display())));
+        return Err(TrafficError::Bad(format!(
+            "{}: the capture holds no packets",
+            file.display()
+        )));
     }
     let ifindex = nix::net::if_::if_nametoindex(dev)
         .map_err(|e| TrafficError::Bad(format!("{} has no interface {dev}: {e}", spec.from)))?;
@@ -328,13 +415,26 @@ fn pcap(spec: &Spec, file: &PathBuf, dev: &str, progress: &AtomicU64, stop: &Ato
     // SAFETY: sockaddr_ll fits in sockaddr_storage, and we pass its exact length
     unsafe { *storage.view_as::<libc::sockaddr_ll>() = sll };
     // SAFETY: the storage holds an initialised sockaddr_ll of that length
-    let addr = unsafe { SockAddr::new(storage, std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t) };
+    let addr = unsafe {
+        SockAddr::new(
+            storage,
+            std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t,
+        )
+    };
     let count = spec.count.unwrap_or(frames.len() as u64);
     let (t, start) = send_loop(spec, count, progress, stop, |i| {
         let f = &frames[(i as usize) % frames.len()];
         s.send_to(f, &addr).map(|_| ())
     });
-    Ok(report(spec, count, format!("{dev} (replaying {})", file.display()), "pcap".into(), t, start, None))
+    Ok(report(
+        spec,
+        count,
+        format!("{dev} (replaying {})", file.display()),
+        "pcap".into(),
+        t,
+        start,
+        None,
+    ))
 }
 
 #[cfg(test)]

@@ -25,9 +25,18 @@ pub enum XdpError {
     #[error("the embedded object {object} is missing from this build of eclat-lab")]
     MissingObject { object: String },
     #[error("loading {object}: {detail}")]
-    Load { object: String, detail: String, verifier_log: Option<String> },
+    Load {
+        object: String,
+        detail: String,
+        verifier_log: Option<String>,
+    },
     #[error("attaching {program} to {node}:{dev}: {detail}")]
-    Attach { program: String, node: String, dev: String, detail: String },
+    Attach {
+        program: String,
+        node: String,
+        dev: String,
+        detail: String,
+    },
     #[error("{node}:{dev} has no XDP program attached by the lab")]
     NotAttached { node: String, dev: String },
     #[error("pin {path}: {detail}")]
@@ -58,10 +67,17 @@ pub const PROGRAMS: &[LabProgram] = &[LabProgram {
 }];
 
 pub fn program(name: &str) -> Result<&'static LabProgram, XdpError> {
-    PROGRAMS.iter().find(|p| p.name == name).ok_or_else(|| XdpError::UnknownProgram {
-        name: name.to_string(),
-        known: PROGRAMS.iter().map(|p| p.name).collect::<Vec<_>>().join(", "),
-    })
+    PROGRAMS
+        .iter()
+        .find(|p| p.name == name)
+        .ok_or_else(|| XdpError::UnknownProgram {
+            name: name.to_string(),
+            known: PROGRAMS
+                .iter()
+                .map(|p| p.name)
+                .collect::<Vec<_>>()
+                .join(", "),
+        })
 }
 
 fn prog_pin(env: &LabEnv, p: &LabProgram) -> PathBuf {
@@ -77,17 +93,32 @@ pub struct LoadReport {
 }
 
 /// Loads (verifies) a prebuilt program and pins it and its maps, unless it is loaded already.
-pub fn load(env: &LabEnv, journal: &mut Journal, name: &str, life: Lifetime) -> Result<LoadReport, XdpError> {
+pub fn load(
+    env: &LabEnv,
+    journal: &mut Journal,
+    name: &str,
+    life: Lifetime,
+) -> Result<LoadReport, XdpError> {
     let p = program(name)?;
     let pin = prog_pin(env, p);
     let map_dir = env.bpffs_root.join("maps").join(p.package).join(p.name);
     if pin.exists() {
         let maps = std::fs::read_dir(&map_dir)
-            .map(|rd| rd.filter_map(|e| e.ok()?.file_name().into_string().ok()).collect())
+            .map(|rd| {
+                rd.filter_map(|e| e.ok()?.file_name().into_string().ok())
+                    .collect()
+            })
             .unwrap_or_default();
-        return Ok(LoadReport { program: name.into(), already_loaded: true, maps, load_us: 0 });
+        return Ok(LoadReport {
+            program: name.into(),
+            already_loaded: true,
+            maps,
+            load_us: 0,
+        });
     }
-    let bytes = crate::objects::get(p.object).ok_or_else(|| XdpError::MissingObject { object: p.object.into() })?;
+    let bytes = crate::objects::get(p.object).ok_or_else(|| XdpError::MissingObject {
+        object: p.object.into(),
+    })?;
     let t0 = std::time::Instant::now();
     let load_err = |detail: String, verifier_log: Option<String>| XdpError::Load {
         object: p.object.to_string(),
@@ -101,16 +132,23 @@ pub fn load(env: &LabEnv, journal: &mut Journal, name: &str, life: Lifetime) -> 
         .try_into()
         .map_err(|e: ProgramError| load_err(e.to_string(), None))?;
     prog.load().map_err(|e| match e {
-        ProgramError::LoadError { io_error, verifier_log } => {
-            load_err(format!("the verifier rejected it: {io_error}"), Some(verifier_log.to_string()))
-        }
+        ProgramError::LoadError {
+            io_error,
+            verifier_log,
+        } => load_err(
+            format!("the verifier rejected it: {io_error}"),
+            Some(verifier_log.to_string()),
+        ),
         other => load_err(other.to_string(), None),
     })?;
     let load_us = t0.elapsed().as_micros() as u64;
 
     bpffs::ensure_dir(env, journal, pin.parent().expect("pin has a parent"), life)?;
     journal.add(Resource::Pin { path: pin.clone() }, life)?;
-    prog.pin(&pin).map_err(|e| XdpError::Pin { path: pin.clone(), detail: e.to_string() })?;
+    prog.pin(&pin).map_err(|e| XdpError::Pin {
+        path: pin.clone(),
+        detail: e.to_string(),
+    })?;
 
     let mut maps = Vec::new();
     bpffs::ensure_dir(env, journal, &map_dir, life)?;
@@ -120,14 +158,22 @@ pub fn load(env: &LabEnv, journal: &mut Journal, name: &str, life: Lifetime) -> 
         }
         let mp = map_dir.join(mname);
         journal.add(Resource::Pin { path: mp.clone() }, life)?;
-        map.pin(&mp).map_err(|e| XdpError::Pin { path: mp.clone(), detail: e.to_string() })?;
+        map.pin(&mp).map_err(|e| XdpError::Pin {
+            path: mp.clone(),
+            detail: e.to_string(),
+        })?;
         maps.push(mname.to_string());
     }
     if p.name == "xdp_counter" {
         let m = crate::maps::find(env, &format!("{}/{}/verdict", p.package, p.name))?;
         crate::maps::set(&m, "0", "PASS")?;
     }
-    Ok(LoadReport { program: name.into(), already_loaded: false, maps, load_us })
+    Ok(LoadReport {
+        program: name.into(),
+        already_loaded: false,
+        maps,
+        load_us,
+    })
 }
 
 /// An XDP program attached by the lab.
@@ -152,10 +198,19 @@ pub fn attachments(env: &LabEnv) -> Vec<Attachment> {
         }
         let rel: Vec<String> = path
             .strip_prefix(&root)
-            .map(|r| r.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect())
+            .map(|r| {
+                r.components()
+                    .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                    .collect()
+            })
             .unwrap_or_default();
         if let [node, dev, program] = rel.as_slice() {
-            out.push(Attachment { node: node.clone(), dev: dev.clone(), program: program.clone(), pin: path });
+            out.push(Attachment {
+                node: node.clone(),
+                dev: dev.clone(),
+                program: program.clone(),
+                pin: path,
+            });
         }
     }
     out
@@ -193,7 +248,12 @@ pub fn attach(
     let link_dir = env.bpffs_root.join("links").join(node).join(dev);
     bpffs::ensure_dir(env, journal, &link_dir, life)?;
     let link_pin = link_dir.join(p.name);
-    journal.add(Resource::Pin { path: link_pin.clone() }, life)?;
+    journal.add(
+        Resource::Pin {
+            path: link_pin.clone(),
+        },
+        life,
+    )?;
     let attach_err = |detail: String| XdpError::Attach {
         program: name.to_string(),
         node: node.to_string(),
@@ -201,7 +261,11 @@ pub fn attach(
         detail,
     };
     let prog_path = prog_pin(env, p);
-    let flags = if skb_mode { XdpMode::Skb } else { XdpMode::Default };
+    let flags = if skb_mode {
+        XdpMode::Skb
+    } else {
+        XdpMode::Default
+    };
     let result = netns::in_netns(&nsfd.as_fd(), || -> Result<(), String> {
         let mut prog = Xdp::from_pin(&prog_path, XdpAttachType::Interface).map_err(|e| e.to_string())?;
         let ifindex = nix::net::if_::if_nametoindex(dev).map_err(|e| format!("no interface {dev}: {e}"))?;
@@ -227,22 +291,39 @@ pub fn attach(
         program: name.into(),
         node: node.into(),
         dev: dev.into(),
-        mode: if skb_mode { "skb (generic)".into() } else { "native (driver)".into() },
+        mode: if skb_mode {
+            "generic (skb)".into()
+        } else {
+            "driver (native) when the device supports it".into()
+        },
         replaced,
         load,
     })
 }
 
 /// Detaches what the lab attached to `node:dev`; returns the program's name.
-pub fn detach(env: &LabEnv, journal: &mut Journal, node: &str, dev: &str) -> Result<String, XdpError> {
-    let found: Vec<Attachment> = attachments(env).into_iter().filter(|a| a.node == node && a.dev == dev).collect();
+pub fn detach(
+    env: &LabEnv,
+    journal: &mut Journal,
+    node: &str,
+    dev: &str,
+) -> Result<String, XdpError> {
+    let found: Vec<Attachment> = attachments(env)
+        .into_iter()
+        .filter(|a| a.node == node && a.dev == dev)
+        .collect();
     if found.is_empty() {
-        return Err(XdpError::NotAttached { node: node.into(), dev: dev.into() });
+        return Err(XdpError::NotAttached {
+            node: node.into(),
+            dev: dev.into(),
+        });
     }
     let mut name = String::new();
     for a in found {
         unpin_link(&a.pin)?;
-        journal.del(&Resource::Pin { path: a.pin.clone() })?;
+        journal.del(&Resource::Pin {
+            path: a.pin.clone(),
+        })?;
         name = a.program;
     }
     Ok(name)
@@ -252,7 +333,10 @@ pub fn detach(env: &LabEnv, journal: &mut Journal, node: &str, dev: &str) -> Res
 fn unpin_link(path: &std::path::Path) -> Result<(), XdpError> {
     match PinnedLink::from_pin(path) {
         Ok(l) => {
-            let fd = l.unpin().map_err(|e| XdpError::Pin { path: path.to_path_buf(), detail: e.to_string() })?;
+            let fd = l.unpin().map_err(|e| XdpError::Pin {
+                path: path.to_path_buf(),
+                detail: e.to_string(),
+            })?;
             drop(fd);
             Ok(())
         }
@@ -260,13 +344,20 @@ fn unpin_link(path: &std::path::Path) -> Result<(), XdpError> {
         Err(_) => match std::fs::remove_file(path) {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(XdpError::Pin { path: path.to_path_buf(), detail: e.to_string() }),
+            Err(e) => Err(XdpError::Pin {
+                path: path.to_path_buf(),
+                detail: e.to_string(),
+            }),
         },
     }
 }
 
 /// Forgets the pinned links of nodes whose namespaces are gone (`topo down`).
-pub fn forget_links_of(env: &LabEnv, journal: &mut Journal, nodes: &[String]) -> Result<(), JournalError> {
+pub fn forget_links_of(
+    env: &LabEnv,
+    journal: &mut Journal,
+    nodes: &[String],
+) -> Result<(), JournalError> {
     for a in attachments(env) {
         if nodes.contains(&a.node) && unpin_link(&a.pin).is_ok() {
             journal.del(&Resource::Pin { path: a.pin })?;

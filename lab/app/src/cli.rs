@@ -1,0 +1,272 @@
+//! The command table: one clap definition parsed from the shell's argv, from REPL lines and
+//! from the TUI's command line, so the three always accept the same commands.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "eclat-lab",
+    version,
+    about = "An interactive lab for dataplane programming with eBPF, HIKe and eCLAT",
+    long_about = "Without a command, opens the tutorial (the terminal UI) where you left off.\n\
+                  Commands that change the kernel need root: run them with sudo."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub cmd: Option<Cmd>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Cmd {
+    /// Open the tutorial (terminal UI), at LESSON or where you left off
+    Tutorial { lesson: Option<String> },
+    /// The interactive shell: every command without the `eclat-lab` prefix
+    Shell,
+    /// Check that this machine can run the lab, and say how to fix what is missing
+    Doctor(JsonFlag),
+    /// Network namespaces of a topology (netns/NAME.toml)
+    #[command(subcommand)]
+    Topo(TopoCmd),
+    /// Run a command inside a node's network namespace: exec NODE -- CMD [ARGS...]
+    Exec {
+        node: String,
+        #[arg(last = true, required = true, num_args = 1..)]
+        argv: Vec<String>,
+    },
+    /// Send packets from a node with the built-in generator (exact counts)
+    Traffic(TrafficArgs),
+    /// Plain XDP programs (lesson 1's counter): attach, detach, list
+    #[command(subcommand)]
+    Xdp(XdpCmd),
+    /// eBPF maps of the lab: list, dump, watch, set
+    #[command(subcommand)]
+    Map(MapCmd),
+    /// Same as `map dump` (the original HIKe CLI's name)
+    #[command(name = "read-map")]
+    ReadMap {
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Lessons without the terminal UI
+    #[command(subcommand)]
+    Lesson(LessonCmd),
+    /// Remove everything the lab created (namespaces, attachments, pins), nothing else
+    Reset(JsonFlag),
+    /// Performance figures, measured against baselines in the same run
+    Bench(BenchArgs),
+}
+
+#[derive(Debug, Args, Default, Clone, Copy)]
+pub struct JsonFlag {
+    /// Machine-readable output
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TopoCmd {
+    /// Build a topology: a name from netns/ (default hike-lab) or a path to a .toml file
+    Up {
+        name: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove the topology that is up
+    Down(JsonFlag),
+    /// Show the topology as the kernel sees it
+    Status(JsonFlag),
+    /// List the topologies shipped with the lab
+    List(JsonFlag),
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct TrafficArgs {
+    /// Node that sends
+    #[arg(long)]
+    pub from: String,
+    /// Destination address (IPv6 or IPv4)
+    #[arg(long)]
+    pub to: Option<String>,
+    /// Send UDP datagrams to this destination port
+    #[arg(long, value_name = "PORT", conflicts_with_all = ["icmp", "pcap"])]
+    pub udp: Option<u16>,
+    /// Send ICMP echo requests (and count the replies)
+    #[arg(long, conflicts_with = "pcap")]
+    pub icmp: bool,
+    /// Replay the Ethernet frames of a pcap file out of --dev
+    #[arg(long, value_name = "FILE", requires = "dev")]
+    pub pcap: Option<PathBuf>,
+    /// Interface to send the pcap frames from
+    #[arg(long)]
+    pub dev: Option<String>,
+    /// Number of packets (default 10; with --pcap, every frame once)
+    #[arg(long)]
+    pub count: Option<u64>,
+    /// Packets per second (default: as fast as possible)
+    #[arg(long)]
+    pub rate: Option<f64>,
+    /// UDP payload size in bytes
+    #[arg(long, default_value_t = 64)]
+    pub size: usize,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum XdpCmd {
+    /// Attach a prebuilt program to NODE's interface DEV (replaces what the lab attached there)
+    Attach {
+        program: String,
+        node: String,
+        dev: String,
+        /// Generic (skb) mode instead of the driver's native mode
+        #[arg(long)]
+        skb: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Detach what the lab attached to NODE's interface DEV
+    Detach { node: String, dev: String },
+    /// Attachments and prebuilt programs
+    List(JsonFlag),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MapCmd {
+    /// Every map the lab has pinned
+    List(JsonFlag),
+    /// Every entry of a map (per-CPU values summed)
+    Dump {
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print a map's entries and their rates, every INTERVAL ms
+    Watch {
+        name: String,
+        #[arg(long, default_value_t = 1000)]
+        interval: u64,
+        /// Stop after this many updates (default: until interrupted; 10 in the shell)
+        #[arg(long)]
+        count: Option<u64>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write VALUE at KEY (numbers, 0x-hex, or XDP verdicts like DROP)
+    Set {
+        name: String,
+        key: String,
+        value: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LessonCmd {
+    /// The lessons and your progress
+    List(JsonFlag),
+    /// Show a lesson's text
+    Show { id: String },
+}
+
+#[derive(Debug, Args, Clone, Copy)]
+pub struct BenchArgs {
+    /// Repetitions per measurement (median reported)
+    #[arg(long, default_value_t = 15)]
+    pub runs: u32,
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl Cmd {
+    /// Does this command change the kernel (and so need root)?
+    pub fn needs_root(&self) -> bool {
+        !matches!(
+            self,
+            Cmd::Tutorial { .. }
+                | Cmd::Shell
+                | Cmd::Doctor(_)
+                | Cmd::Lesson(_)
+                | Cmd::Topo(TopoCmd::List(_))
+                | Cmd::Xdp(XdpCmd::List(_))
+        )
+    }
+}
+
+/// The top-level command names, for completion and help.
+pub fn command_names() -> Vec<String> {
+    use clap::CommandFactory;
+    Cli::command()
+        .get_subcommands()
+        .map(|c| c.get_name().to_string())
+        .collect()
+}
+
+/// Subcommand names of a top-level command (`topo` -> up, down, ...).
+pub fn subcommand_names(cmd: &str) -> Vec<String> {
+    use clap::CommandFactory;
+    Cli::command()
+        .find_subcommand(cmd)
+        .map(|c| {
+            c.get_subcommands()
+                .map(|s| s.get_name().to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_table_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn exec_takes_the_rest_after_dashes() {
+        let c = Cli::try_parse_from([
+            "eclat-lab",
+            "exec",
+            "tg",
+            "--",
+            "ping",
+            "-6",
+            "-c",
+            "3",
+            "fc01::2",
+        ])
+        .unwrap();
+        match c.cmd {
+            Some(Cmd::Exec { node, argv }) => {
+                assert_eq!(node, "tg");
+                assert_eq!(argv, ["ping", "-6", "-c", "3", "fc01::2"]);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn traffic_kinds_are_exclusive() {
+        assert!(
+            Cli::try_parse_from([
+                "eclat-lab",
+                "traffic",
+                "--from",
+                "tg",
+                "--udp",
+                "5",
+                "--icmp"
+            ])
+            .is_err()
+        );
+        assert!(
+            Cli::try_parse_from(["eclat-lab", "traffic", "--from", "tg", "--pcap", "x.pcap"])
+                .is_err()
+        );
+    }
+}

@@ -1,0 +1,572 @@
+//! The command layer: one place that executes a parsed [`Cmd`] against the kernel and returns
+//! an [`Output`] (text for people, JSON for scripts). The CLI, the REPL and the TUI are three
+//! views over this; none of them talks to the kernel directly.
+
+use std::sync::atomic::{AtomicBool, AtomicU64};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use eclat_kernel::journal::{Journal, Lifetime};
+use eclat_kernel::{LabEnv, cleanup, doctor, maps, topo, topology, traffic, xdp};
+use serde_json::{Value, json};
+
+use crate::cli::{Cmd, LessonCmd, MapCmd, TopoCmd, TrafficArgs, XdpCmd};
+use crate::{lessons, topologies};
+
+/// What a command produced.
+#[derive(Debug, Clone, Default)]
+pub struct Output {
+    pub text: String,
+    pub json: Value,
+    /// false when the command ran but found a problem (a failed doctor check, ...)
+    pub success: bool,
+}
+
+impl Output {
+    pub fn new(text: impl Into<String>, json: Value) -> Self {
+        Self {
+            text: text.into(),
+            json,
+            success: true,
+        }
+    }
+}
+
+/// Where commands come from: it decides the lifetime of what they create.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// `eclat-lab CMD` from a shell: objects stay until `topo down` / `reset`
+    Cli,
+    /// the REPL or the TUI: objects belong to the session and go when it ends
+    Session,
+}
+
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub env: LabEnv,
+    pub origin: Origin,
+}
+
+/// The message for commands run without the privileges they need.
+pub fn root_message(what: &str) -> String {
+    format!(
+        "`eclat-lab {what}` changes the kernel (network namespaces, eBPF programs) and needs root \
+         (CAP_SYS_ADMIN, CAP_NET_ADMIN, CAP_BPF).\nRun it with sudo: `sudo eclat-lab {what}`. \
+         Reading lessons (`eclat-lab lesson list`) and `eclat-lab doctor` work without root."
+    )
+}
+
+impl Session {
+    pub fn new(env: LabEnv, origin: Origin) -> Self {
+        Self { env, origin }
+    }
+
+    fn life(&self) -> Lifetime {
+        match self.origin {
+            Origin::Cli => Lifetime::Persistent,
+            Origin::Session => Lifetime::Session,
+        }
+    }
+
+    /// Opens the journal (taking the lab's lock) and removes leftovers of crashed runs.
+    /// Returns the journal and a note about what recovery removed, if anything.
+    pub fn journal(&self) -> Result<(Journal, Option<String>)> {
+        let mut j = Journal::open(&self.env.state_dir).context("opening the lab's journal")?;
+        let rep =
+            cleanup::recover(&self.env, &mut j).context("recovering from an earlier crash")?;
+        let note = (!rep.is_empty()).then(|| {
+            let mut s = format!(
+                "note: removed {} leftover(s) of an earlier eclat-lab run that ended abruptly:",
+                rep.removed.len()
+            );
+            for r in &rep.removed {
+                s.push_str(&format!("\n  - {r}"));
+            }
+            for k in &rep.kept {
+                s.push_str(&format!("\n  - kept {k}"));
+            }
+            s
+        });
+        Ok((j, note))
+    }
+
+    /// Runs one command. `stop` interrupts long commands (traffic, watch).
+    pub fn run(&self, cmd: Cmd, stop: &AtomicBool) -> Result<Output> {
+        if cmd.needs_root() && !doctor::privileged() {
+            bail!(root_message(&describe(&cmd)));
+        }
+        match cmd {
+            Cmd::Tutorial { .. } | Cmd::Shell => {
+                bail!("already in the lab: this command works from a system shell")
+            }
+            Cmd::Doctor(f) => Ok(self.doctor(f.json)),
+            Cmd::Topo(t) => self.topo(t),
+            Cmd::Exec { node, argv } => self.exec(&node, &argv),
+            Cmd::Traffic(a) => self.traffic(&a, stop),
+            Cmd::Xdp(x) => self.xdp(x),
+            Cmd::Map(m) => self.map(m, stop, &mut |_| {}),
+            Cmd::ReadMap { name, json } => self.map(MapCmd::Dump { name, json }, stop, &mut |_| {}),
+            Cmd::Lesson(l) => self.lesson(l),
+            Cmd::Reset(_) => self.reset(),
+            Cmd::Bench(b) => crate::bench::run(self, b),
+        }
+    }
+
+    fn doctor(&self, _json: bool) -> Output {
+        let checks = doctor::run(true);
+        let mut text = String::new();
+        for c in &checks {
+            let mark = match c.level {
+                doctor::Level::Ok => "ok  ",
+                doctor::Level::Warn => "warn",
+                doctor::Level::Fail => "FAIL",
+            };
+            text.push_str(&format!("[{mark}] {:<10} {}\n", c.name, c.detail));
+            if !c.fix.is_empty() {
+                text.push_str(&format!("       {:<10} fix: {}\n", "", c.fix));
+            }
+        }
+        let fails = checks
+            .iter()
+            .filter(|c| c.level == doctor::Level::Fail)
+            .count();
+        text.push_str(&if fails == 0 {
+            "All set: run `sudo eclat-lab` to start the tutorial.".to_string()
+        } else {
+            format!("{fails} problem(s) to fix before the lab can run.")
+        });
+        let mut o = Output::new(text, json!({ "checks": checks, "ok": fails == 0 }));
+        o.success = fails == 0;
+        o
+    }
+
+    fn topo(&self, t: TopoCmd) -> Result<Output> {
+        match t {
+            TopoCmd::List(_) => {
+                let names = topologies::names();
+                let mut text = String::new();
+                let mut arr = Vec::new();
+                for n in &names {
+                    let (src, file) = topologies::source(n)?;
+                    let topo = topology::parse(&src, &file)?;
+                    text.push_str(&format!(
+                        "{:<10} {} ({} nodes, {} links)\n",
+                        n,
+                        topo.description,
+                        topo.nodes.len(),
+                        topo.links.len()
+                    ));
+                    arr.push(json!({"name": n, "description": topo.description, "nodes": topo.nodes.len(), "links": topo.links.len()}));
+                }
+                Ok(Output::new(text.trim_end(), json!(arr)))
+            }
+            TopoCmd::Up { name, .. } => {
+                let name = name.unwrap_or_else(|| topologies::DEFAULT.to_string());
+                let (src, file) = topologies::source(&name)?;
+                let topo = topology::parse(&src, &file)?;
+                let (mut j, note) = self.journal()?;
+                let rep = topo::up(&self.env, &mut j, &topo, &src, self.life())?;
+                let mut text = note.map(|n| n + "\n").unwrap_or_default();
+                if rep.already_up {
+                    text.push_str(&format!(
+                        "topology {} is already up ({})",
+                        rep.topology,
+                        rep.nodes.join(", ")
+                    ));
+                } else {
+                    text.push_str(&format!(
+                        "topology {} up in {:.1} ms: nodes {}, {} links, {} addresses, {} static neighbours",
+                        rep.topology,
+                        topo::ms(rep.elapsed_us),
+                        rep.nodes.join(", "),
+                        rep.links,
+                        rep.addresses,
+                        rep.neighbours
+                    ));
+                    text.push_str(&format!(
+                        "\ntry: eclat-lab exec {} -- ping -c 1 <address>; eclat-lab topo status",
+                        rep.nodes[0]
+                    ));
+                }
+                Ok(Output::new(text, serde_json::to_value(&rep)?))
+            }
+            TopoCmd::Down(_) => {
+                let (mut j, note) = self.journal()?;
+                let rep = topo::down(&self.env, &mut j)?;
+                let mut text = note.map(|n| n + "\n").unwrap_or_default();
+                text.push_str(&match &rep.topology {
+                    Some(t) => format!(
+                        "topology {t} down in {:.1} ms (removed {})",
+                        topo::ms(rep.elapsed_us),
+                        rep.removed.join(", ")
+                    ),
+                    None => "no topology is up".to_string(),
+                });
+                Ok(Output::new(text, serde_json::to_value(&rep)?))
+            }
+            TopoCmd::Status(_) => {
+                let st = topo::status(&self.env)?;
+                Ok(Output::new(format_status(&st), serde_json::to_value(&st)?))
+            }
+        }
+    }
+
+    fn exec(&self, node: &str, argv: &[String]) -> Result<Output> {
+        match self.origin {
+            Origin::Cli => {
+                let status = eclat_kernel::exec::run(&self.env, node, argv)?;
+                let code = status.code().unwrap_or(1);
+                let mut o = Output::new(String::new(), json!({ "exit_code": code }));
+                o.success = status.success();
+                Ok(o)
+            }
+            Origin::Session => {
+                let out = eclat_kernel::exec::output(&self.env, node, argv)?;
+                let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
+                text.push_str(&String::from_utf8_lossy(&out.stderr));
+                let code = out.status.code().unwrap_or(1);
+                if !out.status.success() {
+                    text.push_str(&format!("({} exited with status {code})", argv[0]));
+                }
+                let mut o = Output::new(text.trim_end(), json!({ "exit_code": code }));
+                o.success = out.status.success();
+                Ok(o)
+            }
+        }
+    }
+
+    pub fn traffic_spec(a: &TrafficArgs) -> Result<traffic::Spec> {
+        let to = match &a.to {
+            Some(t) => Some(
+                t.parse()
+                    .with_context(|| format!("--to {t}: not an IPv4 or IPv6 address"))?,
+            ),
+            None => None,
+        };
+        let kind = if let Some(p) = &a.pcap {
+            traffic::Kind::Pcap {
+                file: p.clone(),
+                dev: a.dev.clone().unwrap_or_default(),
+            }
+        } else if a.icmp {
+            traffic::Kind::Icmp
+        } else if let Some(port) = a.udp {
+            traffic::Kind::Udp {
+                port,
+                payload: a.size,
+            }
+        } else {
+            bail!("say what to send: --udp PORT, --icmp, or --pcap FILE --dev DEV");
+        };
+        Ok(traffic::Spec {
+            from: a.from.clone(),
+            to,
+            kind,
+            count: a.count,
+            rate: a.rate,
+            reply_wait: Duration::from_millis(1000),
+        })
+    }
+
+    fn traffic(&self, a: &TrafficArgs, stop: &AtomicBool) -> Result<Output> {
+        let spec = Self::traffic_spec(a)?;
+        let progress = AtomicU64::new(0);
+        let rep = traffic::send(&self.env, &spec, &progress, stop)?;
+        let mut o = Output::new(rep.summary(), serde_json::to_value(&rep)?);
+        o.success = rep.sent == rep.requested;
+        Ok(o)
+    }
+
+    fn xdp(&self, x: XdpCmd) -> Result<Output> {
+        match x {
+            XdpCmd::List(_) => {
+                let att = xdp::attachments(&self.env);
+                let mut text = String::from("prebuilt programs:\n");
+                for p in xdp::PROGRAMS {
+                    text.push_str(&format!("  {:<12} {}\n", p.name, p.about));
+                }
+                text.push_str(if att.is_empty() {
+                    "nothing attached by the lab"
+                } else {
+                    "attached:\n"
+                });
+                for a in &att {
+                    text.push_str(&format!("  {}:{} <- {}\n", a.node, a.dev, a.program));
+                }
+                Ok(Output::new(
+                    text.trim_end(),
+                    json!({ "programs": xdp::PROGRAMS.iter().map(|p| p.name).collect::<Vec<_>>(), "attached": att }),
+                ))
+            }
+            XdpCmd::Attach {
+                program,
+                node,
+                dev,
+                skb,
+                ..
+            } => {
+                let (mut j, note) = self.journal()?;
+                let rep = xdp::attach(&self.env, &mut j, &program, &node, &dev, skb, self.life())?;
+                eclat_kernel::bpffs::record_new_pins(&self.env, &mut j, self.life())?;
+                let mut text = note.map(|n| n + "\n").unwrap_or_default();
+                if !rep.load.already_loaded {
+                    text.push_str(&format!(
+                        "loaded {} (verified in {:.1} ms); maps: {}\n",
+                        rep.program,
+                        rep.load.load_us as f64 / 1000.0,
+                        rep.load.maps.join(", ")
+                    ));
+                }
+                if let Some(r) = &rep.replaced {
+                    text.push_str(&format!("detached {r} from {node}:{dev}\n"));
+                }
+                text.push_str(&format!(
+                    "attached {} to {}:{} ({} mode)",
+                    rep.program, rep.node, rep.dev, rep.mode
+                ));
+                Ok(Output::new(text, serde_json::to_value(&rep)?))
+            }
+            XdpCmd::Detach { node, dev } => {
+                let (mut j, _) = self.journal()?;
+                let p = xdp::detach(&self.env, &mut j, &node, &dev)?;
+                Ok(Output::new(
+                    format!("detached {p} from {node}:{dev}"),
+                    json!({ "detached": p }),
+                ))
+            }
+        }
+    }
+
+    /// Map commands. `on_update` receives each `watch` frame (the REPL prints them as they come).
+    pub fn map(
+        &self,
+        m: MapCmd,
+        stop: &AtomicBool,
+        on_update: &mut dyn FnMut(&str),
+    ) -> Result<Output> {
+        match m {
+            MapCmd::List(_) => {
+                let all = maps::list(&self.env);
+                let mut text = String::new();
+                if all.is_empty() {
+                    text.push_str(
+                        "no maps yet: load something, e.g. `xdp attach xdp_counter sut enp6s0f0`",
+                    );
+                }
+                for m in &all {
+                    text.push_str(&format!(
+                        "{:<40} {:<16} key {}B value {}B max {}\n",
+                        m.name, m.map_type, m.key_size, m.value_size, m.max_entries
+                    ));
+                }
+                Ok(Output::new(text.trim_end(), serde_json::to_value(&all)?))
+            }
+            MapCmd::Dump { name, .. } => {
+                let m = maps::find(&self.env, &name)?;
+                let d = maps::dump(&m, 100_000)?;
+                Ok(Output::new(format_dump(&d), serde_json::to_value(&d)?))
+            }
+            MapCmd::Set { name, key, value } => {
+                let m = maps::find(&self.env, &name)?;
+                maps::set(&m, &key, &value)?;
+                Ok(Output::new(
+                    format!("{}[{key}] = {value}", m.name),
+                    json!({ "map": m.name, "key": key, "value": value }),
+                ))
+            }
+            MapCmd::Watch {
+                name,
+                interval,
+                count,
+                ..
+            } => {
+                let m = maps::find(&self.env, &name)?;
+                let count = count.unwrap_or(match self.origin {
+                    Origin::Cli => u64::MAX,
+                    Origin::Session => 10,
+                });
+                let mut prev: Option<(Instant, maps::Dump)> = None;
+                let mut frames = Vec::new();
+                for _ in 0..count {
+                    if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        break;
+                    }
+                    let d = maps::dump(&m, 10_000)?;
+                    let now = Instant::now();
+                    let mut text = format!(
+                        "{} at {:?}\n",
+                        m.name,
+                        std::time::SystemTime::now()
+                            .duration_since(std::time::UNIX_EPOCH)
+                            .unwrap_or_default()
+                            .as_secs()
+                    );
+                    let mut rows = Vec::new();
+                    for r in &d.rows {
+                        let rate = prev.as_ref().and_then(|(t, p)| {
+                            let old = p.rows.iter().find(|o| o.key_bytes == r.key_bytes)?;
+                            match (&r.value, &old.value) {
+                                (maps::Value::Int(a), maps::Value::Int(b)) => Some(
+                                    a.wrapping_sub(*b) as f64
+                                        / now.duration_since(*t).as_secs_f64(),
+                                ),
+                                _ => None,
+                            }
+                        });
+                        text.push_str(&format!(
+                            "  {:>8} : {:>12}",
+                            r.key.to_string(),
+                            r.value.to_string()
+                        ));
+                        if let Some(rt) = rate {
+                            text.push_str(&format!("  {rt:>10.1}/s"));
+                        }
+                        text.push('\n');
+                        rows.push(json!({ "key": r.key, "value": r.value, "rate": rate }));
+                    }
+                    on_update(text.trim_end());
+                    frames.push(json!(rows));
+                    prev = Some((now, d));
+                    let until = now + Duration::from_millis(interval);
+                    while Instant::now() < until && !stop.load(std::sync::atomic::Ordering::Relaxed)
+                    {
+                        std::thread::sleep(Duration::from_millis(20));
+                    }
+                }
+                Ok(Output::new(String::new(), json!(frames)))
+            }
+        }
+    }
+
+    fn lesson(&self, l: LessonCmd) -> Result<Output> {
+        match l {
+            LessonCmd::List(_) => {
+                let all = lessons::all();
+                let mut text = String::new();
+                for les in &all {
+                    text.push_str(&format!(
+                        "{:<4} {:<36} {} steps\n",
+                        les.number,
+                        les.title,
+                        les.steps.len()
+                    ));
+                }
+                let arr: Vec<Value> = all.iter().map(|l| json!({"id": l.id, "number": l.number, "title": l.title, "steps": l.steps.len()})).collect();
+                Ok(Output::new(text.trim_end(), json!(arr)))
+            }
+            LessonCmd::Show { id } => {
+                let les = lessons::find(&id)?;
+                Ok(Output::new(
+                    les.text.clone(),
+                    json!({"id": les.id, "title": les.title, "text": les.text}),
+                ))
+            }
+        }
+    }
+
+    fn reset(&self) -> Result<Output> {
+        let mut j = Journal::open(&self.env.state_dir).context("opening the lab's journal")?;
+        let rep = cleanup::reset(&self.env, &mut j)?;
+        let mut text = if rep.removed.is_empty() {
+            "nothing to remove: the lab has nothing in the kernel".to_string()
+        } else {
+            format!(
+                "removed {} object(s) the lab had created:",
+                rep.removed.len()
+            )
+        };
+        for r in &rep.removed {
+            text.push_str(&format!("\n  - {r}"));
+        }
+        for k in &rep.kept {
+            text.push_str(&format!("\n  kept {k}"));
+        }
+        let mut o = Output::new(text, serde_json::to_value(&rep)?);
+        o.success = rep.kept.is_empty();
+        Ok(o)
+    }
+
+    /// Ends a REPL/TUI session: removes what it created (not what `eclat-lab` commands from a
+    /// shell made).
+    pub fn end(&self) -> Result<Option<String>> {
+        if self.origin != Origin::Session || !doctor::privileged() {
+            return Ok(None);
+        }
+        let mut j = Journal::open(&self.env.state_dir)?;
+        let rep = cleanup::end_session(&self.env, &mut j)?;
+        Ok((!rep.removed.is_empty()).then(|| {
+            format!(
+                "removed {} object(s) this session created",
+                rep.removed.len()
+            )
+        }))
+    }
+}
+
+/// A short name of a command for messages (`topo up`).
+pub fn describe(cmd: &Cmd) -> String {
+    let s = format!("{cmd:?}").to_lowercase();
+    let words: Vec<&str> = s
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .take(2)
+        .collect();
+    match cmd {
+        Cmd::Topo(_) | Cmd::Xdp(_) | Cmd::Map(_) | Cmd::Lesson(_) => words.join(" "),
+        _ => words.first().copied().unwrap_or("").to_string(),
+    }
+}
+
+pub fn format_status(st: &topo::Status) -> String {
+    let Some(name) = &st.topology else {
+        return "no topology is up (start one with `eclat-lab topo up`)".into();
+    };
+    let mut s = format!("topology {name}\n");
+    for n in &st.nodes {
+        s.push_str(&format!(
+            "{} (netns {}){}{}\n",
+            n.node,
+            n.netns,
+            if n.forwarding { ", forwarding" } else { "" },
+            if n.present { "" } else { "  MISSING" }
+        ));
+        for i in &n.interfaces {
+            s.push_str(&format!(
+                "  {:<9} {} {} -> {:<15} {}{}\n",
+                i.dev,
+                i.mac,
+                if i.up { "up  " } else { "DOWN" },
+                i.peer,
+                i.addresses.join(" "),
+                match (&i.xdp_prog, i.xdp_prog_id) {
+                    (Some(p), Some(id)) => format!("  [xdp: {p}, id {id}]"),
+                    (None, Some(id)) => format!("  [xdp id {id}, not the lab's]"),
+                    (Some(p), None) => format!("  [xdp: {p} pinned but not attached]"),
+                    (None, None) => String::new(),
+                }
+            ));
+        }
+        for p in &n.problems {
+            s.push_str(&format!("  problem: {p}\n"));
+        }
+    }
+    s.trim_end().to_string()
+}
+
+pub fn format_dump(d: &maps::Dump) -> String {
+    let mut s = format!(
+        "{} ({}, {} entries{})\n",
+        d.map.name,
+        d.map.map_type,
+        d.rows.len(),
+        if d.map.per_cpu() {
+            ", per-CPU values summed"
+        } else {
+            ""
+        }
+    );
+    for r in &d.rows {
+        s.push_str(&format!("  {:>8} : {}\n", r.key.to_string(), r.value));
+    }
+    s.trim_end().to_string()
+}

@@ -1,0 +1,153 @@
+//! Lessons, embedded from `lessons/` at build time. A lesson is a folder with a manifest
+//! (`lesson.toml`: steps, the topology it needs, the maps it shows) and its text
+//! (`README.md`, the same text the book shows).
+
+use std::collections::BTreeMap;
+
+use anyhow::{Context, Result};
+use include_dir::{Dir, include_dir};
+use serde::Deserialize;
+
+static LESSONS: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/../../lessons");
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    pub id: String,
+    pub number: u32,
+    pub title: String,
+    #[serde(default)]
+    pub topology: Option<String>,
+    #[serde(default)]
+    pub goals: Vec<String>,
+    #[serde(default, rename = "map")]
+    pub maps: Vec<MapPanel>,
+    #[serde(default, rename = "step")]
+    pub steps: Vec<Step>,
+}
+
+/// A live panel: a map and labels for its keys.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MapPanel {
+    pub name: String,
+    pub title: String,
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Step {
+    pub title: String,
+    /// one or two sentences: what to do and what to watch
+    pub text: String,
+    /// the command the "run" key executes (same syntax as the shell)
+    #[serde(default)]
+    pub run: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Lesson {
+    pub id: String,
+    pub number: u32,
+    pub title: String,
+    pub topology: Option<String>,
+    pub goals: Vec<String>,
+    pub maps: Vec<MapPanel>,
+    pub steps: Vec<Step>,
+    pub text: String,
+}
+
+/// Parses one lesson folder's manifest and text.
+pub fn parse(dir_name: &str, manifest: &str, text: &str) -> Result<Lesson> {
+    let m: Manifest = toml::from_str(manifest).map_err(|e| {
+        anyhow::anyhow!(
+            "lessons/{dir_name}/lesson.toml: {}",
+            e.to_string().trim_end()
+        )
+    })?;
+    Ok(Lesson {
+        id: m.id,
+        number: m.number,
+        title: m.title,
+        topology: m.topology,
+        goals: m.goals,
+        maps: m.maps,
+        steps: m.steps,
+        text: text.to_string(),
+    })
+}
+
+/// Every lesson, in order.
+pub fn all() -> Vec<Lesson> {
+    let mut v: Vec<Lesson> = LESSONS
+        .dirs()
+        .filter_map(|d| {
+            let name = d.path().file_name()?.to_str()?.to_string();
+            let manifest = d.get_file(d.path().join("lesson.toml"))?.contents_utf8()?;
+            let text = d
+                .get_file(d.path().join("README.md"))
+                .and_then(|f| f.contents_utf8())
+                .unwrap_or("");
+            parse(&name, manifest, text).ok()
+        })
+        .collect();
+    v.sort_by_key(|l| l.number);
+    v
+}
+
+/// A lesson by number (`1`) or id (`01-hello-xdp`).
+pub fn find(id: &str) -> Result<Lesson> {
+    let all = all();
+    all.iter()
+        .find(|l| l.id == id || l.number.to_string() == id.trim_start_matches('0'))
+        .cloned()
+        .with_context(|| {
+            format!(
+                "no lesson `{id}` (lessons: {})",
+                all.iter()
+                    .map(|l| format!("{} {}", l.number, l.id))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_embedded_lesson_parses() {
+        for d in LESSONS.dirs() {
+            let name = d.path().display().to_string();
+            let manifest = d
+                .get_file(d.path().join("lesson.toml"))
+                .unwrap_or_else(|| panic!("{name} has no lesson.toml"))
+                .contents_utf8()
+                .unwrap();
+            let text = d
+                .get_file(d.path().join("README.md"))
+                .unwrap_or_else(|| panic!("{name} has no README.md"));
+            let l = parse(&name, manifest, text.contents_utf8().unwrap()).unwrap();
+            assert!(!l.steps.is_empty(), "{name} has no steps");
+            for s in &l.steps {
+                if let Some(run) = &s.run {
+                    let argv = shell_words::split(run).unwrap();
+                    let mut full = vec!["eclat-lab".to_string()];
+                    full.extend(argv);
+                    <crate::cli::Cli as clap::Parser>::try_parse_from(&full).unwrap_or_else(|e| {
+                        panic!(
+                            "{name}: step `{}` runs `{run}`, which does not parse: {e}",
+                            s.title
+                        )
+                    });
+                }
+            }
+        }
+        assert!(find("1").is_ok());
+        assert!(find("01-hello-xdp").is_ok());
+        assert!(find("99").unwrap_err().to_string().contains("no lesson"));
+    }
+}
