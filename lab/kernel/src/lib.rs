@@ -20,3 +20,14 @@ pub mod traffic;
 pub mod xdp;
 
 pub use env::LabEnv;
+
+/// Fault injection for crash tests: when `ECLAT_LAB_CRASH_AT` names this point, the process
+/// kills itself with SIGKILL right here, as a learner's `kill -9` or a power cut would. The
+/// variable is read once; unset (always, outside tests) this is one atomic load.
+pub fn crash_point(name: &str) {
+    use std::sync::OnceLock;
+    static AT: OnceLock<Option<String>> = OnceLock::new();
+    if AT.get_or_init(|| std::env::var("ECLAT_LAB_CRASH_AT").ok()).as_deref() == Some(name) {
+        let _ = nix::sys::signal::kill(nix::unistd::getpid(), nix::sys::signal::Signal::SIGKILL);
+    }
+}

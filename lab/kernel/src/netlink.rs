@@ -55,6 +55,8 @@ pub struct Link {
     pub kind: Option<String>,
     /// ID of the XDP program attached, if any.
     pub xdp_prog_id: Option<u32>,
+    pub rx_packets: u64,
+    pub tx_packets: u64,
 }
 
 /// One address.
@@ -446,6 +448,7 @@ fn link_from(l: LinkMessage) -> Link {
     let mut mac = None;
     let mut kind = None;
     let mut xdp_prog_id = None;
+    let (mut rx_packets, mut tx_packets) = (0, 0);
     for at in &l.attributes {
         match at {
             LinkAttribute::IfName(n) => name = n.clone(),
@@ -458,6 +461,10 @@ fn link_from(l: LinkMessage) -> Link {
                         kind = Some(k.to_string());
                     }
                 }
+            }
+            LinkAttribute::Stats64(st) => {
+                rx_packets = st.rx_packets;
+                tx_packets = st.tx_packets;
             }
             LinkAttribute::Xdp(xs) => {
                 for x in xs {
@@ -481,6 +488,8 @@ fn link_from(l: LinkMessage) -> Link {
         multicast: f.contains(LinkFlags::Multicast),
         kind,
         xdp_prog_id,
+        rx_packets,
+        tx_packets,
     }
 }
 

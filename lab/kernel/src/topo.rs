@@ -266,6 +266,7 @@ fn build(
             fd: ns.fd,
             nl,
         });
+        crate::crash_point(&format!("topo-up:netns-{}", made.len()));
     }
     let idx_of = |node: &str| {
         topo.nodes
@@ -289,6 +290,7 @@ fn build(
             Some(l.b.mac),
             Some(peer_fd.as_fd()),
         )?;
+        crate::crash_point("topo-up:veth");
     }
 
     // 3. indices, addresses, static neighbours (each end knows every address of its peer)
@@ -343,6 +345,7 @@ fn build(
             made[i].nl.set_up(ifindex, true)?;
         }
     }
+    crate::crash_point("topo-up:links-up");
     for r in &topo.routes {
         let i = idx_of(&r.node);
         let oif = r.dev.as_ref().map(|d| index[&(i, d.clone())]);

@@ -149,6 +149,7 @@ pub fn load(
         path: pin.clone(),
         detail: e.to_string(),
     })?;
+    crate::crash_point("xdp-load:prog-pinned");
 
     let mut maps = Vec::new();
     bpffs::ensure_dir(env, journal, &map_dir, life)?;
@@ -280,6 +281,7 @@ pub fn attach(
             format!("the kernel attached without a BPF link ({e}); the lab needs kernel >= 5.9")
         })?;
         fd_link.pin(&link_pin).map_err(|e| e.to_string())?;
+        crate::crash_point("xdp-attach:link-pinned");
         Ok(())
     })
     .map_err(|e| attach_err(e.to_string()))?;

@@ -1,0 +1,326 @@
+//! Real-kernel tests of the lab's foundation: topologies in their own namespaces, the
+//! counter program, exact counts, quiet links, refusal to touch what is not the lab's.
+//! Every test has its own LabEnv (namespace prefix, bpffs root, state dir) and a guard that
+//! resets it even when the test fails. Run as root (CI does).
+
+use std::net::IpAddr;
+use std::os::fd::AsFd;
+use std::sync::atomic::{AtomicBool, AtomicU64};
+use std::time::{Duration, Instant};
+
+use eclat_kernel::journal::{Journal, Lifetime};
+use eclat_kernel::netlink::Netlink;
+use eclat_kernel::topology::{self, Topology};
+use eclat_kernel::{LabEnv, cleanup, maps, netns, topo, traffic, xdp};
+
+struct Lab {
+    env: LabEnv,
+    journal: Option<Journal>,
+}
+
+impl Lab {
+    fn new(tag: &str) -> Self {
+        assert!(eclat_kernel::doctor::privileged(), "kernel tests need root (CI runs them as root)");
+        let env = LabEnv::for_test(tag);
+        let journal = Some(Journal::open(&env.state_dir).unwrap());
+        Lab { env, journal }
+    }
+    fn j(&mut self) -> &mut Journal {
+        self.journal.as_mut().unwrap()
+    }
+    fn up(&mut self, file: &str) -> Topology {
+        let src = std::fs::read_to_string(format!("{}/../../netns/{file}", env!("CARGO_MANIFEST_DIR"))).unwrap();
+        let t = topology::parse(&src, file).unwrap();
+        let env = self.env.clone();
+        topo::up(&env, self.j(), &t, &src, Lifetime::Persistent).unwrap();
+        t
+    }
+    fn send(&self, from: &str, to: &str, kind: traffic::Kind, count: u64, rate: Option<f64>) -> traffic::Report {
+        let spec = traffic::Spec {
+            from: from.into(),
+            to: Some(to.parse().unwrap()),
+            kind,
+            count: Some(count),
+            rate,
+            reply_wait: Duration::from_secs(2),
+        };
+        traffic::send(&self.env, &spec, &AtomicU64::new(0), &AtomicBool::new(false)).unwrap()
+    }
+    fn counter(&self) -> u64 {
+        let m = maps::find(&self.env, "pkt_count").unwrap();
+        match &maps::dump(&m, 10).unwrap().rows[0].value {
+            maps::Value::Int(v) => *v,
+            other => panic!("{other:?}"),
+        }
+    }
+    fn ns_with_prefix(&self) -> Vec<String> {
+        netns::list().into_iter().filter(|n| n.starts_with(&self.env.ns_prefix)).collect()
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        if let Some(mut j) = self.journal.take() {
+            let _ = cleanup::reset(&self.env, &mut j);
+        }
+        let _ = std::fs::remove_dir_all(&self.env.state_dir);
+    }
+}
+
+#[test]
+fn hike_lab_up_ping_status_down() {
+    let mut lab = Lab::new("up");
+    let t0 = Instant::now();
+    let t = lab.up("hike-lab.toml");
+    eprintln!("topo up took {:?}", t0.elapsed());
+    assert_eq!(lab.ns_with_prefix().len(), 3);
+
+    // every address of sut and clt answers from its neighbour
+    for (from, to) in [("tg", "fc01::2"), ("tg", "fc01::3"), ("tg", "12:1::2"), ("tg", "12:2::2"), ("tg", "10.12.1.2"), ("tg", "10.12.2.2"), ("clt", "cafe::1"), ("sut", "cafe::2")] {
+        let r = lab.send(from, to, traffic::Kind::Icmp, 2, None);
+        assert_eq!((r.sent, r.replies), (2, Some(2)), "{from} -> {to}: {}", r.summary());
+    }
+
+    let st = topo::status(&lab.env).unwrap();
+    assert_eq!(st.topology.as_deref(), Some("hike-lab"));
+    for n in &st.nodes {
+        assert!(n.present && n.problems.is_empty(), "{n:?}");
+        for i in &n.interfaces {
+            assert!(i.up && i.quiet, "{}:{} {i:?}", n.node, i.dev);
+        }
+    }
+    let sut = st.nodes.iter().find(|n| n.node == "sut").unwrap();
+    let e0 = sut.interfaces.iter().find(|i| i.dev == "enp6s0f0").unwrap();
+    assert_eq!(e0.mac, "00:00:00:00:02:00");
+    assert!(e0.addresses.contains(&"fc01::3/64".to_string()));
+    // static neighbours for every address of the peer (tg's enp6s0f0 has 4)
+    assert_eq!(e0.neighbours, 4);
+    let _ = t;
+
+    // a second `topo up` of the same topology is a no-op
+    let src = std::fs::read_to_string(format!("{}/../../netns/hike-lab.toml", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    let t2 = topology::parse(&src, "hike-lab.toml").unwrap();
+    let env = lab.env.clone();
+    assert!(topo::up(&env, lab.j(), &t2, &src, Lifetime::Persistent).unwrap().already_up);
+
+    let env = lab.env.clone();
+    let d = topo::down(&env, lab.j()).unwrap();
+    assert_eq!(d.removed.len(), 3);
+    assert!(lab.ns_with_prefix().is_empty());
+    assert!(lab.j().entries().unwrap().iter().all(|e| !matches!(e.res, eclat_kernel::journal::Resource::Netns { .. })));
+}
+
+#[test]
+fn a_second_topology_file_works_too() {
+    let mut lab = Lab::new("pair");
+    let t = lab.up("pair.toml");
+    assert_eq!(t.nodes.len(), 2);
+    let r = lab.send("h1", "fd00::2", traffic::Kind::Icmp, 3, None);
+    assert_eq!(r.replies, Some(3));
+    let r = lab.send("h2", "192.168.77.1", traffic::Kind::Icmp, 3, None);
+    assert_eq!(r.replies, Some(3));
+}
+
+/// Links say nothing on their own: no DAD, no router solicitation, no MLD report.
+#[test]
+fn links_are_quiet() {
+    let mut lab = Lab::new("quiet");
+    lab.up("hike-lab.toml");
+    // observe every lab interface for a window longer than the kernel's first MLD report
+    // (immediate), DAD (1 s after up) and router solicitation (up to 1 s) would take
+    let window = Duration::from_millis(1500);
+    let t0 = Instant::now();
+    let snapshot = |lab: &Lab| -> Vec<(String, u64, u64)> {
+        let mut v = Vec::new();
+        for node in ["tg", "sut", "clt"] {
+            let fd = netns::open(&lab.env.ns_name(node)).unwrap();
+            let links = netns::in_netns(&fd.as_fd(), || Netlink::open().unwrap().links().unwrap()).unwrap();
+            for l in links.into_iter().filter(|l| l.name != "lo") {
+                v.push((format!("{node}:{}", l.name), l.rx_packets, l.tx_packets));
+            }
+        }
+        v
+    };
+    while t0.elapsed() < window {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    for (name, rx, tx) in snapshot(&lab) {
+        assert_eq!((rx, tx), (0, 0), "{name} saw traffic nobody sent");
+    }
+}
+
+#[test]
+fn counter_counts_exactly_and_drop_stops_ping() {
+    let mut lab = Lab::new("count");
+    lab.up("hike-lab.toml");
+    let env = lab.env.clone();
+    let rep = xdp::attach(&env, lab.j(), "xdp_counter", "sut", "enp6s0f0", false, Lifetime::Persistent).unwrap();
+    assert!(!rep.load.already_loaded);
+    assert_eq!(lab.counter(), 0);
+
+    // as fast as the generator goes, 2000 datagrams: exactly 2000 counted
+    let r = lab.send("tg", "fc01::2", traffic::Kind::Udp { port: 5000, payload: 64 }, 2000, None);
+    assert_eq!(r.sent, 2000, "{}", r.summary());
+    assert_eq!(lab.counter(), 2000);
+
+    // paced ICMP: requests counted, replies not (XDP sees only ingress)
+    let r = lab.send("tg", "fc01::2", traffic::Kind::Icmp, 20, Some(200.0));
+    assert_eq!(r.replies, Some(20));
+    assert_eq!(lab.counter(), 2020);
+
+    // IPv4 counts too
+    let r = lab.send("tg", "10.12.1.2", traffic::Kind::Icmp, 5, None);
+    assert_eq!(r.replies, Some(5));
+    assert_eq!(lab.counter(), 2025);
+
+    // flip to DROP: requests still counted, no reply
+    let v = maps::find(&lab.env, "verdict").unwrap();
+    maps::set(&v, "0", "DROP").unwrap();
+    let mut lab2_replies = lab.send("tg", "fc01::2", traffic::Kind::Icmp, 5, None).replies;
+    assert_eq!(lab2_replies.take(), Some(0));
+    assert_eq!(lab.counter(), 2030);
+
+    // back to PASS
+    maps::set(&v, "0", "PASS").unwrap();
+    assert_eq!(lab.send("tg", "fc01::2", traffic::Kind::Icmp, 3, None).replies, Some(3));
+
+    // the attachment is a pinned link and shows in status
+    let st = topo::status(&lab.env).unwrap();
+    let sut = st.nodes.iter().find(|n| n.node == "sut").unwrap();
+    let e0 = sut.interfaces.iter().find(|i| i.dev == "enp6s0f0").unwrap();
+    assert_eq!(e0.xdp_prog.as_deref(), Some("xdp_counter"));
+    assert!(e0.xdp_prog_id.is_some());
+
+    // detach: the interface has no XDP program any more, counting stops
+    let env = lab.env.clone();
+    xdp::detach(&env, lab.j(), "sut", "enp6s0f0").unwrap();
+    lab.send("tg", "fc01::2", traffic::Kind::Udp { port: 5000, payload: 8 }, 10, None);
+    assert_eq!(lab.counter(), 2033);
+    let st = topo::status(&lab.env).unwrap();
+    let sut = st.nodes.iter().find(|n| n.node == "sut").unwrap();
+    assert!(sut.interfaces.iter().all(|i| i.xdp_prog_id.is_none()));
+}
+
+/// The verdict the program returns, checked with BPF_PROG_TEST_RUN on a crafted frame.
+#[test]
+fn counter_verdicts_by_test_run() {
+    use aya::programs::{TestRun, TestRunOptions, Xdp};
+    let mut lab = Lab::new("trun");
+    let env = lab.env.clone();
+    xdp::load(&env, lab.j(), "xdp_counter", Lifetime::Persistent).unwrap();
+    let pin = env.bpffs_root.join("progs/lab/xdp_counter");
+    let prog = Xdp::from_pin(&pin, aya_obj::programs::XdpAttachType::Interface).unwrap();
+    // Ethernet + IPv6 + UDP, 62 bytes
+    let mut frame = vec![0u8; 62];
+    frame[12] = 0x86;
+    frame[13] = 0xdd;
+    frame[14] = 0x60;
+    frame[20] = 17;
+    let run = |frame: &[u8]| {
+        let mut opts = TestRunOptions::default();
+        opts.data_in = Some(frame);
+        opts.repeat = 1;
+        prog.test_run(opts).unwrap().return_value
+    };
+    assert_eq!(run(&frame), 2); // XDP_PASS
+    let v = maps::find(&env, "verdict").unwrap();
+    maps::set(&v, "0", "DROP").unwrap();
+    assert_eq!(run(&frame), 1);
+    maps::set(&v, "0", "TX").unwrap();
+    assert_eq!(run(&frame), 3);
+    // REDIRECT has no target in this program: it passes instead
+    maps::set(&v, "0", "REDIRECT").unwrap();
+    assert_eq!(run(&frame), 2);
+    assert_eq!(lab.counter(), 4);
+}
+
+/// A namespace with the name a node needs, made by someone else, is never touched.
+#[test]
+fn refuses_a_foreign_namespace_and_leaves_nothing_half_made() {
+    let mut lab = Lab::new("foreign");
+    let foreign = lab.env.ns_name("sut");
+    let status = std::process::Command::new("ip").args(["netns", "add", &foreign]).status().unwrap();
+    assert!(status.success());
+    struct Del(String);
+    impl Drop for Del {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("ip").args(["netns", "del", &self.0]).status();
+        }
+    }
+    let _del = Del(foreign.clone());
+    let ino = netns::inode(&foreign).unwrap();
+
+    let src = std::fs::read_to_string(format!("{}/../../netns/hike-lab.toml", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    let t = topology::parse(&src, "hike-lab.toml").unwrap();
+    let env = lab.env.clone();
+    let err = topo::up(&env, lab.j(), &t, &src, Lifetime::Persistent).unwrap_err();
+    let msg = err.to_string();
+    assert!(msg.contains(&foreign) && msg.contains("did not create"), "{msg}");
+    // nothing was created, the foreign namespace is untouched, even by reset
+    assert_eq!(lab.ns_with_prefix(), vec![foreign.clone()]);
+    let rep = cleanup::reset(&env, lab.j()).unwrap();
+    assert!(rep.removed.iter().all(|r| !r.contains(&foreign)), "{rep:?}");
+    assert_eq!(netns::inode(&foreign), Some(ino));
+}
+
+/// A failure half-way through `topo up` (a route the kernel refuses, after namespaces, links
+/// and addresses exist) removes everything that was made.
+#[test]
+fn a_failure_half_way_rolls_back() {
+    let mut lab = Lab::new("roll");
+    let src = r#"
+name = "broken"
+[[node]]
+name = "a"
+[[node]]
+name = "b"
+[[link]]
+a = { node = "a", dev = "eth0", mac = "02:00:00:00:10:01", addresses = ["fd07::1/64"] }
+b = { node = "b", dev = "eth0", mac = "02:00:00:00:10:02", addresses = ["fd07::2/64"] }
+[[route]]
+node = "a"
+to = "fd09::/64"
+via = "fd08::1"
+"#;
+    let t = topology::parse(src, "broken.toml").unwrap();
+    let env = lab.env.clone();
+    let e = topo::up(&env, lab.j(), &t, src, Lifetime::Persistent).unwrap_err().to_string();
+    assert!(e.contains("add route fd09::"), "{e}");
+    assert!(lab.ns_with_prefix().is_empty(), "left behind: {:?}", lab.ns_with_prefix());
+    assert!(lab.j().entries().unwrap().is_empty());
+    assert!(topo::current(&lab.env).unwrap().is_none());
+}
+
+#[test]
+fn unknown_nodes_and_devices_are_clear_errors() {
+    let mut lab = Lab::new("unk");
+    lab.up("pair.toml");
+    let e = topo::resolve_node(&lab.env, "sut").unwrap_err().to_string();
+    assert!(e.contains("unknown node `sut`") && e.contains("h1, h2"), "{e}");
+    let e = topo::resolve_dev(&lab.env, "h1", "enp6s0f0").unwrap_err().to_string();
+    assert!(e.contains("no interface `enp6s0f0`") && e.contains("eth0"), "{e}");
+    let env = lab.env.clone();
+    let e = xdp::attach(&env, lab.j(), "xdp_nope", "h1", "eth0", false, Lifetime::Persistent).unwrap_err().to_string();
+    assert!(e.contains("xdp_counter"), "{e}");
+    let spec = traffic::Spec {
+        from: "h9".into(),
+        to: Some("fd00::2".parse::<IpAddr>().unwrap()),
+        kind: traffic::Kind::Icmp,
+        count: Some(1),
+        rate: None,
+        reply_wait: Duration::from_millis(10),
+    };
+    let e = traffic::send(&lab.env, &spec, &AtomicU64::new(0), &AtomicBool::new(false)).unwrap_err().to_string();
+    assert!(e.contains("unknown node `h9`"), "{e}");
+}
+
+/// Pins never leave the lab's root.
+#[test]
+fn pins_stay_under_the_root() {
+    let lab = Lab::new("root");
+    let outside = std::path::Path::new("/sys/fs/bpf/not-the-lab/x");
+    assert!(eclat_kernel::bpffs::check_inside(&lab.env, outside).is_err());
+    let sneaky = lab.env.bpffs_root.join("../escape");
+    assert!(eclat_kernel::bpffs::check_inside(&lab.env, &sneaky).is_err());
+    assert!(eclat_kernel::bpffs::check_inside(&lab.env, &lab.env.bpffs_root.join("maps/x")).is_ok());
+}

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# setup.sh - install what eclat-lab needs on Debian 12 / Ubuntu 24.04 and build it.
+# One script, three callers: run-lab.sh, run-tests.sh (and so CI) and the Vagrant box.
+#   sudo ./setup.sh              packages (only the missing ones), bpffs, release build, install
+#   sudo ./setup.sh --deps       packages and bpffs only
+#   sudo ./setup.sh --no-build   same as --deps
+#   sudo ./setup.sh --prebuilt BIN   install a binary built elsewhere instead of building
+set -euo pipefail
+cd "$(dirname "$0")"
+
+MODE=build
+PREBUILT=
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --deps|--no-build) MODE=deps ;;
+    --prebuilt) MODE=prebuilt; PREBUILT=$2; shift ;;
+    -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
+    *) echo "setup.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+
+if [ "$(id -u)" != 0 ]; then
+  echo "setup.sh installs packages and mounts bpffs: run it as root (sudo ./setup.sh)" >&2
+  exit 1
+fi
+
+# Packages: clang/llvm 19 build eBPF C; iproute2, ping and tmux are used by lessons and tests;
+# bpftool lets learners look at what the lab loaded.
+PKGS="clang-19 llvm-19 libbpf-dev linux-libc-dev iproute2 iputils-ping tmux bpftool ca-certificates curl"
+missing=
+for p in $PKGS; do
+  dpkg-query -W -f '${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+  say "installing:$missing"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  # Ubuntu ships bpftool in linux-tools; fall back if the bpftool package does not exist
+  if ! apt-get install -y -qq --no-install-recommends $missing >/dev/null; then
+    apt-get install -y -qq --no-install-recommends ${missing/bpftool/} >/dev/null
+  fi
+else
+  say "packages already installed"
+fi
+
+# bpffs: systemd mounts it at boot; containers and minimal images may not
+if ! mount | grep -q ' /sys/fs/bpf type bpf'; then
+  say "mounting bpffs at /sys/fs/bpf"
+  mkdir -p /sys/fs/bpf && mount -t bpf bpf /sys/fs/bpf
+fi
+
+[ "$MODE" = deps ] && exit 0
+
+if [ "$MODE" = prebuilt ]; then
+  say "installing $PREBUILT as /usr/local/bin/eclat-lab"
+  install -m 0755 "$PREBUILT" /usr/local/bin/eclat-lab
+  exit 0
+fi
+
+# Cargo: root's, or the one of the user who ran sudo (rustup installs per user). Building as
+# that user keeps target/ owned by them.
+run_cargo() {
+  if command -v cargo >/dev/null 2>&1; then
+    cargo "$@"
+  elif [ -n "${SUDO_USER:-}" ] && [ -x "$(getent passwd "$SUDO_USER" | cut -d: -f6)/.cargo/bin/cargo" ]; then
+    sudo -u "$SUDO_USER" -H "$(getent passwd "$SUDO_USER" | cut -d: -f6)/.cargo/bin/cargo" "$@"
+  else
+    echo "cargo not found: install Rust first (https://rustup.rs, or apt-get install cargo on Ubuntu 24.04)" >&2
+    exit 1
+  fi
+}
+
+say "building eclat-lab (release)"
+run_cargo build --release --locked -p eclat-lab
+install -m 0755 target/release/eclat-lab /usr/local/bin/eclat-lab
+say "installed /usr/local/bin/eclat-lab; check the machine with: sudo eclat-lab doctor"
