@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR MIT */
+/* Packet parsing shared by loaders and modules: Ethernet/IPv6/IPv4 headers and pkt_info. */
+#ifndef HIKE_PARSE_H
+#define HIKE_PARSE_H
+
+#include "hike.h"
+#include <linux/if_ether.h>
+#include <linux/ipv6.h>
+#include <linux/ip.h>
+#include <linux/udp.h>
+#include <linux/in.h>
+
+#ifndef NEXTHDR_HOP
+#define NEXTHDR_HOP	0
+#define NEXTHDR_ROUTING	43
+#define NEXTHDR_FRAGMENT 44
+#define NEXTHDR_DEST	60
+#define NEXTHDR_NONE	59
+#endif
+
+#define HIKE_OFF_MASK	0x3fff
+
+/* Pointer to len bytes at packet offset off, or NULL. */
+#define hike_pkt_ptr(ctx, off, len) ({						\
+	void *__d = (void *)(long)(ctx)->data;					\
+	void *__e = (void *)(long)(ctx)->data_end;				\
+	void *__p = __d + ((__u32)(off) & HIKE_OFF_MASK);			\
+	(__p + (len) > __e) ? (void *)0 : __p; })
+
+/* Fills pkt_info for Ethernet + IPv6/IPv4; thoff is set when L3 is followed directly by
+ * the transport header. Returns the L3 ethertype (host order) or 0. */
+static __always_inline __u16 hike_parse_l2l3(struct xdp_md *ctx, struct hike_pkt_info *pi,
+					     __u8 *l4proto)
+{
+	struct ethhdr *eth = hike_pkt_ptr(ctx, 0, sizeof(*eth));
+	__u16 proto;
+
+	pi->dataoff = 0;
+	pi->mhoff = 0;
+	pi->nhoff = HIKE_PKT_INFO_UNSET;
+	pi->thoff = HIKE_PKT_INFO_UNSET;
+	*l4proto = 0;
+	if (!eth)
+		return 0;
+	proto = bpf_ntohs(eth->h_proto);
+	if (proto == ETH_P_IPV6) {
+		struct ipv6hdr *ip6 = hike_pkt_ptr(ctx, sizeof(*eth), sizeof(*ip6));
+
+		if (!ip6)
+			return 0;
+		pi->nhoff = sizeof(*eth);
+		pi->thoff = sizeof(*eth) + sizeof(*ip6);
+		pi->dataoff = pi->thoff;
+		*l4proto = ip6->nexthdr;
+		return proto;
+	}
+	if (proto == ETH_P_IP) {
+		struct iphdr *ip4 = hike_pkt_ptr(ctx, sizeof(*eth), sizeof(*ip4));
+
+		if (!ip4 || ip4->ihl < 5)
+			return 0;
+		pi->nhoff = sizeof(*eth);
+		pi->thoff = sizeof(*eth) + ip4->ihl * 4;
+		pi->dataoff = pi->thoff;
+		*l4proto = ip4->protocol;
+		return proto;
+	}
+	return 0;
+}
+
+/* The IPv6 header at pkt_info->nhoff, or NULL. */
+static __always_inline struct ipv6hdr *hike_ip6hdr(struct xdp_md *ctx, struct hike_pkt_info *pi)
+{
+	struct ethhdr *eth;
+
+	if (pi->nhoff == HIKE_PKT_INFO_UNSET)
+		return 0;
+	eth = hike_pkt_ptr(ctx, 0, sizeof(*eth));
+	if (!eth || eth->h_proto != bpf_htons(ETH_P_IPV6))
+		return 0;
+	return hike_pkt_ptr(ctx, pi->nhoff, sizeof(struct ipv6hdr));
+}
+
+struct ipv6_sd_key {
+	struct in6_addr saddr;
+	struct in6_addr daddr;
+};
+
+#endif

@@ -1,0 +1,584 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR MIT */
+/* The HIKe VM: one XDP program in slot 0 of hvm_hprog_map that interprets chain bytecode.
+ *
+ * Loaders enter it with a constant-key tail call after writing the chain ID into the per-CPU
+ * chain data (active = 0 means "boot"); programs return to it the same way after writing
+ * their r0 into the caller frame (active >= 1 means "resume"). A program call leaves the VM
+ * through a switch of constant-key tail calls (one call site per program ID, each a direct
+ * jump once JITed), or through one run-time-key tail call when built with
+ * -DHIKE_VM_DYNAMIC_DISPATCH (kept to measure the difference).
+ *
+ * Semantics the reference interpreter (hike::vm) shares:
+ * - a burst executes at most HIKE_BURST_BUDGET instructions (lddw counts once); running out
+ *   aborts; the budget restarts when the VM is re-entered after a program call;
+ * - a chain call pushes a frame whose r0..r4 are copied from the caller (r1 = the callee's
+ *   own ID), r5..r9 = 0, r10 = fp, a zeroed stack; exit copies r0 back to the caller;
+ * - exit from frame 1 (return to the bootstrap frame) aborts: drop by default;
+ * - shifts use the low 6 bits of the amount; x / 0 = 0, x % 0 = x;
+ * - packet offsets (address - 0x01000008) are masked to 16 KiB and checked against the
+ *   packet end; 0x01000000 reads the packet length (only at offset 0), writes to 0..7 are
+ *   ignored; bank 0 / 2 / unknown banks and addresses above 32 bits fault;
+ * - a register number above 10 or a write to r10 is an error.
+ */
+#include <hike/hike.h>
+#include <hike/vm_abi.h>
+
+HIKE_DECLARE_HPROG_MAP;
+HIKE_DECLARE_CHAIN_MAP;
+HIKE_DECLARE_CDATA_MAP;
+HIKE_DECLARE_SHMEM_MAP;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct hvm_config);
+	__uint(max_entries, 1);
+} hvm_config SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(max_entries, HVM_STAT_MAX);
+} hvm_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 256 * 1024);
+} hvm_trace SEC(".maps");
+
+#define BPF_CLASS(code)	((code) & 0x07)
+#define BPF_OP(code)	((code) & 0xf0)
+#define BPF_SZ(code)	((code) & 0x18)
+
+static __always_inline void hvm_trace_ev(__u32 on, __u32 kind, __u32 elem, __u32 chain,
+					 __u32 pc, __u32 depth, __u32 reason,
+					 const __u64 *regs)
+{
+	struct hvm_trace_event ev;
+
+	if (!on)
+		return;
+	ev.ts = bpf_ktime_get_ns();
+	ev.kind = kind;
+	ev.elem = elem;
+	ev.chain = chain;
+	ev.pc = pc;
+	ev.depth = depth;
+	ev.reason = reason;
+	ev.r[0] = regs[0];
+	ev.r[1] = regs[1];
+	ev.r[2] = regs[2];
+	ev.r[3] = regs[3];
+	ev.r[4] = regs[4];
+	bpf_ringbuf_output(&hvm_trace, &ev, sizeof(ev), 0);
+}
+
+static __always_inline int hvm_abort(__u32 on, __u32 reason, struct hike_chain *f, __u32 pc,
+				     __u32 depth)
+{
+	__u32 key = reason;
+	__u64 *cnt = bpf_map_lookup_elem(&hvm_stats, &key);
+
+	if (cnt)
+		*cnt += 1;
+	if (on && f)
+		hvm_trace_ev(on, HVM_EV_ABORT, 0, f->chain_id, pc, depth, reason, f->regs);
+	return XDP_ABORTED;
+}
+
+/* Makes frame nf run chain id: reuses its cached copy of the bytecode when the stored
+ * chain's generation is the one it copied, copies it otherwise. */
+static __always_inline int hvm_load_chain(struct hike_chain *nf, __u32 id)
+{
+	struct hike_chain *c = bpf_map_lookup_elem(&hvm_chain_map, &id);
+	__u64 gen;
+
+	if (!c)
+		return HVM_ERR_NO_CHAIN;
+	gen = c->gen;
+	if (nf->chain_id != id || nf->gen != gen || gen == 0) {
+		__u16 n = c->ninsn;
+
+		if (n > HIKE_MAX_INSNS)
+			return HVM_ERR_PC;
+		__builtin_memcpy(nf->insns, c->insns, sizeof(c->insns));
+		nf->ninsn = n;
+		nf->gen = gen;
+		nf->chain_id = id;
+	}
+	nf->upc = 0;
+	__builtin_memset(nf->stack, 0, sizeof(nf->stack));
+	return 0;
+}
+
+/* MMU: translate and load `size` bytes at virtual address addr. */
+static __always_inline int hvm_load(struct xdp_md *ctx, struct hike_chain *f, __u64 addr,
+				    __u32 size, __u64 *out)
+{
+	__u32 off = addr & 0xffffff;
+	__u32 bank = addr >> 24;
+	void *p;
+
+	if (addr >> 32)
+		return HVM_ERR_MEM;
+	if (bank == HIKE_MMU_BANK_PACKET) {
+		void *data = (void *)(long)ctx->data;
+		void *end = (void *)(long)ctx->data_end;
+
+		if (off < 8) {
+			__u64 len = end - data;
+
+			if (off != 0)
+				return HVM_ERR_MEM;
+			switch (size) {
+			case 1: *out = (__u8)len; break;
+			case 2: *out = (__u16)len; break;
+			case 4: *out = (__u32)len; break;
+			default: *out = len; break;
+			}
+			return 0;
+		}
+		p = data + ((off - 8) & HIKE_MMU_PACKET_MASK);
+		switch (size) {
+		case 1:
+			if (p + 1 > end)
+				return HVM_ERR_MEM;
+			*out = *(__u8 *)p;
+			return 0;
+		case 2:
+			if (p + 2 > end)
+				return HVM_ERR_MEM;
+			*out = *(__u16 *)p;
+			return 0;
+		case 4:
+			if (p + 4 > end)
+				return HVM_ERR_MEM;
+			*out = *(__u32 *)p;
+			return 0;
+		default:
+			if (p + 8 > end)
+				return HVM_ERR_MEM;
+			*out = *(__u64 *)p;
+			return 0;
+		}
+	}
+	if (bank == HIKE_MMU_BANK_STACK) {
+		if (off + size > HIKE_STACK_SIZE)
+			return HVM_ERR_MEM;
+		p = &f->stack[off & (HIKE_STACK_SIZE - 1)];
+	} else if (bank == HIKE_MMU_BANK_PCPU_SHMEM) {
+		__u32 zero = 0;
+		struct hike_shmem *sh;
+
+		if (off + size > HIKE_SHMEM_USER_SIZE)
+			return HVM_ERR_MEM;
+		sh = bpf_map_lookup_elem(&hvm_shmem_map, &zero);
+		if (!sh)
+			return HVM_ERR_MEM;
+		p = &sh->user[off & (HIKE_SHMEM_USER_SIZE - 1)];
+	} else {
+		return HVM_ERR_MEM;
+	}
+	switch (size) {
+	case 1: *out = *(__u8 *)p; break;
+	case 2: *out = *(__u16 *)p; break;
+	case 4: *out = *(__u32 *)p; break;
+	default: *out = *(__u64 *)p; break;
+	}
+	return 0;
+}
+
+static __always_inline int hvm_store(struct xdp_md *ctx, struct hike_chain *f, __u64 addr,
+				     __u32 size, __u64 val)
+{
+	__u32 off = addr & 0xffffff;
+	__u32 bank = addr >> 24;
+	void *p;
+
+	if (addr >> 32)
+		return HVM_ERR_MEM;
+	if (bank == HIKE_MMU_BANK_PACKET) {
+		void *data = (void *)(long)ctx->data;
+		void *end = (void *)(long)ctx->data_end;
+
+		if (off < 8)
+			return 0;	/* the length slot ignores writes */
+		p = data + ((off - 8) & HIKE_MMU_PACKET_MASK);
+		switch (size) {
+		case 1:
+			if (p + 1 > end)
+				return HVM_ERR_MEM;
+			*(__u8 *)p = val;
+			return 0;
+		case 2:
+			if (p + 2 > end)
+				return HVM_ERR_MEM;
+			*(__u16 *)p = val;
+			return 0;
+		case 4:
+			if (p + 4 > end)
+				return HVM_ERR_MEM;
+			*(__u32 *)p = val;
+			return 0;
+		default:
+			if (p + 8 > end)
+				return HVM_ERR_MEM;
+			*(__u64 *)p = val;
+			return 0;
+		}
+	}
+	if (bank == HIKE_MMU_BANK_STACK) {
+		if (off + size > HIKE_STACK_SIZE)
+			return HVM_ERR_MEM;
+		p = &f->stack[off & (HIKE_STACK_SIZE - 1)];
+	} else if (bank == HIKE_MMU_BANK_PCPU_SHMEM) {
+		__u32 zero = 0;
+		struct hike_shmem *sh;
+
+		if (off + size > HIKE_SHMEM_USER_SIZE)
+			return HVM_ERR_MEM;
+		sh = bpf_map_lookup_elem(&hvm_shmem_map, &zero);
+		if (!sh)
+			return HVM_ERR_MEM;
+		p = &sh->user[off & (HIKE_SHMEM_USER_SIZE - 1)];
+	} else {
+		return HVM_ERR_MEM;
+	}
+	switch (size) {
+	case 1: *(__u8 *)p = val; break;
+	case 2: *(__u16 *)p = val; break;
+	case 4: *(__u32 *)p = val; break;
+	default: *(__u64 *)p = val; break;
+	}
+	return 0;
+}
+
+static __always_inline __u32 hvm_size(__u8 code)
+{
+	switch (BPF_SZ(code)) {
+	case BPF_B: return 1;
+	case BPF_H: return 2;
+	case BPF_W: return 4;
+	default: return 8;
+	}
+}
+
+/* One case per program ID: the key of each tail call is a constant. */
+#define TC1(n)	case (n): bpf_tail_call_static(ctx, &hvm_hprog_map, (n)); break;
+#define TC2(n)	TC1(n) TC1((n) + 1)
+#define TC4(n)	TC2(n) TC2((n) + 2)
+#define TC8(n)	TC4(n) TC4((n) + 4)
+#define TC16(n)	TC8(n) TC8((n) + 8)
+#define TC32(n)	TC16(n) TC16((n) + 16)
+#define TC64(n)	TC32(n) TC32((n) + 32)
+#define TC128(n) TC64(n) TC64((n) + 64)
+
+/* Per-packet state of one burst, on the VM's stack; the step callback reaches it through
+ * bpf_loop's context pointer. Everything that changes from one instruction to the next (the
+ * active frame, the PC) lives in the per-CPU chain data, so the verifier sees the same state
+ * at every step and verifies the step once. */
+struct hvm_run {
+	struct xdp_md *ctx;
+	struct hike_cdata *cd;
+	__u32 on;
+	__u32 err;
+	__u32 prog;
+	__u32 stop;
+};
+
+static long hvm_step(__u32 i, void *data)
+{
+	struct hvm_run *r = data;
+	struct hike_cdata *cd = r->cd;
+	struct hike_chain *f;
+	__u64 raw, *regs, dv, sv, imm64;
+	__u32 d, pc, code, dst, src, on = r->on;
+	__s32 imm;
+	__s16 off;
+	int cond, err;
+
+	d = cd->active;
+	if (d >= HIKE_MAX_FRAMES || d == 0) {
+		r->err = HVM_ERR_DEPTH;
+		return 1;
+	}
+	f = &cd->frames[d & (HIKE_MAX_FRAMES - 1)];
+	regs = f->regs;
+	pc = f->upc;
+	if (pc >= HIKE_MAX_INSNS || pc >= f->ninsn) {
+		r->err = HVM_ERR_PC;
+		return 1;
+	}
+	raw = f->insns[pc & (HIKE_MAX_INSNS - 1)];
+	pc++;
+	code = raw & 0xff;
+	dst = (raw >> 8) & 0x0f;
+	src = (raw >> 12) & 0x0f;
+	off = (__s16)(raw >> 16);
+	imm = (__s32)(raw >> 32);
+	if (dst > 10 || src > 10) {
+		r->err = HVM_ERR_REG;
+		return 1;
+	}
+
+	switch (BPF_CLASS(code)) {
+	case BPF_ALU64:
+		if (dst == 10)
+			goto bad_reg;
+		dv = regs[dst];
+		sv = (code & BPF_X) ? regs[src] : (__u64)(__s64)imm;
+		switch (BPF_OP(code)) {
+		case BPF_ADD: dv += sv; break;
+		case BPF_SUB: dv -= sv; break;
+		case BPF_MUL: dv *= sv; break;
+		case BPF_DIV: dv = sv ? dv / sv : 0; break;
+		case BPF_MOD: dv = sv ? dv % sv : dv; break;
+		case BPF_OR: dv |= sv; break;
+		case BPF_AND: dv &= sv; break;
+		case BPF_XOR: dv ^= sv; break;
+		case BPF_LSH: dv <<= (sv & 63); break;
+		case BPF_RSH: dv >>= (sv & 63); break;
+		case BPF_ARSH: dv = (__u64)((__s64)dv >> (sv & 63)); break;
+		case BPF_NEG: dv = -dv; break;
+		case BPF_MOV: dv = sv; break;
+		default: goto bad_op;
+		}
+		regs[dst] = dv;
+		f->upc = pc;
+		return 0;
+	case BPF_ALU:
+		/* only the byte-swap END op */
+		if (BPF_OP(code) != BPF_END)
+			goto bad_op;
+		if (dst == 10)
+			goto bad_reg;
+		dv = regs[dst];
+		if (code & BPF_X) {	/* to big endian */
+			switch (imm) {
+			case 16: dv = __builtin_bswap16((__u16)dv); break;
+			case 32: dv = __builtin_bswap32((__u32)dv); break;
+			case 64: dv = __builtin_bswap64(dv); break;
+			default: goto bad_op;
+			}
+		} else {
+			switch (imm) {
+			case 16: dv = (__u16)dv; break;
+			case 32: dv = (__u32)dv; break;
+			case 64: break;
+			default: goto bad_op;
+			}
+		}
+		regs[dst] = dv;
+		f->upc = pc;
+		return 0;
+	case BPF_LD:
+		if (code != (BPF_LD | BPF_IMM | BPF_DW) || src != 0)
+			goto bad_op;
+		if (dst == 10)
+			goto bad_reg;
+		if (pc >= HIKE_MAX_INSNS || pc >= f->ninsn) {
+			r->err = HVM_ERR_PC;
+			return 1;
+		}
+		imm64 = f->insns[pc & (HIKE_MAX_INSNS - 1)];
+		regs[dst] = (__u64)(__u32)imm | (imm64 & 0xffffffff00000000ULL);
+		f->upc = pc + 1;
+		return 0;
+	case BPF_LDX:
+		if (BPF_MODE(code) != BPF_MEM)
+			goto bad_op;
+		if (dst == 10)
+			goto bad_reg;
+		err = hvm_load(r->ctx, f, regs[src] + (__s64)off, hvm_size(code), &dv);
+		if (err) {
+			r->err = err;
+			return 1;
+		}
+		regs[dst] = dv;
+		f->upc = pc;
+		return 0;
+	case BPF_ST:
+	case BPF_STX:
+		if (BPF_MODE(code) != BPF_MEM)
+			goto bad_op;
+		sv = BPF_CLASS(code) == BPF_STX ? regs[src] : (__u64)(__s64)imm;
+		err = hvm_store(r->ctx, f, regs[dst] + (__s64)off, hvm_size(code), sv);
+		if (err) {
+			r->err = err;
+			return 1;
+		}
+		f->upc = pc;
+		return 0;
+	case BPF_JMP:
+		break;
+	default:
+		goto bad_op;
+	}
+
+	dv = regs[dst];
+	sv = (code & BPF_X) ? regs[src] : (__u64)(__s64)imm;
+	switch (BPF_OP(code)) {
+	case BPF_JA: cond = 1; break;
+	case BPF_JEQ: cond = dv == sv; break;
+	case BPF_JNE: cond = dv != sv; break;
+	case BPF_JGT: cond = dv > sv; break;
+	case BPF_JGE: cond = dv >= sv; break;
+	case BPF_JLT: cond = dv < sv; break;
+	case BPF_JLE: cond = dv <= sv; break;
+	case BPF_JSET: cond = (dv & sv) != 0; break;
+	case BPF_JSGT: cond = (__s64)dv > (__s64)sv; break;
+	case BPF_JSGE: cond = (__s64)dv >= (__s64)sv; break;
+	case BPF_JSLT: cond = (__s64)dv < (__s64)sv; break;
+	case BPF_JSLE: cond = (__s64)dv <= (__s64)sv; break;
+	case BPF_CALL: {
+		__u64 elem = regs[1];
+		struct hike_chain *nf;
+
+		if (code != (BPF_JMP | BPF_CALL) ||
+		    (imm != HIKE_CALL_ELEM_0 && imm != HIKE_CALL_ELEM_1 &&
+		     imm != HIKE_CALL_ELEM_2 && imm != HIKE_CALL_ELEM_3))
+			goto bad_op;
+		f->upc = pc;
+		if (elem >> 32) {
+			r->err = HVM_ERR_PROG_ID;
+			return 1;
+		}
+		if (!HIKE_IS_CHAIN(elem)) {
+			if (elem == HIKE_VM_PROG_ID || elem >= HIKE_MAX_PROGRAMS) {
+				r->err = HVM_ERR_PROG_ID;
+				return 1;
+			}
+			r->prog = elem;
+			r->stop = 1;
+			return 1;
+		}
+		if (d + 1 >= HIKE_MAX_FRAMES) {
+			r->err = HVM_ERR_DEPTH;
+			return 1;
+		}
+		nf = &cd->frames[(d + 1) & (HIKE_MAX_FRAMES - 1)];
+		err = hvm_load_chain(nf, (__u32)elem);
+		if (err) {
+			r->err = err;
+			return 1;
+		}
+		nf->regs[0] = regs[0];
+		nf->regs[1] = regs[1];
+		nf->regs[2] = regs[2];
+		nf->regs[3] = regs[3];
+		nf->regs[4] = regs[4];
+		nf->regs[5] = 0;
+		nf->regs[6] = 0;
+		nf->regs[7] = 0;
+		nf->regs[8] = 0;
+		nf->regs[9] = 0;
+		nf->regs[10] = HIKE_MMU_FP;
+		cd->active = d + 1;
+		hvm_trace_ev(on, HVM_EV_CHAIN_ENTER, (__u32)elem, (__u32)elem, 0, d + 1, 0,
+			     nf->regs);
+		return 0;
+	}
+	case BPF_EXIT: {
+		struct hike_chain *pf;
+
+		if (code != (BPF_JMP | BPF_EXIT))
+			goto bad_op;
+		f->upc = pc;
+		hvm_trace_ev(on, HVM_EV_CHAIN_EXIT, f->chain_id, f->chain_id, pc, d, 0, regs);
+		if (d <= 1) {
+			r->err = HVM_ERR_BOOTSTRAP;
+			return 1;
+		}
+		pf = &cd->frames[(d - 1) & (HIKE_MAX_FRAMES - 1)];
+		pf->regs[0] = regs[0];
+		cd->active = d - 1;
+		return 0;
+	}
+	default:
+		goto bad_op;
+	}
+	if (cond)
+		pc += off;
+	f->upc = pc;
+	return 0;
+
+bad_op:
+	r->err = HVM_ERR_OPCODE;
+	return 1;
+bad_reg:
+	r->err = HVM_ERR_REG;
+	return 1;
+}
+
+SEC("xdp")
+int hike_vm(struct xdp_md *ctx)
+{
+	__u32 zero = 0, d;
+	struct hike_cdata *cd = bpf_map_lookup_elem(&hvm_cdata_map, &zero);
+	struct hvm_config *cfg = bpf_map_lookup_elem(&hvm_config, &zero);
+	struct hvm_run r = {};
+	struct hike_chain *f;
+	long n;
+
+	if (!cd)
+		return hvm_abort(0, HVM_ERR_INTERNAL, 0, 0, 0);
+	r.ctx = ctx;
+	r.cd = cd;
+	if (cfg)
+		r.on = cfg->trace;
+	d = cd->active;
+	if (d == 0) {
+		__u32 id = cd->boot_id;
+		int err;
+
+		cd->calls = 0;
+		f = &cd->frames[1];
+		if (!HIKE_IS_CHAIN(id))
+			return hvm_abort(r.on, HVM_ERR_NO_CHAIN, f, 0, 0);
+		err = hvm_load_chain(f, id);
+		if (err)
+			return hvm_abort(r.on, err, f, 0, 0);
+		f->regs[0] = 0;
+		f->regs[1] = id;
+		f->regs[2] = 0;
+		f->regs[3] = 0;
+		f->regs[4] = 0;
+		f->regs[5] = 0;
+		f->regs[6] = 0;
+		f->regs[7] = 0;
+		f->regs[8] = 0;
+		f->regs[9] = 0;
+		f->regs[10] = HIKE_MMU_FP;
+		cd->active = 1;
+		hvm_trace_ev(r.on, HVM_EV_CHAIN_ENTER, id, id, 0, 1, 0, f->regs);
+	} else if (r.on) {
+		f = &cd->frames[d & (HIKE_MAX_FRAMES - 1)];
+		hvm_trace_ev(r.on, HVM_EV_PROG_RET, (__u32)f->regs[1], f->chain_id, f->upc, d, 0,
+			     f->regs);
+	}
+
+	n = bpf_loop(HIKE_BURST_BUDGET, hvm_step, &r, 0);
+	d = cd->active;
+	f = &cd->frames[d & (HIKE_MAX_FRAMES - 1)];
+	if (!r.stop) {
+		if (!r.err)
+			r.err = n < 0 ? HVM_ERR_INTERNAL : HVM_ERR_BUDGET;
+		return hvm_abort(r.on, r.err, f, f->upc, d);
+	}
+
+	cd->calls++;
+	hvm_trace_ev(r.on, HVM_EV_PROG_CALL, r.prog, f->chain_id, f->upc, d, 0, f->regs);
+#ifdef HIKE_VM_DYNAMIC_DISPATCH
+	bpf_tail_call(ctx, &hvm_hprog_map, r.prog);
+#else
+	switch (r.prog) {
+	TC1(1) TC2(2) TC4(4) TC8(8) TC16(16) TC32(32) TC64(64) TC128(128)
+	}
+#endif
+	/* an empty slot, or the kernel's tail-call limit */
+	return hvm_abort(r.on, cd->calls > HVM_MAX_PROG_CALLS ? HVM_ERR_TAIL_CALL_LIMIT
+							      : HVM_ERR_NO_PROG, f, f->upc, d);
+}
+
+char _license[] SEC("license") = "Dual MIT/GPL";
