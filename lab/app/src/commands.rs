@@ -95,6 +95,24 @@ impl Session {
         if cmd.needs_root() && !doctor::privileged() {
             bail!(root_message(&describe(&cmd)));
         }
+        // every privileged command first removes the leftovers of a crashed run
+        let note = if cmd.needs_root() && !matches!(cmd, Cmd::Reset(_)) {
+            self.journal()?.1
+        } else {
+            None
+        };
+        let mut out = self.dispatch(cmd, stop)?;
+        if let Some(n) = note {
+            out.text = if out.text.is_empty() {
+                n
+            } else {
+                format!("{n}\n{}", out.text)
+            };
+        }
+        Ok(out)
+    }
+
+    fn dispatch(&self, cmd: Cmd, stop: &AtomicBool) -> Result<Output> {
         match cmd {
             Cmd::Tutorial { .. } | Cmd::Shell => {
                 bail!("already in the lab: this command works from a system shell")
@@ -164,9 +182,9 @@ impl Session {
                 let name = name.unwrap_or_else(|| topologies::DEFAULT.to_string());
                 let (src, file) = topologies::source(&name)?;
                 let topo = topology::parse(&src, &file)?;
-                let (mut j, note) = self.journal()?;
+                let (mut j, _) = self.journal()?;
                 let rep = topo::up(&self.env, &mut j, &topo, &src, self.life())?;
-                let mut text = note.map(|n| n + "\n").unwrap_or_default();
+                let mut text = String::new();
                 if rep.already_up {
                     text.push_str(&format!(
                         "topology {} is already up ({})",
@@ -191,9 +209,9 @@ impl Session {
                 Ok(Output::new(text, serde_json::to_value(&rep)?))
             }
             TopoCmd::Down(_) => {
-                let (mut j, note) = self.journal()?;
+                let (mut j, _) = self.journal()?;
                 let rep = topo::down(&self.env, &mut j)?;
-                let mut text = note.map(|n| n + "\n").unwrap_or_default();
+                let mut text = String::new();
                 text.push_str(&match &rep.topology {
                     Some(t) => format!(
                         "topology {t} down in {:.1} ms (removed {})",
@@ -305,10 +323,10 @@ impl Session {
                 skb,
                 ..
             } => {
-                let (mut j, note) = self.journal()?;
+                let (mut j, _) = self.journal()?;
                 let rep = xdp::attach(&self.env, &mut j, &program, &node, &dev, skb, self.life())?;
                 eclat_kernel::bpffs::record_new_pins(&self.env, &mut j, self.life())?;
-                let mut text = note.map(|n| n + "\n").unwrap_or_default();
+                let mut text = String::new();
                 if !rep.load.already_loaded {
                     text.push_str(&format!(
                         "loaded {} (verified in {:.1} ms); maps: {}\n",

@@ -143,8 +143,13 @@ pub fn load(
     })?;
     let load_us = t0.elapsed().as_micros() as u64;
 
-    bpffs::ensure_dir(env, journal, pin.parent().expect("pin has a parent"), life)?;
-    journal.add(Resource::Pin { path: pin.clone() }, life)?;
+    bpffs::ensure_dir(
+        env,
+        journal,
+        pin.parent().expect("pin has a parent"),
+        Lifetime::Provisional,
+    )?;
+    journal.add(Resource::Pin { path: pin.clone() }, Lifetime::Provisional)?;
     prog.pin(&pin).map_err(|e| XdpError::Pin {
         path: pin.clone(),
         detail: e.to_string(),
@@ -152,13 +157,13 @@ pub fn load(
     crate::crash_point("xdp-load:prog-pinned");
 
     let mut maps = Vec::new();
-    bpffs::ensure_dir(env, journal, &map_dir, life)?;
+    bpffs::ensure_dir(env, journal, &map_dir, Lifetime::Provisional)?;
     for (mname, map) in ebpf.maps() {
         if mname.starts_with('.') {
             continue; // .rodata/.bss of globals: not a learner-facing map
         }
         let mp = map_dir.join(mname);
-        journal.add(Resource::Pin { path: mp.clone() }, life)?;
+        journal.add(Resource::Pin { path: mp.clone() }, Lifetime::Provisional)?;
         map.pin(&mp).map_err(|e| XdpError::Pin {
             path: mp.clone(),
             detail: e.to_string(),
@@ -169,6 +174,9 @@ pub fn load(
         let m = crate::maps::find(env, &format!("{}/{}/verdict", p.package, p.name))?;
         crate::maps::set(&m, "0", "PASS")?;
     }
+    // only a complete load becomes permanent; a crash before this leaves provisional pins
+    // that the next start removes
+    journal.commit(life)?;
     Ok(LoadReport {
         program: name.into(),
         already_loaded: false,
@@ -247,13 +255,13 @@ pub fn attach(
     };
     let nsfd = netns::open(&ns).map_err(TopoError::from)?;
     let link_dir = env.bpffs_root.join("links").join(node).join(dev);
-    bpffs::ensure_dir(env, journal, &link_dir, life)?;
+    bpffs::ensure_dir(env, journal, &link_dir, Lifetime::Provisional)?;
     let link_pin = link_dir.join(p.name);
     journal.add(
         Resource::Pin {
             path: link_pin.clone(),
         },
-        life,
+        Lifetime::Provisional,
     )?;
     let attach_err = |detail: String| XdpError::Attach {
         program: name.to_string(),
@@ -289,6 +297,7 @@ pub fn attach(
         let _ = journal.del(&Resource::Pin { path: link_pin });
         return Err(attach_err(detail));
     }
+    journal.commit(life)?;
     Ok(AttachReport {
         program: name.into(),
         node: node.into(),

@@ -20,7 +20,10 @@ struct Lab {
 
 impl Lab {
     fn new(tag: &str) -> Self {
-        assert!(eclat_kernel::doctor::privileged(), "kernel tests need root (CI runs them as root)");
+        assert!(
+            eclat_kernel::doctor::privileged(),
+            "kernel tests need root (CI runs them as root)"
+        );
         let env = LabEnv::for_test(tag);
         let journal = Some(Journal::open(&env.state_dir).unwrap());
         Lab { env, journal }
@@ -29,13 +32,22 @@ impl Lab {
         self.journal.as_mut().unwrap()
     }
     fn up(&mut self, file: &str) -> Topology {
-        let src = std::fs::read_to_string(format!("{}/../../netns/{file}", env!("CARGO_MANIFEST_DIR"))).unwrap();
+        let src =
+            std::fs::read_to_string(format!("{}/../../netns/{file}", env!("CARGO_MANIFEST_DIR")))
+                .unwrap();
         let t = topology::parse(&src, file).unwrap();
         let env = self.env.clone();
         topo::up(&env, self.j(), &t, &src, Lifetime::Persistent).unwrap();
         t
     }
-    fn send(&self, from: &str, to: &str, kind: traffic::Kind, count: u64, rate: Option<f64>) -> traffic::Report {
+    fn send(
+        &self,
+        from: &str,
+        to: &str,
+        kind: traffic::Kind,
+        count: u64,
+        rate: Option<f64>,
+    ) -> traffic::Report {
         let spec = traffic::Spec {
             from: from.into(),
             to: Some(to.parse().unwrap()),
@@ -44,7 +56,13 @@ impl Lab {
             rate,
             reply_wait: Duration::from_secs(2),
         };
-        traffic::send(&self.env, &spec, &AtomicU64::new(0), &AtomicBool::new(false)).unwrap()
+        traffic::send(
+            &self.env,
+            &spec,
+            &AtomicU64::new(0),
+            &AtomicBool::new(false),
+        )
+        .unwrap()
     }
     fn counter(&self) -> u64 {
         let m = maps::find(&self.env, "pkt_count").unwrap();
@@ -54,7 +72,10 @@ impl Lab {
         }
     }
     fn ns_with_prefix(&self) -> Vec<String> {
-        netns::list().into_iter().filter(|n| n.starts_with(&self.env.ns_prefix)).collect()
+        netns::list()
+            .into_iter()
+            .filter(|n| n.starts_with(&self.env.ns_prefix))
+            .collect()
     }
 }
 
@@ -76,9 +97,23 @@ fn hike_lab_up_ping_status_down() {
     assert_eq!(lab.ns_with_prefix().len(), 3);
 
     // every address of sut and clt answers from its neighbour
-    for (from, to) in [("tg", "fc01::2"), ("tg", "fc01::3"), ("tg", "12:1::2"), ("tg", "12:2::2"), ("tg", "10.12.1.2"), ("tg", "10.12.2.2"), ("clt", "cafe::1"), ("sut", "cafe::2")] {
+    for (from, to) in [
+        ("tg", "fc01::2"),
+        ("tg", "fc01::3"),
+        ("tg", "12:1::2"),
+        ("tg", "12:2::2"),
+        ("tg", "10.12.1.2"),
+        ("tg", "10.12.2.2"),
+        ("clt", "cafe::1"),
+        ("sut", "cafe::2"),
+    ] {
         let r = lab.send(from, to, traffic::Kind::Icmp, 2, None);
-        assert_eq!((r.sent, r.replies), (2, Some(2)), "{from} -> {to}: {}", r.summary());
+        assert_eq!(
+            (r.sent, r.replies),
+            (2, Some(2)),
+            "{from} -> {to}: {}",
+            r.summary()
+        );
     }
 
     let st = topo::status(&lab.env).unwrap();
@@ -98,16 +133,30 @@ fn hike_lab_up_ping_status_down() {
     let _ = t;
 
     // a second `topo up` of the same topology is a no-op
-    let src = std::fs::read_to_string(format!("{}/../../netns/hike-lab.toml", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    let src = std::fs::read_to_string(format!(
+        "{}/../../netns/hike-lab.toml",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
     let t2 = topology::parse(&src, "hike-lab.toml").unwrap();
     let env = lab.env.clone();
-    assert!(topo::up(&env, lab.j(), &t2, &src, Lifetime::Persistent).unwrap().already_up);
+    assert!(
+        topo::up(&env, lab.j(), &t2, &src, Lifetime::Persistent)
+            .unwrap()
+            .already_up
+    );
 
     let env = lab.env.clone();
     let d = topo::down(&env, lab.j()).unwrap();
     assert_eq!(d.removed.len(), 3);
     assert!(lab.ns_with_prefix().is_empty());
-    assert!(lab.j().entries().unwrap().iter().all(|e| !matches!(e.res, eclat_kernel::journal::Resource::Netns { .. })));
+    assert!(
+        lab.j()
+            .entries()
+            .unwrap()
+            .iter()
+            .all(|e| !matches!(e.res, eclat_kernel::journal::Resource::Netns { .. }))
+    );
 }
 
 #[test]
@@ -134,7 +183,8 @@ fn links_are_quiet() {
         let mut v = Vec::new();
         for node in ["tg", "sut", "clt"] {
             let fd = netns::open(&lab.env.ns_name(node)).unwrap();
-            let links = netns::in_netns(&fd.as_fd(), || Netlink::open().unwrap().links().unwrap()).unwrap();
+            let links =
+                netns::in_netns(&fd.as_fd(), || Netlink::open().unwrap().links().unwrap()).unwrap();
             for l in links.into_iter().filter(|l| l.name != "lo") {
                 v.push((format!("{node}:{}", l.name), l.rx_packets, l.tx_packets));
             }
@@ -154,12 +204,30 @@ fn counter_counts_exactly_and_drop_stops_ping() {
     let mut lab = Lab::new("count");
     lab.up("hike-lab.toml");
     let env = lab.env.clone();
-    let rep = xdp::attach(&env, lab.j(), "xdp_counter", "sut", "enp6s0f0", false, Lifetime::Persistent).unwrap();
+    let rep = xdp::attach(
+        &env,
+        lab.j(),
+        "xdp_counter",
+        "sut",
+        "enp6s0f0",
+        false,
+        Lifetime::Persistent,
+    )
+    .unwrap();
     assert!(!rep.load.already_loaded);
     assert_eq!(lab.counter(), 0);
 
     // as fast as the generator goes, 2000 datagrams: exactly 2000 counted
-    let r = lab.send("tg", "fc01::2", traffic::Kind::Udp { port: 5000, payload: 64 }, 2000, None);
+    let r = lab.send(
+        "tg",
+        "fc01::2",
+        traffic::Kind::Udp {
+            port: 5000,
+            payload: 64,
+        },
+        2000,
+        None,
+    );
     assert_eq!(r.sent, 2000, "{}", r.summary());
     assert_eq!(lab.counter(), 2000);
 
@@ -176,13 +244,19 @@ fn counter_counts_exactly_and_drop_stops_ping() {
     // flip to DROP: requests still counted, no reply
     let v = maps::find(&lab.env, "verdict").unwrap();
     maps::set(&v, "0", "DROP").unwrap();
-    let mut lab2_replies = lab.send("tg", "fc01::2", traffic::Kind::Icmp, 5, None).replies;
+    let mut lab2_replies = lab
+        .send("tg", "fc01::2", traffic::Kind::Icmp, 5, None)
+        .replies;
     assert_eq!(lab2_replies.take(), Some(0));
     assert_eq!(lab.counter(), 2030);
 
     // back to PASS
     maps::set(&v, "0", "PASS").unwrap();
-    assert_eq!(lab.send("tg", "fc01::2", traffic::Kind::Icmp, 3, None).replies, Some(3));
+    assert_eq!(
+        lab.send("tg", "fc01::2", traffic::Kind::Icmp, 3, None)
+            .replies,
+        Some(3)
+    );
 
     // the attachment is a pinned link and shows in status
     let st = topo::status(&lab.env).unwrap();
@@ -194,7 +268,16 @@ fn counter_counts_exactly_and_drop_stops_ping() {
     // detach: the interface has no XDP program any more, counting stops
     let env = lab.env.clone();
     xdp::detach(&env, lab.j(), "sut", "enp6s0f0").unwrap();
-    lab.send("tg", "fc01::2", traffic::Kind::Udp { port: 5000, payload: 8 }, 10, None);
+    lab.send(
+        "tg",
+        "fc01::2",
+        traffic::Kind::Udp {
+            port: 5000,
+            payload: 8,
+        },
+        10,
+        None,
+    );
     assert_eq!(lab.counter(), 2033);
     let st = topo::status(&lab.env).unwrap();
     let sut = st.nodes.iter().find(|n| n.node == "sut").unwrap();
@@ -239,23 +322,35 @@ fn counter_verdicts_by_test_run() {
 fn refuses_a_foreign_namespace_and_leaves_nothing_half_made() {
     let mut lab = Lab::new("foreign");
     let foreign = lab.env.ns_name("sut");
-    let status = std::process::Command::new("ip").args(["netns", "add", &foreign]).status().unwrap();
+    let status = std::process::Command::new("ip")
+        .args(["netns", "add", &foreign])
+        .status()
+        .unwrap();
     assert!(status.success());
     struct Del(String);
     impl Drop for Del {
         fn drop(&mut self) {
-            let _ = std::process::Command::new("ip").args(["netns", "del", &self.0]).status();
+            let _ = std::process::Command::new("ip")
+                .args(["netns", "del", &self.0])
+                .status();
         }
     }
     let _del = Del(foreign.clone());
     let ino = netns::inode(&foreign).unwrap();
 
-    let src = std::fs::read_to_string(format!("{}/../../netns/hike-lab.toml", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    let src = std::fs::read_to_string(format!(
+        "{}/../../netns/hike-lab.toml",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
     let t = topology::parse(&src, "hike-lab.toml").unwrap();
     let env = lab.env.clone();
     let err = topo::up(&env, lab.j(), &t, &src, Lifetime::Persistent).unwrap_err();
     let msg = err.to_string();
-    assert!(msg.contains(&foreign) && msg.contains("did not create"), "{msg}");
+    assert!(
+        msg.contains(&foreign) && msg.contains("did not create"),
+        "{msg}"
+    );
     // nothing was created, the foreign namespace is untouched, even by reset
     assert_eq!(lab.ns_with_prefix(), vec![foreign.clone()]);
     let rep = cleanup::reset(&env, lab.j()).unwrap();
@@ -284,9 +379,15 @@ via = "fd08::1"
 "#;
     let t = topology::parse(src, "broken.toml").unwrap();
     let env = lab.env.clone();
-    let e = topo::up(&env, lab.j(), &t, src, Lifetime::Persistent).unwrap_err().to_string();
+    let e = topo::up(&env, lab.j(), &t, src, Lifetime::Persistent)
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("add route fd09::"), "{e}");
-    assert!(lab.ns_with_prefix().is_empty(), "left behind: {:?}", lab.ns_with_prefix());
+    assert!(
+        lab.ns_with_prefix().is_empty(),
+        "left behind: {:?}",
+        lab.ns_with_prefix()
+    );
     assert!(lab.j().entries().unwrap().is_empty());
     assert!(topo::current(&lab.env).unwrap().is_none());
 }
@@ -296,11 +397,29 @@ fn unknown_nodes_and_devices_are_clear_errors() {
     let mut lab = Lab::new("unk");
     lab.up("pair.toml");
     let e = topo::resolve_node(&lab.env, "sut").unwrap_err().to_string();
-    assert!(e.contains("unknown node `sut`") && e.contains("h1, h2"), "{e}");
-    let e = topo::resolve_dev(&lab.env, "h1", "enp6s0f0").unwrap_err().to_string();
-    assert!(e.contains("no interface `enp6s0f0`") && e.contains("eth0"), "{e}");
+    assert!(
+        e.contains("unknown node `sut`") && e.contains("h1, h2"),
+        "{e}"
+    );
+    let e = topo::resolve_dev(&lab.env, "h1", "enp6s0f0")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("no interface `enp6s0f0`") && e.contains("eth0"),
+        "{e}"
+    );
     let env = lab.env.clone();
-    let e = xdp::attach(&env, lab.j(), "xdp_nope", "h1", "eth0", false, Lifetime::Persistent).unwrap_err().to_string();
+    let e = xdp::attach(
+        &env,
+        lab.j(),
+        "xdp_nope",
+        "h1",
+        "eth0",
+        false,
+        Lifetime::Persistent,
+    )
+    .unwrap_err()
+    .to_string();
     assert!(e.contains("xdp_counter"), "{e}");
     let spec = traffic::Spec {
         from: "h9".into(),
@@ -310,7 +429,9 @@ fn unknown_nodes_and_devices_are_clear_errors() {
         rate: None,
         reply_wait: Duration::from_millis(10),
     };
-    let e = traffic::send(&lab.env, &spec, &AtomicU64::new(0), &AtomicBool::new(false)).unwrap_err().to_string();
+    let e = traffic::send(&lab.env, &spec, &AtomicU64::new(0), &AtomicBool::new(false))
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("unknown node `h9`"), "{e}");
 }
 
@@ -322,5 +443,7 @@ fn pins_stay_under_the_root() {
     assert!(eclat_kernel::bpffs::check_inside(&lab.env, outside).is_err());
     let sneaky = lab.env.bpffs_root.join("../escape");
     assert!(eclat_kernel::bpffs::check_inside(&lab.env, &sneaky).is_err());
-    assert!(eclat_kernel::bpffs::check_inside(&lab.env, &lab.env.bpffs_root.join("maps/x")).is_ok());
+    assert!(
+        eclat_kernel::bpffs::check_inside(&lab.env, &lab.env.bpffs_root.join("maps/x")).is_ok()
+    );
 }

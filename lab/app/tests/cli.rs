@@ -1,0 +1,291 @@
+//! The real `eclat-lab` binary, run as a learner would from a shell, each test with its own
+//! isolated lab (state dir, bpffs root, namespace prefix) and cleaned up even on failure.
+
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+struct Lab {
+    state: PathBuf,
+    bpffs: PathBuf,
+    prefix: String,
+}
+
+impl Lab {
+    fn new(tag: &str) -> Self {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        static N: AtomicU32 = AtomicU32::new(0);
+        let id = format!(
+            "{tag}{:x}{}",
+            std::process::id() % 0xfff,
+            N.fetch_add(1, Ordering::Relaxed)
+        );
+        Lab {
+            state: std::env::temp_dir().join(format!("eclat-cli-{id}")),
+            bpffs: PathBuf::from(format!("/sys/fs/bpf/eclat-cli-{id}")),
+            prefix: format!("ec{id}-"),
+        }
+    }
+    fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_eclat-lab"));
+        c.args(args)
+            .env("ECLAT_LAB_STATE", &self.state)
+            .env("ECLAT_LAB_BPFFS", &self.bpffs)
+            .env("ECLAT_LAB_NS_PREFIX", &self.prefix)
+            .env_remove("ECLAT_LAB_CRASH_AT");
+        c
+    }
+    fn run(&self, args: &[&str]) -> Output {
+        self.cmd(args).output().unwrap()
+    }
+    fn ok(&self, args: &[&str]) -> String {
+        let o = self.run(args);
+        assert!(
+            o.status.success(),
+            "eclat-lab {args:?} failed: {}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    }
+    fn crash(&self, point: &str, args: &[&str]) {
+        let o = self
+            .cmd(args)
+            .env("ECLAT_LAB_CRASH_AT", point)
+            .output()
+            .unwrap();
+        assert_eq!(
+            o.status.signal(),
+            Some(9),
+            "{point}: expected SIGKILL, got {:?}: {}",
+            o.status,
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+    fn namespaces(&self) -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir("/run/netns")
+            .map(|rd| {
+                rd.filter_map(|e| e.ok()?.file_name().into_string().ok())
+                    .collect()
+            })
+            .unwrap_or_default();
+        v.retain(|n| n.starts_with(&self.prefix));
+        v.sort();
+        v
+    }
+    fn pins(&self) -> Vec<String> {
+        fn walk(p: &std::path::Path, out: &mut Vec<String>) {
+            if let Ok(rd) = std::fs::read_dir(p) {
+                for e in rd.flatten() {
+                    if e.file_type().map(|t| t.is_dir()).unwrap_or(false) {
+                        walk(&e.path(), out);
+                    } else {
+                        out.push(e.path().display().to_string());
+                    }
+                }
+            }
+        }
+        let mut v = Vec::new();
+        walk(&self.bpffs, &mut v);
+        v.sort();
+        v
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        let _ = self.run(&["reset"]);
+        let _ = std::fs::remove_dir_all(&self.state);
+    }
+}
+
+#[test]
+fn a_learners_first_session_from_the_shell() {
+    let lab = Lab::new("first");
+    let out = lab.ok(&["topo", "up"]);
+    assert!(out.contains("topology hike-lab up in"), "{out}");
+    let ping = lab.run(&[
+        "exec", "tg", "--", "ping", "-6", "-c", "2", "-i", "0.2", "fc01::2",
+    ]);
+    assert!(
+        ping.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ping.stderr)
+    );
+    assert!(String::from_utf8_lossy(&ping.stdout).contains("2 received"));
+    lab.ok(&["xdp", "attach", "xdp_counter", "sut", "enp6s0f0"]);
+    let out = lab.ok(&[
+        "traffic", "--from", "tg", "--to", "fc01::2", "--udp", "5000", "--count", "250",
+    ]);
+    assert!(out.starts_with("sent 250/250 UDP"), "{out}");
+    let dump: serde_json::Value =
+        serde_json::from_str(&lab.ok(&["map", "dump", "pkt_count", "--json"])).unwrap();
+    assert_eq!(dump["rows"][0]["value"], 250);
+    // the original CLI's name still works
+    assert!(lab.ok(&["read-map", "pkt_count"]).contains(": 250"));
+    lab.ok(&["map", "set", "verdict", "0", "DROP"]);
+    let out = lab.run(&[
+        "traffic", "--from", "tg", "--to", "fc01::2", "--icmp", "--count", "3",
+    ]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("0 echo replies"));
+    let ping = lab.run(&[
+        "exec", "tg", "--", "ping", "-6", "-c", "1", "-W", "1", "fc01::2",
+    ]);
+    assert_eq!(
+        ping.status.code(),
+        Some(1),
+        "ping must fail while the counter drops"
+    );
+    let status: serde_json::Value =
+        serde_json::from_str(&lab.ok(&["topo", "status", "--json"])).unwrap();
+    assert_eq!(
+        status["nodes"][1]["interfaces"][0]["xdp_prog"],
+        "xdp_counter"
+    );
+    let out = lab.ok(&["reset"]);
+    assert!(out.contains("removed"), "{out}");
+    assert!(lab.namespaces().is_empty());
+    assert!(!lab.bpffs.exists(), "reset leaves the bpffs root");
+}
+
+/// SIGKILL at each point of setup, then the next command removes exactly the leftovers.
+#[test]
+fn a_crash_anywhere_is_cleaned_up_by_the_next_start() {
+    let lab = Lab::new("crash");
+    for point in [
+        "topo-up:netns-1",
+        "topo-up:netns-2",
+        "topo-up:netns-3",
+        "topo-up:veth",
+        "topo-up:links-up",
+    ] {
+        lab.crash(point, &["topo", "up"]);
+        assert!(
+            !lab.namespaces().is_empty() || point == "topo-up:netns-0",
+            "{point}: the crash left nothing to test"
+        );
+        let out = lab.ok(&["topo", "status"]);
+        assert!(
+            out.contains("removed") && out.contains("leftover"),
+            "{point}: {out}"
+        );
+        assert!(
+            lab.namespaces().is_empty(),
+            "{point}: left {:?}",
+            lab.namespaces()
+        );
+    }
+    lab.ok(&["topo", "up"]);
+    // crash while loading: the half-loaded program is removed, the topology (finished) stays
+    lab.crash(
+        "xdp-load:prog-pinned",
+        &["xdp", "attach", "xdp_counter", "sut", "enp6s0f0"],
+    );
+    assert!(!lab.pins().is_empty());
+    lab.ok(&["topo", "status"]);
+    assert!(lab.pins().is_empty(), "left {:?}", lab.pins());
+    assert_eq!(lab.namespaces().len(), 3);
+    // crash right after the link was pinned: the attachment is undone
+    lab.crash(
+        "xdp-attach:link-pinned",
+        &["xdp", "attach", "xdp_counter", "sut", "enp6s0f0"],
+    );
+    let st: serde_json::Value =
+        serde_json::from_str(&lab.ok(&["topo", "status", "--json"])).unwrap();
+    let sut_if = &st["nodes"][1]["interfaces"][0];
+    assert!(
+        sut_if["xdp_prog_id"].is_null(),
+        "still attached after recovery: {sut_if}"
+    );
+    assert!(
+        lab.pins().iter().all(|p| !p.contains("/links/")),
+        "{:?}",
+        lab.pins()
+    );
+    // and the lab works normally afterwards
+    lab.ok(&["xdp", "attach", "xdp_counter", "sut", "enp6s0f0"]);
+    lab.ok(&[
+        "traffic", "--from", "tg", "--to", "fc01::2", "--udp", "9", "--count", "7",
+    ]);
+    assert!(lab.ok(&["map", "dump", "pkt_count"]).contains(": 7"));
+}
+
+#[test]
+fn bad_input_gets_a_clear_error_and_creates_nothing() {
+    let lab = Lab::new("bad");
+    let dir = lab.state.join("topos");
+    std::fs::create_dir_all(&dir).unwrap();
+    let f = dir.join("broken.toml");
+    std::fs::write(&f, "name = \"x\"\n[[node]]\nname = \"a\"\n[[link]]\na = { node = \"a\", dev = \"e0\", mac = \"02:00:00:00:00:01\" }\nb = { node = \"zz\", dev = \"e0\", mac = \"02:00:00:00:00:02\" }\n").unwrap();
+    let o = lab.run(&["topo", "up", f.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("broken.toml:6:14") && err.contains("`zz`"),
+        "{err}"
+    );
+    assert!(lab.namespaces().is_empty());
+
+    let o = lab.run(&["exec", "tg", "--", "true"]);
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("no topology is up"),
+        "{o:?}"
+    );
+    lab.ok(&["topo", "up", "pair"]);
+    let o = lab.run(&["exec", "sut", "--", "true"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("unknown node `sut`") && err.contains("h1, h2"),
+        "{err}"
+    );
+    let o = lab.run(&["map", "dump", "nothing_here"]);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no map named `nothing_here`"));
+    let o = lab.run(&["topo", "up", "nonexistent"]);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("unknown topology `nonexistent`"));
+    let o = lab.run(&["map", "set", "verdict", "0", "lots"]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn without_root_it_says_what_it_needs() {
+    let lab = Lab::new("noroot");
+    let mut c = lab.cmd(&["topo", "up"]);
+    c.uid(65534).gid(65534);
+    let o = c.output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("needs root") && err.contains("sudo eclat-lab topo up"),
+        "{err}"
+    );
+    // lessons work without root
+    let mut c = lab.cmd(&["lesson", "list"]);
+    c.uid(65534).gid(65534);
+    let o = c.output().unwrap();
+    assert!(o.status.success() && String::from_utf8_lossy(&o.stdout).contains("Hello XDP"));
+    assert!(lab.namespaces().is_empty());
+}
+
+#[test]
+fn doctor_reports_json() {
+    let lab = Lab::new("doc");
+    let v: serde_json::Value = serde_json::from_str(&lab.ok(&["doctor", "--json"])).unwrap();
+    let names: Vec<&str> = v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    for n in [
+        "privileges",
+        "kernel",
+        "btf",
+        "bpffs",
+        "jit",
+        "clang",
+        "lockdown",
+    ] {
+        assert!(names.contains(&n), "doctor lacks {n}: {names:?}");
+    }
+    assert_eq!(v["ok"], true, "{v}");
+}
