@@ -1,0 +1,180 @@
+//! Diagnostics: errors and warnings with byte spans, a message, labels and a help line,
+//! rendered under their source with `ariadne`.
+
+use ariadne::{Color, Config, IndexType, Label as ALabel, Report, ReportKind, Source};
+
+/// A byte range in the source. Always within the source (`start <= end <= len`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct Span {
+    pub start: usize,
+    pub end: usize,
+}
+
+impl Span {
+    pub fn new(start: usize, end: usize) -> Self {
+        Span {
+            start,
+            end: end.max(start),
+        }
+    }
+    pub fn to(self, other: Span) -> Span {
+        Span::new(self.start.min(other.start), self.end.max(other.end))
+    }
+    /// 1-based line and column (in characters) of the start of the span.
+    pub fn line_col(self, source: &str) -> (usize, usize) {
+        let start = floor_char(source, self.start);
+        let before = &source[..start];
+        let line = before.matches('\n').count() + 1;
+        let col = before
+            .rsplit('\n')
+            .next()
+            .map(|l| l.chars().count())
+            .unwrap_or(0)
+            + 1;
+        (line, col)
+    }
+}
+
+fn floor_char(s: &str, mut i: usize) -> usize {
+    i = i.min(s.len());
+    while !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+/// A secondary label: another place in the source that explains the diagnostic.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Label {
+    pub span: Span,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    pub severity: Severity,
+    /// a stable short name, e.g. `undeclared-variable` (listed in the book's reference)
+    pub code: &'static str,
+    pub message: String,
+    pub span: Span,
+    /// text under the primary span
+    pub label: Option<String>,
+    pub labels: Vec<Label>,
+    pub help: Option<String>,
+    pub notes: Vec<String>,
+}
+
+impl Diagnostic {
+    pub fn error(code: &'static str, span: Span, message: impl Into<String>) -> Self {
+        Diagnostic {
+            severity: Severity::Error,
+            code,
+            message: message.into(),
+            span,
+            label: None,
+            labels: Vec::new(),
+            help: None,
+            notes: Vec::new(),
+        }
+    }
+    pub fn warning(code: &'static str, span: Span, message: impl Into<String>) -> Self {
+        Diagnostic {
+            severity: Severity::Warning,
+            ..Self::error(code, span, message)
+        }
+    }
+    pub fn with_label(mut self, label: impl Into<String>) -> Self {
+        self.label = Some(label.into());
+        self
+    }
+    pub fn with_secondary(mut self, span: Span, message: impl Into<String>) -> Self {
+        self.labels.push(Label {
+            span,
+            message: message.into(),
+        });
+        self
+    }
+    pub fn with_help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+    pub fn with_note(mut self, note: impl Into<String>) -> Self {
+        self.notes.push(note.into());
+        self
+    }
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+    /// `file:line:col: error: message`, one line, for logs and JSON.
+    pub fn short(&self, source: &str, file_name: &str) -> String {
+        let (l, c) = self.span.line_col(source);
+        let sev = match self.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        format!(
+            "{file_name}:{l}:{c}: {sev}[{}]: {}",
+            self.code, self.message
+        )
+    }
+}
+
+/// Renders diagnostics under their source, in order, with `file:line:col` headers, carets and
+/// help lines. `color` false gives plain text (tests, `NO_COLOR`).
+pub fn render(diags: &[Diagnostic], source: &str, file_name: &str, color: bool) -> String {
+    let mut out = Vec::new();
+    let config = Config::default()
+        .with_color(color)
+        .with_index_type(IndexType::Byte);
+    let clamp = |s: Span| {
+        let a = floor_char(source, s.start);
+        let b = floor_char(source, s.end).max(a);
+        a..b
+    };
+    for d in diags {
+        let kind = match d.severity {
+            Severity::Error => ReportKind::Error,
+            Severity::Warning => ReportKind::Warning,
+        };
+        let primary = if d.severity == Severity::Error {
+            Color::Red
+        } else {
+            Color::Yellow
+        };
+        let mut r = Report::build(kind, (file_name, clamp(d.span)))
+            .with_config(config)
+            .with_code(d.code)
+            .with_message(&d.message);
+        let mut l = ALabel::new((file_name, clamp(d.span)))
+            .with_color(primary)
+            .with_order(0);
+        if let Some(m) = &d.label {
+            l = l.with_message(m);
+        }
+        r = r.with_label(l);
+        for (i, s) in d.labels.iter().enumerate() {
+            r = r.with_label(
+                ALabel::new((file_name, clamp(s.span)))
+                    .with_message(&s.message)
+                    .with_color(Color::Cyan)
+                    .with_order(i as i32 + 1),
+            );
+        }
+        if let Some(h) = &d.help {
+            r = r.with_help(h);
+        }
+        for n in &d.notes {
+            r = r.with_note(n);
+        }
+        let _ = r
+            .finish()
+            .write((file_name, Source::from(source)), &mut out);
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}

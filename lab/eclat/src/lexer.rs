@@ -1,0 +1,372 @@
+//! The lexer: source text to tokens, with Python's INDENT/DEDENT/NEWLINE, keywords matched on
+//! word boundaries (so `order`, `iface`, `pass_cnt` are ordinary names), and `-D NAME=VALUE`
+//! substitution applied to names and to string literals equal to NAME.
+
+use crate::diag::{Diagnostic, Span};
+use std::fmt;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Tok {
+    Name(String),
+    Int(u64),
+    Str(String),
+    /// `from import def if elif else while for in return pass and or not True False true false`
+    Kw(&'static str),
+    /// operators and punctuation
+    Sym(&'static str),
+    Newline,
+    Indent,
+    Dedent,
+    Eof,
+}
+
+impl fmt::Display for Tok {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Tok::Name(n) => write!(f, "name `{n}`"),
+            Tok::Int(v) => write!(f, "number `{v}`"),
+            Tok::Str(s) => write!(f, "string '{s}'"),
+            Tok::Kw(k) => write!(f, "`{k}`"),
+            Tok::Sym(s) => write!(f, "`{s}`"),
+            Tok::Newline => f.write_str("end of line"),
+            Tok::Indent => f.write_str("indentation"),
+            Tok::Dedent => f.write_str("end of block"),
+            Tok::Eof => f.write_str("end of file"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Token {
+    pub tok: Tok,
+    pub span: Span,
+}
+
+const KEYWORDS: [&str; 18] = [
+    "from", "import", "def", "if", "elif", "else", "while", "for", "in", "return", "pass", "and",
+    "or", "not", "True", "False", "true", "false",
+];
+
+const SYMS3: [&str; 2] = ["<<=", ">>="];
+const SYMS2: [&str; 16] = [
+    "<<", ">>", "<=", ">=", "==", "!=", "+=", "-=", "*=", "/=", "%=", "&=", "|=", "^=", "->", "**",
+];
+const SYMS1: [&str; 22] = [
+    "+", "-", "*", "/", "%", "&", "|", "^", "~", "<", ">", "=", "(", ")", "[", "]", "{", "}", ",",
+    ":", ";", ".",
+];
+
+fn keyword(s: &str) -> Option<&'static str> {
+    KEYWORDS.iter().find(|k| **k == s).copied()
+}
+
+/// Lexes `src`. Never fails: problems become diagnostics and the lexer goes on.
+pub fn lex(src: &str, defines: &[(String, String)]) -> (Vec<Token>, Vec<Diagnostic>) {
+    let mut lx = Lexer {
+        src,
+        b: src.as_bytes(),
+        i: 0,
+        toks: Vec::new(),
+        diags: Vec::new(),
+        depth: 0,
+        indents: vec![0],
+    };
+    lx.run();
+    let Lexer {
+        mut toks,
+        mut diags,
+        ..
+    } = lx;
+    substitute(&mut toks, &mut diags, defines);
+    (toks, diags)
+}
+
+struct Lexer<'a> {
+    src: &'a str,
+    b: &'a [u8],
+    i: usize,
+    toks: Vec<Token>,
+    diags: Vec<Diagnostic>,
+    depth: usize,
+    indents: Vec<usize>,
+}
+
+impl Lexer<'_> {
+    fn push(&mut self, tok: Tok, start: usize, end: usize) {
+        self.toks.push(Token {
+            tok,
+            span: Span::new(start, end),
+        });
+    }
+
+    fn run(&mut self) {
+        let mut line_start = true;
+        while self.i < self.b.len() {
+            if line_start && self.depth == 0 {
+                line_start = false;
+                if !self.indentation() {
+                    continue;
+                }
+            }
+            let start = self.i;
+            let c = self.b[start];
+            match c {
+                b' ' | b'\t' | b'\r' | b'\x0c' => self.i += 1,
+                b'\\' if self.b.get(start + 1) == Some(&b'\n') => self.i += 2,
+                b'\\'
+                    if self.b.get(start + 1) == Some(&b'\r')
+                        && self.b.get(start + 2) == Some(&b'\n') =>
+                {
+                    self.i += 3
+                }
+                b'\n' => {
+                    self.i += 1;
+                    if self.depth == 0 {
+                        if !matches!(self.toks.last().map(|t| &t.tok), Some(Tok::Newline) | None) {
+                            self.push(Tok::Newline, start, start + 1);
+                        }
+                        line_start = true;
+                    }
+                }
+                b'#' => {
+                    while self.i < self.b.len() && self.b[self.i] != b'\n' {
+                        self.i += 1;
+                    }
+                }
+                b'0'..=b'9' => self.number(),
+                b'a'..=b'z' | b'A'..=b'Z' | b'_' => {
+                    while self.i < self.b.len()
+                        && (self.b[self.i].is_ascii_alphanumeric() || self.b[self.i] == b'_')
+                    {
+                        self.i += 1;
+                    }
+                    let word = &self.src[start..self.i];
+                    let tok = match keyword(word) {
+                        Some(k) => Tok::Kw(k),
+                        None => Tok::Name(word.to_string()),
+                    };
+                    self.push(tok, start, self.i);
+                }
+                b'\'' | b'"' => self.string(c),
+                _ => self.symbol(),
+            }
+        }
+        let end = self.b.len();
+        if !matches!(self.toks.last().map(|t| &t.tok), Some(Tok::Newline) | None) {
+            self.push(Tok::Newline, end, end);
+        }
+        while self.indents.len() > 1 {
+            self.indents.pop();
+            self.push(Tok::Dedent, end, end);
+        }
+        self.push(Tok::Eof, end, end);
+    }
+
+    /// At the start of a logical line: measures indentation and emits INDENT/DEDENT.
+    /// Returns false for a blank or comment-only line (consumed up to its newline).
+    fn indentation(&mut self) -> bool {
+        let mut width = 0;
+        let mut j = self.i;
+        while j < self.b.len() {
+            match self.b[j] {
+                b' ' => width += 1,
+                b'\t' => width += 4,
+                b'\x0c' | b'\r' => {}
+                _ => break,
+            }
+            j += 1;
+        }
+        if j >= self.b.len() || matches!(self.b[j], b'\n' | b'#') {
+            while j < self.b.len() && self.b[j] != b'\n' {
+                j += 1;
+            }
+            self.i = (j + 1).min(self.b.len());
+            return false;
+        }
+        self.i = j;
+        let top = *self.indents.last().unwrap_or(&0);
+        if width > top {
+            self.indents.push(width);
+            self.push(Tok::Indent, j, j);
+        } else if width < top {
+            while self.indents.len() > 1 && *self.indents.last().unwrap_or(&0) > width {
+                self.indents.pop();
+                self.push(Tok::Dedent, j, j);
+            }
+            if *self.indents.last().unwrap_or(&0) != width {
+                self.diags.push(
+                    Diagnostic::error(
+                        "bad-indentation",
+                        Span::new(j, j + 1),
+                        "unindent does not match any outer indentation level",
+                    )
+                    .with_label("this line")
+                    .with_help("indent it like the block it belongs to (tabs count as 4 spaces)"),
+                );
+                self.indents.push(width);
+            }
+        }
+        true
+    }
+
+    fn number(&mut self) {
+        let start = self.i;
+        let (radix, digits_start) = match (
+            self.b[start],
+            self.b.get(start + 1).map(|c| c.to_ascii_lowercase()),
+        ) {
+            (b'0', Some(b'x')) => (16, start + 2),
+            (b'0', Some(b'b')) => (2, start + 2),
+            (b'0', Some(b'o')) => (8, start + 2),
+            _ => (10, start),
+        };
+        let mut j = digits_start;
+        while j < self.b.len() && (self.b[j].is_ascii_alphanumeric() || self.b[j] == b'_') {
+            j += 1;
+        }
+        self.i = j;
+        let text: String = self.src[digits_start..j]
+            .chars()
+            .filter(|c| *c != '_')
+            .collect();
+        match u64::from_str_radix(&text, radix) {
+            Ok(v) if !text.is_empty() => self.push(Tok::Int(v), start, j),
+            _ => {
+                let too_big = !text.is_empty() && text.chars().all(|c| c.is_digit(radix));
+                let msg = if too_big {
+                    format!("number `{}` does not fit in 64 bits", &self.src[start..j])
+                } else {
+                    format!("invalid number `{}`", &self.src[start..j])
+                };
+                self.diags.push(
+                    Diagnostic::error("bad-number", Span::new(start, j), msg).with_help(
+                        "numbers are decimal, 0x hex, 0o octal or 0b binary, at most 2^64 - 1",
+                    ),
+                );
+                self.push(Tok::Int(0), start, j);
+            }
+        }
+    }
+
+    fn string(&mut self, quote: u8) {
+        let start = self.i;
+        let mut j = start + 1;
+        while j < self.b.len() && self.b[j] != quote && self.b[j] != b'\n' {
+            j += 1;
+        }
+        if j < self.b.len() && self.b[j] == quote {
+            self.push(Tok::Str(self.src[start + 1..j].to_string()), start, j + 1);
+            self.i = j + 1;
+        } else {
+            self.diags.push(
+                Diagnostic::error(
+                    "unterminated-string",
+                    Span::new(start, j),
+                    "unterminated string",
+                )
+                .with_help(format!("close it with {} on the same line", quote as char)),
+            );
+            self.push(Tok::Str(self.src[start + 1..j].to_string()), start, j);
+            self.i = j;
+        }
+    }
+
+    fn symbol(&mut self) {
+        let start = self.i;
+        let rest = &self.b[start..];
+        for group in [&SYMS3[..], &SYMS2[..], &SYMS1[..]] {
+            if let Some(s) = group.iter().find(|s| rest.starts_with(s.as_bytes())) {
+                self.i += s.len();
+                match *s {
+                    "(" | "[" | "{" => self.depth += 1,
+                    ")" | "]" | "}" => self.depth = self.depth.saturating_sub(1),
+                    _ => {}
+                }
+                self.push(Tok::Sym(s), start, self.i);
+                return;
+            }
+        }
+        let ch = self.src[start..].chars().next().unwrap_or('?');
+        self.i += ch.len_utf8().max(1);
+        let mut d = Diagnostic::error(
+            "unexpected-character",
+            Span::new(start, self.i),
+            format!("unexpected character `{}`", ch.escape_default()),
+        );
+        if ch == '!' {
+            d = d.with_help("eCLAT writes logical negation as `not x`");
+        } else if ch == '&' || ch == '|' {
+            d = d.with_help("write `and` / `or` for logic");
+        }
+        self.diags.push(d);
+    }
+}
+
+/// `-D NAME=VALUE`: a name token NAME becomes the token VALUE lexes to (a number or a name),
+/// or a string if VALUE is not one token; a string literal whose text is NAME becomes VALUE.
+fn substitute(toks: &mut [Token], diags: &mut Vec<Diagnostic>, defines: &[(String, String)]) {
+    for (name, value) in defines {
+        let valid = !name.is_empty()
+            && name.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_')
+            && !name.as_bytes()[0].is_ascii_digit();
+        if !valid {
+            diags.push(
+                Diagnostic::error(
+                    "bad-define",
+                    Span::new(0, 0),
+                    format!("`-D {name}={value}`: `{name}` is not a name"),
+                )
+                .with_help("write `-D NAME=VALUE` with NAME made of letters, digits and `_`"),
+            );
+            continue;
+        }
+        let replacement = {
+            let (vt, vd) = {
+                let mut lx = Lexer {
+                    src: value,
+                    b: value.as_bytes(),
+                    i: 0,
+                    toks: Vec::new(),
+                    diags: Vec::new(),
+                    depth: 0,
+                    indents: vec![0],
+                };
+                lx.run();
+                (lx.toks, lx.diags)
+            };
+            match vt.as_slice() {
+                [
+                    t,
+                    Token {
+                        tok: Tok::Newline, ..
+                    },
+                    Token { tok: Tok::Eof, .. },
+                ] if vd.is_empty()
+                    && matches!(
+                        t.tok,
+                        Tok::Int(_) | Tok::Name(_) | Tok::Kw("True" | "False" | "true" | "false")
+                    ) =>
+                {
+                    t.tok.clone()
+                }
+                _ => Tok::Str(value.clone()),
+            }
+        };
+        for t in toks.iter_mut() {
+            match &t.tok {
+                Tok::Name(n) if n == name => t.tok = replacement.clone(),
+                Tok::Str(s) if s == name => t.tok = Tok::Str(value.clone()),
+                _ => {}
+            }
+        }
+    }
+}
+
+/// The token stream as text, one token per line (`start..end kind`), for golden files.
+pub fn dump(toks: &[Token]) -> String {
+    let mut out = String::new();
+    for t in toks {
+        out.push_str(&format!("{}..{} {}\n", t.span.start, t.span.end, t.tok));
+    }
+    out
+}
