@@ -33,7 +33,7 @@ pub(crate) fn emit(p: &Program) -> String {
     for (pkg, name) in &p.programs {
         let _ = writeln!(
             c.out,
-            "/* program {pkg}.{name} */\n#define {} /* its program ID */",
+            "#define {} 0 /* {pkg}.{name}: replaced by its program ID at load */",
             macro_name("HIKE_EBPF_PROG_", name, "")
         );
     }

@@ -103,10 +103,10 @@ impl Lexer<'_> {
         let mut line_start = true;
         while self.i < self.b.len() {
             if line_start && self.depth == 0 {
-                line_start = false;
                 if !self.indentation() {
                     continue;
                 }
+                line_start = false;
             }
             let start = self.i;
             let c = self.b[start];

@@ -32,6 +32,7 @@ pub fn parse(tokens: &[Token], diags: &mut Vec<Diagnostic>) -> Module {
         depth: 0,
         errors: 0,
         eof,
+        pending: Vec::new(),
     };
     let mut items = Vec::new();
     while !p.at_eof() {
@@ -43,6 +44,7 @@ pub fn parse(tokens: &[Token], diags: &mut Vec<Diagnostic>) -> Module {
             Some(item) => items.push(item),
             None => p.recover_line(),
         }
+        items.append(&mut p.pending);
         if p.pos == before {
             p.bump();
         }
@@ -57,6 +59,8 @@ struct Parser<'t, 'd> {
     depth: usize,
     errors: usize,
     eof: Token,
+    /// further items of a top-level line with `;`
+    pending: Vec<Item>,
 }
 
 fn is_upper_const(name: &str) -> bool {
@@ -414,9 +418,28 @@ impl<'t> Parser<'t, '_> {
         }
     }
 
+    /// Top-level simple statements (`A = 1; B = 2` allowed): constants and `attach`.
+    /// The first is returned; the others are pushed to `pending`.
     fn parse_top_simple(&mut self) -> Option<Item> {
-        let stmt = self.parse_simple()?;
-        let item = match stmt.kind {
+        let mut items = Vec::new();
+        loop {
+            let stmt = self.parse_simple()?;
+            if let Some(item) = self.top_item(stmt) {
+                items.push(item);
+            }
+            if !self.maybe_sym(";") || matches!(self.tok(), Tok::Newline | Tok::Eof) {
+                break;
+            }
+        }
+        self.expect_newline()?;
+        let mut it = items.into_iter();
+        let first = it.next();
+        self.pending.extend(it);
+        first
+    }
+
+    fn top_item(&mut self, stmt: Stmt) -> Option<Item> {
+        match stmt.kind {
             StmtKind::Const { name, value } => Some(Item::Const {
                 name,
                 value,
@@ -450,20 +473,7 @@ impl<'t> Parser<'t, '_> {
                 );
                 None
             }
-        };
-        if self.maybe_sym(";") {
-            // `A = 1; B = 2` at top level: keep the first; the rest is reported below
-            if !matches!(self.tok(), Tok::Newline) {
-                let sp = self.span();
-                self.error(
-                    Diagnostic::error("syntax", sp, "one top-level statement per line")
-                        .with_help("put each constant on its own line"),
-                );
-                return None;
-            }
         }
-        self.expect_newline()?;
-        item
     }
 
     // ---- statements ----

@@ -32,10 +32,11 @@ pub const STACK_SIZE: usize = 128;
 pub const MAX_PROG_ARGS: usize = 3;
 /// At most this many user arguments to a chain.
 pub const MAX_CHAIN_ARGS: usize = 2;
-/// Program calls per packet: the reference VM and the kernel VM both refuse the 33rd
-/// (the kernel's own limit is 33 tail calls per run, `MAX_TAIL_CALL_CNT`; one is kept for
-/// re-entering the interpreter). See `vm` for the exact accounting.
-pub const MAX_PROGRAM_CALLS: u32 = 32;
+/// Program calls per packet: the reference VM and the kernel VM both refuse the 17th.
+/// In the kernel VM each program call costs two tail calls (VM -> program, program -> VM,
+/// both constant-key) and the loader's entry into the VM one: 1 + 2 * 16 = 33, the kernel's
+/// `MAX_TAIL_CALL_CNT`. See `vm` for the exact accounting.
+pub const MAX_PROGRAM_CALLS: u32 = 16;
 /// Return value of a program that wants the VM to resume the calling chain.
 pub const HIKE_XDP_VM: u64 = 104;
 

@@ -31,8 +31,8 @@ use crate::{BURST_BUDGET, MAX_FRAMES, MAX_PROGRAMS, STACK_SIZE, XdpAction, is_ch
 use std::collections::{BTreeMap, HashMap};
 
 /// Program calls allowed per packet. The kernel allows 33 tail calls per XDP run
-/// (`MAX_TAIL_CALL_CNT`); the VM refuses the 33rd program call itself, keeping one tail call in
-/// reserve for the way back into the interpreter, so the limit is the same on every kernel side.
+/// (`MAX_TAIL_CALL_CNT`); the kernel VM spends two per program call plus one to enter, so both
+/// VMs refuse the 17th program call themselves and the limit is exact and explained.
 pub const MAX_PROGRAM_CALLS: u32 = crate::MAX_PROGRAM_CALLS;
 
 /// What a program sees besides the caller frame's registers.

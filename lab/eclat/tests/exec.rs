@@ -1,0 +1,361 @@
+//! Execution tests: compile scripts and run them on the reference VM with the models of the
+//! default programs, checking verdicts, return values, counters and packet bytes.
+
+mod support;
+
+use hike::XdpAction;
+use hike::vm::{Abort, TraceEvent};
+use support::{Lab, udp};
+
+fn pkt() -> Vec<u8> {
+    udp("12:1::1", "fc01::2", 5000, b"hello")
+}
+
+#[test]
+fn lesson4_counts_and_passes() {
+    let mut lab = Lab::from_script("lesson4_monitor.eclat");
+    for _ in 0..3 {
+        assert_eq!(lab.run(pkt()).verdict, XdpAction::Pass);
+    }
+    assert_eq!(lab.count(0), 3);
+    assert_eq!(lab.linked.attach[0].device, "veth0");
+}
+
+#[test]
+fn first_chain_prints_and_passes() {
+    let mut lab = Lab::from_script("first_chain.eclat");
+    let out = lab.run(pkt());
+    assert_eq!(out.verdict, XdpAction::Pass);
+    assert_eq!(lab.models.log.len(), 1);
+    assert!(
+        lab.models.log[0].starts_with("cookie=1234 layers=0x7"),
+        "{}",
+        lab.models.log[0]
+    );
+}
+
+#[test]
+fn arithmetic_follows_python_precedence_and_truncates() {
+    let mut lab = Lab::from_script("arith.eclat");
+    assert_eq!(lab.run(pkt()).verdict, XdpAction::Pass);
+    for v in [106, 186, 4, 1, 23, 66] {
+        assert_eq!(
+            lab.count(v),
+            1,
+            "monitor({v}) missing: {:?}",
+            lab.models.monitor
+        );
+    }
+}
+
+#[test]
+fn routing_redirects_through_the_modelled_fib() {
+    let mut lab = Lab::from_script("route.eclat");
+    // no route: the kernel handles it
+    assert_eq!(lab.run(pkt()).verdict, XdpAction::Pass);
+    lab.models.routes.push(hike::vm::models::Route {
+        prefix: hike::vm::models::ip6("fc01::").unwrap(),
+        prefix_len: 64,
+        ifindex: 7,
+        src_mac: [0, 0, 0, 0, 2, 1],
+        dst_mac: [0, 0, 0, 0, 1, 1],
+    });
+    let out = lab.run(pkt());
+    assert_eq!(out.verdict, XdpAction::Redirect);
+    assert_eq!(out.redirect, Some(7));
+    assert_eq!(out.packet[21], 63, "hop limit decremented");
+    assert_eq!(&out.packet[0..6], &[0, 0, 0, 0, 1, 1]);
+    assert_eq!(lab.count(3), 2);
+}
+
+#[test]
+fn ddos_mitigation_reproduces_the_original_experiment() {
+    let mut lab = Lab::from_script("ddos.eclat");
+    let slow = || udp("12:1::1", "fc01::3", 5000, b"ping");
+    let flood = || udp("12:1::1", "fc01::2", 5000, b"flood");
+    // the legitimate flow: every 0.5 s, always in profile
+    // the flood: every 0.01 s
+    let mut flood_verdicts = Vec::new();
+    let mut slow_verdicts = Vec::new();
+    let mut redirects = 0;
+    for step in 0..3000u64 {
+        lab.models.now_ns = step * 10_000_000;
+        let out = lab.run(flood());
+        if out.verdict == XdpAction::Redirect {
+            redirects += 1;
+            assert_eq!(out.redirect, Some(4));
+        }
+        flood_verdicts.push(out.verdict);
+        if step % 50 == 0 {
+            slow_verdicts.push(lab.run(slow()).verdict);
+        }
+    }
+    assert!(
+        slow_verdicts.iter().all(|v| *v == XdpAction::Pass),
+        "{slow_verdicts:?}"
+    );
+    // the bucket holds 5 tokens and earns one every 50 ms: the first packets pass, then the
+    // flow is blacklisted and stays so (re-added each time the 10 s entry... lookups keep it)
+    assert_eq!(&flood_verdicts[..5], &[XdpAction::Pass; 5]);
+    let passed = flood_verdicts
+        .iter()
+        .filter(|v| **v == XdpAction::Pass)
+        .count();
+    // the blacklist entry expires after 10 s: each 10 s window lets a dozen packets through
+    assert!(passed < 50, "flood mostly stopped: {passed} passed");
+    // 1 in 500 packets of the blacklisted flow goes to the collector
+    assert!((4..=7).contains(&redirects), "{redirects} redirects");
+    assert_eq!(lab.count(2), redirects);
+    assert!(lab.count(1) > 2900);
+    // never aborted: every path ends with a final program
+    assert!(flood_verdicts.iter().all(|v| *v != XdpAction::Aborted));
+}
+
+#[test]
+fn hop_by_hop_option_is_parsed_with_packet_reads() {
+    let mut lab = Lab::from_script("hbh.eclat");
+    assert_eq!(lab.run(pkt()).verdict, XdpAction::Pass);
+    // next header = hop-by-hop, with a router alert option (type 5, len 2, value 0)
+    let mut p = pkt();
+    p[20] = 0;
+    p.splice(54..54, [17u8, 0, 5, 2, 0, 0, 1, 0]);
+    let out = lab.run(p);
+    assert_eq!(out.verdict, XdpAction::Drop);
+    assert_eq!(lab.count(10), 1);
+    assert_eq!(lab.count(11), 1);
+}
+
+#[test]
+fn dpi_matches_a_payload_keyword() {
+    let mut lab = Lab::from_script("dpi.eclat");
+    assert_eq!(
+        lab.run(udp("12:1::1", "fc01::2", 53, b"HIKE rocks"))
+            .verdict,
+        XdpAction::Drop
+    );
+    assert_eq!(
+        lab.run(udp("12:1::1", "fc01::2", 53, b"hike rocks"))
+            .verdict,
+        XdpAction::Pass
+    );
+    // a payload too short to hold the keyword: the read is out of bounds, the VM aborts
+    let out = lab.run(udp("12:1::1", "fc01::2", 53, b"HI"));
+    assert_eq!(out.verdict, XdpAction::Aborted);
+    assert!(matches!(out.abort, Some(Abort::MemFault { .. })));
+    assert_eq!(lab.count(20), 1);
+}
+
+#[test]
+fn chain_calls_loops_and_packet_writes() {
+    let mut lab = Lab::from_script("lesson5_chains.eclat");
+    let out = lab.run(pkt());
+    assert_eq!(out.verdict, XdpAction::Pass);
+    for v in [42, 1000, 1001, 1002, 19] {
+        assert_eq!(lab.count(v), 1, "monitor({v}): {:?}", lab.models.monitor);
+    }
+    assert_eq!(out.packet[21], 63);
+    assert!(out.trace.iter().any(|e| matches!(
+        e,
+        TraceEvent::ChainEnter {
+            depth: 2,
+            args: [4, 2, _],
+            ..
+        }
+    )));
+    let mut low = pkt();
+    low[21] = 1;
+    assert_eq!(lab.run(low).verdict, XdpAction::Drop);
+}
+
+#[test]
+fn configuration_and_signed_loops() {
+    let mut lab = Lab::from_script("lesson7_cfg.eclat");
+    assert_eq!(lab.run(pkt()).verdict, XdpAction::Pass);
+    assert_eq!(lab.models.app_cfg.get(&1), Some(&3));
+    for v in [500, 501, 502] {
+        assert_eq!(lab.count(v), 1);
+    }
+    lab.models.app_cfg.insert(1, 12);
+    // 12 iterations of the loop exceed the burst budget? no: each monitor call restarts it
+    assert_eq!(lab.run(pkt()).verdict, XdpAction::Drop);
+    assert_eq!(lab.count(511), 1);
+}
+
+#[test]
+fn null_calls_for_the_benchmark() {
+    let mut lab = Lab::from_script("lesson8_null_calls.eclat");
+    let out = lab.run(pkt());
+    assert_eq!(out.verdict, XdpAction::Pass);
+    assert_eq!(out.program_calls, 5);
+    for i in 0..4 {
+        assert_eq!(lab.count(i), 1);
+    }
+}
+
+#[test]
+fn a_chain_without_a_final_program_is_aborted_and_warned() {
+    let src = "from programs.hike_default import monitor\n\ndef c():\n    monitor(1)\n";
+    let cat = hike::catalog::Catalog::reference();
+    let out = eclat::compile(src, "t.eclat", &cat, &[]);
+    assert_eq!(out.diagnostics.len(), 1);
+    assert_eq!(out.diagnostics[0].code, "no-final-program");
+    let mut lab = Lab::new(src);
+    let run = lab.run(pkt());
+    assert_eq!(run.verdict, XdpAction::Aborted);
+    assert!(matches!(run.abort, Some(Abort::ReturnedToBootstrap { .. })));
+}
+
+#[test]
+fn semantics_of_logic_and_comparisons() {
+    let src = r#"
+from programs.hike_default import hike_pass, monitor
+
+def ops():
+    u64 : z = 0
+    if z != 0 and monitor(5) == 0:          # short-circuit: monitor(5) never runs
+        pass
+    if z == 0 or monitor(6) == 0:           # short-circuit again
+        monitor(7)
+    s8 : neg = 200                          # -56 after sign extension
+    if neg < 0:
+        monitor(8)
+    u64 : big = 200
+    if big > -1:                            # unsigned: -1 is 0xffff...
+        monitor(9)
+    else:
+        monitor(10)
+    u64 : t = (3 < z) + (not z) + (z < 2 and 5)   # 0 + 1 + 1
+    monitor(100 + t)
+    hike_pass()
+"#;
+    let mut lab = Lab::new(src);
+    let out = lab.run(pkt());
+    assert_eq!(
+        out.verdict,
+        XdpAction::Pass,
+        "{:?}\n{}",
+        out.abort,
+        lab.program.emit_asm()
+    );
+    let m = &lab.models.monitor;
+    assert_eq!(lab.count(5), 0);
+    assert_eq!(lab.count(6), 0);
+    assert_eq!(lab.count(7), 1);
+    assert_eq!(lab.count(8), 1);
+    assert_eq!(lab.count(9), 0, "{m:?}");
+    assert_eq!(lab.count(10), 1);
+    assert_eq!(lab.count(102), 1, "{m:?}");
+}
+
+#[test]
+fn semantics_of_arithmetic_and_chain_calls() {
+    let src = r#"
+from programs.hike_default import hike_pass, monitor
+
+def helper(u8 : a, s16 : b):
+    return a + b
+
+def ops():
+    u64 : z = 0
+    u64 : h = helper(255, -3)               # 252
+    monitor(h)
+    u32 : w = 0xffffffff + 2                # wraps to 1 in u32
+    monitor(200 + w)
+    u64 : q = 7 / z + 7 % z                 # eBPF: 0 + 7
+    monitor(300 + q)
+    s64 : m = -20
+    monitor(400 + (m >> 2) + 10)            # arithmetic shift: -5 + 10 = 5 -> 405
+    u64 : k = ~z >> 60                      # 15
+    monitor(k)
+    u64 : nested = helper(1, 2) * 10 + helper(3, 4)   # 30 + 7, kept across calls
+    monitor(nested)
+    hike_pass()
+"#;
+    let mut lab = Lab::new(src);
+    let out = lab.run(pkt());
+    assert_eq!(
+        out.verdict,
+        XdpAction::Pass,
+        "{:?}\n{}",
+        out.abort,
+        lab.program.emit_asm()
+    );
+    let m = &lab.models.monitor;
+    assert_eq!(lab.count(252), 1, "{m:?}");
+    assert_eq!(lab.count(201), 1, "{m:?}");
+    assert_eq!(lab.count(307), 1, "{m:?}");
+    assert_eq!(lab.count(405), 1, "{m:?}");
+    assert_eq!(lab.count(15), 1, "{m:?}");
+    assert_eq!(lab.count(37), 1, "{m:?}");
+}
+
+#[test]
+fn chain_arguments_are_truncated_on_entry() {
+    let src = r#"
+from programs.hike_default import hike_pass, monitor
+
+def narrow(u8 : a, s8 : b):
+    return a * 1000 + b + 500
+
+def outer():
+    u64 : wide = 0x1ff
+    monitor(narrow(wide, 0xff))             # a = 255, b = -1: 255499
+    hike_pass()
+"#;
+    let mut lab = Lab::new(src);
+    assert_eq!(lab.run(pkt()).verdict, XdpAction::Pass);
+    assert_eq!(lab.count(255_499), 1, "{:?}", lab.models.monitor);
+}
+
+#[test]
+fn many_variables_spill_to_the_stack_and_survive_calls() {
+    let src = r#"
+from programs.hike_default import hike_pass, monitor
+
+def spill():
+    u64 : a = 1
+    u64 : b = 2
+    u64 : c = 3
+    u64 : d = 4
+    u64 : e = 5
+    u64 : f = 6
+    monitor(0)
+    e += a + b
+    f = e * f + c * d
+    monitor(f)
+    monitor(a + b + c + d + e + f)
+    hike_pass()
+"#;
+    let mut lab = Lab::new(src);
+    assert_eq!(lab.run(pkt()).verdict, XdpAction::Pass);
+    assert_eq!(
+        lab.count(60),
+        1,
+        "{:?}\n{}",
+        lab.models.monitor,
+        lab.program.emit_asm()
+    );
+    assert_eq!(lab.count(1 + 2 + 3 + 4 + 8 + 60), 1);
+}
+
+#[test]
+fn packet_writes_use_network_byte_order() {
+    let src = r#"
+from programs.hike_default import hike_pass, monitor
+
+def w():
+    Packet.writeU16(58, 0x1234)
+    u64 : v = 0xa1b2c3d4
+    Packet.writeU32(62, v)
+    monitor(Packet.readU16(58))
+    monitor(Packet.readU32(62) == v)
+    hike_pass()
+"#;
+    let mut lab = Lab::new(src);
+    let out = lab.run(pkt());
+    assert_eq!(out.verdict, XdpAction::Pass);
+    assert_eq!(&out.packet[58..60], &[0x12, 0x34]);
+    assert_eq!(&out.packet[62..66], &[0xa1, 0xb2, 0xc3, 0xd4]);
+    assert_eq!(lab.count(0x1234), 1);
+    assert_eq!(lab.count(1), 1);
+}
