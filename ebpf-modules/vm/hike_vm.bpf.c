@@ -15,9 +15,12 @@
  *   own ID), r5..r9 = 0, r10 = fp, a zeroed stack; exit copies r0 back to the caller;
  * - exit from frame 1 (return to the bootstrap frame) aborts: drop by default;
  * - shifts use the low 6 bits of the amount; x / 0 = 0, x % 0 = x;
- * - packet offsets (address - 0x01000008) are masked to 16 KiB and checked against the
- *   packet end; 0x01000000 reads the packet length (only at offset 0), writes to 0..7 are
- *   ignored; bank 0 / 2 / unknown banks and addresses above 32 bits fault;
+ * - packet offsets (address - 0x01000008) above 16 KiB fault (never wrap) and every access
+ *   must end within the packet; 0x01000000 reads the packet length, writes there are
+ *   ignored; offsets 1..7, bank 0 / 2 / unknown banks and addresses above 32 bits fault;
+ * - at most HVM_MAX_PROG_CALLS (16) program calls per packet: each costs two tail calls
+ *   (VM -> program -> VM) and the loader's entry one, 33 in all, the kernel's limit; the VM
+ *   refuses the 17th call itself, so the limit is exact and explained;
  * - a register number above 10 or a write to r10 is an error.
  */
 #include <hike/hike.h>
@@ -139,6 +142,8 @@ static __always_inline int hvm_load(struct xdp_md *ctx, struct hike_chain *f, __
 			}
 			return 0;
 		}
+		if (off - 8 > HIKE_MMU_PACKET_MASK)
+			return HVM_ERR_MEM;
 		p = data + ((off - 8) & HIKE_MMU_PACKET_MASK);
 		switch (size) {
 		case 1:
@@ -202,8 +207,10 @@ static __always_inline int hvm_store(struct xdp_md *ctx, struct hike_chain *f, _
 		void *data = (void *)(long)ctx->data;
 		void *end = (void *)(long)ctx->data_end;
 
-		if (off < 8)
+		if (off == 0)
 			return 0;	/* the length slot ignores writes */
+		if (off < 8 || off - 8 > HIKE_MMU_PACKET_MASK)
+			return HVM_ERR_MEM;
 		p = data + ((off - 8) & HIKE_MMU_PACKET_MASK);
 		switch (size) {
 		case 1:
@@ -567,6 +574,8 @@ int hike_vm(struct xdp_md *ctx)
 		return hvm_abort(r.on, r.err, f, f->upc, d);
 	}
 
+	if (cd->calls >= HVM_MAX_PROG_CALLS)
+		return hvm_abort(r.on, HVM_ERR_TAIL_CALL_LIMIT, f, f->upc, d);
 	cd->calls++;
 	hvm_trace_ev(r.on, HVM_EV_PROG_CALL, r.prog, f->chain_id, f->upc, d, 0, f->regs);
 #ifdef HIKE_VM_DYNAMIC_DISPATCH
@@ -576,9 +585,8 @@ int hike_vm(struct xdp_md *ctx)
 	TC1(1) TC2(2) TC4(4) TC8(8) TC16(16) TC32(32) TC64(64) TC128(128)
 	}
 #endif
-	/* an empty slot, or the kernel's tail-call limit */
-	return hvm_abort(r.on, cd->calls > HVM_MAX_PROG_CALLS ? HVM_ERR_TAIL_CALL_LIMIT
-							      : HVM_ERR_NO_PROG, f, f->upc, d);
+	/* an empty slot (or a loader that entered the VM other than by one tail call) */
+	return hvm_abort(r.on, HVM_ERR_NO_PROG, f, f->upc, d);
 }
 
 char _license[] SEC("license") = "Dual MIT/GPL";
