@@ -557,7 +557,10 @@ pub fn format_status(st: &topo::Status) -> String {
                 i.peer,
                 i.addresses.join(" "),
                 match (&i.xdp_prog, i.xdp_prog_id) {
-                    (Some(p), Some(id)) => format!("  [xdp: {p}, id {id}]"),
+                    (Some(p), Some(id)) => format!(
+                        "  [xdp: {p}, id {id}, {}]",
+                        i.xdp_mode.as_deref().unwrap_or("?")
+                    ),
                     (None, Some(id)) => format!("  [xdp id {id}, not the lab's]"),
                     (Some(p), None) => format!("  [xdp: {p} pinned but not attached]"),
                     (None, None) => String::new(),

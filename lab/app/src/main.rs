@@ -52,8 +52,8 @@ fn main() -> ExitCode {
             let result = match cmd {
                 Cmd::Map(m @ cli::MapCmd::Watch { .. }) => session.map(m, &stop, &mut |frame| {
                     if !watch_json {
-                        println!("{frame}\n");
-                        let _ = std::io::stdout().flush();
+                        let mut stdout = std::io::stdout().lock();
+                        let _ = writeln!(stdout, "{frame}\n").and_then(|_| stdout.flush());
                     }
                 }),
                 other => session.run(other, &stop),

@@ -17,6 +17,7 @@ use netlink_packet_route::{
     address::{AddressAttribute, AddressFlags, AddressMessage, AddressScope},
     link::{
         InfoData, InfoKind, InfoVeth, LinkAttribute, LinkFlags, LinkInfo, LinkMessage, LinkXdp,
+        XdpAttached,
     },
     neighbour::{NeighbourAddress, NeighbourAttribute, NeighbourMessage, NeighbourState},
     route::{RouteAddress, RouteAttribute, RouteMessage, RouteProtocol, RouteScope, RouteType},
@@ -55,6 +56,8 @@ pub struct Link {
     pub kind: Option<String>,
     /// ID of the XDP program attached, if any.
     pub xdp_prog_id: Option<u32>,
+    /// `driver`, `generic` (skb), `offload` or `multi` when a program is attached
+    pub xdp_mode: Option<&'static str>,
     pub rx_packets: u64,
     pub tx_packets: u64,
 }
@@ -448,6 +451,7 @@ fn link_from(l: LinkMessage) -> Link {
     let mut mac = None;
     let mut kind = None;
     let mut xdp_prog_id = None;
+    let mut xdp_mode = None;
     let (mut rx_packets, mut tx_packets) = (0, 0);
     for at in &l.attributes {
         match at {
@@ -468,10 +472,18 @@ fn link_from(l: LinkMessage) -> Link {
             }
             LinkAttribute::Xdp(xs) => {
                 for x in xs {
-                    if let LinkXdp::ProgId(id) = x {
-                        if *id != 0 {
-                            xdp_prog_id = Some(*id);
+                    match x {
+                        LinkXdp::ProgId(id) if *id != 0 => xdp_prog_id = Some(*id),
+                        LinkXdp::Attached(a) => {
+                            xdp_mode = match a {
+                                XdpAttached::Driver => Some("driver"),
+                                XdpAttached::SocketBuffer => Some("generic"),
+                                XdpAttached::Hardware => Some("offload"),
+                                XdpAttached::Multiple => Some("multi"),
+                                _ => None,
+                            }
                         }
+                        _ => {}
                     }
                 }
             }
@@ -488,6 +500,7 @@ fn link_from(l: LinkMessage) -> Link {
         multicast: f.contains(LinkFlags::Multicast),
         kind,
         xdp_prog_id,
+        xdp_mode,
         rx_packets,
         tx_packets,
     }

@@ -406,6 +406,8 @@ pub struct IfStatus {
     pub addresses: Vec<String>,
     pub neighbours: usize,
     pub xdp_prog_id: Option<u32>,
+    /// `driver` or `generic` (skb) when a program is attached
+    pub xdp_mode: Option<String>,
     /// Name of the program attached, when the lab attached it.
     pub xdp_prog: Option<String>,
 }
@@ -499,6 +501,7 @@ pub fn status(env: &LabEnv) -> Result<Status, TopoError> {
                     .filter(|x| x.index == l.index && x.permanent)
                     .count(),
                 xdp_prog_id: l.xdp_prog_id,
+                xdp_mode: l.xdp_mode.map(String::from),
                 xdp_prog: prog,
             });
         }

@@ -275,7 +275,7 @@ pub fn attach(
     } else {
         XdpMode::Default
     };
-    let result = netns::in_netns(&nsfd.as_fd(), || -> Result<(), String> {
+    let result = netns::in_netns(&nsfd.as_fd(), || -> Result<String, String> {
         let mut prog = Xdp::from_pin(&prog_path, XdpAttachType::Interface).map_err(|e| e.to_string())?;
         let ifindex = nix::net::if_::if_nametoindex(dev).map_err(|e| format!("no interface {dev}: {e}"))?;
         let id = prog.attach_to_if_index(ifindex, flags).map_err(|e| match e {
@@ -290,23 +290,29 @@ pub fn attach(
         })?;
         fd_link.pin(&link_pin).map_err(|e| e.to_string())?;
         crate::crash_point("xdp-attach:link-pinned");
-        Ok(())
+        // ask the kernel which mode it chose (veth does native XDP)
+        let mode = crate::netlink::Netlink::open()
+            .and_then(|mut nl| nl.link_by_name(dev))
+            .ok()
+            .flatten()
+            .and_then(|l| l.xdp_mode)
+            .unwrap_or("unknown");
+        Ok(mode.to_string())
     })
     .map_err(|e| attach_err(e.to_string()))?;
-    if let Err(detail) = result {
-        let _ = journal.del(&Resource::Pin { path: link_pin });
-        return Err(attach_err(detail));
-    }
+    let mode = match result {
+        Ok(mode) => mode,
+        Err(detail) => {
+            let _ = journal.del(&Resource::Pin { path: link_pin });
+            return Err(attach_err(detail));
+        }
+    };
     journal.commit(life)?;
     Ok(AttachReport {
         program: name.into(),
         node: node.into(),
         dev: dev.into(),
-        mode: if skb_mode {
-            "generic (skb)".into()
-        } else {
-            "driver (native) when the device supports it".into()
-        },
+        mode,
         replaced,
         load,
     })
