@@ -72,6 +72,9 @@ pub(crate) fn suggest<'a>(
     name: &str,
     candidates: impl IntoIterator<Item = &'a str>,
 ) -> Option<&'a str> {
+    if name.len() < 3 {
+        return None;
+    }
     let limit = (name.len() / 3).max(1);
     candidates
         .into_iter()
@@ -224,7 +227,10 @@ pub(crate) fn compile_module(
             }
         })
         .collect();
-    paths::warn_non_final(&env, source, &entries, diags);
+    // only for scripts that are otherwise correct: on broken chains these would be noise
+    if !diags.iter().any(|d| d.is_error()) {
+        paths::warn_non_final(&env, source, &entries, diags);
+    }
 
     if diags.iter().any(|d| d.is_error()) || chains.len() != env.chains.len() {
         return None;
@@ -1514,7 +1520,7 @@ impl Gen<'_, '_, '_> {
             .with_label("not declared yet")
             .with_help("move the declaration (with its type) before this line")
         } else {
-            Diagnostic::error(
+            let d = Diagnostic::error(
                 "undeclared-variable",
                 name.span,
                 format!("assignment to undeclared variable `{n}`"),
@@ -1522,7 +1528,16 @@ impl Gen<'_, '_, '_> {
             .with_label("not declared")
             .with_help(format!(
                 "declare it: `u64 : {n} = ...` (eCLAT variables have a type, written first)"
-            ))
+            ));
+            self.error(d);
+            // declare it anyway so that later uses do not repeat the error
+            let var = Var {
+                ty: IntType::U64,
+                home: Home::Stack(-8),
+                span: name.span,
+            };
+            self.vars.insert(n.clone(), var);
+            return Some(var);
         };
         self.error(d);
         None

@@ -151,12 +151,10 @@ pub fn render(diags: &[Diagnostic], source: &str, file_name: &str, color: bool) 
             .with_config(config)
             .with_code(d.code)
             .with_message(&d.message);
-        let mut l = ALabel::new((file_name, clamp(d.span)))
+        let l = ALabel::new((file_name, clamp(d.span)))
             .with_color(primary)
-            .with_order(0);
-        if let Some(m) = &d.label {
-            l = l.with_message(m);
-        }
+            .with_order(0)
+            .with_message(d.label.as_deref().unwrap_or("here"));
         r = r.with_label(l);
         for (i, s) in d.labels.iter().enumerate() {
             r = r.with_label(

@@ -69,6 +69,7 @@ pub fn lex(src: &str, defines: &[(String, String)]) -> (Vec<Token>, Vec<Diagnost
         toks: Vec::new(),
         diags: Vec::new(),
         depth: 0,
+        opens: Vec::new(),
         indents: vec![0],
     };
     lx.run();
@@ -88,6 +89,8 @@ struct Lexer<'a> {
     toks: Vec<Token>,
     diags: Vec<Diagnostic>,
     depth: usize,
+    /// offsets of the brackets still open
+    opens: Vec<usize>,
     indents: Vec<usize>,
 }
 
@@ -121,6 +124,11 @@ impl Lexer<'_> {
                 }
                 b'\n' => {
                     self.i += 1;
+                    let rest = &self.b[self.i..];
+                    if self.depth > 0 && (rest.starts_with(b"def ") || rest.starts_with(b"from ")) {
+                        // a top-level line cannot continue an expression: close the brackets
+                        self.unclosed();
+                    }
                     if self.depth == 0 {
                         if !matches!(self.toks.last().map(|t| &t.tok), Some(Tok::Newline) | None) {
                             self.push(Tok::Newline, start, start + 1);
@@ -152,6 +160,7 @@ impl Lexer<'_> {
             }
         }
         let end = self.b.len();
+        self.unclosed();
         if !matches!(self.toks.last().map(|t| &t.tok), Some(Tok::Newline) | None) {
             self.push(Tok::Newline, end, end);
         }
@@ -160,6 +169,26 @@ impl Lexer<'_> {
             self.push(Tok::Dedent, end, end);
         }
         self.push(Tok::Eof, end, end);
+    }
+
+    /// Reports brackets left open and closes them.
+    fn unclosed(&mut self) {
+        for &at in &self.opens {
+            let ch = self.src.get(at..at + 1).unwrap_or("(");
+            self.diags.push(
+                Diagnostic::error(
+                    "unclosed-bracket",
+                    Span::new(at, at + 1),
+                    format!("`{ch}` was never closed"),
+                )
+                .with_label("opened here")
+                .with_help(
+                    "close it before the end of the statement; inside brackets, lines continue",
+                ),
+            );
+        }
+        self.opens.clear();
+        self.depth = 0;
     }
 
     /// At the start of a logical line: measures indentation and emits INDENT/DEDENT.
@@ -278,8 +307,14 @@ impl Lexer<'_> {
             if let Some(s) = group.iter().find(|s| rest.starts_with(s.as_bytes())) {
                 self.i += s.len();
                 match *s {
-                    "(" | "[" | "{" => self.depth += 1,
-                    ")" | "]" | "}" => self.depth = self.depth.saturating_sub(1),
+                    "(" | "[" | "{" => {
+                        self.depth += 1;
+                        self.opens.push(start);
+                    }
+                    ")" | "]" | "}" => {
+                        self.depth = self.depth.saturating_sub(1);
+                        self.opens.pop();
+                    }
                     _ => {}
                 }
                 self.push(Tok::Sym(s), start, self.i);
@@ -329,6 +364,7 @@ fn substitute(toks: &mut [Token], diags: &mut Vec<Diagnostic>, defines: &[(Strin
                     toks: Vec::new(),
                     diags: Vec::new(),
                     depth: 0,
+                    opens: Vec::new(),
                     indents: vec![0],
                 };
                 lx.run();

@@ -533,6 +533,7 @@ impl<'t> Parser<'t, '_> {
             Tok::Kw("if") => {
                 self.bump();
                 let cond = self.parse_expr()?;
+                let header = start.to(self.prev_span());
                 let body = self.parse_block()?;
                 let mut arms = vec![(cond, body)];
                 let mut orelse = None;
@@ -552,17 +553,18 @@ impl<'t> Parser<'t, '_> {
                 }
                 out.push(Stmt {
                     kind: StmtKind::If { arms, orelse },
-                    span: start.to(self.prev_span()),
+                    span: header,
                 });
                 Some(())
             }
             Tok::Kw("while") => {
                 self.bump();
                 let cond = self.parse_expr()?;
+                let header = start.to(self.prev_span());
                 let body = self.parse_block()?;
                 out.push(Stmt {
                     kind: StmtKind::While { cond, body },
-                    span: start.to(self.prev_span()),
+                    span: header,
                 });
                 Some(())
             }
@@ -587,10 +589,11 @@ impl<'t> Parser<'t, '_> {
                 self.expect_sym("(")?;
                 let count = self.parse_expr()?;
                 self.expect_sym(")")?;
+                let header = start.to(self.prev_span());
                 let body = self.parse_block()?;
                 out.push(Stmt {
                     kind: StmtKind::For { var, count, body },
-                    span: start.to(self.prev_span()),
+                    span: header,
                 });
                 Some(())
             }

@@ -255,11 +255,7 @@ pub(crate) fn warn_non_final(
             };
             let (span, label, what) = match end {
                 End::Return(span) => (span, "returns here", "reaches this `return`"),
-                End::FallOff => (
-                    def.name.span,
-                    "can fall off the end",
-                    "falls off the end of the chain",
-                ),
+                End::FallOff => (def.name.span, "can fall off the end", "falls off its end"),
             };
             diags.push(
                 Diagnostic::warning(

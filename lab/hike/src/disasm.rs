@@ -58,6 +58,10 @@ pub fn insn_text(insn: Insn, next: Option<Insn>) -> String {
             };
             if x {
                 format!("r{d} {sym} r{s}")
+            } else if imm.unsigned_abs() >= 0x10000 {
+                // element IDs and MMU addresses read better in hex
+                let sign = if imm < 0 { "-" } else { "" };
+                format!("r{d} {sym} {sign}{:#x}", imm.unsigned_abs())
             } else {
                 format!("r{d} {sym} {imm}")
             }

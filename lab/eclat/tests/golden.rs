@@ -1,0 +1,107 @@
+//! Golden files: tokens, syntax tree, bytecode listing (`--emit asm`) and C (`--emit c`) of every
+//! script in tests/scripts, and the rendered diagnostics of every script in tests/diagnostics.
+//!
+//! Regenerate after an intended change with:
+//!
+//! ```sh
+//! UPDATE_GOLDEN=1 cargo test -p eclat --test golden
+//! ```
+//!
+//! and review the diff under tests/golden/.
+
+use std::path::{Path, PathBuf};
+
+fn dir(sub: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests")
+        .join(sub)
+}
+
+fn sources(sub: &str) -> Vec<(String, String)> {
+    let mut v: Vec<(String, String)> = std::fs::read_dir(dir(sub))
+        .expect("test dir")
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "eclat"))
+        .map(|p| {
+            let stem = p.file_stem().unwrap().to_string_lossy().into_owned();
+            (stem, std::fs::read_to_string(&p).unwrap())
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// Compares `actual` with the golden file (or rewrites it under UPDATE_GOLDEN=1); returns a
+/// failure message.
+fn check(name: &str, actual: &str) -> Option<String> {
+    let path: PathBuf = dir("golden").join(name);
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, actual).unwrap();
+        return None;
+    }
+    let expected = std::fs::read_to_string(&path).unwrap_or_default();
+    (expected != actual).then(|| {
+        let first = expected.lines().zip(actual.lines()).position(|(a, b)| a != b);
+        format!(
+            "{} differs (first differing line {:?}); rerun with UPDATE_GOLDEN=1 and review the diff",
+            Path::new(name).display(),
+            first.map(|l| l + 1)
+        )
+    })
+}
+
+fn defines() -> Vec<(String, String)> {
+    vec![("DEVNAME".to_string(), "veth0".to_string())]
+}
+
+#[test]
+fn scripts() {
+    let catalog = hike::catalog::Catalog::reference();
+    let mut failures = Vec::new();
+    let all = sources("scripts");
+    assert!(all.len() >= 8, "scripts found: {}", all.len());
+    for (stem, src) in &all {
+        let (tokens, _) = eclat::lexer::lex(src, &defines());
+        failures.extend(check(
+            &format!("{stem}.tokens"),
+            &eclat::lexer::dump(&tokens),
+        ));
+        let mut d = Vec::new();
+        let module = eclat::parser::parse(&tokens, &mut d);
+        failures.extend(check(&format!("{stem}.ast"), &eclat::ast::dump(&module)));
+        let file = format!("scripts/{stem}.eclat");
+        let c = eclat::compile(src, &file, &catalog, &defines());
+        assert!(!c.has_errors(), "{}", c.render(src, &file, false));
+        assert!(
+            c.diagnostics.is_empty(),
+            "{stem}: {}",
+            c.render(src, &file, false)
+        );
+        let p = c.output.expect("output");
+        failures.extend(check(&format!("{stem}.asm"), &p.emit_asm()));
+        failures.extend(check(&format!("{stem}.c"), &p.emit_c()));
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn diagnostics() {
+    let catalog = hike::catalog::Catalog::reference();
+    let mut failures = Vec::new();
+    for (stem, src) in sources("diagnostics") {
+        let file = format!("diagnostics/{stem}.eclat");
+        let c = eclat::compile(&src, &file, &catalog, &defines());
+        let mut text = c.render(&src, &file, false);
+        for d in &c.diagnostics {
+            text.push_str(&d.short(&src, &file));
+            text.push('\n');
+        }
+        if let Some(p) = &c.output {
+            text.push_str(&p.emit_asm());
+        }
+        failures.extend(check(&format!("{stem}.diag"), &text));
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
