@@ -29,6 +29,7 @@ pub(crate) struct Env<'c, 'm> {
     pub chains: Vec<ChainDecl<'m>>,
     pub chain_index: HashMap<String, usize>,
     pub line_starts: Vec<usize>,
+    pub source: &'m str,
 }
 
 impl Env<'_, '_> {
@@ -84,9 +85,9 @@ pub(crate) fn suggest<'a>(
         .map(|(_, c)| c)
 }
 
-pub(crate) fn compile_module(
-    module: &Module,
-    source: &str,
+pub(crate) fn compile_module<'m>(
+    module: &'m Module,
+    source: &'m str,
     file_name: &str,
     catalog: &Catalog,
     diags: &mut Vec<Diagnostic>,
@@ -102,6 +103,7 @@ pub(crate) fn compile_module(
         chains: Vec::new(),
         chain_index: HashMap::new(),
         line_starts,
+        source,
     };
     let mut taken: HashMap<String, Span> = HashMap::new();
     let mut clash = |diags: &mut Vec<Diagnostic>, name: &Ident, what: &str| -> bool {
@@ -1423,12 +1425,12 @@ impl Gen<'_, '_, '_> {
                 self.vars.insert(name.name.clone(), var);
             }
             StmtKind::Assign { name, value } => {
-                if let Some(var) = self.resolve_target(name) {
+                if let Some(var) = self.resolve_target(name, Some(value)) {
                     self.assign(&name.name, var, value);
                 }
             }
             StmtKind::AugAssign { name, op, value } => {
-                if let Some(var) = self.resolve_target(name) {
+                if let Some(var) = self.resolve_target(name, None) {
                     self.aug_assign(var, *op, value, s.span);
                 }
             }
@@ -1487,7 +1489,7 @@ impl Gen<'_, '_, '_> {
         Some(r)
     }
 
-    fn resolve_target(&mut self, name: &Ident) -> Option<Var> {
+    fn resolve_target(&mut self, name: &Ident, value: Option<&Expr>) -> Option<Var> {
         if let Some(v) = self.vars.get(&name.name) {
             return Some(*v);
         }
@@ -1527,7 +1529,10 @@ impl Gen<'_, '_, '_> {
             )
             .with_label("not declared")
             .with_help(format!(
-                "declare it: `u64 : {n} = ...` (eCLAT variables have a type, written first)"
+                "declare it: `u64 : {n} = {}` (eCLAT variables have a type, written first)",
+                value
+                    .and_then(|v| self.env.source.get(v.span.start..v.span.end))
+                    .unwrap_or("...")
             ));
             self.error(d);
             // declare it anyway so that later uses do not repeat the error

@@ -11,13 +11,100 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 static INPUTS: AtomicUsize = AtomicUsize::new(0);
 
 const FRAGMENTS: &[&str] = &[
-    "from", "programs", "loaders", ".", "hike_default", "meter", "import", "hike_pass", "hike_drop", "monitor",
-    "ip6_dst_tbmon", "ip6_simple_classifier", "ipv6_simple_classifier_map", "attach", "def", "if", "elif", "else",
-    "while", "for", "in", "range", "return", "pass", "and", "or", "not", "True", "false", "u8", "u16", "u32", "u64",
-    "s8", "s64", ":", "=", "+=", "<<=", "(", ")", "[", "]", "{", "}", ",", ";", "+", "-", "*", "/", "%", "<<", ">>",
-    "&", "|", "^", "~", "<", "<=", "==", "!=", ">", ">=", "0", "1", "42", "0xffffffffffffffff", "99999999999999999999",
-    "-1", "x", "y", "PASS", "DROP", "c", "d", "Packet", "readU8", "readU16", "writeU32", "'veth0'", "'xdp'", "\"",
-    "'", "#", "\n", "\n    ", "\n        ", "\n\t", "    ", "\\\n", "é", "→", "\r\n",
+    "from",
+    "programs",
+    "loaders",
+    ".",
+    "hike_default",
+    "meter",
+    "import",
+    "hike_pass",
+    "hike_drop",
+    "monitor",
+    "ip6_dst_tbmon",
+    "ip6_simple_classifier",
+    "ipv6_simple_classifier_map",
+    "attach",
+    "def",
+    "if",
+    "elif",
+    "else",
+    "while",
+    "for",
+    "in",
+    "range",
+    "return",
+    "pass",
+    "and",
+    "or",
+    "not",
+    "True",
+    "false",
+    "u8",
+    "u16",
+    "u32",
+    "u64",
+    "s8",
+    "s64",
+    ":",
+    "=",
+    "+=",
+    "<<=",
+    "(",
+    ")",
+    "[",
+    "]",
+    "{",
+    "}",
+    ",",
+    ";",
+    "+",
+    "-",
+    "*",
+    "/",
+    "%",
+    "<<",
+    ">>",
+    "&",
+    "|",
+    "^",
+    "~",
+    "<",
+    "<=",
+    "==",
+    "!=",
+    ">",
+    ">=",
+    "0",
+    "1",
+    "42",
+    "0xffffffffffffffff",
+    "99999999999999999999",
+    "-1",
+    "x",
+    "y",
+    "PASS",
+    "DROP",
+    "c",
+    "d",
+    "Packet",
+    "readU8",
+    "readU16",
+    "writeU32",
+    "'veth0'",
+    "'xdp'",
+    "\"",
+    "'",
+    "#",
+    "\n",
+    "\n    ",
+    "\n        ",
+    "\n\t",
+    "    ",
+    "\\\n",
+    "é",
+    "→",
+    "\r\n",
 ];
 
 fn fragment_script() -> impl Strategy<Value = String> {
@@ -70,7 +157,10 @@ fn apply(src: &str, m: &Mutation) -> String {
         Mutation::Delete(a, len) => {
             let a = a % n;
             let b = (a + len).min(chars.len());
-            chars[..a.min(chars.len())].iter().chain(chars[b..].iter()).collect()
+            chars[..a.min(chars.len())]
+                .iter()
+                .chain(chars[b..].iter())
+                .collect()
         }
         Mutation::Insert(a, f) => {
             let a = (a % n).min(chars.len());
@@ -106,7 +196,12 @@ fn check(src: &str) -> Result<(), TestCaseError> {
     let defines = vec![("DEVNAME".to_string(), "veth0".to_string())];
     let c = eclat::compile(src, "fuzz.eclat", &catalog, &defines);
     for d in &c.diagnostics {
-        prop_assert!(d.span.start <= d.span.end && d.span.end <= src.len(), "span {:?} outside 0..{}", d.span, src.len());
+        prop_assert!(
+            d.span.start <= d.span.end && d.span.end <= src.len(),
+            "span {:?} outside 0..{}",
+            d.span,
+            src.len()
+        );
         for l in &d.labels {
             prop_assert!(l.span.start <= l.span.end && l.span.end <= src.len());
         }
@@ -122,9 +217,18 @@ fn check(src: &str) -> Result<(), TestCaseError> {
         prop_assert!(linked.is_ok());
         let linked = linked.unwrap();
         for ch in &linked.chains {
-            prop_assert!(hike::validate(&ch.insns).is_ok(), "{:?}\n{}", hike::validate(&ch.insns), p.emit_asm());
+            prop_assert!(
+                hike::validate(&ch.insns).is_ok(),
+                "{:?}\n{}",
+                hike::validate(&ch.insns),
+                p.emit_asm()
+            );
         }
-        let chains: Vec<(u32, Vec<hike::Insn>)> = linked.chains.iter().map(|c| (c.id, c.insns.clone())).collect();
+        let chains: Vec<(u32, Vec<hike::Insn>)> = linked
+            .chains
+            .iter()
+            .map(|c| (c.id, c.insns.clone()))
+            .collect();
         if let Some((id, _)) = chains.first() {
             let pkt = hike::vm::models::ipv6_udp_frame([1; 16], [2; 16], 1, 2, b"payload");
             let mut shm = vec![0u8; 4096];
@@ -136,11 +240,18 @@ fn check(src: &str) -> Result<(), TestCaseError> {
 }
 
 fn cases() -> u32 {
-    std::env::var("ECLAT_FUZZ_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(2000)
+    std::env::var("ECLAT_FUZZ_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2000)
 }
 
 fn run<S: Strategy>(strategy: S, test: impl Fn(S::Value) -> Result<(), TestCaseError>) {
-    let config = ProptestConfig { cases: cases(), failure_persistence: None, ..ProptestConfig::default() };
+    let config = ProptestConfig {
+        cases: cases(),
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    };
     let mut runner = proptest::test_runner::TestRunner::new(config);
     if let Err(e) = runner.run(&strategy, test) {
         panic!("{e}");
@@ -153,13 +264,16 @@ fn run<S: Strategy>(strategy: S, test: impl Fn(S::Value) -> Result<(), TestCaseE
 fn compiler_survives_random_and_mutated_scripts() {
     run(fragment_script(), |src| check(&src));
     let all = scripts();
-    run((any::<usize>(), prop::collection::vec(mutation(), 1..6)), |(which, ms)| {
-        let mut src = all[which % all.len()].clone();
-        for m in &ms {
-            src = apply(&src, m);
-        }
-        check(&src)
-    });
+    run(
+        (any::<usize>(), prop::collection::vec(mutation(), 1..6)),
+        |(which, ms)| {
+            let mut src = all[which % all.len()].clone();
+            for m in &ms {
+                src = apply(&src, m);
+            }
+            check(&src)
+        },
+    );
     run(".{0,300}", |src: String| check(&src));
     let n = INPUTS.load(Ordering::Relaxed);
     println!("eclat fuzz: {n} inputs, no panic, every span inside its source");
