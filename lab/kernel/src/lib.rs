@@ -8,6 +8,7 @@ pub mod cleanup;
 pub mod doctor;
 pub mod env;
 pub mod exec;
+pub mod hike;
 pub mod journal;
 pub mod maps;
 pub mod netlink;

@@ -1,0 +1,486 @@
+//! The HIKe part of `eclat-lab bench`: ns/packet with `BPF_PROG_TEST_RUN` (repeat), every case
+//! next to its baseline measured in the same run, plus verifier time and sizes per program.
+//! Also [`Setup`], the fully loaded HIKe instance that benches and kernel tests share.
+
+use std::collections::BTreeMap;
+
+use hike::Insn;
+use hike::insn::op;
+use serde::Serialize;
+
+use super::asm::{self, Item};
+use super::runtime::ProgramLoad;
+use super::{Hike, HikeError, ScratchRoot};
+
+/// Program IDs used by [`Setup`].
+pub mod ids {
+    pub const HIKE_PASS: u32 = 1;
+    pub const HIKE_DROP: u32 = 2;
+    pub const MONITOR: u32 = 3;
+    pub const IP6_HSET_SRCDST: u32 = 4;
+    pub const IP6_SD_DEC2ZERO: u32 = 5;
+    pub const IP6_DST_TBMON: u32 = 6;
+    pub const IP6_SD_TBMON: u32 = 7;
+    pub const L2_REDIRECT: u32 = 8;
+    pub const HIKE_NULL: u32 = 9;
+    pub const IP6_SET_ECN: u32 = 10;
+    pub const HIKE_ECHO: u32 = 11;
+    pub const HIKE_ADD3: u32 = 12;
+    pub const LSE: u32 = 13;
+    pub const APP_CFG_LOAD: u32 = 14;
+    pub const APP_CFG_STORE: u32 = 15;
+    pub const IP6_FIND_UDP: u32 = 16;
+    pub const SHOW_PKT_INFO: u32 = 17;
+    pub const IP6_DST_METER: u32 = 18;
+    pub const IP6_SD_METER: u32 = 19;
+    pub const L2XCON: u32 = 20;
+    pub const IP6_KROUTE: u32 = 21;
+}
+
+/// (package, program, ID) of everything [`Setup`] registers.
+pub const REGISTERED: &[(&str, &str, u32)] = &[
+    ("hike_default", "hike_pass", ids::HIKE_PASS),
+    ("hike_default", "hike_drop", ids::HIKE_DROP),
+    ("hike_default", "monitor", ids::MONITOR),
+    ("hike_default", "ip6_hset_srcdst", ids::IP6_HSET_SRCDST),
+    ("sampler", "ip6_sd_dec2zero", ids::IP6_SD_DEC2ZERO),
+    ("meter", "ip6_dst_tbmon", ids::IP6_DST_TBMON),
+    ("meter", "ip6_sd_tbmon", ids::IP6_SD_TBMON),
+    ("hike_default", "l2_redirect", ids::L2_REDIRECT),
+    ("bench", "hike_null", ids::HIKE_NULL),
+    ("hike_default", "ip6_set_ecn", ids::IP6_SET_ECN),
+    ("bench", "hike_echo", ids::HIKE_ECHO),
+    ("bench", "hike_add3", ids::HIKE_ADD3),
+    ("hike_default", "lse", ids::LSE),
+    ("hike_default", "app_cfg_load", ids::APP_CFG_LOAD),
+    ("hike_default", "app_cfg_store", ids::APP_CFG_STORE),
+    ("hike_default", "ip6_find_udp", ids::IP6_FIND_UDP),
+    ("info", "show_pkt_info", ids::SHOW_PKT_INFO),
+    ("meter", "ip6_dst_meter", ids::IP6_DST_METER),
+    ("meter", "ip6_sd_meter", ids::IP6_SD_METER),
+    ("hike_default", "l2xcon", ids::L2XCON),
+    ("hike_default", "ip6_kroute", ids::IP6_KROUTE),
+];
+
+/// Every embedded HIKe object [`Setup`] loads.
+pub const OBJECTS: &[&str] = &[
+    "programs/hike_default.o",
+    "programs/meter.o",
+    "programs/sampler.o",
+    "programs/info.o",
+    "programs/bench.o",
+    "loaders/hike_default.o",
+    "raw/xdp_pass.o",
+    "raw/pipeline.o",
+    "raw/tailcall.o",
+    "raw/ddos.o",
+];
+
+/// A HIKe instance under its own scratch bpffs root with every default object loaded and the
+/// programs of [`REGISTERED`] registered. Dropping it removes every pin.
+pub struct Setup {
+    pub hike: Hike,
+    // dropped after `hike`, so its pins go last
+    pub root: ScratchRoot,
+}
+
+impl Setup {
+    pub fn new(prefix: &str) -> Result<Self, HikeError> {
+        Self::with_vm(prefix, super::runtime::VM_OBJECT)
+    }
+
+    /// The same with another build of the VM (e.g. `vm/hike_vm_dyn.o`).
+    pub fn with_vm(prefix: &str, vm_object: &str) -> Result<Self, HikeError> {
+        let root = ScratchRoot::new(prefix)?;
+        let mut hike = Hike::open_with_vm(root.path(), vm_object)?;
+        for o in OBJECTS {
+            hike.load_embedded(o)?;
+        }
+        for (pkg, name, id) in REGISTERED {
+            hike.register(*id, pkg, name)?;
+        }
+        Ok(Self { hike, root })
+    }
+
+    /// Stores `insns` as chain `id` and points `ip6_simple_classifier` at it.
+    pub fn classify_to(&mut self, id: u32, insns: &[Insn]) -> Result<(), HikeError> {
+        self.hike.store_chain(id, insns)?;
+        self.hike.set_loader_chain(
+            "hike_default",
+            "ipv6_simple_classifier_map",
+            &0u32.to_ne_bytes(),
+            id,
+        )
+    }
+
+    /// Runs `ip6_simple_classifier` (the loader) on `packet`.
+    pub fn run(&self, packet: &[u8]) -> Result<super::TestRunOutput, HikeError> {
+        self.hike
+            .test_run("hike_default", "ip6_simple_classifier", packet, 1)
+    }
+}
+
+/// `n` calls of `hike_null`, then `hike_pass`.
+pub fn null_chain(n: usize) -> Vec<Insn> {
+    let mut v = Vec::new();
+    for _ in 0..n {
+        v.extend(asm::call_with(ids::HIKE_NULL, &[]));
+    }
+    v.extend(asm::call_with(ids::HIKE_PASS, &[]));
+    v.push(asm::exit());
+    v
+}
+
+/// The lesson 6 DDoS chain, the same decisions as `raw/ddos.bpf.c`; `collector` = ifindex.
+pub fn ddos_chain(collector: u32) -> Vec<Insn> {
+    use Item::*;
+    let c = |id: u32, args: &[i32]| asm::items(asm::call_with(id, args));
+    let mut v: Vec<Item> = Vec::new();
+    v.extend(c(ids::IP6_HSET_SRCDST, &[2])); // LOOKUP_AND_CLEAN
+    v.push(Jmp {
+        jop: op::JNE,
+        dst: 0,
+        imm: 0,
+        to: "not_blacklisted",
+    });
+    v.extend(c(ids::IP6_SD_DEC2ZERO, &[500]));
+    v.push(Jmp {
+        jop: op::JNE,
+        dst: 0,
+        imm: 0,
+        to: "drop_blacklisted",
+    });
+    v.extend(c(ids::MONITOR, &[2]));
+    v.extend(c(ids::L2_REDIRECT, &[collector as i32]));
+    v.push(Label("drop_blacklisted"));
+    v.extend(c(ids::MONITOR, &[1]));
+    v.extend(c(ids::HIKE_DROP, &[]));
+    v.push(Label("not_blacklisted"));
+    v.extend(c(ids::IP6_DST_TBMON, &[]));
+    v.push(Jmp {
+        jop: op::JNE,
+        dst: 0,
+        imm: 0,
+        to: "check_sd",
+    });
+    v.extend(c(ids::MONITOR, &[0]));
+    v.extend(c(ids::HIKE_PASS, &[]));
+    v.push(Label("check_sd"));
+    v.extend(c(ids::IP6_SD_TBMON, &[]));
+    v.push(Jmp {
+        jop: op::JEQ,
+        dst: 0,
+        imm: 0,
+        to: "pass",
+    });
+    v.extend(c(ids::IP6_HSET_SRCDST, &[1])); // ADD
+    v.extend(c(ids::MONITOR, &[1]));
+    v.extend(c(ids::HIKE_DROP, &[]));
+    v.push(Label("pass"));
+    v.extend(c(ids::MONITOR, &[0]));
+    v.extend(c(ids::HIKE_PASS, &[]));
+    v.push(I(asm::exit()));
+    asm::assemble(&v)
+}
+
+/// The 3-stage pipeline as a chain: ip6_set_ecn; monitor(0); hike_pass.
+pub fn pipeline_chain() -> Vec<Insn> {
+    let mut v = asm::call_with(ids::IP6_SET_ECN, &[]);
+    v.extend(asm::call_with(ids::MONITOR, &[0]));
+    v.extend(asm::call_with(ids::HIKE_PASS, &[]));
+    v.push(asm::exit());
+    v
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BenchCase {
+    pub name: String,
+    pub min_ns: f64,
+    pub median_ns: f64,
+    /// the case this one is compared with, measured in the same run
+    pub baseline: Option<String>,
+    /// median / baseline median
+    pub ratio: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Derived {
+    /// classifier -> chain{hike_pass} minus raw XDP_PASS (median)
+    pub vm_entry_ns: f64,
+    /// per extra null program call in a chain, (8 calls - 1 call) / 7
+    pub per_call_ns: f64,
+    /// per extra raw constant-key tail call, (8 - 1) / 7
+    pub raw_per_tail_call_ns: f64,
+    /// the same per-call figure with the run-time-key VM build (hike_vm_dyn)
+    pub per_call_dynamic_dispatch_ns: Option<f64>,
+    pub ddos_ratio: f64,
+    pub pipeline_ratio: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BenchReport {
+    pub repeat: u32,
+    pub samples: u32,
+    pub packet_len: usize,
+    pub cases: Vec<BenchCase>,
+    pub derived: Derived,
+    /// verifier time and sizes of every program loaded for the bench
+    pub loads: Vec<ProgramLoad>,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct BenchOptions {
+    /// runs per `BPF_PROG_TEST_RUN` call
+    pub repeat: u32,
+    /// `BPF_PROG_TEST_RUN` calls per case (min and median are over these)
+    pub samples: u32,
+    /// also measure the run-time-key VM build
+    pub dynamic_dispatch: bool,
+}
+
+impl Default for BenchOptions {
+    fn default() -> Self {
+        Self {
+            repeat: 20_000,
+            samples: 15,
+            dynamic_dispatch: true,
+        }
+    }
+}
+
+fn measure(
+    hike: &Hike,
+    package: &str,
+    prog: &str,
+    packet: &[u8],
+    opts: &BenchOptions,
+) -> Result<(f64, f64), HikeError> {
+    // warm-up: caches, map entries, the steady state of stateful chains
+    hike.test_run(package, prog, packet, opts.repeat)?;
+    let mut v = Vec::with_capacity(opts.samples as usize);
+    for _ in 0..opts.samples.max(1) {
+        let r = hike.test_run(package, prog, packet, opts.repeat)?;
+        v.push(r.duration.as_nanos() as f64);
+    }
+    v.sort_by(|a, b| a.total_cmp(b));
+    Ok((v[0], v[v.len() / 2]))
+}
+
+/// Runs the whole suite in a scratch root (removed afterwards).
+pub fn run(opts: BenchOptions) -> Result<BenchReport, HikeError> {
+    let mut s = Setup::new("eclat-lab-bench")?;
+    let pkt = super::packet::bench_frame();
+    let mut results: BTreeMap<String, (f64, f64)> = BTreeMap::new();
+    let mut order: Vec<(String, Option<String>)> = Vec::new();
+    let mut add = |name: &str, base: Option<&str>, r: (f64, f64)| {
+        results.insert(name.to_string(), r);
+        order.push((name.to_string(), base.map(|b| b.to_string())));
+    };
+
+    add(
+        "raw XDP_PASS",
+        None,
+        measure(&s.hike, "xdp_pass", "xdp_pass", &pkt, &opts)?,
+    );
+
+    // raw tail-call pipelines: tc_entry -> tc_s1 -> ... -> tc_sN
+    for n in [1u32, 2, 4, 8] {
+        for slot in 1..=9u32 {
+            if slot <= n {
+                s.hike.prog_array_set(
+                    "tailcall",
+                    "tc_progs",
+                    slot,
+                    "tailcall",
+                    &format!("tc_s{slot}"),
+                )?;
+            } else {
+                s.hike.prog_array_clear("tailcall", "tc_progs", slot)?;
+            }
+        }
+        add(
+            &format!("raw tail calls x{n}"),
+            Some("raw XDP_PASS"),
+            measure(&s.hike, "tailcall", "tc_entry", &pkt, &opts)?,
+        );
+    }
+
+    let chain = hike::FIRST_CHAIN_ID;
+    s.classify_to(chain, &null_chain(0))?;
+    add(
+        "classifier -> chain{hike_pass}",
+        Some("raw XDP_PASS"),
+        measure(
+            &s.hike,
+            "hike_default",
+            "ip6_simple_classifier",
+            &pkt,
+            &opts,
+        )?,
+    );
+    for n in [1usize, 2, 4, 8] {
+        s.classify_to(chain, &null_chain(n))?;
+        add(
+            &format!("chain of {n} null calls + hike_pass"),
+            Some(&format!("raw tail calls x{n}")),
+            measure(
+                &s.hike,
+                "hike_default",
+                "ip6_simple_classifier",
+                &pkt,
+                &opts,
+            )?,
+        );
+    }
+
+    // 3-stage pipeline: set ECN, monitor, pass
+    s.hike
+        .prog_array_set("pipeline", "pipe_progs", 1, "pipeline", "pipe_set_ecn")?;
+    s.hike
+        .prog_array_set("pipeline", "pipe_progs", 2, "pipeline", "pipe_monitor")?;
+    add(
+        "raw 3-stage pipeline (classifier, set_ecn, monitor)",
+        Some("raw XDP_PASS"),
+        measure(&s.hike, "pipeline", "pipe_classifier", &pkt, &opts)?,
+    );
+    s.classify_to(chain, &pipeline_chain())?;
+    add(
+        "HIKe chain {ip6_set_ecn; monitor; hike_pass}",
+        Some("raw 3-stage pipeline (classifier, set_ecn, monitor)"),
+        measure(
+            &s.hike,
+            "hike_default",
+            "ip6_simple_classifier",
+            &pkt,
+            &opts,
+        )?,
+    );
+
+    // DDoS: a flood from one source; after the first packets the flow is blacklisted and
+    // the steady state is lookup -> sample countdown -> monitor(DROP) -> drop
+    add(
+        "raw DDoS single program (flood)",
+        Some("raw XDP_PASS"),
+        measure(&s.hike, "ddos", "ddos_raw", &pkt, &opts)?,
+    );
+    s.classify_to(chain, &ddos_chain(0))?;
+    add(
+        "HIKe DDoS chain (flood)",
+        Some("raw DDoS single program (flood)"),
+        measure(
+            &s.hike,
+            "hike_default",
+            "ip6_simple_classifier",
+            &pkt,
+            &opts,
+        )?,
+    );
+
+    let mut dyn_per_call = None;
+    if opts.dynamic_dispatch {
+        let mut d = Setup::with_vm("eclat-lab-bench-dyn", "vm/hike_vm_dyn.o")?;
+        let mut m = Vec::new();
+        for n in [1usize, 8] {
+            d.classify_to(chain, &null_chain(n))?;
+            let r = measure(
+                &d.hike,
+                "hike_default",
+                "ip6_simple_classifier",
+                &pkt,
+                &opts,
+            )?;
+            m.push(r.1);
+            add(
+                &format!("chain of {n} null calls, run-time-key VM dispatch"),
+                Some(&format!("chain of {n} null calls + hike_pass")),
+                r,
+            );
+        }
+        dyn_per_call = Some((m[1] - m[0]) / 7.0);
+    }
+
+    let med = |k: &str| results.get(k).map(|r| r.1).unwrap_or(f64::NAN);
+    let cases = order
+        .iter()
+        .map(|(name, base)| {
+            let (min, median) = results[name];
+            BenchCase {
+                name: name.clone(),
+                min_ns: min,
+                median_ns: median,
+                ratio: base.as_ref().map(|b| median / med(b)),
+                baseline: base.clone(),
+            }
+        })
+        .collect();
+    let derived = Derived {
+        vm_entry_ns: med("classifier -> chain{hike_pass}") - med("raw XDP_PASS"),
+        per_call_ns: (med("chain of 8 null calls + hike_pass")
+            - med("chain of 1 null calls + hike_pass"))
+            / 7.0,
+        raw_per_tail_call_ns: (med("raw tail calls x8") - med("raw tail calls x1")) / 7.0,
+        per_call_dynamic_dispatch_ns: dyn_per_call,
+        ddos_ratio: med("HIKe DDoS chain (flood)") / med("raw DDoS single program (flood)"),
+        pipeline_ratio: med("HIKe chain {ip6_set_ecn; monitor; hike_pass}")
+            / med("raw 3-stage pipeline (classifier, set_ecn, monitor)"),
+    };
+    Ok(BenchReport {
+        repeat: opts.repeat,
+        samples: opts.samples,
+        packet_len: pkt.len(),
+        cases,
+        derived,
+        loads: s.hike.loads(),
+    })
+}
+
+impl std::fmt::Display for BenchReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(
+            f,
+            "{:<58} {:>9} {:>9} {:>7}  baseline",
+            "case (ns/packet)", "min", "median", "ratio"
+        )?;
+        for c in &self.cases {
+            writeln!(
+                f,
+                "{:<58} {:>9.1} {:>9.1} {:>7}  {}",
+                c.name,
+                c.min_ns,
+                c.median_ns,
+                c.ratio.map(|r| format!("{r:.2}x")).unwrap_or_default(),
+                c.baseline.as_deref().unwrap_or("")
+            )?;
+        }
+        let d = &self.derived;
+        writeln!(f, "VM entry over raw: {:.1} ns", d.vm_entry_ns)?;
+        writeln!(
+            f,
+            "per extra program call: {:.1} ns (raw tail call {:.1} ns{})",
+            d.per_call_ns,
+            d.raw_per_tail_call_ns,
+            d.per_call_dynamic_dispatch_ns
+                .map(|x| format!(", run-time-key VM dispatch {x:.1} ns"))
+                .unwrap_or_default()
+        )?;
+        writeln!(f, "DDoS chain / hand-written program: {:.2}x", d.ddos_ratio)?;
+        writeln!(f, "3-stage chain / raw pipeline: {:.2}x", d.pipeline_ratio)?;
+        writeln!(
+            f,
+            "\n{:<40} {:>9} {:>8} {:>8} {:>9}",
+            "program", "load ms", "xlated", "jited", "verified"
+        )?;
+        for l in &self.loads {
+            writeln!(
+                f,
+                "{:<40} {:>9.2} {:>8} {:>8} {:>9}",
+                format!("{}.{}", l.package, l.name),
+                l.load_ns as f64 / 1e6,
+                l.xlated_bytes,
+                l.jited_bytes,
+                l.verified_insns.map(|v| v.to_string()).unwrap_or_default()
+            )?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,747 @@
+//! The HIKe control plane: loads the VM and HIKe objects with aya, binds every object to the
+//! one shared instance of each system map (pins under `<root>/maps/system/`), pins programs
+//! at `<root>/progs/<package>/<name>` and their own maps at `<root>/maps/<package>/<owner>/<map>`,
+//! registers programs by ID in `hvm_hprog_map`, stores chains, configures and attaches loaders.
+
+use std::collections::BTreeMap;
+use std::os::fd::{AsFd, BorrowedFd};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use aya::maps::{Map, MapData, ProgramArray};
+use aya::programs::links::FdLink;
+use aya::programs::{ProgramError, Xdp, XdpMode};
+use aya::{Ebpf, EbpfLoader};
+use aya_obj::programs::XdpAttachType;
+use hike::Insn;
+use hike::layout;
+use serde::Serialize;
+
+use super::meta::{self, ObjectMeta};
+use super::{HikeError, sysc};
+
+/// The four system maps (hike.md section 5).
+pub const SYSTEM_MAPS: [&str; 4] = [
+    "hvm_hprog_map",
+    "hvm_chain_map",
+    "hvm_cdata_map",
+    "hvm_shmem_map",
+];
+/// The VM's own maps, pinned beside the system maps.
+pub const VM_MAPS: [&str; 3] = ["hvm_config", "hvm_stats", "hvm_trace"];
+/// The VM object and its program.
+pub const VM_OBJECT: &str = "vm/hike_vm.o";
+pub const VM_PROGRAM: &str = "hike_vm";
+/// The slot of `hvm_hprog_map` that holds the VM.
+pub const VM_PROG_ID: u32 = 0;
+
+/// How loading one program went.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProgramLoad {
+    pub package: String,
+    pub name: String,
+    /// wall time of `BPF_PROG_LOAD` (verification and JIT)
+    pub load_ns: u64,
+    pub xlated_bytes: u32,
+    pub jited_bytes: u32,
+    pub verified_insns: Option<u32>,
+}
+
+/// An object loaded by this process.
+pub struct LoadedObject {
+    /// path below `ebpf-modules/obj`, e.g. `programs/hike_default.o`
+    pub path: String,
+    pub meta: ObjectMeta,
+    pub ebpf: Ebpf,
+    pub loads: Vec<ProgramLoad>,
+}
+
+/// A stored chain as read back from `hvm_chain_map`.
+#[derive(Debug, Clone, Serialize)]
+pub struct StoredChain {
+    pub id: u32,
+    pub generation: u64,
+    #[serde(skip)]
+    pub insns: Vec<Insn>,
+}
+
+pub struct Hike {
+    root: PathBuf,
+    objects: BTreeMap<String, LoadedObject>,
+    hprog: ProgramArray<MapData>,
+    /// the same map, for byte-level reads
+    hprog_raw: MapData,
+    chain_map: MapData,
+}
+
+static LAST_GEN: AtomicU64 = AtomicU64::new(0);
+
+/// A store generation: never 0, increasing within the process, and time-based so that a
+/// later process does not repeat an earlier one's.
+fn next_gen() -> u64 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(1);
+    let mut prev = LAST_GEN.load(Ordering::Relaxed);
+    loop {
+        let g = now.max(prev + 1);
+        match LAST_GEN.compare_exchange(prev, g, Ordering::Relaxed, Ordering::Relaxed) {
+            Ok(_) => return g,
+            Err(p) => prev = p,
+        }
+    }
+}
+
+fn io_err(path: &Path) -> impl Fn(std::io::Error) -> HikeError + '_ {
+    move |e| HikeError::Io {
+        path: path.to_path_buf(),
+        err: e,
+    }
+}
+
+/// The package of an object path: its file stem (`programs/hike_default.o` -> `hike_default`).
+pub fn package_of(path: &str) -> String {
+    Path::new(path)
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+impl Hike {
+    /// Opens the HIKe instance under `root` (a directory on bpffs), loading the VM and
+    /// creating the system maps if they are not pinned there yet.
+    pub fn open(root: &Path) -> Result<Self, HikeError> {
+        Self::open_with_vm(root, VM_OBJECT)
+    }
+
+    /// The same with another build of the VM (`vm/hike_vm_dyn.o`, for benchmarks).
+    pub fn open_with_vm(root: &Path, vm_object: &str) -> Result<Self, HikeError> {
+        super::ensure_bpffs()?;
+        let sys_dir = root.join("maps/system");
+        std::fs::create_dir_all(&sys_dir).map_err(io_err(&sys_dir))?;
+        let mut objects = BTreeMap::new();
+        let vm_pin = root.join("progs/hike_vm").join(VM_PROGRAM);
+        let need_vm = !vm_pin.exists();
+        if need_vm {
+            let data = super::object(vm_object)?;
+            let obj = load_object(root, vm_object, Some("hike_vm"), data)?;
+            objects.insert(vm_object.to_string(), obj);
+        }
+        let open_map = |name: &str| -> Result<MapData, HikeError> {
+            let p = sys_dir.join(name);
+            MapData::from_pin(&p).map_err(|e| HikeError::Map {
+                map: p.display().to_string(),
+                detail: e.to_string(),
+            })
+        };
+        let hprog =
+            ProgramArray::try_from(Map::ProgramArray(open_map("hvm_hprog_map")?)).map_err(|e| {
+                HikeError::Map {
+                    map: "hvm_hprog_map".into(),
+                    detail: e.to_string(),
+                }
+            })?;
+        let chain_map = open_map("hvm_chain_map")?;
+        let hprog_raw = open_map("hvm_hprog_map")?;
+        let mut h = Self {
+            root: root.to_path_buf(),
+            objects,
+            hprog,
+            hprog_raw,
+            chain_map,
+        };
+        if need_vm {
+            h.register(VM_PROG_ID, "hike_vm", VM_PROGRAM)?;
+        }
+        Ok(h)
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Loads (verifies) an embedded object, e.g. `programs/hike_default.o`, replacing the
+    /// pins of an earlier load. Programs keep their IDs only if registered again.
+    pub fn load_embedded(&mut self, path: &str) -> Result<&LoadedObject, HikeError> {
+        let data = super::object(path)?;
+        self.load_bytes(path, data)
+    }
+
+    /// Loads an object from bytes (e.g. a learner's module built with clang); `path` names it
+    /// and its stem is the package.
+    pub fn load_bytes(&mut self, path: &str, data: &[u8]) -> Result<&LoadedObject, HikeError> {
+        let obj = load_object(&self.root, path, None, data)?;
+        self.objects.insert(path.to_string(), obj);
+        Ok(&self.objects[path])
+    }
+
+    pub fn object(&self, path: &str) -> Option<&LoadedObject> {
+        self.objects.get(path)
+    }
+
+    pub fn objects(&self) -> impl Iterator<Item = &LoadedObject> {
+        self.objects.values()
+    }
+
+    /// Every program load made by this process (verifier time, sizes).
+    pub fn loads(&self) -> Vec<ProgramLoad> {
+        self.objects
+            .values()
+            .flat_map(|o| o.loads.clone())
+            .collect()
+    }
+
+    /// The catalog of everything loaded by this process.
+    pub fn catalog(&self) -> hike::catalog::Catalog {
+        let mut c = hike::catalog::Catalog::default();
+        for o in self.objects.values() {
+            c.programs.extend(o.meta.programs.iter().cloned());
+            c.loaders.extend(o.meta.loaders.iter().cloned());
+            c.constants.extend(o.meta.constants.iter().cloned());
+        }
+        c
+    }
+
+    pub fn prog_pin(&self, package: &str, name: &str) -> PathBuf {
+        self.root.join("progs").join(package).join(name)
+    }
+
+    /// An XDP program of a loaded object, by package and name; falls back to its pin.
+    fn with_program<T>(
+        &self,
+        package: &str,
+        name: &str,
+        f: impl FnOnce(&Xdp) -> Result<T, HikeError>,
+    ) -> Result<T, HikeError> {
+        for o in self.objects.values() {
+            if o.meta.package == package
+                && let Some(p) = o.ebpf.program(name)
+            {
+                let xdp: &Xdp = p.try_into().map_err(|e: ProgramError| HikeError::Program {
+                    program: name.into(),
+                    detail: e.to_string(),
+                })?;
+                return f(xdp);
+            }
+        }
+        let pin = self.prog_pin(package, name);
+        let xdp =
+            Xdp::from_pin(&pin, XdpAttachType::Interface).map_err(|e| HikeError::NoProgram {
+                program: format!("{package}.{name}"),
+                detail: format!(
+                    "not loaded by this process and no pin at {}: {e}",
+                    pin.display()
+                ),
+            })?;
+        f(&xdp)
+    }
+
+    /// Puts program `package.name` in slot `id` of `hvm_hprog_map` (replacing what was there).
+    pub fn register(&mut self, id: u32, package: &str, name: &str) -> Result<(), HikeError> {
+        if id >= hike::MAX_PROGRAMS {
+            return Err(HikeError::BadId { id });
+        }
+        if id == VM_PROG_ID && name != VM_PROGRAM {
+            return Err(HikeError::BadId { id });
+        }
+        let hprog = &mut self.hprog;
+        let objects = &self.objects;
+        let set = |xdp: &Xdp, hprog: &mut ProgramArray<MapData>| {
+            let fd = xdp.fd().map_err(|e| HikeError::Program {
+                program: name.into(),
+                detail: e.to_string(),
+            })?;
+            hprog.set(id, fd, 0).map_err(|e| HikeError::Map {
+                map: "hvm_hprog_map".into(),
+                detail: e.to_string(),
+            })
+        };
+        for o in objects.values() {
+            if o.meta.package == package
+                && let Some(p) = o.ebpf.program(name)
+            {
+                let xdp: &Xdp = p.try_into().map_err(|e: ProgramError| HikeError::Program {
+                    program: name.into(),
+                    detail: e.to_string(),
+                })?;
+                return set(xdp, hprog);
+            }
+        }
+        let pin = self.root.join("progs").join(package).join(name);
+        let xdp =
+            Xdp::from_pin(&pin, XdpAttachType::Interface).map_err(|e| HikeError::NoProgram {
+                program: format!("{package}.{name}"),
+                detail: e.to_string(),
+            })?;
+        set(&xdp, hprog)
+    }
+
+    /// Empties slot `id`: chains calling it now abort (HVM_ERR_NO_PROG).
+    pub fn unregister(&mut self, id: u32) -> Result<(), HikeError> {
+        if id == VM_PROG_ID || id >= hike::MAX_PROGRAMS {
+            return Err(HikeError::BadId { id });
+        }
+        match self.hprog.clear_index(&id) {
+            Ok(()) => Ok(()),
+            Err(aya::maps::MapError::SyscallError(e))
+                if e.io_error.raw_os_error() == Some(libc::ENOENT) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(HikeError::Map {
+                map: "hvm_hprog_map".into(),
+                detail: e.to_string(),
+            }),
+        }
+    }
+
+    /// The kernel program ID in each used slot of `hvm_hprog_map`.
+    pub fn registered(&self) -> Result<Vec<(u32, u32)>, HikeError> {
+        let fd = self.hprog_fd();
+        let mut out = Vec::new();
+        for slot in 0..hike::MAX_PROGRAMS {
+            let mut v = [0u8; 4];
+            if crate::sys::lookup(fd, &slot.to_ne_bytes(), &mut v).map_err(|e| HikeError::Map {
+                map: "hvm_hprog_map".into(),
+                detail: e.to_string(),
+            })? {
+                out.push((slot, u32::from_ne_bytes(v)));
+            }
+        }
+        Ok(out)
+    }
+
+    /// The lowest free program ID (1..255), for allocation with reuse.
+    pub fn free_program_id(&self) -> Result<Option<u32>, HikeError> {
+        let used: Vec<u32> = self.registered()?.into_iter().map(|(s, _)| s).collect();
+        Ok((1..hike::MAX_PROGRAMS).find(|i| !used.contains(i)))
+    }
+
+    fn hprog_fd(&self) -> BorrowedFd<'_> {
+        self.hprog_raw.fd().as_fd()
+    }
+
+    /// Stores a chain (replacing one stored under the same ID). Refuses more than 64
+    /// instruction slots, a non-chain ID, and bytecode outside the chain subset.
+    pub fn store_chain(&mut self, id: u32, insns: &[Insn]) -> Result<u64, HikeError> {
+        if !hike::is_chain_id(id) {
+            return Err(HikeError::BadId { id });
+        }
+        if insns.len() > hike::MAX_CHAIN_INSNS {
+            return Err(HikeError::ChainTooLong {
+                id,
+                len: insns.len(),
+            });
+        }
+        super::validate_chain(insns).map_err(|reason| HikeError::InvalidChain { id, reason })?;
+        let generation = next_gen();
+        let value = encode_chain(id, generation, insns);
+        crate::sys::update(self.chain_map.fd().as_fd(), &id.to_ne_bytes(), &value).map_err(
+            |e| HikeError::Map {
+                map: "hvm_chain_map".into(),
+                detail: if e.raw_os_error() == Some(libc::E2BIG) {
+                    format!("{e}: all {} chain slots are used", hike::MAX_CHAINS)
+                } else {
+                    e.to_string()
+                },
+            },
+        )?;
+        Ok(generation)
+    }
+
+    /// Removes a chain; `false` when none was stored under that ID.
+    pub fn delete_chain(&mut self, id: u32) -> Result<bool, HikeError> {
+        sysc::delete(self.chain_map.fd().as_fd(), &id.to_ne_bytes()).map_err(|e| HikeError::Map {
+            map: "hvm_chain_map".into(),
+            detail: e.to_string(),
+        })
+    }
+
+    pub fn chains(&self) -> Result<Vec<StoredChain>, HikeError> {
+        let fd = self.chain_map.fd().as_fd();
+        let mut out = Vec::new();
+        let mut key: Option<[u8; 4]> = None;
+        loop {
+            let mut next = [0u8; 4];
+            let more =
+                crate::sys::next_key(fd, key.as_ref().map(|k| &k[..]), &mut next).map_err(|e| {
+                    HikeError::Map {
+                        map: "hvm_chain_map".into(),
+                        detail: e.to_string(),
+                    }
+                })?;
+            if !more {
+                break;
+            }
+            let mut v = vec![0u8; layout::chain::SIZE];
+            if crate::sys::lookup(fd, &next, &mut v).unwrap_or(false)
+                && let Some(c) = decode_chain(&v)
+            {
+                out.push(c);
+            }
+            key = Some(next);
+        }
+        out.sort_by_key(|c| c.id);
+        Ok(out)
+    }
+
+    /// The pin path of a map declared by a loaded object of `package`.
+    pub fn map_pin(&self, package: &str, map: &str) -> Option<PathBuf> {
+        self.objects
+            .values()
+            .find(|o| o.meta.package == package && o.meta.map(map).is_some())
+            .map(|o| map_pin_path(&self.root, &o.meta, map))
+    }
+
+    /// Writes one entry of a map of `package` (key and value as raw bytes).
+    pub fn map_update(
+        &self,
+        package: &str,
+        map: &str,
+        key: &[u8],
+        value: &[u8],
+    ) -> Result<(), HikeError> {
+        let md = self.open_map(package, map)?;
+        crate::sys::update(md.fd().as_fd(), key, value).map_err(|e| HikeError::Map {
+            map: map.into(),
+            detail: e.to_string(),
+        })
+    }
+
+    /// Reads one entry (per-CPU maps: all CPUs' values, concatenated with 8-byte stride).
+    pub fn map_lookup(
+        &self,
+        package: &str,
+        map: &str,
+        key: &[u8],
+        value_len: usize,
+    ) -> Result<Option<Vec<u8>>, HikeError> {
+        let md = self.open_map(package, map)?;
+        let mut v = vec![0u8; value_len];
+        let found =
+            crate::sys::lookup(md.fd().as_fd(), key, &mut v).map_err(|e| HikeError::Map {
+                map: map.into(),
+                detail: e.to_string(),
+            })?;
+        Ok(found.then_some(v))
+    }
+
+    /// Sum over CPUs of a per-CPU u64 counter (e.g. `monitor`'s `map_pcpu_mon`), 0 if absent.
+    pub fn percpu_u64_sum(&self, package: &str, map: &str, key: &[u8]) -> Result<u64, HikeError> {
+        let ncpu = crate::sys::possible_cpus();
+        Ok(self
+            .map_lookup(package, map, key, 8 * ncpu)?
+            .map(|v| {
+                v.chunks_exact(8)
+                    .map(|c| u64::from_ne_bytes(c.try_into().expect("8")))
+                    .sum()
+            })
+            .unwrap_or(0))
+    }
+
+    pub fn open_map(&self, package: &str, map: &str) -> Result<MapData, HikeError> {
+        let p = self.map_pin(package, map).ok_or_else(|| HikeError::NoMap {
+            map: format!("{package}.{map}"),
+        })?;
+        MapData::from_pin(&p).map_err(|e| HikeError::Map {
+            map: p.display().to_string(),
+            detail: e.to_string(),
+        })
+    }
+
+    /// Points loader `package.loader`'s single-entry or keyed map at a chain. For
+    /// `ip6_simple_classifier` the key is 0u32; for the other loaders the destination
+    /// address (16 bytes) or the UDP port (u16, host order).
+    pub fn set_loader_chain(
+        &self,
+        package: &str,
+        map: &str,
+        key: &[u8],
+        chain_id: u32,
+    ) -> Result<(), HikeError> {
+        self.map_update(package, map, key, &chain_id.to_ne_bytes())
+    }
+
+    /// Sets slot `slot` of a prog array `map_package.map` to program `package.name` (raw
+    /// pipelines).
+    pub fn prog_array_set(
+        &self,
+        map_package: &str,
+        map: &str,
+        slot: u32,
+        package: &str,
+        name: &str,
+    ) -> Result<(), HikeError> {
+        let md = self.open_map(map_package, map)?;
+        let mut pa = ProgramArray::try_from(Map::ProgramArray(md)).map_err(|e| HikeError::Map {
+            map: map.into(),
+            detail: e.to_string(),
+        })?;
+        self.with_program(package, name, |xdp| {
+            let fd = xdp.fd().map_err(|e| HikeError::Program {
+                program: name.into(),
+                detail: e.to_string(),
+            })?;
+            pa.set(slot, fd, 0).map_err(|e| HikeError::Map {
+                map: map.into(),
+                detail: e.to_string(),
+            })
+        })
+    }
+
+    /// Empties slot `slot` of a prog array of `map_package`.
+    pub fn prog_array_clear(
+        &self,
+        map_package: &str,
+        map: &str,
+        slot: u32,
+    ) -> Result<(), HikeError> {
+        let md = self.open_map(map_package, map)?;
+        let _ = sysc::delete(md.fd().as_fd(), &slot.to_ne_bytes());
+        Ok(())
+    }
+
+    /// Runs program `package.name` once per `repeat` on `packet` with `BPF_PROG_TEST_RUN`.
+    pub fn test_run(
+        &self,
+        package: &str,
+        name: &str,
+        packet: &[u8],
+        repeat: u32,
+    ) -> Result<super::TestRunOutput, HikeError> {
+        self.with_program(package, name, |xdp| super::test_run(xdp, packet, repeat))
+    }
+
+    /// Attaches program `package.name` (a loader, or any XDP program) to `ifindex`, inside
+    /// network namespace `netns` when given, and pins the BPF link at
+    /// `<root>/links/<tag>/<name>` so that the attachment outlives this process.
+    pub fn attach(
+        &self,
+        package: &str,
+        name: &str,
+        ifindex: u32,
+        netns: Option<BorrowedFd<'_>>,
+        tag: &str,
+    ) -> Result<PathBuf, HikeError> {
+        let dir = self.root.join("links").join(tag);
+        std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;
+        let link_pin = dir.join(name);
+        if link_pin.exists() {
+            std::fs::remove_file(&link_pin).map_err(io_err(&link_pin))?;
+        }
+        let prog_pin = self.prog_pin(package, name);
+        let attach = || -> Result<(), String> {
+            let mut prog = Xdp::from_pin(&prog_pin, XdpAttachType::Interface)
+                .map_err(|e| format!("{}: {e}", prog_pin.display()))?;
+            let id = prog
+                .attach_to_if_index(ifindex, XdpMode::Default)
+                .map_err(|e| e.to_string())?;
+            let link = prog.take_link(id).map_err(|e| e.to_string())?;
+            let fd_link: FdLink = link
+                .try_into()
+                .map_err(|e: aya::programs::links::LinkError| e.to_string())?;
+            fd_link.pin(&link_pin).map_err(|e| e.to_string())?;
+            Ok(())
+        };
+        let r = match netns {
+            Some(ns) => crate::netns::in_netns(&ns, attach).unwrap_or_else(|e| Err(e.to_string())),
+            None => attach(),
+        };
+        r.map_err(|detail| HikeError::Attach {
+            program: format!("{package}.{name}"),
+            ifindex,
+            detail,
+        })?;
+        Ok(link_pin)
+    }
+
+    /// Detaches what `attach` pinned under `tag`: removing the link's last reference.
+    pub fn detach(&self, name: &str, tag: &str) -> Result<bool, HikeError> {
+        let link_pin = self.root.join("links").join(tag).join(name);
+        if !link_pin.exists() {
+            return Ok(false);
+        }
+        std::fs::remove_file(&link_pin).map_err(io_err(&link_pin))?;
+        Ok(true)
+    }
+
+    /// Turns the VM's trace (ring buffer `hvm_trace`) on or off.
+    pub fn set_trace(&self, on: bool) -> Result<(), HikeError> {
+        let p = self.root.join("maps/system/hvm_config");
+        let md = MapData::from_pin(&p).map_err(|e| HikeError::Map {
+            map: p.display().to_string(),
+            detail: e.to_string(),
+        })?;
+        let v = [(on as u32).to_ne_bytes(), 0u32.to_ne_bytes()].concat();
+        crate::sys::update(md.fd().as_fd(), &0u32.to_ne_bytes(), &v).map_err(|e| HikeError::Map {
+            map: "hvm_config".into(),
+            detail: e.to_string(),
+        })
+    }
+
+    /// The VM's abort counters (`hvm_stats`), summed over CPUs, by reason.
+    pub fn abort_stats(&self) -> Result<Vec<(super::VmError, u64)>, HikeError> {
+        let p = self.root.join("maps/system/hvm_stats");
+        let md = MapData::from_pin(&p).map_err(|e| HikeError::Map {
+            map: p.display().to_string(),
+            detail: e.to_string(),
+        })?;
+        let ncpu = crate::sys::possible_cpus();
+        let mut out = Vec::new();
+        for r in 1..16u32 {
+            let mut v = vec![0u8; 8 * ncpu];
+            if crate::sys::lookup(md.fd().as_fd(), &r.to_ne_bytes(), &mut v).unwrap_or(false) {
+                let sum: u64 = v
+                    .chunks_exact(8)
+                    .map(|c| u64::from_ne_bytes(c.try_into().expect("8")))
+                    .sum();
+                if let Some(e) = super::VmError::from_code(r)
+                    && sum > 0
+                {
+                    out.push((e, sum));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// A reader of the VM's trace ring buffer.
+    pub fn trace_reader(&self) -> Result<super::TraceReader, HikeError> {
+        super::TraceReader::open(&self.root.join("maps/system/hvm_trace"))
+    }
+
+    /// A reader of `show_pkt_info`'s ring buffer (`programs.info` must be loaded).
+    pub fn pkt_info_reader(&self) -> Result<super::PktInfoReader, HikeError> {
+        let p = self
+            .map_pin("info", "pkt_info_events")
+            .ok_or_else(|| HikeError::NoMap {
+                map: "info.pkt_info_events".into(),
+            })?;
+        super::PktInfoReader::open(&p)
+    }
+}
+
+/// Where a map of an object is pinned.
+pub fn map_pin_path(root: &Path, meta: &ObjectMeta, map: &str) -> PathBuf {
+    if SYSTEM_MAPS.contains(&map) || VM_MAPS.contains(&map) {
+        return root.join("maps/system").join(map);
+    }
+    match meta.owner_of(map) {
+        Some(owner) => root.join("maps").join(&meta.package).join(owner).join(map),
+        None => root.join("maps").join(&meta.package).join(map),
+    }
+}
+
+fn load_object(
+    root: &Path,
+    path: &str,
+    package: Option<&str>,
+    data: &[u8],
+) -> Result<LoadedObject, HikeError> {
+    let package = package
+        .map(str::to_string)
+        .unwrap_or_else(|| package_of(path));
+    let meta = meta::read(&package, data).map_err(|e| HikeError::Object {
+        object: path.into(),
+        detail: e.to_string(),
+    })?;
+    let mut loader = EbpfLoader::new();
+    let mut pins = Vec::new();
+    for m in &meta.maps {
+        let p = map_pin_path(root, &meta, &m.name);
+        if let Some(dir) = p.parent() {
+            std::fs::create_dir_all(dir).map_err(io_err(dir))?;
+        }
+        pins.push((m.name.as_str(), p));
+    }
+    for (name, p) in &pins {
+        loader.map_pin_path(name, p.as_path());
+    }
+    let mut ebpf = loader.load(data).map_err(|e| HikeError::Object {
+        object: path.into(),
+        detail: e.to_string(),
+    })?;
+    let prog_dir = root.join("progs").join(&package);
+    std::fs::create_dir_all(&prog_dir).map_err(io_err(&prog_dir))?;
+    let mut loads = Vec::new();
+    for name in &meta.xdp_programs {
+        let Some(p) = ebpf.program_mut(name) else {
+            continue;
+        };
+        let xdp: &mut Xdp = p.try_into().map_err(|e: ProgramError| HikeError::Program {
+            program: name.clone(),
+            detail: e.to_string(),
+        })?;
+        let t0 = Instant::now();
+        xdp.load().map_err(|e| match e {
+            ProgramError::LoadError {
+                io_error,
+                verifier_log,
+            } => HikeError::Verifier {
+                program: format!("{package}.{name}"),
+                detail: io_error.to_string(),
+                verifier_log: verifier_log.to_string(),
+            },
+            other => HikeError::Program {
+                program: name.clone(),
+                detail: other.to_string(),
+            },
+        })?;
+        let load_ns = t0.elapsed().as_nanos() as u64;
+        let pin = prog_dir.join(name);
+        if pin.exists() {
+            std::fs::remove_file(&pin).map_err(io_err(&pin))?;
+        }
+        xdp.pin(&pin).map_err(|e| HikeError::Program {
+            program: name.clone(),
+            detail: format!("pin {}: {e}", pin.display()),
+        })?;
+        let info = xdp.info().map_err(|e| HikeError::Program {
+            program: name.clone(),
+            detail: e.to_string(),
+        })?;
+        loads.push(ProgramLoad {
+            package: package.clone(),
+            name: name.clone(),
+            load_ns,
+            xlated_bytes: info.size_translated().unwrap_or(0),
+            jited_bytes: info.size_jitted(),
+            verified_insns: info.verified_instruction_count(),
+        });
+    }
+    Ok(LoadedObject {
+        path: path.to_string(),
+        meta,
+        ebpf,
+        loads,
+    })
+}
+
+/// The 768-byte `struct hike_chain` value of a stored chain.
+pub fn encode_chain(id: u32, generation: u64, insns: &[Insn]) -> Vec<u8> {
+    let mut v = vec![0u8; layout::chain::SIZE];
+    v[layout::chain::CHAIN_ID..][..4].copy_from_slice(&id.to_le_bytes());
+    v[layout::chain::NINSN..][..2].copy_from_slice(&(insns.len() as u16).to_le_bytes());
+    v[layout::chain::PAD..][..8].copy_from_slice(&generation.to_le_bytes());
+    for (i, insn) in insns.iter().enumerate() {
+        v[layout::chain::INSNS + 8 * i..][..8].copy_from_slice(&insn.to_bytes());
+    }
+    v
+}
+
+pub fn decode_chain(v: &[u8]) -> Option<StoredChain> {
+    if v.len() < layout::chain::SIZE {
+        return None;
+    }
+    let id = u32::from_le_bytes(v[0..4].try_into().ok()?);
+    let n = u16::from_le_bytes(v[4..6].try_into().ok()?) as usize;
+    let generation = u64::from_le_bytes(v[96..104].try_into().ok()?);
+    let bytes = v.get(layout::chain::INSNS..layout::chain::INSNS + 8 * n.min(64))?;
+    Some(StoredChain {
+        id,
+        generation,
+        insns: Insn::decode_all(bytes)?,
+    })
+}
