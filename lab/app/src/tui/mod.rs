@@ -1,10 +1,275 @@
-//! The tutorial's terminal UI (being written).
+//! The tutorial's terminal UI: the lesson text, the current step, the topology, live map
+//! panels, an event log and a command line, over the same command layer as the shell.
+//!
+//! `app` is the state and `update`, `view` draws it, `worker` runs commands and polls maps;
+//! this file owns the terminal (a guard restores it, as do the panic hook and SIGTERM/SIGHUP)
+//! and the event loop, which redraws only when an event arrives.
 
+mod app;
+#[cfg(test)]
+mod fake;
+#[allow(dead_code)] // called by `eclat-lab bench` and the end-to-end tests
+pub mod figures;
+mod markdown;
+mod theme;
+mod view;
+mod worker;
+
+use std::io::{Stdout, Write};
 use std::process::ExitCode;
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::time::{Duration, Instant};
 
+use crossterm::event::{self as ct, Event as CtEvent, KeyEventKind};
+use crossterm::terminal::{
+    EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
+};
 use eclat_kernel::LabEnv;
+use ratatui::Terminal;
+use ratatui::backend::CrosstermBackend;
 
-pub fn run(_env: LabEnv, _lesson: Option<String>) -> ExitCode {
-    eprintln!("the terminal UI is not built yet; use `eclat-lab shell`");
-    ExitCode::from(2)
+use self::app::{App, Effect, Event, update};
+use self::theme::Theme;
+use self::worker::Runtime;
+use crate::commands::{Origin, Session};
+use crate::lessons;
+
+/// How long quitting waits for running commands to notice their stop flag.
+const STOP_GRACE: Duration = Duration::from_secs(5);
+
+/// Puts the terminal back (raw mode off, main screen, cursor shown). Idempotent.
+fn restore_terminal() {
+    let _ = disable_raw_mode();
+    let mut out = std::io::stdout();
+    let _ = crossterm::execute!(out, LeaveAlternateScreen, crossterm::cursor::Show);
+    let _ = out.flush();
+}
+
+/// Raw mode and the alternate screen for as long as it lives.
+struct TerminalGuard;
+
+impl TerminalGuard {
+    fn enter() -> std::io::Result<Self> {
+        enable_raw_mode()?;
+        let guard = TerminalGuard;
+        crossterm::execute!(std::io::stdout(), EnterAlternateScreen)?;
+        Ok(guard)
+    }
+}
+
+impl Drop for TerminalGuard {
+    fn drop(&mut self) {
+        restore_terminal();
+    }
+}
+
+/// A panic on the UI thread restores the terminal and removes what the session created
+/// before the message is printed; panics on worker threads are caught there and become
+/// messages in the event log, so they must not touch the screen.
+fn install_panic_hook(env: LabEnv) {
+    let prev = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let ui = std::thread::current().name() == Some("main");
+        if !ui {
+            return;
+        }
+        restore_terminal();
+        prev(info);
+        let s = Session::new(env.clone(), Origin::Session);
+        match s.end() {
+            Ok(Some(m)) => eprintln!("{m}"),
+            Ok(None) => {}
+            Err(e) => eprintln!("cleaning up failed: {e:#}; run `sudo eclat-lab reset`"),
+        }
+    }));
+}
+
+/// SIGTERM, SIGHUP and SIGINT become events (so the loop quits cleanly) instead of killing
+/// the process with the terminal in raw mode. Must run before any other thread starts so
+/// that every thread inherits the mask (child processes get a clean one from std).
+fn signals(tx: mpsc::Sender<Event>) {
+    use nix::sys::signal::{SigSet, Signal};
+    let mut set = SigSet::empty();
+    for s in [Signal::SIGTERM, Signal::SIGHUP, Signal::SIGINT] {
+        set.add(s);
+    }
+    if set.thread_block().is_err() {
+        return;
+    }
+    let _ = std::thread::Builder::new()
+        .name("eclat-signals".into())
+        .spawn(move || {
+            while let Ok(sig) = set.wait() {
+                if tx.send(Event::Signal(sig.as_str().to_string())).is_err() {
+                    return;
+                }
+            }
+        });
+}
+
+/// Terminal input on its own thread: keys and resizes become events.
+fn input(tx: mpsc::Sender<Event>) {
+    let _ = std::thread::Builder::new()
+        .name("eclat-input".into())
+        .spawn(move || {
+            loop {
+                match ct::poll(Duration::from_secs(1)) {
+                    Ok(true) => {}
+                    Ok(false) => continue,
+                    Err(_) => return,
+                }
+                let ev = match ct::read() {
+                    Ok(CtEvent::Key(k)) if k.kind != KeyEventKind::Release => Event::Key(k),
+                    Ok(CtEvent::Resize(w, h)) => Event::Resize(w, h),
+                    Ok(_) => continue,
+                    Err(_) => return,
+                };
+                if tx.send(ev).is_err() {
+                    return;
+                }
+            }
+        });
+}
+
+/// Writes `first_frame_us=N` (microseconds since `t0`) to `$ECLAT_LAB_TUI_TRACE`, if set:
+/// how the figures measure time to first frame from inside.
+fn trace_first_frame(t0: Instant) {
+    if let Some(p) = std::env::var_os("ECLAT_LAB_TUI_TRACE") {
+        let _ = std::fs::write(p, format!("first_frame_us={}\n", t0.elapsed().as_micros()));
+    }
+}
+
+pub fn run(env: LabEnv, lesson: Option<String>) -> ExitCode {
+    let t0 = Instant::now();
+    let lesson = match lesson {
+        Some(id) => match lessons::find(&id) {
+            Ok(l) => l,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                return ExitCode::from(2);
+            }
+        },
+        None => match lessons::all().into_iter().next() {
+            Some(l) => l,
+            None => {
+                eprintln!("error: no lessons are built into this binary");
+                return ExitCode::from(2);
+            }
+        },
+    };
+    if !std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+        eprintln!(
+            "error: the tutorial needs a terminal; for scripts use the commands (`eclat-lab --help`)"
+        );
+        return ExitCode::from(2);
+    }
+    let (tx, rx) = mpsc::channel::<Event>();
+    signals(tx.clone());
+    install_panic_hook(env.clone());
+    let guard = match TerminalGuard::enter() {
+        Ok(g) => g,
+        Err(e) => {
+            restore_terminal();
+            eprintln!("error: cannot set up the terminal: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut terminal = match Terminal::new(CrosstermBackend::new(std::io::stdout())) {
+        Ok(t) => t,
+        Err(e) => {
+            drop(guard);
+            eprintln!("error: cannot set up the terminal: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let _ = terminal.hide_cursor();
+    let size = terminal
+        .size()
+        .map(|s| (s.width, s.height))
+        .unwrap_or((80, 24));
+    let privileged = eclat_kernel::doctor::privileged();
+    let mut app = App::new(lesson, privileged, Theme::from_env(), size, Instant::now());
+    if let Err(e) = terminal.draw(|f| view::draw(f, &app)) {
+        drop(guard);
+        eprintln!("error: cannot draw: {e}");
+        return ExitCode::from(2);
+    }
+    trace_first_frame(t0);
+
+    let session = Session::new(env, Origin::Session);
+    let mut rt = Runtime::new(session.clone(), tx.clone());
+    input(tx.clone());
+    drop(tx);
+    let fx = app.start();
+    rt.apply(fx);
+
+    let result = event_loop(&mut terminal, &mut app, &mut rt, &rx);
+
+    // stop what still runs, give it a moment to finish, then undo the session
+    rt.stop_all();
+    let deadline = Instant::now() + STOP_GRACE;
+    while rt.running() > 0 {
+        match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+            Ok(Event::JobDone { job, .. }) => rt.finished(job),
+            Ok(_) => {}
+            Err(_) => break,
+        }
+    }
+    let _ = terminal.show_cursor();
+    drop(terminal);
+    drop(guard);
+    if let Err(e) = result {
+        eprintln!("error: the terminal failed: {e}");
+    }
+    match session.end() {
+        Ok(Some(msg)) => println!("{msg}"),
+        Ok(None) => {}
+        Err(e) => {
+            eprintln!("error while cleaning up the session: {e:#} (run `sudo eclat-lab reset`)");
+            return ExitCode::from(1);
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+fn event_loop(
+    terminal: &mut Terminal<CrosstermBackend<Stdout>>,
+    app: &mut App,
+    rt: &mut Runtime,
+    rx: &mpsc::Receiver<Event>,
+) -> std::io::Result<()> {
+    loop {
+        // a running command gets a ticking clock in the status line; otherwise sleep
+        let first = if app.busy() {
+            match rx.recv_timeout(Duration::from_millis(500)) {
+                Ok(e) => e,
+                Err(RecvTimeoutError::Timeout) => Event::Tick(Instant::now()),
+                Err(RecvTimeoutError::Disconnected) => return Ok(()),
+            }
+        } else {
+            match rx.recv() {
+                Ok(e) => e,
+                Err(_) => return Ok(()),
+            }
+        };
+        let mut fx = Vec::new();
+        let mut ev = Some(first);
+        // drain what is queued, then draw once
+        while let Some(e) = ev {
+            if let Event::JobDone { job, .. } = &e {
+                rt.finished(*job);
+            }
+            if matches!(e, Event::Key(_) | Event::JobDone { .. }) {
+                app.now = Instant::now();
+            }
+            fx.extend(update(app, e));
+            ev = rx.try_recv().ok();
+        }
+        let quit = fx.iter().any(|e| matches!(e, Effect::Quit));
+        rt.apply(fx);
+        if quit {
+            return Ok(());
+        }
+        terminal.draw(|f| view::draw(f, app))?;
+    }
 }

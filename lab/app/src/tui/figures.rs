@@ -1,0 +1,273 @@
+//! The TUI's figures, measured on the real binary in a pseudo-terminal: time to first frame
+//! and CPU while polling four map panels at 10 Hz. For `eclat-lab bench` (call
+//! [`measure_tui`] with `std::env::current_exe()`) and the end-to-end tests (which include
+//! this file), so it depends on nothing but std, libc, anyhow and `LabEnv`.
+
+use std::io::{Read, Write};
+use std::os::fd::{FromRawFd, OwnedFd};
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use eclat_kernel::LabEnv;
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct TuiFigures {
+    /// from spawning the process to the lesson title arriving on the terminal
+    pub first_frame_ms: f64,
+    /// from the start of `main`'s TUI code to the end of the first draw (the TUI's own trace)
+    pub first_frame_internal_ms: f64,
+    /// utime+stime of the whole process over the idle period, in % of one core
+    pub idle_cpu_percent: f64,
+    pub maps_polled: usize,
+    pub idle_secs: f64,
+}
+
+/// The environment variables that make `bin` use `env` instead of the learner's lab.
+pub fn env_vars(env: &LabEnv) -> Vec<(String, String)> {
+    vec![
+        (
+            "ECLAT_LAB_STATE".into(),
+            env.state_dir.display().to_string(),
+        ),
+        (
+            "ECLAT_LAB_BPFFS".into(),
+            env.bpffs_root.display().to_string(),
+        ),
+        ("ECLAT_LAB_NS_PREFIX".into(), env.ns_prefix.clone()),
+    ]
+}
+
+fn cli(bin: &Path, env: &LabEnv, args: &[&str]) -> Result<String> {
+    let out = Command::new(bin)
+        .args(args)
+        .envs(env_vars(env))
+        .stdin(Stdio::null())
+        .output()
+        .with_context(|| format!("running {} {}", bin.display(), args.join(" ")))?;
+    if !out.status.success() {
+        bail!(
+            "`eclat-lab {}` failed: {}{}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// utime + stime of a process, in clock ticks.
+fn cpu_ticks(pid: u32) -> Result<u64> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    // fields after the command name (which may hold spaces) start at field 3
+    let rest = &s[s.rfind(')').context("malformed stat")? + 2..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    Ok(f[11].parse::<u64>()? + f[12].parse::<u64>()?)
+}
+
+/// The TUI in a pseudo-terminal of `cols` x `rows`, its output collected by a thread.
+pub struct PtyTui {
+    pub child: Child,
+    master: std::fs::File,
+    out: mpsc::Receiver<Vec<u8>>,
+    pub screen: Vec<u8>,
+    pub spawned: Instant,
+}
+
+impl PtyTui {
+    pub fn spawn(
+        bin: &Path,
+        args: &[&str],
+        envs: &[(String, String)],
+        cols: u16,
+        rows: u16,
+    ) -> Result<Self> {
+        let (mut m, mut s) = (0, 0);
+        let ws = libc::winsize {
+            ws_row: rows,
+            ws_col: cols,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        };
+        // SAFETY: openpty writes two descriptors; the name and termios may be null
+        let rc =
+            unsafe { libc::openpty(&mut m, &mut s, std::ptr::null_mut(), std::ptr::null(), &ws) };
+        if rc != 0 {
+            bail!("openpty: {}", std::io::Error::last_os_error());
+        }
+        // SAFETY: both descriptors were just opened and are owned here
+        let (master, slave) = unsafe { (OwnedFd::from_raw_fd(m), OwnedFd::from_raw_fd(s)) };
+        let mut cmd = Command::new(bin);
+        cmd.args(args)
+            .envs(envs.iter().cloned())
+            .env("TERM", "xterm-256color")
+            .stdin(Stdio::from(slave.try_clone()?))
+            .stdout(Stdio::from(slave.try_clone()?))
+            .stderr(Stdio::from(slave));
+        // SAFETY: only async-signal-safe calls between fork and exec
+        unsafe {
+            cmd.pre_exec(|| {
+                if libc::setsid() < 0 || libc::ioctl(0, libc::TIOCSCTTY, 0) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let spawned = Instant::now();
+        let child = cmd.spawn().context("spawning the TUI")?;
+        drop(cmd);
+        let master = std::fs::File::from(master);
+        let mut reader = master.try_clone()?;
+        let (tx, out) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 8192];
+            while let Ok(n) = reader.read(&mut buf) {
+                if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
+                    break;
+                }
+            }
+        });
+        Ok(Self {
+            child,
+            master,
+            out,
+            screen: Vec::new(),
+            spawned,
+        })
+    }
+
+    pub fn send(&mut self, keys: &str) -> Result<()> {
+        self.master.write_all(keys.as_bytes())?;
+        Ok(())
+    }
+
+    /// Waits until the output so far contains `needle`; returns when it arrived.
+    pub fn wait_for(&mut self, needle: &str, timeout: Duration) -> Result<Instant> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if contains(&self.screen, needle.as_bytes()) {
+                return Ok(Instant::now());
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                bail!(
+                    "`{needle}` did not appear within {timeout:?}; the output ends with: {}",
+                    String::from_utf8_lossy(&self.screen[self.screen.len().saturating_sub(400)..])
+                );
+            }
+            match self.out.recv_timeout(left) {
+                Ok(b) => self.screen.extend(b),
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    bail!("the TUI exited before `{needle}` appeared")
+                }
+            }
+        }
+    }
+
+    /// Drains the output and forgets it (so later waits see only new output).
+    pub fn clear(&mut self) {
+        while let Ok(b) = self.out.try_recv() {
+            drop(b);
+        }
+        self.screen.clear();
+    }
+
+    /// Waits for the process to exit.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Result<std::process::ExitStatus> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            while let Ok(b) = self.out.try_recv() {
+                self.screen.extend(b);
+            }
+            if let Some(st) = self.child.try_wait()? {
+                return Ok(st);
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                bail!("the TUI did not exit within {timeout:?}");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for PtyTui {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
+
+/// Measures the TUI of `bin` against the lab instance `env` (which must be a throw-away
+/// one: the lab is brought up, measured and reset). Needs root. `idle` is how long the CPU
+/// is measured (the figure's definition: 30 s).
+pub fn measure_tui(bin: &Path, env: &LabEnv, idle: Duration) -> Result<TuiFigures> {
+    let r = measure_inner(bin, env, idle);
+    let reset = cli(bin, env, &["reset"]);
+    let f = r?;
+    reset?;
+    Ok(f)
+}
+
+fn measure_inner(bin: &Path, env: &LabEnv, idle: Duration) -> Result<TuiFigures> {
+    cli(bin, env, &["topo", "up"])?;
+    cli(
+        bin,
+        env,
+        &["xdp", "attach", "xdp_counter", "sut", "enp6s0f0"],
+    )?;
+    let trace = env.state_dir.join("tui-trace");
+    let _ = std::fs::remove_file(&trace);
+    let mut envs = env_vars(env);
+    envs.push(("ECLAT_LAB_TUI_TRACE".into(), trace.display().to_string()));
+    let mut tui = PtyTui::spawn(bin, &["tutorial", "1"], &envs, 120, 40)?;
+    let seen = tui.wait_for("Hello XDP", Duration::from_secs(10))?;
+    let first_frame_ms = seen.duration_since(tui.spawned).as_secs_f64() * 1000.0;
+    // the lesson's two panels plus two more: four maps polled at 10 Hz
+    tui.send(":map watch lab/xdp_counter/pkt_count\r")?;
+    tui.send("map watch xdp_counter/verdict\r\x1b")?;
+    tui.wait_for("watched from the command line", Duration::from_secs(10))?;
+    let internal = std::fs::read_to_string(&trace)
+        .ok()
+        .and_then(|s| {
+            s.trim()
+                .strip_prefix("first_frame_us=")?
+                .parse::<f64>()
+                .ok()
+        })
+        .context("the TUI wrote no first-frame trace")?;
+    // settle, then measure
+    std::thread::sleep(Duration::from_millis(500));
+    let pid = tui.child.id();
+    let c0 = cpu_ticks(pid)?;
+    let t0 = Instant::now();
+    let deadline = t0 + idle;
+    // keep draining the output so the TUI never blocks on a full pty
+    while Instant::now() < deadline {
+        tui.clear();
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let c1 = cpu_ticks(pid)?;
+    let secs = t0.elapsed().as_secs_f64();
+    // SAFETY: sysconf has no preconditions
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    tui.send("q")?;
+    tui.wait_exit(Duration::from_secs(15))?;
+    Ok(TuiFigures {
+        first_frame_ms,
+        first_frame_internal_ms: internal / 1000.0,
+        idle_cpu_percent: (c1 - c0) as f64 / hz / secs * 100.0,
+        maps_polled: 4,
+        idle_secs: secs,
+    })
+}

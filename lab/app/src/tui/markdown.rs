@@ -1,0 +1,489 @@
+//! Lesson text: Markdown parsed once into blocks ([`parse`]), then laid out for a width
+//! ([`render`]): headings, wrapped paragraphs, lists with hanging indents, code blocks,
+//! inline code and tables whose last column wraps.
+
+use pulldown_cmark::{Event, HeadingLevel, Options, Parser, Tag, TagEnd};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use unicode_width::UnicodeWidthStr;
+
+use super::theme::Theme;
+
+/// How an inline run of text looks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Marks {
+    pub strong: bool,
+    pub emph: bool,
+    pub code: bool,
+    pub link: bool,
+}
+
+pub type Inline = Vec<(String, Marks)>;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Block {
+    Heading(u8, Inline),
+    /// a paragraph; in lists `prefix` is the bullet (first line) and `indent` the hanging indent
+    Para {
+        indent: usize,
+        prefix: String,
+        text: Inline,
+    },
+    Code(Vec<String>),
+    /// rows of cells; the first row is the header
+    Table(Vec<Vec<Inline>>),
+    Rule,
+    Blank,
+}
+
+/// Parses Markdown into blocks (done once per lesson).
+pub fn parse(md: &str) -> Vec<Block> {
+    let mut out = Vec::new();
+    let mut inline: Inline = Vec::new();
+    let mut marks = Marks::default();
+    // list stack: next number for ordered lists
+    let mut lists: Vec<Option<u64>> = Vec::new();
+    let mut item_prefix: Option<String> = None;
+    let mut heading: Option<u8> = None;
+    let mut code: Option<String> = None;
+    let mut table: Option<Vec<Vec<Inline>>> = None;
+    let mut row: Vec<Inline> = Vec::new();
+
+    let flush = |out: &mut Vec<Block>,
+                 inline: &mut Inline,
+                 lists: &Vec<Option<u64>>,
+                 item_prefix: &mut Option<String>| {
+        if inline.iter().all(|(t, _)| t.trim().is_empty()) {
+            inline.clear();
+            return;
+        }
+        let depth = lists.len();
+        let indent = if depth == 0 { 0 } else { depth * 2 + 1 };
+        let prefix = match item_prefix.take() {
+            Some(p) => format!("{}{p}", " ".repeat(indent.saturating_sub(p.width()))),
+            None => " ".repeat(indent),
+        };
+        out.push(Block::Para {
+            indent,
+            prefix,
+            text: std::mem::take(inline),
+        });
+    };
+
+    for ev in Parser::new_ext(md, Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH) {
+        match ev {
+            Event::Start(tag) => match tag {
+                Tag::Heading { level, .. } => {
+                    heading = Some(match level {
+                        HeadingLevel::H1 => 1,
+                        HeadingLevel::H2 => 2,
+                        _ => 3,
+                    })
+                }
+                Tag::CodeBlock(_) => code = Some(String::new()),
+                Tag::List(start) => {
+                    flush(&mut out, &mut inline, &lists, &mut item_prefix);
+                    lists.push(start);
+                }
+                Tag::Item => {
+                    flush(&mut out, &mut inline, &lists, &mut item_prefix);
+                    let p = match lists.last_mut() {
+                        Some(Some(n)) => {
+                            let s = format!("{n}. ");
+                            *n += 1;
+                            s
+                        }
+                        _ => "• ".to_string(),
+                    };
+                    item_prefix = Some(p);
+                }
+                Tag::Table(_) => table = Some(Vec::new()),
+                Tag::TableHead | Tag::TableRow => row.clear(),
+                Tag::TableCell => inline.clear(),
+                Tag::Emphasis => marks.emph = true,
+                Tag::Strong => marks.strong = true,
+                Tag::Link { .. } => marks.link = true,
+                _ => {}
+            },
+            Event::End(tag) => match tag {
+                TagEnd::Heading(_) => {
+                    out.push(Block::Heading(
+                        heading.take().unwrap_or(3),
+                        std::mem::take(&mut inline),
+                    ));
+                    out.push(Block::Blank);
+                }
+                TagEnd::Paragraph => {
+                    flush(&mut out, &mut inline, &lists, &mut item_prefix);
+                    if lists.is_empty() {
+                        out.push(Block::Blank);
+                    }
+                }
+                TagEnd::Item => flush(&mut out, &mut inline, &lists, &mut item_prefix),
+                TagEnd::List(_) => {
+                    flush(&mut out, &mut inline, &lists, &mut item_prefix);
+                    lists.pop();
+                    if lists.is_empty() && out.last() != Some(&Block::Blank) {
+                        out.push(Block::Blank);
+                    }
+                }
+                TagEnd::CodeBlock => {
+                    let c = code.take().unwrap_or_default();
+                    out.push(Block::Code(
+                        c.trim_end_matches('\n')
+                            .lines()
+                            .map(str::to_string)
+                            .collect(),
+                    ));
+                    out.push(Block::Blank);
+                }
+                TagEnd::TableCell => row.push(std::mem::take(&mut inline)),
+                TagEnd::TableHead | TagEnd::TableRow => {
+                    if let Some(t) = table.as_mut() {
+                        t.push(std::mem::take(&mut row));
+                    }
+                }
+                TagEnd::Table => {
+                    out.push(Block::Table(table.take().unwrap_or_default()));
+                    out.push(Block::Blank);
+                }
+                TagEnd::Emphasis => marks.emph = false,
+                TagEnd::Strong => marks.strong = false,
+                TagEnd::Link => marks.link = false,
+                _ => {}
+            },
+            Event::Text(t) => {
+                if let Some(c) = code.as_mut() {
+                    c.push_str(&t);
+                } else {
+                    inline.push((t.to_string(), marks));
+                }
+            }
+            Event::Code(t) => inline.push((
+                t.to_string(),
+                Marks {
+                    code: true,
+                    ..marks
+                },
+            )),
+            Event::SoftBreak | Event::HardBreak => inline.push((" ".into(), marks)),
+            Event::Rule => {
+                out.push(Block::Rule);
+                out.push(Block::Blank);
+            }
+            Event::Html(h) | Event::InlineHtml(h) => inline.push((h.to_string(), marks)),
+            _ => {}
+        }
+    }
+    flush(&mut out, &mut inline, &lists, &mut item_prefix);
+    while out.last() == Some(&Block::Blank) {
+        out.pop();
+    }
+    out
+}
+
+fn style_of(m: Marks, theme: &Theme) -> Style {
+    let mut s = if m.code {
+        theme.code()
+    } else if m.link {
+        theme.link()
+    } else {
+        theme.plain()
+    };
+    if m.strong {
+        s = s.patch(theme.strong());
+    }
+    if m.emph {
+        s = s.patch(theme.emph());
+    }
+    s
+}
+
+fn push_span(line: &mut Vec<Span<'static>>, text: &str, style: Style) {
+    if let Some(last) = line.last_mut()
+        && last.style == style
+    {
+        last.content.to_mut().push_str(text);
+        return;
+    }
+    line.push(Span::styled(text.to_string(), style));
+}
+
+/// Word-wraps styled text into lines of at most `width` cells; the first line starts with
+/// `first`, the others with `rest` (a hanging indent).
+pub fn wrap(
+    text: &[(String, Style)],
+    width: usize,
+    first: Span<'static>,
+    rest: &str,
+) -> Vec<Line<'static>> {
+    let width = width.max(4);
+    let mut lines = Vec::new();
+    let mut cur: Vec<Span<'static>> = vec![first.clone()];
+    let mut cur_w = first.content.width();
+    let rest_w = rest.width();
+    let mut pending_space: Option<Style> = None;
+    let mut line_has_words = false;
+    for (t, style) in text {
+        let mut rest_of = t.as_str();
+        while !rest_of.is_empty() {
+            if rest_of.starts_with(char::is_whitespace) {
+                let trimmed = rest_of.trim_start();
+                if line_has_words {
+                    pending_space = Some(*style);
+                }
+                rest_of = trimmed;
+                continue;
+            }
+            let end = rest_of.find(char::is_whitespace).unwrap_or(rest_of.len());
+            let mut word = &rest_of[..end];
+            rest_of = &rest_of[end..];
+            loop {
+                let ww = word.width();
+                let sp = usize::from(pending_space.is_some());
+                if cur_w + sp + ww <= width {
+                    if let Some(s) = pending_space.take() {
+                        push_span(&mut cur, " ", s);
+                    }
+                    push_span(&mut cur, word, *style);
+                    cur_w += sp + ww;
+                    line_has_words = true;
+                    break;
+                }
+                if line_has_words {
+                    lines.push(Line::from(std::mem::take(&mut cur)));
+                    cur = vec![Span::raw(rest.to_string())];
+                    cur_w = rest_w;
+                    pending_space = None;
+                    line_has_words = false;
+                    continue;
+                }
+                // a word longer than the line: cut it
+                let room = width.saturating_sub(cur_w).max(1);
+                let mut cut = 0;
+                let mut w = 0;
+                for (i, c) in word.char_indices() {
+                    let cw = unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
+                    if w + cw > room {
+                        break;
+                    }
+                    w += cw;
+                    cut = i + c.len_utf8();
+                }
+                if cut == 0 {
+                    cut = word
+                        .chars()
+                        .next()
+                        .map(char::len_utf8)
+                        .unwrap_or(word.len());
+                }
+                push_span(&mut cur, &word[..cut], *style);
+                cur_w += w;
+                line_has_words = true;
+                word = &word[cut..];
+                if word.is_empty() {
+                    break;
+                }
+            }
+        }
+    }
+    if line_has_words || lines.is_empty() {
+        lines.push(Line::from(cur));
+    }
+    lines
+}
+
+fn styled(inline: &Inline, theme: &Theme, extra: Style) -> Vec<(String, Style)> {
+    inline
+        .iter()
+        .map(|(t, m)| (t.clone(), style_of(*m, theme).patch(extra)))
+        .collect()
+}
+
+fn plain_text(inline: &Inline) -> String {
+    inline.iter().map(|(t, _)| t.as_str()).collect()
+}
+
+/// Lays the blocks out for `width` cells.
+pub fn render(blocks: &[Block], width: u16, theme: &Theme) -> Vec<Line<'static>> {
+    let width = (width as usize).max(8);
+    let mut out = Vec::new();
+    for b in blocks {
+        match b {
+            Block::Heading(level, text) => {
+                let st = theme.heading(*level);
+                let prefix = match level {
+                    1 => "",
+                    2 => "",
+                    _ => "▸ ",
+                };
+                out.extend(wrap(
+                    &styled(text, theme, st),
+                    width,
+                    Span::styled(prefix, st),
+                    "",
+                ));
+            }
+            Block::Para {
+                indent,
+                prefix,
+                text,
+            } => out.extend(wrap(
+                &styled(text, theme, Style::new()),
+                width,
+                Span::styled(prefix.clone(), theme.accent()),
+                &" ".repeat(*indent),
+            )),
+            Block::Code(lines) => {
+                for l in lines {
+                    out.push(Line::from(vec![
+                        Span::styled("│ ", theme.dim()),
+                        Span::styled(l.clone(), theme.code()),
+                    ]));
+                }
+            }
+            Block::Table(rows) => out.extend(table(rows, width, theme)),
+            Block::Rule => out.push(Line::styled("─".repeat(width), theme.dim())),
+            Block::Blank => out.push(Line::default()),
+        }
+    }
+    out
+}
+
+/// Columns sized to their content; the last column takes the remaining width and wraps.
+/// Too narrow for that: one record per row, `header: value` lines.
+fn table(rows: &[Vec<Inline>], width: usize, theme: &Theme) -> Vec<Line<'static>> {
+    let ncol = rows.iter().map(Vec::len).max().unwrap_or(0);
+    if ncol == 0 {
+        return vec![];
+    }
+    let mut widths = vec![0usize; ncol];
+    for r in rows {
+        for (i, c) in r.iter().enumerate() {
+            widths[i] = widths[i].max(plain_text(c).width());
+        }
+    }
+    let sep = " │ ";
+    let fixed: usize = widths[..ncol - 1].iter().sum::<usize>() + sep.len() * (ncol - 1);
+    let mut out = Vec::new();
+    if ncol > 1 && width.saturating_sub(fixed) < 12 {
+        let header = &rows[0];
+        for r in &rows[1..] {
+            for (i, c) in r.iter().enumerate() {
+                let h = header.get(i).map(plain_text).unwrap_or_default();
+                let (first, rest) = if i == 0 {
+                    (format!("• {h}: "), "  ".to_string())
+                } else {
+                    (format!("  {h}: "), "    ".to_string())
+                };
+                out.extend(wrap(
+                    &styled(c, theme, Style::new()),
+                    width,
+                    Span::styled(first, theme.dim()),
+                    &rest,
+                ));
+            }
+        }
+        return out;
+    }
+    let last_w = width.saturating_sub(fixed).max(4);
+    for (ri, r) in rows.iter().enumerate() {
+        let head = ri == 0;
+        let extra = if head { theme.strong() } else { Style::new() };
+        let mut prefix: Vec<Span<'static>> = Vec::new();
+        for (i, w) in widths[..ncol - 1].iter().enumerate() {
+            let cell = r.get(i).cloned().unwrap_or_default();
+            let mut spans: Vec<Span<'static>> = Vec::new();
+            for (t, s) in styled(&cell, theme, extra) {
+                push_span(&mut spans, &t, s);
+            }
+            let pad = w.saturating_sub(plain_text(&cell).width());
+            prefix.extend(spans);
+            prefix.push(Span::raw(" ".repeat(pad)));
+            prefix.push(Span::styled(sep, theme.dim()));
+        }
+        let last = r.get(ncol - 1).cloned().unwrap_or_default();
+        let wrapped = wrap(&styled(&last, theme, extra), last_w, Span::raw(""), "");
+        for (li, l) in wrapped.into_iter().enumerate() {
+            let mut spans = if li == 0 {
+                prefix.clone()
+            } else {
+                let mut v = Vec::new();
+                for w in &widths[..ncol - 1] {
+                    v.push(Span::raw(" ".repeat(*w)));
+                    v.push(Span::styled(sep, theme.dim()));
+                }
+                v
+            };
+            spans.extend(l.spans);
+            out.push(Line::from(spans));
+        }
+        if head {
+            let mut rule = String::new();
+            for w in &widths[..ncol - 1] {
+                rule.push_str(&"─".repeat(*w));
+                rule.push_str("─┼─");
+            }
+            rule.push_str(&"─".repeat(last_w.min(width.saturating_sub(fixed))));
+            out.push(Line::styled(rule, theme.dim()));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text_of(lines: &[Line]) -> Vec<String> {
+        lines
+            .iter()
+            .map(|l| l.spans.iter().map(|s| s.content.as_ref()).collect())
+            .collect()
+    }
+
+    #[test]
+    fn paragraphs_wrap_and_lists_hang() {
+        let md = "# Title\n\nOne two three four five six seven.\n\n- alpha beta gamma delta\n- `code span`\n\n1. first\n2. second\n";
+        let lines = render(&parse(md), 20, &Theme { color: false });
+        let t = text_of(&lines);
+        assert_eq!(t[0], "Title");
+        assert_eq!(t[1], "");
+        assert_eq!(t[2], "One two three four");
+        assert_eq!(t[3], "five six seven.");
+        assert!(t.contains(&" • alpha beta gamma".to_string()), "{t:#?}");
+        assert!(t.contains(&"   delta".to_string()), "{t:#?}");
+        assert!(t.contains(&" • code span".to_string()), "{t:#?}");
+        assert!(t.contains(&"1. first".to_string()), "{t:#?}");
+        assert!(t.contains(&"2. second".to_string()), "{t:#?}");
+        for l in &t {
+            assert!(l.width() <= 20, "{l:?} is wider than 20");
+        }
+    }
+
+    #[test]
+    fn code_blocks_keep_their_lines_and_tables_align() {
+        let md = "```\na  b\n  c\n```\n\n| k | v |\n|---|---|\n| `XDP_DROP` | dropped, cheaply: nothing else ever sees it |\n";
+        let t = text_of(&render(&parse(md), 30, &Theme { color: false }));
+        assert_eq!(t[0], "│ a  b");
+        assert_eq!(t[1], "│   c");
+        let head = t.iter().position(|l| l.starts_with("k ")).unwrap();
+        assert!(t[head + 1].starts_with("─────────┼"), "{t:#?}");
+        assert!(t[head + 2].starts_with("XDP_DROP │ dropped"), "{t:#?}");
+        assert!(t[head + 3].starts_with("         │ "), "{t:#?}");
+        // too narrow for columns: one record per row
+        let t = text_of(&render(&parse(md), 16, &Theme { color: false }));
+        assert!(t.iter().any(|l| l.starts_with("• k: XDP_DROP")), "{t:#?}");
+    }
+
+    #[test]
+    fn long_words_are_cut() {
+        let l = wrap(
+            &[("abcdefghijklmnop".into(), Style::new())],
+            6,
+            Span::raw(""),
+            "",
+        );
+        assert_eq!(text_of(&l), ["abcdef", "ghijkl", "mnop"]);
+    }
+}

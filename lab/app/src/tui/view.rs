@@ -1,0 +1,997 @@
+//! Drawing: a pure function of the state ([`draw`] borrows [`App`] read-only), so the
+//! screen is tested by rendering into ratatui's `TestBackend`. [`regions`] is the layout,
+//! shared with `update` (scrolling, which panels are visible and so polled).
+
+use ratatui::Frame;
+use ratatui::layout::{Position, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph};
+use unicode_width::UnicodeWidthStr;
+
+use super::app::{App, Focus, LogKind, PanelState, TopoView};
+use super::markdown;
+
+/// Where each part of the screen goes. `None`: not shown at this size (or zoomed away).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Regions {
+    pub header: Rect,
+    pub step: Option<Rect>,
+    pub text: Rect,
+    pub topo: Option<Rect>,
+    pub maps: Option<Rect>,
+    pub log: Option<Rect>,
+    pub cmd: Rect,
+    pub status: Rect,
+}
+
+/// Width inside a bordered block.
+pub fn inner_width(r: Rect) -> u16 {
+    r.width.saturating_sub(2)
+}
+
+fn rows(r: Rect, y: u16, h: u16) -> Rect {
+    Rect::new(r.x, y, r.width, h)
+}
+
+/// The pane that zoom and the Tab cycle refer to.
+fn pane(app: &App) -> Focus {
+    if app.focus == Focus::Command {
+        app.last_pane
+    } else {
+        app.focus
+    }
+}
+
+/// The step box's lines: the step's text, the command `r` runs, the keys to move on.
+fn step_lines(app: &App, width: u16) -> Vec<Line<'static>> {
+    let t = &app.theme;
+    let Some(s) = app.lesson.steps.get(app.step) else {
+        return vec![];
+    };
+    let w = width as usize;
+    let mut lines = markdown::wrap(&[(s.text.clone(), Style::new())], w, Span::raw(""), "");
+    if let Some(run) = &s.run {
+        lines.extend(markdown::wrap(
+            &[(run.clone(), t.code())],
+            w,
+            Span::styled("r runs ", t.key()),
+            "       ",
+        ));
+    }
+    lines.push(Line::from(vec![
+        Span::styled("n", t.key()),
+        Span::styled(" next  ", t.dim()),
+        Span::styled("p", t.key()),
+        Span::styled(" previous", t.dim()),
+    ]));
+    lines
+}
+
+fn step_height(app: &App, width: u16) -> u16 {
+    (step_lines(app, inner_width(Rect::new(0, 0, width, 1))).len() as u16 + 2).min(10)
+}
+
+fn topo_height(app: &App, width: u16) -> u16 {
+    topo_lines(app, inner_width(Rect::new(0, 0, width, 1))).len() as u16 + 2
+}
+
+fn maps_height(app: &App) -> u16 {
+    let mut h = 2;
+    for p in &app.panels {
+        h += 1 + match &p.state {
+            PanelState::Loaded { rows, .. } => rows.len().max(1) as u16,
+            _ => 1,
+        };
+    }
+    h
+}
+
+/// The layout for `area`: a header line, the lesson (step and text) on the left, the lab
+/// (topology, maps) on the right, the event log across the bottom, the command line and the
+/// status line. Small terminals lose the right column first; zoom gives one pane everything.
+pub fn regions(app: &App, area: Rect) -> Regions {
+    let h = area.height;
+    let header = Rect::new(area.x, area.y, area.width, 1.min(h));
+    let status = Rect::new(area.x, area.y + h.saturating_sub(1), area.width, 1.min(h));
+    let cmd = Rect::new(area.x, area.y + h.saturating_sub(2), area.width, 1.min(h));
+    let body_h = h.saturating_sub(3);
+    let body = Rect::new(area.x, area.y + 1.min(h), area.width, body_h);
+    let mut r = Regions {
+        header,
+        step: None,
+        text: body,
+        topo: None,
+        maps: None,
+        log: None,
+        cmd,
+        status,
+    };
+    if app.zoom {
+        match pane(app) {
+            Focus::Topology => r.topo = Some(body),
+            Focus::Maps => r.maps = Some(body),
+            Focus::Log => r.log = Some(body),
+            _ => {
+                let sh = step_height(app, body.width).min(body_h / 3);
+                r.step = Some(rows(body, body.y, sh));
+                r.text = rows(body, body.y + sh, body_h - sh);
+            }
+        }
+        return r;
+    }
+    // the event log across the bottom
+    let log_h = if body_h >= 14 {
+        (body_h / 4).clamp(5, 12)
+    } else if body_h >= 9 {
+        4
+    } else {
+        0
+    };
+    if log_h > 0 {
+        r.log = Some(rows(body, body.y + body_h - log_h, log_h));
+    }
+    let upper_h = body_h - log_h;
+    let upper = rows(body, body.y, upper_h);
+    let (left, right) = if area.width >= 72 && upper_h >= 10 {
+        let rw = (area.width * 2 / 5).clamp(36, 64);
+        let lw = area.width - rw;
+        (
+            Rect::new(upper.x, upper.y, lw, upper_h),
+            Some(Rect::new(upper.x + lw, upper.y, rw, upper_h)),
+        )
+    } else {
+        (upper, None)
+    };
+    let sh = step_height(app, left.width).min(upper_h / 2);
+    if sh >= 3 {
+        r.step = Some(rows(left, left.y, sh));
+        r.text = rows(left, left.y + sh, upper_h - sh);
+    } else {
+        r.text = left;
+    }
+    if let Some(right) = right {
+        let maps_min = maps_height(app).min(upper_h / 2).max(4);
+        let th = topo_height(app, right.width).min(upper_h - maps_min);
+        r.topo = Some(Rect::new(right.x, right.y, right.width, th));
+        r.maps = Some(Rect::new(right.x, right.y + th, right.width, upper_h - th));
+    }
+    r
+}
+
+fn bordered<'a>(app: &App, title: Line<'a>, focus: Focus) -> Block<'a> {
+    let focused = pane(app) == focus && app.focus != Focus::Command;
+    Block::new()
+        .borders(Borders::ALL)
+        .border_style(app.theme.border(focused))
+        .title(title)
+}
+
+/// Draws the whole screen.
+pub fn draw(f: &mut Frame, app: &App) {
+    let area = f.area();
+    if area.width < 20 || area.height < 6 {
+        f.render_widget(Paragraph::new("eclat-lab: the terminal is too small"), area);
+        return;
+    }
+    let r = regions(app, area);
+    draw_header(f, app, r.header);
+    if let Some(s) = r.step {
+        draw_step(f, app, s);
+    }
+    draw_text(f, app, r.text);
+    if let Some(t) = r.topo {
+        let title = Line::from(match &app.topo {
+            TopoView::Status(st) => match &st.topology {
+                Some(n) => format!(" Topology: {n} "),
+                None => " Topology ".to_string(),
+            },
+            _ => " Topology ".to_string(),
+        });
+        let b = bordered(app, title, Focus::Topology);
+        let inner = b.inner(t);
+        f.render_widget(b, t);
+        f.render_widget(Paragraph::new(topo_lines(app, inner.width)), inner);
+    }
+    if let Some(m) = r.maps {
+        draw_maps(f, app, m);
+    }
+    if let Some(l) = r.log {
+        draw_log(f, app, l);
+    }
+    draw_cmd(f, app, r.cmd);
+    draw_status(f, app, r.status);
+    if app.help {
+        draw_help(f, app, area);
+    }
+    if app.confirm_quit {
+        draw_confirm(f, app, area);
+    }
+}
+
+fn draw_header(f: &mut Frame, app: &App, r: Rect) {
+    let t = &app.theme;
+    let mut left = vec![
+        Span::styled(" eclat-lab ", t.bar_key()),
+        Span::styled(
+            format!("│ Lesson {}: {} ", app.lesson.number, app.lesson.title),
+            t.bar(),
+        ),
+    ];
+    if !app.lesson.steps.is_empty() {
+        left.push(Span::styled(
+            format!("│ step {}/{} ", app.step + 1, app.lesson.steps.len()),
+            t.bar(),
+        ));
+    }
+    let mut right = Vec::new();
+    if app.traffic.is_some() {
+        right.push(Span::styled(" traffic on ", t.bar_key()));
+    }
+    right.push(if app.privileged {
+        Span::styled(" root ", t.bar())
+    } else {
+        Span::styled(" NOT ROOT ", t.bar_key())
+    });
+    bar(f, app, r, left, right);
+}
+
+/// A full-width bar with spans on the left and on the right.
+fn bar(f: &mut Frame, app: &App, r: Rect, left: Vec<Span<'static>>, right: Vec<Span<'static>>) {
+    let lw: usize = left.iter().map(|s| s.content.width()).sum();
+    let rw: usize = right.iter().map(|s| s.content.width()).sum();
+    let mut spans = left;
+    let w = r.width as usize;
+    if lw + rw <= w {
+        spans.push(Span::styled(" ".repeat(w - lw - rw), app.theme.bar()));
+        spans.extend(right);
+    } else {
+        spans.push(Span::styled(
+            " ".repeat(w.saturating_sub(lw)),
+            app.theme.bar(),
+        ));
+    }
+    f.render_widget(Paragraph::new(Line::from(spans)).style(app.theme.bar()), r);
+}
+
+fn draw_step(f: &mut Frame, app: &App, r: Rect) {
+    let t = &app.theme;
+    let Some(s) = app.lesson.steps.get(app.step) else {
+        return;
+    };
+    let title = Line::from(vec![
+        Span::styled(
+            format!(" Step {}/{}: ", app.step + 1, app.lesson.steps.len()),
+            t.accent(),
+        ),
+        Span::styled(format!("{} ", s.title), t.strong()),
+    ]);
+    let b = bordered(app, title, Focus::Lesson);
+    let inner = b.inner(r);
+    f.render_widget(b, r);
+    let mut lines = step_lines(app, inner.width);
+    let room = inner.height as usize;
+    if lines.len() > room {
+        // keep the keys line visible: drop text above it
+        let keys = lines.pop();
+        lines.truncate(room.saturating_sub(1));
+        lines.extend(keys);
+    }
+    f.render_widget(Paragraph::new(lines), inner);
+}
+
+fn draw_text(f: &mut Frame, app: &App, r: Rect) {
+    let t = &app.theme;
+    let lines = markdown::render(&app.blocks, inner_width(r), t);
+    let h = r.height.saturating_sub(2) as usize;
+    let max = lines.len().saturating_sub(h);
+    let top = app.text_scroll.min(max);
+    let pct = if max == 0 {
+        "all".to_string()
+    } else {
+        format!("{}%", top * 100 / max)
+    };
+    let b = bordered(
+        app,
+        Line::from(vec![
+            Span::styled(format!(" Lesson {} ", app.lesson.number), t.accent()),
+            Span::styled("text ", t.strong()),
+        ]),
+        Focus::Lesson,
+    )
+    .title_bottom(Line::from(format!(" PgUp/PgDn {pct} ")).right_aligned());
+    let inner = b.inner(r);
+    f.render_widget(b, r);
+    let visible: Vec<Line> = lines.into_iter().skip(top).take(h).collect();
+    f.render_widget(Paragraph::new(visible), inner);
+}
+
+/// Fits `s` into `w` cells, marking a cut with `…`.
+fn fit(s: &str, w: usize) -> String {
+    if s.width() <= w {
+        return format!("{s:<w$}");
+    }
+    let mut out = String::new();
+    for c in s.chars() {
+        if out.width() + 1 >= w {
+            break;
+        }
+        out.push(c);
+    }
+    out.push('…');
+    format!("{out:<w$}")
+}
+
+/// The topology as links: each line joins an interface of one node to its peer, with the
+/// addresses below and the XDP program attached to either end.
+pub fn topo_lines(app: &App, width: u16) -> Vec<Line<'static>> {
+    let t = &app.theme;
+    let w = width as usize;
+    let st = match &app.topo {
+        TopoView::Unknown => return vec![Line::styled("reading…", t.dim())],
+        TopoView::NeedsRoot => {
+            return vec![
+                Line::raw("needs root to read the lab's"),
+                Line::raw("namespaces: `sudo eclat-lab`"),
+            ];
+        }
+        TopoView::Error(e) => return vec![Line::styled(e.clone(), t.error())],
+        TopoView::Status(st) => st,
+    };
+    if st.topology.is_none() {
+        return vec![
+            Line::styled("no topology up", t.warn()),
+            Line::from(vec![
+                Span::styled("r", t.key()),
+                Span::styled(" on step 1, or ", t.dim()),
+                Span::styled(":topo up", t.code()),
+            ]),
+        ];
+    }
+    let conn = " ─── ";
+    let cw = w.saturating_sub(conn.width()) / 2;
+    let mut out = Vec::new();
+    let mut seen: Vec<(String, String)> = Vec::new();
+    for n in &st.nodes {
+        if !n.present {
+            out.push(Line::styled(
+                format!("{}: namespace missing", n.node),
+                t.error(),
+            ));
+        }
+        for i in &n.interfaces {
+            let me = (n.node.clone(), i.dev.clone());
+            if seen.contains(&me) {
+                continue;
+            }
+            let Some((pn, pd)) = i.peer.split_once(':') else {
+                continue;
+            };
+            seen.push((pn.to_string(), pd.to_string()));
+            let peer = st
+                .nodes
+                .iter()
+                .find(|x| x.node == pn)
+                .and_then(|x| x.interfaces.iter().find(|y| y.dev == pd));
+            let end_style = |i: &eclat_kernel::topo::IfStatus| {
+                if i.xdp_prog_id.is_some() {
+                    t.xdp()
+                } else if !i.up {
+                    t.error()
+                } else {
+                    t.strong()
+                }
+            };
+            let lname = format!("{}:{}", n.node, i.dev);
+            let rname = i.peer.clone();
+            out.push(Line::from(vec![
+                Span::styled(fit(&lname, cw), end_style(i)),
+                Span::styled(conn, t.dim()),
+                Span::styled(
+                    fit(&rname, cw),
+                    peer.map(end_style).unwrap_or_else(|| t.error()),
+                ),
+            ]));
+            let addrs = |i: Option<&eclat_kernel::topo::IfStatus>| -> Vec<String> {
+                let Some(i) = i else {
+                    return vec!["missing".into()];
+                };
+                // addresses without their prefix length, as many per line as fit
+                let mut lines = vec![String::new()];
+                for a in &i.addresses {
+                    let a = a.split('/').next().unwrap_or(a);
+                    let last = lines.last_mut().unwrap();
+                    if last.is_empty() {
+                        last.push_str(a);
+                    } else if last.width() + 1 + a.width() <= cw {
+                        last.push(' ');
+                        last.push_str(a);
+                    } else {
+                        lines.push(a.to_string());
+                    }
+                }
+                if !i.up {
+                    lines.insert(0, "(down)".into());
+                }
+                lines
+            };
+            let la = addrs(Some(i));
+            let ra = addrs(peer);
+            let xdp = |i: Option<&eclat_kernel::topo::IfStatus>| -> Option<String> {
+                let i = i?;
+                let mode = match i.xdp_mode.as_deref() {
+                    Some("generic") => " (skb)",
+                    _ => "",
+                };
+                match (&i.xdp_prog, i.xdp_prog_id) {
+                    // narrow columns: the name alone (the interface is highlighted too)
+                    (Some(p), _) if p.width() + mode.width() + 6 > cw => Some(format!("{p}{mode}")),
+                    (Some(p), _) => Some(format!("xdp: {p}{mode}")),
+                    (None, Some(id)) => Some(format!("xdp: id {id}")),
+                    _ => None,
+                }
+            };
+            let (lx, rx) = (xdp(Some(i)), xdp(peer));
+            // 12 of these fit an 80x24 screen: one address line when space is short
+            let max_addr = if w < 44 { 1 } else { usize::MAX };
+            let n_addr = la.len().max(ra.len()).min(max_addr);
+            for k in 0..n_addr {
+                let l = la.get(k).cloned().unwrap_or_default();
+                let r = ra.get(k).cloned().unwrap_or_default();
+                let (l, r) = if k + 1 == n_addr && n_addr < la.len().max(ra.len()) {
+                    (
+                        more(&l, la.len().saturating_sub(n_addr)),
+                        more(&r, ra.len().saturating_sub(n_addr)),
+                    )
+                } else {
+                    (l, r)
+                };
+                out.push(Line::from(vec![
+                    Span::raw(fit(&format!(" {l}"), cw)),
+                    Span::raw(" ".repeat(conn.width())),
+                    Span::raw(fit(&format!(" {r}"), cw)),
+                ]));
+            }
+            if lx.is_some() || rx.is_some() {
+                out.push(Line::from(vec![
+                    Span::styled(fit(&format!(" {}", lx.unwrap_or_default()), cw), t.xdp()),
+                    Span::raw(" ".repeat(conn.width())),
+                    Span::styled(fit(&format!(" {}", rx.unwrap_or_default()), cw), t.xdp()),
+                ]));
+            }
+        }
+        for p in &n.problems {
+            out.push(Line::styled(format!("{}: {p}", n.node), t.error()));
+        }
+    }
+    out
+}
+
+fn more(s: &str, n: usize) -> String {
+    if n == 0 {
+        s.to_string()
+    } else {
+        format!("{s} +{n}")
+    }
+}
+
+const SPARK: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+
+/// The last `w` values as bars scaled to the largest.
+pub fn sparkline(h: &std::collections::VecDeque<f64>, w: usize) -> String {
+    let vals: Vec<f64> = h.iter().rev().take(w).rev().copied().collect();
+    let max = vals.iter().copied().fold(0.0f64, f64::max);
+    vals.iter()
+        .map(|v| {
+            if max <= 0.0 {
+                SPARK[0]
+            } else {
+                SPARK[((v / max) * 7.0).round().clamp(0.0, 7.0) as usize]
+            }
+        })
+        .collect()
+}
+
+fn rate_text(r: Option<f64>) -> String {
+    match r {
+        None => String::new(),
+        Some(r) if r < 10.0 => format!("{r:.1}/s"),
+        Some(r) => format!("{r:.0}/s"),
+    }
+}
+
+fn draw_maps(f: &mut Frame, app: &App, r: Rect) {
+    let t = &app.theme;
+    let b = bordered(app, Line::from(" Maps (live, 10 Hz) "), Focus::Maps);
+    let inner = b.inner(r);
+    f.render_widget(b, r);
+    let w = inner.width as usize;
+    let mut lines = Vec::new();
+    if app.panels.is_empty() {
+        lines.push(Line::styled(
+            "this lesson shows no maps; `map watch NAME` adds one",
+            t.dim(),
+        ));
+    }
+    for p in &app.panels {
+        let mut head = vec![Span::styled(p.spec.name.clone(), t.accent())];
+        if let PanelState::Loaded {
+            per_cpu, map_type, ..
+        } = &p.state
+        {
+            head.push(Span::styled(
+                if *per_cpu {
+                    " (Σ per-CPU)".to_string()
+                } else {
+                    format!(" ({map_type})")
+                },
+                t.dim(),
+            ));
+        }
+        head.push(Span::styled(format!(" {}", p.spec.title), t.dim()));
+        lines.push(Line::from(head));
+        match &p.state {
+            PanelState::NotLoaded if !app.privileged => {
+                lines.push(Line::styled("  needs root", t.dim()))
+            }
+            PanelState::NotLoaded => lines.push(Line::styled("  not loaded yet", t.dim())),
+            PanelState::Error(e) => lines.push(Line::styled(format!("  {e}"), t.error())),
+            PanelState::Loaded { rows, .. } => {
+                if rows.is_empty() {
+                    lines.push(Line::styled("  (empty)", t.dim()));
+                }
+                let lw = rows
+                    .iter()
+                    .map(|r| r.label.as_ref().map_or(r.key.width() + 4, |l| l.width()))
+                    .max()
+                    .unwrap_or(0)
+                    .min(14);
+                let vw = rows
+                    .iter()
+                    .map(|r| r.value.width())
+                    .max()
+                    .unwrap_or(0)
+                    .max(6);
+                for row in rows {
+                    let label = row
+                        .label
+                        .clone()
+                        .unwrap_or_else(|| format!("key {}", row.key));
+                    let rate = rate_text(row.rate);
+                    let used = 2 + lw + 1 + vw + 1 + 8 + 1;
+                    let spark = if row.num.is_some() && w > used {
+                        sparkline(&row.history, w - used)
+                    } else {
+                        String::new()
+                    };
+                    lines.push(Line::from(vec![
+                        Span::raw("  "),
+                        Span::raw(fit(&label, lw)),
+                        Span::raw(" "),
+                        Span::styled(format!("{:>vw$}", row.value), t.value()),
+                        Span::styled(format!(" {rate:>8} "), t.plain()),
+                        Span::styled(spark, t.spark()),
+                    ]));
+                }
+            }
+        }
+    }
+    f.render_widget(Paragraph::new(lines), inner);
+}
+
+fn log_style(app: &App, k: LogKind) -> (Style, &'static str) {
+    let t = &app.theme;
+    match k {
+        LogKind::Command => (t.accent(), ""),
+        LogKind::Output => (t.plain(), "  "),
+        LogKind::Error => (t.error(), "✗ "),
+        LogKind::Warn => (t.warn(), "! "),
+        LogKind::Info => (t.dim(), "· "),
+    }
+}
+
+fn draw_log(f: &mut Frame, app: &App, r: Rect) {
+    let mut title = vec![Span::styled(" Event log ", app.theme.accent())];
+    if app.log_scroll > 0 {
+        title.push(Span::styled(
+            format!("(scrolled up {}, End follows) ", app.log_scroll),
+            app.theme.dim(),
+        ));
+    }
+    let b = bordered(app, Line::from(title), Focus::Log);
+    let inner = b.inner(r);
+    f.render_widget(b, r);
+    let h = inner.height as usize;
+    let w = inner.width as usize;
+    // wrap from the newest entry backwards until the pane (plus the scroll) is full
+    let mut lines: Vec<Line> = Vec::new();
+    for l in app.log.iter().rev() {
+        let (st, prefix) = log_style(app, l.kind);
+        let wrapped = markdown::wrap(&[(l.text.clone(), st)], w, Span::styled(prefix, st), "    ");
+        for x in wrapped.into_iter().rev() {
+            lines.push(x);
+        }
+        if lines.len() >= h + app.log_scroll {
+            break;
+        }
+    }
+    let skip = app.log_scroll.min(lines.len().saturating_sub(h));
+    let mut visible: Vec<Line> = lines.into_iter().skip(skip).take(h).collect();
+    visible.reverse();
+    f.render_widget(Paragraph::new(visible), inner);
+}
+
+fn draw_cmd(f: &mut Frame, app: &App, r: Rect) {
+    let t = &app.theme;
+    if app.focus == Focus::Command {
+        let prompt = "› ";
+        // keep the cursor visible on long lines
+        let before = app.cmd.input[..app.cmd.cursor].width();
+        let room = (r.width as usize).saturating_sub(prompt.width() + 1);
+        let skip = before.saturating_sub(room);
+        let shown: String = app.cmd.input.chars().skip(skip).collect();
+        f.render_widget(
+            Paragraph::new(Line::from(vec![
+                Span::styled(prompt, t.key()),
+                Span::raw(shown),
+            ])),
+            r,
+        );
+        f.set_cursor_position(Position::new(
+            r.x + (prompt.width() + before - skip) as u16,
+            r.y,
+        ));
+    } else {
+        f.render_widget(
+            Paragraph::new(Line::from(vec![
+                Span::styled(":", t.key()),
+                Span::styled(
+                    " type a command, as in `eclat-lab shell` (TAB completes, ↑ history)",
+                    t.dim(),
+                ),
+            ])),
+            r,
+        );
+    }
+}
+
+fn draw_status(f: &mut Frame, app: &App, r: Rect) {
+    let t = &app.theme;
+    let mut left: Vec<Span<'static>> = Vec::new();
+    if app.focus == Focus::Command && !app.cmd.candidates.is_empty() {
+        left.push(Span::styled(
+            format!(" {} ", app.cmd.candidates.join("  ")),
+            t.bar(),
+        ));
+        bar(f, app, r, left, vec![]);
+        return;
+    }
+    if let Some(j) = app.jobs.iter().find(|j| !j.background) {
+        let secs = app.now.saturating_duration_since(j.started).as_secs_f64();
+        left.push(Span::styled(
+            format!(" ⟳ {} {secs:.0}s · Ctrl-C stops ", j.label),
+            t.bar_key(),
+        ));
+    } else if !app.privileged {
+        left.push(Span::styled(
+            " not root: lab commands need `sudo eclat-lab` ",
+            t.bar_key(),
+        ));
+    }
+    let hints: &[(&str, &str)] = if app.focus == Focus::Command {
+        &[
+            ("Enter", "run"),
+            ("Tab", "complete"),
+            ("↑↓", "history"),
+            ("Esc", "leave"),
+        ]
+    } else {
+        &[
+            ("n/p", "step"),
+            ("r", "run"),
+            ("t", "traffic"),
+            (":", "command"),
+            ("Tab", "focus"),
+            ("z", "zoom"),
+            ("?", "help"),
+            ("q", "quit"),
+        ]
+    };
+    let used: usize = left.iter().map(|s| s.content.width()).sum();
+    let mut right = Vec::new();
+    let mut rw = 0;
+    for (k, what) in hints {
+        let n = k.width() + what.width() + 2;
+        if used + rw + n > r.width as usize {
+            break;
+        }
+        rw += n;
+        right.push(Span::styled(format!(" {k}"), t.bar_key()));
+        right.push(Span::styled(format!(" {what}"), t.bar()));
+    }
+    bar(f, app, r, left, right);
+}
+
+fn centered(area: Rect, w: u16, h: u16) -> Rect {
+    let w = w.min(area.width);
+    let h = h.min(area.height);
+    Rect::new(
+        area.x + (area.width - w) / 2,
+        area.y + (area.height - h) / 2,
+        w,
+        h,
+    )
+}
+
+pub const HELP: &[(&str, &str)] = &[
+    ("n / p", "next / previous step"),
+    ("r, Enter", "run the step's command"),
+    ("c", "check the step (comes with the lesson checks)"),
+    ("t", "start / stop background traffic (a slow ping)"),
+    (": or /", "command line: the shell's commands"),
+    ("  Tab ↑ ↓", "complete, history (on the command line)"),
+    ("  Esc", "leave the command line"),
+    ("Ctrl-C", "stop the running command"),
+    ("Tab", "focus the next pane"),
+    ("z / Esc", "zoom the focused pane / unzoom"),
+    ("PgUp PgDn ↑ ↓", "scroll the focused pane"),
+    ("?", "this help"),
+    ("q", "quit (removes what this session created)"),
+];
+
+fn draw_help(f: &mut Frame, app: &App, area: Rect) {
+    let t = &app.theme;
+    let r = centered(area, 64, HELP.len() as u16 + 4);
+    f.render_widget(Clear, r);
+    let b = Block::bordered()
+        .border_style(app.theme.border(true))
+        .title(Line::styled(" Keys ", t.accent()))
+        .title_bottom(Line::from(" any key closes ").right_aligned());
+    let inner = b.inner(r);
+    f.render_widget(b, r);
+    let mut lines: Vec<Line> = HELP
+        .iter()
+        .map(|(k, what)| {
+            Line::from(vec![
+                Span::styled(format!(" {k:<15}"), t.key()),
+                Span::raw(what.to_string()),
+            ])
+        })
+        .collect();
+    lines.push(Line::styled(
+        " `help` on the command line lists the commands",
+        t.dim(),
+    ));
+    f.render_widget(Paragraph::new(lines), inner);
+}
+
+fn draw_confirm(f: &mut Frame, app: &App, area: Rect) {
+    let t = &app.theme;
+    let r = centered(area, 60, 6);
+    f.render_widget(Clear, r);
+    let b = Block::bordered()
+        .border_style(t.border(true))
+        .title(Line::styled(" Quit? ", t.warn()));
+    let inner = b.inner(r);
+    f.render_widget(b, r);
+    let running: Vec<String> = app.jobs.iter().map(|j| j.label.clone()).collect();
+    let lines = vec![
+        Line::raw(format!(" Still running: {}", running.join(", "))),
+        Line::raw(""),
+        Line::from(vec![
+            Span::styled(" y", t.key()),
+            Span::raw(" stop it and quit    "),
+            Span::styled("any other key", t.key()),
+            Span::raw(" stay"),
+        ]),
+    ];
+    f.render_widget(Paragraph::new(lines), inner);
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+
+    use super::*;
+    use crate::commands::Output;
+    use crate::lessons;
+    use crate::tui::app::{Event, MapSample, update};
+    use crate::tui::fake;
+    use crate::tui::theme::Theme;
+
+    /// Lesson 1 at step 4 with the lab up, the counter attached, 100 packets counted
+    /// at a steady 50/s, and a few commands in the log.
+    fn scene(w: u16, h: u16) -> App {
+        let t0 = Instant::now();
+        let mut app = App::new(
+            lessons::find("1").unwrap(),
+            true,
+            Theme { color: false },
+            (w, h),
+            t0,
+        );
+        update(&mut app, Event::Topo(Ok(fake::status(true))));
+        for _ in 0..3 {
+            update(
+                &mut app,
+                Event::Key(crossterm::event::KeyEvent::from(
+                    crossterm::event::KeyCode::Char('n'),
+                )),
+            );
+        }
+        for line in ["topo up", "xdp attach xdp_counter sut enp6s0f0"] {
+            app.push(LogKind::Command, format!("$ {line}"));
+        }
+        app.push(
+            LogKind::Output,
+            "loaded xdp_counter (verified in 3.1 ms); maps: pkt_count, verdict\nattached xdp_counter to sut:enp6s0f0 (driver mode)",
+        );
+        for i in 0..=20u64 {
+            let at = t0 + Duration::from_millis(100 * i);
+            update(
+                &mut app,
+                Event::Maps(vec![
+                    MapSample {
+                        name: "pkt_count".into(),
+                        at,
+                        result: Ok(Some(fake::dump("pkt_count", i * 5))),
+                    },
+                    MapSample {
+                        name: "verdict".into(),
+                        at,
+                        result: Ok(Some(fake::dump("verdict", 2))),
+                    },
+                ]),
+            );
+        }
+        app
+    }
+
+    fn render(app: &App) -> String {
+        let mut term = Terminal::new(TestBackend::new(app.size.0, app.size.1)).unwrap();
+        term.draw(|f| draw(f, app)).unwrap();
+        let buf = term.backend().buffer().clone();
+        let mut s = String::new();
+        for y in 0..buf.area.height {
+            let mut line = String::new();
+            for x in 0..buf.area.width {
+                line.push_str(buf[(x, y)].symbol());
+            }
+            s.push_str(line.trim_end());
+            s.push('\n');
+        }
+        s
+    }
+
+    #[test]
+    fn main_screen_80x24() {
+        let app = scene(80, 24);
+        insta::assert_snapshot!(render(&app));
+    }
+
+    #[test]
+    fn main_screen_120x40() {
+        let app = scene(120, 40);
+        insta::assert_snapshot!(render(&app));
+    }
+
+    #[test]
+    fn main_screen_without_root_and_topology() {
+        let app = App::new(
+            lessons::find("1").unwrap(),
+            false,
+            Theme { color: false },
+            (80, 24),
+            Instant::now(),
+        );
+        let s = render(&app);
+        assert!(s.contains("NOT ROOT"), "{s}");
+        assert!(s.contains("needs root"), "{s}");
+        assert!(s.contains("sudo eclat-lab"), "{s}");
+        insta::assert_snapshot!(s);
+    }
+
+    #[test]
+    fn help_overlay_and_command_line() {
+        let mut app = scene(80, 24);
+        update(
+            &mut app,
+            Event::Key(crossterm::event::KeyEvent::from(
+                crossterm::event::KeyCode::Char('?'),
+            )),
+        );
+        let s = render(&app);
+        assert!(s.contains("start / stop background traffic"), "{s}");
+        update(
+            &mut app,
+            Event::Key(crossterm::event::KeyEvent::from(
+                crossterm::event::KeyCode::Esc,
+            )),
+        );
+        assert!(!app.help);
+        update(
+            &mut app,
+            Event::Key(crossterm::event::KeyEvent::from(
+                crossterm::event::KeyCode::Char(':'),
+            )),
+        );
+        for c in "map set verdict 0 DROP".chars() {
+            update(
+                &mut app,
+                Event::Key(crossterm::event::KeyEvent::from(
+                    crossterm::event::KeyCode::Char(c),
+                )),
+            );
+        }
+        let s = render(&app);
+        assert!(s.contains("› map set verdict 0 DROP"), "{s}");
+        assert!(s.contains("Enter run"), "{s}");
+    }
+
+    #[test]
+    fn topology_down_and_zoomed_log() {
+        let mut app = scene(80, 24);
+        update(
+            &mut app,
+            Event::Topo(Ok(eclat_kernel::topo::Status {
+                topology: None,
+                nodes: vec![],
+            })),
+        );
+        let s = render(&app);
+        assert!(s.contains("no topology up"), "{s}");
+        // Tab to the log, zoom it: only the log, and the map panels stop polling
+        let key = |c| Event::Key(crossterm::event::KeyEvent::from(c));
+        use crossterm::event::KeyCode;
+        for _ in 0..3 {
+            update(&mut app, key(KeyCode::Tab));
+        }
+        assert_eq!(app.focus, Focus::Log);
+        let fx = update(&mut app, key(KeyCode::Char('z')));
+        assert!(
+            matches!(fx.as_slice(), [crate::tui::app::Effect::Poll(m)] if m.is_empty()),
+            "{fx:?}"
+        );
+        update(
+            &mut app,
+            Event::JobDone {
+                job: 99,
+                result: Ok(Output::default()),
+            },
+        );
+        let s = render(&app);
+        assert!(s.contains("Event log"), "{s}");
+        assert!(!s.contains("Maps"), "{s}");
+    }
+
+    #[test]
+    fn no_color_means_no_colour() {
+        let mut app = scene(120, 40);
+        app.theme = Theme { color: false };
+        let mut term = Terminal::new(TestBackend::new(120, 40)).unwrap();
+        term.draw(|f| draw(f, &app)).unwrap();
+        let buf = term.backend().buffer();
+        for c in buf.content() {
+            assert_eq!(c.fg, ratatui::style::Color::Reset, "{c:?}");
+            assert_eq!(c.bg, ratatui::style::Color::Reset, "{c:?}");
+        }
+        app.theme = Theme { color: true };
+        term.draw(|f| draw(f, &app)).unwrap();
+        let buf = term.backend().buffer();
+        assert!(
+            buf.content()
+                .iter()
+                .any(|c| c.fg != ratatui::style::Color::Reset)
+        );
+    }
+
+    #[test]
+    fn sparkline_scales_to_the_largest() {
+        let h: std::collections::VecDeque<f64> = [0.0, 5.0, 10.0, 2.5].into_iter().collect();
+        assert_eq!(sparkline(&h, 10), "▁▅█▃");
+        assert_eq!(sparkline(&h, 2), "█▃");
+    }
+}
