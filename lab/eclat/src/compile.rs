@@ -372,6 +372,7 @@ fn const_of(env: &Env, e: &Expr) -> Option<u64> {
 }
 
 /// Packs one tuple into a key or value; chain names become relocations.
+#[allow(clippy::too_many_arguments)] // one call site; the arguments are the entry being packed
 fn pack(
     env: &Env,
     layout: &TypeLayout,
@@ -410,30 +411,30 @@ fn pack(
             continue;
         }
         let slot = &mut bytes[off..off + size];
-        if let ExprKind::Name(n) = &e.kind {
-            if let Some(&idx) = env.chain_index.get(n) {
-                if size != 4 {
-                    diags.push(
-                        Diagnostic::error(
-                            "map-chain-field",
-                            e.span,
-                            format!("a chain ID needs a 4-byte field; `{}` has {size}", f.name),
-                        )
-                        .with_label("chain name here"),
-                    );
-                    ok = false;
-                    continue;
-                }
-                slot.copy_from_slice(&(FIRST_CHAIN_ID + idx as u32).to_le_bytes());
-                if what == "value" {
-                    relocs.push(ValueReloc {
-                        offset: off,
-                        chain: idx,
-                    });
-                }
-                chains_used.insert(idx);
+        if let ExprKind::Name(n) = &e.kind
+            && let Some(&idx) = env.chain_index.get(n)
+        {
+            if size != 4 {
+                diags.push(
+                    Diagnostic::error(
+                        "map-chain-field",
+                        e.span,
+                        format!("a chain ID needs a 4-byte field; `{}` has {size}", f.name),
+                    )
+                    .with_label("chain name here"),
+                );
+                ok = false;
                 continue;
             }
+            slot.copy_from_slice(&(FIRST_CHAIN_ID + idx as u32).to_le_bytes());
+            if what == "value" {
+                relocs.push(ValueReloc {
+                    offset: off,
+                    chain: idx,
+                });
+            }
+            chains_used.insert(idx);
+            continue;
         }
         if let ExprKind::Str(s) = &e.kind {
             let parsed: Option<Vec<u8>> = match size {
@@ -928,7 +929,7 @@ fn gen_chain(
         }
     }
     if g.code.len() > MAX_CHAIN_INSNS {
-        costs.sort_by(|a, b| b.1.cmp(&a.1));
+        costs.sort_by_key(|c| std::cmp::Reverse(c.1));
         let mut d = Diagnostic::error(
             "chain-too-long",
             def.span,
@@ -1734,18 +1735,17 @@ impl Gen<'_, '_, '_> {
 
     /// A right-hand operand: an immediate, a variable's register, or a scratch register.
     fn operand(&mut self, e: &Expr) -> Option<Opnd> {
-        if let Some(c) = self.const_value(e) {
-            if fits_i32(c) {
-                return Some(Opnd::Imm(c as i64 as i32));
-            }
+        if let Some(c) = self.const_value(e)
+            && fits_i32(c)
+        {
+            return Some(Opnd::Imm(c as i64 as i32));
         }
-        if let ExprKind::Name(n) = &e.kind {
-            if let Some(Var {
+        if let ExprKind::Name(n) = &e.kind
+            && let Some(Var {
                 home: Home::Reg(r), ..
             }) = self.vars.get(n)
-            {
-                return Some(Opnd::Home(*r));
-            }
+        {
+            return Some(Opnd::Home(*r));
         }
         let s = self.alloc(e.span)?;
         if self.eval(e, s).is_none() {
@@ -1925,13 +1925,12 @@ impl Gen<'_, '_, '_> {
 
     /// Like [`Self::operand`] but always a register (a jump's left side).
     fn operand_reg(&mut self, e: &Expr) -> Option<Opnd> {
-        if let ExprKind::Name(n) = &e.kind {
-            if let Some(Var {
+        if let ExprKind::Name(n) = &e.kind
+            && let Some(Var {
                 home: Home::Reg(r), ..
             }) = self.vars.get(n)
-            {
-                return Some(Opnd::Home(*r));
-            }
+        {
+            return Some(Opnd::Home(*r));
         }
         let s = self.alloc(e.span)?;
         // keep the lhs live while the rhs is evaluated
@@ -2062,25 +2061,24 @@ impl Gen<'_, '_, '_> {
             return None;
         }
         for (a, p) in args.iter().zip(&params) {
-            if let Some(v) = self.const_value(a) {
-                if truncate_const(v, p.ty) != v
-                    && !(p.ty.signed() || (v as i64) < 0 && p.ty.bits() == 64)
-                {
-                    self.error(
-                        Diagnostic::error(
-                            "arg-range",
-                            a.span,
-                            format!(
-                                "{} does not fit parameter `{}` of type {}",
-                                v as i64,
-                                p.name,
-                                p.ty.name()
-                            ),
-                        )
-                        .with_label("out of range"),
-                    );
-                    return None;
-                }
+            if let Some(v) = self.const_value(a)
+                && truncate_const(v, p.ty) != v
+                && !(p.ty.signed() || (v as i64) < 0 && p.ty.bits() == 64)
+            {
+                self.error(
+                    Diagnostic::error(
+                        "arg-range",
+                        a.span,
+                        format!(
+                            "{} does not fit parameter `{}` of type {}",
+                            v as i64,
+                            p.name,
+                            p.ty.name()
+                        ),
+                    )
+                    .with_label("out of range"),
+                );
+                return None;
             }
             if let ExprKind::Str(_) = a.kind {
                 self.error(
@@ -2144,10 +2142,10 @@ impl Gen<'_, '_, '_> {
         if let Some(r) = dst_scratch {
             self.busy[r as usize] = true;
         }
-        if let Some(d) = dst {
-            if ok {
-                self.mov_x(d, 0);
-            }
+        if let Some(d) = dst
+            && ok
+        {
+            self.mov_x(d, 0);
         }
         for (r, slot) in saved.iter().rev() {
             self.emit(Insn::new(op::LDX | op::MEM | op::DW, *r, 10, *slot, 0));

@@ -190,10 +190,8 @@ impl C<'_> {
 fn collect_decls(body: &[Stmt], out: &mut Vec<(String, String)>) {
     for s in body {
         match &s.kind {
-            StmtKind::Decl { ty, name, .. } => {
-                if !out.iter().any(|(_, n)| *n == name.name) {
-                    out.push((c_type(*ty), name.name.clone()));
-                }
+            StmtKind::Decl { ty, name, .. } if !out.iter().any(|(_, n)| *n == name.name) => {
+                out.push((c_type(*ty), name.name.clone()));
             }
             StmtKind::For { var, body, .. } => {
                 if !out.iter().any(|(_, n)| *n == var.name) {

@@ -354,12 +354,11 @@ impl<'t> Parser<'t, '_> {
             )
             .with_label("not a type")
             .with_help("types are u8 u16 u32 u64 s8 s16 s32 s64, written first: `u64 : name`");
-            if matches!(self.peek_at(1).tok, Tok::Sym(":")) {
-                if let Tok::Name(ty) = &self.peek_at(2).tok {
-                    if IntType::parse(ty).is_some() {
-                        d = d.with_help(format!("eCLAT puts the type first: `{ty} : {n}`"));
-                    }
-                }
+            if matches!(self.peek_at(1).tok, Tok::Sym(":"))
+                && let Tok::Name(ty) = &self.peek_at(2).tok
+                && IntType::parse(ty).is_some()
+            {
+                d = d.with_help(format!("eCLAT puts the type first: `{ty} : {n}`"));
             }
             self.error(d);
             return None;

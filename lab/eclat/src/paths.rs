@@ -34,10 +34,10 @@ pub(crate) fn called_chains(env: &Env) -> BTreeSet<usize> {
     fn expr(env: &Env, e: &Expr, out: &mut BTreeSet<usize>) {
         match &e.kind {
             ExprKind::Call { callee, args } => {
-                if let Callee::Name(n) = callee {
-                    if let Some(i) = env.chain_index.get(&n.name) {
-                        out.insert(*i);
-                    }
+                if let Callee::Name(n) = callee
+                    && let Some(i) = env.chain_index.get(&n.name)
+                {
+                    out.insert(*i);
                 }
                 args.iter().for_each(|a| expr(env, a, out));
             }

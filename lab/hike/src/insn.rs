@@ -46,7 +46,7 @@ impl Insn {
 
     /// Decodes a byte slice whose length is a multiple of 8; returns `None` otherwise.
     pub fn decode_all(bytes: &[u8]) -> Option<Vec<Insn>> {
-        if bytes.len() % Self::SIZE != 0 {
+        if !bytes.len().is_multiple_of(Self::SIZE) {
             return None;
         }
         Some(
