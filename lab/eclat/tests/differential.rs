@@ -1,0 +1,205 @@
+//! Differential property test of the code generator: random expressions over variables,
+//! literals and chain calls are compiled, run on the reference VM, and compared with a direct
+//! evaluation of the same expression (64-bit unsigned semantics of the VM).
+
+use hike::vm::{self, Abort};
+use proptest::prelude::*;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+static RAN: AtomicUsize = AtomicUsize::new(0);
+static TOTAL: AtomicUsize = AtomicUsize::new(0);
+
+#[derive(Debug, Clone)]
+enum E {
+    Lit(u64),
+    Var(usize),
+    /// `ident(x)`: a chain call returning its argument (forces spills around calls)
+    Id(Box<E>),
+    Bin(&'static str, Box<E>, Box<E>),
+    Cmp(&'static str, Box<E>, Box<E>),
+    And(Box<E>, Box<E>),
+    Or(Box<E>, Box<E>),
+    Not(Box<E>),
+    Neg(Box<E>),
+    Inv(Box<E>),
+}
+
+const VARS: [&str; 6] = ["a", "b", "c", "d", "e", "f"];
+/// `a`, `b`, `c` are s64; `d`, `e`, `f` are u64.
+fn var_signed(i: usize) -> bool {
+    i < 3
+}
+
+/// The compiler's static signedness rule: variables by their type, arithmetic signed if an
+/// operand is (shifts: the left one), calls and truth values unsigned.
+fn signed(e: &E) -> bool {
+    match e {
+        E::Var(i) => var_signed(*i),
+        E::Bin("<<" | ">>", a, _) => signed(a),
+        E::Bin(_, a, b) => signed(a) || signed(b),
+        E::Neg(a) | E::Inv(a) => signed(a),
+        _ => false,
+    }
+}
+
+/// Does the expression divide a signed value (refused by the compiler)?
+fn signed_division(e: &E) -> bool {
+    match e {
+        E::Bin(o, a, b) => {
+            (matches!(*o, "/" | "%") && (signed(a) || signed(b)))
+                || signed_division(a)
+                || signed_division(b)
+        }
+        E::Cmp(_, a, b) | E::And(a, b) | E::Or(a, b) => signed_division(a) || signed_division(b),
+        E::Id(a) | E::Not(a) | E::Neg(a) | E::Inv(a) => signed_division(a),
+        _ => false,
+    }
+}
+
+fn expr() -> impl Strategy<Value = E> {
+    let leaf = prop_oneof![
+        prop_oneof![
+            0u64..10,
+            any::<u64>(),
+            Just(u64::MAX),
+            Just(0x8000_0000),
+            Just(1 << 40)
+        ]
+        .prop_map(E::Lit),
+        (0usize..6).prop_map(E::Var),
+    ];
+    leaf.prop_recursive(4, 16, 2, |inner| {
+        prop_oneof![
+            inner.clone().prop_map(|e| E::Id(Box::new(e))),
+            (
+                prop::sample::select(vec!["+", "-", "*", "/", "%", "<<", ">>", "&", "|", "^"]),
+                inner.clone(),
+                inner.clone()
+            )
+                .prop_map(|(o, a, b)| E::Bin(o, Box::new(a), Box::new(b))),
+            (
+                prop::sample::select(vec!["==", "!=", "<", "<=", ">", ">="]),
+                inner.clone(),
+                inner.clone()
+            )
+                .prop_map(|(o, a, b)| E::Cmp(o, Box::new(a), Box::new(b))),
+            (inner.clone(), inner.clone()).prop_map(|(a, b)| E::And(Box::new(a), Box::new(b))),
+            (inner.clone(), inner.clone()).prop_map(|(a, b)| E::Or(Box::new(a), Box::new(b))),
+            inner.clone().prop_map(|e| E::Not(Box::new(e))),
+            inner.clone().prop_map(|e| E::Neg(Box::new(e))),
+            inner.prop_map(|e| E::Inv(Box::new(e))),
+        ]
+    })
+}
+
+fn text(e: &E) -> String {
+    match e {
+        E::Lit(v) => format!("{v:#x}"),
+        E::Var(i) => VARS[*i].to_string(),
+        E::Id(a) => format!("ident({})", text(a)),
+        E::Bin(o, a, b) | E::Cmp(o, a, b) => format!("({} {o} {})", text(a), text(b)),
+        E::And(a, b) => format!("({} and {})", text(a), text(b)),
+        E::Or(a, b) => format!("({} or {})", text(a), text(b)),
+        E::Not(a) => format!("(not {})", text(a)),
+        E::Neg(a) => format!("(-{})", text(a)),
+        E::Inv(a) => format!("(~{})", text(a)),
+    }
+}
+
+fn eval(e: &E, vars: &[u64; 6]) -> u64 {
+    match e {
+        E::Lit(v) => *v,
+        E::Var(i) => vars[*i],
+        E::Id(a) => eval(a, vars),
+        E::Bin(o, ea, eb) => {
+            let (a, b) = (eval(ea, vars), eval(eb, vars));
+            match *o {
+                "+" => a.wrapping_add(b),
+                "-" => a.wrapping_sub(b),
+                "*" => a.wrapping_mul(b),
+                "/" => a.checked_div(b).unwrap_or(0),
+                "%" => a.checked_rem(b).unwrap_or(a),
+                "<<" => a << (b & 63),
+                ">>" if signed(ea) => ((a as i64) >> (b & 63)) as u64,
+                ">>" => a >> (b & 63),
+                "&" => a & b,
+                "|" => a | b,
+                _ => a ^ b,
+            }
+        }
+        E::Cmp(o, ea, eb) => {
+            let s = signed(ea) || signed(eb);
+            let (a, b) = (eval(ea, vars), eval(eb, vars));
+            let (a, b) = if s {
+                ((a as i64 as i128), (b as i64 as i128))
+            } else {
+                (a as i128, b as i128)
+            };
+            (match *o {
+                "==" => a == b,
+                "!=" => a != b,
+                "<" => a < b,
+                "<=" => a <= b,
+                ">" => a > b,
+                _ => a >= b,
+            }) as u64
+        }
+        E::And(a, b) => (eval(a, vars) != 0 && eval(b, vars) != 0) as u64,
+        E::Or(a, b) => (eval(a, vars) != 0 || eval(b, vars) != 0) as u64,
+        E::Not(a) => (eval(a, vars) == 0) as u64,
+        E::Neg(a) => eval(a, vars).wrapping_neg(),
+        E::Inv(a) => !eval(a, vars),
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 1500, failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn compiled_expressions_match_direct_evaluation(e in expr(), vars in prop::array::uniform6(prop_oneof![0u64..5, any::<u64>()]),
+                                                    rt in prop::sample::select(vec!["u8", "u16", "u32", "u64", "s8", "s16", "s32", "s64"])) {
+        let mut src = String::from("def ident(u64 : x):\n    return x\n\ndef main():\n");
+        prop_assume!(!signed_division(&e));
+        for (i, (n, v)) in VARS.iter().zip(vars).enumerate() {
+            let ty = if var_signed(i) { "s64" } else { "u64" };
+            src.push_str(&format!("    {ty} : {n} = {v:#x}\n"));
+        }
+        src.push_str(&format!("    {rt} : result = {}\n    return result\n", text(&e)));
+        TOTAL.fetch_add(1, Ordering::Relaxed);
+        let c = eclat::compile(&src, "d.eclat", &hike::catalog::Catalog::reference(), &[]);
+        let Some(p) = c.output else {
+            // too big for one chain is fine; anything else is a bug
+            prop_assert!(c.diagnostics.iter().all(|d| matches!(d.code, "chain-too-long" | "too-complex" | "stack-exhausted")),
+                "{}", c.render(&src, "d.eclat", false));
+            return Ok(());
+        };
+        let linked = p.link_default(&|_, _| None).unwrap();
+        let chains: Vec<(u32, Vec<hike::Insn>)> = linked.chains.iter().map(|c| (c.id, c.insns.clone())).collect();
+        let main = chains[1].0;
+        let (mut models, _) = hike::vm::models::Models::with_all();
+        let mut shm = vec![0u8; 4096];
+        let out = vm::run(&chains[..], &mut models, main, vec![0u8; 64], &mut shm);
+        // truncation (and sign extension for sN) to the declared type of `result`
+        let ty = hike::catalog::IntType::parse(rt).unwrap();
+        let raw = eval(&e, &vars);
+        let bits = ty.bits();
+        let want = if bits == 64 {
+            raw
+        } else if ty.signed() {
+            (((raw << (64 - bits)) as i64) >> (64 - bits)) as u64
+        } else {
+            raw & ((1u64 << bits) - 1)
+        };
+        match out.abort {
+            Some(Abort::ReturnedToBootstrap { r0, .. }) => {
+                let ran = RAN.fetch_add(1, Ordering::Relaxed) + 1;
+                if ran % 500 == 0 {
+                    println!("differential: {ran} of {} expressions compared", TOTAL.load(Ordering::Relaxed));
+                }
+                prop_assert_eq!(r0, want, "{}\n{}", text(&e), p.emit_asm())
+            }
+            Some(Abort::BudgetExhausted { .. }) => {} // long straight-line code with nested calls
+            other => prop_assert!(false, "unexpected {:?}\n{}", other, p.emit_asm()),
+        }
+    }
+}
