@@ -8,6 +8,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 static RAN: AtomicUsize = AtomicUsize::new(0);
 static TOTAL: AtomicUsize = AtomicUsize::new(0);
+static STMT_RAN: AtomicUsize = AtomicUsize::new(0);
+static STMT_TOTAL: AtomicUsize = AtomicUsize::new(0);
 
 #[derive(Debug, Clone)]
 enum E {
@@ -199,6 +201,163 @@ proptest! {
                 prop_assert_eq!(r0, want, "{}\n{}", text(&e), p.emit_asm())
             }
             Some(Abort::BudgetExhausted { .. }) => {} // long straight-line code with nested calls
+            other => prop_assert!(false, "unexpected {:?}\n{}", other, p.emit_asm()),
+        }
+    }
+}
+
+/// Random statements: assignments, augmented assignments, if/else, bounded for loops and early
+/// returns, compiled and run on the VM, compared with a direct interpretation.
+#[derive(Debug, Clone)]
+enum S {
+    Assign(usize, E),
+    Aug(usize, &'static str, E),
+    If(E, Vec<S>, Option<Vec<S>>),
+    For(u64, Vec<S>),
+    Return(E),
+}
+
+fn small_expr() -> impl Strategy<Value = E> {
+    let leaf = prop_oneof![(0u64..20).prop_map(E::Lit), (0usize..6).prop_map(E::Var)];
+    leaf.prop_recursive(2, 4, 2, |inner| {
+        prop_oneof![
+            (
+                prop::sample::select(vec!["+", "-", "*", "&", "|", "^", ">>"]),
+                inner.clone(),
+                inner.clone()
+            )
+                .prop_map(|(o, a, b)| E::Bin(o, Box::new(a), Box::new(b))),
+            (
+                prop::sample::select(vec!["==", "!=", "<", ">="]),
+                inner.clone(),
+                inner.clone()
+            )
+                .prop_map(|(o, a, b)| E::Cmp(o, Box::new(a), Box::new(b))),
+            (inner.clone(), inner).prop_map(|(a, b)| E::And(Box::new(a), Box::new(b))),
+        ]
+    })
+}
+
+fn stmts() -> impl Strategy<Value = Vec<S>> {
+    let simple = prop_oneof![
+        (0usize..6, small_expr()).prop_map(|(v, e)| S::Assign(v, e)),
+        (
+            0usize..6,
+            prop::sample::select(vec!["+", "-", "*", "&", "|", "^", "<<", ">>"]),
+            small_expr()
+        )
+            .prop_map(|(v, o, e)| S::Aug(v, o, e)),
+        small_expr().prop_map(S::Return),
+    ];
+    let stmt = simple.prop_recursive(2, 8, 3, |inner| {
+        prop_oneof![
+            (
+                small_expr(),
+                prop::collection::vec(inner.clone(), 1..3),
+                prop::option::of(prop::collection::vec(inner.clone(), 1..3))
+            )
+                .prop_map(|(c, t, e)| S::If(c, t, e)),
+            (0u64..3, prop::collection::vec(inner, 1..3)).prop_map(|(n, b)| S::For(n, b)),
+        ]
+    });
+    prop::collection::vec(stmt, 1..5)
+}
+
+fn emit(out: &mut String, body: &[S], depth: usize) {
+    let ind = "    ".repeat(depth);
+    for s in body {
+        match s {
+            S::Assign(v, e) => out.push_str(&format!("{ind}{} = {}\n", VARS[*v], text(e))),
+            S::Aug(v, o, e) => out.push_str(&format!("{ind}{} {o}= {}\n", VARS[*v], text(e))),
+            S::Return(e) => out.push_str(&format!("{ind}return {}\n", text(e))),
+            S::If(c, t, e) => {
+                out.push_str(&format!("{ind}if {}:\n", text(c)));
+                out.push_str(&format!("{ind}    monitor(0)\n"));
+                emit(out, t, depth + 1);
+                if let Some(e) = e {
+                    out.push_str(&format!("{ind}else:\n{ind}    monitor(0)\n"));
+                    emit(out, e, depth + 1);
+                }
+            }
+            S::For(n, b) => {
+                out.push_str(&format!(
+                    "{ind}for k{depth} in range({n}):\n{ind}    monitor(0)\n"
+                ));
+                emit(out, b, depth + 1);
+            }
+        }
+    }
+}
+
+/// Runs statements; `Some(v)` when a `return v` ran.
+fn exec(body: &[S], vars: &mut [u64; 6]) -> Option<u64> {
+    for s in body {
+        match s {
+            S::Assign(v, e) => vars[*v] = eval(e, vars),
+            S::Aug(v, o, e) => {
+                let x = E::Bin(o, Box::new(E::Var(*v)), Box::new(e.clone()));
+                vars[*v] = eval(&x, vars);
+            }
+            S::Return(e) => return Some(eval(e, vars)),
+            S::If(c, t, e) => {
+                let r = if eval(c, vars) != 0 {
+                    exec(t, vars)
+                } else {
+                    e.as_ref().and_then(|e| exec(e, vars))
+                };
+                if r.is_some() {
+                    return r;
+                }
+            }
+            S::For(n, b) => {
+                for _ in 0..*n {
+                    if let Some(r) = exec(b, vars) {
+                        return Some(r);
+                    }
+                }
+            }
+        }
+    }
+    None
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 1500, failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn compiled_statements_match_direct_interpretation(body in stmts(), init in prop::array::uniform6(0u64..50)) {
+        let mut src = String::from("from programs.hike_default import monitor\n\ndef main():\n");
+        for (i, (n, v)) in VARS.iter().zip(init).enumerate() {
+            let ty = if var_signed(i) { "s64" } else { "u64" };
+            src.push_str(&format!("    {ty} : {n} = {v}\n"));
+        }
+        emit(&mut src, &body, 1);
+        src.push_str("    return a + b + c + d + e + f\n");
+        STMT_TOTAL.fetch_add(1, Ordering::Relaxed);
+        let c = eclat::compile(&src, "s.eclat", &hike::catalog::Catalog::reference(), &[]);
+        let Some(p) = c.output else {
+            prop_assert!(c.diagnostics.iter().all(|d| matches!(d.code, "chain-too-long" | "too-complex" | "stack-exhausted" | "no-effect")),
+                "{}", c.render(&src, "s.eclat", false));
+            return Ok(());
+        };
+        let (mut models, ids) = hike::vm::models::Models::with_all();
+        let linked = p.link_default(&|_, n| ids.iter().find(|(m, _)| *m == n).map(|(_, i)| *i)).unwrap();
+        let chains: Vec<(u32, Vec<hike::Insn>)> = linked.chains.iter().map(|c| (c.id, c.insns.clone())).collect();
+        let mut shm = vec![0u8; 4096];
+        let out = vm::run(&chains[..], &mut models, chains[0].0, vec![0u8; 64], &mut shm);
+        let mut vars = init;
+        let want = exec(&body, &mut vars).unwrap_or_else(|| {
+            vars.iter().fold(0u64, |acc, v| acc.wrapping_add(*v))
+        });
+        match out.abort {
+            Some(Abort::ReturnedToBootstrap { r0, .. }) => {
+                let ran = STMT_RAN.fetch_add(1, Ordering::Relaxed) + 1;
+                if ran % 250 == 0 {
+                    println!("differential: {ran} of {} statement lists compared", STMT_TOTAL.load(Ordering::Relaxed));
+                }
+                prop_assert_eq!(r0, want, "{}\n{}", src, p.emit_asm())
+            }
+            Some(Abort::BudgetExhausted { .. }) | Some(Abort::TooManyProgramCalls { .. }) => {}
             other => prop_assert!(false, "unexpected {:?}\n{}", other, p.emit_asm()),
         }
     }
