@@ -245,6 +245,9 @@ pub struct App {
     pub size: (u16, u16),
     pub now: Instant,
     polling: Vec<String>,
+    /// the lesson text laid out for the width it was last drawn at (layout is the costly
+    /// part of a frame, and frames come at 10 Hz while maps are polled)
+    pub text_cache: Option<(u16, Vec<ratatui::text::Line<'static>>)>,
 }
 
 impl App {
@@ -290,8 +293,10 @@ impl App {
             size,
             now,
             polling: Vec::new(),
+            text_cache: None,
             lesson,
         };
+        app.sync_text_cache();
         app.info(format!(
             "Lesson {}: {}. {} steps: r runs the current step, n/p move, : types a command, ? helps.",
             app.lesson.number,
@@ -361,12 +366,24 @@ impl App {
         }
     }
 
-    fn text_lines(&self) -> usize {
+    fn text_width(&self) -> u16 {
         let r = view::regions(
             self,
             ratatui::layout::Rect::new(0, 0, self.size.0, self.size.1),
         );
-        markdown::render(&self.blocks, view::inner_width(r.text), &self.theme).len()
+        view::inner_width(r.text)
+    }
+
+    fn sync_text_cache(&mut self) {
+        let w = self.text_width();
+        if self.text_cache.as_ref().is_none_or(|(cw, _)| *cw != w) {
+            self.text_cache = Some((w, markdown::render(&self.blocks, w, &self.theme)));
+        }
+    }
+
+    fn text_lines(&mut self) -> usize {
+        self.sync_text_cache();
+        self.text_cache.as_ref().map_or(0, |(_, l)| l.len())
     }
 
     fn text_page(&self) -> usize {
@@ -585,6 +602,16 @@ impl App {
 
     fn key_command(&mut self, k: KeyEvent, fx: &mut Vec<Effect>) {
         let ctrl = k.modifiers.contains(KeyModifiers::CONTROL);
+        if k.modifiers.contains(KeyModifiers::ALT)
+            && let KeyCode::Char(_) = k.code
+        {
+            // Esc quickly followed by a key arrives as Alt+key: leave, then take the key
+            self.focus = self.last_pane;
+            let mut plain = k;
+            plain.modifiers.remove(KeyModifiers::ALT);
+            self.key_normal(plain, fx);
+            return;
+        }
         if k.code != KeyCode::Tab {
             self.cmd.candidates.clear();
         }
@@ -927,6 +954,7 @@ pub fn update(app: &mut App, ev: Event) -> Vec<Effect> {
         }
     }
     app.sync_polling(&mut fx);
+    app.sync_text_cache();
     fx
 }
 
@@ -1070,6 +1098,16 @@ mod tests {
         // keys mean steps again
         update(&mut a, key(KeyCode::Char('n')));
         assert_eq!(a.step, 1);
+        // Esc typed fast before a key arrives as Alt+key: it leaves and the key counts
+        update(&mut a, key(KeyCode::Char(':')));
+        update(
+            &mut a,
+            Event::Key(KeyEvent::new(KeyCode::Char('n'), KeyModifiers::ALT)),
+        );
+        assert_eq!(
+            (a.focus, a.step, a.cmd.input.as_str()),
+            (Focus::Lesson, 2, "")
+        );
     }
 
     #[test]

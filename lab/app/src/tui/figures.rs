@@ -236,7 +236,7 @@ fn measure_inner(bin: &Path, env: &LabEnv, idle: Duration) -> Result<TuiFigures>
     // the lesson's two panels plus two more: four maps polled at 10 Hz
     tui.send(":map watch lab/xdp_counter/pkt_count\r")?;
     tui.send("map watch xdp_counter/verdict\r\x1b")?;
-    tui.wait_for("watched from the command line", Duration::from_secs(10))?;
+    tui.wait_for("watching xdp_counter/verdict", Duration::from_secs(10))?;
     let internal = std::fs::read_to_string(&trace)
         .ok()
         .and_then(|s| {

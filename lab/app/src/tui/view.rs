@@ -282,7 +282,15 @@ fn draw_step(f: &mut Frame, app: &App, r: Rect) {
 
 fn draw_text(f: &mut Frame, app: &App, r: Rect) {
     let t = &app.theme;
-    let lines = markdown::render(&app.blocks, inner_width(r), t);
+    let w = inner_width(r);
+    let fresh;
+    let lines: &[Line<'static>] = match &app.text_cache {
+        Some((cw, l)) if *cw == w => l,
+        _ => {
+            fresh = markdown::render(&app.blocks, w, t);
+            &fresh
+        }
+    };
     let h = r.height.saturating_sub(2) as usize;
     let max = lines.len().saturating_sub(h);
     let top = app.text_scroll.min(max);
@@ -302,7 +310,7 @@ fn draw_text(f: &mut Frame, app: &App, r: Rect) {
     .title_bottom(Line::from(format!(" PgUp/PgDn {pct} ")).right_aligned());
     let inner = b.inner(r);
     f.render_widget(b, r);
-    let visible: Vec<Line> = lines.into_iter().skip(top).take(h).collect();
+    let visible: Vec<Line> = lines.iter().skip(top).take(h).cloned().collect();
     f.render_widget(Paragraph::new(visible), inner);
 }
 
@@ -397,9 +405,15 @@ pub fn topo_lines(app: &App, width: u16) -> Vec<Line<'static>> {
                     return vec!["missing".into()];
                 };
                 // addresses without their prefix length, as many per line as fit
+                // the addresses the lesson talks about first, then IPv6, then IPv4
+                let mut sorted: Vec<&str> = i
+                    .addresses
+                    .iter()
+                    .map(|a| a.split('/').next().unwrap_or(a))
+                    .collect();
+                sorted.sort_by_key(|a| (!mentioned(&app.lesson.text, a), !a.contains(':')));
                 let mut lines = vec![String::new()];
-                for a in &i.addresses {
-                    let a = a.split('/').next().unwrap_or(a);
+                for a in sorted {
                     let last = lines.last_mut().unwrap();
                     if last.is_empty() {
                         last.push_str(a);
@@ -465,6 +479,14 @@ pub fn topo_lines(app: &App, width: u16) -> Vec<Line<'static>> {
         }
     }
     out
+}
+
+/// Does `text` mention the address `a` (not as part of a longer one)?
+fn mentioned(text: &str, a: &str) -> bool {
+    text.match_indices(a).any(|(i, _)| {
+        let next = text[i + a.len()..].chars().next();
+        !next.is_some_and(|c| c.is_ascii_hexdigit() || c == ':' || c == '.')
+    })
 }
 
 fn more(s: &str, n: usize) -> String {
