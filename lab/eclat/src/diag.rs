@@ -4,7 +4,7 @@
 use ariadne::{Color, Config, IndexType, Label as ALabel, Report, ReportKind, Source};
 
 /// A byte range in the source. Always within the source (`start <= end <= len`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize)]
 pub struct Span {
     pub start: usize,
     pub end: usize,
@@ -43,20 +43,21 @@ fn floor_char(s: &str, mut i: usize) -> usize {
     i
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Severity {
     Error,
     Warning,
 }
 
 /// A secondary label: another place in the source that explains the diagnostic.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Label {
     pub span: Span,
     pub message: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Diagnostic {
     pub severity: Severity,
     /// a stable short name, e.g. `undeclared-variable` (listed in the book's reference)

@@ -10,13 +10,13 @@ use hike::{FIRST_CHAIN_ID, is_chain_id};
 use std::fmt::Write;
 
 /// Where an element ID goes in a chain: `insns[insn].imm` of a `mov r1, imm`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Reloc {
     pub insn: usize,
     pub target: Target,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
 pub enum Target {
     /// index into [`Program::chains`]
     Chain(usize),
@@ -39,7 +39,7 @@ pub struct Chain {
 }
 
 /// A chain ID inside a loader map value: the 4 bytes at `offset` of `value`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct ValueReloc {
     pub offset: usize,
     pub chain: usize,
@@ -47,7 +47,7 @@ pub struct ValueReloc {
 
 /// One `(key): (value)` of `L[map] = {...}`, packed with the map's key/value layouts
 /// (little-endian integers, addresses in network order).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct MapEntry {
     pub package: String,
     pub loader: String,
@@ -59,7 +59,7 @@ pub struct MapEntry {
 }
 
 /// `L.attach('dev', 'mode')`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct AttachRequest {
     pub package: String,
     pub loader: String,
@@ -104,7 +104,7 @@ pub struct LinkedChain {
     pub insns: Vec<Insn>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct LinkedEntry {
     pub package: String,
     pub loader: String,

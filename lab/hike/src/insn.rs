@@ -1,7 +1,7 @@
 //! The chain bytecode: exactly `struct bpf_insn`, 8 bytes, little-endian.
 
 /// One eBPF instruction as the kernel lays it out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize)]
 pub struct Insn {
     pub code: u8,
     /// destination register (low nibble of byte 1)

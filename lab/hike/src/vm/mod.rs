@@ -46,7 +46,7 @@ pub struct Ctx<'a> {
 }
 
 /// How a program call ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub enum ProgramResult {
     /// The program returned an XDP verdict: the VM stops.
     Final(XdpAction),
@@ -87,7 +87,7 @@ impl Chains for [(u32, Vec<Insn>)] {
 }
 
 /// Why a memory access failed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub enum Fault {
     /// the address does not fit in 32 bits
     NotAVirtualAddress,
@@ -101,7 +101,7 @@ pub enum Fault {
 }
 
 /// Why the VM aborted the packet.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub enum Abort {
     /// the element ID is a chain ID but no chain is stored under it
     NoSuchChain { id: u32 },
@@ -189,7 +189,7 @@ impl std::fmt::Display for Abort {
 }
 
 /// One line of the execution trace.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub enum TraceEvent {
     /// a chain starts running in a new frame (`depth` 1 = the entry chain)
     ChainEnter {
@@ -263,7 +263,7 @@ impl std::fmt::Display for TraceEvent {
 }
 
 /// The result of running one packet.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct Outcome {
     pub verdict: XdpAction,
     /// set when the VM aborted the packet (not when a program returned XDP_ABORTED)
