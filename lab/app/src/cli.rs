@@ -43,6 +43,9 @@ pub enum Cmd {
     /// eBPF maps of the lab: list, dump, watch, set
     #[command(subcommand)]
     Map(MapCmd),
+    /// eBPF C modules: build (clang, then the kernel's verifier)
+    #[command(subcommand)]
+    Module(ModuleCmd),
     /// Same as `map dump` (the original HIKe CLI's name)
     #[command(name = "read-map")]
     ReadMap {
@@ -160,6 +163,17 @@ pub enum MapCmd {
         name: String,
         key: String,
         value: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ModuleCmd {
+    /// Compile FILE.bpf.c with clang and have the kernel verify every program in it
+    /// (nothing is attached); a rejection is explained and pointed at the source line
+    Build {
+        file: PathBuf,
+        #[arg(long)]
+        json: bool,
     },
 }
 

@@ -10,7 +10,7 @@ use eclat_kernel::journal::{Journal, Lifetime};
 use eclat_kernel::{LabEnv, cleanup, doctor, maps, topo, topology, traffic, xdp};
 use serde_json::{Value, json};
 
-use crate::cli::{Cmd, LessonCmd, MapCmd, TopoCmd, TrafficArgs, XdpCmd};
+use crate::cli::{Cmd, LessonCmd, MapCmd, ModuleCmd, TopoCmd, TrafficArgs, XdpCmd};
 use crate::{lessons, topologies};
 
 /// What a command produced.
@@ -124,6 +124,7 @@ impl Session {
             Cmd::Xdp(x) => self.xdp(x),
             Cmd::Map(m) => self.map(m, stop, &mut |_| {}),
             Cmd::ReadMap { name, json } => self.map(MapCmd::Dump { name, json }, stop, &mut |_| {}),
+            Cmd::Module(m) => self.module(m),
             Cmd::Lesson(l) => self.lesson(l),
             Cmd::Reset(_) => self.reset(),
             Cmd::Bench(b) => crate::bench::run(self, b),
@@ -456,6 +457,17 @@ impl Session {
         }
     }
 
+    fn module(&self, m: ModuleCmd) -> Result<Output> {
+        match m {
+            ModuleCmd::Build { file, .. } => {
+                let rep = eclat_kernel::modules::build(&file, &self.env.state_dir.join("include"))?;
+                let mut o = Output::new(format_build(&rep), serde_json::to_value(&rep)?);
+                o.success = rep.accepted();
+                Ok(o)
+            }
+        }
+    }
+
     fn lesson(&self, l: LessonCmd) -> Result<Output> {
         match l {
             LessonCmd::List(_) => {
@@ -588,6 +600,44 @@ pub fn format_dump(d: &maps::Dump) -> String {
     );
     for r in &d.rows {
         s.push_str(&format!("  {:>8} : {}\n", r.key.to_string(), r.value));
+    }
+    s.trim_end().to_string()
+}
+
+pub fn format_build(rep: &eclat_kernel::modules::BuildReport) -> String {
+    let mut s = format!(
+        "compiled {} -> {} in {:.0} ms\n",
+        rep.source, rep.object, rep.clang_ms
+    );
+    if !rep.warnings.trim().is_empty() {
+        s.push_str(rep.warnings.trim_end());
+        s.push('\n');
+    }
+    if rep.programs.is_empty() {
+        s.push_str("the object holds no program (is `SEC(\"xdp\")` missing?)\n");
+    }
+    for p in &rep.programs {
+        if p.accepted {
+            s.push_str(&format!(
+                "verifier: {} accepted in {:.1} ms ({} instructions after verification)\n",
+                p.name,
+                p.verify_ms,
+                p.insns.map(|n| n.to_string()).unwrap_or_else(|| "?".into())
+            ));
+        } else {
+            s.push_str(&format!("verifier: {} REJECTED\n", p.name));
+            match &p.explanation {
+                Some(e) => s.push_str(&format!("{}\n", e.render())),
+                None => s.push_str(&format!("{}\n", p.log.as_deref().unwrap_or("(no log)"))),
+            }
+            if let Some(log) = &p.log {
+                let tail: Vec<&str> = log.lines().rev().take(8).collect();
+                s.push_str("  end of the verifier log:\n");
+                for l in tail.into_iter().rev() {
+                    s.push_str(&format!("    {l}\n"));
+                }
+            }
+        }
     }
     s.trim_end().to_string()
 }

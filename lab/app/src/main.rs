@@ -32,6 +32,7 @@ fn wants_json(cmd: &Cmd) -> bool {
         Cmd::Map(MapCmd::Dump { json, .. } | MapCmd::Watch { json, .. }) => *json,
         Cmd::ReadMap { json, .. } => *json,
         Cmd::Lesson(LessonCmd::List(f)) => f.json,
+        Cmd::Module(ModuleCmd::Build { json, .. }) => *json,
         Cmd::Bench(b) => b.json,
         _ => false,
     }

@@ -49,6 +49,7 @@ pub fn complete(env: &LabEnv, line: &str, pos: usize) -> (usize, Vec<String>) {
             .map(|s| s.to_string())
             .collect(),
         ["topo", "up"] => crate::topologies::names(),
+        ["module", "build"] => files_like(word, ".c"),
         ["lesson", "show"] => crate::lessons::all().iter().map(|l| l.id.clone()).collect(),
         [.., "--from"] => nodes(env),
         _ if word.starts_with('-') => flags_of(&words).into_iter().collect(),
@@ -58,6 +59,27 @@ pub fn complete(env: &LabEnv, line: &str, pos: usize) -> (usize, Vec<String>) {
     out.sort();
     out.dedup();
     (start, out)
+}
+
+/// Paths starting with `word` that end in `ext` (or are directories).
+fn files_like(word: &str, ext: &str) -> Vec<String> {
+    let (dir, _) = word
+        .rsplit_once('/')
+        .map(|(d, f)| (format!("{d}/"), f))
+        .unwrap_or((String::new(), word));
+    let read = if dir.is_empty() { "." } else { dir.as_str() };
+    std::fs::read_dir(read)
+        .map(|rd| {
+            rd.filter_map(|e| {
+                let e = e.ok()?;
+                let name = e.file_name().into_string().ok()?;
+                let is_dir = e.file_type().ok()?.is_dir();
+                (is_dir || name.ends_with(ext))
+                    .then(|| format!("{dir}{name}{}", if is_dir { "/" } else { "" }))
+            })
+            .collect()
+        })
+        .unwrap_or_default()
 }
 
 fn nodes(env: &LabEnv) -> Vec<String> {

@@ -11,6 +11,7 @@ pub mod exec;
 pub mod hike;
 pub mod journal;
 pub mod maps;
+pub mod modules;
 pub mod netlink;
 pub mod netns;
 pub mod objects;
@@ -18,6 +19,7 @@ pub mod sys;
 pub mod topo;
 pub mod topology;
 pub mod traffic;
+pub mod verifier;
 pub mod xdp;
 
 pub use env::LabEnv;

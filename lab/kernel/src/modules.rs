@@ -1,0 +1,216 @@
+//! Building a learner's eBPF C file with clang and having the kernel verify it, without
+//! attaching it anywhere: what `eclat-lab module build FILE.bpf.c` does. The HIKe headers are
+//! embedded in the binary and written next to the lab's state, so building needs only clang.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use aya::programs::ProgramError;
+use include_dir::{Dir, include_dir};
+use serde::Serialize;
+
+use crate::verifier::{self, Explanation};
+
+static INCLUDE: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/../../ebpf-modules/include");
+
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error(
+        "clang is not installed: `module build` needs it (sudo apt-get install clang-19, or run setup.sh)"
+    )]
+    NoClang,
+    #[error("{path}: {err}")]
+    Io { path: PathBuf, err: std::io::Error },
+    #[error("{file} does not compile:\n{stderr}")]
+    Compile { file: String, stderr: String },
+    #[error("{file}: the object cannot be loaded: {detail}")]
+    Object { file: String, detail: String },
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ProgramVerdict {
+    pub name: String,
+    pub section: String,
+    pub accepted: bool,
+    /// instructions after verification (xlated), when accepted
+    pub insns: Option<u32>,
+    pub verify_ms: f64,
+    pub explanation: Option<Explanation>,
+    /// the full verifier log when rejected
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BuildReport {
+    pub source: String,
+    pub object: String,
+    pub clang_ms: f64,
+    pub warnings: String,
+    pub programs: Vec<ProgramVerdict>,
+}
+
+impl BuildReport {
+    pub fn accepted(&self) -> bool {
+        !self.programs.is_empty() && self.programs.iter().all(|p| p.accepted)
+    }
+}
+
+/// Writes the embedded headers below `dir` (once per binary version) and returns `dir`.
+pub fn headers(dir: &Path) -> Result<PathBuf, BuildError> {
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |err| BuildError::Io { path, err }
+    };
+    std::fs::create_dir_all(dir).map_err(io(dir))?;
+    INCLUDE.extract(dir).map_err(io(dir))?;
+    Ok(dir.to_path_buf())
+}
+
+/// The clang flags the lab uses: the same as `ebpf-modules/Makefile`.
+pub fn clang_args(src: &Path, out: &Path, include: &Path) -> Vec<String> {
+    let multiarch = format!("/usr/include/{}-linux-gnu", std::env::consts::ARCH);
+    vec![
+        "-O2".into(),
+        "-g".into(),
+        "-target".into(),
+        "bpf".into(),
+        "-mcpu=v3".into(),
+        "-Wall".into(),
+        "-Wno-unused-function".into(),
+        format!("-I{}", include.display()),
+        format!("-I{multiarch}"),
+        "-c".into(),
+        src.display().to_string(),
+        "-o".into(),
+        out.display().to_string(),
+    ]
+}
+
+/// Compiles `src` into `out` with clang.
+pub fn compile(src: &Path, out: &Path, include: &Path) -> Result<(f64, String), BuildError> {
+    let clang = crate::doctor::clang().ok_or(BuildError::NoClang)?;
+    let t0 = Instant::now();
+    let o = Command::new(&clang)
+        .args(clang_args(src, out, include))
+        .output()
+        .map_err(|err| BuildError::Io {
+            path: PathBuf::from(&clang),
+            err,
+        })?;
+    let ms = t0.elapsed().as_secs_f64() * 1000.0;
+    let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
+    if !o.status.success() {
+        return Err(BuildError::Compile {
+            file: src.display().to_string(),
+            stderr,
+        });
+    }
+    Ok((ms, stderr))
+}
+
+/// Loads every program of the object into the kernel (the verifier runs), then unloads it.
+pub fn verify(object: &Path) -> Result<Vec<ProgramVerdict>, BuildError> {
+    let file = object.display().to_string();
+    let data = std::fs::read(object).map_err(|err| BuildError::Io {
+        path: object.to_path_buf(),
+        err,
+    })?;
+    let mut ebpf = aya::EbpfLoader::new()
+        .load(&data)
+        .map_err(|e| BuildError::Object {
+            file: file.clone(),
+            detail: e.to_string(),
+        })?;
+    let names: Vec<(String, String)> = ebpf
+        .programs()
+        .map(|(n, p)| (n.to_string(), format!("{:?}", p.prog_type())))
+        .collect();
+    let mut out = Vec::new();
+    for (name, section) in names {
+        let prog = ebpf.program_mut(&name).expect("listed above");
+        let t0 = Instant::now();
+        let r = match prog {
+            aya::programs::Program::Xdp(p) => p.load(),
+            aya::programs::Program::SchedClassifier(p) => p.load(),
+            aya::programs::Program::SocketFilter(p) => p.load(),
+            other => {
+                out.push(ProgramVerdict {
+                    name,
+                    section,
+                    accepted: false,
+                    insns: None,
+                    verify_ms: 0.0,
+                    explanation: None,
+                    log: Some(format!(
+                        "the lab verifies XDP, tc and socket filter programs; this one is {:?}",
+                        other.prog_type()
+                    )),
+                });
+                continue;
+            }
+        };
+        let verify_ms = t0.elapsed().as_secs_f64() * 1000.0;
+        match r {
+            Ok(()) => {
+                let insns = prog
+                    .info()
+                    .ok()
+                    .and_then(|i| i.size_translated())
+                    .map(|b| b / 8);
+                out.push(ProgramVerdict {
+                    name,
+                    section,
+                    accepted: true,
+                    insns,
+                    verify_ms,
+                    explanation: None,
+                    log: None,
+                });
+            }
+            Err(ProgramError::LoadError { verifier_log, .. }) => {
+                let log = verifier_log.to_string();
+                out.push(ProgramVerdict {
+                    name,
+                    section,
+                    accepted: false,
+                    insns: None,
+                    verify_ms,
+                    explanation: verifier::explain(&log),
+                    log: Some(log),
+                });
+            }
+            Err(e) => out.push(ProgramVerdict {
+                name,
+                section,
+                accepted: false,
+                insns: None,
+                verify_ms,
+                explanation: None,
+                log: Some(e.to_string()),
+            }),
+        }
+    }
+    Ok(out)
+}
+
+/// `module build`: compile `src` to `src` with `.o` instead of `.bpf.c`, then verify.
+pub fn build(src: &Path, include_cache: &Path) -> Result<BuildReport, BuildError> {
+    let include = headers(include_cache)?;
+    let name = src.file_name().and_then(|n| n.to_str()).unwrap_or("module");
+    let stem = name
+        .strip_suffix(".bpf.c")
+        .or_else(|| name.strip_suffix(".c"))
+        .unwrap_or(name);
+    let out = src.with_file_name(format!("{stem}.o"));
+    let (clang_ms, warnings) = compile(src, &out, &include)?;
+    let programs = verify(&out)?;
+    Ok(BuildReport {
+        source: src.display().to_string(),
+        object: out.display().to_string(),
+        clang_ms,
+        warnings,
+        programs,
+    })
+}

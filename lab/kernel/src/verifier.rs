@@ -1,0 +1,324 @@
+//! The verifier-log explainer: finds the error in a verifier log, the instruction and the C
+//! source line it points at (the kernel prints `; <source> @ file:line` when the object has
+//! BTF line info, as `clang -g` gives), classifies it and says what to do. Pure text work.
+
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Class {
+    /// a packet read or write not proven to be inside `[data, data_end)`
+    PacketOutOfBounds,
+    /// a map value pointer used before checking it against NULL
+    NullMapValue,
+    /// an access outside a map value
+    MapValueOutOfBounds,
+    /// a loop the verifier cannot prove to end, or too many states
+    UnboundedLoop,
+    /// more than a million instructions processed
+    ProgramTooLarge,
+    /// a GPL-only helper called from a program whose license is not GPL-compatible
+    GplOnlyHelper,
+    /// a register read before anything was written to it
+    UninitializedRegister,
+    /// stack bytes read before being written
+    UninitializedStack,
+    /// a helper this program type may not call
+    UnknownHelper,
+    /// the program does not set r0 before `exit`
+    MissingReturn,
+    Other,
+}
+
+impl Class {
+    pub fn title(self) -> &'static str {
+        match self {
+            Class::PacketOutOfBounds => "out-of-bounds packet access",
+            Class::NullMapValue => "map value used without a NULL check",
+            Class::MapValueOutOfBounds => "invalid map value access",
+            Class::UnboundedLoop => "unbounded loop",
+            Class::ProgramTooLarge => "program too large (complexity limit)",
+            Class::GplOnlyHelper => "GPL-only helper",
+            Class::UninitializedRegister => "read of an uninitialised register",
+            Class::UninitializedStack => "read of uninitialised stack memory",
+            Class::UnknownHelper => "helper not allowed here",
+            Class::MissingReturn => "no return value",
+            Class::Other => "rejected by the verifier",
+        }
+    }
+
+    pub fn advice(self) -> &'static str {
+        match self {
+            Class::PacketOutOfBounds => {
+                "Before touching N bytes at `p`, prove they are inside the packet: \
+                `if ((void *)p + N > data_end) return XDP_PASS;` The check must come before the access on every path, \
+                including debug prints that read packet fields."
+            }
+            Class::NullMapValue => {
+                "bpf_map_lookup_elem() returns NULL when the key is absent: \
+                `if (!v) return XDP_PASS;` before using `v`."
+            }
+            Class::MapValueOutOfBounds => {
+                "The offset into the map value is outside its size or not provably bounded: \
+                check the index against the array length (`if (i >= N) ...`) before using it."
+            }
+            Class::UnboundedLoop => {
+                "The verifier must see that every loop ends: give it a constant bound \
+                (`for (i = 0; i < 64 && i < n; i++)`), or use bpf_loop()."
+            }
+            Class::ProgramTooLarge => {
+                "The verifier explored more than a million instructions. Bound loops with small \
+                constants, split the work across programs (tail calls, HIKe chains), or use bpf_loop()."
+            }
+            Class::GplOnlyHelper => {
+                "This helper is only for GPL-compatible programs: declare \
+                `char LICENSE[] SEC(\"license\") = \"GPL\";` (or \"Dual MIT/GPL\"), or drop the call."
+            }
+            Class::UninitializedRegister => {
+                "A register is read on a path where nothing was written to it: \
+                initialise the variable on every path."
+            }
+            Class::UninitializedStack => {
+                "A stack variable (often a map key or a struct) is read before all its bytes \
+                are written: initialise it (`= {}` or assign every field) on every path."
+            }
+            Class::UnknownHelper => {
+                "This helper does not exist for this program type or kernel: check the helper's \
+                man page (bpf-helpers(7)) for the program types that may call it."
+            }
+            Class::MissingReturn => "Every path must end with `return XDP_...;`.",
+            Class::Other => {
+                "Read the line the verifier stopped at and the register states printed before it."
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SourceLine {
+    pub text: String,
+    pub file: String,
+    pub line: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Explanation {
+    pub class: Class,
+    /// the kernel's own words
+    pub message: String,
+    /// the instruction the verifier stopped at (as printed)
+    pub insn: Option<String>,
+    pub source: Option<SourceLine>,
+    /// `processed N insns`
+    pub processed: Option<u64>,
+}
+
+impl Explanation {
+    /// A few lines for a learner: what, where, what to do.
+    pub fn render(&self) -> String {
+        let mut s = format!("verifier: {}\n", self.class.title());
+        if let Some(src) = &self.source {
+            s.push_str(&format!(
+                "  at {}:{}: {}\n",
+                src.file,
+                src.line,
+                src.text.trim()
+            ));
+        }
+        if let Some(i) = &self.insn {
+            s.push_str(&format!("  instruction {}\n", i.trim()));
+        }
+        s.push_str(&format!("  the kernel said: {}\n", self.message));
+        s.push_str(&format!("  what to do: {}", self.class.advice()));
+        s
+    }
+}
+
+fn classify(msg: &str) -> Class {
+    let m = msg;
+    if m.contains("invalid access to packet") || m.contains("outside of the packet") {
+        Class::PacketOutOfBounds
+    } else if m.contains("_or_null") {
+        Class::NullMapValue
+    } else if m.contains("invalid access to map value")
+        || m.contains("map_value") && m.contains("out of")
+    {
+        Class::MapValueOutOfBounds
+    } else if m.contains("too large") || m.contains("too complex") {
+        Class::ProgramTooLarge
+    } else if m.contains("back-edge")
+        || m.contains("infinite loop")
+        || m.contains("loop is not bounded")
+        || m.contains("unbounded")
+    {
+        Class::UnboundedLoop
+    } else if m.contains("GPL") {
+        Class::GplOnlyHelper
+    } else if m.contains("R0 !read_ok") {
+        Class::MissingReturn
+    } else if m.contains("!read_ok") {
+        Class::UninitializedRegister
+    } else if m.contains("invalid read from stack")
+        || m.contains("invalid indirect read from stack")
+        || m.contains("uninit")
+    {
+        Class::UninitializedStack
+    } else if m.contains("unknown func") || m.contains("program of this type cannot use helper") {
+        Class::UnknownHelper
+    } else {
+        Class::Other
+    }
+}
+
+/// An instruction line: `12: (71) r2 = ...`.
+fn is_insn(line: &str) -> bool {
+    let t = line.trim_start();
+    let digits = t.chars().take_while(|c| c.is_ascii_digit()).count();
+    digits > 0 && t[digits..].starts_with(": (")
+}
+
+fn parse_source(line: &str) -> Option<SourceLine> {
+    let rest = line.strip_prefix("; ")?;
+    let (text, loc) = rest.rsplit_once(" @ ")?;
+    let (file, ln) = loc.rsplit_once(':')?;
+    Some(SourceLine {
+        text: text.to_string(),
+        file: file.to_string(),
+        line: ln.trim().parse().ok()?,
+    })
+}
+
+/// Statistics and source annotations around the error message.
+fn noise(line: &str) -> bool {
+    let t = line.trim();
+    t.is_empty()
+        || t.starts_with(';')
+        || t.starts_with("verification time")
+        || t.starts_with("stack depth")
+}
+
+/// Explains a verifier log. `None` if the log holds no error (an accepted program).
+pub fn explain(log: &str) -> Option<Explanation> {
+    let lines: Vec<&str> = log.lines().collect();
+    let processed_at = lines.iter().rposition(|l| l.starts_with("processed "));
+    let processed = processed_at.and_then(|i| lines[i].split_whitespace().nth(1)?.parse().ok());
+    let end = processed_at.unwrap_or(lines.len());
+    // the error is the text after the last instruction line, before `processed ...`
+    let last_insn = lines[..end].iter().rposition(|l| is_insn(l));
+    let msg_lines: Vec<&str> = match last_insn {
+        Some(i) => lines[i + 1..end]
+            .iter()
+            .copied()
+            .filter(|l| !noise(l))
+            .collect(),
+        None => lines[..end]
+            .iter()
+            .copied()
+            .filter(|l| !l.trim().is_empty())
+            .collect(),
+    };
+    let message = msg_lines.join(" / ");
+    if message.is_empty() {
+        return None;
+    }
+    let source = lines[..last_insn.map(|i| i + 1).unwrap_or(end)]
+        .iter()
+        .rev()
+        .find_map(|l| parse_source(l));
+    let insn = last_insn.map(|i| {
+        lines[i]
+            .split(';')
+            .next()
+            .unwrap_or(lines[i])
+            .trim_end()
+            .to_string()
+    });
+    Some(Explanation {
+        class: classify(&message),
+        message,
+        insn,
+        source,
+        processed,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture(name: &str) -> String {
+        std::fs::read_to_string(format!(
+            "{}/tests/fixtures/verifier/{name}.log",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn packet_access_before_the_check() {
+        let e = explain(&fixture("oob")).unwrap();
+        assert_eq!(e.class, Class::PacketOutOfBounds);
+        let src = e.source.unwrap();
+        assert_eq!((src.file.as_str(), src.line), ("oob.bpf.c", 11));
+        assert!(src.text.contains("bpf_printk"));
+        assert_eq!(e.insn.as_deref(), Some("1: (71) r2 = *(u8 *)(r1 +12)"));
+        assert!(
+            e.message
+                .contains("invalid access to packet, off=12 size=1")
+        );
+        assert_eq!(e.processed, Some(2));
+    }
+
+    #[test]
+    fn null_map_value() {
+        let e = explain(&fixture("nullmap")).unwrap();
+        assert_eq!(e.class, Class::NullMapValue);
+        assert_eq!(e.source.unwrap().line, 9);
+    }
+
+    #[test]
+    fn gpl_only_helper() {
+        let e = explain(&fixture("gpl")).unwrap();
+        assert_eq!(e.class, Class::GplOnlyHelper);
+        assert!(e.render().contains("LICENSE"));
+    }
+
+    #[test]
+    fn too_large() {
+        let e = explain(&fixture("loop")).unwrap();
+        assert_eq!(e.class, Class::ProgramTooLarge);
+        assert_eq!(e.source.unwrap().line, 9);
+        assert_eq!(e.processed, Some(1000001));
+    }
+
+    #[test]
+    fn classes_from_messages() {
+        assert_eq!(classify("back-edge from insn 7 to 3"), Class::UnboundedLoop);
+        assert_eq!(classify("R3 !read_ok"), Class::UninitializedRegister);
+        assert_eq!(classify("R0 !read_ok"), Class::MissingReturn);
+        assert_eq!(
+            classify("invalid indirect read from stack R2 off -8+0 size 8"),
+            Class::UninitializedStack
+        );
+        assert_eq!(
+            classify("invalid access to map value, value_size=8 off=8 size=8"),
+            Class::MapValueOutOfBounds
+        );
+        assert_eq!(classify("unknown func bpf_foo#999"), Class::UnknownHelper);
+    }
+
+    #[test]
+    fn accepted_programs_and_garbage() {
+        assert!(explain("processed 12 insns (limit 1000000) max_states_per_insn 0").is_none());
+        assert!(explain("").is_none());
+        // never panics on arbitrary text
+        for s in [
+            "1: (",
+            "; x @ y:z",
+            "12: (85) call\n; a @ b:1\nprocessed",
+            "\u{0}\n\n;",
+        ] {
+            let _ = explain(s);
+        }
+    }
+}
