@@ -55,6 +55,9 @@ impl Compilation {
     }
 }
 
+/// At most this many diagnostics are reported per run.
+pub const MAX_DIAGNOSTICS: usize = 100;
+
 /// Compiles one script. `defines` are the `-D NAME=VALUE` pairs. Cheap to call repeatedly: no
 /// global state, no I/O.
 pub fn compile(
@@ -68,6 +71,19 @@ pub fn compile(
     let syntax_errors = diagnostics.iter().any(|d| d.is_error());
     let output = compile::compile_module(&module, source, file_name, catalog, &mut diagnostics);
     diagnostics.sort_by_key(|d| (d.span.start, d.span.end));
+    if diagnostics.len() > MAX_DIAGNOSTICS {
+        let more = diagnostics.len() - MAX_DIAGNOSTICS;
+        diagnostics.truncate(MAX_DIAGNOSTICS);
+        let end = source.len();
+        diagnostics.push(
+            Diagnostic::error(
+                "too-many-errors",
+                Span::new(end, end),
+                format!("{more} more diagnostics not shown"),
+            )
+            .with_help("fix the first ones and compile again"),
+        );
+    }
     Compilation {
         output: if syntax_errors { None } else { output },
         diagnostics,

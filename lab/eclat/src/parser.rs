@@ -778,29 +778,64 @@ impl<'t> Parser<'t, '_> {
         r
     }
 
+    /// One more level of syntax-tree depth (a nested expression or one more operand of a chain
+    /// like `a + b + c`): refuses past [`MAX_DEPTH`] so that later passes cannot overflow.
+    fn deeper(&mut self) -> bool {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            let sp = self.span();
+            self.error(
+                Diagnostic::error("too-deep", sp, "expression nested too deeply or too long")
+                    .with_help("split it into several statements"),
+            );
+            return false;
+        }
+        true
+    }
+
     fn parse_or(&mut self) -> Option<Expr> {
         let mut l = self.parse_and()?;
+        let base = self.depth;
         while self.maybe_kw("or") {
-            let r = self.parse_and()?;
+            if !self.deeper() {
+                self.depth = base;
+                return None;
+            }
+            let r = self.parse_and();
+            let Some(r) = r else {
+                self.depth = base;
+                return None;
+            };
             let span = l.span.to(r.span);
             l = Expr {
                 kind: ExprKind::Or(Box::new(l), Box::new(r)),
                 span,
             };
         }
+        self.depth = base;
         Some(l)
     }
 
     fn parse_and(&mut self) -> Option<Expr> {
         let mut l = self.parse_not()?;
+        let base = self.depth;
         while self.maybe_kw("and") {
-            let r = self.parse_not()?;
+            if !self.deeper() {
+                self.depth = base;
+                return None;
+            }
+            let r = self.parse_not();
+            let Some(r) = r else {
+                self.depth = base;
+                return None;
+            };
             let span = l.span.to(r.span);
             l = Expr {
                 kind: ExprKind::And(Box::new(l), Box::new(r)),
                 span,
             };
         }
+        self.depth = base;
         Some(l)
     }
 
@@ -882,6 +917,7 @@ impl<'t> Parser<'t, '_> {
             return self.parse_unary();
         }
         let mut l = self.parse_bin(level + 1)?;
+        let base = self.depth;
         loop {
             let op = match self.tok() {
                 Tok::Sym(s) => LEVELS[level].iter().find(|(x, _)| x == s).map(|(_, o)| *o),
@@ -889,13 +925,21 @@ impl<'t> Parser<'t, '_> {
             };
             let Some(op) = op else { break };
             self.bump();
-            let r = self.parse_bin(level + 1)?;
+            if !self.deeper() {
+                self.depth = base;
+                return None;
+            }
+            let Some(r) = self.parse_bin(level + 1) else {
+                self.depth = base;
+                return None;
+            };
             let span = l.span.to(r.span);
             l = Expr {
                 kind: ExprKind::Binary(op, Box::new(l), Box::new(r)),
                 span,
             };
         }
+        self.depth = base;
         if matches!(self.tok(), Tok::Sym("**")) && level == 5 {
             let sp = self.span();
             self.error(

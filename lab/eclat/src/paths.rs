@@ -9,6 +9,8 @@ use std::collections::BTreeSet;
 
 /// At most this many paths are followed at once (the rest share their fate).
 const MAX_PATHS: usize = 32;
+/// Steps of a path named in a warning.
+const MAX_STEPS: usize = 8;
 /// At most this many warnings per chain.
 const MAX_WARNINGS: usize = 8;
 
@@ -127,7 +129,12 @@ impl Walk<'_, '_, '_> {
             .iter()
             .map(|p| {
                 let mut p = p.clone();
-                p.steps.push(step.clone());
+                // a warning names the first steps of a path; longer paths end in "..."
+                if p.steps.len() < MAX_STEPS {
+                    p.steps.push(step.clone());
+                } else if p.steps.len() == MAX_STEPS {
+                    p.steps.push("...".to_string());
+                }
                 p
             })
             .collect()

@@ -309,3 +309,42 @@ fn compile_is_deterministic_and_cheap() {
         times.len()
     );
 }
+
+#[test]
+fn hostile_inputs_give_diagnostics_not_crashes() {
+    let deep_parens = format!(
+        "def c():\n    return {}1{}\n",
+        "(".repeat(5000),
+        ")".repeat(5000)
+    );
+    let deep_not = format!("def c():\n    return {}1\n", "not ".repeat(5000));
+    let deep_neg = format!("def c():\n    return {}1\n", "-".repeat(5000));
+    let mut deep_blocks = String::from("def c():\n");
+    for i in 0..200 {
+        deep_blocks.push_str(&format!("{}if 1:\n", " ".repeat(4 * (i + 1))));
+    }
+    deep_blocks.push_str(&format!("{}pass\n", " ".repeat(4 * 201)));
+    let long_chain = format!("def c():\n    return {}\n", vec!["1"; 20000].join(" + "));
+    let many_ifs = format!(
+        "from programs.hike_default import hike_pass\ndef c():\n{}    hike_pass()\n",
+        "    if 1:\n        pass\n".repeat(3000)
+    );
+    let many_defs: String = (0..300)
+        .map(|i| format!("def c{i}():\n    pass\n"))
+        .collect();
+    for src in [
+        deep_parens,
+        deep_not,
+        deep_neg,
+        deep_blocks,
+        long_chain,
+        many_defs,
+        "\u{0}\u{feff}é\t\r".to_string(),
+    ] {
+        let c = compile(&src);
+        for d in &c.diagnostics {
+            assert!(d.span.end <= src.len());
+        }
+        let _ = c.render(&src, "t.eclat", false);
+    }
+}
