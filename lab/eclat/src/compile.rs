@@ -1893,6 +1893,24 @@ impl Gen<'_, '_, '_> {
                     std::mem::swap(&mut a, &mut b);
                     cop = cop.mirror();
                 }
+                if !signed
+                    && !matches!(cop, CmpOp::Eq | CmpOp::Ne)
+                    && self.const_value(b).is_some_and(|v| {
+                        (v as i64) < 0 || (v == 0 && matches!(cop, CmpOp::Lt | CmpOp::Ge))
+                    })
+                {
+                    self.diags.push(
+                        Diagnostic::warning(
+                            "unsigned-negative-compare",
+                            e.span,
+                            "an unsigned value is never below zero",
+                        )
+                        .with_label("unsigned comparison (a negative number here is a huge positive one)")
+                        .with_help(
+                            "keep the value in a signed variable first (`s64 : v = ...`), or compare with `==`",
+                        ),
+                    );
+                }
                 let Some(lhs) = self.operand_reg(a) else {
                     return;
                 };

@@ -348,3 +348,11 @@ fn hostile_inputs_give_diagnostics_not_crashes() {
         let _ = c.render(&src, "t.eclat", false);
     }
 }
+
+#[test]
+fn unsigned_comparison_with_a_negative_number_is_warned() {
+    let src = "from programs.hike_default import hike_pass\nfrom programs.meter import ip6_dst_tbmon\ndef c():\n    if ip6_dst_tbmon() < 0:\n        pass\n    s64 : v = ip6_dst_tbmon()\n    if v < 0:\n        pass\n    if ip6_dst_tbmon() == -1:\n        pass\n    hike_pass()\n";
+    let c = compile(src);
+    assert_eq!(codes(&c), vec!["unsigned-negative-compare"]);
+    assert!(c.output.is_some(), "a warning only");
+}
