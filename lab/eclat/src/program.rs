@@ -120,6 +120,21 @@ pub struct Linked {
     pub attach: Vec<AttachRequest>,
 }
 
+impl Chain {
+    /// The bytecode as stored in `hvm_chain_map` (8 bytes per slot, little-endian), before
+    /// linking.
+    pub fn bytes(&self) -> Vec<u8> {
+        Insn::encode_all(&self.insns)
+    }
+}
+
+impl LinkedChain {
+    /// The bytecode as stored in `hvm_chain_map` (8 bytes per slot, little-endian).
+    pub fn bytes(&self) -> Vec<u8> {
+        Insn::encode_all(&self.insns)
+    }
+}
+
 impl Program {
     pub fn chain(&self, name: &str) -> Option<&Chain> {
         self.chains.iter().find(|c| c.name == name)

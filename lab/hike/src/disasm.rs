@@ -126,6 +126,13 @@ fn invalid(insn: Insn) -> String {
     )
 }
 
+impl std::fmt::Display for Insn {
+    /// The instruction in bpftool syntax (an `lddw` shows its low half only).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&insn_text(*self, None))
+    }
+}
+
 /// One line per instruction (the second slot of an `lddw` gets no line of its own):
 /// `(slot index, text)`.
 pub fn disasm_lines(insns: &[Insn]) -> Vec<(usize, String)> {
