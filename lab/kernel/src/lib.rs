@@ -15,6 +15,7 @@ pub mod modules;
 pub mod netlink;
 pub mod netns;
 pub mod objects;
+pub mod packetspec;
 pub mod sys;
 pub mod topo;
 pub mod topology;
@@ -30,7 +31,11 @@ pub use env::LabEnv;
 pub fn crash_point(name: &str) {
     use std::sync::OnceLock;
     static AT: OnceLock<Option<String>> = OnceLock::new();
-    if AT.get_or_init(|| std::env::var("ECLAT_LAB_CRASH_AT").ok()).as_deref() == Some(name) {
+    if AT
+        .get_or_init(|| std::env::var("ECLAT_LAB_CRASH_AT").ok())
+        .as_deref()
+        == Some(name)
+    {
         let _ = nix::sys::signal::kill(nix::unistd::getpid(), nix::sys::signal::Signal::SIGKILL);
     }
 }
