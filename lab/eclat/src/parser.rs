@@ -4,7 +4,7 @@
 //! Naming contract (as in gleam's parser):
 //! - `parse_x` parses an x starting at the current token. On a syntax error it records a
 //!   diagnostic and returns `None`; the caller decides how to recover (usually
-//!   [`Parser::recover_line`]).
+//!   `Parser::recover_line`).
 //! - `expect_x` requires one specific token: it consumes it and returns its span, or records
 //!   "expected x" and returns `None` without consuming anything.
 //! - `maybe_x` consumes x only if it is there and reports nothing; it returns whether (or what)
