@@ -17,6 +17,8 @@ enum E {
     Var(usize),
     /// `ident(x)`: a chain call returning its argument (forces spills around calls)
     Id(Box<E>),
+    /// `add2(x, y)`: a chain call with two arguments returning `x - y`
+    Sub2(Box<E>, Box<E>),
     Bin(&'static str, Box<E>, Box<E>),
     Cmp(&'static str, Box<E>, Box<E>),
     And(Box<E>, Box<E>),
@@ -52,7 +54,9 @@ fn signed_division(e: &E) -> bool {
                 || signed_division(a)
                 || signed_division(b)
         }
-        E::Cmp(_, a, b) | E::And(a, b) | E::Or(a, b) => signed_division(a) || signed_division(b),
+        E::Cmp(_, a, b) | E::And(a, b) | E::Or(a, b) | E::Sub2(a, b) => {
+            signed_division(a) || signed_division(b)
+        }
         E::Id(a) | E::Not(a) | E::Neg(a) | E::Inv(a) => signed_division(a),
         _ => false,
     }
@@ -73,6 +77,7 @@ fn expr() -> impl Strategy<Value = E> {
     leaf.prop_recursive(4, 16, 2, |inner| {
         prop_oneof![
             inner.clone().prop_map(|e| E::Id(Box::new(e))),
+            (inner.clone(), inner.clone()).prop_map(|(a, b)| E::Sub2(Box::new(a), Box::new(b))),
             (
                 prop::sample::select(vec!["+", "-", "*", "/", "%", "<<", ">>", "&", "|", "^"]),
                 inner.clone(),
@@ -99,6 +104,7 @@ fn text(e: &E) -> String {
         E::Lit(v) => format!("{v:#x}"),
         E::Var(i) => VARS[*i].to_string(),
         E::Id(a) => format!("ident({})", text(a)),
+        E::Sub2(a, b) => format!("sub2({}, {})", text(a), text(b)),
         E::Bin(o, a, b) | E::Cmp(o, a, b) => format!("({} {o} {})", text(a), text(b)),
         E::And(a, b) => format!("({} and {})", text(a), text(b)),
         E::Or(a, b) => format!("({} or {})", text(a), text(b)),
@@ -113,6 +119,7 @@ fn eval(e: &E, vars: &[u64; 6]) -> u64 {
         E::Lit(v) => *v,
         E::Var(i) => vars[*i],
         E::Id(a) => eval(a, vars),
+        E::Sub2(a, b) => eval(a, vars).wrapping_sub(eval(b, vars)),
         E::Bin(o, ea, eb) => {
             let (a, b) = (eval(ea, vars), eval(eb, vars));
             match *o {
@@ -160,7 +167,7 @@ proptest! {
     #[test]
     fn compiled_expressions_match_direct_evaluation(e in expr(), vars in prop::array::uniform6(prop_oneof![0u64..5, any::<u64>()]),
                                                     rt in prop::sample::select(vec!["u8", "u16", "u32", "u64", "s8", "s16", "s32", "s64"])) {
-        let mut src = String::from("def ident(u64 : x):\n    return x\n\ndef main():\n");
+        let mut src = String::from("def ident(u64 : x):\n    return x\n\ndef sub2(u64 : x, u64 : y):\n    return x - y\n\ndef main():\n");
         prop_assume!(!signed_division(&e));
         for (i, (n, v)) in VARS.iter().zip(vars).enumerate() {
             let ty = if var_signed(i) { "s64" } else { "u64" };
@@ -177,7 +184,7 @@ proptest! {
         };
         let linked = p.link_default(&|_, _| None).unwrap();
         let chains: Vec<(u32, Vec<hike::Insn>)> = linked.chains.iter().map(|c| (c.id, c.insns.clone())).collect();
-        let main = chains[1].0;
+        let main = chains[2].0;
         let (mut models, _) = hike::vm::models::Models::with_all();
         let mut shm = vec![0u8; 4096];
         let out = vm::run(&chains[..], &mut models, main, vec![0u8; 64], &mut shm);
