@@ -339,6 +339,7 @@ impl Lexer<'_> {
 
 /// `-D NAME=VALUE`: a name token NAME becomes the token VALUE lexes to (a number or a name),
 /// or a string if VALUE is not one token; a string literal whose text is NAME becomes VALUE.
+/// The NAME of a definition `NAME = ...` is kept, so `-D` overrides a constant's uses.
 fn substitute(toks: &mut [Token], diags: &mut Vec<Diagnostic>, defines: &[(String, String)]) {
     for (name, value) in defines {
         let valid = !name.is_empty()
@@ -388,9 +389,18 @@ fn substitute(toks: &mut [Token], diags: &mut Vec<Diagnostic>, defines: &[(Strin
                 _ => Tok::Str(value.clone()),
             }
         };
-        for t in toks.iter_mut() {
+        for i in 0..toks.len() {
+            // `NAME = ...` at the start of a statement defines NAME: keep it, so that `-D`
+            // overrides a constant's uses and the script still compiles without `-D`
+            let starts = i == 0
+                || matches!(
+                    toks[i - 1].tok,
+                    Tok::Newline | Tok::Indent | Tok::Dedent | Tok::Sym(";")
+                );
+            let defines = starts && matches!(toks.get(i + 1).map(|t| &t.tok), Some(Tok::Sym("=")));
+            let t = &mut toks[i];
             match &t.tok {
-                Tok::Name(n) if n == name => t.tok = replacement.clone(),
+                Tok::Name(n) if n == name && !defines => t.tok = replacement.clone(),
                 Tok::Str(s) if s == name => t.tok = Tok::Str(value.clone()),
                 _ => {}
             }

@@ -200,6 +200,12 @@ fn defines_substitute_names_and_strings() {
     assert_eq!(p.attach[0].mode, "xdp");
     assert_eq!(p.attach[0].loader, "ip6_simple_classifier");
     assert!(p.emit_asm().contains("r2 = 7"));
+    // a define overrides a constant's uses, not its definition
+    let src2 = "from programs.hike_default import hike_pass, monitor\nEVENT = 3\ndef c():\n    monitor(EVENT)\n    hike_pass()\n";
+    let c = eclat::compile(src2, "t", &Catalog::reference(), &defs);
+    assert!(c.output.expect("compiles").emit_asm().contains("r2 = 7"));
+    let c = eclat::compile(src2, "t", &Catalog::reference(), &[]);
+    assert!(c.output.expect("compiles").emit_asm().contains("r2 = 3"));
     let bad = vec![("1X".to_string(), "y".to_string())];
     let c = eclat::compile(src, "t", &Catalog::reference(), &bad);
     assert!(codes(&c).contains(&"bad-define"));
