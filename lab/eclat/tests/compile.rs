@@ -71,7 +71,7 @@ fn emit_c_parenthesises_everything() {
     let src = "from programs.hike_default import hike_pass, monitor\n\ndef c():\n    u64 : x = 3\n    if x & 1 == 0:\n        monitor(1)\n    hike_pass()\n";
     let p = compile(src).output.unwrap();
     let c = p.emit_c();
-    assert!(c.contains("if (((x & 1) == 0)) {"), "{c}");
+    assert!(c.contains("if ((x & 1) == 0) {"), "{c}");
     assert!(c.contains("HIKE_CHAIN_1(HIKE_CHAIN_C_ID)"), "{c}");
 }
 
