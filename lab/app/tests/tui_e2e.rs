@@ -2,7 +2,7 @@
 //! first frame to quitting, with the real kernel, each test with its own isolated lab (state
 //! dir, bpffs root, namespace prefix), cleaned up even on failure. Needs root.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -54,7 +54,7 @@ struct Tmux {
 
 impl Tmux {
     fn start(env: &LabEnv, args: &str, cols: u16, rows: u16) -> Self {
-        let name = format!("eclat-e2e-{}", std::process::id());
+        let name = format!("eclat-e2e-{}-{}", std::process::id(), env.ns_prefix);
         let vars: String = figures::env_vars(env)
             .into_iter()
             .map(|(k, v)| format!("{k}={v} "))
@@ -213,6 +213,48 @@ fn lesson_one_from_first_frame_to_a_clean_quit() {
     assert_eq!(leftovers(&env), Vec::<String>::new(), "left in the kernel");
 }
 
+/// The TUI's process (the pane runs a shell that runs it).
+fn tui_pid(t: &Tmux) -> u32 {
+    let o = Command::new("tmux")
+        .args(["display-message", "-p", "-t", &t.name, "#{pane_pid}"])
+        .output()
+        .unwrap();
+    let shell: u32 = String::from_utf8_lossy(&o.stdout).trim().parse().unwrap();
+    let children = std::fs::read_to_string(format!("/proc/{shell}/task/{shell}/children")).unwrap();
+    children
+        .split_whitespace()
+        .map(|p| p.parse().unwrap())
+        .find(|p: &u32| {
+            std::fs::read_to_string(format!("/proc/{p}/comm"))
+                .is_ok_and(|c| c.trim() == "eclat-lab")
+        })
+        .expect("the TUI's process")
+}
+
+#[test]
+fn sigterm_restores_the_terminal_and_cleans_up() {
+    need_root();
+    let env = lab("sig");
+    let t = Tmux::start(&env, "tutorial 1", 80, 24);
+    let long = Duration::from_secs(30);
+    t.wait("the first frame", Duration::from_secs(10), |s| {
+        s.contains("Hello XDP")
+    });
+    t.keys(&["r"]);
+    t.wait("the topology", long, |s| s.contains("Topology: hike-lab"));
+    assert!(!leftovers(&env).is_empty());
+    let st = Command::new("kill")
+        .args(["-TERM", &tui_pid(&t).to_string()])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let s = t.wait("the TUI to exit", long, |s| s.contains("TUI-EXITED="));
+    assert!(s.contains("TUI-EXITED=0"), "{s}");
+    // back on the main screen: no frame of the TUI is left on it
+    assert!(!s.contains("Lesson 1 text"), "{s}");
+    assert_eq!(leftovers(&env), Vec::<String>::new(), "left in the kernel");
+}
+
 #[test]
 fn tui_figures_are_measurable() {
     need_root();
@@ -221,11 +263,16 @@ fn tui_figures_are_measurable() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(3.0);
-    let guard = ResetGuard(&env);
-    let f = figures::measure_tui(Path::new(BIN), &env, Duration::from_secs_f64(idle))
-        .expect("measuring the TUI");
+    // ECLAT_LAB_TUI_BIN measures another build (e.g. target/release/eclat-lab)
+    let bin = std::env::var_os("ECLAT_LAB_TUI_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(BIN));
+    let guard = ResetGuard(&env, bin.clone());
+    let f =
+        figures::measure_tui(&bin, &env, Duration::from_secs_f64(idle)).expect("measuring the TUI");
     eprintln!(
-        "TUI figures (this build): {}",
+        "TUI figures ({}): {}",
+        bin.display(),
         serde_json::to_string(&f).unwrap()
     );
     assert!(f.first_frame_ms > 0.0 && f.first_frame_internal_ms > 0.0);
@@ -235,11 +282,11 @@ fn tui_figures_are_measurable() {
     drop(guard);
 }
 
-struct ResetGuard<'a>(&'a LabEnv);
+struct ResetGuard<'a>(&'a LabEnv, PathBuf);
 
 impl Drop for ResetGuard<'_> {
     fn drop(&mut self) {
-        let _ = Command::new(BIN)
+        let _ = Command::new(&self.1)
             .arg("reset")
             .envs(figures::env_vars(self.0))
             .output();

@@ -903,6 +903,24 @@ pub fn traffic_ends(lesson: &Lesson, st: &Status) -> Option<(String, String)> {
     ))
 }
 
+/// Orders each interface's addresses for display: those the lesson mentions first, then
+/// IPv6, then IPv4 (the kernel reports them in the order they were added).
+pub fn sort_addresses(lesson_text: &str, st: &mut Status) {
+    let mentioned = |a: &str| {
+        let a = a.split('/').next().unwrap_or(a);
+        lesson_text.match_indices(a).any(|(i, _)| {
+            let next = lesson_text[i + a.len()..].chars().next();
+            !next.is_some_and(|c| c.is_ascii_hexdigit() || c == ':' || c == '.')
+        })
+    };
+    for n in &mut st.nodes {
+        for i in &mut n.interfaces {
+            i.addresses
+                .sort_by_cached_key(|a| (!mentioned(a), !a.contains(':')));
+        }
+    }
+}
+
 /// The one entry point: applies an event to the state and says what the runtime must do.
 pub fn update(app: &mut App, ev: Event) -> Vec<Effect> {
     let mut fx = Vec::new();
@@ -918,7 +936,10 @@ pub fn update(app: &mut App, ev: Event) -> Vec<Effect> {
         Event::Maps(s) => app.on_maps(s),
         Event::Topo(r) => {
             app.topo = match r {
-                Ok(st) => TopoView::Status(st),
+                Ok(mut st) => {
+                    sort_addresses(&app.lesson.text, &mut st);
+                    TopoView::Status(st)
+                }
                 Err(e) => TopoView::Error(e),
             }
         }

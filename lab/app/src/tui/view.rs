@@ -59,12 +59,6 @@ fn step_lines(app: &App, width: u16) -> Vec<Line<'static>> {
             "       ",
         ));
     }
-    lines.push(Line::from(vec![
-        Span::styled("n", t.key()),
-        Span::styled(" next  ", t.dim()),
-        Span::styled("p", t.key()),
-        Span::styled(" previous", t.dim()),
-    ]));
     lines
 }
 
@@ -266,17 +260,18 @@ fn draw_step(f: &mut Frame, app: &App, r: Rect) {
         ),
         Span::styled(format!("{} ", s.title), t.strong()),
     ]);
-    let b = bordered(app, title, Focus::Lesson);
+    let b = bordered(app, title, Focus::Lesson).title_bottom(
+        Line::from(vec![
+            Span::styled(" n", t.key()),
+            Span::styled(" next  ", t.dim()),
+            Span::styled("p", t.key()),
+            Span::styled(" previous ", t.dim()),
+        ])
+        .right_aligned(),
+    );
     let inner = b.inner(r);
     f.render_widget(b, r);
-    let mut lines = step_lines(app, inner.width);
-    let room = inner.height as usize;
-    if lines.len() > room {
-        // keep the keys line visible: drop text above it
-        let keys = lines.pop();
-        lines.truncate(room.saturating_sub(1));
-        lines.extend(keys);
-    }
+    let lines = step_lines(app, inner.width);
     f.render_widget(Paragraph::new(lines), inner);
 }
 
@@ -405,13 +400,8 @@ pub fn topo_lines(app: &App, width: u16) -> Vec<Line<'static>> {
                     return vec!["missing".into()];
                 };
                 // addresses without their prefix length, as many per line as fit
-                // the addresses the lesson talks about first, then IPv6, then IPv4
-                let mut sorted: Vec<&str> = i
-                    .addresses
-                    .iter()
-                    .map(|a| a.split('/').next().unwrap_or(a))
-                    .collect();
-                sorted.sort_by_key(|a| (!mentioned(&app.lesson.text, a), !a.contains(':')));
+                // in the order `update` sorted them (see `App::sort_addresses`)
+                let sorted = i.addresses.iter().map(|a| a.split('/').next().unwrap_or(a));
                 let mut lines = vec![String::new()];
                 for a in sorted {
                     let last = lines.last_mut().unwrap();
@@ -479,14 +469,6 @@ pub fn topo_lines(app: &App, width: u16) -> Vec<Line<'static>> {
         }
     }
     out
-}
-
-/// Does `text` mention the address `a` (not as part of a longer one)?
-fn mentioned(text: &str, a: &str) -> bool {
-    text.match_indices(a).any(|(i, _)| {
-        let next = text[i + a.len()..].chars().next();
-        !next.is_some_and(|c| c.is_ascii_hexdigit() || c == ':' || c == '.')
-    })
 }
 
 fn more(s: &str, n: usize) -> String {
