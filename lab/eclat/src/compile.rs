@@ -852,6 +852,8 @@ struct Gen<'a, 'c, 'm> {
     temp_depth: i32,
     line: u32,
     ok: bool,
+    /// set while generating code the compiler made up (a `for` loop's test): no warnings
+    synthetic: bool,
 }
 
 fn gen_chain(
@@ -877,6 +879,7 @@ fn gen_chain(
         temp_depth: 0,
         line: env.line_of(def.span.start),
         ok: true,
+        synthetic: false,
     };
     g.assign_homes(def);
     // parameters arrive in r2, r3
@@ -1719,7 +1722,9 @@ impl Gen<'_, '_, '_> {
             ),
             span,
         };
+        self.synthetic = true;
         self.branch(&cond, end, false);
+        self.synthetic = false;
         self.block(body);
         self.line = self.env.line_of(span.start);
         let one = Expr {
@@ -1894,6 +1899,7 @@ impl Gen<'_, '_, '_> {
                     cop = cop.mirror();
                 }
                 if !signed
+                    && !self.synthetic
                     && !matches!(cop, CmpOp::Eq | CmpOp::Ne)
                     && self.const_value(b).is_some_and(|v| {
                         (v as i64) < 0 || (v == 0 && matches!(cop, CmpOp::Lt | CmpOp::Ge))

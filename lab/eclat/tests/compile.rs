@@ -344,6 +344,7 @@ fn hostile_inputs_give_diagnostics_not_crashes() {
         deep_neg,
         deep_blocks,
         long_chain,
+        many_ifs,
         many_defs,
         "\u{0}\u{feff}é\t\r".to_string(),
     ] {
