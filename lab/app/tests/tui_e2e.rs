@@ -2,7 +2,7 @@
 //! first frame to quitting, with the real kernel, each test with its own isolated lab (state
 //! dir, bpffs root, namespace prefix), cleaned up even on failure. Needs root.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -122,6 +122,7 @@ impl Drop for Tmux {
     fn drop(&mut self) {
         let _ = Command::new("tmux")
             .args(["kill-session", "-t", &self.name])
+            .stderr(std::process::Stdio::null())
             .status();
         let _ = Command::new(BIN)
             .arg("reset")
@@ -252,6 +253,32 @@ fn sigterm_restores_the_terminal_and_cleans_up() {
     assert!(s.contains("TUI-EXITED=0"), "{s}");
     // back on the main screen: no frame of the TUI is left on it
     assert!(!s.contains("Lesson 1 text"), "{s}");
+    assert_eq!(leftovers(&env), Vec::<String>::new(), "left in the kernel");
+}
+
+#[test]
+fn closing_the_window_cleans_up() {
+    need_root();
+    let env = lab("hup");
+    let t = Tmux::start(&env, "tutorial 1", 80, 24);
+    let long = Duration::from_secs(30);
+    t.wait("the first frame", Duration::from_secs(10), |s| {
+        s.contains("Hello XDP")
+    });
+    t.keys(&["r"]);
+    t.wait("the topology", long, |s| s.contains("Topology: hike-lab"));
+    let pid = tui_pid(&t);
+    // the window goes away: SIGHUP, and a terminal that no longer takes output
+    let st = Command::new("tmux")
+        .args(["kill-session", "-t", &t.name])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let deadline = Instant::now() + long;
+    while Path::new(&format!("/proc/{pid}")).exists() {
+        assert!(Instant::now() < deadline, "the TUI outlived its window");
+        std::thread::sleep(Duration::from_millis(20));
+    }
     assert_eq!(leftovers(&env), Vec::<String>::new(), "left in the kernel");
 }
 

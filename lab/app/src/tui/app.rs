@@ -366,16 +366,19 @@ impl App {
         }
     }
 
-    fn text_width(&self) -> u16 {
+    /// The lesson text's width (None: the text is not on screen).
+    fn text_width(&self) -> Option<u16> {
         let r = view::regions(
             self,
             ratatui::layout::Rect::new(0, 0, self.size.0, self.size.1),
         );
-        view::inner_width(r.text)
+        r.text.map(view::inner_width)
     }
 
     fn sync_text_cache(&mut self) {
-        let w = self.text_width();
+        let Some(w) = self.text_width() else {
+            return;
+        };
         if self.text_cache.as_ref().is_none_or(|(cw, _)| *cw != w) {
             self.text_cache = Some((w, markdown::render(&self.blocks, w, &self.theme)));
         }
@@ -391,7 +394,8 @@ impl App {
             self,
             ratatui::layout::Rect::new(0, 0, self.size.0, self.size.1),
         );
-        (r.text.height as usize).saturating_sub(3).max(1)
+        r.text
+            .map_or(1, |t| (t.height as usize).saturating_sub(3).max(1))
     }
 
     fn scroll_text(&mut self, delta: isize) {

@@ -76,11 +76,12 @@ fn install_panic_hook(env: LabEnv) {
         restore_terminal();
         prev(info);
         let s = Session::new(env.clone(), Origin::Session);
-        match s.end() {
-            Ok(Some(m)) => eprintln!("{m}"),
-            Ok(None) => {}
-            Err(e) => eprintln!("cleaning up failed: {e:#}; run `sudo eclat-lab reset`"),
-        }
+        let msg = match s.end() {
+            Ok(Some(m)) => m,
+            Ok(None) => return,
+            Err(e) => format!("cleaning up failed: {e:#}; run `sudo eclat-lab reset`"),
+        };
+        let _ = writeln!(std::io::stderr(), "{msg}");
     }));
 }
 
@@ -215,17 +216,25 @@ pub fn run(env: LabEnv, lesson: Option<String>) -> ExitCode {
             Err(_) => break,
         }
     }
-    let _ = terminal.show_cursor();
-    drop(terminal);
+    // the guard restores the terminal; ratatui's own drop would print (and so panic) when
+    // the terminal is gone (SIGHUP after the window closed)
+    std::mem::forget(terminal);
     drop(guard);
+    // from here the terminal may be closed: nothing may panic on a failed write
+    let mut err = std::io::stderr();
     if let Err(e) = result {
-        eprintln!("error: the terminal failed: {e}");
+        let _ = writeln!(err, "error: the terminal failed: {e}");
     }
     match session.end() {
-        Ok(Some(msg)) => println!("{msg}"),
+        Ok(Some(msg)) => {
+            let _ = writeln!(std::io::stdout(), "{msg}");
+        }
         Ok(None) => {}
         Err(e) => {
-            eprintln!("error while cleaning up the session: {e:#} (run `sudo eclat-lab reset`)");
+            let _ = writeln!(
+                err,
+                "error while cleaning up the session: {e:#} (run `sudo eclat-lab reset`)"
+            );
             return ExitCode::from(1);
         }
     }

@@ -17,7 +17,7 @@ use super::markdown;
 pub struct Regions {
     pub header: Rect,
     pub step: Option<Rect>,
-    pub text: Rect,
+    pub text: Option<Rect>,
     pub topo: Option<Rect>,
     pub maps: Option<Rect>,
     pub log: Option<Rect>,
@@ -94,7 +94,7 @@ pub fn regions(app: &App, area: Rect) -> Regions {
     let mut r = Regions {
         header,
         step: None,
-        text: body,
+        text: None,
         topo: None,
         maps: None,
         log: None,
@@ -109,7 +109,7 @@ pub fn regions(app: &App, area: Rect) -> Regions {
             _ => {
                 let sh = step_height(app, body.width).min(body_h / 3);
                 r.step = Some(rows(body, body.y, sh));
-                r.text = rows(body, body.y + sh, body_h - sh);
+                r.text = Some(rows(body, body.y + sh, body_h - sh));
             }
         }
         return r;
@@ -140,9 +140,9 @@ pub fn regions(app: &App, area: Rect) -> Regions {
     let sh = step_height(app, left.width).min(upper_h / 2);
     if sh >= 3 {
         r.step = Some(rows(left, left.y, sh));
-        r.text = rows(left, left.y + sh, upper_h - sh);
+        r.text = Some(rows(left, left.y + sh, upper_h - sh));
     } else {
-        r.text = left;
+        r.text = Some(left);
     }
     if let Some(right) = right {
         let maps_min = maps_height(app).min(upper_h / 2).max(4);
@@ -173,7 +173,9 @@ pub fn draw(f: &mut Frame, app: &App) {
     if let Some(s) = r.step {
         draw_step(f, app, s);
     }
-    draw_text(f, app, r.text);
+    if let Some(t) = r.text {
+        draw_text(f, app, t);
+    }
     if let Some(t) = r.topo {
         let title = Line::from(match &app.topo {
             TopoView::Status(st) => match &st.topology {
@@ -271,7 +273,28 @@ fn draw_step(f: &mut Frame, app: &App, r: Rect) {
     );
     let inner = b.inner(r);
     f.render_widget(b, r);
-    let lines = step_lines(app, inner.width);
+    let mut lines = step_lines(app, inner.width);
+    let room = inner.height as usize;
+    if lines.len() > room {
+        // short of room: the command `r` runs matters more than the end of the text
+        let run_lines = app.lesson.steps[app.step].run.as_ref().map_or(0, |run| {
+            markdown::wrap(
+                &[(run.clone(), Style::new())],
+                inner.width as usize,
+                Span::raw("r runs "),
+                "       ",
+            )
+            .len()
+        });
+        let keep_text = room.saturating_sub(run_lines);
+        let run = lines.split_off(lines.len() - run_lines);
+        lines.truncate(keep_text);
+        if let Some(last) = lines.last_mut() {
+            last.spans.push(Span::styled(" …", t.dim()));
+        }
+        lines.extend(run);
+        lines.truncate(room);
+    }
     f.render_widget(Paragraph::new(lines), inner);
 }
 
