@@ -4,6 +4,14 @@
 
 use hike::vm::{self, Abort};
 use proptest::prelude::*;
+
+/// 1500 by default; `ECLAT_DIFF_CASES=50000` for a long run.
+fn cases() -> u32 {
+    std::env::var("ECLAT_DIFF_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1500)
+}
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 static RAN: AtomicUsize = AtomicUsize::new(0);
@@ -162,7 +170,7 @@ fn eval(e: &E, vars: &[u64; 6]) -> u64 {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 1500, failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: cases(), failure_persistence: None, ..ProptestConfig::default() })]
 
     #[test]
     fn compiled_expressions_match_direct_evaluation(e in expr(), vars in prop::array::uniform6(prop_oneof![0u64..5, any::<u64>()]),
@@ -329,7 +337,7 @@ fn exec(body: &[S], vars: &mut [u64; 6]) -> Option<u64> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 1500, failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: cases(), failure_persistence: None, ..ProptestConfig::default() })]
 
     #[test]
     fn compiled_statements_match_direct_interpretation(body in stmts(), init in prop::array::uniform6(0u64..50)) {
