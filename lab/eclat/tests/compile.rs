@@ -150,7 +150,7 @@ fn the_64_instruction_limit_names_the_costly_statements() {
         .find(|d| d.code == "chain-too-long")
         .expect("limit error");
     assert!(
-        d.message.contains("needs 78 instructions, the limit is 64"),
+        d.message.contains("needs 77 instructions, the limit is 64"),
         "{}",
         d.message
     );

@@ -1,4 +1,4 @@
-; chain arith () - 36 instructions, ID 0x40000001 until linked
+; chain arith () - 35 instructions, ID 0x40000001 until linked
    0: r2 = 106                      ; 11: monitor(BASE + 2 * 3)             # 106: Python precedence
    1: r1 = 0                        ; program hike_default.monitor
    2: call hike_elem_call_2
@@ -33,6 +33,5 @@
   31: call hike_elem_call_2
   32: r1 = 0                        ; program hike_default.hike_pass | 21: hike_pass()
   33: call hike_elem_call_1
-  34: r0 = 0                        ; 10: def arith():
-  35: exit
+  34: exit                          ; 10: def arith():
 

@@ -1,4 +1,4 @@
-; chain dpi () - 18 instructions, ID 0x40000001 until linked
+; chain dpi () - 17 instructions, ID 0x40000001 until linked
    0: r1 = 0                        ; program hike_default.ip6_find_udp | 13: if ip6_find_udp() == UDP and Packet.readU32(62) == KEYWORD:
    1: call hike_elem_call_1
    2: if r0 != 0x11 goto +11
@@ -15,6 +15,5 @@
   13: exit
   14: r1 = 0                        ; program hike_default.hike_pass | 17: hike_pass()
   15: call hike_elem_call_1
-  16: r0 = 0                        ; 12: def dpi():
-  17: exit
+  16: exit                          ; 12: def dpi():
 

@@ -1,4 +1,4 @@
-; chain hbh () - 28 instructions, ID 0x40000001 until linked
+; chain hbh () - 27 instructions, ID 0x40000001 until linked
    0: r1 = 0x100001c                ; 15: if Packet.readU8(20) != NH_HOPOPTS:
    1: r0 = *(u8 *)(r1 + 0)
    2: if r0 == 0x0 goto +4
@@ -25,6 +25,5 @@
   23: exit
   24: r1 = 0                        ; program hike_default.hike_pass | 24: hike_pass()
   25: call hike_elem_call_1
-  26: r0 = 0                        ; 14: def hbh():
-  27: exit
+  26: exit                          ; 14: def hbh():
 

@@ -1,9 +1,8 @@
-; chain count_and_pass () - 7 instructions, ID 0x40000001 until linked
+; chain count_and_pass () - 6 instructions, ID 0x40000001 until linked
    0: r2 = 0                        ; 11: monitor(PASS)
    1: r1 = 0                        ; program hike_default.monitor
    2: call hike_elem_call_2
    3: r1 = 0                        ; program hike_default.hike_pass | 12: hike_pass()
    4: call hike_elem_call_1
-   5: r0 = 0                        ; 10: def count_and_pass():
-   6: exit
+   5: exit                          ; 10: def count_and_pass():
 

@@ -6,7 +6,7 @@
    4: r0 += r7
    5: exit
 
-; chain main () - 38 instructions, ID 0x40000002 until linked
+; chain main () - 37 instructions, ID 0x40000002 until linked
    0: r2 = 4                        ; 13: u64 : w = weigh(4, 2)                 # 42
    1: r3 = 2
    2: r1 = 0x40000001               ; chain weigh
@@ -43,6 +43,5 @@
   33: *(u8 *)(r0 + 0) = r1
   34: r1 = 0                        ; program hike_default.hike_pass | 27: hike_pass()
   35: call hike_elem_call_1
-  36: r0 = 0                        ; 12: def main():
-  37: exit
+  36: exit                          ; 12: def main():
 

@@ -1,4 +1,4 @@
-; chain cfg () - 29 instructions, ID 0x40000001 until linked
+; chain cfg () - 28 instructions, ID 0x40000001 until linked
    0: r2 = 1                        ; 11: s64 : limit = app_cfg_load(KEY_LIMIT)
    1: r1 = 0                        ; program hike_default.app_cfg_load
    2: call hike_elem_call_2
@@ -26,6 +26,5 @@
   24: exit
   25: r1 = 0                        ; program hike_default.hike_drop | 22: hike_drop()
   26: call hike_elem_call_1
-  27: r0 = 0                        ; 10: def cfg():
-  28: exit
+  27: exit                          ; 10: def cfg():
 
