@@ -327,7 +327,7 @@ impl App {
         for l in text.as_ref().trim_end().lines() {
             self.log.push(LogLine {
                 kind,
-                text: l.to_string(),
+                text: markdown::expand_tabs(l),
             });
         }
         if self.log.len() > LOG_MAX {

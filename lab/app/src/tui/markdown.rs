@@ -130,10 +130,7 @@ pub fn parse(md: &str) -> Vec<Block> {
                 TagEnd::CodeBlock => {
                     let c = code.take().unwrap_or_default();
                     out.push(Block::Code(
-                        c.trim_end_matches('\n')
-                            .lines()
-                            .map(str::to_string)
-                            .collect(),
+                        c.trim_end_matches('\n').lines().map(expand_tabs).collect(),
                     ));
                     out.push(Block::Blank);
                 }
@@ -178,6 +175,23 @@ pub fn parse(md: &str) -> Vec<Block> {
     flush(&mut out, &mut inline, &lists, &mut item_prefix);
     while out.last() == Some(&Block::Blank) {
         out.pop();
+    }
+    out
+}
+
+/// Tabs to spaces (to the next multiple of 4): a terminal cell has no width for a tab.
+pub fn expand_tabs(s: &str) -> String {
+    if !s.contains('\t') {
+        return s.to_string();
+    }
+    let mut out = String::new();
+    for c in s.chars() {
+        if c == '\t' {
+            let n = 4 - out.width() % 4;
+            out.push_str(&" ".repeat(n));
+        } else {
+            out.push(c);
+        }
     }
     out
 }
@@ -463,10 +477,11 @@ mod tests {
 
     #[test]
     fn code_blocks_keep_their_lines_and_tables_align() {
-        let md = "```\na  b\n  c\n```\n\n| k | v |\n|---|---|\n| `XDP_DROP` | dropped, cheaply: nothing else ever sees it |\n";
+        let md = "```\na  b\n  c\n\tt\n```\n\n| k | v |\n|---|---|\n| `XDP_DROP` | dropped, cheaply: nothing else ever sees it |\n";
         let t = text_of(&render(&parse(md), 30, &Theme { color: false }));
         assert_eq!(t[0], "│ a  b");
         assert_eq!(t[1], "│   c");
+        assert_eq!(t[2], "│     t");
         let head = t.iter().position(|l| l.starts_with("k ")).unwrap();
         assert!(t[head + 1].starts_with("─────────┼"), "{t:#?}");
         assert!(t[head + 2].starts_with("XDP_DROP │ dropped"), "{t:#?}");
