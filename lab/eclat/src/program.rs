@@ -26,7 +26,7 @@ pub enum Target {
 
 /// One compiled chain. Until [`Program::link`], chain `i` is referenced as
 /// `FIRST_CHAIN_ID + i` and programs as ID 0.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Chain {
     pub name: String,
     pub params: Vec<(String, IntType)>,
@@ -70,7 +70,7 @@ pub struct AttachRequest {
 }
 
 /// The result of a successful compilation.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct Program {
     pub file_name: String,
     pub source: String,
@@ -81,6 +81,7 @@ pub struct Program {
     pub programs: Vec<(String, String)>,
     /// top-level constants (name, value) in source order
     pub constants: Vec<(String, u64)>,
+    #[serde(skip)]
     pub(crate) defs: Vec<ast::Def>,
 }
 
@@ -97,7 +98,7 @@ pub enum LinkError {
 }
 
 /// A chain with its real ID and patched bytecode.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct LinkedChain {
     pub id: u32,
     pub name: String,
@@ -113,7 +114,7 @@ pub struct LinkedEntry {
     pub value: Vec<u8>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Linked {
     pub chains: Vec<LinkedChain>,
     pub map_entries: Vec<LinkedEntry>,
