@@ -622,10 +622,12 @@ impl App {
         match k.code {
             KeyCode::Esc => self.focus = self.last_pane,
             KeyCode::Char('c') if ctrl => {
-                if self.cmd.input.is_empty() {
-                    self.focus = self.last_pane;
-                } else {
+                if !self.cmd.input.is_empty() {
                     self.cmd.set(String::new());
+                } else if self.busy() {
+                    self.stop_running(fx);
+                } else {
+                    self.focus = self.last_pane;
                 }
             }
             KeyCode::Enter => {
@@ -1089,6 +1091,18 @@ mod tests {
             Focus::Command,
             "the line stays focused for the next command"
         );
+        // Ctrl-C on an empty line stops the command that runs
+        let fx = update(&mut a, ctrl('c'));
+        assert!(matches!(fx.as_slice(), [Effect::Stop(1)]), "{fx:?}");
+        assert_eq!(a.focus, Focus::Command);
+        update(
+            &mut a,
+            Event::JobDone {
+                job: 1,
+                result: Err("stopped".into()),
+            },
+        );
+        assert!(a.log.last().unwrap().text.contains("stopped"));
         // a bad command is an error message, not a crash, and is kept in the history too
         typed(&mut a, "topo sideways");
         let fx = update(&mut a, key(KeyCode::Enter));

@@ -268,9 +268,7 @@ fn event_loop(
             if let Event::JobDone { job, .. } = &e {
                 rt.finished(*job);
             }
-            if matches!(e, Event::Key(_) | Event::JobDone { .. }) {
-                app.now = Instant::now();
-            }
+            app.now = Instant::now();
             fx.extend(update(app, e));
             ev = rx.try_recv().ok();
         }
