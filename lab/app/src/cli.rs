@@ -46,6 +46,48 @@ pub enum Cmd {
     /// eBPF C modules: build (clang, then the kernel's verifier)
     #[command(subcommand)]
     Module(ModuleCmd),
+    /// Compile an eCLAT script (no root needed): diagnostics, or the chains
+    Compile {
+        script: PathBuf,
+        /// What to print: asm (annotated disassembly), c (the equivalent HIKe C), bytecode
+        #[arg(long, value_parser = ["asm", "c", "bytecode"])]
+        emit: Option<String>,
+        /// Substitute NAME by VALUE before compiling (e.g. -D DEVNAME=enp6s0f0)
+        #[arg(short = 'D', value_name = "NAME=VALUE")]
+        define: Vec<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Compile a script, register its programs, store its chains, configure and attach its loader
+    Load {
+        script: PathBuf,
+        #[arg(short = 'D', value_name = "NAME=VALUE")]
+        define: Vec<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove a loaded script: its chains, loader entries and attachments; frees its IDs
+    Unload { script: PathBuf },
+    /// Run a script's chains on crafted packets in the kernel (BPF_PROG_TEST_RUN), no topology
+    Test {
+        script: PathBuf,
+        #[arg(short = 'D', value_name = "NAME=VALUE")]
+        define: Vec<String>,
+        /// A packet in the lab's packet syntax, e.g. "ipv6 udp dport=5000" (repeatable)
+        #[arg(long = "packet", short = 'p', value_name = "SPEC")]
+        packets: Vec<String>,
+        /// Every Ethernet frame of a pcap file
+        #[arg(long)]
+        pcap: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// HIKe chains stored in the lab: list, disassemble, trace live
+    #[command(subcommand)]
+    Chain(ChainCmd),
+    /// Lesson authoring: every starter fails its checks and every solution passes them
+    #[command(subcommand)]
+    Dev(DevCmd),
     /// Same as `map dump` (the original HIKe CLI's name)
     #[command(name = "read-map")]
     ReadMap {
@@ -167,7 +209,31 @@ pub enum MapCmd {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum ChainCmd {
+    /// Chains stored in hvm_chain_map, with the scripts they came from
+    List(JsonFlag),
+    /// Disassemble a stored chain (by ID, e.g. 0x40000001, or by name)
+    Dis { id: String },
+    /// Print, live, every chain entry, program call (arguments, return value) and verdict
+    Trace {
+        /// Stop after this many seconds
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DevCmd {
+    /// Prove every exercise: its starter fails its checks, its solution passes them
+    Check(JsonFlag),
+}
+
+#[derive(Debug, Subcommand)]
 pub enum ModuleCmd {
+    /// Register a prebuilt HIKe program (PACKAGE.PROGRAM, e.g. hike_default.monitor) and show its ID
+    Load { program: String },
+    /// Every HIKe program and loader the lab knows, with signatures and IDs
+    List(JsonFlag),
     /// Compile FILE.bpf.c with clang and have the kernel verify every program in it
     /// (nothing is attached); a rejection is explained and pointed at the source line
     Build {
@@ -183,6 +249,28 @@ pub enum LessonCmd {
     List(JsonFlag),
     /// Show a lesson's text
     Show { id: String },
+    /// Run the checks of a lesson's exercise on your copy of its file
+    Check {
+        id: String,
+        exercise: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The next hint for an exercise (each call shows one more)
+    Hint {
+        id: String,
+        exercise: Option<String>,
+    },
+    /// Put the starter file back (your version is kept as .bak)
+    Reset {
+        id: String,
+        exercise: Option<String>,
+    },
+    /// The reference solution, once your checks pass
+    Solution {
+        id: String,
+        exercise: Option<String>,
+    },
 }
 
 #[derive(Debug, Args, Clone, Copy)]
@@ -202,7 +290,15 @@ impl Cmd {
             Cmd::Tutorial { .. }
                 | Cmd::Shell
                 | Cmd::Doctor(_)
-                | Cmd::Lesson(_)
+                | Cmd::Lesson(
+                    LessonCmd::List(_)
+                        | LessonCmd::Show { .. }
+                        | LessonCmd::Hint { .. }
+                        | LessonCmd::Reset { .. }
+                        | LessonCmd::Solution { .. }
+                )
+                | Cmd::Compile { .. }
+                | Cmd::Module(ModuleCmd::List(_))
                 | Cmd::Topo(TopoCmd::List(_))
                 | Cmd::Xdp(XdpCmd::List(_))
         )

@@ -10,7 +10,9 @@ use eclat_kernel::journal::{Journal, Lifetime};
 use eclat_kernel::{LabEnv, cleanup, doctor, maps, topo, topology, traffic, xdp};
 use serde_json::{Value, json};
 
-use crate::cli::{Cmd, LessonCmd, MapCmd, ModuleCmd, TopoCmd, TrafficArgs, XdpCmd};
+use crate::cli::{
+    ChainCmd, Cmd, DevCmd, LessonCmd, MapCmd, ModuleCmd, TopoCmd, TrafficArgs, XdpCmd,
+};
 use crate::{lessons, topologies};
 
 /// What a command produced.
@@ -61,7 +63,7 @@ impl Session {
         Self { env, origin }
     }
 
-    fn life(&self) -> Lifetime {
+    pub fn life(&self) -> Lifetime {
         match self.origin {
             Origin::Cli => Lifetime::Persistent,
             Origin::Session => Lifetime::Session,
@@ -92,6 +94,17 @@ impl Session {
 
     /// Runs one command. `stop` interrupts long commands (traffic, watch).
     pub fn run(&self, cmd: Cmd, stop: &AtomicBool) -> Result<Output> {
+        self.run_with(cmd, stop, &mut |_| {})
+    }
+
+    /// Runs one command; streaming commands (`map watch`, `chain trace`) hand each new
+    /// frame or line to `on_line` as it comes.
+    pub fn run_with(
+        &self,
+        cmd: Cmd,
+        stop: &AtomicBool,
+        on_line: &mut dyn FnMut(&str),
+    ) -> Result<Output> {
         if cmd.needs_root() && !doctor::privileged() {
             bail!(root_message(&describe(&cmd)));
         }
@@ -101,7 +114,7 @@ impl Session {
         } else {
             None
         };
-        let mut out = self.dispatch(cmd, stop)?;
+        let mut out = self.dispatch(cmd, stop, on_line)?;
         if let Some(n) = note {
             out.text = if out.text.is_empty() {
                 n
@@ -112,7 +125,12 @@ impl Session {
         Ok(out)
     }
 
-    fn dispatch(&self, cmd: Cmd, stop: &AtomicBool) -> Result<Output> {
+    fn dispatch(
+        &self,
+        cmd: Cmd,
+        stop: &AtomicBool,
+        on_line: &mut dyn FnMut(&str),
+    ) -> Result<Output> {
         match cmd {
             Cmd::Tutorial { .. } | Cmd::Shell => {
                 bail!("already in the lab: this command works from a system shell")
@@ -122,8 +140,108 @@ impl Session {
             Cmd::Exec { node, argv } => self.exec(&node, &argv),
             Cmd::Traffic(a) => self.traffic(&a, stop),
             Cmd::Xdp(x) => self.xdp(x),
-            Cmd::Map(m) => self.map(m, stop, &mut |_| {}),
-            Cmd::ReadMap { name, json } => self.map(MapCmd::Dump { name, json }, stop, &mut |_| {}),
+            Cmd::Map(m) => self.map(m, stop, on_line),
+            Cmd::ReadMap { name, json } => self.map(MapCmd::Dump { name, json }, stop, on_line),
+            Cmd::Compile {
+                script,
+                emit,
+                define,
+                ..
+            } => self.compile(&script, emit.as_deref(), &define),
+            Cmd::Load { script, define, .. } => {
+                let defines = parse_defines(&define)?;
+                let rep = crate::scripts::load(self, &script, &defines)?;
+                let mut text = String::new();
+                if !rep.warnings.trim().is_empty() {
+                    text.push_str(rep.warnings.trim_end());
+                    text.push('\n');
+                }
+                text.push_str(&format!(
+                    "{} {} in {:.1} ms: chains {}; programs {}{}",
+                    if rep.replaced { "reloaded" } else { "loaded" },
+                    rep.script,
+                    rep.elapsed_ms,
+                    rep.chains
+                        .iter()
+                        .map(|(n, id)| format!("{n}={id:#x}"))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    rep.programs
+                        .iter()
+                        .map(|(n, id)| format!("{n}={id}"))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    if rep.attached.is_empty() {
+                        String::new()
+                    } else {
+                        format!("; attached {}", rep.attached.join(", "))
+                    }
+                ));
+                Ok(Output::new(text, serde_json::to_value(&rep)?))
+            }
+            Cmd::Unload { script } => {
+                let text = crate::scripts::unload(self, &script)?;
+                Ok(Output::new(text, json!({ "unloaded": script })))
+            }
+            Cmd::Test {
+                script,
+                define,
+                packets,
+                pcap,
+                ..
+            } => {
+                let defines = parse_defines(&define)?;
+                let mut frames = Vec::new();
+                for p in &packets {
+                    frames.push((p.clone(), eclat_kernel::packetspec::frame(p)?));
+                }
+                if let Some(f) = &pcap {
+                    for (i, fr) in read_pcap(f)?.into_iter().enumerate() {
+                        frames.push((format!("{}#{}", f.display(), i + 1), fr));
+                    }
+                }
+                if frames.is_empty() {
+                    bail!(
+                        "give packets: --packet \"ipv6 udp dport=5000\" (repeatable) or --pcap FILE"
+                    );
+                }
+                let res = crate::scripts::test(self, &script, &defines, &frames)?;
+                Ok(Output::new(
+                    crate::scripts::format_test(&res),
+                    serde_json::to_value(&res)?,
+                ))
+            }
+            Cmd::Chain(c) => match c {
+                ChainCmd::List(_) => {
+                    let (t, j) = crate::scripts::chain_list(self)?;
+                    Ok(Output::new(t, j))
+                }
+                ChainCmd::Dis { id } => Ok(Output::new(
+                    crate::scripts::chain_dis(self, &id)?,
+                    json!({}),
+                )),
+                ChainCmd::Trace { seconds } => {
+                    let mut lines = Vec::new();
+                    let n = crate::scripts::chain_trace(self, seconds, stop, &mut |l| {
+                        on_line(l);
+                        lines.push(l.to_string());
+                    })?;
+                    Ok(Output::new(
+                        if n == 0 {
+                            "no packet went through a chain".to_string()
+                        } else {
+                            String::new()
+                        },
+                        json!(lines),
+                    ))
+                }
+            },
+            Cmd::Dev(DevCmd::Check(_)) => {
+                let (ok, text, j) = crate::course::dev_check(self)?;
+                let mut o = Output::new(text, j);
+                o.success = ok;
+                Ok(o)
+            }
             Cmd::Module(m) => self.module(m),
             Cmd::Lesson(l) => self.lesson(l),
             Cmd::Reset(_) => self.reset(),
@@ -459,6 +577,14 @@ impl Session {
 
     fn module(&self, m: ModuleCmd) -> Result<Output> {
         match m {
+            ModuleCmd::Load { program } => Ok(Output::new(
+                crate::scripts::module_load(self, &program)?,
+                json!({}),
+            )),
+            ModuleCmd::List(_) => {
+                let (t, j) = crate::scripts::module_list(self);
+                Ok(Output::new(t, j))
+            }
             ModuleCmd::Build { file, .. } => {
                 let rep = eclat_kernel::modules::build(&file, &self.env.state_dir.join("include"))?;
                 let mut o = Output::new(format_build(&rep), serde_json::to_value(&rep)?);
@@ -491,7 +617,148 @@ impl Session {
                     json!({"id": les.id, "title": les.title, "text": les.text}),
                 ))
             }
+            LessonCmd::Check { id, exercise, .. } => {
+                let les = lessons::find(&id)?;
+                let ex = pick_exercise(&les, exercise.as_deref())?;
+                let file = crate::course::workspace_file(&les, ex)?;
+                let rep = crate::course::run_checks(self, &les, ex, &file)?;
+                if rep.passed {
+                    let mut p = crate::course::Progress::load();
+                    p.lesson(&les.id).passed.insert(ex.id.clone());
+                    p.save()?;
+                }
+                let mut o = Output::new(rep.render(ex), serde_json::to_value(&rep)?);
+                o.success = rep.passed;
+                Ok(o)
+            }
+            LessonCmd::Hint { id, exercise } => {
+                let les = lessons::find(&id)?;
+                let ex = pick_exercise(&les, exercise.as_deref())?;
+                let mut p = crate::course::Progress::load();
+                let seen = p.lesson(&les.id).hints.entry(ex.id.clone()).or_insert(0);
+                let i = (*seen).min(ex.hints.len().saturating_sub(1));
+                *seen = (*seen + 1).min(ex.hints.len());
+                let text = format!(
+                    "hint {}/{} for {}: {}",
+                    i + 1,
+                    ex.hints.len(),
+                    ex.id,
+                    ex.hints.get(i).map(String::as_str).unwrap_or("no hints")
+                );
+                p.save()?;
+                Ok(Output::new(
+                    text,
+                    json!({"exercise": ex.id, "hint": i + 1, "of": ex.hints.len()}),
+                ))
+            }
+            LessonCmd::Reset { id, exercise } => {
+                let les = lessons::find(&id)?;
+                let ex = pick_exercise(&les, exercise.as_deref())?;
+                let (path, backup) = crate::course::reset_exercise(&les, ex)?;
+                Ok(Output::new(
+                    format!(
+                        "{} is the starter again{}",
+                        path.display(),
+                        backup
+                            .map(|b| format!(" (your version: {})", b.display()))
+                            .unwrap_or_default()
+                    ),
+                    json!({"file": path}),
+                ))
+            }
+            LessonCmd::Solution { id, exercise } => {
+                let les = lessons::find(&id)?;
+                let ex = pick_exercise(&les, exercise.as_deref())?;
+                let mut p = crate::course::Progress::load();
+                if !p.lesson(&les.id).passed.contains(&ex.id) {
+                    bail!(
+                        "the solution of {} opens once your checks pass: `eclat-lab lesson check {} {}` (stuck? `lesson hint {} {}`)",
+                        ex.id,
+                        les.number,
+                        ex.id,
+                        les.number,
+                        ex.id
+                    );
+                }
+                let text = lessons::exercise_file(&les, "solution", &ex.file)
+                    .unwrap_or("")
+                    .to_string();
+                Ok(Output::new(
+                    text.clone(),
+                    json!({"file": ex.file, "solution": text}),
+                ))
+            }
         }
+    }
+
+    fn compile(
+        &self,
+        script: &std::path::Path,
+        emit: Option<&str>,
+        define: &[String],
+    ) -> Result<Output> {
+        let defines = parse_defines(define)?;
+        let src = std::fs::read_to_string(script)
+            .with_context(|| format!("cannot read {}", script.display()))?;
+        let name = script.display().to_string();
+        let _ = crate::scripts::catalog(); // read the objects' BTF outside the timing
+        let t0 = Instant::now();
+        let c = crate::scripts::compile(&src, &name, &defines);
+        let us = t0.elapsed().as_secs_f64() * 1e6;
+        let color = std::env::var_os("NO_COLOR").is_none()
+            && self.origin == Origin::Cli
+            && std::io::IsTerminal::is_terminal(&std::io::stderr());
+        let diags = c.render(&src, &name, color);
+        let diag_json = serde_json::to_value(&c.diagnostics)?;
+        let Some(p) = c
+            .output
+            .filter(|_| !c.diagnostics.iter().any(|d| d.is_error()))
+        else {
+            bail!("{}", diags.trim_end());
+        };
+        let mut text = String::new();
+        if !diags.trim().is_empty() {
+            text.push_str(diags.trim_end());
+            text.push('\n');
+        }
+        match emit {
+            Some("asm") => text.push_str(&p.emit_asm()),
+            Some("c") => text.push_str(&p.emit_c()),
+            Some(_) => {
+                for ch in &p.chains {
+                    text.push_str(&format!("chain {}:\n", ch.name));
+                    for (i, w) in ch.bytes().chunks(8).enumerate() {
+                        text.push_str(&format!(
+                            "  {:>2}: {}\n",
+                            i,
+                            w.iter()
+                                .map(|b| format!("{b:02x}"))
+                                .collect::<Vec<_>>()
+                                .join(" ")
+                        ));
+                    }
+                }
+            }
+            None => {
+                for ch in &p.chains {
+                    text.push_str(&format!(
+                        "chain {}: {} instruction slots\n",
+                        ch.name,
+                        ch.insns.len()
+                    ));
+                }
+                text.push_str(&format!(
+                    "compiled in {us:.0} us ({} map entries, {} attach requests)",
+                    p.map_entries.len(),
+                    p.attach.len()
+                ));
+            }
+        }
+        let chains: Vec<serde_json::Value> = p.chains.iter().map(|c| json!({"name": c.name, "insns": c.insns.len(), "bytecode": c.bytes().iter().map(|b| format!("{b:02x}")).collect::<String>()})).collect();
+        Ok(Output::new(
+            text.trim_end(),
+            json!({"chains": chains, "diagnostics": diag_json, "map_entries": p.map_entries, "attach": p.attach, "compile_us": us}),
+        ))
     }
 
     fn reset(&self) -> Result<Output> {
@@ -640,4 +907,63 @@ pub fn format_build(rep: &eclat_kernel::modules::BuildReport) -> String {
         }
     }
     s.trim_end().to_string()
+}
+
+/// `-D NAME=VALUE` arguments.
+pub fn parse_defines(args: &[String]) -> Result<Vec<(String, String)>> {
+    args.iter()
+        .map(|a| {
+            let (n, v) =
+                eclat::parse_define(a).with_context(|| format!("-D {a}: write -D NAME=VALUE"))?;
+            if n.is_empty() || !n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                bail!("-D {a}: `{n}` is not a name (letters, digits, _)");
+            }
+            Ok((n, v))
+        })
+        .collect()
+}
+
+fn pick_exercise<'a>(les: &'a lessons::Lesson, id: Option<&str>) -> Result<&'a lessons::Exercise> {
+    match id {
+        Some(i) => les.exercises.iter().find(|e| e.id == i).with_context(|| {
+            format!(
+                "lesson {} has no exercise `{i}` (it has: {})",
+                les.number,
+                les.exercises
+                    .iter()
+                    .map(|e| e.id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        }),
+        None => {
+            let progress = crate::course::Progress::load();
+            let done = progress
+                .lessons
+                .get(&les.id)
+                .map(|l| l.passed.clone())
+                .unwrap_or_default();
+            les.exercises
+                .iter()
+                .find(|e| !done.contains(&e.id))
+                .or(les.exercises.first())
+                .with_context(|| format!("lesson {} has no exercises", les.number))
+        }
+    }
+}
+
+/// Every Ethernet frame of a pcap file.
+pub fn read_pcap(path: &std::path::Path) -> Result<Vec<Vec<u8>>> {
+    let f = std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let mut r = pcap_file::pcap::PcapReader::new(f)
+        .map_err(|e| anyhow::anyhow!("{}: not a pcap file: {e}", path.display()))?;
+    let mut out = Vec::new();
+    while let Some(p) = r.next_packet() {
+        out.push(
+            p.map_err(|e| anyhow::anyhow!("{}: damaged record: {e}", path.display()))?
+                .data
+                .into_owned(),
+        );
+    }
+    Ok(out)
 }

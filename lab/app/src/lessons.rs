@@ -24,6 +24,83 @@ pub struct Manifest {
     pub maps: Vec<MapPanel>,
     #[serde(default, rename = "step")]
     pub steps: Vec<Step>,
+    #[serde(default, rename = "exercise")]
+    pub exercises: Vec<Exercise>,
+}
+
+/// An exercise: a file the learner edits (starter in `starter/`, reference solution in
+/// `solution/`), layered hints, and checks that look at state, not keystrokes.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Exercise {
+    pub id: String,
+    pub title: String,
+    /// file name, the same in `starter/`, `solution/` and the learner's workspace
+    pub file: String,
+    /// a nudge, then the concept, then nearly the answer
+    #[serde(default)]
+    pub hints: Vec<String>,
+    #[serde(default, rename = "check")]
+    pub checks: Vec<Check>,
+}
+
+/// One check. `{file}` in commands stands for the learner's copy of the exercise file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum Check {
+    /// the file compiles (clang for C, the eCLAT compiler for scripts)
+    Compiles {
+        #[serde(default)]
+        hint: Option<usize>,
+    },
+    /// C: every program of the object is accepted by the kernel's verifier
+    Verifier {
+        #[serde(default)]
+        hint: Option<usize>,
+    },
+    /// a crafted packet through `BPF_PROG_TEST_RUN` gives `expect` and these map changes
+    Verdict {
+        packet: String,
+        expect: String,
+        /// C: which program of the object (default: the only XDP program)
+        #[serde(default)]
+        program: Option<String>,
+        #[serde(default)]
+        maps: Vec<MapDelta>,
+        #[serde(default)]
+        hint: Option<usize>,
+    },
+    /// lab commands in the namespace topology, then exact map deltas
+    Traffic {
+        #[serde(default)]
+        setup: Vec<String>,
+        send: String,
+        #[serde(default)]
+        maps: Vec<MapDelta>,
+        /// echo replies expected (ICMP sends)
+        #[serde(default)]
+        replies: Option<u64>,
+        #[serde(default)]
+        hint: Option<usize>,
+    },
+}
+
+impl Check {
+    /// Index of the hint that helps when this check fails.
+    pub fn hint(&self) -> Option<usize> {
+        match self {
+            Check::Compiles { hint } | Check::Verifier { hint } => *hint,
+            Check::Verdict { hint, .. } | Check::Traffic { hint, .. } => *hint,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MapDelta {
+    pub map: String,
+    pub key: String,
+    pub delta: i64,
 }
 
 /// A live panel: a map and labels for its keys.
@@ -56,6 +133,7 @@ pub struct Lesson {
     pub goals: Vec<String>,
     pub maps: Vec<MapPanel>,
     pub steps: Vec<Step>,
+    pub exercises: Vec<Exercise>,
     pub text: String,
 }
 
@@ -75,6 +153,7 @@ pub fn parse(dir_name: &str, manifest: &str, text: &str) -> Result<Lesson> {
         goals: m.goals,
         maps: m.maps,
         steps: m.steps,
+        exercises: m.exercises,
         text: text.to_string(),
     })
 }
@@ -95,6 +174,13 @@ pub fn all() -> Vec<Lesson> {
         .collect();
     v.sort_by_key(|l| l.number);
     v
+}
+
+/// An embedded exercise file: `kind` is `starter` or `solution`.
+pub fn exercise_file(lesson: &Lesson, kind: &str, file: &str) -> Option<&'static str> {
+    LESSONS
+        .get_file(format!("{}/{kind}/{file}", lesson.id))
+        .and_then(|f| f.contents_utf8())
 }
 
 /// A lesson by number (`1`) or id (`01-hello-xdp`).
@@ -132,6 +218,29 @@ mod tests {
                 .unwrap_or_else(|| panic!("{name} has no README.md"));
             let l = parse(&name, manifest, text.contents_utf8().unwrap()).unwrap();
             assert!(!l.steps.is_empty(), "{name} has no steps");
+            for ex in &l.exercises {
+                for kind in ["starter", "solution"] {
+                    assert!(
+                        exercise_file(&l, kind, &ex.file).is_some(),
+                        "{name}: {kind}/{} is missing",
+                        ex.file
+                    );
+                }
+                assert!(
+                    !ex.hints.is_empty() && !ex.checks.is_empty(),
+                    "{name}/{}: hints and checks",
+                    ex.id
+                );
+                for c in &ex.checks {
+                    if let Some(h) = c.hint() {
+                        assert!(
+                            h < ex.hints.len(),
+                            "{name}/{}: a check points at hint {h}",
+                            ex.id
+                        );
+                    }
+                }
+            }
             for s in &l.steps {
                 if let Some(run) = &s.run {
                     let argv = shell_words::split(run).unwrap();

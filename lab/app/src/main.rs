@@ -4,8 +4,10 @@
 mod bench;
 mod cli;
 mod commands;
+mod course;
 mod lessons;
 mod repl;
+mod scripts;
 mod topologies;
 mod tui;
 
@@ -33,12 +35,22 @@ fn wants_json(cmd: &Cmd) -> bool {
         Cmd::ReadMap { json, .. } => *json,
         Cmd::Lesson(LessonCmd::List(f)) => f.json,
         Cmd::Module(ModuleCmd::Build { json, .. }) => *json,
+        Cmd::Module(ModuleCmd::List(f))
+        | Cmd::Chain(ChainCmd::List(f))
+        | Cmd::Dev(DevCmd::Check(f)) => f.json,
+        Cmd::Compile { json, .. } | Cmd::Load { json, .. } | Cmd::Test { json, .. } => *json,
+        Cmd::Lesson(LessonCmd::Check { json, .. }) => *json,
         Cmd::Bench(b) => b.json,
         _ => false,
     }
 }
 
 fn main() -> ExitCode {
+    // `eclat-lab ... | head` ends quietly, like any Unix tool
+    // SAFETY: restoring the default disposition of SIGPIPE before any thread starts
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     let env = LabEnv::from_env();
     match cli.cmd {
@@ -49,16 +61,13 @@ fn main() -> ExitCode {
             let json = wants_json(&cmd);
             let session = Session::new(env, Origin::Cli);
             let stop = AtomicBool::new(false);
-            let watch_json = json && matches!(cmd, Cmd::Map(cli::MapCmd::Watch { .. }));
-            let result = match cmd {
-                Cmd::Map(m @ cli::MapCmd::Watch { .. }) => session.map(m, &stop, &mut |frame| {
-                    if !watch_json {
-                        let mut stdout = std::io::stdout().lock();
-                        let _ = writeln!(stdout, "{frame}\n").and_then(|_| stdout.flush());
-                    }
-                }),
-                other => session.run(other, &stop),
-            };
+            let watch_json = json;
+            let result = session.run_with(cmd, &stop, &mut |frame| {
+                if !watch_json {
+                    let mut stdout = std::io::stdout().lock();
+                    let _ = writeln!(stdout, "{frame}").and_then(|_| stdout.flush());
+                }
+            });
             match result {
                 Ok(out) => {
                     if json {

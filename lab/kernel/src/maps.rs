@@ -99,6 +99,24 @@ fn info_of(path: &Path) -> Result<MapInfo, MapError> {
     })
 }
 
+/// The map pinned at `path`, named relative to `base`.
+pub fn map_ref(path: &Path, base: &Path) -> Result<MapRef, MapError> {
+    let info = info_of(path)?;
+    Ok(MapRef {
+        name: path
+            .strip_prefix(base)
+            .unwrap_or(path)
+            .display()
+            .to_string(),
+        path: path.to_path_buf(),
+        map_type: type_name(info.map_type()),
+        key_size: info.key_size(),
+        value_size: info.value_size(),
+        max_entries: info.max_entries(),
+        id: info.id(),
+    })
+}
+
 /// Every pinned map of the lab, sorted by name.
 pub fn list(env: &LabEnv) -> Vec<MapRef> {
     let root = env.bpffs_root.join("maps");

@@ -214,3 +214,115 @@ pub fn build(src: &Path, include_cache: &Path) -> Result<BuildReport, BuildError
         programs,
     })
 }
+
+/// The outcome of one packet through a program of a learner's object.
+#[derive(Debug, Clone, Serialize)]
+pub struct PacketRun {
+    pub verdict: u32,
+    pub duration_ns: u64,
+    /// map name -> (key, value) rows after the run, per-CPU values summed
+    #[serde(skip)]
+    pub maps: Vec<crate::maps::Dump>,
+}
+
+/// Loads `object` (every map fresh), then runs `program` (or the only XDP program) on each
+/// packet with `BPF_PROG_TEST_RUN`, reading every map after each run. The maps are pinned
+/// below `scratch` (a directory under the lab's bpffs root) while this runs, then removed.
+pub fn run_packets(
+    object: &Path,
+    program: Option<&str>,
+    packets: &[Vec<u8>],
+    scratch: &Path,
+) -> Result<Vec<PacketRun>, BuildError> {
+    use aya::programs::{TestRun, TestRunOptions, Xdp};
+    let file = object.display().to_string();
+    let obj_err = |detail: String| BuildError::Object {
+        file: file.clone(),
+        detail,
+    };
+    let data = std::fs::read(object).map_err(|err| BuildError::Io {
+        path: object.to_path_buf(),
+        err,
+    })?;
+    let mut ebpf = aya::EbpfLoader::new()
+        .load(&data)
+        .map_err(|e| obj_err(e.to_string()))?;
+    let xdp_names: Vec<String> = ebpf
+        .programs()
+        .filter(|(_, p)| matches!(p, aya::programs::Program::Xdp(_)))
+        .map(|(n, _)| n.to_string())
+        .collect();
+    let name = match program {
+        Some(p) => p.to_string(),
+        None if xdp_names.len() == 1 => xdp_names[0].clone(),
+        None => {
+            return Err(obj_err(format!(
+                "say which program to run: the object has {}",
+                xdp_names.join(", ")
+            )));
+        }
+    };
+    let prog: &mut Xdp = ebpf
+        .program_mut(&name)
+        .ok_or_else(|| {
+            obj_err(format!(
+                "no program `{name}` (it has {})",
+                xdp_names.join(", ")
+            ))
+        })?
+        .try_into()
+        .map_err(|e: ProgramError| obj_err(e.to_string()))?;
+    prog.load()
+        .map_err(|e| obj_err(format!("the verifier rejected {name}: {e}")))?;
+    std::fs::create_dir_all(scratch).map_err(|err| BuildError::Io {
+        path: scratch.to_path_buf(),
+        err,
+    })?;
+    struct Cleanup<'a>(&'a Path);
+    impl Drop for Cleanup<'_> {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(self.0);
+        }
+    }
+    let _cleanup = Cleanup(scratch);
+    let mut pinned = Vec::new();
+    for (mname, map) in ebpf.maps() {
+        if mname.starts_with('.') {
+            continue;
+        }
+        let p = scratch.join(mname);
+        map.pin(&p)
+            .map_err(|e| obj_err(format!("pin {mname}: {e}")))?;
+        pinned.push(p);
+    }
+    let refs: Vec<crate::maps::MapRef> = pinned
+        .iter()
+        .filter_map(|p| crate::maps::map_ref(p, scratch).ok())
+        .collect();
+    let prog: &Xdp = ebpf
+        .program(&name)
+        .expect("loaded above")
+        .try_into()
+        .map_err(|e: ProgramError| obj_err(e.to_string()))?;
+    let mut out = Vec::new();
+    for pkt in packets {
+        let mut buf = vec![0u8; pkt.len() + 512];
+        let mut opts = TestRunOptions::default();
+        opts.data_in = Some(pkt);
+        opts.data_out = Some(&mut buf);
+        opts.repeat = 1;
+        let r = prog
+            .test_run(opts)
+            .map_err(|e| obj_err(format!("BPF_PROG_TEST_RUN: {e}")))?;
+        let maps = refs
+            .iter()
+            .filter_map(|m| crate::maps::dump(m, 4096).ok())
+            .collect();
+        out.push(PacketRun {
+            verdict: r.return_value,
+            duration_ns: r.duration.as_nanos() as u64,
+            maps,
+        });
+    }
+    Ok(out)
+}

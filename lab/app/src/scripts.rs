@@ -1,0 +1,923 @@
+//! eCLAT scripts and HIKe modules in the lab: the catalog the compiler checks against (read
+//! from the BTF of the embedded objects), `compile`, `load`/`unload` into the lab's HIKe
+//! instance (program IDs and chain IDs allocated with reuse, re-load replaces chains
+//! atomically), `test` on crafted packets in a scratch instance, `module load/list` and
+//! `chain list/dis/trace`. The lab-wide assignment of IDs lives in `<state>/hike.json`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use eclat_kernel::hike::meta::{self, ObjectMeta};
+use eclat_kernel::hike::runtime::{self, Hike};
+use eclat_kernel::{maps, objects};
+use hike::catalog::Catalog;
+use serde::{Deserialize, Serialize};
+
+use crate::commands::Session;
+use crate::lessons::MapDelta;
+
+/// Objects whose programs and loaders eCLAT scripts can import.
+fn importable(path: &str) -> bool {
+    path.starts_with("programs/") || path.starts_with("loaders/")
+}
+
+/// Every importable embedded object with its metadata (parsed once).
+pub fn embedded() -> &'static [(String, ObjectMeta)] {
+    static ALL: OnceLock<Vec<(String, ObjectMeta)>> = OnceLock::new();
+    ALL.get_or_init(|| {
+        objects::list()
+            .into_iter()
+            .filter(|p| importable(p))
+            .filter_map(|p| {
+                let data = objects::get(&p)?;
+                let m = meta::read(&runtime::package_of(&p), data).ok()?;
+                Some((p, m))
+            })
+            .collect()
+    })
+}
+
+/// The catalog of every importable program and loader, from the objects' BTF.
+pub fn catalog() -> &'static Catalog {
+    static CAT: OnceLock<Catalog> = OnceLock::new();
+    CAT.get_or_init(|| {
+        let mut c = Catalog::default();
+        for (_, m) in embedded() {
+            c.programs.extend(m.programs.iter().cloned());
+            c.loaders.extend(m.loaders.iter().cloned());
+            c.constants.extend(m.constants.iter().cloned());
+        }
+        c
+    })
+}
+
+pub fn compile(src: &str, file: &str, defines: &[(String, String)]) -> eclat::Compilation {
+    eclat::compile(src, file, catalog(), defines)
+}
+
+/// The embedded object of `programs.<package>` (`loader` false) or `loaders.<package>`.
+fn object_of(package: &str, loader: bool) -> Result<&'static (String, ObjectMeta)> {
+    let dir = if loader { "loaders/" } else { "programs/" };
+    embedded()
+        .iter()
+        .find(|(p, m)| m.package == package && p.starts_with(dir))
+        .with_context(|| {
+            format!(
+                "no HIKe package `{}{package}` (packages: {})",
+                dir.replace('/', "."),
+                packages().join(", ")
+            )
+        })
+}
+
+pub fn packages() -> Vec<String> {
+    let mut v: Vec<String> = embedded()
+        .iter()
+        .map(|(p, m)| format!("{}.{}", p.split('/').next().unwrap_or(""), m.package))
+        .collect();
+    v.sort();
+    v.dedup();
+    v
+}
+
+/// Loads an embedded object into `hike` unless its programs are pinned already (loaded by
+/// an earlier command).
+fn ensure_object(hike: &mut Hike, path: &str, m: &ObjectMeta) -> Result<()> {
+    let loaded = !m.xdp_programs.is_empty()
+        && m.xdp_programs
+            .iter()
+            .all(|p| hike.prog_pin(&m.package, p).exists());
+    if !loaded {
+        hike.load_embedded(path)
+            .with_context(|| format!("loading {path}"))?;
+    }
+    Ok(())
+}
+
+/// Compiles a script file, rendering diagnostics as an error when there is one.
+pub fn compile_file(
+    file: &Path,
+    defines: &[(String, String)],
+    color: bool,
+) -> Result<(eclat::Program, String)> {
+    let src =
+        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let name = file.display().to_string();
+    let c = compile(&src, &name, defines);
+    let rendered = c.render(&src, &name, color);
+    match c.output {
+        Some(p) if !c.has_errors() => Ok((p, rendered)),
+        _ => bail!("{}", rendered.trim_end()),
+    }
+}
+
+// ---- the lab's HIKe instance and its ID assignments -----------------------------------
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct HikeState {
+    /// `package.name` -> program ID (slot of `hvm_hprog_map`)
+    #[serde(default)]
+    pub programs: BTreeMap<String, u32>,
+    /// script (canonical path) -> what it installed
+    #[serde(default)]
+    pub scripts: BTreeMap<String, ScriptState>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ScriptState {
+    pub chains: Vec<(String, u32)>,
+    pub entries: Vec<EntryState>,
+    pub attach: Vec<AttachState>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct EntryState {
+    pub package: String,
+    pub loader: String,
+    pub map: String,
+    pub key: Vec<u8>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct AttachState {
+    pub package: String,
+    pub loader: String,
+    pub node: String,
+    pub dev: String,
+}
+
+fn state_path(session: &Session) -> PathBuf {
+    session.env.state_dir.join("hike.json")
+}
+
+pub fn load_state(session: &Session) -> HikeState {
+    std::fs::read_to_string(state_path(session))
+        .ok()
+        .and_then(|s| serde_json::from_str(&s).ok())
+        .unwrap_or_default()
+}
+
+fn save_state(session: &Session, st: &HikeState) -> Result<()> {
+    let p = state_path(session);
+    let tmp = p.with_extension("json.tmp");
+    std::fs::write(&tmp, serde_json::to_string_pretty(st)?)?;
+    std::fs::rename(tmp, p)?;
+    Ok(())
+}
+
+/// Opens the lab's HIKe instance under its bpffs root.
+fn open_hike(session: &Session) -> Result<Hike> {
+    std::fs::create_dir_all(&session.env.bpffs_root).ok();
+    Hike::open(&session.env.bpffs_root).context("opening the lab's HIKe instance")
+}
+
+/// Registers `package.name` (loading its object if needed) and returns its program ID,
+/// reusing the one it has.
+fn ensure_program(hike: &mut Hike, st: &mut HikeState, package: &str, name: &str) -> Result<u32> {
+    let key = format!("{package}.{name}");
+    let (path, m) = object_of(package, false)?;
+    if !m.xdp_programs.iter().any(|p| p == name) {
+        bail!(
+            "package `{package}` has no program `{name}` (it has {})",
+            m.xdp_programs.join(", ")
+        );
+    }
+    ensure_object(hike, path, m)?;
+    let registered: Vec<u32> = hike.registered()?.into_iter().map(|(s, _)| s).collect();
+    if let Some(&id) = st.programs.get(&key) {
+        if registered.contains(&id) {
+            return Ok(id);
+        }
+        hike.register(id, package, name)?;
+        return Ok(id);
+    }
+    let used: Vec<u32> = st.programs.values().copied().chain(registered).collect();
+    let id = (1..hike::MAX_PROGRAMS)
+        .find(|i| !used.contains(i))
+        .context("all 255 program IDs are in use: `module unload` some")?;
+    hike.register(id, package, name)?;
+    st.programs.insert(key, id);
+    Ok(id)
+}
+
+/// Chain IDs in use by every loaded script.
+fn used_chain_ids(st: &HikeState) -> Vec<u32> {
+    st.scripts
+        .values()
+        .flat_map(|s| s.chains.iter().map(|(_, id)| *id))
+        .collect()
+}
+
+fn alloc_chain_ids(st: &HikeState, n: usize, also_taken: &[u32]) -> Result<Vec<u32>> {
+    let mut used = used_chain_ids(st);
+    used.extend_from_slice(also_taken);
+    let mut out = Vec::new();
+    let mut id = hike::FIRST_CHAIN_ID;
+    while out.len() < n {
+        if id >= hike::FIRST_CHAIN_ID + hike::MAX_CHAINS * 2 {
+            bail!(
+                "no free chain ID: {} chains are stored (the map holds {})",
+                used.len(),
+                hike::MAX_CHAINS
+            );
+        }
+        if !used.contains(&id) {
+            out.push(id);
+        }
+        id += 1;
+    }
+    Ok(out)
+}
+
+/// Resolves the device of `attach('DEV', ...)`: `node:dev`, or a bare name found on exactly
+/// one node (sut first, where the original lab attached its loaders).
+fn resolve_device(session: &Session, dev: &str) -> Result<(String, String)> {
+    if let Some((n, d)) = dev.split_once(':') {
+        eclat_kernel::topo::resolve_dev(&session.env, n, d)?;
+        return Ok((n.to_string(), d.to_string()));
+    }
+    let t = eclat_kernel::topo::current(&session.env)?
+        .context("attach needs the topology: run `topo up` first")?;
+    let mut hits: Vec<String> = t
+        .links
+        .iter()
+        .flat_map(|l| [&l.a, &l.b])
+        .filter(|e| e.dev == dev)
+        .map(|e| e.node.clone())
+        .collect();
+    hits.sort_by_key(|n| (n != "sut", n.clone()));
+    match hits.first() {
+        Some(n) => Ok((n.clone(), dev.to_string())),
+        None => bail!(
+            "no node of topology {} has an interface `{dev}` (write NODE:DEV, e.g. sut:enp6s0f0)",
+            t.name
+        ),
+    }
+}
+
+/// A canonical key for a script file.
+fn script_key(file: &Path) -> String {
+    std::fs::canonicalize(file)
+        .unwrap_or_else(|_| file.to_path_buf())
+        .display()
+        .to_string()
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LoadReport {
+    pub script: String,
+    pub chains: Vec<(String, u32)>,
+    pub programs: Vec<(String, u32)>,
+    pub entries: usize,
+    pub attached: Vec<String>,
+    pub replaced: bool,
+    pub warnings: String,
+    pub elapsed_ms: f64,
+}
+
+/// `load SCRIPT`: compile, register programs, store chains, write loader entries, attach.
+pub fn load(session: &Session, file: &Path, defines: &[(String, String)]) -> Result<LoadReport> {
+    let t0 = Instant::now();
+    let (prog, warnings) = compile_file(file, defines, false)?;
+    let (mut j, _) = session.journal()?;
+    let life = session.life();
+    let mut st = load_state(session);
+    let key = script_key(file);
+    let old = st.scripts.get(&key).cloned();
+    let mut hike = open_hike(session)?;
+    let mut ids = BTreeMap::new();
+    for (pkg, name) in &prog.programs {
+        ids.insert(
+            (pkg.clone(), name.clone()),
+            ensure_program(&mut hike, &mut st, pkg, name)?,
+        );
+    }
+    // loaders used by entries or attach requests must be loaded too
+    for (pkg, _) in prog
+        .map_entries
+        .iter()
+        .map(|e| (&e.package, &e.loader))
+        .chain(prog.attach.iter().map(|a| (&a.package, &a.loader)))
+    {
+        let (path, m) = object_of(pkg, true)?;
+        ensure_object(&mut hike, path, m)?;
+    }
+    // new chains go under fresh IDs, so packets in flight never see half a script
+    let taken: Vec<u32> = old
+        .as_ref()
+        .map(|o| o.chains.iter().map(|(_, id)| *id).collect())
+        .unwrap_or_default();
+    let chain_ids = alloc_chain_ids(&st, prog.chains.len(), &taken)?;
+    let linked = prog.link(&chain_ids, &|p, n| {
+        ids.get(&(p.to_string(), n.to_string())).copied()
+    })?;
+    for c in &linked.chains {
+        hike.store_chain(c.id, &c.insns)
+            .with_context(|| format!("storing chain {} ({:#x})", c.name, c.id))?;
+    }
+    let mut entries = Vec::new();
+    for e in &linked.map_entries {
+        let (_, m) = object_of(&e.package, true)?;
+        let pin = runtime::map_pin_path(&session.env.bpffs_root, m, &e.map);
+        let mref = maps::map_ref(&pin, &session.env.bpffs_root)
+            .with_context(|| format!("loader map {}", e.map))?;
+        let md = aya::maps::MapData::from_pin(&pin)
+            .map_err(|err| anyhow::anyhow!("{}: {err}", pin.display()))?;
+        let _ = mref;
+        eclat_kernel::sys::update(std::os::fd::AsFd::as_fd(md.fd()), &e.key, &e.value)
+            .with_context(|| format!("writing {}[{:?}]", e.map, e.key))?;
+        entries.push(EntryState {
+            package: e.package.clone(),
+            loader: e.loader.clone(),
+            map: e.map.clone(),
+            key: e.key.clone(),
+        });
+    }
+    let mut attach = Vec::new();
+    let mut attached = Vec::new();
+    for a in &linked.attach {
+        let (node, dev) = resolve_device(session, &a.device)?;
+        let already = eclat_kernel::xdp::attachments(&session.env)
+            .iter()
+            .any(|x| x.node == node && x.dev == dev && x.program == a.loader);
+        if !already {
+            let (_, ns) = eclat_kernel::topo::resolve_dev(&session.env, &node, &dev)?;
+            let nsfd = eclat_kernel::netns::open(&ns)?;
+            let ifindex = eclat_kernel::netns::in_netns(&nsfd, || {
+                nix::net::if_::if_nametoindex(dev.as_str())
+            })?
+            .with_context(|| format!("no interface {dev} in {node}"))?;
+            // the lab's other attachment on that interface (e.g. xdp_counter) gives way
+            let _ = eclat_kernel::xdp::detach(&session.env, &mut j, &node, &dev);
+            hike.attach(
+                &a.package,
+                &a.loader,
+                ifindex,
+                Some(std::os::fd::AsFd::as_fd(&nsfd)),
+                &format!("{node}/{dev}"),
+            )?;
+        }
+        attached.push(format!(
+            "{}.{} on {node}:{dev}{}",
+            a.package,
+            a.loader,
+            if already { " (already attached)" } else { "" }
+        ));
+        attach.push(AttachState {
+            package: a.package.clone(),
+            loader: a.loader.clone(),
+            node,
+            dev,
+        });
+    }
+    // now that the loaders point at the new chains, the old ones can go
+    if let Some(o) = &old {
+        for (_, id) in &o.chains {
+            if !chain_ids.contains(id) {
+                let _ = hike.delete_chain(*id);
+            }
+        }
+        for e in &o.entries {
+            if !entries.contains(e) {
+                let (_, m) = object_of(&e.package, true)?;
+                let pin = runtime::map_pin_path(&session.env.bpffs_root, m, &e.map);
+                if let Ok(md) = aya::maps::MapData::from_pin(&pin) {
+                    let _ = eclat_kernel::sys::delete(std::os::fd::AsFd::as_fd(md.fd()), &e.key);
+                }
+            }
+        }
+    }
+    let chains: Vec<(String, u32)> = linked
+        .chains
+        .iter()
+        .map(|c| (c.name.clone(), c.id))
+        .collect();
+    st.scripts.insert(
+        key.clone(),
+        ScriptState {
+            chains: chains.clone(),
+            entries,
+            attach,
+        },
+    );
+    save_state(session, &st)?;
+    eclat_kernel::bpffs::record_new_pins(&session.env, &mut j, life)?;
+    j.commit(life)?;
+    Ok(LoadReport {
+        script: key,
+        chains,
+        programs: ids
+            .iter()
+            .map(|((p, n), id)| (format!("{p}.{n}"), *id))
+            .collect(),
+        entries: linked.map_entries.len(),
+        attached,
+        replaced: old.is_some(),
+        warnings,
+        elapsed_ms: t0.elapsed().as_secs_f64() * 1000.0,
+    })
+}
+
+/// `unload SCRIPT`: detach its loaders (unless another script uses them), delete its chains
+/// and loader entries, free its IDs.
+pub fn unload(session: &Session, file: &Path) -> Result<String> {
+    let (mut j, _) = session.journal()?;
+    let mut st = load_state(session);
+    let key = script_key(file);
+    let Some(s) = st.scripts.remove(&key) else {
+        bail!(
+            "{} is not loaded (loaded scripts: {})",
+            file.display(),
+            st.scripts.keys().cloned().collect::<Vec<_>>().join(", ")
+        );
+    };
+    let mut hike = open_hike(session)?;
+    for (_, id) in &s.chains {
+        hike.delete_chain(*id)?;
+    }
+    for e in &s.entries {
+        let (_, m) = object_of(&e.package, true)?;
+        let pin = runtime::map_pin_path(&session.env.bpffs_root, m, &e.map);
+        if let Ok(md) = aya::maps::MapData::from_pin(&pin) {
+            let _ = eclat_kernel::sys::delete(std::os::fd::AsFd::as_fd(md.fd()), &e.key);
+        }
+    }
+    let mut detached = Vec::new();
+    for a in &s.attach {
+        let shared = st.scripts.values().any(|o| o.attach.contains(a));
+        if !shared {
+            let _ = eclat_kernel::xdp::detach(&session.env, &mut j, &a.node, &a.dev);
+            detached.push(format!(
+                "{}.{} from {}:{}",
+                a.package, a.loader, a.node, a.dev
+            ));
+        }
+    }
+    // program IDs no script calls any more are freed for reuse
+    save_state(session, &st)?;
+    Ok(format!(
+        "unloaded {}: deleted {} chain(s), {} loader entr{}{}",
+        file.display(),
+        s.chains.len(),
+        s.entries.len(),
+        if s.entries.len() == 1 { "y" } else { "ies" },
+        if detached.is_empty() {
+            String::new()
+        } else {
+            format!(", detached {}", detached.join(", "))
+        }
+    ))
+}
+
+// ---- test: crafted packets through a script in a scratch instance ----------------------
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MapChange {
+    pub map: String,
+    pub key: String,
+    pub before: String,
+    pub after: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PacketResult {
+    pub packet: String,
+    pub verdict: String,
+    pub trace: Vec<String>,
+    pub map_changes: Vec<MapChange>,
+    pub duration_ns: u64,
+}
+
+/// Runs the script's loader on each packet in a fresh HIKe instance (pins under the lab's
+/// root, removed afterwards): no topology, nothing attached.
+pub fn test(
+    session: &Session,
+    file: &Path,
+    defines: &[(String, String)],
+    packets: &[(String, Vec<u8>)],
+) -> Result<Vec<PacketResult>> {
+    let (prog, _) = compile_file(file, defines, false)?;
+    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    eclat_kernel::bpffs::ensure_mounted()?;
+    let scratch = session.env.bpffs_root.join(format!(
+        "tmp/test-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    std::fs::create_dir_all(&scratch).with_context(|| format!("creating {}", scratch.display()))?;
+    struct Rm(PathBuf);
+    impl Drop for Rm {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+            if let Some(p) = self.0.parent() {
+                let _ = std::fs::remove_dir(p);
+            }
+        }
+    }
+    let _rm = Rm(scratch.clone());
+    let mut hike = Hike::open(&scratch).context("starting a scratch HIKe instance")?;
+    let mut st = HikeState::default();
+    let mut ids = BTreeMap::new();
+    for (pkg, name) in &prog.programs {
+        ids.insert(
+            (pkg.clone(), name.clone()),
+            ensure_program(&mut hike, &mut st, pkg, name)?,
+        );
+    }
+    let loaders: Vec<(String, String)> = prog
+        .map_entries
+        .iter()
+        .map(|e| (e.package.clone(), e.loader.clone()))
+        .chain(
+            prog.attach
+                .iter()
+                .map(|a| (a.package.clone(), a.loader.clone())),
+        )
+        .collect();
+    let (lpkg, lname) = loaders.first().cloned().context("the script configures no loader: nothing would run its chains (add e.g. `ip6_simple_classifier[ipv6_simple_classifier_map] = { (0): (mychain) }`)")?;
+    for (pkg, _) in &loaders {
+        let (path, m) = object_of(pkg, true)?;
+        ensure_object(&mut hike, path, m)?;
+    }
+    let chain_ids: Vec<u32> = (0..prog.chains.len() as u32)
+        .map(|i| hike::FIRST_CHAIN_ID + i)
+        .collect();
+    let linked = prog.link(&chain_ids, &|p, n| {
+        ids.get(&(p.to_string(), n.to_string())).copied()
+    })?;
+    for c in &linked.chains {
+        hike.store_chain(c.id, &c.insns)?;
+    }
+    for e in &linked.map_entries {
+        hike.map_update(&e.package, &e.map, &e.key, &e.value)?;
+    }
+    hike.set_trace(true)?;
+    let mut trace = hike.trace_reader()?;
+    let names: BTreeMap<u32, String> = ids
+        .iter()
+        .map(|((_, n), id)| (*id, n.clone()))
+        .chain(linked.chains.iter().map(|c| (c.id, c.name.clone())))
+        .collect();
+    // every map of the loaded objects, for before/after
+    let map_refs: Vec<maps::MapRef> = {
+        let mut found = Vec::new();
+        eclat_kernel::bpffs::walk(&scratch.join("maps"), &mut found);
+        found
+            .into_iter()
+            .filter(|(p, d)| !d && !p.to_string_lossy().contains("/system/"))
+            .filter_map(|(p, _)| maps::map_ref(&p, &scratch.join("maps")).ok())
+            .filter(|m| m.map_type != "ringbuf" && m.map_type != "prog_array")
+            .collect()
+    };
+    let snapshot = |refs: &[maps::MapRef]| -> Vec<maps::Dump> {
+        refs.iter()
+            .filter_map(|m| maps::dump(m, 4096).ok())
+            .collect()
+    };
+    let mut out = Vec::new();
+    for (label, pkt) in packets {
+        let before = snapshot(&map_refs);
+        let r = hike.test_run(&lpkg, &lname, pkt, 1)?;
+        let after = snapshot(&map_refs);
+        let events = trace.drain();
+        let trace_lines = events
+            .iter()
+            .map(|e| name_ids(&e.to_string(), &names))
+            .collect();
+        let mut changes = Vec::new();
+        for a in &after {
+            let b = before.iter().find(|b| b.map.name == a.map.name);
+            for row in &a.rows {
+                let old = b.and_then(|b| b.rows.iter().find(|r| r.key_bytes == row.key_bytes));
+                if old
+                    .map(|o| o.value_bytes != row.value_bytes)
+                    .unwrap_or(true)
+                {
+                    changes.push(MapChange {
+                        map: a.map.name.clone(),
+                        key: row.key.to_string(),
+                        before: old
+                            .map(|o| o.value.to_string())
+                            .unwrap_or_else(|| "(absent)".into()),
+                        after: row.value.to_string(),
+                    });
+                }
+            }
+        }
+        let verdict = hike::XdpAction::from_u32(r.verdict)
+            .map(|a| a.to_string())
+            .unwrap_or_else(|| r.verdict.to_string());
+        out.push(PacketResult {
+            packet: label.clone(),
+            verdict,
+            trace: trace_lines,
+            map_changes: changes,
+            duration_ns: r.duration.as_nanos() as u64,
+        });
+    }
+    Ok(out)
+}
+
+/// Replaces `prog 7` / `chain 0x40000001` in a trace line by names.
+fn name_ids(line: &str, names: &BTreeMap<u32, String>) -> String {
+    let mut s = line.to_string();
+    for (id, n) in names {
+        if hike::is_chain_id(*id) {
+            s = s.replace(&format!("chain {id:#x}"), &format!("chain {n} ({id:#x})"));
+        } else {
+            s = s.replace(&format!("prog {id} "), &format!("{n}[{id}] "));
+        }
+    }
+    s
+}
+
+pub fn format_test(results: &[PacketResult]) -> String {
+    let mut s = String::new();
+    for (i, r) in results.iter().enumerate() {
+        s.push_str(&format!(
+            "packet {} `{}`: {}  ({} ns)\n",
+            i + 1,
+            r.packet,
+            r.verdict,
+            r.duration_ns
+        ));
+        for t in &r.trace {
+            s.push_str(&format!("    {t}\n"));
+        }
+        for c in &r.map_changes {
+            s.push_str(&format!(
+                "    map {}[{}]: {} -> {}\n",
+                c.map, c.key, c.before, c.after
+            ));
+        }
+    }
+    s.trim_end().to_string()
+}
+
+/// A lesson check on an eCLAT script: `(passed, expected, seen)`.
+pub fn check_verdict(
+    session: &Session,
+    file: &Path,
+    frame: &[u8],
+    want: hike::XdpAction,
+    deltas: &[MapDelta],
+) -> Result<(bool, String, String)> {
+    let res = match test(
+        session,
+        file,
+        &[],
+        &[
+            ("check".into(), frame.to_vec()),
+            ("check".into(), frame.to_vec()),
+        ],
+    ) {
+        Ok(r) => r,
+        Err(e) => return Ok((false, want.to_string(), format!("{e:#}"))),
+    };
+    if res[0].verdict != want.to_string() {
+        let why = res[0]
+            .trace
+            .iter()
+            .find(|t| t.contains("ABORTED"))
+            .cloned()
+            .unwrap_or_default();
+        return Ok((
+            false,
+            want.to_string(),
+            format!(
+                "{}{}",
+                res[0].verdict,
+                if why.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({why})")
+                }
+            ),
+        ));
+    }
+    for d in deltas {
+        let c = res[1].map_changes.iter().find(|c| {
+            (c.map == d.map || c.map.ends_with(&format!("/{}", d.map))) && c.key == d.key
+        });
+        let delta = c
+            .map(|c| c.after.parse::<i128>().unwrap_or(0) - c.before.parse::<i128>().unwrap_or(0))
+            .unwrap_or(0);
+        if delta != d.delta as i128 {
+            return Ok((
+                false,
+                format!("{}[{}] {:+} per packet", d.map, d.key, d.delta),
+                format!("{delta:+}"),
+            ));
+        }
+    }
+    Ok((true, want.to_string(), want.to_string()))
+}
+
+// ---- modules and chains of the lab instance ---------------------------------------------
+
+/// `module load PKG.NAME`: registers a prebuilt program; returns its ID.
+pub fn module_load(session: &Session, spec: &str) -> Result<String> {
+    let spec = spec.strip_prefix("programs.").unwrap_or(spec);
+    let (pkg, name) = spec.split_once('.').with_context(|| {
+        format!(
+            "write PACKAGE.PROGRAM, e.g. hike_default.monitor (packages: {})",
+            packages().join(", ")
+        )
+    })?;
+    let (mut j, _) = session.journal()?;
+    let mut st = load_state(session);
+    let mut hike = open_hike(session)?;
+    let t0 = Instant::now();
+    let id = ensure_program(&mut hike, &mut st, pkg, name)?;
+    save_state(session, &st)?;
+    eclat_kernel::bpffs::record_new_pins(&session.env, &mut j, session.life())?;
+    j.commit(session.life())?;
+    let loads: Vec<String> = hike
+        .loads()
+        .iter()
+        .map(|l| {
+            format!(
+                "{}.{} verified in {:.1} ms",
+                l.package,
+                l.name,
+                l.load_ns as f64 / 1e6
+            )
+        })
+        .collect();
+    Ok(format!(
+        "{pkg}.{name} is program ID {id}{}",
+        if loads.is_empty() {
+            " (already loaded)".to_string()
+        } else {
+            format!(
+                " ({}; {:.0} ms in all)",
+                loads.join(", "),
+                t0.elapsed().as_secs_f64() * 1000.0
+            )
+        }
+    ))
+}
+
+/// `module list`: every importable program with its signature and, if registered, its ID.
+pub fn module_list(session: &Session) -> (String, serde_json::Value) {
+    let st = load_state(session);
+    let mut s = String::new();
+    let mut rows = Vec::new();
+    for p in &catalog().programs {
+        let key = format!("{}.{}", p.package, p.name);
+        let id = st.programs.get(&key);
+        let params: Vec<String> = p
+            .params
+            .iter()
+            .map(|a| format!("{} {}", a.ty.name(), a.name))
+            .collect();
+        s.push_str(&format!(
+            "{:<4} programs.{:<28} ({}) {}\n",
+            id.map(|i| i.to_string()).unwrap_or_else(|| "-".into()),
+            key,
+            params.join(", "),
+            match p.kind {
+                hike::catalog::ProgramKind::Final => "final",
+                hike::catalog::ProgramKind::Continue => "continues",
+            }
+        ));
+        rows.push(serde_json::json!({"program": key, "id": id, "params": params, "kind": p.kind}));
+    }
+    for l in &catalog().loaders {
+        s.push_str(&format!(
+            "     loaders.{}.{}  maps: {}\n",
+            l.package,
+            l.name,
+            l.maps
+                .iter()
+                .map(|m| m.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    (s.trim_end().to_string(), serde_json::json!(rows))
+}
+
+/// `chain list`.
+pub fn chain_list(session: &Session) -> Result<(String, serde_json::Value)> {
+    let st = load_state(session);
+    let hike = open_hike(session)?;
+    let stored = hike.chains()?;
+    let name_of = |id: u32| {
+        st.scripts.iter().find_map(|(script, s)| {
+            s.chains.iter().find(|(_, c)| *c == id).map(|(n, _)| {
+                format!(
+                    "{n} ({})",
+                    Path::new(script)
+                        .file_name()
+                        .map(|f| f.to_string_lossy().into_owned())
+                        .unwrap_or_default()
+                )
+            })
+        })
+    };
+    let mut s = String::new();
+    let mut rows = Vec::new();
+    if stored.is_empty() {
+        s.push_str("no chain is stored (load a script: `eclat-lab load SCRIPT.eclat`)");
+    }
+    for c in &stored {
+        let name = name_of(c.id).unwrap_or_else(|| "(stored by hand)".into());
+        s.push_str(&format!(
+            "{:#x}  {:>2} insns  {}\n",
+            c.id,
+            c.insns.len(),
+            name
+        ));
+        rows.push(serde_json::json!({"id": c.id, "insns": c.insns.len(), "name": name, "generation": c.generation}));
+    }
+    Ok((s.trim_end().to_string(), serde_json::json!(rows)))
+}
+
+/// `chain dis ID`.
+pub fn chain_dis(session: &Session, id: &str) -> Result<String> {
+    let st = load_state(session);
+    let want = parse_id(id, &st)?;
+    let hike = open_hike(session)?;
+    let c = hike
+        .chains()?
+        .into_iter()
+        .find(|c| c.id == want)
+        .with_context(|| format!("no chain {want:#x} is stored (see `chain list`)"))?;
+    let prog_names: BTreeMap<u32, String> =
+        st.programs.iter().map(|(k, v)| (*v, k.clone())).collect();
+    let mut s = format!("chain {:#x} ({} instruction slots)\n", c.id, c.insns.len());
+    let text = hike::disasm::disasm(&c.insns, None);
+    for line in text.lines() {
+        s.push_str(line);
+        // name the element IDs moved into r1
+        if let Some(imm) = line.split("r1 = ").nth(1) {
+            let v = imm.trim().trim_end_matches(" ll");
+            let n = if let Some(h) = v.strip_prefix("0x") {
+                u32::from_str_radix(h, 16).ok()
+            } else {
+                v.parse().ok()
+            };
+            if let Some(n) = n {
+                if let Some(p) = prog_names.get(&n) {
+                    s.push_str(&format!("    ; {p}"));
+                }
+            }
+        }
+        s.push('\n');
+    }
+    Ok(s.trim_end().to_string())
+}
+
+fn parse_id(id: &str, st: &HikeState) -> Result<u32> {
+    if let Some(h) = id.strip_prefix("0x") {
+        return u32::from_str_radix(h, 16).with_context(|| format!("`{id}` is not a chain ID"));
+    }
+    if let Ok(n) = id.parse::<u32>() {
+        return Ok(n);
+    }
+    st.scripts
+        .values()
+        .flat_map(|s| s.chains.iter())
+        .find(|(n, _)| n == id)
+        .map(|(_, i)| *i)
+        .with_context(|| format!("no chain named `{id}` (give its name or ID; see `chain list`)"))
+}
+
+/// `chain trace`: prints trace events as packets go through the lab's chains.
+pub fn chain_trace(
+    session: &Session,
+    seconds: u64,
+    stop: &AtomicBool,
+    on_line: &mut dyn FnMut(&str),
+) -> Result<usize> {
+    let st = load_state(session);
+    let hike = open_hike(session)?;
+    let names: BTreeMap<u32, String> = st
+        .programs
+        .iter()
+        .map(|(k, v)| (*v, k.rsplit('.').next().unwrap_or(k).to_string()))
+        .chain(
+            st.scripts
+                .values()
+                .flat_map(|s| s.chains.iter().map(|(n, id)| (*id, n.clone()))),
+        )
+        .collect();
+    hike.set_trace(true)?;
+    let mut reader = hike.trace_reader()?;
+    let t0 = Instant::now();
+    let mut n = 0;
+    while !stop.load(Ordering::Relaxed) && t0.elapsed() < Duration::from_secs(seconds) {
+        for e in reader.drain() {
+            on_line(&name_ids(&e.to_string(), &names));
+            n += 1;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    hike.set_trace(false)?;
+    Ok(n)
+}
