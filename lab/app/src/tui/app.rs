@@ -50,6 +50,8 @@ pub enum Event {
     },
     /// SIGTERM, SIGHUP or SIGINT
     Signal(String),
+    /// something went wrong outside any command (the map poller stopped, ...)
+    Problem(String),
 }
 
 /// One reading of one panel's map.
@@ -975,6 +977,7 @@ pub fn update(app: &mut App, ev: Event) -> Vec<Effect> {
                 }
             }
         }
+        Event::Problem(p) => app.push(LogKind::Error, p),
         Event::Signal(name) => {
             app.info(format!("{name}: quitting"));
             app.quit_now(&mut fx);

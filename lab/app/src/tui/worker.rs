@@ -45,7 +45,17 @@ impl Runtime {
         let events = tx.clone();
         std::thread::Builder::new()
             .name("eclat-poll".into())
-            .spawn(move || poller(env, prx, events))
+            .spawn(move || {
+                let tx = events.clone();
+                if let Err(p) =
+                    std::panic::catch_unwind(AssertUnwindSafe(|| poller(env, prx, events)))
+                {
+                    let _ = tx.send(Event::Problem(format!(
+                        "internal error: the map panels stopped updating: {}",
+                        panic_text(&*p)
+                    )));
+                }
+            })
             .expect("spawning the map poller");
         Self {
             session,
