@@ -156,7 +156,10 @@ fn lesson_one_from_first_frame_to_a_clean_quit() {
         "first frame on screen after {:.0} ms (spawn to tmux capture, debug build)",
         t.started.elapsed().as_secs_f64() * 1000.0
     );
-    assert!(t.screen().contains("no topology up"));
+    // the topology is read in the background: "reading…" first, then the news
+    t.wait("the topology read", Duration::from_secs(10), |s| {
+        s.contains("no topology up")
+    });
 
     // step 1: the topology, drawn with its links and addresses
     t.keys(&["r"]);
