@@ -169,7 +169,7 @@ fn wrong_argument_counts_against_signatures() {
             .help
             .as_deref()
             .unwrap()
-            .contains("monitor(u64 event)")
+            .contains("monitor(u32 event)")
     );
     let c = compile(
         "from programs.hike_default import l2_redirect\ndef c():\n    l2_redirect(0x100000000)\n",
@@ -255,7 +255,7 @@ fn loader_entries_are_packed_and_linked() {
         Err(eclat::LinkError::UnknownProgram { .. })
     ));
     let dst = compile(
-        "from programs.hike_default import hike_pass\nfrom loaders.hike_default import ip6_dst_classifier\nip6_dst_classifier[ipv6_dst_classifier_map] = { ('fc01::2'): (c) }\ndef c():\n    hike_pass()\n",
+        "from programs.hike_default import hike_pass\nfrom loaders.hike_default import ip6_dst_classifier\nip6_dst_classifier[ip6_dst_classifier_map] = { ('fc01::2'): (c) }\ndef c():\n    hike_pass()\n",
     );
     let p = dst.output.unwrap();
     assert_eq!(p.map_entries[0].key[..2], [0xfc, 0x01]);

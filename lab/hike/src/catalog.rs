@@ -175,6 +175,25 @@ fn field(name: &str, offset: u32, size: u32, int: Option<IntType>) -> Field {
     }
 }
 
+fn in6() -> TypeLayout {
+    TypeLayout {
+        name: "struct in6_addr".into(),
+        size: 16,
+        fields: vec![field("addr", 0, 16, None)],
+    }
+}
+
+fn bucket() -> TypeLayout {
+    TypeLayout {
+        name: "struct token_bucket".into(),
+        size: 16,
+        fields: vec![
+            field("tokens_ns", 0, 8, Some(IntType::U64)),
+            field("last_ns", 8, 8, Some(IntType::U64)),
+        ],
+    }
+}
+
 fn sd_key() -> TypeLayout {
     TypeLayout {
         name: "struct ipv6_sd_key".into(),
@@ -218,17 +237,17 @@ impl Catalog {
             prog(
                 hd,
                 "monitor",
-                &[("event", U64)],
+                &[("event", U32)],
                 c,
                 vec![map("map_pcpu_mon", "percpu_hash", u32l(), u64l(), 64)],
             ),
             prog(
                 hd,
                 "ip6_hset_srcdst",
-                &[("action", U64)],
+                &[("action", U32)],
                 c,
                 vec![map(
-                    "map_ipv6_hset_srcdst",
+                    "ip6_hset_srcdst_map",
                     "hash",
                     sd_key(),
                     TypeLayout {
@@ -247,7 +266,7 @@ impl Catalog {
                 "lse",
                 &[],
                 c,
-                vec![map("map_lse", "lru_percpu_hash", sd_key(), u64l(), 8192)],
+                vec![map("lse_map", "lru_percpu_hash", sd_key(), u64l(), 8192)],
             ),
             prog(hd, "l2_redirect", &[("ifindex", U32)], f, vec![]),
             prog(
@@ -255,7 +274,7 @@ impl Catalog {
                 "l2xcon",
                 &[],
                 f,
-                vec![map("map_l2xcon", "array", u32l(), u32l(), 256)],
+                vec![map("l2xcon_map", "array", u32l(), u32l(), 256)],
             ),
             prog(hd, "ip6_kroute", &[], f, vec![]),
             prog(hd, "ip6_set_ecn", &[], c, vec![]),
@@ -264,7 +283,7 @@ impl Catalog {
                 "app_cfg_load",
                 &[("key", U32)],
                 c,
-                vec![map("map_app_cfg", "hash", u32l(), u32l(), 64)],
+                vec![map("app_cfg_map", "hash", u32l(), u32l(), 256)],
             ),
             prog(
                 hd,
@@ -274,15 +293,57 @@ impl Catalog {
                 vec![],
             ),
             prog(hd, "ip6_find_udp", &[], c, vec![]),
-            prog("meter", "ip6_dst_meter", &[], c, vec![]),
-            prog("meter", "ip6_sd_meter", &[], c, vec![]),
-            prog("meter", "ip6_dst_tbmon", &[], c, vec![]),
-            prog("meter", "ip6_sd_tbmon", &[], c, vec![]),
-            prog("sampler", "ip6_sd_dec2zero", &[("n", U64)], c, vec![]),
+            prog(
+                "meter",
+                "ip6_dst_meter",
+                &[],
+                c,
+                vec![map("ip6_dst_meter_map", "lru_hash", in6(), u64l(), 4096)],
+            ),
+            prog(
+                "meter",
+                "ip6_sd_meter",
+                &[],
+                c,
+                vec![map("ip6_sd_meter_map", "lru_hash", sd_key(), u64l(), 4096)],
+            ),
+            prog(
+                "meter",
+                "ip6_dst_tbmon",
+                &[],
+                c,
+                vec![map("ip6_dst_tbmon_map", "lru_hash", in6(), bucket(), 4096)],
+            ),
+            prog(
+                "meter",
+                "ip6_sd_tbmon",
+                &[],
+                c,
+                vec![map(
+                    "ip6_sd_tbmon_map",
+                    "lru_hash",
+                    sd_key(),
+                    bucket(),
+                    4096,
+                )],
+            ),
+            prog(
+                "sampler",
+                "ip6_sd_dec2zero",
+                &[("n", U64)],
+                c,
+                vec![map(
+                    "ip6_sd_dec2zero_map",
+                    "lru_hash",
+                    sd_key(),
+                    u64l(),
+                    4096,
+                )],
+            ),
             prog(
                 "info",
                 "show_pkt_info",
-                &[("layers", U64), ("cookie", U64)],
+                &[("layers", U32), ("cookie", U64)],
                 c,
                 vec![],
             ),
@@ -303,7 +364,7 @@ impl Catalog {
                 package: hd.into(),
                 name: "ip6_dst_classifier".into(),
                 maps: vec![map(
-                    "ipv6_dst_classifier_map",
+                    "ip6_dst_classifier_map",
                     "hash",
                     TypeLayout {
                         name: "struct in6_addr".into(),
@@ -311,7 +372,7 @@ impl Catalog {
                         fields: vec![field("addr", 0, 16, None)],
                     },
                     u32l(),
-                    64,
+                    128,
                 )],
             },
             LoaderSig {

@@ -4,7 +4,9 @@
 //!
 //! Conventions fixed here (the kernel programs must match):
 //! - programs that need the IPv6 header find it through `pkt_info.nhoff`; when it is unset or
-//!   not a complete IPv6 header they end the packet with `XDP_DROP`;
+//!   not a complete IPv6 header they continue the chain with `r0 = -EINVAL` (as the kernel
+//!   programs in `ebpf-modules/programs` do);
+//! - the meters return the flow's packet count after this packet;
 //! - negative return values are two's complement in `r0` (`-ENOENT` = `-2`, out of profile = `-1`).
 
 use super::{Ctx, ProgramResult, Programs};
@@ -178,6 +180,9 @@ impl Models {
 
 const CONTINUE0: ProgramResult = ProgramResult::Continue(0);
 const DROP: ProgramResult = ProgramResult::Final(XdpAction::Drop);
+/// `-EINVAL`: what a program returns when the packet is not what it needs.
+pub const EINVAL: u64 = (-22i64) as u64;
+const INVALID: ProgramResult = ProgramResult::Continue(EINVAL);
 
 fn read_i32(shmem: &[u8], off: usize) -> Option<i32> {
     shmem
@@ -226,7 +231,7 @@ impl Programs for Models {
             }
             Model::Ip6HsetSrcdst => {
                 let Some(key) = addrs(ctx) else {
-                    return Some(DROP);
+                    return Some(INVALID);
                 };
                 let live = |e: Option<&(u64, u64)>| {
                     e.is_some_and(|(ts, to)| now.saturating_sub(*ts) < *to)
@@ -251,13 +256,13 @@ impl Programs for Models {
                             ENOENT
                         }
                     }
-                    _ => (-22i64) as u64, // -EINVAL
+                    _ => EINVAL,
                 };
                 ProgramResult::Continue(rc)
             }
             Model::Lse => {
                 let Some(key) = addrs(ctx) else {
-                    return Some(DROP);
+                    return Some(INVALID);
                 };
                 let r0 = match self.lse.insert(key, now) {
                     Some(prev) => now.saturating_sub(prev),
@@ -281,12 +286,13 @@ impl Programs for Models {
                 _ => DROP,
             },
             Model::Ip6Kroute => self.kroute(ctx),
-            Model::Ip6SetEcn => {
-                if let Some(nh) = ip6_off(ctx) {
+            Model::Ip6SetEcn => match ip6_off(ctx) {
+                Some(nh) => {
                     ctx.packet[nh + 1] |= 0x30;
+                    CONTINUE0
                 }
-                CONTINUE0
-            }
+                None => INVALID,
+            },
             Model::AppCfgLoad => match self.app_cfg.get(&(a1 as u32)) {
                 Some(v) => ProgramResult::Continue(*v as u64),
                 None => ProgramResult::Continue(ENOENT),
@@ -298,21 +304,23 @@ impl Programs for Models {
             Model::Ip6FindUdp => find_udp(ctx),
             Model::Ip6DstMeter => {
                 let Some((_, d)) = addrs(ctx) else {
-                    return Some(DROP);
+                    return Some(INVALID);
                 };
-                *self.dst_meter.entry(d).or_insert(0) += 1;
-                CONTINUE0
+                let n = self.dst_meter.entry(d).or_insert(0);
+                *n += 1;
+                ProgramResult::Continue(*n)
             }
             Model::Ip6SdMeter => {
                 let Some(key) = addrs(ctx) else {
-                    return Some(DROP);
+                    return Some(INVALID);
                 };
-                *self.sd_meter.entry(key).or_insert(0) += 1;
-                CONTINUE0
+                let n = self.sd_meter.entry(key).or_insert(0);
+                *n += 1;
+                ProgramResult::Continue(*n)
             }
             Model::Ip6DstTbmon => {
                 let Some((_, d)) = addrs(ctx) else {
-                    return Some(DROP);
+                    return Some(INVALID);
                 };
                 let fresh = !self.dst_tb.contains_key(&d);
                 let b = self.dst_tb.entry(d).or_insert(Bucket {
@@ -323,7 +331,7 @@ impl Programs for Models {
             }
             Model::Ip6SdTbmon => {
                 let Some(key) = addrs(ctx) else {
-                    return Some(DROP);
+                    return Some(INVALID);
                 };
                 let fresh = !self.sd_tb.contains_key(&key);
                 let b = self.sd_tb.entry(key).or_insert(Bucket {
@@ -334,7 +342,7 @@ impl Programs for Models {
             }
             Model::Ip6SdDec2zero => {
                 let Some(key) = addrs(ctx) else {
-                    return Some(DROP);
+                    return Some(INVALID);
                 };
                 let n = a1.max(1);
                 let c = self.dec2zero.get(&key).copied().unwrap_or(n).min(n);
@@ -402,8 +410,9 @@ fn prefix_match(prefix: &[u8; 16], len: u8, addr: &[u8; 16]) -> bool {
     }
 }
 
-/// Walks IPv6 extension headers (hop-by-hop, routing, fragment, destination options, AH; at
-/// most 8) to a UDP header; on success `dataoff` and `thoff` point at it and `r0` = 17.
+/// Walks IPv6 extension headers (hop-by-hop, routing, fragment, destination options; at most
+/// 6, as the kernel program) to a UDP header; on success `dataoff` and `thoff` point at it and
+/// `r0` = 17.
 fn find_udp(ctx: &mut Ctx<'_>) -> ProgramResult {
     let Some(nh) = ip6_off(ctx) else {
         return ProgramResult::Continue(ENOENT);
@@ -411,22 +420,20 @@ fn find_udp(ctx: &mut Ctx<'_>) -> ProgramResult {
     let p = &ctx.packet;
     let mut next = p[nh + 6];
     let mut off = nh + 40;
-    for _ in 0..8 {
+    for _ in 0..6 {
         match next {
             17 => {
-                if off + 8 > p.len() {
-                    break;
-                }
                 write_i32(ctx.shmem, shmem::DATAOFF, off as i32);
                 write_i32(ctx.shmem, shmem::THOFF, off as i32);
                 return ProgramResult::Continue(17);
             }
-            0 | 43 | 60 | 44 | 51 => {
+            0 | 43 | 60 | 44 => {
                 let Some(h) = p.get(off..off + 2) else { break };
-                let len = match next {
-                    44 => 8,
-                    51 => (h[1] as usize + 2) * 4,
-                    _ => (h[1] as usize + 1) * 8,
+                // the length is the current header's: fragment headers are always 8 bytes
+                let len = if next == 44 {
+                    8
+                } else {
+                    (h[1] as usize + 1) * 8
                 };
                 next = h[0];
                 off += len;
