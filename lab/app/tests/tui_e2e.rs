@@ -60,7 +60,10 @@ impl Tmux {
             .map(|(k, v)| format!("{k}={v} "))
             .collect();
         // the shell line reports the exit status and keeps the pane for the last capture
-        let line = format!("env {vars}{BIN} {args}; echo TUI-EXITED=$?; sleep 600");
+        let line = format!(
+            "env {vars}ECLAT_LAB_TUI_PANIC_KEY=% RUST_BACKTRACE=0 {BIN} {args}; \
+             echo TUI-EXITED=$?; sleep 600"
+        );
         let started = Instant::now();
         let st = Command::new("tmux")
             .args(["new-session", "-d", "-s", &name])
@@ -255,6 +258,29 @@ fn sigterm_restores_the_terminal_and_cleans_up() {
     let s = t.wait("the TUI to exit", long, |s| s.contains("TUI-EXITED="));
     assert!(s.contains("TUI-EXITED=0"), "{s}");
     // back on the main screen: no frame of the TUI is left on it
+    assert!(!s.contains("Lesson 1 text"), "{s}");
+    assert_eq!(leftovers(&env), Vec::<String>::new(), "left in the kernel");
+}
+
+#[test]
+fn a_panic_restores_the_terminal_and_cleans_up() {
+    need_root();
+    let env = lab("pan");
+    let t = Tmux::start(&env, "tutorial 1", 80, 24);
+    let long = Duration::from_secs(30);
+    t.wait("the first frame", Duration::from_secs(10), |s| {
+        s.contains("Hello XDP")
+    });
+    t.keys(&["r"]);
+    t.wait("the topology", long, |s| s.contains("Topology: hike-lab"));
+    assert!(!leftovers(&env).is_empty());
+    // the fault injection key (set by Tmux::start for every test)
+    t.keys(&["%"]);
+    let s = t.wait("the TUI to exit", long, |s| s.contains("TUI-EXITED="));
+    assert!(s.contains("TUI-EXITED=101"), "{s}");
+    // the panic message is readable on the restored main screen, then the cleanup's
+    assert!(s.contains("injected panic"), "{s}");
+    assert!(s.contains("this session created"), "{s}");
     assert!(!s.contains("Lesson 1 text"), "{s}");
     assert_eq!(leftovers(&env), Vec::<String>::new(), "left in the kernel");
 }

@@ -247,6 +247,11 @@ fn event_loop(
     rt: &mut Runtime,
     rx: &mpsc::Receiver<Event>,
 ) -> std::io::Result<()> {
+    // fault injection for the tests: this key panics the UI thread (the panic hook must
+    // restore the terminal and undo the session)
+    let panic_key = std::env::var("ECLAT_LAB_TUI_PANIC_KEY")
+        .ok()
+        .and_then(|k| k.chars().next());
     loop {
         // a running command gets a ticking clock in the status line; otherwise sleep
         let first = if app.busy() {
@@ -265,6 +270,11 @@ fn event_loop(
         let mut ev = Some(first);
         // drain what is queued, then draw once
         while let Some(e) = ev {
+            if let (Event::Key(k), Some(p)) = (&e, panic_key)
+                && k.code == crossterm::event::KeyCode::Char(p)
+            {
+                panic!("injected panic (ECLAT_LAB_TUI_PANIC_KEY)");
+            }
             if let Event::JobDone { job, .. } = &e {
                 rt.finished(*job);
             }
