@@ -203,8 +203,8 @@ fn ip6_off(ctx: &Ctx<'_>) -> Option<usize> {
         return None;
     }
     let nh = nh as usize;
-    let h = ctx.packet.get(nh..nh + 40)?;
-    (h[0] >> 4 == 6).then_some(nh)
+    // like hike_ip6hdr: 40 bytes at nhoff, the version is not checked
+    ctx.packet.get(nh..nh + 40).map(|_| nh)
 }
 
 fn addrs(ctx: &Ctx<'_>) -> Option<Pair> {
@@ -444,36 +444,29 @@ fn find_udp(ctx: &mut Ctx<'_>) -> ProgramResult {
     ProgramResult::Continue(ENOENT)
 }
 
-/// What a loader writes into `pkt_info` before starting the VM: Ethernet at 0; for IPv6 or IPv4
-/// `nhoff` = 14; for IPv6 whose next header is TCP, UDP or ICMPv6 (and IPv4 with TCP/UDP/ICMP)
-/// `thoff` = the L4 header; `dataoff` = the first byte not parsed. Unset offsets are 0x3fff.
-/// Returns the ethertype, if the frame has one.
+/// What a loader writes into `pkt_info` before starting the VM (as `hike_parse_l2l3` of
+/// `ebpf-modules/include/hike/parse.h`): `dataoff` = `mhoff` = 0 and the others unset; for a
+/// complete IPv6 header after Ethernet `nhoff` = 14 and `thoff` = `dataoff` = 54; for IPv4
+/// (IHL at least 5) `nhoff` = 14 and `thoff` = `dataoff` = 14 + IHL * 4.
+/// Returns the ethertype, if the frame has an Ethernet header.
 pub fn fill_pkt_info(packet: &[u8], shm: &mut [u8]) -> Option<u16> {
-    let unset = shmem::UNSET;
-    for off in [shmem::DATAOFF, shmem::MHOFF, shmem::NHOFF, shmem::THOFF] {
-        write_i32(shm, off, unset);
-    }
+    write_i32(shm, shmem::DATAOFF, 0);
+    write_i32(shm, shmem::MHOFF, 0);
+    write_i32(shm, shmem::NHOFF, shmem::UNSET);
+    write_i32(shm, shmem::THOFF, shmem::UNSET);
     let eth = packet.get(12..14)?;
     let ethertype = u16::from_be_bytes([eth[0], eth[1]]);
-    write_i32(shm, shmem::MHOFF, 0);
-    write_i32(shm, shmem::DATAOFF, 14);
-    match ethertype {
-        0x86dd if packet.len() >= 54 && packet[14] >> 4 == 6 => {
-            write_i32(shm, shmem::NHOFF, 14);
-            write_i32(shm, shmem::DATAOFF, 54);
-            if matches!(packet[20], 6 | 17 | 58) {
-                write_i32(shm, shmem::THOFF, 54);
-            }
+    let l3 = match ethertype {
+        0x86dd if packet.len() >= 54 => Some(54),
+        0x0800 if packet.len() >= 34 && packet[14] & 0x0f >= 5 => {
+            Some(14 + (packet[14] & 0x0f) as i32 * 4)
         }
-        0x0800 if packet.len() >= 34 && packet[14] >> 4 == 4 => {
-            let ihl = (packet[14] & 0x0f) as usize * 4;
-            write_i32(shm, shmem::NHOFF, 14);
-            write_i32(shm, shmem::DATAOFF, (14 + ihl) as i32);
-            if matches!(packet[23], 1 | 6 | 17) && ihl >= 20 {
-                write_i32(shm, shmem::THOFF, (14 + ihl) as i32);
-            }
-        }
-        _ => {}
+        _ => None,
+    };
+    if let Some(thoff) = l3 {
+        write_i32(shm, shmem::NHOFF, 14);
+        write_i32(shm, shmem::THOFF, thoff);
+        write_i32(shm, shmem::DATAOFF, thoff);
     }
     Some(ethertype)
 }
