@@ -568,7 +568,7 @@ int hike_vm(struct xdp_md *ctx)
 			pc += off;
 		f->upc = pc;
 	}
-	/* out of budget: err is HVM_ERR_BUDGET */
+	err = HVM_ERR_BUDGET;
 	goto abort;
 
 bad_op:

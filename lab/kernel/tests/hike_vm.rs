@@ -1,16 +1,22 @@
-//! The HIKe VM in the real kernel (root, BPF_PROG_TEST_RUN): chains, calls, arguments, limits.
-//! Each test builds its own HIKe instance under /sys/fs/bpf/eclat-lab-test-<pid>-<n>, removed
-//! on drop even when the test fails.
+//! The HIKe VM in the real kernel (root, BPF_PROG_TEST_RUN): chains, calls, arguments, the MMU,
+//! every limit as its documented outcome, the trace, and differential runs against the
+//! reference interpreter `hike::vm`. Each test builds its own HIKe instance under
+//! /sys/fs/bpf/eclat-lab-test-<pid>-<n>, removed on drop even when the test fails.
 
-use eclat_kernel::hike::asm::{self, call_with, exit, mov};
+use eclat_kernel::hike::asm::{
+    self, Item, alu, alu_r, call_elem, call_with, exit, ja, jmp, lddw, ldx, mov, mov_r, st, stx,
+};
 use eclat_kernel::hike::bench::{Setup, ids, null_chain};
-use eclat_kernel::hike::packet::{bench_frame, ip6, ipv6_udp_frame};
-use eclat_kernel::hike::{HikeError, VmError};
-use hike::XdpAction;
+use eclat_kernel::hike::packet::bench_frame;
+use eclat_kernel::hike::trace::TraceKind;
+use eclat_kernel::hike::{HikeError, VmError, meta};
 use hike::insn::op;
+use hike::vm::{Chains, Ctx, ProgramResult, Programs};
+use hike::{Insn, XdpAction};
 
 const A: u32 = hike::FIRST_CHAIN_ID;
 const B: u32 = hike::FIRST_CHAIN_ID + 1;
+const PKT: u32 = 0x0100_0008;
 
 fn setup() -> Setup {
     Setup::new("eclat-lab-test").expect("HIKe setup (needs root and a BPF-capable kernel)")
@@ -33,13 +39,642 @@ fn aborts(s: &Setup, reason: VmError) -> u64 {
         .unwrap_or(0)
 }
 
+/// Runs `chain` as A on the bench frame; returns the verdict and checks that an abort was
+/// counted under `reason` when the verdict is ABORTED.
+fn run_chain(s: &mut Setup, chain: &[Insn]) -> XdpAction {
+    s.classify_to(A, chain).expect("store chain");
+    verdict(s, &bench_frame())
+}
+
+fn expect_abort(s: &mut Setup, chain: &[Insn], reason: VmError) {
+    let before = aborts(s, reason);
+    assert_eq!(run_chain(s, chain), XdpAction::Aborted, "{reason:?}");
+    assert_eq!(
+        aborts(s, reason),
+        before + 1,
+        "abort reason {reason:?} counted once"
+    );
+}
+
 #[test]
 fn chain_pass_and_drop() {
     let mut s = setup();
-    s.classify_to(A, &null_chain(0)).unwrap();
-    assert_eq!(verdict(&s, &bench_frame()), XdpAction::Pass);
+    assert_eq!(run_chain(&mut s, &null_chain(0)), XdpAction::Pass);
     let mut c = call_with(ids::HIKE_DROP, &[]);
     c.push(exit());
-    s.classify_to(A, &c).unwrap();
-    assert_eq!(verdict(&s, &bench_frame()), XdpAction::Drop);
+    assert_eq!(run_chain(&mut s, &c), XdpAction::Drop);
+    // IPv4 is not the simple classifier's business: it passes without entering the VM
+    let v4 = eclat_kernel::hike::packet::ipv4_udp_frame([10, 0, 0, 1], [10, 0, 0, 2], 1, 2, &[]);
+    assert_eq!(verdict(&s, &v4), XdpAction::Pass);
+}
+
+#[test]
+fn drop_by_default_when_the_chain_returns() {
+    let mut s = setup();
+    let mut c = call_with(ids::HIKE_NULL, &[]);
+    c.push(exit());
+    expect_abort(&mut s, &c, VmError::Bootstrap);
+}
+
+#[test]
+fn program_arguments_and_return_values() {
+    let mut s = setup();
+    // r0 = add3(1, 2, 3); r0 == 6 ? pass : drop, with echo(r0 * 7) == 42 in between
+    let mut v = asm::items(call_with(ids::HIKE_ADD3, &[1, 2, 3]));
+    v.push(Item::Jmp {
+        jop: op::JNE,
+        dst: 0,
+        imm: 6,
+        to: "drop",
+    });
+    v.extend(asm::items([
+        mov(1, ids::HIKE_ECHO as i32),
+        mov_r(2, 0),
+        alu(op::MUL, 2, 7),
+        call_elem(1),
+    ]));
+    v.push(Item::Jmp {
+        jop: op::JNE,
+        dst: 0,
+        imm: 42,
+        to: "drop",
+    });
+    v.extend(asm::items(call_with(ids::HIKE_PASS, &[])));
+    v.push(Item::Label("drop"));
+    v.extend(asm::items(call_with(ids::HIKE_DROP, &[])));
+    v.push(Item::I(exit()));
+    assert_eq!(run_chain(&mut s, &asm::assemble(&v)), XdpAction::Pass);
+}
+
+#[test]
+fn chain_calls_chain_with_arguments() {
+    let mut s = setup();
+    // B(x) = echo(x * 2); callee-saved r6 of A survives the call
+    let b = vec![
+        alu(op::MUL, 2, 2),
+        mov(1, ids::HIKE_ECHO as i32),
+        call_elem(1),
+        exit(),
+    ];
+    s.hike.store_chain(B, &b).unwrap();
+    let mut v = asm::items([mov(6, 1000), mov(1, B as i32), mov(2, 21), call_elem(1)]);
+    v.push(Item::Jmp {
+        jop: op::JNE,
+        dst: 0,
+        imm: 42,
+        to: "drop",
+    });
+    v.push(Item::Jmp {
+        jop: op::JNE,
+        dst: 6,
+        imm: 1000,
+        to: "drop",
+    });
+    v.extend(asm::items(call_with(ids::HIKE_PASS, &[])));
+    v.push(Item::Label("drop"));
+    v.extend(asm::items(call_with(ids::HIKE_DROP, &[])));
+    v.push(Item::I(exit()));
+    assert_eq!(run_chain(&mut s, &asm::assemble(&v)), XdpAction::Pass);
+}
+
+#[test]
+fn chains_written_in_c_load_from_their_elf_sections() {
+    let mut s = setup();
+    let obj = eclat_kernel::hike::object("chains/examples.o").unwrap();
+    let chains = meta::read_chains(obj).unwrap();
+    let ids: Vec<u32> = chains.iter().map(|c| c.id).collect();
+    assert_eq!(ids, vec![0x4000_0001, 0x4000_0002, 0x4000_0003]);
+    for c in &chains {
+        s.hike.store_chain(c.id, &c.insns).unwrap();
+    }
+    // CHAIN_MAIN calls CHAIN_ECHO(21) -> echo(42) -> pass; a short frame drops
+    s.hike
+        .set_loader_chain(
+            "hike_default",
+            "ipv6_simple_classifier_map",
+            &0u32.to_ne_bytes(),
+            0x4000_0003,
+        )
+        .unwrap();
+    assert_eq!(verdict(&s, &bench_frame()), XdpAction::Pass);
+    let frame = eclat_kernel::hike::packet::ipv6_udp_frame([0; 16], [0; 16], 1, 2, &[]);
+    let short = &frame[..58];
+    assert_eq!(verdict(&s, short), XdpAction::Drop);
+    // CHAIN_PASS counts monitor(0)
+    s.hike
+        .set_loader_chain(
+            "hike_default",
+            "ipv6_simple_classifier_map",
+            &0u32.to_ne_bytes(),
+            0x4000_0001,
+        )
+        .unwrap();
+    let before = s
+        .hike
+        .percpu_u64_sum("hike_default", "map_pcpu_mon", &0u32.to_ne_bytes())
+        .unwrap();
+    assert_eq!(verdict(&s, &bench_frame()), XdpAction::Pass);
+    let after = s
+        .hike
+        .percpu_u64_sum("hike_default", "map_pcpu_mon", &0u32.to_ne_bytes())
+        .unwrap();
+    assert_eq!(after, before + 1);
+}
+
+#[test]
+fn restoring_a_chain_replaces_its_bytecode_on_every_cpu() {
+    let mut s = setup();
+    assert_eq!(run_chain(&mut s, &null_chain(0)), XdpAction::Pass);
+    let mut drop = call_with(ids::HIKE_DROP, &[]);
+    drop.push(exit());
+    for _ in 0..3 {
+        assert_eq!(run_chain(&mut s, &drop), XdpAction::Drop);
+        assert_eq!(run_chain(&mut s, &null_chain(0)), XdpAction::Pass);
+    }
+    // deleting it: unknown chain, aborted
+    assert!(s.hike.delete_chain(A).unwrap());
+    let before = aborts(&s, VmError::NoChain);
+    assert_eq!(verdict(&s, &bench_frame()), XdpAction::Aborted);
+    assert_eq!(aborts(&s, VmError::NoChain), before + 1);
+    assert!(!s.hike.delete_chain(A).unwrap());
+}
+
+#[test]
+fn mmu_packet_stack_and_shared_memory() {
+    let mut s = setup();
+    let pkt = bench_frame();
+    let mut v = asm::items([
+        // r2 = packet length
+        mov(3, 0x0100_0000),
+        ldx(op::DW, 2, 3, 0),
+        // r4 = pkt_info.nhoff (shared memory offset 8), 14 for Ethernet
+        mov(3, 0x0300_0000),
+        ldx(op::W, 4, 3, 8),
+        // stack: *(fp - 8) = 0x1122334455667788, read back its low half
+        lddw(5, 0x1122_3344_5566_7788)[0],
+        lddw(5, 0x1122_3344_5566_7788)[1],
+        stx(op::DW, 10, -8, 5),
+        ldx(op::W, 6, 10, -8),
+        // packet: byte 20 (IPv6 next header) is 17; overwrite the hop limit (byte 21)
+        mov(3, PKT as i32),
+        ldx(op::B, 7, 3, 20),
+        st(op::B, 3, 21, 7),
+    ]);
+    v.push(Item::Jmp {
+        jop: op::JNE,
+        dst: 2,
+        imm: pkt.len() as i32,
+        to: "drop",
+    });
+    v.push(Item::Jmp {
+        jop: op::JNE,
+        dst: 4,
+        imm: 14,
+        to: "drop",
+    });
+    v.push(Item::Jmp {
+        jop: op::JNE,
+        dst: 6,
+        imm: 0x5566_7788,
+        to: "drop",
+    });
+    v.push(Item::Jmp {
+        jop: op::JNE,
+        dst: 7,
+        imm: 17,
+        to: "drop",
+    });
+    v.extend(asm::items(call_with(ids::HIKE_PASS, &[])));
+    v.push(Item::Label("drop"));
+    v.extend(asm::items(call_with(ids::HIKE_DROP, &[])));
+    v.push(Item::I(exit()));
+    s.classify_to(A, &asm::assemble(&v)).unwrap();
+    let out = s.run(&pkt).unwrap();
+    assert_eq!(out.action(), Some(XdpAction::Pass));
+    assert_eq!(out.packet[21], 7, "hop limit rewritten through the MMU");
+    let mut expect = pkt.clone();
+    expect[21] = 7;
+    assert_eq!(out.packet, expect);
+}
+
+#[test]
+fn every_limit_is_its_documented_outcome() {
+    let mut s = setup();
+    // 65 instruction slots: refused at store time
+    let mut long: Vec<Insn> = (0..62).map(|_| mov(0, 0)).collect();
+    long.extend(call_with(ids::HIKE_PASS, &[]));
+    long.push(exit());
+    assert!(long.len() == 65);
+    match s.hike.store_chain(A, &long) {
+        Err(HikeError::ChainTooLong { len: 65, .. }) => {}
+        other => panic!("65 slots must be refused, got {other:?}"),
+    }
+    // exactly 64 slots run
+    let mut ok: Vec<Insn> = (0..61).map(|_| mov(3, 1)).collect();
+    ok.extend(call_with(ids::HIKE_PASS, &[]));
+    ok.push(exit());
+    assert_eq!(ok.len(), 64);
+    assert_eq!(run_chain(&mut s, &ok), XdpAction::Pass);
+
+    // burst budget: an endless loop aborts, never hangs
+    expect_abort(&mut s, &[mov(0, 0), ja(-2)], VmError::Budget);
+    // the budget restarts after each program call: 20 loop rounds of 4 insns with a call each
+    let mut v = asm::items([mov(6, 20)]);
+    v.push(Item::Label("top"));
+    v.extend(asm::items(call_with(ids::HIKE_NULL, &[])));
+    v.push(asm::Item::I(alu(op::SUB, 6, 1)));
+    v.push(Item::Jmp {
+        jop: op::JNE,
+        dst: 6,
+        imm: 0,
+        to: "top",
+    });
+    let twenty_calls = asm::assemble(&v);
+    // 20 > 16 program calls: the VM refuses the 17th (the kernel's tail-call limit)
+    let mut c = twenty_calls.clone();
+    c.extend(call_with(ids::HIKE_PASS, &[]));
+    c.push(exit());
+    expect_abort(&mut s, &c, VmError::TailCallLimit);
+    // 15 null calls + hike_pass = 16 calls: passes
+    let mut v = asm::items([mov(6, 15)]);
+    v.push(Item::Label("top"));
+    v.extend(asm::items(call_with(ids::HIKE_NULL, &[])));
+    v.push(asm::Item::I(alu(op::SUB, 6, 1)));
+    v.push(Item::Jmp {
+        jop: op::JNE,
+        dst: 6,
+        imm: 0,
+        to: "top",
+    });
+    v.extend(asm::items(call_with(ids::HIKE_PASS, &[])));
+    v.push(Item::I(exit()));
+    assert_eq!(run_chain(&mut s, &asm::assemble(&v)), XdpAction::Pass);
+
+    // depth: a chain calling itself runs out of the 8 frames
+    let recurse = vec![mov(1, A as i32), call_elem(0), exit()];
+    expect_abort(&mut s, &recurse, VmError::Depth);
+    // missing program ID, ID 0 (the VM's slot) and an ID above 255
+    let mut c = call_with(200, &[]);
+    c.push(exit());
+    expect_abort(&mut s, &c, VmError::NoProg);
+    let mut c = call_with(0, &[]);
+    c.push(exit());
+    expect_abort(&mut s, &c, VmError::ProgId);
+    let mut c = call_with(300, &[]);
+    c.push(exit());
+    expect_abort(&mut s, &c, VmError::ProgId);
+    // unregistering a program makes its calls abort; registering again restores them
+    s.hike.unregister(ids::HIKE_NULL).unwrap();
+    expect_abort(&mut s, &null_chain(1), VmError::NoProg);
+    s.hike
+        .register(ids::HIKE_NULL, "bench", "hike_null")
+        .unwrap();
+    assert_eq!(run_chain(&mut s, &null_chain(1)), XdpAction::Pass);
+
+    // out-of-bounds packet read, stack overflow, bank 0: aborted
+    let pkt_len = bench_frame().len() as i16;
+    let mut c = vec![mov(3, PKT as i32), ldx(op::B, 2, 3, pkt_len)];
+    c.extend(call_with(ids::HIKE_PASS, &[]));
+    c.push(exit());
+    expect_abort(&mut s, &c, VmError::Mem);
+    let mut c = vec![ldx(op::DW, 2, 10, 0)];
+    c.extend(call_with(ids::HIKE_PASS, &[]));
+    c.push(exit());
+    expect_abort(&mut s, &c, VmError::Mem);
+    let mut c = vec![mov(3, 0), ldx(op::W, 2, 3, 0)];
+    c.extend(call_with(ids::HIKE_PASS, &[]));
+    c.push(exit());
+    expect_abort(&mut s, &c, VmError::Mem);
+    // the last in-bounds byte is fine
+    let mut c = vec![mov(3, PKT as i32), ldx(op::B, 2, 3, pkt_len - 1)];
+    c.extend(call_with(ids::HIKE_PASS, &[]));
+    c.push(exit());
+    assert_eq!(run_chain(&mut s, &c), XdpAction::Pass);
+}
+
+#[test]
+fn trace_follows_a_packet_through_the_chain() {
+    let mut s = setup();
+    let mut reader = s.hike.trace_reader().unwrap();
+    s.hike.set_trace(true).unwrap();
+    assert_eq!(run_chain(&mut s, &null_chain(1)), XdpAction::Pass);
+    s.hike.set_trace(false).unwrap();
+    let ev = reader.drain();
+    let kinds: Vec<TraceKind> = ev.iter().map(|e| e.kind).collect();
+    assert_eq!(
+        kinds,
+        vec![
+            TraceKind::ChainEnter,
+            TraceKind::ProgCall,
+            TraceKind::ProgReturn,
+            TraceKind::ProgCall
+        ],
+        "{ev:#?}"
+    );
+    assert_eq!(ev[1].elem, ids::HIKE_NULL);
+    assert_eq!(ev[3].elem, ids::HIKE_PASS);
+    // off again: nothing more
+    assert_eq!(run_chain(&mut s, &null_chain(1)), XdpAction::Pass);
+    assert!(reader.drain().is_empty());
+}
+
+/// The test programs, modelled for the reference interpreter.
+struct Models;
+
+impl Programs for Models {
+    fn call(&mut self, id: u32, a: [u64; 4], _ctx: &mut Ctx<'_>) -> Option<ProgramResult> {
+        Some(match id {
+            ids::HIKE_PASS => ProgramResult::Final(XdpAction::Pass),
+            ids::HIKE_DROP => ProgramResult::Final(XdpAction::Drop),
+            ids::HIKE_NULL => ProgramResult::Continue(0),
+            ids::HIKE_ECHO => ProgramResult::Continue(a[1]),
+            ids::HIKE_ADD3 => ProgramResult::Continue(a[1].wrapping_add(a[2]).wrapping_add(a[3])),
+            _ => return None,
+        })
+    }
+}
+
+/// Runs `chains` (entry A) on both VMs and compares verdict and packet bytes.
+fn differential(s: &mut Setup, chains: &[(u32, Vec<Insn>)], pkt: &[u8]) {
+    for (id, c) in chains {
+        s.hike
+            .store_chain(*id, c)
+            .unwrap_or_else(|e| panic!("store {id:#x}: {e}\n{c:?}"));
+    }
+    s.hike
+        .set_loader_chain(
+            "hike_default",
+            "ipv6_simple_classifier_map",
+            &0u32.to_ne_bytes(),
+            A,
+        )
+        .unwrap();
+    let k = s.run(pkt).unwrap();
+    let mut shm = vec![0u8; 4096];
+    hike::vm::models::fill_pkt_info(pkt, &mut shm);
+    let r = hike::vm::run(chains, &mut Models, A, pkt.to_vec(), &mut shm);
+    assert_eq!(
+        k.action(),
+        Some(r.verdict),
+        "verdict differs (reference abort: {:?})\nchains: {chains:?}",
+        r.abort
+    );
+    assert_eq!(k.packet, r.packet, "packet differs\nchains: {chains:?}");
+}
+
+/// Writes r0..r9 into the packet from byte 16 on, so that register values are compared.
+fn dump_regs_then_pass() -> Vec<Insn> {
+    let mut v = vec![mov(1, PKT as i32)];
+    v.push(stx(op::DW, 1, 16, 0));
+    for r in 2..10u8 {
+        v.push(stx(op::DW, 1, 16 + 8 * r as i16, r));
+    }
+    v.extend(call_with(ids::HIKE_PASS, &[]));
+    v.push(exit());
+    v
+}
+
+#[test]
+fn differential_hand_picked_chains() {
+    let mut s = setup();
+    let pkt = eclat_kernel::hike::packet::ipv6_udp_frame([1; 16], [2; 16], 7, 9, &[0u8; 80]);
+    let body: Vec<Vec<Insn>> = vec![
+        vec![
+            mov(0, -1),
+            alu(op::RSH, 0, 60),
+            mov(2, 7),
+            alu(op::DIV, 2, 0),
+            mov(3, 7),
+            alu(op::MOD, 3, 0),
+        ],
+        vec![
+            mov(2, -5),
+            alu(op::ARSH, 2, 1),
+            mov(3, 5),
+            alu(op::NEG, 3, 0),
+            mov(4, 0),
+            alu_r(op::DIV, 3, 4),
+            mov(5, 9),
+            alu_r(op::MOD, 5, 4),
+        ],
+        vec![
+            mov(2, 0x1234),
+            Insn::new(op::ALU | op::END | op::TO_BE, 2, 0, 0, 16),
+            lddw(3, u64::MAX - 1)[0],
+            lddw(3, u64::MAX - 1)[1],
+            Insn::new(op::ALU | op::END | op::TO_BE, 3, 0, 0, 64),
+        ],
+        vec![
+            mov(2, 3),
+            jmp(op::JSGT, 2, -1, 1),
+            mov(2, 99),
+            mov(3, -2),
+            jmp(op::JLT, 3, 5, 1),
+            mov(4, 1),
+            jmp(op::JSET, 2, 2, 1),
+            mov(5, 1),
+        ],
+        vec![
+            mov(1, 0x0100_0008),
+            ldx(op::H, 2, 1, 12),
+            ldx(op::W, 3, 1, 22),
+            st(op::W, 10, -4, -7),
+            ldx(op::W, 4, 10, -4),
+            ldx(op::H, 5, 10, -2),
+        ],
+        vec![
+            mov(1, ids::HIKE_ADD3 as i32),
+            mov(2, 40),
+            mov(3, 1),
+            mov(4, 1),
+            call_elem(3),
+            mov_r(6, 0),
+            mov(1, ids::HIKE_ECHO as i32),
+            mov_r(2, 6),
+            call_elem(1),
+            mov_r(7, 0),
+        ],
+    ];
+    for b in body {
+        let mut c = b.clone();
+        c.extend(dump_regs_then_pass());
+        differential(&mut s, &[(A, c)], &pkt);
+    }
+    // errors agree too: fall off the end of a chain (not stored: the validator refuses it,
+    // so the kernel VM sees it only through a jump past the end)
+    let c = vec![ja(1), exit(), exit()];
+    differential(&mut s, &[(A, c)], &pkt);
+}
+
+/// A small deterministic generator (xorshift), so failures reproduce from the seed.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.0 = x;
+        x
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+fn random_chain(rng: &mut Rng) -> Vec<Insn> {
+    const ALU: [u8; 13] = [
+        op::ADD,
+        op::SUB,
+        op::MUL,
+        op::DIV,
+        op::OR,
+        op::AND,
+        op::LSH,
+        op::RSH,
+        op::NEG,
+        op::MOD,
+        op::XOR,
+        op::MOV,
+        op::ARSH,
+    ];
+    const JMP: [u8; 11] = [
+        op::JEQ,
+        op::JGT,
+        op::JGE,
+        op::JSET,
+        op::JNE,
+        op::JSGT,
+        op::JSGE,
+        op::JLT,
+        op::JLE,
+        op::JSLT,
+        op::JSLE,
+    ];
+    let n = 4 + rng.below(24) as usize;
+    let mut v: Vec<Insn> = (2..10u8)
+        .map(|r| mov(r, rng.next() as i32 >> rng.below(31)))
+        .collect();
+    while v.len() < n + 8 {
+        let dst = 2 + rng.below(8) as u8;
+        let src = 2 + rng.below(8) as u8;
+        match rng.below(10) {
+            0..=4 => {
+                let o = ALU[rng.below(13) as usize];
+                let shift = matches!(o, op::LSH | op::RSH | op::ARSH);
+                if rng.below(2) == 0 || shift {
+                    let imm = if shift {
+                        rng.below(64) as i32
+                    } else {
+                        rng.next() as i32
+                    };
+                    v.push(alu(o, dst, imm));
+                } else {
+                    v.push(alu_r(o, dst, src));
+                }
+            }
+            5 => {
+                let w = [16, 32, 64][rng.below(3) as usize];
+                let end = if rng.below(2) == 0 {
+                    op::TO_BE
+                } else {
+                    op::TO_LE
+                };
+                v.push(Insn::new(op::ALU | op::END | end, dst, 0, 0, w));
+            }
+            6 => {
+                // stack round trip
+                let sz = [op::B, op::H, op::W, op::DW][rng.below(4) as usize];
+                let off = -8 * (1 + rng.below(16) as i16);
+                v.push(stx(sz, 10, off, src));
+                v.push(ldx(sz, dst, 10, off));
+            }
+            7 => {
+                // packet read within the first 64 bytes
+                v.push(mov(1, PKT as i32));
+                let sz = [op::B, op::H, op::W, op::DW][rng.below(4) as usize];
+                v.push(ldx(sz, dst, 1, rng.below(56) as i16));
+            }
+            _ => {
+                // forward conditional jump over 1..3 instructions
+                let o = JMP[rng.below(11) as usize];
+                let skip = 1 + rng.below(3) as i16;
+                if rng.below(2) == 0 {
+                    v.push(jmp(o, dst, rng.next() as i32 >> rng.below(31), skip));
+                } else {
+                    v.push(asm::jmp_r(o, dst, src, skip));
+                }
+                for _ in 0..skip {
+                    v.push(alu(op::ADD, dst, rng.below(100) as i32));
+                }
+            }
+        }
+    }
+    v
+}
+
+#[test]
+fn differential_random_chains() {
+    let mut s = setup();
+    let seed = std::env::var("HIKE_DIFF_SEED")
+        .ok()
+        .and_then(|x| x.parse().ok())
+        .unwrap_or(0x9e37_79b9_7f4a_7c15u64);
+    let mut rng = Rng(seed);
+    let pkt =
+        eclat_kernel::hike::packet::ipv6_udp_frame([3; 16], [4; 16], 1000, 2000, &[0xa5; 100]);
+    let (mut ran, mut refused) = (0, Vec::new());
+    for _ in 0..2000 {
+        if ran == 200 {
+            break;
+        }
+        let mut c = random_chain(&mut rng);
+        let dump = dump_regs_then_pass();
+        if c.len() + dump.len() > hike::MAX_CHAIN_INSNS {
+            continue;
+        }
+        c.extend(dump);
+        if let Err(e) = hike::validate::validate(&c) {
+            refused.push(e);
+            continue;
+        }
+        differential(&mut s, &[(A, c)], &pkt);
+        ran += 1;
+    }
+    assert_eq!(
+        ran,
+        200,
+        "too many generated chains refused: {:?}",
+        &refused[..refused.len().min(5)]
+    );
+}
+
+#[test]
+fn differential_random_chain_calls() {
+    let mut s = setup();
+    let mut rng = Rng(0x1234_5678_9abc_def1);
+    let pkt = bench_frame();
+    for _ in 0..40 {
+        // B computes on its args and returns through echo; A calls B and dumps registers
+        let mut b: Vec<Insn> = random_chain(&mut rng).into_iter().take(20).collect();
+        b.extend([
+            mov(1, ids::HIKE_ECHO as i32),
+            mov_r(2, 2 + rng.below(8) as u8),
+            call_elem(1),
+            exit(),
+        ]);
+        if hike::validate::validate(&b).is_err() {
+            continue;
+        }
+        let mut a = vec![
+            mov(1, B as i32),
+            mov(2, rng.next() as i32),
+            mov(3, rng.next() as i32),
+            call_elem(2),
+        ];
+        a.extend(dump_regs_then_pass());
+        let chains = vec![(A, a), (B, b)];
+        differential(&mut s, &chains, &pkt);
+    }
+    let _ = <[(u32, Vec<Insn>)] as Chains>::chain;
 }
