@@ -28,7 +28,7 @@ struct pkt_info_event {
 	__u16 sport;
 	__u16 dport;
 	__u32 reserved;
-};	/* 96 bytes */
+};	/* 88 bytes */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);

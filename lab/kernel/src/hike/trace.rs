@@ -237,7 +237,7 @@ pub struct PktInfoEvent {
 }
 
 impl PktInfoEvent {
-    pub const SIZE: usize = 96;
+    pub const SIZE: usize = 88;
 
     pub fn decode(b: &[u8]) -> Option<Self> {
         if b.len() < Self::SIZE {

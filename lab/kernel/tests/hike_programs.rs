@@ -1,0 +1,486 @@
+//! The default HIKe programs, loaders and raw baselines in the real kernel, each against its
+//! documented behaviour (hike.md section 7), plus what their BTF says (signatures, maps,
+//! constants). Every test has its own bpffs root, removed on drop.
+
+use eclat_kernel::hike::asm::{self, Item, call_elem, call_with, exit, mov, mov_r, stx};
+use eclat_kernel::hike::bench::{Setup, ddos_chain, ids, pipeline_chain};
+use eclat_kernel::hike::packet::{
+    bench_frame, ip6, ipv4_udp_frame, ipv6_hbh_udp_frame, ipv6_udp_frame,
+};
+use hike::catalog::{IntType, ProgramKind};
+use hike::insn::op;
+use hike::{Insn, XdpAction};
+
+const A: u32 = hike::FIRST_CHAIN_ID;
+const PKT: i32 = 0x0100_0008;
+
+fn setup() -> Setup {
+    Setup::new("eclat-lab-test").expect("HIKe setup (needs root and a BPF-capable kernel)")
+}
+
+/// Calls program `id` with `args`, writes its r0 into packet bytes 16..24, then passes.
+fn r0_of(id: u32, args: &[i32]) -> Vec<Insn> {
+    let mut v = call_with(id, args);
+    v.extend([mov(1, PKT), stx(op::DW, 1, 16, 0)]);
+    v.extend(call_with(ids::HIKE_PASS, &[]));
+    v.push(exit());
+    v
+}
+
+/// Runs the chain on `pkt` and returns (verdict, r0 recorded by `r0_of`, output packet).
+fn run_r0(s: &mut Setup, chain: &[Insn], pkt: &[u8]) -> (XdpAction, i64, Vec<u8>) {
+    s.classify_to(A, chain).unwrap();
+    let out = s.run(pkt).unwrap();
+    let r0 = i64::from_le_bytes(out.packet[16..24].try_into().unwrap());
+    (out.action().unwrap(), r0, out.packet)
+}
+
+fn frame_sd(src: &str, dst: &str) -> Vec<u8> {
+    ipv6_udp_frame(ip6(src).unwrap(), ip6(dst).unwrap(), 1000, 2000, &[0u8; 32])
+}
+
+fn mon(s: &Setup, ev: u32) -> u64 {
+    s.hike
+        .percpu_u64_sum("hike_default", "map_pcpu_mon", &ev.to_ne_bytes())
+        .unwrap()
+}
+
+#[test]
+fn monitor_counts_events_and_continues() {
+    let mut s = setup();
+    let (v, r0, _) = run_r0(&mut s, &r0_of(ids::MONITOR, &[7]), &bench_frame());
+    assert_eq!((v, r0), (XdpAction::Pass, 0));
+    for _ in 0..4 {
+        s.run(&bench_frame()).unwrap();
+    }
+    assert_eq!(mon(&s, 7), 5);
+    assert_eq!(mon(&s, 8), 0);
+}
+
+#[test]
+fn ip6_hset_srcdst_blacklists_pairs() {
+    let mut s = setup();
+    let p = frame_sd("12:1::1", "fc01::2");
+    let q = frame_sd("12:1::9", "fc01::2");
+    let enoent = -(libc::ENOENT as i64);
+    assert_eq!(
+        run_r0(&mut s, &r0_of(ids::IP6_HSET_SRCDST, &[0]), &p).1,
+        enoent
+    );
+    assert_eq!(run_r0(&mut s, &r0_of(ids::IP6_HSET_SRCDST, &[1]), &p).1, 0);
+    assert_eq!(run_r0(&mut s, &r0_of(ids::IP6_HSET_SRCDST, &[0]), &p).1, 0);
+    assert_eq!(run_r0(&mut s, &r0_of(ids::IP6_HSET_SRCDST, &[2]), &p).1, 0);
+    assert_eq!(
+        run_r0(&mut s, &r0_of(ids::IP6_HSET_SRCDST, &[0]), &q).1,
+        enoent
+    );
+    // an expired entry (timestamp 11 s ago) is absent, and LOOKUP_AND_CLEAN removes it
+    let mut key = ip6("12:1::1").unwrap().to_vec();
+    key.extend(ip6("fc01::2").unwrap());
+    let now = nix::time::clock_gettime(nix::time::ClockId::CLOCK_MONOTONIC).unwrap();
+    let now_ns = now.tv_sec() as u64 * 1_000_000_000 + now.tv_nsec() as u64;
+    let mut val = (now_ns - 11_000_000_000).to_ne_bytes().to_vec();
+    val.extend(10_000_000_000u64.to_ne_bytes());
+    s.hike
+        .map_update("hike_default", "ip6_hset_srcdst_map", &key, &val)
+        .unwrap();
+    assert_eq!(
+        run_r0(&mut s, &r0_of(ids::IP6_HSET_SRCDST, &[2]), &p).1,
+        enoent
+    );
+    assert!(
+        s.hike
+            .map_lookup("hike_default", "ip6_hset_srcdst_map", &key, 16)
+            .unwrap()
+            .is_none()
+    );
+}
+
+#[test]
+fn lse_and_meters() {
+    let mut s = setup();
+    let p = frame_sd("12:1::1", "fc01::2");
+    assert_eq!(
+        run_r0(&mut s, &r0_of(ids::LSE, &[]), &p).1,
+        -1,
+        "all ones on the first packet"
+    );
+    let second = run_r0(&mut s, &r0_of(ids::LSE, &[]), &p).1;
+    assert!(second > 0 && second < 10_000_000_000, "{second}");
+    for n in 1..=3 {
+        assert_eq!(run_r0(&mut s, &r0_of(ids::IP6_DST_METER, &[]), &p).1, n);
+    }
+    assert_eq!(run_r0(&mut s, &r0_of(ids::IP6_SD_METER, &[]), &p).1, 1);
+    let other = frame_sd("12:1::5", "fc01::2");
+    assert_eq!(run_r0(&mut s, &r0_of(ids::IP6_SD_METER, &[]), &other).1, 1);
+    assert_eq!(run_r0(&mut s, &r0_of(ids::IP6_DST_METER, &[]), &other).1, 4);
+}
+
+#[test]
+fn token_bucket_monitors_allow_a_burst_of_five() {
+    let mut s = setup();
+    let p = frame_sd("12:1::1", "fc01::2");
+    for prog in [ids::IP6_DST_TBMON, ids::IP6_SD_TBMON] {
+        s.classify_to(A, &r0_of(prog, &[])).unwrap();
+        let mut got = Vec::new();
+        for _ in 0..8 {
+            let out = s.run(&p).unwrap();
+            got.push(i64::from_le_bytes(out.packet[16..24].try_into().unwrap()));
+        }
+        // 5 tokens (20/s refill is negligible within the test's microseconds)
+        assert_eq!(got, vec![0, 0, 0, 0, 0, -1, -1, -1], "program {prog}");
+    }
+}
+
+#[test]
+fn dec2zero_samples_one_in_n() {
+    let mut s = setup();
+    let p = frame_sd("12:1::1", "fc01::2");
+    s.classify_to(A, &r0_of(ids::IP6_SD_DEC2ZERO, &[3]))
+        .unwrap();
+    let got: Vec<i64> = (0..7)
+        .map(|_| {
+            let out = s.run(&p).unwrap();
+            i64::from_le_bytes(out.packet[16..24].try_into().unwrap())
+        })
+        .collect();
+    assert_eq!(got, vec![2, 1, 0, 2, 1, 0, 2]);
+}
+
+#[test]
+fn final_programs_and_redirects() {
+    let mut s = setup();
+    let p = bench_frame();
+    let fin = |id: u32, args: &[i32]| {
+        let mut v = call_with(id, args);
+        v.push(exit());
+        v
+    };
+    s.classify_to(A, &fin(ids::L2_REDIRECT, &[0])).unwrap();
+    assert_eq!(s.run(&p).unwrap().action(), Some(XdpAction::Drop));
+    s.classify_to(A, &fin(ids::L2_REDIRECT, &[1])).unwrap();
+    assert_eq!(s.run(&p).unwrap().action(), Some(XdpAction::Redirect));
+    // l2xcon: no entry for the ingress ifindex -> drop
+    s.classify_to(A, &fin(ids::L2XCON, &[])).unwrap();
+    assert_eq!(s.run(&p).unwrap().action(), Some(XdpAction::Drop));
+    // ip6_kroute: no route for fc01::2 in this namespace's FIB from test-run's ingress: pass
+    s.classify_to(A, &fin(ids::IP6_KROUTE, &[])).unwrap();
+    assert_eq!(s.run(&p).unwrap().action(), Some(XdpAction::Pass));
+}
+
+#[test]
+fn set_ecn_marks_ce() {
+    let mut s = setup();
+    let p = bench_frame();
+    s.classify_to(A, &pipeline_chain()).unwrap();
+    let before = mon(&s, 0);
+    let out = s.run(&p).unwrap();
+    assert_eq!(out.action(), Some(XdpAction::Pass));
+    assert_eq!(out.packet[15] & 0x30, 0x30, "ECN = CE");
+    let mut expect = p.clone();
+    expect[15] |= 0x30;
+    assert_eq!(out.packet, expect);
+    assert_eq!(mon(&s, 0), before + 1);
+}
+
+#[test]
+fn app_cfg_store_and_load() {
+    let mut s = setup();
+    let p = bench_frame();
+    let enoent = -(libc::ENOENT as i64);
+    assert_eq!(
+        run_r0(&mut s, &r0_of(ids::APP_CFG_LOAD, &[5]), &p).1,
+        enoent
+    );
+    assert_eq!(
+        run_r0(&mut s, &r0_of(ids::APP_CFG_STORE, &[5, 77]), &p).1,
+        0
+    );
+    assert_eq!(run_r0(&mut s, &r0_of(ids::APP_CFG_LOAD, &[5]), &p).1, 77);
+}
+
+#[test]
+fn ip6_find_udp_walks_extension_headers() {
+    let mut s = setup();
+    let hbh = ipv6_hbh_udp_frame(ip6("12:1::1").unwrap(), ip6("fc01::2").unwrap(), 1, 53);
+    // r0 and then pkt_info.dataoff (shared memory offset 0) into the packet
+    let mut c = call_with(ids::IP6_FIND_UDP, &[]);
+    c.extend([
+        mov(1, PKT),
+        stx(op::DW, 1, 16, 0),
+        mov(2, 0x0300_0000),
+        asm::ldx(op::W, 3, 2, 0),
+        stx(op::W, 1, 24, 3),
+    ]);
+    c.extend(call_with(ids::HIKE_PASS, &[]));
+    c.push(exit());
+    s.classify_to(A, &c).unwrap();
+    let out = s.run(&hbh).unwrap();
+    assert_eq!(
+        i64::from_le_bytes(out.packet[16..24].try_into().unwrap()),
+        17
+    );
+    assert_eq!(
+        u32::from_le_bytes(out.packet[24..28].try_into().unwrap()),
+        62
+    );
+    let icmp = {
+        let mut f = bench_frame();
+        f[20] = 58;
+        f
+    };
+    let out = s.run(&icmp).unwrap();
+    assert_eq!(
+        i64::from_le_bytes(out.packet[16..24].try_into().unwrap()),
+        -(libc::ENOENT as i64)
+    );
+}
+
+#[test]
+fn show_pkt_info_feeds_the_ring_buffer() {
+    let mut s = setup();
+    let mut reader = s.hike.pkt_info_reader().unwrap();
+    let mut c = call_with(ids::SHOW_PKT_INFO, &[7, 42]);
+    c.extend(call_with(ids::HIKE_PASS, &[]));
+    c.push(exit());
+    s.classify_to(A, &c).unwrap();
+    let p = frame_sd("12:1::1", "fc01::2");
+    assert_eq!(s.run(&p).unwrap().action(), Some(XdpAction::Pass));
+    let ev = reader.drain();
+    assert_eq!(ev.len(), 1, "{ev:?}");
+    let e = &ev[0];
+    assert_eq!(
+        (e.cookie, e.layers, e.eth_proto, e.l4_proto),
+        (42, 7, 0x86dd, 17)
+    );
+    assert_eq!(e.saddr, ip6("12:1::1").unwrap());
+    assert_eq!(e.daddr, ip6("fc01::2").unwrap());
+    assert_eq!((e.sport, e.dport), (1000, 2000));
+    let line = e.to_string();
+    assert!(
+        line.contains("12:1::1 > fc01::2") && line.contains("L4 1000 > 2000"),
+        "{line}"
+    );
+}
+
+#[test]
+fn loaders_pick_chains_and_pass_the_rest() {
+    let mut s = setup();
+    let mut pass = call_with(ids::HIKE_PASS, &[]);
+    pass.push(exit());
+    let mut drop = call_with(ids::HIKE_DROP, &[]);
+    drop.push(exit());
+    s.hike.store_chain(A, &drop).unwrap();
+    s.hike.store_chain(A + 1, &pass).unwrap();
+    // per destination
+    s.hike
+        .set_loader_chain(
+            "hike_default",
+            "ip6_dst_classifier_map",
+            &ip6("fc01::2").unwrap(),
+            A,
+        )
+        .unwrap();
+    let run = |name: &str, p: &[u8]| {
+        s.hike
+            .test_run("hike_default", name, p, 1)
+            .unwrap()
+            .action()
+            .unwrap()
+    };
+    assert_eq!(
+        run("ip6_dst_classifier", &frame_sd("12:1::1", "fc01::2")),
+        XdpAction::Drop
+    );
+    assert_eq!(
+        run("ip6_dst_classifier", &frame_sd("12:1::1", "fc01::3")),
+        XdpAction::Pass
+    );
+    // UDP destination port, IPv6 and IPv4
+    s.hike
+        .set_loader_chain(
+            "hike_default",
+            "udp_dport_classifier_map",
+            &2000u16.to_ne_bytes(),
+            A,
+        )
+        .unwrap();
+    assert_eq!(
+        run("udp_dport_classifier", &frame_sd("12:1::1", "fc01::2")),
+        XdpAction::Drop
+    );
+    let v4 = ipv4_udp_frame([10, 12, 1, 1], [10, 12, 1, 2], 5, 2000, &[0; 8]);
+    assert_eq!(run("udp_dport_classifier", &v4), XdpAction::Drop);
+    let v4other = ipv4_udp_frame([10, 12, 1, 1], [10, 12, 1, 2], 5, 2001, &[0; 8]);
+    assert_eq!(run("udp_dport_classifier", &v4other), XdpAction::Pass);
+    // simple classifier without a chain configured: pass
+    assert_eq!(
+        run("ip6_simple_classifier", &bench_frame()),
+        XdpAction::Pass
+    );
+}
+
+/// The flagship: the DDoS chain and the hand-written program make the same decision for
+/// every packet of a flood and of a slow flow (lesson 6, experiment 4 of the original).
+#[test]
+fn ddos_chain_matches_the_hand_written_program() {
+    let mut s = setup();
+    s.classify_to(A, &ddos_chain(1)).unwrap();
+    s.hike
+        .map_update("ddos", "ddos_cfg", &0u32.to_ne_bytes(), &1u32.to_ne_bytes())
+        .unwrap();
+    let flood = frame_sd("12:1::1", "fc01::2");
+    let mut chain_v = Vec::new();
+    let mut raw_v = Vec::new();
+    for _ in 0..1200 {
+        chain_v.push(s.run(&flood).unwrap().action().unwrap());
+        raw_v.push(
+            s.hike
+                .test_run("ddos", "ddos_raw", &flood, 1)
+                .unwrap()
+                .action()
+                .unwrap(),
+        );
+    }
+    assert_eq!(chain_v, raw_v);
+    // 5 in profile for the destination, 5 more for the pair, then blacklisted: the 11th is
+    // the one that gets blacklisted
+    assert!(
+        chain_v[..10].iter().all(|v| *v == XdpAction::Pass),
+        "{:?}",
+        &chain_v[..12]
+    );
+    assert_eq!(chain_v[10], XdpAction::Drop);
+    let redirects = chain_v
+        .iter()
+        .filter(|v| **v == XdpAction::Redirect)
+        .count();
+    assert_eq!(
+        redirects, 2,
+        "1 in 500 of the blacklisted flow goes to the collector"
+    );
+    let drops = chain_v.iter().filter(|v| **v == XdpAction::Drop).count();
+    assert_eq!(mon(&s, 1), drops as u64);
+    assert_eq!(mon(&s, 2), 2);
+    assert_eq!(mon(&s, 0), 10);
+    let raw_mon = |ev: u32| {
+        s.hike
+            .percpu_u64_sum("ddos", "ddos_mon", &ev.to_ne_bytes())
+            .unwrap()
+    };
+    assert_eq!((raw_mon(0), raw_mon(1), raw_mon(2)), (10, drops as u64, 2));
+}
+
+#[test]
+fn btf_catalog_describes_signatures_maps_and_constants() {
+    let s = setup();
+    let cat = s.hike.catalog();
+    let monitor = cat.program("hike_default", "monitor").expect("monitor");
+    assert_eq!(monitor.kind, ProgramKind::Continue);
+    assert_eq!(monitor.params.len(), 1);
+    assert_eq!(
+        (monitor.params[0].name.as_str(), monitor.params[0].ty),
+        ("event", IntType::U32)
+    );
+    assert_eq!(monitor.maps.len(), 1);
+    let m = &monitor.maps[0];
+    assert_eq!(
+        (m.name.as_str(), m.map_type.as_str(), m.max_entries),
+        ("map_pcpu_mon", "percpu_hash", 64)
+    );
+    assert_eq!((m.key.size, m.value.size), (4, 8));
+    for f in [
+        "hike_pass",
+        "hike_drop",
+        "l2_redirect",
+        "l2xcon",
+        "ip6_kroute",
+    ] {
+        assert_eq!(
+            cat.program("hike_default", f).unwrap().kind,
+            ProgramKind::Final,
+            "{f}"
+        );
+    }
+    let store = cat.program("hike_default", "app_cfg_store").unwrap();
+    let names: Vec<&str> = store.params.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(names, ["key", "value"]);
+    let add3 = cat.program("bench", "hike_add3").unwrap();
+    assert_eq!(add3.params.len(), 3);
+    let hset = cat.program("hike_default", "ip6_hset_srcdst").unwrap();
+    let key = &hset.maps[0].key;
+    assert_eq!(key.size, 32);
+    let fields: Vec<(&str, u32, u32)> = key
+        .fields
+        .iter()
+        .map(|f| (f.name.as_str(), f.offset, f.size))
+        .collect();
+    assert_eq!(fields, [("saddr", 0, 16), ("daddr", 16, 16)]);
+    let value = &hset.maps[0].value;
+    assert_eq!(value.fields[1].name, "timeout_ns");
+    assert_eq!(value.fields[1].int, Some(IntType::U64));
+    let loader = cat.loader("hike_default", "ip6_simple_classifier").unwrap();
+    assert_eq!(loader.maps[0].name, "ipv6_simple_classifier_map");
+    let c = |n: &str| cat.constants.iter().find(|c| c.name == n).map(|c| c.value);
+    assert_eq!(c("HIKE_EV_DROP"), Some(1));
+    assert_eq!(c("HIKE_HSET_LOOKUP_AND_CLEAN"), Some(2));
+    assert_eq!(c("HIKE_TB_OUT_PROFILE"), Some(-1));
+    // decoding a key for display
+    let mut k = ip6("12:1::1").unwrap().to_vec();
+    k.extend(ip6("fc01::2").unwrap());
+    assert_eq!(
+        eclat_kernel::hike::display::format(key, &k),
+        "{saddr: 12:1::1, daddr: fc01::2}"
+    );
+    // pins in the original's shape
+    let root = s.root.path();
+    for p in [
+        "maps/system/hvm_hprog_map",
+        "maps/system/hvm_chain_map",
+        "maps/system/hvm_cdata_map",
+        "maps/system/hvm_shmem_map",
+        "progs/hike_default/monitor",
+        "progs/hike_vm/hike_vm",
+        "maps/hike_default/monitor/map_pcpu_mon",
+        "maps/hike_default/ip6_simple_classifier/ipv6_simple_classifier_map",
+    ] {
+        assert!(root.join(p).exists(), "{p}");
+    }
+    // every HIKe program is registered, and the VM holds slot 0
+    let reg = s.hike.registered().unwrap();
+    assert_eq!(reg.len(), eclat_kernel::hike::bench::REGISTERED.len() + 1);
+    assert_eq!(reg[0].0, 0);
+    assert_eq!(s.hike.free_program_id().unwrap(), Some(22));
+}
+
+#[test]
+fn module_load_stays_under_sixty_ms() {
+    let s = setup();
+    for l in s.hike.loads() {
+        if l.package == "hike_vm" {
+            continue; // the VM is loaded once per lab, not per module
+        }
+        assert!(
+            l.load_ns < 60_000_000,
+            "{}.{} took {} ms",
+            l.package,
+            l.name,
+            l.load_ns / 1_000_000
+        );
+    }
+    let _ = (Item::Label("x"), call_elem(0), mov_r(0, 0));
+}
+
+#[test]
+fn committed_objects_match_their_sources() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../ebpf-modules");
+    let out = std::process::Command::new(dir.join("check.sh"))
+        .output()
+        .expect("run ebpf-modules/check.sh (needs make, clang-19, llvm-strip-19)");
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
