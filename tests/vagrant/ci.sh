@@ -1,0 +1,229 @@
+#!/usr/bin/env bash
+# tests/vagrant/ci.sh - the real `vagrant up` test of vagrant/Vagrantfile, run by .ci/run.
+#
+# Hosts like CI's have no Vagrant Cloud and no usable KVM, so: build a small local Debian 12
+# box (cached), run libvirt with QEMU software emulation inside a private network namespace,
+# `vagrant up` the project's own Vagrantfile (local box and TCG chosen through its ECLAT_*
+# variables, the host-built eclat-lab installed by setup.sh --prebuilt), then inside the
+# guest: `eclat-lab doctor` all green and lesson 1's flow with exact counts - the lab on
+# Debian's 6.1 kernel. Everything is destroyed at the end, even on failure.
+#
+#   sudo tests/vagrant/ci.sh            (root; Debian 12 host; no systemd needed)
+#   ECLAT_VAGRANT_WORK=DIR   work folder and box cache [/var/tmp/eclat-lab-vagrant]
+#   ECLAT_VAGRANT_KEEP=1     leave the VM and the daemons up for debugging
+#   ECLAT_VAGRANT_CI=0       skip the test (prints why)
+# The guest gets no uplink: its packages are in the box, so it reaches nothing at all.
+set -euo pipefail
+REPO=$(cd "$(dirname "$0")/../.." && pwd)
+W=${ECLAT_VAGRANT_WORK:-/var/tmp/eclat-lab-vagrant}   # not under /root: QEMU runs as libvirt-qemu
+NS=eclat-vagrant-ci                                    # network namespace of libvirt and the VM
+POOL=eclat-vagrant-ci                                  # libvirt storage pool (a folder in $W)
+KEEP=${ECLAT_VAGRANT_KEEP:-0}
+MIRROR=${ECLAT_VAGRANT_MIRROR:-$(awk '/^URIs:/{print $2; exit}' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)}
+MIRROR=${MIRROR:-http://deb.debian.org/debian}
+
+if [ "${ECLAT_VAGRANT_CI:-1}" = 0 ]; then echo "vagrant test skipped: ECLAT_VAGRANT_CI=0"; exit 0; fi
+[ "$(id -u)" = 0 ] || { echo "tests/vagrant/ci.sh: run as root (it runs libvirtd and builds a disk image)" >&2; exit 1; }
+
+export VAGRANT_HOME=$W/vagrant.d             # boxes and plugins state of this test only
+export VAGRANT_DOTFILE_PATH=$W/dot           # the VM's state stays out of the repository
+export VAGRANT_CHECKPOINT_DISABLE=1 VAGRANT_NO_COLOR=1
+export LIBVIRT_DEFAULT_URI=qemu:///system
+mkdir -p "$W"
+exec 9>"$W/lock"
+flock -w 3600 9 || { echo "another vagrant test holds $W/lock" >&2; exit 1; }
+
+T0=$(date +%s)
+TIMES=()
+step() { echo "== $(date -u +%T) $*"; }
+# timed LABEL CMD...: run, record the duration under LABEL
+timed() {
+  local label=$1 s rc=0; shift; s=$(date +%s%N)
+  "$@" || rc=$?
+  local ms=$(( ($(date +%s%N) - s) / 1000000 ))
+  TIMES+=("$(printf '%-28s %7.1f s%s' "$label" "$(echo "$ms/1000" | bc -l)" "$([ $rc = 0 ] || echo "  (exit $rc)")")")
+  return $rc
+}
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+# vagrant inside the namespace, with a time limit and without progress-bar noise
+V() {
+  local t=$1; shift
+  ip netns exec "$NS" timeout --kill-after=30 "$t" vagrant "$@" 2>&1 | grep --line-buffered -v -e 'Progress:' -e '^\s*$'
+  local rc=${PIPESTATUS[0]}
+  [ "$rc" = 124 ] && echo "vagrant $1: timed out after ${t}s" >&2
+  return "$rc"
+}
+# a command in the guest; output to stdout
+G() { V 300 ssh -c "$1" -- -o LogLevel=ERROR; }
+
+ours() { # is the pid in FILE alive and the named program?
+  local f=$1 name=$2 p
+  [ -f "$f" ] && p=$(cat "$f") && [ -n "$p" ] && [ "$(cat /proc/"$p"/comm 2>/dev/null)" = "$name" ] && echo "$p"
+}
+
+cleanup() {
+  set +e
+  if [ -n "$(ours "$W/libvirtd.pid" libvirtd)" ]; then
+    if [ -d "$W/dot" ] && ip netns list | grep -qw "$NS"; then
+      (cd "$REPO/vagrant" && VAGRANT_CWD="$REPO/vagrant" ECLAT_BOX=${ECLAT_BOX:-eclat-local/none} \
+        ip netns exec "$NS" timeout 180 vagrant destroy -f >/dev/null 2>&1)
+    fi
+    # whatever vagrant could not remove: only the objects of this test's private libvirtd
+    for d in $(virsh list --all --name 2>/dev/null | grep '^vagrant_'); do
+      virsh destroy "$d" >/dev/null 2>&1; virsh undefine "$d" --nvram >/dev/null 2>&1 || virsh undefine "$d" >/dev/null 2>&1
+    done
+    if virsh pool-info "$POOL" >/dev/null 2>&1; then
+      for v in $(virsh vol-list "$POOL" 2>/dev/null | awk 'NR>2 && $1 {print $1}'); do virsh vol-delete --pool "$POOL" "$v" >/dev/null; done
+      virsh pool-destroy "$POOL" >/dev/null 2>&1; virsh pool-undefine "$POOL" >/dev/null 2>&1
+    fi
+    virsh net-destroy vagrant-libvirt >/dev/null 2>&1; virsh net-undefine vagrant-libvirt >/dev/null 2>&1
+  fi
+  for d in libvirtd virtlogd; do
+    p=$(ours "$W/$d.pid" "$d") && { kill "$p"; for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done; }
+    rm -f "$W/$d.pid"
+  done
+  rm -rf "$W/dot" "$W/pool"
+  ip netns list | grep -qw "$NS" && ip netns del "$NS"
+  if [ -f "$W/kvm.perm" ] && [ -e /dev/kvm ]; then
+    read -r m o < "$W/kvm.perm"; chmod "$m" /dev/kvm; chown "$o" /dev/kvm; rm -f "$W/kvm.perm"
+  fi
+}
+
+on_exit() {
+  local rc=$?
+  if [ "$rc" != 0 ] && [ -s "$W/serial.log" ]; then
+    echo "---- last lines of the guest's serial console ($W/serial.log)"; tail -n 25 "$W/serial.log" | tr -d '\r'
+  fi
+  if [ "$KEEP" = 1 ]; then
+    echo "ECLAT_VAGRANT_KEEP=1: VM and daemons left up; clean with: $0 --cleanup"
+  else
+    step "cleanup"; timed "cleanup" cleanup
+  fi
+  echo "== timings"; printf '   %s\n' "${TIMES[@]}"
+  echo "   total                        $(( $(date +%s) - T0 )) s"
+  printf '%s\n' "${TIMES[@]}" "total $(( $(date +%s) - T0 )) s, exit $rc" > "$W/last-run.txt"
+  [ "$rc" = 0 ] && echo "vagrant test: PASS" || echo "vagrant test: FAIL (exit $rc)"
+  exit "$rc"
+}
+
+if [ "${1:-}" = --cleanup ]; then cleanup; exit 0; fi
+
+# ---------------------------------------------------------------------------------------
+step "0. leftovers of an earlier run"
+cleanup
+if pgrep -x libvirtd >/dev/null; then
+  fail "a libvirtd not started by this test is running (pid $(pgrep -x libvirtd | tr '\n' ' ')): this test runs its own, inside a network namespace; stop the other one first"
+fi
+trap on_exit EXIT
+
+step "1. host packages"
+install_packages() {
+  dpkg -s vagrant vagrant-libvirt libvirt-daemon-system libvirt-clients dnsmasq-base debootstrap fdisk rsync \
+      qemu-system-x86 qemu-utils bc >/dev/null 2>&1 && { echo "   already installed"; return 0; }
+  # qemu-utils may come from bookworm-backports (it does on CI's machines): qemu-system must match it
+  if ! grep -rqs '^[^#]*bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then
+    printf 'Types: deb\nURIs: %s\nSuites: bookworm-backports\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' \
+      "$MIRROR" > /etc/apt/sources.list.d/bookworm-backports.sources
+  fi
+  apt-get update -qq
+  local Q=/bookworm-backports
+  dpkg-query -W -f '${Version}' qemu-utils 2>/dev/null | grep -q bpo || Q=
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+    vagrant vagrant-libvirt libvirt-daemon-system libvirt-clients dnsmasq-base debootstrap fdisk rsync bc \
+    qemu-utils$Q qemu-system-x86$Q qemu-system-common$Q qemu-system-data$Q seabios$Q >/dev/null
+}
+timed "host packages" install_packages
+
+step "2. eclat-lab release build on the host"
+if ! command -v cargo >/dev/null 2>&1 && [ -n "${SUDO_USER:-}" ]; then
+  export PATH="$(getent passwd "$SUDO_USER" | cut -d: -f6)/.cargo/bin:$PATH"
+fi
+timed "cargo build --release" cargo build --release --locked -p eclat-lab --manifest-path "$REPO/Cargo.toml" --quiet
+BIN=$REPO/target/release/eclat-lab
+[ -x "$BIN" ] || fail "no $BIN after the build"
+# the guest reads the binary through vagrant's upload: keep a private copy so a concurrent build cannot swap it
+install -m 0755 "$BIN" "$W/eclat-lab"
+
+step "3. vagrant validate (default settings, then the multi-machine Vagrantfile)"
+validate() {
+  (cd "$REPO/vagrant" && env -u ECLAT_BOX VAGRANT_CWD="$REPO/vagrant" timeout 120 vagrant validate) &&
+  (cd "$REPO/vagrant/multi" && VAGRANT_CWD="$REPO/vagrant/multi" timeout 120 vagrant validate)
+}
+timed "vagrant validate (x2)" validate || fail "vagrant validate"
+
+step "4. local Debian 12 box (cached in $W/box)"
+KEY=$( { cat "$REPO/tests/vagrant/build-box.sh"; grep '^PKGS=' "$REPO/setup.sh"; } | sha256sum | cut -c1-12)
+BOXNAME=eclat-local/debian12-$KEY
+BOXFILE=$W/box/debian12-$KEY.box
+if [ -f "$BOXFILE" ]; then
+  echo "   cached: $BOXFILE"
+else
+  mkdir -p "$W/box"; rm -f "$W"/box/*.box
+  timed "build box (debootstrap...)" "$REPO/tests/vagrant/build-box.sh" "$BOXFILE" "$W/build" "$MIRROR" || fail "building the box"
+fi
+for b in $(vagrant box list 2>/dev/null | awk '/^eclat-local\//{print $1}' | sort -u); do
+  [ "$b" = "$BOXNAME" ] || vagrant box remove -f --all "$b" >/dev/null
+done
+if ! vagrant box list 2>/dev/null | grep -q "^$BOXNAME "; then
+  timed "vagrant box add" vagrant box add -f --name "$BOXNAME" "$BOXFILE" >/dev/null || fail "vagrant box add"
+fi
+
+step "5. libvirtd and virtlogd inside network namespace $NS"
+[ -e /dev/kvm ] && { stat -c '%a %U:%G' /dev/kvm > "$W/kvm.perm"; chgrp kvm /dev/kvm; chmod 0660 /dev/kvm; }
+# (Debian's udev rule would set that mode; without it libvirt re-probes QEMU on every call)
+ip netns add "$NS"; ip -n "$NS" link set lo up
+ip netns exec "$NS" virtlogd -d -p "$W/virtlogd.pid"
+ip netns exec "$NS" libvirtd -d -p "$W/libvirtd.pid"
+for _ in $(seq 100); do virsh -q version >/dev/null 2>&1 && break; sleep 0.2; done
+virsh -q version >/dev/null || fail "libvirtd did not answer"
+mkdir -p "$W/pool"; chmod 0711 "$W"
+virsh -q pool-define-as "$POOL" dir --target "$W/pool" >/dev/null && virsh -q pool-start "$POOL" >/dev/null
+
+step "6. vagrant up (QEMU TCG, the project's Vagrantfile)"
+export VAGRANT_CWD=$REPO/vagrant
+export ECLAT_BOX=$BOXNAME ECLAT_PROVIDER=libvirt ECLAT_LIBVIRT_DRIVER=qemu ECLAT_LIBVIRT_CPU_MODEL=qemu64 \
+       ECLAT_LIBVIRT_POOL=$POOL ECLAT_LIBVIRT_SERIAL=$W/serial.log ECLAT_CPUS=2 ECLAT_MEMORY=1536 \
+       ECLAT_PREBUILT=$W/eclat-lab
+rm -f "$W/serial.log"
+timed "vagrant up" V 1200 up --provider=libvirt || fail "vagrant up"
+
+step "7. checks inside the guest"
+G 'uname -r; grep PRETTY /etc/os-release' || fail "vagrant ssh"
+rc=0; timed "doctor" G 'sudo eclat-lab doctor' > "$W/doctor.txt" || rc=$?
+sed 's/^/   | /' "$W/doctor.txt"; [ "$rc" = 0 ] || fail "eclat-lab doctor in the guest (exit $rc)"
+G 'sudo eclat-lab doctor --json' > "$W/doctor.json" || fail "eclat-lab doctor --json in the guest"
+python3 - "$W/doctor.json" <<'PY' || fail "doctor in the guest is not all green"
+import json, sys
+text = open(sys.argv[1]).read()
+d = json.loads(text[text.index("{"):])
+# all green; clang alone may warn (it is needed only to build one's own modules)
+bad = [c for c in d["checks"] if c["level"] != "ok" and not (c["name"] == "clang" and c["level"] == "warn")]
+if not d.get("ok") or bad:
+    print("not green:", bad)
+    sys.exit(1)
+PY
+echo "   doctor: all green"
+
+LESSON1='set -e
+sudo eclat-lab reset >/dev/null
+sudo eclat-lab topo up
+sudo eclat-lab xdp attach xdp_counter sut enp6s0f0
+sudo eclat-lab traffic --from tg --to fc01::2 --udp 5000 --count 100
+sudo eclat-lab map dump pkt_count
+echo "JSON $(sudo eclat-lab map dump pkt_count --json | tr -d "\n")"
+sudo eclat-lab reset'
+rc=0; timed "lesson 1 flow" G "$LESSON1" > "$W/lesson1.txt" || rc=$?
+grep -v '^JSON ' "$W/lesson1.txt" | sed 's/^/   | /'; [ "$rc" = 0 ] || fail "lesson 1 flow in the guest (exit $rc)"
+python3 - "$W/lesson1.txt" <<'PY' || fail "lesson 1: pkt_count is not exactly 100"
+import json, sys
+line = [l for l in open(sys.argv[1]) if l.startswith("JSON ")][-1]
+d = json.loads(line[5:])
+total = sum(r["value"] for r in d["rows"])
+print("   pkt_count after 100 packets:", total)
+sys.exit(0 if total == 100 else 1)
+PY
+G 'n=$(ip netns list | wc -l); echo "namespaces left in the guest: $n"; [ "$n" = 0 ]' || fail "reset left namespaces in the guest"
+
+step "8. vagrant destroy"
+timed "vagrant destroy" V 300 destroy -f || fail "vagrant destroy"
