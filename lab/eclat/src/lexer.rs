@@ -297,12 +297,34 @@ impl Lexer<'_> {
             );
             self.push(Tok::Str(self.src[start + 1..j].to_string()), start, j);
             self.i = j;
+            // the string probably swallowed closing brackets of this line: forget the ones
+            // opened on it, so that the next lines are not glued to this one
+            let line_start = self.src[..start].rfind('\n').map(|p| p + 1).unwrap_or(0);
+            self.opens.retain(|&o| o < line_start);
+            self.depth = self.opens.len();
         }
     }
 
     fn symbol(&mut self) {
         let start = self.i;
         let rest = &self.b[start..];
+        // C habits: report them, and read them as what they mean
+        for (c, kw) in [("&&", "and"), ("||", "or")] {
+            if rest.starts_with(c.as_bytes()) {
+                self.i += 2;
+                self.diags.push(
+                    Diagnostic::error(
+                        "c-operator",
+                        Span::new(start, start + 2),
+                        format!("`{c}` is C"),
+                    )
+                    .with_label(format!("eCLAT writes `{kw}`"))
+                    .with_help(format!("write `{kw}` (Python's logical operators)")),
+                );
+                self.push(Tok::Kw(kw), start, start + 2);
+                return;
+            }
+        }
         for group in [&SYMS3[..], &SYMS2[..], &SYMS1[..]] {
             if let Some(s) = group.iter().find(|s| rest.starts_with(s.as_bytes())) {
                 self.i += s.len();
