@@ -479,6 +479,15 @@ impl<'t> Parser<'t, '_> {
 
     /// `:` then either an indented block or simple statements on the same line.
     fn parse_block(&mut self) -> Option<Vec<Stmt>> {
+        if matches!(self.tok(), Tok::Sym("=")) {
+            let sp = self.span();
+            self.error(
+                Diagnostic::error("assignment-in-condition", sp, "`=` in a condition")
+                    .with_label("this assigns")
+                    .with_help("to compare, write `==`"),
+            );
+            return None;
+        }
         self.expect_sym(":")?;
         if self.depth >= MAX_DEPTH {
             let sp = self.span();
@@ -665,6 +674,19 @@ impl<'t> Parser<'t, '_> {
                     kind: StmtKind::Return(value),
                     span: start.to(self.prev_span()),
                 })
+            }
+            (Tok::Name(n), Tok::Name(v)) if IntType::parse(n).is_some() => {
+                let sp = start.to(self.peek_at(1).span);
+                self.error(
+                    Diagnostic::error(
+                        "missing-colon",
+                        sp,
+                        "a declaration needs `:` between type and name",
+                    )
+                    .with_label("C-style declaration")
+                    .with_help(format!("write `{n} : {v} = ...`")),
+                );
+                None
             }
             (Tok::Name(n), Tok::Sym(":")) => {
                 let Some(ty) = IntType::parse(n) else {
