@@ -210,7 +210,7 @@ proptest! {
         match out.abort {
             Some(Abort::ReturnedToBootstrap { r0, .. }) => {
                 let ran = RAN.fetch_add(1, Ordering::Relaxed) + 1;
-                if ran % 500 == 0 {
+                if ran.is_multiple_of(500) {
                     println!("differential: {ran} of {} expressions compared", TOTAL.load(Ordering::Relaxed));
                 }
                 prop_assert_eq!(r0, want, "{}\n{}", text(&e), p.emit_asm())
@@ -367,7 +367,7 @@ proptest! {
         match out.abort {
             Some(Abort::ReturnedToBootstrap { r0, .. }) => {
                 let ran = STMT_RAN.fetch_add(1, Ordering::Relaxed) + 1;
-                if ran % 250 == 0 {
+                if ran.is_multiple_of(250) {
                     println!("differential: {ran} of {} statement lists compared", STMT_TOTAL.load(Ordering::Relaxed));
                 }
                 prop_assert_eq!(r0, want, "{}\n{}", src, p.emit_asm())
