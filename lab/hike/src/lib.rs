@@ -1,6 +1,15 @@
 //! HIKe facts shared by the compiler, the kernel side and the lab: the chain bytecode
 //! (`struct bpf_insn`), element IDs, the layouts of the system maps, and the limits.
 //! This crate does no I/O and never panics on untrusted input.
+//!
+//! - [`insn`]: `Insn`, opcode constants, the VM's call helpers.
+//! - [`validate`]: the store-time check of a chain (the lab runs it before `hvm_chain_map`).
+//! - [`disasm`]: bpftool-like listings, with caller-supplied annotations.
+//! - [`vm`]: the reference interpreter (the executable specification of the HIKe VM) and, in
+//!   [`vm::models`], Rust models of the default programs and of the simple classifier.
+//! - [`catalog`]: program/loader signatures for the compiler; [`catalog::Catalog::reference`]
+//!   mirrors the default packages for pure tests.
+//! - [`layout`]: byte layouts of the system maps and the MMU addresses.
 
 pub mod catalog;
 pub mod disasm;
