@@ -3,7 +3,7 @@
 //! This crate does no I/O and never panics on untrusted input.
 //!
 //! - [`insn`]: `Insn`, opcode constants, the VM's call helpers.
-//! - [`validate`]: the store-time check of a chain (the lab runs it before `hvm_chain_map`).
+//! - [`mod@validate`]: the store-time check of a chain (the lab runs it before `hvm_chain_map`).
 //! - [`disasm`]: bpftool-like listings, with caller-supplied annotations.
 //! - [`vm`]: the reference interpreter (the executable specification of the HIKe VM) and, in
 //!   [`vm::models`], Rust models of the default programs and of the simple classifier.
