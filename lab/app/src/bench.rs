@@ -212,8 +212,80 @@ pub fn topo_figures(runs: u32) -> Result<TopoFigures> {
     })
 }
 
-pub fn run(_session: &Session, args: BenchArgs) -> Result<Output> {
+/// The lesson 6 DDoS policy, compiled by the benchmark.
+const DDOS_SCRIPT: &str = include_str!("../../eclat/tests/scripts/ddos.eclat");
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CompileFigures {
+    pub runs: u32,
+    /// eCLAT source -> chain bytecode, in process
+    pub eclat_us: Stat,
+    /// clang -O2 -target bpf on the equivalent HIKe C chain (`compile --emit c`)
+    pub clang_us: Option<Stat>,
+    pub ratio_clang_over_eclat: Option<f64>,
+}
+
+/// eCLAT's compile time of the DDoS script vs clang compiling the same chain written in C.
+pub fn compile_figures(runs: u32, state_dir: &std::path::Path) -> Result<CompileFigures> {
+    let defines = vec![("DEVNAME".to_string(), "enp6s0f0".to_string())];
+    let _ = crate::scripts::catalog();
+    let mut v = Vec::new();
+    let mut program = None;
+    for _ in 0..runs.max(1) * 20 {
+        let t0 = Instant::now();
+        let c = crate::scripts::compile(DDOS_SCRIPT, "ddos.eclat", &defines);
+        v.push(t0.elapsed().as_secs_f64() * 1e6);
+        program = c.output;
+    }
+    let program = program.context("the DDoS script does not compile")?;
+    let eclat = stat(v);
+    let clang = match eclat_kernel::doctor::clang() {
+        None => None,
+        Some(clang) => {
+            let dir = state_dir.join("bench");
+            std::fs::create_dir_all(&dir)?;
+            let src = dir.join("ddos.chain.c");
+            std::fs::write(&src, program.emit_c())?;
+            let inc = eclat_kernel::modules::headers(&state_dir.join("include"))?;
+            let out = dir.join("ddos.chain.o");
+            let mut args = eclat_kernel::modules::clang_args(&src, &out, &inc);
+            // chains must stay in the chain subset: no ALU32/JMP32
+            for a in args.iter_mut() {
+                if a == "-mcpu=v3" {
+                    *a = "-mcpu=v2".into();
+                }
+            }
+            let mut v = Vec::new();
+            for _ in 0..runs.max(1) {
+                let t0 = Instant::now();
+                let o = Command::new(&clang).args(&args).output()?;
+                v.push(t0.elapsed().as_secs_f64() * 1e6);
+                if !o.status.success() {
+                    anyhow::bail!(
+                        "clang could not compile the emitted C chain: {}",
+                        String::from_utf8_lossy(&o.stderr)
+                    );
+                }
+            }
+            Some(stat(v))
+        }
+    };
+    Ok(CompileFigures {
+        runs: runs.max(1) * 20,
+        ratio_clang_over_eclat: clang.as_ref().map(|c| c.median / eclat.median),
+        eclat_us: eclat,
+        clang_us: clang,
+    })
+}
+
+pub fn run(session: &Session, args: BenchArgs) -> Result<Output> {
     let topo = topo_figures(args.runs.max(1))?;
+    let comp = compile_figures(args.runs.max(1), &session.env.state_dir)?;
+    let vm = eclat_kernel::hike::bench::run(eclat_kernel::hike::bench::BenchOptions {
+        samples: args.runs.max(3),
+        ..Default::default()
+    })
+    .context("the HIKe VM benchmark")?;
     let mut text = String::from("eclat-lab bench (medians; min..max in brackets)\n\n");
     text.push_str("topology hike-lab (3 nodes, 3 links)                 lab (netlink)            shell script (ip)        ratio\n");
     let row = |name: &str, lab: &Stat, sh: &Option<Stat>, ratio: Option<f64>| {
@@ -242,5 +314,68 @@ pub fn run(_session: &Session, args: BenchArgs) -> Result<Output> {
         &topo.shell_down_ms,
         topo.down_ratio_shell_over_lab,
     ));
-    Ok(Output::new(text.trim_end(), json!({ "topology": topo })))
+    text.push_str("\nHIKe VM (BPF_PROG_TEST_RUN, ns per packet, 78-byte IPv6/UDP frame)      min      median   vs baseline\n");
+    for c in &vm.cases {
+        text.push_str(&format!(
+            "  {:<62} {:>8.1} {:>8.1}   {}\n",
+            c.name,
+            c.min_ns,
+            c.median_ns,
+            match (&c.baseline, c.ratio) {
+                (Some(b), Some(r)) => format!("{r:.2}x {b}"),
+                _ => String::new(),
+            }
+        ));
+    }
+    let d = &vm.derived;
+    text.push_str(&format!(
+        "  entering the VM: +{:.1} ns over raw (target <= 40)\n  each extra program call: {:.1} ns (target <= 15; a raw tail call: {:.1} ns{})\n  DDoS chain vs hand-written XDP program: {:.2}x (target <= 1.15)\n  3-stage pipeline vs raw tail calls: {:.2}x\n",
+        d.vm_entry_ns,
+        d.per_call_ns,
+        d.raw_per_tail_call_ns,
+        d.per_call_dynamic_dispatch_ns.map(|x| format!("; with run-time-key dispatch {x:.1} ns")).unwrap_or_default(),
+        d.ddos_ratio,
+        d.pipeline_ratio
+    ));
+    let mut loads = vm.loads.clone();
+    loads.sort_by(|a, b| b.load_ns.cmp(&a.load_ns));
+    if let Some(worst) = loads.first() {
+        let n = loads.len();
+        let mut ms: Vec<f64> = loads.iter().map(|l| l.load_ns as f64 / 1e6).collect();
+        ms.sort_by(|a, b| a.total_cmp(b));
+        text.push_str(&format!(
+            "  loading (verifying) a program: median {:.1} ms over {n} programs, slowest {}.{} {:.1} ms (target <= 60)\n",
+            ms[n / 2],
+            worst.package,
+            worst.name,
+            worst.load_ns as f64 / 1e6
+        ));
+    }
+    text.push_str("  sizes (xlated / jited bytes):");
+    for l in vm.loads.iter().filter(|l| {
+        [
+            "hike_vm",
+            "ip6_simple_classifier",
+            "hike_pass",
+            "monitor",
+            "xdp_pass",
+        ]
+        .contains(&l.name.as_str())
+    }) {
+        text.push_str(&format!(
+            " {}.{} {}/{};",
+            l.package, l.name, l.xlated_bytes, l.jited_bytes
+        ));
+    }
+    text.push_str(&format!(
+        "\n\neCLAT compile of the lesson 6 DDoS script (median of {} runs)\n  eclat-lab: {:.0} us   clang -O2 -target bpf on the same chain in C: {}   ratio {}\n",
+        comp.runs,
+        comp.eclat_us.median,
+        comp.clang_us.as_ref().map(|c| format!("{:.1} ms", c.median / 1000.0)).unwrap_or_else(|| "clang not installed".into()),
+        comp.ratio_clang_over_eclat.map(|r| format!("{r:.0}x")).unwrap_or_default()
+    ));
+    Ok(Output::new(
+        text.trim_end(),
+        json!({ "topology": topo, "compile": comp, "hike": vm }),
+    ))
 }
