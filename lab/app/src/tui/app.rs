@@ -111,6 +111,8 @@ pub struct Job {
     pub label: String,
     pub started: Instant,
     pub background: bool,
+    /// the learner asked it to stop
+    pub stopping: bool,
 }
 
 /// The command line's editor.
@@ -418,6 +420,7 @@ impl App {
             label,
             started: self.now,
             background,
+            stopping: false,
         });
         id
     }
@@ -569,7 +572,8 @@ impl App {
     }
 
     fn stop_running(&mut self, fx: &mut Vec<Effect>) {
-        if let Some(j) = self.foreground() {
+        if let Some(j) = self.jobs.iter_mut().find(|j| !j.background) {
+            j.stopping = true;
             let (id, label) = (j.id, j.label.clone());
             self.info(format!("stopping `{label}`…"));
             fx.push(Effect::Stop(id));
@@ -800,6 +804,9 @@ impl App {
                     } else {
                         self.push(LogKind::Info, format!("`{}` done", j.label))
                     }
+                }
+                Ok(o) if j.stopping && !o.text.is_empty() => {
+                    self.info(format!("stopped: {}", o.text))
                 }
                 Ok(o) => self.push(
                     LogKind::Warn,
