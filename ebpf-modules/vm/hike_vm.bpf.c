@@ -278,6 +278,12 @@ static __always_inline __u32 hvm_size(__u8 code)
 	}
 }
 
+/* The active frame, read from memory in one shape everywhere (a volatile load, masked, and
+ * no range check before the pointer is formed), so that the verifier sees the same frame
+ * pointer state on every path into the next step and prunes. */
+#define HVM_ACTIVE(cd)	(*(volatile __u16 *)&(cd)->active)
+#define HVM_FRAME(cd)	(&(cd)->frames[HVM_ACTIVE(cd) & (HIKE_MAX_FRAMES - 1)])
+
 /* One case per program ID: the key of each tail call is a constant. */
 #define TC1(n)	case (n): bpf_tail_call_static(ctx, &hvm_hprog_map, (n)); break;
 #define TC2(n)	TC1(n) TC1((n) + 1)
@@ -402,6 +408,14 @@ int hike_vm(struct xdp_md *ctx)
 			     f->regs);
 	}
 
+	/* the active frame, from memory: every path reaches the loop with the same state */
+	f = HVM_FRAME(cd);
+	d = HVM_ACTIVE(cd);
+	if (d == 0 || d >= HIKE_MAX_FRAMES) {
+		err = HVM_ERR_DEPTH;
+		goto abort;
+	}
+
 	for (i = 0; i < HIKE_BURST_BUDGET; i++) {
 		__u64 raw, *regs, dv, sv, imm64;
 		__u32 code, dst, src;
@@ -409,13 +423,6 @@ int hike_vm(struct xdp_md *ctx)
 		__s16 off;
 		int cond;
 
-		d = cd->active;
-		f = &cd->frames[d & (HIKE_MAX_FRAMES - 1)];
-		if (d == 0 || d >= HIKE_MAX_FRAMES) {
-			err = HVM_ERR_DEPTH;
-			goto abort;
-		}
-		regs = f->regs;
 		pc = f->upc;
 		if (pc >= HIKE_MAX_INSNS || pc >= f->ninsn) {
 			err = HVM_ERR_PC;
@@ -425,6 +432,15 @@ int hike_vm(struct xdp_md *ctx)
 		pc++;
 		code = raw & 0xff;
 		dst = (raw >> 8) & 0x0f;
+		regs = f->regs;
+		/* fast path: `mov dst, imm`, the most common instruction of a chain */
+		if (code == (BPF_ALU64 | BPF_MOV | BPF_K)) {
+			if (dst > 9)
+				goto bad_reg;
+			regs[dst] = (__u64)(__s64)(__s32)(raw >> 32);
+			f->upc = pc;
+			continue;
+		}
 		src = (raw >> 12) & 0x0f;
 		off = (__s16)(raw >> 16);
 		imm = (__s32)(raw >> 32);
@@ -546,12 +562,14 @@ int hike_vm(struct xdp_md *ctx)
 			err = hvm_call_chain((__u32)elem, on);
 			if (err)
 				goto abort;
+			f = HVM_FRAME(cd);
 			continue;
 		}
 		case BPF_EXIT: {
 			if (code != (BPF_JMP | BPF_EXIT))
 				goto bad_op;
 			f->upc = pc;
+			d = cd->active;
 			hvm_trace_ev(on, HVM_EV_CHAIN_EXIT, f->chain_id, f->chain_id, pc, d, 0, regs);
 			if (d <= 1) {
 				err = HVM_ERR_BOOTSTRAP;
@@ -559,6 +577,7 @@ int hike_vm(struct xdp_md *ctx)
 			}
 			cd->frames[(d - 1) & (HIKE_MAX_FRAMES - 1)].regs[0] = regs[0];
 			cd->active = d - 1;
+			f = HVM_FRAME(cd);
 			continue;
 		}
 		default:
@@ -582,6 +601,7 @@ abort:
 	return hvm_abort(on, err, f, f->upc, d);
 
 call_prog:
+	d = cd->active;
 	if (cd->calls >= HVM_MAX_PROG_CALLS)
 		return hvm_abort(on, HVM_ERR_TAIL_CALL_LIMIT, f, f->upc, d);
 	cd->calls++;
