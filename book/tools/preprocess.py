@@ -5,8 +5,10 @@ time, so that the reference cannot drift from the code.
   {{#eclat-help}}                 `eclat-lab --help`
   {{#eclat-help topo up}}         `eclat-lab topo up --help`
   {{#eclat-help-all}}             every command and subcommand, one section each
-  {{#eclat-diagnostic CODE}}      the compiler's own rendering of diagnostic CODE, taken from
-                                  lab/eclat/tests/golden/*.diag (the compiler's golden tests)
+  {{#eclat-diagnostic CODE}}      book/src/reference/diagnostics/CODE.eclat and what
+                                  `eclat-lab compile` reports on it (extra arguments in CODE.args);
+                                  without an example, the first CODE in the compiler's golden
+                                  files (lab/eclat/tests/golden/*.diag)
   {{#eclat-lesson-steps ID}}      the steps of lessons/ID/lesson.toml, with their commands
   {{#eclat-lesson-files ID}}      every other file of lessons/ID (starter files, solutions, checks)
   {{#eclat-c-block FILE "START" ["END"]}}
@@ -131,14 +133,50 @@ def diagnostics():
 DIAGS = None
 
 
+EXAMPLES = os.path.join(BOOK, "src", "reference", "diagnostics")
+DIAG_HEAD = re.compile(r"^(?:error: )?\[([a-z0-9-]+)\] (?:Error|Warning)")
+
+
+def compile_example(code):
+    """Source and the compiler's rendering of diagnostic CODE for its example script, or None."""
+    src = os.path.join(EXAMPLES, code + ".eclat")
+    if not BIN or not os.path.exists(src):
+        return None
+    args = []
+    if os.path.exists(os.path.join(EXAMPLES, code + ".args")):
+        args = shlex.split(open(os.path.join(EXAMPLES, code + ".args")).read())
+    env = dict(os.environ, NO_COLOR="1", COLUMNS="100")
+    out = subprocess.run([BIN, "compile", *args, code + ".eclat"], cwd=EXAMPLES, capture_output=True,
+                         text=True, env=env, timeout=30)
+    blocks, cur = [], None
+    for line in ANSI.sub("", out.stderr + out.stdout).splitlines():
+        m = DIAG_HEAD.match(line)
+        if m:
+            cur = [m.group(1), [line[len("error: "):] if line.startswith("error: ") else line]]
+            blocks.append(cur)
+        elif cur is not None and not line.startswith("error: ") and not line.startswith("compiled in"):
+            cur[1].append(line)
+    shown = ["\n".join(b[1]).rstrip() for b in blocks if b[0] == code]
+    source = open(src, encoding="utf-8").read().rstrip()
+    cmd = " ".join(["eclat-lab compile", *args, code + ".eclat"])
+    if not shown:
+        # check-book.py fails the build on this marker
+        return (f"```python\n{source}\n```\n\n> ECLAT-EXAMPLE-BROKEN: `{cmd}` does not report `{code}` any more.")
+    return (f"`{code}.eclat`:\n\n```python\n{source}\n```\n\n`$ {cmd}` (run when this book was built):\n\n"
+            + fence("\n".join(shown)))
+
+
 def render_diagnostic(code):
     global DIAGS
+    example = compile_example(code)
+    if example:
+        return example
     if DIAGS is None:
         DIAGS = diagnostics()
     if code not in DIAGS:
-        return "*(No golden example of this diagnostic yet; the message text above is the compiler's.)*"
+        return "*(No example script for this one yet.)*"
     name, text = DIAGS[code]
-    return f"The compiler's output (from its golden test `lab/eclat/tests/golden/{name}`):\n\n" + fence(text)
+    return f"The compiler's output in its golden test `lab/eclat/tests/golden/{name}`:\n\n" + fence(text)
 
 
 LANG = {".c": "c", ".h": "c", ".eclat": "python", ".toml": "toml", ".sh": "sh", ".py": "python", ".rs": "rust"}

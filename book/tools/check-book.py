@@ -1,0 +1,162 @@
+#!/usr/bin/env python3
+"""Checks of the eclat-lab book, run by run-tests.sh after `mdbook build book`:
+- every lesson (lessons/NN-name/README.md) has its chapter, in lesson order, including its README;
+- every {{#include}} and {{#eclat-c-block}} target exists, and no directive is left unexpanded;
+- every relative link and #anchor of the built HTML resolves;
+- every diagnostic code of the compiler (lab/eclat/src) has its section in the reference;
+- the commands page was generated from the binary.
+Exit status 1 with one line per problem.   python3 book/tools/check-book.py
+"""
+import html
+import html.parser
+import os
+import re
+import shlex
+import sys
+import urllib.parse
+
+BOOK = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REPO = os.path.dirname(BOOK)
+SRC = os.path.join(BOOK, "src")
+OUT = os.path.join(BOOK, "book")
+problems = []
+
+
+def problem(msg):
+    problems.append(msg)
+
+
+def read(path):
+    with open(path, encoding="utf-8") as f:
+        return f.read()
+
+
+def check_lessons():
+    summary = read(os.path.join(SRC, "SUMMARY.md"))
+    listed = re.findall(r"\]\(lessons/([^)]+)\.md\)", summary)
+    lessons = sorted(n for n in os.listdir(os.path.join(REPO, "lessons"))
+                     if re.match(r"^\d\d-", n) and os.path.isfile(os.path.join(REPO, "lessons", n, "README.md")))
+    fix = "run `python3 book/tools/sync-lessons.py`"
+    for lesson in lessons:
+        if lesson not in listed:
+            problem(f"lessons/{lesson} has no chapter in book/src/SUMMARY.md ({fix})")
+            continue
+        chapter = os.path.join(SRC, "lessons", lesson + ".md")
+        if not os.path.exists(chapter):
+            problem(f"book/src/lessons/{lesson}.md is missing ({fix})")
+        elif f"../../../lessons/{lesson}/README.md" not in read(chapter):
+            problem(f"book/src/lessons/{lesson}.md does not include lessons/{lesson}/README.md")
+    for lesson in listed:
+        if lesson not in lessons:
+            problem(f"SUMMARY.md lists lessons/{lesson}.md but lessons/{lesson}/README.md does not exist")
+    if listed != sorted(listed):
+        problem(f"lessons are not in order in SUMMARY.md: {listed} ({fix})")
+
+
+def markdown_files():
+    for root, _, names in os.walk(SRC):
+        for n in names:
+            if n.endswith(".md"):
+                yield os.path.join(root, n)
+
+
+def check_includes():
+    for path in markdown_files():
+        rel = os.path.relpath(path, BOOK)
+        text = read(path)
+        for m in re.finditer(r"\{\{#(include|rustdoc_include)\s+([^}\s]+)[^}]*\}\}", text):
+            target = m.group(2).split(":")[0]
+            if not os.path.isfile(os.path.normpath(os.path.join(os.path.dirname(path), target))):
+                problem(f"{rel}: {{{{#{m.group(1)}}}}} target {target} does not exist")
+        for m in re.finditer(r"\{\{#eclat-c-block\s+([^}]*)\}\}", text):
+            target = shlex.split(m.group(1))[0]
+            if not os.path.isfile(os.path.join(REPO, target)):
+                problem(f"{rel}: eclat-c-block file {target} does not exist")
+
+
+class Page(html.parser.HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.ids, self.links = set(), []
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if a.get("id"):
+            self.ids.add(a["id"])
+        if tag == "a" and a.get("name"):
+            self.ids.add(a["name"])
+        for attr in ("href", "src"):
+            if a.get(attr) and not (tag == "link" or tag == "script"):
+                self.links.append(a[attr])
+
+
+def check_html():
+    if not os.path.isdir(OUT):
+        problem("book/book does not exist: run `mdbook build book` first")
+        return
+    pages = {}
+    for root, _, names in os.walk(OUT):
+        for n in names:
+            if n.endswith(".html") and n not in ("404.html", "toc.html"):
+                p = Page()
+                p.feed(read(os.path.join(root, n)))
+                pages[os.path.relpath(os.path.join(root, n), OUT)] = p
+    for page, p in sorted(pages.items()):
+        text = read(os.path.join(OUT, page))
+        for m in re.finditer(r"\{\{#[a-z_-]+[^}]*\}\}", text):
+            problem(f"{page}: directive left unexpanded: {m.group(0)}")
+        for m in re.finditer(r"ECLAT-EXAMPLE-BROKEN: (.*?)</", text):
+            problem(f"{page}: {html.unescape(re.sub('<[^>]+>', '', m.group(1)))}")
+        for link in p.links:
+            u = urllib.parse.urlsplit(link)
+            if u.scheme or link.startswith("//") or link.startswith("mailto:"):
+                continue
+            target = page if not u.path else os.path.normpath(os.path.join(os.path.dirname(page), urllib.parse.unquote(u.path)))
+            if not u.path and not u.fragment:
+                continue
+            full = os.path.join(OUT, target)
+            if not os.path.exists(full):
+                problem(f"{page}: broken link {link}")
+            elif u.fragment and target.endswith(".html") and target in pages and u.fragment not in pages[target].ids:
+                problem(f"{page}: link {link}: no #{u.fragment} in {target}")
+
+
+def check_diagnostics():
+    codes = set()
+    for root, _, names in os.walk(os.path.join(REPO, "lab", "eclat", "src")):
+        for n in names:
+            if n.endswith(".rs"):
+                codes |= set(re.findall(r"\b(?:error|warning)\(\s*\"([a-z0-9-]+)\"", read(os.path.join(root, n))))
+    page = read(os.path.join(SRC, "reference", "diagnostics.md"))
+    documented = set(re.findall(r"^### `([a-z0-9-]+)`", page, re.M))
+    for code in sorted(codes - documented):
+        problem(f"diagnostic `{code}` (lab/eclat/src) has no section in book/src/reference/diagnostics.md")
+    examples = os.path.join(SRC, "reference", "diagnostics")
+    for n in sorted(os.listdir(examples)):
+        if os.path.splitext(n)[0] not in documented:
+            problem(f"book/src/reference/diagnostics/{n} is the example of no documented diagnostic")
+    for code in sorted(documented - codes):
+        problem(f"book/src/reference/diagnostics.md documents `{code}`, which the compiler no longer has")
+
+
+def check_commands():
+    page = os.path.join(OUT, "reference", "commands.html")
+    if os.path.exists(page) and 'id="cmd-doctor"' not in read(page):
+        problem("reference/commands.html was built without the eclat-lab binary (cargo build -p eclat-lab first)")
+
+
+def main():
+    check_lessons()
+    check_includes()
+    check_html()
+    check_diagnostics()
+    check_commands()
+    for p in problems:
+        print("book: " + p, file=sys.stderr)
+    if problems:
+        sys.exit(1)
+    print("book: lessons, includes, links and references all check out")
+
+
+if __name__ == "__main__":
+    main()
