@@ -441,9 +441,18 @@ int hike_vm(struct xdp_md *ctx)
 			f->upc = pc;
 			continue;
 		}
+		imm = (__s32)(raw >> 32);
+		/* fast path: a call of a program (r1 = its ID) */
+		if (code == (BPF_JMP | BPF_CALL) && regs[1] < HIKE_MAX_PROGRAMS &&
+		    regs[1] != HIKE_VM_PROG_ID && (raw & 0xff00) == 0 &&
+		    (imm == HIKE_CALL_ELEM_0 || imm == HIKE_CALL_ELEM_1 ||
+		     imm == HIKE_CALL_ELEM_2 || imm == HIKE_CALL_ELEM_3)) {
+			prog = regs[1];
+			f->upc = pc;
+			goto call_prog;
+		}
 		src = (raw >> 12) & 0x0f;
 		off = (__s16)(raw >> 16);
-		imm = (__s32)(raw >> 32);
 		if (dst > 10 || src > 10)
 			goto bad_reg;
 
