@@ -1,0 +1,122 @@
+//! A loader attached to a real interface inside its own network namespace: the attachment
+//! is a pinned BPF link under the test's bpffs root, packets sent over a veth run the chain,
+//! and detaching removes the program from the interface. The namespace is unnamed: it and
+//! its veth pair vanish with the test.
+
+use std::os::fd::AsFd;
+use std::time::{Duration, Instant};
+
+use eclat_kernel::hike::asm::{call_with, exit};
+use eclat_kernel::hike::bench::{Setup, ids};
+use eclat_kernel::hike::packet::bench_frame;
+use eclat_kernel::netlink::Netlink;
+use eclat_kernel::netns;
+
+const A: u32 = hike::FIRST_CHAIN_ID;
+
+/// Sends `n` copies of `frame` out of interface `ifindex` with a raw packet socket.
+fn send_raw(ifindex: u32, frame: &[u8], n: usize) -> std::io::Result<()> {
+    // SAFETY: plain socket/sendto/close calls with a zeroed, correctly sized sockaddr_ll and
+    // a live frame buffer.
+    unsafe {
+        let fd = libc::socket(libc::AF_PACKET, libc::SOCK_RAW, 0);
+        if fd < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        let mut sll: libc::sockaddr_ll = std::mem::zeroed();
+        sll.sll_family = libc::AF_PACKET as u16;
+        sll.sll_ifindex = ifindex as i32;
+        sll.sll_halen = 6;
+        for _ in 0..n {
+            let r = libc::sendto(
+                fd,
+                frame.as_ptr().cast(),
+                frame.len(),
+                0,
+                (&sll as *const libc::sockaddr_ll).cast(),
+                std::mem::size_of::<libc::sockaddr_ll>() as u32,
+            );
+            if r < 0 {
+                let e = std::io::Error::last_os_error();
+                libc::close(fd);
+                return Err(e);
+            }
+        }
+        libc::close(fd);
+    }
+    Ok(())
+}
+
+fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
+    let t0 = Instant::now();
+    while !cond() {
+        assert!(
+            t0.elapsed() < Duration::from_secs(5),
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+#[test]
+fn loader_attached_in_a_namespace_runs_chains_on_real_packets() {
+    let mut s = Setup::new("eclat-lab-test").expect("HIKe setup");
+    let ns = netns::create_unnamed().expect("network namespace");
+    let (tx, rx) = netns::in_netns(&ns.fd.as_fd(), || {
+        let mut nl = Netlink::open().expect("netlink");
+        nl.add_veth("hk0", None, "hk1", None, None).expect("veth");
+        let a = nl.link_by_name("hk0").unwrap().expect("hk0").index;
+        let b = nl.link_by_name("hk1").unwrap().expect("hk1").index;
+        nl.set_up(a, true).unwrap();
+        nl.set_up(b, true).unwrap();
+        (a, b)
+    })
+    .expect("enter namespace");
+
+    // chain: monitor(9); hike_drop
+    let mut c = call_with(ids::MONITOR, &[9]);
+    c.extend(call_with(ids::HIKE_DROP, &[]));
+    c.push(exit());
+    s.classify_to(A, &c).unwrap();
+    let pin = s
+        .hike
+        .attach(
+            "hike_default",
+            "ip6_simple_classifier",
+            rx,
+            Some(ns.fd.as_fd()),
+            "test/hk1",
+        )
+        .expect("attach");
+    assert!(pin.starts_with(s.root.path()) && pin.exists());
+
+    let xdp_id = |ifindex: u32| {
+        netns::in_netns(&ns.fd.as_fd(), || {
+            let mut nl = Netlink::open().unwrap();
+            nl.links()
+                .unwrap()
+                .into_iter()
+                .find(|l| l.index == ifindex)
+                .and_then(|l| l.xdp_prog_id)
+        })
+        .unwrap()
+    };
+    assert!(xdp_id(rx).is_some(), "the loader is attached to hk1");
+
+    let mon = |s: &Setup| {
+        s.hike
+            .percpu_u64_sum("hike_default", "map_pcpu_mon", &9u32.to_ne_bytes())
+            .unwrap()
+    };
+    let frame = bench_frame();
+    netns::in_netns(&ns.fd.as_fd(), || send_raw(tx, &frame, 25))
+        .unwrap()
+        .expect("send");
+    wait_for("25 packets counted by monitor(9)", || mon(&s) == 25);
+
+    assert!(s.hike.detach("ip6_simple_classifier", "test/hk1").unwrap());
+    assert!(!pin.exists());
+    wait_for("hk1 without XDP", || xdp_id(rx).is_none());
+    assert!(!s.hike.detach("ip6_simple_classifier", "test/hk1").unwrap());
+    assert_eq!(mon(&s), 25);
+}
