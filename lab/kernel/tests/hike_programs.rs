@@ -373,7 +373,7 @@ fn ddos_chain_matches_the_hand_written_program() {
 
 #[test]
 fn btf_catalog_describes_signatures_maps_and_constants() {
-    let s = setup();
+    let mut s = setup();
     let cat = s.hike.catalog();
     let monitor = cat.program("hike_default", "monitor").expect("monitor");
     assert_eq!(monitor.kind, ProgramKind::Continue);
@@ -451,6 +451,34 @@ fn btf_catalog_describes_signatures_maps_and_constants() {
     assert_eq!(reg.len(), eclat_kernel::hike::bench::REGISTERED.len() + 1);
     assert_eq!(reg[0].0, 0);
     assert_eq!(s.hike.free_program_id().unwrap(), Some(22));
+    // IDs are reused after unregistering
+    s.hike.unregister(ids::MONITOR).unwrap();
+    assert_eq!(s.hike.free_program_id().unwrap(), Some(ids::MONITOR));
+}
+
+#[test]
+fn unload_removes_pins_but_registered_programs_keep_running() {
+    let mut s = setup();
+    let root = s.root.path().to_path_buf();
+    let mut c = call_with(ids::HIKE_ECHO, &[5]);
+    c.extend(call_with(ids::HIKE_PASS, &[]));
+    c.push(exit());
+    s.classify_to(A, &c).unwrap();
+    assert!(s.hike.unload("programs/bench.o").unwrap());
+    assert!(!root.join("progs/bench").exists());
+    // hike_echo is still in its slot: the chain still runs
+    assert_eq!(
+        s.run(&bench_frame()).unwrap().action(),
+        Some(XdpAction::Pass)
+    );
+    // once unregistered, calls to it abort
+    s.hike.unregister(ids::HIKE_ECHO).unwrap();
+    assert_eq!(
+        s.run(&bench_frame()).unwrap().action(),
+        Some(XdpAction::Aborted)
+    );
+    assert!(s.hike.unload("vm/hike_vm.o").is_err());
+    assert!(root.join("maps/system/hvm_hprog_map").exists());
 }
 
 #[test]

@@ -177,6 +177,35 @@ impl Hike {
         Ok(&self.objects[path])
     }
 
+    /// Forgets an object: removes its program pins (`progs/<pkg>/`) and its maps' pins
+    /// (`maps/<pkg>/`). Programs still registered in `hvm_hprog_map` or attached stay alive
+    /// until unregistered or detached; the system maps are never touched.
+    pub fn unload(&mut self, path: &str) -> Result<bool, HikeError> {
+        let package = self
+            .objects
+            .get(path)
+            .map(|o| o.meta.package.clone())
+            .unwrap_or_else(|| package_of(path));
+        if package == "hike_vm" || package == "system" {
+            return Err(HikeError::Object {
+                object: path.into(),
+                detail: "the VM and the system maps stay for the lab's lifetime".into(),
+            });
+        }
+        let had = self.objects.remove(path).is_some();
+        let mut removed = false;
+        for dir in [
+            self.root.join("progs").join(&package),
+            self.root.join("maps").join(&package),
+        ] {
+            if dir.exists() {
+                std::fs::remove_dir_all(&dir).map_err(io_err(&dir))?;
+                removed = true;
+            }
+        }
+        Ok(had || removed)
+    }
+
     pub fn object(&self, path: &str) -> Option<&LoadedObject> {
         self.objects.get(path)
     }
