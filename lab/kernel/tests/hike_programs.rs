@@ -512,3 +512,40 @@ fn committed_objects_match_their_sources() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// A second control plane on the same root (a later `eclat-lab` command) finds the VM, the
+/// system maps, the registered programs and the stored chains through the pins.
+#[test]
+fn a_second_process_reuses_the_pinned_instance() {
+    let mut s = setup();
+    let mut c = call_with(ids::MONITOR, &[3]);
+    c.extend(call_with(ids::HIKE_DROP, &[]));
+    c.push(exit());
+    let generation = s.hike.store_chain(A + 5, &c).unwrap();
+    let mut again = eclat_kernel::hike::Hike::open(s.root.path()).expect("reopen");
+    assert!(again.loads().is_empty(), "the VM was not loaded again");
+    let chains = again.chains().unwrap();
+    let stored = chains
+        .iter()
+        .find(|x| x.id == A + 5)
+        .expect("chain visible");
+    assert_eq!((stored.generation, &stored.insns), (generation, &c));
+    assert_eq!(
+        again.registered().unwrap().len(),
+        s.hike.registered().unwrap().len()
+    );
+    // programs by pin: register hike_pass from the first process's pin under another ID
+    again.register(100, "hike_default", "hike_pass").unwrap();
+    let mut c = call_with(100, &[]);
+    c.push(exit());
+    s.classify_to(A, &c).unwrap();
+    assert_eq!(
+        s.run(&bench_frame()).unwrap().action(),
+        Some(XdpAction::Pass)
+    );
+    // and test runs by pin
+    let out = again
+        .test_run("hike_default", "ip6_simple_classifier", &bench_frame(), 1)
+        .unwrap();
+    assert_eq!(out.action(), Some(XdpAction::Pass));
+}
