@@ -286,6 +286,17 @@ pub fn run(session: &Session, args: BenchArgs) -> Result<Output> {
         ..Default::default()
     })
     .context("the HIKe VM benchmark")?;
+    // the TUI in a pseudo-terminal, in a throw-away lab of its own
+    let tui = if args.tui_seconds > 0 {
+        let bin = std::env::current_exe()?;
+        Some(crate::tui::figures::measure_tui(
+            &bin,
+            &LabEnv::for_test("tuibench"),
+            Duration::from_secs(args.tui_seconds),
+        )?)
+    } else {
+        None
+    };
     let mut text = String::from("eclat-lab bench (medians; min..max in brackets)\n\n");
     text.push_str("topology hike-lab (3 nodes, 3 links)                 lab (netlink)            shell script (ip)        ratio\n");
     let row = |name: &str, lab: &Stat, sh: &Option<Stat>, ratio: Option<f64>| {

@@ -278,6 +278,9 @@ pub struct BenchArgs {
     /// Repetitions per measurement (median reported)
     #[arg(long, default_value_t = 15)]
     pub runs: u32,
+    /// Seconds of idle TUI polling for the CPU figure (0 skips the TUI figures)
+    #[arg(long, default_value_t = 30)]
+    pub tui_seconds: u64,
     #[arg(long)]
     pub json: bool,
 }
