@@ -2,7 +2,10 @@
 """Give every lessons/NN-name folder its chapter: book/src/lessons/NN-name.md (the lesson's own
 README included, plus its steps and files, expanded at build time) and a line in SUMMARY.md,
 in lesson order. Idempotent: run it after adding a lesson.   python3 book/tools/sync-lessons.py
+With --committed, only lessons whose README.md git already tracks (to commit the book alone).
 """
+import subprocess
+import sys
 import os
 import re
 import tomllib
@@ -20,11 +23,19 @@ CHAPTER = """{{{{#include ../../../lessons/{id}/README.md}}}}
 """
 
 
+def tracked(name):
+    r = subprocess.run(["git", "-C", REPO, "ls-files", "--error-unmatch", f"lessons/{name}/README.md"],
+                       capture_output=True)
+    return r.returncode == 0
+
+
 def lessons():
+    committed_only = "--committed" in sys.argv
     out = []
     for name in sorted(os.listdir(os.path.join(REPO, "lessons"))):
         # a folder becomes a lesson when it has its text (README.md)
-        if LESSON_DIR.match(name) and os.path.isfile(os.path.join(REPO, "lessons", name, "README.md")):
+        if LESSON_DIR.match(name) and os.path.isfile(os.path.join(REPO, "lessons", name, "README.md")) \
+                and (not committed_only or tracked(name)):
             title = name
             manifest = os.path.join(REPO, "lessons", name, "lesson.toml")
             if os.path.exists(manifest):
