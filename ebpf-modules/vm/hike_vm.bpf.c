@@ -97,13 +97,18 @@ static __always_inline int hvm_abort(__u32 on, __u32 reason, struct hike_chain *
 	return XDP_ABORTED;
 }
 
-/* Makes frame nf run chain id: reuses its cached copy of the bytecode when the stored
- * chain's generation is the one it copied, copies it otherwise. */
-static __always_inline int hvm_load_chain(struct hike_chain *nf, __u32 id)
+/* Makes frame nf run chain id. The frame keeps the bytecode of the chain it ran last, with
+ * the store generation it copied (gen) and the store epoch it last checked (pad[0]): while
+ * the epoch is unchanged no chain was stored or deleted anywhere, so the cached copy is
+ * current without a lookup; otherwise the stored chain's generation decides. */
+static __always_inline int hvm_load_chain(struct hike_chain *nf, __u32 id, __u64 epoch)
 {
-	struct hike_chain *c = bpf_map_lookup_elem(&hvm_chain_map, &id);
+	struct hike_chain *c;
 	__u64 gen;
 
+	if (epoch && nf->chain_id == id && nf->pad[0] == epoch)
+		goto fresh;
+	c = bpf_map_lookup_elem(&hvm_chain_map, &id);
 	if (!c)
 		return HVM_ERR_NO_CHAIN;
 	gen = c->gen;
@@ -117,6 +122,8 @@ static __always_inline int hvm_load_chain(struct hike_chain *nf, __u32 id)
 		nf->gen = gen;
 		nf->chain_id = id;
 	}
+	nf->pad[0] = gen ? epoch : 0;
+fresh:
 	nf->upc = 0;
 	__builtin_memset(nf->stack, 0, sizeof(nf->stack));
 	return 0;
@@ -296,11 +303,11 @@ static __always_inline __u32 hvm_size(__u8 code)
 
 
 /* Entering a chain: frames[depth] runs chain id with r0..r4 of frames[depth - 1]. */
-static __always_inline int hvm_enter(struct hike_cdata *cd, __u32 depth, __u32 id)
+static __always_inline int hvm_enter(struct hike_cdata *cd, __u32 depth, __u32 id, __u64 epoch)
 {
 	struct hike_chain *pf = &cd->frames[(depth - 1) & (HIKE_MAX_FRAMES - 1)];
 	struct hike_chain *nf = &cd->frames[depth & (HIKE_MAX_FRAMES - 1)];
-	int err = hvm_load_chain(nf, id);
+	int err = hvm_load_chain(nf, id, epoch);
 
 	if (err)
 		return err;
@@ -324,6 +331,7 @@ __attribute__((noinline)) int hvm_call_chain(__u32 elem, __u32 on)
 {
 	__u32 zero = 0, d;
 	struct hike_cdata *cd = bpf_map_lookup_elem(&hvm_cdata_map, &zero);
+	struct hvm_config *cfg = bpf_map_lookup_elem(&hvm_config, &zero);
 	struct hike_chain *nf;
 	int err;
 
@@ -332,7 +340,7 @@ __attribute__((noinline)) int hvm_call_chain(__u32 elem, __u32 on)
 	d = cd->active;
 	if (d == 0 || d + 1 >= HIKE_MAX_FRAMES)
 		return HVM_ERR_DEPTH;
-	err = hvm_enter(cd, d + 1, elem);
+	err = hvm_enter(cd, d + 1, elem, cfg ? cfg->epoch : 0);
 	if (err)
 		return err;
 	nf = &cd->frames[(d + 1) & (HIKE_MAX_FRAMES - 1)];
@@ -375,6 +383,7 @@ SEC("xdp")
 int hike_vm(struct xdp_md *ctx)
 {
 	__u32 zero = 0, on = 0, d, i, pc, prog = 0;
+	__u64 epoch = 0;
 	struct hike_cdata *cd = bpf_map_lookup_elem(&hvm_cdata_map, &zero);
 	struct hvm_config *cfg = bpf_map_lookup_elem(&hvm_config, &zero);
 	struct hike_chain *f;
@@ -382,8 +391,10 @@ int hike_vm(struct xdp_md *ctx)
 
 	if (!cd)
 		return hvm_abort(0, HVM_ERR_INTERNAL, 0, 0, 0);
-	if (cfg)
+	if (cfg) {
 		on = cfg->trace;
+		epoch = cfg->epoch;
+	}
 	d = cd->active;
 	if (d == 0) {
 		__u32 id = cd->boot_id;
@@ -397,7 +408,7 @@ int hike_vm(struct xdp_md *ctx)
 		f->regs[2] = 0;
 		f->regs[3] = 0;
 		f->regs[4] = 0;
-		err = hvm_enter(cd, 1, id);
+		err = hvm_enter(cd, 1, id, epoch);
 		if (err)
 			return hvm_abort(on, err, f, 0, 0);
 		f = &cd->frames[1];

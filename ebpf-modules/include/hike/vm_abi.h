@@ -49,6 +49,10 @@ struct hvm_trace_event {
 struct hvm_config {
 	__u32 trace;	/* non-zero: emit hvm_trace events */
 	__u32 reserved;
+	/* store epoch: the control plane sets it to a new value after every store or delete
+	 * of a chain. A frame whose cached (chain ID, epoch) still match skips the chain-map
+	 * lookup; 0 disables the shortcut. */
+	__u64 epoch;
 };
 
 #endif

@@ -377,15 +377,20 @@ impl Hike {
                 },
             },
         )?;
+        self.bump_epoch()?;
         Ok(generation)
     }
 
     /// Removes a chain; `false` when none was stored under that ID.
     pub fn delete_chain(&mut self, id: u32) -> Result<bool, HikeError> {
-        sysc::delete(self.chain_map.fd().as_fd(), &id.to_ne_bytes()).map_err(|e| HikeError::Map {
-            map: "hvm_chain_map".into(),
-            detail: e.to_string(),
-        })
+        let found = sysc::delete(self.chain_map.fd().as_fd(), &id.to_ne_bytes()).map_err(|e| {
+            HikeError::Map {
+                map: "hvm_chain_map".into(),
+                detail: e.to_string(),
+            }
+        })?;
+        self.bump_epoch()?;
+        Ok(found)
     }
 
     pub fn chains(&self) -> Result<Vec<StoredChain>, HikeError> {
@@ -596,18 +601,46 @@ impl Hike {
         Ok(true)
     }
 
-    /// Turns the VM's trace (ring buffer `hvm_trace`) on or off.
-    pub fn set_trace(&self, on: bool) -> Result<(), HikeError> {
+    /// Reads `hvm_config[0]`: (trace, epoch).
+    fn config(&self) -> Result<(MapData, u32, u64), HikeError> {
         let p = self.root.join("maps/system/hvm_config");
         let md = MapData::from_pin(&p).map_err(|e| HikeError::Map {
             map: p.display().to_string(),
             detail: e.to_string(),
         })?;
-        let v = [(on as u32).to_ne_bytes(), 0u32.to_ne_bytes()].concat();
+        let mut v = [0u8; 16];
+        crate::sys::lookup(md.fd().as_fd(), &0u32.to_ne_bytes(), &mut v).map_err(|e| {
+            HikeError::Map {
+                map: "hvm_config".into(),
+                detail: e.to_string(),
+            }
+        })?;
+        let trace = u32::from_ne_bytes(v[0..4].try_into().expect("4"));
+        let epoch = u64::from_ne_bytes(v[8..16].try_into().expect("8"));
+        Ok((md, trace, epoch))
+    }
+
+    fn write_config(&self, md: &MapData, trace: u32, epoch: u64) -> Result<(), HikeError> {
+        let mut v = [0u8; 16];
+        v[0..4].copy_from_slice(&trace.to_ne_bytes());
+        v[8..16].copy_from_slice(&epoch.to_ne_bytes());
         crate::sys::update(md.fd().as_fd(), &0u32.to_ne_bytes(), &v).map_err(|e| HikeError::Map {
             map: "hvm_config".into(),
             detail: e.to_string(),
         })
+    }
+
+    /// Tells every CPU that the chain store changed (see `hvm_load_chain` in the VM): frames
+    /// re-check their cached bytecode against `hvm_chain_map` on their next chain entry.
+    fn bump_epoch(&self) -> Result<(), HikeError> {
+        let (md, trace, _) = self.config()?;
+        self.write_config(&md, trace, next_gen())
+    }
+
+    /// Turns the VM's trace (ring buffer `hvm_trace`) on or off.
+    pub fn set_trace(&self, on: bool) -> Result<(), HikeError> {
+        let (md, _, epoch) = self.config()?;
+        self.write_config(&md, on as u32, epoch)
     }
 
     /// The VM's abort counters (`hvm_stats`), summed over CPUs, by reason.
