@@ -501,7 +501,10 @@ impl Session {
             MapCmd::Dump { name, .. } => {
                 let m = maps::find(&self.env, &name)?;
                 let d = maps::dump(&m, 100_000)?;
-                Ok(Output::new(format_dump(&d), serde_json::to_value(&d)?))
+                Ok(Output::new(
+                    crate::scripts::format_dump(&d),
+                    serde_json::to_value(&d)?,
+                ))
             }
             MapCmd::Set { name, key, value } => {
                 let m = maps::find(&self.env, &name)?;

@@ -115,6 +115,74 @@ pub fn compile_file(
     }
 }
 
+/// Key and value layouts (from BTF) of a map pinned at `maps/<package>/.../<map>`.
+pub fn layouts_of(
+    map_path: &str,
+) -> Option<(hike::catalog::TypeLayout, hike::catalog::TypeLayout)> {
+    let mut parts = map_path.split('/');
+    let package = parts.next()?;
+    let map = map_path.rsplit('/').next()?;
+    embedded()
+        .iter()
+        .filter(|(_, m)| m.package == package)
+        .find_map(|(_, m)| m.map(map))
+        .map(|sig| (sig.key.clone(), sig.value.clone()))
+}
+
+/// A map value is a set of counters (summed over CPUs) unless it holds times or addresses.
+fn counters(layout: &hike::catalog::TypeLayout) -> bool {
+    let timeish = |n: &str| {
+        n.contains("ts") || n.contains("time") || n.contains("last") || n.contains("seen")
+    };
+    if layout.fields.is_empty() {
+        return layout.size <= 8 && !timeish(&layout.name);
+    }
+    layout
+        .fields
+        .iter()
+        .all(|f| f.int.is_some() && !timeish(&f.name))
+}
+
+/// `map dump` text, with keys and values decoded through BTF when the map is a HIKe map.
+pub fn format_dump(d: &maps::Dump) -> String {
+    let Some((kl, vl)) = layouts_of(&d.map.name) else {
+        return crate::commands::format_dump(d);
+    };
+    let sum = counters(&vl);
+    let mut s = format!(
+        "{} ({}, {} entries; key {}, value {}{})\n",
+        d.map.name,
+        d.map.map_type,
+        d.rows.len(),
+        kl.name,
+        vl.name,
+        if d.map.per_cpu() {
+            if sum {
+                ", per-CPU values summed"
+            } else {
+                ", one value per CPU"
+            }
+        } else {
+            ""
+        }
+    );
+    use eclat_kernel::hike::display::format;
+    for r in &d.rows {
+        let k = format(&kl, &r.key_bytes);
+        if d.map.per_cpu() && !sum {
+            s.push_str(&format!("  {k}\n"));
+            for (cpu, v) in r.per_cpu.iter().enumerate() {
+                if v.iter().any(|b| *b != 0) {
+                    s.push_str(&format!("      cpu{cpu}: {}\n", format(&vl, v)));
+                }
+            }
+        } else {
+            s.push_str(&format!("  {k} : {}\n", format(&vl, &r.value_bytes)));
+        }
+    }
+    s.trim_end().to_string()
+}
+
 // ---- the lab's HIKe instance and its ID assignments -----------------------------------
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -597,13 +665,25 @@ pub fn test(
                     .map(|o| o.value_bytes != row.value_bytes)
                     .unwrap_or(true)
                 {
+                    let lay = layouts_of(&a.map.name);
+                    let show_k = |b: &[u8], fallback: String| {
+                        lay.as_ref()
+                            .map(|(k, _)| eclat_kernel::hike::display::format(k, b))
+                            .unwrap_or(fallback)
+                    };
+                    let show_v = |b: &[u8], fallback: String| match &lay {
+                        Some((_, v)) if !a.map.per_cpu() || counters(v) => {
+                            eclat_kernel::hike::display::format(v, b)
+                        }
+                        _ => fallback,
+                    };
                     changes.push(MapChange {
                         map: a.map.name.clone(),
-                        key: row.key.to_string(),
+                        key: show_k(&row.key_bytes, row.key.to_string()),
                         before: old
-                            .map(|o| o.value.to_string())
+                            .map(|o| show_v(&o.value_bytes, o.value.to_string()))
                             .unwrap_or_else(|| "(absent)".into()),
-                        after: row.value.to_string(),
+                        after: show_v(&row.value_bytes, row.value.to_string()),
                     });
                 }
             }

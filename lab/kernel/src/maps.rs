@@ -210,6 +210,9 @@ pub struct Row {
     pub key_bytes: Vec<u8>,
     #[serde(skip)]
     pub value_bytes: Vec<u8>,
+    /// each CPU's value, for per-CPU maps
+    #[serde(skip)]
+    pub per_cpu: Vec<Vec<u8>>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -303,11 +306,20 @@ pub fn dump(map: &MapRef, limit: usize) -> Result<Dump, MapError> {
             } else {
                 raw[..vs].to_vec()
             };
+            let stride = vs.div_ceil(8) * 8;
+            let per_cpu = if map.per_cpu() {
+                (0..ncpu)
+                    .filter_map(|c| raw.get(c * stride..c * stride + vs).map(|b| b.to_vec()))
+                    .collect()
+            } else {
+                Vec::new()
+            };
             rows.push(Row {
                 key: decode(&next),
                 value: decode(&value_bytes),
                 key_bytes: next.clone(),
                 value_bytes,
+                per_cpu,
             });
         }
         key = Some(next.clone());
