@@ -466,6 +466,16 @@ int hike_vm(struct xdp_md *ctx)
 		off = (__s16)(raw >> 16);
 		if (dst > 10 || src > 10)
 			goto bad_reg;
+		/* fast path: `if dst ==/!= imm goto`, how chains test a program's result */
+		if (code == (BPF_JMP | BPF_JEQ | BPF_K) || code == (BPF_JMP | BPF_JNE | BPF_K)) {
+			cond = regs[dst] == (__u64)(__s64)imm;
+			if (code == (BPF_JMP | BPF_JNE | BPF_K))
+				cond = !cond;
+			if (cond)
+				pc += off;
+			f->upc = pc;
+			continue;
+		}
 
 		switch (BPF_CLASS(code)) {
 		case BPF_ALU64:
