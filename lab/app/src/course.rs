@@ -148,6 +148,9 @@ pub struct CheckResult {
     pub seen: String,
     /// the hint that helps, 0-based
     pub hint: Option<usize>,
+    /// when the verifier rejected the program: its explanation (class, source line, advice)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub explanation: Option<eclat_kernel::verifier::Explanation>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -244,6 +247,7 @@ pub fn run_checks(
                 expected: "the check to run".into(),
                 seen: format!("{e:#}"),
                 hint: check.hint(),
+                explanation: None,
             },
         };
         let failed = !r.passed;
@@ -283,6 +287,7 @@ fn result(
         expected: expected.into(),
         seen: seen.into(),
         hint: c.hint(),
+        explanation: None,
     }
 }
 
@@ -347,7 +352,7 @@ fn run_check(session: &Session, check: &Check, file: &Path) -> Result<CheckResul
                     None => format!("{} rejected", p.name),
                 })
                 .collect();
-            Ok(result(
+            let mut r = result(
                 check,
                 rejected.is_empty() && !rep.programs.is_empty(),
                 "every program accepted",
@@ -356,7 +361,13 @@ fn run_check(session: &Session, check: &Check, file: &Path) -> Result<CheckResul
                 } else {
                     rejected.join("; ")
                 },
-            ))
+            );
+            r.explanation = rep
+                .programs
+                .iter()
+                .find(|p| !p.accepted)
+                .and_then(|p| p.explanation.clone());
+            Ok(r)
         }
         Check::Verdict {
             packet,
@@ -500,6 +511,21 @@ fn run_check(session: &Session, check: &Check, file: &Path) -> Result<CheckResul
 /// `dev check`: for every exercise, the starter must fail its checks and the solution pass
 /// them. Runs in an isolated lab so it never touches the learner's.
 pub fn dev_check(session: &Session) -> Result<(bool, String, serde_json::Value)> {
+    // a throw-away lab: its own namespaces, bpffs root and state, reset at the end
+    let own = Session::new(
+        eclat_kernel::LabEnv::for_test("devchk"),
+        crate::commands::Origin::Session,
+    );
+    let r = dev_check_in(&own);
+    if let Ok(mut j) = eclat_kernel::journal::Journal::open(&own.env.state_dir) {
+        let _ = eclat_kernel::cleanup::reset(&own.env, &mut j);
+    }
+    let _ = std::fs::remove_dir_all(&own.env.state_dir);
+    let _ = session;
+    r
+}
+
+fn dev_check_in(session: &Session) -> Result<(bool, String, serde_json::Value)> {
     let dir = std::env::temp_dir().join(format!("eclat-dev-check-{}", std::process::id()));
     let mut ok = true;
     let mut text = String::new();

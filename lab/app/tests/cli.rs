@@ -291,13 +291,23 @@ fn doctor_reports_json() {
 }
 
 fn script(name: &str) -> String {
-    format!("{}/../eclat/tests/scripts/{name}", env!("CARGO_MANIFEST_DIR"))
+    format!(
+        "{}/../eclat/tests/scripts/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    )
 }
 
 #[test]
 fn compile_needs_no_root_and_explains_errors() {
     let lab = Lab::new("comp");
-    let mut c = lab.cmd(&["compile", &script("ddos.eclat"), "-D", "DEVNAME=enp6s0f0", "--emit", "asm"]);
+    let mut c = lab.cmd(&[
+        "compile",
+        &script("ddos.eclat"),
+        "-D",
+        "DEVNAME=enp6s0f0",
+        "--emit",
+        "asm",
+    ]);
     c.uid(65534).gid(65534);
     let o = c.output().unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
@@ -305,11 +315,18 @@ fn compile_needs_no_root_and_explains_errors() {
     assert!(asm.contains("call") && asm.contains("mitigate"), "{asm}");
     let bad = lab.state.join("bad.eclat");
     std::fs::create_dir_all(&lab.state).unwrap();
-    std::fs::write(&bad, "from programs.hike_default import hike_pass\n\ndef c():\n    x = 1\n    hike_pass()\n").unwrap();
+    std::fs::write(
+        &bad,
+        "from programs.hike_default import hike_pass\n\ndef c():\n    x = 1\n    hike_pass()\n",
+    )
+    .unwrap();
     let o = lab.run(&["compile", bad.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2));
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("bad.eclat:4:5") && err.contains("u64 : x"), "{err}");
+    assert!(
+        err.contains("bad.eclat:4:5") && err.contains("u64 : x"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -317,33 +334,95 @@ fn scripts_test_load_trace_reload_unload() {
     let lab = Lab::new("scr");
     let ddos = script("ddos.eclat");
     // test: crafted packets, no topology
-    let out = lab.ok(&["test", &ddos, "-D", "DEVNAME=enp6s0f0", "-p", "ipv6 udp dport=5000", "-p", "ipv4 udp", "--json"]);
+    let out = lab.ok(&[
+        "test",
+        &ddos,
+        "-D",
+        "DEVNAME=enp6s0f0",
+        "-p",
+        "ipv6 udp dport=5000",
+        "-p",
+        "ipv4 udp",
+        "--json",
+    ]);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v[0]["verdict"], "PASS");
-    assert!(v[0]["trace"].as_array().unwrap().iter().any(|t| t.as_str().unwrap().contains("monitor")), "{v}");
+    assert!(
+        v[0]["trace"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t.as_str().unwrap().contains("monitor")),
+        "{v}"
+    );
     assert_eq!(v[1]["verdict"], "PASS");
     assert!(lab.namespaces().is_empty());
 
     lab.ok(&["topo", "up"]);
     let out = lab.ok(&["load", &ddos, "-D", "DEVNAME=enp6s0f0"]);
-    assert!(out.contains("loaded") && out.contains("ip6_simple_classifier on sut:enp6s0f0"), "{out}");
+    assert!(
+        out.contains("loaded") && out.contains("ip6_simple_classifier on sut:enp6s0f0"),
+        "{out}"
+    );
     let list = lab.ok(&["chain", "list"]);
-    assert!(list.contains("0x40000001") && list.contains("mitigate"), "{list}");
-    assert!(lab.ok(&["chain", "dis", "mitigate"]).contains("hike_default.monitor"));
+    assert!(
+        list.contains("0x40000001") && list.contains("mitigate"),
+        "{list}"
+    );
+    assert!(
+        lab.ok(&["chain", "dis", "mitigate"])
+            .contains("hike_default.monitor")
+    );
     // packets through the loaded chain: monitor(PASS) counts them
-    let r = lab.ok(&["traffic", "--from", "tg", "--to", "fc01::2", "--icmp", "--count", "4"]);
+    let r = lab.ok(&[
+        "traffic", "--from", "tg", "--to", "fc01::2", "--icmp", "--count", "4",
+    ]);
     assert!(r.contains("4 echo replies"), "{r}");
     assert!(lab.ok(&["map", "dump", "map_pcpu_mon"]).contains(": 4"));
     // re-load: new chain ID, the old one is gone, no second attach
     let out = lab.ok(&["load", &ddos, "-D", "DEVNAME=enp6s0f0"]);
-    assert!(out.contains("reloaded") && out.contains("already attached"), "{out}");
+    assert!(
+        out.contains("reloaded") && out.contains("already attached"),
+        "{out}"
+    );
     let list = lab.ok(&["chain", "list"]);
-    assert!(list.contains("0x40000002") && !list.contains("0x40000001"), "{list}");
+    assert!(
+        list.contains("0x40000002") && !list.contains("0x40000001"),
+        "{list}"
+    );
     // unload frees the IDs: the next load reuses 0x40000001
     lab.ok(&["unload", &ddos]);
     assert!(lab.ok(&["chain", "list"]).contains("no chain is stored"));
-    let st: serde_json::Value = serde_json::from_str(&lab.ok(&["topo", "status", "--json"])).unwrap();
+    let st: serde_json::Value =
+        serde_json::from_str(&lab.ok(&["topo", "status", "--json"])).unwrap();
     assert!(st["nodes"][1]["interfaces"][0]["xdp_prog_id"].is_null());
     lab.ok(&["load", &ddos, "-D", "DEVNAME=enp6s0f0"]);
     assert!(lab.ok(&["chain", "list"]).contains("0x40000001"));
+}
+
+/// `dev check`: every exercise's starter fails its checks and its solution passes them.
+#[test]
+fn every_starter_fails_and_every_solution_passes() {
+    let lab = Lab::new("dev");
+    let ws = lab.state.join("ws");
+    let o = lab
+        .cmd(&["dev", "check", "--json"])
+        .env("ECLAT_LAB_WORKSPACE", &ws)
+        .env("ECLAT_LAB_PROGRESS", ws.join("progress.toml"))
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{e}: {}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        )
+    });
+    let rows = v.as_array().unwrap();
+    assert!(!rows.is_empty(), "no exercise at all");
+    for r in rows {
+        assert_eq!(r["as_expected"], true, "{r}");
+    }
+    assert!(o.status.success());
+    assert!(lab.namespaces().is_empty());
 }
