@@ -12,7 +12,7 @@ fn bench_suite_reports_every_case_against_a_baseline() {
         .unwrap_or(2000);
     let r = bench::run(BenchOptions {
         repeat,
-        samples: 5,
+        samples: 11,
         dynamic_dispatch: true,
     })
     .expect("bench");
