@@ -5,7 +5,7 @@ set -eu
 cd "$(dirname "$0")"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-make -s -B OUT="$tmp" all >/dev/null
+OUT="$tmp" ./build.sh >/dev/null
 status=0
 for f in $(cd "$tmp" && find . -name '*.o' | sort); do
 	if [ ! -f "obj/$f" ]; then
