@@ -13,10 +13,12 @@ use eclat_kernel::topo::Status;
 use super::markdown::{self, Block};
 use super::theme::Theme;
 use super::view;
-use crate::cli::{Cmd, MapCmd, TrafficArgs};
+use crate::cli::{Cmd, LessonCmd, MapCmd, TrafficArgs};
 use crate::commands::Output;
-use crate::lessons::{Lesson, MapPanel};
+use crate::course::{CheckReport, Progress};
+use crate::lessons::{self, Lesson, MapPanel};
 use crate::repl;
+use eclat_kernel::verifier::Explanation;
 
 pub type JobId = u64;
 
@@ -27,6 +29,8 @@ const RATE_WINDOW: Duration = Duration::from_millis(1000);
 /// Rates kept for the sparklines.
 const HISTORY: usize = 120;
 const LOG_MAX: usize = 2000;
+/// Lines of chain trace kept for the timeline.
+const TRACE_MAX: usize = 400;
 /// The background traffic generator's rate (the `t` key).
 pub const TRAFFIC_PPS: f64 = 5.0;
 
@@ -52,6 +56,159 @@ pub enum Event {
     Signal(String),
     /// something went wrong outside any command (the map poller stopped, ...)
     Problem(String),
+    /// a message for the event log from the runtime (the watcher, the editor, a reset)
+    Note(LogKind, String),
+    /// an exercise's checks ran (sent just before the check job's `JobDone`)
+    Checked(Box<CheckDone>),
+    /// the learner's copy of the current exercise file, now watched
+    Watching(std::path::PathBuf),
+    /// the watched exercise file was saved with new content (debounced)
+    FileChanged(std::path::PathBuf),
+    /// the progress file as it is now on disk
+    Progress(Progress),
+    /// the verifier rejected a program of `module build` (sent before its `JobDone`)
+    Verifier(Box<VerifierView>),
+    /// a line of the chain trace (HIKe's trace ring buffer)
+    Trace(String),
+    /// why the chain trace is not flowing (HIKe not loaded, ...), or what it waits for
+    TraceStatus(String),
+}
+
+/// What a check job brings back.
+#[derive(Debug, Clone)]
+pub struct CheckDone {
+    pub report: CheckReport,
+    pub verifier: Option<VerifierView>,
+}
+
+/// The verifier panel: the explanation and the learner's source around the failing line.
+#[derive(Debug, Clone)]
+pub struct VerifierView {
+    pub explanation: Explanation,
+    /// the rejected program
+    pub program: Option<String>,
+    /// the file that was built (the learner's copy)
+    pub file: String,
+    /// a few numbered lines of that file around the failing one
+    pub excerpt: Vec<(u32, String)>,
+}
+
+impl VerifierView {
+    /// Lines `line-around ..= line+around` of `text`.
+    pub fn new(explanation: Explanation, program: Option<String>, file: &str, text: &str) -> Self {
+        const AROUND: u32 = 4;
+        let excerpt = match &explanation.source {
+            Some(src) => text
+                .lines()
+                .enumerate()
+                .map(|(i, l)| (i as u32 + 1, markdown::expand_tabs(l)))
+                .filter(|(n, _)| n + AROUND >= src.line && *n <= src.line + AROUND)
+                .collect(),
+            None => vec![],
+        };
+        Self {
+            explanation,
+            program,
+            file: file.to_string(),
+            excerpt,
+        }
+    }
+}
+
+/// The state of the current exercise's check.
+#[derive(Debug, Clone)]
+pub enum CheckView {
+    /// not run in this session
+    NotRun,
+    Running,
+    Done(CheckReport),
+    /// the check could not run (no workspace, ...)
+    Error(String),
+}
+
+/// A change to the progress file; the runtime applies it to the file as it is on disk
+/// (commands such as `lesson check` write it too), the app to its own copy.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ProgressOp {
+    Current(String),
+    Step(String, usize),
+    Passed(String, String),
+    Hints(String, String, usize),
+}
+
+impl ProgressOp {
+    pub fn apply(&self, p: &mut Progress) {
+        match self {
+            ProgressOp::Current(id) => p.current = Some(id.clone()),
+            ProgressOp::Step(id, n) => p.lesson(id).step = *n,
+            ProgressOp::Passed(id, ex) => {
+                p.lesson(id).passed.insert(ex.clone());
+            }
+            ProgressOp::Hints(id, ex, n) => {
+                p.lesson(id).hints.insert(ex.clone(), *n);
+            }
+        }
+    }
+}
+
+/// Boxes drawn over the screen; one at a time, any key not theirs closes them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Overlay {
+    /// the lesson list, with the selected row
+    Lessons { selected: usize },
+    /// the hints shown so far
+    Hints,
+    /// the reference solution, scrolled
+    Solution { scroll: usize },
+    /// reset the exercise file? (y)
+    ConfirmReset,
+}
+
+/// One line of the chain-trace timeline.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TraceKind {
+    /// a packet starts (a depth-0 chain entry, or a `test` packet)
+    Packet,
+    Call,
+    Return,
+    Exit,
+    Abort,
+    Verdict,
+    Other,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TraceLine {
+    pub kind: TraceKind,
+    pub text: String,
+}
+
+impl TraceLine {
+    /// Classifies a line as `chain trace` prints it.
+    pub fn parse(line: &str) -> Self {
+        let t = line.trim_start();
+        let kind = if t.starts_with("ABORTED") {
+            TraceKind::Abort
+        } else if t.starts_with("chain ") && t.contains(" enter") {
+            if line.starts_with(' ') {
+                TraceKind::Call
+            } else {
+                TraceKind::Packet
+            }
+        } else if t.starts_with("chain ") && t.contains(" exit") {
+            TraceKind::Exit
+        } else if t.starts_with("call ") {
+            TraceKind::Call
+        } else if t.contains(" returned ") {
+            TraceKind::Return
+        } else {
+            TraceKind::Other
+        };
+        Self {
+            kind,
+            text: line.trim_end().to_string(),
+        }
+    }
 }
 
 /// One reading of one panel's map.
@@ -78,6 +235,30 @@ pub enum Effect {
     /// poll these maps at 10 Hz (empty: stop polling)
     Poll(Vec<String>),
     RefreshTopo,
+    /// run the exercise's checks on the learner's copy (answers `Checked`, then `JobDone`)
+    Check {
+        job: JobId,
+        lesson: Box<Lesson>,
+        exercise: usize,
+    },
+    /// suspend the TUI and open the exercise file in `$EDITOR`
+    Edit {
+        lesson: Box<Lesson>,
+        exercise: usize,
+    },
+    /// watch this exercise's file (None: watch nothing); answers `Watching`
+    Watch(Option<(Box<Lesson>, usize)>),
+    /// put the embedded starter back (the learner's version is kept as .bak)
+    ResetExercise {
+        lesson: Box<Lesson>,
+        exercise: usize,
+    },
+    /// apply this change to the progress file
+    SaveProgress(ProgressOp),
+    /// read the progress file again (a `lesson` command changed it)
+    ReloadProgress,
+    /// read the chain trace (true) or stop reading it
+    Trace(bool),
     Quit,
 }
 
@@ -87,6 +268,10 @@ pub enum Focus {
     Topology,
     Maps,
     Log,
+    /// the verifier panel (when a check or `module build` was rejected)
+    Verifier,
+    /// the chain-trace timeline (lessons with HIKe chains)
+    Trace,
     Command,
 }
 
@@ -252,6 +437,42 @@ pub struct App {
     /// the lesson text laid out for the width it was last drawn at (layout is the costly
     /// part of a frame, and frames come at 10 Hz while maps are polled)
     pub text_cache: Option<(u16, Vec<ratatui::text::Line<'static>>)>,
+    /// every lesson, for the lesson list
+    pub all: Vec<Lesson>,
+    /// the learner's progress (the runtime keeps the file in step, see [`ProgressOp`])
+    pub progress: Progress,
+    /// the exercise `c`, `h`, `e`, `x` and `s` act on (index into `lesson.exercises`)
+    pub exercise: Option<usize>,
+    /// the learner's copy of that exercise's file, once the runtime watches it
+    pub exercise_path: Option<std::path::PathBuf>,
+    pub check: CheckView,
+    /// the check (and verifier) panels take the place of the lesson text
+    pub show_check: bool,
+    pub verifier: Option<VerifierView>,
+    /// the job of the running check
+    checking: Option<JobId>,
+    /// the file changed while something ran: check once it is done
+    pending_check: bool,
+    pub overlay: Option<Overlay>,
+    /// the lesson uses HIKe chains: the chain-trace timeline is shown
+    pub uses_chains: bool,
+    pub trace: VecDeque<TraceLine>,
+    pub trace_status: Option<String>,
+    /// packets seen in the live trace
+    pub trace_packets: u64,
+    tracing: bool,
+}
+
+/// Whether a lesson works with HIKe chains (eCLAT scripts, chain commands): it gets the
+/// chain-trace timeline.
+pub fn uses_chains(lesson: &Lesson) -> bool {
+    lesson.exercises.iter().any(|e| e.file.ends_with(".eclat"))
+        || lesson.steps.iter().any(|s| {
+            s.run.as_deref().is_some_and(|r| {
+                let w = r.split_whitespace().next().unwrap_or("");
+                matches!(w, "load" | "chain" | "test" | "unload")
+            })
+        })
 }
 
 impl App {
@@ -298,8 +519,24 @@ impl App {
             now,
             polling: Vec::new(),
             text_cache: None,
+            all: lessons::all(),
+            progress: Progress::default(),
+            exercise: None,
+            exercise_path: None,
+            check: CheckView::NotRun,
+            show_check: false,
+            verifier: None,
+            checking: None,
+            pending_check: false,
+            overlay: None,
+            uses_chains: uses_chains(&lesson),
+            trace: VecDeque::new(),
+            trace_status: None,
+            trace_packets: 0,
+            tracing: false,
             lesson,
         };
+        app.exercise = app.pick_exercise();
         app.sync_text_cache();
         app.info(format!(
             "Lesson {}: {}. {} steps: r runs the current step, n/p move, : types a command, ? helps.",
@@ -317,14 +554,341 @@ impl App {
         app
     }
 
+    /// The learner's progress: resume at the step they left this lesson on.
+    pub fn with_progress(mut self, progress: Progress) -> Self {
+        self.progress = progress;
+        self.resume();
+        self
+    }
+
+    /// Step and exercise from the progress of the current lesson.
+    fn resume(&mut self) {
+        let n = self.lesson.steps.len();
+        self.step = self
+            .progress
+            .lessons
+            .get(&self.lesson.id)
+            .map_or(0, |l| l.step)
+            .min(n.saturating_sub(1));
+        self.exercise = self.pick_exercise();
+    }
+
+    /// The first exercise not passed yet, else the first.
+    fn pick_exercise(&self) -> Option<usize> {
+        let passed = self.progress.lessons.get(&self.lesson.id);
+        let exs = &self.lesson.exercises;
+        exs.iter()
+            .position(|e| !passed.is_some_and(|p| p.passed.contains(&e.id)))
+            .or((!exs.is_empty()).then_some(0))
+    }
+
     /// Effects to run once the runtime is up.
     pub fn start(&mut self) -> Vec<Effect> {
         let mut fx = Vec::new();
         if self.privileged {
             fx.push(Effect::RefreshTopo);
         }
+        self.save(ProgressOp::Current(self.lesson.id.clone()), &mut fx);
+        fx.push(self.watch_effect());
         self.sync_polling(&mut fx);
+        self.sync_trace(&mut fx);
         fx
+    }
+
+    fn watch_effect(&self) -> Effect {
+        Effect::Watch(self.exercise.map(|i| (Box::new(self.lesson.clone()), i)))
+    }
+
+    /// Applies a progress change here and has the runtime write it.
+    fn save(&mut self, op: ProgressOp, fx: &mut Vec<Effect>) {
+        op.apply(&mut self.progress);
+        fx.push(Effect::SaveProgress(op));
+    }
+
+    pub fn current_exercise(&self) -> Option<&lessons::Exercise> {
+        self.exercise.and_then(|i| self.lesson.exercises.get(i))
+    }
+
+    /// Whether the current exercise passed (now or in an earlier session).
+    pub fn exercise_passed(&self) -> bool {
+        let Some(ex) = self.current_exercise() else {
+            return false;
+        };
+        self.progress
+            .lessons
+            .get(&self.lesson.id)
+            .is_some_and(|p| p.passed.contains(&ex.id))
+    }
+
+    /// Hints of the current exercise shown so far.
+    pub fn hints_shown(&self) -> usize {
+        let Some(ex) = self.current_exercise() else {
+            return 0;
+        };
+        self.progress
+            .lessons
+            .get(&self.lesson.id)
+            .and_then(|p| p.hints.get(&ex.id).copied())
+            .unwrap_or(0)
+            .min(ex.hints.len())
+    }
+
+    /// Opens another lesson at the step the learner left it on.
+    fn open_lesson(&mut self, lesson: Lesson, fx: &mut Vec<Effect>) {
+        self.blocks = markdown::parse(&lesson.text);
+        self.panels = lesson
+            .maps
+            .iter()
+            .map(|m| Panel {
+                spec: m.clone(),
+                state: PanelState::NotLoaded,
+            })
+            .collect();
+        self.uses_chains = uses_chains(&lesson);
+        self.lesson = lesson;
+        self.resume();
+        self.text_scroll = 0;
+        self.text_cache = None;
+        self.check = CheckView::NotRun;
+        self.show_check = false;
+        self.verifier = None;
+        self.pending_check = false;
+        self.exercise_path = None;
+        self.trace.clear();
+        self.trace_packets = 0;
+        self.zoom = false;
+        if !matches!(self.focus, Focus::Command) {
+            self.focus = Focus::Lesson;
+        }
+        self.last_pane = Focus::Lesson;
+        self.save(ProgressOp::Current(self.lesson.id.clone()), fx);
+        fx.push(self.watch_effect());
+        self.info(format!(
+            "Lesson {}: {}. Step {}/{}.",
+            self.lesson.number,
+            self.lesson.title,
+            self.step + 1,
+            self.lesson.steps.len()
+        ));
+    }
+
+    fn set_step(&mut self, step: usize, fx: &mut Vec<Effect>) {
+        if step != self.step {
+            self.step = step;
+            self.save(ProgressOp::Step(self.lesson.id.clone(), step), fx);
+        }
+    }
+
+    /// `c`: runs the current exercise's checks on the learner's copy.
+    fn start_check(&mut self, fx: &mut Vec<Effect>) {
+        let Some(i) = self.exercise else {
+            self.info("this lesson has no exercise to check: its steps show their results");
+            return;
+        };
+        if let Some(j) = self.foreground() {
+            let msg = format!(
+                "`{}` is still running: the check waits for it (Ctrl-C stops it)",
+                j.label
+            );
+            self.info(msg);
+            self.pending_check = true;
+            return;
+        }
+        let ex = &self.lesson.exercises[i];
+        let label = format!("check {}", ex.id);
+        self.push(
+            LogKind::Command,
+            format!("$ lesson check {} {}", self.lesson.number, ex.id),
+        );
+        self.pending_check = false;
+        self.check = CheckView::Running;
+        self.show_check = true;
+        self.log_scroll = 0;
+        let job = self.new_job(label, false);
+        self.checking = Some(job);
+        fx.push(Effect::Check {
+            job,
+            lesson: Box::new(self.lesson.clone()),
+            exercise: i,
+        });
+    }
+
+    fn on_checked(&mut self, done: CheckDone, fx: &mut Vec<Effect>) {
+        if done.report.lesson != self.lesson.id {
+            return;
+        }
+        let Some(i) = self
+            .lesson
+            .exercises
+            .iter()
+            .position(|e| e.id == done.report.exercise)
+        else {
+            return;
+        };
+        self.exercise = Some(i);
+        if done.report.passed {
+            let was = self.exercise_passed();
+            self.save(
+                ProgressOp::Passed(self.lesson.id.clone(), done.report.exercise.clone()),
+                fx,
+            );
+            if !was {
+                self.info("passed: s shows the reference solution; n moves on when you are ready");
+            }
+        }
+        self.verifier = done.verifier;
+        if self.verifier.is_some() {
+            // the panel to read (and to zoom with z on a small screen)
+            if self.focus != Focus::Command {
+                self.focus = Focus::Verifier;
+            }
+            self.last_pane = Focus::Verifier;
+        } else {
+            if self.focus == Focus::Verifier {
+                self.focus = Focus::Lesson;
+                self.zoom = false;
+            }
+            if self.last_pane == Focus::Verifier {
+                self.last_pane = Focus::Lesson;
+            }
+        }
+        self.check = CheckView::Done(done.report);
+        self.show_check = true;
+    }
+
+    /// `h`: one more hint, remembered in the progress file as `lesson hint` does.
+    fn next_hint(&mut self, fx: &mut Vec<Effect>) {
+        let Some(ex) = self.current_exercise() else {
+            self.info("this lesson has no exercise, so no hints");
+            return;
+        };
+        let (id, n) = (ex.id.clone(), ex.hints.len());
+        let seen = self.hints_shown();
+        let now = (seen + 1).min(n);
+        if now != seen {
+            self.save(ProgressOp::Hints(self.lesson.id.clone(), id, now), fx);
+        }
+        self.overlay = Some(Overlay::Hints);
+    }
+
+    fn show_solution(&mut self) {
+        let Some(ex) = self.current_exercise() else {
+            self.info("this lesson has no exercise, so no solution");
+            return;
+        };
+        if !self.exercise_passed() {
+            let msg = format!(
+                "the solution of {} opens once your check passes (c checks, h gives a hint)",
+                ex.id
+            );
+            self.info(msg);
+            return;
+        }
+        self.overlay = Some(Overlay::Solution { scroll: 0 });
+    }
+
+    /// The reference solution of the current exercise (embedded in the binary).
+    pub fn solution_text(&self) -> Option<&'static str> {
+        let ex = self.current_exercise()?;
+        lessons::exercise_file(&self.lesson, "solution", &ex.file)
+    }
+
+    fn edit(&mut self, fx: &mut Vec<Effect>) {
+        let Some(i) = self.exercise else {
+            self.info("this lesson has no exercise file to edit");
+            return;
+        };
+        fx.push(Effect::Edit {
+            lesson: Box::new(self.lesson.clone()),
+            exercise: i,
+        });
+    }
+
+    fn on_file_changed(&mut self, path: std::path::PathBuf, fx: &mut Vec<Effect>) {
+        if self.exercise_path.as_ref() != Some(&path) {
+            return;
+        }
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        self.info(format!("{name} saved: checking it again"));
+        if self.checking.is_some() {
+            self.pending_check = true;
+        } else {
+            self.start_check(fx);
+        }
+    }
+
+    /// The trace is read while its pane is on screen, HIKe chains are in the lesson, and no
+    /// `chain trace` command reads the same ring buffer.
+    pub fn wanted_trace(&self) -> bool {
+        if !self.privileged || !self.uses_chains {
+            return false;
+        }
+        if self.jobs.iter().any(|j| j.label.starts_with("chain trace")) {
+            return false;
+        }
+        let r = view::regions(
+            self,
+            ratatui::layout::Rect::new(0, 0, self.size.0, self.size.1),
+        );
+        r.trace.is_some()
+    }
+
+    fn sync_trace(&mut self, fx: &mut Vec<Effect>) {
+        let want = self.wanted_trace();
+        if want != self.tracing {
+            self.tracing = want;
+            fx.push(Effect::Trace(want));
+        }
+    }
+
+    pub fn push_trace(&mut self, line: TraceLine) {
+        if line.kind == TraceKind::Packet {
+            self.trace_packets += 1;
+        }
+        self.trace.push_back(line);
+        while self.trace.len() > TRACE_MAX {
+            self.trace.pop_front();
+        }
+    }
+
+    /// `test` prints each packet's verdict and trace: they go to the timeline too.
+    fn trace_from_test(&mut self, json: &serde_json::Value) {
+        let Some(arr) = json.as_array() else {
+            return;
+        };
+        for p in arr {
+            let (Some(packet), Some(verdict)) = (
+                p.get("packet").and_then(|v| v.as_str()),
+                p.get("verdict").and_then(|v| v.as_str()),
+            ) else {
+                continue;
+            };
+            self.push_trace(TraceLine {
+                kind: TraceKind::Packet,
+                text: format!("test `{packet}`"),
+            });
+            for l in p
+                .get("trace")
+                .and_then(|t| t.as_array())
+                .into_iter()
+                .flatten()
+                .filter_map(|l| l.as_str())
+            {
+                let mut t = TraceLine::parse(l);
+                if t.kind == TraceKind::Packet {
+                    t.kind = TraceKind::Call;
+                }
+                t.text = format!("  {}", t.text);
+                self.push_trace(t);
+            }
+            self.push_trace(TraceLine {
+                kind: TraceKind::Verdict,
+                text: format!("verdict {verdict}"),
+            });
+        }
     }
 
     pub fn push(&mut self, kind: LogKind, text: impl AsRef<str>) {
@@ -455,6 +1019,9 @@ impl App {
                 LogKind::Error,
                 format!("`{line}`: you are in the tutorial already"),
             ),
+            Ok(Some(Cmd::Lesson(l))) if self.is_current_lesson(&l) => {
+                self.lesson_command(l, fx);
+            }
             Ok(Some(Cmd::Map(MapCmd::Watch { name, .. }))) => {
                 self.push(LogKind::Command, format!("$ {line}"));
                 if self.panels.iter().any(|p| p.spec.name == name) {
@@ -498,6 +1065,57 @@ impl App {
                 self.push(LogKind::Error, msg.join("\n"));
             }
         }
+    }
+
+    /// `lesson check|hint|solution|reset` on this lesson (a step's `run`, or typed): the
+    /// TUI's own panels do them, on the exercise named or the current one.
+    fn is_current_lesson(&self, l: &LessonCmd) -> bool {
+        let (id, ex) = match l {
+            LessonCmd::Check { id, exercise, .. }
+            | LessonCmd::Hint { id, exercise }
+            | LessonCmd::Reset { id, exercise }
+            | LessonCmd::Solution { id, exercise } => (id, exercise),
+            _ => return false,
+        };
+        let same =
+            *id == self.lesson.id || id.trim_start_matches('0') == self.lesson.number.to_string();
+        same && ex
+            .as_ref()
+            .is_none_or(|e| self.lesson.exercises.iter().any(|x| &x.id == e))
+    }
+
+    fn lesson_command(&mut self, l: LessonCmd, fx: &mut Vec<Effect>) {
+        let ex = match &l {
+            LessonCmd::Check { exercise, .. }
+            | LessonCmd::Hint { exercise, .. }
+            | LessonCmd::Reset { exercise, .. }
+            | LessonCmd::Solution { exercise, .. } => exercise.clone(),
+            _ => None,
+        };
+        if let Some(e) = ex {
+            let i = self.lesson.exercises.iter().position(|x| x.id == e);
+            if i != self.exercise {
+                self.exercise = i;
+                self.check = CheckView::NotRun;
+                self.verifier = None;
+                fx.push(self.watch_effect());
+            }
+        }
+        match l {
+            LessonCmd::Check { .. } => self.start_check(fx),
+            LessonCmd::Hint { .. } => self.next_hint(fx),
+            LessonCmd::Reset { .. } => self.ask_reset(),
+            LessonCmd::Solution { .. } => self.show_solution(),
+            _ => {}
+        }
+    }
+
+    fn ask_reset(&mut self) {
+        if self.exercise.is_none() {
+            self.info("this lesson has no exercise file to reset");
+            return;
+        }
+        self.overlay = Some(Overlay::ConfirmReset);
     }
 
     fn run_step(&mut self, fx: &mut Vec<Effect>) {
@@ -601,6 +1219,12 @@ impl App {
             if r.log.is_some() || self.zoom {
                 v.push(Focus::Log);
             }
+            if self.verifier.is_some() && self.show_check {
+                v.push(Focus::Verifier);
+            }
+            if self.uses_chains {
+                v.push(Focus::Trace);
+            }
             v
         };
         let cur = self.focus;
@@ -696,14 +1320,35 @@ impl App {
             KeyCode::Char('q') => self.ask_quit(fx),
             KeyCode::Char('n') | KeyCode::Right => {
                 if self.step + 1 < self.lesson.steps.len() {
-                    self.step += 1;
+                    self.set_step(self.step + 1, fx);
                 }
             }
-            KeyCode::Char('p') | KeyCode::Left => self.step = self.step.saturating_sub(1),
+            KeyCode::Char('p') | KeyCode::Left => self.set_step(self.step.saturating_sub(1), fx),
             KeyCode::Char('r') | KeyCode::Enter => self.run_step(fx),
-            KeyCode::Char('c') => self.info(
-                "checks come with the lesson checks (a later version): for now, watch the counters",
-            ),
+            KeyCode::Char('c') => self.start_check(fx),
+            KeyCode::Char('h') => self.next_hint(fx),
+            KeyCode::Char('e') => self.edit(fx),
+            KeyCode::Char('x') => self.ask_reset(),
+            KeyCode::Char('s') => self.show_solution(),
+            KeyCode::Char('l') => {
+                let selected = self
+                    .all
+                    .iter()
+                    .position(|l| l.id == self.lesson.id)
+                    .unwrap_or(0);
+                self.overlay = Some(Overlay::Lessons { selected });
+            }
+            KeyCode::Char('v') => {
+                if matches!(self.check, CheckView::NotRun) && self.verifier.is_none() {
+                    self.info("no check has run yet: c runs it");
+                } else {
+                    self.show_check = !self.show_check;
+                    if !self.show_check && self.focus == Focus::Verifier {
+                        self.focus = Focus::Lesson;
+                        self.zoom = false;
+                    }
+                }
+            }
             KeyCode::Char('t') => self.toggle_traffic(fx),
             KeyCode::Char('?') | KeyCode::F(1) => self.help = true,
             KeyCode::Char(':') | KeyCode::Char('/') => {
@@ -711,7 +1356,16 @@ impl App {
                 self.focus = Focus::Command;
             }
             KeyCode::Char('z') => self.zoom = !self.zoom,
-            KeyCode::Esc => self.zoom = false,
+            KeyCode::Esc => {
+                if self.zoom {
+                    self.zoom = false;
+                } else if self.show_check {
+                    self.show_check = false;
+                    if self.focus == Focus::Verifier {
+                        self.focus = Focus::Lesson;
+                    }
+                }
+            }
             KeyCode::Tab => self.cycle_focus(false),
             KeyCode::BackTab => self.cycle_focus(true),
             KeyCode::PageDown | KeyCode::Char(' ') => {
@@ -762,6 +1416,75 @@ impl App {
         }
     }
 
+    fn key_overlay(&mut self, o: Overlay, k: KeyEvent, fx: &mut Vec<Effect>) {
+        match o {
+            Overlay::Lessons { selected } => {
+                let n = self.all.len();
+                match k.code {
+                    KeyCode::Down | KeyCode::Char('j') if n > 0 => {
+                        self.overlay = Some(Overlay::Lessons {
+                            selected: (selected + 1).min(n - 1),
+                        })
+                    }
+                    KeyCode::Up | KeyCode::Char('k') => {
+                        self.overlay = Some(Overlay::Lessons {
+                            selected: selected.saturating_sub(1),
+                        })
+                    }
+                    KeyCode::Char(c @ '1'..='9') => {
+                        if let Some(i) = self
+                            .all
+                            .iter()
+                            .position(|l| l.number.to_string() == c.to_string())
+                        {
+                            self.overlay = Some(Overlay::Lessons { selected: i });
+                        }
+                    }
+                    KeyCode::Enter => {
+                        self.overlay = None;
+                        if let Some(l) = self.all.get(selected).cloned() {
+                            if l.id != self.lesson.id {
+                                self.open_lesson(l, fx);
+                            }
+                        }
+                    }
+                    _ => self.overlay = None,
+                }
+            }
+            Overlay::Hints => match k.code {
+                KeyCode::Char('h') => self.next_hint(fx),
+                _ => self.overlay = None,
+            },
+            Overlay::Solution { scroll } => {
+                let lines = self.solution_text().map_or(0, |t| t.lines().count());
+                let d: isize = match k.code {
+                    KeyCode::Down | KeyCode::Char('j') => 1,
+                    KeyCode::Up | KeyCode::Char('k') => -1,
+                    KeyCode::PageDown | KeyCode::Char(' ') => 10,
+                    KeyCode::PageUp | KeyCode::Char('b') => -10,
+                    _ => {
+                        self.overlay = None;
+                        return;
+                    }
+                };
+                let max = lines.saturating_sub(1) as isize;
+                self.overlay = Some(Overlay::Solution {
+                    scroll: (scroll as isize + d).clamp(0, max) as usize,
+                });
+            }
+            Overlay::ConfirmReset => {
+                self.overlay = None;
+                match (k.code, self.exercise) {
+                    (KeyCode::Char('y'), Some(i)) => fx.push(Effect::ResetExercise {
+                        lesson: Box::new(self.lesson.clone()),
+                        exercise: i,
+                    }),
+                    _ => self.info("not reset"),
+                }
+            }
+        }
+    }
+
     fn on_key(&mut self, k: KeyEvent, fx: &mut Vec<Effect>) {
         if k.kind == crossterm::event::KeyEventKind::Release {
             return;
@@ -778,6 +1501,10 @@ impl App {
             self.help = false;
             return;
         }
+        if let Some(o) = self.overlay.clone() {
+            self.key_overlay(o, k, fx);
+            return;
+        }
         if self.focus == Focus::Command {
             self.key_command(k, fx);
         } else {
@@ -790,6 +1517,20 @@ impl App {
             return;
         };
         let j = self.jobs.remove(i);
+        if self.checking == Some(job) {
+            self.checking = None;
+            if let (Err(e), CheckView::Running) = (&result, &self.check) {
+                self.check = CheckView::Error(e.clone());
+            }
+        }
+        if let Ok(o) = &result {
+            if j.label.starts_with("test ") {
+                self.trace_from_test(&o.json);
+            }
+        }
+        if j.label.starts_with("lesson ") {
+            fx.push(Effect::ReloadProgress);
+        }
         if self.traffic == Some(job) {
             self.traffic = None;
             match result {
@@ -822,6 +1563,9 @@ impl App {
         self.log_scroll = 0;
         if self.privileged {
             fx.push(Effect::RefreshTopo);
+        }
+        if self.pending_check && self.foreground().is_none() {
+            self.start_check(fx);
         }
     }
 
@@ -946,7 +1690,37 @@ pub fn update(app: &mut App, ev: Event) -> Vec<Effect> {
             app.scroll_text(0);
         }
         Event::Tick(t) => app.now = t,
-        Event::JobOutput(text) => app.push(LogKind::Output, text),
+        Event::JobOutput(text) => {
+            if app.jobs.iter().any(|j| j.label.starts_with("chain trace")) {
+                for l in text.lines() {
+                    app.push_trace(TraceLine::parse(l));
+                }
+            }
+            app.push(LogKind::Output, text)
+        }
+        Event::Note(kind, text) => app.push(kind, text),
+        Event::Checked(done) => app.on_checked(*done, &mut fx),
+        Event::Watching(p) => app.exercise_path = Some(p),
+        Event::FileChanged(p) => app.on_file_changed(p, &mut fx),
+        Event::Progress(p) => {
+            app.progress = p;
+            if app.exercise.is_none() {
+                app.exercise = app.pick_exercise();
+            }
+        }
+        Event::Verifier(v) => {
+            app.verifier = Some(*v);
+            app.show_check = true;
+            if app.focus != Focus::Command {
+                app.focus = Focus::Verifier;
+            }
+            app.last_pane = Focus::Verifier;
+        }
+        Event::Trace(line) => {
+            app.trace_status = None;
+            app.push_trace(TraceLine::parse(&line));
+        }
+        Event::TraceStatus(s) => app.trace_status = Some(s),
         Event::JobDone { job, result } => app.on_done(job, result, &mut fx),
         Event::Maps(s) => app.on_maps(s),
         Event::Topo(r) => {
@@ -991,6 +1765,7 @@ pub fn update(app: &mut App, ev: Event) -> Vec<Effect> {
         }
     }
     app.sync_polling(&mut fx);
+    app.sync_trace(&mut fx);
     app.sync_text_cache();
     fx
 }

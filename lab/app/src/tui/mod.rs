@@ -1,9 +1,10 @@
 //! The tutorial's terminal UI: the lesson text, the current step, the topology, live map
 //! panels, an event log and a command line, over the same command layer as the shell.
 //!
-//! `app` is the state and `update`, `view` draws it, `worker` runs commands and polls maps;
-//! this file owns the terminal (a guard restores it, as do the panic hook and SIGTERM/SIGHUP)
-//! and the event loop, which redraws only when an event arrives.
+//! `app` is the state and `update`, `view` and `panels` draw it, `worker` runs commands and
+//! checks, polls maps, watches the exercise file and reads the chain trace; this file owns the
+//! terminal (a guard restores it, as do the panic hook and SIGTERM/SIGHUP; the editor gets it
+//! for a while) and the event loop, which redraws only when an event arrives.
 
 mod app;
 #[cfg(test)]
@@ -11,12 +12,15 @@ mod fake;
 #[allow(dead_code)] // called by `eclat-lab bench` and the end-to-end tests
 pub mod figures;
 mod markdown;
+mod panels;
 mod theme;
 mod view;
 mod worker;
 
 use std::io::{Stdout, Write};
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
@@ -32,6 +36,7 @@ use self::app::{App, Effect, Event, update};
 use self::theme::Theme;
 use self::worker::Runtime;
 use crate::commands::{Origin, Session};
+use crate::course::{self, Progress};
 use crate::lessons;
 
 /// How long quitting waits for running commands to notice their stop flag.
@@ -108,13 +113,42 @@ fn signals(tx: mpsc::Sender<Event>) {
         });
 }
 
+/// Lets the editor have the terminal's input: while `request` is up the input thread
+/// reads nothing, and says so with `idle`.
+#[derive(Default)]
+struct InputPause {
+    request: AtomicBool,
+    idle: AtomicBool,
+}
+
+impl InputPause {
+    /// Stops reading input; waits (bounded) until the input thread is out of its read.
+    fn pause(&self) {
+        self.idle.store(false, Ordering::SeqCst);
+        self.request.store(true, Ordering::SeqCst);
+        let deadline = Instant::now() + Duration::from_secs(1);
+        while !self.idle.load(Ordering::SeqCst) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+    fn resume(&self) {
+        self.request.store(false, Ordering::SeqCst);
+    }
+}
+
 /// Terminal input on its own thread: keys and resizes become events.
-fn input(tx: mpsc::Sender<Event>) {
+fn input(tx: mpsc::Sender<Event>, pause: Arc<InputPause>) {
     let _ = std::thread::Builder::new()
         .name("eclat-input".into())
         .spawn(move || {
             loop {
-                match ct::poll(Duration::from_secs(1)) {
+                if pause.request.load(Ordering::SeqCst) {
+                    pause.idle.store(true, Ordering::SeqCst);
+                    std::thread::sleep(Duration::from_millis(20));
+                    continue;
+                }
+                // short reads, so that a pause (the editor) takes effect quickly
+                match ct::poll(Duration::from_millis(200)) {
                     Ok(true) => {}
                     Ok(false) => continue,
                     Err(_) => return,
@@ -142,6 +176,14 @@ fn trace_first_frame(t0: Instant) {
 
 pub fn run(env: LabEnv, lesson: Option<String>) -> ExitCode {
     let t0 = Instant::now();
+    let progress = Progress::load();
+    // no lesson named: where the learner left off, else the first
+    let lesson = lesson.or_else(|| {
+        progress
+            .current
+            .clone()
+            .filter(|c| lessons::find(c).is_ok())
+    });
     let lesson = match lesson {
         Some(id) => match lessons::find(&id) {
             Ok(l) => l,
@@ -189,7 +231,8 @@ pub fn run(env: LabEnv, lesson: Option<String>) -> ExitCode {
         .map(|s| (s.width, s.height))
         .unwrap_or((80, 24));
     let privileged = eclat_kernel::doctor::privileged();
-    let mut app = App::new(lesson, privileged, Theme::from_env(), size, Instant::now());
+    let mut app = App::new(lesson, privileged, Theme::from_env(), size, Instant::now())
+        .with_progress(progress);
     if let Err(e) = terminal.draw(|f| view::draw(f, &app)) {
         drop(guard);
         eprintln!("error: cannot draw: {e}");
@@ -199,12 +242,13 @@ pub fn run(env: LabEnv, lesson: Option<String>) -> ExitCode {
 
     let session = Session::new(env, Origin::Session);
     let mut rt = Runtime::new(session.clone(), tx.clone());
-    input(tx.clone());
+    let pause = Arc::new(InputPause::default());
+    input(tx.clone(), pause.clone());
     drop(tx);
     let fx = app.start();
     rt.apply(fx);
 
-    let result = event_loop(&mut terminal, &mut app, &mut rt, &rx);
+    let result = event_loop(&mut terminal, &mut app, &mut rt, &rx, &pause);
 
     // stop what still runs, give it a moment to finish, then undo the session
     rt.stop_all();
@@ -246,6 +290,7 @@ fn event_loop(
     app: &mut App,
     rt: &mut Runtime,
     rx: &mpsc::Receiver<Event>,
+    pause: &InputPause,
 ) -> std::io::Result<()> {
     // fault injection for the tests: this key panics the UI thread (the panic hook must
     // restore the terminal and undo the session)
@@ -283,10 +328,72 @@ fn event_loop(
             ev = rx.try_recv().ok();
         }
         let quit = fx.iter().any(|e| matches!(e, Effect::Quit));
+        let (edits, fx): (Vec<Effect>, Vec<Effect>) = fx
+            .into_iter()
+            .partition(|e| matches!(e, Effect::Edit { .. }));
         rt.apply(fx);
         if quit {
             return Ok(());
         }
+        if let Some(Effect::Edit { lesson, exercise }) = edits.into_iter().next() {
+            let (kind, msg) = match edit(terminal, pause, &lesson, exercise) {
+                Ok(m) => (app::LogKind::Info, m),
+                Err(e) => (app::LogKind::Error, format!("{e:#}")),
+            };
+            let fx = update(app, Event::Note(kind, msg));
+            rt.apply(fx);
+        }
         terminal.draw(|f| view::draw(f, app))?;
     }
+}
+
+/// The editor to run: `$EDITOR` (it may carry arguments, `code -w`), else nano, else vi.
+fn editor() -> Vec<String> {
+    if let Some(e) = std::env::var("EDITOR")
+        .ok()
+        .filter(|e| !e.trim().is_empty())
+        && let Ok(argv) = shell_words::split(&e)
+        && !argv.is_empty()
+    {
+        return argv;
+    }
+    let on_path = |name: &str| {
+        std::env::var_os("PATH")
+            .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(name).is_file()))
+    };
+    let name = if on_path("nano") { "nano" } else { "vi" };
+    vec![name.to_string()]
+}
+
+/// Gives the terminal to the editor on the exercise file, then takes it back. Saving is
+/// noticed by the watcher, which runs the check.
+fn edit(
+    terminal: &mut Terminal<CrosstermBackend<Stdout>>,
+    pause: &InputPause,
+    lesson: &lessons::Lesson,
+    exercise: usize,
+) -> anyhow::Result<String> {
+    use anyhow::Context;
+    let ex = &lesson.exercises[exercise];
+    let path = course::workspace_file(lesson, ex)?;
+    let argv = editor();
+    pause.pause();
+    restore_terminal();
+    let status = std::process::Command::new(&argv[0])
+        .args(&argv[1..])
+        .arg(&path)
+        .status();
+    // back to the TUI whatever the editor did
+    let back = enable_raw_mode()
+        .and_then(|_| crossterm::execute!(std::io::stdout(), EnterAlternateScreen))
+        .and_then(|_| terminal.hide_cursor())
+        .and_then(|_| terminal.clear());
+    pause.resume();
+    back.context("taking the terminal back from the editor")?;
+    let status = status.with_context(|| format!("cannot run the editor `{}`", argv.join(" ")))?;
+    Ok(if status.success() {
+        format!("back from {} on {}", argv[0], path.display())
+    } else {
+        format!("{} exited with {status}", argv[0])
+    })
 }

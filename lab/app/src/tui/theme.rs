@@ -72,6 +72,10 @@ impl Theme {
     pub fn spark(&self) -> Style {
         self.fg(Color::Green)
     }
+    /// The line a panel points at (the verifier's failing source line, the chosen lesson).
+    pub fn mark(&self) -> Style {
+        Style::new().add_modifier(Modifier::REVERSED | Modifier::BOLD)
+    }
     pub fn key(&self) -> Style {
         self.fg(Color::Yellow).add_modifier(Modifier::BOLD)
     }

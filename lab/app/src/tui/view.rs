@@ -9,8 +9,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 use unicode_width::UnicodeWidthStr;
 
-use super::app::{App, Focus, LogKind, PanelState, TopoView};
+use super::app::{App, CheckView, Focus, LogKind, PanelState, TopoView};
 use super::markdown;
+use super::panels::{self, check_height};
 
 /// Where each part of the screen goes. `None`: not shown at this size (or zoomed away).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,6 +22,12 @@ pub struct Regions {
     pub topo: Option<Rect>,
     pub maps: Option<Rect>,
     pub log: Option<Rect>,
+    /// the exercise's check results (in place of the lesson text)
+    pub check: Option<Rect>,
+    /// the verifier's explanation (below the check results)
+    pub verifier: Option<Rect>,
+    /// the chain-trace timeline (below the maps)
+    pub trace: Option<Rect>,
     pub cmd: Rect,
     pub status: Rect,
 }
@@ -98,18 +105,36 @@ pub fn regions(app: &App, area: Rect) -> Regions {
         topo: None,
         maps: None,
         log: None,
+        check: None,
+        verifier: None,
+        trace: None,
         cmd,
         status,
     };
+    let verifier_on = app.show_check && app.verifier.is_some();
     if app.zoom {
         match pane(app) {
             Focus::Topology => r.topo = Some(body),
             Focus::Maps => r.maps = Some(body),
             Focus::Log => r.log = Some(body),
+            Focus::Trace if app.uses_chains => r.trace = Some(body),
+            Focus::Verifier if verifier_on => {
+                let ch = check_height(app, body.width).min(body_h / 3);
+                r.check = Some(rows(body, body.y, ch));
+                r.verifier = Some(rows(body, body.y + ch, body_h - ch));
+            }
             _ => {
                 let sh = step_height(app, body.width).min(body_h / 3);
                 r.step = Some(rows(body, body.y, sh));
-                r.text = Some(rows(body, body.y + sh, body_h - sh));
+                if app.show_check {
+                    let ch = check_height(app, body.width).min(body_h - sh);
+                    r.check = Some(rows(body, body.y + sh, ch));
+                    if body_h - sh - ch >= 3 {
+                        r.text = Some(rows(body, body.y + sh + ch, body_h - sh - ch));
+                    }
+                } else {
+                    r.text = Some(rows(body, body.y + sh, body_h - sh));
+                }
             }
         }
         return r;
@@ -137,23 +162,67 @@ pub fn regions(app: &App, area: Rect) -> Regions {
     } else {
         (upper, None)
     };
-    let sh = step_height(app, left.width).min(upper_h / 2);
-    if sh >= 3 {
+    // the check and verifier panels take the text's place; on a short screen the step too
+    let mut sh = step_height(app, left.width).min(upper_h / 2);
+    if verifier_on && upper_h < 24 {
+        sh = 0;
+    }
+    let (below_y, below_h) = if sh >= 3 {
         r.step = Some(rows(left, left.y, sh));
-        r.text = Some(rows(left, left.y + sh, upper_h - sh));
+        (left.y + sh, upper_h - sh)
     } else {
-        r.text = Some(left);
+        (left.y, upper_h)
+    };
+    let below = rows(left, below_y, below_h);
+    if app.show_check {
+        let want = check_height(app, left.width);
+        if verifier_on {
+            let ch = want.min(below_h / 3).max(3.min(below_h));
+            r.check = Some(rows(below, below.y, ch));
+            r.verifier = Some(rows(below, below.y + ch, below_h - ch));
+        } else {
+            let ch = if below_h >= want + 6 { want } else { below_h };
+            r.check = Some(rows(below, below.y, ch));
+            if below_h > ch {
+                r.text = Some(rows(below, below.y + ch, below_h - ch));
+            }
+        }
+    } else {
+        r.text = Some(below);
     }
     if let Some(right) = right {
         let maps_min = maps_height(app).min(upper_h / 2).max(4);
         let th = topo_height(app, right.width).min(upper_h - maps_min);
         r.topo = Some(Rect::new(right.x, right.y, right.width, th));
-        r.maps = Some(Rect::new(right.x, right.y + th, right.width, upper_h - th));
+        let rest = Rect::new(right.x, right.y + th, right.width, upper_h - th);
+        r.maps = Some(rest);
+        if app.uses_chains {
+            // the timeline below the counters when there is room, else in their place
+            // while focused (Tab), or zoomed (z)
+            let mh = maps_height(app);
+            if rest.height >= mh + 7 {
+                r.maps = Some(rows(rest, rest.y, mh));
+                r.trace = Some(rows(rest, rest.y + mh, rest.height - mh));
+            } else if pane(app) == Focus::Trace {
+                r.maps = None;
+                r.trace = Some(rest);
+            }
+        }
+    } else if app.uses_chains && pane(app) == Focus::Trace {
+        r.text = None;
+        r.check = None;
+        r.verifier = None;
+        r.trace = Some(below);
+    }
+    if pane(app) == Focus::Verifier && r.verifier.is_none() && verifier_on {
+        r.text = None;
+        r.check = None;
+        r.verifier = Some(below);
     }
     r
 }
 
-fn bordered<'a>(app: &App, title: Line<'a>, focus: Focus) -> Block<'a> {
+pub fn bordered<'a>(app: &App, title: Line<'a>, focus: Focus) -> Block<'a> {
     let focused = pane(app) == focus && app.focus != Focus::Command;
     Block::new()
         .borders(Borders::ALL)
@@ -195,8 +264,18 @@ pub fn draw(f: &mut Frame, app: &App) {
     if let Some(l) = r.log {
         draw_log(f, app, l);
     }
+    if let Some(c) = r.check {
+        panels::draw_check(f, app, c);
+    }
+    if let Some(v) = r.verifier {
+        panels::draw_verifier(f, app, v);
+    }
+    if let Some(t) = r.trace {
+        panels::draw_trace(f, app, t);
+    }
     draw_cmd(f, app, r.cmd);
     draw_status(f, app, r.status);
+    panels::draw_overlay(f, app, area);
     if app.help {
         draw_help(f, app, area);
     }
@@ -219,6 +298,16 @@ fn draw_header(f: &mut Frame, app: &App, r: Rect) {
             format!("│ step {}/{} ", app.step + 1, app.lesson.steps.len()),
             t.bar(),
         ));
+    }
+    if let Some(ex) = app.current_exercise() {
+        let (mark, style) = match &app.check {
+            CheckView::Done(r) if r.passed => ("✓", t.bar_key()),
+            _ if app.exercise_passed() => ("✓", t.bar_key()),
+            CheckView::Done(_) | CheckView::Error(_) => ("✗", t.bar_key()),
+            CheckView::Running => ("…", t.bar()),
+            CheckView::NotRun => ("·", t.bar()),
+        };
+        left.push(Span::styled(format!("│ {} {mark} ", ex.id), style));
     }
     let mut right = Vec::new();
     if app.traffic.is_some() {
@@ -333,7 +422,7 @@ fn draw_text(f: &mut Frame, app: &App, r: Rect) {
 }
 
 /// Fits `s` into `w` cells, marking a cut with `…`.
-fn fit(s: &str, w: usize) -> String {
+pub fn fit(s: &str, w: usize) -> String {
     if s.width() <= w {
         return format!("{s:<w$}");
     }
@@ -716,12 +805,15 @@ fn draw_status(f: &mut Frame, app: &App, r: Rect) {
         &[
             ("n/p", "step"),
             ("r", "run"),
-            ("t", "traffic"),
-            (":", "command"),
-            ("Tab", "focus"),
-            ("z", "zoom"),
+            ("c", "check"),
+            ("e", "edit"),
+            ("h", "hint"),
+            ("l", "lessons"),
             ("?", "help"),
             ("q", "quit"),
+            ("t", "traffic"),
+            (":", "command"),
+            ("z", "zoom"),
         ]
     };
     let used: usize = left.iter().map(|s| s.content.width()).sum();
@@ -739,7 +831,7 @@ fn draw_status(f: &mut Frame, app: &App, r: Rect) {
     bar(f, app, r, left, right);
 }
 
-fn centered(area: Rect, w: u16, h: u16) -> Rect {
+pub fn centered(area: Rect, w: u16, h: u16) -> Rect {
     let w = w.min(area.width);
     let h = h.min(area.height);
     Rect::new(
@@ -753,7 +845,16 @@ fn centered(area: Rect, w: u16, h: u16) -> Rect {
 pub const HELP: &[(&str, &str)] = &[
     ("n / p", "next / previous step"),
     ("r, Enter", "run the step's command"),
-    ("c", "check the step (comes with the lesson checks)"),
+    ("c", "check the exercise (PASS/FAIL, expected vs seen)"),
+    ("e", "edit the exercise file in $EDITOR (saving re-checks)"),
+    (
+        "h",
+        "the next hint (a nudge, the concept, nearly the answer)",
+    ),
+    ("x", "reset the exercise file to the starter (asks first)"),
+    ("s", "the reference solution, once the check passed"),
+    ("v", "check and verifier panels / lesson text"),
+    ("l", "the lessons and your progress"),
     ("t", "start / stop background traffic (a slow ping)"),
     (": or /", "command line: the shell's commands"),
     ("  Tab ↑ ↓", "complete, history (on the command line)"),
@@ -768,7 +869,7 @@ pub const HELP: &[(&str, &str)] = &[
 
 fn draw_help(f: &mut Frame, app: &App, area: Rect) {
     let t = &app.theme;
-    let r = centered(area, 64, HELP.len() as u16 + 4);
+    let r = centered(area, 72, HELP.len() as u16 + 4);
     f.render_widget(Clear, r);
     let b = Block::bordered()
         .border_style(app.theme.border(true))
@@ -780,7 +881,7 @@ fn draw_help(f: &mut Frame, app: &App, area: Rect) {
         .iter()
         .map(|(k, what)| {
             Line::from(vec![
-                Span::styled(format!(" {k:<15}"), t.key()),
+                Span::styled(format!(" {k:<14}"), t.key()),
                 Span::raw(what.to_string()),
             ])
         })

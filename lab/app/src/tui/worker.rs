@@ -1,7 +1,9 @@
-//! The runtime behind the TUI: it carries out [`Effect`]s. Commands run on worker threads
-//! through the command layer (each with a stop flag); one poller thread reads the visible map
-//! panels at 10 Hz and the topology every 2 s; everything comes back as [`Event`]s on one
-//! channel, so the UI thread only ever waits on that channel.
+//! The runtime behind the TUI: it carries out [`Effect`]s. Commands and checks run on worker
+//! threads through the command layer (each with a stop flag); one poller thread reads the
+//! visible map panels at 10 Hz and the topology every 2 s; a watcher (inotify, debounced)
+//! follows the current exercise file and a reader follows HIKe's chain trace while its pane
+//! is visible; everything comes back as [`Event`]s on one channel, so the UI thread only ever
+//! waits on that channel. (`Effect::Edit` needs the terminal: the event loop does it.)
 
 use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
@@ -12,11 +14,20 @@ use std::time::{Duration, Instant};
 
 use eclat_kernel::{LabEnv, maps, topo};
 
-use super::app::{Effect, Event, JobId, MapSample, POLL_INTERVAL};
-use crate::cli::{Cmd, MapCmd};
-use crate::commands::Session;
+use super::app::{
+    CheckDone, Effect, Event, JobId, LogKind, MapSample, POLL_INTERVAL, VerifierView,
+};
+use crate::cli::{ChainCmd, Cmd, MapCmd, ModuleCmd};
+use crate::commands::{Output, Session};
+use crate::course::{self, Progress};
+use crate::lessons::Lesson;
 
 const TOPO_INTERVAL: Duration = Duration::from_secs(2);
+/// Quiet time after the last change to the exercise file before it is checked: editors
+/// write a file in several steps (truncate, write, rename, chmod).
+pub const DEBOUNCE: Duration = Duration::from_millis(300);
+/// How often the trace reader tries again while HIKe is not loaded.
+const TRACE_RETRY: Duration = Duration::from_secs(2);
 
 enum PollReq {
     Maps(Vec<String>),
@@ -28,6 +39,10 @@ pub struct Runtime {
     tx: Sender<Event>,
     stops: HashMap<JobId, Arc<AtomicBool>>,
     poll: Sender<PollReq>,
+    /// the exercise file's watcher (dropping it ends its debounce thread)
+    watcher: Option<notify::RecommendedWatcher>,
+    /// the trace reader's stop flag
+    trace: Option<Arc<AtomicBool>>,
 }
 
 /// The message of a panic payload.
@@ -62,6 +77,8 @@ impl Runtime {
             tx,
             stops: HashMap::new(),
             poll: ptx,
+            watcher: None,
+            trace: None,
         }
     }
 
@@ -84,6 +101,44 @@ impl Runtime {
                 Effect::RefreshTopo => {
                     let _ = self.poll.send(PollReq::Topo);
                 }
+                Effect::Check {
+                    job,
+                    lesson,
+                    exercise,
+                } => self.check(job, *lesson, exercise),
+                Effect::Watch(w) => self.watch(w.map(|(l, i)| (*l, i))),
+                Effect::ResetExercise { lesson, exercise } => {
+                    let ex = &lesson.exercises[exercise];
+                    let note = match course::reset_exercise(&lesson, ex) {
+                        Ok((path, backup)) => (
+                            LogKind::Info,
+                            format!(
+                                "{} is the starter again{}",
+                                path.display(),
+                                backup
+                                    .map(|b| format!(" (your version: {})", b.display()))
+                                    .unwrap_or_default()
+                            ),
+                        ),
+                        Err(e) => (LogKind::Error, format!("reset failed: {e:#}")),
+                    };
+                    let _ = self.tx.send(Event::Note(note.0, note.1));
+                }
+                Effect::SaveProgress(op) => {
+                    let mut p = Progress::load();
+                    op.apply(&mut p);
+                    if let Err(e) = p.save() {
+                        let _ = self
+                            .tx
+                            .send(Event::Problem(format!("cannot save your progress: {e:#}")));
+                    }
+                }
+                Effect::ReloadProgress => {
+                    let _ = self.tx.send(Event::Progress(Progress::load()));
+                }
+                Effect::Trace(on) => self.trace(on),
+                // the event loop suspends the terminal for the editor
+                Effect::Edit { .. } => {}
                 Effect::Quit => {}
             }
         }
@@ -103,6 +158,138 @@ impl Runtime {
         for s in self.stops.values() {
             s.store(true, Ordering::Relaxed);
         }
+        if let Some(t) = &self.trace {
+            t.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// Runs an exercise's checks on the learner's copy: `Checked` (with the verifier's
+    /// explanation under the learner's source, if it rejected), then `JobDone`.
+    fn check(&mut self, job: JobId, lesson: Lesson, exercise: usize) {
+        self.stops.insert(job, Arc::new(AtomicBool::new(false)));
+        let session = self.session.clone();
+        let tx = self.tx.clone();
+        let r = std::thread::Builder::new()
+            .name(format!("eclat-check-{job}"))
+            .spawn(move || {
+                let out =
+                    std::panic::catch_unwind(AssertUnwindSafe(|| -> anyhow::Result<Output> {
+                        let ex = &lesson.exercises[exercise];
+                        let path = course::workspace_file(&lesson, ex)?;
+                        let rep = course::run_checks(&session, &lesson, ex, &path)?;
+                        let text = std::fs::read_to_string(&path).unwrap_or_default();
+                        let verifier =
+                            rep.results
+                                .iter()
+                                .find_map(|r| r.explanation.clone())
+                                .map(|e| {
+                                    VerifierView::new(e, None, &path.display().to_string(), &text)
+                                });
+                        let mut o = Output::new(rep.render(ex), serde_json::Value::Null);
+                        o.success = rep.passed;
+                        let _ = tx.send(Event::Checked(Box::new(CheckDone {
+                            report: rep,
+                            verifier,
+                        })));
+                        Ok(o)
+                    }));
+                let result = match out {
+                    Ok(Ok(o)) => Ok(o),
+                    Ok(Err(e)) => Err(format!("the check could not run: {e:#}")),
+                    Err(p) => Err(format!(
+                        "internal error (please report it): {}",
+                        panic_text(&*p)
+                    )),
+                };
+                let _ = tx.send(Event::JobDone { job, result });
+            });
+        if let Err(e) = r {
+            let _ = self.tx.send(Event::JobDone {
+                job,
+                result: Err(format!("cannot start a thread: {e}")),
+            });
+        }
+    }
+
+    /// Watches the exercise file (its folder, as editors replace files by renaming):
+    /// after [`DEBOUNCE`] of quiet, new content becomes `FileChanged`.
+    fn watch(&mut self, target: Option<(Lesson, usize)>) {
+        use notify::Watcher;
+        self.watcher = None;
+        let Some((lesson, i)) = target else {
+            return;
+        };
+        let Some(ex) = lesson.exercises.get(i) else {
+            return;
+        };
+        let path = match course::workspace_file(&lesson, ex) {
+            Ok(p) => p,
+            Err(e) => {
+                let _ = self.tx.send(Event::Problem(format!(
+                    "cannot set up your copy of {}: {e:#}",
+                    ex.file
+                )));
+                return;
+            }
+        };
+        let (ntx, nrx) = mpsc::channel::<notify::Event>();
+        let watcher = notify::recommended_watcher(move |r: notify::Result<notify::Event>| {
+            if let Ok(ev) = r {
+                let _ = ntx.send(ev);
+            }
+        });
+        let mut watcher = match watcher {
+            Ok(w) => w,
+            Err(e) => {
+                let _ = self.tx.send(Event::Problem(format!(
+                    "cannot watch {}: {e}",
+                    path.display()
+                )));
+                return;
+            }
+        };
+        let dir = path
+            .parent()
+            .unwrap_or(std::path::Path::new("."))
+            .to_path_buf();
+        if let Err(e) = watcher.watch(&dir, notify::RecursiveMode::NonRecursive) {
+            let _ = self.tx.send(Event::Problem(format!(
+                "cannot watch {}: {e}",
+                dir.display()
+            )));
+            return;
+        }
+        let tx = self.tx.clone();
+        let file = path.clone();
+        let _ = std::thread::Builder::new()
+            .name("eclat-watch".into())
+            .spawn(move || debounce(nrx, file, tx));
+        self.watcher = Some(watcher);
+        let _ = self.tx.send(Event::Watching(path));
+    }
+
+    /// Starts or stops the chain-trace reader.
+    fn trace(&mut self, on: bool) {
+        if !on {
+            if let Some(s) = self.trace.take() {
+                s.store(true, Ordering::Relaxed);
+            }
+            return;
+        }
+        if self.trace.is_some() {
+            return;
+        }
+        let stop = Arc::new(AtomicBool::new(false));
+        self.trace = Some(stop.clone());
+        let session = self.session.clone();
+        let tx = self.tx.clone();
+        let _ = std::thread::Builder::new()
+            .name("eclat-trace".into())
+            .spawn(move || {
+                let _ = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                    trace_reader(&session, &stop, &tx)
+                }));
+            });
     }
 
     fn spawn(&mut self, job: JobId, cmd: Cmd) {
@@ -117,6 +304,26 @@ impl Runtime {
                     Cmd::Map(m @ MapCmd::Watch { .. }) => session.map(m, &stop, &mut |frame| {
                         let _ = tx.send(Event::JobOutput(frame.to_string()));
                     }),
+                    c @ Cmd::Chain(ChainCmd::Trace { .. }) => {
+                        session.run_with(c, &stop, &mut |line| {
+                            let _ = tx.send(Event::JobOutput(line.to_string()));
+                        })
+                    }
+                    Cmd::Module(ModuleCmd::Build { file, json }) => {
+                        let r = session.run(
+                            Cmd::Module(ModuleCmd::Build {
+                                file: file.clone(),
+                                json,
+                            }),
+                            &stop,
+                        );
+                        if let Ok(o) = &r
+                            && let Some(v) = rejected(&o.json, &file)
+                        {
+                            let _ = tx.send(Event::Verifier(Box::new(v)));
+                        }
+                        r
+                    }
                     other => session.run(other, &stop),
                 }));
                 let result = match out {
@@ -219,6 +426,119 @@ fn poller(env: LabEnv, rx: mpsc::Receiver<PollReq>, tx: Sender<Event>) {
                 }
             }
             next_topo = Some(now + TOPO_INTERVAL);
+        }
+    }
+}
+
+/// Every verifier class, to read one back from a `module build` report's JSON.
+const CLASSES: &[eclat_kernel::verifier::Class] = {
+    use eclat_kernel::verifier::Class::*;
+    &[
+        PacketOutOfBounds,
+        NullMapValue,
+        MapValueOutOfBounds,
+        UnboundedLoop,
+        ProgramTooLarge,
+        GplOnlyHelper,
+        UninitializedRegister,
+        UninitializedStack,
+        UnknownHelper,
+        MissingReturn,
+        Other,
+    ]
+};
+
+/// The verifier panel for the first rejected program of a `module build` report.
+fn rejected(json: &serde_json::Value, file: &std::path::Path) -> Option<VerifierView> {
+    use eclat_kernel::verifier::{Explanation, SourceLine};
+    let p = json
+        .get("programs")?
+        .as_array()?
+        .iter()
+        .find(|p| p.get("accepted").and_then(|a| a.as_bool()) == Some(false))?;
+    let e = p.get("explanation")?;
+    let class = *CLASSES
+        .iter()
+        .find(|c| serde_json::to_value(c).ok().as_ref() == e.get("class"))?;
+    let s = |v: Option<&serde_json::Value>| v.and_then(|v| v.as_str()).map(str::to_string);
+    let source = e.get("source").and_then(|src| {
+        Some(SourceLine {
+            text: s(src.get("text"))?,
+            file: s(src.get("file"))?,
+            line: src.get("line")?.as_u64()? as u32,
+        })
+    });
+    let explanation = Explanation {
+        class,
+        message: s(e.get("message")).unwrap_or_default(),
+        insn: s(e.get("insn")),
+        source,
+        processed: e.get("processed").and_then(|v| v.as_u64()),
+    };
+    let text = std::fs::read_to_string(file).unwrap_or_default();
+    Some(VerifierView::new(
+        explanation,
+        s(p.get("name")),
+        &file.display().to_string(),
+        &text,
+    ))
+}
+
+/// Turns the watcher's raw events into one `FileChanged` per save with new content.
+fn debounce(rx: mpsc::Receiver<notify::Event>, file: std::path::PathBuf, tx: Sender<Event>) {
+    let read = |p: &std::path::Path| std::fs::read(p).ok();
+    let mut last = read(&file);
+    let name = file.file_name().map(|n| n.to_os_string());
+    loop {
+        // the watcher went away (another exercise, quitting): so does this thread
+        let Ok(ev) = rx.recv() else { return };
+        if !ev
+            .paths
+            .iter()
+            .any(|p| p.file_name().map(|n| n.to_os_string()) == name)
+        {
+            continue;
+        }
+        loop {
+            match rx.recv_timeout(DEBOUNCE) {
+                Ok(_) => continue,
+                Err(RecvTimeoutError::Timeout) => break,
+                Err(RecvTimeoutError::Disconnected) => return,
+            }
+        }
+        let now = read(&file);
+        if now.is_some() && now != last {
+            last = now;
+            if tx.send(Event::FileChanged(file.clone())).is_err() {
+                return;
+            }
+        }
+    }
+}
+
+/// Reads HIKe's trace into the timeline until stopped; while HIKe is not loaded, says so
+/// and tries again.
+fn trace_reader(session: &Session, stop: &AtomicBool, tx: &Sender<Event>) {
+    let mut last_status = String::new();
+    while !stop.load(Ordering::Relaxed) {
+        let status = "waiting for packets through a chain (t sends background traffic)";
+        if last_status != status {
+            last_status = status.to_string();
+            let _ = tx.send(Event::TraceStatus(status.into()));
+        }
+        let r = crate::scripts::chain_trace(session, 24 * 3600, stop, &mut |l| {
+            let _ = tx.send(Event::Trace(l.to_string()));
+        });
+        if let Err(e) = r {
+            let msg = format!("no chain trace yet: {e:#}");
+            if msg != last_status {
+                last_status = msg.clone();
+                let _ = tx.send(Event::TraceStatus(msg));
+            }
+            let until = Instant::now() + TRACE_RETRY;
+            while Instant::now() < until && !stop.load(Ordering::Relaxed) {
+                std::thread::sleep(Duration::from_millis(100));
+            }
         }
     }
 }
