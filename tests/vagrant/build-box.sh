@@ -29,6 +29,8 @@ cleanup() {
   safe_rm "$MNT" "$R" "$W/boxdir"; rm -f "$RAW" "$OUT.tmp"
 }
 trap cleanup EXIT
+# a killed earlier build may have left its disk attached to a loop device
+[ -e "$RAW" ] && losetup -j "$RAW" | cut -d: -f1 | xargs -r -n1 losetup -d
 safe_rm "$MNT" "$R" "$W/boxdir"; rm -f "$RAW"; mkdir -p "$W"
 
 # the packages setup.sh checks for, read from setup.sh itself so the two never drift apart

@@ -63,6 +63,20 @@ ours() { # is the pid in FILE alive and the named program?
   [ -f "$f" ] && p=$(cat "$f") && [ -n "$p" ] && [ "$(cat /proc/"$p"/comm 2>/dev/null)" = "$name" ] && echo "$p"
 }
 
+# the libvirt objects of this test (its libvirtd is private: it holds nothing else)
+libvirt_clean() {
+  local d v
+  for d in $(virsh list --all --name 2>/dev/null | grep '^vagrant_'); do
+    virsh destroy "$d" >/dev/null 2>&1; virsh undefine "$d" --nvram >/dev/null 2>&1 || virsh undefine "$d" >/dev/null 2>&1
+  done
+  if virsh pool-info "$POOL" >/dev/null 2>&1; then
+    for v in $(virsh vol-list "$POOL" 2>/dev/null | awk 'NR>2 && $1 {print $1}'); do virsh vol-delete --pool "$POOL" "$v" >/dev/null 2>&1; done
+    virsh pool-destroy "$POOL" >/dev/null 2>&1; virsh pool-undefine "$POOL" >/dev/null 2>&1
+  fi
+  virsh net-destroy vagrant-libvirt >/dev/null 2>&1; virsh net-undefine vagrant-libvirt >/dev/null 2>&1
+  return 0
+}
+
 cleanup() {
   set +e
   if [ -n "$(ours "$W/libvirtd.pid" libvirtd)" ]; then
@@ -70,15 +84,7 @@ cleanup() {
       (cd "$REPO/vagrant" && VAGRANT_CWD="$REPO/vagrant" ECLAT_BOX=${ECLAT_BOX:-eclat-local/none} \
         ip netns exec "$NS" timeout 180 vagrant destroy -f >/dev/null 2>&1)
     fi
-    # whatever vagrant could not remove: only the objects of this test's private libvirtd
-    for d in $(virsh list --all --name 2>/dev/null | grep '^vagrant_'); do
-      virsh destroy "$d" >/dev/null 2>&1; virsh undefine "$d" --nvram >/dev/null 2>&1 || virsh undefine "$d" >/dev/null 2>&1
-    done
-    if virsh pool-info "$POOL" >/dev/null 2>&1; then
-      for v in $(virsh vol-list "$POOL" 2>/dev/null | awk 'NR>2 && $1 {print $1}'); do virsh vol-delete --pool "$POOL" "$v" >/dev/null; done
-      virsh pool-destroy "$POOL" >/dev/null 2>&1; virsh pool-undefine "$POOL" >/dev/null 2>&1
-    fi
-    virsh net-destroy vagrant-libvirt >/dev/null 2>&1; virsh net-undefine vagrant-libvirt >/dev/null 2>&1
+    libvirt_clean
   fi
   for d in libvirtd virtlogd; do
     p=$(ours "$W/$d.pid" "$d") && { kill "$p"; for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done; }
@@ -117,6 +123,7 @@ if pgrep -x libvirtd >/dev/null; then
   fail "a libvirtd not started by this test is running (pid $(pgrep -x libvirtd | tr '\n' ' ')): this test runs its own, inside a network namespace; stop the other one first"
 fi
 trap on_exit EXIT
+trap 'exit 143' TERM INT HUP    # so that a killed run still cleans up (through the EXIT trap)
 
 step "1. host packages"
 install_packages() {
@@ -127,10 +134,10 @@ install_packages() {
     printf 'Types: deb\nURIs: %s\nSuites: bookworm-backports\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' \
       "$MIRROR" > /etc/apt/sources.list.d/bookworm-backports.sources
   fi
-  apt-get update -qq
+  timeout 600 apt-get update -qq
   local Q=/bookworm-backports
   dpkg-query -W -f '${Version}' qemu-utils 2>/dev/null | grep -q bpo || Q=
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+  DEBIAN_FRONTEND=noninteractive timeout 1200 apt-get install -y -qq --no-install-recommends \
     vagrant vagrant-libvirt libvirt-daemon-system libvirt-clients dnsmasq-base debootstrap fdisk rsync \
     qemu-utils$Q qemu-system-x86$Q qemu-system-common$Q qemu-system-data$Q seabios$Q >/dev/null
 }
@@ -162,7 +169,7 @@ if [ -f "$BOXFILE" ]; then
   echo "   cached: $BOXFILE"
 else
   mkdir -p "$W/box"; rm -f "$W"/box/*.box
-  timed "build box (debootstrap...)" "$REPO/tests/vagrant/build-box.sh" "$BOXFILE" "$W/build" "$MIRROR" || fail "building the box"
+  timed "build box (debootstrap...)" timeout 2400 "$REPO/tests/vagrant/build-box.sh" "$BOXFILE" "$W/build" "$MIRROR" || fail "building the box"
 fi
 for b in $(vagrant box list 2>/dev/null | awk '/^eclat-local\//{print $1}' | sort -u); do
   [ "$b" = "$BOXNAME" ] || vagrant box remove -f --all "$b" >/dev/null
@@ -179,6 +186,7 @@ ip netns exec "$NS" virtlogd -d -p "$W/virtlogd.pid"
 ip netns exec "$NS" libvirtd -d -p "$W/libvirtd.pid"
 for _ in $(seq 100); do virsh -q version >/dev/null 2>&1 && break; sleep 0.2; done
 virsh -q version >/dev/null || fail "libvirtd did not answer"
+libvirt_clean   # objects a killed earlier run left in libvirt's state
 mkdir -p "$W/pool"; chmod 0711 "$W"
 virsh -q pool-define-as "$POOL" dir --target "$W/pool" >/dev/null && virsh -q pool-start "$POOL" >/dev/null
 
