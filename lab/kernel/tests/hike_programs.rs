@@ -466,6 +466,18 @@ fn unload_removes_pins_but_registered_programs_keep_running() {
     s.classify_to(A, &c).unwrap();
     assert!(s.hike.unload("programs/bench.o").unwrap());
     assert!(!root.join("progs/bench").exists());
+    assert!(!s.hike.unload("programs/bench.o").unwrap());
+    // programs and loaders of hike_default share a package: unloading one keeps the other
+    assert!(s.hike.unload("loaders/hike_default.o").unwrap());
+    assert!(
+        !root
+            .join("progs/hike_default/ip6_simple_classifier")
+            .exists()
+    );
+    assert!(root.join("progs/hike_default/monitor").exists());
+    assert!(root.join("maps/hike_default/monitor/map_pcpu_mon").exists());
+    s.hike.load_embedded("loaders/hike_default.o").unwrap();
+    s.classify_to(A, &c).unwrap();
     // hike_echo is still in its slot: the chain still runs
     assert_eq!(
         s.run(&bench_frame()).unwrap().action(),

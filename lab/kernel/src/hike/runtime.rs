@@ -177,33 +177,47 @@ impl Hike {
         Ok(&self.objects[path])
     }
 
-    /// Forgets an object: removes its program pins (`progs/<pkg>/`) and its maps' pins
-    /// (`maps/<pkg>/`). Programs still registered in `hvm_hprog_map` or attached stay alive
-    /// until unregistered or detached; the system maps are never touched.
+    /// Forgets an object loaded by this process: removes the pins of its programs
+    /// (`progs/<pkg>/<name>`) and of its own maps. Programs still registered in
+    /// `hvm_hprog_map` or attached stay alive until unregistered or detached; the VM and the
+    /// system maps are never touched. Objects sharing a package name (programs and loaders
+    /// of `hike_default`) keep their pins.
     pub fn unload(&mut self, path: &str) -> Result<bool, HikeError> {
-        let package = self
-            .objects
-            .get(path)
-            .map(|o| o.meta.package.clone())
-            .unwrap_or_else(|| package_of(path));
-        if package == "hike_vm" || package == "system" {
+        let Some(obj) = self.objects.get(path) else {
+            return Ok(false);
+        };
+        if obj.meta.package == "hike_vm" {
             return Err(HikeError::Object {
                 object: path.into(),
                 detail: "the VM and the system maps stay for the lab's lifetime".into(),
             });
         }
-        let had = self.objects.remove(path).is_some();
-        let mut removed = false;
-        for dir in [
-            self.root.join("progs").join(&package),
-            self.root.join("maps").join(&package),
-        ] {
-            if dir.exists() {
-                std::fs::remove_dir_all(&dir).map_err(io_err(&dir))?;
-                removed = true;
+        let mut pins: Vec<PathBuf> = obj
+            .meta
+            .xdp_programs
+            .iter()
+            .map(|n| self.prog_pin(&obj.meta.package, n))
+            .collect();
+        for m in &obj.meta.maps {
+            if !SYSTEM_MAPS.contains(&m.name.as_str()) && !VM_MAPS.contains(&m.name.as_str()) {
+                pins.push(map_pin_path(&self.root, &obj.meta, &m.name));
             }
         }
-        Ok(had || removed)
+        for p in pins {
+            if p.exists() {
+                std::fs::remove_file(&p).map_err(io_err(&p))?;
+            }
+            // empty owner / package directories go too
+            let mut dir = p.parent().map(Path::to_path_buf);
+            while let Some(d) = dir {
+                if d == self.root || std::fs::remove_dir(&d).is_err() {
+                    break;
+                }
+                dir = d.parent().map(Path::to_path_buf);
+            }
+        }
+        self.objects.remove(path);
+        Ok(true)
     }
 
     pub fn object(&self, path: &str) -> Option<&LoadedObject> {
