@@ -193,11 +193,20 @@ pub struct HikeState {
     /// script (canonical path) -> what it installed
     #[serde(default)]
     pub scripts: BTreeMap<String, ScriptState>,
+    /// the previous version of a script being re-loaded, until it is removed
+    #[serde(default)]
+    pub replacing: BTreeMap<String, ScriptState>,
+    /// programs registered by `module load` (kept when scripts are unloaded)
+    #[serde(default)]
+    pub manual: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct ScriptState {
     pub chains: Vec<(String, u32)>,
+    /// `package.name` of every program its chains call
+    #[serde(default)]
+    pub programs: Vec<String>,
     pub entries: Vec<EntryState>,
     pub attach: Vec<AttachState>,
 }
@@ -276,6 +285,7 @@ fn ensure_program(hike: &mut Hike, st: &mut HikeState, package: &str, name: &str
 fn used_chain_ids(st: &HikeState) -> Vec<u32> {
     st.scripts
         .values()
+        .chain(st.replacing.values())
         .flat_map(|s| s.chains.iter().map(|(_, id)| *id))
         .collect()
 }
@@ -357,6 +367,7 @@ pub fn load(session: &Session, file: &Path, defines: &[(String, String)]) -> Res
     let key = script_key(file);
     let old = st.scripts.get(&key).cloned();
     let mut hike = open_hike(session)?;
+    reconcile(&mut hike, &st)?;
     let mut ids = BTreeMap::new();
     for (pkg, name) in &prog.programs {
         ids.insert(
@@ -383,44 +394,80 @@ pub fn load(session: &Session, file: &Path, defines: &[(String, String)]) -> Res
     let linked = prog.link(&chain_ids, &|p, n| {
         ids.get(&(p.to_string(), n.to_string())).copied()
     })?;
-    for c in &linked.chains {
-        hike.store_chain(c.id, &c.insns)
-            .with_context(|| format!("storing chain {} ({:#x})", c.name, c.id))?;
-    }
-    let mut entries = Vec::new();
-    for e in &linked.map_entries {
-        let (_, m) = object_of(&e.package, true)?;
-        let pin = runtime::map_pin_path(&session.env.bpffs_root, m, &e.map);
-        let mref = maps::map_ref(&pin, &session.env.bpffs_root)
-            .with_context(|| format!("loader map {}", e.map))?;
-        let md = aya::maps::MapData::from_pin(&pin)
-            .map_err(|err| anyhow::anyhow!("{}: {err}", pin.display()))?;
-        let _ = mref;
-        eclat_kernel::sys::update(std::os::fd::AsFd::as_fd(md.fd()), &e.key, &e.value)
-            .with_context(|| format!("writing {}[{:?}]", e.map, e.key))?;
-        entries.push(EntryState {
+    // Record the intent before touching the kernel: the new chains are owned from now on
+    // (a crash cannot leak their IDs) and the old version stays recorded until it is gone.
+    let chains: Vec<(String, u32)> = linked
+        .chains
+        .iter()
+        .map(|c| (c.name.clone(), c.id))
+        .collect();
+    let entries: Vec<EntryState> = linked
+        .map_entries
+        .iter()
+        .map(|e| EntryState {
             package: e.package.clone(),
             loader: e.loader.clone(),
             map: e.map.clone(),
             key: e.key.clone(),
-        });
-    }
+        })
+        .collect();
     let mut attach = Vec::new();
-    let mut attached = Vec::new();
     for a in &linked.attach {
         let (node, dev) = resolve_device(session, &a.device)?;
+        attach.push(AttachState {
+            package: a.package.clone(),
+            loader: a.loader.clone(),
+            node,
+            dev,
+        });
+    }
+    if let Some(o) = &old {
+        // a load that crashed half-way left its predecessor here: that one goes first
+        if let Some(stale) = st.replacing.remove(&key) {
+            remove_version(session, &mut hike, &stale, &o.chains, &o.entries)?;
+        }
+        st.replacing.insert(key.clone(), o.clone());
+    }
+    st.scripts.insert(
+        key.clone(),
+        ScriptState {
+            chains: chains.clone(),
+            programs: ids.keys().map(|(p, n)| format!("{p}.{n}")).collect(),
+            entries: entries.clone(),
+            attach: attach.clone(),
+        },
+    );
+    save_state(session, &st)?;
+
+    for c in &linked.chains {
+        hike.store_chain(c.id, &c.insns)
+            .with_context(|| format!("storing chain {} ({:#x})", c.name, c.id))?;
+        eclat_kernel::crash_point("load:chain-stored");
+    }
+    for e in &linked.map_entries {
+        let (_, m) = object_of(&e.package, true)?;
+        let pin = runtime::map_pin_path(&session.env.bpffs_root, m, &e.map);
+        let md = aya::maps::MapData::from_pin(&pin)
+            .map_err(|err| anyhow::anyhow!("loader map {}: {err}", pin.display()))?;
+        eclat_kernel::sys::update(std::os::fd::AsFd::as_fd(md.fd()), &e.key, &e.value)
+            .with_context(|| format!("writing {}[{:?}]", e.map, e.key))?;
+    }
+    eclat_kernel::crash_point("load:entries-written");
+    let mut attached = Vec::new();
+    for a in &attach {
+        let (node, dev) = (&a.node, &a.dev);
         let already = eclat_kernel::xdp::attachments(&session.env)
             .iter()
-            .any(|x| x.node == node && x.dev == dev && x.program == a.loader);
+            .any(|x| &x.node == node && &x.dev == dev && x.program == a.loader);
         if !already {
-            let (_, ns) = eclat_kernel::topo::resolve_dev(&session.env, &node, &dev)?;
+            let (_, ns) = eclat_kernel::topo::resolve_dev(&session.env, node, dev)?;
             let nsfd = eclat_kernel::netns::open(&ns)?;
             let ifindex = eclat_kernel::netns::in_netns(&nsfd, || {
                 nix::net::if_::if_nametoindex(dev.as_str())
             })?
             .with_context(|| format!("no interface {dev} in {node}"))?;
             // the lab's other attachment on that interface (e.g. xdp_counter) gives way
-            let _ = eclat_kernel::xdp::detach(&session.env, &mut j, &node, &dev);
+            let _ = eclat_kernel::xdp::detach(&session.env, &mut j, node, dev);
             hike.attach(
                 &a.package,
                 &a.loader,
@@ -435,43 +482,12 @@ pub fn load(session: &Session, file: &Path, defines: &[(String, String)]) -> Res
             a.loader,
             if already { " (already attached)" } else { "" }
         ));
-        attach.push(AttachState {
-            package: a.package.clone(),
-            loader: a.loader.clone(),
-            node,
-            dev,
-        });
     }
+    eclat_kernel::crash_point("load:attached");
     // now that the loaders point at the new chains, the old ones can go
-    if let Some(o) = &old {
-        for (_, id) in &o.chains {
-            if !chain_ids.contains(id) {
-                let _ = hike.delete_chain(*id);
-            }
-        }
-        for e in &o.entries {
-            if !entries.contains(e) {
-                let (_, m) = object_of(&e.package, true)?;
-                let pin = runtime::map_pin_path(&session.env.bpffs_root, m, &e.map);
-                if let Ok(md) = aya::maps::MapData::from_pin(&pin) {
-                    let _ = eclat_kernel::sys::delete(std::os::fd::AsFd::as_fd(md.fd()), &e.key);
-                }
-            }
-        }
+    if let Some(o) = st.replacing.remove(&key) {
+        remove_version(session, &mut hike, &o, &chains, &entries)?;
     }
-    let chains: Vec<(String, u32)> = linked
-        .chains
-        .iter()
-        .map(|c| (c.name.clone(), c.id))
-        .collect();
-    st.scripts.insert(
-        key.clone(),
-        ScriptState {
-            chains: chains.clone(),
-            entries,
-            attach,
-        },
-    );
     save_state(session, &st)?;
     eclat_kernel::bpffs::record_new_pins(&session.env, &mut j, life)?;
     j.commit(life)?;
@@ -490,6 +506,45 @@ pub fn load(session: &Session, file: &Path, defines: &[(String, String)]) -> Res
     })
 }
 
+/// Deletes the chains and loader entries of an old version of a script that the new one
+/// (`keep_chains`, `keep_entries`) does not use.
+fn remove_version(
+    session: &Session,
+    hike: &mut Hike,
+    old: &ScriptState,
+    keep_chains: &[(String, u32)],
+    keep_entries: &[EntryState],
+) -> Result<()> {
+    for (_, id) in &old.chains {
+        if !keep_chains.iter().any(|(_, k)| k == id) {
+            let _ = hike.delete_chain(*id);
+        }
+    }
+    for e in &old.entries {
+        if !keep_entries.contains(e) {
+            let (_, m) = object_of(&e.package, true)?;
+            let pin = runtime::map_pin_path(&session.env.bpffs_root, m, &e.map);
+            if let Ok(md) = aya::maps::MapData::from_pin(&pin) {
+                let _ = eclat_kernel::sys::delete(std::os::fd::AsFd::as_fd(md.fd()), &e.key);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Deletes stored chains that no loaded script owns: what a load killed between storing its
+/// chains and recording them leaves behind. The chain map is the lab's own (below its root).
+fn reconcile(hike: &mut Hike, st: &HikeState) -> Result<usize> {
+    let owned = used_chain_ids(st);
+    let mut n = 0;
+    for c in hike.chains()? {
+        if !owned.contains(&c.id) && hike.delete_chain(c.id)? {
+            n += 1;
+        }
+    }
+    Ok(n)
+}
+
 /// `unload SCRIPT`: detach its loaders (unless another script uses them), delete its chains
 /// and loader entries, free its IDs.
 pub fn unload(session: &Session, file: &Path) -> Result<String> {
@@ -504,16 +559,10 @@ pub fn unload(session: &Session, file: &Path) -> Result<String> {
         );
     };
     let mut hike = open_hike(session)?;
-    for (_, id) in &s.chains {
-        hike.delete_chain(*id)?;
+    if let Some(stale) = st.replacing.remove(&key) {
+        remove_version(session, &mut hike, &stale, &[], &[])?;
     }
-    for e in &s.entries {
-        let (_, m) = object_of(&e.package, true)?;
-        let pin = runtime::map_pin_path(&session.env.bpffs_root, m, &e.map);
-        if let Ok(md) = aya::maps::MapData::from_pin(&pin) {
-            let _ = eclat_kernel::sys::delete(std::os::fd::AsFd::as_fd(md.fd()), &e.key);
-        }
-    }
+    remove_version(session, &mut hike, &s, &[], &[])?;
     let mut detached = Vec::new();
     for a in &s.attach {
         let shared = st.scripts.values().any(|o| o.attach.contains(a));
@@ -525,14 +574,27 @@ pub fn unload(session: &Session, file: &Path) -> Result<String> {
             ));
         }
     }
-    // program IDs no script calls any more are freed for reuse
+    // program IDs no other script calls (and not registered by hand) are freed for reuse
+    let mut freed = Vec::new();
+    for p in &s.programs {
+        let used = st.scripts.values().any(|o| o.programs.contains(p)) || st.manual.contains(p);
+        if !used && let Some(id) = st.programs.remove(p) {
+            hike.unregister(id)?;
+            freed.push(format!("{p}={id}"));
+        }
+    }
     save_state(session, &st)?;
     Ok(format!(
-        "unloaded {}: deleted {} chain(s), {} loader entr{}{}",
+        "unloaded {}: deleted {} chain(s), {} loader entr{}{}{}",
         file.display(),
         s.chains.len(),
         s.entries.len(),
         if s.entries.len() == 1 { "y" } else { "ies" },
+        if freed.is_empty() {
+            String::new()
+        } else {
+            format!(", freed program IDs {}", freed.join(" "))
+        },
         if detached.is_empty() {
             String::new()
         } else {
@@ -813,6 +875,10 @@ pub fn module_load(session: &Session, spec: &str) -> Result<String> {
     let mut hike = open_hike(session)?;
     let t0 = Instant::now();
     let id = ensure_program(&mut hike, &mut st, pkg, name)?;
+    let key = format!("{pkg}.{name}");
+    if !st.manual.contains(&key) {
+        st.manual.push(key);
+    }
     save_state(session, &st)?;
     eclat_kernel::bpffs::record_new_pins(&session.env, &mut j, session.life())?;
     j.commit(session.life())?;
@@ -885,13 +951,19 @@ pub fn module_list(session: &Session) -> (String, serde_json::Value) {
 /// `chain list`.
 pub fn chain_list(session: &Session) -> Result<(String, serde_json::Value)> {
     let st = load_state(session);
-    let hike = open_hike(session)?;
+    let mut hike = open_hike(session)?;
+    reconcile(&mut hike, &st)?;
     let stored = hike.chains()?;
     let name_of = |id: u32| {
-        st.scripts.iter().find_map(|(script, s)| {
+        let tagged = st.scripts.iter().map(|(k, v)| (k, v, "")).chain(
+            st.replacing
+                .iter()
+                .map(|(k, v)| (k, v, ", being replaced: a reload was interrupted")),
+        );
+        tagged.into_iter().find_map(|(script, s, tag)| {
             s.chains.iter().find(|(_, c)| *c == id).map(|(n, _)| {
                 format!(
-                    "{n} ({})",
+                    "{n} ({}{tag})",
                     Path::new(script)
                         .file_name()
                         .map(|f| f.to_string_lossy().into_owned())

@@ -426,3 +426,37 @@ fn every_starter_fails_and_every_solution_passes() {
     assert!(o.status.success());
     assert!(lab.namespaces().is_empty());
 }
+
+/// SIGKILL inside `load` (after a chain is stored, after the loader entries are written,
+/// after the attach): the next command leaves exactly one consistent version, no chain leaks.
+#[test]
+fn a_crash_inside_load_leaks_no_chain() {
+    let lab = Lab::new("ldcrash");
+    let ddos = script("ddos.eclat");
+    lab.ok(&["topo", "up"]);
+    for point in ["load:chain-stored", "load:entries-written", "load:attached"] {
+        lab.crash(point, &["load", &ddos, "-D", "DEVNAME=enp6s0f0"]);
+        // at most the two versions of an interrupted reload, both owned by the script
+        let list = lab.ok(&["chain", "list"]);
+        let n = list.lines().filter(|l| l.starts_with("0x")).count();
+        assert!(
+            (1..=2).contains(&n) && !list.contains("stored by hand"),
+            "{point}: {list}"
+        );
+        let out = lab.ok(&["load", &ddos, "-D", "DEVNAME=enp6s0f0"]);
+        assert!(out.contains("loaded"), "{point}: {out}");
+        let list = lab.ok(&["chain", "list"]);
+        assert_eq!(
+            list.lines().filter(|l| l.starts_with("0x")).count(),
+            1,
+            "{point}: {list}"
+        );
+        let r = lab.ok(&[
+            "traffic", "--from", "tg", "--to", "fc01::2", "--icmp", "--count", "2",
+        ]);
+        assert!(r.contains("2 echo replies"), "{point}: {r}");
+    }
+    let out = lab.ok(&["unload", &ddos]);
+    assert!(out.contains("freed program IDs"), "{out}");
+    assert!(lab.ok(&["chain", "list"]).contains("no chain is stored"));
+}
