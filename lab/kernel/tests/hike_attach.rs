@@ -7,7 +7,7 @@ use std::os::fd::AsFd;
 use std::time::{Duration, Instant};
 
 use eclat_kernel::hike::asm::{call_with, exit};
-use eclat_kernel::hike::bench::{Setup, ids};
+use eclat_kernel::hike::bench::{Setup, ddos_chain, ids};
 use eclat_kernel::hike::packet::bench_frame;
 use eclat_kernel::netlink::Netlink;
 use eclat_kernel::netns;
@@ -119,4 +119,81 @@ fn loader_attached_in_a_namespace_runs_chains_on_real_packets() {
     wait_for("hk1 without XDP", || xdp_id(rx).is_none());
     assert!(!s.hike.detach("ip6_simple_classifier", "test/hk1").unwrap());
     assert_eq!(mon(&s), 25);
+}
+
+/// The flagship policy with real traffic (lesson 6): a flood from one source over a veth into
+/// the loader running the DDoS chain; 10 packets pass (5 per-destination tokens, then 5 per
+/// (src,dst)), the 11th blacklists the pair, and from then on 1 in 500 goes to the collector
+/// through `l2_redirect` (a second veth pair whose far end runs the plain `xdp_pass`), the rest
+/// are dropped. Counted exactly by monitor and by the collector interface's rx counter.
+#[test]
+fn ddos_chain_on_real_traffic_samples_to_the_collector() {
+    let mut s = Setup::new("eclat-lab-test").expect("HIKe setup");
+    let ns = netns::create_unnamed().expect("network namespace");
+    let nsfd = ns.fd.as_fd();
+    let (tx, rx, cl, clt) = netns::in_netns(&nsfd, || {
+        for k in [
+            "net.ipv6.conf.all.disable_ipv6",
+            "net.ipv6.conf.default.disable_ipv6",
+        ] {
+            netns::write_sysctl(k, "1").unwrap();
+        }
+        let mut nl = Netlink::open().expect("netlink");
+        nl.add_veth("tg0", None, "sut0", None, None).expect("veth");
+        nl.add_veth("cl0", None, "clt0", None, None).expect("veth");
+        let idx = |nl: &mut Netlink, n: &str| nl.link_by_name(n).unwrap().expect(n).index;
+        let v: Vec<u32> = ["tg0", "sut0", "cl0", "clt0"]
+            .iter()
+            .map(|n| idx(&mut nl, n))
+            .collect();
+        for i in &v {
+            nl.set_up(*i, true).unwrap();
+        }
+        (v[0], v[1], v[2], v[3])
+    })
+    .expect("enter namespace");
+    s.hike
+        .attach("xdp_pass", "xdp_pass", clt, Some(nsfd), "test/clt0")
+        .expect("attach xdp_pass to the collector end");
+    s.classify_to(A, &ddos_chain(cl)).unwrap();
+    s.hike
+        .attach(
+            "hike_default",
+            "ip6_simple_classifier",
+            rx,
+            Some(nsfd),
+            "test/sut0",
+        )
+        .expect("attach the loader");
+    let rx_of = |ifindex: u32| {
+        netns::in_netns(&nsfd, || {
+            let mut nl = Netlink::open().unwrap();
+            nl.links()
+                .unwrap()
+                .into_iter()
+                .find(|l| l.index == ifindex)
+                .map(|l| l.rx_packets)
+                .unwrap_or(0)
+        })
+        .unwrap()
+    };
+    let clt_before = rx_of(clt);
+    let mon = |s: &Setup, ev: u32| {
+        s.hike
+            .percpu_u64_sum("hike_default", "map_pcpu_mon", &ev.to_ne_bytes())
+            .unwrap()
+    };
+    let frame = bench_frame();
+    netns::in_netns(&nsfd, || send_raw(tx, &frame, 1100))
+        .unwrap()
+        .expect("send");
+    wait_for("1100 packets through the chain", || {
+        mon(&s, 0) + mon(&s, 1) + mon(&s, 2) == 1100
+    });
+    assert_eq!((mon(&s, 0), mon(&s, 1), mon(&s, 2)), (10, 1088, 2));
+    wait_for("2 sampled packets at the collector", || {
+        rx_of(clt) >= clt_before + 2
+    });
+    assert_eq!(rx_of(clt), clt_before + 2);
+    let _ = cl;
 }
