@@ -500,10 +500,37 @@ fn differential_hand_picked_chains() {
         c.extend(dump_regs_then_pass());
         differential(&mut s, &[(A, c)], &pkt);
     }
-    // errors agree too: fall off the end of a chain (not stored: the validator refuses it,
-    // so the kernel VM sees it only through a jump past the end)
+    // errors agree too: a chain returning to the bootstrap frame, an endless loop, endless
+    // recursion, an out-of-bounds packet read, a missing program, 16 and 17 program calls
     let c = vec![ja(1), exit(), exit()];
     differential(&mut s, &[(A, c)], &pkt);
+    differential(&mut s, &[(A, vec![mov(0, 0), ja(-2)])], &pkt);
+    differential(
+        &mut s,
+        &[(A, vec![mov(1, A as i32), call_elem(0), exit()])],
+        &pkt,
+    );
+    let mut oob = vec![mov(1, PKT as i32), ldx(op::W, 2, 1, pkt.len() as i16 - 2)];
+    oob.extend(dump_regs_then_pass());
+    differential(&mut s, &[(A, oob)], &pkt);
+    let mut missing = call_with(77, &[]);
+    missing.push(exit());
+    differential(&mut s, &[(A, missing)], &pkt);
+    for calls in [15, 16] {
+        let mut v = asm::items([mov(6, calls)]);
+        v.push(Item::Label("top"));
+        v.extend(asm::items(call_with(ids::HIKE_NULL, &[])));
+        v.push(Item::I(alu(op::SUB, 6, 1)));
+        v.push(Item::Jmp {
+            jop: op::JNE,
+            dst: 6,
+            imm: 0,
+            to: "top",
+        });
+        v.extend(asm::items(call_with(ids::HIKE_PASS, &[])));
+        v.push(Item::I(exit()));
+        differential(&mut s, &[(A, asm::assemble(&v))], &pkt);
+    }
 }
 
 /// A small deterministic generator (xorshift), so failures reproduce from the seed.
