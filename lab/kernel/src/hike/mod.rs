@@ -160,3 +160,73 @@ impl Drop for ScratchRoot {
         let _ = std::fs::remove_dir_all(&self.path);
     }
 }
+
+/// The catalog of every embedded HIKe package (`programs/*.o`, `loaders/*.o`), read from the
+/// objects' BTF without loading anything: no root needed (the compiler's imports).
+pub fn embedded_catalog() -> Result<hike::catalog::Catalog, HikeError> {
+    let mut c = hike::catalog::Catalog::default();
+    for path in crate::objects::list() {
+        if !(path.starts_with("programs/") || path.starts_with("loaders/")) {
+            continue;
+        }
+        let data = object(&path)?;
+        let m = meta::read(&runtime::package_of(&path), data).map_err(|e| HikeError::Object {
+            object: path.clone(),
+            detail: e.to_string(),
+        })?;
+        c.programs.extend(m.programs);
+        c.loaders.extend(m.loaders);
+        c.constants.extend(m.constants);
+    }
+    Ok(c)
+}
+
+#[cfg(test)]
+mod tests {
+    use hike::catalog::ProgramKind;
+
+    #[test]
+    fn embedded_catalog_lists_the_default_packages() {
+        let c = super::embedded_catalog().unwrap();
+        for (pkg, name) in [
+            ("hike_default", "hike_pass"),
+            ("hike_default", "monitor"),
+            ("meter", "ip6_sd_tbmon"),
+            ("sampler", "ip6_sd_dec2zero"),
+            ("info", "show_pkt_info"),
+        ] {
+            assert!(c.program(pkg, name).is_some(), "{pkg}.{name}");
+        }
+        assert_eq!(
+            c.program("hike_default", "l2_redirect").unwrap().kind,
+            ProgramKind::Final
+        );
+        let info = c.program("info", "show_pkt_info").unwrap();
+        let params: Vec<&str> = info.params.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(params, ["layers", "cookie"]);
+        assert!(c.loader("hike_default", "udp_dport_classifier").is_some());
+        assert!(
+            c.constants
+                .iter()
+                .any(|k| k.name == "HIKE_TB_BUCKET" && k.value == 5)
+        );
+    }
+
+    #[test]
+    fn chain_values_round_trip() {
+        let insns = super::asm::call_with(5, &[1, 2]);
+        let v = super::runtime::encode_chain(hike::FIRST_CHAIN_ID, 77, &insns);
+        assert_eq!(v.len(), hike::layout::chain::SIZE);
+        let c = super::runtime::decode_chain(&v).unwrap();
+        assert_eq!(
+            (c.id, c.generation, c.insns),
+            (hike::FIRST_CHAIN_ID, 77, insns)
+        );
+    }
+
+    #[test]
+    fn btf_reader_rejects_garbage() {
+        assert!(super::btf::Btf::parse(&[0u8; 10]).is_err());
+        assert!(super::btf::Btf::parse(&[0u8; 32]).is_err());
+    }
+}
