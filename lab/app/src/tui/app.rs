@@ -685,6 +685,10 @@ impl App {
             self.info("this lesson has no exercise to check: its steps show their results");
             return;
         };
+        if self.checking.is_some() {
+            self.info("the check is running already");
+            return;
+        }
         if let Some(j) = self.foreground() {
             let msg = format!(
                 "`{}` is still running: the check waits for it (Ctrl-C stops it)",
@@ -1317,6 +1321,8 @@ impl App {
         let on_log = self.focus == Focus::Log;
         match k.code {
             KeyCode::Char('c') if ctrl => self.stop_running(fx),
+            // other control keys mean nothing here (Ctrl-X is not x)
+            KeyCode::Char(_) if ctrl => {}
             KeyCode::Char('q') => self.ask_quit(fx),
             KeyCode::Char('n') | KeyCode::Right => {
                 if self.step + 1 < self.lesson.steps.len() {
@@ -2022,7 +2028,11 @@ mod tests {
             (120, 40),
             Instant::now(),
         );
-        assert!(a.start().is_empty());
+        assert!(
+            !a.start()
+                .iter()
+                .any(|e| matches!(e, Effect::RefreshTopo | Effect::Poll(_) | Effect::Trace(_)))
+        );
         assert!(a.log.iter().any(|l| l.text.contains("sudo eclat-lab")));
     }
 
@@ -2086,5 +2096,345 @@ mod tests {
         let job = a.traffic.unwrap();
         let fx = update(&mut a, key(KeyCode::Char('t')));
         assert!(matches!(fx.as_slice(), [Effect::Stop(j)] if *j == job));
+    }
+
+    fn lesson2() -> App {
+        let mut a = App::new(
+            lessons::find("2").unwrap(),
+            true,
+            Theme { color: false },
+            (120, 40),
+            Instant::now(),
+        );
+        a.start();
+        a
+    }
+
+    fn saved(fx: &[Effect]) -> Vec<ProgressOp> {
+        fx.iter()
+            .filter_map(|e| match e {
+                Effect::SaveProgress(op) => Some(op.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_lesson_list_opens_a_lesson_where_the_learner_left_it() {
+        let mut progress = Progress::default();
+        ProgressOp::Step("02-architecture-and-toolchain".into(), 1).apply(&mut progress);
+        let mut a = App::new(
+            lessons::find("1").unwrap(),
+            true,
+            Theme { color: false },
+            (120, 40),
+            Instant::now(),
+        )
+        .with_progress(progress);
+        let fx = a.start();
+        assert_eq!(saved(&fx), [ProgressOp::Current("01-hello-xdp".into())]);
+        assert!(
+            fx.iter().any(|e| matches!(e, Effect::Watch(None))),
+            "{fx:?}"
+        );
+        update(&mut a, key(KeyCode::Char('l')));
+        assert_eq!(a.overlay, Some(Overlay::Lessons { selected: 0 }));
+        update(&mut a, key(KeyCode::Up));
+        assert_eq!(a.overlay, Some(Overlay::Lessons { selected: 0 }));
+        update(&mut a, key(KeyCode::Down));
+        let fx = update(&mut a, key(KeyCode::Enter));
+        assert_eq!(a.overlay, None);
+        assert_eq!(a.lesson.number, 2);
+        assert_eq!(a.step, 1, "resumed at the step of the progress file");
+        assert_eq!(a.exercise, Some(0));
+        assert_eq!(
+            saved(&fx),
+            [ProgressOp::Current("02-architecture-and-toolchain".into())]
+        );
+        assert!(
+            fx.iter()
+                .any(|e| matches!(e, Effect::Watch(Some((l, 0))) if l.number == 2)),
+            "{fx:?}"
+        );
+        assert!(
+            fx.iter()
+                .any(|e| matches!(e, Effect::Poll(m) if m == &["nexthdr_count"])),
+            "the new lesson's maps are polled: {fx:?}"
+        );
+        // next/previous step go to the progress file; no move, no write
+        let fx = update(&mut a, key(KeyCode::Char('n')));
+        assert_eq!(
+            saved(&fx),
+            [ProgressOp::Step("02-architecture-and-toolchain".into(), 2)]
+        );
+        let fx = update(&mut a, key(KeyCode::Char('n')));
+        assert!(saved(&fx).is_empty(), "{fx:?}");
+        assert_eq!(a.progress.lessons["02-architecture-and-toolchain"].step, 2);
+        // any other key closes the list without changing lesson
+        update(&mut a, key(KeyCode::Char('l')));
+        update(&mut a, key(KeyCode::Char('z')));
+        assert_eq!(
+            (a.overlay.clone(), a.lesson.number, a.zoom),
+            (None, 2, false)
+        );
+    }
+
+    #[test]
+    fn c_checks_and_a_rejection_opens_the_verifier_panel_then_a_save_checks_again() {
+        let mut a = lesson2();
+        let fx = update(&mut a, key(KeyCode::Char('c')));
+        let job = match fx.as_slice() {
+            [
+                Effect::Check {
+                    job,
+                    lesson,
+                    exercise: 0,
+                },
+            ] if lesson.number == 2 => *job,
+            _ => panic!("{fx:?}"),
+        };
+        assert!(matches!(a.check, CheckView::Running) && a.show_check);
+        assert_eq!(a.log.last().unwrap().text, "$ lesson check 2 fix-verifier");
+        // a second c while it runs is not a second check
+        let fx = update(&mut a, key(KeyCode::Char('c')));
+        assert!(fx.is_empty(), "{fx:?}");
+        let done = crate::tui::fake::failed_check(&a.lesson);
+        let text = done.report.render(&a.lesson.exercises[0]);
+        update(&mut a, Event::Checked(Box::new(done)));
+        let fx = update(
+            &mut a,
+            Event::JobDone {
+                job,
+                result: Ok(Output {
+                    text,
+                    json: serde_json::Value::Null,
+                    success: false,
+                }),
+            },
+        );
+        assert!(
+            !fx.iter().any(|e| matches!(e, Effect::Check { .. })),
+            "{fx:?}"
+        );
+        assert!(matches!(&a.check, CheckView::Done(r) if !r.passed));
+        let v = a.verifier.as_ref().expect("the verifier panel");
+        assert_eq!(v.explanation.source.as_ref().unwrap().line, 29);
+        assert!(
+            v.excerpt
+                .iter()
+                .any(|(n, l)| *n == 29 && l.contains("bpf_printk"))
+        );
+        assert_eq!(a.focus, Focus::Verifier, "focused, so that z zooms it");
+        assert!(a.log.iter().any(|l| l.text.contains("FAIL fix-verifier")));
+        // no solution before it passes
+        update(&mut a, key(KeyCode::Char('s')));
+        assert_eq!(a.overlay, None);
+        assert!(
+            a.log
+                .last()
+                .unwrap()
+                .text
+                .contains("once your check passes")
+        );
+        // Esc goes back to the lesson text, v brings the panels back
+        update(&mut a, key(KeyCode::Esc));
+        assert!(!a.show_check && a.focus == Focus::Lesson);
+        update(&mut a, key(KeyCode::Char('v')));
+        assert!(a.show_check);
+        // the watcher: a save of another file is not ours; ours checks again
+        let path = std::path::PathBuf::from("/ws/02-architecture-and-toolchain/parse_eth.bpf.c");
+        update(&mut a, Event::Watching(path.clone()));
+        let fx = update(&mut a, Event::FileChanged("/elsewhere.c".into()));
+        assert!(fx.is_empty(), "{fx:?}");
+        let fx = update(&mut a, Event::FileChanged(path.clone()));
+        let job = match fx.as_slice() {
+            [Effect::Check { job, .. }] => *job,
+            _ => panic!("{fx:?}"),
+        };
+        // saved again while that check runs: one more check once it is done
+        update(&mut a, Event::FileChanged(path));
+        let pass = crate::tui::fake::passed_check(&a.lesson);
+        let fx = update(&mut a, Event::Checked(Box::new(pass)));
+        assert_eq!(
+            saved(&fx),
+            [ProgressOp::Passed(
+                "02-architecture-and-toolchain".into(),
+                "fix-verifier".into()
+            )]
+        );
+        assert!(a.verifier.is_none() && a.focus == Focus::Lesson);
+        let fx = update(
+            &mut a,
+            Event::JobDone {
+                job,
+                result: Ok(Output::new("PASS", serde_json::Value::Null)),
+            },
+        );
+        assert!(
+            fx.iter().any(|e| matches!(e, Effect::Check { .. })),
+            "the pending check runs: {fx:?}"
+        );
+        // no auto-advance: the step stays where the learner put it
+        assert_eq!(a.step, 0);
+        // passed: the solution opens and scrolls
+        update(&mut a, key(KeyCode::Char('s')));
+        assert_eq!(a.overlay, Some(Overlay::Solution { scroll: 0 }));
+        update(&mut a, key(KeyCode::Down));
+        assert_eq!(a.overlay, Some(Overlay::Solution { scroll: 1 }));
+        update(&mut a, key(KeyCode::Char('q')));
+        assert_eq!(a.overlay, None, "any other key closes, and does not quit");
+    }
+
+    #[test]
+    fn h_shows_one_more_hint_each_time_and_remembers_how_many() {
+        let mut a = lesson2();
+        let id = "02-architecture-and-toolchain".to_string();
+        let ex = "fix-verifier".to_string();
+        let n = a.lesson.exercises[0].hints.len();
+        assert!(n >= 2);
+        let fx = update(&mut a, key(KeyCode::Char('h')));
+        assert_eq!(a.overlay, Some(Overlay::Hints));
+        assert_eq!(saved(&fx), [ProgressOp::Hints(id.clone(), ex.clone(), 1)]);
+        assert_eq!(a.hints_shown(), 1);
+        // h again in the overlay: the next one
+        let fx = update(&mut a, key(KeyCode::Char('h')));
+        assert_eq!(saved(&fx), [ProgressOp::Hints(id.clone(), ex.clone(), 2)]);
+        for _ in 0..n + 2 {
+            update(&mut a, key(KeyCode::Char('h')));
+        }
+        assert_eq!(a.hints_shown(), n, "capped at the last hint");
+        update(&mut a, key(KeyCode::Esc));
+        assert_eq!(a.overlay, None);
+        // `lesson hint 2` (a step's run, or typed) is the same key
+        update(&mut a, key(KeyCode::Char(':')));
+        typed(&mut a, "lesson hint 2 fix-verifier");
+        let fx = update(&mut a, key(KeyCode::Enter));
+        assert!(fx.is_empty(), "{fx:?}");
+        assert_eq!(a.overlay, Some(Overlay::Hints));
+    }
+
+    #[test]
+    fn x_resets_only_after_yes_and_e_asks_for_the_editor() {
+        let mut a = lesson2();
+        update(&mut a, key(KeyCode::Char('x')));
+        assert_eq!(a.overlay, Some(Overlay::ConfirmReset));
+        let fx = update(&mut a, key(KeyCode::Char('n')));
+        assert!(fx.is_empty() && a.overlay.is_none());
+        assert_eq!(a.log.last().unwrap().text, "not reset");
+        // Ctrl-X is not x
+        update(&mut a, ctrl('x'));
+        assert_eq!(a.overlay, None);
+        update(&mut a, key(KeyCode::Char('x')));
+        let fx = update(&mut a, key(KeyCode::Char('y')));
+        assert!(
+            matches!(fx.as_slice(), [Effect::ResetExercise { exercise: 0, .. }]),
+            "{fx:?}"
+        );
+        let fx = update(&mut a, key(KeyCode::Char('e')));
+        assert!(
+            matches!(fx.as_slice(), [Effect::Edit { lesson, exercise: 0 }] if lesson.number == 2),
+            "{fx:?}"
+        );
+        // lesson 1 has no exercise: the keys say so
+        let mut a = app();
+        for c in ['c', 'e', 'x', 'h', 's'] {
+            let fx = update(&mut a, key(KeyCode::Char(c)));
+            assert!(fx.is_empty() && a.overlay.is_none(), "{c}: {fx:?}");
+            assert!(a.log.last().unwrap().text.contains("no exercise"), "{c}");
+        }
+    }
+
+    #[test]
+    fn a_step_that_runs_lesson_check_uses_the_check_panel() {
+        let mut a = lesson2();
+        let fx = update(&mut a, key(KeyCode::Char('r')));
+        assert!(
+            matches!(fx.as_slice(), [Effect::Check { exercise: 0, .. }]),
+            "{fx:?}"
+        );
+        // another lesson's check is a plain command, and the progress is read again after it
+        let mut a = app();
+        update(&mut a, key(KeyCode::Char(':')));
+        typed(&mut a, "lesson check 2");
+        let fx = update(&mut a, key(KeyCode::Enter));
+        let job = match fx.as_slice() {
+            [
+                Effect::Run {
+                    job,
+                    cmd: Cmd::Lesson(LessonCmd::Check { .. }),
+                },
+            ] => *job,
+            _ => panic!("{fx:?}"),
+        };
+        let fx = update(
+            &mut a,
+            Event::JobDone {
+                job,
+                result: Ok(Output::new("PASS", serde_json::Value::Null)),
+            },
+        );
+        assert!(
+            fx.iter().any(|e| matches!(e, Effect::ReloadProgress)),
+            "{fx:?}"
+        );
+    }
+
+    #[test]
+    fn chain_lessons_read_the_trace_while_the_timeline_is_visible() {
+        // lesson 1 has no chains
+        let mut a = app();
+        assert!(!a.uses_chains);
+        assert!(!a.start().iter().any(|e| matches!(e, Effect::Trace(_))));
+        let mut l = lessons::find("1").unwrap();
+        l.steps[0].run = Some("load x.eclat".into());
+        let mut a = App::new(l, true, Theme { color: false }, (120, 40), Instant::now());
+        assert!(a.uses_chains);
+        let fx = a.start();
+        assert!(
+            fx.iter().any(|e| matches!(e, Effect::Trace(true))),
+            "{fx:?}"
+        );
+        for line in [
+            "chain count (0x40000001) enter (r2=0 r3=0)",
+            "  call monitor[3] (r2=0 r3=0 r4=0) at pc 2",
+            "  monitor[3] returned r0=0",
+            "chain count (0x40000001) exit r0=0",
+            "ABORTED in chain 0x40000001 at pc 5: the chain ended without a verdict",
+        ] {
+            update(&mut a, Event::Trace(line.into()));
+        }
+        let kinds: Vec<TraceKind> = a.trace.iter().map(|l| l.kind.clone()).collect();
+        assert_eq!(
+            kinds,
+            [
+                TraceKind::Packet,
+                TraceKind::Call,
+                TraceKind::Return,
+                TraceKind::Exit,
+                TraceKind::Abort
+            ]
+        );
+        assert_eq!(a.trace_packets, 1);
+        // a `chain trace` command reads the same ring buffer: the pane stops reading
+        update(&mut a, key(KeyCode::Char(':')));
+        typed(&mut a, "chain trace --seconds 5");
+        let fx = update(&mut a, key(KeyCode::Enter));
+        assert!(
+            fx.iter().any(|e| matches!(e, Effect::Trace(false))),
+            "{fx:?}"
+        );
+        // its lines go to the timeline too
+        update(
+            &mut a,
+            Event::JobOutput("chain count (0x40000001) enter (r2=0 r3=0)".into()),
+        );
+        assert_eq!(a.trace_packets, 2);
+        // too small for the right column: the trace stops unless focused
+        update(&mut a, key(KeyCode::Esc));
+        let fx = update(&mut a, Event::Resize(60, 20));
+        assert!(
+            !fx.iter().any(|e| matches!(e, Effect::Trace(true))),
+            "{fx:?}"
+        );
     }
 }

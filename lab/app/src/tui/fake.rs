@@ -23,6 +23,11 @@ pub fn dump(name: &str, value: u64) -> Dump {
             value: Value::Int(value),
             key_bytes: vec![0; 4],
             value_bytes: value.to_le_bytes().to_vec(),
+            per_cpu: if per_cpu {
+                vec![value.to_le_bytes().to_vec()]
+            } else {
+                vec![]
+            },
         }],
     }
 }
@@ -125,4 +130,76 @@ pub fn status(xdp: bool) -> Status {
             ),
         ],
     }
+}
+
+/// Lesson 2's check as the kernel answers it for the starter: it compiles, and the verifier
+/// rejects the debug print that reads the packet before the bounds check.
+pub fn failed_check(lesson: &crate::lessons::Lesson) -> crate::tui::app::CheckDone {
+    use crate::course::{CheckReport, CheckResult};
+    use eclat_kernel::verifier::{Class, Explanation, SourceLine};
+    let ex = &lesson.exercises[0];
+    let file = format!("/home/learner/eclat-lab/{}/{}", lesson.id, ex.file);
+    let explanation = Explanation {
+        class: Class::PacketOutOfBounds,
+        message: "invalid access to packet, off=13 size=1, R6(id=0,off=13,r=0) / R6 offset is \
+                  outside of the packet"
+            .into(),
+        insn: Some("2: (71) r3 = *(u8 *)(r6 +13)".into()),
+        source: Some(SourceLine {
+            text: "bpf_printk(\"ethertype %x\", bpf_ntohs(eth->h_proto));".into(),
+            file: ex.file.clone(),
+            line: 29,
+        }),
+        processed: Some(3),
+    };
+    let text = crate::lessons::exercise_file(lesson, "starter", &ex.file).unwrap_or("");
+    let verifier = crate::tui::app::VerifierView::new(explanation.clone(), None, &file, text);
+    crate::tui::app::CheckDone {
+        report: CheckReport {
+            lesson: lesson.id.clone(),
+            exercise: ex.id.clone(),
+            file,
+            passed: false,
+            results: vec![
+                CheckResult {
+                    what: "it compiles".into(),
+                    passed: true,
+                    expected: "no compile error".into(),
+                    seen: "compiled".into(),
+                    hint: None,
+                    explanation: None,
+                },
+                CheckResult {
+                    what: "the kernel's verifier accepts it".into(),
+                    passed: false,
+                    expected: "every program accepted".into(),
+                    seen: "parse_eth rejected: out-of-bounds packet access at parse_eth.bpf.c:29"
+                        .into(),
+                    hint: Some(1),
+                    explanation: Some(explanation),
+                },
+            ],
+        },
+        verifier: Some(verifier),
+    }
+}
+
+/// The same exercise passing every check.
+pub fn passed_check(lesson: &crate::lessons::Lesson) -> crate::tui::app::CheckDone {
+    let mut d = failed_check(lesson);
+    d.verifier = None;
+    d.report.passed = true;
+    d.report.results = lesson.exercises[0]
+        .checks
+        .iter()
+        .map(|_| crate::course::CheckResult {
+            what: "a check".into(),
+            passed: true,
+            expected: "ok".into(),
+            seen: "ok".into(),
+            hint: None,
+            explanation: None,
+        })
+        .collect();
+    d
 }

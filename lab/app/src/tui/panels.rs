@@ -178,9 +178,34 @@ pub fn verifier_lines(app: &App, width: u16, room: usize) -> Vec<Line<'static>> 
         None => at,
     };
     out.push(Line::styled(at, t.dim()));
+    let mut tail = Vec::new();
+    tail.extend(wrap(
+        &e.message,
+        t.warn(),
+        w,
+        Span::styled("the kernel said: ", t.strong()),
+        "  ",
+    ));
+    if let Some(i) = &e.insn {
+        tail.extend(wrap(
+            i.trim(),
+            t.dim(),
+            w,
+            Span::styled("  at insn ", t.dim()),
+            "    ",
+        ));
+    }
+    tail.extend(wrap(
+        e.class.advice(),
+        t.plain(),
+        w,
+        Span::styled("what to do: ", t.strong()),
+        "  ",
+    ));
     // the source: as many lines around the failing one as the room allows
-    let fixed = 6; // the lines above and the kernel's words and the advice, at least
-    let src_room = room.saturating_sub(fixed).clamp(1, v.excerpt.len().max(1));
+    let src_room = room
+        .saturating_sub(out.len() + tail.len())
+        .clamp(1, v.excerpt.len().max(1));
     if let Some(src) = &e.source {
         let i = v
             .excerpt
@@ -219,29 +244,7 @@ pub fn verifier_lines(app: &App, width: u16, room: usize) -> Vec<Line<'static>> 
             ));
         }
     }
-    out.extend(wrap(
-        &e.message,
-        t.warn(),
-        w,
-        Span::styled("the kernel said: ", t.strong()),
-        "  ",
-    ));
-    if let Some(i) = &e.insn {
-        out.extend(wrap(
-            i.trim(),
-            t.dim(),
-            w,
-            Span::styled("  at insn ", t.dim()),
-            "    ",
-        ));
-    }
-    out.extend(wrap(
-        e.class.advice(),
-        t.plain(),
-        w,
-        Span::styled("what to do: ", t.strong()),
-        "  ",
-    ));
+    out.extend(tail);
     out
 }
 
@@ -384,9 +387,9 @@ pub fn draw_overlay(f: &mut Frame, app: &App, area: Rect) {
                         .filter(|e| p.is_some_and(|p| p.passed.contains(&e.id)))
                         .count();
                     format!(
-                        "{n}/{} {}",
+                        "{}{n}/{}",
+                        if n == l.exercises.len() { "✓ " } else { "" },
                         l.exercises.len(),
-                        if n == l.exercises.len() { "✓" } else { " " }
                     )
                 };
                 let cur = if l.id == app.lesson.id { "●" } else { " " };

@@ -177,7 +177,11 @@ pub fn regions(app: &App, area: Rect) -> Regions {
     if app.show_check {
         let want = check_height(app, left.width);
         if verifier_on {
-            let ch = want.min(below_h / 3).max(3.min(below_h));
+            let ch = if below_h >= want + 12 {
+                want
+            } else {
+                want.min(below_h / 3).max(3.min(below_h))
+            };
             r.check = Some(rows(below, below.y, ch));
             r.verifier = Some(rows(below, below.y + ch, below_h - ch));
         } else {
@@ -794,32 +798,32 @@ fn draw_status(f: &mut Frame, app: &App, r: Rect) {
             t.bar_key(),
         ));
     }
-    let hints: &[(&str, &str)] = if app.focus == Focus::Command {
-        &[
+    let hints: Vec<(&str, &str)> = if app.focus == Focus::Command {
+        vec![
             ("Enter", "run"),
             ("Tab", "complete"),
             ("↑↓", "history"),
             ("Esc", "leave"),
         ]
     } else {
-        &[
-            ("n/p", "step"),
-            ("r", "run"),
-            ("c", "check"),
-            ("e", "edit"),
-            ("h", "hint"),
+        let mut v = vec![("n/p", "step"), ("r", "run")];
+        if app.current_exercise().is_some() {
+            v.extend([("c", "check"), ("e", "edit"), ("h", "hint")]);
+        }
+        v.extend([
             ("l", "lessons"),
             ("?", "help"),
             ("q", "quit"),
             ("t", "traffic"),
             (":", "command"),
             ("z", "zoom"),
-        ]
+        ]);
+        v
     };
     let used: usize = left.iter().map(|s| s.content.width()).sum();
     let mut right = Vec::new();
     let mut rw = 0;
-    for (k, what) in hints {
+    for (k, what) in &hints {
         let n = k.width() + what.width() + 2;
         if used + rw + n > r.width as usize {
             break;
@@ -1121,5 +1125,160 @@ mod tests {
         let h: std::collections::VecDeque<f64> = [0.0, 5.0, 10.0, 2.5].into_iter().collect();
         assert_eq!(sparkline(&h, 10), "▁▅█▃");
         assert_eq!(sparkline(&h, 2), "█▃");
+    }
+
+    fn key(app: &mut App, c: crossterm::event::KeyCode) {
+        update(app, Event::Key(crossterm::event::KeyEvent::from(c)));
+    }
+
+    /// Lesson 2 after `c` on the starter: the check failed in the verifier.
+    fn failed_check(w: u16, h: u16) -> App {
+        let mut app = App::new(
+            lessons::find("2").unwrap(),
+            true,
+            Theme { color: false },
+            (w, h),
+            Instant::now(),
+        );
+        update(&mut app, Event::Topo(Ok(fake::status(false))));
+        key(&mut app, crossterm::event::KeyCode::Char('c'));
+        let done = fake::failed_check(&app.lesson);
+        let text = done.report.render(&app.lesson.exercises[0]);
+        update(&mut app, Event::Checked(Box::new(done)));
+        update(
+            &mut app,
+            Event::JobDone {
+                job: 1,
+                result: Ok(Output {
+                    text,
+                    json: serde_json::Value::Null,
+                    success: false,
+                }),
+            },
+        );
+        app
+    }
+
+    #[test]
+    fn failed_check_with_the_verifier_panel_80x24() {
+        let app = failed_check(80, 24);
+        let s = render(&app);
+        assert!(s.contains("Verifier"), "{s}");
+        assert!(s.contains("out-of-bounds packet access"), "{s}");
+        assert!(s.contains("▶29 │"), "the failing line, marked: {s}");
+        insta::assert_snapshot!(s);
+    }
+
+    #[test]
+    fn failed_check_with_the_verifier_panel_zoomed_80x24() {
+        let mut app = failed_check(80, 24);
+        key(&mut app, crossterm::event::KeyCode::Char('z'));
+        let s = render(&app);
+        assert!(
+            s.contains("the kernel said: invalid access to packet"),
+            "{s}"
+        );
+        assert!(s.contains("what to do:"), "{s}");
+        insta::assert_snapshot!(s);
+    }
+
+    #[test]
+    fn failed_check_with_the_verifier_panel_120x40() {
+        let app = failed_check(120, 40);
+        let s = render(&app);
+        assert!(s.contains("expected every program accepted"), "{s}");
+        assert!(s.contains("hint 2 applies"), "{s}");
+        assert!(s.contains("what to do:"), "{s}");
+        insta::assert_snapshot!(s);
+    }
+
+    #[test]
+    fn hint_overlay() {
+        let mut app = failed_check(80, 24);
+        key(&mut app, crossterm::event::KeyCode::Char('h'));
+        key(&mut app, crossterm::event::KeyCode::Char('h'));
+        let s = render(&app);
+        assert!(
+            s.contains("Hints: Make the verifier accept parse_eth"),
+            "{s}"
+        );
+        assert!(
+            s.contains("1/3") && s.contains("2/3") && !s.contains("3/3"),
+            "{s}"
+        );
+        assert!(s.contains("h next hint"), "{s}");
+        insta::assert_snapshot!(s);
+    }
+
+    #[test]
+    fn lesson_list_with_progress() {
+        let mut app = scene(80, 24);
+        // a fixed list (lessons are being written: the real list grows)
+        let extra = lessons::parse(
+            "05-first-eclat-script",
+            r#"
+id = "05-first-eclat-script"
+number = 5
+title = "A first eCLAT script"
+[[step]]
+title = "one"
+text = "one"
+[[step]]
+title = "two"
+text = "two"
+[[exercise]]
+id = "ports"
+title = "ports"
+file = "ports.eclat"
+[[exercise]]
+id = "to-collector"
+title = "to the collector"
+file = "collector.eclat"
+"#,
+            "",
+        )
+        .unwrap();
+        app.all = vec![
+            lessons::find("1").unwrap(),
+            lessons::find("2").unwrap(),
+            extra,
+        ];
+        let mut p = crate::course::Progress::default();
+        p.lesson("01-hello-xdp").step = 3;
+        p.lesson("02-architecture-and-toolchain")
+            .passed
+            .insert("fix-verifier".into());
+        p.lesson("02-architecture-and-toolchain").step = 2;
+        p.lesson("05-first-eclat-script")
+            .passed
+            .insert("ports".into());
+        app.progress = p;
+        key(&mut app, crossterm::event::KeyCode::Char('l'));
+        key(&mut app, crossterm::event::KeyCode::Down);
+        let s = render(&app);
+        assert!(s.contains("Lessons"), "{s}");
+        assert!(s.contains("✓ 1/1"), "{s}");
+        assert!(s.contains("1/2"), "{s}");
+        insta::assert_snapshot!(s);
+    }
+
+    #[test]
+    fn chain_trace_timeline_next_to_the_counters() {
+        let mut l = lessons::find("1").unwrap();
+        l.steps[0].run = Some("load x.eclat".into());
+        let mut app = App::new(l, true, Theme { color: false }, (120, 40), Instant::now());
+        update(&mut app, Event::Topo(Ok(fake::status(true))));
+        for line in [
+            "chain count_and_pass (0x40000001) enter (r2=0 r3=0)",
+            "  call monitor[3] (r2=0 r3=0 r4=0) at pc 2",
+            "  monitor[3] returned r0=0",
+            "  call hike_pass[4] (r2=0 r3=0 r4=0) at pc 5",
+        ] {
+            update(&mut app, Event::Trace(line.into()));
+        }
+        let s = render(&app);
+        assert!(s.contains("Chain trace 1 packets"), "{s}");
+        assert!(s.contains("→ call monitor[3]"), "{s}");
+        assert!(s.contains("Maps"), "next to the counters: {s}");
     }
 }
