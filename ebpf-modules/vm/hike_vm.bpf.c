@@ -385,19 +385,23 @@ int hike_vm(struct xdp_md *ctx)
 	__u32 zero = 0, on = 0, d, i, pc, prog = 0;
 	__u64 epoch = 0;
 	struct hike_cdata *cd = bpf_map_lookup_elem(&hvm_cdata_map, &zero);
-	struct hvm_config *cfg = bpf_map_lookup_elem(&hvm_config, &zero);
 	struct hike_chain *f;
 	int err = HVM_ERR_BUDGET;
 
 	if (!cd)
 		return hvm_abort(0, HVM_ERR_INTERNAL, 0, 0, 0);
-	if (cfg) {
-		on = cfg->trace;
-		epoch = cfg->epoch;
-	}
 	d = cd->active;
 	if (d == 0) {
+		/* boot: the configuration is read once per packet; the trace switch is kept in
+		 * the chain data for the re-entries after program calls */
+		struct hvm_config *cfg = bpf_map_lookup_elem(&hvm_config, &zero);
 		__u32 id = cd->boot_id;
+
+		if (cfg) {
+			on = cfg->trace;
+			epoch = cfg->epoch;
+		}
+		cd->flags = on;
 
 		cd->calls = 0;
 		f = &cd->frames[0];
@@ -413,7 +417,7 @@ int hike_vm(struct xdp_md *ctx)
 			return hvm_abort(on, err, f, 0, 0);
 		f = &cd->frames[1];
 		hvm_trace_ev(on, HVM_EV_CHAIN_ENTER, id, id, 0, 1, 0, f->regs);
-	} else if (on) {
+	} else if ((on = cd->flags)) {
 		f = &cd->frames[d & (HIKE_MAX_FRAMES - 1)];
 		hvm_trace_ev(on, HVM_EV_PROG_RET, (__u32)f->regs[1], f->chain_id, f->upc, d, 0,
 			     f->regs);

@@ -67,7 +67,7 @@ struct hike_chain {
 /* Per-CPU chain data, 6160 bytes: u16 active frame, padding to 16, 8 frames. */
 struct hike_cdata {
 	__u16 active;			/* 0: active frame index; 0 = bootstrap */
-	__u16 flags;			/* 2: reserved */
+	__u16 flags;			/* 2: the VM: trace on for this packet */
 	__u32 boot_id;			/* 4: chain a loader asks the VM to start */
 	__u32 calls;			/* 8: program calls made for this packet */
 	__u32 reserved;			/* 12 */
