@@ -460,6 +460,8 @@ pub struct App {
     pub trace_status: Option<String>,
     /// packets seen in the live trace
     pub trace_packets: u64,
+    /// the indentation of a packet's first chain entry in the trace
+    trace_base: Option<usize>,
     tracing: bool,
 }
 
@@ -533,6 +535,7 @@ impl App {
             trace: VecDeque::new(),
             trace_status: None,
             trace_packets: 0,
+            trace_base: None,
             tracing: false,
             lesson,
         };
@@ -656,6 +659,7 @@ impl App {
         self.exercise_path = None;
         self.trace.clear();
         self.trace_packets = 0;
+        self.trace_base = None;
         self.zoom = false;
         if !matches!(self.focus, Focus::Command) {
             self.focus = Focus::Lesson;
@@ -848,7 +852,23 @@ impl App {
         }
     }
 
-    pub fn push_trace(&mut self, line: TraceLine) {
+    pub fn push_trace(&mut self, mut line: TraceLine) {
+        // a packet starts where a chain is entered at the least depth seen (the loader's
+        // call); deeper entries are chains called by chains
+        let t = line.text.trim_start();
+        if t.starts_with("chain ") && t.contains(" enter") {
+            let indent = line.text.len() - t.len();
+            if self.trace_base.is_none_or(|b| indent <= b) {
+                self.trace_base = Some(indent);
+                line.kind = TraceKind::Packet;
+            } else {
+                line.kind = TraceKind::Call;
+            }
+        }
+        self.push_line(line);
+    }
+
+    fn push_line(&mut self, line: TraceLine) {
         if line.kind == TraceKind::Packet {
             self.trace_packets += 1;
         }
@@ -870,7 +890,7 @@ impl App {
             ) else {
                 continue;
             };
-            self.push_trace(TraceLine {
+            self.push_line(TraceLine {
                 kind: TraceKind::Packet,
                 text: format!("test `{packet}`"),
             });
@@ -886,9 +906,9 @@ impl App {
                     t.kind = TraceKind::Call;
                 }
                 t.text = format!("  {}", t.text);
-                self.push_trace(t);
+                self.push_line(t);
             }
-            self.push_trace(TraceLine {
+            self.push_line(TraceLine {
                 kind: TraceKind::Verdict,
                 text: format!("verdict {verdict}"),
             });

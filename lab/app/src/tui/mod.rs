@@ -269,7 +269,9 @@ pub fn run(env: LabEnv, lesson: Option<String>) -> ExitCode {
     if let Err(e) = result {
         let _ = writeln!(err, "error: the terminal failed: {e}");
     }
-    match session.end() {
+    let ended = session.end();
+    worker::tidy_scratch(&session.env);
+    match ended {
         Ok(Some(msg)) => {
             let _ = writeln!(std::io::stdout(), "{msg}");
         }

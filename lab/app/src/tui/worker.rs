@@ -176,7 +176,9 @@ impl Runtime {
                     std::panic::catch_unwind(AssertUnwindSafe(|| -> anyhow::Result<Output> {
                         let ex = &lesson.exercises[exercise];
                         let path = course::workspace_file(&lesson, ex)?;
-                        let rep = course::run_checks(&session, &lesson, ex, &path)?;
+                        let rep = course::run_checks(&session, &lesson, ex, &path);
+                        tidy_scratch(&session.env);
+                        let rep = rep?;
                         let text = std::fs::read_to_string(&path).unwrap_or_default();
                         let verifier =
                             rep.results
@@ -526,7 +528,8 @@ fn trace_reader(session: &Session, stop: &AtomicBool, tx: &Sender<Event>) {
             last_status = status.to_string();
             let _ = tx.send(Event::TraceStatus(status.into()));
         }
-        let r = crate::scripts::chain_trace(session, 24 * 3600, stop, &mut |l| {
+        // a few seconds at a time: each start reads the names of programs and chains again
+        let r = crate::scripts::chain_trace(session, 5, stop, &mut |l| {
             let _ = tx.send(Event::Trace(l.to_string()));
         });
         if let Err(e) = r {
@@ -541,4 +544,11 @@ fn trace_reader(session: &Session, stop: &AtomicBool, tx: &Sender<Event>) {
             }
         }
     }
+}
+
+/// Checks run programs in scratch folders below the lab's bpffs root; they remove their own
+/// pins, and this the folders they leave empty (`remove_dir` keeps anything not empty).
+pub fn tidy_scratch(env: &LabEnv) {
+    let _ = std::fs::remove_dir(env.bpffs_root.join("tmp"));
+    let _ = std::fs::remove_dir(&env.bpffs_root);
 }
