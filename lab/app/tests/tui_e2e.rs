@@ -1,6 +1,7 @@
 //! The tutorial's terminal UI driven like a learner would, through tmux: lesson 1 from the
 //! first frame to quitting, with the real kernel, each test with its own isolated lab (state
-//! dir, bpffs root, namespace prefix), cleaned up even on failure. Needs root.
+//! dir, bpffs root, namespace prefix, workspace and progress file), cleaned up even on
+//! failure. Needs root.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -73,11 +73,6 @@ impl Tmux {
             .into_iter()
             .map(|(k, v)| format!("{k}={v} "))
             .collect();
-        vars.push_str(&format!(
-            "ECLAT_LAB_WORKSPACE={} ECLAT_LAB_PROGRESS={} ",
-            Self::workspace(env).display(),
-            Self::progress(env).display()
-        ));
         if let Some(e) = editor {
             vars.push_str(&format!("EDITOR={} ", e.display()));
         }
@@ -217,15 +212,7 @@ fn lesson_five_edit_in_the_editor_and_see_the_check_pass_and_the_counters_move()
         format!("#!/bin/sh\ncp '{}' \"$1\"\n", solution.display()),
     )
     .unwrap();
-    std::os::unix::fs::PermissionsExt::set_mode(
-        &mut std::fs::metadata(&editor).unwrap().permissions(),
-        0o755,
-    );
-    Command::new("chmod")
-        .arg("755")
-        .arg(&editor)
-        .status()
-        .unwrap();
+    std::fs::set_permissions(&editor, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     let t = Tmux::start(&env, "tutorial 5", Some(&editor), 120, 40);
     let long = Duration::from_secs(120);
     t.wait("the first frame", Duration::from_secs(10), |s| {

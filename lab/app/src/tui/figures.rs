@@ -26,7 +26,8 @@ pub struct TuiFigures {
     pub idle_secs: f64,
 }
 
-/// The environment variables that make `bin` use `env` instead of the learner's lab.
+/// The environment variables that make `bin` use `env` instead of the learner's lab (and
+/// keep the learner's workspace and progress file out of it: they go below the state dir).
 pub fn env_vars(env: &LabEnv) -> Vec<(String, String)> {
     vec![
         (
@@ -38,6 +39,14 @@ pub fn env_vars(env: &LabEnv) -> Vec<(String, String)> {
             env.bpffs_root.display().to_string(),
         ),
         ("ECLAT_LAB_NS_PREFIX".into(), env.ns_prefix.clone()),
+        (
+            "ECLAT_LAB_WORKSPACE".into(),
+            env.state_dir.join("workspace").display().to_string(),
+        ),
+        (
+            "ECLAT_LAB_PROGRESS".into(),
+            env.state_dir.join("progress.toml").display().to_string(),
+        ),
     ]
 }
 
