@@ -450,9 +450,27 @@ int hike_vm(struct xdp_md *ctx)
 		regs = f->regs;
 		/* fast path: `mov dst, imm`, the most common instruction of a chain */
 		if (code == (BPF_ALU64 | BPF_MOV | BPF_K)) {
+			__u64 v = (__u64)(__s64)(__s32)(raw >> 32);
+
 			if (dst > 9)
 				goto bad_reg;
-			regs[dst] = (__u64)(__s64)(__s32)(raw >> 32);
+			regs[dst] = v;
+			/* fused with the next instruction when it is the call of program v
+			 * (`mov r1, ID; call`, how chains call programs); it still counts as two
+			 * instructions of the burst */
+			if (dst == 1 && v != HIKE_VM_PROG_ID && v < HIKE_MAX_PROGRAMS &&
+			    i + 1 < HIKE_BURST_BUDGET && pc < HIKE_MAX_INSNS && pc < f->ninsn) {
+				__u64 nx = f->insns[pc & (HIKE_MAX_INSNS - 1)];
+				__s32 nimm = (__s32)(nx >> 32);
+
+				if ((nx & 0xffff) == (BPF_JMP | BPF_CALL) &&
+				    (nimm == HIKE_CALL_ELEM_0 || nimm == HIKE_CALL_ELEM_1 ||
+				     nimm == HIKE_CALL_ELEM_2 || nimm == HIKE_CALL_ELEM_3)) {
+					prog = v;
+					f->upc = pc + 1;
+					goto call_prog;
+				}
+			}
 			f->upc = pc;
 			continue;
 		}

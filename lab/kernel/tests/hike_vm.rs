@@ -516,6 +516,23 @@ fn differential_hand_picked_chains() {
     let mut missing = call_with(77, &[]);
     missing.push(exit());
     differential(&mut s, &[(A, missing)], &pkt);
+    // the budget edge: `mov r1, ID; call` as the 63rd/64th or the 64th/65th instructions
+    for rounds in [30, 31] {
+        let mut c = vec![mov(6, rounds), alu(op::SUB, 6, 1), jmp(op::JNE, 6, 0, -2)];
+        c.extend(call_with(ids::HIKE_PASS, &[]));
+        c.push(exit());
+        differential(&mut s, &[(A, c.clone())], &pkt);
+        let out = {
+            s.classify_to(A, &c).unwrap();
+            s.run(&pkt).unwrap().action().unwrap()
+        };
+        let expect = if rounds == 30 {
+            XdpAction::Pass
+        } else {
+            XdpAction::Aborted
+        };
+        assert_eq!(out, expect, "{rounds} rounds");
+    }
     for calls in [15, 16] {
         let mut v = asm::items([mov(6, calls)]);
         v.push(Item::Label("top"));

@@ -65,12 +65,14 @@ pub fn exit() -> Insn {
     Insn::new(op::JMP | op::EXIT, 0, 0, 0, 0)
 }
 
-/// `r1 = id; r2.. = args; call`: a call of element `id` with constant arguments.
+/// `r2.. = args; r1 = id; call`: a call of element `id` with constant arguments (the
+/// order eCLAT emits: `mov r1` right before `call`, which the VM executes as one step).
 pub fn call_with(id: u32, args: &[i32]) -> Vec<Insn> {
-    let mut v = vec![mov(1, id as i32)];
+    let mut v = Vec::new();
     for (i, a) in args.iter().enumerate() {
         v.push(mov(2 + i as u8, *a));
     }
+    v.push(mov(1, id as i32));
     v.push(call_elem(args.len()));
     v
 }
