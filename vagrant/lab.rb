@@ -32,9 +32,7 @@ if INSTALLING && !SYNC && !PREBUILT
 end
 
 def configure_libvirt(config)
-  config.vm.provider :libvirt do |lv, override|
-    # libvirt has no shared-folder driver that works on every host: copy with rsync by default
-    override.vm.synced_folder REPO, GUEST_REPO, type: env("ECLAT_SYNC_TYPE", "rsync"), rsync__exclude: RSYNC_EXCLUDE if SYNC
+  config.vm.provider :libvirt do |lv|
     lv.uri = env("ECLAT_LIBVIRT_URI") if env("ECLAT_LIBVIRT_URI")
     lv.driver = LV_DRIVER
     lv.cpu_mode = LV_CPU_MODE
@@ -66,12 +64,13 @@ def configure_machine(config, name)
   config.vm.hostname = name
   config.vm.boot_timeout = Integer(env("ECLAT_BOOT_TIMEOUT", "600"))
 
-  # the repository, not the Vagrantfile's folder; build output and VM state stay on the host
+  # The repository, not the Vagrantfile's folder. Copied with rsync by default, on every provider:
+  # a shared folder would let the VM's build write into the host's target/ (setup.sh builds in
+  # the repository), and libvirt has no shared-folder type that works on every host.
+  # `vagrant rsync` copies host edits again.
   config.vm.synced_folder ".", "/vagrant", disabled: true
   if SYNC
-    opts = { rsync__exclude: RSYNC_EXCLUDE }
-    opts[:type] = env("ECLAT_SYNC_TYPE") if env("ECLAT_SYNC_TYPE")
-    config.vm.synced_folder REPO, GUEST_REPO, **opts
+    config.vm.synced_folder REPO, GUEST_REPO, type: env("ECLAT_SYNC_TYPE", "rsync"), rsync__exclude: RSYNC_EXCLUDE
   end
 
   PROVIDERS.each do |provider|

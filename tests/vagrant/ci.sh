@@ -31,7 +31,7 @@ export VAGRANT_CHECKPOINT_DISABLE=1 VAGRANT_NO_COLOR=1
 export LIBVIRT_DEFAULT_URI=qemu:///system
 mkdir -p "$W"
 exec 9>"$W/lock"
-flock -w 3600 9 || { echo "another vagrant test holds $W/lock" >&2; exit 1; }
+flock -w 3600 9 || { echo "another vagrant test holds $W/lock (holders: $(fuser "$W/lock" 2>&1))" >&2; exit 1; }
 
 T0=$(date +%s)
 TIMES=()
@@ -49,7 +49,8 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 # vagrant inside the namespace, with a time limit and without progress-bar noise
 V() {
   local t=$1; shift
-  ip netns exec "$NS" timeout --kill-after=30 "$t" vagrant "$@" 2>&1 |
+  # --foreground: stay in this process group, so that killing the test's group stops vagrant too
+  ip netns exec "$NS" timeout --foreground --kill-after=30 "$t" vagrant "$@" 9>&- 2>&1 |
     grep --line-buffered -v -e 'Progress:' -e '^\s*$' -e '^==> default:  -- ' -e '^    default: $'
   local rc=${PIPESTATUS[0]}
   [ "$rc" = 124 ] && echo "vagrant $1: timed out after ${t}s" >&2
@@ -119,6 +120,7 @@ if [ "${1:-}" = --cleanup ]; then cleanup; exit 0; fi
 # ---------------------------------------------------------------------------------------
 step "0. leftovers of an earlier run"
 cleanup
+rm -f "$W/serial.log" "$W"/*.txt "$W"/*.json
 if pgrep -x libvirtd >/dev/null; then
   fail "a libvirtd not started by this test is running (pid $(pgrep -x libvirtd | tr '\n' ' ')): this test runs its own, inside a network namespace; stop the other one first"
 fi
@@ -182,8 +184,9 @@ step "5. libvirtd and virtlogd inside network namespace $NS"
 [ -e /dev/kvm ] && { stat -c '%a %U:%G' /dev/kvm > "$W/kvm.perm"; chgrp kvm /dev/kvm; chmod 0660 /dev/kvm; }
 # (Debian's udev rule would set that mode; without it libvirt re-probes QEMU on every call)
 ip netns add "$NS"; ip -n "$NS" link set lo up
-ip netns exec "$NS" virtlogd -d -p "$W/virtlogd.pid"
-ip netns exec "$NS" libvirtd -d -p "$W/libvirtd.pid"
+# (without the lock's descriptor: a daemon left behind by a killed run must not hold the lock)
+ip netns exec "$NS" virtlogd -d -p "$W/virtlogd.pid" 9>&-
+ip netns exec "$NS" libvirtd -d -p "$W/libvirtd.pid" 9>&-
 for _ in $(seq 100); do virsh -q version >/dev/null 2>&1 && break; sleep 0.2; done
 virsh -q version >/dev/null || fail "libvirtd did not answer"
 libvirt_clean   # objects a killed earlier run left in libvirt's state
@@ -195,7 +198,6 @@ export VAGRANT_CWD=$REPO/vagrant
 export ECLAT_BOX=$BOXNAME ECLAT_PROVIDER=libvirt ECLAT_LIBVIRT_DRIVER=qemu ECLAT_LIBVIRT_CPU_MODEL=qemu64 \
        ECLAT_LIBVIRT_POOL=$POOL ECLAT_LIBVIRT_SERIAL=$W/serial.log ECLAT_CPUS=2 ECLAT_MEMORY=1536 \
        ECLAT_PREBUILT=$W/eclat-lab
-rm -f "$W/serial.log"
 timed "vagrant up" V 1200 up --provider=libvirt || fail "vagrant up"
 
 step "7. checks inside the guest"
