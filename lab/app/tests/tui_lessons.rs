@@ -56,6 +56,7 @@ fn leftovers(env: &LabEnv) -> Vec<String> {
 struct Tmux {
     name: String,
     env: LabEnv,
+    vars: String,
 }
 
 impl Tmux {
@@ -76,19 +77,38 @@ impl Tmux {
         if let Some(e) = editor {
             vars.push_str(&format!("EDITOR={} ", e.display()));
         }
-        let line =
-            format!("env {vars}RUST_BACKTRACE=0 {BIN} {args}; echo TUI-EXITED=$?; sleep 600");
+        let t = Tmux {
+            name,
+            env: env.clone(),
+            vars,
+        };
+        t.launch(args, cols, rows);
+        t
+    }
+
+    /// Runs the TUI with `args` in a new tmux session (the shell line reports the exit
+    /// status and keeps the pane for the last capture).
+    fn launch(&self, args: &str, cols: u16, rows: u16) {
+        let line = format!(
+            "env {}RUST_BACKTRACE=0 {BIN} {args}; echo TUI-EXITED=$?; sleep 600",
+            self.vars
+        );
         let st = Command::new("tmux")
-            .args(["new-session", "-d", "-s", &name])
+            .args(["new-session", "-d", "-s", &self.name])
             .args(["-x", &cols.to_string(), "-y", &rows.to_string()])
             .arg(line)
             .status()
             .expect("running tmux");
         assert!(st.success(), "tmux new-session failed");
-        Tmux {
-            name,
-            env: env.clone(),
-        }
+    }
+
+    /// Ends the tmux session (the TUI in it has exited), keeping the lab's files.
+    fn close(&self) {
+        let st = Command::new("tmux")
+            .args(["kill-session", "-t", &self.name])
+            .status()
+            .unwrap();
+        assert!(st.success());
     }
 
     fn screen(&self) -> String {
@@ -192,7 +212,30 @@ fn lesson_two_verifier_explained_then_a_save_passes_the_check() {
     assert!(s.contains("step 1/3"), "{s}");
     let progress = std::fs::read_to_string(Tmux::progress(&env)).unwrap();
     assert!(progress.contains("fix-verifier"), "{progress}");
+    // moving on is the learner's key press
+    t.keys(&["n"]);
+    t.wait("step 2", long, |s| s.contains("step 2/3"));
 
+    t.keys(&["q"]);
+    let s = t.wait("the TUI to exit", long, |s| s.contains("TUI-EXITED="));
+    assert!(s.contains("TUI-EXITED=0"), "{s}");
+    assert_eq!(leftovers(&env), Vec::<String>::new(), "left in the kernel");
+
+    // `eclat-lab` with no lesson opens where the learner left off, the exercise passed
+    t.close();
+    t.launch("", 80, 24);
+    t.wait("the lesson resumed", Duration::from_secs(10), |s| {
+        s.contains("Lesson 2: Architecture and toolchain")
+            && s.contains("step 2/3")
+            && s.contains("fix-verifier ✓")
+    });
+    // the lesson list shows it
+    t.keys(&["l"]);
+    t.wait("the lesson list", long, |s| {
+        s.contains("Lessons") && s.contains("2/3") && s.contains("✓ 1/1")
+    });
+    t.keys(&["Escape"]);
+    t.wait("the list closed", long, |s| !s.contains("Enter open"));
     t.keys(&["q"]);
     let s = t.wait("the TUI to exit", long, |s| s.contains("TUI-EXITED="));
     assert!(s.contains("TUI-EXITED=0"), "{s}");
@@ -228,7 +271,7 @@ fn lesson_five_edit_in_the_editor_and_see_the_check_pass_and_the_counters_move()
 
     // e: the TUI gives the terminal to $EDITOR; the save is checked without pressing c
     t.keys(&["e"]);
-    let s = t.wait("the check to pass after the edit", long, |s| {
+    t.wait("the check to pass after the edit", long, |s| {
         s.contains("Check ports PASS")
     });
     // the traffic check sent 20 datagrams to port 6000 through the loaded script

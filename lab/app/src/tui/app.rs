@@ -1344,11 +1344,10 @@ impl App {
             // other control keys mean nothing here (Ctrl-X is not x)
             KeyCode::Char(_) if ctrl => {}
             KeyCode::Char('q') => self.ask_quit(fx),
-            KeyCode::Char('n') | KeyCode::Right => {
-                if self.step + 1 < self.lesson.steps.len() {
-                    self.set_step(self.step + 1, fx);
-                }
+            KeyCode::Char('n') | KeyCode::Right if self.step + 1 < self.lesson.steps.len() => {
+                self.set_step(self.step + 1, fx);
             }
+            KeyCode::Char('n') | KeyCode::Right => {}
             KeyCode::Char('p') | KeyCode::Left => self.set_step(self.step.saturating_sub(1), fx),
             KeyCode::Char('r') | KeyCode::Enter => self.run_step(fx),
             KeyCode::Char('c') => self.start_check(fx),
@@ -1468,10 +1467,10 @@ impl App {
                     }
                     KeyCode::Enter => {
                         self.overlay = None;
-                        if let Some(l) = self.all.get(selected).cloned() {
-                            if l.id != self.lesson.id {
-                                self.open_lesson(l, fx);
-                            }
+                        if let Some(l) = self.all.get(selected).cloned()
+                            && l.id != self.lesson.id
+                        {
+                            self.open_lesson(l, fx);
                         }
                     }
                     _ => self.overlay = None,
@@ -1549,10 +1548,10 @@ impl App {
                 self.check = CheckView::Error(e.clone());
             }
         }
-        if let Ok(o) = &result {
-            if j.label.starts_with("test ") {
-                self.trace_from_test(&o.json);
-            }
+        if let Ok(o) = &result
+            && j.label.starts_with("test ")
+        {
+            self.trace_from_test(&o.json);
         }
         if j.label.starts_with("lesson ") {
             fx.push(Effect::ReloadProgress);

@@ -405,10 +405,9 @@ fn draw_text(f: &mut Frame, app: &App, r: Rect) {
     let h = r.height.saturating_sub(2) as usize;
     let max = lines.len().saturating_sub(h);
     let top = app.text_scroll.min(max);
-    let pct = if max == 0 {
-        "all".to_string()
-    } else {
-        format!("{}%", top * 100 / max)
+    let pct = match (top * 100).checked_div(max) {
+        None => "all".to_string(),
+        Some(p) => format!("{p}%"),
     };
     let b = bordered(
         app,
