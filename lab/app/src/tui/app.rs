@@ -693,6 +693,15 @@ impl App {
             self.info("the check is running already");
             return;
         }
+        if !self.privileged {
+            self.push(
+                LogKind::Warn,
+                "checks compile your file and load it into the kernel (verifier, test runs): \
+                 they need root. Quit with q and start the tutorial with `sudo eclat-lab`; \
+                 h (hints) and e (edit) work without root.",
+            );
+            return;
+        }
         if let Some(j) = self.foreground() {
             let msg = format!(
                 "`{}` is still running: the check waits for it (Ctrl-C stops it)",
@@ -2455,5 +2464,30 @@ mod tests {
             !fx.iter().any(|e| matches!(e, Effect::Trace(true))),
             "{fx:?}"
         );
+    }
+
+    #[test]
+    fn without_root_c_says_why_and_hints_still_work() {
+        let mut a = App::new(
+            lessons::find("2").unwrap(),
+            false,
+            Theme { color: false },
+            (80, 24),
+            Instant::now(),
+        );
+        let fx = a.start();
+        assert!(
+            fx.iter().any(|e| matches!(e, Effect::Watch(Some(_)))),
+            "{fx:?}"
+        );
+        let fx = update(&mut a, key(KeyCode::Char('c')));
+        assert!(fx.is_empty(), "{fx:?}");
+        let last = a.log.last().unwrap();
+        assert!(
+            last.kind == LogKind::Warn && last.text.contains("sudo eclat-lab"),
+            "{last:?}"
+        );
+        update(&mut a, key(KeyCode::Char('h')));
+        assert_eq!(a.overlay, Some(Overlay::Hints));
     }
 }

@@ -1100,6 +1100,16 @@ mod tests {
 
     #[test]
     fn no_color_means_no_colour() {
+        for app in [failed_check(80, 24), failed_check(120, 40)] {
+            let mut app = app;
+            key(&mut app, crossterm::event::KeyCode::Char('h'));
+            let mut term = Terminal::new(TestBackend::new(app.size.0, app.size.1)).unwrap();
+            term.draw(|f| draw(f, &app)).unwrap();
+            for c in term.backend().buffer().content() {
+                assert_eq!(c.fg, ratatui::style::Color::Reset, "{c:?}");
+                assert_eq!(c.bg, ratatui::style::Color::Reset, "{c:?}");
+            }
+        }
         let mut app = scene(120, 40);
         app.theme = Theme { color: false };
         let mut term = Terminal::new(TestBackend::new(120, 40)).unwrap();

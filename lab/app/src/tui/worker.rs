@@ -552,3 +552,70 @@ pub fn tidy_scratch(env: &LabEnv) {
     let _ = std::fs::remove_dir(env.bpffs_root.join("tmp"));
     let _ = std::fs::remove_dir(&env.bpffs_root);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use eclat_kernel::modules::{BuildReport, ProgramVerdict};
+    use eclat_kernel::verifier::{Class, Explanation, SourceLine};
+
+    #[test]
+    fn a_module_build_rejection_becomes_the_verifier_panel() {
+        let dir = std::env::temp_dir().join(format!("eclat-tui-worker-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("prog.bpf.c");
+        let src: String = (1..=20).map(|i| format!("line {i}\n")).collect();
+        std::fs::write(&file, &src).unwrap();
+        for class in CLASSES {
+            let e = Explanation {
+                class: *class,
+                message: "invalid access to packet".into(),
+                insn: Some("2: (71) r3 = *(u8 *)(r6 +13)".into()),
+                source: Some(SourceLine {
+                    text: "line 12".into(),
+                    file: "prog.bpf.c".into(),
+                    line: 12,
+                }),
+                processed: Some(3),
+            };
+            let rep = BuildReport {
+                source: file.display().to_string(),
+                object: "prog.o".into(),
+                clang_ms: 1.0,
+                warnings: String::new(),
+                programs: vec![
+                    ProgramVerdict {
+                        name: "ok_prog".into(),
+                        section: "xdp".into(),
+                        accepted: true,
+                        insns: Some(10),
+                        verify_ms: 0.1,
+                        explanation: None,
+                        log: None,
+                    },
+                    ProgramVerdict {
+                        name: "bad_prog".into(),
+                        section: "xdp".into(),
+                        accepted: false,
+                        insns: None,
+                        verify_ms: 0.1,
+                        explanation: Some(e.clone()),
+                        log: Some("the log".into()),
+                    },
+                ],
+            };
+            let json = serde_json::to_value(&rep).unwrap();
+            let v = rejected(&json, &file).expect("a rejection");
+            assert_eq!(v.explanation, e);
+            assert_eq!(v.program.as_deref(), Some("bad_prog"));
+            let lines: Vec<u32> = v.excerpt.iter().map(|(n, _)| *n).collect();
+            assert_eq!(lines, (8..=16).collect::<Vec<_>>());
+            assert_eq!(v.excerpt[4].1, "line 12");
+        }
+        // an accepted build has no panel
+        let ok =
+            serde_json::json!({"programs": [{"name": "p", "accepted": true, "explanation": null}]});
+        assert!(rejected(&ok, &file).is_none());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
