@@ -28,6 +28,8 @@ for src in vm/*.bpf.c programs/*.bpf.c loaders/*.bpf.c raw/*.bpf.c lab/*.bpf.c; 
 done
 # the VM with one run-time-key tail call instead of the constant-key switch (benchmarks)
 build vm/hike_vm.bpf.c "$OUT/vm/hike_vm_dyn.o" -mcpu=v3 -DHIKE_VM_DYNAMIC_DISPATCH
+# the VM stepping through bpf_loop: the fallback for kernels that refuse the unrolled loop
+build vm/hike_vm.bpf.c "$OUT/vm/hike_vm_loop.o" -mcpu=v3 -DHIKE_VM_BPF_LOOP
 # chains: the chain subset has no ALU32/JMP32
 for src in chains/*.chain.c; do
 	[ -f "$src" ] || continue

@@ -379,10 +379,55 @@ __attribute__((noinline)) int hvm_mem(struct xdp_md *ctx, __u64 raw)
 	return hvm_store(ctx, f, f->regs[dst] + (__s64)off, hvm_size(code), v);
 }
 
+#ifdef HIKE_VM_BPF_LOOP
+/* The fallback build steps through bpf_loop: a callback verified once, for kernels whose
+ * verifier gives up on the unrolled loop (each step is then a bpf-to-bpf call, slower). */
+struct hvm_run {
+	struct xdp_md *ctx;
+	struct hike_cdata *cd;
+	__u32 on;
+	__u32 prog;
+	int err;
+	int act;
+};
+
+enum { HVM_STEP_NEXT = 0, HVM_STEP_CALL = 1, HVM_STEP_ABORT = 2 };
+
+#define STEP_NEXT()	return HVM_STEP_NEXT
+#define STEP_CALL()	do { r->prog = prog; return HVM_STEP_CALL; } while (0)
+#define STEP_ABORT(e)	do { r->err = (e); return HVM_STEP_ABORT; } while (0)
+
+static __always_inline int hvm_step(struct hvm_run *r, __u32 i)
+{
+	struct xdp_md *ctx = r->ctx;
+	struct hike_cdata *cd = r->cd;
+	struct hike_chain *f = HVM_FRAME(cd);
+	__u64 raw, *regs, dv, sv, imm64;
+	__u32 code, dst, src, pc, d, prog, on = r->on;
+	__s32 imm;
+	__s16 off;
+	int cond, err;
+
+#include "hike_vm_step.h"
+	STEP_NEXT();
+}
+
+static long hvm_loop_cb(__u32 i, void *data)
+{
+	struct hvm_run *r = data;
+
+	r->act = hvm_step(r, i);
+	return r->act != HVM_STEP_NEXT;
+}
+#endif
+
 SEC("xdp")
 int hike_vm(struct xdp_md *ctx)
 {
-	__u32 zero = 0, on = 0, d, i, pc, prog = 0;
+	__u32 zero = 0, on = 0, d, prog = 0;
+#ifndef HIKE_VM_BPF_LOOP
+	__u32 i;
+#endif
 	__u64 epoch = 0;
 	struct hike_cdata *cd = bpf_map_lookup_elem(&hvm_cdata_map, &zero);
 	struct hike_chain *f;
@@ -431,222 +476,36 @@ int hike_vm(struct xdp_md *ctx)
 		goto abort;
 	}
 
+#ifdef HIKE_VM_BPF_LOOP
+	{
+		struct hvm_run r = { .ctx = ctx, .cd = cd, .on = on };
+
+		bpf_loop(HIKE_BURST_BUDGET, hvm_loop_cb, &r, 0);
+		f = HVM_FRAME(cd);
+		if (r.act == HVM_STEP_CALL) {
+			prog = r.prog;
+			goto call_prog;
+		}
+		err = r.act == HVM_STEP_ABORT ? r.err : HVM_ERR_BUDGET;
+		goto abort;
+	}
+#else
+#define STEP_NEXT()	continue
+#define STEP_CALL()	goto call_prog
+#define STEP_ABORT(e)	do { err = (e); goto abort; } while (0)
 	for (i = 0; i < HIKE_BURST_BUDGET; i++) {
 		__u64 raw, *regs, dv, sv, imm64;
-		__u32 code, dst, src;
+		__u32 code, dst, src, pc;
 		__s32 imm;
 		__s16 off;
 		int cond;
 
-		pc = f->upc;
-		if (pc >= HIKE_MAX_INSNS || pc >= f->ninsn) {
-			err = HVM_ERR_PC;
-			goto abort;
-		}
-		raw = f->insns[pc & (HIKE_MAX_INSNS - 1)];
-		pc++;
-		code = raw & 0xff;
-		dst = (raw >> 8) & 0x0f;
-		regs = f->regs;
-		/* fast path: `mov dst, imm`, the most common instruction of a chain */
-		if (code == (BPF_ALU64 | BPF_MOV | BPF_K)) {
-			__u64 v = (__u64)(__s64)(__s32)(raw >> 32);
-
-			if (dst > 9)
-				goto bad_reg;
-			regs[dst] = v;
-			/* fused with the next instruction when it is the call of program v
-			 * (`mov r1, ID; call`, how chains call programs); it still counts as two
-			 * instructions of the burst */
-			if (dst == 1 && v != HIKE_VM_PROG_ID && v < HIKE_MAX_PROGRAMS &&
-			    i + 1 < HIKE_BURST_BUDGET && pc < HIKE_MAX_INSNS && pc < f->ninsn) {
-				__u64 nx = f->insns[pc & (HIKE_MAX_INSNS - 1)];
-				__s32 nimm = (__s32)(nx >> 32);
-
-				if ((nx & 0xffff) == (BPF_JMP | BPF_CALL) &&
-				    (nimm == HIKE_CALL_ELEM_0 || nimm == HIKE_CALL_ELEM_1 ||
-				     nimm == HIKE_CALL_ELEM_2 || nimm == HIKE_CALL_ELEM_3)) {
-					prog = v;
-					f->upc = pc + 1;
-					goto call_prog;
-				}
-			}
-			f->upc = pc;
-			continue;
-		}
-		imm = (__s32)(raw >> 32);
-		/* fast path: a call of a program (r1 = its ID) */
-		if (code == (BPF_JMP | BPF_CALL) && regs[1] < HIKE_MAX_PROGRAMS &&
-		    regs[1] != HIKE_VM_PROG_ID && (raw & 0xff00) == 0 &&
-		    (imm == HIKE_CALL_ELEM_0 || imm == HIKE_CALL_ELEM_1 ||
-		     imm == HIKE_CALL_ELEM_2 || imm == HIKE_CALL_ELEM_3)) {
-			prog = regs[1];
-			f->upc = pc;
-			goto call_prog;
-		}
-		src = (raw >> 12) & 0x0f;
-		off = (__s16)(raw >> 16);
-		if (dst > 10 || src > 10)
-			goto bad_reg;
-		/* fast path: `if dst ==/!= imm goto`, how chains test a program's result */
-		if (code == (BPF_JMP | BPF_JEQ | BPF_K) || code == (BPF_JMP | BPF_JNE | BPF_K)) {
-			cond = regs[dst] == (__u64)(__s64)imm;
-			if (code == (BPF_JMP | BPF_JNE | BPF_K))
-				cond = !cond;
-			if (cond)
-				pc += off;
-			f->upc = pc;
-			continue;
-		}
-
-		switch (BPF_CLASS(code)) {
-		case BPF_ALU64:
-			if (dst == 10)
-				goto bad_reg;
-			dv = regs[dst];
-			sv = (code & BPF_X) ? regs[src] : (__u64)(__s64)imm;
-			switch (BPF_OP(code)) {
-			case BPF_ADD: dv += sv; break;
-			case BPF_SUB: dv -= sv; break;
-			case BPF_MUL: dv *= sv; break;
-			case BPF_DIV: dv = sv ? dv / sv : 0; break;
-			case BPF_MOD: dv = sv ? dv % sv : dv; break;
-			case BPF_OR: dv |= sv; break;
-			case BPF_AND: dv &= sv; break;
-			case BPF_XOR: dv ^= sv; break;
-			case BPF_LSH: dv <<= (sv & 63); break;
-			case BPF_RSH: dv >>= (sv & 63); break;
-			case BPF_ARSH: dv = (__u64)((__s64)dv >> (sv & 63)); break;
-			case BPF_NEG: dv = -dv; break;
-			case BPF_MOV: dv = sv; break;
-			default: goto bad_op;
-			}
-			regs[dst] = dv;
-			f->upc = pc;
-			continue;
-		case BPF_ALU:
-			/* only the byte-swap END op */
-			if (BPF_OP(code) != BPF_END)
-				goto bad_op;
-			if (dst == 10)
-				goto bad_reg;
-			dv = regs[dst];
-			if (code & BPF_X) {	/* to big endian */
-				switch (imm) {
-				case 16: dv = __builtin_bswap16((__u16)dv); break;
-				case 32: dv = __builtin_bswap32((__u32)dv); break;
-				case 64: dv = __builtin_bswap64(dv); break;
-				default: goto bad_op;
-				}
-			} else {
-				switch (imm) {
-				case 16: dv = (__u16)dv; break;
-				case 32: dv = (__u32)dv; break;
-				case 64: break;
-				default: goto bad_op;
-				}
-			}
-			regs[dst] = dv;
-			f->upc = pc;
-			continue;
-		case BPF_LD:
-			if (code != (BPF_LD | BPF_IMM | BPF_DW) || src != 0)
-				goto bad_op;
-			if (dst == 10)
-				goto bad_reg;
-			if (pc >= HIKE_MAX_INSNS || pc >= f->ninsn) {
-				err = HVM_ERR_PC;
-				goto abort;
-			}
-			imm64 = f->insns[pc & (HIKE_MAX_INSNS - 1)];
-			regs[dst] = (__u64)(__u32)imm | (imm64 & 0xffffffff00000000ULL);
-			f->upc = pc + 1;
-			continue;
-		case BPF_LDX:
-		case BPF_ST:
-		case BPF_STX:
-			err = hvm_mem(ctx, raw);
-			if (err)
-				goto abort;
-			f->upc = pc;
-			continue;
-		case BPF_JMP:
-			break;
-		default:
-			goto bad_op;
-		}
-
-		dv = regs[dst];
-		sv = (code & BPF_X) ? regs[src] : (__u64)(__s64)imm;
-		switch (BPF_OP(code)) {
-		case BPF_JA: cond = 1; break;
-		case BPF_JEQ: cond = dv == sv; break;
-		case BPF_JNE: cond = dv != sv; break;
-		case BPF_JGT: cond = dv > sv; break;
-		case BPF_JGE: cond = dv >= sv; break;
-		case BPF_JLT: cond = dv < sv; break;
-		case BPF_JLE: cond = dv <= sv; break;
-		case BPF_JSET: cond = (dv & sv) != 0; break;
-		case BPF_JSGT: cond = (__s64)dv > (__s64)sv; break;
-		case BPF_JSGE: cond = (__s64)dv >= (__s64)sv; break;
-		case BPF_JSLT: cond = (__s64)dv < (__s64)sv; break;
-		case BPF_JSLE: cond = (__s64)dv <= (__s64)sv; break;
-		case BPF_CALL: {
-			__u64 elem = regs[1];
-
-			if (code != (BPF_JMP | BPF_CALL) ||
-			    (imm != HIKE_CALL_ELEM_0 && imm != HIKE_CALL_ELEM_1 &&
-			     imm != HIKE_CALL_ELEM_2 && imm != HIKE_CALL_ELEM_3))
-				goto bad_op;
-			f->upc = pc;
-			if (elem >> 32) {
-				err = HVM_ERR_PROG_ID;
-				goto abort;
-			}
-			if (!HIKE_IS_CHAIN(elem)) {
-				if (elem == HIKE_VM_PROG_ID || elem >= HIKE_MAX_PROGRAMS) {
-					err = HVM_ERR_PROG_ID;
-					goto abort;
-				}
-				prog = elem;
-				goto call_prog;
-			}
-			err = hvm_call_chain((__u32)elem, on);
-			if (err)
-				goto abort;
-			f = HVM_FRAME(cd);
-			continue;
-		}
-		case BPF_EXIT: {
-			if (code != (BPF_JMP | BPF_EXIT))
-				goto bad_op;
-			f->upc = pc;
-			d = cd->active;
-			hvm_trace_ev(on, HVM_EV_CHAIN_EXIT, f->chain_id, f->chain_id, pc, d, 0, regs);
-			if (d <= 1) {
-				err = HVM_ERR_BOOTSTRAP;
-				goto abort;
-			}
-			cd->frames[(d - 1) & (HIKE_MAX_FRAMES - 1)].regs[0] = regs[0];
-			cd->active = d - 1;
-			f = HVM_FRAME(cd);
-			continue;
-		}
-		default:
-			goto bad_op;
-		}
-		if (cond)
-			pc += off;
-		f->upc = pc;
+#include "hike_vm_step.h"
 	}
 	err = HVM_ERR_BUDGET;
 	goto abort;
+#endif
 
-bad_op:
-	err = HVM_ERR_OPCODE;
-	goto abort;
-bad_reg:
-	err = HVM_ERR_REG;
 abort:
 	d = cd->active;
 	f = &cd->frames[d & (HIKE_MAX_FRAMES - 1)];

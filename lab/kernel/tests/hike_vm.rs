@@ -722,3 +722,36 @@ fn differential_random_chain_calls() {
     }
     let _ = <[(u32, Vec<Insn>)] as Chains>::chain;
 }
+
+/// The fallback build (`vm/hike_vm_loop.o`, bpf_loop) behaves exactly like the main one.
+#[test]
+fn the_bpf_loop_fallback_vm_agrees_with_the_reference() {
+    let mut s = Setup::with_vm("eclat-lab-test", "vm/hike_vm_loop.o").expect("fallback VM");
+    assert_eq!(run_chain(&mut s, &null_chain(2)), XdpAction::Pass);
+    expect_abort(&mut s, &[mov(0, 0), ja(-2)], VmError::Budget);
+    expect_abort(
+        &mut s,
+        &[mov(1, A as i32), call_elem(0), exit()],
+        VmError::Depth,
+    );
+    let mut rng = Rng(0x5eed_1234_abcd_0001);
+    let pkt = eclat_kernel::hike::packet::ipv6_udp_frame([5; 16], [6; 16], 1, 2, &[0x5a; 64]);
+    let mut ran = 0;
+    for _ in 0..500 {
+        if ran == 60 {
+            break;
+        }
+        let mut c = random_chain(&mut rng);
+        let dump = dump_regs_then_pass();
+        if c.len() + dump.len() > hike::MAX_CHAIN_INSNS {
+            continue;
+        }
+        c.extend(dump);
+        if hike::validate::validate(&c).is_err() {
+            continue;
+        }
+        differential(&mut s, &[(A, c)], &pkt);
+        ran += 1;
+    }
+    assert_eq!(ran, 60);
+}

@@ -33,6 +33,9 @@ pub const VM_MAPS: [&str; 3] = ["hvm_config", "hvm_stats", "hvm_trace"];
 /// The VM object and its program.
 pub const VM_OBJECT: &str = "vm/hike_vm.o";
 pub const VM_PROGRAM: &str = "hike_vm";
+/// The same VM stepping through `bpf_loop` (a callback verified once): loaded instead when the
+/// kernel's verifier refuses the unrolled interpreter loop of `VM_OBJECT`.
+pub const VM_FALLBACK_OBJECT: &str = "vm/hike_vm_loop.o";
 /// The slot of `hvm_hprog_map` that holds the VM.
 pub const VM_PROG_ID: u32 = 0;
 
@@ -126,8 +129,16 @@ impl Hike {
         let need_vm = !vm_pin.exists();
         if need_vm {
             let data = super::object(vm_object)?;
-            let obj = load_object(root, vm_object, Some("hike_vm"), data)?;
-            objects.insert(vm_object.to_string(), obj);
+            let (path, obj) = match load_object(root, vm_object, Some("hike_vm"), data) {
+                Ok(obj) => (vm_object, obj),
+                Err(HikeError::Verifier { .. }) if vm_object == VM_OBJECT => {
+                    let data = super::object(VM_FALLBACK_OBJECT)?;
+                    let obj = load_object(root, VM_FALLBACK_OBJECT, Some("hike_vm"), data)?;
+                    (VM_FALLBACK_OBJECT, obj)
+                }
+                Err(e) => return Err(e),
+            };
+            objects.insert(path.to_string(), obj);
         }
         let open_map = |name: &str| -> Result<MapData, HikeError> {
             let p = sys_dir.join(name);
