@@ -112,6 +112,8 @@ pub fn regions(app: &App, area: Rect) -> Regions {
         status,
     };
     let verifier_on = app.show_check && app.verifier.is_some();
+    // the check box is for the lesson's exercise (`module build` has only the verifier's)
+    let has_ex = app.current_exercise().is_some();
     if app.zoom {
         match pane(app) {
             Focus::Topology => r.topo = Some(body),
@@ -119,14 +121,20 @@ pub fn regions(app: &App, area: Rect) -> Regions {
             Focus::Log => r.log = Some(body),
             Focus::Trace if app.uses_chains => r.trace = Some(body),
             Focus::Verifier if verifier_on => {
-                let ch = check_height(app, body.width).min(body_h / 3);
-                r.check = Some(rows(body, body.y, ch));
+                let ch = if has_ex {
+                    check_height(app, body.width).min(body_h / 3)
+                } else {
+                    0
+                };
+                if ch > 0 {
+                    r.check = Some(rows(body, body.y, ch));
+                }
                 r.verifier = Some(rows(body, body.y + ch, body_h - ch));
             }
             _ => {
                 let sh = step_height(app, body.width).min(body_h / 3);
                 r.step = Some(rows(body, body.y, sh));
-                if app.show_check {
+                if app.show_check && has_ex {
                     let ch = check_height(app, body.width).min(body_h - sh);
                     r.check = Some(rows(body, body.y + sh, ch));
                     if body_h - sh - ch >= 3 {
@@ -174,15 +182,19 @@ pub fn regions(app: &App, area: Rect) -> Regions {
         (left.y, upper_h)
     };
     let below = rows(left, below_y, below_h);
-    if app.show_check {
+    if verifier_on || (app.show_check && has_ex) {
         let want = check_height(app, left.width);
         if verifier_on {
-            let ch = if below_h >= want + 12 {
+            let ch = if !has_ex {
+                0
+            } else if below_h >= want + 12 {
                 want
             } else {
                 want.min(below_h / 3).max(3.min(below_h))
             };
-            r.check = Some(rows(below, below.y, ch));
+            if ch > 0 {
+                r.check = Some(rows(below, below.y, ch));
+            }
             r.verifier = Some(rows(below, below.y + ch, below_h - ch));
         } else {
             let ch = if below_h >= want + 6 { want } else { below_h };
