@@ -680,6 +680,36 @@ impl App {
         if step != self.step {
             self.step = step;
             self.save(ProgressOp::Step(self.lesson.id.clone(), step), fx);
+            // a step about another exercise of this lesson makes it the current one
+            let named = self.lesson.steps[step]
+                .run
+                .as_deref()
+                .and_then(|r| repl::parse_line(r).ok().flatten())
+                .and_then(|c| match c {
+                    Cmd::Lesson(
+                        LessonCmd::Check { exercise, .. } | LessonCmd::Hint { exercise, .. },
+                    ) => exercise,
+                    _ => None,
+                });
+            if let Some(e) = named {
+                self.switch_exercise(&e, fx);
+            }
+        }
+    }
+
+    /// Makes the exercise `id` of this lesson the one the keys act on (and watched).
+    fn switch_exercise(&mut self, id: &str, fx: &mut Vec<Effect>) {
+        let i = self.lesson.exercises.iter().position(|x| x.id == id);
+        if i.is_some() && i != self.exercise {
+            self.exercise = i;
+            self.check = CheckView::NotRun;
+            self.verifier = None;
+            self.exercise_path = None;
+            if self.focus == Focus::Verifier {
+                self.focus = Focus::Lesson;
+                self.zoom = false;
+            }
+            fx.push(self.watch_effect());
         }
     }
 
@@ -1126,13 +1156,7 @@ impl App {
             _ => None,
         };
         if let Some(e) = ex {
-            let i = self.lesson.exercises.iter().position(|x| x.id == e);
-            if i != self.exercise {
-                self.exercise = i;
-                self.check = CheckView::NotRun;
-                self.verifier = None;
-                fx.push(self.watch_effect());
-            }
+            self.switch_exercise(&e, fx);
         }
         match l {
             LessonCmd::Check { .. } => self.start_check(fx),
@@ -2489,5 +2513,26 @@ mod tests {
         );
         update(&mut a, key(KeyCode::Char('h')));
         assert_eq!(a.overlay, Some(Overlay::Hints));
+    }
+
+    #[test]
+    fn a_step_about_another_exercise_makes_it_current() {
+        let mut l = lessons::find("2").unwrap();
+        let mut second = l.exercises[0].clone();
+        second.id = "second".into();
+        l.exercises.push(second);
+        l.steps[2].run = Some("lesson check 2 second".into());
+        let mut a = App::new(l, true, Theme { color: false }, (120, 40), Instant::now());
+        a.start();
+        assert_eq!(a.exercise, Some(0));
+        update(&mut a, key(KeyCode::Char('n')));
+        assert_eq!(a.exercise, Some(0));
+        let fx = update(&mut a, key(KeyCode::Char('n')));
+        assert_eq!(a.exercise, Some(1));
+        assert!(
+            fx.iter().any(|e| matches!(e, Effect::Watch(Some((_, 1))))),
+            "{fx:?}"
+        );
+        assert_eq!(a.current_exercise().unwrap().id, "second");
     }
 }
