@@ -900,6 +900,19 @@ impl App {
             if self.trace_base.is_none_or(|b| indent <= b) {
                 self.trace_base = Some(indent);
                 line.kind = TraceKind::Packet;
+                // the previous packet's last call never returned: a final program, whose
+                // verdict ended it
+                if let Some(last) = self.trace.back()
+                    && last.kind == TraceKind::Call
+                    && let Some(prog) = last.text.trim_start().strip_prefix("call ")
+                {
+                    let prog = prog.split_whitespace().next().unwrap_or("").to_string();
+                    let pad = " ".repeat(last.text.len() - last.text.trim_start().len());
+                    self.push_line(TraceLine {
+                        kind: TraceKind::Verdict,
+                        text: format!("{pad}verdict from {prog} (final program)"),
+                    });
+                }
             } else {
                 line.kind = TraceKind::Call;
             }
@@ -2467,6 +2480,22 @@ mod tests {
             ]
         );
         assert_eq!(a.trace_packets, 1);
+        // a packet whose chain ended in a final program: its verdict line comes before the
+        // next packet
+        for l in [
+            "chain count (0x40000001) enter (r2=0 r3=0)",
+            "  call hike_pass[4] (r2=0 r3=0 r4=0) at pc 5",
+            "chain count (0x40000001) enter (r2=0 r3=0)",
+        ] {
+            update(&mut a, Event::Trace(l.into()));
+        }
+        let n = a.trace.len();
+        assert_eq!(a.trace[n - 2].kind, TraceKind::Verdict);
+        assert_eq!(
+            a.trace[n - 2].text,
+            "  verdict from hike_pass[4] (final program)"
+        );
+        assert_eq!(a.trace_packets, 3);
         // a `chain trace` command reads the same ring buffer: the pane stops reading
         update(&mut a, key(KeyCode::Char(':')));
         typed(&mut a, "chain trace --seconds 5");
@@ -2480,7 +2509,7 @@ mod tests {
             &mut a,
             Event::JobOutput("chain count (0x40000001) enter (r2=0 r3=0)".into()),
         );
-        assert_eq!(a.trace_packets, 2);
+        assert_eq!(a.trace_packets, 4);
         // too small for the right column: the trace stops unless focused
         update(&mut a, key(KeyCode::Esc));
         let fx = update(&mut a, Event::Resize(60, 20));
