@@ -557,7 +557,7 @@ pub fn tidy_scratch(env: &LabEnv) {
 mod tests {
     use super::*;
     use eclat_kernel::modules::{BuildReport, ProgramVerdict};
-    use eclat_kernel::verifier::{Class, Explanation, SourceLine};
+    use eclat_kernel::verifier::{Explanation, SourceLine};
 
     #[test]
     fn a_module_build_rejection_becomes_the_verifier_panel() {
