@@ -1113,6 +1113,12 @@ impl Gen<'_, '_, '_> {
     }
     fn alu(&mut self, o: u8, dst: u8, rhs: Opnd) {
         match rhs {
+            // a constant shift count is taken modulo 64, as the constant folder and the VM
+            // take a count in a register (`x << ~1` shifts by 62): an immediate outside 0..63
+            // would be refused at store time
+            Opnd::Imm(i) if matches!(o, op::LSH | op::RSH | op::ARSH) => {
+                self.emit(Insn::new(op::ALU64 | o | op::K, dst, 0, 0, i & 63))
+            }
             Opnd::Imm(i) => self.emit(Insn::new(op::ALU64 | o | op::K, dst, 0, 0, i)),
             Opnd::Home(r) | Opnd::Scratch(r) => {
                 self.emit(Insn::new(op::ALU64 | o | op::X, dst, r, 0, 0))

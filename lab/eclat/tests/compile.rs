@@ -363,3 +363,17 @@ fn unsigned_comparison_with_a_negative_number_is_warned() {
     assert_eq!(codes(&c), vec!["unsigned-negative-compare"]);
     assert!(c.output.is_some(), "a warning only");
 }
+
+/// Found by the fuzzer: a constant shift count outside 0..63 (`~1` is -2) must be taken
+/// modulo 64, as the folder and the VM do, not emitted as an immediate the VM refuses.
+#[test]
+fn constant_shift_counts_are_taken_modulo_64() {
+    let src = "from programs.hike_default import hike_pass, monitor\n\ndef c():\n    u64 : x = 93\n    monitor(x << ~1)\n    monitor(x >> 70)\n    hike_pass()\n";
+    let c = compile(src);
+    let p = c.output.expect("compiles");
+    for ch in &p.chains {
+        hike::validate(&ch.insns).unwrap_or_else(|e| panic!("{e}\n{}", p.emit_asm()));
+    }
+    let asm = p.emit_asm();
+    assert!(asm.contains("<<= 62") && asm.contains(">>= 6"), "{asm}");
+}
