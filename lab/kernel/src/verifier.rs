@@ -2,9 +2,9 @@
 //! source line it points at (the kernel prints `; <source> @ file:line` when the object has
 //! BTF line info, as `clang -g` gives), classifies it and says what to do. Pure text work.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Class {
     /// a packet read or write not proven to be inside `[data, data_end)`
@@ -31,6 +31,21 @@ pub enum Class {
 }
 
 impl Class {
+    /// Every class.
+    pub const ALL: [Class; 11] = [
+        Class::PacketOutOfBounds,
+        Class::NullMapValue,
+        Class::MapValueOutOfBounds,
+        Class::UnboundedLoop,
+        Class::ProgramTooLarge,
+        Class::GplOnlyHelper,
+        Class::UninitializedRegister,
+        Class::UninitializedStack,
+        Class::UnknownHelper,
+        Class::MissingReturn,
+        Class::Other,
+    ];
+
     pub fn title(self) -> &'static str {
         match self {
             Class::PacketOutOfBounds => "out-of-bounds packet access",
@@ -94,14 +109,14 @@ impl Class {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SourceLine {
     pub text: String,
     pub file: String,
     pub line: u32,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Explanation {
     pub class: Class,
     /// the kernel's own words

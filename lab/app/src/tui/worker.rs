@@ -432,51 +432,16 @@ fn poller(env: LabEnv, rx: mpsc::Receiver<PollReq>, tx: Sender<Event>) {
     }
 }
 
-/// Every verifier class, to read one back from a `module build` report's JSON.
-const CLASSES: &[eclat_kernel::verifier::Class] = {
-    use eclat_kernel::verifier::Class::*;
-    &[
-        PacketOutOfBounds,
-        NullMapValue,
-        MapValueOutOfBounds,
-        UnboundedLoop,
-        ProgramTooLarge,
-        GplOnlyHelper,
-        UninitializedRegister,
-        UninitializedStack,
-        UnknownHelper,
-        MissingReturn,
-        Other,
-    ]
-};
-
 /// The verifier panel for the first rejected program of a `module build` report.
 fn rejected(json: &serde_json::Value, file: &std::path::Path) -> Option<VerifierView> {
-    use eclat_kernel::verifier::{Explanation, SourceLine};
+    use eclat_kernel::verifier::Explanation;
     let p = json
         .get("programs")?
         .as_array()?
         .iter()
         .find(|p| p.get("accepted").and_then(|a| a.as_bool()) == Some(false))?;
-    let e = p.get("explanation")?;
-    let class = *CLASSES
-        .iter()
-        .find(|c| serde_json::to_value(c).ok().as_ref() == e.get("class"))?;
+    let explanation: Explanation = serde_json::from_value(p.get("explanation")?.clone()).ok()?;
     let s = |v: Option<&serde_json::Value>| v.and_then(|v| v.as_str()).map(str::to_string);
-    let source = e.get("source").and_then(|src| {
-        Some(SourceLine {
-            text: s(src.get("text"))?,
-            file: s(src.get("file"))?,
-            line: src.get("line")?.as_u64()? as u32,
-        })
-    });
-    let explanation = Explanation {
-        class,
-        message: s(e.get("message")).unwrap_or_default(),
-        insn: s(e.get("insn")),
-        source,
-        processed: e.get("processed").and_then(|v| v.as_u64()),
-    };
     let text = std::fs::read_to_string(file).unwrap_or_default();
     Some(VerifierView::new(
         explanation,
@@ -566,7 +531,7 @@ mod tests {
         let file = dir.join("prog.bpf.c");
         let src: String = (1..=20).map(|i| format!("line {i}\n")).collect();
         std::fs::write(&file, &src).unwrap();
-        for class in CLASSES {
+        for class in &eclat_kernel::verifier::Class::ALL {
             let e = Explanation {
                 class: *class,
                 message: "invalid access to packet".into(),

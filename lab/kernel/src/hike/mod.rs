@@ -16,7 +16,6 @@ pub mod display;
 pub mod meta;
 pub mod packet;
 pub mod runtime;
-mod sysc;
 pub mod trace;
 
 use std::path::{Path, PathBuf};

@@ -19,7 +19,7 @@ use hike::layout;
 use serde::Serialize;
 
 use super::meta::{self, ObjectMeta};
-use super::{HikeError, sysc};
+use super::HikeError;
 
 /// The four system maps (hike.md section 5).
 pub const SYSTEM_MAPS: [&str; 4] = [
@@ -408,7 +408,7 @@ impl Hike {
 
     /// Removes a chain; `false` when none was stored under that ID.
     pub fn delete_chain(&mut self, id: u32) -> Result<bool, HikeError> {
-        let found = sysc::delete(self.chain_map.fd().as_fd(), &id.to_ne_bytes()).map_err(|e| {
+        let found = crate::sys::delete(self.chain_map.fd().as_fd(), &id.to_ne_bytes()).map_err(|e| {
             HikeError::Map {
                 map: "hvm_chain_map".into(),
                 detail: e.to_string(),
@@ -558,7 +558,7 @@ impl Hike {
         slot: u32,
     ) -> Result<(), HikeError> {
         let md = self.open_map(map_package, map)?;
-        let _ = sysc::delete(md.fd().as_fd(), &slot.to_ne_bytes());
+        let _ = crate::sys::delete(md.fd().as_fd(), &slot.to_ne_bytes());
         Ok(())
     }
 
