@@ -53,7 +53,6 @@ def configure_virtualbox(config, name)
     vb.name = name
     vb.cpus = CPUS
     vb.memory = MEMORY
-    vb.customize ["modifyvm", :id, "--audio", "none"]
   end
 end
 
