@@ -304,6 +304,25 @@ impl Session {
                 let (mut j, _) = self.journal()?;
                 let rep = topo::up(&self.env, &mut j, &topo, &src, self.life())?;
                 let mut text = String::new();
+                if !rep.already_up {
+                    // the programs the topology file attaches (a pass program on a collector)
+                    for end in topo.links.iter().flat_map(|l| [&l.a, &l.b]) {
+                        if let Some(p) = &end.xdp {
+                            xdp::attach(
+                                &self.env,
+                                &mut j,
+                                p,
+                                &end.node,
+                                &end.dev,
+                                false,
+                                self.life(),
+                            )
+                            .with_context(|| {
+                                format!("attaching {p} to {}:{}", end.node, end.dev)
+                            })?;
+                        }
+                    }
+                }
                 if rep.already_up {
                     text.push_str(&format!(
                         "topology {} is already up ({})",
@@ -767,6 +786,8 @@ impl Session {
     fn reset(&self) -> Result<Output> {
         let mut j = Journal::open(&self.env.state_dir).context("opening the lab's journal")?;
         let rep = cleanup::reset(&self.env, &mut j)?;
+        // the HIKe instance went with the pins: its ID assignments start over
+        let _ = std::fs::remove_file(self.env.state_dir.join("hike.json"));
         let mut text = if rep.removed.is_empty() {
             "nothing to remove: the lab has nothing in the kernel".to_string()
         } else {

@@ -16,7 +16,7 @@ use crate::commands::Session;
 use crate::lessons::{self, Check, Exercise, Lesson, MapDelta};
 
 /// The home of the user who ran sudo (or ours).
-fn user_home() -> PathBuf {
+pub fn user_home() -> PathBuf {
     if let Ok(u) = std::env::var("SUDO_USER") {
         if let Ok(Some(pw)) = nix::unistd::User::from_name(&u) {
             return pw.dir;
@@ -125,6 +125,23 @@ fn write_starter(lesson: &Lesson, ex: &Exercise, path: &Path) -> Result<()> {
     std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?;
     give_to_user(path);
     Ok(())
+}
+
+/// If `path` is `<workspace>/<lesson id>/<exercise file>` and missing, writes the starter.
+pub fn ensure_lesson_file(path: &Path) {
+    let Ok(rel) = path.strip_prefix(workspace_root()) else {
+        return;
+    };
+    let mut parts = rel.iter().filter_map(|p| p.to_str());
+    let (Some(id), Some(file), None) = (parts.next(), parts.next(), parts.next()) else {
+        return;
+    };
+    let Ok(lesson) = lessons::find(id) else {
+        return;
+    };
+    if let Some(ex) = lesson.exercises.iter().find(|e| e.file == file) {
+        let _ = workspace_file(&lesson, ex);
+    }
 }
 
 /// Puts the embedded starter back (the learner's edits are moved aside, not lost).
@@ -356,7 +373,9 @@ fn run_check(session: &Session, check: &Check, file: &Path) -> Result<CheckResul
                 check,
                 rejected.is_empty() && !rep.programs.is_empty(),
                 "every program accepted",
-                if rejected.is_empty() {
+                if rep.programs.is_empty() {
+                    "the object holds no program (is `SEC(\"xdp\")` missing?)".to_string()
+                } else if rejected.is_empty() {
                     "accepted".into()
                 } else {
                     rejected.join("; ")

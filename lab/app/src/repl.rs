@@ -160,12 +160,30 @@ pub fn parse_line(line: &str) -> Result<Option<Cmd>, String> {
         return Ok(None);
     }
     let mut argv = vec!["eclat-lab".to_string()];
-    argv.extend(words);
+    argv.extend(words.into_iter().map(|w| expand_home(&w)));
     match Cli::try_parse_from(&argv) {
         Ok(Cli { cmd: Some(c) }) => Ok(Some(c)),
         Ok(Cli { cmd: None }) => Ok(None),
         Err(e) => Err(e.render().to_string()),
     }
+}
+
+/// `~/eclat-lab/...` (how lessons name the learner's files) is the workspace, wherever
+/// `ECLAT_LAB_WORKSPACE` puts it; other `~/` paths are the user's home, as in a shell. A
+/// lesson file that is not in the workspace yet is created from its starter.
+pub fn expand_home(word: &str) -> String {
+    if let Some(rest) = word
+        .strip_prefix("~/eclat-lab/")
+        .or_else(|| (word == "~/eclat-lab").then_some(""))
+    {
+        let path = crate::course::workspace_root().join(rest);
+        crate::course::ensure_lesson_file(&path);
+        return path.display().to_string();
+    }
+    if let Some(rest) = word.strip_prefix("~/") {
+        return crate::course::user_home().join(rest).display().to_string();
+    }
+    word.to_string()
 }
 
 pub fn help_text() -> String {

@@ -232,6 +232,17 @@ fn state_path(session: &Session) -> PathBuf {
 }
 
 pub fn load_state(session: &Session) -> HikeState {
+    // the IDs only mean something while the lab's HIKe instance exists: after `reset` (or a
+    // recovery that removed it) they start over
+    if !session
+        .env
+        .bpffs_root
+        .join("maps/system/hvm_chain_map")
+        .exists()
+    {
+        let _ = std::fs::remove_file(state_path(session));
+        return HikeState::default();
+    }
     std::fs::read_to_string(state_path(session))
         .ok()
         .and_then(|s| serde_json::from_str(&s).ok())
@@ -244,6 +255,20 @@ fn save_state(session: &Session, st: &HikeState) -> Result<()> {
     std::fs::write(&tmp, serde_json::to_string_pretty(st)?)?;
     std::fs::rename(tmp, p)?;
     Ok(())
+}
+
+/// Opens the lab's HIKe instance only if it exists: read-only commands (`chain list/dis/
+/// trace`, the TUI's trace panel) must never create one (nor race a session's cleanup).
+fn existing_hike(session: &Session) -> Result<Hike> {
+    if !session
+        .env
+        .bpffs_root
+        .join("maps/system/hvm_chain_map")
+        .exists()
+    {
+        bail!("no HIKe chain is loaded yet (load a script: `eclat-lab load SCRIPT.eclat`)");
+    }
+    open_hike(session)
 }
 
 /// Opens the lab's HIKe instance under its bpffs root.
@@ -525,7 +550,12 @@ fn remove_version(
             let (_, m) = object_of(&e.package, true)?;
             let pin = runtime::map_pin_path(&session.env.bpffs_root, m, &e.map);
             if let Ok(md) = aya::maps::MapData::from_pin(&pin) {
-                let _ = eclat_kernel::sys::delete(std::os::fd::AsFd::as_fd(md.fd()), &e.key);
+                let fd = std::os::fd::AsFd::as_fd(md.fd());
+                // an ARRAY element cannot be deleted: zero it (chain ID 0 = no chain)
+                if eclat_kernel::sys::delete(fd, &e.key).is_err() {
+                    let size = md.info().map(|i| i.value_size()).unwrap_or(4) as usize;
+                    let _ = eclat_kernel::sys::update(fd, &e.key, &vec![0u8; size]);
+                }
             }
         }
     }
@@ -872,8 +902,8 @@ pub fn module_load(session: &Session, spec: &str) -> Result<String> {
     })?;
     let (mut j, _) = session.journal()?;
     let mut st = load_state(session);
-    let mut hike = open_hike(session)?;
     let t0 = Instant::now();
+    let mut hike = open_hike(session)?;
     let id = ensure_program(&mut hike, &mut st, pkg, name)?;
     let key = format!("{pkg}.{name}");
     if !st.manual.contains(&key) {
@@ -951,6 +981,17 @@ pub fn module_list(session: &Session) -> (String, serde_json::Value) {
 /// `chain list`.
 pub fn chain_list(session: &Session) -> Result<(String, serde_json::Value)> {
     let st = load_state(session);
+    if !session
+        .env
+        .bpffs_root
+        .join("maps/system/hvm_chain_map")
+        .exists()
+    {
+        return Ok((
+            "no chain is stored (load a script: `eclat-lab load SCRIPT.eclat`)".to_string(),
+            serde_json::json!([]),
+        ));
+    }
     let mut hike = open_hike(session)?;
     reconcile(&mut hike, &st)?;
     let stored = hike.chains()?;
@@ -994,7 +1035,7 @@ pub fn chain_list(session: &Session) -> Result<(String, serde_json::Value)> {
 pub fn chain_dis(session: &Session, id: &str) -> Result<String> {
     let st = load_state(session);
     let want = parse_id(id, &st)?;
-    let hike = open_hike(session)?;
+    let hike = existing_hike(session)?;
     let c = hike
         .chains()?
         .into_iter()
@@ -1048,7 +1089,7 @@ pub fn chain_trace(
     on_line: &mut dyn FnMut(&str),
 ) -> Result<usize> {
     let st = load_state(session);
-    let hike = open_hike(session)?;
+    let hike = existing_hike(session)?;
     let names: BTreeMap<u32, String> = st
         .programs
         .iter()

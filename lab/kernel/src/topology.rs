@@ -43,6 +43,9 @@ pub struct End {
     pub dev: String,
     pub mac: [u8; 6],
     pub addresses: Vec<Cidr>,
+    /// a prebuilt XDP program attached when the topology comes up (e.g. `xdp_pass` on a
+    /// collector: XDP_REDIRECT into a veth needs an XDP program on the receiving peer)
+    pub xdp: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -169,6 +172,8 @@ struct FileEnd {
     mac: Spanned<String>,
     #[serde(default)]
     addresses: Vec<Spanned<String>>,
+    #[serde(default)]
+    xdp: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -323,11 +328,32 @@ pub fn parse(src: &str, file: &str) -> Result<Topology, TopologyError> {
             for a in &e.addresses {
                 addresses.push(Cidr::parse(a.get_ref()).map_err(|m| err_at(a.span().start, m))?);
             }
+            let xdp = match &e.xdp {
+                Some(x) => {
+                    let name = x.get_ref();
+                    if crate::xdp::program(name).is_err() {
+                        return Err(err_at(
+                            x.span().start,
+                            format!(
+                                "no prebuilt XDP program `{name}` (prebuilt: {})",
+                                crate::xdp::PROGRAMS
+                                    .iter()
+                                    .map(|p| p.name)
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
+                            ),
+                        ));
+                    }
+                    Some(name.clone())
+                }
+                None => None,
+            };
             Ok(End {
                 node: node.clone(),
                 dev: dev.clone(),
                 mac,
                 addresses,
+                xdp,
             })
         };
         let a = end(&l.a)?;

@@ -59,12 +59,20 @@ pub struct LabProgram {
     pub about: &'static str,
 }
 
-pub const PROGRAMS: &[LabProgram] = &[LabProgram {
-    name: "xdp_counter",
-    object: "lab/xdp_counter.o",
-    package: "lab",
-    about: "counts packets in `pkt_count`, returns the verdict in `verdict` (PASS at load)",
-}];
+pub const PROGRAMS: &[LabProgram] = &[
+    LabProgram {
+        name: "xdp_counter",
+        object: "lab/xdp_counter.o",
+        package: "lab",
+        about: "counts packets in `pkt_count`, returns the verdict in `verdict` (PASS at load)",
+    },
+    LabProgram {
+        name: "xdp_pass",
+        object: "raw/xdp_pass.o",
+        package: "lab",
+        about: "returns XDP_PASS: lets a veth receive frames other XDP programs redirect to it",
+    },
+];
 
 pub fn program(name: &str) -> Result<&'static LabProgram, XdpError> {
     PROGRAMS
