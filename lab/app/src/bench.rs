@@ -385,8 +385,14 @@ pub fn run(session: &Session, args: BenchArgs) -> Result<Output> {
         comp.clang_us.as_ref().map(|c| format!("{:.1} ms", c.median / 1000.0)).unwrap_or_else(|| "clang not installed".into()),
         comp.ratio_clang_over_eclat.map(|r| format!("{r:.0}x")).unwrap_or_default()
     ));
+    if let Some(t) = &tui {
+        text.push_str(&format!(
+            "\nTUI (meaningful with a release build)\n  first frame: {:.1} ms from spawn (target <= 300)\n  CPU while polling {} maps at 10 Hz for {:.0} s: {:.2} % of one core (target <= 3)\n",
+            t.first_frame_ms, t.maps_polled, t.idle_secs, t.idle_cpu_percent
+        ));
+    }
     Ok(Output::new(
         text.trim_end(),
-        json!({ "topology": topo, "compile": comp, "hike": vm }),
+        json!({ "topology": topo, "compile": comp, "hike": vm, "tui": tui }),
     ))
 }

@@ -230,7 +230,8 @@ pub enum DevCmd {
 
 #[derive(Debug, Subcommand)]
 pub enum ModuleCmd {
-    /// Register a prebuilt HIKe program (PACKAGE.PROGRAM, e.g. hike_default.monitor) and show its ID
+    /// Register a prebuilt HIKe program (PACKAGE.PROGRAM, e.g. hike_default.monitor), or build
+    /// and load your own module (FILE.bpf.c or FILE.o; import it as programs.<file stem>)
     Load { program: String },
     /// Every HIKe program and loader the lab knows, with signatures and IDs
     List(JsonFlag),

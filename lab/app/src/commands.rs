@@ -723,6 +723,7 @@ impl Session {
         let src = std::fs::read_to_string(script)
             .with_context(|| format!("cannot read {}", script.display()))?;
         let name = script.display().to_string();
+        crate::scripts::use_user_modules(self);
         let _ = crate::scripts::catalog(); // read the objects' BTF outside the timing
         let t0 = Instant::now();
         let c = crate::scripts::compile(&src, &name, &defines);

@@ -55,13 +55,61 @@ pub fn catalog() -> &'static Catalog {
     })
 }
 
+/// Learner-built HIKe modules loaded with `module load FILE`: (label `programs/<pkg>.o`,
+/// metadata, object file). Read from the lab's state at the start of an operation.
+static USER: std::sync::Mutex<Vec<&'static (String, ObjectMeta, PathBuf)>> =
+    std::sync::Mutex::new(Vec::new());
+
+fn user_modules() -> Vec<&'static (String, ObjectMeta, PathBuf)> {
+    USER.lock().map(|u| u.clone()).unwrap_or_default()
+}
+
+/// Makes the modules recorded in the lab's state importable and loadable in this process.
+pub fn use_user_modules(session: &Session) {
+    let st = load_state(session);
+    let mut u = match USER.lock() {
+        Ok(u) => u,
+        Err(p) => p.into_inner(),
+    };
+    for (pkg, file) in &st.modules {
+        if u.iter().any(|(_, m, _)| &m.package == pkg) {
+            continue;
+        }
+        if let Ok(data) = std::fs::read(file)
+            && let Ok(m) = meta::read(pkg, &data)
+        {
+            u.push(Box::leak(Box::new((
+                format!("programs/{pkg}.o"),
+                m,
+                PathBuf::from(file),
+            ))));
+        }
+    }
+}
+
 pub fn compile(src: &str, file: &str, defines: &[(String, String)]) -> eclat::Compilation {
-    eclat::compile(src, file, catalog(), defines)
+    let user = user_modules();
+    if user.is_empty() {
+        return eclat::compile(src, file, catalog(), defines);
+    }
+    let mut c = catalog().clone();
+    for (_, m, _) in &user {
+        c.programs.extend(m.programs.iter().cloned());
+    }
+    eclat::compile(src, file, &c, defines)
 }
 
 /// The embedded object of `programs.<package>` (`loader` false) or `loaders.<package>`.
 fn object_of(package: &str, loader: bool) -> Result<&'static (String, ObjectMeta)> {
     let dir = if loader { "loaders/" } else { "programs/" };
+    if !loader
+        && let Some((label, m, _)) = user_modules()
+            .into_iter()
+            .find(|(_, m, _)| m.package == package)
+    {
+        let pair: &'static (String, ObjectMeta) = Box::leak(Box::new((label.clone(), m.clone())));
+        return Ok(pair);
+    }
     embedded()
         .iter()
         .find(|(p, m)| m.package == package && p.starts_with(dir))
@@ -92,8 +140,21 @@ fn ensure_object(hike: &mut Hike, path: &str, m: &ObjectMeta) -> Result<()> {
             .iter()
             .all(|p| hike.prog_pin(&m.package, p).exists());
     if !loaded {
-        hike.load_embedded(path)
-            .with_context(|| format!("loading {path}"))?;
+        match user_modules()
+            .into_iter()
+            .find(|(label, _, _)| label == path)
+        {
+            Some((label, _, file)) => {
+                let data =
+                    std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+                hike.load_bytes(label, &data)
+                    .with_context(|| format!("loading {}", file.display()))?;
+            }
+            None => {
+                hike.load_embedded(path)
+                    .with_context(|| format!("loading {path}"))?;
+            }
+        }
     }
     Ok(())
 }
@@ -199,6 +260,9 @@ pub struct HikeState {
     /// programs registered by `module load` (kept when scripts are unloaded)
     #[serde(default)]
     pub manual: Vec<String>,
+    /// learner-built modules: package -> object file
+    #[serde(default)]
+    pub modules: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -385,6 +449,7 @@ pub struct LoadReport {
 /// `load SCRIPT`: compile, register programs, store chains, write loader entries, attach.
 pub fn load(session: &Session, file: &Path, defines: &[(String, String)]) -> Result<LoadReport> {
     let t0 = Instant::now();
+    use_user_modules(session);
     let (prog, warnings) = compile_file(file, defines, false)?;
     let (mut j, _) = session.journal()?;
     let life = session.life();
@@ -660,6 +725,7 @@ pub fn test(
     defines: &[(String, String)],
     packets: &[(String, Vec<u8>)],
 ) -> Result<Vec<PacketResult>> {
+    use_user_modules(session);
     let (prog, _) = compile_file(file, defines, false)?;
     static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     eclat_kernel::bpffs::ensure_mounted()?;
@@ -893,6 +959,10 @@ pub fn check_verdict(
 
 /// `module load PKG.NAME`: registers a prebuilt program; returns its ID.
 pub fn module_load(session: &Session, spec: &str) -> Result<String> {
+    if spec.ends_with(".c") || spec.ends_with(".o") {
+        return module_load_file(session, Path::new(spec));
+    }
+    use_user_modules(session);
     let spec = spec.strip_prefix("programs.").unwrap_or(spec);
     let (pkg, name) = spec.split_once('.').with_context(|| {
         format!(
@@ -938,12 +1008,109 @@ pub fn module_load(session: &Session, spec: &str) -> Result<String> {
     ))
 }
 
+/// `module load FILE.bpf.c|FILE.o`: builds (clang, verifier) a learner's module, loads it into
+/// the lab's HIKe instance and registers every HIKe program in it. Its package is the file
+/// stem: `amp_filter.bpf.c` is imported with `from programs.amp_filter import ...`.
+fn module_load_file(session: &Session, file: &Path) -> Result<String> {
+    let name = file
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("module");
+    let package = name
+        .trim_end_matches(".o")
+        .trim_end_matches(".c")
+        .trim_end_matches(".bpf")
+        .to_string();
+    if embedded().iter().any(|(_, m)| m.package == package) {
+        bail!(
+            "`{package}` is the name of a prebuilt package: rename {}",
+            file.display()
+        );
+    }
+    let object = if name.ends_with(".c") {
+        let rep = eclat_kernel::modules::build(file, &session.env.state_dir.join("include"))?;
+        if !rep.accepted() {
+            bail!("{}", crate::commands::format_build(&rep));
+        }
+        PathBuf::from(rep.object)
+    } else {
+        file.to_path_buf()
+    };
+    let object = std::fs::canonicalize(&object).unwrap_or(object);
+    let data = std::fs::read(&object).with_context(|| format!("reading {}", object.display()))?;
+    let m =
+        meta::read(&package, &data).map_err(|e| anyhow::anyhow!("{}: {e}", object.display()))?;
+    if m.programs.is_empty() {
+        bail!(
+            "{} exports no HIKe program: mark it with EXPORT_HIKE_PROG(name) (see lesson 7)",
+            object.display()
+        );
+    }
+    let (mut j, _) = session.journal()?;
+    let t0 = Instant::now();
+    let mut hike = open_hike(session)?;
+    let mut st = load_state(session);
+    // a rebuilt module replaces the loaded one: unload it and load the new object
+    let label = format!("programs/{package}.o");
+    for p in &m.xdp_programs {
+        let pin = hike.prog_pin(&package, p);
+        let _ = std::fs::remove_file(pin);
+    }
+    hike.load_bytes(&label, &data)
+        .with_context(|| format!("loading {}", object.display()))?;
+    st.modules
+        .insert(package.clone(), object.display().to_string());
+    save_state(session, &st)?;
+    {
+        let mut u = match USER.lock() {
+            Ok(u) => u,
+            Err(p) => p.into_inner(),
+        };
+        u.retain(|(_, um, _)| um.package != package);
+        u.push(Box::leak(Box::new((label, m.clone(), object.clone()))));
+    }
+    let mut ids = Vec::new();
+    for p in &m.programs {
+        let key = format!("{package}.{}", p.name);
+        let id = match st.programs.get(&key) {
+            Some(&id) => {
+                hike.register(id, &package, &p.name)?;
+                id
+            }
+            None => ensure_program(&mut hike, &mut st, &package, &p.name)?,
+        };
+        if !st.manual.contains(&key) {
+            st.manual.push(key.clone());
+        }
+        ids.push(format!("{key} = program ID {id}"));
+    }
+    save_state(session, &st)?;
+    eclat_kernel::bpffs::record_new_pins(&session.env, &mut j, session.life())?;
+    j.commit(session.life())?;
+    Ok(format!(
+        "loaded {} in {:.0} ms: {}\nimport it with: from programs.{package} import {}",
+        object.display(),
+        t0.elapsed().as_secs_f64() * 1000.0,
+        ids.join(", "),
+        m.programs
+            .iter()
+            .map(|p| p.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    ))
+}
+
 /// `module list`: every importable program with its signature and, if registered, its ID.
 pub fn module_list(session: &Session) -> (String, serde_json::Value) {
     let st = load_state(session);
+    use_user_modules(session);
     let mut s = String::new();
     let mut rows = Vec::new();
-    for p in &catalog().programs {
+    let user: Vec<hike::catalog::ProgramSig> = user_modules()
+        .iter()
+        .flat_map(|(_, m, _)| m.programs.clone())
+        .collect();
+    for p in catalog().programs.iter().chain(user.iter()) {
         let key = format!("{}.{}", p.package, p.name);
         let id = st.programs.get(&key);
         let params: Vec<String> = p

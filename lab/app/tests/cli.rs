@@ -462,3 +462,48 @@ fn a_crash_inside_load_leaks_no_chain() {
     assert!(out.contains("freed program IDs"), "{out}");
     assert!(lab.ok(&["chain", "list"]).contains("no chain is stored"));
 }
+
+/// A learner's own HIKe module: built, loaded, imported from eCLAT, run on crafted packets.
+#[test]
+fn a_learners_module_is_built_loaded_and_called_from_ecl() {
+    let lab = Lab::new("umod");
+    std::fs::create_dir_all(&lab.state).unwrap();
+    let src = lab.state.join("amp_filter.bpf.c");
+    std::fs::copy(
+        format!(
+            "{}/../../lessons/07-writing-a-module/solution/amp_filter.bpf.c",
+            env!("CARGO_MANIFEST_DIR")
+        ),
+        &src,
+    )
+    .unwrap();
+    let out = lab.ok(&["module", "load", src.to_str().unwrap()]);
+    assert!(
+        out.contains("amp_filter.udp_amp_filter = program ID")
+            && out.contains("from programs.amp_filter import"),
+        "{out}"
+    );
+    assert!(
+        lab.ok(&["module", "list"])
+            .contains("amp_filter.udp_amp_filter")
+    );
+    let script = lab.state.join("guard.eclat");
+    std::fs::write(
+        &script,
+        "from programs.amp_filter import udp_amp_filter\nfrom programs.hike_default import hike_pass\nfrom loaders.hike_default import ip6_simple_classifier\n\nip6_simple_classifier[ipv6_simple_classifier_map] = { (0): (guard) }\n\ndef guard():\n    udp_amp_filter()\n    hike_pass()\n",
+    )
+    .unwrap();
+    let v: serde_json::Value = serde_json::from_str(&lab.ok(&[
+        "test",
+        script.to_str().unwrap(),
+        "-p",
+        "ipv6 udp dport=5000",
+        "-p",
+        "ipv6 udp sport=123 dport=5000",
+        "--json",
+    ]))
+    .unwrap();
+    assert_eq!(v[0]["verdict"], "PASS", "{v}");
+    assert_eq!(v[1]["verdict"], "DROP", "{v}");
+    assert!(v[1]["map_changes"].to_string().contains("amp_drops"), "{v}");
+}
