@@ -18,8 +18,8 @@ use hike::Insn;
 use hike::layout;
 use serde::Serialize;
 
-use super::meta::{self, ObjectMeta};
 use super::HikeError;
+use super::meta::{self, ObjectMeta};
 
 /// The four system maps (hike.md section 5).
 pub const SYSTEM_MAPS: [&str; 4] = [
@@ -408,12 +408,13 @@ impl Hike {
 
     /// Removes a chain; `false` when none was stored under that ID.
     pub fn delete_chain(&mut self, id: u32) -> Result<bool, HikeError> {
-        let found = crate::sys::delete(self.chain_map.fd().as_fd(), &id.to_ne_bytes()).map_err(|e| {
-            HikeError::Map {
-                map: "hvm_chain_map".into(),
-                detail: e.to_string(),
-            }
-        })?;
+        let found =
+            crate::sys::delete(self.chain_map.fd().as_fd(), &id.to_ne_bytes()).map_err(|e| {
+                HikeError::Map {
+                    map: "hvm_chain_map".into(),
+                    detail: e.to_string(),
+                }
+            })?;
         self.bump_epoch()?;
         Ok(found)
     }
