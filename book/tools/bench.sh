@@ -10,13 +10,14 @@ if [ -z "$BIN" ]; then
   cargo build --release --locked -p eclat-lab >/dev/null
   BIN=target/release/eclat-lab
 fi
+load=$(cut -d' ' -f1-3 /proc/loadavg)
 out=$("$BIN" bench "$@")
 {
   echo '```text'
   echo "\$ sudo target/release/eclat-lab bench $*"
   echo "$out"
   echo
-  echo "# $(date -u +%Y-%m-%d), Linux $(uname -r), $(nproc) CPU(s): $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)"
+  echo "# $(date -u +%Y-%m-%d), Linux $(uname -r), $(nproc) CPU(s): $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1), load average before the run: $load"
   echo '```'
 } > book/src/reference/bench.txt
 echo "wrote book/src/reference/bench.txt"
