@@ -620,23 +620,41 @@ impl Session {
         match l {
             LessonCmd::List(_) => {
                 let all = lessons::all();
+                let progress = crate::course::Progress::load();
                 let mut text = String::new();
                 for les in &all {
+                    let done = progress
+                        .lessons
+                        .get(&les.id)
+                        .map(|p| p.passed.len())
+                        .unwrap_or(0);
                     text.push_str(&format!(
-                        "{:<4} {:<36} {} steps\n",
+                        "{:<4} {:<36} {} steps, exercises {}/{}{}\n",
                         les.number,
                         les.title,
-                        les.steps.len()
+                        les.steps.len(),
+                        done,
+                        les.exercises.len(),
+                        les.topology
+                            .as_ref()
+                            .map(|t| format!(", topology {t}"))
+                            .unwrap_or_default()
                     ));
                 }
-                let arr: Vec<Value> = all.iter().map(|l| json!({"id": l.id, "number": l.number, "title": l.title, "steps": l.steps.len()})).collect();
+                let arr: Vec<Value> = all.iter().map(|l| json!({"id": l.id, "number": l.number, "title": l.title, "steps": l.steps.len(), "exercises": l.exercises.len(), "topology": l.topology, "goals": l.goals})).collect();
                 Ok(Output::new(text.trim_end(), json!(arr)))
             }
             LessonCmd::Show { id } => {
                 let les = lessons::find(&id)?;
+                let mut text = String::from("You will be able to:\n");
+                for g in &les.goals {
+                    text.push_str(&format!("  - {g}\n"));
+                }
+                text.push('\n');
+                text.push_str(&les.text);
                 Ok(Output::new(
-                    les.text.clone(),
-                    json!({"id": les.id, "title": les.title, "text": les.text}),
+                    text,
+                    json!({"id": les.id, "title": les.title, "goals": les.goals, "text": les.text}),
                 ))
             }
             LessonCmd::Check { id, exercise, .. } => {

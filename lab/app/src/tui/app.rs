@@ -2198,10 +2198,7 @@ mod tests {
         .with_progress(progress);
         let fx = a.start();
         assert_eq!(saved(&fx), [ProgressOp::Current("01-hello-xdp".into())]);
-        assert!(
-            fx.iter().any(|e| matches!(e, Effect::Watch(None))),
-            "{fx:?}"
-        );
+        assert!(fx.iter().any(|e| matches!(e, Effect::Watch(_))), "{fx:?}");
         update(&mut a, key(KeyCode::Char('l')));
         assert_eq!(a.overlay, Some(Overlay::Lessons { selected: 0 }));
         update(&mut a, key(KeyCode::Up));
@@ -2400,8 +2397,17 @@ mod tests {
             matches!(fx.as_slice(), [Effect::Edit { lesson, exercise: 0 }] if lesson.number == 2),
             "{fx:?}"
         );
-        // lesson 1 has no exercise: the keys say so
-        let mut a = app();
+        // a lesson without an exercise: the keys say so
+        let mut bare = lessons::find("1").unwrap();
+        bare.exercises.clear();
+        let mut a = App::new(
+            bare,
+            true,
+            Theme { color: false },
+            (120, 40),
+            Instant::now(),
+        );
+        a.start();
         for c in ['c', 'e', 'x', 'h', 's'] {
             let fx = update(&mut a, key(KeyCode::Char(c)));
             assert!(fx.is_empty() && a.overlay.is_none(), "{c}: {fx:?}");
