@@ -507,3 +507,65 @@ fn a_learners_module_is_built_loaded_and_called_from_ecl() {
     assert_eq!(v[1]["verdict"], "DROP", "{v}");
     assert!(v[1]["map_changes"].to_string().contains("amp_drops"), "{v}");
 }
+
+/// The kernel changes behind the lab's back: an interface vanishes, a namespace is deleted.
+/// Clear messages, the lab keeps working, and teardown still leaves nothing.
+#[test]
+fn things_vanishing_behind_the_labs_back() {
+    let lab = Lab::new("gone");
+    lab.ok(&["topo", "up"]);
+    // an interface deleted with ip: status says so, attaching to it says so
+    let sut = format!("{}sut", lab.prefix);
+    assert!(
+        Command::new("ip")
+            .args(["-n", &sut, "link", "del", "cl0"])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let st = lab.ok(&["topo", "status"]);
+    assert!(st.contains("interface cl0 is missing"), "{st}");
+    let o = lab.run(&["xdp", "attach", "xdp_counter", "sut", "cl0"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("no interface cl0"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    // the rest still works
+    assert!(
+        lab.ok(&[
+            "traffic", "--from", "tg", "--to", "fc01::2", "--icmp", "--count", "2"
+        ])
+        .contains("2 echo replies")
+    );
+    // a namespace deleted behind the lab's back
+    assert!(
+        Command::new("ip")
+            .args(["netns", "del", &sut])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let st = lab.ok(&["topo", "status"]);
+    assert!(
+        st.contains("MISSING") && st.contains("deleted behind the lab's back"),
+        "{st}"
+    );
+    let o = lab.run(&["exec", "sut", "--", "true"]);
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains(&format!("`{sut}` does not exist")),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    // topo down and up again rebuild the whole lab
+    lab.ok(&["topo", "down"]);
+    assert!(lab.namespaces().is_empty());
+    lab.ok(&["topo", "up"]);
+    assert!(
+        lab.ok(&[
+            "traffic", "--from", "clt", "--to", "cafe::1", "--icmp", "--count", "2"
+        ])
+        .contains("2 echo replies")
+    );
+}
