@@ -569,3 +569,41 @@ fn things_vanishing_behind_the_labs_back() {
         .contains("2 echo replies")
     );
 }
+
+/// A session (the shell here; the TUI uses the same session lifetime) killed with SIGKILL:
+/// what it created belongs to nobody alive, and the next start removes it.
+#[test]
+fn a_killed_session_is_cleaned_up_by_the_next_start() {
+    use std::io::Write;
+    let lab = Lab::new("sess");
+    let mut child = lab
+        .cmd(&["shell"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    writeln!(stdin, "topo up").unwrap();
+    writeln!(stdin, "xdp attach xdp_counter sut enp6s0f0").unwrap();
+    stdin.flush().unwrap();
+    let t0 = std::time::Instant::now();
+    while !lab.pins().iter().any(|p| p.contains("links/sut")) {
+        assert!(
+            t0.elapsed() < std::time::Duration::from_secs(30),
+            "the shell did not build the lab"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    assert_eq!(
+        lab.namespaces().len(),
+        3,
+        "the session's objects outlive the kill until the next start"
+    );
+    let out = lab.ok(&["topo", "status"]);
+    assert!(out.contains("leftover"), "{out}");
+    assert!(lab.namespaces().is_empty(), "{:?}", lab.namespaces());
+    assert!(lab.pins().is_empty(), "{:?}", lab.pins());
+}
