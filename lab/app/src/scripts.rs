@@ -529,9 +529,33 @@ pub fn load(session: &Session, file: &Path, defines: &[(String, String)]) -> Res
     );
     save_state(session, &st)?;
 
-    for c in &linked.chains {
-        hike.store_chain(c.id, &c.insns)
-            .with_context(|| format!("storing chain {} ({:#x})", c.name, c.id))?;
+    for (i, c) in linked.chains.iter().enumerate() {
+        if let Err(e) = hike.store_chain(c.id, &c.insns) {
+            // nothing points at the new chains yet: take them back and keep the old version
+            for done in &linked.chains[..i] {
+                let _ = hike.delete_chain(done.id);
+            }
+            match &old {
+                Some(o) => {
+                    st.scripts.insert(key.clone(), o.clone());
+                    st.replacing.remove(&key);
+                }
+                None => {
+                    st.scripts.remove(&key);
+                }
+            }
+            save_state(session, &st)?;
+            return Err(anyhow::Error::new(e).context(format!(
+                "storing chain {} ({:#x}); nothing changed{}",
+                c.name,
+                c.id,
+                if old.is_some() {
+                    ": the loaded version stays"
+                } else {
+                    ""
+                }
+            )));
+        }
         eclat_kernel::crash_point("load:chain-stored");
     }
     for e in &linked.map_entries {

@@ -607,3 +607,34 @@ fn a_killed_session_is_cleaned_up_by_the_next_start() {
     assert!(lab.namespaces().is_empty(), "{:?}", lab.namespaces());
     assert!(lab.pins().is_empty(), "{:?}", lab.pins());
 }
+
+/// A full chain map (128 chains): a clear error, nothing half-loaded, the lab goes on.
+#[test]
+fn a_full_chain_map_is_a_clear_error_and_changes_nothing() {
+    let lab = Lab::new("full");
+    lab.ok(&["topo", "up"]);
+    std::fs::create_dir_all(&lab.state).unwrap();
+    let many = lab.state.join("many.eclat");
+    let mut src = String::from(
+        "from programs.hike_default import hike_pass\nfrom loaders.hike_default import ip6_simple_classifier\n\nip6_simple_classifier[ipv6_simple_classifier_map] = { (0): (c0) }\n\n",
+    );
+    for i in 0..130 {
+        src.push_str(&format!("def c{i}():\n    hike_pass()\n\n"));
+    }
+    std::fs::write(&many, src).unwrap();
+    let o = lab.run(&["load", many.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("all 128 chain slots are used") && err.contains("nothing changed"),
+        "{err}"
+    );
+    assert!(lab.ok(&["chain", "list"]).contains("no chain is stored"));
+    let out = lab.ok(&[
+        "load",
+        &script("lesson4_monitor.eclat"),
+        "-D",
+        "DEVNAME=enp6s0f0",
+    ]);
+    assert!(out.contains("loaded"), "{out}");
+}
