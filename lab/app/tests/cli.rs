@@ -638,3 +638,39 @@ fn a_full_chain_map_is_a_clear_error_and_changes_nothing() {
     ]);
     assert!(out.contains("loaded"), "{out}");
 }
+
+/// Without clang, building a module says what to install; the prebuilt programs still work.
+#[test]
+fn a_missing_clang_is_a_clear_error() {
+    let lab = Lab::new("noclang");
+    std::fs::create_dir_all(&lab.state).unwrap();
+    let src = lab.state.join("x.bpf.c");
+    std::fs::write(&src, "int x;\n").unwrap();
+    let o = lab
+        .cmd(&["module", "build", src.to_str().unwrap()])
+        .env("PATH", "/nonexistent")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("clang is not installed") && err.contains("apt-get install clang-19"),
+        "{err}"
+    );
+    let v: serde_json::Value = serde_json::from_slice(
+        &lab.cmd(&["doctor", "--json"])
+            .env("PATH", "/nonexistent")
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    let clang = v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "clang")
+        .unwrap()
+        .clone();
+    assert_eq!(clang["level"], "warn", "{clang}");
+}
