@@ -1082,6 +1082,7 @@ fn module_load_file(session: &Session, file: &Path) -> Result<String> {
     }
     hike.load_bytes(&label, &data)
         .with_context(|| format!("loading {}", object.display()))?;
+    eclat_kernel::crash_point("module-load:loaded");
     st.modules
         .insert(package.clone(), object.display().to_string());
     save_state(session, &st)?;

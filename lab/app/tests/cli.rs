@@ -674,3 +674,47 @@ fn a_missing_clang_is_a_clear_error() {
         .clone();
     assert_eq!(clang["level"], "warn", "{clang}");
 }
+
+/// SIGKILL half-way through the traffic generator and inside a module load: the topology is
+/// untouched, and `reset` leaves zero namespaces and zero pins.
+#[test]
+fn kills_during_traffic_and_module_load() {
+    let lab = Lab::new("kill2");
+    lab.ok(&["topo", "up"]);
+    lab.crash(
+        "traffic:half-sent",
+        &[
+            "traffic", "--from", "tg", "--to", "fc01::2", "--udp", "5000", "--count", "1000",
+        ],
+    );
+    assert!(
+        lab.ok(&[
+            "traffic", "--from", "tg", "--to", "fc01::2", "--icmp", "--count", "2"
+        ])
+        .contains("2 echo replies")
+    );
+    std::fs::create_dir_all(&lab.state).unwrap();
+    let src = lab.state.join("amp_filter.bpf.c");
+    std::fs::copy(
+        format!(
+            "{}/../../lessons/07-writing-a-module/solution/amp_filter.bpf.c",
+            env!("CARGO_MANIFEST_DIR")
+        ),
+        &src,
+    )
+    .unwrap();
+    lab.crash(
+        "module-load:loaded",
+        &["module", "load", src.to_str().unwrap()],
+    );
+    // the next start works (the module is loaded again from scratch)
+    assert!(
+        lab.ok(&["module", "load", src.to_str().unwrap()])
+            .contains("program ID")
+    );
+    let out = lab.ok(&["reset"]);
+    assert!(out.contains("removed"), "{out}");
+    assert!(lab.namespaces().is_empty(), "{:?}", lab.namespaces());
+    assert!(lab.pins().is_empty(), "{:?}", lab.pins());
+    assert!(!lab.bpffs.exists());
+}

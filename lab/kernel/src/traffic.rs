@@ -187,6 +187,9 @@ fn send_loop(
             match one(i) {
                 Ok(()) => {
                     t.sent += 1;
+                    if t.sent == count / 2 {
+                        crate::crash_point("traffic:half-sent");
+                    }
                     progress.fetch_add(1, Ordering::Relaxed);
                     break;
                 }
