@@ -9,147 +9,26 @@ use std::time::{Duration, Instant};
 
 use eclat_kernel::LabEnv;
 
-#[path = "../src/tui/figures.rs"]
-#[allow(dead_code)]
-mod figures;
+mod common;
 
-const BIN: &str = env!("CARGO_BIN_EXE_eclat-lab");
-
-fn need_root() {
-    assert!(
-        eclat_kernel::doctor::privileged(),
-        "the TUI end-to-end tests drive the real kernel: run them as root (sudo -E cargo test)"
-    );
-}
+use common::{BIN, Tmux, figures, leftovers, need_root, panel_value};
 
 fn lab(tag: &str) -> LabEnv {
-    let id = format!("{tag}{:x}", std::process::id() % 0xfff);
-    LabEnv {
-        state_dir: std::env::temp_dir().join(format!("eclat-tui-{id}")),
-        bpffs_root: PathBuf::from(format!("/sys/fs/bpf/eclat-tui-{id}")),
-        ns_prefix: format!("et{id}-"),
-    }
+    common::lab("tui", "et", tag)
 }
 
-fn leftovers(env: &LabEnv) -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir("/run/netns")
-        .map(|d| {
-            d.filter_map(|e| e.ok())
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .filter(|n| n.starts_with(&env.ns_prefix))
-                .collect()
-        })
-        .unwrap_or_default();
-    if env.bpffs_root.exists() {
-        v.push(env.bpffs_root.display().to_string());
-    }
-    v
-}
-
-/// A tmux session running the TUI; dropping it kills the session and resets the lab.
-struct Tmux {
-    name: String,
-    env: LabEnv,
-    started: Instant,
-}
-
-impl Tmux {
-    fn start(env: &LabEnv, args: &str, cols: u16, rows: u16) -> Self {
-        let name = format!("eclat-e2e-{}-{}", std::process::id(), env.ns_prefix);
-        let vars: String = figures::env_vars(env)
-            .into_iter()
-            .map(|(k, v)| format!("{k}={v} "))
-            .collect();
-        // the shell line reports the exit status and keeps the pane for the last capture
-        let line = format!(
-            "env {vars}ECLAT_LAB_TUI_PANIC_KEY=% RUST_BACKTRACE=0 {BIN} {args}; \
-             echo TUI-EXITED=$?; sleep 600"
-        );
-        let started = Instant::now();
-        let st = Command::new("tmux")
-            .args(["new-session", "-d", "-s", &name])
-            .args(["-x", &cols.to_string(), "-y", &rows.to_string()])
-            .arg(line)
-            .status()
-            .expect("running tmux");
-        assert!(st.success(), "tmux new-session failed");
-        Tmux {
-            name,
-            env: env.clone(),
-            started,
-        }
-    }
-
-    fn screen(&self) -> String {
-        let o = Command::new("tmux")
-            .args(["capture-pane", "-p", "-t", &self.name])
-            .output()
-            .expect("tmux capture-pane");
-        String::from_utf8_lossy(&o.stdout).into_owned()
-    }
-
-    fn keys(&self, keys: &[&str]) {
-        let st = Command::new("tmux")
-            .args(["send-keys", "-t", &self.name])
-            .args(keys)
-            .status()
-            .unwrap();
-        assert!(st.success());
-    }
-
-    /// Typed text (not key names).
-    fn type_text(&self, s: &str) {
-        let st = Command::new("tmux")
-            .args(["send-keys", "-l", "-t", &self.name, s])
-            .status()
-            .unwrap();
-        assert!(st.success());
-    }
-
-    /// Polls the screen until `ok` holds; fails with the last screen after `timeout`.
-    fn wait(&self, what: &str, timeout: Duration, ok: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + timeout;
-        loop {
-            let s = self.screen();
-            if ok(&s) {
-                return s;
-            }
-            if Instant::now() > deadline {
-                panic!("waited {timeout:?} for {what}; the screen:\n{s}");
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = Command::new("tmux")
-            .args(["kill-session", "-t", &self.name])
-            .stderr(std::process::Stdio::null())
-            .status();
-        let _ = Command::new(BIN)
-            .arg("reset")
-            .envs(figures::env_vars(&self.env))
-            .output();
-        let _ = std::fs::remove_dir_all(&self.env.state_dir);
-    }
-}
-
-/// The value of the `label` row of a map panel (`│  packets     100   10/s ▁▂`).
-fn panel_value(screen: &str, label: &str) -> Option<u64> {
-    let pat = format!("│  {label} ");
-    screen.lines().find_map(|l| {
-        let (_, rest) = l.rsplit_once(&pat)?;
-        rest.split_whitespace().next()?.parse().ok()
-    })
+/// The TUI on `args` with the fault-injection key `%` (the panic test presses it).
+fn start(env: &LabEnv, args: &str, cols: u16, rows: u16) -> Tmux {
+    let mut t = Tmux::new(env, "e2e", &[("ECLAT_LAB_TUI_PANIC_KEY", "%".to_string())]);
+    t.launch(args, cols, rows);
+    t
 }
 
 #[test]
 fn lesson_one_from_first_frame_to_a_clean_quit() {
     need_root();
     let env = lab("l1");
-    let t = Tmux::start(&env, "tutorial 1", 120, 40);
+    let t = start(&env, "tutorial 1", 120, 40);
     let long = Duration::from_secs(30);
 
     // the first frame: the lesson and its first step
@@ -243,7 +122,7 @@ fn tui_pid(t: &Tmux) -> u32 {
 fn sigterm_restores_the_terminal_and_cleans_up() {
     need_root();
     let env = lab("sig");
-    let t = Tmux::start(&env, "tutorial 1", 80, 24);
+    let t = start(&env, "tutorial 1", 80, 24);
     let long = Duration::from_secs(30);
     t.wait("the first frame", Duration::from_secs(10), |s| {
         s.contains("Hello XDP")
@@ -267,7 +146,7 @@ fn sigterm_restores_the_terminal_and_cleans_up() {
 fn a_panic_restores_the_terminal_and_cleans_up() {
     need_root();
     let env = lab("pan");
-    let t = Tmux::start(&env, "tutorial 1", 80, 24);
+    let t = start(&env, "tutorial 1", 80, 24);
     let long = Duration::from_secs(30);
     t.wait("the first frame", Duration::from_secs(10), |s| {
         s.contains("Hello XDP")
@@ -290,7 +169,7 @@ fn a_panic_restores_the_terminal_and_cleans_up() {
 fn closing_the_window_cleans_up() {
     need_root();
     let env = lab("hup");
-    let t = Tmux::start(&env, "tutorial 1", 80, 24);
+    let t = start(&env, "tutorial 1", 80, 24);
     let long = Duration::from_secs(30);
     t.wait("the first frame", Duration::from_secs(10), |s| {
         s.contains("Hello XDP")

@@ -1,0 +1,169 @@
+//! The tmux harness shared by the TUI's end-to-end tests: an isolated lab per test, the TUI
+//! in a tmux session, bounded polling of the screen, and cleanup (tmux, `reset`, files) even
+//! when a test fails.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use eclat_kernel::LabEnv;
+
+#[path = "../../src/tui/figures.rs"]
+pub mod figures;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_eclat-lab");
+
+pub fn need_root() {
+    assert!(
+        eclat_kernel::doctor::privileged(),
+        "the TUI end-to-end tests drive the real kernel: run them as root (sudo -E cargo test)"
+    );
+}
+
+/// An isolated lab: `/tmp/eclat-<kind>-<id>`, `/sys/fs/bpf/eclat-<kind>-<id>`, namespaces
+/// `<ns>-<id>-*`.
+pub fn lab(kind: &str, ns: &str, tag: &str) -> LabEnv {
+    let id = format!("{tag}{:x}", std::process::id() % 0xfff);
+    LabEnv {
+        state_dir: std::env::temp_dir().join(format!("eclat-{kind}-{id}")),
+        bpffs_root: PathBuf::from(format!("/sys/fs/bpf/eclat-{kind}-{id}")),
+        ns_prefix: format!("{ns}{id}-"),
+    }
+}
+
+/// Namespaces and the bpffs root of `env` that still exist.
+pub fn leftovers(env: &LabEnv) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir("/run/netns")
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.starts_with(&env.ns_prefix))
+                .collect()
+        })
+        .unwrap_or_default();
+    if env.bpffs_root.exists() {
+        v.push(env.bpffs_root.display().to_string());
+    }
+    v
+}
+
+/// The value of the `label` row of a map panel (`│  packets     100   10/s ▁▂`).
+pub fn panel_value(screen: &str, label: &str) -> Option<u64> {
+    let pat = format!("│  {label} ");
+    screen.lines().find_map(|l| {
+        let (_, rest) = l.rsplit_once(&pat)?;
+        rest.split_whitespace().next()?.parse().ok()
+    })
+}
+
+/// A tmux session running the TUI; dropping it kills the session, resets the lab and
+/// removes its files.
+pub struct Tmux {
+    pub name: String,
+    pub env: LabEnv,
+    /// `K=V ` pairs put before the binary
+    pub vars: String,
+    pub started: Instant,
+}
+
+impl Tmux {
+    /// A session named after `tag` for `env`, with `extra` variables; nothing runs yet.
+    pub fn new(env: &LabEnv, tag: &str, extra: &[(&str, String)]) -> Self {
+        std::fs::create_dir_all(&env.state_dir).unwrap();
+        let mut vars: String = figures::env_vars(env)
+            .into_iter()
+            .map(|(k, v)| format!("{k}={v} "))
+            .collect();
+        for (k, v) in extra {
+            vars.push_str(&format!("{k}={v} "));
+        }
+        Tmux {
+            name: format!("eclat-{tag}-{}-{}", std::process::id(), env.ns_prefix),
+            env: env.clone(),
+            vars,
+            started: Instant::now(),
+        }
+    }
+
+    /// Runs the TUI with `args` in a new tmux session (the shell line reports the exit
+    /// status and keeps the pane for the last capture).
+    pub fn launch(&mut self, args: &str, cols: u16, rows: u16) {
+        let line = format!(
+            "env {}RUST_BACKTRACE=0 {BIN} {args}; echo TUI-EXITED=$?; sleep 600",
+            self.vars
+        );
+        self.started = Instant::now();
+        let st = Command::new("tmux")
+            .args(["new-session", "-d", "-s", &self.name])
+            .args(["-x", &cols.to_string(), "-y", &rows.to_string()])
+            .arg(line)
+            .status()
+            .expect("running tmux");
+        assert!(st.success(), "tmux new-session failed");
+    }
+
+    /// Ends the tmux session (the TUI in it has exited), keeping the lab's files.
+    pub fn close(&self) {
+        let st = Command::new("tmux")
+            .args(["kill-session", "-t", &self.name])
+            .status()
+            .unwrap();
+        assert!(st.success());
+    }
+
+    pub fn screen(&self) -> String {
+        let o = Command::new("tmux")
+            .args(["capture-pane", "-p", "-t", &self.name])
+            .output()
+            .expect("tmux capture-pane");
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    }
+
+    pub fn keys(&self, keys: &[&str]) {
+        let st = Command::new("tmux")
+            .args(["send-keys", "-t", &self.name])
+            .args(keys)
+            .status()
+            .unwrap();
+        assert!(st.success());
+    }
+
+    /// Typed text (not key names).
+    pub fn type_text(&self, s: &str) {
+        let st = Command::new("tmux")
+            .args(["send-keys", "-l", "-t", &self.name, s])
+            .status()
+            .unwrap();
+        assert!(st.success());
+    }
+
+    /// Polls the screen until `ok` holds; fails with the last screen after `timeout`.
+    pub fn wait(&self, what: &str, timeout: Duration, ok: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let s = self.screen();
+            if ok(&s) {
+                return s;
+            }
+            if Instant::now() > deadline {
+                panic!("waited {timeout:?} for {what}; the screen:\n{s}");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .args(["kill-session", "-t", &self.name])
+            .stderr(std::process::Stdio::null())
+            .status();
+        let _ = Command::new(BIN)
+            .arg("reset")
+            .envs(figures::env_vars(&self.env))
+            .output();
+        let _ = std::fs::remove_dir_all(&self.env.state_dir);
+    }
+}
