@@ -816,44 +816,34 @@ impl<'t> Parser<'t, '_> {
     }
 
     fn parse_or(&mut self) -> Option<Expr> {
-        let mut l = self.parse_and()?;
-        let base = self.depth;
-        while self.maybe_kw("or") {
-            if !self.deeper() {
-                self.depth = base;
-                return None;
-            }
-            let r = self.parse_and();
-            let Some(r) = r else {
-                self.depth = base;
-                return None;
-            };
-            let span = l.span.to(r.span);
-            l = Expr {
-                kind: ExprKind::Or(Box::new(l), Box::new(r)),
-                span,
-            };
-        }
-        self.depth = base;
-        Some(l)
+        self.parse_bool_chain("or", Self::parse_and, ExprKind::Or)
     }
 
     fn parse_and(&mut self) -> Option<Expr> {
-        let mut l = self.parse_not()?;
+        self.parse_bool_chain("and", Self::parse_not, ExprKind::And)
+    }
+
+    /// `next (kw next)*`, left-associative, for `or` and `and`.
+    fn parse_bool_chain(
+        &mut self,
+        kw: &str,
+        next: fn(&mut Self) -> Option<Expr>,
+        build: fn(Box<Expr>, Box<Expr>) -> ExprKind,
+    ) -> Option<Expr> {
+        let mut l = next(self)?;
         let base = self.depth;
-        while self.maybe_kw("and") {
+        while self.maybe_kw(kw) {
             if !self.deeper() {
                 self.depth = base;
                 return None;
             }
-            let r = self.parse_not();
-            let Some(r) = r else {
+            let Some(r) = next(self) else {
                 self.depth = base;
                 return None;
             };
             let span = l.span.to(r.span);
             l = Expr {
-                kind: ExprKind::And(Box::new(l), Box::new(r)),
+                kind: build(Box::new(l), Box::new(r)),
                 span,
             };
         }
