@@ -696,13 +696,7 @@ impl Session {
                 let ex = pick_exercise(&les, exercise.as_deref())?;
                 let (path, backup) = crate::course::reset_exercise(&les, ex)?;
                 Ok(Output::new(
-                    format!(
-                        "{} is the starter again{}",
-                        path.display(),
-                        backup
-                            .map(|b| format!(" (your version: {})", b.display()))
-                            .unwrap_or_default()
-                    ),
+                    crate::course::reset_note(&path, &backup),
                     json!({"file": path}),
                 ))
             }

@@ -145,7 +145,7 @@ pub fn ensure_lesson_file(path: &Path) {
 }
 
 /// Puts the embedded starter back (the learner's edits are moved aside, not lost).
-pub fn reset_exercise(lesson: &Lesson, ex: &Exercise) -> Result<(PathBuf, Option<PathBuf>)> {
+pub fn reset_exercise(lesson: &Lesson, ex: &Exercise) -> Result<(PathBuf, PathBuf)> {
     let path = workspace_file(lesson, ex)?;
     let backup = path.with_extension(format!(
         "{}.bak",
@@ -153,7 +153,16 @@ pub fn reset_exercise(lesson: &Lesson, ex: &Exercise) -> Result<(PathBuf, Option
     ));
     std::fs::rename(&path, &backup).with_context(|| format!("keeping {}", path.display()))?;
     write_starter(lesson, ex, &path)?;
-    Ok((path, Some(backup)))
+    Ok((path, backup))
+}
+
+/// What a reset says: the file is the starter again, and where the learner's version went.
+pub fn reset_note(path: &Path, backup: &Path) -> String {
+    format!(
+        "{} is the starter again (your version: {})",
+        path.display(),
+        backup.display()
+    )
 }
 
 /// The outcome of one check.

@@ -110,16 +110,7 @@ impl Runtime {
                 Effect::ResetExercise { lesson, exercise } => {
                     let ex = &lesson.exercises[exercise];
                     let note = match course::reset_exercise(&lesson, ex) {
-                        Ok((path, backup)) => (
-                            LogKind::Info,
-                            format!(
-                                "{} is the starter again{}",
-                                path.display(),
-                                backup
-                                    .map(|b| format!(" (your version: {})", b.display()))
-                                    .unwrap_or_default()
-                            ),
-                        ),
+                        Ok((path, backup)) => (LogKind::Info, course::reset_note(&path, &backup)),
                         Err(e) => (LogKind::Error, format!("reset failed: {e:#}")),
                     };
                     let _ = self.tx.send(Event::Note(note.0, note.1));
