@@ -3,6 +3,8 @@
 //! between machines; `eclat-lab bench` shows them.
 
 use eclat_kernel::hike::bench::{self, BenchOptions};
+use eclat_kernel::hike::packet;
+use hike::XdpAction;
 
 #[test]
 fn bench_suite_reports_every_case_against_a_baseline() {
@@ -25,21 +27,126 @@ fn bench_suite_reports_every_case_against_a_baseline() {
             assert!(ratio.is_finite() && ratio > 0.0, "{c:?}");
         }
     }
-    // every HIKe object's programs were loaded and measured
-    for p in [
-        "hike_vm.hike_vm",
-        "hike_default.monitor",
-        "loaders",
-        "meter.ip6_sd_tbmon",
+    // every kind of object was loaded, and its load was measured
+    for (package, name) in [
+        ("hike_vm", "hike_vm"),
+        ("hike_default", "monitor"),
+        ("hike_default", "ip6_simple_classifier"),
+        ("meter", "ip6_sd_tbmon"),
+        ("ddos_tc", "dtc_mon"),
+        ("ddos_mark", "mark_kroute"),
     ] {
-        let _ = p;
+        assert!(
+            r.loads
+                .iter()
+                .any(|l| l.package == package && l.name == name),
+            "{package}.{name} missing from the loads"
+        );
     }
-    assert!(r.loads.iter().any(|l| l.name == "hike_vm"));
-    assert!(r.loads.iter().any(|l| l.name == "ip6_simple_classifier"));
     assert!(
         r.loads
             .iter()
             .all(|l| l.xlated_bytes > 0 && l.jited_bytes > 0)
     );
-    assert!(r.derived.ddos_ratio.is_finite());
+    let d = &r.derived;
+    for x in [
+        d.ddos_ratio,
+        d.ddos_composition_ratio,
+        d.ddos_vs_tail_calls_ratio,
+        d.marking_ratio,
+        d.pipeline_ratio,
+    ] {
+        assert!(x.is_finite() && x > 0.0, "{d:?}");
+    }
+}
+
+/// The baselines are the same policy as the chains they are compared with: the DDoS policy
+/// as separate programs chained by tail calls decides every packet of a flood like the
+/// fused program (verdicts and counters).
+#[test]
+fn ddos_baselines_make_the_same_decisions() {
+    let s = bench::Setup::new("eclat-lab-test-dtc").expect("HIKe setup (needs root)");
+    bench::wire_ddos_tc(&s.hike).unwrap();
+    for pkg in ["ddos", "ddos_tc"] {
+        s.hike
+            .map_update(pkg, "ddos_cfg", &0u32.to_ne_bytes(), &1u32.to_ne_bytes())
+            .unwrap();
+    }
+    let flood = packet::ipv6_udp_frame(
+        packet::ip6("12:1::1").unwrap(),
+        packet::ip6("fc01::2").unwrap(),
+        1000,
+        2000,
+        &[0u8; 32],
+    );
+    let verdicts = |pkg: &str, prog: &str| -> Vec<XdpAction> {
+        (0..1200)
+            .map(|_| {
+                s.hike
+                    .test_run(pkg, prog, &flood, 1)
+                    .unwrap()
+                    .action()
+                    .unwrap()
+            })
+            .collect()
+    };
+    let fused = verdicts("ddos", "ddos_raw");
+    let chained = verdicts("ddos_tc", "dtc_classifier");
+    assert_eq!(fused, chained);
+    assert!(fused[..10].iter().all(|v| *v == XdpAction::Pass));
+    assert_eq!(fused[10], XdpAction::Drop);
+    assert_eq!(
+        fused.iter().filter(|v| **v == XdpAction::Redirect).count(),
+        2
+    );
+    let mon = |pkg: &str, ev: u32| {
+        s.hike
+            .percpu_u64_sum(pkg, "ddos_mon", &ev.to_ne_bytes())
+            .unwrap()
+    };
+    for ev in 0..3 {
+        assert_eq!(mon("ddos", ev), mon("ddos_tc", ev), "event {ev}");
+    }
+}
+
+/// The DDoS marking scenario: inside the routed namespace, the raw pipeline and the chain
+/// both forward through the FIB, with the same bytes out (CE mark, hop limit, MACs).
+#[test]
+fn marking_pipeline_and_chain_forward_the_same_frame() {
+    let mut s = bench::Setup::new("eclat-lab-test-mark").expect("HIKe setup (needs root)");
+    for (slot, prog) in [(1, "mark_set_ecn"), (2, "mark_monitor"), (3, "mark_kroute")] {
+        s.hike
+            .prog_array_set("ddos_mark", "mark_progs", slot, "ddos_mark", prog)
+            .unwrap();
+    }
+    s.classify_to(hike::FIRST_CHAIN_ID, &bench::marking_chain())
+        .unwrap();
+    let (ns, egress) = bench::routed_netns().unwrap();
+    let frame = packet::bench_frame();
+    let (raw, chain) = eclat_kernel::netns::in_netns(&ns.fd, || {
+        (
+            s.hike
+                .test_run("ddos_mark", "mark_classifier", &frame, 1)
+                .unwrap(),
+            s.run(&frame).unwrap(),
+        )
+    })
+    .unwrap();
+    assert!(egress > 0);
+    assert_eq!(raw.action(), Some(XdpAction::Redirect));
+    assert_eq!(chain.action(), Some(XdpAction::Redirect));
+    assert_eq!(raw.packet, chain.packet);
+    let out = &chain.packet;
+    assert_eq!(out[0..6], bench::ROUTED_NEXT_HOP_MAC);
+    assert_eq!(out[6..12], bench::ROUTED_EGRESS_MAC);
+    assert_eq!(out[15] & 0x30, 0x30, "ECN = CE");
+    assert_eq!(out[21], frame[21] - 1, "hop limit decremented");
+    // outside the routed namespace there is no route: both pass the frame to the stack
+    assert_eq!(
+        s.hike
+            .test_run("ddos_mark", "mark_classifier", &frame, 1)
+            .unwrap()
+            .action(),
+        Some(XdpAction::Pass)
+    );
 }

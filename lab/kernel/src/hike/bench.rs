@@ -74,7 +74,29 @@ pub const OBJECTS: &[&str] = &[
     "raw/pipeline.o",
     "raw/tailcall.o",
     "raw/ddos.o",
+    "raw/ddos_mark.o",
+    "raw/ddos_tc.o",
 ];
+
+/// Fills `dtc_progs`, the prog array of `raw/ddos_tc.o` (the DDoS policy as separate programs
+/// chained by hand), in the order of its slot enum; `dtc_classifier` is the entry.
+pub fn wire_ddos_tc(hike: &Hike) -> Result<(), HikeError> {
+    let stages = [
+        "dtc_hset",
+        "dtc_sample",
+        "dtc_dst_tb",
+        "dtc_sd_tb",
+        "dtc_bl_add",
+        "dtc_mon",
+        "dtc_pass",
+        "dtc_drop",
+        "dtc_redirect",
+    ];
+    for (slot, prog) in (1u32..).zip(stages) {
+        hike.prog_array_set("ddos_tc", "dtc_progs", slot, "ddos_tc", prog)?;
+    }
+    Ok(())
+}
 
 /// A HIKe instance under its own scratch bpffs root with every default object loaded and the
 /// programs of [`REGISTERED`] registered. Dropping it removes every pin.
@@ -192,6 +214,58 @@ pub fn pipeline_chain() -> Vec<Insn> {
     v
 }
 
+/// The original evaluation's DDoS marking chain: ip6_set_ecn; monitor(0); ip6_kroute.
+pub fn marking_chain() -> Vec<Insn> {
+    let mut v = asm::call_with(ids::IP6_SET_ECN, &[]);
+    v.extend(asm::call_with(ids::MONITOR, &[0]));
+    v.extend(asm::call_with(ids::IP6_KROUTE, &[]));
+    v.push(asm::exit());
+    v
+}
+
+/// The routed namespace of [`routed_netns`]: `fc01::/64` leaves through `fwd0` to the
+/// permanent neighbour `fc00::2` with this MAC.
+pub const ROUTED_NEXT_HOP_MAC: [u8; 6] = [0x02, 0xec, 0x1a, 0x70, 0x00, 0x02];
+pub const ROUTED_EGRESS_MAC: [u8; 6] = [0x02, 0xec, 0x1a, 0x70, 0x00, 0x01];
+
+/// A fresh anonymous network namespace (the kernel removes it when the returned fd closes:
+/// nothing to leak, nothing named) in which IPv6 forwarding is on and `fc01::/64` is routed
+/// via `fc00::2` (a permanent neighbour) out of the veth `fwd0`. A `BPF_PROG_TEST_RUN` made
+/// from a thread inside it (`netns::in_netns`) runs on its loopback, so `bpf_fib_lookup`
+/// for `fc01::2` succeeds and returns `fwd0`. Returns the namespace and `fwd0`'s ifindex.
+pub fn routed_netns() -> Result<(crate::netns::Unnamed, u32), HikeError> {
+    let setup_err = |e: String| HikeError::TestRun(format!("routed namespace: {e}"));
+    let ns = crate::netns::create_unnamed().map_err(|e| setup_err(e.to_string()))?;
+    let ifindex = crate::netns::in_netns(&ns.fd, || -> Result<u32, String> {
+        use crate::netlink::Netlink;
+        let a = |s: &str| s.parse::<std::net::IpAddr>().expect("address");
+        crate::netns::write_sysctl("net.ipv6.conf.all.forwarding", "1")
+            .map_err(|e| e.to_string())?;
+        let mut nl = Netlink::open().map_err(|e| e.to_string())?;
+        nl.add_veth("fwd0", Some(ROUTED_EGRESS_MAC), "fwd1", None, None)
+            .map_err(|e| e.to_string())?;
+        let mut index = |name: &str| -> Result<u32, String> {
+            nl.link_by_name(name)
+                .map_err(|e| e.to_string())?
+                .map(|l| l.index)
+                .ok_or_else(|| format!("{name} vanished"))
+        };
+        let (i0, i1) = (index("fwd0")?, index("fwd1")?);
+        nl.set_up(i1, true).map_err(|e| e.to_string())?;
+        nl.set_up(i0, true).map_err(|e| e.to_string())?;
+        nl.add_addr(i0, a("fc00::1"), 64)
+            .map_err(|e| e.to_string())?;
+        nl.add_neigh(i0, a("fc00::2"), ROUTED_NEXT_HOP_MAC)
+            .map_err(|e| e.to_string())?;
+        nl.add_route(a("fc01::"), 64, Some(a("fc00::2")), Some(i0))
+            .map_err(|e| e.to_string())?;
+        Ok(i0)
+    })
+    .map_err(|e| setup_err(e.to_string()))?
+    .map_err(setup_err)?;
+    Ok((ns, ifindex))
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct BenchCase {
     pub name: String,
@@ -215,7 +289,14 @@ pub struct Derived {
     /// the same per-call figure with the run-time-key VM build (hike_vm_dyn)
     pub per_call_dynamic_dispatch_ns: Option<f64>,
     pub ddos_ratio: f64,
+    /// the DDoS policy as separate raw programs chained by tail calls / the fused program:
+    /// what composing separately verified programs costs before any VM
+    pub ddos_composition_ratio: f64,
+    /// the HIKe DDoS chain / the same policy as raw programs chained by tail calls
+    pub ddos_vs_tail_calls_ratio: f64,
     pub pipeline_ratio: f64,
+    /// the original evaluation's DDoS marking scenario: chain / raw tail-call pipeline
+    pub marking_ratio: f64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -364,6 +445,12 @@ pub fn run(opts: BenchOptions) -> Result<BenchReport, HikeError> {
         Some("raw XDP_PASS"),
         measure(&s.hike, "ddos", "ddos_raw", &pkt, &opts)?,
     );
+    wire_ddos_tc(&s.hike)?;
+    add(
+        "raw DDoS as 5 programs chained by tail calls (flood)",
+        Some("raw DDoS single program (flood)"),
+        measure(&s.hike, "ddos_tc", "dtc_classifier", &pkt, &opts)?,
+    );
     s.classify_to(chain, &ddos_chain(0))?;
     add(
         "HIKe DDoS chain (flood)",
@@ -375,6 +462,43 @@ pub fn run(opts: BenchOptions) -> Result<BenchReport, HikeError> {
             &pkt,
             &opts,
         )?,
+    );
+
+    // The original evaluation's DDoS marking scenario (hike.md section 10: the figure it
+    // reports as 1.38x): mark CE, count, forward through the FIB. Both run inside a namespace
+    // whose FIB routes the frame, and both must really redirect it.
+    let (routed, egress) = routed_netns()?;
+    for (slot, prog) in [(1, "mark_set_ecn"), (2, "mark_monitor"), (3, "mark_kroute")] {
+        s.hike
+            .prog_array_set("ddos_mark", "mark_progs", slot, "ddos_mark", prog)?;
+    }
+    s.classify_to(chain, &marking_chain())?;
+    let in_routed = |package: &str, prog: &str| -> Result<(f64, f64), HikeError> {
+        crate::netns::in_netns(&routed.fd, || {
+            let out = s.hike.test_run(package, prog, &pkt, 1)?;
+            if out.action() != Some(hike::XdpAction::Redirect) {
+                return Err(HikeError::TestRun(format!(
+                    "{package}.{prog} did not forward the frame through the FIB to \
+                     ifindex {egress} (verdict {}): the marking figures would be meaningless",
+                    out.verdict
+                )));
+            }
+            measure(&s.hike, package, prog, &pkt, &opts)
+        })
+        .map_err(|e| HikeError::TestRun(format!("routed namespace: {e}")))?
+    };
+    let raw_mark = in_routed("ddos_mark", "mark_classifier")?;
+    let hike_mark = in_routed("hike_default", "ip6_simple_classifier")?;
+    drop(routed);
+    add(
+        "raw DDoS marking pipeline (classifier, set_ecn, monitor, kroute)",
+        Some("raw XDP_PASS"),
+        raw_mark,
+    );
+    add(
+        "HIKe DDoS marking chain {ip6_set_ecn; monitor; ip6_kroute}",
+        Some("raw DDoS marking pipeline (classifier, set_ecn, monitor, kroute)"),
+        hike_mark,
     );
 
     let mut dyn_per_call = None;
@@ -425,8 +549,14 @@ pub fn run(opts: BenchOptions) -> Result<BenchReport, HikeError> {
         raw_per_tail_call_ns: (min("raw tail calls x8") - min("raw tail calls x1")) / 7.0,
         per_call_dynamic_dispatch_ns: dyn_per_call,
         ddos_ratio: min("HIKe DDoS chain (flood)") / min("raw DDoS single program (flood)"),
+        ddos_composition_ratio: min("raw DDoS as 5 programs chained by tail calls (flood)")
+            / min("raw DDoS single program (flood)"),
+        ddos_vs_tail_calls_ratio: min("HIKe DDoS chain (flood)")
+            / min("raw DDoS as 5 programs chained by tail calls (flood)"),
         pipeline_ratio: min("HIKe chain {ip6_set_ecn; monitor; hike_pass}")
             / min("raw 3-stage pipeline (classifier, set_ecn, monitor)"),
+        marking_ratio: min("HIKe DDoS marking chain {ip6_set_ecn; monitor; ip6_kroute}")
+            / min("raw DDoS marking pipeline (classifier, set_ecn, monitor, kroute)"),
     };
     Ok(BenchReport {
         repeat: opts.repeat,
@@ -469,7 +599,22 @@ impl std::fmt::Display for BenchReport {
                 .unwrap_or_default()
         )?;
         writeln!(f, "DDoS chain / hand-written program: {:.2}x", d.ddos_ratio)?;
+        writeln!(
+            f,
+            "DDoS as raw programs chained by tail calls / hand-written program: {:.2}x",
+            d.ddos_composition_ratio
+        )?;
+        writeln!(
+            f,
+            "DDoS chain / raw programs chained by tail calls: {:.2}x",
+            d.ddos_vs_tail_calls_ratio
+        )?;
         writeln!(f, "3-stage chain / raw pipeline: {:.2}x", d.pipeline_ratio)?;
+        writeln!(
+            f,
+            "DDoS marking chain / raw tail-call pipeline: {:.2}x",
+            d.marking_ratio
+        )?;
         writeln!(
             f,
             "\n{:<40} {:>9} {:>8} {:>8} {:>9}",
