@@ -251,7 +251,8 @@ HIKE_PROG(app_cfg_store)
 EXPORT_HIKE_PROG_3(app_cfg_store, __u32, key, __u32, value);
 EXPORT_HIKE_PROG_MAP(app_cfg_store, app_cfg_map);
 
-/* ip6_find_udp: walks IPv6 extension headers; sets dataoff (and thoff) to the UDP header. */
+/* ip6_find_udp: walks at most HIKE_MAX_EXTHDRS IPv6 extension headers to a UDP header that
+ * is all in the packet; sets dataoff (and thoff) to it. */
 #define HIKE_MAX_EXTHDRS 6
 HIKE_PROG(ip6_find_udp)
 {
@@ -271,22 +272,25 @@ HIKE_PROG(ip6_find_udp)
 	for (i = 0; i < HIKE_MAX_EXTHDRS; i++) {
 		__u8 *h;
 
-		if (nh == IPPROTO_UDP) {
-			pi->dataoff = off;
-			pi->thoff = off;
-			HVM_RET = IPPROTO_UDP;
-			return HIKE_XDP_VM;
-		}
+		if (nh == IPPROTO_UDP)
+			break;
 		if (nh != NEXTHDR_HOP && nh != NEXTHDR_ROUTING && nh != NEXTHDR_DEST &&
 		    nh != NEXTHDR_FRAGMENT)
 			goto none;
 		h = hike_pkt_ptr(ctx, off, 2);
 		if (!h)
 			goto none;
-		nh = h[0];
+		/* the length is the skipped header's own: a fragment header is always 8 bytes
+		 * (its second byte is reserved), the others say 8 * (h[1] + 1) */
 		off += nh == NEXTHDR_FRAGMENT ? 8 : (h[1] + 1) * 8;
-		/* the fragment header's length byte is reserved: it is always 8 bytes */
+		nh = h[0];
 	}
+	if (nh != IPPROTO_UDP || !hike_pkt_ptr(ctx, off, sizeof(struct udphdr)))
+		goto none;
+	pi->dataoff = off;
+	pi->thoff = off;
+	HVM_RET = IPPROTO_UDP;
+	return HIKE_XDP_VM;
 none:
 	HVM_RET = -ENOENT;
 	return HIKE_XDP_VM;

@@ -5,7 +5,8 @@
 use eclat_kernel::hike::asm::{self, Item, call_elem, call_with, exit, mov, mov_r, stx};
 use eclat_kernel::hike::bench::{Setup, ddos_chain, ids, pipeline_chain};
 use eclat_kernel::hike::packet::{
-    bench_frame, ip6, ipv4_udp_frame, ipv6_hbh_udp_frame, ipv6_udp_frame,
+    ExtHeader, bench_frame, ip6, ipv4_udp_frame, ipv6_ext_udp_frame, ipv6_hbh_udp_frame,
+    ipv6_udp_frame,
 };
 use hike::catalog::{IntType, ProgramKind};
 use hike::insn::op;
@@ -199,11 +200,9 @@ fn app_cfg_store_and_load() {
     assert_eq!(run_r0(&mut s, &r0_of(ids::APP_CFG_LOAD, &[5]), &p).1, 77);
 }
 
-#[test]
-fn ip6_find_udp_walks_extension_headers() {
-    let mut s = setup();
-    let hbh = ipv6_hbh_udp_frame(ip6("12:1::1").unwrap(), ip6("fc01::2").unwrap(), 1, 53);
-    // r0 and then pkt_info.dataoff (shared memory offset 0) into the packet
+/// A chain that calls `ip6_find_udp`, then writes its r0 into packet bytes 16..24 and
+/// `pkt_info.dataoff` / `thoff` (shared memory offsets 0 and 12) into bytes 24..28 / 28..32.
+fn find_udp_chain() -> Vec<Insn> {
     let mut c = call_with(ids::IP6_FIND_UDP, &[]);
     c.extend([
         mov(1, PKT),
@@ -211,28 +210,268 @@ fn ip6_find_udp_walks_extension_headers() {
         mov(2, 0x0300_0000),
         asm::ldx(op::W, 3, 2, 0),
         stx(op::W, 1, 24, 3),
+        asm::ldx(op::W, 3, 2, 12),
+        stx(op::W, 1, 28, 3),
     ]);
     c.extend(call_with(ids::HIKE_PASS, &[]));
     c.push(exit());
-    s.classify_to(A, &c).unwrap();
-    let out = s.run(&hbh).unwrap();
-    assert_eq!(
-        i64::from_le_bytes(out.packet[16..24].try_into().unwrap()),
-        17
-    );
-    assert_eq!(
-        u32::from_le_bytes(out.packet[24..28].try_into().unwrap()),
-        62
-    );
+    c
+}
+
+/// What `ip6_find_udp` left for `frame` (the chain of [`find_udp_chain`] must be stored):
+/// (r0, dataoff, thoff).
+fn find_udp(s: &Setup, frame: &[u8]) -> (i64, u32, u32) {
+    let out = s.run(frame).unwrap();
+    assert_eq!(out.action(), Some(XdpAction::Pass));
+    let p = &out.packet;
+    (
+        i64::from_le_bytes(p[16..24].try_into().unwrap()),
+        u32::from_le_bytes(p[24..28].try_into().unwrap()),
+        u32::from_le_bytes(p[28..32].try_into().unwrap()),
+    )
+}
+
+/// How many extension headers `ip6_find_udp` walks through before it gives up.
+const MAX_EXT_HEADERS: usize = 6;
+
+/// Where the UDP header of an Ethernet + IPv6 frame starts, found here from RFC 8200 alone
+/// (independently of the program and of the reference model): follow the next header fields
+/// through at most [`MAX_EXT_HEADERS`] hop-by-hop, routing, fragment and destination options
+/// headers. A header's length comes from the header itself: 8 bytes for a fragment header
+/// (its second byte is reserved), `8 * (Hdr Ext Len + 1)` for the others. `None` when the chain
+/// reaches anything else, is longer than the limit, or the UDP header is not all in the frame.
+fn udp_offset(frame: &[u8]) -> Option<usize> {
+    let mut next = frame[20];
+    let mut off = 54;
+    let mut walked = 0;
+    loop {
+        match next {
+            17 => return (off + 8 <= frame.len()).then_some(off),
+            0 | 43 | 44 | 60 if walked < MAX_EXT_HEADERS => {
+                let header = frame.get(off..off + 2)?;
+                let len = match next {
+                    44 => 8,
+                    _ => 8 * (header[1] as usize + 1),
+                };
+                next = header[0];
+                off += len;
+                walked += 1;
+            }
+            _ => return None,
+        }
+    }
+}
+
+/// The answer `ip6_find_udp` must give: r0 = 17 with dataoff = thoff = the UDP header, or
+/// r0 = -ENOENT with pkt_info as the loader left it (both at the end of the IPv6 header).
+fn expected_find_udp(frame: &[u8]) -> (i64, u32, u32) {
+    match udp_offset(frame) {
+        Some(off) => (17, off as u32, off as u32),
+        None => (-(libc::ENOENT as i64), 54, 54),
+    }
+}
+
+/// The reference VM's model of `ip6_find_udp` (hike::vm::models) on `frame`, after the
+/// loader's model filled `pkt_info`: (r0, dataoff, thoff).
+fn model_find_udp(frame: &[u8]) -> (i64, u32, u32) {
+    use hike::vm::{Ctx, ProgramResult, Programs, models};
+    let mut m = models::Models::new();
+    assert!(m.register(1, "ip6_find_udp"));
+    let mut packet = frame.to_vec();
+    let mut shmem = vec![0u8; 4096];
+    models::fill_pkt_info(&packet, &mut shmem);
+    let mut ctx = Ctx {
+        packet: &mut packet,
+        shmem: &mut shmem,
+        redirect: None,
+    };
+    let Some(ProgramResult::Continue(r0)) = m.call(1, [1, 0, 0, 0], &mut ctx) else {
+        panic!("the model of ip6_find_udp continues the chain");
+    };
+    let word = |off: usize| u32::from_le_bytes(shmem[off..off + 4].try_into().unwrap());
+    (r0 as i64, word(0), word(12))
+}
+
+fn ext_frame(headers: &[ExtHeader], payload: &[u8]) -> Vec<u8> {
+    ipv6_ext_udp_frame(
+        ip6("12:1::1").unwrap(),
+        ip6("fc01::2").unwrap(),
+        1,
+        53,
+        headers,
+        payload,
+    )
+}
+
+#[test]
+fn ip6_find_udp_walks_extension_headers() {
+    let mut s = setup();
+    s.classify_to(A, &find_udp_chain()).unwrap();
+    let enoent = -(libc::ENOENT as i64);
+    let hbh = ipv6_hbh_udp_frame(ip6("12:1::1").unwrap(), ip6("fc01::2").unwrap(), 1, 53);
+    assert_eq!(find_udp(&s, &hbh), (17, 62, 62));
+    assert_eq!(find_udp(&s, &bench_frame()), (17, 54, 54));
     let icmp = {
         let mut f = bench_frame();
         f[20] = 58;
         f
     };
-    let out = s.run(&icmp).unwrap();
-    assert_eq!(
-        i64::from_le_bytes(out.packet[16..24].try_into().unwrap()),
-        -(libc::ENOENT as i64)
+    assert_eq!(find_udp(&s, &icmp), (enoent, 54, 54));
+
+    use ExtHeader as H;
+    let cases: Vec<(&str, Vec<H>, Option<usize>, (i64, u32, u32))> = vec![
+        (
+            // the hop-by-hop header's length must not be taken as a fragment header's
+            "hop-by-hop (16 bytes) -> fragment -> UDP",
+            vec![H::options(0, 16), H::fragment(0, 7)],
+            None,
+            (17, 78, 78),
+        ),
+        (
+            // the fragment header's reserved byte is not a length
+            "fragment (reserved byte 0x11) -> UDP",
+            vec![H::fragment(0x11, 7)],
+            None,
+            (17, 62, 62),
+        ),
+        (
+            "routing (24 bytes) -> destination options (8 bytes) -> UDP",
+            vec![H::routing(24), H::options(60, 8)],
+            None,
+            (17, 86, 86),
+        ),
+        (
+            "destination options (16) -> fragment (reserved 0xff) -> destination options (40) -> UDP",
+            vec![H::options(60, 16), H::fragment(0xff, 1), H::options(60, 40)],
+            None,
+            (17, 118, 118),
+        ),
+        (
+            "six extension headers (the limit) -> UDP",
+            vec![
+                H::options(0, 8),
+                H::routing(16),
+                H::fragment(3, 2),
+                H::options(60, 8),
+                H::options(60, 8),
+                H::options(60, 8),
+            ],
+            None,
+            (17, 110, 110),
+        ),
+        (
+            "seven extension headers (over the limit) -> UDP",
+            vec![H::options(60, 8); 7],
+            None,
+            (enoent, 54, 54),
+        ),
+        (
+            "hop-by-hop (16 bytes), the frame ends after 10 of its bytes",
+            vec![H::options(0, 16)],
+            Some(54 + 10),
+            (enoent, 54, 54),
+        ),
+        (
+            "hop-by-hop (8 bytes) -> UDP, the frame ends after 4 bytes of UDP header",
+            vec![H::options(0, 8)],
+            Some(54 + 8 + 4),
+            (enoent, 54, 54),
+        ),
+        (
+            "fragment -> routing, the frame ends after 1 byte of the routing header",
+            vec![H::fragment(0, 9), H::routing(8)],
+            Some(54 + 8 + 1),
+            (enoent, 54, 54),
+        ),
+    ];
+    let mut wrong = Vec::new();
+    for (what, headers, keep, want) in &cases {
+        let mut f = ext_frame(headers, &[0xab; 8]);
+        if let Some(keep) = keep {
+            f.truncate(*keep);
+        }
+        assert_eq!(expected_find_udp(&f), *want, "the test's walker: {what}");
+        let got = find_udp(&s, &f);
+        if got != *want {
+            wrong.push(format!(
+                "{what}: (r0, dataoff, thoff) = {got:?}, expected {want:?}"
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+/// `ip6_find_udp` (the kernel program and the reference VM's model) against the walker of
+/// this file on generated header chains: random kinds, lengths, orders, reserved bytes, final
+/// protocols and truncations, from a fixed seed.
+#[test]
+fn ip6_find_udp_agrees_with_an_independent_walker() {
+    let mut s = setup();
+    s.classify_to(A, &find_udp_chain()).unwrap();
+    // splitmix64: deterministic, no dependency
+    let mut state = 0x5eed_0f_1b6_u64;
+    let mut rnd = move |n: u64| {
+        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        (z ^ (z >> 31)) % n
+    };
+    let (mut found, mut not_found) = (0, 0);
+    let mut wrong = Vec::new();
+    for case in 0..400 {
+        let n = rnd(MAX_EXT_HEADERS as u64 + 3) as usize;
+        let mut headers = Vec::new();
+        for _ in 0..n {
+            // mostly short headers, now and then up to 320 bytes
+            let most = if rnd(8) == 0 { 40 } else { 6 };
+            let len = 8 * (1 + rnd(most) as usize);
+            headers.push(match rnd(4) {
+                0 => ExtHeader::options(0, len),
+                1 => ExtHeader::routing(len),
+                2 => ExtHeader::fragment(rnd(256) as u8, rnd(1 << 32) as u32),
+                _ => ExtHeader::options(60, len),
+            });
+        }
+        // now and then a header a walker must stop at (ICMPv6, TCP, no next header)
+        if n > 0 && rnd(8) == 0 {
+            let i = rnd(n as u64) as usize;
+            headers[i].proto = [58, 6, 59][rnd(3) as usize];
+        }
+        let payload = vec![0x5a; rnd(24) as usize];
+        let mut f = ext_frame(&headers, &payload);
+        // now and then a frame cut short, but never inside the IPv6 header
+        if rnd(5) == 0 {
+            let keep = 56 + rnd((f.len() - 56) as u64) as usize;
+            f.truncate(keep);
+        }
+        let want = expected_find_udp(&f);
+        if want.0 == 17 {
+            found += 1;
+        } else {
+            not_found += 1;
+        }
+        let kinds: Vec<(u8, usize)> = headers.iter().map(|h| (h.proto, h.bytes.len())).collect();
+        let got = find_udp(&s, &f);
+        let model = model_find_udp(&f);
+        if got != want || model != want {
+            wrong.push(format!(
+                "case {case} (kernel, model {model:?}): headers (proto, bytes) {kinds:?}, frame of {} bytes: \
+                 (r0, dataoff, thoff) = {got:?}, expected {want:?}",
+                f.len()
+            ));
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "{} of 400 chains disagree, the first ones:\n{}",
+        wrong.len(),
+        wrong[..wrong.len().min(8)].join("\n")
+    );
+    // the generator reaches both answers often
+    assert!(
+        found > 100 && not_found > 50,
+        "{found} found, {not_found} not"
     );
 }
 

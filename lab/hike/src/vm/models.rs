@@ -410,26 +410,25 @@ fn prefix_match(prefix: &[u8; 16], len: u8, addr: &[u8; 16]) -> bool {
     }
 }
 
-/// Walks IPv6 extension headers (hop-by-hop, routing, fragment, destination options; at most
-/// 6, as the kernel program) to a UDP header; on success `dataoff` and `thoff` point at it and
-/// `r0` = 17.
+/// Walks at most 6 IPv6 extension headers (hop-by-hop, routing, fragment, destination
+/// options), as the kernel program, to a UDP header that is all in the packet; on success
+/// `dataoff` and `thoff` point at it and `r0` = 17.
 fn find_udp(ctx: &mut Ctx<'_>) -> ProgramResult {
+    const MAX_EXTHDRS: usize = 6;
     let Some(nh) = ip6_off(ctx) else {
         return ProgramResult::Continue(ENOENT);
     };
     let p = &ctx.packet;
     let mut next = p[nh + 6];
     let mut off = nh + 40;
-    for _ in 0..6 {
+    for _ in 0..MAX_EXTHDRS {
         match next {
-            17 => {
-                write_i32(ctx.shmem, shmem::DATAOFF, off as i32);
-                write_i32(ctx.shmem, shmem::THOFF, off as i32);
-                return ProgramResult::Continue(17);
-            }
+            17 => break,
             0 | 43 | 60 | 44 => {
-                let Some(h) = p.get(off..off + 2) else { break };
-                // the length is the current header's: fragment headers are always 8 bytes
+                let Some(h) = p.get(off..off + 2) else {
+                    return ProgramResult::Continue(ENOENT);
+                };
+                // the length is the skipped header's own: fragment headers are always 8 bytes
                 let len = if next == 44 {
                     8
                 } else {
@@ -438,10 +437,15 @@ fn find_udp(ctx: &mut Ctx<'_>) -> ProgramResult {
                 next = h[0];
                 off += len;
             }
-            _ => break,
+            _ => return ProgramResult::Continue(ENOENT),
         }
     }
-    ProgramResult::Continue(ENOENT)
+    if next != 17 || p.len() < off + 8 {
+        return ProgramResult::Continue(ENOENT);
+    }
+    write_i32(ctx.shmem, shmem::DATAOFF, off as i32);
+    write_i32(ctx.shmem, shmem::THOFF, off as i32);
+    ProgramResult::Continue(17)
 }
 
 /// What a loader writes into `pkt_info` before starting the VM (as `hike_parse_l2l3` of

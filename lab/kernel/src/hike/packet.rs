@@ -61,3 +61,86 @@ pub fn ipv6_hbh_udp_frame(src: [u8; 16], dst: [u8; 16], sport: u16, dport: u16) 
     out.extend_from_slice(&f[54..]);
     out
 }
+
+/// An IPv6 extension header for [`ipv6_ext_udp_frame`]: the protocol number that announces it
+/// (0 hop-by-hop, 43 routing, 44 fragment, 60 destination options; any other number makes a
+/// header a walker must stop at) and its bytes. The builder fills in the first byte (the next
+/// header field); everything else, the length byte included, is written as given.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExtHeader {
+    pub proto: u8,
+    pub bytes: Vec<u8>,
+}
+
+impl ExtHeader {
+    /// A hop-by-hop (0) or destination options (60) header of `len` bytes (a multiple of 8,
+    /// 8..=2048): Hdr Ext Len = `len / 8 - 1`, the options area filled with experimental
+    /// options (type 0x1e, RFC 4727; receivers that do not know it skip it) whose data bytes
+    /// are 0x5a, so that no byte inside the header looks like a header of its own.
+    pub fn options(proto: u8, len: usize) -> Self {
+        assert!(
+            len % 8 == 0 && (8..=2048).contains(&len),
+            "extension header length {len}"
+        );
+        let mut bytes = vec![0x5au8; len];
+        bytes[0] = 0;
+        bytes[1] = (len / 8 - 1) as u8;
+        // an option's data is at most 255 bytes: one option per 256-byte stretch
+        let mut at = 2;
+        while at < len {
+            if len - at == 1 {
+                bytes[at] = 0; // Pad1
+                break;
+            }
+            let data = (len - at - 2).min(255);
+            bytes[at] = 0x1e;
+            bytes[at + 1] = data as u8;
+            at += 2 + data;
+        }
+        Self { proto, bytes }
+    }
+
+    /// A routing header (43) of `len` bytes (a multiple of 8, 8..=2048), routing type 253
+    /// (experimental, RFC 4727) with segments left 0, so a router would ignore it.
+    pub fn routing(len: usize) -> Self {
+        let mut h = Self::options(43, len);
+        h.bytes[2] = 253;
+        h.bytes[3] = 0;
+        h
+    }
+
+    /// A fragment header (44, always 8 bytes): the first fragment (offset 0, more fragments)
+    /// of datagram `id`; `reserved` goes into its second byte, which receivers must ignore.
+    pub fn fragment(reserved: u8, id: u32) -> Self {
+        let mut bytes = vec![0, reserved, 0, 1];
+        bytes.extend_from_slice(&id.to_be_bytes());
+        Self { proto: 44, bytes }
+    }
+}
+
+/// Ethernet + IPv6 + `headers` (in order) + UDP + `payload`, with the next header fields
+/// chained and the payload length set.
+pub fn ipv6_ext_udp_frame(
+    src: [u8; 16],
+    dst: [u8; 16],
+    sport: u16,
+    dport: u16,
+    headers: &[ExtHeader],
+    payload: &[u8],
+) -> Vec<u8> {
+    let plain = ipv6_udp_frame(src, dst, sport, dport, payload);
+    let (ip, udp) = plain.split_at(54);
+    let mut f = ip.to_vec();
+    let mut next_at = 20; // where the next header field of the previous header is
+    for h in headers {
+        assert!(!h.bytes.is_empty(), "an extension header has bytes");
+        f[next_at] = h.proto;
+        next_at = f.len();
+        f.extend_from_slice(&h.bytes);
+    }
+    f[next_at] = 17;
+    f.extend_from_slice(udp);
+    let plen = (f.len() - 54) as u16;
+    f[18..20].copy_from_slice(&plen.to_be_bytes());
+    f
+}
