@@ -5,7 +5,8 @@
 //!   `maps/<pkg>/<owner>/<map>`), registers programs by ID, stores chains, configures and
 //!   attaches loaders;
 //! - [`meta`]: an object's XDP programs, BTF-recorded signatures/maps/constants and C chains;
-//! - [`test_run`]: `BPF_PROG_TEST_RUN` (verdict, duration, output packet);
+//! - [`test_run`], [`test_run_from`]: `BPF_PROG_TEST_RUN` (verdict, duration, output packet),
+//!   optionally as if received on a given interface;
 //! - [`bench`]: the performance suite's measurements;
 //! - [`packet`] and [`asm`]: crafted packets and hand-assembled chains for tests and benches.
 
@@ -109,11 +110,30 @@ impl TestRunOutput {
 
 /// `BPF_PROG_TEST_RUN` on an XDP program (aya's `TestRun`).
 pub fn test_run(prog: &Xdp, packet: &[u8], repeat: u32) -> Result<TestRunOutput, HikeError> {
+    test_run_from(prog, packet, repeat, 0)
+}
+
+/// [`test_run`] with the packet received on interface `ingress_ifindex` (queue 0) of the
+/// calling thread's network namespace: what `ctx->ingress_ifindex` reads and whose FIB and
+/// neighbours `bpf_fib_lookup` consults. 0 = the default, the namespace's loopback.
+pub fn test_run_from(
+    prog: &Xdp,
+    packet: &[u8],
+    repeat: u32,
+    ingress_ifindex: u32,
+) -> Result<TestRunOutput, HikeError> {
+    // struct xdp_md: data, data_end, data_meta, ingress_ifindex, rx_queue_index,
+    // egress_ifindex; the kernel wants data_end = the packet's length and no metadata
+    let xdp_md: Vec<u8> = [0, packet.len() as u32, 0, ingress_ifindex, 0, 0]
+        .iter()
+        .flat_map(|w| w.to_ne_bytes())
+        .collect();
     let mut out = vec![0u8; packet.len() + 512];
     let r = prog
         .test_run(TestRunOptions {
             data_in: Some(packet),
             data_out: Some(&mut out),
+            ctx_in: (ingress_ifindex != 0).then_some(&xdp_md[..]),
             repeat: repeat.max(1),
             ..TestRunOptions::new()
         })

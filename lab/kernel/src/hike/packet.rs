@@ -79,7 +79,7 @@ impl ExtHeader {
     /// are 0x5a, so that no byte inside the header looks like a header of its own.
     pub fn options(proto: u8, len: usize) -> Self {
         assert!(
-            len % 8 == 0 && (8..=2048).contains(&len),
+            len.is_multiple_of(8) && (8..=2048).contains(&len),
             "extension header length {len}"
         );
         let mut bytes = vec![0x5au8; len];
