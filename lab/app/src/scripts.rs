@@ -321,24 +321,44 @@ fn save_state(session: &Session, st: &HikeState) -> Result<()> {
     Ok(())
 }
 
+/// Does the lab's HIKe instance exist (the VM and the system maps pinned)?
+fn hike_exists(session: &Session) -> bool {
+    let root = &session.env.bpffs_root;
+    root.join("maps/system/hvm_chain_map").exists()
+        && root
+            .join("progs/hike_vm")
+            .join(runtime::VM_PROGRAM)
+            .exists()
+}
+
 /// Opens the lab's HIKe instance only if it exists: read-only commands (`chain list/dis/
 /// trace`, the TUI's trace panel) must never create one (nor race a session's cleanup).
 fn existing_hike(session: &Session) -> Result<Hike> {
-    if !session
-        .env
-        .bpffs_root
-        .join("maps/system/hvm_chain_map")
-        .exists()
-    {
+    if !hike_exists(session) {
         bail!("no HIKe chain is loaded yet (load a script: `eclat-lab load SCRIPT.eclat`)");
     }
-    open_hike(session)
+    Hike::open(&session.env.bpffs_root).context("opening the lab's HIKe instance")
 }
 
-/// Opens the lab's HIKe instance under its bpffs root.
-fn open_hike(session: &Session) -> Result<Hike> {
-    std::fs::create_dir_all(&session.env.bpffs_root).ok();
-    Hike::open(&session.env.bpffs_root).context("opening the lab's HIKe instance")
+/// Opens (creating it if needed) the lab's HIKe instance under its bpffs root. Every pin
+/// and directory it makes goes into `journal` as provisional before it exists; the command
+/// confirms them with [`commit`] once it has finished, so a command killed half-way leaves
+/// only recorded leftovers, which the next start removes.
+fn open_hike(session: &Session, journal: eclat_kernel::journal::Journal) -> Result<Hike> {
+    Hike::open_journaled(&session.env.bpffs_root, journal)
+        .context("opening the lab's HIKe instance")
+}
+
+/// The lab's journal, held by its HIKe instance while a command runs.
+fn journal_of(hike: &mut Hike) -> Result<&mut eclat_kernel::journal::Journal> {
+    hike.journal()
+        .context("the lab's HIKe instance was opened without its journal")
+}
+
+/// The command finished: what it created stays (for the session, or until `reset`).
+fn commit(session: &Session, hike: &mut Hike) -> Result<()> {
+    journal_of(hike)?.commit(session.life())?;
+    Ok(())
 }
 
 /// Registers `package.name` (loading its object if needed) and returns its program ID,
@@ -353,9 +373,11 @@ fn ensure_program(hike: &mut Hike, st: &mut HikeState, package: &str, name: &str
         );
     }
     ensure_object(hike, path, m)?;
+    // loaded (again) by this command: its slot must hold this copy, whose maps are pinned
+    let fresh = hike.object(path).is_some();
     let registered: Vec<u32> = hike.registered()?.into_iter().map(|(s, _)| s).collect();
     if let Some(&id) = st.programs.get(&key) {
-        if registered.contains(&id) {
+        if registered.contains(&id) && !fresh {
             return Ok(id);
         }
         hike.register(id, package, name)?;
@@ -451,12 +473,11 @@ pub fn load(session: &Session, file: &Path, defines: &[(String, String)]) -> Res
     let t0 = Instant::now();
     use_user_modules(session);
     let (prog, warnings) = compile_file(file, defines, false)?;
-    let (mut j, _) = session.journal()?;
-    let life = session.life();
+    let (j, _) = session.journal()?;
     let mut st = load_state(session);
     let key = script_key(file);
     let old = st.scripts.get(&key).cloned();
-    let mut hike = open_hike(session)?;
+    let mut hike = open_hike(session, j)?;
     reconcile(&mut hike, &st)?;
     let mut ids = BTreeMap::new();
     for (pkg, name) in &prog.programs {
@@ -465,6 +486,7 @@ pub fn load(session: &Session, file: &Path, defines: &[(String, String)]) -> Res
             ensure_program(&mut hike, &mut st, pkg, name)?,
         );
     }
+    eclat_kernel::crash_point("load:programs-registered");
     // loaders used by entries or attach requests must be loaded too
     for (pkg, _) in prog
         .map_entries
@@ -581,7 +603,7 @@ pub fn load(session: &Session, file: &Path, defines: &[(String, String)]) -> Res
             })?
             .with_context(|| format!("no interface {dev} in {node}"))?;
             // the lab's other attachment on that interface (e.g. xdp_counter) gives way
-            let _ = eclat_kernel::xdp::detach(&session.env, &mut j, node, dev);
+            let _ = eclat_kernel::xdp::detach(&session.env, journal_of(&mut hike)?, node, dev);
             hike.attach(
                 &a.package,
                 &a.loader,
@@ -603,8 +625,7 @@ pub fn load(session: &Session, file: &Path, defines: &[(String, String)]) -> Res
         remove_version(session, &mut hike, &o, &chains, &entries)?;
     }
     save_state(session, &st)?;
-    eclat_kernel::bpffs::record_new_pins(&session.env, &mut j, life)?;
-    j.commit(life)?;
+    commit(session, &mut hike)?;
     Ok(LoadReport {
         script: key,
         chains,
@@ -651,13 +672,34 @@ fn remove_version(
     Ok(())
 }
 
-/// Deletes stored chains that no loaded script owns: what a load killed between storing its
-/// chains and recording them leaves behind. The chain map is the lab's own (below its root).
+/// Brings the kernel back in line with the lab's state after a command was killed:
+/// - deletes stored chains that no loaded script owns (a load killed between storing its
+///   chains and recording them);
+/// - empties program slots that no entry of the state owns (a load killed between
+///   registering programs and recording them), and slots whose program's pin is gone (the
+///   next start removed the pins of a load that did not finish: the ID stays assigned and
+///   the next load that needs it loads and registers the program again).
+///
+/// The chain map and the program array are the lab's own (below its root).
 fn reconcile(hike: &mut Hike, st: &HikeState) -> Result<usize> {
     let owned = used_chain_ids(st);
     let mut n = 0;
     for c in hike.chains()? {
         if !owned.contains(&c.id) && hike.delete_chain(c.id)? {
+            n += 1;
+        }
+    }
+    for (slot, _) in hike.registered()? {
+        if slot == runtime::VM_PROG_ID {
+            continue;
+        }
+        let owner = st.programs.iter().find(|(_, id)| **id == slot);
+        let pinned = owner.is_some_and(|(key, _)| {
+            key.split_once('.')
+                .is_some_and(|(pkg, name)| hike.prog_pin(pkg, name).exists())
+        });
+        if !pinned {
+            hike.unregister(slot)?;
             n += 1;
         }
     }
@@ -667,7 +709,7 @@ fn reconcile(hike: &mut Hike, st: &HikeState) -> Result<usize> {
 /// `unload SCRIPT`: detach its loaders (unless another script uses them), delete its chains
 /// and loader entries, free its IDs.
 pub fn unload(session: &Session, file: &Path) -> Result<String> {
-    let (mut j, _) = session.journal()?;
+    let (j, _) = session.journal()?;
     let mut st = load_state(session);
     let key = script_key(file);
     let Some(s) = st.scripts.remove(&key) else {
@@ -677,7 +719,7 @@ pub fn unload(session: &Session, file: &Path) -> Result<String> {
             st.scripts.keys().cloned().collect::<Vec<_>>().join(", ")
         );
     };
-    let mut hike = open_hike(session)?;
+    let mut hike = open_hike(session, j)?;
     if let Some(stale) = st.replacing.remove(&key) {
         remove_version(session, &mut hike, &stale, &[], &[])?;
     }
@@ -686,7 +728,8 @@ pub fn unload(session: &Session, file: &Path) -> Result<String> {
     for a in &s.attach {
         let shared = st.scripts.values().any(|o| o.attach.contains(a));
         if !shared {
-            let _ = eclat_kernel::xdp::detach(&session.env, &mut j, &a.node, &a.dev);
+            let _ =
+                eclat_kernel::xdp::detach(&session.env, journal_of(&mut hike)?, &a.node, &a.dev);
             detached.push(format!(
                 "{}.{} from {}:{}",
                 a.package, a.loader, a.node, a.dev
@@ -994,18 +1037,18 @@ pub fn module_load(session: &Session, spec: &str) -> Result<String> {
             packages().join(", ")
         )
     })?;
-    let (mut j, _) = session.journal()?;
+    let (j, _) = session.journal()?;
     let mut st = load_state(session);
     let t0 = Instant::now();
-    let mut hike = open_hike(session)?;
-    let id = ensure_program(&mut hike, &mut st, pkg, name)?;
+    let mut hike = open_hike(session, j)?;
+    reconcile(&mut hike, &st)?;
     let key = format!("{pkg}.{name}");
+    let id = ensure_program(&mut hike, &mut st, pkg, name)?;
     if !st.manual.contains(&key) {
         st.manual.push(key);
     }
     save_state(session, &st)?;
-    eclat_kernel::bpffs::record_new_pins(&session.env, &mut j, session.life())?;
-    j.commit(session.life())?;
+    commit(session, &mut hike)?;
     let loads: Vec<String> = hike
         .loads()
         .iter()
@@ -1070,10 +1113,11 @@ fn module_load_file(session: &Session, file: &Path) -> Result<String> {
             object.display()
         );
     }
-    let (mut j, _) = session.journal()?;
+    let (j, _) = session.journal()?;
     let t0 = Instant::now();
-    let mut hike = open_hike(session)?;
     let mut st = load_state(session);
+    let mut hike = open_hike(session, j)?;
+    reconcile(&mut hike, &st)?;
     // a rebuilt module replaces the loaded one: unload it and load the new object
     let label = format!("programs/{package}.o");
     for p in &m.xdp_programs {
@@ -1109,9 +1153,9 @@ fn module_load_file(session: &Session, file: &Path) -> Result<String> {
         }
         ids.push(format!("{key} = program ID {id}"));
     }
+    eclat_kernel::crash_point("module-load:registered");
     save_state(session, &st)?;
-    eclat_kernel::bpffs::record_new_pins(&session.env, &mut j, session.life())?;
-    j.commit(session.life())?;
+    commit(session, &mut hike)?;
     Ok(format!(
         "loaded {} in {:.0} ms: {}\nimport it with: from programs.{package} import {}",
         object.display(),
@@ -1173,18 +1217,13 @@ pub fn module_list(session: &Session) -> (String, serde_json::Value) {
 /// `chain list`.
 pub fn chain_list(session: &Session) -> Result<(String, serde_json::Value)> {
     let st = load_state(session);
-    if !session
-        .env
-        .bpffs_root
-        .join("maps/system/hvm_chain_map")
-        .exists()
-    {
+    if !hike_exists(session) {
         return Ok((
             "no chain is stored (load a script: `eclat-lab load SCRIPT.eclat`)".to_string(),
             serde_json::json!([]),
         ));
     }
-    let mut hike = open_hike(session)?;
+    let mut hike = existing_hike(session)?;
     reconcile(&mut hike, &st)?;
     let stored = hike.chains()?;
     let name_of = |id: u32| {
@@ -1247,10 +1286,8 @@ pub fn chain_dis(session: &Session, id: &str) -> Result<String> {
             } else {
                 v.parse().ok()
             };
-            if let Some(n) = n {
-                if let Some(p) = prog_names.get(&n) {
-                    s.push_str(&format!("    ; {p}"));
-                }
+            if let Some(p) = n.and_then(|n| prog_names.get(&n)) {
+                s.push_str(&format!("    ; {p}"));
             }
         }
         s.push('\n');

@@ -194,6 +194,28 @@ impl Journal {
         })
     }
 
+    /// Records that every one of `res` is about to be created by this process (one sync).
+    pub fn add_many(&mut self, res: Vec<Resource>, life: Lifetime) -> Result<(), JournalError> {
+        if res.is_empty() {
+            return Ok(());
+        }
+        let mut lines = String::new();
+        for r in res {
+            let rec = Record::Add {
+                res: r,
+                owner: self.owner,
+                life,
+            };
+            lines.push_str(&serde_json::to_string(&rec).expect("journal records serialize"));
+            lines.push('\n');
+        }
+        let path = self.path.clone();
+        self.file
+            .write_all(lines.as_bytes())
+            .and_then(|_| nix::unistd::fdatasync(&self.file).map_err(io::Error::from))
+            .map_err(|err| JournalError::Io { path, err })
+    }
+
     /// Records that `res` is gone.
     pub fn del(&mut self, res: &Resource) -> Result<(), JournalError> {
         self.append(&Record::Del { res: res.clone() })

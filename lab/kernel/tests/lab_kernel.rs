@@ -81,7 +81,12 @@ impl Lab {
 
 impl Drop for Lab {
     fn drop(&mut self) {
-        if let Some(mut j) = self.journal.take() {
+        // (a test may have handed the journal to a HIKe instance, dropped before the guard)
+        let j = self
+            .journal
+            .take()
+            .or_else(|| Journal::open(&self.env.state_dir).ok());
+        if let Some(mut j) = j {
             let _ = cleanup::reset(&self.env, &mut j);
         }
         let _ = std::fs::remove_dir_all(&self.env.state_dir);
@@ -445,5 +450,62 @@ fn pins_stay_under_the_root() {
     assert!(eclat_kernel::bpffs::check_inside(&lab.env, &sneaky).is_err());
     assert!(
         eclat_kernel::bpffs::check_inside(&lab.env, &lab.env.bpffs_root.join("maps/x")).is_ok()
+    );
+}
+
+/// The lab's HIKe instance records every directory and pin below its root in the journal
+/// before creating it (provisional until the command commits: a kill leaves only recorded
+/// leftovers), and forgets the pins it removes.
+#[test]
+fn a_journaled_hike_instance_records_every_pin_before_it_exists() {
+    use std::collections::HashSet;
+    use std::path::PathBuf;
+
+    use eclat_kernel::journal::Resource;
+
+    let mut lab = Lab::new("hkj");
+    let j = lab.journal.take().unwrap();
+    let root = lab.env.bpffs_root.clone();
+    let mut h = eclat_kernel::hike::Hike::open_journaled(&root, j).unwrap();
+    // a package with maps of its own (maps/meter/<program>/<map>)
+    h.load_embedded("programs/meter.o").unwrap();
+    let paths = |h: &mut eclat_kernel::hike::Hike| -> HashSet<PathBuf> {
+        h.journal()
+            .unwrap()
+            .entries()
+            .unwrap()
+            .into_iter()
+            .inspect(|e| assert_eq!(e.life, Lifetime::Provisional, "{}", e.res))
+            .filter_map(|e| match e.res {
+                Resource::Pin { path } | Resource::Dir { path } => Some(path),
+                Resource::Netns { .. } => None,
+            })
+            .collect()
+    };
+    let known = paths(&mut h);
+    assert!(known.contains(&root), "the root itself: {known:?}");
+    let mut found = Vec::new();
+    eclat_kernel::bpffs::walk(&root, &mut found);
+    assert!(
+        found
+            .iter()
+            .any(|(p, _)| p.ends_with("progs/meter/ip6_sd_tbmon")),
+        "{found:?}"
+    );
+    for (p, _) in &found {
+        assert!(
+            known.contains(p),
+            "{} exists but is not in the journal",
+            p.display()
+        );
+    }
+    // what the instance removes leaves the journal too
+    assert!(h.unload("programs/meter.o").unwrap());
+    let known = paths(&mut h);
+    assert!(
+        !known
+            .iter()
+            .any(|p| p.starts_with(root.join("progs/meter"))),
+        "{known:?}"
     );
 }

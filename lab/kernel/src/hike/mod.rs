@@ -72,6 +72,8 @@ pub enum HikeError {
     },
     #[error("test run: {0}")]
     TestRun(String),
+    #[error(transparent)]
+    Journal(#[from] crate::journal::JournalError),
 }
 
 /// Mounts bpffs at /sys/fs/bpf if nothing is mounted there.

@@ -2,6 +2,13 @@
 //! one shared instance of each system map (pins under `<root>/maps/system/`), pins programs
 //! at `<root>/progs/<package>/<name>` and their own maps at `<root>/maps/<package>/<owner>/<map>`,
 //! registers programs by ID in `hvm_hprog_map`, stores chains, configures and attaches loaders.
+//!
+//! The lab's own instance ([`Hike::open_journaled`]) records every directory and pin in the
+//! lab's journal, as provisional, *before* creating it (aya pins an object's maps while it
+//! loads it: their paths are recorded before the load). The caller confirms them with
+//! `Journal::commit` once its command has finished; a crash before that leaves recorded
+//! leftovers that the next start removes. Scratch instances (tests, benches, `eclat-lab
+//! test`) have no journal: their root is removed as a whole.
 
 use std::collections::BTreeMap;
 use std::os::fd::{AsFd, BorrowedFd};
@@ -20,6 +27,7 @@ use serde::Serialize;
 
 use super::HikeError;
 use super::meta::{self, ObjectMeta};
+use crate::journal::{Journal, Lifetime, Resource};
 
 /// The four system maps (hike.md section 5).
 pub const SYSTEM_MAPS: [&str; 4] = [
@@ -76,6 +84,82 @@ pub struct Hike {
     /// the same map, for byte-level reads
     hprog_raw: MapData,
     chain_map: MapData,
+    /// the lab's journal, for the lab's own instance (see the module's documentation)
+    journal: Option<Journal>,
+}
+
+/// Records that `path` (a pin, or a directory when `dir`) is about to be created below
+/// `root`, unless it exists already (aya reuses a pinned map; a directory is shared).
+fn intend(journal: &mut Option<Journal>, path: &Path, dir: bool) -> Result<(), HikeError> {
+    let Some(j) = journal else {
+        return Ok(());
+    };
+    if path.exists() {
+        return Ok(());
+    }
+    let path = path.to_path_buf();
+    let res = if dir {
+        Resource::Dir { path }
+    } else {
+        Resource::Pin { path }
+    };
+    j.add(res, Lifetime::Provisional)?;
+    Ok(())
+}
+
+/// [`intend`] for several pins at once (one journal sync).
+fn intend_pins(journal: &mut Option<Journal>, paths: &[PathBuf]) -> Result<(), HikeError> {
+    let Some(j) = journal else {
+        return Ok(());
+    };
+    let res = paths
+        .iter()
+        .filter(|p| !p.exists())
+        .map(|p| Resource::Pin { path: p.clone() })
+        .collect();
+    j.add_many(res, Lifetime::Provisional)?;
+    Ok(())
+}
+
+/// Records that `path` (a pin or an empty directory) was removed.
+fn forget(journal: &mut Option<Journal>, path: &Path, dir: bool) -> Result<(), HikeError> {
+    if let Some(j) = journal {
+        let path = path.to_path_buf();
+        j.del(&if dir {
+            Resource::Dir { path }
+        } else {
+            Resource::Pin { path }
+        })?;
+    }
+    Ok(())
+}
+
+/// Creates `dir` and its missing parents. With a journal, each new directory from `root`
+/// down is recorded before it is made.
+fn make_dirs(journal: &mut Option<Journal>, root: &Path, dir: &Path) -> Result<(), HikeError> {
+    if journal.is_none() || !dir.starts_with(root) {
+        return std::fs::create_dir_all(dir).map_err(io_err(dir));
+    }
+    let mut todo = Vec::new();
+    let mut d = dir.to_path_buf();
+    while !d.exists() {
+        todo.push(d.clone());
+        if d == root || !d.pop() {
+            break;
+        }
+    }
+    for d in todo.into_iter().rev() {
+        intend(journal, &d, true)?;
+        if let Some(parent) = d.parent() {
+            std::fs::create_dir_all(parent).map_err(io_err(parent))?;
+        }
+        match std::fs::create_dir(&d) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(io_err(&d)(e)),
+        }
+    }
+    Ok(())
 }
 
 static LAST_GEN: AtomicU64 = AtomicU64::new(0);
@@ -121,23 +205,45 @@ impl Hike {
 
     /// The same with another build of the VM (`vm/hike_vm_dyn.o`, for benchmarks).
     pub fn open_with_vm(root: &Path, vm_object: &str) -> Result<Self, HikeError> {
+        Self::open_inner(root, vm_object, None)
+    }
+
+    /// The lab's own instance under its bpffs root: every directory and pin this `Hike`
+    /// creates is recorded in `journal` as provisional before it exists. The caller commits
+    /// the journal ([`Hike::journal`]) when its command has finished.
+    pub fn open_journaled(root: &Path, journal: Journal) -> Result<Self, HikeError> {
+        Self::open_inner(root, VM_OBJECT, Some(journal))
+    }
+
+    fn open_inner(
+        root: &Path,
+        vm_object: &str,
+        mut journal: Option<Journal>,
+    ) -> Result<Self, HikeError> {
         super::ensure_bpffs()?;
         let sys_dir = root.join("maps/system");
-        std::fs::create_dir_all(&sys_dir).map_err(io_err(&sys_dir))?;
+        make_dirs(&mut journal, root, &sys_dir)?;
         let mut objects = BTreeMap::new();
         let vm_pin = root.join("progs/hike_vm").join(VM_PROGRAM);
         let need_vm = !vm_pin.exists();
         if need_vm {
             let data = super::object(vm_object)?;
-            let (path, obj) = match load_object(root, vm_object, Some("hike_vm"), data) {
-                Ok(obj) => (vm_object, obj),
-                Err(HikeError::Verifier { .. }) if vm_object == VM_OBJECT => {
-                    let data = super::object(VM_FALLBACK_OBJECT)?;
-                    let obj = load_object(root, VM_FALLBACK_OBJECT, Some("hike_vm"), data)?;
-                    (VM_FALLBACK_OBJECT, obj)
-                }
-                Err(e) => return Err(e),
-            };
+            let (path, obj) =
+                match load_object(root, vm_object, Some("hike_vm"), data, &mut journal) {
+                    Ok(obj) => (vm_object, obj),
+                    Err(HikeError::Verifier { .. }) if vm_object == VM_OBJECT => {
+                        let data = super::object(VM_FALLBACK_OBJECT)?;
+                        let obj = load_object(
+                            root,
+                            VM_FALLBACK_OBJECT,
+                            Some("hike_vm"),
+                            data,
+                            &mut journal,
+                        )?;
+                        (VM_FALLBACK_OBJECT, obj)
+                    }
+                    Err(e) => return Err(e),
+                };
             objects.insert(path.to_string(), obj);
         }
         let open_map = |name: &str| -> Result<MapData, HikeError> {
@@ -162,6 +268,7 @@ impl Hike {
             hprog,
             hprog_raw,
             chain_map,
+            journal,
         };
         if need_vm {
             h.register(VM_PROG_ID, "hike_vm", VM_PROGRAM)?;
@@ -171,6 +278,11 @@ impl Hike {
 
     pub fn root(&self) -> &Path {
         &self.root
+    }
+
+    /// The lab's journal this instance records its pins in (none for a scratch instance).
+    pub fn journal(&mut self) -> Option<&mut Journal> {
+        self.journal.as_mut()
     }
 
     /// Loads (verifies) an embedded object, e.g. `programs/hike_default.o`, replacing the
@@ -183,7 +295,7 @@ impl Hike {
     /// Loads an object from bytes (e.g. a learner's module built with clang); `path` names it
     /// and its stem is the package.
     pub fn load_bytes(&mut self, path: &str, data: &[u8]) -> Result<&LoadedObject, HikeError> {
-        let obj = load_object(&self.root, path, None, data)?;
+        let obj = load_object(&self.root, path, None, data, &mut self.journal)?;
         self.objects.insert(path.to_string(), obj);
         Ok(&self.objects[path])
     }
@@ -197,26 +309,38 @@ impl Hike {
         let Some(obj) = self.objects.get(path) else {
             return Ok(false);
         };
-        if obj.meta.package == "hike_vm" {
+        let meta = obj.meta.clone();
+        self.unpin_object(path, &meta)?;
+        self.objects.remove(path);
+        Ok(true)
+    }
+
+    /// Removes the pins of an object's programs and own maps, whoever loaded it (`object`
+    /// names it in errors): what `unload` does for an object loaded by an earlier command.
+    /// Returns how many pins went.
+    pub fn unpin_object(&mut self, object: &str, meta: &ObjectMeta) -> Result<usize, HikeError> {
+        if meta.package == "hike_vm" {
             return Err(HikeError::Object {
-                object: path.into(),
+                object: object.into(),
                 detail: "the VM and the system maps stay for the lab's lifetime".into(),
             });
         }
-        let mut pins: Vec<PathBuf> = obj
-            .meta
+        let mut pins: Vec<PathBuf> = meta
             .xdp_programs
             .iter()
-            .map(|n| self.prog_pin(&obj.meta.package, n))
+            .map(|n| self.prog_pin(&meta.package, n))
             .collect();
-        for m in &obj.meta.maps {
+        for m in &meta.maps {
             if !SYSTEM_MAPS.contains(&m.name.as_str()) && !VM_MAPS.contains(&m.name.as_str()) {
-                pins.push(map_pin_path(&self.root, &obj.meta, &m.name));
+                pins.push(map_pin_path(&self.root, meta, &m.name));
             }
         }
+        let mut n = 0;
         for p in pins {
             if p.exists() {
                 std::fs::remove_file(&p).map_err(io_err(&p))?;
+                forget(&mut self.journal, &p, false)?;
+                n += 1;
             }
             // empty owner / package directories go too
             let mut dir = p.parent().map(Path::to_path_buf);
@@ -224,11 +348,11 @@ impl Hike {
                 if d == self.root || std::fs::remove_dir(&d).is_err() {
                     break;
                 }
+                forget(&mut self.journal, &d, true)?;
                 dir = d.parent().map(Path::to_path_buf);
             }
         }
-        self.objects.remove(path);
-        Ok(true)
+        Ok(n)
     }
 
     pub fn object(&self, path: &str) -> Option<&LoadedObject> {
@@ -578,7 +702,7 @@ impl Hike {
     /// network namespace `netns` when given, and pins the BPF link at
     /// `<root>/links/<tag>/<name>` so that the attachment outlives this process.
     pub fn attach(
-        &self,
+        &mut self,
         package: &str,
         name: &str,
         ifindex: u32,
@@ -586,11 +710,12 @@ impl Hike {
         tag: &str,
     ) -> Result<PathBuf, HikeError> {
         let dir = self.root.join("links").join(tag);
-        std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;
+        make_dirs(&mut self.journal, &self.root, &dir)?;
         let link_pin = dir.join(name);
         if link_pin.exists() {
             std::fs::remove_file(&link_pin).map_err(io_err(&link_pin))?;
         }
+        intend(&mut self.journal, &link_pin, false)?;
         let prog_pin = self.prog_pin(package, name);
         let attach = || -> Result<(), String> {
             let mut prog = Xdp::from_pin(&prog_pin, XdpAttachType::Interface)
@@ -609,6 +734,9 @@ impl Hike {
             Some(ns) => crate::netns::in_netns(&ns, attach).unwrap_or_else(|e| Err(e.to_string())),
             None => attach(),
         };
+        if r.is_err() {
+            forget(&mut self.journal, &link_pin, false)?;
+        }
         r.map_err(|detail| HikeError::Attach {
             program: format!("{package}.{name}"),
             ifindex,
@@ -618,12 +746,13 @@ impl Hike {
     }
 
     /// Detaches what `attach` pinned under `tag`: removing the link's last reference.
-    pub fn detach(&self, name: &str, tag: &str) -> Result<bool, HikeError> {
+    pub fn detach(&mut self, name: &str, tag: &str) -> Result<bool, HikeError> {
         let link_pin = self.root.join("links").join(tag).join(name);
         if !link_pin.exists() {
             return Ok(false);
         }
         std::fs::remove_file(&link_pin).map_err(io_err(&link_pin))?;
+        forget(&mut self.journal, &link_pin, false)?;
         Ok(true)
     }
 
@@ -727,6 +856,7 @@ fn load_object(
     path: &str,
     package: Option<&str>,
     data: &[u8],
+    journal: &mut Option<Journal>,
 ) -> Result<LoadedObject, HikeError> {
     let package = package
         .map(str::to_string)
@@ -740,10 +870,15 @@ fn load_object(
     for m in &meta.maps {
         let p = map_pin_path(root, &meta, &m.name);
         if let Some(dir) = p.parent() {
-            std::fs::create_dir_all(dir).map_err(io_err(dir))?;
+            make_dirs(journal, root, dir)?;
         }
         pins.push((m.name.as_str(), p));
     }
+    // aya pins the maps while loading the object (or reuses the pins already there)
+    intend_pins(
+        journal,
+        &pins.iter().map(|(_, p)| p.clone()).collect::<Vec<_>>(),
+    )?;
     for (name, p) in &pins {
         loader.map_pin_path(name, p.as_path());
     }
@@ -751,9 +886,11 @@ fn load_object(
         object: path.into(),
         detail: e.to_string(),
     })?;
+    crate::crash_point("hike:maps-pinned");
     let prog_dir = root.join("progs").join(&package);
-    std::fs::create_dir_all(&prog_dir).map_err(io_err(&prog_dir))?;
-    let mut loads = Vec::new();
+    make_dirs(journal, root, &prog_dir)?;
+    // verify every program first; then record all their pins (one journal sync), pin them
+    let mut loaded = Vec::new();
     for name in &meta.xdp_programs {
         let Some(p) = ebpf.program_mut(name) else {
             continue;
@@ -777,15 +914,32 @@ fn load_object(
                 detail: other.to_string(),
             },
         })?;
-        let load_ns = t0.elapsed().as_nanos() as u64;
-        let pin = prog_dir.join(name);
+        loaded.push((name, t0.elapsed().as_nanos() as u64, prog_dir.join(name)));
+    }
+    for (_, _, pin) in &loaded {
         if pin.exists() {
-            std::fs::remove_file(&pin).map_err(io_err(&pin))?;
+            std::fs::remove_file(pin).map_err(io_err(pin))?;
         }
+    }
+    intend_pins(
+        journal,
+        &loaded.iter().map(|(_, _, p)| p.clone()).collect::<Vec<_>>(),
+    )?;
+    let mut loads = Vec::new();
+    for (name, load_ns, pin) in loaded {
+        let xdp: &mut Xdp = ebpf
+            .program_mut(name)
+            .expect("loaded above")
+            .try_into()
+            .map_err(|e: ProgramError| HikeError::Program {
+                program: name.clone(),
+                detail: e.to_string(),
+            })?;
         xdp.pin(&pin).map_err(|e| HikeError::Program {
             program: name.clone(),
             detail: format!("pin {}: {e}", pin.display()),
         })?;
+        crate::crash_point("hike:prog-pinned");
         let info = xdp.info().map_err(|e| HikeError::Program {
             program: name.clone(),
             detail: e.to_string(),
