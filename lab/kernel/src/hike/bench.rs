@@ -227,6 +227,11 @@ pub fn marking_chain() -> Vec<Insn> {
 /// permanent neighbour `fc00::2` with this MAC.
 pub const ROUTED_NEXT_HOP_MAC: [u8; 6] = [0x02, 0xec, 0x1a, 0x70, 0x00, 0x02];
 pub const ROUTED_EGRESS_MAC: [u8; 6] = [0x02, 0xec, 0x1a, 0x70, 0x00, 0x01];
+/// The IPv6 hop limit's offset in an Ethernet frame.
+const ROUTED_HOP_LIMIT_OFFSET: usize = 14 + 7;
+/// Runs per test run in the routed namespace: fewer than the 254 forwards a hop limit of
+/// 255 allows.
+const ROUTED_CHUNK: u32 = 250;
 
 /// A fresh anonymous network namespace (the kernel removes it when the returned fd closes:
 /// nothing to leak, nothing named) in which IPv6 forwarding is on and `fc01::/64` is routed
@@ -330,199 +335,277 @@ impl Default for BenchOptions {
     }
 }
 
-fn measure(
-    hike: &Hike,
-    package: &str,
-    prog: &str,
-    packet: &[u8],
-    opts: &BenchOptions,
-) -> Result<(f64, f64), HikeError> {
-    // warm-up: caches, map entries, the steady state of stateful chains
-    hike.test_run(package, prog, packet, opts.repeat)?;
-    let mut v = Vec::with_capacity(opts.samples as usize);
-    for _ in 0..opts.samples.max(1) {
-        let r = hike.test_run(package, prog, packet, opts.repeat)?;
-        v.push(r.duration.as_nanos() as f64);
+/// Where a case runs: the main instance, the same inside the routed namespace, or the
+/// instance with the run-time-key VM build.
+#[derive(Clone, Copy, PartialEq)]
+enum On {
+    Main,
+    Routed,
+    Dynamic,
+}
+
+/// What a case sets before each of its samples (the cases share one instance).
+#[derive(Clone, Copy)]
+enum Prep {
+    None,
+    /// slots 1..=n of the raw tail-call chain filled, the rest empty
+    TailCalls(u32),
+    /// the classifier pointed at this (already stored) chain
+    Chain(u32),
+}
+
+struct Case {
+    name: String,
+    baseline: Option<String>,
+    on: On,
+    package: &'static str,
+    prog: &'static str,
+    prep: Prep,
+}
+
+fn fill_tail_calls(hike: &Hike, n: u32) -> Result<(), HikeError> {
+    for slot in 1..=9u32 {
+        if slot <= n {
+            hike.prog_array_set(
+                "tailcall",
+                "tc_progs",
+                slot,
+                "tailcall",
+                &format!("tc_s{slot}"),
+            )?;
+        } else {
+            hike.prog_array_clear("tailcall", "tc_progs", slot)?;
+        }
     }
-    v.sort_by(|a, b| a.total_cmp(b));
-    Ok((v[0], v[v.len() / 2]))
+    Ok(())
+}
+
+fn point_classifier(hike: &Hike, chain: u32) -> Result<(), HikeError> {
+    hike.set_loader_chain(
+        "hike_default",
+        "ipv6_simple_classifier_map",
+        &0u32.to_ne_bytes(),
+        chain,
+    )
 }
 
 /// Runs the whole suite in a scratch root (removed afterwards).
+///
+/// Every case first runs once to warm up (caches, map entries, the steady state of the
+/// stateful chains); then the cases are sampled round-robin, one `BPF_PROG_TEST_RUN` of
+/// `repeat` runs each per round, so a burst of other load on a shared machine spreads over
+/// all the cases instead of swallowing the samples of one.
 pub fn run(opts: BenchOptions) -> Result<BenchReport, HikeError> {
     let mut s = Setup::new("eclat-lab-bench")?;
     let pkt = super::packet::bench_frame();
-    let mut results: BTreeMap<String, (f64, f64)> = BTreeMap::new();
-    let mut order: Vec<(String, Option<String>)> = Vec::new();
-    let mut add = |name: &str, base: Option<&str>, r: (f64, f64)| {
-        results.insert(name.to_string(), r);
-        order.push((name.to_string(), base.map(|b| b.to_string())));
-    };
 
-    add(
-        "raw XDP_PASS",
-        None,
-        measure(&s.hike, "xdp_pass", "xdp_pass", &pkt, &opts)?,
-    );
-
-    // raw tail-call pipelines: tc_entry -> tc_s1 -> ... -> tc_sN
-    for n in [1u32, 2, 4, 8] {
-        for slot in 1..=9u32 {
-            if slot <= n {
-                s.hike.prog_array_set(
-                    "tailcall",
-                    "tc_progs",
-                    slot,
-                    "tailcall",
-                    &format!("tc_s{slot}"),
-                )?;
-            } else {
-                s.hike.prog_array_clear("tailcall", "tc_progs", slot)?;
-            }
-        }
-        add(
-            &format!("raw tail calls x{n}"),
-            Some("raw XDP_PASS"),
-            measure(&s.hike, "tailcall", "tc_entry", &pkt, &opts)?,
-        );
+    // every chain stored once under its own ID; cases only re-point the classifier
+    let id = |k: u32| hike::FIRST_CHAIN_ID + k;
+    let null_ns = [0usize, 1, 2, 4, 8];
+    for (k, n) in (0u32..).zip(null_ns) {
+        s.hike.store_chain(id(k), &null_chain(n))?;
     }
-
-    let chain = hike::FIRST_CHAIN_ID;
-    s.classify_to(chain, &null_chain(0))?;
-    add(
-        "classifier -> chain{hike_pass}",
-        Some("raw XDP_PASS"),
-        measure(
-            &s.hike,
-            "hike_default",
-            "ip6_simple_classifier",
-            &pkt,
-            &opts,
-        )?,
-    );
-    for n in [1usize, 2, 4, 8] {
-        s.classify_to(chain, &null_chain(n))?;
-        add(
-            &format!("chain of {n} null calls + hike_pass"),
-            Some(&format!("raw tail calls x{n}")),
-            measure(
-                &s.hike,
-                "hike_default",
-                "ip6_simple_classifier",
-                &pkt,
-                &opts,
-            )?,
-        );
-    }
-
-    // 3-stage pipeline: set ECN, monitor, pass
+    s.hike.store_chain(id(10), &pipeline_chain())?;
+    s.hike.store_chain(id(11), &ddos_chain(0))?;
+    s.hike.store_chain(id(12), &marking_chain())?;
     s.hike
         .prog_array_set("pipeline", "pipe_progs", 1, "pipeline", "pipe_set_ecn")?;
     s.hike
         .prog_array_set("pipeline", "pipe_progs", 2, "pipeline", "pipe_monitor")?;
-    add(
-        "raw 3-stage pipeline (classifier, set_ecn, monitor)",
-        Some("raw XDP_PASS"),
-        measure(&s.hike, "pipeline", "pipe_classifier", &pkt, &opts)?,
-    );
-    s.classify_to(chain, &pipeline_chain())?;
-    add(
-        "HIKe chain {ip6_set_ecn; monitor; hike_pass}",
-        Some("raw 3-stage pipeline (classifier, set_ecn, monitor)"),
-        measure(
-            &s.hike,
-            "hike_default",
-            "ip6_simple_classifier",
-            &pkt,
-            &opts,
-        )?,
-    );
-
-    // DDoS: a flood from one source; after the first packets the flow is blacklisted and
-    // the steady state is lookup -> sample countdown -> monitor(DROP) -> drop
-    add(
-        "raw DDoS single program (flood)",
-        Some("raw XDP_PASS"),
-        measure(&s.hike, "ddos", "ddos_raw", &pkt, &opts)?,
-    );
     wire_ddos_tc(&s.hike)?;
-    add(
-        "raw DDoS as 5 programs chained by tail calls (flood)",
-        Some("raw DDoS single program (flood)"),
-        measure(&s.hike, "ddos_tc", "dtc_classifier", &pkt, &opts)?,
-    );
-    s.classify_to(chain, &ddos_chain(0))?;
-    add(
-        "HIKe DDoS chain (flood)",
-        Some("raw DDoS single program (flood)"),
-        measure(
-            &s.hike,
-            "hike_default",
-            "ip6_simple_classifier",
-            &pkt,
-            &opts,
-        )?,
-    );
-
-    // The original evaluation's DDoS marking scenario (hike.md section 10: the figure it
-    // reports as 1.38x): mark CE, count, forward through the FIB. Both run inside a namespace
-    // whose FIB routes the frame, and both must really redirect it.
-    let (routed, egress) = routed_netns()?;
     for (slot, prog) in [(1, "mark_set_ecn"), (2, "mark_monitor"), (3, "mark_kroute")] {
         s.hike
             .prog_array_set("ddos_mark", "mark_progs", slot, "ddos_mark", prog)?;
     }
-    s.classify_to(chain, &marking_chain())?;
-    let in_routed = |package: &str, prog: &str| -> Result<(f64, f64), HikeError> {
+    let (routed, egress) = routed_netns()?;
+    let mut routed_pkt = pkt.clone();
+    routed_pkt[ROUTED_HOP_LIMIT_OFFSET] = 255;
+    let mut dynamic = None;
+    if opts.dynamic_dispatch {
+        let mut d = Setup::with_vm("eclat-lab-bench-dyn", "vm/hike_vm_dyn.o")?;
+        d.hike.store_chain(id(1), &null_chain(1))?;
+        d.hike.store_chain(id(4), &null_chain(8))?;
+        dynamic = Some(d);
+    }
+
+    let mut cases: Vec<Case> = Vec::new();
+    let mut case = |name: &str, baseline: Option<&str>, on: On, package, prog, prep| {
+        cases.push(Case {
+            name: name.to_string(),
+            baseline: baseline.map(str::to_string),
+            on,
+            package,
+            prog,
+            prep,
+        })
+    };
+    const PASS: &str = "raw XDP_PASS";
+    const CLS: (&str, &str) = ("hike_default", "ip6_simple_classifier");
+    case(PASS, None, On::Main, "xdp_pass", "xdp_pass", Prep::None);
+    // raw tail-call pipelines: tc_entry -> tc_s1 -> ... -> tc_sN
+    for n in [1u32, 2, 4, 8] {
+        let name = format!("raw tail calls x{n}");
+        case(
+            &name,
+            Some(PASS),
+            On::Main,
+            "tailcall",
+            "tc_entry",
+            Prep::TailCalls(n),
+        );
+    }
+    case(
+        "classifier -> chain{hike_pass}",
+        Some(PASS),
+        On::Main,
+        CLS.0,
+        CLS.1,
+        Prep::Chain(id(0)),
+    );
+    for (k, n) in (1u32..).zip(&null_ns[1..]) {
+        let name = format!("chain of {n} null calls + hike_pass");
+        let base = format!("raw tail calls x{n}");
+        case(
+            &name,
+            Some(&base),
+            On::Main,
+            CLS.0,
+            CLS.1,
+            Prep::Chain(id(k)),
+        );
+    }
+    const PIPE: &str = "raw 3-stage pipeline (classifier, set_ecn, monitor)";
+    case(
+        PIPE,
+        Some(PASS),
+        On::Main,
+        "pipeline",
+        "pipe_classifier",
+        Prep::None,
+    );
+    case(
+        "HIKe chain {ip6_set_ecn; monitor; hike_pass}",
+        Some(PIPE),
+        On::Main,
+        CLS.0,
+        CLS.1,
+        Prep::Chain(id(10)),
+    );
+    // DDoS: a flood from one source; after the first packets the flow is blacklisted and
+    // the steady state is lookup -> sample countdown -> monitor(DROP) -> drop
+    const FUSED: &str = "raw DDoS single program (flood)";
+    const TC: &str = "raw DDoS as 5 programs chained by tail calls (flood)";
+    case(FUSED, Some(PASS), On::Main, "ddos", "ddos_raw", Prep::None);
+    case(
+        TC,
+        Some(FUSED),
+        On::Main,
+        "ddos_tc",
+        "dtc_classifier",
+        Prep::None,
+    );
+    case(
+        "HIKe DDoS chain (flood)",
+        Some(FUSED),
+        On::Main,
+        CLS.0,
+        CLS.1,
+        Prep::Chain(id(11)),
+    );
+    // The original evaluation's DDoS marking scenario (hike.md section 10: the figure it
+    // reports as 1.38x): mark CE, count, forward through the FIB, in a namespace whose FIB
+    // routes the frame
+    const MARK: &str = "raw DDoS marking pipeline (classifier, set_ecn, monitor, kroute)";
+    case(
+        MARK,
+        Some(PASS),
+        On::Routed,
+        "ddos_mark",
+        "mark_classifier",
+        Prep::None,
+    );
+    case(
+        "HIKe DDoS marking chain {ip6_set_ecn; monitor; ip6_kroute}",
+        Some(MARK),
+        On::Routed,
+        CLS.0,
+        CLS.1,
+        Prep::Chain(id(12)),
+    );
+    if dynamic.is_some() {
+        for (k, n) in [(1u32, 1usize), (4, 8)] {
+            let name = format!("chain of {n} null calls, run-time-key VM dispatch");
+            let base = format!("chain of {n} null calls + hike_pass");
+            case(
+                &name,
+                Some(&base),
+                On::Dynamic,
+                CLS.0,
+                CLS.1,
+                Prep::Chain(id(k)),
+            );
+        }
+    }
+
+    let sample = |c: &Case, repeat: u32| -> Result<super::TestRunOutput, HikeError> {
+        let hike = match (c.on, &dynamic) {
+            (On::Dynamic, Some(d)) => &d.hike,
+            _ => &s.hike,
+        };
+        match c.prep {
+            Prep::None => {}
+            Prep::TailCalls(n) => fill_tail_calls(hike, n)?,
+            Prep::Chain(chain) => point_classifier(hike, chain)?,
+        }
+        if c.on != On::Routed {
+            return hike.test_run(c.package, c.prog, &pkt, repeat);
+        }
+        // The repeats of one test run share one buffer, and forwarding decrements the hop
+        // limit: from 255, at most 254 runs in a row really forward. So a routed sample is
+        // several test runs of ROUTED_CHUNK, each starting from a fresh copy of the frame.
         crate::netns::in_netns(&routed.fd, || {
-            let out = s.hike.test_run(package, prog, &pkt, 1)?;
-            if out.action() != Some(hike::XdpAction::Redirect) {
-                return Err(HikeError::TestRun(format!(
-                    "{package}.{prog} did not forward the frame through the FIB to \
-                     ifindex {egress} (verdict {}): the marking figures would be meaningless",
-                    out.verdict
-                )));
+            let mut left = repeat.max(1);
+            let mut total = std::time::Duration::ZERO;
+            let mut last = None;
+            while left > 0 {
+                let n = left.min(ROUTED_CHUNK);
+                let out = hike.test_run(c.package, c.prog, &routed_pkt, n)?;
+                total += out.duration * n;
+                left -= n;
+                last = Some(out);
             }
-            measure(&s.hike, package, prog, &pkt, &opts)
+            let mut out = last.expect("at least one run");
+            out.duration = total / repeat.max(1);
+            Ok(out)
         })
         .map_err(|e| HikeError::TestRun(format!("routed namespace: {e}")))?
     };
-    let raw_mark = in_routed("ddos_mark", "mark_classifier")?;
-    let hike_mark = in_routed("hike_default", "ip6_simple_classifier")?;
-    drop(routed);
-    add(
-        "raw DDoS marking pipeline (classifier, set_ecn, monitor, kroute)",
-        Some("raw XDP_PASS"),
-        raw_mark,
-    );
-    add(
-        "HIKe DDoS marking chain {ip6_set_ecn; monitor; ip6_kroute}",
-        Some("raw DDoS marking pipeline (classifier, set_ecn, monitor, kroute)"),
-        hike_mark,
-    );
-
-    let mut dyn_per_call = None;
-    if opts.dynamic_dispatch {
-        let mut d = Setup::with_vm("eclat-lab-bench-dyn", "vm/hike_vm_dyn.o")?;
-        let mut m = Vec::new();
-        for n in [1usize, 8] {
-            d.classify_to(chain, &null_chain(n))?;
-            let r = measure(
-                &d.hike,
-                "hike_default",
-                "ip6_simple_classifier",
-                &pkt,
-                &opts,
-            )?;
-            m.push(r.1);
-            add(
-                &format!("chain of {n} null calls, run-time-key VM dispatch"),
-                Some(&format!("chain of {n} null calls + hike_pass")),
-                r,
-            );
+    for c in &cases {
+        let out = sample(c, opts.repeat)?;
+        if c.on == On::Routed && out.action() != Some(hike::XdpAction::Redirect) {
+            return Err(HikeError::TestRun(format!(
+                "{}.{} did not forward the frame through the FIB to ifindex {egress} \
+                 (verdict {}): the marking figures would be meaningless",
+                c.package, c.prog, out.verdict
+            )));
         }
-        dyn_per_call = Some((m[1] - m[0]) / 7.0);
     }
+    let mut times: Vec<Vec<f64>> = vec![Vec::new(); cases.len()];
+    for _ in 0..opts.samples.max(1) {
+        for (c, t) in cases.iter().zip(&mut times) {
+            t.push(sample(c, opts.repeat)?.duration.as_nanos() as f64);
+        }
+    }
+    let mut results: BTreeMap<String, (f64, f64)> = BTreeMap::new();
+    for (c, mut t) in cases.iter().zip(times) {
+        t.sort_by(|a, b| a.total_cmp(b));
+        results.insert(c.name.clone(), (t[0], t[t.len() / 2]));
+    }
+    let order: Vec<(String, Option<String>)> = cases
+        .iter()
+        .map(|c| (c.name.clone(), c.baseline.clone()))
+        .collect();
+    drop(routed);
 
     let med = |k: &str| results.get(k).map(|r| r.1).unwrap_or(f64::NAN);
     // derived figures use the minimum: on a shared machine it is the sample least disturbed
@@ -547,7 +630,11 @@ pub fn run(opts: BenchOptions) -> Result<BenchReport, HikeError> {
             - min("chain of 1 null calls + hike_pass"))
             / 7.0,
         raw_per_tail_call_ns: (min("raw tail calls x8") - min("raw tail calls x1")) / 7.0,
-        per_call_dynamic_dispatch_ns: dyn_per_call,
+        per_call_dynamic_dispatch_ns: opts.dynamic_dispatch.then(|| {
+            (med("chain of 8 null calls, run-time-key VM dispatch")
+                - med("chain of 1 null calls, run-time-key VM dispatch"))
+                / 7.0
+        }),
         ddos_ratio: min("HIKe DDoS chain (flood)") / min("raw DDoS single program (flood)"),
         ddos_composition_ratio: min("raw DDoS as 5 programs chained by tail calls (flood)")
             / min("raw DDoS single program (flood)"),
