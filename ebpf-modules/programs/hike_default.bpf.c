@@ -2,6 +2,7 @@
 /* programs.hike_default: the default HIKe programs (hike.md section 7). */
 #include <hike/api.h>
 #include <hike/parse.h>
+#include <hike/route.h>
 #include <linux/errno.h>
 
 #define HIKE_EV_PASS		0
@@ -169,37 +170,19 @@ EXPORT_HIKE_FINAL(l2xcon);
 EXPORT_HIKE_PROG_MAP(l2xcon, l2xcon_map);
 
 /* ip6_kroute: route in XDP through the kernel FIB; PASS when it cannot. */
-#ifndef AF_INET6
-#define AF_INET6 10
-#endif
 HIKE_PROG(ip6_kroute)
 {
 	struct hike_pkt_info *pi = hike_pcpu_pkt_info();
-	struct bpf_fib_lookup fib = {};
 	struct ipv6hdr *ip6;
 	struct ethhdr *eth;
-	long rc;
 
 	if (!pi)
 		return XDP_PASS;
 	ip6 = hike_ip6hdr(ctx, pi);
 	eth = hike_pkt_ptr(ctx, 0, sizeof(*eth));
-	if (!ip6 || !eth || ip6->hop_limit <= 1)
+	if (!ip6 || !eth)
 		return XDP_PASS;
-	fib.family = AF_INET6;
-	fib.flowinfo = *(__be32 *)ip6 & bpf_htonl(0x0fffffff);
-	fib.l4_protocol = ip6->nexthdr;
-	fib.tot_len = bpf_ntohs(ip6->payload_len);
-	__builtin_memcpy(fib.ipv6_src, &ip6->saddr, 16);
-	__builtin_memcpy(fib.ipv6_dst, &ip6->daddr, 16);
-	fib.ifindex = ctx->ingress_ifindex;
-	rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), 0);
-	if (rc != BPF_FIB_LKUP_RET_SUCCESS)
-		return XDP_PASS;
-	ip6->hop_limit--;
-	__builtin_memcpy(eth->h_dest, fib.dmac, ETH_ALEN);
-	__builtin_memcpy(eth->h_source, fib.smac, ETH_ALEN);
-	return bpf_redirect(fib.ifindex, 0);
+	return hike_ip6_fib_forward(ctx, eth, ip6);
 }
 EXPORT_HIKE_PROG(ip6_kroute);
 EXPORT_HIKE_FINAL(ip6_kroute);
