@@ -233,6 +233,9 @@ pub enum ModuleCmd {
     /// Register a prebuilt HIKe program (PACKAGE.PROGRAM, e.g. hike_default.monitor), or build
     /// and load your own module (FILE.bpf.c or FILE.o; import it as programs.<file stem>)
     Load { program: String },
+    /// Unregister programs and free their IDs: PACKAGE.PROGRAM, or a whole PACKAGE (your own
+    /// module's pins and maps go too); refused while a loaded script calls them
+    Unload { program: String },
     /// Every HIKe program and loader the lab knows, with signatures and IDs
     List(JsonFlag),
     /// Compile FILE.bpf.c with clang and have the kernel verify every program in it

@@ -603,6 +603,10 @@ impl Session {
                 crate::scripts::module_load(self, &program)?,
                 json!({}),
             )),
+            ModuleCmd::Unload { program } => Ok(Output::new(
+                crate::scripts::module_unload(self, &program)?,
+                json!({}),
+            )),
             ModuleCmd::List(_) => {
                 let (t, j) = crate::scripts::module_list(self);
                 Ok(Output::new(t, j))

@@ -383,13 +383,57 @@ fn ensure_program(hike: &mut Hike, st: &mut HikeState, package: &str, name: &str
         hike.register(id, package, name)?;
         return Ok(id);
     }
-    let used: Vec<u32> = st.programs.values().copied().chain(registered).collect();
-    let id = (1..hike::MAX_PROGRAMS)
-        .find(|i| !used.contains(i))
-        .context("all 255 program IDs are in use: `module unload` some")?;
+    let id = free_ids(hike, st)?.first().copied().with_context(|| {
+        format!(
+            "no free HIKe program ID for {key}: all {} are in use (`eclat-lab module list`)",
+            hike::MAX_PROGRAMS - 1
+        )
+    })?;
     hike.register(id, package, name)?;
     st.programs.insert(key, id);
     Ok(id)
+}
+
+/// The free program IDs (1..255: slot 0 is the VM), lowest first: neither assigned in the
+/// lab's state nor registered in `hvm_hprog_map`.
+fn free_ids(hike: &Hike, st: &HikeState) -> Result<Vec<u32>> {
+    let registered: Vec<u32> = hike.registered()?.into_iter().map(|(s, _)| s).collect();
+    Ok((1..hike::MAX_PROGRAMS)
+        .filter(|i| !registered.contains(i) && !st.programs.values().any(|v| v == i))
+        .collect())
+}
+
+/// Checks, before anything is loaded or registered, that the programs `keys`
+/// (`package.name`) that have no ID yet will find one: a load either gets all its IDs or
+/// changes nothing.
+fn ensure_free_ids(hike: &Hike, st: &HikeState, keys: &[String], what: &str) -> Result<()> {
+    let new: Vec<&String> = keys
+        .iter()
+        .filter(|k| !st.programs.contains_key(*k))
+        .collect();
+    let free = free_ids(hike, st)?.len();
+    if new.len() > free {
+        bail!("{what}: {}", no_free_id(st, new.len(), free, new[0]));
+    }
+    Ok(())
+}
+
+/// The learner-facing message for a full program array: what happened, what to do.
+fn no_free_id(st: &HikeState, needed: usize, free: usize, first: &str) -> String {
+    let mine: Vec<&str> = st.modules.keys().map(String::as_str).collect();
+    format!(
+        "no free HIKe program ID: {needed} program(s) need a new one ({first}{}) and {free} of \
+         the {} IDs are free (ID 0 is the VM). Nothing was loaded or registered.\nFree IDs with \
+         `eclat-lab module unload PACKAGE`{} or `eclat-lab unload SCRIPT` and try again; \
+         `eclat-lab module list` shows which program holds which ID",
+        if needed > 1 { ", ..." } else { "" },
+        hike::MAX_PROGRAMS - 1,
+        if mine.is_empty() {
+            String::new()
+        } else {
+            format!(" (your modules: {})", mine.join(", "))
+        }
+    )
 }
 
 /// Chain IDs in use by every loaded script.
@@ -479,6 +523,18 @@ pub fn load(session: &Session, file: &Path, defines: &[(String, String)]) -> Res
     let old = st.scripts.get(&key).cloned();
     let mut hike = open_hike(session, j)?;
     reconcile(&mut hike, &st)?;
+    // every program the script calls gets an ID, or nothing is loaded at all
+    let keys: Vec<String> = prog
+        .programs
+        .iter()
+        .map(|(p, n)| format!("{p}.{n}"))
+        .collect();
+    ensure_free_ids(
+        &hike,
+        &st,
+        &keys,
+        &format!("cannot load {}", file.display()),
+    )?;
     let mut ids = BTreeMap::new();
     for (pkg, name) in &prog.programs {
         ids.insert(
@@ -1043,6 +1099,12 @@ pub fn module_load(session: &Session, spec: &str) -> Result<String> {
     let mut hike = open_hike(session, j)?;
     reconcile(&mut hike, &st)?;
     let key = format!("{pkg}.{name}");
+    ensure_free_ids(
+        &hike,
+        &st,
+        std::slice::from_ref(&key),
+        &format!("cannot load {key}"),
+    )?;
     let id = ensure_program(&mut hike, &mut st, pkg, name)?;
     if !st.manual.contains(&key) {
         st.manual.push(key);
@@ -1118,6 +1180,18 @@ fn module_load_file(session: &Session, file: &Path) -> Result<String> {
     let mut st = load_state(session);
     let mut hike = open_hike(session, j)?;
     reconcile(&mut hike, &st)?;
+    // every program of the module gets an ID, or nothing is loaded at all
+    let keys: Vec<String> = m
+        .programs
+        .iter()
+        .map(|p| format!("{package}.{}", p.name))
+        .collect();
+    ensure_free_ids(
+        &hike,
+        &st,
+        &keys,
+        &format!("cannot load {}", object.display()),
+    )?;
     // a rebuilt module replaces the loaded one: unload it and load the new object
     let label = format!("programs/{package}.o");
     for p in &m.xdp_programs {
@@ -1167,6 +1241,134 @@ fn module_load_file(session: &Session, file: &Path) -> Result<String> {
             .collect::<Vec<_>>()
             .join(", ")
     ))
+}
+
+/// `module unload PKG.NAME|PKG|FILE`: unregisters programs registered with `module load`
+/// and frees their IDs; for a learner's module, its pins and maps go too and it is no longer
+/// importable. Refused (nothing changes) while a loaded script calls one of them.
+pub fn module_unload(session: &Session, spec: &str) -> Result<String> {
+    use_user_modules(session);
+    let spec = spec.strip_prefix("programs.").unwrap_or(spec);
+    let spec = if spec.ends_with(".c") || spec.ends_with(".o") {
+        Path::new(spec)
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or(spec)
+            .trim_end_matches(".o")
+            .trim_end_matches(".c")
+            .trim_end_matches(".bpf")
+    } else {
+        spec
+    };
+    let (package, program) = match spec.split_once('.') {
+        Some((p, n)) => (p, Some(n)),
+        None => (spec, None),
+    };
+    let (j, _) = session.journal()?;
+    let mut st = load_state(session);
+    let keys: Vec<String> = st
+        .programs
+        .keys()
+        .filter(|k| match program {
+            Some(n) => **k == format!("{package}.{n}"),
+            None => k.split_once('.').is_some_and(|(p, _)| p == package),
+        })
+        .cloned()
+        .collect();
+    let learner = program.is_none() && st.modules.contains_key(package);
+    if keys.is_empty() && !learner {
+        // packages with their number of registered programs
+        let mut loaded: BTreeMap<&str, usize> = BTreeMap::new();
+        for k in st.programs.keys() {
+            *loaded.entry(k.split('.').next().unwrap_or(k)).or_default() += 1;
+        }
+        bail!(
+            "nothing named `{spec}` is loaded (registered: {}); write PACKAGE or PACKAGE.PROGRAM",
+            if loaded.is_empty() {
+                "nothing".to_string()
+            } else {
+                loaded
+                    .iter()
+                    .map(|(p, n)| format!("{p} ({n} program{})", if *n == 1 { "" } else { "s" }))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            }
+        );
+    }
+    let scripts = st.scripts.iter().chain(st.replacing.iter());
+    for (script, s) in scripts {
+        if let Some(k) = keys.iter().find(|k| s.programs.contains(k)) {
+            bail!("{script} calls {k}: `eclat-lab unload {script}` first; nothing was unloaded");
+        }
+    }
+    let mut hike = open_hike(session, j)?;
+    let mut freed = Vec::new();
+    for k in &keys {
+        if let Some(id) = st.programs.remove(k) {
+            hike.unregister(id)?;
+            freed.push((k.clone(), id));
+        }
+        st.manual.retain(|m| m != k);
+    }
+    let mut unpinned = 0;
+    if learner {
+        let label = format!("programs/{package}.o");
+        let meta = user_modules()
+            .into_iter()
+            .find(|(l, _, _)| *l == label)
+            .map(|(_, m, _)| m.clone());
+        if let Some(m) = meta {
+            unpinned = hike.unpin_object(&label, &m)?;
+        }
+        st.modules.remove(package);
+        let mut u = match USER.lock() {
+            Ok(u) => u,
+            Err(p) => p.into_inner(),
+        };
+        u.retain(|(l, _, _)| *l != label);
+    }
+    save_state(session, &st)?;
+    commit(session, &mut hike)?;
+    Ok(format!(
+        "unloaded {spec}: {}{}",
+        if freed.is_empty() {
+            "no program ID was assigned".to_string()
+        } else {
+            format_freed(&mut freed)
+        },
+        if unpinned > 0 {
+            format!("; removed {unpinned} pin(s) of its programs and maps")
+        } else {
+            String::new()
+        }
+    ))
+}
+
+/// `freed program IDs a.x=3 a.y=4`, or for many, `freed 250 program IDs: 1-250`.
+fn format_freed(freed: &mut [(String, u32)]) -> String {
+    if freed.len() <= 8 {
+        let v: Vec<String> = freed.iter().map(|(k, id)| format!("{k}={id}")).collect();
+        return format!("freed program IDs {}", v.join(" "));
+    }
+    freed.sort_by_key(|(_, id)| *id);
+    let mut ranges: Vec<(u32, u32)> = Vec::new();
+    for (_, id) in freed.iter() {
+        match ranges.last_mut() {
+            Some((_, hi)) if *hi + 1 == *id => *hi = *id,
+            _ => ranges.push((*id, *id)),
+        }
+    }
+    let r: Vec<String> = ranges
+        .iter()
+        .map(|(a, b)| {
+            if a == b {
+                a.to_string()
+            } else {
+                format!("{a}-{b}")
+            }
+        })
+        .collect();
+    format!("freed {} program IDs: {}", freed.len(), r.join(", "))
 }
 
 /// `module list`: every importable program with its signature and, if registered, its ID.

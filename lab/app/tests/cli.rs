@@ -833,3 +833,162 @@ fn a_kill_between_hike_pins_and_their_confirmation_is_undone_by_the_next_start()
     assert!(out.contains("removed"), "{out}");
     assert!(lab.namespaces().is_empty() && !lab.bpffs.exists());
 }
+
+/// A learner's module of `n` HIKe programs `<prefix>0`.. (each returns to the chain).
+fn filler_module(lab: &Lab, package: &str, prefix: &str, n: usize) -> String {
+    std::fs::create_dir_all(&lab.state).unwrap();
+    let mut src = String::from("#include <hike/api.h>\n\n");
+    for i in 0..n {
+        src.push_str(&format!(
+            "HIKE_PROG({prefix}{i})\n{{\n\tHVM_RET = {i};\n\treturn HIKE_XDP_VM;\n}}\nEXPORT_HIKE_PROG({prefix}{i});\n\n"
+        ));
+    }
+    src.push_str("char _license[] SEC(\"license\") = \"Dual MIT/GPL\";\n");
+    let f = lab.state.join(format!("{package}.bpf.c"));
+    std::fs::write(&f, src).unwrap();
+    f.display().to_string()
+}
+
+/// `package.name` -> ID of every program with an ID (`module list --json`).
+fn program_ids(lab: &Lab) -> std::collections::BTreeMap<String, u64> {
+    let v: serde_json::Value =
+        serde_json::from_str(&lab.ok(&["module", "list", "--json"])).unwrap();
+    v.as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| Some((r["program"].as_str()?.to_string(), r["id"].as_u64()?)))
+        .collect()
+}
+
+/// The used slots of the kernel's program array (`hvm_hprog_map`), the VM's included.
+fn kernel_slots(lab: &Lab) -> Vec<u64> {
+    let v: serde_json::Value =
+        serde_json::from_str(&lab.ok(&["map", "dump", "hvm_hprog_map", "--json"])).unwrap();
+    v["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["key"].as_u64().unwrap())
+        .collect()
+}
+
+/// Every program ID taken (255 of them; 0 is the VM) by a loaded script and learner
+/// modules: the next `module load`, `load` or prebuilt `module load` fails with a clear
+/// error and changes nothing (no pin, no slot, no chain), the loaded script still forwards
+/// and counts, unloading what a script calls is refused, and `module unload` frees IDs (and
+/// the module's pins) for reuse by the next load.
+#[test]
+fn a_full_program_array_is_a_clear_error_and_unloading_frees_ids() {
+    let lab = Lab::new("ids");
+    lab.ok(&["topo", "up"]);
+    let mon = script("lesson4_monitor.eclat");
+    lab.ok(&["load", &mon, "-D", "DEVNAME=enp6s0f0"]);
+    let used = program_ids(&lab).len();
+    assert_eq!(used, 2, "{:?}", program_ids(&lab));
+    let a = filler_module(&lab, "filler_a", "fa", 255 - used - 1);
+    lab.ok(&["module", "load", &a]);
+    assert_eq!(program_ids(&lab).len(), 254);
+    assert_eq!(kernel_slots(&lab).len(), 255, "the VM and 254 programs");
+
+    // two programs, one free ID: refused whole
+    let b = filler_module(&lab, "filler_b", "fb", 2);
+    let before = lab.tree();
+    let o = lab.run(&["module", "load", &b]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("cannot load")
+            && err.contains("no free HIKe program ID: 2 program(s) need a new one")
+            && err.contains("1 of the 255 IDs are free")
+            && err.contains("Nothing was loaded or registered")
+            && err.contains("eclat-lab module unload PACKAGE` (your modules: filler_a)"),
+        "{err}"
+    );
+    assert_eq!(lab.tree(), before, "a refused module left pins");
+    assert_eq!(program_ids(&lab).len(), 254);
+    assert_eq!(kernel_slots(&lab).len(), 255, "a refused module left slots");
+
+    // the last free ID goes to a one-program module: none is free now
+    let c = filler_module(&lab, "filler_c", "fc", 1);
+    assert!(
+        lab.ok(&["module", "load", &c])
+            .contains("filler_c.fc0 = program ID")
+    );
+    assert_eq!(kernel_slots(&lab).len(), 256);
+
+    // a script that needs a new program, and a prebuilt program by hand: refused
+    let second = lab.state.join("second.eclat");
+    std::fs::write(
+        &second,
+        "from programs.hike_default import ip6_set_ecn, hike_pass\n\ndef mark():\n    ip6_set_ecn()\n    hike_pass()\n",
+    )
+    .unwrap();
+    let second = second.to_str().unwrap();
+    let chains = lab.ok(&["chain", "list"]);
+    let before = lab.tree();
+    for args in [
+        vec!["load", second],
+        vec!["module", "load", "hike_default.hike_drop"],
+    ] {
+        let o = lab.run(&args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            err.contains("no free HIKe program ID")
+                && err.contains("0 of the 255 IDs are free")
+                && err.contains("eclat-lab unload SCRIPT"),
+            "{args:?}: {err}"
+        );
+        assert_eq!(lab.ok(&["chain", "list"]), chains, "{args:?}");
+        assert_eq!(lab.tree(), before, "{args:?}");
+        assert_eq!(kernel_slots(&lab).len(), 256, "{args:?}");
+    }
+    // the loaded script still forwards and counts
+    let r = lab.ok(&[
+        "traffic", "--from", "tg", "--to", "fc01::2", "--icmp", "--count", "3",
+    ]);
+    assert!(r.contains("3 echo replies"), "{r}");
+    assert!(lab.ok(&["map", "dump", "map_pcpu_mon"]).contains(": 3"));
+
+    // what a loaded script calls cannot be unloaded
+    let o = lab.run(&["module", "unload", "hike_default.monitor"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("lesson4_monitor.eclat calls hike_default.monitor")
+            && err.contains("nothing was unloaded"),
+        "{err}"
+    );
+    assert_eq!(kernel_slots(&lab).len(), 256);
+
+    // unloading a module frees its IDs and pins; the next load reuses the lowest
+    let ids = program_ids(&lab);
+    let lowest = ids
+        .iter()
+        .filter(|(k, _)| k.starts_with("filler_a."))
+        .map(|(_, id)| *id)
+        .min()
+        .unwrap();
+    let out = lab.ok(&["module", "unload", "filler_a"]);
+    assert!(
+        out.contains(&format!("freed {} program IDs", 255 - used - 1)),
+        "{out}"
+    );
+    assert!(
+        !lab.tree().iter().any(|p| p.contains("filler_a")),
+        "{:?}",
+        lab.tree()
+    );
+    assert_eq!(kernel_slots(&lab).len(), 256 - (255 - used - 1));
+    let out = lab.ok(&["load", second]);
+    assert!(
+        out.contains(&format!("hike_default.ip6_set_ecn={lowest}")),
+        "{out}"
+    );
+    assert!(program_ids(&lab).contains_key("filler_c.fc0"));
+    let r = lab.ok(&[
+        "traffic", "--from", "tg", "--to", "fc01::2", "--icmp", "--count", "2",
+    ]);
+    assert!(r.contains("2 echo replies"), "{r}");
+    assert!(lab.ok(&["map", "dump", "map_pcpu_mon"]).contains(": 5"));
+}
