@@ -102,20 +102,7 @@ fn lesson_one_from_first_frame_to_a_clean_quit() {
 
 /// The TUI's process (the pane runs a shell that runs it).
 fn tui_pid(t: &Tmux) -> u32 {
-    let o = Command::new("tmux")
-        .args(["display-message", "-p", "-t", &t.name, "#{pane_pid}"])
-        .output()
-        .unwrap();
-    let shell: u32 = String::from_utf8_lossy(&o.stdout).trim().parse().unwrap();
-    let children = std::fs::read_to_string(format!("/proc/{shell}/task/{shell}/children")).unwrap();
-    children
-        .split_whitespace()
-        .map(|p| p.parse().unwrap())
-        .find(|p: &u32| {
-            std::fs::read_to_string(format!("/proc/{p}/comm"))
-                .is_ok_and(|c| c.trim() == "eclat-lab")
-        })
-        .expect("the TUI's process")
+    t.tui_pid().expect("the TUI's process")
 }
 
 #[test]
@@ -228,4 +215,133 @@ impl Drop for ResetGuard<'_> {
             .output();
         let _ = std::fs::remove_dir_all(&self.0.state_dir);
     }
+}
+
+/// The interfaces of the host's network namespace.
+fn host_links() -> Vec<String> {
+    let o = Command::new("ip")
+        .args(["-o", "link", "show"])
+        .output()
+        .unwrap();
+    let mut v: Vec<String> = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .filter_map(|l| Some(l.split(": ").nth(1)?.split('@').next()?.to_string()))
+        .collect();
+    v.sort();
+    v
+}
+
+/// The XDP program on an interface of a lab node, as `ip` sees it (`prog/xdp id N`).
+fn xdp_of(env: &LabEnv, node: &str, dev: &str) -> Option<String> {
+    let o = Command::new("ip")
+        .args(["-n", &env.ns_name(node), "-d", "link", "show", "dev", dev])
+        .output()
+        .ok()?;
+    let s = String::from_utf8_lossy(&o.stdout).into_owned();
+    s.split("prog/xdp ")
+        .nth(1)
+        .map(|r| r.split_whitespace().take(2).collect::<Vec<_>>().join(" "))
+}
+
+/// `kill -9` of the TUI itself, in a learner's shell, with the lesson's topology up and an
+/// eCLAT script loaded (HIKe pins, a loader attached with XDP to sut): no handler runs, so
+/// the session's namespaces, pins and attachment outlive it, and the terminal stays in raw
+/// mode on the TUI's screen. The next start of the lab in that same shell removes all of it
+/// while it starts (the host's interfaces are untouched throughout), and once it quits the
+/// shell works as before: cooked mode, echo, a newline that returns to the first column.
+#[test]
+fn sigkill_of_the_tui_is_undone_by_the_next_start_in_a_usable_terminal() {
+    need_root();
+    let env = lab("kil");
+    let long = Duration::from_secs(30);
+    let host = host_links();
+    let mut t = Tmux::new(&env, "e2e-kill", &[]);
+    t.launch_shell(120, 40);
+    t.wait("the shell", Duration::from_secs(10), |s| s.contains("lab$"));
+    // started by a script (as `make` or a wrapper would): when the TUI dies, the script
+    // goes on and exits normally, so the shell keeps the terminal as the TUI left it
+    t.type_text(&format!("sh -c '{BIN} tutorial 1; echo TUI-EXITED=$?'"));
+    t.keys(&["Enter"]);
+    t.wait("the first frame", Duration::from_secs(10), |s| {
+        s.contains("Hello XDP") && s.contains("no topology up")
+    });
+    t.keys(&["r"]);
+    t.wait("the topology", long, |s| s.contains("Topology: hike-lab"));
+    let ecl = format!(
+        "{}/../eclat/tests/scripts/lesson4_monitor.eclat",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    t.keys(&[":"]);
+    t.type_text(&format!("load {ecl} -D DEVNAME=enp6s0f0"));
+    t.keys(&["Enter"]);
+    t.wait("the script loaded", long, |s| {
+        s.contains("attached hike_default.ip6_simple_classifier")
+    });
+    assert!(
+        xdp_of(&env, "sut", "enp6s0f0").is_some(),
+        "the loader is attached"
+    );
+    assert!(env.bpffs_root.join("progs/hike_vm").exists());
+
+    let pid = t.tui_pid().expect("the TUI's process");
+    let st = Command::new("kill")
+        .args(["-KILL", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    t.wait_for("the TUI to die", long, || {
+        !Path::new(&format!("/proc/{pid}")).exists()
+    });
+    t.wait("the script to go on", long, |s| {
+        s.contains("TUI-EXITED=137")
+    });
+    // nothing could clean up: the session's objects are all still there
+    let left = leftovers(&env);
+    assert_eq!(left.len(), 4, "3 namespaces and the bpffs root: {left:?}");
+    assert!(xdp_of(&env, "sut", "enp6s0f0").is_some());
+
+    // the next start, in the same (raw) terminal; the killed TUI's frame is still on the
+    // screen, so clear it first to tell the new frame from the old one
+    t.type_text("clear");
+    t.keys(&["Enter"]);
+    t.wait("the screen cleared", long, |s| !s.contains("Hello XDP"));
+    t.type_text(&format!("{BIN} tutorial 1"));
+    t.keys(&["Enter"]);
+    t.wait("the next start's first frame", long, |s| {
+        s.contains("Hello XDP")
+    });
+    let next = t.tui_pid().expect("the next TUI");
+    assert_ne!(next, pid);
+    t.wait_for("the leftovers removed by the next start", long, || {
+        leftovers(&env).is_empty()
+    });
+    t.wait("the note and the topology read", long, |s| {
+        s.contains("removed") && s.contains("leftover(s)") && s.contains("no topology up")
+    });
+    assert_eq!(host_links(), host, "the host's interfaces changed");
+
+    // it quits, and the shell works as before
+    t.keys(&["q"]);
+    t.wait_for("the next TUI to quit", long, || {
+        !Path::new(&format!("/proc/{next}")).exists()
+    });
+    assert_eq!(
+        t.format("#{alternate_on}"),
+        "0",
+        "still on the TUI's screen"
+    );
+    assert_eq!(t.format("#{cursor_flag}"), "1", "the cursor is hidden");
+    t.type_text(
+        "stty -a | tr ' ;' '\\n\\n' | grep -x -e icanon -e -icanon -e echo -e -echo; echo READY-$((6*7))",
+    );
+    t.keys(&["Enter"]);
+    let s = t.wait("the shell's answer", long, |s| {
+        s.lines().any(|l| l.trim() == "READY-42")
+    });
+    let lines: Vec<&str> = s.lines().map(str::trim_end).collect();
+    assert!(
+        lines.contains(&"icanon") && lines.contains(&"echo") && lines.contains(&"READY-42"),
+        "the terminal is not back in cooked mode (or output does not start lines):\n{s}"
+    );
+    assert_eq!(leftovers(&env), Vec::<String>::new(), "left in the kernel");
 }

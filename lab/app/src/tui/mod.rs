@@ -50,11 +50,37 @@ fn restore_terminal() {
     let _ = out.flush();
 }
 
+/// A terminal that a TUI killed with SIGKILL left in raw mode (nothing can restore it then)
+/// is put back in cooked mode first: raw mode remembers the mode it found and restores it on
+/// exit, and that must be a usable one (line editing, echo, Ctrl-C, newlines).
+fn cook_a_raw_terminal() {
+    use nix::sys::termios::{self, InputFlags, LocalFlags, OutputFlags, SetArg};
+    let stdin = std::io::stdin();
+    let Ok(mut t) = termios::tcgetattr(&stdin) else {
+        return;
+    };
+    if t.local_flags
+        .intersects(LocalFlags::ICANON | LocalFlags::ECHO)
+    {
+        return;
+    }
+    t.local_flags |= LocalFlags::ICANON
+        | LocalFlags::ECHO
+        | LocalFlags::ECHOE
+        | LocalFlags::ECHOK
+        | LocalFlags::ISIG
+        | LocalFlags::IEXTEN;
+    t.input_flags |= InputFlags::ICRNL | InputFlags::IXON | InputFlags::BRKINT;
+    t.output_flags |= OutputFlags::OPOST | OutputFlags::ONLCR;
+    let _ = termios::tcsetattr(&stdin, SetArg::TCSANOW, &t);
+}
+
 /// Raw mode and the alternate screen for as long as it lives.
 struct TerminalGuard;
 
 impl TerminalGuard {
     fn enter() -> std::io::Result<Self> {
+        cook_a_raw_terminal();
         enable_raw_mode()?;
         let guard = TerminalGuard;
         crossterm::execute!(std::io::stdout(), EnterAlternateScreen)?;
@@ -241,6 +267,29 @@ pub fn run(env: LabEnv, lesson: Option<String>) -> ExitCode {
     trace_first_frame(t0);
 
     let session = Session::new(env, Origin::Session);
+    // a session killed with SIGKILL (or a crashed command) left objects nobody owns: remove
+    // them before anything reads the kernel, so the first topology shown is a real one
+    if privileged {
+        match session.journal() {
+            Ok((_, Some(note))) => {
+                // the headline and what was kept; the list of every pin would fill the log
+                let mut lines = note.lines();
+                let mut text = lines.next().unwrap_or("").trim_end_matches(':').to_string();
+                for kept in lines.filter(|l| l.trim_start().starts_with("- kept")) {
+                    text.push('\n');
+                    text.push_str(kept);
+                }
+                let _ = tx.send(Event::Note(app::LogKind::Warn, text));
+            }
+            Ok((_, None)) => {}
+            Err(e) => {
+                let _ = tx.send(Event::Note(
+                    app::LogKind::Error,
+                    format!("{e:#} (`sudo eclat-lab reset` removes everything the lab made)"),
+                ));
+            }
+        }
+    }
     let mut rt = Runtime::new(session.clone(), tx.clone());
     let pause = Arc::new(InputPause::default());
     input(tx.clone(), pause.clone());

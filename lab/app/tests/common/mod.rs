@@ -103,6 +103,68 @@ impl Tmux {
         assert!(st.success(), "tmux new-session failed");
     }
 
+    /// An interactive shell (bash without rc files, prompt `lab$ `) in a new tmux session,
+    /// with the lab's variables exported: the test types commands as a learner would.
+    pub fn launch_shell(&mut self, cols: u16, rows: u16) {
+        let line = format!(
+            "env {}RUST_BACKTRACE=0 PS1='lab$ ' bash --norc --noprofile -i",
+            self.vars
+        );
+        self.started = Instant::now();
+        let st = Command::new("tmux")
+            .args(["new-session", "-d", "-s", &self.name])
+            .args(["-x", &cols.to_string(), "-y", &rows.to_string()])
+            .arg(line)
+            .status()
+            .expect("running tmux");
+        assert!(st.success(), "tmux new-session failed");
+    }
+
+    /// The `eclat-lab` process (the TUI) among the descendants of the pane's first process
+    /// (a shell, perhaps running another shell that runs it), if any.
+    pub fn tui_pid(&self) -> Option<u32> {
+        let mut todo: Vec<u32> = vec![self.format("#{pane_pid}").parse().ok()?];
+        while let Some(p) = todo.pop() {
+            let children =
+                std::fs::read_to_string(format!("/proc/{p}/task/{p}/children")).unwrap_or_default();
+            for c in children
+                .split_whitespace()
+                .filter_map(|c| c.parse::<u32>().ok())
+            {
+                if std::fs::read_to_string(format!("/proc/{c}/comm"))
+                    .is_ok_and(|n| n.trim() == "eclat-lab")
+                {
+                    return Some(c);
+                }
+                todo.push(c);
+            }
+        }
+        None
+    }
+
+    /// A tmux format of the pane (`#{alternate_on}`, `#{cursor_flag}`, ...).
+    pub fn format(&self, f: &str) -> String {
+        let o = Command::new("tmux")
+            .args(["display-message", "-p", "-t", &self.name, f])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&o.stdout).trim().to_string()
+    }
+
+    /// Polls until `ok` holds; fails with `what` and the last screen after `timeout`.
+    pub fn wait_for(&self, what: &str, timeout: Duration, ok: impl Fn() -> bool) {
+        let deadline = Instant::now() + timeout;
+        while !ok() {
+            if Instant::now() > deadline {
+                panic!(
+                    "waited {timeout:?} for {what}; the screen:\n{}",
+                    self.screen()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// Ends the tmux session (the TUI in it has exited), keeping the lab's files.
     pub fn close(&self) {
         let st = Command::new("tmux")
