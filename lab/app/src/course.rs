@@ -423,17 +423,23 @@ fn run_check(session: &Session, check: &Check, file: &Path) -> Result<CheckResul
                 }
                 Err(e) => return Ok(result(check, false, format!("{want}"), e.to_string())),
             };
-            let scratch = session
-                .env
-                .bpffs_root
-                .join(format!("tmp/check-{}", std::process::id()));
-            eclat_kernel::bpffs::ensure_mounted()?;
+            // recorded in the journal before it exists, removed when dropped
+            static CHECKS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+            let scratch = eclat_kernel::bpffs::Scratch::create(
+                &session.env,
+                &format!(
+                    "check-{}-{}",
+                    std::process::id(),
+                    CHECKS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+                ),
+            )?;
             let runs = modules::run_packets(
                 Path::new(&rep.object),
                 program.as_deref(),
                 &[frame.clone(), frame],
-                &scratch,
+                scratch.path(),
             )?;
+            drop(scratch);
             let seen = hike::XdpAction::from_u32(runs[0].verdict)
                 .map(|a| a.to_string())
                 .unwrap_or_else(|| runs[0].verdict.to_string());

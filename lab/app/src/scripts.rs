@@ -851,23 +851,18 @@ pub fn test(
     use_user_modules(session);
     let (prog, _) = compile_file(file, defines, false)?;
     static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-    eclat_kernel::bpffs::ensure_mounted()?;
-    let scratch = session.env.bpffs_root.join(format!(
-        "tmp/test-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    ));
-    std::fs::create_dir_all(&scratch).with_context(|| format!("creating {}", scratch.display()))?;
-    struct Rm(PathBuf);
-    impl Drop for Rm {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-            if let Some(p) = self.0.parent() {
-                let _ = std::fs::remove_dir(p);
-            }
-        }
-    }
-    let _rm = Rm(scratch.clone());
+    // recorded in the journal before it exists, removed with everything in it when dropped
+    // (after `hike`, declared below)
+    let guard = eclat_kernel::bpffs::Scratch::create(
+        &session.env,
+        &format!(
+            "test-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ),
+    )
+    .context("creating a scratch HIKe instance")?;
+    let scratch = guard.path().to_path_buf();
     let mut hike = Hike::open(&scratch).context("starting a scratch HIKe instance")?;
     let mut st = HikeState::default();
     let mut ids = BTreeMap::new();
@@ -892,6 +887,7 @@ pub fn test(
         let (path, m) = object_of(pkg, true)?;
         ensure_object(&mut hike, path, m)?;
     }
+    eclat_kernel::crash_point("test:scratch-loaded");
     let chain_ids: Vec<u32> = (0..prog.chains.len() as u32)
         .map(|i| hike::FIRST_CHAIN_ID + i)
         .collect();

@@ -829,6 +829,21 @@ fn a_kill_between_hike_pins_and_their_confirmation_is_undone_by_the_next_start()
         lab.ok(&module)
             .contains("amp_filter.udp_amp_filter = program ID")
     );
+    // `test` runs a throwaway instance below the root: killed while it is loaded, the
+    // next start removes it too
+    let before = lab.tree();
+    lab.crash(
+        "test:scratch-loaded",
+        &["test", &ddos, "-D", "DEVNAME=enp6s0f0", "-p", "ipv6 udp"],
+    );
+    assert!(
+        lab.tree().iter().any(|p| p.contains("/tmp/test-")),
+        "{:?}",
+        lab.tree()
+    );
+    let out = lab.ok(&["topo", "status"]);
+    assert!(out.contains("leftover"), "{out}");
+    assert_eq!(lab.tree(), before, "test:scratch-loaded: left behind");
     let out = lab.ok(&["reset"]);
     assert!(out.contains("removed"), "{out}");
     assert!(lab.namespaces().is_empty() && !lab.bpffs.exists());

@@ -124,6 +124,56 @@ pub fn record_new_pins(
     Ok(n)
 }
 
+/// A scratch directory `<root>/tmp/<name>` for a throwaway HIKe instance (`eclat-lab test`,
+/// a lesson check): recorded in the journal before it exists, so that a kill while it is
+/// in use leaves a recorded leftover the next start removes; removed with everything in it
+/// (and forgotten) when dropped. The journal is held only while recording and forgetting.
+pub struct Scratch {
+    env: LabEnv,
+    path: PathBuf,
+}
+
+impl Scratch {
+    pub fn create(env: &LabEnv, name: &str) -> Result<Self, BpffsError> {
+        ensure_mounted()?;
+        let path = env.bpffs_root.join("tmp").join(name);
+        check_inside(env, &path)?;
+        let mut j = Journal::open(&env.state_dir)?;
+        j.add(
+            Resource::Scratch { path: path.clone() },
+            Lifetime::Provisional,
+        )?;
+        drop(j);
+        std::fs::create_dir_all(&path).map_err(|err| BpffsError::Io {
+            path: path.clone(),
+            err,
+        })?;
+        Ok(Self {
+            env: env.clone(),
+            path,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        // bpffs: pins are files and directories; removing them drops the references
+        let _ = std::fs::remove_dir_all(&self.path);
+        if let Some(tmp) = self.path.parent() {
+            let _ = std::fs::remove_dir(tmp);
+        }
+        if let Ok(mut j) = Journal::open(&self.env.state_dir) {
+            let _ = j.del(&Resource::Scratch {
+                path: self.path.clone(),
+            });
+        }
+    }
+}
+
 /// Every entry below `root` (parents before children).
 pub fn walk(root: &Path, out: &mut Vec<(PathBuf, bool)>) {
     let Ok(rd) = std::fs::read_dir(root) else {

@@ -37,6 +37,21 @@ fn remove_one(env: &LabEnv, res: &Resource) -> Result<bool, String> {
                 Err(e) => Err(format!("{}: {e}", path.display())),
             }
         }
+        Resource::Scratch { path } => {
+            bpffs::check_inside(env, path).map_err(|e| e.to_string())?;
+            let r = match std::fs::remove_dir_all(path) {
+                Ok(()) => Ok(true),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+                Err(e) => Err(format!("{}: {e}", path.display())),
+            };
+            // the scratch area itself goes once nothing else uses it
+            if let Some(parent) = path.parent()
+                && parent != env.bpffs_root
+            {
+                let _ = std::fs::remove_dir(parent);
+            }
+            r
+        }
         Resource::Dir { path } => {
             if path != &env.bpffs_root {
                 bpffs::check_inside(env, path).map_err(|e| e.to_string())?;
@@ -65,12 +80,12 @@ fn remove_entries(
             }
             Ok(false) => {
                 // already gone, or no longer the lab's (another inode): forget it
-                if let Resource::Netns { name, .. } = &e.res {
-                    if netns::inode(name).is_some() {
-                        report
-                            .kept
-                            .push(format!("{} (now another namespace, not the lab's)", e.res));
-                    }
+                if let Resource::Netns { name, .. } = &e.res
+                    && netns::inode(name).is_some()
+                {
+                    report
+                        .kept
+                        .push(format!("{} (now another namespace, not the lab's)", e.res));
                 }
                 journal.del(&e.res)?;
             }

@@ -24,6 +24,9 @@ pub enum Resource {
     Dir { path: PathBuf },
     /// A pinned program, map or link below the lab's bpffs root.
     Pin { path: PathBuf },
+    /// A scratch directory below the lab's bpffs root (`tmp/...`: a throwaway HIKe instance
+    /// of `test` or a lesson check), removed with everything in it.
+    Scratch { path: PathBuf },
 }
 
 impl std::fmt::Display for Resource {
@@ -32,6 +35,7 @@ impl std::fmt::Display for Resource {
             Resource::Netns { name, .. } => write!(f, "namespace {name}"),
             Resource::Dir { path } => write!(f, "directory {}", path.display()),
             Resource::Pin { path } => write!(f, "pin {}", path.display()),
+            Resource::Scratch { path } => write!(f, "scratch directory {}", path.display()),
         }
     }
 }

@@ -478,7 +478,7 @@ fn a_journaled_hike_instance_records_every_pin_before_it_exists() {
             .inspect(|e| assert_eq!(e.life, Lifetime::Provisional, "{}", e.res))
             .filter_map(|e| match e.res {
                 Resource::Pin { path } | Resource::Dir { path } => Some(path),
-                Resource::Netns { .. } => None,
+                _ => None,
             })
             .collect()
     };
