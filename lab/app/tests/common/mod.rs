@@ -218,10 +218,21 @@ impl Tmux {
 
 impl Drop for Tmux {
     fn drop(&mut self) {
+        // a TUI still running (a failed test) cleans up after the window closes: wait for it,
+        // or it would write to the state dir after it is removed
+        let tui = self.tui_pid();
         let _ = Command::new("tmux")
             .args(["kill-session", "-t", &self.name])
             .stderr(std::process::Stdio::null())
             .status();
+        if let Some(pid) = tui {
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while std::path::Path::new(&format!("/proc/{pid}")).exists()
+                && Instant::now() < deadline
+            {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
         let _ = Command::new(BIN)
             .arg("reset")
             .envs(figures::env_vars(&self.env))
