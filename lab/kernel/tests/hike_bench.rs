@@ -150,3 +150,32 @@ fn marking_pipeline_and_chain_forward_the_same_frame() {
         Some(XdpAction::Pass)
     );
 }
+
+/// A bench or test killed before dropping its scratch root leaves `<prefix>-<pid>-<n>` under
+/// bpffs; the next root made with that prefix removes it, and nothing else.
+#[test]
+fn scratch_roots_of_dead_processes_are_swept() {
+    let mount = std::path::Path::new(eclat_kernel::env::BPFFS_MOUNT);
+    let prefix = format!("eclat-lab-sweep{}", std::process::id());
+    // pids are always below pid_max: no process can have this one
+    let dead_pid: u64 = std::fs::read_to_string("/proc/sys/kernel/pid_max")
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let dead = mount.join(format!("{prefix}-{dead_pid}-0"));
+    let alive = mount.join(format!("{prefix}-1-0")); // init is alive
+    let other = mount.join(format!("{prefix}-x-{dead_pid}-0"));
+    for d in [&dead, &alive, &other] {
+        std::fs::create_dir_all(d.join("progs")).unwrap();
+    }
+    let root = eclat_kernel::hike::ScratchRoot::new(&prefix).unwrap();
+    let (dead_gone, alive_kept, other_kept) = (!dead.exists(), alive.exists(), other.exists());
+    drop(root);
+    for d in [&dead, &alive, &other] {
+        let _ = std::fs::remove_dir_all(d);
+    }
+    assert!(dead_gone, "the dead process's root was swept");
+    assert!(alive_kept, "a live process's root is kept");
+    assert!(other_kept, "a name of another shape is kept");
+}

@@ -148,7 +148,34 @@ pub fn test_run_from(
     })
 }
 
-/// A unique per-test/per-bench root under /sys/fs/bpf, removed when dropped.
+/// Removes the scratch roots `<prefix>-<pid>-<n>` of processes that no longer exist (a bench
+/// or test killed before it could drop its root). Only names of exactly that shape, and only
+/// when no process `<pid>` is alive: a live one may still be using its root.
+fn sweep_dead_scratch_roots(prefix: &str) {
+    let Ok(dir) = std::fs::read_dir(crate::env::BPFFS_MOUNT) else {
+        return;
+    };
+    for e in dir.flatten() {
+        let name = e.file_name();
+        let Some(rest) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(prefix))
+            .and_then(|r| r.strip_prefix('-'))
+        else {
+            continue;
+        };
+        let Some((pid, n)) = rest.split_once('-') else {
+            continue;
+        };
+        let numeric = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+        if numeric(pid) && numeric(n) && !Path::new("/proc").join(pid).exists() {
+            let _ = std::fs::remove_dir_all(e.path());
+        }
+    }
+}
+
+/// A unique per-test/per-bench root under /sys/fs/bpf, removed when dropped; roots left by
+/// killed processes are swept by the next one made with the same prefix.
 pub struct ScratchRoot {
     path: PathBuf,
 }
@@ -159,6 +186,7 @@ impl ScratchRoot {
         use std::sync::atomic::{AtomicU32, Ordering};
         static N: AtomicU32 = AtomicU32::new(0);
         ensure_bpffs()?;
+        sweep_dead_scratch_roots(prefix);
         let path = PathBuf::from(crate::env::BPFFS_MOUNT).join(format!(
             "{prefix}-{}-{}",
             std::process::id(),
