@@ -40,7 +40,7 @@ pub enum Cmd {
     /// Plain XDP programs (lesson 1's counter): attach, detach, list
     #[command(subcommand)]
     Xdp(XdpCmd),
-    /// eBPF maps of the lab: list, dump, watch, set
+    /// eBPF maps of the lab: list, dump, watch, set, clear
     #[command(subcommand)]
     Map(MapCmd),
     /// eBPF C modules: build (clang, then the kernel's verifier)
@@ -205,6 +205,13 @@ pub enum MapCmd {
         name: String,
         key: String,
         value: String,
+    },
+    /// Empty a map: delete every entry of a hash map, zero every value of an array
+    /// (program arrays and ring buffers are refused); says how many entries it cleared
+    Clear {
+        name: String,
+        #[arg(long)]
+        json: bool,
     },
 }
 

@@ -533,6 +533,12 @@ impl Session {
                     json!({ "map": m.name, "key": key, "value": value }),
                 ))
             }
+            MapCmd::Clear { name, .. } => {
+                let m = maps::find(&self.env, &name)?;
+                crate::scripts::clear_guard(self, &m)?;
+                let c = maps::clear(&m)?;
+                Ok(Output::new(format_cleared(&c), serde_json::to_value(&c)?))
+            }
             MapCmd::Watch {
                 name,
                 interval,
@@ -912,6 +918,52 @@ pub fn format_dump(d: &maps::Dump) -> String {
     s.trim_end().to_string()
 }
 
+/// What `map clear` says: the map, how it was emptied, how many entries that took.
+pub fn format_cleared(c: &maps::Cleared) -> String {
+    let plural =
+        |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    let head = format!("cleared {} ({})", c.map.name, c.map.map_type);
+    match c.method {
+        maps::ClearMethod::Delete => {
+            let mut s = if c.cleared == 0 && c.vanished == 0 {
+                format!("{head}: it was already empty")
+            } else {
+                format!("{head}: deleted {}", plural(c.cleared, "entry", "entries"))
+            };
+            if c.vanished > 0 {
+                s.push_str(&if c.vanished == 1 {
+                    "; 1 other entry was gone before its turn (the program or the map's LRU \
+                     removed it)"
+                        .to_string()
+                } else {
+                    format!(
+                        "; {} other entries were gone before their turn (the program or the \
+                         map's LRU removed them)",
+                        c.vanished
+                    )
+                });
+            }
+            s
+        }
+        maps::ClearMethod::Zero => {
+            let total = c.map.max_entries as usize;
+            let cpus = if c.map.per_cpu() { " on every CPU" } else { "" };
+            if c.cleared == 0 {
+                format!(
+                    "{head}: every value was already 0 ({})",
+                    plural(total, "entry", "entries")
+                )
+            } else {
+                format!(
+                    "{head}: zeroed {} of {}{cpus} (an array keeps its keys: the values are 0 again)",
+                    c.cleared,
+                    plural(total, "entry", "entries")
+                )
+            }
+        }
+    }
+}
+
 pub fn format_build(rep: &eclat_kernel::modules::BuildReport) -> String {
     let mut s = format!(
         "compiled {} -> {} in {:.0} ms\n",
@@ -1007,4 +1059,59 @@ pub fn read_pcap(path: &std::path::Path) -> Result<Vec<Vec<u8>>> {
         );
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cleared(
+        map_type: &str,
+        max: u32,
+        method: maps::ClearMethod,
+        n: usize,
+        gone: usize,
+    ) -> maps::Cleared {
+        maps::Cleared {
+            map: maps::MapRef {
+                name: "pkg/prog/m".into(),
+                path: "/nonexistent".into(),
+                map_type: map_type.into(),
+                key_size: 4,
+                value_size: 8,
+                max_entries: max,
+                id: 1,
+            },
+            method,
+            cleared: n,
+            vanished: gone,
+        }
+    }
+
+    #[test]
+    fn clear_says_how_many_entries_it_cleared() {
+        use maps::ClearMethod::{Delete, Zero};
+        assert_eq!(
+            format_cleared(&cleared("lru_hash", 4096, Delete, 1, 0)),
+            "cleared pkg/prog/m (lru_hash): deleted 1 entry"
+        );
+        assert_eq!(
+            format_cleared(&cleared("hash", 64, Delete, 0, 0)),
+            "cleared pkg/prog/m (hash): it was already empty"
+        );
+        assert_eq!(
+            format_cleared(&cleared("hash", 64, Delete, 3, 2)),
+            "cleared pkg/prog/m (hash): deleted 3 entries; 2 other entries were gone before \
+             their turn (the program or the map's LRU removed them)"
+        );
+        assert_eq!(
+            format_cleared(&cleared("percpu_array", 16, Zero, 2, 0)),
+            "cleared pkg/prog/m (percpu_array): zeroed 2 of 16 entries on every CPU (an array \
+             keeps its keys: the values are 0 again)"
+        );
+        assert_eq!(
+            format_cleared(&cleared("array", 1, Zero, 0, 0)),
+            "cleared pkg/prog/m (array): every value was already 0 (1 entry)"
+        );
+    }
 }

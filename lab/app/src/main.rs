@@ -31,7 +31,9 @@ fn wants_json(cmd: &Cmd) -> bool {
         Cmd::Xdp(XdpCmd::Attach { json, .. }) => *json,
         Cmd::Xdp(XdpCmd::List(f)) => f.json,
         Cmd::Map(MapCmd::List(f)) => f.json,
-        Cmd::Map(MapCmd::Dump { json, .. } | MapCmd::Watch { json, .. }) => *json,
+        Cmd::Map(
+            MapCmd::Dump { json, .. } | MapCmd::Watch { json, .. } | MapCmd::Clear { json, .. },
+        ) => *json,
         Cmd::ReadMap { json, .. } => *json,
         Cmd::Lesson(LessonCmd::List(f)) => f.json,
         Cmd::Module(ModuleCmd::Build { json, .. }) => *json,

@@ -40,7 +40,7 @@ pub fn complete(env: &LabEnv, line: &str, pos: usize) -> (usize, Vec<String>) {
             .collect(),
         ["xdp", "attach", _] | ["xdp", "detach"] => nodes(env),
         ["xdp", "attach", _, node] | ["xdp", "detach", node] => devs(env, node),
-        ["map", "dump" | "watch" | "set"] | ["read-map"] => eclat_kernel::maps::list(env)
+        ["map", "dump" | "watch" | "set" | "clear"] | ["read-map"] => eclat_kernel::maps::list(env)
             .iter()
             .map(|m| m.short().to_string())
             .collect(),
@@ -330,6 +330,8 @@ mod tests {
         assert_eq!(c, vec!["--rate".to_string()]);
         let (_, c) = complete(&env, "xdp attach ", 11);
         assert!(c.contains(&"xdp_counter".to_string()));
+        let (_, c) = complete(&env, "map cl", 6);
+        assert_eq!(c, vec!["clear".to_string()]);
     }
 
     #[test]

@@ -728,6 +728,46 @@ fn remove_version(
     Ok(())
 }
 
+/// `map clear` refuses the maps whose content the lab itself manages for loaded scripts
+/// (by path, below the lab's root): the HIKe VM's chain store and configuration, and the
+/// loader maps where `load` wrote a script's entry points. Emptying them would leave the
+/// loaded scripts silently without their chains; `unload` is the way to remove those.
+pub fn clear_guard(session: &Session, m: &maps::MapRef) -> Result<()> {
+    let system = session.env.bpffs_root.join("maps/system");
+    if m.path == system.join("hvm_chain_map") {
+        bail!(
+            "cannot clear `{}`: it is the HIKe VM's chain store, the bytecode of the loaded \
+             scripts, not data a program collects; `eclat-lab unload SCRIPT` removes a \
+             script's chains (`chain list` shows which script owns which)",
+            m.name
+        );
+    }
+    if m.path == system.join("hvm_config") {
+        bail!(
+            "cannot clear `{}`: it is the HIKe VM's configuration (the trace switch, the \
+             chain store's epoch), not data a program collects",
+            m.name
+        );
+    }
+    let st = load_state(session);
+    for (script, sc) in &st.scripts {
+        for e in &sc.entries {
+            let Ok((_, meta)) = object_of(&e.package, true) else {
+                continue;
+            };
+            if runtime::map_pin_path(&session.env.bpffs_root, meta, &e.map) == m.path {
+                bail!(
+                    "cannot clear `{}`: it holds the entry points that `load` wrote for \
+                     {script}, and its loader would find no chain to run; `eclat-lab unload \
+                     {script}` removes them (and a new `load` writes them again)",
+                    m.name
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Brings the kernel back in line with the lab's state after a command was killed:
 /// - deletes stored chains that no loaded script owns (a load killed between storing its
 ///   chains and recording them);

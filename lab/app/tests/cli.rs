@@ -1007,3 +1007,157 @@ fn a_full_program_array_is_a_clear_error_and_unloading_frees_ids() {
     assert!(r.contains("2 echo replies"), "{r}");
     assert!(lab.ok(&["map", "dump", "map_pcpu_mon"]).contains(": 5"));
 }
+
+/// `map dump NAME --json` rows as (key, value) numbers, sorted (hash maps have no order).
+fn rows(lab: &Lab, map: &str) -> Vec<(u64, u64)> {
+    let v: serde_json::Value =
+        serde_json::from_str(&lab.ok(&["map", "dump", map, "--json"])).unwrap();
+    let mut rows: Vec<(u64, u64)> = v["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["key"].as_u64().unwrap_or(u64::MAX),
+                r["value"].as_u64().unwrap_or(u64::MAX),
+            )
+        })
+        .collect();
+    rows.sort();
+    rows
+}
+
+/// `map clear`: an array is zeroed and counts again from zero; the DDoS policy's state
+/// (blacklist, buckets, countdowns) is deleted and the same burst gives the same exact
+/// counters again; clearing under traffic works; what cannot be cleared is refused with
+/// the reason and changes nothing.
+#[test]
+fn map_clear_empties_a_map_and_it_counts_again_from_zero() {
+    let lab = Lab::new("clr");
+    lab.ok(&["topo", "up"]);
+    // an array (xdp_counter's per-CPU pkt_count): zeroed, then counting from 0
+    lab.ok(&["xdp", "attach", "xdp_counter", "sut", "enp6s0f0"]);
+    lab.ok(&[
+        "traffic", "--from", "tg", "--to", "fc01::2", "--udp", "5000", "--count", "50",
+    ]);
+    assert_eq!(rows(&lab, "pkt_count"), [(0, 50)]);
+    let out = lab.ok(&["map", "clear", "pkt_count"]);
+    assert_eq!(
+        out.trim(),
+        "cleared lab/xdp_counter/pkt_count (percpu_array): zeroed 1 of 1 entry on every CPU \
+         (an array keeps its keys: the values are 0 again)"
+    );
+    assert_eq!(rows(&lab, "pkt_count"), [(0, 0)]);
+    lab.ok(&[
+        "traffic", "--from", "tg", "--to", "fc01::2", "--udp", "5000", "--count", "30",
+    ]);
+    assert_eq!(rows(&lab, "pkt_count"), [(0, 30)]);
+
+    // the DDoS policy: a burst of 100 to a fresh destination is 10 PASS, 1 + 89 DROP
+    let ddos = script("ddos.eclat");
+    lab.ok(&["load", &ddos, "-D", "DEVNAME=enp6s0f0"]);
+    let burst = || {
+        lab.ok(&[
+            "traffic", "--from", "tg", "--to", "fc01::2", "--udp", "5000", "--count", "100",
+        ])
+    };
+    burst();
+    assert_eq!(rows(&lab, "map_pcpu_mon"), [(0, 10), (1, 90)]);
+    assert_eq!(
+        rows(&lab, "ip6_hset_srcdst_map").len(),
+        1,
+        "the flow is blacklisted"
+    );
+    // the flow stays blacklisted: the same burst is all DROP
+    burst();
+    assert_eq!(rows(&lab, "map_pcpu_mon"), [(0, 10), (1, 190)]);
+    let out = lab.ok(&["map", "clear", "ip6_hset_srcdst_map"]);
+    assert_eq!(
+        out.trim(),
+        "cleared hike_default/ip6_hset_srcdst/ip6_hset_srcdst_map (hash): deleted 1 entry"
+    );
+    assert!(rows(&lab, "ip6_hset_srcdst_map").is_empty());
+    let v: serde_json::Value =
+        serde_json::from_str(&lab.ok(&["map", "clear", "map_pcpu_mon", "--json"])).unwrap();
+    assert_eq!(
+        (v["method"].as_str(), v["cleared"].as_u64()),
+        (Some("delete"), Some(2))
+    );
+    assert!(rows(&lab, "map_pcpu_mon").is_empty());
+    for m in [
+        "ip6_dst_tbmon_map",
+        "ip6_sd_tbmon_map",
+        "ip6_sd_dec2zero_map",
+    ] {
+        assert!(
+            lab.ok(&["map", "clear", m]).contains("deleted 1 entry"),
+            "{m}"
+        );
+        assert!(rows(&lab, m).is_empty(), "{m}");
+    }
+    // fresh state: the same burst gives the same exact counters, from zero
+    burst();
+    assert_eq!(rows(&lab, "map_pcpu_mon"), [(0, 10), (1, 90)]);
+    assert_eq!(rows(&lab, "ip6_hset_srcdst_map").len(), 1);
+    // already empty is not an error
+    lab.ok(&["map", "clear", "lse_map"])
+        .contains("it was already empty")
+        .then_some(())
+        .expect("an empty map");
+
+    // clearing while the program creates and updates entries
+    let flood = std::thread::scope(|s| {
+        let t = s.spawn(|| {
+            lab.ok(&[
+                "traffic", "--from", "tg", "--to", "fc01::3", "--icmp", "--count", "300", "--rate",
+                "300",
+            ])
+        });
+        for _ in 0..5 {
+            lab.ok(&["map", "clear", "map_pcpu_mon"]);
+            lab.ok(&["map", "clear", "ip6_dst_tbmon_map"]);
+        }
+        t.join().unwrap()
+    });
+    assert!(flood.contains("sent 300/300"), "{flood}");
+
+    // refused, with the reason and what to do instead; nothing changes
+    let chains_before = lab.ok(&["chain", "list"]);
+    let refused = |map: &str, says: &[&str]| {
+        let o = lab.run(&["map", "clear", map]);
+        assert!(!o.status.success(), "{map}: {o:?}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        for s in says {
+            assert!(err.contains(s), "{map}: `{s}` not in {err}");
+        }
+    };
+    refused(
+        "hvm_hprog_map",
+        &[
+            "cannot clear `system/hvm_hprog_map`",
+            "program array",
+            "module unload",
+        ],
+    );
+    refused("hvm_trace", &["ring buffer", "chain trace"]);
+    refused("hvm_chain_map", &["chain store", "eclat-lab unload SCRIPT"]);
+    refused("hvm_config", &["HIKe VM's configuration"]);
+    refused(
+        "ipv6_simple_classifier_map",
+        &["entry points that `load` wrote", "eclat-lab unload"],
+    );
+    refused("nothing_here", &["no map named `nothing_here` is loaded"]);
+    assert_eq!(lab.ok(&["chain", "list"]), chains_before);
+    // the flood put tg -> fc01::3 on the blacklist: cleared, the policy lets a ping through
+    for m in [
+        "ip6_hset_srcdst_map",
+        "ip6_dst_tbmon_map",
+        "ip6_sd_tbmon_map",
+    ] {
+        lab.ok(&["map", "clear", m]);
+    }
+    let r = lab.ok(&[
+        "traffic", "--from", "tg", "--to", "fc01::3", "--icmp", "--count", "3",
+    ]);
+    assert!(r.contains("3 echo replies"), "the policy still runs: {r}");
+}

@@ -46,6 +46,8 @@ pub enum MapError {
         what: &'static str,
         size: u32,
     },
+    #[error("cannot clear `{name}`: {why}")]
+    Refused { name: String, why: String },
 }
 
 /// A pinned map of the lab.
@@ -410,6 +412,190 @@ pub fn set(map: &MapRef, key: &str, value: &str) -> Result<(), MapError> {
     })
 }
 
+/// How `map clear` empties a map of a given type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ClearMethod {
+    /// hash-like maps: every key is deleted
+    Delete,
+    /// arrays: keys cannot be deleted, every value is set to zero
+    Zero,
+}
+
+/// The method for a map type (as [`MapRef::map_type`] names it), or why it cannot be cleared.
+pub fn clear_method(map_type: &str) -> Result<ClearMethod, String> {
+    match map_type {
+        "hash" | "lru_hash" | "percpu_hash" | "lru_percpu_hash" | "lpm_trie" => {
+            Ok(ClearMethod::Delete)
+        }
+        "array" | "percpu_array" => Ok(ClearMethod::Zero),
+        "prog_array" => Err(
+            "it is a program array: its slots hold programs, not data, and \
+             emptying it would leave every chain or tail call into them without a target. \
+             Free program IDs with `module unload PACKAGE|PACKAGE.PROGRAM` or `unload SCRIPT`"
+                .into(),
+        ),
+        "ringbuf" | "perf_event_array" => Err(format!(
+            "it is a {}: it has no keys or values to clear, only events that are gone \
+             once read (`chain trace` reads the HIKe VM's)",
+            if map_type == "ringbuf" {
+                "ring buffer"
+            } else {
+                "perf event array"
+            }
+        )),
+        other => Err(format!(
+            "`map clear` empties hash and array maps; a {other} map holds references to \
+             kernel objects (or has no keys to delete), not data"
+        )),
+    }
+}
+
+/// The raw key operations [`delete_all`] needs: the kernel's, or a test's fake map.
+pub trait KeyOps {
+    /// The key after `key` (the first with `None`); `Ok(false)` at the end. Like the
+    /// kernel's `BPF_MAP_GET_NEXT_KEY`, a `key` that is no longer in the map starts over.
+    fn next_key(&mut self, key: Option<&[u8]>, next: &mut [u8]) -> std::io::Result<bool>;
+    /// Deletes `key`; `Ok(false)` if it was not there (any more).
+    fn delete(&mut self, key: &[u8]) -> std::io::Result<bool>;
+}
+
+struct FdOps<'a>(std::os::fd::BorrowedFd<'a>);
+
+impl KeyOps for FdOps<'_> {
+    fn next_key(&mut self, key: Option<&[u8]>, next: &mut [u8]) -> std::io::Result<bool> {
+        sys::next_key(self.0, key, next)
+    }
+    fn delete(&mut self, key: &[u8]) -> std::io::Result<bool> {
+        sys::delete(self.0, key)
+    }
+}
+
+/// What a clear did to which map.
+#[derive(Debug, Clone, Serialize)]
+pub struct Cleared {
+    pub map: MapRef,
+    pub method: ClearMethod,
+    /// entries deleted (hash maps), or values that were not zero and were zeroed (arrays)
+    pub cleared: usize,
+    /// for [`ClearMethod::Delete`]: keys seen but already gone when deleted (the program
+    /// deleted them, or an LRU map evicted them, meanwhile)
+    pub vanished: usize,
+}
+
+/// Deletes every key present when it starts: the keys are read first, then deleted, so
+/// that deleting never disturbs the walk. Returns (deleted, vanished). A key that the
+/// program removes during the walk makes the kernel start over from the first key: keys
+/// already seen are skipped, and the walk is bounded, so a map that keeps changing under
+/// the walk cannot keep it going for ever. Entries added after the walk (live traffic)
+/// are new state and stay.
+pub fn delete_all(
+    ops: &mut dyn KeyOps,
+    key_size: usize,
+    max_entries: u32,
+) -> std::io::Result<(usize, usize)> {
+    let mut seen = std::collections::HashSet::new();
+    let mut keys = Vec::new();
+    let mut prev: Option<Vec<u8>> = None;
+    let mut next = vec![0u8; key_size];
+    let bound = 4 * max_entries as usize + 64;
+    for _ in 0..bound {
+        if !ops.next_key(prev.as_deref(), &mut next)? {
+            break;
+        }
+        if seen.insert(next.clone()) {
+            keys.push(next.clone());
+        }
+        prev = Some(next.clone());
+    }
+    let (mut deleted, mut vanished) = (0, 0);
+    for k in &keys {
+        if ops.delete(k)? {
+            deleted += 1;
+        } else {
+            vanished += 1;
+        }
+    }
+    Ok((deleted, vanished))
+}
+
+/// Empties a map: hash-like maps lose every entry, arrays have every value set to zero (on
+/// every CPU for per-CPU arrays). Program arrays, ring buffers and maps of kernel objects
+/// are refused with the reason ([`clear_method`]).
+pub fn clear(map: &MapRef) -> Result<Cleared, MapError> {
+    let method = clear_method(&map.map_type).map_err(|why| MapError::Refused {
+        name: map.name.clone(),
+        why,
+    })?;
+    let info = info_of(&map.path)?;
+    let fd = info.fd().map_err(|err| MapError::Aya {
+        path: map.path.clone(),
+        err,
+    })?;
+    let io = |what| {
+        let path = map.path.clone();
+        move |err| MapError::Io { path, what, err }
+    };
+    match method {
+        ClearMethod::Delete => {
+            let (cleared, vanished) = delete_all(
+                &mut FdOps(fd.as_fd()),
+                map.key_size as usize,
+                map.max_entries,
+            )
+            .map_err(io("clear"))?;
+            Ok(Cleared {
+                map: map.clone(),
+                method,
+                cleared,
+                vanished,
+            })
+        }
+        ClearMethod::Zero => {
+            let ncpu = if map.per_cpu() {
+                sys::possible_cpus()
+            } else {
+                1
+            };
+            let vs = map.value_size as usize;
+            let len = if map.per_cpu() {
+                vs.div_ceil(8) * 8 * ncpu
+            } else {
+                vs
+            };
+            let zero = vec![0u8; len];
+            let mut raw = vec![0u8; len];
+            let mut cleared = 0;
+            for i in 0..map.max_entries {
+                let key = i.to_le_bytes();
+                let was_set = sys::lookup(fd.as_fd(), &key, &mut raw).map_err(io("lookup"))?
+                    && raw.iter().any(|b| *b != 0);
+                if was_set {
+                    sys::update(fd.as_fd(), &key, &zero).map_err(|err| {
+                        if err.raw_os_error() == Some(libc::EPERM) {
+                            MapError::Refused {
+                                name: map.name.clone(),
+                                why: "the map is read-only from user space (frozen \
+                                      constants, like a program's .rodata)"
+                                    .into(),
+                            }
+                        } else {
+                            io("update")(err)
+                        }
+                    })?;
+                    cleared += 1;
+                }
+            }
+            Ok(Cleared {
+                map: map.clone(),
+                method,
+                cleared,
+                vanished: 0,
+            })
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -458,5 +644,132 @@ mod tests {
             encode("key", "m", 1, 16),
             Err(MapError::Unsupported { .. })
         ));
+    }
+
+    /// A hash map as the kernel walks it: keys in table order, and a `next_key` from a key
+    /// that is no longer there starts over from the first one. `during` runs before each
+    /// `next_key` (the program or an LRU eviction changing the map under the walk).
+    struct Fake {
+        keys: Vec<Vec<u8>>,
+        calls: usize,
+        during: fn(&mut Vec<Vec<u8>>, usize),
+    }
+
+    impl KeyOps for Fake {
+        fn next_key(&mut self, key: Option<&[u8]>, next: &mut [u8]) -> std::io::Result<bool> {
+            self.calls += 1;
+            (self.during)(&mut self.keys, self.calls);
+            let i = match key.and_then(|k| self.keys.iter().position(|x| x == k)) {
+                Some(i) => i + 1,
+                None => 0,
+            };
+            match self.keys.get(i) {
+                Some(k) => {
+                    next.copy_from_slice(k);
+                    Ok(true)
+                }
+                None => Ok(false),
+            }
+        }
+        fn delete(&mut self, key: &[u8]) -> std::io::Result<bool> {
+            let before = self.keys.len();
+            self.keys.retain(|k| k != key);
+            Ok(self.keys.len() < before)
+        }
+    }
+
+    fn fake(n: u32, during: fn(&mut Vec<Vec<u8>>, usize)) -> Fake {
+        Fake {
+            keys: (0..n).map(|i| i.to_le_bytes().to_vec()).collect(),
+            calls: 0,
+            during,
+        }
+    }
+
+    #[test]
+    fn clearing_deletes_every_key() {
+        let mut f = fake(10, |_, _| {});
+        assert_eq!(delete_all(&mut f, 4, 16).unwrap(), (10, 0));
+        assert!(f.keys.is_empty());
+        // an empty map: nothing to do
+        let mut f = fake(0, |_, _| {});
+        assert_eq!(delete_all(&mut f, 4, 16).unwrap(), (0, 0));
+    }
+
+    #[test]
+    fn clearing_survives_keys_vanishing_during_the_walk() {
+        // the program deletes key 3 while the walk stands on it: the kernel starts over
+        // from the first key; every other key is still deleted, none twice
+        let mut f = fake(8, |keys, call| {
+            if call == 5 {
+                keys.retain(|k| k != &3u32.to_le_bytes());
+            }
+        });
+        let (deleted, vanished) = delete_all(&mut f, 4, 8).unwrap();
+        assert_eq!(
+            (deleted, vanished),
+            (7, 1),
+            "key 3 was seen, then it vanished"
+        );
+        assert!(f.keys.is_empty(), "{:?}", f.keys);
+    }
+
+    #[test]
+    fn keys_gone_before_their_delete_are_counted_not_errors() {
+        // an LRU eviction after the walk: the delete finds nothing
+        struct Evicting(Fake);
+        impl KeyOps for Evicting {
+            fn next_key(&mut self, k: Option<&[u8]>, n: &mut [u8]) -> std::io::Result<bool> {
+                self.0.next_key(k, n)
+            }
+            fn delete(&mut self, key: &[u8]) -> std::io::Result<bool> {
+                self.0.keys.retain(|k| k != &0u32.to_le_bytes());
+                self.0.delete(key)
+            }
+        }
+        let mut f = Evicting(fake(4, |_, _| {}));
+        assert_eq!(delete_all(&mut f, 4, 4).unwrap(), (3, 1));
+        assert!(f.0.keys.is_empty());
+    }
+
+    #[test]
+    fn a_map_that_never_stops_changing_does_not_hang_the_walk() {
+        // every step removes the key the walk stands on and adds a new one
+        let mut f = fake(4, |keys, call| {
+            if !keys.is_empty() {
+                keys.remove(0);
+            }
+            keys.push((1000 + call as u32).to_le_bytes().to_vec());
+        });
+        let (deleted, vanished) = delete_all(&mut f, 4, 4).unwrap();
+        assert!(f.calls <= 4 * 4 + 64, "{} steps", f.calls);
+        assert!(deleted + vanished > 0);
+    }
+
+    #[test]
+    fn which_maps_can_be_cleared() {
+        for t in [
+            "hash",
+            "lru_hash",
+            "percpu_hash",
+            "lru_percpu_hash",
+            "lpm_trie",
+        ] {
+            assert_eq!(clear_method(t), Ok(ClearMethod::Delete), "{t}");
+        }
+        for t in ["array", "percpu_array"] {
+            assert_eq!(clear_method(t), Ok(ClearMethod::Zero), "{t}");
+        }
+        let e = clear_method("prog_array").unwrap_err();
+        assert!(
+            e.contains("program array") && e.contains("module unload"),
+            "{e}"
+        );
+        let e = clear_method("ringbuf").unwrap_err();
+        assert!(
+            e.contains("ring buffer") && e.contains("chain trace"),
+            "{e}"
+        );
+        assert!(clear_method("devmap").unwrap_err().contains("devmap"));
     }
 }
