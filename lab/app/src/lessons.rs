@@ -232,6 +232,17 @@ mod tests {
                     ex.id
                 );
                 for c in &ex.checks {
+                    // what a traffic check runs is a command line like a learner's
+                    if let Check::Traffic { setup, send, .. } = c {
+                        for line in setup.iter().chain([send]) {
+                            let line = line.replace("{file}", "x.eclat");
+                            assert!(
+                                matches!(crate::repl::parse_line(&line), Ok(Some(_))),
+                                "{name}/{}: the check runs `{line}`, which does not parse",
+                                ex.id
+                            );
+                        }
+                    }
                     if let Some(h) = c.hint() {
                         assert!(
                             h < ex.hints.len(),

@@ -741,6 +741,21 @@ impl App {
             self.pending_check = true;
             return;
         }
+        // traffic checks measure counters in the learner's own lab (nothing resets it any
+        // more): the background ping would move them, so it stops before the check starts
+        let sends = self.lesson.exercises[i]
+            .checks
+            .iter()
+            .any(|c| matches!(c, crate::lessons::Check::Traffic { .. }));
+        if let (true, Some(t)) = (sends, self.traffic) {
+            self.info(
+                "stopping the background traffic first: it would move the counters the check \
+                 measures (t starts it again)",
+            );
+            fx.push(Effect::Stop(t));
+            self.pending_check = true;
+            return;
+        }
         let ex = &self.lesson.exercises[i];
         let label = format!("check {}", ex.id);
         self.push(
@@ -2161,6 +2176,40 @@ mod tests {
         let job = a.traffic.unwrap();
         let fx = update(&mut a, key(KeyCode::Char('t')));
         assert!(matches!(fx.as_slice(), [Effect::Stop(j)] if *j == job));
+    }
+
+    #[test]
+    fn a_traffic_check_stops_the_background_traffic_first() {
+        let mut a = App::new(
+            lessons::find("6").unwrap(),
+            true,
+            Theme { color: false },
+            (120, 40),
+            Instant::now(),
+        );
+        a.start();
+        update(&mut a, Event::Topo(Ok(crate::tui::fake::status(true))));
+        update(&mut a, key(KeyCode::Char('t')));
+        let traffic = a.traffic.unwrap();
+        // the check waits for the background ping to stop, then runs
+        let fx = update(&mut a, key(KeyCode::Char('c')));
+        assert!(
+            matches!(fx.as_slice(), [Effect::Stop(j)] if *j == traffic),
+            "{fx:?}"
+        );
+        assert!(a.checking.is_none());
+        let fx = update(
+            &mut a,
+            Event::JobDone {
+                job: traffic,
+                result: Ok(Output::new("sent 12/12", serde_json::Value::Null)),
+            },
+        );
+        assert!(a.traffic.is_none());
+        assert!(
+            fx.iter().any(|e| matches!(e, Effect::Check { .. })),
+            "the check runs once the traffic stopped: {fx:?}"
+        );
     }
 
     fn lesson2() -> App {
