@@ -492,16 +492,7 @@ fn a_crash_inside_load_leaks_no_chain() {
 #[test]
 fn a_learners_module_is_built_loaded_and_called_from_ecl() {
     let lab = Lab::new("umod");
-    std::fs::create_dir_all(&lab.state).unwrap();
-    let src = lab.state.join("amp_filter.bpf.c");
-    std::fs::copy(
-        format!(
-            "{}/../../lessons/07-writing-a-module/solution/amp_filter.bpf.c",
-            env!("CARGO_MANIFEST_DIR")
-        ),
-        &src,
-    )
-    .unwrap();
+    let src = amp_filter_source(&lab);
     let out = lab.ok(&["module", "load", src.to_str().unwrap()]);
     assert!(
         out.contains("amp_filter.udp_amp_filter = program ID")

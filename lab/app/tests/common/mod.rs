@@ -93,14 +93,7 @@ impl Tmux {
             "env {}RUST_BACKTRACE=0 {BIN} {args}; echo TUI-EXITED=$?; sleep 600",
             self.vars
         );
-        self.started = Instant::now();
-        let st = Command::new("tmux")
-            .args(["new-session", "-d", "-s", &self.name])
-            .args(["-x", &cols.to_string(), "-y", &rows.to_string()])
-            .arg(line)
-            .status()
-            .expect("running tmux");
-        assert!(st.success(), "tmux new-session failed");
+        self.new_session(&line, cols, rows);
     }
 
     /// An interactive shell (bash without rc files, prompt `lab$ `) in a new tmux session,
@@ -110,6 +103,11 @@ impl Tmux {
             "env {}RUST_BACKTRACE=0 PS1='lab$ ' bash --norc --noprofile -i",
             self.vars
         );
+        self.new_session(&line, cols, rows);
+    }
+
+    /// A detached tmux session of this harness running the shell line `line`.
+    fn new_session(&mut self, line: &str, cols: u16, rows: u16) {
         self.started = Instant::now();
         let st = Command::new("tmux")
             .args(["new-session", "-d", "-s", &self.name])
