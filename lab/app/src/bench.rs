@@ -206,7 +206,7 @@ pub fn topo_figures(runs: u32) -> Result<TopoFigures> {
             let r = bash(&format!("{u}{ping}"));
             let rd = bash(&d);
             // always clean up the baseline's namespaces, even after a failure
-            let _ = bash(&format!("{d}").replace("ip netns del", "ip netns del 2>/dev/null"));
+            let _ = bash(&d.replace("ip netns del", "ip netns del 2>/dev/null"));
             sup.push(r?);
             sdown.push(rd?);
         }
@@ -374,7 +374,7 @@ pub fn run(session: &Session, args: BenchArgs) -> Result<Output> {
         d.pipeline_ratio
     ));
     let mut loads = vm.loads.clone();
-    loads.sort_by(|a, b| b.load_ns.cmp(&a.load_ns));
+    loads.sort_by_key(|l| std::cmp::Reverse(l.load_ns));
     if let Some(worst) = loads.first() {
         let n = loads.len();
         let mut ms: Vec<f64> = loads.iter().map(|l| l.load_ns as f64 / 1e6).collect();

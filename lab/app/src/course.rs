@@ -17,10 +17,10 @@ use crate::lessons::{self, Check, Exercise, Lesson, MapDelta};
 
 /// The home of the user who ran sudo (or ours).
 pub fn user_home() -> PathBuf {
-    if let Ok(u) = std::env::var("SUDO_USER") {
-        if let Ok(Some(pw)) = nix::unistd::User::from_name(&u) {
-            return pw.dir;
-        }
+    if let Ok(u) = std::env::var("SUDO_USER")
+        && let Ok(Some(pw)) = nix::unistd::User::from_name(&u)
+    {
+        return pw.dir;
     }
     std::env::var_os("HOME")
         .map(PathBuf::from)

@@ -28,6 +28,8 @@ pub enum BpffsError {
     Journal(#[from] JournalError),
 }
 
+// the width of statfs's f_type differs between architectures: the cast is not a no-op everywhere
+#[allow(clippy::unnecessary_cast)]
 pub fn is_bpffs(path: &Path) -> bool {
     nix::sys::statfs::statfs(path)
         .map(|s| s.filesystem_type().0 as i64 == BPF_FS_MAGIC)

@@ -241,7 +241,7 @@ fn hex(b: &[u8]) -> String {
 pub fn decode(b: &[u8]) -> Value {
     if let Some(v) = decode_int(b) {
         Value::Int(v)
-    } else if b.len() % 8 == 0 && !b.is_empty() {
+    } else if b.len().is_multiple_of(8) && !b.is_empty() {
         Value::Words(
             b.chunks_exact(8)
                 .map(|c| u64::from_le_bytes(c.try_into().unwrap_or([0; 8])))
@@ -263,7 +263,7 @@ pub fn sum_per_cpu(raw: &[u8], value_size: usize, ncpu: usize) -> Vec<u8> {
         if let (Some(a), Some(b)) = (decode_int(&out), decode_int(slot)) {
             let s = a.wrapping_add(b).to_le_bytes();
             out.copy_from_slice(&s[..value_size]);
-        } else if value_size % 8 == 0 {
+        } else if value_size.is_multiple_of(8) {
             for (o, s) in out.chunks_exact_mut(8).zip(slot.chunks_exact(8)) {
                 let o_arr: [u8; 8] = (&*o).try_into().unwrap_or([0; 8]);
                 let v = u64::from_le_bytes(o_arr)

@@ -307,10 +307,12 @@ pub fn run_packets(
     let mut out = Vec::new();
     for pkt in packets {
         let mut buf = vec![0u8; pkt.len() + 512];
-        let mut opts = TestRunOptions::default();
-        opts.data_in = Some(pkt);
-        opts.data_out = Some(&mut buf);
-        opts.repeat = 1;
+        let opts = TestRunOptions {
+            data_in: Some(pkt),
+            data_out: Some(&mut buf),
+            repeat: 1,
+            ..Default::default()
+        };
         let r = prog
             .test_run(opts)
             .map_err(|e| obj_err(format!("BPF_PROG_TEST_RUN: {e}")))?;

@@ -373,12 +373,12 @@ pub fn down(env: &LabEnv, journal: &mut Journal) -> Result<DownReport, TopoError
     if let Some(t) = &cur {
         let names: Vec<String> = t.nodes.iter().map(|n| env.ns_name(&n.name)).collect();
         for e in journal.entries()? {
-            if let Resource::Netns { name, ino } = &e.res {
-                if names.contains(name) {
-                    netns::unregister(name, *ino)?;
-                    journal.del(&e.res)?;
-                    removed.push(name.clone());
-                }
+            if let Resource::Netns { name, ino } = &e.res
+                && names.contains(name)
+            {
+                netns::unregister(name, *ino)?;
+                journal.del(&e.res)?;
+                removed.push(name.clone());
             }
         }
         crate::xdp::forget_links_of(

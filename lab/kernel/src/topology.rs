@@ -381,13 +381,13 @@ pub fn parse(src: &str, file: &str) -> Result<Topology, TopologyError> {
             })?),
             None => None,
         };
-        if let Some(v) = via {
-            if v.is_ipv4() != to.addr.is_ipv4() {
-                return Err(err_at(
-                    r.to.span().start,
-                    "route destination and gateway are of different IP versions".into(),
-                ));
-            }
+        if let Some(v) = via
+            && v.is_ipv4() != to.addr.is_ipv4()
+        {
+            return Err(err_at(
+                r.to.span().start,
+                "route destination and gateway are of different IP versions".into(),
+            ));
         }
         let dev = match &r.dev {
             Some(d) => {

@@ -108,12 +108,12 @@ pub fn send(
     if spec.count == Some(0) {
         return Err(TrafficError::Bad("--count must be at least 1".into()));
     }
-    if let Some(r) = spec.rate {
-        if !(r > 0.0 && r.is_finite()) {
-            return Err(TrafficError::Bad(
-                "--rate must be a positive number of packets per second".into(),
-            ));
-        }
+    if let Some(r) = spec.rate
+        && !(r > 0.0 && r.is_finite())
+    {
+        return Err(TrafficError::Bad(
+            "--rate must be a positive number of packets per second".into(),
+        ));
     }
     let fd = netns::open(&ns).map_err(TopoError::from)?;
     let io_err = |what: &str| {

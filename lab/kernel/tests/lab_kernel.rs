@@ -305,9 +305,11 @@ fn counter_verdicts_by_test_run() {
     frame[14] = 0x60;
     frame[20] = 17;
     let run = |frame: &[u8]| {
-        let mut opts = TestRunOptions::default();
-        opts.data_in = Some(frame);
-        opts.repeat = 1;
+        let opts = TestRunOptions {
+            data_in: Some(frame),
+            repeat: 1,
+            ..Default::default()
+        };
         prog.test_run(opts).unwrap().return_value
     };
     assert_eq!(run(&frame), 2); // XDP_PASS
