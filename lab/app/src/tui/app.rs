@@ -573,7 +573,27 @@ impl App {
             .get(&self.lesson.id)
             .map_or(0, |l| l.step)
             .min(n.saturating_sub(1));
-        self.exercise = self.pick_exercise();
+        // the exercise the current step is about, else the first one not passed yet
+        self.exercise = self
+            .step_exercise(self.step)
+            .and_then(|e| self.lesson.exercises.iter().position(|x| x.id == e))
+            .or_else(|| self.pick_exercise());
+    }
+
+    /// The exercise a step's command checks or hints (`lesson check N ID`), if any.
+    fn step_exercise(&self, step: usize) -> Option<String> {
+        self.lesson
+            .steps
+            .get(step)?
+            .run
+            .as_deref()
+            .and_then(|r| repl::parse_line(r).ok().flatten())
+            .and_then(|c| match c {
+                Cmd::Lesson(
+                    LessonCmd::Check { exercise, .. } | LessonCmd::Hint { exercise, .. },
+                ) => exercise,
+                _ => None,
+            })
     }
 
     /// The first exercise not passed yet, else the first.
@@ -681,17 +701,7 @@ impl App {
             self.step = step;
             self.save(ProgressOp::Step(self.lesson.id.clone(), step), fx);
             // a step about another exercise of this lesson makes it the current one
-            let named = self.lesson.steps[step]
-                .run
-                .as_deref()
-                .and_then(|r| repl::parse_line(r).ok().flatten())
-                .and_then(|c| match c {
-                    Cmd::Lesson(
-                        LessonCmd::Check { exercise, .. } | LessonCmd::Hint { exercise, .. },
-                    ) => exercise,
-                    _ => None,
-                });
-            if let Some(e) = named {
+            if let Some(e) = self.step_exercise(step) {
                 self.switch_exercise(&e, fx);
             }
         }
@@ -1408,7 +1418,21 @@ impl App {
             KeyCode::Char('n') | KeyCode::Right if self.step + 1 < self.lesson.steps.len() => {
                 self.set_step(self.step + 1, fx);
             }
-            KeyCode::Char('n') | KeyCode::Right => {}
+            KeyCode::Char('n') | KeyCode::Right => {
+                let next = self.all.iter().find(|l| l.number > self.lesson.number);
+                let msg = match next {
+                    Some(l) => format!(
+                        "this is the last step of lesson {}: press l, then {} and Enter, for \
+                         lesson {}: {}",
+                        self.lesson.number, l.number, l.number, l.title
+                    ),
+                    None => format!(
+                        "this is the last step of the last lesson ({})",
+                        self.lesson.number
+                    ),
+                };
+                self.info(msg);
+            }
             KeyCode::Char('p') | KeyCode::Left => self.set_step(self.step.saturating_sub(1), fx),
             KeyCode::Char('r') | KeyCode::Enter => self.run_step(fx),
             KeyCode::Char('c') => self.start_check(fx),
@@ -1709,6 +1733,12 @@ impl App {
                         }
                         rows.push(row);
                     }
+                    // the keys the lesson names first, then the others, each in key order
+                    // (a hash map iterates in hash order; an array's unnamed zeros would
+                    // push the named keys out of the panel)
+                    rows.sort_by_cached_key(|r| {
+                        (r.label.is_none(), r.key.parse::<u64>().ok(), r.key.clone())
+                    });
                     p.state = PanelState::Loaded {
                         map_type: d.map.map_type.clone(),
                         per_cpu: d.map.per_cpu(),
