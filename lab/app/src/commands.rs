@@ -974,7 +974,10 @@ pub fn format_build(rep: &eclat_kernel::modules::BuildReport) -> String {
         s.push('\n');
     }
     if rep.programs.is_empty() {
-        s.push_str("the object holds no program (is `SEC(\"xdp\")` missing?)\n");
+        s.push_str(
+            "the object holds no program (is `SEC(\"xdp\")` missing? In a HIKe module, \
+             `EXPORT_HIKE_PROG(name)` writes it)\n",
+        );
     }
     for p in &rep.programs {
         if p.accepted {

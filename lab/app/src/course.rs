@@ -335,7 +335,7 @@ fn run_check(session: &Session, check: &Check, file: &Path) -> Result<CheckResul
                     .diagnostics
                     .iter()
                     .filter(|d| d.is_error())
-                    .map(|d| d.message.clone())
+                    .map(|d| format!("line {}: {}", d.span.line_col(&src).0, d.message))
                     .collect();
                 Ok(result(
                     check,
@@ -383,7 +383,9 @@ fn run_check(session: &Session, check: &Check, file: &Path) -> Result<CheckResul
                 rejected.is_empty() && !rep.programs.is_empty(),
                 "every program accepted",
                 if rep.programs.is_empty() {
-                    "the object holds no program (is `SEC(\"xdp\")` missing?)".to_string()
+                    "the object holds no program (is `SEC(\"xdp\")` missing? In a HIKe module, \
+                     `EXPORT_HIKE_PROG(name)` writes it)"
+                        .to_string()
                 } else if rejected.is_empty() {
                     "accepted".into()
                 } else {

@@ -49,7 +49,23 @@ pub fn complete(env: &LabEnv, line: &str, pos: usize) -> (usize, Vec<String>) {
             .map(|s| s.to_string())
             .collect(),
         ["topo", "up"] => crate::topologies::names(),
-        ["module", "build"] => files_like(word, ".c"),
+        ["module", "build"] => files_like(word, &[".c"]),
+        ["module", "load"] => files_like(word, &[".c", ".o"]),
+        ["module", "unload"] => {
+            let st = crate::scripts::peek_state(env);
+            let mut v: Vec<String> = st.modules.keys().cloned().collect();
+            for k in st.programs.keys() {
+                v.push(k.clone());
+                v.extend(k.split_once('.').map(|(p, _)| p.to_string()));
+            }
+            v
+        }
+        ["load" | "compile" | "test"] => files_like(word, &[".eclat"]),
+        ["unload"] => crate::scripts::peek_state(env)
+            .scripts
+            .keys()
+            .cloned()
+            .collect(),
         ["lesson", "show"] => crate::lessons::all().iter().map(|l| l.id.clone()).collect(),
         [.., "--from"] => nodes(env),
         _ if word.starts_with('-') => flags_of(&words).into_iter().collect(),
@@ -61,20 +77,29 @@ pub fn complete(env: &LabEnv, line: &str, pos: usize) -> (usize, Vec<String>) {
     (start, out)
 }
 
-/// Paths starting with `word` that end in `ext` (or are directories).
-fn files_like(word: &str, ext: &str) -> Vec<String> {
+/// Paths starting with `word` that end in one of `exts` (or are directories). `~/eclat-lab/`
+/// and `~/` are read where commands expand them, and completed as typed.
+fn files_like(word: &str, exts: &[&str]) -> Vec<String> {
     let (dir, _) = word
         .rsplit_once('/')
         .map(|(d, f)| (format!("{d}/"), f))
         .unwrap_or((String::new(), word));
-    let read = if dir.is_empty() { "." } else { dir.as_str() };
+    let read = if dir.is_empty() {
+        ".".into()
+    } else if let Some(rest) = dir.strip_prefix("~/eclat-lab/") {
+        crate::course::workspace_root().join(rest)
+    } else if let Some(rest) = dir.strip_prefix("~/") {
+        crate::course::user_home().join(rest)
+    } else {
+        std::path::PathBuf::from(&dir)
+    };
     std::fs::read_dir(read)
         .map(|rd| {
             rd.filter_map(|e| {
                 let e = e.ok()?;
                 let name = e.file_name().into_string().ok()?;
                 let is_dir = e.file_type().ok()?.is_dir();
-                (is_dir || name.ends_with(ext))
+                (is_dir || exts.iter().any(|x| name.ends_with(x)))
                     .then(|| format!("{dir}{name}{}", if is_dir { "/" } else { "" }))
             })
             .collect()
@@ -332,6 +357,26 @@ mod tests {
         assert!(c.contains(&"xdp_counter".to_string()));
         let (_, c) = complete(&env, "map cl", 6);
         assert_eq!(c, vec!["clear".to_string()]);
+    }
+
+    #[test]
+    fn completes_script_and_module_files() {
+        let dir = std::env::temp_dir().join(format!("eclat-repl-files-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("sub")).unwrap();
+        for f in ["a.eclat", "m.bpf.c", "m.o", "notes.txt"] {
+            std::fs::write(dir.join(f), "").unwrap();
+        }
+        let d = dir.display();
+        let line = format!("load {d}/");
+        let (_, c) = complete(&LabEnv::for_test("repl-files"), &line, line.len());
+        assert_eq!(c, vec![format!("{d}/a.eclat"), format!("{d}/sub/")]);
+        let line = format!("module load {d}/m");
+        let (_, c) = complete(&LabEnv::for_test("repl-files"), &line, line.len());
+        assert_eq!(c, vec![format!("{d}/m.bpf.c"), format!("{d}/m.o")]);
+        // nothing loaded in a fresh lab: nothing to unload
+        let (_, c) = complete(&LabEnv::for_test("repl-files"), "module unload ", 14);
+        assert!(c.is_empty(), "{c:?}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -313,6 +313,17 @@ pub fn load_state(session: &Session) -> HikeState {
         .unwrap_or_default()
 }
 
+/// What `load_state` would return, read without changing anything (for completion).
+pub fn peek_state(env: &eclat_kernel::LabEnv) -> HikeState {
+    if !env.bpffs_root.join("maps/system/hvm_chain_map").exists() {
+        return HikeState::default();
+    }
+    std::fs::read_to_string(env.state_dir.join("hike.json"))
+        .ok()
+        .and_then(|s| serde_json::from_str(&s).ok())
+        .unwrap_or_default()
+}
+
 fn save_state(session: &Session, st: &HikeState) -> Result<()> {
     let p = state_path(session);
     let tmp = p.with_extension("json.tmp");
