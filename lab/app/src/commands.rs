@@ -900,12 +900,17 @@ pub fn format_status(st: &topo::Status) -> String {
     s.trim_end().to_string()
 }
 
+/// `n` and the noun in the right number: "1 entry", "3 entries".
+pub fn count_of(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 pub fn format_dump(d: &maps::Dump) -> String {
     let mut s = format!(
-        "{} ({}, {} entries{})\n",
+        "{} ({}, {}{})\n",
         d.map.name,
         d.map.map_type,
-        d.rows.len(),
+        count_of(d.rows.len(), "entry", "entries"),
         if d.map.per_cpu() {
             ", per-CPU values summed"
         } else {
@@ -920,8 +925,7 @@ pub fn format_dump(d: &maps::Dump) -> String {
 
 /// What `map clear` says: the map, how it was emptied, how many entries that took.
 pub fn format_cleared(c: &maps::Cleared) -> String {
-    let plural =
-        |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    let plural = count_of;
     let head = format!("cleared {} ({})", c.map.name, c.map.map_type);
     match c.method {
         maps::ClearMethod::Delete => {

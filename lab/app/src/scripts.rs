@@ -211,10 +211,10 @@ pub fn format_dump(d: &maps::Dump) -> String {
     };
     let sum = counters(&vl);
     let mut s = format!(
-        "{} ({}, {} entries; key {}, value {}{})\n",
+        "{} ({}, {}; key {}, value {}{})\n",
         d.map.name,
         d.map.map_type,
-        d.rows.len(),
+        crate::commands::count_of(d.rows.len(), "entry", "entries"),
         kl.name,
         vl.name,
         if d.map.per_cpu() {

@@ -595,8 +595,14 @@ fn loader_map(
                             "map-index",
                             e.span,
                             format!(
-                                "index {idx} is past the end of `{}` ({} entries)",
-                                m.name, m.max_entries
+                                "index {idx} is past the end of `{}` ({} {})",
+                                m.name,
+                                m.max_entries,
+                                if m.max_entries == 1 {
+                                    "entry"
+                                } else {
+                                    "entries"
+                                }
                             ),
                         )
                         .with_label("out of range"),
