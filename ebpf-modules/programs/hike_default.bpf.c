@@ -235,7 +235,8 @@ EXPORT_HIKE_PROG_3(app_cfg_store, __u32, key, __u32, value);
 EXPORT_HIKE_PROG_MAP(app_cfg_store, app_cfg_map);
 
 /* ip6_find_udp: walks at most HIKE_MAX_EXTHDRS IPv6 extension headers to a UDP header that
- * is all in the packet; sets dataoff (and thoff) to it. */
+ * is all in the packet; sets dataoff (and thoff) to it. A fragment other than the first has
+ * no UDP header: -ENOENT. */
 #define HIKE_MAX_EXTHDRS 6
 HIKE_PROG(ip6_find_udp)
 {
@@ -263,6 +264,13 @@ HIKE_PROG(ip6_find_udp)
 		h = hike_pkt_ptr(ctx, off, 2);
 		if (!h)
 			goto none;
+		if (nh == NEXTHDR_FRAGMENT) {
+			/* only the first fragment (offset 0) carries the upper-layer header */
+			__u8 *fh = hike_pkt_ptr(ctx, off, 4);
+
+			if (!fh || fh[2] || (fh[3] & 0xf8))
+				goto none;
+		}
 		/* the length is the skipped header's own: a fragment header is always 8 bytes
 		 * (its second byte is reserved), the others say 8 * (h[1] + 1) */
 		off += nh == NEXTHDR_FRAGMENT ? 8 : (h[1] + 1) * 8;

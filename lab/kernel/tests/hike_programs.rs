@@ -389,6 +389,14 @@ fn udp_offset(frame: &[u8]) -> Option<usize> {
             17 => return (off + 8 <= frame.len()).then_some(off),
             0 | 43 | 44 | 60 if walked < MAX_EXT_HEADERS => {
                 let header = frame.get(off..off + 2)?;
+                if next == 44 {
+                    // RFC 8200 4.5: a 13-bit offset, then 2 reserved bits and the M flag;
+                    // only the fragment at offset 0 holds the upper-layer header
+                    let field = frame.get(off + 2..off + 4)?;
+                    if u16::from_be_bytes([field[0], field[1]]) >> 3 != 0 {
+                        return None;
+                    }
+                }
                 let len = match next {
                     44 => 8,
                     _ => 8 * (header[1] as usize + 1),
@@ -460,6 +468,13 @@ fn ip6_find_udp_walks_extension_headers() {
 
     use ExtHeader as H;
     let cases: Vec<(&str, Vec<H>, Option<usize>, Answer)> = vec![
+        (
+            // a later fragment of a datagram has no UDP header, whatever follows the header
+            "fragment at offset 185 (8-byte units) -> UDP",
+            vec![H::fragment_at(0, 185, 7)],
+            None,
+            (enoent, 54, 54),
+        ),
         (
             // the hop-by-hop header's length must not be taken as a fragment header's
             "hop-by-hop (16 bytes) -> fragment -> UDP",
@@ -569,7 +584,12 @@ fn ip6_find_udp_agrees_with_an_independent_walker() {
             headers.push(match rnd(4) {
                 0 => ExtHeader::options(0, len),
                 1 => ExtHeader::routing(len),
-                2 => ExtHeader::fragment(rnd(256) as u8, rnd(1 << 32) as u32),
+                // a first fragment mostly, now and then a later one
+                2 => ExtHeader::fragment_at(
+                    rnd(256) as u8,
+                    if rnd(4) == 0 { rnd(8192) as u16 } else { 0 },
+                    rnd(1 << 32) as u32,
+                ),
                 _ => ExtHeader::options(60, len),
             });
         }

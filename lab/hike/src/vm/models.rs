@@ -412,7 +412,8 @@ fn prefix_match(prefix: &[u8; 16], len: u8, addr: &[u8; 16]) -> bool {
 
 /// Walks at most 6 IPv6 extension headers (hop-by-hop, routing, fragment, destination
 /// options), as the kernel program, to a UDP header that is all in the packet; on success
-/// `dataoff` and `thoff` point at it and `r0` = 17.
+/// `dataoff` and `thoff` point at it and `r0` = 17. A fragment other than the first (offset
+/// not 0) has no UDP header.
 fn find_udp(ctx: &mut Ctx<'_>) -> ProgramResult {
     const MAX_EXTHDRS: usize = 6;
     let Some(nh) = ip6_off(ctx) else {
@@ -428,6 +429,13 @@ fn find_udp(ctx: &mut Ctx<'_>) -> ProgramResult {
                 let Some(h) = p.get(off..off + 2) else {
                     return ProgramResult::Continue(ENOENT);
                 };
+                // only the first fragment (offset 0) carries the upper-layer header
+                if next == 44 {
+                    match p.get(off + 2..off + 4) {
+                        Some(f) if f[0] == 0 && f[1] & 0xf8 == 0 => {}
+                        _ => return ProgramResult::Continue(ENOENT),
+                    }
+                }
                 // the length is the skipped header's own: fragment headers are always 8 bytes
                 let len = if next == 44 {
                     8

@@ -112,7 +112,15 @@ impl ExtHeader {
     /// A fragment header (44, always 8 bytes): the first fragment (offset 0, more fragments)
     /// of datagram `id`; `reserved` goes into its second byte, which receivers must ignore.
     pub fn fragment(reserved: u8, id: u32) -> Self {
-        let mut bytes = vec![0, reserved, 0, 1];
+        Self::fragment_at(reserved, 0, id)
+    }
+
+    /// The same at fragment offset `offset` (in 8-byte units, below 8192): only the fragment
+    /// at offset 0 carries the upper-layer header.
+    pub fn fragment_at(reserved: u8, offset: u16, id: u32) -> Self {
+        assert!(offset < 8192, "fragment offset {offset}");
+        let mut bytes = vec![0, reserved];
+        bytes.extend_from_slice(&((offset << 3) | 1).to_be_bytes());
         bytes.extend_from_slice(&id.to_be_bytes());
         Self { proto: 44, bytes }
     }
