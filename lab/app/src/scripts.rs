@@ -1422,7 +1422,12 @@ fn format_freed(freed: &mut [(String, u32)]) -> String {
 pub fn module_list(session: &Session) -> (String, serde_json::Value) {
     let st = load_state(session);
     use_user_modules(session);
-    let mut s = String::new();
+    // the first column is the program's ID in the lab's program array; `-` = not registered
+    // (a load registers what its script calls)
+    let mut s = format!(
+        "{:<4} {:<37} {}\n",
+        "ID", "program (eCLAT import path)", "(arguments) and whether it ends the chain"
+    );
     let mut rows = Vec::new();
     let user: Vec<hike::catalog::ProgramSig> = user_modules()
         .iter()
@@ -1448,6 +1453,7 @@ pub fn module_list(session: &Session) -> (String, serde_json::Value) {
         ));
         rows.push(serde_json::json!({"program": key, "id": id, "params": params, "kind": p.kind}));
     }
+    s.push_str("     loaders (attached by a script's `attach`), with the maps that pick a chain:\n");
     for l in &catalog().loaders {
         s.push_str(&format!(
             "     loaders.{}.{}  maps: {}\n",
