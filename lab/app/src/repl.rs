@@ -180,7 +180,14 @@ impl Helper for LabHelper {}
 
 /// Parses one shell line into a command. `Ok(None)` for an empty line.
 pub fn parse_line(line: &str) -> Result<Option<Cmd>, String> {
-    let words = shell_words::split(line).map_err(|e| format!("cannot split the line: {e}"))?;
+    let mut words = shell_words::split(line).map_err(|e| format!("cannot split the line: {e}"))?;
+    // a line pasted from a lesson or the book (`sudo eclat-lab topo up`) works as it is
+    if words.first().is_some_and(|w| w == "sudo") {
+        words.remove(0);
+    }
+    if words.first().is_some_and(|w| w == "eclat-lab") {
+        words.remove(0);
+    }
     if words.is_empty() {
         return Ok(None);
     }
@@ -386,5 +393,15 @@ mod tests {
         let e = parse_line("topo sideways").unwrap_err();
         assert!(e.contains("sideways"), "{e}");
         assert!(parse_line("exec tg -- ping -c 1 'fc01::2'").is_ok());
+        // pasted with the shell's prefix
+        for line in ["eclat-lab topo up", "sudo eclat-lab topo up"] {
+            assert!(
+                matches!(parse_line(line).unwrap(), Some(Cmd::Topo(_))),
+                "{line}"
+            );
+        }
+        assert!(parse_line("sudo eclat-lab").unwrap().is_none());
+        // only as a prefix: an argument named eclat-lab stays
+        assert!(parse_line("topo eclat-lab").is_err());
     }
 }
