@@ -1453,7 +1453,9 @@ pub fn module_list(session: &Session) -> (String, serde_json::Value) {
         ));
         rows.push(serde_json::json!({"program": key, "id": id, "params": params, "kind": p.kind}));
     }
-    s.push_str("     loaders (attached by a script's `attach`), with the maps that pick a chain:\n");
+    s.push_str(
+        "     loaders (attached by a script's `attach`), with the maps that pick a chain:\n",
+    );
     for l in &catalog().loaders {
         s.push_str(&format!(
             "     loaders.{}.{}  maps: {}\n",
