@@ -37,10 +37,10 @@ pub enum Cmd {
     },
     /// Send packets from a node with the built-in generator (exact counts)
     Traffic(TrafficArgs),
-    /// Plain XDP programs (lesson 1's counter): attach, detach, list
+    /// Plain XDP programs (lesson 1's counter, your own objects): load, attach, detach, list
     #[command(subcommand)]
     Xdp(XdpCmd),
-    /// eBPF maps of the lab: list, dump, watch, set, clear
+    /// eBPF maps of the lab: list, dump, watch, set, delete, clear
     #[command(subcommand)]
     Map(MapCmd),
     /// eBPF C modules: build (clang, then the kernel's verifier)
@@ -162,7 +162,17 @@ pub struct TrafficArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum XdpCmd {
-    /// Attach a prebuilt program to NODE's interface DEV (replaces what the lab attached there)
+    /// Build your own FILE.bpf.c (clang, or take FILE.o) and load every XDP program and map
+    /// in it, pinned under the lab's root; nothing is attached and program arrays stay empty
+    /// (`xdp attach PROGRAM NODE DEV`, `map set PROG_ARRAY SLOT PROGRAM`). Loading the same
+    /// file again replaces the earlier version (and detaches its programs)
+    Load {
+        file: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Attach a prebuilt program, or one of yours loaded with `xdp load`, to NODE's interface
+    /// DEV (replaces what the lab attached there)
     Attach {
         program: String,
         node: String,
@@ -200,12 +210,15 @@ pub enum MapCmd {
         #[arg(long)]
         json: bool,
     },
-    /// Write VALUE at KEY (numbers, 0x-hex, or XDP verdicts like DROP)
+    /// Write VALUE at KEY (numbers, 0x-hex, or XDP verdicts like DROP); in a program array,
+    /// KEY is a slot and VALUE a loaded program's name (`map set pipe_progs 1 pipe_set_ecn`)
     Set {
         name: String,
         key: String,
         value: String,
     },
+    /// Delete the entry at KEY: empty a program array's slot, remove a hash map's key
+    Delete { name: String, key: String },
     /// Empty a map: delete every entry of a hash map, zero every value of an array
     /// (program arrays and ring buffers are refused); says how many entries it cleared
     Clear {

@@ -449,11 +449,19 @@ impl Session {
                 for a in &att {
                     text.push_str(&format!("  {}:{} <- {}\n", a.node, a.dev, a.program));
                 }
+                let objects = xdp::loaded_objects(&self.env);
+                if !objects.is_empty() {
+                    text.push_str("\nloaded with `xdp load`:\n");
+                }
+                for (pkg, progs) in &objects {
+                    text.push_str(&format!("  {pkg}: {}\n", progs.join(", ")));
+                }
                 Ok(Output::new(
                     text.trim_end(),
-                    json!({ "programs": xdp::PROGRAMS.iter().map(|p| p.name).collect::<Vec<_>>(), "attached": att }),
+                    json!({ "programs": xdp::PROGRAMS.iter().map(|p| p.name).collect::<Vec<_>>(), "attached": att, "objects": objects }),
                 ))
             }
+            XdpCmd::Load { file, .. } => self.xdp_load(&file),
             XdpCmd::Attach {
                 program,
                 node,
@@ -520,6 +528,17 @@ impl Session {
             MapCmd::Dump { name, .. } => {
                 let m = maps::find(&self.env, &name)?;
                 let d = maps::dump(&m, 100_000)?;
+                if m.map_type == "prog_array" {
+                    // slots hold program IDs: name them
+                    let names = xdp::program_names_by_id(&self.env);
+                    let mut j = serde_json::to_value(&d)?;
+                    if let Some(rows) = j["rows"].as_array_mut() {
+                        for (row, r) in rows.iter_mut().zip(&d.rows) {
+                            row["program"] = json!(prog_name(&names, &r.value));
+                        }
+                    }
+                    return Ok(Output::new(format_prog_array(&d, &names), j));
+                }
                 Ok(Output::new(
                     crate::scripts::format_dump(&d),
                     serde_json::to_value(&d)?,
@@ -527,10 +546,39 @@ impl Session {
             }
             MapCmd::Set { name, key, value } => {
                 let m = maps::find(&self.env, &name)?;
+                if m.map_type == "prog_array" {
+                    self.vm_guard(&m, "fill")?;
+                    let p = xdp::find_program(&self.env, &value)?;
+                    let id = maps::set_program(&m, &key, &p.name, &p.pin)?;
+                    return Ok(Output::new(
+                        format!("{}[{key}] = {} (program ID {id})", m.name, p.name),
+                        json!({ "map": m.name, "key": key, "program": p.name, "id": id }),
+                    ));
+                }
                 maps::set(&m, &key, &value)?;
                 Ok(Output::new(
                     format!("{}[{key}] = {value}", m.name),
                     json!({ "map": m.name, "key": key, "value": value }),
+                ))
+            }
+            MapCmd::Delete { name, key } => {
+                let m = maps::find(&self.env, &name)?;
+                if m.map_type == "prog_array" {
+                    self.vm_guard(&m, "empty a slot of")?;
+                }
+                let was = maps::delete(&m, &key)?;
+                let what = if m.map_type == "prog_array" {
+                    "slot"
+                } else {
+                    "key"
+                };
+                Ok(Output::new(
+                    if was {
+                        format!("{}[{key}] deleted", m.name)
+                    } else {
+                        format!("{}[{key}]: the {what} was already empty", m.name)
+                    },
+                    json!({ "map": m.name, "key": key, "deleted": was }),
                 ))
             }
             MapCmd::Clear { name, .. } => {
@@ -601,6 +649,76 @@ impl Session {
                 Ok(Output::new(String::new(), json!(frames)))
             }
         }
+    }
+
+    /// The HIKe VM's program table is the lab's to fill (`module load`, `load`).
+    fn vm_guard(&self, m: &maps::MapRef, what: &str) -> Result<()> {
+        if m.path.starts_with(self.env.bpffs_root.join("maps/system")) {
+            bail!(
+                "cannot {what} `{}`: it is the HIKe VM's program table, which `module load` \
+                 and `load` fill by program ID; `map set` and `map delete` work on the program \
+                 arrays of objects loaded with `xdp load`",
+                m.name
+            );
+        }
+        Ok(())
+    }
+
+    /// `xdp load FILE.bpf.c|FILE.o`: build with clang (as `module build`), then load every
+    /// program and map of the object into the lab, pinned, nothing attached.
+    fn xdp_load(&self, file: &std::path::Path) -> Result<Output> {
+        let fname = file
+            .file_name()
+            .and_then(|n| n.to_str())
+            .context("give a file: xdp load FILE.bpf.c")?;
+        let package = fname
+            .strip_suffix(".bpf.c")
+            .or_else(|| fname.strip_suffix(".c"))
+            .or_else(|| fname.strip_suffix(".o"))
+            .with_context(|| {
+                format!(
+                    "`xdp load` takes a C source (FILE.bpf.c) or an object (FILE.o), not {fname}"
+                )
+            })?
+            .to_string();
+        if package.is_empty() || package.contains(['/', '.']) {
+            bail!("name the file NAME.bpf.c with a NAME of letters, digits and _");
+        }
+        let mut text = String::new();
+        let object = if fname.ends_with(".c") {
+            let rep = eclat_kernel::modules::build(file, &self.env.state_dir.join("include"))?;
+            if !rep.accepted() {
+                bail!("{}", format_build(&rep));
+            }
+            text.push_str(&format!(
+                "compiled {} -> {} in {:.0} ms\n",
+                rep.source, rep.object, rep.clang_ms
+            ));
+            if !rep.warnings.trim().is_empty() {
+                text.push_str(rep.warnings.trim_end());
+                text.push('\n');
+            }
+            std::path::PathBuf::from(rep.object)
+        } else {
+            file.to_path_buf()
+        };
+        let (mut j, _) = self.journal()?;
+        let rep = xdp::load_object(&self.env, &mut j, &object, &package, self.life())?;
+        for d in &rep.detached {
+            text.push_str(&format!("detached the earlier version: {d}\n"));
+        }
+        text.push_str(&format!(
+            "{} {package} in {:.1} ms: programs {}; maps {}\n",
+            if rep.replaced { "reloaded" } else { "loaded" },
+            rep.load_us as f64 / 1000.0,
+            rep.programs.join(", "),
+            rep.maps.join(", ")
+        ));
+        text.push_str("nothing is attached yet: `xdp attach PROGRAM NODE DEV`");
+        if !rep.maps.is_empty() {
+            text.push_str("; fill a program array with `map set MAP SLOT PROGRAM`");
+        }
+        Ok(Output::new(text, serde_json::to_value(&rep)?))
     }
 
     fn module(&self, m: ModuleCmd) -> Result<Output> {
@@ -919,6 +1037,35 @@ pub fn format_dump(d: &maps::Dump) -> String {
     );
     for r in &d.rows {
         s.push_str(&format!("  {:>8} : {}\n", r.key.to_string(), r.value));
+    }
+    s.trim_end().to_string()
+}
+
+fn prog_name(names: &std::collections::HashMap<u32, String>, v: &maps::Value) -> String {
+    match v {
+        maps::Value::Int(id) => names
+            .get(&(*id as u32))
+            .cloned()
+            .unwrap_or_else(|| "(not pinned by the lab)".into()),
+        _ => "?".into(),
+    }
+}
+
+/// A program array: each filled slot with the program's name and kernel ID.
+pub fn format_prog_array(d: &maps::Dump, names: &std::collections::HashMap<u32, String>) -> String {
+    let mut s = format!(
+        "{} (prog_array, {} of {} slots filled)\n",
+        d.map.name,
+        d.rows.len(),
+        d.map.max_entries
+    );
+    for r in &d.rows {
+        s.push_str(&format!(
+            "  {:>8} : {} (program ID {})\n",
+            r.key.to_string(),
+            prog_name(names, &r.value),
+            r.value
+        ));
     }
     s.trim_end().to_string()
 }

@@ -37,13 +37,27 @@ pub fn complete(env: &LabEnv, line: &str, pos: usize) -> (usize, Vec<String>) {
         ["xdp", "attach"] => eclat_kernel::xdp::PROGRAMS
             .iter()
             .map(|p| p.name.to_string())
+            .chain(
+                eclat_kernel::xdp::loaded_objects(env)
+                    .into_iter()
+                    .flat_map(|(_, progs)| progs),
+            )
             .collect(),
+        ["xdp", "load"] => files_like(word, &[".c", ".o"]),
         ["xdp", "attach", _] | ["xdp", "detach"] => nodes(env),
         ["xdp", "attach", _, node] | ["xdp", "detach", node] => devs(env, node),
-        ["map", "dump" | "watch" | "set" | "clear"] | ["read-map"] => eclat_kernel::maps::list(env)
-            .iter()
-            .map(|m| m.short().to_string())
-            .collect(),
+        ["map", "dump" | "watch" | "set" | "delete" | "clear"] | ["read-map"] => {
+            eclat_kernel::maps::list(env)
+                .iter()
+                .map(|m| m.short().to_string())
+                .collect()
+        }
+        ["map", "set", map, _] if is_prog_array(env, map) => {
+            eclat_kernel::xdp::pinned_programs(env)
+                .into_iter()
+                .map(|p| p.name)
+                .collect()
+        }
         ["map", "set", _, _] => ["PASS", "DROP", "ABORTED", "TX", "REDIRECT"]
             .iter()
             .map(|s| s.to_string())
@@ -105,6 +119,10 @@ fn files_like(word: &str, exts: &[&str]) -> Vec<String> {
             .collect()
         })
         .unwrap_or_default()
+}
+
+fn is_prog_array(env: &LabEnv, map: &str) -> bool {
+    eclat_kernel::maps::find(env, map).is_ok_and(|m| m.map_type == "prog_array")
 }
 
 fn nodes(env: &LabEnv) -> Vec<String> {

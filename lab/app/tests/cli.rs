@@ -1152,3 +1152,165 @@ fn map_clear_empties_a_map_and_it_counts_again_from_zero() {
     ]);
     assert!(r.contains("3 echo replies"), "the policy still runs: {r}");
 }
+
+/// The sum of `map dump MAP --json` at `key`.
+fn dump_at(lab: &Lab, map: &str, key: u64) -> u64 {
+    rows(lab, map)
+        .into_iter()
+        .find(|(k, _)| *k == key)
+        .map(|(_, v)| v)
+        .unwrap_or(0)
+}
+
+/// Lesson 3 for real: the learner's own pipeline object loaded with `xdp load`, its
+/// classifier attached, its program array wired by hand with `map set`, traffic counted by
+/// the monitor at the end of the pipeline; a slot emptied with `map delete` makes the
+/// solution fail closed (every packet counted in pipe_errors[2], none by the monitor); the
+/// refusals say what is wrong and change nothing; reloading replaces the object and its
+/// attachment; `reset` leaves no pin and no attachment.
+#[test]
+fn a_hand_wired_tail_call_pipeline() {
+    let lab = Lab::new("pipe");
+    lab.ok(&["topo", "up"]);
+    let dir = lab.state.join("work");
+    std::fs::create_dir_all(&dir).unwrap();
+    let src = dir.join("pipeline.bpf.c");
+    std::fs::copy(
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../lessons/03-composing-programs/solution/pipeline.bpf.c"
+        ),
+        &src,
+    )
+    .unwrap();
+    let src = src.to_str().unwrap();
+    let out = lab.ok(&["xdp", "load", src]);
+    assert!(
+        out.contains("loaded pipeline in")
+            && out.contains("programs pipe_classifier, pipe_monitor, pipe_set_ecn")
+            && out.contains("maps pipe_errors, pipe_mon, pipe_progs"),
+        "{out}"
+    );
+    assert!(lab.xdp_on(1).is_null(), "xdp load attaches nothing");
+    let out = lab.ok(&["xdp", "attach", "pipe_classifier", "sut", "enp6s0f0"]);
+    assert!(
+        out.contains("attached pipe_classifier to sut:enp6s0f0"),
+        "{out}"
+    );
+    assert!(lab.xdp_on(1).is_u64());
+    for (slot, prog) in [("1", "pipe_set_ecn"), ("2", "pipe_monitor")] {
+        let out = lab.ok(&["map", "set", "pipe_progs", slot, prog]);
+        assert!(
+            out.contains(&format!("pipe_progs[{slot}] = {prog}")),
+            "{out}"
+        );
+    }
+    let out = lab.ok(&["map", "dump", "pipe_progs"]);
+    assert!(
+        out.contains("2 of 4 slots filled")
+            && out.contains("1 : pipe_set_ecn (program ID")
+            && out.contains("2 : pipe_monitor (program ID"),
+        "{out}"
+    );
+    let send = |n: &str| {
+        let out = lab.ok(&[
+            "traffic", "--from", "tg", "--to", "fc01::2", "--udp", "5000", "--count", n, "--rate",
+            "500",
+        ]);
+        assert!(out.contains(&format!("sent {n}/{n}")), "{out}");
+    };
+    send("50");
+    assert_eq!(
+        dump_at(&lab, "pipe_mon", 0),
+        50,
+        "every packet went through all 3 stages"
+    );
+    assert_eq!(dump_at(&lab, "pipe_errors", 1), 0);
+    assert_eq!(dump_at(&lab, "pipe_errors", 2), 0);
+    // IPv4 is not for this pipeline: the classifier passes it without a tail call
+    let out = lab.ok(&[
+        "traffic",
+        "--from",
+        "tg",
+        "--to",
+        "10.12.1.2",
+        "--udp",
+        "5000",
+        "--count",
+        "7",
+    ]);
+    assert!(out.contains("sent 7/7"), "{out}");
+    assert_eq!(dump_at(&lab, "pipe_mon", 0), 50);
+
+    // an empty slot 2: set_ecn's tail call misses, the solution counts it and drops
+    let out = lab.ok(&["map", "delete", "pipe_progs", "2"]);
+    assert!(out.contains("pipe_progs[2] deleted"), "{out}");
+    let out = lab.ok(&["map", "delete", "pipe_progs", "2"]);
+    assert!(out.contains("already empty"), "{out}");
+    send("30");
+    assert_eq!(dump_at(&lab, "pipe_errors", 2), 30);
+    assert_eq!(dump_at(&lab, "pipe_errors", 1), 0);
+    assert_eq!(dump_at(&lab, "pipe_mon", 0), 50, "the monitor never ran");
+
+    // refusals: what is wrong, what to do, nothing changed
+    let err = |args: &[&str], want: &[&str]| {
+        let o = lab.run(args);
+        let e = String::from_utf8_lossy(&o.stderr).into_owned();
+        assert!(!o.status.success(), "{args:?} succeeded");
+        for w in want {
+            assert!(e.contains(w), "{args:?}: want `{w}` in {e}");
+        }
+    };
+    err(
+        &["map", "set", "pipe_progs", "4", "pipe_monitor"],
+        &["slots 0 to 3", "no slot 4"],
+    );
+    err(
+        &["map", "set", "pipe_progs", "2", "pipe_nothing"],
+        &["no program named `pipe_nothing`", "xdp load"],
+    );
+    err(
+        &["map", "delete", "pipe_errors", "1"],
+        &[
+            "every key from 0 to 3 always exists",
+            "map clear pipe_errors",
+        ],
+    );
+    err(
+        &["xdp", "attach", "pipe_nothing", "sut", "enp6s0f0"],
+        &["unknown program `pipe_nothing`", "pipe_classifier"],
+    );
+    err(&["xdp", "load", "/nonexistent/x.txt"], &["FILE.bpf.c"]);
+    // a program of another kind (XDP with frags) is refused by the kernel, with the reason
+    let frags = dir.join("fragsy.bpf.c");
+    std::fs::write(
+        &frags,
+        "#include <hike/hike.h>\nSEC(\"xdp.frags\")\nint fragsy(struct xdp_md *ctx)\n\
+         { return XDP_PASS; }\nchar _license[] SEC(\"license\") = \"GPL\";\n",
+    )
+    .unwrap();
+    lab.ok(&["xdp", "load", frags.to_str().unwrap()]);
+    err(
+        &["map", "set", "pipe_progs", "2", "fragsy"],
+        &["the kernel refused to put `fragsy` into", "one kind only"],
+    );
+    let out = lab.ok(&["map", "dump", "pipe_progs"]);
+    assert!(out.contains("1 of 4 slots filled"), "{out}");
+    send("5");
+    assert_eq!(dump_at(&lab, "pipe_errors", 2), 35);
+
+    // loading again replaces the object: its attachment goes with the old version
+    let out = lab.ok(&["xdp", "load", src]);
+    assert!(
+        out.contains("detached the earlier version: sut:enp6s0f0 <- pipe_classifier")
+            && out.contains("reloaded pipeline"),
+        "{out}"
+    );
+    assert!(lab.xdp_on(1).is_null());
+    assert_eq!(dump_at(&lab, "pipe_errors", 2), 0, "fresh maps");
+
+    let out = lab.ok(&["reset"]);
+    assert!(out.contains("removed"), "{out}");
+    assert!(lab.tree().is_empty(), "{:?}", lab.tree());
+    assert!(lab.namespaces().is_empty());
+}

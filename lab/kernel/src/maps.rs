@@ -48,6 +48,24 @@ pub enum MapError {
     },
     #[error("cannot clear `{name}`: {why}")]
     Refused { name: String, why: String },
+    #[error("`{name}` has slots 0 to {last}: there is no slot {slot}")]
+    SlotOutOfRange { name: String, slot: u64, last: u64 },
+    #[error(
+        "`{name}` is a {map_type} map, not a program array: its values are numbers (`map set {short} KEY NUMBER`)"
+    )]
+    NotProgArray {
+        name: String,
+        short: String,
+        map_type: String,
+    },
+    #[error("the kernel refused to put `{program}` into `{name}`: {why}")]
+    ProgRefused {
+        name: String,
+        program: String,
+        why: String,
+    },
+    #[error("cannot delete from `{name}`: {why}")]
+    NotDeletable { name: String, why: String },
 }
 
 /// A pinned map of the lab.
@@ -408,6 +426,112 @@ pub fn set(map: &MapRef, key: &str, value: &str) -> Result<(), MapError> {
     .map_err(|err| MapError::Io {
         path: map.path.clone(),
         what: "update",
+        err,
+    })
+}
+
+/// Puts the program pinned at `prog_pin` into slot `slot` of the program array `map`
+/// (what `bpftool map update ... value pinned PROG` does). Returns the program's kernel ID.
+pub fn set_program(
+    map: &MapRef,
+    slot: &str,
+    program: &str,
+    prog_pin: &Path,
+) -> Result<u32, MapError> {
+    if map.map_type != "prog_array" {
+        return Err(MapError::NotProgArray {
+            name: map.name.clone(),
+            short: map.short().to_string(),
+            map_type: map.map_type.clone(),
+        });
+    }
+    let key = parse_slot(map, slot)?;
+    let info =
+        aya::programs::ProgramInfo::from_pin(prog_pin).map_err(|e| MapError::ProgRefused {
+            name: map.name.clone(),
+            program: program.to_string(),
+            why: format!("its pin {} cannot be opened: {e}", prog_pin.display()),
+        })?;
+    let pfd = info.fd().map_err(|e| MapError::ProgRefused {
+        name: map.name.clone(),
+        program: program.to_string(),
+        why: e.to_string(),
+    })?;
+    let mfd = info_of(&map.path)?.fd().map_err(|err| MapError::Aya {
+        path: map.path.clone(),
+        err,
+    })?;
+    let value = (std::os::fd::AsRawFd::as_raw_fd(&pfd.as_fd()) as u32).to_le_bytes();
+    sys::update(mfd.as_fd(), &key, &value).map_err(|err| match err.raw_os_error() {
+        Some(libc::EINVAL) => MapError::ProgRefused {
+            name: map.name.clone(),
+            program: program.to_string(),
+            why: format!(
+                "a program array holds programs of one kind only: the kind of the programs \
+                    that tail-call through it (type, JIT, attach type), and `{program}` ({:?}) \
+                    is not of that kind; put a program of the same object or type there",
+                info.program_type()
+            ),
+        },
+        _ => MapError::Io {
+            path: map.path.clone(),
+            what: "update",
+            err,
+        },
+    })?;
+    Ok(info.id())
+}
+
+fn parse_slot(map: &MapRef, slot: &str) -> Result<Vec<u8>, MapError> {
+    let n = parse_number("key", slot)?;
+    if n >= map.max_entries as u64 {
+        return Err(MapError::SlotOutOfRange {
+            name: map.name.clone(),
+            slot: n,
+            last: map.max_entries.saturating_sub(1) as u64,
+        });
+    }
+    encode("key", &map.name, n, map.key_size)
+}
+
+/// Deletes the entry at `key`: empties a program array's slot, removes a hash map's key.
+/// Returns whether there was something to delete. Plain arrays cannot lose keys.
+pub fn delete(map: &MapRef, key: &str) -> Result<bool, MapError> {
+    let k = match map.map_type.as_str() {
+        "prog_array" => parse_slot(map, key)?,
+        "hash" | "lru_hash" | "percpu_hash" | "lru_percpu_hash" => {
+            encode("key", &map.name, parse_number("key", key)?, map.key_size)?
+        }
+        "array" | "percpu_array" => {
+            return Err(MapError::NotDeletable {
+                name: map.name.clone(),
+                why: format!(
+                    "it is a {} map: every key from 0 to {} always exists; write 0 with \
+                        `map set {} {key} 0`, or zero them all with `map clear {}`",
+                    map.map_type,
+                    map.max_entries.saturating_sub(1),
+                    map.short(),
+                    map.short()
+                ),
+            });
+        }
+        other => {
+            return Err(MapError::NotDeletable {
+                name: map.name.clone(),
+                why: format!(
+                    "`map delete` removes keys of hash maps and empties slots of program \
+                        arrays; a {other} map has no such keys"
+                ),
+            });
+        }
+    };
+    let fd = info_of(&map.path)?.fd().map_err(|err| MapError::Aya {
+        path: map.path.clone(),
+        err,
+    })?;
+    sys::delete(fd.as_fd(), &k).map_err(|err| MapError::Io {
+        path: map.path.clone(),
+        what: "delete",
         err,
     })
 }

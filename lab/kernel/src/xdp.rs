@@ -37,6 +37,12 @@ pub enum XdpError {
         dev: String,
         detail: String,
     },
+    #[error(
+        "no program named `{name}` is loaded ({loaded}); `xdp load FILE.bpf.c` loads your own object's programs"
+    )]
+    NoSuchProgram { name: String, loaded: String },
+    #[error("`{name}` names several programs: {candidates}; give the longer name")]
+    AmbiguousProgram { name: String, candidates: String },
     #[error("{node}:{dev} has no XDP program attached by the lab")]
     NotAttached { node: String, dev: String },
     #[error("pin {path}: {detail}")]
@@ -253,9 +259,45 @@ pub fn attach(
     skb_mode: bool,
     life: Lifetime,
 ) -> Result<AttachReport, XdpError> {
-    let p = program(name)?;
+    let (prog_name, prog_path) = match program(name) {
+        Ok(p) => (p.name.to_string(), prog_pin(env, p)),
+        Err(XdpError::UnknownProgram { known, .. }) => {
+            match find_program(env, name) {
+                // a learner's program from `xdp load`
+                Ok(found) if found.path_name.starts_with(&format!("{OBJ_AREA}/")) => {
+                    (found.name, found.pin)
+                }
+                _ => {
+                    let mine: Vec<String> = loaded_objects(env)
+                        .into_iter()
+                        .flat_map(|(_, progs)| progs)
+                        .collect();
+                    return Err(XdpError::UnknownProgram {
+                        name: name.to_string(),
+                        known: if mine.is_empty() {
+                            format!(
+                                "{known}; `xdp load FILE.bpf.c` loads your own object's programs"
+                            )
+                        } else {
+                            format!("{known}; loaded with `xdp load`: {}", mine.join(", "))
+                        },
+                    });
+                }
+            }
+        }
+        Err(e) => return Err(e),
+    };
     let (_, ns) = topo::resolve_dev(env, node, dev)?;
-    let load = load(env, journal, name, life)?;
+    let load = if program(name).is_ok() {
+        load(env, journal, name, life)?
+    } else {
+        LoadReport {
+            program: prog_name.clone(),
+            already_loaded: true,
+            maps: Vec::new(),
+            load_us: 0,
+        }
+    };
     let replaced = match detach(env, journal, node, dev) {
         Ok(prev) => Some(prev),
         Err(XdpError::NotAttached { .. }) => None,
@@ -264,7 +306,7 @@ pub fn attach(
     let nsfd = netns::open(&ns).map_err(TopoError::from)?;
     let link_dir = env.bpffs_root.join("links").join(node).join(dev);
     bpffs::ensure_dir(env, journal, &link_dir, Lifetime::Provisional)?;
-    let link_pin = link_dir.join(p.name);
+    let link_pin = link_dir.join(&prog_name);
     journal.add(
         Resource::Pin {
             path: link_pin.clone(),
@@ -277,7 +319,6 @@ pub fn attach(
         dev: dev.to_string(),
         detail,
     };
-    let prog_path = prog_pin(env, p);
     let flags = if skb_mode {
         XdpMode::Skb
     } else {
@@ -317,7 +358,7 @@ pub fn attach(
     };
     journal.commit(life)?;
     Ok(AttachReport {
-        program: name.into(),
+        program: prog_name,
         node: node.into(),
         dev: dev.into(),
         mode,
@@ -389,4 +430,311 @@ pub fn forget_links_of(
         }
     }
     Ok(())
+}
+
+// ---- a learner's own object: `xdp load FILE.bpf.c` ----------------------------------------
+
+/// The area of learners' plain objects: `progs/xdp-obj/<object>/<program>` and
+/// `maps/xdp-obj/<object>/<map>`. The hyphen keeps it apart from HIKe packages, whose names
+/// are identifiers (`programs.<package>` in eCLAT).
+pub const OBJ_AREA: &str = "xdp-obj";
+
+/// What `xdp load` did.
+#[derive(Debug, Clone, Serialize)]
+pub struct ObjectReport {
+    pub object: String,
+    /// the object's name in the lab (the file stem)
+    pub package: String,
+    pub programs: Vec<String>,
+    pub maps: Vec<String>,
+    pub load_us: u64,
+    /// an earlier version was loaded and is gone
+    pub replaced: bool,
+    /// attachments of the earlier version that went with it (`node:dev <- program`)
+    pub detached: Vec<String>,
+}
+
+/// A program pinned by the lab (prebuilt, HIKe, or from a learner's object).
+#[derive(Debug, Clone, Serialize)]
+pub struct PinnedProgram {
+    /// the program's name (the pin's last component)
+    pub name: String,
+    /// the pin's path below `<root>/progs`, e.g. `xdp-obj/pipeline/pipe_set_ecn`
+    pub path_name: String,
+    #[serde(skip)]
+    pub pin: PathBuf,
+}
+
+/// Every program pinned under `<root>/progs`, sorted by path.
+pub fn pinned_programs(env: &LabEnv) -> Vec<PinnedProgram> {
+    let root = env.bpffs_root.join("progs");
+    let mut found = Vec::new();
+    bpffs::walk(&root, &mut found);
+    let mut out: Vec<PinnedProgram> = found
+        .into_iter()
+        .filter(|(_, is_dir)| !is_dir)
+        .map(|(pin, _)| PinnedProgram {
+            name: pin
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            path_name: pin
+                .strip_prefix(&root)
+                .unwrap_or(&pin)
+                .display()
+                .to_string(),
+            pin,
+        })
+        .collect();
+    out.sort_by(|a, b| a.path_name.cmp(&b.path_name));
+    out
+}
+
+/// Finds a pinned program by name (`pipe_set_ecn`) or a path suffix
+/// (`pipeline/pipe_set_ecn`, `pipeline.pipe_set_ecn`).
+pub fn find_program(env: &LabEnv, name: &str) -> Result<PinnedProgram, XdpError> {
+    let all = pinned_programs(env);
+    let want = name.trim_matches('/').replace('.', "/");
+    let hits: Vec<&PinnedProgram> = all
+        .iter()
+        .filter(|p| p.path_name == want || p.path_name.ends_with(&format!("/{want}")))
+        .collect();
+    match hits.as_slice() {
+        [one] => Ok((*one).clone()),
+        [] => Err(XdpError::NoSuchProgram {
+            name: name.to_string(),
+            loaded: if all.is_empty() {
+                "no program is loaded".into()
+            } else {
+                format!(
+                    "loaded: {}",
+                    all.iter()
+                        .map(|p| p.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            },
+        }),
+        many => Err(XdpError::AmbiguousProgram {
+            name: name.to_string(),
+            candidates: many
+                .iter()
+                .map(|p| p.path_name.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+        }),
+    }
+}
+
+/// The kernel's program ID -> the lab's name of every pinned program (what a program
+/// array's slots hold, read back).
+pub fn program_names_by_id(env: &LabEnv) -> std::collections::HashMap<u32, String> {
+    pinned_programs(env)
+        .into_iter()
+        .filter_map(|p| {
+            let info = aya::programs::ProgramInfo::from_pin(&p.pin).ok()?;
+            Some((info.id(), p.name))
+        })
+        .collect()
+}
+
+fn obj_dirs(env: &LabEnv, package: &str) -> (PathBuf, PathBuf) {
+    (
+        env.bpffs_root.join("progs").join(OBJ_AREA).join(package),
+        env.bpffs_root.join("maps").join(OBJ_AREA).join(package),
+    )
+}
+
+/// The objects loaded with `xdp load` and their programs.
+pub fn loaded_objects(env: &LabEnv) -> Vec<(String, Vec<String>)> {
+    let dir = env.bpffs_root.join("progs").join(OBJ_AREA);
+    let mut out: Vec<(String, Vec<String>)> = std::fs::read_dir(&dir)
+        .map(|rd| {
+            rd.filter_map(|e| {
+                let e = e.ok()?;
+                let pkg = e.file_name().into_string().ok()?;
+                let mut progs: Vec<String> = std::fs::read_dir(e.path())
+                    .ok()?
+                    .filter_map(|p| p.ok()?.file_name().into_string().ok())
+                    .collect();
+                progs.sort();
+                Some((pkg, progs))
+            })
+            .collect()
+        })
+        .unwrap_or_default();
+    out.sort();
+    out
+}
+
+/// Loads every program of a learner's object (all must be XDP programs and pass the
+/// verifier), then pins programs and maps below `<root>/{progs,maps}/xdp-obj/<package>`,
+/// each recorded in the journal before it exists. Nothing is attached and no program array
+/// is filled. An earlier version of the same package is removed first, with the attachments
+/// of its programs; if the new object fails to load, the old one stays as it was.
+pub fn load_object(
+    env: &LabEnv,
+    journal: &mut Journal,
+    object: &std::path::Path,
+    package: &str,
+    life: Lifetime,
+) -> Result<ObjectReport, XdpError> {
+    let obj_name = object.display().to_string();
+    let load_err = |detail: String, verifier_log: Option<String>| XdpError::Load {
+        object: obj_name.clone(),
+        detail,
+        verifier_log,
+    };
+    let data = std::fs::read(object).map_err(|e| load_err(e.to_string(), None))?;
+    let t0 = std::time::Instant::now();
+    let mut ebpf = aya::EbpfLoader::new()
+        .load(&data)
+        .map_err(|e| load_err(e.to_string(), None))?;
+    let mut names: Vec<String> = ebpf.programs().map(|(n, _)| n.to_string()).collect();
+    names.sort();
+    if names.is_empty() {
+        return Err(load_err(
+            "the object holds no program (is `SEC(\"xdp\")` missing?)".into(),
+            None,
+        ));
+    }
+    for n in &names {
+        let prog = ebpf.program_mut(n).expect("listed above");
+        let aya::programs::Program::Xdp(x) = prog else {
+            return Err(load_err(
+                format!(
+                    "`{n}` is a {:?} program; `xdp load` loads XDP programs only (SEC(\"xdp\"))",
+                    prog.prog_type()
+                ),
+                None,
+            ));
+        };
+        x.load().map_err(|e| match e {
+            ProgramError::LoadError {
+                io_error,
+                verifier_log,
+            } => load_err(
+                format!(
+                    "the verifier rejected `{n}` ({io_error}); `module build` on the source \
+                     explains why and points at the line"
+                ),
+                Some(verifier_log.to_string()),
+            ),
+            other => load_err(format!("`{n}`: {other}"), None),
+        })?;
+    }
+    let load_us = t0.elapsed().as_micros() as u64;
+
+    let (prog_dir, map_dir) = obj_dirs(env, package);
+    let replaced = prog_dir.exists() || map_dir.exists();
+    let detached = if replaced {
+        unload_object(env, journal, package)?
+    } else {
+        Vec::new()
+    };
+
+    bpffs::ensure_dir(env, journal, &prog_dir, Lifetime::Provisional)?;
+    for n in &names {
+        let pin = prog_dir.join(n);
+        journal.add(Resource::Pin { path: pin.clone() }, Lifetime::Provisional)?;
+        let prog: &mut Xdp = ebpf
+            .program_mut(n)
+            .expect("listed above")
+            .try_into()
+            .map_err(|e: ProgramError| load_err(e.to_string(), None))?;
+        prog.pin(&pin).map_err(|e| XdpError::Pin {
+            path: pin.clone(),
+            detail: e.to_string(),
+        })?;
+    }
+    crate::crash_point("xdp-load-object:progs-pinned");
+    bpffs::ensure_dir(env, journal, &map_dir, Lifetime::Provisional)?;
+    let mut maps = Vec::new();
+    for (mname, map) in ebpf.maps() {
+        if mname.starts_with('.') {
+            continue; // .rodata/.bss of globals: not a learner-facing map
+        }
+        let mp = map_dir.join(mname);
+        journal.add(Resource::Pin { path: mp.clone() }, Lifetime::Provisional)?;
+        map.pin(&mp).map_err(|e| XdpError::Pin {
+            path: mp.clone(),
+            detail: e.to_string(),
+        })?;
+        maps.push(mname.to_string());
+    }
+    maps.sort();
+    journal.commit(life)?;
+    Ok(ObjectReport {
+        object: obj_name,
+        package: package.to_string(),
+        programs: names,
+        maps,
+        load_us,
+        replaced,
+        detached,
+    })
+}
+
+/// Removes a package loaded with `xdp load`: the attachments of its programs, then its
+/// program and map pins. Returns the attachments it ended (`node:dev <- program`).
+pub fn unload_object(
+    env: &LabEnv,
+    journal: &mut Journal,
+    package: &str,
+) -> Result<Vec<String>, XdpError> {
+    let (prog_dir, map_dir) = obj_dirs(env, package);
+    let ids: std::collections::HashSet<u32> = pinned_programs(env)
+        .into_iter()
+        .filter(|p| p.pin.starts_with(&prog_dir))
+        .filter_map(|p| Some(aya::programs::ProgramInfo::from_pin(&p.pin).ok()?.id()))
+        .collect();
+    let mut detached = Vec::new();
+    for a in attachments(env) {
+        let id = PinnedLink::from_pin(&a.pin)
+            .ok()
+            .and_then(|l| {
+                let fd: FdLink = l.into();
+                fd.info().ok()
+            })
+            .map(|i| i.program_id());
+        if id.is_some_and(|id| ids.contains(&id)) {
+            unpin_link(&a.pin)?;
+            journal.del(&Resource::Pin {
+                path: a.pin.clone(),
+            })?;
+            detached.push(format!("{}:{} <- {}", a.node, a.dev, a.program));
+        }
+    }
+    for dir in [&prog_dir, &map_dir] {
+        bpffs::check_inside(env, dir)?;
+        let mut found = Vec::new();
+        bpffs::walk(dir, &mut found);
+        for (path, is_dir) in found.into_iter().rev() {
+            let r = if is_dir {
+                std::fs::remove_dir(&path)
+            } else {
+                std::fs::remove_file(&path)
+            };
+            r.map_err(|e| XdpError::Pin {
+                path: path.clone(),
+                detail: e.to_string(),
+            })?;
+            journal.del(&if is_dir {
+                Resource::Dir { path }
+            } else {
+                Resource::Pin { path }
+            })?;
+        }
+        match std::fs::remove_dir(dir) {
+            Ok(()) => journal.del(&Resource::Dir { path: dir.clone() })?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                return Err(XdpError::Pin {
+                    path: dir.clone(),
+                    detail: e.to_string(),
+                });
+            }
+        }
+    }
+    Ok(detached)
 }
