@@ -709,16 +709,7 @@ fn kills_during_traffic_and_module_load() {
         ])
         .contains("2 echo replies")
     );
-    std::fs::create_dir_all(&lab.state).unwrap();
-    let src = lab.state.join("amp_filter.bpf.c");
-    std::fs::copy(
-        format!(
-            "{}/../../lessons/07-writing-a-module/solution/amp_filter.bpf.c",
-            env!("CARGO_MANIFEST_DIR")
-        ),
-        &src,
-    )
-    .unwrap();
+    let src = amp_filter_source(&lab);
     lab.crash(
         "module-load:loaded",
         &["module", "load", src.to_str().unwrap()],

@@ -5,7 +5,7 @@
 //! when the pin is removed.
 
 use std::os::fd::AsFd;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use aya::programs::links::{FdLink, PinnedLink};
 use aya::programs::{ProgramError, Xdp, xdp::XdpMode};
@@ -170,20 +170,8 @@ pub fn load(
     })?;
     crate::crash_point("xdp-load:prog-pinned");
 
-    let mut maps = Vec::new();
     bpffs::ensure_dir(env, journal, &map_dir, Lifetime::Provisional)?;
-    for (mname, map) in ebpf.maps() {
-        if mname.starts_with('.') {
-            continue; // .rodata/.bss of globals: not a learner-facing map
-        }
-        let mp = map_dir.join(mname);
-        journal.add(Resource::Pin { path: mp.clone() }, Lifetime::Provisional)?;
-        map.pin(&mp).map_err(|e| XdpError::Pin {
-            path: mp.clone(),
-            detail: e.to_string(),
-        })?;
-        maps.push(mname.to_string());
-    }
+    let maps = pin_maps(&ebpf, journal, &map_dir)?;
     if p.name == "xdp_counter" {
         let m = crate::maps::find(env, &format!("{}/{}/verdict", p.package, p.name))?;
         crate::maps::set(&m, "0", "PASS")?;
@@ -649,19 +637,7 @@ pub fn load_object(
     }
     crate::crash_point("xdp-load-object:progs-pinned");
     bpffs::ensure_dir(env, journal, &map_dir, Lifetime::Provisional)?;
-    let mut maps = Vec::new();
-    for (mname, map) in ebpf.maps() {
-        if mname.starts_with('.') {
-            continue; // .rodata/.bss of globals: not a learner-facing map
-        }
-        let mp = map_dir.join(mname);
-        journal.add(Resource::Pin { path: mp.clone() }, Lifetime::Provisional)?;
-        map.pin(&mp).map_err(|e| XdpError::Pin {
-            path: mp.clone(),
-            detail: e.to_string(),
-        })?;
-        maps.push(mname.to_string());
-    }
+    let mut maps = pin_maps(&ebpf, journal, &map_dir)?;
     maps.sort();
     journal.commit(life)?;
     Ok(ObjectReport {
@@ -737,4 +713,27 @@ pub fn unload_object(
         }
     }
     Ok(detached)
+}
+
+/// Pins every learner-facing map of `ebpf` (not the `.rodata`/`.bss` of globals) in
+/// `map_dir`, each recorded in the journal before its pin exists; returns their names.
+fn pin_maps(
+    ebpf: &aya::Ebpf,
+    journal: &mut Journal,
+    map_dir: &Path,
+) -> Result<Vec<String>, XdpError> {
+    let mut maps = Vec::new();
+    for (mname, map) in ebpf.maps() {
+        if mname.starts_with('.') {
+            continue;
+        }
+        let mp = map_dir.join(mname);
+        journal.add(Resource::Pin { path: mp.clone() }, Lifetime::Provisional)?;
+        map.pin(&mp).map_err(|e| XdpError::Pin {
+            path: mp.clone(),
+            detail: e.to_string(),
+        })?;
+        maps.push(mname.to_string());
+    }
+    Ok(maps)
 }
