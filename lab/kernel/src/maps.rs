@@ -5,7 +5,7 @@
 use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 
-use aya::maps::{MapInfo, MapType};
+use aya::maps::{MapData, MapInfo, MapType};
 use serde::Serialize;
 
 use crate::LabEnv;
@@ -115,6 +115,14 @@ fn type_name(t: Result<MapType, aya::maps::MapError>) -> String {
 fn info_of(path: &Path) -> Result<MapInfo, MapError> {
     MapInfo::from_pin(path).map_err(|err| MapError::Aya {
         path: path.to_path_buf(),
+        err,
+    })
+}
+
+/// `map`'s pin, opened once: its fd is what the raw map commands (`sys`) take.
+fn open(map: &MapRef) -> Result<MapData, MapError> {
+    MapData::from_pin(&map.path).map_err(|err| MapError::Aya {
+        path: map.path.clone(),
         err,
     })
 }
@@ -297,11 +305,8 @@ pub fn sum_per_cpu(raw: &[u8], value_size: usize, ncpu: usize) -> Vec<u8> {
 
 /// Reads every entry (at most `limit`).
 pub fn dump(map: &MapRef, limit: usize) -> Result<Dump, MapError> {
-    let info = info_of(&map.path)?;
-    let fd = info.fd().map_err(|err| MapError::Aya {
-        path: map.path.clone(),
-        err,
-    })?;
+    let data = open(map)?;
+    let fd = data.fd();
     let io = |what| {
         let path = map.path.clone();
         move |err| MapError::Io { path, what, err }
@@ -403,11 +408,8 @@ pub fn set(map: &MapRef, key: &str, value: &str) -> Result<(), MapError> {
         parse_number("value", value)?,
         map.value_size,
     )?;
-    let info = info_of(&map.path)?;
-    let fd = info.fd().map_err(|err| MapError::Aya {
-        path: map.path.clone(),
-        err,
-    })?;
+    let data = open(map)?;
+    let fd = data.fd();
     let ncpu = if map.per_cpu() {
         sys::possible_cpus()
     } else {
@@ -457,10 +459,8 @@ pub fn set_program(
         program: program.to_string(),
         why: e.to_string(),
     })?;
-    let mfd = info_of(&map.path)?.fd().map_err(|err| MapError::Aya {
-        path: map.path.clone(),
-        err,
-    })?;
+    let data = open(map)?;
+    let mfd = data.fd();
     let value = (std::os::fd::AsRawFd::as_raw_fd(&pfd.as_fd()) as u32).to_le_bytes();
     sys::update(mfd.as_fd(), &key, &value).map_err(|err| match err.raw_os_error() {
         Some(libc::EINVAL) => MapError::ProgRefused {
@@ -525,10 +525,8 @@ pub fn delete(map: &MapRef, key: &str) -> Result<bool, MapError> {
             });
         }
     };
-    let fd = info_of(&map.path)?.fd().map_err(|err| MapError::Aya {
-        path: map.path.clone(),
-        err,
-    })?;
+    let data = open(map)?;
+    let fd = data.fd();
     sys::delete(fd.as_fd(), &k).map_err(|err| MapError::Io {
         path: map.path.clone(),
         what: "delete",
@@ -651,11 +649,8 @@ pub fn clear(map: &MapRef) -> Result<Cleared, MapError> {
         name: map.name.clone(),
         why,
     })?;
-    let info = info_of(&map.path)?;
-    let fd = info.fd().map_err(|err| MapError::Aya {
-        path: map.path.clone(),
-        err,
-    })?;
+    let data = open(map)?;
+    let fd = data.fd();
     let io = |what| {
         let path = map.path.clone();
         move |err| MapError::Io { path, what, err }
