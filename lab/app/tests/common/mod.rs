@@ -198,12 +198,15 @@ impl Tmux {
         assert!(st.success());
     }
 
-    /// Polls the screen until `ok` holds; fails with the last screen after `timeout`.
+    /// Polls the screen until `ok` holds, on the screen as it is or on its text with the
+    /// panels' borders taken out and every run of white space made one space (a line the
+    /// TUI wrapped still matches: where it wraps depends on the checkout's path length);
+    /// fails with the last screen after `timeout`.
     pub fn wait(&self, what: &str, timeout: Duration, ok: impl Fn(&str) -> bool) -> String {
         let deadline = Instant::now() + timeout;
         loop {
             let s = self.screen();
-            if ok(&s) {
+            if ok(&s) || ok(&unwrapped(&s)) {
                 return s;
             }
             if Instant::now() > deadline {
@@ -237,4 +240,13 @@ impl Drop for Tmux {
             .output();
         let _ = std::fs::remove_dir_all(&self.env.state_dir);
     }
+}
+
+/// A screen's text without the panels' vertical borders, every run of white space one space.
+pub fn unwrapped(screen: &str) -> String {
+    screen
+        .replace('│', " ")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
 }
