@@ -26,4 +26,29 @@ HIKE_PROG(hike_add3)
 }
 EXPORT_HIKE_PROG_4(hike_add3, __u64, a, __u64, b, __u64, c);
 
+/* hike_regs_out: writes the calling chain's r0 and r2..r9 (8 bytes each, host order) into the
+ * packet at byte 16 + 8 * n for rn, then passes it (final). The differential tests end chains
+ * with it to compare every register of a chain that does not touch memory itself. */
+HIKE_PROG(hike_regs_out)
+{
+	void *data = (void *)(long)ctx->data;
+	void *end = (void *)(long)ctx->data_end;
+	__u64 *p = data + 16;
+
+	if ((void *)(p + 10) > end)
+		return XDP_ABORTED;
+	p[0] = __hike_frame->regs[0];
+	p[2] = __hike_frame->regs[2];
+	p[3] = __hike_frame->regs[3];
+	p[4] = __hike_frame->regs[4];
+	p[5] = __hike_frame->regs[5];
+	p[6] = __hike_frame->regs[6];
+	p[7] = __hike_frame->regs[7];
+	p[8] = __hike_frame->regs[8];
+	p[9] = __hike_frame->regs[9];
+	return XDP_PASS;
+}
+EXPORT_HIKE_PROG(hike_regs_out);
+EXPORT_HIKE_FINAL(hike_regs_out);
+
 char _license[] SEC("license") = "Dual MIT/GPL";

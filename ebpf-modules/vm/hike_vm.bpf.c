@@ -34,6 +34,7 @@
 #include <hike/vm_abi.h>
 
 HIKE_DECLARE_HPROG_MAP;
+HIKE_DECLARE_JIT_MAP;	/* unused here: declared so that the VM's load creates its pin */
 HIKE_DECLARE_CHAIN_MAP;
 HIKE_DECLARE_CDATA_MAP;
 HIKE_DECLARE_SHMEM_MAP;

@@ -14,9 +14,10 @@
  * How a program runs: the VM (one XDP program, slot HIKE_VM_PROG_ID = 0 of hvm_hprog_map)
  * tail-calls the program's slot; the entry point emitted by EXPORT_HIKE_PROG* finds the caller
  * frame in hvm_cdata_map, runs the body, and either returns the final verdict (0..4) or
- * tail-calls the VM back through slot 0 with a constant key (a direct jump once JITed). A
- * module therefore carries a prologue and an epilogue of a dozen instructions, never the
- * interpreter.
+ * tail-calls the VM back through slot 0 with a constant key (a direct jump once JITed); for a
+ * compiled chain (the frame's jit_cont is set) it tail-calls that continuation in hvm_jit_map
+ * instead, again with a constant key. A module therefore carries a prologue and an epilogue,
+ * never the interpreter.
  *
  * Entry points live in ELF section "xdp" (aya 0.14 accepts "xdp" and refuses "xdp/<name>"
  * unless <name> is cpumap/devmap); the program's name is its function name.
@@ -39,12 +40,14 @@
 #define HIKE_API_H
 
 #include "hike.h"
+#include "vm_abi.h"
 
 #ifndef SEC
 #define SEC(name) __attribute__((section(name), used))
 #endif
 
 HIKE_DECLARE_HPROG_MAP;
+HIKE_DECLARE_JIT_MAP;
 HIKE_DECLARE_CDATA_MAP;
 HIKE_DECLARE_SHMEM_MAP;
 
@@ -82,21 +85,216 @@ static __always_inline struct hike_pkt_info *hike_pcpu_pkt_info(void)
 
 #define __HIKE_META SEC(".hike.meta")
 
+/* Compiled chains (the VM's second tier; eclat_kernel::hike::jit). The control plane loads,
+ * for every program call of a compiled chain, an instance of the called program whose
+ * __hike_cont (read-only data, fixed at load time) says what the chain does after that call:
+ * optionally copy r0 into a register, optionally test a register against a constant, then,
+ * on each way, move constants into registers and tail-call the next instance (a slot of
+ * hvm_jit_map), or abort. The verifier knows every field, so it removes what an instance
+ * does not use: an ordinary instance (all zero) keeps only the return to the VM, and a
+ * chain's instance goes straight on to the next program, one tail call per program call
+ * as in a pipeline written by hand. */
+#define HIKE_CONT_MOVES		4
+#define HIKE_CONT_CALL		1	/* way kind: tail-call `slot` */
+#define HIKE_CONT_ABORT		2	/* way kind: abort with reason `slot` */
+#define HIKE_CONT_JEQ		1
+#define HIKE_CONT_JNE		2
+
+struct hike_cont_way {
+	__u32 kind;
+	__u32 slot;
+	__u32 nmov;
+	__u32 reg[HIKE_CONT_MOVES];
+	__u32 pad;
+	__s64 imm[HIKE_CONT_MOVES];
+};	/* 64 bytes */
+
+struct hike_cont {
+	__u32 on;		/* 0: an ordinary instance, back to the VM */
+	__u32 save;		/* 1..9: r<save> = r0 first */
+	__u32 test;		/* HIKE_CONT_JEQ / JNE: way[1] when r<test_reg> ==/!= test_imm */
+	__u32 test_reg;
+	__s64 test_imm;
+	struct hike_cont_way way[2];	/* [0] fall through, [1] the jump taken */
+	__u32 count;		/* count calls against HVM_MAX_PROG_CALLS (0: the compiler
+				 * proved that no path of the chain makes that many) */
+	__u32 entry;		/* the chain's first call: this instance starts chain_id */
+	__u32 chain_id;
+	__u32 pad;
+	struct hike_cont_way first;	/* its moves: the chain up to this call */
+};	/* 232 bytes */
+
+volatile const struct hike_cont __hike_cont = {};
+
+/* The VM's abort counters and configuration, shared with compiled chains. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(max_entries, HVM_STAT_MAX);
+} hvm_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct hvm_config);
+	__uint(max_entries, 1);
+} hvm_config SEC(".maps");
+
+static __always_inline int __hike_cont_abort(__u32 reason)
+{
+	__u64 *n = bpf_map_lookup_elem(&hvm_stats, &reason);
+
+	if (n)
+		*n += 1;
+	return XDP_ABORTED;
+}
+
+/* Register r of frame f, by a switch: the verifier knows r, so an instance keeps one store or
+ * load at a constant offset (an indexed access would compute the address at run time). */
+#define __HIKE_REG_CASE(f, r, n, stmt) case n: stmt(f->regs[n]); break;
+#define __HIKE_REG(f, r, stmt)							\
+	switch (r) {								\
+	__HIKE_REG_CASE(f, r, 0, stmt) __HIKE_REG_CASE(f, r, 1, stmt)		\
+	__HIKE_REG_CASE(f, r, 2, stmt) __HIKE_REG_CASE(f, r, 3, stmt)		\
+	__HIKE_REG_CASE(f, r, 4, stmt) __HIKE_REG_CASE(f, r, 5, stmt)		\
+	__HIKE_REG_CASE(f, r, 6, stmt) __HIKE_REG_CASE(f, r, 7, stmt)		\
+	__HIKE_REG_CASE(f, r, 8, stmt) __HIKE_REG_CASE(f, r, 9, stmt)		\
+	}
+
+#define __HIKE_CONT_MOV(w, f, j)						\
+	do {									\
+		if ((w)->nmov > (j)) {						\
+			__s64 __v = (w)->imm[j];				\
+			__HIKE_REG(f, (w)->reg[j], __HIKE_SET_V);		\
+		}								\
+	} while (0)
+#define __HIKE_SET_V(lv)	(lv) = __v
+
+/* One way out of a call site; `w` is __hike_cont.way[0] or [1] (distinct code per way, so
+ * that each tail call has its own constant key). */
+#define __HIKE_CONT_WAY(ctx, cd, f, w)						\
+	do {									\
+		__u32 __slot = (w)->slot;					\
+		if ((w)->kind != HIKE_CONT_CALL)				\
+			return __hike_cont_abort(__slot);			\
+		__HIKE_CONT_MOV(w, f, 0);					\
+		__HIKE_CONT_MOV(w, f, 1);					\
+		__HIKE_CONT_MOV(w, f, 2);					\
+		__HIKE_CONT_MOV(w, f, 3);					\
+		if (__hike_cont.count) {					\
+			if ((cd)->calls >= HVM_MAX_PROG_CALLS)			\
+				return __hike_cont_abort(HVM_ERR_TAIL_CALL_LIMIT); \
+			(cd)->calls++;						\
+		}								\
+		asm volatile("r1 = %[c]\n\t"					\
+			     "r2 = %[map] ll\n\t"				\
+			     "r3 = %[k]\n\t"					\
+			     "call 12"						\
+			     :: [c]"r"(ctx), [map]"i"(&hvm_jit_map), [k]"r"(__slot)	\
+			     : "r0", "r1", "r2", "r3", "r4", "r5", "memory");	\
+		return __hike_cont_abort(HVM_ERR_NO_PROG);			\
+	} while (0)
+
+/* The first call of a compiled chain, reached from the loader through the chain's entry slot:
+ * unless the loader started another chain (one sharing the slot) or the trace is on (the
+ * trace is the interpreter's), which go to the VM untouched, set frame 1 up as the VM does
+ * (r0 = 0, r1 = the chain's ID, r2..r9 = 0, r10 = the frame pointer; a PC outside every
+ * chain, so that the VM aborts the frame if it ever resumes it), then run the chain's moves up
+ * to this call. Returns -1 to go on with the program, or the packet's verdict. */
+static __always_inline int __hike_cont_enter(struct xdp_md *ctx, struct hike_cdata *cd)
+{
+	const volatile struct hike_cont *c = &__hike_cont;
+	const volatile struct hike_cont_way *w = &c->first;
+	struct hike_chain *f = &cd->frames[1];
+	__u32 zero = 0;
+	struct hvm_config *cfg;
+
+	if (cd->boot_id != c->chain_id)
+		goto vm;
+	cfg = bpf_map_lookup_elem(&hvm_config, &zero);
+	if (cfg && cfg->trace)
+		goto vm;
+	cd->active = 1;
+	cd->flags = 0;
+	cd->calls = 1;
+	f->upc = 0xffff;
+	f->regs[0] = 0;
+	f->regs[1] = c->chain_id;
+	f->regs[2] = 0;
+	f->regs[3] = 0;
+	f->regs[4] = 0;
+	f->regs[5] = 0;
+	f->regs[6] = 0;
+	f->regs[7] = 0;
+	f->regs[8] = 0;
+	f->regs[9] = 0;
+	f->regs[10] = HIKE_MMU_FP;
+	__HIKE_CONT_MOV(w, f, 0);
+	__HIKE_CONT_MOV(w, f, 1);
+	__HIKE_CONT_MOV(w, f, 2);
+	__HIKE_CONT_MOV(w, f, 3);
+	return -1;
+vm:
+	bpf_tail_call_static(ctx, &hvm_hprog_map, HIKE_VM_PROG_ID);
+	return XDP_ABORTED;
+}
+
+/* Back to the caller: the next program of a compiled chain, or the VM. */
+static __always_inline int __hike_return(struct xdp_md *ctx, struct hike_cdata *cd,
+					 struct hike_chain *f)
+{
+	const volatile struct hike_cont *c = &__hike_cont;
+
+	if (c->on) {
+		int take = 0;
+
+		if (c->save) {
+			__s64 __v = f->regs[0];
+
+			__HIKE_REG(f, c->save, __HIKE_SET_V);
+		}
+		if (c->test) {
+			__u64 v = 0;
+
+#define __HIKE_GET_V(lv)	v = (lv)
+			__HIKE_REG(f, c->test_reg, __HIKE_GET_V);
+#undef __HIKE_GET_V
+			take = c->test == HIKE_CONT_JEQ ? v == (__u64)c->test_imm
+							: v != (__u64)c->test_imm;
+		}
+		if (take)
+			__HIKE_CONT_WAY(ctx, cd, f, &c->way[1]);
+		__HIKE_CONT_WAY(ctx, cd, f, &c->way[0]);
+	}
+	bpf_tail_call_static(ctx, &hvm_hprog_map, HIKE_VM_PROG_ID);
+	return XDP_ABORTED;
+}
+
 #define __HIKE_ENTRY(name)							\
 SEC("xdp") int name(struct xdp_md *ctx)					\
 {										\
 	__u32 __zero = 0;							\
 	struct hike_cdata *__cd = bpf_map_lookup_elem(&hvm_cdata_map, &__zero);	\
+	struct hike_chain *__f;							\
 	int __rc;								\
 										\
 	if (!__cd)								\
 		return XDP_ABORTED;						\
-	__rc = __hike_body_##name(ctx,						\
-		&__cd->frames[__cd->active & (HIKE_MAX_FRAMES - 1)]);		\
+	if (__hike_cont.entry) {						\
+		__rc = __hike_cont_enter(ctx, __cd);				\
+		if (__rc >= 0)							\
+			return __rc;						\
+	}									\
+	/* an instance of a compiled chain runs in frame 1 */			\
+	if (__hike_cont.on)							\
+		__f = &__cd->frames[1];						\
+	else									\
+		__f = &__cd->frames[__cd->active & (HIKE_MAX_FRAMES - 1)];	\
+	__rc = __hike_body_##name(ctx, __f);					\
 	if ((__u32)__rc <= XDP_REDIRECT)					\
 		return __rc;							\
-	bpf_tail_call_static(ctx, &hvm_hprog_map, HIKE_VM_PROG_ID);		\
-	return XDP_ABORTED;							\
+	return __hike_return(ctx, __cd, __f);						\
 }
 
 #define EXPORT_HIKE_PROG(name)							\
@@ -138,7 +336,19 @@ SEC("xdp") int name(struct xdp_md *ctx)					\
 	enum __hike_const__##NAME { __hike_const_val__##NAME = (NAME) };	\
 	__HIKE_META enum __hike_const__##NAME __hike_const__##NAME
 
-/* Loaders: hand the packet to the VM, which starts chain_id in frame 1. */
+/* Constant-key tail calls into hvm_jit_map, one case per slot. */
+#define __HIKE_JTC1(n)	case (n): bpf_tail_call_static(ctx, &hvm_jit_map, (n)); break;
+#define __HIKE_JTC2(n)	__HIKE_JTC1(n) __HIKE_JTC1((n) + 1)
+#define __HIKE_JTC4(n)	__HIKE_JTC2(n) __HIKE_JTC2((n) + 2)
+#define __HIKE_JTC8(n)	__HIKE_JTC4(n) __HIKE_JTC4((n) + 4)
+#define __HIKE_JTC16(n)	__HIKE_JTC8(n) __HIKE_JTC8((n) + 8)
+#define __HIKE_JTC32(n)	__HIKE_JTC16(n) __HIKE_JTC16((n) + 16)
+#define __HIKE_JTC64(n)	__HIKE_JTC32(n) __HIKE_JTC32((n) + 32)
+#define __HIKE_JTC128(n) __HIKE_JTC64(n) __HIKE_JTC64((n) + 64)
+
+/* Loaders: start chain_id in frame 1. Its compiled entry program when hvm_jit_map holds one
+ * in the chain's entry slot (it checks boot_id: a chain sharing the slot goes on to the VM),
+ * else the VM. */
 static __always_inline int hike_chain_boot(struct xdp_md *ctx, __u32 chain_id)
 {
 	__u32 zero = 0;
@@ -148,6 +358,9 @@ static __always_inline int hike_chain_boot(struct xdp_md *ctx, __u32 chain_id)
 		return XDP_ABORTED;
 	cd->active = 0;
 	cd->boot_id = chain_id;
+	switch (chain_id & HIKE_JIT_ENTRY_MASK) {
+	__HIKE_JTC128(0)
+	}
 	bpf_tail_call_static(ctx, &hvm_hprog_map, HIKE_VM_PROG_ID);
 	/* the VM is not registered: nothing can run the chain */
 	return XDP_ABORTED;

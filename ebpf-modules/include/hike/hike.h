@@ -28,6 +28,14 @@
 /* A program returning a value that is not an XDP verdict (0..4) resumes the calling chain. */
 #define HIKE_XDP_VM		(XDP_REDIRECT + 100)
 
+/* Compiled chains (the VM's second tier, installed by the control plane when a chain is
+ * stored; see api.h and eclat_kernel::hike::jit): hvm_jit_map holds, in slot (chain ID &
+ * HIKE_JIT_ENTRY_MASK), a chain's entry program, and in slots HIKE_JIT_FIRST_INSTANCE.. the
+ * program instances of its call sites. */
+#define HIKE_JIT_SLOTS		256
+#define HIKE_JIT_ENTRY_MASK	127
+#define HIKE_JIT_FIRST_INSTANCE	128
+
 /* The VM's call helpers: `call imm` with imm = id << 8. */
 #define HIKE_CALL_ELEM_0	(0x11 << 8)
 #define HIKE_CALL_ELEM_1	(0x12 << 8)
@@ -59,6 +67,9 @@ struct hike_chain {
 	 * the cache is valid only while (chain_id, gen) match the stored chain, so re-storing
 	 * a chain under the same ID is seen by every CPU on its next entry. */
 	__u64 gen;			/*  96 */
+	/* 104: in a frame, pad[0] = the store epoch the frame last checked (the VM's cache);
+	 * in a stored chain, pad[1..2] = the bitmap of the hvm_jit_map instance slots of its
+	 * compiled form (bit k: slot HIKE_JIT_FIRST_INSTANCE + k; the VM never reads it) */
 	__u64 pad[3];			/* 104 */
 	__u8 stack[HIKE_STACK_SIZE];	/* 128 */
 	__u64 insns[HIKE_MAX_INSNS];	/* 256 struct bpf_insn, as raw u64 */
@@ -92,7 +103,7 @@ struct hike_shmem {
 	__u8 vm[HIKE_SHMEM_SIZE - HIKE_SHMEM_USER_SIZE];	/* reserved for the VM */
 };
 
-/* The four system maps. Every object declares the ones it uses; the control plane re-binds
+/* The system maps (the original's four, and hvm_jit_map). Every object declares the ones it uses; the control plane re-binds
  * them to the one shared instance pinned at <root>/maps/system/<name>. */
 #define HIKE_DECLARE_HPROG_MAP							\
 	struct {								\
@@ -109,6 +120,14 @@ struct hike_shmem {
 		__type(value, struct hike_chain);				\
 		__uint(max_entries, HIKE_MAX_CHAINS);				\
 	} hvm_chain_map SEC(".maps")
+
+#define HIKE_DECLARE_JIT_MAP							\
+	struct {								\
+		__uint(type, BPF_MAP_TYPE_PROG_ARRAY);				\
+		__type(key, __u32);						\
+		__type(value, __u32);						\
+		__uint(max_entries, HIKE_JIT_SLOTS);				\
+	} hvm_jit_map SEC(".maps")
 
 #define HIKE_DECLARE_CDATA_MAP							\
 	struct {								\

@@ -362,7 +362,7 @@ pub fn run(session: &Session, args: BenchArgs) -> Result<Output> {
     }
     let d = &vm.derived;
     text.push_str(&format!(
-        "  entering the VM: +{:.1} ns over raw (target <= 40)\n  each extra program call: {:.1} ns (target <= 15; a raw tail call: {:.1} ns{})\n  DDoS marking chain (the original's scenario) vs raw tail calls: {:.2}x (target <= 1.15; the original 1.38x)\n  lesson 6 DDoS chain vs hand-written single XDP program: {:.2}x (target <= 1.15)\n    of which composing separate programs at all (raw tail calls vs the fused program): {:.2}x; the VM over raw tail calls: {:.2}x\n  3-stage pipeline vs raw tail calls: {:.2}x\n",
+        "  chains compiled (the default):\n  entering the VM: +{:.1} ns over raw (target <= 40)\n  each extra program call: {:.1} ns (target <= 15; a raw tail call: {:.1} ns{})\n  DDoS marking chain (the original's scenario) vs raw tail calls: {:.2}x (target <= 1.15; the original 1.38x)\n  lesson 6 DDoS chain vs hand-written single XDP program: {:.2}x (target <= 1.15)\n    of which composing separate programs at all (raw tail calls vs the fused program): {:.2}x; the VM over raw tail calls: {:.2}x\n  3-stage pipeline vs raw tail calls: {:.2}x\n",
         d.vm_entry_ns,
         d.per_call_ns,
         d.raw_per_tail_call_ns,
@@ -372,6 +372,11 @@ pub fn run(session: &Session, args: BenchArgs) -> Result<Output> {
         d.ddos_composition_ratio,
         d.ddos_vs_tail_calls_ratio,
         d.pipeline_ratio
+    ));
+    let i = &d.interpreted;
+    text.push_str(&format!(
+        "  the same chains interpreted (ECLAT_LAB_JIT=off): entering the VM +{:.1} ns, each extra call {:.1} ns, DDoS marking {:.2}x, lesson 6 DDoS {:.2}x\n",
+        i.vm_entry_ns, i.per_call_ns, i.marking_ratio, i.ddos_ratio
     ));
     let mut loads = vm.loads.clone();
     loads.sort_by_key(|l| std::cmp::Reverse(l.load_ns));

@@ -177,6 +177,22 @@ impl Session {
                         format!("; attached {}", rep.attached.join(", "))
                     }
                 ));
+                for (name, tier) in &rep.tiers {
+                    if let eclat_kernel::hike::jit::Tier::Interpreted { why } = tier {
+                        text.push_str(&format!("\n  chain {name} runs interpreted: {why}"));
+                    }
+                }
+                let compiled = rep
+                    .tiers
+                    .iter()
+                    .filter(|(_, t)| matches!(t, eclat_kernel::hike::jit::Tier::Compiled { .. }))
+                    .count();
+                if compiled > 0 {
+                    text.push_str(&format!(
+                        "\n  {compiled} of {} chain(s) compiled: one program instance per call, no interpreter (`chain list` shows how each runs)",
+                        rep.tiers.len()
+                    ));
+                }
                 Ok(Output::new(text, serde_json::to_value(&rep)?))
             }
             Cmd::Unload { script } => {

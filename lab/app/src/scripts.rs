@@ -521,6 +521,8 @@ pub struct LoadReport {
     pub replaced: bool,
     pub warnings: String,
     pub elapsed_ms: f64,
+    /// how each chain runs: compiled, or interpreted and why (by chain name)
+    pub tiers: Vec<(String, eclat_kernel::hike::jit::Tier)>,
 }
 
 /// `load SCRIPT`: compile, register programs, store chains, write loader entries, attach.
@@ -693,8 +695,13 @@ pub fn load(session: &Session, file: &Path, defines: &[(String, String)]) -> Res
     }
     save_state(session, &st)?;
     commit(session, &mut hike)?;
+    let tiers = chains
+        .iter()
+        .filter_map(|(n, id)| hike.tier(*id).map(|t| (n.clone(), t.clone())))
+        .collect();
     Ok(LoadReport {
         script: key,
+        tiers,
         chains,
         programs: ids
             .iter()
@@ -1508,13 +1515,19 @@ pub fn chain_list(session: &Session) -> Result<(String, serde_json::Value)> {
     }
     for c in &stored {
         let name = name_of(c.id).unwrap_or_else(|| "(stored by hand)".into());
+        let tier = hike.chain_tier(c.id)?;
         s.push_str(&format!(
-            "{:#x}  {:>2} insns  {}\n",
+            "{:#x}  {:>2} insns  {}  [{}]\n",
             c.id,
             c.insns.len(),
-            name
+            name,
+            match &tier {
+                eclat_kernel::hike::jit::Tier::Compiled { instance_slots, .. } =>
+                    format!("compiled: {} program instance(s)", instance_slots.len() + 1),
+                eclat_kernel::hike::jit::Tier::Interpreted { .. } => "interpreted".to_string(),
+            }
         ));
-        rows.push(serde_json::json!({"id": c.id, "insns": c.insns.len(), "name": name, "generation": c.generation}));
+        rows.push(serde_json::json!({"id": c.id, "insns": c.insns.len(), "name": name, "generation": c.generation, "tier": tier}));
     }
     Ok((s.trim_end().to_string(), serde_json::json!(rows)))
 }

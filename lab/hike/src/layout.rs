@@ -8,6 +8,9 @@ pub mod chain {
     pub const REGS: usize = 8;
     /// 32 bytes of padding after the eleven registers; our VM keeps a store generation here.
     pub const PAD: usize = 96;
+    /// In a stored chain the stack is unused: its first 32 bytes hold the bitmap of the
+    /// `hvm_jit_map` slots of the chain's compiled form (bit k: slot k; see `jit`).
+    pub const JIT_SLOTS: usize = 128;
     pub const STACK: usize = 128;
     pub const INSNS: usize = 256;
     pub const SIZE: usize = 768;

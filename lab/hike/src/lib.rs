@@ -10,10 +10,12 @@
 //! - [`catalog`]: program/loader signatures for the compiler; [`catalog::Catalog::reference`]
 //!   mirrors the default packages for pure tests.
 //! - [`layout`]: byte layouts of the system maps and the MMU addresses.
+//! - [`jit`]: the chain compiler, the VM's second tier (chains as eBPF programs).
 
 pub mod catalog;
 pub mod disasm;
 pub mod insn;
+pub mod jit;
 pub mod layout;
 pub mod validate;
 pub mod vm;

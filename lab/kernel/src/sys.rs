@@ -1,8 +1,10 @@
-//! The few raw `bpf(2)` map commands aya does not expose for byte-level access (keys and
-//! values of any size, as `map dump` needs). The only unsafe code of the lab lives here.
+//! The few raw `bpf(2)` commands aya does not expose: map commands for byte-level access
+//! (keys and values of any size, as `map dump` needs), and reading a program's identity (ID,
+//! tag, name) from a pin or an ID, which the chain compiler needs. The only unsafe code of
+//! the lab lives here.
 
 use std::io;
-use std::os::fd::{AsRawFd, BorrowedFd};
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 
 const BPF_MAP_LOOKUP_ELEM: libc::c_long = 1;
 const BPF_MAP_UPDATE_ELEM: libc::c_long = 2;
@@ -96,4 +98,108 @@ pub fn delete(fd: BorrowedFd<'_>, key: &[u8]) -> io::Result<bool> {
 /// Number of possible CPUs (the stride of per-CPU map values).
 pub fn possible_cpus() -> usize {
     aya::util::nr_cpus().unwrap_or(1).max(1)
+}
+
+const BPF_PROG_GET_FD_BY_ID: libc::c_long = 13;
+const BPF_OBJ_GET_INFO_BY_FD: libc::c_long = 15;
+
+fn bpf_raw<T>(cmd: libc::c_long, attr: &mut T) -> io::Result<libc::c_long> {
+    // SAFETY: `attr` is a valid, initialised bpf_attr prefix of the size we pass, whose
+    // pointers point at live buffers of the sizes they announce (the callers below).
+    let r = unsafe { libc::syscall(libc::SYS_bpf, cmd, attr as *mut T, std::mem::size_of::<T>()) };
+    if r < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(r)
+    }
+}
+
+/// What `BPF_OBJ_GET_INFO_BY_FD` says of a program (the members the lab reads).
+#[derive(Debug, Clone, Default)]
+pub struct ProgInfo {
+    pub id: u32,
+    /// the kernel's hash of the instructions (map references left out)
+    pub tag: [u8; 8],
+    pub name: String,
+    pub jited_bytes: u32,
+    pub xlated_bytes: u32,
+}
+
+/// The program with kernel ID `id`, if it still exists.
+pub fn prog_info_by_id(id: u32) -> io::Result<Option<ProgInfo>> {
+    #[repr(C, align(8))]
+    struct GetFd {
+        prog_id: u32,
+        next_id: u32,
+        open_flags: u32,
+        _pad: u32,
+    }
+    let mut a = GetFd {
+        prog_id: id,
+        next_id: 0,
+        open_flags: 0,
+        _pad: 0,
+    };
+    let fd = match bpf_raw(BPF_PROG_GET_FD_BY_ID, &mut a) {
+        // SAFETY: a new file descriptor that nobody else owns.
+        Ok(fd) => unsafe { OwnedFd::from_raw_fd(fd as i32) },
+        Err(e) if e.raw_os_error() == Some(libc::ENOENT) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    prog_info(std::os::fd::AsFd::as_fd(&fd)).map(Some)
+}
+
+/// What the kernel says of the program behind `fd`.
+pub fn prog_info(fd: BorrowedFd<'_>) -> io::Result<ProgInfo> {
+    #[repr(C, align(8))]
+    struct GetInfo {
+        bpf_fd: u32,
+        info_len: u32,
+        info: u64,
+    }
+    // struct bpf_prog_info up to and including `name` (offset 64, 16 bytes)
+    let mut info = [0u64; 10];
+    let mut a = GetInfo {
+        bpf_fd: fd.as_raw_fd() as u32,
+        info_len: 80,
+        info: info.as_mut_ptr() as u64,
+    };
+    bpf_raw(BPF_OBJ_GET_INFO_BY_FD, &mut a)?;
+    let b: Vec<u8> = info.iter().flat_map(|w| w.to_ne_bytes()).collect();
+    let u32_at = |o: usize| u32::from_ne_bytes(b[o..o + 4].try_into().expect("4 bytes"));
+    let name = &b[64..80];
+    let end = name.iter().position(|&c| c == 0).unwrap_or(16);
+    Ok(ProgInfo {
+        id: u32_at(4),
+        tag: b[8..16].try_into().expect("8 bytes"),
+        jited_bytes: u32_at(16),
+        xlated_bytes: u32_at(20),
+        name: String::from_utf8_lossy(&name[..end]).into_owned(),
+    })
+}
+
+const BPF_OBJ_GET: libc::c_long = 7;
+
+/// Opens the object (program or map) pinned at `path`.
+pub fn obj_get(path: &std::path::Path) -> io::Result<OwnedFd> {
+    #[repr(C, align(8))]
+    struct ObjGet {
+        pathname: u64,
+        bpf_fd: u32,
+        file_flags: u32,
+        path_fd: i32,
+        _pad: u32,
+    }
+    let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes())
+        .map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+    let mut a = ObjGet {
+        pathname: c.as_ptr() as u64,
+        bpf_fd: 0,
+        file_flags: 0,
+        path_fd: 0,
+        _pad: 0,
+    };
+    let fd = bpf_raw(BPF_OBJ_GET, &mut a)?;
+    // SAFETY: a new file descriptor that nobody else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
 }

@@ -432,6 +432,7 @@ fn model_find_udp(frame: &[u8]) -> Answer {
         packet: &mut packet,
         shmem: &mut shmem,
         redirect: None,
+        caller_regs: [0; 11],
     };
     let Some(ProgramResult::Continue(r0)) = m.call(1, [1, 0, 0, 0], &mut ctx) else {
         panic!("the model of ip6_find_udp continues the chain");
@@ -838,6 +839,7 @@ fn btf_catalog_describes_signatures_maps_and_constants() {
         "maps/system/hvm_chain_map",
         "maps/system/hvm_cdata_map",
         "maps/system/hvm_shmem_map",
+        "maps/system/hvm_jit_map",
         "progs/hike_default/monitor",
         "progs/hike_vm/hike_vm",
         "maps/hike_default/monitor/map_pcpu_mon",
@@ -849,7 +851,7 @@ fn btf_catalog_describes_signatures_maps_and_constants() {
     let reg = s.hike.registered().unwrap();
     assert_eq!(reg.len(), eclat_kernel::hike::bench::REGISTERED.len() + 1);
     assert_eq!(reg[0].0, 0);
-    assert_eq!(s.hike.free_program_id().unwrap(), Some(22));
+    assert_eq!(s.hike.free_program_id().unwrap(), Some(23));
     // IDs are reused after unregistering
     s.hike.unregister(ids::MONITOR).unwrap();
     assert_eq!(s.hike.free_program_id().unwrap(), Some(ids::MONITOR));

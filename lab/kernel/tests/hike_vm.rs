@@ -382,8 +382,18 @@ fn trace_follows_a_packet_through_the_chain() {
 struct Models;
 
 impl Programs for Models {
-    fn call(&mut self, id: u32, a: [u64; 4], _ctx: &mut Ctx<'_>) -> Option<ProgramResult> {
+    fn call(&mut self, id: u32, a: [u64; 4], ctx: &mut Ctx<'_>) -> Option<ProgramResult> {
         Some(match id {
+            ids::HIKE_REGS_OUT => {
+                if ctx.packet.len() < 16 + 80 {
+                    return Some(ProgramResult::Final(XdpAction::Aborted));
+                }
+                for r in [0, 2, 3, 4, 5, 6, 7, 8, 9] {
+                    ctx.packet[16 + 8 * r..][..8]
+                        .copy_from_slice(&ctx.caller_regs[r].to_le_bytes());
+                }
+                ProgramResult::Final(XdpAction::Pass)
+            }
             ids::HIKE_PASS => ProgramResult::Final(XdpAction::Pass),
             ids::HIKE_DROP => ProgramResult::Final(XdpAction::Drop),
             ids::HIKE_NULL => ProgramResult::Continue(0),
@@ -567,6 +577,12 @@ impl Rng {
 }
 
 fn random_chain(rng: &mut Rng) -> Vec<Insn> {
+    random_chain_of(rng, true)
+}
+
+/// A random chain; with `memory` false, no memory access (stack or packet) and no calls: what
+/// the chain compiler takes, mixed with program calls by the caller.
+fn random_chain_of(rng: &mut Rng, memory: bool) -> Vec<Insn> {
     const ALU: [u8; 13] = [
         op::ADD,
         op::SUB,
@@ -625,6 +641,20 @@ fn random_chain(rng: &mut Rng) -> Vec<Insn> {
                     op::TO_LE
                 };
                 v.push(Insn::new(op::ALU | op::END | end, dst, 0, 0, w));
+            }
+            6 | 7 if !memory => {
+                // lddw, or a call of a program that continues the chain
+                if rng.below(2) == 0 {
+                    v.extend(lddw(dst, rng.next()));
+                } else {
+                    let (id, nargs) = [
+                        (ids::HIKE_NULL, 0),
+                        (ids::HIKE_ECHO, 1),
+                        (ids::HIKE_ADD3, 3),
+                    ][rng.below(3) as usize];
+                    v.push(mov(1, id as i32));
+                    v.push(call_elem(nargs));
+                }
             }
             6 => {
                 // stack round trip
@@ -691,6 +721,249 @@ fn differential_random_chains() {
         "too many generated chains refused: {:?}",
         &refused[..refused.len().min(5)]
     );
+}
+
+/// Ends a chain by a call of `hike_regs_out`: the packet then holds r0 and r2..r9.
+fn regs_out_then_exit() -> Vec<Insn> {
+    vec![mov(1, ids::HIKE_REGS_OUT as i32), call_elem(0), exit()]
+}
+
+/// A random chain in the shape eCLAT writes: blocks of constant moves and a program call,
+/// after which r0 may be kept in r6..r9 and tested against a constant to skip ahead; some
+/// ways end with `exit` (an abort from the bootstrap frame); the last block dumps registers.
+fn random_eclat_chain(rng: &mut Rng) -> Vec<Insn> {
+    let label = |k: u64| -> &'static str { Box::leak(format!("b{k}").into_boxed_str()) };
+    let nblocks = 2 + rng.below(5);
+    let small = |rng: &mut Rng| -> i32 {
+        match rng.below(4) {
+            0 => 0,
+            1 => 1,
+            2 => 2,
+            _ => rng.next() as i32 >> rng.below(31),
+        }
+    };
+    let mut v: Vec<Item> = Vec::new();
+    for k in 0..nblocks {
+        v.push(Item::Label(label(k)));
+        if k > 0 && rng.below(8) == 0 {
+            v.push(Item::I(mov(0, 0)));
+            v.push(Item::I(exit()));
+            continue;
+        }
+        for _ in 0..rng.below(4) {
+            let r = 2 + rng.below(8) as u8;
+            let imm = small(rng);
+            v.push(Item::I(mov(r, imm)));
+        }
+        let (id, nargs) = [
+            (ids::HIKE_NULL, 0),
+            (ids::HIKE_ECHO, 1),
+            (ids::HIKE_ADD3, 3),
+        ][rng.below(3) as usize];
+        v.push(Item::I(mov(1, id as i32)));
+        v.push(Item::I(call_elem(nargs)));
+        let mut tested = 0u8;
+        if rng.below(2) == 0 {
+            tested = 6 + rng.below(4) as u8;
+            v.push(Item::I(mov_r(tested, 0)));
+        }
+        if rng.below(2) == 0 {
+            let to = k + 1 + rng.below(nblocks - k);
+            let jop = if rng.below(2) == 0 { op::JEQ } else { op::JNE };
+            let imm = small(rng);
+            v.push(Item::Jmp {
+                jop,
+                dst: tested,
+                imm,
+                to: label(to),
+            });
+        }
+    }
+    v.push(Item::Label(label(nblocks)));
+    v.extend(asm::items(regs_out_then_exit()));
+    asm::assemble(&v)
+}
+
+/// The chain compiler (the VM's second tier): random chains in the shape eCLAT writes run
+/// compiled (each is checked to be) and agree with the reference interpreter on the verdict
+/// and on every register, which `hike_regs_out` writes into the packet; then the same with
+/// the compiler off. Arithmetic the compiler leaves to the interpreter is refused with the
+/// reason and still runs right.
+#[test]
+fn differential_random_chains_compiled() {
+    use eclat_kernel::hike::jit::Tier;
+    let mut s = setup();
+    let seed = std::env::var("HIKE_DIFF_SEED")
+        .ok()
+        .and_then(|x| x.parse().ok())
+        .unwrap_or(0x51ed_2701_c0de_0003u64);
+    let pkt =
+        eclat_kernel::hike::packet::ipv6_udp_frame([3; 16], [4; 16], 1000, 2000, &[0xa5; 100]);
+    for jit in [true, false] {
+        s.hike.set_jit(jit);
+        let mut rng = Rng(seed);
+        let mut ran = 0;
+        for _ in 0..500 {
+            if ran == 120 {
+                break;
+            }
+            let c = random_eclat_chain(&mut rng);
+            if c.len() > hike::MAX_CHAIN_INSNS || hike::validate::validate(&c).is_err() {
+                continue;
+            }
+            differential(&mut s, &[(A, c.clone())], &pkt);
+            match (jit, s.hike.tier(A)) {
+                (true, Some(Tier::Compiled { instance_slots, .. })) => {
+                    let calls = c.iter().filter(|i| i.code == op::JMP | op::CALL).count();
+                    assert!(instance_slots.len() <= calls, "{instance_slots:?}");
+                }
+                (false, Some(Tier::Interpreted { .. })) => {}
+                (_, other) => panic!("jit {jit}: {other:?}\n{c:?}"),
+            }
+            ran += 1;
+        }
+        assert_eq!(ran, 120);
+    }
+    s.hike.set_jit(true);
+    let mut c = vec![mov(2, 7), alu(op::MUL, 2, 3)];
+    c.extend(regs_out_then_exit());
+    differential(&mut s, &[(A, c)], &pkt);
+    match s.hike.tier(A) {
+        Some(Tier::Interpreted { why }) => assert!(why.contains("insn 1"), "{why}"),
+        other => panic!("{other:?}"),
+    }
+}
+
+/// How the compiled tier is managed: a chain is compiled when stored, replaced when stored
+/// again (its old instances removed), removed with it; a chain the compiler refuses, or
+/// whose entry slot another chain holds, is interpreted and says why; the trace makes
+/// compiled chains run interpreted; the compiled chain runs without the VM.
+#[test]
+fn compiled_chains_are_installed_replaced_and_removed_with_their_chain() {
+    use eclat_kernel::hike::jit::Tier;
+    let mut s = setup();
+    let pkt = bench_frame();
+    let used =
+        |s: &Setup| -> Vec<u32> { s.hike.jit_slots().unwrap().iter().map(|j| j.slot).collect() };
+    // 2 null calls then pass: 3 instances, the first in the entry slot
+    s.classify_to(A, &null_chain(2)).unwrap();
+    let Some(Tier::Compiled {
+        entry_slot,
+        instance_slots,
+    }) = s.hike.tier(A).cloned()
+    else {
+        panic!("{:?}", s.hike.tier(A));
+    };
+    assert_eq!(entry_slot, A & 127);
+    assert_eq!(instance_slots.len(), 2);
+    assert_eq!(
+        s.hike.chain_tier(A).unwrap(),
+        s.hike.tier(A).cloned().unwrap()
+    );
+    let mut expect = vec![entry_slot];
+    expect.extend(&instance_slots);
+    assert_eq!(s.hike.stored_jit_slots(A).unwrap().unwrap(), expect);
+    assert_eq!(used(&s), expect);
+    assert_eq!(verdict(&s, &pkt), XdpAction::Pass);
+    // stored again, dropping: one instance (in the entry slot), the old ones gone
+    let drop: Vec<Insn> = call_with(ids::HIKE_DROP, &[])
+        .into_iter()
+        .chain([exit()])
+        .collect();
+    s.classify_to(A, &drop).unwrap();
+    let Some(Tier::Compiled { instance_slots, .. }) = s.hike.tier(A).cloned() else {
+        panic!("{:?}", s.hike.tier(A));
+    };
+    assert!(instance_slots.is_empty());
+    assert_eq!(used(&s), vec![A & 127]);
+    assert_eq!(verdict(&s, &pkt), XdpAction::Drop);
+    // a loop stays interpreted, and the compiled predecessor is removed
+    let mut looped = vec![mov(6, 3)];
+    looped.extend(call_with(ids::HIKE_NULL, &[]));
+    looped.push(alu(op::SUB, 6, 1));
+    looped.push(jmp(op::JNE, 6, 0, -4));
+    looped.extend(call_with(ids::HIKE_PASS, &[]));
+    looped.push(exit());
+    hike::validate::validate(&looped).unwrap();
+    s.classify_to(A, &looped).unwrap();
+    match s.hike.tier(A) {
+        Some(Tier::Interpreted { why }) => assert!(why.contains("backward jump"), "{why}"),
+        other => panic!("{other:?}"),
+    }
+    assert!(used(&s).is_empty());
+    assert_eq!(verdict(&s, &pkt), XdpAction::Pass);
+    // two chains sharing an entry slot: the second is interpreted, both run right
+    let twin = A + 128;
+    s.classify_to(A, &null_chain(1)).unwrap();
+    s.hike.store_chain(twin, &drop).unwrap();
+    match s.hike.tier(twin) {
+        Some(Tier::Interpreted { why }) => assert!(why.contains("entry slot"), "{why}"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(verdict(&s, &pkt), XdpAction::Pass);
+    s.hike
+        .set_loader_chain(
+            "hike_default",
+            "ipv6_simple_classifier_map",
+            &0u32.to_ne_bytes(),
+            twin,
+        )
+        .unwrap();
+    assert_eq!(verdict(&s, &pkt), XdpAction::Drop);
+    s.hike.delete_chain(twin).unwrap();
+    // the trace is the interpreter's: with it on, the compiled chain is traced as before
+    s.classify_to(A, &null_chain(1)).unwrap();
+    let mut reader = s.hike.trace_reader().unwrap();
+    s.hike.set_trace(true).unwrap();
+    assert_eq!(verdict(&s, &pkt), XdpAction::Pass);
+    s.hike.set_trace(false).unwrap();
+    let events = reader.drain();
+    assert!(
+        events.iter().any(|e| e.kind == TraceKind::ProgCall),
+        "{events:?}"
+    );
+    // registering another program under a called ID recompiles the chain: it calls the new
+    // program, as the interpreter would
+    s.classify_to(A, &null_chain(1)).unwrap();
+    s.hike
+        .register(ids::HIKE_NULL, "hike_default", "hike_drop")
+        .unwrap();
+    assert!(
+        matches!(s.hike.tier(A), Some(Tier::Compiled { .. })),
+        "{:?}",
+        s.hike.tier(A)
+    );
+    assert_eq!(verdict(&s, &pkt), XdpAction::Drop);
+    s.hike
+        .register(ids::HIKE_NULL, "bench", "hike_null")
+        .unwrap();
+    assert_eq!(verdict(&s, &pkt), XdpAction::Pass);
+    // ... and emptying it makes the chain interpreted, which aborts there
+    s.hike.unregister(ids::HIKE_NULL).unwrap();
+    match s.hike.tier(A) {
+        Some(Tier::Interpreted { why }) => assert!(why.contains("no program"), "{why}"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(verdict(&s, &pkt), XdpAction::Aborted);
+    s.hike
+        .register(ids::HIKE_NULL, "bench", "hike_null")
+        .unwrap();
+    assert!(matches!(s.hike.tier(A), Some(Tier::Compiled { .. })));
+    // compiled, the chain does not need the VM at all: with slot 0 emptied it still runs,
+    // and an interpreted chain is aborted (the loader's tail call to the VM fails)
+    let hprog = s.hike.root().join("maps/system/hvm_hprog_map");
+    let fd = eclat_kernel::sys::obj_get(&hprog).unwrap();
+    assert!(eclat_kernel::sys::delete(std::os::fd::AsFd::as_fd(&fd), &0u32.to_ne_bytes()).unwrap());
+    assert_eq!(verdict(&s, &pkt), XdpAction::Pass);
+    s.hike.set_jit(false);
+    s.classify_to(A, &null_chain(1)).unwrap();
+    assert_eq!(verdict(&s, &pkt), XdpAction::Aborted);
+    // deleting a compiled chain removes everything it installed
+    s.hike.set_jit(true);
+    s.classify_to(A, &null_chain(3)).unwrap();
+    assert_eq!(used(&s).len(), 4);
+    s.hike.delete_chain(A).unwrap();
+    assert!(used(&s).is_empty());
 }
 
 #[test]

@@ -43,6 +43,8 @@ pub struct Ctx<'a> {
     pub shmem: &'a mut [u8],
     /// Set by redirecting programs: the target ifindex of an `XDP_REDIRECT` verdict.
     pub redirect: Option<u32>,
+    /// The calling frame's registers r0..r10 at the call (programs may read all of them).
+    pub caller_regs: [u64; 11],
 }
 
 /// How a program call ended.
@@ -544,6 +546,7 @@ impl Vm {
                                     packet: &mut *packet,
                                     shmem: &mut *shmem,
                                     redirect: None,
+                                    caller_regs: f.regs,
                                 };
                                 let result = programs
                                     .call(id, regs, &mut ctx)

@@ -414,6 +414,7 @@ fn models_behave_per_the_spec() {
             packet: &mut pkt,
             shmem: &mut shm,
             redirect: None,
+            caller_regs: [0; 11],
         };
         seen.push(m.call(5, [5, 3, 0, 0], &mut ctx));
     }
@@ -426,6 +427,7 @@ fn models_behave_per_the_spec() {
         packet: &mut pkt,
         shmem: &mut shm,
         redirect: None,
+        caller_regs: [0; 11],
     };
     assert_eq!(m.call(6, [6, 0, 0, 0], &mut ctx), Some(c(17)));
     assert_eq!(&shm[0..4], &54i32.to_le_bytes());
@@ -436,6 +438,7 @@ fn models_behave_per_the_spec() {
         packet: &mut pkt,
         shmem: &mut shm,
         redirect: None,
+        caller_regs: [0; 11],
     };
     assert_eq!(m.call(7, [7, 0, 0, 0], &mut ctx), Some(c(models::ENOENT)));
     assert_eq!(m.call(7, [7, 1, 0, 0], &mut ctx), Some(c(0)));

@@ -35,6 +35,7 @@ pub mod ids {
     pub const IP6_SD_METER: u32 = 19;
     pub const L2XCON: u32 = 20;
     pub const IP6_KROUTE: u32 = 21;
+    pub const HIKE_REGS_OUT: u32 = 22;
 }
 
 /// (package, program, ID) of everything [`Setup`] registers.
@@ -60,6 +61,7 @@ pub const REGISTERED: &[(&str, &str, u32)] = &[
     ("meter", "ip6_sd_meter", ids::IP6_SD_METER),
     ("hike_default", "l2xcon", ids::L2XCON),
     ("hike_default", "ip6_kroute", ids::IP6_KROUTE),
+    ("bench", "hike_regs_out", ids::HIKE_REGS_OUT),
 ];
 
 /// Every embedded HIKe object [`Setup`] loads.
@@ -302,6 +304,17 @@ pub struct Derived {
     pub pipeline_ratio: f64,
     /// the original evaluation's DDoS marking scenario: chain / raw tail-call pipeline
     pub marking_ratio: f64,
+    /// the same figures with the chains interpreted (the VM's first tier)
+    pub interpreted: InterpretedFigures,
+}
+
+/// [`Derived`]'s figures for interpreted chains.
+#[derive(Debug, Clone, Serialize)]
+pub struct InterpretedFigures {
+    pub vm_entry_ns: f64,
+    pub per_call_ns: f64,
+    pub ddos_ratio: f64,
+    pub marking_ratio: f64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -408,6 +421,23 @@ pub fn run(opts: BenchOptions) -> Result<BenchReport, HikeError> {
     s.hike.store_chain(id(10), &pipeline_chain())?;
     s.hike.store_chain(id(11), &ddos_chain(0))?;
     s.hike.store_chain(id(12), &marking_chain())?;
+    // the same chains interpreted (the chain compiler off while they are stored)
+    s.hike.set_jit(false);
+    for (k, n) in [(20u32, 0usize), (21, 1), (24, 8)] {
+        s.hike.store_chain(id(k), &null_chain(n))?;
+    }
+    s.hike.store_chain(id(31), &ddos_chain(0))?;
+    s.hike.store_chain(id(32), &marking_chain())?;
+    s.hike.set_jit(true);
+    for k in [0, 1, 4, 11, 12] {
+        if !matches!(s.hike.tier(id(k)), Some(super::jit::Tier::Compiled { .. })) {
+            return Err(HikeError::TestRun(format!(
+                "chain {:#x} was not compiled: {:?}",
+                id(k),
+                s.hike.tier(id(k))
+            )));
+        }
+    }
     s.hike
         .prog_array_set("pipeline", "pipe_progs", 1, "pipeline", "pipe_set_ecn")?;
     s.hike
@@ -423,6 +453,7 @@ pub fn run(opts: BenchOptions) -> Result<BenchReport, HikeError> {
     let mut dynamic = None;
     if opts.dynamic_dispatch {
         let mut d = Setup::with_vm("eclat-lab-bench-dyn", "vm/hike_vm_dyn.o")?;
+        d.hike.set_jit(false);
         d.hike.store_chain(id(1), &null_chain(1))?;
         d.hike.store_chain(id(4), &null_chain(8))?;
         dynamic = Some(d);
@@ -474,6 +505,27 @@ pub fn run(opts: BenchOptions) -> Result<BenchReport, HikeError> {
             Prep::Chain(id(k)),
         );
     }
+    // the interpreter (the VM's first tier) on the same chains
+    case(
+        "classifier -> chain{hike_pass}, interpreted",
+        Some("classifier -> chain{hike_pass}"),
+        On::Main,
+        CLS.0,
+        CLS.1,
+        Prep::Chain(id(20)),
+    );
+    for (k, n) in [(21u32, 1usize), (24, 8)] {
+        let name = format!("chain of {n} null calls + hike_pass, interpreted");
+        let base = format!("chain of {n} null calls + hike_pass");
+        case(
+            &name,
+            Some(&base),
+            On::Main,
+            CLS.0,
+            CLS.1,
+            Prep::Chain(id(k)),
+        );
+    }
     const PIPE: &str = "raw 3-stage pipeline (classifier, set_ecn, monitor)";
     case(
         PIPE,
@@ -512,6 +564,14 @@ pub fn run(opts: BenchOptions) -> Result<BenchReport, HikeError> {
         CLS.1,
         Prep::Chain(id(11)),
     );
+    case(
+        "HIKe DDoS chain (flood), interpreted",
+        Some(FUSED),
+        On::Main,
+        CLS.0,
+        CLS.1,
+        Prep::Chain(id(31)),
+    );
     // The original evaluation's DDoS marking scenario (hike.md section 10: the figure it
     // reports as 1.38x): mark CE, count, forward through the FIB, in a namespace whose FIB
     // routes the frame
@@ -531,6 +591,14 @@ pub fn run(opts: BenchOptions) -> Result<BenchReport, HikeError> {
         CLS.0,
         CLS.1,
         Prep::Chain(id(12)),
+    );
+    case(
+        "HIKe DDoS marking chain, interpreted",
+        Some(MARK),
+        On::Routed,
+        CLS.0,
+        CLS.1,
+        Prep::Chain(id(32)),
     );
     if dynamic.is_some() {
         for (k, n) in [(1u32, 1usize), (4, 8)] {
@@ -644,6 +712,16 @@ pub fn run(opts: BenchOptions) -> Result<BenchReport, HikeError> {
             / min("raw 3-stage pipeline (classifier, set_ecn, monitor)"),
         marking_ratio: min("HIKe DDoS marking chain {ip6_set_ecn; monitor; ip6_kroute}")
             / min("raw DDoS marking pipeline (classifier, set_ecn, monitor, kroute)"),
+        interpreted: InterpretedFigures {
+            vm_entry_ns: min("classifier -> chain{hike_pass}, interpreted") - min("raw XDP_PASS"),
+            per_call_ns: (min("chain of 8 null calls + hike_pass, interpreted")
+                - min("chain of 1 null calls + hike_pass, interpreted"))
+                / 7.0,
+            ddos_ratio: min("HIKe DDoS chain (flood), interpreted")
+                / min("raw DDoS single program (flood)"),
+            marking_ratio: min("HIKe DDoS marking chain, interpreted")
+                / min("raw DDoS marking pipeline (classifier, set_ecn, monitor, kroute)"),
+        },
     };
     Ok(BenchReport {
         repeat: opts.repeat,
@@ -686,6 +764,12 @@ impl std::fmt::Display for BenchReport {
                 .unwrap_or_default()
         )?;
         writeln!(f, "DDoS chain / hand-written program: {:.2}x", d.ddos_ratio)?;
+        let i = &d.interpreted;
+        writeln!(
+            f,
+            "interpreted: VM entry {:.1} ns, per call {:.1} ns, DDoS {:.2}x, marking {:.2}x",
+            i.vm_entry_ns, i.per_call_ns, i.ddos_ratio, i.marking_ratio
+        )?;
         writeln!(
             f,
             "DDoS as raw programs chained by tail calls / hand-written program: {:.2}x",

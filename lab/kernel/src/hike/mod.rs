@@ -7,6 +7,7 @@
 //! - [`meta`]: an object's XDP programs, BTF-recorded signatures/maps/constants and C chains;
 //! - [`test_run`], [`test_run_from`]: `BPF_PROG_TEST_RUN` (verdict, duration, output packet),
 //!   optionally as if received on a given interface;
+//! - [`jit`]: compiled chains, the VM's second tier (installed when a chain is stored);
 //! - [`bench`]: the performance suite's measurements;
 //! - [`packet`] and [`asm`]: crafted packets and hand-assembled chains for tests and benches.
 
@@ -14,6 +15,7 @@ pub mod asm;
 pub mod bench;
 pub mod btf;
 pub mod display;
+pub mod jit;
 pub mod meta;
 pub mod packet;
 pub mod runtime;
@@ -264,12 +266,13 @@ mod tests {
     #[test]
     fn chain_values_round_trip() {
         let insns = super::asm::call_with(5, &[1, 2]);
-        let v = super::runtime::encode_chain(hike::FIRST_CHAIN_ID, 77, &insns);
+        let slots = [5, 128, 129, 255];
+        let v = super::runtime::encode_chain(hike::FIRST_CHAIN_ID, 77, &insns, &slots);
         assert_eq!(v.len(), hike::layout::chain::SIZE);
         let c = super::runtime::decode_chain(&v).unwrap();
         assert_eq!(
-            (c.id, c.generation, c.insns),
-            (hike::FIRST_CHAIN_ID, 77, insns)
+            (c.id, c.generation, c.insns, c.jit_slots),
+            (hike::FIRST_CHAIN_ID, 77, insns, slots.to_vec())
         );
     }
 

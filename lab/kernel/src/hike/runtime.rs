@@ -37,7 +37,7 @@ pub const SYSTEM_MAPS: [&str; 4] = [
     "hvm_shmem_map",
 ];
 /// The VM's own maps, pinned beside the system maps.
-pub const VM_MAPS: [&str; 3] = ["hvm_config", "hvm_stats", "hvm_trace"];
+pub const VM_MAPS: [&str; 4] = ["hvm_config", "hvm_stats", "hvm_trace", "hvm_jit_map"];
 /// The VM object and its program.
 pub const VM_OBJECT: &str = "vm/hike_vm.o";
 pub const VM_PROGRAM: &str = "hike_vm";
@@ -66,6 +66,8 @@ pub struct LoadedObject {
     pub meta: ObjectMeta,
     pub ebpf: Ebpf,
     pub loads: Vec<ProgramLoad>,
+    /// the object's bytes (instances of its programs are loaded from them)
+    pub data: Vec<u8>,
 }
 
 /// A stored chain as read back from `hvm_chain_map`.
@@ -75,6 +77,9 @@ pub struct StoredChain {
     pub generation: u64,
     #[serde(skip)]
     pub insns: Vec<Insn>,
+    /// the `hvm_jit_map` slots of its compiled form (empty: interpreted)
+    #[serde(skip)]
+    pub jit_slots: Vec<u32>,
 }
 
 pub struct Hike {
@@ -86,6 +91,10 @@ pub struct Hike {
     chain_map: MapData,
     /// the lab's journal, for the lab's own instance (see the module's documentation)
     journal: Option<Journal>,
+    /// compile stored chains (the VM's second tier, `super::jit`)
+    jit: bool,
+    /// how each chain stored by this instance runs
+    tiers: BTreeMap<u32, super::jit::Tier>,
 }
 
 /// Records that `path` (a pin, or a directory when `dir`) is about to be created below
@@ -269,6 +278,8 @@ impl Hike {
             hprog_raw,
             chain_map,
             journal,
+            jit: !super::jit::disabled_by_env(),
+            tiers: BTreeMap::new(),
         };
         if need_vm {
             h.register(VM_PROG_ID, "hike_vm", VM_PROGRAM)?;
@@ -418,6 +429,44 @@ impl Hike {
 
     /// Puts program `package.name` in slot `id` of `hvm_hprog_map` (replacing what was there).
     pub fn register(&mut self, id: u32, package: &str, name: &str) -> Result<(), HikeError> {
+        let before = self.registered_kernel_id(id)?;
+        self.register_slot(id, package, name)?;
+        if self.registered_kernel_id(id)? != before {
+            self.recompile_callers(id)?;
+        }
+        Ok(())
+    }
+
+    /// The kernel program ID in slot `id` of `hvm_hprog_map`.
+    fn registered_kernel_id(&self, id: u32) -> Result<Option<u32>, HikeError> {
+        let mut v = [0u8; 4];
+        let found =
+            crate::sys::lookup(self.hprog_fd(), &id.to_ne_bytes(), &mut v).map_err(|e| {
+                HikeError::Map {
+                    map: "hvm_hprog_map".into(),
+                    detail: e.to_string(),
+                }
+            })?;
+        Ok(found.then(|| u32::from_ne_bytes(v)))
+    }
+
+    /// Compiles again every stored chain that calls program `id` (its compiled form holds
+    /// instances of the program that was registered under `id` when it was stored).
+    fn recompile_callers(&mut self, id: u32) -> Result<(), HikeError> {
+        let sets_r1 = |i: &Insn| {
+            i.code == hike::insn::op::ALU64 | hike::insn::op::MOV
+                && i.dst == 1
+                && i.imm as u32 == id
+        };
+        for c in self.chains()? {
+            if c.insns.iter().any(sets_r1) && (self.jit || !c.jit_slots.is_empty()) {
+                self.store_chain(c.id, &c.insns)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn register_slot(&mut self, id: u32, package: &str, name: &str) -> Result<(), HikeError> {
         if id >= hike::MAX_PROGRAMS {
             return Err(HikeError::BadId { id });
         }
@@ -461,6 +510,15 @@ impl Hike {
         if id == VM_PROG_ID || id >= hike::MAX_PROGRAMS {
             return Err(HikeError::BadId { id });
         }
+        let found = self.registered_kernel_id(id)?.is_some();
+        self.unregister_slot(id)?;
+        if found {
+            self.recompile_callers(id)?;
+        }
+        Ok(())
+    }
+
+    fn unregister_slot(&mut self, id: u32) -> Result<(), HikeError> {
         match self.hprog.clear_index(&id) {
             Ok(()) => Ok(()),
             Err(aya::maps::MapError::SyscallError(e))
@@ -514,8 +572,42 @@ impl Hike {
             });
         }
         super::validate_chain(insns).map_err(|reason| HikeError::InvalidChain { id, reason })?;
+        let old = self.stored_jit_slots(id)?.unwrap_or_default();
+        let tier = if self.jit {
+            self.jit_install(id, insns, &old)?
+        } else {
+            Err("the chain compiler is off (ECLAT_LAB_JIT=off)".to_string())
+        };
+        let generation = match &tier {
+            Ok(_) => self.stored_generation(id)?,
+            Err(_) => {
+                // the old compiled form goes first: it must not run the new bytecode
+                self.jit_remove(&old)?;
+                self.write_chain(id, insns, &[])?
+            }
+        };
+        self.tiers.insert(
+            id,
+            match tier {
+                Ok((entry_slot, instance_slots)) => super::jit::Tier::Compiled {
+                    entry_slot,
+                    instance_slots,
+                },
+                Err(why) => super::jit::Tier::Interpreted { why },
+            },
+        );
+        Ok(generation)
+    }
+
+    /// Writes chain `id`'s value (a new generation) and tells every CPU.
+    pub(super) fn write_chain(
+        &mut self,
+        id: u32,
+        insns: &[Insn],
+        jit_slots: &[u32],
+    ) -> Result<u64, HikeError> {
         let generation = next_gen();
-        let value = encode_chain(id, generation, insns);
+        let value = encode_chain(id, generation, insns, jit_slots);
         crate::sys::update(self.chain_map.fd().as_fd(), &id.to_ne_bytes(), &value).map_err(
             |e| HikeError::Map {
                 map: "hvm_chain_map".into(),
@@ -530,8 +622,59 @@ impl Hike {
         Ok(generation)
     }
 
-    /// Removes a chain; `false` when none was stored under that ID.
+    /// The generation of stored chain `id` (0: none).
+    fn stored_generation(&self, id: u32) -> Result<u64, HikeError> {
+        Ok(self.stored(id)?.map(|c| c.generation).unwrap_or(0))
+    }
+
+    /// The `hvm_jit_map` slots of stored chain `id` (None: no such chain).
+    pub fn stored_jit_slots(&self, id: u32) -> Result<Option<Vec<u32>>, HikeError> {
+        Ok(self.stored(id)?.map(|c| c.jit_slots))
+    }
+
+    fn stored(&self, id: u32) -> Result<Option<StoredChain>, HikeError> {
+        let mut v = vec![0u8; layout::chain::SIZE];
+        let found = crate::sys::lookup(self.chain_map.fd().as_fd(), &id.to_ne_bytes(), &mut v)
+            .map_err(|e| HikeError::Map {
+                map: "hvm_chain_map".into(),
+                detail: e.to_string(),
+            })?;
+        Ok(if found { decode_chain(&v) } else { None })
+    }
+
+    /// The object bytes holding program `package.name`: an object this instance loaded, or
+    /// an embedded one.
+    pub(super) fn object_bytes(&self, package: &str, name: &str) -> Option<Vec<u8>> {
+        let has = |m: &ObjectMeta| m.package == package && m.xdp_programs.iter().any(|p| p == name);
+        if let Some(o) = self.objects.values().find(|o| has(&o.meta)) {
+            return Some(o.data.clone());
+        }
+        crate::objects::list().into_iter().find_map(|path| {
+            if package_of(&path) != package {
+                return None;
+            }
+            let data = crate::objects::get(&path)?;
+            let meta = meta::read(package, data).ok()?;
+            has(&meta).then(|| data.to_vec())
+        })
+    }
+
+    /// Turns the chain compiler on or off for the chains this instance stores from now on
+    /// (on unless `ECLAT_LAB_JIT=off`).
+    pub fn set_jit(&mut self, on: bool) {
+        self.jit = on;
+    }
+
+    /// How chain `id`, stored by this instance, runs.
+    pub fn tier(&self, id: u32) -> Option<&super::jit::Tier> {
+        self.tiers.get(&id)
+    }
+
+    /// Removes a chain (and its compiled programs); `false` when none was stored under that ID.
     pub fn delete_chain(&mut self, id: u32) -> Result<bool, HikeError> {
+        let old = self.stored_jit_slots(id)?.unwrap_or_default();
+        self.jit_remove(&old)?;
+        self.tiers.remove(&id);
         let found =
             crate::sys::delete(self.chain_map.fd().as_fd(), &id.to_ne_bytes()).map_err(|e| {
                 HikeError::Map {
@@ -958,12 +1101,17 @@ fn load_object(
         meta,
         ebpf,
         loads,
+        data: data.to_vec(),
     })
 }
 
-/// The 768-byte `struct hike_chain` value of a stored chain.
-pub fn encode_chain(id: u32, generation: u64, insns: &[Insn]) -> Vec<u8> {
+/// The 768-byte `struct hike_chain` value of a stored chain; `jit_slots` records the
+/// `hvm_jit_map` slots of its compiled form (see `super::jit`), as a bitmap.
+pub fn encode_chain(id: u32, generation: u64, insns: &[Insn], jit_slots: &[u32]) -> Vec<u8> {
     let mut v = vec![0u8; layout::chain::SIZE];
+    for s in jit_slots.iter().filter(|s| **s < 256) {
+        v[layout::chain::JIT_SLOTS + (*s / 8) as usize] |= 1 << (s % 8);
+    }
     v[layout::chain::CHAIN_ID..][..4].copy_from_slice(&id.to_le_bytes());
     v[layout::chain::NINSN..][..2].copy_from_slice(&(insns.len() as u16).to_le_bytes());
     v[layout::chain::PAD..][..8].copy_from_slice(&generation.to_le_bytes());
@@ -985,5 +1133,8 @@ pub fn decode_chain(v: &[u8]) -> Option<StoredChain> {
         id,
         generation,
         insns: Insn::decode_all(bytes)?,
+        jit_slots: (0..256u32)
+            .filter(|s| v[layout::chain::JIT_SLOTS + (*s / 8) as usize] >> (s % 8) & 1 == 1)
+            .collect(),
     })
 }

@@ -1,0 +1,278 @@
+use super::*;
+use crate::insn::{call, op};
+
+const ID: u32 = 0x4000_0007;
+
+fn mov(dst: u8, imm: i32) -> Insn {
+    Insn::new(op::ALU64 | op::MOV | op::K, dst, 0, 0, imm)
+}
+fn mov_r0(dst: u8) -> Insn {
+    Insn::new(op::ALU64 | op::MOV | op::X, dst, 0, 0, 0)
+}
+fn call_n(nargs: usize) -> Insn {
+    Insn::new(op::JMP | op::CALL, 0, 0, 0, call::for_args(nargs).unwrap())
+}
+fn jop(j: u8, dst: u8, imm: i32, off: i16) -> Insn {
+    Insn::new(op::JMP | j | op::K, dst, 0, off, imm)
+}
+fn exit() -> Insn {
+    Insn::new(op::JMP | op::EXIT, 0, 0, 0, 0)
+}
+
+/// `r6 = prog5(1); if r6 != 0 { prog6(7) } prog7()`, as eCLAT writes it.
+fn branchy() -> Vec<Insn> {
+    vec![
+        mov(2, 1),
+        mov(1, 5),
+        call_n(1), // 2: site 0
+        mov_r0(6),
+        jop(op::JNE, 6, 0, 3),
+        mov(2, 7),
+        mov(1, 6),
+        call_n(1), // 7: site 1 (the fall-through way)
+        mov(1, 7),
+        call_n(0), // 9: site 2
+        mov(0, 0),
+        exit(),
+    ]
+}
+
+#[test]
+fn a_site_per_call_with_what_follows_it() {
+    crate::validate(&branchy()).unwrap();
+    let p = compile(ID, &branchy()).unwrap();
+    assert_eq!(
+        p.entry,
+        Way {
+            moves: vec![(2, 1), (1, 5)],
+            next: Next::Call { site: 0 }
+        }
+    );
+    let pcs: Vec<(usize, u32)> = p.sites.iter().map(|s| (s.pc, s.prog)).collect();
+    // the taken way is parsed first, so prog7's site comes before prog6's
+    assert_eq!(pcs, vec![(2, 5), (9, 7), (7, 6)]);
+    let c0 = &p.sites[0].cont;
+    assert_eq!(c0.save, Some(6));
+    assert_eq!(c0.test, Some((op::JNE, 6, 0)));
+    assert_eq!(
+        c0.ways.0,
+        Way {
+            moves: vec![(2, 7), (1, 6)],
+            next: Next::Call { site: 2 }
+        }
+    );
+    assert_eq!(
+        c0.ways.1,
+        Some(Way {
+            moves: vec![(1, 7)],
+            next: Next::Call { site: 1 }
+        })
+    );
+    // after prog7: `r0 = 0; exit`, an abort from the bootstrap frame
+    assert_eq!(
+        p.sites[1].cont.ways.0.next,
+        Next::Abort {
+            reason: reason::BOOTSTRAP
+        }
+    );
+    assert_eq!(p.max_calls, 3);
+    assert!(!p.counts_calls());
+}
+
+#[test]
+fn the_continuation_is_laid_out_as_struct_hike_cont() {
+    let p = compile(ID, &branchy()).unwrap();
+    let slots = [5, 130, 131];
+    let b = encode_cont(&p, 0, &slots);
+    let u32_at = |o: usize| u32::from_le_bytes(b[o..o + 4].try_into().unwrap());
+    let i64_at = |o: usize| i64::from_le_bytes(b[o..o + 8].try_into().unwrap());
+    assert_eq!(b.len(), CONT_SIZE);
+    assert_eq!((u32_at(0), u32_at(4), u32_at(8), u32_at(12)), (1, 6, 2, 6));
+    assert_eq!(i64_at(16), 0);
+    // way[0]: call site 2's instance (slot 131) after r2 = 7, r1 = 6
+    assert_eq!((u32_at(24), u32_at(28), u32_at(32)), (1, 131, 2));
+    assert_eq!((u32_at(36), u32_at(40)), (2, 1));
+    assert_eq!((i64_at(56), i64_at(64)), (7, 6));
+    // way[1]: site 1 (slot 130) after r1 = 7
+    assert_eq!(
+        (u32_at(88), u32_at(92), u32_at(96), u32_at(100)),
+        (1, 130, 1, 1)
+    );
+    assert_eq!(i64_at(120), 7);
+    // no call counting; the first site starts the chain with the entry moves
+    assert_eq!((u32_at(152), u32_at(156), u32_at(160)), (0, 1, ID));
+    assert_eq!((u32_at(176), u32_at(180), u32_at(184)), (2, 2, 1));
+    assert_eq!((i64_at(200), i64_at(208)), (1, 5));
+    // a later site is no entry, and an abort way carries its reason
+    let b = encode_cont(&p, 1, &slots);
+    assert_eq!(u32::from_le_bytes(b[156..160].try_into().unwrap()), 0);
+    assert_eq!(u32::from_le_bytes(b[24..28].try_into().unwrap()), 2);
+    assert_eq!(
+        u32::from_le_bytes(b[28..32].try_into().unwrap()),
+        reason::BOOTSTRAP
+    );
+}
+
+#[test]
+fn what_stays_interpreted() {
+    let looped = vec![
+        mov(1, 5),
+        call_n(0),
+        Insn::new(op::JMP | op::JA, 0, 0, -3, 0),
+    ];
+    assert_eq!(compile(ID, &looped), Err(Refusal::BackwardJump { pc: 2 }));
+    let mem = vec![
+        Insn::new(op::LDX | op::MEM | op::W, 2, 10, -4, 0),
+        mov(1, 5),
+        call_n(0),
+        exit(),
+    ];
+    assert_eq!(compile(ID, &mem), Err(Refusal::Memory { pc: 0 }));
+    let chain = vec![mov(1, 0x4000_0002), call_n(0), exit()];
+    assert_eq!(compile(ID, &chain), Err(Refusal::ChainCall { pc: 1 }));
+    // after a call r1 is whatever the program left in it
+    let after = vec![mov(1, 5), call_n(0), call_n(0), exit()];
+    assert_eq!(compile(ID, &after), Err(Refusal::ComputedCall { pc: 2 }));
+    // arithmetic between calls
+    let arith = vec![
+        mov(1, 5),
+        call_n(0),
+        Insn::new(op::ALU64 | op::ADD | op::K, 0, 0, 0, 1),
+        mov(1, 5),
+        call_n(0),
+        exit(),
+    ];
+    assert!(matches!(
+        compile(ID, &arith),
+        Err(Refusal::Unsupported { pc: 2, .. })
+    ));
+    // more than four moves before a call
+    let moves = vec![
+        mov(2, 1),
+        mov(3, 1),
+        mov(4, 1),
+        mov(5, 1),
+        mov(1, 5),
+        call_n(3),
+        exit(),
+    ];
+    assert!(matches!(
+        compile(ID, &moves),
+        Err(Refusal::Unsupported { pc: 4, .. })
+    ));
+    // a chain that ends before it calls anything
+    assert!(compile(ID, &[mov(0, 0), exit()]).is_err());
+    // a jump over a call to the same call site: one site, reached by two ways
+    let same = vec![
+        mov(1, 5),
+        call_n(0),
+        jop(op::JEQ, 0, 0, 1),
+        mov(2, 3),
+        mov(1, 6),
+        call_n(1),
+        exit(),
+    ];
+    let p = compile(ID, &same).unwrap();
+    assert_eq!(p.sites.len(), 2);
+}
+
+#[test]
+fn ids_the_interpreter_refuses_are_aborts() {
+    for (prog, why) in [
+        (0, reason::PROG_ID),
+        (300, reason::PROG_ID),
+        (-1, reason::PROG_ID),
+    ] {
+        let p = compile(
+            ID,
+            &[
+                mov(2, 0),
+                mov(1, 5),
+                call_n(1),
+                mov(1, prog),
+                call_n(0),
+                exit(),
+            ],
+        )
+        .unwrap();
+        assert_eq!(p.sites[0].cont.ways.0.next, Next::Abort { reason: why });
+    }
+}
+
+#[test]
+fn calls_are_counted_only_when_a_path_can_exceed_the_limit() {
+    let mut v = Vec::new();
+    for _ in 0..16 {
+        v.extend([mov(1, 9), call_n(0)]);
+    }
+    v.push(exit());
+    let p = compile(ID, &v).unwrap();
+    assert_eq!(p.max_calls, 16);
+    assert!(!p.counts_calls());
+    v.pop();
+    v.extend([mov(1, 9), call_n(0), exit()]);
+    let p = compile(ID, &v).unwrap();
+    assert_eq!(p.max_calls, 17);
+    assert!(p.counts_calls());
+    assert_eq!(
+        u32::from_le_bytes(
+            encode_cont(&p, 3, &[0; 17].map(|_| 128))[152..156]
+                .try_into()
+                .unwrap()
+        ),
+        1
+    );
+}
+
+#[test]
+fn never_panics_on_validated_random_chains() {
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    let mut rnd = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let mut compiled = 0;
+    for _ in 0..20000 {
+        let n = 2 + (rnd() % 30) as usize;
+        let mut v: Vec<Insn> = (0..n)
+            .map(|_| {
+                let r = rnd();
+                match r % 8 {
+                    0 => mov((r >> 8) as u8 % 10, (r >> 16) as i32 % 8),
+                    1 => call_n((r >> 8) as usize % 4),
+                    2 => jop(
+                        [op::JEQ, op::JNE, op::JGT][(r >> 8) as usize % 3],
+                        (r >> 10) as u8 % 10,
+                        0,
+                        ((r >> 16) % 6) as i16 - 1,
+                    ),
+                    3 => mov_r0((r >> 12) as u8 % 10),
+                    4 => Insn::new(
+                        op::ALU64 | op::DIV | op::K,
+                        (r >> 12) as u8 % 10,
+                        0,
+                        0,
+                        (r >> 20) as i32 % 3,
+                    ),
+                    5 | 6 => mov(1, 1 + (r >> 8) as i32 % 4),
+                    _ => exit(),
+                }
+            })
+            .collect();
+        v.push(exit());
+        if crate::validate(&v).is_err() {
+            continue;
+        }
+        if let Ok(p) = compile(ID, &v) {
+            compiled += 1;
+            let slots: Vec<u32> = (0..p.sites.len() as u32).map(|k| 128 + k).collect();
+            for k in 0..p.sites.len() {
+                assert_eq!(encode_cont(&p, k, &slots).len(), CONT_SIZE);
+            }
+            assert!(p.max_calls as usize <= p.sites.len());
+        }
+    }
+    assert!(compiled > 100, "only {compiled} compiled");
+}

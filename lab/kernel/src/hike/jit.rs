@@ -1,0 +1,352 @@
+//! Compiled chains in the kernel: the VM's second tier (the compiler and the design are in
+//! `hike::jit`). [`Hike::store_chain`] compiles a chain and installs it; a chain the compiler
+//! refuses, or whose programs cannot be installed, stays interpreted and says why.
+//! Deleting a chain removes what was installed for it.
+//!
+//! What is installed, all in `hvm_jit_map` (pinned beside the system maps, so everything
+//! goes with `reset` or a scratch root's removal; nothing else is pinned):
+//! - the entry program, named `hj<chain ID>`, in slot `ID & 127`;
+//! - one instance of the called program per call site, in slots 128..255, loaded from the
+//!   program's object with the site's continuation in `__hike_cont`. Its code must be the
+//!   registered program's: the kernel's tag of both is compared.
+//!
+//! Which instance slots a chain owns is recorded in the stored chain itself (`hike_chain`
+//! `pad[1..2]`, a bitmap of slots 128..255), so that any process (a later `unload`, the
+//! REPL) can remove them. Slots that no stored chain claims (a process killed while
+//! installing) are reused.
+//!
+//! Replacing a chain: the new instances go into free slots, then the chain's bytecode and
+//! bitmap are stored, then the entry slot is overwritten (new packets take the new version),
+//! then the old instances are removed. A packet that was between two programs of the old
+//! version at that instant finds the next instance gone and is aborted (`NO_PROG`, counted).
+
+use std::collections::BTreeMap;
+use std::os::fd::{AsFd, AsRawFd};
+use std::path::PathBuf;
+
+use aya::EbpfLoader;
+use aya::maps::MapData;
+use aya::programs::{ProgramError, Xdp};
+use hike::Insn;
+use hike::jit;
+use serde::Serialize;
+
+use super::HikeError;
+use super::runtime::{Hike, map_pin_path};
+use crate::sys;
+
+/// How a stored chain runs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "tier", rename_all = "lowercase")]
+pub enum Tier {
+    /// compiled: its entry program and one program instance per call site
+    Compiled {
+        entry_slot: u32,
+        instance_slots: Vec<u32>,
+    },
+    /// by the VM's interpreter, for this reason
+    Interpreted { why: String },
+}
+
+impl Tier {
+    pub fn describe(&self) -> String {
+        match self {
+            Tier::Compiled { instance_slots, .. } => format!(
+                "compiled: an entry program and {} program instance(s)",
+                instance_slots.len()
+            ),
+            Tier::Interpreted { why } => format!("interpreted: {why}"),
+        }
+    }
+}
+
+/// Does the environment turn the chain compiler off (`ECLAT_LAB_JIT=off`)?
+pub fn disabled_by_env() -> bool {
+    matches!(
+        std::env::var("ECLAT_LAB_JIT").as_deref(),
+        Ok("off" | "0" | "no" | "false")
+    )
+}
+
+/// A registered program, as found through its pin.
+struct Registered {
+    package: String,
+    name: String,
+    info: sys::ProgInfo,
+}
+
+/// One used slot of `hvm_jit_map`.
+#[derive(Debug, Clone)]
+pub struct JitSlot {
+    pub slot: u32,
+    pub prog: sys::ProgInfo,
+}
+
+fn map_err(map: &str) -> impl Fn(std::io::Error) -> HikeError + '_ {
+    move |e| HikeError::Map {
+        map: map.into(),
+        detail: e.to_string(),
+    }
+}
+
+impl Hike {
+    pub(super) fn system_map(&self, name: &str) -> Result<MapData, HikeError> {
+        let p = self.root().join("maps/system").join(name);
+        MapData::from_pin(&p).map_err(|e| HikeError::Map {
+            map: p.display().to_string(),
+            detail: format!(
+                "{e} (a lab root made before compiled chains existed: eclat-lab reset makes a new one)"
+            ),
+        })
+    }
+
+    /// Every used slot of `hvm_jit_map`, in slot order (empty without the map).
+    pub fn jit_slots(&self) -> Result<Vec<JitSlot>, HikeError> {
+        let Ok(map) = self.system_map("hvm_jit_map") else {
+            return Ok(Vec::new());
+        };
+        let fd = map.fd().as_fd();
+        let mut out = Vec::new();
+        for slot in 0..jit::JIT_SLOTS {
+            let mut id = [0u8; 4];
+            if !sys::lookup(fd, &slot.to_ne_bytes(), &mut id).map_err(map_err("hvm_jit_map"))? {
+                continue;
+            }
+            if let Some(prog) =
+                sys::prog_info_by_id(u32::from_ne_bytes(id)).map_err(map_err("hvm_jit_map"))?
+            {
+                out.push(JitSlot { slot, prog });
+            }
+        }
+        Ok(out)
+    }
+
+    /// How chain `id` runs now, read from the kernel (any process may have stored it).
+    pub fn chain_tier(&self, id: u32) -> Result<Tier, HikeError> {
+        let slots = self.stored_jit_slots(id)?.unwrap_or_default();
+        Ok(
+            match slots.iter().find(|s| **s < jit::FIRST_INSTANCE_SLOT) {
+                Some(&entry_slot) => Tier::Compiled {
+                    entry_slot,
+                    instance_slots: slots
+                        .iter()
+                        .copied()
+                        .filter(|s| *s >= jit::FIRST_INSTANCE_SLOT)
+                        .collect(),
+                },
+                None => Tier::Interpreted {
+                    why: match self.tier(id) {
+                        Some(Tier::Interpreted { why }) => why.clone(),
+                        _ => "not compiled".into(),
+                    },
+                },
+            },
+        )
+    }
+
+    fn jit_delete(&self, map: &MapData, slots: &[u32]) -> Result<(), HikeError> {
+        for s in slots {
+            sys::delete(map.fd().as_fd(), &s.to_ne_bytes()).map_err(map_err("hvm_jit_map"))?;
+        }
+        Ok(())
+    }
+
+    /// Empties `slots` of `hvm_jit_map`, entry slots first (no new packet starts the chain
+    /// they belong to while its other instances go).
+    pub(super) fn jit_remove(&self, slots: &[u32]) -> Result<(), HikeError> {
+        let Ok(map) = self.system_map("hvm_jit_map") else {
+            return Ok(());
+        };
+        let mut sorted = slots.to_vec();
+        sorted.sort_unstable();
+        self.jit_delete(&map, &sorted)
+    }
+
+    /// Compiles chain `id` and installs it, replacing its earlier compiled form (`old`): the
+    /// chain is stored (bytecode and slots) on the way. `Ok(Err(why))`: nothing of the new
+    /// version is installed and the chain is not stored yet (the caller stores it
+    /// interpreted).
+    pub(super) fn jit_install(
+        &mut self,
+        id: u32,
+        insns: &[Insn],
+        old: &[u32],
+    ) -> Result<Result<(u32, Vec<u32>), String>, HikeError> {
+        let plan = match jit::compile(id, insns) {
+            Ok(p) => p,
+            Err(r) => return Ok(Err(r.to_string())),
+        };
+        let map = match self.system_map("hvm_jit_map") {
+            Ok(m) => m,
+            Err(e) => return Ok(Err(e.to_string())),
+        };
+        let entry = id & jit::ENTRY_MASK;
+        let mut claimed: BTreeMap<u32, u32> = BTreeMap::new();
+        for c in self.chains()? {
+            if c.id != id {
+                claimed.extend(c.jit_slots.iter().map(|s| (*s, c.id)));
+            }
+        }
+        if let Some(other) = claimed.get(&entry) {
+            return Ok(Err(format!(
+                "its entry slot {entry} of hvm_jit_map is chain {other:#x}'s (chain IDs that end in the same 7 bits share it)"
+            )));
+        }
+        // slots that no stored chain claims were left by a process killed while installing
+        let orphans: Vec<u32> = self
+            .jit_slots()?
+            .into_iter()
+            .map(|s| s.slot)
+            .filter(|s| !claimed.contains_key(s) && !old.contains(s) && *s != entry)
+            .collect();
+        self.jit_delete(&map, &orphans)?;
+        let free: Vec<u32> = (jit::FIRST_INSTANCE_SLOT..jit::JIT_SLOTS)
+            .filter(|k| !claimed.contains_key(k) && !old.contains(k))
+            .collect();
+        let need = plan.sites.len() - 1;
+        if free.len() < need {
+            return Ok(Err(format!(
+                "it needs {need} free slots of hvm_jit_map for its call sites, {} are free",
+                free.len()
+            )));
+        }
+        let mut slot_of = vec![entry];
+        slot_of.extend(&free[..need]);
+        let index = self.program_index()?;
+        // the instances after the first call, then the chain, then the switch-over
+        for k in 1..plan.sites.len() {
+            let cont = jit::encode_cont(&plan, k, &slot_of);
+            if let Err(why) =
+                self.jit_load_instance(&index, plan.sites[k].prog, &cont, &map, slot_of[k])
+            {
+                self.jit_delete(&map, &slot_of[1..k])?;
+                return Ok(Err(why));
+            }
+        }
+        let first = jit::encode_cont(&plan, 0, &slot_of);
+        self.write_chain(id, insns, &slot_of)?;
+        if let Err(why) = self.jit_load_instance(&index, plan.sites[0].prog, &first, &map, entry) {
+            // the new bytecode must not run the old compiled form: all goes, and the caller
+            // stores the chain again, interpreted
+            self.jit_delete(&map, &[entry])?;
+            self.jit_delete(&map, &slot_of[1..])?;
+            self.jit_delete(&map, old)?;
+            return Ok(Err(why));
+        }
+        let stale: Vec<u32> = old
+            .iter()
+            .copied()
+            .filter(|s| !slot_of.contains(s))
+            .collect();
+        self.jit_delete(&map, &stale)?;
+        Ok(Ok((entry, slot_of[1..].to_vec())))
+    }
+
+    /// Package, name and kernel identity of every registered program, by program ID (read
+    /// from the pins under `progs/`).
+    fn program_index(&self) -> Result<BTreeMap<u32, Registered>, HikeError> {
+        // (one program may be registered under several IDs)
+        let mut by_kid: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
+        for (slot, kid) in self.registered()? {
+            by_kid.entry(kid).or_default().push(slot);
+        }
+        let mut out = BTreeMap::new();
+        let Ok(pkgs) = std::fs::read_dir(self.root().join("progs")) else {
+            return Ok(out);
+        };
+        for pkg in pkgs.flatten() {
+            let Ok(pins) = std::fs::read_dir(pkg.path()) else {
+                continue;
+            };
+            for pin in pins.flatten() {
+                let Ok(fd) = sys::obj_get(&pin.path()) else {
+                    continue;
+                };
+                let Ok(info) = sys::prog_info(fd.as_fd()) else {
+                    continue;
+                };
+                for slot in by_kid.get(&info.id).into_iter().flatten() {
+                    out.insert(
+                        *slot,
+                        Registered {
+                            package: pkg.file_name().to_string_lossy().into_owned(),
+                            name: pin.file_name().to_string_lossy().into_owned(),
+                            info: info.clone(),
+                        },
+                    );
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Loads an instance of the program registered under `prog` with `cont` and puts it in
+    /// `slot`; `Err` says why it could not.
+    fn jit_load_instance(
+        &self,
+        index: &BTreeMap<u32, Registered>,
+        prog: u32,
+        cont: &[u8],
+        jit_map: &MapData,
+        slot: u32,
+    ) -> Result<(), String> {
+        let Registered {
+            package,
+            name,
+            info: registered,
+        } = index
+            .get(&prog)
+            .ok_or_else(|| format!("no program is registered under ID {prog}"))?;
+        let (package, name) = (package.as_str(), name.as_str());
+        let data = self
+            .object_bytes(package, name)
+            .ok_or_else(|| format!("the object of {package}.{name} is not at hand"))?;
+        let meta = super::meta::read(package, &data).map_err(|e| e.to_string())?;
+        let mut loader = EbpfLoader::new();
+        let pins: Vec<(String, PathBuf)> = meta
+            .maps
+            .iter()
+            .map(|m| (m.name.clone(), map_pin_path(self.root(), &meta, &m.name)))
+            .collect();
+        for (m, p) in &pins {
+            if !p.exists() {
+                return Err(format!("{package}.{name}: its map {m} is not pinned"));
+            }
+            loader.map_pin_path(m, p.as_path());
+        }
+        loader.override_global(jit::CONT_SYMBOL, cont, true);
+        let mut ebpf = loader
+            .load(&data)
+            .map_err(|e| format!("{package}.{name}: {e}"))?;
+        let xdp: &mut Xdp = ebpf
+            .program_mut(name)
+            .ok_or_else(|| format!("{package} has no program {name}"))?
+            .try_into()
+            .map_err(|e: ProgramError| e.to_string())?;
+        xdp.load().map_err(|e| match e {
+            ProgramError::LoadError {
+                io_error,
+                verifier_log,
+            } => format!(
+                "the verifier refused an instance of {package}.{name}: {io_error} ({})",
+                verifier_log.to_string().lines().last().unwrap_or("")
+            ),
+            other => other.to_string(),
+        })?;
+        let fd = xdp.fd().map_err(|e| e.to_string())?;
+        let info = sys::prog_info(fd.as_fd()).map_err(|e| e.to_string())?;
+        if info.tag != registered.tag {
+            return Err(format!(
+                "{package}.{name} is registered from other code than its object here"
+            ));
+        }
+        sys::update(
+            jit_map.fd().as_fd(),
+            &slot.to_ne_bytes(),
+            &(fd.as_fd().as_raw_fd() as u32).to_ne_bytes(),
+        )
+        .map_err(|e| format!("hvm_jit_map slot {slot}: {e}"))?;
+        crate::crash_point("hike:jit-instance-set");
+        Ok(())
+    }
+}
