@@ -213,11 +213,24 @@ impl Hike {
         let mut slot_of = vec![entry];
         slot_of.extend(&free[..need]);
         let index = self.program_index()?;
+        // each object is read once (its BTF parse costs milliseconds)
+        let mut objects: BTreeMap<u32, Result<(Vec<u8>, super::meta::ObjectMeta), String>> =
+            BTreeMap::new();
+        for site in &plan.sites {
+            objects.entry(site.prog).or_insert_with(|| {
+                let r = index
+                    .get(&site.prog)
+                    .ok_or_else(|| format!("no program is registered under ID {}", site.prog))?;
+                self.object_with(&r.package, &r.name)
+                    .ok_or_else(|| format!("the object of {}.{} is not at hand", r.package, r.name))
+            });
+        }
         // the instances after the first call, then the chain, then the switch-over
         for k in 1..plan.sites.len() {
             let cont = jit::encode_cont(&plan, k, &slot_of);
+            let p = plan.sites[k].prog;
             if let Err(why) =
-                self.jit_load_instance(&index, plan.sites[k].prog, &cont, &map, slot_of[k])
+                self.jit_load_instance(&index, &objects[&p], p, &cont, &map, slot_of[k])
             {
                 self.jit_delete(&map, &slot_of[1..k])?;
                 return Ok(Err(why));
@@ -225,7 +238,8 @@ impl Hike {
         }
         let first = jit::encode_cont(&plan, 0, &slot_of);
         self.write_chain(id, insns, &slot_of)?;
-        if let Err(why) = self.jit_load_instance(&index, plan.sites[0].prog, &first, &map, entry) {
+        let p = plan.sites[0].prog;
+        if let Err(why) = self.jit_load_instance(&index, &objects[&p], p, &first, &map, entry) {
             // the new bytecode must not run the old compiled form: all goes, and the caller
             // stores the chain again, interpreted
             self.jit_delete(&map, &[entry])?;
@@ -285,6 +299,7 @@ impl Hike {
     fn jit_load_instance(
         &self,
         index: &BTreeMap<u32, Registered>,
+        object: &Result<(Vec<u8>, super::meta::ObjectMeta), String>,
         prog: u32,
         cont: &[u8],
         jit_map: &MapData,
@@ -298,15 +313,13 @@ impl Hike {
             .get(&prog)
             .ok_or_else(|| format!("no program is registered under ID {prog}"))?;
         let (package, name) = (package.as_str(), name.as_str());
-        let data = self
-            .object_bytes(package, name)
-            .ok_or_else(|| format!("the object of {package}.{name} is not at hand"))?;
-        let meta = super::meta::read(package, &data).map_err(|e| e.to_string())?;
+        let (data, meta) = object.as_ref().map_err(|e| e.clone())?;
         let mut loader = EbpfLoader::new();
+        loader.btf(super::kernel_btf());
         let pins: Vec<(String, PathBuf)> = meta
             .maps
             .iter()
-            .map(|m| (m.name.clone(), map_pin_path(self.root(), &meta, &m.name)))
+            .map(|m| (m.name.clone(), map_pin_path(self.root(), meta, &m.name)))
             .collect();
         for (m, p) in &pins {
             if !p.exists() {
@@ -316,7 +329,7 @@ impl Hike {
         }
         loader.override_global(jit::CONT_SYMBOL, cont, true);
         let mut ebpf = loader
-            .load(&data)
+            .load(data)
             .map_err(|e| format!("{package}.{name}: {e}"))?;
         let xdp: &mut Xdp = ebpf
             .program_mut(name)

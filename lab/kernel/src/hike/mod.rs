@@ -78,6 +78,14 @@ pub enum HikeError {
     Journal(#[from] crate::journal::JournalError),
 }
 
+/// The kernel's BTF (`/sys/kernel/btf/vmlinux`), parsed once per process: aya parses it for
+/// every `EbpfLoader::new()` otherwise (about 20 ms each), and a compiled chain loads one
+/// program instance per call site.
+pub fn kernel_btf() -> Option<&'static aya::Btf> {
+    static BTF: std::sync::OnceLock<Option<aya::Btf>> = std::sync::OnceLock::new();
+    BTF.get_or_init(|| aya::Btf::from_sys_fs().ok()).as_ref()
+}
+
 /// Mounts bpffs at /sys/fs/bpf if nothing is mounted there.
 pub fn ensure_bpffs() -> Result<(), HikeError> {
     crate::bpffs::ensure_mounted()

@@ -642,12 +642,12 @@ impl Hike {
         Ok(if found { decode_chain(&v) } else { None })
     }
 
-    /// The object bytes holding program `package.name`: an object this instance loaded, or
-    /// an embedded one.
-    pub(super) fn object_bytes(&self, package: &str, name: &str) -> Option<Vec<u8>> {
+    /// The object (bytes and metadata) holding program `package.name`: an object this
+    /// instance loaded, or an embedded one.
+    pub(super) fn object_with(&self, package: &str, name: &str) -> Option<(Vec<u8>, ObjectMeta)> {
         let has = |m: &ObjectMeta| m.package == package && m.xdp_programs.iter().any(|p| p == name);
         if let Some(o) = self.objects.values().find(|o| has(&o.meta)) {
-            return Some(o.data.clone());
+            return Some((o.data.clone(), o.meta.clone()));
         }
         crate::objects::list().into_iter().find_map(|path| {
             if package_of(&path) != package {
@@ -655,7 +655,7 @@ impl Hike {
             }
             let data = crate::objects::get(&path)?;
             let meta = meta::read(package, data).ok()?;
-            has(&meta).then(|| data.to_vec())
+            has(&meta).then(|| (data.to_vec(), meta))
         })
     }
 
@@ -1009,6 +1009,7 @@ fn load_object(
         detail: e.to_string(),
     })?;
     let mut loader = EbpfLoader::new();
+    loader.btf(super::kernel_btf());
     let mut pins = Vec::new();
     for m in &meta.maps {
         let p = map_pin_path(root, &meta, &m.name);
