@@ -139,7 +139,17 @@ fn ensure_object(hike: &mut Hike, path: &str, m: &ObjectMeta) -> Result<()> {
         && m.xdp_programs
             .iter()
             .all(|p| hike.prog_pin(&m.package, p).exists());
-    if !loaded {
+    if loaded {
+        // a learner's module loaded by an earlier command: the chain compiler loads instances
+        // of its programs from the same file (their code must match the pinned programs')
+        if let Some((_, m, file)) = user_modules()
+            .into_iter()
+            .find(|(label, _, _)| label == path)
+            && let Ok(data) = std::fs::read(file)
+        {
+            hike.add_object_source(&m.package, data);
+        }
+    } else {
         match user_modules()
             .into_iter()
             .find(|(label, _, _)| label == path)

@@ -51,6 +51,9 @@ pub struct Link {
     pub name: String,
     pub mac: Option<[u8; 6]>,
     pub up: bool,
+    /// operationally up (`IFF_RUNNING`): the kernel's link watcher has seen the carrier and
+    /// activated the queueing discipline; until then a sent packet is dropped
+    pub running: bool,
     pub noarp: bool,
     pub multicast: bool,
     pub kind: Option<String>,
@@ -496,6 +499,7 @@ fn link_from(l: LinkMessage) -> Link {
         name,
         mac,
         up: f.contains(LinkFlags::Up),
+        running: f.contains(LinkFlags::Running),
         noarp: f.contains(LinkFlags::Noarp),
         multicast: f.contains(LinkFlags::Multicast),
         kind,

@@ -346,6 +346,27 @@ fn build(
         }
     }
     crate::crash_point("topo-up:links-up");
+    // The kernel activates a link's queueing discipline when its link watcher sees the
+    // carrier, asynchronously (later under load): a packet sent before is silently dropped,
+    // so a learner's first ping could be lost. Wait until every lab link runs.
+    let deadline = Instant::now() + std::time::Duration::from_secs(3);
+    for (i, m) in made.iter_mut().enumerate() {
+        let mine: Vec<u32> = index
+            .iter()
+            .filter(|((n, _), _)| *n == i)
+            .map(|(_, ix)| *ix)
+            .collect();
+        loop {
+            let links = m.nl.links()?;
+            let all = mine
+                .iter()
+                .all(|ix| links.iter().any(|l| l.index == *ix && l.running));
+            if all || Instant::now() > deadline {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_micros(200));
+        }
+    }
     for r in &topo.routes {
         let i = idx_of(&r.node);
         let oif = r.dev.as_ref().map(|d| index[&(i, d.clone())]);

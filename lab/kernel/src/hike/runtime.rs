@@ -95,6 +95,8 @@ pub struct Hike {
     jit: bool,
     /// how each chain stored by this instance runs
     tiers: BTreeMap<u32, super::jit::Tier>,
+    /// objects not loaded by this instance whose programs chains may call (by package)
+    sources: BTreeMap<String, Vec<u8>>,
 }
 
 /// Records that `path` (a pin, or a directory when `dir`) is about to be created below
@@ -280,6 +282,7 @@ impl Hike {
             journal,
             jit: !super::jit::disabled_by_env(),
             tiers: BTreeMap::new(),
+            sources: BTreeMap::new(),
         };
         if need_vm {
             h.register(VM_PROG_ID, "hike_vm", VM_PROGRAM)?;
@@ -642,12 +645,24 @@ impl Hike {
         Ok(if found { decode_chain(&v) } else { None })
     }
 
+    /// Tells this instance where the programs of `package` come from when another process
+    /// loaded them (a learner's module): the chain compiler loads instances from it.
+    pub fn add_object_source(&mut self, package: &str, data: Vec<u8>) {
+        self.sources.insert(package.to_string(), data);
+    }
+
     /// The object (bytes and metadata) holding program `package.name`: an object this
-    /// instance loaded, or an embedded one.
+    /// instance loaded, one it was told of, or an embedded one.
     pub(super) fn object_with(&self, package: &str, name: &str) -> Option<(Vec<u8>, ObjectMeta)> {
         let has = |m: &ObjectMeta| m.package == package && m.xdp_programs.iter().any(|p| p == name);
         if let Some(o) = self.objects.values().find(|o| has(&o.meta)) {
             return Some((o.data.clone(), o.meta.clone()));
+        }
+        if let Some(data) = self.sources.get(package)
+            && let Ok(meta) = meta::read(package, data)
+            && has(&meta)
+        {
+            return Some((data.clone(), meta));
         }
         crate::objects::list().into_iter().find_map(|path| {
             if package_of(&path) != package {
