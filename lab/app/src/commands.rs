@@ -1059,10 +1059,13 @@ pub fn format_dump(d: &maps::Dump) -> String {
 
 fn prog_name(names: &std::collections::HashMap<u32, String>, v: &maps::Value) -> String {
     match v {
-        maps::Value::Int(id) => names
-            .get(&(*id as u32))
-            .cloned()
-            .unwrap_or_else(|| "(not pinned by the lab)".into()),
+        maps::Value::Int(id) => names.get(&(*id as u32)).cloned().unwrap_or_else(|| {
+            // e.g. the program instances of compiled chains in hvm_jit_map: the kernel's name
+            match eclat_kernel::sys::prog_info_by_id(*id as u32) {
+                Ok(Some(p)) => format!("{} (not pinned by the lab)", p.name),
+                _ => "(not pinned by the lab)".into(),
+            }
+        }),
         _ => "?".into(),
     }
 }

@@ -460,7 +460,12 @@ fn a_crash_inside_load_leaks_no_chain() {
     let lab = Lab::new("ldcrash");
     let ddos = script("ddos.eclat");
     lab.ok(&["topo", "up"]);
-    for point in ["load:chain-stored", "load:entries-written", "load:attached"] {
+    for point in [
+        "load:chain-stored",
+        "load:entries-written",
+        "load:attached",
+        "hike:jit-instance-set",
+    ] {
         lab.crash(point, &["load", &ddos, "-D", "DEVNAME=enp6s0f0"]);
         // at most the two versions of an interrupted reload, both owned by the script
         // (a first load killed half-way is removed whole: zero chains)
@@ -483,9 +488,14 @@ fn a_crash_inside_load_leaks_no_chain() {
         ]);
         assert!(r.contains("2 echo replies"), "{point}: {r}");
     }
+    // the compiled chain's 13 program instances, and nothing a killed install left
+    let jit = lab.ok(&["map", "dump", "hvm_jit_map"]);
+    assert!(jit.contains("13 of 256 slots filled"), "{jit}");
     let out = lab.ok(&["unload", &ddos]);
     assert!(out.contains("freed program IDs"), "{out}");
     assert!(lab.ok(&["chain", "list"]).contains("no chain is stored"));
+    let jit = lab.ok(&["map", "dump", "hvm_jit_map"]);
+    assert!(jit.contains("0 of 256 slots filled"), "{jit}");
 }
 
 /// A learner's own HIKe module: built, loaded, imported from eCLAT, run on crafted packets.
