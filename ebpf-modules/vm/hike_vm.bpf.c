@@ -39,19 +39,8 @@ HIKE_DECLARE_CHAIN_MAP;
 HIKE_DECLARE_CDATA_MAP;
 HIKE_DECLARE_SHMEM_MAP;
 
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__type(key, __u32);
-	__type(value, struct hvm_config);
-	__uint(max_entries, 1);
-} hvm_config SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__type(key, __u32);
-	__type(value, __u64);
-	__uint(max_entries, HVM_STAT_MAX);
-} hvm_stats SEC(".maps");
+HVM_DECLARE_CONFIG_MAP;
+HVM_DECLARE_STATS_MAP;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);

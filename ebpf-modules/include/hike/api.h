@@ -127,19 +127,8 @@ struct hike_cont {
 volatile const struct hike_cont __hike_cont = {};
 
 /* The VM's abort counters and configuration, shared with compiled chains. */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__type(key, __u32);
-	__type(value, __u64);
-	__uint(max_entries, HVM_STAT_MAX);
-} hvm_stats SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__type(key, __u32);
-	__type(value, struct hvm_config);
-	__uint(max_entries, 1);
-} hvm_config SEC(".maps");
+HVM_DECLARE_STATS_MAP;
+HVM_DECLARE_CONFIG_MAP;
 
 static __always_inline int __hike_cont_abort(__u32 reason)
 {

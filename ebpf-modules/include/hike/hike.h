@@ -8,6 +8,7 @@
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
+#include "vm_abi.h"
 
 #define HIKE_MAX_PROGRAMS	256
 #define HIKE_MAX_CHAINS		128
@@ -128,6 +129,24 @@ struct hike_shmem {
 		__type(value, __u32);						\
 		__uint(max_entries, HIKE_JIT_SLOTS);				\
 	} hvm_jit_map SEC(".maps")
+
+/* The VM's own maps that programs use too (compiled chains count their aborts and read the
+ * trace switch); the layouts are in vm_abi.h. */
+#define HVM_DECLARE_CONFIG_MAP							\
+	struct {								\
+		__uint(type, BPF_MAP_TYPE_ARRAY);				\
+		__type(key, __u32);						\
+		__type(value, struct hvm_config);				\
+		__uint(max_entries, 1);						\
+	} hvm_config SEC(".maps")
+
+#define HVM_DECLARE_STATS_MAP							\
+	struct {								\
+		__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);			\
+		__type(key, __u32);						\
+		__type(value, __u64);						\
+		__uint(max_entries, HVM_STAT_MAX);				\
+	} hvm_stats SEC(".maps")
 
 #define HIKE_DECLARE_CDATA_MAP							\
 	struct {								\
