@@ -195,7 +195,8 @@ impl Netlink {
         self.recv_until_done(seq, what, true)
     }
 
-    /// Creates a quiet veth pair: `name` here, `peer` in the namespace `peer_ns` (if given).
+    /// Creates a quiet veth pair: `name` here, `peer` in the namespace `peer_ns` (if given),
+    /// with the interface indexes in `ifindex` (name's, peer's) if given.
     pub fn add_veth(
         &mut self,
         name: &str,
@@ -203,9 +204,13 @@ impl Netlink {
         peer: &str,
         peer_mac: Option<[u8; 6]>,
         peer_ns: Option<BorrowedFd<'_>>,
+        ifindex: Option<(u32, u32)>,
     ) -> Result<(), NetlinkError> {
         let (flags, mask) = quiet_flags();
         let mut peer_msg = LinkMessage::default();
+        if let Some((_, p)) = ifindex {
+            peer_msg.header.index = p;
+        }
         peer_msg.header.flags = flags;
         peer_msg.header.change_mask = mask;
         peer_msg
@@ -220,6 +225,9 @@ impl Netlink {
                 .push(LinkAttribute::NetNsFd(fd.as_raw_fd()));
         }
         let mut msg = LinkMessage::default();
+        if let Some((i, _)) = ifindex {
+            msg.header.index = i;
+        }
         msg.header.flags = flags;
         msg.header.change_mask = mask;
         msg.attributes.push(LinkAttribute::IfName(name.to_string()));

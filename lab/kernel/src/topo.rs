@@ -276,8 +276,13 @@ fn build(
     };
 
     // 2. veth pairs, created inside the a-side namespace with the peer placed directly in
-    //    the b-side namespace: no lab interface ever exists in the host's namespace
-    for l in &topo.links {
+    //    the b-side namespace: no lab interface ever exists in the host's namespace. The
+    //    interface indexes are the ones a fresh namespace hands out in creation order
+    //    (lessons rely on them, e.g. sut's cl0 is 4), except that the two ends of a cable
+    //    never share one: the kernel treats a veth whose index equals its peer's as an
+    //    ordinary device and activates it lazily (up to a second after `up`).
+    let ifindexes = ifindexes(topo, &idx_of);
+    for (l, (xa, xb)) in topo.links.iter().zip(&ifindexes) {
         let (ia, ib) = (idx_of(&l.a.node), idx_of(&l.b.node));
         let peer_fd = made[ib]
             .fd
@@ -289,6 +294,7 @@ fn build(
             &l.b.dev,
             Some(l.b.mac),
             Some(peer_fd.as_fd()),
+            Some((*xa, *xb)),
         )?;
         crate::crash_point("topo-up:veth");
     }
@@ -544,4 +550,21 @@ fn is_link_local(a: IpAddr) -> bool {
 /// Time budget helpers for reports.
 pub fn ms(us: u64) -> f64 {
     Duration::from_micros(us).as_secs_f64() * 1000.0
+}
+
+/// The interface index of each end of each link (a, b): what a fresh namespace would give
+/// in creation order (2, 3, ... after the loopback), with the a end moved up by 1000 where
+/// both ends would share one.
+fn ifindexes(topo: &Topology, idx_of: &dyn Fn(&str) -> usize) -> Vec<(u32, u32)> {
+    let mut next = vec![2u32; topo.nodes.len()];
+    let mut out = Vec::new();
+    for l in &topo.links {
+        let (ia, ib) = (idx_of(&l.a.node), idx_of(&l.b.node));
+        let a = next[ia];
+        next[ia] += 1;
+        let b = next[ib];
+        next[ib] += 1;
+        out.push((if a == b { a + 1000 } else { a }, b));
+    }
+    out
 }

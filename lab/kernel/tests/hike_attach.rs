@@ -64,7 +64,8 @@ fn loader_attached_in_a_namespace_runs_chains_on_real_packets() {
     let ns = netns::create_unnamed().expect("network namespace");
     let (tx, rx) = netns::in_netns(&ns.fd.as_fd(), || {
         let mut nl = Netlink::open().expect("netlink");
-        nl.add_veth("hk0", None, "hk1", None, None).expect("veth");
+        nl.add_veth("hk0", None, "hk1", None, None, None)
+            .expect("veth");
         let a = nl.link_by_name("hk0").unwrap().expect("hk0").index;
         let b = nl.link_by_name("hk1").unwrap().expect("hk1").index;
         nl.set_up(a, true).unwrap();
@@ -139,8 +140,10 @@ fn ddos_chain_on_real_traffic_samples_to_the_collector() {
             netns::write_sysctl(k, "1").unwrap();
         }
         let mut nl = Netlink::open().expect("netlink");
-        nl.add_veth("tg0", None, "sut0", None, None).expect("veth");
-        nl.add_veth("cl0", None, "clt0", None, None).expect("veth");
+        nl.add_veth("tg0", None, "sut0", None, None, None)
+            .expect("veth");
+        nl.add_veth("cl0", None, "clt0", None, None, None)
+            .expect("veth");
         let idx = |nl: &mut Netlink, n: &str| nl.link_by_name(n).unwrap().expect(n).index;
         let v: Vec<u32> = ["tg0", "sut0", "cl0", "clt0"]
             .iter()

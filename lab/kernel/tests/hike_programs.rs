@@ -232,7 +232,7 @@ fn ip6_kroute_redirects_through_the_fib() {
     let v6 = |a: &str| IpAddr::from(ip6(a).unwrap());
     let (in0, out0) = ns.run(|| {
         let mut nl = Netlink::open().expect("netlink");
-        nl.add_veth("in0", Some(IN_MAC), "out0", Some(OUT_MAC), None)
+        nl.add_veth("in0", Some(IN_MAC), "out0", Some(OUT_MAC), None, None)
             .expect("veth");
         let index = |nl: &mut Netlink, n: &str| nl.link_by_name(n).unwrap().expect(n).index;
         let (in0, out0) = (index(&mut nl, "in0"), index(&mut nl, "out0"));

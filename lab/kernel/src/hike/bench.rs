@@ -249,7 +249,7 @@ pub fn routed_netns() -> Result<(crate::netns::Unnamed, u32), HikeError> {
         crate::netns::write_sysctl("net.ipv6.conf.all.forwarding", "1")
             .map_err(|e| e.to_string())?;
         let mut nl = Netlink::open().map_err(|e| e.to_string())?;
-        nl.add_veth("fwd0", Some(ROUTED_EGRESS_MAC), "fwd1", None, None)
+        nl.add_veth("fwd0", Some(ROUTED_EGRESS_MAC), "fwd1", None, None, None)
             .map_err(|e| e.to_string())?;
         let mut index = |name: &str| -> Result<u32, String> {
             nl.link_by_name(name)
