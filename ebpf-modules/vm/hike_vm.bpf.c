@@ -301,17 +301,7 @@ static __always_inline int hvm_enter(struct hike_cdata *cd, __u32 depth, __u32 i
 
 	if (err)
 		return err;
-	nf->regs[0] = pf->regs[0];
-	nf->regs[1] = pf->regs[1];
-	nf->regs[2] = pf->regs[2];
-	nf->regs[3] = pf->regs[3];
-	nf->regs[4] = pf->regs[4];
-	nf->regs[5] = 0;
-	nf->regs[6] = 0;
-	nf->regs[7] = 0;
-	nf->regs[8] = 0;
-	nf->regs[9] = 0;
-	nf->regs[10] = HIKE_MMU_FP;
+	hike_frame_regs(nf, pf->regs[0], pf->regs[1], pf->regs[2], pf->regs[3], pf->regs[4]);
 	cd->active = depth;
 	return 0;
 }

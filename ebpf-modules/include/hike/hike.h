@@ -36,6 +36,9 @@
 #define HIKE_JIT_SLOTS		256
 #define HIKE_JIT_ENTRY_MASK	127
 #define HIKE_JIT_FIRST_INSTANCE	128
+/* A compiled chain's frame PC: outside every chain, so that the VM aborts such a frame if it
+ * ever resumes it (a program whose epilogue predates compiled chains). */
+#define HIKE_JIT_UPC		0xffff
 
 /* The VM's call helpers: `call imm` with imm = id << 8. */
 #define HIKE_CALL_ELEM_0	(0x11 << 8)
@@ -75,6 +78,24 @@ struct hike_chain {
 	__u8 stack[HIKE_STACK_SIZE];	/* 128 */
 	__u64 insns[HIKE_MAX_INSNS];	/* 256 struct bpf_insn, as raw u64 */
 };					/* 768 */
+
+/* A frame's registers as a chain starts: r0..r4 as given (r1 = the chain's own ID), r5..r9
+ * zero, r10 the frame pointer. The VM's chain entry and a compiled chain's start use it. */
+static __always_inline void hike_frame_regs(struct hike_chain *f, __u64 r0, __u64 r1,
+					    __u64 r2, __u64 r3, __u64 r4)
+{
+	f->regs[0] = r0;
+	f->regs[1] = r1;
+	f->regs[2] = r2;
+	f->regs[3] = r3;
+	f->regs[4] = r4;
+	f->regs[5] = 0;
+	f->regs[6] = 0;
+	f->regs[7] = 0;
+	f->regs[8] = 0;
+	f->regs[9] = 0;
+	f->regs[10] = HIKE_MMU_FP;
+}
 
 /* Per-CPU chain data, 6160 bytes: u16 active frame, padding to 16, 8 frames. */
 struct hike_cdata {

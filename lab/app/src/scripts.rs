@@ -1531,11 +1531,7 @@ pub fn chain_list(session: &Session) -> Result<(String, serde_json::Value)> {
             c.id,
             c.insns.len(),
             name,
-            match &tier {
-                eclat_kernel::hike::jit::Tier::Compiled { instance_slots, .. } =>
-                    format!("compiled: {} program instance(s)", instance_slots.len() + 1),
-                eclat_kernel::hike::jit::Tier::Interpreted { .. } => "interpreted".to_string(),
-            }
+            tier.summary()
         ));
         rows.push(serde_json::json!({"id": c.id, "insns": c.insns.len(), "name": name, "generation": c.generation, "tier": tier}));
     }

@@ -39,9 +39,6 @@ pub const JIT_SLOTS: u32 = 256;
 pub const ENTRY_MASK: u32 = 127;
 /// The other instances live in slots `FIRST_INSTANCE_SLOT..JIT_SLOTS`.
 pub const FIRST_INSTANCE_SLOT: u32 = 128;
-/// The frame PC a compiled chain leaves: outside every chain, so the interpreter aborts a
-/// frame it resumes by mistake (a program whose epilogue predates compiled chains).
-pub const JIT_UPC: u16 = 0xffff;
 /// Moves per way (`HIKE_CONT_MOVES`).
 pub const MAX_MOVES: usize = 4;
 /// Size of `struct hike_cont`.
@@ -51,12 +48,9 @@ pub const CONT_SYMBOL: &str = "__hike_cont";
 
 /// Abort reasons, as `vm_abi.h` numbers them (the index in `hvm_stats`).
 pub mod reason {
-    pub const INTERNAL: u32 = 1;
     pub const OPCODE: u32 = 5;
     pub const PROG_ID: u32 = 8;
-    pub const NO_PROG: u32 = 9;
     pub const BOOTSTRAP: u32 = 10;
-    pub const TAIL_CALL_LIMIT: u32 = 12;
 }
 
 /// Where a way of the chain goes after its moves.

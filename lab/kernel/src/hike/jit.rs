@@ -49,13 +49,13 @@ pub enum Tier {
 }
 
 impl Tier {
-    pub fn describe(&self) -> String {
+    /// One line for `chain list`: how many program instances, or "interpreted".
+    pub fn summary(&self) -> String {
         match self {
-            Tier::Compiled { instance_slots, .. } => format!(
-                "compiled: an entry program and {} program instance(s)",
-                instance_slots.len()
-            ),
-            Tier::Interpreted { why } => format!("interpreted: {why}"),
+            Tier::Compiled { instance_slots, .. } => {
+                format!("compiled: {} program instance(s)", instance_slots.len() + 1)
+            }
+            Tier::Interpreted { .. } => "interpreted".into(),
         }
     }
 }
@@ -163,15 +163,15 @@ impl Hike {
     }
 
     /// Compiles chain `id` and installs it, replacing its earlier compiled form (`old`): the
-    /// chain is stored (bytecode and slots) on the way. `Ok(Err(why))`: nothing of the new
-    /// version is installed and the chain is not stored yet (the caller stores it
-    /// interpreted).
+    /// chain is stored (bytecode and slots) on the way; returns its store generation and
+    /// tier. `Ok(Err(why))`: nothing of the new version is installed and the chain is not
+    /// stored yet (the caller stores it interpreted).
     pub(super) fn jit_install(
         &mut self,
         id: u32,
         insns: &[Insn],
         old: &[u32],
-    ) -> Result<Result<(u32, Vec<u32>), String>, HikeError> {
+    ) -> Result<Result<(u64, Tier), String>, HikeError> {
         let plan = match jit::compile(id, insns) {
             Ok(p) => p,
             Err(r) => return Ok(Err(r.to_string())),
@@ -237,7 +237,7 @@ impl Hike {
             }
         }
         let first = jit::encode_cont(&plan, 0, &slot_of);
-        self.write_chain(id, insns, &slot_of)?;
+        let generation = self.write_chain(id, insns, &slot_of)?;
         let p = plan.sites[0].prog;
         if let Err(why) = self.jit_load_instance(&index, &objects[&p], p, &first, &map, entry) {
             // the new bytecode must not run the old compiled form: all goes, and the caller
@@ -253,7 +253,13 @@ impl Hike {
             .filter(|s| !slot_of.contains(s))
             .collect();
         self.jit_delete(&map, &stale)?;
-        Ok(Ok((entry, slot_of[1..].to_vec())))
+        Ok(Ok((
+            generation,
+            Tier::Compiled {
+                entry_slot: entry,
+                instance_slots: slot_of[1..].to_vec(),
+            },
+        )))
     }
 
     /// Package, name and kernel identity of every registered program, by program ID (read

@@ -576,29 +576,21 @@ impl Hike {
         }
         super::validate_chain(insns).map_err(|reason| HikeError::InvalidChain { id, reason })?;
         let old = self.stored_jit_slots(id)?.unwrap_or_default();
-        let tier = if self.jit {
+        let installed = if self.jit {
             self.jit_install(id, insns, &old)?
         } else {
             Err("the chain compiler is off (ECLAT_LAB_JIT=off)".to_string())
         };
-        let generation = match &tier {
-            Ok(_) => self.stored_generation(id)?,
-            Err(_) => {
+        let (generation, tier) = match installed {
+            Ok(done) => done,
+            Err(why) => {
                 // the old compiled form goes first: it must not run the new bytecode
                 self.jit_remove(&old)?;
-                self.write_chain(id, insns, &[])?
+                let g = self.write_chain(id, insns, &[])?;
+                (g, super::jit::Tier::Interpreted { why })
             }
         };
-        self.tiers.insert(
-            id,
-            match tier {
-                Ok((entry_slot, instance_slots)) => super::jit::Tier::Compiled {
-                    entry_slot,
-                    instance_slots,
-                },
-                Err(why) => super::jit::Tier::Interpreted { why },
-            },
-        );
+        self.tiers.insert(id, tier);
         Ok(generation)
     }
 
@@ -623,11 +615,6 @@ impl Hike {
         )?;
         self.bump_epoch()?;
         Ok(generation)
-    }
-
-    /// The generation of stored chain `id` (0: none).
-    fn stored_generation(&self, id: u32) -> Result<u64, HikeError> {
-        Ok(self.stored(id)?.map(|c| c.generation).unwrap_or(0))
     }
 
     /// The `hvm_jit_map` slots of stored chain `id` (None: no such chain).
