@@ -12,19 +12,8 @@ EXPORT_HIKE_CONST(HIKE_EV_PASS);
 EXPORT_HIKE_CONST(HIKE_EV_DROP);
 EXPORT_HIKE_CONST(HIKE_EV_REDIRECT);
 
-HIKE_PROG(hike_pass)
-{
-	return XDP_PASS;
-}
-EXPORT_HIKE_PROG(hike_pass);
-EXPORT_HIKE_FINAL(hike_pass);
-
-HIKE_PROG(hike_drop)
-{
-	return XDP_DROP;
-}
-EXPORT_HIKE_PROG(hike_drop);
-EXPORT_HIKE_FINAL(hike_drop);
+HIKE_VERDICT_PROG(hike_pass, XDP_PASS);
+HIKE_VERDICT_PROG(hike_drop, XDP_DROP);
 
 /* monitor(event): counts events per code. */
 bpf_map(map_pcpu_mon, PERCPU_HASH, __u32, __u64, 64);

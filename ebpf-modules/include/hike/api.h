@@ -29,6 +29,8 @@
  *                            per user argument, in order, named and typed as declared
  *   __hike_final__<prog>     present when the program always ends the journey
  *                            (EXPORT_HIKE_FINAL); absent = the program continues the chain
+ *   __hike_verdict__<prog>   a verdict program (HIKE_VERDICT_PROG): of type enum
+ *                            __hike_verdict__<prog> whose only enumerator holds its action
  *   __hike_pmap__<prog>__<map>   struct { __u8 <prog>; __u8 <map>; }: <prog> owns <map>
  *   __hike_loader__<loader>  marks an XDP program as a loader (EXPORT_HIKE_LOADER)
  *   __hike_lmap__<loader>__<map> struct { __u8 <loader>; __u8 <map>; }: loader owns map
@@ -97,6 +99,8 @@ static __always_inline struct hike_pkt_info *hike_pcpu_pkt_info(void)
 #define HIKE_CONT_MOVES		4
 #define HIKE_CONT_CALL		1	/* way kind: tail-call `slot` */
 #define HIKE_CONT_ABORT		2	/* way kind: abort with reason `slot` */
+#define HIKE_CONT_VERDICT	3	/* way kind: a verdict program's call, folded: return the
+					 * XDP action `slot` */
 #define HIKE_CONT_JEQ		1
 #define HIKE_CONT_JNE		2
 
@@ -165,7 +169,8 @@ static __always_inline int __hike_cont_abort(__u32 reason)
 #define __HIKE_CONT_WAY(ctx, cd, f, w)						\
 	do {									\
 		__u32 __slot = (w)->slot;					\
-		if ((w)->kind != HIKE_CONT_CALL)				\
+		__u32 __kind = (w)->kind;					\
+		if (__kind == HIKE_CONT_ABORT)					\
 			return __hike_cont_abort(__slot);			\
 		__HIKE_CONT_MOV(w, f, 0);					\
 		__HIKE_CONT_MOV(w, f, 1);					\
@@ -176,6 +181,8 @@ static __always_inline int __hike_cont_abort(__u32 reason)
 				return __hike_cont_abort(HVM_ERR_TAIL_CALL_LIMIT); \
 			(cd)->calls++;						\
 		}								\
+		if (__kind == HIKE_CONT_VERDICT)				\
+			return __slot;						\
 		asm volatile("r1 = %[c]\n\t"					\
 			     "r2 = %[map] ll\n\t"				\
 			     "r3 = %[k]\n\t"					\
@@ -185,12 +192,12 @@ static __always_inline int __hike_cont_abort(__u32 reason)
 		return __hike_cont_abort(HVM_ERR_NO_PROG);			\
 	} while (0)
 
-/* The first call of a compiled chain, reached from the loader through the chain's entry slot:
- * unless the loader started another chain (one sharing the slot) or the trace is on (the
- * trace is the interpreter's), which go to the VM untouched, set frame 1 up as the VM does
- * (r0 = 0, r1 = the chain's ID, r2..r9 = 0, r10 = the frame pointer; a PC outside every
- * chain, so that the VM aborts the frame if it ever resumes it), then run the chain's moves up
- * to this call. Returns -1 to go on with the program, or the packet's verdict. */
+/* The first call of a compiled chain, reached from the loader through the chain's entry slot
+ * (only this chain has it). While the trace is on (the trace is the interpreter's), the VM
+ * starts the chain instead. Otherwise set frame 1 up as the VM does (r0 = 0, r1 = the chain's
+ * ID, r2..r9 = 0, r10 = the frame pointer; a PC outside every chain, so that the VM aborts
+ * the frame if it ever resumes it), then run the chain's moves up to this call. Returns -1
+ * to go on with the program, or the packet's verdict. */
 static __always_inline int __hike_cont_enter(struct xdp_md *ctx, struct hike_cdata *cd)
 {
 	const volatile struct hike_cont *c = &__hike_cont;
@@ -199,11 +206,13 @@ static __always_inline int __hike_cont_enter(struct xdp_md *ctx, struct hike_cda
 	__u32 zero = 0;
 	struct hvm_config *cfg;
 
-	if (cd->boot_id != c->chain_id)
-		goto vm;
+	cd->boot_id = c->chain_id;
 	cfg = bpf_map_lookup_elem(&hvm_config, &zero);
-	if (cfg && cfg->trace)
-		goto vm;
+	if (cfg && cfg->trace) {
+		cd->active = 0;
+		bpf_tail_call_static(ctx, &hvm_hprog_map, HIKE_VM_PROG_ID);
+		return XDP_ABORTED;
+	}
 	cd->active = 1;
 	cd->flags = 0;
 	cd->calls = 1;
@@ -214,9 +223,6 @@ static __always_inline int __hike_cont_enter(struct xdp_md *ctx, struct hike_cda
 	__HIKE_CONT_MOV(w, f, 2);
 	__HIKE_CONT_MOV(w, f, 3);
 	return -1;
-vm:
-	bpf_tail_call_static(ctx, &hvm_hprog_map, HIKE_VM_PROG_ID);
-	return XDP_ABORTED;
 }
 
 /* Back to the caller: the next program of a compiled chain, or the VM. */
@@ -300,6 +306,22 @@ SEC("xdp") int name(struct xdp_md *ctx)					\
 #define EXPORT_HIKE_FINAL(name)							\
 	__HIKE_META __u8 __hike_final__##name
 
+/* A verdict program: its whole body is `return action;` (an XDP action), nothing else. A
+ * compiled chain folds a call of it into the instance before the call, which returns the
+ * action itself (hike::jit). The macro writes the body, so the two cannot disagree.
+ *   HIKE_VERDICT_PROG(hike_drop, XDP_DROP);
+ * BTF: __hike_verdict__<prog> of type enum __hike_verdict__<prog>, whose only enumerator
+ * __hike_verdict_val__<prog> holds the action. */
+#define HIKE_VERDICT_PROG(name, action)						\
+	HIKE_PROG(name)								\
+	{									\
+		return (action);						\
+	}									\
+	EXPORT_HIKE_PROG(name);							\
+	EXPORT_HIKE_FINAL(name);						\
+	enum __hike_verdict__##name { __hike_verdict_val__##name = (action) };	\
+	__HIKE_META enum __hike_verdict__##name __hike_verdict__##name
+
 #define EXPORT_HIKE_PROG_MAP(prog, map)						\
 	struct __hike_pmap__##prog##__##map { __u8 prog; __u8 map; };		\
 	__HIKE_META struct __hike_pmap__##prog##__##map __hike_pmap__##prog##__##map
@@ -325,21 +347,23 @@ SEC("xdp") int name(struct xdp_md *ctx)					\
 #define __HIKE_JTC64(n)	__HIKE_JTC32(n) __HIKE_JTC32((n) + 32)
 #define __HIKE_JTC128(n) __HIKE_JTC64(n) __HIKE_JTC64((n) + 64)
 
-/* Loaders: start chain_id in frame 1. Its compiled entry program when hvm_jit_map holds one
- * in the chain's entry slot (it checks boot_id: a chain sharing the slot goes on to the VM),
- * else the VM. */
+/* Loaders: start chain_id in frame 1. The chain's compiled form when hvm_jit_map holds it in
+ * the chain's entry slot (its first call's instance sets the chain data up), else the VM. */
 static __always_inline int hike_chain_boot(struct xdp_md *ctx, __u32 chain_id)
 {
-	__u32 zero = 0;
-	struct hike_cdata *cd = bpf_map_lookup_elem(&hvm_cdata_map, &zero);
+	__u32 zero = 0, n = chain_id ^ HIKE_CHAIN_FLAG;
+	struct hike_cdata *cd;
 
+	if (n <= HIKE_JIT_ENTRY_MASK) {
+		switch (n) {
+		__HIKE_JTC128(0)
+		}
+	}
+	cd = bpf_map_lookup_elem(&hvm_cdata_map, &zero);
 	if (!cd)
 		return XDP_ABORTED;
 	cd->active = 0;
 	cd->boot_id = chain_id;
-	switch (chain_id & HIKE_JIT_ENTRY_MASK) {
-	__HIKE_JTC128(0)
-	}
 	bpf_tail_call_static(ctx, &hvm_hprog_map, HIKE_VM_PROG_ID);
 	/* the VM is not registered: nothing can run the chain */
 	return XDP_ABORTED;

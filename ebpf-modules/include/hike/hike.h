@@ -30,9 +30,10 @@
 #define HIKE_XDP_VM		(XDP_REDIRECT + 100)
 
 /* Compiled chains (the VM's second tier, installed by the control plane when a chain is
- * stored; see api.h and eclat_kernel::hike::jit): hvm_jit_map holds, in slot (chain ID &
- * HIKE_JIT_ENTRY_MASK), a chain's entry program, and in slots HIKE_JIT_FIRST_INSTANCE.. the
- * program instances of its call sites. */
+ * stored; see api.h and eclat_kernel::hike::jit): hvm_jit_map holds, in slot n of chain
+ * (HIKE_CHAIN_FLAG | n) for n <= HIKE_JIT_ENTRY_MASK, the instance of the chain's first call
+ * (which starts the chain), and in slots HIKE_JIT_FIRST_INSTANCE.. the program instances of
+ * its other call sites. Chains with a larger n have no entry slot: they are interpreted. */
 #define HIKE_JIT_SLOTS		256
 #define HIKE_JIT_ENTRY_MASK	127
 #define HIKE_JIT_FIRST_INSTANCE	128

@@ -13,9 +13,15 @@
 //! (arguments, the next program's ID in `r1`) and tail-call the next call site's instance, or
 //! abort. The instance of the chain's first call also starts the chain (its prologue sets
 //! frame 1 up as the VM would and makes the moves before that call): the loader reaches it
-//! through slot `chain ID & 127` of `hvm_jit_map` (`hike_chain_boot`), the other instances
-//! live in slots 128..255. Every tail call has a key the verifier knows, so each is a direct
+//! through slot `n` of `hvm_jit_map` for chain `CHAIN_ID_FLAG | n`, `n` < 128
+//! (`hike_chain_boot`), the other instances live in slots 128..255. Every tail call has a key the verifier knows, so each is a direct
 //! jump once JITed.
+//!
+//! A call of a *verdict program* (one that only returns a constant XDP action, such as
+//! `hike_pass` and `hike_drop`: `HIKE_VERDICT_PROG` in `api.h`), other than the chain's first
+//! call, is folded into the instance before it: that instance makes the moves, counts the
+//! call, and returns the action itself, one tail call fewer, with the same verdict, registers
+//! and counters. Which program IDs hold verdict programs is the caller's to say (`verdicts`).
 //!
 //! What compiles is the code eCLAT writes between calls: at most one `mov rN, r0`, at most
 //! one `if rN ==/!= imm goto` (forward), and on each way up to four `mov rN, imm` then a
@@ -35,7 +41,9 @@ use crate::{MAX_PROGRAM_CALLS, MAX_PROGRAMS};
 
 /// Slots of `hvm_jit_map`.
 pub const JIT_SLOTS: u32 = 256;
-/// The instance of a chain's first call lives in slot `chain_id & ENTRY_MASK`.
+/// The instance of the first call of chain `CHAIN_ID_FLAG | n` lives in slot `n`, for
+/// `n <= ENTRY_MASK` (the loaders' `hike_chain_boot` looks there); chains with a larger `n`
+/// are interpreted.
 pub const ENTRY_MASK: u32 = 127;
 /// The other instances live in slots `FIRST_INSTANCE_SLOT..JIT_SLOTS`.
 pub const FIRST_INSTANCE_SLOT: u32 = 128;
@@ -60,6 +68,8 @@ pub enum Next {
     Call { site: usize },
     /// the packet is aborted for this reason
     Abort { reason: u32 },
+    /// a call of a verdict program, folded: the packet ends with this XDP action
+    Verdict { prog: u32, action: u32 },
 }
 
 /// One way through the chain between two calls: moves of constants, then where it goes.
@@ -108,8 +118,10 @@ impl Plan {
 
 /// The most calls a packet can make from `w` on (the chain has no loops).
 fn calls_from(w: &Way, sites: &[Site], memo: &mut BTreeMap<usize, u32>) -> u32 {
-    let Next::Call { site } = w.next else {
-        return 0;
+    let site = match w.next {
+        Next::Call { site } => site,
+        Next::Verdict { .. } => return 1,
+        Next::Abort { .. } => return 0,
     };
     if let Some(&n) = memo.get(&site) {
         return n;
@@ -138,6 +150,8 @@ pub enum Refusal {
     Unsupported { pc: usize, why: &'static str },
     #[error("{sites} call sites; {max} instances fit in hvm_jit_map")]
     TooManyCalls { sites: usize, max: u32 },
+    #[error("chain IDs above {:#x} have no entry slot in hvm_jit_map", crate::CHAIN_ID_FLAG | ENTRY_MASK)]
+    NoEntrySlot,
 }
 
 fn unsupported(pc: usize, why: &'static str) -> Refusal {
@@ -153,6 +167,8 @@ fn jump_target(pc: usize, i: Insn) -> Result<usize, Refusal> {
 
 struct Compiler<'a> {
     insns: &'a [Insn],
+    /// program ID -> the XDP action of the verdict program registered under it
+    verdicts: &'a BTreeMap<u32, u32>,
     sites: Vec<Site>,
     /// call instruction -> site index (a site is made once, whichever way reaches it)
     site_of: BTreeMap<usize, usize>,
@@ -167,7 +183,9 @@ impl Compiler<'_> {
     }
 
     /// The way starting at `pc`: constant moves (and forward `goto`s) up to a call or an exit.
-    fn way(&mut self, mut pc: usize) -> Result<Way, Refusal> {
+    /// `fold`: a call of a verdict program may end the way (not on the entry way: the chain's
+    /// first call needs an instance for the loader to start).
+    fn way(&mut self, mut pc: usize, fold: bool) -> Result<Way, Refusal> {
         let mut moves: Vec<(u8, i64)> = Vec::new();
         let mut steps = 0;
         loop {
@@ -210,6 +228,11 @@ impl Compiler<'_> {
                         return Err(Refusal::ChainCall { pc });
                     } else if id >= MAX_PROGRAMS as u64 {
                         abort(reason::PROG_ID)
+                    } else if let Some(&action) = self.verdicts.get(&(id as u32)).filter(|_| fold) {
+                        Next::Verdict {
+                            prog: id as u32,
+                            action,
+                        }
                     } else {
                         Next::Call {
                             site: self.site(pc, id as u32)?,
@@ -274,8 +297,8 @@ impl Compiler<'_> {
             if i.dst > 9 {
                 return Err(unsupported(pc, "a test of r10"));
             }
-            let taken = self.way(jump_target(pc, i)?)?;
-            let fall = self.way(pc + 1)?;
+            let taken = self.way(jump_target(pc, i)?, true)?;
+            let fall = self.way(pc + 1, true)?;
             return Ok(Cont {
                 save,
                 test: Some((jop, i.dst, i.imm as i64)),
@@ -285,14 +308,22 @@ impl Compiler<'_> {
         Ok(Cont {
             save,
             test: None,
-            ways: (self.way(pc)?, None),
+            ways: (self.way(pc, true)?, None),
         })
     }
 }
 
-/// Compiles chain `chain_id` (which passed [`crate::validate`]). Refuses what it does not
-/// handle; never miscompiles.
-pub fn compile(chain_id: u32, insns: &[Insn]) -> Result<Plan, Refusal> {
+/// Compiles chain `chain_id` (which passed [`crate::validate`]); `verdicts` maps the IDs of
+/// verdict programs to their XDP action (0..=4), whose calls are folded. Refuses what it
+/// does not handle; never miscompiles.
+pub fn compile(
+    chain_id: u32,
+    insns: &[Insn],
+    verdicts: &BTreeMap<u32, u32>,
+) -> Result<Plan, Refusal> {
+    if chain_id & !crate::CHAIN_ID_FLAG > ENTRY_MASK {
+        return Err(Refusal::NoEntrySlot);
+    }
     // anything outside the subset, reachable or not, keeps the chain interpreted
     for (pc, i) in insns.iter().enumerate() {
         match i.code & 0x07 {
@@ -305,10 +336,11 @@ pub fn compile(chain_id: u32, insns: &[Insn]) -> Result<Plan, Refusal> {
     }
     let mut c = Compiler {
         insns,
+        verdicts,
         sites: Vec::new(),
         site_of: BTreeMap::new(),
     };
-    let entry = c.way(0)?;
+    let entry = c.way(0, false)?;
     if let Next::Abort { .. } = entry.next {
         return Err(unsupported(0, "a chain that ends before its first call"));
     }
@@ -345,6 +377,7 @@ pub fn encode_cont(plan: &Plan, site: usize, slot_of: &[u32]) -> [u8; CONT_SIZE]
         let (kind, slot) = match w.next {
             Next::Call { site } => (1, slot_of[site]),
             Next::Abort { reason } => (2, reason),
+            Next::Verdict { action, .. } => (3, action),
         };
         put32(&mut b, base, kind);
         put32(&mut b, base + 4, slot);

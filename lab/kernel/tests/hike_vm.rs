@@ -730,7 +730,8 @@ fn regs_out_then_exit() -> Vec<Insn> {
 
 /// A random chain in the shape eCLAT writes: blocks of constant moves and a program call,
 /// after which r0 may be kept in r6..r9 and tested against a constant to skip ahead; some
-/// ways end with `exit` (an abort from the bootstrap frame); the last block dumps registers.
+/// ways end with `exit` (an abort from the bootstrap frame), some with a call of a verdict
+/// program (`hike_pass`, `hike_drop`: folded when compiled); the last block dumps registers.
 fn random_eclat_chain(rng: &mut Rng) -> Vec<Insn> {
     let label = |k: u64| -> &'static str { Box::leak(format!("b{k}").into_boxed_str()) };
     let nblocks = 2 + rng.below(5);
@@ -747,6 +748,18 @@ fn random_eclat_chain(rng: &mut Rng) -> Vec<Insn> {
         v.push(Item::Label(label(k)));
         if k > 0 && rng.below(8) == 0 {
             v.push(Item::I(mov(0, 0)));
+            v.push(Item::I(exit()));
+            continue;
+        }
+        if rng.below(8) == 0 {
+            for _ in 0..rng.below(3) {
+                let r = 2 + rng.below(8) as u8;
+                let imm = small(rng);
+                v.push(Item::I(mov(r, imm)));
+            }
+            let id = [ids::HIKE_PASS, ids::HIKE_DROP][rng.below(2) as usize];
+            v.push(Item::I(mov(1, id as i32)));
+            v.push(Item::I(call_elem(0)));
             v.push(Item::I(exit()));
             continue;
         }
@@ -836,8 +849,9 @@ fn differential_random_chains_compiled() {
 
 /// How the compiled tier is managed: a chain is compiled when stored, replaced when stored
 /// again (its old instances removed), removed with it; a chain the compiler refuses, or
-/// whose entry slot another chain holds, is interpreted and says why; the trace makes
-/// compiled chains run interpreted; the compiled chain runs without the VM.
+/// whose ID has no entry slot, is interpreted and says why; the trace makes compiled chains
+/// run interpreted; a folded verdict program follows what is registered under its ID; the
+/// compiled chain runs without the VM.
 #[test]
 fn compiled_chains_are_installed_replaced_and_removed_with_their_chain() {
     use eclat_kernel::hike::jit::Tier;
@@ -845,7 +859,8 @@ fn compiled_chains_are_installed_replaced_and_removed_with_their_chain() {
     let pkt = bench_frame();
     let used =
         |s: &Setup| -> Vec<u32> { s.hike.jit_slots().unwrap().iter().map(|j| j.slot).collect() };
-    // 2 null calls then pass: 3 instances, the first in the entry slot
+    // 2 null calls then pass: 2 instances, the first in the entry slot (the call of
+    // hike_pass, a verdict program, is folded into the second)
     s.classify_to(A, &null_chain(2)).unwrap();
     let Some(Tier::Compiled {
         entry_slot,
@@ -855,7 +870,7 @@ fn compiled_chains_are_installed_replaced_and_removed_with_their_chain() {
         panic!("{:?}", s.hike.tier(A));
     };
     assert_eq!(entry_slot, A & 127);
-    assert_eq!(instance_slots.len(), 2);
+    assert_eq!(instance_slots.len(), 1);
     assert_eq!(
         s.hike.chain_tier(A).unwrap(),
         s.hike.tier(A).cloned().unwrap()
@@ -892,12 +907,13 @@ fn compiled_chains_are_installed_replaced_and_removed_with_their_chain() {
     }
     assert!(used(&s).is_empty());
     assert_eq!(verdict(&s, &pkt), XdpAction::Pass);
-    // two chains sharing an entry slot: the second is interpreted, both run right
+    // a chain whose ID is beyond the entry slots is interpreted; it and a compiled chain
+    // with the same low bits both run right
     let twin = A + 128;
     s.classify_to(A, &null_chain(1)).unwrap();
     s.hike.store_chain(twin, &drop).unwrap();
     match s.hike.tier(twin) {
-        Some(Tier::Interpreted { why }) => assert!(why.contains("entry slot"), "{why}"),
+        Some(Tier::Interpreted { why }) => assert!(why.contains("no entry slot"), "{why}"),
         other => panic!("{other:?}"),
     }
     assert_eq!(verdict(&s, &pkt), XdpAction::Pass);
@@ -938,6 +954,24 @@ fn compiled_chains_are_installed_replaced_and_removed_with_their_chain() {
         .register(ids::HIKE_NULL, "bench", "hike_null")
         .unwrap();
     assert_eq!(verdict(&s, &pkt), XdpAction::Pass);
+    // the folded call of hike_pass follows the program registered under its ID: hike_drop
+    // there makes the chain drop, a program that is no verdict program gets an instance
+    // (hike_null returns to a chain that then ends: an abort, as interpreted)
+    s.hike
+        .register(ids::HIKE_PASS, "hike_default", "hike_drop")
+        .unwrap();
+    assert_eq!(verdict(&s, &pkt), XdpAction::Drop);
+    let folded = s.hike.jit_slots().unwrap().len();
+    s.hike
+        .register(ids::HIKE_PASS, "bench", "hike_null")
+        .unwrap();
+    assert_eq!(s.hike.jit_slots().unwrap().len(), folded + 1);
+    assert_eq!(verdict(&s, &pkt), XdpAction::Aborted);
+    s.hike
+        .register(ids::HIKE_PASS, "hike_default", "hike_pass")
+        .unwrap();
+    assert_eq!(verdict(&s, &pkt), XdpAction::Pass);
+    assert_eq!(s.hike.jit_slots().unwrap().len(), folded);
     // ... and emptying it makes the chain interpreted, which aborts there
     s.hike.unregister(ids::HIKE_NULL).unwrap();
     match s.hike.tier(A) {
@@ -961,7 +995,7 @@ fn compiled_chains_are_installed_replaced_and_removed_with_their_chain() {
     // deleting a compiled chain removes everything it installed
     s.hike.set_jit(true);
     s.classify_to(A, &null_chain(3)).unwrap();
-    assert_eq!(used(&s).len(), 4);
+    assert_eq!(used(&s).len(), 3);
     s.hike.delete_chain(A).unwrap();
     assert!(used(&s).is_empty());
 }

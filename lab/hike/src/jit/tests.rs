@@ -2,6 +2,7 @@ use super::*;
 use crate::insn::{call, op};
 
 const ID: u32 = 0x4000_0007;
+const NO_VERDICTS: BTreeMap<u32, u32> = BTreeMap::new();
 
 fn mov(dst: u8, imm: i32) -> Insn {
     Insn::new(op::ALU64 | op::MOV | op::K, dst, 0, 0, imm)
@@ -40,7 +41,7 @@ fn branchy() -> Vec<Insn> {
 #[test]
 fn a_site_per_call_with_what_follows_it() {
     crate::validate(&branchy()).unwrap();
-    let p = compile(ID, &branchy()).unwrap();
+    let p = compile(ID, &branchy(), &NO_VERDICTS).unwrap();
     assert_eq!(
         p.entry,
         Way {
@@ -81,7 +82,7 @@ fn a_site_per_call_with_what_follows_it() {
 
 #[test]
 fn the_continuation_is_laid_out_as_struct_hike_cont() {
-    let p = compile(ID, &branchy()).unwrap();
+    let p = compile(ID, &branchy(), &NO_VERDICTS).unwrap();
     let slots = [5, 130, 131];
     let b = encode_cont(&p, 0, &slots);
     let u32_at = |o: usize| u32::from_le_bytes(b[o..o + 4].try_into().unwrap());
@@ -120,19 +121,31 @@ fn what_stays_interpreted() {
         call_n(0),
         Insn::new(op::JMP | op::JA, 0, 0, -3, 0),
     ];
-    assert_eq!(compile(ID, &looped), Err(Refusal::BackwardJump { pc: 2 }));
+    assert_eq!(
+        compile(ID, &looped, &NO_VERDICTS),
+        Err(Refusal::BackwardJump { pc: 2 })
+    );
     let mem = vec![
         Insn::new(op::LDX | op::MEM | op::W, 2, 10, -4, 0),
         mov(1, 5),
         call_n(0),
         exit(),
     ];
-    assert_eq!(compile(ID, &mem), Err(Refusal::Memory { pc: 0 }));
+    assert_eq!(
+        compile(ID, &mem, &NO_VERDICTS),
+        Err(Refusal::Memory { pc: 0 })
+    );
     let chain = vec![mov(1, 0x4000_0002), call_n(0), exit()];
-    assert_eq!(compile(ID, &chain), Err(Refusal::ChainCall { pc: 1 }));
+    assert_eq!(
+        compile(ID, &chain, &NO_VERDICTS),
+        Err(Refusal::ChainCall { pc: 1 })
+    );
     // after a call r1 is whatever the program left in it
     let after = vec![mov(1, 5), call_n(0), call_n(0), exit()];
-    assert_eq!(compile(ID, &after), Err(Refusal::ComputedCall { pc: 2 }));
+    assert_eq!(
+        compile(ID, &after, &NO_VERDICTS),
+        Err(Refusal::ComputedCall { pc: 2 })
+    );
     // arithmetic between calls
     let arith = vec![
         mov(1, 5),
@@ -143,7 +156,7 @@ fn what_stays_interpreted() {
         exit(),
     ];
     assert!(matches!(
-        compile(ID, &arith),
+        compile(ID, &arith, &NO_VERDICTS),
         Err(Refusal::Unsupported { pc: 2, .. })
     ));
     // more than four moves before a call
@@ -157,11 +170,11 @@ fn what_stays_interpreted() {
         exit(),
     ];
     assert!(matches!(
-        compile(ID, &moves),
+        compile(ID, &moves, &NO_VERDICTS),
         Err(Refusal::Unsupported { pc: 4, .. })
     ));
     // a chain that ends before it calls anything
-    assert!(compile(ID, &[mov(0, 0), exit()]).is_err());
+    assert!(compile(ID, &[mov(0, 0), exit()], &NO_VERDICTS).is_err());
     // a jump over a call to the same call site: one site, reached by two ways
     let same = vec![
         mov(1, 5),
@@ -172,7 +185,7 @@ fn what_stays_interpreted() {
         call_n(1),
         exit(),
     ];
-    let p = compile(ID, &same).unwrap();
+    let p = compile(ID, &same, &NO_VERDICTS).unwrap();
     assert_eq!(p.sites.len(), 2);
 }
 
@@ -193,6 +206,7 @@ fn ids_the_interpreter_refuses_are_aborts() {
                 call_n(0),
                 exit(),
             ],
+            &NO_VERDICTS,
         )
         .unwrap();
         assert_eq!(p.sites[0].cont.ways.0.next, Next::Abort { reason: why });
@@ -206,12 +220,12 @@ fn calls_are_counted_only_when_a_path_can_exceed_the_limit() {
         v.extend([mov(1, 9), call_n(0)]);
     }
     v.push(exit());
-    let p = compile(ID, &v).unwrap();
+    let p = compile(ID, &v, &NO_VERDICTS).unwrap();
     assert_eq!(p.max_calls, 16);
     assert!(!p.counts_calls());
     v.pop();
     v.extend([mov(1, 9), call_n(0), exit()]);
-    let p = compile(ID, &v).unwrap();
+    let p = compile(ID, &v, &NO_VERDICTS).unwrap();
     assert_eq!(p.max_calls, 17);
     assert!(p.counts_calls());
     assert_eq!(
@@ -265,14 +279,78 @@ fn never_panics_on_validated_random_chains() {
         if crate::validate(&v).is_err() {
             continue;
         }
-        if let Ok(p) = compile(ID, &v) {
+        // half of them with program 3 a verdict program (its calls folded)
+        let verdicts = BTreeMap::from([(3, 1)]);
+        let verdicts = if rnd() % 2 == 0 {
+            &verdicts
+        } else {
+            &NO_VERDICTS
+        };
+        if let Ok(p) = compile(ID, &v, verdicts) {
             compiled += 1;
             let slots: Vec<u32> = (0..p.sites.len() as u32).map(|k| 128 + k).collect();
             for k in 0..p.sites.len() {
                 assert_eq!(encode_cont(&p, k, &slots).len(), CONT_SIZE);
             }
-            assert!(p.max_calls as usize <= p.sites.len());
+            let calls = v.iter().filter(|i| i.code == op::JMP | op::CALL).count();
+            assert!(p.max_calls as usize <= calls);
+            // a verdict program is never an instance, except as the first call
+            assert!(p.sites[1..].iter().all(|s| !verdicts.contains_key(&s.prog)));
         }
     }
     assert!(compiled > 100, "only {compiled} compiled");
+}
+
+#[test]
+fn calls_of_verdict_programs_are_folded_into_the_instance_before_them() {
+    // r6 = prog5(); if r6 == 0 { prog7() } else { prog8() }, where 7 and 8 are verdict
+    // programs (XDP_DROP, XDP_PASS); a chain that starts with one keeps it as its entry
+    let v = vec![
+        mov(1, 5),
+        call_n(0),
+        mov_r0(6),
+        jop(op::JEQ, 6, 0, 3),
+        mov(1, 8),
+        call_n(0),
+        exit(),
+        mov(1, 7),
+        call_n(0),
+        exit(),
+    ];
+    crate::validate(&v).unwrap();
+    let verdicts = BTreeMap::from([(7, 1), (8, 2)]);
+    let p = compile(ID, &v, &verdicts).unwrap();
+    assert_eq!(p.sites.len(), 1, "{p:?}");
+    let c = &p.sites[0].cont;
+    assert_eq!(
+        c.ways.0,
+        Way {
+            moves: vec![(1, 8)],
+            next: Next::Verdict { prog: 8, action: 2 }
+        }
+    );
+    assert_eq!(
+        c.ways.1.as_ref().unwrap().next,
+        Next::Verdict { prog: 7, action: 1 }
+    );
+    // a folded call is still a call: the limit counts it
+    assert_eq!(p.max_calls, 2);
+    let b = encode_cont(&p, 0, &[0]);
+    let word = |off: usize| u32::from_le_bytes(b[off..off + 4].try_into().unwrap());
+    assert_eq!(
+        (word(24), word(28)),
+        (3, 2),
+        "way 0: kind verdict, XDP_PASS"
+    );
+    assert_eq!(
+        (word(88), word(92)),
+        (3, 1),
+        "way 1: kind verdict, XDP_DROP"
+    );
+    // without the verdict map, the same chain has three sites
+    assert_eq!(compile(ID, &v, &NO_VERDICTS).unwrap().sites.len(), 3);
+    // the first call is never folded
+    let first = compile(ID, &[mov(1, 7), call_n(0), exit()], &verdicts).unwrap();
+    assert_eq!(first.sites.len(), 1);
+    assert_eq!(first.entry.next, Next::Call { site: 0 });
 }

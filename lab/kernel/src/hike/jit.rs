@@ -5,10 +5,12 @@
 //!
 //! What is installed, all in `hvm_jit_map` (pinned beside the system maps, so everything
 //! goes with `reset` or a scratch root's removal; nothing else is pinned):
-//! - the entry program, named `hj<chain ID>`, in slot `ID & 127`;
-//! - one instance of the called program per call site, in slots 128..255, loaded from the
+//! - the instance of the chain's first call (which also starts the chain) in slot `ID & 127`;
+//! - one instance of the called program per other call site, in slots 128..255, loaded from the
 //!   program's object with the site's continuation in `__hike_cont`. Its code must be the
-//!   registered program's: the kernel's tag of both is compared.
+//!   registered program's: the kernel's tag of both is compared. Calls of verdict programs
+//!   (`HIKE_VERDICT_PROG`, read from the object's BTF) after the first have no instance:
+//!   the instance before returns the action.
 //!
 //! Which instance slots a chain owns is recorded in the stored chain itself (`hike_chain`
 //! `pad[1..2]`, a bitmap of slots 128..255), so that any process (a later `unload`, the
@@ -39,7 +41,8 @@ use crate::sys;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "tier", rename_all = "lowercase")]
 pub enum Tier {
-    /// compiled: its entry program and one program instance per call site
+    /// compiled: the instance of its first call in the entry slot, one program instance per
+    /// other call site
     Compiled {
         entry_slot: u32,
         instance_slots: Vec<u32>,
@@ -172,9 +175,41 @@ impl Hike {
         insns: &[Insn],
         old: &[u32],
     ) -> Result<Result<(u64, Tier), String>, HikeError> {
-        let plan = match jit::compile(id, insns) {
+        let unfolded = match jit::compile(id, insns, &BTreeMap::new()) {
             Ok(p) => p,
             Err(r) => return Ok(Err(r.to_string())),
+        };
+        let index = self.program_index()?;
+        // each object is read once (its BTF parse costs milliseconds); every program the
+        // chain calls, folded or not, is a site of the plan without folding
+        let mut objects: BTreeMap<u32, Result<(Vec<u8>, super::meta::ObjectMeta), String>> =
+            BTreeMap::new();
+        for site in &unfolded.sites {
+            objects.entry(site.prog).or_insert_with(|| {
+                let r = index
+                    .get(&site.prog)
+                    .ok_or_else(|| format!("no program is registered under ID {}", site.prog))?;
+                self.object_with(&r.package, &r.name)
+                    .ok_or_else(|| format!("the object of {}.{} is not at hand", r.package, r.name))
+            });
+        }
+        // the verdict programs among them (their calls are folded)
+        let verdicts: BTreeMap<u32, u32> = objects
+            .iter()
+            .filter_map(|(prog, o)| {
+                let (_, meta) = o.as_ref().ok()?;
+                meta.verdicts
+                    .get(&index.get(prog)?.name)
+                    .map(|a| (*prog, *a))
+            })
+            .collect();
+        let plan = if verdicts.is_empty() {
+            unfolded
+        } else {
+            match jit::compile(id, insns, &verdicts) {
+                Ok(p) => p,
+                Err(r) => return Ok(Err(r.to_string())),
+            }
         };
         let map = match self.system_map("hvm_jit_map") {
             Ok(m) => m,
@@ -186,11 +221,6 @@ impl Hike {
             if c.id != id {
                 claimed.extend(c.jit_slots.iter().map(|s| (*s, c.id)));
             }
-        }
-        if let Some(other) = claimed.get(&entry) {
-            return Ok(Err(format!(
-                "its entry slot {entry} of hvm_jit_map is chain {other:#x}'s (chain IDs that end in the same 7 bits share it)"
-            )));
         }
         // slots that no stored chain claims were left by a process killed while installing
         let orphans: Vec<u32> = self
@@ -212,19 +242,6 @@ impl Hike {
         }
         let mut slot_of = vec![entry];
         slot_of.extend(&free[..need]);
-        let index = self.program_index()?;
-        // each object is read once (its BTF parse costs milliseconds)
-        let mut objects: BTreeMap<u32, Result<(Vec<u8>, super::meta::ObjectMeta), String>> =
-            BTreeMap::new();
-        for site in &plan.sites {
-            objects.entry(site.prog).or_insert_with(|| {
-                let r = index
-                    .get(&site.prog)
-                    .ok_or_else(|| format!("no program is registered under ID {}", site.prog))?;
-                self.object_with(&r.package, &r.name)
-                    .ok_or_else(|| format!("the object of {}.{} is not at hand", r.package, r.name))
-            });
-        }
         // the instances after the first call, then the chain, then the switch-over
         for k in 1..plan.sites.len() {
             let cont = jit::encode_cont(&plan, k, &slot_of);

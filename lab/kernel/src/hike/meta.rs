@@ -36,6 +36,9 @@ pub struct ObjectMeta {
     pub programs: Vec<ProgramSig>,
     pub loaders: Vec<LoaderSig>,
     pub constants: Vec<Constant>,
+    /// verdict programs (`HIKE_VERDICT_PROG`): name -> the XDP action (0..=4) that is their
+    /// whole body; compiled chains fold calls of them
+    pub verdicts: std::collections::BTreeMap<String, u32>,
     /// every map the object declares
     pub maps: Vec<MapSig>,
     pub chains: Vec<ElfChain>,
@@ -175,6 +178,12 @@ pub fn read(package: &str, data: &[u8]) -> Result<ObjectMeta, MetaError> {
             });
         } else if let Some(prog) = name.strip_prefix("__hike_final__") {
             finals.push(prog.to_string());
+        } else if let Some(prog) = name.strip_prefix("__hike_verdict__")
+            && let Type::Enum { values, .. } = btf.get(btf.resolve(ty))
+            && let Some(&(_, action)) = values.first()
+            && (0..=4).contains(&action)
+        {
+            meta.verdicts.insert(prog.to_string(), action as u32);
         } else if name.starts_with("__hike_pmap__") || name.starts_with("__hike_lmap__") {
             if let Type::Struct { members, .. } = btf.get(btf.resolve(ty))
                 && members.len() == 2
