@@ -26,6 +26,9 @@ for src in vm/*.bpf.c programs/*.bpf.c loaders/*.bpf.c raw/*.bpf.c lab/*.bpf.c; 
 	[ -f "$src" ] || continue
 	build "$src" "$OUT/${src%.bpf.c}.o" -mcpu=v3
 done
+# the fused DDoS program cut after its first and second step (the bench's stage-by-stage rows)
+build raw/ddos.bpf.c "$OUT/raw/ddos_stage1.o" -mcpu=v3 -DDDOS_STAGE=1
+build raw/ddos.bpf.c "$OUT/raw/ddos_stage2.o" -mcpu=v3 -DDDOS_STAGE=2
 # the VM with one run-time-key tail call instead of the constant-key switch (benchmarks)
 build vm/hike_vm.bpf.c "$OUT/vm/hike_vm_dyn.o" -mcpu=v3 -DHIKE_VM_DYNAMIC_DISPATCH
 # the VM stepping through bpf_loop: the fallback for kernels that refuse the unrolled loop

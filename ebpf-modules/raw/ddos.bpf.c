@@ -4,7 +4,12 @@
  *   blacklisted (src,dst)?  -> 1 in 500 redirected to the collector, the rest dropped
  *   destination in profile? -> pass
  *   (src,dst) out of profile -> blacklist for 10 s, drop; otherwise pass
- * Every decision is counted in ddos_mon (0 = PASS, 1 = DROP, 2 = REDIRECT). */
+ * Every decision is counted in ddos_mon (0 = PASS, 1 = DROP, 2 = REDIRECT).
+ *
+ * Built twice more, with DDOS_STAGE=1 and 2 (raw/ddos_stage1.o, ddos_stage2.o), for the
+ * bench's stage-by-stage rows: a packet of a blacklisted flow then ends with XDP_DROP right
+ * after the blacklist lookup (1) or after the sampling countdown (2), as the HIKe chain cut
+ * after ip6_hset_srcdst or ip6_sd_dec2zero does. */
 #include "ddos_policy.h"
 
 SEC("xdp")
@@ -29,6 +34,9 @@ int ddos_raw(struct xdp_md *ctx)
 	bl = bpf_map_lookup_elem(&ddos_blacklist, &key);
 	if (bl) {
 		if (now - bl->timestamp_ns < bl->timeout_ns) {
+#if DDOS_STAGE == 1
+			return XDP_DROP;
+#endif
 			left = bpf_map_lookup_elem(&ddos_sampler, &key);
 			if (!left) {
 				init = SAMPLE_EVERY - 1;
@@ -37,6 +45,9 @@ int ddos_raw(struct xdp_md *ctx)
 				if (*left == 0 || *left > SAMPLE_EVERY)
 					*left = SAMPLE_EVERY;
 				*left -= 1;
+#if DDOS_STAGE == 2
+				return XDP_DROP;
+#endif
 				if (*left == 0) {
 					__u32 zero = 0, *clt = bpf_map_lookup_elem(&ddos_cfg, &zero);
 

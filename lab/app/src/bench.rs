@@ -373,6 +373,11 @@ pub fn run(session: &Session, args: BenchArgs) -> Result<Output> {
         d.ddos_vs_tail_calls_ratio,
         d.pipeline_ratio
     ));
+    let g = d.ddos_gap_by_step_ns;
+    text.push_str(&format!(
+        "    where it builds up (the chain cut after each program on the flood's path, minus the hand-written program cut at the same point): +{:.0} ns after ip6_hset_srcdst (the loader, the chain's start, one program), +{:.0} after ip6_sd_dec2zero, +{:.0} after monitor, +{:.0} with the chain's branches\n",
+        g[0], g[1], g[2], g[3]
+    ));
     let i = &d.interpreted;
     text.push_str(&format!(
         "  the same chains interpreted (ECLAT_LAB_JIT=off): entering the VM +{:.1} ns, each extra call {:.1} ns, DDoS marking {:.2}x, lesson 6 DDoS {:.2}x\n",

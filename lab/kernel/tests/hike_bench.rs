@@ -58,6 +58,12 @@ fn bench_suite_reports_every_case_against_a_baseline() {
     ] {
         assert!(x.is_finite() && x > 0.0, "{d:?}");
     }
+    // the stage-by-stage rows: every cut of the chain and of the hand-written program ran
+    assert!(d.ddos_gap_by_step_ns.iter().all(|g| g.is_finite()), "{d:?}");
+    for k in 1..=3 {
+        let name = format!("HIKe DDoS chain up to step {k}, no branches, flood");
+        assert!(r.cases.iter().any(|c| c.name == name), "{name} missing");
+    }
 }
 
 /// The baselines are the same policy as the chains they are compared with: the DDoS policy

@@ -76,6 +76,8 @@ pub const OBJECTS: &[&str] = &[
     "raw/pipeline.o",
     "raw/tailcall.o",
     "raw/ddos.o",
+    "raw/ddos_stage1.o",
+    "raw/ddos_stage2.o",
     "raw/ddos_mark.o",
     "raw/ddos_tc.o",
 ];
@@ -207,6 +209,25 @@ pub fn ddos_chain(collector: u32) -> Vec<Insn> {
     asm::assemble(&v)
 }
 
+/// The first `steps` (1..=3) program calls of the lesson 6 DDoS chain's path for a packet of
+/// a blacklisted flow (ip6_hset_srcdst(LOOKUP_AND_CLEAN), ip6_sd_dec2zero(500), monitor(1)),
+/// then hike_drop, without the chain's branches: the bench compares each with the
+/// hand-written program cut at the same point (`raw/ddos_stage<N>.o`).
+pub fn ddos_prefix_chain(steps: usize) -> Vec<Insn> {
+    let path: [(u32, &[i32]); 3] = [
+        (ids::IP6_HSET_SRCDST, &[2]),
+        (ids::IP6_SD_DEC2ZERO, &[500]),
+        (ids::MONITOR, &[1]),
+    ];
+    let mut v = Vec::new();
+    for (id, args) in &path[..steps.min(3)] {
+        v.extend(asm::call_with(*id, args));
+    }
+    v.extend(asm::call_with(ids::HIKE_DROP, &[]));
+    v.push(asm::exit());
+    v
+}
+
 /// The 3-stage pipeline as a chain: ip6_set_ecn; monitor(0); hike_pass.
 pub fn pipeline_chain() -> Vec<Insn> {
     let mut v = asm::call_with(ids::IP6_SET_ECN, &[]);
@@ -301,6 +322,10 @@ pub struct Derived {
     pub ddos_composition_ratio: f64,
     /// the HIKe DDoS chain / the same policy as raw programs chained by tail calls
     pub ddos_vs_tail_calls_ratio: f64,
+    /// where the lesson 6 DDoS gap builds up, ns: the chain cut after its 1st, 2nd and 3rd
+    /// program minus the hand-written program cut at the same point, then the whole chain
+    /// (with its branches) minus the whole hand-written program
+    pub ddos_gap_by_step_ns: [f64; 4],
     pub pipeline_ratio: f64,
     /// the original evaluation's DDoS marking scenario: chain / raw tail-call pipeline
     pub marking_ratio: f64,
@@ -421,6 +446,10 @@ pub fn run(opts: BenchOptions) -> Result<BenchReport, HikeError> {
     s.hike.store_chain(id(10), &pipeline_chain())?;
     s.hike.store_chain(id(11), &ddos_chain(0))?;
     s.hike.store_chain(id(12), &marking_chain())?;
+    for k in 1..=3 {
+        s.hike
+            .store_chain(id(12 + k as u32), &ddos_prefix_chain(k))?;
+    }
     // the same chains interpreted (the chain compiler off while they are stored)
     s.hike.set_jit(false);
     for (k, n) in [(20u32, 0usize), (21, 1), (24, 8)] {
@@ -429,7 +458,7 @@ pub fn run(opts: BenchOptions) -> Result<BenchReport, HikeError> {
     s.hike.store_chain(id(31), &ddos_chain(0))?;
     s.hike.store_chain(id(32), &marking_chain())?;
     s.hike.set_jit(true);
-    for k in [0, 1, 4, 11, 12] {
+    for k in [0, 1, 4, 11, 12, 13, 14, 15] {
         if !matches!(s.hike.tier(id(k)), Some(super::jit::Tier::Compiled { .. })) {
             return Err(HikeError::TestRun(format!(
                 "chain {:#x} was not compiled: {:?}",
@@ -572,6 +601,31 @@ pub fn run(opts: BenchOptions) -> Result<BenchReport, HikeError> {
         CLS.1,
         Prep::Chain(id(31)),
     );
+    // where the DDoS gap builds up: both cut after the same step, on the same flood
+    const STAGES: [(&str, &str); 3] = [
+        ("ddos_stage1", "blacklist lookup"),
+        ("ddos_stage2", "+ sampling countdown"),
+        ("ddos", "+ monitor"),
+    ];
+    for (k, (package, what)) in (1u32..).zip(STAGES) {
+        let raw = format!("raw DDoS up to step {k} ({what}), flood");
+        if package != "ddos" {
+            case(&raw, Some(FUSED), On::Main, package, "ddos_raw", Prep::None);
+        }
+        let raw = if package == "ddos" {
+            FUSED.to_string()
+        } else {
+            raw
+        };
+        case(
+            &format!("HIKe DDoS chain up to step {k}, no branches, flood"),
+            Some(&raw),
+            On::Main,
+            CLS.0,
+            CLS.1,
+            Prep::Chain(id(12 + k)),
+        );
+    }
     // The original evaluation's DDoS marking scenario (hike.md section 10: the figure it
     // reports as 1.38x): mark CE, count, forward through the FIB, in a namespace whose FIB
     // routes the frame
@@ -708,6 +762,15 @@ pub fn run(opts: BenchOptions) -> Result<BenchReport, HikeError> {
             / min("raw DDoS single program (flood)"),
         ddos_vs_tail_calls_ratio: min("HIKe DDoS chain (flood)")
             / min("raw DDoS as 5 programs chained by tail calls (flood)"),
+        ddos_gap_by_step_ns: [
+            min("HIKe DDoS chain up to step 1, no branches, flood")
+                - min("raw DDoS up to step 1 (blacklist lookup), flood"),
+            min("HIKe DDoS chain up to step 2, no branches, flood")
+                - min("raw DDoS up to step 2 (+ sampling countdown), flood"),
+            min("HIKe DDoS chain up to step 3, no branches, flood")
+                - min("raw DDoS single program (flood)"),
+            min("HIKe DDoS chain (flood)") - min("raw DDoS single program (flood)"),
+        ],
         pipeline_ratio: min("HIKe chain {ip6_set_ecn; monitor; hike_pass}")
             / min("raw 3-stage pipeline (classifier, set_ecn, monitor)"),
         marking_ratio: min("HIKe DDoS marking chain {ip6_set_ecn; monitor; ip6_kroute}")
@@ -779,6 +842,12 @@ impl std::fmt::Display for BenchReport {
             f,
             "DDoS chain / raw programs chained by tail calls: {:.2}x",
             d.ddos_vs_tail_calls_ratio
+        )?;
+        let g = d.ddos_gap_by_step_ns;
+        writeln!(
+            f,
+            "DDoS gap by step (chain minus hand-written, ns): {:.0} after the blacklist lookup, {:.0} after the countdown, {:.0} after monitor, {:.0} with the branches",
+            g[0], g[1], g[2], g[3]
         )?;
         writeln!(f, "3-stage chain / raw pipeline: {:.2}x", d.pipeline_ratio)?;
         writeln!(
