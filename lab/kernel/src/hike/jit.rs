@@ -5,7 +5,8 @@
 //!
 //! What is installed, all in `hvm_jit_map` (pinned beside the system maps, so everything
 //! goes with `reset` or a scratch root's removal; nothing else is pinned):
-//! - the instance of the chain's first call (which also starts the chain) in slot `n` for chain `0x40000000 | n` (`n` up to 127);
+//! - the instance of the chain's first call (which also starts the chain) in slot `n` for
+//!   chain `0x40000000 | n` (`n` up to 127);
 //! - one instance of the called program per other call site, in slots 128..255, loaded from the
 //!   program's object with the site's continuation in `__hike_cont`. Its code must be the
 //!   registered program's: the kernel's tag of both is compared. Calls of verdict programs
