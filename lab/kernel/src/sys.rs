@@ -1,7 +1,7 @@
 //! The few raw `bpf(2)` commands aya does not expose: map commands for byte-level access
 //! (keys and values of any size, as `map dump` needs), and reading a program's identity (ID,
-//! tag, name) from a pin or an ID, which the chain compiler needs. The only unsafe code of
-//! the lab lives here.
+//! tag, name) from its kernel ID, which aya 0.14 only offers by walking every program. The
+//! only unsafe code of the lab lives here.
 
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
@@ -150,7 +150,7 @@ pub fn prog_info_by_id(id: u32) -> io::Result<Option<ProgInfo>> {
 }
 
 /// What the kernel says of the program behind `fd`.
-pub fn prog_info(fd: BorrowedFd<'_>) -> io::Result<ProgInfo> {
+fn prog_info(fd: BorrowedFd<'_>) -> io::Result<ProgInfo> {
     #[repr(C, align(8))]
     struct GetInfo {
         bpf_fd: u32,
@@ -176,30 +176,4 @@ pub fn prog_info(fd: BorrowedFd<'_>) -> io::Result<ProgInfo> {
         xlated_bytes: u32_at(20),
         name: String::from_utf8_lossy(&name[..end]).into_owned(),
     })
-}
-
-const BPF_OBJ_GET: libc::c_long = 7;
-
-/// Opens the object (program or map) pinned at `path`.
-pub fn obj_get(path: &std::path::Path) -> io::Result<OwnedFd> {
-    #[repr(C, align(8))]
-    struct ObjGet {
-        pathname: u64,
-        bpf_fd: u32,
-        file_flags: u32,
-        path_fd: i32,
-        _pad: u32,
-    }
-    let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes())
-        .map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
-    let mut a = ObjGet {
-        pathname: c.as_ptr() as u64,
-        bpf_fd: 0,
-        file_flags: 0,
-        path_fd: 0,
-        _pad: 0,
-    };
-    let fd = bpf_raw(BPF_OBJ_GET, &mut a)?;
-    // SAFETY: a new file descriptor that nobody else owns.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
 }

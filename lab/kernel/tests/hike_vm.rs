@@ -687,16 +687,25 @@ fn random_chain_of(rng: &mut Rng, memory: bool) -> Vec<Insn> {
     v
 }
 
+/// The seed of a random differential test: `HIKE_DIFF_SEED` when set (to replay a failure),
+/// else `default`.
+fn diff_seed(default: u64) -> u64 {
+    std::env::var("HIKE_DIFF_SEED")
+        .ok()
+        .and_then(|x| x.parse().ok())
+        .unwrap_or(default)
+}
+
+/// The frame the random differential tests run on: IPv6/UDP with a 100-byte payload.
+fn diff_frame() -> Vec<u8> {
+    eclat_kernel::hike::packet::ipv6_udp_frame([3; 16], [4; 16], 1000, 2000, &[0xa5; 100])
+}
+
 #[test]
 fn differential_random_chains() {
     let mut s = setup();
-    let seed = std::env::var("HIKE_DIFF_SEED")
-        .ok()
-        .and_then(|x| x.parse().ok())
-        .unwrap_or(0x9e37_79b9_7f4a_7c15u64);
-    let mut rng = Rng(seed);
-    let pkt =
-        eclat_kernel::hike::packet::ipv6_udp_frame([3; 16], [4; 16], 1000, 2000, &[0xa5; 100]);
+    let mut rng = Rng(diff_seed(0x9e37_79b9_7f4a_7c15));
+    let pkt = diff_frame();
     let (mut ran, mut refused) = (0, Vec::new());
     for _ in 0..2000 {
         if ran == 200 {
@@ -806,12 +815,8 @@ fn random_eclat_chain(rng: &mut Rng) -> Vec<Insn> {
 fn differential_random_chains_compiled() {
     use eclat_kernel::hike::jit::Tier;
     let mut s = setup();
-    let seed = std::env::var("HIKE_DIFF_SEED")
-        .ok()
-        .and_then(|x| x.parse().ok())
-        .unwrap_or(0x51ed_2701_c0de_0003u64);
-    let pkt =
-        eclat_kernel::hike::packet::ipv6_udp_frame([3; 16], [4; 16], 1000, 2000, &[0xa5; 100]);
+    let seed = diff_seed(0x51ed_2701_c0de_0003);
+    let pkt = diff_frame();
     for jit in [true, false] {
         s.hike.set_jit(jit);
         let mut rng = Rng(seed);
@@ -986,8 +991,10 @@ fn compiled_chains_are_installed_replaced_and_removed_with_their_chain() {
     // compiled, the chain does not need the VM at all: with slot 0 emptied it still runs,
     // and an interpreted chain is aborted (the loader's tail call to the VM fails)
     let hprog = s.hike.root().join("maps/system/hvm_hprog_map");
-    let fd = eclat_kernel::sys::obj_get(&hprog).unwrap();
-    assert!(eclat_kernel::sys::delete(std::os::fd::AsFd::as_fd(&fd), &0u32.to_ne_bytes()).unwrap());
+    let map = aya::maps::MapData::from_pin(&hprog).unwrap();
+    assert!(
+        eclat_kernel::sys::delete(std::os::fd::AsFd::as_fd(map.fd()), &0u32.to_ne_bytes()).unwrap()
+    );
     assert_eq!(verdict(&s, &pkt), XdpAction::Pass);
     s.hike.set_jit(false);
     s.classify_to(A, &null_chain(1)).unwrap();

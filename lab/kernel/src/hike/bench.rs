@@ -489,7 +489,8 @@ pub fn run(opts: BenchOptions) -> Result<BenchReport, HikeError> {
     }
 
     let mut cases: Vec<Case> = Vec::new();
-    let mut case = |name: &str, baseline: Option<&str>, on: On, package, prog, prep| {
+    // a case runs (package, program) after its preparation
+    let mut case = |name: &str, baseline: Option<&str>, on: On, (package, prog, prep)| {
         cases.push(Case {
             name: name.to_string(),
             baseline: baseline.map(str::to_string),
@@ -500,8 +501,9 @@ pub fn run(opts: BenchOptions) -> Result<BenchReport, HikeError> {
         })
     };
     const PASS: &str = "raw XDP_PASS";
-    const CLS: (&str, &str) = ("hike_default", "ip6_simple_classifier");
-    case(PASS, None, On::Main, "xdp_pass", "xdp_pass", Prep::None);
+    // a chain case: the classifier pointed at stored chain `id(k)`
+    let chain = |k: u32| ("hike_default", "ip6_simple_classifier", Prep::Chain(id(k)));
+    case(PASS, None, On::Main, ("xdp_pass", "xdp_pass", Prep::None));
     // raw tail-call pipelines: tc_entry -> tc_s1 -> ... -> tc_sN
     for n in [1u32, 2, 4, 8] {
         let name = format!("raw tail calls x{n}");
@@ -509,97 +511,67 @@ pub fn run(opts: BenchOptions) -> Result<BenchReport, HikeError> {
             &name,
             Some(PASS),
             On::Main,
-            "tailcall",
-            "tc_entry",
-            Prep::TailCalls(n),
+            ("tailcall", "tc_entry", Prep::TailCalls(n)),
         );
     }
     case(
         "classifier -> chain{hike_pass}",
         Some(PASS),
         On::Main,
-        CLS.0,
-        CLS.1,
-        Prep::Chain(id(0)),
+        chain(0),
     );
     for (k, n) in (1u32..).zip(&null_ns[1..]) {
         let name = format!("chain of {n} null calls + hike_pass");
         let base = format!("raw tail calls x{n}");
-        case(
-            &name,
-            Some(&base),
-            On::Main,
-            CLS.0,
-            CLS.1,
-            Prep::Chain(id(k)),
-        );
+        case(&name, Some(&base), On::Main, chain(k));
     }
     // the interpreter (the VM's first tier) on the same chains
     case(
         "classifier -> chain{hike_pass}, interpreted",
         Some("classifier -> chain{hike_pass}"),
         On::Main,
-        CLS.0,
-        CLS.1,
-        Prep::Chain(id(20)),
+        chain(20),
     );
     for (k, n) in [(21u32, 1usize), (24, 8)] {
         let name = format!("chain of {n} null calls + hike_pass, interpreted");
         let base = format!("chain of {n} null calls + hike_pass");
-        case(
-            &name,
-            Some(&base),
-            On::Main,
-            CLS.0,
-            CLS.1,
-            Prep::Chain(id(k)),
-        );
+        case(&name, Some(&base), On::Main, chain(k));
     }
     const PIPE: &str = "raw 3-stage pipeline (classifier, set_ecn, monitor)";
     case(
         PIPE,
         Some(PASS),
         On::Main,
-        "pipeline",
-        "pipe_classifier",
-        Prep::None,
+        ("pipeline", "pipe_classifier", Prep::None),
     );
     case(
         "HIKe chain {ip6_set_ecn; monitor; hike_pass}",
         Some(PIPE),
         On::Main,
-        CLS.0,
-        CLS.1,
-        Prep::Chain(id(10)),
+        chain(10),
     );
     // DDoS: a flood from one source; after the first packets the flow is blacklisted and
     // the steady state is lookup -> sample countdown -> monitor(DROP) -> drop
     const FUSED: &str = "raw DDoS single program (flood)";
     const TC: &str = "raw DDoS as 5 programs chained by tail calls (flood)";
-    case(FUSED, Some(PASS), On::Main, "ddos", "ddos_raw", Prep::None);
+    case(
+        FUSED,
+        Some(PASS),
+        On::Main,
+        ("ddos", "ddos_raw", Prep::None),
+    );
     case(
         TC,
         Some(FUSED),
         On::Main,
-        "ddos_tc",
-        "dtc_classifier",
-        Prep::None,
+        ("ddos_tc", "dtc_classifier", Prep::None),
     );
-    case(
-        "HIKe DDoS chain (flood)",
-        Some(FUSED),
-        On::Main,
-        CLS.0,
-        CLS.1,
-        Prep::Chain(id(11)),
-    );
+    case("HIKe DDoS chain (flood)", Some(FUSED), On::Main, chain(11));
     case(
         "HIKe DDoS chain (flood), interpreted",
         Some(FUSED),
         On::Main,
-        CLS.0,
-        CLS.1,
-        Prep::Chain(id(31)),
+        chain(31),
     );
     // where the DDoS gap builds up: both cut after the same step, on the same flood
     const STAGES: [(&str, &str); 3] = [
@@ -608,22 +580,25 @@ pub fn run(opts: BenchOptions) -> Result<BenchReport, HikeError> {
         ("ddos", "+ monitor"),
     ];
     for (k, (package, what)) in (1u32..).zip(STAGES) {
-        let raw = format!("raw DDoS up to step {k} ({what}), flood");
-        if package != "ddos" {
-            case(&raw, Some(FUSED), On::Main, package, "ddos_raw", Prep::None);
-        }
-        let raw = if package == "ddos" {
-            FUSED.to_string()
-        } else {
-            raw
+        // the last step is the whole hand-written program
+        let raw = match package {
+            "ddos" => FUSED.to_string(),
+            _ => {
+                let raw = format!("raw DDoS up to step {k} ({what}), flood");
+                case(
+                    &raw,
+                    Some(FUSED),
+                    On::Main,
+                    (package, "ddos_raw", Prep::None),
+                );
+                raw
+            }
         };
         case(
             &format!("HIKe DDoS chain up to step {k}, no branches, flood"),
             Some(&raw),
             On::Main,
-            CLS.0,
-            CLS.1,
-            Prep::Chain(id(12 + k)),
+            chain(12 + k),
         );
     }
     // The original evaluation's DDoS marking scenario (hike.md section 10: the figure it
@@ -634,38 +609,25 @@ pub fn run(opts: BenchOptions) -> Result<BenchReport, HikeError> {
         MARK,
         Some(PASS),
         On::Routed,
-        "ddos_mark",
-        "mark_classifier",
-        Prep::None,
+        ("ddos_mark", "mark_classifier", Prep::None),
     );
     case(
         "HIKe DDoS marking chain {ip6_set_ecn; monitor; ip6_kroute}",
         Some(MARK),
         On::Routed,
-        CLS.0,
-        CLS.1,
-        Prep::Chain(id(12)),
+        chain(12),
     );
     case(
         "HIKe DDoS marking chain, interpreted",
         Some(MARK),
         On::Routed,
-        CLS.0,
-        CLS.1,
-        Prep::Chain(id(32)),
+        chain(32),
     );
     if dynamic.is_some() {
         for (k, n) in [(1u32, 1usize), (4, 8)] {
             let name = format!("chain of {n} null calls, run-time-key VM dispatch");
             let base = format!("chain of {n} null calls + hike_pass");
-            case(
-                &name,
-                Some(&base),
-                On::Dynamic,
-                CLS.0,
-                CLS.1,
-                Prep::Chain(id(k)),
-            );
+            case(&name, Some(&base), On::Dynamic, chain(k));
         }
     }
 

@@ -29,7 +29,7 @@ use std::path::PathBuf;
 
 use aya::EbpfLoader;
 use aya::maps::MapData;
-use aya::programs::{ProgramError, Xdp};
+use aya::programs::{ProgramError, ProgramInfo, Xdp};
 use hike::Insn;
 use hike::jit;
 use serde::Serialize;
@@ -76,7 +76,8 @@ pub fn disabled_by_env() -> bool {
 struct Registered {
     package: String,
     name: String,
-    info: sys::ProgInfo,
+    /// the kernel's tag of the registered program
+    tag: u64,
 }
 
 /// One used slot of `hvm_jit_map`.
@@ -297,19 +298,16 @@ impl Hike {
                 continue;
             };
             for pin in pins.flatten() {
-                let Ok(fd) = sys::obj_get(&pin.path()) else {
+                let Ok(info) = ProgramInfo::from_pin(pin.path()) else {
                     continue;
                 };
-                let Ok(info) = sys::prog_info(fd.as_fd()) else {
-                    continue;
-                };
-                for slot in by_kid.get(&info.id).into_iter().flatten() {
+                for slot in by_kid.get(&info.id()).into_iter().flatten() {
                     out.insert(
                         *slot,
                         Registered {
                             package: pkg.file_name().to_string_lossy().into_owned(),
                             name: pin.file_name().to_string_lossy().into_owned(),
-                            info: info.clone(),
+                            tag: info.tag(),
                         },
                     );
                 }
@@ -329,11 +327,7 @@ impl Hike {
         jit_map: &MapData,
         slot: u32,
     ) -> Result<(), String> {
-        let Registered {
-            package,
-            name,
-            info: registered,
-        } = index
+        let Registered { package, name, tag } = index
             .get(&prog)
             .ok_or_else(|| format!("no program is registered under ID {prog}"))?;
         let (package, name) = (package.as_str(), name.as_str());
@@ -370,13 +364,12 @@ impl Hike {
             ),
             other => other.to_string(),
         })?;
-        let fd = xdp.fd().map_err(|e| e.to_string())?;
-        let info = sys::prog_info(fd.as_fd()).map_err(|e| e.to_string())?;
-        if info.tag != registered.tag {
+        if xdp.info().map_err(|e| e.to_string())?.tag() != *tag {
             return Err(format!(
                 "{package}.{name} is registered from other code than its object here"
             ));
         }
+        let fd = xdp.fd().map_err(|e| e.to_string())?;
         sys::update(
             jit_map.fd().as_fd(),
             &slot.to_ne_bytes(),
