@@ -277,4 +277,6 @@ none:
 }
 EXPORT_HIKE_PROG(ip6_find_udp);
 
+#ifndef HIKE_BODIES_ONLY	/* raw/ddos_inline.bpf.c includes this file for its bodies */
 char _license[] SEC("license") = "Dual MIT/GPL";
+#endif

@@ -132,4 +132,6 @@ HIKE_PROG(ip6_sd_tbmon)
 EXPORT_HIKE_PROG(ip6_sd_tbmon);
 EXPORT_HIKE_PROG_MAP(ip6_sd_tbmon, ip6_sd_tbmon_map);
 
+#ifndef HIKE_BODIES_ONLY	/* raw/ddos_inline.bpf.c includes this file for its bodies */
 char _license[] SEC("license") = "Dual MIT/GPL";
+#endif

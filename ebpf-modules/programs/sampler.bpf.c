@@ -38,4 +38,6 @@ HIKE_PROG(ip6_sd_dec2zero)
 EXPORT_HIKE_PROG_2(ip6_sd_dec2zero, __u64, n);
 EXPORT_HIKE_PROG_MAP(ip6_sd_dec2zero, ip6_sd_dec2zero_map);
 
+#ifndef HIKE_BODIES_ONLY	/* raw/ddos_inline.bpf.c includes this file for its bodies */
 char _license[] SEC("license") = "Dual MIT/GPL";
+#endif

@@ -85,7 +85,14 @@ static __always_inline struct hike_pkt_info *hike_pcpu_pkt_info(void)
 #define HVM_ARG4	(__hike_frame->regs[4])
 #define HVM_RET		(__hike_frame->regs[0])
 
+/* HIKE_BODIES_ONLY, defined before including a module's source: keep its program bodies
+ * (HIKE_PROG) and maps, drop its entry points and metadata (raw/ddos_inline.bpf.c calls
+ * the bodies of several modules from one program). */
+#ifndef HIKE_BODIES_ONLY
 #define __HIKE_META SEC(".hike.meta")
+#else
+#define __HIKE_META static __attribute__((unused))
+#endif
 
 /* Compiled chains (the VM's second tier; eclat_kernel::hike::jit). The control plane loads,
  * for every program call of a compiled chain, an instance of the called program whose
@@ -256,6 +263,9 @@ static __always_inline int __hike_return(struct xdp_md *ctx, struct hike_cdata *
 	return XDP_ABORTED;
 }
 
+#ifdef HIKE_BODIES_ONLY
+#define __HIKE_ENTRY(name)
+#else
 #define __HIKE_ENTRY(name)							\
 SEC("xdp") int name(struct xdp_md *ctx)					\
 {										\
@@ -281,6 +291,7 @@ SEC("xdp") int name(struct xdp_md *ctx)					\
 		return __rc;							\
 	return __hike_return(ctx, __cd, __f);						\
 }
+#endif
 
 #define EXPORT_HIKE_PROG(name)							\
 	__HIKE_ENTRY(name)							\

@@ -378,6 +378,11 @@ pub fn run(session: &Session, args: BenchArgs) -> Result<Output> {
         "    where it builds up (the chain cut after each program on the flood's path, minus the hand-written program cut at the same point): +{:.0} ns after ip6_hset_srcdst (the loader, the chain's start, one program), +{:.0} after ip6_sd_dec2zero, +{:.0} after monitor, +{:.0} with the chain's branches\n",
         g[0], g[1], g[2], g[3]
     ));
+    let sp = &d.ddos_split_ns;
+    text.push_str(&format!(
+        "    where it goes (the chain's program bodies rearranged: inlined into one program, alone and behind the classifier; the flood's path as separate programs with a hand-over written for it): +{:.0} ns the programs' own conventions (frame, pkt_info, each finding the IPv6 header again), +{:.0} the classifier, +{:.0} separate programs (tail calls, each one's frame lookup), +{:.0} the compiled chain's general epilogue over a hand-written one\n",
+        sp.programs_ns, sp.loader_ns, sp.separate_ns, sp.epilogue_ns
+    ));
     let i = &d.interpreted;
     text.push_str(&format!(
         "  the same chains interpreted (ECLAT_LAB_JIT=off): entering the VM +{:.1} ns, each extra call {:.1} ns, DDoS marking {:.2}x, lesson 6 DDoS {:.2}x\n",

@@ -64,6 +64,10 @@ fn bench_suite_reports_every_case_against_a_baseline() {
         let name = format!("HIKe DDoS chain up to step {k}, no branches, flood");
         assert!(r.cases.iter().any(|c| c.name == name), "{name} missing");
     }
+    // the split of the whole gap adds up to it
+    let sp = &d.ddos_split_ns;
+    let sum = sp.programs_ns + sp.loader_ns + sp.separate_ns + sp.epilogue_ns;
+    assert!((sum - d.ddos_gap_by_step_ns[3]).abs() < 1e-6, "{d:?}");
 }
 
 /// The baselines are the same policy as the chains they are compared with: the DDoS policy
@@ -112,6 +116,83 @@ fn ddos_baselines_make_the_same_decisions() {
     };
     for ev in 0..3 {
         assert_eq!(mon("ddos", ev), mon("ddos_tc", ev), "event {ev}");
+    }
+}
+
+/// The rearrangements of the DDoS chain's programs that split the bench's DDoS gap
+/// (`raw/ddos_inline.o`) decide every packet of a flood like the chain itself and count the
+/// same events: the programs inlined into one, run alone and behind the classifier, and the
+/// flood's path as separate programs with a hand-written hand-over. Through the classifier
+/// it is their programs that run (their counters move), not the chain's.
+#[test]
+fn rearranged_ddos_programs_decide_like_the_chain() {
+    let flood = packet::ipv6_udp_frame(
+        packet::ip6("12:1::1").unwrap(),
+        packet::ip6("fc01::2").unwrap(),
+        1000,
+        2000,
+        &[0u8; 32],
+    );
+    let run = |s: &bench::Setup, pkg: &str, prog: &str| -> Vec<XdpAction> {
+        (0..1200)
+            .map(|_| {
+                s.hike
+                    .test_run(pkg, prog, &flood, 1)
+                    .unwrap()
+                    .action()
+                    .unwrap()
+            })
+            .collect()
+    };
+    let mon = |s: &bench::Setup, pkg: &str| -> Vec<u64> {
+        (0u32..3)
+            .map(|ev| {
+                s.hike
+                    .percpu_u64_sum(pkg, "map_pcpu_mon", &ev.to_ne_bytes())
+                    .unwrap()
+            })
+            .collect()
+    };
+    let classifier = |s: &mut bench::Setup, chain: u32| {
+        s.hike
+            .set_loader_chain(
+                "hike_default",
+                "ipv6_simple_classifier_map",
+                &0u32.to_ne_bytes(),
+                chain,
+            )
+            .unwrap()
+    };
+    // the chain: 10 packets pass, then the flow is blacklisted; 1 in 500 of the rest is
+    // sampled (to no collector: dropped too, but counted as REDIRECT)
+    let mut s = bench::Setup::new("eclat-lab-test-inl").expect("HIKe setup (needs root)");
+    s.classify_to(hike::FIRST_CHAIN_ID, &bench::ddos_chain(0))
+        .unwrap();
+    let chain = run(&s, "hike_default", "ip6_simple_classifier");
+    assert!(chain[..10].iter().all(|v| *v == XdpAction::Pass));
+    assert!(chain[10..].iter().all(|v| *v == XdpAction::Drop));
+    let chain_mon = mon(&s, "hike_default");
+    assert_eq!(chain_mon, vec![10, 1188, 2]);
+    // inlined, alone
+    assert_eq!(run(&s, "ddos_inline", "ddos_inline"), chain);
+    assert_eq!(mon(&s, "ddos_inline"), chain_mon);
+    drop(s);
+    // behind the classifier, and the flood's path with a minimal hand-over: each on fresh
+    // maps (the two share the object's)
+    for (prefix, chain_id) in [
+        ("eclat-lab-test-inl2", bench::DDOS_INLINE_CHAIN),
+        ("eclat-lab-test-dmh", bench::DMH_CHAIN),
+    ] {
+        let mut s = bench::Setup::new(prefix).unwrap();
+        bench::plug_ddos_split(&s.hike).unwrap();
+        classifier(&mut s, chain_id);
+        assert_eq!(
+            run(&s, "hike_default", "ip6_simple_classifier"),
+            chain,
+            "{chain_id:#x}"
+        );
+        assert_eq!(mon(&s, "ddos_inline"), chain_mon, "{chain_id:#x}");
+        assert_eq!(mon(&s, "hike_default"), vec![0, 0, 0], "{chain_id:#x}");
     }
 }
 
