@@ -601,7 +601,7 @@ pub fn run(opts: BenchOptions) -> Result<BenchReport, HikeError> {
     const TC: &str = "raw DDoS as 5 programs chained by tail calls (flood)";
     const INLINED: &str = "HIKe DDoS programs inlined into one program (flood)";
     const INLINED_LOADED: &str = "classifier -> HIKe DDoS programs inlined (flood)";
-    const HANDOVER: &str = "classifier -> flood path, programs with a minimal hand-over (flood)";
+    const HANDOVER: &str = "classifier -> flood path, minimal hand-over (flood)";
     case(
         FUSED,
         Some(PASS),
