@@ -265,17 +265,7 @@ pub fn run_checks(
     let mut results = Vec::new();
     for check in &ex.checks {
         let r = run_check(session, check, file);
-        let r = match r {
-            Ok(r) => r,
-            Err(e) => CheckResult {
-                what: describe(check),
-                passed: false,
-                expected: "the check to run".into(),
-                seen: format!("{e:#}"),
-                hint: check.hint(),
-                explanation: None,
-            },
-        };
+        let r = r.unwrap_or_else(|e| error_result(check, &e));
         let failed = !r.passed;
         results.push(r);
         if failed {
@@ -290,6 +280,45 @@ pub fn run_checks(
         passed,
         results,
     })
+}
+
+/// Context of an error of a setup command of a traffic check. When the command does not involve the
+/// learner's file (`topo up` while another topology is up, say), the lab is the problem, not
+/// the exercise: the report says so and gives no hint about the code.
+#[derive(Debug)]
+struct LabSetupError {
+    command: String,
+    learners_file: bool,
+}
+
+impl std::fmt::Display for LabSetupError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "setup `{}`", self.command)
+    }
+}
+
+/// The result of a check that could not run.
+fn error_result(check: &Check, e: &anyhow::Error) -> CheckResult {
+    match e.downcast_ref::<LabSetupError>() {
+        Some(s) if !s.learners_file => CheckResult {
+            what: describe(check),
+            passed: false,
+            expected: format!("the check's setup `{}` to run", s.command),
+            seen: format!(
+                "{e:#} (this is about the lab, not your code: fix it, then run the check again)"
+            ),
+            hint: None,
+            explanation: None,
+        },
+        _ => CheckResult {
+            what: describe(check),
+            passed: false,
+            expected: "the check to run".into(),
+            seen: format!("{e:#}"),
+            hint: check.hint(),
+            explanation: None,
+        },
+    }
 }
 
 fn describe(c: &Check) -> String {
@@ -486,9 +515,12 @@ fn run_check(session: &Session, check: &Check, file: &Path) -> Result<CheckResul
                 let cmd = crate::repl::parse_line(&subst(c))
                     .map_err(|e| anyhow::anyhow!(e))?
                     .context("empty setup command")?;
-                session
-                    .run(cmd, &stop)
-                    .with_context(|| format!("setup `{c}`"))?;
+                session.run(cmd, &stop).map_err(|e| {
+                    e.context(LabSetupError {
+                        command: c.clone(),
+                        learners_file: c.contains("{file}"),
+                    })
+                })?;
             }
             let before: Vec<(i128, &MapDelta)> = deltas
                 .iter()
@@ -609,4 +641,52 @@ fn dev_check_in(session: &Session) -> Result<(bool, String, serde_json::Value)> 
         "dev check FAILED"
     });
     Ok((ok, text, serde_json::json!(rows)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn traffic(hint: Option<usize>) -> Check {
+        Check::Traffic {
+            setup: vec!["topo up".into(), "load {file}".into()],
+            send: "traffic --from tg --to fc01::2 --udp 5000 --count 100".into(),
+            maps: vec![],
+            replies: None,
+            hint,
+        }
+    }
+
+    fn setup_error(command: &str) -> anyhow::Error {
+        anyhow::anyhow!("topology `pair` is already up; run `eclat-lab topo down` first").context(
+            LabSetupError {
+                command: command.into(),
+                learners_file: command.contains("{file}"),
+            },
+        )
+    }
+
+    #[test]
+    fn a_failed_lab_setup_is_not_blamed_on_the_code() {
+        let r = error_result(&traffic(Some(1)), &setup_error("topo up"));
+        assert!(!r.passed);
+        assert_eq!(r.hint, None, "no hint about the code");
+        assert_eq!(r.expected, "the check's setup `topo up` to run");
+        assert!(
+            r.seen
+                .starts_with("setup `topo up`: topology `pair` is already up")
+        );
+        assert!(r.seen.contains("not your code"), "{}", r.seen);
+    }
+
+    #[test]
+    fn a_failed_setup_with_the_learners_file_keeps_the_hint() {
+        let r = error_result(&traffic(Some(1)), &setup_error("load {file}"));
+        assert_eq!(r.hint, Some(1));
+        assert_eq!(r.expected, "the check to run");
+        assert!(r.seen.starts_with("setup `load {file}`: "), "{}", r.seen);
+        // any other error that stops a check keeps the hint too
+        let r = error_result(&traffic(Some(0)), &anyhow::anyhow!("no map pkt_count"));
+        assert_eq!((r.hint, r.seen.as_str()), (Some(0), "no map pkt_count"));
+    }
 }
