@@ -244,21 +244,51 @@ impl Hike {
         }
         let mut slot_of = vec![entry];
         slot_of.extend(&free[..need]);
+        let conts: Vec<[u8; jit::CONT_SIZE]> = (0..plan.sites.len())
+            .map(|k| jit::encode_cont(&plan, k, &slot_of))
+            .collect();
+        // the pin of every map of every object, and one loader for all the instances: aya's
+        // EbpfLoader::new() parses the kernel's BTF each time (~20 ms), whatever .btf() says
+        // next. Reusing it is safe: each load sets the continuation and the pin of every
+        // map of its object, and aya only reads the settings of the maps an object has.
+        let pins: BTreeMap<u32, Vec<(String, PathBuf)>> = objects
+            .iter()
+            .filter_map(|(prog, o)| {
+                let (_, meta) = o.as_ref().ok()?;
+                let pins = meta
+                    .maps
+                    .iter()
+                    .map(|m| (m.name.clone(), map_pin_path(self.root(), meta, &m.name)))
+                    .collect();
+                Some((*prog, pins))
+            })
+            .collect();
+        let mut loader = EbpfLoader::new();
+        loader.btf(super::kernel_btf());
+        let no_pins = Vec::new();
+        let mut load = |this: &Self, k: usize| {
+            let p = plan.sites[k].prog;
+            let pins = pins.get(&p).unwrap_or(&no_pins);
+            this.jit_load_instance(
+                &mut loader,
+                &index,
+                &objects[&p],
+                p,
+                pins,
+                &conts[k],
+                &map,
+                slot_of[k],
+            )
+        };
         // the instances after the first call, then the chain, then the switch-over
         for k in 1..plan.sites.len() {
-            let cont = jit::encode_cont(&plan, k, &slot_of);
-            let p = plan.sites[k].prog;
-            if let Err(why) =
-                self.jit_load_instance(&index, &objects[&p], p, &cont, &map, slot_of[k])
-            {
+            if let Err(why) = load(self, k) {
                 self.jit_delete(&map, &slot_of[1..k])?;
                 return Ok(Err(why));
             }
         }
-        let first = jit::encode_cont(&plan, 0, &slot_of);
         let generation = self.write_chain(id, insns, &slot_of)?;
-        let p = plan.sites[0].prog;
-        if let Err(why) = self.jit_load_instance(&index, &objects[&p], p, &first, &map, entry) {
+        if let Err(why) = load(self, 0) {
             // the new bytecode must not run the old compiled form: all goes, and the caller
             // stores the chain again, interpreted
             self.jit_delete(&map, &[entry])?;
@@ -316,14 +346,18 @@ impl Hike {
         Ok(out)
     }
 
-    /// Loads an instance of the program registered under `prog` with `cont` and puts it in
-    /// `slot`; `Err` says why it could not.
-    fn jit_load_instance(
+    /// Loads, with `loader`, an instance of the program registered under `prog` with `cont`
+    /// (the maps of its object pinned at `pins`) and puts it in `slot`; `Err` says why it
+    /// could not.
+    #[allow(clippy::too_many_arguments)]
+    fn jit_load_instance<'a>(
         &self,
+        loader: &mut EbpfLoader<'a>,
         index: &BTreeMap<u32, Registered>,
         object: &Result<(Vec<u8>, super::meta::ObjectMeta), String>,
         prog: u32,
-        cont: &[u8],
+        pins: &'a [(String, PathBuf)],
+        cont: &'a [u8],
         jit_map: &MapData,
         slot: u32,
     ) -> Result<(), String> {
@@ -331,15 +365,8 @@ impl Hike {
             .get(&prog)
             .ok_or_else(|| format!("no program is registered under ID {prog}"))?;
         let (package, name) = (package.as_str(), name.as_str());
-        let (data, meta) = object.as_ref().map_err(|e| e.clone())?;
-        let mut loader = EbpfLoader::new();
-        loader.btf(super::kernel_btf());
-        let pins: Vec<(String, PathBuf)> = meta
-            .maps
-            .iter()
-            .map(|m| (m.name.clone(), map_pin_path(self.root(), meta, &m.name)))
-            .collect();
-        for (m, p) in &pins {
+        let (data, _) = object.as_ref().map_err(|e| e.clone())?;
+        for (m, p) in pins {
             if !p.exists() {
                 return Err(format!("{package}.{name}: its map {m} is not pinned"));
             }
