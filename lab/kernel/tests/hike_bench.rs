@@ -70,6 +70,27 @@ fn bench_suite_reports_every_case_against_a_baseline() {
     assert!((sum - d.ddos_gap_by_step_ns[3]).abs() < 1e-6, "{d:?}");
 }
 
+/// The verdicts of `package.program` on 1200 packets of one flow from 12:1::1 to fc01::2,
+/// sent one test run each: a flood, as far as the DDoS policy's buckets can tell.
+fn flood_verdicts(s: &bench::Setup, package: &str, program: &str) -> Vec<XdpAction> {
+    let flood = packet::ipv6_udp_frame(
+        packet::ip6("12:1::1").unwrap(),
+        packet::ip6("fc01::2").unwrap(),
+        1000,
+        2000,
+        &[0u8; 32],
+    );
+    (0..1200)
+        .map(|_| {
+            s.hike
+                .test_run(package, program, &flood, 1)
+                .unwrap()
+                .action()
+                .unwrap()
+        })
+        .collect()
+}
+
 /// The baselines are the same policy as the chains they are compared with: the DDoS policy
 /// as separate programs chained by tail calls decides every packet of a flood like the
 /// fused program (verdicts and counters).
@@ -82,26 +103,8 @@ fn ddos_baselines_make_the_same_decisions() {
             .map_update(pkg, "ddos_cfg", &0u32.to_ne_bytes(), &1u32.to_ne_bytes())
             .unwrap();
     }
-    let flood = packet::ipv6_udp_frame(
-        packet::ip6("12:1::1").unwrap(),
-        packet::ip6("fc01::2").unwrap(),
-        1000,
-        2000,
-        &[0u8; 32],
-    );
-    let verdicts = |pkg: &str, prog: &str| -> Vec<XdpAction> {
-        (0..1200)
-            .map(|_| {
-                s.hike
-                    .test_run(pkg, prog, &flood, 1)
-                    .unwrap()
-                    .action()
-                    .unwrap()
-            })
-            .collect()
-    };
-    let fused = verdicts("ddos", "ddos_raw");
-    let chained = verdicts("ddos_tc", "dtc_classifier");
+    let fused = flood_verdicts(&s, "ddos", "ddos_raw");
+    let chained = flood_verdicts(&s, "ddos_tc", "dtc_classifier");
     assert_eq!(fused, chained);
     assert!(fused[..10].iter().all(|v| *v == XdpAction::Pass));
     assert_eq!(fused[10], XdpAction::Drop);
@@ -126,24 +129,7 @@ fn ddos_baselines_make_the_same_decisions() {
 /// it is their programs that run (their counters move), not the chain's.
 #[test]
 fn rearranged_ddos_programs_decide_like_the_chain() {
-    let flood = packet::ipv6_udp_frame(
-        packet::ip6("12:1::1").unwrap(),
-        packet::ip6("fc01::2").unwrap(),
-        1000,
-        2000,
-        &[0u8; 32],
-    );
-    let run = |s: &bench::Setup, pkg: &str, prog: &str| -> Vec<XdpAction> {
-        (0..1200)
-            .map(|_| {
-                s.hike
-                    .test_run(pkg, prog, &flood, 1)
-                    .unwrap()
-                    .action()
-                    .unwrap()
-            })
-            .collect()
-    };
+    let run = flood_verdicts;
     let mon = |s: &bench::Setup, pkg: &str| -> Vec<u64> {
         (0u32..3)
             .map(|ev| {
