@@ -282,9 +282,9 @@ pub fn run_checks(
     })
 }
 
-/// Context of an error of a setup command of a traffic check. When the command does not involve the
-/// learner's file (`topo up` while another topology is up, say), the lab is the problem, not
-/// the exercise: the report says so and gives no hint about the code.
+/// Context of the error of a traffic check's setup command. When the command does not
+/// involve the learner's file (`topo up` while another topology is up, say), the lab is the
+/// problem, not the exercise: the report says so and gives no hint about the code.
 #[derive(Debug)]
 struct LabSetupError {
     command: String,
