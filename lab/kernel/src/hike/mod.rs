@@ -86,6 +86,35 @@ pub fn kernel_btf() -> Option<&'static aya::Btf> {
     BTF.get_or_init(|| aya::Btf::from_sys_fs().ok()).as_ref()
 }
 
+/// Runs `f` with this process's loader of HIKe objects. aya 0.14's `EbpfLoader::new()` parses
+/// the kernel's BTF itself (about 20 ms), whatever `.btf()` says next, so one loader serves
+/// every object load instead of one per object. Sharing it is safe because each object load
+/// sets the pin of every map its object declares, aya reads only the settings of the maps
+/// an object has, and nothing sets a global here (compiled chains, which do, use their own).
+pub(crate) fn with_object_loader<R>(f: impl FnOnce(&mut aya::EbpfLoader<'static>) -> R) -> R {
+    static LOADER: std::sync::Mutex<Option<aya::EbpfLoader<'static>>> = std::sync::Mutex::new(None);
+    let mut loader = LOADER.lock().unwrap_or_else(|e| e.into_inner());
+    f(loader.get_or_insert_with(|| {
+        let mut l = aya::EbpfLoader::new();
+        l.btf(kernel_btf());
+        l
+    }))
+}
+
+/// `s` as a `&'static str`, each distinct string leaked once (map names for the shared
+/// loader: a bounded set).
+pub(crate) fn intern(s: &str) -> &'static str {
+    static SET: std::sync::Mutex<std::collections::BTreeSet<&'static str>> =
+        std::sync::Mutex::new(std::collections::BTreeSet::new());
+    let mut set = SET.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(k) = set.get(s) {
+        return k;
+    }
+    let k: &'static str = Box::leak(s.to_owned().into_boxed_str());
+    set.insert(k);
+    k
+}
+
 /// Mounts bpffs at /sys/fs/bpf if nothing is mounted there.
 pub fn ensure_bpffs() -> Result<(), HikeError> {
     crate::bpffs::ensure_mounted()

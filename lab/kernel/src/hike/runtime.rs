@@ -16,10 +16,10 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
+use aya::Ebpf;
 use aya::maps::{Map, MapData, ProgramArray};
 use aya::programs::links::FdLink;
 use aya::programs::{ProgramError, Xdp, XdpMode};
-use aya::{Ebpf, EbpfLoader};
 use aya_obj::programs::XdpAttachType;
 use hike::Insn;
 use hike::layout;
@@ -1010,8 +1010,6 @@ fn load_object(
         object: path.into(),
         detail: e.to_string(),
     })?;
-    let mut loader = EbpfLoader::new();
-    loader.btf(super::kernel_btf());
     let mut pins = Vec::new();
     for m in &meta.maps {
         let p = map_pin_path(root, &meta, &m.name);
@@ -1025,10 +1023,13 @@ fn load_object(
         journal,
         &pins.iter().map(|(_, p)| p.clone()).collect::<Vec<_>>(),
     )?;
-    for (name, p) in &pins {
-        loader.map_pin_path(name, p.as_path());
-    }
-    let mut ebpf = loader.load(data).map_err(|e| HikeError::Object {
+    let mut ebpf = super::with_object_loader(|loader| {
+        for (name, p) in &pins {
+            loader.map_pin_path(super::intern(name), p.clone());
+        }
+        loader.load(data)
+    })
+    .map_err(|e| HikeError::Object {
         object: path.into(),
         detail: e.to_string(),
     })?;
