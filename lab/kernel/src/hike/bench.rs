@@ -89,17 +89,19 @@ pub const OBJECTS: &[&str] = &[
 pub const DDOS_INLINE_SLOT: u32 = 120;
 /// The chain that runs `ddos_inline` (the chain's programs inlined into one program).
 pub const DDOS_INLINE_CHAIN: u32 = hike::CHAIN_ID_FLAG | DDOS_INLINE_SLOT;
-/// The chain that runs `dmh_hset -> dmh_dec -> dmh_mon` (the flood's path as separate
-/// programs with a hand-over written for it).
-pub const DMH_CHAIN: u32 = hike::CHAIN_ID_FLAG | 121;
+/// The first of the three slots of `dmh_hset -> dmh_dec -> dmh_mon` (the flood's path as
+/// separate programs with a hand-over written for it).
+const DMH_SLOT: u32 = DDOS_INLINE_SLOT + 1;
+/// The chain that runs them.
+pub const DMH_CHAIN: u32 = hike::CHAIN_ID_FLAG | DMH_SLOT;
 
 /// Plugs the programs of `raw/ddos_inline.o` into their slots (see [`DDOS_INLINE_SLOT`]).
 pub fn plug_ddos_split(hike: &Hike) -> Result<(), HikeError> {
     for (slot, prog) in [
         (DDOS_INLINE_SLOT, "ddos_inline"),
-        (121, "dmh_hset"),
-        (122, "dmh_dec"),
-        (123, "dmh_mon"),
+        (DMH_SLOT, "dmh_hset"),
+        (DMH_SLOT + 1, "dmh_dec"),
+        (DMH_SLOT + 2, "dmh_mon"),
     ] {
         hike.prog_array_set("ddos_inline", "hvm_jit_map", slot, "ddos_inline", prog)?;
     }
@@ -546,8 +548,9 @@ pub fn run(opts: BenchOptions) -> Result<BenchReport, HikeError> {
         })
     };
     const PASS: &str = "raw XDP_PASS";
-    // a chain case: the classifier pointed at stored chain `id(k)`
-    let chain = |k: u32| ("hike_default", "ip6_simple_classifier", Prep::Chain(id(k)));
+    // the classifier pointed at chain ID `chain`; a chain case: at stored chain `id(k)`
+    let classify = |chain| ("hike_default", "ip6_simple_classifier", Prep::Chain(chain));
+    let chain = |k: u32| classify(id(k));
     case(PASS, None, On::Main, ("xdp_pass", "xdp_pass", Prep::None));
     // raw tail-call pipelines: tc_entry -> tc_s1 -> ... -> tc_sN
     for n in [1u32, 2, 4, 8] {
@@ -623,7 +626,6 @@ pub fn run(opts: BenchOptions) -> Result<BenchReport, HikeError> {
         On::Main,
         ("ddos_inline", "ddos_inline", Prep::None),
     );
-    let classify = |chain| ("hike_default", "ip6_simple_classifier", Prep::Chain(chain));
     case(
         INLINED_LOADED,
         Some(FUSED),
