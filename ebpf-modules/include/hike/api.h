@@ -14,10 +14,10 @@
  * How a program runs: the VM (one XDP program, slot HIKE_VM_PROG_ID = 0 of hvm_hprog_map)
  * tail-calls the program's slot; the entry point emitted by EXPORT_HIKE_PROG* finds the caller
  * frame in hvm_cdata_map, runs the body, and either returns the final verdict (0..4) or
- * tail-calls the VM back through slot 0 with a constant key (a direct jump once JITed); for a
- * compiled chain (the frame's jit_cont is set) it tail-calls that continuation in hvm_jit_map
- * instead, again with a constant key. A module therefore carries a prologue and an epilogue,
- * never the interpreter.
+ * tail-calls the VM back through slot 0 with a constant key (a direct jump once JITed); an
+ * instance of the program in a compiled chain runs the hand-over stamped into it instead (see
+ * "Compiled chains" below). A module therefore carries a prologue and an epilogue, never the
+ * interpreter.
  *
  * Entry points live in ELF section "xdp" (aya 0.14 accepts "xdp" and refuses "xdp/<name>"
  * unless <name> is cpumap/devmap); the program's name is its function name.
@@ -95,14 +95,18 @@ static __always_inline struct hike_pkt_info *hike_pcpu_pkt_info(void)
 #endif
 
 /* Compiled chains (the VM's second tier; eclat_kernel::hike::jit). The control plane loads,
- * for every program call of a compiled chain, an instance of the called program whose
- * __hike_cont (read-only data, fixed at load time) says what the chain does after that call:
- * optionally copy r0 into a register, optionally test a register against a constant, then,
- * on each way, move constants into registers and tail-call the next instance (a slot of
- * hvm_jit_map), or abort. The verifier knows every field, so it removes what an instance
- * does not use: an ordinary instance (all zero) keeps only the return to the VM, and a
- * chain's instance goes straight on to the next program, one tail call per program call
- * as in a pipeline written by hand. */
+ * for every program call of a compiled chain, an instance of the called program: its
+ * __hike_cont (read-only data, fixed at load time) says that it is an instance, and, in its
+ * copy of the object, the control plane has stamped over the two templates below the code
+ * of that one call site: what the chain does after the call (optionally copy r0 into a
+ * register, optionally test a register against a constant, then, on each way, store
+ * constants into registers and tail-call the next instance, a slot of hvm_jit_map, or
+ * abort), and for the chain's first call, how the chain starts. An ordinary program
+ * (__hike_cont all zero) keeps only the return to the VM: the verifier deletes the
+ * templates. A chain's instance goes straight on to the next program, one tail call per
+ * program call, with a hand-over as short as one written by hand. The fields of
+ * struct hike_cont beyond on, entry and chain_id describe the stamped code (the control
+ * plane's record of it). */
 #define HIKE_CONT_MOVES		4
 #define HIKE_CONT_CALL		1	/* way kind: tail-call `slot` */
 #define HIKE_CONT_ABORT		2	/* way kind: abort with reason `slot` */
@@ -150,65 +154,42 @@ static __always_inline int __hike_cont_abort(__u32 reason)
 	return XDP_ABORTED;
 }
 
-/* Register r of frame f, by a switch: the verifier knows r, so an instance keeps one store or
- * load at a constant offset (an indexed access would compute the address at run time). */
-#define __HIKE_REG_CASE(f, r, n, stmt) case n: stmt(f->regs[n]); break;
-#define __HIKE_REG(f, r, stmt)							\
-	switch (r) {								\
-	__HIKE_REG_CASE(f, r, 0, stmt) __HIKE_REG_CASE(f, r, 1, stmt)		\
-	__HIKE_REG_CASE(f, r, 2, stmt) __HIKE_REG_CASE(f, r, 3, stmt)		\
-	__HIKE_REG_CASE(f, r, 4, stmt) __HIKE_REG_CASE(f, r, 5, stmt)		\
-	__HIKE_REG_CASE(f, r, 6, stmt) __HIKE_REG_CASE(f, r, 7, stmt)		\
-	__HIKE_REG_CASE(f, r, 8, stmt) __HIKE_REG_CASE(f, r, 9, stmt)		\
-	}
+/* The padding of the stamped templates below: `goto +0`, deleted by the verifier. */
+#define __HIKE_NOP4	"goto +0\n\tgoto +0\n\tgoto +0\n\tgoto +0\n\t"
+#define __HIKE_NOP8	__HIKE_NOP4 __HIKE_NOP4
+#define __HIKE_NOP32	__HIKE_NOP8 __HIKE_NOP8 __HIKE_NOP8 __HIKE_NOP8
+#define __HIKE_NOP56	__HIKE_NOP32 __HIKE_NOP8 __HIKE_NOP8 __HIKE_NOP8
 
-#define __HIKE_CONT_MOV(w, f, j)						\
-	do {									\
-		if ((w)->nmov > (j)) {						\
-			__s64 __v = (w)->imm[j];				\
-			__HIKE_REG(f, (w)->reg[j], __HIKE_SET_V);		\
-		}								\
-	} while (0)
-#define __HIKE_SET_V(lv)	(lv) = __v
+/* The stamped prologue of a compiled chain's first instance: frame 1's registers as the
+ * chain has them at its first call. The control plane writes over the marker and padding
+ * (r6 = &frame 1's regs) the stores of those constants: the VM's start (r0 = 0, r1 = the
+ * chain's ID, r2..r9 = 0, r10 = the frame pointer) with the chain's moves up to that call
+ * applied (hike::jit::prologue). Part of the ABI, like the epilogue's template:
+ * hike::jit::PROLOGUE_SLOTS and PROLOGUE_MAGIC. */
+#define HIKE_PROLOGUE_MAGIC	0x4c4f52505f454b48ULL	/* "HKE_PROL" */
 
-/* One way out of a call site; `w` is __hike_cont.way[0] or [1] (distinct code per way, so
- * that each tail call has its own constant key). */
-#define __HIKE_CONT_WAY(ctx, cd, f, w)						\
-	do {									\
-		__u32 __slot = (w)->slot;					\
-		__u32 __kind = (w)->kind;					\
-		if (__kind == HIKE_CONT_ABORT)					\
-			return __hike_cont_abort(__slot);			\
-		__HIKE_CONT_MOV(w, f, 0);					\
-		__HIKE_CONT_MOV(w, f, 1);					\
-		__HIKE_CONT_MOV(w, f, 2);					\
-		__HIKE_CONT_MOV(w, f, 3);					\
-		if (__hike_cont.count) {					\
-			if ((cd)->calls >= HVM_MAX_PROG_CALLS)			\
-				return __hike_cont_abort(HVM_ERR_TAIL_CALL_LIMIT); \
-			(cd)->calls++;						\
-		}								\
-		if (__kind == HIKE_CONT_VERDICT)				\
-			return __slot;						\
-		asm volatile("r1 = %[c]\n\t"					\
-			     "r2 = %[map] ll\n\t"				\
-			     "r3 = %[k]\n\t"					\
-			     "call 12"						\
-			     :: [c]"r"(ctx), [map]"i"(&hvm_jit_map), [k]"r"(__slot)	\
-			     : "r0", "r1", "r2", "r3", "r4", "r5", "memory");	\
-		return __hike_cont_abort(HVM_ERR_NO_PROG);			\
-	} while (0)
+static __always_inline void __hike_stamped_prologue(struct hike_chain *f)
+{
+	void *regs = &f->regs[0];
+
+	asm volatile("r6 = %[regs]\n\t"
+		     "r0 = %[magic] ll\n\t"
+		     __HIKE_NOP32
+		     : [regs]"+r"(regs)
+		     : [magic]"i"(HIKE_PROLOGUE_MAGIC)
+		     : "r0", "r6", "memory");
+}
 
 /* The first call of a compiled chain, reached from the loader through the chain's entry slot
  * (only this chain has it). While the trace is on (the trace is the interpreter's), the VM
  * starts the chain instead. Otherwise set frame 1 up as the VM does (r0 = 0, r1 = the chain's
  * ID, r2..r9 = 0, r10 = the frame pointer; a PC outside every chain, so that the VM aborts
- * the frame if it ever resumes it), then run the chain's moves up to this call. Returns -1
- * to go on with the program, or the packet's verdict. */
+ * the frame if it ever resumes it) with the chain's moves up to this call: the stamped
+ * prologue stores the registers. Returns -1 to go on with the program, or the packet's
+ * verdict. */
 static __always_inline int __hike_cont_enter(struct xdp_md *ctx, struct hike_cdata *cd)
 {
 	const volatile struct hike_cont *c = &__hike_cont;
-	const volatile struct hike_cont_way *w = &c->first;
 	struct hike_chain *f = &cd->frames[1];
 	__u32 zero = 0;
 	struct hvm_config *cfg;
@@ -224,41 +205,55 @@ static __always_inline int __hike_cont_enter(struct xdp_md *ctx, struct hike_cda
 	cd->flags = 0;
 	cd->calls = 1;
 	f->upc = HIKE_JIT_UPC;
-	hike_frame_regs(f, 0, c->chain_id, 0, 0, 0);
-	__HIKE_CONT_MOV(w, f, 0);
-	__HIKE_CONT_MOV(w, f, 1);
-	__HIKE_CONT_MOV(w, f, 2);
-	__HIKE_CONT_MOV(w, f, 3);
+	__hike_stamped_prologue(f);
 	return -1;
+}
+
+/* The stamped epilogue of a compiled chain's instance. The template below is what clang
+ * emits; when the control plane loads an instance it overwrites the template's marker and
+ * padding, in its copy of the object, with the instructions of that one call site
+ * (eclat_kernel::hike::stamp, generated by hike::jit::epilogue), so an instance hands over
+ * exactly as a program written by hand for that place of the chain would:
+ *   r6 = &frame 1's regs, r7 = the chain data, r8 = ctx, r9 = hvm_jit_map (fixed here);
+ *   optionally r<save> = r0, optionally test a register against a constant, then on each
+ *   way: abort, or store constants into registers, count the call, and either return the
+ *   folded verdict program's action or tail-call the next instance (a constant key).
+ * Every way that cannot go on leaves an abort reason in r0 and falls out of the template,
+ * into the C code below it. The padding the instance does not need stays `goto +0`, which the
+ * verifier deletes, like the whole template of an ordinary instance (__hike_cont.on == 0).
+ * The template's size and marker are part of the ABI: hike::jit::EPILOGUE_SLOTS and
+ * EPILOGUE_MAGIC. */
+#define HIKE_EPILOGUE_MAGIC	0x4c4950455f454b48ULL	/* "HKE_EPIL" */
+#define HIKE_EPILOGUE_PAD	56	/* + the 2 slots of the marker = 58 */
+
+
+static __always_inline int __hike_stamped_epilogue(struct xdp_md *ctx, struct hike_cdata *cd,
+						   struct hike_chain *f)
+{
+	/* "+r": the stamped code may change every register but r10 */
+	void *regs = &f->regs[0], *c = ctx, *data = cd;
+	__u64 reason = HVM_ERR_INTERNAL;
+
+	asm volatile("r6 = %[regs]\n\t"
+		     "r7 = %[data]\n\t"
+		     "r8 = %[ctx]\n\t"
+		     "r9 = %[map] ll\n\t"
+		     "r0 = %[magic] ll\n\t"
+		     __HIKE_NOP56
+		     "%[reason] = r0"
+		     : [regs]"+r"(regs), [data]"+r"(data), [ctx]"+r"(c), [reason]"+r"(reason)
+		     : [map]"i"(&hvm_jit_map), [magic]"i"(HIKE_EPILOGUE_MAGIC)
+		     : "r0", "r6", "r7", "r8", "r9", "memory");
+	/* an abort reason; a marker value (never stamped) is out of hvm_stats: not counted */
+	return __hike_cont_abort((__u32)reason);
 }
 
 /* Back to the caller: the next program of a compiled chain, or the VM. */
 static __always_inline int __hike_return(struct xdp_md *ctx, struct hike_cdata *cd,
 					 struct hike_chain *f)
 {
-	const volatile struct hike_cont *c = &__hike_cont;
-
-	if (c->on) {
-		int take = 0;
-
-		if (c->save) {
-			__s64 __v = f->regs[0];
-
-			__HIKE_REG(f, c->save, __HIKE_SET_V);
-		}
-		if (c->test) {
-			__u64 v = 0;
-
-#define __HIKE_GET_V(lv)	v = (lv)
-			__HIKE_REG(f, c->test_reg, __HIKE_GET_V);
-#undef __HIKE_GET_V
-			take = c->test == HIKE_CONT_JEQ ? v == (__u64)c->test_imm
-							: v != (__u64)c->test_imm;
-		}
-		if (take)
-			__HIKE_CONT_WAY(ctx, cd, f, &c->way[1]);
-		__HIKE_CONT_WAY(ctx, cd, f, &c->way[0]);
-	}
+	if (__hike_cont.on)
+		return __hike_stamped_epilogue(ctx, cd, f);
 	bpf_tail_call_static(ctx, &hvm_hprog_map, HIKE_VM_PROG_ID);
 	return XDP_ABORTED;
 }

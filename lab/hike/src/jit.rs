@@ -6,16 +6,20 @@
 //! (VM -> program -> VM) plus the interpretation of the chain's instructions in between. A
 //! compiled chain makes it one tail call per program call, as in a pipeline written by hand,
 //! and has no code of its own: every call site of the chain gets its own *instance* of the
-//! called program, loaded with its [`Cont`] in the read-only global `__hike_cont` (`api.h`):
-//! what the chain does after that call. The program's epilogue reads it, and the verifier,
-//! which knows the values, keeps only the code the instance uses: copy `r0` into a register,
-//! test a register against a constant, then on each way move constants into registers
-//! (arguments, the next program's ID in `r1`) and tail-call the next call site's instance, or
-//! abort. The instance of the chain's first call also starts the chain (its prologue sets
-//! frame 1 up as the VM would and makes the moves before that call): the loader reaches it
-//! through slot `n` of `hvm_jit_map` for chain `CHAIN_ID_FLAG | n`, `n` < 128
-//! (`hike_chain_boot`), the other instances live in slots 128..255. Every tail call has a key the verifier knows, so each is a direct
-//! jump once JITed.
+//! called program, whose hand-over is written for that call site alone. `api.h` gives every
+//! HIKe entry point two templates (a marker and padding of `goto +0`), and the control plane
+//! stamps the instance's own code over them in its copy of the object before loading it
+//! ([`epilogue`], [`prologue`]; `eclat_kernel::hike::stamp`): after the program, copy `r0`
+//! into a register, test a register against a constant, then on each way store constants
+//! into the frame's registers (arguments, the next program's ID in `r1`) and tail-call the
+//! next call site's instance, or abort. The read-only global `__hike_cont` ([`encode_cont`])
+//! tells the program it is an instance (the verifier deletes the templates of ordinary
+//! programs, and the stamped code's unused padding). The instance of the chain's first call
+//! also starts the chain (its prologue sets frame 1 up as the VM would, with the moves
+//! before that call): the loader reaches it through slot `n` of `hvm_jit_map` for chain
+//! `CHAIN_ID_FLAG | n`, `n` < 128 (`hike_chain_boot`), the other instances live in slots
+//! 128..255. Every tail call has a key the verifier knows, so each is a direct jump once
+//! JITed.
 //!
 //! A call of a *verdict program* (one that only returns a constant XDP action, such as
 //! `hike_pass` and `hike_drop`: `HIKE_VERDICT_PROG` in `api.h`), other than the chain's first
@@ -393,6 +397,242 @@ pub fn encode_cont(plan: &Plan, site: usize, slot_of: &[u32]) -> [u8; CONT_SIZE]
         put32(&mut b, 160, plan.chain_id);
     }
     b
+}
+
+/// Instructions of the epilogue template of `api.h` that an instance's own epilogue replaces:
+/// the marker (`r0 = EPILOGUE_MAGIC ll`, two slots) and `HIKE_EPILOGUE_PAD` = 56 `goto +0`.
+pub const EPILOGUE_SLOTS: usize = 58;
+/// The marker's constant (`HIKE_EPILOGUE_MAGIC`, "HKE_EPIL").
+pub const EPILOGUE_MAGIC: u64 = 0x4c49_5045_5f45_4b48;
+
+/// Registers the template sets before its stamped part (`__hike_stamped_epilogue`).
+pub mod epi_reg {
+    /// `&frames[1].regs[0]`: register `n` of the chain's frame is at `8 * n`
+    pub const REGS: u8 = 6;
+    /// the per-CPU chain data (`struct hike_cdata`): `calls` at `CALLS_OFF`
+    pub const CDATA: u8 = 7;
+    pub const CTX: u8 = 8;
+    /// `hvm_jit_map`
+    pub const JIT_MAP: u8 = 9;
+    pub const CALLS_OFF: i16 = 8;
+}
+
+const BPF_FUNC_TAIL_CALL: i32 = 12;
+/// `HVM_ERR_NO_PROG` and `HVM_ERR_TAIL_CALL_LIMIT`
+const REASON_NO_PROG: i32 = 9;
+const REASON_CALL_LIMIT: i32 = 12;
+
+/// Where a jump of the epilogue goes, before the layout is known.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Label {
+    /// out of the template: `r0` holds an abort reason
+    End,
+    Way1,
+    Limit,
+}
+
+#[derive(Default)]
+struct Emitter {
+    code: Vec<(Insn, Option<Label>)>,
+    way1: Option<usize>,
+    limit: Option<usize>,
+}
+
+impl Emitter {
+    fn put(&mut self, i: Insn) {
+        self.code.push((i, None));
+    }
+    fn jump(&mut self, i: Insn, to: Label) {
+        self.code.push((i, Some(to)));
+    }
+    /// `dst = imm` (64-bit): one `mov` when the constant fits 32 bits signed, else `lddw`.
+    fn mov_imm(&mut self, dst: u8, imm: i64) {
+        match i32::try_from(imm) {
+            Ok(v) => self.put(Insn::new(op::ALU64 | op::MOV | op::K, dst, 0, 0, v)),
+            Err(_) => {
+                self.put(Insn::new(op::LDDW, dst, 0, 0, imm as i32));
+                self.put(Insn::new(0, 0, 0, 0, (imm >> 32) as i32));
+            }
+        }
+    }
+    fn reg_off(reg: u8) -> i16 {
+        8 * reg as i16
+    }
+    /// Register `reg` of the chain's frame = `imm`: one store of a 32-bit constant (sign
+    /// extended, as the chain's `mov` does), else the constant through `r1`.
+    fn store_reg(&mut self, reg: u8, imm: i64) {
+        use epi_reg::REGS;
+        match i32::try_from(imm) {
+            Ok(v) => self.put(Insn::new(
+                op::ST | op::MEM | op::DW,
+                REGS,
+                0,
+                Self::reg_off(reg),
+                v,
+            )),
+            Err(_) => {
+                self.mov_imm(1, imm);
+                self.put(Insn::new(
+                    op::STX | op::MEM | op::DW,
+                    REGS,
+                    1,
+                    Self::reg_off(reg),
+                    0,
+                ));
+            }
+        }
+    }
+    /// One way: abort, or moves, the call count, then the folded verdict or the tail call.
+    fn way(&mut self, w: &Way, count: bool, slot_of: &[u32]) {
+        use epi_reg::*;
+        if let Next::Abort { reason } = w.next {
+            self.mov_imm(0, reason as i64);
+            self.jump(Insn::new(op::JMP | op::JA, 0, 0, 0, 0), Label::End);
+            return;
+        }
+        for &(reg, imm) in &w.moves {
+            self.store_reg(reg, imm);
+        }
+        if count {
+            self.put(Insn::new(op::LDX | op::MEM | op::W, 1, CDATA, CALLS_OFF, 0));
+            let limit = MAX_PROGRAM_CALLS as i32;
+            self.jump(
+                Insn::new(op::JMP | op::JGE | op::K, 1, 0, 0, limit),
+                Label::Limit,
+            );
+            self.put(Insn::new(op::ALU64 | op::ADD | op::K, 1, 0, 0, 1));
+            self.put(Insn::new(op::STX | op::MEM | op::W, CDATA, 1, CALLS_OFF, 0));
+        }
+        match w.next {
+            Next::Verdict { action, .. } => {
+                self.mov_imm(0, action as i64);
+                self.put(Insn::new(op::JMP | op::EXIT, 0, 0, 0, 0));
+            }
+            Next::Call { site } => {
+                self.put(Insn::new(op::ALU64 | op::MOV | op::X, 1, CTX, 0, 0));
+                self.put(Insn::new(op::ALU64 | op::MOV | op::X, 2, JIT_MAP, 0, 0));
+                self.mov_imm(3, slot_of[site] as i64);
+                self.put(Insn::new(op::JMP | op::CALL, 0, 0, 0, BPF_FUNC_TAIL_CALL));
+                // the slot was empty: the tail call fell through
+                self.mov_imm(0, REASON_NO_PROG as i64);
+                self.jump(Insn::new(op::JMP | op::JA, 0, 0, 0, 0), Label::End);
+            }
+            Next::Abort { .. } => unreachable!("handled above"),
+        }
+    }
+}
+
+/// The epilogue of site `site`'s instance, stamped over the template of `api.h`
+/// ([`EPILOGUE_SLOTS`] instructions; the stamped code runs with the registers of
+/// [`epi_reg`]): what the chain does after that call, written out for that call alone, as
+/// `struct hike_cont` describes it ([`encode_cont`]). Leading `goto +0` fill the unused
+/// slots (every instruction must be reachable for the verifier's first pass; it deletes
+/// them). Every way ends the packet (`exit`), tail-calls the next instance, or leaves an
+/// abort reason in `r0` and jumps out of the template.
+pub fn epilogue(plan: &Plan, site: usize, slot_of: &[u32]) -> Vec<Insn> {
+    use epi_reg::*;
+    let cont = &plan.sites[site].cont;
+    let count = plan.counts_calls();
+    let mut e = Emitter::default();
+    // never taken (the verifier knows r6 is not NULL, and deletes it), but it keeps the code
+    // after the template reachable when every way ends in exit or a tail call
+    e.jump(
+        Insn::new(op::JMP | op::JEQ | op::K, REGS, 0, 0, 0),
+        Label::End,
+    );
+    if let Some(save) = cont.save {
+        e.put(Insn::new(op::LDX | op::MEM | op::DW, 1, REGS, 0, 0));
+        e.put(Insn::new(
+            op::STX | op::MEM | op::DW,
+            REGS,
+            1,
+            Emitter::reg_off(save),
+            0,
+        ));
+    }
+    if let (Some((jop, reg, imm)), Some(_)) = (cont.test, &cont.ways.1) {
+        e.put(Insn::new(
+            op::LDX | op::MEM | op::DW,
+            1,
+            REGS,
+            Emitter::reg_off(reg),
+            0,
+        ));
+        match i32::try_from(imm) {
+            Ok(v) => e.jump(Insn::new(op::JMP | jop | op::K, 1, 0, 0, v), Label::Way1),
+            Err(_) => {
+                e.mov_imm(2, imm);
+                e.jump(Insn::new(op::JMP | jop | op::X, 1, 2, 0, 0), Label::Way1);
+            }
+        }
+    }
+    e.way(&cont.ways.0, count, slot_of);
+    if let Some(w1) = &cont.ways.1 {
+        e.way1 = Some(e.code.len());
+        e.way(w1, count, slot_of);
+    }
+    if e.code.iter().any(|(_, l)| *l == Some(Label::Limit)) {
+        e.limit = Some(e.code.len());
+        e.mov_imm(0, REASON_CALL_LIMIT as i64);
+        e.jump(Insn::new(op::JMP | op::JA, 0, 0, 0, 0), Label::End);
+    }
+    assert!(
+        e.code.len() <= EPILOGUE_SLOTS,
+        "an epilogue of {} instructions (the template has {EPILOGUE_SLOTS})",
+        e.code.len()
+    );
+    let pad = EPILOGUE_SLOTS - e.code.len();
+    let mut out = vec![Insn::new(op::JMP | op::JA, 0, 0, 0, 0); pad];
+    for (k, (mut i, label)) in e.code.iter().copied().enumerate() {
+        if let Some(l) = label {
+            let at = pad + k;
+            let to = match l {
+                Label::End => EPILOGUE_SLOTS,
+                Label::Way1 => pad + e.way1.expect("a test has a second way"),
+                Label::Limit => pad + e.limit.expect("made when used"),
+            };
+            i.off = (to - at - 1) as i16;
+        }
+        out.push(i);
+    }
+    out
+}
+
+/// Instructions of the prologue template of `api.h` that the first instance's own prologue
+/// replaces: the marker (`r0 = PROLOGUE_MAGIC ll`) and 32 `goto +0`.
+pub const PROLOGUE_SLOTS: usize = 34;
+/// The prologue marker's constant (`HIKE_PROLOGUE_MAGIC`, "HKE_PROL").
+pub const PROLOGUE_MAGIC: u64 = 0x4c4f_5250_5f45_4b48;
+
+/// The registers of frame 1 when the chain makes its first call: the VM's start (r0 = 0,
+/// r1 = the chain's ID, r2..r9 = 0, r10 = the frame pointer) with the entry's moves applied.
+pub fn entry_regs(plan: &Plan) -> [i64; 11] {
+    let mut regs = [0i64; 11];
+    regs[1] = plan.chain_id as i64;
+    regs[10] = crate::layout::mmu::FP as i64;
+    for &(r, imm) in &plan.entry.moves {
+        regs[r as usize] = imm;
+    }
+    regs
+}
+
+/// The prologue of the chain's first instance, stamped over the template of `api.h`
+/// ([`PROLOGUE_SLOTS`] instructions, `r6` = frame 1's registers): the stores of
+/// [`entry_regs`], after leading `goto +0`.
+pub fn prologue(plan: &Plan) -> Vec<Insn> {
+    let mut e = Emitter::default();
+    for (r, imm) in entry_regs(plan).into_iter().enumerate() {
+        e.store_reg(r as u8, imm);
+    }
+    let code: Vec<Insn> = e.code.into_iter().map(|(i, _)| i).collect();
+    assert!(
+        code.len() <= PROLOGUE_SLOTS,
+        "a prologue of {} instructions",
+        code.len()
+    );
+    let mut out = vec![Insn::new(op::JMP | op::JA, 0, 0, 0, 0); PROLOGUE_SLOTS - code.len()];
+    out.extend(code);
+    out
 }
 
 #[cfg(test)]

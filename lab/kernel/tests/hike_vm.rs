@@ -7,6 +7,7 @@ use eclat_kernel::hike::asm::{
     self, Item, alu, alu_r, call_elem, call_with, exit, ja, jmp, lddw, ldx, mov, mov_r, st, stx,
 };
 use eclat_kernel::hike::bench::{Setup, ids, null_chain};
+use eclat_kernel::hike::jit::Tier;
 use eclat_kernel::hike::packet::bench_frame;
 use eclat_kernel::hike::trace::TraceKind;
 use eclat_kernel::hike::{HikeError, VmError, meta};
@@ -309,6 +310,24 @@ fn every_limit_is_its_documented_outcome() {
     v.extend(asm::items(call_with(ids::HIKE_PASS, &[])));
     v.push(Item::I(exit()));
     assert_eq!(run_chain(&mut s, &asm::assemble(&v)), XdpAction::Pass);
+    // the same limit in a compiled chain (no loop: the calls written out), which counts its
+    // calls because a path makes more than 16: the 17th is refused, 16 pass
+    let straight = |nulls: usize| {
+        let mut c: Vec<Insn> = (0..nulls)
+            .flat_map(|_| call_with(ids::HIKE_NULL, &[]))
+            .collect();
+        c.extend(call_with(ids::HIKE_PASS, &[]));
+        c.push(exit());
+        c
+    };
+    expect_abort(&mut s, &straight(20), VmError::TailCallLimit);
+    assert!(
+        matches!(s.hike.tier(A), Some(Tier::Compiled { .. })),
+        "{:?}",
+        s.hike.tier(A)
+    );
+    assert_eq!(run_chain(&mut s, &straight(15)), XdpAction::Pass);
+    assert!(matches!(s.hike.tier(A), Some(Tier::Compiled { .. })));
 
     // depth: a chain calling itself runs out of the 8 frames
     let recurse = vec![mov(1, A as i32), call_elem(0), exit()];
@@ -813,7 +832,6 @@ fn random_eclat_chain(rng: &mut Rng) -> Vec<Insn> {
 /// reason and still runs right.
 #[test]
 fn differential_random_chains_compiled() {
-    use eclat_kernel::hike::jit::Tier;
     let mut s = setup();
     let seed = diff_seed(0x51ed_2701_c0de_0003);
     let pkt = diff_frame();
@@ -859,7 +877,6 @@ fn differential_random_chains_compiled() {
 /// compiled chain runs without the VM.
 #[test]
 fn compiled_chains_are_installed_replaced_and_removed_with_their_chain() {
-    use eclat_kernel::hike::jit::Tier;
     let mut s = setup();
     let pkt = bench_frame();
     let used =

@@ -291,7 +291,9 @@ fn never_panics_on_validated_random_chains() {
             let slots: Vec<u32> = (0..p.sites.len() as u32).map(|k| 128 + k).collect();
             for k in 0..p.sites.len() {
                 assert_eq!(encode_cont(&p, k, &slots).len(), CONT_SIZE);
+                well_formed(&epilogue(&p, k, &slots), EPILOGUE_SLOTS);
             }
+            well_formed(&prologue(&p), PROLOGUE_SLOTS);
             let calls = v.iter().filter(|i| i.code == op::JMP | op::CALL).count();
             assert!(p.max_calls as usize <= calls);
             // a verdict program is never an instance, except as the first call
@@ -353,4 +355,95 @@ fn calls_of_verdict_programs_are_folded_into_the_instance_before_them() {
     let first = compile(ID, &[mov(1, 7), call_n(0), exit()], &verdicts).unwrap();
     assert_eq!(first.sites.len(), 1);
     assert_eq!(first.entry.next, Next::Call { site: 0 });
+}
+
+/// Stamped code as the verifier's first pass wants it: exactly `slots` instructions, every
+/// one reachable from the first, every jump inside the template or to its end (`slots`).
+fn well_formed(code: &[Insn], slots: usize) {
+    assert_eq!(code.len(), slots);
+    let mut seen = vec![false; slots + 1];
+    let mut todo = vec![0usize];
+    while let Some(pc) = todo.pop() {
+        if seen[pc] {
+            continue;
+        }
+        seen[pc] = true;
+        if pc == slots {
+            continue;
+        }
+        let i = code[pc];
+        let size = if i.code == op::LDDW { 2 } else { 1 };
+        let target = || {
+            let t = pc as i64 + 1 + i.off as i64;
+            assert!((0..=slots as i64).contains(&t), "insn {pc}: a jump to {t}");
+            t as usize
+        };
+        match (i.code & 0x07, i.code & 0xf0) {
+            (op::JMP, op::EXIT) => {}
+            (op::JMP, op::JA) => todo.push(target()),
+            (op::JMP, op::CALL) => todo.push(pc + 1),
+            (op::JMP, _) => {
+                todo.push(target());
+                todo.push(pc + 1);
+            }
+            _ => {
+                if size == 2 {
+                    seen[pc + 1] = true;
+                }
+                todo.push(pc + size);
+            }
+        }
+    }
+    assert!(seen.iter().all(|s| *s), "unreachable: {seen:?}\n{code:?}");
+}
+
+/// The largest continuation there is (a test of a 64-bit constant, two ways of four moves of
+/// 64-bit constants, counted calls) still fits the template, and the prologue stores the
+/// registers the chain has at its first call.
+#[test]
+fn the_largest_epilogue_fits_its_template() {
+    let big = |k: i64| 0x1234_5678_9abc_0000 + k;
+    let way = |site| Way {
+        moves: (0..4).map(|r| (r as u8 + 2, big(r))).collect(),
+        next: Next::Call { site },
+    };
+    let plan = Plan {
+        chain_id: ID,
+        entry: Way {
+            moves: vec![(2, -1), (1, 9)],
+            next: Next::Call { site: 0 },
+        },
+        sites: vec![Site {
+            pc: 1,
+            prog: 9,
+            cont: Cont {
+                save: Some(6),
+                test: Some((op::JNE, 6, big(9))),
+                ways: (way(0), Some(way(0))),
+            },
+        }],
+        max_calls: 40,
+    };
+    assert!(plan.counts_calls());
+    let code = epilogue(&plan, 0, &[7]);
+    well_formed(&code, EPILOGUE_SLOTS);
+    let used = code
+        .iter()
+        .filter(|i| **i != Insn::new(op::JMP | op::JA, 0, 0, 0, 0))
+        .count();
+    assert!(used > 40, "{used} instructions");
+    // the prologue: r0 = 0, r1 = 9 (the move), r2 = -1, r3..r9 = 0, r10 = the frame pointer
+    assert_eq!(
+        entry_regs(&plan),
+        [0, 9, -1, 0, 0, 0, 0, 0, 0, 0, crate::layout::mmu::FP as i64]
+    );
+    let stores: Vec<(i16, i32)> = prologue(&plan)
+        .into_iter()
+        .filter(|i| i.code == op::ST | op::MEM | op::DW)
+        .map(|i| (i.off, i.imm))
+        .collect();
+    assert_eq!(stores.len(), 11);
+    assert_eq!(stores[1], (8, 9));
+    assert_eq!(stores[2], (16, -1));
+    assert_eq!(stores[10], (80, crate::layout::mmu::FP as i32));
 }

@@ -8,8 +8,11 @@
 //! - the instance of the chain's first call (which also starts the chain) in slot `n` for
 //!   chain `0x40000000 | n` (`n` up to 127);
 //! - one instance of the called program per other call site, in slots 128..255, loaded from the
-//!   program's object with the site's continuation in `__hike_cont`. Its code must be the
-//!   registered program's: the kernel's tag of both is compared. Calls of verdict programs
+//!   program's object with the site's continuation in `__hike_cont` and its own hand-over
+//!   stamped over the templates of `api.h` (`super::stamp`). Apart from that, its code must
+//!   be the registered program's: the tag the kernel gave the registered program is
+//!   compared with the one computed for the object's code, and the instance's tag with the
+//!   one computed for the stamped code. Calls of verdict programs
 //!   (`HIKE_VERDICT_PROG`, read from the object's BTF) after the first have no instance:
 //!   the instance before returns the action.
 //!
@@ -36,6 +39,7 @@ use serde::Serialize;
 
 use super::HikeError;
 use super::runtime::{Hike, map_pin_path};
+use super::stamp::Template;
 use crate::sys;
 
 /// How a stored chain runs.
@@ -247,6 +251,11 @@ impl Hike {
         let conts: Vec<[u8; jit::CONT_SIZE]> = (0..plan.sites.len())
             .map(|k| jit::encode_cont(&plan, k, &slot_of))
             .collect();
+        // each instance's own code: its epilogue, and the first one's prologue
+        let prologue = jit::prologue(&plan);
+        let epilogues: Vec<Vec<Insn>> = (0..plan.sites.len())
+            .map(|k| jit::epilogue(&plan, k, &slot_of))
+            .collect();
         // the pin of every map of every object, and one loader for all the instances: aya's
         // EbpfLoader::new() parses the kernel's BTF each time (~20 ms), whatever .btf() says
         // next. Reusing it is safe: each load sets the continuation and the pin of every
@@ -266,9 +275,15 @@ impl Hike {
         let mut loader = EbpfLoader::new();
         loader.btf(super::kernel_btf());
         let no_pins = Vec::new();
+        // each program's code as aya submits it, for the tags (computed once per program)
+        let mut linked = BTreeMap::new();
         let mut load = |this: &Self, k: usize| {
             let p = plan.sites[k].prog;
             let pins = pins.get(&p).unwrap_or(&no_pins);
+            let mut code = vec![(Template::Epilogue, &epilogues[k][..])];
+            if k == 0 {
+                code.insert(0, (Template::Prologue, &prologue[..]));
+            }
             this.jit_load_instance(
                 &mut loader,
                 &index,
@@ -276,6 +291,8 @@ impl Hike {
                 p,
                 pins,
                 &conts[k],
+                &code,
+                &mut linked,
                 &map,
                 slot_of[k],
             )
@@ -358,6 +375,8 @@ impl Hike {
         prog: u32,
         pins: &'a [(String, PathBuf)],
         cont: &'a [u8],
+        code: &[(Template, &[Insn])],
+        linked: &mut BTreeMap<u32, Vec<[u8; 8]>>,
         jit_map: &MapData,
         slot: u32,
     ) -> Result<(), String> {
@@ -372,9 +391,28 @@ impl Hike {
             }
             loader.map_pin_path(m, p.as_path());
         }
+        // the instance's own code, and the tags it and the registered code get
+        let (stamped, patches) =
+            super::stamp::stamp(data, name, code).map_err(|e| format!("{package}.{name}: {e}"))?;
+        let plain = match linked.get(&prog) {
+            Some(p) => p,
+            None => {
+                let p = super::stamp::linked(data, name)
+                    .map_err(|e| format!("{package}.{name}: {e}"))?;
+                linked.entry(prog).or_insert(p)
+            }
+        };
+        let tags =
+            super::stamp::tags(plain, &patches).map_err(|e| format!("{package}.{name}: {e}"))?;
+        // (the digest this kernel uses is the one that gives the registered program's tag)
+        let Some(&(_, _, stamped_tag)) = tags.iter().find(|(_, plain, _)| plain == tag) else {
+            return Err(format!(
+                "{package}.{name} is registered from other code than its object here"
+            ));
+        };
         loader.override_global(jit::CONT_SYMBOL, cont, true);
         let mut ebpf = loader
-            .load(data)
+            .load(&stamped)
             .map_err(|e| format!("{package}.{name}: {e}"))?;
         let xdp: &mut Xdp = ebpf
             .program_mut(name)
@@ -391,9 +429,10 @@ impl Hike {
             ),
             other => other.to_string(),
         })?;
-        if xdp.info().map_err(|e| e.to_string())?.tag() != *tag {
+        if xdp.info().map_err(|e| e.to_string())?.tag() != stamped_tag {
             return Err(format!(
-                "{package}.{name} is registered from other code than its object here"
+                "{package}.{name}: the kernel's tag of its instance is not the one computed for \
+                 it (the lab's view of aya's loading is off: please report it)"
             ));
         }
         let fd = xdp.fd().map_err(|e| e.to_string())?;

@@ -19,6 +19,7 @@ pub mod jit;
 pub mod meta;
 pub mod packet;
 pub mod runtime;
+pub mod stamp;
 pub mod trace;
 
 use std::path::{Path, PathBuf};
