@@ -362,13 +362,14 @@ pub fn run(session: &Session, args: BenchArgs) -> Result<Output> {
     }
     let d = &vm.derived;
     text.push_str(&format!(
-        "  chains compiled (the default):\n  entering the VM: +{:.1} ns over raw (target <= 40)\n  each extra program call: {:.1} ns (target <= 15; a raw tail call: {:.1} ns{})\n  DDoS marking chain (the original's scenario) vs raw tail calls: {:.2}x (target <= 1.15; the original 1.38x)\n  lesson 6 DDoS chain vs hand-written single XDP program: {:.2}x (target <= 1.15)\n    of which composing separate programs at all (raw tail calls vs the fused program): {:.2}x; the VM over raw tail calls: {:.2}x\n  3-stage pipeline vs raw tail calls: {:.2}x\n",
+        "  chains compiled (the default):\n  entering the VM: +{:.1} ns over raw (target <= 40)\n  each extra program call: {:.1} ns (target <= 15; a raw tail call: {:.1} ns{})\n  DDoS marking chain (the original's scenario) vs raw tail calls: {:.2}x (target <= 1.15; the original 1.38x)\n  lesson 6 DDoS chain vs hand-written single XDP program: {:.2}x (target <= 1.15; as one instance per call instead of linked: {:.2}x)\n    of which composing separate programs at all (raw tail calls vs the fused program): {:.2}x; the VM over raw tail calls: {:.2}x\n  3-stage pipeline vs raw tail calls: {:.2}x\n",
         d.vm_entry_ns,
         d.per_call_ns,
         d.raw_per_tail_call_ns,
         d.per_call_dynamic_dispatch_ns.map(|x| format!("; with run-time-key dispatch {x:.1} ns")).unwrap_or_default(),
         d.marking_ratio,
         d.ddos_ratio,
+        d.ddos_instances_ratio,
         d.ddos_composition_ratio,
         d.ddos_vs_tail_calls_ratio,
         d.pipeline_ratio
@@ -380,8 +381,8 @@ pub fn run(session: &Session, args: BenchArgs) -> Result<Output> {
     ));
     let sp = &d.ddos_split_ns;
     text.push_str(&format!(
-        "    where it goes (the chain's program bodies rearranged: inlined into one program, alone and behind the classifier; the flood's path as separate programs with a hand-over written for it): +{:.0} ns the programs' own conventions (frame, pkt_info, each finding the IPv6 header again), +{:.0} the classifier, +{:.0} separate programs (tail calls, each one's frame lookup), +{:.0} the compiled chain's general epilogue over a hand-written one\n",
-        sp.programs_ns, sp.loader_ns, sp.separate_ns, sp.epilogue_ns
+        "    where it goes (the chain's program bodies rearranged: inlined into one program, alone and behind the classifier; the flood's path as separate programs with a hand-over written for it): +{:.0} ns the programs' own conventions (frame, pkt_info, each finding the IPv6 header again), +{:.0} the classifier, +{:.0} separate programs (tail calls, each one's frame lookup), {:+.0} the compiled chain over that hand-over (HIKe's entry points, less the tail calls linking saves)\n",
+        sp.programs_ns, sp.loader_ns, sp.separate_ns, sp.chain_ns
     ));
     let i = &d.interpreted;
     text.push_str(&format!(

@@ -49,9 +49,13 @@ impl Lab {
         String::from_utf8_lossy(&o.stdout).into_owned()
     }
     fn crash(&self, point: &str, args: &[&str]) {
+        self.crash_with(point, args, &[]);
+    }
+    fn crash_with(&self, point: &str, args: &[&str], env: &[(&str, &str)]) {
         let o = self
             .cmd(args)
             .env("ECLAT_LAB_CRASH_AT", point)
+            .envs(env.iter().copied())
             .output()
             .unwrap();
         assert_eq!(
@@ -464,9 +468,15 @@ fn a_crash_inside_load_leaks_no_chain() {
         "load:chain-stored",
         "load:entries-written",
         "load:attached",
+        "hike:jit-linked-set",
         "hike:jit-instance-set",
     ] {
-        lab.crash(point, &["load", &ddos, "-D", "DEVNAME=enp6s0f0"]);
+        // the instances' point is reached when chains are not linked
+        let env: &[(&str, &str)] = match point {
+            "hike:jit-instance-set" => &[("ECLAT_LAB_LINK", "off")],
+            _ => &[],
+        };
+        lab.crash_with(point, &["load", &ddos, "-D", "DEVNAME=enp6s0f0"], env);
         // at most the two versions of an interrupted reload, both owned by the script
         // (a first load killed half-way is removed whole: zero chains)
         let list = lab.ok(&["chain", "list"]);
@@ -488,10 +498,16 @@ fn a_crash_inside_load_leaks_no_chain() {
         ]);
         assert!(r.contains("2 echo replies"), "{point}: {r}");
     }
-    // the compiled chain's 10 program instances (its 13 calls, less the 3 calls of the
-    // verdict programs hike_pass and hike_drop, folded), and nothing a killed install left
+    // the compiled chain: its 10 program copies (its 13 calls, less the 3 calls of the
+    // verdict programs hike_pass and hike_drop, folded) linked into the one program of its
+    // entry slot, and nothing a killed install left
     let jit = lab.ok(&["map", "dump", "hvm_jit_map"]);
-    assert!(jit.contains("10 of 256 slots filled"), "{jit}");
+    assert!(jit.contains("1 of 256 slots filled"), "{jit}");
+    assert!(jit.contains("hike_chain_"), "{jit}");
+    assert!(
+        lab.ok(&["chain", "list"])
+            .contains("compiled: linked into one program")
+    );
     let out = lab.ok(&["unload", &ddos]);
     assert!(out.contains("freed program IDs"), "{out}");
     assert!(lab.ok(&["chain", "list"]).contains("no chain is stored"));

@@ -436,6 +436,11 @@ struct Emitter {
     code: Vec<(Insn, Option<Label>)>,
     way1: Option<usize>,
     limit: Option<usize>,
+    /// linked: a call jumps to the next site's code in the same program (`hops`) instead
+    /// of tail-calling its instance
+    linked: bool,
+    /// (index in `code` of a `goto`, the site it must reach), for the linker
+    hops: Vec<(usize, usize)>,
 }
 
 impl Emitter {
@@ -508,6 +513,12 @@ impl Emitter {
                 self.mov_imm(0, action as i64);
                 self.put(Insn::new(op::JMP | op::EXIT, 0, 0, 0, 0));
             }
+            Next::Call { site } if self.linked => {
+                // the next program's code starts as an entry point does: r1 = ctx
+                self.put(Insn::new(op::ALU64 | op::MOV | op::X, 1, CTX, 0, 0));
+                self.hops.push((self.code.len(), site));
+                self.put(Insn::new(op::JMP | op::JA, 0, 0, 0, 0));
+            }
             Next::Call { site } => {
                 self.put(Insn::new(op::ALU64 | op::MOV | op::X, 1, CTX, 0, 0));
                 self.put(Insn::new(op::ALU64 | op::MOV | op::X, 2, JIT_MAP, 0, 0));
@@ -530,10 +541,30 @@ impl Emitter {
 /// them). Every way ends the packet (`exit`), tail-calls the next instance, or leaves an
 /// abort reason in `r0` and jumps out of the template.
 pub fn epilogue(plan: &Plan, site: usize, slot_of: &[u32]) -> Vec<Insn> {
+    epilogue_code(plan, site, slot_of, false).0
+}
+
+/// The epilogue of site `site` when the chain's sites are linked into one program: a call
+/// jumps to the next site's code (`r1` = ctx, as the program expects at its start) instead
+/// of tail-calling. Also returns, for each such jump, its index in the epilogue and the
+/// site whose code it must reach (the linker sets the offset).
+pub fn linked_epilogue(plan: &Plan, site: usize) -> (Vec<Insn>, Vec<(usize, usize)>) {
+    epilogue_code(plan, site, &[], true)
+}
+
+fn epilogue_code(
+    plan: &Plan,
+    site: usize,
+    slot_of: &[u32],
+    linked: bool,
+) -> (Vec<Insn>, Vec<(usize, usize)>) {
     use epi_reg::*;
     let cont = &plan.sites[site].cont;
     let count = plan.counts_calls();
-    let mut e = Emitter::default();
+    let mut e = Emitter {
+        linked,
+        ..Emitter::default()
+    };
     // never taken (the verifier knows r6 is not NULL, and deletes it), but it keeps the code
     // after the template reachable when every way ends in exit or a tail call
     e.jump(
@@ -595,7 +626,8 @@ pub fn epilogue(plan: &Plan, site: usize, slot_of: &[u32]) -> Vec<Insn> {
         }
         out.push(i);
     }
-    out
+    let hops = e.hops.iter().map(|&(k, site)| (pad + k, site)).collect();
+    (out, hops)
 }
 
 /// Instructions of the prologue template of `api.h` that the first instance's own prologue

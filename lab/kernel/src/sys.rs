@@ -177,3 +177,85 @@ fn prog_info(fd: BorrowedFd<'_>) -> io::Result<ProgInfo> {
         name: String::from_utf8_lossy(&name[..end]).into_owned(),
     })
 }
+
+const BPF_PROG_LOAD: libc::c_long = 5;
+const BPF_MAP_FREEZE: libc::c_long = 22;
+const BPF_PROG_TYPE_XDP: u32 = 6;
+const BPF_XDP: u32 = 37;
+
+/// Makes a map read-only for user space (`BPF_MAP_FREEZE`): the verifier then takes the
+/// values of a read-only data section as constants.
+pub fn freeze(fd: BorrowedFd<'_>) -> io::Result<()> {
+    #[repr(C, align(8))]
+    struct Freeze {
+        map_fd: u32,
+        _pad: u32,
+    }
+    let mut a = Freeze {
+        map_fd: fd.as_raw_fd() as u32,
+        _pad: 0,
+    };
+    bpf_raw(BPF_MAP_FREEZE, &mut a).map(|_| ())
+}
+
+/// Loads an XDP program from raw instructions (8 bytes each, map references already
+/// resolved to file descriptors), as aya does for an XDP program (`expected_attach_type`
+/// BPF_XDP, no BTF). On a refusal, the error carries the end of the verifier's log.
+pub fn prog_load_xdp(insns: &[u8], license: &str, name: &str) -> Result<OwnedFd, String> {
+    #[repr(C, align(8))]
+    struct ProgLoad {
+        prog_type: u32,
+        insn_cnt: u32,
+        insns: u64,
+        license: u64,
+        log_level: u32,
+        log_size: u32,
+        log_buf: u64,
+        kern_version: u32,
+        prog_flags: u32,
+        prog_name: [u8; 16],
+        prog_ifindex: u32,
+        expected_attach_type: u32,
+    }
+    let license = std::ffi::CString::new(license).map_err(|e| e.to_string())?;
+    let mut prog_name = [0u8; 16];
+    for (d, s) in prog_name.iter_mut().zip(name.bytes().take(15)) {
+        *d = s;
+    }
+    let load = |log: &mut Vec<u8>, level: u32| {
+        let mut a = ProgLoad {
+            prog_type: BPF_PROG_TYPE_XDP,
+            insn_cnt: (insns.len() / 8) as u32,
+            insns: insns.as_ptr() as u64,
+            license: license.as_ptr() as u64,
+            log_level: level,
+            log_size: log.len() as u32,
+            log_buf: if log.is_empty() {
+                0
+            } else {
+                log.as_mut_ptr() as u64
+            },
+            kern_version: 0,
+            prog_flags: 0,
+            prog_name,
+            prog_ifindex: 0,
+            expected_attach_type: BPF_XDP,
+        };
+        // SAFETY: a new file descriptor that nobody else owns.
+        bpf_raw(BPF_PROG_LOAD, &mut a).map(|fd| unsafe { OwnedFd::from_raw_fd(fd as i32) })
+    };
+    match load(&mut Vec::new(), 0) {
+        Ok(fd) => Ok(fd),
+        Err(first) => {
+            let mut log = vec![0u8; 1 << 20];
+            let _ = load(&mut log, 1);
+            let end = log.iter().position(|&c| c == 0).unwrap_or(log.len());
+            let text = String::from_utf8_lossy(&log[..end]);
+            let tail: Vec<&str> = text.lines().rev().take(3).collect();
+            Err(format!(
+                "{first}: {}",
+                tail.into_iter().rev().collect::<Vec<_>>().join(" | ")
+            ))
+        }
+    }
+}

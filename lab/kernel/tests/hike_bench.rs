@@ -66,7 +66,7 @@ fn bench_suite_reports_every_case_against_a_baseline() {
     }
     // the split of the whole gap adds up to it
     let sp = &d.ddos_split_ns;
-    let sum = sp.programs_ns + sp.loader_ns + sp.separate_ns + sp.epilogue_ns;
+    let sum = sp.programs_ns + sp.loader_ns + sp.separate_ns + sp.chain_ns;
     assert!((sum - d.ddos_gap_by_step_ns[3]).abs() < 1e-6, "{d:?}");
 }
 

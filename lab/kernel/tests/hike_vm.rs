@@ -826,17 +826,19 @@ fn random_eclat_chain(rng: &mut Rng) -> Vec<Insn> {
 }
 
 /// The chain compiler (the VM's second tier): random chains in the shape eCLAT writes run
-/// compiled (each is checked to be) and agree with the reference interpreter on the verdict
-/// and on every register, which `hike_regs_out` writes into the packet; then the same with
-/// the compiler off. Arithmetic the compiler leaves to the interpreter is refused with the
+/// compiled (each is checked to be), linked into one program and as instances, and agree
+/// with the reference interpreter on the verdict and on every register, which
+/// `hike_regs_out` writes into the packet; then the same with the compiler off. Arithmetic the compiler leaves to the interpreter is refused with the
 /// reason and still runs right.
 #[test]
 fn differential_random_chains_compiled() {
     let mut s = setup();
     let seed = diff_seed(0x51ed_2701_c0de_0003);
     let pkt = diff_frame();
-    for jit in [true, false] {
+    // compiled and linked into one program, compiled as one instance per call, interpreted
+    for (jit, link) in [(true, true), (true, false), (false, false)] {
         s.hike.set_jit(jit);
+        s.hike.set_link(link);
         let mut rng = Rng(seed);
         let mut ran = 0;
         for _ in 0..500 {
@@ -849,9 +851,18 @@ fn differential_random_chains_compiled() {
             }
             differential(&mut s, &[(A, c.clone())], &pkt);
             match (jit, s.hike.tier(A)) {
-                (true, Some(Tier::Compiled { instance_slots, .. })) => {
+                (
+                    true,
+                    Some(Tier::Compiled {
+                        instance_slots,
+                        linked,
+                        ..
+                    }),
+                ) => {
+                    assert_eq!(*linked, link, "{c:?}");
                     let calls = c.iter().filter(|i| i.code == op::JMP | op::CALL).count();
                     assert!(instance_slots.len() <= calls, "{instance_slots:?}");
+                    assert!(!link || instance_slots.is_empty());
                 }
                 (false, Some(Tier::Interpreted { .. })) => {}
                 (_, other) => panic!("jit {jit}: {other:?}\n{c:?}"),
@@ -878,6 +889,8 @@ fn differential_random_chains_compiled() {
 #[test]
 fn compiled_chains_are_installed_replaced_and_removed_with_their_chain() {
     let mut s = setup();
+    // one instance per call site (linked chains: `linked_chains_...`)
+    s.hike.set_link(false);
     let pkt = bench_frame();
     let used =
         |s: &Setup| -> Vec<u32> { s.hike.jit_slots().unwrap().iter().map(|j| j.slot).collect() };
@@ -887,6 +900,8 @@ fn compiled_chains_are_installed_replaced_and_removed_with_their_chain() {
     let Some(Tier::Compiled {
         entry_slot,
         instance_slots,
+        linked: false,
+        ..
     }) = s.hike.tier(A).cloned()
     else {
         panic!("{:?}", s.hike.tier(A));
@@ -1020,6 +1035,24 @@ fn compiled_chains_are_installed_replaced_and_removed_with_their_chain() {
     s.hike.set_jit(true);
     s.classify_to(A, &null_chain(3)).unwrap();
     assert_eq!(used(&s).len(), 3);
+    s.hike.delete_chain(A).unwrap();
+    assert!(used(&s).is_empty());
+    // linked (the default): one program in the entry slot and no instance; storing the
+    // chain linked over its instances frees their slots; the kernel's view agrees
+    s.classify_to(A, &null_chain(3)).unwrap();
+    s.hike.set_link(true);
+    s.classify_to(A, &null_chain(3)).unwrap();
+    assert_eq!(used(&s), vec![A & 127]);
+    let tier = s.hike.tier(A).cloned().unwrap();
+    assert!(
+        matches!(tier, Tier::Compiled { linked: true, .. }),
+        "{tier:?}"
+    );
+    assert_eq!(s.hike.chain_tier(A).unwrap(), tier);
+    assert_eq!(tier.summary(), "compiled: linked into one program");
+    let name = s.hike.jit_slots().unwrap()[0].prog.name.clone();
+    assert_eq!(name, format!("hike_chain_{}", A & 127));
+    assert_eq!(verdict(&s, &pkt), XdpAction::Pass);
     s.hike.delete_chain(A).unwrap();
     assert!(used(&s).is_empty());
 }

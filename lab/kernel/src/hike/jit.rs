@@ -51,6 +51,13 @@ pub enum Tier {
     Compiled {
         entry_slot: u32,
         instance_slots: Vec<u32>,
+        /// every call site's program linked into the one program of the entry slot
+        /// (`super::link`); no instance slots then
+        #[serde(default)]
+        linked: bool,
+        /// why the call sites could not be linked (linking on, instances installed)
+        #[serde(skip_serializing_if = "Option::is_none")]
+        not_linked: Option<String>,
     },
     /// by the VM's interpreter, for this reason
     Interpreted { why: String },
@@ -60,8 +67,17 @@ impl Tier {
     /// One line for `chain list`: how many program instances, or "interpreted".
     pub fn summary(&self) -> String {
         match self {
-            Tier::Compiled { instance_slots, .. } => {
-                format!("compiled: {} program instance(s)", instance_slots.len() + 1)
+            Tier::Compiled { linked: true, .. } => "compiled: linked into one program".into(),
+            Tier::Compiled {
+                instance_slots,
+                not_linked,
+                ..
+            } => {
+                let n = instance_slots.len() + 1;
+                match not_linked {
+                    Some(why) => format!("compiled: {n} program instance(s), not linked: {why}"),
+                    None => format!("compiled: {n} program instance(s)"),
+                }
             }
             Tier::Interpreted { .. } => "interpreted".into(),
         }
@@ -75,6 +91,21 @@ pub fn disabled_by_env() -> bool {
         Ok("off" | "0" | "no" | "false")
     )
 }
+
+/// Does the environment turn linking off (`ECLAT_LAB_LINK=off`: compiled chains are
+/// installed as one instance per call site)?
+pub fn linking_disabled_by_env() -> bool {
+    matches!(
+        std::env::var("ECLAT_LAB_LINK").as_deref(),
+        Ok("off" | "0" | "no" | "false")
+    )
+}
+
+/// The kernel name of a linked chain's program (`hike_chain_<n>` for chain `0x40000000 | n`).
+fn linked_name(id: u32) -> String {
+    format!("hike_chain_{}", id & ENTRY_NAME_MASK)
+}
+const ENTRY_NAME_MASK: u32 = jit::ENTRY_MASK;
 
 /// A registered program, as found through its pin.
 struct Registered {
@@ -142,6 +173,14 @@ impl Hike {
                         .copied()
                         .filter(|s| *s >= jit::FIRST_INSTANCE_SLOT)
                         .collect(),
+                    linked: self
+                        .jit_slots()?
+                        .iter()
+                        .any(|s| s.slot == entry_slot && s.prog.name == linked_name(id)),
+                    not_linked: match self.tier(id) {
+                        Some(Tier::Compiled { not_linked, .. }) => not_linked.clone(),
+                        _ => None,
+                    },
                 },
                 None => Tier::Interpreted {
                     why: match self.tier(id) {
@@ -251,8 +290,8 @@ impl Hike {
         let conts: Vec<[u8; jit::CONT_SIZE]> = (0..plan.sites.len())
             .map(|k| jit::encode_cont(&plan, k, &slot_of))
             .collect();
-        // each instance's own code: its epilogue, and the first one's prologue
         let prologue = jit::prologue(&plan);
+        // each instance's own code: its epilogue, and the first one's prologue
         let epilogues: Vec<Vec<Insn>> = (0..plan.sites.len())
             .map(|k| jit::epilogue(&plan, k, &slot_of))
             .collect();
@@ -272,6 +311,34 @@ impl Hike {
                 Some((*prog, pins))
             })
             .collect();
+        let mut not_linked = None;
+        if self.links() {
+            match self.jit_link(id, &plan, &index, &objects, &pins, &conts, &prologue) {
+                Ok(linked) => {
+                    let generation = self.write_chain(id, insns, &[entry])?;
+                    sys::update(
+                        map.fd().as_fd(),
+                        &entry.to_ne_bytes(),
+                        &(linked.fd.as_fd().as_raw_fd() as u32).to_ne_bytes(),
+                    )
+                    .map_err(map_err("hvm_jit_map"))?;
+                    crate::crash_point("hike:jit-linked-set");
+                    let stale: Vec<u32> = old.iter().copied().filter(|s| *s != entry).collect();
+                    self.jit_delete(&map, &stale)?;
+                    return Ok(Ok((
+                        generation,
+                        Tier::Compiled {
+                            entry_slot: entry,
+                            instance_slots: Vec::new(),
+                            linked: true,
+                            not_linked: None,
+                        },
+                    )));
+                }
+                // what cannot be linked runs as instances, with the same results
+                Err(why) => not_linked = Some(why),
+            }
+        }
         let mut loader = EbpfLoader::new();
         loader.btf(super::kernel_btf());
         let no_pins = Vec::new();
@@ -324,8 +391,64 @@ impl Hike {
             Tier::Compiled {
                 entry_slot: entry,
                 instance_slots: slot_of[1..].to_vec(),
+                linked: false,
+                not_linked,
             },
         )))
+    }
+
+    /// Links the call sites of `plan` into one program (`super::link`), each part checked
+    /// to be the registered program's code as an instance is.
+    #[allow(clippy::too_many_arguments)]
+    fn jit_link(
+        &self,
+        id: u32,
+        plan: &jit::Plan,
+        index: &BTreeMap<u32, Registered>,
+        objects: &BTreeMap<u32, Result<(Vec<u8>, super::meta::ObjectMeta), String>>,
+        pins: &BTreeMap<u32, Vec<(String, PathBuf)>>,
+        conts: &[[u8; jit::CONT_SIZE]],
+        prologue: &[Insn],
+    ) -> Result<super::link::Linked, String> {
+        let no_pins = Vec::new();
+        let mut plain: BTreeMap<u32, Vec<[u8; 8]>> = BTreeMap::new();
+        let mut parts = Vec::with_capacity(plan.sites.len());
+        for (k, site) in plan.sites.iter().enumerate() {
+            let Registered { package, name, tag } = index
+                .get(&site.prog)
+                .ok_or_else(|| format!("no program is registered under ID {}", site.prog))?;
+            let label = format!("{package}.{name}");
+            let (data, _) = objects[&site.prog].as_ref().map_err(|e| e.clone())?;
+            let (epilogue, hops) = jit::linked_epilogue(plan, k);
+            let mut code = vec![(Template::Epilogue, &epilogue[..])];
+            if k == 0 {
+                code.insert(0, (Template::Prologue, prologue));
+            }
+            let (_, patches) =
+                super::stamp::stamp(data, name, &code).map_err(|e| format!("{label}: {e}"))?;
+            let code_now = match plain.entry(site.prog) {
+                std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
+                std::collections::btree_map::Entry::Vacant(e) => {
+                    e.insert(super::stamp::linked(data, name).map_err(|e| format!("{label}: {e}"))?)
+                }
+            };
+            let tags = super::stamp::tags(code_now, &[]).map_err(|e| format!("{label}: {e}"))?;
+            if !tags.iter().any(|(_, t, _)| t == tag) {
+                return Err(format!(
+                    "{label} is registered from other code than its object here"
+                ));
+            }
+            parts.push(super::link::Part {
+                label,
+                name,
+                data,
+                pins: pins.get(&site.prog).unwrap_or(&no_pins),
+                cont: &conts[k],
+                patches,
+                hops,
+            });
+        }
+        super::link::link(&parts, &linked_name(id))
     }
 
     /// Package, name and kernel identity of every registered program, by program ID (read

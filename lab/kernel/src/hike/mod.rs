@@ -16,6 +16,7 @@ pub mod bench;
 pub mod btf;
 pub mod display;
 pub mod jit;
+mod link;
 pub mod meta;
 pub mod packet;
 pub mod runtime;

@@ -93,6 +93,8 @@ pub struct Hike {
     journal: Option<Journal>,
     /// compile stored chains (the VM's second tier, `super::jit`)
     jit: bool,
+    /// compiled chains linked into one program where possible (else instances)
+    link: bool,
     /// how each chain stored by this instance runs
     tiers: BTreeMap<u32, super::jit::Tier>,
     /// objects not loaded by this instance whose programs chains may call (by package)
@@ -281,6 +283,7 @@ impl Hike {
             chain_map,
             journal,
             jit: !super::jit::disabled_by_env(),
+            link: !super::jit::linking_disabled_by_env(),
             tiers: BTreeMap::new(),
             sources: BTreeMap::new(),
         };
@@ -665,6 +668,16 @@ impl Hike {
     /// (on unless `ECLAT_LAB_JIT=off`).
     pub fn set_jit(&mut self, on: bool) {
         self.jit = on;
+    }
+
+    /// Links compiled chains into one program each (the default, unless
+    /// `ECLAT_LAB_LINK=off`), or installs one instance per call site.
+    pub fn set_link(&mut self, on: bool) {
+        self.link = on;
+    }
+
+    pub(super) fn links(&self) -> bool {
+        self.link
     }
 
     /// How chain `id`, stored by this instance, runs.

@@ -130,8 +130,8 @@ fn templates(elf: &[u8], prog: &str, t: Template) -> Result<Vec<usize>, String> 
     Ok((0..len / 8).filter(|&k| template_at(code, k, t)).collect())
 }
 
-/// Code stamped at an instruction of a program.
-pub type Patch = (usize, Vec<Insn>);
+/// Code stamped over a template whose marker is at an instruction of a program.
+pub type Patch = (Template, usize, Vec<Insn>);
 
 /// A copy of `elf` in which every template of `prog` of each kind given holds that kind's
 /// code (exactly `slots()` instructions), and the patches made (instruction indexes in
@@ -164,7 +164,7 @@ pub fn stamp(
         for k in at {
             let off = start + 8 * k;
             out[off..off + bytes.len()].copy_from_slice(&bytes);
-            patches.push((k, insns.to_vec()));
+            patches.push((t, k, insns.to_vec()));
         }
     }
     Ok((out, patches))
@@ -252,7 +252,7 @@ pub fn linked(elf: &[u8], prog: &str) -> Result<Vec<[u8; 8]>, String> {
 /// instance's).
 pub fn tags(plain: &[[u8; 8]], patches: &[Patch]) -> Result<Vec<(TagDigest, u64, u64)>, String> {
     let mut stamped = plain.to_vec();
-    for (k, code) in patches {
+    for (_, k, code) in patches {
         for (j, i) in code.iter().enumerate() {
             *stamped
                 .get_mut(k + j)
@@ -331,7 +331,7 @@ mod tests {
         let inside = |i: usize| {
             patches
                 .iter()
-                .any(|(k, c)| (start + 8 * k..start + 8 * (k + c.len())).contains(&i))
+                .any(|(_, k, c)| (start + 8 * k..start + 8 * (k + c.len())).contains(&i))
         };
         let changed: Vec<usize> = (0..data.len()).filter(|&i| data[i] != out[i]).collect();
         assert!(changed.len() > 16);
