@@ -5,8 +5,9 @@
 # box (cached), run libvirt with QEMU software emulation inside a private network namespace,
 # `vagrant up` the project's own Vagrantfile (local box and TCG chosen through its ECLAT_*
 # variables, the host-built eclat-lab installed by setup.sh --prebuilt), then inside the
-# guest: `eclat-lab doctor` all green and lesson 1's flow with exact counts - the lab on
-# Debian's 6.1 kernel. Everything is destroyed at the end, even on failure.
+# guest: `eclat-lab doctor` all green, lesson 1's flow with exact counts, lesson 6's chain
+# compiled and linked into one program, and every lesson's checks - the lab on Debian's 6.1
+# kernel. Everything is destroyed at the end, even on failure.
 #
 #   sudo tests/vagrant/ci.sh            (root; Debian 12 host; no systemd needed)
 #   ECLAT_VAGRANT_WORK=DIR   work folder and box cache [/var/tmp/eclat-lab-vagrant]
@@ -236,6 +237,23 @@ print("   pkt_count after 100 packets:", total)
 sys.exit(0 if total == 100 else 1)
 PY
 G 'n=$(ip netns list | wc -l); echo "namespaces left in the guest: $n"; [ "$n" = 0 ]' || fail "reset left namespaces in the guest"
+
+# lesson 6's solution on the guest's kernel (6.1, which tags programs with SHA-1): its chain
+# compiled and linked into one program, and a burst of the flood counted by the chain
+DDOS=$(base64 -w0 "$REPO/lessons/06-ddos-mitigation/solution/ddos.eclat")
+LESSON6="set -e
+sudo eclat-lab reset >/dev/null
+sudo eclat-lab topo up >/dev/null
+echo $DDOS | base64 -d > /tmp/ddos.eclat
+sudo eclat-lab load /tmp/ddos.eclat
+sudo eclat-lab chain list
+sudo eclat-lab traffic --from tg --to fc01::2 --udp 5000 --count 100 --rate 1000
+sudo eclat-lab map dump map_pcpu_mon
+sudo eclat-lab reset >/dev/null"
+rc=0; timed "lesson 6 chain, linked" G "$LESSON6" > "$W/lesson6.txt" || rc=$?
+sed 's/^/   | /' "$W/lesson6.txt"; [ "$rc" = 0 ] || fail "lesson 6 load in the guest (exit $rc)"
+grep -q "compiled: linked into one program" "$W/lesson6.txt" \
+  || fail "lesson 6: the guest did not link the chain into one program"
 
 # every lesson exercise on the guest's kernel: starters fail their checks, solutions pass them
 # (C modules built with the guest's clang and verified by its 6.1 verifier, chains run on

@@ -135,14 +135,22 @@ pub type Patch = (Template, usize, Vec<Insn>);
 
 /// A copy of `elf` in which every template of `prog` of each kind given holds that kind's
 /// code (exactly `slots()` instructions), and the patches made (instruction indexes in
-/// `prog`). A program with no epilogue template never returns to the chain; every HIKe
-/// program has a prologue template.
+/// `prog`). Every entry point built against the lab's `api.h` has a prologue template (the
+/// path that starts a chain is never dead code); one with no epilogue template never
+/// returns to the chain (clang dropped it). Without a prologue template the object is
+/// older than the templates: its code cannot hand over, and is refused.
 pub fn stamp(
     elf: &[u8],
     prog: &str,
     code: &[(Template, &[Insn])],
 ) -> Result<(Vec<u8>, Vec<Patch>), String> {
     let (start, _) = program_range(elf, prog)?;
+    if templates(elf, prog, Template::Prologue)?.is_empty() {
+        return Err(format!(
+            "{prog} has no templates for a compiled chain's hand-over (an object built \
+             against another api.h: rebuild it)"
+        ));
+    }
     let mut out = elf.to_vec();
     let mut patches = Vec::new();
     for &(t, insns) in code {
@@ -154,12 +162,6 @@ pub fn stamp(
             ));
         }
         let at = templates(elf, prog, t)?;
-        if at.is_empty() && t == Template::Prologue {
-            return Err(format!(
-                "{prog} has no prologue template (an object built against another api.h: \
-                 rebuild it)"
-            ));
-        }
         let bytes = Insn::encode_all(insns);
         for k in at {
             let off = start + 8 * k;
@@ -336,9 +338,14 @@ mod tests {
         let changed: Vec<usize> = (0..data.len()).filter(|&i| data[i] != out[i]).collect();
         assert!(changed.len() > 16);
         assert!(changed.into_iter().all(inside));
-        // the stamped object has no template left
-        assert!(stamp(&out, prog, &code).is_err(), "no prologue template");
-        assert!(stamp(&out, prog, &code[1..]).unwrap().1.is_empty());
+        // the stamped object has no template left: like an object older than the
+        // templates, it is refused
+        assert!(stamp(&out, prog, &code).is_err());
+        let err = stamp(&out, prog, &code[1..]).unwrap_err();
+        assert!(err.contains("another api.h"), "{err}");
+        // a program that never returns to the chain has only the prologue template
+        let drop = object("programs/hike_default.o");
+        assert!(stamp(drop, "hike_drop", &code[1..]).unwrap().1.is_empty());
         // the tags: the stamped object's plain tag is the instance's
         let before = tags(&linked(data, prog).unwrap(), &patches).unwrap();
         let after = tags(&linked(&out, prog).unwrap(), &[]).unwrap();
