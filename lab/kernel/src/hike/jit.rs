@@ -4,27 +4,32 @@
 //! Deleting a chain removes what was installed for it.
 //!
 //! What is installed, all in `hvm_jit_map` (pinned beside the system maps, so everything
-//! goes with `reset` or a scratch root's removal; nothing else is pinned):
-//! - the instance of the chain's first call (which also starts the chain) in slot `n` for
-//!   chain `0x40000000 | n` (`n` up to 127);
-//! - one instance of the called program per other call site, in slots 128..255, loaded from the
-//!   program's object with the site's continuation in `__hike_cont` and its own hand-over
-//!   stamped over the templates of `api.h` (`super::stamp`). Apart from that, its code must
-//!   be the registered program's: the tag the kernel gave the registered program is
-//!   compared with the one computed for the object's code, and the instance's tag with the
-//!   one computed for the stamped code. Calls of verdict programs
-//!   (`HIKE_VERDICT_PROG`, read from the object's BTF) after the first have no instance:
-//!   the instance before returns the action.
+//! goes with `reset` or a scratch root's removal; nothing else is pinned). For every call
+//! site, a copy of the called program's code with the site's continuation in `__hike_cont`
+//! and its own hand-over stamped over the templates of `api.h` (`super::stamp`); calls of
+//! verdict programs (`HIKE_VERDICT_PROG`, read from the object's BTF) after the first have
+//! none: the code before returns the action. The copies are
+//! - linked into one program (`super::link`, the default), in slot `n` for chain
+//!   `0x40000000 | n` (`n` up to 127), the hand-overs jumps between them;
+//! - or, when they cannot be linked (the reason is kept in [`Tier::Compiled`]) or
+//!   `ECLAT_LAB_LINK=off`, loaded as one *instance* each: the first call's (which also
+//!   starts the chain) in slot `n`, the others in slots 128..255, the hand-overs tail calls.
+//!
+//! Apart from the stamped templates, the code must be the registered programs': the tag the
+//! kernel gave each registered program is compared with the one computed for its object's
+//! code, and an instance's tag with the one computed for its stamped code.
 //!
 //! Which instance slots a chain owns is recorded in the stored chain itself (`hike_chain`
 //! `pad[1..2]`, a bitmap of slots 128..255), so that any process (a later `unload`, the
 //! REPL) can remove them. Slots that no stored chain claims (a process killed while
 //! installing) are reused.
 //!
-//! Replacing a chain: the new instances go into free slots, then the chain's bytecode and
-//! bitmap are stored, then the entry slot is overwritten (new packets take the new version),
-//! then the old instances are removed. A packet that was between two programs of the old
-//! version at that instant finds the next instance gone and is aborted (`NO_PROG`, counted).
+//! Replacing a chain: the new program (or the new instances, in free slots) is loaded, then
+//! the chain's bytecode and bitmap are stored, then the entry slot is overwritten (new
+//! packets take the new version), then what the old version used is removed. A linked
+//! chain is one program, so a packet runs all of one version; with instances, a packet that
+//! was between two programs of the old version at that instant finds the next instance
+//! gone and is aborted (`NO_PROG`, counted).
 
 use std::collections::BTreeMap;
 use std::os::fd::{AsFd, AsRawFd};
@@ -103,9 +108,24 @@ pub fn linking_disabled_by_env() -> bool {
 
 /// The kernel name of a linked chain's program (`hike_chain_<n>` for chain `0x40000000 | n`).
 fn linked_name(id: u32) -> String {
-    format!("hike_chain_{}", id & ENTRY_NAME_MASK)
+    format!("hike_chain_{}", id & jit::ENTRY_MASK)
 }
-const ENTRY_NAME_MASK: u32 = jit::ENTRY_MASK;
+
+/// The instructions aya submits for program `name` of `data` (registered under `prog`),
+/// computed once per program (`super::stamp::linked`): what its tags are computed from.
+fn submitted_code<'c>(
+    cache: &'c mut BTreeMap<u32, Vec<[u8; 8]>>,
+    prog: u32,
+    data: &[u8],
+    name: &str,
+) -> Result<&'c [[u8; 8]], String> {
+    Ok(match cache.entry(prog) {
+        std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
+        std::collections::btree_map::Entry::Vacant(e) => {
+            e.insert(super::stamp::linked(data, name)?)
+        }
+    })
+}
 
 /// A registered program, as found through its pin.
 struct Registered {
@@ -426,12 +446,8 @@ impl Hike {
             }
             let (_, patches) =
                 super::stamp::stamp(data, name, &code).map_err(|e| format!("{label}: {e}"))?;
-            let code_now = match plain.entry(site.prog) {
-                std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
-                std::collections::btree_map::Entry::Vacant(e) => {
-                    e.insert(super::stamp::linked(data, name).map_err(|e| format!("{label}: {e}"))?)
-                }
-            };
+            let code_now = submitted_code(&mut plain, site.prog, data, name)
+                .map_err(|e| format!("{label}: {e}"))?;
             let tags = super::stamp::tags(code_now, &[]).map_err(|e| format!("{label}: {e}"))?;
             if !tags.iter().any(|(_, t, _)| t == tag) {
                 return Err(format!(
@@ -517,14 +533,8 @@ impl Hike {
         // the instance's own code, and the tags it and the registered code get
         let (stamped, patches) =
             super::stamp::stamp(data, name, code).map_err(|e| format!("{package}.{name}: {e}"))?;
-        let plain = match linked.get(&prog) {
-            Some(p) => p,
-            None => {
-                let p = super::stamp::linked(data, name)
-                    .map_err(|e| format!("{package}.{name}: {e}"))?;
-                linked.entry(prog).or_insert(p)
-            }
-        };
+        let plain = submitted_code(linked, prog, data, name)
+            .map_err(|e| format!("{package}.{name}: {e}"))?;
         let tags =
             super::stamp::tags(plain, &patches).map_err(|e| format!("{package}.{name}: {e}"))?;
         // (the digest this kernel uses is the one that gives the registered program's tag)

@@ -104,12 +104,7 @@ fn part_code(part: &Part<'_>, keep: &mut Vec<MapData>) -> Result<(Vec<[u8; 8]>, 
         if i.code == LDDW && i.src_reg() > 2 {
             return Err("it takes the address of a function or a kernel symbol".into());
         }
-        let mut b = [0u8; 8];
-        b[0] = i.code;
-        b[1] = (i.dst_reg() & 0x0f) | (i.src_reg() << 4);
-        b[2..4].copy_from_slice(&i.off.to_le_bytes());
-        b[4..8].copy_from_slice(&i.imm.to_le_bytes());
-        code.push(b);
+        code.push(super::stamp::insn_bytes(i));
     }
     for (_, k, stamped) in &part.patches {
         for (j, i) in stamped.iter().enumerate() {

@@ -236,17 +236,17 @@ pub fn linked(elf: &[u8], prog: &str) -> Result<Vec<[u8; 8]>, String> {
         .functions
         .get(&key)
         .ok_or_else(|| format!("the object has no code for {prog}"))?;
-    Ok(f.instructions
-        .iter()
-        .map(|i| {
-            let mut b = [0u8; 8];
-            b[0] = i.code;
-            b[1] = (i.dst_reg() & 0x0f) | (i.src_reg() << 4);
-            b[2..4].copy_from_slice(&i.off.to_le_bytes());
-            b[4..8].copy_from_slice(&i.imm.to_le_bytes());
-            b
-        })
-        .collect())
+    Ok(f.instructions.iter().map(insn_bytes).collect())
+}
+
+/// An instruction as aya-obj holds it, as the kernel reads it (8 bytes, little-endian).
+pub(super) fn insn_bytes(i: &aya_obj::generated::bpf_insn) -> [u8; 8] {
+    let mut b = [0u8; 8];
+    b[0] = i.code;
+    b[1] = (i.dst_reg() & 0x0f) | (i.src_reg() << 4);
+    b[2..4].copy_from_slice(&i.off.to_le_bytes());
+    b[4..8].copy_from_slice(&i.imm.to_le_bytes());
+    b
 }
 
 /// The tags of a program whose instructions ([`linked`]) are `plain`, as it is and with
