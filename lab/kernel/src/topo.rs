@@ -354,8 +354,11 @@ fn build(
     crate::crash_point("topo-up:links-up");
     // The kernel activates a link's queueing discipline when its link watcher sees the
     // carrier, asynchronously (later under load): a packet sent before is silently dropped,
-    // so a learner's first ping could be lost. Wait until every lab link runs.
-    let deadline = Instant::now() + std::time::Duration::from_secs(3);
+    // so a learner's first ping could be lost. Wait until every lab link runs. The link
+    // watcher needs the RTNL lock, which other namespace work (another lab's teardown,
+    // parallel tests) can hold for seconds: the deadline is generous, and costs nothing
+    // when the links come up at once (the usual few milliseconds).
+    let deadline = Instant::now() + std::time::Duration::from_secs(10);
     for (i, m) in made.iter_mut().enumerate() {
         let mine: Vec<u32> = index
             .iter()
