@@ -40,6 +40,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::asm;
 use crate::insn::{Insn, call, op};
 use crate::{MAX_PROGRAM_CALLS, MAX_PROGRAMS};
 
@@ -453,11 +454,10 @@ impl Emitter {
     /// `dst = imm` (64-bit): one `mov` when the constant fits 32 bits signed, else `lddw`.
     fn mov_imm(&mut self, dst: u8, imm: i64) {
         match i32::try_from(imm) {
-            Ok(v) => self.put(Insn::new(op::ALU64 | op::MOV | op::K, dst, 0, 0, v)),
-            Err(_) => {
-                self.put(Insn::new(op::LDDW, dst, 0, 0, imm as i32));
-                self.put(Insn::new(0, 0, 0, 0, (imm >> 32) as i32));
-            }
+            Ok(v) => self.put(asm::mov(dst, v)),
+            Err(_) => asm::lddw(dst, imm as u64)
+                .into_iter()
+                .for_each(|i| self.put(i)),
         }
     }
     fn reg_off(reg: u8) -> i16 {
@@ -468,22 +468,10 @@ impl Emitter {
     fn store_reg(&mut self, reg: u8, imm: i64) {
         use epi_reg::REGS;
         match i32::try_from(imm) {
-            Ok(v) => self.put(Insn::new(
-                op::ST | op::MEM | op::DW,
-                REGS,
-                0,
-                Self::reg_off(reg),
-                v,
-            )),
+            Ok(v) => self.put(asm::st(op::DW, REGS, Self::reg_off(reg), v)),
             Err(_) => {
                 self.mov_imm(1, imm);
-                self.put(Insn::new(
-                    op::STX | op::MEM | op::DW,
-                    REGS,
-                    1,
-                    Self::reg_off(reg),
-                    0,
-                ));
+                self.put(asm::stx(op::DW, REGS, Self::reg_off(reg), 1));
             }
         }
     }
@@ -492,41 +480,40 @@ impl Emitter {
         use epi_reg::*;
         if let Next::Abort { reason } = w.next {
             self.mov_imm(0, reason as i64);
-            self.jump(Insn::new(op::JMP | op::JA, 0, 0, 0, 0), Label::End);
+            self.jump(asm::ja(0), Label::End);
             return;
         }
         for &(reg, imm) in &w.moves {
             self.store_reg(reg, imm);
         }
         if count {
-            self.put(Insn::new(op::LDX | op::MEM | op::W, 1, CDATA, CALLS_OFF, 0));
-            let limit = MAX_PROGRAM_CALLS as i32;
+            self.put(asm::ldx(op::W, 1, CDATA, CALLS_OFF));
             self.jump(
-                Insn::new(op::JMP | op::JGE | op::K, 1, 0, 0, limit),
+                asm::jmp(op::JGE, 1, MAX_PROGRAM_CALLS as i32, 0),
                 Label::Limit,
             );
-            self.put(Insn::new(op::ALU64 | op::ADD | op::K, 1, 0, 0, 1));
-            self.put(Insn::new(op::STX | op::MEM | op::W, CDATA, 1, CALLS_OFF, 0));
+            self.put(asm::alu(op::ADD, 1, 1));
+            self.put(asm::stx(op::W, CDATA, CALLS_OFF, 1));
         }
         match w.next {
             Next::Verdict { action, .. } => {
                 self.mov_imm(0, action as i64);
-                self.put(Insn::new(op::JMP | op::EXIT, 0, 0, 0, 0));
+                self.put(asm::exit());
             }
             Next::Call { site } if self.linked => {
                 // the next program's code starts as an entry point does: r1 = ctx
-                self.put(Insn::new(op::ALU64 | op::MOV | op::X, 1, CTX, 0, 0));
+                self.put(asm::mov_r(1, CTX));
                 self.hops.push((self.code.len(), site));
-                self.put(Insn::new(op::JMP | op::JA, 0, 0, 0, 0));
+                self.put(asm::ja(0));
             }
             Next::Call { site } => {
-                self.put(Insn::new(op::ALU64 | op::MOV | op::X, 1, CTX, 0, 0));
-                self.put(Insn::new(op::ALU64 | op::MOV | op::X, 2, JIT_MAP, 0, 0));
+                self.put(asm::mov_r(1, CTX));
+                self.put(asm::mov_r(2, JIT_MAP));
                 self.mov_imm(3, slot_of[site] as i64);
                 self.put(Insn::new(op::JMP | op::CALL, 0, 0, 0, BPF_FUNC_TAIL_CALL));
                 // the slot was empty: the tail call fell through
                 self.mov_imm(0, REASON_NO_PROG as i64);
-                self.jump(Insn::new(op::JMP | op::JA, 0, 0, 0, 0), Label::End);
+                self.jump(asm::ja(0), Label::End);
             }
             Next::Abort { .. } => unreachable!("handled above"),
         }
@@ -567,33 +554,18 @@ fn epilogue_code(
     };
     // never taken (the verifier knows r6 is not NULL, and deletes it), but it keeps the code
     // after the template reachable when every way ends in exit or a tail call
-    e.jump(
-        Insn::new(op::JMP | op::JEQ | op::K, REGS, 0, 0, 0),
-        Label::End,
-    );
+    e.jump(asm::jmp(op::JEQ, REGS, 0, 0), Label::End);
     if let Some(save) = cont.save {
-        e.put(Insn::new(op::LDX | op::MEM | op::DW, 1, REGS, 0, 0));
-        e.put(Insn::new(
-            op::STX | op::MEM | op::DW,
-            REGS,
-            1,
-            Emitter::reg_off(save),
-            0,
-        ));
+        e.put(asm::ldx(op::DW, 1, REGS, 0));
+        e.put(asm::stx(op::DW, REGS, Emitter::reg_off(save), 1));
     }
     if let (Some((jop, reg, imm)), Some(_)) = (cont.test, &cont.ways.1) {
-        e.put(Insn::new(
-            op::LDX | op::MEM | op::DW,
-            1,
-            REGS,
-            Emitter::reg_off(reg),
-            0,
-        ));
+        e.put(asm::ldx(op::DW, 1, REGS, Emitter::reg_off(reg)));
         match i32::try_from(imm) {
-            Ok(v) => e.jump(Insn::new(op::JMP | jop | op::K, 1, 0, 0, v), Label::Way1),
+            Ok(v) => e.jump(asm::jmp(jop, 1, v, 0), Label::Way1),
             Err(_) => {
                 e.mov_imm(2, imm);
-                e.jump(Insn::new(op::JMP | jop | op::X, 1, 2, 0, 0), Label::Way1);
+                e.jump(asm::jmp_r(jop, 1, 2, 0), Label::Way1);
             }
         }
     }
@@ -605,7 +577,7 @@ fn epilogue_code(
     if e.code.iter().any(|(_, l)| *l == Some(Label::Limit)) {
         e.limit = Some(e.code.len());
         e.mov_imm(0, REASON_CALL_LIMIT as i64);
-        e.jump(Insn::new(op::JMP | op::JA, 0, 0, 0, 0), Label::End);
+        e.jump(asm::ja(0), Label::End);
     }
     assert!(
         e.code.len() <= EPILOGUE_SLOTS,
@@ -613,7 +585,7 @@ fn epilogue_code(
         e.code.len()
     );
     let pad = EPILOGUE_SLOTS - e.code.len();
-    let mut out = vec![Insn::new(op::JMP | op::JA, 0, 0, 0, 0); pad];
+    let mut out = vec![asm::ja(0); pad];
     for (k, (mut i, label)) in e.code.iter().copied().enumerate() {
         if let Some(l) = label {
             let at = pad + k;
@@ -662,7 +634,7 @@ pub fn prologue(plan: &Plan) -> Vec<Insn> {
         "a prologue of {} instructions",
         code.len()
     );
-    let mut out = vec![Insn::new(op::JMP | op::JA, 0, 0, 0, 0); PROLOGUE_SLOTS - code.len()];
+    let mut out = vec![asm::ja(0); PROLOGUE_SLOTS - code.len()];
     out.extend(code);
     out
 }

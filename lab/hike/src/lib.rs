@@ -12,6 +12,7 @@
 //! - [`layout`]: byte layouts of the system maps and the MMU addresses.
 //! - [`jit`]: the chain compiler, the VM's second tier (chains as eBPF programs).
 
+pub mod asm;
 pub mod catalog;
 pub mod disasm;
 pub mod insn;

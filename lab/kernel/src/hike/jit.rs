@@ -111,6 +111,20 @@ fn linked_name(id: u32) -> String {
     format!("hike_chain_{}", id & jit::ENTRY_MASK)
 }
 
+/// What is stamped into site `k`'s code: its epilogue, and for the chain's first call the
+/// prologue that starts the chain.
+fn site_code<'a>(
+    k: usize,
+    prologue: &'a [Insn],
+    epilogue: &'a [Insn],
+) -> Vec<(Template, &'a [Insn])> {
+    let mut code = vec![(Template::Epilogue, epilogue)];
+    if k == 0 {
+        code.insert(0, (Template::Prologue, prologue));
+    }
+    code
+}
+
 /// The instructions aya submits for program `name` of `data` (registered under `prog`),
 /// computed once per program (`super::stamp::linked`): what its tags are computed from.
 fn submitted_code<'c>(
@@ -142,6 +156,18 @@ pub struct JitSlot {
     pub prog: sys::ProgInfo,
 }
 
+/// Slot `slot` of `hvm_jit_map` (`map`), if it holds a program.
+fn jit_slot(map: &MapData, slot: u32) -> Result<Option<JitSlot>, HikeError> {
+    let mut id = [0u8; 4];
+    if !sys::lookup(map.fd().as_fd(), &slot.to_ne_bytes(), &mut id)
+        .map_err(map_err("hvm_jit_map"))?
+    {
+        return Ok(None);
+    }
+    let prog = sys::prog_info_by_id(u32::from_ne_bytes(id)).map_err(map_err("hvm_jit_map"))?;
+    Ok(prog.map(|prog| JitSlot { slot, prog }))
+}
+
 fn map_err(map: &str) -> impl Fn(std::io::Error) -> HikeError + '_ {
     move |e| HikeError::Map {
         map: map.into(),
@@ -165,18 +191,9 @@ impl Hike {
         let Ok(map) = self.system_map("hvm_jit_map") else {
             return Ok(Vec::new());
         };
-        let fd = map.fd().as_fd();
         let mut out = Vec::new();
         for slot in 0..jit::JIT_SLOTS {
-            let mut id = [0u8; 4];
-            if !sys::lookup(fd, &slot.to_ne_bytes(), &mut id).map_err(map_err("hvm_jit_map"))? {
-                continue;
-            }
-            if let Some(prog) =
-                sys::prog_info_by_id(u32::from_ne_bytes(id)).map_err(map_err("hvm_jit_map"))?
-            {
-                out.push(JitSlot { slot, prog });
-            }
+            out.extend(jit_slot(&map, slot)?);
         }
         Ok(out)
     }
@@ -193,10 +210,11 @@ impl Hike {
                         .copied()
                         .filter(|s| *s >= jit::FIRST_INSTANCE_SLOT)
                         .collect(),
-                    linked: self
-                        .jit_slots()?
-                        .iter()
-                        .any(|s| s.slot == entry_slot && s.prog.name == linked_name(id)),
+                    linked: match self.system_map("hvm_jit_map") {
+                        Ok(map) => jit_slot(&map, entry_slot)?
+                            .is_some_and(|s| s.prog.name == linked_name(id)),
+                        Err(_) => false,
+                    },
                     not_linked: match self.tier(id) {
                         Some(Tier::Compiled { not_linked, .. }) => not_linked.clone(),
                         _ => None,
@@ -295,30 +313,13 @@ impl Hike {
             .filter(|s| !claimed.contains_key(s) && !old.contains(s) && *s != entry)
             .collect();
         self.jit_delete(&map, &orphans)?;
-        let free: Vec<u32> = (jit::FIRST_INSTANCE_SLOT..jit::JIT_SLOTS)
-            .filter(|k| !claimed.contains_key(k) && !old.contains(k))
-            .collect();
-        let need = plan.sites.len() - 1;
-        if free.len() < need {
-            return Ok(Err(format!(
-                "it needs {need} free slots of hvm_jit_map for its call sites, {} are free",
-                free.len()
-            )));
-        }
-        let mut slot_of = vec![entry];
-        slot_of.extend(&free[..need]);
-        let conts: Vec<[u8; jit::CONT_SIZE]> = (0..plan.sites.len())
-            .map(|k| jit::encode_cont(&plan, k, &slot_of))
-            .collect();
         let prologue = jit::prologue(&plan);
-        // each instance's own code: its epilogue, and the first one's prologue
-        let epilogues: Vec<Vec<Insn>> = (0..plan.sites.len())
-            .map(|k| jit::epilogue(&plan, k, &slot_of))
-            .collect();
-        // the pin of every map of every object, and one loader for all the instances: aya's
-        // EbpfLoader::new() parses the kernel's BTF each time (~20 ms), whatever .btf() says
-        // next. Reusing it is safe: each load sets the continuation and the pin of every
-        // map of its object, and aya only reads the settings of the maps an object has.
+        let conts_for = |slot_of: &[u32]| -> Vec<[u8; jit::CONT_SIZE]> {
+            (0..plan.sites.len())
+                .map(|k| jit::encode_cont(&plan, k, slot_of))
+                .collect()
+        };
+        // the pin of every map of every object
         let pins: BTreeMap<u32, Vec<(String, PathBuf)>> = objects
             .iter()
             .filter_map(|(prog, o)| {
@@ -333,6 +334,8 @@ impl Hike {
             .collect();
         let mut not_linked = None;
         if self.links() {
+            // one program: no site has a slot of its own (the entry slot stands for each)
+            let conts = conts_for(&vec![entry; plan.sites.len()]);
             match self.jit_link(id, &plan, &index, &objects, &pins, &conts, &prologue) {
                 Ok(linked) => {
                     let generation = self.write_chain(id, insns, &[entry])?;
@@ -359,6 +362,29 @@ impl Hike {
                 Err(why) => not_linked = Some(why),
             }
         }
+        let free: Vec<u32> = (jit::FIRST_INSTANCE_SLOT..jit::JIT_SLOTS)
+            .filter(|k| !claimed.contains_key(k) && !old.contains(k))
+            .collect();
+        let need = plan.sites.len() - 1;
+        if free.len() < need {
+            let unlinked = not_linked.map(|w| format!(" (it cannot be linked: {w})"));
+            return Ok(Err(format!(
+                "it needs {need} free slots of hvm_jit_map for its call sites, {} are free{}",
+                free.len(),
+                unlinked.unwrap_or_default()
+            )));
+        }
+        let mut slot_of = vec![entry];
+        slot_of.extend(&free[..need]);
+        let conts = conts_for(&slot_of);
+        // each instance's own code: its epilogue, and the first one's prologue
+        let epilogues: Vec<Vec<Insn>> = (0..plan.sites.len())
+            .map(|k| jit::epilogue(&plan, k, &slot_of))
+            .collect();
+        // one loader for all the instances: aya's EbpfLoader::new() parses the kernel's BTF
+        // each time (~20 ms), whatever .btf() says next. Reusing it is safe: each load sets
+        // the continuation and the pin of every map of its object, and aya only reads the
+        // settings of the maps an object has.
         let mut loader = EbpfLoader::new();
         loader.btf(super::kernel_btf());
         let no_pins = Vec::new();
@@ -367,10 +393,7 @@ impl Hike {
         let mut load = |this: &Self, k: usize| {
             let p = plan.sites[k].prog;
             let pins = pins.get(&p).unwrap_or(&no_pins);
-            let mut code = vec![(Template::Epilogue, &epilogues[k][..])];
-            if k == 0 {
-                code.insert(0, (Template::Prologue, &prologue[..]));
-            }
+            let code = site_code(k, &prologue, &epilogues[k]);
             this.jit_load_instance(
                 &mut loader,
                 &index,
@@ -431,7 +454,6 @@ impl Hike {
         prologue: &[Insn],
     ) -> Result<super::link::Linked, String> {
         let no_pins = Vec::new();
-        let mut plain: BTreeMap<u32, Vec<[u8; 8]>> = BTreeMap::new();
         let mut parts = Vec::with_capacity(plan.sites.len());
         for (k, site) in plan.sites.iter().enumerate() {
             let Registered { package, name, tag } = index
@@ -440,24 +462,13 @@ impl Hike {
             let label = format!("{package}.{name}");
             let (data, _) = objects[&site.prog].as_ref().map_err(|e| e.clone())?;
             let (epilogue, hops) = jit::linked_epilogue(plan, k);
-            let mut code = vec![(Template::Epilogue, &epilogue[..])];
-            if k == 0 {
-                code.insert(0, (Template::Prologue, prologue));
-            }
-            let (_, patches) =
-                super::stamp::stamp(data, name, &code).map_err(|e| format!("{label}: {e}"))?;
-            let code_now = submitted_code(&mut plain, site.prog, data, name)
+            let patches = super::stamp::patches(data, name, &site_code(k, prologue, &epilogue))
                 .map_err(|e| format!("{label}: {e}"))?;
-            let tags = super::stamp::tags(code_now, &[]).map_err(|e| format!("{label}: {e}"))?;
-            if !tags.iter().any(|(_, t, _)| t == tag) {
-                return Err(format!(
-                    "{label} is registered from other code than its object here"
-                ));
-            }
             parts.push(super::link::Part {
                 label,
                 name,
                 data,
+                tag: *tag,
                 pins: pins.get(&site.prog).unwrap_or(&no_pins),
                 cont: &conts[k],
                 patches,

@@ -19,6 +19,7 @@ use std::path::PathBuf;
 
 use aya::maps::MapData;
 use aya_obj::EbpfSectionKind;
+use hike::insn::op;
 use hike::jit::CONT_SYMBOL;
 
 use super::stamp::{Patch, Template};
@@ -31,11 +32,13 @@ pub(super) struct Part<'a> {
     /// the program's name in its object
     pub name: &'a str,
     pub data: &'a [u8],
+    /// the kernel's tag of the registered program: the part's code must be that code
+    pub tag: u64,
     /// the pin of every map of the object, by name
     pub pins: &'a [(String, PathBuf)],
     /// the site's `struct hike_cont`
     pub cont: &'a [u8],
-    /// the stamped code (from [`super::stamp::stamp`]), with a linked epilogue
+    /// the stamped code (from [`super::stamp::patches`]), with a linked epilogue
     pub patches: Vec<Patch>,
     /// the jumps of the epilogue: (index in it, the site whose code it reaches)
     pub hops: Vec<(usize, usize)>,
@@ -46,9 +49,9 @@ pub(super) struct Linked {
     pub fd: OwnedFd,
 }
 
-const CALL: u8 = 0x85;
-const LDDW: u8 = 0x18;
-const JA: u8 = 0x05;
+const CALL: u8 = op::JMP | op::CALL;
+const LDDW: u8 = op::LDDW;
+const JA: u8 = op::JMP | op::JA;
 
 /// The instructions of `part`, its maps resolved to file descriptors (the data maps made
 /// here are kept alive in `keep` until the program holds them).
@@ -105,6 +108,11 @@ fn part_code(part: &Part<'_>, keep: &mut Vec<MapData>) -> Result<(Vec<[u8; 8]>, 
             return Err("it takes the address of a function or a kernel symbol".into());
         }
         code.push(super::stamp::insn_bytes(i));
+    }
+    // the registered program's code, before the stamping (map fds do not enter the tag)
+    let tags = super::stamp::tags(&code, &[])?;
+    if !tags.iter().any(|(_, plain, _)| *plain == part.tag) {
+        return Err("it is registered from other code than its object here".into());
     }
     for (_, k, stamped) in &part.patches {
         for (j, i) in stamped.iter().enumerate() {

@@ -11,7 +11,8 @@
 //! - [`bench`]: the performance suite's measurements;
 //! - [`packet`] and [`asm`]: crafted packets and hand-assembled chains for tests and benches.
 
-pub mod asm;
+/// Hand-assembling eBPF: lives in the pure crate (the chain compiler uses it too).
+pub use hike::asm;
 pub mod bench;
 pub mod btf;
 pub mod display;

@@ -28,9 +28,11 @@ use object::{Object, ObjectSection, ObjectSymbol};
 use sha1::{Digest, Sha1};
 use sha2::Sha256;
 
-const LDDW: u8 = 0x18;
-const MOV64_X: u8 = 0xbf;
-const JA: u8 = 0x05;
+use hike::insn::op;
+
+const LDDW: u8 = op::LDDW;
+const MOV64_X: u8 = op::ALU64 | op::MOV | op::X;
+const JA: u8 = op::JMP | op::JA;
 
 fn insn_at(code: &[u8], k: usize) -> Option<Insn> {
     let b = code.get(8 * k..8 * k + 8)?;
@@ -133,26 +135,20 @@ fn templates(elf: &[u8], prog: &str, t: Template) -> Result<Vec<usize>, String> 
 /// Code stamped over a template whose marker is at an instruction of a program.
 pub type Patch = (Template, usize, Vec<Insn>);
 
-/// A copy of `elf` in which every template of `prog` of each kind given holds that kind's
-/// code (exactly `slots()` instructions), and the patches made (instruction indexes in
-/// `prog`). Every entry point built against the lab's `api.h` has a prologue template (the
-/// path that starts a chain is never dead code); one with no epilogue template never
-/// returns to the chain (clang dropped it). Without a prologue template the object is
-/// older than the templates: its code cannot hand over, and is refused.
-pub fn stamp(
-    elf: &[u8],
-    prog: &str,
-    code: &[(Template, &[Insn])],
-) -> Result<(Vec<u8>, Vec<Patch>), String> {
-    let (start, _) = program_range(elf, prog)?;
+/// Where each template of `prog` of each kind given is, with that kind's code (exactly
+/// `slots()` instructions): the patches that stamp them (instruction indexes in `prog`).
+/// Every entry point built against the lab's `api.h` has a prologue template (the path
+/// that starts a chain is never dead code); one with no epilogue template never returns to
+/// the chain (clang dropped it). Without a prologue template the object is older than the
+/// templates: its code cannot hand over, and is refused.
+pub fn patches(elf: &[u8], prog: &str, code: &[(Template, &[Insn])]) -> Result<Vec<Patch>, String> {
     if templates(elf, prog, Template::Prologue)?.is_empty() {
         return Err(format!(
             "{prog} has no templates for a compiled chain's hand-over (an object built \
              against another api.h: rebuild it)"
         ));
     }
-    let mut out = elf.to_vec();
-    let mut patches = Vec::new();
+    let mut out = Vec::new();
     for &(t, insns) in code {
         if insns.len() != t.slots() {
             return Err(format!(
@@ -161,13 +157,26 @@ pub fn stamp(
                 t.slots()
             ));
         }
-        let at = templates(elf, prog, t)?;
-        let bytes = Insn::encode_all(insns);
-        for k in at {
-            let off = start + 8 * k;
-            out[off..off + bytes.len()].copy_from_slice(&bytes);
-            patches.push((t, k, insns.to_vec()));
+        for k in templates(elf, prog, t)? {
+            out.push((t, k, insns.to_vec()));
         }
+    }
+    Ok(out)
+}
+
+/// A copy of `elf` with `prog`'s templates stamped ([`patches`]), and the patches made.
+pub fn stamp(
+    elf: &[u8],
+    prog: &str,
+    code: &[(Template, &[Insn])],
+) -> Result<(Vec<u8>, Vec<Patch>), String> {
+    let (start, _) = program_range(elf, prog)?;
+    let patches = patches(elf, prog, code)?;
+    let mut out = elf.to_vec();
+    for (_, k, insns) in &patches {
+        let bytes = Insn::encode_all(insns);
+        let off = start + 8 * k;
+        out[off..off + bytes.len()].copy_from_slice(&bytes);
     }
     Ok((out, patches))
 }

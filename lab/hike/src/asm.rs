@@ -1,8 +1,8 @@
-//! Hand-assembling chains (tests, benchmarks, lessons that show bytecode): one function per
-//! instruction shape, named after the eBPF mnemonic.
+//! Hand-assembling eBPF (chains for tests, benchmarks and lessons; the code the chain
+//! compiler stamps): one function per instruction shape, named after the eBPF mnemonic.
 
-use hike::Insn;
-use hike::insn::{call, op};
+use crate::Insn;
+use crate::insn::{call, op};
 
 /// `dst = imm` (64-bit, sign-extended)
 pub fn mov(dst: u8, imm: i32) -> Insn {
