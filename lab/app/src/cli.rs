@@ -232,7 +232,8 @@ pub enum MapCmd {
 pub enum ChainCmd {
     /// Chains stored in hvm_chain_map, with the scripts they came from
     List(JsonFlag),
-    /// Disassemble a stored chain (by ID, e.g. 0x40000001, or by name)
+    /// Disassemble a stored chain (by ID, e.g. 0x40000001, or by name), and show what the
+    /// chain compiler wrote after each of its calls
     Dis { id: String },
     /// Print, live, every chain entry, program call (arguments, return value) and verdict
     Trace {

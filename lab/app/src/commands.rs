@@ -189,7 +189,7 @@ impl Session {
                     .count();
                 if compiled > 0 {
                     text.push_str(&format!(
-                        "\n  {compiled} of {} chain(s) compiled: each program jumps straight to the next, no interpreter (`chain list` shows how each runs)",
+                        "\n  {compiled} of {} chain(s) compiled: each program goes straight on to the next, no interpreter (`chain list` shows how each runs, `chain dis` what the compiler wrote)",
                         rep.tiers.len()
                     ));
                 }

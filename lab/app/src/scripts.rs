@@ -1568,7 +1568,71 @@ pub fn chain_dis(session: &Session, id: &str) -> Result<String> {
         }
         s.push('\n');
     }
+    s.push('\n');
+    s.push_str(&compiled_form(&hike, c.id, &prog_names)?);
     Ok(s.trim_end().to_string())
+}
+
+/// The second half of `chain dis`: how the chain runs, and for a compiled chain what the
+/// compiler wrote after each call (hike::jit::listing).
+fn compiled_form(hike: &Hike, id: u32, prog_names: &BTreeMap<u32, String>) -> Result<String> {
+    use eclat_kernel::hike::jit::Tier;
+    let tier = hike.chain_tier(id)?;
+    let plan = hike.chain_plan(id)?;
+    let slot_of = match (&tier, &plan) {
+        (Tier::Interpreted { .. }, Err(why)) => {
+            return Ok(format!("interpreted by the VM: {why}"));
+        }
+        (Tier::Interpreted { why }, Ok(_)) => {
+            // another process stored it: what stopped the compiler then is not known here
+            let why = match why.as_str() {
+                "not compiled" => {
+                    "the compiler was off when the chain was stored (ECLAT_LAB_JIT=off), or \
+                     the chain's programs could not be loaded for it then; load the script \
+                     again to compile it"
+                }
+                w => w,
+            };
+            return Ok(format!("interpreted by the VM: {why}"));
+        }
+        (Tier::Compiled { linked: true, .. }, _) => None,
+        (
+            Tier::Compiled {
+                entry_slot,
+                instance_slots,
+                ..
+            },
+            _,
+        ) => Some(
+            std::iter::once(*entry_slot)
+                .chain(instance_slots.iter().copied())
+                .collect::<Vec<u32>>(),
+        ),
+    };
+    let mut s = format!("{}\n", tier.summary());
+    let Ok(plan) = plan else {
+        s.push_str(
+            "(its programs were registered again since it was stored: load the script again \
+             to see what the compiler makes of it now)",
+        );
+        return Ok(s);
+    };
+    let prog = |p: u32| {
+        prog_names
+            .get(&p)
+            .cloned()
+            .unwrap_or_else(|| format!("program {p}"))
+    };
+    let reason = |r: u32| match eclat_kernel::hike::VmError::from_code(r) {
+        Some(e) => format!("hvm_stats[{r}], {}", e.explain()),
+        None => format!("hvm_stats[{r}]"),
+    };
+    let names = hike::jit::Names {
+        prog: &prog,
+        reason: &reason,
+    };
+    s.push_str(&hike::jit::listing(&plan, slot_of.as_deref(), &names));
+    Ok(s)
 }
 
 fn parse_id(id: &str, st: &HikeState) -> Result<u32> {

@@ -399,9 +399,12 @@ fn scripts_test_load_trace_reload_unload() {
         list.contains("0x40000001") && list.contains("mitigate"),
         "{list}"
     );
+    let dis = lab.ok(&["chain", "dis", "mitigate"]);
+    assert!(dis.contains("hike_default.monitor"), "{dis}");
+    // the compiled form under the bytecode: what each call's copy does next
     assert!(
-        lab.ok(&["chain", "dis", "mitigate"])
-            .contains("hike_default.monitor")
+        dis.contains("\ncompiled: ") && dis.contains("after the call at"),
+        "{dis}"
     );
     // packets through the loaded chain: monitor(PASS) counts them
     let r = lab.ok(&[

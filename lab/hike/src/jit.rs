@@ -560,7 +560,10 @@ fn epilogue_code(
         e.put(asm::stx(op::DW, REGS, Emitter::reg_off(save), 1));
     }
     if let (Some((jop, reg, imm)), Some(_)) = (cont.test, &cont.ways.1) {
-        e.put(asm::ldx(op::DW, 1, REGS, Emitter::reg_off(reg)));
+        // r1 still holds r<save> (= r0) when the test reads it
+        if cont.save != Some(reg) {
+            e.put(asm::ldx(op::DW, 1, REGS, Emitter::reg_off(reg)));
+        }
         match i32::try_from(imm) {
             Ok(v) => e.jump(asm::jmp(jop, 1, v, 0), Label::Way1),
             Err(_) => {
@@ -638,6 +641,9 @@ pub fn prologue(plan: &Plan) -> Vec<Insn> {
     out.extend(code);
     out
 }
+
+mod listing;
+pub use listing::{Names, listing};
 
 #[cfg(test)]
 mod tests;

@@ -236,6 +236,22 @@ fn calls_are_counted_only_when_a_path_can_exceed_the_limit() {
         ),
         1
     );
+    // the listing says why each hand-over counts, and where the limit aborts
+    let (prog, reason) = test_names();
+    let names = Names {
+        prog: &prog,
+        reason: &reason,
+    };
+    let text = listing(&p, None, &names);
+    for want in [
+        "calls: a path of this chain can make more than 16 program calls",
+        "; the program calls made so far",
+        "; 16 calls made already: the limit",
+        "; one call more",
+        "; abort: reason 12",
+    ] {
+        assert!(text.contains(want), "no {want:?} in\n{text}");
+    }
 }
 
 #[test]
@@ -446,4 +462,57 @@ fn the_largest_epilogue_fits_its_template() {
     assert_eq!(stores[1], (8, 9));
     assert_eq!(stores[2], (16, -1));
     assert_eq!(stores[10], (80, crate::layout::mmu::FP as i32));
+}
+
+fn test_names() -> (impl Fn(u32) -> String, impl Fn(u32) -> String) {
+    (|p: u32| format!("prog{p}"), |r: u32| format!("reason {r}"))
+}
+
+#[test]
+fn the_listing_shows_each_hand_over_as_the_chain_reads_it() {
+    // r6 = prog5(1); if r6 != 0 { prog6(7) } prog7(), with prog7 a verdict program
+    let p = compile(ID, &branchy(), &BTreeMap::from([(7, 2)])).unwrap();
+    let (prog, reason) = test_names();
+    let names = Names {
+        prog: &prog,
+        reason: &reason,
+    };
+    let linked = listing(&p, None, &names);
+    println!("{linked}");
+    assert!(
+        linked.starts_with(
+            "start: the copy of prog5 (the call at 2) first sets frame 1 up as the VM would \
+             (r1 = 5, r2 = 1, r10 = the frame pointer, every other register 0)"
+        ),
+        "{linked}"
+    );
+    // site 0: r6 = r0; the test; the fall-through way stores prog6's arguments and jumps
+    // to its code; the other way folds prog7's call
+    for want in [
+        "after the call at 2 (prog5):",
+        "r1 = *(u64 *)(r6 + 0)",
+        "; r6 = r0",
+        "if r1 != 0x0 goto +4       ; the chain's test: r6 != 0",
+        "*(u64 *)(r6 + 16) = 7      ; r2 = 7",
+        "goto <7>",
+        "; straight on to the call at 7 (prog6)",
+        "XDP_PASS: the call of prog7 folded into this one",
+        "after the call at 7 (prog6):",
+    ] {
+        assert!(linked.contains(want), "no {want:?} in\n{linked}");
+    }
+    // no padding, no guard, no tail call in the linked form
+    assert!(!linked.contains("goto +0") && !linked.contains("if r6 == 0x0"));
+    assert!(!linked.contains("bpf_tail_call"), "{linked}");
+    // as instances: tail calls into the slots
+    let inst = listing(&p, Some(&[3, 130]), &names);
+    println!("{inst}");
+    for want in [
+        "call bpf_tail_call",
+        "; to the call at 7 (prog6) (slot 130)",
+        "r0 = 9",
+        "; abort: reason 9",
+    ] {
+        assert!(inst.contains(want), "no {want:?} in\n{inst}");
+    }
 }

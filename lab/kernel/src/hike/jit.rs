@@ -47,6 +47,9 @@ use super::runtime::{Hike, map_pin_path};
 use super::stamp::Template;
 use crate::sys;
 
+/// Every program a chain calls: its object's bytes and metadata, or why they are not at hand.
+type Objects = BTreeMap<u32, Result<(Vec<u8>, super::meta::ObjectMeta), String>>;
+
 /// How a stored chain runs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "tier", rename_all = "lowercase")]
@@ -248,16 +251,15 @@ impl Hike {
         self.jit_delete(&map, &sorted)
     }
 
-    /// Compiles chain `id` and installs it, replacing its earlier compiled form (`old`): the
-    /// chain is stored (bytecode and slots) on the way; returns its store generation and
-    /// tier. `Ok(Err(why))`: nothing of the new version is installed and the chain is not
-    /// stored yet (the caller stores it interpreted).
-    pub(super) fn jit_install(
-        &mut self,
+    /// The compiler's plan for chain `id` with bytecode `insns`: the calls of the registered
+    /// verdict programs folded. Also the program index and every called program's object
+    /// (read once). `Ok(Err(why))`: the chain stays interpreted.
+    #[allow(clippy::type_complexity)]
+    fn plan_of(
+        &self,
         id: u32,
         insns: &[Insn],
-        old: &[u32],
-    ) -> Result<Result<(u64, Tier), String>, HikeError> {
+    ) -> Result<Result<(jit::Plan, BTreeMap<u32, Registered>, Objects), String>, HikeError> {
         let unfolded = match jit::compile(id, insns, &BTreeMap::new()) {
             Ok(p) => p,
             Err(r) => return Ok(Err(r.to_string())),
@@ -265,8 +267,7 @@ impl Hike {
         let index = self.program_index()?;
         // each object is read once (its BTF parse costs milliseconds); every program the
         // chain calls, folded or not, is a site of the plan without folding
-        let mut objects: BTreeMap<u32, Result<(Vec<u8>, super::meta::ObjectMeta), String>> =
-            BTreeMap::new();
+        let mut objects: Objects = BTreeMap::new();
         for site in &unfolded.sites {
             objects.entry(site.prog).or_insert_with(|| {
                 let r = index
@@ -293,6 +294,32 @@ impl Hike {
                 Ok(p) => p,
                 Err(r) => return Ok(Err(r.to_string())),
             }
+        };
+        Ok(Ok((plan, index, objects)))
+    }
+
+    /// What the chain compiler makes of stored chain `id` with the programs registered now
+    /// (`chain dis`): `Ok(Err(why))` when it leaves the chain to the interpreter.
+    pub fn chain_plan(&self, id: u32) -> Result<Result<jit::Plan, String>, HikeError> {
+        let Some(c) = self.chains()?.into_iter().find(|c| c.id == id) else {
+            return Ok(Err(format!("no chain is stored under ID {id:#x}")));
+        };
+        Ok(self.plan_of(id, &c.insns)?.map(|(plan, _, _)| plan))
+    }
+
+    /// Compiles chain `id` and installs it, replacing its earlier compiled form (`old`): the
+    /// chain is stored (bytecode and slots) on the way; returns its store generation and
+    /// tier. `Ok(Err(why))`: nothing of the new version is installed and the chain is not
+    /// stored yet (the caller stores it interpreted).
+    pub(super) fn jit_install(
+        &mut self,
+        id: u32,
+        insns: &[Insn],
+        old: &[u32],
+    ) -> Result<Result<(u64, Tier), String>, HikeError> {
+        let (plan, index, objects) = match self.plan_of(id, insns)? {
+            Ok(p) => p,
+            Err(why) => return Ok(Err(why)),
         };
         let map = match self.system_map("hvm_jit_map") {
             Ok(m) => m,
@@ -448,7 +475,7 @@ impl Hike {
         id: u32,
         plan: &jit::Plan,
         index: &BTreeMap<u32, Registered>,
-        objects: &BTreeMap<u32, Result<(Vec<u8>, super::meta::ObjectMeta), String>>,
+        objects: &Objects,
         pins: &BTreeMap<u32, Vec<(String, PathBuf)>>,
         conts: &[[u8; jit::CONT_SIZE]],
         prologue: &[Insn],

@@ -1,0 +1,251 @@
+//! What the chain compiler made of a chain, for people: `chain dis` prints it under the
+//! bytecode. Each call site's hand-over is the code stamped into that program's copy (the
+//! padding and the guard the verifier deletes left out), in bpftool syntax, with what each
+//! instruction means for the chain: `*(u64 *)(r6 + 16) = 500` is the chain's `r2 = 500`.
+
+use std::fmt::Write;
+
+use super::{EPILOGUE_SLOTS, Next, Plan, entry_regs, epi_reg, epilogue_code};
+use crate::disasm::insn_text;
+use crate::insn::{Insn, op};
+
+/// How the listing names things: a program ID (`hike_default.monitor`), an abort reason.
+pub struct Names<'a> {
+    pub prog: &'a dyn Fn(u32) -> String,
+    pub reason: &'a dyn Fn(u32) -> String,
+}
+
+/// The XDP action's name.
+fn action_name(a: u32) -> String {
+    match a {
+        0 => "XDP_ABORTED".into(),
+        1 => "XDP_DROP".into(),
+        2 => "XDP_PASS".into(),
+        3 => "XDP_TX".into(),
+        4 => "XDP_REDIRECT".into(),
+        _ => format!("action {a}"),
+    }
+}
+
+/// The compiled form of `plan`: linked into one program (`slot_of` = `None`), or one
+/// program instance per call site, site `k`'s in slot `slot_of[k]` of `hvm_jit_map`.
+pub fn listing(plan: &Plan, slot_of: Option<&[u32]>, names: &Names<'_>) -> String {
+    let mut s = String::new();
+    let site_name = |k: usize| {
+        let site = &plan.sites[k];
+        format!("the call at {} ({})", site.pc, (names.prog)(site.prog))
+    };
+    let regs = entry_regs(plan);
+    let mut set: Vec<String> = regs[..10]
+        .iter()
+        .enumerate()
+        .filter(|(_, v)| **v != 0)
+        .map(|(r, v)| format!("r{r} = {}", imm_text(*v)))
+        .collect();
+    set.push("r10 = the frame pointer".into());
+    set.push("every other register 0".into());
+    let first = &plan.sites[0];
+    let _ = writeln!(
+        s,
+        "start: the copy of {} (the call at {}) first sets frame 1 up as the VM would \
+         ({})",
+        (names.prog)(first.prog),
+        first.pc,
+        set.join(", ")
+    );
+    if plan.counts_calls() {
+        let _ = writeln!(
+            s,
+            "calls: a path of this chain can make more than {} program calls, so every \
+             hand-over counts them (the interpreter's limit, in the same place)",
+            crate::MAX_PROGRAM_CALLS
+        );
+    }
+    let _ = writeln!(
+        s,
+        "each call's copy of its program ends with this code instead of the return to the VM \
+         (r6 = the chain's registers in frame 1, r8 = ctx):"
+    );
+    // in the chain's order
+    let mut order: Vec<usize> = (0..plan.sites.len()).collect();
+    order.sort_by_key(|&k| plan.sites[k].pc);
+    for k in order {
+        let (code, hops) = epilogue_code(plan, k, slot_of.unwrap_or(&[]), slot_of.is_none());
+        let _ = writeln!(s, "after {}:", site_name(k));
+        // the stamped code proper: after the padding and the never-taken guard
+        let first = code
+            .iter()
+            .position(|i| *i != crate::asm::ja(0))
+            .map_or(code.len(), |p| p + 1);
+        let mut i = first;
+        while i < code.len() {
+            let insn = code[i];
+            let next = code.get(i + 1).copied();
+            let hop = hops.iter().find(|(at, _)| *at == i).map(|(_, to)| *to);
+            let text = match (insn.code, hop) {
+                (_, Some(to)) => format!("goto <{}>", plan.sites[to].pc),
+                (c, _) if c == op::JMP | op::JA && i + 1 + insn.off as usize >= EPILOGUE_SLOTS => {
+                    "goto <abort>".to_string()
+                }
+                (c, _) if c == op::JMP | op::CALL => "call bpf_tail_call".to_string(),
+                _ => insn_text(insn, next),
+            };
+            let note = note(plan, k, &code, i, hop, slot_of, names);
+            match note {
+                Some(n) => {
+                    let _ = writeln!(s, "  {:3}: {text:<26} ; {n}", i - first);
+                }
+                None => {
+                    let _ = writeln!(s, "  {:3}: {text}", i - first);
+                }
+            }
+            i += if insn.code == op::LDDW { 2 } else { 1 };
+        }
+    }
+    s.trim_end().to_string()
+}
+
+fn imm_text(v: i64) -> String {
+    if v.unsigned_abs() >= 0x10000 {
+        format!("{v:#x}")
+    } else {
+        v.to_string()
+    }
+}
+
+/// What instruction `i` of a site's stamped code means for the chain.
+fn note(
+    plan: &Plan,
+    k: usize,
+    code: &[Insn],
+    i: usize,
+    hop: Option<usize>,
+    slot_of: Option<&[u32]>,
+    names: &Names<'_>,
+) -> Option<String> {
+    use epi_reg::*;
+    let insn = code[i];
+    let reg_of = |off: i16| (off >= 0 && off % 8 == 0).then_some(off / 8);
+    let call_at = |k: usize| {
+        let site = &plan.sites[k];
+        format!("the call at {} ({})", site.pc, (names.prog)(site.prog))
+    };
+    let class = insn.code & 0x07;
+    if class == op::ST && insn.dst == REGS {
+        let r = reg_of(insn.off)?;
+        // r1 before a call: the program's ID
+        let called = (r == 1)
+            .then(|| {
+                plan.sites
+                    .iter()
+                    .map(|s| s.prog)
+                    .chain(plan.sites.iter().flat_map(|s| {
+                        [Some(&s.cont.ways.0), s.cont.ways.1.as_ref()]
+                            .into_iter()
+                            .flatten()
+                            .filter_map(|w| match w.next {
+                                Next::Verdict { prog, .. } => Some(prog),
+                                _ => None,
+                            })
+                    }))
+            })
+            .into_iter()
+            .flatten()
+            .find(|p| *p as i64 == insn.imm as i64);
+        let v = imm_text(insn.imm as i64);
+        return Some(match called {
+            Some(p) => format!("r{r} = {v} ({})", (names.prog)(p)),
+            None => format!("r{r} = {v}"),
+        });
+    }
+    if class == op::STX && insn.dst == REGS {
+        // the value comes from the instruction that last set the stored register: a load of
+        // another of the chain's registers (`r<save> = r0`), or a 64-bit constant
+        let from = code[..i].iter().rev().find(|p| p.dst == insn.src)?;
+        let value = if from.code & 0x07 == op::LDX && from.src == REGS {
+            format!("r{}", reg_of(from.off)?)
+        } else if from.code == op::LDDW {
+            let hi = code.get(i - 1).map_or(0, |h| h.imm as u32 as u64);
+            imm_text(((hi << 32) | from.imm as u32 as u64) as i64)
+        } else {
+            return None;
+        };
+        return reg_of(insn.off).map(|r| format!("r{r} = {value}"));
+    }
+    if class == op::LDX && insn.src == REGS {
+        return reg_of(insn.off).map(|r| format!("r{} = the chain's r{r}", insn.dst));
+    }
+    if class == op::LDX && insn.src == CDATA && insn.off == CALLS_OFF {
+        return Some("the program calls made so far".into());
+    }
+    if insn.code == op::JMP | op::CALL {
+        let slot = code[..i]
+            .iter()
+            .rev()
+            .find(|p| p.dst == 3 && p.code == op::ALU64 | op::MOV | op::K)
+            .map(|p| p.imm as u32)?;
+        let site = slot_of?.iter().position(|s| *s == slot)?;
+        return Some(format!("to {} (slot {slot})", call_at(site)));
+    }
+    if let Some(site) = hop {
+        return Some(format!("straight on to {}", call_at(site)));
+    }
+    if insn.code == op::ALU64 | op::MOV | op::X && insn.dst == 1 && insn.src == CTX {
+        return Some("r1 = ctx, as a program expects at its start".into());
+    }
+    if insn.code == op::ALU64 | op::MOV | op::X && insn.dst == 2 && insn.src == JIT_MAP {
+        return Some("r2 = hvm_jit_map".into());
+    }
+    if let Some((jop, reg, imm)) = plan.sites[k].cont.test
+        && class == op::JMP
+        && insn.code & 0xf0 == jop
+    {
+        let sym = if jop == op::JEQ { "==" } else { "!=" };
+        return Some(format!("the chain's test: r{reg} {sym} {}", imm_text(imm)));
+    }
+    if class == op::JMP && insn.code & 0xf0 == op::JGE && insn.dst == 1 {
+        return Some(format!(
+            "{} calls made already: the limit",
+            crate::MAX_PROGRAM_CALLS
+        ));
+    }
+    if class == op::STX && insn.dst == CDATA && insn.off == CALLS_OFF {
+        return Some("one call more".into());
+    }
+    if insn.code == op::JMP | op::JA {
+        let to = i as i64 + 1 + insn.off as i64;
+        if to as usize >= EPILOGUE_SLOTS {
+            let reason = code[..i]
+                .iter()
+                .rev()
+                .find(|p| p.dst == 0 && p.code == op::ALU64 | op::MOV | op::K)
+                .map(|p| p.imm as u32)
+                .unwrap_or(0);
+            return Some(format!("abort: {}", (names.reason)(reason)));
+        }
+    }
+    if insn.code == op::JMP | op::EXIT {
+        let action = code[..i]
+            .iter()
+            .rev()
+            .find(|p| p.dst == 0 && p.code == op::ALU64 | op::MOV | op::K)
+            .map(|p| p.imm as u32)?;
+        let ways = &plan.sites[k].cont.ways;
+        let folded = [Some(&ways.0), ways.1.as_ref()]
+            .into_iter()
+            .flatten()
+            .find_map(|w| match w.next {
+                Next::Verdict { prog, action: a } if a == action => Some(prog),
+                _ => None,
+            });
+        return Some(match folded {
+            Some(p) => format!(
+                "{}: the call of {} folded into this one",
+                action_name(action),
+                (names.prog)(p)
+            ),
+            None => action_name(action),
+        });
+    }
+    None
+}
