@@ -123,6 +123,10 @@ pub struct ProgInfo {
     pub name: String,
     pub jited_bytes: u32,
     pub xlated_bytes: u32,
+    /// the program's BTF object (0: loaded without BTF)
+    pub btf_id: u32,
+    /// how many source-line records the program has
+    pub line_infos: u32,
 }
 
 /// The program with kernel ID `id`, if it still exists.
@@ -157,11 +161,12 @@ fn prog_info(fd: BorrowedFd<'_>) -> io::Result<ProgInfo> {
         info_len: u32,
         info: u64,
     }
-    // struct bpf_prog_info up to and including `name` (offset 64, 16 bytes)
-    let mut info = [0u64; 10];
+    // struct bpf_prog_info up to and including `nr_line_info` (offset 148); the kernel fills
+    // what it has of that prefix
+    let mut info = [0u64; 19];
     let mut a = GetInfo {
         bpf_fd: fd.as_raw_fd() as u32,
-        info_len: 80,
+        info_len: 152,
         info: info.as_mut_ptr() as u64,
     };
     bpf_raw(BPF_OBJ_GET_INFO_BY_FD, &mut a)?;
@@ -175,6 +180,8 @@ fn prog_info(fd: BorrowedFd<'_>) -> io::Result<ProgInfo> {
         jited_bytes: u32_at(16),
         xlated_bytes: u32_at(20),
         name: String::from_utf8_lossy(&name[..end]).into_owned(),
+        btf_id: u32_at(128),
+        line_infos: u32_at(148),
     })
 }
 
@@ -198,10 +205,49 @@ pub fn freeze(fd: BorrowedFd<'_>) -> io::Result<()> {
     bpf_raw(BPF_MAP_FREEZE, &mut a).map(|_| ())
 }
 
+const BPF_BTF_LOAD: libc::c_long = 18;
+
+/// Loads a BTF object (`BPF_BTF_LOAD`), for a program's source lines.
+pub fn btf_load(bytes: &[u8]) -> io::Result<OwnedFd> {
+    #[repr(C, align(8))]
+    struct BtfLoad {
+        btf: u64,
+        btf_log_buf: u64,
+        btf_size: u32,
+        btf_log_size: u32,
+        btf_log_level: u32,
+        _pad: u32,
+    }
+    let mut a = BtfLoad {
+        btf: bytes.as_ptr() as u64,
+        btf_log_buf: 0,
+        btf_size: bytes.len() as u32,
+        btf_log_size: 0,
+        btf_log_level: 0,
+        _pad: 0,
+    };
+    // SAFETY: a new file descriptor that nobody else owns.
+    bpf_raw(BPF_BTF_LOAD, &mut a).map(|fd| unsafe { OwnedFd::from_raw_fd(fd as i32) })
+}
+
+/// A program's BTF: the object, and the records of its functions (`struct bpf_func_info`,
+/// 8 bytes each) and source lines (`struct bpf_line_info`, 16 bytes each).
+pub struct ProgBtf<'a> {
+    pub fd: BorrowedFd<'a>,
+    pub func_info: &'a [u8],
+    pub line_info: &'a [u8],
+}
+
 /// Loads an XDP program from raw instructions (8 bytes each, map references already
 /// resolved to file descriptors), as aya does for an XDP program (`expected_attach_type`
-/// BPF_XDP, no BTF). On a refusal, the error carries the end of the verifier's log.
-pub fn prog_load_xdp(insns: &[u8], license: &str, name: &str) -> Result<OwnedFd, String> {
+/// BPF_XDP), with its BTF when given. On a refusal, the error carries the end of the
+/// verifier's log.
+pub fn prog_load_xdp(
+    insns: &[u8],
+    license: &str,
+    name: &str,
+    btf: Option<&ProgBtf<'_>>,
+) -> Result<OwnedFd, String> {
     #[repr(C, align(8))]
     struct ProgLoad {
         prog_type: u32,
@@ -216,6 +262,14 @@ pub fn prog_load_xdp(insns: &[u8], license: &str, name: &str) -> Result<OwnedFd,
         prog_name: [u8; 16],
         prog_ifindex: u32,
         expected_attach_type: u32,
+        prog_btf_fd: u32,
+        func_info_rec_size: u32,
+        func_info: u64,
+        func_info_cnt: u32,
+        line_info_rec_size: u32,
+        line_info: u64,
+        line_info_cnt: u32,
+        _pad: u32,
     }
     let license = std::ffi::CString::new(license).map_err(|e| e.to_string())?;
     let mut prog_name = [0u8; 16];
@@ -240,6 +294,14 @@ pub fn prog_load_xdp(insns: &[u8], license: &str, name: &str) -> Result<OwnedFd,
             prog_name,
             prog_ifindex: 0,
             expected_attach_type: BPF_XDP,
+            prog_btf_fd: btf.map_or(0, |b| b.fd.as_raw_fd() as u32),
+            func_info_rec_size: btf.map_or(0, |_| 8),
+            func_info: btf.map_or(0, |b| b.func_info.as_ptr() as u64),
+            func_info_cnt: btf.map_or(0, |b| (b.func_info.len() / 8) as u32),
+            line_info_rec_size: btf.map_or(0, |_| 16),
+            line_info: btf.map_or(0, |b| b.line_info.as_ptr() as u64),
+            line_info_cnt: btf.map_or(0, |b| (b.line_info.len() / 16) as u32),
+            _pad: 0,
         };
         // SAFETY: a new file descriptor that nobody else owns.
         bpf_raw(BPF_PROG_LOAD, &mut a).map(|fd| unsafe { OwnedFd::from_raw_fd(fd as i32) })

@@ -1050,9 +1050,16 @@ fn compiled_chains_are_installed_replaced_and_removed_with_their_chain() {
     );
     assert_eq!(s.hike.chain_tier(A).unwrap(), tier);
     assert_eq!(tier.summary(), "compiled: linked into one program");
-    let name = s.hike.jit_slots().unwrap()[0].prog.name.clone();
-    assert_eq!(name, format!("hike_chain_{}", A & 127));
+    let prog = s.hike.jit_slots().unwrap()[0].prog.clone();
+    assert_eq!(prog.name, format!("hike_chain_{}", A & 127));
     assert_eq!(verdict(&s, &pkt), XdpAction::Pass);
+    // the linked program carries the source lines of every part (bpftool and the
+    // verifier's log show them): more than a chain of one call has
+    assert!(prog.btf_id != 0 && prog.line_infos > 0, "{prog:?}");
+    s.classify_to(A, &null_chain(1)).unwrap();
+    let one = s.hike.jit_slots().unwrap()[0].prog.clone();
+    assert!(one.btf_id != 0 && one.line_infos > 0, "{one:?}");
+    assert!(prog.line_infos > one.line_infos, "{prog:?} vs {one:?}");
     s.hike.delete_chain(A).unwrap();
     assert!(used(&s).is_empty());
 }

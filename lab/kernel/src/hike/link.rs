@@ -19,6 +19,8 @@ use std::path::PathBuf;
 
 use aya::maps::MapData;
 use aya_obj::EbpfSectionKind;
+use aya_obj::btf::Btf;
+use aya_obj::generated::{bpf_func_info, bpf_line_info};
 use hike::insn::op;
 use hike::jit::CONT_SYMBOL;
 
@@ -53,9 +55,20 @@ const CALL: u8 = op::JMP | op::CALL;
 const LDDW: u8 = op::LDDW;
 const JA: u8 = op::JMP | op::JA;
 
+/// A part's code with what else the linker needs of it.
+struct PartCode {
+    code: Vec<[u8; 8]>,
+    license: String,
+    btf: Option<PartBtf>,
+}
+
+/// A part's object's BTF (fixed up as aya does before loading it), and the records of the
+/// program's function and source lines, at offsets within the part.
+type PartBtf = (Btf, Vec<bpf_func_info>, Vec<bpf_line_info>);
+
 /// The instructions of `part`, its maps resolved to file descriptors (the data maps made
 /// here are kept alive in `keep` until the program holds them).
-fn part_code(part: &Part<'_>, keep: &mut Vec<MapData>) -> Result<(Vec<[u8; 8]>, String), String> {
+fn part_code(part: &Part<'_>, keep: &mut Vec<MapData>) -> Result<PartCode, String> {
     let mut obj = aya_obj::Object::parse(part.data).map_err(|e| e.to_string())?;
     if obj.has_btf_relocations() {
         return Err("it has CO-RE relocations".into());
@@ -90,6 +103,10 @@ fn part_code(part: &Part<'_>, keep: &mut Vec<MapData>) -> Result<(Vec<[u8; 8]>, 
         .map_err(|e| e.to_string())?;
     obj.relocate_calls(&text).map_err(|e| e.to_string())?;
     obj.sanitize_functions(aya::features());
+    // without BTF the program still loads: only its source lines are lost
+    let btf = aya::features()
+        .btf()
+        .and_then(|f| obj.fixup_and_sanitize_btf(f).ok().flatten().cloned());
     let key = obj
         .programs
         .get(part.name)
@@ -122,7 +139,73 @@ fn part_code(part: &Part<'_>, keep: &mut Vec<MapData>) -> Result<(Vec<[u8; 8]>, 
         }
     }
     let license = obj.license.to_string_lossy().into_owned();
-    Ok((code, license))
+    let btf = btf.map(|b| {
+        (
+            b,
+            f.func_info.func_info.clone(),
+            f.line_info.line_info.clone(),
+        )
+    });
+    Ok(PartCode { code, license, btf })
+}
+
+/// The string at `off` of a BTF object's string section (`bytes` = the whole object).
+fn btf_string(bytes: &[u8], off: u32) -> Option<&str> {
+    let u32_at = |o: usize| Some(u32::from_le_bytes(bytes.get(o..o + 4)?.try_into().ok()?));
+    // struct btf_header: magic, version, flags, hdr_len, type_off, type_len, str_off, str_len
+    let start = u32_at(4)? as usize + u32_at(16)? as usize;
+    let len = u32_at(20)? as usize;
+    let strings = bytes.get(start..start + len)?;
+    let s = strings.get(off as usize..)?;
+    let end = s.iter().position(|&c| c == 0)?;
+    std::str::from_utf8(&s[..end]).ok()
+}
+
+/// The BTF of a linked program: the first part's BTF object, with the strings of every
+/// other part's source lines added, its program's function record, and every part's source
+/// lines at that part's place in the program (`starts`). `None` when a part has none.
+fn linked_btf(
+    parts: &mut [Option<PartBtf>],
+    starts: &[usize],
+) -> Option<(Vec<u8>, Vec<u8>, Vec<u8>)> {
+    let (first, rest) = parts.split_first_mut()?;
+    let (btf, funcs, first_lines) = first.as_mut()?;
+    if funcs.len() != 1 || funcs[0].insn_off != 0 {
+        return None;
+    }
+    let mut lines: Vec<bpf_line_info> = first_lines.clone();
+    // each string once, however many parts come from the same source
+    let mut added: HashMap<String, u32> = HashMap::new();
+    for (k, part) in rest.iter().enumerate() {
+        let (b, _, part_lines) = part.as_ref()?;
+        let bytes = b.to_bytes();
+        for l in part_lines {
+            let mut l = *l;
+            for off in [&mut l.file_name_off, &mut l.line_off] {
+                let text = btf_string(&bytes, *off)?;
+                *off = match added.get(text) {
+                    Some(o) => *o,
+                    None => {
+                        let o = btf.add_string(text);
+                        added.insert(text.to_string(), o);
+                        o
+                    }
+                };
+            }
+            l.insn_off += starts[k + 1] as u32;
+            lines.push(l);
+        }
+    }
+    let func: Vec<u8> = [funcs[0].insn_off, funcs[0].type_id]
+        .iter()
+        .flat_map(|v| v.to_ne_bytes())
+        .collect();
+    let line: Vec<u8> = lines
+        .iter()
+        .flat_map(|l| [l.insn_off, l.file_name_off, l.line_off, l.line_col])
+        .flat_map(|v| v.to_ne_bytes())
+        .collect();
+    Some((btf.to_bytes(), func, line))
 }
 
 /// Links `parts` (part `k` is call site `k`; part 0 starts the chain) into one XDP program
@@ -130,9 +213,15 @@ fn part_code(part: &Part<'_>, keep: &mut Vec<MapData>) -> Result<(Vec<[u8; 8]>, 
 pub(super) fn link(parts: &[Part<'_>], name: &str) -> Result<Linked, String> {
     let mut keep = Vec::new();
     let mut codes = Vec::new();
+    let mut btfs = Vec::new();
     let mut license: Option<String> = None;
     for p in parts {
-        let (code, lic) = part_code(p, &mut keep).map_err(|e| format!("{}: {e}", p.label))?;
+        let PartCode {
+            code,
+            license: lic,
+            btf,
+        } = part_code(p, &mut keep).map_err(|e| format!("{}: {e}", p.label))?;
+        btfs.push(btf);
         match &license {
             Some(l) if *l != lic => {
                 return Err(format!(
@@ -173,8 +262,88 @@ pub(super) fn link(parts: &[Part<'_>], name: &str) -> Result<Linked, String> {
         }
     }
     let bytes: Vec<u8> = all.concat();
-    let fd = sys::prog_load_xdp(&bytes, license.as_deref().unwrap_or("GPL"), name)
-        .map_err(|e| format!("the verifier refused the linked program: {e}"))?;
+    let license = license.as_deref().unwrap_or("GPL");
+    // with the parts' source lines when their BTF allows (verifier logs and bpftool then
+    // show them), else without
+    let btf = linked_btf(&mut btfs, &starts).and_then(|(btf, func, line)| {
+        let fd = sys::btf_load(&btf).ok()?;
+        Some((fd, func, line))
+    });
+    let with_btf = btf.as_ref().map(|(fd, func, line)| {
+        let b = sys::ProgBtf {
+            fd: fd.as_fd(),
+            func_info: func,
+            line_info: line,
+        };
+        sys::prog_load_xdp(&bytes, license, name, Some(&b))
+    });
+    let fd = match with_btf {
+        Some(Ok(fd)) => fd,
+        // a refusal with the source lines reads better; a program the verifier takes
+        // without them still runs
+        Some(Err(e)) => sys::prog_load_xdp(&bytes, license, name, None)
+            .map_err(|_| format!("the verifier refused the linked program: {e}"))?,
+        None => sys::prog_load_xdp(&bytes, license, name, None)
+            .map_err(|e| format!("the verifier refused the linked program: {e}"))?,
+    };
     drop(keep);
     Ok(Linked { fd })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(insn_off: u32, file_name_off: u32, line_off: u32) -> bpf_line_info {
+        bpf_line_info {
+            insn_off,
+            file_name_off,
+            line_off,
+            line_col: 7,
+        }
+    }
+
+    #[test]
+    fn the_linked_btf_carries_every_parts_source_lines_at_its_place() {
+        let mut b0 = Btf::new();
+        let f0 = b0.add_string("./programs/a.bpf.c");
+        let l0 = b0.add_string("return a;");
+        let mut b1 = Btf::new();
+        let _pad = b1.add_string("padding so that offsets differ");
+        let f1 = b1.add_string("./programs/b.bpf.c");
+        let l1 = b1.add_string("return b;");
+        let bytes1 = b1.to_bytes();
+        assert_eq!(btf_string(&bytes1, f1), Some("./programs/b.bpf.c"));
+        assert_eq!(btf_string(&bytes1, 9999), None);
+        let func = vec![bpf_func_info {
+            insn_off: 0,
+            type_id: 3,
+        }];
+        let mut parts = vec![
+            Some((b0, func.clone(), vec![line(0, f0, l0), line(4, f0, l0)])),
+            Some((
+                b1.clone(),
+                func.clone(),
+                vec![line(0, f1, l1), line(2, f1, l1)],
+            )),
+            // the same object again: its strings are not added twice
+            Some((b1, func, vec![line(0, f1, l1)])),
+        ];
+        let (btf, funcs, lines) = linked_btf(&mut parts, &[0, 10, 20]).expect("linked");
+        assert_eq!(funcs.len(), 8);
+        let rec = |k: usize| -> [u32; 4] {
+            let w = |j: usize| u32::from_ne_bytes(lines[16 * k + 4 * j..][..4].try_into().unwrap());
+            [w(0), w(1), w(2), w(3)]
+        };
+        assert_eq!(lines.len(), 5 * 16);
+        assert_eq!(rec(0), [0, f0, l0, 7]);
+        assert_eq!(rec(1)[0], 4);
+        assert_eq!([rec(2)[0], rec(3)[0], rec(4)[0]], [10, 12, 20]);
+        assert_eq!(btf_string(&btf, rec(2)[1]), Some("./programs/b.bpf.c"));
+        assert_eq!(btf_string(&btf, rec(2)[2]), Some("return b;"));
+        assert_eq!(rec(4)[1..3], rec(2)[1..3]);
+        // a part without BTF: no source lines at all
+        parts[1] = None;
+        assert!(linked_btf(&mut parts, &[0, 10, 20]).is_none());
+    }
 }
