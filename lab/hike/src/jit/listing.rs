@@ -84,13 +84,11 @@ pub fn listing(plan: &Plan, slot_of: Option<&[u32]>, names: &Names<'_>) -> Strin
             let hop = hops.iter().find(|(at, _)| *at == i).map(|(_, to)| *to);
             let text = match (insn.code, hop) {
                 (_, Some(to)) => format!("goto <{}>", plan.sites[to].pc),
-                (c, _) if c == op::JMP | op::JA && i + 1 + insn.off as usize >= EPILOGUE_SLOTS => {
-                    "goto <abort>".to_string()
-                }
+                (c, _) if c == op::JMP | op::JA && leaves(i, insn) => "goto <abort>".to_string(),
                 (c, _) if c == op::JMP | op::CALL => "call bpf_tail_call".to_string(),
                 _ => insn_text(insn, next),
             };
-            let note = note(plan, k, &code, i, hop, slot_of, names);
+            let note = note(plan, k, &code, i, &hops, slot_of, names);
             match note {
                 Some(n) => {
                     let _ = writeln!(s, "  {:3}: {text:<26} ; {n}", i - first);
@@ -103,6 +101,62 @@ pub fn listing(plan: &Plan, slot_of: Option<&[u32]>, names: &Names<'_>) -> Strin
         }
     }
     s.trim_end().to_string()
+}
+
+/// Does the jump at `i` leave the template (to the abort after it)?
+fn leaves(i: usize, insn: Insn) -> bool {
+    i as i64 + 1 + insn.off as i64 >= EPILOGUE_SLOTS as i64
+}
+
+/// The program that the way through instruction `i` of site `k`'s code goes on to: the
+/// first jump to another site's code, tail call or folded verdict after `i`.
+fn next_prog(
+    plan: &Plan,
+    k: usize,
+    code: &[Insn],
+    i: usize,
+    hops: &[(usize, usize)],
+    slot_of: Option<&[u32]>,
+) -> Option<u32> {
+    for j in i + 1..code.len() {
+        if let Some((_, to)) = hops.iter().find(|(at, _)| *at == j) {
+            return Some(plan.sites[*to].prog);
+        }
+        let insn = code[j];
+        if insn.code == op::JMP | op::CALL {
+            let slot = code[..j]
+                .iter()
+                .rev()
+                .find(|p| p.dst == 3 && p.code == op::ALU64 | op::MOV | op::K)?
+                .imm as u32;
+            let site = slot_of?.iter().position(|s| *s == slot)?;
+            return Some(plan.sites[site].prog);
+        }
+        if insn.code == op::JMP | op::EXIT {
+            let action = code[..j]
+                .iter()
+                .rev()
+                .find(|p| p.dst == 0 && p.code == op::ALU64 | op::MOV | op::K)?
+                .imm as u32;
+            return folded(plan, k, action);
+        }
+        if insn.code == op::JMP | op::JA && leaves(j, insn) {
+            return None;
+        }
+    }
+    None
+}
+
+/// The verdict program whose call site `k`'s code folds into returning `action`.
+fn folded(plan: &Plan, k: usize, action: u32) -> Option<u32> {
+    let ways = &plan.sites[k].cont.ways;
+    [Some(&ways.0), ways.1.as_ref()]
+        .into_iter()
+        .flatten()
+        .find_map(|w| match w.next {
+            Next::Verdict { prog, action: a } if a == action => Some(prog),
+            _ => None,
+        })
 }
 
 fn imm_text(v: i64) -> String {
@@ -119,10 +173,11 @@ fn note(
     k: usize,
     code: &[Insn],
     i: usize,
-    hop: Option<usize>,
+    hops: &[(usize, usize)],
     slot_of: Option<&[u32]>,
     names: &Names<'_>,
 ) -> Option<String> {
+    let hop = hops.iter().find(|(at, _)| *at == i).map(|(_, to)| *to);
     use epi_reg::*;
     let insn = code[i];
     let reg_of = |off: i16| (off >= 0 && off % 8 == 0).then_some(off / 8);
@@ -133,26 +188,12 @@ fn note(
     let class = insn.code & 0x07;
     if class == op::ST && insn.dst == REGS {
         let r = reg_of(insn.off)?;
-        // r1 before a call: the program's ID
-        let called = (r == 1)
-            .then(|| {
-                plan.sites
-                    .iter()
-                    .map(|s| s.prog)
-                    .chain(plan.sites.iter().flat_map(|s| {
-                        [Some(&s.cont.ways.0), s.cont.ways.1.as_ref()]
-                            .into_iter()
-                            .flatten()
-                            .filter_map(|w| match w.next {
-                                Next::Verdict { prog, .. } => Some(prog),
-                                _ => None,
-                            })
-                    }))
-            })
-            .into_iter()
-            .flatten()
-            .find(|p| *p as i64 == insn.imm as i64);
         let v = imm_text(insn.imm as i64);
+        // r1 on a way that goes on to a call: that program's ID
+        let called = (r == 1)
+            .then(|| next_prog(plan, k, code, i, hops, slot_of))
+            .flatten()
+            .filter(|p| *p as i64 == insn.imm as i64);
         return Some(match called {
             Some(p) => format!("r{r} = {v} ({})", (names.prog)(p)),
             None => format!("r{r} = {v}"),
@@ -161,11 +202,14 @@ fn note(
     if class == op::STX && insn.dst == REGS {
         // the value comes from the instruction that last set the stored register: a load of
         // another of the chain's registers (`r<save> = r0`), or a 64-bit constant
-        let from = code[..i].iter().rev().find(|p| p.dst == insn.src)?;
+        let j = code[..i]
+            .iter()
+            .rposition(|p| p.dst == insn.src && p.code != 0)?;
+        let from = code[j];
         let value = if from.code & 0x07 == op::LDX && from.src == REGS {
             format!("r{}", reg_of(from.off)?)
         } else if from.code == op::LDDW {
-            let hi = code.get(i - 1).map_or(0, |h| h.imm as u32 as u64);
+            let hi = code.get(j + 1).map_or(0, |h| h.imm as u32 as u64);
             imm_text(((hi << 32) | from.imm as u32 as u64) as i64)
         } else {
             return None;
@@ -212,17 +256,14 @@ fn note(
     if class == op::STX && insn.dst == CDATA && insn.off == CALLS_OFF {
         return Some("one call more".into());
     }
-    if insn.code == op::JMP | op::JA {
-        let to = i as i64 + 1 + insn.off as i64;
-        if to as usize >= EPILOGUE_SLOTS {
-            let reason = code[..i]
-                .iter()
-                .rev()
-                .find(|p| p.dst == 0 && p.code == op::ALU64 | op::MOV | op::K)
-                .map(|p| p.imm as u32)
-                .unwrap_or(0);
-            return Some(format!("abort: {}", (names.reason)(reason)));
-        }
+    if insn.code == op::JMP | op::JA && leaves(i, insn) {
+        let reason = code[..i]
+            .iter()
+            .rev()
+            .find(|p| p.dst == 0 && p.code == op::ALU64 | op::MOV | op::K)
+            .map(|p| p.imm as u32)
+            .unwrap_or(0);
+        return Some(format!("abort: {}", (names.reason)(reason)));
     }
     if insn.code == op::JMP | op::EXIT {
         let action = code[..i]
@@ -230,15 +271,7 @@ fn note(
             .rev()
             .find(|p| p.dst == 0 && p.code == op::ALU64 | op::MOV | op::K)
             .map(|p| p.imm as u32)?;
-        let ways = &plan.sites[k].cont.ways;
-        let folded = [Some(&ways.0), ways.1.as_ref()]
-            .into_iter()
-            .flatten()
-            .find_map(|w| match w.next {
-                Next::Verdict { prog, action: a } if a == action => Some(prog),
-                _ => None,
-            });
-        return Some(match folded {
+        return Some(match folded(plan, k, action) {
             Some(p) => format!(
                 "{}: the call of {} folded into this one",
                 action_name(action),

@@ -314,6 +314,16 @@ fn never_panics_on_validated_random_chains() {
             assert!(p.max_calls as usize <= calls);
             // a verdict program is never an instance, except as the first call
             assert!(p.sites[1..].iter().all(|s| !verdicts.contains_key(&s.prog)));
+            // the listing of both forms: one section per call site, no template padding
+            let (prog, reason) = test_names();
+            let names = Names {
+                prog: &prog,
+                reason: &reason,
+            };
+            for text in [listing(&p, None, &names), listing(&p, Some(&slots), &names)] {
+                assert_eq!(text.matches("\nafter the call at ").count(), p.sites.len());
+                assert!(!text.contains("goto +0") && !text.contains("(invalid"), "{text}");
+            }
         }
     }
     assert!(compiled > 100, "only {compiled} compiled");
@@ -494,6 +504,8 @@ fn the_listing_shows_each_hand_over_as_the_chain_reads_it() {
         "; r6 = r0",
         "if r1 != 0x0 goto +4       ; the chain's test: r6 != 0",
         "*(u64 *)(r6 + 16) = 7      ; r2 = 7",
+        "; r1 = 6 (prog6)",
+        "; r1 = 7 (prog7)",
         "goto <7>",
         "; straight on to the call at 7 (prog6)",
         "XDP_PASS: the call of prog7 folded into this one",
@@ -509,6 +521,7 @@ fn the_listing_shows_each_hand_over_as_the_chain_reads_it() {
     println!("{inst}");
     for want in [
         "call bpf_tail_call",
+        "; r1 = 6 (prog6)",
         "; to the call at 7 (prog6) (slot 130)",
         "r0 = 9",
         "; abort: reason 9",
