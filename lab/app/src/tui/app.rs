@@ -1731,6 +1731,16 @@ impl App {
                                 row.history.pop_front();
                             }
                         }
+                        // every key of an array exists: of those the lesson does not name,
+                        // only the ones that count something (hvm_stats has 16 reasons)
+                        let array = d.map.map_type.contains("array");
+                        if array
+                            && !p.spec.labels.is_empty()
+                            && row.label.is_none()
+                            && row.num == Some(0)
+                        {
+                            continue;
+                        }
                         rows.push(row);
                     }
                     // the keys the lesson names first, then the others, each in key order
@@ -2179,6 +2189,53 @@ mod tests {
             }]),
         );
         assert!(matches!(a.panels[0].state, PanelState::NotLoaded));
+    }
+
+    #[test]
+    fn an_arrays_unnamed_zeros_stay_out_of_its_panel() {
+        // lesson 4 names 6 of hvm_stats' 16 reasons
+        let mut a = App::new(
+            lessons::find("4").unwrap(),
+            true,
+            Theme { color: false },
+            (120, 40),
+            Instant::now(),
+        );
+        let mut d = crate::tui::fake::dump("pkt_count", 0);
+        d.map.name = "system/hvm_stats".into();
+        d.map.max_entries = 16;
+        let row = d.rows[0].clone();
+        d.rows = (0..16u64)
+            .map(|k| {
+                let mut r = row.clone();
+                r.key = Value::Int(k);
+                // reason 10 counted 5 packets, reason 7 (not named by the lesson) one
+                r.value = Value::Int(match k {
+                    10 => 5,
+                    7 => 1,
+                    _ => 0,
+                });
+                r
+            })
+            .collect();
+        update(
+            &mut a,
+            Event::Maps(vec![MapSample {
+                name: "hvm_stats".into(),
+                at: Instant::now(),
+                result: Ok(Some(d)),
+            }]),
+        );
+        let p = a
+            .panels
+            .iter()
+            .find(|p| p.spec.name == "hvm_stats")
+            .unwrap();
+        let PanelState::Loaded { rows, .. } = &p.state else {
+            panic!("not loaded")
+        };
+        let keys: Vec<&str> = rows.iter().map(|r| r.key.as_str()).collect();
+        assert_eq!(keys, ["2", "4", "6", "9", "10", "12", "7"]);
     }
 
     #[test]

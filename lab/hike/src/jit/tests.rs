@@ -322,7 +322,10 @@ fn never_panics_on_validated_random_chains() {
             };
             for text in [listing(&p, None, &names), listing(&p, Some(&slots), &names)] {
                 assert_eq!(text.matches("\nafter the call at ").count(), p.sites.len());
-                assert!(!text.contains("goto +0") && !text.contains("(invalid"), "{text}");
+                assert!(
+                    !text.contains("goto +0") && !text.contains("(invalid"),
+                    "{text}"
+                );
             }
         }
     }
