@@ -17,7 +17,7 @@ use netlink_packet_route::{
     address::{AddressAttribute, AddressFlags, AddressMessage, AddressScope},
     link::{
         InfoData, InfoKind, InfoVeth, LinkAttribute, LinkFlags, LinkInfo, LinkMessage, LinkXdp,
-        XdpAttached,
+        State, XdpAttached,
     },
     neighbour::{NeighbourAddress, NeighbourAttribute, NeighbourMessage, NeighbourState},
     route::{RouteAddress, RouteAttribute, RouteMessage, RouteProtocol, RouteScope, RouteType},
@@ -51,9 +51,13 @@ pub struct Link {
     pub name: String,
     pub mac: Option<[u8; 6]>,
     pub up: bool,
-    /// operationally up (`IFF_RUNNING`): the kernel's link watcher has seen the carrier and
-    /// activated the queueing discipline; until then a sent packet is dropped
+    /// `IFF_RUNNING`: up, and the operational state is up or *unknown*, which is what a new
+    /// device has until the kernel's link watcher first looks at it
     pub running: bool,
+    /// the operational state is up (`IFLA_OPERSTATE`): the link watcher has seen the
+    /// carrier, and in the same step activated the queueing discipline; until then the
+    /// device's queue is `noop`, which drops every packet sent
+    pub oper_up: bool,
     pub noarp: bool,
     pub multicast: bool,
     pub kind: Option<String>,
@@ -457,16 +461,27 @@ impl Netlink {
     }
 }
 
+impl Link {
+    /// A packet sent now leaves: a veth must be operationally up (`running` alone is true a
+    /// moment too early for a new one: see [`Link::running`]); a device without a carrier
+    /// of its own (loopback) stays "unknown" for good, and is ready when running.
+    pub fn ready(&self) -> bool {
+        self.running && (self.oper_up || self.kind.as_deref() != Some("veth"))
+    }
+}
+
 fn link_from(l: LinkMessage) -> Link {
     let mut name = String::new();
     let mut mac = None;
     let mut kind = None;
     let mut xdp_prog_id = None;
     let mut xdp_mode = None;
+    let mut oper_up = false;
     let (mut rx_packets, mut tx_packets) = (0, 0);
     for at in &l.attributes {
         match at {
             LinkAttribute::IfName(n) => name = n.clone(),
+            LinkAttribute::OperState(st) => oper_up = *st == State::Up,
             LinkAttribute::Address(a) if a.len() == 6 => {
                 mac = Some([a[0], a[1], a[2], a[3], a[4], a[5]])
             }
@@ -508,6 +523,7 @@ fn link_from(l: LinkMessage) -> Link {
         mac,
         up: f.contains(LinkFlags::Up),
         running: f.contains(LinkFlags::Running),
+        oper_up,
         noarp: f.contains(LinkFlags::Noarp),
         multicast: f.contains(LinkFlags::Multicast),
         kind,
@@ -545,6 +561,31 @@ pub fn parse_mac(s: &str) -> Option<[u8; 6]> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_new_veth_is_not_ready_until_operationally_up() {
+        let link = |kind: Option<&str>, running, oper_up| Link {
+            index: 2,
+            name: "eth0".into(),
+            mac: None,
+            up: true,
+            running,
+            oper_up,
+            noarp: true,
+            multicast: false,
+            kind: kind.map(str::to_string),
+            xdp_prog_id: None,
+            xdp_mode: None,
+            rx_packets: 0,
+            tx_packets: 0,
+        };
+        // up, state still "unknown": IFF_RUNNING already, but its queue drops packets
+        assert!(!link(Some("veth"), true, false).ready());
+        assert!(link(Some("veth"), true, true).ready());
+        assert!(!link(Some("veth"), false, false).ready());
+        // loopback never leaves "unknown"
+        assert!(link(None, true, false).ready());
+    }
 
     #[test]
     fn mac_roundtrip() {

@@ -354,7 +354,10 @@ fn build(
     crate::crash_point("topo-up:links-up");
     // The kernel activates a link's queueing discipline when its link watcher sees the
     // carrier, asynchronously (later under load): a packet sent before is silently dropped,
-    // so a learner's first ping could be lost. Wait until every lab link runs. The link
+    // so a learner's first ping could be lost. Wait until every lab link is operationally
+    // up: the watcher sets that state and activates the qdisc in one step. (IFF_RUNNING
+    // alone does not do: a new link reports it as soon as it is up, while its state is still
+    // "unknown" to the watcher, and under load the first pings were dropped.) The link
     // watcher needs the RTNL lock, which other namespace work (another lab's teardown,
     // parallel tests) can hold for seconds: the deadline is generous, and costs nothing
     // when the links come up at once (the usual few milliseconds).
@@ -369,7 +372,7 @@ fn build(
             let links = m.nl.links()?;
             let all = mine
                 .iter()
-                .all(|ix| links.iter().any(|l| l.index == *ix && l.running));
+                .all(|ix| links.iter().any(|l| l.index == *ix && l.ready()));
             if all || Instant::now() > deadline {
                 break;
             }
