@@ -77,19 +77,24 @@ pub fn listing(plan: &Plan, slot_of: Option<&[u32]>, names: &Names<'_>) -> Strin
             .iter()
             .position(|i| *i != crate::asm::ja(0))
             .map_or(code.len(), |p| p + 1);
+        let site = SiteCode {
+            plan,
+            k,
+            code: &code,
+            hops: &hops,
+            slot_of,
+        };
         let mut i = first;
         while i < code.len() {
             let insn = code[i];
             let next = code.get(i + 1).copied();
-            let hop = hops.iter().find(|(at, _)| *at == i).map(|(_, to)| *to);
-            let text = match (insn.code, hop) {
+            let text = match (insn.code, site.hop(i)) {
                 (_, Some(to)) => format!("goto <{}>", plan.sites[to].pc),
                 (c, _) if c == op::JMP | op::JA && leaves(i, insn) => "goto <abort>".to_string(),
                 (c, _) if c == op::JMP | op::CALL => "call bpf_tail_call".to_string(),
                 _ => insn_text(insn, next),
             };
-            let note = note(plan, k, &code, i, &hops, slot_of, names);
-            match note {
+            match site.note(i, names) {
                 Some(n) => {
                     let _ = writeln!(s, "  {:3}: {text:<26} ; {n}", i - first);
                 }
@@ -108,57 +113,6 @@ fn leaves(i: usize, insn: Insn) -> bool {
     i as i64 + 1 + insn.off as i64 >= EPILOGUE_SLOTS as i64
 }
 
-/// The program that the way through instruction `i` of site `k`'s code goes on to: the
-/// first jump to another site's code, tail call or folded verdict after `i`.
-fn next_prog(
-    plan: &Plan,
-    k: usize,
-    code: &[Insn],
-    i: usize,
-    hops: &[(usize, usize)],
-    slot_of: Option<&[u32]>,
-) -> Option<u32> {
-    for j in i + 1..code.len() {
-        if let Some((_, to)) = hops.iter().find(|(at, _)| *at == j) {
-            return Some(plan.sites[*to].prog);
-        }
-        let insn = code[j];
-        if insn.code == op::JMP | op::CALL {
-            let slot = code[..j]
-                .iter()
-                .rev()
-                .find(|p| p.dst == 3 && p.code == op::ALU64 | op::MOV | op::K)?
-                .imm as u32;
-            let site = slot_of?.iter().position(|s| *s == slot)?;
-            return Some(plan.sites[site].prog);
-        }
-        if insn.code == op::JMP | op::EXIT {
-            let action = code[..j]
-                .iter()
-                .rev()
-                .find(|p| p.dst == 0 && p.code == op::ALU64 | op::MOV | op::K)?
-                .imm as u32;
-            return folded(plan, k, action);
-        }
-        if insn.code == op::JMP | op::JA && leaves(j, insn) {
-            return None;
-        }
-    }
-    None
-}
-
-/// The verdict program whose call site `k`'s code folds into returning `action`.
-fn folded(plan: &Plan, k: usize, action: u32) -> Option<u32> {
-    let ways = &plan.sites[k].cont.ways;
-    [Some(&ways.0), ways.1.as_ref()]
-        .into_iter()
-        .flatten()
-        .find_map(|w| match w.next {
-            Next::Verdict { prog, action: a } if a == action => Some(prog),
-            _ => None,
-        })
-}
-
 fn imm_text(v: i64) -> String {
     if v.unsigned_abs() >= 0x10000 {
         format!("{v:#x}")
@@ -167,118 +121,165 @@ fn imm_text(v: i64) -> String {
     }
 }
 
-/// What instruction `i` of a site's stamped code means for the chain.
-fn note(
-    plan: &Plan,
+/// One call site's stamped code, as the listing reads it.
+struct SiteCode<'a> {
+    plan: &'a Plan,
+    /// the site
     k: usize,
-    code: &[Insn],
-    i: usize,
-    hops: &[(usize, usize)],
-    slot_of: Option<&[u32]>,
-    names: &Names<'_>,
-) -> Option<String> {
-    let hop = hops.iter().find(|(at, _)| *at == i).map(|(_, to)| *to);
-    use epi_reg::*;
-    let insn = code[i];
-    let reg_of = |off: i16| (off >= 0 && off % 8 == 0).then_some(off / 8);
-    let call_at = |k: usize| {
-        let site = &plan.sites[k];
-        format!("the call at {} ({})", site.pc, (names.prog)(site.prog))
-    };
-    let class = insn.code & 0x07;
-    if class == op::ST && insn.dst == REGS {
-        let r = reg_of(insn.off)?;
-        let v = imm_text(insn.imm as i64);
-        // r1 on a way that goes on to a call: that program's ID
-        let called = (r == 1)
-            .then(|| next_prog(plan, k, code, i, hops, slot_of))
-            .flatten()
-            .filter(|p| *p as i64 == insn.imm as i64);
-        return Some(match called {
-            Some(p) => format!("r{r} = {v} ({})", (names.prog)(p)),
-            None => format!("r{r} = {v}"),
-        });
+    code: &'a [Insn],
+    /// (index in `code` of a jump, the site whose code it reaches): linked form
+    hops: &'a [(usize, usize)],
+    /// each site's slot of `hvm_jit_map`: instances
+    slot_of: Option<&'a [u32]>,
+}
+
+impl SiteCode<'_> {
+    /// The site the jump at `i` reaches, in the linked form.
+    fn hop(&self, i: usize) -> Option<usize> {
+        self.hops.iter().find(|(at, _)| *at == i).map(|(_, to)| *to)
     }
-    if class == op::STX && insn.dst == REGS {
-        // the value comes from the instruction that last set the stored register: a load of
-        // another of the chain's registers (`r<save> = r0`), or a 64-bit constant
-        let j = code[..i]
-            .iter()
-            .rposition(|p| p.dst == insn.src && p.code != 0)?;
-        let from = code[j];
-        let value = if from.code & 0x07 == op::LDX && from.src == REGS {
-            format!("r{}", reg_of(from.off)?)
-        } else if from.code == op::LDDW {
-            let hi = code.get(j + 1).map_or(0, |h| h.imm as u32 as u64);
-            imm_text(((hi << 32) | from.imm as u32 as u64) as i64)
-        } else {
-            return None;
-        };
-        return reg_of(insn.off).map(|r| format!("r{r} = {value}"));
-    }
-    if class == op::LDX && insn.src == REGS {
-        return reg_of(insn.off).map(|r| format!("r{} = the chain's r{r}", insn.dst));
-    }
-    if class == op::LDX && insn.src == CDATA && insn.off == CALLS_OFF {
-        return Some("the program calls made so far".into());
-    }
-    if insn.code == op::JMP | op::CALL {
-        let slot = code[..i]
+
+    /// The constant last moved into `reg` before instruction `i` (`r0` = an abort reason or
+    /// an XDP action, `r3` = a tail call's slot).
+    fn last_mov(&self, i: usize, reg: u8) -> Option<u32> {
+        self.code[..i]
             .iter()
             .rev()
-            .find(|p| p.dst == 3 && p.code == op::ALU64 | op::MOV | op::K)
-            .map(|p| p.imm as u32)?;
-        let site = slot_of?.iter().position(|s| *s == slot)?;
-        return Some(format!("to {} (slot {slot})", call_at(site)));
-    }
-    if let Some(site) = hop {
-        return Some(format!("straight on to {}", call_at(site)));
-    }
-    if insn.code == op::ALU64 | op::MOV | op::X && insn.dst == 1 && insn.src == CTX {
-        return Some("r1 = ctx, as a program expects at its start".into());
-    }
-    if insn.code == op::ALU64 | op::MOV | op::X && insn.dst == 2 && insn.src == JIT_MAP {
-        return Some("r2 = hvm_jit_map".into());
-    }
-    if let Some((jop, reg, imm)) = plan.sites[k].cont.test
-        && class == op::JMP
-        && insn.code & 0xf0 == jop
-    {
-        let sym = if jop == op::JEQ { "==" } else { "!=" };
-        return Some(format!("the chain's test: r{reg} {sym} {}", imm_text(imm)));
-    }
-    if class == op::JMP && insn.code & 0xf0 == op::JGE && insn.dst == 1 {
-        return Some(format!(
-            "{} calls made already: the limit",
-            crate::MAX_PROGRAM_CALLS
-        ));
-    }
-    if class == op::STX && insn.dst == CDATA && insn.off == CALLS_OFF {
-        return Some("one call more".into());
-    }
-    if insn.code == op::JMP | op::JA && leaves(i, insn) {
-        let reason = code[..i]
-            .iter()
-            .rev()
-            .find(|p| p.dst == 0 && p.code == op::ALU64 | op::MOV | op::K)
+            .find(|p| p.dst == reg && p.code == op::ALU64 | op::MOV | op::K)
             .map(|p| p.imm as u32)
-            .unwrap_or(0);
-        return Some(format!("abort: {}", (names.reason)(reason)));
     }
-    if insn.code == op::JMP | op::EXIT {
-        let action = code[..i]
-            .iter()
-            .rev()
-            .find(|p| p.dst == 0 && p.code == op::ALU64 | op::MOV | op::K)
-            .map(|p| p.imm as u32)?;
-        return Some(match folded(plan, k, action) {
-            Some(p) => format!(
-                "{}: the call of {} folded into this one",
-                action_name(action),
-                (names.prog)(p)
-            ),
-            None => action_name(action),
-        });
+
+    /// The site the tail call at `i` goes to, and its slot.
+    fn tail_call(&self, i: usize) -> Option<(usize, u32)> {
+        let slot = self.last_mov(i, 3)?;
+        let site = self.slot_of?.iter().position(|s| *s == slot)?;
+        Some((site, slot))
     }
-    None
+
+    /// The verdict program whose call this site folds into returning `action`.
+    fn folded(&self, action: u32) -> Option<u32> {
+        let ways = &self.plan.sites[self.k].cont.ways;
+        [Some(&ways.0), ways.1.as_ref()]
+            .into_iter()
+            .flatten()
+            .find_map(|w| match w.next {
+                Next::Verdict { prog, action: a } if a == action => Some(prog),
+                _ => None,
+            })
+    }
+
+    /// The program that the way through instruction `i` goes on to: the first jump to
+    /// another site's code, tail call or folded verdict after `i`.
+    fn next_prog(&self, i: usize) -> Option<u32> {
+        for j in i + 1..self.code.len() {
+            if let Some(to) = self.hop(j) {
+                return Some(self.plan.sites[to].prog);
+            }
+            let insn = self.code[j];
+            if insn.code == op::JMP | op::CALL {
+                return Some(self.plan.sites[self.tail_call(j)?.0].prog);
+            }
+            if insn.code == op::JMP | op::EXIT {
+                return self.folded(self.last_mov(j, 0)?);
+            }
+            if insn.code == op::JMP | op::JA && leaves(j, insn) {
+                return None;
+            }
+        }
+        None
+    }
+
+    /// What instruction `i` means for the chain.
+    fn note(&self, i: usize, names: &Names<'_>) -> Option<String> {
+        use epi_reg::*;
+        let (plan, code) = (self.plan, self.code);
+        let insn = code[i];
+        let reg_of = |off: i16| (off >= 0 && off % 8 == 0).then_some(off / 8);
+        let call_at = |k: usize| {
+            let site = &plan.sites[k];
+            format!("the call at {} ({})", site.pc, (names.prog)(site.prog))
+        };
+        let class = insn.code & 0x07;
+        if class == op::ST && insn.dst == REGS {
+            let r = reg_of(insn.off)?;
+            let v = imm_text(insn.imm as i64);
+            // r1 on a way that goes on to a call: that program's ID
+            let called = (r == 1)
+                .then(|| self.next_prog(i))
+                .flatten()
+                .filter(|p| *p as i64 == insn.imm as i64);
+            return Some(match called {
+                Some(p) => format!("r{r} = {v} ({})", (names.prog)(p)),
+                None => format!("r{r} = {v}"),
+            });
+        }
+        if class == op::STX && insn.dst == REGS {
+            // the value comes from the instruction that last set the stored register: a
+            // load of another of the chain's registers (`r<save> = r0`), or a 64-bit constant
+            let j = code[..i]
+                .iter()
+                .rposition(|p| p.dst == insn.src && p.code != 0)?;
+            let from = code[j];
+            let value = if from.code & 0x07 == op::LDX && from.src == REGS {
+                format!("r{}", reg_of(from.off)?)
+            } else if from.code == op::LDDW {
+                let hi = code.get(j + 1).map_or(0, |h| h.imm as u32 as u64);
+                imm_text(((hi << 32) | from.imm as u32 as u64) as i64)
+            } else {
+                return None;
+            };
+            return reg_of(insn.off).map(|r| format!("r{r} = {value}"));
+        }
+        if class == op::LDX && insn.src == REGS {
+            return reg_of(insn.off).map(|r| format!("r{} = the chain's r{r}", insn.dst));
+        }
+        if class == op::LDX && insn.src == CDATA && insn.off == CALLS_OFF {
+            return Some("the program calls made so far".into());
+        }
+        if insn.code == op::JMP | op::CALL {
+            let (site, slot) = self.tail_call(i)?;
+            return Some(format!("to {} (slot {slot})", call_at(site)));
+        }
+        if let Some(site) = self.hop(i) {
+            return Some(format!("straight on to {}", call_at(site)));
+        }
+        if insn.code == op::ALU64 | op::MOV | op::X && insn.dst == 1 && insn.src == CTX {
+            return Some("r1 = ctx, as a program expects at its start".into());
+        }
+        if insn.code == op::ALU64 | op::MOV | op::X && insn.dst == 2 && insn.src == JIT_MAP {
+            return Some("r2 = hvm_jit_map".into());
+        }
+        if let Some((jop, reg, imm)) = plan.sites[self.k].cont.test
+            && class == op::JMP
+            && insn.code & 0xf0 == jop
+        {
+            let sym = if jop == op::JEQ { "==" } else { "!=" };
+            return Some(format!("the chain's test: r{reg} {sym} {}", imm_text(imm)));
+        }
+        if class == op::JMP && insn.code & 0xf0 == op::JGE && insn.dst == 1 {
+            return Some(format!(
+                "{} calls made already: the limit",
+                crate::MAX_PROGRAM_CALLS
+            ));
+        }
+        if class == op::STX && insn.dst == CDATA && insn.off == CALLS_OFF {
+            return Some("one call more".into());
+        }
+        if insn.code == op::JMP | op::JA && leaves(i, insn) {
+            let reason = self.last_mov(i, 0).unwrap_or(0);
+            return Some(format!("abort: {}", (names.reason)(reason)));
+        }
+        if insn.code == op::JMP | op::EXIT {
+            let action = self.last_mov(i, 0)?;
+            return Some(match self.folded(action) {
+                Some(p) => format!(
+                    "{}: the call of {} folded into this one",
+                    action_name(action),
+                    (names.prog)(p)
+                ),
+                None => action_name(action),
+            });
+        }
+        None
+    }
 }
