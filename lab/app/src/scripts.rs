@@ -1610,10 +1610,17 @@ fn compiled_form(hike: &Hike, id: u32, prog_names: &BTreeMap<u32, String>) -> Re
         ),
     };
     let mut s = format!("{}\n", tier.summary());
-    let Ok(plan) = plan else {
+    // the plan is made again here, from the programs registered now: it must be the one
+    // installed (as instances, one slot per call site)
+    let plan = plan.ok().filter(|p| {
+        slot_of
+            .as_ref()
+            .is_none_or(|slots| slots.len() == p.sites.len())
+    });
+    let Some(plan) = plan else {
         s.push_str(
-            "(its programs were registered again since it was stored: load the script again \
-             to see what the compiler makes of it now)",
+            "(what the compiler wrote cannot be shown: its programs are no longer registered \
+             as when the chain was stored; load the script again)",
         );
         return Ok(s);
     };
