@@ -1569,16 +1569,20 @@ pub fn chain_dis(session: &Session, id: &str) -> Result<String> {
         s.push('\n');
     }
     s.push('\n');
-    s.push_str(&compiled_form(&hike, c.id, &prog_names)?);
+    s.push_str(&compiled_form(&hike, &c, &prog_names)?);
     Ok(s.trim_end().to_string())
 }
 
 /// The second half of `chain dis`: how the chain runs, and for a compiled chain what the
 /// compiler wrote after each call (hike::jit::listing).
-fn compiled_form(hike: &Hike, id: u32, prog_names: &BTreeMap<u32, String>) -> Result<String> {
+fn compiled_form(
+    hike: &Hike,
+    c: &eclat_kernel::hike::StoredChain,
+    prog_names: &BTreeMap<u32, String>,
+) -> Result<String> {
     use eclat_kernel::hike::jit::Tier;
-    let tier = hike.chain_tier(id)?;
-    let plan = hike.chain_plan(id)?;
+    let tier = hike.chain_tier(c.id)?;
+    let plan = hike.chain_plan(c.id, &c.insns)?;
     let slot_of = match (&tier, &plan) {
         (Tier::Interpreted { .. }, Err(why)) => {
             return Ok(format!("interpreted by the VM: {why}"));

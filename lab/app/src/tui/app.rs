@@ -1693,6 +1693,7 @@ impl App {
                         _ => vec![],
                     };
                     let mut rows = Vec::new();
+                    let array = d.map.map_type.contains("array");
                     for r in &d.rows {
                         let key = r.key.to_string();
                         let mut row = match old.iter().position(|o| o.key == key) {
@@ -1733,7 +1734,6 @@ impl App {
                         }
                         // every key of an array exists: of those the lesson does not name,
                         // only the ones that count something (hvm_stats has 16 reasons)
-                        let array = d.map.map_type.contains("array");
                         if array
                             && !p.spec.labels.is_empty()
                             && row.label.is_none()
@@ -1908,14 +1908,18 @@ mod tests {
     fn ctrl(c: char) -> Event {
         Event::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL))
     }
-    fn app() -> App {
-        let mut a = App::new(
-            lessons::find("1").unwrap(),
+    /// A fresh app on lesson `id`, as root, not started.
+    fn app_on(id: &str) -> App {
+        App::new(
+            lessons::find(id).unwrap(),
             true,
             Theme { color: false },
             (120, 40),
             Instant::now(),
-        );
+        )
+    }
+    fn app() -> App {
+        let mut a = app_on("1");
         a.start();
         a
     }
@@ -2115,13 +2119,7 @@ mod tests {
 
     #[test]
     fn map_watch_adds_a_panel_and_polling_follows_visibility() {
-        let mut a = App::new(
-            lessons::find("1").unwrap(),
-            true,
-            Theme { color: false },
-            (120, 40),
-            Instant::now(),
-        );
+        let mut a = app_on("1");
         let fx = a.start();
         assert!(
             fx.iter()
@@ -2194,13 +2192,7 @@ mod tests {
     #[test]
     fn an_arrays_unnamed_zeros_stay_out_of_its_panel() {
         // lesson 4 names 6 of hvm_stats' 16 reasons
-        let mut a = App::new(
-            lessons::find("4").unwrap(),
-            true,
-            Theme { color: false },
-            (120, 40),
-            Instant::now(),
-        );
+        let mut a = app_on("4");
         let mut d = crate::tui::fake::dump("pkt_count", 0);
         d.map.name = "system/hvm_stats".into();
         d.map.max_entries = 16;

@@ -31,10 +31,6 @@ fn action_name(a: u32) -> String {
 /// program instance per call site, site `k`'s in slot `slot_of[k]` of `hvm_jit_map`.
 pub fn listing(plan: &Plan, slot_of: Option<&[u32]>, names: &Names<'_>) -> String {
     let mut s = String::new();
-    let site_name = |k: usize| {
-        let site = &plan.sites[k];
-        format!("the call at {} ({})", site.pc, (names.prog)(site.prog))
-    };
     let regs = entry_regs(plan);
     let mut set: Vec<String> = regs[..10]
         .iter()
@@ -71,7 +67,7 @@ pub fn listing(plan: &Plan, slot_of: Option<&[u32]>, names: &Names<'_>) -> Strin
     order.sort_by_key(|&k| plan.sites[k].pc);
     for k in order {
         let (code, hops) = epilogue_code(plan, k, slot_of.unwrap_or(&[]), slot_of.is_none());
-        let _ = writeln!(s, "after {}:", site_name(k));
+        let _ = writeln!(s, "after {}:", call_at(plan, k, names));
         // the stamped code proper: after the padding and the never-taken guard
         let first = code
             .iter()
@@ -111,6 +107,12 @@ pub fn listing(plan: &Plan, slot_of: Option<&[u32]>, names: &Names<'_>) -> Strin
 /// Does the jump at `i` leave the template (to the abort after it)?
 fn leaves(i: usize, insn: Insn) -> bool {
     i as i64 + 1 + insn.off as i64 >= EPILOGUE_SLOTS as i64
+}
+
+/// `the call at 7 (sampler.ip6_sd_dec2zero)`: call site `k` of `plan`.
+fn call_at(plan: &Plan, k: usize, names: &Names<'_>) -> String {
+    let site = &plan.sites[k];
+    format!("the call at {} ({})", site.pc, (names.prog)(site.prog))
 }
 
 fn imm_text(v: i64) -> String {
@@ -195,10 +197,7 @@ impl SiteCode<'_> {
         let (plan, code) = (self.plan, self.code);
         let insn = code[i];
         let reg_of = |off: i16| (off >= 0 && off % 8 == 0).then_some(off / 8);
-        let call_at = |k: usize| {
-            let site = &plan.sites[k];
-            format!("the call at {} ({})", site.pc, (names.prog)(site.prog))
-        };
+        let call_at = |k: usize| call_at(plan, k, names);
         let class = insn.code & 0x07;
         if class == op::ST && insn.dst == REGS {
             let r = reg_of(insn.off)?;

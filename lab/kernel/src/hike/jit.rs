@@ -298,13 +298,15 @@ impl Hike {
         Ok(Ok((plan, index, objects)))
     }
 
-    /// What the chain compiler makes of stored chain `id` with the programs registered now
-    /// (`chain dis`): `Ok(Err(why))` when it leaves the chain to the interpreter.
-    pub fn chain_plan(&self, id: u32) -> Result<Result<jit::Plan, String>, HikeError> {
-        let Some(c) = self.chains()?.into_iter().find(|c| c.id == id) else {
-            return Ok(Err(format!("no chain is stored under ID {id:#x}")));
-        };
-        Ok(self.plan_of(id, &c.insns)?.map(|(plan, _, _)| plan))
+    /// What the chain compiler makes of chain `id` with bytecode `insns` (`chain dis`: a
+    /// stored chain) and the programs registered now: `Ok(Err(why))` when it leaves the
+    /// chain to the interpreter.
+    pub fn chain_plan(
+        &self,
+        id: u32,
+        insns: &[Insn],
+    ) -> Result<Result<jit::Plan, String>, HikeError> {
+        Ok(self.plan_of(id, insns)?.map(|(plan, _, _)| plan))
     }
 
     /// Compiles chain `id` and installs it, replacing its earlier compiled form (`old`): the
