@@ -48,29 +48,26 @@ struct ip6_hset_value {
 };
 bpf_map(ip6_hset_srcdst_map, HASH, struct ipv6_sd_key, struct ip6_hset_value, 8192);
 
-static __always_inline int ip6_sd_key_of(struct xdp_md *ctx, struct ipv6_sd_key *key)
+/* The packet's (source, destination) key, in the packet, or NULL when it is not IPv6. */
+static __always_inline const struct ipv6_sd_key *ip6_sd_key_of(struct xdp_md *ctx)
 {
 	struct hike_pkt_info *pi = hike_pcpu_pkt_info();
 	struct ipv6hdr *ip6;
 
 	if (!pi)
-		return -EINVAL;
+		return 0;
 	ip6 = hike_ip6hdr(ctx, pi);
-	if (!ip6)
-		return -EINVAL;
-	__builtin_memcpy(&key->saddr, &ip6->saddr, sizeof(key->saddr));
-	__builtin_memcpy(&key->daddr, &ip6->daddr, sizeof(key->daddr));
-	return 0;
+	return ip6 ? hike_ip6_sd_key(ip6) : 0;
 }
 
 HIKE_PROG(ip6_hset_srcdst)
 {
 	__u32 action = HVM_ARG2;
-	struct ipv6_sd_key key;
+	const struct ipv6_sd_key *key = ip6_sd_key_of(ctx);
 	struct ip6_hset_value *v, nv;
 	__u64 now;
 
-	if (ip6_sd_key_of(ctx, &key)) {
+	if (!key) {
 		HVM_RET = -EINVAL;
 		return HIKE_XDP_VM;
 	}
@@ -79,11 +76,11 @@ HIKE_PROG(ip6_hset_srcdst)
 	case HIKE_HSET_ADD:
 		nv.timestamp_ns = now;
 		nv.timeout_ns = HIKE_HSET_TIMEOUT_NS;
-		HVM_RET = bpf_map_update_elem(&ip6_hset_srcdst_map, &key, &nv, BPF_ANY);
+		HVM_RET = bpf_map_update_elem(&ip6_hset_srcdst_map, key, &nv, BPF_ANY);
 		break;
 	case HIKE_HSET_LOOKUP:
 	case HIKE_HSET_LOOKUP_AND_CLEAN:
-		v = bpf_map_lookup_elem(&ip6_hset_srcdst_map, &key);
+		v = bpf_map_lookup_elem(&ip6_hset_srcdst_map, key);
 		if (!v) {
 			HVM_RET = -ENOENT;
 			break;
@@ -93,7 +90,7 @@ HIKE_PROG(ip6_hset_srcdst)
 			break;
 		}
 		if (action == HIKE_HSET_LOOKUP_AND_CLEAN)
-			bpf_map_delete_elem(&ip6_hset_srcdst_map, &key);
+			bpf_map_delete_elem(&ip6_hset_srcdst_map, key);
 		HVM_RET = -ENOENT;
 		break;
 	default:
@@ -109,21 +106,21 @@ bpf_map(lse_map, LRU_PERCPU_HASH, struct ipv6_sd_key, __u64, 8192);
 
 HIKE_PROG(lse)
 {
-	struct ipv6_sd_key key;
+	const struct ipv6_sd_key *key = ip6_sd_key_of(ctx);
 	__u64 now, *last;
 
-	if (ip6_sd_key_of(ctx, &key)) {
+	if (!key) {
 		HVM_RET = -EINVAL;
 		return HIKE_XDP_VM;
 	}
 	now = bpf_ktime_get_ns();
-	last = bpf_map_lookup_elem(&lse_map, &key);
+	last = bpf_map_lookup_elem(&lse_map, key);
 	if (last) {
 		HVM_RET = now - *last;
 		*last = now;
 	} else {
 		HVM_RET = ~0ULL;
-		bpf_map_update_elem(&lse_map, &key, &now, BPF_ANY);
+		bpf_map_update_elem(&lse_map, key, &now, BPF_ANY);
 	}
 	return HIKE_XDP_VM;
 }

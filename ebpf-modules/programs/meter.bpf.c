@@ -66,14 +66,12 @@ bpf_map(ip6_dst_meter_map, LRU_HASH, struct in6_addr, __u64, 4096);
 HIKE_PROG(ip6_dst_meter)
 {
 	struct ipv6hdr *ip6 = ip6_of(ctx);
-	struct in6_addr key;
 
 	if (!ip6) {
 		HVM_RET = -EINVAL;
 		return HIKE_XDP_VM;
 	}
-	__builtin_memcpy(&key, &ip6->daddr, sizeof(key));
-	HVM_RET = count(&ip6_dst_meter_map, &key);
+	HVM_RET = count(&ip6_dst_meter_map, &ip6->daddr);
 	return HIKE_XDP_VM;
 }
 EXPORT_HIKE_PROG(ip6_dst_meter);
@@ -83,15 +81,12 @@ bpf_map(ip6_sd_meter_map, LRU_HASH, struct ipv6_sd_key, __u64, 4096);
 HIKE_PROG(ip6_sd_meter)
 {
 	struct ipv6hdr *ip6 = ip6_of(ctx);
-	struct ipv6_sd_key key;
 
 	if (!ip6) {
 		HVM_RET = -EINVAL;
 		return HIKE_XDP_VM;
 	}
-	__builtin_memcpy(&key.saddr, &ip6->saddr, 16);
-	__builtin_memcpy(&key.daddr, &ip6->daddr, 16);
-	HVM_RET = count(&ip6_sd_meter_map, &key);
+	HVM_RET = count(&ip6_sd_meter_map, hike_ip6_sd_key(ip6));
 	return HIKE_XDP_VM;
 }
 EXPORT_HIKE_PROG(ip6_sd_meter);
@@ -101,14 +96,12 @@ bpf_map(ip6_dst_tbmon_map, LRU_HASH, struct in6_addr, struct token_bucket, 4096)
 HIKE_PROG(ip6_dst_tbmon)
 {
 	struct ipv6hdr *ip6 = ip6_of(ctx);
-	struct in6_addr key;
 
 	if (!ip6) {
 		HVM_RET = -EINVAL;
 		return HIKE_XDP_VM;
 	}
-	__builtin_memcpy(&key, &ip6->daddr, sizeof(key));
-	HVM_RET = (__s64)tb_consume(&ip6_dst_tbmon_map, &key);
+	HVM_RET = (__s64)tb_consume(&ip6_dst_tbmon_map, &ip6->daddr);
 	return HIKE_XDP_VM;
 }
 EXPORT_HIKE_PROG(ip6_dst_tbmon);
@@ -118,15 +111,12 @@ bpf_map(ip6_sd_tbmon_map, LRU_HASH, struct ipv6_sd_key, struct token_bucket, 409
 HIKE_PROG(ip6_sd_tbmon)
 {
 	struct ipv6hdr *ip6 = ip6_of(ctx);
-	struct ipv6_sd_key key;
 
 	if (!ip6) {
 		HVM_RET = -EINVAL;
 		return HIKE_XDP_VM;
 	}
-	__builtin_memcpy(&key.saddr, &ip6->saddr, 16);
-	__builtin_memcpy(&key.daddr, &ip6->daddr, 16);
-	HVM_RET = (__s64)tb_consume(&ip6_sd_tbmon_map, &key);
+	HVM_RET = (__s64)tb_consume(&ip6_sd_tbmon_map, hike_ip6_sd_key(ip6));
 	return HIKE_XDP_VM;
 }
 EXPORT_HIKE_PROG(ip6_sd_tbmon);

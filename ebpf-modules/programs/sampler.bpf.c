@@ -11,7 +11,7 @@ HIKE_PROG(ip6_sd_dec2zero)
 {
 	struct hike_pkt_info *pi = hike_pcpu_pkt_info();
 	__u64 n = HVM_ARG2, *left, init;
-	struct ipv6_sd_key key;
+	const struct ipv6_sd_key *key;
 	struct ipv6hdr *ip6;
 
 	if (!pi || !(ip6 = hike_ip6hdr(ctx, pi))) {
@@ -20,12 +20,11 @@ HIKE_PROG(ip6_sd_dec2zero)
 	}
 	if (n == 0)
 		n = 1;
-	__builtin_memcpy(&key.saddr, &ip6->saddr, 16);
-	__builtin_memcpy(&key.daddr, &ip6->daddr, 16);
-	left = bpf_map_lookup_elem(&ip6_sd_dec2zero_map, &key);
+	key = hike_ip6_sd_key(ip6);
+	left = bpf_map_lookup_elem(&ip6_sd_dec2zero_map, key);
 	if (!left) {
 		init = n - 1;
-		bpf_map_update_elem(&ip6_sd_dec2zero_map, &key, &init, BPF_ANY);
+		bpf_map_update_elem(&ip6_sd_dec2zero_map, key, &init, BPF_ANY);
 		HVM_RET = init;
 		return HIKE_XDP_VM;
 	}

@@ -17,8 +17,7 @@ int ddos_raw(struct xdp_md *ctx)
 {
 	struct ethhdr *eth = hike_pkt_ptr(ctx, 0, sizeof(*eth));
 	struct ipv6hdr *ip6;
-	struct ipv6_sd_key key;
-	struct in6_addr dst;
+	const struct ipv6_sd_key *key;
 	struct hset_value *bl, nbl;
 	__u64 now, *left, init;
 
@@ -27,20 +26,19 @@ int ddos_raw(struct xdp_md *ctx)
 	ip6 = hike_pkt_ptr(ctx, sizeof(*eth), sizeof(*ip6));
 	if (!ip6)
 		return XDP_PASS;
-	__builtin_memcpy(&key.saddr, &ip6->saddr, 16);
-	__builtin_memcpy(&key.daddr, &ip6->daddr, 16);
+	key = hike_ip6_sd_key(ip6);
 	now = bpf_ktime_get_ns();
 
-	bl = bpf_map_lookup_elem(&ddos_blacklist, &key);
+	bl = bpf_map_lookup_elem(&ddos_blacklist, key);
 	if (bl) {
 		if (now - bl->timestamp_ns < bl->timeout_ns) {
 #if DDOS_STAGE == 1
 			return XDP_DROP;
 #endif
-			left = bpf_map_lookup_elem(&ddos_sampler, &key);
+			left = bpf_map_lookup_elem(&ddos_sampler, key);
 			if (!left) {
 				init = SAMPLE_EVERY - 1;
-				bpf_map_update_elem(&ddos_sampler, &key, &init, BPF_ANY);
+				bpf_map_update_elem(&ddos_sampler, key, &init, BPF_ANY);
 			} else {
 				if (*left == 0 || *left > SAMPLE_EVERY)
 					*left = SAMPLE_EVERY;
@@ -60,17 +58,16 @@ int ddos_raw(struct xdp_md *ctx)
 			mon(1);
 			return XDP_DROP;
 		}
-		bpf_map_delete_elem(&ddos_blacklist, &key);
+		bpf_map_delete_elem(&ddos_blacklist, key);
 	}
-	__builtin_memcpy(&dst, &ip6->daddr, 16);
-	if (tb_consume(&ddos_dst_tb, &dst, now) == 0) {
+	if (tb_consume(&ddos_dst_tb, &ip6->daddr, now) == 0) {
 		mon(0);
 		return XDP_PASS;
 	}
-	if (tb_consume(&ddos_sd_tb, &key, now) != 0) {
+	if (tb_consume(&ddos_sd_tb, key, now) != 0) {
 		nbl.timestamp_ns = now;
 		nbl.timeout_ns = BL_TIMEOUT_NS;
-		bpf_map_update_elem(&ddos_blacklist, &key, &nbl, BPF_ANY);
+		bpf_map_update_elem(&ddos_blacklist, key, &nbl, BPF_ANY);
 		mon(1);
 		return XDP_DROP;
 	}

@@ -71,20 +71,17 @@ static __always_inline void mon(__u32 ev)
 		bpf_map_update_elem(&ddos_mon, &ev, &one, BPF_NOEXIST);
 }
 
-/* The (source, destination) key of an IPv6 frame; -1 for anything else. */
-static __always_inline int ddos_key(struct xdp_md *ctx, struct ipv6_sd_key *key)
+/* The (source, destination) key of an IPv6 frame, in the packet (hike_ip6_sd_key); NULL for
+ * anything else. */
+static __always_inline const struct ipv6_sd_key *ddos_key(struct xdp_md *ctx)
 {
 	struct ethhdr *eth = hike_pkt_ptr(ctx, 0, sizeof(*eth));
 	struct ipv6hdr *ip6;
 
 	if (!eth || eth->h_proto != bpf_htons(ETH_P_IPV6))
-		return -1;
+		return 0;
 	ip6 = hike_pkt_ptr(ctx, sizeof(*eth), sizeof(*ip6));
-	if (!ip6)
-		return -1;
-	__builtin_memcpy(&key->saddr, &ip6->saddr, 16);
-	__builtin_memcpy(&key->daddr, &ip6->daddr, 16);
-	return 0;
+	return ip6 ? hike_ip6_sd_key(ip6) : 0;
 }
 
 /* The collector's ifindex, 0 when none is configured. */

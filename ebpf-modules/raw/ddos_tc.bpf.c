@@ -55,9 +55,7 @@ static __always_inline int dtc_monitor_then(struct xdp_md *ctx, __u32 event, __u
 SEC("xdp")
 int dtc_classifier(struct xdp_md *ctx)
 {
-	struct ipv6_sd_key key;
-
-	if (ddos_key(ctx, &key))
+	if (!ddos_key(ctx))
 		return XDP_PASS;
 	bpf_tail_call_static(ctx, &dtc_progs, DTC_HSET);
 	return XDP_ABORTED;
@@ -66,20 +64,20 @@ int dtc_classifier(struct xdp_md *ctx)
 SEC("xdp")
 int dtc_hset(struct xdp_md *ctx)
 {
-	struct ipv6_sd_key key;
+	const struct ipv6_sd_key *key = ddos_key(ctx);
 	struct hset_value *bl;
 	__u64 now;
 
-	if (ddos_key(ctx, &key))
+	if (!key)
 		return XDP_ABORTED;
 	now = bpf_ktime_get_ns();
-	bl = bpf_map_lookup_elem(&ddos_blacklist, &key);
+	bl = bpf_map_lookup_elem(&ddos_blacklist, key);
 	if (bl) {
 		if (now - bl->timestamp_ns < bl->timeout_ns) {
 			bpf_tail_call_static(ctx, &dtc_progs, DTC_SAMPLE);
 			return XDP_ABORTED;
 		}
-		bpf_map_delete_elem(&ddos_blacklist, &key);
+		bpf_map_delete_elem(&ddos_blacklist, key);
 	}
 	bpf_tail_call_static(ctx, &dtc_progs, DTC_DST_TB);
 	return XDP_ABORTED;
@@ -88,15 +86,15 @@ int dtc_hset(struct xdp_md *ctx)
 SEC("xdp")
 int dtc_sample(struct xdp_md *ctx)
 {
-	struct ipv6_sd_key key;
+	const struct ipv6_sd_key *key = ddos_key(ctx);
 	__u64 *left, init;
 
-	if (ddos_key(ctx, &key))
+	if (!key)
 		return XDP_ABORTED;
-	left = bpf_map_lookup_elem(&ddos_sampler, &key);
+	left = bpf_map_lookup_elem(&ddos_sampler, key);
 	if (!left) {
 		init = SAMPLE_EVERY - 1;
-		bpf_map_update_elem(&ddos_sampler, &key, &init, BPF_ANY);
+		bpf_map_update_elem(&ddos_sampler, key, &init, BPF_ANY);
 		return dtc_monitor_then(ctx, 1, DTC_DROP);
 	}
 	if (*left == 0 || *left > SAMPLE_EVERY)
@@ -110,11 +108,11 @@ int dtc_sample(struct xdp_md *ctx)
 SEC("xdp")
 int dtc_dst_tb(struct xdp_md *ctx)
 {
-	struct ipv6_sd_key key;
+	const struct ipv6_sd_key *key = ddos_key(ctx);
 
-	if (ddos_key(ctx, &key))
+	if (!key)
 		return XDP_ABORTED;
-	if (tb_consume(&ddos_dst_tb, &key.daddr, bpf_ktime_get_ns()) == 0)
+	if (tb_consume(&ddos_dst_tb, &key->daddr, bpf_ktime_get_ns()) == 0)
 		return dtc_monitor_then(ctx, 0, DTC_PASS);
 	bpf_tail_call_static(ctx, &dtc_progs, DTC_SD_TB);
 	return XDP_ABORTED;
@@ -123,11 +121,11 @@ int dtc_dst_tb(struct xdp_md *ctx)
 SEC("xdp")
 int dtc_sd_tb(struct xdp_md *ctx)
 {
-	struct ipv6_sd_key key;
+	const struct ipv6_sd_key *key = ddos_key(ctx);
 
-	if (ddos_key(ctx, &key))
+	if (!key)
 		return XDP_ABORTED;
-	if (tb_consume(&ddos_sd_tb, &key, bpf_ktime_get_ns()) == 0)
+	if (tb_consume(&ddos_sd_tb, key, bpf_ktime_get_ns()) == 0)
 		return dtc_monitor_then(ctx, 0, DTC_PASS);
 	bpf_tail_call_static(ctx, &dtc_progs, DTC_BL_ADD);
 	return XDP_ABORTED;
@@ -136,14 +134,14 @@ int dtc_sd_tb(struct xdp_md *ctx)
 SEC("xdp")
 int dtc_bl_add(struct xdp_md *ctx)
 {
-	struct ipv6_sd_key key;
+	const struct ipv6_sd_key *key = ddos_key(ctx);
 	struct hset_value nbl;
 
-	if (ddos_key(ctx, &key))
+	if (!key)
 		return XDP_ABORTED;
 	nbl.timestamp_ns = bpf_ktime_get_ns();
 	nbl.timeout_ns = BL_TIMEOUT_NS;
-	bpf_map_update_elem(&ddos_blacklist, &key, &nbl, BPF_ANY);
+	bpf_map_update_elem(&ddos_blacklist, key, &nbl, BPF_ANY);
 	return dtc_monitor_then(ctx, 1, DTC_DROP);
 }
 

@@ -86,4 +86,14 @@ struct ipv6_sd_key {
 	struct in6_addr daddr;
 };
 
+/* The (source, destination) key of an IPv6 header, where it lies: saddr and daddr follow each
+ * other in the header, so the 32 bytes at &ip6->saddr are a struct ipv6_sd_key. A map helper
+ * takes a key in the packet as it takes one on the stack (the verifier checks the 32 bytes
+ * against the packet's bounds, which hike_ip6hdr has checked for the whole header), so the
+ * key needs no copy. The same holds for &ip6->daddr as a struct in6_addr key. */
+static __always_inline const struct ipv6_sd_key *hike_ip6_sd_key(const struct ipv6hdr *ip6)
+{
+	return (const struct ipv6_sd_key *)&ip6->saddr;
+}
+
 #endif
