@@ -273,24 +273,7 @@ pub fn wrap(
                     continue;
                 }
                 // a word longer than the line: cut it
-                let room = width.saturating_sub(cur_w).max(1);
-                let mut cut = 0;
-                let mut w = 0;
-                for (i, c) in word.char_indices() {
-                    let cw = unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
-                    if w + cw > room {
-                        break;
-                    }
-                    w += cw;
-                    cut = i + c.len_utf8();
-                }
-                if cut == 0 {
-                    cut = word
-                        .chars()
-                        .next()
-                        .map(char::len_utf8)
-                        .unwrap_or(word.len());
-                }
+                let (cut, w) = fitting(word, width.saturating_sub(cur_w));
                 push_span(&mut cur, &word[..cut], *style);
                 cur_w += w;
                 line_has_words = true;
@@ -305,6 +288,73 @@ pub fn wrap(
         lines.push(Line::from(cur));
     }
     lines
+}
+
+/// The longest start of `s` that fits in `room` cells (at least one character, so that a
+/// caller always makes progress): its length in bytes and its width.
+fn fitting(s: &str, room: usize) -> (usize, usize) {
+    let (mut cut, mut w) = (0, 0);
+    for (i, c) in s.char_indices() {
+        let cw = unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
+        if w + cw > room.max(1) {
+            break;
+        }
+        w += cw;
+        cut = i + c.len_utf8();
+    }
+    if cut == 0
+        && let Some(c) = s.chars().next()
+    {
+        return (
+            c.len_utf8(),
+            unicode_width::UnicodeWidthChar::width(c).unwrap_or(0),
+        );
+    }
+    (cut, w)
+}
+
+/// Wraps one line of command output into lines of at most `width` cells, keeping its
+/// spacing: runs of spaces that align columns (`chain dis`, `map dump`) stay as they are. A
+/// line too long breaks at its last space that fits, or inside a word when none does;
+/// continuation lines start with `rest`. The first line starts with `first`.
+pub fn wrap_verbatim(
+    text: &str,
+    style: Style,
+    width: usize,
+    first: Span<'static>,
+    rest: &str,
+) -> Vec<Line<'static>> {
+    let width = width.max(4);
+    let mut lines = Vec::new();
+    let mut prefix = first;
+    let mut s = text;
+    loop {
+        let room = width.saturating_sub(prefix.content.width());
+        if s.width() <= room {
+            lines.push(Line::from(vec![prefix, Span::styled(s.to_string(), style)]));
+            return lines;
+        }
+        let (fit, _) = fitting(s, room);
+        // break at a space: the one right after what fits, else the last one inside it
+        // that has something other than spaces before it
+        let cut = if s[fit..].starts_with(' ') {
+            fit
+        } else {
+            match s[..fit].rfind(' ') {
+                Some(i) if !s[..i].trim().is_empty() => i,
+                _ => fit,
+            }
+        };
+        lines.push(Line::from(vec![
+            prefix,
+            Span::styled(s[..cut].trim_end().to_string(), style),
+        ]));
+        s = s[cut..].trim_start();
+        if s.is_empty() {
+            return lines;
+        }
+        prefix = Span::raw(rest.to_string());
+    }
 }
 
 fn styled(inline: &Inline, theme: &Theme, extra: Style) -> Vec<(String, Style)> {
@@ -454,6 +504,48 @@ mod tests {
             .iter()
             .map(|l| l.spans.iter().map(|s| s.content.as_ref()).collect())
             .collect()
+    }
+
+    #[test]
+    fn command_output_keeps_its_columns_and_wraps_at_spaces() {
+        let line = "  3: *(u64 *)(r6 + 16) = 500      ; r2 = 500";
+        let t = text_of(&wrap_verbatim(
+            line,
+            Style::default(),
+            60,
+            Span::raw("> "),
+            "    ",
+        ));
+        assert_eq!(t, vec![format!("> {line}")]);
+        // too long: breaks at the last space that fits, the runs of spaces before it kept
+        let t = text_of(&wrap_verbatim(
+            line,
+            Style::default(),
+            30,
+            Span::raw("> "),
+            "    ",
+        ));
+        assert_eq!(t, vec![">   3: *(u64 *)(r6 + 16) = 500", "    ; r2 = 500"]);
+        // no space to break at: cut inside the word, and never loop on a narrow pane
+        let t = text_of(&wrap_verbatim(
+            "abcdefghij",
+            Style::default(),
+            4,
+            Span::raw(""),
+            "",
+        ));
+        assert_eq!(t, vec!["abcd", "efgh", "ij"]);
+        let t = text_of(&wrap_verbatim(
+            "ab",
+            Style::default(),
+            1,
+            Span::raw("xxxxxx"),
+            "yyyyyy",
+        ));
+        assert!(
+            t.len() <= 3 && t.concat().contains('a') && t.concat().contains('b'),
+            "{t:?}"
+        );
     }
 
     #[test]

@@ -738,7 +738,12 @@ fn draw_log(f: &mut Frame, app: &App, r: Rect) {
     let mut lines: Vec<Line> = Vec::new();
     for l in app.log.iter().rev() {
         let (st, prefix) = log_style(app, l.kind);
-        let wrapped = markdown::wrap(&[(l.text.clone(), st)], w, Span::styled(prefix, st), "    ");
+        let first = Span::styled(prefix, st);
+        // command output keeps its spacing (columns); messages wrap as prose
+        let wrapped = match l.kind {
+            LogKind::Output => markdown::wrap_verbatim(&l.text, st, w, first, "    "),
+            _ => markdown::wrap(&[(l.text.clone(), st)], w, first, "    "),
+        };
         for x in wrapped.into_iter().rev() {
             lines.push(x);
         }
@@ -1072,6 +1077,24 @@ mod tests {
         let s = render(&app);
         assert!(s.contains("› map set verdict 0 DROP"), "{s}");
         assert!(s.contains("Enter run"), "{s}");
+    }
+
+    #[test]
+    fn command_output_in_the_log_keeps_its_columns() {
+        let mut app = scene(120, 40);
+        app.push(
+            LogKind::Output,
+            "   4: *(u64 *)(r6 + 16) = 500       chain r2 = 500\n   5: goto <7>                        straight on to pc 7",
+        );
+        let s = render(&app);
+        assert!(
+            s.contains("4: *(u64 *)(r6 + 16) = 500       chain r2 = 500"),
+            "{s}"
+        );
+        assert!(
+            s.contains("5: goto <7>                        straight on to pc 7"),
+            "{s}"
+        );
     }
 
     #[test]
