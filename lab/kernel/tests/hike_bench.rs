@@ -58,6 +58,21 @@ fn bench_suite_reports_every_case_against_a_baseline() {
     ] {
         assert!(x.is_finite() && x > 0.0, "{d:?}");
     }
+    // the lesson 6 pair over its loads: every load measured both, the median among them
+    let l = &d.ddos_loads;
+    assert_eq!(l.min_ns.len(), bench::DDOS_LOADS, "{l:?}");
+    assert!(
+        l.min_ns
+            .iter()
+            .all(|(c, r)| c.is_finite() && r.is_finite() && *c > 0.0 && *r > 0.0),
+        "{l:?}"
+    );
+    assert!(
+        l.ratio_low <= l.ratio_median && l.ratio_median <= l.ratio_high,
+        "{l:?}"
+    );
+    assert_eq!(d.ddos_ratio, l.ratio_median);
+    assert!(d.ddos_ratio_one_load.is_finite() && d.ddos_ratio_one_load > 0.0);
     // the stage-by-stage rows: every cut of the chain and of the hand-written program ran
     assert!(d.ddos_gap_by_step_ns.iter().all(|g| g.is_finite()), "{d:?}");
     for k in 1..=3 {
