@@ -247,6 +247,8 @@ sudo eclat-lab topo up >/dev/null
 echo $DDOS | base64 -d > /tmp/ddos.eclat
 sudo eclat-lab load /tmp/ddos.eclat
 sudo eclat-lab chain list
+sudo bpftool prog show name hike_chain_1 | grep -o 'btf_id [0-9]*' || true
+echo \"source lines: \$(sudo bpftool prog dump xlated name hike_chain_1 linum | grep -c '\\[file:')\"
 sudo eclat-lab traffic --from tg --to fc01::2 --udp 5000 --count 100 --rate 1000
 sudo eclat-lab map dump map_pcpu_mon
 sudo eclat-lab reset >/dev/null"
@@ -254,6 +256,11 @@ rc=0; timed "lesson 6 chain, linked" G "$LESSON6" > "$W/lesson6.txt" || rc=$?
 sed 's/^/   | /' "$W/lesson6.txt"; [ "$rc" = 0 ] || fail "lesson 6 load in the guest (exit $rc)"
 grep -q "compiled: linked into one program" "$W/lesson6.txt" \
   || fail "lesson 6: the guest did not link the chain into one program"
+# the linked program carries its parts' BTF: bpftool (and a verifier log) show source lines
+grep -q "btf_id [0-9]" "$W/lesson6.txt" \
+  || fail "lesson 6: the guest loaded the linked program without BTF"
+[ "$(sed -n 's/^source lines: //p' "$W/lesson6.txt")" -gt 0 ] 2>/dev/null \
+  || fail "lesson 6: the guest's linked program has no source lines"
 
 # every lesson exercise on the guest's kernel: starters fail their checks, solutions pass them
 # (C modules built with the guest's clang and verified by its 6.1 verifier, chains run on
