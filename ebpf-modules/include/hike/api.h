@@ -62,18 +62,6 @@ HIKE_DECLARE_SHMEM_MAP;
 		__uint(max_entries, max);					\
 	} name SEC(".maps")
 
-static __always_inline void *hike_pcpu_shmem(void)
-{
-	__u32 zero = 0;
-
-	return bpf_map_lookup_elem(&hvm_shmem_map, &zero);
-}
-
-static __always_inline struct hike_pkt_info *hike_pcpu_pkt_info(void)
-{
-	return (struct hike_pkt_info *)hike_pcpu_shmem();
-}
-
 #define HIKE_PROG(name)								\
 	static __always_inline int __hike_body_##name(struct xdp_md *ctx,	\
 			struct hike_chain *const __hike_frame)
@@ -135,15 +123,76 @@ struct hike_cont {
 				 * proved that no path of the chain makes that many) */
 	__u32 entry;		/* the chain's first call: this instance starts chain_id */
 	__u32 chain_id;
-	__u32 pad;
+	__u32 link;		/* HIKE_LINK_HEAD / HIKE_LINK_PART, below (0: neither) */
 	struct hike_cont_way first;	/* its moves: the chain up to this call */
 };	/* 232 bytes */
 
 volatile const struct hike_cont __hike_cont = {};
 
+/* A linked chain (all its calls' code in one program, hike::link) looks the per-CPU chain
+ * data and shared memory up once: its first part keeps the two pointers in the two deepest
+ * slots of the stack, which the program's parts share, and every later part, reached by a
+ * jump, reads them there instead of calling the helper again. The control plane sets
+ * `link` only when no part's own code reaches those slots (it reads every part's stack
+ * accesses); each access of a slot below follows a `goto +0` (deleted by the verifier), which
+ * is how it tells them from the parts' own. The verifier checks the pointers' types as for
+ * any spilled register. */
+#define HIKE_LINK_HEAD		1	/* the first part: look up, then keep the pointers */
+#define HIKE_LINK_PART		2	/* a later part: read the pointers */
+#define HIKE_LINK_CDATA_SLOT	-512
+#define HIKE_LINK_SHMEM_SLOT	-504
+
+#define __hike_slot_get(slot) ({						\
+	void *__p;								\
+	asm volatile("goto +0\n\t%[p] = *(u64 *)(r10 %[off])"			\
+		     : [p]"=r"(__p) : [off]"i"(slot));				\
+	__p; })
+
+static __always_inline void *hike_pcpu_shmem(void)
+{
+	__u32 zero = 0;
+
+	if (__hike_cont.link)
+		return __hike_slot_get(HIKE_LINK_SHMEM_SLOT);
+	return bpf_map_lookup_elem(&hvm_shmem_map, &zero);
+}
+
+static __always_inline struct hike_pkt_info *hike_pcpu_pkt_info(void)
+{
+	return (struct hike_pkt_info *)hike_pcpu_shmem();
+}
+
+/* The per-CPU chain data: the linked program's slot in a later part, else the helper. */
+static __always_inline struct hike_cdata *__hike_pcpu_cdata(void)
+{
+	__u32 zero = 0;
+
+	if (__hike_cont.link == HIKE_LINK_PART)
+		return __hike_slot_get(HIKE_LINK_CDATA_SLOT);
+	return bpf_map_lookup_elem(&hvm_cdata_map, &zero);
+}
+
 /* The VM's abort counters and configuration, shared with compiled chains. */
 HVM_DECLARE_STATS_MAP;
 HVM_DECLARE_CONFIG_MAP;
+
+/* The VM's configuration (hvm_config[0]). A linked program's first part reads it in place:
+ * the control plane turns the load of the map after the `goto +0` into the address of the
+ * map's only value (an array of one entry has one, as a global variable does), so no helper
+ * call and no key. Anywhere else, the helper. */
+static __always_inline struct hvm_config *__hike_config(void)
+{
+	__u32 zero = 0;
+
+	if (__hike_cont.link == HIKE_LINK_HEAD) {
+		struct hvm_config *cfg;
+
+		asm volatile("goto +0\n\t%[cfg] = %[map] ll"
+			     : [cfg]"=r"(cfg) : [map]"i"(&hvm_config));
+		return cfg;
+	}
+	return bpf_map_lookup_elem(&hvm_config, &zero);
+}
 
 static __always_inline int __hike_cont_abort(__u32 reason)
 {
@@ -195,7 +244,7 @@ static __always_inline int __hike_cont_enter(struct xdp_md *ctx, struct hike_cda
 	struct hvm_config *cfg;
 
 	cd->boot_id = c->chain_id;
-	cfg = bpf_map_lookup_elem(&hvm_config, &zero);
+	cfg = __hike_config();
 	if (cfg && cfg->trace) {
 		cd->active = 0;
 		bpf_tail_call_static(ctx, &hvm_hprog_map, HIKE_VM_PROG_ID);
@@ -206,6 +255,16 @@ static __always_inline int __hike_cont_enter(struct xdp_md *ctx, struct hike_cda
 	cd->calls = 1;
 	f->upc = HIKE_JIT_UPC;
 	__hike_stamped_prologue(f);
+	if (c->link == HIKE_LINK_HEAD) {
+		void *shm = bpf_map_lookup_elem(&hvm_shmem_map, &zero);
+
+		if (!shm)
+			return XDP_ABORTED;
+		asm volatile("goto +0\n\t*(u64 *)(r10 %[cs]) = %[cd]\n\t"
+			     "goto +0\n\t*(u64 *)(r10 %[ss]) = %[shm]"
+			     :: [cd]"r"(cd), [shm]"r"(shm),
+				[cs]"i"(HIKE_LINK_CDATA_SLOT), [ss]"i"(HIKE_LINK_SHMEM_SLOT));
+	}
 	return -1;
 }
 
@@ -264,8 +323,7 @@ static __always_inline int __hike_return(struct xdp_md *ctx, struct hike_cdata *
 #define __HIKE_ENTRY(name)							\
 SEC("xdp") int name(struct xdp_md *ctx)					\
 {										\
-	__u32 __zero = 0;							\
-	struct hike_cdata *__cd = bpf_map_lookup_elem(&hvm_cdata_map, &__zero);	\
+	struct hike_cdata *__cd = __hike_pcpu_cdata();				\
 	struct hike_chain *__f;							\
 	int __rc;								\
 										\

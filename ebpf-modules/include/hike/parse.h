@@ -68,17 +68,18 @@ static __always_inline __u16 hike_parse_l2l3(struct xdp_md *ctx, struct hike_pkt
 	return 0;
 }
 
-/* The IPv6 header at pkt_info->nhoff, or NULL. */
+/* The IPv6 header at pkt_info->nhoff, or NULL. The loader sets nhoff for IPv6 and IPv4
+ * alike; the header's version nibble tells them apart, in the bytes read anyway. */
 static __always_inline struct ipv6hdr *hike_ip6hdr(struct xdp_md *ctx, struct hike_pkt_info *pi)
 {
-	struct ethhdr *eth;
+	struct ipv6hdr *ip6;
 
 	if (pi->nhoff == HIKE_PKT_INFO_UNSET)
 		return 0;
-	eth = hike_pkt_ptr(ctx, 0, sizeof(*eth));
-	if (!eth || eth->h_proto != bpf_htons(ETH_P_IPV6))
+	ip6 = hike_pkt_ptr(ctx, pi->nhoff, sizeof(*ip6));
+	if (!ip6 || ip6->version != 6)
 		return 0;
-	return hike_pkt_ptr(ctx, pi->nhoff, sizeof(struct ipv6hdr));
+	return ip6;
 }
 
 struct ipv6_sd_key {

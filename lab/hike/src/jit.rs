@@ -59,6 +59,62 @@ pub const CONT_SIZE: usize = 232;
 /// The read-only global of every HIKe program that holds its [`Cont`].
 pub const CONT_SYMBOL: &str = "__hike_cont";
 
+/// Offset of `struct hike_cont.link`: how a part of a linked chain finds the per-CPU chain
+/// data and shared memory (`HIKE_LINK_*` in `api.h`).
+pub const CONT_LINK_OFF: usize = 164;
+/// `link` of a linked program's first part: it looks the two up and keeps the pointers in
+/// the stack slots [`LINK_CDATA_SLOT`] and [`LINK_SHMEM_SLOT`].
+pub const LINK_HEAD: u32 = 1;
+/// `link` of a later part (reached by a jump): it reads the pointers there.
+pub const LINK_PART: u32 = 2;
+/// The stack slots (offsets from `r10`) of the chain data's and the shared memory's pointers.
+pub const LINK_CDATA_SLOT: i16 = -512;
+pub const LINK_SHMEM_SLOT: i16 = -504;
+/// A part's own stack accesses must stay above this offset for the slots to be shared.
+pub const LINK_STACK_FLOOR: i16 = -496;
+
+/// Whether a part's code (as in its object: before the verifier) leaves the stack slots of a
+/// linked chain alone: every access through `r10` at or above [`LINK_STACK_FLOOR`], and every
+/// stack address it takes (`rX = r10; rX += -K`) as well, except the slot accesses of `api.h`,
+/// each right after a `goto +0`. `Err` says where it does not.
+pub fn link_slots_clear(code: &[Insn]) -> Result<(), String> {
+    const FP: u8 = 10;
+    let class = |i: &Insn| i.code & 0x07;
+    let is_nop = |i: &Insn| *i == asm::ja(0);
+    let slots = [LINK_CDATA_SLOT, LINK_SHMEM_SLOT];
+    for (k, i) in code.iter().enumerate() {
+        let base = match class(i) {
+            op::LDX => Some(i.src),
+            op::ST | op::STX => Some(i.dst),
+            _ => None,
+        };
+        if base == Some(FP) && i.off < LINK_STACK_FLOOR {
+            let api =
+                k > 0 && is_nop(&code[k - 1]) && i.code & 0x18 == op::DW && slots.contains(&i.off);
+            if !api {
+                return Err(format!(
+                    "instruction {k} reaches its stack at r10{} (below {LINK_STACK_FLOOR})",
+                    i.off
+                ));
+            }
+        }
+        if i.code == op::ALU64 | op::MOV | op::X && i.src == FP {
+            let add = code
+                .get(k + 1)
+                .filter(|n| n.code == op::ALU64 | op::ADD | op::K && n.dst == i.dst && n.src == 0);
+            match add {
+                Some(n) if n.imm >= LINK_STACK_FLOOR as i32 && n.imm <= 0 => {}
+                _ => {
+                    return Err(format!(
+                        "instruction {k} takes a stack address it may use below {LINK_STACK_FLOOR}"
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Abort reasons, as `vm_abi.h` numbers them (the index in `hvm_stats`).
 pub mod reason {
     pub const OPCODE: u32 = 5;

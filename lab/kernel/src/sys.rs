@@ -131,6 +131,14 @@ pub struct ProgInfo {
 
 /// The program with kernel ID `id`, if it still exists.
 pub fn prog_info_by_id(id: u32) -> io::Result<Option<ProgInfo>> {
+    let Some(fd) = prog_fd_by_id(id)? else {
+        return Ok(None);
+    };
+    prog_info(std::os::fd::AsFd::as_fd(&fd)).map(Some)
+}
+
+/// A file descriptor of the program with kernel ID `id`, if it still exists.
+fn prog_fd_by_id(id: u32) -> io::Result<Option<OwnedFd>> {
     #[repr(C, align(8))]
     struct GetFd {
         prog_id: u32,
@@ -150,7 +158,36 @@ pub fn prog_info_by_id(id: u32) -> io::Result<Option<ProgInfo>> {
         Err(e) if e.raw_os_error() == Some(libc::ENOENT) => return Ok(None),
         Err(e) => return Err(e),
     };
-    prog_info(std::os::fd::AsFd::as_fd(&fd)).map(Some)
+    Ok(Some(fd))
+}
+
+/// The instructions of the program with kernel ID `id` as the verifier left them (bpftool's
+/// `dump xlated`: map references as the kernel writes them), if it still exists.
+pub fn prog_xlated_by_id(id: u32) -> io::Result<Option<Vec<[u8; 8]>>> {
+    let Some(fd) = prog_fd_by_id(id)? else {
+        return Ok(None);
+    };
+    let info = prog_info(std::os::fd::AsFd::as_fd(&fd))?;
+    #[repr(C, align(8))]
+    struct GetInfo {
+        bpf_fd: u32,
+        info_len: u32,
+        info: u64,
+    }
+    let mut insns = vec![[0u8; 8]; info.xlated_bytes as usize / 8];
+    // struct bpf_prog_info up to xlated_prog_insns (offset 32): the length at 20, the buffer
+    let mut req = [0u64; 5];
+    req[2] = (info.xlated_bytes as u64) << 32;
+    req[4] = insns.as_mut_ptr() as u64;
+    let mut a = GetInfo {
+        bpf_fd: fd.as_raw_fd() as u32,
+        info_len: 40,
+        info: req.as_mut_ptr() as u64,
+    };
+    bpf_raw(BPF_OBJ_GET_INFO_BY_FD, &mut a)?;
+    let len = (req[2] >> 32) as usize / 8;
+    insns.truncate(len);
+    Ok(Some(insns))
 }
 
 /// What the kernel says of the program behind `fd`.

@@ -1056,12 +1056,56 @@ fn compiled_chains_are_installed_replaced_and_removed_with_their_chain() {
     // the linked program carries the source lines of every part (bpftool and the
     // verifier's log show them): more than a chain of one call has
     assert!(prog.btf_id != 0 && prog.line_infos > 0, "{prog:?}");
+    // the per-CPU pointers are looked up once: the first part keeps them in the two deepest
+    // stack slots, and each of the two later parts reads the chain data's there
+    let xlated = eclat_kernel::sys::prog_xlated_by_id(prog.id)
+        .unwrap()
+        .expect("the linked program");
+    let stack_at = |i: &[u8; 8], st: bool, off: i16| {
+        let class = if st { 0x7b } else { 0x79 }; // stx / ldx, 64 bits
+        let base = if st { i[1] & 0x0f } else { i[1] >> 4 };
+        i[0] == class && base == 10 && i16::from_le_bytes([i[2], i[3]]) == off
+    };
+    let count = |st: bool, off: i16| xlated.iter().filter(|i| stack_at(i, st, off)).count();
+    assert_eq!(
+        (count(true, -512), count(true, -504), count(false, -512)),
+        (1, 1, 2),
+        "the slots of the linked program ({} instructions)",
+        xlated.len()
+    );
     s.classify_to(A, &null_chain(1)).unwrap();
     let one = s.hike.jit_slots().unwrap()[0].prog.clone();
     assert!(one.btf_id != 0 && one.line_infos > 0, "{one:?}");
     assert!(prog.line_infos > one.line_infos, "{prog:?} vs {one:?}");
     s.hike.delete_chain(A).unwrap();
     assert!(used(&s).is_empty());
+}
+
+/// A linked chain's first part reads the trace switch in `hvm_config`'s value itself (the
+/// linker makes that load the value's address): with the trace on, the VM runs the chain
+/// and traces every call; off again, the linked program runs untraced.
+#[test]
+fn a_linked_chain_is_traced_by_the_vm_while_the_trace_is_on() {
+    let mut s = setup();
+    s.hike.set_link(true);
+    let pkt = bench_frame();
+    s.classify_to(A, &null_chain(3)).unwrap();
+    assert!(matches!(
+        s.hike.tier(A),
+        Some(Tier::Compiled { linked: true, .. })
+    ));
+    let mut reader = s.hike.trace_reader().unwrap();
+    s.hike.set_trace(true).unwrap();
+    assert_eq!(verdict(&s, &pkt), XdpAction::Pass);
+    s.hike.set_trace(false).unwrap();
+    let calls = reader
+        .drain()
+        .iter()
+        .filter(|e| e.kind == TraceKind::ProgCall)
+        .count();
+    assert_eq!(calls, 4, "3 null calls and hike_pass, traced by the VM");
+    assert_eq!(verdict(&s, &pkt), XdpAction::Pass);
+    assert!(reader.drain().is_empty(), "the trace is off again");
 }
 
 #[test]

@@ -532,3 +532,44 @@ fn the_listing_shows_each_hand_over_as_the_chain_reads_it() {
         assert!(inst.contains(want), "no {want:?} in\n{inst}");
     }
 }
+
+#[test]
+fn a_part_shares_the_linked_programs_stack_slots_only_when_it_leaves_them_alone() {
+    use crate::asm::{alu, ja, ldx, mov_r, stx};
+    let st = |off: i16| Insn::new(op::ST | op::MEM | op::W, 10, 0, off, 0);
+    // clang's frame: a key at r10-8 passed by address, a spill at r10-496
+    let own = vec![
+        st(-8),
+        mov_r(2, 10),
+        alu(op::ADD, 2, -8),
+        stx(op::DW, 10, -496, 6),
+        ldx(op::DW, 6, 10, -496),
+    ];
+    assert_eq!(link_slots_clear(&own), Ok(()));
+    // the slot accesses of api.h, each after its `goto +0`
+    let mut api = own.clone();
+    api.extend([
+        ja(0),
+        stx(op::DW, 10, LINK_CDATA_SLOT, 8),
+        ja(0),
+        stx(op::DW, 10, LINK_SHMEM_SLOT, 0),
+        ja(0),
+        ldx(op::DW, 9, 10, LINK_CDATA_SLOT),
+    ]);
+    assert_eq!(link_slots_clear(&api), Ok(()));
+    // the part's own use of those offsets, or deeper than the floor, or an address taken
+    // below it: the part keeps its own look-ups
+    for deep in [
+        vec![stx(op::DW, 10, LINK_SHMEM_SLOT, 1)],
+        vec![ja(0), stx(op::W, 10, LINK_CDATA_SLOT, 1)],
+        vec![ja(0), ldx(op::DW, 1, 10, -500)],
+        vec![st(-497)],
+        vec![mov_r(3, 10), alu(op::ADD, 3, -504)],
+        vec![mov_r(3, 10), mov_r(4, 3)],
+        vec![mov_r(3, 10)],
+    ] {
+        let mut code = own.clone();
+        code.extend(deep.iter().copied());
+        assert!(link_slots_clear(&code).is_err(), "{deep:?}");
+    }
+}

@@ -21,8 +21,9 @@ use aya::maps::MapData;
 use aya_obj::EbpfSectionKind;
 use aya_obj::btf::Btf;
 use aya_obj::generated::{bpf_func_info, bpf_line_info};
+use hike::Insn;
 use hike::insn::op;
-use hike::jit::CONT_SYMBOL;
+use hike::jit::{self, CONT_SYMBOL};
 
 use super::stamp::{Patch, Template};
 use crate::sys;
@@ -66,14 +67,57 @@ struct PartCode {
 /// program's function and source lines, at offsets within the part.
 type PartBtf = (Btf, Vec<bpf_func_info>, Vec<bpf_line_info>);
 
+/// The VM's configuration map, which a linked program's first part reads in place.
+const CONFIG_MAP: &str = "hvm_config";
+/// `src_reg` of a 64-bit load: the map behind the file descriptor in `imm`, or the address
+/// of its value at the offset in the second half's `imm`.
+const PSEUDO_MAP_FD: u8 = 1;
+const PSEUDO_MAP_VALUE: u8 = 2;
+
+/// Turns each load of the map `fd` that follows a `goto +0` (`__hike_config` in `api.h`)
+/// into the address of the map's only value: what the program then reads is the value the
+/// control plane writes, without a helper call.
+fn config_in_place(code: &mut [[u8; 8]], fd: i32) {
+    let ja0 = Insn::new(JA, 0, 0, 0, 0).to_bytes();
+    for k in 1..code.len().saturating_sub(1) {
+        let i = Insn::from_bytes(code[k]);
+        if code[k - 1] == ja0 && i.code == LDDW && i.src == PSEUDO_MAP_FD && i.imm == fd {
+            code[k][1] = (code[k][1] & 0x0f) | (PSEUDO_MAP_VALUE << 4);
+            code[k + 1][4..8].copy_from_slice(&0i32.to_le_bytes());
+        }
+    }
+}
+
+/// Whether the code of `part`, as its object has it, leaves the stack slots where a linked
+/// program keeps its per-CPU pointers alone (`hike::jit::link_slots_clear`).
+fn slots_clear(part: &Part<'_>) -> Result<(), String> {
+    let obj = aya_obj::Object::parse(part.data).map_err(|e| e.to_string())?;
+    let key = obj
+        .programs
+        .get(part.name)
+        .ok_or_else(|| format!("the object has no program {}", part.name))?
+        .function_key();
+    let f = obj
+        .functions
+        .get(&key)
+        .ok_or_else(|| format!("the object has no code for {}", part.name))?;
+    let code: Vec<Insn> = f
+        .instructions
+        .iter()
+        .map(|i| Insn::from_bytes(super::stamp::insn_bytes(i)))
+        .collect();
+    jit::link_slots_clear(&code)
+}
+
 /// The instructions of `part`, its maps resolved to file descriptors (the data maps made
-/// here are kept alive in `keep` until the program holds them).
-fn part_code(part: &Part<'_>, keep: &mut Vec<MapData>) -> Result<PartCode, String> {
+/// here are kept alive in `keep` until the program holds them); `cont` = the part's
+/// `struct hike_cont` as the linked program runs it.
+fn part_code(part: &Part<'_>, cont: &[u8], keep: &mut Vec<MapData>) -> Result<PartCode, String> {
     let mut obj = aya_obj::Object::parse(part.data).map_err(|e| e.to_string())?;
     if obj.has_btf_relocations() {
         return Err("it has CO-RE relocations".into());
     }
-    obj.patch_map_data(HashMap::from([(CONT_SYMBOL, (part.cont, true))]))
+    obj.patch_map_data(HashMap::from([(CONT_SYMBOL, (cont, true))]))
         .map_err(|e| e.to_string())?;
     let mut fds: Vec<(String, i32, aya_obj::Map)> = Vec::new();
     for (name, m) in obj.maps.drain() {
@@ -137,6 +181,9 @@ fn part_code(part: &Part<'_>, keep: &mut Vec<MapData>) -> Result<PartCode, Strin
                 .get_mut(k + j)
                 .ok_or("a template past the end of its code")? = i.to_bytes();
         }
+    }
+    if let Some((_, fd, _)) = fds.iter().find(|(n, _, _)| n == CONFIG_MAP) {
+        config_in_place(&mut code, *fd);
     }
     let license = obj.license.to_string_lossy().into_owned();
     let btf = btf.map(|b| {
@@ -215,12 +262,24 @@ pub(super) fn link(parts: &[Part<'_>], name: &str) -> Result<Linked, String> {
     let mut codes = Vec::new();
     let mut btfs = Vec::new();
     let mut license: Option<String> = None;
-    for p in parts {
+    // the per-CPU pointers looked up once, by the first part, when every part leaves their
+    // stack slots alone (else each part looks them up, as a program on its own does)
+    let share = parts.len() > 1 && parts.iter().all(|p| slots_clear(p).is_ok());
+    for (k, p) in parts.iter().enumerate() {
+        let mut cont = p.cont.to_vec();
+        let link = match (share, k) {
+            (false, _) => 0,
+            (true, 0) => jit::LINK_HEAD,
+            (true, _) => jit::LINK_PART,
+        };
+        cont.get_mut(jit::CONT_LINK_OFF..jit::CONT_LINK_OFF + 4)
+            .ok_or("a continuation shorter than struct hike_cont")?
+            .copy_from_slice(&link.to_le_bytes());
         let PartCode {
             code,
             license: lic,
             btf,
-        } = part_code(p, &mut keep).map_err(|e| format!("{}: {e}", p.label))?;
+        } = part_code(p, &cont, &mut keep).map_err(|e| format!("{}: {e}", p.label))?;
         btfs.push(btf);
         match &license {
             Some(l) if *l != lic => {
