@@ -88,19 +88,23 @@ fn config_in_place(code: &mut [[u8; 8]], fd: i32) {
     }
 }
 
+/// The function of program `name` in `obj`.
+fn program_code<'o>(obj: &'o aya_obj::Object, name: &str) -> Result<&'o aya_obj::Function, String> {
+    let key = obj
+        .programs
+        .get(name)
+        .ok_or_else(|| format!("the object has no program {name}"))?
+        .function_key();
+    obj.functions
+        .get(&key)
+        .ok_or_else(|| format!("the object has no code for {name}"))
+}
+
 /// Whether the code of `part`, as its object has it, leaves the stack slots where a linked
 /// program keeps its per-CPU pointers alone (`hike::jit::link_slots_clear`).
 fn slots_clear(part: &Part<'_>) -> Result<(), String> {
     let obj = aya_obj::Object::parse(part.data).map_err(|e| e.to_string())?;
-    let key = obj
-        .programs
-        .get(part.name)
-        .ok_or_else(|| format!("the object has no program {}", part.name))?
-        .function_key();
-    let f = obj
-        .functions
-        .get(&key)
-        .ok_or_else(|| format!("the object has no code for {}", part.name))?;
+    let f = program_code(&obj, part.name)?;
     let code: Vec<Insn> = f
         .instructions
         .iter()
@@ -151,15 +155,7 @@ fn part_code(part: &Part<'_>, cont: &[u8], keep: &mut Vec<MapData>) -> Result<Pa
     let btf = aya::features()
         .btf()
         .and_then(|f| obj.fixup_and_sanitize_btf(f).ok().flatten().cloned());
-    let key = obj
-        .programs
-        .get(part.name)
-        .ok_or_else(|| format!("the object has no program {}", part.name))?
-        .function_key();
-    let f = obj
-        .functions
-        .get(&key)
-        .ok_or_else(|| format!("the object has no code for {}", part.name))?;
+    let f = program_code(&obj, part.name)?;
     let mut code = Vec::with_capacity(f.instructions.len());
     for i in &f.instructions {
         if i.code == CALL && i.src_reg() != 0 {
