@@ -1170,3 +1170,77 @@ fn the_bpf_loop_fallback_vm_agrees_with_the_reference() {
     }
     assert_eq!(ran, 60);
 }
+
+/// A module whose own stack reaches the slots where a linked chain keeps its per-CPU
+/// pointers (a 488-byte value built on the stack) still links: the linker sees the deep
+/// stack in the object's code and leaves every part its own lookups, so the chain computes
+/// as it would interpreted.
+#[test]
+fn a_part_with_a_deep_stack_links_and_keeps_its_own_lookups() {
+    const SRC: &str = r#"#include <hike/api.h>
+struct deep { __u8 b[488]; };
+bpf_map(deep_sum, ARRAY, __u32, __u64, 1);
+bpf_map(deep_vals, ARRAY, __u32, struct deep, 1);
+HIKE_PROG(deep_count)
+{
+	struct deep v;
+	__u32 zero = 0;
+	__u64 *n;
+
+	__builtin_memset(&v, (__u8)HVM_ARG2, sizeof(v));
+	bpf_map_update_elem(&deep_vals, &zero, &v, BPF_ANY);
+	n = bpf_map_lookup_elem(&deep_sum, &zero);
+	if (n)
+		*n += HVM_ARG2;
+	HVM_RET = 0;
+	return HIKE_XDP_VM;
+}
+EXPORT_HIKE_PROG_2(deep_count, __u64, step);
+EXPORT_HIKE_PROG_MAP(deep_count, deep_sum);
+EXPORT_HIKE_PROG_MAP(deep_count, deep_vals);
+char _license[] SEC("license") = "Dual MIT/GPL";
+"#;
+    const DEEP: u32 = 200;
+    let dir = std::env::temp_dir().join(format!("eclat-lab-deepstack-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let src = dir.join("deepstack.bpf.c");
+    std::fs::write(&src, SRC).unwrap();
+    let object = dir.join("deepstack.o");
+    let include = eclat_kernel::modules::headers(&dir.join("include")).unwrap();
+    let built = eclat_kernel::modules::compile(&src, &object, &include);
+    let bytes = std::fs::read(&object);
+    std::fs::remove_dir_all(&dir).unwrap();
+    built.expect("clang builds the module");
+    let mut s = setup();
+    s.hike.set_link(true);
+    s.hike.load_bytes("deepstack.o", &bytes.unwrap()).unwrap();
+    s.hike.register(DEEP, "deepstack", "deep_count").unwrap();
+    let mut chain = call_with(DEEP, &[1]);
+    chain.extend(call_with(DEEP, &[2]));
+    chain.extend(call_with(ids::HIKE_PASS, &[]));
+    chain.push(exit());
+    s.classify_to(A, &chain).unwrap();
+    assert!(
+        matches!(s.hike.tier(A), Some(Tier::Compiled { linked: true, .. })),
+        "{:?}",
+        s.hike.tier(A)
+    );
+    let prog = s.hike.jit_slots().unwrap()[0].prog.clone();
+    let xlated = eclat_kernel::sys::prog_xlated_by_id(prog.id)
+        .unwrap()
+        .expect("the linked program");
+    // no pointer stored for the other part to read: each looks the chain data up itself
+    let slot_store =
+        |i: &[u8; 8]| i[0] == 0x7b && i[1] & 0x0f == 10 && i[2..4] == (-512i16).to_le_bytes();
+    assert!(!xlated.iter().any(slot_store), "the slots were shared");
+    let pkt = bench_frame();
+    for _ in 0..3 {
+        assert_eq!(verdict(&s, &pkt), XdpAction::Pass);
+    }
+    let sum = s
+        .hike
+        .map_lookup("deepstack", "deep_sum", &0u32.to_ne_bytes(), 8)
+        .unwrap()
+        .expect("deep_sum[0]");
+    assert_eq!(u64::from_ne_bytes(sum.try_into().unwrap()), 3 * (1 + 2));
+}
