@@ -30,6 +30,13 @@ fn verdict(s: &Setup, pkt: &[u8]) -> XdpAction {
         .expect("an XDP verdict")
 }
 
+/// Whether `i` (as the kernel dumps it) stores (`st`) or loads 64 bits at `r10 + off`.
+fn stack_at(i: &[u8; 8], st: bool, off: i16) -> bool {
+    let class = if st { 0x7b } else { 0x79 }; // stx / ldx, 64 bits
+    let base = if st { i[1] & 0x0f } else { i[1] >> 4 };
+    i[0] == class && base == 10 && i16::from_le_bytes([i[2], i[3]]) == off
+}
+
 fn aborts(s: &Setup, reason: VmError) -> u64 {
     s.hike
         .abort_stats()
@@ -1061,11 +1068,6 @@ fn compiled_chains_are_installed_replaced_and_removed_with_their_chain() {
     let xlated = eclat_kernel::sys::prog_xlated_by_id(prog.id)
         .unwrap()
         .expect("the linked program");
-    let stack_at = |i: &[u8; 8], st: bool, off: i16| {
-        let class = if st { 0x7b } else { 0x79 }; // stx / ldx, 64 bits
-        let base = if st { i[1] & 0x0f } else { i[1] >> 4 };
-        i[0] == class && base == 10 && i16::from_le_bytes([i[2], i[3]]) == off
-    };
     let count = |st: bool, off: i16| xlated.iter().filter(|i| stack_at(i, st, off)).count();
     assert_eq!(
         (count(true, -512), count(true, -504), count(false, -512)),
@@ -1230,9 +1232,10 @@ char _license[] SEC("license") = "Dual MIT/GPL";
         .unwrap()
         .expect("the linked program");
     // no pointer stored for the other part to read: each looks the chain data up itself
-    let slot_store =
-        |i: &[u8; 8]| i[0] == 0x7b && i[1] & 0x0f == 10 && i[2..4] == (-512i16).to_le_bytes();
-    assert!(!xlated.iter().any(slot_store), "the slots were shared");
+    assert!(
+        !xlated.iter().any(|i| stack_at(i, true, -512)),
+        "the slots were shared"
+    );
     let pkt = bench_frame();
     for _ in 0..3 {
         assert_eq!(verdict(&s, &pkt), XdpAction::Pass);

@@ -100,12 +100,10 @@ fn program_code<'o>(obj: &'o aya_obj::Object, name: &str) -> Result<&'o aya_obj:
         .ok_or_else(|| format!("the object has no code for {name}"))
 }
 
-/// Whether the code of `part`, as its object has it, leaves the stack slots where a linked
-/// program keeps its per-CPU pointers alone (`hike::jit::link_slots_clear`).
-fn slots_clear(part: &Part<'_>) -> Result<(), String> {
-    let obj = aya_obj::Object::parse(part.data).map_err(|e| e.to_string())?;
-    let f = program_code(&obj, part.name)?;
-    let code: Vec<Insn> = f
+/// Whether the code of program `name` in `obj`, as the object has it, leaves the stack slots
+/// where a linked program keeps its per-CPU pointers alone (`hike::jit::link_slots_clear`).
+fn slots_clear(obj: &aya_obj::Object, name: &str) -> Result<(), String> {
+    let code: Vec<Insn> = program_code(obj, name)?
         .instructions
         .iter()
         .map(|i| Insn::from_bytes(super::stamp::insn_bytes(i)))
@@ -113,11 +111,15 @@ fn slots_clear(part: &Part<'_>) -> Result<(), String> {
     jit::link_slots_clear(&code)
 }
 
-/// The instructions of `part`, its maps resolved to file descriptors (the data maps made
-/// here are kept alive in `keep` until the program holds them); `cont` = the part's
-/// `struct hike_cont` as the linked program runs it.
-fn part_code(part: &Part<'_>, cont: &[u8], keep: &mut Vec<MapData>) -> Result<PartCode, String> {
-    let mut obj = aya_obj::Object::parse(part.data).map_err(|e| e.to_string())?;
+/// The instructions of `part` (its object parsed as `obj`), its maps resolved to file
+/// descriptors (the data maps made here are kept alive in `keep` until the program holds
+/// them); `cont` = the part's `struct hike_cont` as the linked program runs it.
+fn part_code(
+    part: &Part<'_>,
+    mut obj: aya_obj::Object,
+    cont: &[u8],
+    keep: &mut Vec<MapData>,
+) -> Result<PartCode, String> {
     if obj.has_btf_relocations() {
         return Err("it has CO-RE relocations".into());
     }
@@ -161,7 +163,7 @@ fn part_code(part: &Part<'_>, cont: &[u8], keep: &mut Vec<MapData>) -> Result<Pa
         if i.code == CALL && i.src_reg() != 0 {
             return Err("it calls BPF functions or kfuncs".into());
         }
-        if i.code == LDDW && i.src_reg() > 2 {
+        if i.code == LDDW && i.src_reg() > PSEUDO_MAP_VALUE {
             return Err("it takes the address of a function or a kernel symbol".into());
         }
         code.push(super::stamp::insn_bytes(i));
@@ -260,8 +262,16 @@ pub(super) fn link(parts: &[Part<'_>], name: &str) -> Result<Linked, String> {
     let mut license: Option<String> = None;
     // the per-CPU pointers looked up once, by the first part, when every part leaves their
     // stack slots alone (else each part looks them up, as a program on its own does)
-    let share = parts.len() > 1 && parts.iter().all(|p| slots_clear(p).is_ok());
-    for (k, p) in parts.iter().enumerate() {
+    let objs = parts
+        .iter()
+        .map(|p| aya_obj::Object::parse(p.data).map_err(|e| format!("{}: {e}", p.label)))
+        .collect::<Result<Vec<_>, _>>()?;
+    let share = parts.len() > 1
+        && parts
+            .iter()
+            .zip(&objs)
+            .all(|(p, obj)| slots_clear(obj, p.name).is_ok());
+    for (k, (p, obj)) in parts.iter().zip(objs).enumerate() {
         let mut cont = p.cont.to_vec();
         let link = match (share, k) {
             (false, _) => 0,
@@ -275,7 +285,7 @@ pub(super) fn link(parts: &[Part<'_>], name: &str) -> Result<Linked, String> {
             code,
             license: lic,
             btf,
-        } = part_code(p, &cont, &mut keep).map_err(|e| format!("{}: {e}", p.label))?;
+        } = part_code(p, obj, &cont, &mut keep).map_err(|e| format!("{}: {e}", p.label))?;
         btfs.push(btf);
         match &license {
             Some(l) if *l != lic => {
