@@ -3,7 +3,7 @@
 - every lesson (lessons/NN-name/README.md) has its chapter, in lesson order, including its README;
 - every {{#include}} and {{#eclat-c-block}} target exists, and no directive is left unexpanded;
 - every relative link and #anchor of the built HTML resolves;
-- every diagnostic code of the compiler (lab/eclat/src) has its section in the reference;
+- every diagnostic code of the compiler (lab/pure/eclat/src) has its section in the reference;
 - the commands page was generated from the binary.
 Exit status 1 with one line per problem.   python3 book/tools/check-book.py
 """
@@ -130,7 +130,7 @@ def check_diagnostics():
     page = read(os.path.join(SRC, "reference", "diagnostics.md"))
     documented = set(re.findall(r"^### `([a-z0-9-]+)`", page, re.M))
     for code in sorted(codes - documented):
-        problem(f"diagnostic `{code}` (lab/eclat/src) has no section in book/src/reference/diagnostics.md")
+        problem(f"diagnostic `{code}` (lab/pure/eclat/src) has no section in book/src/reference/diagnostics.md")
     examples = os.path.join(SRC, "reference", "diagnostics")
     for n in sorted(os.listdir(examples)):
         if os.path.splitext(n)[0] not in documented:

@@ -8,7 +8,7 @@ time, so that the reference cannot drift from the code.
   {{#eclat-diagnostic CODE}}      book/src/reference/diagnostics/CODE.eclat and what
                                   `eclat-lab compile` reports on it (extra arguments in CODE.args);
                                   without an example, the first CODE in the compiler's golden
-                                  files (lab/eclat/tests/golden/*.diag)
+                                  files (lab/pure/eclat/tests/golden/*.diag)
   {{#eclat-lesson-steps ID}}      the steps of lessons/ID/lesson.toml, with their commands
   {{#eclat-lesson-files ID}}      every other file of lessons/ID (starter files, solutions, checks)
   {{#eclat-c-block FILE "START" ["END"]}}
@@ -176,7 +176,7 @@ def render_diagnostic(code):
     if code not in DIAGS:
         return "*(No example script for this one yet.)*"
     name, text = DIAGS[code]
-    return f"The compiler's output in its golden test `lab/eclat/tests/golden/{name}`:\n\n" + fence(text)
+    return f"The compiler's output in its golden test `lab/pure/eclat/tests/golden/{name}`:\n\n" + fence(text)
 
 
 LANG = {".c": "c", ".h": "c", ".eclat": "python", ".toml": "toml", ".sh": "sh", ".py": "python", ".rs": "rust"}

@@ -8,12 +8,15 @@ use std::process::{Command, ExitStatus};
 
 use crate::LabEnv;
 use crate::netns;
-use crate::topo::{self, TopoError};
+use crate::netns::NetnsError;
+use crate::nodes::NodeError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ExecError {
     #[error(transparent)]
-    Topo(#[from] TopoError),
+    Nodes(#[from] NodeError),
+    #[error(transparent)]
+    Netns(#[from] NetnsError),
     #[error(
         "no command given: write it after `--`, e.g. `eclat-lab exec tg -- ping -6 -c 3 fc01::2`"
     )]
@@ -29,8 +32,8 @@ pub enum ExecError {
 /// A `Command` that will run `argv` inside `node`'s network namespace.
 pub fn command(env: &LabEnv, node: &str, argv: &[String]) -> Result<Command, ExecError> {
     let (prog, args) = argv.split_first().ok_or(ExecError::Empty)?;
-    let (_, ns) = topo::resolve_node(env, node)?;
-    let fd = netns::open(&ns).map_err(TopoError::from)?;
+    let (_, ns) = crate::nodes::resolve_node(env, node)?;
+    let fd = netns::open(&ns)?;
     let mut cmd = Command::new(prog);
     cmd.args(args);
     let raw = fd.as_raw_fd();

@@ -14,13 +14,11 @@ pub mod maps;
 pub mod modules;
 pub mod netlink;
 pub mod netns;
+pub mod nodes;
 pub mod objects;
-pub mod packetspec;
 pub mod sys;
 pub mod topo;
-pub mod topology;
 pub mod traffic;
-pub mod verifier;
 pub mod xdp;
 
 pub use env::LabEnv;

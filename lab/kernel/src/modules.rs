@@ -10,7 +10,7 @@ use aya::programs::ProgramError;
 use include_dir::{Dir, include_dir};
 use serde::Serialize;
 
-use crate::verifier::{self, Explanation};
+use eclat_model::verifier::{self, Explanation};
 
 static INCLUDE: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/../../ebpf-modules/include");
 

@@ -534,30 +534,6 @@ fn link_from(l: LinkMessage) -> Link {
     }
 }
 
-/// Formats a MAC address as `00:00:00:00:01:00`.
-pub fn fmt_mac(m: &[u8; 6]) -> String {
-    m.iter()
-        .map(|b| format!("{b:02x}"))
-        .collect::<Vec<_>>()
-        .join(":")
-}
-
-/// Parses `00:00:00:00:01:00`.
-pub fn parse_mac(s: &str) -> Option<[u8; 6]> {
-    let parts: Vec<&str> = s.split(':').collect();
-    if parts.len() != 6 {
-        return None;
-    }
-    let mut m = [0u8; 6];
-    for (i, p) in parts.iter().enumerate() {
-        if p.len() != 2 {
-            return None;
-        }
-        m[i] = u8::from_str_radix(p, 16).ok()?;
-    }
-    Some(m)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -585,14 +561,5 @@ mod tests {
         assert!(!link(Some("veth"), false, false).ready());
         // loopback never leaves "unknown"
         assert!(link(None, true, false).ready());
-    }
-
-    #[test]
-    fn mac_roundtrip() {
-        let m = parse_mac("00:00:00:00:01:0a").unwrap();
-        assert_eq!(fmt_mac(&m), "00:00:00:00:01:0a");
-        assert!(parse_mac("00:00:00:00:01").is_none());
-        assert!(parse_mac("00:00:00:00:01:zz").is_none());
-        assert!(parse_mac("000:00:00:00:01:00").is_none());
     }
 }

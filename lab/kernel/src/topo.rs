@@ -12,9 +12,11 @@ use serde::Serialize;
 
 use crate::LabEnv;
 use crate::journal::{Journal, JournalError, Lifetime, Resource};
-use crate::netlink::{Netlink, NetlinkError, fmt_mac};
+use crate::netlink::{Netlink, NetlinkError};
 use crate::netns::{self, NetnsError};
-use crate::topology::{self, Topology, TopologyError};
+use crate::nodes::{NodeError, current};
+use eclat_model::mac::fmt_mac;
+use eclat_model::topology::{Topology, TopologyError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum TopoError {
@@ -26,6 +28,8 @@ pub enum TopoError {
     Journal(#[from] JournalError),
     #[error(transparent)]
     File(#[from] TopologyError),
+    #[error(transparent)]
+    Nodes(#[from] NodeError),
     #[error("node `{node}`: {what}: {err}")]
     Node {
         node: String,
@@ -34,22 +38,6 @@ pub enum TopoError {
     },
     #[error("topology `{up}` is already up; run `eclat-lab topo down` first")]
     OtherUp { up: String },
-    #[error("no topology is up (start one with `eclat-lab topo up`)")]
-    NotUp,
-    #[error("unknown node `{node}` (nodes of `{topology}`: {known})")]
-    UnknownNode {
-        node: String,
-        topology: String,
-        known: String,
-    },
-    #[error("node `{node}` has no interface `{dev}` (its interfaces: {known})")]
-    UnknownDev {
-        node: String,
-        dev: String,
-        known: String,
-    },
-    #[error("the lab's state file {path} is damaged ({err}); run `eclat-lab reset`")]
-    State { path: String, err: String },
 }
 
 /// Sysctls every lab namespace gets before any link exists, so links are quiet: no
@@ -81,60 +69,6 @@ pub struct UpReport {
     pub elapsed_us: u64,
     /// true when the same topology was already up and nothing was done
     pub already_up: bool,
-}
-
-/// The topology that is up, as recorded in the state directory.
-pub fn current(env: &LabEnv) -> Result<Option<Topology>, TopoError> {
-    let path = env.topology_state_path();
-    let src = match std::fs::read_to_string(&path) {
-        Ok(s) => s,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => {
-            return Err(TopoError::State {
-                path: path.display().to_string(),
-                err: e.to_string(),
-            });
-        }
-    };
-    topology::parse(&src, &path.display().to_string())
-        .map(Some)
-        .map_err(|e| TopoError::State {
-            path: path.display().to_string(),
-            err: e.to_string(),
-        })
-}
-
-/// Resolves `node` in the current topology (for commands that take a node name).
-pub fn resolve_node(env: &LabEnv, node: &str) -> Result<(Topology, String), TopoError> {
-    let t = current(env)?.ok_or(TopoError::NotUp)?;
-    if t.node(node).is_none() {
-        return Err(TopoError::UnknownNode {
-            node: node.to_string(),
-            topology: t.name.clone(),
-            known: t
-                .nodes
-                .iter()
-                .map(|n| n.name.as_str())
-                .collect::<Vec<_>>()
-                .join(", "),
-        });
-    }
-    let ns = env.ns_name(node);
-    Ok((t, ns))
-}
-
-/// Checks that `node:dev` exists in the current topology.
-pub fn resolve_dev(env: &LabEnv, node: &str, dev: &str) -> Result<(Topology, String), TopoError> {
-    let (t, ns) = resolve_node(env, node)?;
-    if t.end(node, dev).is_none() {
-        let known: Vec<_> = t.ends_of(node).map(|(e, _)| e.dev.clone()).collect();
-        return Err(TopoError::UnknownDev {
-            node: node.into(),
-            dev: dev.into(),
-            known: known.join(", "),
-        });
-    }
-    Ok((t, ns))
 }
 
 struct Made {

@@ -17,7 +17,8 @@ use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
 use crate::LabEnv;
 use crate::netns;
-use crate::topo::{self, TopoError};
+use crate::netns::NetnsError;
+use crate::nodes::NodeError;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Kind {
@@ -83,7 +84,9 @@ impl Report {
 #[derive(Debug, thiserror::Error)]
 pub enum TrafficError {
     #[error(transparent)]
-    Topo(#[from] TopoError),
+    Nodes(#[from] NodeError),
+    #[error(transparent)]
+    Netns(#[from] NetnsError),
     #[error("traffic from {node}: {what}: {err}")]
     Io {
         node: String,
@@ -104,7 +107,7 @@ pub fn send(
     progress: &AtomicU64,
     stop: &AtomicBool,
 ) -> Result<Report, TrafficError> {
-    let (_, ns) = topo::resolve_node(env, &spec.from)?;
+    let (_, ns) = crate::nodes::resolve_node(env, &spec.from)?;
     if spec.count == Some(0) {
         return Err(TrafficError::Bad("--count must be at least 1".into()));
     }
@@ -115,7 +118,7 @@ pub fn send(
             "--rate must be a positive number of packets per second".into(),
         ));
     }
-    let fd = netns::open(&ns).map_err(TopoError::from)?;
+    let fd = netns::open(&ns)?;
     let io_err = |what: &str| {
         let node = spec.from.clone();
         let what = what.to_string();

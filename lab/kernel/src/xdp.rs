@@ -16,7 +16,8 @@ use crate::LabEnv;
 use crate::bpffs::{self, BpffsError};
 use crate::journal::{Journal, JournalError, Lifetime, Resource};
 use crate::netns;
-use crate::topo::{self, TopoError};
+use crate::netns::NetnsError;
+use crate::nodes::NodeError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum XdpError {
@@ -52,46 +53,20 @@ pub enum XdpError {
     #[error(transparent)]
     Journal(#[from] JournalError),
     #[error(transparent)]
-    Topo(#[from] TopoError),
+    Nodes(#[from] NodeError),
+    #[error(transparent)]
+    Netns(#[from] NetnsError),
     #[error(transparent)]
     Map(#[from] crate::maps::MapError),
 }
 
-/// A prebuilt plain XDP program.
-pub struct LabProgram {
-    pub name: &'static str,
-    pub object: &'static str,
-    pub package: &'static str,
-    pub about: &'static str,
-}
-
-pub const PROGRAMS: &[LabProgram] = &[
-    LabProgram {
-        name: "xdp_counter",
-        object: "lab/xdp_counter.o",
-        package: "lab",
-        about: "counts packets in `pkt_count`, returns the verdict in `verdict` (PASS at load)",
-    },
-    LabProgram {
-        name: "xdp_pass",
-        object: "raw/xdp_pass.o",
-        package: "lab",
-        about: "returns XDP_PASS: lets a veth receive frames other XDP programs redirect to it",
-    },
-];
+pub use eclat_model::prebuilt::{LabProgram, PROGRAMS};
 
 pub fn program(name: &str) -> Result<&'static LabProgram, XdpError> {
-    PROGRAMS
-        .iter()
-        .find(|p| p.name == name)
-        .ok_or_else(|| XdpError::UnknownProgram {
-            name: name.to_string(),
-            known: PROGRAMS
-                .iter()
-                .map(|p| p.name)
-                .collect::<Vec<_>>()
-                .join(", "),
-        })
+    eclat_model::prebuilt::find(name).ok_or_else(|| XdpError::UnknownProgram {
+        name: name.to_string(),
+        known: eclat_model::prebuilt::names(),
+    })
 }
 
 fn prog_pin(env: &LabEnv, p: &LabProgram) -> PathBuf {
@@ -275,7 +250,7 @@ pub fn attach(
         }
         Err(e) => return Err(e),
     };
-    let (_, ns) = topo::resolve_dev(env, node, dev)?;
+    let (_, ns) = crate::nodes::resolve_dev(env, node, dev)?;
     let load = if program(name).is_ok() {
         load(env, journal, name, life)?
     } else {
@@ -291,7 +266,7 @@ pub fn attach(
         Err(XdpError::NotAttached { .. }) => None,
         Err(e) => return Err(e),
     };
-    let nsfd = netns::open(&ns).map_err(TopoError::from)?;
+    let nsfd = netns::open(&ns)?;
     let link_dir = env.bpffs_root.join("links").join(node).join(dev);
     bpffs::ensure_dir(env, journal, &link_dir, Lifetime::Provisional)?;
     let link_pin = link_dir.join(&prog_name);

@@ -829,7 +829,7 @@ fn btf_catalog_describes_signatures_maps_and_constants() {
     let mut k = ip6("12:1::1").unwrap().to_vec();
     k.extend(ip6("fc01::2").unwrap());
     assert_eq!(
-        eclat_kernel::hike::display::format(key, &k),
+        eclat_model::display::format(key, &k),
         "{saddr: 12:1::1, daddr: fc01::2}"
     );
     // pins in the original's shape

@@ -7,10 +7,11 @@ use eclat_kernel::hike::asm::{
     self, Item, alu, alu_r, call_elem, call_with, exit, ja, jmp, lddw, ldx, mov, mov_r, st, stx,
 };
 use eclat_kernel::hike::bench::{Setup, ids, null_chain};
-use eclat_kernel::hike::jit::Tier;
 use eclat_kernel::hike::packet::bench_frame;
+use eclat_kernel::hike::tier::Tier;
 use eclat_kernel::hike::trace::TraceKind;
-use eclat_kernel::hike::{HikeError, VmError, meta};
+use eclat_kernel::hike::{HikeError, VmError};
+use eclat_model::meta;
 use hike::insn::op;
 use hike::vm::{Chains, Ctx, ProgramResult, Programs};
 use hike::{Insn, XdpAction};

@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 
 use eclat_kernel::journal::{Journal, Lifetime};
 use eclat_kernel::netlink::Netlink;
-use eclat_kernel::topology::{self, Topology};
 use eclat_kernel::{LabEnv, cleanup, maps, netns, topo, traffic, xdp};
+use eclat_model::topology::{self, Topology};
 
 struct Lab {
     env: LabEnv,
@@ -396,19 +396,21 @@ via = "fd08::1"
         lab.ns_with_prefix()
     );
     assert!(lab.j().entries().unwrap().is_empty());
-    assert!(topo::current(&lab.env).unwrap().is_none());
+    assert!(eclat_kernel::nodes::current(&lab.env).unwrap().is_none());
 }
 
 #[test]
 fn unknown_nodes_and_devices_are_clear_errors() {
     let mut lab = Lab::new("unk");
     lab.up("pair.toml");
-    let e = topo::resolve_node(&lab.env, "sut").unwrap_err().to_string();
+    let e = eclat_kernel::nodes::resolve_node(&lab.env, "sut")
+        .unwrap_err()
+        .to_string();
     assert!(
         e.contains("unknown node `sut`") && e.contains("h1, h2"),
         "{e}"
     );
-    let e = topo::resolve_dev(&lab.env, "h1", "enp6s0f0")
+    let e = eclat_kernel::nodes::resolve_dev(&lab.env, "h1", "enp6s0f0")
         .unwrap_err()
         .to_string();
     assert!(

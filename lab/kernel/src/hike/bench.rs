@@ -537,7 +537,7 @@ pub fn run(opts: BenchOptions) -> Result<BenchReport, HikeError> {
     s.hike.store_chain(id(16), &ddos_chain(0))?;
     s.hike.set_link(true);
     for k in [0, 1, 4, 11, 12, 13, 14, 15, 16] {
-        if !matches!(s.hike.tier(id(k)), Some(super::jit::Tier::Compiled { .. })) {
+        if !matches!(s.hike.tier(id(k)), Some(super::tier::Tier::Compiled { .. })) {
             return Err(HikeError::TestRun(format!(
                 "chain {:#x} was not compiled: {:?}",
                 id(k),

@@ -40,74 +40,15 @@ use aya::maps::MapData;
 use aya::programs::{ProgramError, ProgramInfo, Xdp};
 use hike::Insn;
 use hike::jit;
-use serde::Serialize;
 
 use super::HikeError;
 use super::runtime::{Hike, map_pin_path};
 use super::stamp::Template;
+use super::tier::Tier;
 use crate::sys;
 
 /// Every program a chain calls: its object's bytes and metadata, or why they are not at hand.
-type Objects = BTreeMap<u32, Result<(Vec<u8>, super::meta::ObjectMeta), String>>;
-
-/// How a stored chain runs.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "tier", rename_all = "lowercase")]
-pub enum Tier {
-    /// compiled: the instance of its first call in the entry slot, one program instance per
-    /// other call site
-    Compiled {
-        entry_slot: u32,
-        instance_slots: Vec<u32>,
-        /// every call site's program linked into the one program of the entry slot
-        /// (`super::link`); no instance slots then
-        #[serde(default)]
-        linked: bool,
-        /// why the call sites could not be linked (linking on, instances installed)
-        #[serde(skip_serializing_if = "Option::is_none")]
-        not_linked: Option<String>,
-    },
-    /// by the VM's interpreter, for this reason
-    Interpreted { why: String },
-}
-
-impl Tier {
-    /// One line for `chain list`: how many program instances, or "interpreted".
-    pub fn summary(&self) -> String {
-        match self {
-            Tier::Compiled { linked: true, .. } => "compiled: linked into one program".into(),
-            Tier::Compiled {
-                instance_slots,
-                not_linked,
-                ..
-            } => {
-                let n = instance_slots.len() + 1;
-                match not_linked {
-                    Some(why) => format!("compiled: {n} program instance(s), not linked: {why}"),
-                    None => format!("compiled: {n} program instance(s)"),
-                }
-            }
-            Tier::Interpreted { .. } => "interpreted".into(),
-        }
-    }
-}
-
-/// Does the environment turn the chain compiler off (`ECLAT_LAB_JIT=off`)?
-pub fn disabled_by_env() -> bool {
-    matches!(
-        std::env::var("ECLAT_LAB_JIT").as_deref(),
-        Ok("off" | "0" | "no" | "false")
-    )
-}
-
-/// Does the environment turn linking off (`ECLAT_LAB_LINK=off`: compiled chains are
-/// installed as one instance per call site)?
-pub fn linking_disabled_by_env() -> bool {
-    matches!(
-        std::env::var("ECLAT_LAB_LINK").as_deref(),
-        Ok("off" | "0" | "no" | "false")
-    )
-}
+type Objects = BTreeMap<u32, Result<(Vec<u8>, eclat_model::meta::ObjectMeta), String>>;
 
 /// The kernel name of a linked chain's program (`hike_chain_<n>` for chain `0x40000000 | n`).
 fn linked_name(id: u32) -> String {
@@ -550,7 +491,7 @@ impl Hike {
         &self,
         loader: &mut EbpfLoader<'a>,
         index: &BTreeMap<u32, Registered>,
-        object: &Result<(Vec<u8>, super::meta::ObjectMeta), String>,
+        object: &Result<(Vec<u8>, eclat_model::meta::ObjectMeta), String>,
         prog: u32,
         pins: &'a [(String, PathBuf)],
         cont: &'a [u8],

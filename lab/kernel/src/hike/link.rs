@@ -9,7 +9,7 @@
 //! part, holding that call site's `__hike_cont`, frozen so that the verifier takes it as
 //! constants, as aya does for an instance.
 //!
-//! What cannot be linked stays a chain of instances (`super::jit`): code that calls BPF
+//! What cannot be linked stays a chain of instances (`jit.rs`): code that calls BPF
 //! functions (their bodies would have to move), CO-RE relocations, parts under different
 //! licenses, or a program the verifier refuses as a whole.
 

@@ -14,14 +14,13 @@
 /// Hand-assembling eBPF: lives in the pure crate (the chain compiler uses it too).
 pub use hike::asm;
 pub mod bench;
-pub mod btf;
-pub mod display;
+mod chains;
 pub mod jit;
 mod link;
-pub mod meta;
 pub mod packet;
 pub mod runtime;
 pub mod stamp;
+pub mod tier;
 pub mod trace;
 
 use std::path::{Path, PathBuf};
@@ -261,9 +260,11 @@ pub fn embedded_catalog() -> Result<hike::catalog::Catalog, HikeError> {
             continue;
         }
         let data = object(&path)?;
-        let m = meta::read(&runtime::package_of(&path), data).map_err(|e| HikeError::Object {
-            object: path.clone(),
-            detail: e.to_string(),
+        let m = eclat_model::meta::read(&runtime::package_of(&path), data).map_err(|e| {
+            HikeError::Object {
+                object: path.clone(),
+                detail: e.to_string(),
+            }
         })?;
         c.programs.extend(m.programs);
         c.loaders.extend(m.loaders);
@@ -318,7 +319,7 @@ mod tests {
 
     #[test]
     fn btf_reader_rejects_garbage() {
-        assert!(super::btf::Btf::parse(&[0u8; 10]).is_err());
-        assert!(super::btf::Btf::parse(&[0u8; 32]).is_err());
+        assert!(eclat_model::btf::Btf::parse(&[0u8; 10]).is_err());
+        assert!(eclat_model::btf::Btf::parse(&[0u8; 32]).is_err());
     }
 }

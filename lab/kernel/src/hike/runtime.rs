@@ -26,8 +26,9 @@ use hike::layout;
 use serde::Serialize;
 
 use super::HikeError;
-use super::meta::{self, ObjectMeta};
+use super::tier::Tier;
 use crate::journal::{Journal, Lifetime, Resource};
+use eclat_model::meta::{self, ObjectMeta};
 
 /// The four system maps (hike.md section 5).
 pub const SYSTEM_MAPS: [&str; 4] = [
@@ -91,12 +92,12 @@ pub struct Hike {
     chain_map: MapData,
     /// the lab's journal, for the lab's own instance (see the module's documentation)
     journal: Option<Journal>,
-    /// compile stored chains (the VM's second tier, `super::jit`)
+    /// compile stored chains (the VM's second tier, `jit.rs`)
     jit: bool,
     /// compiled chains linked into one program where possible (else instances)
     link: bool,
     /// how each chain stored by this instance runs
-    tiers: BTreeMap<u32, super::jit::Tier>,
+    tiers: BTreeMap<u32, Tier>,
     /// objects not loaded by this instance whose programs chains may call (by package)
     sources: BTreeMap<String, Vec<u8>>,
 }
@@ -282,8 +283,8 @@ impl Hike {
             hprog_raw,
             chain_map,
             journal,
-            jit: !super::jit::disabled_by_env(),
-            link: !super::jit::linking_disabled_by_env(),
+            jit: !super::tier::disabled_by_env(),
+            link: !super::tier::linking_disabled_by_env(),
             tiers: BTreeMap::new(),
             sources: BTreeMap::new(),
         };
@@ -433,18 +434,8 @@ impl Hike {
         f(&xdp)
     }
 
-    /// Puts program `package.name` in slot `id` of `hvm_hprog_map` (replacing what was there).
-    pub fn register(&mut self, id: u32, package: &str, name: &str) -> Result<(), HikeError> {
-        let before = self.registered_kernel_id(id)?;
-        self.register_slot(id, package, name)?;
-        if self.registered_kernel_id(id)? != before {
-            self.recompile_callers(id)?;
-        }
-        Ok(())
-    }
-
     /// The kernel program ID in slot `id` of `hvm_hprog_map`.
-    fn registered_kernel_id(&self, id: u32) -> Result<Option<u32>, HikeError> {
+    pub(super) fn registered_kernel_id(&self, id: u32) -> Result<Option<u32>, HikeError> {
         let mut v = [0u8; 4];
         let found =
             crate::sys::lookup(self.hprog_fd(), &id.to_ne_bytes(), &mut v).map_err(|e| {
@@ -456,23 +447,12 @@ impl Hike {
         Ok(found.then(|| u32::from_ne_bytes(v)))
     }
 
-    /// Compiles again every stored chain that calls program `id` (its compiled form holds
-    /// instances of the program that was registered under `id` when it was stored).
-    fn recompile_callers(&mut self, id: u32) -> Result<(), HikeError> {
-        let sets_r1 = |i: &Insn| {
-            i.code == hike::insn::op::ALU64 | hike::insn::op::MOV
-                && i.dst == 1
-                && i.imm as u32 == id
-        };
-        for c in self.chains()? {
-            if c.insns.iter().any(sets_r1) && (self.jit || !c.jit_slots.is_empty()) {
-                self.store_chain(c.id, &c.insns)?;
-            }
-        }
-        Ok(())
-    }
-
-    fn register_slot(&mut self, id: u32, package: &str, name: &str) -> Result<(), HikeError> {
+    pub(super) fn register_slot(
+        &mut self,
+        id: u32,
+        package: &str,
+        name: &str,
+    ) -> Result<(), HikeError> {
         if id >= hike::MAX_PROGRAMS {
             return Err(HikeError::BadId { id });
         }
@@ -511,20 +491,7 @@ impl Hike {
         set(&xdp, hprog)
     }
 
-    /// Empties slot `id`: chains calling it now abort (HVM_ERR_NO_PROG).
-    pub fn unregister(&mut self, id: u32) -> Result<(), HikeError> {
-        if id == VM_PROG_ID || id >= hike::MAX_PROGRAMS {
-            return Err(HikeError::BadId { id });
-        }
-        let found = self.registered_kernel_id(id)?.is_some();
-        self.unregister_slot(id)?;
-        if found {
-            self.recompile_callers(id)?;
-        }
-        Ok(())
-    }
-
-    fn unregister_slot(&mut self, id: u32) -> Result<(), HikeError> {
+    pub(super) fn unregister_slot(&mut self, id: u32) -> Result<(), HikeError> {
         match self.hprog.clear_index(&id) {
             Ok(()) => Ok(()),
             Err(aya::maps::MapError::SyscallError(e))
@@ -563,38 +530,6 @@ impl Hike {
 
     fn hprog_fd(&self) -> BorrowedFd<'_> {
         self.hprog_raw.fd().as_fd()
-    }
-
-    /// Stores a chain (replacing one stored under the same ID). Refuses more than 64
-    /// instruction slots, a non-chain ID, and bytecode outside the chain subset.
-    pub fn store_chain(&mut self, id: u32, insns: &[Insn]) -> Result<u64, HikeError> {
-        if !hike::is_chain_id(id) {
-            return Err(HikeError::BadId { id });
-        }
-        if insns.len() > hike::MAX_CHAIN_INSNS {
-            return Err(HikeError::ChainTooLong {
-                id,
-                len: insns.len(),
-            });
-        }
-        super::validate_chain(insns).map_err(|reason| HikeError::InvalidChain { id, reason })?;
-        let old = self.stored_jit_slots(id)?.unwrap_or_default();
-        let installed = if self.jit {
-            self.jit_install(id, insns, &old)?
-        } else {
-            Err("the chain compiler is off (ECLAT_LAB_JIT=off)".to_string())
-        };
-        let (generation, tier) = match installed {
-            Ok(done) => done,
-            Err(why) => {
-                // the old compiled form goes first: it must not run the new bytecode
-                self.jit_remove(&old)?;
-                let g = self.write_chain(id, insns, &[])?;
-                (g, super::jit::Tier::Interpreted { why })
-            }
-        };
-        self.tiers.insert(id, tier);
-        Ok(generation)
     }
 
     /// Writes chain `id`'s value (a new generation) and tells every CPU.
@@ -680,16 +615,25 @@ impl Hike {
         self.link
     }
 
+    pub(super) fn jit_on(&self) -> bool {
+        self.jit
+    }
+
+    pub(super) fn set_tier(&mut self, id: u32, tier: Tier) {
+        self.tiers.insert(id, tier);
+    }
+
+    pub(super) fn forget_tier(&mut self, id: u32) {
+        self.tiers.remove(&id);
+    }
+
     /// How chain `id`, stored by this instance, runs.
-    pub fn tier(&self, id: u32) -> Option<&super::jit::Tier> {
+    pub fn tier(&self, id: u32) -> Option<&Tier> {
         self.tiers.get(&id)
     }
 
-    /// Removes a chain (and its compiled programs); `false` when none was stored under that ID.
-    pub fn delete_chain(&mut self, id: u32) -> Result<bool, HikeError> {
-        let old = self.stored_jit_slots(id)?.unwrap_or_default();
-        self.jit_remove(&old)?;
-        self.tiers.remove(&id);
+    /// Deletes chain `id`'s value (and tells every CPU); `false` when none was stored.
+    pub(super) fn delete_chain_value(&mut self, id: u32) -> Result<bool, HikeError> {
         let found =
             crate::sys::delete(self.chain_map.fd().as_fd(), &id.to_ne_bytes()).map_err(|e| {
                 HikeError::Map {
@@ -1123,7 +1067,7 @@ fn load_object(
 }
 
 /// The 768-byte `struct hike_chain` value of a stored chain; `jit_slots` records the
-/// `hvm_jit_map` slots of its compiled form (see `super::jit`), as a bitmap.
+/// `hvm_jit_map` slots of its compiled form (see `jit.rs`), as a bitmap.
 pub fn encode_chain(id: u32, generation: u64, insns: &[Insn], jit_slots: &[u32]) -> Vec<u8> {
     let mut v = vec![0u8; layout::chain::SIZE];
     for s in jit_slots.iter().filter(|s| **s < 256) {

@@ -297,7 +297,7 @@ mod tests {
                 continue;
             };
             let data = object(&path);
-            let meta = crate::hike::meta::read(package, data).expect("metadata");
+            let meta = eclat_model::meta::read(package, data).expect("metadata");
             for p in &meta.programs {
                 let n = |t| {
                     templates(data, &p.name, t)

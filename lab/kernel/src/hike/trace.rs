@@ -272,8 +272,8 @@ impl std::fmt::Display for PktInfoEvent {
             write!(
                 f,
                 " L2 {} > {} type {:#06x}",
-                super::display::mac(&self.smac),
-                super::display::mac(&self.dmac),
+                eclat_model::display::mac(&self.smac),
+                eclat_model::display::mac(&self.dmac),
                 self.eth_proto
             )?;
         }

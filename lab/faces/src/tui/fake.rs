@@ -1,0 +1,205 @@
+//! Fixed fake data for the TUI's tests: the HIKe lab's status and map dumps, as the kernel
+//! would report them.
+
+use std::path::PathBuf;
+
+use eclat_kernel::maps::{Dump, MapRef, Row, Value};
+use eclat_kernel::topo::{IfStatus, NodeStatus, Status};
+
+pub fn dump(name: &str, value: u64) -> Dump {
+    let per_cpu = name == "pkt_count";
+    Dump {
+        map: MapRef {
+            name: format!("lab/xdp_counter/{name}"),
+            path: PathBuf::from("/nonexistent"),
+            map_type: if per_cpu { "percpu_array" } else { "array" }.into(),
+            key_size: 4,
+            value_size: if per_cpu { 8 } else { 4 },
+            max_entries: 1,
+            id: 7,
+        },
+        rows: vec![Row {
+            key: Value::Int(0),
+            value: Value::Int(value),
+            key_bytes: vec![0; 4],
+            value_bytes: value.to_le_bytes().to_vec(),
+            per_cpu: if per_cpu {
+                vec![value.to_le_bytes().to_vec()]
+            } else {
+                vec![]
+            },
+        }],
+    }
+}
+
+fn iface(dev: &str, peer: &str, mac: &str, addrs: &[&str], xdp: Option<&str>) -> IfStatus {
+    IfStatus {
+        dev: dev.into(),
+        peer: peer.into(),
+        mac: mac.into(),
+        up: true,
+        quiet: true,
+        addresses: addrs.iter().map(|a| a.to_string()).collect(),
+        neighbours: 1,
+        xdp_prog_id: xdp.map(|_| 42),
+        xdp_mode: xdp.map(|_| "driver".to_string()),
+        xdp_prog: xdp.map(str::to_string),
+    }
+}
+
+fn node(name: &str, fwd: bool, ifs: Vec<IfStatus>) -> NodeStatus {
+    NodeStatus {
+        node: name.into(),
+        netns: name.into(),
+        present: true,
+        forwarding: fwd,
+        interfaces: ifs,
+        problems: vec![],
+    }
+}
+
+/// The HIKe lab up; with `xdp`, xdp_counter attached to sut:enp6s0f0.
+pub fn status(xdp: bool) -> Status {
+    let prog = xdp.then_some("xdp_counter");
+    Status {
+        topology: Some("hike-lab".into()),
+        nodes: vec![
+            node(
+                "tg",
+                false,
+                vec![
+                    iface(
+                        "enp6s0f0",
+                        "sut:enp6s0f0",
+                        "00:00:00:00:01:00",
+                        &["12:1::1/64", "fc01::1/64", "fc02::1/64", "10.12.1.1/24"],
+                        None,
+                    ),
+                    iface(
+                        "enp6s0f1",
+                        "sut:enp6s0f1",
+                        "00:00:00:00:01:01",
+                        &["12:2::1/64", "10.12.2.1/24"],
+                        None,
+                    ),
+                ],
+            ),
+            node(
+                "sut",
+                true,
+                vec![
+                    iface(
+                        "enp6s0f0",
+                        "tg:enp6s0f0",
+                        "00:00:00:00:02:00",
+                        &[
+                            "12:1::2/64",
+                            "fc01::2/64",
+                            "fc01::3/64",
+                            "fc02::2/64",
+                            "10.12.1.2/24",
+                        ],
+                        prog,
+                    ),
+                    iface(
+                        "enp6s0f1",
+                        "tg:enp6s0f1",
+                        "00:00:00:00:02:01",
+                        &["12:2::2/64", "10.12.2.2/24"],
+                        None,
+                    ),
+                    iface(
+                        "cl0",
+                        "clt:veth0",
+                        "00:00:00:00:02:02",
+                        &["cafe::1/64"],
+                        None,
+                    ),
+                ],
+            ),
+            node(
+                "clt",
+                false,
+                vec![iface(
+                    "veth0",
+                    "sut:cl0",
+                    "00:00:00:00:03:00",
+                    &["cafe::2/64"],
+                    None,
+                )],
+            ),
+        ],
+    }
+}
+
+/// Lesson 2's check as the kernel answers it for the starter: it compiles, and the verifier
+/// rejects the debug print that reads the packet before the bounds check.
+pub fn failed_check(lesson: &crate::lessons::Lesson) -> crate::tui::app::CheckDone {
+    use crate::course::{CheckReport, CheckResult};
+    use eclat_model::verifier::{Class, Explanation, SourceLine};
+    let ex = &lesson.exercises[0];
+    let file = format!("/home/learner/eclat-lab/{}/{}", lesson.id, ex.file);
+    let explanation = Explanation {
+        class: Class::PacketOutOfBounds,
+        message: "invalid access to packet, off=13 size=1, R6(id=0,off=13,r=0) / R6 offset is \
+                  outside of the packet"
+            .into(),
+        insn: Some("2: (71) r3 = *(u8 *)(r6 +13)".into()),
+        source: Some(SourceLine {
+            text: "bpf_printk(\"ethertype %x\", bpf_ntohs(eth->h_proto));".into(),
+            file: ex.file.clone(),
+            line: 29,
+        }),
+        processed: Some(3),
+    };
+    let text = crate::lessons::exercise_file(lesson, "starter", &ex.file).unwrap_or("");
+    let verifier = crate::tui::app::VerifierView::new(explanation.clone(), None, &file, text);
+    crate::tui::app::CheckDone {
+        report: CheckReport {
+            lesson: lesson.id.clone(),
+            exercise: ex.id.clone(),
+            file,
+            passed: false,
+            results: vec![
+                CheckResult {
+                    what: "it compiles".into(),
+                    passed: true,
+                    expected: "no compile error".into(),
+                    seen: "compiled".into(),
+                    hint: None,
+                    explanation: None,
+                },
+                CheckResult {
+                    what: "the kernel's verifier accepts it".into(),
+                    passed: false,
+                    expected: "every program accepted".into(),
+                    seen: "parse_eth rejected: out-of-bounds packet access at parse_eth.bpf.c:29"
+                        .into(),
+                    hint: Some(1),
+                    explanation: Some(explanation),
+                },
+            ],
+        },
+        verifier: Some(verifier),
+    }
+}
+
+/// The same exercise passing every check.
+pub fn passed_check(lesson: &crate::lessons::Lesson) -> crate::tui::app::CheckDone {
+    let mut d = failed_check(lesson);
+    d.verifier = None;
+    d.report.passed = true;
+    d.report.results = lesson.exercises[0]
+        .checks
+        .iter()
+        .map(|_| crate::course::CheckResult {
+            what: "a check".into(),
+            passed: true,
+            expected: "ok".into(),
+            seen: "ok".into(),
+            hint: None,
+            explanation: None,
+        })
+        .collect();
+    d
+}

@@ -1,0 +1,1337 @@
+//! The real `eclat-lab` binary, run as a learner would from a shell, each test with its own
+//! isolated lab (state dir, bpffs root, namespace prefix) and cleaned up even on failure.
+
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+struct Lab {
+    state: PathBuf,
+    bpffs: PathBuf,
+    prefix: String,
+}
+
+impl Lab {
+    fn new(tag: &str) -> Self {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        static N: AtomicU32 = AtomicU32::new(0);
+        let id = format!(
+            "{tag}{:x}{}",
+            std::process::id() % 0xfff,
+            N.fetch_add(1, Ordering::Relaxed)
+        );
+        Lab {
+            state: std::env::temp_dir().join(format!("eclat-cli-{id}")),
+            bpffs: PathBuf::from(format!("/sys/fs/bpf/eclat-cli-{id}")),
+            prefix: format!("ec{id}-"),
+        }
+    }
+    fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_eclat-lab"));
+        c.args(args)
+            .env("ECLAT_LAB_STATE", &self.state)
+            .env("ECLAT_LAB_BPFFS", &self.bpffs)
+            .env("ECLAT_LAB_NS_PREFIX", &self.prefix)
+            .env_remove("ECLAT_LAB_CRASH_AT");
+        c
+    }
+    fn run(&self, args: &[&str]) -> Output {
+        self.cmd(args).output().unwrap()
+    }
+    fn ok(&self, args: &[&str]) -> String {
+        let o = self.run(args);
+        assert!(
+            o.status.success(),
+            "eclat-lab {args:?} failed: {}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    }
+    fn crash(&self, point: &str, args: &[&str]) {
+        self.crash_with(point, args, &[]);
+    }
+    fn crash_with(&self, point: &str, args: &[&str], env: &[(&str, &str)]) {
+        let o = self
+            .cmd(args)
+            .env("ECLAT_LAB_CRASH_AT", point)
+            .envs(env.iter().copied())
+            .output()
+            .unwrap();
+        assert_eq!(
+            o.status.signal(),
+            Some(9),
+            "{point}: expected SIGKILL, got {:?}: {}",
+            o.status,
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+    fn namespaces(&self) -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir("/run/netns")
+            .map(|rd| {
+                rd.filter_map(|e| e.ok()?.file_name().into_string().ok())
+                    .collect()
+            })
+            .unwrap_or_default();
+        v.retain(|n| n.starts_with(&self.prefix));
+        v.sort();
+        v
+    }
+    fn pins(&self) -> Vec<String> {
+        fn walk(p: &std::path::Path, out: &mut Vec<String>) {
+            if let Ok(rd) = std::fs::read_dir(p) {
+                for e in rd.flatten() {
+                    if e.file_type().map(|t| t.is_dir()).unwrap_or(false) {
+                        walk(&e.path(), out);
+                    } else {
+                        out.push(e.path().display().to_string());
+                    }
+                }
+            }
+        }
+        let mut v = Vec::new();
+        walk(&self.bpffs, &mut v);
+        v.sort();
+        v
+    }
+    /// Every directory and pin below the lab's bpffs root (an empty directory left behind
+    /// counts too).
+    fn tree(&self) -> Vec<String> {
+        let mut v = Vec::new();
+        let mut todo = vec![self.bpffs.clone()];
+        while let Some(d) = todo.pop() {
+            for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+                if e.file_type().map(|t| t.is_dir()).unwrap_or(false) {
+                    todo.push(e.path());
+                    v.push(format!("{}/", e.path().display()));
+                } else {
+                    v.push(e.path().display().to_string());
+                }
+            }
+        }
+        v.sort();
+        v
+    }
+    /// The kernel's XDP program on `node`'s first interface (`topo status --json`).
+    fn xdp_on(&self, node: usize) -> serde_json::Value {
+        let st: serde_json::Value =
+            serde_json::from_str(&self.ok(&["topo", "status", "--json"])).unwrap();
+        st["nodes"][node]["interfaces"][0]["xdp_prog_id"].clone()
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        let _ = self.run(&["reset"]);
+        let _ = std::fs::remove_dir_all(&self.state);
+    }
+}
+
+#[test]
+fn a_learners_first_session_from_the_shell() {
+    let lab = Lab::new("first");
+    let out = lab.ok(&["topo", "up"]);
+    assert!(out.contains("topology hike-lab up in"), "{out}");
+    let ping = lab.run(&[
+        "exec", "tg", "--", "ping", "-6", "-c", "2", "-i", "0.2", "fc01::2",
+    ]);
+    assert!(
+        ping.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ping.stderr)
+    );
+    assert!(String::from_utf8_lossy(&ping.stdout).contains("2 received"));
+    lab.ok(&["xdp", "attach", "xdp_counter", "sut", "enp6s0f0"]);
+    let out = lab.ok(&[
+        "traffic", "--from", "tg", "--to", "fc01::2", "--udp", "5000", "--count", "250",
+    ]);
+    assert!(out.starts_with("sent 250/250 UDP"), "{out}");
+    let dump: serde_json::Value =
+        serde_json::from_str(&lab.ok(&["map", "dump", "pkt_count", "--json"])).unwrap();
+    assert_eq!(dump["rows"][0]["value"], 250);
+    // the original CLI's name still works
+    assert!(lab.ok(&["read-map", "pkt_count"]).contains(": 250"));
+    lab.ok(&["map", "set", "verdict", "0", "DROP"]);
+    let out = lab.run(&[
+        "traffic", "--from", "tg", "--to", "fc01::2", "--icmp", "--count", "3",
+    ]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("0 echo replies"));
+    let ping = lab.run(&[
+        "exec", "tg", "--", "ping", "-6", "-c", "1", "-W", "1", "fc01::2",
+    ]);
+    assert_eq!(
+        ping.status.code(),
+        Some(1),
+        "ping must fail while the counter drops"
+    );
+    let status: serde_json::Value =
+        serde_json::from_str(&lab.ok(&["topo", "status", "--json"])).unwrap();
+    assert_eq!(
+        status["nodes"][1]["interfaces"][0]["xdp_prog"],
+        "xdp_counter"
+    );
+    let out = lab.ok(&["reset"]);
+    assert!(out.contains("removed"), "{out}");
+    assert!(lab.namespaces().is_empty());
+    assert!(!lab.bpffs.exists(), "reset leaves the bpffs root");
+}
+
+/// SIGKILL at each point of setup, then the next command removes exactly the leftovers.
+#[test]
+fn a_crash_anywhere_is_cleaned_up_by_the_next_start() {
+    let lab = Lab::new("crash");
+    for point in [
+        "topo-up:netns-1",
+        "topo-up:netns-2",
+        "topo-up:netns-3",
+        "topo-up:veth",
+        "topo-up:links-up",
+    ] {
+        lab.crash(point, &["topo", "up"]);
+        assert!(
+            !lab.namespaces().is_empty() || point == "topo-up:netns-0",
+            "{point}: the crash left nothing to test"
+        );
+        let out = lab.ok(&["topo", "status"]);
+        assert!(
+            out.contains("removed") && out.contains("leftover"),
+            "{point}: {out}"
+        );
+        assert!(
+            lab.namespaces().is_empty(),
+            "{point}: left {:?}",
+            lab.namespaces()
+        );
+    }
+    lab.ok(&["topo", "up"]);
+    // (the topology attaches a pass program on clt:veth0: those pins are the finished state)
+    let finished = lab.pins();
+    // crash while loading: the half-loaded program is removed, the topology (finished) stays
+    lab.crash(
+        "xdp-load:prog-pinned",
+        &["xdp", "attach", "xdp_counter", "sut", "enp6s0f0"],
+    );
+    assert_ne!(lab.pins(), finished);
+    lab.ok(&["topo", "status"]);
+    assert_eq!(lab.pins(), finished, "left behind");
+    assert_eq!(lab.namespaces().len(), 3);
+    // crash right after the link was pinned: the attachment is undone
+    lab.crash(
+        "xdp-attach:link-pinned",
+        &["xdp", "attach", "xdp_counter", "sut", "enp6s0f0"],
+    );
+    let st: serde_json::Value =
+        serde_json::from_str(&lab.ok(&["topo", "status", "--json"])).unwrap();
+    let sut_if = &st["nodes"][1]["interfaces"][0];
+    assert!(
+        sut_if["xdp_prog_id"].is_null(),
+        "still attached after recovery: {sut_if}"
+    );
+    assert!(
+        lab.pins().iter().all(|p| !p.contains("/links/sut/")),
+        "{:?}",
+        lab.pins()
+    );
+    // and the lab works normally afterwards
+    lab.ok(&["xdp", "attach", "xdp_counter", "sut", "enp6s0f0"]);
+    lab.ok(&[
+        "traffic", "--from", "tg", "--to", "fc01::2", "--udp", "9", "--count", "7",
+    ]);
+    assert!(lab.ok(&["map", "dump", "pkt_count"]).contains(": 7"));
+}
+
+#[test]
+fn bad_input_gets_a_clear_error_and_creates_nothing() {
+    let lab = Lab::new("bad");
+    let dir = lab.state.join("topos");
+    std::fs::create_dir_all(&dir).unwrap();
+    let f = dir.join("broken.toml");
+    std::fs::write(&f, "name = \"x\"\n[[node]]\nname = \"a\"\n[[link]]\na = { node = \"a\", dev = \"e0\", mac = \"02:00:00:00:00:01\" }\nb = { node = \"zz\", dev = \"e0\", mac = \"02:00:00:00:00:02\" }\n").unwrap();
+    let o = lab.run(&["topo", "up", f.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("broken.toml:6:14") && err.contains("`zz`"),
+        "{err}"
+    );
+    assert!(lab.namespaces().is_empty());
+
+    let o = lab.run(&["exec", "tg", "--", "true"]);
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("no topology is up"),
+        "{o:?}"
+    );
+    lab.ok(&["topo", "up", "pair"]);
+    let o = lab.run(&["exec", "sut", "--", "true"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("unknown node `sut`") && err.contains("h1, h2"),
+        "{err}"
+    );
+    let o = lab.run(&["map", "dump", "nothing_here"]);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no map named `nothing_here`"));
+    let o = lab.run(&["topo", "up", "nonexistent"]);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("unknown topology `nonexistent`"));
+    let o = lab.run(&["map", "set", "verdict", "0", "lots"]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn without_root_it_says_what_it_needs() {
+    let lab = Lab::new("noroot");
+    let mut c = lab.cmd(&["topo", "up"]);
+    c.uid(65534).gid(65534);
+    let o = c.output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("needs root") && err.contains("sudo eclat-lab topo up"),
+        "{err}"
+    );
+    // lessons work without root
+    let mut c = lab.cmd(&["lesson", "list"]);
+    c.uid(65534).gid(65534);
+    let o = c.output().unwrap();
+    assert!(o.status.success() && String::from_utf8_lossy(&o.stdout).contains("Hello XDP"));
+    assert!(lab.namespaces().is_empty());
+}
+
+#[test]
+fn doctor_reports_json() {
+    let lab = Lab::new("doc");
+    let v: serde_json::Value = serde_json::from_str(&lab.ok(&["doctor", "--json"])).unwrap();
+    let names: Vec<&str> = v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    for n in [
+        "privileges",
+        "kernel",
+        "btf",
+        "bpffs",
+        "jit",
+        "clang",
+        "lockdown",
+    ] {
+        assert!(names.contains(&n), "doctor lacks {n}: {names:?}");
+    }
+    assert_eq!(v["ok"], true, "{v}");
+}
+
+fn script(name: &str) -> String {
+    format!(
+        "{}/../pure/eclat/tests/scripts/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    )
+}
+
+#[test]
+fn compile_needs_no_root_and_explains_errors() {
+    let lab = Lab::new("comp");
+    let mut c = lab.cmd(&[
+        "compile",
+        &script("ddos.eclat"),
+        "-D",
+        "DEVNAME=enp6s0f0",
+        "--emit",
+        "asm",
+    ]);
+    c.uid(65534).gid(65534);
+    let o = c.output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let asm = String::from_utf8_lossy(&o.stdout);
+    assert!(asm.contains("call") && asm.contains("mitigate"), "{asm}");
+    let bad = lab.state.join("bad.eclat");
+    std::fs::create_dir_all(&lab.state).unwrap();
+    std::fs::write(
+        &bad,
+        "from programs.hike_default import hike_pass\n\ndef c():\n    x = 1\n    hike_pass()\n",
+    )
+    .unwrap();
+    let o = lab.run(&["compile", bad.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("bad.eclat:4:5") && err.contains("u64 : x"),
+        "{err}"
+    );
+}
+
+#[test]
+fn scripts_test_load_trace_reload_unload() {
+    let lab = Lab::new("scr");
+    let ddos = script("ddos.eclat");
+    // test: crafted packets, no topology
+    let out = lab.ok(&[
+        "test",
+        &ddos,
+        "-D",
+        "DEVNAME=enp6s0f0",
+        "-p",
+        "ipv6 udp dport=5000",
+        "-p",
+        "ipv4 udp",
+        "--json",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v[0]["verdict"], "PASS");
+    assert!(
+        v[0]["trace"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t.as_str().unwrap().contains("monitor")),
+        "{v}"
+    );
+    assert_eq!(v[1]["verdict"], "PASS");
+    assert!(lab.namespaces().is_empty());
+
+    lab.ok(&["topo", "up"]);
+    let out = lab.ok(&["load", &ddos, "-D", "DEVNAME=enp6s0f0"]);
+    assert!(
+        out.contains("loaded") && out.contains("ip6_simple_classifier on sut:enp6s0f0"),
+        "{out}"
+    );
+    let list = lab.ok(&["chain", "list"]);
+    assert!(
+        list.contains("0x40000001") && list.contains("mitigate"),
+        "{list}"
+    );
+    let dis = lab.ok(&["chain", "dis", "mitigate"]);
+    assert!(dis.contains("hike_default.monitor"), "{dis}");
+    // the compiled form under the bytecode: what each call's copy does next
+    assert!(
+        dis.contains("\ncompiled: ") && dis.contains("after the call at"),
+        "{dis}"
+    );
+    // packets through the loaded chain: monitor(PASS) counts them
+    let r = lab.ok(&[
+        "traffic", "--from", "tg", "--to", "fc01::2", "--icmp", "--count", "4",
+    ]);
+    assert!(r.contains("4 echo replies"), "{r}");
+    assert!(lab.ok(&["map", "dump", "map_pcpu_mon"]).contains(": 4"));
+    // re-load: new chain ID, the old one is gone, no second attach
+    let out = lab.ok(&["load", &ddos, "-D", "DEVNAME=enp6s0f0"]);
+    assert!(
+        out.contains("reloaded") && out.contains("already attached"),
+        "{out}"
+    );
+    let list = lab.ok(&["chain", "list"]);
+    assert!(
+        list.contains("0x40000002") && !list.contains("0x40000001"),
+        "{list}"
+    );
+    // unload frees the IDs: the next load reuses 0x40000001
+    lab.ok(&["unload", &ddos]);
+    assert!(lab.ok(&["chain", "list"]).contains("no chain is stored"));
+    let st: serde_json::Value =
+        serde_json::from_str(&lab.ok(&["topo", "status", "--json"])).unwrap();
+    assert!(st["nodes"][1]["interfaces"][0]["xdp_prog_id"].is_null());
+    lab.ok(&["load", &ddos, "-D", "DEVNAME=enp6s0f0"]);
+    assert!(lab.ok(&["chain", "list"]).contains("0x40000001"));
+}
+
+/// `dev check`: every exercise's starter fails its checks and its solution passes them.
+#[test]
+fn every_starter_fails_and_every_solution_passes() {
+    let lab = Lab::new("dev");
+    let ws = lab.state.join("ws");
+    let o = lab
+        .cmd(&["dev", "check", "--json"])
+        .env("ECLAT_LAB_WORKSPACE", &ws)
+        .env("ECLAT_LAB_PROGRESS", ws.join("progress.toml"))
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{e}: {}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        )
+    });
+    let rows = v.as_array().unwrap();
+    assert!(!rows.is_empty(), "no exercise at all");
+    for r in rows {
+        assert_eq!(r["as_expected"], true, "{r}");
+    }
+    assert!(o.status.success());
+    assert!(lab.namespaces().is_empty());
+}
+
+/// SIGKILL inside `load` (after a chain is stored, after the loader entries are written,
+/// after the attach): the next command leaves exactly one consistent version, no chain leaks.
+#[test]
+fn a_crash_inside_load_leaks_no_chain() {
+    let lab = Lab::new("ldcrash");
+    let ddos = script("ddos.eclat");
+    lab.ok(&["topo", "up"]);
+    for point in [
+        "load:chain-stored",
+        "load:entries-written",
+        "load:attached",
+        "hike:jit-linked-set",
+        "hike:jit-instance-set",
+    ] {
+        // the instances' point is reached when chains are not linked
+        let env: &[(&str, &str)] = match point {
+            "hike:jit-instance-set" => &[("ECLAT_LAB_LINK", "off")],
+            _ => &[],
+        };
+        lab.crash_with(point, &["load", &ddos, "-D", "DEVNAME=enp6s0f0"], env);
+        // at most the two versions of an interrupted reload, both owned by the script
+        // (a first load killed half-way is removed whole: zero chains)
+        let list = lab.ok(&["chain", "list"]);
+        let n = list.lines().filter(|l| l.starts_with("0x")).count();
+        assert!(
+            n <= 2 && !list.contains("stored by hand"),
+            "{point}: {list}"
+        );
+        let out = lab.ok(&["load", &ddos, "-D", "DEVNAME=enp6s0f0"]);
+        assert!(out.contains("loaded"), "{point}: {out}");
+        let list = lab.ok(&["chain", "list"]);
+        assert_eq!(
+            list.lines().filter(|l| l.starts_with("0x")).count(),
+            1,
+            "{point}: {list}"
+        );
+        let r = lab.ok(&[
+            "traffic", "--from", "tg", "--to", "fc01::2", "--icmp", "--count", "2",
+        ]);
+        assert!(r.contains("2 echo replies"), "{point}: {r}");
+    }
+    // the compiled chain: its 10 program copies (its 13 calls, less the 3 calls of the
+    // verdict programs hike_pass and hike_drop, folded) linked into the one program of its
+    // entry slot, and nothing a killed install left
+    let jit = lab.ok(&["map", "dump", "hvm_jit_map"]);
+    assert!(jit.contains("1 of 256 slots filled"), "{jit}");
+    assert!(jit.contains("hike_chain_"), "{jit}");
+    assert!(
+        lab.ok(&["chain", "list"])
+            .contains("compiled: linked into one program")
+    );
+    let out = lab.ok(&["unload", &ddos]);
+    assert!(out.contains("freed program IDs"), "{out}");
+    assert!(lab.ok(&["chain", "list"]).contains("no chain is stored"));
+    let jit = lab.ok(&["map", "dump", "hvm_jit_map"]);
+    assert!(jit.contains("0 of 256 slots filled"), "{jit}");
+}
+
+/// A learner's own HIKe module: built, loaded, imported from eCLAT, run on crafted packets.
+#[test]
+fn a_learners_module_is_built_loaded_and_called_from_ecl() {
+    let lab = Lab::new("umod");
+    let src = amp_filter_source(&lab);
+    let out = lab.ok(&["module", "load", src.to_str().unwrap()]);
+    assert!(
+        out.contains("amp_filter.udp_amp_filter = program ID")
+            && out.contains("from programs.amp_filter import"),
+        "{out}"
+    );
+    assert!(
+        lab.ok(&["module", "list"])
+            .contains("amp_filter.udp_amp_filter")
+    );
+    let script = lab.state.join("guard.eclat");
+    std::fs::write(
+        &script,
+        "from programs.amp_filter import udp_amp_filter\nfrom programs.hike_default import hike_pass\nfrom loaders.hike_default import ip6_simple_classifier\n\nip6_simple_classifier[ipv6_simple_classifier_map] = { (0): (guard) }\n\ndef guard():\n    udp_amp_filter()\n    hike_pass()\n",
+    )
+    .unwrap();
+    let v: serde_json::Value = serde_json::from_str(&lab.ok(&[
+        "test",
+        script.to_str().unwrap(),
+        "-p",
+        "ipv6 udp dport=5000",
+        "-p",
+        "ipv6 udp sport=123 dport=5000",
+        "--json",
+    ]))
+    .unwrap();
+    assert_eq!(v[0]["verdict"], "PASS", "{v}");
+    assert_eq!(v[1]["verdict"], "DROP", "{v}");
+    assert!(v[1]["map_changes"].to_string().contains("amp_drops"), "{v}");
+}
+
+/// The kernel changes behind the lab's back: an interface vanishes, a namespace is deleted.
+/// Clear messages, the lab keeps working, and teardown still leaves nothing.
+#[test]
+fn things_vanishing_behind_the_labs_back() {
+    let lab = Lab::new("gone");
+    lab.ok(&["topo", "up"]);
+    // an interface deleted with ip: status says so, attaching to it says so
+    let sut = format!("{}sut", lab.prefix);
+    assert!(
+        Command::new("ip")
+            .args(["-n", &sut, "link", "del", "cl0"])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let st = lab.ok(&["topo", "status"]);
+    assert!(st.contains("interface cl0 is missing"), "{st}");
+    let o = lab.run(&["xdp", "attach", "xdp_counter", "sut", "cl0"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("no interface cl0"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    // the rest still works
+    assert!(
+        lab.ok(&[
+            "traffic", "--from", "tg", "--to", "fc01::2", "--icmp", "--count", "2"
+        ])
+        .contains("2 echo replies")
+    );
+    // a namespace deleted behind the lab's back
+    assert!(
+        Command::new("ip")
+            .args(["netns", "del", &sut])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let st = lab.ok(&["topo", "status"]);
+    assert!(
+        st.contains("MISSING") && st.contains("deleted behind the lab's back"),
+        "{st}"
+    );
+    let o = lab.run(&["exec", "sut", "--", "true"]);
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains(&format!("`{sut}` does not exist")),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    // topo down and up again rebuild the whole lab
+    lab.ok(&["topo", "down"]);
+    assert!(lab.namespaces().is_empty());
+    lab.ok(&["topo", "up"]);
+    assert!(
+        lab.ok(&[
+            "traffic", "--from", "clt", "--to", "cafe::1", "--icmp", "--count", "2"
+        ])
+        .contains("2 echo replies")
+    );
+}
+
+/// A session (the shell here; the TUI uses the same session lifetime) killed with SIGKILL:
+/// what it created belongs to nobody alive, and the next start removes it.
+#[test]
+fn a_killed_session_is_cleaned_up_by_the_next_start() {
+    use std::io::Write;
+    let lab = Lab::new("sess");
+    let mut child = lab
+        .cmd(&["shell"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    writeln!(stdin, "topo up").unwrap();
+    writeln!(stdin, "xdp attach xdp_counter sut enp6s0f0").unwrap();
+    stdin.flush().unwrap();
+    let t0 = std::time::Instant::now();
+    while !lab.pins().iter().any(|p| p.contains("links/sut")) {
+        assert!(
+            t0.elapsed() < std::time::Duration::from_secs(30),
+            "the shell did not build the lab"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    assert_eq!(
+        lab.namespaces().len(),
+        3,
+        "the session's objects outlive the kill until the next start"
+    );
+    let out = lab.ok(&["topo", "status"]);
+    assert!(out.contains("leftover"), "{out}");
+    assert!(lab.namespaces().is_empty(), "{:?}", lab.namespaces());
+    assert!(lab.pins().is_empty(), "{:?}", lab.pins());
+}
+
+/// A full chain map (128 chains): a clear error, nothing half-loaded, the lab goes on.
+#[test]
+fn a_full_chain_map_is_a_clear_error_and_changes_nothing() {
+    let lab = Lab::new("full");
+    lab.ok(&["topo", "up"]);
+    std::fs::create_dir_all(&lab.state).unwrap();
+    let many = lab.state.join("many.eclat");
+    let mut src = String::from(
+        "from programs.hike_default import hike_pass\nfrom loaders.hike_default import ip6_simple_classifier\n\nip6_simple_classifier[ipv6_simple_classifier_map] = { (0): (c0) }\n\n",
+    );
+    for i in 0..130 {
+        src.push_str(&format!("def c{i}():\n    hike_pass()\n\n"));
+    }
+    std::fs::write(&many, src).unwrap();
+    let o = lab.run(&["load", many.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("all 128 chain slots are used") && err.contains("nothing changed"),
+        "{err}"
+    );
+    assert!(lab.ok(&["chain", "list"]).contains("no chain is stored"));
+    let out = lab.ok(&[
+        "load",
+        &script("lesson4_monitor.eclat"),
+        "-D",
+        "DEVNAME=enp6s0f0",
+    ]);
+    assert!(out.contains("loaded"), "{out}");
+}
+
+/// Without clang, building a module says what to install; the prebuilt programs still work.
+#[test]
+fn a_missing_clang_is_a_clear_error() {
+    let lab = Lab::new("noclang");
+    std::fs::create_dir_all(&lab.state).unwrap();
+    let src = lab.state.join("x.bpf.c");
+    std::fs::write(&src, "int x;\n").unwrap();
+    let o = lab
+        .cmd(&["module", "build", src.to_str().unwrap()])
+        .env("PATH", "/nonexistent")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("clang is not installed") && err.contains("apt-get install clang-19"),
+        "{err}"
+    );
+    let v: serde_json::Value = serde_json::from_slice(
+        &lab.cmd(&["doctor", "--json"])
+            .env("PATH", "/nonexistent")
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    let clang = v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "clang")
+        .unwrap()
+        .clone();
+    assert_eq!(clang["level"], "warn", "{clang}");
+}
+
+/// SIGKILL half-way through the traffic generator and inside a module load: the topology is
+/// untouched, and `reset` leaves zero namespaces and zero pins.
+#[test]
+fn kills_during_traffic_and_module_load() {
+    let lab = Lab::new("kill2");
+    lab.ok(&["topo", "up"]);
+    lab.crash(
+        "traffic:half-sent",
+        &[
+            "traffic", "--from", "tg", "--to", "fc01::2", "--udp", "5000", "--count", "1000",
+        ],
+    );
+    assert!(
+        lab.ok(&[
+            "traffic", "--from", "tg", "--to", "fc01::2", "--icmp", "--count", "2"
+        ])
+        .contains("2 echo replies")
+    );
+    let src = amp_filter_source(&lab);
+    lab.crash(
+        "module-load:loaded",
+        &["module", "load", src.to_str().unwrap()],
+    );
+    // the next start works (the module is loaded again from scratch)
+    assert!(
+        lab.ok(&["module", "load", src.to_str().unwrap()])
+            .contains("program ID")
+    );
+    let out = lab.ok(&["reset"]);
+    assert!(out.contains("removed"), "{out}");
+    assert!(lab.namespaces().is_empty(), "{:?}", lab.namespaces());
+    assert!(lab.pins().is_empty(), "{:?}", lab.pins());
+    assert!(!lab.bpffs.exists());
+}
+
+fn amp_filter_source(lab: &Lab) -> PathBuf {
+    std::fs::create_dir_all(&lab.state).unwrap();
+    let src = lab.state.join("amp_filter.bpf.c");
+    std::fs::copy(
+        format!(
+            "{}/../../lessons/07-writing-a-module/solution/amp_filter.bpf.c",
+            env!("CARGO_MANIFEST_DIR")
+        ),
+        &src,
+    )
+    .unwrap();
+    src
+}
+
+/// SIGKILL in the instant after HIKe pins exist and before the command confirms them in the
+/// journal: the VM's maps pinned, its program pinned, programs registered, a chain stored,
+/// the loader attached; then, with a finished load in place, inside `module load` (the
+/// module's map pinned, its program pinned, loaded, registered). Each time the next start
+/// (`topo status`, not `reset`) removes exactly what the killed command made: the tree
+/// below the lab's bpffs root is the one before it, the topology and the finished load
+/// stay, no XDP program is left attached, and the lab loads, forwards and counts after.
+#[test]
+fn a_kill_between_hike_pins_and_their_confirmation_is_undone_by_the_next_start() {
+    let lab = Lab::new("hkpin");
+    let ddos = script("ddos.eclat");
+    let load = ["load", ddos.as_str(), "-D", "DEVNAME=enp6s0f0"];
+    lab.ok(&["topo", "up"]);
+    // the topology (finished) has pins of its own: xdp_pass on clt:veth0
+    let finished = lab.tree();
+    for point in [
+        "hike:maps-pinned",
+        "hike:prog-pinned",
+        "load:programs-registered",
+        "load:chain-stored",
+        "load:attached",
+    ] {
+        lab.crash(point, &load);
+        assert_ne!(
+            lab.tree(),
+            finished,
+            "{point}: the kill left nothing to test"
+        );
+        let out = lab.ok(&["topo", "status"]);
+        assert!(out.contains("leftover"), "{point}: {out}");
+        assert_eq!(lab.tree(), finished, "{point}: left behind");
+        assert_eq!(lab.namespaces().len(), 3, "{point}: {:?}", lab.namespaces());
+        assert!(
+            lab.xdp_on(1).is_null(),
+            "{point}: the loader is still attached"
+        );
+    }
+    let out = lab.ok(&load);
+    assert!(
+        out.contains("ip6_simple_classifier on sut:enp6s0f0"),
+        "{out}"
+    );
+    let loaded = lab.tree();
+    let src = amp_filter_source(&lab);
+    let module = ["module", "load", src.to_str().unwrap()];
+    for point in [
+        "hike:maps-pinned",
+        "hike:prog-pinned",
+        "module-load:loaded",
+        "module-load:registered",
+    ] {
+        lab.crash(point, &module);
+        assert_ne!(lab.tree(), loaded, "{point}: the kill left nothing to test");
+        let out = lab.ok(&["topo", "status"]);
+        assert!(out.contains("leftover"), "{point}: {out}");
+        assert_eq!(lab.tree(), loaded, "{point}: left behind");
+        assert!(
+            !lab.xdp_on(1).is_null(),
+            "{point}: the finished load was detached"
+        );
+    }
+    // the lab works: the loaded chain forwards and counts, the module loads
+    let r = lab.ok(&[
+        "traffic", "--from", "tg", "--to", "fc01::2", "--icmp", "--count", "3",
+    ]);
+    assert!(r.contains("3 echo replies"), "{r}");
+    assert!(lab.ok(&["map", "dump", "map_pcpu_mon"]).contains(": 3"));
+    assert!(
+        lab.ok(&module)
+            .contains("amp_filter.udp_amp_filter = program ID")
+    );
+    // `test` runs a throwaway instance below the root: killed while it is loaded, the
+    // next start removes it too
+    let before = lab.tree();
+    lab.crash(
+        "test:scratch-loaded",
+        &["test", &ddos, "-D", "DEVNAME=enp6s0f0", "-p", "ipv6 udp"],
+    );
+    assert!(
+        lab.tree().iter().any(|p| p.contains("/tmp/test-")),
+        "{:?}",
+        lab.tree()
+    );
+    let out = lab.ok(&["topo", "status"]);
+    assert!(out.contains("leftover"), "{out}");
+    assert_eq!(lab.tree(), before, "test:scratch-loaded: left behind");
+    let out = lab.ok(&["reset"]);
+    assert!(out.contains("removed"), "{out}");
+    assert!(lab.namespaces().is_empty() && !lab.bpffs.exists());
+}
+
+/// A learner's module of `n` HIKe programs `<prefix>0`.. (each returns to the chain).
+fn filler_module(lab: &Lab, package: &str, prefix: &str, n: usize) -> String {
+    std::fs::create_dir_all(&lab.state).unwrap();
+    let mut src = String::from("#include <hike/api.h>\n\n");
+    for i in 0..n {
+        src.push_str(&format!(
+            "HIKE_PROG({prefix}{i})\n{{\n\tHVM_RET = {i};\n\treturn HIKE_XDP_VM;\n}}\nEXPORT_HIKE_PROG({prefix}{i});\n\n"
+        ));
+    }
+    src.push_str("char _license[] SEC(\"license\") = \"Dual MIT/GPL\";\n");
+    let f = lab.state.join(format!("{package}.bpf.c"));
+    std::fs::write(&f, src).unwrap();
+    f.display().to_string()
+}
+
+/// `package.name` -> ID of every program with an ID (`module list --json`).
+fn program_ids(lab: &Lab) -> std::collections::BTreeMap<String, u64> {
+    let v: serde_json::Value =
+        serde_json::from_str(&lab.ok(&["module", "list", "--json"])).unwrap();
+    v.as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| Some((r["program"].as_str()?.to_string(), r["id"].as_u64()?)))
+        .collect()
+}
+
+/// The used slots of the kernel's program array (`hvm_hprog_map`), the VM's included.
+fn kernel_slots(lab: &Lab) -> Vec<u64> {
+    let v: serde_json::Value =
+        serde_json::from_str(&lab.ok(&["map", "dump", "hvm_hprog_map", "--json"])).unwrap();
+    v["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["key"].as_u64().unwrap())
+        .collect()
+}
+
+/// Every program ID taken (255 of them; 0 is the VM) by a loaded script and learner
+/// modules: the next `module load`, `load` or prebuilt `module load` fails with a clear
+/// error and changes nothing (no pin, no slot, no chain), the loaded script still forwards
+/// and counts, unloading what a script calls is refused, and `module unload` frees IDs (and
+/// the module's pins) for reuse by the next load.
+#[test]
+fn a_full_program_array_is_a_clear_error_and_unloading_frees_ids() {
+    let lab = Lab::new("ids");
+    lab.ok(&["topo", "up"]);
+    let mon = script("lesson4_monitor.eclat");
+    lab.ok(&["load", &mon, "-D", "DEVNAME=enp6s0f0"]);
+    let used = program_ids(&lab).len();
+    assert_eq!(used, 2, "{:?}", program_ids(&lab));
+    let a = filler_module(&lab, "filler_a", "fa", 255 - used - 1);
+    lab.ok(&["module", "load", &a]);
+    assert_eq!(program_ids(&lab).len(), 254);
+    assert_eq!(kernel_slots(&lab).len(), 255, "the VM and 254 programs");
+
+    // two programs, one free ID: refused whole
+    let b = filler_module(&lab, "filler_b", "fb", 2);
+    let before = lab.tree();
+    let o = lab.run(&["module", "load", &b]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("cannot load")
+            && err.contains("no free HIKe program ID: 2 program(s) need a new one")
+            && err.contains("1 of the 255 IDs are free")
+            && err.contains("Nothing was loaded or registered")
+            && err.contains("eclat-lab module unload PACKAGE` (your modules: filler_a)"),
+        "{err}"
+    );
+    assert_eq!(lab.tree(), before, "a refused module left pins");
+    assert_eq!(program_ids(&lab).len(), 254);
+    assert_eq!(kernel_slots(&lab).len(), 255, "a refused module left slots");
+
+    // the last free ID goes to a one-program module: none is free now
+    let c = filler_module(&lab, "filler_c", "fc", 1);
+    assert!(
+        lab.ok(&["module", "load", &c])
+            .contains("filler_c.fc0 = program ID")
+    );
+    assert_eq!(kernel_slots(&lab).len(), 256);
+
+    // a script that needs a new program, and a prebuilt program by hand: refused
+    let second = lab.state.join("second.eclat");
+    std::fs::write(
+        &second,
+        "from programs.hike_default import ip6_set_ecn, hike_pass\n\ndef mark():\n    ip6_set_ecn()\n    hike_pass()\n",
+    )
+    .unwrap();
+    let second = second.to_str().unwrap();
+    let chains = lab.ok(&["chain", "list"]);
+    let before = lab.tree();
+    for args in [
+        vec!["load", second],
+        vec!["module", "load", "hike_default.hike_drop"],
+    ] {
+        let o = lab.run(&args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            err.contains("no free HIKe program ID")
+                && err.contains("0 of the 255 IDs are free")
+                && err.contains("eclat-lab unload SCRIPT"),
+            "{args:?}: {err}"
+        );
+        assert_eq!(lab.ok(&["chain", "list"]), chains, "{args:?}");
+        assert_eq!(lab.tree(), before, "{args:?}");
+        assert_eq!(kernel_slots(&lab).len(), 256, "{args:?}");
+    }
+    // the loaded script still forwards and counts
+    let r = lab.ok(&[
+        "traffic", "--from", "tg", "--to", "fc01::2", "--icmp", "--count", "3",
+    ]);
+    assert!(r.contains("3 echo replies"), "{r}");
+    assert!(lab.ok(&["map", "dump", "map_pcpu_mon"]).contains(": 3"));
+
+    // what a loaded script calls cannot be unloaded
+    let o = lab.run(&["module", "unload", "hike_default.monitor"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("lesson4_monitor.eclat calls hike_default.monitor")
+            && err.contains("nothing was unloaded"),
+        "{err}"
+    );
+    assert_eq!(kernel_slots(&lab).len(), 256);
+
+    // unloading a module frees its IDs and pins; the next load reuses the lowest
+    let ids = program_ids(&lab);
+    let lowest = ids
+        .iter()
+        .filter(|(k, _)| k.starts_with("filler_a."))
+        .map(|(_, id)| *id)
+        .min()
+        .unwrap();
+    let out = lab.ok(&["module", "unload", "filler_a"]);
+    assert!(
+        out.contains(&format!("freed {} program IDs", 255 - used - 1)),
+        "{out}"
+    );
+    assert!(
+        !lab.tree().iter().any(|p| p.contains("filler_a")),
+        "{:?}",
+        lab.tree()
+    );
+    assert_eq!(kernel_slots(&lab).len(), 256 - (255 - used - 1));
+    let out = lab.ok(&["load", second]);
+    assert!(
+        out.contains(&format!("hike_default.ip6_set_ecn={lowest}")),
+        "{out}"
+    );
+    assert!(program_ids(&lab).contains_key("filler_c.fc0"));
+    let r = lab.ok(&[
+        "traffic", "--from", "tg", "--to", "fc01::2", "--icmp", "--count", "2",
+    ]);
+    assert!(r.contains("2 echo replies"), "{r}");
+    assert!(lab.ok(&["map", "dump", "map_pcpu_mon"]).contains(": 5"));
+}
+
+/// `map dump NAME --json` rows as (key, value) numbers, sorted (hash maps have no order).
+fn rows(lab: &Lab, map: &str) -> Vec<(u64, u64)> {
+    let v: serde_json::Value =
+        serde_json::from_str(&lab.ok(&["map", "dump", map, "--json"])).unwrap();
+    let mut rows: Vec<(u64, u64)> = v["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["key"].as_u64().unwrap_or(u64::MAX),
+                r["value"].as_u64().unwrap_or(u64::MAX),
+            )
+        })
+        .collect();
+    rows.sort();
+    rows
+}
+
+/// `map clear`: an array is zeroed and counts again from zero; the DDoS policy's state
+/// (blacklist, buckets, countdowns) is deleted and the same burst gives the same exact
+/// counters again; clearing under traffic works; what cannot be cleared is refused with
+/// the reason and changes nothing.
+#[test]
+fn map_clear_empties_a_map_and_it_counts_again_from_zero() {
+    let lab = Lab::new("clr");
+    lab.ok(&["topo", "up"]);
+    // an array (xdp_counter's per-CPU pkt_count): zeroed, then counting from 0
+    lab.ok(&["xdp", "attach", "xdp_counter", "sut", "enp6s0f0"]);
+    lab.ok(&[
+        "traffic", "--from", "tg", "--to", "fc01::2", "--udp", "5000", "--count", "50",
+    ]);
+    assert_eq!(rows(&lab, "pkt_count"), [(0, 50)]);
+    let out = lab.ok(&["map", "clear", "pkt_count"]);
+    assert_eq!(
+        out.trim(),
+        "cleared lab/xdp_counter/pkt_count (percpu_array): zeroed 1 of 1 entry on every CPU \
+         (an array keeps its keys: the values are 0 again)"
+    );
+    assert_eq!(rows(&lab, "pkt_count"), [(0, 0)]);
+    lab.ok(&[
+        "traffic", "--from", "tg", "--to", "fc01::2", "--udp", "5000", "--count", "30",
+    ]);
+    assert_eq!(rows(&lab, "pkt_count"), [(0, 30)]);
+
+    // the DDoS policy: a burst of 100 to a fresh destination is 10 PASS, 1 + 89 DROP
+    let ddos = script("ddos.eclat");
+    lab.ok(&["load", &ddos, "-D", "DEVNAME=enp6s0f0"]);
+    let burst = || {
+        lab.ok(&[
+            "traffic", "--from", "tg", "--to", "fc01::2", "--udp", "5000", "--count", "100",
+        ])
+    };
+    burst();
+    assert_eq!(rows(&lab, "map_pcpu_mon"), [(0, 10), (1, 90)]);
+    assert_eq!(
+        rows(&lab, "ip6_hset_srcdst_map").len(),
+        1,
+        "the flow is blacklisted"
+    );
+    // the flow stays blacklisted: the same burst is all DROP
+    burst();
+    assert_eq!(rows(&lab, "map_pcpu_mon"), [(0, 10), (1, 190)]);
+    let out = lab.ok(&["map", "clear", "ip6_hset_srcdst_map"]);
+    assert_eq!(
+        out.trim(),
+        "cleared hike_default/ip6_hset_srcdst/ip6_hset_srcdst_map (hash): deleted 1 entry"
+    );
+    assert!(rows(&lab, "ip6_hset_srcdst_map").is_empty());
+    let v: serde_json::Value =
+        serde_json::from_str(&lab.ok(&["map", "clear", "map_pcpu_mon", "--json"])).unwrap();
+    assert_eq!(
+        (v["method"].as_str(), v["cleared"].as_u64()),
+        (Some("delete"), Some(2))
+    );
+    assert!(rows(&lab, "map_pcpu_mon").is_empty());
+    for m in [
+        "ip6_dst_tbmon_map",
+        "ip6_sd_tbmon_map",
+        "ip6_sd_dec2zero_map",
+    ] {
+        assert!(
+            lab.ok(&["map", "clear", m]).contains("deleted 1 entry"),
+            "{m}"
+        );
+        assert!(rows(&lab, m).is_empty(), "{m}");
+    }
+    // fresh state: the same burst gives the same exact counters, from zero
+    burst();
+    assert_eq!(rows(&lab, "map_pcpu_mon"), [(0, 10), (1, 90)]);
+    assert_eq!(rows(&lab, "ip6_hset_srcdst_map").len(), 1);
+    // already empty is not an error
+    lab.ok(&["map", "clear", "lse_map"])
+        .contains("it was already empty")
+        .then_some(())
+        .expect("an empty map");
+
+    // clearing while the program creates and updates entries
+    let flood = std::thread::scope(|s| {
+        let t = s.spawn(|| {
+            lab.ok(&[
+                "traffic", "--from", "tg", "--to", "fc01::3", "--icmp", "--count", "300", "--rate",
+                "300",
+            ])
+        });
+        for _ in 0..5 {
+            lab.ok(&["map", "clear", "map_pcpu_mon"]);
+            lab.ok(&["map", "clear", "ip6_dst_tbmon_map"]);
+        }
+        t.join().unwrap()
+    });
+    assert!(flood.contains("sent 300/300"), "{flood}");
+
+    // refused, with the reason and what to do instead; nothing changes
+    let chains_before = lab.ok(&["chain", "list"]);
+    let refused = |map: &str, says: &[&str]| {
+        let o = lab.run(&["map", "clear", map]);
+        assert!(!o.status.success(), "{map}: {o:?}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        for s in says {
+            assert!(err.contains(s), "{map}: `{s}` not in {err}");
+        }
+    };
+    refused(
+        "hvm_hprog_map",
+        &[
+            "cannot clear `system/hvm_hprog_map`",
+            "program array",
+            "module unload",
+        ],
+    );
+    refused("hvm_trace", &["ring buffer", "chain trace"]);
+    refused("hvm_chain_map", &["chain store", "eclat-lab unload SCRIPT"]);
+    refused("hvm_config", &["HIKe VM's configuration"]);
+    refused(
+        "ipv6_simple_classifier_map",
+        &["entry points that `load` wrote", "eclat-lab unload"],
+    );
+    refused("nothing_here", &["no map named `nothing_here` is loaded"]);
+    assert_eq!(lab.ok(&["chain", "list"]), chains_before);
+    // the flood put tg -> fc01::3 on the blacklist: cleared, the policy lets a ping through
+    for m in [
+        "ip6_hset_srcdst_map",
+        "ip6_dst_tbmon_map",
+        "ip6_sd_tbmon_map",
+    ] {
+        lab.ok(&["map", "clear", m]);
+    }
+    let r = lab.ok(&[
+        "traffic", "--from", "tg", "--to", "fc01::3", "--icmp", "--count", "3",
+    ]);
+    assert!(r.contains("3 echo replies"), "the policy still runs: {r}");
+}
+
+/// The sum of `map dump MAP --json` at `key`.
+fn dump_at(lab: &Lab, map: &str, key: u64) -> u64 {
+    rows(lab, map)
+        .into_iter()
+        .find(|(k, _)| *k == key)
+        .map(|(_, v)| v)
+        .unwrap_or(0)
+}
+
+/// Lesson 3 for real: the learner's own pipeline object loaded with `xdp load`, its
+/// classifier attached, its program array wired by hand with `map set`, traffic counted by
+/// the monitor at the end of the pipeline; a slot emptied with `map delete` makes the
+/// solution fail closed (every packet counted in pipe_errors[2], none by the monitor); the
+/// refusals say what is wrong and change nothing; reloading replaces the object and its
+/// attachment; `reset` leaves no pin and no attachment.
+#[test]
+fn a_hand_wired_tail_call_pipeline() {
+    let lab = Lab::new("pipe");
+    lab.ok(&["topo", "up"]);
+    let dir = lab.state.join("work");
+    std::fs::create_dir_all(&dir).unwrap();
+    let src = dir.join("pipeline.bpf.c");
+    std::fs::copy(
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../lessons/03-composing-programs/solution/pipeline.bpf.c"
+        ),
+        &src,
+    )
+    .unwrap();
+    let src = src.to_str().unwrap();
+    let out = lab.ok(&["xdp", "load", src]);
+    assert!(
+        out.contains("loaded pipeline in")
+            && out.contains("programs pipe_classifier, pipe_monitor, pipe_set_ecn")
+            && out.contains("maps pipe_errors, pipe_mon, pipe_progs"),
+        "{out}"
+    );
+    assert!(lab.xdp_on(1).is_null(), "xdp load attaches nothing");
+    let out = lab.ok(&["xdp", "attach", "pipe_classifier", "sut", "enp6s0f0"]);
+    assert!(
+        out.contains("attached pipe_classifier to sut:enp6s0f0"),
+        "{out}"
+    );
+    assert!(lab.xdp_on(1).is_u64());
+    for (slot, prog) in [("1", "pipe_set_ecn"), ("2", "pipe_monitor")] {
+        let out = lab.ok(&["map", "set", "pipe_progs", slot, prog]);
+        assert!(
+            out.contains(&format!("pipe_progs[{slot}] = {prog}")),
+            "{out}"
+        );
+    }
+    let out = lab.ok(&["map", "dump", "pipe_progs"]);
+    assert!(
+        out.contains("2 of 4 slots filled")
+            && out.contains("1 : pipe_set_ecn (program ID")
+            && out.contains("2 : pipe_monitor (program ID"),
+        "{out}"
+    );
+    let send = |n: &str| {
+        let out = lab.ok(&[
+            "traffic", "--from", "tg", "--to", "fc01::2", "--udp", "5000", "--count", n, "--rate",
+            "500",
+        ]);
+        assert!(out.contains(&format!("sent {n}/{n}")), "{out}");
+    };
+    send("50");
+    assert_eq!(
+        dump_at(&lab, "pipe_mon", 0),
+        50,
+        "every packet went through all 3 stages"
+    );
+    assert_eq!(dump_at(&lab, "pipe_errors", 1), 0);
+    assert_eq!(dump_at(&lab, "pipe_errors", 2), 0);
+    // IPv4 is not for this pipeline: the classifier passes it without a tail call
+    let out = lab.ok(&[
+        "traffic",
+        "--from",
+        "tg",
+        "--to",
+        "10.12.1.2",
+        "--udp",
+        "5000",
+        "--count",
+        "7",
+    ]);
+    assert!(out.contains("sent 7/7"), "{out}");
+    assert_eq!(dump_at(&lab, "pipe_mon", 0), 50);
+
+    // an empty slot 2: set_ecn's tail call misses, the solution counts it and drops
+    let out = lab.ok(&["map", "delete", "pipe_progs", "2"]);
+    assert!(out.contains("pipe_progs[2] deleted"), "{out}");
+    let out = lab.ok(&["map", "delete", "pipe_progs", "2"]);
+    assert!(out.contains("already empty"), "{out}");
+    send("30");
+    assert_eq!(dump_at(&lab, "pipe_errors", 2), 30);
+    assert_eq!(dump_at(&lab, "pipe_errors", 1), 0);
+    assert_eq!(dump_at(&lab, "pipe_mon", 0), 50, "the monitor never ran");
+
+    // refusals: what is wrong, what to do, nothing changed
+    let err = |args: &[&str], want: &[&str]| {
+        let o = lab.run(args);
+        let e = String::from_utf8_lossy(&o.stderr).into_owned();
+        assert!(!o.status.success(), "{args:?} succeeded");
+        for w in want {
+            assert!(e.contains(w), "{args:?}: want `{w}` in {e}");
+        }
+    };
+    err(
+        &["map", "set", "pipe_progs", "4", "pipe_monitor"],
+        &["slots 0 to 3", "no slot 4"],
+    );
+    err(
+        &["map", "set", "pipe_progs", "2", "pipe_nothing"],
+        &["no program named `pipe_nothing`", "xdp load"],
+    );
+    err(
+        &["map", "delete", "pipe_errors", "1"],
+        &[
+            "every key from 0 to 3 always exists",
+            "map clear pipe_errors",
+        ],
+    );
+    err(
+        &["xdp", "attach", "pipe_nothing", "sut", "enp6s0f0"],
+        &["unknown program `pipe_nothing`", "pipe_classifier"],
+    );
+    err(&["xdp", "load", "/nonexistent/x.txt"], &["FILE.bpf.c"]);
+    // a program of another kind (XDP with frags) is refused by the kernel, with the reason
+    let frags = dir.join("fragsy.bpf.c");
+    std::fs::write(
+        &frags,
+        "#include <hike/hike.h>\nSEC(\"xdp.frags\")\nint fragsy(struct xdp_md *ctx)\n\
+         { return XDP_PASS; }\nchar _license[] SEC(\"license\") = \"GPL\";\n",
+    )
+    .unwrap();
+    lab.ok(&["xdp", "load", frags.to_str().unwrap()]);
+    err(
+        &["map", "set", "pipe_progs", "2", "fragsy"],
+        &["the kernel refused to put `fragsy` into", "one kind only"],
+    );
+    let out = lab.ok(&["map", "dump", "pipe_progs"]);
+    assert!(out.contains("1 of 4 slots filled"), "{out}");
+    send("5");
+    assert_eq!(dump_at(&lab, "pipe_errors", 2), 35);
+
+    // loading again replaces the object: its attachment goes with the old version
+    let out = lab.ok(&["xdp", "load", src]);
+    assert!(
+        out.contains("detached the earlier version: sut:enp6s0f0 <- pipe_classifier")
+            && out.contains("reloaded pipeline"),
+        "{out}"
+    );
+    assert!(lab.xdp_on(1).is_null());
+    assert_eq!(dump_at(&lab, "pipe_errors", 2), 0, "fresh maps");
+
+    let out = lab.ok(&["reset"]);
+    assert!(out.contains("removed"), "{out}");
+    assert!(lab.tree().is_empty(), "{:?}", lab.tree());
+    assert!(lab.namespaces().is_empty());
+}

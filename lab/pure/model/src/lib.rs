@@ -1,0 +1,17 @@
+//! The lab's pure data model: what it reads from files and from the kernel's text, turned into
+//! data, with no I/O: topology files (`topology`), the learners' packet syntax (`packetspec`),
+//! verifier logs explained (`verifier`), what an object's BTF and ELF sections say (`btf`,
+//! `meta`), map bytes decoded through BTF layouts (`display`), MAC addresses (`mac`) and the
+//! table of the lab's prebuilt plain XDP programs (`prebuilt`).
+//!
+//! Every parser here returns an error with a place (line:column, byte offset) instead of
+//! panicking, whatever its input.
+
+pub mod btf;
+pub mod display;
+pub mod mac;
+pub mod meta;
+pub mod packetspec;
+pub mod prebuilt;
+pub mod topology;
+pub mod verifier;
