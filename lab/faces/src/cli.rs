@@ -1,410 +1,112 @@
-//! The command table: one clap definition parsed from the shell's argv, from REPL lines and
-//! from the TUI's command line, so the three always accept the same commands.
+//! One command from a system shell (`eclat-lab CMD ...`): run it as a task, print what it
+//! streams as it comes, then its result (text, or `--json`), and exit with its code. Ctrl-C
+//! cancels it: it stops within 200 ms, says "stopped" and exits 130.
 
-use std::path::PathBuf;
+use std::io::Write;
+use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand};
+use eclat_service::{CancellationToken, Lab, Recovered};
+use tokio::runtime::Runtime;
+use tokio::sync::mpsc;
 
-#[derive(Debug, Parser)]
-#[command(
-    name = "eclat-lab",
-    version,
-    about = "An interactive lab for dataplane programming with eBPF, HIKe and eCLAT",
-    long_about = "Without a command, opens the tutorial (the terminal UI) where you left off.\n\
-                  Commands that change the kernel need root: run them with sudo."
-)]
-pub struct Cli {
-    #[command(subcommand)]
-    pub cmd: Option<Cmd>,
-}
+use crate::commands::{self, Cmd, Ctx, Update};
+use crate::render;
 
-#[derive(Debug, Subcommand)]
-pub enum Cmd {
-    /// Open the tutorial (terminal UI), at LESSON or where you left off
-    Tutorial { lesson: Option<String> },
-    /// The interactive shell: every command without the `eclat-lab` prefix
-    Shell,
-    /// Check that this machine can run the lab, and say how to fix what is missing
-    Doctor(JsonFlag),
-    /// Network namespaces of a topology (netns/NAME.toml)
-    #[command(subcommand)]
-    Topo(TopoCmd),
-    /// Run a command inside a node's network namespace: exec NODE -- CMD [ARGS...]
-    Exec {
-        node: String,
-        #[arg(last = true, required = true, num_args = 1..)]
-        argv: Vec<String>,
-    },
-    /// Send packets from a node with the built-in generator (exact counts)
-    Traffic(TrafficArgs),
-    /// Plain XDP programs (lesson 1's counter, your own objects): load, attach, detach, list
-    #[command(subcommand)]
-    Xdp(XdpCmd),
-    /// eBPF maps of the lab: list, dump, watch, set, delete, clear
-    #[command(subcommand)]
-    Map(MapCmd),
-    /// eBPF C modules: build (clang, then the kernel's verifier)
-    #[command(subcommand)]
-    Module(ModuleCmd),
-    /// Compile an eCLAT script (no root needed): diagnostics, or the chains
-    Compile {
-        script: PathBuf,
-        /// What to print: asm (annotated disassembly), c (the equivalent HIKe C), bytecode
-        #[arg(long, value_parser = ["asm", "c", "bytecode"])]
-        emit: Option<String>,
-        /// Substitute NAME by VALUE before compiling (e.g. -D DEVNAME=enp6s0f0)
-        #[arg(short = 'D', value_name = "NAME=VALUE")]
-        define: Vec<String>,
-        #[arg(long)]
-        json: bool,
-    },
-    /// Compile a script, register its programs, store its chains, configure and attach its loader
-    Load {
-        script: PathBuf,
-        #[arg(short = 'D', value_name = "NAME=VALUE")]
-        define: Vec<String>,
-        #[arg(long)]
-        json: bool,
-    },
-    /// Remove a loaded script: its chains, loader entries and attachments; frees its IDs
-    Unload { script: PathBuf },
-    /// Run a script's chains on crafted packets in the kernel (BPF_PROG_TEST_RUN), no topology
-    Test {
-        script: PathBuf,
-        #[arg(short = 'D', value_name = "NAME=VALUE")]
-        define: Vec<String>,
-        /// A packet in the lab's packet syntax, e.g. "ipv6 udp dport=5000" (repeatable)
-        #[arg(long = "packet", short = 'p', value_name = "SPEC")]
-        packets: Vec<String>,
-        /// Every Ethernet frame of a pcap file
-        #[arg(long)]
-        pcap: Option<PathBuf>,
-        #[arg(long)]
-        json: bool,
-    },
-    /// HIKe chains stored in the lab: list, disassemble, trace live
-    #[command(subcommand)]
-    Chain(ChainCmd),
-    /// Lesson authoring: every starter fails its checks and every solution passes them
-    #[command(subcommand)]
-    Dev(DevCmd),
-    /// Same as `map dump` (the original HIKe CLI's name)
-    #[command(name = "read-map")]
-    ReadMap {
-        name: String,
-        #[arg(long)]
-        json: bool,
-    },
-    /// Lessons without the terminal UI
-    #[command(subcommand)]
-    Lesson(LessonCmd),
-    /// Remove everything the lab created (namespaces, attachments, pins), nothing else
-    Reset(JsonFlag),
-    /// Performance figures, measured against baselines in the same run
-    Bench(BenchArgs),
-}
-
-#[derive(Debug, Args, Default, Clone, Copy)]
-pub struct JsonFlag {
-    /// Machine-readable output
-    #[arg(long)]
-    pub json: bool,
-}
-
-#[derive(Debug, Subcommand)]
-pub enum TopoCmd {
-    /// Build a topology: a name from netns/ (default hike-lab) or a path to a .toml file
-    Up {
-        name: Option<String>,
-        #[arg(long)]
-        json: bool,
-    },
-    /// Remove the topology that is up
-    Down(JsonFlag),
-    /// Show the topology as the kernel sees it
-    Status(JsonFlag),
-    /// List the topologies shipped with the lab
-    List(JsonFlag),
-}
-
-#[derive(Debug, Args, Clone)]
-pub struct TrafficArgs {
-    /// Node that sends
-    #[arg(long)]
-    pub from: String,
-    /// Destination address (IPv6 or IPv4)
-    #[arg(long)]
-    pub to: Option<String>,
-    /// Send UDP datagrams to this destination port
-    #[arg(long, value_name = "PORT", conflicts_with_all = ["icmp", "pcap"])]
-    pub udp: Option<u16>,
-    /// Send ICMP echo requests (and count the replies)
-    #[arg(long, conflicts_with = "pcap")]
-    pub icmp: bool,
-    /// Replay the Ethernet frames of a pcap file out of --dev
-    #[arg(long, value_name = "FILE", requires = "dev")]
-    pub pcap: Option<PathBuf>,
-    /// Interface to send the pcap frames from
-    #[arg(long)]
-    pub dev: Option<String>,
-    /// Number of packets (default 10; with --pcap, every frame once)
-    #[arg(long)]
-    pub count: Option<u64>,
-    /// Packets per second (default: as fast as possible)
-    #[arg(long)]
-    pub rate: Option<f64>,
-    /// UDP payload size in bytes
-    #[arg(long, default_value_t = 64)]
-    pub size: usize,
-    #[arg(long)]
-    pub json: bool,
-}
-
-#[derive(Debug, Subcommand)]
-pub enum XdpCmd {
-    /// Build your own FILE.bpf.c (clang, or take FILE.o) and load every XDP program and map
-    /// in it, pinned under the lab's root; nothing is attached and program arrays stay empty
-    /// (`xdp attach PROGRAM NODE DEV`, `map set PROG_ARRAY SLOT PROGRAM`). Loading the same
-    /// file again replaces the earlier version (and detaches its programs)
-    Load {
-        file: PathBuf,
-        #[arg(long)]
-        json: bool,
-    },
-    /// Attach a prebuilt program, or one of yours loaded with `xdp load`, to NODE's interface
-    /// DEV (replaces what the lab attached there)
-    Attach {
-        program: String,
-        node: String,
-        dev: String,
-        /// Generic (skb) mode instead of the driver's native mode
-        #[arg(long)]
-        skb: bool,
-        #[arg(long)]
-        json: bool,
-    },
-    /// Detach what the lab attached to NODE's interface DEV
-    Detach { node: String, dev: String },
-    /// Attachments and prebuilt programs
-    List(JsonFlag),
-}
-
-#[derive(Debug, Subcommand)]
-pub enum MapCmd {
-    /// Every map the lab has pinned
-    List(JsonFlag),
-    /// Every entry of a map (per-CPU values summed)
-    Dump {
-        name: String,
-        #[arg(long)]
-        json: bool,
-    },
-    /// Print a map's entries and their rates, every INTERVAL ms
-    Watch {
-        name: String,
-        #[arg(long, default_value_t = 1000)]
-        interval: u64,
-        /// Stop after this many updates (default: until interrupted; 10 in the shell)
-        #[arg(long)]
-        count: Option<u64>,
-        #[arg(long)]
-        json: bool,
-    },
-    /// Write VALUE at KEY (numbers, 0x-hex, or XDP verdicts like DROP); in a program array,
-    /// KEY is a slot and VALUE a loaded program's name (`map set pipe_progs 1 pipe_set_ecn`)
-    Set {
-        name: String,
-        key: String,
-        value: String,
-    },
-    /// Delete the entry at KEY: empty a program array's slot, remove a hash map's key
-    Delete { name: String, key: String },
-    /// Empty a map: delete every entry of a hash map, zero every value of an array
-    /// (program arrays and ring buffers are refused); says how many entries it cleared
-    Clear {
-        name: String,
-        #[arg(long)]
-        json: bool,
-    },
-}
-
-#[derive(Debug, Subcommand)]
-pub enum ChainCmd {
-    /// Chains stored in hvm_chain_map, with the scripts they came from
-    List(JsonFlag),
-    /// Disassemble a stored chain (by ID, e.g. 0x40000001, or by name), and show what the
-    /// chain compiler wrote after each of its calls
-    Dis { id: String },
-    /// Print, live, every chain entry, program call (arguments, return value) and verdict
-    Trace {
-        /// Stop after this many seconds
-        #[arg(long, default_value_t = 10)]
-        seconds: u64,
-    },
-}
-
-#[derive(Debug, Subcommand)]
-pub enum DevCmd {
-    /// Prove every exercise: its starter fails its checks, its solution passes them
-    Check(JsonFlag),
-}
-
-#[derive(Debug, Subcommand)]
-pub enum ModuleCmd {
-    /// Register a prebuilt HIKe program (PACKAGE.PROGRAM, e.g. hike_default.monitor), or build
-    /// and load your own module (FILE.bpf.c or FILE.o; import it as programs.<file stem>)
-    Load { program: String },
-    /// Unregister programs and free their IDs: PACKAGE.PROGRAM, or a whole PACKAGE (your own
-    /// module's pins and maps go too); refused while a loaded script calls them
-    Unload { program: String },
-    /// Every HIKe program and loader the lab knows, with signatures and IDs
-    List(JsonFlag),
-    /// Compile FILE.bpf.c with clang and have the kernel verify every program in it
-    /// (nothing is attached); a rejection is explained and pointed at the source line
-    Build {
-        file: PathBuf,
-        #[arg(long)]
-        json: bool,
-    },
-}
-
-#[derive(Debug, Subcommand)]
-pub enum LessonCmd {
-    /// The lessons and your progress
-    List(JsonFlag),
-    /// Show a lesson's text
-    Show { id: String },
-    /// Run the checks of a lesson's exercise on your copy of its file
-    Check {
-        id: String,
-        exercise: Option<String>,
-        #[arg(long)]
-        json: bool,
-    },
-    /// The next hint for an exercise (each call shows one more)
-    Hint {
-        id: String,
-        exercise: Option<String>,
-    },
-    /// Put the starter file back (your version is kept as .bak)
-    Reset {
-        id: String,
-        exercise: Option<String>,
-    },
-    /// The reference solution, once your checks pass
-    Solution {
-        id: String,
-        exercise: Option<String>,
-    },
-}
-
-#[derive(Debug, Args, Clone, Copy)]
-pub struct BenchArgs {
-    /// Repetitions per measurement (median reported)
-    #[arg(long, default_value_t = 15)]
-    pub runs: u32,
-    /// Seconds of idle TUI polling for the CPU figure (0 skips the TUI figures)
-    #[arg(long, default_value_t = 30)]
-    pub tui_seconds: u64,
-    #[arg(long)]
-    pub json: bool,
-}
-
-impl Cmd {
-    /// Does this command change the kernel (and so need root)?
-    pub fn needs_root(&self) -> bool {
-        !matches!(
-            self,
-            Cmd::Tutorial { .. }
-                | Cmd::Shell
-                | Cmd::Doctor(_)
-                | Cmd::Lesson(
-                    LessonCmd::List(_)
-                        | LessonCmd::Show { .. }
-                        | LessonCmd::Hint { .. }
-                        | LessonCmd::Reset { .. }
-                        | LessonCmd::Solution { .. }
-                )
-                | Cmd::Compile { .. }
-                | Cmd::Module(ModuleCmd::List(_))
-                | Cmd::Topo(TopoCmd::List(_))
-                | Cmd::Xdp(XdpCmd::List(_))
-        )
+/// What recovery removed before the command ran, for standard error.
+pub fn recovered_note(r: &Recovered) -> Option<String> {
+    if r.is_empty() {
+        return None;
     }
-}
-
-/// The top-level command names, for completion and help.
-pub fn command_names() -> Vec<String> {
-    use clap::CommandFactory;
-    Cli::command()
-        .get_subcommands()
-        .map(|c| c.get_name().to_string())
-        .collect()
-}
-
-/// Subcommand names of a top-level command (`topo` -> up, down, ...).
-pub fn subcommand_names(cmd: &str) -> Vec<String> {
-    use clap::CommandFactory;
-    Cli::command()
-        .find_subcommand(cmd)
-        .map(|c| {
-            c.get_subcommands()
-                .map(|s| s.get_name().to_string())
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_table_is_consistent() {
-        use clap::CommandFactory;
-        Cli::command().debug_assert();
+    let mut s = format!(
+        "note: removed {} leftover(s) of an earlier eclat-lab run that ended abruptly:",
+        r.removed.len()
+    );
+    for x in &r.removed {
+        s.push_str(&format!("\n  - {x}"));
     }
+    for k in &r.kept {
+        s.push_str(&format!("\n  - kept {k}"));
+    }
+    Some(s)
+}
 
-    #[test]
-    fn exec_takes_the_rest_after_dashes() {
-        let c = Cli::try_parse_from([
-            "eclat-lab",
-            "exec",
-            "tg",
-            "--",
-            "ping",
-            "-6",
-            "-c",
-            "3",
-            "fc01::2",
-        ])
-        .unwrap();
-        match c.cmd {
-            Some(Cmd::Exec { node, argv }) => {
-                assert_eq!(node, "tg");
-                assert_eq!(argv, ["ping", "-6", "-c", "3", "fc01::2"]);
+fn print_update(u: &Update, json: bool) {
+    let mut out = std::io::stdout().lock();
+    let line = if json {
+        serde_json::to_string(u).unwrap_or_default()
+    } else {
+        render::update(u)
+    };
+    let _ = writeln!(out, "{line}").and_then(|_| out.flush());
+}
+
+pub fn run(lab: Lab, cmd: Cmd, json: bool, rt: &Runtime) -> ExitCode {
+    rt.block_on(async move {
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let cancel = CancellationToken::new();
+        let ctx = Ctx {
+            lab: lab.clone(),
+            updates: tx,
+            cancel: cancel.clone(),
+        };
+        let mut task = tokio::spawn(async move { commands::run(&ctx, cmd).await });
+        let result = loop {
+            tokio::select! {
+                r = &mut task => break r,
+                Some(u) = rx.recv() => print_update(&u, json),
+                Ok(()) = tokio::signal::ctrl_c(), if !cancel.is_cancelled() => {
+                    eprintln!("stopping…");
+                    cancel.cancel();
+                }
             }
-            other => panic!("{other:?}"),
+        };
+        while let Ok(u) = rx.try_recv() {
+            print_update(&u, json);
         }
-    }
-
-    #[test]
-    fn traffic_kinds_are_exclusive() {
-        assert!(
-            Cli::try_parse_from([
-                "eclat-lab",
-                "traffic",
-                "--from",
-                "tg",
-                "--udp",
-                "5",
-                "--icmp"
-            ])
-            .is_err()
-        );
-        assert!(
-            Cli::try_parse_from(["eclat-lab", "traffic", "--from", "tg", "--pcap", "x.pcap"])
-                .is_err()
-        );
-    }
+        // what recovery removed comes first, for people on standard output; with --json on
+        // standard error, so that standard output stays one JSON document
+        if let Some(n) = recovered_note(&lab.take_recovered()) {
+            if json {
+                eprintln!("{n}");
+            } else {
+                println!("{n}");
+            }
+        }
+        match result {
+            Ok(Ok(reply)) => {
+                if json {
+                    println!(
+                        "{}",
+                        serde_json::to_string_pretty(&reply).unwrap_or_default()
+                    );
+                } else {
+                    let text = render::reply(&reply);
+                    if !text.is_empty() {
+                        println!("{text}");
+                    }
+                }
+                ExitCode::from(reply.exit_code())
+            }
+            Ok(Err(e)) if eclat_service::is_stopped(&e) => {
+                if json {
+                    println!("{}", render::error_json(&e));
+                } else {
+                    eprintln!("stopped");
+                }
+                ExitCode::from(130)
+            }
+            Ok(Err(e)) => {
+                if json {
+                    println!("{}", render::error_json(&e));
+                } else {
+                    eprintln!("error: {}", render::error(&e));
+                }
+                ExitCode::from(2)
+            }
+            Err(e) => {
+                eprintln!("error: internal error (please report it): {e}");
+                ExitCode::from(2)
+            }
+        }
+    })
 }

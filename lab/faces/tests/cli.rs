@@ -376,6 +376,7 @@ fn scripts_test_load_trace_reload_unload() {
         "--json",
     ]);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let v = &v["packets"];
     assert_eq!(v[0]["verdict"], "PASS");
     assert!(
         v[0]["trace"]
@@ -451,7 +452,7 @@ fn every_starter_fails_and_every_solution_passes() {
             String::from_utf8_lossy(&o.stderr)
         )
     });
-    let rows = v.as_array().unwrap();
+    let rows = v["rows"].as_array().unwrap();
     assert!(!rows.is_empty(), "no exercise at all");
     for r in rows {
         assert_eq!(r["as_expected"], true, "{r}");
@@ -549,6 +550,7 @@ fn a_learners_module_is_built_loaded_and_called_from_ecl() {
         "--json",
     ]))
     .unwrap();
+    let v = &v["packets"];
     assert_eq!(v[0]["verdict"], "PASS", "{v}");
     assert_eq!(v[1]["verdict"], "DROP", "{v}");
     assert!(v[1]["map_changes"].to_string().contains("amp_drops"), "{v}");
@@ -880,7 +882,8 @@ fn filler_module(lab: &Lab, package: &str, prefix: &str, n: usize) -> String {
 fn program_ids(lab: &Lab) -> std::collections::BTreeMap<String, u64> {
     let v: serde_json::Value =
         serde_json::from_str(&lab.ok(&["module", "list", "--json"])).unwrap();
-    v.as_array()
+    v["programs"]
+        .as_array()
         .unwrap()
         .iter()
         .filter_map(|r| Some((r["program"].as_str()?.to_string(), r["id"].as_u64()?)))

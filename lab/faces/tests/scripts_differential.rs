@@ -102,7 +102,7 @@ fn kernel(name: &str, packets: &[&str]) -> (Vec<String>, Vec<BTreeMap<u64, u64>>
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let mut verdicts = Vec::new();
     let mut events = Vec::new();
-    for r in v.as_array().unwrap() {
+    for r in v["packets"].as_array().unwrap() {
         verdicts.push(r["verdict"].as_str().unwrap().to_string());
         let mut delta = BTreeMap::new();
         for c in r["map_changes"].as_array().unwrap() {

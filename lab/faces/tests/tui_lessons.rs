@@ -147,7 +147,35 @@ fn lesson_five_edit_in_the_editor_and_see_the_check_pass_and_the_counters_move()
     t.wait("the check to pass after the edit", long, |s| {
         s.contains("Check ports PASS")
     });
-    // the traffic check sent 20 datagrams to port 6000 through the loaded script
+    // the check ran in a scratch lab of its own: the learner's lab has nothing loaded
+    let s = t.wait("the check's report", long, |s| {
+        s.contains("map_pcpu_mon[1] +20")
+    });
+    assert!(
+        s.contains("not loaded yet"),
+        "the check loaded into the learner's lab:\n{s}"
+    );
+    // the learner loads it and sends the same traffic: the counters move in their lab
+    for (cmd, done) in [
+        ("topo up", "topology hike-lab up"),
+        (
+            "load ~/eclat-lab/05-first-eclat-script/ports.eclat",
+            "attached hike_default.udp_dport_classifier",
+        ),
+        (
+            "traffic --from tg --to fc01::2 --udp 6000 --count 20 --rate 200",
+            "sent 20/20",
+        ),
+    ] {
+        // the command line keeps the focus after a command: `:` only the first time
+        if cmd == "topo up" {
+            t.keys(&[":"]);
+        }
+        t.type_text(cmd);
+        t.keys(&["Enter"]);
+        t.wait(&format!("`{cmd}` to finish"), long, |s| s.contains(done));
+    }
+    t.keys(&["Escape"]);
     t.wait("the DROP counter to move", long, |s| {
         panel_value(s, "DROP") == Some(20)
     });

@@ -71,6 +71,12 @@ pub fn check_inside(env: &LabEnv, path: &Path) -> Result<(), BpffsError> {
     }
 }
 
+/// Creates the lab's bpffs root if it does not exist, recorded as the lab's (for good: it
+/// goes with `reset`, or when a session ends and it is empty).
+pub fn ensure_root(env: &LabEnv, journal: &mut Journal) -> Result<(), BpffsError> {
+    ensure_dir(env, journal, &env.bpffs_root, Lifetime::Persistent)
+}
+
 /// Creates `dir` (below the root) and its parents, recording each new directory.
 pub fn ensure_dir(
     env: &LabEnv,
@@ -141,6 +147,7 @@ impl Scratch {
         let path = env.bpffs_root.join("tmp").join(name);
         check_inside(env, &path)?;
         let mut j = Journal::open(&env.state_dir)?;
+        ensure_root(env, &mut j)?;
         j.add(
             Resource::Scratch { path: path.clone() },
             Lifetime::Provisional,

@@ -13,7 +13,7 @@ use crate::bpffs;
 use crate::journal::{Entry, Journal, JournalError, Resource};
 use crate::netns;
 
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, schemars::JsonSchema)]
 pub struct CleanupReport {
     pub removed: Vec<String>,
     /// objects left in place, with the reason
@@ -51,6 +51,18 @@ fn remove_one(env: &LabEnv, res: &Resource) -> Result<bool, String> {
                 let _ = std::fs::remove_dir(parent);
             }
             r
+        }
+        Resource::SubLab {
+            state_dir,
+            bpffs_root,
+            ns_prefix,
+        } => {
+            let sub = LabEnv {
+                state_dir: state_dir.clone(),
+                bpffs_root: bpffs_root.clone(),
+                ns_prefix: ns_prefix.clone(),
+            };
+            crate::sublab::remove(env, &sub).map_err(|e| e.to_string())
         }
         Resource::Dir { path } => {
             if path != &env.bpffs_root {
@@ -118,6 +130,24 @@ pub fn recover(env: &LabEnv, journal: &mut Journal) -> Result<CleanupReport, Jou
     Ok(report)
 }
 
+/// Removes the lab's scratch areas (`tmp/`, `scratch/`) when they are empty, and then the
+/// lab's bpffs root when it is empty and the journal says the lab made it. Never a
+/// directory with something in it, never one the lab did not make.
+pub fn tidy(env: &LabEnv, journal: &mut Journal) -> Result<(), JournalError> {
+    for area in ["tmp", "scratch"] {
+        let _ = std::fs::remove_dir(env.bpffs_root.join(area));
+    }
+    let root = Resource::Dir {
+        path: env.bpffs_root.clone(),
+    };
+    let made = journal.entries()?.iter().any(|e| e.res == root);
+    let empty = std::fs::read_dir(&env.bpffs_root).is_ok_and(|mut d| d.next().is_none());
+    if made && empty && std::fs::remove_dir(&env.bpffs_root).is_ok() {
+        journal.del(&root)?;
+    }
+    Ok(())
+}
+
 /// Removes this process's own session objects (a TUI session ending normally).
 pub fn end_session(env: &LabEnv, journal: &mut Journal) -> Result<CleanupReport, JournalError> {
     let me = journal.owner();
@@ -132,6 +162,7 @@ pub fn end_session(env: &LabEnv, journal: &mut Journal) -> Result<CleanupReport,
     if had_netns && !any_netns_left(env, journal)? {
         let _ = std::fs::remove_file(env.topology_state_path());
     }
+    tidy(env, journal)?;
     journal.compact()?;
     Ok(report)
 }

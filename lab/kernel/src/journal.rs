@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 /// A kernel object the lab created.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Resource {
     /// A network namespace bind-mounted at `/run/netns/<name>`, identified by its inode.
@@ -27,6 +27,15 @@ pub enum Resource {
     /// A scratch directory below the lab's bpffs root (`tmp/...`: a throwaway HIKe instance
     /// of `test` or a lesson check), removed with everything in it.
     Scratch { path: PathBuf },
+    /// A scratch lab of its own (a lesson check's topology and HIKe instance): its state
+    /// directory below the lab's, its bpffs root below the lab's, its namespace prefix.
+    /// Removing it resets it (its own journal says what it made), then removes both
+    /// directories.
+    SubLab {
+        state_dir: PathBuf,
+        bpffs_root: PathBuf,
+        ns_prefix: String,
+    },
 }
 
 impl std::fmt::Display for Resource {
@@ -36,11 +45,12 @@ impl std::fmt::Display for Resource {
             Resource::Dir { path } => write!(f, "directory {}", path.display()),
             Resource::Pin { path } => write!(f, "pin {}", path.display()),
             Resource::Scratch { path } => write!(f, "scratch directory {}", path.display()),
+            Resource::SubLab { state_dir, .. } => write!(f, "scratch lab {}", state_dir.display()),
         }
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Lifetime {
     Provisional,
@@ -49,7 +59,7 @@ pub enum Lifetime {
 }
 
 /// A process, identified by pid and start time (pids are reused; start times are not).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Owner {
     pub pid: u32,
     pub start: u64,
@@ -77,7 +87,7 @@ fn proc_start_time(pid: u32) -> Option<u64> {
     rest.split(' ').nth(19)?.parse().ok()
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "op", rename_all = "snake_case")]
 enum Record {
     Add {
@@ -96,7 +106,7 @@ enum Record {
 }
 
 /// A live entry of the journal.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Entry {
     pub res: Resource,
     pub owner: Owner,

@@ -48,8 +48,14 @@ pub enum MapError {
     },
     #[error("cannot clear `{name}`: {why}")]
     Refused { name: String, why: String },
-    #[error("`{name}` has slots 0 to {last}: there is no slot {slot}")]
-    SlotOutOfRange { name: String, slot: u64, last: u64 },
+    #[error("`{name}` has {noun}s 0 to {last} (it is an array of {len} entries): there is no {noun} {slot}", len = last + 1)]
+    SlotOutOfRange {
+        name: String,
+        slot: u64,
+        last: u64,
+        /// `slot` in a program array, `key` in an array
+        noun: &'static str,
+    },
     #[error(
         "`{name}` is a {map_type} map, not a program array: its values are numbers (`map set {short} KEY NUMBER`)"
     )]
@@ -69,7 +75,7 @@ pub enum MapError {
 }
 
 /// A pinned map of the lab.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct MapRef {
     /// path below `<root>/maps`, e.g. `lab/xdp_counter/pkt_count`
     pub name: String,
@@ -208,7 +214,7 @@ pub fn find(env: &LabEnv, name: &str) -> Result<MapRef, MapError> {
 }
 
 /// A decoded number or raw bytes.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(untagged)]
 pub enum Value {
     Int(u64),
@@ -229,7 +235,7 @@ impl std::fmt::Display for Value {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Row {
     pub key: Value,
     /// summed over CPUs for per-CPU maps
@@ -243,7 +249,7 @@ pub struct Row {
     pub per_cpu: Vec<Vec<u8>>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Dump {
     pub map: MapRef,
     pub rows: Vec<Row>,
@@ -355,6 +361,54 @@ pub fn dump(map: &MapRef, limit: usize) -> Result<Dump, MapError> {
     })
 }
 
+/// Writes raw `key` and `value` bytes into the map pinned at `path` (a loader's entry point,
+/// written by `load`).
+pub fn write_pinned(path: &Path, key: &[u8], value: &[u8]) -> Result<(), MapError> {
+    let data = MapData::from_pin(path).map_err(|err| MapError::Aya {
+        path: path.to_path_buf(),
+        err,
+    })?;
+    sys::update(data.fd().as_fd(), key, value).map_err(|err| MapError::Io {
+        path: path.to_path_buf(),
+        what: "update",
+        err,
+    })
+}
+
+/// Reads the value at `key` of the map pinned at `path` (None: no such entry, or no map).
+pub fn read_pinned(path: &Path, key: &[u8]) -> Result<Option<Vec<u8>>, MapError> {
+    let Ok(data) = MapData::from_pin(path) else {
+        return Ok(None);
+    };
+    let size = data.info().map(|i| i.value_size()).unwrap_or(4) as usize;
+    let mut v = vec![0u8; size];
+    let found = sys::lookup(data.fd().as_fd(), key, &mut v).map_err(|err| MapError::Io {
+        path: path.to_path_buf(),
+        what: "lookup",
+        err,
+    })?;
+    Ok(found.then_some(v))
+}
+
+/// Removes `key` from the map pinned at `path`; an array's element, which cannot be deleted,
+/// becomes all zeros (for a loader map: chain ID 0, no chain). A map that is gone has
+/// nothing to remove.
+pub fn remove_pinned(path: &Path, key: &[u8]) -> Result<(), MapError> {
+    let Ok(data) = MapData::from_pin(path) else {
+        return Ok(());
+    };
+    let fd = data.fd().as_fd();
+    if sys::delete(fd, key).is_err() {
+        let size = data.info().map(|i| i.value_size()).unwrap_or(4) as usize;
+        sys::update(fd, key, &vec![0u8; size]).map_err(|err| MapError::Io {
+            path: path.to_path_buf(),
+            what: "zero",
+            err,
+        })?;
+    }
+    Ok(())
+}
+
 /// Parses a number for `map set`: decimal, 0x hex, or an XDP verdict name (PASS, DROP, ...).
 pub fn parse_number(what: &'static str, s: &str) -> Result<u64, MapError> {
     let t = s.trim();
@@ -399,9 +453,15 @@ fn encode(what: &'static str, name: &str, v: u64, size: u32) -> Result<Vec<u8>, 
     }
 }
 
-/// Writes `value` at `key` (on every CPU for per-CPU maps).
+/// Writes `value` at `key`. In a per-CPU map the value goes to CPU 0 and every other CPU's
+/// copy becomes 0, so that the sum the lab shows is the value that was set.
 pub fn set(map: &MapRef, key: &str, value: &str) -> Result<(), MapError> {
-    let k = encode("key", &map.name, parse_number("key", key)?, map.key_size)?;
+    let k = if map.map_type.contains("array") {
+        // an array has keys 0..max_entries; the kernel's answer to others is E2BIG
+        parse_slot(map, key)?
+    } else {
+        encode("key", &map.name, parse_number("key", key)?, map.key_size)?
+    };
     let v = encode(
         "value",
         &map.name,
@@ -417,9 +477,7 @@ pub fn set(map: &MapRef, key: &str, value: &str) -> Result<(), MapError> {
     };
     let stride = (map.value_size as usize).div_ceil(8) * 8;
     let mut buf = vec![0u8; stride * ncpu];
-    for cpu in 0..ncpu {
-        buf[cpu * stride..cpu * stride + v.len()].copy_from_slice(&v);
-    }
+    buf[..v.len()].copy_from_slice(&v);
     sys::update(
         fd.as_fd(),
         &k,
@@ -489,6 +547,11 @@ fn parse_slot(map: &MapRef, slot: &str) -> Result<Vec<u8>, MapError> {
             name: map.name.clone(),
             slot: n,
             last: map.max_entries.saturating_sub(1) as u64,
+            noun: if map.map_type == "prog_array" {
+                "slot"
+            } else {
+                "key"
+            },
         });
     }
     encode("key", &map.name, n, map.key_size)
@@ -535,7 +598,7 @@ pub fn delete(map: &MapRef, key: &str) -> Result<bool, MapError> {
 }
 
 /// How `map clear` empties a map of a given type.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ClearMethod {
     /// hash-like maps: every key is deleted
@@ -594,7 +657,7 @@ impl KeyOps for FdOps<'_> {
 }
 
 /// What a clear did to which map.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Cleared {
     pub map: MapRef,
     pub method: ClearMethod,

@@ -28,7 +28,7 @@ pub enum BuildError {
     Object { file: String, detail: String },
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct ProgramVerdict {
     pub name: String,
     pub section: String,
@@ -42,7 +42,7 @@ pub struct ProgramVerdict {
     pub log: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct BuildReport {
     pub source: String,
     pub object: String,
@@ -216,7 +216,7 @@ pub fn build(src: &Path, include_cache: &Path) -> Result<BuildReport, BuildError
 }
 
 /// The outcome of one packet through a program of a learner's object.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct PacketRun {
     pub verdict: u32,
     pub duration_ns: u64,

@@ -45,7 +45,7 @@ impl NetlinkError {
 }
 
 /// One link as the kernel reports it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub struct Link {
     pub index: u32,
     pub name: String,
@@ -70,7 +70,7 @@ pub struct Link {
 }
 
 /// One address.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub struct Addr {
     pub index: u32,
     pub addr: IpAddr,
@@ -78,7 +78,7 @@ pub struct Addr {
 }
 
 /// One neighbour entry.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub struct Neigh {
     pub index: u32,
     pub addr: IpAddr,

@@ -59,7 +59,7 @@ const QUIET: &[(&str, &str)] = &[
 ];
 
 /// What `topo up` did.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct UpReport {
     pub topology: String,
     pub nodes: Vec<String>,
@@ -324,7 +324,7 @@ fn build(
 }
 
 /// What `topo down` removed.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct DownReport {
     pub topology: Option<String>,
     pub removed: Vec<String>,
@@ -363,7 +363,7 @@ pub fn down(env: &LabEnv, journal: &mut Journal) -> Result<DownReport, TopoError
 }
 
 /// The kernel's view of one interface of the topology.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct IfStatus {
     pub dev: String,
     pub peer: String,
@@ -379,7 +379,7 @@ pub struct IfStatus {
     pub xdp_prog: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct NodeStatus {
     pub node: String,
     pub netns: String,
@@ -389,7 +389,7 @@ pub struct NodeStatus {
     pub problems: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Status {
     pub topology: Option<String>,
     pub nodes: Vec<NodeStatus>,

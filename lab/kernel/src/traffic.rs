@@ -8,9 +8,10 @@ use std::mem::MaybeUninit;
 use std::net::{IpAddr, SocketAddr};
 use std::os::fd::AsFd;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
 use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
 
 use serde::Serialize;
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
@@ -40,7 +41,7 @@ pub struct Spec {
     pub reply_wait: Duration,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Report {
     pub from: String,
     pub to: String,
@@ -53,6 +54,8 @@ pub struct Report {
     pub replies: Option<u64>,
     pub elapsed_us: u64,
     pub achieved_pps: f64,
+    /// stopped before every packet was sent (Ctrl-C, the TUI's `t`)
+    pub stopped: bool,
 }
 
 impl Report {
@@ -97,27 +100,15 @@ pub enum TrafficError {
     Bad(String),
 }
 
-/// An external stop flag (the TUI's "stop traffic" key).
-pub type Stop = Arc<AtomicBool>;
-
 /// Sends the traffic of `spec`; `progress` counts sent packets as they go.
 pub fn send(
     env: &LabEnv,
     spec: &Spec,
     progress: &AtomicU64,
-    stop: &AtomicBool,
+    cancel: &CancellationToken,
 ) -> Result<Report, TrafficError> {
+    validate(spec)?;
     let (_, ns) = crate::nodes::resolve_node(env, &spec.from)?;
-    if spec.count == Some(0) {
-        return Err(TrafficError::Bad("--count must be at least 1".into()));
-    }
-    if let Some(r) = spec.rate
-        && !(r > 0.0 && r.is_finite())
-    {
-        return Err(TrafficError::Bad(
-            "--rate must be a positive number of packets per second".into(),
-        ));
-    }
     let fd = netns::open(&ns)?;
     let io_err = |what: &str| {
         let node = spec.from.clone();
@@ -129,31 +120,73 @@ pub fn send(
             let to = spec
                 .to
                 .ok_or_else(|| TrafficError::Bad("--udp needs --to ADDRESS".into()))?;
-            udp(spec, to, *port, *payload, progress, stop).map_err(io_err("UDP socket"))
+            udp(spec, to, *port, *payload, progress, cancel).map_err(io_err("UDP socket"))
         }
         Kind::Icmp => {
             let to = spec
                 .to
                 .ok_or_else(|| TrafficError::Bad("--icmp needs --to ADDRESS".into()))?;
-            icmp(spec, to, progress, stop).map_err(io_err("raw ICMP socket"))
+            icmp(spec, to, progress, cancel).map_err(io_err("raw ICMP socket"))
         }
-        Kind::Pcap { file, dev } => pcap(spec, file, dev, progress, stop),
+        Kind::Pcap { file, dev } => pcap(spec, file, dev, progress, cancel),
     })
     .map_err(io_err("enter namespace"))?
 }
 
-/// Paces sends: returns when packet `i` is due.
-fn pace(start: Instant, i: u64, rate: Option<f64>) {
-    let Some(r) = rate else { return };
+/// The longest a paced sender sleeps before it looks at its cancellation token again.
+const STOP_CHECK: Duration = Duration::from_millis(10);
+
+/// The slowest paced rate (one packet every 1000 s) and the fastest one.
+pub const RATE_RANGE: (f64, f64) = (0.001, 10_000_000.0);
+/// The largest UDP payload that still fits one frame on a lab link (MTU 1500, IPv6 and UDP
+/// headers): a counter sees one packet per datagram.
+pub const MAX_UDP_PAYLOAD: usize = 1500 - 40 - 8;
+
+/// Refuses what the generator cannot send exactly, before anything is sent.
+pub fn validate(spec: &Spec) -> Result<(), TrafficError> {
+    if spec.count == Some(0) {
+        return Err(TrafficError::Bad("--count must be at least 1".into()));
+    }
+    if let Some(r) = spec.rate
+        && !(r.is_finite() && (RATE_RANGE.0..=RATE_RANGE.1).contains(&r))
+    {
+        return Err(TrafficError::Bad(format!(
+            "--rate {r}: give packets per second between {} and {} (or leave it out to send \
+             as fast as possible)",
+            RATE_RANGE.0, RATE_RANGE.1
+        )));
+    }
+    if let Kind::Udp { payload, .. } = spec.kind
+        && payload > MAX_UDP_PAYLOAD
+    {
+        return Err(TrafficError::Bad(format!(
+            "--size {payload}: a UDP payload of at most {MAX_UDP_PAYLOAD} bytes fits one frame \
+             on the lab's links (MTU 1500); larger datagrams would be fragmented and counted \
+             as several packets"
+        )));
+    }
+    Ok(())
+}
+
+/// Paces sends: returns when packet `i` is due (true), or as soon as `cancel` is cancelled
+/// (false).
+fn pace(start: Instant, i: u64, rate: Option<f64>, cancel: &CancellationToken) -> bool {
+    let Some(r) = rate else {
+        return !cancel.is_cancelled();
+    };
+    // the rate was validated: 1 / r seconds is a finite Duration
     let due = start + Duration::from_secs_f64(i as f64 / r);
     loop {
+        if cancel.is_cancelled() {
+            return false;
+        }
         let now = Instant::now();
         if now >= due {
-            return;
+            return true;
         }
         let left = due - now;
         if left > Duration::from_micros(200) {
-            std::thread::sleep(left - Duration::from_micros(100));
+            std::thread::sleep((left - Duration::from_micros(100)).min(STOP_CHECK));
         } else {
             std::hint::spin_loop();
         }
@@ -170,7 +203,7 @@ fn send_loop(
     spec: &Spec,
     count: u64,
     progress: &AtomicU64,
-    stop: &AtomicBool,
+    cancel: &CancellationToken,
     mut one: impl FnMut(u64) -> io::Result<()>,
 ) -> (Tally, Instant) {
     let start = Instant::now();
@@ -180,10 +213,9 @@ fn send_loop(
         first_error: None,
     };
     for i in 0..count {
-        if stop.load(Ordering::Relaxed) {
+        if !pace(start, i, spec.rate, cancel) {
             break;
         }
-        pace(start, i, spec.rate);
         // a full socket buffer (ENOBUFS/EAGAIN) is retried: the count must be exact
         let mut tries = 0;
         loop {
@@ -222,6 +254,7 @@ fn report(
     t: Tally,
     start: Instant,
     replies: Option<u64>,
+    cancel: &CancellationToken,
 ) -> Report {
     let el = start.elapsed();
     Report {
@@ -233,6 +266,7 @@ fn report(
         send_errors: t.errors,
         first_error: t.first_error,
         replies,
+        stopped: cancel.is_cancelled() && t.sent < count,
         elapsed_us: el.as_micros() as u64,
         achieved_pps: if el.as_secs_f64() > 0.0 {
             t.sent as f64 / el.as_secs_f64()
@@ -248,7 +282,7 @@ fn udp(
     port: u16,
     payload: usize,
     progress: &AtomicU64,
-    stop: &AtomicBool,
+    cancel: &CancellationToken,
 ) -> io::Result<Report> {
     let dom = if to.is_ipv4() {
         Domain::IPV4
@@ -261,7 +295,7 @@ fn udp(
     let dst = SockAddr::from(SocketAddr::new(to, port));
     let mut buf = vec![0u8; payload];
     let count = spec.count.unwrap_or(10);
-    let (t, start) = send_loop(spec, count, progress, stop, |i| {
+    let (t, start) = send_loop(spec, count, progress, cancel, |i| {
         // the sequence number in the payload lets a capture tell packets apart
         let n = buf.len().min(8);
         buf[..n].copy_from_slice(&i.to_be_bytes()[..n]);
@@ -275,6 +309,7 @@ fn udp(
         t,
         start,
         None,
+        cancel,
     ))
 }
 
@@ -294,7 +329,12 @@ fn checksum(data: &[u8]) -> u16 {
     !(sum as u16)
 }
 
-fn icmp(spec: &Spec, to: IpAddr, progress: &AtomicU64, stop: &AtomicBool) -> io::Result<Report> {
+fn icmp(
+    spec: &Spec,
+    to: IpAddr,
+    progress: &AtomicU64,
+    cancel: &CancellationToken,
+) -> io::Result<Report> {
     let v6 = to.is_ipv6();
     let (dom, proto, req, rep) = if v6 {
         (Domain::IPV6, Protocol::ICMPV6, 128u8, 129u8)
@@ -320,6 +360,7 @@ fn icmp(spec: &Spec, to: IpAddr, progress: &AtomicU64, stop: &AtomicBool) -> io:
                 if !sending.load(Ordering::Relaxed) {
                     let d = *done_at.get_or_insert_with(Instant::now);
                     if d.elapsed() >= deadline_after_send
+                        || cancel.is_cancelled()
                         || replies.load(Ordering::Relaxed) >= count
                     {
                         break;
@@ -346,7 +387,7 @@ fn icmp(spec: &Spec, to: IpAddr, progress: &AtomicU64, stop: &AtomicBool) -> io:
             }
         });
         let mut pkt = vec![0u8; 64];
-        let r = send_loop(spec, count, progress, stop, |i| {
+        let r = send_loop(spec, count, progress, cancel, |i| {
             pkt[0] = req;
             pkt[1] = 0;
             pkt[2] = 0;
@@ -372,6 +413,7 @@ fn icmp(spec: &Spec, to: IpAddr, progress: &AtomicU64, stop: &AtomicBool) -> io:
         t,
         start,
         Some(replies.load(Ordering::Relaxed)),
+        cancel,
     ))
 }
 
@@ -380,7 +422,7 @@ fn pcap(
     file: &PathBuf,
     dev: &str,
     progress: &AtomicU64,
-    stop: &AtomicBool,
+    cancel: &CancellationToken,
 ) -> Result<Report, TrafficError> {
     let io_err = |what: String| {
         let node = spec.from.clone();
@@ -428,7 +470,7 @@ fn pcap(
         )
     };
     let count = spec.count.unwrap_or(frames.len() as u64);
-    let (t, start) = send_loop(spec, count, progress, stop, |i| {
+    let (t, start) = send_loop(spec, count, progress, cancel, |i| {
         let f = &frames[(i as usize) % frames.len()];
         s.send_to(f, &addr).map(|_| ())
     });
@@ -440,6 +482,7 @@ fn pcap(
         t,
         start,
         None,
+        cancel,
     ))
 }
 

@@ -73,7 +73,7 @@ fn prog_pin(env: &LabEnv, p: &LabProgram) -> PathBuf {
     env.bpffs_root.join("progs").join(p.package).join(p.name)
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct LoadReport {
     pub program: String,
     pub already_loaded: bool,
@@ -163,7 +163,7 @@ pub fn load(
 }
 
 /// An XDP program attached by the lab.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Attachment {
     pub node: String,
     pub dev: String,
@@ -202,7 +202,7 @@ pub fn attachments(env: &LabEnv) -> Vec<Attachment> {
     out
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct AttachReport {
     pub program: String,
     pub node: String,
@@ -403,7 +403,7 @@ pub fn forget_links_of(
 pub const OBJ_AREA: &str = "xdp-obj";
 
 /// What `xdp load` did.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct ObjectReport {
     pub object: String,
     /// the object's name in the lab (the file stem)
@@ -418,7 +418,7 @@ pub struct ObjectReport {
 }
 
 /// A program pinned by the lab (prebuilt, HIKe, or from a learner's object).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct PinnedProgram {
     /// the program's name (the pin's last component)
     pub name: String,

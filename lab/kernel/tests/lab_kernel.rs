@@ -5,7 +5,7 @@
 
 use std::net::IpAddr;
 use std::os::fd::AsFd;
-use std::sync::atomic::{AtomicBool, AtomicU64};
+use std::sync::atomic::AtomicU64;
 use std::time::{Duration, Instant};
 
 use eclat_kernel::journal::{Journal, Lifetime};
@@ -60,7 +60,7 @@ impl Lab {
             &self.env,
             &spec,
             &AtomicU64::new(0),
-            &AtomicBool::new(false),
+            &tokio_util::sync::CancellationToken::new(),
         )
         .unwrap()
     }
@@ -438,9 +438,14 @@ fn unknown_nodes_and_devices_are_clear_errors() {
         rate: None,
         reply_wait: Duration::from_millis(10),
     };
-    let e = traffic::send(&lab.env, &spec, &AtomicU64::new(0), &AtomicBool::new(false))
-        .unwrap_err()
-        .to_string();
+    let e = traffic::send(
+        &lab.env,
+        &spec,
+        &AtomicU64::new(0),
+        &tokio_util::sync::CancellationToken::new(),
+    )
+    .unwrap_err()
+    .to_string();
     assert!(e.contains("unknown node `h9`"), "{e}");
 }
 

@@ -3,10 +3,91 @@
 
 use std::path::PathBuf;
 
+use eclat_course::lessons::{self, Lesson};
 use eclat_kernel::maps::{Dump, MapRef, Row, Value};
 use eclat_kernel::topo::{IfStatus, NodeStatus, Status};
+use eclat_service::maps::{MapDump, MapRow, PerCpu};
+use eclat_service::trace::{TraceEvent, TraceItem, TraceKind};
 
-pub fn dump(name: &str, value: u64) -> Dump {
+use crate::commands::Reply;
+use crate::tui::state::{CheckDone, VerifierView};
+
+/// A dump as the service decodes it (no BTF types known: plain numbers).
+pub fn map_dump(d: Dump) -> MapDump {
+    MapDump {
+        per_cpu: if d.map.per_cpu() {
+            PerCpu::Summed
+        } else {
+            PerCpu::No
+        },
+        key_type: None,
+        value_type: None,
+        rows: d
+            .rows
+            .into_iter()
+            .map(|r| MapRow {
+                key: r.key,
+                value: r.value,
+                key_text: None,
+                value_text: None,
+                cpus: vec![],
+                program: None,
+                label: None,
+                key_bytes: r.key_bytes,
+                value_bytes: r.value_bytes,
+            })
+            .collect(),
+        map: d.map,
+    }
+}
+
+/// A command's result whose text is `text` (what `exec` captured).
+pub fn reply(text: &str) -> Box<Reply> {
+    Box::new(Reply::Exec(eclat_service::exec::ExecResult {
+        node: "tg".into(),
+        argv: vec!["true".into()],
+        exit_code: 0,
+        output: Some(text.into()),
+    }))
+}
+
+/// A trace item for a line as `chain trace` prints it: its kind from the words, its depth
+/// from the indentation.
+pub fn trace(line: &str) -> TraceItem {
+    let t = line.trim_start();
+    let kind = if t.starts_with("ABORTED") {
+        TraceKind::Abort
+    } else if t.starts_with("chain ") && t.contains(" enter") {
+        TraceKind::ChainEnter
+    } else if t.starts_with("chain ") && t.contains(" exit") {
+        TraceKind::ChainExit
+    } else if t.starts_with("call ") {
+        TraceKind::ProgCall
+    } else if t.contains(" returned ") {
+        TraceKind::ProgReturn
+    } else {
+        TraceKind::Unknown
+    };
+    TraceItem::Event {
+        event: TraceEvent {
+            ts_ns: 0,
+            kind,
+            elem: 0x4000_0001,
+            chain: 0x4000_0001,
+            pc: 0,
+            depth: ((line.len() - t.len()) / 2 + 1) as u8,
+            reason: None,
+            regs: [0; 5],
+        },
+        line: line.to_string(),
+    }
+}
+
+pub fn dump(name: &str, value: u64) -> MapDump {
+    map_dump(raw_dump(name, value))
+}
+
+pub fn raw_dump(name: &str, value: u64) -> Dump {
     let per_cpu = name == "pkt_count";
     Dump {
         map: MapRef {
@@ -134,8 +215,8 @@ pub fn status(xdp: bool) -> Status {
 
 /// Lesson 2's check as the kernel answers it for the starter: it compiles, and the verifier
 /// rejects the debug print that reads the packet before the bounds check.
-pub fn failed_check(lesson: &crate::lessons::Lesson) -> crate::tui::app::CheckDone {
-    use crate::course::{CheckReport, CheckResult};
+pub fn failed_check(lesson: &Lesson) -> CheckDone {
+    use eclat_course::{CheckReport, CheckResult};
     use eclat_model::verifier::{Class, Explanation, SourceLine};
     let ex = &lesson.exercises[0];
     let file = format!("/home/learner/eclat-lab/{}/{}", lesson.id, ex.file);
@@ -152,12 +233,14 @@ pub fn failed_check(lesson: &crate::lessons::Lesson) -> crate::tui::app::CheckDo
         }),
         processed: Some(3),
     };
-    let text = crate::lessons::exercise_file(lesson, "starter", &ex.file).unwrap_or("");
-    let verifier = crate::tui::app::VerifierView::new(explanation.clone(), None, &file, text);
-    crate::tui::app::CheckDone {
+    let text = lessons::exercise_file(lesson, "starter", &ex.file).unwrap_or("");
+    let verifier = VerifierView::new(explanation.clone(), None, &file, text);
+    CheckDone {
         report: CheckReport {
             lesson: lesson.id.clone(),
             exercise: ex.id.clone(),
+            title: ex.title.clone(),
+            hints: ex.hints.clone(),
             file,
             passed: false,
             results: vec![
@@ -185,14 +268,14 @@ pub fn failed_check(lesson: &crate::lessons::Lesson) -> crate::tui::app::CheckDo
 }
 
 /// The same exercise passing every check.
-pub fn passed_check(lesson: &crate::lessons::Lesson) -> crate::tui::app::CheckDone {
+pub fn passed_check(lesson: &Lesson) -> CheckDone {
     let mut d = failed_check(lesson);
     d.verifier = None;
     d.report.passed = true;
     d.report.results = lesson.exercises[0]
         .checks
         .iter()
-        .map(|_| crate::course::CheckResult {
+        .map(|_| eclat_course::CheckResult {
             what: "a check".into(),
             passed: true,
             expected: "ok".into(),

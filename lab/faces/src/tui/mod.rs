@@ -1,45 +1,48 @@
 //! The tutorial's terminal UI: the lesson text, the current step, the topology, live map
-//! panels, an event log and a command line, over the same command layer as the shell.
+//! panels, the chain-trace timeline, an event log and a command line, over the same command
+//! layer as the shell.
 //!
-//! `app` is the state and `update`, `view` and `panels` draw it, `worker` runs commands and
-//! checks, polls maps, watches the exercise file and reads the chain trace; this file owns the
-//! terminal (a guard restores it, as do the panic hook and SIGTERM/SIGHUP; the editor gets it
-//! for a while) and the event loop, which redraws only when an event arrives.
+//! `state` is what the screen shows and what runs; `update` is the one entry point that
+//! changes it (keys, command results, samples, trace lines in; effects out); `layout`,
+//! `lines` and `view` draw it; `runtime` carries the effects out as tokio tasks. This file
+//! owns the terminal (a guard restores it, as do the panic hook and SIGTERM/SIGHUP; the
+//! editor gets it for a while) and the event loop: one `select!` over the terminal's event
+//! stream, the runtime's events and signals, redrawing only when something happened.
 
-mod app;
 #[cfg(test)]
 mod fake;
-#[allow(dead_code)] // called by `eclat-lab bench` and the end-to-end tests
-pub mod figures;
+mod layout;
+mod lines;
 mod markdown;
-mod panels;
+mod runtime;
+mod state;
 mod theme;
+mod update;
 mod view;
-mod worker;
 
 use std::io::{Stdout, Write};
 use std::process::ExitCode;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
-use crossterm::event::{self as ct, Event as CtEvent, KeyEventKind};
+use crossterm::event::{Event as CtEvent, EventStream, KeyEventKind};
 use crossterm::terminal::{
     EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
 };
-use eclat_kernel::LabEnv;
+use eclat_course::{Progress, lessons, workspace};
+use eclat_service::{Lab, LabEnv, Origin};
+use futures::StreamExt;
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
+use tokio::runtime::Runtime as Tokio;
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::mpsc;
 
-use self::app::{App, Effect, Event, update};
+use self::runtime::Runtime;
+use self::state::{App, LogKind};
 use self::theme::Theme;
-use self::worker::Runtime;
-use crate::commands::{Origin, Session};
-use crate::course::{self, Progress};
-use crate::lessons;
+use self::update::{Effect, Event, update};
 
-/// How long quitting waits for running commands to notice their stop flag.
+/// How long quitting waits for running commands to notice their cancellation.
 const STOP_GRACE: Duration = Duration::from_secs(5);
 
 /// Puts the terminal back (raw mode off, main screen, cursor shown). Idempotent.
@@ -88,110 +91,6 @@ impl TerminalGuard {
     }
 }
 
-impl Drop for TerminalGuard {
-    fn drop(&mut self) {
-        restore_terminal();
-    }
-}
-
-/// A panic on the UI thread restores the terminal and removes what the session created
-/// before the message is printed; panics on worker threads are caught there and become
-/// messages in the event log, so they must not touch the screen.
-fn install_panic_hook(env: LabEnv) {
-    let prev = std::panic::take_hook();
-    std::panic::set_hook(Box::new(move |info| {
-        let ui = std::thread::current().name() == Some("main");
-        if !ui {
-            return;
-        }
-        restore_terminal();
-        prev(info);
-        let s = Session::new(env.clone(), Origin::Session);
-        let msg = match s.end() {
-            Ok(Some(m)) => m,
-            Ok(None) => return,
-            Err(e) => format!("cleaning up failed: {e:#}; run `sudo eclat-lab reset`"),
-        };
-        let _ = writeln!(std::io::stderr(), "{msg}");
-    }));
-}
-
-/// SIGTERM, SIGHUP and SIGINT become events (so the loop quits cleanly) instead of killing
-/// the process with the terminal in raw mode. Must run before any other thread starts so
-/// that every thread inherits the mask (child processes get a clean one from std).
-fn signals(tx: mpsc::Sender<Event>) {
-    use nix::sys::signal::{SigSet, Signal};
-    let mut set = SigSet::empty();
-    for s in [Signal::SIGTERM, Signal::SIGHUP, Signal::SIGINT] {
-        set.add(s);
-    }
-    if set.thread_block().is_err() {
-        return;
-    }
-    let _ = std::thread::Builder::new()
-        .name("eclat-signals".into())
-        .spawn(move || {
-            while let Ok(sig) = set.wait() {
-                if tx.send(Event::Signal(sig.as_str().to_string())).is_err() {
-                    return;
-                }
-            }
-        });
-}
-
-/// Lets the editor have the terminal's input: while `request` is up the input thread
-/// reads nothing, and says so with `idle`.
-#[derive(Default)]
-struct InputPause {
-    request: AtomicBool,
-    idle: AtomicBool,
-}
-
-impl InputPause {
-    /// Stops reading input; waits (bounded) until the input thread is out of its read.
-    fn pause(&self) {
-        self.idle.store(false, Ordering::SeqCst);
-        self.request.store(true, Ordering::SeqCst);
-        let deadline = Instant::now() + Duration::from_secs(1);
-        while !self.idle.load(Ordering::SeqCst) && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(5));
-        }
-    }
-    fn resume(&self) {
-        self.request.store(false, Ordering::SeqCst);
-    }
-}
-
-/// Terminal input on its own thread: keys and resizes become events.
-fn input(tx: mpsc::Sender<Event>, pause: Arc<InputPause>) {
-    let _ = std::thread::Builder::new()
-        .name("eclat-input".into())
-        .spawn(move || {
-            loop {
-                if pause.request.load(Ordering::SeqCst) {
-                    pause.idle.store(true, Ordering::SeqCst);
-                    std::thread::sleep(Duration::from_millis(20));
-                    continue;
-                }
-                // short reads, so that a pause (the editor) takes effect quickly
-                match ct::poll(Duration::from_millis(200)) {
-                    Ok(true) => {}
-                    Ok(false) => continue,
-                    Err(_) => return,
-                }
-                let ev = match ct::read() {
-                    Ok(CtEvent::Key(k)) if k.kind != KeyEventKind::Release => Event::Key(k),
-                    Ok(CtEvent::Resize(w, h)) => Event::Resize(w, h),
-                    Ok(_) => continue,
-                    Err(_) => return,
-                };
-                if tx.send(ev).is_err() {
-                    return;
-                }
-            }
-        });
-}
-
 /// Writes `first_frame_us=N` (microseconds since `t0`) to `$ECLAT_LAB_TUI_TRACE`, if set:
 /// how the figures measure time to first frame from inside.
 fn trace_first_frame(t0: Instant) {
@@ -200,7 +99,52 @@ fn trace_first_frame(t0: Instant) {
     }
 }
 
-pub fn run(env: LabEnv, lesson: Option<String>) -> ExitCode {
+/// The editor to run: `$EDITOR` (it may carry arguments, `code -w`), else nano, else vi.
+fn editor() -> Vec<String> {
+    if let Some(e) = std::env::var("EDITOR")
+        .ok()
+        .filter(|e| !e.trim().is_empty())
+        && let Ok(argv) = shell_words::split(&e)
+        && !argv.is_empty()
+    {
+        return argv;
+    }
+    let on_path = |name: &str| {
+        std::env::var_os("PATH")
+            .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(name).is_file()))
+    };
+    let name = if on_path("nano") { "nano" } else { "vi" };
+    vec![name.to_string()]
+}
+
+impl Drop for TerminalGuard {
+    fn drop(&mut self) {
+        restore_terminal();
+    }
+}
+
+/// A panic on the UI thread restores the terminal and removes what the session created
+/// before the message is printed; panics inside tasks are caught by tokio and become
+/// messages in the event log, so they must not touch the screen.
+fn install_panic_hook(lab: Lab) {
+    let prev = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let ui = std::thread::current().name() == Some("main");
+        if !ui {
+            return;
+        }
+        restore_terminal();
+        prev(info);
+        let msg = match lab.end_session() {
+            Ok(0) => return,
+            Ok(n) => format!("removed {n} object(s) this session created"),
+            Err(e) => format!("cleaning up failed: {e:#}; run `sudo eclat-lab reset`"),
+        };
+        let _ = writeln!(std::io::stderr(), "{msg}");
+    }));
+}
+
+pub fn run(env: LabEnv, lesson: Option<String>, rt: &Tokio) -> ExitCode {
     let t0 = Instant::now();
     let progress = Progress::load();
     // no lesson named: where the learner left off, else the first
@@ -232,9 +176,8 @@ pub fn run(env: LabEnv, lesson: Option<String>) -> ExitCode {
         );
         return ExitCode::from(2);
     }
-    let (tx, rx) = mpsc::channel::<Event>();
-    signals(tx.clone());
-    install_panic_hook(env.clone());
+    let lab = Lab::new(env, Origin::Session);
+    install_panic_hook(lab.clone());
     let guard = match TerminalGuard::enter() {
         Ok(g) => g,
         Err(e) => {
@@ -256,7 +199,7 @@ pub fn run(env: LabEnv, lesson: Option<String>) -> ExitCode {
         .size()
         .map(|s| (s.width, s.height))
         .unwrap_or((80, 24));
-    let privileged = eclat_kernel::doctor::privileged();
+    let privileged = Lab::privileged();
     let mut app = App::new(lesson, privileged, Theme::from_env(), size, Instant::now())
         .with_progress(progress);
     if let Err(e) = terminal.draw(|f| view::draw(f, &app)) {
@@ -266,49 +209,51 @@ pub fn run(env: LabEnv, lesson: Option<String>) -> ExitCode {
     }
     trace_first_frame(t0);
 
-    let session = Session::new(env, Origin::Session);
-    // a session killed with SIGKILL (or a crashed command) left objects nobody owns: remove
-    // them before anything reads the kernel, so the first topology shown is a real one
-    if privileged {
-        match session.journal() {
-            Ok((_, Some(note))) => {
-                // the headline and what was kept; the list of every pin would fill the log
-                let mut lines = note.lines();
-                let mut text = lines.next().unwrap_or("").trim_end_matches(':').to_string();
-                for kept in lines.filter(|l| l.trim_start().starts_with("- kept")) {
-                    text.push('\n');
-                    text.push_str(kept);
+    let result = rt.block_on(async {
+        let (tx, mut rx) = mpsc::unbounded_channel::<Event>();
+        // a session killed with SIGKILL (or a crashed command) left objects nobody owns:
+        // remove them before anything reads the kernel, so the first topology shown is real
+        if privileged {
+            match lab.recover().await {
+                Ok(()) => {
+                    let r = lab.take_recovered();
+                    if !r.is_empty() {
+                        // the headline and what was kept; every pin would fill the log
+                        let mut text = format!(
+                            "removed {} leftover(s) of an earlier eclat-lab run that ended \
+                             abruptly",
+                            r.removed.len()
+                        );
+                        for k in &r.kept {
+                            text.push_str(&format!("\n  - kept {k}"));
+                        }
+                        let _ = tx.send(Event::Note(LogKind::Warn, text));
+                    }
                 }
-                let _ = tx.send(Event::Note(app::LogKind::Warn, text));
-            }
-            Ok((_, None)) => {}
-            Err(e) => {
-                let _ = tx.send(Event::Note(
-                    app::LogKind::Error,
-                    format!("{e:#} (`sudo eclat-lab reset` removes everything the lab made)"),
-                ));
+                Err(e) => {
+                    let _ = tx.send(Event::Note(
+                        LogKind::Error,
+                        format!("{e:#} (`sudo eclat-lab reset` removes everything the lab made)"),
+                    ));
+                }
             }
         }
-    }
-    let mut rt = Runtime::new(session.clone(), tx.clone());
-    let pause = Arc::new(InputPause::default());
-    input(tx.clone(), pause.clone());
-    drop(tx);
-    let fx = app.start();
-    rt.apply(fx);
-
-    let result = event_loop(&mut terminal, &mut app, &mut rt, &rx, &pause);
-
-    // stop what still runs, give it a moment to finish, then undo the session
-    rt.stop_all();
-    let deadline = Instant::now() + STOP_GRACE;
-    while rt.running() > 0 {
-        match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
-            Ok(Event::JobDone { job, .. }) => rt.finished(job),
-            Ok(_) => {}
-            Err(_) => break,
+        let mut rt = Runtime::new(lab.clone(), tx.clone());
+        let fx = app.start();
+        rt.apply(fx);
+        let result = event_loop(&mut terminal, &mut app, &mut rt, &mut rx).await;
+        // stop what still runs, give it a moment to finish, then undo the session
+        rt.stop_all();
+        let deadline = tokio::time::Instant::now() + STOP_GRACE;
+        while rt.running() > 0 {
+            match tokio::time::timeout_at(deadline, rx.recv()).await {
+                Ok(Some(Event::JobDone { job, .. })) => rt.finished(job),
+                Ok(Some(_)) => {}
+                _ => break,
+            }
         }
-    }
+        result
+    });
     // the guard restores the terminal; ratatui's own drop would print (and so panic) when
     // the terminal is gone (SIGHUP after the window closed)
     std::mem::forget(terminal);
@@ -318,13 +263,14 @@ pub fn run(env: LabEnv, lesson: Option<String>) -> ExitCode {
     if let Err(e) = result {
         let _ = writeln!(err, "error: the terminal failed: {e}");
     }
-    let ended = session.end();
-    worker::tidy_scratch(&session.env);
-    match ended {
-        Ok(Some(msg)) => {
-            let _ = writeln!(std::io::stdout(), "{msg}");
+    match lab.end_session() {
+        Ok(0) => {}
+        Ok(n) => {
+            let _ = writeln!(
+                std::io::stdout(),
+                "removed {n} object(s) this session created"
+            );
         }
-        Ok(None) => {}
         Err(e) => {
             let _ = writeln!(
                 err,
@@ -336,35 +282,44 @@ pub fn run(env: LabEnv, lesson: Option<String>) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-fn event_loop(
+/// The event loop: one `select!` over the terminal's events, the runtime's events, signals
+/// and (while a command runs) a clock for the status line; the screen is drawn after each
+/// batch of events.
+async fn event_loop(
     terminal: &mut Terminal<CrosstermBackend<Stdout>>,
     app: &mut App,
     rt: &mut Runtime,
-    rx: &mpsc::Receiver<Event>,
-    pause: &InputPause,
+    rx: &mut mpsc::UnboundedReceiver<Event>,
 ) -> std::io::Result<()> {
     // fault injection for the tests: this key panics the UI thread (the panic hook must
     // restore the terminal and undo the session)
     let panic_key = std::env::var("ECLAT_LAB_TUI_PANIC_KEY")
         .ok()
         .and_then(|k| k.chars().next());
+    let mut term = signal(SignalKind::terminate())?;
+    let mut hup = signal(SignalKind::hangup())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    let mut keys = EventStream::new();
+    let mut clock = tokio::time::interval(Duration::from_millis(500));
+    clock.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        // a running command gets a ticking clock in the status line; otherwise sleep
-        let first = if app.busy() {
-            match rx.recv_timeout(Duration::from_millis(500)) {
-                Ok(e) => e,
-                Err(RecvTimeoutError::Timeout) => Event::Tick(Instant::now()),
-                Err(RecvTimeoutError::Disconnected) => return Ok(()),
-            }
-        } else {
-            match rx.recv() {
-                Ok(e) => e,
-                Err(_) => return Ok(()),
-            }
+        let first = tokio::select! {
+            k = keys.next() => match k {
+                Some(Ok(CtEvent::Key(k))) if k.kind != KeyEventKind::Release => Event::Key(k),
+                Some(Ok(CtEvent::Resize(w, h))) => Event::Resize(w, h),
+                Some(Ok(_)) => continue,
+                // the terminal is gone: quit as for SIGHUP
+                Some(Err(_)) | None => Event::Signal("the terminal closed".into()),
+            },
+            Some(e) = rx.recv() => e,
+            _ = term.recv() => Event::Signal("SIGTERM".into()),
+            _ = hup.recv() => Event::Signal("SIGHUP".into()),
+            _ = int.recv() => Event::Signal("SIGINT".into()),
+            _ = clock.tick(), if app.busy() => Event::Tick(Instant::now()),
         };
         let mut fx = Vec::new();
         let mut ev = Some(first);
-        // drain what is queued, then draw once
+        // apply what is queued, then draw once
         while let Some(e) = ev {
             if let (Event::Key(k), Some(p)) = (&e, panic_key)
                 && k.code == crossterm::event::KeyCode::Char(p)
@@ -387,10 +342,13 @@ fn event_loop(
             return Ok(());
         }
         if let Some(Effect::Edit { lesson, exercise }) = edits.into_iter().next() {
-            let (kind, msg) = match edit(terminal, pause, &lesson, exercise) {
-                Ok(m) => (app::LogKind::Info, m),
-                Err(e) => (app::LogKind::Error, format!("{e:#}")),
+            // the event stream reads the terminal: it stops while the editor has it
+            drop(keys);
+            let (kind, msg) = match edit(terminal, &lesson, exercise).await {
+                Ok(m) => (LogKind::Info, m),
+                Err(e) => (LogKind::Error, format!("{e:#}")),
             };
+            keys = EventStream::new();
             let fx = update(app, Event::Note(kind, msg));
             rt.apply(fx);
         }
@@ -398,52 +356,43 @@ fn event_loop(
     }
 }
 
-/// The editor to run: `$EDITOR` (it may carry arguments, `code -w`), else nano, else vi.
-fn editor() -> Vec<String> {
-    if let Some(e) = std::env::var("EDITOR")
-        .ok()
-        .filter(|e| !e.trim().is_empty())
-        && let Ok(argv) = shell_words::split(&e)
-        && !argv.is_empty()
-    {
-        return argv;
-    }
-    let on_path = |name: &str| {
-        std::env::var_os("PATH")
-            .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(name).is_file()))
-    };
-    let name = if on_path("nano") { "nano" } else { "vi" };
-    vec![name.to_string()]
-}
-
 /// Gives the terminal to the editor on the exercise file, then takes it back. Saving is
 /// noticed by the watcher, which runs the check.
-fn edit(
+async fn edit(
     terminal: &mut Terminal<CrosstermBackend<Stdout>>,
-    pause: &InputPause,
     lesson: &lessons::Lesson,
     exercise: usize,
 ) -> anyhow::Result<String> {
     use anyhow::Context;
     let ex = &lesson.exercises[exercise];
-    let path = course::workspace_file(lesson, ex)?;
+    let path = workspace::file(lesson, ex)?;
     let argv = editor();
-    pause.pause();
     restore_terminal();
-    let status = std::process::Command::new(&argv[0])
+    let status = tokio::process::Command::new(&argv[0])
         .args(&argv[1..])
         .arg(&path)
-        .status();
-    // back to the TUI whatever the editor did
+        .status()
+        .await;
+    // back to the TUI whatever the editor did: a new terminal (fresh buffers, so the next
+    // frame is drawn whole) on a cleared screen; `Terminal::clear` would ask the terminal
+    // for the cursor position, which nothing reads while the event stream is down
     let back = enable_raw_mode()
-        .and_then(|_| crossterm::execute!(std::io::stdout(), EnterAlternateScreen))
-        .and_then(|_| terminal.hide_cursor())
-        .and_then(|_| terminal.clear());
-    pause.resume();
+        .and_then(|_| {
+            crossterm::execute!(
+                std::io::stdout(),
+                EnterAlternateScreen,
+                crossterm::terminal::Clear(crossterm::terminal::ClearType::All)
+            )
+        })
+        .and_then(|_| Terminal::new(CrosstermBackend::new(std::io::stdout())))
+        .and_then(|t| {
+            *terminal = t;
+            terminal.hide_cursor()
+        });
     back.context("taking the terminal back from the editor")?;
     let status = status.with_context(|| format!("cannot run the editor `{}`", argv.join(" ")))?;
     Ok(if status.success() {
-        format!("back from {} on {}", argv[0], path.display())
+        format!("back from {} on {} ({})", argv[0], ex.file, path.display())
     } else {
         format!("{} exited with {status}", argv[0])
     })

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use eclat_kernel::LabEnv;
 
-#[path = "../../src/tui/figures.rs"]
+#[path = "../../src/bench/figures.rs"]
 pub mod figures;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_eclat-lab");

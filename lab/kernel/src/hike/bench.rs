@@ -320,7 +320,7 @@ pub fn routed_netns() -> Result<(crate::netns::Unnamed, u32), HikeError> {
     Ok((ns, ifindex))
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct BenchCase {
     pub name: String,
     pub min_ns: f64,
@@ -332,7 +332,7 @@ pub struct BenchCase {
 }
 
 /// Figures derived from the per-case minima (see `run`).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Derived {
     /// classifier -> chain{hike_pass} minus raw XDP_PASS
     pub vm_entry_ns: f64,
@@ -373,7 +373,7 @@ pub struct Derived {
 /// The lesson 6 DDoS chain's extra ns/packet over the hand-written program, split by the
 /// programs of `raw/ddos_inline.o` (the chain's program bodies rearranged). The four add up
 /// to the whole gap.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct DdosSplit {
     /// the programs' own conventions (the frame, pkt_info and the IPv6 header found again by
     /// each program): the programs inlined into one minus the hand-written program
@@ -395,7 +395,7 @@ pub struct DdosSplit {
 /// whose flood path runs through a few kilobytes of code, by 20 ns and more between two
 /// loads of the same bytes, the hand-written program by a few ns. One load is one draw;
 /// the median over loads is what a learner's next load can expect.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct DdosLoads {
     /// per load: the chain's and the hand-written program's minimum, ns/packet
     pub min_ns: Vec<(f64, f64)>,
@@ -408,7 +408,7 @@ pub struct DdosLoads {
 /// How many times [`ddos_over_loads`] loads the lesson 6 pair anew.
 pub const DDOS_LOADS: usize = 9;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct InterpretedFigures {
     pub vm_entry_ns: f64,
     pub per_call_ns: f64,
@@ -416,7 +416,7 @@ pub struct InterpretedFigures {
     pub marking_ratio: f64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct BenchReport {
     pub repeat: u32,
     pub samples: u32,

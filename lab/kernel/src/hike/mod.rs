@@ -15,6 +15,7 @@
 pub use hike::asm;
 pub mod bench;
 mod chains;
+pub mod feed;
 pub mod jit;
 mod link;
 pub mod packet;
@@ -135,7 +136,7 @@ pub fn validate_chain(insns: &[hike::Insn]) -> Result<(), hike::validate::Valida
 }
 
 /// What one `BPF_PROG_TEST_RUN` returned.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct TestRunOutput {
     /// the program's return value (an XDP verdict for XDP programs)
     pub verdict: u32,

@@ -49,7 +49,7 @@ pub const VM_FALLBACK_OBJECT: &str = "vm/hike_vm_loop.o";
 pub const VM_PROG_ID: u32 = 0;
 
 /// How loading one program went.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct ProgramLoad {
     pub package: String,
     pub name: String,
@@ -72,7 +72,7 @@ pub struct LoadedObject {
 }
 
 /// A stored chain as read back from `hvm_chain_map`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct StoredChain {
     pub id: u32,
     pub generation: u64,
@@ -845,6 +845,36 @@ impl Hike {
             detail,
         })?;
         Ok(link_pin)
+    }
+
+    /// Attaches loader `package.name` to `node:dev` of the lab's topology (the interface is
+    /// looked up inside the node's namespace); the link is pinned under `links/node/dev`.
+    pub fn attach_to_node(
+        &mut self,
+        env: &crate::LabEnv,
+        package: &str,
+        name: &str,
+        node: &str,
+        dev: &str,
+    ) -> Result<PathBuf, HikeError> {
+        let setup = |detail: String| HikeError::Attach {
+            program: format!("{package}.{name}"),
+            ifindex: 0,
+            detail,
+        };
+        let (_, ns) =
+            crate::nodes::resolve_dev(env, node, dev).map_err(|e| setup(e.to_string()))?;
+        let nsfd = crate::netns::open(&ns).map_err(|e| setup(e.to_string()))?;
+        let ifindex = crate::netns::in_netns(&nsfd, || nix::net::if_::if_nametoindex(dev))
+            .map_err(|e| setup(e.to_string()))?
+            .map_err(|e| setup(format!("no interface {dev} in {node}: {e}")))?;
+        self.attach(
+            package,
+            name,
+            ifindex,
+            Some(nsfd.as_fd()),
+            &format!("{node}/{dev}"),
+        )
     }
 
     /// Detaches what `attach` pinned under `tag`: removing the link's last reference.

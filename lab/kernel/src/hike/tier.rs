@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 /// How a stored chain runs.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(tag = "tier", rename_all = "lowercase")]
 pub enum Tier {
     /// compiled: the instance of its first call in the entry slot, one program instance per

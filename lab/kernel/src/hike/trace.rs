@@ -9,7 +9,7 @@ use serde::Serialize;
 use super::HikeError;
 
 /// Why the VM aborted a packet (`enum hvm_error`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum VmError {
     Internal = 1,
@@ -70,7 +70,7 @@ impl VmError {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum TraceKind {
     ChainEnter,
@@ -82,7 +82,7 @@ pub enum TraceKind {
 }
 
 /// One `struct hvm_trace_event`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct TraceEvent {
     pub ts_ns: u64,
     pub kind: TraceKind,
@@ -207,18 +207,32 @@ impl TraceReader {
     }
     /// Every event available now.
     pub fn drain(&mut self) -> Vec<TraceEvent> {
+        self.drain_raw()
+            .iter()
+            .filter_map(|b| TraceEvent::decode(b))
+            .collect()
+    }
+
+    /// Every event available now, as the VM wrote it (`TraceEvent::SIZE` bytes each).
+    pub fn drain_raw(&mut self) -> Vec<Vec<u8>> {
         let mut v = Vec::new();
         while let Some(item) = self.rb.next() {
-            if let Some(e) = TraceEvent::decode(&item) {
-                v.push(e);
-            }
+            v.push(item.to_vec());
         }
         v
     }
 }
 
+impl std::os::fd::AsRawFd for TraceReader {
+    /// The ring buffer's fd: readable when events wait (for `epoll`, tokio's `AsyncFd`).
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        use std::os::fd::AsFd;
+        self.rb.as_fd().as_raw_fd()
+    }
+}
+
 /// One `show_pkt_info` event (`struct pkt_info_event` of programs/info.bpf.c).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct PktInfoEvent {
     pub ts_ns: u64,
     pub cookie: u64,

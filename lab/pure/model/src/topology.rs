@@ -13,7 +13,7 @@ use crate::mac::parse_mac;
 /// Linux's limit on interface names (IFNAMSIZ - 1).
 pub const IFNAME_MAX: usize = 15;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Topology {
     pub name: String,
     pub description: String,
@@ -22,7 +22,7 @@ pub struct Topology {
     pub routes: Vec<Route>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Node {
     pub name: String,
     pub description: String,
@@ -31,13 +31,13 @@ pub struct Node {
     pub sysctls: Vec<(String, String)>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Link {
     pub a: End,
     pub b: End,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct End {
     pub node: String,
     pub dev: String,
@@ -48,7 +48,7 @@ pub struct End {
     pub xdp: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Cidr {
     pub addr: IpAddr,
     pub prefix_len: u8,
@@ -78,7 +78,7 @@ impl Cidr {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Route {
     pub node: String,
     pub to: Cidr,

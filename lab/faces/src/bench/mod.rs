@@ -1,8 +1,10 @@
 //! `eclat-lab bench`: performance figures, each measured side by side with its baseline in
 //! the same run, reported as medians and ratios (absolute times drift between machines).
 
+pub mod figures;
+
 use std::process::Command;
-use std::sync::atomic::{AtomicBool, AtomicU64};
+use std::sync::atomic::AtomicU64;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
@@ -10,13 +12,12 @@ use eclat_kernel::journal::{Journal, Lifetime};
 use eclat_kernel::{LabEnv, cleanup, topo, traffic};
 use eclat_model::topology;
 use eclat_model::topology::Topology;
+use eclat_service::{CancellationToken, topologies};
 use serde::Serialize;
-use serde_json::json;
 
-use crate::cli::BenchArgs;
-use crate::commands::{Output, Session};
+use crate::commands::{BenchArgs, Ctx, Update};
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Stat {
     pub min: f64,
     pub median: f64,
@@ -44,7 +45,7 @@ pub fn stat(mut v: Vec<f64>) -> Stat {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct TopoFigures {
     pub runs: u32,
     /// `topo up` of hike-lab until the first echo reply from sut reaches tg
@@ -149,7 +150,7 @@ fn bash(script: &str) -> Result<f64> {
 
 /// Topology figures: the lab's netlink path vs a shell script of `ip` commands.
 pub fn topo_figures(runs: u32) -> Result<TopoFigures> {
-    let (src, file) = crate::topologies::source("hike-lab")?;
+    let (src, file) = topologies::source("hike-lab")?;
     let t = topology::parse(&src, &file)?;
     let (tg, target) = ("tg", "fc01::2".parse().expect("address"));
     let (mut up, mut upp, mut down) = (vec![], vec![], vec![]);
@@ -174,7 +175,8 @@ pub fn topo_figures(runs: u32) -> Result<TopoFigures> {
             // first reply includes the wait, and the loss is reported)
             let mut answered = false;
             for _ in 0..PING_TRIES {
-                let rep = traffic::send(&env, &spec, &AtomicU64::new(0), &AtomicBool::new(false))?;
+                let rep =
+                    traffic::send(&env, &spec, &AtomicU64::new(0), &CancellationToken::new())?;
                 if rep.replies == Some(1) {
                     answered = true;
                     break;
@@ -230,9 +232,9 @@ pub fn topo_figures(runs: u32) -> Result<TopoFigures> {
 }
 
 /// The lesson 6 DDoS policy, compiled by the benchmark.
-const DDOS_SCRIPT: &str = include_str!("../../pure/eclat/tests/scripts/ddos.eclat");
+const DDOS_SCRIPT: &str = include_str!("../../../pure/eclat/tests/scripts/ddos.eclat");
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct CompileFigures {
     pub runs: u32,
     /// eCLAT source -> chain bytecode, in process
@@ -243,14 +245,16 @@ pub struct CompileFigures {
 }
 
 /// eCLAT's compile time of the DDoS script vs clang compiling the same chain written in C.
-pub fn compile_figures(runs: u32, state_dir: &std::path::Path) -> Result<CompileFigures> {
+pub fn compile_figures(lab: &eclat_service::Lab, runs: u32) -> Result<CompileFigures> {
+    let state_dir = &lab.env().state_dir;
     let defines = vec![("DEVNAME".to_string(), "enp6s0f0".to_string())];
-    let _ = crate::scripts::catalog();
+    // the catalog's BTF is read once per session, outside the timing
+    let _ = lab.compile_source("", "warm-up", &[]);
     let mut v = Vec::new();
     let mut program = None;
     for _ in 0..runs.max(1) * 20 {
         let t0 = Instant::now();
-        let c = crate::scripts::compile(DDOS_SCRIPT, "ddos.eclat", &defines);
+        let c = lab.compile_source(DDOS_SCRIPT, "ddos.eclat", &defines);
         v.push(t0.elapsed().as_secs_f64() * 1e6);
         program = c.output;
     }
@@ -295,150 +299,64 @@ pub fn compile_figures(runs: u32, state_dir: &std::path::Path) -> Result<Compile
     })
 }
 
-pub fn run(session: &Session, args: BenchArgs) -> Result<Output> {
-    let topo = topo_figures(args.runs.max(1))?;
-    let comp = compile_figures(args.runs.max(1), &session.env.state_dir)?;
-    let vm = eclat_kernel::hike::bench::run(eclat_kernel::hike::bench::BenchOptions {
-        samples: args.runs.max(3),
-        ..Default::default()
+/// Everything `eclat-lab bench` measured.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct BenchReport {
+    pub topology: TopoFigures,
+    pub compile: CompileFigures,
+    #[schemars(with = "serde_json::Value")]
+    pub hike: eclat_kernel::hike::bench::BenchReport,
+    pub tui: Option<figures::TuiFigures>,
+}
+
+/// Runs the performance suite, saying which section runs as it goes.
+pub async fn run(ctx: &Ctx, args: BenchArgs) -> Result<BenchReport> {
+    let say = |s: &str| {
+        let _ = ctx.updates.send(Update::Progress {
+            progress: s.to_string(),
+        });
+    };
+    let runs = args.runs.max(1);
+    say("bench 1/4: topology up and down, against a shell script of `ip` commands");
+    let topo = tokio::task::spawn_blocking(move || topo_figures(runs)).await??;
+    eclat_service::checkpoint(&ctx.cancel)?;
+    say("bench 2/4: eCLAT compile, against clang on the same chain in C");
+    let lab = ctx.lab.clone();
+    let comp = tokio::task::spawn_blocking(move || compile_figures(&lab, runs)).await??;
+    eclat_service::checkpoint(&ctx.cancel)?;
+    say("bench 3/4: the HIKe VM and compiled chains (BPF_PROG_TEST_RUN), against raw programs");
+    let samples = args.runs.max(3);
+    let vm = tokio::task::spawn_blocking(move || {
+        eclat_kernel::hike::bench::run(eclat_kernel::hike::bench::BenchOptions {
+            samples,
+            ..Default::default()
+        })
     })
+    .await?
     .context("the HIKe VM benchmark")?;
+    eclat_service::checkpoint(&ctx.cancel)?;
     // the TUI in a pseudo-terminal, in a throw-away lab of its own
     let tui = if args.tui_seconds > 0 {
+        say("bench 4/4: the TUI in a pseudo-terminal (first frame, CPU while idle)");
         let bin = std::env::current_exe()?;
-        Some(crate::tui::figures::measure_tui(
-            &bin,
-            &LabEnv::for_test("tuibench"),
-            Duration::from_secs(args.tui_seconds),
-        )?)
+        let secs = args.tui_seconds;
+        Some(
+            tokio::task::spawn_blocking(move || {
+                figures::measure_tui(
+                    &bin,
+                    &LabEnv::for_test("tuibench"),
+                    Duration::from_secs(secs),
+                )
+            })
+            .await??,
+        )
     } else {
         None
     };
-    let mut text = String::from("eclat-lab bench (medians; min..max in brackets)\n\n");
-    text.push_str("topology hike-lab (3 nodes, 3 links)                 lab (netlink)            shell script (ip)        ratio\n");
-    let row = |name: &str, lab: &Stat, sh: &Option<Stat>, ratio: Option<f64>| {
-        format!(
-            "  {:<50} {:>7.2} ms [{:.1}..{:.1}]  {:>8}  {}\n",
-            name,
-            lab.median,
-            lab.min,
-            lab.max,
-            sh.as_ref()
-                .map(|s| format!("{:.2} ms", s.median))
-                .unwrap_or_else(|| "-".into()),
-            ratio.map(|r| format!("{r:.1}x faster")).unwrap_or_default()
-        )
-    };
-    text.push_str(&row(
-        "up, until the first ping reply (target <= 50 ms)",
-        &topo.lab_up_and_ping_ms,
-        &topo.shell_up_and_ping_ms,
-        topo.up_ratio_shell_over_lab,
-    ));
-    text.push_str(&row("up (netlink work only)", &topo.lab_up_ms, &None, None));
-    text.push_str(&row(
-        "down (target <= 30 ms)",
-        &topo.lab_down_ms,
-        &topo.shell_down_ms,
-        topo.down_ratio_shell_over_lab,
-    ));
-    if topo.lost_echo_requests > 0 {
-        text.push_str(&format!(
-            "  ({} of the {} first echo requests got no reply within 1 s and were sent again)\n",
-            topo.lost_echo_requests, topo.runs
-        ));
-    }
-    text.push_str("\nHIKe VM (BPF_PROG_TEST_RUN, ns per packet, 78-byte IPv6/UDP frame)      min      median   vs baseline\n");
-    for c in &vm.cases {
-        text.push_str(&format!(
-            "  {:<62} {:>8.1} {:>8.1}   {}\n",
-            c.name,
-            c.min_ns,
-            c.median_ns,
-            match (&c.baseline, c.ratio) {
-                (Some(b), Some(r)) => format!("{r:.2}x {b}"),
-                _ => String::new(),
-            }
-        ));
-    }
-    let d = &vm.derived;
-    text.push_str(&format!(
-        "  chains compiled (the default):\n  entering the VM: +{:.1} ns over raw (target <= 40)\n  each extra program call: {:.1} ns (target <= 15; a raw tail call: {:.1} ns{})\n  DDoS marking chain (the original's scenario) vs raw tail calls: {:.2}x (target <= 1.15; the original 1.38x)\n  lesson 6 DDoS chain vs hand-written single XDP program: {:.2}x, the median of {} loads of both ({:.2}-{:.2}x; where the kernel puts the chain's code moves it by 20 ns and more) (target <= 1.15)\n    in the one load of the rows above: {:.2}x; as one instance per call instead of linked: {:.2}x\n    of which composing separate programs at all (raw tail calls vs the fused program): {:.2}x; the VM over raw tail calls: {:.2}x\n  3-stage pipeline vs raw tail calls: {:.2}x\n",
-        d.vm_entry_ns,
-        d.per_call_ns,
-        d.raw_per_tail_call_ns,
-        d.per_call_dynamic_dispatch_ns.map(|x| format!("; with run-time-key dispatch {x:.1} ns")).unwrap_or_default(),
-        d.marking_ratio,
-        d.ddos_ratio,
-        d.ddos_loads.min_ns.len(),
-        d.ddos_loads.ratio_low,
-        d.ddos_loads.ratio_high,
-        d.ddos_ratio_one_load,
-        d.ddos_instances_ratio,
-        d.ddos_composition_ratio,
-        d.ddos_vs_tail_calls_ratio,
-        d.pipeline_ratio
-    ));
-    let g = d.ddos_gap_by_step_ns;
-    text.push_str(&format!(
-        "    where it builds up (the chain cut after each program on the flood's path, minus the hand-written program cut at the same point): +{:.0} ns after ip6_hset_srcdst (the loader, the chain's start, one program), +{:.0} after ip6_sd_dec2zero, +{:.0} after monitor, +{:.0} with the chain's branches\n",
-        g[0], g[1], g[2], g[3]
-    ));
-    let sp = &d.ddos_split_ns;
-    text.push_str(&format!(
-        "    where it goes (the chain's program bodies rearranged: inlined into one program, alone and behind the classifier; the flood's path as separate programs with a hand-over written for it): +{:.0} ns the programs' own conventions (frame, pkt_info, each finding the IPv6 header again), +{:.0} the classifier, +{:.0} separate programs (tail calls, each one's frame lookup), {:+.0} the compiled chain over that hand-over (HIKe's entry points, less the tail calls linking saves)\n",
-        sp.programs_ns, sp.loader_ns, sp.separate_ns, sp.chain_ns
-    ));
-    let i = &d.interpreted;
-    text.push_str(&format!(
-        "  the same chains interpreted (ECLAT_LAB_JIT=off): entering the VM +{:.1} ns, each extra call {:.1} ns, DDoS marking {:.2}x, lesson 6 DDoS {:.2}x\n",
-        i.vm_entry_ns, i.per_call_ns, i.marking_ratio, i.ddos_ratio
-    ));
-    let mut loads = vm.loads.clone();
-    loads.sort_by_key(|l| std::cmp::Reverse(l.load_ns));
-    if let Some(worst) = loads.first() {
-        let n = loads.len();
-        let mut ms: Vec<f64> = loads.iter().map(|l| l.load_ns as f64 / 1e6).collect();
-        ms.sort_by(|a, b| a.total_cmp(b));
-        text.push_str(&format!(
-            "  loading (verifying) a program: median {:.1} ms over {n} programs, slowest {}.{} {:.1} ms (target <= 60)\n",
-            ms[n / 2],
-            worst.package,
-            worst.name,
-            worst.load_ns as f64 / 1e6
-        ));
-    }
-    text.push_str("  sizes (xlated / jited bytes):");
-    for l in vm.loads.iter().filter(|l| {
-        [
-            "hike_vm",
-            "ip6_simple_classifier",
-            "hike_pass",
-            "monitor",
-            "xdp_pass",
-        ]
-        .contains(&l.name.as_str())
-    }) {
-        text.push_str(&format!(
-            " {}.{} {}/{};",
-            l.package, l.name, l.xlated_bytes, l.jited_bytes
-        ));
-    }
-    text.push_str(&format!(
-        "\n\neCLAT compile of the lesson 6 DDoS script (median of {} runs)\n  eclat-lab: {:.0} us   clang -O2 -target bpf on the same chain in C: {}   ratio {}\n",
-        comp.runs,
-        comp.eclat_us.median,
-        comp.clang_us.as_ref().map(|c| format!("{:.1} ms", c.median / 1000.0)).unwrap_or_else(|| "clang not installed".into()),
-        comp.ratio_clang_over_eclat.map(|r| format!("{r:.0}x")).unwrap_or_default()
-    ));
-    if let Some(t) = &tui {
-        text.push_str(&format!(
-            "\nTUI (meaningful with a release build)\n  first frame: {:.1} ms from spawn (target <= 300)\n  CPU while polling {} maps at 10 Hz for {:.0} s: {:.2} % of one core (target <= 3)\n",
-            t.first_frame_ms, t.maps_polled, t.idle_secs, t.idle_cpu_percent
-        ));
-    }
-    Ok(Output::new(
-        text.trim_end(),
-        json!({ "topology": topo, "compile": comp, "hike": vm, "tui": tui }),
-    ))
+    Ok(BenchReport {
+        topology: topo,
+        compile: comp,
+        hike: vm,
+        tui,
+    })
 }

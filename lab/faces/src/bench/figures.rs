@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use eclat_kernel::LabEnv;
 
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
 pub struct TuiFigures {
     /// from spawning the process to the lesson title arriving on the terminal
     pub first_frame_ms: f64,

@@ -1,6 +1,8 @@
-//! Drawing: a pure function of the state ([`draw`] borrows [`App`] read-only), so the
-//! screen is tested by rendering into ratatui's `TestBackend`. [`regions`] is the layout,
-//! shared with `update` (scrolling, which panels are visible and so polled).
+//! Drawing: a pure function of the state ([`draw`] borrows [`App`] read-only) over the
+//! layout (`layout::regions`), so the screen is tested by rendering into ratatui's
+//! `TestBackend`. `panels` draws the learning panels and the overlays.
+
+mod panels;
 
 use ratatui::Frame;
 use ratatui::layout::{Position, Rect};
@@ -9,234 +11,10 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 use unicode_width::UnicodeWidthStr;
 
-use super::app::{App, CheckView, Focus, LogKind, PanelState, TopoView};
+use super::layout::{inner_width, pane, regions};
+use super::lines::{fit, step_lines, topo_lines};
 use super::markdown;
-use super::panels::{self, check_height};
-
-/// Where each part of the screen goes. `None`: not shown at this size (or zoomed away).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Regions {
-    pub header: Rect,
-    pub step: Option<Rect>,
-    pub text: Option<Rect>,
-    pub topo: Option<Rect>,
-    pub maps: Option<Rect>,
-    pub log: Option<Rect>,
-    /// the exercise's check results (in place of the lesson text)
-    pub check: Option<Rect>,
-    /// the verifier's explanation (below the check results)
-    pub verifier: Option<Rect>,
-    /// the chain-trace timeline (below the maps)
-    pub trace: Option<Rect>,
-    pub cmd: Rect,
-    pub status: Rect,
-}
-
-/// Width inside a bordered block.
-pub fn inner_width(r: Rect) -> u16 {
-    r.width.saturating_sub(2)
-}
-
-fn rows(r: Rect, y: u16, h: u16) -> Rect {
-    Rect::new(r.x, y, r.width, h)
-}
-
-/// The pane that zoom and the Tab cycle refer to.
-fn pane(app: &App) -> Focus {
-    if app.focus == Focus::Command {
-        app.last_pane
-    } else {
-        app.focus
-    }
-}
-
-/// The step box's lines: the step's text, the command `r` runs, the keys to move on.
-fn step_lines(app: &App, width: u16) -> Vec<Line<'static>> {
-    let t = &app.theme;
-    let Some(s) = app.lesson.steps.get(app.step) else {
-        return vec![];
-    };
-    let w = width as usize;
-    let mut lines = markdown::wrap(&[(s.text.clone(), Style::new())], w, Span::raw(""), "");
-    if let Some(run) = &s.run {
-        lines.extend(markdown::wrap(
-            &[(run.clone(), t.code())],
-            w,
-            Span::styled("r runs ", t.key()),
-            "       ",
-        ));
-    }
-    lines
-}
-
-fn step_height(app: &App, width: u16) -> u16 {
-    (step_lines(app, inner_width(Rect::new(0, 0, width, 1))).len() as u16 + 2).min(10)
-}
-
-fn topo_height(app: &App, width: u16) -> u16 {
-    topo_lines(app, inner_width(Rect::new(0, 0, width, 1))).len() as u16 + 2
-}
-
-fn maps_height(app: &App) -> u16 {
-    let mut h = 2;
-    for p in &app.panels {
-        h += 1 + match &p.state {
-            PanelState::Loaded { rows, .. } => rows.len().max(1) as u16,
-            _ => 1,
-        };
-    }
-    h
-}
-
-/// The layout for `area`: a header line, the lesson (step and text) on the left, the lab
-/// (topology, maps) on the right, the event log across the bottom, the command line and the
-/// status line. Small terminals lose the right column first; zoom gives one pane everything.
-pub fn regions(app: &App, area: Rect) -> Regions {
-    let h = area.height;
-    let header = Rect::new(area.x, area.y, area.width, 1.min(h));
-    let status = Rect::new(area.x, area.y + h.saturating_sub(1), area.width, 1.min(h));
-    let cmd = Rect::new(area.x, area.y + h.saturating_sub(2), area.width, 1.min(h));
-    let body_h = h.saturating_sub(3);
-    let body = Rect::new(area.x, area.y + 1.min(h), area.width, body_h);
-    let mut r = Regions {
-        header,
-        step: None,
-        text: None,
-        topo: None,
-        maps: None,
-        log: None,
-        check: None,
-        verifier: None,
-        trace: None,
-        cmd,
-        status,
-    };
-    let verifier_on = app.show_check && app.verifier.is_some();
-    // the check box is for the lesson's exercise (`module build` has only the verifier's)
-    let has_ex = app.current_exercise().is_some();
-    if app.zoom {
-        match pane(app) {
-            Focus::Topology => r.topo = Some(body),
-            Focus::Maps => r.maps = Some(body),
-            Focus::Log => r.log = Some(body),
-            Focus::Trace if app.uses_chains => r.trace = Some(body),
-            Focus::Verifier if verifier_on => {
-                let ch = if has_ex {
-                    check_height(app, body.width).min(body_h / 3)
-                } else {
-                    0
-                };
-                if ch > 0 {
-                    r.check = Some(rows(body, body.y, ch));
-                }
-                r.verifier = Some(rows(body, body.y + ch, body_h - ch));
-            }
-            _ => {
-                let sh = step_height(app, body.width).min(body_h / 3);
-                r.step = Some(rows(body, body.y, sh));
-                if app.show_check && has_ex {
-                    let ch = check_height(app, body.width).min(body_h - sh);
-                    r.check = Some(rows(body, body.y + sh, ch));
-                    if body_h - sh - ch >= 3 {
-                        r.text = Some(rows(body, body.y + sh + ch, body_h - sh - ch));
-                    }
-                } else {
-                    r.text = Some(rows(body, body.y + sh, body_h - sh));
-                }
-            }
-        }
-        return r;
-    }
-    // the event log across the bottom
-    let log_h = if body_h >= 14 {
-        (body_h / 4).clamp(5, 12)
-    } else if body_h >= 9 {
-        4
-    } else {
-        0
-    };
-    if log_h > 0 {
-        r.log = Some(rows(body, body.y + body_h - log_h, log_h));
-    }
-    let upper_h = body_h - log_h;
-    let upper = rows(body, body.y, upper_h);
-    let (left, right) = if area.width >= 72 && upper_h >= 10 {
-        let rw = (area.width * 2 / 5).clamp(36, 64);
-        let lw = area.width - rw;
-        (
-            Rect::new(upper.x, upper.y, lw, upper_h),
-            Some(Rect::new(upper.x + lw, upper.y, rw, upper_h)),
-        )
-    } else {
-        (upper, None)
-    };
-    // the check and verifier panels take the text's place; on a short screen the step too
-    let mut sh = step_height(app, left.width).min(upper_h / 2);
-    if verifier_on && upper_h < 24 {
-        sh = 0;
-    }
-    let (below_y, below_h) = if sh >= 3 {
-        r.step = Some(rows(left, left.y, sh));
-        (left.y + sh, upper_h - sh)
-    } else {
-        (left.y, upper_h)
-    };
-    let below = rows(left, below_y, below_h);
-    if verifier_on || (app.show_check && has_ex) {
-        let want = check_height(app, left.width);
-        if verifier_on {
-            let ch = if !has_ex {
-                0
-            } else if below_h >= want + 12 {
-                want
-            } else {
-                want.min(below_h / 3).max(3.min(below_h))
-            };
-            if ch > 0 {
-                r.check = Some(rows(below, below.y, ch));
-            }
-            r.verifier = Some(rows(below, below.y + ch, below_h - ch));
-        } else {
-            let ch = if below_h >= want + 6 { want } else { below_h };
-            r.check = Some(rows(below, below.y, ch));
-            if below_h > ch {
-                r.text = Some(rows(below, below.y + ch, below_h - ch));
-            }
-        }
-    } else {
-        r.text = Some(below);
-    }
-    if let Some(right) = right {
-        let maps_min = maps_height(app).min(upper_h / 2).max(4);
-        let th = topo_height(app, right.width).min(upper_h - maps_min);
-        r.topo = Some(Rect::new(right.x, right.y, right.width, th));
-        let rest = Rect::new(right.x, right.y + th, right.width, upper_h - th);
-        r.maps = Some(rest);
-        if app.uses_chains {
-            // the timeline below the counters when there is room, else in their place
-            // while focused (Tab), or zoomed (z)
-            let mh = maps_height(app);
-            if rest.height >= mh + 7 {
-                r.maps = Some(rows(rest, rest.y, mh));
-                r.trace = Some(rows(rest, rest.y + mh, rest.height - mh));
-            } else if pane(app) == Focus::Trace {
-                r.maps = None;
-                r.trace = Some(rest);
-            }
-        }
-    } else if app.uses_chains && pane(app) == Focus::Trace {
-        r.text = None;
-        r.check = None;
-        r.verifier = None;
-        r.trace = Some(below);
-    }
-    if pane(app) == Focus::Verifier && r.verifier.is_none() && verifier_on {
-        r.text = None;
-        r.check = None;
-        r.verifier = Some(below);
-    }
-    r
-}
+use super::state::{App, CheckView, Focus, LogKind, PanelState, TopoView};
 
 pub fn bordered<'a>(app: &App, title: Line<'a>, focus: Focus) -> Block<'a> {
     let focused = pane(app) == focus && app.focus != Focus::Command;
@@ -434,176 +212,6 @@ fn draw_text(f: &mut Frame, app: &App, r: Rect) {
     f.render_widget(b, r);
     let visible: Vec<Line> = lines.iter().skip(top).take(h).cloned().collect();
     f.render_widget(Paragraph::new(visible), inner);
-}
-
-/// Fits `s` into `w` cells, marking a cut with `…`.
-pub fn fit(s: &str, w: usize) -> String {
-    if s.width() <= w {
-        return format!("{s:<w$}");
-    }
-    let mut out = String::new();
-    for c in s.chars() {
-        if out.width() + 1 >= w {
-            break;
-        }
-        out.push(c);
-    }
-    out.push('…');
-    format!("{out:<w$}")
-}
-
-/// The topology as links: each line joins an interface of one node to its peer, with the
-/// addresses below and the XDP program attached to either end.
-pub fn topo_lines(app: &App, width: u16) -> Vec<Line<'static>> {
-    let t = &app.theme;
-    let w = width as usize;
-    let st = match &app.topo {
-        TopoView::Unknown => return vec![Line::styled("reading…", t.dim())],
-        TopoView::NeedsRoot => {
-            return vec![
-                Line::raw("needs root to read the lab's"),
-                Line::raw("namespaces: `sudo eclat-lab`"),
-            ];
-        }
-        TopoView::Error(e) => return vec![Line::styled(e.clone(), t.error())],
-        TopoView::Status(st) => st,
-    };
-    if st.topology.is_none() {
-        return vec![
-            Line::styled("no topology up", t.warn()),
-            Line::from(vec![
-                Span::styled("r", t.key()),
-                Span::styled(" on step 1, or ", t.dim()),
-                Span::styled(":topo up", t.code()),
-            ]),
-        ];
-    }
-    let conn = " ─── ";
-    let cw = w.saturating_sub(conn.width()) / 2;
-    let mut out = Vec::new();
-    let mut seen: Vec<(String, String)> = Vec::new();
-    for n in &st.nodes {
-        if !n.present {
-            out.push(Line::styled(
-                format!("{}: namespace missing", n.node),
-                t.error(),
-            ));
-        }
-        for i in &n.interfaces {
-            let me = (n.node.clone(), i.dev.clone());
-            if seen.contains(&me) {
-                continue;
-            }
-            let Some((pn, pd)) = i.peer.split_once(':') else {
-                continue;
-            };
-            seen.push((pn.to_string(), pd.to_string()));
-            let peer = st
-                .nodes
-                .iter()
-                .find(|x| x.node == pn)
-                .and_then(|x| x.interfaces.iter().find(|y| y.dev == pd));
-            let end_style = |i: &eclat_kernel::topo::IfStatus| {
-                if i.xdp_prog_id.is_some() {
-                    t.xdp()
-                } else if !i.up {
-                    t.error()
-                } else {
-                    t.strong()
-                }
-            };
-            let lname = format!("{}:{}", n.node, i.dev);
-            let rname = i.peer.clone();
-            out.push(Line::from(vec![
-                Span::styled(fit(&lname, cw), end_style(i)),
-                Span::styled(conn, t.dim()),
-                Span::styled(
-                    fit(&rname, cw),
-                    peer.map(end_style).unwrap_or_else(|| t.error()),
-                ),
-            ]));
-            let addrs = |i: Option<&eclat_kernel::topo::IfStatus>| -> Vec<String> {
-                let Some(i) = i else {
-                    return vec!["missing".into()];
-                };
-                // addresses without their prefix length, as many per line as fit
-                // in the order `update` sorted them (see `App::sort_addresses`)
-                let sorted = i.addresses.iter().map(|a| a.split('/').next().unwrap_or(a));
-                let mut lines = vec![String::new()];
-                for a in sorted {
-                    let last = lines.last_mut().unwrap();
-                    if last.is_empty() {
-                        last.push_str(a);
-                    } else if last.width() + 1 + a.width() <= cw {
-                        last.push(' ');
-                        last.push_str(a);
-                    } else {
-                        lines.push(a.to_string());
-                    }
-                }
-                if !i.up {
-                    lines.insert(0, "(down)".into());
-                }
-                lines
-            };
-            let la = addrs(Some(i));
-            let ra = addrs(peer);
-            let xdp = |i: Option<&eclat_kernel::topo::IfStatus>| -> Option<String> {
-                let i = i?;
-                let mode = match i.xdp_mode.as_deref() {
-                    Some("generic") => " (skb)",
-                    _ => "",
-                };
-                match (&i.xdp_prog, i.xdp_prog_id) {
-                    // narrow columns: the name alone (the interface is highlighted too)
-                    (Some(p), _) if p.width() + mode.width() + 6 > cw => Some(format!("{p}{mode}")),
-                    (Some(p), _) => Some(format!("xdp: {p}{mode}")),
-                    (None, Some(id)) => Some(format!("xdp: id {id}")),
-                    _ => None,
-                }
-            };
-            let (lx, rx) = (xdp(Some(i)), xdp(peer));
-            // 12 of these fit an 80x24 screen: one address line when space is short
-            let max_addr = if w < 44 { 1 } else { usize::MAX };
-            let n_addr = la.len().max(ra.len()).min(max_addr);
-            for k in 0..n_addr {
-                let l = la.get(k).cloned().unwrap_or_default();
-                let r = ra.get(k).cloned().unwrap_or_default();
-                let (l, r) = if k + 1 == n_addr && n_addr < la.len().max(ra.len()) {
-                    (
-                        more(&l, la.len().saturating_sub(n_addr)),
-                        more(&r, ra.len().saturating_sub(n_addr)),
-                    )
-                } else {
-                    (l, r)
-                };
-                out.push(Line::from(vec![
-                    Span::raw(fit(&format!(" {l}"), cw)),
-                    Span::raw(" ".repeat(conn.width())),
-                    Span::raw(fit(&format!(" {r}"), cw)),
-                ]));
-            }
-            if lx.is_some() || rx.is_some() {
-                out.push(Line::from(vec![
-                    Span::styled(fit(&format!(" {}", lx.unwrap_or_default()), cw), t.xdp()),
-                    Span::raw(" ".repeat(conn.width())),
-                    Span::styled(fit(&format!(" {}", rx.unwrap_or_default()), cw), t.xdp()),
-                ]));
-            }
-        }
-        for p in &n.problems {
-            out.push(Line::styled(format!("{}: {p}", n.node), t.error()));
-        }
-    }
-    out
-}
-
-fn more(s: &str, n: usize) -> String {
-    if n == 0 {
-        s.to_string()
-    } else {
-        format!("{s} +{n}")
-    }
 }
 
 const SPARK: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
@@ -944,11 +552,12 @@ mod tests {
     use ratatui::backend::TestBackend;
 
     use super::*;
-    use crate::commands::Output;
-    use crate::lessons;
-    use crate::tui::app::{Event, MapSample, update};
+    use eclat_course::lessons;
+    use eclat_service::maps::Sample;
+
     use crate::tui::fake;
     use crate::tui::theme::Theme;
+    use crate::tui::update::{Event, update};
 
     /// Lesson 1 at step 4 with the lab up, the counter attached, 100 packets counted
     /// at a steady 50/s, and a few commands in the log.
@@ -982,12 +591,12 @@ mod tests {
             update(
                 &mut app,
                 Event::Maps(vec![
-                    MapSample {
+                    Sample {
                         name: "pkt_count".into(),
                         at,
                         result: Ok(Some(fake::dump("pkt_count", i * 5))),
                     },
-                    MapSample {
+                    Sample {
                         name: "verdict".into(),
                         at,
                         result: Ok(Some(fake::dump("verdict", 2))),
@@ -1118,14 +727,14 @@ mod tests {
         assert_eq!(app.focus, Focus::Log);
         let fx = update(&mut app, key(KeyCode::Char('z')));
         assert!(
-            matches!(fx.as_slice(), [crate::tui::app::Effect::Poll(m)] if m.is_empty()),
+            matches!(fx.as_slice(), [crate::tui::update::Effect::Poll(m)] if m.is_empty()),
             "{fx:?}"
         );
         update(
             &mut app,
             Event::JobDone {
                 job: 99,
-                result: Ok(Output::default()),
+                result: Ok(fake::reply("")),
             },
         );
         let s = render(&app);
@@ -1187,17 +796,13 @@ mod tests {
         update(&mut app, Event::Topo(Ok(fake::status(false))));
         key(&mut app, crossterm::event::KeyCode::Char('c'));
         let done = fake::failed_check(&app.lesson);
-        let text = done.report.render(&app.lesson.exercises[0]);
+        let report = done.report.clone();
         update(&mut app, Event::Checked(Box::new(done)));
         update(
             &mut app,
             Event::JobDone {
                 job: 1,
-                result: Ok(Output {
-                    text,
-                    json: serde_json::Value::Null,
-                    success: false,
-                }),
+                result: Ok(Box::new(crate::commands::Reply::LessonCheck(report))),
             },
         );
         app
@@ -1287,7 +892,7 @@ file = "collector.eclat"
             lessons::find("2").unwrap(),
             extra,
         ];
-        let mut p = crate::course::Progress::default();
+        let mut p = eclat_course::Progress::default();
         p.lesson("01-hello-xdp").step = 3;
         p.lesson("02-architecture-and-toolchain")
             .passed
@@ -1318,7 +923,7 @@ file = "collector.eclat"
             "  monitor[3] returned r0=0",
             "  call hike_pass[4] (r2=0 r3=0 r4=0) at pc 5",
         ] {
-            update(&mut app, Event::Trace(line.into()));
+            update(&mut app, Event::Trace(fake::trace(line)));
         }
         let s = render(&app);
         assert!(s.contains("Chain trace 1 packets"), "{s}");

@@ -4,113 +4,14 @@
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
-use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph};
 use unicode_width::UnicodeWidthStr;
 
-use super::app::{App, CheckView, Focus, Overlay, TraceKind};
-use super::markdown;
-use super::view::{bordered, centered, fit, inner_width};
-
-fn wrap(
-    text: &str,
-    style: Style,
-    w: usize,
-    first: Span<'static>,
-    rest: &str,
-) -> Vec<Line<'static>> {
-    markdown::wrap(&[(text.to_string(), style)], w, first, rest)
-}
-
-/// The check panel's lines: one per check (✓/✗), expected and seen for the failed one,
-/// and which hint applies.
-pub fn check_lines(app: &App, width: u16) -> Vec<Line<'static>> {
-    let t = &app.theme;
-    let w = width as usize;
-    let Some(ex) = app.current_exercise() else {
-        return vec![Line::styled("this lesson has no exercise", t.dim())];
-    };
-    let mut out = Vec::new();
-    match &app.check {
-        CheckView::NotRun => {
-            out.extend(wrap(&ex.title, t.strong(), w, Span::raw(""), ""));
-            out.push(Line::from(vec![
-                Span::styled("c", t.key()),
-                Span::styled(" checks your copy, ", t.dim()),
-                Span::styled("e", t.key()),
-                Span::styled(" edits it", t.dim()),
-            ]));
-        }
-        CheckView::Running => out.push(Line::styled(format!("⟳ checking {}…", ex.file), t.warn())),
-        CheckView::Error(e) => {
-            out.extend(wrap(e, t.error(), w, Span::styled("✗ ", t.error()), "  "));
-        }
-        CheckView::Done(rep) => {
-            for r in &rep.results {
-                if r.passed {
-                    out.extend(wrap(
-                        &r.what,
-                        t.plain(),
-                        w,
-                        Span::styled("✓ ", t.spark()),
-                        "  ",
-                    ));
-                    continue;
-                }
-                out.extend(wrap(
-                    &r.what,
-                    t.strong(),
-                    w,
-                    Span::styled("✗ ", t.error()),
-                    "  ",
-                ));
-                out.extend(wrap(
-                    &r.expected,
-                    t.plain(),
-                    w,
-                    Span::styled("  expected ", t.dim()),
-                    "           ",
-                ));
-                out.extend(wrap(
-                    &r.seen,
-                    t.warn(),
-                    w,
-                    Span::styled("  seen     ", t.dim()),
-                    "           ",
-                ));
-                if let Some(h) = r.hint {
-                    out.push(Line::from(vec![
-                        Span::styled(format!("  hint {} applies: ", h + 1), t.dim()),
-                        Span::styled("h", t.key()),
-                        Span::styled(" shows hints", t.dim()),
-                    ]));
-                }
-            }
-            let left = ex.checks.len().saturating_sub(rep.results.len());
-            if left > 0 {
-                out.push(Line::styled(
-                    format!("· {left} more check(s) run once this one passes"),
-                    t.dim(),
-                ));
-            }
-            if rep.passed {
-                out.push(Line::from(vec![
-                    Span::styled("s", t.key()),
-                    Span::styled(" shows the reference solution, ", t.dim()),
-                    Span::styled("n", t.key()),
-                    Span::styled(" moves on", t.dim()),
-                ]));
-            }
-        }
-    }
-    out
-}
-
-/// Rows the check panel wants (with its border).
-pub fn check_height(app: &App, width: u16) -> u16 {
-    check_lines(app, inner_width(Rect::new(0, 0, width, 1))).len() as u16 + 2
-}
+use super::{bordered, centered};
+use crate::tui::lines::{check_lines, fit, wrap};
+use crate::tui::markdown;
+use crate::tui::state::{App, CheckView, Focus, Overlay, TraceKind};
 
 pub fn draw_check(f: &mut Frame, app: &App, r: Rect) {
     let t = &app.theme;

@@ -1,0 +1,80 @@
+//! `dev check`: the authoring check (as rustlings has it): for every exercise, the starter
+//! must fail its checks, for a reason a check names (not because the check could not run),
+//! and the solution must pass them.
+
+use anyhow::Result;
+use eclat_service::{CancellationToken, Lab};
+use serde::Serialize;
+
+use crate::{checks, lessons};
+
+/// One file of one exercise, checked.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct DevRow {
+    pub lesson: String,
+    pub exercise: String,
+    /// `starter` or `solution`
+    pub file: String,
+    pub passed: bool,
+    /// a starter failed a check that ran (or a solution passed)
+    pub as_expected: bool,
+    /// the first failed check, and what it saw
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub why: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct DevReport {
+    pub ok: bool,
+    pub rows: Vec<DevRow>,
+}
+
+/// Checks every starter and solution (written to a temporary folder) in scratch labs of
+/// `lab`.
+pub async fn run(lab: &Lab, cancel: &CancellationToken) -> Result<DevReport> {
+    let dir = std::env::temp_dir().join(format!("eclat-dev-check-{}", std::process::id()));
+    let r = run_in(lab, &dir, cancel).await;
+    let _ = std::fs::remove_dir_all(&dir);
+    r
+}
+
+async fn run_in(lab: &Lab, dir: &std::path::Path, cancel: &CancellationToken) -> Result<DevReport> {
+    let mut rows = Vec::new();
+    for lesson in lessons::all() {
+        for ex in &lesson.exercises {
+            for kind in ["starter", "solution"] {
+                let d = dir.join(&lesson.id).join(kind);
+                std::fs::create_dir_all(&d)?;
+                let f = d.join(&ex.file);
+                std::fs::write(
+                    &f,
+                    lessons::exercise_file(&lesson, kind, &ex.file).unwrap_or(""),
+                )?;
+                let rep = checks::run(lab, &lesson, ex, &f, cancel).await?;
+                let failed = rep.results.iter().find(|r| !r.passed);
+                // a starter fails for a reason only when the failing check ran: a check that
+                // could not run (a broken setup) says "the check to run"/"the check's setup"
+                let ran = failed.is_some_and(|r| {
+                    r.expected != "the check to run" && !r.expected.starts_with("the check's setup")
+                });
+                let as_expected = if kind == "solution" {
+                    rep.passed
+                } else {
+                    !rep.passed && ran
+                };
+                rows.push(DevRow {
+                    lesson: lesson.id.clone(),
+                    exercise: ex.id.clone(),
+                    file: kind.into(),
+                    passed: rep.passed,
+                    as_expected,
+                    why: failed.map(|r| format!("{}: {}", r.what, r.seen)),
+                });
+            }
+        }
+    }
+    Ok(DevReport {
+        ok: rows.iter().all(|r| r.as_expected),
+        rows,
+    })
+}

@@ -1,0 +1,100 @@
+//! The learner's workspace: their own copies of the exercise files (`~/eclat-lab/<lesson>/`,
+//! or `$ECLAT_LAB_WORKSPACE`), created from the embedded starters, and put back on request
+//! (their version kept beside it).
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+
+use crate::lessons::{self, Exercise, Lesson};
+
+/// The home of the user who ran sudo (or ours).
+pub fn user_home() -> PathBuf {
+    if let Ok(u) = std::env::var("SUDO_USER")
+        && let Ok(Some(pw)) = nix::unistd::User::from_name(&u)
+    {
+        return pw.dir;
+    }
+    std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/root"))
+}
+
+/// Gives a file or folder we created as root to the user who ran sudo.
+pub(crate) fn give_to_user(path: &Path) {
+    let (Ok(uid), Ok(gid)) = (std::env::var("SUDO_UID"), std::env::var("SUDO_GID")) else {
+        return;
+    };
+    if let (Ok(uid), Ok(gid)) = (uid.parse::<u32>(), gid.parse::<u32>()) {
+        let _ = nix::unistd::chown(path, Some(uid.into()), Some(gid.into()));
+    }
+}
+
+/// Where the learner's files live: `$ECLAT_LAB_WORKSPACE`, else `~/eclat-lab`.
+pub fn root() -> PathBuf {
+    std::env::var_os("ECLAT_LAB_WORKSPACE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| user_home().join("eclat-lab"))
+}
+
+/// Where the learner's copy of an exercise file is (it may not exist yet).
+pub fn path_of(lesson: &Lesson, ex: &Exercise) -> PathBuf {
+    root().join(&lesson.id).join(&ex.file)
+}
+
+/// The learner's copy of an exercise file, created from the embedded starter if missing.
+pub fn file(lesson: &Lesson, ex: &Exercise) -> Result<PathBuf> {
+    let path = path_of(lesson, ex);
+    if !path.exists() {
+        let dir = path.parent().expect("a lesson folder");
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        give_to_user(&root());
+        give_to_user(dir);
+        write_starter(lesson, ex, &path)?;
+    }
+    Ok(path)
+}
+
+fn write_starter(lesson: &Lesson, ex: &Exercise, path: &Path) -> Result<()> {
+    let text = lessons::exercise_file(lesson, "starter", &ex.file)
+        .with_context(|| format!("lesson {} has no starter/{}", lesson.id, ex.file))?;
+    std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?;
+    give_to_user(path);
+    Ok(())
+}
+
+/// The exercise a workspace path is the file of: `<workspace>/<lesson id>/<exercise file>`.
+pub fn exercise_of(path: &Path) -> Option<(Lesson, Exercise)> {
+    let rel = path.strip_prefix(root()).ok()?;
+    let mut parts = rel.iter().filter_map(|p| p.to_str());
+    let (Some(id), Some(file), None) = (parts.next(), parts.next(), parts.next()) else {
+        return None;
+    };
+    let lesson = lessons::find(id).ok()?;
+    let ex = lesson.exercises.iter().find(|e| e.file == file)?.clone();
+    Some((lesson, ex))
+}
+
+/// If `path` is an exercise file of the workspace that does not exist yet, writes its
+/// starter (a command naming `~/eclat-lab/...` before the learner opened the exercise).
+pub fn ensure(path: &Path) -> Result<()> {
+    if !path.exists()
+        && let Some((lesson, ex)) = exercise_of(path)
+    {
+        file(&lesson, &ex)?;
+    }
+    Ok(())
+}
+
+/// Puts the embedded starter back (the learner's edits are moved aside, not lost).
+/// Returns (the file, where their version went).
+pub fn reset(lesson: &Lesson, ex: &Exercise) -> Result<(PathBuf, PathBuf)> {
+    let path = file(lesson, ex)?;
+    let backup = path.with_extension(format!(
+        "{}.bak",
+        path.extension().and_then(|e| e.to_str()).unwrap_or("")
+    ));
+    std::fs::rename(&path, &backup).with_context(|| format!("keeping {}", path.display()))?;
+    write_starter(lesson, ex, &path)?;
+    Ok((path, backup))
+}

@@ -1,0 +1,458 @@
+//! The command layer: a parsed [`Cmd`] becomes a call of the service (`eclat-service`) or of
+//! the course (`eclat-course`), and its typed [`Reply`]. The CLI, the REPL and the TUI all
+//! run commands through [`run`]; none of them talks to the kernel.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use eclat_course::progress::Progress;
+use eclat_course::{checks, devcheck, lessons, workspace};
+use eclat_service::scripts::LoadRequest;
+use eclat_service::testrun::TestRequest;
+use eclat_service::traffic::{Progress as Sent, TrafficRequest, What};
+use eclat_service::{CancellationToken, Lab, NeedsRoot};
+use tokio::sync::mpsc;
+
+use super::reply::*;
+use super::table::{
+    ChainCmd, Cmd, DevCmd, LessonCmd, MapCmd, ModuleCmd, TopoCmd, TrafficArgs, XdpCmd,
+};
+
+/// What a running command needs besides its arguments.
+#[derive(Debug, Clone)]
+pub struct Ctx {
+    pub lab: Lab,
+    /// where long commands stream what they see (watch frames, trace lines, progress)
+    pub updates: mpsc::UnboundedSender<Update>,
+    /// cancelled: long commands stop at their next safe point
+    pub cancel: CancellationToken,
+}
+
+/// `-D NAME=VALUE` arguments.
+fn parse_defines(args: &[String]) -> Result<Vec<(String, String)>> {
+    args.iter()
+        .map(|a| {
+            let (n, v) =
+                eclat::parse_define(a).with_context(|| format!("-D {a}: write -D NAME=VALUE"))?;
+            if n.is_empty() || !n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                bail!("-D {a}: `{n}` is not a name (letters, digits, _)");
+            }
+            Ok((n, v))
+        })
+        .collect()
+}
+
+/// Every Ethernet frame of a pcap file.
+fn read_pcap(path: &Path) -> Result<Vec<Vec<u8>>> {
+    let f = std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let mut r = pcap_file::pcap::PcapReader::new(f)
+        .map_err(|e| anyhow::anyhow!("{}: not a pcap file: {e}", path.display()))?;
+    let mut out = Vec::new();
+    while let Some(p) = r.next_packet() {
+        out.push(
+            p.map_err(|e| anyhow::anyhow!("{}: damaged record: {e}", path.display()))?
+                .data
+                .into_owned(),
+        );
+    }
+    Ok(out)
+}
+
+/// The typed request of `traffic ...`.
+fn traffic_request(a: &TrafficArgs) -> Result<TrafficRequest> {
+    let to = match &a.to {
+        Some(t) => Some(
+            t.parse()
+                .with_context(|| format!("--to {t}: not an IPv4 or IPv6 address"))?,
+        ),
+        None => None,
+    };
+    let what = if let Some(p) = &a.pcap {
+        What::Pcap {
+            file: p.clone(),
+            dev: a.dev.clone().unwrap_or_default(),
+        }
+    } else if a.icmp {
+        What::Icmp
+    } else if let Some(port) = a.udp {
+        What::Udp {
+            port,
+            payload: a.size,
+        }
+    } else {
+        bail!("say what to send: --udp PORT, --icmp, or --pcap FILE --dev DEV");
+    };
+    Ok(TrafficRequest {
+        from: a.from.clone(),
+        to,
+        what,
+        count: a.count,
+        rate: a.rate,
+    })
+}
+
+/// The exercise `id` names, or the first one not passed yet.
+fn pick_exercise<'a>(les: &'a lessons::Lesson, id: Option<&str>) -> Result<&'a lessons::Exercise> {
+    match id {
+        Some(i) => les.exercises.iter().find(|e| e.id == i).with_context(|| {
+            format!(
+                "lesson {} has no exercise `{i}` (it has: {})",
+                les.number,
+                les.exercises
+                    .iter()
+                    .map(|e| e.id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        }),
+        None => {
+            let progress = Progress::load();
+            les.exercises
+                .iter()
+                .find(|e| !progress.passed(&les.id, &e.id))
+                .or(les.exercises.first())
+                .with_context(|| format!("lesson {} has no exercises", les.number))
+        }
+    }
+}
+
+/// A file a command reads: an exercise file of the workspace is created from its starter
+/// when the learner has not opened it yet (commands may name `~/eclat-lab/...` first).
+fn input(path: &Path) -> Result<PathBuf> {
+    workspace::ensure(path)?;
+    Ok(path.to_path_buf())
+}
+
+/// Runs one command.
+pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<Reply> {
+    if cmd.needs_root() && !Lab::privileged() {
+        return Err(NeedsRoot {
+            what: cmd.describe(),
+        }
+        .into());
+    }
+    // every privileged command first removes the leftovers of a crashed run
+    if cmd.needs_root() && !matches!(cmd, Cmd::Reset) {
+        ctx.lab.recover().await?;
+    }
+    let lab = &ctx.lab;
+    Ok(match cmd {
+        Cmd::Tutorial { .. } | Cmd::Shell => {
+            bail!("already in the lab: this command works from a system shell")
+        }
+        Cmd::Doctor => Reply::Doctor(lab.doctor().await?),
+        Cmd::Topo(t) => match t {
+            TopoCmd::List => Reply::TopoList(Topologies {
+                topologies: lab.topo_list()?,
+            }),
+            TopoCmd::Up { name } => Reply::TopoUp(lab.topo_up(name).await?),
+            TopoCmd::Down => Reply::TopoDown(lab.topo_down().await?),
+            TopoCmd::Status => Reply::TopoStatus(lab.topo_status().await?),
+        },
+        Cmd::Exec { node, argv } => Reply::Exec(lab.exec(node, argv).await?),
+        Cmd::Traffic(a) => {
+            let req = traffic_request(&a)?;
+            Reply::Traffic(
+                lab.traffic(req, Sent::default(), ctx.cancel.clone())
+                    .await?,
+            )
+        }
+        Cmd::Xdp(x) => match x {
+            XdpCmd::List => Reply::XdpList(lab.xdp_list().await?),
+            XdpCmd::Load { file } => Reply::XdpLoad(lab.xdp_load(input(&file)?).await?),
+            XdpCmd::Attach {
+                program,
+                node,
+                dev,
+                skb,
+            } => Reply::XdpAttach(lab.xdp_attach(program, node, dev, skb).await?),
+            XdpCmd::Detach { node, dev } => Reply::XdpDetach(lab.xdp_detach(node, dev).await?),
+            XdpCmd::Unload { object } => Reply::XdpUnload(lab.xdp_unload(object).await?),
+        },
+        Cmd::Map(m) => map(ctx, m).await?,
+        Cmd::ReadMap { name } => map(ctx, MapCmd::Dump { name }).await?,
+        Cmd::Compile {
+            script,
+            emit,
+            define,
+        } => Reply::Compile(compile(lab, &input(&script)?, emit.as_deref(), &define)?),
+        Cmd::Load {
+            script,
+            define,
+            replace,
+        } => Reply::Load(
+            lab.load(LoadRequest {
+                file: input(&script)?,
+                defines: parse_defines(&define)?,
+                replace,
+            })
+            .await?,
+        ),
+        Cmd::Unload { script } => Reply::Unload(lab.unload(script).await?),
+        Cmd::Test {
+            script,
+            define,
+            packets,
+            pcap,
+            chain,
+        } => {
+            let mut frames = Vec::new();
+            for p in &packets {
+                frames.push((p.clone(), eclat_model::packetspec::frame(p)?));
+            }
+            if let Some(f) = &pcap {
+                for (i, fr) in read_pcap(f)?.into_iter().enumerate() {
+                    frames.push((format!("{}#{}", f.display(), i + 1), fr));
+                }
+            }
+            if frames.is_empty() {
+                bail!("give packets: --packet \"ipv6 udp dport=5000\" (repeatable) or --pcap FILE");
+            }
+            if chain.is_some() {
+                bail!("`test --chain` is not available in this build yet");
+            }
+            let file = input(&script)?;
+            let packets = lab
+                .test(
+                    TestRequest {
+                        file: file.clone(),
+                        defines: parse_defines(&define)?,
+                        packets: frames,
+                    },
+                    ctx.cancel.clone(),
+                )
+                .await?;
+            Reply::Test(Tested {
+                script: file.display().to_string(),
+                chain,
+                packets,
+            })
+        }
+        Cmd::Chain(c) => match c {
+            ChainCmd::List => Reply::ChainList(Chains {
+                chains: lab.chain_list().await?,
+            }),
+            ChainCmd::Dis { id } => Reply::ChainDis(lab.chain_dis(id).await?),
+            ChainCmd::Trace { seconds } => {
+                let (tx, mut rx) = mpsc::unbounded_channel();
+                let fwd = ctx.updates.clone();
+                let pump = tokio::spawn(async move {
+                    while let Some(i) = rx.recv().await {
+                        let _ = fwd.send(Update::Trace(i));
+                    }
+                });
+                let r = lab
+                    .chain_trace(Duration::from_secs(seconds), tx, ctx.cancel.clone())
+                    .await;
+                let _ = pump.await;
+                Reply::ChainTrace(r?)
+            }
+        },
+        Cmd::Dev(DevCmd::Check) => Reply::DevCheck(devcheck::run(lab, &ctx.cancel).await?),
+        Cmd::Module(m) => match m {
+            ModuleCmd::Load { program } => {
+                let p = if program.ends_with(".c") || program.ends_with(".o") {
+                    input(Path::new(&program))?.display().to_string()
+                } else {
+                    program
+                };
+                Reply::ModuleLoad(lab.module_load(p).await?)
+            }
+            ModuleCmd::Unload { program } => Reply::ModuleUnload(lab.module_unload(program).await?),
+            ModuleCmd::List => Reply::ModuleList(lab.module_list().await?),
+            ModuleCmd::Build { file } => Reply::ModuleBuild(lab.module_build(input(&file)?).await?),
+        },
+        Cmd::Lesson(l) => lesson(ctx, l).await?,
+        Cmd::Reset => Reply::Reset(lab.reset().await?),
+        Cmd::Bench(b) => Reply::Bench(Box::new(crate::bench::run(ctx, b).await?)),
+    })
+}
+
+async fn map(ctx: &Ctx, m: MapCmd) -> Result<Reply> {
+    let lab = &ctx.lab;
+    Ok(match m {
+        MapCmd::List => Reply::MapList(Maps {
+            maps: lab.map_list().await?,
+        }),
+        MapCmd::Dump { name } => Reply::MapDump(lab.map_dump(name).await?),
+        MapCmd::Set { name, key, value } => Reply::MapSet(lab.map_set(name, key, value).await?),
+        MapCmd::Delete { name, key } => Reply::MapDelete(lab.map_delete(name, key).await?),
+        MapCmd::Clear { name } => Reply::MapClear(lab.map_clear(name).await?),
+        MapCmd::Watch {
+            name,
+            interval,
+            count,
+        } => {
+            let (tx, mut rx) = mpsc::unbounded_channel();
+            let fwd = ctx.updates.clone();
+            let pump = tokio::spawn(async move {
+                while let Some(f) = rx.recv().await {
+                    let _ = fwd.send(Update::Frame(f));
+                }
+            });
+            // in a session (REPL, TUI) a watch without --count stops after 10 frames
+            let count = count.or(match lab.origin() {
+                eclat_service::Origin::Cli => None,
+                eclat_service::Origin::Session => Some(10),
+            });
+            let r = lab
+                .map_watch(
+                    name,
+                    Duration::from_millis(interval),
+                    count,
+                    tx,
+                    ctx.cancel.clone(),
+                )
+                .await;
+            let _ = pump.await;
+            Reply::MapWatch(r?)
+        }
+    })
+}
+
+fn compile(
+    lab: &Lab,
+    script: &Path,
+    emit: Option<&str>,
+    define: &[String],
+) -> Result<CompileReply> {
+    let c = lab.compile_file(script, &parse_defines(define)?)?;
+    let p = &c.program;
+    let emitted = match emit {
+        Some("asm") => Some(p.emit_asm()),
+        Some("c") => Some(p.emit_c()),
+        Some(_) => {
+            let mut text = String::new();
+            for ch in &p.chains {
+                text.push_str(&format!("chain {}:\n", ch.name));
+                for (i, w) in ch.bytes().chunks(8).enumerate() {
+                    text.push_str(&format!(
+                        "  {:>2}: {}\n",
+                        i,
+                        w.iter()
+                            .map(|b| format!("{b:02x}"))
+                            .collect::<Vec<_>>()
+                            .join(" ")
+                    ));
+                }
+            }
+            Some(text)
+        }
+        None => None,
+    };
+    Ok(CompileReply {
+        script: script.display().to_string(),
+        chains: p
+            .chains
+            .iter()
+            .map(|ch| CompiledChain {
+                name: ch.name.clone(),
+                insns: ch.insns.len(),
+                bytecode: ch.bytes().iter().map(|b| format!("{b:02x}")).collect(),
+            })
+            .collect(),
+        diagnostics: c.diagnostics.clone(),
+        map_entries: p.map_entries.len(),
+        attach: p.attach.len(),
+        compile_us: c.compile_us,
+        emitted,
+        warnings: c.warnings,
+    })
+}
+
+async fn lesson(ctx: &Ctx, l: LessonCmd) -> Result<Reply> {
+    Ok(match l {
+        LessonCmd::List => {
+            let progress = Progress::load();
+            Reply::LessonList(Lessons {
+                lessons: lessons::all()
+                    .iter()
+                    .map(|les| LessonRow {
+                        id: les.id.clone(),
+                        number: les.number,
+                        title: les.title.clone(),
+                        steps: les.steps.len(),
+                        exercises: les.exercises.len(),
+                        passed: progress
+                            .lessons
+                            .get(&les.id)
+                            .map(|p| p.passed.len())
+                            .unwrap_or(0),
+                        topology: les.topology.clone(),
+                        goals: les.goals.clone(),
+                    })
+                    .collect(),
+            })
+        }
+        LessonCmd::Show { id } => {
+            let les = lessons::find(&id)?;
+            Reply::LessonShow(LessonText {
+                id: les.id,
+                title: les.title,
+                goals: les.goals,
+                text: les.text,
+            })
+        }
+        LessonCmd::Check { id, exercise } => {
+            let les = lessons::find(&id)?;
+            let ex = pick_exercise(&les, exercise.as_deref())?;
+            let file = workspace::file(&les, ex)?;
+            let rep = checks::run(&ctx.lab, &les, ex, &file, &ctx.cancel).await?;
+            if rep.passed {
+                eclat_course::ProgressOp::Passed(les.id.clone(), ex.id.clone()).save()?;
+            }
+            Reply::LessonCheck(rep)
+        }
+        LessonCmd::Hint { id, exercise } => {
+            let les = lessons::find(&id)?;
+            let ex = pick_exercise(&les, exercise.as_deref())?;
+            let mut p = Progress::load();
+            let seen = p.lesson(&les.id).hints.entry(ex.id.clone()).or_insert(0);
+            let i = (*seen).min(ex.hints.len().saturating_sub(1));
+            *seen = (*seen + 1).min(ex.hints.len());
+            p.save()?;
+            Reply::LessonHint(Hint {
+                exercise: ex.id.clone(),
+                hint: i + 1,
+                of: ex.hints.len(),
+                text: ex
+                    .hints
+                    .get(i)
+                    .cloned()
+                    .unwrap_or_else(|| "no hints".into()),
+            })
+        }
+        LessonCmd::Reset { id, exercise } => {
+            let les = lessons::find(&id)?;
+            let ex = pick_exercise(&les, exercise.as_deref())?;
+            let (file, backup) = workspace::reset(&les, ex)?;
+            Reply::LessonReset(ExerciseReset {
+                file: file.display().to_string(),
+                backup: backup.display().to_string(),
+            })
+        }
+        LessonCmd::Solution { id, exercise } => {
+            let les = lessons::find(&id)?;
+            let ex = pick_exercise(&les, exercise.as_deref())?;
+            if !Progress::load().passed(&les.id, &ex.id) {
+                bail!(
+                    "the solution of {} opens once your checks pass: `eclat-lab lesson check {} {}` \
+                     (stuck? `lesson hint {} {}`)",
+                    ex.id,
+                    les.number,
+                    ex.id,
+                    les.number,
+                    ex.id
+                );
+            }
+            Reply::LessonSolution(Solution {
+                exercise: ex.id.clone(),
+                file: ex.file.clone(),
+                solution: lessons::exercise_file(&les, "solution", &ex.file)
+                    .unwrap_or("")
+                    .to_string(),
+            })
+        }
+    })
+}

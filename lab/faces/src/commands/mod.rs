@@ -1,0 +1,140 @@
+//! The commands of the lab: their table (`table`, one clap definition for argv, REPL lines
+//! and the TUI's command line), their typed results (`reply`), and the layer that runs them
+//! against the service and the course (`dispatch`).
+
+mod dispatch;
+mod reply;
+mod table;
+
+pub use dispatch::{Ctx, run};
+pub use reply::*;
+pub use table::*;
+
+use clap::CommandFactory;
+
+/// `~/eclat-lab/...` (how lessons name the learner's files) is the workspace, wherever
+/// `ECLAT_LAB_WORKSPACE` puts it; other `~/` paths are the user's home, as in a shell.
+/// Pure: nothing is created (the command that reads the file creates a lesson's starter).
+pub fn expand_home(word: &str) -> String {
+    if let Some(rest) = word
+        .strip_prefix("~/eclat-lab/")
+        .or_else(|| (word == "~/eclat-lab").then_some(""))
+    {
+        return eclat_course::workspace::root()
+            .join(rest)
+            .display()
+            .to_string();
+    }
+    if let Some(rest) = word.strip_prefix("~/") {
+        return eclat_course::workspace::user_home()
+            .join(rest)
+            .display()
+            .to_string();
+    }
+    word.to_string()
+}
+
+/// Parses one command line (a REPL line, the TUI's command line, a lesson step's `run`)
+/// into a command. `Ok(None)` for an empty line. Pure: it reads and writes no file.
+pub fn parse_line(line: &str) -> Result<Option<Cmd>, String> {
+    Ok(parse_cli(line)?.and_then(|c| c.cmd))
+}
+
+/// [`parse_line`], keeping the global flags (`--json`).
+pub fn parse_cli(line: &str) -> Result<Option<Cli>, String> {
+    use clap::Parser;
+    let mut words = shell_words::split(line).map_err(|e| format!("cannot split the line: {e}"))?;
+    // a line pasted from a lesson or the book (`sudo eclat-lab topo up`) works as it is
+    if words.first().is_some_and(|w| w == "sudo") {
+        words.remove(0);
+    }
+    if words.first().is_some_and(|w| w == "eclat-lab") {
+        words.remove(0);
+    }
+    if words.is_empty() {
+        return Ok(None);
+    }
+    let mut argv = vec!["eclat-lab".to_string()];
+    argv.extend(words.into_iter().map(|w| expand_home(&w)));
+    Cli::try_parse_from(&argv)
+        .map(Some)
+        .map_err(|e| e.render().to_string())
+}
+
+pub fn help_text() -> String {
+    let mut s =
+        String::from("Commands (the same as `eclat-lab COMMAND` from a shell; TAB completes):\n");
+    for sc in Cli::command().get_subcommands() {
+        let name = sc.get_name();
+        if name == "shell" || name == "tutorial" {
+            continue;
+        }
+        s.push_str(&format!(
+            "  {:<10} {}\n",
+            name,
+            sc.get_about().map(|a| a.to_string()).unwrap_or_default()
+        ));
+    }
+    s.push_str(
+        "  help, ?    this list; `COMMAND --help` for details\n  exit       leave (what this \
+         session created is removed)\nCtrl-C stops a running command; `--json` after a command \
+         prints its result as JSON.",
+    );
+    s
+}
+
+/// clap's message for a line that does not parse, without its usage footer: what is wrong,
+/// and where to look.
+pub fn parse_error(msg: &str) -> String {
+    let lines: Vec<&str> = msg
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .filter(|l| !l.starts_with("For more information") && !l.starts_with("Usage:"))
+        .collect();
+    let mut s = lines.join("\n");
+    if s.contains("unrecognized subcommand") {
+        s.push_str("\n`help` lists the commands");
+    } else {
+        s.push_str("\n`COMMAND --help` shows a command's arguments");
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_lines_like_the_cli() {
+        assert!(matches!(parse_line("topo up").unwrap(), Some(Cmd::Topo(_))));
+        assert!(parse_line("").unwrap().is_none());
+        let e = parse_line("topo sideways").unwrap_err();
+        assert!(e.contains("sideways"), "{e}");
+        assert!(parse_line("exec tg -- ping -c 1 'fc01::2'").is_ok());
+        for line in ["eclat-lab topo up", "sudo eclat-lab topo up"] {
+            assert!(
+                matches!(parse_line(line).unwrap(), Some(Cmd::Topo(_))),
+                "{line}"
+            );
+        }
+        assert!(parse_line("sudo eclat-lab").unwrap().is_none());
+        assert!(parse_line("topo eclat-lab").is_err());
+    }
+
+    #[test]
+    fn every_lesson_step_parses() {
+        for l in eclat_course::lessons::all() {
+            for s in &l.steps {
+                if let Some(run) = &s.run {
+                    assert!(
+                        matches!(parse_line(run), Ok(Some(_))),
+                        "{}: step `{}` runs `{run}`, which does not parse: {:?}",
+                        l.id,
+                        s.title,
+                        parse_line(run)
+                    );
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,214 @@
+//! What commands give back: one typed value per command ([`Reply`]), rendered once for people
+//! (`render`) and once for scripts (`--json`, the value itself, with stable field names), and
+//! what long commands stream while they run ([`Update`]).
+
+use eclat_course::CheckReport;
+use eclat_course::devcheck::DevReport;
+use eclat_kernel::topo::{DownReport, Status};
+use eclat_kernel::xdp::AttachReport;
+use eclat_service::ResetReport;
+use eclat_service::chains::{ChainDis, ChainRow};
+use eclat_service::doctor::DoctorReport;
+use eclat_service::exec::ExecResult;
+use eclat_service::maps::{Cleared, MapDeleted, MapDump, MapRef, MapSet, WatchEnd, WatchFrame};
+use eclat_service::modules::{BuildReport, ModuleList, ModuleLoaded, ModuleUnloaded};
+use eclat_service::scripts::{LoadReport, UnloadReport};
+use eclat_service::testrun::PacketResult;
+use eclat_service::topo::{TopoUp, TopologyInfo};
+use eclat_service::trace::{TraceItem, TraceSummary};
+use eclat_service::traffic::Report as TrafficReport;
+use eclat_service::xdp::{Detached, XdpList, XdpLoaded, XdpUnloaded};
+use serde::Serialize;
+
+use crate::bench::BenchReport;
+
+/// `topo list`.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct Topologies {
+    pub topologies: Vec<TopologyInfo>,
+}
+
+/// `map list`.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct Maps {
+    pub maps: Vec<MapRef>,
+}
+
+/// `chain list`.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct Chains {
+    pub chains: Vec<ChainRow>,
+}
+
+/// `test`.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct Tested {
+    pub script: String,
+    /// the chain run directly (`--chain`), or none: through the script's loader
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chain: Option<String>,
+    pub packets: Vec<PacketResult>,
+}
+
+/// One compiled chain (`compile`).
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct CompiledChain {
+    pub name: String,
+    /// instruction slots (an `lddw` takes two)
+    pub insns: usize,
+    /// the bytecode, hex, 8 bytes per instruction slot
+    pub bytecode: String,
+}
+
+/// `compile`.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct CompileReply {
+    pub script: String,
+    pub chains: Vec<CompiledChain>,
+    /// warnings (errors make the command fail)
+    #[schemars(with = "Vec<serde_json::Value>")]
+    pub diagnostics: Vec<eclat::Diagnostic>,
+    /// loader map entries the script configures
+    pub map_entries: usize,
+    /// loaders the script attaches
+    pub attach: usize,
+    pub compile_us: f64,
+    /// what `--emit` asked for (asm, c, bytecode), as text
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub emitted: Option<String>,
+    /// warnings rendered under the source
+    #[serde(skip)]
+    pub warnings: String,
+}
+
+/// One lesson (`lesson list`).
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct LessonRow {
+    pub id: String,
+    pub number: u32,
+    pub title: String,
+    pub steps: usize,
+    pub exercises: usize,
+    /// exercises whose checks passed
+    pub passed: usize,
+    pub topology: Option<String>,
+    pub goals: Vec<String>,
+}
+
+/// `lesson list`.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct Lessons {
+    pub lessons: Vec<LessonRow>,
+}
+
+/// `lesson show`.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct LessonText {
+    pub id: String,
+    pub title: String,
+    pub goals: Vec<String>,
+    /// the lesson's text, Markdown
+    pub text: String,
+}
+
+/// `lesson hint`.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct Hint {
+    pub exercise: String,
+    /// which hint (1-based)
+    pub hint: usize,
+    pub of: usize,
+    pub text: String,
+}
+
+/// `lesson reset`.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct ExerciseReset {
+    /// the exercise file, the starter again
+    pub file: String,
+    /// where the learner's version went
+    pub backup: String,
+}
+
+/// `lesson solution`.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct Solution {
+    pub exercise: String,
+    pub file: String,
+    pub solution: String,
+}
+
+/// The typed result of every command.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[serde(untagged)]
+pub enum Reply {
+    Doctor(DoctorReport),
+    TopoUp(TopoUp),
+    TopoDown(DownReport),
+    TopoStatus(Status),
+    TopoList(Topologies),
+    Exec(ExecResult),
+    Traffic(TrafficReport),
+    XdpLoad(XdpLoaded),
+    XdpAttach(AttachReport),
+    XdpDetach(Detached),
+    XdpUnload(XdpUnloaded),
+    XdpList(XdpList),
+    MapList(Maps),
+    MapDump(MapDump),
+    MapWatch(WatchEnd),
+    MapSet(MapSet),
+    MapDelete(MapDeleted),
+    MapClear(Cleared),
+    ModuleBuild(BuildReport),
+    ModuleLoad(ModuleLoaded),
+    ModuleUnload(ModuleUnloaded),
+    ModuleList(ModuleList),
+    Compile(CompileReply),
+    Load(LoadReport),
+    Unload(UnloadReport),
+    Test(Tested),
+    ChainList(Chains),
+    ChainDis(ChainDis),
+    ChainTrace(TraceSummary),
+    DevCheck(DevReport),
+    LessonList(Lessons),
+    LessonShow(LessonText),
+    LessonCheck(CheckReport),
+    LessonHint(Hint),
+    LessonReset(ExerciseReset),
+    LessonSolution(Solution),
+    Reset(ResetReport),
+    Bench(Box<BenchReport>),
+}
+
+impl Reply {
+    /// The process's exit code for this result: 0 when the command did what it was asked,
+    /// 1 when it ran but found a problem (a failed check, a rejected program, ...), or the
+    /// exit code of the command `exec` ran.
+    pub fn exit_code(&self) -> u8 {
+        let ok = match self {
+            Reply::Doctor(d) => d.ok,
+            Reply::Exec(e) => return e.exit_code.clamp(0, 255) as u8,
+            Reply::Traffic(t) => t.sent == t.requested,
+            Reply::ModuleBuild(b) => b.accepted(),
+            Reply::DevCheck(d) => d.ok,
+            Reply::LessonCheck(c) => c.passed,
+            Reply::Reset(r) => r.kept.is_empty(),
+            _ => true,
+        };
+        if ok { 0 } else { 1 }
+    }
+}
+
+/// What a long command streams while it runs.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[serde(untagged)]
+pub enum Update {
+    /// a frame of `map watch`
+    Frame(WatchFrame),
+    /// an item of `chain trace`
+    Trace(TraceItem),
+    /// where a long command is (`bench` sections, checks)
+    Progress { progress: String },
+}

@@ -1,0 +1,399 @@
+//! The command table: one clap definition parsed from the shell's argv, from REPL lines and
+//! from the TUI's command line, so the three always accept the same commands. `--json` is one
+//! global flag: every command's typed result, as JSON, instead of text for people.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "eclat-lab",
+    version,
+    about = "An interactive lab for dataplane programming with eBPF, HIKe and eCLAT",
+    long_about = "Without a command, opens the tutorial (the terminal UI) where you left off.\n\
+                  Commands that change the kernel need root: run them with sudo."
+)]
+pub struct Cli {
+    /// Print the command's result as JSON (field names are stable; see the book's command
+    /// reference) instead of text for people
+    #[arg(long, global = true)]
+    pub json: bool,
+    #[command(subcommand)]
+    pub cmd: Option<Cmd>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Cmd {
+    /// Open the tutorial (terminal UI), at LESSON or where you left off
+    Tutorial { lesson: Option<String> },
+    /// The interactive shell: every command without the `eclat-lab` prefix
+    Shell,
+    /// Check that this machine can run the lab, and say how to fix what is missing
+    Doctor,
+    /// Network namespaces of a topology (netns/NAME.toml)
+    #[command(subcommand)]
+    Topo(TopoCmd),
+    /// Run a command inside a node's network namespace: exec NODE -- CMD [ARGS...]
+    Exec {
+        node: String,
+        #[arg(last = true, required = true, num_args = 1..)]
+        argv: Vec<String>,
+    },
+    /// Send packets from a node with the built-in generator (exact counts)
+    Traffic(TrafficArgs),
+    /// Plain XDP programs (lesson 1's counter, your own objects): load, attach, detach, list
+    #[command(subcommand)]
+    Xdp(XdpCmd),
+    /// eBPF maps of the lab: list, dump, watch, set, delete, clear
+    #[command(subcommand)]
+    Map(MapCmd),
+    /// eBPF C modules: build (clang, then the kernel's verifier)
+    #[command(subcommand)]
+    Module(ModuleCmd),
+    /// Compile an eCLAT script (no root needed): diagnostics, or the chains
+    Compile {
+        script: PathBuf,
+        /// What to print: asm (annotated disassembly), c (the equivalent HIKe C), bytecode
+        #[arg(long, value_parser = ["asm", "c", "bytecode"])]
+        emit: Option<String>,
+        /// Substitute NAME by VALUE before compiling (e.g. -D DEVNAME=enp6s0f0)
+        #[arg(short = 'D', value_name = "NAME=VALUE")]
+        define: Vec<String>,
+    },
+    /// Compile a script, register its programs, store its chains, configure and attach its loader
+    Load {
+        script: PathBuf,
+        #[arg(short = 'D', value_name = "NAME=VALUE")]
+        define: Vec<String>,
+        /// Take over loader entries another loaded script owns (it gets them back when this
+        /// script is unloaded)
+        #[arg(long)]
+        replace: bool,
+    },
+    /// Remove a loaded script: its chains, loader entries and attachments; frees its IDs
+    Unload { script: PathBuf },
+    /// Run a script's chains on crafted packets in the kernel (BPF_PROG_TEST_RUN), no topology
+    Test {
+        script: PathBuf,
+        #[arg(short = 'D', value_name = "NAME=VALUE")]
+        define: Vec<String>,
+        /// A packet in the lab's packet syntax, e.g. "ipv6 udp dport=5000" (repeatable)
+        #[arg(long = "packet", short = 'p', value_name = "SPEC")]
+        packets: Vec<String>,
+        /// Every Ethernet frame of a pcap file
+        #[arg(long)]
+        pcap: Option<PathBuf>,
+        /// Run this chain directly on the packets, without the script's loader (default: the
+        /// script's only chain when it configures no loader)
+        #[arg(long)]
+        chain: Option<String>,
+    },
+    /// HIKe chains stored in the lab: list, disassemble, trace live
+    #[command(subcommand)]
+    Chain(ChainCmd),
+    /// Lesson authoring: every starter fails its checks and every solution passes them
+    #[command(subcommand)]
+    Dev(DevCmd),
+    /// Same as `map dump` (the original HIKe CLI's name)
+    #[command(name = "read-map")]
+    ReadMap { name: String },
+    /// Lessons without the terminal UI
+    #[command(subcommand)]
+    Lesson(LessonCmd),
+    /// Remove everything the lab created (namespaces, attachments, pins), nothing else
+    Reset,
+    /// Performance figures, measured against baselines in the same run
+    Bench(BenchArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TopoCmd {
+    /// Build a topology: a name from netns/ (default hike-lab) or a path to a .toml file
+    Up { name: Option<String> },
+    /// Remove the topology that is up
+    Down,
+    /// Show the topology as the kernel sees it
+    Status,
+    /// List the topologies shipped with the lab
+    List,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct TrafficArgs {
+    /// Node that sends
+    #[arg(long)]
+    pub from: String,
+    /// Destination address (IPv6 or IPv4)
+    #[arg(long)]
+    pub to: Option<String>,
+    /// Send UDP datagrams to this destination port
+    #[arg(long, value_name = "PORT", conflicts_with_all = ["icmp", "pcap"])]
+    pub udp: Option<u16>,
+    /// Send ICMP echo requests (and count the replies)
+    #[arg(long, conflicts_with = "pcap")]
+    pub icmp: bool,
+    /// Replay the Ethernet frames of a pcap file out of --dev
+    #[arg(long, value_name = "FILE", requires = "dev")]
+    pub pcap: Option<PathBuf>,
+    /// Interface to send the pcap frames from
+    #[arg(long)]
+    pub dev: Option<String>,
+    /// Number of packets (default 10; with --pcap, every frame once)
+    #[arg(long)]
+    pub count: Option<u64>,
+    /// Packets per second (default: as fast as possible)
+    #[arg(long)]
+    pub rate: Option<f64>,
+    /// UDP payload size in bytes
+    #[arg(long, default_value_t = 64)]
+    pub size: usize,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum XdpCmd {
+    /// Build your own FILE.bpf.c (clang, or take FILE.o) and load every XDP program and map
+    /// in it, pinned under the lab's root; nothing is attached and program arrays stay empty
+    /// (`xdp attach PROGRAM NODE DEV`, `map set PROG_ARRAY SLOT PROGRAM`). Loading the same
+    /// file again replaces the earlier version (and detaches its programs)
+    Load { file: PathBuf },
+    /// Attach a prebuilt program, or one of yours loaded with `xdp load`, to NODE's interface
+    /// DEV (replaces what the lab attached there)
+    Attach {
+        program: String,
+        node: String,
+        dev: String,
+        /// Generic (skb) mode instead of the driver's native mode
+        #[arg(long)]
+        skb: bool,
+    },
+    /// Detach what the lab attached to NODE's interface DEV
+    Detach { node: String, dev: String },
+    /// Remove an object loaded with `xdp load` (by file or name): its attachments, programs
+    /// and maps
+    Unload { object: String },
+    /// Attachments and prebuilt programs
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MapCmd {
+    /// Every map the lab has pinned
+    List,
+    /// Every entry of a map (per-CPU values summed)
+    Dump { name: String },
+    /// Print a map's entries and their rates, every INTERVAL ms
+    Watch {
+        name: String,
+        #[arg(long, default_value_t = 1000)]
+        interval: u64,
+        /// Stop after this many updates (default: until interrupted; 10 in the shell)
+        #[arg(long)]
+        count: Option<u64>,
+    },
+    /// Write VALUE at KEY (numbers, 0x-hex, or XDP verdicts like DROP); in a program array,
+    /// KEY is a slot and VALUE a loaded program's name (`map set pipe_progs 1 pipe_set_ecn`)
+    Set {
+        name: String,
+        key: String,
+        value: String,
+    },
+    /// Delete the entry at KEY: empty a program array's slot, remove a hash map's key
+    Delete { name: String, key: String },
+    /// Empty a map: delete every entry of a hash map, zero every value of an array
+    /// (program arrays and ring buffers are refused); says how many entries it cleared
+    Clear { name: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ChainCmd {
+    /// Chains stored in hvm_chain_map, with the scripts they came from
+    List,
+    /// Disassemble a stored chain (by ID, e.g. 0x40000001, or by name), and show what the
+    /// chain compiler wrote after each of its calls
+    Dis { id: String },
+    /// Print, live, every chain entry, program call (arguments, return value) and verdict
+    Trace {
+        /// Stop after this many seconds
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DevCmd {
+    /// Prove every exercise: its starter fails its checks, its solution passes them
+    Check,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ModuleCmd {
+    /// Register a prebuilt HIKe program (PACKAGE.PROGRAM, e.g. hike_default.monitor), or build
+    /// and load your own module (FILE.bpf.c or FILE.o; import it as programs.<file stem>)
+    Load { program: String },
+    /// Unregister programs and free their IDs: PACKAGE.PROGRAM, or a whole PACKAGE (your own
+    /// module's pins and maps go too); refused while a loaded script calls them
+    Unload { program: String },
+    /// Every HIKe program and loader the lab knows, with signatures and IDs
+    List,
+    /// Compile FILE.bpf.c with clang and have the kernel verify every program in it
+    /// (nothing is attached); a rejection is explained and pointed at the source line
+    Build { file: PathBuf },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LessonCmd {
+    /// The lessons and your progress
+    List,
+    /// Show a lesson's text
+    Show { id: String },
+    /// Run the checks of a lesson's exercise on your copy of its file
+    Check {
+        id: String,
+        exercise: Option<String>,
+    },
+    /// The next hint for an exercise (each call shows one more)
+    Hint {
+        id: String,
+        exercise: Option<String>,
+    },
+    /// Put the starter file back (your version is kept as .bak)
+    Reset {
+        id: String,
+        exercise: Option<String>,
+    },
+    /// The reference solution, once your checks pass
+    Solution {
+        id: String,
+        exercise: Option<String>,
+    },
+}
+
+#[derive(Debug, Args, Clone, Copy)]
+pub struct BenchArgs {
+    /// Repetitions per measurement (median reported)
+    #[arg(long, default_value_t = 15)]
+    pub runs: u32,
+    /// Seconds of idle TUI polling for the CPU figure (0 skips the TUI figures)
+    #[arg(long, default_value_t = 30)]
+    pub tui_seconds: u64,
+}
+
+impl Cmd {
+    /// Does this command change the kernel (and so need root)?
+    pub fn needs_root(&self) -> bool {
+        !matches!(
+            self,
+            Cmd::Tutorial { .. }
+                | Cmd::Shell
+                | Cmd::Doctor
+                | Cmd::Lesson(
+                    LessonCmd::List
+                        | LessonCmd::Show { .. }
+                        | LessonCmd::Hint { .. }
+                        | LessonCmd::Reset { .. }
+                        | LessonCmd::Solution { .. }
+                )
+                | Cmd::Compile { .. }
+                | Cmd::Module(ModuleCmd::List)
+                | Cmd::Topo(TopoCmd::List)
+                | Cmd::Xdp(XdpCmd::List)
+        )
+    }
+
+    /// A short name of the command for messages: `topo up`, `load`.
+    pub fn describe(&self) -> String {
+        let s = format!("{self:?}").to_lowercase();
+        let words: Vec<&str> = s
+            .split(|c: char| !c.is_ascii_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .take(2)
+            .collect();
+        match self {
+            Cmd::Topo(_)
+            | Cmd::Xdp(_)
+            | Cmd::Map(_)
+            | Cmd::Lesson(_)
+            | Cmd::Chain(_)
+            | Cmd::Module(_)
+            | Cmd::Dev(_) => words.join(" "),
+            _ => words.first().copied().unwrap_or("").to_string(),
+        }
+    }
+}
+
+/// The top-level command names, for completion and help.
+pub fn command_names() -> Vec<String> {
+    use clap::CommandFactory;
+    Cli::command()
+        .get_subcommands()
+        .map(|c| c.get_name().to_string())
+        .collect()
+}
+
+/// Subcommand names of a top-level command (`topo` -> up, down, ...).
+pub fn subcommand_names(cmd: &str) -> Vec<String> {
+    use clap::CommandFactory;
+    Cli::command()
+        .find_subcommand(cmd)
+        .map(|c| {
+            c.get_subcommands()
+                .map(|s| s.get_name().to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_table_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn exec_takes_the_rest_after_dashes() {
+        let c = Cli::try_parse_from([
+            "eclat-lab",
+            "exec",
+            "tg",
+            "--",
+            "ping",
+            "-6",
+            "-c",
+            "3",
+            "fc01::2",
+        ])
+        .unwrap();
+        match c.cmd {
+            Some(Cmd::Exec { node, argv }) => {
+                assert_eq!(node, "tg");
+                assert_eq!(argv, ["ping", "-6", "-c", "3", "fc01::2"]);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn traffic_kinds_are_exclusive() {
+        assert!(
+            Cli::try_parse_from([
+                "eclat-lab",
+                "traffic",
+                "--from",
+                "tg",
+                "--udp",
+                "5",
+                "--icmp"
+            ])
+            .is_err()
+        );
+        assert!(
+            Cli::try_parse_from(["eclat-lab", "traffic", "--from", "tg", "--pcap", "x.pcap"])
+                .is_err()
+        );
+    }
+}

@@ -1,0 +1,402 @@
+//! Text of the HIKe and course commands: modules, scripts, chains, the trace, lessons,
+//! checks, dev check.
+
+use eclat_course::CheckReport;
+use eclat_course::devcheck::DevReport;
+use eclat_kernel::hike::tier::Tier;
+use eclat_service::chains::ChainDis;
+use eclat_service::modules::{ModuleList, ModuleLoaded, ModuleUnloaded};
+use eclat_service::scripts::{LoadReport, UnloadReport};
+use eclat_service::store::ChainState;
+use eclat_service::trace::{TraceItem, TraceSummary};
+
+use crate::commands::{Chains, CompileReply, LessonText, Lessons, Tested};
+
+pub fn module_load(m: &ModuleLoaded) -> String {
+    let loads: Vec<String> = m
+        .loads
+        .iter()
+        .map(|l| format!("{} verified in {:.1} ms", l.program, l.verify_ms))
+        .collect();
+    match &m.object {
+        // a learner's module: every program of it, and how to import them
+        Some(o) => {
+            let ids: Vec<String> = m
+                .programs
+                .iter()
+                .map(|(k, id)| format!("{k} = program ID {id}"))
+                .collect();
+            let names: Vec<&str> = m
+                .programs
+                .iter()
+                .map(|(k, _)| k.rsplit('.').next().unwrap_or(k))
+                .collect();
+            format!(
+                "loaded {o} in {:.0} ms: {}\nimport it with: from programs.{} import {}",
+                m.elapsed_ms,
+                ids.join(", "),
+                m.package,
+                names.join(", ")
+            )
+        }
+        None => {
+            let ids: Vec<String> = m
+                .programs
+                .iter()
+                .map(|(k, id)| format!("{k} is program ID {id}"))
+                .collect();
+            format!(
+                "{}{}",
+                ids.join(", "),
+                if loads.is_empty() {
+                    " (already loaded)".to_string()
+                } else {
+                    format!(" ({}; {:.0} ms in all)", loads.join(", "), m.elapsed_ms)
+                }
+            )
+        }
+    }
+}
+
+/// `freed program IDs a.x=3 a.y=4`, or for many, `freed 250 program IDs: 1-250`.
+fn freed(freed: &[(String, u32)]) -> String {
+    if freed.len() <= 8 {
+        let v: Vec<String> = freed.iter().map(|(k, id)| format!("{k}={id}")).collect();
+        return format!("freed program IDs {}", v.join(" "));
+    }
+    let mut ids: Vec<u32> = freed.iter().map(|(_, id)| *id).collect();
+    ids.sort();
+    let mut ranges: Vec<(u32, u32)> = Vec::new();
+    for id in ids {
+        match ranges.last_mut() {
+            Some((_, hi)) if *hi + 1 == id => *hi = id,
+            _ => ranges.push((id, id)),
+        }
+    }
+    let r: Vec<String> = ranges
+        .iter()
+        .map(|(a, b)| {
+            if a == b {
+                a.to_string()
+            } else {
+                format!("{a}-{b}")
+            }
+        })
+        .collect();
+    format!("freed {} program IDs: {}", freed.len(), r.join(", "))
+}
+
+pub fn module_unload(u: &ModuleUnloaded) -> String {
+    format!(
+        "unloaded {}: {}{}",
+        u.what,
+        if u.freed.is_empty() {
+            "no program ID was assigned".to_string()
+        } else {
+            freed(&u.freed)
+        },
+        if u.unpinned > 0 {
+            format!("; removed {} pin(s) of its programs and maps", u.unpinned)
+        } else {
+            String::new()
+        }
+    )
+}
+
+pub fn module_list(l: &ModuleList) -> String {
+    // the first column is the program's ID in the lab's program array; `-` = not registered
+    let mut s = format!(
+        "{:<4} {:<37} {}\n",
+        "ID", "program (eCLAT import path)", "(arguments) and whether it ends the chain"
+    );
+    for p in &l.programs {
+        s.push_str(&format!(
+            "{:<4} programs.{:<28} ({}) {}{}\n",
+            p.id.map(|i| i.to_string()).unwrap_or_else(|| "-".into()),
+            p.program,
+            p.params.join(", "),
+            if p.is_final { "final" } else { "continues" },
+            if p.learner { "  [your module]" } else { "" }
+        ));
+    }
+    s.push_str(
+        "     loaders (attached by a script's `attach`), with the maps that pick a chain:\n",
+    );
+    for l in &l.loaders {
+        s.push_str(&format!(
+            "     loaders.{}  maps: {}\n",
+            l.loader,
+            l.maps.join(", ")
+        ));
+    }
+    s.trim_end().to_string()
+}
+
+pub fn compile(c: &CompileReply) -> String {
+    let mut text = String::new();
+    if !c.warnings.trim().is_empty() {
+        text.push_str(c.warnings.trim_end());
+        text.push('\n');
+    }
+    match &c.emitted {
+        Some(e) => text.push_str(e),
+        None => {
+            for ch in &c.chains {
+                text.push_str(&format!(
+                    "chain {}: {} instruction slots\n",
+                    ch.name, ch.insns
+                ));
+            }
+            text.push_str(&format!(
+                "compiled in {:.0} us ({} map entries, {} attach requests)",
+                c.compile_us, c.map_entries, c.attach
+            ));
+        }
+    }
+    text.trim_end().to_string()
+}
+
+pub fn load(r: &LoadReport) -> String {
+    let mut text = String::new();
+    if !r.warnings.trim().is_empty() {
+        text.push_str(r.warnings.trim_end());
+        text.push('\n');
+    }
+    text.push_str(&format!(
+        "{} {} in {:.1} ms: chains {}; programs {}{}",
+        if r.replaced { "reloaded" } else { "loaded" },
+        r.script,
+        r.elapsed_ms,
+        r.chains
+            .iter()
+            .map(|(n, id)| format!("{n}={id:#x}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        r.programs
+            .iter()
+            .map(|(n, id)| format!("{n}={id}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        if r.attached.is_empty() {
+            String::new()
+        } else {
+            format!("; attached {}", r.attached.join(", "))
+        }
+    ));
+    for d in &r.displaced {
+        text.push_str(&format!(
+            "\n  took over the loader entries of {d}: it is displaced until this script is \
+             unloaded (then it gets them back)"
+        ));
+    }
+    for (name, tier) in &r.tiers {
+        if let Tier::Interpreted { why } = tier {
+            text.push_str(&format!("\n  chain {name} runs interpreted: {why}"));
+        }
+    }
+    let compiled = r
+        .tiers
+        .iter()
+        .filter(|(_, t)| matches!(t, Tier::Compiled { .. }))
+        .count();
+    if compiled > 0 {
+        text.push_str(&format!(
+            "\n  {compiled} of {} chain(s) compiled: each program goes straight on to the next, \
+             no interpreter (`chain list` shows how each runs, `chain dis` what the compiler \
+             wrote)",
+            r.tiers.len()
+        ));
+    }
+    text
+}
+
+pub fn unload(u: &UnloadReport) -> String {
+    let mut s = format!(
+        "unloaded {}: deleted {} chain(s), {} loader entr{}",
+        u.script,
+        u.chains,
+        u.entries,
+        if u.entries == 1 { "y" } else { "ies" }
+    );
+    if !u.freed.is_empty() {
+        s.push_str(&format!(", {}", freed(&u.freed)));
+    }
+    if !u.detached.is_empty() {
+        s.push_str(&format!(", detached {}", u.detached.join(", ")));
+    }
+    for r in &u.restored {
+        s.push_str(&format!("\n  {r} gets its loader entries back"));
+    }
+    s
+}
+
+pub fn test(t: &Tested) -> String {
+    let mut s = String::new();
+    if let Some(c) = &t.chain {
+        s.push_str(&format!("chain {c}, run directly (no loader):\n"));
+    }
+    for (i, r) in t.packets.iter().enumerate() {
+        s.push_str(&format!(
+            "packet {} `{}`: {}  ({} ns)\n",
+            i + 1,
+            r.packet,
+            r.verdict,
+            r.duration_ns
+        ));
+        for l in &r.trace {
+            s.push_str(&format!("    {l}\n"));
+        }
+        for c in &r.map_changes {
+            s.push_str(&format!(
+                "    map {}[{}]: {} -> {}\n",
+                c.map, c.key, c.before, c.after
+            ));
+        }
+    }
+    s.trim_end().to_string()
+}
+
+pub fn chain_list(c: &Chains) -> String {
+    if c.chains.is_empty() {
+        return "no chain is stored (load a script: `eclat-lab load SCRIPT.eclat`)".into();
+    }
+    c.chains
+        .iter()
+        .map(|r| {
+            let name = match (&r.name, &r.script, r.state) {
+                (Some(n), Some(s), Some(state)) => format!(
+                    "{n} ({s}{})",
+                    match state {
+                        ChainState::Loaded => "",
+                        ChainState::Installing => ", being installed: a load was interrupted",
+                        ChainState::Unloading => ", being unloaded: an unload was interrupted",
+                    }
+                ),
+                _ => "(stored by hand)".into(),
+            };
+            format!(
+                "{:#x}  {:>2} insns  {}  [{}]",
+                r.id,
+                r.insns,
+                name,
+                r.tier.summary()
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+pub fn chain_dis(d: &ChainDis) -> String {
+    let mut s = format!("chain {:#x} ({} instruction slots)\n", d.id, d.insns);
+    for l in &d.listing {
+        s.push_str(l);
+        s.push('\n');
+    }
+    s.push('\n');
+    s.push_str(&d.compiled);
+    s.trim_end().to_string()
+}
+
+pub fn trace_item(t: &TraceItem) -> String {
+    match t {
+        TraceItem::Event { line, .. } => line.clone(),
+        TraceItem::Status { status } => format!("({status})"),
+    }
+}
+
+pub fn trace_end(t: &TraceSummary) -> String {
+    match (t.events, t.stopped) {
+        (0, false) => "no packet went through a chain".into(),
+        (0, true) => "stopped: no packet went through a chain".into(),
+        (n, true) => format!("stopped after {n} trace events"),
+        (n, false) => format!("{n} trace events"),
+    }
+}
+
+pub fn dev_check(d: &DevReport) -> String {
+    let mut text = String::new();
+    for r in &d.rows {
+        text.push_str(&format!(
+            "{} {}/{} {}: {}{}\n",
+            if r.as_expected { "ok  " } else { "FAIL" },
+            r.lesson,
+            r.exercise,
+            r.file,
+            if r.passed { "passes" } else { "fails" },
+            r.why
+                .as_ref()
+                .map(|w| format!(" ({w})"))
+                .unwrap_or_default()
+        ));
+    }
+    text.push_str(if d.ok {
+        "every starter fails and every solution passes"
+    } else {
+        "dev check FAILED"
+    });
+    text
+}
+
+pub fn lesson_list(l: &Lessons) -> String {
+    l.lessons
+        .iter()
+        .map(|les| {
+            format!(
+                "{:<4} {:<36} {} steps, exercises {}/{}{}",
+                les.number,
+                les.title,
+                les.steps,
+                les.passed,
+                les.exercises,
+                les.topology
+                    .as_ref()
+                    .map(|t| format!(", topology {t}"))
+                    .unwrap_or_default()
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+pub fn lesson_show(l: &LessonText) -> String {
+    let mut text = String::from("You will be able to:\n");
+    for g in &l.goals {
+        text.push_str(&format!("  - {g}\n"));
+    }
+    text.push('\n');
+    text.push_str(&l.text);
+    text
+}
+
+/// A check report: PASS/FAIL, each check, and for the failed one what was expected, what was
+/// seen and the hint that helps.
+pub fn check(r: &CheckReport) -> String {
+    let mut s = format!(
+        "{} {}: {} ({})\n",
+        if r.passed { "PASS" } else { "FAIL" },
+        r.exercise,
+        r.title,
+        r.file
+    );
+    for c in &r.results {
+        s.push_str(&format!(
+            "  [{}] {}\n",
+            if c.passed { "ok" } else { "x " },
+            c.what
+        ));
+        if !c.passed {
+            s.push_str(&format!(
+                "       expected: {}\n       seen:     {}\n",
+                c.expected, c.seen
+            ));
+            if let Some(h) = c.hint {
+                s.push_str(&format!(
+                    "       hint {}: {}\n",
+                    h + 1,
+                    r.hints.get(h).map(String::as_str).unwrap_or("")
+                ));
+            }
+        }
+    }
+    s.trim_end().to_string()
+}

@@ -1,0 +1,151 @@
+//! Text for people: every typed result ([`Reply`]), every streamed [`Update`] and every
+//! error, rendered once, here. The CLI prints it, the REPL prints it, the TUI's event log
+//! shows it. (`--json` prints the values themselves.)
+
+mod bench;
+mod lab;
+mod learn;
+
+use eclat_service::modules::{BuildReport, Rejected};
+use eclat_service::scripts::CompileFailed;
+
+use crate::commands::{Reply, Update};
+pub use lab::format_status;
+
+/// `n` and the noun in the right number: "1 entry", "3 entries".
+pub fn count_of(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// The text of a command's result.
+pub fn reply(r: &Reply) -> String {
+    use Reply::*;
+    match r {
+        Doctor(d) => lab::doctor(d),
+        TopoUp(u) => lab::topo_up(u),
+        TopoDown(d) => lab::topo_down(d),
+        TopoStatus(s) => format_status(s),
+        TopoList(l) => lab::topo_list(l),
+        Exec(e) => lab::exec(e),
+        Traffic(t) => lab::traffic(t),
+        XdpLoad(x) => lab::xdp_load(x),
+        XdpAttach(a) => lab::xdp_attach(a),
+        XdpDetach(d) => format!("detached {} from {}:{}", d.program, d.node, d.dev),
+        XdpUnload(u) => lab::xdp_unload(u),
+        XdpList(l) => lab::xdp_list(l),
+        MapList(m) => lab::map_list(m),
+        MapDump(d) => lab::map_dump(d),
+        MapWatch(w) => lab::watch_end(w),
+        MapSet(s) => lab::map_set(s),
+        MapDelete(d) => lab::map_delete(d),
+        MapClear(c) => lab::map_clear(c),
+        ModuleBuild(b) => build(b),
+        ModuleLoad(m) => learn::module_load(m),
+        ModuleUnload(u) => learn::module_unload(u),
+        ModuleList(l) => learn::module_list(l),
+        Compile(c) => learn::compile(c),
+        Load(l) => learn::load(l),
+        Unload(u) => learn::unload(u),
+        Test(t) => learn::test(t),
+        ChainList(c) => learn::chain_list(c),
+        ChainDis(d) => learn::chain_dis(d),
+        ChainTrace(t) => learn::trace_end(t),
+        DevCheck(d) => learn::dev_check(d),
+        LessonList(l) => learn::lesson_list(l),
+        LessonShow(s) => learn::lesson_show(s),
+        LessonCheck(c) => learn::check(c),
+        LessonHint(h) => format!("hint {}/{} for {}: {}", h.hint, h.of, h.exercise, h.text),
+        LessonReset(r) => format!(
+            "{} is the starter again (your version: {})",
+            r.file, r.backup
+        ),
+        LessonSolution(s) => s.solution.clone(),
+        Reset(r) => lab::reset(r),
+        Bench(b) => bench::report(b),
+    }
+}
+
+/// The text of something a long command streamed.
+pub fn update(u: &Update) -> String {
+    match u {
+        Update::Frame(f) => lab::watch_frame(f),
+        Update::Trace(t) => learn::trace_item(t),
+        Update::Progress { progress } => progress.clone(),
+    }
+}
+
+/// What `module build` found: clang's time and warnings, each program's verdict, and a
+/// rejection explained, pointed at the source line, with the end of the verifier log.
+pub fn build(rep: &BuildReport) -> String {
+    let mut s = format!(
+        "compiled {} -> {} in {:.0} ms\n",
+        rep.source, rep.object, rep.clang_ms
+    );
+    if !rep.warnings.trim().is_empty() {
+        s.push_str(rep.warnings.trim_end());
+        s.push('\n');
+    }
+    if rep.programs.is_empty() {
+        s.push_str(
+            "the object holds no program (is `SEC(\"xdp\")` missing? In a HIKe module, \
+             `EXPORT_HIKE_PROG(name)` writes it)\n",
+        );
+    }
+    for p in &rep.programs {
+        if p.accepted {
+            s.push_str(&format!(
+                "verifier: {} accepted in {:.1} ms ({} instructions after verification)\n",
+                p.name,
+                p.verify_ms,
+                p.insns.map(|n| n.to_string()).unwrap_or_else(|| "?".into())
+            ));
+        } else {
+            s.push_str(&format!("verifier: {} REJECTED\n", p.name));
+            match &p.explanation {
+                Some(e) => s.push_str(&format!("{}\n", e.render())),
+                None => s.push_str(&format!("{}\n", p.log.as_deref().unwrap_or("(no log)"))),
+            }
+            if let Some(log) = &p.log {
+                let tail: Vec<&str> = log.lines().rev().take(8).collect();
+                s.push_str("  end of the verifier log:\n");
+                for l in tail.into_iter().rev() {
+                    s.push_str(&format!("    {l}\n"));
+                }
+            }
+        }
+    }
+    s.trim_end().to_string()
+}
+
+/// The text of an error: a rejected build shows the verifier's explanation, a script that
+/// does not compile its diagnostics under the source, anything else its chain of causes.
+pub fn error(e: &anyhow::Error) -> String {
+    for c in e.chain() {
+        if let Some(r) = c.downcast_ref::<Rejected>() {
+            return build(&r.0);
+        }
+        if let Some(f) = c.downcast_ref::<CompileFailed>() {
+            return f.rendered.clone();
+        }
+    }
+    format!("{e:#}")
+}
+
+/// The JSON of an error: `{"error": text}`, with the structured diagnostics of a script that
+/// does not compile and the report of a rejected build.
+pub fn error_json(e: &anyhow::Error) -> serde_json::Value {
+    let mut v = serde_json::json!({ "error": error(e) });
+    for c in e.chain() {
+        if let Some(f) = c.downcast_ref::<CompileFailed>() {
+            v["file"] = serde_json::json!(f.file);
+            v["diagnostics"] = serde_json::to_value(&f.diagnostics).unwrap_or_default();
+        }
+        if let Some(r) = c.downcast_ref::<Rejected>() {
+            v["build"] = serde_json::to_value(&*r.0).unwrap_or_default();
+        }
+        if eclat_service::is_stopped(e) {
+            v["stopped"] = serde_json::json!(true);
+        }
+    }
+    v
+}

@@ -1,0 +1,255 @@
+//! `eclat-lab shell`: a rustyline REPL over the same command table as the CLI and the TUI,
+//! with TAB completion of commands, nodes, maps, programs, scripts and lessons. Lines are
+//! read on the main thread; each command runs as a task on the runtime while the main thread
+//! prints what it streams; Ctrl-C cancels it (it reports "stopped" within 200 ms) and the
+//! shell stays.
+
+mod complete;
+
+use std::borrow::Cow;
+use std::process::ExitCode;
+
+use eclat_service::{CancellationToken, Lab};
+use rustyline::completion::{Completer, Pair};
+use rustyline::error::ReadlineError;
+use rustyline::highlight::Highlighter;
+use rustyline::hint::Hinter;
+use rustyline::validate::Validator;
+use rustyline::{Context, Editor, Helper};
+use tokio::runtime::Runtime;
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::mpsc;
+
+pub use self::complete::complete;
+use crate::commands::{self, Cli, Cmd, Ctx, help_text, parse_error};
+use crate::render;
+
+struct LabHelper {
+    lab: Lab,
+}
+
+impl Completer for LabHelper {
+    type Candidate = Pair;
+    fn complete(
+        &self,
+        line: &str,
+        pos: usize,
+        _ctx: &Context<'_>,
+    ) -> rustyline::Result<(usize, Vec<Pair>)> {
+        let (start, c) = complete(&self.lab, line, pos);
+        Ok((
+            start,
+            c.into_iter()
+                .map(|s| Pair {
+                    display: s.clone(),
+                    replacement: format!("{s} "),
+                })
+                .collect(),
+        ))
+    }
+}
+
+impl Hinter for LabHelper {
+    type Hint = String;
+}
+impl Highlighter for LabHelper {
+    fn highlight_prompt<'b, 's: 'b, 'p: 'b>(
+        &'s self,
+        prompt: &'p str,
+        _default: bool,
+    ) -> Cow<'b, str> {
+        Cow::Borrowed(prompt)
+    }
+}
+impl Validator for LabHelper {}
+impl Helper for LabHelper {}
+
+/// Runs one command as a task, printing what it streams; Ctrl-C cancels it.
+async fn run_one(lab: &Lab, cmd: Cmd, json: bool) -> (String, bool) {
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let cancel = CancellationToken::new();
+    let ctx = Ctx {
+        lab: lab.clone(),
+        updates: tx,
+        cancel: cancel.clone(),
+    };
+    let mut task = tokio::spawn(async move { commands::run(&ctx, cmd).await });
+    let mut sigint = signal(SignalKind::interrupt()).ok();
+    let result = loop {
+        tokio::select! {
+            r = &mut task => break r,
+            Some(u) = rx.recv() => {
+                if json {
+                    println!("{}", serde_json::to_string(&u).unwrap_or_default());
+                } else {
+                    println!("{}", render::update(&u));
+                }
+            }
+            Some(()) = async {
+                match sigint.as_mut() {
+                    Some(s) => s.recv().await,
+                    None => std::future::pending().await,
+                }
+            } => {
+                println!("stopping…");
+                cancel.cancel();
+            }
+        }
+    };
+    while let Ok(u) = rx.try_recv() {
+        println!("{}", render::update(&u));
+    }
+    match result {
+        Ok(Ok(reply)) if json => (
+            serde_json::to_string_pretty(&reply).unwrap_or_default(),
+            true,
+        ),
+        Ok(Ok(reply)) => (render::reply(&reply), true),
+        Ok(Err(e)) if eclat_service::is_stopped(&e) => ("stopped".into(), true),
+        Ok(Err(e)) if json => (render::error_json(&e).to_string(), false),
+        Ok(Err(e)) => (format!("error: {}", render::error(&e)), false),
+        Err(e) => (format!("internal error (please report it): {e}"), false),
+    }
+}
+
+pub fn run(lab: Lab, rt: &Runtime) -> ExitCode {
+    let mut rl: Editor<LabHelper, rustyline::history::DefaultHistory> = match Editor::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the shell: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    rl.set_helper(Some(LabHelper { lab: lab.clone() }));
+    let history = lab.env().state_dir.join("history");
+    let _ = rl.load_history(&history);
+    // from now on SIGINT is the runtime's to handle: Ctrl-C while a command runs stops it
+    // instead of killing the shell and leaving the session's objects behind
+    let _guard = rt.enter();
+    let _sigint = signal(SignalKind::interrupt());
+    println!("eclat-lab shell: `?` for help, TAB to complete, `exit` to leave.");
+    if !Lab::privileged() {
+        println!(
+            "(not root: only lessons and doctor work; run `sudo eclat-lab shell` for the lab)"
+        );
+    }
+    loop {
+        match rl.readline("eclat-lab> ") {
+            Ok(line) => {
+                let t = line.trim();
+                if t.is_empty() {
+                    continue;
+                }
+                let _ = rl.add_history_entry(t);
+                match t {
+                    "exit" | "quit" => break,
+                    "?" | "help" => {
+                        println!("{}", help_text());
+                        continue;
+                    }
+                    _ => {}
+                }
+                match commands::parse_cli(t) {
+                    Ok(None) => {}
+                    Ok(Some(Cli {
+                        cmd: Some(Cmd::Shell | Cmd::Tutorial { .. }),
+                        ..
+                    })) => println!(
+                        "already in the shell; to open the tutorial, exit and run `sudo eclat-lab`"
+                    ),
+                    Ok(Some(Cli {
+                        cmd: Some(cmd),
+                        json,
+                    })) => {
+                        let (text, _) = rt.block_on(run_one(&lab, cmd, json));
+                        if !text.is_empty() {
+                            println!("{text}");
+                        }
+                    }
+                    Ok(Some(Cli { cmd: None, .. })) => {}
+                    Err(msg) => println!("{}", parse_error(&msg)),
+                }
+            }
+            Err(ReadlineError::Interrupted) => continue,
+            Err(ReadlineError::Eof) => break,
+            Err(e) => {
+                eprintln!("error: {e}");
+                break;
+            }
+        }
+    }
+    if let Some(parent) = history.parent() {
+        let _ = std::fs::create_dir_all(parent);
+    }
+    let _ = rl.save_history(&history);
+    match lab.end_session() {
+        Ok(0) => {}
+        Ok(n) => println!("removed {n} object(s) this session created"),
+        Err(e) => {
+            eprintln!("error while cleaning up the session: {e:#} (run `sudo eclat-lab reset`)")
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use eclat_kernel::LabEnv;
+
+    fn lab(tag: &str) -> Lab {
+        Lab::new(LabEnv::for_test(tag), eclat_service::Origin::Session)
+    }
+
+    #[test]
+    fn completes_commands_and_subcommands() {
+        let lab = lab("repl");
+        let (s, c) = complete(&lab, "to", 2);
+        assert_eq!((s, c), (0, vec!["topo".to_string()]));
+        let (s, c) = complete(&lab, "topo ", 5);
+        assert_eq!(s, 5);
+        assert!(c.contains(&"up".to_string()) && c.contains(&"down".to_string()));
+        let (_, c) = complete(&lab, "topo up ", 8);
+        assert!(c.contains(&"hike-lab".to_string()));
+        let (_, c) = complete(&lab, "traffic --r", 11);
+        assert_eq!(c, vec!["--rate".to_string()]);
+        let (_, c) = complete(&lab, "xdp attach ", 11);
+        assert!(c.contains(&"xdp_counter".to_string()));
+        let (_, c) = complete(&lab, "map cl", 6);
+        assert_eq!(c, vec!["clear".to_string()]);
+    }
+
+    #[test]
+    fn completes_script_and_module_files() {
+        let dir = std::env::temp_dir().join(format!("eclat-repl-files-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("sub")).unwrap();
+        for f in ["a.eclat", "m.bpf.c", "m.o", "notes.txt"] {
+            std::fs::write(dir.join(f), "").unwrap();
+        }
+        let d = dir.display();
+        let line = format!("load {d}/");
+        let (_, c) = complete(&lab("repl-files"), &line, line.len());
+        assert_eq!(c, vec![format!("{d}/a.eclat"), format!("{d}/sub/")]);
+        let line = format!("module load {d}/m");
+        let (_, c) = complete(&lab("repl-files"), &line, line.len());
+        assert_eq!(c, vec![format!("{d}/m.bpf.c"), format!("{d}/m.o")]);
+        // nothing loaded in a fresh lab: nothing to unload
+        let (_, c) = complete(&lab("repl-files"), "module unload ", 14);
+        assert!(c.is_empty(), "{c:?}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn an_unknown_command_says_so_without_the_usage_text() {
+        let e = commands::parse_line("frobnicate now").unwrap_err();
+        let m = parse_error(&e);
+        assert!(
+            m.contains("frobnicate") && m.contains("`help` lists the commands"),
+            "{m}"
+        );
+        assert!(
+            !m.contains("Usage:") && !m.contains("--help' for more"),
+            "{m}"
+        );
+    }
+}

@@ -1,0 +1,210 @@
+//! The layout: where each pane goes for a terminal size and a state. One function of the
+//! state, shared by the view (drawing) and the update (scrolling; which panes are visible,
+//! and so polled or traced).
+
+use ratatui::layout::Rect;
+
+pub use super::lines::inner_width;
+use super::lines::{check_height, step_lines, topo_lines};
+use super::state::{App, Focus, PanelState};
+
+/// Where each part of the screen goes. `None`: not shown at this size (or zoomed away).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Regions {
+    pub header: Rect,
+    pub step: Option<Rect>,
+    pub text: Option<Rect>,
+    pub topo: Option<Rect>,
+    pub maps: Option<Rect>,
+    pub log: Option<Rect>,
+    /// the exercise's check results (in place of the lesson text)
+    pub check: Option<Rect>,
+    /// the verifier's explanation (below the check results)
+    pub verifier: Option<Rect>,
+    /// the chain-trace timeline (below the maps)
+    pub trace: Option<Rect>,
+    pub cmd: Rect,
+    pub status: Rect,
+}
+
+pub fn rows(r: Rect, y: u16, h: u16) -> Rect {
+    Rect::new(r.x, y, r.width, h)
+}
+
+/// The pane that zoom and the Tab cycle refer to.
+pub fn pane(app: &App) -> Focus {
+    if app.focus == Focus::Command {
+        app.last_pane
+    } else {
+        app.focus
+    }
+}
+
+pub fn step_height(app: &App, width: u16) -> u16 {
+    (step_lines(app, inner_width(Rect::new(0, 0, width, 1))).len() as u16 + 2).min(10)
+}
+
+pub fn topo_height(app: &App, width: u16) -> u16 {
+    topo_lines(app, inner_width(Rect::new(0, 0, width, 1))).len() as u16 + 2
+}
+
+pub fn maps_height(app: &App) -> u16 {
+    let mut h = 2;
+    for p in &app.panels {
+        h += 1 + match &p.state {
+            PanelState::Loaded { rows, .. } => rows.len().max(1) as u16,
+            _ => 1,
+        };
+    }
+    h
+}
+
+/// The layout for `area`: a header line, the lesson (step and text) on the left, the lab
+/// (topology, maps) on the right, the event log across the bottom, the command line and the
+/// status line. Small terminals lose the right column first; zoom gives one pane everything.
+pub fn regions(app: &App, area: Rect) -> Regions {
+    let h = area.height;
+    let header = Rect::new(area.x, area.y, area.width, 1.min(h));
+    let status = Rect::new(area.x, area.y + h.saturating_sub(1), area.width, 1.min(h));
+    let cmd = Rect::new(area.x, area.y + h.saturating_sub(2), area.width, 1.min(h));
+    let body_h = h.saturating_sub(3);
+    let body = Rect::new(area.x, area.y + 1.min(h), area.width, body_h);
+    let mut r = Regions {
+        header,
+        step: None,
+        text: None,
+        topo: None,
+        maps: None,
+        log: None,
+        check: None,
+        verifier: None,
+        trace: None,
+        cmd,
+        status,
+    };
+    let verifier_on = app.show_check && app.verifier.is_some();
+    // the check box is for the lesson's exercise (`module build` has only the verifier's)
+    let has_ex = app.current_exercise().is_some();
+    if app.zoom {
+        match pane(app) {
+            Focus::Topology => r.topo = Some(body),
+            Focus::Maps => r.maps = Some(body),
+            Focus::Log => r.log = Some(body),
+            Focus::Trace if app.uses_chains => r.trace = Some(body),
+            Focus::Verifier if verifier_on => {
+                let ch = if has_ex {
+                    check_height(app, body.width).min(body_h / 3)
+                } else {
+                    0
+                };
+                if ch > 0 {
+                    r.check = Some(rows(body, body.y, ch));
+                }
+                r.verifier = Some(rows(body, body.y + ch, body_h - ch));
+            }
+            _ => {
+                let sh = step_height(app, body.width).min(body_h / 3);
+                r.step = Some(rows(body, body.y, sh));
+                if app.show_check && has_ex {
+                    let ch = check_height(app, body.width).min(body_h - sh);
+                    r.check = Some(rows(body, body.y + sh, ch));
+                    if body_h - sh - ch >= 3 {
+                        r.text = Some(rows(body, body.y + sh + ch, body_h - sh - ch));
+                    }
+                } else {
+                    r.text = Some(rows(body, body.y + sh, body_h - sh));
+                }
+            }
+        }
+        return r;
+    }
+    // the event log across the bottom
+    let log_h = if body_h >= 14 {
+        (body_h / 4).clamp(5, 12)
+    } else if body_h >= 9 {
+        4
+    } else {
+        0
+    };
+    if log_h > 0 {
+        r.log = Some(rows(body, body.y + body_h - log_h, log_h));
+    }
+    let upper_h = body_h - log_h;
+    let upper = rows(body, body.y, upper_h);
+    let (left, right) = if area.width >= 72 && upper_h >= 10 {
+        let rw = (area.width * 2 / 5).clamp(36, 64);
+        let lw = area.width - rw;
+        (
+            Rect::new(upper.x, upper.y, lw, upper_h),
+            Some(Rect::new(upper.x + lw, upper.y, rw, upper_h)),
+        )
+    } else {
+        (upper, None)
+    };
+    // the check and verifier panels take the text's place; on a short screen the step too
+    let mut sh = step_height(app, left.width).min(upper_h / 2);
+    if verifier_on && upper_h < 24 {
+        sh = 0;
+    }
+    let (below_y, below_h) = if sh >= 3 {
+        r.step = Some(rows(left, left.y, sh));
+        (left.y + sh, upper_h - sh)
+    } else {
+        (left.y, upper_h)
+    };
+    let below = rows(left, below_y, below_h);
+    if verifier_on || (app.show_check && has_ex) {
+        let want = check_height(app, left.width);
+        if verifier_on {
+            let ch = if !has_ex {
+                0
+            } else if below_h >= want + 12 {
+                want
+            } else {
+                want.min(below_h / 3).max(3.min(below_h))
+            };
+            if ch > 0 {
+                r.check = Some(rows(below, below.y, ch));
+            }
+            r.verifier = Some(rows(below, below.y + ch, below_h - ch));
+        } else {
+            let ch = if below_h >= want + 6 { want } else { below_h };
+            r.check = Some(rows(below, below.y, ch));
+            if below_h > ch {
+                r.text = Some(rows(below, below.y + ch, below_h - ch));
+            }
+        }
+    } else {
+        r.text = Some(below);
+    }
+    if let Some(right) = right {
+        let maps_min = maps_height(app).min(upper_h / 2).max(4);
+        let th = topo_height(app, right.width).min(upper_h - maps_min);
+        r.topo = Some(Rect::new(right.x, right.y, right.width, th));
+        let rest = Rect::new(right.x, right.y + th, right.width, upper_h - th);
+        r.maps = Some(rest);
+        if app.uses_chains {
+            // the timeline below the counters when there is room, else in their place
+            // while focused (Tab), or zoomed (z)
+            let mh = maps_height(app);
+            if rest.height >= mh + 7 {
+                r.maps = Some(rows(rest, rest.y, mh));
+                r.trace = Some(rows(rest, rest.y + mh, rest.height - mh));
+            } else if pane(app) == Focus::Trace {
+                r.maps = None;
+                r.trace = Some(rest);
+            }
+        }
+    } else if app.uses_chains && pane(app) == Focus::Trace {
+        r.text = None;
+        r.check = None;
+        r.verifier = None;
+        r.trace = Some(below);
+    }
+    if pane(app) == Focus::Verifier && r.verifier.is_none() && verifier_on {
+        r.text = None;
+        r.check = None;
+        r.verifier = Some(below);
+    }
+    r
+}

@@ -1,0 +1,303 @@
+//! The text of the panes that the layout sizes by their content and the view draws: the
+//! current step, the topology, the exercise's check results. Pure functions of the state.
+
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use unicode_width::UnicodeWidthStr;
+
+use super::markdown;
+use super::state::{App, CheckView, TopoView};
+
+/// Width inside a bordered block.
+pub fn inner_width(r: Rect) -> u16 {
+    r.width.saturating_sub(2)
+}
+
+/// The step box's lines: the step's text, the command `r` runs, the keys to move on.
+pub fn step_lines(app: &App, width: u16) -> Vec<Line<'static>> {
+    let t = &app.theme;
+    let Some(s) = app.lesson.steps.get(app.step) else {
+        return vec![];
+    };
+    let w = width as usize;
+    let mut lines = markdown::wrap(&[(s.text.clone(), Style::new())], w, Span::raw(""), "");
+    if let Some(run) = &s.run {
+        lines.extend(markdown::wrap(
+            &[(run.clone(), t.code())],
+            w,
+            Span::styled("r runs ", t.key()),
+            "       ",
+        ));
+    }
+    lines
+}
+
+/// The topology as links: each line joins an interface of one node to its peer, with the
+/// addresses below and the XDP program attached to either end.
+pub fn topo_lines(app: &App, width: u16) -> Vec<Line<'static>> {
+    let t = &app.theme;
+    let w = width as usize;
+    let st = match &app.topo {
+        TopoView::Unknown => return vec![Line::styled("reading…", t.dim())],
+        TopoView::NeedsRoot => {
+            return vec![
+                Line::raw("needs root to read the lab's"),
+                Line::raw("namespaces: `sudo eclat-lab`"),
+            ];
+        }
+        TopoView::Error(e) => return vec![Line::styled(e.clone(), t.error())],
+        TopoView::Status(st) => st,
+    };
+    if st.topology.is_none() {
+        return vec![
+            Line::styled("no topology up", t.warn()),
+            Line::from(vec![
+                Span::styled("r", t.key()),
+                Span::styled(" on step 1, or ", t.dim()),
+                Span::styled(":topo up", t.code()),
+            ]),
+        ];
+    }
+    let conn = " ─── ";
+    let cw = w.saturating_sub(conn.width()) / 2;
+    let mut out = Vec::new();
+    let mut seen: Vec<(String, String)> = Vec::new();
+    for n in &st.nodes {
+        if !n.present {
+            out.push(Line::styled(
+                format!("{}: namespace missing", n.node),
+                t.error(),
+            ));
+        }
+        for i in &n.interfaces {
+            let me = (n.node.clone(), i.dev.clone());
+            if seen.contains(&me) {
+                continue;
+            }
+            let Some((pn, pd)) = i.peer.split_once(':') else {
+                continue;
+            };
+            seen.push((pn.to_string(), pd.to_string()));
+            let peer = st
+                .nodes
+                .iter()
+                .find(|x| x.node == pn)
+                .and_then(|x| x.interfaces.iter().find(|y| y.dev == pd));
+            let end_style = |i: &eclat_kernel::topo::IfStatus| {
+                if i.xdp_prog_id.is_some() {
+                    t.xdp()
+                } else if !i.up {
+                    t.error()
+                } else {
+                    t.strong()
+                }
+            };
+            let lname = format!("{}:{}", n.node, i.dev);
+            let rname = i.peer.clone();
+            out.push(Line::from(vec![
+                Span::styled(fit(&lname, cw), end_style(i)),
+                Span::styled(conn, t.dim()),
+                Span::styled(
+                    fit(&rname, cw),
+                    peer.map(end_style).unwrap_or_else(|| t.error()),
+                ),
+            ]));
+            let addrs = |i: Option<&eclat_kernel::topo::IfStatus>| -> Vec<String> {
+                let Some(i) = i else {
+                    return vec!["missing".into()];
+                };
+                // addresses without their prefix length, as many per line as fit
+                // in the order `update` sorted them (see `App::sort_addresses`)
+                let sorted = i.addresses.iter().map(|a| a.split('/').next().unwrap_or(a));
+                let mut lines = vec![String::new()];
+                for a in sorted {
+                    let last = lines.last_mut().unwrap();
+                    if last.is_empty() {
+                        last.push_str(a);
+                    } else if last.width() + 1 + a.width() <= cw {
+                        last.push(' ');
+                        last.push_str(a);
+                    } else {
+                        lines.push(a.to_string());
+                    }
+                }
+                if !i.up {
+                    lines.insert(0, "(down)".into());
+                }
+                lines
+            };
+            let la = addrs(Some(i));
+            let ra = addrs(peer);
+            let xdp = |i: Option<&eclat_kernel::topo::IfStatus>| -> Option<String> {
+                let i = i?;
+                let mode = match i.xdp_mode.as_deref() {
+                    Some("generic") => " (skb)",
+                    _ => "",
+                };
+                match (&i.xdp_prog, i.xdp_prog_id) {
+                    // narrow columns: the name alone (the interface is highlighted too)
+                    (Some(p), _) if p.width() + mode.width() + 6 > cw => Some(format!("{p}{mode}")),
+                    (Some(p), _) => Some(format!("xdp: {p}{mode}")),
+                    (None, Some(id)) => Some(format!("xdp: id {id}")),
+                    _ => None,
+                }
+            };
+            let (lx, rx) = (xdp(Some(i)), xdp(peer));
+            // 12 of these fit an 80x24 screen: one address line when space is short
+            let max_addr = if w < 44 { 1 } else { usize::MAX };
+            let n_addr = la.len().max(ra.len()).min(max_addr);
+            for k in 0..n_addr {
+                let l = la.get(k).cloned().unwrap_or_default();
+                let r = ra.get(k).cloned().unwrap_or_default();
+                let (l, r) = if k + 1 == n_addr && n_addr < la.len().max(ra.len()) {
+                    (
+                        more(&l, la.len().saturating_sub(n_addr)),
+                        more(&r, ra.len().saturating_sub(n_addr)),
+                    )
+                } else {
+                    (l, r)
+                };
+                out.push(Line::from(vec![
+                    Span::raw(fit(&format!(" {l}"), cw)),
+                    Span::raw(" ".repeat(conn.width())),
+                    Span::raw(fit(&format!(" {r}"), cw)),
+                ]));
+            }
+            if lx.is_some() || rx.is_some() {
+                out.push(Line::from(vec![
+                    Span::styled(fit(&format!(" {}", lx.unwrap_or_default()), cw), t.xdp()),
+                    Span::raw(" ".repeat(conn.width())),
+                    Span::styled(fit(&format!(" {}", rx.unwrap_or_default()), cw), t.xdp()),
+                ]));
+            }
+        }
+        for p in &n.problems {
+            out.push(Line::styled(format!("{}: {p}", n.node), t.error()));
+        }
+    }
+    out
+}
+
+/// Fits `s` into `w` cells, marking a cut with `…`.
+pub fn fit(s: &str, w: usize) -> String {
+    if s.width() <= w {
+        return format!("{s:<w$}");
+    }
+    let mut out = String::new();
+    for c in s.chars() {
+        if out.width() + 1 >= w {
+            break;
+        }
+        out.push(c);
+    }
+    out.push('…');
+    format!("{out:<w$}")
+}
+
+pub fn more(s: &str, n: usize) -> String {
+    if n == 0 {
+        s.to_string()
+    } else {
+        format!("{s} +{n}")
+    }
+}
+
+/// The check panel's lines: one per check (✓/✗), expected and seen for the failed one,
+/// and which hint applies.
+pub fn check_lines(app: &App, width: u16) -> Vec<Line<'static>> {
+    let t = &app.theme;
+    let w = width as usize;
+    let Some(ex) = app.current_exercise() else {
+        return vec![Line::styled("this lesson has no exercise", t.dim())];
+    };
+    let mut out = Vec::new();
+    match &app.check {
+        CheckView::NotRun => {
+            out.extend(wrap(&ex.title, t.strong(), w, Span::raw(""), ""));
+            out.push(Line::from(vec![
+                Span::styled("c", t.key()),
+                Span::styled(" checks your copy, ", t.dim()),
+                Span::styled("e", t.key()),
+                Span::styled(" edits it", t.dim()),
+            ]));
+        }
+        CheckView::Running => out.push(Line::styled(format!("⟳ checking {}…", ex.file), t.warn())),
+        CheckView::Error(e) => {
+            out.extend(wrap(e, t.error(), w, Span::styled("✗ ", t.error()), "  "));
+        }
+        CheckView::Done(rep) => {
+            for r in &rep.results {
+                if r.passed {
+                    out.extend(wrap(
+                        &r.what,
+                        t.plain(),
+                        w,
+                        Span::styled("✓ ", t.spark()),
+                        "  ",
+                    ));
+                    continue;
+                }
+                out.extend(wrap(
+                    &r.what,
+                    t.strong(),
+                    w,
+                    Span::styled("✗ ", t.error()),
+                    "  ",
+                ));
+                out.extend(wrap(
+                    &r.expected,
+                    t.plain(),
+                    w,
+                    Span::styled("  expected ", t.dim()),
+                    "           ",
+                ));
+                out.extend(wrap(
+                    &r.seen,
+                    t.warn(),
+                    w,
+                    Span::styled("  seen     ", t.dim()),
+                    "           ",
+                ));
+                if let Some(h) = r.hint {
+                    out.push(Line::from(vec![
+                        Span::styled(format!("  hint {} applies: ", h + 1), t.dim()),
+                        Span::styled("h", t.key()),
+                        Span::styled(" shows hints", t.dim()),
+                    ]));
+                }
+            }
+            let left = ex.checks.len().saturating_sub(rep.results.len());
+            if left > 0 {
+                out.push(Line::styled(
+                    format!("· {left} more check(s) run once this one passes"),
+                    t.dim(),
+                ));
+            }
+            if rep.passed {
+                out.push(Line::from(vec![
+                    Span::styled("s", t.key()),
+                    Span::styled(" shows the reference solution, ", t.dim()),
+                    Span::styled("n", t.key()),
+                    Span::styled(" moves on", t.dim()),
+                ]));
+            }
+        }
+    }
+    out
+}
+
+/// Rows the check panel wants (with its border).
+pub fn check_height(app: &App, width: u16) -> u16 {
+    check_lines(app, inner_width(Rect::new(0, 0, width, 1))).len() as u16 + 2
+}
+
+pub fn wrap(
+    text: &str,
+    style: Style,
+    w: usize,
+    first: Span<'static>,
+    rest: &str,
+) -> Vec<Line<'static>> {
+    markdown::wrap(&[(text.to_string(), style)], w, first, rest)
+}

@@ -1,0 +1,402 @@
+//! The runtime behind the TUI: it carries out [`Effect`]s on the tokio runtime and turns
+//! what happens into [`Event`]s on one channel. Each command and check is a task holding a
+//! cancellation token (Esc or Ctrl-C cancels it); the map sampler is a task that reads the
+//! visible panels on a 10 Hz interval (on the blocking pool) and the topology every 2 s; a
+//! watcher (inotify through `notify`, debounced) follows the current exercise file; the
+//! chain-trace pane is a subscription to the session's trace hub, which every `chain trace`
+//! shares. The event loop (`super::event_loop`) waits on that channel, the terminal's event
+//! stream and signals in one `select!`.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use eclat_course::{Lesson, Progress, checks, workspace};
+use eclat_service::maps::Sampler;
+use eclat_service::{CancellationToken, Lab};
+use tokio::sync::mpsc::{self, UnboundedSender};
+use tokio::task::JoinHandle;
+
+use super::state::{CheckDone, JobId, LogKind, POLL_INTERVAL, VerifierView};
+use super::update::{Effect, Event, JobError};
+use crate::commands::{self, Cmd, Ctx};
+
+const TOPO_INTERVAL: Duration = Duration::from_secs(2);
+/// Quiet time after the last change to the exercise file before it is checked: editors
+/// write a file in several steps (truncate, write, rename, chmod).
+pub const DEBOUNCE: Duration = Duration::from_millis(300);
+
+pub struct Runtime {
+    lab: Lab,
+    tx: UnboundedSender<Event>,
+    jobs: HashMap<JobId, (CancellationToken, JoinHandle<()>)>,
+    /// the maps the sampler reads (it reads nothing while empty)
+    poll: tokio::sync::watch::Sender<Vec<String>>,
+    topo_now: tokio::sync::watch::Sender<u64>,
+    /// the exercise file's watcher (dropping it ends its debounce task)
+    watcher: Option<notify::RecommendedWatcher>,
+    /// the trace pane's subscription task
+    trace: Option<JoinHandle<()>>,
+}
+
+/// What a command job's error says, typed for the panels.
+fn job_error(e: &anyhow::Error) -> JobError {
+    JobError {
+        text: crate::render::error(e),
+        rejected: e.chain().find_map(|c| {
+            c.downcast_ref::<eclat_service::modules::Rejected>()
+                .map(|r| r.0.clone())
+        }),
+        stopped: eclat_service::is_stopped(e),
+    }
+}
+
+impl Runtime {
+    /// Starts the sampler; must run inside the tokio runtime.
+    pub fn new(lab: Lab, tx: UnboundedSender<Event>) -> Self {
+        let (poll, prx) = tokio::sync::watch::channel(Vec::new());
+        let (topo_now, trx) = tokio::sync::watch::channel(0u64);
+        tokio::spawn(sampler(lab.clone(), prx, trx, tx.clone()));
+        Self {
+            lab,
+            tx,
+            jobs: HashMap::new(),
+            poll,
+            topo_now,
+            watcher: None,
+            trace: None,
+        }
+    }
+
+    pub fn running(&self) -> usize {
+        self.jobs.len()
+    }
+
+    /// A job finished: forget its token.
+    pub fn finished(&mut self, job: JobId) {
+        self.jobs.remove(&job);
+    }
+
+    /// Cancels every job (quitting).
+    pub fn stop_all(&mut self) {
+        for (c, _) in self.jobs.values() {
+            c.cancel();
+        }
+    }
+
+    pub fn apply(&mut self, fx: Vec<Effect>) {
+        for e in fx {
+            match e {
+                Effect::Run { job, cmd } => self.run(job, cmd),
+                Effect::Stop(job) => {
+                    if let Some((c, _)) = self.jobs.get(&job) {
+                        c.cancel();
+                    }
+                }
+                Effect::Complete { line, pos } => {
+                    let (start, candidates) = crate::repl::complete(&self.lab, &line, pos);
+                    let _ = self.tx.send(Event::Completions { start, candidates });
+                }
+                Effect::Poll(m) => {
+                    let _ = self.poll.send(m);
+                }
+                Effect::RefreshTopo => {
+                    self.topo_now.send_modify(|n| *n += 1);
+                }
+                Effect::Check {
+                    job,
+                    lesson,
+                    exercise,
+                } => self.check(job, *lesson, exercise),
+                Effect::Watch(w) => self.watch(w.map(|(l, i)| (*l, i))),
+                Effect::ResetExercise { lesson, exercise } => {
+                    let ex = &lesson.exercises[exercise];
+                    let note = match workspace::reset(&lesson, ex) {
+                        Ok((path, backup)) => (
+                            LogKind::Info,
+                            format!(
+                                "{} is the starter again (your version: {})",
+                                path.display(),
+                                backup.display()
+                            ),
+                        ),
+                        Err(e) => (LogKind::Error, format!("reset failed: {e:#}")),
+                    };
+                    let _ = self.tx.send(Event::Note(note.0, note.1));
+                }
+                Effect::SaveProgress(op) => {
+                    if let Err(e) = op.save() {
+                        let _ = self
+                            .tx
+                            .send(Event::Problem(format!("cannot save your progress: {e:#}")));
+                    }
+                }
+                Effect::ReloadProgress => {
+                    let _ = self.tx.send(Event::Progress(Progress::load()));
+                }
+                Effect::Trace(on) => self.trace(on),
+                // the event loop suspends the terminal for the editor
+                Effect::Edit { .. } => {}
+                Effect::Quit => {}
+            }
+        }
+    }
+
+    /// A command as a task: what it streams comes back as `JobUpdate`, its typed result as
+    /// `JobDone` (a panic inside becomes an error message, never the end of the TUI).
+    fn run(&mut self, job: JobId, cmd: Cmd) {
+        let cancel = CancellationToken::new();
+        let (utx, mut urx) = mpsc::unbounded_channel();
+        let ctx = Ctx {
+            lab: self.lab.clone(),
+            updates: utx,
+            cancel: cancel.clone(),
+        };
+        let tx = self.tx.clone();
+        let fwd = {
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                while let Some(u) = urx.recv().await {
+                    let _ = tx.send(Event::JobUpdate(job, u));
+                }
+            })
+        };
+        let handle = tokio::spawn(async move {
+            let r = tokio::spawn(async move { commands::run(&ctx, cmd).await }).await;
+            let _ = fwd.await;
+            let result = match r {
+                Ok(Ok(reply)) => Ok(Box::new(reply)),
+                Ok(Err(e)) => Err(job_error(&e)),
+                Err(p) => Err(JobError {
+                    text: format!("internal error (please report it): {p}"),
+                    rejected: None,
+                    stopped: false,
+                }),
+            };
+            let _ = tx.send(Event::JobDone { job, result });
+        });
+        self.jobs.insert(job, (cancel, handle));
+    }
+
+    /// An exercise's checks as a task: the report comes back as `Checked` (with the
+    /// verifier panel when a program was rejected), then `JobDone`.
+    fn check(&mut self, job: JobId, lesson: Lesson, i: usize) {
+        let cancel = CancellationToken::new();
+        let lab = self.lab.clone();
+        let tx = self.tx.clone();
+        let c = cancel.clone();
+        let handle = tokio::spawn(async move {
+            let ex = &lesson.exercises[i];
+            let r = async {
+                let file = workspace::file(&lesson, ex)?;
+                let rep = checks::run(&lab, &lesson, ex, &file, &c).await?;
+                Ok::<_, anyhow::Error>((file, rep))
+            }
+            .await;
+            let result = match r {
+                Ok((file, report)) => {
+                    let verifier = report.results.iter().find_map(|r| {
+                        let e = r.explanation.clone()?;
+                        let text = std::fs::read_to_string(&file).unwrap_or_default();
+                        Some(VerifierView::new(
+                            e,
+                            None,
+                            &file.display().to_string(),
+                            &text,
+                        ))
+                    });
+                    let _ = tx.send(Event::Checked(Box::new(CheckDone {
+                        report: report.clone(),
+                        verifier,
+                    })));
+                    Ok(Box::new(commands::Reply::LessonCheck(report)))
+                }
+                Err(e) => Err(job_error(&e)),
+            };
+            let _ = tx.send(Event::JobDone { job, result });
+        });
+        self.jobs.insert(job, (cancel, handle));
+    }
+
+    /// Watches the exercise file (its folder, as editors replace files by renaming): after
+    /// [`DEBOUNCE`] of quiet, new content becomes `FileChanged`.
+    fn watch(&mut self, target: Option<(Lesson, usize)>) {
+        use notify::Watcher;
+        self.watcher = None;
+        let Some((lesson, i)) = target else {
+            return;
+        };
+        let Some(ex) = lesson.exercises.get(i) else {
+            return;
+        };
+        let path = match workspace::file(&lesson, ex) {
+            Ok(p) => p,
+            Err(e) => {
+                let _ = self.tx.send(Event::Problem(format!(
+                    "cannot set up your copy of {}: {e:#}",
+                    ex.file
+                )));
+                return;
+            }
+        };
+        let (ntx, nrx) = mpsc::unbounded_channel::<notify::Event>();
+        let watcher = notify::recommended_watcher(move |r: notify::Result<notify::Event>| {
+            if let Ok(ev) = r {
+                let _ = ntx.send(ev);
+            }
+        });
+        let mut watcher = match watcher {
+            Ok(w) => w,
+            Err(e) => {
+                let _ = self.tx.send(Event::Problem(format!(
+                    "cannot watch {}: {e}",
+                    path.display()
+                )));
+                return;
+            }
+        };
+        let dir = path
+            .parent()
+            .unwrap_or(std::path::Path::new("."))
+            .to_path_buf();
+        if let Err(e) = watcher.watch(&dir, notify::RecursiveMode::NonRecursive) {
+            let _ = self.tx.send(Event::Problem(format!(
+                "cannot watch {}: {e}",
+                dir.display()
+            )));
+            return;
+        }
+        tokio::spawn(debounce(nrx, path.clone(), self.tx.clone()));
+        self.watcher = Some(watcher);
+        let _ = self.tx.send(Event::Watching(path));
+    }
+
+    /// Subscribes the trace pane to the session's chain trace, or leaves it.
+    fn trace(&mut self, on: bool) {
+        if !on {
+            if let Some(t) = self.trace.take() {
+                t.abort();
+            }
+            return;
+        }
+        if self.trace.is_some() {
+            return;
+        }
+        let mut sub = self.lab.trace_subscribe();
+        let tx = self.tx.clone();
+        self.trace = Some(tokio::spawn(async move {
+            while let Some(item) = sub.recv().await {
+                if tx.send(Event::Trace(item)).is_err() {
+                    return;
+                }
+            }
+        }));
+    }
+}
+
+/// Reads the panels' maps at 10 Hz while there are some, and the topology every 2 s (and
+/// at once when asked); only changes of the topology are news.
+async fn sampler(
+    lab: Lab,
+    mut maps: tokio::sync::watch::Receiver<Vec<String>>,
+    mut topo_now: tokio::sync::watch::Receiver<u64>,
+    tx: UnboundedSender<Event>,
+) {
+    let mut sampler = Some(Sampler::new(lab.clone()));
+    let mut names: Vec<String> = Vec::new();
+    let mut tick = tokio::time::interval(POLL_INTERVAL);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut topo_tick = tokio::time::interval(TOPO_INTERVAL);
+    topo_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut topo_wanted = false;
+    let mut last_topo = String::new();
+    loop {
+        tokio::select! {
+            r = maps.changed() => {
+                if r.is_err() {
+                    return;
+                }
+                names = maps.borrow_and_update().clone();
+                if let Some(s) = sampler.as_mut() {
+                    s.forget();
+                }
+                tick.reset_immediately();
+            }
+            r = topo_now.changed() => {
+                if r.is_err() {
+                    return;
+                }
+                topo_now.borrow_and_update();
+                topo_wanted = true;
+                topo_tick.reset_immediately();
+            }
+            _ = tick.tick(), if !names.is_empty() => {
+                let Some(mut s) = sampler.take() else { return };
+                let want = names.clone();
+                let (s, samples) = match tokio::task::spawn_blocking(move || {
+                    let samples = s.sample(&want);
+                    (s, samples)
+                })
+                .await
+                {
+                    Ok(x) => x,
+                    Err(e) => {
+                        let _ = tx.send(Event::Problem(format!(
+                            "internal error: the map panels stopped updating: {e}"
+                        )));
+                        return;
+                    }
+                };
+                sampler = Some(s);
+                if tx.send(Event::Maps(samples)).is_err() {
+                    return;
+                }
+            }
+            _ = topo_tick.tick(), if topo_wanted => {
+                let st = lab.topo_status().await.map_err(|e| format!("{e:#}"));
+                let key = format!("{st:?}");
+                if key != last_topo {
+                    last_topo = key;
+                    if tx.send(Event::Topo(st)).is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Turns the watcher's raw events into one `FileChanged` per save with new content.
+async fn debounce(
+    mut rx: mpsc::UnboundedReceiver<notify::Event>,
+    file: PathBuf,
+    tx: UnboundedSender<Event>,
+) {
+    let read = |p: &std::path::Path| std::fs::read(p).ok();
+    let mut last = read(&file);
+    let name = file.file_name().map(|n| n.to_os_string());
+    // the watcher went away (another exercise, quitting): so does this task
+    while let Some(ev) = rx.recv().await {
+        if !ev
+            .paths
+            .iter()
+            .any(|p| p.file_name().map(|n| n.to_os_string()) == name)
+        {
+            continue;
+        }
+        loop {
+            match tokio::time::timeout(DEBOUNCE, rx.recv()).await {
+                Ok(Some(_)) => continue,
+                Ok(None) => return,
+                Err(_) => break,
+            }
+        }
+        let now = read(&file);
+        if now.is_some() && now != last {
+            last = now;
+            if tx.send(Event::FileChanged(file.clone())).is_err() {
+                return;
+            }
+        }
+    }
+}

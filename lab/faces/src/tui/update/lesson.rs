@@ -1,0 +1,246 @@
+//! The lesson: steps, the exercise the keys act on, its checks (and the verifier panel when
+//! a program is rejected), hints, the solution, the editor and watch mode.
+
+use eclat_course::{Lesson, ProgressOp};
+
+use super::Effect;
+use crate::tui::markdown;
+use crate::tui::state::{
+    App, CheckDone, CheckView, Focus, LogKind, Overlay, Panel, PanelState, uses_chains,
+};
+
+impl App {
+    /// Effects to run once the runtime is up.
+    pub(crate) fn start(&mut self) -> Vec<Effect> {
+        let mut fx = Vec::new();
+        if self.privileged {
+            fx.push(Effect::RefreshTopo);
+        }
+        self.save(ProgressOp::Current(self.lesson.id.clone()), &mut fx);
+        fx.push(self.watch_effect());
+        self.sync_polling(&mut fx);
+        self.sync_trace(&mut fx);
+        fx
+    }
+    pub(crate) fn watch_effect(&self) -> Effect {
+        Effect::Watch(self.exercise.map(|i| (Box::new(self.lesson.clone()), i)))
+    }
+    /// Applies a progress change here and has the runtime write it.
+    pub(crate) fn save(&mut self, op: ProgressOp, fx: &mut Vec<Effect>) {
+        op.apply(&mut self.progress);
+        fx.push(Effect::SaveProgress(op));
+    }
+    /// Opens another lesson at the step the learner left it on.
+    pub(crate) fn open_lesson(&mut self, lesson: Lesson, fx: &mut Vec<Effect>) {
+        self.blocks = markdown::parse(&lesson.text);
+        self.panels = lesson
+            .maps
+            .iter()
+            .map(|m| Panel {
+                spec: m.clone(),
+                state: PanelState::NotLoaded,
+            })
+            .collect();
+        self.uses_chains = uses_chains(&lesson);
+        self.lesson = lesson;
+        self.resume();
+        self.text_scroll = 0;
+        self.text_cache = None;
+        self.check = CheckView::NotRun;
+        self.show_check = false;
+        self.verifier = None;
+        self.pending_check = false;
+        self.exercise_path = None;
+        self.trace.clear();
+        self.trace_packets = 0;
+        self.trace_base = None;
+        self.zoom = false;
+        if !matches!(self.focus, Focus::Command) {
+            self.focus = Focus::Lesson;
+        }
+        self.last_pane = Focus::Lesson;
+        self.save(ProgressOp::Current(self.lesson.id.clone()), fx);
+        fx.push(self.watch_effect());
+        self.info(format!(
+            "Lesson {}: {}. Step {}/{}.",
+            self.lesson.number,
+            self.lesson.title,
+            self.step + 1,
+            self.lesson.steps.len()
+        ));
+    }
+    pub(crate) fn set_step(&mut self, step: usize, fx: &mut Vec<Effect>) {
+        if step != self.step {
+            self.step = step;
+            self.save(ProgressOp::Step(self.lesson.id.clone(), step), fx);
+            // a step about another exercise of this lesson makes it the current one
+            if let Some(e) = self.step_exercise(step) {
+                self.switch_exercise(&e, fx);
+            }
+        }
+    }
+    /// Makes the exercise `id` of this lesson the one the keys act on (and watched).
+    pub(crate) fn switch_exercise(&mut self, id: &str, fx: &mut Vec<Effect>) {
+        let i = self.lesson.exercises.iter().position(|x| x.id == id);
+        if i.is_some() && i != self.exercise {
+            self.exercise = i;
+            self.check = CheckView::NotRun;
+            self.verifier = None;
+            self.exercise_path = None;
+            if self.focus == Focus::Verifier {
+                self.focus = Focus::Lesson;
+                self.zoom = false;
+            }
+            fx.push(self.watch_effect());
+        }
+    }
+    /// `c`: runs the current exercise's checks on the learner's copy.
+    pub(crate) fn start_check(&mut self, fx: &mut Vec<Effect>) {
+        let Some(i) = self.exercise else {
+            self.info("this lesson has no exercise to check: its steps show their results");
+            return;
+        };
+        if self.checking.is_some() {
+            self.info("the check is running already");
+            return;
+        }
+        if !self.privileged {
+            self.push(
+                LogKind::Warn,
+                "checks compile your file and load it into the kernel (verifier, test runs): \
+                 they need root. Quit with q and start the tutorial with `sudo eclat-lab`; \
+                 h (hints) and e (edit) work without root.",
+            );
+            return;
+        }
+        if let Some(j) = self.foreground() {
+            let msg = format!(
+                "`{}` is still running: the check waits for it (Ctrl-C stops it)",
+                j.label
+            );
+            self.info(msg);
+            self.pending_check = true;
+            return;
+        }
+        let ex = &self.lesson.exercises[i];
+        let label = format!("check {}", ex.id);
+        self.push(
+            LogKind::Command,
+            format!("$ lesson check {} {}", self.lesson.number, ex.id),
+        );
+        self.pending_check = false;
+        self.check = CheckView::Running;
+        self.show_check = true;
+        self.log_scroll = 0;
+        let job = self.new_job(label, false);
+        self.checking = Some(job);
+        fx.push(Effect::Check {
+            job,
+            lesson: Box::new(self.lesson.clone()),
+            exercise: i,
+        });
+    }
+    pub(crate) fn on_checked(&mut self, done: CheckDone, fx: &mut Vec<Effect>) {
+        if done.report.lesson != self.lesson.id {
+            return;
+        }
+        let Some(i) = self
+            .lesson
+            .exercises
+            .iter()
+            .position(|e| e.id == done.report.exercise)
+        else {
+            return;
+        };
+        self.exercise = Some(i);
+        if done.report.passed {
+            let was = self.exercise_passed();
+            self.save(
+                ProgressOp::Passed(self.lesson.id.clone(), done.report.exercise.clone()),
+                fx,
+            );
+            if !was {
+                self.info("passed: s shows the reference solution; n moves on when you are ready");
+            }
+        }
+        self.verifier = done.verifier;
+        if self.verifier.is_some() {
+            // the panel to read (and to zoom with z on a small screen)
+            if self.focus != Focus::Command {
+                self.focus = Focus::Verifier;
+            }
+            self.last_pane = Focus::Verifier;
+        } else {
+            if self.focus == Focus::Verifier {
+                self.focus = Focus::Lesson;
+                self.zoom = false;
+            }
+            if self.last_pane == Focus::Verifier {
+                self.last_pane = Focus::Lesson;
+            }
+        }
+        self.check = CheckView::Done(done.report);
+        self.show_check = true;
+    }
+    /// `h`: one more hint, remembered in the progress file as `lesson hint` does.
+    pub(crate) fn next_hint(&mut self, fx: &mut Vec<Effect>) {
+        let Some(ex) = self.current_exercise() else {
+            self.info("this lesson has no exercise, so no hints");
+            return;
+        };
+        let (id, n) = (ex.id.clone(), ex.hints.len());
+        let seen = self.hints_shown();
+        let now = (seen + 1).min(n);
+        if now != seen {
+            self.save(ProgressOp::Hints(self.lesson.id.clone(), id, now), fx);
+        }
+        self.overlay = Some(Overlay::Hints);
+    }
+    pub(crate) fn show_solution(&mut self) {
+        let Some(ex) = self.current_exercise() else {
+            self.info("this lesson has no exercise, so no solution");
+            return;
+        };
+        if !self.exercise_passed() {
+            let msg = format!(
+                "the solution of {} opens once your check passes (c checks, h gives a hint)",
+                ex.id
+            );
+            self.info(msg);
+            return;
+        }
+        self.overlay = Some(Overlay::Solution { scroll: 0 });
+    }
+    pub(crate) fn edit(&mut self, fx: &mut Vec<Effect>) {
+        let Some(i) = self.exercise else {
+            self.info("this lesson has no exercise file to edit");
+            return;
+        };
+        fx.push(Effect::Edit {
+            lesson: Box::new(self.lesson.clone()),
+            exercise: i,
+        });
+    }
+    pub(crate) fn on_file_changed(&mut self, path: std::path::PathBuf, fx: &mut Vec<Effect>) {
+        if self.exercise_path.as_ref() != Some(&path) {
+            return;
+        }
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        self.info(format!("{name} saved: checking it again"));
+        if self.checking.is_some() {
+            self.pending_check = true;
+        } else {
+            self.start_check(fx);
+        }
+    }
+    pub(crate) fn ask_reset(&mut self) {
+        if self.exercise.is_none() {
+            self.info("this lesson has no exercise file to reset");
+            return;
+        }
+        self.overlay = Some(Overlay::ConfirmReset);
+    }
+}

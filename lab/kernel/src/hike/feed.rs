@@ -1,0 +1,214 @@
+//! The VM's trace for every reader of one lab: `hvm_trace` is a BPF ring buffer, which has a
+//! single consumer position, so two processes reading it would each see part of the events.
+//! One process of the lab owns it (an exclusive `flock` on `<state>/trace.lock`), reads it
+//! and forwards every event to the others over the Unix socket `<state>/trace.sock`; the
+//! others are clients of that socket. When the owner goes, a client takes over: events the
+//! VM wrote meanwhile wait in the ring buffer. The owner keeps the VM's trace switch on while
+//! it reads, and turns it off when it leaves with no client connected.
+
+use std::fs::File;
+use std::time::Duration;
+
+use nix::fcntl::{Flock, FlockArg};
+use tokio::io::Interest;
+use tokio::io::unix::AsyncFd;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{UnixListener, UnixStream};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::TraceEvent;
+use super::runtime::Hike;
+use crate::LabEnv;
+
+/// What a feed reports.
+#[derive(Debug, Clone)]
+pub enum FeedItem {
+    Event(TraceEvent),
+    /// why no event can come now, or what the feed waits for
+    Status(String),
+}
+
+/// How long to wait before looking again when there is nothing to read.
+const RETRY: Duration = Duration::from_millis(500);
+
+fn lock_path(env: &LabEnv) -> std::path::PathBuf {
+    env.state_dir.join("trace.lock")
+}
+
+fn sock_path(env: &LabEnv) -> std::path::PathBuf {
+    env.state_dir.join("trace.sock")
+}
+
+fn hike_exists(env: &LabEnv) -> bool {
+    env.bpffs_root.join("maps/system/hvm_trace").exists()
+        && env.bpffs_root.join("maps/system/hvm_config").exists()
+}
+
+/// Feeds every trace event of the lab `env` to `tx` until `cancel` (or until `tx` is
+/// closed), as the owner of the ring buffer or as a client of the owner.
+pub async fn run(env: LabEnv, tx: mpsc::UnboundedSender<FeedItem>, cancel: CancellationToken) {
+    let mut last_status = String::new();
+    let mut status = |tx: &mpsc::UnboundedSender<FeedItem>, s: String| {
+        if s != last_status {
+            last_status = s.clone();
+            let _ = tx.send(FeedItem::Status(s));
+        }
+    };
+    while !cancel.is_cancelled() && !tx.is_closed() {
+        let outcome = match take_ownership(&env) {
+            Some(lock) => own(&env, lock, &tx, &cancel).await,
+            None => follow(&env, &tx, &cancel).await,
+        };
+        if let Err(why) = outcome {
+            status(&tx, why);
+        } else {
+            status(&tx, "waiting for packets through a chain".into());
+        }
+        tokio::select! {
+            _ = cancel.cancelled() => {}
+            _ = tokio::time::sleep(RETRY) => {}
+        }
+    }
+}
+
+fn take_ownership(env: &LabEnv) -> Option<Flock<File>> {
+    let _ = std::fs::create_dir_all(&env.state_dir);
+    let f = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(lock_path(env))
+        .ok()?;
+    Flock::lock(f, FlockArg::LockExclusiveNonblock).ok()
+}
+
+/// Reads the ring buffer and serves clients until cancelled or the HIKe instance is gone.
+async fn own(
+    env: &LabEnv,
+    _lock: Flock<File>,
+    tx: &mpsc::UnboundedSender<FeedItem>,
+    cancel: &CancellationToken,
+) -> Result<(), String> {
+    if !hike_exists(env) {
+        return Err("no HIKe chain is loaded yet: the trace starts with the first `load`".into());
+    }
+    let hike = Hike::open(&env.bpffs_root).map_err(|e| format!("no chain trace: {e}"))?;
+    let reader = hike
+        .trace_reader()
+        .map_err(|e| format!("no chain trace: {e}"))?;
+    // SAFETY: the reader owns the ring buffer's map fd, which stays open, and is the fd
+    // `as_raw_fd` returns, for as long as the reader lives (the AsyncFd owns the reader)
+    let mut reader = unsafe { AsyncFd::register_with_interest(reader, Interest::READABLE) }
+        .map_err(|e| format!("no chain trace: cannot wait on it: {e}"))?;
+    hike.set_trace(true)
+        .map_err(|e| format!("cannot turn the VM's trace on: {e}"))?;
+    let _ = tx.send(FeedItem::Status(
+        "waiting for packets through a chain".into(),
+    ));
+    let sock = sock_path(env);
+    let _ = std::fs::remove_file(&sock);
+    let listener = UnixListener::bind(&sock).ok();
+    let mut clients: Vec<UnixStream> = Vec::new();
+    let mut check = tokio::time::interval(Duration::from_secs(1));
+    let result = loop {
+        tokio::select! {
+            _ = cancel.cancelled() => break Ok(()),
+            _ = check.tick() => {
+                if !hike_exists(env) {
+                    break Err("the lab's HIKe instance is gone (reset?)".to_string());
+                }
+                if tx.is_closed() {
+                    break Ok(());
+                }
+            }
+            c = async {
+                match &listener {
+                    Some(l) => l.accept().await.ok(),
+                    None => std::future::pending().await,
+                }
+            } => {
+                if let Some((s, _)) = c {
+                    clients.push(s);
+                }
+            }
+            r = reader.readable_mut() => {
+                let Ok(mut guard) = r else {
+                    break Err("the trace ring buffer failed".to_string());
+                };
+                let raw = guard.get_inner_mut().drain_raw();
+                guard.clear_ready();
+                for b in &raw {
+                    if let Some(e) = TraceEvent::decode(b) {
+                        let _ = tx.send(FeedItem::Event(e));
+                    }
+                }
+                let mut keep = Vec::new();
+                for mut c in clients.drain(..) {
+                    let mut ok = true;
+                    for b in &raw {
+                        if c.write_all(b).await.is_err() {
+                            ok = false;
+                            break;
+                        }
+                    }
+                    if ok {
+                        keep.push(c);
+                    }
+                }
+                clients = keep;
+            }
+        }
+    };
+    drop(listener);
+    let _ = std::fs::remove_file(&sock);
+    // a client takes over and keeps the trace on; with none left, it goes off
+    if clients.is_empty() {
+        let _ = hike.set_trace(false);
+    }
+    result
+}
+
+/// Reads the owner's socket until it closes (the owner left: the caller tries to own).
+async fn follow(
+    env: &LabEnv,
+    tx: &mpsc::UnboundedSender<FeedItem>,
+    cancel: &CancellationToken,
+) -> Result<(), String> {
+    let Ok(mut s) = UnixStream::connect(sock_path(env)).await else {
+        // the owner is starting or leaving: try again
+        return Ok(());
+    };
+    let mut buf = vec![0u8; TraceEvent::SIZE];
+    loop {
+        tokio::select! {
+            _ = cancel.cancelled() => return Ok(()),
+            r = s.read_exact(&mut buf) => {
+                if r.is_err() {
+                    return Ok(());
+                }
+                if let Some(e) = TraceEvent::decode(&buf) {
+                    let _ = tx.send(FeedItem::Event(e));
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_one_process_owns_the_trace() {
+        let env = LabEnv::for_test("feed");
+        let a = take_ownership(&env).expect("the first takes it");
+        assert!(take_ownership(&env).is_none(), "a second owner");
+        drop(a);
+        assert!(
+            take_ownership(&env).is_some(),
+            "free again once the owner is gone"
+        );
+        let _ = std::fs::remove_dir_all(&env.state_dir);
+    }
+}

@@ -1,0 +1,5 @@
+// include_dir! embeds netns/ at compile time; tell cargo to rebuild when a file there is
+// added or changed (it scans the whole directory).
+fn main() {
+    println!("cargo:rerun-if-changed=../../netns");
+}

@@ -1,0 +1,26 @@
+//! Preflight: can this machine run the lab, and what to do about what is missing.
+
+use anyhow::Result;
+pub use eclat_kernel::doctor::{Check, Level};
+use serde::Serialize;
+
+use crate::Lab;
+
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct DoctorReport {
+    pub checks: Vec<Check>,
+    /// no check failed
+    pub ok: bool,
+}
+
+impl Lab {
+    /// Runs every preflight check (mounting bpffs when it is missing and we may).
+    pub async fn doctor(&self) -> Result<DoctorReport> {
+        self.blocking(|_| {
+            let checks = eclat_kernel::doctor::run(true);
+            let ok = !checks.iter().any(|c| c.level == Level::Fail);
+            Ok(DoctorReport { checks, ok })
+        })
+        .await
+    }
+}

@@ -1,0 +1,244 @@
+//! [`Lab`]: one lab instance as a session sees it. It owns what a session needs beyond the
+//! kernel: the catalog of programs (embedded objects and the learner's modules), the
+//! chain-trace hub, and the note of what recovery removed. Clones share them.
+
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+
+use anyhow::{Context, Result};
+use eclat_kernel::LabEnv;
+use eclat_kernel::cleanup::{self, CleanupReport};
+use eclat_kernel::journal::{Journal, Lifetime};
+use serde::Serialize;
+
+use crate::catalog::Catalog;
+use crate::trace::Hub;
+
+/// Where operations come from: it decides how long what they create lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Origin {
+    /// one command from a system shell: what it creates stays until `topo down` / `reset`
+    Cli,
+    /// the REPL or the TUI: what it creates belongs to the session and goes when it ends
+    Session,
+}
+
+/// What removing the leftovers of crashed runs did (empty: there were none).
+#[derive(Debug, Clone, Default, Serialize, schemars::JsonSchema)]
+pub struct Recovered {
+    /// what was removed
+    pub removed: Vec<String>,
+    /// what was left in place, with why
+    pub kept: Vec<String>,
+}
+
+impl From<CleanupReport> for Recovered {
+    fn from(r: CleanupReport) -> Self {
+        Self {
+            removed: r.removed,
+            kept: r.kept,
+        }
+    }
+}
+
+impl Recovered {
+    pub fn is_empty(&self) -> bool {
+        self.removed.is_empty() && self.kept.is_empty()
+    }
+}
+
+struct Inner {
+    env: LabEnv,
+    origin: Origin,
+    /// read from the embedded objects' BTF the first time it is needed
+    catalog: OnceLock<Mutex<Catalog>>,
+    trace: Hub,
+    /// what recoveries removed since a face last asked ([`Lab::take_recovered`])
+    recovered: Mutex<Recovered>,
+}
+
+/// A handle on one lab instance (cheap to clone; clones share the session's state).
+#[derive(Clone)]
+pub struct Lab(Arc<Inner>);
+
+impl std::fmt::Debug for Lab {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Lab")
+            .field("env", &self.0.env)
+            .field("origin", &self.0.origin)
+            .finish()
+    }
+}
+
+impl Lab {
+    pub fn new(env: LabEnv, origin: Origin) -> Self {
+        Self(Arc::new(Inner {
+            trace: Hub::new(env.clone()),
+            env,
+            origin,
+            catalog: OnceLock::new(),
+            recovered: Mutex::new(Recovered::default()),
+        }))
+    }
+
+    pub fn env(&self) -> &LabEnv {
+        &self.0.env
+    }
+
+    pub fn origin(&self) -> Origin {
+        self.0.origin
+    }
+
+    /// How long what this session creates lives.
+    pub fn life(&self) -> Lifetime {
+        match self.0.origin {
+            Origin::Cli => Lifetime::Persistent,
+            Origin::Session => Lifetime::Session,
+        }
+    }
+
+    /// Can this process change the kernel (root, or the capabilities the lab needs)?
+    pub fn privileged() -> bool {
+        eclat_kernel::doctor::privileged()
+    }
+
+    /// The catalog of programs and loaders (the embedded objects' BTF is read on first use),
+    /// with the learner's modules recorded in the lab's HIKe store joined in.
+    pub(crate) fn catalog(&self) -> MutexGuard<'_, Catalog> {
+        let m = self
+            .0
+            .catalog
+            .get_or_init(|| Mutex::new(Catalog::embedded()));
+        let mut c = m.lock().unwrap_or_else(|p| p.into_inner());
+        c.sync_learner(&crate::store::peek(&self.0.env).modules);
+        c
+    }
+
+    pub(crate) fn trace_hub(&self) -> &Hub {
+        &self.0.trace
+    }
+
+    /// Runs blocking kernel work on tokio's blocking pool.
+    pub(crate) async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Lab) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let lab = self.clone();
+        tokio::task::spawn_blocking(move || f(&lab))
+            .await
+            .context("the lab's worker thread failed")?
+    }
+
+    /// Opens the journal (taking the lab's lock) and removes the leftovers of crashed runs
+    /// first; what they were is kept for [`Lab::take_recovered`].
+    pub(crate) fn journal(&self) -> Result<Journal> {
+        let mut j = Journal::open(&self.0.env.state_dir).context("opening the lab's journal")?;
+        let rep = cleanup::recover(&self.0.env, &mut j)
+            .context("removing what an earlier eclat-lab run left behind")?;
+        if !rep.is_empty() {
+            let mut r = self.0.recovered.lock().unwrap_or_else(|p| p.into_inner());
+            r.removed.extend(rep.removed);
+            r.kept.extend(rep.kept);
+        }
+        Ok(j)
+    }
+
+    /// Removes the leftovers of crashed runs now (every privileged command starts with it).
+    pub async fn recover(&self) -> Result<()> {
+        self.blocking(|lab| lab.journal().map(drop)).await
+    }
+
+    /// What recoveries removed since the last call.
+    pub fn take_recovered(&self) -> Recovered {
+        std::mem::take(&mut *self.0.recovered.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+}
+
+/// What `reset` removed and kept.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct ResetReport {
+    pub removed: Vec<String>,
+    /// objects left in place, with why
+    pub kept: Vec<String>,
+}
+
+impl Lab {
+    /// Removes everything the lab created (namespaces, attachments, pins), nothing else.
+    pub async fn reset(&self) -> Result<ResetReport> {
+        self.blocking(|lab| {
+            let mut j = Journal::open(&lab.env().state_dir).context("opening the lab's journal")?;
+            let rep = cleanup::reset(lab.env(), &mut j)?;
+            // the HIKe instance went with the pins: its ID assignments start over
+            crate::store::HikeStore::forget(lab.env());
+            Ok(ResetReport {
+                removed: rep.removed,
+                kept: rep.kept,
+            })
+        })
+        .await
+    }
+
+    /// Ends a REPL/TUI session: removes what it created (not what `eclat-lab` commands from
+    /// a system shell made). Returns how many objects went.
+    pub fn end_session(&self) -> Result<usize> {
+        if self.origin() != Origin::Session || !Self::privileged() {
+            return Ok(0);
+        }
+        let mut j = Journal::open(&self.env().state_dir)?;
+        let rep = cleanup::end_session(self.env(), &mut j)?;
+        Ok(rep.removed.len())
+    }
+}
+
+/// A scratch lab of this lab (see `eclat_kernel::sublab`): a [`Lab`] of its own whose
+/// topology, programs and maps never meet the learner's. [`ScratchLab::close`] removes it;
+/// dropped without closing (a panic, a cancelled check), it is removed in place.
+pub struct ScratchLab {
+    parent: LabEnv,
+    lab: Option<Lab>,
+}
+
+impl std::ops::Deref for ScratchLab {
+    type Target = Lab;
+    fn deref(&self) -> &Lab {
+        self.lab.as_ref().expect("open until closed")
+    }
+}
+
+impl ScratchLab {
+    /// Removes everything the scratch lab made, and the scratch lab.
+    pub async fn close(mut self) -> Result<()> {
+        let lab = self.lab.take().expect("open until closed");
+        let parent = self.parent.clone();
+        tokio::task::spawn_blocking(move || {
+            eclat_kernel::sublab::close(&parent, lab.env()).context("removing a scratch lab")
+        })
+        .await
+        .context("the lab's worker thread failed")?
+    }
+}
+
+impl Drop for ScratchLab {
+    fn drop(&mut self) {
+        if let Some(lab) = self.lab.take() {
+            let _ = eclat_kernel::sublab::close(&self.parent, lab.env());
+        }
+    }
+}
+
+impl Lab {
+    /// A new scratch lab (recorded in this lab's journal before it exists). Its objects live
+    /// for the session (a killed process leaves a leftover the next start removes).
+    pub async fn scratch(&self, tag: &str) -> Result<ScratchLab> {
+        let tag = tag.to_string();
+        self.blocking(move |lab| {
+            let env =
+                eclat_kernel::sublab::create(lab.env(), &tag).context("creating a scratch lab")?;
+            Ok(ScratchLab {
+                parent: lab.env().clone(),
+                lab: Some(Lab::new(env, Origin::Session)),
+            })
+        })
+        .await
+    }
+}

@@ -1,0 +1,506 @@
+//! The lab's maps: list, dump (keys and values decoded through the objects' BTF, per-CPU
+//! values summed when they count), set, delete, clear, watch, and the sampler behind the
+//! TUI's live panels. Maps the lab manages for loaded scripts (the VM's chain store and
+//! configuration, its program table, loader entries a script wrote) are refused to `set`,
+//! `delete` and `clear` alike: `unload` is the way to change those.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant, SystemTime};
+
+use anyhow::{Result, bail};
+use eclat_kernel::maps::{self, MapError};
+pub use eclat_kernel::maps::{ClearMethod, Cleared, MapRef, Value};
+use eclat_kernel::xdp;
+use eclat_model::display;
+use hike::catalog::TypeLayout;
+use serde::Serialize;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::Lab;
+use crate::catalog::Catalog;
+use crate::store::HikeStore;
+
+/// How a per-CPU map's values are shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PerCpu {
+    /// not a per-CPU map
+    No,
+    /// counters: the CPUs' values are summed
+    Summed,
+    /// times or addresses, which do not add up: one value per CPU
+    EachCpu,
+}
+
+/// One entry of a map.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct MapRow {
+    /// the key as a number (or words, or hex bytes)
+    pub key: Value,
+    /// the value as a number (or words, or hex bytes); summed over CPUs for counters
+    pub value: Value,
+    /// the key decoded through the map's BTF type, when the lab knows it
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_text: Option<String>,
+    /// the value decoded through the map's BTF type, when the lab knows it
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value_text: Option<String>,
+    /// each CPU's value (decoded), for per-CPU maps whose values are not summed
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub cpus: Vec<String>,
+    /// in a program array: the program in this slot
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub program: Option<String>,
+    /// a name for the key the lab knows (an abort reason of `hvm_stats`)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    #[serde(skip)]
+    pub key_bytes: Vec<u8>,
+    #[serde(skip)]
+    pub value_bytes: Vec<u8>,
+}
+
+impl MapRow {
+    /// The key as people read it.
+    pub fn key_shown(&self) -> String {
+        self.key_text
+            .clone()
+            .unwrap_or_else(|| self.key.to_string())
+    }
+    /// The value as people read it.
+    pub fn value_shown(&self) -> String {
+        self.value_text
+            .clone()
+            .unwrap_or_else(|| self.value.to_string())
+    }
+    /// The value as a number, when it is one.
+    pub fn number(&self) -> Option<u64> {
+        match self.value {
+            Value::Int(v) => Some(v),
+            _ => None,
+        }
+    }
+}
+
+/// Every entry of a map, decoded.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct MapDump {
+    pub map: MapRef,
+    /// the C types of key and value (from BTF), when the lab knows the map's object
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_type: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value_type: Option<String>,
+    pub per_cpu: PerCpu,
+    pub rows: Vec<MapRow>,
+}
+
+/// One frame of `map watch`: every entry with its rate since the previous frame.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct WatchFrame {
+    pub map: String,
+    /// milliseconds since the Unix epoch
+    pub at_unix_ms: u64,
+    pub rows: Vec<WatchRow>,
+}
+
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct WatchRow {
+    pub key: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    pub value: String,
+    /// per second since the previous frame (numbers only; none in the first frame)
+    pub rate: Option<f64>,
+}
+
+/// What `map watch` did when it ended.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct WatchEnd {
+    pub map: String,
+    pub frames: u64,
+    /// ended by Ctrl-C (or the TUI) rather than by `--count`
+    pub stopped: bool,
+}
+
+/// What `map set` wrote.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct MapSet {
+    pub map: String,
+    pub key: String,
+    pub value: String,
+    /// in a program array: the program's kernel ID
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub program_id: Option<u32>,
+    /// a per-CPU map: the value went to CPU 0, the other CPUs' copies are 0 (the sum shown is
+    /// the value)
+    pub per_cpu: bool,
+}
+
+/// What `map delete` did.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct MapDeleted {
+    pub map: String,
+    pub key: String,
+    /// there was an entry (or a filled slot) to delete
+    pub deleted: bool,
+    pub prog_array: bool,
+}
+
+/// A map value counts things (summed over CPUs) unless it holds times or addresses.
+fn counters(layout: &TypeLayout) -> bool {
+    let timeish = |n: &str| {
+        n.contains("ts") || n.contains("time") || n.contains("last") || n.contains("seen")
+    };
+    if layout.fields.is_empty() {
+        return layout.size <= 8 && !timeish(&layout.name);
+    }
+    layout
+        .fields
+        .iter()
+        .all(|f| f.int.is_some() && !timeish(&f.name))
+}
+
+/// Names the lab gives keys of maps it knows: the VM's abort counters by reason.
+fn key_label(map: &MapRef, key: &Value) -> Option<String> {
+    if map.name == "system/hvm_stats"
+        && let Value::Int(k) = key
+    {
+        let reason = eclat_kernel::hike::VmError::from_code(*k as u32)?;
+        return serde_json::to_value(reason)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_uppercase));
+    }
+    None
+}
+
+/// Decodes a raw dump through what the catalog knows of the map.
+pub(crate) fn decode(cat: &Catalog, d: maps::Dump, programs: &HashMap<u32, String>) -> MapDump {
+    let layouts = cat.layouts_of(&d.map.name);
+    let per_cpu = match (&layouts, d.map.per_cpu()) {
+        (_, false) => PerCpu::No,
+        (Some((_, v)), true) if !counters(v) => PerCpu::EachCpu,
+        _ => PerCpu::Summed,
+    };
+    let prog_array = d.map.map_type == "prog_array";
+    let rows = d
+        .rows
+        .into_iter()
+        .map(|r| {
+            let (key_text, value_text, cpus) = match &layouts {
+                Some((kl, vl)) => (
+                    Some(display::format(kl, &r.key_bytes)),
+                    (per_cpu != PerCpu::EachCpu).then(|| display::format(vl, &r.value_bytes)),
+                    if per_cpu == PerCpu::EachCpu {
+                        r.per_cpu.iter().map(|v| display::format(vl, v)).collect()
+                    } else {
+                        vec![]
+                    },
+                ),
+                None => (None, None, vec![]),
+            };
+            let program = prog_array.then(|| prog_name(programs, &r.value));
+            MapRow {
+                label: key_label(&d.map, &r.key),
+                key: r.key,
+                value: r.value,
+                key_text,
+                value_text,
+                cpus,
+                program,
+                key_bytes: r.key_bytes,
+                value_bytes: r.value_bytes,
+            }
+        })
+        .collect();
+    MapDump {
+        key_type: layouts.as_ref().map(|(k, _)| k.name.clone()),
+        value_type: layouts.as_ref().map(|(_, v)| v.name.clone()),
+        map: d.map,
+        per_cpu,
+        rows,
+    }
+}
+
+fn prog_name(names: &HashMap<u32, String>, v: &Value) -> String {
+    match v {
+        Value::Int(id) => names.get(&(*id as u32)).cloned().unwrap_or_else(|| {
+            // e.g. the program instances of compiled chains in hvm_jit_map: the kernel's name
+            match eclat_kernel::sys::prog_info_by_id(*id as u32) {
+                Ok(Some(p)) => format!("{} (not pinned by the lab)", p.name),
+                _ => "(not pinned by the lab)".into(),
+            }
+        }),
+        _ => "?".into(),
+    }
+}
+
+impl Lab {
+    /// Every map the lab has pinned.
+    pub async fn map_list(&self) -> Result<Vec<MapRef>> {
+        self.blocking(|lab| Ok(maps::list(lab.env()))).await
+    }
+
+    /// Every entry of a map (by short name or path suffix).
+    pub async fn map_dump(&self, name: String) -> Result<MapDump> {
+        self.blocking(move |lab| {
+            let m = maps::find(lab.env(), &name)?;
+            let d = maps::dump(&m, 100_000)?;
+            let programs = if m.map_type == "prog_array" {
+                xdp::program_names_by_id(lab.env())
+            } else {
+                HashMap::new()
+            };
+            Ok(decode(&lab.catalog(), d, &programs))
+        })
+        .await
+    }
+
+    /// Refuses to change a map whose content the lab manages: the VM's chain store,
+    /// configuration and program table, and the loader maps where `load` wrote a script's
+    /// entry points. `what` is the verb of the message (`clear`, `set a key of`).
+    fn refuse_managed(&self, m: &MapRef, what: &str) -> Result<()> {
+        let system = self.env().bpffs_root.join("maps/system");
+        if m.path == system.join("hvm_chain_map") {
+            bail!(
+                "cannot {what} `{}`: it is the HIKe VM's chain store, the bytecode of the loaded \
+                 scripts, not data a program collects; `eclat-lab unload SCRIPT` removes a \
+                 script's chains (`chain list` shows which script owns which)",
+                m.name
+            );
+        }
+        if m.path == system.join("hvm_config") {
+            bail!(
+                "cannot {what} `{}`: it is the HIKe VM's configuration (the trace switch, the \
+                 chain store's epoch), not data a program collects",
+                m.name
+            );
+        }
+        if m.path.starts_with(&system) && m.map_type == "prog_array" {
+            bail!(
+                "cannot {what} `{}`: it is the HIKe VM's program table, which `module load` and \
+                 `load` fill by program ID (`module unload PACKAGE` and `unload SCRIPT` free \
+                 them); `map set` and `map delete` work on the program arrays of objects loaded \
+                 with `xdp load`",
+                m.name
+            );
+        }
+        let st = HikeStore::load(self.env());
+        let cat = self.catalog();
+        for (script, sc) in &st.scripts {
+            for e in &sc.entries {
+                let Ok(p) = cat.package(&e.package, true) else {
+                    continue;
+                };
+                if eclat_kernel::hike::runtime::map_pin_path(
+                    &self.env().bpffs_root,
+                    &p.meta,
+                    &e.map,
+                ) == m.path
+                {
+                    bail!(
+                        "cannot {what} `{}`: it holds the entry points that `load` wrote for \
+                         {script}, and its loader would find no chain to run; `eclat-lab unload \
+                         {script}` removes them (and a new `load` writes them again)",
+                        m.name
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes VALUE at KEY (numbers, 0x-hex, XDP verdicts); in a program array, KEY is a slot
+    /// and VALUE the name of a loaded program.
+    pub async fn map_set(&self, name: String, key: String, value: String) -> Result<MapSet> {
+        self.blocking(move |lab| {
+            let m = maps::find(lab.env(), &name)?;
+            lab.refuse_managed(&m, "set a key of")?;
+            if m.map_type == "prog_array" {
+                let p = xdp::find_program(lab.env(), &value)?;
+                let id = maps::set_program(&m, &key, &p.name, &p.pin)?;
+                return Ok(MapSet {
+                    map: m.name,
+                    key,
+                    value: p.name,
+                    program_id: Some(id),
+                    per_cpu: false,
+                });
+            }
+            maps::set(&m, &key, &value)?;
+            Ok(MapSet {
+                per_cpu: m.per_cpu(),
+                map: m.name,
+                key,
+                value,
+                program_id: None,
+            })
+        })
+        .await
+    }
+
+    /// Deletes the entry at KEY: empties a program array's slot, removes a hash map's key.
+    pub async fn map_delete(&self, name: String, key: String) -> Result<MapDeleted> {
+        self.blocking(move |lab| {
+            let m = maps::find(lab.env(), &name)?;
+            lab.refuse_managed(&m, "delete a key of")?;
+            let deleted = maps::delete(&m, &key)?;
+            Ok(MapDeleted {
+                prog_array: m.map_type == "prog_array",
+                map: m.name,
+                key,
+                deleted,
+            })
+        })
+        .await
+    }
+
+    /// Empties a map: deletes every key of a hash map, zeroes every value of an array.
+    pub async fn map_clear(&self, name: String) -> Result<Cleared> {
+        self.blocking(move |lab| {
+            let m = maps::find(lab.env(), &name)?;
+            lab.refuse_managed(&m, "clear")?;
+            Ok(maps::clear(&m)?)
+        })
+        .await
+    }
+
+    /// Sends a frame of every entry with its rate every `interval`, `count` times (None:
+    /// until cancelled). Cancelled, it ends at once with `stopped` set.
+    pub async fn map_watch(
+        &self,
+        name: String,
+        interval: Duration,
+        count: Option<u64>,
+        frames: mpsc::UnboundedSender<WatchFrame>,
+        cancel: CancellationToken,
+    ) -> Result<WatchEnd> {
+        let m = {
+            let name = name.clone();
+            self.blocking(move |lab| Ok(maps::find(lab.env(), &name)?))
+                .await?
+        };
+        let interval = interval.max(Duration::from_millis(10));
+        let mut prev: Option<(Instant, MapDump)> = None;
+        let mut n = 0u64;
+        let mut tick = tokio::time::interval(interval);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        while count.is_none_or(|c| n < c) {
+            tokio::select! {
+                _ = cancel.cancelled() => break,
+                _ = tick.tick() => {}
+            }
+            let mm = m.clone();
+            let d = self
+                .blocking(move |lab| {
+                    let d = maps::dump(&mm, 10_000)?;
+                    Ok(decode(&lab.catalog(), d, &HashMap::new()))
+                })
+                .await?;
+            let now = Instant::now();
+            let rows = d
+                .rows
+                .iter()
+                .map(|r| {
+                    let rate = prev.as_ref().and_then(|(t, p)| {
+                        let old = p.rows.iter().find(|o| o.key_bytes == r.key_bytes)?;
+                        Some(
+                            r.number()?.wrapping_sub(old.number()?) as f64
+                                / now.duration_since(*t).as_secs_f64(),
+                        )
+                    });
+                    WatchRow {
+                        key: r.key_shown(),
+                        label: r.label.clone(),
+                        value: r.value_shown(),
+                        rate,
+                    }
+                })
+                .collect();
+            let at_unix_ms = SystemTime::now()
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .unwrap_or_default()
+                .as_millis() as u64;
+            let _ = frames.send(WatchFrame {
+                map: m.name.clone(),
+                at_unix_ms,
+                rows,
+            });
+            n += 1;
+            prev = Some((now, d));
+        }
+        Ok(WatchEnd {
+            map: m.name,
+            frames: n,
+            stopped: cancel.is_cancelled(),
+        })
+    }
+}
+
+/// One reading of one panel's map.
+#[derive(Debug, Clone)]
+pub struct Sample {
+    pub name: String,
+    pub at: Instant,
+    /// `Ok(None)`: the map does not exist (yet)
+    pub result: Result<Option<MapDump>, String>,
+}
+
+/// Reads the maps of the TUI's panels, remembering where each is pinned between readings
+/// (a reading is a few map lookups; finding the pin walks the lab's bpffs root).
+#[derive(Debug)]
+pub struct Sampler {
+    lab: Lab,
+    found: HashMap<String, MapRef>,
+}
+
+impl Sampler {
+    pub fn new(lab: Lab) -> Self {
+        Self {
+            lab,
+            found: HashMap::new(),
+        }
+    }
+
+    /// Reads each map of `names` (blocking: a few syscalls per map). Read-only: a sample
+    /// racing a cleanup never creates anything.
+    pub fn sample(&mut self, names: &[String]) -> Vec<Sample> {
+        let env = self.lab.env().clone();
+        names
+            .iter()
+            .map(|name| {
+                let at = Instant::now();
+                let mref = match self.found.get(name) {
+                    Some(m) => Ok(m.clone()),
+                    None => maps::find(&env, name),
+                };
+                let result = match mref {
+                    Err(MapError::NotFound { .. }) => Ok(None),
+                    Err(e) => Err(e.to_string()),
+                    Ok(m) => match maps::dump(&m, 64) {
+                        Ok(d) => {
+                            self.found.insert(name.clone(), m);
+                            Ok(Some(decode(&self.lab.catalog(), d, &HashMap::new())))
+                        }
+                        // unpinned since (topology down, reset): look it up again next time
+                        Err(_) => {
+                            self.found.remove(name);
+                            Ok(None)
+                        }
+                    },
+                };
+                Sample {
+                    name: name.clone(),
+                    at,
+                    result,
+                }
+            })
+            .collect()
+    }
+
+    /// Forgets where the maps were (the panels changed).
+    pub fn forget(&mut self) {
+        self.found.clear();
+    }
+}

@@ -1,0 +1,633 @@
+//! eCLAT scripts in the lab: compiling against the session's catalog, loading into the lab's
+//! HIKe instance (program IDs and chain IDs allocated with reuse; a reload replaces the
+//! running version as one switch), unloading, and running a script on crafted packets in a
+//! scratch HIKe instance (`test`).
+//!
+//! A load is a transaction recorded in the HIKe store before the kernel is touched, so that
+//! at every instant, and after any crash and the recovery that follows, every loader entry
+//! points at a stored chain and the version recorded as loaded is the one running:
+//! 1. the new version is recorded as `pending` (its chain IDs are fresh);
+//! 2. its chains are stored (nothing points at them yet);
+//! 3. its loader entries are written (each write switches one entry: a packet runs one
+//!    version or the other, never half of each) and its loaders attached;
+//! 4. it becomes the loaded version (`scripts`), and what the previous version used and the
+//!    new one does not is removed.
+//!
+//! An interrupted load is settled by the next operation: if any entry already points at the
+//! pending version, the load is finished (roll forward); otherwise the pending chains are
+//! deleted (roll back). An unload records the script as `unloading`, clears or gives back
+//! its entries, then deletes its chains.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use eclat_kernel::hike::runtime::{self, Hike};
+use eclat_kernel::hike::tier::Tier;
+use eclat_kernel::{maps, xdp};
+use serde::Serialize;
+
+use crate::Lab;
+use crate::catalog::Catalog;
+use crate::instance::{ensure_object, ensure_program, reconcile, registered_ids};
+use crate::store::{AttachState, EntryState, HikeStore, ScriptState};
+
+/// A script failed to compile: the diagnostics, and their text rendered under the source.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{rendered}")]
+pub struct CompileFailed {
+    pub file: String,
+    pub diagnostics: Vec<eclat::Diagnostic>,
+    /// rendered without colour
+    pub rendered: String,
+}
+
+/// What to load.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadRequest {
+    pub file: PathBuf,
+    pub defines: Vec<(String, String)>,
+    /// take over loader entries another loaded script owns (it is then displaced until
+    /// this one is unloaded)
+    pub replace: bool,
+}
+
+/// What `load` did.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct LoadReport {
+    /// the script (canonical path)
+    pub script: String,
+    /// chain name -> chain ID
+    pub chains: Vec<(String, u32)>,
+    /// `package.name` -> program ID
+    pub programs: Vec<(String, u32)>,
+    /// loader entries written
+    pub entries: usize,
+    /// loaders attached (`package.loader on node:dev`)
+    pub attached: Vec<String>,
+    /// a reload: the previous version is gone
+    pub replaced: bool,
+    /// scripts whose loader entries this load took over (`--replace`)
+    pub displaced: Vec<String>,
+    /// compiler warnings, rendered
+    pub warnings: String,
+    pub elapsed_ms: f64,
+    /// how each chain runs: compiled, or interpreted and why (by chain name)
+    pub tiers: Vec<(String, Tier)>,
+}
+
+/// What `unload` did.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct UnloadReport {
+    pub script: String,
+    pub chains: usize,
+    pub entries: usize,
+    /// entries given back to the scripts this one had displaced
+    pub restored: Vec<String>,
+    /// `package.name` -> the program ID freed
+    pub freed: Vec<(String, u32)>,
+    /// loaders detached (`package.loader from node:dev`)
+    pub detached: Vec<String>,
+}
+
+/// A compiled script, for `compile`.
+#[derive(Debug, Clone)]
+pub struct Compiled {
+    pub program: eclat::Program,
+    pub diagnostics: Vec<eclat::Diagnostic>,
+    /// warnings rendered under the source (empty without warnings)
+    pub warnings: String,
+    pub compile_us: f64,
+}
+
+/// A canonical key for a script file.
+pub fn script_key(file: &Path) -> String {
+    std::fs::canonicalize(file)
+        .unwrap_or_else(|_| file.to_path_buf())
+        .display()
+        .to_string()
+}
+
+impl Lab {
+    /// Compiles `src` (named `name` in diagnostics) against the session's catalog. Pure.
+    pub fn compile_source(
+        &self,
+        src: &str,
+        name: &str,
+        defines: &[(String, String)],
+    ) -> eclat::Compilation {
+        let cat = self.catalog();
+        eclat::compile(src, name, cat.signatures(), defines)
+    }
+
+    /// Reads and compiles a script file; an error carries the rendered diagnostics.
+    pub fn compile_file(&self, file: &Path, defines: &[(String, String)]) -> Result<Compiled> {
+        let src = std::fs::read_to_string(file)
+            .with_context(|| format!("cannot read {}", file.display()))?;
+        let name = file.display().to_string();
+        if src.trim().is_empty() {
+            bail!(
+                "{name} is empty: there is nothing to compile (a script imports programs, \
+                 defines chains with `def`, and configures a loader)"
+            );
+        }
+        // the catalog first: its BTF is read once per session, outside the compile time
+        drop(self.catalog());
+        let t0 = Instant::now();
+        let c = self.compile_source(&src, &name, defines);
+        let compile_us = t0.elapsed().as_secs_f64() * 1e6;
+        let rendered = c.render(&src, &name, false);
+        match c.output {
+            Some(program) if !c.has_errors() => Ok(Compiled {
+                program,
+                warnings: if c.diagnostics.is_empty() {
+                    String::new()
+                } else {
+                    rendered
+                },
+                diagnostics: c.diagnostics,
+                compile_us,
+            }),
+            _ => Err(CompileFailed {
+                file: name,
+                diagnostics: c.diagnostics,
+                rendered: rendered.trim_end().to_string(),
+            }
+            .into()),
+        }
+    }
+
+    /// `load SCRIPT`: compile, register programs, store chains, write loader entries,
+    /// attach loaders (see the module's documentation for the order and the recovery).
+    pub async fn load(&self, req: LoadRequest) -> Result<LoadReport> {
+        self.blocking(move |lab| lab.load_now(&req)).await
+    }
+
+    fn load_now(&self, req: &LoadRequest) -> Result<LoadReport> {
+        let t0 = Instant::now();
+        let compiled = self.compile_file(&req.file, &req.defines)?;
+        let prog = compiled.program;
+        let cat = self.catalog().clone();
+        let j = self.journal()?;
+        let mut st = HikeStore::load(self.env());
+        let mut hike = self.open_hike(j)?;
+        self.settle(&mut hike, &cat, &mut st)?;
+        let key = script_key(&req.file);
+        let old = st.scripts.get(&key).cloned();
+        let what = format!("cannot load {}", req.file.display());
+
+        // everything that can refuse the load is checked before the kernel is touched
+        let keys: Vec<String> = prog
+            .programs
+            .iter()
+            .map(|(p, n)| format!("{p}.{n}"))
+            .collect();
+        st.ensure_free_ids(&registered_ids(&hike)?, &keys, &what)?;
+        for (p, n) in &prog.programs {
+            cat.program(p, n)?;
+        }
+        let taken: Vec<u32> = old
+            .as_ref()
+            .map(|o| o.chains.iter().map(|(_, id)| *id).collect())
+            .unwrap_or_default();
+        let chain_ids = st.alloc_chain_ids(prog.chains.len(), &taken)?;
+        // placeholder IDs for the ownership check: the real ones come after registration
+        let probe = prog.link(&chain_ids, &|_, _| Some(1))?;
+        let probe_entries = entry_states(&probe);
+        let mut displaced = Vec::new();
+        for e in &probe_entries {
+            if let Some(owner) = st.entry_owner(e)
+                && owner != key
+            {
+                if !req.replace {
+                    bail!(
+                        "{what}: {}.{}'s {}[{}] is the entry point of {owner}, which is loaded; \
+                         `load {} --replace` takes it over ({owner} then shows as displaced and \
+                         gets it back when this script is unloaded), or `unload {owner}` first. \
+                         Nothing was changed",
+                        e.package,
+                        e.loader,
+                        e.map,
+                        key_text(&e.key),
+                        req.file.display()
+                    );
+                }
+                if !displaced.contains(&owner.to_string()) {
+                    displaced.push(owner.to_string());
+                }
+            }
+        }
+        let mut attach = Vec::new();
+        for a in &prog.attach {
+            let (node, dev) = self.resolve_device(&a.device)?;
+            attach.push(AttachState {
+                package: a.package.clone(),
+                loader: a.loader.clone(),
+                node,
+                dev,
+            });
+        }
+
+        let mut ids = BTreeMap::new();
+        for (pkg, name) in &prog.programs {
+            ids.insert(
+                (pkg.clone(), name.clone()),
+                ensure_program(&mut hike, &cat, &mut st, pkg, name)?,
+            );
+        }
+        eclat_kernel::crash_point("load:programs-registered");
+        for (pkg, _) in prog
+            .map_entries
+            .iter()
+            .map(|e| (&e.package, &e.loader))
+            .chain(prog.attach.iter().map(|a| (&a.package, &a.loader)))
+        {
+            ensure_object(&mut hike, cat.package(pkg, true)?)?;
+        }
+        let linked = prog.link(&chain_ids, &|p, n| {
+            ids.get(&(p.to_string(), n.to_string())).copied()
+        })?;
+        let new = ScriptState {
+            chains: linked
+                .chains
+                .iter()
+                .map(|c| (c.name.clone(), c.id))
+                .collect(),
+            programs: ids.keys().map(|(p, n)| format!("{p}.{n}")).collect(),
+            entries: entry_states(&linked),
+            attach,
+        };
+        // 1. the intent: from here a crash is settled by the next operation
+        st.pending.insert(key.clone(), new.clone());
+        st.save(self.env())?;
+        // 2. the chains, which nothing points at yet
+        for (i, c) in linked.chains.iter().enumerate() {
+            if let Err(e) = hike.store_chain(c.id, &c.insns) {
+                for done in &linked.chains[..i] {
+                    let _ = hike.delete_chain(done.id);
+                }
+                st.pending.remove(&key);
+                st.save(self.env())?;
+                return Err(anyhow::Error::new(e).context(format!(
+                    "storing chain {} ({:#x}); nothing changed{}",
+                    c.name,
+                    c.id,
+                    if old.is_some() {
+                        ": the loaded version stays"
+                    } else {
+                        ""
+                    }
+                )));
+            }
+            eclat_kernel::crash_point("load:chain-stored");
+        }
+        // 3. the switch, then 4. the new version is the loaded one
+        let attached = self.switch_to(&mut hike, &cat, &mut st, &key, &new)?;
+        for d in &displaced {
+            if let Some(s) = st.scripts.get_mut(d) {
+                for e in s.entries.iter_mut() {
+                    if new.entries.iter().any(|n| n.same_slot(e)) && e.displaced_by.is_none() {
+                        e.displaced_by = Some(key.clone());
+                    }
+                }
+            }
+        }
+        st.save(self.env())?;
+        self.commit(&mut hike)?;
+        let tiers = new
+            .chains
+            .iter()
+            .filter_map(|(n, id)| hike.tier(*id).map(|t| (n.clone(), t.clone())))
+            .collect();
+        Ok(LoadReport {
+            script: key,
+            tiers,
+            chains: new.chains,
+            programs: ids
+                .iter()
+                .map(|((p, n), id)| (format!("{p}.{n}"), *id))
+                .collect(),
+            entries: linked.map_entries.len(),
+            attached,
+            replaced: old.is_some(),
+            displaced,
+            warnings: compiled.warnings,
+            elapsed_ms: t0.elapsed().as_secs_f64() * 1000.0,
+        })
+    }
+
+    /// Steps 3 and 4 of a load: writes `new`'s loader entries and attaches its loaders, then
+    /// records it as the loaded version of `key` and removes what the previous version used
+    /// and `new` does not. Also finishes an interrupted load (roll forward).
+    fn switch_to(
+        &self,
+        hike: &mut Hike,
+        cat: &Catalog,
+        st: &mut HikeStore,
+        key: &str,
+        new: &ScriptState,
+    ) -> Result<Vec<String>> {
+        for e in &new.entries {
+            let pin = entry_pin(self, cat, e)?;
+            maps::write_pinned(&pin, &e.key, &e.value)
+                .with_context(|| format!("writing {}[{}]", e.map, key_text(&e.key)))?;
+        }
+        eclat_kernel::crash_point("load:entries-written");
+        let mut attached = Vec::new();
+        for a in &new.attach {
+            let already = xdp::attachments(self.env())
+                .iter()
+                .any(|x| x.node == a.node && x.dev == a.dev && x.program == a.loader);
+            if !already {
+                // the lab's other attachment on that interface (e.g. xdp_counter) gives way
+                if let Some(j) = hike.journal() {
+                    let _ = xdp::detach(self.env(), j, &a.node, &a.dev);
+                }
+                hike.attach_to_node(self.env(), &a.package, &a.loader, &a.node, &a.dev)?;
+            }
+            attached.push(format!(
+                "{}.{} on {}:{}{}",
+                a.package,
+                a.loader,
+                a.node,
+                a.dev,
+                if already { " (already attached)" } else { "" }
+            ));
+        }
+        eclat_kernel::crash_point("load:attached");
+        let old = st.scripts.insert(key.to_string(), new.clone());
+        st.pending.remove(key);
+        st.save(self.env())?;
+        eclat_kernel::crash_point("load:switched");
+        if let Some(o) = old {
+            for (_, id) in &o.chains {
+                if !new.chains.iter().any(|(_, k)| k == id) {
+                    hike.delete_chain(*id)?;
+                }
+            }
+            // entries the new version no longer writes: given back or cleared
+            let gone: Vec<EntryState> = o
+                .entries
+                .iter()
+                .filter(|e| !new.entries.iter().any(|n| n.same_slot(e)))
+                .cloned()
+                .collect();
+            self.release_entries(cat, st, key, &gone)?;
+        }
+        Ok(attached)
+    }
+
+    /// Gives up `entries` of script `key`: an entry it owns goes back to the script it had
+    /// displaced (if that one is still loaded) or is cleared; an entry it did not own (it was
+    /// displaced itself) is left as it is, and whoever it had displaced now waits for the
+    /// script that displaced it. Returns the scripts that got an entry back.
+    fn release_entries(
+        &self,
+        cat: &Catalog,
+        st: &mut HikeStore,
+        key: &str,
+        entries: &[EntryState],
+    ) -> Result<Vec<String>> {
+        let mut restored = Vec::new();
+        for e in entries {
+            let waiting: Vec<String> = st
+                .scripts
+                .iter()
+                .filter(|(k, s)| {
+                    k.as_str() != key
+                        && s.entries
+                            .iter()
+                            .any(|x| x.same_slot(e) && x.displaced_by.as_deref() == Some(key))
+                })
+                .map(|(k, _)| k.clone())
+                .collect();
+            match &e.displaced_by {
+                Some(by) => {
+                    for w in &waiting {
+                        for x in st
+                            .scripts
+                            .get_mut(w)
+                            .into_iter()
+                            .flat_map(|s| s.entries.iter_mut())
+                        {
+                            if x.same_slot(e) {
+                                x.displaced_by = Some(by.clone());
+                            }
+                        }
+                    }
+                }
+                None => {
+                    let pin = entry_pin(self, cat, e)?;
+                    match waiting.first() {
+                        Some(w) => {
+                            let s = st.scripts.get_mut(w).expect("listed above");
+                            let x = s
+                                .entries
+                                .iter_mut()
+                                .find(|x| x.same_slot(e))
+                                .expect("listed above");
+                            maps::write_pinned(&pin, &x.key, &x.value)?;
+                            x.displaced_by = None;
+                            restored.push(w.clone());
+                            // the others now wait for the one that has it
+                            for other in waiting.iter().skip(1) {
+                                for y in st
+                                    .scripts
+                                    .get_mut(other)
+                                    .into_iter()
+                                    .flat_map(|s| s.entries.iter_mut())
+                                {
+                                    if y.same_slot(e) {
+                                        y.displaced_by = Some(w.clone());
+                                    }
+                                }
+                            }
+                        }
+                        None => maps::remove_pinned(&pin, &e.key)?,
+                    }
+                }
+            }
+        }
+        Ok(restored)
+    }
+
+    /// Finishes or undoes what an interrupted load or unload left (see the module's
+    /// documentation), then removes chains and program slots the store does not own.
+    pub(crate) fn settle(&self, hike: &mut Hike, cat: &Catalog, st: &mut HikeStore) -> Result<()> {
+        for (key, p) in std::mem::take(&mut st.pending) {
+            let switched = p.entries.iter().any(|e| {
+                entry_pin(self, cat, e)
+                    .ok()
+                    .and_then(|pin| maps::read_pinned(&pin, &e.key).ok().flatten())
+                    .is_some_and(|v| v == e.value)
+            });
+            let stored = hike.chains()?;
+            let all_stored = p
+                .chains
+                .iter()
+                .all(|(_, id)| stored.iter().any(|c| c.id == *id));
+            if switched && all_stored {
+                // roll forward: the programs it calls may have lost their pins to recovery
+                for k in &p.programs {
+                    if let Some((pkg, name)) = k.split_once('.') {
+                        ensure_program(hike, cat, st, pkg, name)?;
+                    }
+                }
+                st.pending.insert(key.clone(), p.clone());
+                self.switch_to(hike, cat, st, &key, &p)?;
+            } else {
+                for (_, id) in &p.chains {
+                    hike.delete_chain(*id)?;
+                }
+            }
+            st.save(self.env())?;
+        }
+        for (key, u) in std::mem::take(&mut st.unloading) {
+            st.unloading.insert(key.clone(), u.clone());
+            self.finish_unload(hike, cat, st, &key, &u)?;
+        }
+        reconcile(hike, st)?;
+        Ok(())
+    }
+
+    /// `unload SCRIPT`: gives back or clears its loader entries, deletes its chains, detaches
+    /// its loaders (unless another script uses them), frees its program IDs.
+    pub async fn unload(&self, file: PathBuf) -> Result<UnloadReport> {
+        self.blocking(move |lab| {
+            let cat = lab.catalog().clone();
+            let j = lab.journal()?;
+            let mut st = HikeStore::load(lab.env());
+            let mut hike = lab.open_hike(j)?;
+            lab.settle(&mut hike, &cat, &mut st)?;
+            let key = script_key(&file);
+            let Some(s) = st.scripts.remove(&key) else {
+                bail!(
+                    "{} is not loaded ({})",
+                    file.display(),
+                    if st.scripts.is_empty() {
+                        "no script is".to_string()
+                    } else {
+                        format!(
+                            "loaded scripts: {}",
+                            st.scripts.keys().cloned().collect::<Vec<_>>().join(", ")
+                        )
+                    }
+                );
+            };
+            st.unloading.insert(key.clone(), s.clone());
+            st.save(lab.env())?;
+            eclat_kernel::crash_point("unload:recorded");
+            let mut rep = lab.finish_unload(&mut hike, &cat, &mut st, &key, &s)?;
+            lab.commit(&mut hike)?;
+            rep.script = file.display().to_string();
+            Ok(rep)
+        })
+        .await
+    }
+
+    fn finish_unload(
+        &self,
+        hike: &mut Hike,
+        cat: &Catalog,
+        st: &mut HikeStore,
+        key: &str,
+        s: &ScriptState,
+    ) -> Result<UnloadReport> {
+        let restored = self.release_entries(cat, st, key, &s.entries)?;
+        eclat_kernel::crash_point("unload:entries-released");
+        for (_, id) in &s.chains {
+            hike.delete_chain(*id)?;
+        }
+        let mut detached = Vec::new();
+        for a in &s.attach {
+            let shared = st.scripts.values().any(|o| o.attach.contains(a));
+            if !shared && let Some(j) = hike.journal() {
+                let _ = xdp::detach(self.env(), j, &a.node, &a.dev);
+                detached.push(format!(
+                    "{}.{} from {}:{}",
+                    a.package, a.loader, a.node, a.dev
+                ));
+            }
+        }
+        // program IDs no other script calls (and not registered by hand) are freed
+        let mut freed = Vec::new();
+        for p in &s.programs {
+            let used = st.scripts.values().any(|o| o.programs.contains(p)) || st.manual.contains(p);
+            if !used && let Some(id) = st.programs.remove(p) {
+                hike.unregister(id)?;
+                freed.push((p.clone(), id));
+            }
+        }
+        st.unloading.remove(key);
+        st.save(self.env())?;
+        Ok(UnloadReport {
+            script: key.to_string(),
+            chains: s.chains.len(),
+            entries: s.entries.len(),
+            restored,
+            freed,
+            detached,
+        })
+    }
+
+    /// Resolves the device of `attach('DEV', ...)`: `node:dev`, or a bare name found on
+    /// exactly one node (sut first, where the original lab attached its loaders).
+    fn resolve_device(&self, dev: &str) -> Result<(String, String)> {
+        if let Some((n, d)) = dev.split_once(':') {
+            eclat_kernel::nodes::resolve_dev(self.env(), n, d)?;
+            return Ok((n.to_string(), d.to_string()));
+        }
+        let t = eclat_kernel::nodes::current(self.env())?
+            .context("attach needs the topology: run `topo up` first")?;
+        let mut hits: Vec<String> = t
+            .links
+            .iter()
+            .flat_map(|l| [&l.a, &l.b])
+            .filter(|e| e.dev == dev)
+            .map(|e| e.node.clone())
+            .collect();
+        hits.sort_by_key(|n| (n != "sut", n.clone()));
+        match hits.first() {
+            Some(n) => Ok((n.clone(), dev.to_string())),
+            None => bail!(
+                "no node of topology {} has an interface `{dev}` (write NODE:DEV, e.g. \
+                 sut:enp6s0f0)",
+                t.name
+            ),
+        }
+    }
+}
+
+/// The loader entries of a linked program, as the store records them.
+fn entry_states(linked: &eclat::program::Linked) -> Vec<EntryState> {
+    linked
+        .map_entries
+        .iter()
+        .map(|e| EntryState {
+            package: e.package.clone(),
+            loader: e.loader.clone(),
+            map: e.map.clone(),
+            key: e.key.clone(),
+            value: e.value.clone(),
+            displaced_by: None,
+        })
+        .collect()
+}
+
+fn entry_pin(lab: &Lab, cat: &Catalog, e: &EntryState) -> Result<PathBuf> {
+    let pkg = cat.package(&e.package, true)?;
+    Ok(runtime::map_pin_path(
+        &lab.env().bpffs_root,
+        &pkg.meta,
+        &e.map,
+    ))
+}
+
+/// A loader map key for messages: a number when it is one.
+fn key_text(key: &[u8]) -> String {
+    match maps::decode(key) {
+        maps::Value::Int(v) => v.to_string(),
+        other => other.to_string(),
+    }
+}

@@ -1,0 +1,325 @@
+//! The lab's HIKe store, `<state>/hike.json`: which program ID each `package.name` holds,
+//! what each loaded script installed (chains, loader entries, attachments), the learner's
+//! modules, and the version of a script being replaced while a reload runs. IDs are
+//! allocated here, with reuse. Read and written under the journal's lock; a store is only
+//! meaningful while the lab's HIKe instance exists (after `reset` the IDs start over).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Result, bail};
+use eclat_kernel::LabEnv;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct HikeStore {
+    /// `package.name` -> program ID (slot of `hvm_hprog_map`)
+    #[serde(default)]
+    pub programs: BTreeMap<String, u32>,
+    /// script (canonical path) -> what it installed
+    #[serde(default)]
+    pub scripts: BTreeMap<String, ScriptState>,
+    /// a version being installed (its chains stored, its loader entries being switched);
+    /// the version in `scripts` runs until the switch is complete
+    #[serde(default)]
+    pub pending: BTreeMap<String, ScriptState>,
+    /// a script being unloaded (its entries cleared, then its chains deleted)
+    #[serde(default)]
+    pub unloading: BTreeMap<String, ScriptState>,
+    /// programs registered by `module load` (kept when scripts are unloaded)
+    #[serde(default)]
+    pub manual: Vec<String>,
+    /// learner-built modules: package -> object file
+    #[serde(default)]
+    pub modules: BTreeMap<String, String>,
+}
+
+/// Where a recorded chain's script is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ChainState {
+    /// the script is loaded (this version is the one its loader entries point at)
+    Loaded,
+    /// a load of this version was interrupted before it was complete
+    Installing,
+    /// an unload was interrupted
+    Unloading,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct ScriptState {
+    pub chains: Vec<(String, u32)>,
+    /// `package.name` of every program its chains call
+    #[serde(default)]
+    pub programs: Vec<String>,
+    pub entries: Vec<EntryState>,
+    pub attach: Vec<AttachState>,
+}
+
+/// A loader map entry a script writes: the key, and the value (which holds one of its
+/// chain IDs). One script owns an entry at a time; a load that takes it over (`--replace`)
+/// records the script it displaced, which gets the entry back when the new owner unloads.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct EntryState {
+    pub package: String,
+    pub loader: String,
+    pub map: String,
+    pub key: Vec<u8>,
+    #[serde(default)]
+    pub value: Vec<u8>,
+    /// the script that took this entry over (`load --replace`); while set, this script's
+    /// chains are not what the loader runs for this key
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub displaced_by: Option<String>,
+}
+
+impl EntryState {
+    /// The same entry (loader map and key), whatever its value and owner.
+    pub fn same_slot(&self, other: &EntryState) -> bool {
+        self.package == other.package
+            && self.loader == other.loader
+            && self.map == other.map
+            && self.key == other.key
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct AttachState {
+    pub package: String,
+    pub loader: String,
+    pub node: String,
+    pub dev: String,
+}
+
+fn path(env: &LabEnv) -> PathBuf {
+    env.state_dir.join("hike.json")
+}
+
+/// Does the lab's HIKe instance exist (its chain store pinned)?
+pub fn hike_pinned(env: &LabEnv) -> bool {
+    env.bpffs_root.join("maps/system/hvm_chain_map").exists()
+}
+
+fn read(p: &Path) -> HikeStore {
+    std::fs::read_to_string(p)
+        .ok()
+        .and_then(|s| serde_json::from_str(&s).ok())
+        .unwrap_or_default()
+}
+
+/// The store as it is, read without changing anything (completion, the catalog).
+pub fn peek(env: &LabEnv) -> HikeStore {
+    if !hike_pinned(env) {
+        return HikeStore::default();
+    }
+    read(&path(env))
+}
+
+impl HikeStore {
+    /// Reads the store for an operation (hold the journal's lock): when the lab's HIKe
+    /// instance is gone, its IDs mean nothing any more and the file goes too.
+    pub fn load(env: &LabEnv) -> Self {
+        if !hike_pinned(env) {
+            let _ = std::fs::remove_file(path(env));
+            return Self::default();
+        }
+        read(&path(env))
+    }
+
+    /// Writes the store atomically (a new file renamed over the old one).
+    pub fn save(&self, env: &LabEnv) -> Result<()> {
+        let p = path(env);
+        let tmp = p.with_extension("json.tmp");
+        std::fs::write(&tmp, serde_json::to_string_pretty(self)?)?;
+        std::fs::rename(tmp, p)?;
+        Ok(())
+    }
+
+    /// Removes the store (after `reset`: the IDs start over).
+    pub fn forget(env: &LabEnv) {
+        let _ = std::fs::remove_file(path(env));
+    }
+
+    /// Chain IDs in use by every loaded script (and versions being installed or removed).
+    pub fn used_chain_ids(&self) -> Vec<u32> {
+        self.scripts
+            .values()
+            .chain(self.pending.values())
+            .chain(self.unloading.values())
+            .flat_map(|s| s.chains.iter().map(|(_, id)| *id))
+            .collect()
+    }
+
+    /// `n` fresh chain IDs, lowest first, avoiding the store's and `also_taken`.
+    pub fn alloc_chain_ids(&self, n: usize, also_taken: &[u32]) -> Result<Vec<u32>> {
+        let mut used = self.used_chain_ids();
+        used.extend_from_slice(also_taken);
+        let mut out = Vec::new();
+        let mut id = hike::FIRST_CHAIN_ID;
+        while out.len() < n {
+            if id >= hike::FIRST_CHAIN_ID + hike::MAX_CHAINS * 2 {
+                bail!(
+                    "no free chain ID: {} chains are stored (the map holds {})",
+                    used.len(),
+                    hike::MAX_CHAINS
+                );
+            }
+            if !used.contains(&id) {
+                out.push(id);
+            }
+            id += 1;
+        }
+        Ok(out)
+    }
+
+    /// The free program IDs (1..255: slot 0 is the VM), lowest first: neither assigned here
+    /// nor in `registered` (the slots filled in `hvm_hprog_map`).
+    pub fn free_program_ids(&self, registered: &[u32]) -> Vec<u32> {
+        (1..hike::MAX_PROGRAMS)
+            .filter(|i| !registered.contains(i) && !self.programs.values().any(|v| v == i))
+            .collect()
+    }
+
+    /// Checks, before anything is loaded or registered, that the programs `keys`
+    /// (`package.name`) that have no ID yet will find one: a load gets all its IDs or
+    /// changes nothing.
+    pub fn ensure_free_ids(&self, registered: &[u32], keys: &[String], what: &str) -> Result<()> {
+        let new: Vec<&String> = keys
+            .iter()
+            .filter(|k| !self.programs.contains_key(*k))
+            .collect();
+        let free = self.free_program_ids(registered).len();
+        if new.len() > free {
+            bail!("{what}: {}", self.no_free_id(new.len(), free, new[0]));
+        }
+        Ok(())
+    }
+
+    /// The learner-facing message for a full program array: what happened, what to do.
+    fn no_free_id(&self, needed: usize, free: usize, first: &str) -> String {
+        let mine: Vec<&str> = self.modules.keys().map(String::as_str).collect();
+        format!(
+            "no free HIKe program ID: {needed} program(s) need a new one ({first}{}) and {free} \
+             of the {} IDs are free (ID 0 is the VM). Nothing was loaded or registered.\nFree \
+             IDs with `eclat-lab module unload PACKAGE`{} or `eclat-lab unload SCRIPT` and try \
+             again; `eclat-lab module list` shows which program holds which ID",
+            if needed > 1 { ", ..." } else { "" },
+            hike::MAX_PROGRAMS - 1,
+            if mine.is_empty() {
+                String::new()
+            } else {
+                format!(" (your modules: {})", mine.join(", "))
+            }
+        )
+    }
+
+    /// Program IDs -> `package.name`.
+    pub fn program_names(&self) -> BTreeMap<u32, String> {
+        self.programs.iter().map(|(k, v)| (*v, k.clone())).collect()
+    }
+
+    /// Chain ID -> (chain name, script file name, state) for every recorded chain.
+    pub fn chain_owner(&self, id: u32) -> Option<(String, String, ChainState)> {
+        let tagged = self
+            .scripts
+            .iter()
+            .map(|(k, v)| (k, v, ChainState::Loaded))
+            .chain(
+                self.pending
+                    .iter()
+                    .map(|(k, v)| (k, v, ChainState::Installing)),
+            )
+            .chain(
+                self.unloading
+                    .iter()
+                    .map(|(k, v)| (k, v, ChainState::Unloading)),
+            );
+        for (script, s, state) in tagged {
+            if let Some((n, _)) = s.chains.iter().find(|(_, c)| *c == id) {
+                let file = Path::new(script)
+                    .file_name()
+                    .map(|f| f.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                return Some((n.clone(), file, state));
+            }
+        }
+        None
+    }
+
+    /// The script that owns loader entry `e` now (the one not displaced), if any.
+    pub fn entry_owner(&self, e: &EntryState) -> Option<&str> {
+        self.scripts.iter().find_map(|(k, s)| {
+            s.entries
+                .iter()
+                .any(|x| x.same_slot(e) && x.displaced_by.is_none())
+                .then_some(k.as_str())
+        })
+    }
+
+    /// A chain by name (from a loaded script).
+    pub fn chain_by_name(&self, name: &str) -> Option<u32> {
+        self.scripts
+            .values()
+            .flat_map(|s| s.chains.iter())
+            .find(|(n, _)| n == name)
+            .map(|(_, i)| *i)
+    }
+
+    /// Element ID -> short name, for trace lines: programs by name, chains by chain name.
+    pub fn element_names(&self) -> BTreeMap<u32, String> {
+        self.programs
+            .iter()
+            .map(|(k, v)| (*v, k.rsplit('.').next().unwrap_or(k).to_string()))
+            .chain(
+                self.scripts
+                    .values()
+                    .flat_map(|s| s.chains.iter().map(|(n, id)| (*id, n.clone()))),
+            )
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chain_ids_are_reused_and_never_collide() {
+        let mut st = HikeStore::default();
+        let a = st.alloc_chain_ids(2, &[]).unwrap();
+        assert_eq!(a, vec![hike::FIRST_CHAIN_ID, hike::FIRST_CHAIN_ID + 1]);
+        st.scripts.insert(
+            "a".into(),
+            ScriptState {
+                chains: vec![("c".into(), a[0])],
+                ..Default::default()
+            },
+        );
+        // the first is taken by a script, the second by the caller
+        let b = st.alloc_chain_ids(1, &[a[1]]).unwrap();
+        assert_eq!(b, vec![hike::FIRST_CHAIN_ID + 2]);
+        assert_eq!(st.chain_by_name("c"), Some(a[0]));
+        assert_eq!(st.chain_owner(a[0]).unwrap().0, "c");
+    }
+
+    #[test]
+    fn free_ids_skip_assigned_and_registered_slots() {
+        let mut st = HikeStore::default();
+        st.programs.insert("p.a".into(), 1);
+        let free = st.free_program_ids(&[0, 2]);
+        assert_eq!(free.first(), Some(&3));
+        assert_eq!(free.len(), hike::MAX_PROGRAMS as usize - 3);
+        // 253 free: asking for 254 new programs fails and says what to do
+        let keys: Vec<String> = (0..254).map(|i| format!("x.p{i}")).collect();
+        let e = st
+            .ensure_free_ids(&[0, 2], &keys, "cannot load s.eclat")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("cannot load s.eclat: no free HIKe program ID: 254"),
+            "{e}"
+        );
+        assert!(e.contains("module unload"), "{e}");
+        assert!(st.ensure_free_ids(&[0, 2], &keys[..253], "x").is_ok());
+    }
+}

@@ -1,0 +1,214 @@
+//! `eclat-lab test`: a script's chains on crafted packets in the real kernel
+//! (`BPF_PROG_TEST_RUN`), in a scratch HIKe instance of its own below the lab's root
+//! (recorded in the journal before it exists, removed afterwards): no topology, nothing
+//! attached, and nothing the learner has loaded is touched.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use anyhow::{Context, Result};
+use eclat_kernel::hike::runtime::Hike;
+use eclat_kernel::maps;
+use serde::Serialize;
+use tokio_util::sync::CancellationToken;
+
+use crate::Lab;
+use crate::catalog::Catalog;
+use crate::instance::{ensure_object, ensure_program};
+use crate::store::HikeStore;
+
+/// What to test.
+#[derive(Debug, Clone)]
+pub struct TestRequest {
+    pub file: PathBuf,
+    pub defines: Vec<(String, String)>,
+    /// (label, Ethernet frame)
+    pub packets: Vec<(String, Vec<u8>)>,
+}
+
+/// One map entry a packet changed.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct MapChange {
+    pub map: String,
+    pub key: String,
+    pub before: String,
+    pub after: String,
+    /// the change of a number (after - before), when both are numbers
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delta: Option<i128>,
+}
+
+/// What one packet did.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct PacketResult {
+    pub packet: String,
+    /// the XDP verdict (PASS, DROP, ...; a number if unknown)
+    pub verdict: String,
+    /// the chain trace, with IDs named
+    pub trace: Vec<String>,
+    pub map_changes: Vec<MapChange>,
+    pub duration_ns: u64,
+}
+
+/// Replaces `prog 7` / `chain 0x40000001` in a trace line by names.
+pub fn name_ids(line: &str, names: &BTreeMap<u32, String>) -> String {
+    let mut s = line.to_string();
+    for (id, n) in names {
+        if hike::is_chain_id(*id) {
+            s = s.replace(&format!("chain {id:#x}"), &format!("chain {n} ({id:#x})"));
+        } else {
+            s = s.replace(&format!("prog {id} "), &format!("{n}[{id}] "));
+        }
+    }
+    s
+}
+
+impl Lab {
+    /// Runs the script's loader on each packet in a fresh HIKe instance.
+    pub async fn test(
+        &self,
+        req: TestRequest,
+        cancel: CancellationToken,
+    ) -> Result<Vec<PacketResult>> {
+        self.blocking(move |lab| lab.test_now(&req, &cancel)).await
+    }
+
+    fn test_now(&self, req: &TestRequest, cancel: &CancellationToken) -> Result<Vec<PacketResult>> {
+        let prog = self.compile_file(&req.file, &req.defines)?.program;
+        let cat: Catalog = self.catalog().clone();
+        static N: AtomicU32 = AtomicU32::new(0);
+        // recorded in the journal before it exists, removed with everything in it when
+        // dropped (after `hike`, declared below)
+        let guard = eclat_kernel::bpffs::Scratch::create(
+            self.env(),
+            &format!(
+                "test-{}-{}",
+                std::process::id(),
+                N.fetch_add(1, Ordering::Relaxed)
+            ),
+        )
+        .context("creating a scratch HIKe instance")?;
+        let scratch = guard.path().to_path_buf();
+        let mut hike = Hike::open(&scratch).context("starting a scratch HIKe instance")?;
+        crate::checkpoint(cancel)?;
+        let mut st = HikeStore::default();
+        let mut ids = BTreeMap::new();
+        for (pkg, name) in &prog.programs {
+            ids.insert(
+                (pkg.clone(), name.clone()),
+                ensure_program(&mut hike, &cat, &mut st, pkg, name)?,
+            );
+        }
+        let loaders: Vec<(String, String)> = prog
+            .map_entries
+            .iter()
+            .map(|e| (e.package.clone(), e.loader.clone()))
+            .chain(
+                prog.attach
+                    .iter()
+                    .map(|a| (a.package.clone(), a.loader.clone())),
+            )
+            .collect();
+        let (lpkg, lname) = loaders.first().cloned().context(
+            "the script configures no loader: nothing would run its chains (add e.g. \
+             `ip6_simple_classifier[ipv6_simple_classifier_map] = { (0): (mychain) }`)",
+        )?;
+        for (pkg, _) in &loaders {
+            ensure_object(&mut hike, cat.package(pkg, true)?)?;
+        }
+        eclat_kernel::crash_point("test:scratch-loaded");
+        crate::checkpoint(cancel)?;
+        let chain_ids: Vec<u32> = (0..prog.chains.len() as u32)
+            .map(|i| hike::FIRST_CHAIN_ID + i)
+            .collect();
+        let linked = prog.link(&chain_ids, &|p, n| {
+            ids.get(&(p.to_string(), n.to_string())).copied()
+        })?;
+        for c in &linked.chains {
+            hike.store_chain(c.id, &c.insns)?;
+        }
+        for e in &linked.map_entries {
+            hike.map_update(&e.package, &e.map, &e.key, &e.value)?;
+        }
+        hike.set_trace(true)?;
+        let mut trace = hike.trace_reader()?;
+        let names: BTreeMap<u32, String> = ids
+            .iter()
+            .map(|((_, n), id)| (*id, n.clone()))
+            .chain(linked.chains.iter().map(|c| (c.id, c.name.clone())))
+            .collect();
+        // every map of the loaded objects, for before/after
+        let map_refs: Vec<maps::MapRef> = {
+            let mut found = Vec::new();
+            eclat_kernel::bpffs::walk(&scratch.join("maps"), &mut found);
+            found
+                .into_iter()
+                .filter(|(p, d)| !d && !p.to_string_lossy().contains("/system/"))
+                .filter_map(|(p, _)| maps::map_ref(&p, &scratch.join("maps")).ok())
+                .filter(|m| m.map_type != "ringbuf" && m.map_type != "prog_array")
+                .collect()
+        };
+        let snapshot = |refs: &[maps::MapRef]| -> Vec<crate::maps::MapDump> {
+            refs.iter()
+                .filter_map(|m| maps::dump(m, 4096).ok())
+                .map(|d| crate::maps::decode(&cat, d, &Default::default()))
+                .collect()
+        };
+        let mut out = Vec::new();
+        for (label, pkt) in &req.packets {
+            crate::checkpoint(cancel)?;
+            let before = snapshot(&map_refs);
+            let r = hike.test_run(&lpkg, &lname, pkt, 1)?;
+            let after = snapshot(&map_refs);
+            let trace_lines = trace
+                .drain()
+                .iter()
+                .map(|e| name_ids(&e.to_string(), &names))
+                .collect();
+            out.push(PacketResult {
+                packet: label.clone(),
+                verdict: hike::XdpAction::from_u32(r.verdict)
+                    .map(|a| a.to_string())
+                    .unwrap_or_else(|| r.verdict.to_string()),
+                trace: trace_lines,
+                map_changes: changes(&before, &after),
+                duration_ns: r.duration.as_nanos() as u64,
+            });
+        }
+        Ok(out)
+    }
+}
+
+/// The entries that differ between two snapshots of the same maps.
+fn changes(before: &[crate::maps::MapDump], after: &[crate::maps::MapDump]) -> Vec<MapChange> {
+    let mut out = Vec::new();
+    for a in after {
+        let b = before.iter().find(|b| b.map.name == a.map.name);
+        for row in &a.rows {
+            let old = b.and_then(|b| b.rows.iter().find(|r| r.key_bytes == row.key_bytes));
+            if old.is_some_and(|o| o.value_bytes == row.value_bytes) {
+                continue;
+            }
+            let shown = |r: &crate::maps::MapRow| {
+                if r.cpus.is_empty() {
+                    r.value_shown()
+                } else {
+                    r.value.to_string()
+                }
+            };
+            out.push(MapChange {
+                map: a.map.name.clone(),
+                key: row.key_shown(),
+                before: old.map(shown).unwrap_or_else(|| "(absent)".into()),
+                after: shown(row),
+                delta: match (old.map(|o| o.number()), row.number()) {
+                    (Some(Some(x)), Some(y)) => Some(y as i128 - x as i128),
+                    (None, Some(y)) => Some(y as i128),
+                    _ => None,
+                },
+            });
+        }
+    }
+    out
+}

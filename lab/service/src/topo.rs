@@ -1,0 +1,85 @@
+//! Topologies: the shipped ones (`netns/*.toml`), building one in the kernel, removing it,
+//! and reading back what the kernel has.
+
+use anyhow::{Context, Result};
+use eclat_kernel::topo::{self, DownReport, Status, UpReport};
+use eclat_kernel::xdp;
+use eclat_model::topology;
+use serde::Serialize;
+
+use crate::{Lab, topologies};
+
+/// A shipped topology.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct TopologyInfo {
+    pub name: String,
+    pub description: String,
+    pub nodes: usize,
+    pub links: usize,
+}
+
+/// What `topo up` did.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct TopoUp {
+    #[serde(flatten)]
+    pub up: UpReport,
+    /// the programs the topology file attaches (`node:dev <- program`), when it was built
+    pub attached: Vec<String>,
+}
+
+impl Lab {
+    /// The topologies shipped with the lab.
+    pub fn topo_list(&self) -> Result<Vec<TopologyInfo>> {
+        topologies::names()
+            .into_iter()
+            .map(|name| {
+                let (src, file) = topologies::source(&name)?;
+                let t = topology::parse(&src, &file)?;
+                Ok(TopologyInfo {
+                    name,
+                    description: t.description,
+                    nodes: t.nodes.len(),
+                    links: t.links.len(),
+                })
+            })
+            .collect()
+    }
+
+    /// Builds a topology (a shipped name, default `hike-lab`, or a path to a `.toml` file).
+    pub async fn topo_up(&self, name: Option<String>) -> Result<TopoUp> {
+        self.blocking(move |lab| {
+            let name = name.unwrap_or_else(|| topologies::DEFAULT.to_string());
+            let (src, file) = topologies::source(&name)?;
+            let t = topology::parse(&src, &file)?;
+            let mut j = lab.journal()?;
+            let up = topo::up(lab.env(), &mut j, &t, &src, lab.life())?;
+            let mut attached = Vec::new();
+            if !up.already_up {
+                // the programs the topology file attaches (a pass program on a collector)
+                for end in t.links.iter().flat_map(|l| [&l.a, &l.b]) {
+                    if let Some(p) = &end.xdp {
+                        xdp::attach(lab.env(), &mut j, p, &end.node, &end.dev, false, lab.life())
+                            .with_context(|| format!("attaching {p} to {}:{}", end.node, end.dev))?;
+                        attached.push(format!("{}:{} <- {p}", end.node, end.dev));
+                    }
+                }
+            }
+            Ok(TopoUp { up, attached })
+        })
+        .await
+    }
+
+    /// Removes the topology that is up.
+    pub async fn topo_down(&self) -> Result<DownReport> {
+        self.blocking(|lab| {
+            let mut j = lab.journal()?;
+            Ok(topo::down(lab.env(), &mut j)?)
+        })
+        .await
+    }
+
+    /// The topology as the kernel sees it (read-only: creates nothing).
+    pub async fn topo_status(&self) -> Result<Status> {
+        self.blocking(|lab| Ok(topo::status(lab.env())?)).await
+    }
+}

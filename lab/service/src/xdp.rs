@@ -1,0 +1,197 @@
+//! Plain XDP programs: the prebuilt ones (lesson 1's counter, the collector's pass program)
+//! and the learner's own objects (`xdp load FILE.bpf.c`): load, attach, detach, unload, list.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use eclat_kernel::bpffs;
+pub use eclat_kernel::modules::BuildReport;
+pub use eclat_kernel::xdp::{AttachReport, Attachment, ObjectReport};
+use eclat_kernel::{modules, xdp};
+use serde::Serialize;
+
+use crate::Lab;
+
+/// A prebuilt plain program.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct Prebuilt {
+    pub name: String,
+    pub about: String,
+}
+
+/// What `xdp list` shows.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct XdpList {
+    pub prebuilt: Vec<Prebuilt>,
+    pub attached: Vec<Attachment>,
+    /// objects loaded with `xdp load`: (name, programs)
+    pub objects: Vec<(String, Vec<String>)>,
+}
+
+/// What `xdp load` did: the build (for a C source) and the load.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct XdpLoaded {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub build: Option<BuildReport>,
+    #[serde(flatten)]
+    pub load: ObjectReport,
+}
+
+/// What `xdp detach` removed.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct Detached {
+    pub node: String,
+    pub dev: String,
+    pub program: String,
+}
+
+/// What `xdp unload` removed.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct XdpUnloaded {
+    pub object: String,
+    /// attachments of its programs that ended (`node:dev <- program`)
+    pub detached: Vec<String>,
+}
+
+/// The lab's name of a learner's object: the file stem (`pipeline.bpf.c` -> `pipeline`).
+pub fn object_name(file: &Path) -> Result<String> {
+    let fname = file
+        .file_name()
+        .and_then(|n| n.to_str())
+        .context("give a file: xdp load FILE.bpf.c")?;
+    let package = fname
+        .strip_suffix(".bpf.c")
+        .or_else(|| fname.strip_suffix(".c"))
+        .or_else(|| fname.strip_suffix(".o"))
+        .with_context(|| {
+            format!("`xdp load` takes a C source (FILE.bpf.c) or an object (FILE.o), not {fname}")
+        })?
+        .to_string();
+    if package.is_empty()
+        || !package
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_')
+    {
+        bail!("name the file NAME.bpf.c with a NAME of letters, digits and _ (not `{package}`)");
+    }
+    Ok(package)
+}
+
+impl Lab {
+    pub async fn xdp_list(&self) -> Result<XdpList> {
+        self.blocking(|lab| {
+            Ok(XdpList {
+                prebuilt: xdp::PROGRAMS
+                    .iter()
+                    .map(|p| Prebuilt {
+                        name: p.name.into(),
+                        about: p.about.into(),
+                    })
+                    .collect(),
+                attached: xdp::attachments(lab.env()),
+                objects: xdp::loaded_objects(lab.env()),
+            })
+        })
+        .await
+    }
+
+    /// Builds (clang, for a C source) and loads every program and map of a learner's
+    /// object, pinned, nothing attached.
+    pub async fn xdp_load(&self, file: PathBuf) -> Result<XdpLoaded> {
+        self.blocking(move |lab| {
+            let package = object_name(&file)?;
+            let (build, object) = if file.extension().is_some_and(|e| e == "c") {
+                let rep = modules::build(&file, &lab.include_dir())?;
+                if !rep.accepted() {
+                    return Err(anyhow::Error::new(crate::modules::Rejected(Box::new(rep))));
+                }
+                let obj = PathBuf::from(&rep.object);
+                (Some(rep), obj)
+            } else {
+                (None, file.clone())
+            };
+            let mut j = lab.journal()?;
+            let load = xdp::load_object(lab.env(), &mut j, &object, &package, lab.life())?;
+            Ok(XdpLoaded { build, load })
+        })
+        .await
+    }
+
+    /// Attaches a prebuilt program, or one loaded with `xdp load`, to `node:dev`.
+    pub async fn xdp_attach(
+        &self,
+        program: String,
+        node: String,
+        dev: String,
+        skb: bool,
+    ) -> Result<AttachReport> {
+        self.blocking(move |lab| {
+            let mut j = lab.journal()?;
+            let rep = xdp::attach(lab.env(), &mut j, &program, &node, &dev, skb, lab.life())?;
+            bpffs::record_new_pins(lab.env(), &mut j, lab.life())?;
+            Ok(rep)
+        })
+        .await
+    }
+
+    /// Detaches what the lab attached to `node:dev`.
+    pub async fn xdp_detach(&self, node: String, dev: String) -> Result<Detached> {
+        self.blocking(move |lab| {
+            let mut j = lab.journal()?;
+            let program = xdp::detach(lab.env(), &mut j, &node, &dev)?;
+            Ok(Detached { node, dev, program })
+        })
+        .await
+    }
+
+    /// Removes an object loaded with `xdp load` (by file or name): the attachments of its
+    /// programs, then its programs' and maps' pins.
+    pub async fn xdp_unload(&self, name: String) -> Result<XdpUnloaded> {
+        self.blocking(move |lab| {
+            let object = if name.contains('.') || name.contains('/') {
+                object_name(Path::new(&name))?
+            } else {
+                name
+            };
+            let loaded = xdp::loaded_objects(lab.env());
+            if !loaded.iter().any(|(o, _)| *o == object) {
+                bail!(
+                    "no object `{object}` is loaded with `xdp load` ({})",
+                    if loaded.is_empty() {
+                        "none is".to_string()
+                    } else {
+                        format!(
+                            "loaded: {}",
+                            loaded
+                                .iter()
+                                .map(|(o, _)| o.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        )
+                    }
+                );
+            }
+            let mut j = lab.journal()?;
+            let detached = xdp::unload_object(lab.env(), &mut j, &object)?;
+            Ok(XdpUnloaded { object, detached })
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn object_names_come_from_the_file_stem() {
+        assert_eq!(
+            object_name(Path::new("/x/pipeline.bpf.c")).unwrap(),
+            "pipeline"
+        );
+        assert_eq!(object_name(Path::new("a_b.o")).unwrap(), "a_b");
+        for bad in ["notbpf.txt", "/x/.bpf.c", "a-b.bpf.c", "a.b.o"] {
+            assert!(object_name(Path::new(bad)).is_err(), "{bad}");
+        }
+    }
+}
