@@ -10,6 +10,9 @@ use tokio::runtime::Runtime;
 use tokio::sync::mpsc;
 
 use crate::commands::{self, Cmd, Ctx, Update};
+
+/// How long a cancelled command gets to end before "stopped" is said anyway.
+pub const STOP_SAY: std::time::Duration = std::time::Duration::from_millis(120);
 use crate::render;
 
 /// What recovery removed before the command ran, for standard error.
@@ -55,8 +58,17 @@ pub fn run(lab: Lab, cmd: Cmd, json: bool, rt: &Runtime) -> ExitCode {
                 r = &mut task => break r,
                 Some(u) = rx.recv() => print_update(&u, json),
                 Ok(()) = tokio::signal::ctrl_c(), if !cancel.is_cancelled() => {
-                    eprintln!("stopping…");
                     cancel.cancel();
+                    // most commands end at once; one in the middle of a kernel operation
+                    // says "stopped" now and finishes it (undoing it) before the exit
+                    match tokio::time::timeout(STOP_SAY, &mut task).await {
+                        Ok(r) => break r,
+                        Err(_) => {
+                            eprintln!("stopped (finishing the kernel operation in progress…)");
+                            let _ = (&mut task).await;
+                            return ExitCode::from(130);
+                        }
+                    }
                 }
             }
         };
@@ -85,7 +97,12 @@ pub fn run(lab: Lab, cmd: Cmd, json: bool, rt: &Runtime) -> ExitCode {
                         println!("{text}");
                     }
                 }
-                ExitCode::from(reply.exit_code())
+                // Ctrl-C: what the command did until then is shown, and the code says so
+                ExitCode::from(if cancel.is_cancelled() {
+                    130
+                } else {
+                    reply.exit_code()
+                })
             }
             Ok(Err(e)) if eclat_service::is_stopped(&e) => {
                 if json {

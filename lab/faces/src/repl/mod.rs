@@ -91,8 +91,13 @@ async fn run_one(lab: &Lab, cmd: Cmd, json: bool) -> (String, bool) {
                     None => std::future::pending().await,
                 }
             } => {
-                println!("stopping…");
                 cancel.cancel();
+                // "stopped" within STOP_SAY; a command in the middle of a kernel operation
+                // finishes (undoes) it in the background, and says nothing more
+                match tokio::time::timeout(crate::cli::STOP_SAY, &mut task).await {
+                    Ok(r) => break r,
+                    Err(_) => return ("stopped".into(), true),
+                }
             }
         }
     };

@@ -51,6 +51,14 @@ fn job_error(e: &anyhow::Error) -> JobError {
     }
 }
 
+fn stopped() -> JobError {
+    JobError {
+        text: "stopped".into(),
+        rejected: None,
+        stopped: true,
+    }
+}
+
 impl Runtime {
     /// Starts the sampler; must run inside the tokio runtime.
     pub fn new(lab: Lab, tx: UnboundedSender<Event>) -> Self {
@@ -161,8 +169,20 @@ impl Runtime {
                 }
             })
         };
+        let c = cancel.clone();
         let handle = tokio::spawn(async move {
-            let r = tokio::spawn(async move { commands::run(&ctx, cmd).await }).await;
+            let mut work = tokio::spawn(async move { commands::run(&ctx, cmd).await });
+            let r = tokio::select! {
+                r = &mut work => r,
+                _ = c.cancelled() => {
+                    // "stopped" at once; the command stops at its next safe point and
+                    // leaves the lab consistent on its own (its result is not shown)
+                    let _ = tx.send(Event::JobDone { job, result: Err(stopped()) });
+                    let _ = work.await;
+                    let _ = fwd.await;
+                    return;
+                }
+            };
             let _ = fwd.await;
             let result = match r {
                 Ok(Ok(reply)) => Ok(Box::new(reply)),
@@ -186,13 +206,23 @@ impl Runtime {
         let tx = self.tx.clone();
         let c = cancel.clone();
         let handle = tokio::spawn(async move {
-            let ex = &lesson.exercises[i];
-            let r = async {
-                let file = workspace::file(&lesson, ex)?;
-                let rep = checks::run(&lab, &lesson, ex, &file, &c).await?;
+            let ex = lesson.exercises[i].clone();
+            let cc = c.clone();
+            let mut work = tokio::spawn(async move {
+                let file = workspace::file(&lesson, &ex)?;
+                let rep = checks::run(&lab, &lesson, &ex, &file, &cc).await?;
                 Ok::<_, anyhow::Error>((file, rep))
-            }
-            .await;
+            });
+            let r = tokio::select! {
+                r = &mut work => r.unwrap_or_else(|p| Err(anyhow::anyhow!("internal error (please report it): {p}"))),
+                _ = c.cancelled() => {
+                    // a stopped check has no verdict: "stopped" at once, and its scratch
+                    // lab is removed when it reaches its next safe point
+                    let _ = tx.send(Event::JobDone { job, result: Err(stopped()) });
+                    let _ = work.await;
+                    return;
+                }
+            };
             let result = match r {
                 Ok((file, report)) => {
                     let verifier = report.results.iter().find_map(|r| {

@@ -92,6 +92,7 @@ impl App {
                 self.focus = Focus::Command;
             }
             KeyCode::Char('z') => self.zoom = !self.zoom,
+            KeyCode::Esc if self.foreground().is_some() => self.stop_running(fx),
             KeyCode::Esc => {
                 if self.zoom {
                     self.zoom = false;

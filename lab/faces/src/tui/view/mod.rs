@@ -487,7 +487,7 @@ pub const HELP: &[(&str, &str)] = &[
     (": or /", "command line: the shell's commands"),
     ("  Tab ↑ ↓", "complete, history (on the command line)"),
     ("  Esc", "leave the command line"),
-    ("Ctrl-C", "stop the running command"),
+    ("Ctrl-C, Esc", "stop the running command (or check)"),
     ("Tab", "focus the next pane"),
     ("z / Esc", "zoom the focused pane / unzoom"),
     ("PgUp PgDn ↑ ↓", "scroll the focused pane"),
