@@ -62,7 +62,7 @@ fn remove_one(env: &LabEnv, res: &Resource) -> Result<bool, String> {
                 bpffs_root: bpffs_root.clone(),
                 ns_prefix: ns_prefix.clone(),
             };
-            crate::sublab::remove(env, &sub).map_err(|e| e.to_string())
+            remove_sublab(env, &sub).map_err(|e| e.to_string())
         }
         Resource::Dir { path } => {
             if path != &env.bpffs_root {
@@ -105,6 +105,19 @@ fn remove_entries(
         }
     }
     Ok(())
+}
+
+/// A scratch lab (`crate::sublab`) could not be made or removed.
+#[derive(Debug, thiserror::Error)]
+pub enum SubLabError {
+    #[error(transparent)]
+    Journal(#[from] JournalError),
+    #[error("{path}: {err}")]
+    Io { path: String, err: std::io::Error },
+    #[error("{path} is not below the lab's {what}: not a scratch lab of this lab")]
+    Outside { path: String, what: &'static str },
+    #[error("the scratch lab {path} could not be emptied: {kept}")]
+    Kept { path: String, kept: String },
 }
 
 /// Removes the leftovers of crashed operations and ended sessions. Cheap when there are none:
@@ -210,4 +223,55 @@ pub fn reset(env: &LabEnv, journal: &mut Journal) -> Result<CleanupReport, Journ
     let _ = std::fs::remove_file(env.topology_state_path());
     journal.compact()?;
     Ok(report)
+}
+
+/// Removes scratch lab `sub` of `env`: everything its journal records, then its directories,
+/// then its record in `env`'s journal (when `forget` holds the journal, the caller forgets).
+pub fn remove_sublab(env: &LabEnv, sub: &LabEnv) -> Result<bool, SubLabError> {
+    if !sub.state_dir.starts_with(env.state_dir.join("scratch")) {
+        return Err(SubLabError::Outside {
+            path: sub.state_dir.display().to_string(),
+            what: "state directory",
+        });
+    }
+    if !sub.bpffs_root.starts_with(env.bpffs_root.join("scratch")) {
+        return Err(SubLabError::Outside {
+            path: sub.bpffs_root.display().to_string(),
+            what: "bpffs root",
+        });
+    }
+    if !sub.state_dir.exists() && !sub.bpffs_root.exists() {
+        return Ok(false);
+    }
+    if sub.state_dir.exists() {
+        let mut j = Journal::open(&sub.state_dir)?;
+        let rep = reset(sub, &mut j)?;
+        drop(j);
+        if !rep.kept.is_empty() {
+            return Err(SubLabError::Kept {
+                path: sub.state_dir.display().to_string(),
+                kept: rep.kept.join("; "),
+            });
+        }
+    }
+    let _ = std::fs::remove_dir(&sub.bpffs_root);
+    remove_parent_if_empty(&sub.bpffs_root);
+    std::fs::remove_dir_all(&sub.state_dir).or_else(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            Ok(())
+        } else {
+            Err(SubLabError::Io {
+                path: sub.state_dir.display().to_string(),
+                err: e,
+            })
+        }
+    })?;
+    remove_parent_if_empty(&sub.state_dir);
+    Ok(true)
+}
+
+fn remove_parent_if_empty(p: &Path) {
+    if let Some(parent) = p.parent() {
+        let _ = std::fs::remove_dir(parent);
+    }
 }

@@ -6,23 +6,11 @@
 //! journal. A process killed while using one leaves a recorded leftover that the lab's next
 //! start removes, whole.
 
-use std::path::Path;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use crate::LabEnv;
-use crate::journal::{Journal, JournalError, Lifetime, Resource};
-
-#[derive(Debug, thiserror::Error)]
-pub enum SubLabError {
-    #[error(transparent)]
-    Journal(#[from] JournalError),
-    #[error("{path}: {err}")]
-    Io { path: String, err: std::io::Error },
-    #[error("{path} is not below the lab's {what}: not a scratch lab of this lab")]
-    Outside { path: String, what: &'static str },
-    #[error("the scratch lab {path} could not be emptied: {kept}")]
-    Kept { path: String, kept: String },
-}
+use crate::cleanup::SubLabError;
+use crate::journal::{Journal, Lifetime, Resource};
 
 fn resource(sub: &LabEnv) -> Resource {
     Resource::SubLab {
@@ -67,60 +55,9 @@ pub fn create(env: &LabEnv, tag: &str) -> Result<LabEnv, SubLabError> {
     Ok(sub)
 }
 
-/// Removes scratch lab `sub` of `env`: everything its journal records, then its directories,
-/// then its record in `env`'s journal (when `forget` holds the journal, the caller forgets).
-pub fn remove(env: &LabEnv, sub: &LabEnv) -> Result<bool, SubLabError> {
-    if !sub.state_dir.starts_with(env.state_dir.join("scratch")) {
-        return Err(SubLabError::Outside {
-            path: sub.state_dir.display().to_string(),
-            what: "state directory",
-        });
-    }
-    if !sub.bpffs_root.starts_with(env.bpffs_root.join("scratch")) {
-        return Err(SubLabError::Outside {
-            path: sub.bpffs_root.display().to_string(),
-            what: "bpffs root",
-        });
-    }
-    if !sub.state_dir.exists() && !sub.bpffs_root.exists() {
-        return Ok(false);
-    }
-    if sub.state_dir.exists() {
-        let mut j = Journal::open(&sub.state_dir)?;
-        let rep = crate::cleanup::reset(sub, &mut j)?;
-        drop(j);
-        if !rep.kept.is_empty() {
-            return Err(SubLabError::Kept {
-                path: sub.state_dir.display().to_string(),
-                kept: rep.kept.join("; "),
-            });
-        }
-    }
-    let _ = std::fs::remove_dir(&sub.bpffs_root);
-    remove_parent_if_empty(&sub.bpffs_root);
-    std::fs::remove_dir_all(&sub.state_dir).or_else(|e| {
-        if e.kind() == std::io::ErrorKind::NotFound {
-            Ok(())
-        } else {
-            Err(SubLabError::Io {
-                path: sub.state_dir.display().to_string(),
-                err: e,
-            })
-        }
-    })?;
-    remove_parent_if_empty(&sub.state_dir);
-    Ok(true)
-}
-
-fn remove_parent_if_empty(p: &Path) {
-    if let Some(parent) = p.parent() {
-        let _ = std::fs::remove_dir(parent);
-    }
-}
-
 /// Removes scratch lab `sub` and forgets it in `env`'s journal (a lesson check ending).
 pub fn close(env: &LabEnv, sub: &LabEnv) -> Result<(), SubLabError> {
-    remove(env, sub)?;
+    crate::cleanup::remove_sublab(env, sub)?;
     let mut j = Journal::open(&env.state_dir)?;
     j.del(&resource(sub))?;
     crate::cleanup::tidy(env, &mut j)?;
