@@ -29,7 +29,7 @@ import sys
 
 BOOK = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 REPO = os.path.dirname(BOOK)
-GOLDEN = os.path.join(REPO, "lab", "eclat", "tests", "golden")
+GOLDEN = os.path.join(REPO, "lab", "pure", "eclat", "tests", "golden")
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
@@ -93,6 +93,51 @@ def render_help(args):
     return fence(text)
 
 
+_reference = None
+
+
+def json_reference():
+    """`eclat-lab dev reference`: the JSON fields of every command's result, from its types."""
+    global _reference
+    if _reference is None:
+        _reference = {}
+        if BIN:
+            out = subprocess.run([BIN, "dev", "reference"], capture_output=True, text=True, timeout=30)
+            if out.returncode == 0:
+                _reference = json.loads(out.stdout)
+    return _reference
+
+
+def md_cell(s):
+    return s.replace("|", "\\|").replace("\n", " ")
+
+
+def json_table(fields):
+    rows = ["| field | type | meaning |", "|---|---|---|"]
+    for f in fields:
+        rows.append(f"| `{md_cell(f['field'])}` | {md_cell(f['type'])} | {md_cell(f['about']) or '—'} |")
+    return "\n".join(rows)
+
+
+def render_json(args):
+    ref = json_reference()
+    cmd = " ".join(args)
+    for c in ref.get("commands", []):
+        if c["command"] == cmd and c["fields"]:
+            return ("With `--json`, the result is one JSON object with these fields (nested "
+                    "objects as `a.b`, array items as `a[]`):\n\n" + json_table(c["fields"]) + "\n")
+    return ""
+
+
+def render_updates():
+    ref = json_reference()
+    fields = ref.get("updates", [])
+    if not fields:
+        return ""
+    return ("While `map watch`, `chain trace` and `bench` run, each thing they see is printed as "
+            "it comes; with `--json` each is one line of JSON, one of:\n\n" + json_table(fields) + "\n")
+
+
 def render_help_all():
     if not BIN:
         return missing_binary()
@@ -103,10 +148,14 @@ def render_help_all():
         anchor = "cmd-" + ("-".join(args) if args else "eclat-lab")
         if args:
             parts.append(f"{'#' * min(depth + 1, 6)} `{title}` {{#{anchor}}}\n\n{render_help(args)}\n")
+            j = render_json(args)
+            if j:
+                parts.append(j)
         for sub in subcommands(args):
             walk(args + [sub], depth + 1)
 
     walk([], 1)
+    parts.append("## Streamed results {#cmd-updates}\n\n" + render_updates())
     return "\n".join(parts)
 
 

@@ -250,6 +250,7 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<Reply> {
             }
         },
         Cmd::Dev(DevCmd::Check) => Reply::DevCheck(devcheck::run(lab, &ctx.cancel).await?),
+        Cmd::Dev(DevCmd::Reference) => Reply::DevReference(super::reference::reference()),
         Cmd::Module(m) => match m {
             ModuleCmd::Load { program } => {
                 let p = if program.ends_with(".c") || program.ends_with(".o") {

@@ -3,6 +3,7 @@
 //! against the service and the course (`dispatch`).
 
 mod dispatch;
+mod reference;
 mod reply;
 mod table;
 

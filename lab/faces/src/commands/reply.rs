@@ -172,6 +172,7 @@ pub enum Reply {
     ChainDis(ChainDis),
     ChainTrace(TraceSummary),
     DevCheck(DevReport),
+    DevReference(serde_json::Value),
     LessonList(Lessons),
     LessonShow(LessonText),
     LessonCheck(CheckReport),

@@ -224,6 +224,8 @@ pub enum ChainCmd {
 pub enum DevCmd {
     /// Prove every exercise: its starter fails its checks, its solution passes them
     Check,
+    /// The JSON fields of every command's `--json` result (the book's command reference)
+    Reference,
 }
 
 #[derive(Debug, Subcommand)]
@@ -295,6 +297,7 @@ impl Cmd {
                         | LessonCmd::Solution { .. }
                 )
                 | Cmd::Compile { .. }
+                | Cmd::Dev(DevCmd::Reference)
                 | Cmd::Module(ModuleCmd::List)
                 | Cmd::Topo(TopoCmd::List)
                 | Cmd::Xdp(XdpCmd::List)

@@ -51,6 +51,7 @@ pub fn reply(r: &Reply) -> String {
         ChainDis(d) => learn::chain_dis(d),
         ChainTrace(t) => learn::trace_end(t),
         DevCheck(d) => learn::dev_check(d),
+        DevReference(v) => serde_json::to_string_pretty(v).unwrap_or_default(),
         LessonList(l) => learn::lesson_list(l),
         LessonShow(s) => learn::lesson_show(s),
         LessonCheck(c) => learn::check(c),
