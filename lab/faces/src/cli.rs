@@ -53,10 +53,15 @@ pub fn run(lab: Lab, cmd: Cmd, json: bool, rt: &Runtime) -> ExitCode {
             cancel: cancel.clone(),
         };
         let mut task = tokio::spawn(async move { commands::run(&ctx, cmd).await });
+        // after JSON lines streamed, the result is one more line; alone, it is pretty
+        let mut streamed = false;
         let result = loop {
             tokio::select! {
                 r = &mut task => break r,
-                Some(u) = rx.recv() => print_update(&u, json),
+                Some(u) = rx.recv() => {
+                    streamed = true;
+                    print_update(&u, json)
+                }
                 Ok(()) = tokio::signal::ctrl_c(), if !cancel.is_cancelled() => {
                     cancel.cancel();
                     // most commands end at once; one in the middle of a kernel operation
@@ -73,6 +78,7 @@ pub fn run(lab: Lab, cmd: Cmd, json: bool, rt: &Runtime) -> ExitCode {
             }
         };
         while let Ok(u) = rx.try_recv() {
+            streamed = true;
             print_update(&u, json);
         }
         // what recovery removed comes first, for people on standard output; with --json on

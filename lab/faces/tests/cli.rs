@@ -1338,3 +1338,68 @@ fn a_hand_wired_tail_call_pipeline() {
     assert!(lab.tree().is_empty(), "{:?}", lab.tree());
     assert!(lab.namespaces().is_empty());
 }
+
+/// The VM's trace is one ring buffer: every reader of the lab sees every event, whichever
+/// process reads it (one owns the buffer, the others get its events over a socket).
+#[test]
+fn every_reader_of_the_chain_trace_sees_every_event() {
+    use std::io::{BufRead, BufReader};
+    let lab = Lab::new("trc");
+    lab.ok(&["topo", "up"]);
+    let count = format!(
+        "{}/../../lessons/04-hike/solution/count.eclat",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    lab.ok(&["load", &count]);
+    // two readers, each a process of its own, as from two terminals
+    let readers: Vec<_> = (0..2)
+        .map(|_| {
+            let mut c = lab
+                .cmd(&["chain", "trace", "--seconds", "15", "--json"])
+                .stdout(std::process::Stdio::piped())
+                .spawn()
+                .unwrap();
+            let (tx, rx) = std::sync::mpsc::channel::<String>();
+            let out = c.stdout.take().unwrap();
+            std::thread::spawn(move || {
+                for l in BufReader::new(out).lines().map_while(Result::ok) {
+                    let _ = tx.send(l);
+                }
+            });
+            (c, rx)
+        })
+        .collect();
+    // each says it waits for packets once it reads the trace
+    let mut lines: Vec<Vec<String>> = vec![vec![], vec![]];
+    for (i, (_, rx)) in readers.iter().enumerate() {
+        loop {
+            let l = rx
+                .recv_timeout(std::time::Duration::from_secs(20))
+                .expect("a reader did not start");
+            let waiting = l.contains("waiting for packets");
+            lines[i].push(l);
+            if waiting {
+                break;
+            }
+        }
+    }
+    let r = lab.ok(&[
+        "traffic", "--from", "tg", "--to", "fc01::2", "--icmp", "--count", "7", "--rate", "50",
+    ]);
+    assert!(r.contains("sent 7/7"), "{r}");
+    for (i, (mut c, rx)) in readers.into_iter().enumerate() {
+        let _ = c.wait();
+        lines[i].extend(rx.try_iter());
+        let entries = lines[i]
+            .iter()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter(|v| v["event"]["kind"] == "chain_enter" && v["event"]["depth"] == 1)
+            .count();
+        assert_eq!(
+            entries, 7,
+            "reader {i} saw {entries} packets: {:?}",
+            lines[i]
+        );
+    }
+    lab.ok(&["reset"]);
+}

@@ -179,6 +179,9 @@ async fn follow(
         // the owner is starting or leaving: try again
         return Ok(());
     };
+    let _ = tx.send(FeedItem::Status(
+        "waiting for packets through a chain".into(),
+    ));
     let mut buf = vec![0u8; TraceEvent::SIZE];
     loop {
         tokio::select! {
