@@ -92,7 +92,9 @@ pub fn run(lab: Lab, cmd: Cmd, json: bool, rt: &Runtime) -> ExitCode {
         }
         match result {
             Ok(Ok(reply)) => {
-                if json {
+                if json && streamed {
+                    println!("{}", serde_json::to_string(&reply).unwrap_or_default());
+                } else if json {
                     println!(
                         "{}",
                         serde_json::to_string_pretty(&reply).unwrap_or_default()
