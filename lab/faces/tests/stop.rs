@@ -1,0 +1,217 @@
+//! Stopping long commands, as a learner does: Ctrl-C in the shell (REPL), Esc or Ctrl-C in
+//! the TUI, on `map watch`, `traffic`, `chain trace` and a running check, each in a real
+//! terminal (tmux). Each says "stopped" (how long that took is printed; the figure itself is
+//! the bench's), a stopped check gives no verdict, the session goes on, and the learner's
+//! lab is as it was: no scratch lab left, the loaded script still the one running. Needs
+//! root.
+
+use std::time::{Duration, Instant};
+
+use eclat_kernel::LabEnv;
+
+mod common;
+
+use common::{BIN, Tmux, figures, leftovers, need_root};
+
+fn lab(tag: &str) -> LabEnv {
+    common::lab("stop", "es", tag)
+}
+
+/// `eclat-lab ARGS` in the test's lab (to prepare it, or look at it from outside).
+fn cli(env: &LabEnv, args: &[&str]) -> String {
+    let o = std::process::Command::new(BIN)
+        .args(args)
+        .envs(figures::env_vars(env))
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "{args:?}: {}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// No scratch lab (a check's) is left below the lab's root.
+fn no_scratch(env: &LabEnv) -> bool {
+    !env.bpffs_root.join("scratch").exists()
+        && std::fs::read_dir(env.state_dir.join("scratch")).map_or(true, |mut d| d.next().is_none())
+}
+
+/// Sends `keys`, then waits for `stopped` to appear (one more time than before); returns how
+/// long it took.
+fn stop(t: &Tmux, keys: &[&str], what: &str) -> Duration {
+    let before = t.screen().matches("stopped").count();
+    let t0 = Instant::now();
+    t.keys(keys);
+    t.wait(
+        &format!("{what} to say stopped"),
+        Duration::from_secs(20),
+        |s| s.matches("stopped").count() > before,
+    );
+    let d = t0.elapsed();
+    eprintln!("{what}: stopped after {:.0} ms", d.as_secs_f64() * 1e3);
+    d
+}
+
+#[test]
+fn ctrl_c_stops_long_commands_in_the_shell() {
+    need_root();
+    let env = lab("repl");
+    let mut t = Tmux::new(&env, "stopr", &[]);
+    t.launch("shell", 120, 40);
+    t.wait("the prompt", Duration::from_secs(10), |s| {
+        s.contains("eclat-lab>")
+    });
+    let count = format!(
+        "{}/../../lessons/04-hike/solution/count.eclat",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    for (line, done) in [
+        ("topo up", "topology hike-lab up"),
+        (
+            "xdp attach xdp_counter sut enp6s0f1",
+            "attached xdp_counter",
+        ),
+        (&format!("load {count}"), "loaded "),
+    ] {
+        t.type_text(line);
+        t.keys(&["Enter"]);
+        t.wait(line, Duration::from_secs(60), |s| s.contains(done));
+    }
+    let chains = cli(&env, &["chain", "list"]);
+
+    // map watch: frames until Ctrl-C
+    t.type_text("map watch pkt_count --interval 100 --count 1000");
+    t.keys(&["Enter"]);
+    t.wait("a watch frame", Duration::from_secs(20), |s| {
+        s.contains("pkt_count at")
+    });
+    stop(&t, &["C-c"], "map watch");
+
+    // traffic at 5 packets a second: Ctrl-C between two packets
+    t.type_text("traffic --from tg --to 12:2::2 --icmp --count 1000 --rate 5");
+    t.keys(&["Enter"]);
+    let t0 = Instant::now();
+    while cli(&env, &["map", "dump", "pkt_count"]).contains(": 0") {
+        assert!(t0.elapsed() < Duration::from_secs(20), "no packet went out");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    stop(&t, &["C-c"], "traffic");
+    let s = t.wait("the traffic's report", Duration::from_secs(10), |s| {
+        s.contains("stopped: sent")
+    });
+    assert!(!s.contains("sent 1000/1000"), "{s}");
+
+    // chain trace: until Ctrl-C
+    t.type_text("chain trace --seconds 600");
+    t.keys(&["Enter"]);
+    t.wait("the trace to read", Duration::from_secs(20), |s| {
+        s.contains("waiting for packets")
+    });
+    stop(&t, &["C-c"], "chain trace");
+
+    // a check: stopped while it runs, no verdict, its scratch lab gone
+    t.type_text("lesson check 4 end-the-chain");
+    t.keys(&["Enter"]);
+    let t0 = Instant::now();
+    while !env.bpffs_root.join("scratch").exists() {
+        assert!(
+            t0.elapsed() < Duration::from_secs(20),
+            "the check did not start"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    stop(&t, &["C-c"], "lesson check");
+    // the shell is still there, and the check never reports
+    t.type_text("chain list");
+    t.keys(&["Enter"]);
+    let s = t.wait("the next command", Duration::from_secs(20), |s| {
+        s.matches("count_and_pass").count() >= 2
+    });
+    assert!(
+        !s.contains("PASS end-the-chain") && !s.contains("FAIL end-the-chain"),
+        "{s}"
+    );
+    let t0 = Instant::now();
+    while !no_scratch(&env) {
+        assert!(
+            t0.elapsed() < Duration::from_secs(30),
+            "the check's scratch lab stayed"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(
+        cli(&env, &["chain", "list"]),
+        chains,
+        "the loaded script changed"
+    );
+    t.type_text("exit");
+    t.keys(&["Enter"]);
+    t.wait("the shell to end", Duration::from_secs(30), |s| {
+        s.contains("TUI-EXITED=0")
+    });
+    assert_eq!(leftovers(&env), Vec::<String>::new(), "left in the kernel");
+}
+
+#[test]
+fn esc_and_ctrl_c_stop_long_commands_in_the_tui() {
+    need_root();
+    let env = lab("tui");
+    let mut t = Tmux::new(&env, "stopt", &[]);
+    t.launch("tutorial 4", 160, 45);
+    t.wait("the first frame", Duration::from_secs(10), |s| {
+        s.contains("Lesson 4")
+    });
+    t.keys(&[":"]);
+    for (line, done) in [
+        ("topo up", "topology hike-lab up"),
+        (
+            "xdp attach xdp_counter sut enp6s0f1",
+            "attached xdp_counter",
+        ),
+    ] {
+        t.type_text(line);
+        t.keys(&["Enter"]);
+        t.wait(line, Duration::from_secs(60), |s| s.contains(done));
+    }
+    // a long traffic on the command line: Ctrl-C stops it
+    t.type_text("traffic --from tg --to 12:2::2 --icmp --count 1000 --rate 5");
+    t.keys(&["Enter"]);
+    t.wait("the traffic to run", Duration::from_secs(10), |s| {
+        s.contains("Ctrl-C stops")
+    });
+    stop(&t, &["C-c"], "traffic (TUI)");
+    // the check: Esc stops it (from the panes), no verdict
+    t.keys(&["Escape"]);
+    t.keys(&["c"]);
+    let t0 = Instant::now();
+    while !env.bpffs_root.join("scratch").exists() {
+        assert!(
+            t0.elapsed() < Duration::from_secs(20),
+            "the check did not start"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    stop(&t, &["Escape"], "lesson check (TUI)");
+    let s = t.screen();
+    assert!(
+        !s.contains("Check end-the-chain FAIL") && !s.contains("Check end-the-chain PASS"),
+        "{s}"
+    );
+    let t0 = Instant::now();
+    while !no_scratch(&env) {
+        assert!(
+            t0.elapsed() < Duration::from_secs(30),
+            "the check's scratch lab stayed"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    t.keys(&["q"]);
+    let s = t.wait("the TUI to exit", Duration::from_secs(30), |s| {
+        s.contains("TUI-EXITED=")
+    });
+    assert!(s.contains("TUI-EXITED=0"), "{s}");
+    assert_eq!(leftovers(&env), Vec::<String>::new(), "left in the kernel");
+}
