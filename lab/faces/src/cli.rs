@@ -5,14 +5,10 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use eclat_service::{CancellationToken, Lab, Recovered};
+use eclat_service::{Lab, Recovered};
 use tokio::runtime::Runtime;
-use tokio::sync::mpsc;
 
-use crate::commands::{self, Cmd, Ctx, Update};
-
-/// How long a cancelled command gets to end before "stopped" is said anyway.
-pub const STOP_SAY: std::time::Duration = std::time::Duration::from_millis(120);
+use crate::commands::{Cmd, Job, JobEvent, Update};
 use crate::render;
 
 /// What recovery removed before the command ran, for standard error.
@@ -45,42 +41,37 @@ fn print_update(u: &Update, json: bool) {
 
 pub fn run(lab: Lab, cmd: Cmd, json: bool, rt: &Runtime) -> ExitCode {
     rt.block_on(async move {
-        let (tx, mut rx) = mpsc::unbounded_channel();
-        let cancel = CancellationToken::new();
-        let ctx = Ctx {
-            lab: lab.clone(),
-            updates: tx,
-            cancel: cancel.clone(),
-        };
-        let mut task = tokio::spawn(async move { commands::run(&ctx, cmd).await });
+        let mut job = Job::spawn(&lab, cmd);
         // after JSON lines streamed, the result is one more line; alone, it is pretty
         let mut streamed = false;
         let result = loop {
             tokio::select! {
-                r = &mut task => break r,
-                Some(u) = rx.recv() => {
-                    streamed = true;
-                    print_update(&u, json)
-                }
-                Ok(()) = tokio::signal::ctrl_c(), if !cancel.is_cancelled() => {
-                    cancel.cancel();
+                ev = job.next() => match ev {
+                    JobEvent::Update(u) => {
+                        streamed = true;
+                        print_update(&u, json);
+                    }
+                    JobEvent::Done(r) => break r,
+                },
+                Ok(()) = tokio::signal::ctrl_c(), if !job.stopped() => {
                     // most commands end at once; one in the middle of a kernel operation
                     // says "stopped" now and finishes it (undoing it) before the exit
-                    match tokio::time::timeout(STOP_SAY, &mut task).await {
-                        Ok(r) => break r,
-                        Err(_) => {
+                    match job.stop().await {
+                        Some(r) => break r,
+                        None => {
                             eprintln!("stopped (finishing the kernel operation in progress…)");
-                            let _ = (&mut task).await;
+                            job.finish().await;
                             return ExitCode::from(130);
                         }
                     }
                 }
             }
         };
-        while let Ok(u) = rx.try_recv() {
+        for u in job.drain() {
             streamed = true;
             print_update(&u, json);
         }
+        let cancelled = job.stopped();
         // what recovery removed comes first, for people on standard output; with --json on
         // standard error, so that standard output stays one JSON document
         if let Some(n) = recovered_note(&lab.take_recovered()) {
@@ -91,7 +82,7 @@ pub fn run(lab: Lab, cmd: Cmd, json: bool, rt: &Runtime) -> ExitCode {
             }
         }
         match result {
-            Ok(Ok(reply)) => {
+            Ok(reply) => {
                 if json && streamed {
                     println!("{}", serde_json::to_string(&reply).unwrap_or_default());
                 } else if json {
@@ -106,13 +97,9 @@ pub fn run(lab: Lab, cmd: Cmd, json: bool, rt: &Runtime) -> ExitCode {
                     }
                 }
                 // Ctrl-C: what the command did until then is shown, and the code says so
-                ExitCode::from(if cancel.is_cancelled() {
-                    130
-                } else {
-                    reply.exit_code()
-                })
+                ExitCode::from(if cancelled { 130 } else { reply.exit_code() })
             }
-            Ok(Err(e)) if eclat_service::is_stopped(&e) => {
+            Err(e) if eclat_service::is_stopped(&e) => {
                 if json {
                     println!("{}", render::error_json(&e));
                 } else {
@@ -120,16 +107,12 @@ pub fn run(lab: Lab, cmd: Cmd, json: bool, rt: &Runtime) -> ExitCode {
                 }
                 ExitCode::from(130)
             }
-            Ok(Err(e)) => {
+            Err(e) => {
                 if json {
                     println!("{}", render::error_json(&e));
                 } else {
                     eprintln!("error: {}", render::error(&e));
                 }
-                ExitCode::from(2)
-            }
-            Err(e) => {
-                eprintln!("error: internal error (please report it): {e}");
                 ExitCode::from(2)
             }
         }

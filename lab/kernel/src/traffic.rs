@@ -58,32 +58,6 @@ pub struct Report {
     pub stopped: bool,
 }
 
-impl Report {
-    pub fn summary(&self) -> String {
-        let mut s = format!(
-            "sent {}/{} {} packets from {} to {} in {:.1} ms ({:.0} pkt/s)",
-            self.sent,
-            self.requested,
-            self.kind,
-            self.from,
-            self.to,
-            self.elapsed_us as f64 / 1000.0,
-            self.achieved_pps
-        );
-        if let Some(r) = self.replies {
-            s.push_str(&format!(", {r} echo replies received"));
-        }
-        if self.send_errors > 0 {
-            s.push_str(&format!(
-                ", {} send errors (first: {})",
-                self.send_errors,
-                self.first_error.as_deref().unwrap_or("?")
-            ));
-        }
-        s
-    }
-}
-
 #[derive(Debug, thiserror::Error)]
 pub enum TrafficError {
     #[error(transparent)]

@@ -3,11 +3,13 @@
 //! against the service and the course (`dispatch`).
 
 mod dispatch;
+mod job;
 mod reference;
 mod reply;
 mod table;
 
 pub use dispatch::{Ctx, run};
+pub use job::{Job, JobEvent};
 pub use reply::*;
 pub use table::*;
 

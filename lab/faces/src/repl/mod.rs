@@ -9,7 +9,7 @@ mod complete;
 use std::borrow::Cow;
 use std::process::ExitCode;
 
-use eclat_service::{CancellationToken, Lab};
+use eclat_service::Lab;
 use rustyline::completion::{Completer, Pair};
 use rustyline::error::ReadlineError;
 use rustyline::highlight::Highlighter;
@@ -18,10 +18,9 @@ use rustyline::validate::Validator;
 use rustyline::{Context, Editor, Helper};
 use tokio::runtime::Runtime;
 use tokio::signal::unix::{SignalKind, signal};
-use tokio::sync::mpsc;
 
 pub use self::complete::complete;
-use crate::commands::{self, Cli, Cmd, Ctx, help_text, parse_error};
+use crate::commands::{self, Cli, Cmd, Job, JobEvent, Update, help_text, parse_error};
 use crate::render;
 
 struct LabHelper {
@@ -64,56 +63,49 @@ impl Highlighter for LabHelper {
 impl Validator for LabHelper {}
 impl Helper for LabHelper {}
 
-/// Runs one command as a task, printing what it streams; Ctrl-C cancels it.
-async fn run_one(lab: &Lab, cmd: Cmd, json: bool) -> (String, bool) {
-    let (tx, mut rx) = mpsc::unbounded_channel();
-    let cancel = CancellationToken::new();
-    let ctx = Ctx {
-        lab: lab.clone(),
-        updates: tx,
-        cancel: cancel.clone(),
-    };
-    let mut task = tokio::spawn(async move { commands::run(&ctx, cmd).await });
+fn print_update(u: &Update, json: bool) {
+    if json {
+        println!("{}", serde_json::to_string(u).unwrap_or_default());
+    } else {
+        println!("{}", render::update(u));
+    }
+}
+
+/// Runs one command as a task, printing what it streams; Ctrl-C stops it ("stopped" within
+/// `STOP_SAY`; a command in the middle of a kernel operation finishes or undoes it in the
+/// background, and says nothing more).
+async fn run_one(lab: &Lab, cmd: Cmd, json: bool) -> String {
+    let mut job = Job::spawn(lab, cmd);
     let mut sigint = signal(SignalKind::interrupt()).ok();
     let result = loop {
         tokio::select! {
-            r = &mut task => break r,
-            Some(u) = rx.recv() => {
-                if json {
-                    println!("{}", serde_json::to_string(&u).unwrap_or_default());
-                } else {
-                    println!("{}", render::update(&u));
-                }
-            }
+            ev = job.next() => match ev {
+                JobEvent::Update(u) => print_update(&u, json),
+                JobEvent::Done(r) => break r,
+            },
             Some(()) = async {
                 match sigint.as_mut() {
                     Some(s) => s.recv().await,
                     None => std::future::pending().await,
                 }
-            } => {
-                cancel.cancel();
-                // "stopped" within STOP_SAY; a command in the middle of a kernel operation
-                // finishes (undoes) it in the background, and says nothing more
-                match tokio::time::timeout(crate::cli::STOP_SAY, &mut task).await {
-                    Ok(r) => break r,
-                    Err(_) => return ("stopped".into(), true),
+            } => match job.stop().await {
+                Some(r) => break r,
+                None => {
+                    tokio::spawn(job.finish());
+                    return "stopped".into();
                 }
-            }
+            },
         }
     };
-    while let Ok(u) = rx.try_recv() {
-        println!("{}", render::update(&u));
+    for u in job.drain() {
+        print_update(&u, json);
     }
     match result {
-        Ok(Ok(reply)) if json => (
-            serde_json::to_string_pretty(&reply).unwrap_or_default(),
-            true,
-        ),
-        Ok(Ok(reply)) => (render::reply(&reply), true),
-        Ok(Err(e)) if eclat_service::is_stopped(&e) => ("stopped".into(), true),
-        Ok(Err(e)) if json => (render::error_json(&e).to_string(), false),
-        Ok(Err(e)) => (format!("error: {}", render::error(&e)), false),
-        Err(e) => (format!("internal error (please report it): {e}"), false),
+        Ok(reply) if json => serde_json::to_string_pretty(&reply).unwrap_or_default(),
+        Ok(reply) => render::reply(&reply),
+        Err(e) if eclat_service::is_stopped(&e) => "stopped".into(),
+        Err(e) if json => render::error_json(&e).to_string(),
+        Err(e) => format!("error: {}", render::error(&e)),
     }
 }
 
@@ -166,7 +158,7 @@ pub fn run(lab: Lab, rt: &Runtime) -> ExitCode {
                         cmd: Some(cmd),
                         json,
                     })) => {
-                        let (text, _) = rt.block_on(run_one(&lab, cmd, json));
+                        let text = rt.block_on(run_one(&lab, cmd, json));
                         if !text.is_empty() {
                             println!("{text}");
                         }

@@ -19,7 +19,7 @@ use tokio::task::JoinHandle;
 
 use super::state::{CheckDone, JobId, LogKind, POLL_INTERVAL, VerifierView};
 use super::update::{Effect, Event, JobError};
-use crate::commands::{self, Cmd, Ctx};
+use crate::commands::{self, Cmd, Job, JobEvent};
 
 const TOPO_INTERVAL: Duration = Duration::from_secs(2);
 /// Quiet time after the last change to the exercise file before it is checked: editors
@@ -151,47 +151,39 @@ impl Runtime {
     }
 
     /// A command as a task: what it streams comes back as `JobUpdate`, its typed result as
-    /// `JobDone` (a panic inside becomes an error message, never the end of the TUI).
+    /// `JobDone` (a panic inside it becomes an error message, never the end of the TUI).
+    /// Stopped, it is "stopped" at once; a command inside a kernel operation finishes it
+    /// first, in the background, and its result is not shown.
     fn run(&mut self, job: JobId, cmd: Cmd) {
         let cancel = CancellationToken::new();
-        let (utx, mut urx) = mpsc::unbounded_channel();
-        let ctx = Ctx {
-            lab: self.lab.clone(),
-            updates: utx,
-            cancel: cancel.clone(),
-        };
+        let mut work = Job::spawn(&self.lab, cmd);
         let tx = self.tx.clone();
-        let fwd = {
-            let tx = tx.clone();
-            tokio::spawn(async move {
-                while let Some(u) = urx.recv().await {
-                    let _ = tx.send(Event::JobUpdate(job, u));
-                }
-            })
-        };
         let c = cancel.clone();
         let handle = tokio::spawn(async move {
-            let mut work = tokio::spawn(async move { commands::run(&ctx, cmd).await });
-            let r = tokio::select! {
-                r = &mut work => r,
-                _ = c.cancelled() => {
-                    // "stopped" at once; the command stops at its next safe point and
-                    // leaves the lab consistent on its own (its result is not shown)
-                    let _ = tx.send(Event::JobDone { job, result: Err(stopped()) });
-                    let _ = work.await;
-                    let _ = fwd.await;
-                    return;
+            let result = loop {
+                tokio::select! {
+                    ev = work.next() => match ev {
+                        JobEvent::Update(u) => {
+                            let _ = tx.send(Event::JobUpdate(job, u));
+                        }
+                        JobEvent::Done(r) => break r,
+                    },
+                    _ = c.cancelled() => match work.stop().await {
+                        Some(r) => break r,
+                        None => {
+                            let _ = tx.send(Event::JobDone { job, result: Err(stopped()) });
+                            work.finish().await;
+                            return;
+                        }
+                    },
                 }
             };
-            let _ = fwd.await;
-            let result = match r {
-                Ok(Ok(reply)) => Ok(Box::new(reply)),
-                Ok(Err(e)) => Err(job_error(&e)),
-                Err(p) => Err(JobError {
-                    text: format!("internal error (please report it): {p}"),
-                    rejected: None,
-                    stopped: false,
-                }),
+            for u in work.drain() {
+                let _ = tx.send(Event::JobUpdate(job, u));
+            }
+            let result = match result {
+                Ok(reply) => Ok(Box::new(reply)),
+                Err(e) => Err(job_error(&e)),
             };
             let _ = tx.send(Event::JobDone { job, result });
         });

@@ -360,6 +360,18 @@ pub struct App {
     pub tracing: bool,
 }
 
+/// The live panels of a lesson's maps, not read yet.
+pub fn panels_of(lesson: &Lesson) -> Vec<Panel> {
+    lesson
+        .maps
+        .iter()
+        .map(|m| Panel {
+            spec: m.clone(),
+            state: PanelState::NotLoaded,
+        })
+        .collect()
+}
+
 /// Whether a lesson works with HIKe chains (eCLAT scripts, chain commands): it gets the
 /// chain-trace timeline.
 pub fn uses_chains(lesson: &Lesson) -> bool {
@@ -381,14 +393,7 @@ impl App {
         now: Instant,
     ) -> Self {
         let blocks = markdown::parse(&lesson.text);
-        let panels = lesson
-            .maps
-            .iter()
-            .map(|m| Panel {
-                spec: m.clone(),
-                state: PanelState::NotLoaded,
-            })
-            .collect();
+        let panels = panels_of(&lesson);
         let mut app = Self {
             blocks,
             step: 0,

@@ -6,7 +6,7 @@ use eclat_course::{Lesson, ProgressOp};
 use super::Effect;
 use crate::tui::markdown;
 use crate::tui::state::{
-    App, CheckDone, CheckView, Focus, LogKind, Overlay, Panel, PanelState, uses_chains,
+    App, CheckDone, CheckView, Focus, LogKind, Overlay, panels_of, uses_chains,
 };
 
 impl App {
@@ -33,14 +33,7 @@ impl App {
     /// Opens another lesson at the step the learner left it on.
     pub(crate) fn open_lesson(&mut self, lesson: Lesson, fx: &mut Vec<Effect>) {
         self.blocks = markdown::parse(&lesson.text);
-        self.panels = lesson
-            .maps
-            .iter()
-            .map(|m| Panel {
-                spec: m.clone(),
-                state: PanelState::NotLoaded,
-            })
-            .collect();
+        self.panels = panels_of(&lesson);
         self.uses_chains = uses_chains(&lesson);
         self.lesson = lesson;
         self.resume();
