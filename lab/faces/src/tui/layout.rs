@@ -5,8 +5,8 @@
 use ratatui::layout::Rect;
 
 pub use super::lines::inner_width;
-use super::lines::{check_height, step_lines, topo_lines};
-use super::state::{App, Focus, PanelState};
+use super::lines::{check_height, maps_height, step_lines, topo_lines};
+use super::state::{App, Focus};
 
 /// Where each part of the screen goes. `None`: not shown at this size (or zoomed away).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,16 +48,6 @@ pub fn topo_height(app: &App, width: u16) -> u16 {
     topo_lines(app, inner_width(Rect::new(0, 0, width, 1))).len() as u16 + 2
 }
 
-pub fn maps_height(app: &App) -> u16 {
-    let mut h = 2;
-    for p in &app.panels {
-        h += 1 + match &p.state {
-            PanelState::Loaded { rows, .. } => rows.len().max(1) as u16,
-            _ => 1,
-        };
-    }
-    h
-}
 
 /// The layout for `area`: a header line, the lesson (step and text) on the left, the lab
 /// (topology, maps) on the right, the event log across the bottom, the command line and the
@@ -178,7 +168,7 @@ pub fn regions(app: &App, area: Rect) -> Regions {
         r.text = Some(below);
     }
     if let Some(right) = right {
-        let maps_min = maps_height(app).min(upper_h / 2).max(4);
+        let maps_min = maps_height(app, right.width).min(upper_h / 2).max(4);
         let th = topo_height(app, right.width).min(upper_h - maps_min);
         r.topo = Some(Rect::new(right.x, right.y, right.width, th));
         let rest = Rect::new(right.x, right.y + th, right.width, upper_h - th);
@@ -186,7 +176,7 @@ pub fn regions(app: &App, area: Rect) -> Regions {
         if app.uses_chains {
             // the timeline below the counters when there is room, else in their place
             // while focused (Tab), or zoomed (z)
-            let mh = maps_height(app);
+            let mh = maps_height(app, right.width);
             if rest.height >= mh + 7 {
                 r.maps = Some(rows(rest, rest.y, mh));
                 r.trace = Some(rows(rest, rest.y + mh, rest.height - mh));

@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use unicode_width::UnicodeWidthStr;
 
 use super::markdown;
-use super::state::{App, CheckView, TopoView};
+use super::state::{App, CheckView, Panel, PanelState, TopoView};
 
 /// Width inside a bordered block.
 pub fn inner_width(r: Rect) -> u16 {
@@ -300,4 +300,39 @@ pub fn wrap(
     rest: &str,
 ) -> Vec<Line<'static>> {
     markdown::wrap(&[(text.to_string(), style)], w, first, rest)
+}
+
+/// A map panel's head: the map's name, how its values are shown, and the lesson's title
+/// for it, wrapped to the panel's width (never cut).
+pub fn panel_head(app: &App, p: &Panel, width: u16) -> Vec<Line<'static>> {
+    let t = &app.theme;
+    let kind = match &p.state {
+        PanelState::Loaded { per_cpu: true, .. } => " (Σ per-CPU)".to_string(),
+        PanelState::Loaded { map_type, .. } => format!(" ({map_type})"),
+        _ => String::new(),
+    };
+    markdown::wrap(
+        &[
+            (p.spec.name.clone(), t.accent()),
+            (kind, t.dim()),
+            (format!(" {}", p.spec.title), t.dim()),
+        ],
+        width as usize,
+        Span::raw(""),
+        "  ",
+    )
+}
+
+/// The maps pane's height at `width` (borders included).
+pub fn maps_height(app: &App, width: u16) -> u16 {
+    let inner = inner_width(Rect::new(0, 0, width, 1));
+    let mut h = 2;
+    for p in &app.panels {
+        h += panel_head(app, p, inner).len() as u16
+            + match &p.state {
+                PanelState::Loaded { rows, .. } => rows.len().max(1) as u16,
+                _ => 1,
+            };
+    }
+    h
 }

@@ -215,8 +215,10 @@ impl App {
             cmd: Cmd::Traffic(args),
         });
     }
+    /// `q`: quitting removes what the session made, so a session that can make anything
+    /// asks first; a learner reading without root quits at once.
     pub(crate) fn ask_quit(&mut self, fx: &mut Vec<Effect>) {
-        if self.jobs.is_empty() {
+        if self.jobs.is_empty() && !self.privileged {
             fx.push(Effect::Quit);
         } else {
             self.confirm_quit = true;

@@ -229,6 +229,15 @@ impl App {
             _ => {}
         }
     }
+    /// A key that is not the overlay's closes it, and a letter does what it does without
+    /// the overlay (`n` moves on: a hint open does not swallow it).
+    fn close_overlay_then(&mut self, k: KeyEvent, fx: &mut Vec<Effect>) {
+        self.overlay = None;
+        if let KeyCode::Char(_) = k.code {
+            self.key_normal(k, fx);
+        }
+    }
+
     pub(crate) fn key_overlay(&mut self, o: Overlay, k: KeyEvent, fx: &mut Vec<Effect>) {
         match o {
             Overlay::Lessons { selected } => {
@@ -266,7 +275,7 @@ impl App {
             }
             Overlay::Hints => match k.code {
                 KeyCode::Char('h') => self.next_hint(fx),
-                _ => self.overlay = None,
+                _ => self.close_overlay_then(k, fx),
             },
             Overlay::Solution { scroll } => {
                 let lines = self.solution_text().map_or(0, |t| t.lines().count());
@@ -276,7 +285,7 @@ impl App {
                     KeyCode::PageDown | KeyCode::Char(' ') => 10,
                     KeyCode::PageUp | KeyCode::Char('b') => -10,
                     _ => {
-                        self.overlay = None;
+                        self.close_overlay_then(k, fx);
                         return;
                     }
                 };

@@ -209,6 +209,12 @@ impl App {
             self.info("this lesson has no exercise file to edit");
             return;
         };
+        let ex = &self.lesson.exercises[i];
+        let msg = format!(
+            "editing {} (exercise {}: {}); saving it checks it",
+            ex.file, ex.id, ex.title
+        );
+        self.info(msg);
         fx.push(Effect::Edit {
             lesson: Box::new(self.lesson.clone()),
             exercise: i,

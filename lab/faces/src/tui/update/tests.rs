@@ -211,9 +211,18 @@ fn tab_asks_for_completions_and_applies_them() {
 
 #[test]
 fn quitting_asks_when_something_runs_and_stops_it() {
+    // a learner reading without root has nothing to lose: q quits at once
     let mut a = app();
+    a.privileged = false;
     let fx = update(&mut a, key(KeyCode::Char('q')));
-    assert!(matches!(fx.as_slice(), [Effect::Quit]));
+    assert!(matches!(fx.as_slice(), [Effect::Quit, ..]), "{fx:?}");
+    // with root, quitting removes the lab, so it asks even when nothing runs
+    let mut a = app();
+    assert!(a.privileged);
+    let fx = update(&mut a, key(KeyCode::Char('q')));
+    assert!(fx.is_empty() && a.confirm_quit, "{fx:?}");
+    let fx = update(&mut a, key(KeyCode::Char('y')));
+    assert!(matches!(fx.as_slice(), [Effect::Quit, ..]), "{fx:?}");
     let mut a = app();
     update(&mut a, key(KeyCode::Char('r')));
     let fx = update(&mut a, key(KeyCode::Char('q')));

@@ -12,7 +12,7 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 use unicode_width::UnicodeWidthStr;
 
 use super::layout::{inner_width, pane, regions};
-use super::lines::{fit, step_lines, topo_lines};
+use super::lines::{fit, panel_head, step_lines, topo_lines};
 use super::markdown;
 use super::state::{App, CheckView, Focus, LogKind, PanelState, TopoView};
 
@@ -80,15 +80,10 @@ pub fn draw(f: &mut Frame, app: &App) {
 
 fn draw_header(f: &mut Frame, app: &App, r: Rect) {
     let t = &app.theme;
-    let mut left = vec![
-        Span::styled(" eclat-lab ", t.bar_key()),
-        Span::styled(
-            format!("│ Lesson {}: {} ", app.lesson.number, app.lesson.title),
-            t.bar(),
-        ),
-    ];
+    // what must stay: the step and the exercise's state; the lesson's title gets the rest
+    let mut tail = Vec::new();
     if !app.lesson.steps.is_empty() {
-        left.push(Span::styled(
+        tail.push(Span::styled(
             format!("│ step {}/{} ", app.step + 1, app.lesson.steps.len()),
             t.bar(),
         ));
@@ -101,7 +96,7 @@ fn draw_header(f: &mut Frame, app: &App, r: Rect) {
             CheckView::Running => ("…", t.bar()),
             CheckView::NotRun => ("·", t.bar()),
         };
-        left.push(Span::styled(format!("│ {} {mark} ", ex.id), style));
+        tail.push(Span::styled(format!("│ {} {mark} ", ex.id), style));
     }
     let mut right = Vec::new();
     if app.traffic.is_some() {
@@ -112,6 +107,24 @@ fn draw_header(f: &mut Frame, app: &App, r: Rect) {
     } else {
         Span::styled(" NOT ROOT ", t.bar_key())
     });
+    let name = " eclat-lab ";
+    let used: usize = name.width()
+        + tail.iter().map(|s| s.content.width()).sum::<usize>()
+        + right.iter().map(|s| s.content.width()).sum::<usize>();
+    let room = (r.width as usize).saturating_sub(used);
+    let title = format!("│ Lesson {}: {} ", app.lesson.number, app.lesson.title);
+    let title = if title.width() <= room {
+        title
+    } else if room > 12 {
+        format!("{} ", fit(&title, room - 1).trim_end())
+    } else {
+        format!("│ Lesson {} ", app.lesson.number)
+    };
+    let mut left = vec![
+        Span::styled(name, t.bar_key()),
+        Span::styled(title, t.bar()),
+    ];
+    left.extend(tail);
     bar(f, app, r, left, right);
 }
 
@@ -253,22 +266,7 @@ fn draw_maps(f: &mut Frame, app: &App, r: Rect) {
         ));
     }
     for p in &app.panels {
-        let mut head = vec![Span::styled(p.spec.name.clone(), t.accent())];
-        if let PanelState::Loaded {
-            per_cpu, map_type, ..
-        } = &p.state
-        {
-            head.push(Span::styled(
-                if *per_cpu {
-                    " (Σ per-CPU)".to_string()
-                } else {
-                    format!(" ({map_type})")
-                },
-                t.dim(),
-            ));
-        }
-        head.push(Span::styled(format!(" {}", p.spec.title), t.dim()));
-        lines.push(Line::from(head));
+        lines.extend(panel_head(app, p, inner.width));
         match &p.state {
             PanelState::NotLoaded if !app.privileged => {
                 lines.push(Line::styled("  needs root", t.dim()))
@@ -523,24 +521,49 @@ fn draw_help(f: &mut Frame, app: &App, area: Rect) {
 
 fn draw_confirm(f: &mut Frame, app: &App, area: Rect) {
     let t = &app.theme;
-    let r = centered(area, 60, 6);
+    let w = area.width.saturating_sub(4).min(64);
+    let iw = w.saturating_sub(3) as usize;
+    let running: Vec<String> = app.jobs.iter().map(|j| j.label.clone()).collect();
+    let mut lines = Vec::new();
+    if !running.is_empty() {
+        lines.extend(markdown::wrap(
+            &[(format!("Still running: {}", running.join(", ")), t.plain())],
+            iw,
+            Span::raw(" "),
+            " ",
+        ));
+    }
+    if app.privileged {
+        lines.extend(markdown::wrap(
+            &[(
+                "Quitting removes what this session made in the kernel: its topology, the \
+                 programs and scripts it loaded (your files and progress stay)."
+                    .to_string(),
+                t.plain(),
+            )],
+            iw,
+            Span::raw(" "),
+            " ",
+        ));
+    }
+    lines.push(Line::raw(""));
+    lines.push(Line::from(vec![
+        Span::styled(" y", t.key()),
+        Span::raw(if running.is_empty() {
+            " quit    "
+        } else {
+            " stop it and quit    "
+        }),
+        Span::styled("any other key", t.key()),
+        Span::raw(" stay"),
+    ]));
+    let r = centered(area, w, lines.len() as u16 + 2);
     f.render_widget(Clear, r);
     let b = Block::bordered()
         .border_style(t.border(true))
         .title(Line::styled(" Quit? ", t.warn()));
     let inner = b.inner(r);
     f.render_widget(b, r);
-    let running: Vec<String> = app.jobs.iter().map(|j| j.label.clone()).collect();
-    let lines = vec![
-        Line::raw(format!(" Still running: {}", running.join(", "))),
-        Line::raw(""),
-        Line::from(vec![
-            Span::styled(" y", t.key()),
-            Span::raw(" stop it and quit    "),
-            Span::styled("any other key", t.key()),
-            Span::raw(" stay"),
-        ]),
-    ];
     f.render_widget(Paragraph::new(lines), inner);
 }
 

@@ -359,6 +359,9 @@ pub fn draw_overlay(f: &mut Frame, app: &App, area: Rect) {
             let total = text.lines().count();
             let nw = total.to_string().len();
             let room = area.height.saturating_sub(4) as usize;
+            // the code is as wide as the box it is in
+            let w = area.width.saturating_sub(2).min(100);
+            let iw = w.saturating_sub(2) as usize;
             let lines = text
                 .lines()
                 .enumerate()
@@ -374,7 +377,6 @@ pub fn draw_overlay(f: &mut Frame, app: &App, area: Rect) {
                     ])
                 })
                 .collect();
-            let w = area.width.saturating_sub(2).min(100);
             overlay_box(
                 f,
                 app,
@@ -389,13 +391,15 @@ pub fn draw_overlay(f: &mut Frame, app: &App, area: Rect) {
             let Some(ex) = app.current_exercise() else {
                 return;
             };
+            let w = w.min(64);
+            let iw = w.saturating_sub(2) as usize;
             let mut lines = wrap(
                 &format!(
                     "Put the starter {} back? Your version is kept next to it as a .bak file.",
                     ex.file
                 ),
                 t.plain(),
-                iw,
+                iw.saturating_sub(1),
                 Span::raw(" "),
                 " ",
             );
@@ -410,7 +414,7 @@ pub fn draw_overlay(f: &mut Frame, app: &App, area: Rect) {
                 f,
                 app,
                 area,
-                w.min(64),
+                w,
                 Line::styled(" Reset the exercise? ", t.warn()),
                 "",
                 lines,
