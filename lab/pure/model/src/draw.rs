@@ -33,6 +33,12 @@ fn widest(lines: &[String]) -> i32 {
     lines.iter().map(|l| text_w(l)).max().unwrap_or(0)
 }
 
+/// The width of a box's lines: the first is a heading (bold, 13 px), the others plain.
+fn box_text_w(lines: &[String]) -> i32 {
+    let head = lines.first().map(|l| text_w(l) * 13 / 11).unwrap_or(0);
+    head.max(widest(lines.get(1..).unwrap_or(&[])))
+}
+
 fn esc(s: &str) -> String {
     let mut o = String::with_capacity(s.len());
     for c in s.chars() {
@@ -136,7 +142,7 @@ impl Svg {
         s.push_str(concat!(
             "<style>",
             "text{font-family:'DejaVu Sans Mono',Menlo,Consolas,monospace;font-size:12px;fill:#1d2430}",
-            " .h{font-weight:bold;font-size:13px} .dim{fill:#5b6678} .lbl{fill:#6a3d9a}",
+            " .h{font-weight:bold;font-size:13px} .dim{fill:#5b6678} .lbl{fill:#6a3d9a;paint-order:stroke;stroke:#ffffff;stroke-width:4px;stroke-linejoin:round}",
             " .node{fill:#eef3fb;stroke:#35507a;stroke-width:1.5} .site{fill:#fff7e6;stroke:#9a6a12;stroke-width:1.5}",
             " .ok{fill:#e8f6ea;stroke:#2f7d3a;stroke-width:1.5} .bad{fill:#fbeaea;stroke:#a33a3a;stroke-width:1.5}",
             " .vm{fill:#f3eefb;stroke:#5d3f94;stroke-width:1.5}",
@@ -347,6 +353,9 @@ pub struct ChainNames<'a> {
     pub chain: &'a str,
     pub prog: &'a dyn Fn(u32) -> String,
     pub reason: &'a dyn Fn(u32) -> String,
+    /// does the program end the packet with a verdict of its own (`l2_redirect`)? Nothing of
+    /// the chain runs after its call, so its ways are not drawn
+    pub is_final: &'a dyn Fn(u32) -> bool,
 }
 
 /// The XDP action's name.
@@ -368,6 +377,9 @@ fn moves_text(w: &Way) -> String {
         .collect::<Vec<_>>()
         .join(", ")
 }
+
+/// (layer, index in the layer) of a box of the chain figure.
+type At = (usize, usize);
 
 #[derive(Clone)]
 enum Box_ {
@@ -428,7 +440,7 @@ pub fn chain(plan: &Plan, names: &ChainNames<'_>) -> String {
         site_at.insert(s, at);
     }
     // edges: (from, to, label)
-    let mut edges: Vec<((usize, usize), (usize, usize), String)> = Vec::new();
+    let mut edges: Vec<(At, At, String)> = Vec::new();
     let add_way = |from: (usize, usize),
                    w: &Way,
                    cond: Option<String>,
@@ -451,6 +463,9 @@ pub fn chain(plan: &Plan, names: &ChainNames<'_>) -> String {
     add_way((0, 0), &plan.entry, None, &mut layers, &mut edges);
     for &s in &order {
         let from = site_at[&s];
+        if (names.is_final)(plan.sites[s].prog) {
+            continue;
+        }
         let c = &plan.sites[s].cont;
         let (c0, c1) = match c.test {
             Some((op, r, v)) => {
@@ -472,6 +487,33 @@ pub fn chain(plan: &Plan, names: &ChainNames<'_>) -> String {
         }
     }
 
+    // each layer ordered by where its boxes' predecessors stand (their mean column, as a
+    // fraction of their layer's width): fewer edges cross
+    let mut slot: Vec<Vec<usize>> = layers.iter().map(|l| (0..l.len()).collect()).collect();
+    for d in 1..layers.len() {
+        let mut keys: Vec<(i64, usize)> = (0..layers[d].len())
+            .map(|i| {
+                let preds: Vec<i64> = edges
+                    .iter()
+                    .filter(|(_, to, _)| *to == (d, i))
+                    .map(|(from, _, _)| {
+                        let len = layers[from.0].len() as i64;
+                        (slot[from.0][from.1] as i64 * 2 + 1) * 1000 / (2 * len)
+                    })
+                    .collect();
+                let k = match preds.len() {
+                    0 => i64::MAX,
+                    n => preds.iter().sum::<i64>() / n as i64,
+                };
+                (k, i)
+            })
+            .collect();
+        keys.sort();
+        for (col, (_, i)) in keys.into_iter().enumerate() {
+            slot[d][i] = col;
+        }
+    }
+
     // the text of each box
     let box_lines = |b: &Box_| -> (Vec<String>, &'static str) {
         match b {
@@ -485,6 +527,10 @@ pub fn chain(plan: &Plan, names: &ChainNames<'_>) -> String {
             Box_::Site(s) => {
                 let site = &plan.sites[*s];
                 let mut v = vec![format!("call {}", (names.prog)(site.prog))];
+                if (names.is_final)(site.prog) {
+                    v.push(format!("pc {}, its verdict ends the packet", site.pc));
+                    return (v, "ok");
+                }
                 v.push(match site.cont.save {
                     Some(r) => format!("pc {}, result to r{r}", site.pc),
                     None => format!("pc {}", site.pc),
@@ -500,7 +546,7 @@ pub fn chain(plan: &Plan, names: &ChainNames<'_>) -> String {
                 },
             ),
             Box_::End(Next::Abort { reason }) => (
-                vec!["abort: XDP_DROP".into(), (names.reason)(*reason)],
+                vec!["abort: XDP_ABORTED".into(), (names.reason)(*reason)],
                 "bad",
             ),
             Box_::End(Next::Call { .. }) => (vec![], "site"),
@@ -509,7 +555,7 @@ pub fn chain(plan: &Plan, names: &ChainNames<'_>) -> String {
     let bw = layers
         .iter()
         .flatten()
-        .map(|b| widest(&box_lines(b).0))
+        .map(|b| box_text_w(&box_lines(b).0))
         .max()
         .unwrap_or(0)
         .max(140)
@@ -524,7 +570,7 @@ pub fn chain(plan: &Plan, names: &ChainNames<'_>) -> String {
     let at = |(d, i): (usize, usize)| -> (i32, i32) {
         let k = layers[d].len() as i32;
         let x0 = (width - (k * col - 40)) / 2;
-        (x0 + i as i32 * col, top + d as i32 * row)
+        (x0 + slot[d][i] as i32 * col, top + d as i32 * row)
     };
     let height = top + layers.len() as i32 * row - 56 + MARGIN;
 
@@ -541,15 +587,25 @@ pub fn chain(plan: &Plan, names: &ChainNames<'_>) -> String {
             plan.max_calls
         ),
     );
+    // edges, then boxes over them, then the edges' labels over both
+    let mut labels = Vec::new();
     for (from, to, label) in &edges {
         let (fx, fy) = at(*from);
         let (tx, ty) = at(*to);
         let (x0, y0, x1, y1) = (fx + bw / 2, fy + bh, tx + bw / 2, ty);
         svg.path(&[(x0, y0), (x1, y1)], "edge", true);
         if !label.is_empty() {
-            // beside the edge, a third of the way down
-            let (lx, ly) = (x0 + (x1 - x0) / 3, y0 + (y1 - y0) / 3 + 4);
-            svg.text(lx + 6, ly, Anchor::Start, "lbl", label);
+            // in the gap below the source box (the middle of an edge to the next layer), on
+            // the side the edge leans to: edges that leave one box have parted there, edges
+            // into one box have not met yet, and an edge that skips a layer is labelled
+            // before it passes that layer's boxes
+            let gap = (row - bh) / 2;
+            let (lx, ly) = (x0 + (x1 - x0) * gap / (y1 - y0).max(1), y0 + gap + 4);
+            labels.push(if x1 < x0 {
+                (lx - 6, ly, Anchor::End, label)
+            } else {
+                (lx + 6, ly, Anchor::Start, label)
+            });
         }
     }
     for (d, layer) in layers.iter().enumerate() {
@@ -566,6 +622,9 @@ pub fn chain(plan: &Plan, names: &ChainNames<'_>) -> String {
                 &lines[1..],
             );
         }
+    }
+    for (x, y, anchor, label) in labels {
+        svg.text(x, y, anchor, "lbl", label);
     }
     svg.finish(
         width,
@@ -595,15 +654,16 @@ pub struct PacketPath {
 
 /// The packet path as five columns joined by arrows: the XDP hook, the loader and its map,
 /// the HIKe VM running the chain, the chain's programs, the verdicts. The VM's own rule is
-/// drawn with it: a chain that ends without a verdict program drops the packet.
+/// drawn with it (drop by default): a chain that ends without a final program aborts the
+/// packet (`XDP_ABORTED`, which drops it).
 pub fn packet_path(p: &PacketPath) -> String {
-    let mut vm = vec![
+    let vm = vec![
         "HIKe VM".to_string(),
         format!("runs chain {}", p.chain),
-        "registers, 8 frames,".into(),
-        "program calls by ID".into(),
+        format!("{} chain frames per CPU,", hike::MAX_FRAMES),
+        format!("<= {} program calls by ID", hike::MAX_PROGRAM_CALLS),
+        "no verdict: XDP_ABORTED".into(),
     ];
-    vm.push("no verdict: XDP_DROP".into());
     let mut loader = vec![format!("loader {}", p.loader)];
     loader.extend(p.entries.iter().cloned());
     let cols: Vec<(Vec<String>, &str)> = vec![
@@ -899,6 +959,7 @@ b = { node = "a", dev = "ac", mac = "02:00:00:00:00:04", addresses = ["10.0.0.1/
             chain: "mitigate",
             prog: &prog,
             reason: &reason,
+            is_final: &|_| false,
         };
         let svg = chain(&plan(), &n);
         well_formed(&svg);
@@ -928,6 +989,26 @@ b = { node = "a", dev = "ac", mac = "02:00:00:00:00:04", addresses = ["10.0.0.1/
     }
 
     #[test]
+    fn nothing_is_drawn_after_a_program_with_its_own_verdict() {
+        let (prog, reason) = names();
+        // monitor (ID 2) taken for a final program: its way to hike_drop is never taken
+        let svg = chain(
+            &plan(),
+            &ChainNames {
+                chain: "c",
+                prog: &prog,
+                reason: &reason,
+                is_final: &|id| id == 2,
+            },
+        );
+        well_formed(&svg);
+        let shown = texts(&svg);
+        assert!(shown.contains(&"pc 5, its verdict ends the packet".to_string()));
+        assert!(!shown.contains(&"by hike_default.hike_drop".to_string()));
+        assert_eq!(svg.matches("marker-end").count(), 3);
+    }
+
+    #[test]
     fn a_way_to_a_missing_site_is_left_out_not_a_panic() {
         let mut p = plan();
         p.sites[0].cont.ways.1 = Some(Way {
@@ -941,6 +1022,7 @@ b = { node = "a", dev = "ac", mac = "02:00:00:00:00:04", addresses = ["10.0.0.1/
                 chain: "c",
                 prog: &prog,
                 reason: &reason,
+                is_final: &|_| false,
             },
         );
         well_formed(&svg);
@@ -965,7 +1047,7 @@ b = { node = "a", dev = "ac", mac = "02:00:00:00:00:04", addresses = ["10.0.0.1/
             "loader ip6_simple_classifier",
             "key (0) -&gt; chain mitigate",
             "runs chain mitigate",
-            "no verdict: XDP_DROP",
+            "no verdict: XDP_ABORTED",
             "l2_redirect",
             "XDP_DROP (hike_drop)",
         ] {
