@@ -135,7 +135,7 @@ impl Svg {
         let mut s = String::new();
         let _ = writeln!(
             s,
-            r#"<svg xmlns="http://www.w3.org/2000/svg" class="eclat-figure" viewBox="0 0 {w} {h}" width="{w}" height="{h}" role="img" aria-label="{}">"#,
+            r#"<svg xmlns="http://www.w3.org/2000/svg" class="eclat-figure" viewBox="0 0 {w} {h}" width="{w}" height="{h}" style="max-width:100%;height:auto" role="img" aria-label="{}">"#,
             esc(title)
         );
         let _ = writeln!(s, "<title>{}</title>", esc(title));
