@@ -215,3 +215,10 @@ def provision_setup(config)
     SH
   end
 end
+
+# `vagrant validate` doubles as the attendee's pre-session check (vagrant/preflight.rb)
+if ARGV.first == "validate" && env("ECLAT_PREFLIGHT", "1") != "0" && !$eclat_preflight_done
+  $eclat_preflight_done = true
+  require_relative "preflight"
+  EclatPreflight.run
+end
