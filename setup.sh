@@ -39,7 +39,11 @@ HEADERS="linux-headers-$(uname -r)"
 
 installed() { dpkg-query -W -f '${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
 # has the distribution a package of that name (in the package lists apt has now)?
-available() { apt-cache policy "$1" 2>/dev/null | grep -q 'Candidate: [^(]'; }
+available() {
+  local c
+  c=$(apt-cache policy "$1" 2>/dev/null | sed -n 's/^ *Candidate: //p')   # (no grep -q: pipefail)
+  [ -n "$c" ] && [ "$c" != "(none)" ]
+}
 missing= optional=
 for p in $PKGS; do installed "$p" || missing="$missing $p"; done
 for p in $TOOLS $HEADERS; do installed "$p" || optional="$optional $p"; done
