@@ -116,6 +116,11 @@ impl Svg {
         }
     }
 
+    /// The figure's heading, top left.
+    fn heading(&mut self, s: &str) {
+        self.text(MARGIN, MARGIN + FONT, Anchor::Start, "h", s);
+    }
+
     fn path(&mut self, points: &[(i32, i32)], class: &str, arrow: bool) {
         let mut d = String::new();
         for (i, (x, y)) in points.iter().enumerate() {
@@ -278,7 +283,7 @@ pub fn topology(t: &Topology) -> String {
     };
 
     let mut svg = Svg::new();
-    svg.text(MARGIN, MARGIN + FONT, Anchor::Start, "h", &title_lines[0]);
+    svg.heading(&title_lines[0]);
     svg.lines(
         MARGIN,
         MARGIN + FONT + LH,
@@ -358,15 +363,11 @@ pub struct ChainNames<'a> {
     pub is_final: &'a dyn Fn(u32) -> bool,
 }
 
-/// The XDP action's name.
+/// The XDP action's name (`XDP_DROP`), or `action N` for a value no XDP action has.
 pub fn action_name(a: u32) -> String {
-    match a {
-        0 => "XDP_ABORTED".into(),
-        1 => "XDP_DROP".into(),
-        2 => "XDP_PASS".into(),
-        3 => "XDP_TX".into(),
-        4 => "XDP_REDIRECT".into(),
-        _ => format!("action {a}"),
+    match hike::XdpAction::from_u32(a) {
+        Some(x) => format!("XDP_{}", x.name()),
+        None => format!("action {a}"),
     }
 }
 
@@ -575,18 +576,12 @@ pub fn chain(plan: &Plan, names: &ChainNames<'_>) -> String {
     let height = top + layers.len() as i32 * row - 56 + MARGIN;
 
     let mut svg = Svg::new();
-    svg.text(
-        MARGIN,
-        MARGIN + FONT,
-        Anchor::Start,
-        "h",
-        &format!(
-            "chain {} compiled: {} call sites, at most {} program calls per packet",
-            names.chain,
-            plan.sites.len(),
-            plan.max_calls
-        ),
-    );
+    svg.heading(&format!(
+        "chain {} compiled: {} call sites, at most {} program calls per packet",
+        names.chain,
+        plan.sites.len(),
+        plan.max_calls
+    ));
     // edges, then boxes over them, then the edges' labels over both
     let mut labels = Vec::new();
     for (from, to, label) in &edges {
@@ -697,16 +692,10 @@ pub fn packet_path(p: &PacketPath) -> String {
         .unwrap_or(0);
     let mid = top + tallest / 2;
     let mut svg = Svg::new();
-    svg.text(
-        MARGIN,
-        MARGIN + FONT,
-        Anchor::Start,
-        "h",
-        &format!(
-            "a packet's path through HIKe: loader {} -> chain {} -> verdict",
-            p.loader, p.chain
-        ),
-    );
+    svg.heading(&format!(
+        "a packet's path through HIKe: loader {} -> chain {} -> verdict",
+        p.loader, p.chain
+    ));
     let mut prev_right: Option<i32> = None;
     for (lines, class) in &cols {
         let w = col_w(lines);
