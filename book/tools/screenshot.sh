@@ -35,14 +35,14 @@ OUTDIR=book/src/images/lessons
 mkdir -p "$OUTDIR"
 
 MOMENTS='
-01 | 1~enp6s0f0; 3~pkt_count; 4~100/100; 5~sent; +1.4 | Lesson 1: 100 UDP packets counted exactly, then a slow ping flowing: the counter panels update live while the rate column shows about 10 packets per second.
+01 | 1~enp6s0f0; 3~pkt_count; 4~100/100; 5~Ctrl-C stops; +1.5 | Lesson 1: 100 UDP packets counted exactly, then a slow ping flowing: the counter panels update live while the rate column shows about 10 packets per second.
 02 | 1~verifier; key:v | Lesson 2: the starter rejected by the verifier, the log explained and pointed at the source line.
 03 | 5~enp6s0f0; 6~pipe_; 7~pipe_classifier; 8~pipe_set_ecn; 9~pipe_monitor; 11~100/100; 12~pipe_mon | Lesson 3: the hand-wired three-stage pipeline after 100 packets, the monitor stage counting each one.
-04 | 1~enp6s0f0; 5~XDP_ | Lesson 4: one crafted packet through the starter chain with BPF_PROG_TEST_RUN: the trace shows the chain ending without a final program, and the verdict.
+04 | 1~enp6s0f0; 5~verdict ABORTED | Lesson 4: one crafted packet through the starter chain with BPF_PROG_TEST_RUN: the trace shows the chain ending without a final program, and the verdict.
 05 | 1~enp6s0f0; 4~loaded; 5~20/20 | Lesson 5: the first eCLAT script loaded; 20 packets to the blocked port, counted by the chain.
-06 | 1~enp6s0f0; 2~veth0; 4~loaded; 6~/1000; +4 | Lesson 6: the flood under way: the policy blacklists the flow, PASS, DROP and REDIRECT counters moving live.
+06 | 1~enp6s0f0; 2~veth0; 4~loaded; 6~Ctrl-C stops; +5 | Lesson 6: the flood under way: the policy blacklists the flow, PASS, DROP and REDIRECT counters moving live.
 07 | 2~kw_filter | Lesson 7: the starter module built and verified, and why a program without its export cannot be called.
-08 | 2~HIKE | Lesson 8: the DPI chain run on two crafted packets: the payload read from eCLAT decides the verdict.
+08 | 2~verdict PASS | Lesson 8: the starter DPI chain run on two crafted packets, with and without the keyword: both pass, and the chain trace shows each call and what it returned (finding the offset is the exercise).
 '
 
 S=eclat-shot-$$
@@ -73,10 +73,21 @@ settle() {
   done
 }
 key() { tmux send-keys -t "$S" "$@"; }
-goto_step() { # press n until the step bar says "Step K/"
-  for _ in $(seq 40); do
-    screen | grep -q "Step $1/" && return 0
-    key n; sleep 0.15
+# what the status line shows while a step's command runs (the TUI's own words)
+BUSY='Ctrl-C stops'
+idle() { # wait until no command runs (at most 120 s)
+  for _ in $(seq 1200); do screen | grep -qF -- "$BUSY" || return 0; sleep 0.1; done
+  echo "screenshot.sh: a command is still running after 120 s" >&2; screen >&2; return 1
+}
+# the step the step bar shows (" Step 3/8: "; the event log's "Step 3/8." does not count)
+cur_step() { screen | grep -o 'Step [0-9]*/[0-9]*: ' | head -1 | sed 's/Step \([0-9]*\).*/\1/'; }
+goto_step() { # one n or p at a time, each time until the bar has moved
+  local c
+  for _ in $(seq 60); do
+    c=$(cur_step)
+    [ "$c" = "$1" ] && return 0
+    if [ -n "$c" ] && [ "$c" -gt "$1" ]; then key p; else key n; fi
+    for _ in $(seq 100); do [ "$(cur_step)" != "$c" ] && break; sleep 0.1; done
   done
   echo "screenshot.sh: could not reach step $1" >&2; screen >&2; return 1
 }
@@ -91,15 +102,20 @@ shoot() { # NN ACTIONS CAPTION
   local envs="TERM=xterm-256color HOME=$SHOT/home ECLAT_LAB_STATE=$SHOT/state ECLAT_LAB_BPFFS=/sys/fs/bpf/$S ECLAT_LAB_NS_PREFIX=shot$$-"
   tmux -f /dev/null new-session -d -s "$S" -x 100 -y 32 "env -u SUDO_USER -u SUDO_UID -u SUDO_GID -u XDG_STATE_HOME -u ECLAT_LAB_WORKSPACE -u ECLAT_LAB_PROGRESS $envs $BIN tutorial $((10#$nn))"
   wait_for "Step 1/"
+  settle
   IFS=';' read -ra acts <<< "$actions"
-  for a in "${acts[@]}"; do
-    a=$(echo "$a" | sed 's/^ *//; s/ *$//')
+  local i next
+  for i in "${!acts[@]}"; do
+    a=$(echo "${acts[$i]}" | sed 's/^ *//; s/ *$//')
+    next=$(echo "${acts[$((i + 1))]:-}" | sed 's/^ *//')
     case "$a" in
       key:*) key "${a#key:}"; settle ;;
       +*) sleep "${a#+}" ;;
       *~*) step=${a%%~*}; text=${a#*~}; goto_step "$step"; key r; wait_for "$text" ;;
       *) goto_step "$a"; key r; settle ;;
     esac
+    # a step's command must end before the next key, unless the picture is taken while it runs
+    case "$a/$next" in key:*|+*) ;; */+*) ;; *) idle ;; esac
   done
   tmux capture-pane -e -p -t "$S" > "$SHOT/pane.ansi"
   key q

@@ -14,6 +14,8 @@
 #
 #   sudo tests/vagrant/ci.sh            (root; Debian 12 host; no systemd needed)
 #   ECLAT_VAGRANT_ARCH=arm64 ...        the arm64 box under QEMU's aarch64 emulation (UEFI)
+#   ECLAT_VAGRANT_BOXES=DIR  test the libvirt lab box already in DIR (e.g. vagrant/boxes, as an
+#                            instructor built them) instead of building the binary and a box
 #   ECLAT_VAGRANT_WORK=DIR   work folder and box cache [/var/tmp/eclat-lab-vagrant]
 #   ECLAT_VAGRANT_KEEP=1     leave the VM and the daemons up for debugging
 #   ECLAT_VAGRANT_CI=0       skip the test (prints why)
@@ -159,7 +161,13 @@ install_packages() {
 }
 timed "host packages" install_packages
 
+BOXES=${ECLAT_VAGRANT_BOXES:+$(realpath "$ECLAT_VAGRANT_BOXES")}
+if [ -n "$BOXES" ]; then
+  ls "$BOXES"/eclat-lab-"$ARCH"-*-libvirt.box >/dev/null 2>&1 || fail "no eclat-lab-$ARCH-*-libvirt.box in $BOXES"
+fi
+
 step "2. eclat-lab release build on the host ($TRIPLE)"
+if [ -n "$BOXES" ]; then echo "   skipped: testing the boxes in $BOXES"; else
 if ! command -v cargo >/dev/null 2>&1 && [ -n "${SUDO_USER:-}" ]; then
   export PATH="$(getent passwd "$SUDO_USER" | cut -d: -f6)/.cargo/bin:$PATH"
 fi
@@ -175,6 +183,7 @@ timed "cargo build --release" "${BUILD[@]}" > "$W/cargo.log" 2>&1 || { tail -30 
 [ -x "$BIN" ] || fail "no $BIN after the build"
 # the box gets a private copy, so that a concurrent build cannot swap it
 install -m 0755 "$BIN" "$W/eclat-lab-$ARCH"
+fi
 
 step "3. vagrant validate (default settings, then the multi-machine Vagrantfile)"
 validate() {
@@ -184,10 +193,15 @@ validate() {
 timed "vagrant validate (x2)" validate || fail "vagrant validate"
 
 step "4. the lab box (vagrant/box/build.sh; root file system cached in $W/boxwork)"
-rm -rf "$W/boxes"; mkdir -p "$W/boxes"
-timed "build the lab box" timeout 3600 "$REPO/vagrant/box/build.sh" --arch "$ARCH" --providers libvirt --fast \
-  --bin "$W/eclat-lab-$ARCH" --out "$W/boxes" --work "$W/boxwork" --mirror "$MIRROR" || fail "building the box"
-BOXFILE=$(ls "$W"/boxes/eclat-lab-"$ARCH"-*-libvirt.box)
+if [ -n "$BOXES" ]; then
+  echo "   skipped: the boxes in $BOXES"
+else
+  rm -rf "$W/boxes"; mkdir -p "$W/boxes"
+  timed "build the lab box" timeout 3600 "$REPO/vagrant/box/build.sh" --arch "$ARCH" --providers libvirt --fast \
+    --bin "$W/eclat-lab-$ARCH" --out "$W/boxes" --work "$W/boxwork" --mirror "$MIRROR" || fail "building the box"
+  BOXES=$W/boxes
+fi
+BOXFILE=$(ls "$BOXES"/eclat-lab-"$ARCH"-*-libvirt.box | sort -V | tail -1)
 echo "   $(basename "$BOXFILE"): $(du -m "$BOXFILE" | cut -f1) MiB"
 # a box of the same version from an earlier run holds an older binary: vagrant up adds this one
 vagrant box list 2>/dev/null | grep -q "^eclat-lab/$ARCH " && vagrant box remove -f --all "eclat-lab/$ARCH" >/dev/null
@@ -209,7 +223,7 @@ virsh -q pool-define-as "$POOL" dir --target "$W/pool" >/dev/null && virsh -q po
 step "6. vagrant up (QEMU TCG, the project's Vagrantfile, the box from ECLAT_BOX_DIR)"
 export VAGRANT_CWD=$REPO/vagrant
 CPU_MODEL=qemu64; [ "$ARCH" = arm64 ] && CPU_MODEL=cortex-a72
-export ECLAT_BOX_DIR=$W/boxes ECLAT_ARCH=$ARCH ECLAT_PROVIDER=libvirt ECLAT_LIBVIRT_DRIVER=qemu \
+export ECLAT_BOX_DIR=$BOXES ECLAT_ARCH=$ARCH ECLAT_PROVIDER=libvirt ECLAT_LIBVIRT_DRIVER=qemu \
        ECLAT_LIBVIRT_CPU_MODEL=$CPU_MODEL ECLAT_LIBVIRT_POOL=$POOL ECLAT_LIBVIRT_SERIAL=$W/serial.log \
        ECLAT_CPUS=2 ECLAT_MEMORY=1536
 unset ECLAT_BOX ECLAT_PREBUILT ECLAT_SYNC
