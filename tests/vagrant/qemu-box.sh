@@ -8,8 +8,12 @@
 # checks. QEMU's software emulation stands in for the Mac's hvf (the plugin's `accel=hvf`).
 # The user network is restricted (the guest reaches nothing) and everything runs inside a
 # network namespace of its own; the VM and its files are removed at the end.
+# Given the amd64 VirtualBox box, it boots its disk (the VMDK, unchanged) on the hardware that
+# box's OVF describes, an AHCI disk and an Intel e1000 NIC with BIOS: the guest side of the
+# VirtualBox box, without VirtualBox itself (not packaged for these machines).
 #
 #   sudo tests/vagrant/qemu-box.sh path/to/eclat-lab-arm64-VERSION-qemu.box [WORKDIR]
+#   sudo tests/vagrant/qemu-box.sh path/to/eclat-lab-amd64-VERSION-virtualbox.box [WORKDIR]
 set -euo pipefail
 BOX=$(realpath "$1")
 W=${2:-/tmp/eclat-qemu-box-$$}
@@ -36,16 +40,29 @@ trap 'exit 143' TERM INT HUP
 
 echo "== unpack $(basename "$BOX") ($(du -m "$BOX" | cut -f1) MiB)"
 mkdir -p "$W/box"; tar -C "$W/box" -xf "$BOX"
-grep -q '"provider":"qemu"' "$W/box/metadata.json" || { echo "not a qemu-provider box: $(cat "$W/box/metadata.json")" >&2; exit 1; }
-# vagrant-qemu's import: a linked clone of box.img
-qemu-img create -q -f qcow2 -F qcow2 -b "$W/box/box.img" "$W/overlay.qcow2"
+if grep -q '"provider":"qemu"' "$W/box/metadata.json"; then
+  HW=qemu
+  # vagrant-qemu's import: a linked clone of box.img
+  qemu-img create -q -f qcow2 -F qcow2 -b "$W/box/box.img" "$W/overlay.qcow2"
+elif grep -q '"provider":"virtualbox"' "$W/box/metadata.json" && [ "$ARCH" = amd64 ]; then
+  HW=virtualbox
+  qemu-img create -q -f qcow2 -F vmdk -b "$W/box/box-disk001.vmdk" "$W/overlay.qcow2"
+else
+  echo "neither a qemu box nor the amd64 VirtualBox box: $(cat "$W/box/metadata.json")" >&2; exit 1
+fi
 install -m 600 "$KEY" "$W/key"
 
 ip netns add "$NS"; ip -n "$NS" link set lo up
-ARGS=(-smp 2 -m 1536
-  -device virtio-net-pci,netdev=net0 -netdev "user,id=net0,restrict=on,hostfwd=tcp:127.0.0.1:$PORT-:22"
-  -drive "if=virtio,id=disk0,format=qcow2,file=$W/overlay.qcow2"
-  -serial "file:$W/serial.log" -parallel null -monitor none -display none -vga none)
+NET="user,id=net0,restrict=on,hostfwd=tcp:127.0.0.1:$PORT-:22"
+if [ "$HW" = virtualbox ]; then
+  # the OVF's hardware: the disk on the chipset's AHCI controller, an e1000 NIC, BIOS
+  ARGS=(-smp 2 -m 1536 -device e1000,netdev=net0 -netdev "$NET"
+    -drive "if=none,id=disk0,format=qcow2,file=$W/overlay.qcow2" -device ide-hd,drive=disk0,bus=ide.0)
+else
+  ARGS=(-smp 2 -m 1536 -device virtio-net-pci,netdev=net0 -netdev "$NET"
+    -drive "if=virtio,id=disk0,format=qcow2,file=$W/overlay.qcow2")
+fi
+ARGS+=(-serial "file:$W/serial.log" -parallel null -monitor none -display none -vga none)
 if [ "$ARCH" = arm64 ]; then
   cp /usr/share/AAVMF/AAVMF_VARS.fd "$W/vars.fd"
   ARGS=(-machine virt -cpu max "${ARGS[@]}"
@@ -85,4 +102,4 @@ f=$(find ~/eclat-lab/01-hello-xdp -name "*.bpf.c" | head -1)
 cp ~/eclat-lab-src/lessons/01-hello-xdp/solution/$(basename "$f") "$f"
 sudo eclat-lab lesson check 1
 echo "lesson 1 checks: the starter fails, the solution passes"'
-echo "== qemu-box: PASS ($ARCH, $(( $(date +%s) - T0 )) s in all; ssh after ${BOOT} s)"
+echo "== qemu-box: PASS ($ARCH $HW box, $(( $(date +%s) - T0 )) s in all; ssh after ${BOOT} s)"
