@@ -253,7 +253,7 @@ cat /etc/eclat-lab-box
 n=$(sudo find /var/log/apt /var/lib/dpkg/status -newer /etc/eclat-lab-box | wc -l)
 echo "apt or dpkg files changed since the box was built: $n"; [ "$n" = 0 ]
 [ ! -e /home/vagrant/.cargo ] && [ ! -e /home/vagrant/.rustup ] && [ ! -e /root/.cargo ] && echo "no Rust toolchain in the guest"
-for p in bpftool bpftrace clang-19 python3; do command -v $p >/dev/null || { echo "missing: $p"; exit 1; }; done
+for p in bpftool bpftrace clang-19 python3; do PATH=$PATH:/usr/sbin:/sbin command -v $p >/dev/null || { echo "missing: $p"; exit 1; }; done
 python3 -c "import bcc" && echo "bcc importable"
 ls -d /lib/modules/$(uname -r)/build >/dev/null && echo "kernel headers for $(uname -r)"'
 rc=0; timed "offline box contents" G "$OFFLINE" > "$W/offline.txt" || rc=$?
