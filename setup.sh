@@ -30,21 +30,40 @@ fi
 # Packages: clang/llvm 19 build eBPF C; iproute2, ping and tmux are used by lessons and tests;
 # bpftool lets learners look at what the lab loaded.
 PKGS="clang-19 llvm-19 libbpf-dev linux-libc-dev iproute2 iputils-ping tmux bpftool ca-certificates curl"
-missing=
-for p in $PKGS; do
-  dpkg-query -W -f '${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
-done
-if [ -n "$missing" ]; then
-  say "installing:$missing"
-  export DEBIAN_FRONTEND=noninteractive
+# The field's other tools, which lessons compare the lab with (bpftrace, bcc and its Python
+# bindings), and the running kernel's headers (bcc compiles against them): installed where the
+# distribution has them; the lab itself needs none of them. vagrant/box/build.sh puts them all
+# in the boxes (with the headers of the box's kernel).
+TOOLS="bpftrace bpfcc-tools python3-bpfcc"
+HEADERS="linux-headers-$(uname -r)"
+
+installed() { dpkg-query -W -f '${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
+# has the distribution a package of that name (in the package lists apt has now)?
+available() {
+  local c
+  c=$(apt-cache policy "$1" 2>/dev/null | sed -n 's/^ *Candidate: //p')   # (no grep -q: pipefail)
+  [ -n "$c" ] && [ "$c" != "(none)" ]
+}
+missing= optional=
+for p in $PKGS; do installed "$p" || missing="$missing $p"; done
+for p in $TOOLS $HEADERS; do installed "$p" || optional="$optional $p"; done
+export DEBIAN_FRONTEND=noninteractive
+# refresh the package lists for a required package, or when apt has no lists at all
+if [ -n "$missing" ] || { [ -n "$optional" ] && ! ls /var/lib/apt/lists/*_Packages >/dev/null 2>&1; }; then
   apt-get update -qq
+fi
+wanted= absent=
+for p in $optional; do if available "$p"; then wanted="$wanted $p"; else absent="$absent $p"; fi; done
+if [ -n "$missing$wanted" ]; then
+  say "installing:$missing$wanted"
   # Ubuntu ships bpftool in linux-tools; fall back if the bpftool package does not exist
-  if ! apt-get install -y -qq --no-install-recommends $missing >/dev/null; then
-    apt-get install -y -qq --no-install-recommends ${missing/bpftool/} >/dev/null
+  if ! apt-get install -y -qq --no-install-recommends $missing $wanted >/dev/null; then
+    apt-get install -y -qq --no-install-recommends ${missing/bpftool/} $wanted >/dev/null
   fi
 else
   say "packages already installed"
 fi
+[ -z "$absent" ] || echo "setup.sh: not in this distribution's packages (the lab does not need them):$absent"
 
 # bpffs: systemd mounts it at boot; containers and minimal images may not
 if ! mount | grep -q ' /sys/fs/bpf type bpf'; then

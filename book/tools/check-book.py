@@ -4,7 +4,11 @@
 - every {{#include}} and {{#eclat-c-block}} target exists, and no directive is left unexpanded;
 - every relative link and #anchor of the built HTML resolves;
 - every diagnostic code of the compiler (lab/pure/eclat/src) has its section in the reference;
-- the commands page was generated from the binary.
+- the commands page was generated from the binary;
+- every figure ({{#eclat-figure}}) was drawn: one SVG per directive in the built page;
+- every lesson has its terminal UI picture (a PNG from book/tools/screenshot.sh);
+- every lesson ends with "Further reading" that cites the bibliography, and every work of the
+  bibliography is cited somewhere.
 Exit status 1 with one line per problem.   python3 book/tools/check-book.py
 """
 import html
@@ -145,12 +149,78 @@ def check_commands():
         problem("reference/commands.html was built without the eclat-lab binary (cargo build -p eclat-lab first)")
 
 
+def check_figures():
+    for path in markdown_files():
+        wanted = len(re.findall(r"\{\{#eclat-figure\s", read(path)))
+        if not wanted:
+            continue
+        rel = os.path.relpath(path, SRC)
+        page = os.path.join(OUT, os.path.splitext(rel)[0] + ".html")
+        if not os.path.exists(page):
+            continue
+        text = read(page)
+        for m in re.finditer(r"ECLAT-FIGURE-BROKEN: (.*?)</", text):
+            problem(f"{rel}: figure not drawn: {html.unescape(re.sub('<[^>]+>', '', m.group(1)))}")
+        got = len(re.findall(r'<svg xmlns="http://www.w3.org/2000/svg" class="eclat-figure"', text))
+        if got != wanted:
+            problem(f"{rel}: {wanted} figure directives but {got} SVG figures in {os.path.relpath(page, BOOK)}")
+
+
+def png_size(path):
+    """(width, height) of a PNG file, or None if it is not one."""
+    with open(path, "rb") as f:
+        head = f.read(24)
+    if len(head) < 24 or head[:8] != b"\x89PNG\r\n\x1a\n" or head[12:16] != b"IHDR":
+        return None
+    return int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
+
+
+def check_screenshots():
+    shots = os.path.join(SRC, "images", "lessons")
+    for lesson in sorted(n for n in os.listdir(os.path.join(REPO, "lessons")) if re.match(r"^\d\d-", n)):
+        png = os.path.join(shots, lesson + ".png")
+        if not os.path.exists(png):
+            problem(f"lesson {lesson} has no terminal UI picture: run `sudo book/tools/screenshot.sh {lesson[:2]}`")
+            continue
+        size = png_size(png)
+        if not size or size[0] < 600 or size[1] < 300:
+            problem(f"book/src/images/lessons/{lesson}.png is not a terminal picture (PNG size {size})")
+
+
+def check_citations():
+    bib_path = os.path.join(SRC, "reference", "bibliography.md")
+    if not os.path.exists(bib_path):
+        problem("book/src/reference/bibliography.md is missing")
+        return
+    entries = set(re.findall(r'<a id="([a-z0-9-]+)"></a>', read(bib_path)))
+    cited = set()
+    for path in list(markdown_files()) + [os.path.join(REPO, "lessons", n, "README.md")
+                                          for n in os.listdir(os.path.join(REPO, "lessons"))]:
+        if os.path.exists(path) and os.path.abspath(path) != os.path.abspath(bib_path):
+            cited |= set(re.findall(r"bibliography\.md#([a-z0-9-]+)", read(path)))
+    for key in sorted(entries - cited):
+        problem(f"bibliography entry #{key} is cited nowhere")
+    for lesson in sorted(n for n in os.listdir(os.path.join(REPO, "lessons")) if re.match(r"^\d\d-", n)):
+        readme = os.path.join(REPO, "lessons", lesson, "README.md")
+        if not os.path.exists(readme):
+            continue
+        text = read(readme)
+        m = re.search(r"^## Further reading\s*$(.*?)(?=^## |\Z)", text, re.M | re.S)
+        if not m:
+            problem(f"lessons/{lesson}/README.md has no `## Further reading` section")
+        elif "bibliography.md#" not in m.group(1):
+            problem(f"lessons/{lesson}/README.md: its Further reading cites nothing from the bibliography")
+
+
 def main():
     check_lessons()
     check_includes()
     check_html()
     check_diagnostics()
     check_commands()
+    check_figures()
+    check_screenshots()
+    check_citations()
     for p in problems:
         print("book: " + p, file=sys.stderr)
     if problems:

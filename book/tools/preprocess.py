@@ -17,8 +17,20 @@ time, so that the reference cannot drift from the code.
                                   (default "}"), inclusive: a listing that follows edits of the
                                   file, unlike a line range
 
+  {{#eclat-figure topology FILE.toml}}
+  {{#eclat-figure chain SCRIPT.eclat [CHAIN]}}
+  {{#eclat-figure path SCRIPT.eclat [NODE]}}
+                                  an SVG figure drawn from the repository's file by
+                                  eclat_model::draw (through the model crate's example
+                                  `draw`, built here if it is missing or older than its
+                                  sources; $ECLAT_DRAW_BIN overrides it)
+
+Lesson chapters also get the terminal UI at the lesson's key moment under their steps:
+book/src/images/lessons/ID.png, taken by `sudo book/tools/screenshot.sh` (its caption in ID.txt).
+
 The binary is $ECLAT_LAB_BIN, else target/debug or target/release, else `eclat-lab` on PATH.
 """
+import html
 import json
 import os
 import re
@@ -238,6 +250,73 @@ def lesson_dir(lesson_id):
     return d
 
 
+def draw_binary():
+    """The figure drawer: $ECLAT_DRAW_BIN, else the model crate's example, (re)built when older
+    than the drawing code."""
+    if os.environ.get("ECLAT_DRAW_BIN"):
+        return os.environ["ECLAT_DRAW_BIN"]
+    model = os.path.join(REPO, "lab", "pure", "model")
+    sources = [os.path.join(model, "src", "draw.rs"), os.path.join(model, "examples", "draw.rs"),
+               os.path.join(model, "src", "topology.rs")]
+    newest_src = max(os.path.getmtime(f) for f in sources if os.path.exists(f))
+    cands = [os.path.join(REPO, "target", d, "examples", "draw") for d in ("debug", "release")]
+    cands = [c for c in cands if os.access(c, os.X_OK) and os.path.getmtime(c) >= newest_src]
+    if cands:
+        return max(cands, key=os.path.getmtime)
+    if shutil.which("cargo"):
+        r = subprocess.run(["cargo", "build", "-q", "--locked", "-p", "eclat-model", "--example", "draw"],
+                           cwd=REPO, capture_output=True, text=True, timeout=900)
+        built = os.path.join(REPO, "target", "debug", "examples", "draw")
+        if r.returncode == 0 and os.access(built, os.X_OK):
+            return built
+        sys.stderr.write(r.stderr)
+    return None
+
+
+_draw = []
+FIGURE_SOURCE = {"topology": "drawn from {file} by `eclat_model::draw::topology`",
+                 "chain": "the compiled form of the first chain of {file} (`eclat_model::draw::chain`): "
+                          "each call site, the constants moved before it, the test after it, "
+                          "and where every path ends",
+                 "path": "the path of a packet through the loader, the HIKe VM and the programs of {file} "
+                         "(`eclat_model::draw::packet_path`)"}
+
+
+def render_figure(args):
+    if len(args) < 2 or args[0] not in FIGURE_SOURCE:
+        raise SystemExit(f"preprocess.py: eclat-figure wants topology|chain|path FILE [ARG], got {args}")
+    kind, rel = args[0], args[1]
+    if not _draw:
+        _draw.append(draw_binary())
+    # inside an HTML block Markdown is not read: code spans become <code>
+    caption = re.sub(r"`([^`]+)`", lambda m: "<code>" + html.escape(m.group(1)) + "</code>",
+                     FIGURE_SOURCE[kind].format(file=f"`{rel}`"))
+    if not _draw[0]:
+        return f"> ECLAT-FIGURE-BROKEN: no figure drawer (`cargo build -p eclat-model --example draw`) for {kind} {rel}"
+    out = subprocess.run([_draw[0], kind, os.path.join(REPO, rel), *args[2:]], capture_output=True,
+                         text=True, timeout=60)
+    if out.returncode != 0 or not out.stdout.startswith("<svg"):
+        err = (out.stderr.strip().splitlines() or ["no output"])[-1]
+        return f"> ECLAT-FIGURE-BROKEN: {kind} {rel}: {err}"
+    # one HTML block: no blank line inside (the drawer guarantees it for the SVG)
+    return f'<figure class="eclat-figure">\n{out.stdout.strip()}\n<figcaption>Figure: {caption}, when this book was built.</figcaption>\n</figure>'
+
+
+SHOTS = os.path.join(BOOK, "src", "images", "lessons")
+
+
+def render_screenshot(lesson_id):
+    png = os.path.join(SHOTS, lesson_id + ".png")
+    if not os.path.exists(png):
+        return (f"> ECLAT-SCREENSHOT-MISSING: no picture of lesson {lesson_id} in the terminal UI: "
+                f"run `sudo book/tools/screenshot.sh {lesson_id[:2]}`.")
+    txt = os.path.join(SHOTS, lesson_id + ".txt")
+    caption = open(txt, encoding="utf-8").read().strip() if os.path.exists(txt) else ""
+    return (f"## In the terminal UI\n\n![The tutorial at this lesson's key moment](../images/lessons/{lesson_id}.png)\n\n"
+            f"*{caption}*" if caption else
+            f"## In the terminal UI\n\n![The tutorial at this lesson's key moment](../images/lessons/{lesson_id}.png)")
+
+
 def render_lesson_steps(lesson_id):
     import tomllib
     path = os.path.join(lesson_dir(lesson_id), "lesson.toml")
@@ -253,7 +332,8 @@ def render_lesson_steps(lesson_id):
         out.append(line)
     if not out:
         return ""
-    return "## The steps in the tutorial\n\nIn the terminal UI each step is one key press (`r` runs it); from a shell, the same commands:\n\n" + "\n".join(out)
+    return ("## The steps in the tutorial\n\nIn the terminal UI each step is one key press (`r` runs it); from a shell, the same commands:\n\n"
+            + "\n".join(out) + "\n\n" + render_screenshot(lesson_id))
 
 
 def render_lesson_files(lesson_id):
@@ -293,7 +373,7 @@ def render_c_block(args):
     return "\n".join(lines[i : j + 1])
 
 
-DIRECTIVE = re.compile(r"\{\{#(eclat-help-all|eclat-help|eclat-diagnostic|eclat-lesson-steps|eclat-lesson-files|eclat-c-block)\s*([^}]*)\}\}")
+DIRECTIVE = re.compile(r"\{\{#(eclat-help-all|eclat-help|eclat-diagnostic|eclat-lesson-steps|eclat-lesson-files|eclat-c-block|eclat-figure)\s*([^}]*)\}\}")
 
 
 def expand(content):
@@ -309,6 +389,8 @@ def expand(content):
             return render_lesson_files(arg[0])
         if kind == "eclat-c-block":
             return render_c_block(arg)
+        if kind == "eclat-figure":
+            return render_figure(arg)
         return render_diagnostic(arg[0] if arg else "")
     return DIRECTIVE.sub(one, content)
 

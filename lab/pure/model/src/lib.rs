@@ -2,13 +2,15 @@
 //! data, with no I/O: topology files (`topology`), the learners' packet syntax (`packetspec`),
 //! verifier logs explained (`verifier`), what an object's BTF and ELF sections say (`btf`,
 //! `meta`), map bytes decoded through BTF layouts (`display`), MAC addresses (`mac`) and the
-//! table of the lab's prebuilt plain XDP programs (`prebuilt`).
+//! table of the lab's prebuilt plain XDP programs (`prebuilt`), and pictures of a topology, a
+//! compiled chain and a packet's path through HIKe as SVG (`draw`).
 //!
 //! Every parser here returns an error with a place (line:column, byte offset) instead of
 //! panicking, whatever its input.
 
 pub mod btf;
 pub mod display;
+pub mod draw;
 pub mod mac;
 pub mod meta;
 pub mod packetspec;
