@@ -37,12 +37,12 @@ mkdir -p "$OUTDIR"
 MOMENTS='
 01 | 1~enp6s0f0; 3~pkt_count; 4~100/100; 5~Ctrl-C stops; +1.5 | Lesson 1: 100 UDP packets counted exactly, then a slow ping flowing: the counter panels update live while the rate column shows about 10 packets per second.
 02 | 1~verifier; key:v | Lesson 2: the starter rejected by the verifier, the log explained and pointed at the source line.
-03 | 5~enp6s0f0; 6~pipe_; 7~pipe_classifier; 8~pipe_set_ecn; 9~pipe_monitor; 11~100/100; 12~pipe_mon | Lesson 3: the hand-wired three-stage pipeline after 100 packets, the monitor stage counting each one.
-04 | 1~enp6s0f0; 5~verdict ABORTED | Lesson 4: one crafted packet through the starter chain with BPF_PROG_TEST_RUN: the trace shows the chain ending without a final program, and the verdict.
-05 | 1~enp6s0f0; 4~loaded; 5~20/20 | Lesson 5: the first eCLAT script loaded; 20 packets to the blocked port, counted by the chain.
-06 | 1~enp6s0f0; 2~veth0; 4~loaded; 6~Ctrl-C stops; +5 | Lesson 6: the flood under way: the policy blacklists the flow, PASS, DROP and REDIRECT counters moving live.
-07 | 2~kw_filter | Lesson 7: the starter module built and verified, and why a program without its export cannot be called.
-08 | 2~verdict PASS | Lesson 8: the starter DPI chain run on two crafted packets, with and without the keyword: both pass, and the chain trace shows each call and what it returned (finding the offset is the exercise).
+03 | 5~enp6s0f0; 6~pipe_; 7~pipe_classifier; 8~pipe_set_ecn; 9~pipe_monitor; 11~100/100; 12~pipe_mon | Lesson 5: the hand-wired three-stage pipeline after 100 packets, the monitor stage counting each one.
+04 | 1~enp6s0f0; 5~verdict ABORTED | Lesson 6: one crafted packet through the starter chain with BPF_PROG_TEST_RUN: the trace shows the chain ending without a final program, and the verdict.
+05 | 1~enp6s0f0; 4~loaded; 5~20/20 | Lesson 7: the first eCLAT script loaded; 20 packets to the blocked port, counted by the chain.
+06 | 1~enp6s0f0; 2~veth0; 4~loaded; 6~Ctrl-C stops; +5 | Lesson 8: the flood under way: the policy blacklists the flow, PASS, DROP and REDIRECT counters moving live.
+07 | 2~kw_filter | Lesson 9: the starter module built and verified, and why a program without its export cannot be called.
+08 | 2~verdict PASS | Lesson 10: the starter DPI chain run on two crafted packets, with and without the keyword: both pass, and the chain trace shows each call and what it returned (finding the offset is the exercise).
 '
 
 S=eclat-shot-$$

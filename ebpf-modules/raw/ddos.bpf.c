@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-only OR MIT */
-/* The lesson 6 DDoS policy written by hand as one XDP program: the baseline the HIKe chain is
+/* The lesson 8 DDoS policy written by hand as one XDP program: the baseline the HIKe chain is
  * measured against. Same maps, same decisions, same order as the chain:
  *   blacklisted (src,dst)?  -> 1 in 500 redirected to the collector, the rest dropped
  *   destination in profile? -> pass

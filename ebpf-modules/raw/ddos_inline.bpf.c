@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-only OR MIT */
-/* The lesson 6 DDoS chain's own programs, rearranged so that the bench can split the chain's
+/* The lesson 8 DDoS chain's own programs, rearranged so that the bench can split the chain's
  * extra cost over the hand-written program (raw/ddos.bpf.c). The program bodies are taken
  * from their sources unchanged (HIKE_BODIES_ONLY: bodies and maps, no entry points, no
  * metadata), and both programs below start the chain's frame as a compiled chain does

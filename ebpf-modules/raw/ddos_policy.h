@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-only OR MIT */
-/* The lesson 6 DDoS policy's state and building blocks, shared by the two hand-written
+/* The lesson 8 DDoS policy's state and building blocks, shared by the two hand-written
  * baselines: ddos.bpf.c (one fused program) and ddos_tc.bpf.c (one program per step, chained
  * with tail calls). Each object that includes this gets its own maps. */
 #ifndef RAW_DDOS_POLICY_H

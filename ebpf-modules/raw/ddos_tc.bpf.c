@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-only OR MIT */
-/* The lesson 6 DDoS policy as separately verified XDP programs chained by hand: one program
+/* The lesson 8 DDoS policy as separately verified XDP programs chained by hand: one program
  * per program call of the HIKe chain, constant-key tail calls between them, and the event
  * code for the monitor step passed in a per-CPU scratch value (the way HIKe passes
  * arguments). Same maps, decisions and counters as ddos.bpf.c. It is the cheapest way to

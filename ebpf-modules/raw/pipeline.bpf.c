@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-only OR MIT */
-/* Lesson 3's hand-made composition: classifier -> set ECN -> monitor, chained with raw tail
+/* Lesson 5's hand-made composition: classifier -> set ECN -> monitor, chained with raw tail
  * calls through pipe_progs (slots 1 and 2, constant keys). No arguments, no return values:
  * what HIKe adds is exactly what is missing here. */
 #include <hike/hike.h>

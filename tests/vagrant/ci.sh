@@ -8,7 +8,7 @@
 # namespace that has no way out, `vagrant up` the project's own Vagrantfile with the box found
 # in ECLAT_BOX_DIR (the path an attendee takes: nothing is installed at provision time), then
 # inside the guest: `eclat-lab doctor` all green, nothing fetched by apt, rustup or cargo,
-# lesson 1's flow with exact counts and lesson 1's checks; on amd64 also lesson 6's chain
+# lesson 1's flow with exact counts and lesson 1's checks; on amd64 also lesson 8's chain
 # compiled and linked into one program, and every lesson's checks. Everything is destroyed at
 # the end, even on failure. Timings are printed and kept in $W/last-run-ARCH.txt.
 #
@@ -293,12 +293,12 @@ grep -q '^starter: exit [1-9]' "$W/check1.txt" || fail "lesson 1: the starter fi
 grep -q '^solution: exit 0' "$W/check1.txt" || fail "lesson 1: the solution did not pass its checks in the guest"
 
 if [ "$ARCH" != amd64 ] && [ "${ECLAT_VAGRANT_FULL:-0}" != 1 ]; then
-  echo "   ($ARCH: lessons 6 and dev check are left to the amd64 run; ECLAT_VAGRANT_FULL=1 runs them here too)"
+  echo "   ($ARCH: lessons 8 and dev check are left to the amd64 run; ECLAT_VAGRANT_FULL=1 runs them here too)"
 else
 
-# lesson 6's solution on the guest's kernel (6.1, which tags programs with SHA-1): its chain
+# lesson 8's solution on the guest's kernel (6.1, which tags programs with SHA-1): its chain
 # compiled and linked into one program, and a burst of the flood counted by the chain
-DDOS=$(base64 -w0 "$REPO/lessons/06-ddos-mitigation/solution/ddos.eclat")
+DDOS=$(base64 -w0 "$REPO/lessons/08-ddos-mitigation/solution/ddos.eclat")
 LESSON6="set -e
 sudo eclat-lab reset >/dev/null
 sudo eclat-lab topo up >/dev/null
@@ -310,19 +310,19 @@ echo \"source lines: \$(sudo bpftool prog dump xlated name hike_chain_1 linum | 
 sudo eclat-lab traffic --from tg --to fc01::2 --udp 5000 --count 100 --rate 1000
 sudo eclat-lab map dump map_pcpu_mon
 sudo eclat-lab reset >/dev/null"
-rc=0; timed "lesson 6 chain, linked" G "$LESSON6" > "$W/lesson6.txt" || rc=$?
-sed 's/^/   | /' "$W/lesson6.txt"; [ "$rc" = 0 ] || fail "lesson 6 load in the guest (exit $rc)"
+rc=0; timed "lesson 8 chain, linked" G "$LESSON6" > "$W/lesson6.txt" || rc=$?
+sed 's/^/   | /' "$W/lesson6.txt"; [ "$rc" = 0 ] || fail "lesson 8 load in the guest (exit $rc)"
 grep -q "compiled: linked into one program" "$W/lesson6.txt" \
-  || fail "lesson 6: the guest did not link the chain into one program"
+  || fail "lesson 8: the guest did not link the chain into one program"
 # the linked program carries its parts' BTF: bpftool (and a verifier log) show source lines
 grep -q "btf_id [0-9]" "$W/lesson6.txt" \
-  || fail "lesson 6: the guest loaded the linked program without BTF"
+  || fail "lesson 8: the guest loaded the linked program without BTF"
 [ "$(sed -n 's/^source lines: //p' "$W/lesson6.txt")" -gt 0 ] 2>/dev/null \
-  || fail "lesson 6: the guest's linked program has no source lines"
+  || fail "lesson 8: the guest's linked program has no source lines"
 
 # every lesson exercise on the guest's kernel: starters fail their checks, solutions pass them
 # (C modules built with the guest's clang and verified by its 6.1 verifier, chains run on
-# crafted packets through BPF_PROG_TEST_RUN) - lessons 2 and 4 and whatever comes next
+# crafted packets through BPF_PROG_TEST_RUN) - lessons 2 and 6 and whatever comes next
 rc=0; timed "dev check (all lessons)" V 1200 ssh -c 'sudo eclat-lab dev check' -- -o LogLevel=ERROR > "$W/devcheck.txt" || rc=$?
 sed 's/^/   | /' "$W/devcheck.txt"; [ "$rc" = 0 ] || fail "eclat-lab dev check in the guest (exit $rc)"
 

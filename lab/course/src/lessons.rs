@@ -16,6 +16,10 @@ pub struct Manifest {
     pub id: String,
     pub number: u32,
     pub title: String,
+    /// ids this lesson had before the course was renumbered: progress and workspace
+    /// folders saved under them are carried over
+    #[serde(default)]
+    pub formerly: Vec<String>,
     #[serde(default)]
     pub topology: Option<String>,
     #[serde(default)]
@@ -129,6 +133,7 @@ pub struct Lesson {
     pub id: String,
     pub number: u32,
     pub title: String,
+    pub formerly: Vec<String>,
     pub topology: Option<String>,
     pub goals: Vec<String>,
     pub maps: Vec<MapPanel>,
@@ -149,6 +154,7 @@ pub fn parse(dir_name: &str, manifest: &str, text: &str) -> Result<Lesson> {
         id: m.id,
         number: m.number,
         title: m.title,
+        formerly: m.formerly,
         topology: m.topology,
         goals: m.goals,
         maps: m.maps,
@@ -184,10 +190,20 @@ pub fn exercise_file(lesson: &Lesson, kind: &str, file: &str) -> Option<&'static
 }
 
 /// A lesson by number (`1`) or id (`01-hello-xdp`).
+/// The lesson that used to be called `old` (before the course was renumbered).
+pub fn renamed(old: &str) -> Option<Lesson> {
+    all().into_iter().find(|l| l.formerly.iter().any(|f| f == old))
+}
+
+/// A lesson by id (`06-hike`), number (`6`) or name (`hike`).
 pub fn find(id: &str) -> Result<Lesson> {
     let all = all();
     all.iter()
-        .find(|l| l.id == id || l.number.to_string() == id.trim_start_matches('0'))
+        .find(|l| {
+            l.id == id
+                || l.number.to_string() == id.trim_start_matches('0')
+                || l.id.split_once('-').is_some_and(|(_, slug)| slug == id)
+        })
         .cloned()
         .with_context(|| {
             format!(
@@ -254,5 +270,39 @@ mod tests {
         assert!(find("1").is_ok());
         assert!(find("01-hello-xdp").is_ok());
         assert!(find("99").unwrap_err().to_string().contains("no lesson"));
+        assert_eq!(find("hike").unwrap().id, find("06-hike").unwrap().id);
+    }
+
+    #[test]
+    fn lesson_ids_and_numbers_agree_and_former_ids_are_unique() {
+        let all = all();
+        let mut former = std::collections::BTreeSet::new();
+        for l in &all {
+            assert!(
+                l.id.starts_with(&format!("{:02}-", l.number)),
+                "{} is numbered {}",
+                l.id,
+                l.number
+            );
+            for f in &l.formerly {
+                assert!(!all.iter().any(|o| &o.id == f), "{f} is a current id");
+                assert!(former.insert(f.clone()), "{f} is claimed twice");
+            }
+        }
+    }
+
+    #[test]
+    fn progress_under_a_former_id_is_carried_over() {
+        let mut p = crate::progress::Progress {
+            current: Some("04-hike".into()),
+            ..Default::default()
+        };
+        p.lesson("04-hike").passed.insert("end-the-chain".into());
+        p.lesson("01-hello-xdp").step = 3;
+        p.carry_over_renamed();
+        assert_eq!(p.current.as_deref(), Some("06-hike"));
+        assert!(p.passed("06-hike", "end-the-chain"));
+        assert!(!p.lessons.contains_key("04-hike"));
+        assert_eq!(p.lessons["01-hello-xdp"].step, 3);
     }
 }

@@ -45,10 +45,31 @@ pub struct LessonProgress {
 
 impl Progress {
     pub fn load() -> Self {
-        std::fs::read_to_string(path())
+        let mut p: Self = std::fs::read_to_string(path())
             .ok()
             .and_then(|s| toml::from_str(&s).ok())
-            .unwrap_or_default()
+            .unwrap_or_default();
+        p.carry_over_renamed();
+        p
+    }
+
+    /// Progress saved under a lesson's former id (before the course was renumbered)
+    /// counts for the lesson under its new id.
+    pub fn carry_over_renamed(&mut self) {
+        let old: Vec<String> = self.lessons.keys().cloned().collect();
+        for id in old {
+            if let Some(l) = crate::lessons::renamed(&id)
+                && !self.lessons.contains_key(&l.id)
+                && let Some(v) = self.lessons.remove(&id)
+            {
+                self.lessons.insert(l.id.clone(), v);
+            }
+        }
+        if let Some(cur) = &self.current
+            && let Some(l) = crate::lessons::renamed(cur)
+        {
+            self.current = Some(l.id);
+        }
     }
 
     pub fn save(&self) -> Result<()> {

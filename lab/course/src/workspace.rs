@@ -45,8 +45,19 @@ pub fn path_of(lesson: &Lesson, ex: &Exercise) -> PathBuf {
 /// The learner's copy of an exercise file, created from the embedded starter if missing.
 pub fn file(lesson: &Lesson, ex: &Exercise) -> Result<PathBuf> {
     let path = path_of(lesson, ex);
+    let dir = path.parent().expect("a lesson folder");
+    if !dir.exists()
+        && let Some(old) = lesson
+            .formerly
+            .iter()
+            .map(|f| root().join(f))
+            .find(|d| d.is_dir())
+    {
+        // the learner's work from before the course was renumbered moves with its lesson
+        std::fs::rename(&old, dir)
+            .with_context(|| format!("moving {} to {}", old.display(), dir.display()))?;
+    }
     if !path.exists() {
-        let dir = path.parent().expect("a lesson folder");
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         give_to_user(&root());
         give_to_user(dir);

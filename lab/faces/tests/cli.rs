@@ -763,7 +763,7 @@ fn amp_filter_source(lab: &Lab) -> PathBuf {
     let src = lab.state.join("amp_filter.bpf.c");
     std::fs::copy(
         format!(
-            "{}/../../lessons/07-writing-a-module/solution/amp_filter.bpf.c",
+            "{}/../../lessons/09-writing-a-module/solution/amp_filter.bpf.c",
             env!("CARGO_MANIFEST_DIR")
         ),
         &src,
@@ -1186,7 +1186,7 @@ fn dump_at(lab: &Lab, map: &str, key: u64) -> u64 {
         .unwrap_or(0)
 }
 
-/// Lesson 3 for real: the learner's own pipeline object loaded with `xdp load`, its
+/// Lesson 5 for real: the learner's own pipeline object loaded with `xdp load`, its
 /// classifier attached, its program array wired by hand with `map set`, traffic counted by
 /// the monitor at the end of the pipeline; a slot emptied with `map delete` makes the
 /// solution fail closed (every packet counted in pipe_errors[2], none by the monitor); the
@@ -1202,7 +1202,7 @@ fn a_hand_wired_tail_call_pipeline() {
     std::fs::copy(
         concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/../../lessons/03-composing-programs/solution/pipeline.bpf.c"
+            "/../../lessons/05-composing-programs/solution/pipeline.bpf.c"
         ),
         &src,
     )
@@ -1347,7 +1347,7 @@ fn every_reader_of_the_chain_trace_sees_every_event() {
     let lab = Lab::new("trc");
     lab.ok(&["topo", "up"]);
     let count = format!(
-        "{}/../../lessons/04-hike/solution/count.eclat",
+        "{}/../../lessons/06-hike/solution/count.eclat",
         env!("CARGO_MANIFEST_DIR")
     );
     lab.ok(&["load", &count]);

@@ -65,7 +65,7 @@ fn ctrl_c_stops_long_commands_in_the_shell() {
         s.contains("eclat-lab>")
     });
     let count = format!(
-        "{}/../../lessons/04-hike/solution/count.eclat",
+        "{}/../../lessons/06-hike/solution/count.eclat",
         env!("CARGO_MANIFEST_DIR")
     );
     for (line, done) in [
@@ -113,7 +113,7 @@ fn ctrl_c_stops_long_commands_in_the_shell() {
     stop(&t, &["C-c"], "chain trace");
 
     // a check: stopped while it runs, no verdict, its scratch lab gone
-    t.type_text("lesson check 4 end-the-chain");
+    t.type_text("lesson check 6 end-the-chain");
     t.keys(&["Enter"]);
     let t0 = Instant::now();
     while !env.bpffs_root.join("scratch").exists() {
@@ -160,9 +160,9 @@ fn esc_and_ctrl_c_stop_long_commands_in_the_tui() {
     need_root();
     let env = lab("tui");
     let mut t = Tmux::new(&env, "stopt", &[]);
-    t.launch("tutorial 4", 160, 45);
+    t.launch("tutorial 8", 160, 45);
     t.wait("the first frame", Duration::from_secs(10), |s| {
-        s.contains("Lesson 4")
+        s.contains("Lesson 6")
     });
     t.keys(&[":"]);
     for (line, done) in [

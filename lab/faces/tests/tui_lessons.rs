@@ -122,14 +122,14 @@ fn lesson_five_edit_in_the_editor_and_see_the_check_pass_and_the_counters_move()
     std::fs::create_dir_all(&env.state_dir).unwrap();
     // the "editor" writes the reference solution over the file it is given, as a learner would
     let editor = env.state_dir.join("editor.sh");
-    let solution = lessons_dir().join("05-first-eclat-script/solution/ports.eclat");
+    let solution = lessons_dir().join("07-first-eclat-script/solution/ports.eclat");
     std::fs::write(
         &editor,
         format!("#!/bin/sh\ncp '{}' \"$1\"\n", solution.display()),
     )
     .unwrap();
     std::fs::set_permissions(&editor, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-    let t = start(&env, "tutorial 5", Some(&editor), 120, 40);
+    let t = start(&env, "tutorial 9", Some(&editor), 120, 40);
     let long = Duration::from_secs(120);
     t.wait("the first frame", Duration::from_secs(10), |s| {
         s.contains("A first eCLAT script") && s.contains("c check")
@@ -159,7 +159,7 @@ fn lesson_five_edit_in_the_editor_and_see_the_check_pass_and_the_counters_move()
     for (cmd, done) in [
         ("topo up", "topology hike-lab up"),
         (
-            "load ~/eclat-lab/05-first-eclat-script/ports.eclat",
+            "load ~/eclat-lab/07-first-eclat-script/ports.eclat",
             "attached hike_default.udp_dport_classifier",
         ),
         (

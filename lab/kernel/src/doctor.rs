@@ -202,7 +202,7 @@ pub fn run(mount_bpffs: bool) -> Vec<Check> {
         None => check(
             "clang",
             Level::Warn,
-            "clang not found: the prebuilt programs work, but `module build` (lesson 2 and 7) needs it",
+            "clang not found: the prebuilt programs work, but `module build` (lesson 2 and 9) needs it",
             format!("sudo apt-get install clang-19 ({setup})"),
         ),
     });

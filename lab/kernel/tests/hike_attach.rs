@@ -122,7 +122,7 @@ fn loader_attached_in_a_namespace_runs_chains_on_real_packets() {
     assert_eq!(mon(&s), 25);
 }
 
-/// The flagship policy with real traffic (lesson 6): a flood from one source over a veth into
+/// The flagship policy with real traffic (lesson 8): a flood from one source over a veth into
 /// the loader running the DDoS chain; 10 packets pass (5 per-destination tokens, then 5 per
 /// (src,dst)), the 11th blacklists the pair, and from then on 1 in 500 goes to the collector
 /// through `l2_redirect` (a second veth pair whose far end runs the plain `xdp_pass`), the rest

@@ -58,7 +58,7 @@ fn bench_suite_reports_every_case_against_a_baseline() {
     ] {
         assert!(x.is_finite() && x > 0.0, "{d:?}");
     }
-    // the lesson 6 pair over its loads: every load measured both, the median among them
+    // the lesson 8 pair over its loads: every load measured both, the median among them
     let l = &d.ddos_loads;
     assert_eq!(l.min_ns.len(), bench::DDOS_LOADS, "{l:?}");
     assert!(

@@ -721,7 +721,7 @@ fn loaders_pick_chains_and_pass_the_rest() {
 }
 
 /// The flagship: the DDoS chain and the hand-written program make the same decision for
-/// every packet of a flood and of a slow flow (lesson 6, experiment 4 of the original).
+/// every packet of a flood and of a slow flow (lesson 8, experiment 4 of the original).
 #[test]
 fn ddos_chain_matches_the_hand_written_program() {
     let mut s = setup();

@@ -217,7 +217,7 @@ impl Lab {
             .map_err(|e| anyhow::anyhow!("{}: {e}", object.display()))?;
         if m.programs.is_empty() {
             bail!(
-                "{} exports no HIKe program: mark it with EXPORT_HIKE_PROG(name) (see lesson 7)",
+                "{} exports no HIKe program: mark it with EXPORT_HIKE_PROG(name) (see lesson 9)",
                 object.display()
             );
         }

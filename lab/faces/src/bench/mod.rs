@@ -231,7 +231,7 @@ pub fn topo_figures(runs: u32) -> Result<TopoFigures> {
     })
 }
 
-/// The lesson 6 DDoS policy, compiled by the benchmark.
+/// The lesson 8 DDoS policy, compiled by the benchmark.
 const DDOS_SCRIPT: &str = include_str!("../../../pure/eclat/tests/scripts/ddos.eclat");
 
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]

@@ -57,7 +57,7 @@ pub fn report(b: &BenchReport) -> String {
     }
     let d = &b.hike.derived;
     text.push_str(&format!(
-        "  chains compiled (the default):\n  entering the VM: +{:.1} ns over raw (target <= 40)\n  each extra program call: {:.1} ns (target <= 15; a raw tail call: {:.1} ns{})\n  DDoS marking chain (the original's scenario) vs raw tail calls: {:.2}x (target <= 1.15; the original 1.38x)\n  lesson 6 DDoS chain vs hand-written single XDP program: {:.2}x, the median of {} loads of both ({:.2}-{:.2}x; where the kernel puts the chain's code moves it by 20 ns and more) (target <= 1.15)\n    in the one load of the rows above: {:.2}x; as one instance per call instead of linked: {:.2}x\n    of which composing separate programs at all (raw tail calls vs the fused program): {:.2}x; the VM over raw tail calls: {:.2}x\n  3-stage pipeline vs raw tail calls: {:.2}x\n",
+        "  chains compiled (the default):\n  entering the VM: +{:.1} ns over raw (target <= 40)\n  each extra program call: {:.1} ns (target <= 15; a raw tail call: {:.1} ns{})\n  DDoS marking chain (the original's scenario) vs raw tail calls: {:.2}x (target <= 1.15; the original 1.38x)\n  lesson 8 DDoS chain vs hand-written single XDP program: {:.2}x, the median of {} loads of both ({:.2}-{:.2}x; where the kernel puts the chain's code moves it by 20 ns and more) (target <= 1.15)\n    in the one load of the rows above: {:.2}x; as one instance per call instead of linked: {:.2}x\n    of which composing separate programs at all (raw tail calls vs the fused program): {:.2}x; the VM over raw tail calls: {:.2}x\n  3-stage pipeline vs raw tail calls: {:.2}x\n",
         d.vm_entry_ns,
         d.per_call_ns,
         d.raw_per_tail_call_ns,
@@ -85,7 +85,7 @@ pub fn report(b: &BenchReport) -> String {
     ));
     let i = &d.interpreted;
     text.push_str(&format!(
-        "  the same chains interpreted (ECLAT_LAB_JIT=off): entering the VM +{:.1} ns, each extra call {:.1} ns, DDoS marking {:.2}x, lesson 6 DDoS {:.2}x\n",
+        "  the same chains interpreted (ECLAT_LAB_JIT=off): entering the VM +{:.1} ns, each extra call {:.1} ns, DDoS marking {:.2}x, lesson 8 DDoS {:.2}x\n",
         i.vm_entry_ns, i.per_call_ns, i.marking_ratio, i.ddos_ratio
     ));
     let mut loads = b.hike.loads.clone();
@@ -119,7 +119,7 @@ pub fn report(b: &BenchReport) -> String {
         ));
     }
     text.push_str(&format!(
-        "\n\neCLAT compile of the lesson 6 DDoS script (median of {} runs)\n  eclat-lab: {:.0} us   clang -O2 -target bpf on the same chain in C: {}   ratio {}\n",
+        "\n\neCLAT compile of the lesson 8 DDoS script (median of {} runs)\n  eclat-lab: {:.0} us   clang -O2 -target bpf on the same chain in C: {}   ratio {}\n",
         b.compile.runs,
         b.compile.eclat_us.median,
         b.compile.clang_us.as_ref().map(|c| format!("{:.1} ms", c.median / 1000.0)).unwrap_or_else(|| "clang not installed".into()),

@@ -183,7 +183,7 @@ pub fn null_chain(n: usize) -> Vec<Insn> {
     v
 }
 
-/// The lesson 6 DDoS chain, the same decisions as `raw/ddos.bpf.c`; `collector` = ifindex.
+/// The lesson 8 DDoS chain, the same decisions as `raw/ddos.bpf.c`; `collector` = ifindex.
 pub fn ddos_chain(collector: u32) -> Vec<Insn> {
     use Item::*;
     let c = |id: u32, args: &[i32]| asm::items(asm::call_with(id, args));
@@ -235,7 +235,7 @@ pub fn ddos_chain(collector: u32) -> Vec<Insn> {
     asm::assemble(&v)
 }
 
-/// The first `steps` (1..=3) program calls of the lesson 6 DDoS chain's path for a packet of
+/// The first `steps` (1..=3) program calls of the lesson 8 DDoS chain's path for a packet of
 /// a blacklisted flow (ip6_hset_srcdst(LOOKUP_AND_CLEAN), ip6_sd_dec2zero(500), monitor(1)),
 /// then hike_drop, without the chain's branches: the bench compares each with the
 /// hand-written program cut at the same point (`raw/ddos_stage<N>.o`).
@@ -342,7 +342,7 @@ pub struct Derived {
     pub raw_per_tail_call_ns: f64,
     /// the same per-call figure with the run-time-key VM build (hike_vm_dyn)
     pub per_call_dynamic_dispatch_ns: Option<f64>,
-    /// the lesson 6 DDoS chain / the hand-written program: the median over loads
+    /// the lesson 8 DDoS chain / the hand-written program: the median over loads
     /// ([`DdosLoads`]); the figures below that split the gap come from one load
     pub ddos_ratio: f64,
     /// the same pair over several loads of both
@@ -356,7 +356,7 @@ pub struct Derived {
     pub ddos_composition_ratio: f64,
     /// the HIKe DDoS chain / the same policy as raw programs chained by tail calls
     pub ddos_vs_tail_calls_ratio: f64,
-    /// where the lesson 6 DDoS gap builds up, ns: the chain cut after its 1st, 2nd and 3rd
+    /// where the lesson 8 DDoS gap builds up, ns: the chain cut after its 1st, 2nd and 3rd
     /// program minus the hand-written program cut at the same point, then the whole chain
     /// (with its branches) minus the whole hand-written program
     pub ddos_gap_by_step_ns: [f64; 4],
@@ -370,7 +370,7 @@ pub struct Derived {
 }
 
 /// [`Derived`]'s figures for interpreted chains.
-/// The lesson 6 DDoS chain's extra ns/packet over the hand-written program, split by the
+/// The lesson 8 DDoS chain's extra ns/packet over the hand-written program, split by the
 /// programs of `raw/ddos_inline.o` (the chain's program bodies rearranged). The four add up
 /// to the whole gap.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
@@ -389,7 +389,7 @@ pub struct DdosSplit {
     pub chain_ns: f64,
 }
 
-/// The lesson 6 DDoS chain and the hand-written program, each loaded anew for every
+/// The lesson 8 DDoS chain and the hand-written program, each loaded anew for every
 /// measurement ([`DDOS_LOADS`] times). Where the kernel places a program's JITed code (a
 /// random offset in its pages, and whatever was freed before) moves its time; the chain,
 /// whose flood path runs through a few kilobytes of code, by 20 ns and more between two
@@ -405,7 +405,7 @@ pub struct DdosLoads {
     pub ratio_high: f64,
 }
 
-/// How many times [`ddos_over_loads`] loads the lesson 6 pair anew.
+/// How many times [`ddos_over_loads`] loads the lesson 8 pair anew.
 pub const DDOS_LOADS: usize = 9;
 
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
@@ -532,7 +532,7 @@ pub fn run(opts: BenchOptions) -> Result<BenchReport, HikeError> {
     s.hike.store_chain(id(31), &ddos_chain(0))?;
     s.hike.store_chain(id(32), &marking_chain())?;
     s.hike.set_jit(true);
-    // the lesson 6 chain as one instance per call site (linking off): what linking saves
+    // the lesson 8 chain as one instance per call site (linking off): what linking saves
     s.hike.set_link(false);
     s.hike.store_chain(id(16), &ddos_chain(0))?;
     s.hike.set_link(true);
@@ -880,7 +880,7 @@ pub fn run(opts: BenchOptions) -> Result<BenchReport, HikeError> {
     })
 }
 
-/// The lesson 6 pair over [`DDOS_LOADS`] loads ([`DdosLoads`]): each time the chain stored
+/// The lesson 8 pair over [`DDOS_LOADS`] loads ([`DdosLoads`]): each time the chain stored
 /// again under `chain` (a new linked program), the hand-written program and the loader
 /// reloaded; after a warm-up that blacklists the flood's flow again, `samples` alternating
 /// samples of both, and the minimum of each.

@@ -2,8 +2,8 @@
 //! preprocessor runs this until the lab has a `draw` command of its own):
 //!
 //!   draw topology netns/hike-lab.toml
-//!   draw chain lessons/06-ddos-mitigation/solution/ddos.eclat [CHAIN]
-//!   draw path lessons/06-ddos-mitigation/solution/ddos.eclat [NODE]
+//!   draw chain lessons/08-ddos-mitigation/solution/ddos.eclat [CHAIN]
+//!   draw path lessons/08-ddos-mitigation/solution/ddos.eclat [NODE]
 //!
 //! `chain` and `path` compile the script against the catalog read from the prebuilt objects'
 //! BTF (ebpf-modules/obj), as the lab does, give programs IDs in the order the script imports

@@ -316,8 +316,8 @@ fn rates_come_from_a_one_second_window() {
 
 #[test]
 fn an_arrays_unnamed_zeros_stay_out_of_its_panel() {
-    // lesson 4 names 6 of hvm_stats' 16 reasons
-    let mut a = app_on("4");
+    // lesson 6 names 6 of hvm_stats' 16 reasons
+    let mut a = app_on("6");
     let mut d = fake::dump("pkt_count", 0);
     d.map.name = "system/hvm_stats".into();
     d.map.max_entries = 16;
@@ -386,7 +386,7 @@ fn traffic_goes_across_the_first_link() {
 fn a_check_leaves_the_background_traffic_running() {
     // checks run in a scratch lab of their own: the learner's traffic goes on
     let mut a = App::new(
-        lessons::find("6").unwrap(),
+        lessons::find("8").unwrap(),
         true,
         Theme { color: false },
         (120, 40),

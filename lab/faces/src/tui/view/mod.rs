@@ -887,9 +887,9 @@ mod tests {
         let mut app = scene(80, 24);
         // a fixed list (lessons are being written: the real list grows)
         let extra = lessons::parse(
-            "05-first-eclat-script",
+            "07-first-eclat-script",
             r#"
-id = "05-first-eclat-script"
+id = "07-first-eclat-script"
 number = 5
 title = "A first eCLAT script"
 [[step]]
@@ -921,7 +921,7 @@ file = "collector.eclat"
             .passed
             .insert("fix-verifier".into());
         p.lesson("02-architecture-and-toolchain").step = 2;
-        p.lesson("05-first-eclat-script")
+        p.lesson("07-first-eclat-script")
             .passed
             .insert("ports".into());
         app.progress = p;
