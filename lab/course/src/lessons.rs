@@ -126,6 +126,10 @@ pub struct Step {
     /// the command the "run" key executes (same syntax as the shell)
     #[serde(default)]
     pub run: Option<String>,
+    /// the heading of the lesson text this step is about (the tutorial scrolls the text
+    /// there); without it, the text follows the step to where it shows the step's command
+    #[serde(default)]
+    pub section: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -192,7 +196,9 @@ pub fn exercise_file(lesson: &Lesson, kind: &str, file: &str) -> Option<&'static
 /// A lesson by number (`1`) or id (`01-hello-xdp`).
 /// The lesson that used to be called `old` (before the course was renumbered).
 pub fn renamed(old: &str) -> Option<Lesson> {
-    all().into_iter().find(|l| l.formerly.iter().any(|f| f == old))
+    all()
+        .into_iter()
+        .find(|l| l.formerly.iter().any(|f| f == old))
 }
 
 /// A lesson by id (`06-hike`), number (`6`) or name (`hike`).

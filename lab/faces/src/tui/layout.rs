@@ -23,6 +23,8 @@ pub struct Regions {
     pub verifier: Option<Rect>,
     /// the chain-trace timeline (below the maps)
     pub trace: Option<Rect>,
+    /// the topology shows its links only (to leave the counters and the trace room)
+    pub topo_compact: bool,
     pub cmd: Rect,
     pub status: Rect,
 }
@@ -44,10 +46,9 @@ pub fn step_height(app: &App, width: u16) -> u16 {
     (step_lines(app, inner_width(Rect::new(0, 0, width, 1))).len() as u16 + 2).min(10)
 }
 
-pub fn topo_height(app: &App, width: u16) -> u16 {
-    topo_lines(app, inner_width(Rect::new(0, 0, width, 1))).len() as u16 + 2
+pub fn topo_height(app: &App, width: u16, compact: bool) -> u16 {
+    topo_lines(app, inner_width(Rect::new(0, 0, width, 1)), compact).len() as u16 + 2
 }
-
 
 /// The layout for `area`: a header line, the lesson (step and text) on the left, the lab
 /// (topology, maps) on the right, the event log across the bottom, the command line and the
@@ -69,6 +70,7 @@ pub fn regions(app: &App, area: Rect) -> Regions {
         check: None,
         verifier: None,
         trace: None,
+        topo_compact: false,
         cmd,
         status,
     };
@@ -134,7 +136,8 @@ pub fn regions(app: &App, area: Rect) -> Regions {
     // the check and verifier panels take the text's place; on a short screen the step too
     let mut sh = step_height(app, left.width).min(upper_h / 2);
     if verifier_on && upper_h < 24 {
-        sh = 0;
+        // the verifier's explanation needs the room; the step keeps its title and command
+        sh = sh.min(3);
     }
     let (below_y, below_h) = if sh >= 3 {
         r.step = Some(rows(left, left.y, sh));
@@ -168,15 +171,19 @@ pub fn regions(app: &App, area: Rect) -> Regions {
         r.text = Some(below);
     }
     if let Some(right) = right {
-        let maps_min = maps_height(app, right.width).min(upper_h / 2).max(4);
-        let th = topo_height(app, right.width).min(upper_h - maps_min);
+        let mh = maps_height(app, right.width);
+        // what must fit below the topology: the counters, and the timeline in a chain lesson
+        let below_want = if app.uses_chains { mh + 7 } else { mh };
+        let full = topo_height(app, right.width, false);
+        r.topo_compact = full + below_want > upper_h;
+        let maps_min = mh.min(upper_h / 2).max(4);
+        let th = topo_height(app, right.width, r.topo_compact).min(upper_h - maps_min);
         r.topo = Some(Rect::new(right.x, right.y, right.width, th));
         let rest = Rect::new(right.x, right.y + th, right.width, upper_h - th);
         r.maps = Some(rest);
         if app.uses_chains {
             // the timeline below the counters when there is room, else in their place
             // while focused (Tab), or zoomed (z)
-            let mh = maps_height(app, right.width);
             if rest.height >= mh + 7 {
                 r.maps = Some(rows(rest, rest.y, mh));
                 r.trace = Some(rows(rest, rest.y + mh, rest.height - mh));

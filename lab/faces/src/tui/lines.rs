@@ -35,7 +35,10 @@ pub fn step_lines(app: &App, width: u16) -> Vec<Line<'static>> {
 
 /// The topology as links: each line joins an interface of one node to its peer, with the
 /// addresses below and the XDP program attached to either end.
-pub fn topo_lines(app: &App, width: u16) -> Vec<Line<'static>> {
+/// The topology panel's lines: each link with its two ends (highlighted where an XDP
+/// program is attached), then each end's addresses and program. `compact`: the links
+/// alone, for a screen that must keep room for the counters and the trace below.
+pub fn topo_lines(app: &App, width: u16, compact: bool) -> Vec<Line<'static>> {
     let t = &app.theme;
     let w = width as usize;
     let st = match &app.topo {
@@ -103,6 +106,9 @@ pub fn topo_lines(app: &App, width: u16) -> Vec<Line<'static>> {
                     peer.map(end_style).unwrap_or_else(|| t.error()),
                 ),
             ]));
+            if compact {
+                continue;
+            }
             let addrs = |i: Option<&eclat_kernel::topo::IfStatus>| -> Vec<String> {
                 let Some(i) = i else {
                     return vec!["missing".into()];

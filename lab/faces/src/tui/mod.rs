@@ -11,6 +11,7 @@
 
 #[cfg(test)]
 mod fake;
+mod follow;
 mod layout;
 mod lines;
 mod markdown;

@@ -309,6 +309,11 @@ pub struct App {
     pub blocks: Vec<Block>,
     pub step: usize,
     pub text_scroll: usize,
+    /// the block of the lesson text the current step is explained at
+    pub text_anchor: usize,
+    /// the text is where the step put it (not scrolled by hand since): a new width keeps
+    /// it at the step's place
+    pub text_following: bool,
     /// lines scrolled up from the newest (0: follow the end)
     pub log_scroll: usize,
     pub focus: Focus,
@@ -398,6 +403,8 @@ impl App {
             blocks,
             step: 0,
             text_scroll: 0,
+            text_anchor: 0,
+            text_following: true,
             log_scroll: 0,
             focus: Focus::Lesson,
             last_pane: Focus::Lesson,
@@ -478,6 +485,7 @@ impl App {
             .step_exercise(self.step)
             .and_then(|e| self.lesson.exercises.iter().position(|x| x.id == e))
             .or_else(|| self.pick_exercise());
+        self.follow_step();
     }
 
     /// The exercise a step's command checks or hints (`lesson check N ID`), if any.

@@ -334,6 +334,11 @@ impl App {
         self.last_pane = self.focus;
     }
     pub(crate) fn scroll_text(&mut self, delta: isize) {
+        self.text_following = false;
+        self.clamp_text_scroll(delta);
+    }
+    /// Moves the text by `delta` lines, within the text.
+    pub(crate) fn clamp_text_scroll(&mut self, delta: isize) {
         let max = self.text_lines().saturating_sub(self.text_page());
         self.text_scroll = (self.text_scroll as isize + delta).clamp(0, max as isize) as usize;
     }

@@ -36,9 +36,8 @@ impl App {
         self.panels = panels_of(&lesson);
         self.uses_chains = uses_chains(&lesson);
         self.lesson = lesson;
-        self.resume();
-        self.text_scroll = 0;
         self.text_cache = None;
+        self.resume();
         self.check = CheckView::NotRun;
         self.show_check = false;
         self.verifier = None;
@@ -65,6 +64,7 @@ impl App {
     pub(crate) fn set_step(&mut self, step: usize, fx: &mut Vec<Effect>) {
         if step != self.step {
             self.step = step;
+            self.follow_step();
             self.save(ProgressOp::Step(self.lesson.id.clone(), step), fx);
             // a step about another exercise of this lesson makes it the current one
             if let Some(e) = self.step_exercise(step) {

@@ -21,8 +21,8 @@ use eclat_service::trace::TraceItem;
 
 pub use self::live::sort_addresses;
 use super::layout::{self, inner_width};
-use super::markdown;
 use super::state::{App, CheckDone, JobId, LogKind, TopoView, TraceLine};
+use super::{follow, markdown};
 use crate::commands::{Cmd, Reply, Update};
 
 /// Why a job failed: the error's text, and when the verifier rejected a build, its report
@@ -120,7 +120,9 @@ pub fn update(app: &mut App, ev: Event) -> Vec<Effect> {
         Event::Key(k) => app.on_key(k, &mut fx),
         Event::Resize(w, h) => {
             app.size = (w, h);
-            app.scroll_text(0);
+            // laid out again for the new width: still at the step's place if it was there
+            app.sync_text_cache();
+            app.clamp_text_scroll(0);
         }
         Event::Tick(t) => app.now = t,
         Event::JobUpdate(job, u) => {
@@ -251,7 +253,23 @@ impl App {
         };
         if self.text_cache.as_ref().is_none_or(|(cw, _)| *cw != w) {
             self.text_cache = Some((w, markdown::render(&self.blocks, w, &self.theme)));
+            if self.text_following {
+                self.text_scroll = self.anchor_line(w);
+            }
         }
+    }
+    /// Scrolls the lesson text to where it explains the current step.
+    pub(crate) fn follow_step(&mut self) {
+        self.text_anchor = follow::step_anchor(&self.lesson, &self.blocks, self.step);
+        self.text_following = true;
+        if let Some(w) = self.text_width() {
+            self.text_scroll = self.anchor_line(w);
+        }
+    }
+    /// The line the step's block starts at, with the text laid out `w` wide.
+    fn anchor_line(&self, w: u16) -> usize {
+        let a = self.text_anchor.min(self.blocks.len());
+        markdown::render(&self.blocks[..a], w, &self.theme).len()
     }
     pub(crate) fn text_lines(&mut self) -> usize {
         self.sync_text_cache();

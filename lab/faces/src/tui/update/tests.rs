@@ -57,6 +57,42 @@ fn steps_move_with_n_and_p_and_stay_in_range() {
     assert_eq!(a.step, n - 2);
 }
 
+/// The first line of the lesson text the pane shows.
+fn text_top(a: &mut App) -> String {
+    a.sync_text_cache();
+    let lines = &a.text_cache.as_ref().unwrap().1;
+    let l = &lines[a.text_scroll.min(lines.len() - 1)];
+    l.spans.iter().map(|s| s.content.as_ref()).collect()
+}
+
+#[test]
+fn the_lesson_text_follows_the_step_and_keeps_a_hand_scroll() {
+    let mut a = app();
+    assert_eq!(a.text_scroll, 0);
+    let drop = a
+        .lesson
+        .steps
+        .iter()
+        .position(|s| s.run.as_deref() == Some("map set verdict 0 DROP"))
+        .unwrap();
+    while a.step < drop {
+        update(&mut a, key(KeyCode::Char('n')));
+    }
+    assert_eq!(text_top(&mut a).trim(), "Dropping");
+    // a new width keeps the text at the step's place
+    update(&mut a, Event::Resize(100, 30));
+    assert_eq!(text_top(&mut a).trim(), "Dropping");
+    // scrolled by hand, it stays where the learner put it until the step changes
+    update(&mut a, key(KeyCode::Tab));
+    let before = a.text_scroll;
+    a.scroll_text(2);
+    assert_eq!(a.text_scroll, before + 2);
+    update(&mut a, Event::Resize(120, 40));
+    assert_ne!(text_top(&mut a).trim(), "Dropping");
+    update(&mut a, key(KeyCode::Char('p')));
+    assert!(a.text_scroll < before);
+}
+
 #[test]
 fn r_runs_the_current_step_once_at_a_time() {
     let mut a = app();

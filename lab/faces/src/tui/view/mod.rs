@@ -42,6 +42,8 @@ pub fn draw(f: &mut Frame, app: &App) {
     if let Some(t) = r.topo {
         let title = Line::from(match &app.topo {
             TopoView::Status(st) => match &st.topology {
+                // compact: links only (the addresses are one zoom away)
+                Some(n) if r.topo_compact => format!(" Topology: {n} (links) "),
                 Some(n) => format!(" Topology: {n} "),
                 None => " Topology ".to_string(),
             },
@@ -50,7 +52,10 @@ pub fn draw(f: &mut Frame, app: &App) {
         let b = bordered(app, title, Focus::Topology);
         let inner = b.inner(t);
         f.render_widget(b, t);
-        f.render_widget(Paragraph::new(topo_lines(app, inner.width)), inner);
+        f.render_widget(
+            Paragraph::new(topo_lines(app, inner.width, r.topo_compact)),
+            inner,
+        );
     }
     if let Some(m) = r.maps {
         draw_maps(f, app, m);
@@ -890,7 +895,7 @@ mod tests {
             "07-first-eclat-script",
             r#"
 id = "07-first-eclat-script"
-number = 5
+number = 7
 title = "A first eCLAT script"
 [[step]]
 title = "one"
@@ -952,5 +957,92 @@ file = "collector.eclat"
         assert!(s.contains("Chain trace 1 packets"), "{s}");
         assert!(s.contains("→ call monitor[3]"), "{s}");
         assert!(s.contains("Maps"), "next to the counters: {s}");
+    }
+
+    /// Lesson 6 at its `chain trace` step: the lab up, the chain's counters moving, a
+    /// packet's walk through the chain in the timeline.
+    fn chain_scene(w: u16, h: u16) -> App {
+        let t0 = Instant::now();
+        let l = lessons::find("6").unwrap();
+        let at = l
+            .steps
+            .iter()
+            .position(|s| {
+                s.run
+                    .as_deref()
+                    .is_some_and(|r| r.starts_with("chain trace"))
+            })
+            .expect("lesson 6 has a chain trace step");
+        let mut app = App::new(l, true, Theme { color: false }, (w, h), t0);
+        update(&mut app, Event::Topo(Ok(fake::status(true))));
+        while app.step < at {
+            update(
+                &mut app,
+                Event::Key(crossterm::event::KeyEvent::from(
+                    crossterm::event::KeyCode::Char('n'),
+                )),
+            );
+        }
+        for i in 0..=10u64 {
+            let at = t0 + Duration::from_millis(100 * i);
+            update(
+                &mut app,
+                Event::Maps(vec![
+                    Sample {
+                        name: "map_pcpu_mon".into(),
+                        at,
+                        result: Ok(Some(fake::dump("map_pcpu_mon", i))),
+                    },
+                    Sample {
+                        name: "hvm_stats".into(),
+                        at,
+                        result: Ok(Some(fake::dump("hvm_stats", 0))),
+                    },
+                ]),
+            );
+        }
+        for line in [
+            "chain count_and_pass (0x40000001) enter (r2=0 r3=0)",
+            "  call monitor[3] (r2=0 r3=0 r4=0) at pc 2",
+            "  monitor[3] returned r0=0",
+            "  call hike_pass[4] (r2=0 r3=0 r4=0) at pc 5",
+        ] {
+            update(&mut app, Event::Trace(fake::trace(line)));
+        }
+        app
+    }
+
+    /// What every size must keep in a chain lesson: the step bar, the step, the lesson
+    /// text, the counters and the trace timeline.
+    fn assert_chain_screen(s: &str) {
+        let first = s.lines().next().unwrap_or("");
+        assert!(first.contains("step "), "the header keeps the step:\n{s}");
+        assert!(s.contains("Step "), "the step panel:\n{s}");
+        assert!(s.contains("Lesson 6 text"), "the lesson text:\n{s}");
+        assert!(s.contains("Maps"), "the counters:\n{s}");
+        assert!(s.contains("Chain trace"), "the timeline:\n{s}");
+    }
+
+    #[test]
+    fn chain_lesson_80x24() {
+        let app = chain_scene(80, 24);
+        let s = render(&app);
+        assert!(s.contains("Step "), "the step panel:\n{s}");
+        assert!(s.contains("Lesson 6 text"), "the lesson text:\n{s}");
+        insta::assert_snapshot!(s);
+    }
+
+    #[test]
+    fn chain_lesson_100x30() {
+        let s = render(&chain_scene(100, 30));
+        assert_chain_screen(&s);
+        insta::assert_snapshot!(s);
+    }
+
+    #[test]
+    fn chain_lesson_160x45() {
+        let s = render(&chain_scene(160, 45));
+        assert_chain_screen(&s);
+        insta::assert_snapshot!(s);
     }
 }

@@ -96,13 +96,19 @@ pub fn verifier_lines(app: &App, width: u16, room: usize) -> Vec<Line<'static>> 
             "    ",
         ));
     }
-    tail.extend(wrap(
+    let todo = wrap(
         e.class.advice(),
         t.plain(),
         w,
         Span::styled("what to do: ", t.strong()),
         "  ",
-    ));
+    );
+    // short of room, what to do comes before the kernel's own words (z shows all)
+    if out.len() + 1 + tail.len() + todo.len() > room {
+        tail.splice(0..0, todo);
+    } else {
+        tail.extend(todo);
+    }
     // the source: as many lines around the failing one as the room allows
     let src_room = room
         .saturating_sub(out.len() + tail.len())
