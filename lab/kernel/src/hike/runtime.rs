@@ -391,13 +391,7 @@ impl Hike {
 
     /// The catalog of everything loaded by this process.
     pub fn catalog(&self) -> hike::catalog::Catalog {
-        let mut c = hike::catalog::Catalog::default();
-        for o in self.objects.values() {
-            c.programs.extend(o.meta.programs.iter().cloned());
-            c.loaders.extend(o.meta.loaders.iter().cloned());
-            c.constants.extend(o.meta.constants.iter().cloned());
-        }
-        c
+        eclat_model::meta::catalog(self.objects.values().map(|o| &o.meta))
     }
 
     pub fn prog_pin(&self, package: &str, name: &str) -> PathBuf {
