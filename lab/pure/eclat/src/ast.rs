@@ -30,6 +30,12 @@ pub enum Item {
         names: Vec<Ident>,
         span: Span,
     },
+    /// An import line with a syntax error (reported by the parser): the names on it, so that
+    /// their uses are not reported again.
+    BrokenImport {
+        names: Vec<Ident>,
+        span: Span,
+    },
     /// `NAME = literal`
     Const {
         name: Ident,
@@ -274,6 +280,10 @@ pub fn dump(m: &Module) -> String {
                     package.name,
                     names.join(" ")
                 );
+            }
+            Item::BrokenImport { names, .. } => {
+                let names: Vec<&str> = names.iter().map(|n| n.name.as_str()).collect();
+                let _ = writeln!(out, "(broken-import [{}])", names.join(" "));
             }
             Item::Const { name, value, .. } => {
                 let _ = writeln!(out, "(const {} {})", name.name, expr(value));

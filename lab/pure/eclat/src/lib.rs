@@ -11,10 +11,11 @@
 //! ```
 //!
 //! Pipeline: [`lexer`] (INDENT/DEDENT, `-D` substitution) -> [`parser`] (syntax tree in
-//! [`ast`]) -> checking and code generation (name resolution against the
-//! [`Catalog`], register allocation, the 64-instruction limit) -> drop-by-default path warnings
-//! -> [`Program`]. Chain and program IDs are left symbolic: the caller picks real IDs (so that
-//! the lab can reuse IDs after unload) and patches them with [`Program::link`].
+//! [`ast`]) -> `check` (names against the [`Catalog`], types, scopes, constants folded: every
+//! diagnostic of the script) -> `codegen` (register allocation, bytecode, the 64-instruction
+//! limit) -> drop-by-default path warnings (`paths`) -> [`Program`]. Chain and program IDs are
+//! left symbolic: the caller picks real IDs (so that the lab can reuse IDs after unload) and
+//! patches them with [`Program::link`].
 //!
 //! Differences from the original eCLAT (documented in the book): Python precedence (the
 //! original pasted operators into C), word-boundary keywords, chained comparisons refused,
@@ -22,13 +23,17 @@
 //! augmented assignment. `and`/`or`/`not` and comparisons give 0 or 1 (not Python's operand).
 
 pub mod ast;
-mod compile;
+mod check;
+mod codegen;
 pub mod diag;
 mod emit_c;
+mod hir;
 pub mod lexer;
 pub mod parser;
 mod paths;
 pub mod program;
+
+use std::collections::BTreeSet;
 
 pub use diag::{Diagnostic, Label, Severity, Span, render};
 use hike::catalog::Catalog;
@@ -69,7 +74,7 @@ pub fn compile(
     let (tokens, mut diagnostics) = lexer::lex(source, defines);
     let module = parser::parse(&tokens, &mut diagnostics);
     let syntax_errors = diagnostics.iter().any(|d| d.is_error());
-    let output = compile::compile_module(&module, source, file_name, catalog, &mut diagnostics);
+    let output = compile_module(&module, source, file_name, catalog, &mut diagnostics);
     diagnostics.sort_by_key(|d| (d.span.start, d.span.end));
     if diagnostics.len() > MAX_DIAGNOSTICS {
         let more = diagnostics.len() - MAX_DIAGNOSTICS;
@@ -88,6 +93,56 @@ pub fn compile(
         output: if syntax_errors { None } else { output },
         diagnostics,
     }
+}
+
+/// Checks the syntax tree, generates every chain that checked, and warns about paths that end
+/// without a verdict (only for a script without errors: on broken chains that would be noise).
+fn compile_module(
+    module: &ast::Module,
+    source: &str,
+    file_name: &str,
+    catalog: &Catalog,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<Program> {
+    let checked = check::check_module(module, source, catalog, diags);
+    let lines = codegen::Lines::new(source);
+    let mut used = BTreeSet::new();
+    let chains: Vec<Option<Chain>> = checked
+        .chains
+        .iter()
+        .map(|c| {
+            c.as_ref()
+                .and_then(|c| codegen::gen_chain(c, &lines, diags, &mut used))
+        })
+        .collect();
+    if diags.iter().any(|d| d.is_error()) {
+        return None;
+    }
+    let chains: Vec<Chain> = chains.into_iter().collect::<Option<_>>()?;
+    let hchains: Vec<hir::HChain> = checked.chains.into_iter().collect::<Option<_>>()?;
+    // the chains that start a packet's journey: those a loader entry names, or else those no
+    // chain calls
+    let called = paths::called_chains(&hchains);
+    let entries: Vec<usize> = (0..hchains.len())
+        .filter(|i| {
+            if checked.entry_chains.is_empty() {
+                !called.contains(i)
+            } else {
+                checked.entry_chains.contains(i)
+            }
+        })
+        .collect();
+    paths::warn_non_final(&hchains, source, &entries, diags);
+    Some(Program {
+        file_name: file_name.to_string(),
+        source: source.to_string(),
+        chains,
+        map_entries: checked.map_entries,
+        attach: checked.attach,
+        programs: used.into_iter().collect(),
+        constants: checked.constants,
+        defs: checked.defs.into_iter().cloned().collect(),
+    })
 }
 
 /// Parses a `-D NAME=VALUE` argument.

@@ -238,7 +238,11 @@ impl<'t> Parser<'t, '_> {
 
     fn parse_item(&mut self) -> Option<Item> {
         match self.tok().clone() {
-            Tok::Kw("from") => self.parse_import(),
+            Tok::Kw("from") => {
+                let start = self.pos;
+                let item = self.parse_import();
+                item.or_else(|| Some(self.broken_import(start)))
+            }
             Tok::Kw("import") => {
                 let sp = self.span();
                 self.error(
@@ -312,6 +316,27 @@ impl<'t> Parser<'t, '_> {
             names,
             span,
         })
+    }
+
+    /// After a syntax error in the import line starting at token `start`: every name on the
+    /// line, and the parser at the next line.
+    fn broken_import(&mut self, start: usize) -> Item {
+        let mut names = Vec::new();
+        let mut span = self.toks.get(start).map(|t| t.span).unwrap_or_default();
+        for t in &self.toks[start.min(self.toks.len())..] {
+            match &t.tok {
+                Tok::Newline | Tok::Eof => break,
+                Tok::Name(n) => names.push(Ident {
+                    name: n.clone(),
+                    span: t.span,
+                }),
+                _ => {}
+            }
+            span = span.to(t.span);
+        }
+        // parse_import fails before it consumes the line's end
+        self.recover_line();
+        Item::BrokenImport { names, span }
     }
 
     fn parse_def(&mut self) -> Option<Def> {

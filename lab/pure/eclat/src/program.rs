@@ -1,5 +1,5 @@
 //! What the compiler produces: chains with relocation sites for element IDs, loader map entries,
-//! attach requests; and the `--emit asm` / `--emit c` views. The caller (the lab) decides the real
+//! attach requests; and the `--emit asm` view (`--emit c` is in `emit_c`). The caller (the lab) decides the real
 //! chain and program IDs, so that IDs can be reused after unload: [`Program::link`] patches them.
 
 use crate::ast;
@@ -273,11 +273,5 @@ impl Program {
             out.push('\n');
         }
         out
-    }
-
-    /// The equivalent HIKe C chains (what the original eCLAT would have generated), with every
-    /// operation in explicit parentheses.
-    pub fn emit_c(&self) -> String {
-        crate::emit_c::emit(self)
     }
 }
