@@ -32,14 +32,15 @@ pub mod lexer;
 pub mod parser;
 mod paths;
 pub mod program;
+mod suggest;
 
 use std::collections::BTreeSet;
 
-pub use diag::{Diagnostic, Label, Severity, Span, render};
+pub use diag::{Diagnostic, Label, LocatedDiagnostic, Place, PlacedLabel, Severity, Span, render};
 use hike::catalog::Catalog;
 pub use program::{
     AttachRequest, Chain, LinkError, Linked, LinkedChain, LinkedEntry, MapEntry, Program, Reloc,
-    Target, ValueReloc,
+    Target, TestEntry, TestEntryError, ValueReloc,
 };
 
 /// The result of [`compile`]: the program if there was no error, and every diagnostic
@@ -60,6 +61,37 @@ impl Compilation {
     }
 }
 
+/// What a compilation says about a script, for scripts and tools: whether it compiled, and
+/// every diagnostic with its places (`eclat-lab compile --json` prints this on failure, and
+/// its `diagnostics` on success). Field names and order are stable.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct CompileReport {
+    pub file: String,
+    /// true when the script compiled (warnings allowed)
+    pub ok: bool,
+    pub errors: usize,
+    pub warnings: usize,
+    pub diagnostics: Vec<LocatedDiagnostic>,
+}
+
+impl Compilation {
+    /// The diagnostics located in `file` (which holds `source`), with a summary.
+    pub fn report(&self, source: &str, file: &str) -> CompileReport {
+        let errors = self.diagnostics.iter().filter(|d| d.is_error()).count();
+        CompileReport {
+            file: file.to_string(),
+            ok: self.output.is_some() && errors == 0,
+            errors,
+            warnings: self.diagnostics.len() - errors,
+            diagnostics: self
+                .diagnostics
+                .iter()
+                .map(|d| d.locate(source, file))
+                .collect(),
+        }
+    }
+}
+
 /// At most this many diagnostics are reported per run.
 pub const MAX_DIAGNOSTICS: usize = 100;
 
@@ -77,17 +109,16 @@ pub fn compile(
     let output = compile_module(&module, source, file_name, catalog, &mut diagnostics);
     diagnostics.sort_by_key(|d| (d.span.start, d.span.end));
     if diagnostics.len() > MAX_DIAGNOSTICS {
-        let more = diagnostics.len() - MAX_DIAGNOSTICS;
-        diagnostics.truncate(MAX_DIAGNOSTICS);
-        let end = source.len();
-        diagnostics.push(
-            Diagnostic::error(
-                "too-many-errors",
-                Span::new(end, end),
-                format!("{more} more diagnostics not shown"),
-            )
-            .with_help("fix the first ones and compile again"),
-        );
+        let dropped = diagnostics.split_off(MAX_DIAGNOSTICS);
+        let end = Span::new(source.len(), source.len());
+        let message = format!("{} more diagnostics not shown", dropped.len());
+        // an error only if an error is among those not shown: warnings alone never stop a load
+        let d = if dropped.iter().any(|d| d.is_error()) {
+            Diagnostic::error("too-many-errors", end, message)
+        } else {
+            Diagnostic::warning("too-many-errors", end, message)
+        };
+        diagnostics.push(d.with_help("fix the first ones and compile again"));
     }
     Compilation {
         output: if syntax_errors { None } else { output },

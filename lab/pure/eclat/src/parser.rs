@@ -457,13 +457,22 @@ impl<'t> Parser<'t, '_> {
         }
         self.expect_newline()?;
         let mut it = items.into_iter();
-        let first = it.next();
+        let Some(first) = it.next() else {
+            // a line with no item (a docstring, or a statement reported above): it is
+            // consumed, go on with the next one
+            return self.parse_item_or_none();
+        };
         self.pending.extend(it);
-        first
+        Some(first)
     }
 
     fn top_item(&mut self, stmt: Stmt) -> Option<Item> {
         match stmt.kind {
+            // a string on its own is a docstring, as in Python
+            StmtKind::Expr(Expr {
+                kind: ExprKind::Str(_),
+                ..
+            }) => None,
             StmtKind::Const { name, value } => Some(Item::Const {
                 name,
                 value,

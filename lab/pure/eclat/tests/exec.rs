@@ -359,3 +359,25 @@ def w():
     assert_eq!(lab.count(0x1234), 1);
     assert_eq!(lab.count(1), 1);
 }
+
+/// A variable declared in every branch of an `if` is one variable: after the `if` it holds
+/// the value the branch taken gave it.
+#[test]
+fn a_variable_declared_in_every_branch_is_one_variable() {
+    let mut lab = Lab::new(
+        "from programs.hike_default import hike_pass, monitor\n\
+         def pick(u64 : t):\n    if t > 1000:\n        u32 : band = 2\n    elif t > 10:\n        u32 : band = 1\n    else:\n        u32 : band = 0\n    return band\n\
+         def main():\n    monitor(pick(5000))\n    monitor(pick(50) + 10)\n    monitor(pick(3) + 20)\n    hike_pass()\n",
+    );
+    assert_eq!(lab.run(pkt()).verdict, XdpAction::Pass);
+    for event in [2, 11, 20] {
+        assert_eq!(lab.count(event), 1, "{:?}", lab.models.monitor);
+    }
+}
+
+#[test]
+fn docstrings_are_ignored() {
+    let mut lab = Lab::from_script("docstrings.eclat");
+    assert_eq!(lab.run(pkt()).verdict, XdpAction::Pass);
+    assert_eq!(lab.count(0), 1);
+}

@@ -89,10 +89,6 @@ fn collect_declared(body: &[Stmt], out: &mut HashSet<String>) {
     }
 }
 
-fn ends_in_return(body: &[Stmt]) -> bool {
-    matches!(body.last().map(|s| &s.kind), Some(StmtKind::Return(_)))
-}
-
 impl ChainChecker<'_, '_, '_> {
     pub fn error(&mut self, d: Diagnostic) {
         self.ok = false;
@@ -373,12 +369,10 @@ impl ChainChecker<'_, '_, '_> {
                 }
                 HStmtKind::Eval(self.expr(e)?)
             }
-            StmtKind::Return(value) => {
-                match value.as_ref().map(|e| self.expr(e)) {
-                    Some(h) => HStmtKind::Return(Some(h?)),
-                    None => HStmtKind::Return(None),
-                }
-            }
+            StmtKind::Return(value) => match value.as_ref().map(|e| self.expr(e)) {
+                Some(h) => HStmtKind::Return(Some(h?)),
+                None => HStmtKind::Return(None),
+            },
             StmtKind::Const { name, value } => {
                 self.local_const(name, value);
                 return None;
@@ -479,12 +473,34 @@ impl ChainChecker<'_, '_, '_> {
         }
     }
 
+    /// Does the block end the chain's way on (a `return`, or a call of a final program, after
+    /// which the VM has stopped)? What it declares then matters nowhere after it.
+    fn leaves(&self, body: &[Stmt]) -> bool {
+        match body.last().map(|s| &s.kind) {
+            Some(StmtKind::Return(_)) => true,
+            Some(StmtKind::Expr(Expr {
+                kind:
+                    ExprKind::Call {
+                        callee: Callee::Name(n),
+                        ..
+                    },
+                ..
+            })) => self
+                .env
+                .programs
+                .get(&n.name)
+                .is_some_and(|(p, _)| p.kind == hike::catalog::ProgramKind::Final),
+            _ => false,
+        }
+    }
+
     fn if_stmt(&mut self, arms: &[(Expr, Vec<Stmt>)], orelse: Option<&[Stmt]>) -> HStmtKind {
         let mut harms = Vec::new();
-        // what every branch that goes on declares; a branch ending in `return` does not go on
+        // what every branch that goes on declares (one that returns or ends in a final program
+        // does not go on)
         let mut common: Option<Vec<bool>> = None;
-        let mut meet = |after: Vec<bool>, returns: bool| {
-            if returns {
+        let mut meet = |after: Vec<bool>, leaves: bool| {
+            if leaves {
                 return;
             }
             common = Some(match common.take() {
@@ -498,7 +514,7 @@ impl ChainChecker<'_, '_, '_> {
         for (cond, body) in arms {
             let c = self.expr(cond);
             let (b, after) = self.branch(body);
-            meet(after, ends_in_return(body));
+            meet(after, self.leaves(body));
             match c {
                 Some(c) => harms.push((c, b)),
                 None => ok = false,
@@ -506,7 +522,7 @@ impl ChainChecker<'_, '_, '_> {
         }
         let helse = orelse.map(|body| {
             let (b, after) = self.branch(body);
-            meet(after, ends_in_return(body));
+            meet(after, self.leaves(body));
             b
         });
         if orelse.is_none() {

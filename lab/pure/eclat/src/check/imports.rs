@@ -146,12 +146,16 @@ fn unknown_package(
         format!("no {what} package `{}`", package.name),
     )
     .with_label("no such package");
-    match where_they_are(cat, names) {
-        Some(w) => d.with_help(w),
-        None => match suggest(&package.name, known.iter().copied()) {
-            Some(s) => d.with_help(format!("did you mean `{}.{s}`?", root(kind))),
-            None => d.with_help(format!("{what} packages: {}", known.join(", "))),
-        },
+    match (
+        suggest(&package.name, known.iter().copied()),
+        where_they_are(cat, names),
+    ) {
+        (Some(s), Some(w)) => d
+            .with_help(format!("did you mean `{}.{s}`?", root(kind)))
+            .with_note(w),
+        (Some(s), None) => d.with_help(format!("did you mean `{}.{s}`?", root(kind))),
+        (None, Some(w)) => d.with_help(w),
+        (None, None) => d.with_help(format!("{what} packages: {}", known.join(", "))),
     }
 }
 
