@@ -252,7 +252,13 @@ impl<'t> Parser<'t, '_> {
                 );
                 None
             }
-            Tok::Kw("def") => self.parse_def().map(Item::Def),
+            Tok::Kw("def") => {
+                let start = self.pos;
+                match self.parse_def() {
+                    Some(d) => Some(Item::Def(d)),
+                    None => self.broken_def(start),
+                }
+            }
             Tok::Newline => {
                 self.bump();
                 self.parse_item_or_none()
@@ -337,6 +343,22 @@ impl<'t> Parser<'t, '_> {
         // parse_import fails before it consumes the line's end
         self.recover_line();
         Item::BrokenImport { names, span }
+    }
+
+    /// After a syntax error in the `def` header starting at token `start`: the chain's name
+    /// if it got that far (`None` otherwise: the caller recovers).
+    fn broken_def(&mut self, start: usize) -> Option<Item> {
+        let t = self.toks.get(start + 1)?;
+        let Tok::Name(n) = &t.tok else {
+            return None;
+        };
+        let name = Ident {
+            name: n.clone(),
+            span: t.span,
+        };
+        let span = self.toks[start].span.to(t.span);
+        self.recover_line();
+        Some(Item::BrokenDef { name, span })
     }
 
     fn parse_def(&mut self) -> Option<Def> {

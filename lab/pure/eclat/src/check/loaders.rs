@@ -280,7 +280,10 @@ impl Packer<'_, '_, '_, '_> {
     fn integer(&mut self, f: &Field, e: &Expr, slot: &mut [u8]) -> bool {
         let size = slot.len();
         let Some(v) = fold(e, &|n| self.env.consts.get(n).map(|(v, _)| *v)) else {
-            self.diags.push(self.not_constant(e));
+            let poisoned = matches!(&e.kind, ExprKind::Name(n) if self.env.poisoned.contains(n));
+            if !poisoned {
+                self.diags.push(self.not_constant(e));
+            }
             return false;
         };
         let fits = size >= 8 || {

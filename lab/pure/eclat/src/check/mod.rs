@@ -174,6 +174,11 @@ fn declare_top_level<'m>(
             }
             // the parser reported the line; its names are not reported again
             Item::BrokenImport { names, .. } => env.poison(names.iter().map(|n| n.name.as_str())),
+            Item::BrokenDef { name, .. } => {
+                if taken.take(diags, name, "chain") {
+                    env.poison([name.name.as_str()]);
+                }
+            }
             Item::Const { name, value, .. } => {
                 if !taken.take(diags, name, "constant") {
                     continue;
