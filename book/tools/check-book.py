@@ -123,7 +123,7 @@ def check_html():
 
 def check_diagnostics():
     codes = set()
-    for root, _, names in os.walk(os.path.join(REPO, "lab", "eclat", "src")):
+    for root, _, names in os.walk(os.path.join(REPO, "lab", "pure", "eclat", "src")):
         for n in names:
             if n.endswith(".rs"):
                 codes |= set(re.findall(r"\b(?:error|warning)\(\s*\"([a-z0-9-]+)\"", read(os.path.join(root, n))))

@@ -29,7 +29,7 @@ import sys
 
 BOOK = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 REPO = os.path.dirname(BOOK)
-GOLDEN = os.path.join(REPO, "lab", "eclat", "tests", "golden")
+GOLDEN = os.path.join(REPO, "lab", "pure", "eclat", "tests", "golden")
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
