@@ -30,7 +30,10 @@ use aya::programs::{TestRun, TestRunOptions, Xdp};
 use serde::Serialize;
 
 pub use runtime::{Hike, LoadedObject, ProgramLoad, StoredChain, VM_PROG_ID};
-pub use trace::{PktInfoEvent, PktInfoReader, TraceEvent, TraceReader, VmError};
+/// The former name of [`AbortReason`] (one definition, in `hike::trace`), for callers not yet
+/// moved to it.
+pub use trace::AbortReason as VmError;
+pub use trace::{AbortReason, PktInfoEvent, PktInfoReader, TraceEvent, TraceKind, TraceReader};
 
 #[derive(Debug, thiserror::Error)]
 pub enum HikeError {
