@@ -27,6 +27,8 @@ mod check;
 mod codegen;
 pub mod diag;
 mod emit_c;
+#[doc(hidden)]
+pub mod fuzzing;
 mod hir;
 pub mod lexer;
 pub mod parser;
