@@ -10,16 +10,18 @@
 #   tests/fuzz.sh coverage TARGET [SECONDS]
 #       a coverage-guided run (cargo-fuzz, libFuzzer, stable Rust: --sanitizer none) of TARGET
 #       (eclat_source, packetspec, topology, btf_meta) for SECONDS (default 60). New inputs
-#       go into lab/pure/fuzz/corpus/TARGET, a crash into lab/pure/fuzz/artifacts/TARGET with
-#       the command that replays it. Needs `cargo install cargo-fuzz --locked` and a C++ compiler.
+#       go into lab/pure/fuzz/corpus/TARGET (inputs up to 512 bytes; keep the corpus small with
+#       `cargo fuzz cmin --fuzz-dir lab/pure/fuzz --sanitizer none TARGET`), a crash into
+#       lab/pure/fuzz/artifacts/TARGET with the command that replays it. Needs
+#       `cargo install cargo-fuzz --locked` and a C++ compiler.
 set -eu
 cd "$(dirname "$0")/.."
 if [ "${1:-}" = coverage ]; then
 	target=${2:?"tests/fuzz.sh coverage TARGET [SECONDS]"}
 	secs=${3:-60}
-	cd lab/pure/fuzz
-	exec cargo fuzz run --sanitizer none "$target" "corpus/$target" -- \
-		-max_total_time="$secs" -print_final_stats=1
+	exec cargo fuzz run --fuzz-dir lab/pure/fuzz --sanitizer none "$target" \
+		"lab/pure/fuzz/corpus/$target" -- -max_total_time="$secs" -max_len=512 \
+		-print_final_stats=1
 fi
 n=${1:-20000}
 seed=${2:-}

@@ -511,8 +511,16 @@ fn any_insn() -> impl Strategy<Value = Insn> {
         .prop_map(|(code, dst, src, off, imm)| Insn::new(code, dst, src, off, imm))
 }
 
+/// Cases per property: 1000, or `HIKE_PROPTEST_CASES` (tests/mutants.sh runs fewer).
+fn cases() -> u32 {
+    std::env::var("HIKE_PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1000)
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(1000))]
+    #![proptest_config(ProptestConfig::with_cases(cases()))]
 
     /// Random bytecode never panics, and every run ends within the limits.
     #[test]
