@@ -2,34 +2,14 @@
 /* loaders.hike_default: XDP programs attached to interfaces. Each parses the packet into the
  * per-CPU pkt_info, picks a chain ID from its own map and starts the VM; unmatched packets
  * pass. */
-#include <hike/api.h>
-#include <hike/parse.h>
-
-static __always_inline int parse(struct xdp_md *ctx, __u16 *proto, __u8 *l4)
-{
-	struct hike_pkt_info *pi = hike_pcpu_pkt_info();
-
-	if (!pi)
-		return -1;
-	*proto = hike_parse_l2l3(ctx, pi, l4);
-	return 0;
-}
+#include <hike/loader.h>
 
 /* Every IPv6 packet goes to the chain in ipv6_simple_classifier_map[0]. */
 bpf_map(ipv6_simple_classifier_map, ARRAY, __u32, __u32, 1);
 SEC("xdp")
 int ip6_simple_classifier(struct xdp_md *ctx)
 {
-	__u32 zero = 0, *chain;
-	__u16 proto;
-	__u8 l4;
-
-	if (parse(ctx, &proto, &l4) || proto != ETH_P_IPV6)
-		return XDP_PASS;
-	chain = bpf_map_lookup_elem(&ipv6_simple_classifier_map, &zero);
-	if (!chain || !*chain)
-		return XDP_PASS;
-	return hike_chain_boot(ctx, *chain);
+	return hike_ip6_classify_one(ctx, &ipv6_simple_classifier_map);
 }
 EXPORT_HIKE_LOADER(ip6_simple_classifier);
 EXPORT_HIKE_MAP(ip6_simple_classifier, ipv6_simple_classifier_map);
@@ -46,7 +26,7 @@ int ip6_dst_classifier(struct xdp_md *ctx)
 	__u16 proto;
 	__u8 l4;
 
-	if (parse(ctx, &proto, &l4) || proto != ETH_P_IPV6)
+	if (hike_loader_parse(ctx, &proto, &l4) || proto != ETH_P_IPV6)
 		return XDP_PASS;
 	pi = hike_pcpu_pkt_info();
 	if (!pi)
@@ -74,7 +54,7 @@ int udp_dport_classifier(struct xdp_md *ctx)
 	__u16 proto, port;
 	__u8 l4;
 
-	if (parse(ctx, &proto, &l4) || !proto || l4 != IPPROTO_UDP)
+	if (hike_loader_parse(ctx, &proto, &l4) || !proto || l4 != IPPROTO_UDP)
 		return XDP_PASS;
 	pi = hike_pcpu_pkt_info();
 	if (!pi)

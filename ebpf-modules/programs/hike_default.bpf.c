@@ -158,17 +158,7 @@ EXPORT_HIKE_PROG_MAP(l2xcon, l2xcon_map);
 /* ip6_kroute: route in XDP through the kernel FIB; PASS when it cannot. */
 HIKE_PROG(ip6_kroute)
 {
-	struct hike_pkt_info *pi = hike_pcpu_pkt_info();
-	struct ipv6hdr *ip6;
-	struct ethhdr *eth;
-
-	if (!pi)
-		return XDP_PASS;
-	ip6 = hike_ip6hdr(ctx, pi);
-	eth = hike_pkt_ptr(ctx, 0, sizeof(*eth));
-	if (!ip6 || !eth)
-		return XDP_PASS;
-	return hike_ip6_fib_forward(ctx, eth, ip6);
+	return hike_ip6_kroute(ctx, hike_pcpu_pkt_info());
 }
 EXPORT_HIKE_PROG(ip6_kroute);
 EXPORT_HIKE_FINAL(ip6_kroute);

@@ -36,6 +36,9 @@
  *   __hike_lmap__<loader>__<map> struct { __u8 <loader>; __u8 <map>; }: loader owns map
  *   __hike_const__<NAME>     of type enum __hike_const__<NAME> whose only enumerator
  *                            __hike_const_val__<NAME> holds the value (ENUM or ENUM64)
+ *   __hike_alias__<alias>    struct { __u8 __hike_pkg__<package>; __u8 __hike_name__<name>; }:
+ *                            <alias> is another import path of program <package>.<name>
+ *                            (EXPORT_HIKE_ALIAS)
  * Map key and value types come from the map's own BTF definition in ".maps".
  */
 #ifndef HIKE_API_H
@@ -396,6 +399,20 @@ SEC("xdp") int name(struct xdp_md *ctx)					\
 #define EXPORT_HIKE_MAP(loader, map)						\
 	struct __hike_lmap__##loader##__##map { __u8 loader; __u8 map; };	\
 	__HIKE_META struct __hike_lmap__##loader##__##map __hike_lmap__##loader##__##map
+
+/* An alias: program <name> of package <package>, importable from this object's package as
+ * <alias> too. It is the same program (one program ID, one set of maps), not a copy: eCLAT
+ * resolves an import of the alias to <package>.<name>. The object needs no code for it.
+ *   EXPORT_HIKE_ALIAS(hike_default, hike_drop);   programs.<this>.hike_drop
+ * BTF: __hike_alias__<alias> of type struct __hike_alias__<alias> { __u8 __hike_pkg__<package>;
+ * __u8 __hike_name__<name>; }. */
+#define EXPORT_HIKE_ALIAS_AS(alias, package, name)				\
+	struct __hike_alias__##alias {						\
+		__u8 __hike_pkg__##package;					\
+		__u8 __hike_name__##name;					\
+	};									\
+	__HIKE_META struct __hike_alias__##alias __hike_alias__##alias
+#define EXPORT_HIKE_ALIAS(package, name) EXPORT_HIKE_ALIAS_AS(name, package, name)
 
 #define EXPORT_HIKE_CONST(NAME)							\
 	enum __hike_const__##NAME { __hike_const_val__##NAME = (NAME) };	\

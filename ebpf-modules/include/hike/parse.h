@@ -97,4 +97,32 @@ static __always_inline const struct ipv6_sd_key *hike_ip6_sd_key(const struct ip
 	return (const struct ipv6_sd_key *)&ip6->saddr;
 }
 
+/* The UDP header at pkt_info->thoff, when the IPv6 or IPv4 header at nhoff says that UDP
+ * follows it directly (no IPv6 extension header in between), and all of it is in the packet;
+ * else NULL. */
+static __always_inline struct udphdr *hike_udphdr(struct xdp_md *ctx, struct hike_pkt_info *pi)
+{
+	__u8 *l3, proto;
+
+	if (pi->nhoff == HIKE_PKT_INFO_UNSET || pi->thoff == HIKE_PKT_INFO_UNSET)
+		return 0;
+	/* 20 bytes: the IPv4 header, or the IPv6 header up to its next header field */
+	l3 = hike_pkt_ptr(ctx, pi->nhoff, sizeof(struct iphdr));
+	if (!l3)
+		return 0;
+	switch (l3[0] >> 4) {
+	case 6:
+		proto = l3[6];
+		break;
+	case 4:
+		proto = l3[9];
+		break;
+	default:
+		return 0;
+	}
+	if (proto != IPPROTO_UDP)
+		return 0;
+	return hike_pkt_ptr(ctx, pi->thoff, sizeof(struct udphdr));
+}
+
 #endif

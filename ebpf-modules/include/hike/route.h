@@ -37,4 +37,20 @@ static __always_inline int hike_ip6_fib_forward(struct xdp_md *ctx, struct ethhd
 	return bpf_redirect(fib.ifindex, 0);
 }
 
+/* A program's whole routing step: the IPv6 header pkt_info points at through the FIB, as
+ * above; XDP_PASS when there is none (ip6_kroute, paolo_kroute). */
+static __always_inline int hike_ip6_kroute(struct xdp_md *ctx, struct hike_pkt_info *pi)
+{
+	struct ipv6hdr *ip6;
+	struct ethhdr *eth;
+
+	if (!pi)
+		return XDP_PASS;
+	ip6 = hike_ip6hdr(ctx, pi);
+	eth = hike_pkt_ptr(ctx, 0, sizeof(*eth));
+	if (!ip6 || !eth)
+		return XDP_PASS;
+	return hike_ip6_fib_forward(ctx, eth, ip6);
+}
+
 #endif

@@ -3,50 +3,18 @@
 //! constants). Every test has its own bpffs root, removed on drop; the FIB test also its own
 //! network namespace.
 
-use std::net::IpAddr;
+mod support;
 
-use aya::programs::Xdp;
-use aya_obj::programs::XdpAttachType;
 use eclat_kernel::hike::asm::{self, Item, call_elem, call_with, exit, mov, mov_r, stx};
 use eclat_kernel::hike::bench::{Setup, ddos_chain, ids, pipeline_chain};
 use eclat_kernel::hike::packet::{
     ExtHeader, bench_frame, ip6, ipv4_udp_frame, ipv6_ext_udp_frame, ipv6_hbh_udp_frame,
-    ipv6_udp_frame,
 };
-use eclat_kernel::hike::test_run_from;
-use eclat_kernel::netlink::Netlink;
-use eclat_kernel::{LabEnv, netns};
+use eclat_kernel::netns;
 use hike::catalog::{IntType, ProgramKind};
 use hike::insn::op;
 use hike::{Insn, XdpAction};
-
-const A: u32 = hike::FIRST_CHAIN_ID;
-const PKT: i32 = 0x0100_0008;
-
-fn setup() -> Setup {
-    Setup::new("eclat-lab-test").expect("HIKe setup (needs root and a BPF-capable kernel)")
-}
-
-/// Calls program `id` with `args`, writes its r0 into packet bytes 16..24, then passes.
-fn r0_of(id: u32, args: &[i32]) -> Vec<Insn> {
-    let mut v = call_with(id, args);
-    v.extend([mov(1, PKT), stx(op::DW, 1, 16, 0)]);
-    v.extend(call_with(ids::HIKE_PASS, &[]));
-    v.push(exit());
-    v
-}
-
-/// Runs the chain on `pkt` and returns (verdict, r0 recorded by `r0_of`, output packet).
-fn run_r0(s: &mut Setup, chain: &[Insn], pkt: &[u8]) -> (XdpAction, i64, Vec<u8>) {
-    s.classify_to(A, chain).unwrap();
-    let out = s.run(pkt).unwrap();
-    let r0 = i64::from_le_bytes(out.packet[16..24].try_into().unwrap());
-    (out.action().unwrap(), r0, out.packet)
-}
-
-fn frame_sd(src: &str, dst: &str) -> Vec<u8> {
-    ipv6_udp_frame(ip6(src).unwrap(), ip6(dst).unwrap(), 1000, 2000, &[0u8; 32])
-}
+use support::*;
 
 fn mon(s: &Setup, ev: u32) -> u64 {
     s.hike
@@ -177,35 +145,6 @@ fn final_programs_and_redirects() {
     assert_eq!(s.run(&p).unwrap().action(), Some(XdpAction::Pass));
 }
 
-/// A named network namespace of one test (`<prefix>fib` of a fresh test `LabEnv`), removed
-/// on drop, also when the test panics; its interfaces, routes and neighbours go with it.
-struct TestNs {
-    name: String,
-    ns: netns::Unnamed,
-}
-
-impl TestNs {
-    fn new(tag: &str) -> Self {
-        let name = LabEnv::for_test(tag).ns_name("fib");
-        let ns = netns::create_unnamed().expect("network namespace");
-        netns::register(&name, &ns).expect("name the namespace");
-        Self { name, ns }
-    }
-
-    /// Runs `f` on a thread inside the namespace.
-    fn run<T: Send>(&self, f: impl FnOnce() -> T + Send) -> T {
-        netns::in_netns(&self.ns.fd, f).expect("enter the test namespace")
-    }
-}
-
-impl Drop for TestNs {
-    fn drop(&mut self) {
-        if let Err(e) = netns::unregister(&self.name, self.ns.ino) {
-            eprintln!("could not remove namespace {}: {e}", self.name);
-        }
-    }
-}
-
 /// `ip6_kroute` routes through the FIB of the namespace the packet arrives in: a veth pair
 /// in0 <-> out0 in the test's own namespace, forwarding on, routes out of out0 (direct and
 /// through a gateway) with permanent neighbours. The chain {ip6_kroute} runs under
@@ -214,72 +153,40 @@ impl Drop for TestNs {
 /// neighbour, source = the egress interface); PASS to the kernel when it cannot.
 #[test]
 fn ip6_kroute_redirects_through_the_fib() {
-    const IN_MAC: [u8; 6] = [0x02, 0, 0, 0, 0x0a, 0x01];
-    const OUT_MAC: [u8; 6] = [0x02, 0, 0, 0, 0x0b, 0x01];
     const NEIGH_MAC: [u8; 6] = [0x02, 0, 0, 0, 0x0c, 0x02];
     const GW_MAC: [u8; 6] = [0x02, 0, 0, 0, 0x0d, 0x02];
     let mut s = setup();
     let mut c = call_with(ids::IP6_KROUTE, &[]);
     c.push(exit());
     s.classify_to(A, &c).unwrap();
-    let loader = Xdp::from_pin(
-        s.hike.prog_pin("hike_default", "ip6_simple_classifier"),
-        XdpAttachType::Interface,
-    )
-    .expect("the loader's pin");
+    let loader = pinned(&s, "hike_default", "ip6_simple_classifier");
 
-    let ns = TestNs::new("kroute");
-    let v6 = |a: &str| IpAddr::from(ip6(a).unwrap());
-    let (in0, out0) = ns.run(|| {
-        let mut nl = Netlink::open().expect("netlink");
-        nl.add_veth("in0", Some(IN_MAC), "out0", Some(OUT_MAC), None, None)
-            .expect("veth");
-        let index = |nl: &mut Netlink, n: &str| nl.link_by_name(n).unwrap().expect(n).index;
-        let (in0, out0) = (index(&mut nl, "in0"), index(&mut nl, "out0"));
-        nl.set_up(in0, true).unwrap();
-        nl.set_up(out0, true).unwrap();
-        netns::write_sysctl("net.ipv6.conf.all.forwarding", "1").unwrap();
-        nl.add_addr(out0, v6("fd00::1"), 64).unwrap();
-        // fc01::/64 on out0's link; 2001:db8:7::/48 through the gateway fd00::2;
-        // fc02::/64 on out0's link without a neighbour for fc02::2
-        nl.add_route(v6("fc01::"), 64, None, Some(out0)).unwrap();
-        nl.add_neigh(out0, v6("fc01::2"), NEIGH_MAC).unwrap();
-        nl.add_route(v6("2001:db8:7::"), 48, Some(v6("fd00::2")), Some(out0))
-            .unwrap();
-        nl.add_neigh(out0, v6("fd00::2"), GW_MAC).unwrap();
-        nl.add_route(v6("fc02::"), 64, None, Some(out0)).unwrap();
-        (in0, out0)
-    });
-    assert_ne!(in0, out0);
-    let run_on_in0 = |frame: &[u8]| {
-        let out = ns
-            .run(|| test_run_from(&loader, frame, 1, in0))
-            .expect("test run");
-        (out.action().unwrap(), out.packet)
-    };
+    let net = RoutedNs::new("kroute");
+    // fc01::/64 on out0's link; 2001:db8:7::/48 through the gateway fd00::2;
+    // fc02::/64 on out0's link without a neighbour for fc02::2
+    net.route("fc01::", 64, None, Some(("fc01::2", NEIGH_MAC)));
+    net.route(
+        "2001:db8:7::",
+        48,
+        Some("fd00::2"),
+        Some(("fd00::2", GW_MAC)),
+    );
+    net.route("fc02::", 64, None, None);
     let to = |dst: &str, hop_limit: u8| {
         let mut f = frame_sd("12:1::1", dst);
         f[21] = hop_limit;
         f
     };
-    // what a routed packet must look like: new MACs, hop limit - 1, nothing else changed
-    let routed = |frame: &[u8], dmac: [u8; 6]| {
-        let mut f = frame.to_vec();
-        f[0..6].copy_from_slice(&dmac);
-        f[6..12].copy_from_slice(&OUT_MAC);
-        f[21] -= 1;
-        f
-    };
 
     let direct = to("fc01::2", 64);
     assert_eq!(
-        run_on_in0(&direct),
+        net.run_on_in0(&loader, &direct),
         (XdpAction::Redirect, routed(&direct, NEIGH_MAC)),
         "a route on the link and a neighbour: redirect to it"
     );
     let via_gw = to("2001:db8:7::5", 2);
     assert_eq!(
-        run_on_in0(&via_gw),
+        net.run_on_in0(&loader, &via_gw),
         (XdpAction::Redirect, routed(&via_gw, GW_MAC)),
         "a route through a gateway: the gateway's MAC"
     );
@@ -292,15 +199,16 @@ fn ip6_kroute_redirects_through_the_fib() {
         ),
     ] {
         assert_eq!(
-            run_on_in0(&frame),
+            net.run_on_in0(&loader, &frame),
             (XdpAction::Pass, frame.clone()),
             "{what}: pass, unchanged"
         );
     }
-    ns.run(|| netns::write_sysctl("net.ipv6.conf.in0.forwarding", "0"))
+    net.ns
+        .run(|| netns::write_sysctl("net.ipv6.conf.in0.forwarding", "0"))
         .unwrap();
     assert_eq!(
-        run_on_in0(&direct),
+        net.run_on_in0(&loader, &direct),
         (XdpAction::Pass, direct.clone()),
         "forwarding off on the ingress interface: pass, unchanged"
     );

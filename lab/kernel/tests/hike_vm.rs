@@ -3,16 +3,16 @@
 //! reference interpreter `hike::vm`. Each test builds its own HIKe instance under
 //! /sys/fs/bpf/eclat-lab-test-<pid>-<n>, removed on drop even when the test fails.
 
+use eclat_kernel::hike::HikeError;
 use eclat_kernel::hike::asm::{
     self, Item, alu, alu_r, call_elem, call_with, exit, ja, jmp, lddw, ldx, mov, mov_r, st, stx,
 };
 use eclat_kernel::hike::bench::{Setup, ids, null_chain};
 use eclat_kernel::hike::packet::bench_frame;
 use eclat_kernel::hike::tier::Tier;
-use eclat_kernel::hike::trace::TraceKind;
-use eclat_kernel::hike::{HikeError, VmError};
 use eclat_model::meta;
 use hike::insn::op;
+use hike::trace::{AbortReason, TraceKind};
 use hike::vm::{Chains, Ctx, ProgramResult, Programs};
 use hike::{Insn, XdpAction};
 
@@ -38,7 +38,7 @@ fn stack_at(i: &[u8; 8], st: bool, off: i16) -> bool {
     i[0] == class && base == 10 && i16::from_le_bytes([i[2], i[3]]) == off
 }
 
-fn aborts(s: &Setup, reason: VmError) -> u64 {
+fn aborts(s: &Setup, reason: AbortReason) -> u64 {
     s.hike
         .abort_stats()
         .expect("stats")
@@ -55,7 +55,7 @@ fn run_chain(s: &mut Setup, chain: &[Insn]) -> XdpAction {
     verdict(s, &bench_frame())
 }
 
-fn expect_abort(s: &mut Setup, chain: &[Insn], reason: VmError) {
+fn expect_abort(s: &mut Setup, chain: &[Insn], reason: AbortReason) {
     let before = aborts(s, reason);
     assert_eq!(run_chain(s, chain), XdpAction::Aborted, "{reason:?}");
     assert_eq!(
@@ -82,7 +82,7 @@ fn drop_by_default_when_the_chain_returns() {
     let mut s = setup();
     let mut c = call_with(ids::HIKE_NULL, &[]);
     c.push(exit());
-    expect_abort(&mut s, &c, VmError::Bootstrap);
+    expect_abort(&mut s, &c, AbortReason::Bootstrap);
 }
 
 #[test]
@@ -202,9 +202,9 @@ fn restoring_a_chain_replaces_its_bytecode_on_every_cpu() {
     }
     // deleting it: unknown chain, aborted
     assert!(s.hike.delete_chain(A).unwrap());
-    let before = aborts(&s, VmError::NoChain);
+    let before = aborts(&s, AbortReason::NoChain);
     assert_eq!(verdict(&s, &bench_frame()), XdpAction::Aborted);
-    assert_eq!(aborts(&s, VmError::NoChain), before + 1);
+    assert_eq!(aborts(&s, AbortReason::NoChain), before + 1);
     assert!(!s.hike.delete_chain(A).unwrap());
 }
 
@@ -286,7 +286,7 @@ fn every_limit_is_its_documented_outcome() {
     assert_eq!(run_chain(&mut s, &ok), XdpAction::Pass);
 
     // burst budget: an endless loop aborts, never hangs
-    expect_abort(&mut s, &[mov(0, 0), ja(-2)], VmError::Budget);
+    expect_abort(&mut s, &[mov(0, 0), ja(-2)], AbortReason::Budget);
     // the budget restarts after each program call: 20 loop rounds of 4 insns with a call each
     let mut v = asm::items([mov(6, 20)]);
     v.push(Item::Label("top"));
@@ -303,7 +303,7 @@ fn every_limit_is_its_documented_outcome() {
     let mut c = twenty_calls.clone();
     c.extend(call_with(ids::HIKE_PASS, &[]));
     c.push(exit());
-    expect_abort(&mut s, &c, VmError::TailCallLimit);
+    expect_abort(&mut s, &c, AbortReason::TailCallLimit);
     // 15 null calls + hike_pass = 16 calls: passes
     let mut v = asm::items([mov(6, 15)]);
     v.push(Item::Label("top"));
@@ -328,7 +328,7 @@ fn every_limit_is_its_documented_outcome() {
         c.push(exit());
         c
     };
-    expect_abort(&mut s, &straight(20), VmError::TailCallLimit);
+    expect_abort(&mut s, &straight(20), AbortReason::TailCallLimit);
     assert!(
         matches!(s.hike.tier(A), Some(Tier::Compiled { .. })),
         "{:?}",
@@ -339,20 +339,20 @@ fn every_limit_is_its_documented_outcome() {
 
     // depth: a chain calling itself runs out of the 8 frames
     let recurse = vec![mov(1, A as i32), call_elem(0), exit()];
-    expect_abort(&mut s, &recurse, VmError::Depth);
+    expect_abort(&mut s, &recurse, AbortReason::Depth);
     // missing program ID, ID 0 (the VM's slot) and an ID above 255
     let mut c = call_with(200, &[]);
     c.push(exit());
-    expect_abort(&mut s, &c, VmError::NoProg);
+    expect_abort(&mut s, &c, AbortReason::NoProg);
     let mut c = call_with(0, &[]);
     c.push(exit());
-    expect_abort(&mut s, &c, VmError::ProgId);
+    expect_abort(&mut s, &c, AbortReason::ProgId);
     let mut c = call_with(300, &[]);
     c.push(exit());
-    expect_abort(&mut s, &c, VmError::ProgId);
+    expect_abort(&mut s, &c, AbortReason::ProgId);
     // unregistering a program makes its calls abort; registering again restores them
     s.hike.unregister(ids::HIKE_NULL).unwrap();
-    expect_abort(&mut s, &null_chain(1), VmError::NoProg);
+    expect_abort(&mut s, &null_chain(1), AbortReason::NoProg);
     s.hike
         .register(ids::HIKE_NULL, "bench", "hike_null")
         .unwrap();
@@ -363,15 +363,15 @@ fn every_limit_is_its_documented_outcome() {
     let mut c = vec![mov(3, PKT as i32), ldx(op::B, 2, 3, pkt_len)];
     c.extend(call_with(ids::HIKE_PASS, &[]));
     c.push(exit());
-    expect_abort(&mut s, &c, VmError::Mem);
+    expect_abort(&mut s, &c, AbortReason::Mem);
     let mut c = vec![ldx(op::DW, 2, 10, 0)];
     c.extend(call_with(ids::HIKE_PASS, &[]));
     c.push(exit());
-    expect_abort(&mut s, &c, VmError::Mem);
+    expect_abort(&mut s, &c, AbortReason::Mem);
     let mut c = vec![mov(3, 0), ldx(op::W, 2, 3, 0)];
     c.extend(call_with(ids::HIKE_PASS, &[]));
     c.push(exit());
-    expect_abort(&mut s, &c, VmError::Mem);
+    expect_abort(&mut s, &c, AbortReason::Mem);
     // the last in-bounds byte is fine
     let mut c = vec![mov(3, PKT as i32), ldx(op::B, 2, 3, pkt_len - 1)];
     c.extend(call_with(ids::HIKE_PASS, &[]));
@@ -1146,11 +1146,11 @@ fn differential_random_chain_calls() {
 fn the_bpf_loop_fallback_vm_agrees_with_the_reference() {
     let mut s = Setup::with_vm("eclat-lab-test", "vm/hike_vm_loop.o").expect("fallback VM");
     assert_eq!(run_chain(&mut s, &null_chain(2)), XdpAction::Pass);
-    expect_abort(&mut s, &[mov(0, 0), ja(-2)], VmError::Budget);
+    expect_abort(&mut s, &[mov(0, 0), ja(-2)], AbortReason::Budget);
     expect_abort(
         &mut s,
         &[mov(1, A as i32), call_elem(0), exit()],
-        VmError::Depth,
+        AbortReason::Depth,
     );
     let mut rng = Rng(0x5eed_1234_abcd_0001);
     let pkt = eclat_kernel::hike::packet::ipv6_udp_frame([5; 16], [6; 16], 1, 2, &[0x5a; 64]);

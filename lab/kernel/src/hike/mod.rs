@@ -31,7 +31,10 @@ use aya::programs::{TestRun, TestRunOptions, Xdp};
 use serde::Serialize;
 
 pub use runtime::{Hike, LoadedObject, ProgramLoad, StoredChain, VM_PROG_ID};
-pub use trace::{PktInfoEvent, PktInfoReader, TraceEvent, TraceReader, VmError};
+/// The former name of [`AbortReason`] (one definition, in `hike::trace`), for callers not yet
+/// moved to it.
+pub use trace::AbortReason as VmError;
+pub use trace::{AbortReason, PktInfoEvent, PktInfoReader, TraceEvent, TraceKind, TraceReader};
 
 #[derive(Debug, thiserror::Error)]
 pub enum HikeError {
@@ -255,23 +258,22 @@ impl Drop for ScratchRoot {
 /// The catalog of every embedded HIKe package (`programs/*.o`, `loaders/*.o`), read from the
 /// objects' BTF without loading anything: no root needed (the compiler's imports).
 pub fn embedded_catalog() -> Result<hike::catalog::Catalog, HikeError> {
-    let mut c = hike::catalog::Catalog::default();
+    let mut metas = Vec::new();
     for path in crate::objects::list() {
         if !(path.starts_with("programs/") || path.starts_with("loaders/")) {
             continue;
         }
         let data = object(&path)?;
-        let m = eclat_model::meta::read(&runtime::package_of(&path), data).map_err(|e| {
-            HikeError::Object {
-                object: path.clone(),
-                detail: e.to_string(),
-            }
-        })?;
-        c.programs.extend(m.programs);
-        c.loaders.extend(m.loaders);
-        c.constants.extend(m.constants);
+        metas.push(
+            eclat_model::meta::read(&runtime::package_of(&path), data).map_err(|e| {
+                HikeError::Object {
+                    object: path.clone(),
+                    detail: e.to_string(),
+                }
+            })?,
+        );
     }
-    Ok(c)
+    Ok(eclat_model::meta::catalog(&metas))
 }
 
 #[cfg(test)]

@@ -391,13 +391,7 @@ impl Hike {
 
     /// The catalog of everything loaded by this process.
     pub fn catalog(&self) -> hike::catalog::Catalog {
-        let mut c = hike::catalog::Catalog::default();
-        for o in self.objects.values() {
-            c.programs.extend(o.meta.programs.iter().cloned());
-            c.loaders.extend(o.meta.loaders.iter().cloned());
-            c.constants.extend(o.meta.constants.iter().cloned());
-        }
-        c
+        eclat_model::meta::catalog(self.objects.values().map(|o| &o.meta))
     }
 
     pub fn prog_pin(&self, package: &str, name: &str) -> PathBuf {
@@ -931,7 +925,7 @@ impl Hike {
     }
 
     /// The VM's abort counters (`hvm_stats`), summed over CPUs, by reason.
-    pub fn abort_stats(&self) -> Result<Vec<(super::VmError, u64)>, HikeError> {
+    pub fn abort_stats(&self) -> Result<Vec<(super::AbortReason, u64)>, HikeError> {
         let p = self.root.join("maps/system/hvm_stats");
         let md = MapData::from_pin(&p).map_err(|e| HikeError::Map {
             map: p.display().to_string(),
@@ -946,7 +940,7 @@ impl Hike {
                     .chunks_exact(8)
                     .map(|c| u64::from_ne_bytes(c.try_into().expect("8")))
                     .sum();
-                if let Some(e) = super::VmError::from_code(r)
+                if let Some(e) = super::AbortReason::from_code(r)
                     && sum > 0
                 {
                     out.push((e, sum));

@@ -30,6 +30,18 @@ pub enum Item {
         names: Vec<Ident>,
         span: Span,
     },
+    /// An import line with a syntax error (reported by the parser): the names on it, so that
+    /// their uses are not reported again.
+    BrokenImport {
+        names: Vec<Ident>,
+        span: Span,
+    },
+    /// A `def` whose header has a syntax error (reported by the parser): its name, so that
+    /// the chain's uses are not reported again.
+    BrokenDef {
+        name: Ident,
+        span: Span,
+    },
     /// `NAME = literal`
     Const {
         name: Ident,
@@ -274,6 +286,13 @@ pub fn dump(m: &Module) -> String {
                     package.name,
                     names.join(" ")
                 );
+            }
+            Item::BrokenImport { names, .. } => {
+                let names: Vec<&str> = names.iter().map(|n| n.name.as_str()).collect();
+                let _ = writeln!(out, "(broken-import [{}])", names.join(" "));
+            }
+            Item::BrokenDef { name, .. } => {
+                let _ = writeln!(out, "(broken-def {})", name.name);
             }
             Item::Const { name, value, .. } => {
                 let _ = writeln!(out, "(const {} {})", name.name, expr(value));

@@ -126,6 +126,81 @@ impl Diagnostic {
     }
 }
 
+/// A place in a file: byte offsets and the 1-based line and column (in characters) of both
+/// ends. Serialized with these field names, in this order (`compile --json`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Place {
+    pub line: usize,
+    pub col: usize,
+    pub end_line: usize,
+    pub end_col: usize,
+    pub start: usize,
+    pub end: usize,
+}
+
+impl Place {
+    pub fn of(span: Span, source: &str) -> Place {
+        let (line, col) = span.line_col(source);
+        let (end_line, end_col) = Span::new(span.end, span.end).line_col(source);
+        Place {
+            line,
+            col,
+            end_line,
+            end_col,
+            start: span.start,
+            end: span.end,
+        }
+    }
+}
+
+/// A secondary label with its place.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct PlacedLabel {
+    pub span: Place,
+    pub message: String,
+}
+
+/// A diagnostic with its places resolved in its file: the structured form of an error or a
+/// warning for scripts and tools (`compile --json`, on success and on failure alike). The
+/// field names and their order are stable; optional fields are `null` when absent.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct LocatedDiagnostic {
+    pub file: String,
+    pub severity: Severity,
+    pub code: &'static str,
+    pub message: String,
+    pub span: Place,
+    /// text under the primary span
+    pub label: Option<String>,
+    pub labels: Vec<PlacedLabel>,
+    pub help: Option<String>,
+    pub notes: Vec<String>,
+}
+
+impl Diagnostic {
+    /// This diagnostic with line and column numbers, for `file` holding `source`.
+    pub fn locate(&self, source: &str, file: &str) -> LocatedDiagnostic {
+        LocatedDiagnostic {
+            file: file.to_string(),
+            severity: self.severity,
+            code: self.code,
+            message: self.message.clone(),
+            span: Place::of(self.span, source),
+            label: self.label.clone(),
+            labels: self
+                .labels
+                .iter()
+                .map(|l| PlacedLabel {
+                    span: Place::of(l.span, source),
+                    message: l.message.clone(),
+                })
+                .collect(),
+            help: self.help.clone(),
+            notes: self.notes.clone(),
+        }
+    }
+}
+
 /// Renders diagnostics under their source, in order, with `file:line:col` headers, carets and
 /// help lines. `color` false gives plain text (tests, `NO_COLOR`).
 pub fn render(diags: &[Diagnostic], source: &str, file_name: &str, color: bool) -> String {

@@ -19,7 +19,15 @@ struct C<'a> {
     out: String,
 }
 
-pub(crate) fn emit(p: &Program) -> String {
+impl Program {
+    /// The equivalent HIKe C chains (what the original eCLAT would have generated), with every
+    /// operation in explicit parentheses.
+    pub fn emit_c(&self) -> String {
+        emit(self)
+    }
+}
+
+fn emit(p: &Program) -> String {
     let mut c = C {
         p,
         out: String::new(),

@@ -156,6 +156,10 @@ impl Lexer<'_> {
                     self.push(tok, start, self.i);
                 }
                 b'\'' | b'"' => self.string(c),
+                b'.' if self.b.get(start + 1).is_some_and(|c| c.is_ascii_digit()) => {
+                    let end = self.float_end(start).unwrap_or(start + 1);
+                    self.float(start, end)
+                }
                 _ => self.symbol(),
             }
         }
@@ -238,8 +242,65 @@ impl Lexer<'_> {
         true
     }
 
+    /// A decimal number with a fraction or an exponent (`1.5`, `.5`, `2.`, `1e3`, `1e-3`) ending
+    /// at the returned offset, if one starts at `start`.
+    fn float_end(&self, start: usize) -> Option<usize> {
+        let b = self.b;
+        let digits = |mut j: usize| {
+            while j < b.len() && (b[j].is_ascii_digit() || b[j] == b'_') {
+                j += 1;
+            }
+            j
+        };
+        let int_end = digits(start);
+        let mut j = int_end;
+        let mut float = false;
+        if b.get(j) == Some(&b'.') {
+            let frac_end = digits(j + 1);
+            // `2.` is a float too (numbers have no methods), but `.` alone is not one
+            if frac_end > j + 1 || int_end > start {
+                float = true;
+                j = frac_end;
+            }
+        }
+        if (int_end > start || float) && matches!(b.get(j), Some(b'e' | b'E')) {
+            let mut k = j + 1;
+            if matches!(b.get(k), Some(b'+' | b'-')) {
+                k += 1;
+            }
+            if b.get(k).is_some_and(|c| c.is_ascii_digit()) {
+                float = true;
+                j = digits(k);
+            }
+        }
+        float.then_some(j)
+    }
+
+    /// A floating-point literal: an error (eBPF has no floating point), read as 0 so that
+    /// parsing goes on.
+    fn float(&mut self, start: usize, end: usize) {
+        self.i = end;
+        let text = &self.src[start..end];
+        self.diags.push(
+            Diagnostic::error(
+                "float-literal",
+                Span::new(start, end),
+                format!("`{text}` is a floating-point number: eBPF has no floating point"),
+            )
+            .with_label("not an integer")
+            .with_help(
+                "chains compute with 64-bit integers: scale the value (e.g. microseconds \
+                 instead of seconds, per-mille instead of a fraction)",
+            ),
+        );
+        self.push(Tok::Int(0), start, end);
+    }
+
     fn number(&mut self) {
         let start = self.i;
+        if let Some(end) = self.float_end(start) {
+            return self.float(start, end);
+        }
         let (radix, digits_start) = match (
             self.b[start],
             self.b.get(start + 1).map(|c| c.to_ascii_lowercase()),
@@ -277,8 +338,46 @@ impl Lexer<'_> {
         }
     }
 
+    /// `"""..."""` or `\'\'\'...\'\'\'`: a string over several lines (a docstring).
+    fn triple_string(&mut self, quote: u8) {
+        let start = self.i;
+        let delim = [quote; 3];
+        let body = start + 3;
+        let close = self.b[body..]
+            .windows(3)
+            .position(|w| w == delim)
+            .map(|p| body + p);
+        match close {
+            Some(end) => {
+                self.push(Tok::Str(self.src[body..end].to_string()), start, end + 3);
+                self.i = end + 3;
+            }
+            None => {
+                let end = self.b.len();
+                self.diags.push(
+                    Diagnostic::error(
+                        "unterminated-string",
+                        Span::new(start, start + 3),
+                        "unterminated triple-quoted string",
+                    )
+                    .with_label("opened here")
+                    .with_help(format!("close it with {}", String::from_utf8_lossy(&delim))),
+                );
+                self.push(
+                    Tok::Str(self.src[body.min(end)..end].to_string()),
+                    start,
+                    end,
+                );
+                self.i = end;
+            }
+        }
+    }
+
     fn string(&mut self, quote: u8) {
         let start = self.i;
+        if self.b[start..].starts_with(&[quote; 3]) {
+            return self.triple_string(quote);
+        }
         let mut j = start + 1;
         while j < self.b.len() && self.b[j] != quote && self.b[j] != b'\n' {
             j += 1;

@@ -11,10 +11,11 @@
 //! ```
 //!
 //! Pipeline: [`lexer`] (INDENT/DEDENT, `-D` substitution) -> [`parser`] (syntax tree in
-//! [`ast`]) -> checking and code generation (name resolution against the
-//! [`Catalog`], register allocation, the 64-instruction limit) -> drop-by-default path warnings
-//! -> [`Program`]. Chain and program IDs are left symbolic: the caller picks real IDs (so that
-//! the lab can reuse IDs after unload) and patches them with [`Program::link`].
+//! [`ast`]) -> `check` (names against the [`Catalog`], types, scopes, constants folded: every
+//! diagnostic of the script) -> `codegen` (register allocation, bytecode, the 64-instruction
+//! limit) -> drop-by-default path warnings (`paths`) -> [`Program`]. Chain and program IDs are
+//! left symbolic: the caller picks real IDs (so that the lab can reuse IDs after unload) and
+//! patches them with [`Program::link`].
 //!
 //! Differences from the original eCLAT (documented in the book): Python precedence (the
 //! original pasted operators into C), word-boundary keywords, chained comparisons refused,
@@ -22,19 +23,26 @@
 //! augmented assignment. `and`/`or`/`not` and comparisons give 0 or 1 (not Python's operand).
 
 pub mod ast;
-mod compile;
+mod check;
+mod codegen;
 pub mod diag;
 mod emit_c;
+#[doc(hidden)]
+pub mod fuzzing;
+mod hir;
 pub mod lexer;
 pub mod parser;
 mod paths;
 pub mod program;
+mod suggest;
 
-pub use diag::{Diagnostic, Label, Severity, Span, render};
+use std::collections::BTreeSet;
+
+pub use diag::{Diagnostic, Label, LocatedDiagnostic, Place, PlacedLabel, Severity, Span, render};
 use hike::catalog::Catalog;
 pub use program::{
     AttachRequest, Chain, LinkError, Linked, LinkedChain, LinkedEntry, MapEntry, Program, Reloc,
-    Target, ValueReloc,
+    Target, TestEntry, TestEntryError, ValueReloc,
 };
 
 /// The result of [`compile`]: the program if there was no error, and every diagnostic
@@ -55,6 +63,37 @@ impl Compilation {
     }
 }
 
+/// What a compilation says about a script, for scripts and tools: whether it compiled, and
+/// every diagnostic with its places (`eclat-lab compile --json` prints this on failure, and
+/// its `diagnostics` on success). Field names and order are stable.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct CompileReport {
+    pub file: String,
+    /// true when the script compiled (warnings allowed)
+    pub ok: bool,
+    pub errors: usize,
+    pub warnings: usize,
+    pub diagnostics: Vec<LocatedDiagnostic>,
+}
+
+impl Compilation {
+    /// The diagnostics located in `file` (which holds `source`), with a summary.
+    pub fn report(&self, source: &str, file: &str) -> CompileReport {
+        let errors = self.diagnostics.iter().filter(|d| d.is_error()).count();
+        CompileReport {
+            file: file.to_string(),
+            ok: self.output.is_some() && errors == 0,
+            errors,
+            warnings: self.diagnostics.len() - errors,
+            diagnostics: self
+                .diagnostics
+                .iter()
+                .map(|d| d.locate(source, file))
+                .collect(),
+        }
+    }
+}
+
 /// At most this many diagnostics are reported per run.
 pub const MAX_DIAGNOSTICS: usize = 100;
 
@@ -69,25 +108,74 @@ pub fn compile(
     let (tokens, mut diagnostics) = lexer::lex(source, defines);
     let module = parser::parse(&tokens, &mut diagnostics);
     let syntax_errors = diagnostics.iter().any(|d| d.is_error());
-    let output = compile::compile_module(&module, source, file_name, catalog, &mut diagnostics);
+    let output = compile_module(&module, source, file_name, catalog, &mut diagnostics);
     diagnostics.sort_by_key(|d| (d.span.start, d.span.end));
     if diagnostics.len() > MAX_DIAGNOSTICS {
-        let more = diagnostics.len() - MAX_DIAGNOSTICS;
-        diagnostics.truncate(MAX_DIAGNOSTICS);
-        let end = source.len();
-        diagnostics.push(
-            Diagnostic::error(
-                "too-many-errors",
-                Span::new(end, end),
-                format!("{more} more diagnostics not shown"),
-            )
-            .with_help("fix the first ones and compile again"),
-        );
+        let dropped = diagnostics.split_off(MAX_DIAGNOSTICS);
+        let end = Span::new(source.len(), source.len());
+        let message = format!("{} more diagnostics not shown", dropped.len());
+        // an error only if an error is among those not shown: warnings alone never stop a load
+        let d = if dropped.iter().any(|d| d.is_error()) {
+            Diagnostic::error("too-many-errors", end, message)
+        } else {
+            Diagnostic::warning("too-many-errors", end, message)
+        };
+        diagnostics.push(d.with_help("fix the first ones and compile again"));
     }
     Compilation {
         output: if syntax_errors { None } else { output },
         diagnostics,
     }
+}
+
+/// Checks the syntax tree, generates every chain that checked, and warns about paths that end
+/// without a verdict (only for a script without errors: on broken chains that would be noise).
+fn compile_module(
+    module: &ast::Module,
+    source: &str,
+    file_name: &str,
+    catalog: &Catalog,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<Program> {
+    let checked = check::check_module(module, source, catalog, diags);
+    let lines = codegen::Lines::new(source);
+    let mut used = BTreeSet::new();
+    let chains: Vec<Option<Chain>> = checked
+        .chains
+        .iter()
+        .map(|c| {
+            c.as_ref()
+                .and_then(|c| codegen::gen_chain(c, &lines, diags, &mut used))
+        })
+        .collect();
+    if diags.iter().any(|d| d.is_error()) {
+        return None;
+    }
+    let chains: Vec<Chain> = chains.into_iter().collect::<Option<_>>()?;
+    let hchains: Vec<hir::HChain> = checked.chains.into_iter().collect::<Option<_>>()?;
+    // the chains that start a packet's journey: those a loader entry names, or else those no
+    // chain calls
+    let called = paths::called_chains(&hchains);
+    let entries: Vec<usize> = (0..hchains.len())
+        .filter(|i| {
+            if checked.entry_chains.is_empty() {
+                !called.contains(i)
+            } else {
+                checked.entry_chains.contains(i)
+            }
+        })
+        .collect();
+    paths::warn_non_final(&hchains, source, &entries, diags);
+    Some(Program {
+        file_name: file_name.to_string(),
+        source: source.to_string(),
+        chains,
+        map_entries: checked.map_entries,
+        attach: checked.attach,
+        programs: used.into_iter().collect(),
+        constants: checked.constants,
+        defs: checked.defs.into_iter().cloned().collect(),
+    })
 }
 
 /// Parses a `-D NAME=VALUE` argument.

@@ -238,7 +238,11 @@ impl<'t> Parser<'t, '_> {
 
     fn parse_item(&mut self) -> Option<Item> {
         match self.tok().clone() {
-            Tok::Kw("from") => self.parse_import(),
+            Tok::Kw("from") => {
+                let start = self.pos;
+                let item = self.parse_import();
+                item.or_else(|| Some(self.broken_import(start)))
+            }
             Tok::Kw("import") => {
                 let sp = self.span();
                 self.error(
@@ -248,7 +252,13 @@ impl<'t> Parser<'t, '_> {
                 );
                 None
             }
-            Tok::Kw("def") => self.parse_def().map(Item::Def),
+            Tok::Kw("def") => {
+                let start = self.pos;
+                match self.parse_def() {
+                    Some(d) => Some(Item::Def(d)),
+                    None => self.broken_def(start),
+                }
+            }
             Tok::Newline => {
                 self.bump();
                 self.parse_item_or_none()
@@ -312,6 +322,43 @@ impl<'t> Parser<'t, '_> {
             names,
             span,
         })
+    }
+
+    /// After a syntax error in the import line starting at token `start`: every name on the
+    /// line, and the parser at the next line.
+    fn broken_import(&mut self, start: usize) -> Item {
+        let mut names = Vec::new();
+        let mut span = self.toks.get(start).map(|t| t.span).unwrap_or_default();
+        for t in &self.toks[start.min(self.toks.len())..] {
+            match &t.tok {
+                Tok::Newline | Tok::Eof => break,
+                Tok::Name(n) => names.push(Ident {
+                    name: n.clone(),
+                    span: t.span,
+                }),
+                _ => {}
+            }
+            span = span.to(t.span);
+        }
+        // parse_import fails before it consumes the line's end
+        self.recover_line();
+        Item::BrokenImport { names, span }
+    }
+
+    /// After a syntax error in the `def` header starting at token `start`: the chain's name
+    /// if it got that far (`None` otherwise: the caller recovers).
+    fn broken_def(&mut self, start: usize) -> Option<Item> {
+        let t = self.toks.get(start + 1)?;
+        let Tok::Name(n) = &t.tok else {
+            return None;
+        };
+        let name = Ident {
+            name: n.clone(),
+            span: t.span,
+        };
+        let span = self.toks[start].span.to(t.span);
+        self.recover_line();
+        Some(Item::BrokenDef { name, span })
     }
 
     fn parse_def(&mut self) -> Option<Def> {
@@ -432,13 +479,22 @@ impl<'t> Parser<'t, '_> {
         }
         self.expect_newline()?;
         let mut it = items.into_iter();
-        let first = it.next();
+        let Some(first) = it.next() else {
+            // a line with no item (a docstring, or a statement reported above): it is
+            // consumed, go on with the next one
+            return self.parse_item_or_none();
+        };
         self.pending.extend(it);
-        first
+        Some(first)
     }
 
     fn top_item(&mut self, stmt: Stmt) -> Option<Item> {
         match stmt.kind {
+            // a string on its own is a docstring, as in Python
+            StmtKind::Expr(Expr {
+                kind: ExprKind::Str(_),
+                ..
+            }) => None,
             StmtKind::Const { name, value } => Some(Item::Const {
                 name,
                 value,

@@ -1,11 +1,13 @@
 //! The drop-by-default check: every path through an entry chain should call a *final* program
 //! (one that returns an XDP verdict); a path that returns or falls off the end goes back to the
-//! VM's bootstrap frame and the packet is aborted. One warning per such path.
+//! VM's bootstrap frame and the packet is aborted. One warning per such path. Works on the
+//! checked chains (every call resolved).
 
-use crate::ast::*;
-use crate::compile::Env;
-use crate::diag::{Diagnostic, Span};
 use std::collections::BTreeSet;
+
+use crate::diag::{Diagnostic, Span};
+use crate::hir::*;
+use hike::catalog::ProgramKind;
 
 /// At most this many paths are followed at once (the rest share their fate).
 const MAX_PATHS: usize = 32;
@@ -24,93 +26,80 @@ enum End {
     FallOff,
 }
 
-struct Walk<'e, 'c, 'm> {
-    env: &'e Env<'c, 'm>,
+struct Walk<'e> {
+    chain: &'e HChain,
     source: &'e str,
     finals: &'e [bool],
     ends: Vec<(Path, End)>,
 }
 
 /// Chains called from some chain.
-pub(crate) fn called_chains(env: &Env) -> BTreeSet<usize> {
-    fn expr(env: &Env, e: &Expr, out: &mut BTreeSet<usize>) {
-        match &e.kind {
-            ExprKind::Call { callee, args } => {
-                if let Callee::Name(n) = callee
-                    && let Some(i) = env.chain_index.get(&n.name)
-                {
-                    out.insert(*i);
-                }
-                args.iter().for_each(|a| expr(env, a, out));
+pub(crate) fn called_chains(chains: &[HChain]) -> BTreeSet<usize> {
+    fn expr(e: &HExpr, out: &mut BTreeSet<usize>) {
+        e.walk(&mut |x| {
+            if let HExprKind::Call {
+                target: CallTarget::Chain(i),
+                ..
+            } = x.kind
+            {
+                out.insert(i);
             }
-            ExprKind::Unary(_, a) => expr(env, a, out),
-            ExprKind::Binary(_, a, b)
-            | ExprKind::Cmp(_, a, b)
-            | ExprKind::And(a, b)
-            | ExprKind::Or(a, b) => {
-                expr(env, a, out);
-                expr(env, b, out);
-            }
-            _ => {}
-        }
+        })
     }
-    fn stmts(env: &Env, body: &[Stmt], out: &mut BTreeSet<usize>) {
+    fn stmts(body: &[HStmt], out: &mut BTreeSet<usize>) {
         for s in body {
             match &s.kind {
-                StmtKind::Expr(e)
-                | StmtKind::Return(Some(e))
-                | StmtKind::Decl { value: e, .. }
-                | StmtKind::Assign { value: e, .. }
-                | StmtKind::AugAssign { value: e, .. } => expr(env, e, out),
-                StmtKind::If { arms, orelse } => {
+                HStmtKind::Eval(e)
+                | HStmtKind::Return(Some(e))
+                | HStmtKind::Assign { value: e, .. }
+                | HStmtKind::AugAssign { value: e, .. } => expr(e, out),
+                HStmtKind::Return(None) => {}
+                HStmtKind::If { arms, orelse } => {
                     for (c, b) in arms {
-                        expr(env, c, out);
-                        stmts(env, b, out);
+                        expr(c, out);
+                        stmts(b, out);
                     }
                     if let Some(b) = orelse {
-                        stmts(env, b, out);
+                        stmts(b, out);
                     }
                 }
-                StmtKind::While { cond, body } => {
-                    expr(env, cond, out);
-                    stmts(env, body, out);
+                HStmtKind::While { cond, body } => {
+                    expr(cond, out);
+                    stmts(body, out);
                 }
-                StmtKind::For { body, .. } => stmts(env, body, out),
-                _ => {}
+                HStmtKind::For { body, .. } => stmts(body, out),
             }
         }
     }
     let mut out = BTreeSet::new();
-    for c in &env.chains {
-        stmts(env, &c.def.body, &mut out);
+    for c in chains {
+        stmts(&c.body, &mut out);
     }
     out
 }
 
-impl Walk<'_, '_, '_> {
+impl Walk<'_> {
     /// Does evaluating `e` certainly call a final program (or a chain that always does)?
-    fn expr_final(&self, e: &Expr) -> bool {
+    fn expr_final(&self, e: &HExpr) -> bool {
         match &e.kind {
-            ExprKind::Call { callee, args } => {
-                let callee_final = match callee {
-                    Callee::Name(n) => {
-                        self.env.is_final_program(&n.name)
-                            || self
-                                .env
-                                .chain_index
-                                .get(&n.name)
-                                .is_some_and(|i| self.finals.get(*i) == Some(&true))
-                    }
-                    Callee::Method { .. } => false,
+            HExprKind::Call { target, args } => {
+                let callee_final = match target {
+                    CallTarget::Program { kind, .. } => *kind == ProgramKind::Final,
+                    CallTarget::Chain(i) => self.finals.get(*i) == Some(&true),
                 };
                 callee_final || args.iter().any(|a| self.expr_final(a))
             }
-            ExprKind::Unary(_, a) => self.expr_final(a),
-            ExprKind::Binary(_, a, b) | ExprKind::Cmp(_, a, b) => {
+            HExprKind::PacketRead { offset, .. } => self.expr_final(offset),
+            HExprKind::PacketWrite { offset, value, .. } => {
+                self.expr_final(offset) || self.expr_final(value)
+            }
+            HExprKind::Unary(_, a) => self.expr_final(a),
+            HExprKind::Binary(_, a, b) | HExprKind::Cmp(_, a, b) => {
                 self.expr_final(a) || self.expr_final(b)
             }
-            ExprKind::And(a, _) | ExprKind::Or(a, _) => self.expr_final(a),
-            _ => false,
+            // only the left side of `and`/`or` certainly runs
+            HExprKind::And(a, _) | HExprKind::Or(a, _) => self.expr_final(a),
+            HExprKind::Const(_) | HExprKind::Var(_) => false,
         }
     }
 
@@ -140,7 +129,7 @@ impl Walk<'_, '_, '_> {
             .collect()
     }
 
-    fn block(&mut self, body: &[Stmt], mut running: Vec<Path>) -> Vec<Path> {
+    fn block(&mut self, body: &[HStmt], mut running: Vec<Path>) -> Vec<Path> {
         for s in body {
             if running.is_empty() {
                 break;
@@ -151,20 +140,18 @@ impl Walk<'_, '_, '_> {
         running
     }
 
-    fn stmt(&mut self, s: &Stmt, running: Vec<Path>) -> Vec<Path> {
+    fn stmt(&mut self, s: &HStmt, running: Vec<Path>) -> Vec<Path> {
         match &s.kind {
-            StmtKind::Pass | StmtKind::Const { .. } => running,
-            StmtKind::Expr(e)
-            | StmtKind::Decl { value: e, .. }
-            | StmtKind::Assign { value: e, .. }
-            | StmtKind::AugAssign { value: e, .. } => {
+            HStmtKind::Eval(e)
+            | HStmtKind::Assign { value: e, .. }
+            | HStmtKind::AugAssign { value: e, .. } => {
                 if self.expr_final(e) {
                     Vec::new()
                 } else {
                     running
                 }
             }
-            StmtKind::Return(value) => {
+            HStmtKind::Return(value) => {
                 if value.as_ref().is_some_and(|v| self.expr_final(v)) {
                     return Vec::new();
                 }
@@ -173,7 +160,7 @@ impl Walk<'_, '_, '_> {
                 }
                 Vec::new()
             }
-            StmtKind::If { arms, orelse } => {
+            HStmtKind::If { arms, orelse } => {
                 let mut out = Vec::new();
                 let mut rest = running;
                 for (i, (cond, body)) in arms.iter().enumerate() {
@@ -196,7 +183,7 @@ impl Walk<'_, '_, '_> {
                 }
                 out
             }
-            StmtKind::While { cond, body } => {
+            HStmtKind::While { cond, body } => {
                 if self.expr_final(cond) {
                     return Vec::new();
                 }
@@ -207,23 +194,25 @@ impl Walk<'_, '_, '_> {
                 out.extend(Self::with(&after, format!("`while {c}` ends")));
                 out
             }
-            StmtKind::For { var, body, .. } => {
-                let inside = Self::with(&running, format!("`for {}` runs", var.name));
+            HStmtKind::For { var, body, .. } => {
+                let name = &self.chain.vars[*var].name;
+                let inside = Self::with(&running, format!("`for {name}` runs"));
+                let ended = format!("`for {name}` ends");
                 let after = self.block(body, inside);
-                Self::with(&after, format!("`for {}` ends", var.name))
+                Self::with(&after, ended)
             }
         }
     }
 }
 
-fn analyze(env: &Env, source: &str, finals: &[bool], def: &Def) -> Vec<(Path, End)> {
+fn analyze(chain: &HChain, source: &str, finals: &[bool]) -> Vec<(Path, End)> {
     let mut w = Walk {
-        env,
+        chain,
         source,
         finals,
         ends: Vec::new(),
     };
-    let open = w.block(&def.body, vec![Path { steps: Vec::new() }]);
+    let open = w.block(&chain.body, vec![Path { steps: Vec::new() }]);
     for p in open {
         w.ends.push((p, End::FallOff));
     }
@@ -232,17 +221,17 @@ fn analyze(env: &Env, source: &str, finals: &[bool], def: &Def) -> Vec<(Path, En
 
 /// Warns once per path of an entry chain that ends without a final program.
 pub(crate) fn warn_non_final(
-    env: &Env,
+    chains: &[HChain],
     source: &str,
     entries: &[usize],
     diags: &mut Vec<Diagnostic>,
 ) {
-    let n = env.chains.len();
+    let n = chains.len();
     let mut finals = vec![false; n];
     loop {
         let mut changed = false;
         for i in 0..n {
-            if !finals[i] && analyze(env, source, &finals, env.chains[i].def).is_empty() {
+            if !finals[i] && analyze(&chains[i], source, &finals).is_empty() {
                 finals[i] = true;
                 changed = true;
             }
@@ -252,8 +241,8 @@ pub(crate) fn warn_non_final(
         }
     }
     for &i in entries {
-        let def = env.chains[i].def;
-        let ends = analyze(env, source, &finals, def);
+        let chain = &chains[i];
+        let ends = analyze(chain, source, &finals);
         for (path, end) in ends.into_iter().take(MAX_WARNINGS) {
             let how = if path.steps.is_empty() {
                 String::new()
@@ -262,7 +251,7 @@ pub(crate) fn warn_non_final(
             };
             let (span, label, what) = match end {
                 End::Return(span) => (span, "returns here", "reaches this `return`"),
-                End::FallOff => (def.name.span, "can fall off the end", "falls off its end"),
+                End::FallOff => (chain.name_span, "can fall off the end", "falls off its end"),
             };
             diags.push(
                 Diagnostic::warning(
@@ -270,7 +259,7 @@ pub(crate) fn warn_non_final(
                     span,
                     format!(
                         "chain `{}` can end without calling a final program",
-                        def.name.name
+                        chain.name
                     ),
                 )
                 .with_label(label)

@@ -1,5 +1,5 @@
 //! What the compiler produces: chains with relocation sites for element IDs, loader map entries,
-//! attach requests; and the `--emit asm` / `--emit c` views. The caller (the lab) decides the real
+//! attach requests; and the `--emit asm` view (`--emit c` is in `emit_c`). The caller (the lab) decides the real
 //! chain and program IDs, so that IDs can be reused after unload: [`Program::link`] patches them.
 
 use crate::ast;
@@ -121,11 +121,43 @@ pub struct Linked {
     pub attach: Vec<AttachRequest>,
 }
 
+/// Where `eclat-lab test` sends a script's crafted packets: see [`Program::test_entry`].
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum TestEntry {
+    /// through a loader the script configures (the one of its first map entry)
+    Loader { package: String, loader: String },
+    /// straight into one chain, no loader in between (`test --chain NAME`, or the only
+    /// entry chain of a script that configures no loader)
+    Chain { index: usize, name: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TestEntryError {
+    #[error("the script has no chain `{name}`; its chains: {}{}", chains.join(", "), suggestion.as_ref().map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default())]
+    NoSuchChain {
+        name: String,
+        chains: Vec<String>,
+        suggestion: Option<String>,
+    },
+    #[error("the script configures no loader and has {} entry chains ({}): name the one to test with `--chain NAME`", entries.len(), entries.join(", "))]
+    SeveralEntries { entries: Vec<String> },
+    #[error("the script defines no chain")]
+    NoChain,
+}
+
 impl Chain {
     /// The bytecode as stored in `hvm_chain_map` (8 bytes per slot, little-endian), before
     /// linking.
     pub fn bytes(&self) -> Vec<u8> {
         Insn::encode_all(&self.insns)
+    }
+}
+
+impl Linked {
+    /// The ID chain `name` was linked under.
+    pub fn chain_id(&self, name: &str) -> Option<u32> {
+        self.chains.iter().find(|c| c.name == name).map(|c| c.id)
     }
 }
 
@@ -139,6 +171,68 @@ impl LinkedChain {
 impl Program {
     pub fn chain(&self, name: &str) -> Option<&Chain> {
         self.chains.iter().find(|c| c.name == name)
+    }
+
+    /// The chains no chain of the script calls (where a packet's journey can start), in
+    /// source order.
+    pub fn entry_chains(&self) -> Vec<usize> {
+        let called: std::collections::BTreeSet<usize> = self
+            .chains
+            .iter()
+            .flat_map(|c| &c.relocs)
+            .filter_map(|r| match r.target {
+                Target::Chain(i) => Some(i),
+                Target::Program { .. } => None,
+            })
+            .collect();
+        (0..self.chains.len())
+            .filter(|i| !called.contains(i))
+            .collect()
+    }
+
+    /// Where `eclat-lab test` sends the crafted packets. `chain` (`--chain NAME`) names a
+    /// chain to run directly. Without it: the loader the script configures (its first map
+    /// entry's); a script that configures none runs its entry chain (the one no other chain
+    /// calls) when it has exactly one.
+    pub fn test_entry(&self, chain: Option<&str>) -> Result<TestEntry, TestEntryError> {
+        let names = || self.chains.iter().map(|c| c.name.clone()).collect();
+        if let Some(name) = chain {
+            let Some(index) = self.chains.iter().position(|c| c.name == name) else {
+                let chains: Vec<String> = names();
+                let suggestion = crate::suggest::suggest(name, chains.iter().map(|s| s.as_str()))
+                    .map(str::to_string);
+                return Err(TestEntryError::NoSuchChain {
+                    name: name.to_string(),
+                    chains,
+                    suggestion,
+                });
+            };
+            return Ok(TestEntry::Chain {
+                index,
+                name: name.to_string(),
+            });
+        }
+        if let Some(e) = self.map_entries.first() {
+            return Ok(TestEntry::Loader {
+                package: e.package.clone(),
+                loader: e.loader.clone(),
+            });
+        }
+        match self.entry_chains().as_slice() {
+            [] if self.chains.is_empty() => Err(TestEntryError::NoChain),
+            [index] => Ok(TestEntry::Chain {
+                index: *index,
+                name: self.chains[*index].name.clone(),
+            }),
+            // every chain is called by another: a loop of chains; name one
+            [] => Err(TestEntryError::SeveralEntries { entries: names() }),
+            several => Err(TestEntryError::SeveralEntries {
+                entries: several
+                    .iter()
+                    .map(|i| self.chains[*i].name.clone())
+                    .collect(),
+            }),
+        }
     }
 
     /// Patches real IDs in: `chain_ids[i]` for chain `i`, `program_id(package, name)` for each
@@ -273,11 +367,5 @@ impl Program {
             out.push('\n');
         }
         out
-    }
-
-    /// The equivalent HIKe C chains (what the original eCLAT would have generated), with every
-    /// operation in explicit parentheses.
-    pub fn emit_c(&self) -> String {
-        crate::emit_c::emit(self)
     }
 }

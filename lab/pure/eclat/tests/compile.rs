@@ -316,6 +316,8 @@ fn compile_is_deterministic_and_cheap() {
     );
 }
 
+/// Hostile inputs: each gives the diagnostic it deserves (not a crash, not silence), with
+/// spans inside the source and a rendering.
 #[test]
 fn hostile_inputs_give_diagnostics_not_crashes() {
     let deep_parens = format!(
@@ -338,21 +340,36 @@ fn hostile_inputs_give_diagnostics_not_crashes() {
     let many_defs: String = (0..300)
         .map(|i| format!("def c{i}():\n    pass\n"))
         .collect();
-    for src in [
-        deep_parens,
-        deep_not,
-        deep_neg,
-        deep_blocks,
-        long_chain,
-        many_ifs,
-        many_defs,
-        "\u{0}\u{feff}é\t\r".to_string(),
-    ] {
+    let cases: [(String, &[&str]); 8] = [
+        (deep_parens, &["too-deep"]),
+        (deep_not, &["too-deep"]),
+        (deep_neg, &["too-deep"]),
+        (deep_blocks, &["too-deep"]),
+        (long_chain, &["too-deep"]),
+        // a constant condition costs nothing: the chain is the call and its exit
+        (many_ifs, &[]),
+        // 300 warnings: the first 100, then one that says how many more (a warning too)
+        (many_defs, &["no-final-program", "too-many-errors"]),
+        ("\u{0}\u{feff}é\t\r".to_string(), &["unexpected-character"]),
+    ];
+    for (src, want) in cases {
         let c = compile(&src);
+        let mut got = codes(&c);
+        got.dedup();
+        assert_eq!(got, want, "{}", &src[..src.len().min(60)]);
         for d in &c.diagnostics {
             assert!(d.span.end <= src.len());
         }
-        let _ = c.render(&src, "t.eclat", false);
+        assert!(!c.render(&src, "t.eclat", false).is_empty() || want.is_empty());
+        match want {
+            [] => assert_eq!(c.output.expect("compiles").chains[0].insns.len(), 3),
+            ["no-final-program", ..] => {
+                assert_eq!(c.diagnostics.len(), eclat::MAX_DIAGNOSTICS + 1);
+                assert!(!c.has_errors(), "warnings only: the script still loads");
+                assert_eq!(c.output.expect("compiles").chains.len(), 300);
+            }
+            _ => assert!(c.output.is_none()),
+        }
     }
 }
 
@@ -376,4 +393,178 @@ fn constant_shift_counts_are_taken_modulo_64() {
     }
     let asm = p.emit_asm();
     assert!(asm.contains("<<= 62") && asm.contains(">>= 6"), "{asm}");
+}
+
+fn count(c: &eclat::Compilation, code: &str) -> usize {
+    c.diagnostics.iter().filter(|d| d.code == code).count()
+}
+
+/// A script written against the original's package names gets one error per import line
+/// (with where the names live), and none where the names are used.
+#[test]
+fn an_unknown_package_is_one_error_per_import_line() {
+    let src = support::script("../diagnostics/migration_imports.eclat");
+    let c = compile(&src);
+    assert_eq!(count(&c, "unknown-package"), 3, "{:?}", codes(&c));
+    assert_eq!(count(&c, "unknown-import"), 3, "{:?}", codes(&c));
+    assert_eq!(c.diagnostics.len(), 6, "{:?}", codes(&c));
+    let mynett = &c.diagnostics[0];
+    assert_eq!(
+        mynett.help.as_deref(),
+        Some("did you mean `programs.mynet`?")
+    );
+    assert!(
+        mynett.notes[0]
+            .contains("`hike_drop`, `hike_pass` and `monitor` are in `programs.hike_default`"),
+        "{:?}",
+        mynett.notes
+    );
+    let loader = c
+        .diagnostics
+        .iter()
+        .find(|d| d.message.contains("ip6_simple_classifier"))
+        .unwrap();
+    assert_eq!(
+        loader.help.as_deref(),
+        Some(
+            "`ip6_simple_classifier` is in `loaders.hike_default`: `from loaders.hike_default import ip6_simple_classifier`"
+        )
+    );
+    // the same names, imported correctly, compile
+    let fixed = src
+        .replace("programs.mynett", "programs.mynet")
+        .replace(
+            "programs.nothing_like_it import hike_pass2, lse",
+            "programs.hike_default import lse",
+        )
+        .replace(
+            "from loaders.basic import ip6_simple_classifier",
+            "from loaders.hike_default import ip6_simple_classifier",
+        )
+        .replace("loaders.nonexistent", "loaders.basic")
+        .replace(
+            "from programs.hike_default import ip6_sc2, udp_dport_classifier\n",
+            "",
+        );
+    let c = compile(&fixed);
+    assert!(!c.has_errors(), "{}", c.render(&fixed, "t.eclat", false));
+}
+
+#[test]
+fn a_broken_import_line_and_too_many_params_give_no_follow_on_errors() {
+    let src = support::script("../diagnostics/migration_syntax.eclat");
+    let c = compile(&src);
+    assert_eq!(codes(&c), ["syntax", "syntax", "too-many-params"]);
+}
+
+#[test]
+fn floating_point_literals_are_refused_once_each() {
+    let c = compile(
+        "from programs.hike_default import hike_pass, monitor\ndef c():\n    monitor(1.5 + 2e3)\n    hike_pass()\n",
+    );
+    assert_eq!(codes(&c), ["float-literal", "float-literal"]);
+    assert!(
+        c.diagnostics[0]
+            .message
+            .contains("eBPF has no floating point")
+    );
+    // hex digits and names with an `e` are not floats
+    let c = compile(
+        "from programs.hike_default import hike_pass, monitor\ndef c():\n    u64 : e1 = 0x1e3\n    monitor(e1 + 1)\n    hike_pass()\n",
+    );
+    assert!(c.diagnostics.is_empty(), "{:?}", codes(&c));
+}
+
+#[test]
+fn aliases_compile_to_the_real_program() {
+    let c = compile(
+        "from programs.mynet import monitor, hike_pass\nfrom programs.net import hike_drop\nfrom programs.hike_default import lse\n\ndef c():\n    if lse() > 5:\n        monitor(1)\n        hike_drop()\n    hike_pass()\n",
+    );
+    let p = c.output.expect("compiles");
+    assert_eq!(
+        p.programs,
+        [
+            ("hike_default".to_string(), "hike_drop".to_string()),
+            ("hike_default".to_string(), "hike_pass".to_string()),
+            ("hike_default".to_string(), "lse".to_string()),
+            ("hike_default".to_string(), "monitor".to_string()),
+        ],
+        "one program each, under its own package: one ID, one set of maps"
+    );
+}
+
+/// `compile --json` on failure: the report's shape is stable (a golden file).
+#[test]
+fn the_json_report_is_stable() {
+    let src = "from programs.hike_default import hike_pass\nfrom programs.nothing import x\n\ndef c():\n    u64 : v = 1.5\n    hike_pass()\n";
+    let c = compile(src);
+    let report = c.report(src, "t.eclat");
+    assert!(!report.ok);
+    assert_eq!((report.errors, report.warnings), (2, 0));
+    let json = serde_json::to_string_pretty(&report).unwrap() + "\n";
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/report.json");
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::write(&path, &json).unwrap();
+    }
+    assert_eq!(json, std::fs::read_to_string(&path).unwrap_or_default());
+    // a warning only: ok, the same shape
+    let src = "def c():\n    pass\n";
+    let c = compile(src);
+    let report = c.report(src, "w.eclat");
+    assert!(report.ok);
+    assert_eq!((report.errors, report.warnings), (0, 1));
+    assert_eq!(report.diagnostics[0].span.line, 1);
+    assert_eq!(report.diagnostics[0].span.col, 5);
+}
+
+/// `test --chain`: which chain (or loader) the crafted packets go to.
+#[test]
+fn the_test_entry_rule() {
+    use eclat::{TestEntry, TestEntryError};
+    let chain = |index: usize, name: &str| TestEntry::Chain {
+        index,
+        name: name.to_string(),
+    };
+    let p = |src: &str| compile(src).output.expect("compiles");
+    let one = p("from programs.hike_default import hike_pass\ndef c():\n    hike_pass()\n");
+    assert_eq!(one.test_entry(None), Ok(chain(0, "c")));
+    // a chain the others call is not an entry: the caller is
+    let two = p(
+        "from programs.hike_default import hike_pass\ndef helper():\n    return 1\ndef main():\n    helper()\n    hike_pass()\n",
+    );
+    assert_eq!(two.entry_chains(), [1]);
+    assert_eq!(two.test_entry(None), Ok(chain(1, "main")));
+    assert_eq!(two.test_entry(Some("helper")), Ok(chain(0, "helper")));
+    assert_eq!(
+        two.test_entry(Some("mains")),
+        Err(TestEntryError::NoSuchChain {
+            name: "mains".into(),
+            chains: vec!["helper".into(), "main".into()],
+            suggestion: Some("main".into()),
+        })
+    );
+    let both = p(
+        "from programs.hike_default import hike_pass, hike_drop\ndef a():\n    hike_pass()\ndef b():\n    hike_drop()\n",
+    );
+    let e = both.test_entry(None).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "the script configures no loader and has 2 entry chains (a, b): name the one to test with `--chain NAME`"
+    );
+    assert_eq!(both.test_entry(Some("b")), Ok(chain(1, "b")));
+    // with a loader: the loader, unless a chain is named
+    let loaded = p(
+        "from programs.hike_default import hike_pass\nfrom loaders.basic import ip6_sc\nip6_sc[ipv6_sc_map] = { (0): (c) }\ndef c():\n    hike_pass()\n",
+    );
+    assert_eq!(
+        loaded.test_entry(None),
+        Ok(TestEntry::Loader {
+            package: "basic".into(),
+            loader: "ip6_sc".into()
+        })
+    );
+    assert_eq!(loaded.test_entry(Some("c")), Ok(chain(0, "c")));
+    let linked = loaded.link_default(&|_, _| Some(1)).unwrap();
+    assert_eq!(linked.chain_id("c"), Some(hike::FIRST_CHAIN_ID));
+    assert_eq!(linked.chain_id("d"), None);
 }

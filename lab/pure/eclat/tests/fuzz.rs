@@ -1,9 +1,15 @@
 //! Property tests over random and mutated scripts: the compiler never panics, every diagnostic
 //! span lies within the source, rendering never panics, and every chain it outputs passes the
-//! store-time check and runs on the reference VM.
+//! store-time check and runs on the reference VM within the VM's limits, aborting only for a
+//! reason a well-formed chain can meet.
 //!
-//! Cases per property: 2000 by default; `ECLAT_FUZZ_CASES=100000 cargo test --release -p eclat
-//! --test fuzz -- --nocapture` for a long run (the count of inputs is printed).
+//! Reproducible: the corpus in `tests/fuzz-corpus/` (and the coverage-guided fuzzer's, in
+//! `lab/pure/fuzz/corpus/eclat_source/`) runs first; then `cases()` inputs per strategy from a
+//! printed seed (`ECLAT_SEED=...` replays a run); a failing case is persisted in
+//! `tests/regressions/`. `tests/fuzz.sh N` (at the repository's root) runs N inputs per
+//! strategy in a release build and prints the count.
+
+mod support;
 
 use proptest::prelude::*;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -192,51 +198,45 @@ fn apply(src: &str, m: &Mutation) -> String {
 
 fn check(src: &str) -> Result<(), TestCaseError> {
     INPUTS.fetch_add(1, Ordering::Relaxed);
-    let catalog = hike::catalog::Catalog::reference();
-    let defines = vec![("DEVNAME".to_string(), "veth0".to_string())];
-    let c = eclat::compile(src, "fuzz.eclat", &catalog, &defines);
-    for d in &c.diagnostics {
-        prop_assert!(
-            d.span.start <= d.span.end && d.span.end <= src.len(),
-            "span {:?} outside 0..{}",
-            d.span,
-            src.len()
-        );
-        for l in &d.labels {
-            prop_assert!(l.span.start <= l.span.end && l.span.end <= src.len());
-        }
-        prop_assert!(!d.message.is_empty());
-    }
-    prop_assert_eq!(c.output.is_some(), !c.has_errors());
-    let _ = c.render(src, "fuzz.eclat", false);
-    if let Some(p) = &c.output {
-        let _ = p.emit_asm();
-        let _ = p.emit_c();
-        let (mut models, ids) = hike::vm::models::Models::with_all();
-        let linked = p.link_default(&|_, n| ids.iter().find(|(m, _)| *m == n).map(|(_, i)| *i));
-        prop_assert!(linked.is_ok());
-        let linked = linked.unwrap();
-        for ch in &linked.chains {
-            prop_assert!(
-                hike::validate(&ch.insns).is_ok(),
-                "{:?}\n{}",
-                hike::validate(&ch.insns),
-                p.emit_asm()
-            );
-        }
-        let chains: Vec<(u32, Vec<hike::Insn>)> = linked
-            .chains
-            .iter()
-            .map(|c| (c.id, c.insns.clone()))
-            .collect();
-        if let Some((id, _)) = chains.first() {
-            let pkt = hike::vm::models::ipv6_udp_frame([1; 16], [2; 16], 1, 2, b"payload");
-            let mut shm = vec![0u8; 4096];
-            hike::vm::models::fill_pkt_info(&pkt, &mut shm);
-            let _ = hike::vm::run(&chains[..], &mut models, *id, pkt, &mut shm);
+    eclat::fuzzing::check(src, catalog()).map_err(TestCaseError::fail)
+}
+
+fn catalog() -> &'static hike::catalog::Catalog {
+    use std::sync::OnceLock;
+    static C: OnceLock<hike::catalog::Catalog> = OnceLock::new();
+    C.get_or_init(hike::catalog::Catalog::reference)
+}
+
+/// The corpus: the golden scripts, the diagnostics' scripts, the original-style corpus and
+/// the inputs the fuzzers kept (`tests/fuzz-corpus/`, the coverage-guided fuzzer's corpus).
+fn corpus() -> Vec<(String, String)> {
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let dirs = [
+        root.join("tests/scripts"),
+        root.join("tests/diagnostics"),
+        root.join("tests/corpus"),
+        root.join("tests/corpus/broken"),
+        root.join("tests/fuzz-corpus"),
+        root.join("../fuzz/corpus/eclat_source"),
+    ];
+    let mut v = Vec::new();
+    for d in dirs {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.filter_map(|e| e.ok()) {
+            let p = e.path();
+            if p.is_file() && p.extension().is_none_or(|x| x != "md") {
+                let bytes = std::fs::read(&p).unwrap();
+                v.push((
+                    p.display().to_string(),
+                    String::from_utf8_lossy(&bytes).into_owned(),
+                ));
+            }
         }
     }
-    Ok(())
+    v.sort();
+    v
 }
 
 fn cases() -> u32 {
@@ -246,25 +246,37 @@ fn cases() -> u32 {
         .unwrap_or(2000)
 }
 
-fn run<S: Strategy>(strategy: S, test: impl Fn(S::Value) -> Result<(), TestCaseError>) {
-    let config = ProptestConfig {
-        cases: cases(),
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    };
-    let mut runner = proptest::test_runner::TestRunner::new(config);
+fn run<S: Strategy>(
+    name: &'static str,
+    strategy: S,
+    test: impl Fn(S::Value) -> Result<(), TestCaseError>,
+) {
+    let mut runner = support::runner(name, cases());
     if let Err(e) = runner.run(&strategy, test) {
-        panic!("{e}");
+        panic!("{name}: {e}");
     }
+}
+
+#[test]
+fn the_corpus_compiles_without_a_crash() {
+    let all = corpus();
+    assert!(all.len() >= 60, "{} corpus files", all.len());
+    for (path, src) in &all {
+        if let Err(e) = check(src) {
+            panic!("{path}: {e}");
+        }
+    }
+    println!("eclat fuzz corpus: {} inputs", all.len());
 }
 
 /// One test so that the count of inputs is exact: random fragments, mutated scripts and
 /// arbitrary text, `cases()` each (plus shrinking steps on a failure).
 #[test]
 fn compiler_survives_random_and_mutated_scripts() {
-    run(fragment_script(), |src| check(&src));
+    run("fuzz-fragments", fragment_script(), |src| check(&src));
     let all = scripts();
     run(
+        "fuzz-mutations",
         (any::<usize>(), prop::collection::vec(mutation(), 1..6)),
         |(which, ms)| {
             let mut src = all[which % all.len()].clone();
@@ -274,7 +286,7 @@ fn compiler_survives_random_and_mutated_scripts() {
             check(&src)
         },
     );
-    run(".{0,300}", |src: String| check(&src));
+    run("fuzz-text", ".{0,300}", |src: String| check(&src));
     let n = INPUTS.load(Ordering::Relaxed);
     println!("eclat fuzz: {n} inputs, no panic, every span inside its source");
     assert!(n >= 3 * cases() as usize);

@@ -1,5 +1,7 @@
 //! Golden files: tokens, syntax tree, bytecode listing (`--emit asm`) and C (`--emit c`) of every
-//! script in tests/scripts, and the rendered diagnostics of every script in tests/diagnostics.
+//! script in tests/scripts, the rendered diagnostics of every script in tests/diagnostics, and
+//! the corpus of original-style scripts (tests/corpus: each compiles unchanged, its listing is
+//! golden; tests/corpus/broken: each is refused, its diagnostics are golden).
 //!
 //! Regenerate after an intended change with:
 //!
@@ -86,6 +88,56 @@ fn scripts() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
+fn diagnostics_text(c: &eclat::Compilation, src: &str, file: &str) -> String {
+    let mut text = c.render(src, file, false);
+    for d in &c.diagnostics {
+        text.push_str(&d.short(src, file));
+        text.push('\n');
+    }
+    text
+}
+
+/// Scripts written the way the original eCLAT's are (its package and loader names, its
+/// forms): every one it accepts compiles here unchanged, with no diagnostic at all.
+#[test]
+fn corpus_of_original_style_scripts() {
+    let catalog = hike::catalog::Catalog::reference();
+    let mut failures = Vec::new();
+    let scripts = sources("corpus");
+    let mut compiled = 0;
+    for (stem, src) in &scripts {
+        let file = format!("corpus/{stem}.eclat");
+        let c = eclat::compile(src, &file, &catalog, &defines());
+        match &c.output {
+            Some(p) if c.diagnostics.is_empty() => {
+                compiled += 1;
+                failures.extend(check(&format!("corpus/{stem}.asm"), &p.emit_asm()));
+            }
+            _ => failures.push(format!(
+                "{file} does not compile unchanged:\n{}",
+                c.render(src, &file, false)
+            )),
+        }
+    }
+    let broken = sources("corpus/broken");
+    for (stem, src) in &broken {
+        let file = format!("corpus/broken/{stem}.eclat");
+        let c = eclat::compile(src, &file, &catalog, &defines());
+        assert!(c.has_errors(), "{file} should be refused");
+        failures.extend(check(
+            &format!("corpus/{stem}.diag"),
+            &diagnostics_text(&c, src, &file),
+        ));
+    }
+    println!(
+        "corpus: {compiled} of {} original-style scripts compile unchanged; {} broken ones refused",
+        scripts.len(),
+        broken.len()
+    );
+    assert!(scripts.len() >= 24 && broken.len() >= 3);
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
 #[test]
 fn diagnostics() {
     let catalog = hike::catalog::Catalog::reference();
@@ -93,11 +145,7 @@ fn diagnostics() {
     for (stem, src) in sources("diagnostics") {
         let file = format!("diagnostics/{stem}.eclat");
         let c = eclat::compile(&src, &file, &catalog, &defines());
-        let mut text = c.render(&src, &file, false);
-        for d in &c.diagnostics {
-            text.push_str(&d.short(&src, &file));
-            text.push('\n');
-        }
+        let mut text = diagnostics_text(&c, &src, &file);
         if let Some(p) = &c.output {
             text.push_str(&p.emit_asm());
         }

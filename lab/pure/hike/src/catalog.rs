@@ -127,287 +127,114 @@ pub struct Constant {
     pub value: i64,
 }
 
+/// Another import path of a program: `programs.<package>.<name>` is the program
+/// `programs.<target_package>.<target_name>` (recorded in BTF by `EXPORT_HIKE_ALIAS`). The same
+/// program (one ID, one set of maps), not a copy.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Alias {
+    pub package: String,
+    pub name: String,
+    pub target_package: String,
+    pub target_name: String,
+}
+
 /// Everything importable from eCLAT.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Catalog {
     pub programs: Vec<ProgramSig>,
     pub loaders: Vec<LoaderSig>,
     pub constants: Vec<Constant>,
+    #[serde(default)]
+    pub aliases: Vec<Alias>,
 }
 
 impl Catalog {
+    /// The program imported as `programs.<package>.<name>`: a program of that package, or the
+    /// program an alias of that package names (whose `package` is then the real one).
     pub fn program(&self, package: &str, name: &str) -> Option<&ProgramSig> {
+        self.own_program(package, name).or_else(|| {
+            let a = self.alias(package, name)?;
+            self.own_program(&a.target_package, &a.target_name)
+        })
+    }
+    /// A program of `package` itself, aliases aside.
+    pub fn own_program(&self, package: &str, name: &str) -> Option<&ProgramSig> {
         self.programs
             .iter()
             .find(|p| p.package == package && p.name == name)
+    }
+    /// The alias `programs.<package>.<name>`, if there is one.
+    pub fn alias(&self, package: &str, name: &str) -> Option<&Alias> {
+        self.aliases
+            .iter()
+            .find(|a| a.package == package && a.name == name)
+    }
+    /// The other import paths of program `package.name` (what `module list` shows next to it).
+    pub fn aliases_of<'a>(
+        &'a self,
+        package: &'a str,
+        name: &'a str,
+    ) -> impl Iterator<Item = &'a Alias> {
+        self.aliases
+            .iter()
+            .filter(move |a| a.target_package == package && a.target_name == name)
+    }
+    /// Aliases whose program is not in the catalog, as `package.name -> target_package.target_name`.
+    pub fn dangling_aliases(&self) -> Vec<String> {
+        self.aliases
+            .iter()
+            .filter(|a| {
+                self.own_program(&a.target_package, &a.target_name)
+                    .is_none()
+            })
+            .map(|a| {
+                format!(
+                    "{}.{} -> {}.{}",
+                    a.package, a.name, a.target_package, a.target_name
+                )
+            })
+            .collect()
+    }
+    /// Is `package` a program package (with programs or aliases of its own)?
+    pub fn has_program_package(&self, package: &str) -> bool {
+        self.programs.iter().any(|p| p.package == package)
+            || self.aliases.iter().any(|a| a.package == package)
+    }
+    /// Is `package` a loader package?
+    pub fn has_loader_package(&self, package: &str) -> bool {
+        self.loaders.iter().any(|l| l.package == package)
+    }
+    /// The program packages, sorted, each once.
+    pub fn program_packages(&self) -> Vec<&str> {
+        let mut v: Vec<&str> = self
+            .programs
+            .iter()
+            .map(|p| p.package.as_str())
+            .chain(self.aliases.iter().map(|a| a.package.as_str()))
+            .collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    }
+    /// The loader packages, sorted, each once.
+    pub fn loader_packages(&self) -> Vec<&str> {
+        let mut v: Vec<&str> = self.loaders.iter().map(|l| l.package.as_str()).collect();
+        v.sort_unstable();
+        v.dedup();
+        v
     }
     pub fn loader(&self, package: &str, name: &str) -> Option<&LoaderSig> {
         self.loaders
             .iter()
             .find(|l| l.package == package && l.name == name)
     }
-}
-
-fn int_layout(ty: IntType) -> TypeLayout {
-    TypeLayout {
-        name: format!("__{}", ty.name()),
-        size: ty.bits() / 8,
-        fields: Vec::new(),
+    /// Adds another catalog's entries (one object's, say) to this one.
+    pub fn extend(&mut self, other: Catalog) {
+        self.programs.extend(other.programs);
+        self.loaders.extend(other.loaders);
+        self.constants.extend(other.constants);
+        self.aliases.extend(other.aliases);
     }
 }
 
-fn map(name: &str, map_type: &str, key: TypeLayout, value: TypeLayout, max_entries: u32) -> MapSig {
-    MapSig {
-        name: name.into(),
-        map_type: map_type.into(),
-        key,
-        value,
-        max_entries,
-    }
-}
-
-fn field(name: &str, offset: u32, size: u32, int: Option<IntType>) -> Field {
-    Field {
-        name: name.into(),
-        offset,
-        size,
-        int,
-    }
-}
-
-fn in6() -> TypeLayout {
-    TypeLayout {
-        name: "struct in6_addr".into(),
-        size: 16,
-        fields: vec![field("addr", 0, 16, None)],
-    }
-}
-
-fn bucket() -> TypeLayout {
-    TypeLayout {
-        name: "struct token_bucket".into(),
-        size: 16,
-        fields: vec![
-            field("tokens_ns", 0, 8, Some(IntType::U64)),
-            field("last_ns", 8, 8, Some(IntType::U64)),
-        ],
-    }
-}
-
-fn sd_key() -> TypeLayout {
-    TypeLayout {
-        name: "struct ipv6_sd_key".into(),
-        size: 32,
-        fields: vec![field("saddr", 0, 16, None), field("daddr", 16, 16, None)],
-    }
-}
-
-impl Catalog {
-    /// A hand-written mirror of the default packages of hike.md section 7 (programs
-    /// `hike_default`, `meter`, `sampler`, `info`; loaders `hike_default`). The lab fills its
-    /// catalog from the objects' BTF; this one exists for pure tests where no BTF is at hand.
-    pub fn reference() -> Catalog {
-        use IntType::*;
-        let prog = |package: &str,
-                    name: &str,
-                    params: &[(&str, IntType)],
-                    kind: ProgramKind,
-                    maps: Vec<MapSig>| {
-            ProgramSig {
-                package: package.into(),
-                name: name.into(),
-                params: params
-                    .iter()
-                    .map(|(n, t)| Param {
-                        name: (*n).into(),
-                        ty: *t,
-                    })
-                    .collect(),
-                kind,
-                maps,
-            }
-        };
-        let (f, c) = (ProgramKind::Final, ProgramKind::Continue);
-        let u32l = || int_layout(U32);
-        let u64l = || int_layout(U64);
-        let hd = "hike_default";
-        let programs = vec![
-            prog(hd, "hike_pass", &[], f, vec![]),
-            prog(hd, "hike_drop", &[], f, vec![]),
-            prog(
-                hd,
-                "monitor",
-                &[("event", U32)],
-                c,
-                vec![map("map_pcpu_mon", "percpu_hash", u32l(), u64l(), 64)],
-            ),
-            prog(
-                hd,
-                "ip6_hset_srcdst",
-                &[("action", U32)],
-                c,
-                vec![map(
-                    "ip6_hset_srcdst_map",
-                    "hash",
-                    sd_key(),
-                    TypeLayout {
-                        name: "struct hset_value".into(),
-                        size: 16,
-                        fields: vec![
-                            field("timestamp_ns", 0, 8, Some(U64)),
-                            field("timeout_ns", 8, 8, Some(U64)),
-                        ],
-                    },
-                    8192,
-                )],
-            ),
-            prog(
-                hd,
-                "lse",
-                &[],
-                c,
-                vec![map("lse_map", "lru_percpu_hash", sd_key(), u64l(), 8192)],
-            ),
-            prog(hd, "l2_redirect", &[("ifindex", U32)], f, vec![]),
-            prog(
-                hd,
-                "l2xcon",
-                &[],
-                f,
-                vec![map("l2xcon_map", "array", u32l(), u32l(), 256)],
-            ),
-            prog(hd, "ip6_kroute", &[], f, vec![]),
-            prog(hd, "ip6_set_ecn", &[], c, vec![]),
-            prog(
-                hd,
-                "app_cfg_load",
-                &[("key", U32)],
-                c,
-                vec![map("app_cfg_map", "hash", u32l(), u32l(), 256)],
-            ),
-            prog(
-                hd,
-                "app_cfg_store",
-                &[("key", U32), ("value", U32)],
-                c,
-                vec![],
-            ),
-            prog(hd, "ip6_find_udp", &[], c, vec![]),
-            prog(
-                "meter",
-                "ip6_dst_meter",
-                &[],
-                c,
-                vec![map("ip6_dst_meter_map", "lru_hash", in6(), u64l(), 4096)],
-            ),
-            prog(
-                "meter",
-                "ip6_sd_meter",
-                &[],
-                c,
-                vec![map("ip6_sd_meter_map", "lru_hash", sd_key(), u64l(), 4096)],
-            ),
-            prog(
-                "meter",
-                "ip6_dst_tbmon",
-                &[],
-                c,
-                vec![map("ip6_dst_tbmon_map", "lru_hash", in6(), bucket(), 4096)],
-            ),
-            prog(
-                "meter",
-                "ip6_sd_tbmon",
-                &[],
-                c,
-                vec![map(
-                    "ip6_sd_tbmon_map",
-                    "lru_hash",
-                    sd_key(),
-                    bucket(),
-                    4096,
-                )],
-            ),
-            prog(
-                "sampler",
-                "ip6_sd_dec2zero",
-                &[("n", U64)],
-                c,
-                vec![map(
-                    "ip6_sd_dec2zero_map",
-                    "lru_hash",
-                    sd_key(),
-                    u64l(),
-                    4096,
-                )],
-            ),
-            prog(
-                "info",
-                "show_pkt_info",
-                &[("layers", U32), ("cookie", U64)],
-                c,
-                vec![],
-            ),
-        ];
-        let loaders = vec![
-            LoaderSig {
-                package: hd.into(),
-                name: "ip6_simple_classifier".into(),
-                maps: vec![map(
-                    "ipv6_simple_classifier_map",
-                    "array",
-                    u32l(),
-                    u32l(),
-                    1,
-                )],
-            },
-            LoaderSig {
-                package: hd.into(),
-                name: "ip6_dst_classifier".into(),
-                maps: vec![map(
-                    "ip6_dst_classifier_map",
-                    "hash",
-                    TypeLayout {
-                        name: "struct in6_addr".into(),
-                        size: 16,
-                        fields: vec![field("addr", 0, 16, None)],
-                    },
-                    u32l(),
-                    128,
-                )],
-            },
-            LoaderSig {
-                package: hd.into(),
-                name: "udp_dport_classifier".into(),
-                maps: vec![map(
-                    "udp_dport_classifier_map",
-                    "hash",
-                    int_layout(U16),
-                    u32l(),
-                    64,
-                )],
-            },
-        ];
-        let constants = vec![
-            Constant {
-                package: hd.into(),
-                name: "HIKE_HSET_LOOKUP".into(),
-                value: 0,
-            },
-            Constant {
-                package: hd.into(),
-                name: "HIKE_HSET_ADD".into(),
-                value: 1,
-            },
-            Constant {
-                package: hd.into(),
-                name: "HIKE_HSET_LOOKUP_AND_CLEAN".into(),
-                value: 2,
-            },
-        ];
-        Catalog {
-            programs,
-            loaders,
-            constants,
-        }
-    }
-}
+mod reference;

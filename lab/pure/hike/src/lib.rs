@@ -11,6 +11,8 @@
 //!   mirrors the default packages for pure tests.
 //! - [`layout`]: byte layouts of the system maps and the MMU addresses.
 //! - [`jit`]: the chain compiler, the VM's second tier (chains as eBPF programs).
+//! - [`trace`]: what the VM reports, one vocabulary for the kernel VM and the reference
+//!   interpreter: abort reasons and trace events.
 
 pub mod asm;
 pub mod catalog;
@@ -18,6 +20,7 @@ pub mod disasm;
 pub mod insn;
 pub mod jit;
 pub mod layout;
+pub mod trace;
 pub mod validate;
 pub mod vm;
 

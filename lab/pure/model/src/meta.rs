@@ -3,7 +3,9 @@
 //! written in C (`__sec_hike_chain_<ID>` sections). Pure: bytes in, data out.
 
 use hike::Insn;
-use hike::catalog::{Constant, LoaderSig, MapSig, Param, ProgramKind, ProgramSig, TypeLayout};
+use hike::catalog::{
+    Alias, Catalog, Constant, LoaderSig, MapSig, Param, ProgramKind, ProgramSig, TypeLayout,
+};
 use object::{Object, ObjectSection, ObjectSymbol, SectionKind, SymbolKind};
 
 use crate::btf::{Btf, BtfError, Type, map_type_name};
@@ -36,6 +38,9 @@ pub struct ObjectMeta {
     pub programs: Vec<ProgramSig>,
     pub loaders: Vec<LoaderSig>,
     pub constants: Vec<Constant>,
+    /// other import paths this package gives to programs of other packages
+    /// (`EXPORT_HIKE_ALIAS`)
+    pub aliases: Vec<Alias>,
     /// verdict programs (`HIKE_VERDICT_PROG`): name -> the XDP action (0..=4) that is their
     /// whole body; compiled chains fold calls of them
     pub verdicts: std::collections::BTreeMap<String, u32>,
@@ -62,6 +67,25 @@ impl ObjectMeta {
     pub fn map(&self, name: &str) -> Option<&MapSig> {
         self.maps.iter().find(|m| m.name == name)
     }
+
+    /// What eCLAT can import from this object: its programs, loaders, constants and aliases.
+    pub fn catalog(&self) -> Catalog {
+        Catalog {
+            programs: self.programs.clone(),
+            loaders: self.loaders.clone(),
+            constants: self.constants.clone(),
+            aliases: self.aliases.clone(),
+        }
+    }
+}
+
+/// The catalog of several objects (e.g. every embedded package): what scripts compile against.
+pub fn catalog<'a>(objects: impl IntoIterator<Item = &'a ObjectMeta>) -> Catalog {
+    let mut c = Catalog::default();
+    for m in objects {
+        c.extend(m.catalog());
+    }
+    c
 }
 
 const CHAIN_SECTION: &str = "__sec_hike_chain_";
@@ -197,6 +221,19 @@ pub fn read(package: &str, data: &[u8]) -> Result<ObjectMeta, MetaError> {
             }
         } else if let Some(l) = name.strip_prefix("__hike_loader__") {
             loaders.push(l.to_string());
+        } else if let Some(alias) = name.strip_prefix("__hike_alias__") {
+            if let Type::Struct { members, .. } = btf.get(btf.resolve(ty))
+                && let [pkg, prog] = members.as_slice()
+                && let Some(target_package) = pkg.name.strip_prefix("__hike_pkg__")
+                && let Some(target_name) = prog.name.strip_prefix("__hike_name__")
+            {
+                meta.aliases.push(Alias {
+                    package: package.to_string(),
+                    name: alias.to_string(),
+                    target_package: target_package.to_string(),
+                    target_name: target_name.to_string(),
+                });
+            }
         } else if let Some(c) = name.strip_prefix("__hike_const__")
             && let Type::Enum { values, .. } = btf.get(btf.resolve(ty))
             && let Some((_, v)) = values.first()
@@ -235,5 +272,6 @@ pub fn read(package: &str, data: &[u8]) -> Result<ObjectMeta, MetaError> {
     meta.programs.sort_by(|a, b| a.name.cmp(&b.name));
     meta.loaders.sort_by(|a, b| a.name.cmp(&b.name));
     meta.constants.sort_by(|a, b| a.name.cmp(&b.name));
+    meta.aliases.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(meta)
 }

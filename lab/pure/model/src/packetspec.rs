@@ -5,6 +5,7 @@
 //! ipv6 src=fc01::1 dst=fc01::3 icmp6
 //! ipv4 dst=10.12.1.2 udp dport=53 payload="hello"
 //! ipv6 hbh udp dport=5000 payload=hex:deadbeef
+//! ipv6 flow=1 hbh opts=hex:3e0401020304 udp
 //! eth src=00:00:00:00:01:00 ipv6 tcp dport=80 flags=S
 //! ```
 //!
@@ -31,7 +32,10 @@ enum L3 {
         dst: Ipv6Addr,
         hop_limit: u8,
         tclass: u8,
-        hbh: bool,
+        /// the 20-bit flow label
+        flow: u32,
+        /// a hop-by-hop header with these options (PadN-padded), or none
+        hbh: Option<Vec<u8>>,
     },
     V4 {
         src: Ipv4Addr,
@@ -68,7 +72,8 @@ fn default_v6() -> L3 {
         dst: "fc01::2".parse().expect("literal"),
         hop_limit: 64,
         tclass: 0,
-        hbh: false,
+        flow: 0,
+        hbh: None,
     }
 }
 
@@ -99,6 +104,7 @@ impl PacketSpec {
         enum At {
             Eth,
             L3,
+            Hbh,
             L4,
             None,
         }
@@ -135,6 +141,11 @@ impl PacketSpec {
                         (L3::V6 { tclass, .. }, "tclass") => {
                             *tclass = v.parse().map_err(|_| bad("0..255"))?
                         }
+                        (L3::V6 { flow, .. }, "flow") => {
+                            *flow = parse_u32(v)
+                                .filter(|f| *f <= 0xf_ffff)
+                                .ok_or_else(|| bad("a flow label (0..0xfffff)"))?
+                        }
                         (L3::V4 { src, .. }, "src") => {
                             *src = v.parse().map_err(|_| bad("an IPv4 address"))?
                         }
@@ -151,11 +162,21 @@ impl PacketSpec {
                             return Err(err(
                                 n,
                                 format!(
-                                    "the IP layer has no option `{k}` (src, dst, ttl/hlim, tclass/tos)"
+                                    "the IP layer has no option `{k}` (src, dst, ttl/hlim, tclass/tos, flow)"
                                 ),
                             ));
                         }
                     },
+                    (At::Hbh, "opts") => {
+                        let opts = v
+                            .strip_prefix("hex:")
+                            .and_then(parse_hex)
+                            .filter(|o| o.len() <= 254)
+                            .ok_or_else(|| bad("options as hex:TTLLDD.. (at most 254 bytes)"))?;
+                        if let L3::V6 { hbh, .. } = &mut p.l3 {
+                            *hbh = Some(opts);
+                        }
+                    }
                     (At::L4, _) => match (&mut p.l4, k) {
                         (L4::Udp { sport, .. } | L4::Tcp { sport, .. }, "sport") => {
                             *sport = v.parse().map_err(|_| bad("a port"))?
@@ -202,7 +223,10 @@ impl PacketSpec {
                     at = At::L3
                 }
                 "hbh" => match &mut p.l3 {
-                    L3::V6 { hbh, .. } => *hbh = true,
+                    L3::V6 { hbh, .. } => {
+                        *hbh = Some(Vec::new());
+                        at = At::Hbh
+                    }
                     L3::V4 { .. } => return Err(err(n, "a hop-by-hop header needs ipv6".into())),
                 },
                 "udp" => {
@@ -273,22 +297,22 @@ impl PacketSpec {
                 dst,
                 hop_limit,
                 tclass,
+                flow,
                 hbh,
             } => {
                 f.extend_from_slice(&0x86ddu16.to_be_bytes());
                 let proto = self.l4_proto();
-                let ext = if *hbh { 8 } else { 0 };
-                let plen = (l4.len() + ext) as u16;
-                let vtf: u32 = (6 << 28) | ((*tclass as u32) << 20);
+                let ext = hbh.as_deref().map(|o| hbh_header(proto, o));
+                let plen = (l4.len() + ext.as_ref().map_or(0, Vec::len)) as u16;
+                let vtf: u32 = (6 << 28) | ((*tclass as u32) << 20) | (*flow & 0xf_ffff);
                 f.extend_from_slice(&vtf.to_be_bytes());
                 f.extend_from_slice(&plen.to_be_bytes());
-                f.push(if *hbh { 0 } else { proto });
+                f.push(if ext.is_some() { 0 } else { proto });
                 f.push(*hop_limit);
                 f.extend_from_slice(&src.octets());
                 f.extend_from_slice(&dst.octets());
-                if *hbh {
-                    // next header, length 0 (8 bytes), PadN option of 4 bytes of padding
-                    f.extend_from_slice(&[proto, 0, 1, 4, 0, 0, 0, 0]);
+                if let Some(ext) = ext {
+                    f.extend_from_slice(&ext);
                 }
                 let mut l4 = l4;
                 self.fill_l4_checksum_v6(&mut l4, src, dst, proto);
@@ -427,6 +451,31 @@ fn checksum(parts: &[&[u8]]) -> u16 {
     !(sum as u16)
 }
 
+/// A hop-by-hop header: next header, length, `options`, then PadN (or Pad1) to a multiple of
+/// 8 bytes; no options gives the 8-byte header with a 4-byte PadN.
+fn hbh_header(proto: u8, options: &[u8]) -> Vec<u8> {
+    let mut h = vec![proto, 0];
+    h.extend_from_slice(options);
+    match (8 - h.len() % 8) % 8 {
+        0 => {}
+        1 => h.push(0),
+        n => {
+            h.extend_from_slice(&[1, n as u8 - 2]);
+            h.resize(h.len() + n - 2, 0);
+        }
+    }
+    h[1] = (h.len() / 8 - 1) as u8;
+    h
+}
+
+/// Decimal or 0x hex.
+fn parse_u32(s: &str) -> Option<u32> {
+    match s.strip_prefix("0x") {
+        Some(h) => u32::from_str_radix(h, 16).ok(),
+        None => s.parse().ok(),
+    }
+}
+
 fn parse_hex(s: &str) -> Option<Vec<u8>> {
     let s: String = s
         .chars()
@@ -527,6 +576,26 @@ mod tests {
         assert_eq!(&f[6..12], &[2, 0, 0, 0, 0, 9]);
         assert!(f.ends_with(&[0xde, 0xad, 0xbe, 0xef]));
         assert_eq!(f[53], 3);
+    }
+
+    #[test]
+    fn flow_label_and_hop_by_hop_options() {
+        let f = frame("ipv6 flow=0xabcde hbh opts=hex:3e0401020304 udp dport=7").unwrap();
+        assert_eq!(&f[14..18], &[0x60, 0x0a, 0xbc, 0xde]);
+        assert_eq!(f[20], 0, "hop-by-hop next");
+        // the options, then PadN of 0 bytes to 8 in all
+        assert_eq!(&f[54..62], &[17, 0, 0x3e, 4, 1, 2, 3, 4]);
+        assert_eq!(u16::from_be_bytes([f[18], f[19]]) as usize, f.len() - 54);
+        let g = frame("ipv6 hbh opts=hex:3e01aa udp").unwrap();
+        assert_eq!(&g[54..62], &[17, 0, 0x3e, 1, 0xaa, 1, 1, 0]);
+        let h = frame("ipv6 hbh udp").unwrap();
+        assert_eq!(
+            &h[54..62],
+            &[17, 0, 1, 4, 0, 0, 0, 0],
+            "the default PadN header"
+        );
+        assert!(PacketSpec::parse("ipv6 flow=0x100000").is_err());
+        assert!(PacketSpec::parse("ipv6 hbh opts=3e").is_err());
     }
 
     #[test]

@@ -102,3 +102,34 @@ pub fn udp(src: &str, dst: &str, dport: u16, payload: &[u8]) -> Vec<u8> {
         payload,
     )
 }
+
+/// A property-test runner that can be replayed: its seed comes from `ECLAT_SEED` (a decimal or
+/// 0x-hex u64; a fixed default otherwise) and is printed, and a failing case's seed is
+/// persisted in `tests/regressions/NAME.txt` (committed), which is replayed first on every
+/// run. `cases` inputs per run.
+pub fn runner(name: &'static str, cases: u32) -> proptest::test_runner::TestRunner {
+    use proptest::test_runner::{
+        Config, FileFailurePersistence, RngAlgorithm, TestRng, TestRunner,
+    };
+    let seed: u64 = std::env::var("ECLAT_SEED")
+        .ok()
+        .and_then(|s| match s.strip_prefix("0x") {
+            Some(h) => u64::from_str_radix(h, 16).ok(),
+            None => s.parse().ok(),
+        })
+        .unwrap_or(0x5eed_ec1a_7000_0001);
+    println!("{name}: seed {seed:#x} ({cases} cases; ECLAT_SEED={seed:#x} replays this run)");
+    let mut bytes = [0u8; 32];
+    for (i, chunk) in bytes.chunks_mut(8).enumerate() {
+        chunk.copy_from_slice(&seed.wrapping_add(i as u64).to_le_bytes());
+    }
+    // leaked once per test: the persistence wants a &'static path
+    let path: &'static str = Box::leak(format!("tests/regressions/{name}.txt").into_boxed_str());
+    let config = Config {
+        cases,
+        rng_algorithm: RngAlgorithm::ChaCha,
+        failure_persistence: Some(Box::new(FileFailurePersistence::Direct(path))),
+        ..Config::default()
+    };
+    TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &bytes))
+}

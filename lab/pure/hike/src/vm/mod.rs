@@ -27,6 +27,7 @@ pub mod models;
 
 use crate::insn::{Insn, call, op};
 use crate::layout::mmu;
+pub use crate::trace::{AbortReason, TraceEvent, TraceKind};
 use crate::{BURST_BUDGET, MAX_FRAMES, MAX_PROGRAMS, STACK_SIZE, XdpAction, is_chain_id};
 use std::collections::{BTreeMap, HashMap};
 
@@ -113,6 +114,8 @@ pub enum Abort {
     MissingProgram { id: u32 },
     /// an opcode outside the chain subset, or a malformed one
     BadInsn { chain: u32, pc: usize, code: u8 },
+    /// a register above r10, or a write to r10
+    BadRegister { chain: u32, pc: usize, reg: u8 },
     /// `call` with an immediate that is not a VM call helper
     BadCall { chain: u32, pc: usize, imm: i32 },
     /// the PC left the chain (a jump out of range, or falling off the end)
@@ -135,6 +138,46 @@ pub enum Abort {
     ReturnedToBootstrap { chain: u32, r0: u64 },
 }
 
+impl Abort {
+    /// The reason the kernel VM counts this abort under (`hvm_stats`).
+    pub fn reason(&self) -> AbortReason {
+        match self {
+            Abort::NoSuchChain { .. } => AbortReason::NoChain,
+            Abort::UnknownElement { .. } => AbortReason::ProgId,
+            Abort::MissingProgram { .. } => AbortReason::NoProg,
+            Abort::BadInsn { .. } | Abort::BadCall { .. } => AbortReason::Opcode,
+            Abort::BadRegister { .. } => AbortReason::Reg,
+            Abort::PcOutOfRange { .. } => AbortReason::Pc,
+            Abort::BudgetExhausted { .. } => AbortReason::Budget,
+            Abort::DepthExceeded { .. } => AbortReason::Depth,
+            Abort::TooManyProgramCalls { .. } => AbortReason::TailCallLimit,
+            Abort::MemFault { .. } => AbortReason::Mem,
+            Abort::ReturnedToBootstrap { .. } => AbortReason::Bootstrap,
+        }
+    }
+
+    /// Where the kernel VM reports this abort (chain, PC) when the abort itself says: at the
+    /// faulting instruction, or past a call that could not be made. `None`: where the VM was.
+    fn place(&self) -> Option<(u32, u16)> {
+        let pc16 = |pc: usize| pc.min(u16::MAX as usize) as u16;
+        Some(match *self {
+            Abort::BadInsn { chain, pc, .. }
+            | Abort::BadCall { chain, pc, .. }
+            | Abort::BadRegister { chain, pc, .. }
+            | Abort::MemFault { chain, pc, .. }
+            | Abort::BudgetExhausted { chain, pc } => (chain, pc16(pc)),
+            Abort::DepthExceeded { chain, pc, .. } | Abort::TooManyProgramCalls { chain, pc } => {
+                (chain, pc16(pc + 1))
+            }
+            Abort::PcOutOfRange { chain, pc } => (chain, pc.clamp(0, u16::MAX as i64) as u16),
+            Abort::NoSuchChain { .. }
+            | Abort::UnknownElement { .. }
+            | Abort::MissingProgram { .. }
+            | Abort::ReturnedToBootstrap { .. } => return None,
+        })
+    }
+}
+
 impl std::fmt::Display for Abort {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match *self {
@@ -147,6 +190,12 @@ impl std::fmt::Display for Abort {
                 write!(
                     f,
                     "chain {chain:#x} insn {pc}: opcode {code:#04x} is not in the chain subset"
+                )
+            }
+            Abort::BadRegister { chain, pc, reg } => {
+                write!(
+                    f,
+                    "chain {chain:#x} insn {pc}: register r{reg} cannot be used here"
                 )
             }
             Abort::BadCall { chain, pc, imm } => {
@@ -186,80 +235,6 @@ impl std::fmt::Display for Abort {
                 f,
                 "chain {chain:#x} returned {r0} to the bootstrap frame without a final program: drop by default"
             ),
-        }
-    }
-}
-
-/// One line of the execution trace.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub enum TraceEvent {
-    /// a chain starts running in a new frame (`depth` 1 = the entry chain)
-    ChainEnter {
-        id: u32,
-        depth: usize,
-        args: [u64; 3],
-    },
-    /// `exit` of a nested chain, `r0` copied to the caller
-    ChainReturn {
-        id: u32,
-        depth: usize,
-        r0: u64,
-    },
-    /// a program call from `chain` at instruction `pc`; `args` = r2..r4, `nargs` user arguments
-    ProgramCall {
-        chain: u32,
-        pc: usize,
-        id: u32,
-        args: [u64; 3],
-        nargs: usize,
-    },
-    /// the program's result
-    ProgramReturn {
-        id: u32,
-        result: ProgramResult,
-    },
-    Abort(Abort),
-}
-
-impl std::fmt::Display for TraceEvent {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            TraceEvent::ChainEnter { id, depth, args } => {
-                write!(
-                    f,
-                    "{:indent$}chain {id:#x} enter {args:?}",
-                    "",
-                    indent = depth * 2
-                )
-            }
-            TraceEvent::ChainReturn { id, depth, r0 } => {
-                write!(
-                    f,
-                    "{:indent$}chain {id:#x} return {r0}",
-                    "",
-                    indent = depth * 2
-                )
-            }
-            TraceEvent::ProgramCall {
-                id,
-                args,
-                nargs,
-                pc,
-                ..
-            } => {
-                write!(
-                    f,
-                    "  prog {id} ({:?}) at insn {pc}",
-                    &args[..(*nargs).min(3)]
-                )
-            }
-            TraceEvent::ProgramReturn { id, result } => match result {
-                ProgramResult::Final(a) => write!(f, "  prog {id} -> {a}"),
-                ProgramResult::Continue(r0) => {
-                    write!(f, "  prog {id} -> continue, r0 = {}", *r0 as i64)
-                }
-            },
-            TraceEvent::Abort(a) => write!(f, "ABORT: {a}"),
         }
     }
 }
@@ -304,12 +279,26 @@ pub fn run<C: Chains + ?Sized>(
         executed: 0,
         program_calls: 0,
         redirect: None,
+        depth: 0,
+        regs: [0; 5],
+        next_pc: 0,
+        chain: 0,
     };
     let result = vm.exec(chains, programs, entry, &mut packet, shmem);
     let (verdict, abort) = match result {
         Ok(v) => (v, None),
         Err(a) => {
-            vm.trace.push(TraceEvent::Abort(a));
+            let (chain, pc) = a.place().unwrap_or((vm.chain, vm.next_pc));
+            vm.trace.push(TraceEvent {
+                ts_ns: 0,
+                kind: TraceKind::Abort,
+                elem: 0,
+                chain,
+                pc,
+                depth: vm.depth,
+                reason: Some(a.reason()),
+                regs: vm.regs,
+            });
             (XdpAction::Aborted, Some(a))
         }
     };
@@ -329,6 +318,16 @@ struct Vm {
     executed: u64,
     program_calls: u32,
     redirect: Option<u32>,
+    /// the active frame and its r0..r4 when the last instruction started (for an abort's
+    /// trace event)
+    depth: u8,
+    regs: [u64; 5],
+    next_pc: u16,
+    chain: u32,
+}
+
+fn r0_4(regs: &[u64; 11]) -> [u64; 5] {
+    [regs[0], regs[1], regs[2], regs[3], regs[4]]
 }
 
 fn new_frame<'c>(id: u32, insns: &'c [Insn], caller: &[u64; 11]) -> Frame<'c> {
@@ -346,6 +345,28 @@ fn new_frame<'c>(id: u32, insns: &'c [Insn], caller: &[u64; 11]) -> Frame<'c> {
 }
 
 impl Vm {
+    /// Records a trace event as the kernel VM writes it.
+    fn event(
+        &mut self,
+        kind: TraceKind,
+        elem: u32,
+        chain: u32,
+        pc: usize,
+        depth: usize,
+        regs: &[u64; 11],
+    ) {
+        self.trace.push(TraceEvent {
+            ts_ns: 0,
+            kind,
+            elem,
+            chain,
+            pc: pc.min(u16::MAX as usize) as u16,
+            depth: depth as u8,
+            reason: None,
+            regs: r0_4(regs),
+        });
+    }
+
     fn exec<'c, C: Chains + ?Sized>(
         &mut self,
         chains: &'c C,
@@ -354,8 +375,9 @@ impl Vm {
         packet: &mut Vec<u8>,
         shmem: &mut [u8],
     ) -> Result<XdpAction, Abort> {
+        // a loader starts chains only: anything else is "no chain" (as the kernel VM says)
         if !is_chain_id(entry) {
-            return Err(Abort::UnknownElement { id: entry as u64 });
+            return Err(Abort::NoSuchChain { id: entry });
         }
         let insns = chains
             .chain(entry)
@@ -371,17 +393,18 @@ impl Vm {
             stack: [0; STACK_SIZE],
         });
         frames.push(new_frame(entry, insns, &boot));
-        self.trace.push(TraceEvent::ChainEnter {
-            id: entry,
-            depth: 1,
-            args: [0; 3],
-        });
+        let regs = frames[1].regs;
+        self.event(TraceKind::ChainEnter, entry, entry, 0, 1, &regs);
         let mut burst: u32 = 0;
         loop {
             let depth = frames.len() - 1;
             let f = frames.last_mut().expect("at least the bootstrap frame");
             let chain = f.id;
             let pc = f.pc;
+            self.depth = depth as u8;
+            self.regs = r0_4(&f.regs);
+            self.next_pc = (pc + 1).min(u16::MAX as usize) as u16;
+            self.chain = chain;
             if pc >= f.insns.len() {
                 return Err(Abort::PcOutOfRange {
                     chain,
@@ -401,15 +424,23 @@ impl Vm {
                 code: insn.code,
             };
             let (d, s) = (insn.dst as usize, insn.src as usize);
-            if d > 10 || s > 10 {
-                return Err(bad);
+            let bad_reg = |reg: usize| Abort::BadRegister {
+                chain,
+                pc,
+                reg: reg as u8,
+            };
+            if d > 10 {
+                return Err(bad_reg(d));
+            }
+            if s > 10 {
+                return Err(bad_reg(s));
             }
             let k = insn.imm as i64 as u64;
             let code = insn.code;
             match code & 0x07 {
                 op::ALU64 => {
                     if d == 10 {
-                        return Err(bad);
+                        return Err(bad_reg(d));
                     }
                     let b = if code & op::X != 0 { f.regs[s] } else { k };
                     let a = f.regs[d];
@@ -431,8 +462,11 @@ impl Vm {
                     };
                 }
                 op::ALU => {
-                    if code & 0xf0 != op::END || d == 10 {
+                    if code & 0xf0 != op::END {
                         return Err(bad);
+                    }
+                    if d == 10 {
+                        return Err(bad_reg(d));
                     }
                     let a = f.regs[d];
                     let be = code & op::TO_BE != 0;
@@ -447,8 +481,11 @@ impl Vm {
                     };
                 }
                 op::LD => {
-                    if code != op::LDDW || d == 10 || insn.src != 0 {
+                    if code != op::LDDW || insn.src != 0 {
                         return Err(bad);
+                    }
+                    if d == 10 {
+                        return Err(bad_reg(d));
                     }
                     let Some(hi) = f.insns.get(pc + 1) else {
                         return Err(bad);
@@ -487,7 +524,7 @@ impl Vm {
                     };
                     if class == op::LDX {
                         if d == 10 {
-                            return Err(bad);
+                            return Err(bad_reg(d));
                         }
                         f.regs[d] = mem.read(addr, size).map_err(fault)?;
                     } else {
@@ -499,16 +536,14 @@ impl Vm {
                     let jop = code & 0xf0;
                     match jop {
                         op::CALL => {
-                            let Some(nargs) = call::nargs(insn.imm).filter(|_| code & op::X == 0)
-                            else {
+                            if call::nargs(insn.imm).is_none() || code & op::X != 0 {
                                 return Err(Abort::BadCall {
                                     chain,
                                     pc,
                                     imm: insn.imm,
                                 });
-                            };
+                            }
                             let target = f.regs[1];
-                            let args = [f.regs[2], f.regs[3], f.regs[4]];
                             if target > u32::MAX as u64 {
                                 return Err(Abort::UnknownElement { id: target });
                             }
@@ -523,24 +558,16 @@ impl Vm {
                                     });
                                 }
                                 let regs = f.regs;
-                                frames.push(new_frame(id, insns, &regs));
-                                self.trace.push(TraceEvent::ChainEnter {
-                                    id,
-                                    depth: depth + 1,
-                                    args,
-                                });
-                            } else if id < MAX_PROGRAMS {
+                                let nf = new_frame(id, insns, &regs);
+                                self.event(TraceKind::ChainEnter, id, id, 0, depth + 1, &nf.regs);
+                                frames.push(nf);
+                            } else if id != 0 && id < MAX_PROGRAMS {
                                 if self.program_calls >= MAX_PROGRAM_CALLS {
                                     return Err(Abort::TooManyProgramCalls { chain, pc });
                                 }
                                 self.program_calls += 1;
-                                self.trace.push(TraceEvent::ProgramCall {
-                                    chain,
-                                    pc,
-                                    id,
-                                    args,
-                                    nargs,
-                                });
+                                let regs = f.regs;
+                                self.event(TraceKind::ProgCall, id, chain, pc + 1, depth, &regs);
                                 let regs = [f.regs[1], f.regs[2], f.regs[3], f.regs[4]];
                                 let mut ctx = Ctx {
                                     packet: &mut *packet,
@@ -552,7 +579,6 @@ impl Vm {
                                     .call(id, regs, &mut ctx)
                                     .ok_or(Abort::MissingProgram { id })?;
                                 let redirect = ctx.redirect;
-                                self.trace.push(TraceEvent::ProgramReturn { id, result });
                                 match result {
                                     ProgramResult::Final(v) => {
                                         if v == XdpAction::Redirect {
@@ -563,6 +589,15 @@ impl Vm {
                                     ProgramResult::Continue(r0) => {
                                         f.regs[0] = r0;
                                         burst = 0;
+                                        let regs = f.regs;
+                                        self.event(
+                                            TraceKind::ProgReturn,
+                                            id,
+                                            chain,
+                                            pc + 1,
+                                            depth,
+                                            &regs,
+                                        );
                                     }
                                 }
                             } else {
@@ -574,15 +609,12 @@ impl Vm {
                                 return Err(bad);
                             }
                             let r0 = f.regs[0];
+                            let regs = f.regs;
+                            self.event(TraceKind::ChainExit, chain, chain, pc + 1, depth, &regs);
                             if frames.len() <= 2 {
                                 return Err(Abort::ReturnedToBootstrap { chain, r0 });
                             }
                             frames.pop();
-                            self.trace.push(TraceEvent::ChainReturn {
-                                id: chain,
-                                depth,
-                                r0,
-                            });
                             if let Some(caller) = frames.last_mut() {
                                 caller.regs[0] = r0;
                             }

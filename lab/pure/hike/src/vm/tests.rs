@@ -83,7 +83,17 @@ fn pass_and_drop_by_default() {
         out.abort,
         Some(Abort::ReturnedToBootstrap { chain: A, r0: 7 })
     );
-    assert!(matches!(out.trace.last(), Some(TraceEvent::Abort(_))));
+    let last = out.trace.last().unwrap();
+    assert_eq!(
+        (last.kind, last.chain, last.reason),
+        (TraceKind::Abort, A, Some(AbortReason::Bootstrap))
+    );
+    // the entry chain's exit comes first, as in the kernel VM's trace
+    let exit = &out.trace[out.trace.len() - 2];
+    assert_eq!(
+        (exit.kind, exit.elem, exit.regs[0]),
+        (TraceKind::ChainExit, A, 7)
+    );
 }
 
 #[test]
@@ -109,16 +119,25 @@ fn chain_calls_pass_arguments_and_preserve_callee_saved() {
     let out = s.run(&[(A, a), (B, b)], frame());
     assert_eq!(out.verdict, XdpAction::Pass);
     assert_eq!(s.models.monitor.get(&46), Some(&1));
-    assert!(out.trace.contains(&TraceEvent::ChainEnter {
-        id: B,
-        depth: 2,
-        args: [2, 3, 0]
-    }));
-    assert!(out.trace.contains(&TraceEvent::ChainReturn {
-        id: B,
-        depth: 2,
-        r0: 6
-    }));
+    // B enters in frame 2 with r1 = its ID and A's r2, r3; it exits with r0 = 6
+    assert!(out.trace.iter().any(|e| e.kind == TraceKind::ChainEnter
+        && (e.elem, e.depth, e.regs) == (B, 2, [0, B as u64, 2, 3, 0])));
+    assert!(
+        out.trace
+            .iter()
+            .any(|e| e.kind == TraceKind::ChainExit && (e.elem, e.depth, e.regs[0]) == (B, 2, 6))
+    );
+    // program calls and returns carry the PC after the call, as the kernel VM's do
+    let calls: Vec<(u32, u16)> = out
+        .trace
+        .iter()
+        .filter(|e| e.kind == TraceKind::ProgCall)
+        .map(|e| (e.elem, e.pc))
+        .collect();
+    assert_eq!(
+        calls,
+        [(s.id("monitor") as u32, 9), (s.id("hike_pass") as u32, 11)]
+    );
 }
 
 #[test]
@@ -138,7 +157,7 @@ fn depth_is_limited_to_eight_frames() {
     let enters = out
         .trace
         .iter()
-        .filter(|e| matches!(e, TraceEvent::ChainEnter { .. }))
+        .filter(|e| e.kind == TraceKind::ChainEnter)
         .count();
     assert_eq!(enters, MAX_FRAMES - 1);
 }
@@ -492,8 +511,16 @@ fn any_insn() -> impl Strategy<Value = Insn> {
         .prop_map(|(code, dst, src, off, imm)| Insn::new(code, dst, src, off, imm))
 }
 
+/// Cases per property: 1000, or `HIKE_PROPTEST_CASES` (tests/mutants.sh runs fewer).
+fn cases() -> u32 {
+    std::env::var("HIKE_PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1000)
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(1000))]
+    #![proptest_config(ProptestConfig::with_cases(cases()))]
 
     /// Random bytecode never panics, and every run ends within the limits.
     #[test]
@@ -549,7 +576,10 @@ proptest! {
         let pkt = frame();
         let mut shm = vec![0u8; 4096];
         let out = run(&[(A, a)][..], &mut m, A, pkt, &mut shm);
-        let caught = matches!(out.abort, Some(Abort::BadInsn { .. }) | Some(Abort::BadCall { .. }));
+        let caught = matches!(
+            out.abort,
+            Some(Abort::BadInsn { .. } | Abort::BadCall { .. } | Abort::BadRegister { .. })
+        );
         prop_assert!(!caught);
         prop_assert!(out.insns_executed <= (BURST_BUDGET as u64) * (MAX_PROGRAM_CALLS as u64 + 1));
     }

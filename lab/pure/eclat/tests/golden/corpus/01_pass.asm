@@ -1,0 +1,6 @@
+; chain pass_all () - 4 instructions, ID 0x40000001 until linked
+   0: r1 = 0                        ; program hike_default.hike_pass | 11: hike_pass()
+   1: call hike_elem_call_1
+   2: r0 = 0                        ; 12: return 0
+   3: exit
+

@@ -1,0 +1,9 @@
+; chain consts () - 7 instructions, ID 0x40000001 until linked
+   0: r2 = 1                        ; 12: monitor(DROP)
+   1: r1 = 0                        ; program hike_default.monitor
+   2: call hike_elem_call_2
+   3: r1 = 0                        ; program hike_default.hike_drop | 13: hike_drop()
+   4: call hike_elem_call_1
+   5: r0 = 0                        ; 14: return 0
+   6: exit
+
