@@ -536,9 +536,10 @@ async fn verdict_eclat(
         file: file.to_path_buf(),
         defines: vec![],
         packets: vec![("check".into(), frame.clone()), ("check".into(), frame)],
+        chain: None,
     };
     let res = match lab.test(req, cancel.clone()).await {
-        Ok(r) => r,
+        Ok(r) => r.packets,
         Err(e) if eclat_service::is_stopped(&e) => return Err(e),
         Err(e) => return Ok(result(check, false, want.to_string(), format!("{e:#}"))),
     };

@@ -96,11 +96,14 @@ impl Catalog {
     fn rebuild(&mut self) {
         let mut s = hike::catalog::Catalog::default();
         for p in self.embedded.iter().chain(&self.learner) {
-            s.programs.extend(p.meta.programs.iter().cloned());
-            if !p.is_learners() {
-                s.loaders.extend(p.meta.loaders.iter().cloned());
-                s.constants.extend(p.meta.constants.iter().cloned());
+            // programs, loaders, constants and aliases (`EXPORT_HIKE_ALIAS`); a learner's
+            // module contributes programs and aliases only
+            let mut c = p.meta.catalog();
+            if p.is_learners() {
+                c.loaders.clear();
+                c.constants.clear();
             }
+            s.extend(c);
         }
         self.signatures = s;
     }

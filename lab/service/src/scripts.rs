@@ -38,7 +38,8 @@ use crate::store::{AttachState, EntryState, HikeStore, ScriptState};
 #[error("{rendered}")]
 pub struct CompileFailed {
     pub file: String,
-    pub diagnostics: Vec<eclat::Diagnostic>,
+    /// with line and column
+    pub diagnostics: Vec<eclat::LocatedDiagnostic>,
     /// rendered without colour
     pub rendered: String,
 }
@@ -95,7 +96,8 @@ pub struct UnloadReport {
 #[derive(Debug, Clone)]
 pub struct Compiled {
     pub program: eclat::Program,
-    pub diagnostics: Vec<eclat::Diagnostic>,
+    /// warnings, with line and column
+    pub diagnostics: Vec<eclat::LocatedDiagnostic>,
     /// warnings rendered under the source (empty without warnings)
     pub warnings: String,
     pub compile_us: f64,
@@ -138,6 +140,7 @@ impl Lab {
         let c = self.compile_source(&src, &name, defines);
         let compile_us = t0.elapsed().as_secs_f64() * 1e6;
         let rendered = c.render(&src, &name, false);
+        let located = c.report(&src, &name).diagnostics;
         match c.output {
             Some(program) if !c.has_errors() => Ok(Compiled {
                 program,
@@ -146,12 +149,12 @@ impl Lab {
                 } else {
                     rendered
                 },
-                diagnostics: c.diagnostics,
+                diagnostics: located,
                 compile_us,
             }),
             _ => Err(CompileFailed {
                 file: name,
-                diagnostics: c.diagnostics,
+                diagnostics: located,
                 rendered: rendered.trim_end().to_string(),
             }
             .into()),

@@ -25,6 +25,16 @@ pub struct TestRequest {
     pub defines: Vec<(String, String)>,
     /// (label, Ethernet frame)
     pub packets: Vec<(String, Vec<u8>)>,
+    /// run this chain directly (through the lab's chain runner), not the script's loader
+    pub chain: Option<String>,
+}
+
+/// What a test ran: the packets, and the chain they went straight into (`None`: through
+/// the script's loader).
+#[derive(Debug, Clone)]
+pub struct TestOutcome {
+    pub chain: Option<String>,
+    pub packets: Vec<PacketResult>,
 }
 
 /// One map entry a packet changed.
@@ -66,15 +76,11 @@ pub fn name_ids(line: &str, names: &BTreeMap<u32, String>) -> String {
 
 impl Lab {
     /// Runs the script's loader on each packet in a fresh HIKe instance.
-    pub async fn test(
-        &self,
-        req: TestRequest,
-        cancel: CancellationToken,
-    ) -> Result<Vec<PacketResult>> {
+    pub async fn test(&self, req: TestRequest, cancel: CancellationToken) -> Result<TestOutcome> {
         self.blocking(move |lab| lab.test_now(&req, &cancel)).await
     }
 
-    fn test_now(&self, req: &TestRequest, cancel: &CancellationToken) -> Result<Vec<PacketResult>> {
+    fn test_now(&self, req: &TestRequest, cancel: &CancellationToken) -> Result<TestOutcome> {
         let prog = self.compile_file(&req.file, &req.defines)?.program;
         let cat: Catalog = self.catalog().clone();
         static N: AtomicU32 = AtomicU32::new(0);
@@ -110,13 +116,21 @@ impl Lab {
                     .map(|a| (a.package.clone(), a.loader.clone())),
             )
             .collect();
-        let (lpkg, lname) = loaders.first().cloned().context(
-            "the script configures no loader: nothing would run its chains (add e.g. \
-             `ip6_simple_classifier[ipv6_simple_classifier_map] = { (0): (mychain) }`)",
-        )?;
+        // through the script's loader, or straight into one chain (`--chain`, or a script
+        // that configures no loader) through the lab's chain runner
+        let entry = prog
+            .test_entry(req.chain.as_deref())
+            .map_err(|e| anyhow::anyhow!("{}: {e}", req.file.display()))?;
         for (pkg, _) in &loaders {
             ensure_object(&mut hike, cat.package(pkg, true)?)?;
         }
+        let (lpkg, lname) = match &entry {
+            eclat::TestEntry::Loader { package, loader } => (package.clone(), loader.clone()),
+            eclat::TestEntry::Chain { .. } => {
+                hike.load_embedded(CHAIN_RUNNER_OBJECT)?;
+                ("chain_runner".to_string(), "chain_runner".to_string())
+            }
+        };
         eclat_kernel::crash_point("test:scratch-loaded");
         crate::checkpoint(cancel)?;
         let chain_ids: Vec<u32> = (0..prog.chains.len() as u32)
@@ -131,6 +145,16 @@ impl Lab {
         for e in &linked.map_entries {
             hike.map_update(&e.package, &e.map, &e.key, &e.value)?;
         }
+        let direct = match &entry {
+            eclat::TestEntry::Chain { name, .. } => {
+                let id = linked
+                    .chain_id(name)
+                    .with_context(|| format!("chain `{name}` was not linked"))?;
+                hike.set_loader_chain("chain_runner", "chain_runner_map", &0u32.to_ne_bytes(), id)?;
+                Some(name.clone())
+            }
+            eclat::TestEntry::Loader { .. } => None,
+        };
         hike.set_trace(true)?;
         let mut trace = hike.trace_reader()?;
         let names: BTreeMap<u32, String> = ids
@@ -176,9 +200,15 @@ impl Lab {
                 duration_ns: r.duration.as_nanos() as u64,
             });
         }
-        Ok(out)
+        Ok(TestOutcome {
+            chain: direct,
+            packets: out,
+        })
     }
 }
+
+/// The lab's own loader that sends every packet into the chain in `chain_runner_map[0]`.
+const CHAIN_RUNNER_OBJECT: &str = "lab/chain_runner.o";
 
 /// The entries that differ between two snapshots of the same maps.
 fn changes(before: &[crate::maps::MapDump], after: &[crate::maps::MapDump]) -> Vec<MapChange> {

@@ -209,24 +209,22 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<Reply> {
             if frames.is_empty() {
                 bail!("give packets: --packet \"ipv6 udp dport=5000\" (repeatable) or --pcap FILE");
             }
-            if chain.is_some() {
-                bail!("`test --chain` is not available in this build yet");
-            }
             let file = input(&script)?;
-            let packets = lab
+            let done = lab
                 .test(
                     TestRequest {
                         file: file.clone(),
                         defines: parse_defines(&define)?,
                         packets: frames,
+                        chain,
                     },
                     ctx.cancel.clone(),
                 )
                 .await?;
             Reply::Test(Tested {
                 script: file.display().to_string(),
-                chain,
-                packets,
+                chain: done.chain,
+                packets: done.packets,
             })
         }
         Cmd::Chain(c) => match c {

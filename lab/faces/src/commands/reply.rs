@@ -65,9 +65,9 @@ pub struct CompiledChain {
 pub struct CompileReply {
     pub script: String,
     pub chains: Vec<CompiledChain>,
-    /// warnings (errors make the command fail)
-    #[schemars(with = "Vec<serde_json::Value>")]
-    pub diagnostics: Vec<eclat::Diagnostic>,
+    /// warnings, with line and column (errors make the command fail, and its JSON error
+    /// carries them in the same form)
+    pub diagnostics: Vec<eclat::LocatedDiagnostic>,
     /// loader map entries the script configures
     pub map_entries: usize,
     /// loaders the script attaches

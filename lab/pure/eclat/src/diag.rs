@@ -43,7 +43,7 @@ fn floor_char(s: &str, mut i: usize) -> usize {
     i
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Error,
@@ -128,7 +128,7 @@ impl Diagnostic {
 
 /// A place in a file: byte offsets and the 1-based line and column (in characters) of both
 /// ends. Serialized with these field names, in this order (`compile --json`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub struct Place {
     pub line: usize,
     pub col: usize,
@@ -154,7 +154,7 @@ impl Place {
 }
 
 /// A secondary label with its place.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub struct PlacedLabel {
     pub span: Place,
     pub message: String,
@@ -163,7 +163,7 @@ pub struct PlacedLabel {
 /// A diagnostic with its places resolved in its file: the structured form of an error or a
 /// warning for scripts and tools (`compile --json`, on success and on failure alike). The
 /// field names and their order are stable; optional fields are `null` when absent.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub struct LocatedDiagnostic {
     pub file: String,
     pub severity: Severity,
