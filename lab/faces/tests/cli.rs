@@ -359,6 +359,82 @@ fn compile_needs_no_root_and_explains_errors() {
     );
 }
 
+/// An original-style script: aliases of the default programs (`programs.mynet`), no loader:
+/// `test` runs its entry chain straight through the lab's chain runner, `--chain` picks a
+/// chain by name, and a misspelt one gets the script's chains and a suggestion; JSON errors
+/// carry line and column.
+#[test]
+fn a_loaderless_script_is_tested_chain_by_chain() {
+    let lab = Lab::new("tchn");
+    std::fs::create_dir_all(&lab.state).unwrap();
+    let f = lab.state.join("filter.eclat");
+    std::fs::write(
+        &f,
+        "from programs.mynet import hike_drop, hike_pass, monitor, udp_port\n\
+         def dns():\n    if udp_port(53) == 1:\n        monitor(1)\n        hike_drop()\n    hike_pass()\n",
+    )
+    .unwrap();
+    let f = f.to_str().unwrap();
+    let v: serde_json::Value = serde_json::from_str(&lab.ok(&[
+        "test",
+        f,
+        "-p",
+        "ipv6 udp dport=53",
+        "-p",
+        "ipv4 udp dport=53",
+        "-p",
+        "ipv6 udp dport=54",
+        "--json",
+    ]))
+    .unwrap();
+    assert_eq!(v["chain"], "dns", "{v}");
+    let verdicts: Vec<&str> = v["packets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["verdict"].as_str().unwrap())
+        .collect();
+    assert_eq!(verdicts, ["DROP", "DROP", "PASS"], "{v}");
+    let v: serde_json::Value = serde_json::from_str(&lab.ok(&[
+        "test",
+        f,
+        "--chain",
+        "dns",
+        "-p",
+        "ipv6 udp dport=53",
+        "--json",
+    ]))
+    .unwrap();
+    assert_eq!(v["packets"][0]["verdict"], "DROP", "{v}");
+    let o = lab.run(&["test", f, "--chain", "dsn", "-p", "ipv6 udp"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !o.status.success() && err.contains("no chain `dsn`") && err.contains("its chains: dns"),
+        "{err}"
+    );
+    // a misspelt import: the JSON error locates it
+    let bad = lab.state.join("bad.eclat");
+    std::fs::write(
+        &bad,
+        "from programs.mynet import hike_pas\ndef c():\n    hike_pas()\n",
+    )
+    .unwrap();
+    let o = lab.run(&["compile", bad.to_str().unwrap(), "--json"]);
+    assert_eq!(o.status.code(), Some(2));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let d = &v["diagnostics"][0];
+    assert_eq!(
+        (d["span"]["line"].as_u64(), d["span"]["col"].as_u64()),
+        (Some(1), Some(28)),
+        "{v}"
+    );
+    assert!(
+        d["help"].as_str().unwrap_or("").contains("hike_pass"),
+        "{v}"
+    );
+    assert!(lab.namespaces().is_empty());
+}
+
 #[test]
 fn scripts_test_load_trace_reload_unload() {
     let lab = Lab::new("scr");
