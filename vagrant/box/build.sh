@@ -253,17 +253,16 @@ GRUB_TIMEOUT=0
 GRUB_DISTRIBUTOR=Debian
 GRUB_CMDLINE_LINUX_DEFAULT=""
 GRUB_CMDLINE_LINUX="$CMDLINE"
-GRUB_TERMINAL="console serial"
+GRUB_TERMINAL="$([ "$ARCH" = amd64 ] && echo "console serial" || echo console)"
 GRUB_SERIAL_COMMAND="serial --speed=115200"
 EOF
 # a grub.cfg of our own: grub-mkconfig cannot see the loop device's label without udev
 grubcfg() {
+  # (grub's EFI build on arm64 has no `serial`: its console is the firmware's, on the serial port)
+  [ "$ARCH" = amd64 ] && printf 'serial --speed=115200\nterminal_input console serial\nterminal_output console serial\n'
   cat <<EOF
 set default=0
 set timeout=0
-serial --speed=115200
-terminal_input console serial
-terminal_output console serial
 search --no-floppy --label eclatroot --set=root
 menuentry 'Debian GNU/Linux (eclat-lab box)' {
   linux /boot/vmlinuz-$KVER root=LABEL=eclatroot ro $CMDLINE
@@ -323,6 +322,8 @@ box_vagrantfile() { # PROVIDER
     l.inputs = []
     l.loader = ["/usr/share/AAVMF/AAVMF_CODE.fd", "/usr/share/edk2/aarch64/QEMU_EFI-pflash.raw",
                 "/usr/share/qemu/edk2-aarch64-code.fd"].find { |f| File.exist?(f) }
+    # a pflash loader needs a writable variable store (libvirt copies the template there)
+    l.nvram = "/var/lib/libvirt/qemu/nvram/eclat-lab-#{File.basename(Dir.pwd)}_VARS.fd"
   end
 EOF
       ;;
