@@ -92,7 +92,7 @@ case "$ARCH" in
 esac
 EXTRA="$PKGS $TOOLS linux-headers-$ARCH"
 
-R= MNT=$W/mnt RAW= LOOP= BINFMT_OURS=0
+R= MNT=$W/mnt RAW= LOOP= BINFMT_OURS=0 BINFMT_MOUNTED=0
 mounted_below() { awk '{print $2}' /proc/mounts | grep -q "^$1\(/\|$\)"; }
 unmount_all() { # every mount below $1, deepest first
   local d
@@ -117,6 +117,7 @@ cleanup() {
   [ -n "$RAW" ] && rm -f "$RAW"
   rm -f "$OUT"/*.tmp
   if [ "$BINFMT_OURS" = 1 ] && [ -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ]; then echo -1 > /proc/sys/fs/binfmt_misc/qemu-aarch64; fi
+  [ "$BINFMT_MOUNTED" = 1 ] && umount /proc/sys/fs/binfmt_misc
 }
 trap cleanup EXIT
 trap 'exit 143' TERM INT HUP
@@ -129,7 +130,9 @@ binfmt_arm64() {
   [ "$ARCH" = arm64 ] || die "building an $ARCH box on a $(host_arch) host is not supported"
   local conf=/usr/lib/binfmt.d/qemu-aarch64.conf
   [ -f "$conf" ] || die "no $conf: apt-get install qemu-user-static"
-  [ -e /proc/sys/fs/binfmt_misc/register ] || mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc
+  if [ ! -e /proc/sys/fs/binfmt_misc/register ]; then
+    mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc; BINFMT_MOUNTED=1
+  fi
   if [ ! -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ]; then
     cat "$conf" > /proc/sys/fs/binfmt_misc/register
     BINFMT_OURS=1
