@@ -1,5 +1,6 @@
 # vagrant/lab.rb - settings and provisioning shared by vagrant/Vagrantfile (one VM) and
 # vagrant/multi/Vagrantfile (one VM per topology node). The settings are listed in vagrant/Vagrantfile.
+require "digest"
 require "json"
 require "rbconfig"
 require "tmpdir"
@@ -95,7 +96,7 @@ if INSTALLING && !SYNC && !PREBUILT && !OFFLINE
   abort "ECLAT_SYNC=0 leaves no sources in the VM to build from: also set ECLAT_PREBUILT=path/to/eclat-lab, or use a lab box (vagrant/box/build.sh)"
 end
 
-def configure_libvirt(config)
+def configure_libvirt(config, name)
   config.vm.provider :libvirt do |lv|
     lv.uri = env("ECLAT_LIBVIRT_URI") if env("ECLAT_LIBVIRT_URI")
     lv.driver = LV_DRIVER
@@ -118,6 +119,10 @@ def configure_libvirt(config)
                ["/usr/share/AAVMF/AAVMF_CODE.fd", "/usr/share/edk2/aarch64/QEMU_EFI-pflash.raw",
                 "/usr/share/qemu/edk2-aarch64-code.fd"].find { |f| File.exist?(f) }
       lv.loader = loader if loader
+      # a pflash loader needs a writable variable store: libvirt copies the firmware's
+      # template there; one per VM and per checkout
+      lv.nvram = env("ECLAT_LIBVIRT_NVRAM",
+                     "/var/lib/libvirt/qemu/nvram/eclat-lab-#{name}-#{Digest::SHA256.hexdigest(REPO)[0, 8]}_VARS.fd")
     end
     if env("ECLAT_LIBVIRT_SERIAL")
       lv.serial type: "file", source: { path: env("ECLAT_LIBVIRT_SERIAL") }
@@ -145,7 +150,9 @@ def configure_qemu(config)
     else
       qe.arch = "x86_64"
       qe.machine = HOST_ARCH == "amd64" && HOST_OS == :macos ? "q35,accel=hvf" : "q35"
-      qe.cpu = HOST_ARCH == "amd64" && HOST_OS == :macos ? "host" : "max"
+      # without hvf this is QEMU's emulation, where -cpu max hung a Debian guest before its
+      # first message and qemu64 boots (tests/vagrant/qemu-box.sh)
+      qe.cpu = HOST_ARCH == "amd64" && HOST_OS == :macos ? "host" : "qemu64"
     end
     qe.net_device = "virtio-net-pci"
     qe.qemu_dir = env("ECLAT_QEMU_DIR") if env("ECLAT_QEMU_DIR")
@@ -173,7 +180,7 @@ def configure_machine(config, name)
 
   PROVIDERS.each do |provider|
     case provider
-    when :libvirt then configure_libvirt(config)
+    when :libvirt then configure_libvirt(config, name)
     when :virtualbox then configure_virtualbox(config, name)
     when :qemu then configure_qemu(config)
     end

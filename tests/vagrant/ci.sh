@@ -103,7 +103,7 @@ cleanup() {
     p=$(ours "$W/$d.pid" "$d") && { kill "$p"; for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done; }
     rm -f "$W/$d.pid"
   done
-  rm -rf "$W/dot" "$W/pool"
+  rm -rf "$W/dot" "$W/pool" "$W/nvram"
   ip netns list | grep -qw "$NS" && ip netns del "$NS"
   if [ -f "$W/kvm.perm" ] && [ -e /dev/kvm ]; then
     read -r m o < "$W/kvm.perm"; chmod "$m" /dev/kvm; chown "$o" /dev/kvm; rm -f "$W/kvm.perm"
@@ -226,6 +226,9 @@ CPU_MODEL=qemu64; [ "$ARCH" = arm64 ] && CPU_MODEL=cortex-a72
 export ECLAT_BOX_DIR=$BOXES ECLAT_ARCH=$ARCH ECLAT_PROVIDER=libvirt ECLAT_LIBVIRT_DRIVER=qemu \
        ECLAT_LIBVIRT_CPU_MODEL=$CPU_MODEL ECLAT_LIBVIRT_POOL=$POOL ECLAT_LIBVIRT_SERIAL=$W/serial.log \
        ECLAT_CPUS=2 ECLAT_MEMORY=1536
+# arm64: the UEFI variable store in the work folder (vagrant destroy keeps it; cleanup removes it)
+export ECLAT_LIBVIRT_NVRAM=$W/nvram/eclat-lab_VARS.fd
+mkdir -p "$W/nvram"
 unset ECLAT_BOX ECLAT_PREBUILT ECLAT_SYNC
 timed "vagrant up (box add, boot, provision)" V 2400 up --provider=libvirt || fail "vagrant up"
 

@@ -69,7 +69,8 @@ if [ "$ARCH" = arm64 ]; then
     -drive if=pflash,format=raw,file=/usr/share/AAVMF/AAVMF_CODE.fd,readonly=on
     -drive "if=pflash,format=raw,file=$W/vars.fd")
 else
-  ARGS=(-machine q35 -cpu max "${ARGS[@]}")
+  # (-cpu max hangs a stock Debian kernel under TCG here before its first message: qemu64 boots)
+  ARGS=(-machine q35 -cpu qemu64 "${ARGS[@]}")
 fi
 echo "== boot: $QEMU ${ARGS[*]}"
 ip netns exec "$NS" "$QEMU" "${ARGS[@]}" &

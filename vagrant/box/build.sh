@@ -92,7 +92,7 @@ case "$ARCH" in
 esac
 EXTRA="$PKGS $TOOLS linux-headers-$ARCH"
 
-R= MNT=$W/mnt RAW= LOOP= BINFMT_OURS=0
+R= MNT=$W/mnt RAW= LOOP= BINFMT_OURS=0 BINFMT_MOUNTED=0
 mounted_below() { awk '{print $2}' /proc/mounts | grep -q "^$1\(/\|$\)"; }
 unmount_all() { # every mount below $1, deepest first
   local d
@@ -117,6 +117,7 @@ cleanup() {
   [ -n "$RAW" ] && rm -f "$RAW"
   rm -f "$OUT"/*.tmp
   if [ "$BINFMT_OURS" = 1 ] && [ -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ]; then echo -1 > /proc/sys/fs/binfmt_misc/qemu-aarch64; fi
+  [ "$BINFMT_MOUNTED" = 1 ] && umount /proc/sys/fs/binfmt_misc
 }
 trap cleanup EXIT
 trap 'exit 143' TERM INT HUP
@@ -129,7 +130,9 @@ binfmt_arm64() {
   [ "$ARCH" = arm64 ] || die "building an $ARCH box on a $(host_arch) host is not supported"
   local conf=/usr/lib/binfmt.d/qemu-aarch64.conf
   [ -f "$conf" ] || die "no $conf: apt-get install qemu-user-static"
-  [ -e /proc/sys/fs/binfmt_misc/register ] || mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc
+  if [ ! -e /proc/sys/fs/binfmt_misc/register ]; then
+    mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc; BINFMT_MOUNTED=1
+  fi
   if [ ! -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ]; then
     cat "$conf" > /proc/sys/fs/binfmt_misc/register
     BINFMT_OURS=1
@@ -253,17 +256,16 @@ GRUB_TIMEOUT=0
 GRUB_DISTRIBUTOR=Debian
 GRUB_CMDLINE_LINUX_DEFAULT=""
 GRUB_CMDLINE_LINUX="$CMDLINE"
-GRUB_TERMINAL="console serial"
+GRUB_TERMINAL="$([ "$ARCH" = amd64 ] && echo "console serial" || echo console)"
 GRUB_SERIAL_COMMAND="serial --speed=115200"
 EOF
 # a grub.cfg of our own: grub-mkconfig cannot see the loop device's label without udev
 grubcfg() {
+  # (grub's EFI build on arm64 has no `serial`: its console is the firmware's, on the serial port)
+  [ "$ARCH" = amd64 ] && printf 'serial --speed=115200\nterminal_input console serial\nterminal_output console serial\n'
   cat <<EOF
 set default=0
 set timeout=0
-serial --speed=115200
-terminal_input console serial
-terminal_output console serial
 search --no-floppy --label eclatroot --set=root
 menuentry 'Debian GNU/Linux (eclat-lab box)' {
   linux /boot/vmlinuz-$KVER root=LABEL=eclatroot ro $CMDLINE
@@ -323,6 +325,8 @@ box_vagrantfile() { # PROVIDER
     l.inputs = []
     l.loader = ["/usr/share/AAVMF/AAVMF_CODE.fd", "/usr/share/edk2/aarch64/QEMU_EFI-pflash.raw",
                 "/usr/share/qemu/edk2-aarch64-code.fd"].find { |f| File.exist?(f) }
+    # a pflash loader needs a writable variable store (libvirt copies the template there)
+    l.nvram = "/var/lib/libvirt/qemu/nvram/eclat-lab-#{File.basename(Dir.pwd)}_VARS.fd"
   end
 EOF
       ;;
