@@ -3,7 +3,8 @@
 # moment (book/src/images/lessons/ID.png, with its caption in ID.txt, shown under the lesson's
 # steps in the book) and the README's picture (book/src/images/tui.png, lesson 1's).
 #
-#   sudo book/tools/screenshot.sh [--bin path/to/eclat-lab] [NN ...]     (default: every lesson)
+#   sudo book/tools/screenshot.sh [--bin path/to/eclat-lab] [LESSON ...]  (a lesson's name, e.g. hike,
+#   or its number; default: every lesson)
 #
 # The tutorial runs in tmux at 100x32 and is driven by keys only, as a learner would: `n` to
 # the step, `r` to run it, waiting each time for what the step prints (so a slow machine only
@@ -12,7 +13,7 @@
 # progress file in a home of its own), removed afterwards. Needs tmux, Debian's python3-pil and fonts-dejavu-core.
 #
 # The key moments (the table below): a script line per lesson,
-#   NN | actions | caption
+#   LESSON | actions | caption      (LESSON: the lesson's folder name without its number)
 # actions, separated by ';':  K (go to step K and run it, then wait for the step's output to
 # settle), K~TEXT (run step K and wait until TEXT is on the screen), +S (S more seconds before
 # the picture: a live rate or a running trace), key:X (press X).
@@ -35,14 +36,14 @@ OUTDIR=book/src/images/lessons
 mkdir -p "$OUTDIR"
 
 MOMENTS='
-01 | 1~enp6s0f0; 3~pkt_count; 4~100/100; 5~Ctrl-C stops; +1.5 | Lesson 1: 100 UDP packets counted exactly, then a slow ping flowing: the counter panels update live while the rate column shows about 10 packets per second.
-02 | 1~verifier; key:v | Lesson 2: the starter rejected by the verifier, the log explained and pointed at the source line.
-03 | 5~enp6s0f0; 6~pipe_; 7~pipe_classifier; 8~pipe_set_ecn; 9~pipe_monitor; 11~100/100; 12~pipe_mon | Lesson 5: the hand-wired three-stage pipeline after 100 packets, the monitor stage counting each one.
-04 | 1~enp6s0f0; 5~verdict ABORTED | Lesson 6: one crafted packet through the starter chain with BPF_PROG_TEST_RUN: the trace shows the chain ending without a final program, and the verdict.
-05 | 1~enp6s0f0; 4~loaded; 5~20/20 | Lesson 7: the first eCLAT script loaded; 20 packets to the blocked port, counted by the chain.
-06 | 1~enp6s0f0; 2~veth0; 4~loaded; 6~Ctrl-C stops; +5 | Lesson 8: the flood under way: the policy blacklists the flow, PASS, DROP and REDIRECT counters moving live.
-07 | 2~kw_filter | Lesson 9: the starter module built and verified, and why a program without its export cannot be called.
-08 | 2~verdict PASS | Lesson 10: the starter DPI chain run on two crafted packets, with and without the keyword: both pass, and the chain trace shows each call and what it returned (finding the offset is the exercise).
+hello-xdp | 1~enp6s0f0; 3~pkt_count; 4~100/100; 5~Ctrl-C stops; +1.5 | Lesson 1: 100 UDP packets counted exactly, then a slow ping flowing: the counter panels update live while the rate column shows about 10 packets per second.
+architecture-and-toolchain | 1~verifier; key:v | Lesson 2: the starter rejected by the verifier, the log explained and pointed at the source line.
+composing-programs | 5~enp6s0f0; 6~pipe_; 7~pipe_classifier; 8~pipe_set_ecn; 9~pipe_monitor; 11~100/100; 12~pipe_mon | Lesson 5: the hand-wired three-stage pipeline after 100 packets, the monitor stage counting each one.
+hike | 1~enp6s0f0; 5~verdict ABORTED | Lesson 6: one crafted packet through the starter chain with BPF_PROG_TEST_RUN: the trace shows the chain ending without a final program, and the verdict.
+first-eclat-script | 1~enp6s0f0; 4~loaded; 5~20/20 | Lesson 7: the first eCLAT script loaded; 20 packets to the blocked port, counted by the chain.
+ddos-mitigation | 1~enp6s0f0; 2~veth0; 4~loaded; 6~Ctrl-C stops; +5 | Lesson 8: the flood under way: the policy blacklists the flow, PASS, DROP and REDIRECT counters moving live.
+writing-a-module | 2~kw_filter | Lesson 9: the starter module built and verified, and why a program without its export cannot be called.
+beyond | 2~verdict PASS | Lesson 10: the starter DPI chain run on two crafted packets, with and without the keyword: both pass, and the chain trace shows each call and what it returned (finding the offset is the exercise).
 '
 
 S=eclat-shot-$$
@@ -92,10 +93,11 @@ goto_step() { # one n or p at a time, each time until the bar has moved
   echo "screenshot.sh: could not reach step $1" >&2; screen >&2; return 1
 }
 
-shoot() { # NN ACTIONS CAPTION
-  local nn=$1 actions=$2 caption=$3 id a step text
-  id=$(cd lessons && ls -d "$nn"-* | head -1)
-  [ -n "$id" ] || { echo "screenshot.sh: no lesson $nn" >&2; return 1; }
+shoot() { # LESSON ACTIONS CAPTION
+  local name=$1 actions=$2 caption=$3 id nn a step text
+  id=$(cd lessons && ls -d [0-9][0-9]-"$name" 2>/dev/null | head -1)
+  [ -n "$id" ] || { echo "screenshot.sh: no lesson named $name" >&2; return 1; }
+  nn=${id%%-*}
   rm -rf "$SHOT"; mkdir -p "$SHOT"
   # a home of its own: the workspace (~/eclat-lab, which the steps name) and the progress file
   mkdir -p "$SHOT/home"
@@ -118,7 +120,7 @@ shoot() { # NN ACTIONS CAPTION
     case "$a/$next" in key:*|+*) ;; */+*) ;; *) idle ;; esac
   done
   tmux capture-pane -e -p -t "$S" > "$SHOT/pane.ansi"
-  key q
+  key q; key y  # quitting asks first: it removes the lab
   for _ in $(seq 100); do tmux has-session -t "$S" 2>/dev/null || break; sleep 0.1; done
   tmux kill-session -t "$S" 2>/dev/null || true
   ECLAT_LAB_STATE=$SHOT/state ECLAT_LAB_BPFFS=/sys/fs/bpf/$S ECLAT_LAB_NS_PREFIX=shot$$- "$BIN" reset >/dev/null 2>&1 || true
@@ -128,9 +130,12 @@ shoot() { # NN ACTIONS CAPTION
   if [ "$nn" = 01 ]; then cp "$OUTDIR/$id.png" book/src/images/tui.png; echo "wrote book/src/images/tui.png"; fi
 }
 
-while IFS='|' read -r nn actions caption; do
-  nn=$(echo "$nn" | tr -d ' ')
-  [ -n "$nn" ] || continue
-  if [ ${#LESSONS[@]} -gt 0 ] && ! printf '%s\n' "${LESSONS[@]}" | grep -qx "$nn"; then continue; fi
-  shoot "$nn" "$actions" "$(echo "$caption" | sed 's/^ *//')"
+while IFS='|' read -r name actions caption; do
+  name=$(echo "$name" | tr -d ' ')
+  [ -n "$name" ] || continue
+  if [ ${#LESSONS[@]} -gt 0 ]; then
+    num=$(cd lessons && ls -d [0-9][0-9]-"$name" 2>/dev/null | head -1 | cut -d- -f1)
+    printf '%s\n' "${LESSONS[@]}" | grep -qxE "$name|0*${num#0}" || continue
+  fi
+  shoot "$name" "$actions" "$(echo "$caption" | sed 's/^ *//')"
 done <<< "$MOMENTS"

@@ -233,7 +233,7 @@ fn a_minute_of_flood_through_the_ddos_chain_with_the_tui_watching() {
         "TUI memory grew from {rss_start} to {rss_max} KiB"
     );
     Command::new("tmux")
-        .args(["send-keys", "-t", &lab.tmux, "q"])
+        .args(["send-keys", "-t", &lab.tmux, "q", "y"])
         .status()
         .unwrap();
 }

@@ -160,7 +160,7 @@ fn esc_and_ctrl_c_stop_long_commands_in_the_tui() {
     need_root();
     let env = lab("tui");
     let mut t = Tmux::new(&env, "stopt", &[]);
-    t.launch("tutorial 8", 160, 45);
+    t.launch("tutorial 6", 160, 45);
     t.wait("the first frame", Duration::from_secs(10), |s| {
         s.contains("Lesson 6")
     });
@@ -208,7 +208,8 @@ fn esc_and_ctrl_c_stop_long_commands_in_the_tui() {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
-    t.keys(&["q"]);
+    // quitting asks first (it removes the lab): y confirms
+    t.keys(&["q", "y"]);
     let s = t.wait("the TUI to exit", Duration::from_secs(30), |s| {
         s.contains("TUI-EXITED=")
     });

@@ -320,8 +320,8 @@ fn sigkill_of_the_tui_is_undone_by_the_next_start_in_a_usable_terminal() {
     });
     assert_eq!(host_links(), host, "the host's interfaces changed");
 
-    // it quits, and the shell works as before
-    t.keys(&["q"]);
+    // it quits (asked first: y), and the shell works as before
+    t.keys(&["q", "y"]);
     t.wait_for("the next TUI to quit", long, || {
         !Path::new(&format!("/proc/{next}")).exists()
     });

@@ -89,7 +89,8 @@ fn lesson_two_verifier_explained_then_a_save_passes_the_check() {
     t.keys(&["n"]);
     t.wait("step 2", long, |s| s.contains("step 2/3"));
 
-    t.keys(&["q"]);
+    // quitting asks first (it removes the lab): y confirms
+    t.keys(&["q", "y"]);
     let s = t.wait("the TUI to exit", long, |s| s.contains("TUI-EXITED="));
     assert!(s.contains("TUI-EXITED=0"), "{s}");
     assert_eq!(leftovers(&env), Vec::<String>::new(), "left in the kernel");
@@ -109,7 +110,8 @@ fn lesson_two_verifier_explained_then_a_save_passes_the_check() {
     });
     t.keys(&["Escape"]);
     t.wait("the list closed", long, |s| !s.contains("Enter open"));
-    t.keys(&["q"]);
+    // quitting asks first (it removes the lab): y confirms
+    t.keys(&["q", "y"]);
     let s = t.wait("the TUI to exit", long, |s| s.contains("TUI-EXITED="));
     assert!(s.contains("TUI-EXITED=0"), "{s}");
     assert_eq!(leftovers(&env), Vec::<String>::new(), "left in the kernel");
@@ -129,7 +131,7 @@ fn lesson_five_edit_in_the_editor_and_see_the_check_pass_and_the_counters_move()
     )
     .unwrap();
     std::fs::set_permissions(&editor, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-    let t = start(&env, "tutorial 9", Some(&editor), 120, 40);
+    let t = start(&env, "tutorial 7", Some(&editor), 120, 40);
     let long = Duration::from_secs(120);
     t.wait("the first frame", Duration::from_secs(10), |s| {
         s.contains("A first eCLAT script") && s.contains("c check")
@@ -180,7 +182,8 @@ fn lesson_five_edit_in_the_editor_and_see_the_check_pass_and_the_counters_move()
         panel_value(s, "DROP") == Some(20)
     });
 
-    t.keys(&["q"]);
+    // quitting asks first (it removes the lab): y confirms
+    t.keys(&["q", "y"]);
     let s = t.wait("the TUI to exit", long, |s| s.contains("TUI-EXITED="));
     assert!(s.contains("TUI-EXITED=0"), "{s}");
     assert_eq!(leftovers(&env), Vec::<String>::new(), "left in the kernel");

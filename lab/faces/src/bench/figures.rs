@@ -270,7 +270,8 @@ fn measure_inner(bin: &Path, env: &LabEnv, idle: Duration) -> Result<TuiFigures>
     let secs = t0.elapsed().as_secs_f64();
     // SAFETY: sysconf has no preconditions
     let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
-    tui.send("q")?;
+    // quitting asks first (it removes the lab): y confirms
+    tui.send("qy")?;
     tui.wait_exit(Duration::from_secs(15))?;
     Ok(TuiFigures {
         first_frame_ms,
