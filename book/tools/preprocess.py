@@ -20,10 +20,9 @@ time, so that the reference cannot drift from the code.
   {{#eclat-figure topology FILE.toml}}
   {{#eclat-figure chain SCRIPT.eclat [CHAIN]}}
   {{#eclat-figure path SCRIPT.eclat [NODE]}}
-                                  an SVG figure drawn from the repository's file by
-                                  eclat_model::draw (through the model crate's example
-                                  `draw`, built here if it is missing or older than its
-                                  sources; $ECLAT_DRAW_BIN overrides it)
+                                  an SVG figure drawn from the repository's file by the lab
+                                  itself (`eclat-lab topo draw FILE`, `chain draw SCRIPT
+                                  [--chain CHAIN]`, `chain draw SCRIPT --path [--node NODE]`)
 
 Lesson chapters also get the terminal UI at the lesson's key moment under their steps:
 book/src/images/lessons/ID.png, taken by `sudo book/tools/screenshot.sh` (its caption in ID.txt).
@@ -250,50 +249,33 @@ def lesson_dir(lesson_id):
     return d
 
 
-def draw_binary():
-    """The figure drawer: $ECLAT_DRAW_BIN, else the model crate's example, (re)built when older
-    than the drawing code."""
-    if os.environ.get("ECLAT_DRAW_BIN"):
-        return os.environ["ECLAT_DRAW_BIN"]
-    model = os.path.join(REPO, "lab", "pure", "model")
-    sources = [os.path.join(model, "src", "draw.rs"), os.path.join(model, "examples", "draw.rs"),
-               os.path.join(model, "src", "topology.rs")]
-    newest_src = max(os.path.getmtime(f) for f in sources if os.path.exists(f))
-    cands = [os.path.join(REPO, "target", d, "examples", "draw") for d in ("debug", "release")]
-    cands = [c for c in cands if os.access(c, os.X_OK) and os.path.getmtime(c) >= newest_src]
-    if cands:
-        return max(cands, key=os.path.getmtime)
-    if shutil.which("cargo"):
-        r = subprocess.run(["cargo", "build", "-q", "--locked", "-p", "eclat-model", "--example", "draw"],
-                           cwd=REPO, capture_output=True, text=True, timeout=900)
-        built = os.path.join(REPO, "target", "debug", "examples", "draw")
-        if r.returncode == 0 and os.access(built, os.X_OK):
-            return built
-        sys.stderr.write(r.stderr)
-    return None
-
-
-_draw = []
-FIGURE_SOURCE = {"topology": "drawn from {file} by `eclat_model::draw::topology`",
-                 "chain": "the compiled form of the first chain of {file} (`eclat_model::draw::chain`): "
+FIGURE_SOURCE = {"topology": "drawn from {file} by `eclat-lab topo draw`",
+                 "chain": "the compiled form of the first chain of {file} (`eclat-lab chain draw`): "
                           "each call site, the constants moved before it, the test after it, "
                           "and where every path ends",
                  "path": "the path of a packet through the loader, the HIKe VM and the programs of {file} "
-                         "(`eclat_model::draw::packet_path`)"}
+                         "(`eclat-lab chain draw --path`)"}
+
+
+def draw_command(kind, path, extra):
+    """The lab's command that draws a figure of `kind` from the file at `path`."""
+    if kind == "topology":
+        return ["topo", "draw", path]
+    if kind == "chain":
+        return ["chain", "draw", path] + (["--chain", extra[0]] if extra else [])
+    return ["chain", "draw", path, "--path"] + (["--node", extra[0]] if extra else [])
 
 
 def render_figure(args):
     if len(args) < 2 or args[0] not in FIGURE_SOURCE:
         raise SystemExit(f"preprocess.py: eclat-figure wants topology|chain|path FILE [ARG], got {args}")
     kind, rel = args[0], args[1]
-    if not _draw:
-        _draw.append(draw_binary())
     # inside an HTML block Markdown is not read: code spans become <code>
     caption = re.sub(r"`([^`]+)`", lambda m: "<code>" + html.escape(m.group(1)) + "</code>",
                      FIGURE_SOURCE[kind].format(file=f"`{rel}`"))
-    if not _draw[0]:
-        return f"> ECLAT-FIGURE-BROKEN: no figure drawer (`cargo build -p eclat-model --example draw`) for {kind} {rel}"
-    out = subprocess.run([_draw[0], kind, os.path.join(REPO, rel), *args[2:]], capture_output=True,
+    if not BIN:
+        return f"> ECLAT-FIGURE-BROKEN: no eclat-lab binary (`cargo build -p eclat-lab`) to draw {kind} {rel}"
+    out = subprocess.run([BIN, *draw_command(kind, os.path.join(REPO, rel), args[2:])], capture_output=True,
                          text=True, timeout=60)
     if out.returncode != 0 or not out.stdout.startswith("<svg"):
         err = (out.stderr.strip().splitlines() or ["no output"])[-1]

@@ -435,6 +435,57 @@ fn a_loaderless_script_is_tested_chain_by_chain() {
     assert!(lab.namespaces().is_empty());
 }
 
+/// The lab draws its own files (the book's figures): no root, the SVG printed or written,
+/// never through a symbolic link.
+#[test]
+fn topologies_and_chains_are_drawn_without_root() {
+    let lab = Lab::new("draw");
+    std::fs::create_dir_all(&lab.state).unwrap();
+    let mut c = lab.cmd(&["topo", "draw"]);
+    c.uid(65534).gid(65534);
+    let o = c.output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let svg = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        svg.starts_with("<svg") && svg.contains("hike-lab topology: 3 nodes, 3 links"),
+        "{svg}"
+    );
+    let ddos = format!(
+        "{}/../../lessons/08-ddos-mitigation/solution/ddos.eclat",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let out = lab.state.join("ddos.svg");
+    let msg = lab.ok(&[
+        "chain",
+        "draw",
+        &ddos,
+        "--path",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert!(msg.contains("packet path of chain mitigate"), "{msg}");
+    let svg = std::fs::read_to_string(&out).unwrap();
+    assert!(svg.starts_with("<svg") && svg.contains("mitigate"), "{svg}");
+    let v: serde_json::Value =
+        serde_json::from_str(&lab.ok(&["chain", "draw", &ddos, "--json"])).unwrap();
+    assert_eq!(
+        (v["chain"].as_str(), v["figure"].as_str()),
+        (Some("mitigate"), Some("chain")),
+        "{v}"
+    );
+    let link = lab.state.join("link.svg");
+    std::os::unix::fs::symlink("/etc/passwd-eclat-lab-test", &link).unwrap();
+    let o = lab.run(&["topo", "draw", "-o", link.to_str().unwrap()]);
+    assert!(!o.status.success(), "wrote through a link");
+    assert!(!std::path::Path::new("/etc/passwd-eclat-lab-test").exists());
+    let o = lab.run(&["chain", "draw", &ddos, "--chain", "nope"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !o.status.success() && err.contains("no chain `nope`") && err.contains("mitigate"),
+        "{err}"
+    );
+}
+
 #[test]
 fn scripts_test_load_trace_reload_unload() {
     let lab = Lab::new("scr");

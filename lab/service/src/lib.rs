@@ -19,6 +19,7 @@
 pub mod catalog;
 pub mod chains;
 pub mod doctor;
+pub mod draw;
 pub mod exec;
 mod instance;
 mod lab;

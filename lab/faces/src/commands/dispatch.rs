@@ -8,6 +8,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use eclat_course::progress::Progress;
 use eclat_course::{checks, devcheck, lessons, workspace};
+use eclat_service::draw::{ChainDrawRequest, ScriptFigure};
 use eclat_service::scripts::LoadRequest;
 use eclat_service::testrun::TestRequest;
 use eclat_service::traffic::{Progress as Sent, TrafficRequest, What};
@@ -119,6 +120,22 @@ fn pick_exercise<'a>(les: &'a lessons::Lesson, id: Option<&str>) -> Result<&'a l
 
 /// A file a command reads: an exercise file of the workspace is created from its starter
 /// when the learner has not opened it yet (commands may name `~/eclat-lab/...` first).
+/// Writes a drawing to `-o FILE` (created or replaced; never through a symbolic link);
+/// returns the file's name, or `None` when the SVG is to be printed.
+fn write_svg(output: Option<&Path>, svg: &str) -> Result<Option<String>> {
+    let Some(out) = output else {
+        return Ok(None);
+    };
+    if std::fs::symlink_metadata(out).is_ok_and(|m| m.file_type().is_symlink()) {
+        bail!(
+            "{} is a symbolic link: write the drawing to a plain file",
+            out.display()
+        );
+    }
+    std::fs::write(out, svg).with_context(|| format!("writing {}", out.display()))?;
+    Ok(Some(out.display().to_string()))
+}
+
 fn input(path: &Path) -> Result<PathBuf> {
     workspace::ensure(path)?;
     Ok(path.to_path_buf())
@@ -149,6 +166,11 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<Reply> {
             TopoCmd::Up { name } => Reply::TopoUp(lab.topo_up(name).await?),
             TopoCmd::Down => Reply::TopoDown(lab.topo_down().await?),
             TopoCmd::Status => Reply::TopoStatus(lab.topo_status().await?),
+            TopoCmd::Draw { name, output } => {
+                let drawing = lab.topo_draw(name)?;
+                let written = write_svg(output.as_deref(), &drawing.svg)?;
+                Reply::TopoDraw(TopoDrawn { drawing, written })
+            }
         },
         Cmd::Exec { node, argv } => Reply::Exec(lab.exec(node, argv).await?),
         Cmd::Traffic(a) => {
@@ -232,6 +254,28 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<Reply> {
                 chains: lab.chain_list().await?,
             }),
             ChainCmd::Dis { id } => Reply::ChainDis(lab.chain_dis(id).await?),
+            ChainCmd::Draw {
+                script,
+                chain,
+                path,
+                node,
+                define,
+                output,
+            } => {
+                let drawing = lab.chain_draw(&ChainDrawRequest {
+                    file: input(&script)?,
+                    defines: parse_defines(&define)?,
+                    chain,
+                    figure: if path {
+                        ScriptFigure::Path
+                    } else {
+                        ScriptFigure::Chain
+                    },
+                    node,
+                })?;
+                let written = write_svg(output.as_deref(), &drawing.svg)?;
+                Reply::ChainDraw(ChainDrawn { drawing, written })
+            }
             ChainCmd::Trace { seconds } => {
                 let (tx, mut rx) = mpsc::unbounded_channel();
                 let fwd = ctx.updates.clone();

@@ -138,6 +138,26 @@ pub struct Solution {
     pub solution: String,
 }
 
+/// `topo draw`: the drawing, and the file it was written to (`-o`).
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct TopoDrawn {
+    #[serde(flatten)]
+    pub drawing: eclat_service::draw::TopoDrawing,
+    /// the file the SVG was written to (absent: printed)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub written: Option<String>,
+}
+
+/// `chain draw`: the drawing, and the file it was written to (`-o`).
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct ChainDrawn {
+    #[serde(flatten)]
+    pub drawing: eclat_service::draw::ChainDrawing,
+    /// the file the SVG was written to (absent: printed)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub written: Option<String>,
+}
+
 /// The typed result of every command.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 #[serde(untagged)]
@@ -147,6 +167,7 @@ pub enum Reply {
     TopoDown(DownReport),
     TopoStatus(Status),
     TopoList(Topologies),
+    TopoDraw(TopoDrawn),
     Exec(ExecResult),
     Traffic(TrafficReport),
     XdpLoad(XdpLoaded),
@@ -171,6 +192,7 @@ pub enum Reply {
     ChainList(Chains),
     ChainDis(ChainDis),
     ChainTrace(TraceSummary),
+    ChainDraw(ChainDrawn),
     DevCheck(DevReport),
     DevReference(serde_json::Value),
     LessonList(Lessons),

@@ -117,6 +117,15 @@ pub enum TopoCmd {
     Status,
     /// List the topologies shipped with the lab
     List,
+    /// Draw a topology file as SVG (nodes, links, interfaces, addresses, XDP programs); no
+    /// root needed
+    Draw {
+        /// a name from netns/ (default hike-lab) or a path to a .toml file
+        name: Option<String>,
+        /// Write the SVG to this file instead of printing it
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Args, Clone)]
@@ -218,6 +227,26 @@ pub enum ChainCmd {
         #[arg(long, default_value_t = 10)]
         seconds: u64,
     },
+    /// Draw a script's chain as SVG: its compiled form (each call site and where every
+    /// path goes), or with --path the way of a packet through loader, VM and programs; no
+    /// root needed
+    Draw {
+        script: PathBuf,
+        /// The chain (default: the first, or with --path the one the loader's map names)
+        #[arg(long)]
+        chain: Option<String>,
+        /// Draw the packet's path instead of the compiled chain
+        #[arg(long)]
+        path: bool,
+        /// With --path: the node the loader runs on
+        #[arg(long, default_value = "sut")]
+        node: String,
+        #[arg(short = 'D', value_name = "NAME=VALUE")]
+        define: Vec<String>,
+        /// Write the SVG to this file instead of printing it
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -299,7 +328,8 @@ impl Cmd {
                 | Cmd::Compile { .. }
                 | Cmd::Dev(DevCmd::Reference)
                 | Cmd::Module(ModuleCmd::List)
-                | Cmd::Topo(TopoCmd::List)
+                | Cmd::Topo(TopoCmd::List | TopoCmd::Draw { .. })
+                | Cmd::Chain(ChainCmd::Draw { .. })
                 | Cmd::Xdp(XdpCmd::List)
         )
     }

@@ -26,6 +26,17 @@ pub fn reply(r: &Reply) -> String {
         TopoDown(d) => lab::topo_down(d),
         TopoStatus(s) => format_status(s),
         TopoList(l) => lab::topo_list(l),
+        TopoDraw(d) => match &d.written {
+            Some(f) => format!(
+                "wrote {f}: topology {} ({}: {} nodes, {} links) as SVG, {} bytes",
+                d.drawing.topology,
+                d.drawing.source,
+                d.drawing.nodes,
+                d.drawing.links,
+                d.drawing.svg.len()
+            ),
+            None => d.drawing.svg.trim_end().to_string(),
+        },
         Exec(e) => lab::exec(e),
         Traffic(t) => lab::traffic(t),
         XdpLoad(x) => lab::xdp_load(x),
@@ -49,6 +60,20 @@ pub fn reply(r: &Reply) -> String {
         Test(t) => learn::test(t),
         ChainList(c) => learn::chain_list(c),
         ChainDis(d) => learn::chain_dis(d),
+        ChainDraw(d) => match &d.written {
+            Some(f) => format!(
+                "wrote {f}: {} of chain {} of {} as SVG, {} bytes",
+                if d.drawing.figure == "path" {
+                    "the packet path"
+                } else {
+                    "the compiled form"
+                },
+                d.drawing.chain,
+                d.drawing.script,
+                d.drawing.svg.len()
+            ),
+            None => d.drawing.svg.trim_end().to_string(),
+        },
         ChainTrace(t) => learn::trace_end(t),
         DevCheck(d) => learn::dev_check(d),
         DevReference(v) => serde_json::to_string_pretty(v).unwrap_or_default(),
