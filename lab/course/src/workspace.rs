@@ -67,8 +67,13 @@ pub fn file(lesson: &Lesson, ex: &Exercise) -> Result<PathBuf> {
 }
 
 fn write_starter(lesson: &Lesson, ex: &Exercise, path: &Path) -> Result<()> {
-    let text = lessons::exercise_file(lesson, "starter", &ex.file)
-        .with_context(|| format!("lesson {} has no starter/{}", lesson.id, ex.file))?;
+    write_copy(lesson, ex, "starter", path)
+}
+
+/// Writes the lesson's `kind` (`starter` or `solution`) copy of the exercise file at `path`.
+fn write_copy(lesson: &Lesson, ex: &Exercise, kind: &str, path: &Path) -> Result<()> {
+    let text = lessons::exercise_file(lesson, kind, &ex.file)
+        .with_context(|| format!("lesson {} has no {kind}/{}", lesson.id, ex.file))?;
     std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?;
     give_to_user(path);
     Ok(())
@@ -100,12 +105,23 @@ pub fn ensure(path: &Path) -> Result<()> {
 /// Puts the embedded starter back (the learner's edits are moved aside, not lost).
 /// Returns (the file, where their version went).
 pub fn reset(lesson: &Lesson, ex: &Exercise) -> Result<(PathBuf, PathBuf)> {
+    replace_with(lesson, ex, "starter")
+}
+
+/// Puts the reference solution in place of the learner's file (an instructor catching a
+/// learner up; their version is moved aside, not lost). Returns (the file, where their
+/// version went).
+pub fn solve(lesson: &Lesson, ex: &Exercise) -> Result<(PathBuf, PathBuf)> {
+    replace_with(lesson, ex, "solution")
+}
+
+fn replace_with(lesson: &Lesson, ex: &Exercise, kind: &str) -> Result<(PathBuf, PathBuf)> {
     let path = file(lesson, ex)?;
     let backup = path.with_extension(format!(
         "{}.bak",
         path.extension().and_then(|e| e.to_str()).unwrap_or("")
     ));
     std::fs::rename(&path, &backup).with_context(|| format!("keeping {}", path.display()))?;
-    write_starter(lesson, ex, &path)?;
+    write_copy(lesson, ex, kind, &path)?;
     Ok((path, backup))
 }

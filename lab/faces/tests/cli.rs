@@ -486,6 +486,53 @@ fn topologies_and_chains_are_drawn_without_root() {
     );
 }
 
+/// An instructor catches a learner up: `lesson solve` puts the reference solution in place
+/// (the learner's version kept), the checks pass and the exercise counts as done; the
+/// solution stays closed to a learner until then, and opens to an instructor's session.
+#[test]
+fn an_instructor_catches_a_learner_up() {
+    let lab = Lab::new("solv");
+    std::fs::create_dir_all(&lab.state).unwrap();
+    let ws = lab.state.join("ws");
+    let progress = lab.state.join("progress.toml");
+    let run = |args: &[&str], instructor: bool| {
+        let mut c = lab.cmd(args);
+        c.env("ECLAT_LAB_WORKSPACE", &ws)
+            .env("ECLAT_LAB_PROGRESS", &progress)
+            .env_remove("ECLAT_LAB_INSTRUCTOR");
+        if instructor {
+            c.env("ECLAT_LAB_INSTRUCTOR", "1");
+        }
+        c.output().unwrap()
+    };
+    let o = run(&["lesson", "solution", "1"], false);
+    assert!(
+        !o.status.success(),
+        "the solution opened before the checks passed"
+    );
+    assert!(String::from_utf8_lossy(&o.stderr).contains("opens once your checks pass"));
+    let o = run(&["lesson", "solution", "1"], true);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // the learner's own (unfinished) work
+    let mine = ws.join("01-hello-xdp/ipv6_counter.bpf.c");
+    std::fs::create_dir_all(mine.parent().unwrap()).unwrap();
+    std::fs::write(&mine, "/* my attempt */\n").unwrap();
+    let o = run(&["lesson", "solve", "1", "--json"], false);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["check"]["passed"], true, "{v}");
+    let backup = v["backup"].as_str().unwrap();
+    assert_eq!(
+        std::fs::read_to_string(backup).unwrap(),
+        "/* my attempt */\n"
+    );
+    let p = std::fs::read_to_string(&progress).unwrap();
+    assert!(p.contains("ipv6-only"), "{p}");
+    // now the learner may read it too
+    assert!(run(&["lesson", "solution", "1"], false).status.success());
+    assert!(lab.namespaces().is_empty());
+}
+
 #[test]
 fn scripts_test_load_trace_reload_unload() {
     let lab = Lab::new("scr");

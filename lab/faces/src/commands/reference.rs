@@ -93,6 +93,7 @@ fn schema_fields(path: &[&str]) -> Option<Vec<Field>> {
         ["lesson", "hint"] => fields_of::<Hint>(),
         ["lesson", "reset"] => fields_of::<ExerciseReset>(),
         ["lesson", "solution"] => fields_of::<Solution>(),
+        ["lesson", "solve"] => fields_of::<Solved>(),
         ["reset"] => fields_of::<ResetReport>(),
         ["bench"] => fields_of::<crate::bench::BenchReport>(),
         _ => return None,

@@ -158,6 +158,15 @@ pub struct ChainDrawn {
     pub written: Option<String>,
 }
 
+/// `lesson solve`: the reference solution put in place, and its checks.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct Solved {
+    pub file: String,
+    /// where the learner's own version went
+    pub backup: String,
+    pub check: eclat_course::CheckReport,
+}
+
 /// The typed result of every command.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 #[serde(untagged)]
@@ -201,6 +210,7 @@ pub enum Reply {
     LessonHint(Hint),
     LessonReset(ExerciseReset),
     LessonSolution(Solution),
+    LessonSolve(Solved),
     Reset(ResetReport),
     Bench(Box<BenchReport>),
 }
@@ -217,6 +227,7 @@ impl Reply {
             Reply::ModuleBuild(b) => b.accepted(),
             Reply::DevCheck(d) => d.ok,
             Reply::LessonCheck(c) => c.passed,
+            Reply::LessonSolve(s) => s.check.passed,
             Reply::Reset(r) => r.kept.is_empty(),
             _ => true,
         };

@@ -293,8 +293,15 @@ pub enum LessonCmd {
         id: String,
         exercise: Option<String>,
     },
-    /// The reference solution, once your checks pass
+    /// The reference solution, once your checks pass (an instructor's session,
+    /// ECLAT_LAB_INSTRUCTOR=1, opens it at once)
     Solution {
+        id: String,
+        exercise: Option<String>,
+    },
+    /// Catch up: put the reference solution in place of your file (yours is kept as .bak),
+    /// run the checks, and record the exercise as done
+    Solve {
         id: String,
         exercise: Option<String>,
     },

@@ -80,6 +80,12 @@ pub fn reply(r: &Reply) -> String {
         LessonList(l) => learn::lesson_list(l),
         LessonShow(s) => learn::lesson_show(s),
         LessonCheck(c) => learn::check(c),
+        LessonSolve(s) => format!(
+            "put the reference solution in {} (your version is in {})\n{}",
+            s.file,
+            s.backup,
+            learn::check(&s.check)
+        ),
         LessonHint(h) => format!("hint {}/{} for {}: {}", h.hint, h.of, h.exercise, h.text),
         LessonReset(r) => format!(
             "{} is the starter again (your version: {})",
