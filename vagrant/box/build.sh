@@ -153,8 +153,19 @@ else
   rm -f "$W"/rootfs-"$ARCH"-*.tar
   R=$W/rootfs-$ARCH; safe_rm "$R"
   s=$(date +%s)
-  debootstrap --arch="$ARCH" --variant=minbase --include="$BASE" bookworm "$R" "$MIRROR" > "$W/debootstrap-$ARCH.log" 2>&1 ||
-    { tail -20 "$W/debootstrap-$ARCH.log" >&2; die "debootstrap failed (log: $W/debootstrap-$ARCH.log)"; }
+  # a clean environment: nothing of the caller's (TMPDIR, LD_*, locale, a test harness's
+  # variables) reaches the package scripts that run inside the new root
+  env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LC_ALL=C.UTF-8 DEBIAN_FRONTEND=noninteractive \
+    debootstrap --arch="$ARCH" --variant=minbase --include="$BASE" bookworm "$R" "$MIRROR" > "$W/debootstrap-$ARCH.log" 2>&1 ||
+    { tail -20 "$W/debootstrap-$ARCH.log" >&2
+      # the reason a package failed to configure is in debootstrap's own log inside the root
+      if [ -f "$R/debootstrap/debootstrap.log" ]; then
+        cp "$R/debootstrap/debootstrap.log" "$W/debootstrap-$ARCH-inner.log"
+        echo "--- the root's debootstrap.log (last 40 lines; whole: $W/debootstrap-$ARCH-inner.log)" >&2
+        tail -40 "$R/debootstrap/debootstrap.log" >&2
+      fi
+      echo "--- host: $(uname -r); free: $(df -h --output=avail "$W" | tail -1); memory available: $(awk '/MemAvailable/{print int($2/1024)}' /proc/meminfo) MiB" >&2
+      die "debootstrap failed (log: $W/debootstrap-$ARCH.log)"; }
   echo "   debootstrap: $(( $(date +%s) - s )) s"
   # no documentation, manual pages or translations in the box: nothing in it reads them
   printf 'path-exclude=/usr/share/doc/*\npath-include=/usr/share/doc/*/copyright\npath-exclude=/usr/share/man/*\npath-exclude=/usr/share/info/*\npath-exclude=/usr/share/locale/*\npath-include=/usr/share/locale/locale.alias\n' \
