@@ -222,9 +222,118 @@ pub fn find(id: &str) -> Result<Lesson> {
         })
 }
 
+/// The lines of a solution that its starter does not have (comments, blank lines and
+/// lines of one or two tokens left out), whitespace collapsed: what a hint or the lesson
+/// text must not print, since copying them would be the exercise done.
+pub fn solution_lines(starter: &str, solution: &str) -> Vec<String> {
+    fn code(line: &str) -> String {
+        let mut l = line;
+        for c in ["//", "/*", " # "] {
+            if let Some(i) = l.find(c) {
+                l = &l[..i];
+            }
+        }
+        if l.trim_start().starts_with('#') || l.trim_start().starts_with('*') {
+            l = "";
+        }
+        l.split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .trim_end_matches([';', '{', ' '])
+            .to_string()
+    }
+    let have: std::collections::BTreeSet<String> = starter.lines().map(code).collect();
+    let mut out: Vec<String> = solution
+        .lines()
+        .map(code)
+        .filter(|l| !have.contains(l))
+        .filter(|l| l.len() >= 8)
+        .collect();
+    out.dedup();
+    out
+}
+
+/// The first solution line that `text` gives away in one of its code spans (`...`): a span
+/// that holds the whole line, or most of it (more than a name: naming the constant to
+/// change is fine, writing its new value is not).
+pub fn gives_away<'a>(text: &str, solution: &'a [String]) -> Option<&'a str> {
+    let spans = text.split('`').skip(1).step_by(2);
+    for span in spans {
+        let span = span
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .trim_end_matches([';', ' '])
+            .to_string();
+        for line in solution {
+            let more_than_a_name = span.contains(|c: char| !c.is_alphanumeric() && c != '_');
+            if span.contains(line.as_str())
+                || (more_than_a_name && line.contains(&span) && span.len() * 10 >= line.len() * 6)
+            {
+                return Some(line);
+            }
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn no_hint_and_no_step_hands_over_a_solution_line() {
+        for l in all() {
+            for ex in &l.exercises {
+                let (Some(st), Some(so)) = (
+                    exercise_file(&l, "starter", &ex.file),
+                    exercise_file(&l, "solution", &ex.file),
+                ) else {
+                    panic!("{}/{}: files", l.id, ex.id)
+                };
+                let lines = solution_lines(st, so);
+                // a solution that only moves lines has none of its own
+                let sorted = |t: &str| {
+                    let mut v: Vec<String> = t.lines().map(|l| l.trim().to_string()).collect();
+                    v.retain(|l| !l.is_empty() && !l.starts_with('#') && !l.starts_with("/*") && !l.starts_with('*'));
+                    v.sort();
+                    v
+                };
+                assert!(
+                    !lines.is_empty() || sorted(st) == sorted(so),
+                    "{}/{}: the solution's own lines were not found",
+                    l.id,
+                    ex.id
+                );
+                for (i, h) in ex.hints.iter().enumerate() {
+                    if let Some(line) = gives_away(h, &lines) {
+                        panic!("{}/{}: hint {} gives `{line}` away", l.id, ex.id, i + 1);
+                    }
+                }
+                for s in &l.steps {
+                    if let Some(line) = gives_away(&s.text, &lines) {
+                        panic!("{}: step `{}` gives `{line}` away", l.id, s.title);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_span_that_holds_a_solution_line_gives_it_away() {
+        let lines = solution_lines(
+            "OFFSET = 0\nf()\n",
+            "# a comment\nOFFSET = 62   # the offset\nf()\n",
+        );
+        assert_eq!(lines, vec!["OFFSET = 62".to_string()]);
+        assert_eq!(gives_away("Set `OFFSET = 62`.", &lines), Some("OFFSET = 62"));
+        assert_eq!(gives_away("Set `OFFSET   =  62;` now", &lines), Some("OFFSET = 62"));
+        assert_eq!(gives_away("Change `OFFSET`: count the headers.", &lines), None);
+        assert_eq!(gives_away("OFFSET = 62 without backticks", &lines), None);
+        let lines = solution_lines("f()\n", "f()\nhike_pass()\n");
+        assert_eq!(gives_away("end with `hike_pass()`", &lines), Some("hike_pass()"));
+        assert_eq!(gives_away("a final program such as `hike_pass`", &lines), None);
+    }
 
     #[test]
     fn every_embedded_lesson_parses() {
