@@ -214,12 +214,24 @@ fn describe(c: &Check) -> String {
             s
         }
         Check::Traffic {
+            setup,
             send,
             maps,
             replies,
             ..
         } => {
-            let mut s = format!("after `{send}`");
+            // what the check configures before it sends, so that checks that send the same
+            // traffic under another configuration read differently
+            let knobs: Vec<String> = setup
+                .iter()
+                .filter(|c| c.starts_with("map set "))
+                .map(|c| format!("`{c}`"))
+                .collect();
+            let mut s = if knobs.is_empty() {
+                format!("after `{send}`")
+            } else {
+                format!("with {}, after `{send}`", knobs.join(" and "))
+            };
             let moves: Vec<String> = maps
                 .iter()
                 .map(|d| format!("{}[{}] {:+}", d.map, d.key, d.delta))
