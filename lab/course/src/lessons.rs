@@ -319,6 +319,100 @@ mod tests {
         }
     }
 
+    /// The maps a step's command brings into the lab (by the names panels use), as far as
+    /// the step's words tell: a prebuilt program's, the maps a lesson file declares, the
+    /// maps of the programs and loaders a script imports, and the VM's own.
+    fn maps_made_by(l: &Lesson, run: &str) -> Vec<String> {
+        let cat = hike::catalog::Catalog::reference();
+        let w: Vec<&str> = run.split_whitespace().collect();
+        // a file of this lesson, named by its path in the workspace
+        let file = |path: &str| {
+            let name = path.rsplit('/').next().unwrap_or(path);
+            exercise_file(l, "solution", name).or_else(|| exercise_file(l, "starter", name))
+        };
+        let c_maps = |src: &str| -> Vec<String> {
+            src.lines()
+                .filter_map(|x| x.trim().strip_prefix("} ")?.strip_suffix(" SEC(\".maps\");"))
+                .map(str::to_string)
+                .collect()
+        };
+        match w.as_slice() {
+            ["xdp", "attach", prog, ..] => match eclat_model::prebuilt::find(prog) {
+                Some(p) => {
+                    let obj = eclat_kernel::objects::get(p.object).expect("embedded object");
+                    ["pkt_count", "verdict"]
+                        .into_iter()
+                        .filter(|m| obj.windows(m.len()).any(|x| x == m.as_bytes()))
+                        .map(str::to_string)
+                        .collect()
+                }
+                None => vec![],
+            },
+            ["xdp", "load", f] | ["module", "load", f] if f.ends_with(".c") => {
+                file(f).map(c_maps).unwrap_or_default()
+            }
+            ["module", "load", prog] => {
+                let (pkg, name) = prog.split_once('.').unwrap_or(("", prog));
+                let mut v: Vec<String> = cat
+                    .program(pkg, name)
+                    .map(|p| p.maps.iter().map(|m| m.name.clone()).collect())
+                    .unwrap_or_default();
+                v.extend(["hvm_hprog_map", "hvm_stats"].map(String::from));
+                v
+            }
+            ["load", f, ..] => {
+                let mut v: Vec<String> = ["hvm_hprog_map", "hvm_chain_map", "hvm_stats"]
+                    .map(String::from)
+                    .to_vec();
+                for line in file(f).unwrap_or_default().lines() {
+                    let Some((from, names)) = line.strip_prefix("from ").and_then(|x| x.split_once(" import ")) else {
+                        continue;
+                    };
+                    for n in names.split(',').map(str::trim) {
+                        let maps = match from.split_once('.') {
+                            Some(("programs", pkg)) => cat.program(pkg, n).map(|p| &p.maps),
+                            Some(("loaders", pkg)) => cat.loader(pkg, n).map(|p| &p.maps),
+                            _ => None,
+                        };
+                        v.extend(maps.into_iter().flatten().map(|m| m.name.clone()));
+                    }
+                }
+                v
+            }
+            _ => vec![],
+        }
+    }
+
+    #[test]
+    fn every_map_panel_is_fed_by_a_step_and_traffic_has_a_panel() {
+        for l in all() {
+            let made: Vec<String> = l
+                .steps
+                .iter()
+                .filter_map(|s| s.run.as_deref())
+                .flat_map(|r| maps_made_by(&l, r))
+                .collect();
+            for p in &l.maps {
+                assert!(
+                    made.contains(&p.name),
+                    "{}: the panel `{}` shows a map no step loads (the steps make {made:?})",
+                    l.id,
+                    p.name
+                );
+            }
+            // a lesson that loads something and sends traffic at it shows what moved, live
+            let sends = l
+                .steps
+                .iter()
+                .any(|s| s.run.as_deref().is_some_and(|r| r.starts_with("traffic ")));
+            assert!(
+                made.is_empty() || !sends || !l.maps.is_empty(),
+                "{}: its steps load maps and send traffic, but it shows no map panel",
+                l.id
+            );
+        }
+    }
+
     #[test]
     fn a_span_that_holds_a_solution_line_gives_it_away() {
         let lines = solution_lines(
