@@ -333,7 +333,7 @@ async fn map(ctx: &Ctx, m: MapCmd) -> Result<Reply> {
             interval,
             count,
         } => {
-            let (tx, mut rx) = mpsc::unbounded_channel();
+            let (tx, mut rx) = mpsc::unbounded_channel::<eclat_service::maps::WatchFrame>();
             let fwd = ctx.updates.clone();
             let pump = tokio::spawn(async move {
                 let mut labels = None;
