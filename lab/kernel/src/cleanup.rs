@@ -107,7 +107,7 @@ fn remove_entries(
     Ok(())
 }
 
-/// A scratch lab (`crate::sublab`) could not be made or removed.
+/// A scratch lab (the `sublab` module) could not be made or removed.
 #[derive(Debug, thiserror::Error)]
 pub enum SubLabError {
     #[error(transparent)]
