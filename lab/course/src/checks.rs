@@ -194,35 +194,44 @@ fn find_dump<'a>(dumps: &'a [Dump], name: &str) -> Option<&'a Dump> {
         .find(|d| d.map.name == name || d.map.name.ends_with(&format!("/{name}")))
 }
 
-/// What a check looks at, for its line in the report: the program or the packet, and what
-/// is expected, so that no two checks of an exercise read the same.
+/// What a check looks at, for its line in the report: the packet or the traffic and what
+/// is expected, so that no two checks of an exercise read the same. `label` puts the
+/// program (or the file) in front.
 fn describe(c: &Check) -> String {
     match c {
-        Check::Compiles { .. } => "it compiles".into(),
+        Check::Compiles { .. } => "compiles".into(),
         Check::Verifier { .. } => "the kernel's verifier accepts every program".into(),
         Check::Verdict {
             packet,
             expect,
-            program,
             maps,
             ..
         } => {
-            let mut s = match program {
-                Some(p) => format!("{p}: `{packet}` gives {expect}"),
-                None => format!("`{packet}` gives {expect}"),
-            };
+            let mut s = format!("`{packet}` gives {expect}");
             for d in maps {
                 s.push_str(&format!(", {}[{}] {:+}", d.map, d.key, d.delta));
             }
             s
         }
         Check::Traffic {
+            setup,
             send,
             maps,
             replies,
             ..
         } => {
-            let mut s = format!("after `{send}`");
+            // what the check configures before it sends, so that checks that send the same
+            // traffic under another configuration read differently
+            let knobs: Vec<String> = setup
+                .iter()
+                .filter(|c| c.starts_with("map set "))
+                .map(|c| format!("`{c}`"))
+                .collect();
+            let mut s = if knobs.is_empty() {
+                format!("after `{send}`")
+            } else {
+                format!("with {}, after `{send}`", knobs.join(" and "))
+            };
             let moves: Vec<String> = maps
                 .iter()
                 .map(|d| format!("{}[{}] {:+}", d.map, d.key, d.delta))
@@ -238,6 +247,46 @@ fn describe(c: &Check) -> String {
             }
             s
         }
+    }
+}
+
+/// What a check is about: the program it runs (a C exercise's check may name one of the
+/// object's programs), else the learner's file.
+fn subject(c: &Check, file: &Path) -> String {
+    match c {
+        Check::Verdict {
+            program: Some(p), ..
+        } => p.clone(),
+        _ => file
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| file.display().to_string()),
+    }
+}
+
+/// A check's line in the report: its subject, then what it looks at.
+pub fn label(c: &Check, file: &Path) -> String {
+    format!("{}: {}", subject(c, file), describe(c))
+}
+
+/// A verdict check whose packet got the right verdict but moved a counter wrongly: the
+/// line names the counter, and says the verdict was right, so the learner looks at the
+/// counting code, not at the verdict.
+fn counter_failed(c: &Check, verdict: &str, d: &MapDelta, got: i128) -> CheckResult {
+    let packet = match c {
+        Check::Verdict { packet, .. } => packet.as_str(),
+        _ => "the packet",
+    };
+    CheckResult {
+        what: format!(
+            "`{packet}` moves {}[{}] by {:+} (its verdict, {verdict}, is right)",
+            d.map, d.key, d.delta
+        ),
+        passed: false,
+        expected: format!("{}[{}] {:+} per packet", d.map, d.key, d.delta),
+        seen: format!("{}[{}] {got:+} per packet", d.map, d.key),
+        hint: c.hint(),
+        explanation: None,
     }
 }
 
@@ -321,6 +370,10 @@ pub async fn run(
                 break;
             }
             Err(e) => error_result(check, &e),
+        };
+        let r = CheckResult {
+            what: format!("{}: {}", subject(check, file), r.what),
+            ..r
         };
         let failed = !r.passed;
         results.push(r);
@@ -510,12 +563,7 @@ async fn verdict_c(
         };
         let got = value_of(b, &d.key)? - value_of(a, &d.key)?;
         if got != d.delta as i128 {
-            return Ok(result(
-                check,
-                false,
-                format!("{}[{}] {:+} per packet", d.map, d.key, d.delta),
-                format!("{got:+}"),
-            ));
+            return Ok(counter_failed(check, &seen, d, got));
         }
     }
     Ok(result(check, true, want.to_string(), seen))
@@ -569,12 +617,7 @@ async fn verdict_eclat(
             .and_then(|c| c.delta)
             .unwrap_or(0);
         if delta != d.delta as i128 {
-            return Ok(result(
-                check,
-                false,
-                format!("{}[{}] {:+} per packet", d.map, d.key, d.delta),
-                format!("{delta:+}"),
-            ));
+            return Ok(counter_failed(check, &want.to_string(), d, delta));
         }
     }
     Ok(result(check, true, want.to_string(), want.to_string()))
@@ -777,10 +820,53 @@ mod tests {
             for ex in &l.exercises {
                 let mut seen = std::collections::BTreeSet::new();
                 for c in &ex.checks {
-                    let d = describe(c);
+                    let d = label(c, Path::new(&ex.file));
                     assert!(seen.insert(d.clone()), "{}/{}: `{d}` twice", l.id, ex.id);
                 }
             }
         }
+    }
+
+    #[test]
+    fn every_check_label_names_its_program_or_file() {
+        for l in crate::lessons::all() {
+            for ex in &l.exercises {
+                for c in &ex.checks {
+                    let d = label(c, Path::new(&ex.file));
+                    let who = match c {
+                        Check::Verdict {
+                            program: Some(p), ..
+                        } => p.as_str(),
+                        _ => ex.file.as_str(),
+                    };
+                    assert!(d.starts_with(&format!("{who}: ")), "{}/{}: `{d}`", l.id, ex.id);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_wrong_counter_is_not_blamed_on_the_verdict() {
+        let c = Check::Verdict {
+            packet: "ipv6 udp dport=5000".into(),
+            expect: "PASS".into(),
+            program: None,
+            maps: vec![],
+            hint: Some(1),
+        };
+        let d = MapDelta {
+            map: "pkt_count".into(),
+            key: "0".into(),
+            delta: 1,
+        };
+        let r = counter_failed(&c, "PASS", &d, 0);
+        assert!(!r.passed);
+        assert_eq!(
+            r.what,
+            "`ipv6 udp dport=5000` moves pkt_count[0] by +1 (its verdict, PASS, is right)"
+        );
+        assert_eq!(r.expected, "pkt_count[0] +1 per packet");
+        assert_eq!(r.seen, "pkt_count[0] +0 per packet");
+        assert_eq!(r.hint, Some(1));
     }
 }
