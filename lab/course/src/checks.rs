@@ -68,6 +68,20 @@ pub enum Step {
         key: String,
         value: String,
     },
+    CubeAdd {
+        name: String,
+        source: String,
+    },
+    CubeConnect {
+        from: String,
+        port: u32,
+        to: String,
+    },
+    CubeAttach {
+        name: String,
+        node: String,
+        dev: String,
+    },
     Traffic(TrafficRequest),
 }
 
@@ -91,11 +105,31 @@ impl Step {
                 key: k.to_string(),
                 value: v.to_string(),
             },
+            ["cube", "add", n, src] => Step::CubeAdd {
+                name: n.to_string(),
+                source: src.to_string(),
+            },
+            ["cube", "connect", from, to] => {
+                let (c, p) = from
+                    .rsplit_once(':')
+                    .with_context(|| format!("`{from}`: CUBE:PORT"))?;
+                Step::CubeConnect {
+                    from: c.to_string(),
+                    port: p.parse().with_context(|| format!("`{from}`: CUBE:PORT"))?,
+                    to: to.to_string(),
+                }
+            }
+            ["cube", "attach", n, node, dev] => Step::CubeAttach {
+                name: n.to_string(),
+                node: node.to_string(),
+                dev: dev.to_string(),
+            },
             ["traffic", rest @ ..] => Step::Traffic(parse_traffic(rest)?),
             _ => bail!(
                 "a check can run `topo up [NAME]`, `xdp attach PROGRAM NODE DEV`, `load FILE`, \
-                 `module load X`, `map clear MAP`, `map set MAP KEY VALUE` and `traffic ...`; \
-                 not `{line}`"
+                 `module load X`, `map clear MAP`, `map set MAP KEY VALUE`, `cube add NAME \
+                 SOURCE`, `cube connect CUBE:PORT CUBE`, `cube attach CUBE NODE DEV` and \
+                 `traffic ...`; not `{line}`"
             ),
         })
     }
@@ -247,6 +281,15 @@ fn describe(c: &Check) -> String {
             }
             s
         }
+        Check::Swap {
+            swap,
+            count,
+            inserted,
+            ..
+        } => format!(
+            "`{swap}` under live traffic: every packet counted by {count} or dropped on \
+             purpose by {inserted}, none lost"
+        ),
     }
 }
 
@@ -511,6 +554,10 @@ async fn run_one(
             let s = scratch.get().await?;
             traffic(s, check, file, setup, send, deltas, *replies, cancel).await
         }
+        Check::Swap { .. } => {
+            let s = scratch.get().await?;
+            swap(s, check, file, cancel).await
+        }
     }
 }
 
@@ -641,6 +688,9 @@ async fn step(lab: &Lab, s: Step, cancel: &CancellationToken) -> Result<()> {
         Step::ModuleLoad(m) => lab.module_load(m).await.map(drop),
         Step::MapClear(m) => lab.map_clear(m).await.map(drop),
         Step::MapSet { map, key, value } => lab.map_set(map, key, value).await.map(drop),
+        Step::CubeAdd { name, source } => lab.cube_add(name, source).await.map(drop),
+        Step::CubeConnect { from, port, to } => lab.cube_connect(from, port, to).await.map(drop),
+        Step::CubeAttach { name, node, dev } => lab.cube_attach(name, node, dev).await.map(drop),
         Step::Traffic(t) => lab
             .traffic(t, Progress::default(), cancel.clone())
             .await
@@ -668,6 +718,237 @@ async fn dump_of(lab: &Lab, name: &str) -> Result<Dump> {
     })
 }
 
+/// Runs a check's setup commands in its scratch lab; a failure says which command (and
+/// whether it involves the learner's file).
+async fn run_setup(
+    lab: &Lab,
+    file: &Path,
+    setup: &[String],
+    cancel: &CancellationToken,
+) -> Result<()> {
+    for c in setup {
+        checkpoint(cancel)?;
+        let s = Step::parse(&c.replace("{file}", &file.display().to_string()))?;
+        step(lab, s, cancel).await.map_err(|e| {
+            if eclat_service::is_stopped(&e) {
+                return e;
+            }
+            e.context(LabSetupError {
+                command: c.clone(),
+                learners_file: c.contains("{file}"),
+            })
+        })?;
+    }
+    Ok(())
+}
+
+/// What the cubes of a swap check counted.
+#[derive(Debug, Default, Clone, PartialEq)]
+struct Tally {
+    /// class -> packets counted by the counting cube
+    counted: std::collections::BTreeMap<u16, u64>,
+    /// class -> packets the inserted cube says it dropped
+    dropped: std::collections::BTreeMap<u16, u64>,
+    /// the inserted cube's `cube_stats`
+    inserted: eclat_kernel::cube::Stats,
+    inserted_tx: u64,
+    /// misses of every cube (packets sent to an empty port)
+    misses: u64,
+}
+
+async fn tally(lab: &Lab, count: &str, inserted: &str, dropped: &str) -> Result<Tally> {
+    let by_class = |d: &eclat_service::maps::MapDump| -> std::collections::BTreeMap<u16, u64> {
+        d.rows
+            .iter()
+            .filter_map(|r| match (&r.key, &r.value) {
+                (Value::Int(k), Value::Int(v)) => Some((*k as u16, *v)),
+                _ => None,
+            })
+            .collect()
+    };
+    let area = eclat_kernel::cube::CUBE_AREA;
+    let counted = by_class(&lab.map_dump(format!("{area}/{count}/mon_class")).await?);
+    let dropped = by_class(&lab.map_dump(format!("{area}/{inserted}/{dropped}")).await?);
+    let cubes = lab.cube_show(None).await?.cubes;
+    let ins = cubes
+        .iter()
+        .find(|c| c.name == inserted)
+        .with_context(|| format!("no cube `{inserted}` in the check's lab"))?;
+    Ok(Tally {
+        counted,
+        dropped,
+        inserted: ins.stats.clone(),
+        inserted_tx: ins.ports.iter().map(|p| p.tx).sum(),
+        misses: cubes.iter().map(|c| c.stats.miss).sum(),
+    })
+}
+
+/// What a swap check concludes from what was sent (class -> packets) and the tally: `None`
+/// when every packet is accounted for, else what went wrong, in words.
+fn account(sent: &[(u16, u64)], blocked: &[u16], t: &Tally, inserted: &str, count: &str) -> Option<String> {
+    let mut wrong = Vec::new();
+    if t.misses > 0 {
+        wrong.push(format!(
+            "{} packet(s) were sent to a port with nothing connected and dropped (misses)",
+            t.misses
+        ));
+    }
+    if t.inserted.rx == 0 {
+        wrong.push(format!("no packet went through {inserted}: was it inserted?"));
+    }
+    let drops: u64 = t.dropped.values().sum();
+    if drops != t.inserted.drop {
+        wrong.push(format!(
+            "{inserted} counts {drops} drop(s) by class but cube_drop() counted {}: drop with \
+             cube_drop() and count every drop by class",
+            t.inserted.drop
+        ));
+    }
+    if t.inserted.rx != t.inserted.drop + t.inserted_tx + t.inserted.pass {
+        wrong.push(format!(
+            "{inserted} received {} packet(s) and accounts for {} (dropped {}, sent on {}, \
+             passed {})",
+            t.inserted.rx,
+            t.inserted.drop + t.inserted_tx + t.inserted.pass,
+            t.inserted.drop,
+            t.inserted_tx,
+            t.inserted.pass
+        ));
+    }
+    for &(class, n) in sent {
+        let c = t.counted.get(&class).copied().unwrap_or(0);
+        let d = t.dropped.get(&class).copied().unwrap_or(0);
+        let is_blocked = blocked.contains(&class);
+        if !is_blocked && d > 0 {
+            wrong.push(format!("{inserted} dropped {d} packet(s) of port {class}, which it must let through"));
+        }
+        if is_blocked && d == 0 {
+            wrong.push(format!("{inserted} dropped no packet of port {class}, which it must block"));
+        }
+        if c + d != n {
+            wrong.push(format!(
+                "port {class}: sent {n}, counted by {count} {c}, dropped by {inserted} {d}: {} {}",
+                (n as i128 - (c + d) as i128).abs(),
+                if c + d < n { "lost" } else { "too many" }
+            ));
+        }
+    }
+    (!wrong.is_empty()).then(|| wrong.join("; "))
+}
+
+async fn swap(lab: &Lab, check: &Check, file: &Path, cancel: &CancellationToken) -> Result<CheckResult> {
+    let Check::Swap {
+        setup,
+        send,
+        swap,
+        count,
+        inserted,
+        dropped,
+        blocked,
+        ..
+    } = check
+    else {
+        bail!("not a swap check");
+    };
+    run_setup(lab, file, setup, cancel).await?;
+    let mut reqs = Vec::new();
+    for line in send {
+        let Step::Traffic(t) = Step::parse(line)? else {
+            bail!("a swap check sends with `traffic ...`, not `{line}`");
+        };
+        let What::Udp { port, .. } = t.what else {
+            bail!("a swap check sends UDP (its classes are ports): `{line}`");
+        };
+        reqs.push((port, t));
+    }
+    let total: u64 = reqs.iter().map(|(_, t)| t.count.unwrap_or(10)).sum();
+    let before = tally(lab, count, inserted, dropped).await?;
+    let progress: Vec<Progress> = reqs.iter().map(|_| Progress::default()).collect();
+    let mut tasks = Vec::new();
+    for ((_, t), p) in reqs.iter().zip(&progress) {
+        let (lab, t, p, c) = (lab.clone(), t.clone(), p.clone(), cancel.clone());
+        tasks.push(tokio::spawn(async move { lab.traffic(t, p, c).await }));
+    }
+    // the swap, when half of the packets are out: waits for that, not for a time
+    let swapped = async {
+        while progress.iter().map(|p| p.sent()).sum::<u64>() < total / 2 {
+            checkpoint(cancel)?;
+            if tasks.iter().all(|t| t.is_finished()) {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+        }
+        let s = Step::parse(&swap.replace("{file}", &file.display().to_string()))?;
+        step(lab, s, cancel).await
+    }
+    .await;
+    let mut sent = Vec::new();
+    for ((port, _), t) in reqs.iter().zip(tasks) {
+        let rep = t.await.context("the traffic task")??;
+        sent.push((*port, rep.sent));
+    }
+    swapped.with_context(|| format!("`{swap}`"))?;
+    let half = progress.iter().map(|p| p.sent()).sum::<u64>();
+    if half < total {
+        bail!("the traffic stopped after {half} of {total} packets");
+    }
+    // the last packets may still be on their way through the veth: wait until every packet
+    // is seen somewhere, or the counters stop moving
+    let mut t = tally(lab, count, inserted, dropped).await?;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+    loop {
+        let seen: u64 = t.counted.values().sum::<u64>() + t.inserted.drop + t.misses;
+        let seen_before: u64 =
+            before.counted.values().sum::<u64>() + before.inserted.drop + before.misses;
+        if seen - seen_before >= total || std::time::Instant::now() > deadline {
+            break;
+        }
+        checkpoint(cancel)?;
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        t = tally(lab, count, inserted, dropped).await?;
+    }
+    let sub = |a: &std::collections::BTreeMap<u16, u64>, b: &std::collections::BTreeMap<u16, u64>| {
+        a.iter()
+            .map(|(k, v)| (*k, v - b.get(k).copied().unwrap_or(0).min(*v)))
+            .collect()
+    };
+    let delta = Tally {
+        counted: sub(&t.counted, &before.counted),
+        dropped: sub(&t.dropped, &before.dropped),
+        inserted: eclat_kernel::cube::Stats {
+            rx: t.inserted.rx - before.inserted.rx.min(t.inserted.rx),
+            pass: t.inserted.pass - before.inserted.pass.min(t.inserted.pass),
+            drop: t.inserted.drop - before.inserted.drop.min(t.inserted.drop),
+            miss: t.inserted.miss - before.inserted.miss.min(t.inserted.miss),
+        },
+        inserted_tx: t.inserted_tx - before.inserted_tx.min(t.inserted_tx),
+        misses: t.misses - before.misses.min(t.misses),
+    };
+    let sent_text = sent
+        .iter()
+        .map(|(p, n)| format!("{n} to port {p}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    Ok(match account(&sent, blocked, &delta, inserted, count) {
+        None => result(
+            check,
+            true,
+            format!("every packet accounted for ({sent_text})"),
+            format!(
+                "all accounted for: {} counted by {count}, {} dropped by {inserted} on purpose, 0 lost",
+                delta.counted.values().sum::<u64>(),
+                delta.inserted.drop
+            ),
+        ),
+        Some(why) => result(
+            check,
+            false,
+            format!("every packet accounted for ({sent_text})"),
+            why,
+        ),
+    })
+}
+
 #[allow(clippy::too_many_arguments)]
 async fn traffic(
     lab: &Lab,
@@ -680,19 +961,7 @@ async fn traffic(
     cancel: &CancellationToken,
 ) -> Result<CheckResult> {
     let subst = |c: &str| c.replace("{file}", &file.display().to_string());
-    for c in setup {
-        checkpoint(cancel)?;
-        let s = Step::parse(&subst(c))?;
-        step(lab, s, cancel).await.map_err(|e| {
-            if eclat_service::is_stopped(&e) {
-                return e;
-            }
-            e.context(LabSetupError {
-                command: c.clone(),
-                learners_file: c.contains("{file}"),
-            })
-        })?;
-    }
+    run_setup(lab, file, setup, cancel).await?;
     let mut before = Vec::new();
     for d in deltas {
         before.push(value_of(&dump_of(lab, &d.map).await?, &d.key)?);

@@ -87,6 +87,25 @@ pub enum Check {
         #[serde(default)]
         hint: Option<usize>,
     },
+    /// live traffic of several classes (one `traffic --udp PORT` each, sent at the same
+    /// time) through a chain of cubes, and one command that rewires the chain when half of
+    /// it is sent. At the end every packet is accounted for, by class: counted by cube
+    /// `count` (its `mon_class`) or dropped on purpose by cube `inserted` (its `dropped`
+    /// map, which must agree with its `cube_stats`), none missed, none of an allowed class
+    /// dropped, and the inserted cube saw traffic
+    Swap {
+        #[serde(default)]
+        setup: Vec<String>,
+        send: Vec<String>,
+        swap: String,
+        count: String,
+        inserted: String,
+        dropped: String,
+        /// the classes (UDP ports) the inserted cube must drop
+        blocked: Vec<u16>,
+        #[serde(default)]
+        hint: Option<usize>,
+    },
 }
 
 impl Check {
@@ -94,7 +113,9 @@ impl Check {
     pub fn hint(&self) -> Option<usize> {
         match self {
             Check::Compiles { hint } | Check::Verifier { hint } => *hint,
-            Check::Verdict { hint, .. } | Check::Traffic { hint, .. } => *hint,
+            Check::Verdict { hint, .. }
+            | Check::Traffic { hint, .. }
+            | Check::Swap { hint, .. } => *hint,
         }
     }
 }
@@ -458,8 +479,15 @@ mod tests {
                 );
                 for c in &ex.checks {
                     // what a traffic check runs: steps the course knows
-                    if let Check::Traffic { setup, send, .. } = c {
-                        for line in setup.iter().chain([send]) {
+                    let lines: Vec<&String> = match c {
+                        Check::Traffic { setup, send, .. } => setup.iter().chain([send]).collect(),
+                        Check::Swap {
+                            setup, send, swap, ..
+                        } => setup.iter().chain(send).chain([swap]).collect(),
+                        _ => vec![],
+                    };
+                    {
+                        for line in lines {
                             let line = line.replace("{file}", "x.eclat");
                             if let Err(e) = crate::checks::Step::parse(&line) {
                                 panic!("{name}/{}: the check runs `{line}`: {e}", ex.id);

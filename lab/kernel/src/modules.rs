@@ -123,6 +123,10 @@ pub fn verify(object: &Path) -> Result<Vec<ProgramVerdict>, BuildError> {
             file: file.clone(),
             detail: e.to_string(),
         })?;
+    // a HIKe module's programs get advice in HIKe's terms (HIKE_XDP_VM, not a verdict)
+    let module_progs: Vec<String> = eclat_model::meta::read("object", &data)
+        .map(|m| m.programs.into_iter().map(|p| p.name).collect())
+        .unwrap_or_default();
     let names: Vec<(String, String)> = ebpf
         .programs()
         .map(|(n, p)| (n.to_string(), format!("{:?}", p.prog_type())))
@@ -171,13 +175,18 @@ pub fn verify(object: &Path) -> Result<Vec<ProgramVerdict>, BuildError> {
             }
             Err(ProgramError::LoadError { verifier_log, .. }) => {
                 let log = verifier_log.to_string();
+                let ctx = if module_progs.contains(&name) {
+                    verifier::Context::HikeModule
+                } else {
+                    verifier::Context::Xdp
+                };
                 out.push(ProgramVerdict {
                     name,
                     section,
                     accepted: false,
                     insns: None,
                     verify_ms,
-                    explanation: verifier::explain(&log),
+                    explanation: verifier::explain_in(&log, ctx),
                     log: Some(log),
                 });
             }

@@ -49,8 +49,10 @@ pub struct Detached {
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct XdpUnloaded {
     pub object: String,
-    /// attachments of its programs that ended (`node:dev <- program`)
-    pub detached: Vec<String>,
+    /// attachments of its programs that ended (`node:dev <- program`), and slots of other
+    /// program arrays that held its programs, emptied
+    #[serde(flatten)]
+    pub removed: xdp::Unloaded,
 }
 
 /// The lab's name of a learner's object: the file stem (`pipeline.bpf.c` -> `pipeline`).
@@ -144,8 +146,11 @@ impl Lab {
         .await
     }
 
-    /// Removes an object loaded with `xdp load` (by file or name): the attachments of its
-    /// programs, then its programs' and maps' pins.
+    /// Removes an object loaded with `xdp load` (by file or name). Attached programs are
+    /// detached first (an unload is the learner saying "this object is done"; refusing would
+    /// only make them type `xdp detach` for each), slots of other program arrays holding its
+    /// programs are emptied, then its programs' and maps' pins go, each forgotten in the
+    /// journal.
     pub async fn xdp_unload(&self, name: String) -> Result<XdpUnloaded> {
         self.blocking(move |lab| {
             let object = if name.contains('.') || name.contains('/') {
@@ -172,8 +177,8 @@ impl Lab {
                 );
             }
             let mut j = lab.journal()?;
-            let detached = xdp::unload_object(lab.env(), &mut j, &object)?;
-            Ok(XdpUnloaded { object, detached })
+            let removed = xdp::unload_object(lab.env(), &mut j, &object)?;
+            Ok(XdpUnloaded { object, removed })
         })
         .await
     }

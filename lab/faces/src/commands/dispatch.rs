@@ -17,7 +17,7 @@ use tokio::sync::mpsc;
 
 use super::reply::*;
 use super::table::{
-    ChainCmd, Cmd, DevCmd, LessonCmd, MapCmd, ModuleCmd, TopoCmd, TrafficArgs, XdpCmd,
+    ChainCmd, Cmd, CubeCmd, DevCmd, LessonCmd, MapCmd, ModuleCmd, TopoCmd, TrafficArgs, XdpCmd,
 };
 
 /// What a running command needs besides its arguments.
@@ -186,6 +186,44 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<Reply> {
                     .await?,
             )
         }
+        Cmd::Cube(c) => match c {
+            CubeCmd::Add { name, source } => {
+                // a learner's file is created from its starter like any command's input
+                let (file, prog) = match source.rsplit_once(':') {
+                    Some((f, p)) if f.ends_with(".c") || f.ends_with(".o") => (f, Some(p)),
+                    _ => (source.as_str(), None),
+                };
+                let source = if file.ends_with(".c") || file.ends_with(".o") {
+                    let f = input(Path::new(file))?;
+                    match prog {
+                        Some(p) => format!("{}:{p}", f.display()),
+                        None => f.display().to_string(),
+                    }
+                } else {
+                    source.clone()
+                };
+                Reply::CubeAdd(lab.cube_add(name, source).await?)
+            }
+            CubeCmd::Connect { from, to } => {
+                Reply::CubeConnect(lab.cube_connect(from.0, from.1, to).await?)
+            }
+            CubeCmd::Disconnect { from } => {
+                Reply::CubeDisconnect(lab.cube_disconnect(from.0, from.1).await?)
+            }
+            CubeCmd::Attach { name, node, dev } => {
+                Reply::XdpAttach(lab.cube_attach(name, node, dev).await?)
+            }
+            CubeCmd::Del { name } => Reply::CubeDel(lab.cube_del(name).await?),
+            CubeCmd::Show { name } => Reply::CubeShow(lab.cube_show(name).await?),
+            CubeCmd::Graph { svg, output } => {
+                let graph = lab.cube_graph(svg).await?;
+                let written = match &graph.svg {
+                    Some(s) => write_svg(output.as_deref(), s)?,
+                    None => None,
+                };
+                Reply::CubeGraph(CubeGraphed { graph, written })
+            }
+        },
         Cmd::Xdp(x) => match x {
             XdpCmd::List => Reply::XdpList(lab.xdp_list().await?),
             XdpCmd::Load { file } => Reply::XdpLoad(lab.xdp_load(input(&file)?).await?),

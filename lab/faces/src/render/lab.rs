@@ -247,8 +247,11 @@ pub fn xdp_attach(r: &AttachReport) -> String {
 
 pub fn xdp_unload(u: &XdpUnloaded) -> String {
     let mut s = format!("unloaded {}: its programs and maps are gone", u.object);
-    for d in &u.detached {
+    for d in &u.removed.detached {
         s.push_str(&format!("\ndetached {d}"));
+    }
+    for d in &u.removed.emptied_slots {
+        s.push_str(&format!("\nemptied {d}: it held one of the object's programs"));
     }
     s
 }

@@ -217,7 +217,7 @@ pub fn status(xdp: bool) -> Status {
 /// rejects the debug print that reads the packet before the bounds check.
 pub fn failed_check(lesson: &Lesson) -> CheckDone {
     use eclat_course::{CheckReport, CheckResult};
-    use eclat_model::verifier::{Class, Explanation, SourceLine};
+    use eclat_model::verifier::{Class, Context, Explanation, SourceLine};
     let ex = &lesson.exercises[0];
     let file = format!("/home/learner/eclat-lab/{}/{}", lesson.id, ex.file);
     let explanation = Explanation {
@@ -232,6 +232,8 @@ pub fn failed_check(lesson: &Lesson) -> CheckDone {
             line: 29,
         }),
         processed: Some(3),
+        context: Context::Xdp,
+        advice: Class::PacketOutOfBounds.advice(),
     };
     let text = lessons::exercise_file(lesson, "starter", &ex.file).unwrap_or("");
     let verifier = VerifierView::new(explanation.clone(), None, &file, text);
