@@ -76,6 +76,13 @@ fn traffic_request(a: &TrafficArgs) -> Result<TrafficRequest> {
         }
     } else if a.icmp {
         What::Icmp
+    } else if let (Some(port), Some(flows)) = (a.udp, a.flows) {
+        What::Flows {
+            port,
+            payload: a.size,
+            flows,
+            sport: a.sport,
+        }
     } else if let Some(port) = a.udp {
         What::Udp {
             port,

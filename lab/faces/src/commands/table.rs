@@ -157,6 +157,13 @@ pub struct TrafficArgs {
     /// UDP payload size in bytes
     #[arg(long, default_value_t = 64)]
     pub size: usize,
+    /// Send the UDP datagrams in N flows that differ in their source port (packets round
+    /// robin; checksums computed in full, from a raw socket)
+    #[arg(long, value_name = "N", requires = "udp")]
+    pub flows: Option<u16>,
+    /// The first flow's source port (the others count up from it)
+    #[arg(long, value_name = "PORT", requires = "flows", default_value_t = 40000)]
+    pub sport: u16,
 }
 
 #[derive(Debug, Subcommand)]
