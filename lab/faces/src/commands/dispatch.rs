@@ -304,7 +304,9 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<Reply> {
                 Reply::ChainTrace(r?)
             }
         },
-        Cmd::Dev(DevCmd::Check) => Reply::DevCheck(devcheck::run(lab, &ctx.cancel).await?),
+        Cmd::Dev(DevCmd::Check { lesson }) => {
+            Reply::DevCheck(devcheck::run(lab, lesson.as_deref(), &ctx.cancel).await?)
+        }
         Cmd::Dev(DevCmd::Reference) => Reply::DevReference(super::reference::reference()),
         Cmd::Module(m) => match m {
             ModuleCmd::Load { program } => {

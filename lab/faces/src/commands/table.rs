@@ -258,8 +258,9 @@ pub enum ChainCmd {
 
 #[derive(Debug, Subcommand)]
 pub enum DevCmd {
-    /// Prove every exercise: its starter fails its checks, its solution passes them
-    Check,
+    /// Prove every exercise: its starter fails its checks, its solution passes them (LESSON:
+    /// only that lesson's, by number or name)
+    Check { lesson: Option<String> },
     /// The JSON fields of every command's `--json` result (the book's command reference)
     Reference,
 }
