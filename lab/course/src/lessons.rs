@@ -69,6 +69,13 @@ pub enum Check {
         /// C: which program of the object (default: the only XDP program)
         #[serde(default)]
         program: Option<String>,
+        /// C: values written into the object's fresh maps before the packet runs
+        #[serde(default)]
+        set: Vec<MapValue>,
+        /// C: the frame the program must leave, byte for byte (a packet spec: its lengths
+        /// and checksums are computed, so a wrong checksum shows as a difference)
+        #[serde(default)]
+        output: Option<String>,
         #[serde(default)]
         maps: Vec<MapDelta>,
         #[serde(default)]
@@ -106,6 +113,22 @@ pub enum Check {
         #[serde(default)]
         hint: Option<usize>,
     },
+    /// lab commands, then `send` (`traffic ... --flows N`): every flow's packets reach
+    /// exactly one backend, counted where they arrive (`at`: a map keyed by backend address
+    /// and source port); a flow seen before `send` keeps its backend; with `drained`, no
+    /// new flow reaches that backend while flows already there keep reaching it
+    Flows {
+        #[serde(default)]
+        setup: Vec<String>,
+        send: String,
+        at: String,
+        #[serde(default)]
+        drained: Option<std::net::Ipv4Addr>,
+        #[serde(default)]
+        maps: Vec<MapDelta>,
+        #[serde(default)]
+        hint: Option<usize>,
+    },
 }
 
 impl Check {
@@ -115,7 +138,8 @@ impl Check {
             Check::Compiles { hint } | Check::Verifier { hint } => *hint,
             Check::Verdict { hint, .. }
             | Check::Traffic { hint, .. }
-            | Check::Swap { hint, .. } => *hint,
+            | Check::Swap { hint, .. }
+            | Check::Flows { hint, .. } => *hint,
         }
     }
 }
@@ -126,6 +150,15 @@ pub struct MapDelta {
     pub map: String,
     pub key: String,
     pub delta: i64,
+}
+
+/// A value a verdict check writes into a map before its packet runs.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MapValue {
+    pub map: String,
+    pub key: String,
+    pub value: String,
 }
 
 /// A live panel: a map and labels for its keys.
@@ -484,6 +517,7 @@ mod tests {
                         Check::Swap {
                             setup, send, swap, ..
                         } => setup.iter().chain(send).chain([swap]).collect(),
+                        Check::Flows { setup, send, .. } => setup.iter().chain([send]).collect(),
                         _ => vec![],
                     };
                     {

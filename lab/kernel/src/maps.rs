@@ -409,7 +409,8 @@ pub fn remove_pinned(path: &Path, key: &[u8]) -> Result<(), MapError> {
     Ok(())
 }
 
-/// Parses a number for `map set`: decimal, 0x hex, or an XDP verdict name (PASS, DROP, ...).
+/// Parses a number for `map set`: decimal, 0x hex, an XDP verdict name (PASS, DROP, ...) or
+/// an IPv4 address (its number in host order).
 pub fn parse_number(what: &'static str, s: &str) -> Result<u64, MapError> {
     let t = s.trim();
     let parsed = if let Some(h) = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
@@ -421,10 +422,13 @@ pub fn parse_number(what: &'static str, s: &str) -> Result<u64, MapError> {
     };
     parsed
         .or_else(|| hike::XdpAction::parse(t).map(|a| a as u64))
+        // an IPv4 address is its 32-bit number, host order (10.0.1.2 = 0x0a000102)
+        .or_else(|| t.parse::<std::net::Ipv4Addr>().ok().map(|a| u32::from(a) as u64))
         .ok_or_else(|| MapError::Parse {
             what,
             text: s.to_string(),
-            help: " (use decimal, 0x-hex, or an XDP verdict: ABORTED, DROP, PASS, TX, REDIRECT)"
+            help: " (use decimal, 0x-hex, an XDP verdict: ABORTED, DROP, PASS, TX, REDIRECT, \
+                   or an IPv4 address)"
                 .into(),
         })
 }
@@ -809,6 +813,7 @@ mod tests {
         assert_eq!(parse_number("value", "DROP").unwrap(), 1);
         assert_eq!(parse_number("value", "xdp_pass").unwrap(), 2);
         assert_eq!(parse_number("value", "0x10").unwrap(), 16);
+        assert_eq!(parse_number("value", "10.0.1.2").unwrap(), 0x0a00_0102);
         assert_eq!(parse_number("value", "-1").unwrap(), u64::MAX);
         assert!(
             parse_number("value", "lots")

@@ -229,17 +229,31 @@ pub fn build(src: &Path, include_cache: &Path) -> Result<BuildReport, BuildError
 pub struct PacketRun {
     pub verdict: u32,
     pub duration_ns: u64,
+    /// the frame as the program left it
+    #[serde(skip)]
+    pub output: Vec<u8>,
     /// map name -> (key, value) rows after the run, per-CPU values summed
     #[serde(skip)]
     pub maps: Vec<crate::maps::Dump>,
 }
 
-/// Loads `object` (every map fresh), then runs `program` (or the only XDP program) on each
-/// packet with `BPF_PROG_TEST_RUN`, reading every map after each run. The maps are pinned
-/// below `scratch` (a directory under the lab's bpffs root) while this runs, then removed.
+/// A value written into one of the object's maps before the packets run: `map[key] = value`
+/// (numbers, IPv4 addresses, verdicts, as `map set` takes them).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MapWrite {
+    pub map: String,
+    pub key: String,
+    pub value: String,
+}
+
+/// Loads `object` (every map fresh), writes `writes` into its maps, then runs `program` (or
+/// the only XDP program) on each packet with `BPF_PROG_TEST_RUN`, reading every map and the
+/// output frame after each run. The maps are pinned below `scratch` (a directory under the
+/// lab's bpffs root) while this runs, then removed.
 pub fn run_packets(
     object: &Path,
     program: Option<&str>,
+    writes: &[MapWrite],
     packets: &[Vec<u8>],
     scratch: &Path,
 ) -> Result<Vec<PacketRun>, BuildError> {
@@ -308,6 +322,14 @@ pub fn run_packets(
         .iter()
         .filter_map(|p| crate::maps::map_ref(p, scratch).ok())
         .collect();
+    for w in writes {
+        let m = refs
+            .iter()
+            .find(|m| m.name == w.map || m.name.ends_with(&format!("/{}", w.map)))
+            .ok_or_else(|| obj_err(format!("the object has no map `{}`", w.map)))?;
+        crate::maps::set(m, &w.key, &w.value)
+            .map_err(|e| obj_err(format!("{}[{}] = {}: {e}", w.map, w.key, w.value)))?;
+    }
     let prog: &Xdp = ebpf
         .program(&name)
         .expect("loaded above")
@@ -329,9 +351,11 @@ pub fn run_packets(
             .iter()
             .filter_map(|m| crate::maps::dump(m, 4096).ok())
             .collect();
+        buf.truncate((r.data_size_out as usize).min(buf.len()));
         out.push(PacketRun {
             verdict: r.return_value,
             duration_ns: r.duration.as_nanos() as u64,
+            output: buf,
             maps,
         });
     }

@@ -76,6 +76,13 @@ fn traffic_request(a: &TrafficArgs) -> Result<TrafficRequest> {
         }
     } else if a.icmp {
         What::Icmp
+    } else if let (Some(port), Some(flows)) = (a.udp, a.flows) {
+        What::Flows {
+            port,
+            payload: a.size,
+            flows,
+            sport: a.sport,
+        }
     } else if let Some(port) = a.udp {
         What::Udp {
             port,
@@ -335,7 +342,9 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<Reply> {
                 Reply::ChainTrace(r?)
             }
         },
-        Cmd::Dev(DevCmd::Check) => Reply::DevCheck(devcheck::run(lab, &ctx.cancel).await?),
+        Cmd::Dev(DevCmd::Check { lesson }) => {
+            Reply::DevCheck(devcheck::run(lab, lesson.as_deref(), &ctx.cancel).await?)
+        }
         Cmd::Dev(DevCmd::Reference) => Reply::DevReference(super::reference::reference()),
         Cmd::Module(m) => match m {
             ModuleCmd::Load { program } => {
