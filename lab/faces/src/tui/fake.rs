@@ -210,6 +210,7 @@ pub fn status(xdp: bool) -> Status {
                 )],
             ),
         ],
+        complete: true,
     }
 }
 
