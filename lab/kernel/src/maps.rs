@@ -151,14 +151,16 @@ pub fn map_ref(path: &Path, base: &Path) -> Result<MapRef, MapError> {
     })
 }
 
-/// Every pinned map of the lab, sorted by name.
+/// Every pinned map of the lab, sorted by name: only pins its journal records (a pin
+/// someone else made below the lab's root is not a lab map).
 pub fn list(env: &LabEnv) -> Vec<MapRef> {
     let root = env.bpffs_root.join("maps");
+    let ours = crate::journal::recorded_paths(&env.state_dir);
     let mut found = Vec::new();
     crate::bpffs::walk(&root, &mut found);
     let mut out = Vec::new();
     for (path, is_dir) in found {
-        if is_dir {
+        if is_dir || !ours.contains(&path) {
             continue;
         }
         let Ok(info) = info_of(&path) else { continue };

@@ -26,6 +26,11 @@ pub enum BuildError {
     Compile { file: String, stderr: String },
     #[error("{file}: the object cannot be loaded: {detail}")]
     Object { file: String, detail: String },
+    #[error(
+        "{file} is not a C source: `module build` compiles a `.bpf.c` (or `.c`) file into an \
+         object beside it{hint}"
+    )]
+    NotSource { file: String, hint: String },
 }
 
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
@@ -92,13 +97,17 @@ pub fn clang_args(src: &Path, out: &Path, include: &Path) -> Vec<String> {
 pub fn compile(src: &Path, out: &Path, include: &Path) -> Result<(f64, String), BuildError> {
     let clang = crate::doctor::clang().ok_or(BuildError::NoClang)?;
     let t0 = Instant::now();
-    let o = Command::new(&clang)
-        .args(clang_args(src, out, include))
-        .output()
-        .map_err(|err| BuildError::Io {
-            path: PathBuf::from(&clang),
-            err,
-        })?;
+    let mut cmd = Command::new(&clang);
+    cmd.args(clang_args(src, out, include));
+    // under sudo the object in the learner's folder is theirs: clang runs as them
+    if let Some((uid, gid)) = crate::perms::invoking_user() {
+        use std::os::unix::process::CommandExt;
+        cmd.uid(uid).gid(gid);
+    }
+    let o = cmd.output().map_err(|err| BuildError::Io {
+        path: PathBuf::from(&clang),
+        err,
+    })?;
     let ms = t0.elapsed().as_secs_f64() * 1000.0;
     let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
     if !o.status.success() {
@@ -206,12 +215,25 @@ pub fn verify(object: &Path) -> Result<Vec<ProgramVerdict>, BuildError> {
 
 /// `module build`: compile `src` to `src` with `.o` instead of `.bpf.c`, then verify.
 pub fn build(src: &Path, include_cache: &Path) -> Result<BuildReport, BuildError> {
-    let include = headers(include_cache)?;
-    let name = src.file_name().and_then(|n| n.to_str()).unwrap_or("module");
-    let stem = name
+    let name = src.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    let Some(stem) = name
         .strip_suffix(".bpf.c")
         .or_else(|| name.strip_suffix(".c"))
-        .unwrap_or(name);
+        .filter(|s| !s.is_empty())
+    else {
+        return Err(BuildError::NotSource {
+            file: src.display().to_string(),
+            hint: if name.ends_with(".o") {
+                format!(
+                    "; {name} is built already: `eclat-lab module load {}` loads it",
+                    src.display()
+                )
+            } else {
+                String::new()
+            },
+        });
+    };
+    let include = headers(include_cache)?;
     let out = src.with_file_name(format!("{stem}.o"));
     let (clang_ms, warnings) = compile(src, &out, &include)?;
     let programs = verify(&out)?;

@@ -297,6 +297,14 @@ pub fn attach(
             ProgramError::SyscallError(s) if s.io_error.raw_os_error() == Some(libc::EBUSY) => {
                 "another XDP program is already attached there (not by the lab); the lab leaves it alone".to_string()
             }
+            ProgramError::SyscallError(s) if s.io_error.raw_os_error() == Some(libc::EEXIST) => {
+                format!(
+                    "an XDP program is already attached there in the other mode (not by the \
+                     lab: native and generic XDP cannot be on one interface together); the lab \
+                     leaves it alone. Remove it with `ip -n {ns} link set dev {dev} xdpgeneric \
+                     off` (or `xdp off`), then attach again"
+                )
+            }
             other => other.to_string(),
         })?;
         let link = prog.take_link(id).map_err(|e| e.to_string())?;

@@ -4,7 +4,6 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use eclat_kernel::bpffs;
 pub use eclat_kernel::modules::BuildReport;
 pub use eclat_kernel::xdp::{AttachReport, Attachment, ObjectReport};
 use eclat_kernel::{modules, xdp};
@@ -129,9 +128,15 @@ impl Lab {
     ) -> Result<AttachReport> {
         self.blocking(move |lab| {
             let mut j = lab.journal()?;
-            let rep = xdp::attach(lab.env(), &mut j, &program, &node, &dev, skb, lab.life())?;
-            bpffs::record_new_pins(lab.env(), &mut j, lab.life())?;
-            Ok(rep)
+            Ok(xdp::attach(
+                lab.env(),
+                &mut j,
+                &program,
+                &node,
+                &dev,
+                skb,
+                lab.life(),
+            )?)
         })
         .await
     }

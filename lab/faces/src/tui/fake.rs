@@ -281,6 +281,7 @@ pub fn status(xdp: bool) -> Status {
                 )],
             ),
         ],
+        complete: true,
     }
 }
 

@@ -742,6 +742,7 @@ mod tests {
             Event::Topo(Ok(eclat_kernel::topo::Status {
                 topology: None,
                 nodes: vec![],
+                complete: false,
             })),
         );
         let s = render(&app);
