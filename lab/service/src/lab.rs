@@ -157,6 +157,8 @@ impl Lab {
 /// What `reset` removed and kept.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct ResetReport {
+    /// what `reset` removed, one line each (`namespace tg`, `pin /sys/fs/bpf/...`), pins first and
+    /// namespaces last; empty when the lab had nothing left
     pub removed: Vec<String>,
     /// objects left in place, with why
     pub kept: Vec<String>,
