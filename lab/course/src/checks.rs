@@ -26,8 +26,14 @@ use eclat_kernel::modules::MapWrite;
 pub struct CheckResult {
     /// what the check looks at, naming the program or the packet
     pub what: String,
+    /// true when what was seen is what was expected
     pub passed: bool,
+    /// what the check wanted, in words (`no compile error`, `every program accepted`,
+    /// `pkt_count[0] +1 per packet`); `the check to run` (or `the check's setup ... to run`)
+    /// when it could not run at all
     pub expected: String,
+    /// what the check found in the kernel or the compiler's output, or the error that stopped it
+    /// from running
     pub seen: String,
     /// the hint that helps, 0-based
     pub hint: Option<usize>,
@@ -39,12 +45,20 @@ pub struct CheckResult {
 /// The outcome of an exercise's checks.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct CheckReport {
+    /// the lesson's ID (`01-xdp-counter`)
     pub lesson: String,
+    /// the exercise's ID within the lesson
     pub exercise: String,
     /// the exercise's title
     pub title: String,
+    /// the file that was checked: the learner's copy in the workspace (or a starter or solution
+    /// under `dev check`)
     pub file: String,
+    /// true when every check of the exercise ran and passed; the command then exits 0 and the pass
+    /// is recorded in the progress file
     pub passed: bool,
+    /// one result per check that ran, in order; checks stop at the first failure, so only the last
+    /// one can have failed
     pub results: Vec<CheckResult>,
     /// the exercise's hints, for the report's "hint N" lines
     #[serde(skip)]

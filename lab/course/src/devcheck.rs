@@ -11,10 +11,13 @@ use crate::{checks, lessons};
 /// One file of one exercise, checked.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct DevRow {
+    /// the lesson's ID
     pub lesson: String,
+    /// the exercise's ID within the lesson
     pub exercise: String,
     /// `starter` or `solution`
     pub file: String,
+    /// true when the file passed every check of the exercise
     pub passed: bool,
     /// a starter failed a check that ran (or a solution passed)
     pub as_expected: bool,
@@ -25,7 +28,10 @@ pub struct DevRow {
 
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct DevReport {
+    /// true when every starter failed for a reason a check names and every solution passed; the
+    /// command exits 1 otherwise
     pub ok: bool,
+    /// two rows per exercise (`starter`, then `solution`), lesson by lesson
     pub rows: Vec<DevRow>,
 }
 

@@ -35,12 +35,22 @@ pub enum BuildError {
 
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct ProgramVerdict {
+    /// the program's name in the object (its function's name)
     pub name: String,
+    /// the program's type as the loader library names it (`Xdp`, `SchedClassifier` for tc,
+    /// `SocketFilter`; another type is listed and rejected); despite the field's name, not the ELF
+    /// section
     pub section: String,
+    /// true when the kernel's verifier accepted the program (it was loaded, then unloaded again)
     pub accepted: bool,
     /// instructions after verification (xlated), when accepted
     pub insns: Option<u32>,
+    /// wall time of the load (the verifier's run, and the JIT when accepted), in milliseconds; 0
+    /// for a program type the lab does not verify
     pub verify_ms: f64,
+    /// what the verifier log says, for a learner: the kind of error, the C line, what to do; null
+    /// when the program was accepted, the log holds no error message, or the load failed
+    /// before the verifier (then `log` says why)
     pub explanation: Option<Explanation>,
     /// the full verifier log when rejected
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -49,10 +59,18 @@ pub struct ProgramVerdict {
 
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct BuildReport {
+    /// the C source file that was compiled, as given
     pub source: String,
+    /// the object file clang wrote: the source's name with `.bpf.c` (or `.c`) replaced by `.o`,
+    /// beside it
     pub object: String,
+    /// wall time of the clang run, in milliseconds
     pub clang_ms: f64,
+    /// what clang printed on stderr (its warnings) although the build succeeded; empty when it
+    /// printed nothing
     pub warnings: String,
+    /// one verdict per program in the object, in the object's order; the build is accepted only
+    /// when there is at least one and all are accepted
     pub programs: Vec<ProgramVerdict>,
 }
 
@@ -249,7 +267,10 @@ pub fn build(src: &Path, include_cache: &Path) -> Result<BuildReport, BuildError
 /// The outcome of one packet through a program of a learner's object.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct PacketRun {
+    /// the program's return value for the packet (the XDP action: 0 aborted, 1 drop, 2 pass, 3 tx,
+    /// 4 redirect)
     pub verdict: u32,
+    /// the kernel's own timing of the run (`BPF_PROG_TEST_RUN`, one repetition), in nanoseconds
     pub duration_ns: u64,
     /// the frame as the program left it
     #[serde(skip)]
