@@ -69,6 +69,13 @@ pub enum Check {
         /// C: which program of the object (default: the only XDP program)
         #[serde(default)]
         program: Option<String>,
+        /// C: values written into the object's fresh maps before the packet runs
+        #[serde(default)]
+        set: Vec<MapValue>,
+        /// C: the frame the program must leave, byte for byte (a packet spec: its lengths
+        /// and checksums are computed, so a wrong checksum shows as a difference)
+        #[serde(default)]
+        output: Option<String>,
         #[serde(default)]
         maps: Vec<MapDelta>,
         #[serde(default)]
@@ -87,6 +94,41 @@ pub enum Check {
         #[serde(default)]
         hint: Option<usize>,
     },
+    /// live traffic of several classes (one `traffic --udp PORT` each, sent at the same
+    /// time) through a chain of cubes, and one command that rewires the chain when half of
+    /// it is sent. At the end every packet is accounted for, by class: counted by cube
+    /// `count` (its `mon_class`) or dropped on purpose by cube `inserted` (its `dropped`
+    /// map, which must agree with its `cube_stats`), none missed, none of an allowed class
+    /// dropped, and the inserted cube saw traffic
+    Swap {
+        #[serde(default)]
+        setup: Vec<String>,
+        send: Vec<String>,
+        swap: String,
+        count: String,
+        inserted: String,
+        dropped: String,
+        /// the classes (UDP ports) the inserted cube must drop
+        blocked: Vec<u16>,
+        #[serde(default)]
+        hint: Option<usize>,
+    },
+    /// lab commands, then `send` (`traffic ... --flows N`): every flow's packets reach
+    /// exactly one backend, counted where they arrive (`at`: a map keyed by backend address
+    /// and source port); a flow seen before `send` keeps its backend; with `drained`, no
+    /// new flow reaches that backend while flows already there keep reaching it
+    Flows {
+        #[serde(default)]
+        setup: Vec<String>,
+        send: String,
+        at: String,
+        #[serde(default)]
+        drained: Option<std::net::Ipv4Addr>,
+        #[serde(default)]
+        maps: Vec<MapDelta>,
+        #[serde(default)]
+        hint: Option<usize>,
+    },
 }
 
 impl Check {
@@ -94,7 +136,10 @@ impl Check {
     pub fn hint(&self) -> Option<usize> {
         match self {
             Check::Compiles { hint } | Check::Verifier { hint } => *hint,
-            Check::Verdict { hint, .. } | Check::Traffic { hint, .. } => *hint,
+            Check::Verdict { hint, .. }
+            | Check::Traffic { hint, .. }
+            | Check::Swap { hint, .. }
+            | Check::Flows { hint, .. } => *hint,
         }
     }
 }
@@ -105,6 +150,15 @@ pub struct MapDelta {
     pub map: String,
     pub key: String,
     pub delta: i64,
+}
+
+/// A value a verdict check writes into a map before its packet runs.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MapValue {
+    pub map: String,
+    pub key: String,
+    pub value: String,
 }
 
 /// A live panel: a map and labels for its keys.
@@ -458,8 +512,16 @@ mod tests {
                 );
                 for c in &ex.checks {
                     // what a traffic check runs: steps the course knows
-                    if let Check::Traffic { setup, send, .. } = c {
-                        for line in setup.iter().chain([send]) {
+                    let lines: Vec<&String> = match c {
+                        Check::Traffic { setup, send, .. } => setup.iter().chain([send]).collect(),
+                        Check::Swap {
+                            setup, send, swap, ..
+                        } => setup.iter().chain(send).chain([swap]).collect(),
+                        Check::Flows { setup, send, .. } => setup.iter().chain([send]).collect(),
+                        _ => vec![],
+                    };
+                    {
+                        for line in lines {
                             let line = line.replace("{file}", "x.eclat");
                             if let Err(e) = crate::checks::Step::parse(&line) {
                                 panic!("{name}/{}: the check runs `{line}`: {e}", ex.id);

@@ -64,7 +64,22 @@ pub fn topo_up(u: &TopoUp) -> String {
             r.nodes.join(", ")
         );
     }
-    let mut s = format!(
+    if !u.completed.is_empty() {
+        return format!(
+            "topology {} was up but incomplete: attached {}",
+            r.topology,
+            u.completed.join(", ")
+        );
+    }
+    let mut s = String::new();
+    if !r.rebuilt.is_empty() {
+        s.push_str(&format!(
+            "topology {} was incomplete ({}): rebuilt it\n",
+            r.topology,
+            r.rebuilt.join("; ")
+        ));
+    }
+    s += &format!(
         "topology {} up in {:.1} ms: nodes {}, {} links, {} addresses, {} static neighbours",
         r.topology,
         ms(r.elapsed_us),
@@ -100,7 +115,14 @@ pub fn format_status(st: &Status) -> String {
     let Some(name) = &st.topology else {
         return "no topology is up (start one with `eclat-lab topo up`)".into();
     };
-    let mut s = format!("topology {name}\n");
+    let mut s = format!(
+        "topology {name}{}\n",
+        if st.complete {
+            ""
+        } else {
+            " INCOMPLETE (see the problems below; `eclat-lab topo up` completes or rebuilds it)"
+        }
+    );
     for n in &st.nodes {
         s.push_str(&format!(
             "{} (netns {}){}{}\n",
@@ -247,8 +269,11 @@ pub fn xdp_attach(r: &AttachReport) -> String {
 
 pub fn xdp_unload(u: &XdpUnloaded) -> String {
     let mut s = format!("unloaded {}: its programs and maps are gone", u.object);
-    for d in &u.detached {
+    for d in &u.removed.detached {
         s.push_str(&format!("\ndetached {d}"));
+    }
+    for d in &u.removed.emptied_slots {
+        s.push_str(&format!("\nemptied {d}: it held one of the object's programs"));
     }
     s
 }
@@ -459,7 +484,16 @@ pub fn reset(r: &ResetReport) -> String {
         text.push_str(&format!("\n  - {x}"));
     }
     for k in &r.kept {
-        text.push_str(&format!("\n  kept {k}"));
+        text.push_str(&format!("\n  could not remove {k}"));
+    }
+    if !r.foreign.is_empty() {
+        text.push_str(&format!(
+            "\nleft in place, not the lab's ({}):",
+            count_of(r.foreign.len(), "thing", "things")
+        ));
+        for f in &r.foreign {
+            text.push_str(&format!("\n  - {f}"));
+        }
     }
     text
 }
