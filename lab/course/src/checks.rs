@@ -1561,6 +1561,8 @@ mod tests {
             packet: "ipv6 udp dport=5000".into(),
             expect: "PASS".into(),
             program: None,
+            set: vec![],
+            output: None,
             maps: vec![],
             hint: Some(1),
         };

@@ -373,9 +373,28 @@ mod tests {
         }
     }
 
+    /// The maps of an embedded object (`lab/xdp_counter.o`), from its ELF.
+    fn object_maps(object: &str) -> Vec<String> {
+        let data = eclat_kernel::objects::get(object)
+            .unwrap_or_else(|| panic!("{object} is not embedded"));
+        eclat_model::meta::read("x", data)
+            .unwrap_or_else(|e| panic!("{object}: {e}"))
+            .maps
+            .into_iter()
+            .map(|m| m.name)
+            .collect()
+    }
+
+    fn prebuilt_maps(prog: &str) -> Vec<String> {
+        eclat_model::prebuilt::find(prog)
+            .map(|p| object_maps(p.object))
+            .unwrap_or_default()
+    }
+
     /// The maps a step's command brings into the lab (by the names panels use), as far as
-    /// the step's words tell: a prebuilt program's, the maps a lesson file declares, the
-    /// maps of the programs and loaders a script imports, and the VM's own.
+    /// the step's words tell: a prebuilt program's (attached by hand or by the topology), the
+    /// maps a lesson file declares, a cube's (`NAME/map`), the maps of the programs and
+    /// loaders a script imports, and the VM's own.
     fn maps_made_by(l: &Lesson, run: &str) -> Vec<String> {
         let cat = hike::catalog::Catalog::reference();
         let w: Vec<&str> = run.split_whitespace().collect();
@@ -391,19 +410,30 @@ mod tests {
                 .collect()
         };
         match w.as_slice() {
-            ["xdp", "attach", prog, ..] => match eclat_model::prebuilt::find(prog) {
-                Some(p) => {
-                    let obj = eclat_kernel::objects::get(p.object).expect("embedded object");
-                    ["pkt_count", "verdict"]
-                        .into_iter()
-                        .filter(|m| obj.windows(m.len()).any(|x| x == m.as_bytes()))
-                        .map(str::to_string)
-                        .collect()
-                }
-                None => vec![],
-            },
+            ["topo", "up", rest @ ..] => {
+                let name = rest.first().copied().unwrap_or("hike-lab");
+                let path = format!("{}/../../netns/{name}.toml", env!("CARGO_MANIFEST_DIR"));
+                let src = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+                let t = eclat_model::topology::parse(&src, &path).expect("a shipped topology");
+                t.links
+                    .iter()
+                    .flat_map(|k| [&k.a, &k.b])
+                    .filter_map(|e| e.xdp.as_deref())
+                    .flat_map(prebuilt_maps)
+                    .collect()
+            }
+            ["xdp", "attach", prog, ..] => prebuilt_maps(prog),
             ["xdp", "load", f] | ["module", "load", f] if f.ends_with(".c") => {
                 file(f).map(c_maps).unwrap_or_default()
+            }
+            ["cube", "add", name, what, ..] => {
+                let mut v = if what.ends_with(".c") {
+                    file(what).map(c_maps).unwrap_or_default()
+                } else {
+                    object_maps(&format!("cubes/{what}.o"))
+                };
+                v.push("cube_stats".into());
+                v.into_iter().map(|m| format!("{name}/{m}")).collect()
             }
             ["module", "load", prog] => {
                 let (pkg, name) = prog.split_once('.').unwrap_or(("", prog));
@@ -419,7 +449,10 @@ mod tests {
                     .map(String::from)
                     .to_vec();
                 for line in file(f).unwrap_or_default().lines() {
-                    let Some((from, names)) = line.strip_prefix("from ").and_then(|x| x.split_once(" import ")) else {
+                    let Some((from, names)) = line
+                        .strip_prefix("from ")
+                        .and_then(|x| x.split_once(" import "))
+                    else {
                         continue;
                     };
                     for n in names.split(',').map(str::trim) {
