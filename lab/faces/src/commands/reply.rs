@@ -276,5 +276,8 @@ pub enum Update {
     /// an item of `chain trace`
     Trace(TraceItem),
     /// where a long command is (`bench` sections, checks)
-    Progress { progress: String },
+    Progress {
+        /// the step now starting, one line for a person (`bench 2/4: eCLAT compile, ...`)
+        progress: String,
+    },
 }
