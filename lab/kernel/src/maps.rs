@@ -161,14 +161,16 @@ pub fn map_ref(path: &Path, base: &Path) -> Result<MapRef, MapError> {
     })
 }
 
-/// Every pinned map of the lab, sorted by name.
+/// Every pinned map of the lab, sorted by name: only pins its journal records (a pin
+/// someone else made below the lab's root is not a lab map).
 pub fn list(env: &LabEnv) -> Vec<MapRef> {
     let root = env.bpffs_root.join("maps");
+    let ours = crate::journal::recorded_paths(&env.state_dir);
     let mut found = Vec::new();
     crate::bpffs::walk(&root, &mut found);
     let mut out = Vec::new();
     for (path, is_dir) in found {
-        if is_dir {
+        if is_dir || !ours.contains(&path) {
             continue;
         }
         let Ok(info) = info_of(&path) else { continue };
@@ -430,7 +432,8 @@ pub fn remove_pinned(path: &Path, key: &[u8]) -> Result<(), MapError> {
     Ok(())
 }
 
-/// Parses a number for `map set`: decimal, 0x hex, or an XDP verdict name (PASS, DROP, ...).
+/// Parses a number for `map set`: decimal, 0x hex, an XDP verdict name (PASS, DROP, ...) or
+/// an IPv4 address (its number in host order).
 pub fn parse_number(what: &'static str, s: &str) -> Result<u64, MapError> {
     let t = s.trim();
     let parsed = if let Some(h) = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
@@ -442,10 +445,13 @@ pub fn parse_number(what: &'static str, s: &str) -> Result<u64, MapError> {
     };
     parsed
         .or_else(|| hike::XdpAction::parse(t).map(|a| a as u64))
+        // an IPv4 address is its 32-bit number, host order (10.0.1.2 = 0x0a000102)
+        .or_else(|| t.parse::<std::net::Ipv4Addr>().ok().map(|a| u32::from(a) as u64))
         .ok_or_else(|| MapError::Parse {
             what,
             text: s.to_string(),
-            help: " (use decimal, 0x-hex, or an XDP verdict: ABORTED, DROP, PASS, TX, REDIRECT)"
+            help: " (use decimal, 0x-hex, an XDP verdict: ABORTED, DROP, PASS, TX, REDIRECT, \
+                   or an IPv4 address)"
                 .into(),
         })
 }
@@ -833,6 +839,7 @@ mod tests {
         assert_eq!(parse_number("value", "DROP").unwrap(), 1);
         assert_eq!(parse_number("value", "xdp_pass").unwrap(), 2);
         assert_eq!(parse_number("value", "0x10").unwrap(), 16);
+        assert_eq!(parse_number("value", "10.0.1.2").unwrap(), 0x0a00_0102);
         assert_eq!(parse_number("value", "-1").unwrap(), u64::MAX);
         assert!(
             parse_number("value", "lots")

@@ -111,6 +111,8 @@ pub struct WatchFrame {
     pub map: String,
     /// milliseconds since the Unix epoch
     pub at_unix_ms: u64,
+    /// milliseconds since the watch read its first frame
+    pub since_start_ms: u64,
     /// every entry at this frame, in the kernel's key order
     pub rows: Vec<WatchRow>,
 }
@@ -405,6 +407,7 @@ impl Lab {
         };
         let interval = interval.max(Duration::from_millis(10));
         let mut prev: Option<(Instant, MapDump)> = None;
+        let mut first: Option<Instant> = None;
         let mut n = 0u64;
         let mut tick = tokio::time::interval(interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -444,9 +447,11 @@ impl Lab {
                 .duration_since(SystemTime::UNIX_EPOCH)
                 .unwrap_or_default()
                 .as_millis() as u64;
+            let since_start_ms = first.get_or_insert(now).elapsed().as_millis() as u64;
             let _ = frames.send(WatchFrame {
                 map: m.name.clone(),
                 at_unix_ms,
+                since_start_ms,
                 rows,
             });
             n += 1;

@@ -392,13 +392,14 @@ impl Lab {
         .await
     }
 
-    /// Loads a learner's object with fresh maps in a scratch directory of the lab and runs
-    /// `program` (or its only XDP program) on each packet (`BPF_PROG_TEST_RUN`), reading its
-    /// maps after each run.
+    /// Loads a learner's object with fresh maps in a scratch directory of the lab, writes
+    /// `writes` into them and runs `program` (or its only XDP program) on each packet
+    /// (`BPF_PROG_TEST_RUN`), reading its maps and output frame after each run.
     pub async fn run_object(
         &self,
         object: PathBuf,
         program: Option<String>,
+        writes: Vec<eclat_kernel::modules::MapWrite>,
         packets: Vec<Vec<u8>>,
     ) -> Result<Vec<eclat_kernel::modules::PacketRun>> {
         self.blocking(move |lab| {
@@ -416,6 +417,7 @@ impl Lab {
             Ok(eclat_kernel::modules::run_packets(
                 &object,
                 program.as_deref(),
+                &writes,
                 &packets,
                 scratch.path(),
             )?)

@@ -500,6 +500,16 @@ impl Lab {
         Ok(())
     }
 
+    /// Settles what an interrupted load or unload left, holding `journal` (see
+    /// [`Lab::recover`]).
+    pub(crate) fn settle_interrupted(&self, journal: eclat_kernel::journal::Journal) -> Result<()> {
+        let cat = self.catalog().clone();
+        let mut st = HikeStore::load(self.env());
+        let mut hike = self.open_hike(journal)?;
+        self.settle(&mut hike, &cat, &mut st)?;
+        self.commit(&mut hike)
+    }
+
     /// `unload SCRIPT`: gives back or clears its loader entries, deletes its chains, detaches
     /// its loaders (unless another script uses them), frees its program IDs.
     pub async fn unload(&self, file: PathBuf) -> Result<UnloadReport> {

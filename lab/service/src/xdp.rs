@@ -4,7 +4,6 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use eclat_kernel::bpffs;
 pub use eclat_kernel::modules::BuildReport;
 pub use eclat_kernel::xdp::{AttachReport, Attachment, ObjectReport};
 use eclat_kernel::{modules, xdp};
@@ -60,8 +59,10 @@ pub struct Detached {
 pub struct XdpUnloaded {
     /// the object's name in the lab (its file stem), as `xdp load` named it
     pub object: String,
-    /// attachments of its programs that ended (`node:dev <- program`)
-    pub detached: Vec<String>,
+    /// attachments of its programs that ended (`node:dev <- program`), and slots of other
+    /// program arrays that held its programs, emptied
+    #[serde(flatten)]
+    pub removed: xdp::Unloaded,
 }
 
 /// The lab's name of a learner's object: the file stem (`pipeline.bpf.c` -> `pipeline`).
@@ -138,9 +139,15 @@ impl Lab {
     ) -> Result<AttachReport> {
         self.blocking(move |lab| {
             let mut j = lab.journal()?;
-            let rep = xdp::attach(lab.env(), &mut j, &program, &node, &dev, skb, lab.life())?;
-            bpffs::record_new_pins(lab.env(), &mut j, lab.life())?;
-            Ok(rep)
+            Ok(xdp::attach(
+                lab.env(),
+                &mut j,
+                &program,
+                &node,
+                &dev,
+                skb,
+                lab.life(),
+            )?)
         })
         .await
     }
@@ -155,8 +162,11 @@ impl Lab {
         .await
     }
 
-    /// Removes an object loaded with `xdp load` (by file or name): the attachments of its
-    /// programs, then its programs' and maps' pins.
+    /// Removes an object loaded with `xdp load` (by file or name). Attached programs are
+    /// detached first (an unload is the learner saying "this object is done"; refusing would
+    /// only make them type `xdp detach` for each), slots of other program arrays holding its
+    /// programs are emptied, then its programs' and maps' pins go, each forgotten in the
+    /// journal.
     pub async fn xdp_unload(&self, name: String) -> Result<XdpUnloaded> {
         self.blocking(move |lab| {
             let object = if name.contains('.') || name.contains('/') {
@@ -183,8 +193,8 @@ impl Lab {
                 );
             }
             let mut j = lab.journal()?;
-            let detached = xdp::unload_object(lab.env(), &mut j, &object)?;
-            Ok(XdpUnloaded { object, detached })
+            let removed = xdp::unload_object(lab.env(), &mut j, &object)?;
+            Ok(XdpUnloaded { object, removed })
         })
         .await
     }

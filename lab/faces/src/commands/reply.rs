@@ -188,6 +188,16 @@ pub struct ChainDrawn {
     pub written: Option<String>,
 }
 
+/// `cube graph`: the graph, and the file its drawing was written to (`-o`).
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct CubeGraphed {
+    #[serde(flatten)]
+    pub graph: eclat_service::cubes::CubeGraphReply,
+    /// the file the SVG was written to (absent: printed, with --svg)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub written: Option<String>,
+}
+
 /// `lesson solve`: the reference solution put in place, and its checks.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Solved {
@@ -216,6 +226,12 @@ pub enum Reply {
     XdpDetach(Detached),
     XdpUnload(XdpUnloaded),
     XdpList(XdpList),
+    CubeAdd(eclat_service::cubes::CubeAdded),
+    CubeConnect(eclat_service::cubes::Connected),
+    CubeDisconnect(eclat_service::cubes::CubeDisconnected),
+    CubeDel(eclat_service::cubes::CubeRemoved),
+    CubeShow(eclat_service::cubes::CubeList),
+    CubeGraph(CubeGraphed),
     MapList(Maps),
     MapDump(MapDump),
     MapWatch(WatchEnd),

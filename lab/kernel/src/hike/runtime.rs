@@ -178,13 +178,9 @@ fn make_dirs(journal: &mut Option<Journal>, root: &Path, dir: &Path) -> Result<(
     for d in todo.into_iter().rev() {
         intend(journal, &d, true)?;
         if let Some(parent) = d.parent() {
-            std::fs::create_dir_all(parent).map_err(io_err(parent))?;
+            crate::perms::make_dirs(parent, crate::perms::DIR_MODE).map_err(io_err(parent))?;
         }
-        match std::fs::create_dir(&d) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-            Err(e) => return Err(io_err(&d)(e)),
-        }
+        crate::perms::make_dir(&d, crate::perms::DIR_MODE).map_err(io_err(&d))?;
     }
     Ok(())
 }

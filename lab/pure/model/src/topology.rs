@@ -212,7 +212,10 @@ struct FileRoute {
 }
 
 fn line_col(src: &str, offset: usize) -> (usize, usize) {
-    let offset = offset.min(src.len());
+    let mut offset = offset.min(src.len());
+    while !src.is_char_boundary(offset) {
+        offset -= 1;
+    }
     let before = &src[..offset];
     let line = before.matches('\n').count() + 1;
     let col = before
@@ -311,15 +314,14 @@ pub fn parse(src: &str, file: &str) -> Result<Topology, TopologyError> {
                 ));
             }
             let dev = e.dev.get_ref();
-            if dev.is_empty()
-                || dev.len() > IFNAME_MAX
-                || dev.contains(['/', ' ', ':'])
-                || dev == "lo"
-            {
+            if !valid_ifname(dev) {
                 return Err(err_at(
                     e.dev.span().start,
                     format!(
-                        "interface name `{dev}` must be 1-{IFNAME_MAX} characters without `/`, `:` or spaces, and not `lo`"
+                        "interface name `{}` must be 1-{IFNAME_MAX} printable ASCII characters \
+                         without `/`, `:`, `%` or spaces, and not `lo`, `.` or `..` (the kernel \
+                         would refuse it, or read `%d` as a pattern and pick a name itself)",
+                        dev.escape_debug()
                     ),
                 ));
             }
@@ -446,6 +448,18 @@ pub fn parse(src: &str, file: &str) -> Result<Topology, TopologyError> {
     })
 }
 
+/// An interface name the kernel takes as it is: `dev_valid_name`'s rules (1-15 bytes, no
+/// `/`, `:` or white space, not `.` or `..`), and no `%` (a `%d` makes the kernel choose
+/// the name), printable ASCII only (names appear in commands and pin paths).
+pub fn valid_ifname(dev: &str) -> bool {
+    !dev.is_empty()
+        && dev.len() <= IFNAME_MAX
+        && dev
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && !b"/:%".contains(&b))
+        && !matches!(dev, "lo" | "." | "..")
+}
+
 fn valid_name(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 12
@@ -558,6 +572,14 @@ via = "fd00::2"
             .message
             .contains("1-15")
         );
+        for bad in ["x%d", ".", "..", "a b", "tab\\t", "é0", "a/b", "a:b", "lo"] {
+            let e = err(&TWO.replace(
+                r#"dev = "eth0", mac = "02:00:00:00:00:01""#,
+                &format!(r#"dev = "{bad}", mac = "02:00:00:00:00:01""#),
+            ));
+            assert!(e.message.contains("interface name"), "{bad}: {e}");
+            assert!(e.line > 1 && e.col > 1, "{bad}: {e}");
+        }
         assert!(
             err(&TWO.replace("name = \"right\"", "name = \"Right!\""))
                 .message
