@@ -201,10 +201,11 @@ fn about(s: &Value) -> String {
 }
 
 /// The fields of an object schema, and of the objects inside it (arrays as `name[]`), down
-/// to a few levels.
+/// to the leaves (the deepest reply today nests five levels: `lesson solve`'s
+/// `check.results[].explanation.source.line`; the bound only stops a recursive type).
 fn walk(root: &Value, s: &Value, prefix: &str, depth: usize, out: &mut Vec<Field>) {
     let s = deref(root, s);
-    if depth > 3 {
+    if depth > 6 {
         return;
     }
     // an enum of objects (`#[serde(untagged)]` replies, tagged events): each alternative
@@ -372,6 +373,13 @@ mod tests {
             missing.len(),
             missing.join("\n  ")
         );
+    }
+
+    #[test]
+    fn nested_fields_are_listed_down_to_the_leaves() {
+        let f = schema_fields(&["lesson", "solve"]).unwrap();
+        let leaf = "check.results[].explanation.source.line";
+        assert!(f.iter().any(|x| x.field == leaf), "{leaf} missing");
     }
 
     /// An enum's values are listed in the type, and a tag field is described by its variants.
