@@ -22,10 +22,13 @@ pub struct Field {
     pub about: String,
 }
 
+/// One command of `dev reference`.
 #[derive(Debug, Clone, Serialize)]
 pub struct CommandJson {
     /// `topo up`
     pub command: String,
+    /// every field of its `--json` result, nested ones included; empty for a command without
+    /// a reply type here (a test forbids that)
     pub fields: Vec<Field>,
 }
 
