@@ -45,7 +45,7 @@ pub struct CheckResult {
 /// The outcome of an exercise's checks.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct CheckReport {
-    /// the lesson's ID (`01-xdp-counter`)
+    /// the lesson's ID (`01-hello-xdp`)
     pub lesson: String,
     /// the exercise's ID within the lesson
     pub exercise: String,

@@ -177,6 +177,7 @@ pub fn status_of(name: &str, extra: &[(&str, &str, &str)]) -> Status {
     Status {
         topology: Some(t.name),
         nodes,
+        complete: true,
     }
 }
 
