@@ -572,9 +572,9 @@ mod tests {
         assert_eq!(
             watch_frame(&f),
             "system/hvm_stats, 2.0 s into the watch (01:02:03 UTC)\n  \
-             key             value   per second\n  \
-             2 (NO_CHAIN)        7          2.5\n  \
-             10              12345          0.0"
+             key           value   per second\n  \
+             2 (NO_CHAIN)      7          2.5\n  \
+             10            12345          0.0"
         );
     }
 }

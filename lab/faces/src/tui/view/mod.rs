@@ -923,9 +923,11 @@ file = "collector.eclat"
         ];
         let mut p = eclat_course::Progress::default();
         p.lesson("01-hello-xdp").step = 3;
-        p.lesson("02-architecture-and-toolchain")
-            .passed
-            .insert("fix-verifier".into());
+        for e in ["fix-verifier", "ext-headers"] {
+            p.lesson("02-architecture-and-toolchain")
+                .passed
+                .insert(e.into());
+        }
         p.lesson("02-architecture-and-toolchain").step = 2;
         p.lesson("07-first-eclat-script")
             .passed
@@ -935,7 +937,7 @@ file = "collector.eclat"
         key(&mut app, crossterm::event::KeyCode::Down);
         let s = render(&app);
         assert!(s.contains("Lessons"), "{s}");
-        assert!(s.contains("✓ 1/1"), "{s}");
+        assert!(s.contains("✓ 2/2"), "{s}");
         assert!(s.contains("1/2"), "{s}");
         insta::assert_snapshot!(s);
     }
