@@ -742,7 +742,13 @@ async fn tally(lab: &Lab, count: &str, inserted: &str, dropped: &str) -> Result<
 
 /// What a swap check concludes from what was sent (class -> packets) and the tally: `None`
 /// when every packet is accounted for, else what went wrong, in words.
-fn account(sent: &[(u16, u64)], blocked: &[u16], t: &Tally, inserted: &str, count: &str) -> Option<String> {
+fn account(
+    sent: &[(u16, u64)],
+    blocked: &[u16],
+    t: &Tally,
+    inserted: &str,
+    count: &str,
+) -> Option<String> {
     let mut wrong = Vec::new();
     if t.misses > 0 {
         wrong.push(format!(
@@ -751,7 +757,9 @@ fn account(sent: &[(u16, u64)], blocked: &[u16], t: &Tally, inserted: &str, coun
         ));
     }
     if t.inserted.rx == 0 {
-        wrong.push(format!("no packet went through {inserted}: was it inserted?"));
+        wrong.push(format!(
+            "no packet went through {inserted}: was it inserted?"
+        ));
     }
     let drops: u64 = t.dropped.values().sum();
     if drops != t.inserted.drop {
@@ -777,10 +785,14 @@ fn account(sent: &[(u16, u64)], blocked: &[u16], t: &Tally, inserted: &str, coun
         let d = t.dropped.get(&class).copied().unwrap_or(0);
         let is_blocked = blocked.contains(&class);
         if !is_blocked && d > 0 {
-            wrong.push(format!("{inserted} dropped {d} packet(s) of port {class}, which it must let through"));
+            wrong.push(format!(
+                "{inserted} dropped {d} packet(s) of port {class}, which it must let through"
+            ));
         }
         if is_blocked && d == 0 {
-            wrong.push(format!("{inserted} dropped no packet of port {class}, which it must block"));
+            wrong.push(format!(
+                "{inserted} dropped no packet of port {class}, which it must block"
+            ));
         }
         if c + d != n {
             wrong.push(format!(
@@ -793,7 +805,12 @@ fn account(sent: &[(u16, u64)], blocked: &[u16], t: &Tally, inserted: &str, coun
     (!wrong.is_empty()).then(|| wrong.join("; "))
 }
 
-async fn swap(lab: &Lab, check: &Check, file: &Path, cancel: &CancellationToken) -> Result<CheckResult> {
+async fn swap(
+    lab: &Lab,
+    check: &Check,
+    file: &Path,
+    cancel: &CancellationToken,
+) -> Result<CheckResult> {
     let Check::Swap {
         setup,
         send,
@@ -864,7 +881,8 @@ async fn swap(lab: &Lab, check: &Check, file: &Path, cancel: &CancellationToken)
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         t = tally(lab, count, inserted, dropped).await?;
     }
-    let sub = |a: &std::collections::BTreeMap<u16, u64>, b: &std::collections::BTreeMap<u16, u64>| {
+    let sub = |a: &std::collections::BTreeMap<u16, u64>,
+               b: &std::collections::BTreeMap<u16, u64>| {
         a.iter()
             .map(|(k, v)| (*k, v - b.get(k).copied().unwrap_or(0).min(*v)))
             .collect()

@@ -50,7 +50,10 @@ pub enum CubeError {
     #[error(
         "`{source_name}` is neither a built-in cube ({builtin}) nor a file FILE.bpf.c or FILE.o"
     )]
-    NoSuchSource { source_name: String, builtin: String },
+    NoSuchSource {
+        source_name: String,
+        builtin: String,
+    },
     #[error(
         "{object} has programs {programs}: say which one is the cube, `cube add NAME {object}:PROGRAM`"
     )]
@@ -109,7 +112,10 @@ pub fn add(
     life: Lifetime,
 ) -> Result<ObjectReport, CubeError> {
     check_name(name)?;
-    if xdp::loaded_in(env, CUBE_AREA).iter().any(|(c, _)| c == name) {
+    if xdp::loaded_in(env, CUBE_AREA)
+        .iter()
+        .any(|(c, _)| c == name)
+    {
         return Err(CubeError::Exists { name: name.into() });
     }
     let (data, obj_name): (Vec<u8>, String) = match source {
@@ -225,7 +231,10 @@ pub fn list(env: &LabEnv) -> Vec<Cube> {
         .filter_map(|a| {
             let l = aya::programs::links::PinnedLink::from_pin(&a.pin).ok()?;
             let fd: aya::programs::links::FdLink = l.into();
-            Some((fd.info().ok()?.program_id(), format!("{}:{}", a.node, a.dev)))
+            Some((
+                fd.info().ok()?.program_id(),
+                format!("{}:{}", a.node, a.dev),
+            ))
         })
         .collect();
     cubes
@@ -302,7 +311,10 @@ pub fn get(env: &LabEnv, name: &str) -> Result<Cube, CubeError> {
             } else {
                 format!(
                     "cubes: {}",
-                    all.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", ")
+                    all.iter()
+                        .map(|c| c.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 )
             },
         }),

@@ -229,7 +229,9 @@ pub fn attach(
                 // a learner's program from `xdp load`
                 Ok(found)
                     if found.path_name.starts_with(&format!("{OBJ_AREA}/"))
-                        || found.path_name.starts_with(&format!("{}/", crate::cube::CUBE_AREA)) =>
+                        || found
+                            .path_name
+                            .starts_with(&format!("{}/", crate::cube::CUBE_AREA)) =>
                 {
                     (found.name, found.pin)
                 }
@@ -556,7 +558,18 @@ pub fn load_object(
         detail: e.to_string(),
         verifier_log: None,
     })?;
-    load_in_area(env, journal, &data, &obj_name, OBJ_AREA, package, None, &[], "", life)
+    load_in_area(
+        env,
+        journal,
+        &data,
+        &obj_name,
+        OBJ_AREA,
+        package,
+        None,
+        &[],
+        "",
+        life,
+    )
 }
 
 /// Loads the XDP programs of an object (all of them, or only `only`) and pins them and the
@@ -591,7 +604,10 @@ pub(crate) fn load_in_area(
         Some(p) if all.iter().any(|n| n == p) => vec![p.to_string()],
         Some(p) => {
             return Err(load_err(
-                format!("no program `{p}` in the object (it has: {})", all.join(", ")),
+                format!(
+                    "no program `{p}` in the object (it has: {})",
+                    all.join(", ")
+                ),
                 None,
             ));
         }
@@ -748,7 +764,9 @@ pub(crate) fn unload_in_area(
     for area in [OBJ_AREA, crate::cube::CUBE_AREA] {
         let base = env.bpffs_root.join("maps").join(area);
         for m in crate::maps::list(env) {
-            if m.map_type != "prog_array" || !m.path.starts_with(&base) || m.path.starts_with(&map_dir)
+            if m.map_type != "prog_array"
+                || !m.path.starts_with(&base)
+                || m.path.starts_with(&map_dir)
             {
                 continue;
             }

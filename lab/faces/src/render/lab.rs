@@ -251,7 +251,9 @@ pub fn xdp_unload(u: &XdpUnloaded) -> String {
         s.push_str(&format!("\ndetached {d}"));
     }
     for d in &u.removed.emptied_slots {
-        s.push_str(&format!("\nemptied {d}: it held one of the object's programs"));
+        s.push_str(&format!(
+            "\nemptied {d}: it held one of the object's programs"
+        ));
     }
     s
 }
