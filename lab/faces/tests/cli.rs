@@ -1848,3 +1848,56 @@ fn the_swap_check_counts_lost_packets() {
         "the learner's lab is as it was"
     );
 }
+
+/// A learner whose own `xdp load` left a second `pkt_count` in their lab (lesson 1's
+/// counter beside the prebuilt xdp_counter): in their lab the short name is ambiguous, but
+/// checks run in a lab of their own and address their own maps, so lesson 7's traffic
+/// check (which counts `pkt_count`) and lesson 1's verdict check pass, and the learner's
+/// lab is as it was.
+#[test]
+fn a_learners_second_pkt_count_does_not_confuse_the_checks() {
+    let lab = Lab::new("amb");
+    lab.ok(&["topo", "up"]);
+    let counter = lab.state.join("ipv6_counter.bpf.c");
+    std::fs::copy(
+        lessons_file("01-hello-xdp/solution/ipv6_counter.bpf.c"),
+        &counter,
+    )
+    .unwrap();
+    lab.ok(&["xdp", "load", counter.to_str().unwrap()]);
+    lab.ok(&["xdp", "attach", "xdp_counter", "clt", "veth0"]);
+    let o = lab.run(&["map", "dump", "pkt_count"]);
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("`pkt_count` names several maps"),
+        "the learner's lab has two"
+    );
+    let before = lab.ok(&["map", "list"]);
+    let ws = lab.state.join("ws");
+    for (lesson, ex, dir, file) in [
+        (
+            "7",
+            "to-collector",
+            "07-first-eclat-script",
+            "collector.eclat",
+        ),
+        ("1", "ipv6-only", "01-hello-xdp", "ipv6_counter.bpf.c"),
+    ] {
+        let mine = ws.join(dir).join(file);
+        std::fs::create_dir_all(mine.parent().unwrap()).unwrap();
+        std::fs::copy(lessons_file(&format!("{dir}/solution/{file}")), &mine).unwrap();
+        let o = lab
+            .cmd(&["lesson", "check", lesson, ex, "--json"])
+            .env("ECLAT_LAB_WORKSPACE", &ws)
+            .env("ECLAT_LAB_PROGRESS", ws.join("progress.toml"))
+            .output()
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&o.stderr)));
+        assert_eq!(v["passed"], true, "lesson {lesson}: {v}");
+    }
+    assert_eq!(
+        lab.ok(&["map", "list"]),
+        before,
+        "the learner's lab is as it was"
+    );
+}
