@@ -17,6 +17,7 @@ pub mod netlink;
 pub mod netns;
 pub mod nodes;
 pub mod objects;
+pub mod perms;
 pub mod sublab;
 pub mod sys;
 pub mod topo;

@@ -75,9 +75,16 @@ fn prog_pin(env: &LabEnv, p: &LabProgram) -> PathBuf {
 
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct LoadReport {
+    /// the prebuilt program's name (`xdp_counter`), or the learner's program for one loaded with
+    /// `xdp load`
     pub program: String,
+    /// true when the program was pinned already and nothing was loaded (then `load_us` is 0)
     pub already_loaded: bool,
+    /// the names of the program's maps, pinned beside it below `maps/`; empty for a learner's
+    /// program (its object's load lists them)
     pub maps: Vec<String>,
+    /// wall time of the load (the kernel's verifier and JIT), in microseconds; 0 when
+    /// `already_loaded`
     pub load_us: u64,
 }
 
@@ -165,9 +172,13 @@ pub fn load(
 /// An XDP program attached by the lab.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Attachment {
+    /// the node whose interface the program is attached to
     pub node: String,
+    /// the interface, in that node's namespace
     pub dev: String,
+    /// the attached program's name (the link pin's last component)
     pub program: String,
+    /// the BPF link's pin on bpffs, `<root>/links/<node>/<dev>/<program>` (not serialized)
     #[serde(skip)]
     pub pin: PathBuf,
 }
@@ -204,11 +215,19 @@ pub fn attachments(env: &LabEnv) -> Vec<Attachment> {
 
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct AttachReport {
+    /// the name of the program now attached
     pub program: String,
+    /// the node it was attached in
     pub node: String,
+    /// the interface it was attached to
     pub dev: String,
+    /// the XDP mode the kernel reports for the interface after attaching: `driver` (native; what a
+    /// veth gets), `generic` (skb, with `--skb`), `offload`, `multi`, or `unknown` when it could
+    /// not be read
     pub mode: String,
+    /// the program the lab had attached there before, now detached; null when there was none
     pub replaced: Option<String>,
+    /// loading the program first (a prebuilt one is loaded if it was not yet)
     pub load: LoadReport,
 }
 
@@ -298,6 +317,14 @@ pub fn attach(
         let id = prog.attach_to_if_index(ifindex, flags).map_err(|e| match e {
             ProgramError::SyscallError(s) if s.io_error.raw_os_error() == Some(libc::EBUSY) => {
                 "another XDP program is already attached there (not by the lab); the lab leaves it alone".to_string()
+            }
+            ProgramError::SyscallError(s) if s.io_error.raw_os_error() == Some(libc::EEXIST) => {
+                format!(
+                    "an XDP program is already attached there in the other mode (not by the \
+                     lab: native and generic XDP cannot be on one interface together); the lab \
+                     leaves it alone. Remove it with `ip -n {ns} link set dev {dev} xdpgeneric \
+                     off` (or `xdp off`), then attach again"
+                )
             }
             other => other.to_string(),
         })?;
@@ -410,11 +437,15 @@ pub const OBJ_AREA: &str = "xdp-obj";
 /// What `xdp load` did.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct ObjectReport {
+    /// the object file that was loaded, as given
     pub object: String,
     /// the object's name in the lab (the file stem)
     pub package: String,
+    /// the names of its XDP programs, sorted; each is pinned and can be attached by name
     pub programs: Vec<String>,
+    /// the names of its maps, sorted (sections like `.rodata` left out)
     pub maps: Vec<String>,
+    /// wall time of loading every program of the object (the verifier and JIT), in microseconds
     pub load_us: u64,
     /// an earlier version was loaded and is gone
     pub replaced: bool,
@@ -429,6 +460,7 @@ pub struct PinnedProgram {
     pub name: String,
     /// the pin's path below `<root>/progs`, e.g. `xdp-obj/pipeline/pipe_set_ecn`
     pub path_name: String,
+    /// the pin's full path on bpffs (not serialized)
     #[serde(skip)]
     pub pin: PathBuf,
 }

@@ -4,7 +4,6 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use eclat_kernel::bpffs;
 pub use eclat_kernel::modules::BuildReport;
 pub use eclat_kernel::xdp::{AttachReport, Attachment, ObjectReport};
 use eclat_kernel::{modules, xdp};
@@ -15,14 +14,18 @@ use crate::Lab;
 /// A prebuilt plain program.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Prebuilt {
+    /// the program's name, as `xdp attach NAME` takes it (`xdp_counter`, `xdp_pass`)
     pub name: String,
+    /// what the program does and which maps it has, one line
     pub about: String,
 }
 
 /// What `xdp list` shows.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct XdpList {
+    /// every prebuilt plain XDP program the lab ships, loaded or not
     pub prebuilt: Vec<Prebuilt>,
+    /// every XDP program the lab has attached now, from the BPF link pins; empty when none is
     pub attached: Vec<Attachment>,
     /// objects loaded with `xdp load`: (name, programs)
     pub objects: Vec<(String, Vec<String>)>,
@@ -31,8 +34,11 @@ pub struct XdpList {
 /// What `xdp load` did: the build (for a C source) and the load.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct XdpLoaded {
+    /// the clang build and the verifier's verdicts, when a C source was given; absent for an object
+    /// file
     #[serde(skip_serializing_if = "Option::is_none")]
     pub build: Option<BuildReport>,
+    /// the load of the object's programs (its fields appear at the top level of the reply)
     #[serde(flatten)]
     pub load: ObjectReport,
 }
@@ -40,14 +46,18 @@ pub struct XdpLoaded {
 /// What `xdp detach` removed.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Detached {
+    /// the node the program was attached in
     pub node: String,
+    /// the interface it was detached from
     pub dev: String,
+    /// the name of the program that was attached (it stays loaded)
     pub program: String,
 }
 
 /// What `xdp unload` removed.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct XdpUnloaded {
+    /// the object's name in the lab (its file stem), as `xdp load` named it
     pub object: String,
     /// attachments of its programs that ended (`node:dev <- program`), and slots of other
     /// program arrays that held its programs, emptied
@@ -129,9 +139,15 @@ impl Lab {
     ) -> Result<AttachReport> {
         self.blocking(move |lab| {
             let mut j = lab.journal()?;
-            let rep = xdp::attach(lab.env(), &mut j, &program, &node, &dev, skb, lab.life())?;
-            bpffs::record_new_pins(lab.env(), &mut j, lab.life())?;
-            Ok(rep)
+            Ok(xdp::attach(
+                lab.env(),
+                &mut j,
+                &program,
+                &node,
+                &dev,
+                skb,
+                lab.life(),
+            )?)
         })
         .await
     }

@@ -160,6 +160,13 @@ pub struct TrafficArgs {
     /// UDP payload size in bytes
     #[arg(long, default_value_t = 64)]
     pub size: usize,
+    /// Send the UDP datagrams in N flows that differ in their source port (packets round
+    /// robin; checksums computed in full, from a raw socket)
+    #[arg(long, value_name = "N", requires = "udp")]
+    pub flows: Option<u16>,
+    /// The first flow's source port (the others count up from it)
+    #[arg(long, value_name = "PORT", requires = "flows", default_value_t = 40000)]
+    pub sport: u16,
 }
 
 #[derive(Debug, Subcommand)]
@@ -306,8 +313,9 @@ pub enum ChainCmd {
 
 #[derive(Debug, Subcommand)]
 pub enum DevCmd {
-    /// Prove every exercise: its starter fails its checks, its solution passes them
-    Check,
+    /// Prove every exercise: its starter fails its checks, its solution passes them (LESSON:
+    /// only that lesson's, by number or name)
+    Check { lesson: Option<String> },
     /// The JSON fields of every command's `--json` result (the book's command reference)
     Reference,
 }

@@ -169,18 +169,26 @@ pub enum Context {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SourceLine {
+    /// the C source line as the verifier log quotes it (from the object's BTF line info, so only
+    /// with `clang -g`)
     pub text: String,
+    /// the source file the line is in, as the compiler recorded its path
     pub file: String,
+    /// the 1-based line number in that file
     pub line: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Explanation {
+    /// which kind of rejection this is (kebab-case, e.g. `packet-out-of-bounds`), found from the
+    /// kernel's message; `other` when no known kind fits
     pub class: Class,
     /// the kernel's own words
     pub message: String,
     /// the instruction the verifier stopped at (as printed)
     pub insn: Option<String>,
+    /// the C line the verifier stopped at; null when the log has no source annotations (the object
+    /// was built without `-g`) or none precedes the error
     pub source: Option<SourceLine>,
     /// `processed N insns`
     pub processed: Option<u64>,
