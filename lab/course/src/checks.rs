@@ -1320,7 +1320,9 @@ async fn flows(
     checkpoint(cancel)?;
     let after = flow_counts(&dump_of(lab, f.at).await?)?;
     let expected = match f.drained {
-        Some(d) => format!("each flow at one backend, the old ones where they were, none new at {d}"),
+        Some(d) => {
+            format!("each flow at one backend, the old ones where they were, none new at {d}")
+        }
         None => "each flow's packets at one backend".into(),
     };
     if let Err(seen) = judge_flows(&before, &after, flows, sport, rep.sent, f.drained) {
@@ -1337,8 +1339,7 @@ async fn flows(
             ));
         }
     }
-    let seen = judge_flows(&before, &after, flows, sport, rep.sent, f.drained)
-        .unwrap_or_default();
+    let seen = judge_flows(&before, &after, flows, sport, rep.sent, f.drained).unwrap_or_default();
     Ok(result(check, true, expected, seen))
 }
 
@@ -1612,7 +1613,10 @@ mod tests {
             ("10.0.3.2", 40003, 1),
         ]);
         let e = judge_flows(&before, &new_there, 4, 40000, 4, d).unwrap_err();
-        assert!(e.contains("new flow from source port 40002 reached 10.0.2.2"), "{e}");
+        assert!(
+            e.contains("new flow from source port 40002 reached 10.0.2.2"),
+            "{e}"
+        );
         // nothing was at the drained backend before: the check proves nothing, so it fails
         let before = counts(&[("10.0.1.2", 40000, 1)]);
         let after = counts(&[("10.0.1.2", 40000, 2)]);
@@ -1625,10 +1629,16 @@ mod tests {
         let f = eclat_model::packetspec::frame("ipv4 udp dport=8080").unwrap();
         let mut g = f.clone();
         g[24] ^= 1;
-        assert!(first_difference(&f, &g).starts_with("the IPv4 header checksum differs at byte 24"));
+        assert!(
+            first_difference(&f, &g).starts_with("the IPv4 header checksum differs at byte 24")
+        );
         let mut g = f.clone();
         g[40] ^= 1;
-        assert!(first_difference(&f, &g).starts_with("the UDP checksum"), "{}", first_difference(&f, &g));
+        assert!(
+            first_difference(&f, &g).starts_with("the UDP checksum"),
+            "{}",
+            first_difference(&f, &g)
+        );
         let mut g = f.clone();
         g[31] ^= 1;
         assert!(first_difference(&f, &g).starts_with("the destination address"));
@@ -1660,7 +1670,12 @@ mod tests {
                         } => p.as_str(),
                         _ => ex.file.as_str(),
                     };
-                    assert!(d.starts_with(&format!("{who}: ")), "{}/{}: `{d}`", l.id, ex.id);
+                    assert!(
+                        d.starts_with(&format!("{who}: ")),
+                        "{}/{}: `{d}`",
+                        l.id,
+                        ex.id
+                    );
                 }
             }
         }
@@ -1673,6 +1688,8 @@ mod tests {
             expect: "PASS".into(),
             program: None,
             maps: vec![],
+            set: vec![],
+            output: None,
             hint: Some(1),
         };
         let d = MapDelta {

@@ -349,7 +349,12 @@ mod tests {
                 // a solution that only moves lines has none of its own
                 let sorted = |t: &str| {
                     let mut v: Vec<String> = t.lines().map(|l| l.trim().to_string()).collect();
-                    v.retain(|l| !l.is_empty() && !l.starts_with('#') && !l.starts_with("/*") && !l.starts_with('*'));
+                    v.retain(|l| {
+                        !l.is_empty()
+                            && !l.starts_with('#')
+                            && !l.starts_with("/*")
+                            && !l.starts_with('*')
+                    });
                     v.sort();
                     v
                 };
@@ -386,7 +391,11 @@ mod tests {
         };
         let c_maps = |src: &str| -> Vec<String> {
             src.lines()
-                .filter_map(|x| x.trim().strip_prefix("} ")?.strip_suffix(" SEC(\".maps\");"))
+                .filter_map(|x| {
+                    x.trim()
+                        .strip_prefix("} ")?
+                        .strip_suffix(" SEC(\".maps\");")
+                })
                 .map(str::to_string)
                 .collect()
         };
@@ -405,6 +414,22 @@ mod tests {
             ["xdp", "load", f] | ["module", "load", f] if f.ends_with(".c") => {
                 file(f).map(c_maps).unwrap_or_default()
             }
+            // a cube's maps, by `CUBE/MAP` (every cube has its own): the header's two and
+            // what the source declares (a built-in cube's embedded object, or a lesson file)
+            ["cube", "add", name, src] => {
+                let mut v: Vec<String> = vec!["cube_ports".into(), "cube_stats".into()];
+                match eclat_kernel::cube::builtin(src) {
+                    Some(obj) => v.extend(
+                        eclat_model::meta::read(name, eclat_kernel::objects::get(obj).unwrap())
+                            .unwrap()
+                            .maps
+                            .into_iter()
+                            .map(|m| m.name),
+                    ),
+                    None => v.extend(file(src).map(c_maps).unwrap_or_default()),
+                }
+                v.into_iter().map(|m| format!("{name}/{m}")).collect()
+            }
             ["module", "load", prog] => {
                 let (pkg, name) = prog.split_once('.').unwrap_or(("", prog));
                 let mut v: Vec<String> = cat
@@ -419,7 +444,10 @@ mod tests {
                     .map(String::from)
                     .to_vec();
                 for line in file(f).unwrap_or_default().lines() {
-                    let Some((from, names)) = line.strip_prefix("from ").and_then(|x| x.split_once(" import ")) else {
+                    let Some((from, names)) = line
+                        .strip_prefix("from ")
+                        .and_then(|x| x.split_once(" import "))
+                    else {
                         continue;
                     };
                     for n in names.split(',').map(str::trim) {
@@ -474,13 +502,28 @@ mod tests {
             "# a comment\nOFFSET = 62   # the offset\nf()\n",
         );
         assert_eq!(lines, vec!["OFFSET = 62".to_string()]);
-        assert_eq!(gives_away("Set `OFFSET = 62`.", &lines), Some("OFFSET = 62"));
-        assert_eq!(gives_away("Set `OFFSET   =  62;` now", &lines), Some("OFFSET = 62"));
-        assert_eq!(gives_away("Change `OFFSET`: count the headers.", &lines), None);
+        assert_eq!(
+            gives_away("Set `OFFSET = 62`.", &lines),
+            Some("OFFSET = 62")
+        );
+        assert_eq!(
+            gives_away("Set `OFFSET   =  62;` now", &lines),
+            Some("OFFSET = 62")
+        );
+        assert_eq!(
+            gives_away("Change `OFFSET`: count the headers.", &lines),
+            None
+        );
         assert_eq!(gives_away("OFFSET = 62 without backticks", &lines), None);
         let lines = solution_lines("f()\n", "f()\nhike_pass()\n");
-        assert_eq!(gives_away("end with `hike_pass()`", &lines), Some("hike_pass()"));
-        assert_eq!(gives_away("a final program such as `hike_pass`", &lines), None);
+        assert_eq!(
+            gives_away("end with `hike_pass()`", &lines),
+            Some("hike_pass()")
+        );
+        assert_eq!(
+            gives_away("a final program such as `hike_pass`", &lines),
+            None
+        );
     }
 
     #[test]

@@ -17,7 +17,7 @@ use crate::maps::{self, MapError, Value};
 use crate::xdp::{self, ObjectReport, XdpError};
 
 /// The area of cubes below `progs/` and `maps/`.
-pub const CUBE_AREA: &str = "cube";
+pub use crate::xdp::CUBE_AREA;
 /// The program array whose slots are a cube's output ports.
 pub const PORTS_MAP: &str = "cube_ports";
 /// A cube's counters (`cube.h`: rx, pass, drop, miss, then tx per port).
@@ -241,7 +241,7 @@ pub fn list(env: &LabEnv) -> Vec<Cube> {
         .into_iter()
         .map(|(name, program, pin, id)| {
             let mut stats = Stats::default();
-            let mut tx = vec![0u64; 4];
+            let mut tx = [0u64; 4];
             if let Ok(d) = map_of(env, &name, STATS_MAP).and_then(|m| maps::dump(&m, 64)) {
                 for r in &d.rows {
                     let (k, v) = (int(&r.key), int(&r.value));

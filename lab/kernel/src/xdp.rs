@@ -248,9 +248,7 @@ pub fn attach(
                 // a learner's program from `xdp load`
                 Ok(found)
                     if found.path_name.starts_with(&format!("{OBJ_AREA}/"))
-                        || found
-                            .path_name
-                            .starts_with(&format!("{}/", crate::cube::CUBE_AREA)) =>
+                        || found.path_name.starts_with(&format!("{}/", CUBE_AREA)) =>
                 {
                     (found.name, found.pin)
                 }
@@ -433,6 +431,10 @@ pub fn forget_links_of(
 /// `maps/xdp-obj/<object>/<map>`. The hyphen keeps it apart from HIKe packages, whose names
 /// are identifiers (`programs.<package>` in eCLAT).
 pub const OBJ_AREA: &str = "xdp-obj";
+
+/// The area of cubes (`eclat_kernel::cube`): `progs/cube/<cube>/<program>` and
+/// `maps/cube/<cube>/<map>`.
+pub const CUBE_AREA: &str = "cube";
 
 /// What `xdp load` did.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
@@ -793,7 +795,7 @@ pub(crate) fn unload_in_area(
     }
     // slots of the lab's other program arrays (learners' objects, cubes) that hold them
     let mut emptied_slots = Vec::new();
-    for area in [OBJ_AREA, crate::cube::CUBE_AREA] {
+    for area in [OBJ_AREA, CUBE_AREA] {
         let base = env.bpffs_root.join("maps").join(area);
         for m in crate::maps::list(env) {
             if m.map_type != "prog_array"

@@ -377,7 +377,13 @@ pub fn watch_frame(f: &WatchFrame) -> String {
         })
         .collect();
     let kw = keys.iter().map(|k| k.len()).max().unwrap_or(0).max(3);
-    let vw = f.rows.iter().map(|r| r.value.len()).max().unwrap_or(0).max(5);
+    let vw = f
+        .rows
+        .iter()
+        .map(|r| r.value.len())
+        .max()
+        .unwrap_or(0)
+        .max(5);
     let rates = f.rows.iter().any(|r| r.rate.is_some());
     text.push_str(&format!("  {:<kw$}  {:>vw$}", "key", "value"));
     if rates {
