@@ -45,7 +45,7 @@ pub struct CheckResult {
 /// The outcome of an exercise's checks.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct CheckReport {
-    /// the lesson's ID (`01-xdp-counter`)
+    /// the lesson's ID (`01-hello-xdp`)
     pub lesson: String,
     /// the exercise's ID within the lesson
     pub exercise: String,
@@ -1687,6 +1687,8 @@ mod tests {
             packet: "ipv6 udp dport=5000".into(),
             expect: "PASS".into(),
             program: None,
+            set: vec![],
+            output: None,
             maps: vec![],
             set: vec![],
             output: None,

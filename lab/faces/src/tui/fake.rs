@@ -178,6 +178,7 @@ pub fn status_of(name: &str, extra: &[(&str, &str, &str)]) -> Status {
         topology: Some(t.name),
         complete: true,
         nodes,
+        complete: true,
     }
 }
 
