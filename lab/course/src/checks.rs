@@ -1690,8 +1690,6 @@ mod tests {
             set: vec![],
             output: None,
             maps: vec![],
-            set: vec![],
-            output: None,
             hint: Some(1),
         };
         let d = MapDelta {

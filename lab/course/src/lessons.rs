@@ -446,22 +446,6 @@ mod tests {
             ["xdp", "load", f] | ["module", "load", f] if f.ends_with(".c") => {
                 file(f).map(c_maps).unwrap_or_default()
             }
-            // a cube's maps, by `CUBE/MAP` (every cube has its own): the header's two and
-            // what the source declares (a built-in cube's embedded object, or a lesson file)
-            ["cube", "add", name, src] => {
-                let mut v: Vec<String> = vec!["cube_ports".into(), "cube_stats".into()];
-                match eclat_kernel::cube::builtin(src) {
-                    Some(obj) => v.extend(
-                        eclat_model::meta::read(name, eclat_kernel::objects::get(obj).unwrap())
-                            .unwrap()
-                            .maps
-                            .into_iter()
-                            .map(|m| m.name),
-                    ),
-                    None => v.extend(file(src).map(c_maps).unwrap_or_default()),
-                }
-                v.into_iter().map(|m| format!("{name}/{m}")).collect()
-            }
             ["module", "load", prog] => {
                 let (pkg, name) = prog.split_once('.').unwrap_or(("", prog));
                 let mut v: Vec<String> = cat

@@ -176,7 +176,6 @@ pub fn status_of(name: &str, extra: &[(&str, &str, &str)]) -> Status {
         .collect();
     Status {
         topology: Some(t.name),
-        complete: true,
         nodes,
         complete: true,
     }
