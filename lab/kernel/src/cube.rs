@@ -22,6 +22,8 @@ pub use crate::xdp::CUBE_AREA;
 pub const PORTS_MAP: &str = "cube_ports";
 /// A cube's counters (`cube.h`: rx, pass, drop, miss, then tx per port).
 pub const STATS_MAP: &str = "cube_stats";
+/// `CUBE_MAX_PORTS` of `cube.h`: the ports `cube_ports` has.
+pub const MAX_PORTS: u32 = 4;
 
 /// The cubes the lab ships (`cube add NAME classifier`), embedded like its other objects.
 pub const BUILTIN: &[(&str, &str, &str)] = &[

@@ -553,6 +553,10 @@ pub fn loaded_objects(env: &LabEnv) -> Vec<(String, Vec<String>)> {
 }
 
 /// The packages pinned in `area` (`xdp-obj`, `cube`) and their programs.
+pub fn loaded_in_area(env: &LabEnv, area: &str) -> Vec<(String, Vec<String>)> {
+    loaded_in(env, area)
+}
+
 pub(crate) fn loaded_in(env: &LabEnv, area: &str) -> Vec<(String, Vec<String>)> {
     let dir = env.bpffs_root.join("progs").join(area);
     let mut out: Vec<(String, Vec<String>)> = std::fs::read_dir(&dir)
