@@ -1184,6 +1184,9 @@ pub fn cube_graph(g: &CubeGraph) -> String {
             &lines[1..],
         );
     }
+    // an edge to the next column goes straight across the gap; any other (a column skipped,
+    // or back) runs in a lane of its own below the boxes, so it never crosses a box
+    let mut lane = height + 4;
     for e in &g.edges {
         let (Some(&(ax, ay, aw, ah)), Some(&(bx, by, _bw, bh))) =
             (pos.get(&e.from), pos.get(&e.to))
@@ -1192,7 +1195,8 @@ pub fn cube_graph(g: &CubeGraph) -> String {
         };
         let (x1, y1) = (ax + aw, ay + ah / 2);
         let (x2, y2) = (bx, by + bh / 2);
-        if x2 > x1 {
+        let next_column = cols.get(&e.to).copied() == cols.get(&e.from).map(|c| c + 1);
+        if next_column {
             let mid = x1 + (x2 - x1) / 2;
             svg.path(&[(x1, y1), (mid, y1), (mid, y2), (x2, y2)], "edge", true);
             if let Some(p) = e.port {
@@ -1205,14 +1209,13 @@ pub fn cube_graph(g: &CubeGraph) -> String {
                 );
             }
         } else {
-            // back to an earlier column: around below the boxes
-            let low = height + 4;
+            lane += 14;
             svg.path(
                 &[
                     (x1, y1),
                     (x1 + 10, y1),
-                    (x1 + 10, low),
-                    (x2 - 10, low),
+                    (x1 + 10, lane),
+                    (x2 - 10, lane),
                     (x2 - 10, y2),
                     (x2, y2),
                 ],
@@ -1220,11 +1223,17 @@ pub fn cube_graph(g: &CubeGraph) -> String {
                 true,
             );
             if let Some(p) = e.port {
-                svg.text(x1 + 14, low - 4, Anchor::Start, "lbl", &format!("port {p}"));
+                svg.text(
+                    x1 + 14,
+                    lane - 4,
+                    Anchor::Start,
+                    "lbl",
+                    &format!("port {p}"),
+                );
             }
-            height = height.max(low + 4);
         }
     }
+    height = height.max(lane + 4);
     svg.finish(
         width,
         height + MARGIN,
@@ -1267,6 +1276,32 @@ mod cube_tests {
         assert_eq!((c["cls"], c["fw"], c["mon"], c["spare"]), (1, 2, 3, 1));
         let svg = cube_graph(&g);
         assert!(svg.contains(">port 1<") && svg.contains(">fw<"), "{svg}");
+        // cls:1 -> mon skips fw's column: it runs in a lane below every box, not through fw
+        let num = |l: &str, k: &str| -> i32 {
+            let v = l.split(&format!(" {k}=\"")).nth(1).unwrap();
+            v[..v.find('"').unwrap()].parse().unwrap()
+        };
+        let bottom = svg
+            .lines()
+            .filter(|l| l.starts_with("<rect class=\"node\""))
+            .map(|l| num(l, "y") + num(l, "height"))
+            .max()
+            .unwrap();
+        let around: Vec<&str> = svg
+            .lines()
+            .filter(|l| l.starts_with("<path class=\"edge\"") && l.matches(" L").count() == 5)
+            .collect();
+        assert_eq!(around.len(), 1, "{svg}");
+        let lane: i32 = around[0]
+            .split(" L")
+            .nth(2)
+            .unwrap()
+            .split(',')
+            .nth(1)
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(lane > bottom, "lane {lane}, boxes down to {bottom}");
         assert_eq!(svg, cube_graph(&g), "deterministic");
     }
 
