@@ -1959,3 +1959,33 @@ fn a_learners_second_pkt_count_does_not_confuse_the_checks() {
         "the learner's lab is as it was"
     );
 }
+
+/// SIGKILL inside `cube add`, after the program is pinned and before the maps are: the next
+/// command removes the half-made cube (its pins were provisional in the journal), the name
+/// is free again, and `reset` leaves nothing.
+#[test]
+fn a_cube_add_killed_half_way_leaves_nothing() {
+    let lab = Lab::new("cubek");
+    lab.crash(
+        "xdp-load-object:progs-pinned",
+        &["cube", "add", "mon", "monitor"],
+    );
+    assert!(
+        lab.pins().iter().any(|p| p.contains("/progs/cube/mon/")),
+        "the crash came after the program's pin: {:?}",
+        lab.pins()
+    );
+    let out = lab.ok(&["cube", "show"]);
+    assert!(
+        out.contains("removed") && out.contains("progs/cube/mon") && out.contains("no cubes yet"),
+        "{out}"
+    );
+    assert!(
+        !lab.pins().iter().any(|p| p.contains("/cube/")),
+        "{:?}",
+        lab.pins()
+    );
+    lab.ok(&["cube", "add", "mon", "monitor"]);
+    lab.ok(&["reset"]);
+    assert!(lab.tree().is_empty(), "{:?}", lab.tree());
+}
