@@ -1777,15 +1777,9 @@ fn cubes_are_wired_rewired_and_drawn() {
         &["cube", "add", "x", "nonsense"],
         &["built-in cube", "classifier"],
     );
-    // (a copy: building writes the object next to the source)
-    let counter = lab.state.join("ipv6_counter.bpf.c");
-    std::fs::copy(
-        lessons_file("01-hello-xdp/solution/ipv6_counter.bpf.c"),
-        &counter,
-    )
-    .unwrap();
+    let counter = lesson_copy(&lab, "01-hello-xdp/solution/ipv6_counter.bpf.c");
     err(
-        &["cube", "add", "x", counter.to_str().unwrap()],
+        &["cube", "add", "x", &counter],
         &["no map `cube_ports`", "cube/cube.h"],
     );
     assert_eq!(
@@ -1809,6 +1803,27 @@ fn cubes_are_wired_rewired_and_drawn() {
 
 fn lessons_file(rel: &str) -> String {
     format!("{}/../../lessons/{rel}", env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A copy of a lesson's file in the lab's state folder (building writes the object next to
+/// the source: never in the repository).
+fn lesson_copy(lab: &Lab, rel: &str) -> String {
+    std::fs::create_dir_all(&lab.state).unwrap();
+    let to = lab.state.join(rel.rsplit('/').next().unwrap());
+    std::fs::copy(lessons_file(rel), &to).unwrap();
+    to.display().to_string()
+}
+
+/// `lesson check LESSON EX --json` with the workspace `ws`.
+fn lesson_check_json(lab: &Lab, ws: &std::path::Path, lesson: &str, ex: &str) -> serde_json::Value {
+    let o = lab
+        .cmd(&["lesson", "check", lesson, ex, "--json"])
+        .env("ECLAT_LAB_WORKSPACE", ws)
+        .env("ECLAT_LAB_PROGRESS", ws.join("progress.toml"))
+        .output()
+        .unwrap();
+    serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&o.stderr)))
 }
 
 /// `xdp unload` of what `xdp load` made: an attached program is detached first, a slot of
@@ -1874,14 +1889,7 @@ fn the_swap_check_counts_lost_packets() {
     assert_ne!(leaky, solution);
     let check = |text: &str| -> serde_json::Value {
         std::fs::write(&mine, text).unwrap();
-        let o = lab
-            .cmd(&["lesson", "check", "5", "insert-firewall", "--json"])
-            .env("ECLAT_LAB_WORKSPACE", &ws)
-            .env("ECLAT_LAB_PROGRESS", ws.join("progress.toml"))
-            .output()
-            .unwrap();
-        serde_json::from_slice(&o.stdout)
-            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&o.stderr)))
+        lesson_check_json(&lab, &ws, "5", "insert-firewall")
     };
     let v = check(&leaky);
     assert_eq!(v["passed"], false, "{v}");
@@ -1916,13 +1924,8 @@ fn the_swap_check_counts_lost_packets() {
 fn a_learners_second_pkt_count_does_not_confuse_the_checks() {
     let lab = Lab::new("amb");
     lab.ok(&["topo", "up"]);
-    let counter = lab.state.join("ipv6_counter.bpf.c");
-    std::fs::copy(
-        lessons_file("01-hello-xdp/solution/ipv6_counter.bpf.c"),
-        &counter,
-    )
-    .unwrap();
-    lab.ok(&["xdp", "load", counter.to_str().unwrap()]);
+    let counter = lesson_copy(&lab, "01-hello-xdp/solution/ipv6_counter.bpf.c");
+    lab.ok(&["xdp", "load", &counter]);
     lab.ok(&["xdp", "attach", "xdp_counter", "clt", "veth0"]);
     let o = lab.run(&["map", "dump", "pkt_count"]);
     assert!(
@@ -1943,14 +1946,7 @@ fn a_learners_second_pkt_count_does_not_confuse_the_checks() {
         let mine = ws.join(dir).join(file);
         std::fs::create_dir_all(mine.parent().unwrap()).unwrap();
         std::fs::copy(lessons_file(&format!("{dir}/solution/{file}")), &mine).unwrap();
-        let o = lab
-            .cmd(&["lesson", "check", lesson, ex, "--json"])
-            .env("ECLAT_LAB_WORKSPACE", &ws)
-            .env("ECLAT_LAB_PROGRESS", ws.join("progress.toml"))
-            .output()
-            .unwrap();
-        let v: serde_json::Value = serde_json::from_slice(&o.stdout)
-            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&o.stderr)));
+        let v = lesson_check_json(&lab, &ws, lesson, ex);
         assert_eq!(v["passed"], true, "lesson {lesson}: {v}");
     }
     assert_eq!(
