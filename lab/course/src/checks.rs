@@ -413,6 +413,24 @@ fn result(
 
 /// The result of a check that could not run.
 fn error_result(check: &Check, e: &anyhow::Error) -> CheckResult {
+    // a map name of the check that names several maps of the check's own lab: the lesson
+    // must name it better; nothing the learner wrote or has loaded is the cause
+    if let Some(eclat_kernel::maps::MapError::Ambiguous { name, candidates }) = e
+        .chain()
+        .find_map(|c| c.downcast_ref::<eclat_kernel::maps::MapError>())
+    {
+        return CheckResult {
+            what: describe(check),
+            passed: false,
+            expected: format!("the check's map `{name}` to name one map of its lab"),
+            seen: format!(
+                "it names {candidates} (a defect of the lesson, not of your code or your lab: \
+                 the check runs in a lab of its own; report it)"
+            ),
+            hint: None,
+            explanation: None,
+        };
+    }
     match e.downcast_ref::<LabSetupError>() {
         Some(s) if !s.learners_file => CheckResult {
             what: describe(check),
@@ -1427,6 +1445,81 @@ mod tests {
             &anyhow::anyhow!("no map pkt_count"),
         );
         assert_eq!((r.hint, r.seen.as_str()), (Some(0), "no map pkt_count"));
+    }
+
+    #[test]
+    fn an_ambiguous_map_of_a_check_is_not_blamed_on_the_learner() {
+        let e = anyhow::Error::new(eclat_kernel::maps::MapError::Ambiguous {
+            name: "pkt_count".into(),
+            candidates: "lab/xdp_counter/pkt_count, xdp-obj/ipv6_counter/pkt_count".into(),
+        })
+        .context("dumping the map");
+        let r = error_result(&traffic_check(Some(1)), &e);
+        assert_eq!(r.hint, None, "no hint about the code");
+        assert!(
+            r.seen.contains("not of your code or your lab"),
+            "{}",
+            r.seen
+        );
+        assert!(r.expected.contains("`pkt_count`"), "{}", r.expected);
+    }
+
+    #[test]
+    fn a_swap_is_accounted_for_by_class() {
+        let sent = [(5000u16, 100u64), (6000, 100)];
+        let mut t = Tally {
+            counted: [(5000, 100), (6000, 40)].into(),
+            dropped: [(6000, 60)].into(),
+            inserted: eclat_kernel::cube::Stats {
+                rx: 120,
+                pass: 0,
+                drop: 60,
+                miss: 0,
+            },
+            inserted_tx: 60,
+            misses: 0,
+        };
+        assert_eq!(account(&sent, &[6000], &t, "fw", "mon"), None);
+        // two packets of the allowed class lost in the swap
+        t.counted.insert(5000, 98);
+        let why = account(&sent, &[6000], &t, "fw", "mon").unwrap();
+        assert!(
+            why.contains("port 5000: sent 100, counted by mon 98, dropped by fw 0: 2 lost"),
+            "{why}"
+        );
+        t.counted.insert(5000, 100);
+        // misses (a port with nothing connected)
+        t.misses = 3;
+        assert!(
+            account(&sent, &[6000], &t, "fw", "mon")
+                .unwrap()
+                .contains("3 packet(s)")
+        );
+        t.misses = 0;
+        // the firewall never saw a packet: not inserted
+        let mut u = t.clone();
+        u.inserted.rx = 0;
+        assert!(
+            account(&sent, &[6000], &u, "fw", "mon")
+                .unwrap()
+                .contains("was it inserted")
+        );
+        // drops by class must agree with cube_drop()'s
+        let mut u = t.clone();
+        u.inserted.drop = 61;
+        assert!(
+            account(&sent, &[6000], &u, "fw", "mon")
+                .unwrap()
+                .contains("cube_drop()")
+        );
+        // the allowed class dropped
+        let mut u = t.clone();
+        u.dropped.insert(5000, 1);
+        assert!(
+            account(&sent, &[6000], &u, "fw", "mon")
+                .unwrap()
+                .contains("must let through")
+        );
     }
 
     #[test]

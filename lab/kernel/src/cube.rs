@@ -17,11 +17,13 @@ use crate::maps::{self, MapError, Value};
 use crate::xdp::{self, ObjectReport, XdpError};
 
 /// The area of cubes below `progs/` and `maps/`.
-pub const CUBE_AREA: &str = "cube";
+pub use crate::xdp::CUBE_AREA;
 /// The program array whose slots are a cube's output ports.
 pub const PORTS_MAP: &str = "cube_ports";
 /// A cube's counters (`cube.h`: rx, pass, drop, miss, then tx per port).
 pub const STATS_MAP: &str = "cube_stats";
+/// `CUBE_MAX_PORTS` of `cube.h`: the ports `cube_ports` has.
+pub const MAX_PORTS: u32 = 4;
 
 /// The cubes the lab ships (`cube add NAME classifier`), embedded like its other objects.
 pub const BUILTIN: &[(&str, &str, &str)] = &[
@@ -50,7 +52,10 @@ pub enum CubeError {
     #[error(
         "`{source_name}` is neither a built-in cube ({builtin}) nor a file FILE.bpf.c or FILE.o"
     )]
-    NoSuchSource { source_name: String, builtin: String },
+    NoSuchSource {
+        source_name: String,
+        builtin: String,
+    },
     #[error(
         "{object} has programs {programs}: say which one is the cube, `cube add NAME {object}:PROGRAM`"
     )]
@@ -109,7 +114,10 @@ pub fn add(
     life: Lifetime,
 ) -> Result<ObjectReport, CubeError> {
     check_name(name)?;
-    if xdp::loaded_in(env, CUBE_AREA).iter().any(|(c, _)| c == name) {
+    if xdp::loaded_in(env, CUBE_AREA)
+        .iter()
+        .any(|(c, _)| c == name)
+    {
         return Err(CubeError::Exists { name: name.into() });
     }
     let (data, obj_name): (Vec<u8>, String) = match source {
@@ -237,14 +245,17 @@ pub fn list(env: &LabEnv) -> Vec<Cube> {
         .filter_map(|a| {
             let l = aya::programs::links::PinnedLink::from_pin(&a.pin).ok()?;
             let fd: aya::programs::links::FdLink = l.into();
-            Some((fd.info().ok()?.program_id(), format!("{}:{}", a.node, a.dev)))
+            Some((
+                fd.info().ok()?.program_id(),
+                format!("{}:{}", a.node, a.dev),
+            ))
         })
         .collect();
     cubes
         .into_iter()
         .map(|(name, program, pin, id)| {
             let mut stats = Stats::default();
-            let mut tx = vec![0u64; 4];
+            let mut tx = [0u64; 4];
             if let Ok(d) = map_of(env, &name, STATS_MAP).and_then(|m| maps::dump(&m, 64)) {
                 for r in &d.rows {
                     let (k, v) = (int(&r.key), int(&r.value));
@@ -314,7 +325,10 @@ pub fn get(env: &LabEnv, name: &str) -> Result<Cube, CubeError> {
             } else {
                 format!(
                     "cubes: {}",
-                    all.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", ")
+                    all.iter()
+                        .map(|c| c.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 )
             },
         }),

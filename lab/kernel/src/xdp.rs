@@ -248,7 +248,7 @@ pub fn attach(
                 // a learner's program from `xdp load`
                 Ok(found)
                     if found.path_name.starts_with(&format!("{OBJ_AREA}/"))
-                        || found.path_name.starts_with(&format!("{}/", crate::cube::CUBE_AREA)) =>
+                        || found.path_name.starts_with(&format!("{}/", CUBE_AREA)) =>
                 {
                     (found.name, found.pin)
                 }
@@ -432,6 +432,10 @@ pub fn forget_links_of(
 /// are identifiers (`programs.<package>` in eCLAT).
 pub const OBJ_AREA: &str = "xdp-obj";
 
+/// The area of cubes (`eclat_kernel::cube`): `progs/cube/<cube>/<program>` and
+/// `maps/cube/<cube>/<map>`.
+pub const CUBE_AREA: &str = "cube";
+
 /// What `xdp load` did.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct ObjectReport {
@@ -549,6 +553,10 @@ pub fn loaded_objects(env: &LabEnv) -> Vec<(String, Vec<String>)> {
 }
 
 /// The packages pinned in `area` (`xdp-obj`, `cube`) and their programs.
+pub fn loaded_in_area(env: &LabEnv, area: &str) -> Vec<(String, Vec<String>)> {
+    loaded_in(env, area)
+}
+
 pub(crate) fn loaded_in(env: &LabEnv, area: &str) -> Vec<(String, Vec<String>)> {
     let dir = env.bpffs_root.join("progs").join(area);
     let mut out: Vec<(String, Vec<String>)> = std::fs::read_dir(&dir)
@@ -588,7 +596,18 @@ pub fn load_object(
         detail: e.to_string(),
         verifier_log: None,
     })?;
-    load_in_area(env, journal, &data, &obj_name, OBJ_AREA, package, None, &[], "", life)
+    load_in_area(
+        env,
+        journal,
+        &data,
+        &obj_name,
+        OBJ_AREA,
+        package,
+        None,
+        &[],
+        "",
+        life,
+    )
 }
 
 /// Loads the XDP programs of an object (all of them, or only `only`) and pins them and the
@@ -623,7 +642,10 @@ pub(crate) fn load_in_area(
         Some(p) if all.iter().any(|n| n == p) => vec![p.to_string()],
         Some(p) => {
             return Err(load_err(
-                format!("no program `{p}` in the object (it has: {})", all.join(", ")),
+                format!(
+                    "no program `{p}` in the object (it has: {})",
+                    all.join(", ")
+                ),
                 None,
             ));
         }
@@ -777,10 +799,12 @@ pub(crate) fn unload_in_area(
     }
     // slots of the lab's other program arrays (learners' objects, cubes) that hold them
     let mut emptied_slots = Vec::new();
-    for area in [OBJ_AREA, crate::cube::CUBE_AREA] {
+    for area in [OBJ_AREA, CUBE_AREA] {
         let base = env.bpffs_root.join("maps").join(area);
         for m in crate::maps::list(env) {
-            if m.map_type != "prog_array" || !m.path.starts_with(&base) || m.path.starts_with(&map_dir)
+            if m.map_type != "prog_array"
+                || !m.path.starts_with(&base)
+                || m.path.starts_with(&map_dir)
             {
                 continue;
             }

@@ -12,8 +12,8 @@ use eclat_kernel::modules;
 use eclat_model::draw::{self, CubeGraph, GraphCube, GraphEdge};
 use serde::Serialize;
 
-pub use crate::xdp::BuildReport;
 use crate::Lab;
+pub use crate::xdp::BuildReport;
 
 /// What `cube add` did.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
@@ -170,7 +170,14 @@ impl Lab {
                     program,
                     lab.life(),
                 )?,
-                Some(o) => cube::add(lab.env(), &mut j, &name, Source::File(o), program, lab.life())?,
+                Some(o) => cube::add(
+                    lab.env(),
+                    &mut j,
+                    &name,
+                    Source::File(o),
+                    program,
+                    lab.life(),
+                )?,
             };
             let c = cube::get(lab.env(), &name)?;
             Ok(CubeAdded {
@@ -251,7 +258,11 @@ impl Lab {
     /// The graph of what is wired, read back from the kernel's program arrays; with `svg`,
     /// drawn too. Reads only.
     pub async fn cube_graph(&self, svg: bool) -> Result<CubeGraphReply> {
-        let cubes = self.cube_show(None).await.context("reading the cubes")?.cubes;
+        let cubes = self
+            .cube_show(None)
+            .await
+            .context("reading the cubes")?
+            .cubes;
         let g = graph_of(&cubes);
         let reached: std::collections::BTreeSet<&str> =
             g.edges.iter().map(|e| e.to.as_str()).collect();

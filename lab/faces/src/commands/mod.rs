@@ -116,7 +116,10 @@ pub fn parse_error(msg: &str) -> String {
         if parent.is_empty() {
             s.push_str("\n`help` lists the commands");
         } else {
-            s.push_str(&format!("\n`{} --help` lists its commands", parent.join(" ")));
+            s.push_str(&format!(
+                "\n`{} --help` lists its commands",
+                parent.join(" ")
+            ));
         }
         return s;
     }

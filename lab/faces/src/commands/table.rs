@@ -231,7 +231,8 @@ pub enum CubeCmd {
         node: String,
         dev: String,
     },
-    /// Remove cube NAME (refused while a port of another cube leads to it)
+    /// Remove cube NAME with its maps (refused while a port of another cube leads to it; an
+    /// attachment of its program ends with it)
     Del { name: String },
     /// Every cube (or one): its ports and what they connect to, its counters, where it is
     /// attached

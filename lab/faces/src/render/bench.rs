@@ -30,7 +30,9 @@ impl Headline {
 
 /// The report's headline in sentences: what each figure means for a packet or a learner.
 pub fn in_words(h: &Headline) -> String {
-    let mut s = String::from("In words (this machine, this run; the tables below are where the numbers come from):\n");
+    let mut s = String::from(
+        "In words (this machine, this run; the tables below are where the numbers come from):\n",
+    );
     s.push_str(&format!(
         "  - a packet that enters a HIKe chain pays {:.0} ns more than one that meets only a plain XDP program;\n",
         h.vm_entry_ns
@@ -53,7 +55,9 @@ pub fn in_words(h: &Headline) -> String {
         "  - the eCLAT compiler turns that policy into chain bytecode in {:.0} us{};\n",
         h.compile_us,
         h.clang_ratio
-            .map(|r| format!(", about {r:.0} times faster than clang compiles the same chain written in C"))
+            .map(|r| format!(
+                ", about {r:.0} times faster than clang compiles the same chain written in C"
+            ))
             .unwrap_or_default()
     ));
     s.push_str(&format!(
@@ -213,15 +217,31 @@ mod tests {
             up_ms: 8.8,
         };
         let t = in_words(&h);
-        assert!(t.contains("pays 14 ns more than one that meets only a plain XDP program"), "{t}");
-        assert!(t.contains("adds about 1 ns; a raw tail call between two plain programs costs 8 ns"), "{t}");
+        assert!(
+            t.contains("pays 14 ns more than one that meets only a plain XDP program"),
+            "{t}"
+        );
+        assert!(
+            t.contains("adds about 1 ns; a raw tail call between two plain programs costs 8 ns"),
+            "{t}"
+        );
         assert!(t.contains("1.08 times the time of the same policy written by hand as one XDP program (8 % more per packet)"), "{t}");
         assert!(t.contains("about 950 times faster than clang"), "{t}");
         assert!(t.contains("first ping through in 9 ms"), "{t}");
         // the developers' notation stays out of the learner's lines
         let words: String = t.lines().filter(|l| l.starts_with("  - ")).collect();
-        assert!(!words.contains("<=") && !words.contains("target"), "{words}");
-        let t = in_words(&Headline { ddos_ratio: 0.97, clang_ratio: None, ..h });
-        assert!(t.contains("(3 % less per packet)") && !t.contains("clang"), "{t}");
+        assert!(
+            !words.contains("<=") && !words.contains("target"),
+            "{words}"
+        );
+        let t = in_words(&Headline {
+            ddos_ratio: 0.97,
+            clang_ratio: None,
+            ..h
+        });
+        assert!(
+            t.contains("(3 % less per packet)") && !t.contains("clang"),
+            "{t}"
+        );
     }
 }

@@ -84,7 +84,10 @@ pub fn show(l: &CubeList) -> String {
     }
     let mut out = Vec::new();
     for c in &l.cubes {
-        let mut s = format!("cube {} ({}, program ID {})", c.name, c.program, c.program_id);
+        let mut s = format!(
+            "cube {} ({}, program ID {})",
+            c.name, c.program, c.program_id
+        );
         if !c.attached.is_empty() {
             s.push_str(&format!(", attached to {}", c.attached.join(", ")));
         }
@@ -117,10 +120,24 @@ pub fn graph(g: &CubeGraphReply) -> String {
     if g.cubes.is_empty() {
         return "no cubes: `cube add NAME SOURCE`".into();
     }
-    fn walk(g: &CubeGraphReply, at: &str, path: String, seen: &mut Vec<String>, out: &mut Vec<String>) {
-        let next: Vec<_> = g.edges.iter().filter(|e| e.from == at && e.port.is_some()).collect();
+    fn walk(
+        g: &CubeGraphReply,
+        at: &str,
+        path: String,
+        seen: &mut Vec<String>,
+        out: &mut Vec<String>,
+    ) {
+        let next: Vec<_> = g
+            .edges
+            .iter()
+            .filter(|e| e.from == at && e.port.is_some())
+            .collect();
         if next.is_empty() || seen.iter().any(|s| s == at) {
-            let loop_mark = if seen.iter().any(|s| s == at) { " (loop)" } else { "" };
+            let loop_mark = if seen.iter().any(|s| s == at) {
+                " (loop)"
+            } else {
+                ""
+            };
             out.push(format!("{path}{loop_mark}"));
             return;
         }
@@ -139,7 +156,13 @@ pub fn graph(g: &CubeGraphReply) -> String {
     let mut out = Vec::new();
     let starts: Vec<_> = g.edges.iter().filter(|e| e.port.is_none()).collect();
     for e in &starts {
-        walk(g, &e.to, format!("{} -> {}", e.from, e.to), &mut Vec::new(), &mut out);
+        walk(
+            g,
+            &e.to,
+            format!("{} -> {}", e.from, e.to),
+            &mut Vec::new(),
+            &mut out,
+        );
     }
     if starts.is_empty() {
         out.push("no cube is attached to an interface: `cube attach NAME NODE DEV`".into());

@@ -273,7 +273,9 @@ pub fn xdp_unload(u: &XdpUnloaded) -> String {
         s.push_str(&format!("\ndetached {d}"));
     }
     for d in &u.removed.emptied_slots {
-        s.push_str(&format!("\nemptied {d}: it held one of the object's programs"));
+        s.push_str(&format!(
+            "\nemptied {d}: it held one of the object's programs"
+        ));
     }
     s
 }
@@ -375,7 +377,13 @@ pub fn watch_frame(f: &WatchFrame) -> String {
         })
         .collect();
     let kw = keys.iter().map(|k| k.len()).max().unwrap_or(0).max(3);
-    let vw = f.rows.iter().map(|r| r.value.len()).max().unwrap_or(0).max(5);
+    let vw = f
+        .rows
+        .iter()
+        .map(|r| r.value.len())
+        .max()
+        .unwrap_or(0)
+        .max(5);
     let rates = f.rows.iter().any(|r| r.rate.is_some());
     text.push_str(&format!("  {:<kw$}  {:>vw$}", "key", "value"));
     if rates {

@@ -1093,7 +1093,8 @@ impl CubeGraph {
     /// a cube no way reaches in column 1; a cycle does not make it grow past the number of
     /// cubes.
     pub fn columns(&self) -> BTreeMap<String, usize> {
-        let mut col: BTreeMap<String, usize> = self.interfaces().into_iter().map(|i| (i, 0)).collect();
+        let mut col: BTreeMap<String, usize> =
+            self.interfaces().into_iter().map(|i| (i, 0)).collect();
         for c in &self.cubes {
             col.insert(c.name.clone(), 1);
         }
@@ -1138,7 +1139,12 @@ pub fn cube_graph(g: &CubeGraph) -> String {
             col_items[*c].push(name.clone());
         }
     }
-    let size = |lines: &[String]| (box_text_w(lines) + 2 * PAD, lines.len() as i32 * LH + 2 * PAD - 3);
+    let size = |lines: &[String]| {
+        (
+            box_text_w(lines) + 2 * PAD,
+            lines.len() as i32 * LH + 2 * PAD - 3,
+        )
+    };
     let col_w: Vec<i32> = col_items
         .iter()
         .map(|items| items.iter().map(|n| size(&boxes[n].0).0).max().unwrap_or(0))
@@ -1170,31 +1176,69 @@ pub fn cube_graph(g: &CubeGraph) -> String {
         };
         svg.rect(x, y, w, h, if *cube { "node" } else { "vm" });
         svg.text(x + PAD, y + PAD + FONT - 2, Anchor::Start, "h", &lines[0]);
-        svg.lines(x + PAD, y + PAD + FONT - 2 + LH, Anchor::Start, "dim", &lines[1..]);
+        svg.lines(
+            x + PAD,
+            y + PAD + FONT - 2 + LH,
+            Anchor::Start,
+            "dim",
+            &lines[1..],
+        );
     }
+    // an edge to the next column goes straight across the gap; any other (a column skipped,
+    // or back) runs in a lane of its own below the boxes, so it never crosses a box
+    let mut lane = height + 4;
     for e in &g.edges {
-        let (Some(&(ax, ay, aw, ah)), Some(&(bx, by, _bw, bh))) = (pos.get(&e.from), pos.get(&e.to)) else {
+        let (Some(&(ax, ay, aw, ah)), Some(&(bx, by, _bw, bh))) =
+            (pos.get(&e.from), pos.get(&e.to))
+        else {
             continue;
         };
         let (x1, y1) = (ax + aw, ay + ah / 2);
         let (x2, y2) = (bx, by + bh / 2);
-        if x2 > x1 {
+        let next_column = cols.get(&e.to).copied() == cols.get(&e.from).map(|c| c + 1);
+        if next_column {
             let mid = x1 + (x2 - x1) / 2;
             svg.path(&[(x1, y1), (mid, y1), (mid, y2), (x2, y2)], "edge", true);
             if let Some(p) = e.port {
-                svg.text(mid, y1.min(y2) - 4, Anchor::Middle, "lbl", &format!("port {p}"));
+                svg.text(
+                    mid,
+                    y1.min(y2) - 4,
+                    Anchor::Middle,
+                    "lbl",
+                    &format!("port {p}"),
+                );
             }
         } else {
-            // back to an earlier column: around below the boxes
-            let low = height + 4;
-            svg.path(&[(x1, y1), (x1 + 10, y1), (x1 + 10, low), (x2 - 10, low), (x2 - 10, y2), (x2, y2)], "edge", true);
+            lane += 14;
+            svg.path(
+                &[
+                    (x1, y1),
+                    (x1 + 10, y1),
+                    (x1 + 10, lane),
+                    (x2 - 10, lane),
+                    (x2 - 10, y2),
+                    (x2, y2),
+                ],
+                "edge",
+                true,
+            );
             if let Some(p) = e.port {
-                svg.text(x1 + 14, low - 4, Anchor::Start, "lbl", &format!("port {p}"));
+                svg.text(
+                    x1 + 14,
+                    lane - 4,
+                    Anchor::Start,
+                    "lbl",
+                    &format!("port {p}"),
+                );
             }
-            height = height.max(low + 4);
         }
     }
-    svg.finish(width, height + MARGIN, "the lab's cubes and how they are wired")
+    height = height.max(lane + 4);
+    svg.finish(
+        width,
+        height + MARGIN,
+        "the lab's cubes and how they are wired",
+    )
 }
 
 #[cfg(test)]
@@ -1202,11 +1246,18 @@ mod cube_tests {
     use super::*;
 
     fn edge(from: &str, port: Option<u32>, to: &str) -> GraphEdge {
-        GraphEdge { from: from.into(), port, to: to.into() }
+        GraphEdge {
+            from: from.into(),
+            port,
+            to: to.into(),
+        }
     }
 
     fn cube(n: &str) -> GraphCube {
-        GraphCube { name: n.into(), lines: vec!["rx 3".into()] }
+        GraphCube {
+            name: n.into(),
+            lines: vec!["rx 3".into()],
+        }
     }
 
     #[test]
@@ -1225,6 +1276,32 @@ mod cube_tests {
         assert_eq!((c["cls"], c["fw"], c["mon"], c["spare"]), (1, 2, 3, 1));
         let svg = cube_graph(&g);
         assert!(svg.contains(">port 1<") && svg.contains(">fw<"), "{svg}");
+        // cls:1 -> mon skips fw's column: it runs in a lane below every box, not through fw
+        let num = |l: &str, k: &str| -> i32 {
+            let v = l.split(&format!(" {k}=\"")).nth(1).unwrap();
+            v[..v.find('"').unwrap()].parse().unwrap()
+        };
+        let bottom = svg
+            .lines()
+            .filter(|l| l.starts_with("<rect class=\"node\""))
+            .map(|l| num(l, "y") + num(l, "height"))
+            .max()
+            .unwrap();
+        let around: Vec<&str> = svg
+            .lines()
+            .filter(|l| l.starts_with("<path class=\"edge\"") && l.matches(" L").count() == 5)
+            .collect();
+        assert_eq!(around.len(), 1, "{svg}");
+        let lane: i32 = around[0]
+            .split(" L")
+            .nth(2)
+            .unwrap()
+            .split(',')
+            .nth(1)
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(lane > bottom, "lane {lane}, boxes down to {bottom}");
         assert_eq!(svg, cube_graph(&g), "deterministic");
     }
 

@@ -24,7 +24,8 @@ pub enum Class {
     GplOnlyHelper,
     /// a register read before anything was written to it
     UninitializedRegister,
-    /// stack bytes read before being written
+    /// stack bytes read before being written (refused to unprivileged loaders only), or
+    /// read outside the program's 512-byte stack frame
     UninitializedStack,
     /// a helper this program type may not call
     UnknownHelper,
@@ -61,7 +62,7 @@ impl Class {
             Class::ProgramTooLarge => "program too large (complexity limit)",
             Class::GplOnlyHelper => "GPL-only helper",
             Class::UninitializedRegister => "read of an uninitialised register",
-            Class::UninitializedStack => "read of uninitialised stack memory",
+            Class::UninitializedStack => "invalid read from the stack",
             Class::UnknownHelper => "helper not allowed here",
             Class::MissingReturn => "no return value",
             Class::Other => "rejected by the verifier",
@@ -130,8 +131,10 @@ impl Class {
                     .into()
             }
             Class::UninitializedStack => {
-                "A stack variable (often a map key or a struct) is read before all its bytes \
-                are written: initialise it (`= {}` or assign every field) on every path."
+                "A read from the stack the verifier refuses: outside the program's 512-byte \
+                frame (a local array or struct too big, an offset past it: keep locals small, \
+                put big buffers in a per-CPU array map), or, for a loader without root, bytes \
+                not written yet (initialise the variable, `= {}`, on every path)."
                     .into()
             }
             Class::UnknownHelper => match ctx {
@@ -153,7 +156,9 @@ impl Class {
 }
 
 /// The kind of program a log is about: the advice is written in its terms.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Context {
     /// a plain XDP program (or a HIKe loader): it ends with an XDP verdict
@@ -417,7 +422,10 @@ mod tests {
             assert_eq!(classify(m), Class::UnboundedAccess, "{m}");
         }
         assert!(!Class::UnboundedAccess.advice().contains("bpf_loop"));
-        assert_eq!(classify("infinite loop detected at insn 3"), Class::UnboundedLoop);
+        assert_eq!(
+            classify("infinite loop detected at insn 3"),
+            Class::UnboundedLoop
+        );
         assert_eq!(
             classify("R0 max value is outside of the allowed memory range"),
             Class::MapValueOutOfBounds
@@ -429,7 +437,10 @@ mod tests {
         for c in Class::ALL {
             let plain = c.advice_in(Context::Xdp);
             let module = c.advice_in(Context::HikeModule);
-            assert!(!module.contains("XDP_PASS;`") || module.contains("never"), "{c:?}: {module}");
+            assert!(
+                !module.contains("XDP_PASS;`") || module.contains("never"),
+                "{c:?}: {module}"
+            );
             if plain.contains("return XDP_PASS;") {
                 assert!(module.contains("return HIKE_XDP_VM;"), "{c:?}: {module}");
             }

@@ -1106,7 +1106,11 @@ file = "collector.eclat"
                     ),
                     sample(
                         "lb_stats",
-                        fake::rows("objects/lb/lb_stats", "percpu_array", &[(0, 12 * k), (1, 0), (2, 60)]),
+                        fake::rows(
+                            "objects/lb/lb_stats",
+                            "percpu_array",
+                            &[(0, 12 * k), (1, 0), (2, 60)],
+                        ),
                     ),
                     sample(
                         "lb_rx_bad",
@@ -1121,7 +1125,13 @@ file = "collector.eclat"
     #[test]
     fn load_balancer_lesson_160x45() {
         let s = render(&lb_scene(160, 45));
-        for want in ["b1 10.0.1.2", "b2 10.0.2.2", "b3 10.0.3.2", "slot 1", "Lesson 4 text"] {
+        for want in [
+            "b1 10.0.1.2",
+            "b2 10.0.2.2",
+            "b3 10.0.3.2",
+            "slot 1",
+            "Lesson 4 text",
+        ] {
             assert!(s.contains(want), "{want}:\n{s}");
         }
         insta::assert_snapshot!(s);
