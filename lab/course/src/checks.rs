@@ -267,16 +267,13 @@ fn describe(c: &Check) -> String {
         Check::Verdict {
             packet,
             expect,
-            program,
             set,
             output,
             maps,
             ..
         } => {
-            let mut s = match program {
-                Some(p) => format!("{p}: `{packet}` gives {expect}"),
-                None => format!("`{packet}` gives {expect}"),
-            };
+            // the program is the label's subject (`label`): not named twice
+            let mut s = format!("`{packet}` gives {expect}");
             if !set.is_empty() {
                 let w: Vec<String> = set
                     .iter()
@@ -1673,6 +1670,12 @@ mod tests {
                     assert!(
                         d.starts_with(&format!("{who}: ")),
                         "{}/{}: `{d}`",
+                        l.id,
+                        ex.id
+                    );
+                    assert!(
+                        !d.starts_with(&format!("{who}: {who}: ")),
+                        "{}/{}: the label names its subject twice: `{d}`",
                         l.id,
                         ex.id
                     );
