@@ -21,6 +21,10 @@ pub struct DevRow {
     /// the first failed check, and what it saw
     #[serde(skip_serializing_if = "Option::is_none")]
     pub why: Option<String>,
+    /// the checks cannot run on this machine (`why` says what is missing): reported, never
+    /// counted as a pass
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub not_possible: bool,
 }
 
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
@@ -30,17 +34,26 @@ pub struct DevReport {
 }
 
 /// Checks every starter and solution (written to a temporary folder) in scratch labs of
-/// `lab`.
-pub async fn run(lab: &Lab, cancel: &CancellationToken) -> Result<DevReport> {
+/// `lab`: of every lesson, or of `only` one.
+pub async fn run(lab: &Lab, only: Option<&str>, cancel: &CancellationToken) -> Result<DevReport> {
+    let lessons = match only {
+        Some(id) => vec![lessons::find(id)?],
+        None => lessons::all(),
+    };
     let dir = std::env::temp_dir().join(format!("eclat-dev-check-{}", std::process::id()));
-    let r = run_in(lab, &dir, cancel).await;
+    let r = run_in(lab, &lessons, &dir, cancel).await;
     let _ = std::fs::remove_dir_all(&dir);
     r
 }
 
-async fn run_in(lab: &Lab, dir: &std::path::Path, cancel: &CancellationToken) -> Result<DevReport> {
+async fn run_in(
+    lab: &Lab,
+    lessons: &[lessons::Lesson],
+    dir: &std::path::Path,
+    cancel: &CancellationToken,
+) -> Result<DevReport> {
     let mut rows = Vec::new();
-    for lesson in lessons::all() {
+    for lesson in lessons {
         for ex in &lesson.exercises {
             for kind in ["starter", "solution"] {
                 let d = dir.join(&lesson.id).join(kind);
@@ -48,16 +61,20 @@ async fn run_in(lab: &Lab, dir: &std::path::Path, cancel: &CancellationToken) ->
                 let f = d.join(&ex.file);
                 std::fs::write(
                     &f,
-                    lessons::exercise_file(&lesson, kind, &ex.file).unwrap_or(""),
+                    lessons::exercise_file(lesson, kind, &ex.file).unwrap_or(""),
                 )?;
-                let rep = checks::run(lab, &lesson, ex, &f, cancel).await?;
+                let rep = checks::run(lab, lesson, ex, &f, cancel).await?;
                 let failed = rep.results.iter().find(|r| !r.passed);
                 // a starter fails for a reason only when the failing check ran: a check that
                 // could not run (a broken setup) says "the check to run"/"the check's setup"
                 let ran = failed.is_some_and(|r| {
                     r.expected != "the check to run" && !r.expected.starts_with("the check's setup")
                 });
-                let as_expected = if kind == "solution" {
+                let not_possible = rep.not_possible.is_some();
+                let as_expected = if not_possible {
+                    // neither passed nor failed: what is missing is in `why`
+                    true
+                } else if kind == "solution" {
                     rep.passed
                 } else {
                     !rep.passed && ran
@@ -69,6 +86,7 @@ async fn run_in(lab: &Lab, dir: &std::path::Path, cancel: &CancellationToken) ->
                     passed: rep.passed,
                     as_expected,
                     why: failed.map(|r| format!("{}: {}", r.what, r.seen)),
+                    not_possible,
                 });
             }
         }

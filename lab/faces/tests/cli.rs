@@ -1577,3 +1577,137 @@ fn every_reader_of_the_chain_trace_sees_every_event() {
     }
     lab.ok(&["reset"]);
 }
+
+/// Lesson 3's exercises with the real tools: bpftool answers checked against the kernel,
+/// the learner's bpftrace program run against 100 aborted packets, the bcc counter run in
+/// sut, or, where this machine cannot run bcc (no kernel headers), reported as not possible
+/// (never as a pass) exactly when the doctor says the headers are missing.
+#[test]
+fn lesson_3_tools_checks_run_the_real_tools() {
+    let lab = Lab::new("tools");
+    let ws = lab.state.join("ws");
+    let doctor: serde_json::Value = serde_json::from_str(&lab.ok(&["doctor", "--json"])).unwrap();
+    let level = |name: &str| {
+        doctor["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == name)
+            .unwrap_or_else(|| panic!("doctor has no {name} check: {doctor}"))["level"]
+            .clone()
+    };
+    let o = lab
+        .cmd(&["dev", "check", "3", "--json"])
+        .env("ECLAT_LAB_WORKSPACE", &ws)
+        .env("ECLAT_LAB_PROGRESS", ws.join("progress.toml"))
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{e}: {}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        )
+    });
+    let rows = v["rows"].as_array().unwrap();
+    let row = |ex: &str, file: &str| {
+        rows.iter()
+            .find(|r| r["exercise"] == ex && r["file"] == file)
+            .unwrap_or_else(|| panic!("no row {ex}/{file}: {v}"))
+            .clone()
+    };
+    for ex in ["bpftool-facts", "count-aborts"] {
+        let s = row(ex, "starter");
+        assert_eq!(s["passed"], false, "{s}");
+        assert_eq!(s["as_expected"], true, "{s}");
+        assert!(s.get("not_possible").is_none(), "{s}");
+        let p = row(ex, "solution");
+        assert_eq!(p["passed"], true, "{p}");
+    }
+    // the starter's bpftrace program ran (it said it was counting) but kept no @aborts
+    let why = row("count-aborts", "starter")["why"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(why.contains("no such line"), "{why}");
+    // an unanswered question is said so, without the answer
+    let why = row("bpftool-facts", "starter")["why"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(why.contains("not answered yet"), "{why}");
+    let bcc_possible = level("headers") == "ok" && level("bcc") == "ok";
+    for file in ["starter", "solution"] {
+        let r = row("bcc-counter", file);
+        if bcc_possible {
+            assert!(r.get("not_possible").is_none(), "{r}");
+            assert_eq!(r["passed"], file == "solution", "{r}");
+        } else {
+            assert_eq!(r["not_possible"], true, "{r}");
+            assert_eq!(r["passed"], false, "never a pass: {r}");
+            assert!(
+                r["why"].as_str().unwrap().contains("header")
+                    || r["why"].as_str().unwrap().contains("bcc"),
+                "{r}"
+            );
+        }
+    }
+    assert!(o.status.success(), "{v}");
+    assert!(lab.namespaces().is_empty());
+}
+
+/// `exec` from the REPL streams its command's lines and gives its exit code; with
+/// `--bpf-stats`, the kernel counted the counter's runs while the command ran.
+#[test]
+fn exec_with_bpf_stats_counts_the_counters_runs() {
+    let lab = Lab::new("xstat");
+    lab.ok(&["topo", "up"]);
+    lab.ok(&["xdp", "attach", "xdp_counter", "sut", "enp6s0f0"]);
+    let o = lab
+        .cmd(&["shell"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            use std::io::Write;
+            c.stdin.take().unwrap().write_all(
+                b"exec --bpf-stats tg -- ping -6 -c 5 -i 0.05 fc01::2\nexec sut -- sh -c 'echo one; exit 4'\n",
+            )?;
+            c.wait_with_output()
+        })
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("5 packets transmitted"), "{out}");
+    assert!(out.contains("statistics were on while ping ran"), "{out}");
+    assert!(
+        out.contains("one") && out.contains("exited with status 4"),
+        "{out}"
+    );
+    let st: serde_json::Value =
+        serde_json::from_str(&lab.ok(&["topo", "status", "--json"])).unwrap();
+    let id = st["nodes"][1]["interfaces"][0]["xdp_prog_id"]
+        .as_u64()
+        .unwrap();
+    if eclat_kernel_tool("bpftool") {
+        // (from a system shell, exec gives the command this test's pipe)
+        let show = lab.ok(&[
+            "exec",
+            "sut",
+            "--",
+            "bpftool",
+            "prog",
+            "show",
+            "id",
+            &id.to_string(),
+        ]);
+        // the five echo requests, and nothing else: links are quiet, replies are not XDP's
+        assert!(show.contains("run_cnt 5"), "{show}");
+    }
+}
+
+fn eclat_kernel_tool(name: &str) -> bool {
+    ["/usr/sbin", "/usr/bin", "/sbin", "/usr/local/sbin"]
+        .iter()
+        .any(|d| std::path::Path::new(d).join(name).is_file())
+}

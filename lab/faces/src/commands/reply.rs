@@ -245,4 +245,6 @@ pub enum Update {
     Trace(TraceItem),
     /// where a long command is (`bench` sections, checks)
     Progress { progress: String },
+    /// a line a command run with `exec` wrote
+    Output { line: String },
 }
