@@ -1216,4 +1216,65 @@ mod tests {
             }
         }
     }
+
+    fn answer_check() -> Check {
+        Check::Answer {
+            key: "k".into(),
+            fact: "map-type m".into(),
+            setup: vec![],
+            hint: Some(0),
+        }
+    }
+
+    #[test]
+    fn answers_are_compared_without_giving_the_truth_away() {
+        let c = answer_check();
+        let num = Fact::parse("maps sut enp6s0f0").unwrap();
+        let r = answer(&c, "maps_used", &num, Some("2".into()), "2");
+        assert!(r.passed);
+        let r = answer(&c, "maps_used", &num, Some("3".into()), "2");
+        assert!(!r.passed && r.seen.contains("more than") && !r.seen.contains('2'), "{}", r.seen);
+        let r = answer(&c, "maps_used", &num, Some("1".into()), "2");
+        assert!(!r.passed && r.seen.contains("less than"), "{}", r.seen);
+        let r = answer(&c, "maps_used", &num, Some("two".into()), "2");
+        assert!(!r.passed && r.seen.contains("write a number"), "{}", r.seen);
+        let r = answer(&c, "maps_used", &num, None, "2");
+        assert!(!r.passed && r.seen.contains("not answered yet"), "{}", r.seen);
+        // the kernel's type name, in any of the ways people write it
+        let ty = Fact::parse("map-type pkt_count").unwrap();
+        for w in ["percpu_array", "PERCPU_ARRAY", "BPF_MAP_TYPE_PERCPU_ARRAY", " percpu_array "] {
+            assert!(answer(&c, "t", &ty, Some(w.into()), "percpu_array").passed, "{w}");
+        }
+        let r = answer(&c, "t", &ty, Some("array".into()), "percpu_array");
+        assert!(!r.passed && !r.seen.contains("percpu"), "{}", r.seen);
+        assert!(Fact::parse("insns sut").is_err());
+        assert!(Fact::parse("colour pkt_count").is_err());
+    }
+
+    #[test]
+    fn a_tools_count_is_the_last_number_of_its_line() {
+        assert_eq!(last_number("@aborts: 100"), Some(100));
+        assert_eq!(last_number("@aborts[7149, 2]: 12"), Some(12));
+        assert_eq!(last_number("packets: 0"), Some(0));
+        assert_eq!(last_number("packets:"), None);
+        assert_eq!(tail(&[]), "(it printed nothing)");
+        let lines: Vec<String> = (1..=6).map(|i| format!("l{i}")).collect();
+        assert_eq!(tail(&lines), "l3 / l4 / l5 / l6");
+    }
+
+    #[test]
+    fn answers_are_read_from_toml() {
+        let d = std::env::temp_dir().join(format!("eclat-answers-{}", std::process::id()));
+        std::fs::create_dir_all(&d).unwrap();
+        let f = d.join("answers.toml");
+        std::fs::write(&f, "a = \"?\"\nb = 2\nc = \" array \"\nd = \"\"\n").unwrap();
+        assert_eq!(read_answer(&f, "a").unwrap(), None);
+        assert_eq!(read_answer(&f, "b").unwrap().as_deref(), Some("2"));
+        assert_eq!(read_answer(&f, "c").unwrap().as_deref(), Some("array"));
+        assert_eq!(read_answer(&f, "d").unwrap(), None);
+        assert_eq!(read_answer(&f, "e").unwrap(), None);
+        std::fs::write(&f, "a = = 1").unwrap();
+        assert!(read_answer(&f, "a").unwrap_err().to_string().contains("not valid TOML"));
+        std::fs::remove_dir_all(&d).unwrap();
+    }
 }

@@ -608,13 +608,13 @@ fn scripts_test_load_trace_reload_unload() {
     assert!(lab.ok(&["chain", "list"]).contains("0x40000001"));
 }
 
-/// `dev check`: every exercise's starter fails its checks and its solution passes them.
-#[test]
-fn every_starter_fails_and_every_solution_passes() {
-    let lab = Lab::new("dev");
+/// `dev check [LESSON] --json` with a workspace of its own: the output and its JSON.
+fn dev_check(lab: &Lab, lesson: &[&str]) -> (Output, serde_json::Value) {
     let ws = lab.state.join("ws");
+    let mut args = vec!["dev", "check", "--json"];
+    args.extend_from_slice(lesson);
     let o = lab
-        .cmd(&["dev", "check", "--json"])
+        .cmd(&args)
         .env("ECLAT_LAB_WORKSPACE", &ws)
         .env("ECLAT_LAB_PROGRESS", ws.join("progress.toml"))
         .output()
@@ -626,6 +626,14 @@ fn every_starter_fails_and_every_solution_passes() {
             String::from_utf8_lossy(&o.stderr)
         )
     });
+    (o, v)
+}
+
+/// `dev check`: every exercise's starter fails its checks and its solution passes them.
+#[test]
+fn every_starter_fails_and_every_solution_passes() {
+    let lab = Lab::new("dev");
+    let (o, v) = dev_check(&lab, &[]);
     let rows = v["rows"].as_array().unwrap();
     assert!(!rows.is_empty(), "no exercise at all");
     for r in rows {
@@ -1585,7 +1593,6 @@ fn every_reader_of_the_chain_trace_sees_every_event() {
 #[test]
 fn lesson_3_tools_checks_run_the_real_tools() {
     let lab = Lab::new("tools");
-    let ws = lab.state.join("ws");
     let doctor: serde_json::Value = serde_json::from_str(&lab.ok(&["doctor", "--json"])).unwrap();
     let level = |name: &str| {
         doctor["checks"]
@@ -1596,19 +1603,7 @@ fn lesson_3_tools_checks_run_the_real_tools() {
             .unwrap_or_else(|| panic!("doctor has no {name} check: {doctor}"))["level"]
             .clone()
     };
-    let o = lab
-        .cmd(&["dev", "check", "3", "--json"])
-        .env("ECLAT_LAB_WORKSPACE", &ws)
-        .env("ECLAT_LAB_PROGRESS", ws.join("progress.toml"))
-        .output()
-        .unwrap();
-    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
-        panic!(
-            "{e}: {}{}",
-            String::from_utf8_lossy(&o.stdout),
-            String::from_utf8_lossy(&o.stderr)
-        )
-    });
+    let (o, v) = dev_check(&lab, &["3"]);
     let rows = v["rows"].as_array().unwrap();
     let row = |ex: &str, file: &str| {
         rows.iter()

@@ -129,6 +129,9 @@ pub struct ProgInfo {
     pub line_infos: u32,
     /// how many maps the program uses
     pub maps: u32,
+    /// run-time statistics, counted only while they are on ([`enable_stats`])
+    pub run_time_ns: u64,
+    pub run_cnt: u64,
 }
 
 /// The program with kernel ID `id`, if it still exists.
@@ -200,12 +203,12 @@ fn prog_info(fd: BorrowedFd<'_>) -> io::Result<ProgInfo> {
         info_len: u32,
         info: u64,
     }
-    // struct bpf_prog_info up to and including `nr_line_info` (offset 148); the kernel fills
-    // what it has of that prefix
-    let mut info = [0u64; 19];
+    // struct bpf_prog_info up to and including `run_cnt` (offset 200); the kernel fills what
+    // it has of that prefix
+    let mut info = [0u64; 26];
     let mut a = GetInfo {
         bpf_fd: fd.as_raw_fd() as u32,
-        info_len: 152,
+        info_len: 208,
         info: info.as_mut_ptr() as u64,
     };
     bpf_raw(BPF_OBJ_GET_INFO_BY_FD, &mut a)?;
@@ -222,6 +225,8 @@ fn prog_info(fd: BorrowedFd<'_>) -> io::Result<ProgInfo> {
         btf_id: u32_at(128),
         line_infos: u32_at(148),
         maps: u32_at(52),
+        run_time_ns: info[24],
+        run_cnt: info[25],
     })
 }
 
@@ -387,22 +392,5 @@ pub fn enable_stats() -> io::Result<OwnedFd> {
 /// A program's run-time statistics (`run_time_ns`, `run_cnt`: counted only while statistics
 /// are on), if it still exists.
 pub fn prog_stats_by_id(id: u32) -> io::Result<Option<(u64, u64)>> {
-    let Some(fd) = prog_fd_by_id(id)? else {
-        return Ok(None);
-    };
-    #[repr(C, align(8))]
-    struct GetInfo {
-        bpf_fd: u32,
-        info_len: u32,
-        info: u64,
-    }
-    // struct bpf_prog_info up to recursion_misses: run_time_ns at 192, run_cnt at 200
-    let mut info = [0u64; 26];
-    let mut a = GetInfo {
-        bpf_fd: fd.as_raw_fd() as u32,
-        info_len: 208,
-        info: info.as_mut_ptr() as u64,
-    };
-    bpf_raw(BPF_OBJ_GET_INFO_BY_FD, &mut a)?;
-    Ok(Some((info[24], info[25])))
+    Ok(prog_info_by_id(id)?.map(|p| (p.run_time_ns, p.run_cnt)))
 }

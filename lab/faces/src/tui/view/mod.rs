@@ -960,21 +960,15 @@ file = "collector.eclat"
         assert!(s.contains("Maps"), "next to the counters: {s}");
     }
 
-    /// Lesson 6 at its `chain trace` step: the lab up, the chain's counters moving, a
-    /// packet's walk through the chain in the timeline.
-    fn chain_scene(w: u16, h: u16) -> App {
-        let t0 = Instant::now();
-        let l = lessons::find("6").unwrap();
+    /// A lesson with the lab up, moved with `n` to the first step whose command `pick`s.
+    fn at_step(t0: Instant, size: (u16, u16), lesson: &str, pick: fn(&str) -> bool) -> App {
+        let l = lessons::find(lesson).unwrap();
         let at = l
             .steps
             .iter()
-            .position(|s| {
-                s.run
-                    .as_deref()
-                    .is_some_and(|r| r.starts_with("chain trace"))
-            })
-            .expect("lesson 6 has a chain trace step");
-        let mut app = App::new(l, true, Theme { color: false }, (w, h), t0);
+            .position(|s| s.run.as_deref().is_some_and(pick))
+            .unwrap_or_else(|| panic!("lesson {lesson} has no such step"));
+        let mut app = App::new(l, true, Theme { color: false }, size, t0);
         update(&mut app, Event::Topo(Ok(fake::status(true))));
         while app.step < at {
             update(
@@ -984,6 +978,14 @@ file = "collector.eclat"
                 )),
             );
         }
+        app
+    }
+
+    /// Lesson 6 at its `chain trace` step: the lab up, the chain's counters moving, a
+    /// packet's walk through the chain in the timeline.
+    fn chain_scene(w: u16, h: u16) -> App {
+        let t0 = Instant::now();
+        let mut app = at_step(t0, (w, h), "6", |r| r.starts_with("chain trace"));
         for i in 0..=10u64 {
             let at = t0 + Duration::from_millis(100 * i);
             update(
@@ -1051,22 +1053,7 @@ file = "collector.eclat"
     /// into the log, the lesson text at the step's section.
     fn tools_scene(w: u16, h: u16) -> App {
         let t0 = Instant::now();
-        let l = lessons::find("3").unwrap();
-        let at = l
-            .steps
-            .iter()
-            .position(|s| s.run.as_deref().is_some_and(|r| r.contains("bpftrace -e")))
-            .expect("lesson 3 has a bpftrace step");
-        let mut app = App::new(l, true, Theme { color: false }, (w, h), t0);
-        update(&mut app, Event::Topo(Ok(fake::status(true))));
-        while app.step < at {
-            update(
-                &mut app,
-                Event::Key(crossterm::event::KeyEvent::from(
-                    crossterm::event::KeyCode::Char('n'),
-                )),
-            );
-        }
+        let mut app = at_step(t0, (w, h), "3", |r| r.contains("bpftrace -e"));
         for i in 0..=10u64 {
             let at = t0 + Duration::from_millis(100 * i);
             update(
