@@ -1233,17 +1233,33 @@ mod tests {
         let r = answer(&c, "maps_used", &num, Some("2".into()), "2");
         assert!(r.passed);
         let r = answer(&c, "maps_used", &num, Some("3".into()), "2");
-        assert!(!r.passed && r.seen.contains("more than") && !r.seen.contains('2'), "{}", r.seen);
+        assert!(
+            !r.passed && r.seen.contains("more than") && !r.seen.contains('2'),
+            "{}",
+            r.seen
+        );
         let r = answer(&c, "maps_used", &num, Some("1".into()), "2");
         assert!(!r.passed && r.seen.contains("less than"), "{}", r.seen);
         let r = answer(&c, "maps_used", &num, Some("two".into()), "2");
         assert!(!r.passed && r.seen.contains("write a number"), "{}", r.seen);
         let r = answer(&c, "maps_used", &num, None, "2");
-        assert!(!r.passed && r.seen.contains("not answered yet"), "{}", r.seen);
+        assert!(
+            !r.passed && r.seen.contains("not answered yet"),
+            "{}",
+            r.seen
+        );
         // the kernel's type name, in any of the ways people write it
         let ty = Fact::parse("map-type pkt_count").unwrap();
-        for w in ["percpu_array", "PERCPU_ARRAY", "BPF_MAP_TYPE_PERCPU_ARRAY", " percpu_array "] {
-            assert!(answer(&c, "t", &ty, Some(w.into()), "percpu_array").passed, "{w}");
+        for w in [
+            "percpu_array",
+            "PERCPU_ARRAY",
+            "BPF_MAP_TYPE_PERCPU_ARRAY",
+            " percpu_array ",
+        ] {
+            assert!(
+                answer(&c, "t", &ty, Some(w.into()), "percpu_array").passed,
+                "{w}"
+            );
         }
         let r = answer(&c, "t", &ty, Some("array".into()), "percpu_array");
         assert!(!r.passed && !r.seen.contains("percpu"), "{}", r.seen);
@@ -1274,7 +1290,12 @@ mod tests {
         assert_eq!(read_answer(&f, "d").unwrap(), None);
         assert_eq!(read_answer(&f, "e").unwrap(), None);
         std::fs::write(&f, "a = = 1").unwrap();
-        assert!(read_answer(&f, "a").unwrap_err().to_string().contains("not valid TOML"));
+        assert!(
+            read_answer(&f, "a")
+                .unwrap_err()
+                .to_string()
+                .contains("not valid TOML")
+        );
         std::fs::remove_dir_all(&d).unwrap();
     }
 }
