@@ -112,6 +112,25 @@ fn ctrl_c_stops_long_commands_in_the_shell() {
     });
     stop(&t, &["C-c"], "chain trace");
 
+    // exec: its lines while it runs; Ctrl-C goes to the command, which says goodbye and
+    // ends with its own status (the shell shows both, and is still there)
+    t.type_text(
+        "exec tg -- sh -c 'trap \"echo goodbye; exit 5\" INT; echo up-and-$((40+2)); while :; do sleep 0.05; done'",
+    );
+    t.keys(&["Enter"]);
+    t.wait("exec's first line", Duration::from_secs(20), |s| {
+        s.contains("up-and-42")
+    });
+    let before = t.screen().matches("stopped").count();
+    let t0 = Instant::now();
+    t.keys(&["C-c"]);
+    let s = t.wait("the command's goodbye", Duration::from_secs(20), |s| {
+        s.contains("goodbye") && s.contains("was sent Ctrl-C and ended with status 5")
+    });
+    eprintln!("exec: ended after Ctrl-C in {:.0} ms", t0.elapsed().as_secs_f64() * 1e3);
+    // it ended by itself after Ctrl-C: no "stopped" of the shell's own
+    assert_eq!(s.matches("stopped").count(), before, "{s}");
+
     // a check: stopped while it runs, no verdict, its scratch lab gone
     t.type_text("lesson check 6 end-the-chain");
     t.keys(&["Enter"]);
