@@ -230,14 +230,14 @@ fn describe(c: &Check) -> String {
             equals,
             ..
         } => format!(
-            "{} counts ({count}) what {}",
+            "{}'s `{count}` line matches {}",
             match tool {
                 crate::lessons::Tool::Bpftrace => "your bpftrace program",
                 crate::lessons::Tool::Bcc => "your bcc program",
             },
             match equals {
-                Some(m) => format!("the lab's {}[{}] counts", m.map, m.key),
-                None => "the generator sends".into(),
+                Some(m) => format!("the lab's own count ({}[{}])", m.map, m.key),
+                None => "the packets sent".into(),
             }
         ),
         Check::Traffic {

@@ -115,6 +115,15 @@ pub fn spawn(env: &LabEnv, node: &str, argv: &[String]) -> Result<Running, ExecE
         ws_ypixel: 0,
     };
     let pty = nix::pty::openpty(Some(&ws), None).map_err(|e| spawn_err(e.into()))?;
+    // neither side may leak into the command (a master held by the command itself would
+    // never close, and so never hang it up)
+    for fd in [&pty.master, &pty.slave] {
+        nix::fcntl::fcntl(
+            fd,
+            nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC),
+        )
+        .map_err(|e| spawn_err(e.into()))?;
+    }
     // no "\n" -> "\r\n" on the way out: lines arrive as the program wrote them
     if let Ok(mut t) = nix::sys::termios::tcgetattr(&pty.slave) {
         t.output_flags.remove(nix::sys::termios::OutputFlags::ONLCR);
@@ -125,12 +134,15 @@ pub fn spawn(env: &LabEnv, node: &str, argv: &[String]) -> Result<Running, ExecE
         .stdout(std::process::Stdio::from(out))
         .stderr(std::process::Stdio::from(pty.slave))
         .env("TERM", "dumb");
-    // SAFETY: setsid(2) is async-signal-safe.
+    // SAFETY: setsid(2) and ioctl(2) are async-signal-safe. The terminal becomes the new
+    // session's controlling terminal (stdout is already on it when this runs): if the lab
+    // dies, the closed terminal hangs the command up (SIGHUP) instead of leaving it running.
     unsafe {
         cmd.pre_exec(|| {
             if libc::setsid() < 0 {
                 return Err(std::io::Error::last_os_error());
             }
+            libc::ioctl(1, libc::TIOCSCTTY, 0);
             Ok(())
         });
     }
