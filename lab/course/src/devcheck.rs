@@ -11,10 +11,13 @@ use crate::{checks, lessons};
 /// One file of one exercise, checked.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct DevRow {
+    /// the lesson's ID
     pub lesson: String,
+    /// the exercise's ID within the lesson
     pub exercise: String,
     /// `starter` or `solution`
     pub file: String,
+    /// true when the file passed every check of the exercise
     pub passed: bool,
     /// a starter failed a check that ran (or a solution passed)
     pub as_expected: bool,
@@ -29,15 +32,18 @@ pub struct DevRow {
 
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct DevReport {
+    /// true when every starter failed for a reason a check names and every solution passed; the
+    /// command exits 1 otherwise
     pub ok: bool,
+    /// two rows per exercise (`starter`, then `solution`), lesson by lesson
     pub rows: Vec<DevRow>,
 }
 
 /// Checks every starter and solution (written to a temporary folder) in scratch labs of
-/// `lab`: of every lesson, or of `only` one.
+/// `lab`; with `only`, those of that lesson (a number, id or name).
 pub async fn run(lab: &Lab, only: Option<&str>, cancel: &CancellationToken) -> Result<DevReport> {
     let lessons = match only {
-        Some(id) => vec![lessons::find(id)?],
+        Some(l) => vec![lessons::find(l)?],
         None => lessons::all(),
     };
     let dir = std::env::temp_dir().join(format!("eclat-dev-check-{}", std::process::id()));

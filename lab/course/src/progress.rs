@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
-use crate::workspace::{give_to_user, user_home};
+use crate::workspace::{as_learner, user_home};
 
 pub fn path() -> PathBuf {
     if let Some(p) = std::env::var_os("ECLAT_LAB_PROGRESS") {
@@ -74,16 +74,17 @@ impl Progress {
 
     pub fn save(&self) -> Result<()> {
         let p = path();
-        if let Some(d) = p.parent() {
-            std::fs::create_dir_all(d).with_context(|| format!("creating {}", d.display()))?;
-            give_to_user(d);
-        }
-        let tmp = p.with_extension("toml.tmp");
-        std::fs::write(&tmp, toml::to_string_pretty(self)?)
-            .with_context(|| format!("writing {}", tmp.display()))?;
-        std::fs::rename(&tmp, &p)?;
-        give_to_user(&p);
-        Ok(())
+        let text = toml::to_string_pretty(self)?;
+        as_learner(|| {
+            if let Some(d) = p.parent() {
+                std::fs::create_dir_all(d).with_context(|| format!("creating {}", d.display()))?;
+            }
+            let tmp = p.with_extension("toml.tmp");
+            // a file (or link) left at the temporary name is replaced, never written through
+            let _ = std::fs::remove_file(&tmp);
+            std::fs::write(&tmp, text).with_context(|| format!("writing {}", tmp.display()))?;
+            std::fs::rename(&tmp, &p).with_context(|| format!("writing {}", p.display()))
+        })
     }
 
     pub fn lesson(&mut self, id: &str) -> &mut LessonProgress {

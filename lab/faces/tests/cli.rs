@@ -643,6 +643,49 @@ fn every_starter_fails_and_every_solution_passes() {
     assert!(lab.namespaces().is_empty());
 }
 
+/// `dev check 4`: the load balancer's starters fail where the lesson says (the starter
+/// balances nothing; exercise 1's solution sends new flows to a draining backend), the
+/// solutions pass their real-flow checks, and nothing of the scratch labs is left.
+#[test]
+fn load_balancer_starters_fail_for_their_reason_and_solutions_pass() {
+    let lab = Lab::new("dev4");
+    let ws = lab.state.join("ws");
+    let o = lab
+        .cmd(&["dev", "check", "cilium-load-balancer", "--json"])
+        .env("ECLAT_LAB_WORKSPACE", &ws)
+        .env("ECLAT_LAB_PROGRESS", ws.join("progress.toml"))
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{e}: {}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        )
+    });
+    let rows = v["rows"].as_array().unwrap();
+    let row = |ex: &str, file: &str| {
+        rows.iter()
+            .find(|r| r["exercise"] == ex && r["file"] == file)
+            .unwrap_or_else(|| panic!("{ex}/{file} in {v}"))
+            .clone()
+    };
+    for ex in ["select-and-rewrite", "drain"] {
+        assert_eq!(row(ex, "solution")["passed"], true, "{}", row(ex, "solution"));
+        assert_eq!(row(ex, "starter")["as_expected"], true, "{}", row(ex, "starter"));
+    }
+    let why = |ex: &str| row(ex, "starter")["why"].as_str().unwrap_or("").to_string();
+    assert!(why("select-and-rewrite").contains("gives DROP"), "{}", why("select-and-rewrite"));
+    assert!(
+        why("drain").contains("reached 10.0.2.2, which is draining"),
+        "{}",
+        why("drain")
+    );
+    assert_eq!(rows.len(), 4, "only lesson 4: {v}");
+    assert!(o.status.success());
+    assert!(lab.namespaces().is_empty());
+}
+
 /// SIGKILL inside `load` (after a chain is stored, after the loader entries are written,
 /// after the attach): the next command leaves exactly one consistent version, no chain leaks.
 #[test]

@@ -17,7 +17,9 @@ use crate::{CancellationToken, Lab, Origin};
 /// How a command run with `exec` ended.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct ExecResult {
+    /// the node whose network namespace the command ran in
     pub node: String,
+    /// the command and its arguments, as run (no shell in between)
     pub argv: Vec<String>,
     /// the command's exit code (128 + N when killed by signal N)
     pub exit_code: i32,

@@ -311,9 +311,12 @@ pub struct BenchReport {
 
 /// Runs the performance suite, saying which section runs as it goes.
 pub async fn run(ctx: &Ctx, args: BenchArgs) -> Result<BenchReport> {
+    // each section says what it measures and how long the bench has run so far, so a
+    // learner waiting for it sees it move
+    let started = Instant::now();
     let say = |s: &str| {
         let _ = ctx.updates.send(Update::Progress {
-            progress: s.to_string(),
+            progress: format!("{s} ({:.0} s so far)", started.elapsed().as_secs_f64()),
         });
     };
     let runs = args.runs.max(1);

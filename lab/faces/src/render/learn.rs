@@ -270,6 +270,10 @@ pub fn chain_list(c: &Chains) -> String {
                         ChainState::Loaded => "",
                         ChainState::Installing => ", being installed: a load was interrupted",
                         ChainState::Unloading => ", being unloaded: an unload was interrupted",
+                        ChainState::Displaced => {
+                            ", displaced: another script took its loader entries over with \
+                             --replace; it gets them back when that one is unloaded"
+                        }
                     }
                 ),
                 _ => "(stored by hand)".into(),

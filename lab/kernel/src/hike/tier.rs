@@ -10,7 +10,11 @@ pub enum Tier {
     /// compiled: the instance of its first call in the entry slot, one program instance per
     /// other call site
     Compiled {
+        /// the `hvm_jit_map` slot of the chain's entry program (`n` for chain `0x40000000 | n`),
+        /// which the VM jumps to instead of interpreting
         entry_slot: u32,
+        /// the `hvm_jit_map` slots (128-255) of its other call sites' program instances; empty when
+        /// the chain is linked into one program
         instance_slots: Vec<u32>,
         /// every call site's program linked into the one program of the entry slot
         /// (`link.rs`); no instance slots then
@@ -21,7 +25,12 @@ pub enum Tier {
         not_linked: Option<String>,
     },
     /// by the VM's interpreter, for this reason
-    Interpreted { why: String },
+    Interpreted {
+        /// why the chain compiler did not take it (a construct it does not compile, a program
+        /// that could not be installed), or `not compiled` when the chain was stored with the
+        /// compiler off (`ECLAT_LAB_JIT=off`) or by another process that did not say
+        why: String,
+    },
 }
 
 impl Tier {

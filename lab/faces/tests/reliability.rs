@@ -1,0 +1,453 @@
+//! The lab under kills and hostile input (issue 19): the real binary, each test with a lab
+//! of its own, its state read straight from the kernel between commands (a command of the
+//! lab would first settle what a kill left). What they check:
+//! - every loader entry points at a stored chain, at every kill point of a load, a reload
+//!   and an unload and under kills at random instants, with traffic flowing, and no packet
+//!   is dropped as NO_CHAIN; after the recovery that follows, the version recorded as
+//!   loaded is the one running;
+//! - two scripts and one loader key: refused without `--replace`, the displaced script
+//!   shown as displaced, an unload gives back only what it owns.
+
+mod common;
+
+/// The binary under test: this build's, or `ECLAT_TEST_BIN` (to watch these tests fail on
+/// another build, say main's).
+fn bin() -> String {
+    std::env::var("ECLAT_TEST_BIN").unwrap_or_else(|_| common::BIN.to_string())
+}
+
+use std::collections::BTreeMap;
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use eclat_kernel::LabEnv;
+use eclat_kernel::hike::AbortReason;
+use eclat_kernel::hike::runtime::Hike;
+
+/// A lab of the test's own; dropping it stops its traffic, resets it and removes its files.
+struct Lab {
+    env: LabEnv,
+    traffic: Option<Child>,
+}
+
+impl Lab {
+    fn new(tag: &str) -> Self {
+        common::need_root();
+        let env = common::lab("rel", "rl", tag);
+        std::fs::create_dir_all(&env.state_dir).unwrap();
+        Lab { env, traffic: None }
+    }
+
+    fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(bin());
+        c.args(args)
+            .envs(common::figures::env_vars(&self.env))
+            .env_remove("ECLAT_LAB_CRASH_AT");
+        c
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.cmd(args).output().unwrap()
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let o = self.run(args);
+        assert!(
+            o.status.success(),
+            "eclat-lab {args:?}: {:?}\n{}{}",
+            o.status,
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    }
+
+    /// Runs `args` with `ECLAT_LAB_CRASH_AT=point`: the command must die there.
+    fn killed_at(&self, point: &str, args: &[&str]) {
+        let o = self
+            .cmd(args)
+            .env("ECLAT_LAB_CRASH_AT", point)
+            .output()
+            .unwrap();
+        assert_eq!(
+            o.status.signal(),
+            Some(9),
+            "{point}: the command did not reach its kill point: {:?}\n{}",
+            o.status,
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+
+    /// UDP from tg through sut:enp6s0f0 (where the scripts' loader sits), 4000 packets a
+    /// second until the lab is dropped.
+    fn start_traffic(&mut self) {
+        let child = self
+            .cmd(&[
+                "traffic",
+                "--from",
+                "tg",
+                "--to",
+                "fc01::2",
+                "--udp",
+                "5000",
+                "--count",
+                "100000000",
+                "--rate",
+                "4000",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        self.traffic = Some(child);
+    }
+
+    fn traffic_running(&mut self) -> bool {
+        self.traffic
+            .as_mut()
+            .is_some_and(|c| c.try_wait().unwrap().is_none())
+    }
+
+    /// The lab's HIKe instance, opened read-only from its pins.
+    fn hike(&self) -> Hike {
+        Hike::open(&self.env.bpffs_root).unwrap()
+    }
+
+    /// Packets the VM dropped because a loader entry named no stored chain.
+    fn no_chain_drops(&self) -> u64 {
+        self.hike()
+            .abort_stats()
+            .unwrap()
+            .into_iter()
+            .filter(|(r, _)| *r == AbortReason::NoChain)
+            .map(|(_, n)| n)
+            .sum()
+    }
+
+    /// The pin of the ip6_simple_classifier loader's map.
+    fn loader_map(&self) -> PathBuf {
+        let mut found = Vec::new();
+        eclat_kernel::bpffs::walk(&self.env.bpffs_root.join("maps"), &mut found);
+        found
+            .into_iter()
+            .map(|(p, _)| p)
+            .find(|p| p.ends_with("ipv6_simple_classifier_map"))
+            .expect("the loader's map is pinned")
+    }
+
+    /// Loader entries (key -> chain ID), read from the kernel.
+    fn entries(&self) -> BTreeMap<u64, u32> {
+        let m = eclat_kernel::maps::map_ref(&self.loader_map(), &self.env.bpffs_root).unwrap();
+        eclat_kernel::maps::dump(&m, 1024)
+            .unwrap()
+            .rows
+            .into_iter()
+            .map(|r| {
+                let mut k = [0u8; 8];
+                let n = r.key_bytes.len().min(8);
+                k[..n].copy_from_slice(&r.key_bytes[..n]);
+                let id = u32::from_le_bytes(r.value_bytes[..4].try_into().unwrap());
+                (u64::from_le_bytes(k), id)
+            })
+            .collect()
+    }
+
+    /// The chain IDs stored in the kernel.
+    fn stored(&self) -> Vec<u32> {
+        self.hike().chains().unwrap().iter().map(|c| c.id).collect()
+    }
+
+    /// The lab's HIKe store (`hike.json`).
+    fn store(&self) -> serde_json::Value {
+        std::fs::read_to_string(self.env.state_dir.join("hike.json"))
+            .ok()
+            .and_then(|s| serde_json::from_str(&s).ok())
+            .unwrap_or(serde_json::Value::Null)
+    }
+
+    /// At any instant, even right after a kill: every loader entry points at a stored chain
+    /// and no packet was dropped as NO_CHAIN.
+    fn check_instant(&self, what: &str) {
+        let stored = self.stored();
+        for (k, id) in self.entries() {
+            assert!(
+                stored.contains(&id),
+                "{what}: loader entry {k} points at chain {id:#x}, which is not stored \
+                 (stored: {stored:x?})"
+            );
+        }
+        assert_eq!(self.no_chain_drops(), 0, "{what}: NO_CHAIN drops");
+    }
+
+    /// After the recovery a command starts with: nothing half-done is recorded, and every
+    /// loader entry points at a chain of the script recorded as loaded that owns it.
+    fn check_settled(&self, what: &str) {
+        self.check_instant(what);
+        let st = self.store();
+        for half in ["pending", "unloading"] {
+            assert!(
+                st[half].as_object().is_none_or(|m| m.is_empty()),
+                "{what}: {half} after recovery: {st}"
+            );
+        }
+        let mut loaded: Vec<u64> = Vec::new();
+        for s in st["scripts"]
+            .as_object()
+            .into_iter()
+            .flat_map(|m| m.values())
+        {
+            let owns = s["entries"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e.get("displaced_by").is_none());
+            if owns {
+                loaded.extend(
+                    s["chains"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|c| c[1].as_u64().unwrap()),
+                );
+            }
+        }
+        for (k, id) in self.entries() {
+            assert!(
+                loaded.contains(&(id as u64)),
+                "{what}: loader entry {k} runs chain {id:#x}, not the version recorded as \
+                 loaded ({loaded:x?}): {st}"
+            );
+        }
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.traffic.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        let _ = self.run(&["reset"]);
+        let _ = std::fs::remove_dir_all(&self.env.state_dir);
+    }
+}
+
+fn script(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../pure/eclat/tests/scripts/{name}"))
+}
+
+/// A copy of ddos.eclat in the lab's state folder, edited between loads so that each load
+/// is a new version.
+struct Ddos {
+    path: PathBuf,
+    text: String,
+    edits: u32,
+}
+
+impl Ddos {
+    fn new(lab: &Lab) -> Self {
+        let text = std::fs::read_to_string(script("ddos.eclat")).unwrap();
+        let path = lab.env.state_dir.join("ddos.eclat");
+        std::fs::write(&path, &text).unwrap();
+        Ddos {
+            path,
+            text,
+            edits: 0,
+        }
+    }
+    fn edit(&mut self) {
+        self.edits += 1;
+        let every = format!("SAMPLE_EVERY = {}", 500 + self.edits % 7);
+        std::fs::write(&self.path, self.text.replace("SAMPLE_EVERY = 500", &every)).unwrap();
+    }
+    fn load_args(&self) -> Vec<&str> {
+        vec![
+            "load",
+            self.path.to_str().unwrap(),
+            "-D",
+            "DEVNAME=enp6s0f0",
+        ]
+    }
+}
+
+/// Every named kill point of a load, a reload and an unload, with traffic flowing: the
+/// entries never point at a missing chain, and the next command settles the version that
+/// runs. The issue's reproduction (two kills at `load:chain-stored`, editing in between)
+/// is the first two rounds.
+#[test]
+fn every_kill_point_of_load_reload_and_unload_keeps_every_packet_on_a_chain() {
+    let mut lab = Lab::new("kp");
+    lab.ok(&["topo", "up"]);
+    let mut ddos = Ddos::new(&lab);
+    lab.ok(&ddos.load_args());
+    lab.start_traffic();
+    let mut points = 0;
+    let loads = [
+        "load:chain-stored",
+        "load:chain-stored",
+        "load:programs-registered",
+        "load:entries-written",
+        "load:attached",
+        "load:switched",
+        "hike:jit-linked-set",
+    ];
+    for point in loads {
+        ddos.edit();
+        lab.killed_at(point, &ddos.load_args());
+        lab.check_instant(point);
+        lab.ok(&["chain", "list"]);
+        lab.check_settled(point);
+        points += 1;
+    }
+    for point in ["unload:recorded", "unload:entries-released"] {
+        lab.killed_at(point, &["unload", ddos.path.to_str().unwrap()]);
+        lab.check_instant(point);
+        lab.ok(&["chain", "list"]);
+        lab.check_settled(point);
+        // whichever way it was settled, load it again for the next round
+        ddos.edit();
+        lab.ok(&ddos.load_args());
+        lab.check_settled(point);
+        points += 1;
+    }
+    // a reload after all that works and the traffic still reaches a chain
+    ddos.edit();
+    lab.ok(&ddos.load_args());
+    lab.check_settled("the last reload");
+    assert!(lab.traffic_running(), "the traffic stopped");
+    assert_eq!(lab.no_chain_drops(), 0);
+    eprintln!("kill points tried with traffic flowing: {points}; NO_CHAIN drops: 0");
+}
+
+/// Kills at random instants of a reload (uniform over a reload's measured duration), with
+/// traffic flowing. The seed is printed; `ECLAT_REL_SEED` replays it.
+#[test]
+fn random_kills_during_reloads_never_lose_the_running_chain() {
+    let mut lab = Lab::new("rk");
+    lab.ok(&["topo", "up"]);
+    let mut ddos = Ddos::new(&lab);
+    lab.ok(&ddos.load_args());
+    lab.start_traffic();
+    // how long a reload takes here, now
+    ddos.edit();
+    let t0 = Instant::now();
+    lab.ok(&ddos.load_args());
+    let span = t0.elapsed().as_micros().max(1000) as u64;
+    let mut seed: u64 = std::env::var("ECLAT_REL_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos() as u64
+        });
+    eprintln!("ECLAT_REL_SEED={seed} (a reload takes {span} µs here)");
+    let rounds = 16;
+    for round in 0..rounds {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let at = Duration::from_micros((seed >> 33) % span);
+        ddos.edit();
+        let mut child = lab
+            .cmd(&ddos.load_args())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(at);
+        let _ = child.kill();
+        let st = child.wait().unwrap();
+        let what = format!("round {round}, kill after {at:?} ({st:?})");
+        lab.check_instant(&what);
+        lab.ok(&["chain", "list"]);
+        lab.check_settled(&what);
+    }
+    assert!(lab.traffic_running(), "the traffic stopped");
+    assert_eq!(lab.no_chain_drops(), 0);
+    eprintln!("random kills with traffic flowing: {rounds}; NO_CHAIN drops: 0");
+}
+
+/// Two scripts, one loader key: the second load is refused without `--replace` and changes
+/// nothing; with it, the first shows as displaced; unloading the second gives the key back
+/// to the first, and unloading a displaced script leaves the key to its new owner.
+#[test]
+fn two_scripts_one_loader_key_are_owned_explicitly() {
+    let mut lab = Lab::new("own");
+    lab.ok(&["topo", "up"]);
+    let count =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../lessons/06-hike/solution/count.eclat");
+    let count = count.to_str().unwrap();
+    let ddos = Ddos::new(&lab);
+    lab.ok(&["load", count]);
+    lab.start_traffic();
+    let before = lab.entries();
+    let chains = lab.stored();
+    assert_eq!(before.len(), 1, "{before:?}");
+
+    let o = lab.run(&ddos.load_args());
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("is the entry point of")
+            && err.contains("count.eclat")
+            && err.contains("--replace")
+            && err.contains("Nothing was changed"),
+        "{err}"
+    );
+    assert_eq!(lab.entries(), before, "a refused load changed the loader");
+    assert_eq!(lab.stored(), chains, "a refused load stored chains");
+
+    let mut args = ddos.load_args();
+    args.push("--replace");
+    let out = lab.ok(&args);
+    assert!(
+        out.contains("took over the loader entries of") && out.contains("count.eclat"),
+        "{out}"
+    );
+    let list = lab.ok(&["chain", "list"]);
+    let count_line = list
+        .lines()
+        .find(|l| l.contains("count.eclat"))
+        .unwrap_or_default();
+    assert!(count_line.contains("displaced"), "{list}");
+    let json: serde_json::Value =
+        serde_json::from_str(&lab.ok(&["chain", "list", "--json"])).unwrap();
+    assert!(
+        json["chains"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["script"] == "count.eclat" && c["state"] == "displaced"),
+        "{json}"
+    );
+    lab.check_settled("after --replace");
+    assert_ne!(lab.entries(), before);
+
+    let out = lab.ok(&["unload", ddos.path.to_str().unwrap()]);
+    assert!(
+        out.contains("count.eclat"),
+        "the unload names who got the entry back: {out}"
+    );
+    assert_eq!(lab.entries(), before, "count.eclat's entry is not back");
+    lab.check_settled("after unloading the replacing script");
+    assert!(!lab.ok(&["chain", "list"]).contains("displaced"));
+
+    // the other way round: unloading the displaced script leaves the key to its owner
+    lab.ok(&args);
+    let replaced = lab.entries();
+    lab.ok(&["unload", count]);
+    assert_eq!(
+        lab.entries(),
+        replaced,
+        "unloading a displaced script touched the key"
+    );
+    lab.check_settled("after unloading the displaced script");
+    lab.ok(&["unload", ddos.path.to_str().unwrap()]);
+    assert!(lab.entries().is_empty(), "{:?}", lab.entries());
+    assert!(lab.traffic_running());
+    assert_eq!(lab.no_chain_drops(), 0);
+}
