@@ -180,6 +180,7 @@ pub fn status_of(name: &str, extra: &[(&str, &str, &str)]) -> Status {
     Status {
         topology: Some(t.name),
         nodes,
+        complete: true,
     }
 }
 
