@@ -4,7 +4,7 @@
 - every {{#include}} and {{#eclat-c-block}} target exists, and no directive is left unexpanded;
 - every relative link and #anchor of the built HTML resolves;
 - every diagnostic code of the compiler (lab/pure/eclat/src) has its section in the reference;
-- the commands page was generated from the binary;
+- the commands page was generated from the binary, and every JSON field on it has a meaning;
 - every figure ({{#eclat-figure}}) was drawn: one SVG per directive in the built page;
 - every lesson has its terminal UI picture (a PNG from book/tools/screenshot.sh);
 - every lesson ends with "Further reading" that cites the bibliography, and every work of the
@@ -147,8 +147,17 @@ def check_diagnostics():
 
 def check_commands():
     page = os.path.join(OUT, "reference", "commands.html")
-    if os.path.exists(page) and 'id="cmd-doctor"' not in read(page):
+    if not os.path.exists(page):
+        return
+    text = read(page)
+    if 'id="cmd-doctor"' not in text:
         problem("reference/commands.html was built without the eclat-lab binary (cargo build -p eclat-lab first)")
+    # a JSON field whose meaning cell is the preprocessor's dash has no doc comment
+    blank = re.findall(r"<tr><td><code>([^<]*)</code></td><td>[^<]*</td><td>\u2014</td></tr>", text)
+    if blank:
+        problem(f"reference/commands.html: {len(blank)} JSON field(s) without a meaning "
+                f"(`{html.unescape(blank[0])}` first): write `///` comments on them "
+                f"(`cargo test -p eclat-lab --bin eclat-lab every_field` names each command and field)")
 
 
 def check_figures():

@@ -49,7 +49,7 @@ pub struct CheckResult {
 /// The outcome of an exercise's checks.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct CheckReport {
-    /// the lesson's ID (`01-xdp-counter`)
+    /// the lesson's ID (`01-hello-xdp`)
     pub lesson: String,
     /// the exercise's ID within the lesson
     pub exercise: String,
@@ -1390,7 +1390,13 @@ async fn tally(lab: &Lab, count: &str, inserted: &str, dropped: &str) -> Result<
 
 /// What a swap check concludes from what was sent (class -> packets) and the tally: `None`
 /// when every packet is accounted for, else what went wrong, in words.
-fn account(sent: &[(u16, u64)], blocked: &[u16], t: &Tally, inserted: &str, count: &str) -> Option<String> {
+fn account(
+    sent: &[(u16, u64)],
+    blocked: &[u16],
+    t: &Tally,
+    inserted: &str,
+    count: &str,
+) -> Option<String> {
     let mut wrong = Vec::new();
     if t.misses > 0 {
         wrong.push(format!(
@@ -1399,7 +1405,9 @@ fn account(sent: &[(u16, u64)], blocked: &[u16], t: &Tally, inserted: &str, coun
         ));
     }
     if t.inserted.rx == 0 {
-        wrong.push(format!("no packet went through {inserted}: was it inserted?"));
+        wrong.push(format!(
+            "no packet went through {inserted}: was it inserted?"
+        ));
     }
     let drops: u64 = t.dropped.values().sum();
     if drops != t.inserted.drop {
@@ -1425,10 +1433,14 @@ fn account(sent: &[(u16, u64)], blocked: &[u16], t: &Tally, inserted: &str, coun
         let d = t.dropped.get(&class).copied().unwrap_or(0);
         let is_blocked = blocked.contains(&class);
         if !is_blocked && d > 0 {
-            wrong.push(format!("{inserted} dropped {d} packet(s) of port {class}, which it must let through"));
+            wrong.push(format!(
+                "{inserted} dropped {d} packet(s) of port {class}, which it must let through"
+            ));
         }
         if is_blocked && d == 0 {
-            wrong.push(format!("{inserted} dropped no packet of port {class}, which it must block"));
+            wrong.push(format!(
+                "{inserted} dropped no packet of port {class}, which it must block"
+            ));
         }
         if c + d != n {
             wrong.push(format!(
@@ -1441,7 +1453,12 @@ fn account(sent: &[(u16, u64)], blocked: &[u16], t: &Tally, inserted: &str, coun
     (!wrong.is_empty()).then(|| wrong.join("; "))
 }
 
-async fn swap(lab: &Lab, check: &Check, file: &Path, cancel: &CancellationToken) -> Result<CheckResult> {
+async fn swap(
+    lab: &Lab,
+    check: &Check,
+    file: &Path,
+    cancel: &CancellationToken,
+) -> Result<CheckResult> {
     let Check::Swap {
         setup,
         send,
@@ -1512,7 +1529,8 @@ async fn swap(lab: &Lab, check: &Check, file: &Path, cancel: &CancellationToken)
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         t = tally(lab, count, inserted, dropped).await?;
     }
-    let sub = |a: &std::collections::BTreeMap<u16, u64>, b: &std::collections::BTreeMap<u16, u64>| {
+    let sub = |a: &std::collections::BTreeMap<u16, u64>,
+               b: &std::collections::BTreeMap<u16, u64>| {
         a.iter()
             .map(|(k, v)| (*k, v - b.get(k).copied().unwrap_or(0).min(*v)))
             .collect()
@@ -1718,7 +1736,9 @@ async fn flows(
     checkpoint(cancel)?;
     let after = flow_counts(&dump_of(lab, f.at).await?)?;
     let expected = match f.drained {
-        Some(d) => format!("each flow at one backend, the old ones where they were, none new at {d}"),
+        Some(d) => {
+            format!("each flow at one backend, the old ones where they were, none new at {d}")
+        }
         None => "each flow's packets at one backend".into(),
     };
     if let Err(seen) = judge_flows(&before, &after, flows, sport, rep.sent, f.drained) {
@@ -1735,8 +1755,7 @@ async fn flows(
             ));
         }
     }
-    let seen = judge_flows(&before, &after, flows, sport, rep.sent, f.drained)
-        .unwrap_or_default();
+    let seen = judge_flows(&before, &after, flows, sport, rep.sent, f.drained).unwrap_or_default();
     Ok(result(check, true, expected, seen))
 }
 
@@ -1935,7 +1954,10 @@ mod tests {
             ("10.0.3.2", 40003, 1),
         ]);
         let e = judge_flows(&before, &new_there, 4, 40000, 4, d).unwrap_err();
-        assert!(e.contains("new flow from source port 40002 reached 10.0.2.2"), "{e}");
+        assert!(
+            e.contains("new flow from source port 40002 reached 10.0.2.2"),
+            "{e}"
+        );
         // nothing was at the drained backend before: the check proves nothing, so it fails
         let before = counts(&[("10.0.1.2", 40000, 1)]);
         let after = counts(&[("10.0.1.2", 40000, 2)]);
@@ -1948,10 +1970,16 @@ mod tests {
         let f = eclat_model::packetspec::frame("ipv4 udp dport=8080").unwrap();
         let mut g = f.clone();
         g[24] ^= 1;
-        assert!(first_difference(&f, &g).starts_with("the IPv4 header checksum differs at byte 24"));
+        assert!(
+            first_difference(&f, &g).starts_with("the IPv4 header checksum differs at byte 24")
+        );
         let mut g = f.clone();
         g[40] ^= 1;
-        assert!(first_difference(&f, &g).starts_with("the UDP checksum"), "{}", first_difference(&f, &g));
+        assert!(
+            first_difference(&f, &g).starts_with("the UDP checksum"),
+            "{}",
+            first_difference(&f, &g)
+        );
         let mut g = f.clone();
         g[31] ^= 1;
         assert!(first_difference(&f, &g).starts_with("the destination address"));
@@ -1983,7 +2011,12 @@ mod tests {
                         } => p.as_str(),
                         _ => ex.file.as_str(),
                     };
-                    assert!(d.starts_with(&format!("{who}: ")), "{}/{}: `{d}`", l.id, ex.id);
+                    assert!(
+                        d.starts_with(&format!("{who}: ")),
+                        "{}/{}: `{d}`",
+                        l.id,
+                        ex.id
+                    );
                 }
             }
         }
@@ -1995,6 +2028,8 @@ mod tests {
             packet: "ipv6 udp dport=5000".into(),
             expect: "PASS".into(),
             program: None,
+            set: vec![],
+            output: None,
             maps: vec![],
             hint: Some(1),
         };

@@ -400,7 +400,12 @@ mod tests {
                 // a solution that only moves lines has none of its own
                 let sorted = |t: &str| {
                     let mut v: Vec<String> = t.lines().map(|l| l.trim().to_string()).collect();
-                    v.retain(|l| !l.is_empty() && !l.starts_with('#') && !l.starts_with("/*") && !l.starts_with('*'));
+                    v.retain(|l| {
+                        !l.is_empty()
+                            && !l.starts_with('#')
+                            && !l.starts_with("/*")
+                            && !l.starts_with('*')
+                    });
                     v.sort();
                     v
                 };
@@ -424,6 +429,16 @@ mod tests {
         }
     }
 
+    /// The maps of a prebuilt XDP program's object, as its ELF declares them.
+    fn prebuilt_maps(prog: &str) -> Vec<String> {
+        let Some(p) = eclat_model::prebuilt::find(prog) else {
+            return vec![];
+        };
+        let obj = eclat_kernel::objects::get(p.object).expect("embedded object");
+        let meta = eclat_model::meta::read(p.object, obj).expect("readable object");
+        meta.maps.into_iter().map(|m| m.name).collect()
+    }
+
     /// The maps a step's command brings into the lab (by the names panels use), as far as
     /// the step's words tell: a prebuilt program's, the maps a lesson file declares, the
     /// maps of the programs and loaders a script imports, and the VM's own.
@@ -437,22 +452,48 @@ mod tests {
         };
         let c_maps = |src: &str| -> Vec<String> {
             src.lines()
-                .filter_map(|x| x.trim().strip_prefix("} ")?.strip_suffix(" SEC(\".maps\");"))
+                .filter_map(|x| {
+                    x.trim()
+                        .strip_prefix("} ")?
+                        .strip_suffix(" SEC(\".maps\");")
+                })
                 .map(str::to_string)
                 .collect()
         };
         match w.as_slice() {
-            ["xdp", "attach", prog, ..] => match eclat_model::prebuilt::find(prog) {
-                Some(p) => {
-                    let obj = eclat_kernel::objects::get(p.object).expect("embedded object");
-                    ["pkt_count", "verdict"]
-                        .into_iter()
-                        .filter(|m| obj.windows(m.len()).any(|x| x == m.as_bytes()))
-                        .map(str::to_string)
-                        .collect()
-                }
-                None => vec![],
-            },
+            ["xdp", "attach", prog, ..] => prebuilt_maps(prog),
+            // the prebuilt programs a topology file attaches when it comes up
+            ["topo", "up", name] => {
+                let (src, file) = eclat_service::topologies::source(name).expect("a topology");
+                let t = eclat_model::topology::parse(&src, &file).expect("a valid topology");
+                t.links
+                    .iter()
+                    .flat_map(|k| [&k.a, &k.b])
+                    .filter_map(|e| e.xdp.as_deref())
+                    .flat_map(prebuilt_maps)
+                    .collect()
+            }
+            // a cube's maps, by the names its panels use: `CUBE/MAP`
+            ["cube", "add", name, src] => {
+                let src = src.split(':').next().unwrap_or(src);
+                let maps = match eclat_kernel::cube::BUILTIN.iter().find(|b| b.0 == src) {
+                    Some((_, object, _)) => {
+                        let obj = eclat_kernel::objects::get(object).expect("embedded cube");
+                        let meta = eclat_model::meta::read(object, obj).expect("readable cube");
+                        meta.maps.into_iter().map(|m| m.name).collect()
+                    }
+                    // a cube of the learner's: its own maps and cube.h's
+                    None => {
+                        let mut v = file(src).map(c_maps).unwrap_or_default();
+                        v.extend(
+                            [eclat_kernel::cube::PORTS_MAP, eclat_kernel::cube::STATS_MAP]
+                                .map(String::from),
+                        );
+                        v
+                    }
+                };
+                maps.into_iter().map(|m| format!("{name}/{m}")).collect()
+            }
             ["xdp", "load", f] | ["module", "load", f] if f.ends_with(".c") => {
                 file(f).map(c_maps).unwrap_or_default()
             }
@@ -470,7 +511,10 @@ mod tests {
                     .map(String::from)
                     .to_vec();
                 for line in file(f).unwrap_or_default().lines() {
-                    let Some((from, names)) = line.strip_prefix("from ").and_then(|x| x.split_once(" import ")) else {
+                    let Some((from, names)) = line
+                        .strip_prefix("from ")
+                        .and_then(|x| x.split_once(" import "))
+                    else {
                         continue;
                     };
                     for n in names.split(',').map(str::trim) {
@@ -525,13 +569,28 @@ mod tests {
             "# a comment\nOFFSET = 62   # the offset\nf()\n",
         );
         assert_eq!(lines, vec!["OFFSET = 62".to_string()]);
-        assert_eq!(gives_away("Set `OFFSET = 62`.", &lines), Some("OFFSET = 62"));
-        assert_eq!(gives_away("Set `OFFSET   =  62;` now", &lines), Some("OFFSET = 62"));
-        assert_eq!(gives_away("Change `OFFSET`: count the headers.", &lines), None);
+        assert_eq!(
+            gives_away("Set `OFFSET = 62`.", &lines),
+            Some("OFFSET = 62")
+        );
+        assert_eq!(
+            gives_away("Set `OFFSET   =  62;` now", &lines),
+            Some("OFFSET = 62")
+        );
+        assert_eq!(
+            gives_away("Change `OFFSET`: count the headers.", &lines),
+            None
+        );
         assert_eq!(gives_away("OFFSET = 62 without backticks", &lines), None);
         let lines = solution_lines("f()\n", "f()\nhike_pass()\n");
-        assert_eq!(gives_away("end with `hike_pass()`", &lines), Some("hike_pass()"));
-        assert_eq!(gives_away("a final program such as `hike_pass`", &lines), None);
+        assert_eq!(
+            gives_away("end with `hike_pass()`", &lines),
+            Some("hike_pass()")
+        );
+        assert_eq!(
+            gives_away("a final program such as `hike_pass`", &lines),
+            None
+        );
     }
 
     #[test]

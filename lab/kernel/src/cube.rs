@@ -164,6 +164,7 @@ pub fn add(
 /// A cube's output port.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Port {
+    /// the port's number: its slot in the cube's `cube_ports` program array, from 0
     pub port: u32,
     /// the cube connected there (or the program, when it is not a cube's)
     pub peer: Option<String>,
@@ -174,8 +175,12 @@ pub struct Port {
 /// A cube's counters (`cube_stats`, summed over CPUs).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Stats {
+    /// packets that entered the cube (`CUBE_RX` of `cube_stats`, summed over CPUs) since it was
+    /// added
     pub rx: u64,
+    /// packets it handed to the kernel's stack (XDP_PASS)
     pub pass: u64,
+    /// packets it dropped on purpose
     pub drop: u64,
     /// packets sent to a port with nothing connected (dropped)
     pub miss: u64,
@@ -184,13 +189,20 @@ pub struct Stats {
 /// A cube as `cube show` sees it.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Cube {
+    /// the cube's name, as given to `cube add`
     pub name: String,
+    /// the name of its XDP program in its object
     pub program: String,
+    /// the kernel's ID of that program (what a port of another cube holds when connected to it)
     pub program_id: u32,
+    /// its output ports, one per slot of its `cube_ports` array, each with what is connected and
+    /// the packets sent out of it
     pub ports: Vec<Port>,
+    /// its counters, read from its `cube_stats` map
     pub stats: Stats,
     /// interfaces where its program is attached (`node:dev`)
     pub attached: Vec<String>,
+    /// the program's pin on bpffs (not serialized)
     #[serde(skip)]
     pub pin: PathBuf,
 }
@@ -312,11 +324,15 @@ pub fn get(env: &LabEnv, name: &str) -> Result<Cube, CubeError> {
 /// What `connect` did.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Connected {
+    /// the cube whose port was connected
     pub from: String,
+    /// the port's number
     pub port: u32,
+    /// the cube now connected to it
     pub to: String,
     /// the cube that was connected there before (replaced in the same update)
     pub replaced: Option<String>,
+    /// the kernel's ID of the program put in the port's slot (the `to` cube's program)
     pub program_id: u32,
 }
 

@@ -18,11 +18,16 @@ use crate::Lab;
 /// What `cube add` did.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct CubeAdded {
+    /// the new cube's name
     pub name: String,
     /// `classifier` (built-in) or the file it was loaded from
     pub source: String,
+    /// the name of the cube's XDP program in its object
     pub program: String,
+    /// how many output ports it has (the size of its `cube_ports` array); none is connected yet
     pub ports: u32,
+    /// the clang build and the verifier's verdicts, when a C source was given; absent for a
+    /// built-in cube or an object file
     #[serde(skip_serializing_if = "Option::is_none")]
     pub build: Option<BuildReport>,
 }
@@ -30,7 +35,9 @@ pub struct CubeAdded {
 /// What `cube disconnect` did.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct CubeDisconnected {
+    /// the cube whose port was emptied
     pub from: String,
+    /// the port's number
     pub port: u32,
     /// the cube that was connected there
     pub was: Option<String>,
@@ -39,7 +46,9 @@ pub struct CubeDisconnected {
 /// What `cube del` removed.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct CubeRemoved {
+    /// the cube that was removed (its program and maps unpinned)
     pub name: String,
+    /// what went with it besides its pins (its fields appear at the top level of the reply)
     #[serde(flatten)]
     pub removed: eclat_kernel::xdp::Unloaded,
 }
@@ -47,6 +56,8 @@ pub struct CubeRemoved {
 /// What `cube show` lists.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct CubeList {
+    /// every cube, sorted by name (or the one asked for), with its ports, counters and attachments;
+    /// empty when there is none
     pub cubes: Vec<Cube>,
     /// the built-in cubes `cube add` takes by name: (name, what it does)
     pub builtin: Vec<(String, String)>,
@@ -59,13 +70,17 @@ pub struct Edge {
     pub from: String,
     /// the output port (none for an interface)
     pub port: Option<u32>,
+    /// the cube (or program) the packets go to
     pub to: String,
 }
 
 /// The graph of what is wired (`cube graph`).
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct CubeGraphReply {
+    /// the names of every cube, sorted
     pub cubes: Vec<String>,
+    /// what leads where: an interface into the cube attached there, and each connected port into
+    /// its peer
     pub edges: Vec<Edge>,
     /// cubes no interface or port leads to
     pub unreachable: Vec<String>,

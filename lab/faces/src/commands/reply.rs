@@ -191,6 +191,7 @@ pub struct ChainDrawn {
 /// `cube graph`: the graph, and the file its drawing was written to (`-o`).
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct CubeGraphed {
+    /// the graph (its fields appear at the top level of the reply)
     #[serde(flatten)]
     pub graph: eclat_service::cubes::CubeGraphReply,
     /// the file the SVG was written to (absent: printed, with --svg)
@@ -292,7 +293,13 @@ pub enum Update {
     /// an item of `chain trace`
     Trace(TraceItem),
     /// where a long command is (`bench` sections, checks)
-    Progress { progress: String },
-    /// a line a command run with `exec` wrote
-    Output { line: String },
+    Progress {
+        /// the step now starting, one line for a person (`bench 2/4: eCLAT compile, ...`)
+        progress: String,
+    },
+    /// a line a command run with `exec` wrote, as it came
+    Output {
+        /// the line, without its end of line
+        line: String,
+    },
 }

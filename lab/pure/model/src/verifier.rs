@@ -30,6 +30,7 @@ pub enum Class {
     UnknownHelper,
     /// the program does not set r0 before `exit`
     MissingReturn,
+    /// a rejection of another kind: the kernel's message and the instruction say what went wrong
     Other,
 }
 
