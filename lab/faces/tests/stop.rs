@@ -86,7 +86,7 @@ fn ctrl_c_stops_long_commands_in_the_shell() {
     t.type_text("map watch pkt_count --interval 100 --count 1000");
     t.keys(&["Enter"]);
     t.wait("a watch frame", Duration::from_secs(20), |s| {
-        s.contains("pkt_count at")
+        s.contains("pkt_count, ") && s.contains("into the watch")
     });
     stop(&t, &["C-c"], "map watch");
 
