@@ -23,8 +23,8 @@ BPF_PERCPU_ARRAY(pkt_count, u64, 1);
 
 int count_packets(struct xdp_md *ctx)
 {
-    u32 key = 0;
-    u64 *n = pkt_count.lookup(&key);
+    u32 zero = 0;
+    u64 *n = pkt_count.lookup(&zero);
 
     if (n)
         *n += 1;
