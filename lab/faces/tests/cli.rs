@@ -1749,3 +1749,44 @@ fn eclat_kernel_tool(name: &str) -> bool {
         .iter()
         .any(|d| std::path::Path::new(d).join(name).is_file())
 }
+
+/// Lesson 3's checks run bpftrace and attach programs, but in a scratch lab of their own:
+/// the learner's lab (its counter attached, its verdict set, its counts) is the same after
+/// them, and a bpftrace program given the learner's program ID would not see the check's
+/// packets either (the check passes its own program's ID).
+#[test]
+fn lesson_3_checks_leave_the_learners_lab_as_it_was() {
+    let lab = Lab::new("tlab");
+    let ws = lab.state.join("ws");
+    lab.ok(&["topo", "up"]);
+    lab.ok(&["xdp", "attach", "xdp_counter", "sut", "enp6s0f0"]);
+    lab.ok(&["traffic", "--from", "tg", "--to", "fc01::2", "--udp", "5000", "--count", "7"]);
+    lab.ok(&["map", "set", "verdict", "0", "DROP"]);
+    let seen = || {
+        let st: serde_json::Value =
+            serde_json::from_str(&lab.ok(&["topo", "status", "--json"])).unwrap();
+        (
+            st,
+            lab.ok(&["map", "dump", "pkt_count"]),
+            lab.ok(&["map", "dump", "verdict"]),
+            lab.tree(),
+        )
+    };
+    let before = seen();
+    let dir = ws.join("03-bpftool-bpftrace-bcc");
+    std::fs::create_dir_all(&dir).unwrap();
+    let lessons = format!("{}/../../lessons/03-bpftool-bpftrace-bcc", env!("CARGO_MANIFEST_DIR"));
+    for (ex, file) in [("bpftool-facts", "answers.toml"), ("count-aborts", "aborts.bt")] {
+        std::fs::copy(format!("{lessons}/solution/{file}"), dir.join(file)).unwrap();
+        let o = lab
+            .cmd(&["lesson", "check", "3", ex])
+            .env("ECLAT_LAB_WORKSPACE", &ws)
+            .env("ECLAT_LAB_PROGRESS", ws.join("progress.toml"))
+            .output()
+            .unwrap();
+        let out = String::from_utf8_lossy(&o.stdout);
+        assert!(o.status.success() && out.starts_with("PASS"), "{ex}: {out}");
+    }
+    assert!(before.1.contains(": 7"), "{}", before.1);
+    assert_eq!(seen(), before, "the learner's lab changed");
+}
