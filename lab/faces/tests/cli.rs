@@ -608,13 +608,13 @@ fn scripts_test_load_trace_reload_unload() {
     assert!(lab.ok(&["chain", "list"]).contains("0x40000001"));
 }
 
-/// `dev check`: every exercise's starter fails its checks and its solution passes them.
-#[test]
-fn every_starter_fails_and_every_solution_passes() {
-    let lab = Lab::new("dev");
+/// `dev check [LESSON] --json` with a workspace of its own: the output and its JSON.
+fn dev_check(lab: &Lab, lesson: &[&str]) -> (Output, serde_json::Value) {
     let ws = lab.state.join("ws");
+    let mut args = vec!["dev", "check", "--json"];
+    args.extend_from_slice(lesson);
     let o = lab
-        .cmd(&["dev", "check", "--json"])
+        .cmd(&args)
         .env("ECLAT_LAB_WORKSPACE", &ws)
         .env("ECLAT_LAB_PROGRESS", ws.join("progress.toml"))
         .output()
@@ -626,6 +626,14 @@ fn every_starter_fails_and_every_solution_passes() {
             String::from_utf8_lossy(&o.stderr)
         )
     });
+    (o, v)
+}
+
+/// `dev check`: every exercise's starter fails its checks and its solution passes them.
+#[test]
+fn every_starter_fails_and_every_solution_passes() {
+    let lab = Lab::new("dev");
+    let (o, v) = dev_check(&lab, &[]);
     let rows = v["rows"].as_array().unwrap();
     assert!(!rows.is_empty(), "no exercise at all");
     for r in rows {
@@ -1984,4 +1992,166 @@ fn a_cube_add_killed_half_way_leaves_nothing() {
     lab.ok(&["cube", "add", "mon", "monitor"]);
     lab.ok(&["reset"]);
     assert!(lab.tree().is_empty(), "{:?}", lab.tree());
+}
+
+/// Lesson 3's exercises with the real tools: bpftool answers checked against the kernel,
+/// the learner's bpftrace program run against 100 aborted packets, the bcc counter run in
+/// sut, or, where this machine cannot run bcc (no kernel headers), reported as not possible
+/// (never as a pass) exactly when the doctor says the headers are missing.
+#[test]
+fn lesson_3_tools_checks_run_the_real_tools() {
+    let lab = Lab::new("tools");
+    let doctor: serde_json::Value = serde_json::from_str(&lab.ok(&["doctor", "--json"])).unwrap();
+    let level = |name: &str| {
+        doctor["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == name)
+            .unwrap_or_else(|| panic!("doctor has no {name} check: {doctor}"))["level"]
+            .clone()
+    };
+    let (o, v) = dev_check(&lab, &["3"]);
+    let rows = v["rows"].as_array().unwrap();
+    let row = |ex: &str, file: &str| {
+        rows.iter()
+            .find(|r| r["exercise"] == ex && r["file"] == file)
+            .unwrap_or_else(|| panic!("no row {ex}/{file}: {v}"))
+            .clone()
+    };
+    for ex in ["bpftool-facts", "count-aborts"] {
+        let s = row(ex, "starter");
+        assert_eq!(s["passed"], false, "{s}");
+        assert_eq!(s["as_expected"], true, "{s}");
+        assert!(s.get("not_possible").is_none(), "{s}");
+        let p = row(ex, "solution");
+        assert_eq!(p["passed"], true, "{p}");
+    }
+    // the starter's bpftrace program ran (it said it was counting) but kept no @aborts
+    let why = row("count-aborts", "starter")["why"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(why.contains("no such line"), "{why}");
+    // an unanswered question is said so, without the answer
+    let why = row("bpftool-facts", "starter")["why"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(why.contains("not answered yet"), "{why}");
+    let bcc_possible = level("headers") == "ok" && level("bcc") == "ok";
+    for file in ["starter", "solution"] {
+        let r = row("bcc-counter", file);
+        if bcc_possible {
+            assert!(r.get("not_possible").is_none(), "{r}");
+            assert_eq!(r["passed"], file == "solution", "{r}");
+        } else {
+            assert_eq!(r["not_possible"], true, "{r}");
+            assert_eq!(r["passed"], false, "never a pass: {r}");
+            assert!(
+                r["why"].as_str().unwrap().contains("header")
+                    || r["why"].as_str().unwrap().contains("bcc"),
+                "{r}"
+            );
+        }
+    }
+    assert!(o.status.success(), "{v}");
+    assert!(lab.namespaces().is_empty());
+}
+
+/// `exec` from the REPL streams its command's lines and gives its exit code; with
+/// `--bpf-stats`, the kernel counted the counter's runs while the command ran.
+#[test]
+fn exec_with_bpf_stats_counts_the_counters_runs() {
+    let lab = Lab::new("xstat");
+    lab.ok(&["topo", "up"]);
+    lab.ok(&["xdp", "attach", "xdp_counter", "sut", "enp6s0f0"]);
+    let o = lab
+        .cmd(&["shell"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            use std::io::Write;
+            c.stdin.take().unwrap().write_all(
+                b"exec --bpf-stats tg -- ping -6 -c 5 -i 0.05 fc01::2\nexec sut -- sh -c 'echo one; exit 4'\n",
+            )?;
+            c.wait_with_output()
+        })
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("5 packets transmitted"), "{out}");
+    assert!(out.contains("statistics were on while ping ran"), "{out}");
+    assert!(
+        out.contains("one") && out.contains("exited with status 4"),
+        "{out}"
+    );
+    let st: serde_json::Value =
+        serde_json::from_str(&lab.ok(&["topo", "status", "--json"])).unwrap();
+    let id = st["nodes"][1]["interfaces"][0]["xdp_prog_id"]
+        .as_u64()
+        .unwrap();
+    if eclat_kernel_tool("bpftool") {
+        // (from a system shell, exec gives the command this test's pipe)
+        let show = lab.ok(&[
+            "exec",
+            "sut",
+            "--",
+            "bpftool",
+            "prog",
+            "show",
+            "id",
+            &id.to_string(),
+        ]);
+        // the five echo requests, and nothing else: links are quiet, replies are not XDP's
+        assert!(show.contains("run_cnt 5"), "{show}");
+    }
+}
+
+fn eclat_kernel_tool(name: &str) -> bool {
+    ["/usr/sbin", "/usr/bin", "/sbin", "/usr/local/sbin"]
+        .iter()
+        .any(|d| std::path::Path::new(d).join(name).is_file())
+}
+
+/// Lesson 3's checks run bpftrace and attach programs, but in a scratch lab of their own:
+/// the learner's lab (its counter attached, its verdict set, its counts) is the same after
+/// them, and a bpftrace program given the learner's program ID would not see the check's
+/// packets either (the check passes its own program's ID).
+#[test]
+fn lesson_3_checks_leave_the_learners_lab_as_it_was() {
+    let lab = Lab::new("tlab");
+    let ws = lab.state.join("ws");
+    lab.ok(&["topo", "up"]);
+    lab.ok(&["xdp", "attach", "xdp_counter", "sut", "enp6s0f0"]);
+    lab.ok(&["traffic", "--from", "tg", "--to", "fc01::2", "--udp", "5000", "--count", "7"]);
+    lab.ok(&["map", "set", "verdict", "0", "DROP"]);
+    let seen = || {
+        let st: serde_json::Value =
+            serde_json::from_str(&lab.ok(&["topo", "status", "--json"])).unwrap();
+        (
+            st,
+            lab.ok(&["map", "dump", "pkt_count"]),
+            lab.ok(&["map", "dump", "verdict"]),
+            lab.tree(),
+        )
+    };
+    let before = seen();
+    let dir = ws.join("03-bpftool-bpftrace-bcc");
+    std::fs::create_dir_all(&dir).unwrap();
+    let lessons = format!("{}/../../lessons/03-bpftool-bpftrace-bcc", env!("CARGO_MANIFEST_DIR"));
+    for (ex, file) in [("bpftool-facts", "answers.toml"), ("count-aborts", "aborts.bt")] {
+        std::fs::copy(format!("{lessons}/solution/{file}"), dir.join(file)).unwrap();
+        let o = lab
+            .cmd(&["lesson", "check", "3", ex])
+            .env("ECLAT_LAB_WORKSPACE", &ws)
+            .env("ECLAT_LAB_PROGRESS", ws.join("progress.toml"))
+            .output()
+            .unwrap();
+        let out = String::from_utf8_lossy(&o.stdout);
+        assert!(o.status.success() && out.starts_with("PASS"), "{ex}: {out}");
+    }
+    assert!(before.1.contains(": 7"), "{}", before.1);
+    assert_eq!(seen(), before, "the learner's lab changed");
 }

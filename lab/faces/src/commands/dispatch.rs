@@ -185,7 +185,31 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<Reply> {
                 Reply::TopoDraw(TopoDrawn { drawing, written })
             }
         },
-        Cmd::Exec { node, argv } => Reply::Exec(lab.exec(node, argv).await?),
+        Cmd::Exec {
+            node,
+            argv,
+            bpf_stats,
+        } => {
+            // each line of output, as it comes
+            let (tx, mut rx) = mpsc::unbounded_channel::<String>();
+            let fwd = ctx.updates.clone();
+            let lines = tokio::spawn(async move {
+                while let Some(line) = rx.recv().await {
+                    let _ = fwd.send(Update::Output { line });
+                }
+            });
+            let r = lab
+                .exec(
+                    node,
+                    argv,
+                    eclat_service::exec::ExecOptions { bpf_stats },
+                    Some(tx),
+                    ctx.cancel.clone(),
+                )
+                .await;
+            let _ = lines.await;
+            Reply::Exec(r?)
+        }
         Cmd::Traffic(a) => {
             let req = traffic_request(&a)?;
             Reply::Traffic(

@@ -35,7 +35,12 @@ pub enum Cmd {
     #[command(subcommand)]
     Topo(TopoCmd),
     /// Run a command inside a node's network namespace: exec NODE -- CMD [ARGS...]
+    /// (in the tutorial and the shell its output streams; Esc / Ctrl-C sends it Ctrl-C)
     Exec {
+        /// Count every BPF program's runs and run time while the command runs (`bpftool prog
+        /// show` prints them as run_cnt and run_time_ns); off again when it ends
+        #[arg(long)]
+        bpf_stats: bool,
         node: String,
         #[arg(last = true, required = true, num_args = 1..)]
         argv: Vec<String>,
@@ -474,7 +479,12 @@ mod tests {
         ])
         .unwrap();
         match c.cmd {
-            Some(Cmd::Exec { node, argv }) => {
+            Some(Cmd::Exec {
+                node,
+                argv,
+                bpf_stats,
+            }) => {
+                assert!(!bpf_stats);
                 assert_eq!(node, "tg");
                 assert_eq!(argv, ["ping", "-6", "-c", "3", "fc01::2"]);
             }

@@ -48,6 +48,9 @@ pub fn reply(text: &str) -> Box<Reply> {
         argv: vec!["true".into()],
         exit_code: 0,
         output: Some(text.into()),
+        streamed: false,
+        interrupted: false,
+        bpf_stats: false,
     }))
 }
 
@@ -318,6 +321,7 @@ pub fn failed_check(lesson: &Lesson) -> CheckDone {
             hints: ex.hints.clone(),
             file,
             passed: false,
+            not_possible: None,
             results: vec![
                 CheckResult {
                     what: "it compiles".into(),
@@ -326,6 +330,7 @@ pub fn failed_check(lesson: &Lesson) -> CheckDone {
                     seen: "compiled".into(),
                     hint: None,
                     explanation: None,
+                    not_possible: false,
                 },
                 CheckResult {
                     what: "the kernel's verifier accepts it".into(),
@@ -335,6 +340,7 @@ pub fn failed_check(lesson: &Lesson) -> CheckDone {
                         .into(),
                     hint: Some(1),
                     explanation: Some(explanation),
+                    not_possible: false,
                 },
             ],
         },
@@ -357,6 +363,7 @@ pub fn passed_check(lesson: &Lesson) -> CheckDone {
             seen: "ok".into(),
             hint: None,
             explanation: None,
+            not_possible: false,
         })
         .collect();
     d
