@@ -452,6 +452,7 @@ fn error_result(check: &Check, e: &anyhow::Error) -> CheckResult {
             ),
             hint: None,
             explanation: None,
+            not_possible: false,
         };
     }
     match e.downcast_ref::<LabSetupError>() {
