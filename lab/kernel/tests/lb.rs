@@ -345,7 +345,7 @@ fn the_backend_counter_checks_checksums() {
     // per flow: (backend address in host order, source port) -> packets
     let m = maps::find(&env, "lb_rx_flows").unwrap();
     let d = maps::dump(&m, 100).unwrap();
-    let mut key = u32::from("10.0.2.2".parse::<Ipv4Addr>().unwrap()).to_ne_bytes().to_vec();
+    let mut key = "10.0.2.2".parse::<Ipv4Addr>().unwrap().octets().to_vec();
     key.extend_from_slice(&40000u16.to_ne_bytes());
     key.extend_from_slice(&[0, 0]);
     let row = d.rows.iter().find(|r| r.key_bytes == key).expect("the flow's row");
@@ -361,7 +361,7 @@ fn flows_at_backends(env: &LabEnv) -> std::collections::BTreeMap<(Ipv4Addr, u16)
         .iter()
         .map(|r| {
             let k = &r.key_bytes;
-            let a = Ipv4Addr::from(u32::from_ne_bytes([k[0], k[1], k[2], k[3]]));
+            let a = Ipv4Addr::new(k[0], k[1], k[2], k[3]);
             let p = u16::from_ne_bytes([k[4], k[5]]);
             let maps::Value::Int(v) = r.value else {
                 panic!("{:?}", r.value)

@@ -1069,7 +1069,6 @@ file = "collector.eclat"
                 )),
             );
         }
-        let b = |a: [u8; 4]| u32::from_be_bytes(a) as u64;
         for i in 0..=10u64 {
             let at = t0 + Duration::from_millis(100 * i);
             let k = 20 * i;
@@ -1091,13 +1090,13 @@ file = "collector.eclat"
                     ),
                     sample(
                         "lb_rx",
-                        fake::rows(
+                        fake::text_rows(
                             "lab/lb_backend/lb_rx",
                             "hash",
                             &[
-                                (b([10, 0, 1, 2]), 3 * k),
-                                (b([10, 0, 2, 2]), 5 * k),
-                                (b([10, 0, 3, 2]), 4 * k),
+                                ("{addr: 10.0.2.2}", 5 * k),
+                                ("{addr: 10.0.1.2}", 3 * k),
+                                ("{addr: 10.0.3.2}", 4 * k),
                             ],
                         ),
                     ),
@@ -1118,7 +1117,7 @@ file = "collector.eclat"
     #[test]
     fn load_balancer_lesson_160x45() {
         let s = render(&lb_scene(160, 45));
-        for want in ["b1 10.0.1.2", "b2 10.0.2.2", "b3 10.0.3.2", "slot 1", "Lesson 4 text"] {
+        for want in ["10.0.1.2}", "b2", "slot 1 (b2)", "Lesson 4 text"] {
             assert!(s.contains(want), "{want}:\n{s}");
         }
         insta::assert_snapshot!(s);
