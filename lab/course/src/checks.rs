@@ -923,8 +923,8 @@ fn judge_flows(
             ));
         }
         return Ok(format!(
-            "{flows} flows, each at one backend; {kept_at_drained} existing flows stayed on \
-             {}, no new one went there",
+            "{flows} flows, each at one backend; the flows already on {} stayed there \
+             ({kept_at_drained}), no new one went there",
             ip(d)
         ));
     }
@@ -967,7 +967,9 @@ async fn flows(
     checkpoint(cancel)?;
     let after = flow_counts(&dump_of(lab, f.at).await?)?;
     let expected = match f.drained {
-        Some(d) => format!("each flow at one backend, the old ones where they were, none new at {d}"),
+        Some(d) => {
+            format!("each flow at one backend, the old ones where they were, none new at {d}")
+        }
         None => "each flow's packets at one backend".into(),
     };
     if let Err(seen) = judge_flows(&before, &after, flows, sport, rep.sent, f.drained) {
@@ -984,8 +986,7 @@ async fn flows(
             ));
         }
     }
-    let seen = judge_flows(&before, &after, flows, sport, rep.sent, f.drained)
-        .unwrap_or_default();
+    let seen = judge_flows(&before, &after, flows, sport, rep.sent, f.drained).unwrap_or_default();
     Ok(result(check, true, expected, seen))
 }
 
@@ -1176,7 +1177,7 @@ mod tests {
             ("10.0.3.2", 40003, 1),
         ]);
         let ok = judge_flows(&before, &after, 4, 40000, 4, d).unwrap();
-        assert!(ok.contains("1 existing flows stayed on 10.0.2.2"), "{ok}");
+        assert!(ok.contains("already on 10.0.2.2 stayed there (1)"), "{ok}");
         let new_there = counts(&[
             ("10.0.2.2", 40000, 2),
             ("10.0.1.2", 40001, 2),
@@ -1184,7 +1185,10 @@ mod tests {
             ("10.0.3.2", 40003, 1),
         ]);
         let e = judge_flows(&before, &new_there, 4, 40000, 4, d).unwrap_err();
-        assert!(e.contains("new flow from source port 40002 reached 10.0.2.2"), "{e}");
+        assert!(
+            e.contains("new flow from source port 40002 reached 10.0.2.2"),
+            "{e}"
+        );
         // nothing was at the drained backend before: the check proves nothing, so it fails
         let before = counts(&[("10.0.1.2", 40000, 1)]);
         let after = counts(&[("10.0.1.2", 40000, 2)]);
@@ -1197,10 +1201,16 @@ mod tests {
         let f = eclat_model::packetspec::frame("ipv4 udp dport=8080").unwrap();
         let mut g = f.clone();
         g[24] ^= 1;
-        assert!(first_difference(&f, &g).starts_with("the IPv4 header checksum differs at byte 24"));
+        assert!(
+            first_difference(&f, &g).starts_with("the IPv4 header checksum differs at byte 24")
+        );
         let mut g = f.clone();
         g[40] ^= 1;
-        assert!(first_difference(&f, &g).starts_with("the UDP checksum"), "{}", first_difference(&f, &g));
+        assert!(
+            first_difference(&f, &g).starts_with("the UDP checksum"),
+            "{}",
+            first_difference(&f, &g)
+        );
         let mut g = f.clone();
         g[31] ^= 1;
         assert!(first_difference(&f, &g).starts_with("the destination address"));

@@ -289,8 +289,7 @@ mod tests {
                 );
                 for c in &ex.checks {
                     // what a traffic check runs: steps the course knows
-                    if let Check::Traffic { setup, send, .. } | Check::Flows { setup, send, .. } =
-                        c
+                    if let Check::Traffic { setup, send, .. } | Check::Flows { setup, send, .. } = c
                     {
                         for line in setup.iter().chain([send]) {
                             let line = line.replace("{file}", "x.eclat");

@@ -663,11 +663,25 @@ fn load_balancer_starters_fail_for_their_reason_and_solutions_pass() {
             .clone()
     };
     for ex in ["select-and-rewrite", "drain"] {
-        assert_eq!(row(ex, "solution")["passed"], true, "{}", row(ex, "solution"));
-        assert_eq!(row(ex, "starter")["as_expected"], true, "{}", row(ex, "starter"));
+        assert_eq!(
+            row(ex, "solution")["passed"],
+            true,
+            "{}",
+            row(ex, "solution")
+        );
+        assert_eq!(
+            row(ex, "starter")["as_expected"],
+            true,
+            "{}",
+            row(ex, "starter")
+        );
     }
     let why = |ex: &str| row(ex, "starter")["why"].as_str().unwrap_or("").to_string();
-    assert!(why("select-and-rewrite").contains("gives DROP"), "{}", why("select-and-rewrite"));
+    assert!(
+        why("select-and-rewrite").contains("gives DROP"),
+        "{}",
+        why("select-and-rewrite")
+    );
     assert!(
         why("drain").contains("reached 10.0.2.2, which is draining"),
         "{}",

@@ -423,7 +423,11 @@ pub fn parse_number(what: &'static str, s: &str) -> Result<u64, MapError> {
     parsed
         .or_else(|| hike::XdpAction::parse(t).map(|a| a as u64))
         // an IPv4 address is its 32-bit number, host order (10.0.1.2 = 0x0a000102)
-        .or_else(|| t.parse::<std::net::Ipv4Addr>().ok().map(|a| u32::from(a) as u64))
+        .or_else(|| {
+            t.parse::<std::net::Ipv4Addr>()
+                .ok()
+                .map(|a| u32::from(a) as u64)
+        })
         .ok_or_else(|| MapError::Parse {
             what,
             text: s.to_string(),

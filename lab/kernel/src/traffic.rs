@@ -25,7 +25,10 @@ use crate::nodes::NodeError;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Kind {
-    Udp { port: u16, payload: usize },
+    Udp {
+        port: u16,
+        payload: usize,
+    },
     /// UDP in `flows` flows, which differ only in their source port (`sport`, `sport + 1`,
     /// ...): packet `i` belongs to flow `i % flows`
     Flows {
@@ -35,7 +38,10 @@ pub enum Kind {
         sport: u16,
     },
     Icmp,
-    Pcap { file: PathBuf, dev: String },
+    Pcap {
+        file: PathBuf,
+        dev: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]

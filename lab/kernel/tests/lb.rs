@@ -217,7 +217,9 @@ fn the_load_balancer_rewrites_exact_bytes() {
     for (i, (r, w)) in runs.iter().zip(&want).enumerate() {
         assert_eq!(r.verdict, 3, "packet {i}: XDP_TX");
         assert_eq!(&r.output, w, "packet {i}: the rewritten frame");
-        per_slot[(0..3).find(|&s| w[30..34] == BACKENDS[s].parse::<Ipv4Addr>().unwrap().octets()).unwrap()] += 1;
+        per_slot[(0..3)
+            .find(|&s| w[30..34] == BACKENDS[s].parse::<Ipv4Addr>().unwrap().octets())
+            .unwrap()] += 1;
     }
     // the README's numbers: of the 12 flows 40000..40011, 3 on b1, 5 on b2, 4 on b3
     let first12: Vec<u32> = (40000..40012).map(|p| slot_of(p, 17, 3)).collect();
@@ -238,7 +240,11 @@ fn the_load_balancer_rewrites_exact_bytes() {
     nocsum[40..42].copy_from_slice(&[0, 0]);
     let r = &lab.run(&obj, &three_backends(), &[nocsum])[0];
     assert_eq!((r.verdict, &r.output[40..42]), (3, &[0u8, 0][..]));
-    assert_eq!(inet_sum(&r.output[14..34]), 0, "the IPv4 header still sums right");
+    assert_eq!(
+        inet_sum(&r.output[14..34]),
+        0,
+        "the IPv4 header still sums right"
+    );
 
     // not for the service (other address, other port, ICMP, IPv6, a later fragment, a
     // truncated header): passed untouched; for the service with no backend: dropped
@@ -262,9 +268,16 @@ fn the_load_balancer_rewrites_exact_bytes() {
     ];
     let runs = lab.run(&obj, &three_backends(), &passes);
     for (i, (r, f)) in runs.iter().zip(&passes).enumerate() {
-        assert_eq!((r.verdict, &r.output), (2, f), "case {i}: XDP_PASS, untouched");
+        assert_eq!(
+            (r.verdict, &r.output),
+            (2, f),
+            "case {i}: XDP_PASS, untouched"
+        );
     }
-    assert_eq!(count(runs.last().unwrap(), "lb_stats", 2), passes.len() as u64);
+    assert_eq!(
+        count(runs.last().unwrap(), "lb_stats", 2),
+        passes.len() as u64
+    );
     let runs = lab.run(&obj, &[], &[frame(to_lb, CLIENT, VIP, 17, 40000, b"lab")]);
     assert_eq!(runs[0].verdict, 1, "no backend: XDP_DROP");
     assert_eq!(count(&runs[0], "lb_stats", 1), 1);
@@ -298,7 +311,11 @@ fn draining_keeps_old_flows_and_places_new_ones_elsewhere() {
     });
     let runs = lab.run(&obj, &w, &[f(40013), f(40013)]);
     let first = dst(&runs[0]);
-    assert_ne!(first.to_string(), "10.0.2.2", "a new flow avoids the draining backend");
+    assert_ne!(
+        first.to_string(),
+        "10.0.2.2",
+        "a new flow avoids the draining backend"
+    );
     assert_eq!(dst(&runs[1]), first, "and keeps the backend it got");
 }
 
@@ -348,7 +365,11 @@ fn the_backend_counter_checks_checksums() {
     let mut key = "10.0.2.2".parse::<Ipv4Addr>().unwrap().octets().to_vec();
     key.extend_from_slice(&40000u16.to_ne_bytes());
     key.extend_from_slice(&[0, 0]);
-    let row = d.rows.iter().find(|r| r.key_bytes == key).expect("the flow's row");
+    let row = d
+        .rows
+        .iter()
+        .find(|r| r.key_bytes == key)
+        .expect("the flow's row");
     assert!(matches!(row.value, maps::Value::Int(10)), "{:?}", row.value);
 }
 
@@ -401,7 +422,16 @@ fn real_flows_reach_one_backend_each_with_checksums_the_kernel_accepts() {
     for w in three_backends() {
         maps::set(&maps::find(&env, &w.map).unwrap(), &w.key, &w.value).unwrap();
     }
-    xdp::attach(&env, lab.j(), "lb_xdp", "sut", "eth0", false, Lifetime::Persistent).unwrap();
+    xdp::attach(
+        &env,
+        lab.j(),
+        "lb_xdp",
+        "sut",
+        "eth0",
+        false,
+        Lifetime::Persistent,
+    )
+    .unwrap();
     let no_ports: Vec<u64> = ["b1", "b2", "b3"]
         .iter()
         .map(|b| udp_snmp(&env, b, "NoPorts"))
@@ -445,7 +475,9 @@ fn real_flows_reach_one_backend_each_with_checksums_the_kernel_accepts() {
     assert_eq!(seen, want);
     let bad = maps::dump(&maps::find(&env, "lb_rx_bad").unwrap(), 10).unwrap();
     assert!(
-        bad.rows.iter().all(|r| matches!(r.value, maps::Value::Int(0))),
+        bad.rows
+            .iter()
+            .all(|r| matches!(r.value, maps::Value::Int(0))),
         "{bad:?}"
     );
     // and each backend's own UDP stack took every datagram (no listener: NoPorts), none

@@ -236,8 +236,7 @@ impl Catalog {
 /// The BTF of a map of one of the lab's prebuilt plain programs (`lab/PROGRAM/MAP`), read
 /// once from the embedded objects.
 fn prebuilt_map(map_path: &str) -> Option<&'static hike::catalog::MapSig> {
-    static METAS: std::sync::OnceLock<Vec<(&'static str, ObjectMeta)>> =
-        std::sync::OnceLock::new();
+    static METAS: std::sync::OnceLock<Vec<(&'static str, ObjectMeta)>> = std::sync::OnceLock::new();
     let metas = METAS.get_or_init(|| {
         eclat_model::prebuilt::PROGRAMS
             .iter()

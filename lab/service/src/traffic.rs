@@ -29,7 +29,10 @@ pub struct TrafficRequest {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum What {
-    Udp { port: u16, payload: usize },
+    Udp {
+        port: u16,
+        payload: usize,
+    },
     /// UDP in `flows` flows, source ports `sport`, `sport + 1`, ... (packets round robin)
     Flows {
         port: u16,
@@ -38,7 +41,10 @@ pub enum What {
         sport: u16,
     },
     Icmp,
-    Pcap { file: PathBuf, dev: String },
+    Pcap {
+        file: PathBuf,
+        dev: String,
+    },
 }
 
 impl TrafficRequest {

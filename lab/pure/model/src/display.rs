@@ -26,7 +26,9 @@ fn int_text(b: &[u8], int: Option<hike::catalog::IntType>) -> String {
 fn bytes_text(name: &str, b: &[u8]) -> String {
     match b.len() {
         16 => std::net::Ipv6Addr::from(<[u8; 16]>::try_from(b).expect("16")).to_string(),
-        4 if name.contains("addr") => std::net::Ipv4Addr::from(<[u8; 4]>::try_from(b).expect("4")).to_string(),
+        4 if name.contains("addr") => {
+            std::net::Ipv4Addr::from(<[u8; 4]>::try_from(b).expect("4")).to_string()
+        }
         6 if name.contains("mac") || name.contains("addr") => mac(b),
         _ => b.iter().map(|x| format!("{x:02x}")).collect(),
     }

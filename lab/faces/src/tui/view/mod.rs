@@ -1102,7 +1102,11 @@ file = "collector.eclat"
                     ),
                     sample(
                         "lb_stats",
-                        fake::rows("objects/lb/lb_stats", "percpu_array", &[(0, 12 * k), (1, 0), (2, 60)]),
+                        fake::rows(
+                            "objects/lb/lb_stats",
+                            "percpu_array",
+                            &[(0, 12 * k), (1, 0), (2, 60)],
+                        ),
                     ),
                     sample(
                         "lb_rx_bad",
