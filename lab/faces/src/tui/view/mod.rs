@@ -1121,7 +1121,7 @@ file = "collector.eclat"
     #[test]
     fn load_balancer_lesson_160x45() {
         let s = render(&lb_scene(160, 45));
-        for want in ["10.0.1.2}", "b2", "slot 1 (b2)", "Lesson 4 text"] {
+        for want in ["b1 10.0.1.2", "b2 10.0.2.2", "slot 1 (b2)", "Lesson 4 text"] {
             assert!(s.contains(want), "{want}:\n{s}");
         }
         insta::assert_snapshot!(s);
@@ -1132,7 +1132,8 @@ file = "collector.eclat"
         let s = render(&lb_scene(80, 24));
         assert!(s.contains("Step "), "the step panel:\n{s}");
         assert!(s.contains("Lesson 4 text"), "the lesson text:\n{s}");
-        assert!(s.contains("slot 1"), "the per-backend counters:\n{s}");
+        assert!(s.contains("slot 2 (b3)"), "the per-backend counters:\n{s}");
+        assert!(s.contains("b1 10.0.1.2"), "what arrived, at least its first row:\n{s}");
         insta::assert_snapshot!(s);
     }
 }
