@@ -1596,8 +1596,8 @@ struct FlowCheck<'a> {
     deltas: &'a [MapDelta],
 }
 
-/// Packets per (backend address, source port), from a map keyed by `{u32 address (host
-/// order), u16 source port, u16 pad}` in the machine's byte order.
+/// Packets per (backend address, source port), from a map keyed by `{u8 address[4]
+/// (network order), u16 source port (the machine's order), u16 pad}`.
 type FlowCounts = std::collections::BTreeMap<(u32, u16), u64>;
 
 fn flow_counts(d: &Dump) -> Result<FlowCounts> {
@@ -1606,13 +1606,13 @@ fn flow_counts(d: &Dump) -> Result<FlowCounts> {
         let k = &r.key_bytes;
         if k.len() != 8 {
             bail!(
-                "map {} has {}-byte keys; a flows check reads (u32 backend address, u16 source \
+                "map {} has {}-byte keys; a flows check reads (backend address, u16 source \
                  port, u16 pad) keys",
                 d.map.name,
                 k.len()
             );
         }
-        let addr = u32::from_ne_bytes([k[0], k[1], k[2], k[3]]);
+        let addr = u32::from_be_bytes([k[0], k[1], k[2], k[3]]);
         let port = u16::from_ne_bytes([k[4], k[5]]);
         let v = match &r.value {
             Value::Int(v) => *v,
@@ -1708,8 +1708,8 @@ fn judge_flows(
             ));
         }
         return Ok(format!(
-            "{flows} flows, each at one backend; {kept_at_drained} existing flows stayed on \
-             {}, no new one went there",
+            "{flows} flows, each at one backend; the flows already on {} stayed there \
+             ({kept_at_drained}), no new one went there",
             ip(d)
         ));
     }
@@ -2037,7 +2037,7 @@ mod tests {
             ("10.0.3.2", 40003, 1),
         ]);
         let ok = judge_flows(&before, &after, 4, 40000, 4, d).unwrap();
-        assert!(ok.contains("1 existing flows stayed on 10.0.2.2"), "{ok}");
+        assert!(ok.contains("already on 10.0.2.2 stayed there (1)"), "{ok}");
         let new_there = counts(&[
             ("10.0.2.2", 40000, 2),
             ("10.0.1.2", 40001, 2),

@@ -214,6 +214,16 @@ pub fn rows(object_map: &str, map_type: &str, rows: &[(u64, u64)]) -> MapDump {
     })
 }
 
+/// A dump of several entries whose keys the lab decoded through BTF (`{addr: 10.0.1.2}`).
+pub fn text_rows(object_map: &str, map_type: &str, rows: &[(&str, u64)]) -> MapDump {
+    let numbered: Vec<(u64, u64)> = (0u64..).zip(rows.iter().map(|r| r.1)).collect();
+    let mut d = self::rows(object_map, map_type, &numbered);
+    for (r, (text, _)) in d.rows.iter_mut().zip(rows) {
+        r.key_text = Some(text.to_string());
+    }
+    d
+}
+
 /// The HIKe lab up; with `xdp`, xdp_counter attached to sut:enp6s0f0.
 pub fn status(xdp: bool) -> Status {
     let prog = xdp.then_some("xdp_counter");
