@@ -153,6 +153,7 @@ fn argv(s: &[&str]) -> Vec<String> {
 fn the_issues_bad_inputs_get_clear_errors() {
     let lab = Lab::new("fx");
     lab.ok(&["topo", "up"]);
+    lab.ok(&["xdp", "attach", "xdp_counter", "sut", "enp6s0f0"]);
     let pct = lab.file(
         "pct.toml",
         "name = \"pct\"\n[[node]]\nname = \"a\"\n[[node]]\nname = \"b\"\n[[link]]\n\
@@ -167,11 +168,12 @@ fn the_issues_bad_inputs_get_clear_errors() {
         (
             argv(&["topo", "up", &pct]),
             "a topology file with `dev = \"x%d\"`",
-            "pct.toml:7:28: interface name `x%d` must be",
+            "pct.toml:7:25: interface name `x%d` must be",
         ),
         (
             argv(&[
-                "traffic", "--from", "tg", "--to", "fc01::2", "--rate", "1e-300", "--count", "2",
+                "traffic", "--from", "tg", "--to", "fc01::2", "--udp", "9", "--rate", "1e-300", "--count",
+                "2",
             ]),
             "`traffic --rate 1e-300 --count 2`",
             "--rate 1e-300: give packets per second between",
@@ -193,13 +195,13 @@ fn the_issues_bad_inputs_get_clear_errors() {
         ),
         (
             argv(&[
-                "traffic", "--from", "tg", "--to", "fc01::2", "--rate", "NaN",
+                "traffic", "--from", "tg", "--to", "fc01::2", "--icmp", "--rate", "NaN",
             ]),
             "`traffic --rate NaN`",
             "--rate NaN: give packets per second between",
         ),
         (
-            argv(&["traffic", "--from", "tg", "--to", "fc01::2", "--count", "0"]),
+            argv(&["traffic", "--from", "tg", "--to", "fc01::2", "--icmp", "--count", "0"]),
             "`traffic --count 0`",
             "--count must be at least 1",
         ),
@@ -211,7 +213,7 @@ fn the_issues_bad_inputs_get_clear_errors() {
         (
             argv(&["module", "build", &notbpf]),
             "`module build notbpf.o`",
-            "notbpf.o is not a C source",
+            "notbpf.o is not one: an object is loaded as it is",
         ),
         (argv(&["load", &empty]), "an empty script", "nothing to"),
         (
@@ -230,11 +232,6 @@ fn the_issues_bad_inputs_get_clear_errors() {
             "--interval",
         ),
         (
-            argv(&["chain", "trace", "--seconds", "18446744073709551615"]),
-            "`chain trace --seconds 18446744073709551615`",
-            "--seconds",
-        ),
-        (
             argv(&["xdp", "attach", "xdp_pass", "sut", "x%d"]),
             "`xdp attach xdp_pass sut x%d`",
             "node `sut` has no interface `x%d`",
@@ -246,14 +243,12 @@ fn the_issues_bad_inputs_get_clear_errors() {
         ),
     ];
     let mut rows = Vec::new();
+    let mut wrong = Vec::new();
     for (args, what, want) in &cases {
         let e = run_checked(&lab, args);
-        assert_ne!(e.code, Some(0), "{what} was accepted: {}", e.text);
-        assert!(
-            e.text.contains(want),
-            "{what}: want `{want}` in: {}",
-            e.text
-        );
+        if e.code == Some(0) || !e.text.contains(want) {
+            wrong.push(format!("{what} ({:?}): want `{want}` in: {}", e.code, e.text));
+        }
         let first = e
             .text
             .lines()
@@ -263,6 +258,7 @@ fn the_issues_bad_inputs_get_clear_errors() {
             .replace('|', "\\|");
         rows.push(format!("| {what} | ``{first}`` |"));
     }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
     // `exec` passes the command's exit code on
     let e = run_checked(&lab, &argv(&["exec", "tg", "--", "sh", "-c", "exit 7"]));
     assert_eq!(e.code, Some(7), "{}", e.text);

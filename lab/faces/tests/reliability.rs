@@ -137,7 +137,8 @@ impl Lab {
             .expect("the loader's map is pinned")
     }
 
-    /// Loader entries (key -> chain ID), read from the kernel.
+    /// Loader entries (key -> chain ID), read from the kernel (0 is no entry: the loader
+    /// passes the packet without a chain).
     fn entries(&self) -> BTreeMap<u64, u32> {
         let m = eclat_kernel::maps::map_ref(&self.loader_map(), &self.env.bpffs_root).unwrap();
         eclat_kernel::maps::dump(&m, 1024)
@@ -151,6 +152,7 @@ impl Lab {
                 let id = u32::from_le_bytes(r.value_bytes[..4].try_into().unwrap());
                 (u64::from_le_bytes(k), id)
             })
+            .filter(|(_, id)| *id != 0)
             .collect()
     }
 

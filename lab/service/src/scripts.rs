@@ -171,6 +171,14 @@ impl Lab {
         let t0 = Instant::now();
         let compiled = self.compile_file(&req.file, &req.defines)?;
         let prog = compiled.program;
+        if prog.chains.is_empty() && prog.map_entries.is_empty() && prog.attach.is_empty() {
+            bail!(
+                "{} has nothing to load: it defines no chain (`def`), writes no loader entry \
+                 and attaches no loader (only comments, blank lines or imports). Nothing was \
+                 changed",
+                req.file.display()
+            );
+        }
         let cat = self.catalog().clone();
         let j = self.journal()?;
         let mut st = HikeStore::load(self.env());
