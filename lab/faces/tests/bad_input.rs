@@ -14,6 +14,7 @@ fn bin() -> String {
     std::env::var("ECLAT_TEST_BIN").unwrap_or_else(|_| common::BIN.to_string())
 }
 
+use std::io::Read;
 use std::os::unix::process::ExitStatusExt;
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
@@ -42,7 +43,8 @@ impl Lab {
     }
 
     /// Runs a command for at most 8 s (a command still running then, say a slow paced
-    /// `traffic`, gets SIGINT: the lab stops it and exits 130).
+    /// `traffic`, gets SIGINT: the lab stops it and exits 130; 10 s later, SIGKILL, which
+    /// the checks then report).
     fn run(&self, args: &[String]) -> Output {
         let mut child = Command::new(bin())
             .args(args)
@@ -53,21 +55,41 @@ impl Lab {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(8);
-        loop {
-            if child.try_wait().unwrap().is_some() {
-                break;
+        // drained while it runs: a full pipe must not stop it
+        let drain = |r: Option<Box<dyn std::io::Read + Send>>| {
+            std::thread::spawn(move || {
+                let mut v = Vec::new();
+                if let Some(mut r) = r {
+                    let _ = r.read_to_end(&mut v);
+                }
+                v
+            })
+        };
+        let out = drain(child.stdout.take().map(|r| Box::new(r) as _));
+        let err = drain(child.stderr.take().map(|r| Box::new(r) as _));
+        let t0 = Instant::now();
+        let mut interrupted = false;
+        let status = loop {
+            if let Some(st) = child.try_wait().unwrap() {
+                break st;
             }
-            if Instant::now() > deadline {
+            if !interrupted && t0.elapsed() > Duration::from_secs(8) {
+                interrupted = true;
                 let _ = nix::sys::signal::kill(
                     nix::unistd::Pid::from_raw(child.id() as i32),
                     nix::sys::signal::Signal::SIGINT,
                 );
-                break;
+            }
+            if t0.elapsed() > Duration::from_secs(18) {
+                let _ = child.kill();
             }
             std::thread::sleep(Duration::from_millis(5));
+        };
+        Output {
+            status,
+            stdout: out.join().unwrap(),
+            stderr: err.join().unwrap(),
         }
-        child.wait_with_output().unwrap()
     }
 
     fn ok(&self, args: &[&str]) -> String {
@@ -172,8 +194,8 @@ fn the_issues_bad_inputs_get_clear_errors() {
         ),
         (
             argv(&[
-                "traffic", "--from", "tg", "--to", "fc01::2", "--udp", "9", "--rate", "1e-300", "--count",
-                "2",
+                "traffic", "--from", "tg", "--to", "fc01::2", "--udp", "9", "--rate", "1e-300",
+                "--count", "2",
             ]),
             "`traffic --rate 1e-300 --count 2`",
             "--rate 1e-300: give packets per second between",
@@ -201,7 +223,9 @@ fn the_issues_bad_inputs_get_clear_errors() {
             "--rate NaN: give packets per second between",
         ),
         (
-            argv(&["traffic", "--from", "tg", "--to", "fc01::2", "--icmp", "--count", "0"]),
+            argv(&[
+                "traffic", "--from", "tg", "--to", "fc01::2", "--icmp", "--count", "0",
+            ]),
             "`traffic --count 0`",
             "--count must be at least 1",
         ),
@@ -247,7 +271,10 @@ fn the_issues_bad_inputs_get_clear_errors() {
     for (args, what, want) in &cases {
         let e = run_checked(&lab, args);
         if e.code == Some(0) || !e.text.contains(want) {
-            wrong.push(format!("{what} ({:?}): want `{want}` in: {}", e.code, e.text));
+            wrong.push(format!(
+                "{what} ({:?}): want `{want}` in: {}",
+                e.code, e.text
+            ));
         }
         let first = e
             .text
