@@ -689,9 +689,11 @@ fn modes_do_not_follow_the_umask_and_a_foreign_lock_is_reported() {
         .args(["-c", "echo held; exec sleep 60"])
         .uid(65534)
         .gid(65534)
+        .process_group(0)
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
+    let group = nix::unistd::Pid::from_raw(-(holder.id() as i32));
     let mut line = String::new();
     std::io::BufRead::read_line(
         &mut std::io::BufReader::new(holder.stdout.take().unwrap()),
@@ -702,7 +704,8 @@ fn modes_do_not_follow_the_umask_and_a_foreign_lock_is_reported() {
     let t0 = Instant::now();
     let o = lab.run(&["topo", "up"]);
     let err = String::from_utf8_lossy(&o.stderr);
-    let _ = holder.kill();
+    // flock and the sleep it runs
+    let _ = nix::sys::signal::kill(group, nix::sys::signal::Signal::SIGKILL);
     let _ = holder.wait();
     assert_eq!(o.status.code(), Some(2), "{err}");
     assert!(
@@ -750,4 +753,76 @@ fn a_zombie_owner_is_dead() {
     assert!(lab.namespaces().is_empty(), "{:?}", lab.namespaces());
     lab.ok(&["topo", "up"]);
     assert_eq!(lab.status()["complete"], true);
+}
+
+/// Under sudo the learner's files are written with the learner's rights: a symbolic link
+/// in their folders (their workspace pointing at a folder of root's, a `progress.toml.tmp`
+/// pointing at a file of root's) gets root nothing, and what is created is theirs.
+#[test]
+fn under_sudo_the_learners_files_are_written_as_the_learner() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt, symlink};
+    let lab = Lab::new("su");
+    let home = lab.env.state_dir.join("home");
+    std::fs::create_dir_all(home.join("state")).unwrap();
+    for d in [&home, &home.join("state")] {
+        nix::unistd::chown(d, Some(65534.into()), Some(65534.into())).unwrap();
+    }
+    let roots_dir = lab.env.state_dir.join("roots-dir");
+    std::fs::create_dir_all(&roots_dir).unwrap();
+    std::fs::set_permissions(&roots_dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let roots_file = lab.env.state_dir.join("roots-file");
+    std::fs::write(&roots_file, "root's").unwrap();
+    std::fs::set_permissions(&roots_file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let ws = home.join("eclat-lab");
+    symlink(&roots_dir, &ws).unwrap();
+    let progress = home.join("state/progress.toml");
+    symlink(&roots_file, home.join("state/progress.toml.tmp")).unwrap();
+    let as_learner = |args: &[&str]| {
+        lab.cmd(args)
+            .env("SUDO_UID", "65534")
+            .env("SUDO_GID", "65534")
+            .env("SUDO_USER", "nobody")
+            .env("ECLAT_LAB_WORKSPACE", &ws)
+            .env("ECLAT_LAB_PROGRESS", &progress)
+            .output()
+            .unwrap()
+    };
+    // the workspace is a link to root's folder: nothing is written there, nothing chowned
+    let o = as_learner(&["lesson", "reset", "01-hello-xdp"]);
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    let meta = std::fs::metadata(&roots_dir).unwrap();
+    assert_eq!(meta.uid(), 0, "root's folder was given to the learner");
+    assert_eq!(
+        std::fs::read_dir(&roots_dir).unwrap().count(),
+        0,
+        "written into root's folder"
+    );
+    // progress: the link at the temporary name is replaced, root's file untouched
+    let o = as_learner(&["lesson", "hint", "01-hello-xdp"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(std::fs::read_to_string(&roots_file).unwrap(), "root's");
+    let meta = std::fs::metadata(&progress).unwrap();
+    assert_eq!(
+        (meta.uid(), meta.gid()),
+        (65534, 65534),
+        "progress.toml is not the learner's"
+    );
+    // a workspace of their own: the exercise file is theirs from the start
+    std::fs::remove_file(&ws).unwrap();
+    std::fs::create_dir(&ws).unwrap();
+    nix::unistd::chown(&ws, Some(65534.into()), Some(65534.into())).unwrap();
+    let o = as_learner(&["lesson", "reset", "01-hello-xdp"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    for e in std::fs::read_dir(ws.join("01-hello-xdp"))
+        .unwrap()
+        .flatten()
+    {
+        let m = e.metadata().unwrap();
+        assert_eq!(m.uid(), 65534, "{} is root's", e.path().display());
+    }
 }
