@@ -188,7 +188,7 @@ fn the_issues_bad_inputs_get_clear_errors() {
     let cr = lab.file("cr.eclat", "\r\r\n\r");
     let comments = lab.file("comments.eclat", "# nothing but a comment\n\n");
     let notbpf = lab.file("notbpf.o", "not an object");
-    let cases: Vec<(Vec<String>, &str, &str)> = vec![
+    let mut cases: Vec<(Vec<String>, &str, &str)> = vec![
         (
             argv(&["topo", "up", &pct]),
             "a topology file with `dev = \"x%d\"`",
@@ -268,6 +268,29 @@ fn the_issues_bad_inputs_get_clear_errors() {
             "unknown node `x%d`",
         ),
     ];
+    // a generic-mode XDP program someone attached: the lab's native attach is refused
+    let obj =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../ebpf-modules/obj/raw/xdp_pass.o");
+    lab.ok(&[
+        "exec",
+        "sut",
+        "--",
+        "ip",
+        "link",
+        "set",
+        "dev",
+        "enp6s0f1",
+        "xdpgeneric",
+        "obj",
+        obj.to_str().unwrap(),
+        "sec",
+        "xdp",
+    ]);
+    cases.push((
+        argv(&["xdp", "attach", "xdp_counter", "sut", "enp6s0f1"]),
+        "`xdp attach` where a generic-mode XDP program is attached (not by the lab)",
+        "already attached there in the other mode (not by the lab",
+    ));
     let mut rows = Vec::new();
     let mut wrong = Vec::new();
     for (args, what, want) in &cases {
