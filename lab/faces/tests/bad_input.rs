@@ -104,14 +104,7 @@ impl Lab {
 
     /// What the lab has: its namespaces, every path below its bpffs root, its HIKe store.
     fn state(&self) -> (Vec<String>, Vec<String>, String) {
-        let mut ns: Vec<String> = std::fs::read_dir("/run/netns")
-            .into_iter()
-            .flatten()
-            .flatten()
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .filter(|n| n.starts_with(&self.env.ns_prefix))
-            .collect();
-        ns.sort();
+        let ns = common::namespaces(&self.env);
         let mut found = Vec::new();
         eclat_kernel::bpffs::walk(&self.env.bpffs_root, &mut found);
         let pins = found

@@ -274,17 +274,31 @@ impl Ddos {
     }
 }
 
+/// The topology up, ddos.eclat loaded, traffic flowing through its loader.
+fn ddos_under_traffic(tag: &str) -> (Lab, Ddos) {
+    let mut lab = Lab::new(tag);
+    lab.ok(&["topo", "up"]);
+    let ddos = Ddos::new(&lab);
+    lab.ok(&ddos.load_args());
+    lab.start_traffic();
+    (lab, ddos)
+}
+
+impl Lab {
+    /// The traffic still runs and no packet of it was dropped as NO_CHAIN.
+    fn still_flowing(&mut self) {
+        assert!(self.traffic_running(), "the traffic stopped");
+        assert_eq!(self.no_chain_drops(), 0);
+    }
+}
+
 /// Every named kill point of a load, a reload and an unload, with traffic flowing: the
 /// entries never point at a missing chain, and the next command settles the version that
 /// runs. The reproduction (two kills at `load:chain-stored`, editing in between)
 /// is the first two rounds.
 #[test]
 fn every_kill_point_of_load_reload_and_unload_keeps_every_packet_on_a_chain() {
-    let mut lab = Lab::new("kp");
-    lab.ok(&["topo", "up"]);
-    let mut ddos = Ddos::new(&lab);
-    lab.ok(&ddos.load_args());
-    lab.start_traffic();
+    let (mut lab, mut ddos) = ddos_under_traffic("kp");
     let mut points = 0;
     let loads = [
         "load:chain-stored",
@@ -318,8 +332,7 @@ fn every_kill_point_of_load_reload_and_unload_keeps_every_packet_on_a_chain() {
     ddos.edit();
     lab.ok(&ddos.load_args());
     lab.check_settled("the last reload");
-    assert!(lab.traffic_running(), "the traffic stopped");
-    assert_eq!(lab.no_chain_drops(), 0);
+    lab.still_flowing();
     eprintln!("kill points tried with traffic flowing: {points}; NO_CHAIN drops: 0");
 }
 
@@ -327,11 +340,7 @@ fn every_kill_point_of_load_reload_and_unload_keeps_every_packet_on_a_chain() {
 /// traffic flowing. The seed is printed; `ECLAT_REL_SEED` replays it.
 #[test]
 fn random_kills_during_reloads_never_lose_the_running_chain() {
-    let mut lab = Lab::new("rk");
-    lab.ok(&["topo", "up"]);
-    let mut ddos = Ddos::new(&lab);
-    lab.ok(&ddos.load_args());
-    lab.start_traffic();
+    let (mut lab, mut ddos) = ddos_under_traffic("rk");
     // how long a reload takes here, now
     ddos.edit();
     let t0 = Instant::now();
@@ -368,8 +377,7 @@ fn random_kills_during_reloads_never_lose_the_running_chain() {
         lab.ok(&["chain", "list"]);
         lab.check_settled(&what);
     }
-    assert!(lab.traffic_running(), "the traffic stopped");
-    assert_eq!(lab.no_chain_drops(), 0);
+    lab.still_flowing();
     eprintln!("random kills with traffic flowing: {rounds}; NO_CHAIN drops: 0");
 }
 
@@ -450,21 +458,12 @@ fn two_scripts_one_loader_key_are_owned_explicitly() {
     lab.check_settled("after unloading the displaced script");
     lab.ok(&["unload", ddos.path.to_str().unwrap()]);
     assert!(lab.entries().is_empty(), "{:?}", lab.entries());
-    assert!(lab.traffic_running());
-    assert_eq!(lab.no_chain_drops(), 0);
+    lab.still_flowing();
 }
 
 impl Lab {
     fn namespaces(&self) -> Vec<String> {
-        let mut v: Vec<String> = std::fs::read_dir("/run/netns")
-            .into_iter()
-            .flatten()
-            .flatten()
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .filter(|n| n.starts_with(&self.env.ns_prefix))
-            .collect();
-        v.sort();
-        v
+        common::namespaces(&self.env)
     }
 
     fn status(&self) -> serde_json::Value {
