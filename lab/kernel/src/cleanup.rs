@@ -15,6 +15,9 @@ use crate::netns;
 
 #[derive(Debug, Clone, Default, Serialize, schemars::JsonSchema)]
 pub struct CleanupReport {
+    /// what was removed, one line each (`namespace tg`, `pin /sys/fs/bpf/...`; `unrecorded ...` for
+    /// a bpffs file below the lab's root that the journal did not hold), in removal order; empty
+    /// when there was nothing to remove
     pub removed: Vec<String>,
     /// the lab's objects that could not be removed, with the reason (a failure)
     pub kept: Vec<String>,
@@ -156,7 +159,7 @@ pub fn undo_provisional(root: &Path, journal: &mut Journal) -> Result<usize, Jou
     Ok(n)
 }
 
-/// A scratch lab (`crate::sublab`) could not be made or removed.
+/// A scratch lab (the `sublab` module) could not be made or removed.
 #[derive(Debug, thiserror::Error)]
 pub enum SubLabError {
     #[error(transparent)]

@@ -15,8 +15,12 @@ pub enum Level {
 
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Check {
+    /// which check this is, a stable word: `privileges`, `kernel`, `btf`, `bpffs`, `jit`, `clang`,
+    /// `lockdown`, `netns`, `ping`
     pub name: &'static str,
+    /// `ok`, `warn` (the lab works, with a limit) or `fail` (the lab cannot run until it is fixed)
     pub level: Level,
+    /// what the check found, one line for a person (a kernel version, a path, what is missing)
     pub detail: String,
     /// how to fix it (empty when ok)
     pub fix: String,

@@ -61,7 +61,10 @@ pub enum Lifetime {
 /// A process, identified by pid and start time (pids are reused; start times are not).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Owner {
+    /// the owning process's id
     pub pid: u32,
+    /// the process's start time in clock ticks since boot (field 22 of `/proc/<pid>/stat`); with
+    /// the pid it names one process even after pids are reused; 0 when it could not be read
     pub start: u64,
 }
 
@@ -123,8 +126,13 @@ enum Record {
 /// A live entry of the journal.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Entry {
+    /// the kernel object the lab created (`kind` says which: `netns`, `dir`, `pin`, `scratch`,
+    /// `sub_lab`)
     pub res: Resource,
+    /// the process that created it
     pub owner: Owner,
+    /// how long it is meant to live: `provisional` (an operation in progress), `session` (a running
+    /// session's), `persistent` (until removed)
     pub life: Lifetime,
 }
 

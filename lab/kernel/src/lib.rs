@@ -5,6 +5,7 @@
 
 pub mod bpffs;
 pub mod cleanup;
+pub mod cube;
 pub mod doctor;
 pub mod env;
 pub mod exec;

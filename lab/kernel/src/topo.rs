@@ -61,11 +61,18 @@ const QUIET: &[(&str, &str)] = &[
 /// What `topo up` did.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct UpReport {
+    /// the name of the topology that is up
     pub topology: String,
+    /// its nodes' names, in the file's order (each is a network namespace)
     pub nodes: Vec<String>,
+    /// how many veth pairs the topology has
     pub links: usize,
+    /// how many IP addresses were added to interfaces; 0 when `already_up`
     pub addresses: usize,
+    /// how many static neighbour entries were added (each end learns every address of its peer); 0
+    /// when `already_up`
     pub neighbours: usize,
+    /// how long bringing the topology up took (wall time), in microseconds
     pub elapsed_us: u64,
     /// true when the same topology was already up, complete, and nothing was done
     pub already_up: bool,
@@ -368,8 +375,12 @@ fn make(
 /// What `topo down` removed.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct DownReport {
+    /// the name of the topology that was up; null when none was
     pub topology: Option<String>,
+    /// the network namespaces removed (their full names, with the instance's prefix); their
+    /// interfaces and XDP attachments went with them; empty when nothing was up
     pub removed: Vec<String>,
+    /// wall time of the teardown, in microseconds
     pub elapsed_us: u64,
 }
 
@@ -492,13 +503,23 @@ fn gaps(env: &LabEnv, t: &Topology) -> Gaps {
 /// The kernel's view of one interface of the topology.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct IfStatus {
+    /// the interface's name in the node's namespace
     pub dev: String,
+    /// the other end of its veth pair, as `node:dev`
     pub peer: String,
+    /// the interface's MAC address as the kernel has it, `00:00:00:00:01:00`; empty when the kernel
+    /// reports none
     pub mac: String,
+    /// the interface is administratively up (`IFF_UP`)
     pub up: bool,
+    /// the interface sends nothing on its own: no ARP or neighbour discovery and multicast off (the
+    /// lab's setting, so counters only see the traffic you send)
     pub quiet: bool,
+    /// its IP addresses as `addr/prefix`, read back from the kernel, without IPv6 link-local ones
     pub addresses: Vec<String>,
+    /// how many static (permanent) neighbour entries it has
     pub neighbours: usize,
+    /// the kernel's ID of the XDP program attached to it; null when none is
     pub xdp_prog_id: Option<u32>,
     /// `driver` or `generic` (skb) when a program is attached
     pub xdp_mode: Option<String>,
@@ -508,17 +529,29 @@ pub struct IfStatus {
 
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct NodeStatus {
+    /// the node's name in the topology file
     pub node: String,
+    /// the name of its network namespace (the instance's prefix and the node's name), as `ip netns`
+    /// lists it
     pub netns: String,
+    /// true when the namespace exists; false means it was deleted outside the lab (see `problems`)
     pub present: bool,
+    /// whether the topology file turns IP forwarding on for the node (what was asked, not read
+    /// back)
     pub forwarding: bool,
+    /// the node's interfaces from the topology, as the kernel reports them; an interface the kernel
+    /// lacks is left out and named in `problems`
     pub interfaces: Vec<IfStatus>,
+    /// what does not match the topology (a missing namespace or interface, an error reading the
+    /// kernel), with what to do; empty when all is well
     pub problems: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Status {
+    /// the name of the topology that is up; null when none is
     pub topology: Option<String>,
+    /// one entry per node of the topology, in the file's order; empty when no topology is up
     pub nodes: Vec<NodeStatus>,
     /// every namespace, interface and file-attached XDP program is there (a topology is
     /// up only when all of it is)

@@ -8,6 +8,7 @@ use crate::Lab;
 
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct DoctorReport {
+    /// every preflight check in a fixed order, each with what it found and how to fix it
     pub checks: Vec<Check>,
     /// no check failed
     pub ok: bool,

@@ -9,7 +9,9 @@ use crate::{Lab, Origin};
 /// How a command run with `exec` ended (its output is in `output` when it was captured).
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct ExecResult {
+    /// the node whose network namespace the command ran in
     pub node: String,
+    /// the command and its arguments, as run (no shell in between)
     pub argv: Vec<String>,
     /// the command's exit code (128 + N when killed by signal N)
     pub exit_code: i32,

@@ -169,6 +169,9 @@ impl Lab {
 /// What `reset` removed and kept.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct ResetReport {
+    /// what `reset` removed, one line each (`namespace tg`, `pin /sys/fs/bpf/...`): the
+    /// journal's objects newest first (the reverse of creation), then `unrecorded ...` for
+    /// files swept from below the lab's bpffs root; empty when the lab had nothing left
     pub removed: Vec<String>,
     /// the lab's objects that could not be removed, with why (`reset` then fails)
     pub kept: Vec<String>,

@@ -73,6 +73,8 @@ pub struct LoadReport {
     pub displaced: Vec<String>,
     /// compiler warnings, rendered
     pub warnings: String,
+    /// wall time of the whole load (compile, register, store, write entries, attach), in
+    /// milliseconds
     pub elapsed_ms: f64,
     /// how each chain runs: compiled, or interpreted and why (by chain name)
     pub tiers: Vec<(String, Tier)>,
@@ -81,8 +83,12 @@ pub struct LoadReport {
 /// What `unload` did.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct UnloadReport {
+    /// the script file as given
     pub script: String,
+    /// how many chains were deleted from `hvm_chain_map`
     pub chains: usize,
+    /// how many loader map entries the script owned (each is removed, or given back to the script
+    /// it had displaced)
     pub entries: usize,
     /// entries given back to the scripts this one had displaced
     pub restored: Vec<String>,

@@ -13,15 +13,20 @@ use crate::{Lab, topologies};
 /// A shipped topology.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct TopologyInfo {
+    /// the topology's name: what `topo up NAME` takes (the file stem of `netns/NAME.toml`)
     pub name: String,
+    /// one line on what it is for, from the file; empty when it has none
     pub description: String,
+    /// how many nodes (network namespaces) it has
     pub nodes: usize,
+    /// how many veth pairs it has
     pub links: usize,
 }
 
 /// What `topo up` did.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct TopoUp {
+    /// what building the topology did (its fields appear at the top level of the reply)
     #[serde(flatten)]
     pub up: UpReport,
     /// the programs the topology file attaches (`node:dev <- program`), when it was built

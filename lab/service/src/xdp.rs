@@ -14,14 +14,18 @@ use crate::Lab;
 /// A prebuilt plain program.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Prebuilt {
+    /// the program's name, as `xdp attach NAME` takes it (`xdp_counter`, `xdp_pass`)
     pub name: String,
+    /// what the program does and which maps it has, one line
     pub about: String,
 }
 
 /// What `xdp list` shows.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct XdpList {
+    /// every prebuilt plain XDP program the lab ships, loaded or not
     pub prebuilt: Vec<Prebuilt>,
+    /// every XDP program the lab has attached now, from the BPF link pins; empty when none is
     pub attached: Vec<Attachment>,
     /// objects loaded with `xdp load`: (name, programs)
     pub objects: Vec<(String, Vec<String>)>,
@@ -30,8 +34,11 @@ pub struct XdpList {
 /// What `xdp load` did: the build (for a C source) and the load.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct XdpLoaded {
+    /// the clang build and the verifier's verdicts, when a C source was given; absent for an object
+    /// file
     #[serde(skip_serializing_if = "Option::is_none")]
     pub build: Option<BuildReport>,
+    /// the load of the object's programs (its fields appear at the top level of the reply)
     #[serde(flatten)]
     pub load: ObjectReport,
 }
@@ -39,17 +46,23 @@ pub struct XdpLoaded {
 /// What `xdp detach` removed.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Detached {
+    /// the node the program was attached in
     pub node: String,
+    /// the interface it was detached from
     pub dev: String,
+    /// the name of the program that was attached (it stays loaded)
     pub program: String,
 }
 
 /// What `xdp unload` removed.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct XdpUnloaded {
+    /// the object's name in the lab (its file stem), as `xdp load` named it
     pub object: String,
-    /// attachments of its programs that ended (`node:dev <- program`)
-    pub detached: Vec<String>,
+    /// attachments of its programs that ended (`node:dev <- program`), and slots of other
+    /// program arrays that held its programs, emptied
+    #[serde(flatten)]
+    pub removed: xdp::Unloaded,
 }
 
 /// The lab's name of a learner's object: the file stem (`pipeline.bpf.c` -> `pipeline`).
@@ -149,8 +162,11 @@ impl Lab {
         .await
     }
 
-    /// Removes an object loaded with `xdp load` (by file or name): the attachments of its
-    /// programs, then its programs' and maps' pins.
+    /// Removes an object loaded with `xdp load` (by file or name). Attached programs are
+    /// detached first (an unload is the learner saying "this object is done"; refusing would
+    /// only make them type `xdp detach` for each), slots of other program arrays holding its
+    /// programs are emptied, then its programs' and maps' pins go, each forgotten in the
+    /// journal.
     pub async fn xdp_unload(&self, name: String) -> Result<XdpUnloaded> {
         self.blocking(move |lab| {
             let object = if name.contains('.') || name.contains('/') {
@@ -177,8 +193,8 @@ impl Lab {
                 );
             }
             let mut j = lab.journal()?;
-            let detached = xdp::unload_object(lab.env(), &mut j, &object)?;
-            Ok(XdpUnloaded { object, detached })
+            let removed = xdp::unload_object(lab.env(), &mut j, &object)?;
+            Ok(XdpUnloaded { object, removed })
         })
         .await
     }

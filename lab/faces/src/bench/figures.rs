@@ -22,7 +22,10 @@ pub struct TuiFigures {
     pub first_frame_internal_ms: f64,
     /// utime+stime of the whole process over the idle period, in % of one core
     pub idle_cpu_percent: f64,
+    /// how many map panels the TUI polled at 10 Hz while idle (the lesson's two plus two watches:
+    /// 4)
     pub maps_polled: usize,
+    /// how long the idle CPU was measured (`--tui-seconds`), in seconds as actually elapsed
     pub idle_secs: f64,
 }
 

@@ -269,8 +269,13 @@ pub fn xdp_attach(r: &AttachReport) -> String {
 
 pub fn xdp_unload(u: &XdpUnloaded) -> String {
     let mut s = format!("unloaded {}: its programs and maps are gone", u.object);
-    for d in &u.detached {
+    for d in &u.removed.detached {
         s.push_str(&format!("\ndetached {d}"));
+    }
+    for d in &u.removed.emptied_slots {
+        s.push_str(&format!(
+            "\nemptied {d}: it held one of the object's programs"
+        ));
     }
     s
 }
@@ -349,26 +354,46 @@ pub fn map_dump(d: &MapDump) -> String {
     s.trim_end().to_string()
 }
 
-/// One frame of `map watch`: a clock time, then every entry with its rate.
+/// One frame of `map watch`: how far into the watch (and the clock time), then a table of
+/// every entry with its label and its rate.
 pub fn watch_frame(f: &WatchFrame) -> String {
     let secs = f.at_unix_ms / 1000;
     let (h, m, s) = ((secs / 3600) % 24, (secs / 60) % 60, secs % 60);
     let mut text = format!(
-        "{} at {h:02}:{m:02}:{s:02}.{:03} UTC\n",
+        "{}, {:.1} s into the watch ({h:02}:{m:02}:{s:02} UTC)\n",
         f.map,
-        f.at_unix_ms % 1000
+        f.since_start_ms as f64 / 1000.0
     );
     if f.rows.is_empty() {
         text.push_str("  (no entries)\n");
+        return text.trim_end().to_string();
     }
-    for r in &f.rows {
-        let key = match &r.label {
+    let keys: Vec<String> = f
+        .rows
+        .iter()
+        .map(|r| match &r.label {
             Some(l) => format!("{} ({l})", r.key),
             None => r.key.clone(),
-        };
-        text.push_str(&format!("  {key:>12} : {:>12}", r.value));
+        })
+        .collect();
+    let kw = keys.iter().map(|k| k.len()).max().unwrap_or(0).max(3);
+    let vw = f
+        .rows
+        .iter()
+        .map(|r| r.value.len())
+        .max()
+        .unwrap_or(0)
+        .max(5);
+    let rates = f.rows.iter().any(|r| r.rate.is_some());
+    text.push_str(&format!("  {:<kw$}  {:>vw$}", "key", "value"));
+    if rates {
+        text.push_str("   per second");
+    }
+    text.push('\n');
+    for (r, key) in f.rows.iter().zip(&keys) {
+        text.push_str(&format!("  {key:<kw$}  {:>vw$}", r.value));
         if let Some(rt) = r.rate {
-            text.push_str(&format!("  {rt:>10.1}/s"));
+            text.push_str(&format!("   {rt:>10.1}"));
         }
         text.push('\n');
     }
@@ -536,15 +561,28 @@ mod tests {
         let f = WatchFrame {
             map: "system/hvm_stats".into(),
             at_unix_ms: 3_723_004,
-            rows: vec![WatchRow {
-                key: "2".into(),
-                label: Some("NO_CHAIN".into()),
-                value: "7".into(),
-                rate: Some(2.5),
-            }],
+            since_start_ms: 2_000,
+            rows: vec![
+                WatchRow {
+                    key: "2".into(),
+                    label: Some("NO_CHAIN".into()),
+                    value: "7".into(),
+                    rate: Some(2.5),
+                },
+                WatchRow {
+                    key: "10".into(),
+                    label: None,
+                    value: "12345".into(),
+                    rate: Some(0.0),
+                },
+            ],
         };
-        let t = watch_frame(&f);
-        assert!(t.starts_with("system/hvm_stats at 01:02:03.004 UTC"), "{t}");
-        assert!(t.contains("2 (NO_CHAIN)") && t.contains("2.5/s"), "{t}");
+        assert_eq!(
+            watch_frame(&f),
+            "system/hvm_stats, 2.0 s into the watch (01:02:03 UTC)\n  \
+             key           value   per second\n  \
+             2 (NO_CHAIN)      7          2.5\n  \
+             10            12345          0.0"
+        );
     }
 }

@@ -3,6 +3,7 @@
 //! shows it. (`--json` prints the values themselves.)
 
 mod bench;
+mod cubes;
 mod lab;
 mod learn;
 
@@ -44,6 +45,20 @@ pub fn reply(r: &Reply) -> String {
         XdpDetach(d) => format!("detached {} from {}:{}", d.program, d.node, d.dev),
         XdpUnload(u) => lab::xdp_unload(u),
         XdpList(l) => lab::xdp_list(l),
+        CubeAdd(a) => cubes::add(a),
+        CubeConnect(c) => cubes::connect(c),
+        CubeDisconnect(d) => cubes::disconnect(d),
+        CubeDel(d) => cubes::del(d),
+        CubeShow(l) => cubes::show(l),
+        CubeGraph(g) => match (&g.written, &g.graph.svg) {
+            (Some(f), Some(svg)) => format!(
+                "wrote {f}: the graph of {} cube(s) as SVG, {} bytes",
+                g.graph.cubes.len(),
+                svg.len()
+            ),
+            (None, Some(svg)) => svg.trim_end().to_string(),
+            _ => cubes::graph(&g.graph),
+        },
         MapList(m) => lab::map_list(m),
         MapDump(d) => lab::map_dump(d),
         MapWatch(w) => lab::watch_end(w),

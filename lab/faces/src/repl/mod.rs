@@ -214,6 +214,13 @@ mod tests {
         assert!(c.contains(&"xdp_counter".to_string()));
         let (_, c) = complete(&lab, "map cl", 6);
         assert_eq!(c, vec!["clear".to_string()]);
+        let (_, c) = complete(&lab, "cube ", 5);
+        assert!(c.contains(&"connect".to_string()) && c.contains(&"graph".to_string()));
+        let (_, c) = complete(&lab, "cube add fw m", 13);
+        assert_eq!(c, vec!["monitor".to_string()]);
+        // no cube yet: nothing to connect
+        let (_, c) = complete(&lab, "cube connect ", 13);
+        assert!(c.is_empty(), "{c:?}");
     }
 
     #[test]

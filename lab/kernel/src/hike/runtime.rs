@@ -51,12 +51,21 @@ pub const VM_PROG_ID: u32 = 0;
 /// How loading one program went.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct ProgramLoad {
+    /// the package the program belongs to (the object file's stem unless the loader names another,
+    /// e.g. `hike_default`)
     pub package: String,
+    /// the program's name in its object (its ELF symbol, e.g. `hike_pass`)
     pub name: String,
     /// wall time of `BPF_PROG_LOAD` (verification and JIT)
     pub load_ns: u64,
+    /// the size of the program as the kernel holds it after verification (its translated
+    /// instructions), in bytes; 0 when the kernel does not say
     pub xlated_bytes: u32,
+    /// the size of the native code the kernel's JIT made, in bytes; 0 when the program is not
+    /// JIT-compiled
     pub jited_bytes: u32,
+    /// how many instructions the verifier processed (the kernel's `verified_insns`, 5.16 and
+    /// newer); null when the kernel does not report it
     pub verified_insns: Option<u32>,
 }
 
@@ -74,8 +83,12 @@ pub struct LoadedObject {
 /// A stored chain as read back from `hvm_chain_map`.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct StoredChain {
+    /// the chain's ID: its key in `hvm_chain_map`
     pub id: u32,
+    /// the store's generation: a nanosecond wall-clock stamp taken when the chain was written,
+    /// never 0 and increasing, so a rewrite of the same ID is told apart
     pub generation: u64,
+    /// the chain's bytecode as stored (not serialized)
     #[serde(skip)]
     pub insns: Vec<Insn>,
     /// the `hvm_jit_map` slots of its compiled form (empty: interpreted)

@@ -923,9 +923,11 @@ file = "collector.eclat"
         ];
         let mut p = eclat_course::Progress::default();
         p.lesson("01-hello-xdp").step = 3;
-        p.lesson("02-architecture-and-toolchain")
-            .passed
-            .insert("fix-verifier".into());
+        for e in ["fix-verifier", "ext-headers"] {
+            p.lesson("02-architecture-and-toolchain")
+                .passed
+                .insert(e.into());
+        }
         p.lesson("02-architecture-and-toolchain").step = 2;
         p.lesson("07-first-eclat-script")
             .passed
@@ -935,7 +937,7 @@ file = "collector.eclat"
         key(&mut app, crossterm::event::KeyCode::Down);
         let s = render(&app);
         assert!(s.contains("Lessons"), "{s}");
-        assert!(s.contains("✓ 1/1"), "{s}");
+        assert!(s.contains("✓ 2/2"), "{s}");
         assert!(s.contains("1/2"), "{s}");
         insta::assert_snapshot!(s);
     }
@@ -1044,6 +1046,103 @@ file = "collector.eclat"
     fn chain_lesson_160x45() {
         let s = render(&chain_scene(160, 45));
         assert_chain_screen(&s);
+        insta::assert_snapshot!(s);
+    }
+
+    /// Lesson 4 while twelve flows run: the load balancer attached, its per-slot counters
+    /// and the backends' own counts moving together (3, 5 and 4 flows per backend).
+    fn lb_scene(w: u16, h: u16) -> App {
+        let t0 = Instant::now();
+        let l = lessons::find("4").unwrap();
+        let at = l
+            .steps
+            .iter()
+            .position(|s| s.run.as_deref().is_some_and(|r| r.contains("--flows 12")))
+            .expect("lesson 4 sends twelve flows");
+        let mut app = App::new(l, true, Theme { color: false }, (w, h), t0);
+        update(
+            &mut app,
+            Event::Topo(Ok(fake::status_of("lb-lab", &[("sut", "eth0", "lb_xdp")]))),
+        );
+        while app.step < at {
+            update(
+                &mut app,
+                Event::Key(crossterm::event::KeyEvent::from(
+                    crossterm::event::KeyCode::Char('n'),
+                )),
+            );
+        }
+        let b = |a: [u8; 4]| u32::from_be_bytes(a) as u64;
+        for i in 0..=10u64 {
+            let at = t0 + Duration::from_millis(100 * i);
+            let k = 20 * i;
+            let sample = |name: &str, d| Sample {
+                name: name.into(),
+                at,
+                result: Ok(Some(d)),
+            };
+            update(
+                &mut app,
+                Event::Maps(vec![
+                    sample(
+                        "lb_backend_pkts",
+                        fake::rows(
+                            "objects/lb/lb_backend_pkts",
+                            "percpu_array",
+                            &[(0, 3 * k), (1, 5 * k), (2, 4 * k)],
+                        ),
+                    ),
+                    sample(
+                        "lb_rx",
+                        fake::rows(
+                            "lab/lb_backend/lb_rx",
+                            "hash",
+                            &[
+                                (b([10, 0, 1, 2]), 3 * k),
+                                (b([10, 0, 2, 2]), 5 * k),
+                                (b([10, 0, 3, 2]), 4 * k),
+                            ],
+                        ),
+                    ),
+                    sample(
+                        "lb_stats",
+                        fake::rows(
+                            "objects/lb/lb_stats",
+                            "percpu_array",
+                            &[(0, 12 * k), (1, 0), (2, 60)],
+                        ),
+                    ),
+                    sample(
+                        "lb_rx_bad",
+                        fake::rows("lab/lb_backend/lb_rx_bad", "array", &[(0, 0), (1, 0)]),
+                    ),
+                ]),
+            );
+        }
+        app
+    }
+
+    #[test]
+    fn load_balancer_lesson_160x45() {
+        let s = render(&lb_scene(160, 45));
+        for want in [
+            "b1 10.0.1.2",
+            "b2 10.0.2.2",
+            "b3 10.0.3.2",
+            "slot 1",
+            "Lesson 4 text",
+        ] {
+            assert!(s.contains(want), "{want}:\n{s}");
+        }
+        insta::assert_snapshot!(s);
+    }
+
+    #[test]
+    fn load_balancer_lesson_80x24() {
+        let s = render(&lb_scene(80, 24));
+        assert!(s.contains("Step "), "the step panel:\n{s}");
+        assert!(s.contains("Lesson 4 text"), "the lesson text:\n{s}");
+        assert!(s.contains("slot 1"), "the per-backend counters:\n{s}");
         insta::assert_snapshot!(s);
     }
 }

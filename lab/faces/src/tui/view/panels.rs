@@ -97,7 +97,7 @@ pub fn verifier_lines(app: &App, width: u16, room: usize) -> Vec<Line<'static>> 
         ));
     }
     let todo = wrap(
-        e.class.advice(),
+        &e.advice,
         t.plain(),
         w,
         Span::styled("what to do: ", t.strong()),
