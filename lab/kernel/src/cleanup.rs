@@ -122,6 +122,43 @@ fn remove_entries(
     Ok(())
 }
 
+/// Removes the pins and folders below `root` that this process recorded as provisional and
+/// did not confirm: an operation that failed half-way undoes what it made at once, as the
+/// next start would (and no later command calls them leftovers of a crash). Scratch areas
+/// and scratch labs are left to their own guards.
+pub fn undo_provisional(root: &Path, journal: &mut Journal) -> Result<usize, JournalError> {
+    let me = journal.owner();
+    let mine: Vec<Resource> = journal
+        .entries()?
+        .into_iter()
+        .filter(|e| e.owner == me && e.life == crate::journal::Lifetime::Provisional)
+        .map(|e| e.res)
+        .filter(|r| match r {
+            Resource::Pin { path } | Resource::Dir { path } => {
+                path.starts_with(root) && path != root
+            }
+            _ => false,
+        })
+        .collect();
+    let mut n = 0;
+    // pins before their folders: the reverse of creation order
+    for res in mine.into_iter().rev() {
+        let gone = match &res {
+            Resource::Pin { path } => std::fs::remove_file(path),
+            Resource::Dir { path } => std::fs::remove_dir(path),
+            _ => continue,
+        };
+        match gone {
+            Ok(()) => n += 1,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            // not empty (something confirmed lives in it) or busy: the record stays
+            Err(_) => continue,
+        }
+        journal.del(&res)?;
+    }
+    Ok(n)
+}
+
 /// A scratch lab (the `sublab` module) could not be made or removed.
 #[derive(Debug, thiserror::Error)]
 pub enum SubLabError {

@@ -171,9 +171,15 @@ pub fn validate(spec: &Spec) -> Result<(), TrafficError> {
     if let Some(r) = spec.rate
         && !(r.is_finite() && (RATE_RANGE.0..=RATE_RANGE.1).contains(&r))
     {
+        // 1e-300 as written, not three hundred zeros
+        let shown = if r != 0.0 && r.is_finite() && !(1e-3..1e9).contains(&r.abs()) {
+            format!("{r:e}")
+        } else {
+            r.to_string()
+        };
         return Err(TrafficError::Bad(format!(
-            "--rate {r}: give packets per second between {} and {} (or leave it out to send \
-             as fast as possible)",
+            "--rate {shown}: give packets per second between {} and {} (or leave it out to \
+             send as fast as possible)",
             RATE_RANGE.0, RATE_RANGE.1
         )));
     }

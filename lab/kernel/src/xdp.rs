@@ -290,6 +290,13 @@ pub fn attach(
     };
     let nsfd = netns::open(&ns)?;
     let link_dir = env.bpffs_root.join("links").join(node).join(dev);
+    // the folders this attach makes: removed again if it fails (a failed command leaves
+    // nothing, not even what the next start would call a leftover)
+    let made: Vec<std::path::PathBuf> = link_dir
+        .ancestors()
+        .take_while(|d| d.starts_with(&env.bpffs_root) && *d != env.bpffs_root && !d.exists())
+        .map(|d| d.to_path_buf())
+        .collect();
     bpffs::ensure_dir(env, journal, &link_dir, Lifetime::Provisional)?;
     let link_pin = link_dir.join(&prog_name);
     journal.add(
@@ -346,6 +353,11 @@ pub fn attach(
         Ok(mode) => mode,
         Err(detail) => {
             let _ = journal.del(&Resource::Pin { path: link_pin });
+            for d in made {
+                if std::fs::remove_dir(&d).is_ok() {
+                    let _ = journal.del(&Resource::Dir { path: d });
+                }
+            }
             return Err(attach_err(detail));
         }
     };

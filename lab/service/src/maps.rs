@@ -400,12 +400,18 @@ impl Lab {
         frames: mpsc::UnboundedSender<WatchFrame>,
         cancel: CancellationToken,
     ) -> Result<WatchEnd> {
+        let ms = interval.as_millis();
+        if !(10..=3_600_000).contains(&ms) {
+            anyhow::bail!(
+                "--interval {ms}: give the time between two frames in milliseconds, from 10 \
+                 to 3600000 (an hour)"
+            );
+        }
         let m = {
             let name = name.clone();
             self.blocking(move |lab| Ok(maps::find(lab.env(), &name)?))
                 .await?
         };
-        let interval = interval.max(Duration::from_millis(10));
         let mut prev: Option<(Instant, MapDump)> = None;
         let mut first: Option<Instant> = None;
         let mut n = 0u64;

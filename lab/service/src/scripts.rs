@@ -177,6 +177,14 @@ impl Lab {
         let t0 = Instant::now();
         let compiled = self.compile_file(&req.file, &req.defines)?;
         let prog = compiled.program;
+        if prog.chains.is_empty() && prog.map_entries.is_empty() && prog.attach.is_empty() {
+            bail!(
+                "{} has nothing to load: it defines no chain (`def`), writes no loader entry \
+                 and attaches no loader (only comments, blank lines or imports). Nothing was \
+                 changed",
+                req.file.display()
+            );
+        }
         let cat = self.catalog().clone();
         let j = self.journal()?;
         let mut st = HikeStore::load(self.env());
@@ -516,10 +524,30 @@ impl Lab {
         self.blocking(move |lab| {
             let cat = lab.catalog().clone();
             let j = lab.journal()?;
+            let key = script_key(&file);
+            // nothing loaded: say so without making the HIKe instance (a failed command
+            // leaves nothing behind)
+            let loaded = crate::store::peek(lab.env());
+            if !lab.hike_exists()
+                || !loaded.scripts.contains_key(&key)
+                    && loaded.pending.is_empty()
+                    && loaded.unloading.is_empty()
+            {
+                let mut names: Vec<String> = loaded.scripts.keys().cloned().collect();
+                names.sort();
+                bail!(
+                    "{} is not loaded ({})",
+                    file.display(),
+                    if names.is_empty() {
+                        "no script is".to_string()
+                    } else {
+                        format!("loaded scripts: {}", names.join(", "))
+                    }
+                );
+            }
             let mut st = HikeStore::load(lab.env());
             let mut hike = lab.open_hike(j)?;
             lab.settle(&mut hike, &cat, &mut st)?;
-            let key = script_key(&file);
             let Some(s) = st.scripts.remove(&key) else {
                 bail!(
                     "{} is not loaded ({})",

@@ -32,6 +32,19 @@ pub fn lab(kind: &str, ns: &str, tag: &str) -> LabEnv {
     }
 }
 
+/// The namespaces of `env` that exist, sorted.
+pub fn namespaces(env: &LabEnv) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir("/run/netns")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(&env.ns_prefix))
+        .collect();
+    v.sort();
+    v
+}
+
 /// Namespaces and the bpffs root of `env` that still exist.
 pub fn leftovers(env: &LabEnv) -> Vec<String> {
     let mut v: Vec<String> = std::fs::read_dir("/run/netns")

@@ -96,6 +96,16 @@ pub struct StoredChain {
     pub jit_slots: Vec<u32>,
 }
 
+/// An operation that opened the lab's instance with its journal and ends without
+/// confirming what it made (an error returned early) undoes it here.
+impl Drop for Hike {
+    fn drop(&mut self) {
+        if let Some(j) = self.journal.as_mut() {
+            let _ = crate::cleanup::undo_provisional(&self.root, j);
+        }
+    }
+}
+
 pub struct Hike {
     root: PathBuf,
     objects: BTreeMap<String, LoadedObject>,
