@@ -537,6 +537,7 @@ async fn verdict_eclat(
         defines: vec![],
         packets: vec![("check".into(), frame.clone()), ("check".into(), frame)],
         chain: None,
+        clock: None,
     };
     let res = match lab.test(req, cancel.clone()).await {
         Ok(r) => r.packets,
