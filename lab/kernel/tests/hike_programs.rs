@@ -101,7 +101,7 @@ fn token_bucket_monitors_allow_a_burst_of_five() {
     let p = frame_sd("12:1::1", "fc01::2");
     for prog in [ids::IP6_DST_TBMON, ids::IP6_SD_TBMON] {
         s.classify_to(A, &r0_of(prog, &[])).unwrap();
-        let mut run = |n: usize| -> Vec<i64> {
+        let run = |n: usize| -> Vec<i64> {
             (0..n)
                 .map(|_| {
                     let out = s.run(&p).unwrap();
