@@ -202,13 +202,20 @@ fn a_minute_of_flood_through_the_ddos_chain_with_the_tui_watching() {
         "ip6_sd_tbmon_map",
         "ip6_hset_srcdst_map",
     ];
-    for map in PANELS {
+    // keys typed before the TUI has its terminal in raw mode are lost: wait for its first
+    // frame (the lesson's greeting in the event log)
+    wait_screen(&lab.tmux, "the first frame", |s| {
+        s.contains("8 steps: r runs")
+    });
+    // `:` opens the command line, which stays open after each command; Esc closes it
+    for (i, map) in PANELS.iter().enumerate() {
+        let open = if i == 0 { ":" } else { "" };
         Command::new("tmux")
             .args([
                 "send-keys",
                 "-t",
                 &lab.tmux,
-                ":",
+                open,
                 &format!("map watch {map}"),
                 "Enter",
             ])
@@ -218,6 +225,10 @@ fn a_minute_of_flood_through_the_ddos_chain_with_the_tui_watching() {
             s.lines().any(|l| l.contains("watching") && l.contains(map))
         });
     }
+    Command::new("tmux")
+        .args(["send-keys", "-t", &lab.tmux, "Escape"])
+        .status()
+        .unwrap();
     let panels_shown = |what: &str| {
         wait_screen(&lab.tmux, what, |s| PANELS.iter().all(|m| s.contains(m)));
     };
