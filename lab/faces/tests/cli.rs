@@ -39,14 +39,7 @@ impl Lab {
         self.cmd(args).output().unwrap()
     }
     fn ok(&self, args: &[&str]) -> String {
-        let o = self.run(args);
-        assert!(
-            o.status.success(),
-            "eclat-lab {args:?} failed: {}{}",
-            String::from_utf8_lossy(&o.stdout),
-            String::from_utf8_lossy(&o.stderr)
-        );
-        String::from_utf8_lossy(&o.stdout).into_owned()
+        succeeded(self.run(args), args)
     }
     fn crash(&self, point: &str, args: &[&str]) {
         self.crash_with(point, args, &[]);
@@ -169,6 +162,17 @@ impl Lab {
             serde_json::from_str(&self.ok(&["topo", "status", "--json"])).unwrap();
         st["nodes"][node]["interfaces"][0]["xdp_prog_id"].clone()
     }
+}
+
+/// The standard output of a run that must have succeeded.
+fn succeeded(o: Output, args: &[&str]) -> String {
+    assert!(
+        o.status.success(),
+        "eclat-lab {args:?} failed: {}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
 impl Drop for Lab {
@@ -411,13 +415,7 @@ fn test_and_checks_leave_the_learners_lab_byte_identical() {
             .env("ECLAT_LAB_PROGRESS", lab.state.join("progress.toml"))
             .output()
             .unwrap();
-        assert!(
-            o.status.success(),
-            "{args:?}: {}{}",
-            String::from_utf8_lossy(&o.stdout),
-            String::from_utf8_lossy(&o.stderr)
-        );
-        String::from_utf8_lossy(&o.stdout).into_owned()
+        succeeded(o, args)
     };
     let ddos = script("ddos.eclat");
     lab.ok(&["topo", "up"]);
