@@ -238,3 +238,42 @@ impl Catalog {
 }
 
 mod reference;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn int_types_by_name() {
+        for t in [
+            IntType::U8,
+            IntType::U16,
+            IntType::U32,
+            IntType::U64,
+            IntType::S8,
+            IntType::S16,
+            IntType::S32,
+            IntType::S64,
+        ] {
+            assert_eq!(IntType::parse(t.name()), Some(t));
+            assert_eq!(&t.name()[1..], t.bits().to_string());
+            assert_eq!(t.name().starts_with('s'), t.signed());
+        }
+    }
+
+    #[test]
+    fn a_loader_is_found_by_package_and_name() {
+        let sig = |package: &str, name: &str| LoaderSig {
+            package: package.into(),
+            name: name.into(),
+            maps: vec![],
+        };
+        let c = Catalog {
+            loaders: vec![sig("a", "x"), sig("b", "x"), sig("b", "y")],
+            ..Default::default()
+        };
+        assert_eq!(c.loader("b", "x").map(|l| &l.package[..]), Some("b"));
+        assert_eq!(c.loader("a", "x").map(|l| &l.package[..]), Some("a"));
+        assert!(c.loader("a", "y").is_none());
+    }
+}

@@ -132,7 +132,10 @@ mod tests {
             assert_eq!(a.name(), name);
             assert_eq!(a.to_string(), name);
             assert_eq!(XdpAction::parse(name), Some(a));
-            assert_eq!(XdpAction::parse(&format!(" xdp_{} ", name.to_lowercase())), Some(a));
+            assert_eq!(
+                XdpAction::parse(&format!(" xdp_{} ", name.to_lowercase())),
+                Some(a)
+            );
             assert_eq!(XdpAction::parse(&n.to_string()), Some(a));
         }
         assert_eq!(XdpAction::from_u32(5), None);
