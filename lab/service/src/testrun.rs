@@ -194,9 +194,12 @@ impl Lab {
             crate::checkpoint(cancel)?;
             if let Some(c) = req.clock {
                 let ms = u64::from(c.start_ms.get()) + i as u64 * u64::from(c.tick_ms);
-                let ms = u32::try_from(ms).ok().and_then(std::num::NonZeroU32::new).with_context(
-                    || format!("--clock and --tick put packet {} past 2^32 ms", i + 1),
-                )?;
+                let ms = u32::try_from(ms)
+                    .ok()
+                    .and_then(std::num::NonZeroU32::new)
+                    .with_context(|| {
+                        format!("--clock and --tick put packet {} past 2^32 ms", i + 1)
+                    })?;
                 hike.set_test_clock(Some(ms))?;
             }
             let before = snapshot(&map_refs);
