@@ -261,6 +261,22 @@ mod tests {
         }
     }
 
+    /// The reference catalog has the lessons' loader with its one-entry map (the rest of it
+    /// is held equal to the embedded objects' BTF by eclat-model's catalog_reference test).
+    #[test]
+    fn the_reference_catalog_has_the_default_loader() {
+        let c = Catalog::reference();
+        let l = c
+            .loader("hike_default", "ip6_simple_classifier")
+            .expect("the lessons' loader");
+        let m = &l.maps[0];
+        assert_eq!(
+            (m.name.as_str(), m.map_type.as_str(), m.max_entries),
+            ("ipv6_simple_classifier_map", "array", 1)
+        );
+        assert!(c.loaders.len() >= 4, "{:?}", c.loaders);
+    }
+
     #[test]
     fn a_loader_is_found_by_package_and_name() {
         let sig = |package: &str, name: &str| LoaderSig {
