@@ -205,11 +205,15 @@ fn missing_programs_and_chains_abort() {
         s.run(&[(A, c)], frame()).abort,
         Some(Abort::MissingProgram { id: 200 })
     );
-    let c = vec![mov(1, 300), callk(0), exit()];
-    assert_eq!(
-        s.run(&[(A, c)], frame()).abort,
-        Some(Abort::UnknownElement { id: 300 })
-    );
+    // the program IDs end at 255: 255 is a (missing) program, 256 no element at all
+    for (id, abort) in [
+        (255, Abort::MissingProgram { id: 255 }),
+        (256, Abort::UnknownElement { id: 256 }),
+        (300, Abort::UnknownElement { id: 300 }),
+    ] {
+        let c = vec![mov(1, id as i32), callk(0), exit()];
+        assert_eq!(s.run(&[(A, c)], frame()).abort, Some(abort), "{id}");
+    }
     let c = vec![mov(1, B as i32), callk(0), exit()];
     assert_eq!(
         s.run(&[(A, c)], frame()).abort,
