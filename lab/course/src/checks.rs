@@ -1074,6 +1074,7 @@ async fn verdict_eclat(
         defines: vec![],
         packets: vec![("check".into(), frame.clone()), ("check".into(), frame)],
         chain: None,
+        clock: None,
     };
     let res = match lab.test(req, cancel.clone()).await {
         Ok(r) => r.packets,
@@ -1775,6 +1776,9 @@ async fn flows(
     Ok(result(check, true, expected, seen))
 }
 
+/// Where a traffic check stops its scratch lab's clock, ms.
+const CHECK_CLOCK_MS: u32 = 1000;
+
 #[allow(clippy::too_many_arguments)]
 async fn traffic(
     lab: &Lab,
@@ -1788,6 +1792,10 @@ async fn traffic(
 ) -> Result<CheckResult> {
     let subst = |c: &str| c.replace("{file}", &file.display().to_string());
     run_setup(lab, file, setup, cancel).await?;
+    // the programs' clock stopped (this is the check's own scratch lab): a token bucket
+    // counts the same packets through however slowly a loaded machine sends them
+    lab.set_test_clock(std::num::NonZeroU32::new(CHECK_CLOCK_MS))
+        .await?;
     let mut before = Vec::new();
     for d in deltas {
         before.push(value_of(&dump_of(lab, &d.map).await?, &d.key)?);

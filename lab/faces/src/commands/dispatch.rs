@@ -10,7 +10,7 @@ use eclat_course::progress::Progress;
 use eclat_course::{checks, devcheck, lessons, workspace};
 use eclat_service::draw::{ChainDrawRequest, ScriptFigure};
 use eclat_service::scripts::LoadRequest;
-use eclat_service::testrun::TestRequest;
+use eclat_service::testrun::{TestClock, TestRequest};
 use eclat_service::traffic::{Progress as Sent, TrafficRequest, What};
 use eclat_service::{CancellationToken, Lab, NeedsRoot};
 use tokio::sync::mpsc;
@@ -293,6 +293,8 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<Reply> {
             packets,
             pcap,
             chain,
+            clock,
+            tick,
         } => {
             let mut frames = Vec::new();
             for p in &packets {
@@ -314,6 +316,10 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<Reply> {
                         defines: parse_defines(&define)?,
                         packets: frames,
                         chain,
+                        clock: clock.map(|start_ms| TestClock {
+                            start_ms,
+                            tick_ms: tick.unwrap_or(0),
+                        }),
                     },
                     ctx.cancel.clone(),
                 )

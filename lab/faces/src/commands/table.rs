@@ -96,6 +96,14 @@ pub enum Cmd {
         /// script's only chain when it configures no loader)
         #[arg(long)]
         chain: Option<String>,
+        /// Stop the programs' clock at MS milliseconds (not 0): token buckets do not refill
+        /// and blacklist entries do not expire between packets, so every run gives the same
+        /// verdicts
+        #[arg(long, value_name = "MS")]
+        clock: Option<std::num::NonZeroU32>,
+        /// With --clock: move the clock MS milliseconds forward after each packet
+        #[arg(long, value_name = "MS", requires = "clock")]
+        tick: Option<u32>,
     },
     /// HIKe chains stored in the lab: list, disassemble, trace live
     #[command(subcommand)]
