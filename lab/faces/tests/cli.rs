@@ -834,7 +834,11 @@ fn an_instructor_catches_a_learner_up() {
     let p = std::fs::read_to_string(&progress).unwrap();
     assert!(p.contains("ipv6-only"), "{p}");
     // now the learner may read it too
-    assert!(run(&["lesson", "solution", "1"], false).status.success());
+    assert!(
+        run(&["lesson", "solution", "1", "ipv6-only"], false)
+            .status
+            .success()
+    );
     assert!(lab.namespaces().is_empty());
 }
 
@@ -2434,7 +2438,9 @@ fn lesson_3_checks_leave_the_learners_lab_as_it_was() {
     let ws = lab.state.join("ws");
     lab.ok(&["topo", "up"]);
     lab.ok(&["xdp", "attach", "xdp_counter", "sut", "enp6s0f0"]);
-    lab.ok(&["traffic", "--from", "tg", "--to", "fc01::2", "--udp", "5000", "--count", "7"]);
+    lab.ok(&[
+        "traffic", "--from", "tg", "--to", "fc01::2", "--udp", "5000", "--count", "7",
+    ]);
     lab.ok(&["map", "set", "verdict", "0", "DROP"]);
     let seen = || {
         let st: serde_json::Value =
@@ -2449,8 +2455,14 @@ fn lesson_3_checks_leave_the_learners_lab_as_it_was() {
     let before = seen();
     let dir = ws.join("03-bpftool-bpftrace-bcc");
     std::fs::create_dir_all(&dir).unwrap();
-    let lessons = format!("{}/../../lessons/03-bpftool-bpftrace-bcc", env!("CARGO_MANIFEST_DIR"));
-    for (ex, file) in [("bpftool-facts", "answers.toml"), ("count-aborts", "aborts.bt")] {
+    let lessons = format!(
+        "{}/../../lessons/03-bpftool-bpftrace-bcc",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    for (ex, file) in [
+        ("bpftool-facts", "answers.toml"),
+        ("count-aborts", "aborts.bt"),
+    ] {
         std::fs::copy(format!("{lessons}/solution/{file}"), dir.join(file)).unwrap();
         let o = lab
             .cmd(&["lesson", "check", "3", ex])
