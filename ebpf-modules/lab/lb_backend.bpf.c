@@ -4,9 +4,9 @@
  *   lb_rx        backend address -> IPv4 UDP/TCP packets received (the TUI's panel)
  *   lb_rx_flows  (backend address, source port) -> packets: which backend each flow reached
  *   lb_rx_bad    0: IPv4 header checksum wrong, 1: UDP checksum wrong
- * Every packet passes on to the backend's stack. Addresses are keys in host order, so
- * 10.0.1.2 is the number 0x0a000102. The maps are shared by every backend (one program,
- * attached several times). */
+ * Every packet passes on to the backend's stack. Addresses are kept as the packet carries
+ * them (network order: `map dump` shows them as addresses). The maps are shared by every
+ * backend (one program, attached several times). */
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
 #include <linux/in.h>
@@ -15,15 +15,19 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 
+struct rx_backend {
+	__u8 addr[4]; /* the destination address: the backend's */
+};
+
 struct rx_flow {
-	__u32 backend; /* destination address, host order */
-	__u16 sport;   /* source port, host order */
+	__u8 addr[4]; /* the backend's address */
+	__u16 sport;  /* the flow's source port, host order */
 	__u16 pad;
 };
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__type(key, __u32);
+	__type(key, struct rx_backend);
 	__type(value, __u64);
 	__uint(max_entries, 64);
 } lb_rx SEC(".maps");
@@ -118,6 +122,7 @@ int lb_backend(struct xdp_md *ctx)
 	struct ethhdr *eth = data;
 	struct iphdr *ip;
 	struct rx_flow f = {};
+	struct rx_backend b = {};
 	__u16 *w;
 	__u32 sum = 0, i, hlen;
 
@@ -143,7 +148,8 @@ int lb_backend(struct xdp_md *ctx)
 	if (fold(sum) != 0xffff)
 		bad(0);
 
-	f.backend = bpf_ntohl(ip->daddr);
+	__builtin_memcpy(b.addr, &ip->daddr, 4);
+	__builtin_memcpy(f.addr, &ip->daddr, 4);
 	if (ip->protocol == IPPROTO_UDP && hlen == sizeof(*ip)) {
 		struct udphdr *udp = (void *)(ip + 1);
 		__u32 ulen;
@@ -167,7 +173,7 @@ int lb_backend(struct xdp_md *ctx)
 				bad(1);
 		}
 	}
-	bump(&lb_rx, &f.backend);
+	bump(&lb_rx, &b);
 	bump(&lb_rx_flows, &f);
 	return XDP_PASS;
 }

@@ -40,6 +40,10 @@ pub struct CheckResult {
     /// when the verifier rejected the program: its explanation (class, source line, advice)
     #[serde(skip_serializing_if = "Option::is_none")]
     pub explanation: Option<Explanation>,
+    /// the check cannot run on this machine (a tool or the kernel's headers are missing,
+    /// and `seen` says which): neither a pass nor the learner's fault
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub not_possible: bool,
 }
 
 /// The outcome of an exercise's checks.
@@ -60,6 +64,9 @@ pub struct CheckReport {
     /// one result per check that ran, in order; checks stop at the first failure, so only the last
     /// one can have failed
     pub results: Vec<CheckResult>,
+    /// why the exercise cannot be checked on this machine (its checks did not all run)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_possible: Option<String>,
     /// the exercise's hints, for the report's "hint N" lines
     #[serde(skip)]
     pub hints: Vec<String>,
@@ -267,16 +274,13 @@ fn describe(c: &Check) -> String {
         Check::Verdict {
             packet,
             expect,
-            program,
             set,
             output,
             maps,
             ..
         } => {
-            let mut s = match program {
-                Some(p) => format!("{p}: `{packet}` gives {expect}"),
-                None => format!("`{packet}` gives {expect}"),
-            };
+            // the program is the label's subject (`label`): not named twice
+            let mut s = format!("`{packet}` gives {expect}");
             if !set.is_empty() {
                 let w: Vec<String> = set
                     .iter()
@@ -309,6 +313,23 @@ fn describe(c: &Check) -> String {
             }
             s
         }
+        Check::Answer { key, .. } => format!("`{key}` is what the kernel says"),
+        Check::Observe {
+            tool,
+            count,
+            equals,
+            ..
+        } => format!(
+            "{}'s `{count}` line matches {}",
+            match tool {
+                crate::lessons::Tool::Bpftrace => "your bpftrace program",
+                crate::lessons::Tool::Bcc => "your bcc program",
+            },
+            match equals {
+                Some(m) => format!("the lab's own count ({}[{}])", m.map, m.key),
+                None => "the packets sent".into(),
+            }
+        ),
         Check::Traffic {
             setup,
             send,
@@ -392,6 +413,7 @@ fn counter_failed(c: &Check, verdict: &str, d: &MapDelta, got: i128) -> CheckRes
         seen: format!("{}[{}] {got:+} per packet", d.map, d.key),
         hint: c.hint(),
         explanation: None,
+        not_possible: false,
     }
 }
 
@@ -408,6 +430,7 @@ fn result(
         seen: seen.into(),
         hint: c.hint(),
         explanation: None,
+        not_possible: false,
     }
 }
 
@@ -429,6 +452,7 @@ fn error_result(check: &Check, e: &anyhow::Error) -> CheckResult {
             ),
             hint: None,
             explanation: None,
+            not_possible: false,
         };
     }
     match e.downcast_ref::<LabSetupError>() {
@@ -441,6 +465,7 @@ fn error_result(check: &Check, e: &anyhow::Error) -> CheckResult {
             ),
             hint: None,
             explanation: None,
+            not_possible: false,
         },
         _ => CheckResult {
             what: describe(check),
@@ -449,6 +474,7 @@ fn error_result(check: &Check, e: &anyhow::Error) -> CheckResult {
             seen: format!("{e:#}"),
             hint: check.hint(),
             explanation: None,
+            not_possible: false,
         },
     }
 }
@@ -457,6 +483,8 @@ fn error_result(check: &Check, e: &anyhow::Error) -> CheckResult {
 struct Scratch<'a> {
     lab: &'a Lab,
     made: Option<ScratchLab>,
+    /// the setup lines of `answer` and `observe` checks already run in it (each once)
+    done: Vec<String>,
 }
 
 impl Scratch<'_> {
@@ -478,7 +506,11 @@ pub async fn run(
     file: &Path,
     cancel: &CancellationToken,
 ) -> Result<CheckReport> {
-    let mut scratch = Scratch { lab, made: None };
+    let mut scratch = Scratch {
+        lab,
+        made: None,
+        done: Vec::new(),
+    };
     let mut results = Vec::new();
     let mut stopped = None;
     for check in &ex.checks {
@@ -511,7 +543,12 @@ pub async fn run(
         return Err(e);
     }
     let passed = results.iter().all(|r| r.passed) && results.len() == ex.checks.len();
+    let not_possible = results
+        .iter()
+        .find(|r| r.not_possible)
+        .map(|r| r.seen.clone());
     Ok(CheckReport {
+        not_possible,
         lesson: lesson.id.clone(),
         exercise: ex.id.clone(),
         title: ex.title.clone(),
@@ -674,6 +711,223 @@ async fn run_one(
             };
             flows(s, check, file, setup, send, &f, cancel).await
         }
+        Check::Answer {
+            key, fact, setup, ..
+        } => {
+            let fact = Fact::parse(fact)?;
+            let wrote = read_answer(file, key)?;
+            scratch.setup(setup, cancel).await?;
+            let s = scratch.get().await?;
+            let truth = fact.of(s).await?;
+            Ok(answer(check, key, &fact, wrote, &truth))
+        }
+        Check::Observe { .. } => observe(scratch, check, file, cancel).await,
+    }
+}
+
+impl Scratch<'_> {
+    /// Runs the setup lines not run yet in the scratch lab.
+    async fn setup(&mut self, lines: &[String], cancel: &CancellationToken) -> Result<()> {
+        for c in lines {
+            if self.done.contains(c) {
+                continue;
+            }
+            checkpoint(cancel)?;
+            let s = Step::parse(c)?;
+            let lab = self.get().await?;
+            step(lab, s, cancel).await.map_err(|e| {
+                if eclat_service::is_stopped(&e) {
+                    return e;
+                }
+                e.context(LabSetupError {
+                    command: c.clone(),
+                    learners_file: false,
+                })
+            })?;
+            self.done.push(c.clone());
+        }
+        Ok(())
+    }
+}
+
+/// What an `answer` check compares a learner's answer with: something the kernel says of
+/// the scratch lab, as bpftool shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Fact {
+    /// instructions of the program attached to NODE:DEV, after verification
+    Insns {
+        node: String,
+        dev: String,
+    },
+    /// bytes of native code of that program
+    Jited {
+        node: String,
+        dev: String,
+    },
+    /// how many maps that program uses
+    Maps {
+        node: String,
+        dev: String,
+    },
+    MapType(String),
+    ValueSize(String),
+    /// the C type of the map's value, from BTF
+    ValueType(String),
+}
+
+impl Fact {
+    pub fn parse(s: &str) -> Result<Self> {
+        let w: Vec<&str> = s.split_whitespace().collect();
+        Ok(match w.as_slice() {
+            ["insns", n, d] => Fact::Insns {
+                node: n.to_string(),
+                dev: d.to_string(),
+            },
+            ["jited", n, d] => Fact::Jited {
+                node: n.to_string(),
+                dev: d.to_string(),
+            },
+            ["maps", n, d] => Fact::Maps {
+                node: n.to_string(),
+                dev: d.to_string(),
+            },
+            ["map-type", m] => Fact::MapType(m.to_string()),
+            ["value-size", m] => Fact::ValueSize(m.to_string()),
+            ["value-type", m] => Fact::ValueType(m.to_string()),
+            _ => bail!(
+                "a fact is `insns NODE DEV`, `jited NODE DEV`, `maps NODE DEV`, `map-type MAP`, `value-size MAP` \
+                 or `value-type MAP`, not `{s}`"
+            ),
+        })
+    }
+
+    /// Where the learner finds it.
+    fn source(&self) -> String {
+        match self {
+            Fact::Insns { .. } => "`bpftool prog dump xlated`".into(),
+            Fact::Jited { .. } => "`bpftool prog show` (jited ...B)".into(),
+            Fact::Maps { .. } => "`bpftool prog show` (map_ids)".into(),
+            Fact::MapType(m) | Fact::ValueSize(m) => format!("`bpftool map show name {m}`"),
+            Fact::ValueType(m) => format!("`bpftool btf dump map name {m}`"),
+        }
+    }
+
+    fn numeric(&self) -> bool {
+        matches!(
+            self,
+            Fact::Insns { .. } | Fact::Jited { .. } | Fact::Maps { .. } | Fact::ValueSize(_)
+        )
+    }
+
+    /// The fact in the scratch lab.
+    async fn of(&self, lab: &Lab) -> Result<String> {
+        Ok(match self {
+            Fact::Insns { node, dev } => lab
+                .attached_prog(node.clone(), dev.clone())
+                .await?
+                .xlated_insns
+                .to_string(),
+            Fact::Jited { node, dev } => lab
+                .attached_prog(node.clone(), dev.clone())
+                .await?
+                .jited_bytes
+                .to_string(),
+            Fact::Maps { node, dev } => lab
+                .attached_prog(node.clone(), dev.clone())
+                .await?
+                .maps
+                .to_string(),
+            Fact::MapType(m) => lab.map_dump(m.clone()).await?.map.map_type,
+            Fact::ValueSize(m) => lab.map_dump(m.clone()).await?.map.value_size.to_string(),
+            Fact::ValueType(m) => {
+                let d = lab.map_dump(m.clone()).await?;
+                d.value_type
+                    .or_else(|| eclat_service::xdp::prebuilt_map_types(&d.map.name).map(|(_, v)| v))
+                    .with_context(|| format!("the lab has no BTF type for {m}'s value"))?
+            }
+        })
+    }
+}
+
+/// `key = value` from the learner's TOML file (`None`: not answered yet).
+fn read_answer(file: &Path, key: &str) -> Result<Option<String>> {
+    let src =
+        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let t: toml::Table = toml::from_str(&src).map_err(|e| {
+        anyhow::anyhow!(
+            "{} is not valid TOML: {}",
+            file.display(),
+            e.to_string().trim_end()
+        )
+    })?;
+    Ok(match t.get(key) {
+        None => None,
+        Some(toml::Value::String(s)) if s.trim().is_empty() || s.trim() == "?" => None,
+        Some(toml::Value::String(s)) => Some(s.trim().to_string()),
+        Some(toml::Value::Integer(i)) => Some(i.to_string()),
+        Some(v) => Some(v.to_string()),
+    })
+}
+
+/// A type name as people write it: `BPF_MAP_TYPE_PERCPU_ARRAY`, `percpu_array` and
+/// `PERCPU_ARRAY` are one answer.
+fn normal(s: &str) -> String {
+    let s = s.trim().trim_matches('\'').to_ascii_lowercase();
+    s.strip_prefix("bpf_map_type_").unwrap_or(&s).to_string()
+}
+
+/// Compares an answer with the truth without giving the truth away.
+fn answer(
+    check: &Check,
+    key: &str,
+    fact: &Fact,
+    wrote: Option<String>,
+    truth: &str,
+) -> CheckResult {
+    let expected = format!("`{key}` as {} shows it", fact.source());
+    let Some(w) = wrote else {
+        return result(
+            check,
+            false,
+            expected,
+            format!("`{key}` is not answered yet"),
+        );
+    };
+    if fact.numeric() {
+        let (Ok(a), Ok(t)) = (w.parse::<i64>(), truth.parse::<i64>()) else {
+            return result(
+                check,
+                false,
+                expected,
+                format!("`{key} = {w}`: write a number"),
+            );
+        };
+        return match a.cmp(&t) {
+            std::cmp::Ordering::Equal => result(check, true, expected, "right"),
+            o => result(
+                check,
+                false,
+                expected,
+                format!(
+                    "`{key} = {w}` is {} than the kernel's",
+                    if o == std::cmp::Ordering::Less {
+                        "less"
+                    } else {
+                        "more"
+                    }
+                ),
+            ),
+        };
+    }
+    if normal(&w) == normal(truth) {
+        result(check, true, expected, "right")
+    } else {
+        result(
+            check,
+            false,
+            expected,
+            format!("`{key} = \"{w}\"` is not what it shows"),
+        )
     }
 }
 
@@ -820,6 +1074,7 @@ async fn verdict_eclat(
         defines: vec![],
         packets: vec![("check".into(), frame.clone()), ("check".into(), frame)],
         chain: None,
+        clock: None,
     };
     let res = match lab.test(req, cancel.clone()).await {
         Ok(r) => r.packets,
@@ -856,6 +1111,184 @@ async fn verdict_eclat(
         }
     }
     Ok(result(check, true, want.to_string(), want.to_string()))
+}
+
+/// How long a tool gets to attach (bcc compiles C first: seconds on a loaded machine).
+const READY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Why `tool` cannot run on this machine, if it cannot.
+fn missing(tool: crate::lessons::Tool) -> Option<String> {
+    use eclat_service::doctor as d;
+    match tool {
+        crate::lessons::Tool::Bpftrace => {
+            if d::tool("bpftrace").is_none() {
+                Some("bpftrace is not installed (`eclat-lab doctor` says how to install it)".into())
+            } else if d::tracefs().is_none() {
+                Some("tracefs is not mounted (`sudo eclat-lab doctor` mounts it)".into())
+            } else {
+                None
+            }
+        }
+        crate::lessons::Tool::Bcc => {
+            let release = d::kernel_version().map(|v| v.2).unwrap_or_default();
+            if let Some(why) = d::bcc_missing() {
+                Some(format!(
+                    "bcc is not installed for {} ({why}; `eclat-lab doctor` says how)",
+                    d::BCC_PYTHON
+                ))
+            } else if d::kernel_headers(&release).is_none() {
+                Some(format!(
+                    "this machine has no headers of its kernel (Linux {release}), and bcc \
+                     compiles your C against them when it starts (`eclat-lab doctor`)"
+                ))
+            } else {
+                None
+            }
+        }
+    }
+}
+
+/// The last number in a line (`@aborts: 100` -> 100).
+fn last_number(line: &str) -> Option<i128> {
+    line.split(|c: char| !c.is_ascii_digit())
+        .filter(|w| !w.is_empty())
+        .last()?
+        .parse()
+        .ok()
+}
+
+/// The end of a tool's output, for a report.
+fn tail(lines: &[String]) -> String {
+    let t: Vec<&str> = lines
+        .iter()
+        .map(|l| l.trim())
+        .filter(|l| !l.is_empty())
+        .collect();
+    if t.is_empty() {
+        return "(it printed nothing)".into();
+    }
+    t[t.len().saturating_sub(4)..].join(" / ")
+}
+
+/// A map entry once the packets in flight have landed (two reads 50 ms apart agree).
+async fn settled(lab: &Lab, map: &str, key: &str) -> Result<i128> {
+    let mut last = value_of(&dump_of(lab, map).await?, key)?;
+    for _ in 0..40 {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        let now = value_of(&dump_of(lab, map).await?, key)?;
+        if now == last {
+            return Ok(now);
+        }
+        last = now;
+    }
+    Ok(last)
+}
+
+/// `{file}`, `{python}` and `{prog_id:NODE:DEV}` in an argument of an `observe` check.
+async fn argument(lab: &Lab, a: &str, file: &Path) -> Result<String> {
+    if let Some(rest) = a
+        .strip_prefix("{prog_id:")
+        .and_then(|r| r.strip_suffix('}'))
+    {
+        let (node, dev) = rest
+            .split_once(':')
+            .with_context(|| format!("write {{prog_id:NODE:DEV}}, not {a}"))?;
+        return Ok(lab
+            .attached_prog(node.into(), dev.into())
+            .await?
+            .id
+            .to_string());
+    }
+    Ok(a.replace("{file}", &file.display().to_string())
+        .replace("{python}", eclat_service::doctor::BCC_PYTHON))
+}
+
+/// Runs the learner's bpftrace or bcc program in the scratch lab while traffic flows, and
+/// compares what it counted with the lab's own counter (or the packets sent).
+async fn observe(
+    scratch: &mut Scratch<'_>,
+    check: &Check,
+    file: &Path,
+    cancel: &CancellationToken,
+) -> Result<CheckResult> {
+    let Check::Observe {
+        tool,
+        setup,
+        node,
+        run,
+        ready,
+        send,
+        count,
+        equals,
+        ..
+    } = check
+    else {
+        bail!("not an observe check");
+    };
+    if let Some(why) = missing(*tool) {
+        let mut r = result(check, false, "the tool to run on this machine", why);
+        r.not_possible = true;
+        r.hint = None;
+        return Ok(r);
+    }
+    scratch.setup(setup, cancel).await?;
+    let lab = scratch.get().await?;
+    let mut argv = Vec::new();
+    for a in run {
+        argv.push(argument(lab, a, file).await?);
+    }
+    let before = match equals {
+        Some(m) => value_of(&dump_of(lab, &m.map).await?, &m.key)?,
+        None => 0,
+    };
+    let mut bg = lab.exec_background(node.clone(), argv).await?;
+    let needle = ready.clone();
+    let (bg, started) = tokio::task::spawn_blocking(move || {
+        let ok = bg.wait_for(&needle, READY_TIMEOUT);
+        (bg, ok)
+    })
+    .await?;
+    let grace = eclat_service::exec::INTERRUPT_GRACE;
+    if !started {
+        let (code, out) = tokio::task::spawn_blocking(move || bg.interrupt(grace)).await??;
+        return Ok(result(
+            check,
+            false,
+            format!("it to start and print `{ready}`"),
+            format!("it ended with status {code} first: {}", tail(&out)),
+        ));
+    }
+    checkpoint(cancel)?;
+    let Step::Traffic(t) = Step::parse(send)? else {
+        bail!("a check sends with `traffic ...`, not `{send}`");
+    };
+    let sent = lab.traffic(t, Progress::default(), cancel.clone()).await?;
+    let grew = match equals {
+        Some(m) => settled(lab, &m.map, &m.key).await? - before,
+        None => sent.sent as i128,
+    };
+    let (_, out) = tokio::task::spawn_blocking(move || bg.interrupt(grace)).await??;
+    let counted = out.iter().rev().find_map(|l| {
+        let l = l.trim_start();
+        l.starts_with(count.as_str())
+            .then(|| last_number(l))
+            .flatten()
+    });
+    Ok(match counted {
+        None => result(
+            check,
+            false,
+            format!("a line `{count}... N` when it ends"),
+            format!("no such line: {}", tail(&out)),
+        ),
+        Some(n) if n == grew => result(check, true, grew.to_string(), n.to_string()),
+        Some(n) => result(
+            check,
+            false,
+            format!("{grew} (the lab's own count)"),
+            format!("{n}"),
+        ),
+    })
 }
 
 /// Runs one setup step in the scratch lab.
@@ -1164,8 +1597,8 @@ struct FlowCheck<'a> {
     deltas: &'a [MapDelta],
 }
 
-/// Packets per (backend address, source port), from a map keyed by `{u32 address (host
-/// order), u16 source port, u16 pad}` in the machine's byte order.
+/// Packets per (backend address, source port), from a map keyed by `{u8 address[4]
+/// (network order), u16 source port (the machine's order), u16 pad}`.
 type FlowCounts = std::collections::BTreeMap<(u32, u16), u64>;
 
 fn flow_counts(d: &Dump) -> Result<FlowCounts> {
@@ -1174,13 +1607,13 @@ fn flow_counts(d: &Dump) -> Result<FlowCounts> {
         let k = &r.key_bytes;
         if k.len() != 8 {
             bail!(
-                "map {} has {}-byte keys; a flows check reads (u32 backend address, u16 source \
+                "map {} has {}-byte keys; a flows check reads (backend address, u16 source \
                  port, u16 pad) keys",
                 d.map.name,
                 k.len()
             );
         }
-        let addr = u32::from_ne_bytes([k[0], k[1], k[2], k[3]]);
+        let addr = u32::from_be_bytes([k[0], k[1], k[2], k[3]]);
         let port = u16::from_ne_bytes([k[4], k[5]]);
         let v = match &r.value {
             Value::Int(v) => *v,
@@ -1276,8 +1709,8 @@ fn judge_flows(
             ));
         }
         return Ok(format!(
-            "{flows} flows, each at one backend; {kept_at_drained} existing flows stayed on \
-             {}, no new one went there",
+            "{flows} flows, each at one backend; the flows already on {} stayed there \
+             ({kept_at_drained}), no new one went there",
             ip(d)
         ));
     }
@@ -1343,6 +1776,9 @@ async fn flows(
     Ok(result(check, true, expected, seen))
 }
 
+/// Where a traffic check stops its scratch lab's clock, ms.
+const CHECK_CLOCK_MS: u32 = 1000;
+
 #[allow(clippy::too_many_arguments)]
 async fn traffic(
     lab: &Lab,
@@ -1356,6 +1792,10 @@ async fn traffic(
 ) -> Result<CheckResult> {
     let subst = |c: &str| c.replace("{file}", &file.display().to_string());
     run_setup(lab, file, setup, cancel).await?;
+    // the programs' clock stopped (this is the check's own scratch lab): a token bucket
+    // counts the same packets through however slowly a loaded machine sends them
+    lab.set_test_clock(std::num::NonZeroU32::new(CHECK_CLOCK_MS))
+        .await?;
     let mut before = Vec::new();
     for d in deltas {
         before.push(value_of(&dump_of(lab, &d.map).await?, &d.key)?);
@@ -1605,7 +2045,7 @@ mod tests {
             ("10.0.3.2", 40003, 1),
         ]);
         let ok = judge_flows(&before, &after, 4, 40000, 4, d).unwrap();
-        assert!(ok.contains("1 existing flows stayed on 10.0.2.2"), "{ok}");
+        assert!(ok.contains("already on 10.0.2.2 stayed there (1)"), "{ok}");
         let new_there = counts(&[
             ("10.0.2.2", 40000, 2),
             ("10.0.1.2", 40001, 2),
@@ -1676,6 +2116,12 @@ mod tests {
                         l.id,
                         ex.id
                     );
+                    assert!(
+                        !d.starts_with(&format!("{who}: {who}: ")),
+                        "{}/{}: the label names its subject twice: `{d}`",
+                        l.id,
+                        ex.id
+                    );
                 }
             }
         }
@@ -1706,5 +2152,87 @@ mod tests {
         assert_eq!(r.expected, "pkt_count[0] +1 per packet");
         assert_eq!(r.seen, "pkt_count[0] +0 per packet");
         assert_eq!(r.hint, Some(1));
+    }
+
+    fn answer_check() -> Check {
+        Check::Answer {
+            key: "k".into(),
+            fact: "map-type m".into(),
+            setup: vec![],
+            hint: Some(0),
+        }
+    }
+
+    #[test]
+    fn answers_are_compared_without_giving_the_truth_away() {
+        let c = answer_check();
+        let num = Fact::parse("maps sut enp6s0f0").unwrap();
+        let r = answer(&c, "maps_used", &num, Some("2".into()), "2");
+        assert!(r.passed);
+        let r = answer(&c, "maps_used", &num, Some("3".into()), "2");
+        assert!(
+            !r.passed && r.seen.contains("more than") && !r.seen.contains('2'),
+            "{}",
+            r.seen
+        );
+        let r = answer(&c, "maps_used", &num, Some("1".into()), "2");
+        assert!(!r.passed && r.seen.contains("less than"), "{}", r.seen);
+        let r = answer(&c, "maps_used", &num, Some("two".into()), "2");
+        assert!(!r.passed && r.seen.contains("write a number"), "{}", r.seen);
+        let r = answer(&c, "maps_used", &num, None, "2");
+        assert!(
+            !r.passed && r.seen.contains("not answered yet"),
+            "{}",
+            r.seen
+        );
+        // the kernel's type name, in any of the ways people write it
+        let ty = Fact::parse("map-type pkt_count").unwrap();
+        for w in [
+            "percpu_array",
+            "PERCPU_ARRAY",
+            "BPF_MAP_TYPE_PERCPU_ARRAY",
+            " percpu_array ",
+        ] {
+            assert!(
+                answer(&c, "t", &ty, Some(w.into()), "percpu_array").passed,
+                "{w}"
+            );
+        }
+        let r = answer(&c, "t", &ty, Some("array".into()), "percpu_array");
+        assert!(!r.passed && !r.seen.contains("percpu"), "{}", r.seen);
+        assert!(Fact::parse("insns sut").is_err());
+        assert!(Fact::parse("colour pkt_count").is_err());
+    }
+
+    #[test]
+    fn a_tools_count_is_the_last_number_of_its_line() {
+        assert_eq!(last_number("@aborts: 100"), Some(100));
+        assert_eq!(last_number("@aborts[7149, 2]: 12"), Some(12));
+        assert_eq!(last_number("packets: 0"), Some(0));
+        assert_eq!(last_number("packets:"), None);
+        assert_eq!(tail(&[]), "(it printed nothing)");
+        let lines: Vec<String> = (1..=6).map(|i| format!("l{i}")).collect();
+        assert_eq!(tail(&lines), "l3 / l4 / l5 / l6");
+    }
+
+    #[test]
+    fn answers_are_read_from_toml() {
+        let d = std::env::temp_dir().join(format!("eclat-answers-{}", std::process::id()));
+        std::fs::create_dir_all(&d).unwrap();
+        let f = d.join("answers.toml");
+        std::fs::write(&f, "a = \"?\"\nb = 2\nc = \" array \"\nd = \"\"\n").unwrap();
+        assert_eq!(read_answer(&f, "a").unwrap(), None);
+        assert_eq!(read_answer(&f, "b").unwrap().as_deref(), Some("2"));
+        assert_eq!(read_answer(&f, "c").unwrap().as_deref(), Some("array"));
+        assert_eq!(read_answer(&f, "d").unwrap(), None);
+        assert_eq!(read_answer(&f, "e").unwrap(), None);
+        std::fs::write(&f, "a = = 1").unwrap();
+        assert!(
+            read_answer(&f, "a")
+                .unwrap_err()
+                .to_string()
+                .contains("not valid TOML")
+        );
+        std::fs::remove_dir_all(&d).unwrap();
     }
 }

@@ -129,6 +129,56 @@ pub enum Check {
         #[serde(default)]
         hint: Option<usize>,
     },
+    /// the learner's answer (`key = value` in their TOML file) is what the kernel says of
+    /// the scratch lab after `setup` (a `fact`: `insns NODE DEV`, `jited NODE DEV` of the
+    /// program attached there; `map-type MAP`, `value-size MAP`, `value-type MAP`)
+    Answer {
+        key: String,
+        fact: String,
+        #[serde(default)]
+        setup: Vec<String>,
+        #[serde(default)]
+        hint: Option<usize>,
+    },
+    /// a real tool (bpftrace, or Python with bcc) runs the learner's file in `node` of the
+    /// scratch lab while `send` runs; the number it prints on its `count` line (after
+    /// Ctrl-C) must be what the map `equals` names grew by, or the packets sent
+    Observe {
+        tool: Tool,
+        #[serde(default)]
+        setup: Vec<String>,
+        node: String,
+        /// the command: `{file}` the learner's file, `{python}` the Python with bcc,
+        /// `{prog_id:NODE:DEV}` the ID of the program attached there
+        run: Vec<String>,
+        /// a line the program prints once it is attached (bpftrace: in `BEGIN`)
+        ready: String,
+        send: String,
+        /// the line with the count starts with this (`@aborts`, `packets`)
+        count: String,
+        #[serde(default)]
+        equals: Option<MapKey>,
+        #[serde(default)]
+        hint: Option<usize>,
+    },
+}
+
+/// The tool an `observe` check runs, and so what the machine must have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Tool {
+    /// bpftrace and tracefs
+    Bpftrace,
+    /// Python with bcc, and the running kernel's headers
+    Bcc,
+}
+
+/// A map entry.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MapKey {
+    pub map: String,
+    pub key: String,
 }
 
 impl Check {
@@ -140,6 +190,7 @@ impl Check {
             | Check::Traffic { hint, .. }
             | Check::Swap { hint, .. }
             | Check::Flows { hint, .. } => *hint,
+            Check::Answer { hint, .. } | Check::Observe { hint, .. } => *hint,
         }
     }
 }
@@ -570,7 +621,15 @@ mod tests {
                 for c in &ex.checks {
                     // what a traffic check runs: steps the course knows
                     let lines: Vec<&String> = match c {
-                        Check::Traffic { setup, send, .. } => setup.iter().chain([send]).collect(),
+                        Check::Traffic { setup, send, .. } | Check::Observe { setup, send, .. } => {
+                            setup.iter().chain([send]).collect()
+                        }
+                        Check::Answer { setup, fact, .. } => {
+                            if let Err(e) = crate::checks::Fact::parse(fact) {
+                                panic!("{name}/{}: fact `{fact}`: {e}", ex.id);
+                            }
+                            setup.iter().collect()
+                        }
                         Check::Swap {
                             setup, send, swap, ..
                         } => setup.iter().chain(send).chain([swap]).collect(),

@@ -198,9 +198,10 @@ fn tui_figures_are_measurable() {
         bin.display(),
         serde_json::to_string(&f).unwrap()
     );
-    assert!(f.first_frame_ms > 0.0 && f.first_frame_internal_ms > 0.0);
-    assert!(f.idle_cpu_percent.is_finite() && f.idle_cpu_percent >= 0.0);
-    assert_eq!(f.maps_polled, 4);
+    // the lesson's two panels and the two opened: the sampler read each of them, and kept
+    // polling through the idle period (the times and the CPU are the bench's, not asserted)
+    assert_eq!(f.maps_polled, 4, "{f:?}");
+    assert!(f.polls_per_sec > 0.0, "the sampler stopped polling: {f:?}");
     assert_eq!(leftovers(&env), Vec::<String>::new(), "left in the kernel");
     drop(guard);
 }

@@ -268,6 +268,7 @@ impl Journal {
     }
 
     fn append(&mut self, rec: &Record) -> Result<(), JournalError> {
+        crate::crash_before_journal_write();
         let mut line = serde_json::to_string(rec).expect("journal records serialize");
         line.push('\n');
         let path = self.path.clone();
@@ -291,6 +292,7 @@ impl Journal {
         if res.is_empty() {
             return Ok(());
         }
+        crate::crash_before_journal_write();
         let mut lines = String::new();
         for r in res {
             let rec = Record::Add {

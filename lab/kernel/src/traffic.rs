@@ -447,13 +447,15 @@ fn flows_send(
     Ok(report(
         spec,
         count,
-        format!("[{}]:{}", f.to, f.port),
         format!(
-            "UDP, {} flows (source ports {}..{})",
+            "[{}]:{} ({} flows: source ports {}..{})",
+            f.to,
+            f.port,
             f.flows,
             f.sport,
             f.sport as u32 + f.flows as u32 - 1
         ),
+        "UDP".into(),
         t,
         start,
         None,

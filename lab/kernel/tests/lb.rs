@@ -54,11 +54,15 @@ impl Lab {
         assert!(rep.accepted(), "{kind}/{file}: {rep:?}");
         PathBuf::from(rep.object)
     }
-    fn run(&self, object: &Path, writes: &[MapWrite], frames: &[Vec<u8>]) -> Vec<PacketRun> {
+    fn run(&mut self, object: &Path, writes: &[MapWrite], frames: &[Vec<u8>]) -> Vec<PacketRun> {
+        // the scratch directory records itself in the journal, which one holder at a time
+        // may have open
+        drop(self.journal.take());
         let scratch = bpffs::Scratch::create(&self.env, "run").unwrap();
         let runs =
             modules::run_packets(object, Some("lb_xdp"), writes, frames, scratch.path()).unwrap();
         drop(scratch);
+        self.journal = Some(Journal::open(&self.env.state_dir).unwrap());
         runs
     }
 }
@@ -192,7 +196,7 @@ fn count(run: &PacketRun, map: &str, key: u32) -> u64 {
 
 #[test]
 fn the_load_balancer_rewrites_exact_bytes() {
-    let lab = Lab::new("lbx");
+    let mut lab = Lab::new("lbx");
     let obj = lab.build("solution", "lb.bpf.c");
     let to_lb = (SUT_MAC, RT_MAC);
     let back = (RT_MAC, SUT_MAC);
@@ -285,7 +289,7 @@ fn the_load_balancer_rewrites_exact_bytes() {
 
 #[test]
 fn the_starter_balances_nothing() {
-    let lab = Lab::new("lbs");
+    let mut lab = Lab::new("lbs");
     let obj = lab.build("starter", "lb.bpf.c");
     let f = frame((SUT_MAC, RT_MAC), CLIENT, VIP, 17, 40000, b"lab");
     let r = &lab.run(&obj, &three_backends(), std::slice::from_ref(&f))[0];
@@ -294,7 +298,7 @@ fn the_starter_balances_nothing() {
 
 #[test]
 fn draining_keeps_old_flows_and_places_new_ones_elsewhere() {
-    let lab = Lab::new("lbd");
+    let mut lab = Lab::new("lbd");
     let obj = lab.build("solution", "lb_drain.bpf.c");
     let f = |sport| frame((SUT_MAC, RT_MAC), CLIENT, VIP, 17, sport, b"lab");
     let dst = |r: &PacketRun| Ipv4Addr::new(r.output[30], r.output[31], r.output[32], r.output[33]);
@@ -362,9 +366,7 @@ fn the_backend_counter_checks_checksums() {
     // per flow: (backend address in host order, source port) -> packets
     let m = maps::find(&env, "lb_rx_flows").unwrap();
     let d = maps::dump(&m, 100).unwrap();
-    let mut key = u32::from("10.0.2.2".parse::<Ipv4Addr>().unwrap())
-        .to_ne_bytes()
-        .to_vec();
+    let mut key = "10.0.2.2".parse::<Ipv4Addr>().unwrap().octets().to_vec();
     key.extend_from_slice(&40000u16.to_ne_bytes());
     key.extend_from_slice(&[0, 0]);
     let row = d
@@ -384,7 +386,7 @@ fn flows_at_backends(env: &LabEnv) -> std::collections::BTreeMap<(Ipv4Addr, u16)
         .iter()
         .map(|r| {
             let k = &r.key_bytes;
-            let a = Ipv4Addr::from(u32::from_ne_bytes([k[0], k[1], k[2], k[3]]));
+            let a = Ipv4Addr::new(k[0], k[1], k[2], k[3]);
             let p = u16::from_ne_bytes([k[4], k[5]]);
             let maps::Value::Int(v) = r.value else {
                 panic!("{:?}", r.value)
@@ -419,6 +421,13 @@ fn real_flows_reach_one_backend_each_with_checksums_the_kernel_accepts() {
     .unwrap();
     let t = topology::parse(&src, "lb-lab.toml").unwrap();
     topo::up(&env, lab.j(), &t, &src, Lifetime::Persistent).unwrap();
+    // what the topology file attaches (the service does this after `topo up`)
+    for end in t.links.iter().flat_map(|l| [&l.a, &l.b]) {
+        if let Some(p) = &end.xdp {
+            xdp::attach(&env, lab.j(), p, &end.node, &end.dev, false, Lifetime::Persistent)
+                .unwrap();
+        }
+    }
     let obj = lab.build("solution", "lb.bpf.c");
     xdp::load_object(&env, lab.j(), &obj, "lb", Lifetime::Persistent).unwrap();
     for w in three_backends() {

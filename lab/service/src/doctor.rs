@@ -25,3 +25,8 @@ impl Lab {
         .await
     }
 }
+
+/// What the field's tools need, for the lessons' checks that run them.
+pub use eclat_kernel::doctor::{
+    BCC_PYTHON, bcc_missing, kernel_headers, kernel_version, tool, tracefs,
+};

@@ -27,6 +27,16 @@ pub struct TestRequest {
     pub packets: Vec<(String, Vec<u8>)>,
     /// run this chain directly (through the lab's chain runner), not the script's loader
     pub chain: Option<String>,
+    /// the programs' clock (`hike_now_ns`), stopped; `None`: the kernel's clock
+    pub clock: Option<TestClock>,
+}
+
+/// A stopped clock for a test: packet `i` runs at `start_ms + i * tick_ms` (token buckets
+/// refill and blacklist entries expire by exactly that much between packets).
+#[derive(Debug, Clone, Copy)]
+pub struct TestClock {
+    pub start_ms: std::num::NonZeroU32,
+    pub tick_ms: u32,
 }
 
 /// What a test ran: the packets, and the chain they went straight into (`None`: through
@@ -188,8 +198,18 @@ impl Lab {
                 .collect()
         };
         let mut out = Vec::new();
-        for (label, pkt) in &req.packets {
+        for (i, (label, pkt)) in req.packets.iter().enumerate() {
             crate::checkpoint(cancel)?;
+            if let Some(c) = req.clock {
+                let ms = u64::from(c.start_ms.get()) + i as u64 * u64::from(c.tick_ms);
+                let ms = u32::try_from(ms)
+                    .ok()
+                    .and_then(std::num::NonZeroU32::new)
+                    .with_context(|| {
+                        format!("--clock and --tick put packet {} past 2^32 ms", i + 1)
+                    })?;
+                hike.set_test_clock(Some(ms))?;
+            }
             let before = snapshot(&map_refs);
             let r = hike.test_run(&lpkg, &lname, pkt, 1)?;
             let after = snapshot(&map_refs);

@@ -216,3 +216,58 @@ mod tests {
         }
     }
 }
+
+/// What the kernel holds of one program (what `bpftool prog show` prints of it).
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct ProgFacts {
+    pub id: u32,
+    pub name: String,
+    /// instructions after verification (`bpftool prog dump xlated`; a 64-bit load counts 2)
+    pub xlated_insns: u32,
+    /// bytes of native code from the JIT (`jited NB` in `bpftool prog show`)
+    pub jited_bytes: u32,
+    /// how many maps it uses (`map_ids` in `bpftool prog show`)
+    pub maps: u32,
+}
+
+impl Lab {
+    /// The program attached to `node:dev`, as the kernel describes it.
+    pub async fn attached_prog(&self, node: String, dev: String) -> Result<ProgFacts> {
+        let st = self.topo_status().await?;
+        let id = st
+            .nodes
+            .iter()
+            .filter(|n| n.node == node)
+            .flat_map(|n| &n.interfaces)
+            .find(|i| i.dev == dev)
+            .with_context(|| format!("no interface {node}:{dev}"))?
+            .xdp_prog_id
+            .with_context(|| format!("no XDP program is attached to {node}:{dev}"))?;
+        self.blocking(move |_| {
+            let p = eclat_kernel::sys::prog_info_by_id(id)?
+                .with_context(|| format!("program {id} is gone"))?;
+            Ok(ProgFacts {
+                id,
+                name: p.name,
+                xlated_insns: p.xlated_bytes / 8,
+                jited_bytes: p.jited_bytes,
+                maps: p.maps,
+            })
+        })
+        .await
+    }
+}
+
+/// The C types of key and value of a map of a prebuilt plain program (`lab/xdp_counter/
+/// pkt_count`), from the BTF of the object the lab embeds: what `bpftool btf dump map`
+/// prints for it.
+pub fn prebuilt_map_types(map_path: &str) -> Option<(String, String)> {
+    let mut parts = map_path.rsplit('/');
+    let map = parts.next()?;
+    let program = parts.next()?;
+    let p = eclat_model::prebuilt::find(program)?;
+    let data = eclat_kernel::objects::get(p.object)?;
+    let meta = eclat_model::meta::read(p.package, data).ok()?;
+    let sig = meta.map(map)?;
+    Some((sig.key.name.clone(), sig.value.name.clone()))
+}

@@ -10,7 +10,7 @@ use eclat_course::progress::Progress;
 use eclat_course::{checks, devcheck, lessons, workspace};
 use eclat_service::draw::{ChainDrawRequest, ScriptFigure};
 use eclat_service::scripts::LoadRequest;
-use eclat_service::testrun::TestRequest;
+use eclat_service::testrun::{TestClock, TestRequest};
 use eclat_service::traffic::{Progress as Sent, TrafficRequest, What};
 use eclat_service::{CancellationToken, Lab, NeedsRoot};
 use tokio::sync::mpsc;
@@ -185,7 +185,31 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<Reply> {
                 Reply::TopoDraw(TopoDrawn { drawing, written })
             }
         },
-        Cmd::Exec { node, argv } => Reply::Exec(lab.exec(node, argv).await?),
+        Cmd::Exec {
+            node,
+            argv,
+            bpf_stats,
+        } => {
+            // each line of output, as it comes
+            let (tx, mut rx) = mpsc::unbounded_channel::<String>();
+            let fwd = ctx.updates.clone();
+            let lines = tokio::spawn(async move {
+                while let Some(line) = rx.recv().await {
+                    let _ = fwd.send(Update::Output { line });
+                }
+            });
+            let r = lab
+                .exec(
+                    node,
+                    argv,
+                    eclat_service::exec::ExecOptions { bpf_stats },
+                    Some(tx),
+                    ctx.cancel.clone(),
+                )
+                .await;
+            let _ = lines.await;
+            Reply::Exec(r?)
+        }
         Cmd::Traffic(a) => {
             let req = traffic_request(&a)?;
             Reply::Traffic(
@@ -269,6 +293,8 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<Reply> {
             packets,
             pcap,
             chain,
+            clock,
+            tick,
         } => {
             let mut frames = Vec::new();
             for p in &packets {
@@ -290,6 +316,10 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<Reply> {
                         defines: parse_defines(&define)?,
                         packets: frames,
                         chain,
+                        clock: clock.map(|start_ms| TestClock {
+                            start_ms,
+                            tick_ms: tick.unwrap_or(0),
+                        }),
                     },
                     ctx.cancel.clone(),
                 )

@@ -297,4 +297,9 @@ pub enum Update {
         /// the step now starting, one line for a person (`bench 2/4: eCLAT compile, ...`)
         progress: String,
     },
+    /// a line a command run with `exec` wrote, as it came
+    Output {
+        /// the line, without its end of line
+        line: String,
+    },
 }

@@ -35,7 +35,12 @@ pub enum Cmd {
     #[command(subcommand)]
     Topo(TopoCmd),
     /// Run a command inside a node's network namespace: exec NODE -- CMD [ARGS...]
+    /// (in the tutorial and the shell its output streams; Esc / Ctrl-C sends it Ctrl-C)
     Exec {
+        /// Count every BPF program's runs and run time while the command runs (`bpftool prog
+        /// show` prints them as run_cnt and run_time_ns); off again when it ends
+        #[arg(long)]
+        bpf_stats: bool,
         node: String,
         #[arg(last = true, required = true, num_args = 1..)]
         argv: Vec<String>,
@@ -91,6 +96,14 @@ pub enum Cmd {
         /// script's only chain when it configures no loader)
         #[arg(long)]
         chain: Option<String>,
+        /// Stop the programs' clock at MS milliseconds (not 0): token buckets do not refill
+        /// and blacklist entries do not expire between packets, so every run gives the same
+        /// verdicts
+        #[arg(long, value_name = "MS")]
+        clock: Option<std::num::NonZeroU32>,
+        /// With --clock: move the clock MS milliseconds forward after each packet
+        #[arg(long, value_name = "MS", requires = "clock")]
+        tick: Option<u32>,
     },
     /// HIKe chains stored in the lab: list, disassemble, trace live
     #[command(subcommand)]
@@ -474,7 +487,12 @@ mod tests {
         ])
         .unwrap();
         match c.cmd {
-            Some(Cmd::Exec { node, argv }) => {
+            Some(Cmd::Exec {
+                node,
+                argv,
+                bpf_stats,
+            }) => {
+                assert!(!bpf_stats);
                 assert_eq!(node, "tg");
                 assert_eq!(argv, ["ping", "-6", "-c", "3", "fc01::2"]);
             }

@@ -158,12 +158,29 @@ pub fn format_status(st: &Status) -> String {
 }
 
 pub fn exec(e: &ExecResult) -> String {
-    let mut text = e.output.clone().unwrap_or_default();
-    if e.exit_code != 0 && e.output.is_some() {
+    // streamed output was shown line by line already
+    let mut text = if e.streamed {
+        String::new()
+    } else {
+        e.output.clone().unwrap_or_default()
+    };
+    let name = e.argv.first().map(String::as_str).unwrap_or("the command");
+    if e.interrupted {
         text.push_str(&format!(
-            "({} exited with status {})",
-            e.argv.first().map(String::as_str).unwrap_or("the command"),
+            "({name} was sent Ctrl-C and ended with status {})",
             e.exit_code
+        ));
+    } else if e.exit_code != 0 && e.output.is_some() {
+        text.push_str(&format!("({name} exited with status {})", e.exit_code));
+    }
+    if e.bpf_stats {
+        text.push_str(&format!(
+            "{}(BPF run-time statistics were on while {name} ran, and are off again)",
+            if text.is_empty() || text.ends_with('\n') {
+                ""
+            } else {
+                "\n"
+            }
         ));
     }
     text.trim_end().to_string()

@@ -118,6 +118,7 @@ pub fn update(u: &Update) -> String {
         Update::Frame(f) => lab::watch_frame(f),
         Update::Trace(t) => learn::trace_item(t),
         Update::Progress { progress } => progress.clone(),
+        Update::Output { line } => line.clone(),
     }
 }
 

@@ -48,6 +48,9 @@ pub fn reply(text: &str) -> Box<Reply> {
         argv: vec!["true".into()],
         exit_code: 0,
         output: Some(text.into()),
+        streamed: false,
+        interrupted: false,
+        bpf_stats: false,
     }))
 }
 
@@ -211,6 +214,16 @@ pub fn rows(object_map: &str, map_type: &str, rows: &[(u64, u64)]) -> MapDump {
     })
 }
 
+/// A dump of several entries whose keys the lab decoded through BTF (`{addr: 10.0.1.2}`).
+pub fn text_rows(object_map: &str, map_type: &str, rows: &[(&str, u64)]) -> MapDump {
+    let numbered: Vec<(u64, u64)> = (0u64..).zip(rows.iter().map(|r| r.1)).collect();
+    let mut d = self::rows(object_map, map_type, &numbered);
+    for (r, (text, _)) in d.rows.iter_mut().zip(rows) {
+        r.key_text = Some(text.to_string());
+    }
+    d
+}
+
 /// The HIKe lab up; with `xdp`, xdp_counter attached to sut:enp6s0f0.
 pub fn status(xdp: bool) -> Status {
     let prog = xdp.then_some("xdp_counter");
@@ -318,6 +331,7 @@ pub fn failed_check(lesson: &Lesson) -> CheckDone {
             hints: ex.hints.clone(),
             file,
             passed: false,
+            not_possible: None,
             results: vec![
                 CheckResult {
                     what: "it compiles".into(),
@@ -326,6 +340,7 @@ pub fn failed_check(lesson: &Lesson) -> CheckDone {
                     seen: "compiled".into(),
                     hint: None,
                     explanation: None,
+                    not_possible: false,
                 },
                 CheckResult {
                     what: "the kernel's verifier accepts it".into(),
@@ -335,6 +350,7 @@ pub fn failed_check(lesson: &Lesson) -> CheckDone {
                         .into(),
                     hint: Some(1),
                     explanation: Some(explanation),
+                    not_possible: false,
                 },
             ],
         },
@@ -357,6 +373,7 @@ pub fn passed_check(lesson: &Lesson) -> CheckDone {
             seen: "ok".into(),
             hint: None,
             explanation: None,
+            not_possible: false,
         })
         .collect();
     d

@@ -901,8 +901,9 @@ impl Hike {
         Ok(true)
     }
 
-    /// Reads `hvm_config[0]`: (trace, epoch).
-    fn config(&self) -> Result<(MapData, u32, u64), HikeError> {
+    /// Reads `hvm_config[0]`: the map and its value (`struct hvm_config`: trace, the test
+    /// clock, epoch).
+    fn config(&self) -> Result<(MapData, [u8; 16]), HikeError> {
         let p = self.root.join("maps/system/hvm_config");
         let md = MapData::from_pin(&p).map_err(|e| HikeError::Map {
             map: p.display().to_string(),
@@ -915,16 +916,11 @@ impl Hike {
                 detail: e.to_string(),
             }
         })?;
-        let trace = u32::from_ne_bytes(v[0..4].try_into().expect("4"));
-        let epoch = u64::from_ne_bytes(v[8..16].try_into().expect("8"));
-        Ok((md, trace, epoch))
+        Ok((md, v))
     }
 
-    fn write_config(&self, md: &MapData, trace: u32, epoch: u64) -> Result<(), HikeError> {
-        let mut v = [0u8; 16];
-        v[0..4].copy_from_slice(&trace.to_ne_bytes());
-        v[8..16].copy_from_slice(&epoch.to_ne_bytes());
-        crate::sys::update(md.fd().as_fd(), &0u32.to_ne_bytes(), &v).map_err(|e| HikeError::Map {
+    fn write_config(&self, md: &MapData, v: &[u8; 16]) -> Result<(), HikeError> {
+        crate::sys::update(md.fd().as_fd(), &0u32.to_ne_bytes(), v).map_err(|e| HikeError::Map {
             map: "hvm_config".into(),
             detail: e.to_string(),
         })
@@ -933,14 +929,27 @@ impl Hike {
     /// Tells every CPU that the chain store changed (see `hvm_load_chain` in the VM): frames
     /// re-check their cached bytecode against `hvm_chain_map` on their next chain entry.
     fn bump_epoch(&self) -> Result<(), HikeError> {
-        let (md, trace, _) = self.config()?;
-        self.write_config(&md, trace, next_gen())
+        let (md, mut v) = self.config()?;
+        v[8..16].copy_from_slice(&next_gen().to_ne_bytes());
+        self.write_config(&md, &v)
     }
 
     /// Turns the VM's trace (ring buffer `hvm_trace`) on or off.
     pub fn set_trace(&self, on: bool) -> Result<(), HikeError> {
-        let (md, _, epoch) = self.config()?;
-        self.write_config(&md, on as u32, epoch)
+        let (md, mut v) = self.config()?;
+        v[0..4].copy_from_slice(&(on as u32).to_ne_bytes());
+        self.write_config(&md, &v)
+    }
+
+    /// Sets the test clock (`hvm_config`'s third word, `hike/clock.h`): from now on the
+    /// programs that read the time through `hike_now_ns()` (the token buckets of `meter`,
+    /// `ip6_hset_srcdst`'s expiry, `lse`) see `ms` milliseconds, until it is set again;
+    /// `None` gives them the kernel's clock back. For tests and `test --clock`: what
+    /// depends on time becomes exact, whatever the load of the machine.
+    pub fn set_test_clock(&self, ms: Option<std::num::NonZeroU32>) -> Result<(), HikeError> {
+        let (md, mut v) = self.config()?;
+        v[4..8].copy_from_slice(&ms.map_or(0, |m| m.get()).to_ne_bytes());
+        self.write_config(&md, &v)
     }
 
     /// The VM's abort counters (`hvm_stats`), summed over CPUs, by reason.

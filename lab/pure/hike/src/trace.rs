@@ -254,6 +254,11 @@ mod tests {
         // the values of enum hvm_error in vm_abi.h
         assert_eq!(AbortReason::Bootstrap.code(), 10);
         assert_eq!(AbortReason::TailCallLimit.code(), 12);
+        // what a learner reads: each reason explained, and shown as its explanation
+        for r in AbortReason::ALL {
+            assert!(!r.explain().is_empty(), "{r:?}");
+            assert_eq!(r.to_string(), r.explain());
+        }
     }
 
     #[test]

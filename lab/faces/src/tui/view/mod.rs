@@ -97,6 +97,7 @@ fn draw_header(f: &mut Frame, app: &App, r: Rect) {
         let (mark, style) = match &app.check {
             CheckView::Done(r) if r.passed => ("✓", t.bar_key()),
             _ if app.exercise_passed() => ("✓", t.bar_key()),
+            CheckView::Done(r) if r.not_possible.is_some() => ("n/a", t.bar()),
             CheckView::Done(_) | CheckView::Error(_) => ("✗", t.bar_key()),
             CheckView::Running => ("…", t.bar()),
             CheckView::NotRun => ("·", t.bar()),
@@ -962,21 +963,15 @@ file = "collector.eclat"
         assert!(s.contains("Maps"), "next to the counters: {s}");
     }
 
-    /// Lesson 6 at its `chain trace` step: the lab up, the chain's counters moving, a
-    /// packet's walk through the chain in the timeline.
-    fn chain_scene(w: u16, h: u16) -> App {
-        let t0 = Instant::now();
-        let l = lessons::find("6").unwrap();
+    /// A lesson with the lab up, moved with `n` to the first step whose command `pick`s.
+    fn at_step(t0: Instant, size: (u16, u16), lesson: &str, pick: fn(&str) -> bool) -> App {
+        let l = lessons::find(lesson).unwrap();
         let at = l
             .steps
             .iter()
-            .position(|s| {
-                s.run
-                    .as_deref()
-                    .is_some_and(|r| r.starts_with("chain trace"))
-            })
-            .expect("lesson 6 has a chain trace step");
-        let mut app = App::new(l, true, Theme { color: false }, (w, h), t0);
+            .position(|s| s.run.as_deref().is_some_and(pick))
+            .unwrap_or_else(|| panic!("lesson {lesson} has no such step"));
+        let mut app = App::new(l, true, Theme { color: false }, size, t0);
         update(&mut app, Event::Topo(Ok(fake::status(true))));
         while app.step < at {
             update(
@@ -986,6 +981,14 @@ file = "collector.eclat"
                 )),
             );
         }
+        app
+    }
+
+    /// Lesson 6 at its `chain trace` step: the lab up, the chain's counters moving, a
+    /// packet's walk through the chain in the timeline.
+    fn chain_scene(w: u16, h: u16) -> App {
+        let t0 = Instant::now();
+        let mut app = at_step(t0, (w, h), "6", |r| r.starts_with("chain trace"));
         for i in 0..=10u64 {
             let at = t0 + Duration::from_millis(100 * i);
             update(
@@ -1072,7 +1075,6 @@ file = "collector.eclat"
                 )),
             );
         }
-        let b = |a: [u8; 4]| u32::from_be_bytes(a) as u64;
         for i in 0..=10u64 {
             let at = t0 + Duration::from_millis(100 * i);
             let k = 20 * i;
@@ -1094,13 +1096,13 @@ file = "collector.eclat"
                     ),
                     sample(
                         "lb_rx",
-                        fake::rows(
+                        fake::text_rows(
                             "lab/lb_backend/lb_rx",
                             "hash",
                             &[
-                                (b([10, 0, 1, 2]), 3 * k),
-                                (b([10, 0, 2, 2]), 5 * k),
-                                (b([10, 0, 3, 2]), 4 * k),
+                                ("{addr: 10.0.2.2}", 5 * k),
+                                ("{addr: 10.0.1.2}", 3 * k),
+                                ("{addr: 10.0.3.2}", 4 * k),
                             ],
                         ),
                     ),
@@ -1125,13 +1127,7 @@ file = "collector.eclat"
     #[test]
     fn load_balancer_lesson_160x45() {
         let s = render(&lb_scene(160, 45));
-        for want in [
-            "b1 10.0.1.2",
-            "b2 10.0.2.2",
-            "b3 10.0.3.2",
-            "slot 1",
-            "Lesson 4 text",
-        ] {
+        for want in ["b1 10.0.1.2", "b2 10.0.2.2", "slot 1 (b2)", "Lesson 4 text"] {
             assert!(s.contains(want), "{want}:\n{s}");
         }
         insta::assert_snapshot!(s);
@@ -1142,7 +1138,65 @@ file = "collector.eclat"
         let s = render(&lb_scene(80, 24));
         assert!(s.contains("Step "), "the step panel:\n{s}");
         assert!(s.contains("Lesson 4 text"), "the lesson text:\n{s}");
-        assert!(s.contains("slot 1"), "the per-backend counters:\n{s}");
+        assert!(s.contains("slot 2 (b3)"), "the per-backend counters:\n{s}");
+        assert!(s.contains("b1 10.0.1.2"), "what arrived, at least its first row:\n{s}");
+        insta::assert_snapshot!(s);
+    }
+
+    /// Lesson 3 at its bpftrace step: the counter's panels, a one-liner's lines streamed
+    /// into the log, the lesson text at the step's section.
+    fn tools_scene(w: u16, h: u16) -> App {
+        let t0 = Instant::now();
+        let mut app = at_step(t0, (w, h), "3", |r| r.contains("bpftrace -e"));
+        for i in 0..=10u64 {
+            let at = t0 + Duration::from_millis(100 * i);
+            update(
+                &mut app,
+                Event::Maps(vec![
+                    Sample {
+                        name: "pkt_count".into(),
+                        at,
+                        result: Ok(Some(fake::dump("pkt_count", 40 + i * 2))),
+                    },
+                    Sample {
+                        name: "verdict".into(),
+                        at,
+                        result: Ok(Some(fake::dump("verdict", 0))),
+                    },
+                ]),
+            );
+        }
+        app.push(
+            LogKind::Command,
+            "$ exec sut -- bpftrace -e 'tracepoint:xdp:xdp_exception { @aborts[args->prog_id, args->ifindex] = count(); }'",
+        );
+        app.push(
+            LogKind::Output,
+            "Attaching 1 probe...\n^C\n\n@aborts[57, 2]: 412\n(bpftrace was sent Ctrl-C and ended with status 0)",
+        );
+        app
+    }
+
+    #[test]
+    fn tools_lesson_80x24() {
+        let s = render(&tools_scene(80, 24));
+        assert!(s.contains("Step "), "the step panel:\n{s}");
+        assert!(s.contains("Lesson 3 text"), "the lesson text:\n{s}");
+        insta::assert_snapshot!(s);
+    }
+
+    #[test]
+    fn tools_lesson_160x45() {
+        let s = render(&tools_scene(160, 45));
+        assert!(s.contains("Lesson 3 text"), "the lesson text:\n{s}");
+        assert!(
+            s.contains("bpftrace: watching XDP live"),
+            "the text at the step's section:\n{s}"
+        );
+        assert!(
+            s.contains("@aborts[57, 2]: 412"),
+            "the one-liner's output:\n{s}"
+        );
         insta::assert_snapshot!(s);
     }
 }

@@ -20,6 +20,7 @@ pub fn draw_check(f: &mut Frame, app: &App, r: Rect) {
     };
     let (mark, style) = match &app.check {
         CheckView::Done(rep) if rep.passed => ("PASS", t.spark().patch(t.strong())),
+        CheckView::Done(rep) if rep.not_possible.is_some() => ("NOT POSSIBLE HERE", t.warn()),
         CheckView::Done(_) | CheckView::Error(_) => ("FAIL", t.error()),
         CheckView::Running => ("…", t.warn()),
         CheckView::NotRun if app.exercise_passed() => ("passed before", t.spark()),
