@@ -400,7 +400,12 @@ mod tests {
                 // a solution that only moves lines has none of its own
                 let sorted = |t: &str| {
                     let mut v: Vec<String> = t.lines().map(|l| l.trim().to_string()).collect();
-                    v.retain(|l| !l.is_empty() && !l.starts_with('#') && !l.starts_with("/*") && !l.starts_with('*'));
+                    v.retain(|l| {
+                        !l.is_empty()
+                            && !l.starts_with('#')
+                            && !l.starts_with("/*")
+                            && !l.starts_with('*')
+                    });
                     v.sort();
                     v
                 };
@@ -456,7 +461,11 @@ mod tests {
         };
         let c_maps = |src: &str| -> Vec<String> {
             src.lines()
-                .filter_map(|x| x.trim().strip_prefix("} ")?.strip_suffix(" SEC(\".maps\");"))
+                .filter_map(|x| {
+                    x.trim()
+                        .strip_prefix("} ")?
+                        .strip_suffix(" SEC(\".maps\");")
+                })
                 .map(str::to_string)
                 .collect()
         };
@@ -558,13 +567,28 @@ mod tests {
             "# a comment\nOFFSET = 62   # the offset\nf()\n",
         );
         assert_eq!(lines, vec!["OFFSET = 62".to_string()]);
-        assert_eq!(gives_away("Set `OFFSET = 62`.", &lines), Some("OFFSET = 62"));
-        assert_eq!(gives_away("Set `OFFSET   =  62;` now", &lines), Some("OFFSET = 62"));
-        assert_eq!(gives_away("Change `OFFSET`: count the headers.", &lines), None);
+        assert_eq!(
+            gives_away("Set `OFFSET = 62`.", &lines),
+            Some("OFFSET = 62")
+        );
+        assert_eq!(
+            gives_away("Set `OFFSET   =  62;` now", &lines),
+            Some("OFFSET = 62")
+        );
+        assert_eq!(
+            gives_away("Change `OFFSET`: count the headers.", &lines),
+            None
+        );
         assert_eq!(gives_away("OFFSET = 62 without backticks", &lines), None);
         let lines = solution_lines("f()\n", "f()\nhike_pass()\n");
-        assert_eq!(gives_away("end with `hike_pass()`", &lines), Some("hike_pass()"));
-        assert_eq!(gives_away("a final program such as `hike_pass`", &lines), None);
+        assert_eq!(
+            gives_away("end with `hike_pass()`", &lines),
+            Some("hike_pass()")
+        );
+        assert_eq!(
+            gives_away("a final program such as `hike_pass`", &lines),
+            None
+        );
     }
 
     #[test]

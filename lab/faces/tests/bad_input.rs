@@ -470,3 +470,42 @@ fn random_topology_fields_never_panic_and_leave_nothing() {
         })
         .unwrap();
 }
+
+/// One field of `progress.toml` that does not parse: the rest is kept, the file as it was
+/// is kept beside it, and the learner is told what was dropped.
+#[test]
+fn a_bad_field_in_the_progress_file_keeps_the_rest() {
+    let lab = Lab::new("pg");
+    let progress = lab.env.state_dir.join("progress.toml");
+    let text = "current = \"06-hike\"\n[lessons.06-hike]\nstep = \"three\"\npassed = [\"count\"]\n\
+                [lessons.01-hello-xdp]\nstep = 2\n";
+    std::fs::write(&progress, text).unwrap();
+    let e = run_checked(&lab, &argv(&["lesson", "list"]));
+    assert_eq!(e.code, Some(0), "{}", e.text);
+    assert!(
+        e.text
+            .contains("progress file had fields that do not parse")
+            && e.text.contains("lessons.06-hike.step = \"three\"")
+            && e.text.contains("progress.toml.bak"),
+        "{}",
+        e.text
+    );
+    let kept = std::fs::read_to_string(&progress).unwrap();
+    let kept: toml::Table = kept.parse().unwrap();
+    assert_eq!(kept["current"].as_str(), Some("06-hike"));
+    assert_eq!(
+        kept["lessons"]["06-hike"]["passed"][0].as_str(),
+        Some("count")
+    );
+    assert_eq!(
+        kept["lessons"]["01-hello-xdp"]["step"].as_integer(),
+        Some(2)
+    );
+    assert_eq!(
+        std::fs::read_to_string(lab.env.state_dir.join("progress.toml.bak")).unwrap(),
+        text
+    );
+    // said once: the file is whole now
+    let e = run_checked(&lab, &argv(&["lesson", "list"]));
+    assert!(!e.text.contains("do not parse"), "{}", e.text);
+}

@@ -817,6 +817,14 @@ fn under_sudo_the_learners_files_are_written_as_the_learner() {
     nix::unistd::chown(&ws, Some(65534.into()), Some(65534.into())).unwrap();
     let o = as_learner(&["lesson", "reset", "01-hello-xdp"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // clang writes the learner's object as the learner: no root-owned build output
+    let src = ws.join("01-hello-xdp/ipv6_counter.bpf.c");
+    let o = as_learner(&["module", "build", src.to_str().unwrap()]);
+    assert!(
+        ws.join("01-hello-xdp/ipv6_counter.o").exists(),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     for e in std::fs::read_dir(ws.join("01-hello-xdp"))
         .unwrap()
         .flatten()

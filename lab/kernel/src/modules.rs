@@ -117,10 +117,18 @@ pub fn compile(src: &Path, out: &Path, include: &Path) -> Result<(f64, String), 
     let t0 = Instant::now();
     let mut cmd = Command::new(&clang);
     cmd.args(clang_args(src, out, include));
-    // under sudo the object in the learner's folder is theirs: clang runs as them
+    // under sudo an object in the learner's folder is theirs: clang runs as them there (a
+    // folder of root's, say a check's scratch folder, is written as root)
     if let Some((uid, gid)) = crate::perms::invoking_user() {
+        use std::os::unix::fs::MetadataExt;
         use std::os::unix::process::CommandExt;
-        cmd.uid(uid).gid(gid);
+        let dir = out
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        if std::fs::metadata(dir).is_ok_and(|m| m.uid() == uid) {
+            cmd.uid(uid).gid(gid);
+        }
     }
     let o = cmd.output().map_err(|err| BuildError::Io {
         path: PathBuf::from(&clang),

@@ -167,6 +167,17 @@ pub fn build(rep: &BuildReport) -> String {
 
 /// The text of an error: a rejected build shows the verifier's explanation, a script that
 /// does not compile its diagnostics under the source, anything else its chain of causes.
+/// A progress file whose bad fields were dropped (the rest kept, the old file beside it).
+pub fn progress_repaired(dropped: &[String]) -> String {
+    let mut s = String::from(
+        "note: your progress file had fields that do not parse; the rest is kept. Dropped:",
+    );
+    for d in dropped {
+        s.push_str(&format!("\n  - {d}"));
+    }
+    s
+}
+
 pub fn error(e: &anyhow::Error) -> String {
     for c in e.chain() {
         if let Some(r) = c.downcast_ref::<Rejected>() {

@@ -511,11 +511,17 @@ fn the_lesson_list_opens_a_lesson_where_the_learner_left_it() {
     let fx = update(&mut a, key(KeyCode::Char('n')));
     assert_eq!(
         saved(&fx),
-        [ProgressOp::Step("02-architecture-and-toolchain".into(), last)]
+        [ProgressOp::Step(
+            "02-architecture-and-toolchain".into(),
+            last
+        )]
     );
     let fx = update(&mut a, key(KeyCode::Char('n')));
     assert!(saved(&fx).is_empty(), "{fx:?}");
-    assert_eq!(a.progress.lessons["02-architecture-and-toolchain"].step, last);
+    assert_eq!(
+        a.progress.lessons["02-architecture-and-toolchain"].step,
+        last
+    );
     // any other key closes the list without changing lesson
     update(&mut a, key(KeyCode::Char('l')));
     update(&mut a, key(KeyCode::Char('z')));
