@@ -568,3 +568,52 @@ fn the_test_entry_rule() {
     assert_eq!(linked.chain_id("c"), Some(hike::FIRST_CHAIN_ID));
     assert_eq!(linked.chain_id("d"), None);
 }
+
+/// The lexer's help for C's `!`: eCLAT writes `not`; other stray characters get none.
+#[test]
+fn c_operators_get_the_python_words_as_help() {
+    for (src, help) in [("def c():\n    return !1\n", "`not x`")] {
+        let (_, d) = lex(src, &[]);
+        let got = d
+            .iter()
+            .find(|d| d.code == "unexpected-character")
+            .expect(src);
+        assert!(
+            got.help.as_deref().is_some_and(|h| h.contains(help)),
+            "{src}: {got:?}"
+        );
+    }
+    let (_, d) = lex("def c():\n    return 1 $ 2\n", &[]);
+    assert_eq!(d[0].help, None, "no help for `$`");
+}
+
+/// A line indented to no enclosing level: the diagnostic points at the line's first
+/// character, one character wide.
+#[test]
+fn a_bad_dedent_points_at_the_line() {
+    let src = "def c():\n        pass\n    pass\n";
+    let (_, d) = lex(src, &[]);
+    let bad = d
+        .iter()
+        .find(|d| d.code == "bad-indentation")
+        .expect("bad-indentation");
+    let at = src.rfind("    pass").unwrap() + 4;
+    assert_eq!((bad.span.start, bad.span.end), (at, at + 1), "{bad:?}");
+}
+
+/// The parser reports at most its limit of errors, however many the script has.
+#[test]
+fn parse_errors_are_capped() {
+    let src: String = (0..100)
+        .map(|i| format!("def c{i}(1):\n    pass\n"))
+        .collect();
+    let (t, mut d) = lex(&src, &[]);
+    let lexed = d.len();
+    eclat::parser::parse(&t, &mut d);
+    let parsed = d.len() - lexed;
+    assert!(
+        (1..=31).contains(&parsed),
+        "{parsed} parse diagnostics: {:?}",
+        d.iter().map(|d| d.code).collect::<Vec<_>>()
+    );
+}
