@@ -572,17 +572,15 @@ fn the_test_entry_rule() {
 /// The lexer's help for C's `!`: eCLAT writes `not`; other stray characters get none.
 #[test]
 fn c_operators_get_the_python_words_as_help() {
-    for (src, help) in [("def c():\n    return !1\n", "`not x`")] {
-        let (_, d) = lex(src, &[]);
-        let got = d
-            .iter()
-            .find(|d| d.code == "unexpected-character")
-            .expect(src);
-        assert!(
-            got.help.as_deref().is_some_and(|h| h.contains(help)),
-            "{src}: {got:?}"
-        );
-    }
+    let (_, d) = lex("def c():\n    return !1\n", &[]);
+    let got = d
+        .iter()
+        .find(|d| d.code == "unexpected-character")
+        .expect("`!`");
+    assert!(
+        got.help.as_deref().is_some_and(|h| h.contains("`not x`")),
+        "{got:?}"
+    );
     let (_, d) = lex("def c():\n    return 1 $ 2\n", &[]);
     assert_eq!(d[0].help, None, "no help for `$`");
 }
