@@ -615,3 +615,21 @@ fn parse_errors_are_capped() {
         d.iter().map(|d| d.code).collect::<Vec<_>>()
     );
 }
+
+/// A name used before the declaration that comes later, inside a loop or a branch, is
+/// "used before its declaration", not an unknown name: the checker looks into every block.
+#[test]
+fn a_later_declaration_in_any_block_is_named() {
+    for block in ["while n < 3:", "for i in range(2):", "if n == 1:"] {
+        let src = format!(
+            "from programs.hike_default import monitor\ndef c():\n    u64 : n = 0\n    \
+             monitor(x)\n    {block}\n        u64 : x = 1\n        n += 1\n"
+        );
+        let c = compile(&src);
+        assert!(
+            codes(&c).contains(&"used-before-declaration"),
+            "{block}: {:?}",
+            codes(&c)
+        );
+    }
+}
