@@ -633,3 +633,44 @@ fn a_later_declaration_in_any_block_is_named() {
         );
     }
 }
+
+/// A signed key of a loader's map takes the values of its type, negative and positive, and
+/// refuses what is past either end.
+#[test]
+fn signed_loader_map_keys_take_their_range() {
+    use hike::catalog::{LoaderSig, MapSig, TypeLayout};
+    let mut cat = Catalog::reference();
+    let int = |name: &str, size| TypeLayout {
+        name: name.into(),
+        size,
+        fields: vec![],
+    };
+    cat.loaders.push(LoaderSig {
+        package: "t".into(),
+        name: "sl".into(),
+        maps: vec![MapSig {
+            name: "sm".into(),
+            map_type: "hash".into(),
+            key: int("__s16", 2),
+            value: int("__u32", 4),
+            max_entries: 8,
+        }],
+    });
+    let with_key = |k: &str| {
+        let src = format!(
+            "from loaders.t import sl\nsl[sm] = {{ ({k}): (c) }}\ndef c():\n    return 0\n"
+        );
+        let c = eclat::compile(&src, "t.eclat", &cat, &support::defines());
+        c.diagnostics
+            .iter()
+            .filter(|d| d.is_error())
+            .map(|d| d.code)
+            .collect::<Vec<_>>()
+    };
+    for ok in ["5", "-5", "32767", "-32768"] {
+        assert_eq!(with_key(ok), Vec::<&str>::new(), "{ok}");
+    }
+    for bad in ["32768", "-32769"] {
+        assert!(!with_key(bad).is_empty(), "{bad} fits an s16?");
+    }
+}
