@@ -211,7 +211,7 @@ fn missing_programs_and_chains_abort() {
         (256, Abort::UnknownElement { id: 256 }),
         (300, Abort::UnknownElement { id: 300 }),
     ] {
-        let c = vec![mov(1, id as i32), callk(0), exit()];
+        let c = vec![mov(1, id), callk(0), exit()];
         assert_eq!(s.run(&[(A, c)], frame()).abort, Some(abort), "{id}");
     }
     let c = vec![mov(1, B as i32), callk(0), exit()];
