@@ -160,6 +160,22 @@ impl Lock {
     }
 }
 
+impl Lock {
+    /// The lock at `path` if no other process holds it, else `None` (at once).
+    pub fn try_acquire(path: &Path) -> io::Result<Option<Self>> {
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(path)?;
+        match nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusiveNonblock) {
+            Ok(guard) => Ok(Some(Self { _guard: guard })),
+            Err((_, nix::errno::Errno::EWOULDBLOCK)) => Ok(None),
+            Err((_, e)) => Err(io::Error::from(e)),
+        }
+    }
+}
+
 impl Journal {
     /// Opens (creating if needed) the journal in `state_dir`, taking the lab's lock.
     pub fn open(state_dir: &Path) -> Result<Self, JournalError> {

@@ -281,3 +281,97 @@ fn measure_inner(bin: &Path, env: &LabEnv, idle: Duration) -> Result<TuiFigures>
         idle_secs: secs,
     })
 }
+
+/// From saving an exercise file to the verdict on the TUI's screen.
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
+pub struct SaveFigure {
+    pub lesson: u32,
+    pub exercise: String,
+    /// the reference solution written over the starter, until `PASS` is drawn (each run
+    /// follows a save of the starter, which fails)
+    pub save_to_pass_ms: Vec<f64>,
+    /// the first save of the session (the session's reused HIKe VMs are verified then)
+    pub first_ms: f64,
+}
+
+/// Writes `text` to `path` as an editor saving in place does (open, write, close).
+fn save(path: &Path, text: &str) -> Result<()> {
+    let mut f = std::fs::File::create(path)?;
+    f.write_all(text.as_bytes())?;
+    Ok(())
+}
+
+/// For each `(lesson number, exercise id, file, starter, solution)`: the TUI on that lesson
+/// (its first exercise current), the solution saved over the starter `runs` times (each
+/// after a save of the starter, which fails); the time from each save to the frame with the
+/// verdict, as the TUI's trace (`ECLAT_LAB_TUI_TRACE`) records it.
+pub fn measure_saves(
+    bin: &Path,
+    env: &LabEnv,
+    cases: &[(u32, String, std::path::PathBuf, String, String)],
+    runs: u32,
+) -> Result<Vec<SaveFigure>> {
+    let trace = env.state_dir.join("tui-verdicts");
+    let mut envs = env_vars(env);
+    envs.push(("ECLAT_LAB_TUI_TRACE".into(), trace.display().to_string()));
+    let mut out = Vec::new();
+    for (lesson, exercise, file, starter, solution) in cases {
+        let _ = std::fs::remove_file(&trace);
+        let mut tui = PtyTui::spawn(bin, &["tutorial", &lesson.to_string()], &envs, 160, 45)?;
+        tui.wait_for("not checked", Duration::from_secs(20))?;
+        let mut seen = 0usize;
+        let mut one = |text: &str, pass: bool| -> Result<f64> {
+            let now_us = || {
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_micros())
+                    .unwrap_or(0)
+            };
+            let t0 = now_us();
+            save(file, text)?;
+            let deadline = Instant::now() + Duration::from_secs(60);
+            loop {
+                tui.clear();
+                let lines: Vec<String> = std::fs::read_to_string(&trace)
+                    .unwrap_or_default()
+                    .lines()
+                    .filter(|l| l.starts_with("verdict_unix_us="))
+                    .map(str::to_string)
+                    .collect();
+                if lines.len() > seen {
+                    seen = lines.len();
+                    let l = &lines[seen - 1];
+                    let us: u128 = l
+                        .split_whitespace()
+                        .next()
+                        .and_then(|f| f.strip_prefix("verdict_unix_us="))
+                        .and_then(|n| n.parse().ok())
+                        .context("a malformed verdict line")?;
+                    if l.ends_with(&format!("passed={pass}")) {
+                        return Ok(us.saturating_sub(t0) as f64 / 1000.0);
+                    }
+                    bail!("lesson {lesson} {exercise}: the verdict was not passed={pass}: {l}");
+                }
+                if Instant::now() > deadline {
+                    bail!("lesson {lesson} {exercise}: no verdict within 60 s of the save");
+                }
+                std::thread::sleep(Duration::from_millis(2));
+            }
+        };
+        let first_ms = one(solution, true)?;
+        let mut v = Vec::new();
+        for _ in 0..runs {
+            one(starter, false)?;
+            v.push(one(solution, true)?);
+        }
+        tui.send("qy")?;
+        tui.wait_exit(Duration::from_secs(15))?;
+        out.push(SaveFigure {
+            lesson: *lesson,
+            exercise: exercise.clone(),
+            save_to_pass_ms: v,
+            first_ms,
+        });
+    }
+    Ok(out)
+}

@@ -1,6 +1,7 @@
 //! `eclat-lab bench`: performance figures, each measured side by side with its baseline in
 //! the same run, reported as medians and ratios (absolute times drift between machines).
 
+pub mod commands;
 pub mod figures;
 
 use std::process::Command;
@@ -307,6 +308,8 @@ pub struct BenchReport {
     #[schemars(with = "serde_json::Value")]
     pub hike: eclat_kernel::hike::bench::BenchReport,
     pub tui: Option<figures::TuiFigures>,
+    /// whole processes: every exercise's check (with and without reuse) and lesson commands
+    pub commands: Option<commands::CommandFigures>,
 }
 
 /// Runs the performance suite, saying which section runs as it goes.
@@ -317,14 +320,14 @@ pub async fn run(ctx: &Ctx, args: BenchArgs) -> Result<BenchReport> {
         });
     };
     let runs = args.runs.max(1);
-    say("bench 1/4: topology up and down, against a shell script of `ip` commands");
+    say("bench 1/5: topology up and down, against a shell script of `ip` commands");
     let topo = tokio::task::spawn_blocking(move || topo_figures(runs)).await??;
     eclat_service::checkpoint(&ctx.cancel)?;
-    say("bench 2/4: eCLAT compile, against clang on the same chain in C");
+    say("bench 2/5: eCLAT compile, against clang on the same chain in C");
     let lab = ctx.lab.clone();
     let comp = tokio::task::spawn_blocking(move || compile_figures(&lab, runs)).await??;
     eclat_service::checkpoint(&ctx.cancel)?;
-    say("bench 3/4: the HIKe VM and compiled chains (BPF_PROG_TEST_RUN), against raw programs");
+    say("bench 3/5: the HIKe VM and compiled chains (BPF_PROG_TEST_RUN), against raw programs");
     let samples = args.runs.max(3);
     let vm = tokio::task::spawn_blocking(move || {
         eclat_kernel::hike::bench::run(eclat_kernel::hike::bench::BenchOptions {
@@ -337,7 +340,7 @@ pub async fn run(ctx: &Ctx, args: BenchArgs) -> Result<BenchReport> {
     eclat_service::checkpoint(&ctx.cancel)?;
     // the TUI in a pseudo-terminal, in a throw-away lab of its own
     let tui = if args.tui_seconds > 0 {
-        say("bench 4/4: the TUI in a pseudo-terminal (first frame, CPU while idle)");
+        say("bench 4/5: the TUI in a pseudo-terminal (first frame, CPU while idle)");
         let bin = std::env::current_exe()?;
         let secs = args.tui_seconds;
         Some(
@@ -353,10 +356,30 @@ pub async fn run(ctx: &Ctx, args: BenchArgs) -> Result<BenchReport> {
     } else {
         None
     };
+    let cmds = if args.checks {
+        say("bench 5/5: whole commands: each exercise's `lesson check` (with reuse and without, alternating), topo up/down, load, reload, reset");
+        let bin = std::env::current_exe()?;
+        let updates = ctx.updates.clone();
+        let runs = args.check_runs.max(1);
+        Some(
+            tokio::task::spawn_blocking(move || {
+                let say = |s: &str| {
+                    let _ = updates.send(Update::Progress {
+                        progress: s.to_string(),
+                    });
+                };
+                commands::measure(&bin, &LabEnv::for_test("cmdbench"), runs, &say)
+            })
+            .await??,
+        )
+    } else {
+        None
+    };
     Ok(BenchReport {
         topology: topo,
         compile: comp,
         hike: vm,
         tui,
+        commands: cmds,
     })
 }

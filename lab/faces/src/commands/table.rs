@@ -315,6 +315,12 @@ pub struct BenchArgs {
     /// Seconds of idle TUI polling for the CPU figure (0 skips the TUI figures)
     #[arg(long, default_value_t = 30)]
     pub tui_seconds: u64,
+    /// Measure every exercise's `lesson check` and the lesson commands as whole processes
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, value_name = "true|false")]
+    pub checks: bool,
+    /// Repetitions of each whole-process figure (each with and without reuse)
+    #[arg(long, default_value_t = 5)]
+    pub check_runs: u32,
 }
 
 impl Cmd {

@@ -131,5 +131,66 @@ pub fn report(b: &BenchReport) -> String {
             t.first_frame_ms, t.maps_polled, t.idle_secs, t.idle_cpu_percent
         ));
     }
+    if let Some(c) = &b.commands {
+        text.push_str(&commands(c));
+    }
     text.trim_end().to_string()
+}
+
+/// The whole-process section: what a user waits for.
+fn commands(c: &crate::bench::commands::CommandFigures) -> String {
+    let mut text = format!(
+        "
+whole commands (wall time of the process, median of {} runs [min..max]; a process that does nothing: {:.0} ms)
+  lesson check L ID, solution in place      with reuse                 ECLAT_LAB_CHECK_REUSE=off   ratio   first   goal
+",
+        c.runs, c.process_ms.median
+    );
+    for f in &c.checks {
+        let goal = if f.language == "C" { 600.0 } else { 250.0 };
+        text.push_str(&format!(
+            "  {:<2} {:<16} {:<6} {:>7.0} ms [{:.0}..{:.0}]  {:>9.0} ms [{:.0}..{:.0}]  {:>5.1}x  {:>5.0}   {}{}
+",
+            f.lesson,
+            f.exercise,
+            f.language,
+            f.ms.median,
+            f.ms.min,
+            f.ms.max,
+            f.baseline_ms.median,
+            f.baseline_ms.min,
+            f.baseline_ms.max,
+            f.baseline_ms.median / f.ms.median.max(1e-9),
+            f.first_ms,
+            if f.ms.median <= goal { "met" } else { "MISSED" },
+            if f.passed { "" } else { "  (a run did not pass)" }
+        ));
+        let parts: Vec<String> = f
+            .by_check
+            .iter()
+            .map(|(what, ms)| format!("{ms:.0} {what}"))
+            .collect();
+        text.push_str(&format!("       in process (ms): {}
+", parts.join("; ")));
+    }
+    text.push_str(&format!(
+        "  medians over exercises: eCLAT {:.0} ms (goal <= 250), C {:.0} ms (goal <= 600, clang included); `first` is a lab's first check, which verifies the reused HIKe VMs
+",
+        c.eclat_median_ms, c.c_median_ms
+    ));
+    for t in &c.tui_saves {
+        let s = crate::bench::stat(t.save_to_pass_ms.clone());
+        text.push_str(&format!(
+            "  TUI, lesson {} {}: save -> verdict on screen {:.0} ms [{:.0}..{:.0}] (the session's first: {:.0} ms)\n",
+            t.lesson, t.exercise, s.median, s.min, s.max, t.first_ms
+        ));
+    }
+    for r in &c.commands {
+        text.push_str(&format!(
+            "  {:<40} {:>7.0} ms [{:.0}..{:.0}]
+",
+            r.command, r.ms.median, r.ms.min, r.ms.max
+        ));
+    }
+    text
 }

@@ -251,6 +251,7 @@ pub fn failed_check(lesson: &Lesson) -> CheckDone {
                     seen: "compiled".into(),
                     hint: None,
                     explanation: None,
+                    elapsed_ms: 0.0,
                 },
                 CheckResult {
                     what: "the kernel's verifier accepts it".into(),
@@ -260,6 +261,7 @@ pub fn failed_check(lesson: &Lesson) -> CheckDone {
                         .into(),
                     hint: Some(1),
                     explanation: Some(explanation),
+                    elapsed_ms: 0.0,
                 },
             ],
         },
@@ -282,6 +284,7 @@ pub fn passed_check(lesson: &Lesson) -> CheckDone {
             seen: "ok".into(),
             hint: None,
             explanation: None,
+            elapsed_ms: 0.0,
         })
         .collect();
     d
