@@ -110,28 +110,40 @@ pub fn open_kept(env: &LabEnv, tag: &str, life: Lifetime) -> Result<Option<Kept>
     Ok(Some(kept))
 }
 
-/// Is `path` part of the HIKe VM of the scratch lab rooted at `root` (kept when recycling)?
-fn is_vm_part(root: &std::path::Path, path: &std::path::Path) -> bool {
-    let vm = root.join("progs/hike_vm");
-    let sys = root.join("maps/system");
-    path == root
-        || path == root.join("progs")
-        || path == root.join("maps")
-        || path.starts_with(&vm)
-        || path.starts_with(&sys)
+/// Is `path` kept when the scratch lab rooted at `root` is recycled: the HIKe VM and system
+/// maps, and the pins of the embedded HIKe objects (`packages`)?
+fn is_kept(root: &std::path::Path, path: &std::path::Path, packages: &[String]) -> bool {
+    if path == root || path == root.join("progs") || path == root.join("maps") {
+        return true;
+    }
+    ["progs", "maps"].iter().any(|area| {
+        path.strip_prefix(root.join(area))
+            .ok()
+            .and_then(|rest| rest.components().next())
+            .and_then(|c| c.as_os_str().to_str())
+            .is_some_and(|first| {
+                first == "hike_vm" || first == "system" || packages.iter().any(|p| p == first)
+            })
+    })
 }
 
-/// Empties a kept scratch lab of everything but its HIKe VM and system maps: its topology,
-/// attachments and the pins of every object go by its journal (as `reset` would), then the
-/// system maps are emptied (chains, program IDs, counters) and its HIKe store is forgotten.
-/// What the next check makes starts from the same state as in a new scratch lab.
+/// Empties a kept scratch lab for its next run of checks: its topology, attachments, plain
+/// XDP programs and learner's modules go by its journal (as `reset` would); its HIKe VM
+/// stays, and so do the embedded HIKe objects, loaded and registered, with every map of
+/// theirs emptied (`Hike::refresh`: as a fresh load would have them). The caller keeps the
+/// program IDs of its HIKe store and forgets the rest. What the next check sees is what a new
+/// scratch lab would show it; what it saves is the verifier's and aya's work on the VM and
+/// the objects.
 pub fn recycle(sub: &LabEnv) -> Result<(), SubLabError> {
+    let packages = crate::hike::runtime::hike_packages();
     let mut j = Journal::open(&sub.state_dir)?;
     let others: Vec<_> = j
         .entries()?
         .into_iter()
         .filter(|e| match &e.res {
-            Resource::Pin { path } | Resource::Dir { path } => !is_vm_part(&sub.bpffs_root, path),
+            Resource::Pin { path } | Resource::Dir { path } => {
+                !is_kept(&sub.bpffs_root, path, &packages)
+            }
             _ => true,
         })
         .collect();
@@ -150,7 +162,7 @@ pub fn recycle(sub: &LabEnv) -> Result<(), SubLabError> {
                 path: sub.bpffs_root.display().to_string(),
                 err: std::io::Error::other(e.to_string()),
             })?;
-        h.recycle().map_err(|e| SubLabError::Io {
+        h.refresh().map_err(|e| SubLabError::Io {
             path: sub.bpffs_root.display().to_string(),
             err: std::io::Error::other(e.to_string()),
         })?;

@@ -200,10 +200,32 @@ pub struct ScratchLab {
     kept: Option<eclat_kernel::sublab::Kept>,
 }
 
-/// Empties the kept check lab `sub` (its VM stays) and forgets its HIKe store.
+/// Empties the kept check lab `sub` (its VM and embedded objects stay) and forgets its HIKe
+/// store but the IDs of the programs it kept registered.
 fn recycle_kept(sub: &LabEnv) -> Result<()> {
     eclat_kernel::sublab::recycle(sub).context("emptying the lab's check lab")?;
-    crate::store::HikeStore::forget(sub);
+    keep_program_ids(sub)
+}
+
+/// The HIKe store of the kept check lab `sub` reduced to the IDs of its embedded programs
+/// (still registered: `sublab::recycle` keeps them).
+fn keep_program_ids(sub: &LabEnv) -> Result<()> {
+    let packages = eclat_kernel::hike::runtime::hike_packages();
+    let st = crate::store::HikeStore::load(sub);
+    let kept = crate::store::HikeStore {
+        programs: st
+            .programs
+            .into_iter()
+            .filter(|(key, _)| {
+                key.split_once('.')
+                    .is_some_and(|(pkg, _)| packages.iter().any(|p| p == pkg))
+            })
+            .collect(),
+        ..Default::default()
+    };
+    if sub.state_dir.exists() {
+        kept.save(sub)?;
+    }
     Ok(())
 }
 
@@ -280,7 +302,7 @@ impl Lab {
         let Some(k) = kept else {
             return self.scratch("chk").await;
         };
-        crate::store::HikeStore::forget(&k.env);
+        keep_program_ids(&k.env)?;
         Ok(ScratchLab {
             parent: self.env().clone(),
             // what it makes stays until recycled (a session's lifetime would let the next

@@ -303,44 +303,80 @@ pub fn compile_figures(lab: &eclat_service::Lab, runs: u32) -> Result<CompileFig
 /// Everything `eclat-lab bench` measured.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct BenchReport {
-    pub topology: TopoFigures,
-    pub compile: CompileFigures,
+    /// set for `--quick`: what its figures lose
+    pub quick: Option<String>,
+    pub topology: Option<TopoFigures>,
+    pub compile: Option<CompileFigures>,
     #[schemars(with = "serde_json::Value")]
-    pub hike: eclat_kernel::hike::bench::BenchReport,
+    pub hike: Option<eclat_kernel::hike::bench::BenchReport>,
     pub tui: Option<figures::TuiFigures>,
     /// whole processes: every exercise's check (with and without reuse) and lesson commands
     pub commands: Option<commands::CommandFigures>,
 }
 
 /// Runs the performance suite, saying which section runs as it goes.
-pub async fn run(ctx: &Ctx, args: BenchArgs) -> Result<BenchReport> {
-    let say = |s: &str| {
+pub async fn run(ctx: &Ctx, mut args: BenchArgs) -> Result<BenchReport> {
+    if args.quick {
+        args.runs = args.runs.min(5);
+        args.tui_seconds = args.tui_seconds.min(5);
+        args.check_runs = 1;
+    }
+    const SECTIONS: [&str; 5] = ["topo", "compile", "vm", "tui", "commands"];
+    if let Some(bad) = args.only.iter().find(|o| !SECTIONS.contains(&o.as_str())) {
+        anyhow::bail!(
+            "--only {bad}: the sections are {}",
+            SECTIONS.join(", ")
+        );
+    }
+    let want = |s: &str| {
+        (args.only.is_empty() || args.only.iter().any(|o| o == s))
+            && (s != "tui" || args.tui_seconds > 0)
+            && (s != "commands" || args.checks)
+    };
+    let n = SECTIONS.iter().filter(|s| want(s)).count();
+    let mut k = 0;
+    let mut say_section = |what: &str| {
+        k += 1;
         let _ = ctx.updates.send(Update::Progress {
-            progress: s.to_string(),
+            progress: format!("bench {k}/{n}: {what}"),
         });
     };
     let runs = args.runs.max(1);
-    say("bench 1/5: topology up and down, against a shell script of `ip` commands");
-    let topo = tokio::task::spawn_blocking(move || topo_figures(runs)).await??;
+    let topo = if want("topo") {
+        say_section("topology up and down, against a shell script of `ip` commands");
+        Some(tokio::task::spawn_blocking(move || topo_figures(runs)).await??)
+    } else {
+        None
+    };
     eclat_service::checkpoint(&ctx.cancel)?;
-    say("bench 2/5: eCLAT compile, against clang on the same chain in C");
-    let lab = ctx.lab.clone();
-    let comp = tokio::task::spawn_blocking(move || compile_figures(&lab, runs)).await??;
+    let comp = if want("compile") {
+        say_section("eCLAT compile, against clang on the same chain in C");
+        let lab = ctx.lab.clone();
+        Some(tokio::task::spawn_blocking(move || compile_figures(&lab, runs)).await??)
+    } else {
+        None
+    };
     eclat_service::checkpoint(&ctx.cancel)?;
-    say("bench 3/5: the HIKe VM and compiled chains (BPF_PROG_TEST_RUN), against raw programs");
-    let samples = args.runs.max(3);
-    let vm = tokio::task::spawn_blocking(move || {
-        eclat_kernel::hike::bench::run(eclat_kernel::hike::bench::BenchOptions {
-            samples,
-            ..Default::default()
-        })
-    })
-    .await?
-    .context("the HIKe VM benchmark")?;
+    let vm = if want("vm") {
+        say_section("the HIKe VM and compiled chains (BPF_PROG_TEST_RUN), against raw programs");
+        let samples = args.runs.max(3);
+        Some(
+            tokio::task::spawn_blocking(move || {
+                eclat_kernel::hike::bench::run(eclat_kernel::hike::bench::BenchOptions {
+                    samples,
+                    ..Default::default()
+                })
+            })
+            .await?
+            .context("the HIKe VM benchmark")?,
+        )
+    } else {
+        None
+    };
     eclat_service::checkpoint(&ctx.cancel)?;
     // the TUI in a pseudo-terminal, in a throw-away lab of its own
-    let tui = if args.tui_seconds > 0 {
-        say("bench 4/5: the TUI in a pseudo-terminal (first frame, CPU while idle)");
+    let tui = if want("tui") {
+        say_section("the TUI in a pseudo-terminal (first frame, CPU while idle)");
         let bin = std::env::current_exe()?;
         let secs = args.tui_seconds;
         Some(
@@ -356,8 +392,11 @@ pub async fn run(ctx: &Ctx, args: BenchArgs) -> Result<BenchReport> {
     } else {
         None
     };
-    let cmds = if args.checks {
-        say("bench 5/5: whole commands: each exercise's `lesson check` (with reuse and without, alternating), topo up/down, load, reload, reset");
+    eclat_service::checkpoint(&ctx.cancel)?;
+    let cmds = if want("commands") {
+        say_section(
+            "whole commands: each exercise's `lesson check` (with reuse and without, alternating), the TUI's save -> verdict, topo up/down, load, reload, reset",
+        );
         let bin = std::env::current_exe()?;
         let updates = ctx.updates.clone();
         let runs = args.check_runs.max(1);
@@ -376,6 +415,10 @@ pub async fn run(ctx: &Ctx, args: BenchArgs) -> Result<BenchReport> {
         None
     };
     Ok(BenchReport {
+        quick: args.quick.then(|| format!(
+            "quick run: {} repetitions instead of 15, {} VM samples instead of 15, TUI CPU over {} s instead of 30, each check once with and once without reuse instead of 5 times: medians of fewer samples, the ratios and DDoS loads noisier by tens of percent",
+            args.runs, args.runs.max(3), args.tui_seconds
+        )),
         topology: topo,
         compile: comp,
         hike: vm,

@@ -202,6 +202,19 @@ fn io_err(path: &Path) -> impl Fn(std::io::Error) -> HikeError + '_ {
     }
 }
 
+/// The packages of the embedded HIKe programs and loaders (`programs/*.o`, `loaders/*.o`):
+/// what a reused instance keeps loaded ([`Hike::refresh`]).
+pub fn hike_packages() -> Vec<String> {
+    let mut v: Vec<String> = crate::objects::list()
+        .iter()
+        .filter(|p| p.starts_with("programs/") || p.starts_with("loaders/"))
+        .map(|p| package_of(p))
+        .collect();
+    v.sort();
+    v.dedup();
+    v
+}
+
 /// The package of an object path: its file stem (`programs/hike_default.o` -> `hike_default`).
 pub fn package_of(path: &str) -> String {
     Path::new(path)
@@ -667,12 +680,33 @@ impl Hike {
         Ok(out)
     }
 
-    /// The pin path of a map declared by a loaded object of `package`.
+    /// The pin path of a map declared by an object of `package`: one this process loaded,
+    /// else one an earlier process loaded (an embedded object, or one this instance was told
+    /// of) whose map is pinned.
     pub fn map_pin(&self, package: &str, map: &str) -> Option<PathBuf> {
-        self.objects
+        if let Some(o) = self
+            .objects
             .values()
             .find(|o| o.meta.package == package && o.meta.map(map).is_some())
-            .map(|o| map_pin_path(&self.root, &o.meta, map))
+        {
+            return Some(map_pin_path(&self.root, &o.meta, map));
+        }
+        let declares = |data: &[u8]| {
+            meta::read(package, data)
+                .ok()
+                .filter(|m| m.map(map).is_some())
+        };
+        let meta = self
+            .sources
+            .get(package)
+            .and_then(|d| declares(d))
+            .or_else(|| {
+                crate::objects::list()
+                    .into_iter()
+                    .filter(|p| package_of(p) == package)
+                    .find_map(|p| declares(crate::objects::get(&p)?))
+            })?;
+        Some(map_pin_path(&self.root, &meta, map)).filter(|p| p.exists())
     }
 
     /// Writes one entry of a map of `package` (key and value as raw bytes).
@@ -981,10 +1015,7 @@ impl Hike {
     /// of the VM's program arrays costs tens of milliseconds each; this deletes none.
     pub fn refresh(&mut self) -> Result<(), HikeError> {
         self.not_the_labs()?;
-        let embedded: Vec<String> = crate::objects::list()
-            .iter()
-            .map(|p| package_of(p))
-            .collect();
+        let embedded = hike_packages();
         self.remove_pins(&|pkg| embedded.iter().any(|e| e == pkg))?;
         let mut found = Vec::new();
         crate::bpffs::walk(&self.root.join("maps"), &mut found);
