@@ -292,6 +292,9 @@ pub struct SaveFigure {
     pub save_to_pass_ms: Vec<f64>,
     /// the first save of the session (the session's reused HIKe VMs are verified then)
     pub first_ms: f64,
+    /// why this lesson's figure is missing (the others are measured all the same)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// Writes `text` to `path` as an editor saving in place does (open, write, close).
@@ -312,13 +315,49 @@ pub fn measure_saves(
     runs: u32,
 ) -> Result<Vec<SaveFigure>> {
     let trace = env.state_dir.join("tui-verdicts");
+    std::fs::create_dir_all(&env.state_dir)?;
     let mut envs = env_vars(env);
     envs.push(("ECLAT_LAB_TUI_TRACE".into(), trace.display().to_string()));
     let mut out = Vec::new();
     for (lesson, exercise, file, starter, solution) in cases {
-        let _ = std::fs::remove_file(&trace);
-        let mut tui = PtyTui::spawn(bin, &["tutorial", &lesson.to_string()], &envs, 160, 45)?;
-        tui.wait_for("not checked", Duration::from_secs(20))?;
+        match save_figure(bin, &envs, &trace, *lesson, exercise, file, starter, solution, runs) {
+            Ok(f) => out.push(f),
+            Err(e) => out.push(SaveFigure {
+                lesson: *lesson,
+                exercise: exercise.clone(),
+                save_to_pass_ms: vec![],
+                first_ms: 0.0,
+                error: Some(format!("{e:#}")),
+            }),
+        }
+    }
+    Ok(out)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn save_figure(
+    bin: &Path,
+    envs: &[(String, String)],
+    trace: &Path,
+    lesson: u32,
+    exercise: &str,
+    file: &Path,
+    starter: &str,
+    solution: &str,
+    runs: u32,
+) -> Result<SaveFigure> {
+    {
+        let _ = std::fs::remove_file(trace);
+        let mut tui = PtyTui::spawn(bin, &["tutorial", &lesson.to_string()], envs, 160, 45)?;
+        // the first frame is drawn after the exercise file's watcher is set up
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !std::fs::read_to_string(trace).is_ok_and(|t| t.contains("first_frame_us=")) {
+            if Instant::now() > deadline {
+                bail!("lesson {lesson}: the TUI drew no first frame within 30 s");
+            }
+            tui.clear();
+            std::thread::sleep(Duration::from_millis(10));
+        }
         let mut seen = 0usize;
         let mut one = |text: &str, pass: bool| -> Result<f64> {
             let now_us = || {
@@ -332,7 +371,7 @@ pub fn measure_saves(
             let deadline = Instant::now() + Duration::from_secs(60);
             loop {
                 tui.clear();
-                let lines: Vec<String> = std::fs::read_to_string(&trace)
+                let lines: Vec<String> = std::fs::read_to_string(trace)
                     .unwrap_or_default()
                     .lines()
                     .filter(|l| l.starts_with("verdict_unix_us="))
@@ -366,12 +405,12 @@ pub fn measure_saves(
         }
         tui.send("qy")?;
         tui.wait_exit(Duration::from_secs(15))?;
-        out.push(SaveFigure {
-            lesson: *lesson,
-            exercise: exercise.clone(),
+        Ok(SaveFigure {
+            lesson,
+            exercise: exercise.to_string(),
             save_to_pass_ms: v,
             first_ms,
-        });
+            error: None,
+        })
     }
-    Ok(out)
 }

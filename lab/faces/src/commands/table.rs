@@ -307,7 +307,7 @@ pub enum LessonCmd {
     },
 }
 
-#[derive(Debug, Args, Clone, Copy)]
+#[derive(Debug, Args, Clone)]
 pub struct BenchArgs {
     /// Repetitions per measurement (median reported)
     #[arg(long, default_value_t = 15)]

@@ -190,6 +190,13 @@ whole commands (wall time of the process, median of {} runs [min..max]; a proces
         c.eclat_median_ms, c.c_median_ms
     ));
     for t in &c.tui_saves {
+        if let Some(e) = &t.error {
+            text.push_str(&format!(
+                "  TUI, lesson {} {}: not measured: {e}\n",
+                t.lesson, t.exercise
+            ));
+            continue;
+        }
         let s = crate::bench::stat(t.save_to_pass_ms.clone());
         text.push_str(&format!(
             "  TUI, lesson {} {}: save -> verdict on screen {:.0} ms [{:.0}..{:.0}] (the session's first: {:.0} ms)\n",
