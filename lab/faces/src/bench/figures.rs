@@ -348,6 +348,11 @@ fn save_figure(
 ) -> Result<SaveFigure> {
     {
         let _ = std::fs::remove_file(trace);
+        // the learner's copy, as the TUI would make it: the starter
+        if let Some(dir) = file.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        save(file, starter)?;
         let mut tui = PtyTui::spawn(bin, &["tutorial", &lesson.to_string()], envs, 160, 45)?;
         // the first frame is drawn after the exercise file's watcher is set up
         let deadline = Instant::now() + Duration::from_secs(30);
