@@ -6,15 +6,12 @@
 //! end.
 
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::Instant;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use eclat_course::lessons;
 use eclat_kernel::LabEnv;
 use serde::Serialize;
 
-use super::figures::env_vars;
 use super::{Stat, stat};
 
 /// One exercise's check, as a process.
@@ -60,29 +57,12 @@ pub struct CommandFigures {
 }
 
 fn run(bin: &Path, env: &LabEnv, args: &[&str], reuse: bool) -> Result<(f64, String)> {
-    let mut cmd = Command::new(bin);
-    cmd.args(args)
-        .envs(env_vars(env))
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    if !reuse {
-        cmd.env("ECLAT_LAB_CHECK_REUSE", "off");
-    }
-    let t0 = Instant::now();
-    let out = cmd
-        .output()
-        .with_context(|| format!("running eclat-lab {}", args.join(" ")))?;
-    let ms = t0.elapsed().as_secs_f64() * 1000.0;
-    if !out.status.success() {
-        bail!(
-            "`eclat-lab {}` failed: {}{}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    Ok((ms, String::from_utf8_lossy(&out.stdout).into_owned()))
+    let off: &[(&str, &str)] = if reuse {
+        &[]
+    } else {
+        &[("ECLAT_LAB_CHECK_REUSE", "off")]
+    };
+    super::figures::run_timed(bin, env, args, off)
 }
 
 /// `passed` and each check's (`what`, `elapsed_ms`) from `lesson check --json`.

@@ -51,12 +51,26 @@ pub fn env_vars(env: &LabEnv) -> Vec<(String, String)> {
 }
 
 fn cli(bin: &Path, env: &LabEnv, args: &[&str]) -> Result<String> {
+    Ok(run_timed(bin, env, args, &[])?.1)
+}
+
+/// Runs `bin args` against `env` (with `extra` variables too), to its end: its wall time in
+/// milliseconds and its standard output; an error with its output when it fails.
+pub fn run_timed(
+    bin: &Path,
+    env: &LabEnv,
+    args: &[&str],
+    extra: &[(&str, &str)],
+) -> Result<(f64, String)> {
+    let t0 = Instant::now();
     let out = Command::new(bin)
         .args(args)
         .envs(env_vars(env))
+        .envs(extra.iter().copied())
         .stdin(Stdio::null())
         .output()
         .with_context(|| format!("running {} {}", bin.display(), args.join(" ")))?;
+    let ms = t0.elapsed().as_secs_f64() * 1000.0;
     if !out.status.success() {
         bail!(
             "`eclat-lab {}` failed: {}{}",
@@ -65,7 +79,7 @@ fn cli(bin: &Path, env: &LabEnv, args: &[&str]) -> Result<String> {
             String::from_utf8_lossy(&out.stderr)
         );
     }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    Ok((ms, String::from_utf8_lossy(&out.stdout).into_owned()))
 }
 
 /// utime + stime of a process, in clock ticks.
