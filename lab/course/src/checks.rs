@@ -7,11 +7,13 @@
 
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 use eclat_kernel::maps::{Dump, Value};
 use eclat_model::packetspec;
 use eclat_model::verifier::Explanation;
+use eclat_service::modules::BuildReport;
 use eclat_service::scripts::LoadRequest;
 use eclat_service::testrun::TestRequest;
 use eclat_service::traffic::{Progress, TrafficRequest, What};
@@ -44,6 +46,8 @@ pub struct CheckResult {
     /// and `seen` says which): neither a pass nor the learner's fault
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub not_possible: bool,
+    /// how long this check took (wall time, in process)
+    pub elapsed_ms: f64,
 }
 
 /// The outcome of an exercise's checks.
@@ -431,6 +435,7 @@ fn result(
         hint: c.hint(),
         explanation: None,
         not_possible: false,
+        elapsed_ms: 0.0,
     }
 }
 
@@ -466,6 +471,7 @@ fn error_result(check: &Check, e: &anyhow::Error) -> CheckResult {
             hint: None,
             explanation: None,
             not_possible: false,
+            elapsed_ms: 0.0,
         },
         _ => CheckResult {
             what: describe(check),
@@ -475,25 +481,51 @@ fn error_result(check: &Check, e: &anyhow::Error) -> CheckResult {
             hint: check.hint(),
             explanation: None,
             not_possible: false,
+            elapsed_ms: 0.0,
         },
     }
 }
 
-/// The scratch lab of one run of checks, made when the first check needs the kernel.
+/// What one run of checks makes once and shares between its checks: the scratch lab, made
+/// when the first check needs it, and the build of a C file (clang and the verifier run once
+/// per run of checks: every check of the run looks at the same file).
 struct Scratch<'a> {
     lab: &'a Lab,
     made: Option<ScratchLab>,
     /// the setup lines of `answer` and `observe` checks already run in it (each once)
     done: Vec<String>,
+    /// `module build` of the file: its report, or the error (a compile error included)
+    built: Option<std::result::Result<BuildReport, Arc<anyhow::Error>>>,
 }
 
 impl Scratch<'_> {
     async fn get(&mut self) -> Result<&ScratchLab> {
         if self.made.is_none() {
-            self.made = Some(self.lab.scratch("chk").await?);
+            self.made = Some(self.lab.check_lab().await?);
         }
         Ok(self.made.as_ref().expect("made above"))
     }
+
+    /// The build of the C file `file` (clang, then every program through the verifier),
+    /// made by the first check that needs it.
+    async fn build(&mut self, file: &Path) -> std::result::Result<&BuildReport, Arc<anyhow::Error>> {
+        if self.built.is_none() || !eclat_service::reuse_enabled() {
+            self.built = Some(
+                self.lab
+                    .module_build(file.to_path_buf())
+                    .await
+                    .map_err(Arc::new),
+            );
+        }
+        self.built.as_ref().expect("built above").as_ref().map_err(Arc::clone)
+    }
+}
+
+/// Is `e` clang's refusal of the file (rather than the lab failing to run it)?
+fn compile_error(e: &anyhow::Error) -> Option<&eclat_kernel::modules::BuildError> {
+    e.chain()
+        .filter_map(|c| c.downcast_ref::<eclat_kernel::modules::BuildError>())
+        .find(|b| matches!(b, eclat_kernel::modules::BuildError::Compile { .. }))
 }
 
 /// Runs the checks of `ex` against `file` (the learner's copy, or a starter/solution in
@@ -510,6 +542,7 @@ pub async fn run(
         lab,
         made: None,
         done: Vec::new(),
+        built: None,
     };
     let mut results = Vec::new();
     let mut stopped = None;
@@ -518,7 +551,8 @@ pub async fn run(
             stopped = Some(e);
             break;
         }
-        let r = match run_one(&mut scratch, check, file, cancel).await {
+        let t0 = std::time::Instant::now();
+        let mut r = match run_one(&mut scratch, check, file, cancel).await {
             Ok(r) => r,
             Err(e) if eclat_service::is_stopped(&e) => {
                 stopped = Some(e);
@@ -526,10 +560,11 @@ pub async fn run(
             }
             Err(e) => error_result(check, &e),
         };
-        let r = CheckResult {
+        let mut r = CheckResult {
             what: format!("{}: {}", subject(check, file), r.what),
             ..r
         };
+        r.elapsed_ms = t0.elapsed().as_secs_f64() * 1000.0;
         let failed = !r.passed;
         results.push(r);
         if failed {
@@ -568,10 +603,21 @@ async fn run_one(
     let lab = scratch.lab;
     match check {
         Check::Compiles { .. } => {
-            if is_c(file) {
+            if is_c(file) && !eclat_service::reuse_enabled() {
+                // as before the builds were shared: clang alone
                 return Ok(match lab.clang(file.to_path_buf()).await? {
                     Ok(()) => result(check, true, "no compile error", "compiled"),
                     Err(e) => result(check, false, "no compile error", e),
+                });
+            }
+            if is_c(file) {
+                // clang and the verifier run once, here: a rejection is the next check's
+                return Ok(match scratch.build(file).await {
+                    Ok(_) => result(check, true, "no compile error", "compiled"),
+                    Err(e) => match compile_error(&e) {
+                        Some(c) => result(check, false, "no compile error", c.to_string()),
+                        None => return Err(anyhow::anyhow!("{e:#}")),
+                    },
                 });
             }
             let src = std::fs::read_to_string(file)
@@ -595,8 +641,8 @@ async fn run_one(
             ))
         }
         Check::Verifier { .. } => {
-            let rep = match lab.module_build(file.to_path_buf()).await {
-                Ok(r) => r,
+            let rep = match scratch.build(file).await {
+                Ok(r) => r.clone(),
                 Err(e) => {
                     return Ok(result(
                         check,
@@ -675,10 +721,16 @@ async fn run_one(
                     frame,
                     output,
                 };
-                verdict_c(lab, check, file, run, want, deltas).await
-            } else {
+                let built = scratch.build(file).await.cloned();
+                verdict_c(lab, check, built, run, want, deltas).await
+            } else if !eclat_service::reuse_enabled() {
+                // as before: in the run's scratch lab
                 let s = scratch.get().await?;
                 verdict_eclat(s, check, file, frame, want, deltas, cancel).await
+            } else {
+                // `test` runs in a HIKe instance of its own (the lab's reused test instance),
+                // never the learner's: no scratch lab needed
+                verdict_eclat(lab, check, file, frame, want, deltas, cancel).await
             }
         }
         Check::Traffic {
@@ -986,12 +1038,12 @@ fn first_difference(want: &[u8], got: &[u8]) -> String {
 async fn verdict_c(
     lab: &Lab,
     check: &Check,
-    file: &Path,
+    built: std::result::Result<BuildReport, Arc<anyhow::Error>>,
     run: CRun,
     want: hike::XdpAction,
     deltas: &[MapDelta],
 ) -> Result<CheckResult> {
-    let rep = match lab.module_build(file.to_path_buf()).await {
+    let rep = match built {
         Ok(r) if r.accepted() => r,
         Ok(_) => {
             return Ok(result(

@@ -1391,12 +1391,13 @@ fn a_kill_between_hike_pins_and_their_confirmation_is_undone_by_the_next_start()
         lab.ok(&module)
             .contains("amp_filter.udp_amp_filter = program ID")
     );
-    // `test` runs a throwaway instance below the root: killed while it is loaded, the
-    // next start removes it too
+    // `test` without reuse runs a throwaway instance below the root: killed while it is
+    // loaded, the next start removes it too
     let before = lab.tree();
-    lab.crash(
+    lab.crash_with(
         "test:scratch-loaded",
         &["test", &ddos, "-D", "DEVNAME=enp6s0f0", "-p", "ipv6 udp"],
+        &[("ECLAT_LAB_CHECK_REUSE", "off")],
     );
     assert!(
         lab.tree().iter().any(|p| p.contains("/tmp/test-")),
@@ -1406,6 +1407,26 @@ fn a_kill_between_hike_pins_and_their_confirmation_is_undone_by_the_next_start()
     let out = lab.ok(&["topo", "status"]);
     assert!(out.contains("leftover"), "{out}");
     assert_eq!(lab.tree(), before, "test:scratch-loaded: left behind");
+    // with reuse, the lab's test instance (kept below `cache/`) killed while a test had it
+    // loaded is emptied by the next test, which gives the same verdict as a first one
+    let first = lab.ok(&["test", &ddos, "-D", "DEVNAME=enp6s0f0", "-p", "ipv6 udp"]);
+    assert!(
+        lab.tree().iter().any(|p| p.contains("/cache/test/")),
+        "{:?}",
+        lab.tree()
+    );
+    lab.crash(
+        "test:scratch-loaded",
+        &["test", &ddos, "-D", "DEVNAME=enp6s0f0", "-p", "ipv6 udp"],
+    );
+    let again = lab.ok(&["test", &ddos, "-D", "DEVNAME=enp6s0f0", "-p", "ipv6 udp"]);
+    let verdicts = |s: &str| -> Vec<String> {
+        s.lines()
+            .filter(|l| l.contains("PASS") || l.contains("DROP") || l.contains("ABORTED"))
+            .map(|l| l.split(" in ").next().unwrap_or(l).to_string())
+            .collect()
+    };
+    assert_eq!(verdicts(&again), verdicts(&first), "{first}\n---\n{again}");
     let out = lab.ok(&["reset"]);
     assert!(out.contains("removed"), "{out}");
     assert!(lab.namespaces().is_empty() && !lab.bpffs.exists());

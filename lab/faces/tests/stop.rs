@@ -33,10 +33,23 @@ fn cli(env: &LabEnv, args: &[&str]) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
-/// No scratch lab (a check's) is left below the lab's root.
+/// No scratch lab (a check's) is left below the lab's root but the lab's kept check lab
+/// (`ck`), and that one is emptied: no namespace of its own, nothing pinned but its HIKe VM
+/// and the embedded objects it keeps.
 fn no_scratch(env: &LabEnv) -> bool {
-    !env.bpffs_root.join("scratch").exists()
-        && std::fs::read_dir(env.state_dir.join("scratch")).map_or(true, |mut d| d.next().is_none())
+    let only_kept = |d: std::path::PathBuf| {
+        std::fs::read_dir(d).map_or(true, |d| d.flatten().all(|e| e.file_name() == "ck"))
+    };
+    let kept_ns = format!("{}ck-", env.ns_prefix);
+    let no_kept_ns = std::fs::read_dir("/run/netns").map_or(true, |d| {
+        d.flatten()
+            .all(|e| !e.file_name().to_string_lossy().starts_with(&kept_ns))
+    });
+    let kept_links = env.bpffs_root.join("scratch/ck/links");
+    only_kept(env.bpffs_root.join("scratch"))
+        && only_kept(env.state_dir.join("scratch"))
+        && no_kept_ns
+        && std::fs::read_dir(kept_links).map_or(true, |mut d| d.next().is_none())
 }
 
 /// Sends `keys`, then waits for `stopped` to appear (one more time than before); returns how

@@ -166,6 +166,61 @@ impl Drop for Scratch {
     }
 }
 
+/// A scratch directory kept between uses, `<root>/cache/<name>` (a HIKe instance whose VM is
+/// verified once): recorded in the journal with the lifetime of what made it before it exists,
+/// so `reset` (or, for a session's, the session's end) removes it whole. One process uses it
+/// at a time: [`Reused::open`] holds `<state>/cache-<name>.lock` and gives `None` when another
+/// process has it (the caller then makes a [`Scratch`] of its own). Whoever uses it brings it
+/// back to its starting state first: a process killed while using it leaves it as it was.
+pub struct Reused {
+    path: PathBuf,
+    /// it was made by this call (nothing to reuse yet)
+    pub fresh: bool,
+    _lock: crate::journal::Lock,
+}
+
+impl Reused {
+    pub fn open(env: &LabEnv, name: &str, life: Lifetime) -> Result<Option<Self>, BpffsError> {
+        ensure_mounted()?;
+        let path = env.bpffs_root.join("cache").join(name);
+        check_inside(env, &path)?;
+        std::fs::create_dir_all(&env.state_dir).map_err(|err| BpffsError::Io {
+            path: env.state_dir.clone(),
+            err,
+        })?;
+        let lock_path = env.state_dir.join(format!("cache-{name}.lock"));
+        let Some(lock) = crate::journal::Lock::try_acquire(&lock_path).map_err(|err| {
+            BpffsError::Io {
+                path: lock_path.clone(),
+                err,
+            }
+        })?
+        else {
+            return Ok(None);
+        };
+        let fresh = !path.exists();
+        if fresh {
+            let mut j = Journal::open(&env.state_dir)?;
+            ensure_root(env, &mut j)?;
+            j.add(Resource::Scratch { path: path.clone() }, life)?;
+            drop(j);
+            std::fs::create_dir_all(&path).map_err(|err| BpffsError::Io {
+                path: path.clone(),
+                err,
+            })?;
+        }
+        Ok(Some(Self {
+            path,
+            fresh,
+            _lock: lock,
+        }))
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
 /// Every entry below `root` (parents before children).
 pub fn walk(root: &Path, out: &mut Vec<(PathBuf, bool)>) {
     let Ok(rd) = std::fs::read_dir(root) else {

@@ -159,6 +159,18 @@ pub fn undo_provisional(root: &Path, journal: &mut Journal) -> Result<usize, Jou
     Ok(n)
 }
 
+
+/// Removes `entries` of `journal` (the reverse of their order), reporting what went and what
+/// stayed: `reset` for a chosen part of a lab (a kept scratch lab's recycling).
+pub fn remove_entries_of(
+    env: &LabEnv,
+    journal: &mut Journal,
+    entries: Vec<Entry>,
+    report: &mut CleanupReport,
+) -> Result<(), JournalError> {
+    remove_entries(env, journal, entries, report)
+}
+
 /// A scratch lab (the `sublab` module) could not be made or removed.
 #[derive(Debug, thiserror::Error)]
 pub enum SubLabError {

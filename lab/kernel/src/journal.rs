@@ -1,5 +1,5 @@
-//! The journal: an append-only record of every kernel object the lab creates, written and
-//! synced *before* the object exists. Replaying it tells which objects are the lab's, so that
+//! The journal: an append-only record of every kernel object the lab creates, written
+//! *before* the object exists. Replaying it tells which objects are the lab's, so that
 //! `reset` (and recovery after a crash) removes exactly those and nothing else.
 //!
 //! Each object has a lifetime:
@@ -242,6 +242,19 @@ fn lock_holder(file: &File) -> Option<(u32, u32)> {
     None
 }
 
+impl Lock {
+    /// The lock at `path` if no other process holds it, else `None` (at once). The file is
+    /// made with the lock's mode, whatever the umask.
+    pub fn try_acquire(path: &Path) -> io::Result<Option<Self>> {
+        let file = crate::perms::open_file(path, crate::perms::LOCK_MODE, false)?;
+        match nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusiveNonblock) {
+            Ok(guard) => Ok(Some(Self { _guard: guard })),
+            Err((_, nix::errno::Errno::EWOULDBLOCK)) => Ok(None),
+            Err((_, e)) => Err(io::Error::from(e)),
+        }
+    }
+}
+
 impl Journal {
     /// Opens (creating if needed) the journal in `state_dir`, taking the lab's lock.
     pub fn open(state_dir: &Path) -> Result<Self, JournalError> {
@@ -267,6 +280,12 @@ impl Journal {
         self.owner
     }
 
+    /// Writes one record. Written is enough, without `fdatasync`: a record is in the page
+    /// cache, where every later process reads it, before the object it announces exists, and
+    /// a killed process does not take the page cache with it. What a sync would add is the
+    /// record surviving a kernel crash or a power cut, and the lab's objects (namespaces,
+    /// bpffs pins, attachments) do not survive those either. Each sync cost milliseconds, and
+    /// a command records tens of objects.
     fn append(&mut self, rec: &Record) -> Result<(), JournalError> {
         crate::crash_before_journal_write();
         let mut line = serde_json::to_string(rec).expect("journal records serialize");
@@ -274,7 +293,6 @@ impl Journal {
         let path = self.path.clone();
         self.file
             .write_all(line.as_bytes())
-            .and_then(|_| nix::unistd::fdatasync(&self.file).map_err(io::Error::from))
             .map_err(|err| JournalError::Io { path, err })
     }
 
@@ -287,7 +305,7 @@ impl Journal {
         })
     }
 
-    /// Records that every one of `res` is about to be created by this process (one sync).
+    /// Records that every one of `res` is about to be created by this process (one write).
     pub fn add_many(&mut self, res: Vec<Resource>, life: Lifetime) -> Result<(), JournalError> {
         if res.is_empty() {
             return Ok(());
@@ -306,7 +324,6 @@ impl Journal {
         let path = self.path.clone();
         self.file
             .write_all(lines.as_bytes())
-            .and_then(|_| nix::unistd::fdatasync(&self.file).map_err(io::Error::from))
             .map_err(|err| JournalError::Io { path, err })
     }
 
@@ -382,7 +399,7 @@ fn replay(path: &Path) -> Result<Vec<Entry>, JournalError> {
         let rec: Record = match serde_json::from_str(&line) {
             Ok(r) => r,
             // a torn last line from a crash mid-write: the object it announced was never
-            // created (we sync before creating), so it is safe to ignore
+            // created (it is written before creating), so it is safe to ignore
             Err(_) if i + 1 == line_count(path) => continue,
             Err(e) => {
                 return Err(JournalError::Corrupt {

@@ -63,3 +63,110 @@ pub fn close(env: &LabEnv, sub: &LabEnv) -> Result<(), SubLabError> {
     crate::cleanup::tidy(env, &mut j)?;
     Ok(())
 }
+
+/// The scratch lab lesson checks reuse (`<state>/scratch/<tag>`): kept between runs of
+/// checks so that its HIKe VM is verified once, emptied of everything else before and after
+/// each use ([`recycle`]). Recorded in `env`'s journal with `life` before it exists; one
+/// process uses it at a time (`None`: another one has it, make a throwaway one with
+/// [`create`]).
+pub struct Kept {
+    pub env: LabEnv,
+    _lock: crate::journal::Lock,
+}
+
+pub fn open_kept(env: &LabEnv, tag: &str, life: Lifetime) -> Result<Option<Kept>, SubLabError> {
+    let sub = LabEnv {
+        state_dir: env.state_dir.join("scratch").join(tag),
+        bpffs_root: env.bpffs_root.join("scratch").join(tag),
+        ns_prefix: format!("{}{tag}-", env.ns_prefix),
+    };
+    let io = |path: &std::path::Path| {
+        let path = path.display().to_string();
+        move |err| SubLabError::Io { path, err }
+    };
+    std::fs::create_dir_all(&env.state_dir).map_err(io(&env.state_dir))?;
+    let lock_path = env.state_dir.join(format!("scratch-{tag}.lock"));
+    let Some(lock) = crate::journal::Lock::try_acquire(&lock_path).map_err(io(&lock_path))? else {
+        return Ok(None);
+    };
+    let mut j = Journal::open(&env.state_dir)?;
+    let recorded = j.entries()?.iter().any(|e| e.res == resource(&sub));
+    if !recorded {
+        crate::bpffs::ensure_root(env, &mut j).map_err(|e| SubLabError::Io {
+            path: env.bpffs_root.display().to_string(),
+            err: std::io::Error::other(e.to_string()),
+        })?;
+        j.add(resource(&sub), life)?;
+    }
+    drop(j);
+    std::fs::create_dir_all(&sub.state_dir).map_err(io(&sub.state_dir))?;
+    let area = env.bpffs_root.join("scratch");
+    std::fs::create_dir_all(&area).map_err(io(&area))?;
+    let kept = Kept {
+        env: sub,
+        _lock: lock,
+    };
+    recycle(&kept.env)?;
+    Ok(Some(kept))
+}
+
+/// Is `path` kept when the scratch lab rooted at `root` is recycled: the HIKe VM and system
+/// maps, and the pins of the embedded HIKe objects (`packages`)?
+fn is_kept(root: &std::path::Path, path: &std::path::Path, packages: &[String]) -> bool {
+    if path == root || path == root.join("progs") || path == root.join("maps") {
+        return true;
+    }
+    ["progs", "maps"].iter().any(|area| {
+        path.strip_prefix(root.join(area))
+            .ok()
+            .and_then(|rest| rest.components().next())
+            .and_then(|c| c.as_os_str().to_str())
+            .is_some_and(|first| {
+                first == "hike_vm" || first == "system" || packages.iter().any(|p| p == first)
+            })
+    })
+}
+
+/// Empties a kept scratch lab for its next run of checks: its topology, attachments, plain
+/// XDP programs and learner's modules go by its journal (as `reset` would); its HIKe VM
+/// stays, and so do the embedded HIKe objects, loaded and registered, with every map of
+/// theirs emptied (`Hike::refresh`: as a fresh load would have them). The caller keeps the
+/// program IDs of its HIKe store and forgets the rest. What the next check sees is what a new
+/// scratch lab would show it; what it saves is the verifier's and aya's work on the VM and
+/// the objects.
+pub fn recycle(sub: &LabEnv) -> Result<(), SubLabError> {
+    let packages = crate::hike::runtime::hike_packages();
+    let mut j = Journal::open(&sub.state_dir)?;
+    let others: Vec<_> = j
+        .entries()?
+        .into_iter()
+        .filter(|e| match &e.res {
+            Resource::Pin { path } | Resource::Dir { path } => {
+                !is_kept(&sub.bpffs_root, path, &packages)
+            }
+            _ => true,
+        })
+        .collect();
+    let mut rep = crate::cleanup::CleanupReport::default();
+    crate::cleanup::remove_entries_of(sub, &mut j, others, &mut rep)?;
+    if !rep.kept.is_empty() {
+        return Err(SubLabError::Kept {
+            path: sub.state_dir.display().to_string(),
+            kept: rep.kept.join("; "),
+        });
+    }
+    let _ = std::fs::remove_file(sub.topology_state_path());
+    if sub.bpffs_root.join("progs/hike_vm").exists() {
+        let mut h =
+            crate::hike::Hike::open(&sub.bpffs_root).map_err(|e| SubLabError::Io {
+                path: sub.bpffs_root.display().to_string(),
+                err: std::io::Error::other(e.to_string()),
+            })?;
+        h.refresh().map_err(|e| SubLabError::Io {
+            path: sub.bpffs_root.display().to_string(),
+            err: std::io::Error::other(e.to_string()),
+        })?;
+    }
+    j.compact()?;
+    Ok(())
+}

@@ -215,6 +215,37 @@ impl Lab {
 pub struct ScratchLab {
     parent: LabEnv,
     lab: Option<Lab>,
+    /// the lab's kept check lab (emptied, not removed, when closed)
+    kept: Option<eclat_kernel::sublab::Kept>,
+}
+
+/// Empties the kept check lab `sub` (its VM and embedded objects stay) and forgets its HIKe
+/// store but the IDs of the programs it kept registered.
+fn recycle_kept(sub: &LabEnv) -> Result<()> {
+    eclat_kernel::sublab::recycle(sub).context("emptying the lab's check lab")?;
+    keep_program_ids(sub)
+}
+
+/// The HIKe store of the kept check lab `sub` reduced to the IDs of its embedded programs
+/// (still registered: `sublab::recycle` keeps them).
+fn keep_program_ids(sub: &LabEnv) -> Result<()> {
+    let packages = eclat_kernel::hike::runtime::hike_packages();
+    let st = crate::store::HikeStore::load(sub);
+    let kept = crate::store::HikeStore {
+        programs: st
+            .programs
+            .into_iter()
+            .filter(|(key, _)| {
+                key.split_once('.')
+                    .is_some_and(|(pkg, _)| packages.iter().any(|p| p == pkg))
+            })
+            .collect(),
+        ..Default::default()
+    };
+    if sub.state_dir.exists() {
+        kept.save(sub)?;
+    }
+    Ok(())
 }
 
 impl std::ops::Deref for ScratchLab {
@@ -229,7 +260,11 @@ impl ScratchLab {
     pub async fn close(mut self) -> Result<()> {
         let lab = self.lab.take().expect("open until closed");
         let parent = self.parent.clone();
+        let kept = self.kept.take();
         tokio::task::spawn_blocking(move || {
+            if let Some(k) = kept {
+                return recycle_kept(&k.env);
+            }
             eclat_kernel::sublab::close(&parent, lab.env()).context("removing a scratch lab")
         })
         .await
@@ -240,7 +275,14 @@ impl ScratchLab {
 impl Drop for ScratchLab {
     fn drop(&mut self) {
         if let Some(lab) = self.lab.take() {
-            let _ = eclat_kernel::sublab::close(&self.parent, lab.env());
+            match self.kept.take() {
+                Some(k) => {
+                    let _ = recycle_kept(&k.env);
+                }
+                None => {
+                    let _ = eclat_kernel::sublab::close(&self.parent, lab.env());
+                }
+            }
         }
     }
 }
@@ -256,8 +298,36 @@ impl Lab {
             Ok(ScratchLab {
                 parent: lab.env().clone(),
                 lab: Some(Lab::new(env, Origin::Session)),
+                kept: None,
             })
         })
         .await
+    }
+
+    /// The scratch lab for a run of lesson checks: the lab's kept check lab, emptied of what
+    /// the last run made but with its HIKe VM verified already, when no other process uses
+    /// it and reuse is on (`ECLAT_LAB_CHECK_REUSE`); else a new scratch lab. Either way the
+    /// check starts from a lab with nothing in it but (perhaps) the VM.
+    pub async fn check_lab(&self) -> Result<ScratchLab> {
+        if !crate::reuse_enabled() {
+            return self.scratch("chk").await;
+        }
+        let kept = self
+            .blocking(|lab| {
+                eclat_kernel::sublab::open_kept(lab.env(), "ck", lab.life())
+                    .context("opening the lab's check lab")
+            })
+            .await?;
+        let Some(k) = kept else {
+            return self.scratch("chk").await;
+        };
+        keep_program_ids(&k.env)?;
+        Ok(ScratchLab {
+            parent: self.env().clone(),
+            // what it makes stays until recycled (a session's lifetime would let the next
+            // process's recovery remove the VM)
+            lab: Some(Lab::new(k.env.clone(), Origin::Cli)),
+            kept: Some(k),
+        })
     }
 }

@@ -71,3 +71,10 @@ pub fn checkpoint(cancel: &CancellationToken) -> anyhow::Result<()> {
         Ok(())
     }
 }
+
+/// Do lesson checks and `test` reuse what does not change between runs (the build of a C file
+/// within a run of checks; the cached HIKe instance and check lab across runs)? On unless
+/// `ECLAT_LAB_CHECK_REUSE=off`, which gives the earlier behaviour: the bench's baseline.
+pub fn reuse_enabled() -> bool {
+    std::env::var("ECLAT_LAB_CHECK_REUSE").map_or(true, |v| v != "off")
+}

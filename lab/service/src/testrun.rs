@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use anyhow::{Context, Result};
 use eclat_kernel::hike::runtime::Hike;
+use eclat_kernel::LabEnv;
 use eclat_kernel::maps;
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
@@ -102,27 +103,63 @@ impl Lab {
         let prog = self.compile_file(&req.file, &req.defines)?.program;
         let cat: Catalog = self.catalog().clone();
         static N: AtomicU32 = AtomicU32::new(0);
-        // recorded in the journal before it exists, removed with everything in it when
-        // dropped (after `hike`, declared below)
-        let guard = eclat_kernel::bpffs::Scratch::create(
-            self.env(),
-            &format!(
-                "test-{}-{}",
-                std::process::id(),
-                N.fetch_add(1, Ordering::Relaxed)
+        // the lab's reused test instance (its VM verified once), unless another process is
+        // using it or reuse is off: then a scratch instance of this test's own, recorded in
+        // the journal before it exists and removed with everything in it when dropped
+        // (after `hike`, declared below)
+        let reused = if crate::reuse_enabled() {
+            eclat_kernel::bpffs::Reused::open(self.env(), "test", self.life())
+                .context("opening the lab's test instance")?
+        } else {
+            None
+        };
+        let guard = match reused {
+            Some(_) => None,
+            None => Some(
+                eclat_kernel::bpffs::Scratch::create(
+                    self.env(),
+                    &format!(
+                        "test-{}-{}",
+                        std::process::id(),
+                        N.fetch_add(1, Ordering::Relaxed)
+                    ),
+                )
+                .context("creating a scratch HIKe instance")?,
             ),
-        )
-        .context("creating a scratch HIKe instance")?;
-        let scratch = guard.path().to_path_buf();
+        };
+        let scratch = match (&reused, &guard) {
+            (Some(r), _) => r.path().to_path_buf(),
+            (None, Some(g)) => g.path().to_path_buf(),
+            (None, None) => unreachable!("one of the two was made above"),
+        };
         let mut hike = Hike::open(&scratch).context("starting a scratch HIKe instance")?;
+        // the reused instance keeps its program IDs (in a store of its own) and its embedded
+        // objects, loaded and registered; their maps are emptied here
+        let ids_at = reused.as_ref().map(|r| LabEnv {
+            state_dir: self.env().state_dir.join("cache-test"),
+            bpffs_root: r.path().to_path_buf(),
+            ns_prefix: String::new(),
+        });
+        if reused.as_ref().is_some_and(|r| !r.fresh) {
+            hike.refresh().context("emptying the lab's test instance")?;
+        }
         crate::checkpoint(cancel)?;
-        let mut st = HikeStore::default();
+        let mut st = match &ids_at {
+            Some(at) => {
+                std::fs::create_dir_all(&at.state_dir)?;
+                HikeStore::load(at)
+            }
+            None => HikeStore::default(),
+        };
         let mut ids = BTreeMap::new();
         for (pkg, name) in &prog.programs {
             ids.insert(
                 (pkg.clone(), name.clone()),
                 ensure_program(&mut hike, &cat, &mut st, pkg, name)?,
             );
+        }
+        if let Some(at) = &ids_at {
+            st.save(at)?;
         }
         let loaders: Vec<(String, String)> = prog
             .map_entries

@@ -56,12 +56,26 @@ pub fn env_vars(env: &LabEnv) -> Vec<(String, String)> {
 }
 
 fn cli(bin: &Path, env: &LabEnv, args: &[&str]) -> Result<String> {
+    Ok(run_timed(bin, env, args, &[])?.1)
+}
+
+/// Runs `bin args` against `env` (with `extra` variables too), to its end: its wall time in
+/// milliseconds and its standard output; an error with its output when it fails.
+pub fn run_timed(
+    bin: &Path,
+    env: &LabEnv,
+    args: &[&str],
+    extra: &[(&str, &str)],
+) -> Result<(f64, String)> {
+    let t0 = Instant::now();
     let out = Command::new(bin)
         .args(args)
         .envs(env_vars(env))
+        .envs(extra.iter().copied())
         .stdin(Stdio::null())
         .output()
         .with_context(|| format!("running {} {}", bin.display(), args.join(" ")))?;
+    let ms = t0.elapsed().as_secs_f64() * 1000.0;
     if !out.status.success() {
         bail!(
             "`eclat-lab {}` failed: {}{}",
@@ -70,7 +84,7 @@ fn cli(bin: &Path, env: &LabEnv, args: &[&str]) -> Result<String> {
             String::from_utf8_lossy(&out.stderr)
         );
     }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    Ok((ms, String::from_utf8_lossy(&out.stdout).into_owned()))
 }
 
 /// utime + stime of a process, in clock ticks.
@@ -304,4 +318,142 @@ fn measure_inner(bin: &Path, env: &LabEnv, idle: Duration) -> Result<TuiFigures>
         polls_per_sec: p1.saturating_sub(p0) as f64 / secs,
         idle_secs: secs,
     })
+}
+
+/// From saving an exercise file to the verdict on the TUI's screen.
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
+pub struct SaveFigure {
+    pub lesson: u32,
+    pub exercise: String,
+    /// the reference solution written over the starter, until `PASS` is drawn (each run
+    /// follows a save of the starter, which fails)
+    pub save_to_pass_ms: Vec<f64>,
+    /// the first save of the session (the session's reused HIKe VMs are verified then)
+    pub first_ms: f64,
+    /// why this lesson's figure is missing (the others are measured all the same)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// Writes `text` to `path` as an editor saving in place does (open, write, close).
+fn save(path: &Path, text: &str) -> Result<()> {
+    let mut f = std::fs::File::create(path)?;
+    f.write_all(text.as_bytes())?;
+    Ok(())
+}
+
+/// For each `(lesson number, exercise id, file, starter, solution)`: the TUI on that lesson
+/// (its first exercise current), the solution saved over the starter `runs` times (each
+/// after a save of the starter, which fails); the time from each save to the frame with the
+/// verdict, as the TUI's trace (`ECLAT_LAB_TUI_TRACE`) records it.
+pub fn measure_saves(
+    bin: &Path,
+    env: &LabEnv,
+    cases: &[(u32, String, std::path::PathBuf, String, String)],
+    runs: u32,
+) -> Result<Vec<SaveFigure>> {
+    let trace = env.state_dir.join("tui-verdicts");
+    std::fs::create_dir_all(&env.state_dir)?;
+    let mut envs = env_vars(env);
+    envs.push(("ECLAT_LAB_TUI_TRACE".into(), trace.display().to_string()));
+    let mut out = Vec::new();
+    for (lesson, exercise, file, starter, solution) in cases {
+        match save_figure(bin, &envs, &trace, *lesson, exercise, file, starter, solution, runs) {
+            Ok(f) => out.push(f),
+            Err(e) => out.push(SaveFigure {
+                lesson: *lesson,
+                exercise: exercise.clone(),
+                save_to_pass_ms: vec![],
+                first_ms: 0.0,
+                error: Some(format!("{e:#}")),
+            }),
+        }
+    }
+    Ok(out)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn save_figure(
+    bin: &Path,
+    envs: &[(String, String)],
+    trace: &Path,
+    lesson: u32,
+    exercise: &str,
+    file: &Path,
+    starter: &str,
+    solution: &str,
+    runs: u32,
+) -> Result<SaveFigure> {
+    {
+        let _ = std::fs::remove_file(trace);
+        // the learner's copy, as the TUI would make it: the starter
+        if let Some(dir) = file.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        save(file, starter)?;
+        let mut tui = PtyTui::spawn(bin, &["tutorial", &lesson.to_string()], envs, 160, 45)?;
+        // the first frame is drawn after the exercise file's watcher is set up
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !std::fs::read_to_string(trace).is_ok_and(|t| t.contains("first_frame_us=")) {
+            if Instant::now() > deadline {
+                bail!("lesson {lesson}: the TUI drew no first frame within 30 s");
+            }
+            tui.clear();
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let mut seen = 0usize;
+        let mut one = |text: &str, pass: bool| -> Result<f64> {
+            let now_us = || {
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_micros())
+                    .unwrap_or(0)
+            };
+            let t0 = now_us();
+            save(file, text)?;
+            let deadline = Instant::now() + Duration::from_secs(60);
+            loop {
+                tui.clear();
+                let lines: Vec<String> = std::fs::read_to_string(trace)
+                    .unwrap_or_default()
+                    .lines()
+                    .filter(|l| l.starts_with("verdict_unix_us="))
+                    .map(str::to_string)
+                    .collect();
+                if lines.len() > seen {
+                    seen = lines.len();
+                    let l = &lines[seen - 1];
+                    let us: u128 = l
+                        .split_whitespace()
+                        .next()
+                        .and_then(|f| f.strip_prefix("verdict_unix_us="))
+                        .and_then(|n| n.parse().ok())
+                        .context("a malformed verdict line")?;
+                    if l.ends_with(&format!("passed={pass}")) {
+                        return Ok(us.saturating_sub(t0) as f64 / 1000.0);
+                    }
+                    bail!("lesson {lesson} {exercise}: the verdict was not passed={pass}: {l}");
+                }
+                if Instant::now() > deadline {
+                    bail!("lesson {lesson} {exercise}: no verdict within 60 s of the save");
+                }
+                std::thread::sleep(Duration::from_millis(2));
+            }
+        };
+        let first_ms = one(solution, true)?;
+        let mut v = Vec::new();
+        for _ in 0..runs {
+            one(starter, false)?;
+            v.push(one(solution, true)?);
+        }
+        tui.send("qy")?;
+        tui.wait_exit(Duration::from_secs(15))?;
+        Ok(SaveFigure {
+            lesson,
+            exercise: exercise.to_string(),
+            save_to_pass_ms: v,
+            first_ms,
+            error: None,
+        })
+    }
 }

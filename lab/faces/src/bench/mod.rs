@@ -1,6 +1,7 @@
 //! `eclat-lab bench`: performance figures, each measured side by side with its baseline in
 //! the same run, reported as medians and ratios (absolute times drift between machines).
 
+pub mod commands;
 pub mod figures;
 
 use std::process::Command;
@@ -318,54 +319,97 @@ pub fn compile_figures(lab: &eclat_service::Lab, runs: u32) -> Result<CompileFig
 /// Everything `eclat-lab bench` measured.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct BenchReport {
+    /// set for `--quick`: what its figures lose (null for a full run)
+    pub quick: Option<String>,
     /// building and removing the hike-lab topology, against a shell script of `ip` commands
-    pub topology: TopoFigures,
+    /// (null when the section did not run: `--only`)
+    pub topology: Option<TopoFigures>,
     /// compiling the lesson 8 DDoS script, against clang on the same chain written in C
-    pub compile: CompileFigures,
+    /// (null when the section did not run)
+    pub compile: Option<CompileFigures>,
     /// the HIKe VM and compiled chains in ns/packet (`BPF_PROG_TEST_RUN`), each case next to its
     /// baseline: an object with `repeat`, `samples`, `packet_len`, `cases[]` (`name`, `min_ns`,
     /// `median_ns`, `baseline`, `ratio`), `derived` (the VM's entry and per-call cost, the
     /// DDoS and pipeline ratios) and `loads[]` (each program's verifier time and sizes); the
-    /// reference's Performance page explains the cases
+    /// reference's Performance page explains the cases (null when the section did not run)
     #[schemars(with = "serde_json::Value")]
-    pub hike: eclat_kernel::hike::bench::BenchReport,
+    pub hike: Option<eclat_kernel::hike::bench::BenchReport>,
     /// the terminal UI's first frame and idle CPU, measured in a pseudo-terminal; null with
     /// `--tui-seconds 0`
     pub tui: Option<figures::TuiFigures>,
+    /// whole processes: every exercise's check (with and without reuse) and lesson commands
+    pub commands: Option<commands::CommandFigures>,
 }
 
 /// Runs the performance suite, saying which section runs as it goes.
-pub async fn run(ctx: &Ctx, args: BenchArgs) -> Result<BenchReport> {
+pub async fn run(ctx: &Ctx, mut args: BenchArgs) -> Result<BenchReport> {
+    if args.quick {
+        args.runs = args.runs.min(5);
+        args.tui_seconds = args.tui_seconds.min(5);
+        args.check_runs = 1;
+    }
+    const SECTIONS: [&str; 5] = ["topo", "compile", "vm", "tui", "commands"];
+    if let Some(bad) = args.only.iter().find(|o| !SECTIONS.contains(&o.as_str())) {
+        anyhow::bail!(
+            "--only {bad}: the sections are {}",
+            SECTIONS.join(", ")
+        );
+    }
+    let want = |s: &str| {
+        (args.only.is_empty() || args.only.iter().any(|o| o == s))
+            && (s != "tui" || args.tui_seconds > 0)
+            && (s != "commands" || args.checks)
+    };
+    let n = SECTIONS.iter().filter(|s| want(s)).count();
+    let mut k = 0;
     // each section says what it measures and how long the bench has run so far, so a
     // learner waiting for it sees it move
     let started = Instant::now();
-    let say = |s: &str| {
+    let mut say_section = |what: &str| {
+        k += 1;
         let _ = ctx.updates.send(Update::Progress {
-            progress: format!("{s} ({:.0} s so far)", started.elapsed().as_secs_f64()),
+            progress: format!(
+                "bench {k}/{n}: {what} ({:.0} s so far)",
+                started.elapsed().as_secs_f64()
+            ),
         });
     };
     let runs = args.runs.max(1);
-    say("bench 1/4: topology up and down, against a shell script of `ip` commands");
-    let topo = tokio::task::spawn_blocking(move || topo_figures(runs)).await??;
+    let topo = if want("topo") {
+        say_section("topology up and down, against a shell script of `ip` commands");
+        Some(tokio::task::spawn_blocking(move || topo_figures(runs)).await??)
+    } else {
+        None
+    };
     eclat_service::checkpoint(&ctx.cancel)?;
-    say("bench 2/4: eCLAT compile, against clang on the same chain in C");
-    let lab = ctx.lab.clone();
-    let comp = tokio::task::spawn_blocking(move || compile_figures(&lab, runs)).await??;
+    let comp = if want("compile") {
+        say_section("eCLAT compile, against clang on the same chain in C");
+        let lab = ctx.lab.clone();
+        Some(tokio::task::spawn_blocking(move || compile_figures(&lab, runs)).await??)
+    } else {
+        None
+    };
     eclat_service::checkpoint(&ctx.cancel)?;
-    say("bench 3/4: the HIKe VM and compiled chains (BPF_PROG_TEST_RUN), against raw programs");
-    let samples = args.runs.max(3);
-    let vm = tokio::task::spawn_blocking(move || {
-        eclat_kernel::hike::bench::run(eclat_kernel::hike::bench::BenchOptions {
-            samples,
-            ..Default::default()
-        })
-    })
-    .await?
-    .context("the HIKe VM benchmark")?;
+    let vm = if want("vm") {
+        say_section("the HIKe VM and compiled chains (BPF_PROG_TEST_RUN), against raw programs");
+        let samples = args.runs.max(3);
+        Some(
+            tokio::task::spawn_blocking(move || {
+                eclat_kernel::hike::bench::run(eclat_kernel::hike::bench::BenchOptions {
+                    samples,
+                    ..Default::default()
+                })
+            })
+            .await?
+            .context("the HIKe VM benchmark")?,
+        )
+    } else {
+        None
+    };
     eclat_service::checkpoint(&ctx.cancel)?;
     // the TUI in a pseudo-terminal, in a throw-away lab of its own
-    let tui = if args.tui_seconds > 0 {
-        say("bench 4/4: the TUI in a pseudo-terminal (first frame, CPU while idle)");
+    let tui = if want("tui") {
+        say_section("the TUI in a pseudo-terminal (first frame, CPU while idle)");
         let bin = std::env::current_exe()?;
         let secs = args.tui_seconds;
         Some(
@@ -381,10 +425,37 @@ pub async fn run(ctx: &Ctx, args: BenchArgs) -> Result<BenchReport> {
     } else {
         None
     };
+    eclat_service::checkpoint(&ctx.cancel)?;
+    let cmds = if want("commands") {
+        say_section(
+            "whole commands: each exercise's `lesson check` (with reuse and without, alternating), the TUI's save -> verdict, topo up/down, load, reload, reset",
+        );
+        let bin = std::env::current_exe()?;
+        let updates = ctx.updates.clone();
+        let runs = args.check_runs.max(1);
+        Some(
+            tokio::task::spawn_blocking(move || {
+                let say = |s: &str| {
+                    let _ = updates.send(Update::Progress {
+                        progress: s.to_string(),
+                    });
+                };
+                commands::measure(&bin, &LabEnv::for_test("cmdbench"), runs, &say)
+            })
+            .await??,
+        )
+    } else {
+        None
+    };
     Ok(BenchReport {
+        quick: args.quick.then(|| format!(
+            "quick run: {} repetitions instead of 15, {} VM samples instead of 15, TUI CPU over {} s instead of 30, each check once with and once without reuse instead of 5 times: medians of fewer samples, the ratios and DDoS loads noisier by tens of percent",
+            args.runs, args.runs.max(3), args.tui_seconds
+        )),
         topology: topo,
         compile: comp,
         hike: vm,
         tui,
+        commands: cmds,
     })
 }

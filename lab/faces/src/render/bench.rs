@@ -14,17 +14,19 @@ pub struct Headline {
 }
 
 impl Headline {
-    pub fn of(b: &BenchReport) -> Self {
-        let d = &b.hike.derived;
-        Headline {
+    /// `None` when a section it reads did not run (`--only`).
+    pub fn of(b: &BenchReport) -> Option<Self> {
+        let (hike, compile, topology) = (b.hike.as_ref()?, b.compile.as_ref()?, b.topology.as_ref()?);
+        let d = &hike.derived;
+        Some(Headline {
             vm_entry_ns: d.vm_entry_ns,
             per_call_ns: d.per_call_ns,
             raw_tail_call_ns: d.raw_per_tail_call_ns,
             ddos_ratio: d.ddos_ratio,
-            compile_us: b.compile.eclat_us.median,
-            clang_ratio: b.compile.ratio_clang_over_eclat,
-            up_ms: b.topology.lab_up_and_ping_ms.median,
-        }
+            compile_us: compile.eclat_us.median,
+            clang_ratio: compile.ratio_clang_over_eclat,
+            up_ms: topology.lab_up_and_ping_ms.median,
+        })
     }
 }
 
@@ -69,136 +71,217 @@ pub fn in_words(h: &Headline) -> String {
 }
 
 pub fn report(b: &BenchReport) -> String {
-    let mut text = String::from("eclat-lab bench (medians; min..max in brackets)\n\n");
-    text.push_str(&in_words(&Headline::of(b)));
-    text.push_str("topology hike-lab (3 nodes, 3 links)                 lab (netlink)            shell script (ip)        ratio\n");
-    let row = |name: &str, lab: &Stat, sh: &Option<Stat>, ratio: Option<f64>| {
-        format!(
-            "  {:<50} {:>7.2} ms [{:.1}..{:.1}]  {:>8}  {}\n",
-            name,
-            lab.median,
-            lab.min,
-            lab.max,
-            sh.as_ref()
-                .map(|s| format!("{:.2} ms", s.median))
-                .unwrap_or_else(|| "-".into()),
-            ratio.map(|r| format!("{r:.1}x faster")).unwrap_or_default()
-        )
-    };
-    text.push_str(&row(
-        "up, until the first ping reply (target <= 50 ms)",
-        &b.topology.lab_up_and_ping_ms,
-        &b.topology.shell_up_and_ping_ms,
-        b.topology.up_ratio_shell_over_lab,
-    ));
-    text.push_str(&row(
-        "up (netlink work only)",
-        &b.topology.lab_up_ms,
-        &None,
-        None,
-    ));
-    text.push_str(&row(
-        "down (target <= 30 ms)",
-        &b.topology.lab_down_ms,
-        &b.topology.shell_down_ms,
-        b.topology.down_ratio_shell_over_lab,
-    ));
-    if b.topology.lost_echo_requests > 0 {
+    let mut text = String::from("eclat-lab bench (medians; min..max in brackets)\n");
+    if let Some(q) = &b.quick {
+        text.push_str(&format!("{q}\n"));
+    }
+    text.push('\n');
+    if let Some(h) = Headline::of(b) {
+        text.push_str(&in_words(&h));
+    }
+    if let Some(tp) = &b.topology {
+        text.push_str("topology hike-lab (3 nodes, 3 links)                 lab (netlink)            shell script (ip)        ratio\n");
+        let row = |name: &str, lab: &Stat, sh: &Option<Stat>, ratio: Option<f64>| {
+            format!(
+                "  {:<50} {:>7.2} ms [{:.1}..{:.1}]  {:>8}  {}\n",
+                name,
+                lab.median,
+                lab.min,
+                lab.max,
+                sh.as_ref()
+                    .map(|s| format!("{:.2} ms", s.median))
+                    .unwrap_or_else(|| "-".into()),
+                ratio.map(|r| format!("{r:.1}x faster")).unwrap_or_default()
+            )
+        };
+        text.push_str(&row(
+            "up, until the first ping reply (target <= 50 ms)",
+            &tp.lab_up_and_ping_ms,
+            &tp.shell_up_and_ping_ms,
+            tp.up_ratio_shell_over_lab,
+        ));
+        text.push_str(&row(
+            "up (netlink work only)",
+            &tp.lab_up_ms,
+            &None,
+            None,
+        ));
+        text.push_str(&row(
+            "down (target <= 30 ms)",
+            &tp.lab_down_ms,
+            &tp.shell_down_ms,
+            tp.down_ratio_shell_over_lab,
+        ));
+        if tp.lost_echo_requests > 0 {
+            text.push_str(&format!(
+                "  ({} of the {} first echo requests got no reply within 1 s and were sent again)\n",
+                tp.lost_echo_requests, tp.runs
+            ));
+        }
+    }
+    if let Some(h) = &b.hike {
+        text.push_str("\nHIKe VM (BPF_PROG_TEST_RUN, ns per packet, 78-byte IPv6/UDP frame)      min      median   vs baseline\n");
+        for c in &h.cases {
+            text.push_str(&format!(
+                "  {:<62} {:>8.1} {:>8.1}   {}\n",
+                c.name,
+                c.min_ns,
+                c.median_ns,
+                match (&c.baseline, c.ratio) {
+                    (Some(b), Some(r)) => format!("{r:.2}x {b}"),
+                    _ => String::new(),
+                }
+            ));
+        }
+        let d = &h.derived;
         text.push_str(&format!(
-            "  ({} of the {} first echo requests got no reply within 1 s and were sent again)\n",
-            b.topology.lost_echo_requests, b.topology.runs
+            "  chains compiled (the default):\n  entering the VM: +{:.1} ns over raw (target <= 40)\n  each extra program call: {:.1} ns (target <= 15; a raw tail call: {:.1} ns{})\n  DDoS marking chain (the original's scenario) vs raw tail calls: {:.2}x (target <= 1.15; the original 1.38x)\n  lesson 8 DDoS chain vs hand-written single XDP program: {:.2}x, the median of {} loads of both ({:.2}-{:.2}x; where the kernel puts the chain's code moves it by 20 ns and more) (target <= 1.15)\n    in the one load of the rows above: {:.2}x; as one instance per call instead of linked: {:.2}x\n    of which composing separate programs at all (raw tail calls vs the fused program): {:.2}x; the VM over raw tail calls: {:.2}x\n  3-stage pipeline vs raw tail calls: {:.2}x\n",
+            d.vm_entry_ns,
+            d.per_call_ns,
+            d.raw_per_tail_call_ns,
+            d.per_call_dynamic_dispatch_ns.map(|x| format!("; with run-time-key dispatch {x:.1} ns")).unwrap_or_default(),
+            d.marking_ratio,
+            d.ddos_ratio,
+            d.ddos_loads.min_ns.len(),
+            d.ddos_loads.ratio_low,
+            d.ddos_loads.ratio_high,
+            d.ddos_ratio_one_load,
+            d.ddos_instances_ratio,
+            d.ddos_composition_ratio,
+            d.ddos_vs_tail_calls_ratio,
+            d.pipeline_ratio
+        ));
+        let g = d.ddos_gap_by_step_ns;
+        text.push_str(&format!(
+            "    where it builds up (the chain cut after each program on the flood's path, minus the hand-written program cut at the same point): +{:.0} ns after ip6_hset_srcdst (the loader, the chain's start, one program), +{:.0} after ip6_sd_dec2zero, +{:.0} after monitor, +{:.0} with the chain's branches\n",
+            g[0], g[1], g[2], g[3]
+        ));
+        let sp = &d.ddos_split_ns;
+        text.push_str(&format!(
+            "    where it goes (the chain's program bodies rearranged: inlined into one program, alone and behind the classifier; the flood's path as separate programs with a hand-over written for it): +{:.0} ns the programs' own conventions (frame, pkt_info, each finding the IPv6 header again), +{:.0} the classifier, +{:.0} separate programs (tail calls, each one's frame lookup), {:+.0} the compiled chain over that hand-over (HIKe's entry points, less the tail calls linking saves)\n",
+            sp.programs_ns, sp.loader_ns, sp.separate_ns, sp.chain_ns
+        ));
+        let i = &d.interpreted;
+        text.push_str(&format!(
+            "  the same chains interpreted (ECLAT_LAB_JIT=off): entering the VM +{:.1} ns, each extra call {:.1} ns, DDoS marking {:.2}x, lesson 8 DDoS {:.2}x\n",
+            i.vm_entry_ns, i.per_call_ns, i.marking_ratio, i.ddos_ratio
+        ));
+        let mut loads = h.loads.clone();
+        loads.sort_by_key(|l| std::cmp::Reverse(l.load_ns));
+        if let Some(worst) = loads.first() {
+            let n = loads.len();
+            let mut ms: Vec<f64> = loads.iter().map(|l| l.load_ns as f64 / 1e6).collect();
+            ms.sort_by(|a, b| a.total_cmp(b));
+            text.push_str(&format!(
+                "  loading (verifying) a program: median {:.1} ms over {n} programs, slowest {}.{} {:.1} ms (target <= 60)\n",
+                ms[n / 2],
+                worst.package,
+                worst.name,
+                worst.load_ns as f64 / 1e6
+            ));
+        }
+        text.push_str("  sizes (xlated / jited bytes):");
+        for l in h.loads.iter().filter(|l| {
+            [
+                "hike_vm",
+                "ip6_simple_classifier",
+                "hike_pass",
+                "monitor",
+                "xdp_pass",
+            ]
+            .contains(&l.name.as_str())
+        }) {
+            text.push_str(&format!(
+                " {}.{} {}/{};",
+                l.package, l.name, l.xlated_bytes, l.jited_bytes
+            ));
+        }
+        text.push('\n');
+    }
+    if let Some(cp) = &b.compile {
+        text.push_str(&format!(
+            "\neCLAT compile of the lesson 8 DDoS script (median of {} runs)\n  eclat-lab: {:.0} us   clang -O2 -target bpf on the same chain in C: {}   ratio {}\n",
+            cp.runs,
+            cp.eclat_us.median,
+            cp.clang_us.as_ref().map(|c| format!("{:.1} ms", c.median / 1000.0)).unwrap_or_else(|| "clang not installed".into()),
+            cp.ratio_clang_over_eclat.map(|r| format!("{r:.0}x")).unwrap_or_default()
         ));
     }
-    text.push_str("\nHIKe VM (BPF_PROG_TEST_RUN, ns per packet, 78-byte IPv6/UDP frame)      min      median   vs baseline\n");
-    for c in &b.hike.cases {
-        text.push_str(&format!(
-            "  {:<62} {:>8.1} {:>8.1}   {}\n",
-            c.name,
-            c.min_ns,
-            c.median_ns,
-            match (&c.baseline, c.ratio) {
-                (Some(b), Some(r)) => format!("{r:.2}x {b}"),
-                _ => String::new(),
-            }
-        ));
-    }
-    let d = &b.hike.derived;
-    text.push_str(&format!(
-        "  chains compiled (the default):\n  entering the VM: +{:.1} ns over raw (target <= 40)\n  each extra program call: {:.1} ns (target <= 15; a raw tail call: {:.1} ns{})\n  DDoS marking chain (the original's scenario) vs raw tail calls: {:.2}x (target <= 1.15; the original 1.38x)\n  lesson 8 DDoS chain vs hand-written single XDP program: {:.2}x, the median of {} loads of both ({:.2}-{:.2}x; where the kernel puts the chain's code moves it by 20 ns and more) (target <= 1.15)\n    in the one load of the rows above: {:.2}x; as one instance per call instead of linked: {:.2}x\n    of which composing separate programs at all (raw tail calls vs the fused program): {:.2}x; the VM over raw tail calls: {:.2}x\n  3-stage pipeline vs raw tail calls: {:.2}x\n",
-        d.vm_entry_ns,
-        d.per_call_ns,
-        d.raw_per_tail_call_ns,
-        d.per_call_dynamic_dispatch_ns.map(|x| format!("; with run-time-key dispatch {x:.1} ns")).unwrap_or_default(),
-        d.marking_ratio,
-        d.ddos_ratio,
-        d.ddos_loads.min_ns.len(),
-        d.ddos_loads.ratio_low,
-        d.ddos_loads.ratio_high,
-        d.ddos_ratio_one_load,
-        d.ddos_instances_ratio,
-        d.ddos_composition_ratio,
-        d.ddos_vs_tail_calls_ratio,
-        d.pipeline_ratio
-    ));
-    let g = d.ddos_gap_by_step_ns;
-    text.push_str(&format!(
-        "    where it builds up (the chain cut after each program on the flood's path, minus the hand-written program cut at the same point): +{:.0} ns after ip6_hset_srcdst (the loader, the chain's start, one program), +{:.0} after ip6_sd_dec2zero, +{:.0} after monitor, +{:.0} with the chain's branches\n",
-        g[0], g[1], g[2], g[3]
-    ));
-    let sp = &d.ddos_split_ns;
-    text.push_str(&format!(
-        "    where it goes (the chain's program bodies rearranged: inlined into one program, alone and behind the classifier; the flood's path as separate programs with a hand-over written for it): +{:.0} ns the programs' own conventions (frame, pkt_info, each finding the IPv6 header again), +{:.0} the classifier, +{:.0} separate programs (tail calls, each one's frame lookup), {:+.0} the compiled chain over that hand-over (HIKe's entry points, less the tail calls linking saves)\n",
-        sp.programs_ns, sp.loader_ns, sp.separate_ns, sp.chain_ns
-    ));
-    let i = &d.interpreted;
-    text.push_str(&format!(
-        "  the same chains interpreted (ECLAT_LAB_JIT=off): entering the VM +{:.1} ns, each extra call {:.1} ns, DDoS marking {:.2}x, lesson 8 DDoS {:.2}x\n",
-        i.vm_entry_ns, i.per_call_ns, i.marking_ratio, i.ddos_ratio
-    ));
-    let mut loads = b.hike.loads.clone();
-    loads.sort_by_key(|l| std::cmp::Reverse(l.load_ns));
-    if let Some(worst) = loads.first() {
-        let n = loads.len();
-        let mut ms: Vec<f64> = loads.iter().map(|l| l.load_ns as f64 / 1e6).collect();
-        ms.sort_by(|a, b| a.total_cmp(b));
-        text.push_str(&format!(
-            "  loading (verifying) a program: median {:.1} ms over {n} programs, slowest {}.{} {:.1} ms (target <= 60)\n",
-            ms[n / 2],
-            worst.package,
-            worst.name,
-            worst.load_ns as f64 / 1e6
-        ));
-    }
-    text.push_str("  sizes (xlated / jited bytes):");
-    for l in b.hike.loads.iter().filter(|l| {
-        [
-            "hike_vm",
-            "ip6_simple_classifier",
-            "hike_pass",
-            "monitor",
-            "xdp_pass",
-        ]
-        .contains(&l.name.as_str())
-    }) {
-        text.push_str(&format!(
-            " {}.{} {}/{};",
-            l.package, l.name, l.xlated_bytes, l.jited_bytes
-        ));
-    }
-    text.push_str(&format!(
-        "\n\neCLAT compile of the lesson 8 DDoS script (median of {} runs)\n  eclat-lab: {:.0} us   clang -O2 -target bpf on the same chain in C: {}   ratio {}\n",
-        b.compile.runs,
-        b.compile.eclat_us.median,
-        b.compile.clang_us.as_ref().map(|c| format!("{:.1} ms", c.median / 1000.0)).unwrap_or_else(|| "clang not installed".into()),
-        b.compile.ratio_clang_over_eclat.map(|r| format!("{r:.0}x")).unwrap_or_default()
-    ));
     if let Some(t) = &b.tui {
         text.push_str(&format!(
             "\nTUI (meaningful with a release build)\n  first frame: {:.1} ms from spawn (target <= 300)\n  CPU while polling {} maps ({:.1} polls/s) for {:.0} s: {:.2} % of one core (target <= 3)\n",
             t.first_frame_ms, t.maps_polled, t.polls_per_sec, t.idle_secs, t.idle_cpu_percent
         ));
     }
+    if let Some(c) = &b.commands {
+        text.push_str(&commands(c));
+    }
     text.trim_end().to_string()
+}
+
+/// The whole-process section: what a user waits for.
+fn commands(c: &crate::bench::commands::CommandFigures) -> String {
+    let mut text = format!(
+        "
+whole commands (wall time of the process, median of {} runs [min..max]; a process that does nothing: {:.0} ms)
+  lesson check L ID, solution in place      with reuse                 ECLAT_LAB_CHECK_REUSE=off   ratio   first   goal
+",
+        c.runs, c.process_ms.median
+    );
+    for f in &c.checks {
+        let goal = if f.language == "C" { 600.0 } else { 250.0 };
+        text.push_str(&format!(
+            "  {:<2} {:<16} {:<6} {:>7.0} ms [{:.0}..{:.0}]  {:>9.0} ms [{:.0}..{:.0}]  {:>5.1}x  {:>5.0}   {}{}
+",
+            f.lesson,
+            f.exercise,
+            f.language,
+            f.ms.median,
+            f.ms.min,
+            f.ms.max,
+            f.baseline_ms.median,
+            f.baseline_ms.min,
+            f.baseline_ms.max,
+            f.baseline_ms.median / f.ms.median.max(1e-9),
+            f.first_ms,
+            if f.ms.median <= goal { "met" } else { "MISSED" },
+            if f.passed { "" } else { "  (a run did not pass)" }
+        ));
+        let parts: Vec<String> = f
+            .by_check
+            .iter()
+            .map(|(what, ms)| format!("{ms:.0} {what}"))
+            .collect();
+        text.push_str(&format!("       in process (ms): {}
+", parts.join("; ")));
+    }
+    text.push_str(&format!(
+        "  medians over exercises: eCLAT {:.0} ms (goal <= 250), C {:.0} ms (goal <= 600, clang included); `first` is a lab's first check, which verifies the reused HIKe VMs
+",
+        c.eclat_median_ms, c.c_median_ms
+    ));
+    for t in &c.tui_saves {
+        if let Some(e) = &t.error {
+            text.push_str(&format!(
+                "  TUI, lesson {} {}: not measured: {e}\n",
+                t.lesson, t.exercise
+            ));
+            continue;
+        }
+        let s = crate::bench::stat(t.save_to_pass_ms.clone());
+        text.push_str(&format!(
+            "  TUI, lesson {} {}: save -> verdict on screen {:.0} ms [{:.0}..{:.0}] (the session's first: {:.0} ms)\n",
+            t.lesson, t.exercise, s.median, s.min, s.max, t.first_ms
+        ));
+    }
+    for r in &c.commands {
+        text.push_str(&format!(
+            "  {:<40} {:>7.0} ms [{:.0}..{:.0}]
+",
+            r.command, r.ms.median, r.ms.min, r.ms.max
+        ));
+    }
+    text
 }
 
 #[cfg(test)]

@@ -341,6 +341,7 @@ pub fn failed_check(lesson: &Lesson) -> CheckDone {
                     hint: None,
                     explanation: None,
                     not_possible: false,
+                    elapsed_ms: 0.0,
                 },
                 CheckResult {
                     what: "the kernel's verifier accepts it".into(),
@@ -351,6 +352,7 @@ pub fn failed_check(lesson: &Lesson) -> CheckDone {
                     hint: Some(1),
                     explanation: Some(explanation),
                     not_possible: false,
+                    elapsed_ms: 0.0,
                 },
             ],
         },
@@ -374,6 +376,7 @@ pub fn passed_check(lesson: &Lesson) -> CheckDone {
             hint: None,
             explanation: None,
             not_possible: false,
+            elapsed_ms: 0.0,
         })
         .collect();
     d

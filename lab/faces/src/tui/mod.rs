@@ -320,8 +320,12 @@ async fn event_loop(
         };
         let mut fx = Vec::new();
         let mut ev = Some(first);
+        let mut verdict = None;
         // apply what is queued, then draw once
         while let Some(e) = ev {
+            if let Event::Checked(done) = &e {
+                verdict = Some(done.report.passed);
+            }
             if let (Event::Key(k), Some(p)) = (&e, panic_key)
                 && k.code == crossterm::event::KeyCode::Char(p)
             {
@@ -354,6 +358,23 @@ async fn event_loop(
             rt.apply(fx);
         }
         terminal.draw(|f| view::draw(f, app))?;
+        if let Some(passed) = verdict {
+            trace_verdict(passed);
+        }
+    }
+}
+
+/// Appends `verdict_unix_us=N passed=B` to `$ECLAT_LAB_TUI_TRACE`, if set, once the frame
+/// with a check's verdict is written: the bench's save-to-verdict figure ends there.
+fn trace_verdict(passed: bool) {
+    if let Some(p) = std::env::var_os("ECLAT_LAB_TUI_TRACE") {
+        let us = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_micros())
+            .unwrap_or(0);
+        if let Ok(mut f) = std::fs::OpenOptions::new().append(true).create(true).open(p) {
+            let _ = writeln!(f, "verdict_unix_us={us} passed={passed}");
+        }
     }
 }
 

@@ -25,6 +25,9 @@ const TOPO_INTERVAL: Duration = Duration::from_secs(2);
 /// Quiet time after the last change to the exercise file before it is checked: editors
 /// write a file in several steps (truncate, write, rename, chmod).
 pub const DEBOUNCE: Duration = Duration::from_millis(300);
+/// The quiet after a complete save (closed after writing, renamed into place) before it counts:
+/// what an editor does around one save arrives within it.
+pub const SETTLE: Duration = Duration::from_millis(25);
 
 pub struct Runtime {
     lab: Lab,
@@ -431,6 +434,28 @@ impl PollTrace {
     }
 }
 
+/// Does `ev` end a save of the file named `name`: closed after writing, or renamed into
+/// place (editors that write a copy and rename it)?
+fn is_complete_save(ev: &notify::Event, name: Option<&std::ffi::OsStr>) -> bool {
+    use notify::event::{AccessKind, AccessMode, EventKind, ModifyKind, RenameMode};
+    let ours = ev.paths.iter().any(|p| p.file_name() == name);
+    ours && matches!(
+        ev.kind,
+        EventKind::Access(AccessKind::Close(AccessMode::Write))
+            | EventKind::Modify(ModifyKind::Name(RenameMode::To | RenameMode::Both))
+    )
+}
+
+/// Is `ev` a write into the file named `name` (data, or the file made anew)?
+fn is_write(ev: &notify::Event, name: Option<&std::ffi::OsStr>) -> bool {
+    use notify::event::{EventKind, ModifyKind};
+    ev.paths.iter().any(|p| p.file_name() == name)
+        && matches!(
+            ev.kind,
+            EventKind::Modify(ModifyKind::Data(_)) | EventKind::Create(_)
+        )
+}
+
 /// Turns the watcher's raw events into one `FileChanged` per save with new content.
 async fn debounce(
     mut rx: mpsc::UnboundedReceiver<notify::Event>,
@@ -449,9 +474,21 @@ async fn debounce(
         {
             continue;
         }
+        // a save that is complete (the file closed after writing, or renamed into place)
+        // needs only a short settle; a bare write may be followed by more
+        let mut done = is_complete_save(&ev, name.as_deref());
         loop {
-            match tokio::time::timeout(DEBOUNCE, rx.recv()).await {
-                Ok(Some(_)) => continue,
+            let wait = if done { SETTLE } else { DEBOUNCE };
+            match tokio::time::timeout(wait, rx.recv()).await {
+                // a later write of the file means the save goes on; anything else
+                // (attributes, other files) leaves it as it was
+                Ok(Some(more)) => {
+                    if is_complete_save(&more, name.as_deref()) {
+                        done = true;
+                    } else if is_write(&more, name.as_deref()) {
+                        done = false;
+                    }
+                }
                 Ok(None) => return,
                 Err(_) => break,
             }

@@ -107,6 +107,21 @@ pub(crate) fn with_object_loader<R>(f: impl FnOnce(&mut aya::EbpfLoader<'static>
     }))
 }
 
+/// Runs `f` with this process's loader of plain objects (the lab's XDP programs, a learner's
+/// C file): like [`with_object_loader`] it parses the kernel's BTF once per process instead of
+/// once per load (tens of milliseconds each on a busy machine, several per lesson check), and
+/// nothing ever sets a map pin, a global or a limit on it, so every load through it starts
+/// from aya's defaults with fresh maps.
+pub(crate) fn with_plain_loader<R>(f: impl FnOnce(&mut aya::EbpfLoader<'static>) -> R) -> R {
+    static LOADER: std::sync::Mutex<Option<aya::EbpfLoader<'static>>> = std::sync::Mutex::new(None);
+    let mut loader = LOADER.lock().unwrap_or_else(|e| e.into_inner());
+    f(loader.get_or_insert_with(|| {
+        let mut l = aya::EbpfLoader::new();
+        l.btf(kernel_btf());
+        l
+    }))
+}
+
 /// `s` as a `&'static str`, each distinct string leaked once (map names for the shared
 /// loader: a bounded set).
 pub(crate) fn intern(s: &str) -> &'static str {

@@ -221,6 +221,19 @@ fn io_err(path: &Path) -> impl Fn(std::io::Error) -> HikeError + '_ {
     }
 }
 
+/// The packages of the embedded HIKe programs and loaders (`programs/*.o`, `loaders/*.o`):
+/// what a reused instance keeps loaded ([`Hike::refresh`]).
+pub fn hike_packages() -> Vec<String> {
+    let mut v: Vec<String> = crate::objects::list()
+        .iter()
+        .filter(|p| p.starts_with("programs/") || p.starts_with("loaders/"))
+        .map(|p| package_of(p))
+        .collect();
+    v.sort();
+    v.dedup();
+    v
+}
+
 /// The package of an object path: its file stem (`programs/hike_default.o` -> `hike_default`).
 pub fn package_of(path: &str) -> String {
     Path::new(path)
@@ -686,12 +699,33 @@ impl Hike {
         Ok(out)
     }
 
-    /// The pin path of a map declared by a loaded object of `package`.
+    /// The pin path of a map declared by an object of `package`: one this process loaded,
+    /// else one an earlier process loaded (an embedded object, or one this instance was told
+    /// of) whose map is pinned.
     pub fn map_pin(&self, package: &str, map: &str) -> Option<PathBuf> {
-        self.objects
+        if let Some(o) = self
+            .objects
             .values()
             .find(|o| o.meta.package == package && o.meta.map(map).is_some())
-            .map(|o| map_pin_path(&self.root, &o.meta, map))
+        {
+            return Some(map_pin_path(&self.root, &o.meta, map));
+        }
+        let declares = |data: &[u8]| {
+            meta::read(package, data)
+                .ok()
+                .filter(|m| m.map(map).is_some())
+        };
+        let meta = self
+            .sources
+            .get(package)
+            .and_then(|d| declares(d))
+            .or_else(|| {
+                crate::objects::list()
+                    .into_iter()
+                    .filter(|p| package_of(p) == package)
+                    .find_map(|p| declares(crate::objects::get(&p)?))
+            })?;
+        Some(map_pin_path(&self.root, &meta, map)).filter(|p| p.exists())
     }
 
     /// Writes one entry of a map of `package` (key and value as raw bytes).
@@ -976,6 +1010,114 @@ impl Hike {
             }
         }
         Ok(out)
+    }
+
+    /// Brings a scratch instance back to what [`Hike::open`] made: the VM and its system maps
+    /// alone. Every stored chain goes (its compiled programs first), every program ID but the
+    /// VM's is emptied, the pins of every object and attachment go (their programs and maps
+    /// with their last reference), the VM's abort counters are zeroed and its trace is off.
+    /// Not for the lab's own instance (the one with a journal): its objects belong to loaded
+    /// scripts. [`Hike::refresh`] is the cheaper way back for an instance used again.
+    pub fn recycle(&mut self) -> Result<(), HikeError> {
+        self.not_the_labs()?;
+        for c in self.chains()? {
+            self.delete_chain(c.id)?;
+        }
+        for (slot, _) in self.registered()? {
+            if slot != VM_PROG_ID {
+                self.unregister_slot(slot)?;
+            }
+        }
+        self.remove_pins(&|_| false)?;
+        self.reset_vm_state()
+    }
+
+    /// Makes an instance used again (`test`'s) as good as new for what its next user can see,
+    /// without the kernel work of unloading: the embedded objects stay loaded and registered
+    /// (each keeps its program IDs), every map of theirs is emptied as a fresh load would have
+    /// it (no embedded object has initialised or zeroed global data, only maps, so emptied
+    /// maps are their whole state); other objects (a learner's modules) and attachments lose
+    /// their pins and are loaded again when needed; the VM's counters are zeroed and its trace
+    /// is off. Chains stay stored until the next user stores its own under the same IDs: no
+    /// loader entry of an emptied map points at them, so nothing runs them. Deleting entries
+    /// of the VM's program arrays costs tens of milliseconds each; this deletes none.
+    pub fn refresh(&mut self) -> Result<(), HikeError> {
+        self.not_the_labs()?;
+        let embedded = hike_packages();
+        self.remove_pins(&|pkg| embedded.iter().any(|e| e == pkg))?;
+        let mut found = Vec::new();
+        crate::bpffs::walk(&self.root.join("maps"), &mut found);
+        let base = self.root.join("maps");
+        for (p, dir) in found {
+            if dir || p.starts_with(base.join("system")) {
+                continue;
+            }
+            let Ok(m) = crate::maps::map_ref(&p, &base) else {
+                continue;
+            };
+            // program arrays and ring buffers hold no state a packet leaves
+            if crate::maps::clear_method(&m.map_type).is_ok() {
+                crate::maps::clear(&m).map_err(|e| HikeError::Map {
+                    map: m.name.clone(),
+                    detail: e.to_string(),
+                })?;
+            }
+        }
+        self.sources.clear();
+        self.reset_vm_state()
+    }
+
+    fn not_the_labs(&self) -> Result<(), HikeError> {
+        if self.journal.is_some() {
+            return Err(HikeError::Object {
+                object: self.root.display().to_string(),
+                detail: "the lab's own HIKe instance is never emptied this way".into(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Removes the pins below `progs/`, `maps/` and `links/` but the VM's, the system maps and
+    /// those of the packages `keep` names.
+    fn remove_pins(&mut self, keep: &dyn Fn(&str) -> bool) -> Result<(), HikeError> {
+        for area in ["progs", "maps", "links"] {
+            let dir = self.root.join(area);
+            let Ok(rd) = std::fs::read_dir(&dir) else {
+                continue;
+            };
+            for e in rd.flatten() {
+                let name = e.file_name().to_string_lossy().into_owned();
+                if name == "hike_vm" || name == "system" || (area != "links" && keep(&name)) {
+                    continue;
+                }
+                let p = e.path();
+                let r = if e.file_type().is_ok_and(|t| t.is_dir()) {
+                    std::fs::remove_dir_all(&p)
+                } else {
+                    std::fs::remove_file(&p)
+                };
+                r.map_err(io_err(&p))?;
+            }
+        }
+        self.objects
+            .retain(|_, o| o.meta.package == "hike_vm" || keep(&o.meta.package));
+        self.tiers.clear();
+        Ok(())
+    }
+
+    /// The VM's abort counters zeroed, its trace off.
+    fn reset_vm_state(&mut self) -> Result<(), HikeError> {
+        let p = self.root.join("maps/system/hvm_stats");
+        let md = MapData::from_pin(&p).map_err(|e| HikeError::Map {
+            map: p.display().to_string(),
+            detail: e.to_string(),
+        })?;
+        let zero = vec![0u8; 8 * crate::sys::possible_cpus()];
+        for r in 0..16u32 {
+            // an array: every key exists; a key past its end is no counter
+            let _ = crate::sys::update(md.fd().as_fd(), &r.to_ne_bytes(), &zero);
+        }
+        self.set_trace(false)
     }
 
     /// A reader of the VM's trace ring buffer.

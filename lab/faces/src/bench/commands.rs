@@ -1,0 +1,255 @@
+//! What a user waits for, as whole processes of the binary: each exercise's `lesson check`
+//! with the reference solution in the workspace (with the lab's reuse, and without it:
+//! `ECLAT_LAB_CHECK_REUSE=off`, the behaviour before it, as the baseline in the same run,
+//! runs of the two alternating), and the commands a lesson types (`topo up`, `load`, a
+//! reload, `topo down`, `reset`). Everything runs in a throw-away lab of its own, reset at the
+//! end.
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use eclat_course::lessons;
+use eclat_kernel::LabEnv;
+use serde::Serialize;
+
+use super::{Stat, stat};
+
+/// One exercise's check, as a process.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct CheckFigure {
+    pub lesson: u32,
+    pub exercise: String,
+    /// `eCLAT` or `C`
+    pub language: String,
+    /// the first check of the run, when the lab's reused instances are made (their VM verified)
+    pub first_ms: f64,
+    /// with reuse (the default)
+    pub ms: Stat,
+    /// `ECLAT_LAB_CHECK_REUSE=off`: a scratch HIKe instance per verdict, a new scratch lab per
+    /// run, clang per check
+    pub baseline_ms: Stat,
+    /// in process, median over the runs with reuse: each check's time (`what`, ms)
+    pub by_check: Vec<(String, f64)>,
+    /// every run passed
+    pub passed: bool,
+}
+
+/// A whole command's wall time.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct CommandFigure {
+    /// as typed after `eclat-lab`
+    pub command: String,
+    pub ms: Stat,
+}
+
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct CommandFigures {
+    pub runs: u32,
+    pub checks: Vec<CheckFigure>,
+    /// the medians over exercises of the per-exercise medians, by language (with reuse)
+    pub eclat_median_ms: f64,
+    pub c_median_ms: f64,
+    pub commands: Vec<CommandFigure>,
+    /// the process doing nothing lab-related (`eclat-lab --version`): the floor of every row
+    pub process_ms: Stat,
+    /// in the TUI: from saving the solution of each lesson's first exercise to the verdict
+    pub tui_saves: Vec<super::figures::SaveFigure>,
+}
+
+fn run(bin: &Path, env: &LabEnv, args: &[&str], reuse: bool) -> Result<(f64, String)> {
+    let off: &[(&str, &str)] = if reuse {
+        &[]
+    } else {
+        &[("ECLAT_LAB_CHECK_REUSE", "off")]
+    };
+    super::figures::run_timed(bin, env, args, off)
+}
+
+/// `passed` and each check's (`what`, `elapsed_ms`) from `lesson check --json`.
+fn parse_check(json: &str) -> Result<(bool, Vec<(String, f64)>)> {
+    let v: serde_json::Value = serde_json::from_str(json).context("lesson check --json")?;
+    let rep = if v.get("results").is_some() {
+        &v
+    } else {
+        v.as_object()
+            .and_then(|o| o.values().find(|x| x.get("results").is_some()))
+            .context("no check report in the JSON")?
+    };
+    let passed = rep.get("passed").and_then(|p| p.as_bool()).unwrap_or(false);
+    let by = rep["results"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|r| {
+                    (
+                        r["what"].as_str().unwrap_or("").to_string(),
+                        r["elapsed_ms"].as_f64().unwrap_or(0.0),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok((passed, by))
+}
+
+/// Measures every exercise's check (`runs` times with reuse, `runs` times without,
+/// alternating) and the lesson commands, against a throw-away lab `env`.
+pub fn measure(
+    bin: &Path,
+    env: &LabEnv,
+    runs: u32,
+    say: &dyn Fn(&str),
+) -> Result<CommandFigures> {
+    let r = measure_inner(bin, env, runs, say);
+    let reset = run(bin, env, &["reset"], true);
+    let _ = std::fs::remove_dir_all(&env.state_dir);
+    let f = r?;
+    reset?;
+    Ok(f)
+}
+
+fn measure_inner(
+    bin: &Path,
+    env: &LabEnv,
+    runs: u32,
+    say: &dyn Fn(&str),
+) -> Result<CommandFigures> {
+    let runs = runs.max(1);
+    let ws = env.state_dir.join("workspace");
+    let mut process = Vec::new();
+    for _ in 0..runs {
+        process.push(run(bin, env, &["--version"], true)?.0);
+    }
+    let all = lessons::all();
+    let total: usize = all.iter().map(|l| l.exercises.len()).sum();
+    let mut checks = Vec::new();
+    for les in &all {
+        for ex in &les.exercises {
+            say(&format!(
+                "  check {}/{total}: lesson {} {}",
+                checks.len() + 1,
+                les.number,
+                ex.id
+            ));
+            let sol = lessons::exercise_file(les, "solution", &ex.file)
+                .with_context(|| format!("{}: no solution for {}", les.id, ex.file))?;
+            let dir = ws.join(&les.id);
+            std::fs::create_dir_all(&dir)?;
+            std::fs::write(dir.join(&ex.file), sol)?;
+            let n = les.number.to_string();
+            let args = ["--json", "lesson", "check", n.as_str(), ex.id.as_str()];
+            let (first_ms, out) = run(bin, env, &args, true)?;
+            let (mut passed, _) = parse_check(&out)?;
+            let (mut on, mut off) = (Vec::new(), Vec::new());
+            let mut by: Vec<Vec<(String, f64)>> = Vec::new();
+            for _ in 0..runs {
+                let (ms, out) = run(bin, env, &args, false)?;
+                passed &= parse_check(&out)?.0;
+                off.push(ms);
+                let (ms, out) = run(bin, env, &args, true)?;
+                let (p, b) = parse_check(&out)?;
+                passed &= p;
+                on.push(ms);
+                by.push(b);
+            }
+            let by_check = by
+                .first()
+                .map(|first| {
+                    first
+                        .iter()
+                        .enumerate()
+                        .map(|(i, (what, _))| {
+                            let v = by.iter().filter_map(|b| b.get(i).map(|x| x.1)).collect();
+                            (what.clone(), stat(v).median)
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            checks.push(CheckFigure {
+                lesson: les.number,
+                exercise: ex.id.clone(),
+                language: if ex.file.ends_with(".c") { "C" } else { "eCLAT" }.into(),
+                first_ms,
+                ms: stat(on),
+                baseline_ms: stat(off),
+                by_check,
+                passed,
+            });
+        }
+    }
+    let median_of = |lang: &str| {
+        stat(
+            checks
+                .iter()
+                .filter(|c| c.language == lang)
+                .map(|c| c.ms.median)
+                .collect(),
+        )
+        .median
+    };
+    say("  commands: topo up, load, reload, topo down, reset");
+    // the lesson 8 policy, as the learner's solution
+    let ddos = lessons::find("8")?;
+    let ex = ddos
+        .exercises
+        .first()
+        .context("lesson 8 has no exercise")?;
+    let script = ws.join(&ddos.id).join(&ex.file);
+    let script = script.display().to_string();
+    let rows: [(&str, Vec<&str>); 5] = [
+        ("topo up", vec!["topo", "up"]),
+        ("load ddos.eclat (lesson 8)", vec!["load", script.as_str()]),
+        ("load ddos.eclat again (a reload)", vec!["load", script.as_str()]),
+        ("topo down", vec!["topo", "down"]),
+        ("reset", vec!["reset"]),
+    ];
+    let mut times: Vec<Vec<f64>> = vec![Vec::new(); rows.len()];
+    for _ in 0..runs {
+        for (i, (_, args)) in rows.iter().enumerate() {
+            times[i].push(run(bin, env, args, true)?.0);
+        }
+    }
+    let commands = rows
+        .iter()
+        .zip(times)
+        .map(|((name, _), t)| CommandFigure {
+            command: name.to_string(),
+            ms: stat(t),
+        })
+        .collect();
+    say("  the TUI: each lesson's first exercise, from saving the solution to the verdict");
+    let tui_env = LabEnv::for_test("savebench");
+    let tui_ws = tui_env.state_dir.join("workspace");
+    let mut cases = Vec::new();
+    for les in &all {
+        let Some(ex) = les.exercises.first() else {
+            continue;
+        };
+        let (Some(st), Some(sol)) = (
+            lessons::exercise_file(les, "starter", &ex.file),
+            lessons::exercise_file(les, "solution", &ex.file),
+        ) else {
+            continue;
+        };
+        cases.push((
+            les.number,
+            ex.id.clone(),
+            tui_ws.join(&les.id).join(&ex.file),
+            st.to_string(),
+            sol.to_string(),
+        ));
+    }
+    let saves = super::figures::measure_saves(bin, &tui_env, &cases, runs);
+    let _ = run(bin, &tui_env, &["reset"], true);
+    let _ = std::fs::remove_dir_all(&tui_env.state_dir);
+    let tui_saves = saves?;
+    Ok(CommandFigures {
+        tui_saves,
+        runs,
+        eclat_median_ms: median_of("eCLAT"),
+        c_median_ms: median_of("C"),
+        checks,
+        commands,
+        process_ms: stat(process),
+    })
+}
