@@ -418,6 +418,7 @@ fn counter_failed(c: &Check, verdict: &str, d: &MapDelta, got: i128) -> CheckRes
         hint: c.hint(),
         explanation: None,
         not_possible: false,
+        elapsed_ms: 0.0,
     }
 }
 
@@ -458,6 +459,7 @@ fn error_result(check: &Check, e: &anyhow::Error) -> CheckResult {
             hint: None,
             explanation: None,
             not_possible: false,
+            elapsed_ms: 0.0,
         };
     }
     match e.downcast_ref::<LabSetupError>() {
@@ -552,7 +554,7 @@ pub async fn run(
             break;
         }
         let t0 = std::time::Instant::now();
-        let mut r = match run_one(&mut scratch, check, file, cancel).await {
+        let r = match run_one(&mut scratch, check, file, cancel).await {
             Ok(r) => r,
             Err(e) if eclat_service::is_stopped(&e) => {
                 stopped = Some(e);
