@@ -11,6 +11,7 @@ pub mod env;
 pub mod exec;
 pub mod hike;
 pub mod journal;
+pub mod loader;
 pub mod maps;
 pub mod modules;
 pub mod netlink;

@@ -220,7 +220,9 @@ mod tests {
 /// What the kernel holds of one program (what `bpftool prog show` prints of it).
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct ProgFacts {
+    /// the kernel's program ID (`bpftool prog show id ID`)
     pub id: u32,
+    /// the program's name as the kernel holds it (at most 15 characters)
     pub name: String,
     /// instructions after verification (`bpftool prog dump xlated`; a 64-bit load counts 2)
     pub xlated_insns: u32,

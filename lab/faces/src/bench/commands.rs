@@ -17,7 +17,9 @@ use super::{Stat, stat};
 /// One exercise's check, as a process.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct CheckFigure {
+    /// the lesson's number
     pub lesson: u32,
+    /// the exercise's id in that lesson (`lesson check LESSON EXERCISE`)
     pub exercise: String,
     /// `eCLAT` or `C`
     pub language: String,
@@ -39,16 +41,22 @@ pub struct CheckFigure {
 pub struct CommandFigure {
     /// as typed after `eclat-lab`
     pub command: String,
+    /// the whole process's wall time over the runs, in ms
     pub ms: Stat,
 }
 
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+/// Whole processes, as a user times them.
 pub struct CommandFigures {
+    /// how many times each command ran (and each check with and without reuse)
     pub runs: u32,
+    /// every exercise's `lesson check` with its solution in place
     pub checks: Vec<CheckFigure>,
     /// the medians over exercises of the per-exercise medians, by language (with reuse)
     pub eclat_median_ms: f64,
+    /// the same for the C exercises (clang included), in ms
     pub c_median_ms: f64,
+    /// the lab's other commands a learner waits for (topo up/down, load, reload, reset)
     pub commands: Vec<CommandFigure>,
     /// the process doing nothing lab-related (`eclat-lab --version`): the floor of every row
     pub process_ms: Stat,

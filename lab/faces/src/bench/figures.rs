@@ -323,7 +323,9 @@ fn measure_inner(bin: &Path, env: &LabEnv, idle: Duration) -> Result<TuiFigures>
 /// From saving an exercise file to the verdict on the TUI's screen.
 #[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
 pub struct SaveFigure {
+    /// the lesson's number
     pub lesson: u32,
+    /// the exercise whose file was saved
     pub exercise: String,
     /// the reference solution written over the starter, until `PASS` is drawn (each run
     /// follows a save of the starter, which fails)

@@ -16,7 +16,36 @@ use eclat_model::topology::Topology;
 use eclat_service::{CancellationToken, topologies};
 use serde::Serialize;
 
-use crate::commands::{BenchArgs, Ctx, Update};
+use clap::Args;
+
+/// Where the bench says what it is doing while it runs (the faces turn it into progress
+/// updates).
+pub type Progress = std::sync::Arc<dyn Fn(String) + Send + Sync>;
+
+/// `eclat-lab bench`'s options.
+#[derive(Debug, Args, Clone)]
+pub struct BenchArgs {
+    /// Repetitions per measurement (median reported)
+    #[arg(long, default_value_t = 15)]
+    pub runs: u32,
+    /// Seconds of idle TUI polling for the CPU figure (0 skips the TUI figures)
+    #[arg(long, default_value_t = 30)]
+    pub tui_seconds: u64,
+    /// Measure every exercise's `lesson check` and the lesson commands as whole processes
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, value_name = "true|false")]
+    pub checks: bool,
+    /// Repetitions of each whole-process figure (each with and without reuse)
+    #[arg(long, default_value_t = 5)]
+    pub check_runs: u32,
+    /// A quick run (about a minute): 5 repetitions, 3 VM samples, TUI CPU over 5 s, each
+    /// check once with and once without reuse; the report says what that costs
+    #[arg(long)]
+    pub quick: bool,
+    /// Only these sections (repeatable): topo, compile, vm, tui, commands
+    #[arg(long, value_name = "SECTION")]
+    pub only: Vec<String>,
+}
+
 
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Stat {
@@ -342,7 +371,12 @@ pub struct BenchReport {
 }
 
 /// Runs the performance suite, saying which section runs as it goes.
-pub async fn run(ctx: &Ctx, mut args: BenchArgs) -> Result<BenchReport> {
+pub async fn run(
+    lab: &eclat_service::Lab,
+    cancel: &CancellationToken,
+    progress: Progress,
+    mut args: BenchArgs,
+) -> Result<BenchReport> {
     if args.quick {
         args.runs = args.runs.min(5);
         args.tui_seconds = args.tui_seconds.min(5);
@@ -367,12 +401,10 @@ pub async fn run(ctx: &Ctx, mut args: BenchArgs) -> Result<BenchReport> {
     let started = Instant::now();
     let mut say_section = |what: &str| {
         k += 1;
-        let _ = ctx.updates.send(Update::Progress {
-            progress: format!(
-                "bench {k}/{n}: {what} ({:.0} s so far)",
-                started.elapsed().as_secs_f64()
-            ),
-        });
+        progress(format!(
+            "bench {k}/{n}: {what} ({:.0} s so far)",
+            started.elapsed().as_secs_f64()
+        ));
     };
     let runs = args.runs.max(1);
     let topo = if want("topo") {
@@ -381,15 +413,15 @@ pub async fn run(ctx: &Ctx, mut args: BenchArgs) -> Result<BenchReport> {
     } else {
         None
     };
-    eclat_service::checkpoint(&ctx.cancel)?;
+    eclat_service::checkpoint(cancel)?;
     let comp = if want("compile") {
         say_section("eCLAT compile, against clang on the same chain in C");
-        let lab = ctx.lab.clone();
+        let lab = lab.clone();
         Some(tokio::task::spawn_blocking(move || compile_figures(&lab, runs)).await??)
     } else {
         None
     };
-    eclat_service::checkpoint(&ctx.cancel)?;
+    eclat_service::checkpoint(cancel)?;
     let vm = if want("vm") {
         say_section("the HIKe VM and compiled chains (BPF_PROG_TEST_RUN), against raw programs");
         let samples = args.runs.max(3);
@@ -406,7 +438,7 @@ pub async fn run(ctx: &Ctx, mut args: BenchArgs) -> Result<BenchReport> {
     } else {
         None
     };
-    eclat_service::checkpoint(&ctx.cancel)?;
+    eclat_service::checkpoint(cancel)?;
     // the TUI in a pseudo-terminal, in a throw-away lab of its own
     let tui = if want("tui") {
         say_section("the TUI in a pseudo-terminal (first frame, CPU while idle)");
@@ -425,21 +457,17 @@ pub async fn run(ctx: &Ctx, mut args: BenchArgs) -> Result<BenchReport> {
     } else {
         None
     };
-    eclat_service::checkpoint(&ctx.cancel)?;
+    eclat_service::checkpoint(cancel)?;
     let cmds = if want("commands") {
         say_section(
             "whole commands: each exercise's `lesson check` (with reuse and without, alternating), the TUI's save -> verdict, topo up/down, load, reload, reset",
         );
         let bin = std::env::current_exe()?;
-        let updates = ctx.updates.clone();
+        let progress = progress.clone();
         let runs = args.check_runs.max(1);
         Some(
             tokio::task::spawn_blocking(move || {
-                let say = |s: &str| {
-                    let _ = updates.send(Update::Progress {
-                        progress: s.to_string(),
-                    });
-                };
+                let say = |s: &str| progress(s.to_string());
                 commands::measure(&bin, &LabEnv::for_test("cmdbench"), runs, &say)
             })
             .await??,

@@ -391,7 +391,15 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<Reply> {
         },
         Cmd::Lesson(l) => lesson(ctx, l).await?,
         Cmd::Reset => Reply::Reset(lab.reset().await?),
-        Cmd::Bench(b) => Reply::Bench(Box::new(crate::bench::run(ctx, b).await?)),
+        Cmd::Bench(b) => {
+            let updates = ctx.updates.clone();
+            let progress: crate::bench::Progress = std::sync::Arc::new(move |progress| {
+                let _ = updates.send(Update::Progress { progress });
+            });
+            Reply::Bench(Box::new(
+                crate::bench::run(&ctx.lab, &ctx.cancel, progress, b).await?,
+            ))
+        }
     })
 }
 

@@ -384,28 +384,7 @@ pub enum LessonCmd {
     },
 }
 
-#[derive(Debug, Args, Clone)]
-pub struct BenchArgs {
-    /// Repetitions per measurement (median reported)
-    #[arg(long, default_value_t = 15)]
-    pub runs: u32,
-    /// Seconds of idle TUI polling for the CPU figure (0 skips the TUI figures)
-    #[arg(long, default_value_t = 30)]
-    pub tui_seconds: u64,
-    /// Measure every exercise's `lesson check` and the lesson commands as whole processes
-    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, value_name = "true|false")]
-    pub checks: bool,
-    /// Repetitions of each whole-process figure (each with and without reuse)
-    #[arg(long, default_value_t = 5)]
-    pub check_runs: u32,
-    /// A quick run (about a minute): 5 repetitions, 3 VM samples, TUI CPU over 5 s, each
-    /// check once with and once without reuse; the report says what that costs
-    #[arg(long)]
-    pub quick: bool,
-    /// Only these sections (repeatable): topo, compile, vm, tui, commands
-    #[arg(long, value_name = "SECTION")]
-    pub only: Vec<String>,
-}
+pub use crate::bench::BenchArgs;
 
 impl Cmd {
     /// Does this command change the kernel (and so need root)?

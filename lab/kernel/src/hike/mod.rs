@@ -84,43 +84,8 @@ pub enum HikeError {
     Journal(#[from] crate::journal::JournalError),
 }
 
-/// The kernel's BTF (`/sys/kernel/btf/vmlinux`), parsed once per process: aya parses it for
-/// every `EbpfLoader::new()` otherwise (about 20 ms each), and a compiled chain loads one
-/// program instance per call site.
-pub fn kernel_btf() -> Option<&'static aya::Btf> {
-    static BTF: std::sync::OnceLock<Option<aya::Btf>> = std::sync::OnceLock::new();
-    BTF.get_or_init(|| aya::Btf::from_sys_fs().ok()).as_ref()
-}
-
-/// Runs `f` with this process's loader of HIKe objects. aya 0.14's `EbpfLoader::new()` parses
-/// the kernel's BTF itself (about 20 ms), whatever `.btf()` says next, so one loader serves
-/// every object load instead of one per object. Sharing it is safe because each object load
-/// sets the pin of every map its object declares, aya reads only the settings of the maps
-/// an object has, and nothing sets a global here (compiled chains, which do, use their own).
-pub(crate) fn with_object_loader<R>(f: impl FnOnce(&mut aya::EbpfLoader<'static>) -> R) -> R {
-    static LOADER: std::sync::Mutex<Option<aya::EbpfLoader<'static>>> = std::sync::Mutex::new(None);
-    let mut loader = LOADER.lock().unwrap_or_else(|e| e.into_inner());
-    f(loader.get_or_insert_with(|| {
-        let mut l = aya::EbpfLoader::new();
-        l.btf(kernel_btf());
-        l
-    }))
-}
-
-/// Runs `f` with this process's loader of plain objects (the lab's XDP programs, a learner's
-/// C file): like [`with_object_loader`] it parses the kernel's BTF once per process instead of
-/// once per load (tens of milliseconds each on a busy machine, several per lesson check), and
-/// nothing ever sets a map pin, a global or a limit on it, so every load through it starts
-/// from aya's defaults with fresh maps.
-pub(crate) fn with_plain_loader<R>(f: impl FnOnce(&mut aya::EbpfLoader<'static>) -> R) -> R {
-    static LOADER: std::sync::Mutex<Option<aya::EbpfLoader<'static>>> = std::sync::Mutex::new(None);
-    let mut loader = LOADER.lock().unwrap_or_else(|e| e.into_inner());
-    f(loader.get_or_insert_with(|| {
-        let mut l = aya::EbpfLoader::new();
-        l.btf(kernel_btf());
-        l
-    }))
-}
+pub use crate::loader::kernel_btf;
+pub(crate) use crate::loader::with_object_loader;
 
 /// `s` as a `&'static str`, each distinct string leaked once (map names for the shared
 /// loader: a bounded set).
