@@ -2,6 +2,7 @@
 /* programs.hike_default: the default HIKe programs (hike.md section 7). */
 #include <hike/api.h>
 #include <hike/parse.h>
+#include <hike/clock.h>
 #include <hike/route.h>
 #include <linux/errno.h>
 
@@ -71,7 +72,7 @@ HIKE_PROG(ip6_hset_srcdst)
 		HVM_RET = -EINVAL;
 		return HIKE_XDP_VM;
 	}
-	now = bpf_ktime_get_ns();
+	now = hike_now_ns();
 	switch (action) {
 	case HIKE_HSET_ADD:
 		nv.timestamp_ns = now;
@@ -113,7 +114,7 @@ HIKE_PROG(lse)
 		HVM_RET = -EINVAL;
 		return HIKE_XDP_VM;
 	}
-	now = bpf_ktime_get_ns();
+	now = hike_now_ns();
 	last = bpf_map_lookup_elem(&lse_map, key);
 	if (last) {
 		HVM_RET = now - *last;

@@ -2,6 +2,7 @@
 /* programs.meter: per-destination and per-(src,dst) packet counters and token-bucket monitors. */
 #include <hike/api.h>
 #include <hike/parse.h>
+#include <hike/clock.h>
 #include <linux/errno.h>
 
 #define HIKE_TB_RATE	20	/* tokens per second */
@@ -23,7 +24,7 @@ struct token_bucket {
 /* Returns 0 (in profile) when a token was available, -1 otherwise. */
 static __always_inline int tb_consume(void *map, const void *key)
 {
-	__u64 now = bpf_ktime_get_ns(), elapsed, cap = HIKE_TB_BUCKET * NS_PER_SEC;
+	__u64 now = hike_now_ns(), elapsed, cap = HIKE_TB_BUCKET * NS_PER_SEC;
 	struct token_bucket *tb = bpf_map_lookup_elem(map, key), nb;
 
 	if (!tb) {

@@ -48,6 +48,11 @@ struct hvm_trace_event {
 
 struct hvm_config {
 	__u32 trace;	/* non-zero: emit hvm_trace events */
+	/* the test clock, ms (named `reserved` so that the objects' BTF stays as it was):
+	 * non-zero, the time programs read through hike_now_ns() (token buckets, blacklist
+	 * expiry, gaps between packets); 0, the kernel's clock. Tests stop and advance it to
+	 * make time-dependent verdicts exact; `eclat-lab test --clock` sets it in its scratch
+	 * instance. */
 	__u32 reserved;
 	/* store epoch: the control plane sets it to a new value after every store or delete
 	 * of a chain. A frame whose cached (chain ID, epoch) still match skips the chain-map

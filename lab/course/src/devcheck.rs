@@ -11,21 +11,31 @@ use crate::{checks, lessons};
 /// One file of one exercise, checked.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct DevRow {
+    /// the lesson's ID
     pub lesson: String,
+    /// the exercise's ID within the lesson
     pub exercise: String,
     /// `starter` or `solution`
     pub file: String,
+    /// true when the file passed every check of the exercise
     pub passed: bool,
     /// a starter failed a check that ran (or a solution passed)
     pub as_expected: bool,
     /// the first failed check, and what it saw
     #[serde(skip_serializing_if = "Option::is_none")]
     pub why: Option<String>,
+    /// the checks cannot run on this machine (`why` says what is missing): reported, never
+    /// counted as a pass
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub not_possible: bool,
 }
 
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct DevReport {
+    /// true when every starter failed for a reason a check names and every solution passed; the
+    /// command exits 1 otherwise
     pub ok: bool,
+    /// two rows per exercise (`starter`, then `solution`), lesson by lesson
     pub rows: Vec<DevRow>,
 }
 
@@ -66,7 +76,11 @@ async fn run_in(
                 let ran = failed.is_some_and(|r| {
                     r.expected != "the check to run" && !r.expected.starts_with("the check's setup")
                 });
-                let as_expected = if kind == "solution" {
+                let not_possible = rep.not_possible.is_some();
+                let as_expected = if not_possible {
+                    // neither passed nor failed: what is missing is in `why`
+                    true
+                } else if kind == "solution" {
                     rep.passed
                 } else {
                     !rep.passed && ran
@@ -78,6 +92,7 @@ async fn run_in(
                     passed: rep.passed,
                     as_expected,
                     why: failed.map(|r| format!("{}: {}", r.what, r.seen)),
+                    not_possible,
                 });
             }
         }

@@ -39,14 +39,7 @@ impl Lab {
         self.cmd(args).output().unwrap()
     }
     fn ok(&self, args: &[&str]) -> String {
-        let o = self.run(args);
-        assert!(
-            o.status.success(),
-            "eclat-lab {args:?} failed: {}{}",
-            String::from_utf8_lossy(&o.stdout),
-            String::from_utf8_lossy(&o.stderr)
-        );
-        String::from_utf8_lossy(&o.stdout).into_owned()
+        succeeded(self.run(args), args)
     }
     fn crash(&self, point: &str, args: &[&str]) {
         self.crash_with(point, args, &[]);
@@ -112,12 +105,74 @@ impl Lab {
         v.sort();
         v
     }
+    /// Stops the clock the lab's HIKe programs read (`hike/clock.h`: the third word of
+    /// `hvm_config[0]`, in ms) at `ms`, written with bpftool to the lab's pinned map: what
+    /// depends on time (token buckets, the 10 s blacklist) is then exact however slowly a
+    /// loaded machine runs the test. 0 gives the kernel's clock back.
+    fn stop_clock(&self, ms: u32) {
+        let pin = self
+            .pins()
+            .into_iter()
+            .find(|p| p.ends_with("/maps/system/hvm_config"))
+            .expect("the lab's HIKe instance (hvm_config pinned)");
+        let bpftool = |args: &[&str]| {
+            let o = Command::new("bpftool")
+                .args(args)
+                .output()
+                .expect("bpftool");
+            assert!(o.status.success(), "bpftool {args:?}: {o:?}");
+            o.stdout
+        };
+        let v: serde_json::Value = serde_json::from_slice(&bpftool(&[
+            "-j", "map", "lookup", "pinned", &pin, "key", "0", "0", "0", "0",
+        ]))
+        .unwrap();
+        let mut value: Vec<String> = v["value"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| {
+                u8::from_str_radix(b.as_str().unwrap().trim_start_matches("0x"), 16)
+                    .unwrap()
+                    .to_string()
+            })
+            .collect();
+        assert_eq!(value.len(), 16, "struct hvm_config: {v}");
+        for (i, b) in ms.to_ne_bytes().iter().enumerate() {
+            value[4 + i] = b.to_string();
+        }
+        let mut args = vec![
+            "map",
+            "update",
+            "pinned",
+            pin.as_str(),
+            "key",
+            "0",
+            "0",
+            "0",
+            "0",
+            "value",
+        ];
+        args.extend(value.iter().map(String::as_str));
+        bpftool(&args);
+    }
     /// The kernel's XDP program on `node`'s first interface (`topo status --json`).
     fn xdp_on(&self, node: usize) -> serde_json::Value {
         let st: serde_json::Value =
             serde_json::from_str(&self.ok(&["topo", "status", "--json"])).unwrap();
         st["nodes"][node]["interfaces"][0]["xdp_prog_id"].clone()
     }
+}
+
+/// The standard output of a run that must have succeeded.
+fn succeeded(o: Output, args: &[&str]) -> String {
+    assert!(
+        o.status.success(),
+        "eclat-lab {args:?} failed: {}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
 impl Drop for Lab {
@@ -174,6 +229,256 @@ fn a_learners_first_session_from_the_shell() {
     assert!(out.contains("removed"), "{out}");
     assert!(lab.namespaces().is_empty());
     assert!(!lab.bpffs.exists(), "reset leaves the bpffs root");
+}
+
+/// The lab as the journal-before-create tests compare it: namespaces, every pin and
+/// directory below the bpffs root, the chains.
+fn lab_state(lab: &Lab) -> (Vec<String>, Vec<String>, String) {
+    (lab.namespaces(), lab.tree(), lab.ok(&["chain", "list"]))
+}
+
+/// Kills `args` just before each of its journal writes in turn (`journal-write:N`, N = 1,
+/// 2, ... until it runs to the end), that is right after each object it created and before
+/// its commit; after each kill an ordinary command (`topo status`, not `reset`) recovers,
+/// and the lab must be exactly as it was before the command, or (where recovery finishes an
+/// interrupted operation) exactly as the finished command leaves it. `undo` brings a
+/// finished one back. Returns the number of kills.
+fn kill_after_each_creation(lab: &Lab, args: &[&str], undo: &[&str]) -> usize {
+    let before = lab_state(lab);
+    let mut finished_by_recovery = Vec::new();
+    let mut n = 1;
+    loop {
+        let o = lab
+            .cmd(args)
+            .env("ECLAT_LAB_CRASH_AT", format!("journal-write:{n}"))
+            .output()
+            .unwrap();
+        if o.status.signal() != Some(9) {
+            assert!(
+                o.status.success(),
+                "{args:?} with no kill left: {}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+            break;
+        }
+        lab.ok(&["topo", "status"]);
+        let recovered = lab_state(lab);
+        if recovered != before {
+            finished_by_recovery.push((n, recovered));
+            lab.ok(undo);
+            assert_eq!(
+                lab_state(lab),
+                before,
+                "{args:?}: undone by hand after write {n}"
+            );
+        }
+        n += 1;
+    }
+    let after = lab_state(lab);
+    assert_ne!(after, before, "{args:?} changed nothing");
+    for (k, recovered) in finished_by_recovery {
+        assert_eq!(
+            recovered, after,
+            "{args:?} killed before journal write {k}: recovery left neither the state \
+             before nor the finished one"
+        );
+    }
+    assert!(n > 1, "{args:?}: no journal write to kill before");
+    n - 1
+}
+
+/// Journal before create, killed at every journal write, for the commands that recovery
+/// brings back whole today: unloading a script and detaching a program (the others are in
+/// the ignored test below).
+#[test]
+fn a_kill_after_any_creation_is_undone_by_the_next_command() {
+    let lab = Lab::new("jwr");
+    let ddos = script("ddos.eclat");
+    let load = ["load", ddos.as_str(), "-D", "DEVNAME=enp6s0f0"];
+    let unload = ["unload", ddos.as_str()];
+    let attach = ["xdp", "attach", "xdp_counter", "sut", "enp6s0f1"];
+    let detach = ["xdp", "detach", "sut", "enp6s0f1"];
+    // once through, so that what the first run makes for good (the HIKe instance, the
+    // lab's directories) is there before the states are compared
+    for args in [
+        &["topo", "up"][..],
+        &load,
+        &unload,
+        &attach,
+        &detach,
+        &attach,
+    ] {
+        lab.ok(args);
+    }
+    lab.ok(&load);
+    let mut tried = Vec::new();
+    for (args, undo) in [(&unload[..], &load[..]), (&detach, &attach)] {
+        let kills = kill_after_each_creation(&lab, args, undo);
+        tried.push(format!("{} ({kills} kills)", args[..2].join(" ")));
+    }
+    eprintln!("killed after each creation: {}", tried.join(", "));
+}
+
+/// The same for the commands that commit in steps, where recovery by an ordinary command
+/// leaves neither the state before nor a finished one today (issue 19, items 1 and 3: the
+/// reliability work makes them complete or undo what they began; this test holds them to
+/// it). `load`: killed before its first journal write, the chain stays stored "being
+/// installed: a load was interrupted" with no loader attached. `xdp attach` of a prebuilt
+/// program: killed after the program's load is committed and before the attachment is
+/// recorded, it stays loaded and unattached. `topo up`: killed after the namespaces' commit
+/// and before clt:veth0's `xdp_pass` is attached, the topology stays half-built. `topo down`:
+/// killed before its first journal write (after the first namespace went), the other two
+/// namespaces and clt:veth0's program stay.
+#[test]
+#[ignore = "fails until issue 19 items 1 and 3: load, xdp attach, topo up/down commit in steps"]
+fn a_kill_after_any_creation_of_a_stepwise_command_is_undone_by_the_next_command() {
+    let lab = Lab::new("jwu");
+    let ddos = script("ddos.eclat");
+    let load = ["load", ddos.as_str(), "-D", "DEVNAME=enp6s0f0"];
+    let unload = ["unload", ddos.as_str()];
+    for args in [&["topo", "up"][..], &load, &unload] {
+        lab.ok(args);
+    }
+    kill_after_each_creation(&lab, &load, &unload);
+    lab.ok(&unload);
+    kill_after_each_creation(
+        &lab,
+        &["xdp", "attach", "xdp_counter", "sut", "enp6s0f1"],
+        &["xdp", "detach", "sut", "enp6s0f1"],
+    );
+    lab.ok(&["topo", "down"]);
+    kill_after_each_creation(&lab, &["topo", "up"], &["topo", "down"]);
+    kill_after_each_creation(&lab, &["topo", "down"], &["topo", "up"]);
+}
+
+/// A namespace the journal recorded, whose name someone else's namespace holds by the time
+/// the lab recovers (the lab was killed, the name was freed and taken again): recovery keeps
+/// it, says so, and forgets the record; the other namespace is untouched (same inode).
+#[test]
+fn a_recorded_namespace_name_now_held_by_another_namespace_is_kept_and_reported() {
+    let lab = Lab::new("nsre");
+    lab.crash("topo-up:netns-1", &["topo", "up"]);
+    let left = lab.namespaces();
+    assert_eq!(left.len(), 1, "the crash left one namespace: {left:?}");
+    let name = &left[0];
+    let ip = |args: &[&str]| {
+        let o = Command::new("ip").args(args).output().unwrap();
+        assert!(o.status.success(), "ip {args:?}: {o:?}");
+    };
+    let inode = |name: &str| {
+        std::fs::metadata(format!("/run/netns/{name}"))
+            .map(|m| std::os::unix::fs::MetadataExt::ino(&m))
+            .ok()
+    };
+    let recorded = inode(name);
+    // someone else: the name freed, then taken by a namespace of theirs
+    ip(&["netns", "del", name]);
+    ip(&["netns", "add", name]);
+    struct Theirs(String);
+    impl Drop for Theirs {
+        fn drop(&mut self) {
+            let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
+        }
+    }
+    let _theirs = Theirs(name.clone());
+    let theirs = inode(name);
+    assert_ne!(theirs, recorded, "a new namespace, a new inode");
+    let out = lab.run(&["topo", "status"]);
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains(name.as_str()) && text.contains("now another namespace, not the lab's"),
+        "recovery says what it kept: {text}"
+    );
+    assert_eq!(inode(name), theirs, "their namespace is untouched");
+    // and the record is gone: the next command says nothing more about it
+    let again = lab.ok(&["topo", "status"]);
+    assert!(!again.contains("another namespace"), "{again}");
+    assert_eq!(inode(name), theirs);
+}
+
+/// `test` and a lesson's checks, with a script loaded in the learner's lab and its counters
+/// moving, leave that lab byte for byte as it was: the chains, `hike.json`, the loader map,
+/// every map of the policy (counters, buckets, blacklist), the pins and the namespaces.
+#[test]
+fn test_and_checks_leave_the_learners_lab_byte_identical() {
+    let lab = Lab::new("same");
+    std::fs::create_dir_all(&lab.state).unwrap();
+    let ws = lab.state.join("ws");
+    let with_ws = |args: &[&str]| {
+        let o = lab
+            .cmd(args)
+            .env("ECLAT_LAB_WORKSPACE", &ws)
+            .env("ECLAT_LAB_PROGRESS", lab.state.join("progress.toml"))
+            .output()
+            .unwrap();
+        succeeded(o, args)
+    };
+    let ddos = script("ddos.eclat");
+    lab.ok(&["topo", "up"]);
+    lab.ok(&["load", &ddos, "-D", "DEVNAME=enp6s0f0"]);
+    // counters, buckets and a blacklist entry, all non-zero
+    lab.ok(&[
+        "traffic", "--from", "tg", "--to", "fc01::2", "--udp", "5000", "--count", "30",
+    ]);
+    let maps = [
+        "ipv6_simple_classifier_map",
+        "map_pcpu_mon",
+        "ip6_dst_tbmon_map",
+        "ip6_sd_tbmon_map",
+        "ip6_hset_srcdst_map",
+        "ip6_sd_dec2zero_map",
+        "hvm_chain_map",
+    ];
+    let snapshot = || {
+        let mut v = vec![
+            lab.ok(&["chain", "list"]),
+            std::fs::read_to_string(lab.state.join("hike.json")).expect("hike.json"),
+            format!("{:?}", lab.tree()),
+            format!("{:?}", lab.namespaces()),
+        ];
+        v.extend(maps.iter().map(|m| lab.ok(&["map", "dump", m, "--json"])));
+        v
+    };
+    let before = snapshot();
+    assert!(before[0].contains("0x40000001"), "{}", before[0]);
+    let out = lab.ok(&[
+        "test",
+        &ddos,
+        "-D",
+        "DEVNAME=enp6s0f0",
+        "-p",
+        "ipv6 src=12:1::1 dst=fc01::2 udp dport=5000",
+        "-p",
+        "ipv6 src=12:1::9 dst=fc01::2 udp dport=5000",
+        "-p",
+        "ipv4 udp",
+    ]);
+    assert!(out.contains("PASS"), "{out}");
+    assert_eq!(snapshot(), before, "`test` changed the learner's lab");
+    // lesson 8's checks on the learner's finished file: a verdict check (a scratch HIKe
+    // instance) and traffic checks (a scratch lab of their own)
+    let file = ws.join("08-ddos-mitigation/sampling.eclat");
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    std::fs::copy(
+        format!(
+            "{}/../../lessons/08-ddos-mitigation/solution/sampling.eclat",
+            env!("CARGO_MANIFEST_DIR")
+        ),
+        &file,
+    )
+    .unwrap();
+    let v: serde_json::Value =
+        serde_json::from_str(&with_ws(&["lesson", "check", "8", "sampling", "--json"])).unwrap();
+    assert_eq!(v["passed"], true, "{v}");
+    assert_eq!(
+        snapshot(),
+        before,
+        "the lesson's checks changed the learner's lab"
+    );
 }
 
 /// SIGKILL at each point of setup, then the next command removes exactly the leftovers.
@@ -529,7 +834,11 @@ fn an_instructor_catches_a_learner_up() {
     let p = std::fs::read_to_string(&progress).unwrap();
     assert!(p.contains("ipv6-only"), "{p}");
     // now the learner may read it too
-    assert!(run(&["lesson", "solution", "1"], false).status.success());
+    assert!(
+        run(&["lesson", "solution", "1", "ipv6-only"], false)
+            .status
+            .success()
+    );
     assert!(lab.namespaces().is_empty());
 }
 
@@ -608,13 +917,13 @@ fn scripts_test_load_trace_reload_unload() {
     assert!(lab.ok(&["chain", "list"]).contains("0x40000001"));
 }
 
-/// `dev check`: every exercise's starter fails its checks and its solution passes them.
-#[test]
-fn every_starter_fails_and_every_solution_passes() {
-    let lab = Lab::new("dev");
+/// `dev check [LESSON] --json` with a workspace of its own: the output and its JSON.
+fn dev_check(lab: &Lab, lesson: &[&str]) -> (Output, serde_json::Value) {
     let ws = lab.state.join("ws");
+    let mut args = vec!["dev", "check", "--json"];
+    args.extend_from_slice(lesson);
     let o = lab
-        .cmd(&["dev", "check", "--json"])
+        .cmd(&args)
         .env("ECLAT_LAB_WORKSPACE", &ws)
         .env("ECLAT_LAB_PROGRESS", ws.join("progress.toml"))
         .output()
@@ -626,6 +935,14 @@ fn every_starter_fails_and_every_solution_passes() {
             String::from_utf8_lossy(&o.stderr)
         )
     });
+    (o, v)
+}
+
+/// `dev check`: every exercise's starter fails its checks and its solution passes them.
+#[test]
+fn every_starter_fails_and_every_solution_passes() {
+    let lab = Lab::new("dev");
+    let (o, v) = dev_check(&lab, &[]);
     let rows = v["rows"].as_array().unwrap();
     assert!(!rows.is_empty(), "no exercise at all");
     for r in rows {
@@ -1299,9 +1616,13 @@ fn map_clear_empties_a_map_and_it_counts_again_from_zero() {
     ]);
     assert_eq!(rows(&lab, "pkt_count"), [(0, 30)]);
 
-    // the DDoS policy: a burst of 100 to a fresh destination is 10 PASS, 1 + 89 DROP
+    // the DDoS policy: a burst of 100 to a fresh destination is 10 PASS, 1 + 89 DROP. The
+    // programs' clock is stopped: no bucket refills between packets, however long the
+    // machine takes, and the blacklist does not expire (with the kernel's clock, each 50 ms
+    // of delay in the burst let one more packet pass)
     let ddos = script("ddos.eclat");
     lab.ok(&["load", &ddos, "-D", "DEVNAME=enp6s0f0"]);
+    lab.stop_clock(1000);
     let burst = || {
         lab.ok(&[
             "traffic", "--from", "tg", "--to", "fc01::2", "--udp", "5000", "--count", "100",
@@ -1633,4 +1954,525 @@ fn every_reader_of_the_chain_trace_sees_every_event() {
         );
     }
     lab.ok(&["reset"]);
+}
+
+/// The counters of cube `name` from `cube show NAME --json`: (rx, pass, drop, miss, tx of
+/// port 0).
+fn cube_stats(lab: &Lab, name: &str) -> (u64, u64, u64, u64, u64) {
+    let v: serde_json::Value =
+        serde_json::from_str(&lab.ok(&["cube", "show", name, "--json"])).unwrap();
+    let c = &v["cubes"][0];
+    let s = &c["stats"];
+    let n = |x: &serde_json::Value| x.as_u64().unwrap();
+    (
+        n(&s["rx"]),
+        n(&s["pass"]),
+        n(&s["drop"]),
+        n(&s["miss"]),
+        n(&c["ports"][0]["tx"]),
+    )
+}
+
+fn lesson5(file: &str) -> String {
+    format!(
+        "{}/../../lessons/05-composing-programs/{file}",
+        env!("CARGO_MANIFEST_DIR")
+    )
+}
+
+/// Lesson 5's cubes for real: two built-in cubes wired and attached, counted per cube and
+/// per class; the graph read back from the kernel; the firewall inserted with one update
+/// (no miss, the monitor keeps counting what fw sends on); the wrong order (the way in
+/// before the way out) is visible as misses; refusals change nothing; a cube's own maps;
+/// `reset` leaves nothing.
+#[test]
+fn cubes_are_wired_rewired_and_drawn() {
+    let lab = Lab::new("cube");
+    lab.ok(&["topo", "up"]);
+    let out = lab.ok(&["cube", "add", "cls", "classifier"]);
+    assert!(
+        out.contains("added cube cls: program cube_classifier"),
+        "{out}"
+    );
+    lab.ok(&["cube", "add", "mon", "monitor"]);
+    let out = lab.ok(&["cube", "connect", "cls:0", "mon"]);
+    assert!(out.starts_with("cls:0 -> mon (program ID"), "{out}");
+    lab.ok(&["cube", "attach", "cls", "sut", "enp6s0f0"]);
+    assert_eq!(
+        lab.ok(&["cube", "graph"]).trim(),
+        "sut:enp6s0f0 -> cls -0-> mon"
+    );
+    let send = |port: &str, n: &str| {
+        let out = lab.ok(&[
+            "traffic", "--from", "tg", "--to", "fc01::2", "--udp", port, "--count", n, "--rate",
+            "500",
+        ]);
+        assert!(out.contains(&format!("sent {n}/{n}")), "{out}");
+    };
+    send("6000", "40");
+    assert_eq!(cube_stats(&lab, "cls"), (40, 0, 0, 0, 40));
+    assert_eq!(cube_stats(&lab, "mon"), (40, 40, 0, 0, 0));
+    assert_eq!(dump_at(&lab, "mon/mon_class", 6000), 40);
+    // IPv4 is not for the chain: the classifier hands it to the stack
+    lab.ok(&[
+        "traffic",
+        "--from",
+        "tg",
+        "--to",
+        "10.12.1.2",
+        "--udp",
+        "6000",
+        "--count",
+        "5",
+    ]);
+    assert_eq!(cube_stats(&lab, "cls"), (45, 5, 0, 0, 40));
+
+    // the firewall, its way out first, then one update of cls:0
+    let fw = lab.state.join("firewall.bpf.c");
+    std::fs::copy(lesson5("solution/firewall.bpf.c"), &fw).unwrap();
+    let fw = fw.to_str().unwrap();
+    lab.ok(&["cube", "add", "fw", fw]);
+    lab.ok(&["cube", "connect", "fw:0", "mon"]);
+    let out = lab.ok(&["cube", "connect", "cls:0", "fw"]);
+    assert!(out.contains("replacing mon in one update"), "{out}");
+    send("6000", "30");
+    send("5000", "20");
+    assert_eq!(cube_stats(&lab, "fw"), (50, 0, 30, 0, 20));
+    assert_eq!(dump_at(&lab, "fw/fw_dropped", 6000), 30);
+    assert_eq!(
+        dump_at(&lab, "mon/mon_class", 6000),
+        40,
+        "blocked after the swap"
+    );
+    assert_eq!(dump_at(&lab, "mon/mon_class", 5000), 20);
+    assert_eq!(
+        lab.ok(&["cube", "graph"]).trim(),
+        "sut:enp6s0f0 -> cls -0-> fw -0-> mon"
+    );
+    let svg = lab.state.join("cubes.svg");
+    let out = lab.ok(&["cube", "graph", "--svg", "-o", svg.to_str().unwrap()]);
+    assert!(out.starts_with("wrote "), "{out}");
+    let svg = std::fs::read_to_string(&svg).unwrap();
+    assert!(svg.starts_with("<svg") && svg.contains(">port 0<") && svg.contains(">fw<"));
+
+    // the wrong order: a second firewall connected in before its way out exists
+    lab.ok(&["cube", "add", "fw2", fw]);
+    lab.ok(&["cube", "connect", "cls:0", "fw2"]);
+    send("5000", "10");
+    assert_eq!(
+        cube_stats(&lab, "fw2"),
+        (10, 0, 0, 10, 10),
+        "10 misses: lost"
+    );
+    let g = lab.ok(&["cube", "graph"]);
+    assert!(
+        g.contains("not reached by any interface or port: fw")
+            && g.contains("packets were sent to: fw2:0"),
+        "{g}"
+    );
+
+    // refusals: what is wrong, what to do, nothing changed
+    let err = |args: &[&str], want: &[&str]| {
+        let o = lab.run(args);
+        let e = String::from_utf8_lossy(&o.stderr).into_owned();
+        assert!(!o.status.success(), "{args:?} succeeded");
+        for w in want {
+            assert!(e.contains(w), "{args:?}: want `{w}` in {e}");
+        }
+    };
+    err(&["cube", "del", "mon"], &["fw:0", "cube disconnect"]);
+    err(
+        &["cube", "add", "cls", "monitor"],
+        &["already", "cube del cls"],
+    );
+    err(
+        &["cube", "connect", "cls:4", "mon"],
+        &["ports 0 to 3", "no port 4"],
+    );
+    err(&["cube", "connect", "cls0", "mon"], &["CUBE:PORT"]);
+    err(
+        &["cube", "connect", "cls:0", "nothing"],
+        &["no cube `nothing`", "fw2"],
+    );
+    err(
+        &["cube", "add", "x", "nonsense"],
+        &["built-in cube", "classifier"],
+    );
+    let counter = lesson_copy(&lab, "01-hello-xdp/solution/ipv6_counter.bpf.c");
+    err(
+        &["cube", "add", "x", &counter],
+        &["no map `cube_ports`", "cube/cube.h"],
+    );
+    assert_eq!(
+        lab.ok(&["cube", "graph"]).lines().next(),
+        Some("sut:enp6s0f0 -> cls -0-> fw2")
+    );
+
+    // removing a cube: its port first, then it goes, its maps with it
+    lab.ok(&["cube", "connect", "cls:0", "fw"]);
+    let out = lab.ok(&["cube", "del", "fw2"]);
+    assert!(out.contains("removed cube fw2"), "{out}");
+    assert!(!lab.ok(&["map", "list"]).contains("fw2/"));
+    let out = lab.ok(&["cube", "disconnect", "cls:0"]);
+    assert!(out.contains("cls:0 emptied (it led to fw)"), "{out}");
+    send("5000", "3");
+    assert_eq!(cube_stats(&lab, "cls").3, 3, "misses of cls");
+
+    lab.ok(&["reset"]);
+    assert!(lab.tree().is_empty(), "{:?}", lab.tree());
+}
+
+fn lessons_file(rel: &str) -> String {
+    format!("{}/../../lessons/{rel}", env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A copy of a lesson's file in the lab's state folder (building writes the object next to
+/// the source: never in the repository).
+fn lesson_copy(lab: &Lab, rel: &str) -> String {
+    std::fs::create_dir_all(&lab.state).unwrap();
+    let to = lab.state.join(rel.rsplit('/').next().unwrap());
+    std::fs::copy(lessons_file(rel), &to).unwrap();
+    to.display().to_string()
+}
+
+/// `lesson check LESSON EX --json` with the workspace `ws`.
+fn lesson_check_json(lab: &Lab, ws: &std::path::Path, lesson: &str, ex: &str) -> serde_json::Value {
+    let o = lab
+        .cmd(&["lesson", "check", lesson, ex, "--json"])
+        .env("ECLAT_LAB_WORKSPACE", ws)
+        .env("ECLAT_LAB_PROGRESS", ws.join("progress.toml"))
+        .output()
+        .unwrap();
+    serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&o.stderr)))
+}
+
+/// `xdp unload` of what `xdp load` made: an attached program is detached first, a slot of
+/// another program array holding one of its programs is emptied (else the program would go
+/// on running behind a tail call), its pins go; other objects stay.
+#[test]
+fn xdp_unload_removes_what_xdp_load_made() {
+    let lab = Lab::new("unl");
+    lab.ok(&["topo", "up"]);
+    let src = lab.state.join("pipeline.bpf.c");
+    std::fs::copy(lesson5("solution/pipeline.bpf.c"), &src).unwrap();
+    lab.ok(&["xdp", "load", src.to_str().unwrap()]);
+    lab.ok(&["xdp", "attach", "pipe_classifier", "sut", "enp6s0f0"]);
+    // a cube's port leads to the pipeline's monitor
+    lab.ok(&["cube", "add", "cls", "classifier"]);
+    lab.ok(&["map", "set", "cls/cube_ports", "0", "pipe_monitor"]);
+    let port0 = || -> serde_json::Value {
+        let v: serde_json::Value =
+            serde_json::from_str(&lab.ok(&["cube", "show", "cls", "--json"])).unwrap();
+        v["cubes"][0]["ports"][0]["peer"].clone()
+    };
+    assert_eq!(port0(), "program pipe_monitor");
+    let out = lab.ok(&["xdp", "unload", "pipeline"]);
+    assert!(
+        out.contains("unloaded pipeline")
+            && out.contains("detached sut:enp6s0f0 <- pipe_classifier")
+            && out.contains("emptied cube/cls/cube_ports[0]"),
+        "{out}"
+    );
+    assert!(lab.xdp_on(1).is_null(), "detached");
+    assert!(port0().is_null(), "the slot is empty");
+    assert!(
+        !lab.pins().iter().any(|p| p.contains("xdp-obj")),
+        "{:?}",
+        lab.pins()
+    );
+    let o = lab.run(&["xdp", "unload", "pipeline"]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no object `pipeline` is loaded"));
+    // the cube is untouched
+    lab.ok(&["cube", "show", "cls"]);
+    lab.ok(&["reset"]);
+    assert!(lab.tree().is_empty(), "{:?}", lab.tree());
+}
+
+/// A firewall that passes the checks of BPF_PROG_TEST_RUN (the ingress interface there is
+/// the loopback) but hands port 5000 to the stack on a real interface, after the swap: the
+/// live check counts the lost packets; the solution passes; the learner's lab is untouched.
+#[test]
+fn the_swap_check_counts_lost_packets() {
+    let lab = Lab::new("swp");
+    lab.ok(&["topo", "up"]);
+    lab.ok(&["cube", "add", "keep", "monitor"]);
+    let before = lab.ok(&["map", "list"]);
+    let ws = lab.state.join("ws");
+    let mine = ws.join("05-composing-programs/firewall.bpf.c");
+    std::fs::create_dir_all(mine.parent().unwrap()).unwrap();
+    let solution = std::fs::read_to_string(lesson5("solution/firewall.bpf.c")).unwrap();
+    let leaky = solution.replace(
+        "\treturn cube_forward(ctx, 0);",
+        "\tif (ctx->ingress_ifindex != 1 && class == 5000)\n\t\treturn cube_pass();\n\treturn cube_forward(ctx, 0);",
+    );
+    assert_ne!(leaky, solution);
+    let check = |text: &str| -> serde_json::Value {
+        std::fs::write(&mine, text).unwrap();
+        lesson_check_json(&lab, &ws, "5", "insert-firewall")
+    };
+    let v = check(&leaky);
+    assert_eq!(v["passed"], false, "{v}");
+    let last = v["results"].as_array().unwrap().last().unwrap().clone();
+    assert!(
+        last["what"]
+            .as_str()
+            .unwrap()
+            .contains("under live traffic"),
+        "{last}"
+    );
+    let seen = last["seen"].as_str().unwrap();
+    assert!(
+        seen.contains("port 5000: sent 1000") && seen.contains("lost"),
+        "{seen}"
+    );
+    let v = check(&solution);
+    assert_eq!(v["passed"], true, "{v}");
+    assert_eq!(
+        lab.ok(&["map", "list"]),
+        before,
+        "the learner's lab is as it was"
+    );
+}
+
+/// A learner whose own `xdp load` left a second `pkt_count` in their lab (lesson 1's
+/// counter beside the prebuilt xdp_counter): in their lab the short name is ambiguous, but
+/// checks run in a lab of their own and address their own maps, so lesson 7's traffic
+/// check (which counts `pkt_count`) and lesson 1's verdict check pass, and the learner's
+/// lab is as it was.
+#[test]
+fn a_learners_second_pkt_count_does_not_confuse_the_checks() {
+    let lab = Lab::new("amb");
+    lab.ok(&["topo", "up"]);
+    let counter = lesson_copy(&lab, "01-hello-xdp/solution/ipv6_counter.bpf.c");
+    lab.ok(&["xdp", "load", &counter]);
+    lab.ok(&["xdp", "attach", "xdp_counter", "clt", "veth0"]);
+    let o = lab.run(&["map", "dump", "pkt_count"]);
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("`pkt_count` names several maps"),
+        "the learner's lab has two"
+    );
+    let before = lab.ok(&["map", "list"]);
+    let ws = lab.state.join("ws");
+    for (lesson, ex, dir, file) in [
+        (
+            "7",
+            "to-collector",
+            "07-first-eclat-script",
+            "collector.eclat",
+        ),
+        ("1", "ipv6-only", "01-hello-xdp", "ipv6_counter.bpf.c"),
+    ] {
+        let mine = ws.join(dir).join(file);
+        std::fs::create_dir_all(mine.parent().unwrap()).unwrap();
+        std::fs::copy(lessons_file(&format!("{dir}/solution/{file}")), &mine).unwrap();
+        let v = lesson_check_json(&lab, &ws, lesson, ex);
+        assert_eq!(v["passed"], true, "lesson {lesson}: {v}");
+    }
+    assert_eq!(
+        lab.ok(&["map", "list"]),
+        before,
+        "the learner's lab is as it was"
+    );
+}
+
+/// SIGKILL inside `cube add`, after the program is pinned and before the maps are: the next
+/// command removes the half-made cube (its pins were provisional in the journal), the name
+/// is free again, and `reset` leaves nothing.
+#[test]
+fn a_cube_add_killed_half_way_leaves_nothing() {
+    let lab = Lab::new("cubek");
+    lab.crash(
+        "xdp-load-object:progs-pinned",
+        &["cube", "add", "mon", "monitor"],
+    );
+    assert!(
+        lab.pins().iter().any(|p| p.contains("/progs/cube/mon/")),
+        "the crash came after the program's pin: {:?}",
+        lab.pins()
+    );
+    let out = lab.ok(&["cube", "show"]);
+    assert!(
+        out.contains("removed") && out.contains("progs/cube/mon") && out.contains("no cubes yet"),
+        "{out}"
+    );
+    assert!(
+        !lab.pins().iter().any(|p| p.contains("/cube/")),
+        "{:?}",
+        lab.pins()
+    );
+    lab.ok(&["cube", "add", "mon", "monitor"]);
+    lab.ok(&["reset"]);
+    assert!(lab.tree().is_empty(), "{:?}", lab.tree());
+}
+
+/// Lesson 3's exercises with the real tools: bpftool answers checked against the kernel,
+/// the learner's bpftrace program run against 100 aborted packets, the bcc counter run in
+/// sut, or, where this machine cannot run bcc (no kernel headers), reported as not possible
+/// (never as a pass) exactly when the doctor says the headers are missing.
+#[test]
+fn lesson_3_tools_checks_run_the_real_tools() {
+    let lab = Lab::new("tools");
+    let doctor: serde_json::Value = serde_json::from_str(&lab.ok(&["doctor", "--json"])).unwrap();
+    let level = |name: &str| {
+        doctor["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == name)
+            .unwrap_or_else(|| panic!("doctor has no {name} check: {doctor}"))["level"]
+            .clone()
+    };
+    let (o, v) = dev_check(&lab, &["3"]);
+    let rows = v["rows"].as_array().unwrap();
+    let row = |ex: &str, file: &str| {
+        rows.iter()
+            .find(|r| r["exercise"] == ex && r["file"] == file)
+            .unwrap_or_else(|| panic!("no row {ex}/{file}: {v}"))
+            .clone()
+    };
+    for ex in ["bpftool-facts", "count-aborts"] {
+        let s = row(ex, "starter");
+        assert_eq!(s["passed"], false, "{s}");
+        assert_eq!(s["as_expected"], true, "{s}");
+        assert!(s.get("not_possible").is_none(), "{s}");
+        let p = row(ex, "solution");
+        assert_eq!(p["passed"], true, "{p}");
+    }
+    // the starter's bpftrace program ran (it said it was counting) but kept no @aborts
+    let why = row("count-aborts", "starter")["why"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(why.contains("no such line"), "{why}");
+    // an unanswered question is said so, without the answer
+    let why = row("bpftool-facts", "starter")["why"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(why.contains("not answered yet"), "{why}");
+    let bcc_possible = level("headers") == "ok" && level("bcc") == "ok";
+    for file in ["starter", "solution"] {
+        let r = row("bcc-counter", file);
+        if bcc_possible {
+            assert!(r.get("not_possible").is_none(), "{r}");
+            assert_eq!(r["passed"], file == "solution", "{r}");
+        } else {
+            assert_eq!(r["not_possible"], true, "{r}");
+            assert_eq!(r["passed"], false, "never a pass: {r}");
+            assert!(
+                r["why"].as_str().unwrap().contains("header")
+                    || r["why"].as_str().unwrap().contains("bcc"),
+                "{r}"
+            );
+        }
+    }
+    assert!(o.status.success(), "{v}");
+    assert!(lab.namespaces().is_empty());
+}
+
+/// `exec` from the REPL streams its command's lines and gives its exit code; with
+/// `--bpf-stats`, the kernel counted the counter's runs while the command ran.
+#[test]
+fn exec_with_bpf_stats_counts_the_counters_runs() {
+    let lab = Lab::new("xstat");
+    lab.ok(&["topo", "up"]);
+    lab.ok(&["xdp", "attach", "xdp_counter", "sut", "enp6s0f0"]);
+    let o = lab
+        .cmd(&["shell"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            use std::io::Write;
+            c.stdin.take().unwrap().write_all(
+                b"exec --bpf-stats tg -- ping -6 -c 5 -i 0.05 fc01::2\nexec sut -- sh -c 'echo one; exit 4'\n",
+            )?;
+            c.wait_with_output()
+        })
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("5 packets transmitted"), "{out}");
+    assert!(out.contains("statistics were on while ping ran"), "{out}");
+    assert!(
+        out.contains("one") && out.contains("exited with status 4"),
+        "{out}"
+    );
+    let st: serde_json::Value =
+        serde_json::from_str(&lab.ok(&["topo", "status", "--json"])).unwrap();
+    let id = st["nodes"][1]["interfaces"][0]["xdp_prog_id"]
+        .as_u64()
+        .unwrap();
+    if eclat_kernel_tool("bpftool") {
+        // (from a system shell, exec gives the command this test's pipe)
+        let show = lab.ok(&[
+            "exec",
+            "sut",
+            "--",
+            "bpftool",
+            "prog",
+            "show",
+            "id",
+            &id.to_string(),
+        ]);
+        // the five echo requests, and nothing else: links are quiet, replies are not XDP's
+        assert!(show.contains("run_cnt 5"), "{show}");
+    }
+}
+
+fn eclat_kernel_tool(name: &str) -> bool {
+    ["/usr/sbin", "/usr/bin", "/sbin", "/usr/local/sbin"]
+        .iter()
+        .any(|d| std::path::Path::new(d).join(name).is_file())
+}
+
+/// Lesson 3's checks run bpftrace and attach programs, but in a scratch lab of their own:
+/// the learner's lab (its counter attached, its verdict set, its counts) is the same after
+/// them, and a bpftrace program given the learner's program ID would not see the check's
+/// packets either (the check passes its own program's ID).
+#[test]
+fn lesson_3_checks_leave_the_learners_lab_as_it_was() {
+    let lab = Lab::new("tlab");
+    let ws = lab.state.join("ws");
+    lab.ok(&["topo", "up"]);
+    lab.ok(&["xdp", "attach", "xdp_counter", "sut", "enp6s0f0"]);
+    lab.ok(&[
+        "traffic", "--from", "tg", "--to", "fc01::2", "--udp", "5000", "--count", "7",
+    ]);
+    lab.ok(&["map", "set", "verdict", "0", "DROP"]);
+    let seen = || {
+        let st: serde_json::Value =
+            serde_json::from_str(&lab.ok(&["topo", "status", "--json"])).unwrap();
+        (
+            st,
+            lab.ok(&["map", "dump", "pkt_count"]),
+            lab.ok(&["map", "dump", "verdict"]),
+            lab.tree(),
+        )
+    };
+    let before = seen();
+    let dir = ws.join("03-bpftool-bpftrace-bcc");
+    std::fs::create_dir_all(&dir).unwrap();
+    let lessons = format!(
+        "{}/../../lessons/03-bpftool-bpftrace-bcc",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    for (ex, file) in [
+        ("bpftool-facts", "answers.toml"),
+        ("count-aborts", "aborts.bt"),
+    ] {
+        std::fs::copy(format!("{lessons}/solution/{file}"), dir.join(file)).unwrap();
+        let o = lab
+            .cmd(&["lesson", "check", "3", ex])
+            .env("ECLAT_LAB_WORKSPACE", &ws)
+            .env("ECLAT_LAB_PROGRESS", ws.join("progress.toml"))
+            .output()
+            .unwrap();
+        let out = String::from_utf8_lossy(&o.stdout);
+        assert!(o.status.success() && out.starts_with("PASS"), "{ex}: {out}");
+    }
+    assert!(before.1.contains(": 7"), "{}", before.1);
+    assert_eq!(seen(), before, "the learner's lab changed");
 }

@@ -18,6 +18,15 @@ fn script_path(name: &str) -> String {
 
 /// Runs `packets` (specs) through `name` on the reference VM: (verdicts, monitor events).
 fn reference(name: &str, packets: &[&str]) -> (Vec<String>, Vec<BTreeMap<u64, u64>>) {
+    reference_ticking(name, packets, 0)
+}
+
+/// The same with the models' clock moving `tick_ms` forward after each packet.
+fn reference_ticking(
+    name: &str,
+    packets: &[&str],
+    tick_ms: u64,
+) -> (Vec<String>, Vec<BTreeMap<u64, u64>>) {
     let src = std::fs::read_to_string(script_path(name)).unwrap();
     let defines = vec![("DEVNAME".to_string(), "enp6s0f0".to_string())];
     let c = eclat::compile(&src, name, &Catalog::reference(), &defines);
@@ -44,7 +53,8 @@ fn reference(name: &str, packets: &[&str]) -> (Vec<String>, Vec<BTreeMap<u64, u6
         .unwrap();
     let mut verdicts = Vec::new();
     let mut events = Vec::new();
-    for spec in packets {
+    for (i, spec) in packets.iter().enumerate() {
+        m.now_ns = i as u64 * tick_ms * 1_000_000;
         let frame = eclat_model::packetspec::frame(spec).unwrap();
         let before = m.monitor.clone();
         // the loader passes everything that is not IPv6 without running a chain
@@ -73,6 +83,15 @@ fn reference(name: &str, packets: &[&str]) -> (Vec<String>, Vec<BTreeMap<u64, u6
 
 /// The same through the kernel: `eclat-lab test --json`.
 fn kernel(name: &str, packets: &[&str]) -> (Vec<String>, Vec<BTreeMap<u64, u64>>) {
+    kernel_with(name, packets, &[])
+}
+
+/// The same with more arguments for `test` (`--clock`, `--tick`).
+fn kernel_with(
+    name: &str,
+    packets: &[&str],
+    extra: &[&str],
+) -> (Vec<String>, Vec<BTreeMap<u64, u64>>) {
     let tag = format!("{}{}", std::process::id(), name.len());
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_eclat-lab"));
     cmd.args([
@@ -91,6 +110,7 @@ fn kernel(name: &str, packets: &[&str]) -> (Vec<String>, Vec<BTreeMap<u64, u64>>
     for p in packets {
         cmd.args(["-p", p]);
     }
+    cmd.args(extra);
     let o = cmd.output().unwrap();
     let _ = std::fs::remove_dir(format!("/sys/fs/bpf/eclat-diff-{tag}/tmp"));
     let _ = std::fs::remove_dir(format!("/sys/fs/bpf/eclat-diff-{tag}"));
@@ -172,41 +192,49 @@ fn original_experiments_agree() {
 #[test]
 fn ddos_agrees_on_a_burst() {
     // One flow in a burst: the per-destination bucket (5 tokens) empties, then the
-    // per-(src,dst) one, then the flow is blacklisted and dropped. Token buckets refill with
-    // time (20 tokens/s): the model's clock and the kernel's differ by the few milliseconds
-    // the lab spends between test runs, so the switch may come a few packets apart; the
-    // outcome must not differ.
+    // per-(src,dst) one, then the flow is blacklisted and dropped. The kernel's programs run
+    // with their clock stopped (`test --clock`), as the models' is: no bucket refills between
+    // packets however slowly the machine runs them, so the two agree packet by packet.
     let burst: Vec<&str> =
         std::iter::repeat_n("ipv6 src=12:1::1 dst=fc01::2 udp dport=5000", 30).collect();
-    let (rv, re) = reference("ddos.eclat", &burst);
-    let (kv, ke) = kernel("ddos.eclat", &burst);
-    for (who, v) in [("reference", &rv), ("kernel", &kv)] {
-        assert!(
-            v[..5].iter().all(|x| x == "PASS"),
-            "{who}: the first 5 packets are in profile: {v:?}"
-        );
-        assert!(
-            v[20..].iter().all(|x| x == "DROP"),
-            "{who}: a blacklisted flood is dropped: {v:?}"
-        );
-        // once dropped, never passed again (the blacklist holds for 10 s)
-        let first_drop = v.iter().position(|x| x == "DROP").unwrap();
-        assert!(v[first_drop..].iter().all(|x| x == "DROP"), "{who}: {v:?}");
-    }
-    let switch = |v: &Vec<String>| v.iter().position(|x| x == "DROP").unwrap() as i64;
-    assert!(
-        // a loaded machine stretches the gaps between the kernel's runs, and each gap
-        // refills a little: the switch may move by a few packets, never past the 20th
-        (switch(&rv) - switch(&kv)).abs() <= 8,
-        "blacklisting at packet {} (reference) vs {} (kernel)",
-        switch(&rv),
-        switch(&kv)
-    );
+    let r = reference("ddos.eclat", &burst);
+    let k = kernel_with("ddos.eclat", &burst, &["--clock", "1000"]);
+    assert_eq!(k, r, "kernel vs reference, clock stopped");
+    // 5 tokens of the destination's bucket, then 5 of the flow's; the 11th is blacklisted
+    let (v, e) = &r;
+    assert!(v[..10].iter().all(|x| x == "PASS"), "{v:?}");
+    assert!(v[10..].iter().all(|x| x == "DROP"), "{v:?}");
     // every packet is counted once, under the verdict it got (0 PASS, 1 DROP)
-    for (v, e) in [(&rv, &re), (&kv, &ke)] {
-        for (verdict, ev) in v.iter().zip(e.iter()) {
-            let want = if verdict == "PASS" { 0 } else { 1 };
-            assert_eq!(ev.get(&want), Some(&1), "{verdict}: {ev:?}");
-        }
+    for (verdict, ev) in v.iter().zip(e.iter()) {
+        let want = if verdict == "PASS" { 0 } else { 1 };
+        assert_eq!(ev.get(&want), Some(&1), "{verdict}: {ev:?}");
     }
+}
+
+#[test]
+fn ddos_agrees_while_the_buckets_refill() {
+    // The same flow, one packet every 15 ms: each bucket gains 0.3 of a token (20/s) per
+    // packet, so the flow is blacklisted later than in a burst (at the 19th packet), where
+    // the refill arithmetic decides; one every 50 ms (a whole token) never runs out. The
+    // kernel's clock moves by exactly as much as the models' (`--tick`).
+    let flow: Vec<&str> =
+        std::iter::repeat_n("ipv6 src=12:1::1 dst=fc01::2 udp dport=5000", 40).collect();
+    let r15 = reference_ticking("ddos.eclat", &flow, 15);
+    let k15 = kernel_with("ddos.eclat", &flow, &["--clock", "1000", "--tick", "15"]);
+    assert_eq!(k15, r15, "kernel vs reference, 15 ms between packets");
+    let first_drop = r15.0.iter().position(|x| x == "DROP").expect("blacklisted");
+    assert_eq!(
+        first_drop, 18,
+        "refilled buckets pass more than a burst's 10: {:?}",
+        r15.0
+    );
+    assert!(
+        r15.0[first_drop..].iter().all(|x| x == "DROP"),
+        "{:?}",
+        r15.0
+    );
+    let r50 = reference_ticking("ddos.eclat", &flow, 50);
+    let k50 = kernel_with("ddos.eclat", &flow, &["--clock", "1000", "--tick", "50"]);
+    assert_eq!(k50, r50, "kernel vs reference, 50 ms between packets");
+    assert!(r50.0.iter().all(|x| x == "PASS"), "{:?}", r50.0);
 }

@@ -128,6 +128,31 @@ fn tui_pid(prefix: &str) -> Option<u32> {
     None
 }
 
+/// The TUI's screen in tmux session `session`.
+fn screen(session: &str) -> String {
+    let o = Command::new("tmux")
+        .args(["capture-pane", "-p", "-t", session])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// Waits (up to 30 s) until the screen satisfies `ok`.
+fn wait_screen(session: &str, what: &str, ok: impl Fn(&str) -> bool) {
+    let t0 = Instant::now();
+    loop {
+        let s = screen(session);
+        if ok(&s) {
+            return;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(30),
+            "{what}: not on the screen within 30 s:\n{s}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 #[test]
 fn a_minute_of_flood_through_the_ddos_chain_with_the_tui_watching() {
     assert!(eclat_kernel::doctor::privileged(), "run as root");
@@ -170,19 +195,44 @@ fn a_minute_of_flood_through_the_ddos_chain_with_the_tui_watching() {
         );
         std::thread::sleep(Duration::from_millis(50));
     };
-    for cmd in [
-        "map watch map_pcpu_mon",
-        "map watch ip6_dst_tbmon_map",
-        "map watch ip6_sd_tbmon_map",
-        "map watch ip6_hset_srcdst_map",
-    ] {
+    // four panels: each command is typed once the TUI says it watches the one before
+    const PANELS: [&str; 4] = [
+        "map_pcpu_mon",
+        "ip6_dst_tbmon_map",
+        "ip6_sd_tbmon_map",
+        "ip6_hset_srcdst_map",
+    ];
+    // keys typed before the TUI has its terminal in raw mode are lost: wait for its first
+    // frame (the lesson's greeting in the event log)
+    wait_screen(&lab.tmux, "the first frame", |s| {
+        s.contains("steps: r runs")
+    });
+    // `:` opens the command line, which stays open after each command; Esc closes it
+    for (i, map) in PANELS.iter().enumerate() {
+        let open = if i == 0 { ":" } else { "" };
         Command::new("tmux")
-            .args(["send-keys", "-t", &lab.tmux, ":", cmd, "Enter"])
+            .args([
+                "send-keys",
+                "-t",
+                &lab.tmux,
+                open,
+                &format!("map watch {map}"),
+                "Enter",
+            ])
             .status()
             .unwrap();
-        std::thread::sleep(Duration::from_millis(200));
+        wait_screen(&lab.tmux, &format!("watching {map}"), |s| {
+            s.lines().any(|l| l.contains("watching") && l.contains(map))
+        });
     }
-    std::thread::sleep(Duration::from_secs(2));
+    Command::new("tmux")
+        .args(["send-keys", "-t", &lab.tmux, "Escape"])
+        .status()
+        .unwrap();
+    let panels_shown = |what: &str| {
+        wait_screen(&lab.tmux, what, |s| PANELS.iter().all(|m| s.contains(m)));
+    };
+    panels_shown("the four panels");
     let rss_start = rss_kib(pid);
 
     let before = lab.monitor();
@@ -232,6 +282,7 @@ fn a_minute_of_flood_through_the_ddos_chain_with_the_tui_watching() {
         rss_max <= rss_start + 4096,
         "TUI memory grew from {rss_start} to {rss_max} KiB"
     );
+    panels_shown("the four panels after the flood");
     Command::new("tmux")
         .args(["send-keys", "-t", &lab.tmux, "q", "y"])
         .status()

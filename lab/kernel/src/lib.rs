@@ -5,6 +5,7 @@
 
 pub mod bpffs;
 pub mod cleanup;
+pub mod cube;
 pub mod doctor;
 pub mod env;
 pub mod exec;
@@ -16,6 +17,7 @@ pub mod netlink;
 pub mod netns;
 pub mod nodes;
 pub mod objects;
+pub mod perms;
 pub mod sublab;
 pub mod sys;
 pub mod topo;
@@ -28,13 +30,36 @@ pub use env::LabEnv;
 /// kills itself with SIGKILL right here, as a learner's `kill -9` or a power cut would. The
 /// variable is read once; unset (always, outside tests) this is one atomic load.
 pub fn crash_point(name: &str) {
+    if crash_at() == Some(name) {
+        crash();
+    }
+}
+
+/// `ECLAT_LAB_CRASH_AT`, read once.
+fn crash_at() -> Option<&'static str> {
     use std::sync::OnceLock;
     static AT: OnceLock<Option<String>> = OnceLock::new();
-    if AT
-        .get_or_init(|| std::env::var("ECLAT_LAB_CRASH_AT").ok())
+    AT.get_or_init(|| std::env::var("ECLAT_LAB_CRASH_AT").ok())
         .as_deref()
-        == Some(name)
-    {
-        let _ = nix::sys::signal::kill(nix::unistd::getpid(), nix::sys::signal::Signal::SIGKILL);
+}
+
+fn crash() {
+    let _ = nix::sys::signal::kill(nix::unistd::getpid(), nix::sys::signal::Signal::SIGKILL);
+}
+
+/// Fault injection at every journal write: `ECLAT_LAB_CRASH_AT=journal-write:N` kills the
+/// process just before its N-th write to a journal (counted from 1 over the process's life).
+/// Every object is recorded before it is created, so the kill before write N comes right
+/// after whatever the process created since write N-1: a test that tries N = 1, 2, ... until
+/// the command finishes kills it after each of its creations (and before its commit).
+pub(crate) fn crash_before_journal_write() {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static WRITES: AtomicU64 = AtomicU64::new(0);
+    let Some(n) = crash_at().and_then(|a| a.strip_prefix("journal-write:")) else {
+        return;
+    };
+    let this = WRITES.fetch_add(1, Ordering::SeqCst) + 1;
+    if n.parse() == Ok(this) {
+        crash();
     }
 }

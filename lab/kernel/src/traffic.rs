@@ -59,16 +59,29 @@ pub struct Spec {
 
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Report {
+    /// the node the packets were sent from (the generator runs in its namespace)
     pub from: String,
+    /// where they went: `[addr]:port` for UDP, the address for ICMP, `dev (replaying file)` for a
+    /// pcap replay
     pub to: String,
+    /// what was sent: `UDP`, `ICMP echo`, `ICMPv6 echo` or `pcap`
     pub kind: String,
+    /// how many packets were asked for (`--count`; 10 by default, or every frame of the pcap file
+    /// once)
     pub requested: u64,
+    /// how many the kernel accepted for sending; equal to `requested` unless sends failed or the
+    /// run was stopped (the command then exits 1)
     pub sent: u64,
+    /// sends the kernel refused (a full socket buffer is retried, not counted); 0 on a clean run
     pub send_errors: u64,
+    /// the kernel's error for the first refused send; null when none failed
     pub first_error: Option<String>,
     /// echo replies received (ICMP only)
     pub replies: Option<u64>,
+    /// wall time from the first send to the end of the run (for ICMP, including the wait for
+    /// the last echo replies), in microseconds
     pub elapsed_us: u64,
+    /// packets sent per second over `elapsed_us`; 0 when no time could be measured
     pub achieved_pps: f64,
     /// stopped before every packet was sent (Ctrl-C, the TUI's `t`)
     pub stopped: bool,
@@ -158,9 +171,15 @@ pub fn validate(spec: &Spec) -> Result<(), TrafficError> {
     if let Some(r) = spec.rate
         && !(r.is_finite() && (RATE_RANGE.0..=RATE_RANGE.1).contains(&r))
     {
+        // 1e-300 as written, not three hundred zeros
+        let shown = if r != 0.0 && r.is_finite() && !(1e-3..1e9).contains(&r.abs()) {
+            format!("{r:e}")
+        } else {
+            r.to_string()
+        };
         return Err(TrafficError::Bad(format!(
-            "--rate {r}: give packets per second between {} and {} (or leave it out to send \
-             as fast as possible)",
+            "--rate {shown}: give packets per second between {} and {} (or leave it out to \
+             send as fast as possible)",
             RATE_RANGE.0, RATE_RANGE.1
         )));
     }

@@ -186,6 +186,12 @@ fn ddos_chain_on_real_traffic_samples_to_the_collector() {
             .percpu_u64_sum("hike_default", "map_pcpu_mon", &ev.to_ne_bytes())
             .unwrap()
     };
+    // the programs' clock stopped: 1100 packets take as long as the machine needs, and no
+    // bucket refills meanwhile (with the kernel's clock every 50 ms of the flood let one
+    // more packet pass)
+    s.hike
+        .set_test_clock(std::num::NonZeroU32::new(1000))
+        .unwrap();
     let frame = bench_frame();
     netns::in_netns(&nsfd, || send_raw(tx, &frame, 1100))
         .unwrap()

@@ -77,13 +77,15 @@ fn ip6_hset_srcdst_blacklists_pairs() {
 fn lse_and_meters() {
     let mut s = setup();
     let p = frame_sd("12:1::1", "fc01::2");
+    clock(&s, 1000);
     assert_eq!(
         run_r0(&mut s, &r0_of(ids::LSE, &[]), &p).1,
         -1,
         "all ones on the first packet"
     );
+    clock(&s, 1250);
     let second = run_r0(&mut s, &r0_of(ids::LSE, &[]), &p).1;
-    assert!(second > 0 && second < 10_000_000_000, "{second}");
+    assert_eq!(second, 250_000_000, "ns since the flow's previous packet");
     for n in 1..=3 {
         assert_eq!(run_r0(&mut s, &r0_of(ids::IP6_DST_METER, &[]), &p).1, n);
     }
@@ -99,13 +101,29 @@ fn token_bucket_monitors_allow_a_burst_of_five() {
     let p = frame_sd("12:1::1", "fc01::2");
     for prog in [ids::IP6_DST_TBMON, ids::IP6_SD_TBMON] {
         s.classify_to(A, &r0_of(prog, &[])).unwrap();
-        let mut got = Vec::new();
-        for _ in 0..8 {
-            let out = s.run(&p).unwrap();
-            got.push(i64::from_le_bytes(out.packet[16..24].try_into().unwrap()));
-        }
-        // 5 tokens (20/s refill is negligible within the test's microseconds)
-        assert_eq!(got, vec![0, 0, 0, 0, 0, -1, -1, -1], "program {prog}");
+        let run = |n: usize| -> Vec<i64> {
+            (0..n)
+                .map(|_| {
+                    let out = s.run(&p).unwrap();
+                    i64::from_le_bytes(out.packet[16..24].try_into().unwrap())
+                })
+                .collect()
+        };
+        // the clock stopped: 5 tokens, then out of profile
+        clock(&s, 1000);
+        assert_eq!(run(8), vec![0, 0, 0, 0, 0, -1, -1, -1], "program {prog}");
+        // 20 tokens/s: 49 ms refill less than a token, 50 ms exactly one
+        clock(&s, 1049);
+        assert_eq!(run(1), vec![-1], "program {prog}, 49 ms later");
+        clock(&s, 1099);
+        assert_eq!(run(2), vec![0, -1], "program {prog}, 50 ms after that");
+        // a bucket fills up to 5 tokens, never more, however long it waited
+        clock(&s, 60_000);
+        assert_eq!(
+            run(6),
+            vec![0, 0, 0, 0, 0, -1],
+            "program {prog}, a minute later"
+        );
     }
 }
 

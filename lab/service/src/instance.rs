@@ -32,6 +32,23 @@ impl Lab {
         Hike::open(&self.env().bpffs_root).context("opening the lab's HIKe instance")
     }
 
+    /// Stops the clock the lab's HIKe programs read (`hike/clock.h`: token buckets, blacklist
+    /// expiry, `lse`) at `ms`, or gives them the kernel's clock back (`None`). For lesson
+    /// checks, which run their traffic in a scratch lab of their own: what the traffic counts
+    /// then does not depend on how fast a loaded machine sends it. Without a HIKe instance
+    /// (no script loaded) there is nothing that reads it: nothing to do.
+    pub async fn set_test_clock(&self, ms: Option<std::num::NonZeroU32>) -> Result<()> {
+        self.blocking(move |lab| {
+            if !lab.hike_exists() {
+                return Ok(());
+            }
+            lab.existing_hike()?
+                .set_test_clock(ms)
+                .context("setting the HIKe programs' clock")
+        })
+        .await
+    }
+
     /// Opens (creating it if needed) the lab's HIKe instance, holding `journal`: every pin
     /// and directory it makes is recorded as provisional before it exists; [`Lab::commit`]
     /// confirms them when the operation has finished.

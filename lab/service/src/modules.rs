@@ -49,6 +49,7 @@ fn rejected_summary(r: &BuildReport) -> String {
 pub struct ProgramLoad {
     /// `package.name`
     pub program: String,
+    /// wall time of the program's `BPF_PROG_LOAD` (the verifier and the JIT), in milliseconds
     pub verify_ms: f64,
 }
 
@@ -64,12 +65,15 @@ pub struct ModuleLoaded {
     pub object: Option<String>,
     /// how a script imports it (`from programs.PKG import ...`)
     pub package: String,
+    /// wall time of the whole command (build excluded for a C file), in milliseconds
     pub elapsed_ms: f64,
 }
 
 /// What `module unload` did.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct ModuleUnloaded {
+    /// what was unloaded, as `PKG.NAME` or a whole package `PKG` (a file given is named by its
+    /// package, its file stem)
     pub what: String,
     /// `package.name` -> the program ID it freed
     pub freed: Vec<(String, u32)>,
@@ -103,7 +107,10 @@ pub struct LoaderRow {
 
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct ModuleList {
+    /// every program a script can import, package by package: the embedded packages, then the
+    /// learner's modules loaded with `module load`
     pub programs: Vec<ModuleRow>,
+    /// every loader a script can attach, with the maps it reads chain IDs from
     pub loaders: Vec<LoaderRow>,
 }
 

@@ -27,6 +27,16 @@ pub struct TestRequest {
     pub packets: Vec<(String, Vec<u8>)>,
     /// run this chain directly (through the lab's chain runner), not the script's loader
     pub chain: Option<String>,
+    /// the programs' clock (`hike_now_ns`), stopped; `None`: the kernel's clock
+    pub clock: Option<TestClock>,
+}
+
+/// A stopped clock for a test: packet `i` runs at `start_ms + i * tick_ms` (token buckets
+/// refill and blacklist entries expire by exactly that much between packets).
+#[derive(Debug, Clone, Copy)]
+pub struct TestClock {
+    pub start_ms: std::num::NonZeroU32,
+    pub tick_ms: u32,
 }
 
 /// What a test ran: the packets, and the chain they went straight into (`None`: through
@@ -40,9 +50,14 @@ pub struct TestOutcome {
 /// One map entry a packet changed.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct MapChange {
+    /// the map's name below the test's scratch instance's `maps/` (`package/program/map`, or
+    /// `package/map` for a map no single program owns)
     pub map: String,
+    /// the key as people read it (decoded through BTF when the lab knows the map)
     pub key: String,
+    /// the value before the packet; `(absent)` when the key was not in the map
     pub before: String,
+    /// the value after the packet, shown like `before`
     pub after: String,
     /// the change of a number (after - before), when both are numbers
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -52,12 +67,15 @@ pub struct MapChange {
 /// What one packet did.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct PacketResult {
+    /// the packet as given: its `--packet` text, or `FILE#N` for the Nth frame of a `--pcap` file
     pub packet: String,
     /// the XDP verdict (PASS, DROP, ...; a number if unknown)
     pub verdict: String,
     /// the chain trace, with IDs named
     pub trace: Vec<String>,
+    /// the map entries the packet changed, map by map; empty when it changed none
     pub map_changes: Vec<MapChange>,
+    /// the kernel's timing of this one run (`BPF_PROG_TEST_RUN`), in nanoseconds
     pub duration_ns: u64,
 }
 
@@ -180,8 +198,18 @@ impl Lab {
                 .collect()
         };
         let mut out = Vec::new();
-        for (label, pkt) in &req.packets {
+        for (i, (label, pkt)) in req.packets.iter().enumerate() {
             crate::checkpoint(cancel)?;
+            if let Some(c) = req.clock {
+                let ms = u64::from(c.start_ms.get()) + i as u64 * u64::from(c.tick_ms);
+                let ms = u32::try_from(ms)
+                    .ok()
+                    .and_then(std::num::NonZeroU32::new)
+                    .with_context(|| {
+                        format!("--clock and --tick put packet {} past 2^32 ms", i + 1)
+                    })?;
+                hike.set_test_clock(Some(ms))?;
+            }
             let before = snapshot(&map_refs);
             let r = hike.test_run(&lpkg, &lname, pkt, 1)?;
             let after = snapshot(&map_refs);

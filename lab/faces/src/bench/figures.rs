@@ -22,7 +22,12 @@ pub struct TuiFigures {
     pub first_frame_internal_ms: f64,
     /// utime+stime of the whole process over the idle period, in % of one core
     pub idle_cpu_percent: f64,
+    /// the maps the sampler read (found and dumped) in its last poll of the idle period, as
+    /// the TUI's trace (`<ECLAT_LAB_TUI_TRACE>.polls`) says
     pub maps_polled: usize,
+    /// the sampler's polls per second over the idle period (10 Hz nominal)
+    pub polls_per_sec: f64,
+    /// how long the idle CPU was measured (`--tui-seconds`), in seconds as actually elapsed
     pub idle_secs: f64,
 }
 
@@ -237,6 +242,7 @@ fn measure_inner(bin: &Path, env: &LabEnv, idle: Duration) -> Result<TuiFigures>
     )?;
     let trace = env.state_dir.join("tui-trace");
     let _ = std::fs::remove_file(&trace);
+    let _ = std::fs::remove_file(env.state_dir.join("tui-trace.polls"));
     let mut envs = env_vars(env);
     envs.push(("ECLAT_LAB_TUI_TRACE".into(), trace.display().to_string()));
     let mut tui = PtyTui::spawn(bin, &["tutorial", "1"], &envs, 120, 40)?;
@@ -255,8 +261,24 @@ fn measure_inner(bin: &Path, env: &LabEnv, idle: Duration) -> Result<TuiFigures>
                 .ok()
         })
         .context("the TUI wrote no first-frame trace")?;
-    // settle, then measure
-    std::thread::sleep(Duration::from_millis(500));
+    // settle until the sampler has read all four maps, then measure
+    let polls_file = env.state_dir.join("tui-trace.polls");
+    let polls = || -> Option<(u64, Vec<String>)> {
+        let s = std::fs::read_to_string(&polls_file).ok()?;
+        let n = s
+            .lines()
+            .find_map(|l| l.strip_prefix("polls="))?
+            .parse()
+            .ok()?;
+        let read = s.lines().find_map(|l| l.strip_prefix("read="))?;
+        Some((n, read.split_whitespace().map(String::from).collect()))
+    };
+    let settle = Instant::now() + Duration::from_secs(10);
+    while polls().is_none_or(|(_, r)| r.len() < 4) && Instant::now() < settle {
+        tui.clear();
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let p0 = polls().map_or(0, |(n, _)| n);
     let pid = tui.child.id();
     let c0 = cpu_ticks(pid)?;
     let t0 = Instant::now();
@@ -268,6 +290,7 @@ fn measure_inner(bin: &Path, env: &LabEnv, idle: Duration) -> Result<TuiFigures>
     }
     let c1 = cpu_ticks(pid)?;
     let secs = t0.elapsed().as_secs_f64();
+    let (p1, read) = polls().context("the TUI's sampler wrote no poll trace")?;
     // SAFETY: sysconf has no preconditions
     let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
     // quitting asks first (it removes the lab): y confirms
@@ -277,7 +300,8 @@ fn measure_inner(bin: &Path, env: &LabEnv, idle: Duration) -> Result<TuiFigures>
         first_frame_ms,
         first_frame_internal_ms: internal / 1000.0,
         idle_cpu_percent: (c1 - c0) as f64 / hz / secs * 100.0,
-        maps_polled: 4,
+        maps_polled: read.len(),
+        polls_per_sec: p1.saturating_sub(p0) as f64 / secs,
         idle_secs: secs,
     })
 }

@@ -48,6 +48,9 @@ pub fn reply(text: &str) -> Box<Reply> {
         argv: vec!["true".into()],
         exit_code: 0,
         output: Some(text.into()),
+        streamed: false,
+        interrupted: false,
+        bpf_stats: false,
     }))
 }
 
@@ -177,6 +180,7 @@ pub fn status_of(name: &str, extra: &[(&str, &str, &str)]) -> Status {
     Status {
         topology: Some(t.name),
         nodes,
+        complete: true,
     }
 }
 
@@ -291,6 +295,7 @@ pub fn status(xdp: bool) -> Status {
                 )],
             ),
         ],
+        complete: true,
     }
 }
 
@@ -298,7 +303,7 @@ pub fn status(xdp: bool) -> Status {
 /// rejects the debug print that reads the packet before the bounds check.
 pub fn failed_check(lesson: &Lesson) -> CheckDone {
     use eclat_course::{CheckReport, CheckResult};
-    use eclat_model::verifier::{Class, Explanation, SourceLine};
+    use eclat_model::verifier::{Class, Context, Explanation, SourceLine};
     let ex = &lesson.exercises[0];
     let file = format!("/home/learner/eclat-lab/{}/{}", lesson.id, ex.file);
     let explanation = Explanation {
@@ -313,6 +318,8 @@ pub fn failed_check(lesson: &Lesson) -> CheckDone {
             line: 29,
         }),
         processed: Some(3),
+        context: Context::Xdp,
+        advice: Class::PacketOutOfBounds.advice(),
     };
     let text = lessons::exercise_file(lesson, "starter", &ex.file).unwrap_or("");
     let verifier = VerifierView::new(explanation.clone(), None, &file, text);
@@ -324,6 +331,7 @@ pub fn failed_check(lesson: &Lesson) -> CheckDone {
             hints: ex.hints.clone(),
             file,
             passed: false,
+            not_possible: None,
             results: vec![
                 CheckResult {
                     what: "it compiles".into(),
@@ -332,6 +340,7 @@ pub fn failed_check(lesson: &Lesson) -> CheckDone {
                     seen: "compiled".into(),
                     hint: None,
                     explanation: None,
+                    not_possible: false,
                 },
                 CheckResult {
                     what: "the kernel's verifier accepts it".into(),
@@ -341,6 +350,7 @@ pub fn failed_check(lesson: &Lesson) -> CheckDone {
                         .into(),
                     hint: Some(1),
                     explanation: Some(explanation),
+                    not_possible: false,
                 },
             ],
         },
@@ -363,6 +373,7 @@ pub fn passed_check(lesson: &Lesson) -> CheckDone {
             seen: "ok".into(),
             hint: None,
             explanation: None,
+            not_possible: false,
         })
         .collect();
     d

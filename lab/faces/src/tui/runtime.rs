@@ -172,7 +172,14 @@ impl Runtime {
                         Some(r) => break r,
                         None => {
                             let _ = tx.send(Event::JobDone { job, result: Err(stopped()) });
-                            work.finish().await;
+                            // what it still writes while it ends (bpftrace prints its maps
+                            // after Ctrl-C) goes to the log
+                            while let JobEvent::Update(u) = work.next().await {
+                                let _ = tx.send(Event::Note(
+                                    LogKind::Output,
+                                    crate::render::update(&u),
+                                ));
+                            }
                             return;
                         }
                     },
@@ -332,6 +339,7 @@ async fn sampler(
     topo_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut topo_wanted = false;
     let mut last_topo = String::new();
+    let mut trace = PollTrace::from_env();
     loop {
         tokio::select! {
             r = maps.changed() => {
@@ -370,6 +378,9 @@ async fn sampler(
                     }
                 };
                 sampler = Some(s);
+                if let Some(t) = trace.as_mut() {
+                    t.record(&samples);
+                }
                 if tx.send(Event::Maps(samples)).is_err() {
                     return;
                 }
@@ -385,6 +396,38 @@ async fn sampler(
                 }
             }
         }
+    }
+}
+
+/// What the sampler did, for the TUI's figures (`bench::figures`): with
+/// `$ECLAT_LAB_TUI_TRACE` set, `<that file>.polls` holds the number of polls so far and the
+/// maps the last one read (found and dumped), rewritten after each poll.
+struct PollTrace {
+    path: PathBuf,
+    polls: u64,
+}
+
+impl PollTrace {
+    fn from_env() -> Option<Self> {
+        let mut p = std::env::var_os("ECLAT_LAB_TUI_TRACE")?;
+        p.push(".polls");
+        Some(Self {
+            path: PathBuf::from(p),
+            polls: 0,
+        })
+    }
+
+    fn record(&mut self, samples: &[eclat_service::maps::Sample]) {
+        self.polls += 1;
+        let read: Vec<&str> = samples
+            .iter()
+            .filter(|s| matches!(s.result, Ok(Some(_))))
+            .map(|s| s.name.as_str())
+            .collect();
+        let _ = std::fs::write(
+            &self.path,
+            format!("polls={}\nread={}\n", self.polls, read.join(" ")),
+        );
     }
 }
 

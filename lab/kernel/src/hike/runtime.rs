@@ -51,12 +51,21 @@ pub const VM_PROG_ID: u32 = 0;
 /// How loading one program went.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct ProgramLoad {
+    /// the package the program belongs to (the object file's stem unless the loader names another,
+    /// e.g. `hike_default`)
     pub package: String,
+    /// the program's name in its object (its ELF symbol, e.g. `hike_pass`)
     pub name: String,
     /// wall time of `BPF_PROG_LOAD` (verification and JIT)
     pub load_ns: u64,
+    /// the size of the program as the kernel holds it after verification (its translated
+    /// instructions), in bytes; 0 when the kernel does not say
     pub xlated_bytes: u32,
+    /// the size of the native code the kernel's JIT made, in bytes; 0 when the program is not
+    /// JIT-compiled
     pub jited_bytes: u32,
+    /// how many instructions the verifier processed (the kernel's `verified_insns`, 5.16 and
+    /// newer); null when the kernel does not report it
     pub verified_insns: Option<u32>,
 }
 
@@ -74,13 +83,27 @@ pub struct LoadedObject {
 /// A stored chain as read back from `hvm_chain_map`.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct StoredChain {
+    /// the chain's ID: its key in `hvm_chain_map`
     pub id: u32,
+    /// the store's generation: a nanosecond wall-clock stamp taken when the chain was written,
+    /// never 0 and increasing, so a rewrite of the same ID is told apart
     pub generation: u64,
+    /// the chain's bytecode as stored (not serialized)
     #[serde(skip)]
     pub insns: Vec<Insn>,
     /// the `hvm_jit_map` slots of its compiled form (empty: interpreted)
     #[serde(skip)]
     pub jit_slots: Vec<u32>,
+}
+
+/// An operation that opened the lab's instance with its journal and ends without
+/// confirming what it made (an error returned early) undoes it here.
+impl Drop for Hike {
+    fn drop(&mut self) {
+        if let Some(j) = self.journal.as_mut() {
+            let _ = crate::cleanup::undo_provisional(&self.root, j);
+        }
+    }
 }
 
 pub struct Hike {
@@ -165,13 +188,9 @@ fn make_dirs(journal: &mut Option<Journal>, root: &Path, dir: &Path) -> Result<(
     for d in todo.into_iter().rev() {
         intend(journal, &d, true)?;
         if let Some(parent) = d.parent() {
-            std::fs::create_dir_all(parent).map_err(io_err(parent))?;
+            crate::perms::make_dirs(parent, crate::perms::DIR_MODE).map_err(io_err(parent))?;
         }
-        match std::fs::create_dir(&d) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-            Err(e) => return Err(io_err(&d)(e)),
-        }
+        crate::perms::make_dir(&d, crate::perms::DIR_MODE).map_err(io_err(&d))?;
     }
     Ok(())
 }
@@ -882,8 +901,9 @@ impl Hike {
         Ok(true)
     }
 
-    /// Reads `hvm_config[0]`: (trace, epoch).
-    fn config(&self) -> Result<(MapData, u32, u64), HikeError> {
+    /// Reads `hvm_config[0]`: the map and its value (`struct hvm_config`: trace, the test
+    /// clock, epoch).
+    fn config(&self) -> Result<(MapData, [u8; 16]), HikeError> {
         let p = self.root.join("maps/system/hvm_config");
         let md = MapData::from_pin(&p).map_err(|e| HikeError::Map {
             map: p.display().to_string(),
@@ -896,16 +916,11 @@ impl Hike {
                 detail: e.to_string(),
             }
         })?;
-        let trace = u32::from_ne_bytes(v[0..4].try_into().expect("4"));
-        let epoch = u64::from_ne_bytes(v[8..16].try_into().expect("8"));
-        Ok((md, trace, epoch))
+        Ok((md, v))
     }
 
-    fn write_config(&self, md: &MapData, trace: u32, epoch: u64) -> Result<(), HikeError> {
-        let mut v = [0u8; 16];
-        v[0..4].copy_from_slice(&trace.to_ne_bytes());
-        v[8..16].copy_from_slice(&epoch.to_ne_bytes());
-        crate::sys::update(md.fd().as_fd(), &0u32.to_ne_bytes(), &v).map_err(|e| HikeError::Map {
+    fn write_config(&self, md: &MapData, v: &[u8; 16]) -> Result<(), HikeError> {
+        crate::sys::update(md.fd().as_fd(), &0u32.to_ne_bytes(), v).map_err(|e| HikeError::Map {
             map: "hvm_config".into(),
             detail: e.to_string(),
         })
@@ -914,14 +929,27 @@ impl Hike {
     /// Tells every CPU that the chain store changed (see `hvm_load_chain` in the VM): frames
     /// re-check their cached bytecode against `hvm_chain_map` on their next chain entry.
     fn bump_epoch(&self) -> Result<(), HikeError> {
-        let (md, trace, _) = self.config()?;
-        self.write_config(&md, trace, next_gen())
+        let (md, mut v) = self.config()?;
+        v[8..16].copy_from_slice(&next_gen().to_ne_bytes());
+        self.write_config(&md, &v)
     }
 
     /// Turns the VM's trace (ring buffer `hvm_trace`) on or off.
     pub fn set_trace(&self, on: bool) -> Result<(), HikeError> {
-        let (md, _, epoch) = self.config()?;
-        self.write_config(&md, on as u32, epoch)
+        let (md, mut v) = self.config()?;
+        v[0..4].copy_from_slice(&(on as u32).to_ne_bytes());
+        self.write_config(&md, &v)
+    }
+
+    /// Sets the test clock (`hvm_config`'s third word, `hike/clock.h`): from now on the
+    /// programs that read the time through `hike_now_ns()` (the token buckets of `meter`,
+    /// `ip6_hset_srcdst`'s expiry, `lse`) see `ms` milliseconds, until it is set again;
+    /// `None` gives them the kernel's clock back. For tests and `test --clock`: what
+    /// depends on time becomes exact, whatever the load of the machine.
+    pub fn set_test_clock(&self, ms: Option<std::num::NonZeroU32>) -> Result<(), HikeError> {
+        let (md, mut v) = self.config()?;
+        v[4..8].copy_from_slice(&ms.map_or(0, |m| m.get()).to_ne_bytes());
+        self.write_config(&md, &v)
     }
 
     /// The VM's abort counters (`hvm_stats`), summed over CPUs, by reason.

@@ -28,6 +28,17 @@ pub fn setup() -> Setup {
     Setup::new("eclat-lab-test").expect("HIKe setup (needs root and a BPF-capable kernel)")
 }
 
+/// Sets the clock the programs read (`hike/clock.h`) to `ms` milliseconds, where it stays
+/// until set again: token buckets refill, and blacklist entries expire, by exactly what the
+/// test says, however long the machine takes between runs.
+pub fn clock(s: &Setup, ms: u32) {
+    s.hike
+        .set_test_clock(Some(
+            std::num::NonZeroU32::new(ms).expect("a clock of 0 is the kernel's"),
+        ))
+        .expect("setting the test clock");
+}
+
 /// Calls program `id` with `args`, writes its r0 into packet bytes 16..24, then passes.
 pub fn r0_of(id: u32, args: &[i32]) -> Vec<Insn> {
     let mut v = call_with(id, args);

@@ -568,3 +568,109 @@ fn the_test_entry_rule() {
     assert_eq!(linked.chain_id("c"), Some(hike::FIRST_CHAIN_ID));
     assert_eq!(linked.chain_id("d"), None);
 }
+
+/// The lexer's help for C's `!`: eCLAT writes `not`; other stray characters get none.
+#[test]
+fn c_operators_get_the_python_words_as_help() {
+    let (_, d) = lex("def c():\n    return !1\n", &[]);
+    let got = d
+        .iter()
+        .find(|d| d.code == "unexpected-character")
+        .expect("`!`");
+    assert!(
+        got.help.as_deref().is_some_and(|h| h.contains("`not x`")),
+        "{got:?}"
+    );
+    let (_, d) = lex("def c():\n    return 1 $ 2\n", &[]);
+    assert_eq!(d[0].help, None, "no help for `$`");
+}
+
+/// A line indented to no enclosing level: the diagnostic points at the line's first
+/// character, one character wide.
+#[test]
+fn a_bad_dedent_points_at_the_line() {
+    let src = "def c():\n        pass\n    pass\n";
+    let (_, d) = lex(src, &[]);
+    let bad = d
+        .iter()
+        .find(|d| d.code == "bad-indentation")
+        .expect("bad-indentation");
+    let at = src.rfind("    pass").unwrap() + 4;
+    assert_eq!((bad.span.start, bad.span.end), (at, at + 1), "{bad:?}");
+}
+
+/// The parser reports at most its limit of errors, however many the script has.
+#[test]
+fn parse_errors_are_capped() {
+    let src: String = (0..100)
+        .map(|i| format!("def c{i}(1):\n    pass\n"))
+        .collect();
+    let (t, mut d) = lex(&src, &[]);
+    let lexed = d.len();
+    eclat::parser::parse(&t, &mut d);
+    let parsed = d.len() - lexed;
+    assert!(
+        (1..=31).contains(&parsed),
+        "{parsed} parse diagnostics: {:?}",
+        d.iter().map(|d| d.code).collect::<Vec<_>>()
+    );
+}
+
+/// A name used before the declaration that comes later, inside a loop or a branch, is
+/// "used before its declaration", not an unknown name: the checker looks into every block.
+#[test]
+fn a_later_declaration_in_any_block_is_named() {
+    for block in ["while n < 3:", "for i in range(2):", "if n == 1:"] {
+        let src = format!(
+            "from programs.hike_default import monitor\ndef c():\n    u64 : n = 0\n    \
+             monitor(x)\n    {block}\n        u64 : x = 1\n        n += 1\n"
+        );
+        let c = compile(&src);
+        assert!(
+            codes(&c).contains(&"used-before-declaration"),
+            "{block}: {:?}",
+            codes(&c)
+        );
+    }
+}
+
+/// A signed key of a loader's map takes the values of its type, negative and positive, and
+/// refuses what is past either end.
+#[test]
+fn signed_loader_map_keys_take_their_range() {
+    use hike::catalog::{LoaderSig, MapSig, TypeLayout};
+    let mut cat = Catalog::reference();
+    let int = |name: &str, size| TypeLayout {
+        name: name.into(),
+        size,
+        fields: vec![],
+    };
+    cat.loaders.push(LoaderSig {
+        package: "t".into(),
+        name: "sl".into(),
+        maps: vec![MapSig {
+            name: "sm".into(),
+            map_type: "hash".into(),
+            key: int("__s16", 2),
+            value: int("__u32", 4),
+            max_entries: 8,
+        }],
+    });
+    let with_key = |k: &str| {
+        let src = format!(
+            "from loaders.t import sl\nsl[sm] = {{ ({k}): (c) }}\ndef c():\n    return 0\n"
+        );
+        let c = eclat::compile(&src, "t.eclat", &cat, &support::defines());
+        c.diagnostics
+            .iter()
+            .filter(|d| d.is_error())
+            .map(|d| d.code)
+            .collect::<Vec<_>>()
+    };
+    for ok in ["5", "-5", "32767", "-32768"] {
+        assert_eq!(with_key(ok), Vec::<&str>::new(), "{ok}");
+    }
+    for bad in ["32768", "-32769"] {
+        assert!(!with_key(bad).is_empty(), "{bad} fits an s16?");
+    }
+}

@@ -379,3 +379,33 @@ fn docstrings_are_ignored() {
     assert_eq!(lab.run(pkt()).verdict, XdpAction::Pass);
     assert_eq!(lab.count(0), 1);
 }
+
+/// A chain whose parameters are its least used variables: they are homed on the stack, where
+/// the prologue stores them before the body reads them.
+#[test]
+fn parameters_homed_on_the_stack_keep_their_values() {
+    let src = "\
+from programs.hike_default import hike_pass, monitor
+from loaders.hike_default import ip6_simple_classifier
+
+ip6_simple_classifier[ipv6_simple_classifier_map] = { (0): (main) }
+
+def mix(u64 : a, u64 : b):
+    u64 : c = 1
+    u64 : d = 2
+    u64 : e = 3
+    u64 : f = 4
+    c = c + d + e + f + c + d + e + f
+    d = d + c + e + f + d + c + e + f
+    e = e + c + d + f + e + c + d + f
+    f = f + c + d + e + f + c + d + e
+    return a * 1000 + b + (c + d + e + f) * 0
+
+def main():
+    monitor(mix(7, 2))
+    hike_pass()
+";
+    let mut lab = Lab::new(src);
+    assert_eq!(lab.run(pkt()).verdict, XdpAction::Pass);
+    assert_eq!(lab.count(7002), 1, "{:?}", lab.models.monitor);
+}

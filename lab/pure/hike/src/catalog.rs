@@ -238,3 +238,58 @@ impl Catalog {
 }
 
 mod reference;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn int_types_by_name() {
+        for t in [
+            IntType::U8,
+            IntType::U16,
+            IntType::U32,
+            IntType::U64,
+            IntType::S8,
+            IntType::S16,
+            IntType::S32,
+            IntType::S64,
+        ] {
+            assert_eq!(IntType::parse(t.name()), Some(t));
+            assert_eq!(&t.name()[1..], t.bits().to_string());
+            assert_eq!(t.name().starts_with('s'), t.signed());
+        }
+    }
+
+    /// The reference catalog has the lessons' loader with its one-entry map (the rest of it
+    /// is held equal to the embedded objects' BTF by eclat-model's catalog_reference test).
+    #[test]
+    fn the_reference_catalog_has_the_default_loader() {
+        let c = Catalog::reference();
+        let l = c
+            .loader("hike_default", "ip6_simple_classifier")
+            .expect("the lessons' loader");
+        let m = &l.maps[0];
+        assert_eq!(
+            (m.name.as_str(), m.map_type.as_str(), m.max_entries),
+            ("ipv6_simple_classifier_map", "array", 1)
+        );
+        assert!(c.loaders.len() >= 4, "{:?}", c.loaders);
+    }
+
+    #[test]
+    fn a_loader_is_found_by_package_and_name() {
+        let sig = |package: &str, name: &str| LoaderSig {
+            package: package.into(),
+            name: name.into(),
+            maps: vec![],
+        };
+        let c = Catalog {
+            loaders: vec![sig("a", "x"), sig("b", "x"), sig("b", "y")],
+            ..Default::default()
+        };
+        assert_eq!(c.loader("b", "x").map(|l| &l.package[..]), Some("b"));
+        assert_eq!(c.loader("a", "x").map(|l| &l.package[..]), Some("a"));
+        assert!(c.loader("a", "y").is_none());
+    }
+}

@@ -170,6 +170,97 @@ pub fn disasm(insns: &[Insn], annotate: Option<&dyn Fn(usize) -> Option<String>>
 mod tests {
     use super::*;
 
+    /// Every ALU64 operation and every jump, with an immediate and with a register: each
+    /// has its own symbol (a missing arm would print `.insn`, a swapped one the wrong text).
+    #[test]
+    fn every_operation_has_its_symbol() {
+        let alu = [
+            (op::ADD, "+="),
+            (op::SUB, "-="),
+            (op::MUL, "*="),
+            (op::DIV, "/="),
+            (op::OR, "|="),
+            (op::AND, "&="),
+            (op::LSH, "<<="),
+            (op::RSH, ">>="),
+            (op::MOD, "%="),
+            (op::XOR, "^="),
+            (op::MOV, "="),
+            (op::ARSH, "s>>="),
+        ];
+        for (o, sym) in alu {
+            let k = Insn::new(op::ALU64 | o | op::K, 1, 0, 0, 7);
+            assert_eq!(k.to_string(), format!("r1 {sym} 7"));
+            let x = Insn::new(op::ALU64 | o | op::X, 1, 2, 0, 0);
+            assert_eq!(x.to_string(), format!("r1 {sym} r2"));
+        }
+        assert_eq!(
+            Insn::new(op::ALU64 | op::NEG, 3, 0, 0, 0).to_string(),
+            "r3 = -r3"
+        );
+        // large immediates in hex, with their sign
+        assert_eq!(
+            Insn::new(op::ALU64 | op::MOV | op::K, 1, 0, 0, 0x10000).to_string(),
+            "r1 = 0x10000"
+        );
+        assert_eq!(
+            Insn::new(op::ALU64 | op::MOV | op::K, 1, 0, 0, -0x10000).to_string(),
+            "r1 = -0x10000"
+        );
+        assert_eq!(
+            Insn::new(op::ALU64 | op::MOV | op::K, 1, 0, 0, -0xffff).to_string(),
+            "r1 = -65535"
+        );
+        let jumps = [
+            (op::JEQ, "=="),
+            (op::JGT, ">"),
+            (op::JGE, ">="),
+            (op::JSET, "&"),
+            (op::JNE, "!="),
+            (op::JSGT, "s>"),
+            (op::JSGE, "s>="),
+            (op::JLT, "<"),
+            (op::JLE, "<="),
+            (op::JSLT, "s<"),
+            (op::JSLE, "s<="),
+        ];
+        for (o, sym) in jumps {
+            let k = Insn::new(op::JMP | o | op::K, 1, 0, 2, 5);
+            assert_eq!(k.to_string(), format!("if r1 {sym} 0x5 goto +2"));
+            let x = Insn::new(op::JMP | o | op::X, 1, 2, -1, 0);
+            assert_eq!(x.to_string(), format!("if r1 {sym} r2 goto -1"));
+        }
+        assert_eq!(
+            Insn::new(op::JMP | op::JA, 0, 0, 4, 0).to_string(),
+            "goto +4"
+        );
+        assert_eq!(
+            Insn::new(op::ALU | op::END | op::TO_LE, 2, 0, 0, 32).to_string(),
+            "r2 = le32 r2"
+        );
+        // a call is a VM call helper only with an immediate and no source register
+        let helper = call::CALL_1;
+        assert_eq!(
+            Insn::new(op::JMP | op::CALL, 0, 0, 0, helper).to_string(),
+            "call hike_elem_call_2"
+        );
+        for (x, src) in [(op::X, 0), (op::K, 1)] {
+            assert_eq!(
+                Insn::new(op::JMP | op::CALL | x, 0, src, 0, helper).to_string(),
+                format!("call {helper:#x} (not a VM call helper)")
+            );
+        }
+        assert_eq!(
+            Insn::new(op::ST | op::MEM | op::B, 10, 0, -1, 9).to_string(),
+            "*(u8 *)(r10 - 1) = 9"
+        );
+        assert!(
+            Insn::new(op::JMP32 | op::JEQ, 0, 0, 0, 0)
+                .to_string()
+                .contains("invalid")
+        );
+    }
+
     #[test]
     fn bpftool_like_syntax() {
         let prog = [

@@ -156,6 +156,20 @@ pub mod call {
 mod tests {
     use super::*;
 
+    /// The VM's call helpers are `call 0x1100` .. `call 0x1400` (hike.md: `imm = id << 8`,
+    /// the ids 0x11..0x14 that `chain.h` gives them); `for_args` picks by argument count.
+    #[test]
+    fn call_helpers_are_the_abis() {
+        assert_eq!(
+            [call::CALL_0, call::CALL_1, call::CALL_2, call::CALL_3],
+            [0x1100, 0x1200, 0x1300, 0x1400]
+        );
+        for n in 0..=3 {
+            assert_eq!(call::for_args(n), Some(0x1100 + 0x100 * n as i32));
+        }
+        assert_eq!(call::for_args(4), None);
+    }
+
     #[test]
     fn roundtrip_bytes() {
         let i = Insn::new(op::ALU64 | op::MOV | op::K, 3, 7, -5, -123456);

@@ -111,3 +111,43 @@ impl std::fmt::Display for XdpAction {
         f.write_str(self.name())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every verdict by number, by name and through Display, and what is not one.
+    #[test]
+    fn xdp_actions_convert_both_ways() {
+        let all = [
+            (0, "ABORTED", XdpAction::Aborted),
+            (1, "DROP", XdpAction::Drop),
+            (2, "PASS", XdpAction::Pass),
+            (3, "TX", XdpAction::Tx),
+            (4, "REDIRECT", XdpAction::Redirect),
+        ];
+        for (n, name, a) in all {
+            assert_eq!(XdpAction::from_u32(n), Some(a));
+            assert_eq!(a as u32, n);
+            assert_eq!(a.name(), name);
+            assert_eq!(a.to_string(), name);
+            assert_eq!(XdpAction::parse(name), Some(a));
+            assert_eq!(
+                XdpAction::parse(&format!(" xdp_{} ", name.to_lowercase())),
+                Some(a)
+            );
+            assert_eq!(XdpAction::parse(&n.to_string()), Some(a));
+        }
+        assert_eq!(XdpAction::from_u32(5), None);
+        assert_eq!(XdpAction::parse("5"), None);
+        assert_eq!(XdpAction::parse("XDP_"), None);
+        assert_eq!(XdpAction::parse("pas"), None);
+    }
+
+    #[test]
+    fn chain_ids_have_bit_30() {
+        assert!(is_chain_id(FIRST_CHAIN_ID));
+        assert_eq!(FIRST_CHAIN_ID, 0x4000_0001);
+        assert!(!is_chain_id(MAX_PROGRAMS - 1));
+    }
+}

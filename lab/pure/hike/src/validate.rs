@@ -342,6 +342,20 @@ mod tests {
             validate(&[mov(0, 0), ld]),
             Err(ValidateError::TruncatedLddw { index: 1 })
         );
+        // the second slot holds only the upper half of the immediate: any other field set
+        // is refused, each on its own
+        for second in [
+            Insn::new(op::ALU64, 0, 0, 0, 2),
+            Insn::new(0, 1, 0, 0, 2),
+            Insn::new(0, 0, 1, 0, 2),
+            Insn::new(0, 0, 0, 1, 2),
+        ] {
+            assert_eq!(
+                validate(&[ld, second, exit()]),
+                Err(ValidateError::LddwSecondSlot { index: 1 }),
+                "{second:?}"
+            );
+        }
     }
 
     #[test]

@@ -205,11 +205,15 @@ fn missing_programs_and_chains_abort() {
         s.run(&[(A, c)], frame()).abort,
         Some(Abort::MissingProgram { id: 200 })
     );
-    let c = vec![mov(1, 300), callk(0), exit()];
-    assert_eq!(
-        s.run(&[(A, c)], frame()).abort,
-        Some(Abort::UnknownElement { id: 300 })
-    );
+    // the program IDs end at 255: 255 is a (missing) program, 256 no element at all
+    for (id, abort) in [
+        (255, Abort::MissingProgram { id: 255 }),
+        (256, Abort::UnknownElement { id: 256 }),
+        (300, Abort::UnknownElement { id: 300 }),
+    ] {
+        let c = vec![mov(1, id), callk(0), exit()];
+        assert_eq!(s.run(&[(A, c)], frame()).abort, Some(abort), "{id}");
+    }
     let c = vec![mov(1, B as i32), callk(0), exit()];
     assert_eq!(
         s.run(&[(A, c)], frame()).abort,
@@ -582,5 +586,97 @@ proptest! {
         );
         prop_assert!(!caught);
         prop_assert!(out.insns_executed <= (BURST_BUDGET as u64) * (MAX_PROGRAM_CALLS as u64 + 1));
+    }
+}
+
+/// Each conditional jump, with a register and with an immediate, on pairs that tell the
+/// comparisons apart (equal, unsigned and signed order disagreeing): taken exactly when
+/// eBPF's definition says so. The chain reports `2 * case + taken` to monitor.
+#[test]
+fn every_jump_follows_ebpf() {
+    type Cmp = fn(u64, u64) -> bool;
+    let ops: [(u8, Cmp); 11] = [
+        (op::JEQ, |a, b| a == b),
+        (op::JGT, |a, b| a > b),
+        (op::JGE, |a, b| a >= b),
+        (op::JSET, |a, b| a & b != 0),
+        (op::JNE, |a, b| a != b),
+        (op::JSGT, |a, b| (a as i64) > (b as i64)),
+        (op::JSGE, |a, b| (a as i64) >= (b as i64)),
+        (op::JLT, |a, b| a < b),
+        (op::JLE, |a, b| a <= b),
+        (op::JSLT, |a, b| (a as i64) < (b as i64)),
+        (op::JSLE, |a, b| (a as i64) <= (b as i64)),
+    ];
+    let pairs: [(i32, i32); 5] = [(-1, 1), (1, -1), (3, 3), (2, 3), (6, 4)];
+    let mut case = 0;
+    for (o, want) in ops {
+        for (a, b) in pairs {
+            for x in [false, true] {
+                let mut s = Setup::new();
+                let (monitor, pass) = (s.id("monitor"), s.id("hike_pass"));
+                let jump = if x {
+                    Insn::new(op::JMP | o | op::X, 6, 7, 1, 0)
+                } else {
+                    Insn::new(op::JMP | o | op::K, 6, 0, 1, b)
+                };
+                let c = vec![
+                    mov(2, 2 * case),
+                    mov(6, a),
+                    mov(7, b),
+                    jump,
+                    ja(1),
+                    alu(op::ADD, 2, 1),
+                    mov(1, monitor),
+                    callk(1),
+                    mov(1, pass),
+                    callk(0),
+                    exit(),
+                ];
+                let out = s.run(&[(A, c)], frame());
+                assert_eq!(out.abort, None, "op {o:#x} x={x}");
+                let taken = want(a as i64 as u64, b as i64 as u64);
+                let code = (2 * case + taken as i32) as u32;
+                assert_eq!(
+                    s.models.monitor.get(&code),
+                    Some(&1),
+                    "op {o:#x} {a} {b} x={x}: taken should be {taken}"
+                );
+                case += 1;
+            }
+        }
+    }
+}
+
+/// `le16`/`le32` keep the low bits, `be*` swap them (on a little-endian machine).
+#[test]
+fn byte_swaps_follow_ebpf() {
+    for (imm, be, want) in [
+        (16, false, 0x5678u64),
+        (32, false, 0x1234_5678),
+        (64, false, 0xabcd_1234_5678),
+        (16, true, 0x7856),
+        (32, true, 0x7856_3412),
+    ] {
+        let mut s = Setup::new();
+        let (monitor, pass) = (s.id("monitor"), s.id("hike_pass"));
+        let to = if be { op::TO_BE } else { op::TO_LE };
+        // r2 = 0xabcd_1234_5678, swapped, then reported
+        let c = vec![
+            mov(2, 0xabcd),
+            alu(op::LSH, 2, 32),
+            mov(3, 0x1234_5678),
+            alux(op::OR, 2, 3),
+            Insn::new(op::ALU | op::END | to, 2, 0, 0, imm),
+            mov(1, monitor),
+            callk(1),
+            mov(1, pass),
+            callk(0),
+            exit(),
+        ];
+        let out = s.run(&[(A, c)], frame());
+        assert_eq!(out.abort, None, "{imm} be={be}");
+        let got: Vec<u64> = s.models.monitor.keys().map(|k| *k as u64).collect();
+        assert_eq!(got, vec![want & 0xffff_ffff], "{imm} be={be}");
     }
 }
