@@ -269,8 +269,8 @@ fn measure_inner(bin: &Path, env: &LabEnv, idle: Duration) -> Result<TuiFigures>
     let internal = std::fs::read_to_string(&trace)
         .ok()
         .and_then(|s| {
-            s.trim()
-                .strip_prefix("first_frame_us=")?
+            s.lines()
+                .find_map(|l| l.strip_prefix("first_frame_us="))?
                 .parse::<f64>()
                 .ok()
         })
@@ -394,11 +394,11 @@ fn save_figure(
         }
         save(file, starter)?;
         let mut tui = PtyTui::spawn(bin, &["tutorial", &lesson.to_string()], envs, 160, 45)?;
-        // the first frame is drawn after the exercise file's watcher is set up
+        // saves count once the exercise file's watcher is set up
         let deadline = Instant::now() + Duration::from_secs(30);
-        while !std::fs::read_to_string(trace).is_ok_and(|t| t.contains("first_frame_us=")) {
+        while !std::fs::read_to_string(trace).is_ok_and(|t| t.contains("watching=")) {
             if Instant::now() > deadline {
-                bail!("lesson {lesson}: the TUI drew no first frame within 30 s");
+                bail!("lesson {lesson}: the TUI watched no exercise file within 30 s");
             }
             tui.clear();
             std::thread::sleep(Duration::from_millis(10));

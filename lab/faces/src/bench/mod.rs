@@ -37,8 +37,9 @@ pub struct BenchArgs {
     /// Repetitions of each whole-process figure (each with and without reuse)
     #[arg(long, default_value_t = 5)]
     pub check_runs: u32,
-    /// A quick run (about a minute): 5 repetitions, 3 VM samples, TUI CPU over 5 s, each
-    /// check once with and once without reuse; the report says what that costs
+    /// A quick run (about two minutes on a busy 2-vCPU VM): 5 repetitions, 3 VM samples, TUI
+    /// CPU over 5 s, each check once with and once without reuse; the report says what that
+    /// costs
     #[arg(long)]
     pub quick: bool,
     /// Only these sections (repeatable): topo, compile, vm, tui, commands

@@ -95,8 +95,15 @@ impl TerminalGuard {
 /// Writes `first_frame_us=N` (microseconds since `t0`) to `$ECLAT_LAB_TUI_TRACE`, if set:
 /// how the figures measure time to first frame from inside.
 fn trace_first_frame(t0: Instant) {
-    if let Some(p) = std::env::var_os("ECLAT_LAB_TUI_TRACE") {
-        let _ = std::fs::write(p, format!("first_frame_us={}\n", t0.elapsed().as_micros()));
+    trace_line(&format!("first_frame_us={}", t0.elapsed().as_micros()));
+}
+
+/// Appends `line` to `$ECLAT_LAB_TUI_TRACE`, if set (the figures' view from inside).
+pub(crate) fn trace_line(line: &str) {
+    if let Some(p) = std::env::var_os("ECLAT_LAB_TUI_TRACE")
+        && let Ok(mut f) = std::fs::OpenOptions::new().append(true).create(true).open(p)
+    {
+        let _ = writeln!(f, "{line}");
     }
 }
 
@@ -367,15 +374,11 @@ async fn event_loop(
 /// Appends `verdict_unix_us=N passed=B` to `$ECLAT_LAB_TUI_TRACE`, if set, once the frame
 /// with a check's verdict is written: the bench's save-to-verdict figure ends there.
 fn trace_verdict(passed: bool) {
-    if let Some(p) = std::env::var_os("ECLAT_LAB_TUI_TRACE") {
-        let us = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_micros())
-            .unwrap_or(0);
-        if let Ok(mut f) = std::fs::OpenOptions::new().append(true).create(true).open(p) {
-            let _ = writeln!(f, "verdict_unix_us={us} passed={passed}");
-        }
-    }
+    let us = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_micros())
+        .unwrap_or(0);
+    trace_line(&format!("verdict_unix_us={us} passed={passed}"));
 }
 
 /// Gives the terminal to the editor on the exercise file, then takes it back. Saving is

@@ -300,6 +300,7 @@ impl Runtime {
         }
         tokio::spawn(debounce(nrx, path.clone(), self.tx.clone()));
         self.watcher = Some(watcher);
+        super::trace_line(&format!("watching={}", path.display()));
         let _ = self.tx.send(Event::Watching(path));
     }
 
