@@ -2434,7 +2434,9 @@ fn lesson_3_checks_leave_the_learners_lab_as_it_was() {
     let ws = lab.state.join("ws");
     lab.ok(&["topo", "up"]);
     lab.ok(&["xdp", "attach", "xdp_counter", "sut", "enp6s0f0"]);
-    lab.ok(&["traffic", "--from", "tg", "--to", "fc01::2", "--udp", "5000", "--count", "7"]);
+    lab.ok(&[
+        "traffic", "--from", "tg", "--to", "fc01::2", "--udp", "5000", "--count", "7",
+    ]);
     lab.ok(&["map", "set", "verdict", "0", "DROP"]);
     let seen = || {
         let st: serde_json::Value =
@@ -2449,8 +2451,14 @@ fn lesson_3_checks_leave_the_learners_lab_as_it_was() {
     let before = seen();
     let dir = ws.join("03-bpftool-bpftrace-bcc");
     std::fs::create_dir_all(&dir).unwrap();
-    let lessons = format!("{}/../../lessons/03-bpftool-bpftrace-bcc", env!("CARGO_MANIFEST_DIR"));
-    for (ex, file) in [("bpftool-facts", "answers.toml"), ("count-aborts", "aborts.bt")] {
+    let lessons = format!(
+        "{}/../../lessons/03-bpftool-bpftrace-bcc",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    for (ex, file) in [
+        ("bpftool-facts", "answers.toml"),
+        ("count-aborts", "aborts.bt"),
+    ] {
         std::fs::copy(format!("{lessons}/solution/{file}"), dir.join(file)).unwrap();
         let o = lab
             .cmd(&["lesson", "check", "3", ex])
