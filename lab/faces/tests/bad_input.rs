@@ -261,6 +261,16 @@ fn the_issues_bad_inputs_get_clear_errors() {
             "unknown node `x%d`",
         ),
     ];
+    cases.push((
+        argv(&["topo", "up", "/dev/zero"]),
+        "`topo up /dev/zero` (or a FIFO: read without end)",
+        "/dev/zero is not a regular file: a topology file is a text file",
+    ));
+    cases.push((
+        argv(&["load", "/dev/zero"]),
+        "`load /dev/zero`",
+        "/dev/zero is not a regular file: a script is a text file",
+    ));
     // a generic-mode XDP program someone attached: the lab's native attach is refused
     let obj =
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../ebpf-modules/obj/raw/xdp_pass.o");
@@ -395,6 +405,8 @@ fn random_arguments_to_every_command_never_panic_and_leave_nothing() {
     let mut runner = TestRunner::new(Config {
         cases,
         failure_persistence: None,
+        // a command case can take seconds: a few shrinking steps, not hundreds
+        max_shrink_iters: 16,
         ..Config::default()
     });
     let strategy = (0..TEMPLATES.len(), proptest::collection::vec(hostile(), 6));
@@ -437,6 +449,8 @@ fn random_topology_fields_never_panic_and_leave_nothing() {
     let mut runner = TestRunner::new(Config {
         cases,
         failure_persistence: None,
+        // a command case can take seconds: a few shrinking steps, not hundreds
+        max_shrink_iters: 16,
         ..Config::default()
     });
     let file: PathBuf = lab.env.state_dir.join("t.toml");

@@ -424,8 +424,16 @@ fn real_flows_reach_one_backend_each_with_checksums_the_kernel_accepts() {
     // what the topology file attaches (the service does this after `topo up`)
     for end in t.links.iter().flat_map(|l| [&l.a, &l.b]) {
         if let Some(p) = &end.xdp {
-            xdp::attach(&env, lab.j(), p, &end.node, &end.dev, false, Lifetime::Persistent)
-                .unwrap();
+            xdp::attach(
+                &env,
+                lab.j(),
+                p,
+                &end.node,
+                &end.dev,
+                false,
+                Lifetime::Persistent,
+            )
+            .unwrap();
         }
     }
     let obj = lab.build("solution", "lb.bpf.c");

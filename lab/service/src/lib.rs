@@ -30,6 +30,7 @@ pub mod names;
 pub mod scripts;
 pub mod store;
 pub mod testrun;
+pub mod textfile;
 pub mod topo;
 pub mod topologies;
 pub mod trace;

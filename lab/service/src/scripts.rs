@@ -131,8 +131,7 @@ impl Lab {
 
     /// Reads and compiles a script file; an error carries the rendered diagnostics.
     pub fn compile_file(&self, file: &Path, defines: &[(String, String)]) -> Result<Compiled> {
-        let src = std::fs::read_to_string(file)
-            .with_context(|| format!("cannot read {}", file.display()))?;
+        let src = crate::textfile::read(file, "script")?;
         let name = file.display().to_string();
         if src.trim().is_empty() {
             bail!(

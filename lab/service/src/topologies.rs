@@ -21,8 +21,7 @@ pub fn names() -> Vec<String> {
 /// Returns (text, file name for messages).
 pub fn source(name_or_path: &str) -> anyhow::Result<(String, String)> {
     if name_or_path.contains('/') || name_or_path.ends_with(".toml") {
-        let text = std::fs::read_to_string(name_or_path)
-            .map_err(|e| anyhow::anyhow!("cannot read topology file {name_or_path}: {e}"))?;
+        let text = crate::textfile::read(std::path::Path::new(name_or_path), "topology file")?;
         return Ok((text, name_or_path.to_string()));
     }
     let file = format!("{name_or_path}.toml");
