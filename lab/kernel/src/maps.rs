@@ -206,7 +206,9 @@ pub fn find(env: &LabEnv, name: &str) -> Result<MapRef, MapError> {
         0 => Err(MapError::NotFound {
             name: name.to_string(),
             hint: if all.is_empty() {
-                " (no map is loaded yet: attach a program first, e.g. `xdp attach xdp_counter sut enp6s0f0`)".into()
+                " (no map is loaded yet: the lesson's steps that load or attach a program, or bring up a \
+                 topology whose file attaches one, make it; e.g. `xdp attach PROGRAM NODE DEV`)"
+                    .into()
             } else {
                 format!(
                     " (loaded: {})",

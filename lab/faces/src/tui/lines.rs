@@ -57,7 +57,7 @@ pub fn topo_lines(app: &App, width: u16, compact: bool) -> Vec<Line<'static>> {
             Line::styled("no topology up", t.warn()),
             Line::from(vec![
                 Span::styled("r", t.key()),
-                Span::styled(" on step 1, or ", t.dim()),
+                Span::styled(" on the lesson's topo up step, or ", t.dim()),
                 Span::styled(":topo up", t.code()),
             ]),
         ];

@@ -287,7 +287,7 @@ impl App {
             self.traffic = None;
             match result {
                 Ok(r) => self.info(format!(
-                    "background traffic stopped: {}",
+                    "background traffic: {}",
                     crate::render::reply(&r)
                 )),
                 Err(e) if e.stopped => self.info("background traffic stopped"),
