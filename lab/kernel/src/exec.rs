@@ -134,15 +134,24 @@ pub fn spawn(env: &LabEnv, node: &str, argv: &[String]) -> Result<Running, ExecE
         .stdout(std::process::Stdio::from(out))
         .stderr(std::process::Stdio::from(pty.slave))
         .env("TERM", "dumb");
-    // SAFETY: setsid(2) and ioctl(2) are async-signal-safe. The terminal becomes the new
-    // session's controlling terminal (stdout is already on it when this runs): if the lab
-    // dies, the closed terminal hangs the command up (SIGHUP) instead of leaving it running.
+    // SAFETY: setsid(2), ioctl(2), signal(2) and sigprocmask(2) are async-signal-safe. The
+    // terminal becomes the new session's controlling terminal (stdout is already on it when
+    // this runs): if the lab dies, the closed terminal hangs the command up (SIGHUP) instead
+    // of leaving it running. Ctrl-C and Ctrl-\ reach the command as a terminal's would, even
+    // when the lab itself was started with them ignored (a background job of a script: a
+    // shell then cannot even trap them) or blocked.
     unsafe {
         cmd.pre_exec(|| {
             if libc::setsid() < 0 {
                 return Err(std::io::Error::last_os_error());
             }
             libc::ioctl(1, libc::TIOCSCTTY, 0);
+            for sig in [libc::SIGINT, libc::SIGQUIT, libc::SIGHUP, libc::SIGTERM] {
+                libc::signal(sig, libc::SIG_DFL);
+            }
+            let mut none: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut none);
+            libc::sigprocmask(libc::SIG_SETMASK, &none, std::ptr::null_mut());
             Ok(())
         });
     }
