@@ -22,7 +22,7 @@ build() { # src out extra-flags...
 	$STRIP --strip-debug "$out"
 }
 
-for src in vm/*.bpf.c programs/*.bpf.c loaders/*.bpf.c raw/*.bpf.c lab/*.bpf.c; do
+for src in vm/*.bpf.c programs/*.bpf.c loaders/*.bpf.c raw/*.bpf.c lab/*.bpf.c cubes/*.bpf.c; do
 	[ -f "$src" ] || continue
 	build "$src" "$OUT/${src%.bpf.c}.o" -mcpu=v3
 done

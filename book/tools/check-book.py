@@ -4,11 +4,13 @@
 - every {{#include}} and {{#eclat-c-block}} target exists, and no directive is left unexpanded;
 - every relative link and #anchor of the built HTML resolves;
 - every diagnostic code of the compiler (lab/pure/eclat/src) has its section in the reference;
-- the commands page was generated from the binary;
+- the commands page was generated from the binary, and every JSON field on it has a meaning;
 - every figure ({{#eclat-figure}}) was drawn: one SVG per directive in the built page;
 - every lesson has its terminal UI picture (a PNG from book/tools/screenshot.sh);
 - every lesson ends with "Further reading" that cites the bibliography, and every work of the
-  bibliography is cited somewhere.
+  bibliography is cited somewhere;
+- no line of an exercise's solution (a line its starter does not have) is printed outside a
+  folded <details> block, in a lesson's text or in its built chapter.
 Exit status 1 with one line per problem.   python3 book/tools/check-book.py
 """
 import html
@@ -145,8 +147,17 @@ def check_diagnostics():
 
 def check_commands():
     page = os.path.join(OUT, "reference", "commands.html")
-    if os.path.exists(page) and 'id="cmd-doctor"' not in read(page):
+    if not os.path.exists(page):
+        return
+    text = read(page)
+    if 'id="cmd-doctor"' not in text:
         problem("reference/commands.html was built without the eclat-lab binary (cargo build -p eclat-lab first)")
+    # a JSON field whose meaning cell is the preprocessor's dash has no doc comment
+    blank = re.findall(r"<tr><td><code>([^<]*)</code></td><td>[^<]*</td><td>\u2014</td></tr>", text)
+    if blank:
+        problem(f"reference/commands.html: {len(blank)} JSON field(s) without a meaning "
+                f"(`{html.unescape(blank[0])}` first): write `///` comments on them "
+                f"(`cargo test -p eclat-lab --bin eclat-lab every_field` names each command and field)")
 
 
 def check_figures():
@@ -212,6 +223,73 @@ def check_citations():
             problem(f"lessons/{lesson}/README.md: its Further reading cites nothing from the bibliography")
 
 
+def code_line(line):
+    """A line of C or eCLAT without its comment, whitespace collapsed (as the course's test)."""
+    for c in ("//", "/*", " # "):
+        i = line.find(c)
+        if i >= 0:
+            line = line[:i]
+    if line.lstrip().startswith(("#", "*")):
+        line = ""
+    return " ".join(line.split()).rstrip(";{ ")
+
+
+def solution_lines(starter, solution, common):
+    """The lines of a solution that its starter does not have, less the `common` ones (the
+    lab's own sources and every starter print those anyway: they give nothing away)."""
+    have = {code_line(l) for l in starter.splitlines()} | common
+    return sorted({c for c in map(code_line, solution.splitlines()) if len(c) >= 8 and c not in have})
+
+
+def unfolded_text(text):
+    """`text` (Markdown or HTML) without its <details> blocks, tags and entities."""
+    text = re.sub(r"<details\b.*?</details>", "", text, flags=re.S | re.I)
+    text = re.sub(r"<[^>]+>", "", text)
+    return html.unescape(text)
+
+
+def leaked(text, lines, common=frozenset()):
+    """The solution lines that `text` prints outside folded blocks (a shown line that is
+    itself a line of a starter or of the lab's sources is not a leak)."""
+    shown = [code_line(l) for l in unfolded_text(text).splitlines()]
+    return [s for s in lines if any(s in l for l in shown if l not in common)]
+
+
+def common_lines():
+    common = set()
+    for root, _, names in os.walk(os.path.join(REPO, "ebpf-modules")):
+        for n in names:
+            if n.endswith((".c", ".h", ".eclat")):
+                common |= {code_line(l) for l in read(os.path.join(root, n)).splitlines()}
+    for lesson in os.listdir(os.path.join(REPO, "lessons")):
+        starter = os.path.join(REPO, "lessons", lesson, "starter")
+        if os.path.isdir(starter):
+            for n in os.listdir(starter):
+                common |= {code_line(l) for l in read(os.path.join(starter, n)).splitlines()}
+    return common
+
+
+def check_solutions():
+    common = common_lines()
+    for lesson in sorted(n for n in os.listdir(os.path.join(REPO, "lessons")) if re.match(r"^\d\d-", n)):
+        d = os.path.join(REPO, "lessons", lesson)
+        sol = os.path.join(d, "solution")
+        if not os.path.isdir(sol):
+            continue
+        lines = []
+        for n in sorted(os.listdir(sol)):
+            starter = os.path.join(d, "starter", n)
+            lines += solution_lines(read(starter) if os.path.exists(starter) else "",
+                                    read(os.path.join(sol, n)), common)
+        places = [(f"lessons/{lesson}/README.md", os.path.join(d, "README.md")),
+                  (f"book/lessons/{lesson}.html", os.path.join(OUT, "lessons", lesson + ".html"))]
+        for name, path in places:
+            if os.path.exists(path):
+                for line in leaked(read(path), lines, common):
+                    problem(f"{name} prints a line of the solution outside a folded block: `{line}` "
+                            "(fold it in <details>, or say it without the code)")
+
+
 def main():
     check_lessons()
     check_includes()
@@ -221,6 +299,7 @@ def main():
     check_figures()
     check_screenshots()
     check_citations()
+    check_solutions()
     for p in problems:
         print("book: " + p, file=sys.stderr)
     if problems:

@@ -38,7 +38,9 @@ mkdir -p "$OUTDIR"
 MOMENTS='
 hello-xdp | 1~enp6s0f0; 3~pkt_count; 4~100/100; 5~Ctrl-C stops; +1.5 | Lesson 1: 100 UDP packets counted exactly, then a slow ping flowing: the counter panels update live while the rate column shows about 10 packets per second.
 architecture-and-toolchain | 1~verifier; key:v | Lesson 2: the starter rejected by the verifier, the log explained and pointed at the source line.
-composing-programs | 5~enp6s0f0; 6~pipe_; 7~pipe_classifier; 8~pipe_set_ecn; 9~pipe_monitor; 11~100/100; 12~pipe_mon | Lesson 5: the hand-wired three-stage pipeline after 100 packets, the monitor stage counting each one.
+bpftool-bpftrace-bcc | 1~enp6s0f0; 2~driver mode; 3~100/100; 11~statistics were on; 12~run_cnt | Lesson 3: bpftool on the counter of the lab after 20 echo requests with BPF run-time statistics on: run_cnt 20 and the nanoseconds they took.
+cilium-load-balancer | 1~lb_backend; key::lesson solve 4 select-and-rewrite; key:Enter; 6~lb_xdp; 7~lb_backends; 8~lb_backends; 9~lb_backends; 10~lb_service; 11~attached lb_xdp; 12~Ctrl-C stops; +3 | Lesson 4: twelve flows through the XDP load balancer: what it sends per slot and what arrives per backend move together, with no checksum error at the backends.
+composing-programs | 5~enp6s0f0; 6~added cube cls; 7~added cube mon; 8~cls:0 -> mon; 9~attached; 10~100/100; 11~free ports | Lesson 5: a chain of two cubes, classifier and monitor, wired by cube commands; after 100 packets every cube counts them in the map panels, and cube show accounts for each packet.
 hike | 1~enp6s0f0; 5~verdict ABORTED | Lesson 6: one crafted packet through the starter chain with BPF_PROG_TEST_RUN: the trace shows the chain ending without a final program, and the verdict.
 first-eclat-script | 1~enp6s0f0; 4~loaded; 5~20/20 | Lesson 7: the first eCLAT script loaded; 20 packets to the blocked port, counted by the chain.
 ddos-mitigation | 1~enp6s0f0; 2~veth0; 4~loaded; 6~Ctrl-C stops; +5 | Lesson 8: the flood under way: the policy blacklists the flow, PASS, DROP and REDIRECT counters moving live.

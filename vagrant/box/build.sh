@@ -122,6 +122,14 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 143' TERM INT HUP
 mkdir -p "$W" "$OUT"
+# one build per work folder at a time: two builds sharing a root file system break each
+# other's package scripts (a second debootstrap finds the first one's /boot/grub/grub.cfg and
+# its kernel's postinst runs update-grub inside the chroot)
+exec 9>"$W/.build.lock"
+if ! flock -n 9; then
+  echo "build.sh: another build is using $W; waiting for it (up to 30 min)" >&2
+  flock -w 1800 9 || die "$W is still in use by another build.sh after 30 min (or use --work DIR)"
+fi
 T0=$(date +%s)
 
 # arm64 programs in the chroot run under qemu-aarch64 (static, opened once: the F flag)
@@ -151,7 +159,11 @@ if [ -f "$ROOTFS_TAR" ]; then
 else
   say "1. root file system: debootstrap bookworm ($ARCH) from $MIRROR"
   rm -f "$W"/rootfs-"$ARCH"-*.tar
-  R=$W/rootfs-$ARCH; safe_rm "$R"
+  # a root of this run's own, never one an earlier (interrupted) run left behind
+  for old in "$W"/rootfs-"$ARCH" "$W"/rootfs-"$ARCH".*; do
+    if [ -d "$old" ]; then safe_rm "$old"; fi
+  done
+  R=$(mktemp -d "$W/rootfs-$ARCH.XXXXXX"); chmod 755 "$R"   # it becomes the box's /
   s=$(date +%s)
   # a clean environment: nothing of the caller's (TMPDIR, LD_*, locale, a test harness's
   # variables) reaches the package scripts that run inside the new root

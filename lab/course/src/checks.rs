@@ -19,32 +19,54 @@ use eclat_service::{CancellationToken, Lab, ScratchLab, checkpoint};
 use serde::Serialize;
 
 use crate::lessons::{Check, Exercise, Lesson, MapDelta};
+use eclat_kernel::modules::MapWrite;
 
 /// The outcome of one check.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct CheckResult {
     /// what the check looks at, naming the program or the packet
     pub what: String,
+    /// true when what was seen is what was expected
     pub passed: bool,
+    /// what the check wanted, in words (`no compile error`, `every program accepted`,
+    /// `pkt_count[0] +1 per packet`); `the check to run` (or `the check's setup ... to run`)
+    /// when it could not run at all
     pub expected: String,
+    /// what the check found in the kernel or the compiler's output, or the error that stopped it
+    /// from running
     pub seen: String,
     /// the hint that helps, 0-based
     pub hint: Option<usize>,
     /// when the verifier rejected the program: its explanation (class, source line, advice)
     #[serde(skip_serializing_if = "Option::is_none")]
     pub explanation: Option<Explanation>,
+    /// the check cannot run on this machine (a tool or the kernel's headers are missing,
+    /// and `seen` says which): neither a pass nor the learner's fault
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub not_possible: bool,
 }
 
 /// The outcome of an exercise's checks.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct CheckReport {
+    /// the lesson's ID (`01-hello-xdp`)
     pub lesson: String,
+    /// the exercise's ID within the lesson
     pub exercise: String,
     /// the exercise's title
     pub title: String,
+    /// the file that was checked: the learner's copy in the workspace (or a starter or solution
+    /// under `dev check`)
     pub file: String,
+    /// true when every check of the exercise ran and passed; the command then exits 0 and the pass
+    /// is recorded in the progress file
     pub passed: bool,
+    /// one result per check that ran, in order; checks stop at the first failure, so only the last
+    /// one can have failed
     pub results: Vec<CheckResult>,
+    /// why the exercise cannot be checked on this machine (its checks did not all run)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_possible: Option<String>,
     /// the exercise's hints, for the report's "hint N" lines
     #[serde(skip)]
     pub hints: Vec<String>,
@@ -61,12 +83,27 @@ pub enum Step {
         dev: String,
     },
     Load(PathBuf),
+    XdpLoad(PathBuf),
     ModuleLoad(String),
     MapClear(String),
     MapSet {
         map: String,
         key: String,
         value: String,
+    },
+    CubeAdd {
+        name: String,
+        source: String,
+    },
+    CubeConnect {
+        from: String,
+        port: u32,
+        to: String,
+    },
+    CubeAttach {
+        name: String,
+        node: String,
+        dev: String,
     },
     Traffic(TrafficRequest),
 }
@@ -84,6 +121,7 @@ impl Step {
                 dev: d.to_string(),
             },
             ["load", f] => Step::Load(PathBuf::from(f)),
+            ["xdp", "load", f] => Step::XdpLoad(PathBuf::from(f)),
             ["module", "load", m] => Step::ModuleLoad(m.to_string()),
             ["map", "clear", m] => Step::MapClear(m.to_string()),
             ["map", "set", m, k, v] => Step::MapSet {
@@ -91,20 +129,42 @@ impl Step {
                 key: k.to_string(),
                 value: v.to_string(),
             },
+            ["cube", "add", n, src] => Step::CubeAdd {
+                name: n.to_string(),
+                source: src.to_string(),
+            },
+            ["cube", "connect", from, to] => {
+                let (c, p) = from
+                    .rsplit_once(':')
+                    .with_context(|| format!("`{from}`: CUBE:PORT"))?;
+                Step::CubeConnect {
+                    from: c.to_string(),
+                    port: p.parse().with_context(|| format!("`{from}`: CUBE:PORT"))?,
+                    to: to.to_string(),
+                }
+            }
+            ["cube", "attach", n, node, dev] => Step::CubeAttach {
+                name: n.to_string(),
+                node: node.to_string(),
+                dev: dev.to_string(),
+            },
             ["traffic", rest @ ..] => Step::Traffic(parse_traffic(rest)?),
             _ => bail!(
-                "a check can run `topo up [NAME]`, `xdp attach PROGRAM NODE DEV`, `load FILE`, \
-                 `module load X`, `map clear MAP`, `map set MAP KEY VALUE` and `traffic ...`; \
-                 not `{line}`"
+                "a check can run `topo up [NAME]`, `xdp load FILE`, `xdp attach PROGRAM NODE DEV`, \
+                 `load FILE`, `module load X`, `map clear MAP`, `map set MAP KEY VALUE`, `cube add \
+                 NAME SOURCE`, `cube connect CUBE:PORT CUBE`, `cube attach CUBE NODE DEV` and \
+                 `traffic ...`; not `{line}`"
             ),
         })
     }
 }
 
-/// `--from N --to A (--udp P | --icmp) [--count N] [--rate R] [--size S]`.
+/// `--from N --to A (--udp P [--flows F [--sport S]] | --icmp) [--count N] [--rate R]
+/// [--size S]`.
 fn parse_traffic(args: &[&str]) -> Result<TrafficRequest> {
     let (mut from, mut to, mut udp, mut icmp) = (None, None, None, false);
     let (mut count, mut rate, mut size) = (None, None, 64usize);
+    let (mut flows, mut sport) = (None, 40000u16);
     let mut it = args.iter();
     while let Some(a) = it.next() {
         let mut val = |what: &str| {
@@ -126,13 +186,23 @@ fn parse_traffic(args: &[&str]) -> Result<TrafficRequest> {
             "--count" => count = Some(val("--count")?.parse::<u64>().context("--count N")?),
             "--rate" => rate = Some(val("--rate")?.parse::<f64>().context("--rate PPS")?),
             "--size" => size = val("--size")?.parse::<usize>().context("--size BYTES")?,
+            "--flows" => flows = Some(val("--flows")?.parse::<u16>().context("--flows N")?),
+            "--sport" => sport = val("--sport")?.parse::<u16>().context("--sport PORT")?,
             other => bail!("traffic in a check: unknown argument `{other}`"),
         }
     }
     let what = match (udp, icmp) {
-        (Some(port), false) => What::Udp {
-            port,
-            payload: size,
+        (Some(port), false) => match flows {
+            Some(flows) => What::Flows {
+                port,
+                payload: size,
+                flows,
+                sport,
+            },
+            None => What::Udp {
+                port,
+                payload: size,
+            },
         },
         (None, true) => What::Icmp,
         _ => bail!("traffic in a check: give --udp PORT or --icmp"),
@@ -194,35 +264,91 @@ fn find_dump<'a>(dumps: &'a [Dump], name: &str) -> Option<&'a Dump> {
         .find(|d| d.map.name == name || d.map.name.ends_with(&format!("/{name}")))
 }
 
-/// What a check looks at, for its line in the report: the program or the packet, and what
-/// is expected, so that no two checks of an exercise read the same.
+/// What a check looks at, for its line in the report: the packet or the traffic and what
+/// is expected, so that no two checks of an exercise read the same. `label` puts the
+/// program (or the file) in front.
 fn describe(c: &Check) -> String {
     match c {
-        Check::Compiles { .. } => "it compiles".into(),
+        Check::Compiles { .. } => "compiles".into(),
         Check::Verifier { .. } => "the kernel's verifier accepts every program".into(),
         Check::Verdict {
             packet,
             expect,
-            program,
+            set,
+            output,
             maps,
             ..
         } => {
-            let mut s = match program {
-                Some(p) => format!("{p}: `{packet}` gives {expect}"),
-                None => format!("`{packet}` gives {expect}"),
-            };
+            // the program is the label's subject (`label`): not named twice
+            let mut s = format!("`{packet}` gives {expect}");
+            if !set.is_empty() {
+                let w: Vec<String> = set
+                    .iter()
+                    .map(|w| format!("{}[{}] = {}", w.map, w.key, w.value))
+                    .collect();
+                s.push_str(&format!(" (with {})", w.join(", ")));
+            }
+            if let Some(o) = output {
+                s.push_str(&format!(" and leaves exactly `{o}`"));
+            }
             for d in maps {
                 s.push_str(&format!(", {}[{}] {:+}", d.map, d.key, d.delta));
             }
             s
         }
+        Check::Flows {
+            send,
+            drained,
+            maps,
+            ..
+        } => {
+            let mut s = format!("after `{send}`: each flow reaches one backend");
+            if let Some(d) = drained {
+                s.push_str(&format!(
+                    ", old flows keep theirs, no new flow reaches the drained {d}"
+                ));
+            }
+            for d in maps {
+                s.push_str(&format!(", {}[{}] {:+}", d.map, d.key, d.delta));
+            }
+            s
+        }
+        Check::Answer { key, .. } => format!("`{key}` is what the kernel says"),
+        Check::Observe {
+            tool,
+            count,
+            equals,
+            ..
+        } => format!(
+            "{}'s `{count}` line matches {}",
+            match tool {
+                crate::lessons::Tool::Bpftrace => "your bpftrace program",
+                crate::lessons::Tool::Bcc => "your bcc program",
+            },
+            match equals {
+                Some(m) => format!("the lab's own count ({}[{}])", m.map, m.key),
+                None => "the packets sent".into(),
+            }
+        ),
         Check::Traffic {
+            setup,
             send,
             maps,
             replies,
             ..
         } => {
-            let mut s = format!("after `{send}`");
+            // what the check configures before it sends, so that checks that send the same
+            // traffic under another configuration read differently
+            let knobs: Vec<String> = setup
+                .iter()
+                .filter(|c| c.starts_with("map set "))
+                .map(|c| format!("`{c}`"))
+                .collect();
+            let mut s = if knobs.is_empty() {
+                format!("after `{send}`")
+            } else {
+                format!("with {}, after `{send}`", knobs.join(" and "))
+            };
             let moves: Vec<String> = maps
                 .iter()
                 .map(|d| format!("{}[{}] {:+}", d.map, d.key, d.delta))
@@ -238,6 +364,56 @@ fn describe(c: &Check) -> String {
             }
             s
         }
+        Check::Swap {
+            swap,
+            count,
+            inserted,
+            ..
+        } => format!(
+            "`{swap}` under live traffic: every packet counted by {count} or dropped on \
+             purpose by {inserted}, none lost"
+        ),
+    }
+}
+
+/// What a check is about: the program it runs (a C exercise's check may name one of the
+/// object's programs), else the learner's file.
+fn subject(c: &Check, file: &Path) -> String {
+    match c {
+        Check::Verdict {
+            program: Some(p), ..
+        } => p.clone(),
+        _ => file
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| file.display().to_string()),
+    }
+}
+
+/// A check's line in the report: its subject, then what it looks at.
+pub fn label(c: &Check, file: &Path) -> String {
+    format!("{}: {}", subject(c, file), describe(c))
+}
+
+/// A verdict check whose packet got the right verdict but moved a counter wrongly: the
+/// line names the counter, and says the verdict was right, so the learner looks at the
+/// counting code, not at the verdict.
+fn counter_failed(c: &Check, verdict: &str, d: &MapDelta, got: i128) -> CheckResult {
+    let packet = match c {
+        Check::Verdict { packet, .. } => packet.as_str(),
+        _ => "the packet",
+    };
+    CheckResult {
+        what: format!(
+            "`{packet}` moves {}[{}] by {:+} (its verdict, {verdict}, is right)",
+            d.map, d.key, d.delta
+        ),
+        passed: false,
+        expected: format!("{}[{}] {:+} per packet", d.map, d.key, d.delta),
+        seen: format!("{}[{}] {got:+} per packet", d.map, d.key),
+        hint: c.hint(),
+        explanation: None,
+        not_possible: false,
     }
 }
 
@@ -254,11 +430,31 @@ fn result(
         seen: seen.into(),
         hint: c.hint(),
         explanation: None,
+        not_possible: false,
     }
 }
 
 /// The result of a check that could not run.
 fn error_result(check: &Check, e: &anyhow::Error) -> CheckResult {
+    // a map name of the check that names several maps of the check's own lab: the lesson
+    // must name it better; nothing the learner wrote or has loaded is the cause
+    if let Some(eclat_kernel::maps::MapError::Ambiguous { name, candidates }) = e
+        .chain()
+        .find_map(|c| c.downcast_ref::<eclat_kernel::maps::MapError>())
+    {
+        return CheckResult {
+            what: describe(check),
+            passed: false,
+            expected: format!("the check's map `{name}` to name one map of its lab"),
+            seen: format!(
+                "it names {candidates} (a defect of the lesson, not of your code or your lab: \
+                 the check runs in a lab of its own; report it)"
+            ),
+            hint: None,
+            explanation: None,
+            not_possible: false,
+        };
+    }
     match e.downcast_ref::<LabSetupError>() {
         Some(s) if !s.learners_file => CheckResult {
             what: describe(check),
@@ -269,6 +465,7 @@ fn error_result(check: &Check, e: &anyhow::Error) -> CheckResult {
             ),
             hint: None,
             explanation: None,
+            not_possible: false,
         },
         _ => CheckResult {
             what: describe(check),
@@ -277,6 +474,7 @@ fn error_result(check: &Check, e: &anyhow::Error) -> CheckResult {
             seen: format!("{e:#}"),
             hint: check.hint(),
             explanation: None,
+            not_possible: false,
         },
     }
 }
@@ -285,6 +483,8 @@ fn error_result(check: &Check, e: &anyhow::Error) -> CheckResult {
 struct Scratch<'a> {
     lab: &'a Lab,
     made: Option<ScratchLab>,
+    /// the setup lines of `answer` and `observe` checks already run in it (each once)
+    done: Vec<String>,
 }
 
 impl Scratch<'_> {
@@ -306,7 +506,11 @@ pub async fn run(
     file: &Path,
     cancel: &CancellationToken,
 ) -> Result<CheckReport> {
-    let mut scratch = Scratch { lab, made: None };
+    let mut scratch = Scratch {
+        lab,
+        made: None,
+        done: Vec::new(),
+    };
     let mut results = Vec::new();
     let mut stopped = None;
     for check in &ex.checks {
@@ -322,6 +526,10 @@ pub async fn run(
             }
             Err(e) => error_result(check, &e),
         };
+        let r = CheckResult {
+            what: format!("{}: {}", subject(check, file), r.what),
+            ..r
+        };
         let failed = !r.passed;
         results.push(r);
         if failed {
@@ -335,7 +543,12 @@ pub async fn run(
         return Err(e);
     }
     let passed = results.iter().all(|r| r.passed) && results.len() == ex.checks.len();
+    let not_possible = results
+        .iter()
+        .find(|r| r.not_possible)
+        .map(|r| r.seen.clone());
     Ok(CheckReport {
+        not_possible,
         lesson: lesson.id.clone(),
         exercise: ex.id.clone(),
         title: ex.title.clone(),
@@ -435,6 +648,8 @@ async fn run_one(
             packet,
             expect,
             program,
+            set,
+            output,
             maps: deltas,
             ..
         } => {
@@ -442,7 +657,25 @@ async fn run_one(
             let want = hike::XdpAction::parse(expect)
                 .with_context(|| format!("`{expect}` is not an XDP verdict"))?;
             if is_c(file) {
-                verdict_c(lab, check, file, program.as_deref(), frame, want, deltas).await
+                let writes = set
+                    .iter()
+                    .map(|w| MapWrite {
+                        map: w.map.clone(),
+                        key: w.key.clone(),
+                        value: w.value.clone(),
+                    })
+                    .collect();
+                let output = match output {
+                    Some(o) => Some(packetspec::frame(o)?),
+                    None => None,
+                };
+                let run = CRun {
+                    program: program.clone(),
+                    writes,
+                    frame,
+                    output,
+                };
+                verdict_c(lab, check, file, run, want, deltas).await
             } else {
                 let s = scratch.get().await?;
                 verdict_eclat(s, check, file, frame, want, deltas, cancel).await
@@ -458,15 +691,303 @@ async fn run_one(
             let s = scratch.get().await?;
             traffic(s, check, file, setup, send, deltas, *replies, cancel).await
         }
+        Check::Swap { .. } => {
+            let s = scratch.get().await?;
+            swap(s, check, file, cancel).await
+        }
+        Check::Flows {
+            setup,
+            send,
+            at,
+            drained,
+            maps: deltas,
+            ..
+        } => {
+            let s = scratch.get().await?;
+            let f = FlowCheck {
+                at,
+                drained: *drained,
+                deltas,
+            };
+            flows(s, check, file, setup, send, &f, cancel).await
+        }
+        Check::Answer {
+            key, fact, setup, ..
+        } => {
+            let fact = Fact::parse(fact)?;
+            let wrote = read_answer(file, key)?;
+            scratch.setup(setup, cancel).await?;
+            let s = scratch.get().await?;
+            let truth = fact.of(s).await?;
+            Ok(answer(check, key, &fact, wrote, &truth))
+        }
+        Check::Observe { .. } => observe(scratch, check, file, cancel).await,
     }
+}
+
+impl Scratch<'_> {
+    /// Runs the setup lines not run yet in the scratch lab.
+    async fn setup(&mut self, lines: &[String], cancel: &CancellationToken) -> Result<()> {
+        for c in lines {
+            if self.done.contains(c) {
+                continue;
+            }
+            checkpoint(cancel)?;
+            let s = Step::parse(c)?;
+            let lab = self.get().await?;
+            step(lab, s, cancel).await.map_err(|e| {
+                if eclat_service::is_stopped(&e) {
+                    return e;
+                }
+                e.context(LabSetupError {
+                    command: c.clone(),
+                    learners_file: false,
+                })
+            })?;
+            self.done.push(c.clone());
+        }
+        Ok(())
+    }
+}
+
+/// What an `answer` check compares a learner's answer with: something the kernel says of
+/// the scratch lab, as bpftool shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Fact {
+    /// instructions of the program attached to NODE:DEV, after verification
+    Insns {
+        node: String,
+        dev: String,
+    },
+    /// bytes of native code of that program
+    Jited {
+        node: String,
+        dev: String,
+    },
+    /// how many maps that program uses
+    Maps {
+        node: String,
+        dev: String,
+    },
+    MapType(String),
+    ValueSize(String),
+    /// the C type of the map's value, from BTF
+    ValueType(String),
+}
+
+impl Fact {
+    pub fn parse(s: &str) -> Result<Self> {
+        let w: Vec<&str> = s.split_whitespace().collect();
+        Ok(match w.as_slice() {
+            ["insns", n, d] => Fact::Insns {
+                node: n.to_string(),
+                dev: d.to_string(),
+            },
+            ["jited", n, d] => Fact::Jited {
+                node: n.to_string(),
+                dev: d.to_string(),
+            },
+            ["maps", n, d] => Fact::Maps {
+                node: n.to_string(),
+                dev: d.to_string(),
+            },
+            ["map-type", m] => Fact::MapType(m.to_string()),
+            ["value-size", m] => Fact::ValueSize(m.to_string()),
+            ["value-type", m] => Fact::ValueType(m.to_string()),
+            _ => bail!(
+                "a fact is `insns NODE DEV`, `jited NODE DEV`, `maps NODE DEV`, `map-type MAP`, `value-size MAP` \
+                 or `value-type MAP`, not `{s}`"
+            ),
+        })
+    }
+
+    /// Where the learner finds it.
+    fn source(&self) -> String {
+        match self {
+            Fact::Insns { .. } => "`bpftool prog dump xlated`".into(),
+            Fact::Jited { .. } => "`bpftool prog show` (jited ...B)".into(),
+            Fact::Maps { .. } => "`bpftool prog show` (map_ids)".into(),
+            Fact::MapType(m) | Fact::ValueSize(m) => format!("`bpftool map show name {m}`"),
+            Fact::ValueType(m) => format!("`bpftool btf dump map name {m}`"),
+        }
+    }
+
+    fn numeric(&self) -> bool {
+        matches!(
+            self,
+            Fact::Insns { .. } | Fact::Jited { .. } | Fact::Maps { .. } | Fact::ValueSize(_)
+        )
+    }
+
+    /// The fact in the scratch lab.
+    async fn of(&self, lab: &Lab) -> Result<String> {
+        Ok(match self {
+            Fact::Insns { node, dev } => lab
+                .attached_prog(node.clone(), dev.clone())
+                .await?
+                .xlated_insns
+                .to_string(),
+            Fact::Jited { node, dev } => lab
+                .attached_prog(node.clone(), dev.clone())
+                .await?
+                .jited_bytes
+                .to_string(),
+            Fact::Maps { node, dev } => lab
+                .attached_prog(node.clone(), dev.clone())
+                .await?
+                .maps
+                .to_string(),
+            Fact::MapType(m) => lab.map_dump(m.clone()).await?.map.map_type,
+            Fact::ValueSize(m) => lab.map_dump(m.clone()).await?.map.value_size.to_string(),
+            Fact::ValueType(m) => {
+                let d = lab.map_dump(m.clone()).await?;
+                d.value_type
+                    .or_else(|| eclat_service::xdp::prebuilt_map_types(&d.map.name).map(|(_, v)| v))
+                    .with_context(|| format!("the lab has no BTF type for {m}'s value"))?
+            }
+        })
+    }
+}
+
+/// `key = value` from the learner's TOML file (`None`: not answered yet).
+fn read_answer(file: &Path, key: &str) -> Result<Option<String>> {
+    let src =
+        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let t: toml::Table = toml::from_str(&src).map_err(|e| {
+        anyhow::anyhow!(
+            "{} is not valid TOML: {}",
+            file.display(),
+            e.to_string().trim_end()
+        )
+    })?;
+    Ok(match t.get(key) {
+        None => None,
+        Some(toml::Value::String(s)) if s.trim().is_empty() || s.trim() == "?" => None,
+        Some(toml::Value::String(s)) => Some(s.trim().to_string()),
+        Some(toml::Value::Integer(i)) => Some(i.to_string()),
+        Some(v) => Some(v.to_string()),
+    })
+}
+
+/// A type name as people write it: `BPF_MAP_TYPE_PERCPU_ARRAY`, `percpu_array` and
+/// `PERCPU_ARRAY` are one answer.
+fn normal(s: &str) -> String {
+    let s = s.trim().trim_matches('\'').to_ascii_lowercase();
+    s.strip_prefix("bpf_map_type_").unwrap_or(&s).to_string()
+}
+
+/// Compares an answer with the truth without giving the truth away.
+fn answer(
+    check: &Check,
+    key: &str,
+    fact: &Fact,
+    wrote: Option<String>,
+    truth: &str,
+) -> CheckResult {
+    let expected = format!("`{key}` as {} shows it", fact.source());
+    let Some(w) = wrote else {
+        return result(
+            check,
+            false,
+            expected,
+            format!("`{key}` is not answered yet"),
+        );
+    };
+    if fact.numeric() {
+        let (Ok(a), Ok(t)) = (w.parse::<i64>(), truth.parse::<i64>()) else {
+            return result(
+                check,
+                false,
+                expected,
+                format!("`{key} = {w}`: write a number"),
+            );
+        };
+        return match a.cmp(&t) {
+            std::cmp::Ordering::Equal => result(check, true, expected, "right"),
+            o => result(
+                check,
+                false,
+                expected,
+                format!(
+                    "`{key} = {w}` is {} than the kernel's",
+                    if o == std::cmp::Ordering::Less {
+                        "less"
+                    } else {
+                        "more"
+                    }
+                ),
+            ),
+        };
+    }
+    if normal(&w) == normal(truth) {
+        result(check, true, expected, "right")
+    } else {
+        result(
+            check,
+            false,
+            expected,
+            format!("`{key} = \"{w}\"` is not what it shows"),
+        )
+    }
+}
+
+/// What a verdict check of a C program runs: the program, map values written first, the
+/// frame, and the frame it must leave.
+struct CRun {
+    program: Option<String>,
+    writes: Vec<MapWrite>,
+    frame: Vec<u8>,
+    output: Option<Vec<u8>>,
+}
+
+/// Where two frames first differ, named by the field of an Ethernet/IPv4/IPv6 frame.
+fn first_difference(want: &[u8], got: &[u8]) -> String {
+    let Some(i) = (0..want.len().max(got.len())).find(|&i| want.get(i) != got.get(i)) else {
+        return "identical".into();
+    };
+    let v4 = want.get(12..14) == Some(&[0x08, 0x00]);
+    let l4 = if v4 {
+        14 + ((want.get(14).copied().unwrap_or(0x45) & 0x0f) as usize) * 4
+    } else {
+        54
+    };
+    let proto = if v4 { want.get(23) } else { want.get(20) }.copied();
+    let field = match i {
+        0..=5 => "the destination MAC",
+        6..=11 => "the source MAC",
+        12..=13 => "the EtherType",
+        24..=25 if v4 => "the IPv4 header checksum",
+        26..=29 if v4 => "the source address",
+        30..=33 if v4 => "the destination address",
+        22..=37 if !v4 => "the source address",
+        38..=53 if !v4 => "the destination address",
+        _ if i < l4 => "the IP header",
+        _ if (i == l4 + 6 || i == l4 + 7) && proto == Some(17) => "the UDP checksum",
+        _ if (i == l4 + 16 || i == l4 + 17) && proto == Some(6) => "the TCP checksum",
+        _ if i < l4 + 8 => "the transport header",
+        _ => "the payload",
+    };
+    let hex = |b: &[u8]| {
+        b.iter()
+            .map(|x| format!("{x:02x}"))
+            .collect::<Vec<_>>()
+            .join("")
+    };
+    let (lo, hi) = (i & !1, (i & !1) + 2);
+    format!(
+        "{field} differs at byte {i}: {} where {} was expected ({} bytes out, {} expected)",
+        hex(got.get(lo..hi.min(got.len())).unwrap_or(&[])),
+        hex(want.get(lo..hi.min(want.len())).unwrap_or(&[])),
+        got.len(),
+        want.len()
+    )
 }
 
 async fn verdict_c(
     lab: &Lab,
     check: &Check,
     file: &Path,
-    program: Option<&str>,
-    frame: Vec<u8>,
+    run: CRun,
     want: hike::XdpAction,
     deltas: &[MapDelta],
 ) -> Result<CheckResult> {
@@ -482,18 +1003,39 @@ async fn verdict_c(
         }
         Err(e) => return Ok(result(check, false, want.to_string(), format!("{e:#}"))),
     };
-    let runs = lab
+    let CRun {
+        program,
+        writes,
+        frame,
+        output,
+    } = run;
+    let runs = match lab
         .run_object(
             PathBuf::from(&rep.object),
-            program.map(str::to_string),
+            program,
+            writes,
             vec![frame.clone(), frame],
         )
-        .await?;
+        .await
+    {
+        Ok(r) => r,
+        Err(e) => return Ok(result(check, false, want.to_string(), format!("{e:#}"))),
+    };
     let seen = hike::XdpAction::from_u32(runs[0].verdict)
         .map(|a| a.to_string())
         .unwrap_or_else(|| runs[0].verdict.to_string());
     if runs[0].verdict != want as u32 {
         return Ok(result(check, false, want.to_string(), seen));
+    }
+    if let Some(o) = &output
+        && runs[0].output != *o
+    {
+        return Ok(result(
+            check,
+            false,
+            "the rewritten frame, byte for byte",
+            first_difference(o, &runs[0].output),
+        ));
     }
     // deltas between the first and the second run of the same packet
     for d in deltas {
@@ -510,12 +1052,7 @@ async fn verdict_c(
         };
         let got = value_of(b, &d.key)? - value_of(a, &d.key)?;
         if got != d.delta as i128 {
-            return Ok(result(
-                check,
-                false,
-                format!("{}[{}] {:+} per packet", d.map, d.key, d.delta),
-                format!("{got:+}"),
-            ));
+            return Ok(counter_failed(check, &seen, d, got));
         }
     }
     Ok(result(check, true, want.to_string(), seen))
@@ -570,15 +1107,188 @@ async fn verdict_eclat(
             .and_then(|c| c.delta)
             .unwrap_or(0);
         if delta != d.delta as i128 {
-            return Ok(result(
-                check,
-                false,
-                format!("{}[{}] {:+} per packet", d.map, d.key, d.delta),
-                format!("{delta:+}"),
-            ));
+            return Ok(counter_failed(check, &want.to_string(), d, delta));
         }
     }
     Ok(result(check, true, want.to_string(), want.to_string()))
+}
+
+/// How long a tool gets to attach (bcc compiles C first: seconds on a loaded machine).
+const READY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Why `tool` cannot run on this machine, if it cannot.
+fn missing(tool: crate::lessons::Tool) -> Option<String> {
+    use eclat_service::doctor as d;
+    match tool {
+        crate::lessons::Tool::Bpftrace => {
+            if d::tool("bpftrace").is_none() {
+                Some("bpftrace is not installed (`eclat-lab doctor` says how to install it)".into())
+            } else if d::tracefs().is_none() {
+                Some("tracefs is not mounted (`sudo eclat-lab doctor` mounts it)".into())
+            } else {
+                None
+            }
+        }
+        crate::lessons::Tool::Bcc => {
+            let release = d::kernel_version().map(|v| v.2).unwrap_or_default();
+            if let Some(why) = d::bcc_missing() {
+                Some(format!(
+                    "bcc is not installed for {} ({why}; `eclat-lab doctor` says how)",
+                    d::BCC_PYTHON
+                ))
+            } else if d::kernel_headers(&release).is_none() {
+                Some(format!(
+                    "this machine has no headers of its kernel (Linux {release}), and bcc \
+                     compiles your C against them when it starts (`eclat-lab doctor`)"
+                ))
+            } else {
+                None
+            }
+        }
+    }
+}
+
+/// The last number in a line (`@aborts: 100` -> 100).
+fn last_number(line: &str) -> Option<i128> {
+    line.split(|c: char| !c.is_ascii_digit())
+        .filter(|w| !w.is_empty())
+        .last()?
+        .parse()
+        .ok()
+}
+
+/// The end of a tool's output, for a report.
+fn tail(lines: &[String]) -> String {
+    let t: Vec<&str> = lines
+        .iter()
+        .map(|l| l.trim())
+        .filter(|l| !l.is_empty())
+        .collect();
+    if t.is_empty() {
+        return "(it printed nothing)".into();
+    }
+    t[t.len().saturating_sub(4)..].join(" / ")
+}
+
+/// A map entry once the packets in flight have landed (two reads 50 ms apart agree).
+async fn settled(lab: &Lab, map: &str, key: &str) -> Result<i128> {
+    let mut last = value_of(&dump_of(lab, map).await?, key)?;
+    for _ in 0..40 {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        let now = value_of(&dump_of(lab, map).await?, key)?;
+        if now == last {
+            return Ok(now);
+        }
+        last = now;
+    }
+    Ok(last)
+}
+
+/// `{file}`, `{python}` and `{prog_id:NODE:DEV}` in an argument of an `observe` check.
+async fn argument(lab: &Lab, a: &str, file: &Path) -> Result<String> {
+    if let Some(rest) = a
+        .strip_prefix("{prog_id:")
+        .and_then(|r| r.strip_suffix('}'))
+    {
+        let (node, dev) = rest
+            .split_once(':')
+            .with_context(|| format!("write {{prog_id:NODE:DEV}}, not {a}"))?;
+        return Ok(lab
+            .attached_prog(node.into(), dev.into())
+            .await?
+            .id
+            .to_string());
+    }
+    Ok(a.replace("{file}", &file.display().to_string())
+        .replace("{python}", eclat_service::doctor::BCC_PYTHON))
+}
+
+/// Runs the learner's bpftrace or bcc program in the scratch lab while traffic flows, and
+/// compares what it counted with the lab's own counter (or the packets sent).
+async fn observe(
+    scratch: &mut Scratch<'_>,
+    check: &Check,
+    file: &Path,
+    cancel: &CancellationToken,
+) -> Result<CheckResult> {
+    let Check::Observe {
+        tool,
+        setup,
+        node,
+        run,
+        ready,
+        send,
+        count,
+        equals,
+        ..
+    } = check
+    else {
+        bail!("not an observe check");
+    };
+    if let Some(why) = missing(*tool) {
+        let mut r = result(check, false, "the tool to run on this machine", why);
+        r.not_possible = true;
+        r.hint = None;
+        return Ok(r);
+    }
+    scratch.setup(setup, cancel).await?;
+    let lab = scratch.get().await?;
+    let mut argv = Vec::new();
+    for a in run {
+        argv.push(argument(lab, a, file).await?);
+    }
+    let before = match equals {
+        Some(m) => value_of(&dump_of(lab, &m.map).await?, &m.key)?,
+        None => 0,
+    };
+    let mut bg = lab.exec_background(node.clone(), argv).await?;
+    let needle = ready.clone();
+    let (bg, started) = tokio::task::spawn_blocking(move || {
+        let ok = bg.wait_for(&needle, READY_TIMEOUT);
+        (bg, ok)
+    })
+    .await?;
+    let grace = eclat_service::exec::INTERRUPT_GRACE;
+    if !started {
+        let (code, out) = tokio::task::spawn_blocking(move || bg.interrupt(grace)).await??;
+        return Ok(result(
+            check,
+            false,
+            format!("it to start and print `{ready}`"),
+            format!("it ended with status {code} first: {}", tail(&out)),
+        ));
+    }
+    checkpoint(cancel)?;
+    let Step::Traffic(t) = Step::parse(send)? else {
+        bail!("a check sends with `traffic ...`, not `{send}`");
+    };
+    let sent = lab.traffic(t, Progress::default(), cancel.clone()).await?;
+    let grew = match equals {
+        Some(m) => settled(lab, &m.map, &m.key).await? - before,
+        None => sent.sent as i128,
+    };
+    let (_, out) = tokio::task::spawn_blocking(move || bg.interrupt(grace)).await??;
+    let counted = out.iter().rev().find_map(|l| {
+        let l = l.trim_start();
+        l.starts_with(count.as_str())
+            .then(|| last_number(l))
+            .flatten()
+    });
+    Ok(match counted {
+        None => result(
+            check,
+            false,
+            format!("a line `{count}... N` when it ends"),
+            format!("no such line: {}", tail(&out)),
+        ),
+        Some(n) if n == grew => result(check, true, grew.to_string(), n.to_string()),
+        Some(n) => result(
+            check,
+            false,
+            format!("{grew} (the lab's own count)"),
+            format!("{n}"),
+        ),
+    })
 }
 
 /// Runs one setup step in the scratch lab.
@@ -588,6 +1298,7 @@ async fn step(lab: &Lab, s: Step, cancel: &CancellationToken) -> Result<()> {
         Step::XdpAttach { program, node, dev } => {
             lab.xdp_attach(program, node, dev, false).await.map(drop)
         }
+        Step::XdpLoad(file) => lab.xdp_load(file).await.map(drop),
         Step::Load(file) => lab
             .load(LoadRequest {
                 file,
@@ -599,6 +1310,9 @@ async fn step(lab: &Lab, s: Step, cancel: &CancellationToken) -> Result<()> {
         Step::ModuleLoad(m) => lab.module_load(m).await.map(drop),
         Step::MapClear(m) => lab.map_clear(m).await.map(drop),
         Step::MapSet { map, key, value } => lab.map_set(map, key, value).await.map(drop),
+        Step::CubeAdd { name, source } => lab.cube_add(name, source).await.map(drop),
+        Step::CubeConnect { from, port, to } => lab.cube_connect(from, port, to).await.map(drop),
+        Step::CubeAttach { name, node, dev } => lab.cube_attach(name, node, dev).await.map(drop),
         Step::Traffic(t) => lab
             .traffic(t, Progress::default(), cancel.clone())
             .await
@@ -626,6 +1340,442 @@ async fn dump_of(lab: &Lab, name: &str) -> Result<Dump> {
     })
 }
 
+/// Runs a check's setup commands in its scratch lab; a failure says which command (and
+/// whether it involves the learner's file).
+async fn run_setup(
+    lab: &Lab,
+    file: &Path,
+    setup: &[String],
+    cancel: &CancellationToken,
+) -> Result<()> {
+    for c in setup {
+        checkpoint(cancel)?;
+        let s = Step::parse(&c.replace("{file}", &file.display().to_string()))?;
+        step(lab, s, cancel).await.map_err(|e| {
+            if eclat_service::is_stopped(&e) {
+                return e;
+            }
+            e.context(LabSetupError {
+                command: c.clone(),
+                learners_file: c.contains("{file}"),
+            })
+        })?;
+    }
+    Ok(())
+}
+
+/// What the cubes of a swap check counted.
+#[derive(Debug, Default, Clone, PartialEq)]
+struct Tally {
+    /// class -> packets counted by the counting cube
+    counted: std::collections::BTreeMap<u16, u64>,
+    /// class -> packets the inserted cube says it dropped
+    dropped: std::collections::BTreeMap<u16, u64>,
+    /// the inserted cube's `cube_stats`
+    inserted: eclat_kernel::cube::Stats,
+    inserted_tx: u64,
+    /// misses of every cube (packets sent to an empty port)
+    misses: u64,
+}
+
+async fn tally(lab: &Lab, count: &str, inserted: &str, dropped: &str) -> Result<Tally> {
+    let by_class = |d: &eclat_service::maps::MapDump| -> std::collections::BTreeMap<u16, u64> {
+        d.rows
+            .iter()
+            .filter_map(|r| match (&r.key, &r.value) {
+                (Value::Int(k), Value::Int(v)) => Some((*k as u16, *v)),
+                _ => None,
+            })
+            .collect()
+    };
+    let area = eclat_kernel::cube::CUBE_AREA;
+    let counted = by_class(&lab.map_dump(format!("{area}/{count}/mon_class")).await?);
+    let dropped = by_class(&lab.map_dump(format!("{area}/{inserted}/{dropped}")).await?);
+    let cubes = lab.cube_show(None).await?.cubes;
+    let ins = cubes
+        .iter()
+        .find(|c| c.name == inserted)
+        .with_context(|| format!("no cube `{inserted}` in the check's lab"))?;
+    Ok(Tally {
+        counted,
+        dropped,
+        inserted: ins.stats.clone(),
+        inserted_tx: ins.ports.iter().map(|p| p.tx).sum(),
+        misses: cubes.iter().map(|c| c.stats.miss).sum(),
+    })
+}
+
+/// What a swap check concludes from what was sent (class -> packets) and the tally: `None`
+/// when every packet is accounted for, else what went wrong, in words.
+fn account(
+    sent: &[(u16, u64)],
+    blocked: &[u16],
+    t: &Tally,
+    inserted: &str,
+    count: &str,
+) -> Option<String> {
+    let mut wrong = Vec::new();
+    if t.misses > 0 {
+        wrong.push(format!(
+            "{} packet(s) were sent to a port with nothing connected and dropped (misses)",
+            t.misses
+        ));
+    }
+    if t.inserted.rx == 0 {
+        wrong.push(format!(
+            "no packet went through {inserted}: was it inserted?"
+        ));
+    }
+    let drops: u64 = t.dropped.values().sum();
+    if drops != t.inserted.drop {
+        wrong.push(format!(
+            "{inserted} counts {drops} drop(s) by class but cube_drop() counted {}: drop with \
+             cube_drop() and count every drop by class",
+            t.inserted.drop
+        ));
+    }
+    if t.inserted.rx != t.inserted.drop + t.inserted_tx + t.inserted.pass {
+        wrong.push(format!(
+            "{inserted} received {} packet(s) and accounts for {} (dropped {}, sent on {}, \
+             passed {})",
+            t.inserted.rx,
+            t.inserted.drop + t.inserted_tx + t.inserted.pass,
+            t.inserted.drop,
+            t.inserted_tx,
+            t.inserted.pass
+        ));
+    }
+    for &(class, n) in sent {
+        let c = t.counted.get(&class).copied().unwrap_or(0);
+        let d = t.dropped.get(&class).copied().unwrap_or(0);
+        let is_blocked = blocked.contains(&class);
+        if !is_blocked && d > 0 {
+            wrong.push(format!(
+                "{inserted} dropped {d} packet(s) of port {class}, which it must let through"
+            ));
+        }
+        if is_blocked && d == 0 {
+            wrong.push(format!(
+                "{inserted} dropped no packet of port {class}, which it must block"
+            ));
+        }
+        if c + d != n {
+            wrong.push(format!(
+                "port {class}: sent {n}, counted by {count} {c}, dropped by {inserted} {d}: {} {}",
+                (n as i128 - (c + d) as i128).abs(),
+                if c + d < n { "lost" } else { "too many" }
+            ));
+        }
+    }
+    (!wrong.is_empty()).then(|| wrong.join("; "))
+}
+
+async fn swap(
+    lab: &Lab,
+    check: &Check,
+    file: &Path,
+    cancel: &CancellationToken,
+) -> Result<CheckResult> {
+    let Check::Swap {
+        setup,
+        send,
+        swap,
+        count,
+        inserted,
+        dropped,
+        blocked,
+        ..
+    } = check
+    else {
+        bail!("not a swap check");
+    };
+    run_setup(lab, file, setup, cancel).await?;
+    let mut reqs = Vec::new();
+    for line in send {
+        let Step::Traffic(t) = Step::parse(line)? else {
+            bail!("a swap check sends with `traffic ...`, not `{line}`");
+        };
+        let What::Udp { port, .. } = t.what else {
+            bail!("a swap check sends UDP (its classes are ports): `{line}`");
+        };
+        reqs.push((port, t));
+    }
+    let total: u64 = reqs.iter().map(|(_, t)| t.count.unwrap_or(10)).sum();
+    let before = tally(lab, count, inserted, dropped).await?;
+    let progress: Vec<Progress> = reqs.iter().map(|_| Progress::default()).collect();
+    let mut tasks = Vec::new();
+    for ((_, t), p) in reqs.iter().zip(&progress) {
+        let (lab, t, p, c) = (lab.clone(), t.clone(), p.clone(), cancel.clone());
+        tasks.push(tokio::spawn(async move { lab.traffic(t, p, c).await }));
+    }
+    // the swap, when half of the packets are out: waits for that, not for a time
+    let swapped = async {
+        while progress.iter().map(|p| p.sent()).sum::<u64>() < total / 2 {
+            checkpoint(cancel)?;
+            if tasks.iter().all(|t| t.is_finished()) {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+        }
+        let s = Step::parse(&swap.replace("{file}", &file.display().to_string()))?;
+        step(lab, s, cancel).await
+    }
+    .await;
+    let mut sent = Vec::new();
+    for ((port, _), t) in reqs.iter().zip(tasks) {
+        let rep = t.await.context("the traffic task")??;
+        sent.push((*port, rep.sent));
+    }
+    swapped.with_context(|| format!("`{swap}`"))?;
+    let half = progress.iter().map(|p| p.sent()).sum::<u64>();
+    if half < total {
+        bail!("the traffic stopped after {half} of {total} packets");
+    }
+    // the last packets may still be on their way through the veth: wait until every packet
+    // is seen somewhere, or the counters stop moving
+    let mut t = tally(lab, count, inserted, dropped).await?;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+    loop {
+        let seen: u64 = t.counted.values().sum::<u64>() + t.inserted.drop + t.misses;
+        let seen_before: u64 =
+            before.counted.values().sum::<u64>() + before.inserted.drop + before.misses;
+        if seen - seen_before >= total || std::time::Instant::now() > deadline {
+            break;
+        }
+        checkpoint(cancel)?;
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        t = tally(lab, count, inserted, dropped).await?;
+    }
+    let sub = |a: &std::collections::BTreeMap<u16, u64>,
+               b: &std::collections::BTreeMap<u16, u64>| {
+        a.iter()
+            .map(|(k, v)| (*k, v - b.get(k).copied().unwrap_or(0).min(*v)))
+            .collect()
+    };
+    let delta = Tally {
+        counted: sub(&t.counted, &before.counted),
+        dropped: sub(&t.dropped, &before.dropped),
+        inserted: eclat_kernel::cube::Stats {
+            rx: t.inserted.rx - before.inserted.rx.min(t.inserted.rx),
+            pass: t.inserted.pass - before.inserted.pass.min(t.inserted.pass),
+            drop: t.inserted.drop - before.inserted.drop.min(t.inserted.drop),
+            miss: t.inserted.miss - before.inserted.miss.min(t.inserted.miss),
+        },
+        inserted_tx: t.inserted_tx - before.inserted_tx.min(t.inserted_tx),
+        misses: t.misses - before.misses.min(t.misses),
+    };
+    let sent_text = sent
+        .iter()
+        .map(|(p, n)| format!("{n} to port {p}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    Ok(match account(&sent, blocked, &delta, inserted, count) {
+        None => result(
+            check,
+            true,
+            format!("every packet accounted for ({sent_text})"),
+            format!(
+                "all accounted for: {} counted by {count}, {} dropped by {inserted} on purpose, 0 lost",
+                delta.counted.values().sum::<u64>(),
+                delta.inserted.drop
+            ),
+        ),
+        Some(why) => result(
+            check,
+            false,
+            format!("every packet accounted for ({sent_text})"),
+            why,
+        ),
+    })
+}
+
+/// What a flows check looks at.
+struct FlowCheck<'a> {
+    /// the map counting, where packets arrive, per (backend address, source port)
+    at: &'a str,
+    drained: Option<std::net::Ipv4Addr>,
+    deltas: &'a [MapDelta],
+}
+
+/// Packets per (backend address, source port), from a map keyed by `{u8 address[4]
+/// (network order), u16 source port (the machine's order), u16 pad}`.
+type FlowCounts = std::collections::BTreeMap<(u32, u16), u64>;
+
+fn flow_counts(d: &Dump) -> Result<FlowCounts> {
+    let mut out = FlowCounts::new();
+    for r in &d.rows {
+        let k = &r.key_bytes;
+        if k.len() != 8 {
+            bail!(
+                "map {} has {}-byte keys; a flows check reads (backend address, u16 source \
+                 port, u16 pad) keys",
+                d.map.name,
+                k.len()
+            );
+        }
+        let addr = u32::from_be_bytes([k[0], k[1], k[2], k[3]]);
+        let port = u16::from_ne_bytes([k[4], k[5]]);
+        let v = match &r.value {
+            Value::Int(v) => *v,
+            Value::Words(w) => w.first().copied().unwrap_or(0),
+            Value::Bytes(_) => 0,
+        };
+        *out.entry((addr, port)).or_default() += v;
+    }
+    Ok(out)
+}
+
+/// The verdict of a flows check on the counts before and after `send` of `flows` flows
+/// (source ports `sport`..) and `count` packets (round robin): `Err(what was seen)` names
+/// the first flow that went wrong.
+fn judge_flows(
+    before: &FlowCounts,
+    after: &FlowCounts,
+    flows: u16,
+    sport: u16,
+    count: u64,
+    drained: Option<std::net::Ipv4Addr>,
+) -> std::result::Result<String, String> {
+    let ip = |a: u32| std::net::Ipv4Addr::from(a).to_string();
+    let drained = drained.map(u32::from);
+    let mut used = std::collections::BTreeSet::new();
+    let mut kept_at_drained = 0;
+    for j in 0..flows {
+        let port = sport + j;
+        let sent = count / flows as u64 + u64::from((j as u64) < count % flows as u64);
+        let at = |m: &FlowCounts| -> Vec<(u32, u64)> {
+            m.iter()
+                .filter(|((_, p), n)| *p == port && **n > 0)
+                .map(|((a, _), n)| (*a, *n))
+                .collect()
+        };
+        let old = at(before);
+        let now: Vec<(u32, u64)> = at(after)
+            .into_iter()
+            .map(|(a, n)| {
+                let b = before.get(&(a, port)).copied().unwrap_or(0);
+                (a, n.saturating_sub(b))
+            })
+            .filter(|(_, n)| *n > 0)
+            .collect();
+        let total: u64 = now.iter().map(|(_, n)| n).sum();
+        if now.len() > 1 {
+            let parts: Vec<String> = now
+                .iter()
+                .map(|(a, n)| format!("{n} at {}", ip(*a)))
+                .collect();
+            return Err(format!(
+                "the flow from source port {port} was split between backends: {}",
+                parts.join(", ")
+            ));
+        }
+        if total != sent {
+            return Err(format!(
+                "the flow from source port {port} sent {sent} packets and {total} of them \
+                 reached a backend (a router drops IPv4 packets whose header checksum is wrong)"
+            ));
+        }
+        let Some(&(backend, _)) = now.first() else {
+            continue; // fewer packets than flows: this one sent none
+        };
+        used.insert(backend);
+        if let Some((was, _)) = old.first()
+            && *was != backend
+        {
+            return Err(format!(
+                "the flow from source port {port} went to {} before and to {} now: an \
+                 existing flow must keep its backend",
+                ip(*was),
+                ip(backend)
+            ));
+        }
+        if Some(backend) == drained {
+            if old.is_empty() {
+                return Err(format!(
+                    "the new flow from source port {port} reached {}, which is draining: \
+                     no new flow may go there",
+                    ip(backend)
+                ));
+            }
+            kept_at_drained += 1;
+        }
+    }
+    if let Some(d) = drained {
+        if kept_at_drained == 0 {
+            return Err(format!(
+                "no existing flow kept sending to {} while it drained (the check needs flows \
+                 that were there before: existing flows must stay)",
+                ip(d)
+            ));
+        }
+        return Ok(format!(
+            "{flows} flows, each at one backend; the flows already on {} stayed there \
+             ({kept_at_drained}), no new one went there",
+            ip(d)
+        ));
+    }
+    if flows >= 4 && used.len() < 2 {
+        return Err(format!(
+            "all {flows} flows went to {}: a hash of the flow should spread them over the \
+             backends",
+            used.iter().map(|a| ip(*a)).collect::<Vec<_>>().join(", ")
+        ));
+    }
+    Ok(format!(
+        "{flows} flows, each at one backend, over {} backends",
+        used.len()
+    ))
+}
+
+async fn flows(
+    lab: &Lab,
+    check: &Check,
+    file: &Path,
+    setup: &[String],
+    send: &str,
+    f: &FlowCheck<'_>,
+    cancel: &CancellationToken,
+) -> Result<CheckResult> {
+    run_setup(lab, file, setup, cancel).await?;
+    let Step::Traffic(t) = Step::parse(send)? else {
+        bail!("a flows check sends with `traffic ... --flows N`, not `{send}`");
+    };
+    let What::Flows { flows, sport, .. } = t.what else {
+        bail!("a flows check sends with `traffic ... --udp PORT --flows N`, not `{send}`");
+    };
+    let before = flow_counts(&dump_of(lab, f.at).await?)?;
+    let mut moved = Vec::new();
+    for d in f.deltas {
+        moved.push(value_of(&dump_of(lab, &d.map).await?, &d.key)?);
+    }
+    checkpoint(cancel)?;
+    let rep = lab.traffic(t, Progress::default(), cancel.clone()).await?;
+    checkpoint(cancel)?;
+    let after = flow_counts(&dump_of(lab, f.at).await?)?;
+    let expected = match f.drained {
+        Some(d) => {
+            format!("each flow at one backend, the old ones where they were, none new at {d}")
+        }
+        None => "each flow's packets at one backend".into(),
+    };
+    if let Err(seen) = judge_flows(&before, &after, flows, sport, rep.sent, f.drained) {
+        return Ok(result(check, false, expected, seen));
+    }
+    for (d, b) in f.deltas.iter().zip(moved) {
+        let after = value_of(&dump_of(lab, &d.map).await?, &d.key)?;
+        if after - b != d.delta as i128 {
+            return Ok(result(
+                check,
+                false,
+                format!("{}[{}] to grow by {}", d.map, d.key, d.delta),
+                format!("it grew by {}", after - b),
+            ));
+        }
+    }
+    let seen = judge_flows(&before, &after, flows, sport, rep.sent, f.drained).unwrap_or_default();
+    Ok(result(check, true, expected, seen))
+}
+
 /// Where a traffic check stops its scratch lab's clock, ms.
 const CHECK_CLOCK_MS: u32 = 1000;
 
@@ -641,19 +1791,7 @@ async fn traffic(
     cancel: &CancellationToken,
 ) -> Result<CheckResult> {
     let subst = |c: &str| c.replace("{file}", &file.display().to_string());
-    for c in setup {
-        checkpoint(cancel)?;
-        let s = Step::parse(&subst(c))?;
-        step(lab, s, cancel).await.map_err(|e| {
-            if eclat_service::is_stopped(&e) {
-                return e;
-            }
-            e.context(LabSetupError {
-                command: c.clone(),
-                learners_file: c.contains("{file}"),
-            })
-        })?;
-    }
+    run_setup(lab, file, setup, cancel).await?;
     // the programs' clock stopped (this is the check's own scratch lab): a token bucket
     // counts the same packets through however slowly a loaded machine sends them
     lab.set_test_clock(std::num::NonZeroU32::new(CHECK_CLOCK_MS))
@@ -750,6 +1888,81 @@ mod tests {
     }
 
     #[test]
+    fn an_ambiguous_map_of_a_check_is_not_blamed_on_the_learner() {
+        let e = anyhow::Error::new(eclat_kernel::maps::MapError::Ambiguous {
+            name: "pkt_count".into(),
+            candidates: "lab/xdp_counter/pkt_count, xdp-obj/ipv6_counter/pkt_count".into(),
+        })
+        .context("dumping the map");
+        let r = error_result(&traffic_check(Some(1)), &e);
+        assert_eq!(r.hint, None, "no hint about the code");
+        assert!(
+            r.seen.contains("not of your code or your lab"),
+            "{}",
+            r.seen
+        );
+        assert!(r.expected.contains("`pkt_count`"), "{}", r.expected);
+    }
+
+    #[test]
+    fn a_swap_is_accounted_for_by_class() {
+        let sent = [(5000u16, 100u64), (6000, 100)];
+        let mut t = Tally {
+            counted: [(5000, 100), (6000, 40)].into(),
+            dropped: [(6000, 60)].into(),
+            inserted: eclat_kernel::cube::Stats {
+                rx: 120,
+                pass: 0,
+                drop: 60,
+                miss: 0,
+            },
+            inserted_tx: 60,
+            misses: 0,
+        };
+        assert_eq!(account(&sent, &[6000], &t, "fw", "mon"), None);
+        // two packets of the allowed class lost in the swap
+        t.counted.insert(5000, 98);
+        let why = account(&sent, &[6000], &t, "fw", "mon").unwrap();
+        assert!(
+            why.contains("port 5000: sent 100, counted by mon 98, dropped by fw 0: 2 lost"),
+            "{why}"
+        );
+        t.counted.insert(5000, 100);
+        // misses (a port with nothing connected)
+        t.misses = 3;
+        assert!(
+            account(&sent, &[6000], &t, "fw", "mon")
+                .unwrap()
+                .contains("3 packet(s)")
+        );
+        t.misses = 0;
+        // the firewall never saw a packet: not inserted
+        let mut u = t.clone();
+        u.inserted.rx = 0;
+        assert!(
+            account(&sent, &[6000], &u, "fw", "mon")
+                .unwrap()
+                .contains("was it inserted")
+        );
+        // drops by class must agree with cube_drop()'s
+        let mut u = t.clone();
+        u.inserted.drop = 61;
+        assert!(
+            account(&sent, &[6000], &u, "fw", "mon")
+                .unwrap()
+                .contains("cube_drop()")
+        );
+        // the allowed class dropped
+        let mut u = t.clone();
+        u.dropped.insert(5000, 1);
+        assert!(
+            account(&sent, &[6000], &u, "fw", "mon")
+                .unwrap()
+                .contains("must let through")
+        );
+    }
+
+    #[test]
     fn check_steps_parse_like_the_commands() {
         assert_eq!(Step::parse("topo up").unwrap(), Step::TopoUp(None));
         assert_eq!(
@@ -779,16 +1992,247 @@ mod tests {
         }
     }
 
+    fn counts(rows: &[(&str, u16, u64)]) -> FlowCounts {
+        rows.iter()
+            .map(|(a, p, n)| {
+                let a: std::net::Ipv4Addr = a.parse().unwrap();
+                ((u32::from(a), *p), *n)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn flows_are_judged_by_where_their_packets_arrived() {
+        let none = FlowCounts::new();
+        // 4 flows, 8 packets: two each, two backends
+        let good = counts(&[
+            ("10.0.1.2", 40000, 2),
+            ("10.0.2.2", 40001, 2),
+            ("10.0.1.2", 40002, 2),
+            ("10.0.2.2", 40003, 2),
+        ]);
+        assert!(judge_flows(&none, &good, 4, 40000, 8, None).is_ok());
+        let split = counts(&[("10.0.1.2", 40000, 1), ("10.0.2.2", 40000, 1)]);
+        let e = judge_flows(&none, &split, 1, 40000, 2, None).unwrap_err();
+        assert!(e.contains("split") && e.contains("10.0.2.2"), "{e}");
+        let lost = counts(&[("10.0.1.2", 40000, 1)]);
+        let e = judge_flows(&none, &lost, 1, 40000, 2, None).unwrap_err();
+        assert!(e.contains("sent 2 packets and 1"), "{e}");
+        let one = counts(&[
+            ("10.0.1.2", 40000, 2),
+            ("10.0.1.2", 40001, 2),
+            ("10.0.1.2", 40002, 2),
+            ("10.0.1.2", 40003, 2),
+        ]);
+        let e = judge_flows(&none, &one, 4, 40000, 8, None).unwrap_err();
+        assert!(e.contains("all 4 flows went to 10.0.1.2"), "{e}");
+        // an old flow that moved
+        let before = counts(&[("10.0.1.2", 40000, 2)]);
+        let moved = counts(&[("10.0.1.2", 40000, 2), ("10.0.2.2", 40000, 2)]);
+        let e = judge_flows(&before, &moved, 1, 40000, 2, None).unwrap_err();
+        assert!(e.contains("went to 10.0.1.2 before and to 10.0.2.2"), "{e}");
+    }
+
+    #[test]
+    fn a_drained_backend_keeps_its_flows_and_gets_no_new_one() {
+        let d = Some("10.0.2.2".parse().unwrap());
+        let before = counts(&[("10.0.2.2", 40000, 1), ("10.0.1.2", 40001, 1)]);
+        // old 40000 stays on the drained backend, new 40002 and 40003 go elsewhere
+        let after = counts(&[
+            ("10.0.2.2", 40000, 2),
+            ("10.0.1.2", 40001, 2),
+            ("10.0.1.2", 40002, 1),
+            ("10.0.3.2", 40003, 1),
+        ]);
+        let ok = judge_flows(&before, &after, 4, 40000, 4, d).unwrap();
+        assert!(ok.contains("already on 10.0.2.2 stayed there (1)"), "{ok}");
+        let new_there = counts(&[
+            ("10.0.2.2", 40000, 2),
+            ("10.0.1.2", 40001, 2),
+            ("10.0.2.2", 40002, 1),
+            ("10.0.3.2", 40003, 1),
+        ]);
+        let e = judge_flows(&before, &new_there, 4, 40000, 4, d).unwrap_err();
+        assert!(
+            e.contains("new flow from source port 40002 reached 10.0.2.2"),
+            "{e}"
+        );
+        // nothing was at the drained backend before: the check proves nothing, so it fails
+        let before = counts(&[("10.0.1.2", 40000, 1)]);
+        let after = counts(&[("10.0.1.2", 40000, 2)]);
+        let e = judge_flows(&before, &after, 1, 40000, 1, d).unwrap_err();
+        assert!(e.contains("no existing flow kept sending"), "{e}");
+    }
+
+    #[test]
+    fn frames_differences_are_named_by_field() {
+        let f = eclat_model::packetspec::frame("ipv4 udp dport=8080").unwrap();
+        let mut g = f.clone();
+        g[24] ^= 1;
+        assert!(
+            first_difference(&f, &g).starts_with("the IPv4 header checksum differs at byte 24")
+        );
+        let mut g = f.clone();
+        g[40] ^= 1;
+        assert!(
+            first_difference(&f, &g).starts_with("the UDP checksum"),
+            "{}",
+            first_difference(&f, &g)
+        );
+        let mut g = f.clone();
+        g[31] ^= 1;
+        assert!(first_difference(&f, &g).starts_with("the destination address"));
+        assert_eq!(first_difference(&f, &f), "identical");
+    }
+
     #[test]
     fn no_two_checks_of_an_exercise_read_the_same() {
         for l in crate::lessons::all() {
             for ex in &l.exercises {
                 let mut seen = std::collections::BTreeSet::new();
                 for c in &ex.checks {
-                    let d = describe(c);
+                    let d = label(c, Path::new(&ex.file));
                     assert!(seen.insert(d.clone()), "{}/{}: `{d}` twice", l.id, ex.id);
                 }
             }
         }
+    }
+
+    #[test]
+    fn every_check_label_names_its_program_or_file() {
+        for l in crate::lessons::all() {
+            for ex in &l.exercises {
+                for c in &ex.checks {
+                    let d = label(c, Path::new(&ex.file));
+                    let who = match c {
+                        Check::Verdict {
+                            program: Some(p), ..
+                        } => p.as_str(),
+                        _ => ex.file.as_str(),
+                    };
+                    assert!(
+                        d.starts_with(&format!("{who}: ")),
+                        "{}/{}: `{d}`",
+                        l.id,
+                        ex.id
+                    );
+                    assert!(
+                        !d.starts_with(&format!("{who}: {who}: ")),
+                        "{}/{}: the label names its subject twice: `{d}`",
+                        l.id,
+                        ex.id
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_wrong_counter_is_not_blamed_on_the_verdict() {
+        let c = Check::Verdict {
+            packet: "ipv6 udp dport=5000".into(),
+            expect: "PASS".into(),
+            program: None,
+            set: vec![],
+            output: None,
+            maps: vec![],
+            hint: Some(1),
+        };
+        let d = MapDelta {
+            map: "pkt_count".into(),
+            key: "0".into(),
+            delta: 1,
+        };
+        let r = counter_failed(&c, "PASS", &d, 0);
+        assert!(!r.passed);
+        assert_eq!(
+            r.what,
+            "`ipv6 udp dport=5000` moves pkt_count[0] by +1 (its verdict, PASS, is right)"
+        );
+        assert_eq!(r.expected, "pkt_count[0] +1 per packet");
+        assert_eq!(r.seen, "pkt_count[0] +0 per packet");
+        assert_eq!(r.hint, Some(1));
+    }
+
+    fn answer_check() -> Check {
+        Check::Answer {
+            key: "k".into(),
+            fact: "map-type m".into(),
+            setup: vec![],
+            hint: Some(0),
+        }
+    }
+
+    #[test]
+    fn answers_are_compared_without_giving_the_truth_away() {
+        let c = answer_check();
+        let num = Fact::parse("maps sut enp6s0f0").unwrap();
+        let r = answer(&c, "maps_used", &num, Some("2".into()), "2");
+        assert!(r.passed);
+        let r = answer(&c, "maps_used", &num, Some("3".into()), "2");
+        assert!(
+            !r.passed && r.seen.contains("more than") && !r.seen.contains('2'),
+            "{}",
+            r.seen
+        );
+        let r = answer(&c, "maps_used", &num, Some("1".into()), "2");
+        assert!(!r.passed && r.seen.contains("less than"), "{}", r.seen);
+        let r = answer(&c, "maps_used", &num, Some("two".into()), "2");
+        assert!(!r.passed && r.seen.contains("write a number"), "{}", r.seen);
+        let r = answer(&c, "maps_used", &num, None, "2");
+        assert!(
+            !r.passed && r.seen.contains("not answered yet"),
+            "{}",
+            r.seen
+        );
+        // the kernel's type name, in any of the ways people write it
+        let ty = Fact::parse("map-type pkt_count").unwrap();
+        for w in [
+            "percpu_array",
+            "PERCPU_ARRAY",
+            "BPF_MAP_TYPE_PERCPU_ARRAY",
+            " percpu_array ",
+        ] {
+            assert!(
+                answer(&c, "t", &ty, Some(w.into()), "percpu_array").passed,
+                "{w}"
+            );
+        }
+        let r = answer(&c, "t", &ty, Some("array".into()), "percpu_array");
+        assert!(!r.passed && !r.seen.contains("percpu"), "{}", r.seen);
+        assert!(Fact::parse("insns sut").is_err());
+        assert!(Fact::parse("colour pkt_count").is_err());
+    }
+
+    #[test]
+    fn a_tools_count_is_the_last_number_of_its_line() {
+        assert_eq!(last_number("@aborts: 100"), Some(100));
+        assert_eq!(last_number("@aborts[7149, 2]: 12"), Some(12));
+        assert_eq!(last_number("packets: 0"), Some(0));
+        assert_eq!(last_number("packets:"), None);
+        assert_eq!(tail(&[]), "(it printed nothing)");
+        let lines: Vec<String> = (1..=6).map(|i| format!("l{i}")).collect();
+        assert_eq!(tail(&lines), "l3 / l4 / l5 / l6");
+    }
+
+    #[test]
+    fn answers_are_read_from_toml() {
+        let d = std::env::temp_dir().join(format!("eclat-answers-{}", std::process::id()));
+        std::fs::create_dir_all(&d).unwrap();
+        let f = d.join("answers.toml");
+        std::fs::write(&f, "a = \"?\"\nb = 2\nc = \" array \"\nd = \"\"\n").unwrap();
+        assert_eq!(read_answer(&f, "a").unwrap(), None);
+        assert_eq!(read_answer(&f, "b").unwrap().as_deref(), Some("2"));
+        assert_eq!(read_answer(&f, "c").unwrap().as_deref(), Some("array"));
+        assert_eq!(read_answer(&f, "d").unwrap(), None);
+        assert_eq!(read_answer(&f, "e").unwrap(), None);
+        std::fs::write(&f, "a = = 1").unwrap();
+        assert!(
+            read_answer(&f, "a")
+                .unwrap_err()
+                .to_string()
+                .contains("not valid TOML")
+        );
+        std::fs::remove_dir_all(&d).unwrap();
     }
 }

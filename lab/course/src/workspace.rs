@@ -20,14 +20,12 @@ pub fn user_home() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("/root"))
 }
 
-/// Gives a file or folder we created as root to the user who ran sudo.
-pub(crate) fn give_to_user(path: &Path) {
-    let (Ok(uid), Ok(gid)) = (std::env::var("SUDO_UID"), std::env::var("SUDO_GID")) else {
-        return;
-    };
-    if let (Ok(uid), Ok(gid)) = (uid.parse::<u32>(), gid.parse::<u32>()) {
-        let _ = nix::unistd::chown(path, Some(uid.into()), Some(gid.into()));
-    }
+/// Runs `f`, which writes in the learner's folders, as the learner (the user who ran
+/// `sudo`): what it creates is theirs, and their symbolic links get root nothing. Nothing
+/// is chowned afterwards (a path can be swapped between a write and a chown).
+pub(crate) fn as_learner<T: Send>(f: impl FnOnce() -> Result<T> + Send) -> Result<T> {
+    eclat_kernel::perms::as_invoking_user(f)
+        .context("taking the rights of the user who ran sudo")?
 }
 
 /// Where the learner's files live: `$ECLAT_LAB_WORKSPACE`, else `~/eclat-lab`.
@@ -46,23 +44,24 @@ pub fn path_of(lesson: &Lesson, ex: &Exercise) -> PathBuf {
 pub fn file(lesson: &Lesson, ex: &Exercise) -> Result<PathBuf> {
     let path = path_of(lesson, ex);
     let dir = path.parent().expect("a lesson folder");
-    if !dir.exists()
-        && let Some(old) = lesson
-            .formerly
-            .iter()
-            .map(|f| root().join(f))
-            .find(|d| d.is_dir())
-    {
-        // the learner's work from before the course was renumbered moves with its lesson
-        std::fs::rename(&old, dir)
-            .with_context(|| format!("moving {} to {}", old.display(), dir.display()))?;
-    }
-    if !path.exists() {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-        give_to_user(&root());
-        give_to_user(dir);
-        write_starter(lesson, ex, &path)?;
-    }
+    as_learner(|| {
+        if !dir.exists()
+            && let Some(old) = lesson
+                .formerly
+                .iter()
+                .map(|f| root().join(f))
+                .find(|d| d.is_dir())
+        {
+            // the learner's work from before the course was renumbered moves with its lesson
+            std::fs::rename(&old, dir)
+                .with_context(|| format!("moving {} to {}", old.display(), dir.display()))?;
+        }
+        if !path.exists() {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+            write_starter(lesson, ex, &path)?;
+        }
+        Ok(())
+    })?;
     Ok(path)
 }
 
@@ -74,9 +73,7 @@ fn write_starter(lesson: &Lesson, ex: &Exercise, path: &Path) -> Result<()> {
 fn write_copy(lesson: &Lesson, ex: &Exercise, kind: &str, path: &Path) -> Result<()> {
     let text = lessons::exercise_file(lesson, kind, &ex.file)
         .with_context(|| format!("lesson {} has no {kind}/{}", lesson.id, ex.file))?;
-    std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?;
-    give_to_user(path);
-    Ok(())
+    as_learner(|| std::fs::write(path, text).with_context(|| format!("writing {}", path.display())))
 }
 
 /// The exercise a workspace path is the file of: `<workspace>/<lesson id>/<exercise file>`.
@@ -121,7 +118,9 @@ fn replace_with(lesson: &Lesson, ex: &Exercise, kind: &str) -> Result<(PathBuf, 
         "{}.bak",
         path.extension().and_then(|e| e.to_str()).unwrap_or("")
     ));
-    std::fs::rename(&path, &backup).with_context(|| format!("keeping {}", path.display()))?;
+    as_learner(|| {
+        std::fs::rename(&path, &backup).with_context(|| format!("keeping {}", path.display()))
+    })?;
     write_copy(lesson, ex, kind, &path)?;
     Ok((path, backup))
 }

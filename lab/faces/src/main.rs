@@ -24,6 +24,14 @@ fn main() -> ExitCode {
     }
     let cli = Cli::parse();
     let env = LabEnv::from_env();
+    // a progress file with fields that do not parse: the rest is kept, and the learner told
+    match eclat_course::progress::repair() {
+        Ok(dropped) if !dropped.is_empty() => {
+            eprintln!("{}", render::progress_repaired(&dropped));
+        }
+        Ok(_) => {}
+        Err(e) => eprintln!("{}", render::error(&e)),
+    }
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .thread_name("eclat-rt")

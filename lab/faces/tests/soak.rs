@@ -205,7 +205,7 @@ fn a_minute_of_flood_through_the_ddos_chain_with_the_tui_watching() {
     // keys typed before the TUI has its terminal in raw mode are lost: wait for its first
     // frame (the lesson's greeting in the event log)
     wait_screen(&lab.tmux, "the first frame", |s| {
-        s.contains("8 steps: r runs")
+        s.contains("steps: r runs")
     });
     // `:` opens the command line, which stays open after each command; Esc closes it
     for (i, map) in PANELS.iter().enumerate() {

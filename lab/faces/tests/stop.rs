@@ -86,7 +86,7 @@ fn ctrl_c_stops_long_commands_in_the_shell() {
     t.type_text("map watch pkt_count --interval 100 --count 1000");
     t.keys(&["Enter"]);
     t.wait("a watch frame", Duration::from_secs(20), |s| {
-        s.contains("pkt_count at")
+        s.contains("pkt_count, ") && s.contains("into the watch")
     });
     stop(&t, &["C-c"], "map watch");
 
@@ -111,6 +111,28 @@ fn ctrl_c_stops_long_commands_in_the_shell() {
         s.contains("waiting for packets")
     });
     stop(&t, &["C-c"], "chain trace");
+
+    // exec: its lines while it runs; Ctrl-C goes to the command, which says goodbye and
+    // ends with its own status (the shell shows both, and is still there)
+    t.type_text(
+        "exec tg -- sh -c 'trap \"echo goodbye; exit 5\" INT; echo up-and-$((40+2)); while :; do sleep 0.05; done'",
+    );
+    t.keys(&["Enter"]);
+    t.wait("exec's first line", Duration::from_secs(20), |s| {
+        s.contains("up-and-42")
+    });
+    let before = t.screen().matches("stopped").count();
+    let t0 = Instant::now();
+    t.keys(&["C-c"]);
+    let s = t.wait("the command's goodbye", Duration::from_secs(20), |s| {
+        s.contains("goodbye") && s.contains("was sent Ctrl-C and ended with status 5")
+    });
+    eprintln!(
+        "exec: ended after Ctrl-C in {:.0} ms",
+        t0.elapsed().as_secs_f64() * 1e3
+    );
+    // it ended by itself after Ctrl-C: no "stopped" of the shell's own
+    assert_eq!(s.matches("stopped").count(), before, "{s}");
 
     // a check: stopped while it runs, no verdict, its scratch lab gone
     t.type_text("lesson check 6 end-the-chain");
@@ -214,5 +236,62 @@ fn esc_and_ctrl_c_stop_long_commands_in_the_tui() {
         s.contains("TUI-EXITED=")
     });
     assert!(s.contains("TUI-EXITED=0"), "{s}");
+    assert_eq!(leftovers(&env), Vec::<String>::new(), "left in the kernel");
+}
+
+/// A session killed while `exec` runs a command (`kill -9`, a closed window): the command's
+/// terminal closes with the lab, which hangs it up; nothing the learner started keeps
+/// running (a bpftrace left behind would keep its probes attached).
+#[test]
+fn a_killed_shell_hangs_up_what_exec_runs() {
+    need_root();
+    let env = lab("hup");
+    let mut t = Tmux::new(&env, "stoph", &[]);
+    t.launch("shell", 120, 40);
+    t.wait("the prompt", Duration::from_secs(10), |s| {
+        s.contains("eclat-lab>")
+    });
+    t.type_text("topo up");
+    t.keys(&["Enter"]);
+    t.wait("the lab", Duration::from_secs(60), |s| {
+        s.contains("topology hike-lab up")
+    });
+    let marker = format!("hup-marker-{}", std::process::id());
+    t.type_text(&format!(
+        "exec tg -- sh -c 'echo started-$((1+1)); while :; do sleep 0.05; done; echo {marker}'"
+    ));
+    t.keys(&["Enter"]);
+    t.wait("the command's first line", Duration::from_secs(20), |s| {
+        s.contains("started-2")
+    });
+    let running = || {
+        std::fs::read_dir("/proc")
+            .into_iter()
+            .flatten()
+            .flatten()
+            .any(|p| {
+                std::fs::read(p.path().join("cmdline"))
+                    .is_ok_and(|c| String::from_utf8_lossy(&c).contains(&marker))
+            })
+    };
+    assert!(running(), "the command runs");
+    let pid = t.tui_pid().expect("the shell's process");
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-9", &pid.to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let t0 = Instant::now();
+    while running() {
+        assert!(
+            t0.elapsed() < Duration::from_secs(10),
+            "the command outlived the killed session"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    t.close();
+    cli(&env, &["reset"]);
     assert_eq!(leftovers(&env), Vec::<String>::new(), "left in the kernel");
 }

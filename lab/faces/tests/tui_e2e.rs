@@ -11,7 +11,7 @@ use eclat_kernel::LabEnv;
 
 mod common;
 
-use common::{BIN, Tmux, figures, leftovers, need_root, panel_value};
+use common::{BIN, Tmux, figures, leftovers, need_root, panel_value, steps_of};
 
 fn lab(tag: &str) -> LabEnv {
     common::lab("tui", "et", tag)
@@ -30,10 +30,12 @@ fn lesson_one_from_first_frame_to_a_clean_quit() {
     let env = lab("l1");
     let t = start(&env, "tutorial 1", 120, 40);
     let long = Duration::from_secs(30);
+    let n = steps_of("01-hello-xdp");
+    let step = |i: usize| format!("Step {i}/{n}");
 
     // the first frame: the lesson and its first step
     t.wait("the first frame", Duration::from_secs(10), |s| {
-        s.contains("Hello XDP") && s.contains("Step 1/8")
+        s.contains("Hello XDP") && s.contains(&step(1))
     });
     eprintln!(
         "first frame on screen after {:.0} ms (spawn to tmux capture, debug build)",
@@ -52,7 +54,7 @@ fn lesson_one_from_first_frame_to_a_clean_quit() {
 
     // step 3: the counter attached, its panels loaded
     t.keys(&["n", "n"]);
-    t.wait("step 3", long, |s| s.contains("Step 3/8"));
+    t.wait("step 3", long, |s| s.contains(&step(3)));
     t.keys(&["r"]);
     let s = t.wait("the counter attached", long, |s| {
         s.contains("attached xdp_counter to sut:enp6s0f0")
@@ -64,7 +66,7 @@ fn lesson_one_from_first_frame_to_a_clean_quit() {
 
     // step 4: exactly 100 UDP packets, and the live panel shows them
     t.keys(&["n"]);
-    t.wait("step 4", long, |s| s.contains("Step 4/8"));
+    t.wait("step 4", long, |s| s.contains(&step(4)));
     t.keys(&["r"]);
     t.wait("100 packets counted", long, |s| {
         s.contains("sent 100/100 UDP packets") && panel_value(s, "packets") == Some(before + 100)
@@ -82,7 +84,7 @@ fn lesson_one_from_first_frame_to_a_clean_quit() {
 
     // step 7: ping gets no replies, but the counter still moves
     t.keys(&["n", "n", "n"]);
-    t.wait("step 7", long, |s| s.contains("Step 7/8"));
+    t.wait("step 7", long, |s| s.contains(&step(7)));
     t.keys(&["r"]);
     t.wait("the pings dropped", long, |s| {
         s.contains("0 echo replies received") && panel_value(s, "packets") == Some(before + 110)

@@ -11,7 +11,7 @@ use eclat_kernel::LabEnv;
 
 mod common;
 
-use common::{Tmux, leftovers, need_root, panel_value};
+use common::{Tmux, leftovers, need_root, panel_value, steps_of};
 
 fn lessons_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../lessons")
@@ -46,6 +46,13 @@ fn lesson_two_verifier_explained_then_a_save_passes_the_check() {
     let env = lab("l2");
     let mut t = start(&env, "tutorial 2", None, 80, 24);
     let long = Duration::from_secs(60);
+    let n = steps_of("02-architecture-and-toolchain");
+    let exercises =
+        std::fs::read_to_string(lessons_dir().join("02-architecture-and-toolchain/lesson.toml"))
+            .unwrap()
+            .lines()
+            .filter(|l| l.trim() == "[[exercise]]")
+            .count();
     t.wait("the first frame", Duration::from_secs(10), |s| {
         s.contains("Architecture and toolchain") && s.contains("c check")
     });
@@ -82,12 +89,12 @@ fn lesson_two_verifier_explained_then_a_save_passes_the_check() {
     });
     assert!(!s.contains("Verifier rejected"), "{s}");
     // no auto-advance: still on step 1
-    assert!(s.contains("step 1/3"), "{s}");
+    assert!(s.contains(&format!("step 1/{n}")), "{s}");
     let progress = std::fs::read_to_string(progress(&env)).unwrap();
     assert!(progress.contains("fix-verifier"), "{progress}");
     // moving on is the learner's key press
     t.keys(&["n"]);
-    t.wait("step 2", long, |s| s.contains("step 2/3"));
+    t.wait("step 2", long, |s| s.contains(&format!("step 2/{n}")));
 
     // quitting asks first (it removes the lab): y confirms
     t.keys(&["q", "y"]);
@@ -100,13 +107,15 @@ fn lesson_two_verifier_explained_then_a_save_passes_the_check() {
     t.launch("", 80, 24);
     t.wait("the lesson resumed", Duration::from_secs(10), |s| {
         s.contains("Lesson 2: Architecture and toolchain")
-            && s.contains("step 2/3")
+            && s.contains(&format!("step 2/{n}"))
             && s.contains("fix-verifier ✓")
     });
     // the lesson list shows it
     t.keys(&["l"]);
     t.wait("the lesson list", long, |s| {
-        s.contains("Lessons") && s.contains("2/3") && s.contains("✓ 1/1")
+        s.contains("Lessons")
+            && s.contains(&format!("2/{n}"))
+            && s.contains(&format!("✓ 1/{exercises}"))
     });
     t.keys(&["Escape"]);
     t.wait("the list closed", long, |s| !s.contains("Enter open"));
@@ -183,6 +192,74 @@ fn lesson_five_edit_in_the_editor_and_see_the_check_pass_and_the_counters_move()
     });
 
     // quitting asks first (it removes the lab): y confirms
+    t.keys(&["q", "y"]);
+    let s = t.wait("the TUI to exit", long, |s| s.contains("TUI-EXITED="));
+    assert!(s.contains("TUI-EXITED=0"), "{s}");
+    assert_eq!(leftovers(&env), Vec::<String>::new(), "left in the kernel");
+}
+
+/// Lesson 3 in the TUI: the counter made to abort, background traffic, a bpftrace one-liner
+/// whose lines stream into the log while it runs, and Ctrl-C, which it gets: the map it
+/// prints on the way out still reaches the log, with the real count of aborted packets.
+#[test]
+fn lesson_three_a_bpftrace_one_liner_streams_and_esc_gives_its_map() {
+    need_root();
+    if eclat_kernel::doctor::tool("bpftrace").is_none() || eclat_kernel::doctor::tracefs().is_none()
+    {
+        eprintln!("skipped: bpftrace or tracefs missing (doctor says how to install them)");
+        return;
+    }
+    let env = lab("l3");
+    let t = start(&env, "tutorial 3", None, 160, 45);
+    let long = Duration::from_secs(60);
+    t.wait("the first frame", Duration::from_secs(10), |s| {
+        s.contains("The real tools") && s.contains("c check")
+    });
+    // the command line keeps the focus after a command: `:` only the first time
+    t.keys(&[":"]);
+    let run = |cmd: &str, what: &str, done: &dyn Fn(&str) -> bool| {
+        t.type_text(cmd);
+        t.keys(&["Enter"]);
+        t.wait(what, long, done)
+    };
+    run("topo up", "the lab", &|s| s.contains("xdp: xdp_pass"));
+    run("xdp attach xdp_counter sut enp6s0f0", "the counter", &|s| {
+        s.contains("attached xdp_counter")
+    });
+    run("map set verdict 0 ABORTED", "the verdict", &|s| {
+        s.contains("= ABORTED")
+    });
+    let s = run(
+        "exec sut -- bpftrace -e 'tracepoint:xdp:xdp_exception { @aborts = count(); } BEGIN { printf(\"ready-%s\\n\", \"to-count\"); }'",
+        // (the words joined only in bpftrace's output, not in the command line)
+        "bpftrace's first line while it runs",
+        &|s| s.contains("ready-to-count"),
+    );
+    assert!(!s.contains("was sent Ctrl-C"), "still running: {s}");
+    // the generator from a second terminal (the TUI runs one command at a time)
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_eclat-lab"))
+        .args([
+            "traffic", "--from", "tg", "--to", "fc01::2", "--udp", "5000", "--count", "25",
+        ])
+        .env("ECLAT_LAB_STATE", &env.state_dir)
+        .env("ECLAT_LAB_BPFFS", &env.bpffs_root)
+        .env("ECLAT_LAB_NS_PREFIX", &env.ns_prefix)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    t.wait("the counter saw them", long, |s| {
+        panel_value(s, "packets") == Some(25)
+    });
+    // Ctrl-C on the command line (Esc outside it) stops the command: bpftrace gets Ctrl-C
+    t.keys(&["C-c"]);
+    let s = t.wait("the map bpftrace prints after Ctrl-C", long, |s| {
+        s.contains("@aborts: 25")
+    });
+    assert!(
+        s.contains("was sent Ctrl-C") || s.contains("stopped"),
+        "{s}"
+    );
+    t.keys(&["Escape"]);
     t.keys(&["q", "y"]);
     let s = t.wait("the TUI to exit", long, |s| s.contains("TUI-EXITED="));
     assert!(s.contains("TUI-EXITED=0"), "{s}");

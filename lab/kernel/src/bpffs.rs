@@ -26,6 +26,14 @@ pub enum BpffsError {
     Mount { err: io::Error },
     #[error(transparent)]
     Journal(#[from] JournalError),
+    #[error(transparent)]
+    Uncontrolled(#[from] crate::perms::Uncontrolled),
+}
+
+/// Checks that the lab's bpffs root, if it exists, is root's and writable by root alone
+/// (bpffs is mounted 1777: any user could have made it, then renamed what the lab pins).
+pub fn check_root(env: &LabEnv) -> Result<(), crate::perms::Uncontrolled> {
+    crate::perms::check_controlled(&env.bpffs_root, "the lab's bpffs root", "ECLAT_LAB_BPFFS")
 }
 
 // the width of statfs's f_type differs between architectures: the cast is not a no-op everywhere
@@ -85,6 +93,7 @@ pub fn ensure_dir(
     life: Lifetime,
 ) -> Result<(), BpffsError> {
     ensure_mounted()?;
+    check_root(env)?;
     if dir != env.bpffs_root {
         check_inside(env, dir)?;
     }
@@ -98,38 +107,12 @@ pub fn ensure_dir(
     }
     for d in todo.into_iter().rev() {
         journal.add(Resource::Dir { path: d.clone() }, life)?;
-        std::fs::create_dir(&d).map_err(|err| BpffsError::Io {
+        crate::perms::make_dir(&d, crate::perms::DIR_MODE).map_err(|err| BpffsError::Io {
             path: d.clone(),
             err,
         })?;
     }
     Ok(())
-}
-
-/// Records every pin below the root that the journal does not know yet (objects pinned by
-/// a loader that pins as it loads, e.g. aya's map pinning).
-pub fn record_new_pins(
-    env: &LabEnv,
-    journal: &mut Journal,
-    life: Lifetime,
-) -> Result<usize, BpffsError> {
-    let known: std::collections::HashSet<Resource> =
-        journal.entries()?.into_iter().map(|e| e.res).collect();
-    let mut found = Vec::new();
-    walk(&env.bpffs_root, &mut found);
-    let mut n = 0;
-    for (path, is_dir) in found {
-        let res = if is_dir {
-            Resource::Dir { path }
-        } else {
-            Resource::Pin { path }
-        };
-        if !known.contains(&res) {
-            journal.add(res, life)?;
-            n += 1;
-        }
-    }
-    Ok(n)
 }
 
 /// A scratch directory `<root>/tmp/<name>` for a throwaway HIKe instance (`eclat-lab test`,

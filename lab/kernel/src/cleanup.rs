@@ -15,16 +15,27 @@ use crate::netns;
 
 #[derive(Debug, Clone, Default, Serialize, schemars::JsonSchema)]
 pub struct CleanupReport {
+    /// what was removed, one line each (`namespace tg`, `pin /sys/fs/bpf/...`; `unrecorded ...` for
+    /// a bpffs file below the lab's root that the journal did not hold), in removal order; empty
+    /// when there was nothing to remove
     pub removed: Vec<String>,
-    /// objects left in place, with the reason
+    /// the lab's objects that could not be removed, with the reason (a failure)
     pub kept: Vec<String>,
+    /// what is not the lab's and was left in place as it should be: pins and folders
+    /// someone else made below the lab's root, a namespace name now used by another
+    /// namespace, a folder of the lab's that holds such things
+    pub foreign: Vec<String>,
 }
 
 impl CleanupReport {
     pub fn is_empty(&self) -> bool {
-        self.removed.is_empty() && self.kept.is_empty()
+        self.removed.is_empty() && self.kept.is_empty() && self.foreign.is_empty()
     }
 }
+
+/// A directory of the lab's that holds what the lab did not make: kept, not a failure.
+const HOLDS_FOREIGN: &str = "the lab made it, but it holds what the lab did not make (listed \
+                             with it): left in place until it is empty";
 
 fn remove_one(env: &LabEnv, res: &Resource) -> Result<bool, String> {
     match res {
@@ -71,6 +82,9 @@ fn remove_one(env: &LabEnv, res: &Resource) -> Result<bool, String> {
             match std::fs::remove_dir(path) {
                 Ok(()) => Ok(true),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+                Err(e) if e.kind() == std::io::ErrorKind::DirectoryNotEmpty => {
+                    Err(HOLDS_FOREIGN.to_string())
+                }
                 Err(e) => Err(format!("{}: {e}", path.display())),
             }
         }
@@ -96,18 +110,56 @@ fn remove_entries(
                     && netns::inode(name).is_some()
                 {
                     report
-                        .kept
+                        .foreign
                         .push(format!("{} (now another namespace, not the lab's)", e.res));
                 }
                 journal.del(&e.res)?;
             }
+            Err(why) if why == HOLDS_FOREIGN => report.foreign.push(format!("{}: {why}", e.res)),
             Err(why) => report.kept.push(format!("{}: {why}", e.res)),
         }
     }
     Ok(())
 }
 
-/// A scratch lab (`crate::sublab`) could not be made or removed.
+/// Removes the pins and folders below `root` that this process recorded as provisional and
+/// did not confirm: an operation that failed half-way undoes what it made at once, as the
+/// next start would (and no later command calls them leftovers of a crash). Scratch areas
+/// and scratch labs are left to their own guards.
+pub fn undo_provisional(root: &Path, journal: &mut Journal) -> Result<usize, JournalError> {
+    let me = journal.owner();
+    let mine: Vec<Resource> = journal
+        .entries()?
+        .into_iter()
+        .filter(|e| e.owner == me && e.life == crate::journal::Lifetime::Provisional)
+        .map(|e| e.res)
+        .filter(|r| match r {
+            Resource::Pin { path } | Resource::Dir { path } => {
+                path.starts_with(root) && path != root
+            }
+            _ => false,
+        })
+        .collect();
+    let mut n = 0;
+    // pins before their folders: the reverse of creation order
+    for res in mine.into_iter().rev() {
+        let gone = match &res {
+            Resource::Pin { path } => std::fs::remove_file(path),
+            Resource::Dir { path } => std::fs::remove_dir(path),
+            _ => continue,
+        };
+        match gone {
+            Ok(()) => n += 1,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            // not empty (something confirmed lives in it) or busy: the record stays
+            Err(_) => continue,
+        }
+        journal.del(&res)?;
+    }
+    Ok(n)
+}
+
+/// A scratch lab (the `sublab` module) could not be made or removed.
 #[derive(Debug, thiserror::Error)]
 pub enum SubLabError {
     #[error(transparent)]
@@ -123,12 +175,19 @@ pub enum SubLabError {
 /// Removes the leftovers of crashed operations and ended sessions. Cheap when there are none:
 /// it reads the journal and checks a few `/proc/<pid>/stat` files.
 pub fn recover(env: &LabEnv, journal: &mut Journal) -> Result<CleanupReport, JournalError> {
+    let mut report = CleanupReport::default();
+    // a `topo down` killed half-way: finish it
+    match crate::topo::finish_down(env, journal) {
+        Ok(removed) => report.removed.extend(removed),
+        Err(e) => report
+            .kept
+            .push(format!("the topology an interrupted `topo down` left: {e}")),
+    }
     let leftovers: Vec<Entry> = journal
         .entries()?
         .into_iter()
         .filter(|e| e.is_leftover())
         .collect();
-    let mut report = CleanupReport::default();
     if leftovers.is_empty() {
         return Ok(report);
     }
@@ -187,42 +246,61 @@ fn any_netns_left(_env: &LabEnv, journal: &Journal) -> Result<bool, JournalError
         .any(|e| matches!(e.res, Resource::Netns { .. })))
 }
 
-/// Removes everything the lab created, and nothing else.
+/// Removes everything the lab created, and nothing else: what its journal records, each
+/// checked to be still the recorded object; a directory only when it is empty. Anything
+/// else below the lab's root (a pin or folder someone else made there) is reported as
+/// kept, never removed.
 pub fn reset(env: &LabEnv, journal: &mut Journal) -> Result<CleanupReport, JournalError> {
     let mut report = CleanupReport::default();
     let entries = journal.entries()?;
     remove_entries(env, journal, entries, &mut report)?;
-    // anything still below the lab's own root was pinned by the lab in the instant between
-    // pinning and recording (a crash there); the root is the lab's, so sweep it
-    if env.bpffs_root.exists() && bpffs::is_bpffs(env.bpffs_root.parent().unwrap_or(Path::new("/")))
-    {
-        let mut found = Vec::new();
-        bpffs::walk(&env.bpffs_root, &mut found);
-        for (path, is_dir) in found.into_iter().rev() {
-            let r = if is_dir {
-                std::fs::remove_dir(&path)
-            } else {
-                std::fs::remove_file(&path)
-            };
-            match r {
-                Ok(()) => report
-                    .removed
-                    .push(format!("unrecorded {}", path.display())),
-                Err(e) => report.kept.push(format!("{}: {e}", path.display())),
-            }
-        }
-        match std::fs::remove_dir(&env.bpffs_root) {
-            Ok(()) => report
-                .removed
-                .push(format!("directory {}", env.bpffs_root.display())),
-            Err(e) => report
-                .kept
-                .push(format!("{}: {e}", env.bpffs_root.display())),
-        }
-    }
+    report.foreign.extend(foreign(env, journal)?);
     let _ = std::fs::remove_file(env.topology_state_path());
+    let _ = std::fs::remove_file(env.topology_down_path());
     journal.compact()?;
     Ok(report)
+}
+
+/// What lies below the lab's bpffs root that its journal does not record: someone else's.
+pub fn foreign(env: &LabEnv, journal: &Journal) -> Result<Vec<String>, JournalError> {
+    let mut ours = std::collections::HashSet::new();
+    // scratch areas are recorded whole: what is inside them is the lab's too
+    let mut skip: Vec<std::path::PathBuf> = Vec::new();
+    for e in journal.entries()? {
+        match e.res {
+            Resource::Pin { path } | Resource::Dir { path } => {
+                ours.insert(path);
+            }
+            Resource::Scratch { path } => skip.push(path),
+            Resource::SubLab { bpffs_root, .. } => skip.push(bpffs_root),
+            Resource::Netns { .. } => {}
+        }
+    }
+    let mut out = Vec::new();
+    if env.bpffs_root.exists() && !ours.contains(&env.bpffs_root) {
+        out.push(format!(
+            "directory {}: the lab's bpffs root, but the lab did not make it (its journal has \
+             no record of it), left in place",
+            env.bpffs_root.display()
+        ));
+    }
+    let mut found = Vec::new();
+    bpffs::walk(&env.bpffs_root, &mut found);
+    for (path, is_dir) in found {
+        if ours.contains(&path) || skip.iter().any(|s| path.starts_with(s)) {
+            continue;
+        }
+        if is_dir {
+            // what is inside a foreign folder is foreign too: one line for all of it
+            skip.push(path.clone());
+        }
+        out.push(format!(
+            "{} {}: not made by the lab (its journal has no record of it), left in place",
+            if is_dir { "directory" } else { "pin" },
+            path.display()
+        ));
+    }
+    Ok(out)
 }
 
 /// Removes scratch lab `sub` of `env`: everything its journal records, then its directories,

@@ -15,8 +15,12 @@ pub enum Level {
 
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Check {
+    /// which check this is, a stable word: `privileges`, `kernel`, `btf`, `bpffs`, `jit`, `clang`,
+    /// `lockdown`, `netns`, `ping`
     pub name: &'static str,
+    /// `ok`, `warn` (the lab works, with a limit) or `fail` (the lab cannot run until it is fixed)
     pub level: Level,
+    /// what the check found, one line for a person (a kernel version, a path, what is missing)
     pub detail: String,
     /// how to fix it (empty when ok)
     pub fix: String,
@@ -71,8 +75,13 @@ pub fn kernel_version() -> Option<(u32, u32, String)> {
 
 fn find_in_path(names: &[&str]) -> Option<String> {
     let path = std::env::var_os("PATH")?;
+    find_in(names, std::env::split_paths(&path))
+}
+
+fn find_in(names: &[&str], dirs: impl Iterator<Item = std::path::PathBuf>) -> Option<String> {
+    let dirs: Vec<_> = dirs.collect();
     for n in names {
-        for d in std::env::split_paths(&path) {
+        for d in &dirs {
             let p = d.join(n);
             if p.is_file() {
                 return Some(p.display().to_string());
@@ -80,6 +89,139 @@ fn find_in_path(names: &[&str]) -> Option<String> {
         }
     }
     None
+}
+
+/// Where Debian and Ubuntu put administrators' tools (bpftool is in /usr/sbin), which a
+/// user's PATH may lack.
+const SBIN: [&str; 3] = ["/usr/local/sbin", "/usr/sbin", "/sbin"];
+
+/// A tool of the field (`bpftool`, `bpftrace`): on the PATH or in an sbin folder.
+pub fn tool(name: &str) -> Option<String> {
+    find_in_path(&[name]).or_else(|| find_in(&[name], SBIN.iter().map(std::path::PathBuf::from)))
+}
+
+/// The Python that has bcc's bindings (python3-bpfcc installs them for the system's
+/// /usr/bin/python3, which a pyenv or venv on the PATH may hide).
+pub const BCC_PYTHON: &str = "/usr/bin/python3";
+
+/// Can the system's Python import bcc? (`None`: yes; else what it said.)
+pub fn bcc_missing() -> Option<String> {
+    match std::process::Command::new(BCC_PYTHON)
+        .args(["-c", "import bcc"])
+        .stdin(std::process::Stdio::null())
+        .output()
+    {
+        Ok(o) if o.status.success() => None,
+        Ok(o) => Some(
+            String::from_utf8_lossy(&o.stderr)
+                .lines()
+                .last()
+                .unwrap_or("import bcc failed")
+                .to_string(),
+        ),
+        Err(e) => Some(format!("{BCC_PYTHON}: {e}")),
+    }
+}
+
+/// The running kernel's headers, as bcc looks for them: `$BCC_KERNEL_SOURCE`, the build
+/// tree of /lib/modules/RELEASE, or the kernel's own archive (CONFIG_IKHEADERS).
+pub fn kernel_headers(release: &str) -> Option<String> {
+    // bcc's own variable: a header tree the administrator points it at
+    if let Some(dir) = std::env::var_os("BCC_KERNEL_SOURCE") {
+        let dir = std::path::PathBuf::from(dir);
+        if dir.join("include/linux/kconfig.h").is_file() {
+            return Some(format!(
+                "{} (BCC_KERNEL_SOURCE: headers you chose, maybe of another kernel version)",
+                dir.display()
+            ));
+        }
+    }
+    let build = format!("/lib/modules/{release}/build/include");
+    if Path::new(&build).is_dir() {
+        return Some(format!("/lib/modules/{release}/build"));
+    }
+    let kh = "/sys/kernel/kheaders.tar.xz";
+    Path::new(kh).exists().then(|| kh.to_string())
+}
+
+/// Is tracefs (the tracepoints bpftrace attaches to) mounted?
+pub fn tracefs() -> Option<&'static str> {
+    ["/sys/kernel/tracing", "/sys/kernel/debug/tracing"]
+        .into_iter()
+        .find(|d| Path::new(d).join("events").is_dir())
+}
+
+/// The checks of the field's tools, from what was found (the lab itself needs none of
+/// them; lesson 3 uses them all): every one missing says how to install it.
+pub fn tool_checks(
+    bpftool: Option<String>,
+    bpftrace: Option<String>,
+    tracefs: Option<&str>,
+    bcc_missing: Option<String>,
+    release: &str,
+    headers: Option<String>,
+) -> Vec<Check> {
+    let setup =
+        "or run `sudo ./setup.sh`, which installs the tools where the distribution has them";
+    let mut out = Vec::new();
+    out.push(match bpftool {
+        Some(p) => check("bpftool", Level::Ok, p, ""),
+        None => check(
+            "bpftool",
+            Level::Warn,
+            "bpftool not found (PATH, /usr/sbin): lesson 3 looks at the lab's programs and maps with it",
+            format!("sudo apt-get install bpftool (Ubuntu: linux-tools-common) {setup}"),
+        ),
+    });
+    out.push(match bpftrace {
+        Some(p) => check("bpftrace", Level::Ok, p, ""),
+        None => check(
+            "bpftrace",
+            Level::Warn,
+            "bpftrace not found: lesson 3 observes the lab's XDP programs with it",
+            format!("sudo apt-get install bpftrace {setup}"),
+        ),
+    });
+    out.push(match tracefs {
+        Some(d) => check("tracefs", Level::Ok, format!("tracefs at {d}"), ""),
+        None => check(
+            "tracefs",
+            Level::Warn,
+            "tracefs is not mounted: bpftrace cannot attach to tracepoints (xdp:xdp_exception, ...)",
+            "sudo mount -t tracefs tracefs /sys/kernel/tracing (or run `sudo eclat-lab doctor`)",
+        ),
+    });
+    out.push(match bcc_missing {
+        None => check("bcc", Level::Ok, format!("{BCC_PYTHON} imports bcc"), ""),
+        Some(why) => check(
+            "bcc",
+            Level::Warn,
+            format!("{BCC_PYTHON} cannot import bcc ({why}): lesson 3's bcc step needs it"),
+            format!("sudo apt-get install python3-bpfcc bpfcc-tools {setup}"),
+        ),
+    });
+    out.push(match headers {
+        Some(h) => check(
+            "headers",
+            Level::Ok,
+            format!("headers of Linux {release}: {h}"),
+            "",
+        ),
+        None => check(
+            "headers",
+            Level::Warn,
+            format!(
+                "no headers of the running kernel (Linux {release}): bcc compiles its C against \
+                 them when it starts, so lesson 3's bcc step is not possible on this machine"
+            ),
+            format!(
+                "sudo apt-get install linux-headers-{release}; if apt has no such package, this \
+                 kernel was not built by the distribution: boot a distribution kernel (the \
+                 Vagrant box has one, with its headers)"
+            ),
+        ),
+    });
+    out
 }
 
 /// The clang the lab uses to build modules: `$ECLAT_LAB_CLANG`, `clang-19`, or `clang`.
@@ -229,6 +371,20 @@ pub fn run(mount_bpffs: bool) -> Vec<Check> {
         )
     });
 
+    let release = kernel_version().map(|v| v.2).unwrap_or_default();
+    let mut traced = tracefs();
+    if traced.is_none() && mount_bpffs && priv_ok && mount_tracefs() {
+        traced = tracefs();
+    }
+    out.extend(tool_checks(
+        tool("bpftool"),
+        tool("bpftrace"),
+        traced,
+        bcc_missing(),
+        &release,
+        kernel_headers(&release),
+    ));
+
     out.push(match find_in_path(&["ping"]) {
         Some(p) => check("ping", Level::Ok, p, ""),
         None => check(
@@ -239,4 +395,85 @@ pub fn run(mount_bpffs: bool) -> Vec<Check> {
         ),
     });
     out
+}
+
+/// Mounts tracefs at /sys/kernel/tracing (where the kernel makes its mount point), as the
+/// doctor mounts bpffs: true when it is there afterwards.
+fn mount_tracefs() -> bool {
+    let dir = Path::new("/sys/kernel/tracing");
+    dir.is_dir()
+        && nix::mount::mount(
+            Some("tracefs"),
+            dir,
+            Some("tracefs"),
+            nix::mount::MsFlags::MS_NOSUID
+                | nix::mount::MsFlags::MS_NODEV
+                | nix::mount::MsFlags::MS_NOEXEC,
+            None::<&str>,
+        )
+        .is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_tools_are_reported_with_how_to_install_them() {
+        let c = tool_checks(
+            None,
+            None,
+            None,
+            Some("No module named 'bcc'".into()),
+            "6.18.4-x",
+            None,
+        );
+        let by = |n: &str| {
+            c.iter()
+                .find(|c| c.name == n)
+                .unwrap_or_else(|| panic!("{n}"))
+        };
+        for (name, fix) in [
+            ("bpftool", "apt-get install bpftool"),
+            ("bpftrace", "apt-get install bpftrace"),
+            ("tracefs", "mount -t tracefs"),
+            ("bcc", "python3-bpfcc"),
+            ("headers", "linux-headers-6.18.4-x"),
+        ] {
+            let k = by(name);
+            assert_eq!(k.level, Level::Warn, "{name}: the lab runs without it");
+            assert!(k.fix.contains(fix), "{name}: {}", k.fix);
+        }
+        assert!(by("bcc").detail.contains("No module named 'bcc'"));
+        assert!(
+            by("headers")
+                .detail
+                .contains("not possible on this machine")
+        );
+        let ok = tool_checks(
+            Some("/usr/sbin/bpftool".into()),
+            Some("/usr/bin/bpftrace".into()),
+            Some("/sys/kernel/tracing"),
+            None,
+            "6.1.0-1",
+            Some("/lib/modules/6.1.0-1/build".into()),
+        );
+        assert!(
+            ok.iter().all(|c| c.level == Level::Ok && c.fix.is_empty()),
+            "{ok:?}"
+        );
+    }
+
+    #[test]
+    fn tools_are_found_in_sbin_folders_off_the_path() {
+        let d = std::env::temp_dir().join(format!("eclat-doctor-{}", std::process::id()));
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::write(d.join("bpftool"), "").unwrap();
+        assert_eq!(
+            find_in(&["bpftool"], [d.clone()].into_iter()),
+            Some(d.join("bpftool").display().to_string())
+        );
+        assert_eq!(find_in(&["bpftrace"], [d.clone()].into_iter()), None);
+        std::fs::remove_dir_all(&d).unwrap();
+    }
 }

@@ -65,4 +65,10 @@ impl LabEnv {
     pub fn topology_state_path(&self) -> PathBuf {
         self.state_dir.join("topology.toml")
     }
+
+    /// The state file of a topology being taken down (`topo down` renames it first, removes
+    /// it last; found at a start, the removal was killed and is finished).
+    pub fn topology_down_path(&self) -> PathBuf {
+        self.state_dir.join("topology.down.toml")
+    }
 }

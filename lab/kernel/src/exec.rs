@@ -34,7 +34,11 @@ pub fn command(env: &LabEnv, node: &str, argv: &[String]) -> Result<Command, Exe
     let (prog, args) = argv.split_first().ok_or(ExecError::Empty)?;
     let (_, ns) = crate::nodes::resolve_node(env, node)?;
     let fd = netns::open(&ns)?;
-    let mut cmd = Command::new(prog);
+    // a bare name is looked up on the PATH, then where Debian puts bpftool (/usr/sbin)
+    let found = (!prog.contains('/'))
+        .then(|| crate::doctor::tool(prog))
+        .flatten();
+    let mut cmd = Command::new(found.as_deref().unwrap_or(prog));
     cmd.args(args);
     let raw = fd.as_raw_fd();
     // SAFETY: setns(2) is async-signal-safe; `fd` stays open until the child has exec'd
@@ -74,4 +78,160 @@ pub fn output(
         node: node.to_string(),
         err,
     })
+}
+
+/// A command running inside a node with its output on a pseudo-terminal (so tools that
+/// buffer a pipe, like bpftrace, write each line as it comes), read line by line.
+pub struct Running {
+    child: std::process::Child,
+    lines: std::sync::mpsc::Receiver<String>,
+    /// the command line, for errors
+    pub cmd: String,
+}
+
+/// What [`Running::next_line`] saw.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Next {
+    Line(String),
+    /// nothing within the timeout
+    Quiet,
+    /// the output is closed: the command (and whatever it started) ended
+    Closed,
+}
+
+/// Starts `argv` in `node`: stdin from /dev/null, stdout and stderr on a new pseudo-terminal,
+/// in a session of its own (so an interrupt reaches everything it started).
+pub fn spawn(env: &LabEnv, node: &str, argv: &[String]) -> Result<Running, ExecError> {
+    let spawn_err = |err: std::io::Error| ExecError::Spawn {
+        cmd: argv.join(" "),
+        node: node.to_string(),
+        err,
+    };
+    let mut cmd = command(env, node, argv)?;
+    let ws = nix::pty::Winsize {
+        ws_row: 50,
+        ws_col: 160,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    let pty = nix::pty::openpty(Some(&ws), None).map_err(|e| spawn_err(e.into()))?;
+    // neither side may leak into the command (a master held by the command itself would
+    // never close, and so never hang it up)
+    for fd in [&pty.master, &pty.slave] {
+        nix::fcntl::fcntl(
+            fd,
+            nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC),
+        )
+        .map_err(|e| spawn_err(e.into()))?;
+    }
+    // no "\n" -> "\r\n" on the way out: lines arrive as the program wrote them
+    if let Ok(mut t) = nix::sys::termios::tcgetattr(&pty.slave) {
+        t.output_flags.remove(nix::sys::termios::OutputFlags::ONLCR);
+        let _ = nix::sys::termios::tcsetattr(&pty.slave, nix::sys::termios::SetArg::TCSANOW, &t);
+    }
+    let out = pty.slave.try_clone().map_err(spawn_err)?;
+    cmd.stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::from(out))
+        .stderr(std::process::Stdio::from(pty.slave))
+        .env("TERM", "dumb");
+    // SAFETY: setsid(2) and ioctl(2) are async-signal-safe. The terminal becomes the new
+    // session's controlling terminal (stdout is already on it when this runs): if the lab
+    // dies, the closed terminal hangs the command up (SIGHUP) instead of leaving it running.
+    unsafe {
+        cmd.pre_exec(|| {
+            if libc::setsid() < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            libc::ioctl(1, libc::TIOCSCTTY, 0);
+            Ok(())
+        });
+    }
+    let child = cmd.spawn().map_err(spawn_err)?;
+    // the Command holds our copies of the terminal's slave side: gone, so that the master
+    // reads end of file once the command and its children have closed theirs
+    drop(cmd);
+    let (tx, lines) = std::sync::mpsc::channel();
+    let master = std::fs::File::from(pty.master);
+    std::thread::Builder::new()
+        .name("exec-output".into())
+        .spawn(move || {
+            use std::io::BufRead;
+            let mut r = std::io::BufReader::new(master);
+            let mut buf = Vec::new();
+            loop {
+                buf.clear();
+                // a closed terminal reads as EIO: the end, like EOF
+                match r.read_until(b'\n', &mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => {
+                        let line = String::from_utf8_lossy(&buf);
+                        let line = line.trim_end_matches(['\n', '\r']).replace('\r', "");
+                        if tx.send(line).is_err() {
+                            break;
+                        }
+                    }
+                }
+            }
+        })
+        .map_err(spawn_err)?;
+    Ok(Running {
+        child,
+        lines,
+        cmd: argv.join(" "),
+    })
+}
+
+impl Running {
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The next line of output, waiting at most `timeout`.
+    pub fn next_line(&self, timeout: std::time::Duration) -> Next {
+        match self.lines.recv_timeout(timeout) {
+            Ok(l) => Next::Line(l),
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => Next::Quiet,
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => Next::Closed,
+        }
+    }
+
+    /// Sends `sig` to the command's whole session (its process group).
+    pub fn signal(&self, sig: nix::sys::signal::Signal) {
+        let pgid = nix::unistd::Pid::from_raw(self.child.id() as i32);
+        let _ = nix::sys::signal::killpg(pgid, sig);
+    }
+
+    /// Ctrl-C, as a terminal would send it: tools like bpftrace print what they collected
+    /// and end.
+    pub fn interrupt(&self) {
+        self.signal(nix::sys::signal::Signal::SIGINT);
+    }
+
+    /// Has the command ended? Its status if so.
+    pub fn try_wait(&mut self) -> Option<ExitStatus> {
+        self.child.try_wait().ok().flatten()
+    }
+
+    /// Waits for the end; after `grace`, kills the command's session.
+    pub fn wait(&mut self, grace: std::time::Duration) -> std::io::Result<ExitStatus> {
+        let until = std::time::Instant::now() + grace;
+        while std::time::Instant::now() < until {
+            if let Some(st) = self.child.try_wait()? {
+                return Ok(st);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        self.signal(nix::sys::signal::Signal::SIGKILL);
+        self.child.wait()
+    }
+}
+
+impl Drop for Running {
+    /// A command nobody waits for any more does not outlive its reader.
+    fn drop(&mut self) {
+        if self.child.try_wait().ok().flatten().is_none() {
+            self.signal(nix::sys::signal::Signal::SIGKILL);
+            let _ = self.child.wait();
+        }
+    }
 }

@@ -61,7 +61,10 @@ pub enum Lifetime {
 /// A process, identified by pid and start time (pids are reused; start times are not).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Owner {
+    /// the owning process's id
     pub pid: u32,
+    /// the process's start time in clock ticks since boot (field 22 of `/proc/<pid>/stat`); with
+    /// the pid it names one process even after pids are reused; 0 when it could not be read
     pub start: u64,
 }
 
@@ -74,17 +77,32 @@ impl Owner {
         }
     }
 
+    /// Is this process still running? A pid now used by another process (another start
+    /// time) is not, and neither is a zombie (killed, not yet reaped: it will never finish
+    /// or clean up anything).
     pub fn alive(&self) -> bool {
-        proc_start_time(self.pid) == Some(self.start)
+        proc_stat(self.pid).is_some_and(|(state, start)| start == self.start && !is_dead(state))
     }
+}
+
+/// `Z` (zombie) and `X` (dead): a process that runs no more.
+fn is_dead(state: char) -> bool {
+    matches!(state, 'Z' | 'X' | 'x')
 }
 
 /// Field 22 of `/proc/<pid>/stat`: start time in clock ticks since boot.
 fn proc_start_time(pid: u32) -> Option<u64> {
+    proc_stat(pid).map(|(_, start)| start)
+}
+
+/// Fields 3 (state) and 22 (start time) of `/proc/<pid>/stat`.
+fn proc_stat(pid: u32) -> Option<(char, u64)> {
     let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // the command name (field 2) may contain spaces and parentheses: skip past the last ')'
-    let rest = &s[s.rfind(')')? + 2..];
-    rest.split(' ').nth(19)?.parse().ok()
+    let rest = s.get(s.rfind(')')? + 2..)?;
+    let mut fields = rest.split(' ');
+    let state = fields.next()?.chars().next()?;
+    Some((state, fields.nth(18)?.parse().ok()?))
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -108,8 +126,13 @@ enum Record {
 /// A live entry of the journal.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Entry {
+    /// the kernel object the lab created (`kind` says which: `netns`, `dir`, `pin`, `scratch`,
+    /// `sub_lab`)
     pub res: Resource,
+    /// the process that created it
     pub owner: Owner,
+    /// how long it is meant to live: `provisional` (an operation in progress), `session` (a running
+    /// session's), `persistent` (until removed)
     pub life: Lifetime,
 }
 
@@ -132,6 +155,14 @@ pub enum JournalError {
         line: usize,
         err: String,
     },
+    #[error(transparent)]
+    Uncontrolled(#[from] crate::perms::Uncontrolled),
+    #[error(
+        "the lab's lock {path} is held by process {pid} of uid {uid}, not by an eclat-lab of \
+         this user: the lab does not wait for it. Stop that process (`kill {pid}`), or fix the \
+         lock's mode (`sudo chmod 0600 {path}`; the lab makes it so)"
+    )]
+    LockHeld { path: PathBuf, pid: u32, uid: u32 },
 }
 
 pub struct Journal {
@@ -147,17 +178,68 @@ pub struct Lock {
 }
 
 impl Lock {
-    /// Blocks until no other eclat-lab process holds the lock.
-    pub fn acquire(path: &Path) -> io::Result<Self> {
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(path)?;
-        let guard = nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusive)
-            .map_err(|(_, e)| io::Error::from(e))?;
-        Ok(Self { _guard: guard })
+    /// Waits until no other eclat-lab process holds the lock. A lock held by a process of
+    /// another user (only possible when the lock file's mode let them open it) is an error at
+    /// once, never a wait without end.
+    pub fn acquire(path: &Path) -> Result<Self, JournalError> {
+        use nix::fcntl::{Flock, FlockArg};
+        let io_err = |err| JournalError::Io {
+            path: path.to_path_buf(),
+            err,
+        };
+        let mut file =
+            crate::perms::open_file(path, crate::perms::LOCK_MODE, false).map_err(io_err)?;
+        loop {
+            match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
+                Ok(guard) => return Ok(Self { _guard: guard }),
+                Err((f, nix::errno::Errno::EWOULDBLOCK)) => {
+                    file = f;
+                    let me = nix::unistd::geteuid().as_raw();
+                    if let Some((pid, uid)) = lock_holder(&file)
+                        && uid != me
+                    {
+                        return Err(JournalError::LockHeld {
+                            path: path.to_path_buf(),
+                            pid,
+                            uid,
+                        });
+                    }
+                    // another command of the lab: it finishes soon
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                }
+                Err((_, e)) => return Err(io_err(io::Error::from(e))),
+            }
+        }
     }
+}
+
+/// The process holding a `flock` on `file` and its uid, from `/proc/locks`.
+fn lock_holder(file: &File) -> Option<(u32, u32)> {
+    use std::os::unix::fs::MetadataExt;
+    let ino = file.metadata().ok()?.ino();
+    let locks = std::fs::read_to_string("/proc/locks").ok()?;
+    for l in locks.lines() {
+        // "1: FLOCK  ADVISORY  WRITE 1234 08:01:5678 0 EOF" ("->" marks a waiter)
+        let f: Vec<&str> = l.split_whitespace().collect();
+        if f.get(1) != Some(&"FLOCK") || f.get(2) == Some(&"->") {
+            continue;
+        }
+        let (Some(pid), Some(dev_ino)) = (f.get(4), f.get(5)) else {
+            continue;
+        };
+        if dev_ino
+            .rsplit(':')
+            .next()
+            .and_then(|i| i.parse::<u64>().ok())
+            != Some(ino)
+        {
+            continue;
+        }
+        let pid: u32 = pid.parse().ok()?;
+        let uid = std::fs::metadata(format!("/proc/{pid}")).ok()?.uid();
+        return Some((pid, uid));
+    }
+    None
 }
 
 impl Journal {
@@ -167,16 +249,12 @@ impl Journal {
             let path = path.to_path_buf();
             move |err| JournalError::Io { path, err }
         };
-        std::fs::create_dir_all(state_dir).map_err(io_err(state_dir))?;
-        let lock_path = state_dir.join("lock");
-        let lock = Lock::acquire(&lock_path).map_err(io_err(&lock_path))?;
+        crate::perms::make_dirs(state_dir, crate::perms::DIR_MODE).map_err(io_err(state_dir))?;
+        crate::perms::check_controlled(state_dir, "the lab's state directory", "ECLAT_LAB_STATE")?;
+        let lock = Lock::acquire(&state_dir.join("lock"))?;
         let path = state_dir.join("journal");
-        let file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .read(true)
-            .open(&path)
-            .map_err(io_err(&path))?;
+        let file =
+            crate::perms::open_file(&path, crate::perms::FILE_MODE, true).map_err(io_err(&path))?;
         Ok(Self {
             path,
             file,
@@ -247,54 +325,7 @@ impl Journal {
 
     /// The live entries, oldest first.
     pub fn entries(&self) -> Result<Vec<Entry>, JournalError> {
-        let f = File::open(&self.path).map_err(|err| JournalError::Io {
-            path: self.path.clone(),
-            err,
-        })?;
-        let mut live: Vec<Entry> = Vec::new();
-        for (i, line) in BufReader::new(f).lines().enumerate() {
-            let line = line.map_err(|err| JournalError::Io {
-                path: self.path.clone(),
-                err,
-            })?;
-            if line.trim().is_empty() {
-                continue;
-            }
-            let rec: Record = match serde_json::from_str(&line) {
-                Ok(r) => r,
-                // a torn last line from a crash mid-write: the object it announced was never
-                // created (we sync before creating), so it is safe to ignore
-                Err(_) if i + 1 == self.line_count() => continue,
-                Err(e) => {
-                    return Err(JournalError::Corrupt {
-                        path: self.path.clone(),
-                        line: i + 1,
-                        err: e.to_string(),
-                    });
-                }
-            };
-            match rec {
-                Record::Add { res, owner, life } => {
-                    live.retain(|e| e.res != res);
-                    live.push(Entry { res, owner, life });
-                }
-                Record::Del { res } => live.retain(|e| e.res != res),
-                Record::Commit { owner, life } => {
-                    for e in live.iter_mut() {
-                        if e.owner == owner && e.life == Lifetime::Provisional {
-                            e.life = life;
-                        }
-                    }
-                }
-            }
-        }
-        Ok(live)
-    }
-
-    fn line_count(&self) -> usize {
-        File::open(&self.path)
-            .map(|f| BufReader::new(f).lines().count())
-            .unwrap_or(0)
+        replay(&self.path)
     }
 
     /// Rewrites the journal with only the live entries (atomic rename).
@@ -305,7 +336,9 @@ impl Journal {
             path: tmp.clone(),
             err,
         };
-        let mut f = File::create(&tmp).map_err(io_err)?;
+        let _ = std::fs::remove_file(&tmp);
+        let mut f =
+            crate::perms::open_file(&tmp, crate::perms::FILE_MODE, false).map_err(io_err)?;
         for e in &live {
             let rec = Record::Add {
                 res: e.res.clone(),
@@ -328,6 +361,72 @@ impl Journal {
             })?;
         Ok(())
     }
+}
+
+/// The live entries of the journal at `path`, oldest first (no lock needed: the journal is
+/// appended to and replaced by rename, so a reader sees a whole version of it).
+fn replay(path: &Path) -> Result<Vec<Entry>, JournalError> {
+    let f = File::open(path).map_err(|err| JournalError::Io {
+        path: path.to_path_buf(),
+        err,
+    })?;
+    let mut live: Vec<Entry> = Vec::new();
+    for (i, line) in BufReader::new(f).lines().enumerate() {
+        let line = line.map_err(|err| JournalError::Io {
+            path: path.to_path_buf(),
+            err,
+        })?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let rec: Record = match serde_json::from_str(&line) {
+            Ok(r) => r,
+            // a torn last line from a crash mid-write: the object it announced was never
+            // created (we sync before creating), so it is safe to ignore
+            Err(_) if i + 1 == line_count(path) => continue,
+            Err(e) => {
+                return Err(JournalError::Corrupt {
+                    path: path.to_path_buf(),
+                    line: i + 1,
+                    err: e.to_string(),
+                });
+            }
+        };
+        match rec {
+            Record::Add { res, owner, life } => {
+                live.retain(|e| e.res != res);
+                live.push(Entry { res, owner, life });
+            }
+            Record::Del { res } => live.retain(|e| e.res != res),
+            Record::Commit { owner, life } => {
+                for e in live.iter_mut() {
+                    if e.owner == owner && e.life == Lifetime::Provisional {
+                        e.life = life;
+                    }
+                }
+            }
+        }
+    }
+    Ok(live)
+}
+
+fn line_count(path: &Path) -> usize {
+    File::open(path)
+        .map(|f| BufReader::new(f).lines().count())
+        .unwrap_or(0)
+}
+
+/// The pins and directories the journal in `state_dir` records as the lab's, read without
+/// taking the lock (for read-only commands): empty when there is no journal.
+pub fn recorded_paths(state_dir: &Path) -> std::collections::HashSet<PathBuf> {
+    replay(&state_dir.join("journal"))
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|e| match e.res {
+            Resource::Pin { path } | Resource::Dir { path } => Some(path),
+            _ => None,
+        })
+        .collect()
 }
 
 #[cfg(test)]

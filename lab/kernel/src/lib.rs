@@ -5,6 +5,7 @@
 
 pub mod bpffs;
 pub mod cleanup;
+pub mod cube;
 pub mod doctor;
 pub mod env;
 pub mod exec;
@@ -16,6 +17,7 @@ pub mod netlink;
 pub mod netns;
 pub mod nodes;
 pub mod objects;
+pub mod perms;
 pub mod sublab;
 pub mod sys;
 pub mod topo;

@@ -79,12 +79,22 @@ pub enum MapError {
 pub struct MapRef {
     /// path below `<root>/maps`, e.g. `lab/xdp_counter/pkt_count`
     pub name: String,
+    /// the pin's full path on bpffs (not serialized)
     #[serde(skip)]
     pub path: PathBuf,
+    /// the kernel's map type in lowercase (`array`, `hash`, `percpu_array`, `lru_hash`,
+    /// `prog_array`, `ringbuf`, ...); `unknown` when the kernel reports a type this version does
+    /// not know
     pub map_type: String,
+    /// the size of a key in bytes, as the kernel holds it
     pub key_size: u32,
+    /// the size of a value in bytes (of one CPU's value for a per-CPU map)
     pub value_size: u32,
+    /// the most entries the map can hold (for an array: its number of slots; for a ring buffer: its
+    /// size in bytes)
     pub max_entries: u32,
+    /// the kernel's map ID (as `bpftool map show` lists it); a new ID each time the map is created
+    /// again
     pub id: u32,
 }
 
@@ -151,14 +161,16 @@ pub fn map_ref(path: &Path, base: &Path) -> Result<MapRef, MapError> {
     })
 }
 
-/// Every pinned map of the lab, sorted by name.
+/// Every pinned map of the lab, sorted by name: only pins its journal records (a pin
+/// someone else made below the lab's root is not a lab map).
 pub fn list(env: &LabEnv) -> Vec<MapRef> {
     let root = env.bpffs_root.join("maps");
+    let ours = crate::journal::recorded_paths(&env.state_dir);
     let mut found = Vec::new();
     crate::bpffs::walk(&root, &mut found);
     let mut out = Vec::new();
     for (path, is_dir) in found {
-        if is_dir {
+        if is_dir || !ours.contains(&path) {
             continue;
         }
         let Ok(info) = info_of(&path) else { continue };
@@ -217,8 +229,12 @@ pub fn find(env: &LabEnv, name: &str) -> Result<MapRef, MapError> {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(untagged)]
 pub enum Value {
+    /// a number: a key or value of 1, 2, 4 or 8 bytes, read little-endian
     Int(u64),
+    /// a list of 64-bit numbers: a key or value whose size is another multiple of 8 bytes, word by
+    /// word, little-endian
     Words(Vec<u64>),
+    /// the bytes in hex (two digits a byte, no separator), for any other size
     Bytes(String),
 }
 
@@ -237,11 +253,15 @@ impl std::fmt::Display for Value {
 
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Row {
+    /// the key, decoded without type information: an integer when it is 1, 2, 4 or 8 bytes
+    /// (little-endian), a list of 64-bit words when a multiple of 8 bytes, else hex text
     pub key: Value,
     /// summed over CPUs for per-CPU maps
     pub value: Value,
+    /// the key's raw bytes (not serialized)
     #[serde(skip)]
     pub key_bytes: Vec<u8>,
+    /// the value's raw bytes, summed over CPUs for per-CPU maps (not serialized)
     #[serde(skip)]
     pub value_bytes: Vec<u8>,
     /// each CPU's value, for per-CPU maps
@@ -251,7 +271,10 @@ pub struct Row {
 
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Dump {
+    /// the map that was read
     pub map: MapRef,
+    /// its entries in the kernel's key order (`BPF_MAP_GET_NEXT_KEY`), at most the dump's limit;
+    /// empty when the map is empty
     pub rows: Vec<Row>,
 }
 
@@ -409,7 +432,8 @@ pub fn remove_pinned(path: &Path, key: &[u8]) -> Result<(), MapError> {
     Ok(())
 }
 
-/// Parses a number for `map set`: decimal, 0x hex, or an XDP verdict name (PASS, DROP, ...).
+/// Parses a number for `map set`: decimal, 0x hex, an XDP verdict name (PASS, DROP, ...) or
+/// an IPv4 address (its number in host order).
 pub fn parse_number(what: &'static str, s: &str) -> Result<u64, MapError> {
     let t = s.trim();
     let parsed = if let Some(h) = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
@@ -421,10 +445,17 @@ pub fn parse_number(what: &'static str, s: &str) -> Result<u64, MapError> {
     };
     parsed
         .or_else(|| hike::XdpAction::parse(t).map(|a| a as u64))
+        // an IPv4 address is its 32-bit number, host order (10.0.1.2 = 0x0a000102)
+        .or_else(|| {
+            t.parse::<std::net::Ipv4Addr>()
+                .ok()
+                .map(|a| u32::from(a) as u64)
+        })
         .ok_or_else(|| MapError::Parse {
             what,
             text: s.to_string(),
-            help: " (use decimal, 0x-hex, or an XDP verdict: ABORTED, DROP, PASS, TX, REDIRECT)"
+            help: " (use decimal, 0x-hex, an XDP verdict: ABORTED, DROP, PASS, TX, REDIRECT, \
+                   or an IPv4 address)"
                 .into(),
         })
 }
@@ -659,7 +690,10 @@ impl KeyOps for FdOps<'_> {
 /// What a clear did to which map.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Cleared {
+    /// the map that was cleared
     pub map: MapRef,
+    /// how: `delete` (hash-like maps: every key deleted) or `zero` (arrays: every value set to
+    /// zero)
     pub method: ClearMethod,
     /// entries deleted (hash maps), or values that were not zero and were zeroed (arrays)
     pub cleared: usize,
@@ -809,6 +843,7 @@ mod tests {
         assert_eq!(parse_number("value", "DROP").unwrap(), 1);
         assert_eq!(parse_number("value", "xdp_pass").unwrap(), 2);
         assert_eq!(parse_number("value", "0x10").unwrap(), 16);
+        assert_eq!(parse_number("value", "10.0.1.2").unwrap(), 0x0a00_0102);
         assert_eq!(parse_number("value", "-1").unwrap(), u64::MAX);
         assert!(
             parse_number("value", "lots")

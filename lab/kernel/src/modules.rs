@@ -26,16 +26,31 @@ pub enum BuildError {
     Compile { file: String, stderr: String },
     #[error("{file}: the object cannot be loaded: {detail}")]
     Object { file: String, detail: String },
+    #[error(
+        "{file} is not a C source: `module build` compiles a `.bpf.c` (or `.c`) file into an \
+         object beside it{hint}"
+    )]
+    NotSource { file: String, hint: String },
 }
 
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct ProgramVerdict {
+    /// the program's name in the object (its function's name)
     pub name: String,
+    /// the program's type as the loader library names it (`Xdp`, `SchedClassifier` for tc,
+    /// `SocketFilter`; another type is listed and rejected); despite the field's name, not the ELF
+    /// section
     pub section: String,
+    /// true when the kernel's verifier accepted the program (it was loaded, then unloaded again)
     pub accepted: bool,
     /// instructions after verification (xlated), when accepted
     pub insns: Option<u32>,
+    /// wall time of the load (the verifier's run, and the JIT when accepted), in milliseconds; 0
+    /// for a program type the lab does not verify
     pub verify_ms: f64,
+    /// what the verifier log says, for a learner: the kind of error, the C line, what to do; null
+    /// when the program was accepted, the log holds no error message, or the load failed
+    /// before the verifier (then `log` says why)
     pub explanation: Option<Explanation>,
     /// the full verifier log when rejected
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -44,10 +59,18 @@ pub struct ProgramVerdict {
 
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct BuildReport {
+    /// the C source file that was compiled, as given
     pub source: String,
+    /// the object file clang wrote: the source's name with `.bpf.c` (or `.c`) replaced by `.o`,
+    /// beside it
     pub object: String,
+    /// wall time of the clang run, in milliseconds
     pub clang_ms: f64,
+    /// what clang printed on stderr (its warnings) although the build succeeded; empty when it
+    /// printed nothing
     pub warnings: String,
+    /// one verdict per program in the object, in the object's order; the build is accepted only
+    /// when there is at least one and all are accepted
     pub programs: Vec<ProgramVerdict>,
 }
 
@@ -92,13 +115,25 @@ pub fn clang_args(src: &Path, out: &Path, include: &Path) -> Vec<String> {
 pub fn compile(src: &Path, out: &Path, include: &Path) -> Result<(f64, String), BuildError> {
     let clang = crate::doctor::clang().ok_or(BuildError::NoClang)?;
     let t0 = Instant::now();
-    let o = Command::new(&clang)
-        .args(clang_args(src, out, include))
-        .output()
-        .map_err(|err| BuildError::Io {
-            path: PathBuf::from(&clang),
-            err,
-        })?;
+    let mut cmd = Command::new(&clang);
+    cmd.args(clang_args(src, out, include));
+    // under sudo an object in the learner's folder is theirs: clang runs as them there (a
+    // folder of root's, say a check's scratch folder, is written as root)
+    if let Some((uid, gid)) = crate::perms::invoking_user() {
+        use std::os::unix::fs::MetadataExt;
+        use std::os::unix::process::CommandExt;
+        let dir = out
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        if std::fs::metadata(dir).is_ok_and(|m| m.uid() == uid) {
+            cmd.uid(uid).gid(gid);
+        }
+    }
+    let o = cmd.output().map_err(|err| BuildError::Io {
+        path: PathBuf::from(&clang),
+        err,
+    })?;
     let ms = t0.elapsed().as_secs_f64() * 1000.0;
     let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
     if !o.status.success() {
@@ -123,6 +158,10 @@ pub fn verify(object: &Path) -> Result<Vec<ProgramVerdict>, BuildError> {
             file: file.clone(),
             detail: e.to_string(),
         })?;
+    // a HIKe module's programs get advice in HIKe's terms (HIKE_XDP_VM, not a verdict)
+    let module_progs: Vec<String> = eclat_model::meta::read("object", &data)
+        .map(|m| m.programs.into_iter().map(|p| p.name).collect())
+        .unwrap_or_default();
     let names: Vec<(String, String)> = ebpf
         .programs()
         .map(|(n, p)| (n.to_string(), format!("{:?}", p.prog_type())))
@@ -171,13 +210,18 @@ pub fn verify(object: &Path) -> Result<Vec<ProgramVerdict>, BuildError> {
             }
             Err(ProgramError::LoadError { verifier_log, .. }) => {
                 let log = verifier_log.to_string();
+                let ctx = if module_progs.contains(&name) {
+                    verifier::Context::HikeModule
+                } else {
+                    verifier::Context::Xdp
+                };
                 out.push(ProgramVerdict {
                     name,
                     section,
                     accepted: false,
                     insns: None,
                     verify_ms,
-                    explanation: verifier::explain(&log),
+                    explanation: verifier::explain_in(&log, ctx),
                     log: Some(log),
                 });
             }
@@ -197,12 +241,25 @@ pub fn verify(object: &Path) -> Result<Vec<ProgramVerdict>, BuildError> {
 
 /// `module build`: compile `src` to `src` with `.o` instead of `.bpf.c`, then verify.
 pub fn build(src: &Path, include_cache: &Path) -> Result<BuildReport, BuildError> {
-    let include = headers(include_cache)?;
-    let name = src.file_name().and_then(|n| n.to_str()).unwrap_or("module");
-    let stem = name
+    let name = src.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    let Some(stem) = name
         .strip_suffix(".bpf.c")
         .or_else(|| name.strip_suffix(".c"))
-        .unwrap_or(name);
+        .filter(|s| !s.is_empty())
+    else {
+        return Err(BuildError::NotSource {
+            file: src.display().to_string(),
+            hint: if name.ends_with(".o") {
+                format!(
+                    "; {name} is built already: `eclat-lab module load {}` loads it",
+                    src.display()
+                )
+            } else {
+                String::new()
+            },
+        });
+    };
+    let include = headers(include_cache)?;
     let out = src.with_file_name(format!("{stem}.o"));
     let (clang_ms, warnings) = compile(src, &out, &include)?;
     let programs = verify(&out)?;
@@ -218,19 +275,36 @@ pub fn build(src: &Path, include_cache: &Path) -> Result<BuildReport, BuildError
 /// The outcome of one packet through a program of a learner's object.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct PacketRun {
+    /// the program's return value for the packet (the XDP action: 0 aborted, 1 drop, 2 pass, 3 tx,
+    /// 4 redirect)
     pub verdict: u32,
+    /// the kernel's own timing of the run (`BPF_PROG_TEST_RUN`, one repetition), in nanoseconds
     pub duration_ns: u64,
+    /// the frame as the program left it
+    #[serde(skip)]
+    pub output: Vec<u8>,
     /// map name -> (key, value) rows after the run, per-CPU values summed
     #[serde(skip)]
     pub maps: Vec<crate::maps::Dump>,
 }
 
-/// Loads `object` (every map fresh), then runs `program` (or the only XDP program) on each
-/// packet with `BPF_PROG_TEST_RUN`, reading every map after each run. The maps are pinned
-/// below `scratch` (a directory under the lab's bpffs root) while this runs, then removed.
+/// A value written into one of the object's maps before the packets run: `map[key] = value`
+/// (numbers, IPv4 addresses, verdicts, as `map set` takes them).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MapWrite {
+    pub map: String,
+    pub key: String,
+    pub value: String,
+}
+
+/// Loads `object` (every map fresh), writes `writes` into its maps, then runs `program` (or
+/// the only XDP program) on each packet with `BPF_PROG_TEST_RUN`, reading every map and the
+/// output frame after each run. The maps are pinned below `scratch` (a directory under the
+/// lab's bpffs root) while this runs, then removed.
 pub fn run_packets(
     object: &Path,
     program: Option<&str>,
+    writes: &[MapWrite],
     packets: &[Vec<u8>],
     scratch: &Path,
 ) -> Result<Vec<PacketRun>, BuildError> {
@@ -299,6 +373,14 @@ pub fn run_packets(
         .iter()
         .filter_map(|p| crate::maps::map_ref(p, scratch).ok())
         .collect();
+    for w in writes {
+        let m = refs
+            .iter()
+            .find(|m| m.name == w.map || m.name.ends_with(&format!("/{}", w.map)))
+            .ok_or_else(|| obj_err(format!("the object has no map `{}`", w.map)))?;
+        crate::maps::set(m, &w.key, &w.value)
+            .map_err(|e| obj_err(format!("{}[{}] = {}: {e}", w.map, w.key, w.value)))?;
+    }
     let prog: &Xdp = ebpf
         .program(&name)
         .expect("loaded above")
@@ -320,9 +402,11 @@ pub fn run_packets(
             .iter()
             .filter_map(|m| crate::maps::dump(m, 4096).ok())
             .collect();
+        buf.truncate((r.data_size_out as usize).min(buf.len()));
         out.push(PacketRun {
             verdict: r.return_value,
             duration_ns: r.duration.as_nanos() as u64,
+            output: buf,
             maps,
         });
     }

@@ -47,9 +47,13 @@ impl NetlinkError {
 /// One link as the kernel reports it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub struct Link {
+    /// the interface's ifindex, unique within its network namespace only
     pub index: u32,
+    /// the interface's name (`enp6s0f0`, `lo`)
     pub name: String,
+    /// the interface's hardware address, six bytes; null for a device without a 6-byte address
     pub mac: Option<[u8; 6]>,
+    /// `IFF_UP`: the interface is administratively up (`ip link set ... up`)
     pub up: bool,
     /// `IFF_RUNNING`: up, and the operational state is up or *unknown*, which is what a new
     /// device has until the kernel's link watcher first looks at it
@@ -58,31 +62,47 @@ pub struct Link {
     /// carrier, and in the same step activated the queueing discipline; until then the
     /// device's queue is `noop`, which drops every packet sent
     pub oper_up: bool,
+    /// `IFF_NOARP`: the kernel sends no ARP or neighbour discovery; the lab's links carry it (their
+    /// neighbours are static)
     pub noarp: bool,
+    /// `IFF_MULTICAST`; the lab's links have it off, so no MLD report or router solicitation leaves
+    /// them
     pub multicast: bool,
+    /// the link's driver kind from `IFLA_LINKINFO` (`veth`); null for devices that report none
+    /// (loopback)
     pub kind: Option<String>,
     /// ID of the XDP program attached, if any.
     pub xdp_prog_id: Option<u32>,
     /// `driver`, `generic` (skb), `offload` or `multi` when a program is attached
     pub xdp_mode: Option<&'static str>,
+    /// packets the interface has received since it was created (the kernel's 64-bit counters)
     pub rx_packets: u64,
+    /// packets the interface has sent since it was created
     pub tx_packets: u64,
 }
 
 /// One address.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub struct Addr {
+    /// the ifindex of the interface holding the address
     pub index: u32,
+    /// the address, IPv4 or IPv6
     pub addr: IpAddr,
+    /// its prefix length in bits
     pub prefix_len: u8,
 }
 
 /// One neighbour entry.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub struct Neigh {
+    /// the ifindex of the interface the neighbour is reached through
     pub index: u32,
+    /// the neighbour's IP address
     pub addr: IpAddr,
+    /// the neighbour's MAC; null while the kernel has not resolved it
     pub mac: Option<[u8; 6]>,
+    /// true for a static entry (`NUD_PERMANENT`), as the lab adds for every link peer; false for
+    /// one the kernel learned
     pub permanent: bool,
 }
 

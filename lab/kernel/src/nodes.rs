@@ -28,7 +28,12 @@ pub enum NodeError {
 
 /// The topology that is up, as recorded in the state directory.
 pub fn current(env: &LabEnv) -> Result<Option<Topology>, NodeError> {
-    let path = env.topology_state_path();
+    recorded(&env.topology_state_path())
+}
+
+/// The topology recorded in the state file `path`, if there is one.
+pub fn recorded(path: &std::path::Path) -> Result<Option<Topology>, NodeError> {
+    let path = path.to_path_buf();
     let src = match std::fs::read_to_string(&path) {
         Ok(s) => s,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),

@@ -127,6 +127,11 @@ pub struct ProgInfo {
     pub btf_id: u32,
     /// how many source-line records the program has
     pub line_infos: u32,
+    /// how many maps the program uses
+    pub maps: u32,
+    /// run-time statistics, counted only while they are on ([`enable_stats`])
+    pub run_time_ns: u64,
+    pub run_cnt: u64,
 }
 
 /// The program with kernel ID `id`, if it still exists.
@@ -198,12 +203,12 @@ fn prog_info(fd: BorrowedFd<'_>) -> io::Result<ProgInfo> {
         info_len: u32,
         info: u64,
     }
-    // struct bpf_prog_info up to and including `nr_line_info` (offset 148); the kernel fills
-    // what it has of that prefix
-    let mut info = [0u64; 19];
+    // struct bpf_prog_info up to and including `run_cnt` (offset 200); the kernel fills what
+    // it has of that prefix
+    let mut info = [0u64; 26];
     let mut a = GetInfo {
         bpf_fd: fd.as_raw_fd() as u32,
-        info_len: 152,
+        info_len: 208,
         info: info.as_mut_ptr() as u64,
     };
     bpf_raw(BPF_OBJ_GET_INFO_BY_FD, &mut a)?;
@@ -219,6 +224,9 @@ fn prog_info(fd: BorrowedFd<'_>) -> io::Result<ProgInfo> {
         name: String::from_utf8_lossy(&name[..end]).into_owned(),
         btf_id: u32_at(128),
         line_infos: u32_at(148),
+        maps: u32_at(52),
+        run_time_ns: info[24],
+        run_cnt: info[25],
     })
 }
 
@@ -357,4 +365,32 @@ pub fn prog_load_xdp(
             ))
         }
     }
+}
+
+const BPF_ENABLE_STATS: libc::c_long = 32;
+const BPF_STATS_RUN_TIME: u32 = 0;
+
+/// Turns on the kernel's run-time statistics of every BPF program (`run_cnt`,
+/// `run_time_ns`, as `bpftool prog show` prints them) for as long as the returned file
+/// descriptor is open (`BPF_ENABLE_STATS`). Unlike writing `kernel.bpf_stats_enabled`, nothing
+/// has to be restored: closing the descriptor (or the process ending) turns them off again,
+/// unless someone else still holds them on.
+pub fn enable_stats() -> io::Result<OwnedFd> {
+    #[repr(C, align(8))]
+    struct EnableStats {
+        kind: u32,
+        _pad: u32,
+    }
+    let mut a = EnableStats {
+        kind: BPF_STATS_RUN_TIME,
+        _pad: 0,
+    };
+    // SAFETY: a new file descriptor that nobody else owns.
+    bpf_raw(BPF_ENABLE_STATS, &mut a).map(|fd| unsafe { OwnedFd::from_raw_fd(fd as i32) })
+}
+
+/// A program's run-time statistics (`run_time_ns`, `run_cnt`: counted only while statistics
+/// are on), if it still exists.
+pub fn prog_stats_by_id(id: u32) -> io::Result<Option<(u64, u64)>> {
+    Ok(prog_info_by_id(id)?.map(|p| (p.run_time_ns, p.run_cnt)))
 }

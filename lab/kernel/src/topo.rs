@@ -61,14 +61,23 @@ const QUIET: &[(&str, &str)] = &[
 /// What `topo up` did.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct UpReport {
+    /// the name of the topology that is up
     pub topology: String,
+    /// its nodes' names, in the file's order (each is a network namespace)
     pub nodes: Vec<String>,
+    /// how many veth pairs the topology has
     pub links: usize,
+    /// how many IP addresses were added to interfaces; 0 when `already_up`
     pub addresses: usize,
+    /// how many static neighbour entries were added (each end learns every address of its peer); 0
+    /// when `already_up`
     pub neighbours: usize,
+    /// how long bringing the topology up took (wall time), in microseconds
     pub elapsed_us: u64,
-    /// true when the same topology was already up and nothing was done
+    /// true when the same topology was already up, complete, and nothing was done
     pub already_up: bool,
+    /// what the kernel lacked of the topology recorded as up, which was then rebuilt
+    pub rebuilt: Vec<String>,
 }
 
 struct Made {
@@ -78,7 +87,8 @@ struct Made {
     nl: Netlink,
 }
 
-/// Brings `topo` up. `src` is the file's text, kept in the state directory.
+/// Brings `topo` up and confirms it as `life` (the whole of it: a caller that attaches the
+/// file's XDP programs uses [`build`], attaches, then commits).
 pub fn up(
     env: &LabEnv,
     journal: &mut Journal,
@@ -86,27 +96,47 @@ pub fn up(
     src: &str,
     life: Lifetime,
 ) -> Result<UpReport, TopoError> {
+    let r = build(env, journal, topo, src)?;
+    journal.commit(life)?;
+    Ok(r)
+}
+
+/// Builds `topo` (`src` is the file's text, kept in the state directory), its namespaces
+/// recorded as provisional: until the caller commits, a kill leaves a leftover the next
+/// start removes whole. When the same topology is recorded as up, the kernel is checked:
+/// complete (XDP programs aside, see [`xdp_gaps`]) it is left as it is (`already_up`);
+/// otherwise it is taken down and built anew (`rebuilt` says what was missing).
+pub fn build(
+    env: &LabEnv,
+    journal: &mut Journal,
+    topo: &Topology,
+    src: &str,
+) -> Result<UpReport, TopoError> {
     let t0 = Instant::now();
+    let mut rebuilt = Vec::new();
     if let Some(cur) = current(env)? {
         let all_there = cur
             .nodes
             .iter()
             .all(|n| netns::inode(&env.ns_name(&n.name)).is_some());
-        if cur.name == topo.name && all_there {
-            return Ok(UpReport {
-                topology: topo.name.clone(),
-                nodes: topo.nodes.iter().map(|n| n.name.clone()).collect(),
-                links: topo.links.len(),
-                addresses: 0,
-                neighbours: 0,
-                elapsed_us: t0.elapsed().as_micros() as u64,
-                already_up: true,
-            });
-        }
-        if cur.name != topo.name && all_there {
+        if cur.name == topo.name {
+            rebuilt = structural_gaps(env, &cur);
+            if rebuilt.is_empty() {
+                return Ok(UpReport {
+                    topology: topo.name.clone(),
+                    nodes: topo.nodes.iter().map(|n| n.name.clone()).collect(),
+                    links: topo.links.len(),
+                    addresses: 0,
+                    neighbours: 0,
+                    elapsed_us: t0.elapsed().as_micros() as u64,
+                    already_up: true,
+                    rebuilt,
+                });
+            }
+        } else if all_there {
             return Err(TopoError::OtherUp { up: cur.name });
         }
-        // a stale state file (namespaces gone): take it down first, then build anew
+        // incomplete, or a stale state file (namespaces gone): take it down, build anew
         down(env, journal)?;
     }
     // refuse before creating anything if a name is taken by someone else
@@ -126,15 +156,19 @@ pub fn up(
     }
 
     let mut made: Vec<Made> = Vec::new();
-    let result = build(env, journal, topo, &mut made);
+    let result = make(env, journal, topo, &mut made);
     match result {
         Ok((addresses, neighbours)) => {
-            std::fs::write(env.topology_state_path(), src).map_err(|err| TopoError::Node {
+            crate::perms::write_file(
+                &env.topology_state_path(),
+                src.as_bytes(),
+                crate::perms::FILE_MODE,
+            )
+            .map_err(|err| TopoError::Node {
                 node: "-".into(),
                 what: format!("write {}", env.topology_state_path().display()),
                 err,
             })?;
-            journal.commit(life)?;
             Ok(UpReport {
                 topology: topo.name.clone(),
                 nodes: topo.nodes.iter().map(|n| n.name.clone()).collect(),
@@ -143,6 +177,7 @@ pub fn up(
                 neighbours,
                 elapsed_us: t0.elapsed().as_micros() as u64,
                 already_up: false,
+                rebuilt,
             })
         }
         Err(e) => {
@@ -162,7 +197,7 @@ pub fn up(
     }
 }
 
-fn build(
+fn make(
     env: &LabEnv,
     journal: &mut Journal,
     topo: &Topology,
@@ -240,11 +275,25 @@ fn build(
             index.insert((i, link.name), link.index);
         }
     }
+    // an interface the kernel named otherwise than asked is an error, never a panic
+    let ifindex_of = |i: usize, dev: &str| -> Result<u32, TopoError> {
+        index
+            .get(&(i, dev.to_string()))
+            .copied()
+            .ok_or_else(|| TopoError::Node {
+                node: topo.nodes[i].name.clone(),
+                what: format!("find interface `{dev}` after creating it"),
+                err: std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    "the kernel has no interface of that name",
+                ),
+            })
+    };
     let (mut addresses, mut neighbours) = (0, 0);
     for l in &topo.links {
         for (end, peer) in [(&l.a, &l.b), (&l.b, &l.a)] {
             let i = idx_of(&end.node);
-            let ifindex = index[&(i, end.dev.clone())];
+            let ifindex = ifindex_of(i, &end.dev)?;
             for c in &end.addresses {
                 made[i].nl.add_addr(ifindex, c.addr, c.prefix_len)?;
                 addresses += 1;
@@ -281,7 +330,7 @@ fn build(
     for l in &topo.links {
         for end in [&l.a, &l.b] {
             let i = idx_of(&end.node);
-            let ifindex = index[&(i, end.dev.clone())];
+            let ifindex = ifindex_of(i, &end.dev)?;
             made[i].nl.set_up(ifindex, true)?;
         }
     }
@@ -315,7 +364,7 @@ fn build(
     }
     for r in &topo.routes {
         let i = idx_of(&r.node);
-        let oif = r.dev.as_ref().map(|d| index[&(i, d.clone())]);
+        let oif = r.dev.as_ref().map(|d| ifindex_of(i, d)).transpose()?;
         made[i]
             .nl
             .add_route(r.to.addr, r.to.prefix_len, r.via, oif)?;
@@ -326,16 +375,34 @@ fn build(
 /// What `topo down` removed.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct DownReport {
+    /// the name of the topology that was up; null when none was
     pub topology: Option<String>,
+    /// the network namespaces removed (their full names, with the instance's prefix); their
+    /// interfaces and XDP attachments went with them; empty when nothing was up
     pub removed: Vec<String>,
+    /// wall time of the teardown, in microseconds
     pub elapsed_us: u64,
 }
 
 /// Removes the namespaces of the current topology (their links and XDP attachments go with
-/// them) and the pinned links that pointed into them.
+/// them) and the pinned links that pointed into them. The state file is renamed to
+/// `topology.down.toml` first: a kill half-way leaves no `topology.toml` (no topology
+/// that looks up), and the next start finishes the removal ([`finish_down`]).
 pub fn down(env: &LabEnv, journal: &mut Journal) -> Result<DownReport, TopoError> {
     let t0 = Instant::now();
-    let cur = current(env)?;
+    let (state, going) = (env.topology_state_path(), env.topology_down_path());
+    let state_err = |path: &std::path::Path| {
+        let what = format!("rename {}", path.display());
+        move |err| TopoError::Node {
+            node: "-".into(),
+            what,
+            err,
+        }
+    };
+    if state.exists() {
+        std::fs::rename(&state, &going).map_err(state_err(&state))?;
+    }
+    let cur = crate::nodes::recorded(&going)?;
     let mut removed = Vec::new();
     if let Some(t) = &cur {
         let names: Vec<String> = t.nodes.iter().map(|n| env.ns_name(&n.name)).collect();
@@ -346,6 +413,7 @@ pub fn down(env: &LabEnv, journal: &mut Journal) -> Result<DownReport, TopoError
                 netns::unregister(name, *ino)?;
                 journal.del(&e.res)?;
                 removed.push(name.clone());
+                crate::crash_point(&format!("topo-down:netns-{}", removed.len()));
             }
         }
         crate::xdp::forget_links_of(
@@ -354,7 +422,12 @@ pub fn down(env: &LabEnv, journal: &mut Journal) -> Result<DownReport, TopoError
             &t.nodes.iter().map(|n| n.name.clone()).collect::<Vec<_>>(),
         )?;
     }
-    let _ = std::fs::remove_file(env.topology_state_path());
+    match std::fs::remove_file(&going) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            return Err(state_err(&going)(e));
+        }
+        _ => {}
+    }
     Ok(DownReport {
         topology: cur.map(|t| t.name),
         removed,
@@ -362,16 +435,91 @@ pub fn down(env: &LabEnv, journal: &mut Journal) -> Result<DownReport, TopoError
     })
 }
 
+/// Finishes a `topo down` that was killed half-way (its `topology.down.toml` is still
+/// there). Returns what it removed.
+pub fn finish_down(env: &LabEnv, journal: &mut Journal) -> Result<Vec<String>, TopoError> {
+    if !env.topology_down_path().exists() {
+        return Ok(Vec::new());
+    }
+    Ok(down(env, journal)?
+        .removed
+        .into_iter()
+        .map(|n| format!("namespace {n} (an interrupted `topo down`)"))
+        .collect())
+}
+
+/// What the kernel lacks of `t` besides XDP programs: namespaces, interfaces, links up.
+/// Empty when the topology is whole.
+pub fn structural_gaps(env: &LabEnv, t: &Topology) -> Vec<String> {
+    gaps(env, t).0
+}
+
+/// The ends of `t` whose topology file attaches an XDP program and that have none in the
+/// kernel: `(node, dev, program)`. `topo up` attaches them (it completes the topology).
+pub fn xdp_gaps(env: &LabEnv, t: &Topology) -> Vec<(String, String, String)> {
+    gaps(env, t).1
+}
+
+type Gaps = (Vec<String>, Vec<(String, String, String)>);
+
+fn gaps(env: &LabEnv, t: &Topology) -> Gaps {
+    let (mut structural, mut xdp) = (Vec::new(), Vec::new());
+    for n in &t.nodes {
+        let ns = env.ns_name(&n.name);
+        let Ok(fd) = netns::open(&ns) else {
+            structural.push(format!("namespace {ns} (node {}) is missing", n.name));
+            continue;
+        };
+        let links = match netns::in_netns(&fd, || Netlink::open()?.links()) {
+            Ok(Ok(l)) => l,
+            Ok(Err(e)) => {
+                structural.push(format!("node {}: {e}", n.name));
+                continue;
+            }
+            Err(e) => {
+                structural.push(format!("node {}: {e}", n.name));
+                continue;
+            }
+        };
+        for (end, _) in t.ends_of(&n.name) {
+            match links.iter().find(|l| l.name == end.dev) {
+                None => structural.push(format!("interface {}:{} is missing", n.name, end.dev)),
+                Some(l) if !l.up => {
+                    structural.push(format!("interface {}:{} is down", n.name, end.dev))
+                }
+                Some(l) => {
+                    if let Some(p) = &end.xdp
+                        && l.xdp_prog_id.is_none()
+                    {
+                        xdp.push((n.name.clone(), end.dev.clone(), p.clone()));
+                    }
+                }
+            }
+        }
+    }
+    (structural, xdp)
+}
+
 /// The kernel's view of one interface of the topology.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct IfStatus {
+    /// the interface's name in the node's namespace
     pub dev: String,
+    /// the other end of its veth pair, as `node:dev`
     pub peer: String,
+    /// the interface's MAC address as the kernel has it, `00:00:00:00:01:00`; empty when the kernel
+    /// reports none
     pub mac: String,
+    /// the interface is administratively up (`IFF_UP`)
     pub up: bool,
+    /// the interface sends nothing on its own: no ARP or neighbour discovery and multicast off (the
+    /// lab's setting, so counters only see the traffic you send)
     pub quiet: bool,
+    /// its IP addresses as `addr/prefix`, read back from the kernel, without IPv6 link-local ones
     pub addresses: Vec<String>,
+    /// how many static (permanent) neighbour entries it has
     pub neighbours: usize,
+    /// the kernel's ID of the XDP program attached to it; null when none is
     pub xdp_prog_id: Option<u32>,
     /// `driver` or `generic` (skb) when a program is attached
     pub xdp_mode: Option<String>,
@@ -381,18 +529,33 @@ pub struct IfStatus {
 
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct NodeStatus {
+    /// the node's name in the topology file
     pub node: String,
+    /// the name of its network namespace (the instance's prefix and the node's name), as `ip netns`
+    /// lists it
     pub netns: String,
+    /// true when the namespace exists; false means it was deleted outside the lab (see `problems`)
     pub present: bool,
+    /// whether the topology file turns IP forwarding on for the node (what was asked, not read
+    /// back)
     pub forwarding: bool,
+    /// the node's interfaces from the topology, as the kernel reports them; an interface the kernel
+    /// lacks is left out and named in `problems`
     pub interfaces: Vec<IfStatus>,
+    /// what does not match the topology (a missing namespace or interface, an error reading the
+    /// kernel), with what to do; empty when all is well
     pub problems: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Status {
+    /// the name of the topology that is up; null when none is
     pub topology: Option<String>,
+    /// one entry per node of the topology, in the file's order; empty when no topology is up
     pub nodes: Vec<NodeStatus>,
+    /// every namespace, interface and file-attached XDP program is there (a topology is
+    /// up only when all of it is)
+    pub complete: bool,
 }
 
 /// Reads the state of the current topology back from the kernel.
@@ -401,6 +564,7 @@ pub fn status(env: &LabEnv) -> Result<Status, TopoError> {
         return Ok(Status {
             topology: None,
             nodes: vec![],
+            complete: false,
         });
     };
     let attached = crate::xdp::attachments(env);
@@ -418,7 +582,7 @@ pub fn status(env: &LabEnv) -> Result<Status, TopoError> {
         let fd = match netns::open(&ns) {
             Ok(fd) => fd,
             Err(_) => {
-                st.problems.push(format!("namespace {ns} is missing (deleted behind the lab's back?): run `eclat-lab topo down` then `topo up`"));
+                st.problems.push(format!("namespace {ns} is missing (deleted behind the lab's back?): `eclat-lab topo up` rebuilds the topology"));
                 nodes.push(st);
                 continue;
             }
@@ -443,8 +607,10 @@ pub fn status(env: &LabEnv) -> Result<Status, TopoError> {
         };
         for (end, peer) in t.ends_of(&n.name) {
             let Some(l) = links.iter().find(|l| l.name == end.dev) else {
-                st.problems
-                    .push(format!("interface {} is missing", end.dev));
+                st.problems.push(format!(
+                    "interface {} is missing (`eclat-lab topo up` rebuilds the topology)",
+                    end.dev
+                ));
                 continue;
             };
             let addresses: Vec<String> = addrs
@@ -456,6 +622,21 @@ pub fn status(env: &LabEnv) -> Result<Status, TopoError> {
                 .iter()
                 .find(|a| a.node == n.name && a.dev == end.dev)
                 .map(|a| a.program.clone());
+            if let Some(p) = &end.xdp
+                && l.xdp_prog_id.is_none()
+            {
+                st.problems.push(format!(
+                    "{} has no XDP program: the topology file attaches {p} there \
+                     (`eclat-lab topo up` completes the topology)",
+                    end.dev
+                ));
+            }
+            if !l.up {
+                st.problems.push(format!(
+                    "interface {} is down (`eclat-lab topo up` rebuilds the topology)",
+                    end.dev
+                ));
+            }
             st.interfaces.push(IfStatus {
                 dev: end.dev.clone(),
                 peer: format!("{}:{}", peer.node, peer.dev),
@@ -474,9 +655,11 @@ pub fn status(env: &LabEnv) -> Result<Status, TopoError> {
         }
         nodes.push(st);
     }
+    let complete = nodes.iter().all(|n| n.present && n.problems.is_empty());
     Ok(Status {
         topology: Some(t.name),
         nodes,
+        complete,
     })
 }
 

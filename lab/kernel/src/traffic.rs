@@ -1,7 +1,9 @@
 //! The built-in packet generator. It runs inside the sending node's network namespace and
 //! sends exactly the number of packets asked for, paced to a rate, through ordinary kernel
-//! sockets: a UDP socket for `--udp`, a raw ICMP socket for `--icmp` (echo requests, with the
-//! replies counted), or a packet socket replaying the frames of a pcap file.
+//! sockets: a UDP socket for `--udp`, a raw UDP socket for `--udp --flows N` (N flows with
+//! source ports of its choosing and checksums computed here, in full), a raw ICMP socket for
+//! `--icmp` (echo requests, with the replies counted), or a packet socket replaying the
+//! frames of a pcap file.
 
 use std::io;
 use std::mem::MaybeUninit;
@@ -23,9 +25,23 @@ use crate::nodes::NodeError;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Kind {
-    Udp { port: u16, payload: usize },
+    Udp {
+        port: u16,
+        payload: usize,
+    },
+    /// UDP in `flows` flows, which differ only in their source port (`sport`, `sport + 1`,
+    /// ...): packet `i` belongs to flow `i % flows`
+    Flows {
+        port: u16,
+        payload: usize,
+        flows: u16,
+        sport: u16,
+    },
     Icmp,
-    Pcap { file: PathBuf, dev: String },
+    Pcap {
+        file: PathBuf,
+        dev: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -43,16 +59,29 @@ pub struct Spec {
 
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Report {
+    /// the node the packets were sent from (the generator runs in its namespace)
     pub from: String,
+    /// where they went: `[addr]:port` for UDP, the address for ICMP, `dev (replaying file)` for a
+    /// pcap replay
     pub to: String,
+    /// what was sent: `UDP`, `ICMP echo`, `ICMPv6 echo` or `pcap`
     pub kind: String,
+    /// how many packets were asked for (`--count`; 10 by default, or every frame of the pcap file
+    /// once)
     pub requested: u64,
+    /// how many the kernel accepted for sending; equal to `requested` unless sends failed or the
+    /// run was stopped (the command then exits 1)
     pub sent: u64,
+    /// sends the kernel refused (a full socket buffer is retried, not counted); 0 on a clean run
     pub send_errors: u64,
+    /// the kernel's error for the first refused send; null when none failed
     pub first_error: Option<String>,
     /// echo replies received (ICMP only)
     pub replies: Option<u64>,
+    /// wall time from the first send to the end of the run (for ICMP, including the wait for
+    /// the last echo replies), in microseconds
     pub elapsed_us: u64,
+    /// packets sent per second over `elapsed_us`; 0 when no time could be measured
     pub achieved_pps: f64,
     /// stopped before every packet was sent (Ctrl-C, the TUI's `t`)
     pub stopped: bool,
@@ -96,6 +125,24 @@ pub fn send(
                 .ok_or_else(|| TrafficError::Bad("--udp needs --to ADDRESS".into()))?;
             udp(spec, to, *port, *payload, progress, cancel).map_err(io_err("UDP socket"))
         }
+        Kind::Flows {
+            port,
+            payload,
+            flows,
+            sport,
+        } => {
+            let to = spec
+                .to
+                .ok_or_else(|| TrafficError::Bad("--flows needs --to ADDRESS".into()))?;
+            let f = FlowSpec {
+                to,
+                port: *port,
+                payload: *payload,
+                flows: *flows,
+                sport: *sport,
+            };
+            flows_send(spec, &f, progress, cancel).map_err(io_err("raw UDP socket"))
+        }
         Kind::Icmp => {
             let to = spec
                 .to
@@ -124,13 +171,31 @@ pub fn validate(spec: &Spec) -> Result<(), TrafficError> {
     if let Some(r) = spec.rate
         && !(r.is_finite() && (RATE_RANGE.0..=RATE_RANGE.1).contains(&r))
     {
+        // 1e-300 as written, not three hundred zeros
+        let shown = if r != 0.0 && r.is_finite() && !(1e-3..1e9).contains(&r.abs()) {
+            format!("{r:e}")
+        } else {
+            r.to_string()
+        };
         return Err(TrafficError::Bad(format!(
-            "--rate {r}: give packets per second between {} and {} (or leave it out to send \
-             as fast as possible)",
+            "--rate {shown}: give packets per second between {} and {} (or leave it out to \
+             send as fast as possible)",
             RATE_RANGE.0, RATE_RANGE.1
         )));
     }
-    if let Kind::Udp { payload, .. } = spec.kind
+    if let Kind::Flows { flows, sport, .. } = spec.kind {
+        if flows == 0 {
+            return Err(TrafficError::Bad("--flows must be at least 1".into()));
+        }
+        if sport == 0 || sport as u32 + flows as u32 - 1 > u16::MAX as u32 {
+            return Err(TrafficError::Bad(format!(
+                "--sport {sport} with --flows {flows}: the source ports {sport}..{} must be \
+                 between 1 and 65535",
+                sport as u32 + flows as u32 - 1
+            )));
+        }
+    }
+    if let Kind::Udp { payload, .. } | Kind::Flows { payload, .. } = spec.kind
         && payload > MAX_UDP_PAYLOAD
     {
         return Err(TrafficError::Bad(format!(
@@ -279,6 +344,117 @@ fn udp(
         spec,
         count,
         format!("[{to}]:{port}"),
+        "UDP".into(),
+        t,
+        start,
+        None,
+        cancel,
+    ))
+}
+
+/// What `--flows` sends.
+struct FlowSpec {
+    to: IpAddr,
+    port: u16,
+    payload: usize,
+    flows: u16,
+    sport: u16,
+}
+
+/// The source address the kernel would use towards `to` (a UDP socket's connect sends
+/// nothing).
+fn source_for(to: IpAddr, port: u16) -> io::Result<IpAddr> {
+    let dom = if to.is_ipv4() {
+        Domain::IPV4
+    } else {
+        Domain::IPV6
+    };
+    let s = Socket::new(dom, Type::DGRAM, Some(Protocol::UDP))?;
+    s.connect(&SockAddr::from(SocketAddr::new(to, port)))?;
+    s.local_addr()?
+        .as_socket()
+        .map(|a| a.ip())
+        .ok_or_else(|| io::Error::other("no source address"))
+}
+
+/// The UDP header and payload of one datagram from `src:sport` to `dst:dport`, with its
+/// checksum over the pseudo-header (RFC 768 for IPv4, RFC 8200 for IPv6) computed in full.
+pub fn udp_datagram(src: IpAddr, dst: IpAddr, sport: u16, dport: u16, payload: &[u8]) -> Vec<u8> {
+    let len = 8 + payload.len();
+    let mut d = Vec::with_capacity(len);
+    d.extend_from_slice(&sport.to_be_bytes());
+    d.extend_from_slice(&dport.to_be_bytes());
+    d.extend_from_slice(&(len as u16).to_be_bytes());
+    d.extend_from_slice(&[0, 0]);
+    d.extend_from_slice(payload);
+    let mut pseudo = Vec::with_capacity(40 + len);
+    match (src, dst) {
+        (IpAddr::V4(s), IpAddr::V4(t)) => {
+            pseudo.extend_from_slice(&s.octets());
+            pseudo.extend_from_slice(&t.octets());
+            pseudo.extend_from_slice(&[0, 17]);
+            pseudo.extend_from_slice(&(len as u16).to_be_bytes());
+        }
+        (s, t) => {
+            let v6 = |a: IpAddr| match a {
+                IpAddr::V6(a) => a.octets(),
+                IpAddr::V4(a) => a.to_ipv6_mapped().octets(),
+            };
+            pseudo.extend_from_slice(&v6(s));
+            pseudo.extend_from_slice(&v6(t));
+            pseudo.extend_from_slice(&(len as u32).to_be_bytes());
+            pseudo.extend_from_slice(&[0, 0, 0, 17]);
+        }
+    }
+    pseudo.extend_from_slice(&d);
+    let c = match checksum(&pseudo) {
+        0 => 0xffff, // a computed 0 is sent as all ones: 0 means "no checksum"
+        c => c,
+    };
+    d[6..8].copy_from_slice(&c.to_be_bytes());
+    d
+}
+
+/// `--flows`: a raw UDP socket (the kernel writes the IP header; the UDP header, with the
+/// chosen source port and a complete checksum, is ours). A datagram socket's checksum
+/// would be left to the veth to "offload", and a program that rewrites the packet on the
+/// way would see only a partial one.
+fn flows_send(
+    spec: &Spec,
+    f: &FlowSpec,
+    progress: &AtomicU64,
+    cancel: &CancellationToken,
+) -> io::Result<Report> {
+    let src = source_for(f.to, f.port)?;
+    let dom = if f.to.is_ipv4() {
+        Domain::IPV4
+    } else {
+        Domain::IPV6
+    };
+    let s = Socket::new(dom, Type::RAW, Some(Protocol::UDP))?;
+    // a raw socket of protocol UDP also receives every UDP datagram: it reads none
+    s.set_recv_buffer_size(0)?;
+    let dst = SockAddr::from(SocketAddr::new(f.to, 0));
+    let mut payload = vec![0u8; f.payload];
+    let count = spec.count.unwrap_or(10);
+    let (t, start) = send_loop(spec, count, progress, cancel, |i| {
+        let n = payload.len().min(8);
+        payload[..n].copy_from_slice(&i.to_be_bytes()[..n]);
+        let sport = f.sport + (i % f.flows as u64) as u16;
+        let d = udp_datagram(src, f.to, sport, f.port, &payload);
+        s.send_to(&d, &dst).map(|_| ())
+    });
+    Ok(report(
+        spec,
+        count,
+        format!(
+            "[{}]:{} ({} flows: source ports {}..{})",
+            f.to,
+            f.port,
+            f.flows,
+            f.sport,
+            f.sport as u32 + f.flows as u32 - 1
+        ),
         "UDP".into(),
         t,
         start,
@@ -467,5 +643,23 @@ mod tests {
         // echo request id 1 seq 1, no data: checksum is 0xf7fd
         let p = [8u8, 0, 0, 0, 0, 1, 0, 1];
         assert_eq!(super::checksum(&p), 0xf7fd);
+    }
+
+    #[test]
+    fn a_flow_datagram_carries_its_port_and_a_checksum_that_verifies() {
+        let (src, dst) = ("10.0.0.2".parse().unwrap(), "10.0.100.1".parse().unwrap());
+        let d = super::udp_datagram(src, dst, 40001, 8080, &[1, 2, 3]);
+        assert_eq!(&d[..6], &[0x9c, 0x41, 0x1f, 0x90, 0, 11]);
+        // the pseudo-header, the header and the payload sum to all ones
+        let mut all = vec![10, 0, 0, 2, 10, 0, 100, 1, 0, 17, 0, 11];
+        all.extend_from_slice(&d);
+        assert_eq!(super::checksum(&all), 0);
+        let (s6, d6) = ("fd00::1".parse().unwrap(), "fd00::2".parse().unwrap());
+        let d = super::udp_datagram(s6, d6, 1, 2, &[]);
+        let mut all = vec![0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1];
+        all.extend_from_slice(&[0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2]);
+        all.extend_from_slice(&[0, 0, 0, 8, 0, 0, 0, 17]);
+        all.extend_from_slice(&d);
+        assert_eq!(super::checksum(&all), 0);
     }
 }

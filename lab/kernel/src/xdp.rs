@@ -75,9 +75,16 @@ fn prog_pin(env: &LabEnv, p: &LabProgram) -> PathBuf {
 
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct LoadReport {
+    /// the prebuilt program's name (`xdp_counter`), or the learner's program for one loaded with
+    /// `xdp load`
     pub program: String,
+    /// true when the program was pinned already and nothing was loaded (then `load_us` is 0)
     pub already_loaded: bool,
+    /// the names of the program's maps, pinned beside it below `maps/`; empty for a learner's
+    /// program (its object's load lists them)
     pub maps: Vec<String>,
+    /// wall time of the load (the kernel's verifier and JIT), in microseconds; 0 when
+    /// `already_loaded`
     pub load_us: u64,
 }
 
@@ -165,9 +172,13 @@ pub fn load(
 /// An XDP program attached by the lab.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Attachment {
+    /// the node whose interface the program is attached to
     pub node: String,
+    /// the interface, in that node's namespace
     pub dev: String,
+    /// the attached program's name (the link pin's last component)
     pub program: String,
+    /// the BPF link's pin on bpffs, `<root>/links/<node>/<dev>/<program>` (not serialized)
     #[serde(skip)]
     pub pin: PathBuf,
 }
@@ -204,11 +215,19 @@ pub fn attachments(env: &LabEnv) -> Vec<Attachment> {
 
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct AttachReport {
+    /// the name of the program now attached
     pub program: String,
+    /// the node it was attached in
     pub node: String,
+    /// the interface it was attached to
     pub dev: String,
+    /// the XDP mode the kernel reports for the interface after attaching: `driver` (native; what a
+    /// veth gets), `generic` (skb, with `--skb`), `offload`, `multi`, or `unknown` when it could
+    /// not be read
     pub mode: String,
+    /// the program the lab had attached there before, now detached; null when there was none
     pub replaced: Option<String>,
+    /// loading the program first (a prebuilt one is loaded if it was not yet)
     pub load: LoadReport,
 }
 
@@ -227,7 +246,10 @@ pub fn attach(
         Err(XdpError::UnknownProgram { known, .. }) => {
             match find_program(env, name) {
                 // a learner's program from `xdp load`
-                Ok(found) if found.path_name.starts_with(&format!("{OBJ_AREA}/")) => {
+                Ok(found)
+                    if found.path_name.starts_with(&format!("{OBJ_AREA}/"))
+                        || found.path_name.starts_with(&format!("{}/", CUBE_AREA)) =>
+                {
                     (found.name, found.pin)
                 }
                 _ => {
@@ -268,6 +290,13 @@ pub fn attach(
     };
     let nsfd = netns::open(&ns)?;
     let link_dir = env.bpffs_root.join("links").join(node).join(dev);
+    // the folders this attach makes: removed again if it fails (a failed command leaves
+    // nothing, not even what the next start would call a leftover)
+    let made: Vec<std::path::PathBuf> = link_dir
+        .ancestors()
+        .take_while(|d| d.starts_with(&env.bpffs_root) && *d != env.bpffs_root && !d.exists())
+        .map(|d| d.to_path_buf())
+        .collect();
     bpffs::ensure_dir(env, journal, &link_dir, Lifetime::Provisional)?;
     let link_pin = link_dir.join(&prog_name);
     journal.add(
@@ -294,6 +323,14 @@ pub fn attach(
             ProgramError::SyscallError(s) if s.io_error.raw_os_error() == Some(libc::EBUSY) => {
                 "another XDP program is already attached there (not by the lab); the lab leaves it alone".to_string()
             }
+            ProgramError::SyscallError(s) if s.io_error.raw_os_error() == Some(libc::EEXIST) => {
+                format!(
+                    "an XDP program is already attached there in the other mode (not by the \
+                     lab: native and generic XDP cannot be on one interface together); the lab \
+                     leaves it alone. Remove it with `ip -n {ns} link set dev {dev} xdpgeneric \
+                     off` (or `xdp off`), then attach again"
+                )
+            }
             other => other.to_string(),
         })?;
         let link = prog.take_link(id).map_err(|e| e.to_string())?;
@@ -316,6 +353,11 @@ pub fn attach(
         Ok(mode) => mode,
         Err(detail) => {
             let _ = journal.del(&Resource::Pin { path: link_pin });
+            for d in made {
+                if std::fs::remove_dir(&d).is_ok() {
+                    let _ = journal.del(&Resource::Dir { path: d });
+                }
+            }
             return Err(attach_err(detail));
         }
     };
@@ -402,14 +444,22 @@ pub fn forget_links_of(
 /// are identifiers (`programs.<package>` in eCLAT).
 pub const OBJ_AREA: &str = "xdp-obj";
 
+/// The area of cubes (`eclat_kernel::cube`): `progs/cube/<cube>/<program>` and
+/// `maps/cube/<cube>/<map>`.
+pub const CUBE_AREA: &str = "cube";
+
 /// What `xdp load` did.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct ObjectReport {
+    /// the object file that was loaded, as given
     pub object: String,
     /// the object's name in the lab (the file stem)
     pub package: String,
+    /// the names of its XDP programs, sorted; each is pinned and can be attached by name
     pub programs: Vec<String>,
+    /// the names of its maps, sorted (sections like `.rodata` left out)
     pub maps: Vec<String>,
+    /// wall time of loading every program of the object (the verifier and JIT), in microseconds
     pub load_us: u64,
     /// an earlier version was loaded and is gone
     pub replaced: bool,
@@ -424,6 +474,7 @@ pub struct PinnedProgram {
     pub name: String,
     /// the pin's path below `<root>/progs`, e.g. `xdp-obj/pipeline/pipe_set_ecn`
     pub path_name: String,
+    /// the pin's full path on bpffs (not serialized)
     #[serde(skip)]
     pub pin: PathBuf,
 }
@@ -501,16 +552,25 @@ pub fn program_names_by_id(env: &LabEnv) -> std::collections::HashMap<u32, Strin
         .collect()
 }
 
-fn obj_dirs(env: &LabEnv, package: &str) -> (PathBuf, PathBuf) {
+pub(crate) fn obj_dirs(env: &LabEnv, area: &str, package: &str) -> (PathBuf, PathBuf) {
     (
-        env.bpffs_root.join("progs").join(OBJ_AREA).join(package),
-        env.bpffs_root.join("maps").join(OBJ_AREA).join(package),
+        env.bpffs_root.join("progs").join(area).join(package),
+        env.bpffs_root.join("maps").join(area).join(package),
     )
 }
 
 /// The objects loaded with `xdp load` and their programs.
 pub fn loaded_objects(env: &LabEnv) -> Vec<(String, Vec<String>)> {
-    let dir = env.bpffs_root.join("progs").join(OBJ_AREA);
+    loaded_in(env, OBJ_AREA)
+}
+
+/// The packages pinned in `area` (`xdp-obj`, `cube`) and their programs.
+pub fn loaded_in_area(env: &LabEnv, area: &str) -> Vec<(String, Vec<String>)> {
+    loaded_in(env, area)
+}
+
+pub(crate) fn loaded_in(env: &LabEnv, area: &str) -> Vec<(String, Vec<String>)> {
+    let dir = env.bpffs_root.join("progs").join(area);
     let mut out: Vec<(String, Vec<String>)> = std::fs::read_dir(&dir)
         .map(|rd| {
             rd.filter_map(|e| {
@@ -543,18 +603,90 @@ pub fn load_object(
     life: Lifetime,
 ) -> Result<ObjectReport, XdpError> {
     let obj_name = object.display().to_string();
+    let data = std::fs::read(object).map_err(|e| XdpError::Load {
+        object: obj_name.clone(),
+        detail: e.to_string(),
+        verifier_log: None,
+    })?;
+    load_in_area(
+        env,
+        journal,
+        &data,
+        &obj_name,
+        OBJ_AREA,
+        package,
+        None,
+        &[],
+        "",
+        life,
+    )
+}
+
+/// Loads the XDP programs of an object (all of them, or only `only`) and pins them and the
+/// object's maps below `<root>/{progs,maps}/<area>/<package>`, as [`load_object`] describes.
+/// `require` names maps the object must have (name, type): else nothing is loaded, and the
+/// error ends with `require_help`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn load_in_area(
+    env: &LabEnv,
+    journal: &mut Journal,
+    data: &[u8],
+    obj_name: &str,
+    area: &str,
+    package: &str,
+    only: Option<&str>,
+    require: &[(&str, &str)],
+    require_help: &str,
+    life: Lifetime,
+) -> Result<ObjectReport, XdpError> {
+    let obj_name = obj_name.to_string();
     let load_err = |detail: String, verifier_log: Option<String>| XdpError::Load {
         object: obj_name.clone(),
         detail,
         verifier_log,
     };
-    let data = std::fs::read(object).map_err(|e| load_err(e.to_string(), None))?;
     let t0 = std::time::Instant::now();
     let mut ebpf = aya::EbpfLoader::new()
-        .load(&data)
+        .load(data)
         .map_err(|e| load_err(e.to_string(), None))?;
-    let mut names: Vec<String> = ebpf.programs().map(|(n, _)| n.to_string()).collect();
+    let all: Vec<String> = ebpf.programs().map(|(n, _)| n.to_string()).collect();
+    let mut names: Vec<String> = match only {
+        Some(p) if all.iter().any(|n| n == p) => vec![p.to_string()],
+        Some(p) => {
+            return Err(load_err(
+                format!(
+                    "no program `{p}` in the object (it has: {})",
+                    all.join(", ")
+                ),
+                None,
+            ));
+        }
+        None => all,
+    };
     names.sort();
+    for (want, want_type) in require {
+        let found = ebpf.maps().find(|(n, _)| n == want).map(|(_, m)| match m {
+            aya::maps::Map::ProgramArray(_) => "prog_array",
+            aya::maps::Map::PerCpuArray(_) => "percpu_array",
+            aya::maps::Map::Array(_) => "array",
+            _ => "another kind of map",
+        });
+        match found {
+            Some(t) if t == *want_type => {}
+            Some(t) => {
+                return Err(load_err(
+                    format!("its map `{want}` is a {t}, and it must be a {want_type}"),
+                    None,
+                ));
+            }
+            None => {
+                return Err(load_err(
+                    format!("it has no map `{want}` (a {want_type}){require_help}"),
+                    None,
+                ));
+            }
+        }
+    }
     if names.is_empty() {
         return Err(load_err(
             "the object holds no program (is `SEC(\"xdp\")` missing?)".into(),
@@ -588,10 +720,10 @@ pub fn load_object(
     }
     let load_us = t0.elapsed().as_micros() as u64;
 
-    let (prog_dir, map_dir) = obj_dirs(env, package);
+    let (prog_dir, map_dir) = obj_dirs(env, area, package);
     let replaced = prog_dir.exists() || map_dir.exists();
     let detached = if replaced {
-        unload_object(env, journal, package)?
+        unload_in_area(env, journal, area, package)?.detached
     } else {
         Vec::new()
     };
@@ -626,14 +758,35 @@ pub fn load_object(
     })
 }
 
-/// Removes a package loaded with `xdp load`: the attachments of its programs, then its
-/// program and map pins. Returns the attachments it ended (`node:dev <- program`).
+/// What [`unload_object`] removed besides the pins.
+#[derive(Debug, Clone, Default, Serialize, schemars::JsonSchema)]
+pub struct Unloaded {
+    /// attachments of its programs that ended (`node:dev <- program`)
+    pub detached: Vec<String>,
+    /// slots of other program arrays of the lab that held one of its programs, emptied
+    /// (`map[slot] <- program`): a program array keeps a program alive, so without this the
+    /// "unloaded" program would go on running behind a tail call
+    pub emptied_slots: Vec<String>,
+}
+
+/// Removes a package loaded with `xdp load`: the attachments of its programs, the slots of
+/// the lab's other program arrays that hold them, then its program and map pins (each
+/// forgotten in the journal as it goes).
 pub fn unload_object(
     env: &LabEnv,
     journal: &mut Journal,
     package: &str,
-) -> Result<Vec<String>, XdpError> {
-    let (prog_dir, map_dir) = obj_dirs(env, package);
+) -> Result<Unloaded, XdpError> {
+    unload_in_area(env, journal, OBJ_AREA, package)
+}
+
+pub(crate) fn unload_in_area(
+    env: &LabEnv,
+    journal: &mut Journal,
+    area: &str,
+    package: &str,
+) -> Result<Unloaded, XdpError> {
+    let (prog_dir, map_dir) = obj_dirs(env, area, package);
     let ids: std::collections::HashSet<u32> = pinned_programs(env)
         .into_iter()
         .filter(|p| p.pin.starts_with(&prog_dir))
@@ -654,6 +807,31 @@ pub fn unload_object(
                 path: a.pin.clone(),
             })?;
             detached.push(format!("{}:{} <- {}", a.node, a.dev, a.program));
+        }
+    }
+    // slots of the lab's other program arrays (learners' objects, cubes) that hold them
+    let mut emptied_slots = Vec::new();
+    for area in [OBJ_AREA, CUBE_AREA] {
+        let base = env.bpffs_root.join("maps").join(area);
+        for m in crate::maps::list(env) {
+            if m.map_type != "prog_array"
+                || !m.path.starts_with(&base)
+                || m.path.starts_with(&map_dir)
+            {
+                continue;
+            }
+            let Ok(d) = crate::maps::dump(&m, 4096) else {
+                continue;
+            };
+            for r in d.rows {
+                if let crate::maps::Value::Int(id) = r.value
+                    && ids.contains(&(id as u32))
+                {
+                    let slot = r.key.to_string();
+                    crate::maps::delete(&m, &slot)?;
+                    emptied_slots.push(format!("{}[{slot}]", m.name));
+                }
+            }
         }
     }
     for dir in [&prog_dir, &map_dir] {
@@ -687,7 +865,10 @@ pub fn unload_object(
             }
         }
     }
-    Ok(detached)
+    Ok(Unloaded {
+        detached,
+        emptied_slots,
+    })
 }
 
 /// Pins every learner-facing map of `ebpf` (not the `.rodata`/`.bss` of globals) in

@@ -123,8 +123,24 @@ fn hike_lab_up_ping_status_down() {
 
     let st = topo::status(&lab.env).unwrap();
     assert_eq!(st.topology.as_deref(), Some("hike-lab"));
+    // `topo::up` builds what is the kernel crate's; xdp_pass on clt:veth0 is attached by
+    // the service's `topo up`: until then the status names it, and only it, as missing
+    assert!(!st.complete);
+    assert_eq!(
+        topo::xdp_gaps(&lab.env, &t),
+        vec![(
+            "clt".to_string(),
+            "veth0".to_string(),
+            "xdp_pass".to_string()
+        )]
+    );
     for n in &st.nodes {
-        assert!(n.present && n.problems.is_empty(), "{n:?}");
+        let rest: Vec<&String> = n
+            .problems
+            .iter()
+            .filter(|p| !p.contains("has no XDP program"))
+            .collect();
+        assert!(n.present && rest.is_empty(), "{n:?}");
         for i in &n.interfaces {
             assert!(i.up && i.quiet, "{}:{} {i:?}", n.node, i.dev);
         }
@@ -582,4 +598,156 @@ fn a_journaled_hike_instance_records_every_pin_before_it_exists() {
             .any(|p| p.starts_with(root.join("progs/meter"))),
         "{known:?}"
     );
+}
+
+/// `exec` in a session: a command's lines arrive while it runs (a pseudo-terminal, so a
+/// program that buffers a pipe writes each line at once), it runs inside the node (its
+/// addresses), Ctrl-C reaches it and what it prints on the way out still arrives, and its
+/// exit status is its own.
+#[test]
+fn exec_streams_lines_from_a_pty_and_passes_ctrl_c() {
+    use eclat_kernel::exec::{self, Next};
+    let mut lab = Lab::new("exec");
+    lab.up("hike-lab.toml");
+    let sh = |script: &str| vec!["sh".to_string(), "-c".to_string(), script.to_string()];
+
+    // inside sut: its address is there; the output is a terminal; the exit code passes
+    let mut r = exec::spawn(
+        &lab.env,
+        "sut",
+        &sh("ip -6 addr show dev enp6s0f0 | grep -c fc01::2; [ -t 1 ] && echo tty; exit 3"),
+    )
+    .unwrap();
+    let mut lines = Vec::new();
+    loop {
+        match r.next_line(Duration::from_secs(10)) {
+            Next::Line(l) => lines.push(l),
+            Next::Closed => break,
+            Next::Quiet => panic!("no output within 10 s: {lines:?}"),
+        }
+    }
+    assert_eq!(lines, ["1", "tty"]);
+    assert_eq!(r.wait(Duration::from_secs(5)).unwrap().code(), Some(3));
+
+    // a line comes before the command ends; Ctrl-C ends it and its trap still prints
+    let mut r = exec::spawn(
+        &lab.env,
+        "tg",
+        &sh("trap 'echo got-int; exit 7' INT; echo ready; while :; do sleep 0.05; done"),
+    )
+    .unwrap();
+    assert_eq!(
+        r.next_line(Duration::from_secs(10)),
+        Next::Line("ready".into())
+    );
+    assert!(r.try_wait().is_none(), "still running after its first line");
+    r.interrupt();
+    assert_eq!(
+        r.next_line(Duration::from_secs(10)),
+        Next::Line("got-int".into())
+    );
+    assert_eq!(r.wait(Duration::from_secs(5)).unwrap().code(), Some(7));
+
+    // a command that ignores Ctrl-C is killed after the grace period, with its children
+    let r = exec::spawn(
+        &lab.env,
+        "tg",
+        &sh("trap '' INT; echo ready; sleep 30 & wait"),
+    )
+    .unwrap();
+    let mut r = r;
+    assert_eq!(
+        r.next_line(Duration::from_secs(10)),
+        Next::Line("ready".into())
+    );
+    r.interrupt();
+    let t = Instant::now();
+    let st = r.wait(Duration::from_millis(300)).unwrap();
+    assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
+    assert_eq!(std::os::unix::process::ExitStatusExt::signal(&st), Some(9));
+    assert_eq!(
+        r.next_line(Duration::from_secs(5)),
+        Next::Closed,
+        "its sleep was killed too"
+    );
+
+    // bpftool is found where Debian puts it even when the PATH has no sbin
+    if eclat_kernel::doctor::tool("bpftool").is_some() {
+        let mut r = exec::spawn(&lab.env, "sut", &["bpftool".into(), "version".into()]).unwrap();
+        assert!(
+            matches!(r.next_line(Duration::from_secs(10)), Next::Line(l) if l.contains("bpftool")),
+        );
+        assert_eq!(r.wait(Duration::from_secs(5)).unwrap().code(), Some(0));
+    }
+}
+
+/// `BPF_ENABLE_STATS`: while the descriptor is open the kernel counts a program's runs (one
+/// per packet) and their time; closed, the counts stop growing. The sysctl is never written.
+#[test]
+fn bpf_stats_count_runs_only_while_enabled() {
+    let mut lab = Lab::new("stats");
+    lab.up("hike-lab.toml");
+    let env = lab.env.clone();
+    xdp::attach(
+        &env,
+        lab.j(),
+        "xdp_counter",
+        "sut",
+        "enp6s0f0",
+        false,
+        Lifetime::Persistent,
+    )
+    .unwrap();
+    let st = topo::status(&env).unwrap();
+    let id = st.nodes[1].interfaces[0].xdp_prog_id.expect("attached");
+    let sysctl = || std::fs::read_to_string("/proc/sys/kernel/bpf_stats_enabled").unwrap();
+    let before_sysctl = sysctl();
+    let udp = || traffic::Kind::Udp {
+        port: 5000,
+        payload: 64,
+    };
+    let stats = || eclat_kernel::sys::prog_stats_by_id(id).unwrap().unwrap();
+    let (_, runs0) = stats();
+    {
+        let _on = eclat_kernel::sys::enable_stats().unwrap();
+        lab.send("tg", "fc01::2", udp(), 50, None);
+        // the packets land asynchronously (veth NAPI): wait for the counter, not a time
+        let until = Instant::now() + Duration::from_secs(10);
+        while lab.counter() < 50 && Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let (ns, runs) = stats();
+        assert_eq!(
+            runs - runs0,
+            50,
+            "one run per packet while statistics are on"
+        );
+        assert!(ns > 0, "run time counted");
+        assert_eq!(sysctl(), before_sysctl, "the sysctl is not the switch used");
+    }
+    let (_, runs_off) = stats();
+    lab.send("tg", "fc01::2", udp(), 50, None);
+    let until = Instant::now() + Duration::from_secs(10);
+    while lab.counter() < 100 && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(lab.counter(), 100);
+    // (another process of the machine may hold statistics on: then they keep counting)
+    if before_sysctl.trim() == "0" && !other_stats_holder() {
+        assert_eq!(stats().1, runs_off, "closed: no more counting");
+    }
+}
+
+/// Does another process hold BPF statistics on (an open `bpf-stats` descriptor)?
+fn other_stats_holder() -> bool {
+    std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|p| std::fs::read_dir(p.path().join("fd")).ok())
+        .flatten()
+        .flatten()
+        .any(|fd| {
+            std::fs::read_link(fd.path()).is_ok_and(|l| l.to_string_lossy().contains("bpf-stats"))
+        })
 }

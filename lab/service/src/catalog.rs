@@ -228,8 +228,32 @@ impl Catalog {
         self.all()
             .filter(|p| p.meta.package == package)
             .find_map(|p| p.meta.map(map))
+            .or_else(|| prebuilt_map(map_path))
             .map(|sig| (sig.key.clone(), sig.value.clone()))
     }
+}
+
+/// The BTF of a map of one of the lab's prebuilt plain programs (`lab/PROGRAM/MAP`), read
+/// once from the embedded objects.
+fn prebuilt_map(map_path: &str) -> Option<&'static hike::catalog::MapSig> {
+    static METAS: std::sync::OnceLock<Vec<(&'static str, ObjectMeta)>> = std::sync::OnceLock::new();
+    let metas = METAS.get_or_init(|| {
+        eclat_model::prebuilt::PROGRAMS
+            .iter()
+            .filter_map(|p| Some((p.name, meta::read(p.name, objects::get(p.object)?).ok()?)))
+            .collect()
+    });
+    let mut parts = map_path.split('/');
+    let (Some(package), Some(program), Some(map), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return None;
+    };
+    let p = eclat_model::prebuilt::find(program).filter(|p| p.package == package)?;
+    metas
+        .iter()
+        .find(|(n, _)| *n == p.name)
+        .and_then(|(_, m)| m.map(map))
 }
 
 fn file_of(p: &Package) -> Option<PathBuf> {

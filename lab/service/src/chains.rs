@@ -15,7 +15,10 @@ use crate::store::{ChainState, HikeStore};
 /// One stored chain.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct ChainRow {
+    /// the chain's ID in `hvm_chain_map`, as the VM calls it (the lab's chains are
+    /// `0x40000001` and up)
     pub id: u32,
+    /// the chain's length in instruction slots (an `lddw` takes two)
     pub insns: usize,
     /// the chain's name in its script (none: stored by hand)
     pub name: Option<String>,
@@ -23,17 +26,24 @@ pub struct ChainRow {
     pub script: Option<String>,
     /// where the script is in its life
     pub state: Option<ChainState>,
+    /// the store generation the chain was written with: a nanosecond wall-clock stamp, new at every
+    /// store, so a reloaded chain shows a new one
     pub generation: u64,
+    /// how the chain runs now, read from the kernel: `tier` is `compiled` (with its `hvm_jit_map`
+    /// slots) or `interpreted` (with `why`)
     pub tier: Tier,
 }
 
 /// A chain's disassembly and compiled form.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct ChainDis {
+    /// the chain's ID in `hvm_chain_map`
     pub id: u32,
+    /// the chain's length in instruction slots (an `lddw` takes two)
     pub insns: usize,
     /// the bytecode, one instruction per line, element IDs named
     pub listing: Vec<String>,
+    /// how the chain runs now (see `chain list`'s `tier`)
     pub tier: Tier,
     /// what the chain compiler wrote after each call (or why it shows nothing)
     pub compiled: String,

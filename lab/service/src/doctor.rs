@@ -8,6 +8,7 @@ use crate::Lab;
 
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct DoctorReport {
+    /// every preflight check in a fixed order, each with what it found and how to fix it
     pub checks: Vec<Check>,
     /// no check failed
     pub ok: bool,
@@ -24,3 +25,8 @@ impl Lab {
         .await
     }
 }
+
+/// What the field's tools need, for the lessons' checks that run them.
+pub use eclat_kernel::doctor::{
+    BCC_PYTHON, bcc_missing, kernel_headers, kernel_version, tool, tracefs,
+};

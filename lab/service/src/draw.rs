@@ -21,7 +21,9 @@ pub struct TopoDrawing {
     pub topology: String,
     /// where it was read from (`netns/hike-lab.toml`, or the path given)
     pub source: String,
+    /// how many nodes the topology has
     pub nodes: usize,
+    /// how many veth pairs it has
     pub links: usize,
     /// the picture (an SVG document)
     pub svg: String,
@@ -51,7 +53,10 @@ pub struct ChainDrawRequest {
 /// A script's chain drawn (`chain draw`).
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct ChainDrawing {
+    /// the script file drawn, as given
     pub script: String,
+    /// the chain drawn: the one asked for, else the script's first chain (`chain` figure) or the
+    /// first chain a loader map entry names (`path` figure)
     pub chain: String,
     /// `chain` (the compiled form) or `path` (a packet's way through the loader and VM)
     pub figure: String,

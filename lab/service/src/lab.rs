@@ -36,7 +36,7 @@ impl From<CleanupReport> for Recovered {
     fn from(r: CleanupReport) -> Self {
         Self {
             removed: r.removed,
-            kept: r.kept,
+            kept: r.kept.into_iter().chain(r.foreign).collect(),
         }
     }
 }
@@ -133,19 +133,31 @@ impl Lab {
     /// first; what they were is kept for [`Lab::take_recovered`].
     pub(crate) fn journal(&self) -> Result<Journal> {
         let mut j = Journal::open(&self.0.env.state_dir).context("opening the lab's journal")?;
+        eclat_kernel::bpffs::check_root(&self.0.env)?;
         let rep = cleanup::recover(&self.0.env, &mut j)
             .context("removing what an earlier eclat-lab run left behind")?;
         if !rep.is_empty() {
             let mut r = self.0.recovered.lock().unwrap_or_else(|p| p.into_inner());
             r.removed.extend(rep.removed);
             r.kept.extend(rep.kept);
+            r.kept.extend(rep.foreign);
         }
         Ok(j)
     }
 
-    /// Removes the leftovers of crashed runs now (every privileged command starts with it).
+    /// Removes the leftovers of crashed runs now (every privileged command starts with it),
+    /// and settles a load or unload that was killed half-way (finished or undone: the
+    /// version recorded as loaded is then the one running).
     pub async fn recover(&self) -> Result<()> {
-        self.blocking(|lab| lab.journal().map(drop)).await
+        self.blocking(|lab| {
+            let j = lab.journal()?;
+            let st = crate::store::peek(lab.env());
+            if !st.pending.is_empty() || !st.unloading.is_empty() {
+                lab.settle_interrupted(j)?;
+            }
+            Ok(())
+        })
+        .await
     }
 
     /// What recoveries removed since the last call.
@@ -157,9 +169,14 @@ impl Lab {
 /// What `reset` removed and kept.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct ResetReport {
+    /// what `reset` removed, one line each (`namespace tg`, `pin /sys/fs/bpf/...`): the
+    /// journal's objects newest first (the reverse of creation), then `unrecorded ...` for
+    /// files swept from below the lab's bpffs root; empty when the lab had nothing left
     pub removed: Vec<String>,
-    /// objects left in place, with why
+    /// the lab's objects that could not be removed, with why (`reset` then fails)
     pub kept: Vec<String>,
+    /// what is not the lab's and was left in place, with why
+    pub foreign: Vec<String>,
 }
 
 impl Lab {
@@ -167,12 +184,14 @@ impl Lab {
     pub async fn reset(&self) -> Result<ResetReport> {
         self.blocking(|lab| {
             let mut j = Journal::open(&lab.env().state_dir).context("opening the lab's journal")?;
+            eclat_kernel::bpffs::check_root(lab.env())?;
             let rep = cleanup::reset(lab.env(), &mut j)?;
             // the HIKe instance went with the pins: its ID assignments start over
             crate::store::HikeStore::forget(lab.env());
             Ok(ResetReport {
                 removed: rep.removed,
                 kept: rep.kept,
+                foreign: rep.foreign,
             })
         })
         .await

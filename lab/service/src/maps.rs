@@ -55,8 +55,10 @@ pub struct MapRow {
     /// a name for the key the lab knows (an abort reason of `hvm_stats`)
     #[serde(skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
+    /// the key's raw bytes (not serialized)
     #[serde(skip)]
     pub key_bytes: Vec<u8>,
+    /// the value's raw bytes, summed over CPUs for a per-CPU map (not serialized)
     #[serde(skip)]
     pub value_bytes: Vec<u8>,
 }
@@ -86,30 +88,44 @@ impl MapRow {
 /// Every entry of a map, decoded.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct MapDump {
+    /// the map read: its name, kernel type, sizes and ID
     pub map: MapRef,
     /// the C types of key and value (from BTF), when the lab knows the map's object
     #[serde(skip_serializing_if = "Option::is_none")]
     pub key_type: Option<String>,
+    /// the C type of the values (from BTF), when the lab knows the map's object; absent otherwise
     #[serde(skip_serializing_if = "Option::is_none")]
     pub value_type: Option<String>,
+    /// how a per-CPU map's values are shown: `no` (not a per-CPU map), `summed` (counters: `value`
+    /// is the CPUs' sum), `each_cpu` (times or addresses: `cpus` has one value per CPU)
     pub per_cpu: PerCpu,
+    /// every entry in the kernel's key order (at most 100 000); an array has one row per slot,
+    /// zeros included; empty when a hash map is empty
     pub rows: Vec<MapRow>,
 }
 
 /// One frame of `map watch`: every entry with its rate since the previous frame.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct WatchFrame {
+    /// the map's name below the lab's `maps/` (`lab/xdp_counter/pkt_count`)
     pub map: String,
     /// milliseconds since the Unix epoch
     pub at_unix_ms: u64,
+    /// milliseconds since the watch read its first frame
+    pub since_start_ms: u64,
+    /// every entry at this frame, in the kernel's key order
     pub rows: Vec<WatchRow>,
 }
 
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct WatchRow {
+    /// the key as people read it: decoded through BTF when the lab knows the map, else a number,
+    /// words or hex
     pub key: String,
+    /// a name the lab gives the key (the abort reason of a `hvm_stats` slot); absent otherwise
     #[serde(skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
+    /// the value as people read it, like `key`; for a per-CPU counter, the sum over CPUs
     pub value: String,
     /// per second since the previous frame (numbers only; none in the first frame)
     pub rate: Option<f64>,
@@ -118,7 +134,9 @@ pub struct WatchRow {
 /// What `map watch` did when it ended.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct WatchEnd {
+    /// the map's name below the lab's `maps/`
     pub map: String,
+    /// how many frames were sent
     pub frames: u64,
     /// ended by Ctrl-C (or the TUI) rather than by `--count`
     pub stopped: bool,
@@ -127,8 +145,11 @@ pub struct WatchEnd {
 /// What `map set` wrote.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct MapSet {
+    /// the map's name below the lab's `maps/`
     pub map: String,
+    /// the key as given
     pub key: String,
+    /// the value as given; in a program array, the name of the program put in the slot
     pub value: String,
     /// in a program array: the program's kernel ID
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -141,10 +162,13 @@ pub struct MapSet {
 /// What `map delete` did.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct MapDeleted {
+    /// the map's name below the lab's `maps/`
     pub map: String,
+    /// the key as given
     pub key: String,
     /// there was an entry (or a filled slot) to delete
     pub deleted: bool,
+    /// true when the map is a program array (deleting empties the slot; the program stays loaded)
     pub prog_array: bool,
 }
 
@@ -376,13 +400,20 @@ impl Lab {
         frames: mpsc::UnboundedSender<WatchFrame>,
         cancel: CancellationToken,
     ) -> Result<WatchEnd> {
+        let ms = interval.as_millis();
+        if !(10..=3_600_000).contains(&ms) {
+            anyhow::bail!(
+                "--interval {ms}: give the time between two frames in milliseconds, from 10 \
+                 to 3600000 (an hour)"
+            );
+        }
         let m = {
             let name = name.clone();
             self.blocking(move |lab| Ok(maps::find(lab.env(), &name)?))
                 .await?
         };
-        let interval = interval.max(Duration::from_millis(10));
         let mut prev: Option<(Instant, MapDump)> = None;
+        let mut first: Option<Instant> = None;
         let mut n = 0u64;
         let mut tick = tokio::time::interval(interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -422,9 +453,11 @@ impl Lab {
                 .duration_since(SystemTime::UNIX_EPOCH)
                 .unwrap_or_default()
                 .as_millis() as u64;
+            let since_start_ms = first.get_or_insert(now).elapsed().as_millis() as u64;
             let _ = frames.send(WatchFrame {
                 map: m.name.clone(),
                 at_unix_ms,
+                since_start_ms,
                 rows,
             });
             n += 1;

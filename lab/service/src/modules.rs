@@ -49,6 +49,7 @@ fn rejected_summary(r: &BuildReport) -> String {
 pub struct ProgramLoad {
     /// `package.name`
     pub program: String,
+    /// wall time of the program's `BPF_PROG_LOAD` (the verifier and the JIT), in milliseconds
     pub verify_ms: f64,
 }
 
@@ -64,12 +65,15 @@ pub struct ModuleLoaded {
     pub object: Option<String>,
     /// how a script imports it (`from programs.PKG import ...`)
     pub package: String,
+    /// wall time of the whole command (build excluded for a C file), in milliseconds
     pub elapsed_ms: f64,
 }
 
 /// What `module unload` did.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct ModuleUnloaded {
+    /// what was unloaded, as `PKG.NAME` or a whole package `PKG` (a file given is named by its
+    /// package, its file stem)
     pub what: String,
     /// `package.name` -> the program ID it freed
     pub freed: Vec<(String, u32)>,
@@ -103,7 +107,10 @@ pub struct LoaderRow {
 
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct ModuleList {
+    /// every program a script can import, package by package: the embedded packages, then the
+    /// learner's modules loaded with `module load`
     pub programs: Vec<ModuleRow>,
+    /// every loader a script can attach, with the maps it reads chain IDs from
     pub loaders: Vec<LoaderRow>,
 }
 
@@ -385,13 +392,14 @@ impl Lab {
         .await
     }
 
-    /// Loads a learner's object with fresh maps in a scratch directory of the lab and runs
-    /// `program` (or its only XDP program) on each packet (`BPF_PROG_TEST_RUN`), reading its
-    /// maps after each run.
+    /// Loads a learner's object with fresh maps in a scratch directory of the lab, writes
+    /// `writes` into them and runs `program` (or its only XDP program) on each packet
+    /// (`BPF_PROG_TEST_RUN`), reading its maps and output frame after each run.
     pub async fn run_object(
         &self,
         object: PathBuf,
         program: Option<String>,
+        writes: Vec<eclat_kernel::modules::MapWrite>,
         packets: Vec<Vec<u8>>,
     ) -> Result<Vec<eclat_kernel::modules::PacketRun>> {
         self.blocking(move |lab| {
@@ -409,6 +417,7 @@ impl Lab {
             Ok(eclat_kernel::modules::run_packets(
                 &object,
                 program.as_deref(),
+                &writes,
                 &packets,
                 scratch.path(),
             )?)

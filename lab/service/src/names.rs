@@ -86,4 +86,29 @@ impl Lab {
             .map(|(o, _)| o)
             .collect()
     }
+
+    /// The cubes of the lab.
+    pub fn cube_names(&self) -> Vec<String> {
+        eclat_kernel::xdp::loaded_in_area(self.env(), eclat_kernel::cube::CUBE_AREA)
+            .into_iter()
+            .map(|(c, _)| c)
+            .collect()
+    }
+
+    /// The built-in cubes `cube add` takes by name.
+    pub fn builtin_cube_names(&self) -> Vec<String> {
+        eclat_kernel::cube::BUILTIN
+            .iter()
+            .map(|b| b.0.to_string())
+            .collect()
+    }
+
+    /// Every output port of every cube, as `cube connect` takes it (`cls:0`).
+    pub fn cube_ports(&self) -> Vec<String> {
+        let n = eclat_kernel::cube::MAX_PORTS;
+        self.cube_names()
+            .into_iter()
+            .flat_map(|c| (0..n).map(move |p| format!("{c}:{p}")))
+            .collect()
+    }
 }

@@ -73,6 +73,8 @@ pub struct LoadReport {
     pub displaced: Vec<String>,
     /// compiler warnings, rendered
     pub warnings: String,
+    /// wall time of the whole load (compile, register, store, write entries, attach), in
+    /// milliseconds
     pub elapsed_ms: f64,
     /// how each chain runs: compiled, or interpreted and why (by chain name)
     pub tiers: Vec<(String, Tier)>,
@@ -81,8 +83,12 @@ pub struct LoadReport {
 /// What `unload` did.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct UnloadReport {
+    /// the script file as given
     pub script: String,
+    /// how many chains were deleted from `hvm_chain_map`
     pub chains: usize,
+    /// how many loader map entries the script owned (each is removed, or given back to the script
+    /// it had displaced)
     pub entries: usize,
     /// entries given back to the scripts this one had displaced
     pub restored: Vec<String>,
@@ -171,6 +177,14 @@ impl Lab {
         let t0 = Instant::now();
         let compiled = self.compile_file(&req.file, &req.defines)?;
         let prog = compiled.program;
+        if prog.chains.is_empty() && prog.map_entries.is_empty() && prog.attach.is_empty() {
+            bail!(
+                "{} has nothing to load: it defines no chain (`def`), writes no loader entry \
+                 and attaches no loader (only comments, blank lines or imports). Nothing was \
+                 changed",
+                req.file.display()
+            );
+        }
         let cat = self.catalog().clone();
         let j = self.journal()?;
         let mut st = HikeStore::load(self.env());
@@ -494,16 +508,46 @@ impl Lab {
         Ok(())
     }
 
+    /// Settles what an interrupted load or unload left, holding `journal` (see
+    /// [`Lab::recover`]).
+    pub(crate) fn settle_interrupted(&self, journal: eclat_kernel::journal::Journal) -> Result<()> {
+        let cat = self.catalog().clone();
+        let mut st = HikeStore::load(self.env());
+        let mut hike = self.open_hike(journal)?;
+        self.settle(&mut hike, &cat, &mut st)?;
+        self.commit(&mut hike)
+    }
+
     /// `unload SCRIPT`: gives back or clears its loader entries, deletes its chains, detaches
     /// its loaders (unless another script uses them), frees its program IDs.
     pub async fn unload(&self, file: PathBuf) -> Result<UnloadReport> {
         self.blocking(move |lab| {
             let cat = lab.catalog().clone();
             let j = lab.journal()?;
+            let key = script_key(&file);
+            // nothing loaded: say so without making the HIKe instance (a failed command
+            // leaves nothing behind)
+            let loaded = crate::store::peek(lab.env());
+            if !lab.hike_exists()
+                || !loaded.scripts.contains_key(&key)
+                    && loaded.pending.is_empty()
+                    && loaded.unloading.is_empty()
+            {
+                let mut names: Vec<String> = loaded.scripts.keys().cloned().collect();
+                names.sort();
+                bail!(
+                    "{} is not loaded ({})",
+                    file.display(),
+                    if names.is_empty() {
+                        "no script is".to_string()
+                    } else {
+                        format!("loaded scripts: {}", names.join(", "))
+                    }
+                );
+            }
             let mut st = HikeStore::load(lab.env());
             let mut hike = lab.open_hike(j)?;
             lab.settle(&mut hike, &cat, &mut st)?;
-            let key = script_key(&file);
             let Some(s) = st.scripts.remove(&key) else {
                 bail!(
                     "{} is not loaded ({})",

@@ -44,6 +44,9 @@ pub enum ChainState {
     Installing,
     /// an unload was interrupted
     Unloading,
+    /// the script is loaded, but another script took over every loader entry it had
+    /// (`load --replace`): no packet reaches its chains until that one is unloaded
+    Displaced,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -128,10 +131,11 @@ impl HikeStore {
 
     /// Writes the store atomically (a new file renamed over the old one).
     pub fn save(&self, env: &LabEnv) -> Result<()> {
-        let p = path(env);
-        let tmp = p.with_extension("json.tmp");
-        std::fs::write(&tmp, serde_json::to_string_pretty(self)?)?;
-        std::fs::rename(tmp, p)?;
+        eclat_kernel::perms::write_file(
+            &path(env),
+            serde_json::to_string_pretty(self)?.as_bytes(),
+            eclat_kernel::perms::FILE_MODE,
+        )?;
         Ok(())
     }
 
@@ -223,7 +227,16 @@ impl HikeStore {
         let tagged = self
             .scripts
             .iter()
-            .map(|(k, v)| (k, v, ChainState::Loaded))
+            .map(|(k, v)| {
+                let displaced =
+                    !v.entries.is_empty() && v.entries.iter().all(|e| e.displaced_by.is_some());
+                let state = if displaced {
+                    ChainState::Displaced
+                } else {
+                    ChainState::Loaded
+                };
+                (k, v, state)
+            })
             .chain(
                 self.pending
                     .iter()

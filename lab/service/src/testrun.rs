@@ -50,9 +50,14 @@ pub struct TestOutcome {
 /// One map entry a packet changed.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct MapChange {
+    /// the map's name below the test's scratch instance's `maps/` (`package/program/map`, or
+    /// `package/map` for a map no single program owns)
     pub map: String,
+    /// the key as people read it (decoded through BTF when the lab knows the map)
     pub key: String,
+    /// the value before the packet; `(absent)` when the key was not in the map
     pub before: String,
+    /// the value after the packet, shown like `before`
     pub after: String,
     /// the change of a number (after - before), when both are numbers
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -62,12 +67,15 @@ pub struct MapChange {
 /// What one packet did.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct PacketResult {
+    /// the packet as given: its `--packet` text, or `FILE#N` for the Nth frame of a `--pcap` file
     pub packet: String,
     /// the XDP verdict (PASS, DROP, ...; a number if unknown)
     pub verdict: String,
     /// the chain trace, with IDs named
     pub trace: Vec<String>,
+    /// the map entries the packet changed, map by map; empty when it changed none
     pub map_changes: Vec<MapChange>,
+    /// the kernel's timing of this one run (`BPF_PROG_TEST_RUN`), in nanoseconds
     pub duration_ns: u64,
 }
 

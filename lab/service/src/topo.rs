@@ -2,6 +2,7 @@
 //! and reading back what the kernel has.
 
 use anyhow::{Context, Result};
+use eclat_kernel::journal::Lifetime;
 use eclat_kernel::topo::{self, DownReport, Status, UpReport};
 use eclat_kernel::xdp;
 use eclat_model::topology;
@@ -12,19 +13,26 @@ use crate::{Lab, topologies};
 /// A shipped topology.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct TopologyInfo {
+    /// the topology's name: what `topo up NAME` takes (the file stem of `netns/NAME.toml`)
     pub name: String,
+    /// one line on what it is for, from the file; empty when it has none
     pub description: String,
+    /// how many nodes (network namespaces) it has
     pub nodes: usize,
+    /// how many veth pairs it has
     pub links: usize,
 }
 
 /// What `topo up` did.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct TopoUp {
+    /// what building the topology did (its fields appear at the top level of the reply)
     #[serde(flatten)]
     pub up: UpReport,
     /// the programs the topology file attaches (`node:dev <- program`), when it was built
     pub attached: Vec<String>,
+    /// what a topology already up lacked and was attached (`node:dev <- program`)
+    pub completed: Vec<String>,
 }
 
 impl Lab {
@@ -45,26 +53,49 @@ impl Lab {
             .collect()
     }
 
-    /// Builds a topology (a shipped name, default `hike-lab`, or a path to a `.toml` file).
+    /// Builds a topology (a shipped name, default `hike-lab`, or a path to a `.toml` file)
+    /// as one transaction: the namespaces, links and the programs the file attaches are
+    /// confirmed together, so a kill half-way leaves a leftover the next start removes. A
+    /// topology recorded as up is checked against the kernel: complete, nothing is done;
+    /// missing only XDP programs the file attaches, they are attached (completed);
+    /// missing more, it is rebuilt.
     pub async fn topo_up(&self, name: Option<String>) -> Result<TopoUp> {
         self.blocking(move |lab| {
             let name = name.unwrap_or_else(|| topologies::DEFAULT.to_string());
             let (src, file) = topologies::source(&name)?;
             let t = topology::parse(&src, &file)?;
             let mut j = lab.journal()?;
-            let up = topo::up(lab.env(), &mut j, &t, &src, lab.life())?;
+            let mut up = topo::build(lab.env(), &mut j, &t, &src)?;
+            eclat_kernel::crash_point("topo-up:before-attach");
+            // the programs the topology file attaches (a pass program on a collector) where
+            // the kernel has none
             let mut attached = Vec::new();
-            if !up.already_up {
-                // the programs the topology file attaches (a pass program on a collector)
-                for end in t.links.iter().flat_map(|l| [&l.a, &l.b]) {
-                    if let Some(p) = &end.xdp {
-                        xdp::attach(lab.env(), &mut j, p, &end.node, &end.dev, false, lab.life())
-                            .with_context(|| format!("attaching {p} to {}:{}", end.node, end.dev))?;
-                        attached.push(format!("{}:{} <- {p}", end.node, end.dev));
-                    }
+            let mut completed = Vec::new();
+            for (node, dev, p) in topo::xdp_gaps(lab.env(), &t) {
+                xdp::attach(
+                    lab.env(),
+                    &mut j,
+                    &p,
+                    &node,
+                    &dev,
+                    false,
+                    Lifetime::Provisional,
+                )
+                .with_context(|| format!("attaching {p} to {node}:{dev}"))?;
+                let what = format!("{node}:{dev} <- {p}");
+                if up.already_up {
+                    completed.push(what);
+                } else {
+                    attached.push(what);
                 }
             }
-            Ok(TopoUp { up, attached })
+            j.commit(lab.life())?;
+            up.already_up &= completed.is_empty();
+            Ok(TopoUp {
+                up,
+                attached,
+                completed,
+            })
         })
         .await
     }

@@ -25,9 +25,19 @@ use crate::testrun::name_ids;
 #[serde(tag = "type", rename_all = "lowercase")]
 pub enum TraceItem {
     /// an event of the VM, with its line (IDs named)
-    Event { event: TraceEvent, line: String },
+    Event {
+        /// the event as the VM wrote it, field by field
+        event: TraceEvent,
+        /// the event as one line of text, indented by its frame's depth, with chain and
+        /// program IDs followed by the names the lab knows for them
+        line: String,
+    },
     /// why nothing comes, or what the trace waits for
-    Status { status: String },
+    Status {
+        /// one sentence for a person (`waiting for packets through a chain`, events missed
+        /// because the reader fell behind, why the trace cannot start)
+        status: String,
+    },
 }
 
 struct Running {

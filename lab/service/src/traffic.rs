@@ -1,4 +1,4 @@
-//! The packet generator: UDP, ICMP echo (with replies counted) or a pcap replay from a node,
+//! The packet generator: UDP (one flow, or `--flows N`), ICMP echo (with replies counted) or a pcap replay from a node,
 //! paced or as fast as possible, exact. Runs inside the node's namespace on a thread of its
 //! own; stops within a few milliseconds of its token being cancelled.
 
@@ -29,9 +29,22 @@ pub struct TrafficRequest {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum What {
-    Udp { port: u16, payload: usize },
+    Udp {
+        port: u16,
+        payload: usize,
+    },
+    /// UDP in `flows` flows, source ports `sport`, `sport + 1`, ... (packets round robin)
+    Flows {
+        port: u16,
+        payload: usize,
+        flows: u16,
+        sport: u16,
+    },
     Icmp,
-    Pcap { file: PathBuf, dev: String },
+    Pcap {
+        file: PathBuf,
+        dev: String,
+    },
 }
 
 impl TrafficRequest {
@@ -40,6 +53,17 @@ impl TrafficRequest {
             What::Udp { port, payload } => Kind::Udp {
                 port: *port,
                 payload: *payload,
+            },
+            What::Flows {
+                port,
+                payload,
+                flows,
+                sport,
+            } => Kind::Flows {
+                port: *port,
+                payload: *payload,
+                flows: *flows,
+                sport: *sport,
             },
             What::Icmp => Kind::Icmp,
             What::Pcap { file, dev } => {

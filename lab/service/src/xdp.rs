@@ -4,7 +4,6 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use eclat_kernel::bpffs;
 pub use eclat_kernel::modules::BuildReport;
 pub use eclat_kernel::xdp::{AttachReport, Attachment, ObjectReport};
 use eclat_kernel::{modules, xdp};
@@ -15,14 +14,18 @@ use crate::Lab;
 /// A prebuilt plain program.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Prebuilt {
+    /// the program's name, as `xdp attach NAME` takes it (`xdp_counter`, `xdp_pass`)
     pub name: String,
+    /// what the program does and which maps it has, one line
     pub about: String,
 }
 
 /// What `xdp list` shows.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct XdpList {
+    /// every prebuilt plain XDP program the lab ships, loaded or not
     pub prebuilt: Vec<Prebuilt>,
+    /// every XDP program the lab has attached now, from the BPF link pins; empty when none is
     pub attached: Vec<Attachment>,
     /// objects loaded with `xdp load`: (name, programs)
     pub objects: Vec<(String, Vec<String>)>,
@@ -31,8 +34,11 @@ pub struct XdpList {
 /// What `xdp load` did: the build (for a C source) and the load.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct XdpLoaded {
+    /// the clang build and the verifier's verdicts, when a C source was given; absent for an object
+    /// file
     #[serde(skip_serializing_if = "Option::is_none")]
     pub build: Option<BuildReport>,
+    /// the load of the object's programs (its fields appear at the top level of the reply)
     #[serde(flatten)]
     pub load: ObjectReport,
 }
@@ -40,17 +46,23 @@ pub struct XdpLoaded {
 /// What `xdp detach` removed.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Detached {
+    /// the node the program was attached in
     pub node: String,
+    /// the interface it was detached from
     pub dev: String,
+    /// the name of the program that was attached (it stays loaded)
     pub program: String,
 }
 
 /// What `xdp unload` removed.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct XdpUnloaded {
+    /// the object's name in the lab (its file stem), as `xdp load` named it
     pub object: String,
-    /// attachments of its programs that ended (`node:dev <- program`)
-    pub detached: Vec<String>,
+    /// attachments of its programs that ended (`node:dev <- program`), and slots of other
+    /// program arrays that held its programs, emptied
+    #[serde(flatten)]
+    pub removed: xdp::Unloaded,
 }
 
 /// The lab's name of a learner's object: the file stem (`pipeline.bpf.c` -> `pipeline`).
@@ -127,9 +139,15 @@ impl Lab {
     ) -> Result<AttachReport> {
         self.blocking(move |lab| {
             let mut j = lab.journal()?;
-            let rep = xdp::attach(lab.env(), &mut j, &program, &node, &dev, skb, lab.life())?;
-            bpffs::record_new_pins(lab.env(), &mut j, lab.life())?;
-            Ok(rep)
+            Ok(xdp::attach(
+                lab.env(),
+                &mut j,
+                &program,
+                &node,
+                &dev,
+                skb,
+                lab.life(),
+            )?)
         })
         .await
     }
@@ -144,8 +162,11 @@ impl Lab {
         .await
     }
 
-    /// Removes an object loaded with `xdp load` (by file or name): the attachments of its
-    /// programs, then its programs' and maps' pins.
+    /// Removes an object loaded with `xdp load` (by file or name). Attached programs are
+    /// detached first (an unload is the learner saying "this object is done"; refusing would
+    /// only make them type `xdp detach` for each), slots of other program arrays holding its
+    /// programs are emptied, then its programs' and maps' pins go, each forgotten in the
+    /// journal.
     pub async fn xdp_unload(&self, name: String) -> Result<XdpUnloaded> {
         self.blocking(move |lab| {
             let object = if name.contains('.') || name.contains('/') {
@@ -172,8 +193,8 @@ impl Lab {
                 );
             }
             let mut j = lab.journal()?;
-            let detached = xdp::unload_object(lab.env(), &mut j, &object)?;
-            Ok(XdpUnloaded { object, detached })
+            let removed = xdp::unload_object(lab.env(), &mut j, &object)?;
+            Ok(XdpUnloaded { object, removed })
         })
         .await
     }
@@ -194,4 +215,59 @@ mod tests {
             assert!(object_name(Path::new(bad)).is_err(), "{bad}");
         }
     }
+}
+
+/// What the kernel holds of one program (what `bpftool prog show` prints of it).
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct ProgFacts {
+    pub id: u32,
+    pub name: String,
+    /// instructions after verification (`bpftool prog dump xlated`; a 64-bit load counts 2)
+    pub xlated_insns: u32,
+    /// bytes of native code from the JIT (`jited NB` in `bpftool prog show`)
+    pub jited_bytes: u32,
+    /// how many maps it uses (`map_ids` in `bpftool prog show`)
+    pub maps: u32,
+}
+
+impl Lab {
+    /// The program attached to `node:dev`, as the kernel describes it.
+    pub async fn attached_prog(&self, node: String, dev: String) -> Result<ProgFacts> {
+        let st = self.topo_status().await?;
+        let id = st
+            .nodes
+            .iter()
+            .filter(|n| n.node == node)
+            .flat_map(|n| &n.interfaces)
+            .find(|i| i.dev == dev)
+            .with_context(|| format!("no interface {node}:{dev}"))?
+            .xdp_prog_id
+            .with_context(|| format!("no XDP program is attached to {node}:{dev}"))?;
+        self.blocking(move |_| {
+            let p = eclat_kernel::sys::prog_info_by_id(id)?
+                .with_context(|| format!("program {id} is gone"))?;
+            Ok(ProgFacts {
+                id,
+                name: p.name,
+                xlated_insns: p.xlated_bytes / 8,
+                jited_bytes: p.jited_bytes,
+                maps: p.maps,
+            })
+        })
+        .await
+    }
+}
+
+/// The C types of key and value of a map of a prebuilt plain program (`lab/xdp_counter/
+/// pkt_count`), from the BTF of the object the lab embeds: what `bpftool btf dump map`
+/// prints for it.
+pub fn prebuilt_map_types(map_path: &str) -> Option<(String, String)> {
+    let mut parts = map_path.rsplit('/');
+    let map = parts.next()?;
+    let program = parts.next()?;
+    let p = eclat_model::prebuilt::find(program)?;
+    let data = eclat_kernel::objects::get(p.object)?;
+    let meta = eclat_model::meta::read(p.package, data).ok()?;
+    let sig = meta.map(map)?;
+    Some((sig.key.name.clone(), sig.value.name.clone()))
 }

@@ -27,6 +27,7 @@ pub struct TuiFigures {
     pub maps_polled: usize,
     /// the sampler's polls per second over the idle period (10 Hz nominal)
     pub polls_per_sec: f64,
+    /// how long the idle CPU was measured (`--tui-seconds`), in seconds as actually elapsed
     pub idle_secs: f64,
 }
 

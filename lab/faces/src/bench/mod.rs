@@ -19,8 +19,12 @@ use crate::commands::{BenchArgs, Ctx, Update};
 
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Stat {
+    /// the smallest of the runs, in the unit the field holding it names (`_ms`, `_us`); 0 when
+    /// nothing was measured
     pub min: f64,
+    /// the median of the runs (the mean of the middle two for an even count), in the same unit
     pub median: f64,
+    /// the largest of the runs, in the same unit
     pub max: f64,
 }
 
@@ -47,18 +51,26 @@ pub fn stat(mut v: Vec<f64>) -> Stat {
 
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct TopoFigures {
+    /// how many times each topology figure was measured (`--runs`, 15 by default)
     pub runs: u32,
     /// `topo up` of hike-lab until the first echo reply from sut reaches tg
     pub lab_up_and_ping_ms: Stat,
+    /// `topo up` of hike-lab alone (no ping), through the lab's netlink path, in milliseconds
     pub lab_up_ms: Stat,
+    /// `topo down` of it, in milliseconds
     pub lab_down_ms: Stat,
     /// echo requests of the "until the first reply" runs that got no reply within 1 s (and
     /// were sent again; the wait is part of that run's time)
     pub lost_echo_requests: u32,
     /// the same topology built by a shell script of `ip` commands, then one `ping`
     pub shell_up_and_ping_ms: Option<Stat>,
+    /// the shell script's `ip netns del` of the same namespaces, in milliseconds; null when `ip` is
+    /// not installed
     pub shell_down_ms: Option<Stat>,
+    /// the shell script's median up-and-ping time over the lab's: above 1 means the lab is faster;
+    /// null without `ip`
     pub up_ratio_shell_over_lab: Option<f64>,
+    /// the shell script's median teardown time over the lab's; null without `ip`
     pub down_ratio_shell_over_lab: Option<f64>,
 }
 
@@ -236,11 +248,15 @@ const DDOS_SCRIPT: &str = include_str!("../../../pure/eclat/tests/scripts/ddos.e
 
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct CompileFigures {
+    /// how many times the eCLAT compiler ran (20 per `--runs`; clang runs `--runs` times, being
+    /// much slower)
     pub runs: u32,
     /// eCLAT source -> chain bytecode, in process
     pub eclat_us: Stat,
     /// clang -O2 -target bpf on the equivalent HIKe C chain (`compile --emit c`)
     pub clang_us: Option<Stat>,
+    /// clang's median time over the eCLAT compiler's on the same chain; null when clang is not
+    /// installed
     pub ratio_clang_over_eclat: Option<f64>,
 }
 
@@ -302,18 +318,30 @@ pub fn compile_figures(lab: &eclat_service::Lab, runs: u32) -> Result<CompileFig
 /// Everything `eclat-lab bench` measured.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct BenchReport {
+    /// building and removing the hike-lab topology, against a shell script of `ip` commands
     pub topology: TopoFigures,
+    /// compiling the lesson 8 DDoS script, against clang on the same chain written in C
     pub compile: CompileFigures,
+    /// the HIKe VM and compiled chains in ns/packet (`BPF_PROG_TEST_RUN`), each case next to its
+    /// baseline: an object with `repeat`, `samples`, `packet_len`, `cases[]` (`name`, `min_ns`,
+    /// `median_ns`, `baseline`, `ratio`), `derived` (the VM's entry and per-call cost, the
+    /// DDoS and pipeline ratios) and `loads[]` (each program's verifier time and sizes); the
+    /// reference's Performance page explains the cases
     #[schemars(with = "serde_json::Value")]
     pub hike: eclat_kernel::hike::bench::BenchReport,
+    /// the terminal UI's first frame and idle CPU, measured in a pseudo-terminal; null with
+    /// `--tui-seconds 0`
     pub tui: Option<figures::TuiFigures>,
 }
 
 /// Runs the performance suite, saying which section runs as it goes.
 pub async fn run(ctx: &Ctx, args: BenchArgs) -> Result<BenchReport> {
+    // each section says what it measures and how long the bench has run so far, so a
+    // learner waiting for it sees it move
+    let started = Instant::now();
     let say = |s: &str| {
         let _ = ctx.updates.send(Update::Progress {
-            progress: s.to_string(),
+            progress: format!("{s} ({:.0} s so far)", started.elapsed().as_secs_f64()),
         });
     };
     let runs = args.runs.max(1);

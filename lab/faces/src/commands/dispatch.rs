@@ -17,7 +17,7 @@ use tokio::sync::mpsc;
 
 use super::reply::*;
 use super::table::{
-    ChainCmd, Cmd, DevCmd, LessonCmd, MapCmd, ModuleCmd, TopoCmd, TrafficArgs, XdpCmd,
+    ChainCmd, Cmd, CubeCmd, DevCmd, LessonCmd, MapCmd, ModuleCmd, TopoCmd, TrafficArgs, XdpCmd,
 };
 
 /// What a running command needs besides its arguments.
@@ -76,6 +76,13 @@ fn traffic_request(a: &TrafficArgs) -> Result<TrafficRequest> {
         }
     } else if a.icmp {
         What::Icmp
+    } else if let (Some(port), Some(flows)) = (a.udp, a.flows) {
+        What::Flows {
+            port,
+            payload: a.size,
+            flows,
+            sport: a.sport,
+        }
     } else if let Some(port) = a.udp {
         What::Udp {
             port,
@@ -178,7 +185,31 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<Reply> {
                 Reply::TopoDraw(TopoDrawn { drawing, written })
             }
         },
-        Cmd::Exec { node, argv } => Reply::Exec(lab.exec(node, argv).await?),
+        Cmd::Exec {
+            node,
+            argv,
+            bpf_stats,
+        } => {
+            // each line of output, as it comes
+            let (tx, mut rx) = mpsc::unbounded_channel::<String>();
+            let fwd = ctx.updates.clone();
+            let lines = tokio::spawn(async move {
+                while let Some(line) = rx.recv().await {
+                    let _ = fwd.send(Update::Output { line });
+                }
+            });
+            let r = lab
+                .exec(
+                    node,
+                    argv,
+                    eclat_service::exec::ExecOptions { bpf_stats },
+                    Some(tx),
+                    ctx.cancel.clone(),
+                )
+                .await;
+            let _ = lines.await;
+            Reply::Exec(r?)
+        }
         Cmd::Traffic(a) => {
             let req = traffic_request(&a)?;
             Reply::Traffic(
@@ -186,6 +217,44 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<Reply> {
                     .await?,
             )
         }
+        Cmd::Cube(c) => match c {
+            CubeCmd::Add { name, source } => {
+                // a learner's file is created from its starter like any command's input
+                let (file, prog) = match source.rsplit_once(':') {
+                    Some((f, p)) if f.ends_with(".c") || f.ends_with(".o") => (f, Some(p)),
+                    _ => (source.as_str(), None),
+                };
+                let source = if file.ends_with(".c") || file.ends_with(".o") {
+                    let f = input(Path::new(file))?;
+                    match prog {
+                        Some(p) => format!("{}:{p}", f.display()),
+                        None => f.display().to_string(),
+                    }
+                } else {
+                    source.clone()
+                };
+                Reply::CubeAdd(lab.cube_add(name, source).await?)
+            }
+            CubeCmd::Connect { from, to } => {
+                Reply::CubeConnect(lab.cube_connect(from.0, from.1, to).await?)
+            }
+            CubeCmd::Disconnect { from } => {
+                Reply::CubeDisconnect(lab.cube_disconnect(from.0, from.1).await?)
+            }
+            CubeCmd::Attach { name, node, dev } => {
+                Reply::XdpAttach(lab.cube_attach(name, node, dev).await?)
+            }
+            CubeCmd::Del { name } => Reply::CubeDel(lab.cube_del(name).await?),
+            CubeCmd::Show { name } => Reply::CubeShow(lab.cube_show(name).await?),
+            CubeCmd::Graph { svg, output } => {
+                let graph = lab.cube_graph(svg).await?;
+                let written = match &graph.svg {
+                    Some(s) => write_svg(output.as_deref(), s)?,
+                    None => None,
+                };
+                Reply::CubeGraph(CubeGraphed { graph, written })
+            }
+        },
         Cmd::Xdp(x) => match x {
             XdpCmd::List => Reply::XdpList(lab.xdp_list().await?),
             XdpCmd::Load { file } => Reply::XdpLoad(lab.xdp_load(input(&file)?).await?),
@@ -303,7 +372,9 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<Reply> {
                 Reply::ChainTrace(r?)
             }
         },
-        Cmd::Dev(DevCmd::Check) => Reply::DevCheck(devcheck::run(lab, &ctx.cancel).await?),
+        Cmd::Dev(DevCmd::Check { lesson }) => {
+            Reply::DevCheck(devcheck::run(lab, lesson.as_deref(), &ctx.cancel).await?)
+        }
         Cmd::Dev(DevCmd::Reference) => Reply::DevReference(super::reference::reference()),
         Cmd::Module(m) => match m {
             ModuleCmd::Load { program } => {
@@ -339,10 +410,15 @@ async fn map(ctx: &Ctx, m: MapCmd) -> Result<Reply> {
             interval,
             count,
         } => {
-            let (tx, mut rx) = mpsc::unbounded_channel();
+            let (tx, mut rx) = mpsc::unbounded_channel::<eclat_service::maps::WatchFrame>();
             let fwd = ctx.updates.clone();
             let pump = tokio::spawn(async move {
-                while let Some(f) = rx.recv().await {
+                let mut labels = None;
+                while let Some(mut f) = rx.recv().await {
+                    let l = labels.get_or_insert_with(|| lesson_labels(&f.map));
+                    for r in f.rows.iter_mut().filter(|r| r.label.is_none()) {
+                        r.label = l.get(&r.key).cloned();
+                    }
                     let _ = fwd.send(Update::Frame(f));
                 }
             });
@@ -364,6 +440,24 @@ async fn map(ctx: &Ctx, m: MapCmd) -> Result<Reply> {
             Reply::MapWatch(r?)
         }
     })
+}
+
+/// The labels the current lesson's panel gives the keys of `map` (a full name such as
+/// `lab/xdp_counter/pkt_count`), so that `map watch` names them as the panel does.
+fn lesson_labels(map: &str) -> std::collections::BTreeMap<String, String> {
+    Progress::load()
+        .current
+        .and_then(|id| eclat_course::lessons::find(&id).ok())
+        .map(|l| panel_labels(&l, map))
+        .unwrap_or_default()
+}
+
+fn panel_labels(l: &eclat_course::Lesson, map: &str) -> std::collections::BTreeMap<String, String> {
+    l.maps
+        .iter()
+        .find(|p| map == p.name || map.ends_with(&format!("/{}", p.name)))
+        .map(|p| p.labels.clone())
+        .unwrap_or_default()
 }
 
 fn compile(
@@ -524,4 +618,17 @@ async fn lesson(ctx: &Ctx, l: LessonCmd) -> Result<Reply> {
             })
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_watched_map_gets_the_lesson_panels_labels() {
+        let l = eclat_course::lessons::find("hello-xdp").unwrap();
+        let m = panel_labels(&l, "lab/xdp_counter/pkt_count");
+        assert_eq!(m.get("0").map(String::as_str), Some("packets"));
+        assert!(panel_labels(&l, "lab/xdp_counter/other_pkt_count").is_empty());
+    }
 }

@@ -72,6 +72,12 @@ impl Job {
             .map(joined)
     }
 
+    /// Cancels the job without waiting: for a command that ends by itself once told to
+    /// (`exec` sends Ctrl-C to what it runs and shows what it printed while it ended).
+    pub fn interrupt(&self) {
+        self.cancel.cancel();
+    }
+
     pub fn stopped(&self) -> bool {
         self.cancel.is_cancelled()
     }

@@ -86,21 +86,58 @@ pub fn help_text() -> String {
     s
 }
 
-/// clap's message for a line that does not parse, without its usage footer: what is wrong,
-/// and where to look.
+/// clap's message for a line that does not parse, without its usage text: what is wrong,
+/// and where to look. An unknown command is one short line: `unknown command `X`; did you
+/// mean `Y`?`, then where the commands are listed.
 pub fn parse_error(msg: &str) -> String {
+    if let Some(unknown) = quoted_after(msg, "unrecognized subcommand ") {
+        // the usage line names the command the unknown word was given to (`eclat-lab topo
+        // <COMMAND>`), or none at the top level
+        let parent: Vec<&str> = msg
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("Usage: eclat-lab"))
+            .unwrap_or("")
+            .split_whitespace()
+            .take_while(|w| !w.starts_with('<') && !w.starts_with('['))
+            .collect();
+        let similar: Vec<String> = msg
+            .lines()
+            .filter(|l| l.contains("similar subcommand"))
+            .flat_map(|l| l.split('\'').skip(1).step_by(2).map(|w| format!("`{w}`")))
+            .collect();
+        let mut s = if parent.is_empty() {
+            format!("unknown command `{unknown}`")
+        } else {
+            format!("`{}` has no command `{unknown}`", parent.join(" "))
+        };
+        if !similar.is_empty() {
+            s.push_str(&format!("; did you mean {}?", similar.join(" or ")));
+        }
+        if parent.is_empty() {
+            s.push_str("\n`help` lists the commands");
+        } else {
+            s.push_str(&format!(
+                "\n`{} --help` lists its commands",
+                parent.join(" ")
+            ));
+        }
+        return s;
+    }
     let lines: Vec<&str> = msg
         .lines()
         .filter(|l| !l.trim().is_empty())
         .filter(|l| !l.starts_with("For more information") && !l.starts_with("Usage:"))
         .collect();
     let mut s = lines.join("\n");
-    if s.contains("unrecognized subcommand") {
-        s.push_str("\n`help` lists the commands");
-    } else {
-        s.push_str("\n`COMMAND --help` shows a command's arguments");
-    }
+    s.push_str("\n`COMMAND --help` shows a command's arguments");
     s
+}
+
+/// The word in quotes after `prefix` in clap's message: `'X'`.
+fn quoted_after<'a>(msg: &'a str, prefix: &str) -> Option<&'a str> {
+    let rest = &msg[msg.find(prefix)? + prefix.len()..];
+    let rest = rest.strip_prefix('\'')?;
+    Some(&rest[..rest.find('\'')?])
 }
 
 #[cfg(test)]
@@ -122,6 +159,25 @@ mod tests {
         }
         assert!(parse_line("sudo eclat-lab").unwrap().is_none());
         assert!(parse_line("topo eclat-lab").is_err());
+    }
+
+    #[test]
+    fn an_unknown_command_is_one_short_line_with_a_suggestion() {
+        let m = parse_error(&parse_line("tpo up").unwrap_err());
+        assert_eq!(
+            m,
+            "unknown command `tpo`; did you mean `topo`?\n`help` lists the commands"
+        );
+        let m = parse_error(&parse_line("frobnicate now").unwrap_err());
+        assert_eq!(m, "unknown command `frobnicate`\n`help` lists the commands");
+        let m = parse_error(&parse_line("topo dwn").unwrap_err());
+        assert_eq!(
+            m,
+            "`topo` has no command `dwn`; did you mean `down`?\n`topo --help` lists its commands"
+        );
+        // other mistakes keep clap's words, without the usage text
+        let m = parse_error(&parse_line("traffic --from").unwrap_err());
+        assert!(!m.contains("Usage:") && m.contains("--from"), "{m}");
     }
 
     #[test]

@@ -22,10 +22,13 @@ pub struct Field {
     pub about: String,
 }
 
+/// One command of `dev reference`.
 #[derive(Debug, Clone, Serialize)]
 pub struct CommandJson {
     /// `topo up`
     pub command: String,
+    /// every field of its `--json` result, nested ones included; empty for a command without
+    /// a reply type here (a test forbids that)
     pub fields: Vec<Field>,
 }
 
@@ -68,6 +71,13 @@ fn schema_fields(path: &[&str]) -> Option<Vec<Field>> {
         ["xdp", "detach"] => fields_of::<Detached>(),
         ["xdp", "unload"] => fields_of::<XdpUnloaded>(),
         ["xdp", "list"] => fields_of::<XdpList>(),
+        ["cube", "add"] => fields_of::<eclat_service::cubes::CubeAdded>(),
+        ["cube", "connect"] => fields_of::<eclat_service::cubes::Connected>(),
+        ["cube", "disconnect"] => fields_of::<eclat_service::cubes::CubeDisconnected>(),
+        ["cube", "attach"] => fields_of::<AttachReport>(),
+        ["cube", "del"] => fields_of::<eclat_service::cubes::CubeRemoved>(),
+        ["cube", "show"] => fields_of::<eclat_service::cubes::CubeList>(),
+        ["cube", "graph"] => fields_of::<CubeGraphed>(),
         ["map", "list"] => fields_of::<Maps>(),
         ["map", "dump"] | ["read-map"] => fields_of::<MapDump>(),
         ["map", "watch"] => fields_of::<WatchEnd>(),
@@ -125,9 +135,26 @@ fn type_of(root: &Value, s: &Value) -> String {
         .or_else(|| s.get("oneOf"))
         .and_then(Value::as_array)
     {
-        let mut v: Vec<String> = alts.iter().map(|a| type_of(root, a)).collect();
+        // an enum whose variants have doc comments is one alternative per value: list the
+        // values, not `string or string ...`
+        let mut values = Vec::new();
+        let mut v = Vec::new();
+        for a in alts {
+            let a = deref(root, a);
+            match (a.get("const"), a.get("enum").and_then(Value::as_array)) {
+                (Some(c), _) => values.push(c.to_string()),
+                (None, Some(e)) => values.extend(e.iter().map(Value::to_string)),
+                (None, None) => v.push(type_of(root, a)),
+            }
+        }
+        if !values.is_empty() {
+            v.insert(0, format!("one of {}", values.join(", ")));
+        }
         v.dedup();
         return v.join(" or ");
+    }
+    if let Some(c) = s.get("const") {
+        return c.to_string();
     }
     if let Some(e) = s.get("enum").and_then(Value::as_array) {
         let names: Vec<String> = e.iter().map(|x| x.to_string()).collect();
@@ -177,10 +204,11 @@ fn about(s: &Value) -> String {
 }
 
 /// The fields of an object schema, and of the objects inside it (arrays as `name[]`), down
-/// to a few levels.
+/// to the leaves (the deepest reply today nests five levels: `lesson solve`'s
+/// `check.results[].explanation.source.line`; the bound only stops a recursive type).
 fn walk(root: &Value, s: &Value, prefix: &str, depth: usize, out: &mut Vec<Field>) {
     let s = deref(root, s);
-    if depth > 3 {
+    if depth > 6 {
         return;
     }
     // an enum of objects (`#[serde(untagged)]` replies, tagged events): each alternative
@@ -201,13 +229,38 @@ fn walk(root: &Value, s: &Value, prefix: &str, depth: usize, out: &mut Vec<Field
         } else {
             format!("{prefix}.{name}")
         };
-        if out.iter().any(|f| f.field == path) {
+        let pd = deref(root, p);
+        // the tag of a tagged enum (`tier`, `type`): its value names the variant, so the
+        // variant's doc comment says what the value means
+        let tag = pd.get("const").filter(|_| about(p).is_empty()).map(|c| {
+            let variant = about(s);
+            let value = c
+                .as_str()
+                .map(str::to_string)
+                .unwrap_or_else(|| c.to_string());
+            (
+                c.to_string(),
+                (!variant.is_empty()).then(|| format!("`{value}`: {variant}")),
+            )
+        });
+        if let Some(seen) = out.iter_mut().find(|f| f.field == path) {
+            // the same tag in the next alternative: one more value
+            if let Some((value, meaning)) = tag {
+                let values = seen.ty.strip_prefix("one of ").unwrap_or(&seen.ty);
+                seen.ty = format!("one of {values}, {value}");
+                seen.about = match meaning {
+                    Some(m) if !seen.about.is_empty() => format!("{}; {m}", seen.about),
+                    _ => String::new(),
+                };
+            }
             continue;
         }
-        let pd = deref(root, p);
         let mut desc = about(p);
         if desc.is_empty() {
             desc = about(pd);
+        }
+        if let Some((_, meaning)) = &tag {
+            desc = meaning.clone().unwrap_or_default();
         }
         out.push(Field {
             field: path.clone(),
@@ -284,6 +337,65 @@ mod tests {
                 .unwrap_or_else(|| panic!("`{}` has no reply type in reference.rs", p.join(" ")));
             assert!(!fields.is_empty(), "`{}`: no fields", p.join(" "));
         }
+    }
+
+    /// Every field a command's `--json` result (or a streamed update) has says what it is:
+    /// the book's command reference prints these, and scripts rely on them.
+    #[test]
+    fn every_field_of_every_result_is_described() {
+        let r = reference();
+        let mut missing = Vec::new();
+        let fields = |v: &Value| -> Vec<(String, String, String)> {
+            v.as_array()
+                .into_iter()
+                .flatten()
+                .map(|f| {
+                    let s = |k: &str| f[k].as_str().unwrap_or("").to_string();
+                    (s("field"), s("type"), s("about"))
+                })
+                .collect()
+        };
+        for c in r["commands"].as_array().expect("commands") {
+            let command = c["command"].as_str().unwrap_or("?");
+            for (field, ty, about) in fields(&c["fields"]) {
+                if about.trim().is_empty() {
+                    missing.push(format!("`{command}`: `{field}` ({ty})"));
+                }
+            }
+        }
+        for (field, ty, about) in fields(&r["updates"]) {
+            if about.trim().is_empty() {
+                missing.push(format!("streamed updates: `{field}` ({ty})"));
+            }
+        }
+        assert!(
+            missing.is_empty(),
+            "{} field(s) of the commands' JSON results have no description; write a `///` \
+             comment on the field (or the enum variant) that serializes it, saying what the \
+             value is, its unit and when it is empty or null:\n  {}",
+            missing.len(),
+            missing.join("\n  ")
+        );
+    }
+
+    #[test]
+    fn nested_fields_are_listed_down_to_the_leaves() {
+        let f = schema_fields(&["lesson", "solve"]).unwrap();
+        let leaf = "check.results[].explanation.source.line";
+        assert!(f.iter().any(|x| x.field == leaf), "{leaf} missing");
+    }
+
+    /// An enum's values are listed in the type, and a tag field is described by its variants.
+    #[test]
+    fn enums_list_their_values() {
+        let f = schema_fields(&["chain", "list"]).unwrap();
+        let tag = f.iter().find(|x| x.field == "chains[].tier.tier").unwrap();
+        assert_eq!(tag.ty, r#"one of "compiled", "interpreted""#, "{tag:?}");
+        assert!(tag.about.starts_with("`compiled`: "), "{tag:?}");
+        assert!(tag.about.contains("; `interpreted`: "), "{tag:?}");
+        let f = schema_fields(&["map", "dump"]).unwrap();
+        let per_cpu = f.iter().find(|x| x.field == "per_cpu").unwrap();
+        assert_eq!(per_cpu.ty, r#"one of "no", "summed", "each_cpu""#);
     }
 
     #[test]

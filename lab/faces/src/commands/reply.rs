@@ -25,34 +25,42 @@ use crate::bench::BenchReport;
 /// `topo list`.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Topologies {
+    /// every topology shipped with the lab (`netns/*.toml`), sorted by name
     pub topologies: Vec<TopologyInfo>,
 }
 
 /// `map list`.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Maps {
+    /// every map the lab has pinned (below its bpffs root's `maps/`), sorted by name; empty when
+    /// nothing is loaded
     pub maps: Vec<MapRef>,
 }
 
 /// `chain list`.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Chains {
+    /// every chain stored in the lab's HIKe instance, in the kernel's key order; empty when no
+    /// instance exists yet
     pub chains: Vec<ChainRow>,
 }
 
 /// `test`.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Tested {
+    /// the script file as given
     pub script: String,
     /// the chain run directly (`--chain`), or none: through the script's loader
     #[serde(skip_serializing_if = "Option::is_none")]
     pub chain: Option<String>,
+    /// one result per packet, in the order given (`--packet`s first, then the frames of `--pcap`)
     pub packets: Vec<PacketResult>,
 }
 
 /// One compiled chain (`compile`).
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct CompiledChain {
+    /// the chain's name in the script (its `def`)
     pub name: String,
     /// instruction slots (an `lddw` takes two)
     pub insns: usize,
@@ -63,7 +71,9 @@ pub struct CompiledChain {
 /// `compile`.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct CompileReply {
+    /// the script file as given
     pub script: String,
+    /// every chain the script defines, compiled, in the script's order
     pub chains: Vec<CompiledChain>,
     /// warnings, with line and column (errors make the command fail, and its JSON error
     /// carries them in the same form)
@@ -72,6 +82,7 @@ pub struct CompileReply {
     pub map_entries: usize,
     /// loaders the script attaches
     pub attach: usize,
+    /// wall time of the compiler alone (no file reading, the catalog already read), in microseconds
     pub compile_us: f64,
     /// what `--emit` asked for (asm, c, bytecode), as text
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -84,28 +95,39 @@ pub struct CompileReply {
 /// One lesson (`lesson list`).
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct LessonRow {
+    /// the lesson's ID (`01-hello-xdp`): its folder below `lessons/`
     pub id: String,
+    /// the lesson's number, which commands also take in place of the ID
     pub number: u32,
+    /// the lesson's title
     pub title: String,
+    /// how many guided steps the tutorial walks through
     pub steps: usize,
+    /// how many exercises it has; 0 for a lesson to read and run only
     pub exercises: usize,
     /// exercises whose checks passed
     pub passed: usize,
+    /// the topology the lesson works on (`hike-lab`); null when it needs none
     pub topology: Option<String>,
+    /// what a learner can do after the lesson, one sentence each
     pub goals: Vec<String>,
 }
 
 /// `lesson list`.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Lessons {
+    /// every lesson shipped in the binary, in the order of their numbers
     pub lessons: Vec<LessonRow>,
 }
 
 /// `lesson show`.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct LessonText {
+    /// the lesson's ID
     pub id: String,
+    /// the lesson's title
     pub title: String,
+    /// what a learner can do after the lesson, one sentence each
     pub goals: Vec<String>,
     /// the lesson's text, Markdown
     pub text: String,
@@ -114,10 +136,13 @@ pub struct LessonText {
 /// `lesson hint`.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Hint {
+    /// the exercise's ID
     pub exercise: String,
     /// which hint (1-based)
     pub hint: usize,
+    /// how many hints the exercise has (0 when none)
     pub of: usize,
+    /// the hint; `no hints` when the exercise has none
     pub text: String,
 }
 
@@ -133,14 +158,18 @@ pub struct ExerciseReset {
 /// `lesson solution`.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Solution {
+    /// the exercise's ID
     pub exercise: String,
+    /// the exercise file's name (the same in the workspace)
     pub file: String,
+    /// the reference solution's full text
     pub solution: String,
 }
 
 /// `topo draw`: the drawing, and the file it was written to (`-o`).
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct TopoDrawn {
+    /// the drawing (its fields appear at the top level of the reply)
     #[serde(flatten)]
     pub drawing: eclat_service::draw::TopoDrawing,
     /// the file the SVG was written to (absent: printed)
@@ -151,6 +180,7 @@ pub struct TopoDrawn {
 /// `chain draw`: the drawing, and the file it was written to (`-o`).
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct ChainDrawn {
+    /// the drawing (its fields appear at the top level of the reply)
     #[serde(flatten)]
     pub drawing: eclat_service::draw::ChainDrawing,
     /// the file the SVG was written to (absent: printed)
@@ -158,12 +188,25 @@ pub struct ChainDrawn {
     pub written: Option<String>,
 }
 
+/// `cube graph`: the graph, and the file its drawing was written to (`-o`).
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct CubeGraphed {
+    /// the graph (its fields appear at the top level of the reply)
+    #[serde(flatten)]
+    pub graph: eclat_service::cubes::CubeGraphReply,
+    /// the file the SVG was written to (absent: printed, with --svg)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub written: Option<String>,
+}
+
 /// `lesson solve`: the reference solution put in place, and its checks.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Solved {
+    /// the exercise file in the workspace, which now holds the reference solution
     pub file: String,
     /// where the learner's own version went
     pub backup: String,
+    /// the exercise's checks, run on the solution put in place
     pub check: eclat_course::CheckReport,
 }
 
@@ -184,6 +227,12 @@ pub enum Reply {
     XdpDetach(Detached),
     XdpUnload(XdpUnloaded),
     XdpList(XdpList),
+    CubeAdd(eclat_service::cubes::CubeAdded),
+    CubeConnect(eclat_service::cubes::Connected),
+    CubeDisconnect(eclat_service::cubes::CubeDisconnected),
+    CubeDel(eclat_service::cubes::CubeRemoved),
+    CubeShow(eclat_service::cubes::CubeList),
+    CubeGraph(CubeGraphed),
     MapList(Maps),
     MapDump(MapDump),
     MapWatch(WatchEnd),
@@ -244,5 +293,13 @@ pub enum Update {
     /// an item of `chain trace`
     Trace(TraceItem),
     /// where a long command is (`bench` sections, checks)
-    Progress { progress: String },
+    Progress {
+        /// the step now starting, one line for a person (`bench 2/4: eCLAT compile, ...`)
+        progress: String,
+    },
+    /// a line a command run with `exec` wrote, as it came
+    Output {
+        /// the line, without its end of line
+        line: String,
+    },
 }

@@ -35,7 +35,12 @@ pub enum Cmd {
     #[command(subcommand)]
     Topo(TopoCmd),
     /// Run a command inside a node's network namespace: exec NODE -- CMD [ARGS...]
+    /// (in the tutorial and the shell its output streams; Esc / Ctrl-C sends it Ctrl-C)
     Exec {
+        /// Count every BPF program's runs and run time while the command runs (`bpftool prog
+        /// show` prints them as run_cnt and run_time_ns); off again when it ends
+        #[arg(long)]
+        bpf_stats: bool,
         node: String,
         #[arg(last = true, required = true, num_args = 1..)]
         argv: Vec<String>,
@@ -45,6 +50,9 @@ pub enum Cmd {
     /// Plain XDP programs (lesson 1's counter, your own objects): load, attach, detach, list
     #[command(subcommand)]
     Xdp(XdpCmd),
+    /// Cubes: network functions with ports, wired into a service chain (lesson 5)
+    #[command(subcommand)]
+    Cube(CubeCmd),
     /// eBPF maps of the lab: list, dump, watch, set, delete, clear
     #[command(subcommand)]
     Map(MapCmd),
@@ -165,6 +173,13 @@ pub struct TrafficArgs {
     /// UDP payload size in bytes
     #[arg(long, default_value_t = 64)]
     pub size: usize,
+    /// Send the UDP datagrams in N flows that differ in their source port (packets round
+    /// robin; checksums computed in full, from a raw socket)
+    #[arg(long, value_name = "N", requires = "udp")]
+    pub flows: Option<u16>,
+    /// The first flow's source port (the others count up from it)
+    #[arg(long, value_name = "PORT", requires = "flows", default_value_t = 40000)]
+    pub sport: u16,
 }
 
 #[derive(Debug, Subcommand)]
@@ -186,11 +201,64 @@ pub enum XdpCmd {
     },
     /// Detach what the lab attached to NODE's interface DEV
     Detach { node: String, dev: String },
-    /// Remove an object loaded with `xdp load` (by file or name): its attachments, programs
-    /// and maps
+    /// Remove an object loaded with `xdp load` (by file or name): attached programs are
+    /// detached first, slots of other program arrays holding its programs are emptied, then
+    /// its programs and maps go
     Unload { object: String },
     /// Attachments and prebuilt programs
     List,
+}
+
+/// `CUBE:PORT`.
+fn cube_port(s: &str) -> Result<(String, u32), String> {
+    let (c, p) = s
+        .rsplit_once(':')
+        .ok_or_else(|| format!("`{s}`: give CUBE:PORT, e.g. cls:0"))?;
+    let p = p
+        .parse::<u32>()
+        .map_err(|_| format!("`{s}`: the port is a number, e.g. {c}:0"))?;
+    Ok((c.to_string(), p))
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CubeCmd {
+    /// Load a cube called NAME: a built-in one (classifier, monitor) or your own
+    /// FILE.bpf.c / FILE.o (`FILE:PROGRAM` picks one of several programs). Every cube is a
+    /// load of its own, with its own maps; nothing is connected
+    Add { name: String, source: String },
+    /// Connect output port PORT of cube FROM to cube TO: one update of FROM's port slot,
+    /// which replaces the cube connected there in the same step
+    Connect {
+        #[arg(value_parser = cube_port, value_name = "FROM:PORT")]
+        from: (String, u32),
+        to: String,
+    },
+    /// Empty output port PORT of cube FROM (packets sent there are then dropped, as misses)
+    Disconnect {
+        #[arg(value_parser = cube_port, value_name = "FROM:PORT")]
+        from: (String, u32),
+    },
+    /// Attach cube NAME to NODE's interface DEV: packets arriving there enter the chain
+    Attach {
+        name: String,
+        node: String,
+        dev: String,
+    },
+    /// Remove cube NAME with its maps (refused while a port of another cube leads to it; an
+    /// attachment of its program ends with it)
+    Del { name: String },
+    /// Every cube (or one): its ports and what they connect to, its counters, where it is
+    /// attached
+    Show { name: Option<String> },
+    /// The graph of what is wired, read back from the kernel; --svg draws it
+    Graph {
+        /// Print the graph as SVG instead
+        #[arg(long)]
+        svg: bool,
+        /// With --svg: write it to FILE instead of printing it
+        #[arg(short = 'o', long = "output", requires = "svg")]
+        output: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -259,8 +327,9 @@ pub enum ChainCmd {
 
 #[derive(Debug, Subcommand)]
 pub enum DevCmd {
-    /// Prove every exercise: its starter fails its checks, its solution passes them
-    Check,
+    /// Prove every exercise: its starter fails its checks, its solution passes them (LESSON:
+    /// only that lesson's, by number or name)
+    Check { lesson: Option<String> },
     /// The JSON fields of every command's `--json` result (the book's command reference)
     Reference,
 }
@@ -360,6 +429,7 @@ impl Cmd {
         match self {
             Cmd::Topo(_)
             | Cmd::Xdp(_)
+            | Cmd::Cube(_)
             | Cmd::Map(_)
             | Cmd::Lesson(_)
             | Cmd::Chain(_)
@@ -417,7 +487,12 @@ mod tests {
         ])
         .unwrap();
         match c.cmd {
-            Some(Cmd::Exec { node, argv }) => {
+            Some(Cmd::Exec {
+                node,
+                argv,
+                bpf_stats,
+            }) => {
+                assert!(!bpf_stats);
                 assert_eq!(node, "tg");
                 assert_eq!(argv, ["ping", "-6", "-c", "3", "fc01::2"]);
             }

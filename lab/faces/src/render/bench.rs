@@ -2,8 +2,75 @@
 
 use crate::bench::{BenchReport, Stat};
 
+/// The few figures a learner reads first, taken from a report.
+pub struct Headline {
+    pub vm_entry_ns: f64,
+    pub per_call_ns: f64,
+    pub raw_tail_call_ns: f64,
+    pub ddos_ratio: f64,
+    pub compile_us: f64,
+    pub clang_ratio: Option<f64>,
+    pub up_ms: f64,
+}
+
+impl Headline {
+    pub fn of(b: &BenchReport) -> Self {
+        let d = &b.hike.derived;
+        Headline {
+            vm_entry_ns: d.vm_entry_ns,
+            per_call_ns: d.per_call_ns,
+            raw_tail_call_ns: d.raw_per_tail_call_ns,
+            ddos_ratio: d.ddos_ratio,
+            compile_us: b.compile.eclat_us.median,
+            clang_ratio: b.compile.ratio_clang_over_eclat,
+            up_ms: b.topology.lab_up_and_ping_ms.median,
+        }
+    }
+}
+
+/// The report's headline in sentences: what each figure means for a packet or a learner.
+pub fn in_words(h: &Headline) -> String {
+    let mut s = String::from(
+        "In words (this machine, this run; the tables below are where the numbers come from):\n",
+    );
+    s.push_str(&format!(
+        "  - a packet that enters a HIKe chain pays {:.0} ns more than one that meets only a plain XDP program;\n",
+        h.vm_entry_ns
+    ));
+    s.push_str(&format!(
+        "  - each further program the chain calls adds about {:.0} ns; a raw tail call between two plain programs costs {:.0} ns;\n",
+        h.per_call_ns, h.raw_tail_call_ns
+    ));
+    let pct = (h.ddos_ratio - 1.0) * 100.0;
+    s.push_str(&format!(
+        "  - lesson 8's DDoS policy as a chain takes {:.2} times the time of the same policy written by hand as one XDP program ({} per packet);\n",
+        h.ddos_ratio,
+        if pct >= 0.0 {
+            format!("{pct:.0} % more")
+        } else {
+            format!("{:.0} % less", -pct)
+        }
+    ));
+    s.push_str(&format!(
+        "  - the eCLAT compiler turns that policy into chain bytecode in {:.0} us{};\n",
+        h.compile_us,
+        h.clang_ratio
+            .map(|r| format!(
+                ", about {r:.0} times faster than clang compiles the same chain written in C"
+            ))
+            .unwrap_or_default()
+    ));
+    s.push_str(&format!(
+        "  - `topo up` builds the three-node lab and gets a first ping through in {:.0} ms.\n",
+        h.up_ms
+    ));
+    s.push_str("A \"target\" below is the project's own goal for that figure, not something you must reach.\n\n");
+    s
+}
+
 pub fn report(b: &BenchReport) -> String {
     let mut text = String::from("eclat-lab bench (medians; min..max in brackets)\n\n");
+    text.push_str(&in_words(&Headline::of(b)));
     text.push_str("topology hike-lab (3 nodes, 3 links)                 lab (netlink)            shell script (ip)        ratio\n");
     let row = |name: &str, lab: &Stat, sh: &Option<Stat>, ratio: Option<f64>| {
         format!(
@@ -132,4 +199,49 @@ pub fn report(b: &BenchReport) -> String {
         ));
     }
     text.trim_end().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_headline_is_in_words_for_a_learner() {
+        let h = Headline {
+            vm_entry_ns: 14.2,
+            per_call_ns: 1.4,
+            raw_tail_call_ns: 7.9,
+            ddos_ratio: 1.08,
+            compile_us: 61.0,
+            clang_ratio: Some(950.0),
+            up_ms: 8.8,
+        };
+        let t = in_words(&h);
+        assert!(
+            t.contains("pays 14 ns more than one that meets only a plain XDP program"),
+            "{t}"
+        );
+        assert!(
+            t.contains("adds about 1 ns; a raw tail call between two plain programs costs 8 ns"),
+            "{t}"
+        );
+        assert!(t.contains("1.08 times the time of the same policy written by hand as one XDP program (8 % more per packet)"), "{t}");
+        assert!(t.contains("about 950 times faster than clang"), "{t}");
+        assert!(t.contains("first ping through in 9 ms"), "{t}");
+        // the developers' notation stays out of the learner's lines
+        let words: String = t.lines().filter(|l| l.starts_with("  - ")).collect();
+        assert!(
+            !words.contains("<=") && !words.contains("target"),
+            "{words}"
+        );
+        let t = in_words(&Headline {
+            ddos_ratio: 0.97,
+            clang_ratio: None,
+            ..h
+        });
+        assert!(
+            t.contains("(3 % less per packet)") && !t.contains("clang"),
+            "{t}"
+        );
+    }
 }

@@ -64,7 +64,22 @@ pub fn topo_up(u: &TopoUp) -> String {
             r.nodes.join(", ")
         );
     }
-    let mut s = format!(
+    if !u.completed.is_empty() {
+        return format!(
+            "topology {} was up but incomplete: attached {}",
+            r.topology,
+            u.completed.join(", ")
+        );
+    }
+    let mut s = String::new();
+    if !r.rebuilt.is_empty() {
+        s.push_str(&format!(
+            "topology {} was incomplete ({}): rebuilt it\n",
+            r.topology,
+            r.rebuilt.join("; ")
+        ));
+    }
+    s += &format!(
         "topology {} up in {:.1} ms: nodes {}, {} links, {} addresses, {} static neighbours",
         r.topology,
         ms(r.elapsed_us),
@@ -100,7 +115,14 @@ pub fn format_status(st: &Status) -> String {
     let Some(name) = &st.topology else {
         return "no topology is up (start one with `eclat-lab topo up`)".into();
     };
-    let mut s = format!("topology {name}\n");
+    let mut s = format!(
+        "topology {name}{}\n",
+        if st.complete {
+            ""
+        } else {
+            " INCOMPLETE (see the problems below; `eclat-lab topo up` completes or rebuilds it)"
+        }
+    );
     for n in &st.nodes {
         s.push_str(&format!(
             "{} (netns {}){}{}\n",
@@ -136,12 +158,29 @@ pub fn format_status(st: &Status) -> String {
 }
 
 pub fn exec(e: &ExecResult) -> String {
-    let mut text = e.output.clone().unwrap_or_default();
-    if e.exit_code != 0 && e.output.is_some() {
+    // streamed output was shown line by line already
+    let mut text = if e.streamed {
+        String::new()
+    } else {
+        e.output.clone().unwrap_or_default()
+    };
+    let name = e.argv.first().map(String::as_str).unwrap_or("the command");
+    if e.interrupted {
         text.push_str(&format!(
-            "({} exited with status {})",
-            e.argv.first().map(String::as_str).unwrap_or("the command"),
+            "({name} was sent Ctrl-C and ended with status {})",
             e.exit_code
+        ));
+    } else if e.exit_code != 0 && e.output.is_some() {
+        text.push_str(&format!("({name} exited with status {})", e.exit_code));
+    }
+    if e.bpf_stats {
+        text.push_str(&format!(
+            "{}(BPF run-time statistics were on while {name} ran, and are off again)",
+            if text.is_empty() || text.ends_with('\n') {
+                ""
+            } else {
+                "\n"
+            }
         ));
     }
     text.trim_end().to_string()
@@ -247,8 +286,13 @@ pub fn xdp_attach(r: &AttachReport) -> String {
 
 pub fn xdp_unload(u: &XdpUnloaded) -> String {
     let mut s = format!("unloaded {}: its programs and maps are gone", u.object);
-    for d in &u.detached {
+    for d in &u.removed.detached {
         s.push_str(&format!("\ndetached {d}"));
+    }
+    for d in &u.removed.emptied_slots {
+        s.push_str(&format!(
+            "\nemptied {d}: it held one of the object's programs"
+        ));
     }
     s
 }
@@ -327,26 +371,46 @@ pub fn map_dump(d: &MapDump) -> String {
     s.trim_end().to_string()
 }
 
-/// One frame of `map watch`: a clock time, then every entry with its rate.
+/// One frame of `map watch`: how far into the watch (and the clock time), then a table of
+/// every entry with its label and its rate.
 pub fn watch_frame(f: &WatchFrame) -> String {
     let secs = f.at_unix_ms / 1000;
     let (h, m, s) = ((secs / 3600) % 24, (secs / 60) % 60, secs % 60);
     let mut text = format!(
-        "{} at {h:02}:{m:02}:{s:02}.{:03} UTC\n",
+        "{}, {:.1} s into the watch ({h:02}:{m:02}:{s:02} UTC)\n",
         f.map,
-        f.at_unix_ms % 1000
+        f.since_start_ms as f64 / 1000.0
     );
     if f.rows.is_empty() {
         text.push_str("  (no entries)\n");
+        return text.trim_end().to_string();
     }
-    for r in &f.rows {
-        let key = match &r.label {
+    let keys: Vec<String> = f
+        .rows
+        .iter()
+        .map(|r| match &r.label {
             Some(l) => format!("{} ({l})", r.key),
             None => r.key.clone(),
-        };
-        text.push_str(&format!("  {key:>12} : {:>12}", r.value));
+        })
+        .collect();
+    let kw = keys.iter().map(|k| k.len()).max().unwrap_or(0).max(3);
+    let vw = f
+        .rows
+        .iter()
+        .map(|r| r.value.len())
+        .max()
+        .unwrap_or(0)
+        .max(5);
+    let rates = f.rows.iter().any(|r| r.rate.is_some());
+    text.push_str(&format!("  {:<kw$}  {:>vw$}", "key", "value"));
+    if rates {
+        text.push_str("   per second");
+    }
+    text.push('\n');
+    for (r, key) in f.rows.iter().zip(&keys) {
+        text.push_str(&format!("  {key:<kw$}  {:>vw$}", r.value));
         if let Some(rt) = r.rate {
-            text.push_str(&format!("  {rt:>10.1}/s"));
+            text.push_str(&format!("   {rt:>10.1}"));
         }
         text.push('\n');
     }
@@ -445,7 +509,16 @@ pub fn reset(r: &ResetReport) -> String {
         text.push_str(&format!("\n  - {x}"));
     }
     for k in &r.kept {
-        text.push_str(&format!("\n  kept {k}"));
+        text.push_str(&format!("\n  could not remove {k}"));
+    }
+    if !r.foreign.is_empty() {
+        text.push_str(&format!(
+            "\nleft in place, not the lab's ({}):",
+            count_of(r.foreign.len(), "thing", "things")
+        ));
+        for f in &r.foreign {
+            text.push_str(&format!("\n  - {f}"));
+        }
     }
     text
 }
@@ -505,15 +578,28 @@ mod tests {
         let f = WatchFrame {
             map: "system/hvm_stats".into(),
             at_unix_ms: 3_723_004,
-            rows: vec![WatchRow {
-                key: "2".into(),
-                label: Some("NO_CHAIN".into()),
-                value: "7".into(),
-                rate: Some(2.5),
-            }],
+            since_start_ms: 2_000,
+            rows: vec![
+                WatchRow {
+                    key: "2".into(),
+                    label: Some("NO_CHAIN".into()),
+                    value: "7".into(),
+                    rate: Some(2.5),
+                },
+                WatchRow {
+                    key: "10".into(),
+                    label: None,
+                    value: "12345".into(),
+                    rate: Some(0.0),
+                },
+            ],
         };
-        let t = watch_frame(&f);
-        assert!(t.starts_with("system/hvm_stats at 01:02:03.004 UTC"), "{t}");
-        assert!(t.contains("2 (NO_CHAIN)") && t.contains("2.5/s"), "{t}");
+        assert_eq!(
+            watch_frame(&f),
+            "system/hvm_stats, 2.0 s into the watch (01:02:03 UTC)\n  \
+             key           value   per second\n  \
+             2 (NO_CHAIN)      7          2.5\n  \
+             10            12345          0.0"
+        );
     }
 }

@@ -270,6 +270,10 @@ pub fn chain_list(c: &Chains) -> String {
                         ChainState::Loaded => "",
                         ChainState::Installing => ", being installed: a load was interrupted",
                         ChainState::Unloading => ", being unloaded: an unload was interrupted",
+                        ChainState::Displaced => {
+                            ", displaced: another script took its loader entries over with \
+                             --replace; it gets them back when that one is unloaded"
+                        }
                     }
                 ),
                 _ => "(stored by hand)".into(),
@@ -318,15 +322,33 @@ pub fn dev_check(d: &DevReport) -> String {
     for r in &d.rows {
         text.push_str(&format!(
             "{} {}/{} {}: {}{}\n",
-            if r.as_expected { "ok  " } else { "FAIL" },
+            if r.not_possible {
+                "n/a "
+            } else if r.as_expected {
+                "ok  "
+            } else {
+                "FAIL"
+            },
             r.lesson,
             r.exercise,
             r.file,
-            if r.passed { "passes" } else { "fails" },
+            if r.not_possible {
+                "not possible on this machine"
+            } else if r.passed {
+                "passes"
+            } else {
+                "fails"
+            },
             r.why
                 .as_ref()
                 .map(|w| format!(" ({w})"))
                 .unwrap_or_default()
+        ));
+    }
+    let na = d.rows.iter().filter(|r| r.not_possible).count();
+    if na > 0 {
+        text.push_str(&format!(
+            "{na} files could not be checked on this machine (n/a above: what is missing)\n"
         ));
     }
     text.push_str(if d.ok {
@@ -373,7 +395,13 @@ pub fn lesson_show(l: &LessonText) -> String {
 pub fn check(r: &CheckReport) -> String {
     let mut s = format!(
         "{} {}: {} ({})\n",
-        if r.passed { "PASS" } else { "FAIL" },
+        if r.passed {
+            "PASS"
+        } else if r.not_possible.is_some() {
+            "NOT POSSIBLE HERE"
+        } else {
+            "FAIL"
+        },
         r.exercise,
         r.title,
         r.file
@@ -381,10 +409,22 @@ pub fn check(r: &CheckReport) -> String {
     for c in &r.results {
         s.push_str(&format!(
             "  [{}] {}\n",
-            if c.passed { "ok" } else { "x " },
+            if c.passed {
+                "ok"
+            } else if c.not_possible {
+                "--"
+            } else {
+                "x "
+            },
             c.what
         ));
-        if !c.passed {
+        if c.not_possible {
+            s.push_str(&format!(
+                "       not possible on this machine: {}\n       (this is not about your \
+                 work; the other exercises of the lesson do not need it)\n",
+                c.seen
+            ));
+        } else if !c.passed {
             s.push_str(&format!(
                 "       expected: {}\n       seen:     {}\n",
                 c.expected, c.seen

@@ -3,6 +3,7 @@
 //! shows it. (`--json` prints the values themselves.)
 
 mod bench;
+mod cubes;
 mod lab;
 mod learn;
 
@@ -44,6 +45,20 @@ pub fn reply(r: &Reply) -> String {
         XdpDetach(d) => format!("detached {} from {}:{}", d.program, d.node, d.dev),
         XdpUnload(u) => lab::xdp_unload(u),
         XdpList(l) => lab::xdp_list(l),
+        CubeAdd(a) => cubes::add(a),
+        CubeConnect(c) => cubes::connect(c),
+        CubeDisconnect(d) => cubes::disconnect(d),
+        CubeDel(d) => cubes::del(d),
+        CubeShow(l) => cubes::show(l),
+        CubeGraph(g) => match (&g.written, &g.graph.svg) {
+            (Some(f), Some(svg)) => format!(
+                "wrote {f}: the graph of {} cube(s) as SVG, {} bytes",
+                g.graph.cubes.len(),
+                svg.len()
+            ),
+            (None, Some(svg)) => svg.trim_end().to_string(),
+            _ => cubes::graph(&g.graph),
+        },
         MapList(m) => lab::map_list(m),
         MapDump(d) => lab::map_dump(d),
         MapWatch(w) => lab::watch_end(w),
@@ -103,6 +118,7 @@ pub fn update(u: &Update) -> String {
         Update::Frame(f) => lab::watch_frame(f),
         Update::Trace(t) => learn::trace_item(t),
         Update::Progress { progress } => progress.clone(),
+        Update::Output { line } => line.clone(),
     }
 }
 
@@ -151,6 +167,17 @@ pub fn build(rep: &BuildReport) -> String {
 
 /// The text of an error: a rejected build shows the verifier's explanation, a script that
 /// does not compile its diagnostics under the source, anything else its chain of causes.
+/// A progress file whose bad fields were dropped (the rest kept, the old file beside it).
+pub fn progress_repaired(dropped: &[String]) -> String {
+    let mut s = String::from(
+        "note: your progress file had fields that do not parse; the rest is kept. Dropped:",
+    );
+    for d in dropped {
+        s.push_str(&format!("\n  - {d}"));
+    }
+    s
+}
+
 pub fn error(e: &anyhow::Error) -> String {
     for c in e.chain() {
         if let Some(r) = c.downcast_ref::<Rejected>() {

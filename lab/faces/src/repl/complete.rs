@@ -28,6 +28,15 @@ pub fn complete(lab: &Lab, line: &str, pos: usize) -> (usize, Vec<String>) {
         ["xdp", "attach", _] | ["xdp", "detach"] => lab.node_names(),
         ["xdp", "attach", _, node] | ["xdp", "detach", node] => lab.dev_names(node),
         ["xdp", "unload"] => lab.xdp_object_names(),
+        ["cube", "add", _] => {
+            let mut v = files_like(word, &[".c", ".o"]);
+            v.extend(lab.builtin_cube_names());
+            v
+        }
+        ["cube", "connect" | "disconnect"] => lab.cube_ports(),
+        ["cube", "connect", _] | ["cube", "attach" | "del" | "show"] => lab.cube_names(),
+        ["cube", "attach", _] => lab.node_names(),
+        ["cube", "attach", _, node] => lab.dev_names(node),
         ["map", "dump" | "watch" | "set" | "delete" | "clear"] | ["read-map"] => lab.map_names(),
         ["map", "set", map, _] if lab.is_prog_array(map) => lab.pinned_program_names(),
         ["map", "set", _, _] => ["PASS", "DROP", "ABORTED", "TX", "REDIRECT"]

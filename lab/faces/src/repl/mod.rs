@@ -75,6 +75,8 @@ fn print_update(u: &Update, json: bool) {
 /// `STOP_SAY`; a command in the middle of a kernel operation finishes or undoes it in the
 /// background, and says nothing more).
 async fn run_one(lab: &Lab, cmd: Cmd, json: bool) -> String {
+    // `exec` passes Ctrl-C on to its command and ends with it (bpftrace prints its maps then)
+    let passes_ctrl_c = matches!(cmd, Cmd::Exec { .. });
     let mut job = Job::spawn(lab, cmd);
     let mut sigint = signal(SignalKind::interrupt()).ok();
     let result = loop {
@@ -88,13 +90,19 @@ async fn run_one(lab: &Lab, cmd: Cmd, json: bool) -> String {
                     Some(s) => s.recv().await,
                     None => std::future::pending().await,
                 }
-            } => match job.stop().await {
-                Some(r) => break r,
-                None => {
-                    tokio::spawn(job.finish());
-                    return "stopped".into();
+            } => {
+                if passes_ctrl_c {
+                    job.interrupt();
+                    continue;
                 }
-            },
+                match job.stop().await {
+                    Some(r) => break r,
+                    None => {
+                        tokio::spawn(job.finish());
+                        return "stopped".into();
+                    }
+                }
+            }
         }
     };
     for u in job.drain() {
@@ -214,6 +222,13 @@ mod tests {
         assert!(c.contains(&"xdp_counter".to_string()));
         let (_, c) = complete(&lab, "map cl", 6);
         assert_eq!(c, vec!["clear".to_string()]);
+        let (_, c) = complete(&lab, "cube ", 5);
+        assert!(c.contains(&"connect".to_string()) && c.contains(&"graph".to_string()));
+        let (_, c) = complete(&lab, "cube add fw m", 13);
+        assert_eq!(c, vec!["monitor".to_string()]);
+        // no cube yet: nothing to connect
+        let (_, c) = complete(&lab, "cube connect ", 13);
+        assert!(c.is_empty(), "{c:?}");
     }
 
     #[test]

@@ -48,6 +48,9 @@ pub fn reply(text: &str) -> Box<Reply> {
         argv: vec!["true".into()],
         exit_code: 0,
         output: Some(text.into()),
+        streamed: false,
+        interrupted: false,
+        bpf_stats: false,
     }))
 }
 
@@ -139,6 +142,88 @@ fn node(name: &str, fwd: bool, ifs: Vec<IfStatus>) -> NodeStatus {
     }
 }
 
+/// A shipped topology up, as `topo status` reports it, every interface with the program
+/// its topology file attaches (and `extra`: (node, dev, program) attached since).
+pub fn status_of(name: &str, extra: &[(&str, &str, &str)]) -> Status {
+    let src = std::fs::read_to_string(format!(
+        "{}/../../netns/{name}.toml",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .expect("a shipped topology");
+    let t = eclat_model::topology::parse(&src, name).expect("it parses");
+    let nodes = t
+        .nodes
+        .iter()
+        .map(|n| {
+            let ifs = t
+                .ends_of(&n.name)
+                .map(|(e, peer)| {
+                    let prog = extra
+                        .iter()
+                        .find(|(node, dev, _)| *node == n.name && *dev == e.dev)
+                        .map(|(_, _, p)| *p)
+                        .or(e.xdp.as_deref());
+                    let addrs: Vec<String> = e.addresses.iter().map(|c| c.to_string()).collect();
+                    let addrs: Vec<&str> = addrs.iter().map(String::as_str).collect();
+                    iface(
+                        &e.dev,
+                        &format!("{}:{}", peer.node, peer.dev),
+                        &eclat_model::mac::fmt_mac(&e.mac),
+                        &addrs,
+                        prog,
+                    )
+                })
+                .collect();
+            node(&n.name, n.forwarding, ifs)
+        })
+        .collect();
+    Status {
+        topology: Some(t.name),
+        nodes,
+        complete: true,
+    }
+}
+
+/// A dump of several entries, keys and values as numbers (`object/map` names it).
+pub fn rows(object_map: &str, map_type: &str, rows: &[(u64, u64)]) -> MapDump {
+    let per_cpu = map_type.starts_with("percpu");
+    map_dump(Dump {
+        map: MapRef {
+            name: object_map.into(),
+            path: PathBuf::from("/nonexistent"),
+            map_type: map_type.into(),
+            key_size: 4,
+            value_size: 8,
+            max_entries: rows.len() as u32,
+            id: 9,
+        },
+        rows: rows
+            .iter()
+            .map(|&(k, v)| Row {
+                key: Value::Int(k),
+                value: Value::Int(v),
+                key_bytes: (k as u32).to_le_bytes().to_vec(),
+                value_bytes: v.to_le_bytes().to_vec(),
+                per_cpu: if per_cpu {
+                    vec![v.to_le_bytes().to_vec()]
+                } else {
+                    vec![]
+                },
+            })
+            .collect(),
+    })
+}
+
+/// A dump of several entries whose keys the lab decoded through BTF (`{addr: 10.0.1.2}`).
+pub fn text_rows(object_map: &str, map_type: &str, rows: &[(&str, u64)]) -> MapDump {
+    let numbered: Vec<(u64, u64)> = (0u64..).zip(rows.iter().map(|r| r.1)).collect();
+    let mut d = self::rows(object_map, map_type, &numbered);
+    for (r, (text, _)) in d.rows.iter_mut().zip(rows) {
+        r.key_text = Some(text.to_string());
+    }
+    d
+}
+
 /// The HIKe lab up; with `xdp`, xdp_counter attached to sut:enp6s0f0.
 pub fn status(xdp: bool) -> Status {
     let prog = xdp.then_some("xdp_counter");
@@ -210,6 +295,7 @@ pub fn status(xdp: bool) -> Status {
                 )],
             ),
         ],
+        complete: true,
     }
 }
 
@@ -217,7 +303,7 @@ pub fn status(xdp: bool) -> Status {
 /// rejects the debug print that reads the packet before the bounds check.
 pub fn failed_check(lesson: &Lesson) -> CheckDone {
     use eclat_course::{CheckReport, CheckResult};
-    use eclat_model::verifier::{Class, Explanation, SourceLine};
+    use eclat_model::verifier::{Class, Context, Explanation, SourceLine};
     let ex = &lesson.exercises[0];
     let file = format!("/home/learner/eclat-lab/{}/{}", lesson.id, ex.file);
     let explanation = Explanation {
@@ -232,6 +318,8 @@ pub fn failed_check(lesson: &Lesson) -> CheckDone {
             line: 29,
         }),
         processed: Some(3),
+        context: Context::Xdp,
+        advice: Class::PacketOutOfBounds.advice(),
     };
     let text = lessons::exercise_file(lesson, "starter", &ex.file).unwrap_or("");
     let verifier = VerifierView::new(explanation.clone(), None, &file, text);
@@ -243,6 +331,7 @@ pub fn failed_check(lesson: &Lesson) -> CheckDone {
             hints: ex.hints.clone(),
             file,
             passed: false,
+            not_possible: None,
             results: vec![
                 CheckResult {
                     what: "it compiles".into(),
@@ -251,6 +340,7 @@ pub fn failed_check(lesson: &Lesson) -> CheckDone {
                     seen: "compiled".into(),
                     hint: None,
                     explanation: None,
+                    not_possible: false,
                 },
                 CheckResult {
                     what: "the kernel's verifier accepts it".into(),
@@ -260,6 +350,7 @@ pub fn failed_check(lesson: &Lesson) -> CheckDone {
                         .into(),
                     hint: Some(1),
                     explanation: Some(explanation),
+                    not_possible: false,
                 },
             ],
         },
@@ -282,6 +373,7 @@ pub fn passed_check(lesson: &Lesson) -> CheckDone {
             seen: "ok".into(),
             hint: None,
             explanation: None,
+            not_possible: false,
         })
         .collect();
     d

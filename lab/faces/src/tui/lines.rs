@@ -244,6 +244,23 @@ pub fn check_lines(app: &App, width: u16) -> Vec<Line<'static>> {
                     ));
                     continue;
                 }
+                if r.not_possible {
+                    out.extend(wrap(
+                        &r.what,
+                        t.plain(),
+                        w,
+                        Span::styled("– ", t.dim()),
+                        "  ",
+                    ));
+                    out.extend(wrap(
+                        &format!("not possible on this machine: {}", r.seen),
+                        t.warn(),
+                        w,
+                        Span::raw("  "),
+                        "  ",
+                    ));
+                    continue;
+                }
                 out.extend(wrap(
                     &r.what,
                     t.strong(),

@@ -369,11 +369,13 @@ async fn edit(
     let path = workspace::file(lesson, ex)?;
     let argv = editor();
     restore_terminal();
-    let status = tokio::process::Command::new(&argv[0])
-        .args(&argv[1..])
-        .arg(&path)
-        .status()
-        .await;
+    let mut cmd = tokio::process::Command::new(&argv[0]);
+    cmd.args(&argv[1..]).arg(&path);
+    // under sudo the editor is the learner's, with their rights (never root's)
+    if let Some((uid, gid)) = eclat_kernel::perms::invoking_user() {
+        cmd.uid(uid).gid(gid).env("HOME", workspace::user_home());
+    }
+    let status = cmd.status().await;
     // back to the TUI whatever the editor did: a new terminal (fresh buffers, so the next
     // frame is drawn whole) on a cleared screen; `Terminal::clear` would ask the terminal
     // for the cursor position, which nothing reads while the event stream is down

@@ -172,7 +172,14 @@ impl Runtime {
                         Some(r) => break r,
                         None => {
                             let _ = tx.send(Event::JobDone { job, result: Err(stopped()) });
-                            work.finish().await;
+                            // what it still writes while it ends (bpftrace prints its maps
+                            // after Ctrl-C) goes to the log
+                            while let JobEvent::Update(u) = work.next().await {
+                                let _ = tx.send(Event::Note(
+                                    LogKind::Output,
+                                    crate::render::update(&u),
+                                ));
+                            }
                             return;
                         }
                     },

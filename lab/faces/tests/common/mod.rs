@@ -32,6 +32,19 @@ pub fn lab(kind: &str, ns: &str, tag: &str) -> LabEnv {
     }
 }
 
+/// The namespaces of `env` that exist, sorted.
+pub fn namespaces(env: &LabEnv) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir("/run/netns")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(&env.ns_prefix))
+        .collect();
+    v.sort();
+    v
+}
+
 /// Namespaces and the bpffs root of `env` that still exist.
 pub fn leftovers(env: &LabEnv) -> Vec<String> {
     let mut v: Vec<String> = std::fs::read_dir("/run/netns")
@@ -249,4 +262,19 @@ pub fn unwrapped(screen: &str) -> String {
         .split_whitespace()
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// How many steps a lesson has (its `[[step]]` tables in lessons/ID/lesson.toml): screens
+/// say "Step N/TOTAL", and lessons gain steps.
+#[allow(dead_code)]
+pub fn steps_of(lesson_id: &str) -> usize {
+    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../lessons")
+        .join(lesson_id)
+        .join("lesson.toml");
+    std::fs::read_to_string(&p)
+        .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+        .lines()
+        .filter(|l| l.trim() == "[[step]]")
+        .count()
 }

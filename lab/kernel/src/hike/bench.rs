@@ -322,8 +322,13 @@ pub fn routed_netns() -> Result<(crate::netns::Unnamed, u32), HikeError> {
 
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct BenchCase {
+    /// what the case runs, in words (`raw XDP_PASS`, `classifier -> chain{hike_pass}`); the names
+    /// are stable between runs of one version
     pub name: String,
+    /// the fastest sample, in ns per packet (each sample is the kernel's mean over `repeat` runs);
+    /// the derived figures use it, as the least disturbed by other load
     pub min_ns: f64,
+    /// the median sample, in ns per packet
     pub median_ns: f64,
     /// the case this one is compared with, measured in the same run
     pub baseline: Option<String>,
@@ -362,6 +367,8 @@ pub struct Derived {
     pub ddos_gap_by_step_ns: [f64; 4],
     /// the whole DDoS gap (chain minus hand-written program), split three ways
     pub ddos_split_ns: DdosSplit,
+    /// the HIKe chain {ip6_set_ecn; monitor; hike_pass} over the same three stages as raw programs
+    /// chained by tail calls (minima): the cost of the VM on a pipeline
     pub pipeline_ratio: f64,
     /// the original evaluation's DDoS marking scenario: chain / raw tail-call pipeline
     pub marking_ratio: f64,
@@ -401,7 +408,9 @@ pub struct DdosLoads {
     pub min_ns: Vec<(f64, f64)>,
     /// their ratio per load: median, lowest, highest
     pub ratio_median: f64,
+    /// the lowest of the per-load ratios
     pub ratio_low: f64,
+    /// the highest of the per-load ratios
     pub ratio_high: f64,
 }
 
@@ -410,18 +419,28 @@ pub const DDOS_LOADS: usize = 9;
 
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct InterpretedFigures {
+    /// the classifier into an interpreted chain{hike_pass} minus raw XDP_PASS, in ns per packet
     pub vm_entry_ns: f64,
+    /// per extra null program call in an interpreted chain, (8 calls - 1 call) / 7, in ns
     pub per_call_ns: f64,
+    /// the interpreted DDoS chain over the hand-written program, flood path (minima, one load)
     pub ddos_ratio: f64,
+    /// the interpreted DDoS marking chain over the raw tail-call marking pipeline (minima)
     pub marking_ratio: f64,
 }
 
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct BenchReport {
+    /// runs per `BPF_PROG_TEST_RUN` call (the kernel reports their mean time)
     pub repeat: u32,
+    /// `BPF_PROG_TEST_RUN` calls per case; min and median are over these
     pub samples: u32,
+    /// the length in bytes of the frame every case runs on
     pub packet_len: usize,
+    /// every case measured, in the order run, each with its baseline
     pub cases: Vec<BenchCase>,
+    /// the figures derived from the cases' minima: VM entry, cost per call, and the DDoS and
+    /// pipeline ratios
     pub derived: Derived,
     /// verifier time and sizes of every program loaded for the bench
     pub loads: Vec<ProgramLoad>,

@@ -51,12 +51,21 @@ pub const VM_PROG_ID: u32 = 0;
 /// How loading one program went.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct ProgramLoad {
+    /// the package the program belongs to (the object file's stem unless the loader names another,
+    /// e.g. `hike_default`)
     pub package: String,
+    /// the program's name in its object (its ELF symbol, e.g. `hike_pass`)
     pub name: String,
     /// wall time of `BPF_PROG_LOAD` (verification and JIT)
     pub load_ns: u64,
+    /// the size of the program as the kernel holds it after verification (its translated
+    /// instructions), in bytes; 0 when the kernel does not say
     pub xlated_bytes: u32,
+    /// the size of the native code the kernel's JIT made, in bytes; 0 when the program is not
+    /// JIT-compiled
     pub jited_bytes: u32,
+    /// how many instructions the verifier processed (the kernel's `verified_insns`, 5.16 and
+    /// newer); null when the kernel does not report it
     pub verified_insns: Option<u32>,
 }
 
@@ -74,13 +83,27 @@ pub struct LoadedObject {
 /// A stored chain as read back from `hvm_chain_map`.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct StoredChain {
+    /// the chain's ID: its key in `hvm_chain_map`
     pub id: u32,
+    /// the store's generation: a nanosecond wall-clock stamp taken when the chain was written,
+    /// never 0 and increasing, so a rewrite of the same ID is told apart
     pub generation: u64,
+    /// the chain's bytecode as stored (not serialized)
     #[serde(skip)]
     pub insns: Vec<Insn>,
     /// the `hvm_jit_map` slots of its compiled form (empty: interpreted)
     #[serde(skip)]
     pub jit_slots: Vec<u32>,
+}
+
+/// An operation that opened the lab's instance with its journal and ends without
+/// confirming what it made (an error returned early) undoes it here.
+impl Drop for Hike {
+    fn drop(&mut self) {
+        if let Some(j) = self.journal.as_mut() {
+            let _ = crate::cleanup::undo_provisional(&self.root, j);
+        }
+    }
 }
 
 pub struct Hike {
@@ -165,13 +188,9 @@ fn make_dirs(journal: &mut Option<Journal>, root: &Path, dir: &Path) -> Result<(
     for d in todo.into_iter().rev() {
         intend(journal, &d, true)?;
         if let Some(parent) = d.parent() {
-            std::fs::create_dir_all(parent).map_err(io_err(parent))?;
+            crate::perms::make_dirs(parent, crate::perms::DIR_MODE).map_err(io_err(parent))?;
         }
-        match std::fs::create_dir(&d) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-            Err(e) => return Err(io_err(&d)(e)),
-        }
+        crate::perms::make_dir(&d, crate::perms::DIR_MODE).map_err(io_err(&d))?;
     }
     Ok(())
 }

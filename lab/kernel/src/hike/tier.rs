@@ -7,10 +7,14 @@ use serde::Serialize;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(tag = "tier", rename_all = "lowercase")]
 pub enum Tier {
-    /// compiled: the instance of its first call in the entry slot, one program instance per
-    /// other call site
+    /// run by the chain compiler's code: the instance of its first call in the entry slot,
+    /// one program instance per other call site (or all of them linked into one program)
     Compiled {
+        /// the `hvm_jit_map` slot of the chain's entry program (`n` for chain `0x40000000 | n`),
+        /// which the VM jumps to instead of interpreting
         entry_slot: u32,
+        /// the `hvm_jit_map` slots (128-255) of its other call sites' program instances; empty when
+        /// the chain is linked into one program
         instance_slots: Vec<u32>,
         /// every call site's program linked into the one program of the entry slot
         /// (`link.rs`); no instance slots then
@@ -20,8 +24,13 @@ pub enum Tier {
         #[serde(skip_serializing_if = "Option::is_none")]
         not_linked: Option<String>,
     },
-    /// by the VM's interpreter, for this reason
-    Interpreted { why: String },
+    /// run by the VM's interpreter, for the reason in `why`
+    Interpreted {
+        /// why the chain compiler did not take it (a construct it does not compile, a program
+        /// that could not be installed), or `not compiled` when the chain was stored with the
+        /// compiler off (`ECLAT_LAB_JIT=off`) or by another process that did not say
+        why: String,
+    },
 }
 
 impl Tier {

@@ -61,19 +61,41 @@ impl std::os::fd::AsRawFd for TraceReader {
 /// One `show_pkt_info` event (`struct pkt_info_event` of programs/info.bpf.c).
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct PktInfoEvent {
+    /// when `show_pkt_info` ran: the kernel's monotonic clock (`bpf_ktime_get_ns`), nanoseconds
+    /// since boot
     pub ts_ns: u64,
+    /// the cookie the script passed to `show_pkt_info` (its second argument), to tell its call
+    /// sites apart
     pub cookie: u64,
+    /// which layers were asked for, a bit mask: 1 = L2 (MACs), 2 = L3 (addresses), 4 = L4 (ports)
     pub layers: u32,
+    /// the ifindex of the interface the packet arrived on, in the namespace of the node the chain
+    /// runs in
     pub ifindex: u32,
+    /// the packet's length in bytes, from its Ethernet header to its end, as XDP sees it
     pub len: u32,
+    /// the EtherType in host order (`0x86dd` IPv6, `0x0800` IPv4); 0 when the packet is shorter
+    /// than an Ethernet header
     pub eth_proto: u16,
+    /// the IP next header (IPv6) or protocol (IPv4): 6 TCP, 17 UDP, 58 ICMPv6; 0 when L3 and L4
+    /// were not asked for or the packet is not IP
     pub l4_proto: u8,
+    /// the IPv6 hop limit or IPv4 TTL; 0 when L3 and L4 were not asked for or the packet is not IP
     pub hop_limit: u8,
+    /// the destination MAC, six bytes; zeros unless L2 was asked for
     pub dmac: [u8; 6],
+    /// the source MAC, six bytes; zeros unless L2 was asked for
     pub smac: [u8; 6],
+    /// the source address, 16 bytes: an IPv6 address, or an IPv4 one in the first 4 bytes (the rest
+    /// zero); zeros unless L3 was asked for
     pub saddr: [u8; 16],
+    /// the destination address, laid out as `saddr`; zeros unless L3 was asked for
     pub daddr: [u8; 16],
+    /// the UDP or TCP source port in host order; 0 unless L4 was asked for and the packet is UDP or
+    /// TCP
     pub sport: u16,
+    /// the UDP or TCP destination port in host order; 0 unless L4 was asked for and the packet is
+    /// UDP or TCP
     pub dport: u16,
 }
 

@@ -130,11 +130,19 @@ impl Diagnostic {
 /// ends. Serialized with these field names, in this order (`compile --json`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub struct Place {
+    /// the 1-based line of the first character
     pub line: usize,
+    /// the 1-based column of the first character, counted in characters (not bytes)
     pub col: usize,
+    /// the 1-based line where the place ends (just after its last character)
     pub end_line: usize,
+    /// the 1-based column, in characters, just after the last character; equals `col` on the same
+    /// line for an empty place
     pub end_col: usize,
+    /// the byte offset of the first character in the file (0-based)
     pub start: usize,
+    /// the byte offset just after the last character; never below `start` (equal for an empty
+    /// place)
     pub end: usize,
 }
 
@@ -156,7 +164,9 @@ impl Place {
 /// A secondary label with its place.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub struct PlacedLabel {
+    /// where in the file the label points
     pub span: Place,
+    /// what that place has to do with the diagnostic (`first declared here`)
     pub message: String,
 }
 
@@ -165,15 +175,26 @@ pub struct PlacedLabel {
 /// field names and their order are stable; optional fields are `null` when absent.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub struct LocatedDiagnostic {
+    /// the script's path as the command was given it (relative paths stay relative)
     pub file: String,
+    /// `error` (the script does not compile) or `warning` (it compiles, but probably not as meant)
     pub severity: Severity,
+    /// a stable short name for the kind of problem (`undeclared-variable`), listed in the book's
+    /// reference; match on this, not on `message`
     pub code: &'static str,
+    /// what is wrong, one sentence for a person; its wording may change between versions
     pub message: String,
+    /// the primary place: the code the diagnostic is about
     pub span: Place,
     /// text under the primary span
     pub label: Option<String>,
+    /// other places that explain the diagnostic (a first definition, the chain that calls), in the
+    /// order they are shown; empty when there are none
     pub labels: Vec<PlacedLabel>,
+    /// what to do about it, one line; null when the compiler has no advice
     pub help: Option<String>,
+    /// background facts (a limit of the target, the rule behind the error), one string each; empty
+    /// when there are none
     pub notes: Vec<String>,
 }
 

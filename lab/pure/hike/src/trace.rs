@@ -119,7 +119,11 @@ impl TraceKind {
 /// `hvm_trace`, and what the reference interpreter records (with `ts_ns` 0: it has no clock).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct TraceEvent {
+    /// when the VM wrote the event: the kernel's monotonic clock (`bpf_ktime_get_ns`, nanoseconds
+    /// since boot); 0 from the reference interpreter, which has no clock
     pub ts_ns: u64,
+    /// what happened: `chain_enter`, `chain_exit`, `prog_call`, `prog_return`, `abort`, or
+    /// `unknown` for a code this version does not know
     pub kind: TraceKind,
     /// the chain (enter, exit) or program (call, return) concerned; 0 for an abort
     pub elem: u32,

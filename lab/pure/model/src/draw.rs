@@ -1047,3 +1047,272 @@ b = { node = "a", dev = "ac", mac = "02:00:00:00:00:04", addresses = ["10.0.0.1/
         assert_eq!(rects(&svg, "bad").len(), 1);
     }
 }
+
+// ---- cubes ------------------------------------------------------------------------------
+
+/// A cube in the graph of what is wired (`cube graph`): its name and a few lines beside it
+/// (the program, counters).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GraphCube {
+    pub name: String,
+    pub lines: Vec<String>,
+}
+
+/// An edge of the graph: an interface into a cube (`port` None, `from` = `node:dev`) or a
+/// cube's output port into another cube.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GraphEdge {
+    pub from: String,
+    pub port: Option<u32>,
+    pub to: String,
+}
+
+/// The network functions wired in the lab and the edges between them, as the control plane
+/// keeps them (InKeV's graph); the kernel holds the same thing as program array slots.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CubeGraph {
+    pub cubes: Vec<GraphCube>,
+    pub edges: Vec<GraphEdge>,
+}
+
+impl CubeGraph {
+    /// The interfaces that lead into the graph (`node:dev`), sorted.
+    pub fn interfaces(&self) -> Vec<String> {
+        let mut v: Vec<String> = self
+            .edges
+            .iter()
+            .filter(|e| e.port.is_none())
+            .map(|e| e.from.clone())
+            .collect();
+        v.sort();
+        v.dedup();
+        v
+    }
+
+    /// Each cube's column: 1 + the longest way to it from an interface (0 for interfaces),
+    /// a cube no way reaches in column 1; a cycle does not make it grow past the number of
+    /// cubes.
+    pub fn columns(&self) -> BTreeMap<String, usize> {
+        let mut col: BTreeMap<String, usize> =
+            self.interfaces().into_iter().map(|i| (i, 0)).collect();
+        for c in &self.cubes {
+            col.insert(c.name.clone(), 1);
+        }
+        for _ in 0..self.cubes.len() {
+            let mut changed = false;
+            for e in &self.edges {
+                let (Some(&a), Some(&b)) = (col.get(&e.from), col.get(&e.to)) else {
+                    continue;
+                };
+                if b < a + 1 && a < self.cubes.len() {
+                    col.insert(e.to.clone(), a + 1);
+                    changed = true;
+                }
+            }
+            if !changed {
+                break;
+            }
+        }
+        col
+    }
+}
+
+/// The graph drawn left to right: interfaces in the first column, each cube in the column of
+/// its longest way from an interface, edges as arrows labelled with the port.
+pub fn cube_graph(g: &CubeGraph) -> String {
+    const GAP: i32 = 70;
+    let cols = g.columns();
+    let ncols = cols.values().copied().max().unwrap_or(0) + 1;
+    // each box: its lines and size
+    let mut boxes: BTreeMap<String, (Vec<String>, bool)> = BTreeMap::new();
+    for i in g.interfaces() {
+        boxes.insert(i.clone(), (vec![i.clone(), "interface".into()], false));
+    }
+    for c in &g.cubes {
+        let mut lines = vec![c.name.clone()];
+        lines.extend(c.lines.iter().cloned());
+        boxes.insert(c.name.clone(), (lines, true));
+    }
+    let mut col_items: Vec<Vec<String>> = vec![Vec::new(); ncols];
+    for (name, c) in &cols {
+        if boxes.contains_key(name) {
+            col_items[*c].push(name.clone());
+        }
+    }
+    let size = |lines: &[String]| {
+        (
+            box_text_w(lines) + 2 * PAD,
+            lines.len() as i32 * LH + 2 * PAD - 3,
+        )
+    };
+    let col_w: Vec<i32> = col_items
+        .iter()
+        .map(|items| items.iter().map(|n| size(&boxes[n].0).0).max().unwrap_or(0))
+        .collect();
+    let mut pos: BTreeMap<String, (i32, i32, i32, i32)> = BTreeMap::new();
+    let top = MARGIN + FONT + 16;
+    let mut x = MARGIN;
+    let mut height = top;
+    for (ci, items) in col_items.iter().enumerate() {
+        let mut y = top;
+        for n in items {
+            let (w, h) = size(&boxes[n].0);
+            pos.insert(n.clone(), (x, y, w, h));
+            y += h + 24;
+        }
+        height = height.max(y);
+        x += col_w[ci] + GAP;
+    }
+    let width = (x - GAP + MARGIN).max(MARGIN * 2 + text_w("what is wired") * 2);
+    let mut svg = Svg::new();
+    svg.heading(if g.cubes.is_empty() {
+        "no cubes: `cube add NAME SOURCE`"
+    } else {
+        "what is wired: interfaces and cubes, edges are program array slots"
+    });
+    for (n, (lines, cube)) in &boxes {
+        let Some(&(x, y, w, h)) = pos.get(n) else {
+            continue;
+        };
+        svg.rect(x, y, w, h, if *cube { "node" } else { "vm" });
+        svg.text(x + PAD, y + PAD + FONT - 2, Anchor::Start, "h", &lines[0]);
+        svg.lines(
+            x + PAD,
+            y + PAD + FONT - 2 + LH,
+            Anchor::Start,
+            "dim",
+            &lines[1..],
+        );
+    }
+    // an edge to the next column goes straight across the gap; any other (a column skipped,
+    // or back) runs in a lane of its own below the boxes, so it never crosses a box
+    let mut lane = height + 4;
+    for e in &g.edges {
+        let (Some(&(ax, ay, aw, ah)), Some(&(bx, by, _bw, bh))) =
+            (pos.get(&e.from), pos.get(&e.to))
+        else {
+            continue;
+        };
+        let (x1, y1) = (ax + aw, ay + ah / 2);
+        let (x2, y2) = (bx, by + bh / 2);
+        let next_column = cols.get(&e.to).copied() == cols.get(&e.from).map(|c| c + 1);
+        if next_column {
+            let mid = x1 + (x2 - x1) / 2;
+            svg.path(&[(x1, y1), (mid, y1), (mid, y2), (x2, y2)], "edge", true);
+            if let Some(p) = e.port {
+                svg.text(
+                    mid,
+                    y1.min(y2) - 4,
+                    Anchor::Middle,
+                    "lbl",
+                    &format!("port {p}"),
+                );
+            }
+        } else {
+            lane += 14;
+            svg.path(
+                &[
+                    (x1, y1),
+                    (x1 + 10, y1),
+                    (x1 + 10, lane),
+                    (x2 - 10, lane),
+                    (x2 - 10, y2),
+                    (x2, y2),
+                ],
+                "edge",
+                true,
+            );
+            if let Some(p) = e.port {
+                svg.text(
+                    x1 + 14,
+                    lane - 4,
+                    Anchor::Start,
+                    "lbl",
+                    &format!("port {p}"),
+                );
+            }
+        }
+    }
+    height = height.max(lane + 4);
+    svg.finish(
+        width,
+        height + MARGIN,
+        "the lab's cubes and how they are wired",
+    )
+}
+
+#[cfg(test)]
+mod cube_tests {
+    use super::*;
+
+    fn edge(from: &str, port: Option<u32>, to: &str) -> GraphEdge {
+        GraphEdge {
+            from: from.into(),
+            port,
+            to: to.into(),
+        }
+    }
+
+    fn cube(n: &str) -> GraphCube {
+        GraphCube {
+            name: n.into(),
+            lines: vec!["rx 3".into()],
+        }
+    }
+
+    #[test]
+    fn columns_follow_the_longest_way_from_an_interface() {
+        let g = CubeGraph {
+            cubes: vec![cube("cls"), cube("fw"), cube("mon"), cube("spare")],
+            edges: vec![
+                edge("sut:enp6s0f0", None, "cls"),
+                edge("cls", Some(0), "fw"),
+                edge("fw", Some(0), "mon"),
+                edge("cls", Some(1), "mon"),
+            ],
+        };
+        let c = g.columns();
+        assert_eq!(c["sut:enp6s0f0"], 0);
+        assert_eq!((c["cls"], c["fw"], c["mon"], c["spare"]), (1, 2, 3, 1));
+        let svg = cube_graph(&g);
+        assert!(svg.contains(">port 1<") && svg.contains(">fw<"), "{svg}");
+        // cls:1 -> mon skips fw's column: it runs in a lane below every box, not through fw
+        let num = |l: &str, k: &str| -> i32 {
+            let v = l.split(&format!(" {k}=\"")).nth(1).unwrap();
+            v[..v.find('"').unwrap()].parse().unwrap()
+        };
+        let bottom = svg
+            .lines()
+            .filter(|l| l.starts_with("<rect class=\"node\""))
+            .map(|l| num(l, "y") + num(l, "height"))
+            .max()
+            .unwrap();
+        let around: Vec<&str> = svg
+            .lines()
+            .filter(|l| l.starts_with("<path class=\"edge\"") && l.matches(" L").count() == 5)
+            .collect();
+        assert_eq!(around.len(), 1, "{svg}");
+        let lane: i32 = around[0]
+            .split(" L")
+            .nth(2)
+            .unwrap()
+            .split(',')
+            .nth(1)
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(lane > bottom, "lane {lane}, boxes down to {bottom}");
+        assert_eq!(svg, cube_graph(&g), "deterministic");
+    }
+
+    #[test]
+    fn a_cycle_ends_and_still_draws() {
+        let g = CubeGraph {
+            cubes: vec![cube("a"), cube("b")],
+            edges: vec![edge("a", Some(0), "b"), edge("b", Some(0), "a")],
+        };
+        let c = g.columns();
+        assert!(c["a"] <= 2 && c["b"] <= 2, "{c:?}");
+        assert!(cube_graph(&g).starts_with("<svg"));
+    }
+}

@@ -24,6 +24,13 @@ pub const PROGRAMS: &[LabProgram] = &[
         package: "lab",
         about: "returns XDP_PASS: lets a veth receive frames other XDP programs redirect to it",
     },
+    LabProgram {
+        name: "lb_backend",
+        object: "lab/lb_backend.o",
+        package: "lab",
+        about: "a load-balancer backend's receive side: counts packets per backend (`lb_rx`) and \
+                per flow (`lb_rx_flows`), checks IPv4 and UDP checksums (`lb_rx_bad`), passes all",
+    },
 ];
 
 /// The prebuilt program called `name`.

@@ -15,33 +15,52 @@ pub const IFNAME_MAX: usize = 15;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Topology {
+    /// the topology's name, from the file's `name` key (`hike-lab`, `pair`)
     pub name: String,
+    /// one line on what the topology is for, from the file's `description` key; empty when
+    /// the file has none
     pub description: String,
+    /// the nodes (each a network namespace), in the order of the file's `[[node]]` tables
     pub nodes: Vec<Node>,
+    /// the veth pairs between nodes, in the order of the file's `[[link]]` tables
     pub links: Vec<Link>,
+    /// the static routes, in the order of the file's `[[route]]` tables; empty when it has none
     pub routes: Vec<Route>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Node {
+    /// the node's name in the topology file (1-12 characters of a-z, 0-9, `-`, `_`); its
+    /// network namespace is named this after the instance's prefix (`ECLAT_LAB_NS_PREFIX`,
+    /// empty by default)
     pub name: String,
+    /// what the node plays in the lab (`traffic generator`); empty when the file gives none
     pub description: String,
     /// IPv4 and IPv6 forwarding.
     pub forwarding: bool,
+    /// extra `net.*` sysctls set in the node's namespace, as `[name, value]` pairs sorted by
+    /// name; booleans in the file become `"0"`/`"1"`, integers their decimal text
     pub sysctls: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Link {
+    /// the first end of the veth pair (the file's `a`)
     pub a: End,
+    /// the other end (the file's `b`)
     pub b: End,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct End {
+    /// the node this end of the link lives on
     pub node: String,
+    /// the interface name inside that node's namespace (at most 15 characters, not `lo`)
     pub dev: String,
+    /// the interface's MAC address as six bytes (integers 0-255), unique in the topology
     pub mac: [u8; 6],
+    /// the IPv4 and IPv6 addresses given to the interface, with their prefix lengths; empty
+    /// when the file gives none
     pub addresses: Vec<Cidr>,
     /// a prebuilt XDP program attached when the topology comes up (e.g. `xdp_pass` on a
     /// collector: XDP_REDIRECT into a veth needs an XDP program on the receiving peer)
@@ -50,7 +69,9 @@ pub struct End {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Cidr {
+    /// the address, IPv4 (`10.12.1.1`) or IPv6 (`fc01::1`)
     pub addr: IpAddr,
+    /// the prefix length in bits: 0-32 for IPv4, 0-128 for IPv6
     pub prefix_len: u8,
 }
 
@@ -80,9 +101,14 @@ impl Cidr {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Route {
+    /// the node whose routing table gets the route
     pub node: String,
+    /// the destination prefix
     pub to: Cidr,
+    /// the gateway, of the same IP version as `to`; null for a route through `dev` only
     pub via: Option<IpAddr>,
+    /// the node's interface the route leaves by; null when only `via` is given (then the
+    /// kernel picks the interface that reaches the gateway)
     pub dev: Option<String>,
 }
 
@@ -186,7 +212,10 @@ struct FileRoute {
 }
 
 fn line_col(src: &str, offset: usize) -> (usize, usize) {
-    let offset = offset.min(src.len());
+    let mut offset = offset.min(src.len());
+    while !src.is_char_boundary(offset) {
+        offset -= 1;
+    }
     let before = &src[..offset];
     let line = before.matches('\n').count() + 1;
     let col = before
@@ -285,15 +314,14 @@ pub fn parse(src: &str, file: &str) -> Result<Topology, TopologyError> {
                 ));
             }
             let dev = e.dev.get_ref();
-            if dev.is_empty()
-                || dev.len() > IFNAME_MAX
-                || dev.contains(['/', ' ', ':'])
-                || dev == "lo"
-            {
+            if !valid_ifname(dev) {
                 return Err(err_at(
                     e.dev.span().start,
                     format!(
-                        "interface name `{dev}` must be 1-{IFNAME_MAX} characters without `/`, `:` or spaces, and not `lo`"
+                        "interface name `{}` must be 1-{IFNAME_MAX} printable ASCII characters \
+                         without `/`, `:`, `%` or spaces, and not `lo`, `.` or `..` (the kernel \
+                         would refuse it, or read `%d` as a pattern and pick a name itself)",
+                        dev.escape_debug()
                     ),
                 ));
             }
@@ -420,6 +448,18 @@ pub fn parse(src: &str, file: &str) -> Result<Topology, TopologyError> {
     })
 }
 
+/// An interface name the kernel takes as it is: `dev_valid_name`'s rules (1-15 bytes, no
+/// `/`, `:` or white space, not `.` or `..`), and no `%` (a `%d` makes the kernel choose
+/// the name), printable ASCII only (names appear in commands and pin paths).
+pub fn valid_ifname(dev: &str) -> bool {
+    !dev.is_empty()
+        && dev.len() <= IFNAME_MAX
+        && dev
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && !b"/:%".contains(&b))
+        && !matches!(dev, "lo" | "." | "..")
+}
+
 fn valid_name(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 12
@@ -532,6 +572,14 @@ via = "fd00::2"
             .message
             .contains("1-15")
         );
+        for bad in ["x%d", ".", "..", "a b", "tab\\t", "é0", "a/b", "a:b", "lo"] {
+            let e = err(&TWO.replace(
+                r#"dev = "eth0", mac = "02:00:00:00:00:01""#,
+                &format!(r#"dev = "{bad}", mac = "02:00:00:00:00:01""#),
+            ));
+            assert!(e.message.contains("interface name"), "{bad}: {e}");
+            assert!(e.line > 1 && e.col > 1, "{bad}: {e}");
+        }
         assert!(
             err(&TWO.replace("name = \"right\"", "name = \"Right!\""))
                 .message

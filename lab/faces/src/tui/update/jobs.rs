@@ -203,6 +203,8 @@ impl App {
             count: Some(1_000_000),
             rate: Some(TRAFFIC_PPS),
             size: 64,
+            flows: None,
+            sport: 40000,
         };
         let label = format!("ping {from} → {to} at {TRAFFIC_PPS}/s");
         self.info(format!(

@@ -97,6 +97,7 @@ fn draw_header(f: &mut Frame, app: &App, r: Rect) {
         let (mark, style) = match &app.check {
             CheckView::Done(r) if r.passed => ("✓", t.bar_key()),
             _ if app.exercise_passed() => ("✓", t.bar_key()),
+            CheckView::Done(r) if r.not_possible.is_some() => ("n/a", t.bar()),
             CheckView::Done(_) | CheckView::Error(_) => ("✗", t.bar_key()),
             CheckView::Running => ("…", t.bar()),
             CheckView::NotRun => ("·", t.bar()),
@@ -742,6 +743,7 @@ mod tests {
             Event::Topo(Ok(eclat_kernel::topo::Status {
                 topology: None,
                 nodes: vec![],
+                complete: false,
             })),
         );
         let s = render(&app);
@@ -922,9 +924,11 @@ file = "collector.eclat"
         ];
         let mut p = eclat_course::Progress::default();
         p.lesson("01-hello-xdp").step = 3;
-        p.lesson("02-architecture-and-toolchain")
-            .passed
-            .insert("fix-verifier".into());
+        for e in ["fix-verifier", "ext-headers"] {
+            p.lesson("02-architecture-and-toolchain")
+                .passed
+                .insert(e.into());
+        }
         p.lesson("02-architecture-and-toolchain").step = 2;
         p.lesson("07-first-eclat-script")
             .passed
@@ -934,7 +938,7 @@ file = "collector.eclat"
         key(&mut app, crossterm::event::KeyCode::Down);
         let s = render(&app);
         assert!(s.contains("Lessons"), "{s}");
-        assert!(s.contains("✓ 1/1"), "{s}");
+        assert!(s.contains("✓ 2/2"), "{s}");
         assert!(s.contains("1/2"), "{s}");
         insta::assert_snapshot!(s);
     }
@@ -959,21 +963,15 @@ file = "collector.eclat"
         assert!(s.contains("Maps"), "next to the counters: {s}");
     }
 
-    /// Lesson 6 at its `chain trace` step: the lab up, the chain's counters moving, a
-    /// packet's walk through the chain in the timeline.
-    fn chain_scene(w: u16, h: u16) -> App {
-        let t0 = Instant::now();
-        let l = lessons::find("6").unwrap();
+    /// A lesson with the lab up, moved with `n` to the first step whose command `pick`s.
+    fn at_step(t0: Instant, size: (u16, u16), lesson: &str, pick: fn(&str) -> bool) -> App {
+        let l = lessons::find(lesson).unwrap();
         let at = l
             .steps
             .iter()
-            .position(|s| {
-                s.run
-                    .as_deref()
-                    .is_some_and(|r| r.starts_with("chain trace"))
-            })
-            .expect("lesson 6 has a chain trace step");
-        let mut app = App::new(l, true, Theme { color: false }, (w, h), t0);
+            .position(|s| s.run.as_deref().is_some_and(pick))
+            .unwrap_or_else(|| panic!("lesson {lesson} has no such step"));
+        let mut app = App::new(l, true, Theme { color: false }, size, t0);
         update(&mut app, Event::Topo(Ok(fake::status(true))));
         while app.step < at {
             update(
@@ -983,6 +981,14 @@ file = "collector.eclat"
                 )),
             );
         }
+        app
+    }
+
+    /// Lesson 6 at its `chain trace` step: the lab up, the chain's counters moving, a
+    /// packet's walk through the chain in the timeline.
+    fn chain_scene(w: u16, h: u16) -> App {
+        let t0 = Instant::now();
+        let mut app = at_step(t0, (w, h), "6", |r| r.starts_with("chain trace"));
         for i in 0..=10u64 {
             let at = t0 + Duration::from_millis(100 * i);
             update(
@@ -1043,6 +1049,154 @@ file = "collector.eclat"
     fn chain_lesson_160x45() {
         let s = render(&chain_scene(160, 45));
         assert_chain_screen(&s);
+        insta::assert_snapshot!(s);
+    }
+
+    /// Lesson 4 while twelve flows run: the load balancer attached, its per-slot counters
+    /// and the backends' own counts moving together (3, 5 and 4 flows per backend).
+    fn lb_scene(w: u16, h: u16) -> App {
+        let t0 = Instant::now();
+        let l = lessons::find("4").unwrap();
+        let at = l
+            .steps
+            .iter()
+            .position(|s| s.run.as_deref().is_some_and(|r| r.contains("--flows 12")))
+            .expect("lesson 4 sends twelve flows");
+        let mut app = App::new(l, true, Theme { color: false }, (w, h), t0);
+        update(
+            &mut app,
+            Event::Topo(Ok(fake::status_of("lb-lab", &[("sut", "eth0", "lb_xdp")]))),
+        );
+        while app.step < at {
+            update(
+                &mut app,
+                Event::Key(crossterm::event::KeyEvent::from(
+                    crossterm::event::KeyCode::Char('n'),
+                )),
+            );
+        }
+        for i in 0..=10u64 {
+            let at = t0 + Duration::from_millis(100 * i);
+            let k = 20 * i;
+            let sample = |name: &str, d| Sample {
+                name: name.into(),
+                at,
+                result: Ok(Some(d)),
+            };
+            update(
+                &mut app,
+                Event::Maps(vec![
+                    sample(
+                        "lb_backend_pkts",
+                        fake::rows(
+                            "objects/lb/lb_backend_pkts",
+                            "percpu_array",
+                            &[(0, 3 * k), (1, 5 * k), (2, 4 * k)],
+                        ),
+                    ),
+                    sample(
+                        "lb_rx",
+                        fake::text_rows(
+                            "lab/lb_backend/lb_rx",
+                            "hash",
+                            &[
+                                ("{addr: 10.0.2.2}", 5 * k),
+                                ("{addr: 10.0.1.2}", 3 * k),
+                                ("{addr: 10.0.3.2}", 4 * k),
+                            ],
+                        ),
+                    ),
+                    sample(
+                        "lb_stats",
+                        fake::rows(
+                            "objects/lb/lb_stats",
+                            "percpu_array",
+                            &[(0, 12 * k), (1, 0), (2, 60)],
+                        ),
+                    ),
+                    sample(
+                        "lb_rx_bad",
+                        fake::rows("lab/lb_backend/lb_rx_bad", "array", &[(0, 0), (1, 0)]),
+                    ),
+                ]),
+            );
+        }
+        app
+    }
+
+    #[test]
+    fn load_balancer_lesson_160x45() {
+        let s = render(&lb_scene(160, 45));
+        for want in ["b1 10.0.1.2", "b2 10.0.2.2", "slot 1 (b2)", "Lesson 4 text"] {
+            assert!(s.contains(want), "{want}:\n{s}");
+        }
+        insta::assert_snapshot!(s);
+    }
+
+    #[test]
+    fn load_balancer_lesson_80x24() {
+        let s = render(&lb_scene(80, 24));
+        assert!(s.contains("Step "), "the step panel:\n{s}");
+        assert!(s.contains("Lesson 4 text"), "the lesson text:\n{s}");
+        assert!(s.contains("slot 2 (b3)"), "the per-backend counters:\n{s}");
+        assert!(s.contains("b1 10.0.1.2"), "what arrived, at least its first row:\n{s}");
+        insta::assert_snapshot!(s);
+    }
+
+    /// Lesson 3 at its bpftrace step: the counter's panels, a one-liner's lines streamed
+    /// into the log, the lesson text at the step's section.
+    fn tools_scene(w: u16, h: u16) -> App {
+        let t0 = Instant::now();
+        let mut app = at_step(t0, (w, h), "3", |r| r.contains("bpftrace -e"));
+        for i in 0..=10u64 {
+            let at = t0 + Duration::from_millis(100 * i);
+            update(
+                &mut app,
+                Event::Maps(vec![
+                    Sample {
+                        name: "pkt_count".into(),
+                        at,
+                        result: Ok(Some(fake::dump("pkt_count", 40 + i * 2))),
+                    },
+                    Sample {
+                        name: "verdict".into(),
+                        at,
+                        result: Ok(Some(fake::dump("verdict", 0))),
+                    },
+                ]),
+            );
+        }
+        app.push(
+            LogKind::Command,
+            "$ exec sut -- bpftrace -e 'tracepoint:xdp:xdp_exception { @aborts[args->prog_id, args->ifindex] = count(); }'",
+        );
+        app.push(
+            LogKind::Output,
+            "Attaching 1 probe...\n^C\n\n@aborts[57, 2]: 412\n(bpftrace was sent Ctrl-C and ended with status 0)",
+        );
+        app
+    }
+
+    #[test]
+    fn tools_lesson_80x24() {
+        let s = render(&tools_scene(80, 24));
+        assert!(s.contains("Step "), "the step panel:\n{s}");
+        assert!(s.contains("Lesson 3 text"), "the lesson text:\n{s}");
+        insta::assert_snapshot!(s);
+    }
+
+    #[test]
+    fn tools_lesson_160x45() {
+        let s = render(&tools_scene(160, 45));
+        assert!(s.contains("Lesson 3 text"), "the lesson text:\n{s}");
+        assert!(
+            s.contains("bpftrace: watching XDP live"),
+            "the text at the step's section:\n{s}"
+        );
+        assert!(
+            s.contains("@aborts[57, 2]: 412"),
+            "the one-liner's output:\n{s}"
+        );
         insta::assert_snapshot!(s);
     }
 }

@@ -20,6 +20,7 @@ pub fn draw_check(f: &mut Frame, app: &App, r: Rect) {
     };
     let (mark, style) = match &app.check {
         CheckView::Done(rep) if rep.passed => ("PASS", t.spark().patch(t.strong())),
+        CheckView::Done(rep) if rep.not_possible.is_some() => ("NOT POSSIBLE HERE", t.warn()),
         CheckView::Done(_) | CheckView::Error(_) => ("FAIL", t.error()),
         CheckView::Running => ("…", t.warn()),
         CheckView::NotRun if app.exercise_passed() => ("passed before", t.spark()),
@@ -97,7 +98,7 @@ pub fn verifier_lines(app: &App, width: u16, room: usize) -> Vec<Line<'static>> 
         ));
     }
     let todo = wrap(
-        e.class.advice(),
+        &e.advice,
         t.plain(),
         w,
         Span::styled("what to do: ", t.strong()),
