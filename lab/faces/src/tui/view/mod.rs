@@ -1139,7 +1139,10 @@ file = "collector.eclat"
         assert!(s.contains("Step "), "the step panel:\n{s}");
         assert!(s.contains("Lesson 4 text"), "the lesson text:\n{s}");
         assert!(s.contains("slot 2 (b3)"), "the per-backend counters:\n{s}");
-        assert!(s.contains("b1 10.0.1.2"), "what arrived, at least its first row:\n{s}");
+        assert!(
+            s.contains("b1 10.0.1.2"),
+            "what arrived, at least its first row:\n{s}"
+        );
         insta::assert_snapshot!(s);
     }
 
