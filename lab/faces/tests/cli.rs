@@ -336,8 +336,9 @@ fn a_kill_after_any_creation_is_undone_by_the_next_command() {
 /// The same for the commands that commit in steps, where recovery by an ordinary command
 /// leaves neither the state before nor a finished one today (issue 19, items 1 and 3: the
 /// reliability work makes them complete or undo what they began; this test holds them to
-/// it). `load`: killed before its first journal write, the chain stays stored "being
-/// installed: a load was interrupted" with no loader attached. `xdp attach` of a prebuilt
+/// it). `load`: killed early (before its first or second journal write, as main
+/// stands), the chain stays stored "being installed: a load was interrupted" with no loader
+/// attached. `xdp attach` of a prebuilt
 /// program: killed after the program's load is committed and before the attachment is
 /// recorded, it stays loaded and unattached. `topo up`: killed after the namespaces' commit
 /// and before clt:veth0's `xdp_pass` is attached, the topology stays half-built. `topo down`:

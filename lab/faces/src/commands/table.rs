@@ -99,7 +99,7 @@ pub enum Cmd {
         /// Stop the programs' clock at MS milliseconds (not 0): token buckets do not refill
         /// and blacklist entries do not expire between packets, so every run gives the same
         /// verdicts
-        #[arg(long, value_name = "MS")]
+        #[arg(long, value_name = "MS", value_parser = clock_ms)]
         clock: Option<std::num::NonZeroU32>,
         /// With --clock: move the clock MS milliseconds forward after each packet
         #[arg(long, value_name = "MS", requires = "clock")]
@@ -511,4 +511,13 @@ mod tests {
                 .is_err()
         );
     }
+}
+
+/// `test --clock MS`: a time in ms above 0 (0 would mean the kernel's own clock).
+fn clock_ms(s: &str) -> Result<std::num::NonZeroU32, String> {
+    let ms: u32 = s
+        .parse()
+        .map_err(|_| format!("`{s}` is not a number of milliseconds (1 to 4294967295)"))?;
+    std::num::NonZeroU32::new(ms)
+        .ok_or_else(|| "the clock starts above 0 ms (try --clock 1000)".to_string())
 }

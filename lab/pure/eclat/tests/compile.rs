@@ -674,3 +674,20 @@ fn signed_loader_map_keys_take_their_range() {
         assert!(!with_key(bad).is_empty(), "{bad} fits an s16?");
     }
 }
+
+/// `range()`'s bound: a negative one and one past 32 bits are both refused, each for itself.
+#[test]
+fn range_bounds_out_of_reach_are_refused() {
+    for bound in ["-1", "-5", "4294967296"] {
+        let src = format!(
+            "from programs.hike_default import hike_pass\ndef c():\n    for i in range({bound}):\n        \
+             hike_pass()\n    hike_pass()\n"
+        );
+        let c = compile(&src);
+        assert!(
+            codes(&c).contains(&"range-bound"),
+            "range({bound}): {:?}",
+            codes(&c)
+        );
+    }
+}

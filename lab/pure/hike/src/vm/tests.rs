@@ -608,7 +608,7 @@ fn every_jump_follows_ebpf() {
         (op::JSLT, |a, b| (a as i64) < (b as i64)),
         (op::JSLE, |a, b| (a as i64) <= (b as i64)),
     ];
-    let pairs: [(i32, i32); 5] = [(-1, 1), (1, -1), (3, 3), (2, 3), (6, 4)];
+    let pairs: [(i32, i32); 6] = [(-1, 1), (1, -1), (3, 3), (2, 3), (6, 4), (1, 2)];
     let mut case = 0;
     for (o, want) in ops {
         for (a, b) in pairs {
