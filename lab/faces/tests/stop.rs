@@ -72,7 +72,11 @@ fn stop(t: &Tmux, keys: &[&str], what: &str) -> Duration {
 fn ctrl_c_stops_long_commands_in_the_shell() {
     need_root();
     let env = lab("repl");
-    let mut t = Tmux::new(&env, "stopr", &[]);
+    // the check must still be running when it is stopped: with the lab's reuse on, lesson 6's
+    // verdict checks end in tens of ms; without it (the baseline) each makes a scratch lab,
+    // which takes seconds and is what "stopped in the middle" is tested on
+    let slow = [("ECLAT_LAB_CHECK_REUSE", "off".to_string())];
+    let mut t = Tmux::new(&env, "stopr", &slow);
     t.launch("shell", 120, 40);
     t.wait("the prompt", Duration::from_secs(10), |s| {
         s.contains("eclat-lab>")
@@ -194,7 +198,11 @@ fn ctrl_c_stops_long_commands_in_the_shell() {
 fn esc_and_ctrl_c_stop_long_commands_in_the_tui() {
     need_root();
     let env = lab("tui");
-    let mut t = Tmux::new(&env, "stopt", &[]);
+    // the check must still be running when it is stopped: with the lab's reuse on, lesson 6's
+    // verdict checks end in tens of ms; without it (the baseline) each makes a scratch lab,
+    // which takes seconds and is what "stopped in the middle" is tested on
+    let slow = [("ECLAT_LAB_CHECK_REUSE", "off".to_string())];
+    let mut t = Tmux::new(&env, "stopt", &slow);
     t.launch("tutorial 6", 160, 45);
     t.wait("the first frame", Duration::from_secs(10), |s| {
         s.contains("Lesson 6")
