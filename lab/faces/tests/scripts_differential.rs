@@ -92,7 +92,13 @@ fn kernel_with(
     packets: &[&str],
     extra: &[&str],
 ) -> (Vec<String>, Vec<BTreeMap<u64, u64>>) {
-    let tag = format!("{}{}", std::process::id(), name.len());
+    // a lab of its own per run (tests run in parallel, several on the same script)
+    static RUN: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let tag = format!(
+        "{}-{}",
+        std::process::id(),
+        RUN.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    );
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_eclat-lab"));
     cmd.args([
         "test",
@@ -112,8 +118,28 @@ fn kernel_with(
     }
     cmd.args(extra);
     let o = cmd.output().unwrap();
+    // `test` keeps the lab's reused test instance (journaled, under cache/): reset removes it
+    let reset = Command::new(env!("CARGO_BIN_EXE_eclat-lab"))
+        .arg("reset")
+        .env(
+            "ECLAT_LAB_STATE",
+            std::env::temp_dir().join(format!("eclat-diff-{tag}")),
+        )
+        .env("ECLAT_LAB_BPFFS", format!("/sys/fs/bpf/eclat-diff-{tag}"))
+        .env("ECLAT_LAB_NS_PREFIX", format!("ed{tag}-"))
+        .output()
+        .unwrap();
+    assert!(
+        reset.status.success(),
+        "reset: {}",
+        String::from_utf8_lossy(&reset.stderr)
+    );
     let _ = std::fs::remove_dir(format!("/sys/fs/bpf/eclat-diff-{tag}/tmp"));
     let _ = std::fs::remove_dir(format!("/sys/fs/bpf/eclat-diff-{tag}"));
+    assert!(
+        !std::path::Path::new(&format!("/sys/fs/bpf/eclat-diff-{tag}")).exists(),
+        "the test's bpffs root stayed"
+    );
     assert!(
         o.status.success(),
         "{name}: {}",
