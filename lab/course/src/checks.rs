@@ -510,7 +510,10 @@ impl Scratch<'_> {
 
     /// The build of the C file `file` (clang, then every program through the verifier),
     /// made by the first check that needs it.
-    async fn build(&mut self, file: &Path) -> std::result::Result<&BuildReport, Arc<anyhow::Error>> {
+    async fn build(
+        &mut self,
+        file: &Path,
+    ) -> std::result::Result<&BuildReport, Arc<anyhow::Error>> {
         if self.built.is_none() || !eclat_service::reuse_enabled() {
             self.built = Some(
                 self.lab
@@ -519,7 +522,11 @@ impl Scratch<'_> {
                     .map_err(Arc::new),
             );
         }
-        self.built.as_ref().expect("built above").as_ref().map_err(Arc::clone)
+        self.built
+            .as_ref()
+            .expect("built above")
+            .as_ref()
+            .map_err(Arc::clone)
     }
 }
 

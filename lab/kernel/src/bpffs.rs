@@ -189,12 +189,11 @@ impl Reused {
             err,
         })?;
         let lock_path = env.state_dir.join(format!("cache-{name}.lock"));
-        let Some(lock) = crate::journal::Lock::try_acquire(&lock_path).map_err(|err| {
-            BpffsError::Io {
+        let Some(lock) =
+            crate::journal::Lock::try_acquire(&lock_path).map_err(|err| BpffsError::Io {
                 path: lock_path.clone(),
                 err,
-            }
-        })?
+            })?
         else {
             return Ok(None);
         };

@@ -159,7 +159,6 @@ pub fn undo_provisional(root: &Path, journal: &mut Journal) -> Result<usize, Jou
     Ok(n)
 }
 
-
 /// Removes `entries` of `journal` (the reverse of their order), reporting what went and what
 /// stayed: `reset` for a chosen part of a lab (a kept scratch lab's recycling).
 pub fn remove_entries_of(

@@ -152,8 +152,8 @@ pub fn verify(object: &Path) -> Result<Vec<ProgramVerdict>, BuildError> {
         path: object.to_path_buf(),
         err,
     })?;
-    let mut ebpf = crate::loader::with_plain_loader(|l| l.load(&data))
-        .map_err(|e| BuildError::Object {
+    let mut ebpf =
+        crate::loader::with_plain_loader(|l| l.load(&data)).map_err(|e| BuildError::Object {
             file: file.clone(),
             detail: e.to_string(),
         })?;
@@ -317,8 +317,8 @@ pub fn run_packets(
         path: object.to_path_buf(),
         err,
     })?;
-    let mut ebpf = crate::loader::with_plain_loader(|l| l.load(&data))
-        .map_err(|e| obj_err(e.to_string()))?;
+    let mut ebpf =
+        crate::loader::with_plain_loader(|l| l.load(&data)).map_err(|e| obj_err(e.to_string()))?;
     let xdp_names: Vec<String> = ebpf
         .programs()
         .filter(|(_, p)| matches!(p, aya::programs::Program::Xdp(_)))

@@ -8,8 +8,8 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use anyhow::{Context, Result};
-use eclat_kernel::hike::runtime::Hike;
 use eclat_kernel::LabEnv;
+use eclat_kernel::hike::runtime::Hike;
 use eclat_kernel::maps;
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;

@@ -102,12 +102,7 @@ fn parse_check(json: &str) -> Result<(bool, Vec<(String, f64)>)> {
 
 /// Measures every exercise's check (`runs` times with reuse, `runs` times without,
 /// alternating) and the lesson commands, against a throw-away lab `env`.
-pub fn measure(
-    bin: &Path,
-    env: &LabEnv,
-    runs: u32,
-    say: &dyn Fn(&str),
-) -> Result<CommandFigures> {
+pub fn measure(bin: &Path, env: &LabEnv, runs: u32, say: &dyn Fn(&str)) -> Result<CommandFigures> {
     let r = measure_inner(bin, env, runs, say);
     let reset = run(bin, env, &["reset"], true);
     let _ = std::fs::remove_dir_all(&env.state_dir);
@@ -176,7 +171,12 @@ fn measure_inner(
             checks.push(CheckFigure {
                 lesson: les.number,
                 exercise: ex.id.clone(),
-                language: if ex.file.ends_with(".c") { "C" } else { "eCLAT" }.into(),
+                language: if ex.file.ends_with(".c") {
+                    "C"
+                } else {
+                    "eCLAT"
+                }
+                .into(),
                 first_ms,
                 ms: stat(on),
                 baseline_ms: stat(off),
@@ -198,16 +198,16 @@ fn measure_inner(
     say("  commands: topo up, load, reload, topo down, reset");
     // the lesson 8 policy, as the learner's solution
     let ddos = lessons::find("8")?;
-    let ex = ddos
-        .exercises
-        .first()
-        .context("lesson 8 has no exercise")?;
+    let ex = ddos.exercises.first().context("lesson 8 has no exercise")?;
     let script = ws.join(&ddos.id).join(&ex.file);
     let script = script.display().to_string();
     let rows: [(&str, Vec<&str>); 5] = [
         ("topo up", vec!["topo", "up"]),
         ("load ddos.eclat (lesson 8)", vec!["load", script.as_str()]),
-        ("load ddos.eclat again (a reload)", vec!["load", script.as_str()]),
+        (
+            "load ddos.eclat again (a reload)",
+            vec!["load", script.as_str()],
+        ),
         ("topo down", vec!["topo", "down"]),
         ("reset", vec!["reset"]),
     ];

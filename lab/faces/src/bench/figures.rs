@@ -360,7 +360,9 @@ pub fn measure_saves(
     envs.push(("ECLAT_LAB_TUI_TRACE".into(), trace.display().to_string()));
     let mut out = Vec::new();
     for (lesson, exercise, file, starter, solution) in cases {
-        match save_figure(bin, &envs, &trace, *lesson, exercise, file, starter, solution, runs) {
+        match save_figure(
+            bin, &envs, &trace, *lesson, exercise, file, starter, solution, runs,
+        ) {
             Ok(f) => out.push(f),
             Err(e) => out.push(SaveFigure {
                 lesson: *lesson,

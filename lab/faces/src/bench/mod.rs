@@ -47,7 +47,6 @@ pub struct BenchArgs {
     pub only: Vec<String>,
 }
 
-
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Stat {
     /// the smallest of the runs, in the unit the field holding it names (`_ms`, `_us`); 0 when
@@ -385,10 +384,7 @@ pub async fn run(
     }
     const SECTIONS: [&str; 5] = ["topo", "compile", "vm", "tui", "commands"];
     if let Some(bad) = args.only.iter().find(|o| !SECTIONS.contains(&o.as_str())) {
-        anyhow::bail!(
-            "--only {bad}: the sections are {}",
-            SECTIONS.join(", ")
-        );
+        anyhow::bail!("--only {bad}: the sections are {}", SECTIONS.join(", "));
     }
     let want = |s: &str| {
         (args.only.is_empty() || args.only.iter().any(|o| o == s))

@@ -16,7 +16,8 @@ pub struct Headline {
 impl Headline {
     /// `None` when a section it reads did not run (`--only`).
     pub fn of(b: &BenchReport) -> Option<Self> {
-        let (hike, compile, topology) = (b.hike.as_ref()?, b.compile.as_ref()?, b.topology.as_ref()?);
+        let (hike, compile, topology) =
+            (b.hike.as_ref()?, b.compile.as_ref()?, b.topology.as_ref()?);
         let d = &hike.derived;
         Some(Headline {
             vm_entry_ns: d.vm_entry_ns,
@@ -100,12 +101,7 @@ pub fn report(b: &BenchReport) -> String {
             &tp.shell_up_and_ping_ms,
             tp.up_ratio_shell_over_lab,
         ));
-        text.push_str(&row(
-            "up (netlink work only)",
-            &tp.lab_up_ms,
-            &None,
-            None,
-        ));
+        text.push_str(&row("up (netlink work only)", &tp.lab_up_ms, &None, None));
         text.push_str(&row(
             "down (target <= 30 ms)",
             &tp.lab_down_ms,
@@ -252,8 +248,11 @@ whole commands (wall time of the process, median of {} runs [min..max]; a proces
             .iter()
             .map(|(what, ms)| format!("{ms:.0} {what}"))
             .collect();
-        text.push_str(&format!("       in process (ms): {}
-", parts.join("; ")));
+        text.push_str(&format!(
+            "       in process (ms): {}
+",
+            parts.join("; ")
+        ));
     }
     text.push_str(&format!(
         "  medians over exercises: eCLAT {:.0} ms (goal <= 250), C {:.0} ms (goal <= 600, clang included); `first` is a lab's first check, which verifies the reused HIKe VMs

@@ -101,7 +101,10 @@ fn trace_first_frame(t0: Instant) {
 /// Appends `line` to `$ECLAT_LAB_TUI_TRACE`, if set (the figures' view from inside).
 pub(crate) fn trace_line(line: &str) {
     if let Some(p) = std::env::var_os("ECLAT_LAB_TUI_TRACE")
-        && let Ok(mut f) = std::fs::OpenOptions::new().append(true).create(true).open(p)
+        && let Ok(mut f) = std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(p)
     {
         let _ = writeln!(f, "{line}");
     }

@@ -286,10 +286,7 @@ impl App {
         if self.traffic == Some(job) {
             self.traffic = None;
             match result {
-                Ok(r) => self.info(format!(
-                    "background traffic: {}",
-                    crate::render::reply(&r)
-                )),
+                Ok(r) => self.info(format!("background traffic: {}", crate::render::reply(&r))),
                 Err(e) if e.stopped => self.info("background traffic stopped"),
                 Err(e) => self.push(LogKind::Error, format!("background traffic: {}", e.text)),
             }
