@@ -301,9 +301,8 @@ fn kill_after_each_creation(lab: &Lab, args: &[&str], undo: &[&str]) -> usize {
     n - 1
 }
 
-/// Journal before create, killed at every journal write, for the commands that recovery
-/// brings back whole today: unloading a script and detaching a program (the others are in
-/// the ignored test below).
+/// Journal before create, killed at every journal write: unloading a script and detaching a
+/// program (the commands that commit in steps are in the test below).
 #[test]
 fn a_kill_after_any_creation_is_undone_by_the_next_command() {
     let lab = Lab::new("jwr");
@@ -333,19 +332,13 @@ fn a_kill_after_any_creation_is_undone_by_the_next_command() {
     eprintln!("killed after each creation: {}", tried.join(", "));
 }
 
-/// The same for the commands that commit in steps, where recovery by an ordinary command
-/// leaves neither the state before nor a finished one today (issue 19, items 1 and 3: the
-/// reliability work makes them complete or undo what they began; this test holds them to
-/// it). `load`: killed early (before its first or second journal write, as main
-/// stands), the chain stays stored "being installed: a load was interrupted" with no loader
-/// attached. `xdp attach` of a prebuilt
-/// program: killed after the program's load is committed and before the attachment is
-/// recorded, it stays loaded and unattached. `topo up`: killed after the namespaces' commit
-/// and before clt:veth0's `xdp_pass` is attached, the topology stays half-built. `topo down`:
-/// killed before its first journal write (after the first namespace went), the other two
-/// namespaces and clt:veth0's program stay.
+/// The same for the commands that commit in steps: each must leave, after a kill before any
+/// of its journal writes and recovery by an ordinary command, the state before it or the
+/// finished one. `load` records its version as loaded only after its objects are committed
+/// (a killed load is rolled forward, its loader attached again); `xdp attach` commits the
+/// program it loads together with the attachment; `topo up` and `topo down` are one
+/// transaction each.
 #[test]
-#[ignore = "fails until issue 19 items 1 and 3: load, xdp attach, topo up/down commit in steps"]
 fn a_kill_after_any_creation_of_a_stepwise_command_is_undone_by_the_next_command() {
     let lab = Lab::new("jwu");
     let ddos = script("ddos.eclat");

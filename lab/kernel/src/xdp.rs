@@ -95,6 +95,20 @@ pub fn load(
     name: &str,
     life: Lifetime,
 ) -> Result<LoadReport, XdpError> {
+    let report = load_provisional(env, journal, name)?;
+    // only a complete load becomes permanent; a crash before this leaves provisional pins
+    // that the next start removes
+    journal.commit(life)?;
+    Ok(report)
+}
+
+/// [`load`] without the commit: the caller commits it with what else it makes (`attach`:
+/// a program loaded for an attachment is the lab's only once it is attached).
+fn load_provisional(
+    env: &LabEnv,
+    journal: &mut Journal,
+    name: &str,
+) -> Result<LoadReport, XdpError> {
     let p = program(name)?;
     let pin = prog_pin(env, p);
     let map_dir = env.bpffs_root.join("maps").join(p.package).join(p.name);
@@ -159,9 +173,6 @@ pub fn load(
         let m = crate::maps::find(env, &format!("{}/{}/verdict", p.package, p.name))?;
         crate::maps::set(&m, "0", "PASS")?;
     }
-    // only a complete load becomes permanent; a crash before this leaves provisional pins
-    // that the next start removes
-    journal.commit(life)?;
     Ok(LoadReport {
         program: name.into(),
         already_loaded: false,
@@ -275,7 +286,7 @@ pub fn attach(
     };
     let (_, ns) = crate::nodes::resolve_dev(env, node, dev)?;
     let load = if program(name).is_ok() {
-        load(env, journal, name, life)?
+        load_provisional(env, journal, name)?
     } else {
         LoadReport {
             program: prog_name.clone(),
@@ -359,6 +370,9 @@ pub fn attach(
                     let _ = journal.del(&Resource::Dir { path: d });
                 }
             }
+            // the program stays loaded, as `xdp load` leaves it: the kernel refused the
+            // attachment, not the program
+            journal.commit(life)?;
             return Err(attach_err(detail));
         }
     };

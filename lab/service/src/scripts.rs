@@ -372,6 +372,10 @@ impl Lab {
             ));
         }
         eclat_kernel::crash_point("load:attached");
+        // what the load made is the lab's for good before the store calls the version
+        // loaded: recovery removes a dead command's uncommitted objects (here, a loader's
+        // link), and a version recorded as loaded must keep running
+        self.commit(hike)?;
         let old = st.scripts.insert(key.to_string(), new.clone());
         st.pending.remove(key);
         st.save(self.env())?;
