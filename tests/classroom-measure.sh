@@ -24,7 +24,8 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 BIN=${BIN:-$here/target/release/eclat-lab}
 [ -x "$BIN" ] || { echo "no binary at $BIN (cargo build --release)"; exit 2; }
 command -v bpftool >/dev/null || { echo "bpftool is needed to count programs"; exit 2; }
-base=$(mktemp -d /tmp/eclat-classroom.XXXXXX)
+# a new folder of this run (mkdir fails rather than reuse one that is there)
+base=/tmp/eclat-classroom.$$.$(date +%s%N); mkdir -m 700 "$base" || exit 1
 tag=cl$$
 script="$here/lessons/08-ddos-mitigation/solution/ddos.eclat"
 

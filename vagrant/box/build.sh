@@ -163,7 +163,8 @@ else
   for old in "$W"/rootfs-"$ARCH" "$W"/rootfs-"$ARCH".*; do
     if [ -d "$old" ]; then safe_rm "$old"; fi
   done
-  R=$(mktemp -d "$W/rootfs-$ARCH.XXXXXX"); chmod 755 "$R"   # it becomes the box's /
+  # this run's own (the lock above makes the pid unique in $W); it becomes the box's /
+  R=$W/rootfs-$ARCH.$$; mkdir -m 755 "$R"
   s=$(date +%s)
   # a clean environment: nothing of the caller's (TMPDIR, LD_*, locale, a test harness's
   # variables) reaches the package scripts that run inside the new root
