@@ -3,7 +3,6 @@
 //! own; stops within a few milliseconds of its token being cancelled.
 
 use std::net::IpAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 use std::time::Duration;
@@ -27,62 +26,23 @@ pub struct TrafficRequest {
     pub rate: Option<f64>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
-pub enum What {
-    Udp {
-        port: u16,
-        payload: usize,
-    },
-    /// UDP in `flows` flows, source ports `sport`, `sport + 1`, ... (packets round robin)
-    Flows {
-        port: u16,
-        payload: usize,
-        flows: u16,
-        sport: u16,
-    },
-    Icmp,
-    Pcap {
-        file: PathBuf,
-        dev: String,
-    },
-}
+/// What to send: the generator's own kinds (`traffic --udp`, `--flows`, `--icmp`, `--pcap`).
+pub use eclat_kernel::traffic::Kind as What;
 
 impl TrafficRequest {
     fn spec(&self) -> Result<Spec> {
-        let kind = match &self.what {
-            What::Udp { port, payload } => Kind::Udp {
-                port: *port,
-                payload: *payload,
-            },
-            What::Flows {
-                port,
-                payload,
-                flows,
-                sport,
-            } => Kind::Flows {
-                port: *port,
-                payload: *payload,
-                flows: *flows,
-                sport: *sport,
-            },
-            What::Icmp => Kind::Icmp,
-            What::Pcap { file, dev } => {
-                if dev.is_empty() {
-                    bail!(
-                        "--pcap needs --dev DEV: the interface of {} to send from",
-                        self.from
-                    );
-                }
-                Kind::Pcap {
-                    file: file.clone(),
-                    dev: dev.clone(),
-                }
-            }
-        };
+        if let What::Pcap { dev, .. } = &self.what
+            && dev.is_empty()
+        {
+            bail!(
+                "--pcap needs --dev DEV: the interface of {} to send from",
+                self.from
+            );
+        }
         let spec = Spec {
             from: self.from.clone(),
             to: self.to,
-            kind,
+            kind: self.what.clone(),
             count: self.count,
             rate: self.rate,
             reply_wait: Duration::from_millis(1000),
