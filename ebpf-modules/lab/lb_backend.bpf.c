@@ -93,7 +93,15 @@ static __always_inline __s64 udp_sum(struct xdp_md *ctx, __u32 off, __u32 len)
 	struct dgram *d = bpf_map_lookup_elem(&lb_rx_buf, &key);
 	__s64 a, b, c;
 
-	if (!d || len < 8 || len > 1480)
+	if (!d)
+		return -1;
+	/* two tests the verifier sees on `len` itself: clang would fuse them into one unsigned
+	 * test of `len - 8` in another register, whose bounds verifiers before Linux 6.12 do not
+	 * carry back to `len` (6.1 then rejects the copy below: unbounded size) */
+	if (len < 8)
+		return -1;
+	barrier_var(len);
+	if (len > 1480)
 		return -1;
 	if (bpf_xdp_load_bytes(ctx, off, d->b, len) < 0)
 		return -1;
