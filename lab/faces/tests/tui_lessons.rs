@@ -47,12 +47,10 @@ fn lesson_two_verifier_explained_then_a_save_passes_the_check() {
     let mut t = start(&env, "tutorial 2", None, 80, 24);
     let long = Duration::from_secs(60);
     let n = steps_of("02-architecture-and-toolchain");
-    let exercises =
-        std::fs::read_to_string(lessons_dir().join("02-architecture-and-toolchain/lesson.toml"))
-            .unwrap()
-            .lines()
-            .filter(|l| l.trim() == "[[exercise]]")
-            .count();
+    let exercises = eclat_course::lessons::find("02-architecture-and-toolchain")
+        .unwrap()
+        .exercises
+        .len();
     t.wait("the first frame", Duration::from_secs(10), |s| {
         s.contains("Architecture and toolchain") && s.contains("c check")
     });

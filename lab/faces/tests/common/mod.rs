@@ -264,17 +264,11 @@ pub fn unwrapped(screen: &str) -> String {
         .join(" ")
 }
 
-/// How many steps a lesson has (its `[[step]]` tables in lessons/ID/lesson.toml): screens
-/// say "Step N/TOTAL", and lessons gain steps.
+/// How many steps a lesson has (screens say "Step N/TOTAL", and lessons gain steps).
 #[allow(dead_code)]
 pub fn steps_of(lesson_id: &str) -> usize {
-    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../lessons")
-        .join(lesson_id)
-        .join("lesson.toml");
-    std::fs::read_to_string(&p)
-        .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
-        .lines()
-        .filter(|l| l.trim() == "[[step]]")
-        .count()
+    eclat_course::lessons::find(lesson_id)
+        .expect("an embedded lesson")
+        .steps
+        .len()
 }
