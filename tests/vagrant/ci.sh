@@ -327,19 +327,7 @@ grep -q "btf_id [0-9]" "$W/lesson6.txt" \
 # (C modules built with the guest's clang and verified by its 6.1 verifier, chains run on
 # crafted packets through BPF_PROG_TEST_RUN) - lessons 2 and 6 and whatever comes next
 rc=0; timed "dev check (all lessons)" V 1200 ssh -c 'sudo eclat-lab dev check' -- -o LogLevel=ERROR > "$W/devcheck.txt" || rc=$?
-sed 's/^/   | /' "$W/devcheck.txt"
-if [ "$rc" != 0 ]; then
-  # KNOWN DEFECT (open, see the closing note of 2026-12-07): the box's Debian 12 kernel (6.1)
-  # rejects lesson 4's backend counter lab/lb_backend.o (its verifier; the host's 6.18 loads
-  # it), so lesson 4's traffic checks cannot run in the box. Only exactly those rows are let
-  # through, loudly; any other failing row fails the test.
-  other=$(grep '^FAIL' "$W/devcheck.txt" | grep -v '^FAIL 04-cilium-load-balancer/.*loading lab/lb_backend.o: the verifier rejected it' || true)
-  known=$(grep -c '^FAIL 04-cilium-load-balancer/.*loading lab/lb_backend.o: the verifier rejected it' "$W/devcheck.txt" || true)
-  if [ -n "$other" ] || [ "$known" = 0 ]; then
-    fail "eclat-lab dev check in the guest (exit $rc)"
-  fi
-  echo "   KNOWN DEFECT: $known row(s) of lesson 4 fail in the box: its 6.1 kernel rejects lab/lb_backend.o"
-fi
+sed 's/^/   | /' "$W/devcheck.txt"; [ "$rc" = 0 ] || fail "eclat-lab dev check in the guest (exit $rc)"
 
 fi
 
