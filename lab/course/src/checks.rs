@@ -1319,6 +1319,30 @@ async fn observe(
             format!("it ended with status {code} first: {}", tail(&out)),
         ));
     }
+    // bpftrace prints BEGIN's line before it attaches the other probes (and loses a Ctrl-C
+    // that comes meanwhile): wait until the kernel shows them attached
+    let (bg, attached) = if *tool == crate::lessons::Tool::Bpftrace {
+        let expected = bpftrace_probes(&bg.output, &std::fs::read_to_string(file)?);
+        tokio::task::spawn_blocking(move || {
+            let mut bg = bg;
+            let n = bg.wait_for_probes(expected.unwrap_or(1), READY_TIMEOUT);
+            (bg, Some((n, expected)))
+        })
+        .await?
+    } else {
+        (bg, None)
+    };
+    if let Some((n, expected)) = attached
+        && n < expected.unwrap_or(1)
+    {
+        let (code, out) = tokio::task::spawn_blocking(move || bg.interrupt(grace)).await??;
+        return Ok(result(
+            check,
+            false,
+            format!("its probes attached ({} of them)", expected.unwrap_or(1)),
+            format!("{n} attached when it ended or after {} s (status {code}): {}", READY_TIMEOUT.as_secs(), tail(&out)),
+        ));
+    }
     checkpoint(cancel)?;
     let Step::Traffic(t) = Step::parse(send)? else {
         bail!("a check sends with `traffic ...`, not `{send}`");
@@ -1350,6 +1374,76 @@ async fn observe(
             format!("{n}"),
         ),
     })
+}
+
+/// How many probes a bpftrace program attaches in the kernel once it runs: the count it
+/// announces ("Attaching N probes...") less its `BEGIN` and `END` probes, which are run once
+/// and not left attached. `None` before bpftrace said how many.
+fn bpftrace_probes(output: &[String], script: &str) -> Option<usize> {
+    let announced = output.iter().find_map(|l| {
+        let rest = l.trim().strip_prefix("Attaching ")?;
+        rest.split_whitespace().next()?.parse::<usize>().ok()
+    })?;
+    Some(announced.saturating_sub(bpftrace_special_probes(script)).max(1))
+}
+
+/// How many of a bpftrace program's probes are `BEGIN` or `END` (by name, outside comments,
+/// strings, actions and filters).
+fn bpftrace_special_probes(script: &str) -> usize {
+    let mut n = 0;
+    let (mut depth, mut in_filter) = (0usize, false);
+    let mut word = String::new();
+    let b = script.as_bytes();
+    let mut i = 0;
+    let mut flush = |word: &mut String, top: bool| {
+        if top && matches!(word.as_str(), "BEGIN" | "END" | "begin" | "end") {
+            n += 1;
+        }
+        word.clear();
+    };
+    while i < b.len() {
+        let c = b[i] as char;
+        let top = depth == 0 && !in_filter;
+        if c == '/' && b.get(i + 1) == Some(&b'/') {
+            flush(&mut word, top);
+            while i < b.len() && b[i] != b'\n' {
+                i += 1;
+            }
+            continue;
+        }
+        if c == '/' && b.get(i + 1) == Some(&b'*') {
+            flush(&mut word, top);
+            i += 2;
+            while i + 1 < b.len() && !(b[i] == b'*' && b[i + 1] == b'/') {
+                i += 1;
+            }
+            i += 2;
+            continue;
+        }
+        if c == '"' {
+            flush(&mut word, top);
+            i += 1;
+            while i < b.len() && b[i] != b'"' {
+                i += if b[i] == b'\\' { 2 } else { 1 };
+            }
+            i += 1;
+            continue;
+        }
+        if c.is_ascii_alphanumeric() || c == '_' {
+            word.push(c);
+        } else {
+            flush(&mut word, top);
+            match c {
+                '{' => depth += 1,
+                '}' => depth = depth.saturating_sub(1),
+                '/' if depth == 0 => in_filter = !in_filter,
+                _ => {}
+            }
+        }
+        i += 1;
+    }
+    flush(&mut word, depth == 0 && !in_filter);
+    n
 }
 
 /// Runs one setup step in the scratch lab.
@@ -1902,6 +1996,30 @@ async fn traffic(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bpftrace_probes_left_attached_are_the_announced_ones_but_begin_and_end() {
+        let lesson = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../lessons/03-bpftool-bpftrace-bcc/solution/aborts.bt"
+        ))
+        .unwrap();
+        assert_eq!(bpftrace_special_probes(&lesson), 1);
+        let said = |s: &str| vec!["ERROR: couldn't set RLIMIT_MEMLOCK".to_string(), s.to_string()];
+        assert_eq!(bpftrace_probes(&said("Attaching 2 probes..."), &lesson), Some(1));
+        assert_eq!(bpftrace_probes(&said("counting"), &lesson), None);
+        // BEGIN and END as probes, not inside actions, filters, strings or comments
+        let script = r#"
+            // BEGIN is not here
+            /* END { } */
+            BEGIN, tracepoint:xdp:xdp_exception /comm == "END"/ { printf("BEGIN END\n"); @x = count(); }
+            kprobe:bpf_prog_run { if (1) { @END = 1; } }
+            END { clear(@x); }
+        "#;
+        assert_eq!(bpftrace_special_probes(script), 2);
+        assert_eq!(bpftrace_probes(&said("Attaching 4 probes..."), script), Some(2));
+        assert_eq!(bpftrace_probes(&said("Attaching 1 probe..."), "BEGIN { exit(); }"), Some(1));
+    }
 
     fn traffic_check(hint: Option<usize>) -> Check {
         Check::Traffic {

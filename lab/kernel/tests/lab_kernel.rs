@@ -751,3 +751,72 @@ fn other_stats_holder() -> bool {
             std::fs::read_link(fd.path()).is_ok_and(|l| l.to_string_lossy().contains("bpf-stats"))
         })
 }
+
+/// `sys::attached_probes` lists what a process attached (as `bpftool perf` does): a bpftrace
+/// program's tracepoint, once bpftrace attached it. bpftrace runs `BEGIN` before attaching
+/// the other probes and loses a Ctrl-C that comes meanwhile, so the lab's checks wait for
+/// this list before they send traffic; once the tracepoint is listed, Ctrl-C ends bpftrace
+/// and it prints its map.
+#[test]
+fn a_process_probes_are_listed_once_attached() {
+    use std::io::{BufRead, BufReader};
+    assert!(eclat_kernel::doctor::privileged(), "kernel tests need root");
+    let Some(bpftrace) = eclat_kernel::doctor::tool("bpftrace") else {
+        eprintln!("skipped: bpftrace is not installed (doctor says how to install it)");
+        return;
+    };
+    let mut child = std::process::Command::new(bpftrace)
+        .args([
+            "-e",
+            r#"BEGIN { printf("go\n"); } tracepoint:xdp:xdp_exception { @n = count(); }"#,
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut child = Kill(child);
+    let pid = child.0.id();
+    let mut line = String::new();
+    while line.trim() != "go" {
+        line.clear();
+        assert!(out.read_line(&mut line).unwrap() > 0, "bpftrace ended first");
+    }
+    let until = Instant::now() + Duration::from_secs(60);
+    let probe = loop {
+        let found = eclat_kernel::sys::attached_probes(pid);
+        if let Some(p) = found.into_iter().find(|p| p.name == "xdp_exception") {
+            break p;
+        }
+        assert!(Instant::now() < until, "the tracepoint was never listed");
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    assert_eq!(probe.fd_type, 1, "a tracepoint: {probe:?}");
+    assert!(probe.prog_id > 0);
+    assert!(eclat_kernel::sys::prog_info_by_id(probe.prog_id).unwrap().is_some());
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    let until = Instant::now() + Duration::from_secs(30);
+    let st = loop {
+        if let Some(st) = child.0.try_wait().unwrap() {
+            break st;
+        }
+        assert!(Instant::now() < until, "bpftrace did not end on Ctrl-C");
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut out, &mut rest).unwrap();
+    assert!(st.success() && rest.contains("@n: 0"), "{st:?}: {rest}");
+    // a process without probes lists none
+    assert_eq!(eclat_kernel::sys::attached_probes(std::process::id()), vec![]);
+}

@@ -87,6 +87,39 @@ impl Background {
         }
     }
 
+    /// Waits (blocking, reading its output meanwhile) until the command has `expected` probes
+    /// attached in the kernel (tracepoints, kprobes, fentry: what `bpftool perf` lists; uprobes
+    /// on its own executable, bpftrace's BEGIN and END, left out), the command ended, or
+    /// `timeout` passed. Returns how many were attached. bpftrace runs `BEGIN` before it
+    /// attaches the other probes: its first line is no sign that it counts yet.
+    pub fn wait_for_probes(&mut self, expected: usize, timeout: Duration) -> usize {
+        let pid = self.run.pid();
+        let exe = std::fs::read_link(format!("/proc/{pid}/exe")).ok();
+        let until = std::time::Instant::now() + timeout;
+        loop {
+            let n = eclat_kernel::sys::attached_probes(pid)
+                .iter()
+                .filter(|p| {
+                    !(eclat_kernel::sys::FD_TYPE_UPROBES.contains(&p.fd_type)
+                        && exe.as_ref().is_some_and(|e| e.as_os_str() == p.name.as_str()))
+                })
+                .count();
+            if n >= expected || std::time::Instant::now() >= until {
+                return n;
+            }
+            match self.run.next_line(Duration::from_millis(5)) {
+                Next::Line(l) => self.output.push(l),
+                Next::Quiet => {}
+                Next::Closed => {
+                    if self.run.try_wait().is_some() {
+                        return n;
+                    }
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+            }
+        }
+    }
+
     /// Sends Ctrl-C, reads the rest of the output, and returns the exit code (the command is
     /// killed after `grace`).
     pub fn interrupt(mut self, grace: Duration) -> Result<(i32, Vec<String>)> {
