@@ -573,3 +573,360 @@ fn a_part_shares_the_linked_programs_stack_slots_only_when_it_leaves_them_alone(
         assert!(link_slots_clear(&code).is_err(), "{deep:?}");
     }
 }
+
+/// How a stamped epilogue (or prologue) left the program, run on its own by [`Machine`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Out {
+    /// `exit` with this `r0` (a folded verdict's XDP action)
+    Exit(i64),
+    /// a tail call into this slot of `hvm_jit_map` (which holds an instance)
+    TailCall(i64),
+    /// out of the template with this abort reason in `r0`
+    End(i64),
+    /// linked form: a jump to this site's code
+    Hop(usize),
+}
+
+/// A small eBPF machine for the stamped code alone, with the registers the template sets
+/// (`epi_reg`): r6 points at frame 1's registers, r7 at the chain data, r8 is ctx, r9
+/// `hvm_jit_map`. It runs what the emitter writes and nothing else (anything else panics).
+struct Machine {
+    r: [i64; 11],
+    /// frame 1's registers (r0 holds what the program returned)
+    frame: [i64; 11],
+    /// `struct hike_cdata.calls`
+    calls: u32,
+    /// the slot a tail call may land in: `false` models an empty slot (the call falls through)
+    slot_full: bool,
+}
+
+const CTX_PTR: i64 = 0x00c7_0000;
+const MAP_PTR: i64 = 0x0a9_0000;
+
+impl Machine {
+    fn new(frame: [i64; 11], calls: u32) -> Self {
+        let mut r = [0; 11];
+        r[epi_reg::REGS as usize] = 0x6000;
+        r[epi_reg::CDATA as usize] = 0x7000;
+        r[epi_reg::CTX as usize] = CTX_PTR;
+        r[epi_reg::JIT_MAP as usize] = MAP_PTR;
+        // what the program left in its scratch registers: garbage
+        r[1] = 0x5eed_0001;
+        r[2] = 0x5eed_0002;
+        r[3] = 0x5eed_0003;
+        Self {
+            r,
+            frame,
+            calls,
+            slot_full: true,
+        }
+    }
+
+    /// The frame register at `base + off` (`base` must be r6).
+    fn slot(&self, base: u8, off: i16) -> usize {
+        assert_eq!(base, epi_reg::REGS, "a memory access through r{base}");
+        assert!(off >= 0 && off % 8 == 0 && off < 88, "frame offset {off}");
+        off as usize / 8
+    }
+
+    fn run(&mut self, code: &[Insn], hops: &[(usize, usize)]) -> Out {
+        use epi_reg::*;
+        let mut pc = 0;
+        let mut steps = 0;
+        loop {
+            steps += 1;
+            assert!(steps < 1000, "the stamped code loops");
+            if pc == code.len() {
+                return Out::End(self.r[0]);
+            }
+            if let Some(&(_, site)) = hops.iter().find(|(at, _)| *at == pc) {
+                assert_eq!(code[pc], asm::ja(0), "a hop is a goto the linker sets");
+                assert_eq!(self.r[1], CTX_PTR, "a program starts with r1 = ctx");
+                return Out::Hop(site);
+            }
+            let i = code[pc];
+            let (d, s) = (i.dst as usize, i.src as usize);
+            let at = pc;
+            let jump = move |taken: bool| {
+                if taken {
+                    at + 1 + i.off as usize
+                } else {
+                    at + 1
+                }
+            };
+            pc = match i.code {
+                c if c == op::JMP | op::JA => jump(true),
+                c if c == op::JMP | op::EXIT => return Out::Exit(self.r[0]),
+                c if c == op::JMP | op::CALL => {
+                    assert_eq!(i.imm, BPF_FUNC_TAIL_CALL);
+                    assert_eq!(
+                        (self.r[1], self.r[2]),
+                        (CTX_PTR, MAP_PTR),
+                        "tail call's r1, r2"
+                    );
+                    if self.slot_full {
+                        return Out::TailCall(self.r[3]);
+                    }
+                    pc + 1
+                }
+                c if c & 0x07 == op::JMP => {
+                    let v = if c & op::X != 0 {
+                        self.r[s]
+                    } else {
+                        i.imm as i64
+                    };
+                    let taken = match c & 0xf0 {
+                        op::JEQ => self.r[d] == v,
+                        op::JNE => self.r[d] != v,
+                        op::JGE => self.r[d] as u64 >= v as u64,
+                        j => panic!("jump op {j:#x}"),
+                    };
+                    jump(taken)
+                }
+                c if c == op::ALU64 | op::MOV | op::K => {
+                    self.r[d] = i.imm as i64;
+                    pc + 1
+                }
+                c if c == op::ALU64 | op::MOV | op::X => {
+                    self.r[d] = self.r[s];
+                    pc + 1
+                }
+                c if c == op::ALU64 | op::ADD | op::K => {
+                    self.r[d] = self.r[d].wrapping_add(i.imm as i64);
+                    pc + 1
+                }
+                op::LDDW => {
+                    let hi = code[pc + 1].imm as u32 as u64;
+                    self.r[d] = ((hi << 32) + i.imm as u32 as u64) as i64;
+                    pc + 2
+                }
+                c if c == op::LDX | op::MEM | op::DW => {
+                    self.r[d] = self.frame[self.slot(i.src, i.off)];
+                    pc + 1
+                }
+                c if c == op::LDX | op::MEM | op::W => {
+                    assert_eq!((i.src, i.off), (CDATA, CALLS_OFF), "a 32-bit load");
+                    self.r[d] = self.calls as i64;
+                    pc + 1
+                }
+                c if c == op::ST | op::MEM | op::DW => {
+                    self.frame[self.slot(i.dst, i.off)] = i.imm as i64;
+                    pc + 1
+                }
+                c if c == op::STX | op::MEM | op::DW => {
+                    self.frame[self.slot(i.dst, i.off)] = self.r[s];
+                    pc + 1
+                }
+                c if c == op::STX | op::MEM | op::W => {
+                    assert_eq!((i.dst, i.off), (CDATA, CALLS_OFF), "a 32-bit store");
+                    self.calls = self.r[s] as u32;
+                    pc + 1
+                }
+                c => panic!("insn {pc}: opcode {c:#x} in stamped code"),
+            };
+        }
+    }
+}
+
+/// What the chain does after the call of site `site` returned `ret`, from the plan alone:
+/// frame 1's registers, the call count and where it goes (the interpreter's semantics).
+fn expected(
+    plan: &Plan,
+    site: usize,
+    slot_of: Option<&[u32]>,
+    ret: i64,
+    frame: [i64; 11],
+    calls: u32,
+) -> ([i64; 11], u32, Out) {
+    let cont = &plan.sites[site].cont;
+    let mut f = frame;
+    f[0] = ret;
+    if let Some(r) = cont.save {
+        f[r as usize] = ret;
+    }
+    let way = match (cont.test, &cont.ways.1) {
+        (Some((jop, reg, imm)), Some(w1)) if (f[reg as usize] == imm) == (jop == op::JEQ) => w1,
+        _ => &cont.ways.0,
+    };
+    if let Next::Abort { reason } = way.next {
+        return (f, calls, Out::End(reason as i64));
+    }
+    for &(r, imm) in &way.moves {
+        f[r as usize] = imm;
+    }
+    let mut calls = calls;
+    if plan.counts_calls() {
+        if calls >= MAX_PROGRAM_CALLS {
+            return (f, calls, Out::End(REASON_CALL_LIMIT as i64));
+        }
+        calls += 1;
+    }
+    let out = match (way.next.clone(), slot_of) {
+        (Next::Verdict { action, .. }, _) => Out::Exit(action as i64),
+        (Next::Call { site }, Some(slots)) => Out::TailCall(slots[site] as i64),
+        (Next::Call { site }, None) => Out::Hop(site),
+        (Next::Abort { .. }, _) => unreachable!(),
+    };
+    (f, calls, out)
+}
+
+/// Runs every site's epilogue of `plan` (instances and linked) for several return values
+/// and call counts, and compares each with [`expected`].
+fn epilogues_do_what_the_plan_says(plan: &Plan) {
+    let slots: Vec<u32> = (0..plan.sites.len() as u32).map(|k| 128 + 3 * k).collect();
+    let mut rets = vec![0, 1, -1, 0x1_0000_0000, i64::MIN];
+    for s in &plan.sites {
+        if let Some((_, _, imm)) = s.cont.test {
+            rets.extend([imm, imm.wrapping_add(1), imm ^ 1 << 32]);
+        }
+    }
+    for site in 0..plan.sites.len() {
+        let forms = [
+            (Some(&slots[..]), epilogue(plan, site, &slots), vec![]),
+            (
+                None,
+                linked_epilogue(plan, site).0,
+                linked_epilogue(plan, site).1,
+            ),
+        ];
+        for (slot_of, code, hops) in &forms {
+            well_formed(code, EPILOGUE_SLOTS);
+            for &ret in &rets {
+                for calls in [0, 5, 15, 16, 17] {
+                    // frame registers a way does not set keep their values
+                    let mut frame: [i64; 11] = std::array::from_fn(|r| 0x100 * r as i64 + 7);
+                    frame[0] = ret;
+                    let mut m = Machine::new(frame, calls);
+                    let out = m.run(code, hops);
+                    let want = expected(plan, site, *slot_of, ret, frame, calls);
+                    assert_eq!(
+                        (m.frame, m.calls, out),
+                        want,
+                        "site {site}, r0 = {ret:#x}, {calls} calls, {} form:\n{code:?}",
+                        if slot_of.is_some() {
+                            "instance"
+                        } else {
+                            "linked"
+                        }
+                    );
+                    // a tail call into an empty slot aborts with HVM_ERR_NO_PROG
+                    if let Out::TailCall(_) = out {
+                        let mut m = Machine::new(frame, calls);
+                        m.slot_full = false;
+                        assert_eq!(m.run(code, hops), Out::End(REASON_NO_PROG as i64));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A plan made by hand: site 0 then `sites`, the first one's continuation `cont`.
+fn plan_of(cont: Cont, more: Vec<Cont>, max_calls: u32) -> Plan {
+    let sites = std::iter::once(cont)
+        .chain(more)
+        .enumerate()
+        .map(|(k, cont)| Site {
+            pc: 2 * k + 1,
+            prog: 10 + k as u32,
+            cont,
+        })
+        .collect();
+    Plan {
+        chain_id: ID,
+        entry: Way {
+            moves: vec![(1, 10)],
+            next: Next::Call { site: 0 },
+        },
+        sites,
+        max_calls,
+    }
+}
+
+fn to(site: usize, moves: &[(u8, i64)]) -> Way {
+    Way {
+        moves: moves.to_vec(),
+        next: Next::Call { site },
+    }
+}
+
+fn abort_way(reason: u32) -> Way {
+    Way {
+        moves: vec![(2, 99)],
+        next: Next::Abort { reason },
+    }
+}
+
+#[test]
+fn each_epilogue_does_what_its_plan_says() {
+    // compiled chains: with and without folded verdicts, with more than 16 calls
+    epilogues_do_what_the_plan_says(&compile(ID, &branchy(), &NO_VERDICTS).unwrap());
+    epilogues_do_what_the_plan_says(&compile(ID, &branchy(), &BTreeMap::from([(7, 3)])).unwrap());
+    let mut long = Vec::new();
+    for k in 0..17 {
+        long.extend([mov(2, k), mov(1, 9), call_n(1)]);
+    }
+    long.push(exit());
+    let p = compile(ID, &long, &NO_VERDICTS).unwrap();
+    assert!(p.counts_calls());
+    epilogues_do_what_the_plan_says(&p);
+    // by hand: 64-bit constants in the test and the moves, a test of the saved register and
+    // of another, `==` and `!=`, aborts, verdicts, counted calls
+    let big = 0x1234_5678_9abc_def0;
+    let verdict = |action| Way {
+        moves: vec![(3, -5)],
+        next: Next::Verdict { prog: 2, action },
+    };
+    for counted in [1, 40] {
+        let plan = plan_of(
+            Cont {
+                save: Some(6),
+                test: Some((op::JEQ, 6, big)),
+                ways: (
+                    to(1, &[(2, big), (1, 11)]),
+                    Some(to(2, &[(4, -big), (1, 12)])),
+                ),
+            },
+            vec![
+                Cont {
+                    save: Some(3),
+                    test: Some((op::JNE, 5, 0x507)),
+                    ways: (abort_way(7), Some(verdict(4))),
+                },
+                Cont {
+                    save: None,
+                    test: Some((op::JNE, 0, -1)),
+                    ways: (verdict(0), Some(to(1, &[(9, i32::MIN as i64), (1, 11)]))),
+                },
+                Cont {
+                    save: Some(9),
+                    test: None,
+                    ways: (to(2, &[(1, 12), (2, 1 << 31)]), None),
+                },
+            ],
+            counted,
+        );
+        assert_eq!(plan.counts_calls(), counted > 16);
+        epilogues_do_what_the_plan_says(&plan);
+    }
+}
+
+#[test]
+fn the_prologue_sets_frame_1_up_as_the_vm_does() {
+    // (a 64-bit value, which the prologue stores through r1, comes from no chain: a chain's
+    // moves are 32-bit, sign-extended)
+    for moves in [
+        vec![(1, 5)],
+        vec![(2, -1), (9, 0x7fff_ffff), (1, 9)],
+        vec![(0, 3), (1, 6)],
+        vec![(3, 0x1_2345_6789), (4, -0x8000_0001), (1, 6)],
+    ] {
+        let mut plan = compile(ID, &branchy(), &NO_VERDICTS).unwrap();
+        plan.entry.moves = moves;
+        let mut m = Machine::new([-1; 11], 0);
+        let code = prologue(&plan);
+        assert_eq!(code.len(), PROLOGUE_SLOTS);
+        assert_eq!(m.run(&code, &[]), Out::End(0));
+        assert_eq!(m.frame, entry_regs(&plan));
+    }
+}
