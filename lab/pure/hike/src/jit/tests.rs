@@ -930,3 +930,336 @@ fn the_prologue_sets_frame_1_up_as_the_vm_does() {
         assert_eq!(m.frame, entry_regs(&plan));
     }
 }
+
+/// Each reason to stay interpreted, at its edge, and the aborts the compiled chain keeps.
+#[test]
+fn each_refusal_at_its_edge() {
+    use crate::CHAIN_ID_FLAG;
+    let c = |v: &[Insn]| compile(ID, v, &NO_VERDICTS);
+    let one = [mov(1, 5), call_n(0), exit()];
+    // chain IDs: slots 0..=127 of hvm_jit_map hold the entries
+    assert!(compile(CHAIN_ID_FLAG | 127, &one, &NO_VERDICTS).is_ok());
+    assert_eq!(
+        compile(CHAIN_ID_FLAG | 128, &one, &NO_VERDICTS),
+        Err(Refusal::NoEntrySlot)
+    );
+    assert_eq!(
+        Refusal::NoEntrySlot.to_string(),
+        "chain IDs above 0x4000007f have no entry slot in hvm_jit_map"
+    );
+    // a memory access or a backward jump anywhere, even where no way goes
+    for (k, i) in [
+        Insn::new(op::ST | op::MEM | op::DW, 10, 0, -8, 0),
+        Insn::new(op::STX | op::MEM | op::DW, 10, 1, -8, 0),
+        Insn::new(op::LDX | op::MEM | op::DW, 1, 10, -8, 0),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut v = one.to_vec();
+        v.push(i);
+        assert_eq!(c(&v), Err(Refusal::Memory { pc: 3 }), "case {k}");
+    }
+    let mut v = one.to_vec();
+    v.push(jop(op::JEQ, 1, 0, -2));
+    assert_eq!(c(&v), Err(Refusal::BackwardJump { pc: 3 }));
+    // a call's and an exit's offset is no jump
+    let odd_off = [
+        mov(1, 5),
+        Insn::new(op::JMP | op::CALL, 0, 0, -1, call::CALL_0),
+        Insn::new(op::JMP | op::EXIT, 0, 0, -1, 0),
+    ];
+    assert!(c(&odd_off).is_ok());
+    // moves: into r0..r9, not r10
+    assert!(c(&[mov(9, 1), mov(0, 2), mov(1, 5), call_n(0), exit()]).is_ok());
+    assert_eq!(
+        c(&[mov(10, 1), mov(1, 5), call_n(0), exit()]),
+        Err(unsupported(0, "a move into r10"))
+    );
+    // the program ID is the last constant moved into r1
+    let p = c(&[mov(1, 6), mov(2, 0), mov(1, 5), call_n(1), exit()]).unwrap();
+    assert_eq!(p.sites[0].prog, 5);
+    assert_eq!(
+        c(&[mov(2, 5), call_n(0), exit()]),
+        Err(Refusal::ComputedCall { pc: 1 })
+    );
+    // a call instruction the VM does not know is an abort, as in the interpreter
+    for bad in [
+        Insn::new(op::JMP | op::CALL, 0, 0, 0, 0x15 << 8),
+        Insn::new(op::JMP | op::CALL, 1, 0, 0, call::CALL_0),
+        Insn::new(op::JMP | op::CALL, 0, 1, 0, call::CALL_0),
+    ] {
+        let p = c(&[mov(1, 5), call_n(0), mov(1, 6), bad, exit()]).unwrap();
+        assert_eq!(
+            p.sites[0].cont.ways.0.next,
+            Next::Abort {
+                reason: reason::OPCODE
+            },
+            "{bad:?}"
+        );
+    }
+    // program IDs 1..=255
+    for (id, call) in [(1, true), (255, true), (256, false)] {
+        let p = c(&[mov(1, 5), call_n(0), mov(1, id), call_n(0), exit()]).unwrap();
+        let next = &p.sites[0].cont.ways.0.next;
+        if call {
+            assert_eq!(p.sites[1].prog, id as u32);
+        } else {
+            assert_eq!(
+                *next,
+                Next::Abort {
+                    reason: reason::PROG_ID
+                }
+            );
+        }
+    }
+    // after a call: `r1..r9 = r0` is kept, other moves of registers are not compiled
+    for (save, ok) in [
+        (mov_r0(1), true),
+        (mov_r0(9), true),
+        (mov_r0(10), false),
+        (Insn::new(op::ALU64 | op::MOV | op::X, 6, 1, 0, 0), false),
+    ] {
+        let r = c(&[mov(1, 5), call_n(0), save, mov(1, 6), call_n(0), exit()]);
+        assert_eq!(r.is_ok(), ok, "{save:?}: {r:?}");
+        if ok {
+            assert_eq!(r.unwrap().sites[0].cont.save, Some(save.dst));
+        }
+    }
+    // tests: `==` or `!=` against a constant, of r0..r9
+    for (test, ok) in [
+        (jop(op::JEQ, 0, 3, 1), true),
+        (jop(op::JNE, 9, 3, 1), true),
+        (jop(op::JGT, 0, 3, 1), false),
+        (jop(op::JEQ, 10, 3, 1), false),
+        (Insn::new(op::JMP | op::JEQ | op::X, 0, 2, 1, 0), false),
+    ] {
+        let r = c(&[
+            mov(1, 5),
+            call_n(0),
+            test,
+            exit(),
+            mov(1, 6),
+            call_n(0),
+            exit(),
+        ]);
+        assert_eq!(r.is_ok(), ok, "{test:?}: {r:?}");
+        if ok {
+            let p = r.unwrap();
+            assert_eq!(p.sites[0].cont.test, Some((test.code & 0xf0, test.dst, 3)));
+        }
+    }
+    assert_eq!(
+        c(&[mov(1, 5), call_n(0), jop(op::JEQ, 10, 3, 1), exit(), exit()]),
+        Err(unsupported(2, "a test of r10"))
+    );
+    // the end of the chain
+    for short in [
+        vec![mov(1, 5), call_n(0)],
+        vec![mov(1, 5), call_n(0), asm::ja(1)],
+    ] {
+        assert!(
+            matches!(c(&short), Err(Refusal::Unsupported { pc: 2.., why }) if why == "a jump past the end"),
+            "{:?}",
+            c(&short)
+        );
+    }
+    // a way longer than any chain (the compiler is given an unvalidated one)
+    let mut long = vec![asm::ja(0); crate::MAX_CHAIN_INSNS + 6];
+    long.extend(one);
+    assert_eq!(
+        c(&long),
+        Err(unsupported(
+            crate::MAX_CHAIN_INSNS,
+            "a way longer than the chain"
+        ))
+    );
+    let mut fits = vec![asm::ja(0); crate::MAX_CHAIN_INSNS - one.len() + 1];
+    fits.extend([mov(1, 5), call_n(0)]);
+    fits.extend([asm::ja(0); 2]);
+    fits.push(exit());
+    assert!(c(&fits).is_ok(), "{:?}", c(&fits));
+    // 128 call sites fit the instance slots 128..255, 129 do not
+    for (sites, ok) in [(128, true), (129, false)] {
+        let mut v = Vec::new();
+        for _ in 0..sites {
+            v.extend([mov(1, 5), call_n(0)]);
+        }
+        v.push(exit());
+        let r = c(&v);
+        if ok {
+            assert_eq!(r.unwrap().sites.len(), 128);
+        } else {
+            assert_eq!(
+                r,
+                Err(Refusal::TooManyCalls {
+                    sites: 129,
+                    max: 128
+                })
+            );
+        }
+    }
+}
+
+/// The listing of hand-overs with 64-bit constants (a test of one, and a move of one, each
+/// through an `lddw`), a test of the saved register and of another, both test ops, aborts,
+/// every XDP action folded, counted calls: in both forms, line by line.
+#[test]
+fn the_listing_reads_every_kind_of_hand_over() {
+    let big = 0x1234_5678_9abc_def0;
+    let verdict = |prog, action| Way {
+        moves: vec![(3, -5)],
+        next: Next::Verdict { prog, action },
+    };
+    let mut plan = plan_of(
+        Cont {
+            save: Some(6),
+            test: Some((op::JEQ, 7, big)),
+            ways: (
+                to(1, &[(2, big), (1, 11)]),
+                Some(to(2, &[(4, -0x10000), (1, 12)])),
+            ),
+        },
+        vec![
+            Cont {
+                save: Some(3),
+                test: Some((op::JNE, 3, 0xffff)),
+                ways: (abort_way(7), Some(verdict(20, 0))),
+            },
+            Cont {
+                save: None,
+                test: Some((op::JEQ, 0, -0x10000)),
+                ways: (verdict(21, 3), Some(verdict(22, 4))),
+            },
+            Cont {
+                save: None,
+                test: Some((op::JNE, 0, 5)),
+                ways: (verdict(23, 1), Some(verdict(24, 9))),
+            },
+        ],
+        40,
+    );
+    plan.entry.moves = vec![(2, 0x10000), (3, 0xffff), (0, -0x10000), (1, 10)];
+    let (prog, reason) = test_names();
+    let names = Names {
+        prog: &prog,
+        reason: &reason,
+    };
+    let inst = listing(&plan, Some(&[3, 130, 131, 140]), &names);
+    let want = "\
+start: the copy of prog10 (the call at 1) first sets frame 1 up as the VM would (r0 = 0xffffffffffff0000, r1 = 10, r2 = 0x10000, r3 = 65535, r10 = the frame pointer, every other register 0)
+calls: a path of this chain can make more than 16 program calls, so every hand-over counts them (the interpreter's limit, in the same place)
+each call's copy of its program ends with this code instead of the return to the VM (r6 = the chain's registers in frame 1, r8 = ctx):
+after the call at 1 (prog10):
+    0: r1 = *(u64 *)(r6 + 0)      ; r1 = the chain's r0
+    1: *(u64 *)(r6 + 48) = r1     ; r6 = r0
+    2: r1 = *(u64 *)(r6 + 56)     ; r1 = the chain's r7
+    3: r2 = 0x123456789abcdef0 ll
+    5: if r1 == r2 goto +14       ; the chain's test: r7 == 0x123456789abcdef0
+    6: r1 = 0x123456789abcdef0 ll
+    8: *(u64 *)(r6 + 16) = r1     ; r2 = 0x123456789abcdef0
+    9: *(u64 *)(r6 + 8) = 11      ; r1 = 11 (prog11)
+   10: r1 = *(u32 *)(r7 + 8)      ; the program calls made so far
+   11: if r1 >= 0x10 goto +20     ; 16 calls made already: the limit
+   12: r1 += 1
+   13: *(u32 *)(r7 + 8) = r1      ; one call more
+   14: r1 = r8                    ; r1 = ctx, as a program expects at its start
+   15: r2 = r9                    ; r2 = hvm_jit_map
+   16: r3 = 130
+   17: call bpf_tail_call         ; to the call at 3 (prog11) (slot 130)
+   18: r0 = 9
+   19: goto <abort>               ; abort: reason 9
+   20: *(u64 *)(r6 + 32) = -65536 ; r4 = 0xffffffffffff0000
+   21: *(u64 *)(r6 + 8) = 12      ; r1 = 12 (prog12)
+   22: r1 = *(u32 *)(r7 + 8)      ; the program calls made so far
+   23: if r1 >= 0x10 goto +8      ; 16 calls made already: the limit
+   24: r1 += 1
+   25: *(u32 *)(r7 + 8) = r1      ; one call more
+   26: r1 = r8                    ; r1 = ctx, as a program expects at its start
+   27: r2 = r9                    ; r2 = hvm_jit_map
+   28: r3 = 131
+   29: call bpf_tail_call         ; to the call at 5 (prog12) (slot 131)
+   30: r0 = 9
+   31: goto <abort>               ; abort: reason 9
+   32: r0 = 12
+   33: goto <abort>               ; abort: reason 12
+after the call at 3 (prog11):
+    0: r1 = *(u64 *)(r6 + 0)      ; r1 = the chain's r0
+    1: *(u64 *)(r6 + 24) = r1     ; r3 = r0
+    2: if r1 != 0xffff goto +2    ; the chain's test: r3 != 65535
+    3: r0 = 7
+    4: goto <abort>               ; abort: reason 7
+    5: *(u64 *)(r6 + 24) = -5     ; r3 = -5
+    6: r1 = *(u32 *)(r7 + 8)      ; the program calls made so far
+    7: if r1 >= 0x10 goto +4      ; 16 calls made already: the limit
+    8: r1 += 1
+    9: *(u32 *)(r7 + 8) = r1      ; one call more
+   10: r0 = 0
+   11: exit                       ; XDP_ABORTED: the call of prog20 folded into this one
+   12: r0 = 12
+   13: goto <abort>               ; abort: reason 12
+after the call at 5 (prog12):
+    0: r1 = *(u64 *)(r6 + 0)      ; r1 = the chain's r0
+    1: if r1 == 0xffff0000 goto +7 ; the chain's test: r0 == 0xffffffffffff0000
+    2: *(u64 *)(r6 + 24) = -5     ; r3 = -5
+    3: r1 = *(u32 *)(r7 + 8)      ; the program calls made so far
+    4: if r1 >= 0x10 goto +11     ; 16 calls made already: the limit
+    5: r1 += 1
+    6: *(u32 *)(r7 + 8) = r1      ; one call more
+    7: r0 = 3
+    8: exit                       ; XDP_TX: the call of prog21 folded into this one
+    9: *(u64 *)(r6 + 24) = -5     ; r3 = -5
+   10: r1 = *(u32 *)(r7 + 8)      ; the program calls made so far
+   11: if r1 >= 0x10 goto +4      ; 16 calls made already: the limit
+   12: r1 += 1
+   13: *(u32 *)(r7 + 8) = r1      ; one call more
+   14: r0 = 4
+   15: exit                       ; XDP_REDIRECT: the call of prog22 folded into this one
+   16: r0 = 12
+   17: goto <abort>               ; abort: reason 12
+after the call at 7 (prog13):
+    0: r1 = *(u64 *)(r6 + 0)      ; r1 = the chain's r0
+    1: if r1 != 0x5 goto +7       ; the chain's test: r0 != 5
+    2: *(u64 *)(r6 + 24) = -5     ; r3 = -5
+    3: r1 = *(u32 *)(r7 + 8)      ; the program calls made so far
+    4: if r1 >= 0x10 goto +11     ; 16 calls made already: the limit
+    5: r1 += 1
+    6: *(u32 *)(r7 + 8) = r1      ; one call more
+    7: r0 = 1
+    8: exit                       ; XDP_DROP: the call of prog23 folded into this one
+    9: *(u64 *)(r6 + 24) = -5     ; r3 = -5
+   10: r1 = *(u32 *)(r7 + 8)      ; the program calls made so far
+   11: if r1 >= 0x10 goto +4      ; 16 calls made already: the limit
+   12: r1 += 1
+   13: *(u32 *)(r7 + 8) = r1      ; one call more
+   14: r0 = 9
+   15: exit                       ; action 9: the call of prog24 folded into this one
+   16: r0 = 12
+   17: goto <abort>               ; abort: reason 12";
+    for (k, (got, want)) in inst.lines().zip(want.lines()).enumerate() {
+        assert_eq!(got, want, "line {k} of\n{inst}");
+    }
+    assert_eq!(inst.lines().count(), want.lines().count(), "{inst}");
+    // linked: site 0's calls jump straight on to the next site's code
+    let linked = listing(&plan, None, &names);
+    for want in [
+        "   14: r1 = r8                    ; r1 = ctx, as a program expects at its start\n   \
+         15: goto <3>                   ; straight on to the call at 3 (prog11)\n   \
+         16: *(u64 *)(r6 + 32) = -65536 ; r4 = 0xffffffffffff0000",
+        "   22: r1 = r8                    ; r1 = ctx, as a program expects at its start\n   \
+         23: goto <5>                   ; straight on to the call at 5 (prog12)\n   \
+         24: r0 = 12\n   \
+         25: goto <abort>               ; abort: reason 12\nafter the call at 3 (prog11):",
+    ] {
+        assert!(linked.contains(want), "no {want:?} in\n{linked}");
+    }
+    // the hand-overs come in the chain's order, whatever the order of the sites
+    let p = compile(ID, &branchy(), &NO_VERDICTS).unwrap();
+    let text = listing(&p, None, &names);
+    let at = |s: &str| {
+        text.find(s)
+            .unwrap_or_else(|| panic!("no {s:?} in\n{text}"))
+    };
+    assert!(at("after the call at 2 ") < at("after the call at 7 "));
+    assert!(at("after the call at 7 ") < at("after the call at 9 "));
+}
