@@ -1263,3 +1263,44 @@ after the call at 7 (prog13):
     assert!(at("after the call at 2 ") < at("after the call at 7 "));
     assert!(at("after the call at 7 ") < at("after the call at 9 "));
 }
+
+/// The edges of `link_slots_clear`: the floor itself, an address at the floor or at r10,
+/// an `api.h` slot access with no `goto +0` before it (first of the code), an address whose
+/// `+=` is not the register's own constant.
+#[test]
+fn the_link_slots_floor_is_exact() {
+    use crate::asm::{alu, alu_r, ja, ldx, mov_r, stx};
+    for ok in [
+        vec![ldx(op::DW, 1, 10, LINK_STACK_FLOOR)],
+        vec![mov_r(3, 10), alu(op::ADD, 3, LINK_STACK_FLOOR as i32)],
+        vec![mov_r(3, 10), alu(op::ADD, 3, 0)],
+        // not through r10
+        vec![stx(op::DW, 1, -600, 2), mov_r(3, 1), alu(op::ADD, 3, -600)],
+    ] {
+        assert_eq!(link_slots_clear(&ok), Ok(()), "{ok:?}");
+    }
+    for bad in [
+        vec![stx(op::DW, 10, LINK_CDATA_SLOT, 8)],
+        vec![ldx(op::DW, 1, 10, LINK_STACK_FLOOR - 1)],
+        vec![mov_r(3, 10), alu(op::ADD, 3, LINK_STACK_FLOOR as i32 - 1)],
+        vec![mov_r(3, 10), alu(op::ADD, 3, 1)],
+        vec![mov_r(3, 10), alu(op::ADD, 4, -8)],
+        vec![mov_r(3, 10), alu_r(op::ADD, 3, 1)],
+        vec![
+            mov_r(3, 10),
+            Insn::new(op::ALU64 | op::ADD | op::K, 3, 1, 0, -8),
+        ],
+        vec![ja(1), stx(op::DW, 10, LINK_CDATA_SLOT, 8)],
+    ] {
+        let r = link_slots_clear(&bad);
+        assert!(r.is_err(), "{bad:?}");
+    }
+    assert_eq!(
+        link_slots_clear(&[ja(0), ja(0), ldx(op::DW, 1, 10, -508)]),
+        Err("instruction 2 reaches its stack at r10-508 (below -496)".into())
+    );
+    assert_eq!(
+        link_slots_clear(&[ja(0), mov_r(3, 10)]),
+        Err("instruction 1 takes a stack address it may use below -496".into())
+    );
+}
