@@ -53,6 +53,20 @@ fn indentation_tokens_and_tabs() {
     assert_eq!(d[0].code, "bad-indentation");
 }
 
+/// A backslash at the end of a line (`\n` or `\r\n`) joins it with the next, as in Python:
+/// the next line's indentation is no block's.
+#[test]
+fn a_backslash_continues_the_line() {
+    let toks = |src: &str| {
+        let (toks, d) = lex(src, &[]);
+        assert!(d.is_empty(), "{src:?}: {d:?}");
+        toks.into_iter().map(|t| t.tok).collect::<Vec<_>>()
+    };
+    let one = toks("def c():\n    x = 1 + 2\n");
+    assert_eq!(toks("def c():\n    x = 1 + \\\n2\n"), one);
+    assert_eq!(toks("def c():\n    x = 1 + \\\r\n        2\n"), one);
+}
+
 #[test]
 fn python_precedence() {
     let a = ast_of(
