@@ -80,6 +80,25 @@ fn python_precedence() {
     assert!(a.contains("(| a (^ b (& c d)))"), "{a}");
 }
 
+/// Inside a chain, an upper-case name given a literal (a number, a negative number, a
+/// boolean) is a constant; given anything else it is an ordinary variable.
+#[test]
+fn upper_case_names_are_constants_only_for_literals() {
+    let a = ast_of(
+        "def c():\n    N = 5\n    M = -5\n    B = True\n    V = x + 1\n    W = -x\n    low = 5\n",
+    );
+    for want in [
+        "(const N 5)",
+        "(const M (- 5))",
+        "(const B true)",
+        "(= V (+ x 1))",
+        "(= W (- x))",
+        "(= low 5)",
+    ] {
+        assert!(a.contains(want), "no {want} in\n{a}");
+    }
+}
+
 #[test]
 fn emit_c_parenthesises_everything() {
     let src = "from programs.hike_default import hike_pass, monitor\n\ndef c():\n    u64 : x = 3\n    if x & 1 == 0:\n        monitor(1)\n    hike_pass()\n";
