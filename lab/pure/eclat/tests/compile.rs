@@ -208,6 +208,20 @@ fn wrong_argument_counts_against_signatures() {
         "from programs.hike_default import l2_redirect\ndef c():\n    l2_redirect(0x100000000)\n",
     );
     assert_eq!(codes(&c), vec!["arg-range"]);
+    // a negative constant fits a signed parameter or a 64-bit one (as its two's complement),
+    // not a narrower unsigned one
+    let c = compile(
+        "from programs.hike_default import monitor, hike_pass\ndef c():\n    monitor(-1)\n    hike_pass()\n",
+    );
+    assert_eq!(codes(&c), vec!["arg-range"]);
+    assert_eq!(
+        c.diagnostics[0].message,
+        "-1 does not fit parameter `event` of type u32"
+    );
+    let c = compile(
+        "from programs.hike_default import hike_pass\ndef a(u64 : x, s8 : y):\n    return x\ndef b():\n    a(-1, -128)\n    hike_pass()\n",
+    );
+    assert_eq!(codes(&c), Vec::<&str>::new());
 }
 
 #[test]
@@ -218,6 +232,23 @@ fn chains_calling_chains_and_the_argument_limit() {
         "from programs.hike_default import hike_pass\ndef a(u64 : x):\n    return x\ndef b():\n    a(1, 2)\n    hike_pass()\n",
     );
     assert_eq!(codes(&c), vec!["wrong-arg-count"]);
+}
+
+/// Only an entry chain must end in a verdict: a chain that another calls returns to it (no
+/// "falls off its end" warning for it), and an entry that does fall off is warned about.
+#[test]
+fn chains_called_by_others_are_no_entries() {
+    let src = "from programs.hike_default import hike_pass, monitor\ndef sub(u64 : x):\n    monitor(x)\ndef c():\n    sub(1)\n    hike_pass()\n";
+    let c = compile(src);
+    assert!(c.output.is_some());
+    assert_eq!(codes(&c), Vec::<&str>::new());
+    let c = compile(&src.replace("    hike_pass()\n", ""));
+    assert_eq!(c.diagnostics.len(), 1, "{:?}", c.diagnostics);
+    assert!(
+        c.diagnostics[0].message.contains("`c`"),
+        "{:?}",
+        c.diagnostics
+    );
 }
 
 #[test]
