@@ -1304,3 +1304,25 @@ fn the_link_slots_floor_is_exact() {
         Err("instruction 1 takes a stack address it may use below -496".into())
     );
 }
+
+/// The most calls a packet can make, with a call site reached by two ways (counted once per
+/// path: through the shorter way's memo, the longer way's count is still right).
+#[test]
+fn max_calls_follows_the_longest_path_through_a_shared_site() {
+    let v = vec![
+        mov(1, 5),
+        call_n(0), // 1: site 0
+        jop(op::JEQ, 0, 0, 2),
+        mov(1, 6), // the fall-through way: straight to the call at 8
+        asm::ja(2),
+        mov(1, 7),
+        call_n(0), // 6: the taken way's call, then the call at 8
+        mov(1, 6),
+        call_n(0), // 8
+        exit(),
+    ];
+    crate::validate(&v).unwrap();
+    let p = compile(ID, &v, &NO_VERDICTS).unwrap();
+    assert_eq!(p.sites.len(), 3);
+    assert_eq!(p.max_calls, 3);
+}
