@@ -680,3 +680,22 @@ fn byte_swaps_follow_ebpf() {
         assert_eq!(got, vec![want & 0xffff_ffff], "{imm} be={be}");
     }
 }
+
+/// Every chain store the callers use (`HashMap`, `BTreeMap`, a slice of pairs) finds the
+/// stored chain by its ID, and nothing under another ID.
+#[test]
+fn every_chain_store_finds_its_chains() {
+    let a = vec![mov(0, 1), Insn::new(op::JMP | op::EXIT, 0, 0, 0, 0)];
+    let b = vec![mov(0, 2), Insn::new(op::JMP | op::EXIT, 0, 0, 0, 0)];
+    let pairs = vec![(FIRST_CHAIN_ID, a.clone()), (FIRST_CHAIN_ID + 1, b.clone())];
+    let hash: HashMap<u32, Vec<Insn>> = pairs.iter().cloned().collect();
+    let tree: BTreeMap<u32, Vec<Insn>> = pairs.iter().cloned().collect();
+    fn check<C: Chains + ?Sized>(store: &C, a: &[Insn], b: &[Insn]) {
+        assert_eq!(store.chain(FIRST_CHAIN_ID), Some(a));
+        assert_eq!(store.chain(FIRST_CHAIN_ID + 1), Some(b));
+        assert_eq!(store.chain(FIRST_CHAIN_ID + 2), None);
+    }
+    check(&hash, &a, &b);
+    check(&tree, &a, &b);
+    check(pairs.as_slice(), &a, &b);
+}
