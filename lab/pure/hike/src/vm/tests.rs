@@ -699,3 +699,45 @@ fn every_chain_store_finds_its_chains() {
     check(&tree, &a, &b);
     check(pairs.as_slice(), &a, &b);
 }
+
+/// Each ALU64 operation on operands whose bits overlap, with an immediate and with a
+/// register: the chain reports the operation's own result (an `|` computed as `^`, or an `&`
+/// as `|`, reports another value).
+#[test]
+fn alu_operations_compute_their_own_results() {
+    for (o, a, b, want) in [
+        (op::ADD, 6, 3, 9i64),
+        (op::SUB, 6, 3, 3),
+        (op::MUL, 6, 3, 18),
+        (op::DIV, 7, 2, 3),
+        (op::DIV, 7, 0, 0),
+        (op::OR, 6, 3, 7),
+        (op::AND, 6, 3, 2),
+        (op::XOR, 6, 3, 5),
+        (op::LSH, 6, 3, 48),
+        (op::RSH, 48, 3, 6),
+        (op::MOD, 7, 3, 1),
+        (op::MOV, 6, 3, 3),
+        (op::ARSH, -16, 2, -4),
+    ] {
+        for x in [false, true] {
+            let mut s = Setup::new();
+            let (monitor, pass) = (s.id("monitor"), s.id("hike_pass"));
+            let mut c = vec![mov(2, a)];
+            if x {
+                c.extend([mov(3, b), alux(o, 2, 3)]);
+            } else {
+                c.push(alu(o, 2, b));
+            }
+            c.extend([mov(1, monitor), callk(1), mov(1, pass), callk(0), exit()]);
+            let out = s.run(&[(A, c)], frame());
+            assert_eq!(out.abort, None, "op {o:#x}");
+            let got: Vec<u64> = s.models.monitor.keys().map(|k| *k as u64).collect();
+            assert_eq!(
+                got,
+                vec![want as u64 & 0xffff_ffff],
+                "op {o:#x} {a} {b} x={x}"
+            );
+        }
+    }
+}
