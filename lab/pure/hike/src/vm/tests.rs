@@ -357,6 +357,26 @@ fn mmu_banks_and_bounds() {
             ..
         })
     ));
+    // the last 32-bit address is in a bank no one has; the next one is no address at all
+    for (addr, fault) in [
+        (
+            vec![mov(3, -1), alu(op::RSH, 3, 32)],
+            Fault::UnknownBank(0xff),
+        ),
+        (
+            vec![mov(3, 1), alu(op::LSH, 3, 32)],
+            Fault::NotAVirtualAddress,
+        ),
+    ] {
+        let mut code = addr;
+        code.push(ldx(op::B, 0, 3, 0));
+        let out = s.run(&[(A, report(code))], pkt.clone());
+        assert!(
+            matches!(out.abort, Some(Abort::MemFault { fault: f, .. }) if f == fault),
+            "{:?}, not {fault:?}",
+            out.abort
+        );
+    }
     // packet writes land in the output packet; length slot writes are ignored
     let out = s.run(
         &[(
