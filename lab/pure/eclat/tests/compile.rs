@@ -53,6 +53,31 @@ fn indentation_tokens_and_tabs() {
     assert_eq!(d[0].code, "bad-indentation");
 }
 
+/// Number literals in every radix, with `_` separators and upper-case prefixes.
+#[test]
+fn number_literals_in_every_radix() {
+    let (toks, d) = lex("x = 0x1f + 0X1F + 0b101 + 0o17 + 0O17 + 1_000 + 017\n", &[]);
+    assert!(d.is_empty(), "{d:?}");
+    let ints: Vec<u64> = toks
+        .iter()
+        .filter_map(|t| match t.tok {
+            Tok::Int(v) => Some(v),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(ints, vec![31, 31, 5, 15, 15, 1000, 17]);
+}
+
+/// A top-level line that is indented is reported as such.
+#[test]
+fn an_indented_top_level_line() {
+    let c = compile(
+        "from programs.hike_default import hike_pass\n    X = 1\ndef c():\n    hike_pass()\n",
+    );
+    assert_eq!(codes(&c), vec!["unexpected-indent"]);
+    assert_eq!(c.diagnostics[0].message, "unexpected indentation");
+}
+
 /// A backslash at the end of a line (`\n` or `\r\n`) joins it with the next, as in Python:
 /// the next line's indentation is no block's.
 #[test]
