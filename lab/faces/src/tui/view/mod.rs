@@ -1029,6 +1029,36 @@ file = "collector.eclat"
         assert!(s.contains("Chain trace"), "the timeline:\n{s}");
     }
 
+    /// At 80x24, 100x30 and 160x45, in every kind of lesson, the step panel, the lesson text
+    /// and an event log with room for a command's reply are all on screen.
+    #[test]
+    fn every_size_keeps_the_step_the_text_and_a_usable_log() {
+        use crate::tui::layout::{LOG_MIN, inner_width};
+        let scenes: [(&str, fn(u16, u16) -> App); 4] = [
+            ("lesson 1", scene),
+            ("lesson 6", chain_scene),
+            ("lesson 4", lb_scene),
+            ("lesson 3", tools_scene),
+        ];
+        for (name, make) in scenes {
+            for (w, h) in [(80, 24), (100, 30), (160, 45)] {
+                let app = make(w, h);
+                let r = app.regions();
+                let at = format!("{name} at {w}x{h}:\n{}", render(&app));
+                let step = r.step.unwrap_or_else(|| panic!("no step panel, {at}"));
+                assert!(step.height >= 5, "the step panel is cut to {}, {at}", step.height);
+                let text = r.text.unwrap_or_else(|| panic!("no lesson text, {at}"));
+                assert!(text.height >= 6, "{} rows of lesson text, {at}", text.height);
+                let log = r.log.unwrap_or_else(|| panic!("no event log, {at}"));
+                assert!(
+                    log.height >= LOG_MIN + 2 && inner_width(log) > 40,
+                    "the event log shows {} lines, {at}",
+                    log.height.saturating_sub(2)
+                );
+            }
+        }
+    }
+
     #[test]
     fn chain_lesson_80x24() {
         let app = chain_scene(80, 24);
