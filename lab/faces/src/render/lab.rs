@@ -97,7 +97,7 @@ pub fn topo_up(u: &TopoUp) -> String {
     }
     if let Some(n) = r.nodes.first() {
         s.push_str(&format!(
-            "\ntry: eclat-lab exec {n} -- ping -c 1 <address>; eclat-lab topo status"
+            "\ntry: `exec {n} -- ping -c 1 <address>`, `topo status`"
         ));
     }
     s
