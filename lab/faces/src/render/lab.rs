@@ -49,7 +49,12 @@ pub fn topo_list(l: &Topologies) -> String {
         .map(|t| {
             vec![
                 t.name.clone(),
-                format!("{} ({} nodes, {} links)", t.description, t.nodes, t.links),
+                format!(
+                    "{} ({}, {})",
+                    t.description,
+                    count_of(t.nodes, "node", "nodes"),
+                    count_of(t.links, "link", "links")
+                ),
             ]
         })
         .collect();

@@ -283,18 +283,21 @@ fn draw_maps(f: &mut Frame, app: &App, r: Rect) {
                 if rows.is_empty() {
                     lines.push(Line::styled("  (empty)", t.dim()));
                 }
-                let lw = rows
-                    .iter()
-                    .map(|r| r.label.as_ref().map_or(r.key.width() + 4, |l| l.width()))
-                    .max()
-                    .unwrap_or(0)
-                    .min(14);
                 let vw = rows
                     .iter()
                     .map(|r| r.value.width())
                     .max()
                     .unwrap_or(0)
                     .max(6);
+                // labels whole where the panel has the room (6 columns of sparkline left),
+                // cut at 14 columns only on a narrow one
+                let room = w.saturating_sub(2 + 1 + vw + 1 + 8 + 1 + 6);
+                let lw = rows
+                    .iter()
+                    .map(|r| r.label.as_ref().map_or(r.key.width() + 4, |l| l.width()))
+                    .max()
+                    .unwrap_or(0)
+                    .min(room.max(14));
                 for row in rows {
                     let label = row
                         .label
@@ -1057,6 +1060,28 @@ file = "collector.eclat"
                 );
             }
         }
+    }
+
+    /// A map panel with room shows its labels whole (they were cut at 14 columns whatever
+    /// the width: "no verdict (d…" at 160x45).
+    #[test]
+    fn map_labels_are_whole_where_the_panel_has_room() {
+        let mut app = chain_scene(160, 45);
+        update(
+            &mut app,
+            Event::Maps(vec![Sample {
+                name: "hvm_stats".into(),
+                at: Instant::now(),
+                result: Ok(Some(fake::rows(
+                    "system/hvm_stats",
+                    "percpu_array",
+                    &[(9, 0), (10, 2)],
+                ))),
+            }]),
+        );
+        let s = render(&app);
+        assert!(s.contains("no verdict (drop by default)"), "{s}");
+        assert!(s.contains("empty program slot"), "{s}");
     }
 
     #[test]
