@@ -194,6 +194,16 @@ pub enum Queued {
     Check,
 }
 
+impl Queued {
+    /// What the status line calls it while it waits.
+    pub fn label(&self) -> String {
+        match self {
+            Queued::Command { line, .. } => format!("`{line}`"),
+            Queued::Check => "the check".into(),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Job {
     pub id: JobId,

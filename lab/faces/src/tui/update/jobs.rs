@@ -130,17 +130,8 @@ impl App {
             self.start_queued(q, fx);
             return;
         }
-        let what = match &q {
-            Queued::Command { line, .. } => format!("`{line}`"),
-            Queued::Check => "the check".to_string(),
-        };
-        let before = self
-            .foreground()
-            .map(|j| format!("`{}`", j.label))
-            .unwrap_or_else(|| "the job before it".into());
-        self.info(format!(
-            "{what} runs after {before} (queued; Ctrl-C stops the running one)"
-        ));
+        // the status line shows what waits (a line in the log would split the running job's
+        // output)
         self.queue.push_back(q);
     }
     /// Starts the next queued job once nothing runs in the foreground.

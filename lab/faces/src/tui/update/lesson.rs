@@ -169,7 +169,7 @@ impl App {
             return;
         }
         if self.queue.iter().any(|q| matches!(q, Queued::Check)) {
-            self.info("the check is queued already");
+            // the status line says so already
             return;
         }
         self.enqueue(Queued::Check, fx);

@@ -423,6 +423,17 @@ fn draw_status(f: &mut Frame, app: &App, r: Rect) {
             format!(" ⟳ {} {secs:.0}s · Ctrl-C stops ", j.label),
             t.bar_key(),
         ));
+        // what waits for it, here and not in the log (where it would split the running
+        // job's output)
+        if let Some(next) = app.queue.front() {
+            left.push(Span::styled(
+                format!(" then: {}{} ", next.label(), match app.queue.len() {
+                    1 => String::new(),
+                    n => format!(" and {} more", n - 1),
+                }),
+                t.bar(),
+            ));
+        }
     } else if !app.privileged {
         left.push(Span::styled(
             " not root: lab commands need `sudo eclat-lab` ",
@@ -1060,6 +1071,28 @@ file = "collector.eclat"
                 );
             }
         }
+    }
+
+    /// What waits for the running job is on the status line, not in the log, where it
+    /// would split the running job's output.
+    #[test]
+    fn queued_jobs_show_on_the_status_line() {
+        use crossterm::event::{KeyCode, KeyEvent};
+        let mut app = scene(160, 45);
+        let key = |c: KeyCode| Event::Key(KeyEvent::from(c));
+        update(&mut app, key(KeyCode::Char(':')));
+        for c in "map list".chars() {
+            update(&mut app, key(KeyCode::Char(c)));
+        }
+        update(&mut app, key(KeyCode::Enter));
+        update(&mut app, key(KeyCode::Esc));
+        let log_before = app.log.len();
+        update(&mut app, key(KeyCode::Char('c')));
+        assert_eq!(app.log.len(), log_before, "nothing logged");
+        let s = render(&app);
+        let status = s.lines().last().unwrap_or("");
+        assert!(status.contains("⟳ map list"), "{s}");
+        assert!(status.contains("then: the check"), "{s}");
     }
 
     /// A map panel with room shows its labels whole (they were cut at 14 columns whatever
