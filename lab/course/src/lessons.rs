@@ -926,21 +926,24 @@ pub fn monitor_events(src: &str) -> BTreeMap<String, String> {
 
 impl Lesson {
     /// The labels of a map panel's keys while `exercise` is the current one: the manifest's,
-    /// then, for monitor's map, the event codes the exercise's own script names (its
-    /// reference solution, then its starter): the meaning of `map_pcpu_mon[4]` is whatever
-    /// the script that runs says it is (GUARDED in one exercise, something else in another).
-    /// Without an exercise, every script of the lesson names what it can.
+    /// then, for monitor's map, the event codes the lesson's scripts name (reference
+    /// solution, then starter), the current exercise's first: the meaning of
+    /// `map_pcpu_mon[4]` is whatever the script that runs says it is (GUARDED in one
+    /// exercise, something else in another).
     pub fn panel_labels(&self, panel: &MapPanel, exercise: Option<usize>) -> BTreeMap<String, String> {
         let mut labels = panel.labels.clone();
         if panel.name.rsplit('/').next() != Some(MONITOR_MAP) {
             return labels;
         }
-        let exercises: Vec<&Exercise> = match exercise.and_then(|i| self.exercises.get(i)) {
-            Some(e) => vec![e],
-            None => self.exercises.iter().collect(),
-        };
+        // the current exercise's script first (its name wins where two scripts give one
+        // code two meanings), then the lesson's other scripts, which the learner may have
+        // loaded too
+        let current = exercise.and_then(|i| self.exercises.get(i));
         let mut named = BTreeMap::new();
-        for e in exercises.iter().filter(|e| e.file.ends_with(".eclat")) {
+        for e in current.into_iter().chain(&self.exercises) {
+            if !e.file.ends_with(".eclat") {
+                continue;
+            }
             for kind in ["solution", "starter"] {
                 if let Some(src) = exercise_file(self, kind, &e.file) {
                     for (k, v) in monitor_events(src) {

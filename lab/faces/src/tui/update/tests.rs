@@ -1073,4 +1073,6 @@ fn monitor_keys_are_named_by_the_current_exercises_script() {
         panic!("not loaded")
     };
     assert_eq!(rows[0].label.as_deref(), Some("PASS"));
+    // the other script's codes keep their names (it may still be loaded)
+    assert_eq!(rows[1].label.as_deref(), Some("GUARDED"));
 }
