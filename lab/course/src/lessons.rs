@@ -529,6 +529,16 @@ mod tests {
                 }
             }
             assert!(!netns_exec(&raw.text), "{}: `ip netns exec` needs {{ns}}", raw.id);
+            // a file a step writes outside the workspace is the instance's own
+            for st in &raw.steps {
+                if let Some(r) = &st.run {
+                    assert!(
+                        !r.contains(" /tmp/") || r.contains("/tmp/{ns}"),
+                        "{}: `{r}` writes a path every lab instance shares",
+                        raw.id
+                    );
+                }
+            }
             // with the default instance, the text reads as before
             let d = raw.expanded(&default);
             assert!(!d.text.contains("{bpffs}"));
