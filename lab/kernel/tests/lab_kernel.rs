@@ -336,6 +336,19 @@ fn counter_counts_exactly_and_drop_stops_ping() {
     assert_eq!(lab2_replies.take(), Some(0));
     assert_eq!(lab.counter(), 2030);
 
+    // the rate reported is the sending's: 10 requests at 50/s take 180 ms to send, and the
+    // 2 s wait for replies that never come is reported apart, not spread over the rate
+    let r = lab.send("tg", "fc01::2", traffic::Kind::Icmp, 10, Some(50.0));
+    assert_eq!(r.replies, Some(0));
+    assert!(
+        (40.0..=60.0).contains(&r.achieved_pps),
+        "a send rate of about 50/s, not diluted by the wait: {r:?}"
+    );
+    assert!(r.elapsed_us < 1_500_000, "{r:?}");
+    let wait = r.reply_wait_us.expect("ICMP waits for replies");
+    assert!((1_900_000..10_000_000).contains(&wait), "{r:?}");
+    assert_eq!(lab.counter(), 2040);
+
     // back to PASS
     maps::set(&v, "0", "PASS").unwrap();
     assert_eq!(
@@ -364,7 +377,7 @@ fn counter_counts_exactly_and_drop_stops_ping() {
         10,
         None,
     );
-    assert_eq!(lab.counter(), 2033);
+    assert_eq!(lab.counter(), 2043);
     let st = topo::status(&lab.env).unwrap();
     let sut = st.nodes.iter().find(|n| n.node == "sut").unwrap();
     assert!(sut.interfaces.iter().all(|i| i.xdp_prog_id.is_none()));
@@ -628,6 +641,24 @@ fn exec_streams_lines_from_a_pty_and_passes_ctrl_c() {
     }
     assert_eq!(lines, ["1", "tty"]);
     assert_eq!(r.wait(Duration::from_secs(5)).unwrap().code(), Some(3));
+
+    // a command that closes its output before it exits (ping does) is not hung up on its
+    // way out: the end of its output is not the end of its terminal (it used to get SIGHUP,
+    // exit status 129, whenever it was still running when the reader saw the end)
+    let mut r = exec::spawn(
+        &lab.env,
+        "tg",
+        &sh("echo bye; exec >&- 2>&-; sleep 0.3; exit 4"),
+    )
+    .unwrap();
+    assert_eq!(r.next_line(Duration::from_secs(10)), Next::Line("bye".into()));
+    assert_eq!(r.next_line(Duration::from_secs(10)), Next::Closed);
+    let st = r.wait(Duration::from_secs(5)).unwrap();
+    assert_eq!(
+        (st.code(), std::os::unix::process::ExitStatusExt::signal(&st)),
+        (Some(4), None),
+        "its own exit status, not a hang-up"
+    );
 
     // a line comes before the command ends; Ctrl-C ends it and its trap still prints
     let mut r = exec::spawn(

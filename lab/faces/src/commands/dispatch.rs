@@ -176,7 +176,7 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<Reply> {
             TopoCmd::List => Reply::TopoList(Topologies {
                 topologies: lab.topo_list()?,
             }),
-            TopoCmd::Up { name } => Reply::TopoUp(lab.topo_up(name).await?),
+            TopoCmd::Up { name, replace } => Reply::TopoUp(lab.topo_up(name, replace).await?),
             TopoCmd::Down => Reply::TopoDown(lab.topo_down().await?),
             TopoCmd::Status => Reply::TopoStatus(lab.topo_status().await?),
             TopoCmd::Draw { name, output } => {
