@@ -17,7 +17,7 @@ use tokio::sync::mpsc;
 
 use super::reply::*;
 use super::table::{
-    ChainCmd, Cmd, CubeCmd, DevCmd, LessonCmd, MapCmd, ModuleCmd, TopoCmd, TrafficArgs, XdpCmd,
+    ChainCmd, ClassroomCmd, Cmd, CubeCmd, DevCmd, LessonCmd, MapCmd, ModuleCmd, TopoCmd, TrafficArgs, XdpCmd,
 };
 
 /// What a running command needs besides its arguments.
@@ -163,7 +163,7 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<Reply> {
         .into());
     }
     // every privileged command first removes the leftovers of a crashed run
-    if cmd.needs_root() && !matches!(cmd, Cmd::Reset) {
+    if cmd.needs_root() && !matches!(cmd, Cmd::Reset | Cmd::Classroom(_)) {
         ctx.lab.recover().await?;
     }
     let lab = &ctx.lab;
@@ -391,6 +391,7 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<Reply> {
         },
         Cmd::Lesson(l) => lesson(ctx, l).await?,
         Cmd::Reset => Reply::Reset(lab.reset().await?),
+        Cmd::Classroom(c) => classroom(c).await?,
         Cmd::Bench(b) => {
             let updates = ctx.updates.clone();
             let progress: crate::bench::Progress = std::sync::Arc::new(move |progress| {
@@ -400,6 +401,41 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<Reply> {
                 crate::bench::run(&ctx.lab, &ctx.cancel, progress, b).await?,
             ))
         }
+    })
+}
+
+async fn classroom(c: ClassroomCmd) -> Result<Reply> {
+    use eclat_service::classroom as class;
+    if let Some(who) = class::confined_learner() {
+        bail!(
+            "`classroom` commands are the instructor's: {} is a learner of a classroom, whose \
+             sudo reaches their own lab only. Run them as root (`sudo -i`, then `eclat-lab \
+             classroom ...`) from an account that is not a learner's",
+            who
+        );
+    }
+    Ok(match c {
+        ClassroomCmd::Up {
+            count,
+            prefix,
+            topology,
+            load,
+            lesson,
+        } => Reply::ClassroomUp(
+            class::up(class::UpRequest {
+                prefix,
+                count,
+                topology,
+                load,
+                lesson: match lesson {
+                    Some(l) => Some(lessons::find(&l)?.id),
+                    None => None,
+                },
+            })
+            .await?,
+        ),
+        ClassroomCmd::Down { prefix } => Reply::ClassroomDown(class::down(prefix).await?),
+        ClassroomCmd::Status => Reply::ClassroomStatus(class::status().await?),
     })
 }
 
