@@ -10,8 +10,9 @@
 #     from their own account (`sudo -n eclat-lab traffic ...`, as they would) at the same
 #     time, and each lab's counters must be exactly the check's (PASS 10, DROP 1,
 #     BLACKLISTED 89), whatever the others do;
-#   - with --tui K: K learners log in (`su - LEARNER` in tmux: their login opens the tutorial,
-#     on lesson 8 (`classroom up --lesson 8`), polling its maps), and the CPU of their K idle tutorials over 30 s.
+#   - with --tui K: K learners log in (`su - LEARNER` in tmux: their login opens the tutorial
+#     on lesson 8, as `classroom up --lesson 8` set it, polling its maps), and the CPU of their
+#     K idle tutorials over 30 s.
 # `eclat-lab classroom down` removes every user, file and lab at the end, also after a failure.
 #
 #   sudo tests/classroom-measure.sh [N] [--tui K] [--bin PATH]

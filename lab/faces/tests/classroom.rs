@@ -345,7 +345,7 @@ fn the_tutorial_opens_when_a_learner_logs_in_and_down_ends_the_session() {
     drop(class);
     let _ = Command::new("tmux")
         .args(["kill-session", "-t", &session])
-        .status();
+        .output();
     assert!(started, "no tutorial for {user} after login:\n{screen}");
     assert!(!tui_of_learner(), "the tutorial outlived classroom down");
     assert!(!user_exists(&user));

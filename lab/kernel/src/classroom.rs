@@ -119,33 +119,65 @@ pub fn roster(prefix: &str) -> Result<Option<Roster>> {
     read_roster_file(&p).map(Some)
 }
 
-/// Writes a roster (atomically, 0600: it holds the passwords), making its folder (0700).
+/// Makes the folders a classroom needs that are missing (the rosters' folder, 0700, below
+/// /etc/eclat-lab; the labs' states' folder): returns the ones it made, in order.
+pub fn make_folders() -> Result<Vec<PathBuf>> {
+    let mut made = Vec::new();
+    let roster_dir = Path::new(ROSTER_DIR);
+    for (d, mode) in [
+        (roster_dir.parent().expect("a parent"), perms::DIR_MODE),
+        (roster_dir, 0o700),
+        (Path::new(STATE_BASE).parent().expect("a parent"), perms::DIR_MODE),
+        (Path::new(STATE_BASE), perms::DIR_MODE),
+    ] {
+        if let Some(p) = d.parent() {
+            perms::make_dirs(p, perms::DIR_MODE).map_err(io("creating", p))?;
+        }
+        if perms::make_dir(d, mode).map_err(io("creating", d))? {
+            made.push(d.to_path_buf());
+        }
+    }
+    Ok(made)
+}
+
+/// Removes the folders `make_folders` made, last first, each only when it is empty.
+pub fn remove_folders(made: &[PathBuf]) {
+    for d in made.iter().rev() {
+        let _ = std::fs::remove_dir(d);
+    }
+}
+
+/// Writes a roster (atomically, 0600: it holds the passwords) in its folder, which must be
+/// there (`make_folders`) and root's alone.
 pub fn write_roster(r: &Roster) -> Result<()> {
     let dir = Path::new(ROSTER_DIR);
-    let parent = dir.parent().expect("a parent");
-    perms::make_dirs(parent, perms::DIR_MODE).map_err(io("creating", parent))?;
-    perms::make_dir(dir, 0o700).map_err(io("creating", dir))?;
     check_root_only(dir)?;
     let p = plan::roster_path(&r.prefix);
     perms::write_file(&p, r.to_toml().as_bytes(), 0o600).map_err(io("writing", &p))
 }
 
-/// Removes a classroom's roster, and the folders `write_roster` made once they are empty.
+/// Removes a classroom's roster.
 pub fn remove_roster(prefix: &str) -> Result<()> {
-    let p = plan::roster_path(prefix);
-    match std::fs::remove_file(&p) {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(io("removing", &p)(e)),
-    }
-    let dir = Path::new(ROSTER_DIR);
-    if std::fs::remove_dir(dir).is_ok() {
-        let _ = std::fs::remove_dir(dir.parent().expect("a parent"));
-    }
-    Ok(())
+    remove_file(&plan::roster_path(prefix))
 }
 
+/// Runs a tool of the system's (`useradd`, `visudo`, ...), again while it says another
+/// process holds the password database's lock (a few seconds at most).
 fn run(cmd: &mut Command, input: Option<&str>) -> Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        match run_once(cmd, input) {
+            Err(ClassroomError::Tool { out, .. })
+                if out.contains("lock") && Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            r => return r,
+        }
+    }
+}
+
+fn run_once(cmd: &mut Command, input: Option<&str>) -> Result<()> {
     let show = format!("{cmd:?}").replace('"', "");
     cmd.stdin(if input.is_some() {
         Stdio::piped()
@@ -364,7 +396,7 @@ pub fn remove_file(path: &Path) -> Result<()> {
 }
 
 /// Removes a learner's lab state directory (after its lab was reset), only below the
-/// classroom's folder, and that folder when it is empty.
+/// classroom's folder.
 pub fn remove_state(l: &Learner) -> Result<()> {
     let base = Path::new(STATE_BASE);
     if l.state.parent() != Some(base) {
@@ -375,7 +407,6 @@ pub fn remove_state(l: &Learner) -> Result<()> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => return Err(io("removing", &l.state)(e)),
     }
-    let _ = std::fs::remove_dir(base);
     Ok(())
 }
 

@@ -30,8 +30,6 @@ pub struct UpRequest {
     pub load: Option<PathBuf>,
     /// the lesson (its id) the new learners' tutorial opens on at their first login
     pub lesson: Option<String>,
-    /// the binary learners run as root (this one, installed where sudo can name it)
-    pub binary: PathBuf,
 }
 
 /// One learner as `classroom` commands show them.
@@ -253,7 +251,13 @@ pub async fn up(req: UpRequest) -> Result<ClassroomUp> {
 fn create(req: &UpRequest) -> Result<(Roster, Vec<String>)> {
     let mut roster = match sys::roster(&req.prefix)? {
         Some(r) => r,
-        None => Roster::new(&req.prefix, &this_binary()?)?,
+        None => {
+            let mut r = Roster::new(&req.prefix, &this_binary()?)?;
+            r.made = sys::make_folders()?;
+            // the folders it made are recorded before anything else is
+            sys::write_roster(&r)?;
+            r
+        }
     };
     let wanted = plan::user_names(&req.prefix, req.count)?;
     // a name taken by an account this classroom did not make: refused before anything
@@ -293,9 +297,6 @@ fn create(req: &UpRequest) -> Result<(Roster, Vec<String>)> {
         created.push(user.clone());
     }
     sys::install_sudoers(&roster.sudoers, &plan::sudoers(&roster))?;
-    if roster.learners.is_empty() {
-        sys::write_roster(&roster)?;
-    }
     Ok((roster, created))
 }
 
@@ -369,6 +370,7 @@ pub async fn down(prefix: String) -> Result<ClassroomDown> {
     deleted.reverse();
     sys::remove_roster(&prefix)?;
     files.push(plan::roster_path(&prefix));
+    sys::remove_folders(&roster.made);
     Ok(ClassroomDown {
         prefix,
         deleted,

@@ -32,6 +32,10 @@ pub struct Roster {
     pub binary: PathBuf,
     /// the sudoers drop-in `classroom up` installed for this classroom
     pub sudoers: PathBuf,
+    /// the folders `classroom up` created for the classroom (the rosters' and the labs'
+    /// states' folders, when they were not there): `classroom down` removes them when empty
+    #[serde(default)]
+    pub made: Vec<PathBuf>,
     /// the learners, in the order they were created
     #[serde(default, rename = "learner")]
     pub learners: Vec<Learner>,
@@ -235,6 +239,7 @@ impl Roster {
             prefix: prefix.to_string(),
             binary: binary.to_path_buf(),
             sudoers: sudoers_path(prefix),
+            made: Vec::new(),
             learners: Vec::new(),
         })
     }
