@@ -18,8 +18,11 @@ use common::{BIN, need_root};
 
 const LABS: usize = 10;
 
-/// A prefix no other run uses (pid and clock), so leftovers of a killed run never collide.
+/// A prefix no other run or test uses (pid, clock and a counter), so tests never share a
+/// classroom and leftovers of a killed run never collide.
 fn unique_prefix() -> String {
+    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let k = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let n = std::process::id() as u64 * 1000
         + std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -31,7 +34,7 @@ fn unique_prefix() -> String {
         s.insert(0, char::from_digit((n % 36) as u32, 36).unwrap());
         n /= 36;
     }
-    format!("ct{s}")
+    format!("ct{s}{k}")
 }
 
 fn out(o: &Output) -> String {

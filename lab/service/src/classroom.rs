@@ -371,6 +371,19 @@ pub async fn down(prefix: String) -> Result<ClassroomDown> {
     sys::remove_roster(&prefix)?;
     files.push(plan::roster_path(&prefix));
     sys::remove_folders(&roster.made);
+    // the folders still in use by another classroom go to its roster, which removes them last
+    let left: Vec<PathBuf> = roster.made.iter().filter(|d| d.exists()).cloned().collect();
+    if !left.is_empty()
+        && let Some(mut other) = sys::rosters()?.into_iter().next()
+    {
+        for d in left {
+            if !other.made.contains(&d) {
+                other.made.push(d);
+            }
+        }
+        other.made.sort_by_key(|d| d.components().count());
+        sys::write_roster(&other)?;
+    }
     Ok(ClassroomDown {
         prefix,
         deleted,
