@@ -45,9 +45,24 @@ fn out(o: &Output) -> String {
     )
 }
 
-/// `eclat-lab ARGS` as root (the instructor).
-fn root(args: &[&str]) -> Output {
-    Command::new(BIN)
+/// Where a classroom's learners find this build's binary: a folder of root's that every user
+/// can reach (a checkout may be anywhere, /root included, and learners run the binary as
+/// root through sudo only if it and its folders are root's alone), as a hard link or a copy.
+fn install_bin(prefix: &str) -> String {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = format!("/var/lib/eclat-lab-test-bin-{prefix}");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let bin = format!("{dir}/eclat-lab");
+    if std::fs::hard_link(BIN, &bin).is_err() {
+        std::fs::copy(BIN, &bin).unwrap();
+    }
+    bin
+}
+
+/// `eclat-lab ARGS` as root (the instructor), with the classroom's binary.
+fn root(bin: &str, args: &[&str]) -> Output {
+    Command::new(bin)
         .args(args)
         .current_dir("/")
         .env_remove("SUDO_UID")
@@ -59,9 +74,9 @@ fn root(args: &[&str]) -> Output {
 
 /// `sudo -n eclat-lab ARGS` typed by learner `user` (from their account: the classroom's
 /// sudoers rule and roster decide what it reaches).
-fn learner(user: &str, args: &[&str]) -> Output {
+fn learner(bin: &str, user: &str, args: &[&str]) -> Output {
     Command::new("sudo")
-        .args(["-n", "-u", user, "--", "sudo", "-n", BIN])
+        .args(["-n", "-u", user, "--", "sudo", "-n", bin])
         .args(args)
         .current_dir("/")
         .output()
@@ -73,24 +88,38 @@ fn ok(o: Output, what: &str) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
-/// The classroom, removed with `classroom down` when dropped (a failing test included).
+/// The classroom, removed with `classroom down` when dropped (a failing test included),
+/// then its binary.
 struct Classroom {
     prefix: String,
+    bin: String,
+}
+
+impl Classroom {
+    fn new() -> Self {
+        let prefix = unique_prefix();
+        let bin = install_bin(&prefix);
+        Classroom { prefix, bin }
+    }
 }
 
 impl Drop for Classroom {
     fn drop(&mut self) {
-        let o = root(&["classroom", "down", "--prefix", &self.prefix]);
+        if !Path::new(&self.bin).exists() {
+            return;
+        }
+        let o = root(&self.bin, &["classroom", "down", "--prefix", &self.prefix]);
         if !o.status.success() && !out(&o).contains("there is no classroom") {
             eprintln!("classroom down --prefix {}: {}", self.prefix, out(&o));
         }
+        let _ = std::fs::remove_dir_all(Path::new(&self.bin).parent().unwrap());
     }
 }
 
 /// `map_pcpu_mon[key]` of a learner's lab, summed over CPUs, read by the learner.
-fn counter(user: &str, key: u64) -> u64 {
+fn counter(bin: &str, user: &str, key: u64) -> u64 {
     let o = ok(
-        learner(user, &["--json", "map", "dump", "map_pcpu_mon"]),
+        learner(bin, user, &["--json", "map", "dump", "map_pcpu_mon"]),
         "map dump",
     );
     let v: serde_json::Value = serde_json::from_str(&o).expect("map dump --json");
@@ -133,17 +162,16 @@ fn need_sudo() {
 fn ten_learners_each_drive_exactly_their_own_lab() {
     need_root();
     need_sudo();
-    let prefix = unique_prefix();
-    let class = Classroom {
-        prefix: prefix.clone(),
-    };
+    let class = Classroom::new();
+    let (prefix, bin) = (class.prefix.clone(), class.bin.clone());
+    let bin = bin.as_str();
     let script = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../../lessons/07-first-eclat-script/solution/ports.eclat"
     );
     let n = LABS.to_string();
     let up = ok(
-        root(&[
+        root(bin, &[
             "--json", "classroom", "up", &n, "--prefix", &prefix, "--load", script,
         ]),
         "classroom up",
@@ -166,7 +194,7 @@ fn ten_learners_each_drive_exactly_their_own_lab() {
     }
     // again: nothing is created twice
     let again = ok(
-        root(&["--json", "classroom", "up", &n, "--prefix", &prefix]),
+        root(bin, &["--json", "classroom", "up", &n, "--prefix", &prefix]),
         "classroom up again",
     );
     let again: serde_json::Value = serde_json::from_str(&again).unwrap();
@@ -181,6 +209,7 @@ fn ten_learners_each_drive_exactly_their_own_lab() {
                 for (port, count) in [("6000", n.as_str()), ("5000", "20")] {
                     ok(
                         learner(
+                            bin,
                             u,
                             &[
                                 "traffic", "--from", "tg", "--to", "fc01::2", "--udp", port,
@@ -199,10 +228,10 @@ fn ten_learners_each_drive_exactly_their_own_lab() {
     for (i, u) in users.iter().enumerate() {
         let want = (40 + i as u64, 20);
         let deadline = Instant::now() + Duration::from_secs(5);
-        let mut got = (counter(u, 1), counter(u, 0));
+        let mut got = (counter(bin, u, 1), counter(bin, u, 0));
         while got != want && got.0 <= want.0 && got.1 <= want.1 && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(20));
-            got = (counter(u, 1), counter(u, 0));
+            got = (counter(bin, u, 1), counter(bin, u, 0));
         }
         assert_eq!(got, want, "{u}: DROP and PASS counters");
     }
@@ -221,24 +250,23 @@ fn ten_learners_each_drive_exactly_their_own_lab() {
 fn a_learner_reaches_their_own_lab_only() {
     need_root();
     need_sudo();
-    let prefix = unique_prefix();
-    let _class = Classroom {
-        prefix: prefix.clone(),
-    };
+    let class = Classroom::new();
+    let (prefix, bin) = (class.prefix.clone(), class.bin.clone());
+    let bin = bin.as_str();
     ok(
-        root(&["classroom", "up", "2", "--prefix", &prefix]),
+        root(bin, &["classroom", "up", "2", "--prefix", &prefix]),
         "classroom up",
     );
     let (a, b) = (format!("{prefix}01"), format!("{prefix}02"));
     let uid_a = nix::unistd::User::from_name(&a).unwrap().unwrap().uid.as_raw();
     // B's lab has a map A must not see: lesson 1's counter attached there
-    ok(learner(&b, &["topo", "up"]), "B's topology");
+    ok(learner(bin, &b, &["topo", "up"]), "B's topology");
     ok(
-        learner(&b, &["xdp", "attach", "xdp_counter", "sut", "enp6s0f0"]),
+        learner(bin, &b, &["xdp", "attach", "xdp_counter", "sut", "enp6s0f0"]),
         "B attaches",
     );
-    ok(learner(&a, &["topo", "up"]), "A's topology");
-    let b_maps = ok(learner(&b, &["map", "list"]), "B's maps");
+    ok(learner(bin, &a, &["topo", "up"]), "A's topology");
+    let b_maps = ok(learner(bin, &b, &["map", "list"]), "B's maps");
     assert!(b_maps.contains("pkt_count"), "{b_maps}");
 
     // A's environment pointing at B's lab, with sudo's own variables as sudo sets them: the
@@ -248,7 +276,7 @@ fn a_learner_reaches_their_own_lab_only() {
         ("ECLAT_LAB_BPFFS", format!("/sys/fs/bpf/eclat-{b}")),
         ("ECLAT_LAB_NS_PREFIX", format!("{b}-")),
     ];
-    let o = Command::new(BIN)
+    let o = Command::new(bin)
         .args(["map", "list"])
         .current_dir("/")
         .envs(b_vars.iter().map(|(k, v)| (*k, v.as_str())))
@@ -259,7 +287,7 @@ fn a_learner_reaches_their_own_lab_only() {
         .unwrap();
     let text = out(&o);
     assert!(!text.contains("pkt_count"), "A saw B's map: {text}");
-    let o = Command::new(BIN)
+    let o = Command::new(bin)
         .args(["--json", "topo", "status"])
         .current_dir("/")
         .envs(b_vars.iter().map(|(k, v)| (*k, v.as_str())))
@@ -273,9 +301,9 @@ fn a_learner_reaches_their_own_lab_only() {
     assert!(!text.contains(&format!("{b}-")), "A's status shows B's lab: {text}");
     // and sudo itself passes none of A's variables (the rule has no SETENV)
     for args in [
-        vec!["-n", "-u", &a, "--", "sudo", "-n", "-E", BIN, "map", "list"],
+        vec!["-n", "-u", &a, "--", "sudo", "-n", "-E", bin, "map", "list"],
         vec![
-            "-n", "-u", &a, "--", "sudo", "-n", "ECLAT_LAB_STATE=/tmp/x", BIN, "map", "list",
+            "-n", "-u", &a, "--", "sudo", "-n", "ECLAT_LAB_STATE=/tmp/x", bin, "map", "list",
         ],
     ] {
         let o = Command::new("sudo").args(&args).current_dir("/").output().unwrap();
@@ -289,10 +317,10 @@ fn a_learner_reaches_their_own_lab_only() {
         .output()
         .unwrap();
     assert!(!o.status.success(), "A ran id as root: {}", out(&o));
-    let id = ok(learner(&a, &["exec", "tg", "--", "id", "-u"]), "exec id");
+    let id = ok(learner(bin, &a, &["exec", "tg", "--", "id", "-u"]), "exec id");
     assert_eq!(id.trim(), uid_a.to_string(), "exec ran as {id}");
     // the classroom is the instructor's
-    let o = learner(&a, &["classroom", "status"]);
+    let o = learner(bin, &a, &["classroom", "status"]);
     assert!(
         !o.status.success() && out(&o).contains("instructor"),
         "{}",
@@ -304,12 +332,11 @@ fn a_learner_reaches_their_own_lab_only() {
 fn the_tutorial_opens_when_a_learner_logs_in_and_down_ends_the_session() {
     need_root();
     need_sudo();
-    let prefix = unique_prefix();
-    let class = Classroom {
-        prefix: prefix.clone(),
-    };
+    let class = Classroom::new();
+    let (prefix, bin) = (class.prefix.clone(), class.bin.clone());
+    let bin = bin.as_str();
     ok(
-        root(&["classroom", "up", "1", "--prefix", &prefix]),
+        root(bin, &["classroom", "up", "1", "--prefix", &prefix]),
         "classroom up",
     );
     let user = format!("{prefix}01");
@@ -326,7 +353,7 @@ fn the_tutorial_opens_when_a_learner_logs_in_and_down_ends_the_session() {
         std::fs::read_dir("/proc").unwrap().flatten().any(|e| {
             let p = e.path();
             std::fs::read_link(p.join("exe"))
-                .is_ok_and(|x| x.canonicalize().ok() == Path::new(BIN).canonicalize().ok())
+                .is_ok_and(|x| x == Path::new(bin))
                 && std::fs::read(p.join("environ")).is_ok_and(|env| {
                     env.split(|b| *b == 0)
                         .any(|v| v == format!("SUDO_UID={uid}").as_bytes())
