@@ -139,10 +139,10 @@ pub enum ClassroomCmd {
         /// the learners' user names: PREFIX and a number
         #[arg(long, default_value = "learner")]
         prefix: String,
-        /// the topology each lab is brought up with (default hike-lab)
+        /// the topology each lab without one is brought up with (default hike-lab)
         #[arg(long)]
         topology: Option<String>,
-        /// an eCLAT script loaded in each new lab (e.g. lesson 8's DDoS policy)
+        /// an eCLAT script loaded in each lab it brings up (e.g. lesson 8's DDoS policy)
         #[arg(long, value_name = "SCRIPT")]
         load: Option<PathBuf>,
         /// the lesson the new learners' tutorial opens on at their first login (default:
@@ -153,6 +153,7 @@ pub enum ClassroomCmd {
     /// Remove a classroom: each learner's sessions ended, lab reset, user and home deleted,
     /// then its sudoers file and roster; only what `classroom up` recorded
     Down {
+        /// the classroom's prefix, as given to `classroom up`
         #[arg(long, default_value = "learner")]
         prefix: String,
     },
