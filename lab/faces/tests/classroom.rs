@@ -319,6 +319,18 @@ fn a_learner_reaches_their_own_lab_only() {
     assert!(!o.status.success(), "A ran id as root: {}", out(&o));
     let id = ok(learner(bin, &a, &["exec", "tg", "--", "id", "-u"]), "exec id");
     assert_eq!(id.trim(), uid_a.to_string(), "exec ran as {id}");
+    // the lab reads and writes files for A with A's rights only: not /etc/shadow, and no
+    // drawing written where A may not write
+    let o = learner(bin, &a, &["compile", "/etc/shadow"]);
+    let text = out(&o);
+    assert!(
+        !o.status.success() && text.contains("files you can read yourself") && !text.contains("root:"),
+        "{text}"
+    );
+    let target = format!("/etc/eclat-classroom-test-{prefix}.svg");
+    let o = learner(bin, &a, &["topo", "draw", "--output", &target]);
+    let written = std::fs::remove_file(&target).is_ok();
+    assert!(!o.status.success() && !written, "A wrote {target}: {}", out(&o));
     // the classroom is the instructor's
     let o = learner(bin, &a, &["classroom", "status"]);
     assert!(

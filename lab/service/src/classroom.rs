@@ -445,3 +445,35 @@ pub unsafe fn confine_sudo_learner() -> Result<Option<String>> {
 pub fn confined_learner() -> Option<&'static str> {
     eclat_kernel::perms::confined().map(|c| c.user.as_str())
 }
+
+/// For a confined learner (a classroom's, through sudo): checks that they could open `path`
+/// for reading themselves (it is opened with their uid, on a thread of its own), so the lab,
+/// which runs as root, never shows them a file they may not read (a diagnostic quotes the
+/// file's lines). Nothing to check for anyone else, who runs the lab as root anyway.
+pub fn check_readable(path: &Path) -> Result<()> {
+    let Some(who) = eclat_kernel::perms::confined() else {
+        return Ok(());
+    };
+    let p = path.to_path_buf();
+    match eclat_kernel::perms::as_user(who.uid, who.gid, move || std::fs::File::open(&p)) {
+        Ok(Ok(_)) => Ok(()),
+        // a file that does not exist: the command says so itself (or creates a starter)
+        Ok(Err(e)) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Ok(Err(e)) => bail!(
+            "{}: {e}: on a classroom server the lab reads only files you can read yourself",
+            path.display()
+        ),
+        Err(e) => Err(e).context("taking the learner's rights"),
+    }
+}
+
+/// Writes a file a command was asked to write (`--output`) with the rights of the user who
+/// ran sudo (a classroom's learner included): created as theirs, and only where they may
+/// write. Without sudo, as this process.
+pub fn write_as_caller(path: &Path, data: &[u8]) -> Result<()> {
+    let p = path.to_path_buf();
+    let data = data.to_vec();
+    eclat_kernel::perms::as_invoking_user(move || std::fs::write(&p, &data))
+        .context("taking the rights of the user who ran sudo")?
+        .with_context(|| format!("writing {}", path.display()))
+}
