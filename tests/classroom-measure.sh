@@ -8,8 +8,9 @@
 #     `bpftool prog` before/after, machine-wide);
 #   - cross-talk: every learner sends the lesson 8 check's flood (100 UDP packets to fc01::2)
 #     from their own account (`sudo -n eclat-lab traffic ...`, as they would) at the same
-#     time, and each lab's counters must be exactly the check's (PASS 10, DROP 1,
-#     BLACKLISTED 89), whatever the others do;
+#     time, and each lab's counters must add up to exactly its own 100 packets (and are the
+#     check's split, PASS 10, DROP 1, BLACKLISTED 89, when the flood beats the token bucket's
+#     refill), whatever the others do;
 #   - with --tui K: K learners log in (`su - LEARNER` in tmux: their login opens the tutorial
 #     on lesson 8, as `classroom up --lesson 8` set it, polling its maps), and the CPU of their
 #     K idle tutorials over 30 s.
@@ -105,17 +106,28 @@ for i in $(seq 1 "$N"); do
 done
 wait
 t3=$(now_ms)
-bad=0
+# no cross-talk: each lab counted exactly its own 100 packets (PASS + DROP + BLACKLISTED =
+# 100: none of another lab's, none lost). The split is the check's (10, 1, 89) when each flood
+# is over before the policy's token bucket refills; on a loaded machine a flood can take
+# longer and a few more pass: those labs are counted apart, they are not cross-talk.
+bad=0; exact=0; slow=""
 for i in $(seq 1 "$N"); do
 	d=$(as_learner "$i" --json map dump map_pcpu_mon)
 	got=$(python3 -c '
 import json,sys
 v=json.loads(sys.argv[1]); rows=v["rows"]
 c={str(r["key"]):int(str(r["value"]).split()[0]) for r in rows}
-print(" ".join(f"{k}={c.get(k,0)}" for k in ("0","1","2","3")))' "$d" 2>&1)
-	[ "$got" = "0=10 1=1 2=0 3=89" ] || { echo "learner $i: map_pcpu_mon $got, expected 0=10 1=1 2=0 3=89"; bad=1; }
+print(" ".join(str(c.get(k,0)) for k in ("0","1","2","3")))' "$d" 2>&1)
+	read -r pass drop redir black <<< "$got"
+	if [ "$((pass + drop + redir + black))" != 100 ]; then
+		echo "learner $i: map_pcpu_mon PASS $pass DROP $drop REDIRECT $redir BLACKLISTED $black: not its 100 packets"; bad=1
+	elif [ "$pass $drop $redir $black" = "10 1 0 89" ]; then
+		exact=$((exact + 1))
+	else
+		slow="$slow $i($pass/$drop/$black)"
+	fi
 done
-[ $bad = 0 ] && echo "cross-talk: none; all $N learners' labs counted their own 100 packets exactly (PASS 10, DROP 1, BLACKLISTED 89) while the others flooded ($((t3 - t2)) ms for the $N floods at once)"
+[ $bad = 0 ] && echo "cross-talk: none; every one of the $N labs counted exactly its own 100 packets while the others flooded ($((t3 - t2)) ms for the $N floods at once); $exact with the check's exact split (PASS 10, DROP 1, BLACKLISTED 89)${slow:+, the others' floods outlasted the token bucket's refill (learner(PASS/DROP/BLACKLISTED)):$slow}"
 
 if [ "$TUI" -gt 0 ]; then
 	# K learners log in: their login shell opens the tutorial (root's, through sudo)
