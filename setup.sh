@@ -28,8 +28,9 @@ if [ "$(id -u)" != 0 ]; then
 fi
 
 # Packages: clang/llvm 19 build eBPF C; iproute2, ping and tmux are used by lessons and tests;
-# bpftool lets learners look at what the lab loaded.
-PKGS="clang-19 llvm-19 libbpf-dev linux-libc-dev iproute2 iputils-ping tmux bpftool ca-certificates curl"
+# bpftool lets learners look at what the lab loaded; sudo is how a classroom's learners run
+# their lab (`eclat-lab classroom`, and its test).
+PKGS="clang-19 llvm-19 libbpf-dev linux-libc-dev iproute2 iputils-ping tmux bpftool sudo ca-certificates curl"
 # The field's other tools, which lessons compare the lab with (bpftrace, bcc and its Python
 # bindings), and the running kernel's headers (bcc compiles against them): installed where the
 # distribution has them; the lab itself needs none of them. vagrant/box/build.sh puts them all

@@ -22,6 +22,13 @@ fn main() -> ExitCode {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
+    // a classroom's learner running the lab through sudo gets their own lab, whatever their
+    // environment says (before any thread starts: it sets the lab's variables)
+    // SAFETY: the process has one thread here
+    if let Err(e) = unsafe { eclat_service::classroom::confine_sudo_learner() } {
+        eprintln!("{}", render::error(&e));
+        return ExitCode::from(2);
+    }
     let cli = Cli::parse();
     let env = LabEnv::from_env();
     // a progress file with fields that do not parse: the rest is kept, and the learner told

@@ -41,12 +41,27 @@ pub fn command(env: &LabEnv, node: &str, argv: &[String]) -> Result<Command, Exe
     let mut cmd = Command::new(found.as_deref().unwrap_or(prog));
     cmd.args(args);
     let raw = fd.as_raw_fd();
-    // SAFETY: setns(2) is async-signal-safe; `fd` stays open until the child has exec'd
-    // (we keep it alive in the closure, which the Command owns until spawn returns).
+    // a classroom's learner: the command runs as them (root in a node is root everywhere)
+    let drop_to = crate::perms::confined().cloned();
+    if let Some(who) = &drop_to {
+        cmd.env("HOME", crate::classroom::home_of(&who.user))
+            .env("USER", &who.user)
+            .env("LOGNAME", &who.user);
+    }
+    // SAFETY: setns(2), setgroups(2), setresgid(2) and setresuid(2) are async-signal-safe;
+    // `fd` stays open until the child has exec'd (we keep it alive in the closure, which the
+    // Command owns until spawn returns); the groups were read before the fork.
     unsafe {
         cmd.pre_exec(move || {
             let _keep = &fd;
             if libc::setns(raw, libc::CLONE_NEWNET) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            if let Some(who) = &drop_to
+                && (libc::setgroups(who.groups.len(), who.groups.as_ptr()) != 0
+                    || libc::setresgid(who.gid, who.gid, who.gid) != 0
+                    || libc::setresuid(who.uid, who.uid, who.uid) != 0)
+            {
                 return Err(std::io::Error::last_os_error());
             }
             Ok(())

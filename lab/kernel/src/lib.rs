@@ -4,6 +4,7 @@
 //! kernel state; this one records every object it creates in the [`journal`] first.
 
 pub mod bpffs;
+pub mod classroom;
 pub mod cleanup;
 pub mod cube;
 pub mod doctor;

@@ -150,6 +150,31 @@ pub fn invoking_user() -> Option<(u32, u32)> {
     (uid != 0).then_some((uid, gid))
 }
 
+/// A learner of a classroom (`eclat-lab classroom`) running the lab through `sudo`: the
+/// commands the lab runs for them in a node (`exec`, a check's observer) run with their own
+/// uid, gid and groups, never as root (root in a node's namespace is root on the machine,
+/// every other learner's lab included). Set once, at the start, by the binary.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Confined {
+    pub user: String,
+    pub uid: u32,
+    pub gid: u32,
+    /// the user's supplementary groups
+    pub groups: Vec<u32>,
+}
+
+static CONFINED: std::sync::OnceLock<Confined> = std::sync::OnceLock::new();
+
+/// Confines this process's `exec` to `who` (the first call wins; there is no way back).
+pub fn confine(who: Confined) {
+    let _ = CONFINED.set(who);
+}
+
+/// The learner this process runs for, when it is confined.
+pub fn confined() -> Option<&'static Confined> {
+    CONFINED.get()
+}
+
 /// Runs `f` with the rights of the user who ran `sudo`, on a thread of its own whose
 /// effective uid and gid are theirs (Linux credentials belong to a thread; the raw
 /// syscalls change only the calling one): what `f` creates is theirs from the start, and a
@@ -159,6 +184,13 @@ pub fn as_invoking_user<T: Send>(f: impl FnOnce() -> T + Send) -> io::Result<T> 
     let Some((uid, gid)) = invoking_user() else {
         return Ok(f());
     };
+    as_user(uid, gid, f)
+}
+
+/// Runs `f` on a thread of its own whose effective uid and gid are `uid` and `gid` (no
+/// supplementary groups): what it creates is that user's, and it can do nothing they could
+/// not (`classroom up` writes a learner's login files this way).
+pub fn as_user<T: Send>(uid: u32, gid: u32, f: impl FnOnce() -> T + Send) -> io::Result<T> {
     std::thread::scope(|s| {
         let t = s.spawn(move || -> io::Result<T> {
             let keep = libc::uid_t::MAX; // -1: leave the real and saved ids as they are

@@ -18,6 +18,7 @@
 
 pub mod catalog;
 pub mod chains;
+pub mod classroom;
 pub mod cubes;
 pub mod doctor;
 pub mod draw;

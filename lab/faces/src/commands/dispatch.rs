@@ -17,7 +17,7 @@ use tokio::sync::mpsc;
 
 use super::reply::*;
 use super::table::{
-    ChainCmd, Cmd, CubeCmd, DevCmd, LessonCmd, MapCmd, ModuleCmd, TopoCmd, TrafficArgs, XdpCmd,
+    ChainCmd, ClassroomCmd, Cmd, CubeCmd, DevCmd, LessonCmd, MapCmd, ModuleCmd, TopoCmd, TrafficArgs, XdpCmd,
 };
 
 /// What a running command needs besides its arguments.
@@ -139,7 +139,7 @@ fn write_svg(output: Option<&Path>, svg: &str) -> Result<Option<String>> {
             out.display()
         );
     }
-    std::fs::write(out, svg).with_context(|| format!("writing {}", out.display()))?;
+    eclat_service::classroom::write_as_caller(out, svg.as_bytes())?;
     Ok(Some(out.display().to_string()))
 }
 
@@ -154,6 +154,36 @@ fn input(path: &Path) -> Result<PathBuf> {
     Ok(path.to_path_buf())
 }
 
+/// The files a command reads that the user names (scripts, objects, topology files, pcaps).
+fn files_read(cmd: &Cmd) -> Vec<&Path> {
+    let path_like = |s: &str| {
+        s.contains('/') || [".toml", ".c", ".o"].iter().any(|x| s.ends_with(x))
+    };
+    match cmd {
+        Cmd::Compile { script, .. }
+        | Cmd::Load { script, .. }
+        | Cmd::Chain(ChainCmd::Draw { script, .. }) => vec![script.as_path()],
+        Cmd::Test { script, pcap, .. } => {
+            let mut v = vec![script.as_path()];
+            v.extend(pcap.as_deref());
+            v
+        }
+        Cmd::Traffic(a) => a.pcap.as_deref().into_iter().collect(),
+        Cmd::Xdp(XdpCmd::Load { file }) | Cmd::Module(ModuleCmd::Build { file }) => {
+            vec![file.as_path()]
+        }
+        Cmd::Module(ModuleCmd::Load { program }) if path_like(program) => {
+            vec![Path::new(program)]
+        }
+        Cmd::Topo(TopoCmd::Up { name: Some(n) } | TopoCmd::Draw { name: Some(n), .. })
+            if path_like(n) =>
+        {
+            vec![Path::new(n)]
+        }
+        _ => Vec::new(),
+    }
+}
+
 /// Runs one command.
 pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<Reply> {
     if cmd.needs_root() && !Lab::privileged() {
@@ -162,8 +192,12 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<Reply> {
         }
         .into());
     }
+    // a classroom's learner: the lab reads only the files they could read themselves
+    for f in files_read(&cmd) {
+        eclat_service::classroom::check_readable(f)?;
+    }
     // every privileged command first removes the leftovers of a crashed run
-    if cmd.needs_root() && !matches!(cmd, Cmd::Reset) {
+    if cmd.needs_root() && !matches!(cmd, Cmd::Reset | Cmd::Classroom(_)) {
         ctx.lab.recover().await?;
     }
     let lab = &ctx.lab;
@@ -391,6 +425,7 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<Reply> {
         },
         Cmd::Lesson(l) => lesson(ctx, l).await?,
         Cmd::Reset => Reply::Reset(lab.reset().await?),
+        Cmd::Classroom(c) => classroom(c).await?,
         Cmd::Bench(b) => {
             let updates = ctx.updates.clone();
             let progress: crate::bench::Progress = std::sync::Arc::new(move |progress| {
@@ -400,6 +435,41 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<Reply> {
                 crate::bench::run(&ctx.lab, &ctx.cancel, progress, b).await?,
             ))
         }
+    })
+}
+
+async fn classroom(c: ClassroomCmd) -> Result<Reply> {
+    use eclat_service::classroom as class;
+    if let Some(who) = class::confined_learner() {
+        bail!(
+            "`classroom` commands are the instructor's: {} is a learner of a classroom, whose \
+             sudo reaches their own lab only. Run them as root (`sudo -i`, then `eclat-lab \
+             classroom ...`) from an account that is not a learner's",
+            who
+        );
+    }
+    Ok(match c {
+        ClassroomCmd::Up {
+            count,
+            prefix,
+            topology,
+            load,
+            lesson,
+        } => Reply::ClassroomUp(
+            class::up(class::UpRequest {
+                prefix,
+                count,
+                topology,
+                load,
+                lesson: match lesson {
+                    Some(l) => Some(lessons::find(&l)?.id),
+                    None => None,
+                },
+            })
+            .await?,
+        ),
+        ClassroomCmd::Down { prefix } => Reply::ClassroomDown(class::down(prefix).await?),
+        ClassroomCmd::Status => Reply::ClassroomStatus(class::status().await?),
     })
 }
 

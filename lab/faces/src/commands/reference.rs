@@ -106,6 +106,9 @@ fn schema_fields(path: &[&str]) -> Option<Vec<Field>> {
         ["lesson", "solve"] => fields_of::<Solved>(),
         ["reset"] => fields_of::<ResetReport>(),
         ["bench"] => fields_of::<crate::bench::BenchReport>(),
+        ["classroom", "up"] => fields_of::<eclat_service::classroom::ClassroomUp>(),
+        ["classroom", "down"] => fields_of::<eclat_service::classroom::ClassroomDown>(),
+        ["classroom", "status"] => fields_of::<eclat_service::classroom::ClassroomStatus>(),
         _ => return None,
     })
 }

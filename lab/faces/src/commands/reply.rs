@@ -262,6 +262,9 @@ pub enum Reply {
     LessonSolve(Solved),
     Reset(ResetReport),
     Bench(Box<BenchReport>),
+    ClassroomUp(eclat_service::classroom::ClassroomUp),
+    ClassroomDown(eclat_service::classroom::ClassroomDown),
+    ClassroomStatus(eclat_service::classroom::ClassroomStatus),
 }
 
 impl Reply {

@@ -121,6 +121,44 @@ pub enum Cmd {
     Reset,
     /// Performance figures, measured against baselines in the same run
     Bench(BenchArgs),
+    /// A classroom on this server: N learners, each a Unix user with a lab of their own
+    /// (instructor, as root)
+    #[command(subcommand)]
+    Classroom(ClassroomCmd),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ClassroomCmd {
+    /// Create the learners PREFIX01..PREFIXnn this classroom lacks (user, home, password,
+    /// their own lab: state, bpffs root, namespace prefix; the tutorial on login; sudo for
+    /// the lab's binary alone), then bring their labs up; again, it creates only what is
+    /// missing
+    Up {
+        /// how many learners the classroom has
+        count: usize,
+        /// the learners' user names: PREFIX and a number
+        #[arg(long, default_value = "learner")]
+        prefix: String,
+        /// the topology each lab without one is brought up with (default hike-lab)
+        #[arg(long)]
+        topology: Option<String>,
+        /// an eCLAT script loaded in each lab it brings up (e.g. lesson 8's DDoS policy)
+        #[arg(long, value_name = "SCRIPT")]
+        load: Option<PathBuf>,
+        /// the lesson the new learners' tutorial opens on at their first login (default:
+        /// lesson 1)
+        #[arg(long)]
+        lesson: Option<String>,
+    },
+    /// Remove a classroom: each learner's sessions ended, lab reset, user and home deleted,
+    /// then its sudoers file and roster; only what `classroom up` recorded
+    Down {
+        /// the classroom's prefix, as given to `classroom up`
+        #[arg(long, default_value = "learner")]
+        prefix: String,
+    },
+    /// The classrooms on this machine: learners, passwords, labs, who is logged in
+    Status,
 }
 
 #[derive(Debug, Subcommand)]

@@ -3,6 +3,7 @@
 //! shows it. (`--json` prints the values themselves.)
 
 mod bench;
+mod classroom;
 mod cubes;
 mod lab;
 mod learn;
@@ -108,6 +109,9 @@ pub fn reply(r: &Reply) -> String {
         ),
         LessonSolution(s) => s.solution.clone(),
         Reset(r) => lab::reset(r),
+        ClassroomUp(u) => classroom::up(u),
+        ClassroomDown(d) => classroom::down(d),
+        ClassroomStatus(c) => classroom::status(c),
         Bench(b) => bench::report(b),
     }
 }

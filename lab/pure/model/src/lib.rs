@@ -3,12 +3,14 @@
 //! verifier logs explained (`verifier`), what an object's BTF and ELF sections say (`btf`,
 //! `meta`), map bytes decoded through BTF layouts (`display`), MAC addresses (`mac`) and the
 //! table of the lab's prebuilt plain XDP programs (`prebuilt`), and pictures of a topology, a
-//! compiled chain and a packet's path through HIKe as SVG (`draw`).
+//! compiled chain and a packet's path through HIKe as SVG (`draw`), and a classroom of
+//! learner labs on one server planned (`classroom`).
 //!
 //! Every parser here returns an error with a place (line:column, byte offset) instead of
 //! panicking, whatever its input.
 
 pub mod btf;
+pub mod classroom;
 pub mod display;
 pub mod draw;
 pub mod mac;
