@@ -62,6 +62,18 @@ pub struct CommandFigures {
     pub process_ms: Stat,
     /// in the TUI: from saving the solution of each lesson's first exercise to the verdict
     pub tui_saves: Vec<super::figures::SaveFigure>,
+    /// the machine's load average over one minute (`/proc/loadavg`) when the section started
+    /// and when it ended: whole-process times grow with it (a check waits for the CPU at each
+    /// of its steps)
+    pub load_average: (f64, f64),
+}
+
+/// The load average over the last minute, 0 when it cannot be read.
+fn load_average() -> f64 {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|s| s.split_whitespace().next().and_then(|v| v.parse().ok()))
+        .unwrap_or(0.0)
 }
 
 fn run(bin: &Path, env: &LabEnv, args: &[&str], reuse: bool) -> Result<(f64, String)> {
@@ -103,7 +115,11 @@ fn parse_check(json: &str) -> Result<(bool, Vec<(String, f64)>)> {
 /// Measures every exercise's check (`runs` times with reuse, `runs` times without,
 /// alternating) and the lesson commands, against a throw-away lab `env`.
 pub fn measure(bin: &Path, env: &LabEnv, runs: u32, say: &dyn Fn(&str)) -> Result<CommandFigures> {
-    let r = measure_inner(bin, env, runs, say);
+    let load = load_average();
+    let r = measure_inner(bin, env, runs, say).map(|mut f| {
+        f.load_average = (load, load_average());
+        f
+    });
     let reset = run(bin, env, &["reset"], true);
     let _ = std::fs::remove_dir_all(&env.state_dir);
     let f = r?;
@@ -259,5 +275,6 @@ fn measure_inner(
         checks,
         commands,
         process_ms: stat(process),
+        load_average: (0.0, 0.0),
     })
 }
