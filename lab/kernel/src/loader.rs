@@ -1,8 +1,10 @@
 //! aya's object loaders, one of each kind per process. aya 0.14's `EbpfLoader::new()` parses
 //! the kernel's BTF itself (about 20 ms, 50-150 ms on a busy machine), whatever `.btf()` says
 //! next: the lab keeps one loader per kind of object instead of making one per load, and
-//! makes each where aya finds no kernel BTF to parse ([`new_loader`]), then gives it the
-//! process's one parse ([`kernel_btf`]).
+//! makes each where aya finds no kernel BTF to parse ([`new_loader`]). Each load then gets
+//! the process's one parse of it ([`kernel_btf`]) only when the object has CO-RE relocations,
+//! the one thing aya reads it for ([`btf_for`]): the lab's objects have none, so most
+//! processes never parse it.
 
 use std::sync::{Mutex, OnceLock};
 
@@ -14,23 +16,38 @@ pub fn kernel_btf() -> Option<&'static aya::Btf> {
     BTF.get_or_init(|| aya::Btf::from_sys_fs().ok()).as_ref()
 }
 
+/// The kernel's BTF a loader needs to load the object `data`: aya reads it only to relocate
+/// the object's CO-RE accesses (`Object::relocate_btf`, nothing when the object has none), so
+/// an object without CO-RE relocations gets none, and the kernel's BTF is not parsed for it
+/// (`hike::stamp::linked` decides the same way). An object aya-obj cannot parse gets it:
+/// aya's own error then says why.
+pub(crate) fn btf_for(data: &[u8]) -> Option<&'static aya::Btf> {
+    match aya_obj::Object::parse(data) {
+        Ok(o) if !o.has_btf_relocations() => None,
+        _ => kernel_btf(),
+    }
+}
+
 type Shared = Mutex<Option<aya::EbpfLoader<'static>>>;
 
-/// Runs `f` with the loader kept in `slot`, made on first use with the kernel's BTF.
-fn with_shared<R>(slot: &Shared, f: impl FnOnce(&mut aya::EbpfLoader<'static>) -> R) -> R {
+/// Runs `f` with the loader kept in `slot` (made on first use), set up with the kernel's BTF
+/// that the object `data` needs ([`btf_for`]).
+fn with_shared<R>(
+    slot: &Shared,
+    data: &[u8],
+    f: impl FnOnce(&mut aya::EbpfLoader<'static>) -> R,
+) -> R {
     let mut loader = slot.lock().unwrap_or_else(|e| e.into_inner());
-    f(loader.get_or_insert_with(|| {
-        let mut l = new_loader();
-        l.btf(kernel_btf());
-        l
-    }))
+    let l = loader.get_or_insert_with(new_loader);
+    l.btf(btf_for(data));
+    f(l)
 }
 
 /// `aya::EbpfLoader::new()` without its own parse of the kernel's BTF: made on a thread of
 /// its own whose private mount namespace has an empty `/sys/kernel/btf`, so aya's
 /// `Btf::from_sys_fs()` fails at once (the mount is never seen outside that thread, and goes
 /// with it). The caller gives the loader [`kernel_btf`] next, as every loader of the lab
-/// does. Where the namespace cannot be made (no privilege), aya parses as before.
+/// does ([`btf_for`]). Where the namespace cannot be made (no privilege), aya parses as before.
 pub(crate) fn new_loader() -> aya::EbpfLoader<'static> {
     let made = std::thread::spawn(|| {
         if hide_kernel_btf().is_ok() {
@@ -71,17 +88,23 @@ fn hide_kernel_btf() -> nix::Result<()> {
 /// object load sets the pin of every map its object declares, aya reads only the settings of
 /// the maps an object has, and nothing sets a global here (compiled chains, which do, use
 /// their own).
-pub(crate) fn with_object_loader<R>(f: impl FnOnce(&mut aya::EbpfLoader<'static>) -> R) -> R {
+pub(crate) fn with_object_loader<R>(
+    data: &[u8],
+    f: impl FnOnce(&mut aya::EbpfLoader<'static>) -> R,
+) -> R {
     static LOADER: Shared = Mutex::new(None);
-    with_shared(&LOADER, f)
+    with_shared(&LOADER, data, f)
 }
 
 /// Runs `f` with this process's loader of plain objects (the lab's XDP programs, a learner's
 /// C file): nothing ever sets a map pin, a global or a limit on it, so every load through it
 /// starts from aya's defaults with fresh maps.
-pub(crate) fn with_plain_loader<R>(f: impl FnOnce(&mut aya::EbpfLoader<'static>) -> R) -> R {
+pub(crate) fn with_plain_loader<R>(
+    data: &[u8],
+    f: impl FnOnce(&mut aya::EbpfLoader<'static>) -> R,
+) -> R {
     static LOADER: Shared = Mutex::new(None);
-    with_shared(&LOADER, f)
+    with_shared(&LOADER, data, f)
 }
 
 #[cfg(test)]

@@ -249,8 +249,10 @@ whole commands (wall time of the process, median of {} runs [min..max]; a proces
             .map(|(what, ms)| format!("{ms:.0} {what}"))
             .collect();
         text.push_str(&format!(
-            "       in process (ms): {}
+            "       CPU {:.0} ms (without reuse {:.0} ms); in process (ms): {}
 ",
+            f.cpu_ms.median,
+            f.baseline_cpu_ms.median,
             parts.join("; ")
         ));
     }

@@ -356,7 +356,6 @@ impl Hike {
         // pin of every map of its object, and aya only reads the settings of the maps an
         // object has.
         let mut loader = crate::loader::new_loader();
-        loader.btf(super::kernel_btf());
         let no_pins = Vec::new();
         // each program's code as aya submits it, for the tags (computed once per program)
         let mut linked = BTreeMap::new();
@@ -525,6 +524,7 @@ impl Hike {
             ));
         };
         loader.override_global(jit::CONT_SYMBOL, cont, true);
+        loader.btf(crate::loader::btf_for(&stamped));
         let mut ebpf = loader
             .load(&stamped)
             .map_err(|e| format!("{package}.{name}: {e}"))?;

@@ -1184,7 +1184,7 @@ fn load_object(
         journal,
         &pins.iter().map(|(_, p)| p.clone()).collect::<Vec<_>>(),
     )?;
-    let mut ebpf = super::with_object_loader(|loader| {
+    let mut ebpf = super::with_object_loader(data, |loader| {
         for (name, p) in &pins {
             loader.map_pin_path(super::intern(name), p.clone());
         }
