@@ -870,3 +870,42 @@ fn a_second_process_reuses_the_pinned_instance() {
         .unwrap();
     assert_eq!(out.action(), Some(XdpAction::Pass));
 }
+
+/// `empty_maps` (between the groups of packets of one `test`, a lesson's verdict checks):
+/// what the packets left in the maps is gone, the loader's entry with it, while the stored
+/// chain and the registered programs stay: the entry written again, the same packet counts
+/// from zero, through the same chain.
+#[test]
+fn emptied_maps_keep_the_chains_and_programs() {
+    let mut s = setup();
+    let mut c = call_with(ids::MONITOR, &[7]);
+    c.extend(call_with(ids::HIKE_PASS, &[]));
+    c.push(exit());
+    s.classify_to(A, &c).unwrap();
+    for _ in 0..3 {
+        s.run(&bench_frame()).unwrap();
+    }
+    assert_eq!(mon(&s, 7), 3);
+    let registered = s.hike.registered().unwrap();
+    s.hike.empty_maps().unwrap();
+    assert_eq!(mon(&s, 7), 0, "the counter was not emptied");
+    assert_eq!(s.hike.registered().unwrap(), registered);
+    let stored = s.hike.chains().unwrap();
+    assert!(
+        stored.iter().any(|x| x.id == A && x.insns == c),
+        "the chain went"
+    );
+    s.hike
+        .set_loader_chain(
+            "hike_default",
+            "ipv6_simple_classifier_map",
+            &0u32.to_ne_bytes(),
+            A,
+        )
+        .unwrap();
+    assert_eq!(
+        s.run(&bench_frame()).unwrap().action(),
+        Some(XdpAction::Pass)
+    );
+    assert_eq!(mon(&s, 7), 1);
+}

@@ -219,10 +219,10 @@ pub fn report(b: &BenchReport) -> String {
 fn commands(c: &crate::bench::commands::CommandFigures) -> String {
     let mut text = format!(
         "
-whole commands (wall time of the process, median of {} runs [min..max]; a process that does nothing: {:.0} ms)
+whole commands (wall time of the process, median of {} runs [min..max]; a process that does nothing: {:.0} ms; load average {:.1} at the start, {:.1} at the end)
   lesson check L ID, solution in place      with reuse                 ECLAT_LAB_CHECK_REUSE=off   ratio   first   goal
 ",
-        c.runs, c.process_ms.median
+        c.runs, c.process_ms.median, c.load_average.0, c.load_average.1
     );
     for f in &c.checks {
         let goal = if f.language == "C" { 600.0 } else { 250.0 };
@@ -249,8 +249,10 @@ whole commands (wall time of the process, median of {} runs [min..max]; a proces
             .map(|(what, ms)| format!("{ms:.0} {what}"))
             .collect();
         text.push_str(&format!(
-            "       in process (ms): {}
+            "       CPU {:.0} ms (without reuse {:.0} ms); in process (ms): {}
 ",
+            f.cpu_ms.median,
+            f.baseline_cpu_ms.median,
             parts.join("; ")
         ));
     }

@@ -1045,6 +1045,17 @@ impl Hike {
         self.not_the_labs()?;
         let embedded = hike_packages();
         self.remove_pins(&|pkg| embedded.iter().any(|e| e == pkg))?;
+        self.sources.clear();
+        self.empty_maps()
+    }
+
+    /// Empties every map of the loaded objects (not the system maps: the chains stay stored)
+    /// as a fresh load would have them, zeroes the VM's counters and turns its trace off:
+    /// what a packet of an earlier test left behind is gone, and the objects, their program
+    /// IDs and the stored chains stay (a `test` of several groups of packets runs each group
+    /// from this state).
+    pub fn empty_maps(&mut self) -> Result<(), HikeError> {
+        self.not_the_labs()?;
         let mut found = Vec::new();
         crate::bpffs::walk(&self.root.join("maps"), &mut found);
         let base = self.root.join("maps");
@@ -1063,7 +1074,6 @@ impl Hike {
                 })?;
             }
         }
-        self.sources.clear();
         self.reset_vm_state()
     }
 
@@ -1174,7 +1184,7 @@ fn load_object(
         journal,
         &pins.iter().map(|(_, p)| p.clone()).collect::<Vec<_>>(),
     )?;
-    let mut ebpf = super::with_object_loader(|loader| {
+    let mut ebpf = super::with_object_loader(data, |loader| {
         for (name, p) in &pins {
             loader.map_pin_path(super::intern(name), p.clone());
         }
