@@ -345,6 +345,40 @@ pub fn compile_figures(lab: &eclat_service::Lab, runs: u32) -> Result<CompileFig
     })
 }
 
+/// How long one section of the bench took.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct SectionTime {
+    /// the section's name, as `--only` takes it
+    pub section: String,
+    /// its wall time, in seconds
+    pub wall_s: f64,
+    /// the CPU time the bench and the processes it waited for used in it (user + system), in
+    /// seconds: about what the section would take on an idle machine, less its waits (pings,
+    /// the TUI's idle seconds, RCU grace periods)
+    pub cpu_s: f64,
+}
+
+/// The CPU time, in seconds, this process and its waited-for children have used so far.
+fn cpu_seconds() -> f64 {
+    let used = |who| {
+        // SAFETY: getrusage fills the zeroed struct it is given, nothing else.
+        let mut u: libc::rusage = unsafe { std::mem::zeroed() };
+        if unsafe { libc::getrusage(who, &mut u) } != 0 {
+            return 0.0;
+        }
+        let t = |v: libc::timeval| v.tv_sec as f64 + v.tv_usec as f64 / 1e6;
+        t(u.ru_utime) + t(u.ru_stime)
+    };
+    used(libc::RUSAGE_SELF) + used(libc::RUSAGE_CHILDREN)
+}
+
+/// The machine's load averages over 1, 5 and 15 minutes (`/proc/loadavg`), if readable.
+pub fn load_average() -> Option<[f64; 3]> {
+    let s = std::fs::read_to_string("/proc/loadavg").ok()?;
+    let mut it = s.split_whitespace().map(|w| w.parse::<f64>().ok());
+    Some([it.next()??, it.next()??, it.next()??])
+}
+
 /// Everything `eclat-lab bench` measured.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct BenchReport {
@@ -368,6 +402,11 @@ pub struct BenchReport {
     pub tui: Option<figures::TuiFigures>,
     /// whole processes: every exercise's check (with and without reuse) and lesson commands
     pub commands: Option<commands::CommandFigures>,
+    /// each section that ran, in order, with its wall and CPU time
+    pub sections: Vec<SectionTime>,
+    /// the machine's load averages (1, 5, 15 minutes) when the bench started; null when
+    /// `/proc/loadavg` cannot be read
+    pub load_average: Option<[f64; 3]>,
 }
 
 /// Runs the performance suite, saying which section runs as it goes.
@@ -393,26 +432,53 @@ pub async fn run(
     };
     let n = SECTIONS.iter().filter(|s| want(s)).count();
     let mut k = 0;
+    let load_average = load_average();
     // each section says what it measures and how long the bench has run so far, so a
-    // learner waiting for it sees it move
+    // learner waiting for it sees it move; each one's wall and CPU time go into the report
     let started = Instant::now();
-    let mut say_section = |what: &str| {
+    let mut sections: Vec<SectionTime> = Vec::new();
+    let mut current: Option<(&str, Instant, f64)> = None;
+    let end_section = |sections: &mut Vec<SectionTime>,
+                           current: &mut Option<(&'static str, Instant, f64)>| {
+        if let Some((name, t0, c0)) = current.take() {
+            sections.push(SectionTime {
+                section: name.to_string(),
+                wall_s: t0.elapsed().as_secs_f64(),
+                cpu_s: cpu_seconds() - c0,
+            });
+        }
+    };
+    let mut say_section = |sections: &mut Vec<SectionTime>,
+                           current: &mut Option<(&'static str, Instant, f64)>,
+                           name: &'static str,
+                           what: &str| {
+        end_section(sections, current);
         k += 1;
+        let last = sections
+            .last()
+            .map(|t| {
+                format!(
+                    "; {} took {:.1} s, {:.1} s of CPU",
+                    t.section, t.wall_s, t.cpu_s
+                )
+            })
+            .unwrap_or_default();
         progress(format!(
-            "bench {k}/{n}: {what} ({:.0} s so far)",
+            "bench {k}/{n}: {what} ({:.0} s so far{last})",
             started.elapsed().as_secs_f64()
         ));
+        *current = Some((name, Instant::now(), cpu_seconds()));
     };
     let runs = args.runs.max(1);
     let topo = if want("topo") {
-        say_section("topology up and down, against a shell script of `ip` commands");
+        say_section(&mut sections, &mut current, "topo", "topology up and down, against a shell script of `ip` commands");
         Some(tokio::task::spawn_blocking(move || topo_figures(runs)).await??)
     } else {
         None
     };
     eclat_service::checkpoint(cancel)?;
     let comp = if want("compile") {
-        say_section("eCLAT compile, against clang on the same chain in C");
+        say_section(&mut sections, &mut current, "compile", "eCLAT compile, against clang on the same chain in C");
         let lab = lab.clone();
         Some(tokio::task::spawn_blocking(move || compile_figures(&lab, runs)).await??)
     } else {
@@ -420,7 +486,7 @@ pub async fn run(
     };
     eclat_service::checkpoint(cancel)?;
     let vm = if want("vm") {
-        say_section("the HIKe VM and compiled chains (BPF_PROG_TEST_RUN), against raw programs");
+        say_section(&mut sections, &mut current, "vm", "the HIKe VM and compiled chains (BPF_PROG_TEST_RUN), against raw programs");
         let samples = args.runs.max(3);
         Some(
             tokio::task::spawn_blocking(move || {
@@ -438,7 +504,7 @@ pub async fn run(
     eclat_service::checkpoint(cancel)?;
     // the TUI in a pseudo-terminal, in a throw-away lab of its own
     let tui = if want("tui") {
-        say_section("the TUI in a pseudo-terminal (first frame, CPU while idle)");
+        say_section(&mut sections, &mut current, "tui", "the TUI in a pseudo-terminal (first frame, CPU while idle)");
         let bin = std::env::current_exe()?;
         let secs = args.tui_seconds;
         Some(
@@ -457,6 +523,9 @@ pub async fn run(
     eclat_service::checkpoint(cancel)?;
     let cmds = if want("commands") {
         say_section(
+            &mut sections,
+            &mut current,
+            "commands",
             "whole commands: each exercise's `lesson check` (with reuse and without, alternating), the TUI's save -> verdict, topo up/down, load, reload, reset",
         );
         let bin = std::env::current_exe()?;
@@ -472,7 +541,10 @@ pub async fn run(
     } else {
         None
     };
+    end_section(&mut sections, &mut current);
     Ok(BenchReport {
+        sections,
+        load_average,
         quick: args.quick.then(|| format!(
             "quick run: {} repetitions instead of 15, {} VM samples instead of 15, TUI CPU over {} s instead of 30, each check once with and once without reuse instead of 5 times: medians of fewer samples, the ratios and DDoS loads noisier by tens of percent",
             args.runs, args.runs.max(3), args.tui_seconds

@@ -212,7 +212,29 @@ pub fn report(b: &BenchReport) -> String {
     if let Some(c) = &b.commands {
         text.push_str(&commands(c));
     }
+    text.push_str(&sections(b));
     text.trim_end().to_string()
+}
+
+/// How long each section took, wall and CPU, and how busy the machine was.
+fn sections(b: &BenchReport) -> String {
+    if b.sections.is_empty() {
+        return String::new();
+    }
+    let parts: Vec<String> = b
+        .sections
+        .iter()
+        .map(|t| format!("{} {:.1} s ({:.1} s CPU)", t.section, t.wall_s, t.cpu_s))
+        .collect();
+    let wall: f64 = b.sections.iter().map(|t| t.wall_s).sum();
+    let cpu: f64 = b.sections.iter().map(|t| t.cpu_s).sum();
+    format!(
+        "\nbench sections, wall time (CPU time of the bench and the processes it ran): {}; in all {wall:.1} s ({cpu:.1} s CPU){}\n",
+        parts.join(", "),
+        b.load_average
+            .map(|l| format!("; load average at the start {:.2} {:.2} {:.2} on {} CPU(s)", l[0], l[1], l[2], eclat_kernel::sys::possible_cpus()))
+            .unwrap_or_default()
+    )
 }
 
 /// The whole-process section: what a user waits for.
