@@ -37,9 +37,10 @@ pub struct BenchArgs {
     /// Repetitions of each whole-process figure (each with and without reuse)
     #[arg(long, default_value_t = 5)]
     pub check_runs: u32,
-    /// A quick run (about two minutes on a busy 2-vCPU VM): 5 repetitions, 3 VM samples, TUI
-    /// CPU over 5 s, each check once with and once without reuse; the report says what that
-    /// costs
+    /// A quick run: 5 repetitions, 5 samples per VM case, TUI CPU over 5 s, each check once
+    /// with and once without reuse; the report's first line says what that loses (without the
+    /// commands section, 44 s on a 2-vCPU VM at load 22, debug build; each section prints
+    /// its time)
     #[arg(long)]
     pub quick: bool,
     /// Only these sections (repeatable): topo, compile, vm, tui, commands
@@ -354,8 +355,11 @@ pub struct SectionTime {
     pub wall_s: f64,
     /// the CPU time the bench and the processes it waited for used in it (user + system), in
     /// seconds: about what the section would take on an idle machine, less its waits (pings,
-    /// the TUI's idle seconds, RCU grace periods)
-    pub cpu_s: f64,
+    /// RCU grace periods); null for the TUI section, which runs alongside the compile and VM
+    /// sections (its CPU is counted in theirs)
+    pub cpu_s: Option<f64>,
+    /// the sections this one ran alongside (empty: alone)
+    pub alongside: Vec<String>,
 }
 
 /// The CPU time, in seconds, this process and its waited-for children have used so far.
@@ -370,6 +374,12 @@ fn cpu_seconds() -> f64 {
         t(u.ru_utime) + t(u.ru_stime)
     };
     used(libc::RUSAGE_SELF) + used(libc::RUSAGE_CHILDREN)
+}
+
+/// Clock ticks per second, the unit of a process's CPU time in `/proc/<pid>/stat`.
+fn sysconf_clk_tck() -> f64 {
+    // SAFETY: sysconf has no preconditions
+    (unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64).max(1.0)
 }
 
 /// The machine's load averages over 1, 5 and 15 minutes (`/proc/loadavg`), if readable.
@@ -404,6 +414,11 @@ pub struct BenchReport {
     pub commands: Option<commands::CommandFigures>,
     /// each section that ran, in order, with its wall and CPU time
     pub sections: Vec<SectionTime>,
+    /// the whole run's wall time, in seconds (less than the sections' sum when the TUI ran
+    /// alongside others)
+    pub total_wall_s: f64,
+    /// the whole run's CPU time (the bench and the processes it waited for), in seconds
+    pub total_cpu_s: f64,
     /// the machine's load averages (1, 5, 15 minutes) when the bench started; null when
     /// `/proc/loadavg` cannot be read
     pub load_average: Option<[f64; 3]>,
@@ -431,11 +446,12 @@ pub async fn run(
             && (s != "commands" || args.checks)
     };
     let n = SECTIONS.iter().filter(|s| want(s)).count();
-    let mut k = 0;
+    let k = std::sync::atomic::AtomicUsize::new(0);
     let load_average = load_average();
     // each section says what it measures and how long the bench has run so far, so a
     // learner waiting for it sees it move; each one's wall and CPU time go into the report
     let started = Instant::now();
+    let cpu0 = cpu_seconds();
     let mut sections: Vec<SectionTime> = Vec::new();
     let mut current: Option<(&str, Instant, f64)> = None;
     let end_section = |sections: &mut Vec<SectionTime>,
@@ -444,22 +460,25 @@ pub async fn run(
             sections.push(SectionTime {
                 section: name.to_string(),
                 wall_s: t0.elapsed().as_secs_f64(),
-                cpu_s: cpu_seconds() - c0,
+                cpu_s: Some(cpu_seconds() - c0),
+                alongside: Vec::new(),
             });
         }
     };
-    let mut say_section = |sections: &mut Vec<SectionTime>,
+    let say_section = |sections: &mut Vec<SectionTime>,
                            current: &mut Option<(&'static str, Instant, f64)>,
                            name: &'static str,
                            what: &str| {
         end_section(sections, current);
-        k += 1;
+        let k = k.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
         let last = sections
             .last()
             .map(|t| {
                 format!(
                     "; {} took {:.1} s, {:.1} s of CPU",
-                    t.section, t.wall_s, t.cpu_s
+                    t.section,
+                    t.wall_s,
+                    t.cpu_s.unwrap_or(f64::NAN)
                 )
             })
             .unwrap_or_default();
@@ -477,6 +496,28 @@ pub async fn run(
         None
     };
     eclat_service::checkpoint(cancel)?;
+    let tui_task = if want("tui") {
+        end_section(&mut sections, &mut current);
+        let k = k.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        progress(format!(
+            "bench {k}/{n}: the TUI in a pseudo-terminal (first frame, CPU while idle for {} s), alongside the next sections ({:.0} s so far)",
+            args.tui_seconds,
+            started.elapsed().as_secs_f64()
+        ));
+        let bin = std::env::current_exe()?;
+        let secs = args.tui_seconds;
+        Some(tokio::task::spawn_blocking(move || {
+            let t0 = Instant::now();
+            let f = figures::measure_tui(
+                &bin,
+                &LabEnv::for_test("tuibench"),
+                Duration::from_secs(secs),
+            );
+            (t0, f)
+        }))
+    } else {
+        None
+    };
     let comp = if want("compile") {
         say_section(&mut sections, &mut current, "compile", "eCLAT compile, against clang on the same chain in C");
         let lab = lab.clone();
@@ -502,23 +543,27 @@ pub async fn run(
         None
     };
     eclat_service::checkpoint(cancel)?;
-    // the TUI in a pseudo-terminal, in a throw-away lab of its own
-    let tui = if want("tui") {
-        say_section(&mut sections, &mut current, "tui", "the TUI in a pseudo-terminal (first frame, CPU while idle)");
-        let bin = std::env::current_exe()?;
-        let secs = args.tui_seconds;
-        Some(
-            tokio::task::spawn_blocking(move || {
-                figures::measure_tui(
-                    &bin,
-                    &LabEnv::for_test("tuibench"),
-                    Duration::from_secs(secs),
-                )
-            })
-            .await??,
-        )
-    } else {
-        None
+    // the TUI in a pseudo-terminal, in a throw-away lab of its own, alongside the compile and
+    // VM sections (its figures are its own process's: its first frame and its CPU time)
+    let tui = match tui_task {
+        Some(task) => {
+            let (t0, figures) = task.await?;
+            let f = figures?;
+            let mut alongside = Vec::new();
+            for s in ["compile", "vm"] {
+                if want(s) {
+                    alongside.push(s.to_string());
+                }
+            }
+            sections.push(SectionTime {
+                section: "tui".into(),
+                wall_s: t0.elapsed().as_secs_f64(),
+                cpu_s: None,
+                alongside,
+            });
+            Some(f)
+        }
+        None => None,
     };
     eclat_service::checkpoint(cancel)?;
     let cmds = if want("commands") {
@@ -543,12 +588,25 @@ pub async fn run(
     };
     end_section(&mut sections, &mut current);
     Ok(BenchReport {
+        total_wall_s: started.elapsed().as_secs_f64(),
+        total_cpu_s: cpu_seconds() - cpu0,
         sections,
         load_average,
-        quick: args.quick.then(|| format!(
-            "quick run: {} repetitions instead of 15, {} VM samples instead of 15, TUI CPU over {} s instead of 30, each check once with and once without reuse instead of 5 times: medians of fewer samples, the ratios and DDoS loads noisier by tens of percent",
-            args.runs, args.runs.max(3), args.tui_seconds
-        )),
+        quick: args.quick.then(|| {
+            let tick_points = 100.0 / sysconf_clk_tck() / args.tui_seconds.max(1) as f64;
+            format!(
+                "quick run, what it loses against the full one: topology and compile figures over {} runs instead of 15 (eCLAT {} compiles instead of 300, clang {} instead of 15); each VM case the minimum and median of {} samples instead of 15 (the lesson 8 pair still over 9 loads, each load's figure the best of {} instead of 15 samples); TUI CPU over {} s instead of 30 (counted in {:.0} ms ticks: +-{:.2} points instead of +-{:.2}); each check once with and once without reuse instead of 5 times (a single run, no median)",
+                args.runs,
+                args.runs * 20,
+                args.runs,
+                args.runs.max(3),
+                args.runs.max(3),
+                args.tui_seconds,
+                1000.0 / sysconf_clk_tck(),
+                tick_points,
+                100.0 / sysconf_clk_tck() / 30.0,
+            )
+        }),
         topology: topo,
         compile: comp,
         hike: vm,

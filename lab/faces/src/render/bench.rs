@@ -224,15 +224,29 @@ fn sections(b: &BenchReport) -> String {
     let parts: Vec<String> = b
         .sections
         .iter()
-        .map(|t| format!("{} {:.1} s ({:.1} s CPU)", t.section, t.wall_s, t.cpu_s))
+        .map(|t| match t.cpu_s {
+            Some(cpu) => format!("{} {:.1} s ({cpu:.1} s CPU)", t.section, t.wall_s),
+            None => format!(
+                "{} {:.1} s (alongside {})",
+                t.section,
+                t.wall_s,
+                t.alongside.join(" and ")
+            ),
+        })
         .collect();
-    let wall: f64 = b.sections.iter().map(|t| t.wall_s).sum();
-    let cpu: f64 = b.sections.iter().map(|t| t.cpu_s).sum();
     format!(
-        "\nbench sections, wall time (CPU time of the bench and the processes it ran): {}; in all {wall:.1} s ({cpu:.1} s CPU){}\n",
+        "\nbench sections, wall time (CPU time of the bench and the processes it ran): {}; the whole run {:.1} s ({:.1} s CPU){}\n",
         parts.join(", "),
+        b.total_wall_s,
+        b.total_cpu_s,
         b.load_average
-            .map(|l| format!("; load average at the start {:.2} {:.2} {:.2} on {} CPU(s)", l[0], l[1], l[2], eclat_kernel::sys::possible_cpus()))
+            .map(|l| format!(
+                "; load average at the start {:.2} {:.2} {:.2} on {} CPU(s)",
+                l[0],
+                l[1],
+                l[2],
+                eclat_kernel::sys::possible_cpus()
+            ))
             .unwrap_or_default()
     )
 }

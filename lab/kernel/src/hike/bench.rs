@@ -143,13 +143,26 @@ impl Setup {
 
     /// The same with another build of the VM (e.g. `vm/hike_vm_dyn.o`).
     pub fn with_vm(prefix: &str, vm_object: &str) -> Result<Self, HikeError> {
+        Self::with_vm_objects(prefix, vm_object, OBJECTS)
+    }
+
+    /// The same with only `objects` loaded (and only their programs of [`REGISTERED`]
+    /// registered).
+    pub fn with_vm_objects(
+        prefix: &str,
+        vm_object: &str,
+        objects: &[&str],
+    ) -> Result<Self, HikeError> {
         let root = ScratchRoot::new(prefix)?;
         let mut hike = Hike::open_with_vm(root.path(), vm_object)?;
-        for o in OBJECTS {
-            hike.load_embedded(o)?;
+        let mut packages = Vec::new();
+        for o in objects {
+            packages.push(hike.load_embedded(o)?.meta.package.clone());
         }
         for (pkg, name, id) in REGISTERED {
-            hike.register(*id, pkg, name)?;
+            if packages.iter().any(|p| p == pkg) {
+                hike.register(*id, pkg, name)?;
+            }
         }
         Ok(Self { hike, root })
     }
@@ -684,7 +697,16 @@ pub fn run(opts: BenchOptions) -> Result<BenchReport, HikeError> {
     routed_pkt[ROUTED_HOP_LIMIT_OFFSET] = 255;
     let mut dynamic = None;
     if opts.dynamic_dispatch {
-        let mut d = Setup::with_vm("eclat-lab-bench-dyn", "vm/hike_vm_dyn.o")?;
+        // only what its two null chains call, and the loader
+        let mut d = Setup::with_vm_objects(
+            "eclat-lab-bench-dyn",
+            "vm/hike_vm_dyn.o",
+            &[
+                "programs/hike_default.o",
+                "programs/bench.o",
+                "loaders/hike_default.o",
+            ],
+        )?;
         d.hike.set_jit(false);
         d.hike.store_chain(id(1), &null_chain(1))?;
         d.hike.store_chain(id(4), &null_chain(8))?;
