@@ -376,6 +376,50 @@ fn cpu_seconds() -> f64 {
     used(libc::RUSAGE_SELF) + used(libc::RUSAGE_CHILDREN)
 }
 
+/// What a quick run's figures lose against a full run's, for the sections that ran.
+fn quick_note(args: &BenchArgs, want: &dyn Fn(&str) -> bool) -> String {
+    let tck = sysconf_clk_tck();
+    let mut lost = Vec::new();
+    if want("topo") {
+        lost.push(format!(
+            "topology figures over {} runs instead of 15",
+            args.runs
+        ));
+    }
+    if want("compile") {
+        lost.push(format!(
+            "eCLAT compile over {} runs instead of 300, clang {} instead of 15",
+            args.runs * 20,
+            args.runs
+        ));
+    }
+    if want("vm") {
+        let s = args.runs.max(3);
+        lost.push(format!(
+            "each VM case the minimum and median of {s} samples instead of 15 (the lesson 8 pair still over 9 loads, each load's figure the best of {s} samples instead of 15)"
+        ));
+    }
+    if want("tui") {
+        lost.push(format!(
+            "TUI CPU over {} s instead of 30 (counted in {:.0} ms ticks: +-{:.2} points instead of +-{:.2})",
+            args.tui_seconds,
+            1000.0 / tck,
+            100.0 / tck / args.tui_seconds.max(1) as f64,
+            100.0 / tck / 30.0
+        ));
+    }
+    if want("commands") {
+        lost.push(format!(
+            "each check {} time(s) with and without reuse instead of 5 (no median of several runs)",
+            args.check_runs
+        ));
+    }
+    format!(
+        "quick run, what it loses against the full one: {}",
+        lost.join("; ")
+    )
+}
+
 /// Clock ticks per second, the unit of a process's CPU time in `/proc/<pid>/stat`.
 fn sysconf_clk_tck() -> f64 {
     // SAFETY: sysconf has no preconditions
@@ -592,25 +636,41 @@ pub async fn run(
         total_cpu_s: cpu_seconds() - cpu0,
         sections,
         load_average,
-        quick: args.quick.then(|| {
-            let tick_points = 100.0 / sysconf_clk_tck() / args.tui_seconds.max(1) as f64;
-            format!(
-                "quick run, what it loses against the full one: topology and compile figures over {} runs instead of 15 (eCLAT {} compiles instead of 300, clang {} instead of 15); each VM case the minimum and median of {} samples instead of 15 (the lesson 8 pair still over 9 loads, each load's figure the best of {} instead of 15 samples); TUI CPU over {} s instead of 30 (counted in {:.0} ms ticks: +-{:.2} points instead of +-{:.2}); each check once with and once without reuse instead of 5 times (a single run, no median)",
-                args.runs,
-                args.runs * 20,
-                args.runs,
-                args.runs.max(3),
-                args.runs.max(3),
-                args.tui_seconds,
-                1000.0 / sysconf_clk_tck(),
-                tick_points,
-                100.0 / sysconf_clk_tck() / 30.0,
-            )
-        }),
+        quick: args.quick.then(|| quick_note(&args, &want)),
         topology: topo,
         compile: comp,
         hike: vm,
         tui,
         commands: cmds,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_quick_note_names_what_each_section_that_ran_loses() {
+        let args = BenchArgs {
+            runs: 5,
+            tui_seconds: 5,
+            checks: true,
+            check_runs: 1,
+            quick: true,
+            only: vec![],
+        };
+        let all = quick_note(&args, &|_| true);
+        for part in [
+            "topology figures over 5 runs instead of 15",
+            "eCLAT compile over 100 runs instead of 300, clang 5 instead of 15",
+            "minimum and median of 5 samples instead of 15",
+            "still over 9 loads",
+            "TUI CPU over 5 s instead of 30",
+            "each check 1 time(s) with and without reuse instead of 5",
+        ] {
+            assert!(all.contains(part), "{part}: {all}");
+        }
+        let vm = quick_note(&args, &|s| s == "vm");
+        assert!(vm.contains("VM case") && !vm.contains("TUI") && !vm.contains("check"), "{vm}");
+    }
 }
