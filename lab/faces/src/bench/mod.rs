@@ -362,23 +362,9 @@ pub struct SectionTime {
     pub alongside: Vec<String>,
 }
 
-/// The CPU time, in seconds, this process and its waited-for children have used so far.
-fn cpu_seconds() -> f64 {
-    let used = |who| {
-        // SAFETY: getrusage fills the zeroed struct it is given, nothing else.
-        let mut u: libc::rusage = unsafe { std::mem::zeroed() };
-        if unsafe { libc::getrusage(who, &mut u) } != 0 {
-            return 0.0;
-        }
-        let t = |v: libc::timeval| v.tv_sec as f64 + v.tv_usec as f64 / 1e6;
-        t(u.ru_utime) + t(u.ru_stime)
-    };
-    used(libc::RUSAGE_SELF) + used(libc::RUSAGE_CHILDREN)
-}
-
 /// What a quick run's figures lose against a full run's, for the sections that ran.
 fn quick_note(args: &BenchArgs, want: &dyn Fn(&str) -> bool) -> String {
-    let tck = sysconf_clk_tck();
+    let tck = figures::clk_tck();
     let mut lost = Vec::new();
     if want("topo") {
         lost.push(format!(
@@ -418,12 +404,6 @@ fn quick_note(args: &BenchArgs, want: &dyn Fn(&str) -> bool) -> String {
         "quick run, what it loses against the full one: {}",
         lost.join("; ")
     )
-}
-
-/// Clock ticks per second, the unit of a process's CPU time in `/proc/<pid>/stat`.
-fn sysconf_clk_tck() -> f64 {
-    // SAFETY: sysconf has no preconditions
-    (unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64).max(1.0)
 }
 
 /// The machine's load averages over 1, 5 and 15 minutes (`/proc/loadavg`), if readable.
@@ -495,7 +475,7 @@ pub async fn run(
     // each section says what it measures and how long the bench has run so far, so a
     // learner waiting for it sees it move; each one's wall and CPU time go into the report
     let started = Instant::now();
-    let cpu0 = cpu_seconds();
+    let cpu0 = figures::cpu_seconds();
     let mut sections: Vec<SectionTime> = Vec::new();
     let mut current: Option<(&str, Instant, f64)> = None;
     let end_section = |sections: &mut Vec<SectionTime>,
@@ -504,7 +484,7 @@ pub async fn run(
             sections.push(SectionTime {
                 section: name.to_string(),
                 wall_s: t0.elapsed().as_secs_f64(),
-                cpu_s: Some(cpu_seconds() - c0),
+                cpu_s: Some(figures::cpu_seconds() - c0),
                 alongside: Vec::new(),
             });
         }
@@ -530,7 +510,7 @@ pub async fn run(
             "bench {k}/{n}: {what} ({:.0} s so far{last})",
             started.elapsed().as_secs_f64()
         ));
-        *current = Some((name, Instant::now(), cpu_seconds()));
+        *current = Some((name, Instant::now(), figures::cpu_seconds()));
     };
     let runs = args.runs.max(1);
     let topo = if want("topo") {
@@ -633,7 +613,7 @@ pub async fn run(
     end_section(&mut sections, &mut current);
     Ok(BenchReport {
         total_wall_s: started.elapsed().as_secs_f64(),
-        total_cpu_s: cpu_seconds() - cpu0,
+        total_cpu_s: figures::cpu_seconds() - cpu0,
         sections,
         load_average,
         quick: args.quick.then(|| quick_note(&args, &want)),
