@@ -542,31 +542,49 @@ pub async fn run(
     } else {
         None
     };
-    let comp = if want("compile") {
-        say_section(&mut sections, &mut current, "compile", "eCLAT compile, against clang on the same chain in C");
-        let lab = lab.clone();
-        Some(tokio::task::spawn_blocking(move || compile_figures(&lab, runs)).await??)
-    } else {
-        None
-    };
-    eclat_service::checkpoint(cancel)?;
-    let vm = if want("vm") {
-        say_section(&mut sections, &mut current, "vm", "the HIKe VM and compiled chains (BPF_PROG_TEST_RUN), against raw programs");
-        let samples = args.runs.max(3);
-        Some(
-            tokio::task::spawn_blocking(move || {
-                eclat_kernel::hike::bench::run(eclat_kernel::hike::bench::BenchOptions {
-                    samples,
-                    ..Default::default()
+    // the sections the TUI runs alongside; if one fails or the bench is stopped, the TUI's
+    // task is still waited for (it removes its lab), then the error returned
+    let middle = async {
+        let comp = if want("compile") {
+            say_section(&mut sections, &mut current, "compile", "eCLAT compile, against clang on the same chain in C");
+            let lab = lab.clone();
+            Some(tokio::task::spawn_blocking(move || compile_figures(&lab, runs)).await??)
+        } else {
+            None
+        };
+        eclat_service::checkpoint(cancel)?;
+        let vm = if want("vm") {
+            say_section(&mut sections, &mut current, "vm", "the HIKe VM and compiled chains (BPF_PROG_TEST_RUN), against raw programs");
+            let samples = args.runs.max(3);
+            Some(
+                tokio::task::spawn_blocking(move || {
+                    eclat_kernel::hike::bench::run(eclat_kernel::hike::bench::BenchOptions {
+                        samples,
+                        ..Default::default()
+                    })
                 })
-            })
-            .await?
-            .context("the HIKe VM benchmark")?,
-        )
-    } else {
-        None
+                .await?
+                .context("the HIKe VM benchmark")?,
+            )
+        } else {
+            None
+        };
+        eclat_service::checkpoint(cancel)?;
+        anyhow::Ok((comp, vm))
+    }
+    .await;
+    let (comp, vm) = match middle {
+        Ok(x) => {
+            end_section(&mut sections, &mut current);
+            x
+        }
+        Err(e) => {
+            if let Some(task) = tui_task {
+                let _ = task.await;
+            }
+            return Err(e);
+        }
     };
-    eclat_service::checkpoint(cancel)?;
     // the TUI in a pseudo-terminal, in a throw-away lab of its own, alongside the compile and
     // VM sections (its figures are its own process's: its first frame and its CPU time)
     let tui = match tui_task {
