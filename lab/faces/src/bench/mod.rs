@@ -39,7 +39,7 @@ pub struct BenchArgs {
     pub check_runs: u32,
     /// A quick run: 5 repetitions, 5 samples per VM case, TUI CPU over 5 s, each check once
     /// with and once without reuse; the report's first line says what that loses (without the
-    /// commands section, 44 s on a 2-vCPU VM at load 22, debug build; each section prints
+    /// commands section, 23 s on a 2-vCPU VM at load 26, debug build; each section prints
     /// its time)
     #[arg(long)]
     pub quick: bool,
