@@ -670,7 +670,10 @@ fn a_linked_chain_follows_the_test_clock() {
     let burst: Vec<XdpAction> = (0..12)
         .map(|_| s.run(&flood).unwrap().action().unwrap())
         .collect();
-    assert!(burst[..10].iter().all(|v| *v == XdpAction::Pass), "{burst:?}");
+    assert!(
+        burst[..10].iter().all(|v| *v == XdpAction::Pass),
+        "{burst:?}"
+    );
     assert_eq!(burst[10..], [XdpAction::Drop, XdpAction::Drop], "{burst:?}");
     // 9.999 s later: still on the blacklist
     clock(&s, 1000 + 9_999);

@@ -479,7 +479,7 @@ pub async fn run(
     let mut sections: Vec<SectionTime> = Vec::new();
     let mut current: Option<(&str, Instant, f64)> = None;
     let end_section = |sections: &mut Vec<SectionTime>,
-                           current: &mut Option<(&'static str, Instant, f64)>| {
+                       current: &mut Option<(&'static str, Instant, f64)>| {
         if let Some((name, t0, c0)) = current.take() {
             sections.push(SectionTime {
                 section: name.to_string(),
@@ -490,9 +490,9 @@ pub async fn run(
         }
     };
     let say_section = |sections: &mut Vec<SectionTime>,
-                           current: &mut Option<(&'static str, Instant, f64)>,
-                           name: &'static str,
-                           what: &str| {
+                       current: &mut Option<(&'static str, Instant, f64)>,
+                       name: &'static str,
+                       what: &str| {
         end_section(sections, current);
         let k = k.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
         let last = sections
@@ -514,7 +514,12 @@ pub async fn run(
     };
     let runs = args.runs.max(1);
     let topo = if want("topo") {
-        say_section(&mut sections, &mut current, "topo", "topology up and down, against a shell script of `ip` commands");
+        say_section(
+            &mut sections,
+            &mut current,
+            "topo",
+            "topology up and down, against a shell script of `ip` commands",
+        );
         Some(tokio::task::spawn_blocking(move || topo_figures(runs)).await??)
     } else {
         None
@@ -546,7 +551,12 @@ pub async fn run(
     // task is still waited for (it removes its lab), then the error returned
     let middle = async {
         let comp = if want("compile") {
-            say_section(&mut sections, &mut current, "compile", "eCLAT compile, against clang on the same chain in C");
+            say_section(
+                &mut sections,
+                &mut current,
+                "compile",
+                "eCLAT compile, against clang on the same chain in C",
+            );
             let lab = lab.clone();
             Some(tokio::task::spawn_blocking(move || compile_figures(&lab, runs)).await??)
         } else {
@@ -554,7 +564,12 @@ pub async fn run(
         };
         eclat_service::checkpoint(cancel)?;
         let vm = if want("vm") {
-            say_section(&mut sections, &mut current, "vm", "the HIKe VM and compiled chains (BPF_PROG_TEST_RUN), against raw programs");
+            say_section(
+                &mut sections,
+                &mut current,
+                "vm",
+                "the HIKe VM and compiled chains (BPF_PROG_TEST_RUN), against raw programs",
+            );
             let samples = args.runs.max(3);
             Some(
                 tokio::task::spawn_blocking(move || {
@@ -669,6 +684,9 @@ mod tests {
             assert!(all.contains(part), "{part}: {all}");
         }
         let vm = quick_note(&args, &|s| s == "vm");
-        assert!(vm.contains("VM case") && !vm.contains("TUI") && !vm.contains("check"), "{vm}");
+        assert!(
+            vm.contains("VM case") && !vm.contains("TUI") && !vm.contains("check"),
+            "{vm}"
+        );
     }
 }

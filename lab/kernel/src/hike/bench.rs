@@ -421,8 +421,7 @@ impl DispatcherHold {
     /// Lets `package.name` go (before its object is loaded again: the new program is held
     /// anew).
     pub fn release(&mut self, package: &str, name: &str) {
-        if let Some((ifindex, link)) = self.held.remove(&(package.to_string(), name.to_string()))
-        {
+        if let Some((ifindex, link)) = self.held.remove(&(package.to_string(), name.to_string())) {
             drop(link);
             self.free.push(ifindex);
         }
