@@ -367,6 +367,33 @@ pub fn prog_load_xdp(
     }
 }
 
+const BPF_LINK_CREATE: libc::c_long = 28;
+/// `XDP_FLAGS_SKB_MODE`: the generic (skb) XDP hook, which any device has.
+const XDP_FLAGS_SKB_MODE: u32 = 1 << 1;
+
+/// Attaches XDP program `prog` to interface `ifindex` of the calling thread's network
+/// namespace at the generic (skb) hook, as a BPF link (`BPF_LINK_CREATE`); closing the
+/// returned descriptor detaches it (as does the interface going away).
+pub fn xdp_link_generic(prog: BorrowedFd<'_>, ifindex: u32) -> io::Result<OwnedFd> {
+    #[repr(C, align(8))]
+    struct LinkCreate {
+        prog_fd: u32,
+        target_ifindex: u32,
+        attach_type: u32,
+        flags: u32,
+        _rest: [u64; 4],
+    }
+    let mut a = LinkCreate {
+        prog_fd: prog.as_raw_fd() as u32,
+        target_ifindex: ifindex,
+        attach_type: BPF_XDP,
+        flags: XDP_FLAGS_SKB_MODE,
+        _rest: [0; 4],
+    };
+    // SAFETY: a new file descriptor that nobody else owns.
+    bpf_raw(BPF_LINK_CREATE, &mut a).map(|fd| unsafe { OwnedFd::from_raw_fd(fd as i32) })
+}
+
 const BPF_ENABLE_STATS: libc::c_long = 32;
 const BPF_STATS_RUN_TIME: u32 = 0;
 

@@ -212,7 +212,43 @@ pub fn report(b: &BenchReport) -> String {
     if let Some(c) = &b.commands {
         text.push_str(&commands(c));
     }
+    text.push_str(&sections(b));
     text.trim_end().to_string()
+}
+
+/// How long each section took, wall and CPU, and how busy the machine was.
+fn sections(b: &BenchReport) -> String {
+    if b.sections.is_empty() {
+        return String::new();
+    }
+    let parts: Vec<String> = b
+        .sections
+        .iter()
+        .map(|t| match t.cpu_s {
+            Some(cpu) => format!("{} {:.1} s ({cpu:.1} s CPU)", t.section, t.wall_s),
+            None => format!(
+                "{} {:.1} s (alongside {})",
+                t.section,
+                t.wall_s,
+                t.alongside.join(" and ")
+            ),
+        })
+        .collect();
+    format!(
+        "\nbench sections, wall time (CPU time of the bench and the processes it ran): {}; the whole run {:.1} s ({:.1} s CPU){}\n",
+        parts.join(", "),
+        b.total_wall_s,
+        b.total_cpu_s,
+        b.load_average
+            .map(|l| format!(
+                "; load average at the start {:.2} {:.2} {:.2} on {} CPU(s)",
+                l[0],
+                l[1],
+                l[2],
+                eclat_kernel::sys::possible_cpus()
+            ))
+            .unwrap_or_default()
+    )
 }
 
 /// The whole-process section: what a user waits for.

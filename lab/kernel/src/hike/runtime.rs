@@ -11,7 +11,7 @@
 //! test`) have no journal: their root is removed as a whole.
 
 use std::collections::BTreeMap;
-use std::os::fd::{AsFd, BorrowedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
@@ -834,6 +834,23 @@ impl Hike {
         let md = self.open_map(map_package, map)?;
         let _ = crate::sys::delete(md.fd().as_fd(), &slot.to_ne_bytes());
         Ok(())
+    }
+
+    /// A file descriptor of program `package.name` of its own (a duplicate of the loaded
+    /// program's, or opened from its pin).
+    pub fn program_fd(&self, package: &str, name: &str) -> Result<OwnedFd, HikeError> {
+        self.with_program(package, name, |xdp| {
+            let fd = xdp.fd().map_err(|e| HikeError::Program {
+                program: name.into(),
+                detail: e.to_string(),
+            })?;
+            fd.as_fd()
+                .try_clone_to_owned()
+                .map_err(|e| HikeError::Program {
+                    program: name.into(),
+                    detail: e.to_string(),
+                })
+        })
     }
 
     /// Runs program `package.name` once per `repeat` on `packet` with `BPF_PROG_TEST_RUN`.
