@@ -175,7 +175,7 @@ fn files_read(cmd: &Cmd) -> Vec<&Path> {
         Cmd::Module(ModuleCmd::Load { program }) if path_like(program) => {
             vec![Path::new(program)]
         }
-        Cmd::Topo(TopoCmd::Up { name: Some(n) } | TopoCmd::Draw { name: Some(n), .. })
+        Cmd::Topo(TopoCmd::Up { name: Some(n), .. } | TopoCmd::Draw { name: Some(n), .. })
             if path_like(n) =>
         {
             vec![Path::new(n)]
