@@ -122,11 +122,37 @@ impl Background {
 
     /// Sends Ctrl-C, reads the rest of the output, and returns the exit code (the command is
     /// killed after `grace`).
-    pub fn interrupt(mut self, grace: Duration) -> Result<(i32, Vec<String>)> {
-        if self.run.try_wait().is_none() {
+    pub fn interrupt(self, grace: Duration) -> Result<(i32, Vec<String>)> {
+        self.interrupt_every(grace, grace)
+    }
+
+    /// [`Background::interrupt`] for a command that can miss a Ctrl-C: bpftrace checks for
+    /// one between its waits for events, and one that comes just before it waits is seen
+    /// only at the next signal. Ctrl-C is sent again every `every` until the command ends.
+    pub fn interrupt_every(
+        mut self,
+        grace: Duration,
+        every: Duration,
+    ) -> Result<(i32, Vec<String>)> {
+        let until = std::time::Instant::now() + grace;
+        while self.run.try_wait().is_none() {
+            let left = until.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                break;
+            }
             self.run.interrupt();
+            let next = std::time::Instant::now() + every.min(left);
+            while std::time::Instant::now() < next && self.run.try_wait().is_none() {
+                // keep reading: a command whose terminal is full would not end
+                if let Next::Line(l) = self.run.next_line(Duration::from_millis(10)) {
+                    self.output.push(l);
+                }
+            }
         }
-        let st = self.run.wait(grace).context("waiting for the command")?;
+        let st = match self.run.try_wait() {
+            Some(st) => st,
+            None => self.run.wait(Duration::ZERO).context("waiting for the command")?,
+        };
         loop {
             match self.run.next_line(Duration::from_millis(200)) {
                 Next::Line(l) => self.output.push(l),
