@@ -95,18 +95,9 @@ fn run_cpu(bin: &Path, env: &LabEnv, args: &[&str], reuse: bool) -> Result<(f64,
     } else {
         &[("ECLAT_LAB_CHECK_REUSE", "off")]
     };
-    let cpu = || {
-        // SAFETY: getrusage writes the struct it is given, nothing else
-        let mut u: libc::rusage = unsafe { std::mem::zeroed() };
-        if unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut u) } != 0 {
-            return 0.0;
-        }
-        let ms = |t: libc::timeval| t.tv_sec as f64 * 1000.0 + t.tv_usec as f64 / 1000.0;
-        ms(u.ru_utime) + ms(u.ru_stime)
-    };
-    let before = cpu();
+    let before = super::figures::children_cpu_ms();
     let (ms, out) = super::figures::run_timed(bin, env, args, off)?;
-    Ok((ms, cpu() - before, out))
+    Ok((ms, super::figures::children_cpu_ms() - before, out))
 }
 
 /// `passed` and each check's (`what`, `elapsed_ms`) from `lesson check --json`.

@@ -87,6 +87,18 @@ pub fn run_timed(
     Ok((ms, String::from_utf8_lossy(&out.stdout).into_owned()))
 }
 
+/// The CPU time (user + system, ms) of this process's children that it has waited for, and
+/// of theirs (`RUSAGE_CHILDREN`); 0 if it cannot be read.
+pub fn children_cpu_ms() -> f64 {
+    // SAFETY: getrusage writes the struct it is given, nothing else
+    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
+    if unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut u) } != 0 {
+        return 0.0;
+    }
+    let ms = |t: libc::timeval| t.tv_sec as f64 * 1000.0 + t.tv_usec as f64 / 1000.0;
+    ms(u.ru_utime) + ms(u.ru_stime)
+}
+
 /// utime + stime of a process, in clock ticks.
 /// The CPU time, in seconds, this process and its waited-for children have used so far.
 pub fn cpu_seconds() -> f64 {
