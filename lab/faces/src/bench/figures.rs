@@ -67,6 +67,21 @@ pub fn run_timed(
     args: &[&str],
     extra: &[(&str, &str)],
 ) -> Result<(f64, String)> {
+    let (ms, ok, out) = run_timed_status(bin, env, args, extra)?;
+    if !ok {
+        bail!("`eclat-lab {}` failed: {out}", args.join(" "));
+    }
+    Ok((ms, out))
+}
+
+/// [`run_timed`] whatever the command's exit status: (wall ms, whether it exited 0, its
+/// stdout, and its stderr after it when it failed).
+pub fn run_timed_status(
+    bin: &Path,
+    env: &LabEnv,
+    args: &[&str],
+    extra: &[(&str, &str)],
+) -> Result<(f64, bool, String)> {
     let t0 = Instant::now();
     let out = Command::new(bin)
         .args(args)
@@ -76,15 +91,11 @@ pub fn run_timed(
         .output()
         .with_context(|| format!("running {} {}", bin.display(), args.join(" ")))?;
     let ms = t0.elapsed().as_secs_f64() * 1000.0;
+    let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
     if !out.status.success() {
-        bail!(
-            "`eclat-lab {}` failed: {}{}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
+        text.push_str(&String::from_utf8_lossy(&out.stderr));
     }
-    Ok((ms, String::from_utf8_lossy(&out.stdout).into_owned()))
+    Ok((ms, out.status.success(), text))
 }
 
 /// The CPU time (user + system, ms) of this process's children that it has waited for, and
