@@ -78,6 +78,47 @@ fn an_indented_top_level_line() {
     assert_eq!(c.diagnostics[0].message, "unexpected indentation");
 }
 
+/// `x /= v` and `x %= v` are refused when either side is signed (the variable, or the value
+/// unless the operation is a shift).
+#[test]
+fn signed_division_by_assignment_is_refused() {
+    let src = |decl: &str, stmt: &str| {
+        format!(
+            "from programs.hike_default import hike_pass\ndef c():\n    s32 : s = 3\n    {decl}\n    {stmt}\n    hike_pass()\n"
+        )
+    };
+    for (decl, stmt, refused) in [
+        ("s32 : x = 8", "x /= 2", true),
+        ("u32 : x = 8", "x /= s", true),
+        ("u32 : x = 8", "x %= s", true),
+        ("u32 : x = 8", "x /= 2", false),
+        ("u32 : x = 8", "x <<= s", false),
+    ] {
+        let c = compile(&src(decl, stmt));
+        let codes = codes(&c);
+        assert_eq!(
+            codes.contains(&"signed-division"),
+            refused,
+            "{decl}; {stmt}: {codes:?}"
+        );
+    }
+}
+
+/// A constant is imported from its own package, not from another one.
+#[test]
+fn constants_are_imported_from_their_package() {
+    let src = |package: &str| {
+        format!(
+            "from programs.hike_default import hike_pass, monitor\nfrom programs.{package} import HIKE_INFO_L2\ndef c():\n    monitor(HIKE_INFO_L2)\n    hike_pass()\n"
+        )
+    };
+    let c = compile(&src("info"));
+    assert!(c.output.is_some(), "{:?}", c.diagnostics);
+    let c = compile(&src("meter"));
+    assert!(c.output.is_none());
+    assert!(!codes(&c).is_empty());
+}
+
 /// A backslash at the end of a line (`\n` or `\r\n`) joins it with the next, as in Python:
 /// the next line's indentation is no block's.
 #[test]
