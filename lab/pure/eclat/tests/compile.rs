@@ -119,6 +119,54 @@ fn constants_are_imported_from_their_package() {
     assert!(!codes(&c).is_empty());
 }
 
+/// A 6-byte field of a loader map's entry takes a MAC address (six hexadecimal bytes, `:`
+/// between); anything else is refused.
+#[test]
+fn mac_addresses_fill_six_byte_fields() {
+    use hike::catalog::{Field, LoaderSig, MapSig, TypeLayout};
+    let mut cat = Catalog::reference();
+    cat.loaders.push(LoaderSig {
+        package: "hike_default".into(),
+        name: "mac_classifier".into(),
+        maps: vec![MapSig {
+            name: "mac_map".into(),
+            map_type: "hash".into(),
+            key: TypeLayout {
+                name: "struct mac".into(),
+                size: 6,
+                fields: vec![Field {
+                    name: "addr".into(),
+                    offset: 0,
+                    size: 6,
+                    int: None,
+                }],
+            },
+            value: TypeLayout {
+                name: "__u32".into(),
+                size: 4,
+                fields: vec![],
+            },
+            max_entries: 8,
+        }],
+    });
+    let src = |mac: &str| {
+        format!(
+            "from programs.hike_default import hike_pass\nfrom loaders.hike_default import mac_classifier\nmac_classifier[mac_map] = {{ ('{mac}'): (c) }}\ndef c():\n    hike_pass()\n"
+        )
+    };
+    let c = eclat::compile(&src("02:aa:00:00:0f:01"), "t.eclat", &cat, &[]);
+    let p = c.output.expect("compiles");
+    assert_eq!(p.map_entries[0].key, vec![0x02, 0xaa, 0, 0, 0x0f, 0x01]);
+    for bad in [
+        "02:aa:00:00:0f",
+        "02:aa:00:00:0f:01:02",
+        "02:aa:00:00:0f:zz",
+    ] {
+        let c = eclat::compile(&src(bad), "t.eclat", &cat, &[]);
+        assert!(c.output.is_none(), "{bad}");
+    }
+}
+
 /// A backslash at the end of a line (`\n` or `\r\n`) joins it with the next, as in Python:
 /// the next line's indentation is no block's.
 #[test]
