@@ -323,4 +323,15 @@ mod tests {
         assert_eq!(c.alias("net", "c"), Some(&c.aliases[2]));
         assert_eq!(c.alias("net2", "a"), None);
     }
+
+    /// Extending a catalog with another adds each kind of entry; the reference catalog has
+    /// the default programs.
+    #[test]
+    fn a_catalog_extended_by_another_has_both() {
+        let mut c = Catalog::default();
+        c.extend(Catalog::reference());
+        assert_eq!(c, Catalog::reference());
+        assert!(c.program("hike_default", "hike_pass").is_some());
+        assert!(!c.constants.is_empty() && !c.aliases.is_empty() && !c.loaders.is_empty());
+    }
 }
