@@ -78,6 +78,95 @@ fn an_indented_top_level_line() {
     assert_eq!(c.diagnostics[0].message, "unexpected indentation");
 }
 
+/// `x /= v` and `x %= v` are refused when either side is signed (the variable, or the value
+/// unless the operation is a shift).
+#[test]
+fn signed_division_by_assignment_is_refused() {
+    let src = |decl: &str, stmt: &str| {
+        format!(
+            "from programs.hike_default import hike_pass\ndef c():\n    s32 : s = 3\n    {decl}\n    {stmt}\n    hike_pass()\n"
+        )
+    };
+    for (decl, stmt, refused) in [
+        ("s32 : x = 8", "x /= 2", true),
+        ("u32 : x = 8", "x /= s", true),
+        ("u32 : x = 8", "x %= s", true),
+        ("u32 : x = 8", "x /= 2", false),
+        ("u32 : x = 8", "x <<= s", false),
+    ] {
+        let c = compile(&src(decl, stmt));
+        let codes = codes(&c);
+        assert_eq!(
+            codes.contains(&"signed-division"),
+            refused,
+            "{decl}; {stmt}: {codes:?}"
+        );
+    }
+}
+
+/// A constant is imported from its own package, not from another one.
+#[test]
+fn constants_are_imported_from_their_package() {
+    let src = |package: &str| {
+        format!(
+            "from programs.hike_default import hike_pass, monitor\nfrom programs.{package} import HIKE_INFO_L2\ndef c():\n    monitor(HIKE_INFO_L2)\n    hike_pass()\n"
+        )
+    };
+    let c = compile(&src("info"));
+    assert!(c.output.is_some(), "{:?}", c.diagnostics);
+    let c = compile(&src("meter"));
+    assert!(c.output.is_none());
+    assert!(!codes(&c).is_empty());
+}
+
+/// A 6-byte field of a loader map's entry takes a MAC address (six hexadecimal bytes, `:`
+/// between); anything else is refused.
+#[test]
+fn mac_addresses_fill_six_byte_fields() {
+    use hike::catalog::{Field, LoaderSig, MapSig, TypeLayout};
+    let mut cat = Catalog::reference();
+    cat.loaders.push(LoaderSig {
+        package: "hike_default".into(),
+        name: "mac_classifier".into(),
+        maps: vec![MapSig {
+            name: "mac_map".into(),
+            map_type: "hash".into(),
+            key: TypeLayout {
+                name: "struct mac".into(),
+                size: 6,
+                fields: vec![Field {
+                    name: "addr".into(),
+                    offset: 0,
+                    size: 6,
+                    int: None,
+                }],
+            },
+            value: TypeLayout {
+                name: "__u32".into(),
+                size: 4,
+                fields: vec![],
+            },
+            max_entries: 8,
+        }],
+    });
+    let src = |mac: &str| {
+        format!(
+            "from programs.hike_default import hike_pass\nfrom loaders.hike_default import mac_classifier\nmac_classifier[mac_map] = {{ ('{mac}'): (c) }}\ndef c():\n    hike_pass()\n"
+        )
+    };
+    let c = eclat::compile(&src("02:aa:00:00:0f:01"), "t.eclat", &cat, &[]);
+    let p = c.output.expect("compiles");
+    assert_eq!(p.map_entries[0].key, vec![0x02, 0xaa, 0, 0, 0x0f, 0x01]);
+    for bad in [
+        "02:aa:00:00:0f",
+        "02:aa:00:00:0f:01:02",
+        "02:aa:00:00:0f:zz",
+    ] {
+        let c = eclat::compile(&src(bad), "t.eclat", &cat, &[]);
+        assert!(c.output.is_none(), "{bad}");
+    }
+}
+
 /// A backslash at the end of a line (`\n` or `\r\n`) joins it with the next, as in Python:
 /// the next line's indentation is no block's.
 #[test]

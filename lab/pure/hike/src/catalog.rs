@@ -292,4 +292,46 @@ mod tests {
         assert_eq!(c.loader("a", "x").map(|l| &l.package[..]), Some("a"));
         assert!(c.loader("a", "y").is_none());
     }
+
+    /// A program's other import paths: the aliases whose target is that program (package
+    /// and name both), nothing else.
+    #[test]
+    fn the_aliases_of_a_program_name_it() {
+        let alias = |package: &str, name: &str, tp: &str, tn: &str| Alias {
+            package: package.into(),
+            name: name.into(),
+            target_package: tp.into(),
+            target_name: tn.into(),
+        };
+        let c = Catalog {
+            aliases: vec![
+                alias("net", "a", "p", "a"),
+                alias("net2", "b", "p", "a"),
+                alias("net", "c", "p", "c"),
+                alias("net", "d", "q", "a"),
+            ],
+            ..Default::default()
+        };
+        let of = |p, n| -> Vec<String> {
+            c.aliases_of(p, n)
+                .map(|a| format!("{}.{}", a.package, a.name))
+                .collect()
+        };
+        assert_eq!(of("p", "a"), vec!["net.a", "net2.b"]);
+        assert_eq!(of("q", "a"), vec!["net.d"]);
+        assert_eq!(of("q", "c"), Vec::<String>::new());
+        assert_eq!(c.alias("net", "c"), Some(&c.aliases[2]));
+        assert_eq!(c.alias("net2", "a"), None);
+    }
+
+    /// Extending a catalog with another adds each kind of entry; the reference catalog has
+    /// the default programs.
+    #[test]
+    fn a_catalog_extended_by_another_has_both() {
+        let mut c = Catalog::default();
+        c.extend(Catalog::reference());
+        assert_eq!(c, Catalog::reference());
+        assert!(c.program("hike_default", "hike_pass").is_some());
+        assert!(!c.constants.is_empty() && !c.aliases.is_empty() && !c.loaders.is_empty());
+    }
 }

@@ -253,6 +253,15 @@ fn check_one(insns: &[Insn], index: usize, second: &[bool]) -> Result<(), Valida
 mod tests {
     use super::*;
 
+    /// A 32-bit jump is refused with the way out (clang's `-mcpu=v2`).
+    #[test]
+    fn jmp32_is_refused_with_the_way_out() {
+        let j32 = Insn::new(crate::insn::op::JMP32 | crate::insn::op::JEQ, 1, 0, 0, 0);
+        let exit = Insn::new(crate::insn::op::JMP | crate::insn::op::EXIT, 0, 0, 0, 0);
+        let err = validate(&[j32, exit]).unwrap_err();
+        assert!(format!("{err}").contains("-mcpu=v2"), "{err}");
+    }
+
     fn exit() -> Insn {
         Insn::new(op::JMP | op::EXIT, 0, 0, 0, 0)
     }

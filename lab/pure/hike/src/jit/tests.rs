@@ -1326,3 +1326,36 @@ fn max_calls_follows_the_longest_path_through_a_shared_site() {
     assert_eq!(p.sites.len(), 3);
     assert_eq!(p.max_calls, 3);
 }
+
+/// A way whose first store is r1's (right after the other way's jump, tail call or exit):
+/// its note names the program that way calls, not the one the way before it called.
+#[test]
+fn a_program_id_right_after_the_other_way_is_named_for_its_own_way() {
+    let end = || Cont {
+        save: None,
+        test: None,
+        ways: (abort_way(7), None),
+    };
+    let plan = plan_of(
+        Cont {
+            save: None,
+            test: Some((op::JEQ, 0, 1)),
+            ways: (to(1, &[(1, 11)]), Some(to(2, &[(1, 12)]))),
+        },
+        vec![end(), end()],
+        3,
+    );
+    let (prog, reason) = test_names();
+    let names = Names {
+        prog: &prog,
+        reason: &reason,
+    };
+    for text in [
+        listing(&plan, None, &names),
+        listing(&plan, Some(&[3, 130, 131]), &names),
+    ] {
+        for want in ["; r1 = 11 (prog11)", "; r1 = 12 (prog12)"] {
+            assert!(text.contains(want), "no {want:?} in\n{text}");
+        }
+    }
+}

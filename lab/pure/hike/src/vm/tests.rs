@@ -357,6 +357,15 @@ fn mmu_banks_and_bounds() {
             ..
         })
     ));
+    // the length slot read as a byte, a half word, a word: the length's low bytes
+    let mut long = pkt.clone();
+    long.resize(300, 0);
+    for (size, want) in [(op::B, 300 % 256), (op::H, 300), (op::W, 300)] {
+        let code = report(vec![mov(3, 0x0100_0000), ldx(size, 0, 3, 0)]);
+        s.models.monitor.clear();
+        s.run(&[(A, code)], long.clone());
+        assert_eq!(s.models.monitor.get(&want), Some(&1), "size {size:#x}");
+    }
     // the last 32-bit address is in a bank no one has; the next one is no address at all
     for (addr, fault) in [
         (
