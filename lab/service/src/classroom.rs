@@ -118,7 +118,9 @@ pub fn lab_env(l: &Learner) -> LabEnv {
 }
 
 fn view(l: &Learner) -> LearnerView {
-    let uid = sys::user(&l.user).map(|(u, _)| u).filter(|u| l.uid == Some(*u));
+    let uid = sys::user(&l.user)
+        .map(|(u, _)| u)
+        .filter(|u| l.uid == Some(*u));
     LearnerView {
         user: l.user.clone(),
         password: l.password.clone(),
@@ -422,8 +424,7 @@ pub unsafe fn confine_sudo_learner() -> Result<Option<String>> {
     let Some(l) = sys::sudo_learner()? else {
         return Ok(None);
     };
-    let who = sys::confinement(&l)
-        .with_context(|| format!("reading user {}'s groups", l.user))?;
+    let who = sys::confinement(&l).with_context(|| format!("reading user {}'s groups", l.user))?;
     let ours: Vec<std::ffi::OsString> = std::env::vars_os()
         .map(|(k, _)| k)
         .filter(|k| k.to_string_lossy().starts_with("ECLAT_LAB_"))
