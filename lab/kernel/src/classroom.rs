@@ -73,6 +73,28 @@ fn check_root_only(path: &Path) -> Result<()> {
     }
 }
 
+/// Where `classroom up` and `down` take turns (root's, 0600).
+pub const LOCK_PATH: &str = "/run/eclat-lab-classroom.lock";
+
+/// Waits for the other `classroom up` and `down` commands of this machine to end and keeps
+/// them waiting while the returned file is open: the rosters and the folders they share
+/// change one command at a time.
+pub fn lock() -> Result<std::fs::File> {
+    use std::os::fd::AsRawFd;
+    let p = Path::new(LOCK_PATH);
+    let f = perms::open_file(p, perms::LOCK_MODE, false).map_err(io("opening", p))?;
+    loop {
+        // SAFETY: flock(2) on a descriptor this function owns
+        if unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX) } == 0 {
+            return Ok(f);
+        }
+        let e = std::io::Error::last_os_error();
+        if e.kind() != std::io::ErrorKind::Interrupted {
+            return Err(io("locking", p)(e));
+        }
+    }
+}
+
 /// Whether this process runs as root (what creating users and rosters needs).
 pub fn is_root() -> bool {
     nix::unistd::geteuid().is_root()

@@ -178,6 +178,8 @@ pub fn this_binary() -> Result<PathBuf> {
 pub async fn up(req: UpRequest) -> Result<ClassroomUp> {
     need_root("up")?;
     let t0 = Instant::now();
+    // one `classroom up` or `down` at a time on this machine
+    let _turn = tokio::task::spawn_blocking(sys::lock).await??;
     let req2 = req.clone();
     let (roster, created) = tokio::task::spawn_blocking(move || create(&req2))
         .await
@@ -309,6 +311,8 @@ pub async fn down(prefix: String) -> Result<ClassroomDown> {
     need_root("down")?;
     plan::check_prefix(&prefix)?;
     let t0 = Instant::now();
+    // one `classroom up` or `down` at a time on this machine
+    let _turn = tokio::task::spawn_blocking(sys::lock).await??;
     let Some(mut roster) = sys::roster(&prefix)? else {
         bail!(
             "there is no classroom `{prefix}` on this machine (`eclat-lab classroom status` \
