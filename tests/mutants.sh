@@ -7,7 +7,7 @@
 # score, caught / viable (viable = built: caught + missed + timeouts). The property tests run
 # fewer cases than in `cargo test` (HIKE_PROPTEST_CASES, ECLAT_DIFF_CASES, ECLAT_FUZZ_CASES
 # below; override them in the environment). Results: target/mutants/CRATE/mutants.out/
-# (missed.txt lists the survivors).
+# (missed.txt lists the survivors), or MUTANTS_OUT (one folder per sample, to keep several).
 set -eu
 crate=${1:?"tests/mutants.sh CRATE (hike or eclat) [cargo-mutants arguments]"}
 shift
@@ -20,7 +20,7 @@ fi
 export HIKE_PROPTEST_CASES="${HIKE_PROPTEST_CASES:-100}"
 export ECLAT_DIFF_CASES="${ECLAT_DIFF_CASES:-300}"
 export ECLAT_FUZZ_CASES="${ECLAT_FUZZ_CASES:-150}"
-out="target/mutants/$crate"
+out="${MUTANTS_OUT:-target/mutants/$crate}"
 mkdir -p "$out"
 start=$(date +%s)
 # the library's unit tests and the integration tests; not the doctests and examples (whose

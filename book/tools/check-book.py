@@ -111,6 +111,8 @@ def check_html():
         text = read(os.path.join(OUT, page))
         for m in re.finditer(r"\{\{#[a-z_-]+[^}]*\}\}", text):
             problem(f"{page}: directive left unexpanded: {m.group(0)}")
+        for m in re.finditer(r"\{(bpffs|ns)\}", text):
+            problem(f"{page}: lab placeholder left unexpanded: {m.group(0)} (tools/preprocess.py expands it)")
         for m in re.finditer(r"ECLAT-EXAMPLE-BROKEN: (.*?)</", text):
             problem(f"{page}: {html.unescape(re.sub('<[^>]+>', '', m.group(1)))}")
         for link in p.links:

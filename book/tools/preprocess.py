@@ -377,11 +377,22 @@ def expand(content):
     return DIRECTIVE.sub(one, content)
 
 
+# What a lesson writes for what depends on the lab instance (eclat_course::lessons::PLACEHOLDERS):
+# the book shows the default instance's values
+LAB_PLACEHOLDERS = {"{bpffs}": "/sys/fs/bpf/eclat-lab", "{ns}": ""}
+
+
+def placeholders(content):
+    for k, v in LAB_PLACEHOLDERS.items():
+        content = content.replace(k, v)
+    return content
+
+
 def visit(items):
     for item in items:
         chapter = item.get("Chapter") if isinstance(item, dict) else None
         if chapter:
-            chapter["content"] = expand(chapter["content"])
+            chapter["content"] = placeholders(expand(chapter["content"]))
             visit(chapter.get("sub_items", []))
 
 

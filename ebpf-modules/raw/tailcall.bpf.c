@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only OR MIT */
 /* Raw tail-call pipelines for the call-cost benchmark: tc_entry tail-calls slot 1 of
  * tc_progs, tc_sK tail-calls slot K+1 (constant keys); an empty slot ends with XDP_PASS.
- * Filling slots 1..N gives a pipeline of N tail calls after the entry. */
+ * Filling slots 1..N gives a pipeline of N tail calls after the entry; so does starting at
+ * tc_s(8-N) with slots 1..8 filled (the bench: no slot changes between its cases). */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 

@@ -179,15 +179,16 @@ static __always_inline struct hike_cdata *__hike_pcpu_cdata(void)
 HVM_DECLARE_STATS_MAP;
 HVM_DECLARE_CONFIG_MAP;
 
-/* The VM's configuration (hvm_config[0]). A linked program's first part reads it in place:
+/* The VM's configuration (hvm_config[0]). Every part of a linked program reads it in place:
  * the control plane turns the load of the map after the `goto +0` into the address of the
  * map's only value (an array of one entry has one, as a global variable does), so no helper
- * call and no key. Anywhere else, the helper. */
+ * call, no key and no NULL test (the verifier knows the address). Anywhere else (an ordinary
+ * program, an instance, a part of a program whose parts do not share: link 0), the helper. */
 static __always_inline struct hvm_config *__hike_config(void)
 {
 	__u32 zero = 0;
 
-	if (__hike_cont.link == HIKE_LINK_HEAD) {
+	if (__hike_cont.link) {
 		struct hvm_config *cfg;
 
 		asm volatile("goto +0\n\t%[cfg] = %[map] ll"

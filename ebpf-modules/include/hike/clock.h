@@ -8,12 +8,13 @@
 /* The time, ns: hvm_config's test clock (its `reserved` field, in ms) when it is set, else
  * bpf_ktime_get_ns(). Tests stop and advance that clock to make what depends on time (token
  * buckets, blacklist expiry, gaps between packets) exact under BPF_PROG_TEST_RUN and real
- * traffic; the lab itself never sets it. The lookup of a one-entry array is inlined by the
- * verifier: a load and a branch more than the helper alone. */
+ * traffic; the lab itself never sets it. What the test clock costs the normal path: in a
+ * linked chain (what `load` installs) one load and one branch, the configuration being read
+ * in place (__hike_config); elsewhere the lookup of a one-entry array, which the verifier
+ * inlines, before them. */
 static __always_inline __u64 hike_now_ns(void)
 {
-	__u32 zero = 0;
-	struct hvm_config *cfg = bpf_map_lookup_elem(&hvm_config, &zero);
+	struct hvm_config *cfg = __hike_config();
 
 	if (cfg && cfg->reserved)
 		return (__u64)cfg->reserved * 1000000ULL;

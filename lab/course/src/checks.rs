@@ -15,7 +15,7 @@ use eclat_model::packetspec;
 use eclat_model::verifier::Explanation;
 use eclat_service::modules::BuildReport;
 use eclat_service::scripts::LoadRequest;
-use eclat_service::testrun::TestRequest;
+use eclat_service::testrun::{PacketResult, TestRequest};
 use eclat_service::traffic::{Progress, TrafficRequest, What};
 use eclat_service::{CancellationToken, Lab, ScratchLab, checkpoint};
 use serde::Serialize;
@@ -348,6 +348,7 @@ fn describe(c: &Check) -> String {
                 .filter(|c| c.starts_with("map set "))
                 .map(|c| format!("`{c}`"))
                 .collect();
+            let send = unpaced(send);
             let mut s = if knobs.is_empty() {
                 format!("after `{send}`")
             } else {
@@ -378,6 +379,27 @@ fn describe(c: &Check) -> String {
              purpose by {inserted}, none lost"
         ),
     }
+}
+
+/// A traffic check's `send` as it is sent: without its `--rate` (unless the lab's check reuse
+/// is off, `ECLAT_LAB_CHECK_REUSE=off`, the earlier behaviour). A traffic check stops its
+/// scratch lab's clock before it sends (`CHECK_CLOCK_MS`): every packet reaches the programs
+/// at the same instant whatever the pace, so pacing would change nothing they count or
+/// decide, and only make the learner wait (10 pings at 5/s: 1.8 s).
+pub fn unpaced(send: &str) -> String {
+    if !eclat_service::reuse_enabled() {
+        return send.to_string();
+    }
+    let mut out = Vec::new();
+    let mut w = send.split_whitespace();
+    while let Some(a) = w.next() {
+        if a == "--rate" {
+            w.next();
+        } else {
+            out.push(a);
+        }
+    }
+    out.join(" ")
 }
 
 /// What a check is about: the program it runs (a C exercise's check may name one of the
@@ -493,6 +515,11 @@ fn error_result(check: &Check, e: &anyhow::Error) -> CheckResult {
 /// per run of checks: every check of the run looks at the same file).
 struct Scratch<'a> {
     lab: &'a Lab,
+    /// every check of the exercise (the verdict checks of an eCLAT file run together)
+    all: &'a [Check],
+    /// the packets of every verdict check of an eCLAT file, run in one setup of the script
+    /// by the first of them (`Lab::test_groups`): one group per check, in order
+    verdicts: Option<std::result::Result<Vec<Vec<PacketResult>>, Arc<anyhow::Error>>>,
     made: Option<ScratchLab>,
     /// the setup lines of `answer` and `observe` checks already run in it (each once)
     done: Vec<String>,
@@ -549,6 +576,8 @@ pub async fn run(
 ) -> Result<CheckReport> {
     let mut scratch = Scratch {
         lab,
+        all: &ex.checks,
+        verdicts: None,
         made: None,
         done: Vec::new(),
         built: None,
@@ -738,8 +767,13 @@ async fn run_one(
                 verdict_eclat(s, check, file, frame, want, deltas, cancel).await
             } else {
                 // `test` runs in a HIKe instance of its own (the lab's reused test instance),
-                // never the learner's: no scratch lab needed
-                verdict_eclat(lab, check, file, frame, want, deltas, cancel).await
+                // never the learner's: no scratch lab needed. Every verdict check's packets
+                // run in one setup of the script, each check's from emptied maps.
+                match scratch.verdicts(check, file, cancel).await? {
+                    Some(Ok(res)) => Ok(judge_eclat(check, &res, want, deltas)),
+                    Some(Err(e)) => Ok(result(check, false, want.to_string(), format!("{e:#}"))),
+                    None => verdict_eclat(lab, check, file, frame, want, deltas, cancel).await,
+                }
             }
         }
         Check::Traffic {
@@ -787,6 +821,65 @@ async fn run_one(
 }
 
 impl Scratch<'_> {
+    /// What `check`'s packet did, from the run of every verdict check of the exercise in one
+    /// setup of the script (made by the first verdict check): `None` when that run cannot be
+    /// made (a packet of a check does not parse: each check then runs, and fails, alone).
+    async fn verdicts(
+        &mut self,
+        check: &Check,
+        file: &Path,
+        cancel: &CancellationToken,
+    ) -> Result<Option<std::result::Result<Vec<PacketResult>, Arc<anyhow::Error>>>> {
+        let all = self.all;
+        let verdicts: Vec<&Check> = all
+            .iter()
+            .filter(|c| matches!(c, Check::Verdict { .. }))
+            .collect();
+        let Some(at) = verdicts.iter().position(|c| std::ptr::eq(*c, check)) else {
+            return Ok(None);
+        };
+        if self.verdicts.is_none() {
+            let mut groups = Vec::new();
+            let mut watch: Vec<String> = Vec::new();
+            for c in &verdicts {
+                let Check::Verdict { packet, maps, .. } = c else {
+                    continue;
+                };
+                let Ok(frame) = packetspec::frame(packet) else {
+                    return Ok(None);
+                };
+                groups.push(vec![
+                    ("check".to_string(), frame.clone()),
+                    ("check".into(), frame),
+                ]);
+                for d in maps {
+                    if !watch.contains(&d.map) {
+                        watch.push(d.map.clone());
+                    }
+                }
+            }
+            let req = TestRequest {
+                file: file.to_path_buf(),
+                defines: vec![],
+                packets: vec![],
+                chain: None,
+                clock: None,
+            };
+            match self
+                .lab
+                .test_groups(req, groups, watch, cancel.clone())
+                .await
+            {
+                Err(e) if eclat_service::is_stopped(&e) => return Err(e),
+                r => self.verdicts = Some(r.map_err(Arc::new)),
+            }
+        }
+        Ok(match self.verdicts.as_ref().expect("made above") {
+            Ok(all) => all.get(at).cloned().map(Ok),
+            Err(e) => Some(Err(Arc::clone(e))),
+        })
+    }
+
     /// Runs the setup lines not run yet in the scratch lab.
     async fn setup(&mut self, lines: &[String], cancel: &CancellationToken) -> Result<()> {
         for c in lines {
@@ -1142,6 +1235,24 @@ async fn verdict_eclat(
         Err(e) if eclat_service::is_stopped(&e) => return Err(e),
         Err(e) => return Ok(result(check, false, want.to_string(), format!("{e:#}"))),
     };
+    Ok(judge_eclat(check, &res, want, deltas))
+}
+
+/// A verdict check's judgement of what its packet did twice (`res`: the two runs).
+fn judge_eclat(
+    check: &Check,
+    res: &[PacketResult],
+    want: hike::XdpAction,
+    deltas: &[MapDelta],
+) -> CheckResult {
+    if res.len() < 2 {
+        return result(
+            check,
+            false,
+            want.to_string(),
+            format!("{} of the 2 runs of the packet were made", res.len()),
+        );
+    }
     if res[0].verdict != want.to_string() {
         let why = res[0]
             .trace
@@ -1149,7 +1260,7 @@ async fn verdict_eclat(
             .find(|t| t.contains("ABORTED"))
             .cloned()
             .unwrap_or_default();
-        return Ok(result(
+        return result(
             check,
             false,
             want.to_string(),
@@ -1158,7 +1269,7 @@ async fn verdict_eclat(
             } else {
                 format!("{} ({why})", res[0].verdict)
             },
-        ));
+        );
     }
     for d in deltas {
         let delta = res[1]
@@ -1168,10 +1279,10 @@ async fn verdict_eclat(
             .and_then(|c| c.delta)
             .unwrap_or(0);
         if delta != d.delta as i128 {
-            return Ok(counter_failed(check, &want.to_string(), d, delta));
+            return counter_failed(check, &want.to_string(), d, delta);
         }
     }
-    Ok(result(check, true, want.to_string(), want.to_string()))
+    result(check, true, want.to_string(), want.to_string())
 }
 
 /// How long a tool gets to attach (bcc compiles C first: seconds on a loaded machine).
@@ -1319,6 +1430,30 @@ async fn observe(
             format!("it ended with status {code} first: {}", tail(&out)),
         ));
     }
+    // bpftrace prints BEGIN's line before it attaches the other probes: wait until the kernel
+    // shows them attached
+    let (bg, attached) = if *tool == crate::lessons::Tool::Bpftrace {
+        let expected = bpftrace_probes(&bg.output, &std::fs::read_to_string(file)?);
+        tokio::task::spawn_blocking(move || {
+            let mut bg = bg;
+            let n = bg.wait_for_probes(expected.unwrap_or(0), READY_TIMEOUT);
+            (bg, Some((n, expected)))
+        })
+        .await?
+    } else {
+        (bg, None)
+    };
+    if let Some((n, expected)) = attached
+        && n < expected.unwrap_or(0)
+    {
+        let (code, out) = tokio::task::spawn_blocking(move || bg.interrupt(grace)).await??;
+        return Ok(result(
+            check,
+            false,
+            format!("its probes attached ({} of them)", expected.unwrap_or(0)),
+            format!("{n} attached when it ended or after {} s (status {code}): {}", READY_TIMEOUT.as_secs(), tail(&out)),
+        ));
+    }
     checkpoint(cancel)?;
     let Step::Traffic(t) = Step::parse(send)? else {
         bail!("a check sends with `traffic ...`, not `{send}`");
@@ -1328,7 +1463,15 @@ async fn observe(
         Some(m) => settled(lab, &m.map, &m.key).await? - before,
         None => sent.sent as i128,
     };
-    let (_, out) = tokio::task::spawn_blocking(move || bg.interrupt(grace)).await??;
+    // bpftrace can miss a Ctrl-C that comes just before it waits for events: it gets
+    // another every half second (a bcc program in Python gets one: a second one would
+    // interrupt the handler that prints its count)
+    let every = if *tool == crate::lessons::Tool::Bpftrace {
+        std::time::Duration::from_millis(500)
+    } else {
+        grace
+    };
+    let (_, out) = tokio::task::spawn_blocking(move || bg.interrupt_every(grace, every)).await??;
     let counted = out.iter().rev().find_map(|l| {
         let l = l.trim_start();
         l.starts_with(count.as_str())
@@ -1352,10 +1495,80 @@ async fn observe(
     })
 }
 
+/// How many probes a bpftrace program attaches in the kernel once it runs: the count it
+/// announces ("Attaching N probes...") less its `BEGIN` and `END` probes, which are run once
+/// and not left attached. `None` before bpftrace said how many.
+fn bpftrace_probes(output: &[String], script: &str) -> Option<usize> {
+    let announced = output.iter().find_map(|l| {
+        let rest = l.trim().strip_prefix("Attaching ")?;
+        rest.split_whitespace().next()?.parse::<usize>().ok()
+    })?;
+    Some(announced.saturating_sub(bpftrace_special_probes(script)))
+}
+
+/// How many of a bpftrace program's probes are `BEGIN` or `END` (by name, outside comments,
+/// strings, actions and filters).
+fn bpftrace_special_probes(script: &str) -> usize {
+    let mut n = 0;
+    let (mut depth, mut in_filter) = (0usize, false);
+    let mut word = String::new();
+    let b = script.as_bytes();
+    let mut i = 0;
+    let mut flush = |word: &mut String, top: bool| {
+        if top && matches!(word.as_str(), "BEGIN" | "END" | "begin" | "end") {
+            n += 1;
+        }
+        word.clear();
+    };
+    while i < b.len() {
+        let c = b[i] as char;
+        let top = depth == 0 && !in_filter;
+        if c == '/' && b.get(i + 1) == Some(&b'/') {
+            flush(&mut word, top);
+            while i < b.len() && b[i] != b'\n' {
+                i += 1;
+            }
+            continue;
+        }
+        if c == '/' && b.get(i + 1) == Some(&b'*') {
+            flush(&mut word, top);
+            i += 2;
+            while i + 1 < b.len() && !(b[i] == b'*' && b[i + 1] == b'/') {
+                i += 1;
+            }
+            i += 2;
+            continue;
+        }
+        if c == '"' {
+            flush(&mut word, top);
+            i += 1;
+            while i < b.len() && b[i] != b'"' {
+                i += if b[i] == b'\\' { 2 } else { 1 };
+            }
+            i += 1;
+            continue;
+        }
+        if c.is_ascii_alphanumeric() || c == '_' {
+            word.push(c);
+        } else {
+            flush(&mut word, top);
+            match c {
+                '{' => depth += 1,
+                '}' => depth = depth.saturating_sub(1),
+                '/' if depth == 0 => in_filter = !in_filter,
+                _ => {}
+            }
+        }
+        i += 1;
+    }
+    flush(&mut word, depth == 0 && !in_filter);
+    n
+}
+
 /// Runs one setup step in the scratch lab.
 async fn step(lab: &Lab, s: Step, cancel: &CancellationToken) -> Result<()> {
     match s {
-        Step::TopoUp(name) => lab.topo_up(name).await.map(drop),
+        Step::TopoUp(name) => lab.topo_up(name, false).await.map(drop),
         Step::XdpAttach { program, node, dev } => {
             lab.xdp_attach(program, node, dev, false).await.map(drop)
         }
@@ -1861,7 +2074,7 @@ async fn traffic(
     for d in deltas {
         before.push(value_of(&dump_of(lab, &d.map).await?, &d.key)?);
     }
-    let Step::Traffic(t) = Step::parse(&subst(send))? else {
+    let Step::Traffic(t) = Step::parse(&unpaced(&subst(send)))? else {
         bail!("a check sends with `traffic ...`, not `{send}`");
     };
     checkpoint(cancel)?;
@@ -1902,6 +2115,31 @@ async fn traffic(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bpftrace_probes_left_attached_are_the_announced_ones_but_begin_and_end() {
+        let lesson = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../lessons/03-bpftool-bpftrace-bcc/solution/aborts.bt"
+        ))
+        .unwrap();
+        assert_eq!(bpftrace_special_probes(&lesson), 1);
+        let said = |s: &str| vec!["ERROR: couldn't set RLIMIT_MEMLOCK".to_string(), s.to_string()];
+        assert_eq!(bpftrace_probes(&said("Attaching 2 probes..."), &lesson), Some(1));
+        assert_eq!(bpftrace_probes(&said("counting"), &lesson), None);
+        // BEGIN and END as probes, not inside actions, filters, strings or comments
+        let script = r#"
+            // BEGIN is not here
+            /* END { } */
+            BEGIN, tracepoint:xdp:xdp_exception /comm == "END"/ { printf("BEGIN END\n"); @x = count(); }
+            kprobe:bpf_prog_run { if (1) { @END = 1; } }
+            END { clear(@x); }
+        "#;
+        assert_eq!(bpftrace_special_probes(script), 2);
+        assert_eq!(bpftrace_probes(&said("Attaching 4 probes..."), script), Some(2));
+        // a program of BEGIN alone (lesson 3's starter) has nothing to wait for
+        assert_eq!(bpftrace_probes(&said("Attaching 1 probe..."), "BEGIN { exit(); }"), Some(0));
+    }
 
     fn traffic_check(hint: Option<usize>) -> Check {
         Check::Traffic {
@@ -1963,6 +2201,33 @@ mod tests {
             r.seen
         );
         assert!(r.expected.contains("`pkt_count`"), "{}", r.expected);
+    }
+
+    #[test]
+    fn a_traffic_check_sends_unpaced() {
+        if !eclat_service::reuse_enabled() {
+            return; // ECLAT_LAB_CHECK_REUSE=off: sent as written, paced
+        }
+        assert_eq!(
+            unpaced("traffic --from tg --to fc01::3 --icmp --count 10 --rate 5"),
+            "traffic --from tg --to fc01::3 --icmp --count 10"
+        );
+        let Step::Traffic(t) = Step::parse(&unpaced(
+            "traffic --from tg --rate 200 --to fc01::2 --udp 6000 --count 20",
+        ))
+        .unwrap() else {
+            panic!("not traffic");
+        };
+        assert_eq!((t.rate, t.count), (None, Some(20)));
+        // and its line in the report says what is sent
+        let c = Check::Traffic {
+            setup: vec![],
+            send: "traffic --from tg --to fc01::2 --icmp --count 10 --rate 50".into(),
+            maps: vec![],
+            replies: Some(10),
+            hint: None,
+        };
+        assert!(!describe(&c).contains("--rate"), "{}", describe(&c));
     }
 
     #[test]

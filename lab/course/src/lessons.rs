@@ -273,8 +273,51 @@ pub fn parse(dir_name: &str, manifest: &str, text: &str) -> Result<Lesson> {
     })
 }
 
-/// Every lesson, in order.
+/// The placeholders a lesson writes for what depends on the lab instance (lesson text, steps'
+/// text and commands, hints), so that no lesson hard-codes one instance's paths or names:
+/// `{bpffs}` is the lab's bpffs root (`/sys/fs/bpf/eclat-lab` unless `ECLAT_LAB_BPFFS` moved
+/// it), `{ns}` the prefix of its namespace names (empty unless `ECLAT_LAB_NS_PREFIX`: the
+/// namespace of node tg is `{ns}tg`). The TUI, the REPL and the CLI get lessons expanded for
+/// their own lab ([`all`]); the book expands them with the defaults.
+pub const PLACEHOLDERS: [&str; 2] = ["{bpffs}", "{ns}"];
+
+/// `s` with the placeholders replaced by `env`'s values.
+pub fn expand(s: &str, env: &eclat_kernel::LabEnv) -> String {
+    if !s.contains('{') {
+        return s.to_string();
+    }
+    s.replace("{bpffs}", &env.bpffs_root.to_string_lossy())
+        .replace("{ns}", &env.ns_prefix)
+}
+
+impl Lesson {
+    /// The lesson with its placeholders expanded for the lab instance `env`.
+    pub fn expanded(mut self, env: &eclat_kernel::LabEnv) -> Lesson {
+        let x = |s: &mut String| *s = expand(s, env);
+        x(&mut self.text);
+        for st in &mut self.steps {
+            x(&mut st.text);
+            if let Some(r) = &mut st.run {
+                x(r);
+            }
+        }
+        for e in &mut self.exercises {
+            for h in &mut e.hints {
+                x(h);
+            }
+        }
+        self
+    }
+}
+
+/// Every lesson, in order, expanded for this process's lab instance.
 pub fn all() -> Vec<Lesson> {
+    let env = eclat_kernel::LabEnv::from_env();
+    all_raw().into_iter().map(|l| l.expanded(&env)).collect()
+}
+
+/// Every lesson as written, placeholders and all.
+pub fn all_raw() -> Vec<Lesson> {
     let mut v: Vec<Lesson> = LESSONS
         .dirs()
         .filter_map(|d| {
@@ -385,6 +428,135 @@ pub fn gives_away<'a>(text: &str, solution: &'a [String]) -> Option<&'a str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A map panel's labels say what the program means by each key: monitor's events by the
+    /// constants of the current exercise's script (lesson 6's guard counts ALLOWED at 0 and
+    /// GUARDED at 4), never a label another exercise's script contradicts.
+    #[test]
+    fn panel_labels_come_from_the_programs_own_meaning() {
+        let l6 = find("6").unwrap();
+        let mon = l6.maps.iter().find(|m| m.name == MONITOR_MAP).unwrap();
+        let ex = |id: &str| l6.exercises.iter().position(|e| e.id == id);
+        let guard = ex("guard").expect("lesson 6 has the guard exercise");
+        let labels = l6.panel_labels(mon, Some(guard));
+        assert_eq!(labels.get("0").map(String::as_str), Some("ALLOWED"), "{labels:?}");
+        assert_eq!(labels.get("4").map(String::as_str), Some("GUARDED"), "{labels:?}");
+        for l in all() {
+            for m in &l.maps {
+                // hvm_stats' keys are the VM's abort reasons
+                if m.name.ends_with("hvm_stats") {
+                    for k in m.labels.keys() {
+                        let code: u32 = k.parse().unwrap();
+                        assert!(
+                            hike::trace::AbortReason::from_code(code).is_some(),
+                            "{}: hvm_stats[{k}] is no abort reason",
+                            l.id
+                        );
+                    }
+                }
+                if m.name != MONITOR_MAP {
+                    continue;
+                }
+                for (i, e) in l.exercises.iter().enumerate() {
+                    let shown = l.panel_labels(m, Some(i));
+                    let Some(src) = exercise_file(&l, "solution", &e.file) else {
+                        continue;
+                    };
+                    for (k, name) in monitor_events(src) {
+                        assert_eq!(shown.get(&k), Some(&name), "{}/{}: key {k}", l.id, e.id);
+                    }
+                }
+                // what the manifest writes by hand is a key no script names
+                for k in m.labels.keys() {
+                    for e in &l.exercises {
+                        if let Some(src) = exercise_file(&l, "solution", &e.file) {
+                            assert!(
+                                !monitor_events(src).contains_key(k),
+                                "{}: the manifest labels {MONITOR_MAP}[{k}], which {} names",
+                                l.id,
+                                e.file
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn monitor_events_are_named_by_the_scripts_constants() {
+        let src = "from programs.hike_default import hike_pass, monitor\n\
+                   A = 0\nB = 4\n\ndef c():\n    if 1 == 1:\n        monitor(B)\n    monitor(A)\n    monitor(7)\n    hike_pass()\n";
+        let m = monitor_events(src);
+        assert_eq!(m.get("0").map(String::as_str), Some("A"));
+        assert_eq!(m.get("4").map(String::as_str), Some("B"));
+        assert_eq!(m.len(), 2, "{m:?}");
+    }
+
+    /// No lesson hard-codes one lab instance's paths or names: what depends on the instance
+    /// is a placeholder, expanded for the lab that runs the lesson.
+    #[test]
+    fn lessons_name_the_lab_instance_only_by_placeholders() {
+        let default = eclat_kernel::LabEnv {
+            state_dir: "/var/lib/eclat-lab".into(),
+            bpffs_root: "/sys/fs/bpf/eclat-lab".into(),
+            ns_prefix: String::new(),
+        };
+        let moved = eclat_kernel::LabEnv {
+            state_dir: "/tmp/x-state".into(),
+            bpffs_root: "/sys/fs/bpf/eclat-moved".into(),
+            ns_prefix: "mv-".into(),
+        };
+        let netns_exec = |s: &str| {
+            s.match_indices("netns exec ")
+                .any(|(i, m)| !s[i + m.len()..].starts_with("{ns}"))
+        };
+        for raw in all_raw() {
+            let l = raw.clone().expanded(&moved);
+            let mut texts = vec![("text".to_string(), l.text.clone())];
+            for (i, st) in l.steps.iter().enumerate() {
+                texts.push((format!("step {}", i + 1), st.text.clone()));
+                texts.push((format!("step {} run", i + 1), st.run.clone().unwrap_or_default()));
+            }
+            for e in &l.exercises {
+                for h in &e.hints {
+                    texts.push((format!("{} hint", e.id), h.clone()));
+                }
+            }
+            for (what, t) in texts {
+                for bad in ["/sys/fs/bpf/eclat-lab", "{bpffs}", "{ns}"] {
+                    assert!(!t.contains(bad), "{} {what}: `{bad}` in {t:?}", l.id);
+                }
+            }
+            assert!(!netns_exec(&raw.text), "{}: `ip netns exec` needs {{ns}}", raw.id);
+            // a file a step writes outside the workspace is the instance's own
+            for st in &raw.steps {
+                if let Some(r) = &st.run {
+                    assert!(
+                        !r.contains(" /tmp/") || r.contains("/tmp/{ns}"),
+                        "{}: `{r}` writes a path every lab instance shares",
+                        raw.id
+                    );
+                }
+            }
+            // with the default instance, the text reads as before
+            let d = raw.expanded(&default);
+            assert!(!d.text.contains("{bpffs}"));
+        }
+        // lesson 3's step names the pin below the moved root
+        let raw3 = all_raw().into_iter().find(|l| l.number == 3).unwrap();
+        let step = raw3
+            .clone()
+            .expanded(&moved)
+            .steps
+            .into_iter()
+            .find_map(|s| s.run.filter(|r| r.contains("btf dump map pinned")))
+            .expect("lesson 3 dumps a map's BTF by its pin");
+        assert!(
+            step.contains("pinned /sys/fs/bpf/eclat-moved/maps/lab/xdp_counter/pkt_count"),
+            "{step}"
+        );
+    }
 
     #[test]
     fn no_hint_and_no_step_hands_over_a_solution_line() {
@@ -691,5 +863,107 @@ mod tests {
         assert!(p.passed("06-hike", "end-the-chain"));
         assert!(!p.lessons.contains_key("04-hike"));
         assert_eq!(p.lessons["01-hello-xdp"].step, 3);
+    }
+}
+
+/// The map `monitor(EVENT)` counts in (`map_pcpu_mon[EVENT]`): what each key means is the
+/// script's to say, by the constant it passes.
+pub const MONITOR_MAP: &str = "map_pcpu_mon";
+
+/// What `monitor(EVENT)` counts in an eCLAT script: each event code the script passes as a
+/// named constant (`GUARDED = 4` ... `monitor(GUARDED)`), with that name. Codes written as
+/// bare numbers or computed have no name here.
+pub fn monitor_events(src: &str) -> BTreeMap<String, String> {
+    use eclat::ast::{Callee, ExprKind, Item, Stmt, StmtKind};
+    let (tokens, _) = eclat::lexer::lex(src, &[]);
+    let module = eclat::parser::parse(&tokens, &mut Vec::new());
+    let mut consts = BTreeMap::new();
+    for item in &module.items {
+        if let Item::Const { name, value, .. } = item
+            && let ExprKind::Int(v) = value.kind
+        {
+            consts.insert(name.name.clone(), v);
+        }
+    }
+    fn walk(
+        body: &[Stmt],
+        consts: &BTreeMap<String, u64>,
+        out: &mut BTreeMap<String, String>,
+    ) {
+        let mut exprs = Vec::new();
+        for st in body {
+            match &st.kind {
+                StmtKind::Expr(e) | StmtKind::Return(Some(e)) => exprs.push(e),
+                StmtKind::Decl { value, .. } | StmtKind::Assign { value, .. } => exprs.push(value),
+                StmtKind::If { arms, orelse } => {
+                    for (c, b) in arms {
+                        exprs.push(c);
+                        walk(b, consts, out);
+                    }
+                    if let Some(b) = orelse {
+                        walk(b, consts, out);
+                    }
+                }
+                StmtKind::While { cond, body } => {
+                    exprs.push(cond);
+                    walk(body, consts, out);
+                }
+                StmtKind::For { body, .. } => walk(body, consts, out),
+                _ => {}
+            }
+        }
+        for e in exprs {
+            if let ExprKind::Call {
+                callee: Callee::Name(f),
+                args,
+            } = &e.kind
+                && f.name == "monitor"
+                && let Some(ExprKind::Name(n)) = args.first().map(|a| &a.kind)
+                && let Some(v) = consts.get(n)
+            {
+                out.entry(v.to_string()).or_insert_with(|| n.clone());
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    for item in &module.items {
+        if let Item::Def(d) = item {
+            walk(&d.body, &consts, &mut out);
+        }
+    }
+    out
+}
+
+impl Lesson {
+    /// The labels of a map panel's keys while `exercise` is the current one: the manifest's,
+    /// then, for monitor's map, the event codes the lesson's scripts name (reference
+    /// solution, then starter), the current exercise's first: the meaning of
+    /// `map_pcpu_mon[4]` is whatever the script that runs says it is (GUARDED in one
+    /// exercise, something else in another).
+    pub fn panel_labels(&self, panel: &MapPanel, exercise: Option<usize>) -> BTreeMap<String, String> {
+        let mut labels = panel.labels.clone();
+        if panel.name.rsplit('/').next() != Some(MONITOR_MAP) {
+            return labels;
+        }
+        // the current exercise's script first (its name wins where two scripts give one
+        // code two meanings), then the lesson's other scripts, which the learner may have
+        // loaded too
+        let current = exercise.and_then(|i| self.exercises.get(i));
+        let mut named = BTreeMap::new();
+        for e in current.into_iter().chain(&self.exercises) {
+            if !e.file.ends_with(".eclat") {
+                continue;
+            }
+            for kind in ["solution", "starter"] {
+                if let Some(src) = exercise_file(self, kind, &e.file) {
+                    for (k, v) in monitor_events(src) {
+                        named.entry(k).or_insert(v);
+                    }
+                }
+            }
+        }
+        // the script's own name wins over a label the manifest wrote
+        labels.extend(named);
+        labels
     }
 }

@@ -11,7 +11,7 @@ use eclat_kernel::LabEnv;
 
 mod common;
 
-use common::{BIN, Tmux, figures, leftovers, need_root, panel_value, steps_of};
+use common::{BIN, Tmux, figures, leftovers, namespaces, need_root, panel_value, steps_of};
 
 fn lab(tag: &str) -> LabEnv {
     common::lab("tui", "et", tag)
@@ -347,4 +347,39 @@ fn sigkill_of_the_tui_is_undone_by_the_next_start_in_a_usable_terminal() {
         "the terminal is not back in cooked mode (or output does not start lines):\n{s}"
     );
     assert_eq!(leftovers(&env), Vec::<String>::new(), "left in the kernel");
+}
+
+/// A lesson opened while another lesson's topology is up works on its own: lesson 4 opened
+/// with lesson 3's hike-lab up brings lb-lab up in its place (it used to show hike-lab), and
+/// quitting takes it down.
+#[test]
+fn a_lesson_opened_brings_its_own_topology_up() {
+    need_root();
+    let env = lab("l4t");
+    // the tmux harness resets the lab when it goes, even if this test fails
+    let mut t = Tmux::new(&env, "e2e", &[]);
+    let up = Command::new(BIN)
+        .args(["topo", "up"])
+        .envs(figures::env_vars(&env))
+        .output()
+        .unwrap();
+    assert!(up.status.success(), "{}", String::from_utf8_lossy(&up.stderr));
+    t.launch("tutorial 4", 160, 45);
+    let long = Duration::from_secs(60);
+    t.wait("lb-lab in place of hike-lab", long, |s| {
+        s.contains("took topology hike-lab down") && s.contains("Topology: lb-lab")
+    });
+    assert_eq!(
+        namespaces(&env).len(),
+        6,
+        "lb-lab's six nodes, none of hike-lab's: {:?}",
+        namespaces(&env)
+    );
+    t.keys(&["q"]);
+    t.wait("the quit question", long, |s| s.contains("Quitting removes"));
+    t.keys(&["y"]);
+    let s = t.wait("the TUI to exit", long, |s| s.contains("TUI-EXITED="));
+    assert!(s.contains("TUI-EXITED=0"), "{s}");
+    // lb-lab was the session's, and went with it (hike-lab was taken down in its place)
+    assert_eq!(namespaces(&env), Vec::<String>::new(), "namespaces left");
 }

@@ -263,3 +263,80 @@ fn lesson_three_a_bpftrace_one_liner_streams_and_esc_gives_its_map() {
     assert!(s.contains("TUI-EXITED=0"), "{s}");
     assert_eq!(leftovers(&env), Vec::<String>::new(), "left in the kernel");
 }
+
+/// Removes a folder when dropped (also when the test fails).
+struct RemoveOnDrop(PathBuf);
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Under sudo, `e` gives the terminal to `$EDITOR` running as the learner who ran sudo, never
+/// as root: the editor (a script run by `nobody` here) records the uid it runs as and saves the
+/// solution; the saved file is the learner's and the check passes by itself.
+#[test]
+fn under_sudo_the_editor_runs_as_the_learner() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    need_root();
+    let env = lab("su");
+    // the learner's own folder (uid 65534), outside the root-only state dir
+    let home = std::env::temp_dir().join(format!("eclat-tuil-su-home-{}", std::process::id()));
+    let _rm = RemoveOnDrop(home.clone());
+    let bin = home.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    for d in [&home, &bin] {
+        std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    nix::unistd::chown(&home, Some(65534.into()), Some(65534.into())).unwrap();
+    // root owns the editor and the solution it copies; the learner may read and run them
+    let solution = bin.join("ports.eclat");
+    std::fs::copy(
+        lessons_dir().join("07-first-eclat-script/solution/ports.eclat"),
+        &solution,
+    )
+    .unwrap();
+    std::fs::set_permissions(&solution, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let editor = bin.join("editor.sh");
+    std::fs::write(
+        &editor,
+        format!(
+            "#!/bin/sh\nid -u > \"$(dirname \"$1\")/editor-uid\"\ncp '{}' \"$1\"\n",
+            solution.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&editor, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let ws = home.join("eclat-lab");
+    let extra = [
+        ("EDITOR", editor.display().to_string()),
+        ("SUDO_UID", "65534".to_string()),
+        ("SUDO_GID", "65534".to_string()),
+        ("SUDO_USER", "nobody".to_string()),
+        ("ECLAT_LAB_WORKSPACE", ws.display().to_string()),
+        ("ECLAT_LAB_PROGRESS", home.join("progress.toml").display().to_string()),
+    ];
+    let mut t = Tmux::new(&env, "e2esu", &extra);
+    t.launch("tutorial 7", 120, 40);
+    let long = Duration::from_secs(120);
+    t.wait("the first frame", Duration::from_secs(10), |s| {
+        s.contains("A first eCLAT script") && s.contains("c check")
+    });
+    let file = ws.join("07-first-eclat-script/ports.eclat");
+    t.keys(&["e"]);
+    t.wait("the check to pass after the edit", long, |s| {
+        s.contains("Check ports PASS")
+    });
+    let uid = std::fs::read_to_string(ws.join("07-first-eclat-script/editor-uid")).unwrap();
+    assert_eq!(uid.trim(), "65534", "the editor ran as uid {uid}, not as the learner");
+    assert_eq!(
+        std::fs::metadata(&file).unwrap().uid(),
+        65534,
+        "the exercise file made under sudo is not the learner's"
+    );
+    t.keys(&["q", "y"]);
+    let s = t.wait("the TUI to exit", long, |s| s.contains("TUI-EXITED="));
+    assert!(s.contains("TUI-EXITED=0"), "{s}");
+    assert_eq!(leftovers(&env), Vec::<String>::new(), "left in the kernel");
+}

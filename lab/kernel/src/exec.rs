@@ -100,6 +100,12 @@ pub fn output(
 pub struct Running {
     child: std::process::Child,
     lines: std::sync::mpsc::Receiver<String>,
+    /// the terminal's master side, held until the command has been waited for: closing it
+    /// hangs the terminal up, and the kernel then sends SIGHUP to the command's session. A
+    /// command that closes its output before it exits (ping does) reads as the end of the
+    /// output while it still runs; were the master closed then, that SIGHUP would kill it
+    /// on its way out (exit status 129 for a run that succeeded)
+    _master: std::fs::File,
     /// the command line, for errors
     pub cmd: String,
 }
@@ -176,11 +182,14 @@ pub fn spawn(env: &LabEnv, node: &str, argv: &[String]) -> Result<Running, ExecE
     drop(cmd);
     let (tx, lines) = std::sync::mpsc::channel();
     let master = std::fs::File::from(pty.master);
+    // the reader has a descriptor of its own: the end of the output ends the reader, never
+    // the terminal (the master's last descriptor is `Running`'s, see there)
+    let reader = master.try_clone().map_err(spawn_err)?;
     std::thread::Builder::new()
         .name("exec-output".into())
         .spawn(move || {
             use std::io::BufRead;
-            let mut r = std::io::BufReader::new(master);
+            let mut r = std::io::BufReader::new(reader);
             let mut buf = Vec::new();
             loop {
                 buf.clear();
@@ -201,6 +210,7 @@ pub fn spawn(env: &LabEnv, node: &str, argv: &[String]) -> Result<Running, ExecE
     Ok(Running {
         child,
         lines,
+        _master: master,
         cmd: argv.join(" "),
     })
 }

@@ -152,11 +152,12 @@ pub fn verify(object: &Path) -> Result<Vec<ProgramVerdict>, BuildError> {
         path: object.to_path_buf(),
         err,
     })?;
-    let mut ebpf =
-        crate::loader::with_plain_loader(|l| l.load(&data)).map_err(|e| BuildError::Object {
+    let mut ebpf = crate::loader::with_plain_loader(&data, |l| l.load(&data)).map_err(|e| {
+        BuildError::Object {
             file: file.clone(),
             detail: e.to_string(),
-        })?;
+        }
+    })?;
     // a HIKe module's programs get advice in HIKe's terms (HIKE_XDP_VM, not a verdict)
     let module_progs: Vec<String> = eclat_model::meta::read("object", &data)
         .map(|m| m.programs.into_iter().map(|p| p.name).collect())
@@ -317,8 +318,8 @@ pub fn run_packets(
         path: object.to_path_buf(),
         err,
     })?;
-    let mut ebpf =
-        crate::loader::with_plain_loader(|l| l.load(&data)).map_err(|e| obj_err(e.to_string()))?;
+    let mut ebpf = crate::loader::with_plain_loader(&data, |l| l.load(&data))
+        .map_err(|e| obj_err(e.to_string()))?;
     let xdp_names: Vec<String> = ebpf
         .programs()
         .filter(|(_, p)| matches!(p, aya::programs::Program::Xdp(_)))

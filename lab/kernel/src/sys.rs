@@ -367,6 +367,33 @@ pub fn prog_load_xdp(
     }
 }
 
+const BPF_LINK_CREATE: libc::c_long = 28;
+/// `XDP_FLAGS_SKB_MODE`: the generic (skb) XDP hook, which any device has.
+const XDP_FLAGS_SKB_MODE: u32 = 1 << 1;
+
+/// Attaches XDP program `prog` to interface `ifindex` of the calling thread's network
+/// namespace at the generic (skb) hook, as a BPF link (`BPF_LINK_CREATE`); closing the
+/// returned descriptor detaches it (as does the interface going away).
+pub fn xdp_link_generic(prog: BorrowedFd<'_>, ifindex: u32) -> io::Result<OwnedFd> {
+    #[repr(C, align(8))]
+    struct LinkCreate {
+        prog_fd: u32,
+        target_ifindex: u32,
+        attach_type: u32,
+        flags: u32,
+        _rest: [u64; 4],
+    }
+    let mut a = LinkCreate {
+        prog_fd: prog.as_raw_fd() as u32,
+        target_ifindex: ifindex,
+        attach_type: BPF_XDP,
+        flags: XDP_FLAGS_SKB_MODE,
+        _rest: [0; 4],
+    };
+    // SAFETY: a new file descriptor that nobody else owns.
+    bpf_raw(BPF_LINK_CREATE, &mut a).map(|fd| unsafe { OwnedFd::from_raw_fd(fd as i32) })
+}
+
 const BPF_ENABLE_STATS: libc::c_long = 32;
 const BPF_STATS_RUN_TIME: u32 = 0;
 
@@ -393,4 +420,91 @@ pub fn enable_stats() -> io::Result<OwnedFd> {
 /// are on), if it still exists.
 pub fn prog_stats_by_id(id: u32) -> io::Result<Option<(u64, u64)>> {
     Ok(prog_info_by_id(id)?.map(|p| (p.run_time_ns, p.run_cnt)))
+}
+
+/// What a process's file descriptor attaches a BPF program to (`BPF_TASK_FD_QUERY`, what
+/// `bpftool perf` lists): a tracepoint, a kprobe or a uprobe and the program's ID.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FdProbe {
+    pub prog_id: u32,
+    /// `BPF_FD_TYPE_*`: 0 raw tracepoint, 1 tracepoint, 2 kprobe, 3 kretprobe, 4 uprobe,
+    /// 5 uretprobe
+    pub fd_type: u32,
+    /// the tracepoint's or the kernel function's name, the uprobe's file
+    pub name: String,
+}
+
+/// `BPF_FD_TYPE_UPROBE` and `BPF_FD_TYPE_URETPROBE`.
+pub const FD_TYPE_UPROBES: [u32; 2] = [4, 5];
+
+/// The probe that file descriptor `fd` of process `pid` attaches a program to, if it is one
+/// (`None` for any other descriptor, and for one the process closed meanwhile).
+pub fn task_fd_query(pid: u32, fd: u32) -> Option<FdProbe> {
+    const BPF_TASK_FD_QUERY: libc::c_long = 20;
+    #[repr(C, align(8))]
+    struct TaskFdQuery {
+        pid: u32,
+        fd: u32,
+        flags: u32,
+        buf_len: u32,
+        buf: u64,
+        prog_id: u32,
+        fd_type: u32,
+        probe_offset: u64,
+        probe_addr: u64,
+    }
+    let mut buf = vec![0u8; 256];
+    let mut a = TaskFdQuery {
+        pid,
+        fd,
+        flags: 0,
+        buf_len: buf.len() as u32,
+        buf: buf.as_mut_ptr() as u64,
+        prog_id: 0,
+        fd_type: 0,
+        probe_offset: 0,
+        probe_addr: 0,
+    };
+    bpf_raw(BPF_TASK_FD_QUERY, &mut a).ok()?;
+    let len = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    Some(FdProbe {
+        prog_id: a.prog_id,
+        fd_type: a.fd_type,
+        name: String::from_utf8_lossy(&buf[..len]).into_owned(),
+    })
+}
+
+/// The BPF programs process `pid` has attached to probes: one entry per distinct (program,
+/// probe), from its file descriptors (perf events and raw tracepoints answer
+/// `BPF_TASK_FD_QUERY`; a tracing link, as fentry makes, says its program in its fdinfo).
+/// Empty when the process is gone.
+pub fn attached_probes(pid: u32) -> Vec<FdProbe> {
+    let mut found: Vec<FdProbe> = Vec::new();
+    let Ok(dir) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return found;
+    };
+    for e in dir.flatten() {
+        let Some(fd) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+            continue;
+        };
+        let probe = task_fd_query(pid, fd).or_else(|| {
+            let info = std::fs::read_to_string(format!("/proc/{pid}/fdinfo/{fd}")).ok()?;
+            let field = |k: &str| {
+                info.lines()
+                    .find_map(|l| l.strip_prefix(k).map(|v| v.trim().to_string()))
+            };
+            (field("link_type:")? == "tracing").then_some(())?;
+            Some(FdProbe {
+                prog_id: field("prog_id:")?.parse().ok()?,
+                fd_type: u32::MAX,
+                name: format!("tracing link {}", field("link_id:").unwrap_or_default()),
+            })
+        });
+        if let Some(p) = probe
+            && !found.contains(&p)
+        {
+            found.push(p);
+        }
+    }
+    found
 }

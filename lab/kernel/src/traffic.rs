@@ -78,11 +78,17 @@ pub struct Report {
     pub first_error: Option<String>,
     /// echo replies received (ICMP only)
     pub replies: Option<u64>,
-    /// wall time from the first send to the end of the run (for ICMP, including the wait for
-    /// the last echo replies), in microseconds
+    /// wall time spent sending: from the first send to the end of the last one, in
+    /// microseconds (the wait for echo replies after it is `reply_wait_us`, apart)
     pub elapsed_us: u64,
-    /// packets sent per second over `elapsed_us`; 0 when no time could be measured
+    /// packets sent per second over `elapsed_us` (the send rate alone, never diluted by the
+    /// wait for replies); 0 when no time could be measured
     pub achieved_pps: f64,
+    /// ICMP only: how long the generator waited after the last send for the echo replies
+    /// still on their way, in microseconds (it ends early once every reply came); null for
+    /// UDP and pcap
+    #[serde(default)]
+    pub reply_wait_us: Option<u64>,
     /// stopped before every packet was sent (Ctrl-C, the TUI's `t`)
     pub stopped: bool,
 }
@@ -236,6 +242,10 @@ struct Tally {
     sent: u64,
     errors: u64,
     first_error: Option<String>,
+    /// from the start to the end of the last send
+    sending: Duration,
+    /// between the first accepted send and the last one
+    between: Option<(Instant, Instant)>,
 }
 
 fn send_loop(
@@ -250,6 +260,8 @@ fn send_loop(
         sent: 0,
         errors: 0,
         first_error: None,
+        sending: Duration::ZERO,
+        between: None,
     };
     for i in 0..count {
         if !pace(start, i, spec.rate, cancel) {
@@ -261,6 +273,8 @@ fn send_loop(
             match one(i) {
                 Ok(()) => {
                     t.sent += 1;
+                    let now = Instant::now();
+                    t.between = Some((t.between.map_or(now, |b| b.0), now));
                     if t.sent == count / 2 {
                         crate::crash_point("traffic:half-sent");
                     }
@@ -282,7 +296,19 @@ fn send_loop(
             }
         }
     }
+    t.sending = start.elapsed();
     (t, start)
+}
+
+/// Packets per second while sending: over the intervals between the first and the last send
+/// (a paced run of N packets has N-1 of them), or over the whole sending time when there is
+/// only one packet; 0 when no time could be measured.
+fn send_rate(sent: u64, between: Option<(Instant, Instant)>, sending: Duration) -> f64 {
+    match between {
+        Some((a, b)) if sent > 1 && b > a => (sent - 1) as f64 / (b - a).as_secs_f64(),
+        _ if sending.as_secs_f64() > 0.0 => sent as f64 / sending.as_secs_f64(),
+        _ => 0.0,
+    }
 }
 
 fn report(
@@ -295,7 +321,9 @@ fn report(
     replies: Option<u64>,
     cancel: &CancellationToken,
 ) -> Report {
-    let el = start.elapsed();
+    // the rate is the sending's own: the wait for replies after the last send is apart
+    let el = t.sending;
+    let reply_wait = replies.map(|_| start.elapsed().saturating_sub(el).as_micros() as u64);
     Report {
         from: spec.from.clone(),
         to,
@@ -307,11 +335,8 @@ fn report(
         replies,
         stopped: cancel.is_cancelled() && t.sent < count,
         elapsed_us: el.as_micros() as u64,
-        achieved_pps: if el.as_secs_f64() > 0.0 {
-            t.sent as f64 / el.as_secs_f64()
-        } else {
-            0.0
-        },
+        achieved_pps: send_rate(t.sent, t.between, el),
+        reply_wait_us: reply_wait,
     }
 }
 

@@ -135,7 +135,7 @@ fn load_provisional(
         detail,
         verifier_log,
     };
-    let mut ebpf = crate::loader::with_plain_loader(|l| l.load(bytes))
+    let mut ebpf = crate::loader::with_plain_loader(bytes, |l| l.load(bytes))
         .map_err(|e| load_err(e.to_string(), None))?;
     let prog: &mut Xdp = ebpf
         .program_mut(p.name)
@@ -661,7 +661,7 @@ pub(crate) fn load_in_area(
         verifier_log,
     };
     let t0 = std::time::Instant::now();
-    let mut ebpf = crate::loader::with_plain_loader(|l| l.load(data))
+    let mut ebpf = crate::loader::with_plain_loader(data, |l| l.load(data))
         .map_err(|e| load_err(e.to_string(), None))?;
     let all: Vec<String> = ebpf.programs().map(|(n, _)| n.to_string()).collect();
     let mut names: Vec<String> = match only {

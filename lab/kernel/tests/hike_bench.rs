@@ -331,3 +331,34 @@ fn scratch_roots_of_dead_processes_are_swept() {
     assert!(alive_kept, "a live process's root is kept");
     assert!(other_kept, "a name of another shape is kept");
 }
+
+/// A program the bench holds in the XDP dispatcher is test-run with `repeat` without the two
+/// dispatcher changes (an RCU grace period each) that a call otherwise makes: its calls take
+/// a fraction of the wall time. Released, it pays them again.
+#[test]
+fn held_programs_are_sampled_without_dispatcher_changes() {
+    let s = bench::Setup::new("eclat-lab-test-hold").expect("HIKe setup (needs root)");
+    let pkt = packet::bench_frame();
+    let median_call_ms = || {
+        let mut v: Vec<f64> = (0..7)
+            .map(|_| {
+                let t = std::time::Instant::now();
+                s.hike.test_run("xdp_pass", "xdp_pass", &pkt, 2).unwrap();
+                t.elapsed().as_secs_f64() * 1e3
+            })
+            .collect();
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let mut hold = bench::DispatcherHold::new().unwrap();
+    let free = median_call_ms();
+    assert!(hold.hold(&s.hike, "xdp_pass", "xdp_pass"));
+    let held = median_call_ms();
+    hold.release("xdp_pass", "xdp_pass");
+    let released = median_call_ms();
+    println!("median call: {free:.2} ms free, {held:.2} ms held, {released:.2} ms released");
+    assert!(
+        held * 2.0 < free && held * 2.0 < released,
+        "held {held:.2} ms, free {free:.2} ms, released {released:.2} ms"
+    );
+}

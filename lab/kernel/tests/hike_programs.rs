@@ -648,6 +648,41 @@ fn loaders_pick_chains_and_pass_the_rest() {
 
 /// The flagship: the DDoS chain and the hand-written program make the same decision for
 /// every packet of a flood and of a slow flow (lesson 8, experiment 4 of the original).
+/// A linked chain's programs read the test clock where every part finds the configuration,
+/// in place (`hike/clock.h`, `__hike_config`): with the clock stopped, a flow blacklisted at
+/// its 11th packet stays blacklisted however long the machine takes; moved on by 10 s (the
+/// blacklist's timeout), its next packet passes again (the entry expired, the buckets
+/// refilled), which the kernel's own clock, a few milliseconds further, could not give.
+#[test]
+fn a_linked_chain_follows_the_test_clock() {
+    let mut s = setup();
+    s.classify_to(A, &ddos_chain(1)).unwrap();
+    assert!(
+        matches!(
+            s.hike.tier(A),
+            Some(eclat_kernel::hike::tier::Tier::Compiled { linked: true, .. })
+        ),
+        "{:?}",
+        s.hike.tier(A)
+    );
+    let flood = frame_sd("12:1::1", "fc01::2");
+    clock(&s, 1000);
+    let burst: Vec<XdpAction> = (0..12)
+        .map(|_| s.run(&flood).unwrap().action().unwrap())
+        .collect();
+    assert!(
+        burst[..10].iter().all(|v| *v == XdpAction::Pass),
+        "{burst:?}"
+    );
+    assert_eq!(burst[10..], [XdpAction::Drop, XdpAction::Drop], "{burst:?}");
+    // 9.999 s later: still on the blacklist
+    clock(&s, 1000 + 9_999);
+    assert_eq!(s.run(&flood).unwrap().action(), Some(XdpAction::Drop));
+    // 10 s after it was blacklisted: off it, and the destination's bucket full again
+    clock(&s, 1000 + 10_001);
+    assert_eq!(s.run(&flood).unwrap().action(), Some(XdpAction::Pass));
+}
+
 #[test]
 fn ddos_chain_matches_the_hand_written_program() {
     let mut s = setup();
@@ -869,4 +904,43 @@ fn a_second_process_reuses_the_pinned_instance() {
         .test_run("hike_default", "ip6_simple_classifier", &bench_frame(), 1)
         .unwrap();
     assert_eq!(out.action(), Some(XdpAction::Pass));
+}
+
+/// `empty_maps` (between the groups of packets of one `test`, a lesson's verdict checks):
+/// what the packets left in the maps is gone, the loader's entry with it, while the stored
+/// chain and the registered programs stay: the entry written again, the same packet counts
+/// from zero, through the same chain.
+#[test]
+fn emptied_maps_keep_the_chains_and_programs() {
+    let mut s = setup();
+    let mut c = call_with(ids::MONITOR, &[7]);
+    c.extend(call_with(ids::HIKE_PASS, &[]));
+    c.push(exit());
+    s.classify_to(A, &c).unwrap();
+    for _ in 0..3 {
+        s.run(&bench_frame()).unwrap();
+    }
+    assert_eq!(mon(&s, 7), 3);
+    let registered = s.hike.registered().unwrap();
+    s.hike.empty_maps().unwrap();
+    assert_eq!(mon(&s, 7), 0, "the counter was not emptied");
+    assert_eq!(s.hike.registered().unwrap(), registered);
+    let stored = s.hike.chains().unwrap();
+    assert!(
+        stored.iter().any(|x| x.id == A && x.insns == c),
+        "the chain went"
+    );
+    s.hike
+        .set_loader_chain(
+            "hike_default",
+            "ipv6_simple_classifier_map",
+            &0u32.to_ne_bytes(),
+            A,
+        )
+        .unwrap();
+    assert_eq!(
+        s.run(&bench_frame()).unwrap().action(),
+        Some(XdpAction::Pass)
+    );
+    assert_eq!(mon(&s, 7), 1);
 }

@@ -336,6 +336,19 @@ fn counter_counts_exactly_and_drop_stops_ping() {
     assert_eq!(lab2_replies.take(), Some(0));
     assert_eq!(lab.counter(), 2030);
 
+    // the rate reported is the sending's: 10 requests at 50/s take 180 ms to send, and the
+    // 2 s wait for replies that never come is reported apart, not spread over the rate
+    let r = lab.send("tg", "fc01::2", traffic::Kind::Icmp, 10, Some(50.0));
+    assert_eq!(r.replies, Some(0));
+    assert!(
+        (40.0..=60.0).contains(&r.achieved_pps),
+        "a send rate of about 50/s, not diluted by the wait: {r:?}"
+    );
+    assert!(r.elapsed_us < 1_500_000, "{r:?}");
+    let wait = r.reply_wait_us.expect("ICMP waits for replies");
+    assert!((1_900_000..10_000_000).contains(&wait), "{r:?}");
+    assert_eq!(lab.counter(), 2040);
+
     // back to PASS
     maps::set(&v, "0", "PASS").unwrap();
     assert_eq!(
@@ -364,7 +377,7 @@ fn counter_counts_exactly_and_drop_stops_ping() {
         10,
         None,
     );
-    assert_eq!(lab.counter(), 2033);
+    assert_eq!(lab.counter(), 2043);
     let st = topo::status(&lab.env).unwrap();
     let sut = st.nodes.iter().find(|n| n.node == "sut").unwrap();
     assert!(sut.interfaces.iter().all(|i| i.xdp_prog_id.is_none()));
@@ -629,6 +642,24 @@ fn exec_streams_lines_from_a_pty_and_passes_ctrl_c() {
     assert_eq!(lines, ["1", "tty"]);
     assert_eq!(r.wait(Duration::from_secs(5)).unwrap().code(), Some(3));
 
+    // a command that closes its output before it exits (ping does) is not hung up on its
+    // way out: the end of its output is not the end of its terminal (it used to get SIGHUP,
+    // exit status 129, whenever it was still running when the reader saw the end)
+    let mut r = exec::spawn(
+        &lab.env,
+        "tg",
+        &sh("echo bye; exec >&- 2>&-; sleep 0.3; exit 4"),
+    )
+    .unwrap();
+    assert_eq!(r.next_line(Duration::from_secs(10)), Next::Line("bye".into()));
+    assert_eq!(r.next_line(Duration::from_secs(10)), Next::Closed);
+    let st = r.wait(Duration::from_secs(5)).unwrap();
+    assert_eq!(
+        (st.code(), std::os::unix::process::ExitStatusExt::signal(&st)),
+        (Some(4), None),
+        "its own exit status, not a hang-up"
+    );
+
     // a line comes before the command ends; Ctrl-C ends it and its trap still prints
     let mut r = exec::spawn(
         &lab.env,
@@ -750,4 +781,78 @@ fn other_stats_holder() -> bool {
         .any(|fd| {
             std::fs::read_link(fd.path()).is_ok_and(|l| l.to_string_lossy().contains("bpf-stats"))
         })
+}
+
+/// `sys::attached_probes` lists what a process attached (as `bpftool perf` does): a bpftrace
+/// program's tracepoint, once bpftrace attached it. bpftrace runs `BEGIN` before attaching
+/// the other probes, so the lab's checks wait for this list before they send traffic; then
+/// Ctrl-C ends bpftrace and it prints its map.
+#[test]
+fn a_process_probes_are_listed_once_attached() {
+    use std::io::{BufRead, BufReader};
+    assert!(eclat_kernel::doctor::privileged(), "kernel tests need root");
+    let Some(bpftrace) = eclat_kernel::doctor::tool("bpftrace") else {
+        eprintln!("skipped: bpftrace is not installed (doctor says how to install it)");
+        return;
+    };
+    let mut child = std::process::Command::new(bpftrace)
+        .args([
+            "-e",
+            r#"BEGIN { printf("go\n"); } tracepoint:xdp:xdp_exception { @n = count(); }"#,
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut child = Kill(child);
+    let pid = child.0.id();
+    let mut line = String::new();
+    while line.trim() != "go" {
+        line.clear();
+        assert!(out.read_line(&mut line).unwrap() > 0, "bpftrace ended first");
+    }
+    let until = Instant::now() + Duration::from_secs(60);
+    let probe = loop {
+        let found = eclat_kernel::sys::attached_probes(pid);
+        if let Some(p) = found.into_iter().find(|p| p.name == "xdp_exception") {
+            break p;
+        }
+        assert!(Instant::now() < until, "the tracepoint was never listed");
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    assert_eq!(probe.fd_type, 1, "a tracepoint: {probe:?}");
+    assert!(probe.prog_id > 0);
+    assert!(eclat_kernel::sys::prog_info_by_id(probe.prog_id).unwrap().is_some());
+    // bpftrace can miss a Ctrl-C that comes just before it waits for events (seen on a
+    // loaded machine): like a user, send another until it ends
+    let until = Instant::now() + Duration::from_secs(30);
+    let mut next = Instant::now();
+    let st = loop {
+        if let Some(st) = child.0.try_wait().unwrap() {
+            break st;
+        }
+        assert!(Instant::now() < until, "bpftrace did not end on Ctrl-C");
+        if Instant::now() >= next {
+            nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid as i32),
+                nix::sys::signal::Signal::SIGINT,
+            )
+            .unwrap();
+            next = Instant::now() + Duration::from_millis(500);
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut out, &mut rest).unwrap();
+    assert!(st.success() && rest.contains("@n: 0"), "{st:?}: {rest}");
+    // a process without probes lists none
+    assert_eq!(eclat_kernel::sys::attached_probes(std::process::id()), vec![]);
 }

@@ -200,7 +200,7 @@ pub async fn up(req: UpRequest) -> Result<ClassroomUp> {
             let lab = Lab::new(lab_env(&l), Origin::Cli);
             let r: Result<()> = async {
                 lab.recover().await?;
-                lab.topo_up(topology).await?;
+                lab.topo_up(topology, false).await?;
                 if let Some(file) = load {
                     lab.load(LoadRequest {
                         file,

@@ -87,13 +87,72 @@ impl Background {
         }
     }
 
+    /// Waits (blocking, reading its output meanwhile) until the command has `expected` probes
+    /// attached in the kernel (tracepoints, kprobes, fentry: what `bpftool perf` lists; uprobes
+    /// on its own executable, bpftrace's BEGIN and END, left out), the command ended, or
+    /// `timeout` passed. Returns how many were attached. bpftrace runs `BEGIN` before it
+    /// attaches the other probes: its first line is no sign that it counts yet.
+    pub fn wait_for_probes(&mut self, expected: usize, timeout: Duration) -> usize {
+        let pid = self.run.pid();
+        let exe = std::fs::read_link(format!("/proc/{pid}/exe")).ok();
+        let until = std::time::Instant::now() + timeout;
+        loop {
+            let n = eclat_kernel::sys::attached_probes(pid)
+                .iter()
+                .filter(|p| {
+                    !(eclat_kernel::sys::FD_TYPE_UPROBES.contains(&p.fd_type)
+                        && exe.as_ref().is_some_and(|e| e.as_os_str() == p.name.as_str()))
+                })
+                .count();
+            if n >= expected || std::time::Instant::now() >= until {
+                return n;
+            }
+            match self.run.next_line(Duration::from_millis(5)) {
+                Next::Line(l) => self.output.push(l),
+                Next::Quiet => {}
+                Next::Closed => {
+                    if self.run.try_wait().is_some() {
+                        return n;
+                    }
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+            }
+        }
+    }
+
     /// Sends Ctrl-C, reads the rest of the output, and returns the exit code (the command is
     /// killed after `grace`).
-    pub fn interrupt(mut self, grace: Duration) -> Result<(i32, Vec<String>)> {
-        if self.run.try_wait().is_none() {
+    pub fn interrupt(self, grace: Duration) -> Result<(i32, Vec<String>)> {
+        self.interrupt_every(grace, grace)
+    }
+
+    /// [`Background::interrupt`] for a command that can miss a Ctrl-C: bpftrace checks for
+    /// one between its waits for events, and one that comes just before it waits is seen
+    /// only at the next signal. Ctrl-C is sent again every `every` until the command ends.
+    pub fn interrupt_every(
+        mut self,
+        grace: Duration,
+        every: Duration,
+    ) -> Result<(i32, Vec<String>)> {
+        let until = std::time::Instant::now() + grace;
+        while self.run.try_wait().is_none() {
+            let left = until.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                break;
+            }
             self.run.interrupt();
+            let next = std::time::Instant::now() + every.min(left);
+            while std::time::Instant::now() < next && self.run.try_wait().is_none() {
+                // keep reading: a command whose terminal is full would not end
+                if let Next::Line(l) = self.run.next_line(Duration::from_millis(10)) {
+                    self.output.push(l);
+                }
+            }
         }
-        let st = self.run.wait(grace).context("waiting for the command")?;
+        let st = match self.run.try_wait() {
+            Some(st) => st,
+            None => self.run.wait(Duration::ZERO).context("waiting for the command")?,
+        };
         loop {
             match self.run.next_line(Duration::from_millis(200)) {
                 Next::Line(l) => self.output.push(l),

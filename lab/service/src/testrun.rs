@@ -96,10 +96,45 @@ pub fn name_ids(line: &str, names: &BTreeMap<u32, String>) -> String {
 impl Lab {
     /// Runs the script's loader on each packet in a fresh HIKe instance.
     pub async fn test(&self, req: TestRequest, cancel: CancellationToken) -> Result<TestOutcome> {
-        self.blocking(move |lab| lab.test_now(&req, &cancel)).await
+        self.blocking(move |lab| {
+            let groups = [req.packets.clone()];
+            let (chain, mut out) = lab.test_now(&req, &groups, None, &cancel)?;
+            Ok(TestOutcome {
+                chain,
+                packets: out.pop().unwrap_or_default(),
+            })
+        })
+        .await
     }
 
-    fn test_now(&self, req: &TestRequest, cancel: &CancellationToken) -> Result<TestOutcome> {
+    /// Runs several groups of packets through one setup of the script (compiled, its
+    /// programs and objects loaded, its chains stored once): before each group after the
+    /// first, every map of the instance is emptied and the script's map entries written
+    /// again ([`Hike::empty_maps`]), so each group sees what a `test` of its own would (a
+    /// lesson's verdict checks, each from fresh maps). `req.packets` is not used. Only the
+    /// maps `watch` names (a name, or the end of one after a `/`) are compared before and
+    /// after each packet: `map_changes` holds no other.
+    pub async fn test_groups(
+        &self,
+        req: TestRequest,
+        groups: Vec<Vec<(String, Vec<u8>)>>,
+        watch: Vec<String>,
+        cancel: CancellationToken,
+    ) -> Result<Vec<Vec<PacketResult>>> {
+        self.blocking(move |lab| {
+            lab.test_now(&req, &groups, Some(&watch), &cancel)
+                .map(|(_, out)| out)
+        })
+        .await
+    }
+
+    fn test_now(
+        &self,
+        req: &TestRequest,
+        groups: &[Vec<(String, Vec<u8>)>],
+        watch: Option<&[String]>,
+        cancel: &CancellationToken,
+    ) -> Result<(Option<String>, Vec<Vec<PacketResult>>)> {
         let prog = self.compile_file(&req.file, &req.defines)?.program;
         let cat: Catalog = self.catalog().clone();
         static N: AtomicU32 = AtomicU32::new(0);
@@ -197,20 +232,31 @@ impl Lab {
         for c in &linked.chains {
             hike.store_chain(c.id, &c.insns)?;
         }
-        for e in &linked.map_entries {
-            hike.map_update(&e.package, &e.map, &e.key, &e.value)?;
-        }
-        let direct = match &entry {
-            eclat::TestEntry::Chain { name, .. } => {
-                let id = linked
-                    .chain_id(name)
-                    .with_context(|| format!("chain `{name}` was not linked"))?;
-                hike.set_loader_chain("chain_runner", "chain_runner_map", &0u32.to_ne_bytes(), id)?;
-                Some(name.clone())
+        // the script's map entries (and the chain runner's entry), with the trace on: written
+        // again before each group after the first, once the maps are emptied
+        let prime = |hike: &mut Hike| -> Result<Option<String>> {
+            for e in &linked.map_entries {
+                hike.map_update(&e.package, &e.map, &e.key, &e.value)?;
             }
-            eclat::TestEntry::Loader { .. } => None,
+            let direct = match &entry {
+                eclat::TestEntry::Chain { name, .. } => {
+                    let id = linked
+                        .chain_id(name)
+                        .with_context(|| format!("chain `{name}` was not linked"))?;
+                    hike.set_loader_chain(
+                        "chain_runner",
+                        "chain_runner_map",
+                        &0u32.to_ne_bytes(),
+                        id,
+                    )?;
+                    Some(name.clone())
+                }
+                eclat::TestEntry::Loader { .. } => None,
+            };
+            hike.set_trace(true)?;
+            Ok(direct)
         };
-        hike.set_trace(true)?;
+        let direct = prime(&mut hike)?;
         let mut trace = hike.trace_reader()?;
         let names: BTreeMap<u32, String> = ids
             .iter()
@@ -226,6 +272,12 @@ impl Lab {
                 .filter(|(p, d)| !d && !p.to_string_lossy().contains("/system/"))
                 .filter_map(|(p, _)| maps::map_ref(&p, &scratch.join("maps")).ok())
                 .filter(|m| m.map_type != "ringbuf" && m.map_type != "prog_array")
+                .filter(|m| {
+                    watch.is_none_or(|w| {
+                        w.iter()
+                            .any(|n| m.name == *n || m.name.ends_with(&format!("/{n}")))
+                    })
+                })
                 .collect()
         };
         let snapshot = |refs: &[maps::MapRef]| -> Vec<crate::maps::MapDump> {
@@ -234,41 +286,48 @@ impl Lab {
                 .map(|d| crate::maps::decode(&cat, d, &Default::default()))
                 .collect()
         };
-        let mut out = Vec::new();
-        for (i, (label, pkt)) in req.packets.iter().enumerate() {
-            crate::checkpoint(cancel)?;
-            if let Some(c) = req.clock {
-                let ms = u64::from(c.start_ms.get()) + i as u64 * u64::from(c.tick_ms);
-                let ms = u32::try_from(ms)
-                    .ok()
-                    .and_then(std::num::NonZeroU32::new)
-                    .with_context(|| {
-                        format!("--clock and --tick put packet {} past 2^32 ms", i + 1)
-                    })?;
-                hike.set_test_clock(Some(ms))?;
+        let mut groups_out = Vec::new();
+        for (g, packets) in groups.iter().enumerate() {
+            if g > 0 {
+                crate::checkpoint(cancel)?;
+                hike.empty_maps()?;
+                prime(&mut hike)?;
+                trace.drain();
             }
-            let before = snapshot(&map_refs);
-            let r = hike.test_run(&lpkg, &lname, pkt, 1)?;
-            let after = snapshot(&map_refs);
-            let trace_lines = trace
-                .drain()
-                .iter()
-                .map(|e| name_ids(&e.to_string(), &names))
-                .collect();
-            out.push(PacketResult {
-                packet: label.clone(),
-                verdict: hike::XdpAction::from_u32(r.verdict)
-                    .map(|a| a.to_string())
-                    .unwrap_or_else(|| r.verdict.to_string()),
-                trace: trace_lines,
-                map_changes: changes(&before, &after),
-                duration_ns: r.duration.as_nanos() as u64,
-            });
+            let mut out = Vec::new();
+            for (i, (label, pkt)) in packets.iter().enumerate() {
+                crate::checkpoint(cancel)?;
+                if let Some(c) = req.clock {
+                    let ms = u64::from(c.start_ms.get()) + i as u64 * u64::from(c.tick_ms);
+                    let ms = u32::try_from(ms)
+                        .ok()
+                        .and_then(std::num::NonZeroU32::new)
+                        .with_context(|| {
+                            format!("--clock and --tick put packet {} past 2^32 ms", i + 1)
+                        })?;
+                    hike.set_test_clock(Some(ms))?;
+                }
+                let before = snapshot(&map_refs);
+                let r = hike.test_run(&lpkg, &lname, pkt, 1)?;
+                let after = snapshot(&map_refs);
+                let trace_lines = trace
+                    .drain()
+                    .iter()
+                    .map(|e| name_ids(&e.to_string(), &names))
+                    .collect();
+                out.push(PacketResult {
+                    packet: label.clone(),
+                    verdict: hike::XdpAction::from_u32(r.verdict)
+                        .map(|a| a.to_string())
+                        .unwrap_or_else(|| r.verdict.to_string()),
+                    trace: trace_lines,
+                    map_changes: changes(&before, &after),
+                    duration_ns: r.duration.as_nanos() as u64,
+                });
+            }
+            groups_out.push(out);
         }
-        Ok(TestOutcome {
-            chain: direct,
-            packets: out,
-        })
+        Ok((direct, groups_out))
     }
 }
 

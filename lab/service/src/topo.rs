@@ -33,6 +33,9 @@ pub struct TopoUp {
     pub attached: Vec<String>,
     /// what a topology already up lacked and was attached (`node:dev <- program`)
     pub completed: Vec<String>,
+    /// the other topology that was up and was taken down first (`--replace`); null when
+    /// none was
+    pub replaced: Option<String>,
 }
 
 impl Lab {
@@ -59,12 +62,21 @@ impl Lab {
     /// topology recorded as up is checked against the kernel: complete, nothing is done;
     /// missing only XDP programs the file attaches, they are attached (completed);
     /// missing more, it is rebuilt.
-    pub async fn topo_up(&self, name: Option<String>) -> Result<TopoUp> {
+    pub async fn topo_up(&self, name: Option<String>, replace: bool) -> Result<TopoUp> {
         self.blocking(move |lab| {
             let name = name.unwrap_or_else(|| topologies::DEFAULT.to_string());
             let (src, file) = topologies::source(&name)?;
             let t = topology::parse(&src, &file)?;
             let mut j = lab.journal()?;
+            // another lesson's topology gives way to this one when asked
+            let mut replaced = None;
+            if replace
+                && let Some(cur) = eclat_kernel::nodes::current(lab.env())?
+                && cur.name != t.name
+            {
+                topo::down(lab.env(), &mut j)?;
+                replaced = Some(cur.name);
+            }
             let mut up = topo::build(lab.env(), &mut j, &t, &src)?;
             eclat_kernel::crash_point("topo-up:before-attach");
             // the programs the topology file attaches (a pass program on a collector) where
@@ -95,6 +107,7 @@ impl Lab {
                 up,
                 attached,
                 completed,
+                replaced,
             })
         })
         .await

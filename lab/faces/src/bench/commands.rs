@@ -30,6 +30,12 @@ pub struct CheckFigure {
     /// `ECLAT_LAB_CHECK_REUSE=off`: a scratch HIKe instance per verdict, a new scratch lab per
     /// run, clang per check
     pub baseline_ms: Stat,
+    /// the CPU time (user + system) of the process and the children it waited for (clang), with
+    /// reuse, in ms: what a check costs whatever else the machine runs (on a busy machine the
+    /// wall time is mostly waiting for a CPU)
+    pub cpu_ms: Stat,
+    /// the same without reuse
+    pub baseline_cpu_ms: Stat,
     /// in process, median over the runs with reuse: each check's time (`what`, ms)
     pub by_check: Vec<(String, f64)>,
     /// every run passed
@@ -62,15 +68,45 @@ pub struct CommandFigures {
     pub process_ms: Stat,
     /// in the TUI: from saving the solution of each lesson's first exercise to the verdict
     pub tui_saves: Vec<super::figures::SaveFigure>,
+    /// the machine's load average over one minute (`/proc/loadavg`) when the section started
+    /// and when it ended: whole-process times grow with it (a check waits for the CPU at each
+    /// of its steps)
+    pub load_average: (f64, f64),
+}
+
+/// The load average over the last minute, 0 when it cannot be read.
+fn load_average() -> f64 {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|s| s.split_whitespace().next().and_then(|v| v.parse().ok()))
+        .unwrap_or(0.0)
 }
 
 fn run(bin: &Path, env: &LabEnv, args: &[&str], reuse: bool) -> Result<(f64, String)> {
+    run_cpu(bin, env, args, reuse).map(|(ms, _, out)| (ms, out))
+}
+
+/// [`run`], with the CPU time (user + system, ms) of the process and of the children it
+/// waited for: the bench runs one command at a time, so the growth of this process's
+/// children's usage is that command's.
+fn run_cpu(bin: &Path, env: &LabEnv, args: &[&str], reuse: bool) -> Result<(f64, f64, String)> {
     let off: &[(&str, &str)] = if reuse {
         &[]
     } else {
         &[("ECLAT_LAB_CHECK_REUSE", "off")]
     };
-    super::figures::run_timed(bin, env, args, off)
+    let cpu = || {
+        // SAFETY: getrusage writes the struct it is given, nothing else
+        let mut u: libc::rusage = unsafe { std::mem::zeroed() };
+        if unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut u) } != 0 {
+            return 0.0;
+        }
+        let ms = |t: libc::timeval| t.tv_sec as f64 * 1000.0 + t.tv_usec as f64 / 1000.0;
+        ms(u.ru_utime) + ms(u.ru_stime)
+    };
+    let before = cpu();
+    let (ms, out) = super::figures::run_timed(bin, env, args, off)?;
+    Ok((ms, cpu() - before, out))
 }
 
 /// `passed` and each check's (`what`, `elapsed_ms`) from `lesson check --json`.
@@ -103,7 +139,11 @@ fn parse_check(json: &str) -> Result<(bool, Vec<(String, f64)>)> {
 /// Measures every exercise's check (`runs` times with reuse, `runs` times without,
 /// alternating) and the lesson commands, against a throw-away lab `env`.
 pub fn measure(bin: &Path, env: &LabEnv, runs: u32, say: &dyn Fn(&str)) -> Result<CommandFigures> {
-    let r = measure_inner(bin, env, runs, say);
+    let load = load_average();
+    let r = measure_inner(bin, env, runs, say).map(|mut f| {
+        f.load_average = (load, load_average());
+        f
+    });
     let reset = run(bin, env, &["reset"], true);
     let _ = std::fs::remove_dir_all(&env.state_dir);
     let f = r?;
@@ -144,15 +184,18 @@ fn measure_inner(
             let (first_ms, out) = run(bin, env, &args, true)?;
             let (mut passed, _) = parse_check(&out)?;
             let (mut on, mut off) = (Vec::new(), Vec::new());
+            let (mut cpu_on, mut cpu_off) = (Vec::new(), Vec::new());
             let mut by: Vec<Vec<(String, f64)>> = Vec::new();
             for _ in 0..runs {
-                let (ms, out) = run(bin, env, &args, false)?;
+                let (ms, cpu, out) = run_cpu(bin, env, &args, false)?;
                 passed &= parse_check(&out)?.0;
                 off.push(ms);
-                let (ms, out) = run(bin, env, &args, true)?;
+                cpu_off.push(cpu);
+                let (ms, cpu, out) = run_cpu(bin, env, &args, true)?;
                 let (p, b) = parse_check(&out)?;
                 passed &= p;
                 on.push(ms);
+                cpu_on.push(cpu);
                 by.push(b);
             }
             let by_check = by
@@ -180,6 +223,8 @@ fn measure_inner(
                 first_ms,
                 ms: stat(on),
                 baseline_ms: stat(off),
+                cpu_ms: stat(cpu_on),
+                baseline_cpu_ms: stat(cpu_off),
                 by_check,
                 passed,
             });
@@ -259,5 +304,6 @@ fn measure_inner(
         checks,
         commands,
         process_ms: stat(process),
+        load_average: (0.0, 0.0),
     })
 }

@@ -88,6 +88,26 @@ pub fn run_timed(
 }
 
 /// utime + stime of a process, in clock ticks.
+/// The CPU time, in seconds, this process and its waited-for children have used so far.
+pub fn cpu_seconds() -> f64 {
+    let used = |who| {
+        // SAFETY: getrusage fills the zeroed struct it is given, nothing else.
+        let mut u: libc::rusage = unsafe { std::mem::zeroed() };
+        if unsafe { libc::getrusage(who, &mut u) } != 0 {
+            return 0.0;
+        }
+        let t = |v: libc::timeval| v.tv_sec as f64 + v.tv_usec as f64 / 1e6;
+        t(u.ru_utime) + t(u.ru_stime)
+    };
+    used(libc::RUSAGE_SELF) + used(libc::RUSAGE_CHILDREN)
+}
+
+/// Clock ticks per second, the unit of a process's CPU time in `/proc/<pid>/stat`.
+pub fn clk_tck() -> f64 {
+    // SAFETY: sysconf has no preconditions
+    (unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64).max(1.0)
+}
+
 fn cpu_ticks(pid: u32) -> Result<u64> {
     let s = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
     // fields after the command name (which may hold spaces) start at field 3

@@ -37,9 +37,10 @@ pub struct BenchArgs {
     /// Repetitions of each whole-process figure (each with and without reuse)
     #[arg(long, default_value_t = 5)]
     pub check_runs: u32,
-    /// A quick run (about two minutes on a busy 2-vCPU VM): 5 repetitions, 3 VM samples, TUI
-    /// CPU over 5 s, each check once with and once without reuse; the report says what that
-    /// costs
+    /// A quick run: 5 repetitions, 5 samples per VM case, TUI CPU over 5 s, each check once
+    /// with and once without reuse; the report's first line says what that loses (without the
+    /// commands section, 23 s on a 2-vCPU VM at load 26, debug build; each section prints
+    /// its time)
     #[arg(long)]
     pub quick: bool,
     /// Only these sections (repeatable): topo, compile, vm, tui, commands
@@ -345,6 +346,73 @@ pub fn compile_figures(lab: &eclat_service::Lab, runs: u32) -> Result<CompileFig
     })
 }
 
+/// How long one section of the bench took.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct SectionTime {
+    /// the section's name, as `--only` takes it
+    pub section: String,
+    /// its wall time, in seconds
+    pub wall_s: f64,
+    /// the CPU time the bench and the processes it waited for used in it (user + system), in
+    /// seconds: about what the section would take on an idle machine, less its waits (pings,
+    /// RCU grace periods); null for the TUI section, which runs alongside the compile and VM
+    /// sections (its CPU is counted in theirs)
+    pub cpu_s: Option<f64>,
+    /// the sections this one ran alongside (empty: alone)
+    pub alongside: Vec<String>,
+}
+
+/// What a quick run's figures lose against a full run's, for the sections that ran.
+fn quick_note(args: &BenchArgs, want: &dyn Fn(&str) -> bool) -> String {
+    let tck = figures::clk_tck();
+    let mut lost = Vec::new();
+    if want("topo") {
+        lost.push(format!(
+            "topology figures over {} runs instead of 15",
+            args.runs
+        ));
+    }
+    if want("compile") {
+        lost.push(format!(
+            "eCLAT compile over {} runs instead of 300, clang {} instead of 15",
+            args.runs * 20,
+            args.runs
+        ));
+    }
+    if want("vm") {
+        let s = args.runs.max(3);
+        lost.push(format!(
+            "each VM case the minimum and median of {s} samples instead of 15 (the lesson 8 pair still over 9 loads, each load's figure the best of {s} samples instead of 15)"
+        ));
+    }
+    if want("tui") {
+        lost.push(format!(
+            "TUI CPU over {} s instead of 30 (counted in {:.0} ms ticks: +-{:.2} points instead of +-{:.2})",
+            args.tui_seconds,
+            1000.0 / tck,
+            100.0 / tck / args.tui_seconds.max(1) as f64,
+            100.0 / tck / 30.0
+        ));
+    }
+    if want("commands") {
+        lost.push(format!(
+            "each check {} time(s) with and without reuse instead of 5 (no median of several runs)",
+            args.check_runs
+        ));
+    }
+    format!(
+        "quick run, what it loses against the full one: {}",
+        lost.join("; ")
+    )
+}
+
+/// The machine's load averages over 1, 5 and 15 minutes (`/proc/loadavg`), if readable.
+pub fn load_average() -> Option<[f64; 3]> {
+    let s = std::fs::read_to_string("/proc/loadavg").ok()?;
+    let mut it = s.split_whitespace().map(|w| w.parse::<f64>().ok());
+    Some([it.next()??, it.next()??, it.next()??])
+}
+
 /// Everything `eclat-lab bench` measured.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct BenchReport {
@@ -368,6 +436,16 @@ pub struct BenchReport {
     pub tui: Option<figures::TuiFigures>,
     /// whole processes: every exercise's check (with and without reuse) and lesson commands
     pub commands: Option<commands::CommandFigures>,
+    /// each section that ran, in order, with its wall and CPU time
+    pub sections: Vec<SectionTime>,
+    /// the whole run's wall time, in seconds (less than the sections' sum when the TUI ran
+    /// alongside others)
+    pub total_wall_s: f64,
+    /// the whole run's CPU time (the bench and the processes it waited for), in seconds
+    pub total_cpu_s: f64,
+    /// the machine's load averages (1, 5, 15 minutes) when the bench started; null when
+    /// `/proc/loadavg` cannot be read
+    pub load_average: Option<[f64; 3]>,
 }
 
 /// Runs the performance suite, saying which section runs as it goes.
@@ -392,71 +470,164 @@ pub async fn run(
             && (s != "commands" || args.checks)
     };
     let n = SECTIONS.iter().filter(|s| want(s)).count();
-    let mut k = 0;
+    let k = std::sync::atomic::AtomicUsize::new(0);
+    let load_average = load_average();
     // each section says what it measures and how long the bench has run so far, so a
-    // learner waiting for it sees it move
+    // learner waiting for it sees it move; each one's wall and CPU time go into the report
     let started = Instant::now();
-    let mut say_section = |what: &str| {
-        k += 1;
+    let cpu0 = figures::cpu_seconds();
+    let mut sections: Vec<SectionTime> = Vec::new();
+    let mut current: Option<(&str, Instant, f64)> = None;
+    let end_section = |sections: &mut Vec<SectionTime>,
+                       current: &mut Option<(&'static str, Instant, f64)>| {
+        if let Some((name, t0, c0)) = current.take() {
+            sections.push(SectionTime {
+                section: name.to_string(),
+                wall_s: t0.elapsed().as_secs_f64(),
+                cpu_s: Some(figures::cpu_seconds() - c0),
+                alongside: Vec::new(),
+            });
+        }
+    };
+    let say_section = |sections: &mut Vec<SectionTime>,
+                       current: &mut Option<(&'static str, Instant, f64)>,
+                       name: &'static str,
+                       what: &str| {
+        end_section(sections, current);
+        let k = k.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        let last = sections
+            .last()
+            .map(|t| {
+                format!(
+                    "; {} took {:.1} s, {:.1} s of CPU",
+                    t.section,
+                    t.wall_s,
+                    t.cpu_s.unwrap_or(f64::NAN)
+                )
+            })
+            .unwrap_or_default();
         progress(format!(
-            "bench {k}/{n}: {what} ({:.0} s so far)",
+            "bench {k}/{n}: {what} ({:.0} s so far{last})",
             started.elapsed().as_secs_f64()
         ));
+        *current = Some((name, Instant::now(), figures::cpu_seconds()));
     };
     let runs = args.runs.max(1);
     let topo = if want("topo") {
-        say_section("topology up and down, against a shell script of `ip` commands");
+        say_section(
+            &mut sections,
+            &mut current,
+            "topo",
+            "topology up and down, against a shell script of `ip` commands",
+        );
         Some(tokio::task::spawn_blocking(move || topo_figures(runs)).await??)
     } else {
         None
     };
     eclat_service::checkpoint(cancel)?;
-    let comp = if want("compile") {
-        say_section("eCLAT compile, against clang on the same chain in C");
-        let lab = lab.clone();
-        Some(tokio::task::spawn_blocking(move || compile_figures(&lab, runs)).await??)
-    } else {
-        None
-    };
-    eclat_service::checkpoint(cancel)?;
-    let vm = if want("vm") {
-        say_section("the HIKe VM and compiled chains (BPF_PROG_TEST_RUN), against raw programs");
-        let samples = args.runs.max(3);
-        Some(
-            tokio::task::spawn_blocking(move || {
-                eclat_kernel::hike::bench::run(eclat_kernel::hike::bench::BenchOptions {
-                    samples,
-                    ..Default::default()
-                })
-            })
-            .await?
-            .context("the HIKe VM benchmark")?,
-        )
-    } else {
-        None
-    };
-    eclat_service::checkpoint(cancel)?;
-    // the TUI in a pseudo-terminal, in a throw-away lab of its own
-    let tui = if want("tui") {
-        say_section("the TUI in a pseudo-terminal (first frame, CPU while idle)");
+    let tui_task = if want("tui") {
+        end_section(&mut sections, &mut current);
+        let k = k.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        progress(format!(
+            "bench {k}/{n}: the TUI in a pseudo-terminal (first frame, CPU while idle for {} s), alongside the next sections ({:.0} s so far)",
+            args.tui_seconds,
+            started.elapsed().as_secs_f64()
+        ));
         let bin = std::env::current_exe()?;
         let secs = args.tui_seconds;
-        Some(
-            tokio::task::spawn_blocking(move || {
-                figures::measure_tui(
-                    &bin,
-                    &LabEnv::for_test("tuibench"),
-                    Duration::from_secs(secs),
-                )
-            })
-            .await??,
-        )
+        Some(tokio::task::spawn_blocking(move || {
+            let t0 = Instant::now();
+            let f = figures::measure_tui(
+                &bin,
+                &LabEnv::for_test("tuibench"),
+                Duration::from_secs(secs),
+            );
+            (t0, f)
+        }))
     } else {
         None
+    };
+    // the sections the TUI runs alongside; if one fails or the bench is stopped, the TUI's
+    // task is still waited for (it removes its lab), then the error returned
+    let middle = async {
+        let comp = if want("compile") {
+            say_section(
+                &mut sections,
+                &mut current,
+                "compile",
+                "eCLAT compile, against clang on the same chain in C",
+            );
+            let lab = lab.clone();
+            Some(tokio::task::spawn_blocking(move || compile_figures(&lab, runs)).await??)
+        } else {
+            None
+        };
+        eclat_service::checkpoint(cancel)?;
+        let vm = if want("vm") {
+            say_section(
+                &mut sections,
+                &mut current,
+                "vm",
+                "the HIKe VM and compiled chains (BPF_PROG_TEST_RUN), against raw programs",
+            );
+            let samples = args.runs.max(3);
+            Some(
+                tokio::task::spawn_blocking(move || {
+                    eclat_kernel::hike::bench::run(eclat_kernel::hike::bench::BenchOptions {
+                        samples,
+                        ..Default::default()
+                    })
+                })
+                .await?
+                .context("the HIKe VM benchmark")?,
+            )
+        } else {
+            None
+        };
+        eclat_service::checkpoint(cancel)?;
+        anyhow::Ok((comp, vm))
+    }
+    .await;
+    let (comp, vm) = match middle {
+        Ok(x) => {
+            end_section(&mut sections, &mut current);
+            x
+        }
+        Err(e) => {
+            if let Some(task) = tui_task {
+                let _ = task.await;
+            }
+            return Err(e);
+        }
+    };
+    // the TUI in a pseudo-terminal, in a throw-away lab of its own, alongside the compile and
+    // VM sections (its figures are its own process's: its first frame and its CPU time)
+    let tui = match tui_task {
+        Some(task) => {
+            let (t0, figures) = task.await?;
+            let f = figures?;
+            let mut alongside = Vec::new();
+            for s in ["compile", "vm"] {
+                if want(s) {
+                    alongside.push(s.to_string());
+                }
+            }
+            sections.push(SectionTime {
+                section: "tui".into(),
+                wall_s: t0.elapsed().as_secs_f64(),
+                cpu_s: None,
+                alongside,
+            });
+            Some(f)
+        }
+        None => None,
     };
     eclat_service::checkpoint(cancel)?;
     let cmds = if want("commands") {
         say_section(
+            &mut sections,
+            &mut current,
+            "commands",
             "whole commands: each exercise's `lesson check` (with reuse and without, alternating), the TUI's save -> verdict, topo up/down, load, reload, reset",
         );
         let bin = std::env::current_exe()?;
@@ -472,15 +643,50 @@ pub async fn run(
     } else {
         None
     };
+    end_section(&mut sections, &mut current);
     Ok(BenchReport {
-        quick: args.quick.then(|| format!(
-            "quick run: {} repetitions instead of 15, {} VM samples instead of 15, TUI CPU over {} s instead of 30, each check once with and once without reuse instead of 5 times: medians of fewer samples, the ratios and DDoS loads noisier by tens of percent",
-            args.runs, args.runs.max(3), args.tui_seconds
-        )),
+        total_wall_s: started.elapsed().as_secs_f64(),
+        total_cpu_s: figures::cpu_seconds() - cpu0,
+        sections,
+        load_average,
+        quick: args.quick.then(|| quick_note(&args, &want)),
         topology: topo,
         compile: comp,
         hike: vm,
         tui,
         commands: cmds,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_quick_note_names_what_each_section_that_ran_loses() {
+        let args = BenchArgs {
+            runs: 5,
+            tui_seconds: 5,
+            checks: true,
+            check_runs: 1,
+            quick: true,
+            only: vec![],
+        };
+        let all = quick_note(&args, &|_| true);
+        for part in [
+            "topology figures over 5 runs instead of 15",
+            "eCLAT compile over 100 runs instead of 300, clang 5 instead of 15",
+            "minimum and median of 5 samples instead of 15",
+            "still over 9 loads",
+            "TUI CPU over 5 s instead of 30",
+            "each check 1 time(s) with and without reuse instead of 5",
+        ] {
+            assert!(all.contains(part), "{part}: {all}");
+        }
+        let vm = quick_note(&args, &|s| s == "vm");
+        assert!(
+            vm.contains("VM case") && !vm.contains("TUI") && !vm.contains("check"),
+            "{vm}"
+        );
+    }
 }

@@ -175,7 +175,7 @@ fn files_read(cmd: &Cmd) -> Vec<&Path> {
         Cmd::Module(ModuleCmd::Load { program }) if path_like(program) => {
             vec![Path::new(program)]
         }
-        Cmd::Topo(TopoCmd::Up { name: Some(n) } | TopoCmd::Draw { name: Some(n), .. })
+        Cmd::Topo(TopoCmd::Up { name: Some(n), .. } | TopoCmd::Draw { name: Some(n), .. })
             if path_like(n) =>
         {
             vec![Path::new(n)]
@@ -210,7 +210,7 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<Reply> {
             TopoCmd::List => Reply::TopoList(Topologies {
                 topologies: lab.topo_list()?,
             }),
-            TopoCmd::Up { name } => Reply::TopoUp(lab.topo_up(name).await?),
+            TopoCmd::Up { name, replace } => Reply::TopoUp(lab.topo_up(name, replace).await?),
             TopoCmd::Down => Reply::TopoDown(lab.topo_down().await?),
             TopoCmd::Status => Reply::TopoStatus(lab.topo_status().await?),
             TopoCmd::Draw { name, output } => {

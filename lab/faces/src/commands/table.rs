@@ -164,7 +164,13 @@ pub enum ClassroomCmd {
 #[derive(Debug, Subcommand)]
 pub enum TopoCmd {
     /// Build a topology: a name from netns/ (default hike-lab) or a path to a .toml file
-    Up { name: Option<String> },
+    Up {
+        name: Option<String>,
+        /// take down another topology that is up first (what was attached to it goes with
+        /// it); without it, `topo up` refuses while another one is up
+        #[arg(long)]
+        replace: bool,
+    },
     /// Remove the topology that is up
     Down,
     /// Show the topology as the kernel sees it

@@ -212,17 +212,53 @@ pub fn report(b: &BenchReport) -> String {
     if let Some(c) = &b.commands {
         text.push_str(&commands(c));
     }
+    text.push_str(&sections(b));
     text.trim_end().to_string()
+}
+
+/// How long each section took, wall and CPU, and how busy the machine was.
+fn sections(b: &BenchReport) -> String {
+    if b.sections.is_empty() {
+        return String::new();
+    }
+    let parts: Vec<String> = b
+        .sections
+        .iter()
+        .map(|t| match t.cpu_s {
+            Some(cpu) => format!("{} {:.1} s ({cpu:.1} s CPU)", t.section, t.wall_s),
+            None => format!(
+                "{} {:.1} s (alongside {})",
+                t.section,
+                t.wall_s,
+                t.alongside.join(" and ")
+            ),
+        })
+        .collect();
+    format!(
+        "\nbench sections, wall time (CPU time of the bench and the processes it ran): {}; the whole run {:.1} s ({:.1} s CPU){}\n",
+        parts.join(", "),
+        b.total_wall_s,
+        b.total_cpu_s,
+        b.load_average
+            .map(|l| format!(
+                "; load average at the start {:.2} {:.2} {:.2} on {} CPU(s)",
+                l[0],
+                l[1],
+                l[2],
+                eclat_kernel::sys::possible_cpus()
+            ))
+            .unwrap_or_default()
+    )
 }
 
 /// The whole-process section: what a user waits for.
 fn commands(c: &crate::bench::commands::CommandFigures) -> String {
     let mut text = format!(
         "
-whole commands (wall time of the process, median of {} runs [min..max]; a process that does nothing: {:.0} ms)
+whole commands (wall time of the process, median of {} runs [min..max]; a process that does nothing: {:.0} ms; load average {:.1} at the start, {:.1} at the end)
   lesson check L ID, solution in place      with reuse                 ECLAT_LAB_CHECK_REUSE=off   ratio   first   goal
 ",
-        c.runs, c.process_ms.median
+        c.runs, c.process_ms.median, c.load_average.0, c.load_average.1
     );
     for f in &c.checks {
         let goal = if f.language == "C" { 600.0 } else { 250.0 };
@@ -249,8 +285,10 @@ whole commands (wall time of the process, median of {} runs [min..max]; a proces
             .map(|(what, ms)| format!("{ms:.0} {what}"))
             .collect();
         text.push_str(&format!(
-            "       in process (ms): {}
+            "       CPU {:.0} ms (without reuse {:.0} ms); in process (ms): {}
 ",
+            f.cpu_ms.median,
+            f.baseline_cpu_ms.median,
             parts.join("; ")
         ));
     }

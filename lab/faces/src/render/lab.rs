@@ -43,16 +43,22 @@ pub fn doctor(d: &DoctorReport) -> String {
 }
 
 pub fn topo_list(l: &Topologies) -> String {
-    l.topologies
+    let rows: Vec<Vec<String>> = l
+        .topologies
         .iter()
         .map(|t| {
-            format!(
-                "{:<10} {} ({} nodes, {} links)",
-                t.name, t.description, t.nodes, t.links
-            )
+            vec![
+                t.name.clone(),
+                format!(
+                    "{} ({}, {})",
+                    t.description,
+                    count_of(t.nodes, "node", "nodes"),
+                    count_of(t.links, "link", "links")
+                ),
+            ]
         })
-        .collect::<Vec<_>>()
-        .join("\n")
+        .collect();
+    super::columns(&rows)
 }
 
 pub fn topo_up(u: &TopoUp) -> String {
@@ -72,6 +78,9 @@ pub fn topo_up(u: &TopoUp) -> String {
         );
     }
     let mut s = String::new();
+    if let Some(old) = &u.replaced {
+        s.push_str(&format!("took topology {old} down (what ran on it went with it)\n"));
+    }
     if !r.rebuilt.is_empty() {
         s.push_str(&format!(
             "topology {} was incomplete ({}): rebuilt it\n",
@@ -93,7 +102,7 @@ pub fn topo_up(u: &TopoUp) -> String {
     }
     if let Some(n) = r.nodes.first() {
         s.push_str(&format!(
-            "\ntry: eclat-lab exec {n} -- ping -c 1 <address>; eclat-lab topo status"
+            "\ntry: `exec {n} -- ping -c 1 <address>`, `topo status`"
         ));
     }
     s
@@ -200,6 +209,9 @@ pub fn traffic(r: &TrafficReport) -> String {
     );
     if let Some(n) = r.replies {
         s.push_str(&format!(", {n} echo replies received"));
+        if let Some(w) = r.reply_wait_us.filter(|w| *w >= 1000) {
+            s.push_str(&format!(" (then {:.0} ms waiting for replies)", ms(w)));
+        }
     }
     if r.send_errors > 0 {
         s.push_str(&format!(
@@ -301,16 +313,20 @@ pub fn map_list(m: &Maps) -> String {
     if m.maps.is_empty() {
         return "no maps yet: load something, e.g. `xdp attach xdp_counter sut enp6s0f0`".into();
     }
-    m.maps
+    let rows: Vec<Vec<String>> = m
+        .maps
         .iter()
         .map(|m| {
-            format!(
-                "{:<40} {:<16} key {}B value {}B max {}",
-                m.name, m.map_type, m.key_size, m.value_size, m.max_entries
-            )
+            vec![
+                m.name.clone(),
+                m.map_type.clone(),
+                format!("key {}B", m.key_size),
+                format!("value {}B", m.value_size),
+                format!("max {}", m.max_entries),
+            ]
         })
-        .collect::<Vec<_>>()
-        .join("\n")
+        .collect();
+    super::columns(&rows)
 }
 
 /// `map dump`: a header saying what the map is and how values are shown, then the entries

@@ -360,24 +360,23 @@ pub fn dev_check(d: &DevReport) -> String {
 }
 
 pub fn lesson_list(l: &Lessons) -> String {
-    l.lessons
+    let rows: Vec<Vec<String>> = l
+        .lessons
         .iter()
         .map(|les| {
-            format!(
-                "{:<4} {:<36} {} steps, exercises {}/{}{}",
-                les.number,
-                les.title,
-                les.steps,
-                les.passed,
-                les.exercises,
+            vec![
+                les.number.to_string(),
+                les.title.clone(),
+                format!("{} steps", les.steps),
+                format!("exercises {}/{}", les.passed, les.exercises),
                 les.topology
                     .as_ref()
-                    .map(|t| format!(", topology {t}"))
-                    .unwrap_or_default()
-            )
+                    .map(|t| format!("topology {t}"))
+                    .unwrap_or_default(),
+            ]
         })
-        .collect::<Vec<_>>()
-        .join("\n")
+        .collect();
+    super::columns(&rows)
 }
 
 pub fn lesson_show(l: &LessonText) -> String {
@@ -439,4 +438,53 @@ pub fn check(r: &CheckReport) -> String {
         }
     }
     s.trim_end().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::commands::LessonRow;
+
+    /// `lesson list` with the real lessons' titles (some longer than any fixed width): every
+    /// column starts at the same place on every line.
+    #[test]
+    fn the_lesson_list_is_aligned_with_the_real_titles() {
+        let l = Lessons {
+            lessons: eclat_course::lessons::all()
+                .iter()
+                .map(|les| LessonRow {
+                    id: les.id.clone(),
+                    number: les.number,
+                    title: les.title.clone(),
+                    steps: les.steps.len(),
+                    exercises: les.exercises.len(),
+                    passed: 0,
+                    topology: les.topology.clone(),
+                    goals: vec![],
+                })
+                .collect(),
+        };
+        let text = lesson_list(&l);
+        let at = |needle: &str| -> Vec<usize> {
+            text.lines()
+                .map(|line| line.find(needle).unwrap_or_else(|| panic!("{line}")))
+                .collect()
+        };
+        for needle in [" steps", "exercises ", "topology "] {
+            let cols = at(needle);
+            // " steps" ends the column of step counts: right after a 1- or 2-digit number
+            let cols: Vec<usize> = if needle == " steps" {
+                text.lines()
+                    .zip(&cols)
+                    .map(|(l, c)| l[..*c].trim_end_matches(|c: char| c.is_ascii_digit()).len())
+                    .collect()
+            } else {
+                cols
+            };
+            assert!(
+                cols.windows(2).all(|w| w[0] == w[1]),
+                "`{needle}` is not aligned:\n{text}"
+            );
+        }
+    }
 }

@@ -212,3 +212,35 @@ pub fn error_json(e: &anyhow::Error) -> serde_json::Value {
     }
     v
 }
+
+/// Rows as a table: each column as wide as its widest cell (in terminal columns), two
+/// spaces between columns, no padding after the last. Names and titles of any length stay
+/// aligned (a fixed `{:<36}` does not once one is longer).
+pub fn columns(rows: &[Vec<String>]) -> String {
+    use unicode_width::UnicodeWidthStr;
+    let n = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..n)
+        .map(|c| {
+            rows.iter()
+                .filter_map(|r| r.get(c))
+                .map(|s| s.width())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    rows.iter()
+        .map(|r| {
+            let mut line = String::new();
+            for (c, cell) in r.iter().enumerate() {
+                if c + 1 == r.len() {
+                    line.push_str(cell);
+                } else {
+                    line.push_str(cell);
+                    line.push_str(&" ".repeat(widths[c] - cell.width() + 2));
+                }
+            }
+            line
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}

@@ -29,6 +29,9 @@ pub struct Regions {
     pub status: Rect,
 }
 
+/// The lines of output the event log shows at least, from 80x24 up.
+pub const LOG_MIN: u16 = 5;
+
 pub fn rows(r: Rect, y: u16, h: u16) -> Rect {
     Rect::new(r.x, y, r.width, h)
 }
@@ -110,9 +113,15 @@ pub fn regions(app: &App, area: Rect) -> Regions {
         }
         return r;
     }
-    // the event log across the bottom
-    let log_h = if body_h >= 14 {
-        (body_h / 4).clamp(5, 12)
+    // the event log across the bottom: at least LOG_MIN lines of output (a command's reply,
+    // a check's result) wherever the step and the text still fit above it
+    let log_h = if body_h >= 18 && verifier_on && body_h < 27 {
+        // the verifier's explanation is what to read then, and it needs the room
+        5
+    } else if body_h >= 18 {
+        (body_h / 4).clamp(LOG_MIN + 2, 12)
+    } else if body_h >= 14 {
+        5
     } else if body_h >= 9 {
         4
     } else {
@@ -134,7 +143,8 @@ pub fn regions(app: &App, area: Rect) -> Regions {
         (upper, None)
     };
     // the check and verifier panels take the text's place; on a short screen the step too
-    let mut sh = step_height(app, left.width).min(upper_h / 2);
+    // the step whole (what to do next) when 6 rows of text still fit below it
+    let mut sh = step_height(app, left.width).min(upper_h.saturating_sub(6).max(upper_h / 2));
     if verifier_on && upper_h < 24 {
         // the verifier's explanation needs the room; the step keeps its title and command
         sh = sh.min(3);
@@ -176,7 +186,9 @@ pub fn regions(app: &App, area: Rect) -> Regions {
         let below_want = if app.uses_chains { mh + 7 } else { mh };
         let full = topo_height(app, right.width, false);
         r.topo_compact = full + below_want > upper_h;
-        let maps_min = mh.min(upper_h / 2).max(4);
+        // the counters are what the steps point at: on a short screen the topology gives
+        // them its room, down to its title and first link
+        let maps_min = mh.min(upper_h.saturating_sub(3)).max(4);
         let th = topo_height(app, right.width, r.topo_compact).min(upper_h - maps_min);
         r.topo = Some(Rect::new(right.x, right.y, right.width, th));
         let rest = Rect::new(right.x, right.y + th, right.width, upper_h - th);

@@ -51,6 +51,7 @@ fn job_error(e: &anyhow::Error) -> JobError {
                 .map(|r| r.0.clone())
         }),
         stopped: eclat_service::is_stopped(e),
+        finishing: false,
     }
 }
 
@@ -59,6 +60,7 @@ fn stopped() -> JobError {
         text: "stopped".into(),
         rejected: None,
         stopped: true,
+        finishing: false,
     }
 }
 
@@ -174,15 +176,17 @@ impl Runtime {
                     _ = c.cancelled() => match work.stop().await {
                         Some(r) => break r,
                         None => {
-                            let _ = tx.send(Event::JobDone { job, result: Err(stopped()) });
+                            let finishing = JobError { finishing: true, ..stopped() };
+                            let _ = tx.send(Event::JobDone { job, result: Err(finishing) });
                             // what it still writes while it ends (bpftrace prints its maps
-                            // after Ctrl-C) goes to the log
+                            // after Ctrl-C) goes to the log, before any job queued after it
                             while let JobEvent::Update(u) = work.next().await {
                                 let _ = tx.send(Event::Note(
                                     LogKind::Output,
                                     crate::render::update(&u),
                                 ));
                             }
+                            let _ = tx.send(Event::JobEnded(job));
                             return;
                         }
                     },

@@ -185,6 +185,25 @@ pub struct LogLine {
     pub text: String,
 }
 
+/// A job asked for while another ran, waiting for its turn.
+#[derive(Debug)]
+pub enum Queued {
+    /// a command line (typed, or a step's `run`), parsed
+    Command { line: String, cmd: Cmd },
+    /// the current exercise's checks
+    Check,
+}
+
+impl Queued {
+    /// What the status line calls it while it waits.
+    pub fn label(&self) -> String {
+        match self {
+            Queued::Command { line, .. } => format!("`{line}`"),
+            Queued::Check => "the check".into(),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Job {
     pub id: JobId,
@@ -351,8 +370,13 @@ pub struct App {
     pub verifier: Option<VerifierView>,
     /// the job of the running check
     pub checking: Option<JobId>,
-    /// the file changed while something ran: check once it is done
-    pub pending_check: bool,
+    /// what was asked for while a job ran: each starts, in order, once the one before it
+    /// ended (so the output of each stays together, under its own command line)
+    pub queue: VecDeque<Queued>,
+    /// stopped jobs still ending (printing what they print on the way out)
+    pub finishing: Vec<JobId>,
+    /// the lesson was opened or resumed: its topology is brought up once the lab's is known
+    pub topo_wanted: bool,
     pub overlay: Option<Overlay>,
     /// the lesson uses HIKe chains: the chain-trace timeline is shown
     pub uses_chains: bool,
@@ -436,7 +460,9 @@ impl App {
             show_check: false,
             verifier: None,
             checking: None,
-            pending_check: false,
+            queue: VecDeque::new(),
+            finishing: Vec::new(),
+            topo_wanted: false,
             overlay: None,
             uses_chains: uses_chains(&lesson),
             trace: VecDeque::new(),
@@ -447,6 +473,7 @@ impl App {
             lesson,
         };
         app.exercise = app.pick_exercise();
+        app.relabel_panels();
         app.sync_text_cache();
         app.info(format!(
             "Lesson {}: {}. {} steps: r runs the current step, n/p move, : types a command, ? helps.",
@@ -485,6 +512,7 @@ impl App {
             .step_exercise(self.step)
             .and_then(|e| self.lesson.exercises.iter().position(|x| x.id == e))
             .or_else(|| self.pick_exercise());
+        self.relabel_panels();
         self.follow_step();
     }
 
@@ -564,6 +592,22 @@ impl App {
 
     pub fn busy(&self) -> bool {
         !self.jobs.is_empty()
+    }
+
+    /// The panels' key labels for the current exercise (monitor's events are named by the
+    /// exercise's own script), on the rows shown already too.
+    pub fn relabel_panels(&mut self) {
+        for p in &mut self.panels {
+            let Some(spec) = self.lesson.maps.iter().find(|m| m.name == p.spec.name) else {
+                continue;
+            };
+            p.spec.labels = self.lesson.panel_labels(spec, self.exercise);
+            if let PanelState::Loaded { rows, .. } = &mut p.state {
+                for r in rows {
+                    r.label = p.spec.labels.get(&r.key).cloned();
+                }
+            }
+        }
     }
 
     pub fn foreground(&self) -> Option<&Job> {

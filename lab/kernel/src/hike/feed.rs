@@ -32,6 +32,9 @@ pub enum FeedItem {
 /// How long to wait before looking again when there is nothing to read.
 const RETRY: Duration = Duration::from_millis(500);
 
+/// How long a client waits before it tries the owner's socket again.
+const AGAIN: Duration = Duration::from_millis(20);
+
 fn lock_path(env: &LabEnv) -> std::path::PathBuf {
     env.state_dir.join("trace.lock")
 }
@@ -60,14 +63,19 @@ pub async fn run(env: LabEnv, tx: mpsc::UnboundedSender<FeedItem>, cancel: Cance
             Some(lock) => own(&env, lock, &tx, &cancel).await,
             None => follow(&env, &tx, &cancel).await,
         };
-        if let Err(why) = outcome {
-            status(&tx, why);
-        } else {
-            status(&tx, "waiting for packets through a chain".into());
-        }
+        // "waiting for packets" is said by the owner once the trace is on and by a client
+        // once it is connected, never here: a client that found no owner's socket yet (the
+        // owner is starting, or leaving) is not reading, and tries again soon
+        let pause = match outcome {
+            Err(why) => {
+                status(&tx, why);
+                RETRY
+            }
+            Ok(()) => AGAIN,
+        };
         tokio::select! {
             _ = cancel.cancelled() => {}
-            _ = tokio::time::sleep(RETRY) => {}
+            _ = tokio::time::sleep(pause) => {}
         }
     }
 }
@@ -212,6 +220,34 @@ mod tests {
             take_ownership(&env).is_some(),
             "free again once the owner is gone"
         );
+        let _ = std::fs::remove_dir_all(&env.state_dir);
+    }
+
+    /// A reader that finds another process owning the trace but no socket to follow yet (the
+    /// owner is starting) must not say it waits for packets: it reads nothing yet, and a
+    /// learner (or a test) who sends packets then would see none of them.
+    #[test]
+    fn a_client_without_its_owners_socket_does_not_say_it_is_waiting() {
+        let env = LabEnv::for_test("feedw");
+        let owner = take_ownership(&env).expect("the test owns the trace");
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let cancel = CancellationToken::new();
+        rt.block_on(async {
+            let feed = tokio::spawn(run(env.clone(), tx, cancel.clone()));
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            cancel.cancel();
+            feed.await.unwrap();
+        });
+        let mut said = Vec::new();
+        while let Ok(FeedItem::Status(s)) = rx.try_recv() {
+            said.push(s);
+        }
+        assert!(said.is_empty(), "it said {said:?}");
+        drop(owner);
         let _ = std::fs::remove_dir_all(&env.state_dir);
     }
 }

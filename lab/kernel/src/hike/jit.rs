@@ -351,12 +351,11 @@ impl Hike {
         let epilogues: Vec<Vec<Insn>> = (0..plan.sites.len())
             .map(|k| jit::epilogue(&plan, k, &slot_of))
             .collect();
-        // one loader for all the instances: aya's EbpfLoader::new() parses the kernel's BTF
-        // each time (~20 ms), whatever .btf() says next. Reusing it is safe: each load sets
-        // the continuation and the pin of every map of its object, and aya only reads the
-        // settings of the maps an object has.
-        let mut loader = EbpfLoader::new();
-        loader.btf(super::kernel_btf());
+        // one loader for all the instances, made without aya's own parse of the kernel's BTF
+        // (`loader::new_loader`). Reusing it is safe: each load sets the continuation and the
+        // pin of every map of its object, and aya only reads the settings of the maps an
+        // object has.
+        let mut loader = crate::loader::new_loader();
         let no_pins = Vec::new();
         // each program's code as aya submits it, for the tags (computed once per program)
         let mut linked = BTreeMap::new();
@@ -525,6 +524,7 @@ impl Hike {
             ));
         };
         loader.override_global(jit::CONT_SYMBOL, cont, true);
+        loader.btf(crate::loader::btf_for(&stamped));
         let mut ebpf = loader
             .load(&stamped)
             .map_err(|e| format!("{package}.{name}: {e}"))?;

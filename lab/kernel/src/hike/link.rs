@@ -67,7 +67,8 @@ struct PartCode {
 /// program's function and source lines, at offsets within the part.
 type PartBtf = (Btf, Vec<bpf_func_info>, Vec<bpf_line_info>);
 
-/// The VM's configuration map, which a linked program's first part reads in place.
+/// The VM's configuration map, which every part of a linked program reads in place (the trace
+/// switch, the test clock).
 const CONFIG_MAP: &str = "hvm_config";
 /// `src_reg` of a 64-bit load: the map behind the file descriptor in `imm`, or the address
 /// of its value at the offset in the second half's `imm`.

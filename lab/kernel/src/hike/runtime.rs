@@ -11,7 +11,7 @@
 //! test`) have no journal: their root is removed as a whole.
 
 use std::collections::BTreeMap;
-use std::os::fd::{AsFd, BorrowedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
@@ -836,6 +836,23 @@ impl Hike {
         Ok(())
     }
 
+    /// A file descriptor of program `package.name` of its own (a duplicate of the loaded
+    /// program's, or opened from its pin).
+    pub fn program_fd(&self, package: &str, name: &str) -> Result<OwnedFd, HikeError> {
+        self.with_program(package, name, |xdp| {
+            let fd = xdp.fd().map_err(|e| HikeError::Program {
+                program: name.into(),
+                detail: e.to_string(),
+            })?;
+            fd.as_fd()
+                .try_clone_to_owned()
+                .map_err(|e| HikeError::Program {
+                    program: name.into(),
+                    detail: e.to_string(),
+                })
+        })
+    }
+
     /// Runs program `package.name` once per `repeat` on `packet` with `BPF_PROG_TEST_RUN`.
     pub fn test_run(
         &self,
@@ -1045,6 +1062,17 @@ impl Hike {
         self.not_the_labs()?;
         let embedded = hike_packages();
         self.remove_pins(&|pkg| embedded.iter().any(|e| e == pkg))?;
+        self.sources.clear();
+        self.empty_maps()
+    }
+
+    /// Empties every map of the loaded objects (not the system maps: the chains stay stored)
+    /// as a fresh load would have them, zeroes the VM's counters and turns its trace off:
+    /// what a packet of an earlier test left behind is gone, and the objects, their program
+    /// IDs and the stored chains stay (a `test` of several groups of packets runs each group
+    /// from this state).
+    pub fn empty_maps(&mut self) -> Result<(), HikeError> {
+        self.not_the_labs()?;
         let mut found = Vec::new();
         crate::bpffs::walk(&self.root.join("maps"), &mut found);
         let base = self.root.join("maps");
@@ -1063,7 +1091,6 @@ impl Hike {
                 })?;
             }
         }
-        self.sources.clear();
         self.reset_vm_state()
     }
 
@@ -1174,7 +1201,7 @@ fn load_object(
         journal,
         &pins.iter().map(|(_, p)| p.clone()).collect::<Vec<_>>(),
     )?;
-    let mut ebpf = super::with_object_loader(|loader| {
+    let mut ebpf = super::with_object_loader(data, |loader| {
         for (name, p) in &pins {
             loader.map_pin_path(super::intern(name), p.clone());
         }

@@ -53,6 +53,45 @@ fn indentation_tokens_and_tabs() {
     assert_eq!(d[0].code, "bad-indentation");
 }
 
+/// Number literals in every radix, with `_` separators and upper-case prefixes.
+#[test]
+fn number_literals_in_every_radix() {
+    let (toks, d) = lex("x = 0x1f + 0X1F + 0b101 + 0o17 + 0O17 + 1_000 + 017\n", &[]);
+    assert!(d.is_empty(), "{d:?}");
+    let ints: Vec<u64> = toks
+        .iter()
+        .filter_map(|t| match t.tok {
+            Tok::Int(v) => Some(v),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(ints, vec![31, 31, 5, 15, 15, 1000, 17]);
+}
+
+/// A top-level line that is indented is reported as such.
+#[test]
+fn an_indented_top_level_line() {
+    let c = compile(
+        "from programs.hike_default import hike_pass\n    X = 1\ndef c():\n    hike_pass()\n",
+    );
+    assert_eq!(codes(&c), vec!["unexpected-indent"]);
+    assert_eq!(c.diagnostics[0].message, "unexpected indentation");
+}
+
+/// A backslash at the end of a line (`\n` or `\r\n`) joins it with the next, as in Python:
+/// the next line's indentation is no block's.
+#[test]
+fn a_backslash_continues_the_line() {
+    let toks = |src: &str| {
+        let (toks, d) = lex(src, &[]);
+        assert!(d.is_empty(), "{src:?}: {d:?}");
+        toks.into_iter().map(|t| t.tok).collect::<Vec<_>>()
+    };
+    let one = toks("def c():\n    x = 1 + 2\n");
+    assert_eq!(toks("def c():\n    x = 1 + \\\n2\n"), one);
+    assert_eq!(toks("def c():\n    x = 1 + \\\r\n        2\n"), one);
+}
+
 #[test]
 fn python_precedence() {
     let a = ast_of(
@@ -64,6 +103,25 @@ fn python_precedence() {
     assert!(a.contains("(<< (+ 1 (* 2 3)) 1)"), "{a}");
     assert!(a.contains("(% (- x) 3)"), "{a}");
     assert!(a.contains("(| a (^ b (& c d)))"), "{a}");
+}
+
+/// Inside a chain, an upper-case name given a literal (a number, a negative number, a
+/// boolean) is a constant; given anything else it is an ordinary variable.
+#[test]
+fn upper_case_names_are_constants_only_for_literals() {
+    let a = ast_of(
+        "def c():\n    N = 5\n    M = -5\n    B = True\n    V = x + 1\n    W = -x\n    low = 5\n",
+    );
+    for want in [
+        "(const N 5)",
+        "(const M (- 5))",
+        "(const B true)",
+        "(= V (+ x 1))",
+        "(= W (- x))",
+        "(= low 5)",
+    ] {
+        assert!(a.contains(want), "no {want} in\n{a}");
+    }
 }
 
 #[test]
@@ -175,6 +233,20 @@ fn wrong_argument_counts_against_signatures() {
         "from programs.hike_default import l2_redirect\ndef c():\n    l2_redirect(0x100000000)\n",
     );
     assert_eq!(codes(&c), vec!["arg-range"]);
+    // a negative constant fits a signed parameter or a 64-bit one (as its two's complement),
+    // not a narrower unsigned one
+    let c = compile(
+        "from programs.hike_default import monitor, hike_pass\ndef c():\n    monitor(-1)\n    hike_pass()\n",
+    );
+    assert_eq!(codes(&c), vec!["arg-range"]);
+    assert_eq!(
+        c.diagnostics[0].message,
+        "-1 does not fit parameter `event` of type u32"
+    );
+    let c = compile(
+        "from programs.hike_default import hike_pass\ndef a(u64 : x, s8 : y):\n    return x\ndef b():\n    a(-1, -128)\n    hike_pass()\n",
+    );
+    assert_eq!(codes(&c), Vec::<&str>::new());
 }
 
 #[test]
@@ -185,6 +257,23 @@ fn chains_calling_chains_and_the_argument_limit() {
         "from programs.hike_default import hike_pass\ndef a(u64 : x):\n    return x\ndef b():\n    a(1, 2)\n    hike_pass()\n",
     );
     assert_eq!(codes(&c), vec!["wrong-arg-count"]);
+}
+
+/// Only an entry chain must end in a verdict: a chain that another calls returns to it (no
+/// "falls off its end" warning for it), and an entry that does fall off is warned about.
+#[test]
+fn chains_called_by_others_are_no_entries() {
+    let src = "from programs.hike_default import hike_pass, monitor\ndef sub(u64 : x):\n    monitor(x)\ndef c():\n    sub(1)\n    hike_pass()\n";
+    let c = compile(src);
+    assert!(c.output.is_some());
+    assert_eq!(codes(&c), Vec::<&str>::new());
+    let c = compile(&src.replace("    hike_pass()\n", ""));
+    assert_eq!(c.diagnostics.len(), 1, "{:?}", c.diagnostics);
+    assert!(
+        c.diagnostics[0].message.contains("`c`"),
+        "{:?}",
+        c.diagnostics
+    );
 }
 
 #[test]

@@ -170,6 +170,81 @@ pub fn disasm(insns: &[Insn], annotate: Option<&dyn Fn(usize) -> Option<String>>
 mod tests {
     use super::*;
 
+    /// The hand-assembler (`asm`, used by the chain compiler, the tests and the lessons)
+    /// writes the instruction it is named after: each reads back as its bpftool text.
+    #[test]
+    fn the_hand_assembler_writes_what_it_names() {
+        use crate::asm::*;
+        let one = [
+            (mov(2, -3), "r2 = -3"),
+            (mov_r(2, 3), "r2 = r3"),
+            (alu(op::ADD, 2, 5), "r2 += 5"),
+            (alu(op::MUL, 2, 5), "r2 *= 5"),
+            (alu_r(op::SUB, 2, 3), "r2 -= r3"),
+            (alu_r(op::XOR, 2, 3), "r2 ^= r3"),
+            (ldx(op::W, 1, 6, 8), "r1 = *(u32 *)(r6 + 8)"),
+            (ldx(op::DW, 1, 10, -8), "r1 = *(u64 *)(r10 - 8)"),
+            (stx(op::DW, 6, 16, 1), "*(u64 *)(r6 + 16) = r1"),
+            (stx(op::B, 6, 1, 1), "*(u8 *)(r6 + 1) = r1"),
+            (st(op::H, 10, -2, 7), "*(u16 *)(r10 - 2) = 7"),
+            (st(op::DW, 6, 8, -1), "*(u64 *)(r6 + 8) = -1"),
+            (jmp(op::JGT, 1, 3, 2), "if r1 > 0x3 goto +2"),
+            (jmp(op::JEQ, 1, 3, 2), "if r1 == 0x3 goto +2"),
+            (jmp_r(op::JNE, 1, 2, 1), "if r1 != r2 goto +1"),
+            (jmp_r(op::JSGT, 1, 2, 1), "if r1 s> r2 goto +1"),
+            (ja(4), "goto +4"),
+            (exit(), "exit"),
+        ];
+        for (i, text) in one {
+            assert_eq!(insn_text(i, None), text, "{i:?}");
+        }
+        let [lo, hi] = lddw(3, 0x1234_5678_9abc_def0);
+        assert_eq!(insn_text(lo, Some(hi)), "r3 = 0x123456789abcdef0 ll");
+        for n in 0..=3 {
+            let c = call_elem(n);
+            assert_eq!(
+                c,
+                Insn::new(
+                    op::JMP | op::CALL,
+                    0,
+                    0,
+                    0,
+                    crate::insn::call::for_args(n).unwrap()
+                )
+            );
+        }
+        // a call with constant arguments: r2.. first, then r1 = the ID, then the call
+        assert_eq!(
+            call_with(9, &[4, 5]),
+            vec![mov(2, 4), mov(3, 5), mov(1, 9), call_elem(2)]
+        );
+        // labels resolve to offsets, forward and backward
+        let code = assemble(&[
+            Item::Label("top"),
+            Item::I(mov(0, 1)),
+            Item::Jmp {
+                jop: op::JEQ,
+                dst: 0,
+                imm: 1,
+                to: "end",
+            },
+            Item::I(mov(0, 2)),
+            Item::Jmp {
+                jop: op::JA,
+                dst: 0,
+                imm: 0,
+                to: "top",
+            },
+            Item::Label("end"),
+            Item::I(exit()),
+        ]);
+        assert_eq!(
+            code,
+            vec![mov(0, 1), jmp(op::JEQ, 0, 1, 2), mov(0, 2), ja(-4), exit()]
+        );
+        assert_eq!(items([exit(), ja(1)]).len(), 2);
+    }
+
     /// Every ALU64 operation and every jump, with an immediate and with a register: each
     /// has its own symbol (a missing arm would print `.insn`, a swapped one the wrong text).
     #[test]

@@ -11,8 +11,8 @@ use eclat_kernel::topo::Status;
 use super::{Effect, JobError};
 use crate::commands::{self, Cmd, LessonCmd, MapCmd, Reply, TrafficArgs};
 use crate::tui::state::{
-    App, CheckView, Focus, Job, JobId, LogKind, Panel, PanelState, TRAFFIC_PPS, TopoView,
-    TraceKind, TraceLine, VerifierView,
+    App, CheckView, Focus, Job, JobId, LogKind, Panel, PanelState, Queued, TRAFFIC_PPS,
+    TopoView, TraceKind, TraceLine, VerifierView,
 };
 
 /// Where background traffic goes: where the lesson's own traffic steps send it (tg →
@@ -107,24 +107,51 @@ impl App {
                     });
                 }
             }
-            Ok(Some(cmd)) => {
-                if let Some(j) = self.foreground() {
-                    let msg = format!(
-                        "`{}` is still running: wait for it, or press Ctrl-C to stop it",
-                        j.label
-                    );
-                    self.push(LogKind::Error, msg);
-                    return;
-                }
-                self.push(LogKind::Command, format!("$ {line}"));
-                self.log_scroll = 0;
-                let job = self.new_job(line.to_string(), false);
-                fx.push(Effect::Run { job, cmd });
-            }
+            Ok(Some(cmd)) => self.enqueue(
+                Queued::Command {
+                    line: line.to_string(),
+                    cmd,
+                },
+                fx,
+            ),
             Err(msg) => {
                 self.push(LogKind::Command, format!("$ {line}"));
                 self.push(LogKind::Error, commands::parse_error(&msg));
             }
+        }
+    }
+    /// Starts `q` now if nothing runs in the foreground (and nothing queued before it waits),
+    /// else queues it: queued jobs run one after the other, in the order they were asked
+    /// for, each once the one before it has ended, so that each one's output stays under its
+    /// own command line.
+    pub(crate) fn enqueue(&mut self, q: Queued, fx: &mut Vec<Effect>) {
+        let waiting = self.foreground().is_some() || !self.finishing.is_empty();
+        if !waiting && self.queue.is_empty() {
+            self.start_queued(q, fx);
+            return;
+        }
+        // the status line shows what waits (a line in the log would split the running job's
+        // output)
+        self.queue.push_back(q);
+    }
+    /// Starts the next queued job once nothing runs in the foreground.
+    pub(crate) fn run_queued(&mut self, fx: &mut Vec<Effect>) {
+        while self.foreground().is_none() && self.finishing.is_empty() {
+            let Some(q) = self.queue.pop_front() else {
+                return;
+            };
+            self.start_queued(q, fx);
+        }
+    }
+    fn start_queued(&mut self, q: Queued, fx: &mut Vec<Effect>) {
+        match q {
+            Queued::Command { line, cmd } => {
+                self.push(LogKind::Command, format!("$ {line}"));
+                self.log_scroll = 0;
+                let job = self.new_job(line, false);
+                fx.push(Effect::Run { job, cmd });
+            }
+            Queued::Check => self.start_check_now(fx),
         }
     }
     /// `lesson check|hint|solution|reset` on this lesson (a step's `run`, or typed): the
@@ -258,6 +285,9 @@ impl App {
             return;
         };
         let j = self.jobs.remove(i);
+        if matches!(&result, Err(e) if e.finishing) {
+            self.finishing.push(job);
+        }
         if self.checking == Some(job) {
             self.checking = None;
             if let (Err(e), CheckView::Running) = (&result, &self.check) {
@@ -317,9 +347,7 @@ impl App {
         if self.privileged {
             fx.push(Effect::RefreshTopo);
         }
-        if self.pending_check && self.foreground().is_none() {
-            self.start_check(fx);
-        }
+        self.run_queued(fx);
     }
 
     /// The verifier panel for the first rejected program of a build.

@@ -4,9 +4,11 @@
 use eclat_course::{Lesson, ProgressOp};
 
 use super::Effect;
+use crate::commands::{self, Cmd, TopoCmd};
 use crate::tui::markdown;
 use crate::tui::state::{
-    App, CheckDone, CheckView, Focus, LogKind, Overlay, panels_of, uses_chains,
+    App, CheckDone, CheckView, Focus, LogKind, Overlay, Queued, TopoView, panels_of,
+    uses_chains,
 };
 
 impl App {
@@ -18,6 +20,8 @@ impl App {
         }
         self.save(ProgressOp::Current(self.lesson.id.clone()), &mut fx);
         fx.push(self.watch_effect());
+        self.topo_wanted = true;
+        self.ensure_topology(&mut fx);
         self.sync_polling(&mut fx);
         self.sync_trace(&mut fx);
         fx
@@ -41,7 +45,8 @@ impl App {
         self.check = CheckView::NotRun;
         self.show_check = false;
         self.verifier = None;
-        self.pending_check = false;
+        // checks queued for the lesson left behind are not this one's
+        self.queue.retain(|q| !matches!(q, Queued::Check));
         self.exercise_path = None;
         self.trace.clear();
         self.trace_packets = 0;
@@ -60,6 +65,62 @@ impl App {
             self.step + 1,
             self.lesson.steps.len()
         ));
+        self.topo_wanted = true;
+        self.ensure_topology(fx);
+    }
+    /// The step of this lesson that brings its own topology up (`topo up [NAME]`).
+    pub(crate) fn topo_step(&self) -> Option<usize> {
+        let want = self.lesson.topology.as_deref()?;
+        self.lesson.steps.iter().position(|s| {
+            matches!(
+                s.run.as_deref().map(commands::parse_line),
+                Some(Ok(Some(Cmd::Topo(TopoCmd::Up { name, .. }))))
+                    if name.as_deref().unwrap_or(eclat_service::topologies::DEFAULT) == want
+            )
+        })
+    }
+    /// A lesson opened or resumed works on its own topology, whatever lesson ran before:
+    /// another topology that is up is taken down and the lesson's brought up; with none up,
+    /// it is brought up unless the learner is at (or before) the step that does it. Waits
+    /// until the lab's topology is known (the first status after the start).
+    pub(crate) fn ensure_topology(&mut self, fx: &mut Vec<Effect>) {
+        if !self.topo_wanted {
+            return;
+        }
+        let up = match &self.topo {
+            TopoView::Unknown => return,
+            TopoView::Status(st) => st.topology.clone(),
+            TopoView::NeedsRoot | TopoView::Error(_) => {
+                self.topo_wanted = false;
+                return;
+            }
+        };
+        self.topo_wanted = false;
+        let Some(want) = self.lesson.topology.clone() else {
+            return;
+        };
+        let line = match up {
+            Some(t) if t == want => return,
+            Some(other) => {
+                self.info(format!(
+                    "lesson {} works on topology {want}: {other} goes down, {want} comes up",
+                    self.lesson.number
+                ));
+                format!("topo up {want} --replace")
+            }
+            None if self.topo_step().is_some_and(|i| self.step <= i) => return,
+            None => {
+                self.info(format!(
+                    "lesson {} works on topology {want}: bringing it up",
+                    self.lesson.number
+                ));
+                format!("topo up {want}")
+            }
+        };
+        match commands::parse_line(&line) {
+            Ok(Some(cmd)) => self.enqueue(Queued::Command { line, cmd }, fx),
+            _ => self.push(LogKind::Error, format!("internal error: cannot parse `{line}`")),
+        }
     }
     pub(crate) fn set_step(&mut self, step: usize, fx: &mut Vec<Effect>) {
         if step != self.step {
@@ -77,6 +138,7 @@ impl App {
         let i = self.lesson.exercises.iter().position(|x| x.id == id);
         if i.is_some() && i != self.exercise {
             self.exercise = i;
+            self.relabel_panels();
             self.check = CheckView::NotRun;
             self.verifier = None;
             self.exercise_path = None;
@@ -89,10 +151,10 @@ impl App {
     }
     /// `c`: runs the current exercise's checks on the learner's copy.
     pub(crate) fn start_check(&mut self, fx: &mut Vec<Effect>) {
-        let Some(i) = self.exercise else {
+        if self.exercise.is_none() {
             self.info("this lesson has no exercise to check: its steps show their results");
             return;
-        };
+        }
         if self.checking.is_some() {
             self.info("the check is running already");
             return;
@@ -106,22 +168,23 @@ impl App {
             );
             return;
         }
-        if let Some(j) = self.foreground() {
-            let msg = format!(
-                "`{}` is still running: the check waits for it (Ctrl-C stops it)",
-                j.label
-            );
-            self.info(msg);
-            self.pending_check = true;
+        if self.queue.iter().any(|q| matches!(q, Queued::Check)) {
+            // the status line says so already
             return;
         }
+        self.enqueue(Queued::Check, fx);
+    }
+    /// Starts the current exercise's checks (its turn in the queue came).
+    pub(crate) fn start_check_now(&mut self, fx: &mut Vec<Effect>) {
+        let Some(i) = self.exercise else {
+            return;
+        };
         let ex = &self.lesson.exercises[i];
         let label = format!("check {}", ex.id);
         self.push(
             LogKind::Command,
             format!("$ lesson check {} {}", self.lesson.number, ex.id),
         );
-        self.pending_check = false;
         self.check = CheckView::Running;
         self.show_check = true;
         self.log_scroll = 0;
@@ -145,7 +208,10 @@ impl App {
         else {
             return;
         };
-        self.exercise = Some(i);
+        if self.exercise != Some(i) {
+            self.exercise = Some(i);
+            self.relabel_panels();
+        }
         if done.report.passed {
             let was = self.exercise_passed();
             self.save(
@@ -230,7 +296,10 @@ impl App {
             .unwrap_or_default();
         self.info(format!("{name} saved: checking it again"));
         if self.checking.is_some() {
-            self.pending_check = true;
+            // checked again once the running check ended
+            if !self.queue.iter().any(|q| matches!(q, Queued::Check)) {
+                self.queue.push_back(Queued::Check);
+            }
         } else {
             self.start_check(fx);
         }

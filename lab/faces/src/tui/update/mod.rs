@@ -33,6 +33,9 @@ pub struct JobError {
     pub rejected: Option<Box<eclat_service::modules::BuildReport>>,
     /// the job was stopped (Ctrl-C, Esc, quitting): it has no result
     pub stopped: bool,
+    /// stopped, it still runs while it ends (what it prints on the way out comes as
+    /// `Note`s): `JobEnded` says when it is gone, and jobs queued after it wait for that
+    pub finishing: bool,
 }
 
 /// Everything that can happen to the TUI.
@@ -47,6 +50,8 @@ pub enum Event {
         job: JobId,
         result: Result<Box<Reply>, JobError>,
     },
+    /// a stopped job that was still `finishing` ended: the next queued job may start
+    JobEnded(JobId),
     Maps(Vec<Sample>),
     Topo(Result<Status, String>),
     Completions {
@@ -143,6 +148,7 @@ pub fn update(app: &mut App, ev: Event) -> Vec<Effect> {
             app.progress = p;
             if app.exercise.is_none() {
                 app.exercise = app.pick_exercise();
+                app.relabel_panels();
             }
         }
         Event::Trace(TraceItem::Event { event, line }) => {
@@ -154,6 +160,10 @@ pub fn update(app: &mut App, ev: Event) -> Vec<Effect> {
         }
         Event::Trace(TraceItem::Status { status }) => app.trace_status = Some(status),
         Event::JobDone { job, result } => app.on_done(job, result, &mut fx),
+        Event::JobEnded(job) => {
+            app.finishing.retain(|j| *j != job);
+            app.run_queued(&mut fx);
+        }
         Event::Maps(s) => app.on_maps(s),
         Event::Topo(r) => {
             app.topo = match r {
@@ -162,7 +172,8 @@ pub fn update(app: &mut App, ev: Event) -> Vec<Effect> {
                     TopoView::Status(st)
                 }
                 Err(e) => TopoView::Error(e),
-            }
+            };
+            app.ensure_topology(&mut fx);
         }
         Event::Completions { start, candidates } => {
             let c = &mut app.cmd;

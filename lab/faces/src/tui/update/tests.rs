@@ -108,12 +108,14 @@ fn r_runs_the_current_step_once_at_a_time() {
         "{fx:?}"
     );
     assert_eq!(a.log.last().unwrap().text, "$ topo up");
-    // a second run while the first is still going is refused, with a message
+    // a second run while the first is still going waits for it, and says so
     update(&mut a, key(KeyCode::Char('n')));
     let fx = update(&mut a, key(KeyCode::Char('r')));
     assert!(fx.is_empty(), "{fx:?}");
-    assert!(a.log.last().unwrap().text.contains("still running"));
-    // Ctrl-C stops it; its end is logged and the topology is read again
+    assert_eq!(a.log.last().unwrap().text, "$ topo up", "nothing splits its output");
+    assert_eq!(a.queue.len(), 1);
+    // Ctrl-C stops the running one; its end is logged, the topology is read again, and
+    // the queued one starts after it, under its own command line
     let fx = update(&mut a, ctrl('c'));
     assert!(matches!(fx.as_slice(), [Effect::Stop(1)]), "{fx:?}");
     let fx = update(
@@ -123,9 +125,109 @@ fn r_runs_the_current_step_once_at_a_time() {
             result: Ok(fake::reply("topology hike-lab up")),
         },
     );
-    assert!(matches!(fx.as_slice(), [Effect::RefreshTopo]), "{fx:?}");
-    assert!(a.jobs.is_empty());
-    assert_eq!(a.log.last().unwrap().text, "topology hike-lab up");
+    assert!(
+        matches!(fx.as_slice(), [Effect::RefreshTopo, Effect::Run { job: 2, .. }]),
+        "{fx:?}"
+    );
+    let texts: Vec<&str> = a.log.iter().rev().take(2).map(|l| l.text.as_str()).collect();
+    assert_eq!(texts[1], "topology hike-lab up");
+    assert!(texts[0].starts_with("$ exec tg"), "{texts:?}");
+    assert!(a.queue.is_empty());
+}
+
+/// Jobs asked for while another runs start in order, each after the one before it ended,
+/// and each one's output stays under its own command line: a check asked for (key `c`, or
+/// the `lesson check` command) while `exec` runs is not dropped, and starts only once exec
+/// printed everything, also when exec was stopped and still prints on its way out.
+#[test]
+fn jobs_queued_while_another_runs_start_in_order_with_their_output_together() {
+    let mut a = app_on("3");
+    a.start();
+    let exec = "exec --bpf-stats tg -- ping -6 -c 2 fc01::2";
+    update(&mut a, key(KeyCode::Char(':')));
+    typed(&mut a, exec);
+    let fx = update(&mut a, key(KeyCode::Enter));
+    let exec_job = match fx.as_slice() {
+        [Effect::Run { job, .. }] => *job,
+        other => panic!("{other:?}"),
+    };
+    update(&mut a, key(KeyCode::Esc));
+    // c, then a typed `lesson check` and a command: all wait, nothing starts
+    assert!(update(&mut a, key(KeyCode::Char('c'))).is_empty());
+    update(&mut a, key(KeyCode::Char(':')));
+    typed(&mut a, "map list");
+    assert!(update(&mut a, key(KeyCode::Enter)).is_empty());
+    update(&mut a, key(KeyCode::Esc));
+    assert_eq!(a.queue.len(), 2, "{:?}", a.queue);
+    // exec's lines come, then its end
+    update(&mut a, Event::JobUpdate(exec_job, Update::Output { line: "64 bytes from fc01::2".into() }));
+    let fx = update(
+        &mut a,
+        Event::JobDone {
+            job: exec_job,
+            result: Ok(fake::reply("exec done")),
+        },
+    );
+    let check_job = fx
+        .iter()
+        .find_map(|e| match e {
+            Effect::Check { job, .. } => Some(*job),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("the queued check starts: {fx:?}"));
+    assert!(!fx.iter().any(|e| matches!(e, Effect::Run { .. })), "one at a time: {fx:?}");
+    let log: Vec<String> = a.log.iter().map(|l| l.text.clone()).collect();
+    let at = |p: &str| {
+        log.iter()
+            .rposition(|l| l.starts_with(p))
+            .unwrap_or_else(|| panic!("`{p}` in {log:#?}"))
+    };
+    assert!(at(&format!("$ {exec}")) < at("64 bytes"));
+    assert!(at("64 bytes") < at("exec done"));
+    assert!(at("exec done") < at("$ lesson check 3"));
+    // the check ends: the command queued after it starts
+    let fx = update(
+        &mut a,
+        Event::JobDone {
+            job: check_job,
+            result: Err(JobError {
+                text: "stopped".into(),
+                rejected: None,
+                stopped: true,
+                finishing: false,
+            }),
+        },
+    );
+    let list_job = fx
+        .iter()
+        .find_map(|e| match e {
+            Effect::Run { job, cmd: Cmd::Map(_) } => Some(*job),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("`map list` starts: {fx:?}"));
+    // a stopped job that still prints on its way out holds the queue until it ended
+    update(&mut a, key(KeyCode::Char('c')));
+    assert_eq!(a.queue.len(), 1);
+    let fx = update(
+        &mut a,
+        Event::JobDone {
+            job: list_job,
+            result: Err(JobError {
+                text: "stopped".into(),
+                rejected: None,
+                stopped: true,
+                finishing: true,
+            }),
+        },
+    );
+    assert!(!fx.iter().any(|e| matches!(e, Effect::Check { .. })), "{fx:?}");
+    update(&mut a, Event::Note(LogKind::Output, "its last words".into()));
+    let fx = update(&mut a, Event::JobEnded(list_job));
+    assert!(fx.iter().any(|e| matches!(e, Effect::Check { .. })), "{fx:?}");
+    let log: Vec<String> = a.log.iter().map(|l| l.text.clone()).collect();
+    let last_words = log.iter().rposition(|l| l == "its last words").unwrap();
+    let check = log.iter().rposition(|l| l.starts_with("$ lesson check 3")).unwrap();
+    assert!(last_words < check, "{log:#?}");
 }
 
 #[test]
@@ -166,6 +268,7 @@ fn command_line_edits_runs_and_remembers() {
                 text: "stopped".into(),
                 rejected: None,
                 stopped: true,
+                finishing: false,
             }),
         },
     );
@@ -869,4 +972,107 @@ fn a_step_about_another_exercise_makes_it_current() {
         "{fx:?}"
     );
     assert_eq!(a.current_exercise().unwrap().id, "second");
+}
+
+/// The topology-up command a list of effects starts, if any: (name, --replace).
+fn topo_up_in(fx: &[Effect]) -> Option<(Option<String>, bool)> {
+    fx.iter().find_map(|e| match e {
+        Effect::Run {
+            cmd: Cmd::Topo(crate::commands::TopoCmd::Up { name, replace }),
+            ..
+        } => Some((name.clone(), *replace)),
+        _ => None,
+    })
+}
+
+/// A lesson opened or resumed brings its own topology up, whatever lesson ran before:
+/// resuming lesson 4 (lb-lab) while lesson 3's hike-lab is up swaps them; with none up,
+/// a learner resumed past the lesson's `topo up` step gets it, one at or before it runs
+/// the step.
+#[test]
+fn a_resumed_or_opened_lesson_brings_its_own_topology_up() {
+    let mut p = Progress::default();
+    ProgressOp::Step("04-cilium-load-balancer".into(), 4).apply(&mut p);
+    let resumed = || {
+        App::new(
+            lessons::find("4").unwrap(),
+            true,
+            Theme { color: false },
+            (120, 40),
+            Instant::now(),
+        )
+        .with_progress(p.clone())
+    };
+    // resumed with hike-lab up: it goes, lb-lab comes (once the lab's topology is known)
+    let mut a = resumed();
+    let fx = a.start();
+    assert_eq!(topo_up_in(&fx), None, "not known yet: {fx:?}");
+    let fx = update(&mut a, Event::Topo(Ok(fake::status_of("hike-lab", &[]))));
+    assert_eq!(topo_up_in(&fx), Some((Some("lb-lab".into()), true)), "{fx:?}");
+    // once: later news of the topology change nothing
+    let fx = update(&mut a, Event::Topo(Ok(fake::status_of("hike-lab", &[]))));
+    assert_eq!(topo_up_in(&fx), None);
+    // resumed with nothing up, past step 1: brought up
+    let mut a = resumed();
+    a.start();
+    let none = eclat_kernel::topo::Status {
+        topology: None,
+        nodes: vec![],
+        complete: true,
+    };
+    let fx = update(&mut a, Event::Topo(Ok(none.clone())));
+    assert_eq!(topo_up_in(&fx), Some((Some("lb-lab".into()), false)), "{fx:?}");
+    // its own topology up already: nothing to do
+    let mut a = resumed();
+    a.start();
+    let fx = update(&mut a, Event::Topo(Ok(fake::status_of("lb-lab", &[]))));
+    assert_eq!(topo_up_in(&fx), None);
+    // at step 1, which brings it up itself: left to the step
+    let mut a = app_on("4");
+    a.start();
+    let fx = update(&mut a, Event::Topo(Ok(none)));
+    assert_eq!(topo_up_in(&fx), None);
+    // opened from the lesson list while lb-lab is up: lesson 3 takes hike-lab back
+    let fx = update(&mut a, Event::Topo(Ok(fake::status_of("lb-lab", &[]))));
+    assert_eq!(topo_up_in(&fx), None);
+    let mut fx = Vec::new();
+    a.open_lesson(lessons::find("3").unwrap(), &mut fx);
+    assert_eq!(topo_up_in(&fx), Some((Some("hike-lab".into()), true)), "{fx:?}");
+}
+
+/// Lesson 6's monitor panel names each key as the current exercise's script does: the
+/// guard exercise counts ALLOWED at 0 and GUARDED at 4 (not "PASS" and nothing).
+#[test]
+fn monitor_keys_are_named_by_the_current_exercises_script() {
+    let mut a = app_on("6");
+    let guard = a.lesson.exercises.iter().position(|e| e.id == "guard").unwrap();
+    a.switch_exercise("guard", &mut Vec::new());
+    assert_eq!(a.exercise, Some(guard));
+    let d = fake::rows("hike_default/monitor/map_pcpu_mon", "percpu_array", &[(0, 3), (4, 2)]);
+    update(
+        &mut a,
+        Event::Maps(vec![Sample {
+            name: "map_pcpu_mon".into(),
+            at: Instant::now(),
+            result: Ok(Some(d)),
+        }]),
+    );
+    let p = a.panels.iter().find(|p| p.spec.name == "map_pcpu_mon").unwrap();
+    let PanelState::Loaded { rows, .. } = &p.state else {
+        panic!("not loaded")
+    };
+    let named: Vec<(&str, Option<&str>)> = rows
+        .iter()
+        .map(|r| (r.key.as_str(), r.label.as_deref()))
+        .collect();
+    assert_eq!(named, [("0", Some("ALLOWED")), ("4", Some("GUARDED"))]);
+    // the other exercise's script names key 0 its own way, on the rows shown already
+    a.switch_exercise("end-the-chain", &mut Vec::new());
+    let p = a.panels.iter().find(|p| p.spec.name == "map_pcpu_mon").unwrap();
+    let PanelState::Loaded { rows, .. } = &p.state else {
+        panic!("not loaded")
+    };
+    assert_eq!(rows[0].label.as_deref(), Some("PASS"));
+    // the other script's codes keep their names (it may still be loaded)
+    assert_eq!(rows[1].label.as_deref(), Some("GUARDED"));
 }

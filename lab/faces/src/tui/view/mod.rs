@@ -283,18 +283,21 @@ fn draw_maps(f: &mut Frame, app: &App, r: Rect) {
                 if rows.is_empty() {
                     lines.push(Line::styled("  (empty)", t.dim()));
                 }
-                let lw = rows
-                    .iter()
-                    .map(|r| r.label.as_ref().map_or(r.key.width() + 4, |l| l.width()))
-                    .max()
-                    .unwrap_or(0)
-                    .min(14);
                 let vw = rows
                     .iter()
                     .map(|r| r.value.width())
                     .max()
                     .unwrap_or(0)
                     .max(6);
+                // labels whole where the panel has the room (6 columns of sparkline left),
+                // cut at 14 columns only on a narrow one
+                let room = w.saturating_sub(2 + 1 + vw + 1 + 8 + 1 + 6);
+                let lw = rows
+                    .iter()
+                    .map(|r| r.label.as_ref().map_or(r.key.width() + 4, |l| l.width()))
+                    .max()
+                    .unwrap_or(0)
+                    .min(room.max(14));
                 for row in rows {
                     let label = row
                         .label
@@ -420,6 +423,17 @@ fn draw_status(f: &mut Frame, app: &App, r: Rect) {
             format!(" ⟳ {} {secs:.0}s · Ctrl-C stops ", j.label),
             t.bar_key(),
         ));
+        // what waits for it, here and not in the log (where it would split the running
+        // job's output)
+        if let Some(next) = app.queue.front() {
+            left.push(Span::styled(
+                format!(" then: {}{} ", next.label(), match app.queue.len() {
+                    1 => String::new(),
+                    n => format!(" and {} more", n - 1),
+                }),
+                t.bar(),
+            ));
+        }
     } else if !app.privileged {
         left.push(Span::styled(
             " not root: lab commands need `sudo eclat-lab` ",
@@ -1027,6 +1041,80 @@ file = "collector.eclat"
         assert!(s.contains("Lesson 6 text"), "the lesson text:\n{s}");
         assert!(s.contains("Maps"), "the counters:\n{s}");
         assert!(s.contains("Chain trace"), "the timeline:\n{s}");
+    }
+
+    /// At 80x24, 100x30 and 160x45, in every kind of lesson, the step panel, the lesson text
+    /// and an event log with room for a command's reply are all on screen.
+    #[test]
+    fn every_size_keeps_the_step_the_text_and_a_usable_log() {
+        use crate::tui::layout::{LOG_MIN, inner_width};
+        let scenes: [(&str, fn(u16, u16) -> App); 4] = [
+            ("lesson 1", scene),
+            ("lesson 6", chain_scene),
+            ("lesson 4", lb_scene),
+            ("lesson 3", tools_scene),
+        ];
+        for (name, make) in scenes {
+            for (w, h) in [(80, 24), (100, 30), (160, 45)] {
+                let app = make(w, h);
+                let r = app.regions();
+                let at = format!("{name} at {w}x{h}:\n{}", render(&app));
+                let step = r.step.unwrap_or_else(|| panic!("no step panel, {at}"));
+                assert!(step.height >= 5, "the step panel is cut to {}, {at}", step.height);
+                let text = r.text.unwrap_or_else(|| panic!("no lesson text, {at}"));
+                assert!(text.height >= 6, "{} rows of lesson text, {at}", text.height);
+                let log = r.log.unwrap_or_else(|| panic!("no event log, {at}"));
+                assert!(
+                    log.height >= LOG_MIN + 2 && inner_width(log) > 40,
+                    "the event log shows {} lines, {at}",
+                    log.height.saturating_sub(2)
+                );
+            }
+        }
+    }
+
+    /// What waits for the running job is on the status line, not in the log, where it
+    /// would split the running job's output.
+    #[test]
+    fn queued_jobs_show_on_the_status_line() {
+        use crossterm::event::{KeyCode, KeyEvent};
+        let mut app = scene(160, 45);
+        let key = |c: KeyCode| Event::Key(KeyEvent::from(c));
+        update(&mut app, key(KeyCode::Char(':')));
+        for c in "map list".chars() {
+            update(&mut app, key(KeyCode::Char(c)));
+        }
+        update(&mut app, key(KeyCode::Enter));
+        update(&mut app, key(KeyCode::Esc));
+        let log_before = app.log.len();
+        update(&mut app, key(KeyCode::Char('c')));
+        assert_eq!(app.log.len(), log_before, "nothing logged");
+        let s = render(&app);
+        let status = s.lines().last().unwrap_or("");
+        assert!(status.contains("⟳ map list"), "{s}");
+        assert!(status.contains("then: the check"), "{s}");
+    }
+
+    /// A map panel with room shows its labels whole (they were cut at 14 columns whatever
+    /// the width: "no verdict (d…" at 160x45).
+    #[test]
+    fn map_labels_are_whole_where_the_panel_has_room() {
+        let mut app = chain_scene(160, 45);
+        update(
+            &mut app,
+            Event::Maps(vec![Sample {
+                name: "hvm_stats".into(),
+                at: Instant::now(),
+                result: Ok(Some(fake::rows(
+                    "system/hvm_stats",
+                    "percpu_array",
+                    &[(9, 0), (10, 2)],
+                ))),
+            }]),
+        );
+        let s = render(&app);
+        assert!(s.contains("no verdict (drop by default)"), "{s}");
+        assert!(s.contains("empty program slot"), "{s}");
     }
 
     #[test]

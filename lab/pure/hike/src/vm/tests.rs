@@ -357,6 +357,26 @@ fn mmu_banks_and_bounds() {
             ..
         })
     ));
+    // the last 32-bit address is in a bank no one has; the next one is no address at all
+    for (addr, fault) in [
+        (
+            vec![mov(3, -1), alu(op::RSH, 3, 32)],
+            Fault::UnknownBank(0xff),
+        ),
+        (
+            vec![mov(3, 1), alu(op::LSH, 3, 32)],
+            Fault::NotAVirtualAddress,
+        ),
+    ] {
+        let mut code = addr;
+        code.push(ldx(op::B, 0, 3, 0));
+        let out = s.run(&[(A, report(code))], pkt.clone());
+        assert!(
+            matches!(out.abort, Some(Abort::MemFault { fault: f, .. }) if f == fault),
+            "{:?}, not {fault:?}",
+            out.abort
+        );
+    }
     // packet writes land in the output packet; length slot writes are ignored
     let out = s.run(
         &[(
@@ -678,5 +698,66 @@ fn byte_swaps_follow_ebpf() {
         assert_eq!(out.abort, None, "{imm} be={be}");
         let got: Vec<u64> = s.models.monitor.keys().map(|k| *k as u64).collect();
         assert_eq!(got, vec![want & 0xffff_ffff], "{imm} be={be}");
+    }
+}
+
+/// Every chain store the callers use (`HashMap`, `BTreeMap`, a slice of pairs) finds the
+/// stored chain by its ID, and nothing under another ID.
+#[test]
+fn every_chain_store_finds_its_chains() {
+    let a = vec![mov(0, 1), Insn::new(op::JMP | op::EXIT, 0, 0, 0, 0)];
+    let b = vec![mov(0, 2), Insn::new(op::JMP | op::EXIT, 0, 0, 0, 0)];
+    let pairs = vec![(FIRST_CHAIN_ID, a.clone()), (FIRST_CHAIN_ID + 1, b.clone())];
+    let hash: HashMap<u32, Vec<Insn>> = pairs.iter().cloned().collect();
+    let tree: BTreeMap<u32, Vec<Insn>> = pairs.iter().cloned().collect();
+    fn check<C: Chains + ?Sized>(store: &C, a: &[Insn], b: &[Insn]) {
+        assert_eq!(store.chain(FIRST_CHAIN_ID), Some(a));
+        assert_eq!(store.chain(FIRST_CHAIN_ID + 1), Some(b));
+        assert_eq!(store.chain(FIRST_CHAIN_ID + 2), None);
+    }
+    check(&hash, &a, &b);
+    check(&tree, &a, &b);
+    check(pairs.as_slice(), &a, &b);
+}
+
+/// Each ALU64 operation on operands whose bits overlap, with an immediate and with a
+/// register: the chain reports the operation's own result (an `|` computed as `^`, or an `&`
+/// as `|`, reports another value).
+#[test]
+fn alu_operations_compute_their_own_results() {
+    for (o, a, b, want) in [
+        (op::ADD, 6, 3, 9i64),
+        (op::SUB, 6, 3, 3),
+        (op::MUL, 6, 3, 18),
+        (op::DIV, 7, 2, 3),
+        (op::DIV, 7, 0, 0),
+        (op::OR, 6, 3, 7),
+        (op::AND, 6, 3, 2),
+        (op::XOR, 6, 3, 5),
+        (op::LSH, 6, 3, 48),
+        (op::RSH, 48, 3, 6),
+        (op::MOD, 7, 3, 1),
+        (op::MOV, 6, 3, 3),
+        (op::ARSH, -16, 2, -4),
+    ] {
+        for x in [false, true] {
+            let mut s = Setup::new();
+            let (monitor, pass) = (s.id("monitor"), s.id("hike_pass"));
+            let mut c = vec![mov(2, a)];
+            if x {
+                c.extend([mov(3, b), alux(o, 2, 3)]);
+            } else {
+                c.push(alu(o, 2, b));
+            }
+            c.extend([mov(1, monitor), callk(1), mov(1, pass), callk(0), exit()]);
+            let out = s.run(&[(A, c)], frame());
+            assert_eq!(out.abort, None, "op {o:#x}");
+            let got: Vec<u64> = s.models.monitor.keys().map(|k| *k as u64).collect();
+            assert_eq!(
+                got,
+                vec![want as u64 & 0xffff_ffff],
+                "op {o:#x} {a} {b} x={x}"
+            );
+        }
     }
 }
