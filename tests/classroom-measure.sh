@@ -139,7 +139,7 @@ if [ "$TUI" -gt 0 ]; then
 		for i in $(seq 1 "$TUI"); do
 			uid=$(id -u "$(user_of "$i")")
 			for p in $(pgrep -x eclat-lab); do
-				tr '\0' '\n' < "/proc/$p/environ" 2>/dev/null | grep -qx "SUDO_UID=$uid" && echo "$p"
+				{ tr '\0' '\n' < "/proc/$p/environ"; } 2>/dev/null | grep -qx "SUDO_UID=$uid" && echo "$p"
 			done
 		done
 	}

@@ -152,7 +152,10 @@ fn user_exists(user: &str) -> bool {
 
 fn need_sudo() {
     assert!(
-        Command::new("sudo").arg("-V").output().is_ok_and(|o| o.status.success()),
+        Command::new("sudo")
+            .arg("-V")
+            .output()
+            .is_ok_and(|o| o.status.success()),
         "the classroom test runs the lab through sudo, as learners do: install it \
          (`sudo ./setup.sh --deps`)"
     );
@@ -171,9 +174,19 @@ fn ten_learners_each_drive_exactly_their_own_lab() {
     );
     let n = LABS.to_string();
     let up = ok(
-        root(bin, &[
-            "--json", "classroom", "up", &n, "--prefix", &prefix, "--load", script,
-        ]),
+        root(
+            bin,
+            &[
+                "--json",
+                "classroom",
+                "up",
+                &n,
+                "--prefix",
+                &prefix,
+                "--load",
+                script,
+            ],
+        ),
         "classroom up",
     );
     let up: serde_json::Value = serde_json::from_str(&up).unwrap();
@@ -239,7 +252,10 @@ fn ten_learners_each_drive_exactly_their_own_lab() {
     for u in &users {
         assert!(!user_exists(u), "{u} is still a user");
         assert!(netns_with_prefix(&format!("{u}-")).is_empty(), "{u}");
-        assert!(!Path::new(&format!("/sys/fs/bpf/eclat-{u}")).exists(), "{u}");
+        assert!(
+            !Path::new(&format!("/sys/fs/bpf/eclat-{u}")).exists(),
+            "{u}"
+        );
         assert!(!Path::new(&format!("/home/{u}")).exists(), "{u}");
     }
     assert!(!Path::new(&format!("/etc/sudoers.d/eclat-lab-classroom-{prefix}")).exists());
@@ -258,11 +274,19 @@ fn a_learner_reaches_their_own_lab_only() {
         "classroom up",
     );
     let (a, b) = (format!("{prefix}01"), format!("{prefix}02"));
-    let uid_a = nix::unistd::User::from_name(&a).unwrap().unwrap().uid.as_raw();
+    let uid_a = nix::unistd::User::from_name(&a)
+        .unwrap()
+        .unwrap()
+        .uid
+        .as_raw();
     // B's lab has a map A must not see: lesson 1's counter attached there
     ok(learner(bin, &b, &["topo", "up"]), "B's topology");
     ok(
-        learner(bin, &b, &["xdp", "attach", "xdp_counter", "sut", "enp6s0f0"]),
+        learner(
+            bin,
+            &b,
+            &["xdp", "attach", "xdp_counter", "sut", "enp6s0f0"],
+        ),
         "B attaches",
     );
     ok(learner(bin, &a, &["topo", "up"]), "A's topology");
@@ -272,7 +296,10 @@ fn a_learner_reaches_their_own_lab_only() {
     // A's environment pointing at B's lab, with sudo's own variables as sudo sets them: the
     // lab takes A's lab from the roster and ignores the rest
     let b_vars = [
-        ("ECLAT_LAB_STATE", format!("/var/lib/eclat-lab/classroom/{b}")),
+        (
+            "ECLAT_LAB_STATE",
+            format!("/var/lib/eclat-lab/classroom/{b}"),
+        ),
         ("ECLAT_LAB_BPFFS", format!("/sys/fs/bpf/eclat-{b}")),
         ("ECLAT_LAB_NS_PREFIX", format!("{b}-")),
     ];
@@ -298,17 +325,36 @@ fn a_learner_reaches_their_own_lab_only() {
         .unwrap();
     let text = out(&o);
     assert!(text.contains(&format!("{a}-")), "A's status: {text}");
-    assert!(!text.contains(&format!("{b}-")), "A's status shows B's lab: {text}");
+    assert!(
+        !text.contains(&format!("{b}-")),
+        "A's status shows B's lab: {text}"
+    );
     // and sudo itself passes none of A's variables (the rule has no SETENV)
     for args in [
         vec!["-n", "-u", &a, "--", "sudo", "-n", "-E", bin, "map", "list"],
         vec![
-            "-n", "-u", &a, "--", "sudo", "-n", "ECLAT_LAB_STATE=/tmp/x", bin, "map", "list",
+            "-n",
+            "-u",
+            &a,
+            "--",
+            "sudo",
+            "-n",
+            "ECLAT_LAB_STATE=/tmp/x",
+            bin,
+            "map",
+            "list",
         ],
     ] {
-        let o = Command::new("sudo").args(&args).current_dir("/").output().unwrap();
+        let o = Command::new("sudo")
+            .args(&args)
+            .current_dir("/")
+            .output()
+            .unwrap();
         let text = out(&o);
-        assert!(!o.status.success() && !text.contains("pkt_count"), "{args:?}: {text}");
+        assert!(
+            !o.status.success() && !text.contains("pkt_count"),
+            "{args:?}: {text}"
+        );
     }
     // root is for the lab's binary alone, and the lab's `exec` runs as the learner
     let o = Command::new("sudo")
@@ -317,20 +363,29 @@ fn a_learner_reaches_their_own_lab_only() {
         .output()
         .unwrap();
     assert!(!o.status.success(), "A ran id as root: {}", out(&o));
-    let id = ok(learner(bin, &a, &["exec", "tg", "--", "id", "-u"]), "exec id");
+    let id = ok(
+        learner(bin, &a, &["exec", "tg", "--", "id", "-u"]),
+        "exec id",
+    );
     assert_eq!(id.trim(), uid_a.to_string(), "exec ran as {id}");
     // the lab reads and writes files for A with A's rights only: not /etc/shadow, and no
     // drawing written where A may not write
     let o = learner(bin, &a, &["compile", "/etc/shadow"]);
     let text = out(&o);
     assert!(
-        !o.status.success() && text.contains("files you can read yourself") && !text.contains("root:"),
+        !o.status.success()
+            && text.contains("files you can read yourself")
+            && !text.contains("root:"),
         "{text}"
     );
     let target = format!("/etc/eclat-classroom-test-{prefix}.svg");
     let o = learner(bin, &a, &["topo", "draw", "--output", &target]);
     let written = std::fs::remove_file(&target).is_ok();
-    assert!(!o.status.success() && !written, "A wrote {target}: {}", out(&o));
+    assert!(
+        !o.status.success() && !written,
+        "A wrote {target}: {}",
+        out(&o)
+    );
     // the classroom is the instructor's
     let o = learner(bin, &a, &["classroom", "status"]);
     assert!(
@@ -352,7 +407,11 @@ fn the_tutorial_opens_when_a_learner_logs_in_and_down_ends_the_session() {
         "classroom up",
     );
     let user = format!("{prefix}01");
-    let uid = nix::unistd::User::from_name(&user).unwrap().unwrap().uid.as_raw();
+    let uid = nix::unistd::User::from_name(&user)
+        .unwrap()
+        .unwrap()
+        .uid
+        .as_raw();
     // an interactive login on a terminal (what ssh gives), in tmux
     let session = format!("eclat-login-{prefix}");
     let st = Command::new("tmux")
@@ -364,8 +423,7 @@ fn the_tutorial_opens_when_a_learner_logs_in_and_down_ends_the_session() {
     let tui_of_learner = || {
         std::fs::read_dir("/proc").unwrap().flatten().any(|e| {
             let p = e.path();
-            std::fs::read_link(p.join("exe"))
-                .is_ok_and(|x| x == Path::new(bin))
+            std::fs::read_link(p.join("exe")).is_ok_and(|x| x == Path::new(bin))
                 && std::fs::read(p.join("environ")).is_ok_and(|env| {
                     env.split(|b| *b == 0)
                         .any(|v| v == format!("SUDO_UID={uid}").as_bytes())

@@ -10,9 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use eclat_model::classroom::{
-    self as plan, Learner, ROSTER_DIR, Roster, STATE_BASE, USER_COMMENT,
-};
+use eclat_model::classroom::{self as plan, Learner, ROSTER_DIR, Roster, STATE_BASE, USER_COMMENT};
 
 use crate::perms;
 
@@ -59,7 +57,10 @@ fn check_root_only(path: &Path) -> Result<()> {
     } else if meta.uid() != 0 {
         Some(format!("owned by uid {}", meta.uid()))
     } else if meta.mode() & 0o022 != 0 {
-        Some(format!("writable by others (mode {:04o})", meta.mode() & 0o7777))
+        Some(format!(
+            "writable by others (mode {:04o})",
+            meta.mode() & 0o7777
+        ))
     } else {
         None
     };
@@ -69,6 +70,28 @@ fn check_root_only(path: &Path) -> Result<()> {
             why,
         }),
         None => Ok(()),
+    }
+}
+
+/// Where `classroom up` and `down` take turns (root's, 0600).
+pub const LOCK_PATH: &str = "/run/eclat-lab-classroom.lock";
+
+/// Waits for the other `classroom up` and `down` commands of this machine to end and keeps
+/// them waiting while the returned file is open: the rosters and the folders they share
+/// change one command at a time.
+pub fn lock() -> Result<std::fs::File> {
+    use std::os::fd::AsRawFd;
+    let p = Path::new(LOCK_PATH);
+    let f = perms::open_file(p, perms::LOCK_MODE, false).map_err(io("opening", p))?;
+    loop {
+        // SAFETY: flock(2) on a descriptor this function owns
+        if unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX) } == 0 {
+            return Ok(f);
+        }
+        let e = std::io::Error::last_os_error();
+        if e.kind() != std::io::ErrorKind::Interrupted {
+            return Err(io("locking", p)(e));
+        }
     }
 }
 
@@ -127,7 +150,10 @@ pub fn make_folders() -> Result<Vec<PathBuf>> {
     for (d, mode) in [
         (roster_dir.parent().expect("a parent"), perms::DIR_MODE),
         (roster_dir, 0o700),
-        (Path::new(STATE_BASE).parent().expect("a parent"), perms::DIR_MODE),
+        (
+            Path::new(STATE_BASE).parent().expect("a parent"),
+            perms::DIR_MODE,
+        ),
         (Path::new(STATE_BASE), perms::DIR_MODE),
     ] {
         if let Some(p) = d.parent() {
@@ -304,7 +330,11 @@ pub fn delete_user(prefix: &str, l: &Learner) -> Result<bool> {
     stop_processes(uid);
     run(Command::new("userdel").arg("--remove").arg(&l.user), None).or_else(|e| {
         // userdel complains when there is no mail spool to remove: the user is gone anyway
-        if user(&l.user).is_none() { Ok(()) } else { Err(e) }
+        if user(&l.user).is_none() {
+            Ok(())
+        } else {
+            Err(e)
+        }
     })?;
     Ok(true)
 }
@@ -416,13 +446,7 @@ pub fn random(n: usize) -> Result<Vec<u8>> {
     let mut filled = 0;
     while filled < n {
         // SAFETY: getrandom(2) writes at most `n - filled` bytes into the buffer
-        let r = unsafe {
-            libc::getrandom(
-                b[filled..].as_mut_ptr().cast(),
-                n - filled,
-                0,
-            )
-        };
+        let r = unsafe { libc::getrandom(b[filled..].as_mut_ptr().cast(), n - filled, 0) };
         if r < 0 {
             return Err(io("reading random bytes", Path::new("getrandom"))(
                 std::io::Error::last_os_error(),

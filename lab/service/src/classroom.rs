@@ -118,7 +118,9 @@ pub fn lab_env(l: &Learner) -> LabEnv {
 }
 
 fn view(l: &Learner) -> LearnerView {
-    let uid = sys::user(&l.user).map(|(u, _)| u).filter(|u| l.uid == Some(*u));
+    let uid = sys::user(&l.user)
+        .map(|(u, _)| u)
+        .filter(|u| l.uid == Some(*u));
     LearnerView {
         user: l.user.clone(),
         password: l.password.clone(),
@@ -176,6 +178,8 @@ pub fn this_binary() -> Result<PathBuf> {
 pub async fn up(req: UpRequest) -> Result<ClassroomUp> {
     need_root("up")?;
     let t0 = Instant::now();
+    // one `classroom up` or `down` at a time on this machine
+    let _turn = tokio::task::spawn_blocking(sys::lock).await??;
     let req2 = req.clone();
     let (roster, created) = tokio::task::spawn_blocking(move || create(&req2))
         .await
@@ -307,6 +311,8 @@ pub async fn down(prefix: String) -> Result<ClassroomDown> {
     need_root("down")?;
     plan::check_prefix(&prefix)?;
     let t0 = Instant::now();
+    // one `classroom up` or `down` at a time on this machine
+    let _turn = tokio::task::spawn_blocking(sys::lock).await??;
     let Some(mut roster) = sys::roster(&prefix)? else {
         bail!(
             "there is no classroom `{prefix}` on this machine (`eclat-lab classroom status` \
@@ -422,8 +428,7 @@ pub unsafe fn confine_sudo_learner() -> Result<Option<String>> {
     let Some(l) = sys::sudo_learner()? else {
         return Ok(None);
     };
-    let who = sys::confinement(&l)
-        .with_context(|| format!("reading user {}'s groups", l.user))?;
+    let who = sys::confinement(&l).with_context(|| format!("reading user {}'s groups", l.user))?;
     let ours: Vec<std::ffi::OsString> = std::env::vars_os()
         .map(|(k, _)| k)
         .filter(|k| k.to_string_lossy().starts_with("ECLAT_LAB_"))

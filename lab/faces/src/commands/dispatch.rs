@@ -17,7 +17,8 @@ use tokio::sync::mpsc;
 
 use super::reply::*;
 use super::table::{
-    ChainCmd, ClassroomCmd, Cmd, CubeCmd, DevCmd, LessonCmd, MapCmd, ModuleCmd, TopoCmd, TrafficArgs, XdpCmd,
+    ChainCmd, ClassroomCmd, Cmd, CubeCmd, DevCmd, LessonCmd, MapCmd, ModuleCmd, TopoCmd,
+    TrafficArgs, XdpCmd,
 };
 
 /// What a running command needs besides its arguments.
@@ -156,9 +157,8 @@ fn input(path: &Path) -> Result<PathBuf> {
 
 /// The files a command reads that the user names (scripts, objects, topology files, pcaps).
 fn files_read(cmd: &Cmd) -> Vec<&Path> {
-    let path_like = |s: &str| {
-        s.contains('/') || [".toml", ".c", ".o"].iter().any(|x| s.ends_with(x))
-    };
+    let path_like =
+        |s: &str| s.contains('/') || [".toml", ".c", ".o"].iter().any(|x| s.ends_with(x));
     match cmd {
         Cmd::Compile { script, .. }
         | Cmd::Load { script, .. }

@@ -123,7 +123,9 @@ pub fn user_names(prefix: &str, count: usize) -> Result<Vec<String>, PlanError> 
         return Err(PlanError::Count(count));
     }
     let width = count.to_string().len().max(2);
-    Ok((1..=count).map(|i| format!("{prefix}{i:0width$}")).collect())
+    Ok((1..=count)
+        .map(|i| format!("{prefix}{i:0width$}"))
+        .collect())
 }
 
 /// Where learner `user`'s lab and files go (uid and password still to be filled in).
@@ -284,14 +286,24 @@ mod tests {
 
     #[test]
     fn names_are_the_prefix_and_a_sorted_number() {
-        assert_eq!(user_names("learner", 3).unwrap(), ["learner01", "learner02", "learner03"]);
+        assert_eq!(
+            user_names("learner", 3).unwrap(),
+            ["learner01", "learner02", "learner03"]
+        );
         let many = user_names("s", 120).unwrap();
         assert_eq!((many[0].as_str(), many[119].as_str()), ("s001", "s120"));
         for bad in ["", "Learner", "1st", "a-b", "a.b", "abcdefghijklmnopq", "é"] {
-            assert_eq!(user_names(bad, 2), Err(PlanError::Prefix(bad.into())), "{bad}");
+            assert_eq!(
+                user_names(bad, 2),
+                Err(PlanError::Prefix(bad.into())),
+                "{bad}"
+            );
         }
         assert_eq!(user_names("a", 0), Err(PlanError::Count(0)));
-        assert_eq!(user_names("a", MAX_LEARNERS + 1), Err(PlanError::Count(MAX_LEARNERS + 1)));
+        assert_eq!(
+            user_names("a", MAX_LEARNERS + 1),
+            Err(PlanError::Count(MAX_LEARNERS + 1))
+        );
     }
 
     #[test]
@@ -342,7 +354,10 @@ mod tests {
         // a roster whose binary or prefix is not what `up` writes is refused
         let bad = r.to_toml().replace("/usr/local/bin/eclat-lab", "/tmp/x y");
         assert!(matches!(Roster::parse(&bad), Err(PlanError::Binary(_))));
-        assert!(matches!(Roster::parse("prefix = 3"), Err(PlanError::Roster(_))));
+        assert!(matches!(
+            Roster::parse("prefix = 3"),
+            Err(PlanError::Roster(_))
+        ));
         assert_eq!(r.missing(3).unwrap(), ["learner03"]);
         assert!(r.missing(2).unwrap().is_empty());
     }
@@ -350,16 +365,32 @@ mod tests {
     #[test]
     fn sudoers_lets_each_learner_run_the_binary_and_nothing_else() {
         let s = sudoers(&roster());
-        assert!(s.contains("User_Alias ECLAT_CLASSROOM_LEARNER = learner01, learner02\n"), "{s}");
-        assert!(s.contains("Defaults:ECLAT_CLASSROOM_LEARNER env_reset, !setenv\n"), "{s}");
-        assert!(s.ends_with("ECLAT_CLASSROOM_LEARNER ALL = (root) NOPASSWD: /usr/local/bin/eclat-lab\n"), "{s}");
+        assert!(
+            s.contains("User_Alias ECLAT_CLASSROOM_LEARNER = learner01, learner02\n"),
+            "{s}"
+        );
+        assert!(
+            s.contains("Defaults:ECLAT_CLASSROOM_LEARNER env_reset, !setenv\n"),
+            "{s}"
+        );
+        assert!(
+            s.ends_with(
+                "ECLAT_CLASSROOM_LEARNER ALL = (root) NOPASSWD: /usr/local/bin/eclat-lab\n"
+            ),
+            "{s}"
+        );
         // one rule only, for the binary alone
         assert_eq!(s.lines().filter(|l| l.contains("NOPASSWD")).count(), 1);
         assert!(!s.contains("ALL = (ALL)") && !s.contains(": ALL"), "{s}");
         let mut empty = roster();
         empty.learners.clear();
         assert_eq!(sudoers(&empty), "");
-        for bad in ["bin/eclat-lab", "/opt/my lab/eclat-lab", "/x/eclat-lab,ALL", "/x:y"] {
+        for bad in [
+            "bin/eclat-lab",
+            "/opt/my lab/eclat-lab",
+            "/x/eclat-lab,ALL",
+            "/x:y",
+        ] {
             assert!(check_binary(Path::new(bad)).is_err(), "{bad}");
         }
     }
@@ -368,13 +399,24 @@ mod tests {
     fn login_opens_the_tutorial_on_an_interactive_terminal_only() {
         let p = bash_profile(Path::new("/usr/local/bin/eclat-lab"));
         assert!(p.contains(". \"$HOME/.profile\""), "{p}");
-        assert!(p.contains("case $- in *i*) [ -t 0 ] && [ -t 1 ] && sudo -n /usr/local/bin/eclat-lab ;; esac"), "{p}");
-        assert!(bash_aliases(Path::new("/b/eclat-lab")).contains("alias eclat-lab='sudo -n /b/eclat-lab'"));
+        assert!(
+            p.contains(
+                "case $- in *i*) [ -t 0 ] && [ -t 1 ] && sudo -n /usr/local/bin/eclat-lab ;; esac"
+            ),
+            "{p}"
+        );
+        assert!(
+            bash_aliases(Path::new("/b/eclat-lab"))
+                .contains("alias eclat-lab='sudo -n /b/eclat-lab'")
+        );
     }
 
     #[test]
     fn a_first_lesson_is_the_progress_files_current_one() {
-        assert_eq!(first_progress("08-ddos-mitigation"), "current = \"08-ddos-mitigation\"\n");
+        assert_eq!(
+            first_progress("08-ddos-mitigation"),
+            "current = \"08-ddos-mitigation\"\n"
+        );
         assert_eq!(first_progress("a\"b"), "current = 'a\"b'\n");
     }
 
@@ -382,7 +424,10 @@ mod tests {
     fn passwords_use_the_unambiguous_alphabet() {
         let p = password(&[0, 1, 31, 32, 255, 100, 7, 8, 9, 10]);
         assert_eq!(p.len(), 10);
-        assert!(p.chars().all(|c| PASSWORD_ALPHABET.contains(&(c as u8))), "{p}");
+        assert!(
+            p.chars().all(|c| PASSWORD_ALPHABET.contains(&(c as u8))),
+            "{p}"
+        );
         assert!(!p.contains(['0', 'o', '1', 'l']), "{p}");
     }
 }
