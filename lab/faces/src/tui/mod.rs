@@ -331,8 +331,11 @@ async fn event_loop(
         let mut fx = Vec::new();
         let mut ev = Some(first);
         let mut verdict = None;
+        // a frame is drawn after every batch, but for map samples that changed nothing shown
+        let mut redraw = false;
         // apply what is queued, then draw once
         while let Some(e) = ev {
+            let before = matches!(e, Event::Maps(_)).then(|| app.panels_digest());
             if let Event::Checked(done) = &e {
                 verdict = Some(done.report.passed);
             }
@@ -346,8 +349,10 @@ async fn event_loop(
             }
             app.now = Instant::now();
             fx.extend(update(app, e));
+            redraw |= before.is_none_or(|b| b != app.panels_digest());
             ev = rx.try_recv().ok();
         }
+        redraw |= !fx.is_empty();
         let quit = fx.iter().any(|e| matches!(e, Effect::Quit));
         let (edits, fx): (Vec<Effect>, Vec<Effect>) = fx
             .into_iter()
@@ -366,8 +371,11 @@ async fn event_loop(
             keys = EventStream::new();
             let fx = update(app, Event::Note(kind, msg));
             rt.apply(fx);
+            redraw = true;
         }
-        terminal.draw(|f| view::draw(f, app))?;
+        if redraw {
+            terminal.draw(|f| view::draw(f, app))?;
+        }
         if let Some(passed) = verdict {
             trace_verdict(passed);
         }

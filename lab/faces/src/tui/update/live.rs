@@ -29,6 +29,35 @@ pub fn sort_addresses(lesson_text: &str, st: &mut Status) {
 }
 
 impl App {
+    /// A digest of what the map panels show (each row's key, label, value, rate and
+    /// sparkline, each panel's state): a map sample that leaves it unchanged needs no new
+    /// frame, so an idle lab's 10 Hz polling costs the reads and no drawing.
+    pub(crate) fn panels_digest(&self) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        for p in &self.panels {
+            match &p.state {
+                PanelState::NotLoaded => 0u8.hash(&mut h),
+                PanelState::Error(e) => (1u8, e).hash(&mut h),
+                PanelState::Loaded {
+                    map_type,
+                    per_cpu,
+                    rows,
+                } => {
+                    (2u8, map_type, per_cpu).hash(&mut h);
+                    for r in rows {
+                        (&r.key, &r.label, &r.value).hash(&mut h);
+                        r.rate.map(f64::to_bits).hash(&mut h);
+                        for v in &r.history {
+                            v.to_bits().hash(&mut h);
+                        }
+                    }
+                }
+            }
+        }
+        h.finish()
+    }
+
     pub(crate) fn on_maps(&mut self, samples: Vec<Sample>) {
         for s in samples {
             let Some(p) = self.panels.iter_mut().find(|p| p.spec.name == s.name) else {

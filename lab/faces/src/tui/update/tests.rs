@@ -454,6 +454,48 @@ fn rates_come_from_a_one_second_window() {
 }
 
 #[test]
+fn an_idle_maps_samples_change_nothing_shown_a_new_count_does() {
+    let mut a = app();
+    let t0 = Instant::now();
+    let sample = |ms: u64, v: u64| {
+        Event::Maps(vec![Sample {
+            name: "pkt_count".into(),
+            at: t0 + Duration::from_millis(ms),
+            result: Ok(Some(fake::dump("pkt_count", v))),
+        }])
+    };
+    // while the sparkline fills up, each sample adds a point to it
+    let mut last = a.panels_digest();
+    for i in 0..crate::tui::state::HISTORY as u64 {
+        update(&mut a, sample(100 * i, 7));
+        assert_ne!(a.panels_digest(), last, "sample {i} added nothing");
+        last = a.panels_digest();
+    }
+    // idle: once it is full of zeros, a sample of the same count shows nothing new
+    let idle = a.panels_digest();
+    update(&mut a, sample(100 * crate::tui::state::HISTORY as u64, 7));
+    assert_eq!(a.panels_digest(), idle, "an idle sample changed the panels");
+    // a packet counted: value, rate and sparkline move
+    update(&mut a, sample(12_100, 8));
+    let moved = a.panels_digest();
+    assert_ne!(moved, idle);
+    // and the sparkline keeps moving while the rate decays, though the count stays
+    update(&mut a, sample(12_200, 8));
+    assert_ne!(a.panels_digest(), moved);
+    let moved = a.panels_digest();
+    // a map that goes away
+    update(
+        &mut a,
+        Event::Maps(vec![Sample {
+            name: "pkt_count".into(),
+            at: t0 + Duration::from_millis(12_300),
+            result: Ok(None),
+        }]),
+    );
+    assert_ne!(a.panels_digest(), moved);
+}
+
+#[test]
 fn an_arrays_unnamed_zeros_stay_out_of_its_panel() {
     // lesson 6 names 6 of hvm_stats' 16 reasons
     let mut a = app_on("6");
