@@ -30,7 +30,7 @@ pub fn sort_addresses(lesson_text: &str, st: &mut Status) {
 
 impl App {
     /// A digest of what the map panels show (each row's key, label, value, rate and
-    /// sparkline, each panel's state): a map sample that leaves it unchanged needs no new
+    /// sparkline from its first non-zero point, each panel's state): a map sample that leaves it unchanged needs no new
     /// frame, so an idle lab's 10 Hz polling costs the reads and no drawing.
     pub(crate) fn panels_digest(&self) -> u64 {
         use std::hash::{Hash, Hasher};
@@ -48,7 +48,8 @@ impl App {
                     for r in rows {
                         (&r.key, &r.label, &r.value).hash(&mut h);
                         r.rate.map(f64::to_bits).hash(&mut h);
-                        for v in &r.history {
+                        // the sparkline pads with zeros: leading zeros do not show
+                        for v in r.history.iter().skip_while(|v| **v == 0.0) {
                             v.to_bits().hash(&mut h);
                         }
                     }

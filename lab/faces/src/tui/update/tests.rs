@@ -464,23 +464,23 @@ fn an_idle_maps_samples_change_nothing_shown_a_new_count_does() {
             result: Ok(Some(fake::dump("pkt_count", v))),
         }])
     };
-    // while the sparkline fills up, each sample adds a point to it
-    let mut last = a.panels_digest();
-    for i in 0..crate::tui::state::HISTORY as u64 {
-        update(&mut a, sample(100 * i, 7));
-        assert_ne!(a.panels_digest(), last, "sample {i} added nothing");
-        last = a.panels_digest();
-    }
-    // idle: once it is full of zeros, a sample of the same count shows nothing new
+    // the first sample loads the panel; then an idle count shows nothing new (the sparkline
+    // is drawn full width, zeros before the first sample)
+    let empty = a.panels_digest();
+    update(&mut a, sample(0, 7));
+    assert_ne!(a.panels_digest(), empty);
+    update(&mut a, sample(100, 7));
     let idle = a.panels_digest();
-    update(&mut a, sample(100 * crate::tui::state::HISTORY as u64, 7));
-    assert_eq!(a.panels_digest(), idle, "an idle sample changed the panels");
+    for i in 2..=121u64 {
+        update(&mut a, sample(100 * i, 7));
+        assert_eq!(a.panels_digest(), idle, "idle sample {i} changed the panels");
+    }
     // a packet counted: value, rate and sparkline move
-    update(&mut a, sample(12_100, 8));
+    update(&mut a, sample(12_200, 8));
     let moved = a.panels_digest();
     assert_ne!(moved, idle);
     // and the sparkline keeps moving while the rate decays, though the count stays
-    update(&mut a, sample(12_200, 8));
+    update(&mut a, sample(12_300, 8));
     assert_ne!(a.panels_digest(), moved);
     let moved = a.panels_digest();
     // a map that goes away
@@ -488,7 +488,7 @@ fn an_idle_maps_samples_change_nothing_shown_a_new_count_does() {
         &mut a,
         Event::Maps(vec![Sample {
             name: "pkt_count".into(),
-            at: t0 + Duration::from_millis(12_300),
+            at: t0 + Duration::from_millis(12_400),
             result: Ok(None),
         }]),
     );

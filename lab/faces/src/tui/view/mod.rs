@@ -236,8 +236,11 @@ fn draw_text(f: &mut Frame, app: &App, r: Rect) {
 const SPARK: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
 
 /// The last `w` values as bars scaled to the largest.
+/// The last `w` rates as a sparkline `w` wide: before the first sample, nothing was counted
+/// (a new row's line starts full of zeros, and a quiet row's line stays the same).
 pub fn sparkline(h: &std::collections::VecDeque<f64>, w: usize) -> String {
-    let vals: Vec<f64> = h.iter().rev().take(w).rev().copied().collect();
+    let mut vals: Vec<f64> = vec![0.0; w.saturating_sub(h.len())];
+    vals.extend(h.iter().rev().take(w).rev().copied());
     let max = vals.iter().copied().fold(0.0f64, f64::max);
     vals.iter()
         .map(|v| {
@@ -820,8 +823,12 @@ mod tests {
     #[test]
     fn sparkline_scales_to_the_largest() {
         let h: std::collections::VecDeque<f64> = [0.0, 5.0, 10.0, 2.5].into_iter().collect();
-        assert_eq!(sparkline(&h, 10), "▁▅█▃");
+        assert_eq!(sparkline(&h, 10), "▁▁▁▁▁▁▁▅█▃");
         assert_eq!(sparkline(&h, 2), "█▃");
+        // leading zeros do not show: the line is as wide either way
+        let z: std::collections::VecDeque<f64> = [0.0, 0.0, 0.0, 5.0].into_iter().collect();
+        let one: std::collections::VecDeque<f64> = [5.0].into_iter().collect();
+        assert_eq!(sparkline(&z, 6), sparkline(&one, 6));
     }
 
     fn key(app: &mut App, c: crossterm::event::KeyCode) {
