@@ -1451,7 +1451,11 @@ async fn observe(
             check,
             false,
             format!("its probes attached ({} of them)", expected.unwrap_or(0)),
-            format!("{n} attached when it ended or after {} s (status {code}): {}", READY_TIMEOUT.as_secs(), tail(&out)),
+            format!(
+                "{n} attached when it ended or after {} s (status {code}): {}",
+                READY_TIMEOUT.as_secs(),
+                tail(&out)
+            ),
         ));
     }
     checkpoint(cancel)?;
@@ -1818,7 +1822,10 @@ async fn swap(
             checkpoint(cancel)?;
             let rep = lab.traffic(t, Progress::default(), cancel.clone()).await?;
             if rep.sent < n {
-                bail!("the traffic after the swap stopped after {} of {n} packets", rep.sent);
+                bail!(
+                    "the traffic after the swap stopped after {} of {n} packets",
+                    rep.sent
+                );
             }
             s.1 += rep.sent;
             total += rep.sent;
@@ -2143,8 +2150,16 @@ mod tests {
         ))
         .unwrap();
         assert_eq!(bpftrace_special_probes(&lesson), 1);
-        let said = |s: &str| vec!["ERROR: couldn't set RLIMIT_MEMLOCK".to_string(), s.to_string()];
-        assert_eq!(bpftrace_probes(&said("Attaching 2 probes..."), &lesson), Some(1));
+        let said = |s: &str| {
+            vec![
+                "ERROR: couldn't set RLIMIT_MEMLOCK".to_string(),
+                s.to_string(),
+            ]
+        };
+        assert_eq!(
+            bpftrace_probes(&said("Attaching 2 probes..."), &lesson),
+            Some(1)
+        );
         assert_eq!(bpftrace_probes(&said("counting"), &lesson), None);
         // BEGIN and END as probes, not inside actions, filters, strings or comments
         let script = r#"
@@ -2155,9 +2170,15 @@ mod tests {
             END { clear(@x); }
         "#;
         assert_eq!(bpftrace_special_probes(script), 2);
-        assert_eq!(bpftrace_probes(&said("Attaching 4 probes..."), script), Some(2));
+        assert_eq!(
+            bpftrace_probes(&said("Attaching 4 probes..."), script),
+            Some(2)
+        );
         // a program of BEGIN alone (lesson 3's starter) has nothing to wait for
-        assert_eq!(bpftrace_probes(&said("Attaching 1 probe..."), "BEGIN { exit(); }"), Some(0));
+        assert_eq!(
+            bpftrace_probes(&said("Attaching 1 probe..."), "BEGIN { exit(); }"),
+            Some(0)
+        );
     }
 
     fn traffic_check(hint: Option<usize>) -> Check {

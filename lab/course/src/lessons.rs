@@ -439,8 +439,16 @@ mod tests {
         let ex = |id: &str| l6.exercises.iter().position(|e| e.id == id);
         let guard = ex("guard").expect("lesson 6 has the guard exercise");
         let labels = l6.panel_labels(mon, Some(guard));
-        assert_eq!(labels.get("0").map(String::as_str), Some("ALLOWED"), "{labels:?}");
-        assert_eq!(labels.get("4").map(String::as_str), Some("GUARDED"), "{labels:?}");
+        assert_eq!(
+            labels.get("0").map(String::as_str),
+            Some("ALLOWED"),
+            "{labels:?}"
+        );
+        assert_eq!(
+            labels.get("4").map(String::as_str),
+            Some("GUARDED"),
+            "{labels:?}"
+        );
         for l in all() {
             for m in &l.maps {
                 // hvm_stats' keys are the VM's abort reasons
@@ -516,7 +524,10 @@ mod tests {
             let mut texts = vec![("text".to_string(), l.text.clone())];
             for (i, st) in l.steps.iter().enumerate() {
                 texts.push((format!("step {}", i + 1), st.text.clone()));
-                texts.push((format!("step {} run", i + 1), st.run.clone().unwrap_or_default()));
+                texts.push((
+                    format!("step {} run", i + 1),
+                    st.run.clone().unwrap_or_default(),
+                ));
             }
             for e in &l.exercises {
                 for h in &e.hints {
@@ -528,7 +539,11 @@ mod tests {
                     assert!(!t.contains(bad), "{} {what}: `{bad}` in {t:?}", l.id);
                 }
             }
-            assert!(!netns_exec(&raw.text), "{}: `ip netns exec` needs {{ns}}", raw.id);
+            assert!(
+                !netns_exec(&raw.text),
+                "{}: `ip netns exec` needs {{ns}}",
+                raw.id
+            );
             // a file a step writes outside the workspace is the instance's own
             for st in &raw.steps {
                 if let Some(r) = &st.run {
@@ -885,11 +900,7 @@ pub fn monitor_events(src: &str) -> BTreeMap<String, String> {
             consts.insert(name.name.clone(), v);
         }
     }
-    fn walk(
-        body: &[Stmt],
-        consts: &BTreeMap<String, u64>,
-        out: &mut BTreeMap<String, String>,
-    ) {
+    fn walk(body: &[Stmt], consts: &BTreeMap<String, u64>, out: &mut BTreeMap<String, String>) {
         let mut exprs = Vec::new();
         for st in body {
             match &st.kind {
@@ -940,7 +951,11 @@ impl Lesson {
     /// solution, then starter), the current exercise's first: the meaning of
     /// `map_pcpu_mon[4]` is whatever the script that runs says it is (GUARDED in one
     /// exercise, something else in another).
-    pub fn panel_labels(&self, panel: &MapPanel, exercise: Option<usize>) -> BTreeMap<String, String> {
+    pub fn panel_labels(
+        &self,
+        panel: &MapPanel,
+        exercise: Option<usize>,
+    ) -> BTreeMap<String, String> {
         let mut labels = panel.labels.clone();
         if panel.name.rsplit('/').next() != Some(MONITOR_MAP) {
             return labels;

@@ -363,7 +363,11 @@ fn a_lesson_opened_brings_its_own_topology_up() {
         .envs(figures::env_vars(&env))
         .output()
         .unwrap();
-    assert!(up.status.success(), "{}", String::from_utf8_lossy(&up.stderr));
+    assert!(
+        up.status.success(),
+        "{}",
+        String::from_utf8_lossy(&up.stderr)
+    );
     t.launch("tutorial 4", 160, 45);
     let long = Duration::from_secs(60);
     t.wait("lb-lab in place of hike-lab", long, |s| {
@@ -376,7 +380,9 @@ fn a_lesson_opened_brings_its_own_topology_up() {
         namespaces(&env)
     );
     t.keys(&["q"]);
-    t.wait("the quit question", long, |s| s.contains("Quitting removes"));
+    t.wait("the quit question", long, |s| {
+        s.contains("Quitting removes")
+    });
     t.keys(&["y"]);
     let s = t.wait("the TUI to exit", long, |s| s.contains("TUI-EXITED="));
     assert!(s.contains("TUI-EXITED=0"), "{s}");

@@ -315,7 +315,10 @@ fn under_sudo_the_editor_runs_as_the_learner() {
         ("SUDO_GID", "65534".to_string()),
         ("SUDO_USER", "nobody".to_string()),
         ("ECLAT_LAB_WORKSPACE", ws.display().to_string()),
-        ("ECLAT_LAB_PROGRESS", home.join("progress.toml").display().to_string()),
+        (
+            "ECLAT_LAB_PROGRESS",
+            home.join("progress.toml").display().to_string(),
+        ),
     ];
     let mut t = Tmux::new(&env, "e2esu", &extra);
     t.launch("tutorial 7", 120, 40);
@@ -329,7 +332,11 @@ fn under_sudo_the_editor_runs_as_the_learner() {
         s.contains("Check ports PASS")
     });
     let uid = std::fs::read_to_string(ws.join("07-first-eclat-script/editor-uid")).unwrap();
-    assert_eq!(uid.trim(), "65534", "the editor ran as uid {uid}, not as the learner");
+    assert_eq!(
+        uid.trim(),
+        "65534",
+        "the editor ran as uid {uid}, not as the learner"
+    );
     assert_eq!(
         std::fs::metadata(&file).unwrap().uid(),
         65534,

@@ -651,11 +651,17 @@ fn exec_streams_lines_from_a_pty_and_passes_ctrl_c() {
         &sh("echo bye; exec >&- 2>&-; sleep 0.3; exit 4"),
     )
     .unwrap();
-    assert_eq!(r.next_line(Duration::from_secs(10)), Next::Line("bye".into()));
+    assert_eq!(
+        r.next_line(Duration::from_secs(10)),
+        Next::Line("bye".into())
+    );
     assert_eq!(r.next_line(Duration::from_secs(10)), Next::Closed);
     let st = r.wait(Duration::from_secs(5)).unwrap();
     assert_eq!(
-        (st.code(), std::os::unix::process::ExitStatusExt::signal(&st)),
+        (
+            st.code(),
+            std::os::unix::process::ExitStatusExt::signal(&st)
+        ),
         (Some(4), None),
         "its own exit status, not a hang-up"
     );
@@ -817,7 +823,10 @@ fn a_process_probes_are_listed_once_attached() {
     let mut line = String::new();
     while line.trim() != "go" {
         line.clear();
-        assert!(out.read_line(&mut line).unwrap() > 0, "bpftrace ended first");
+        assert!(
+            out.read_line(&mut line).unwrap() > 0,
+            "bpftrace ended first"
+        );
     }
     let until = Instant::now() + Duration::from_secs(60);
     let probe = loop {
@@ -830,7 +839,11 @@ fn a_process_probes_are_listed_once_attached() {
     };
     assert_eq!(probe.fd_type, 1, "a tracepoint: {probe:?}");
     assert!(probe.prog_id > 0);
-    assert!(eclat_kernel::sys::prog_info_by_id(probe.prog_id).unwrap().is_some());
+    assert!(
+        eclat_kernel::sys::prog_info_by_id(probe.prog_id)
+            .unwrap()
+            .is_some()
+    );
     // bpftrace can miss a Ctrl-C that comes just before it waits for events (seen on a
     // loaded machine): like a user, send another until it ends
     let until = Instant::now() + Duration::from_secs(30);
@@ -854,5 +867,8 @@ fn a_process_probes_are_listed_once_attached() {
     std::io::Read::read_to_string(&mut out, &mut rest).unwrap();
     assert!(st.success() && rest.contains("@n: 0"), "{st:?}: {rest}");
     // a process without probes lists none
-    assert_eq!(eclat_kernel::sys::attached_probes(std::process::id()), vec![]);
+    assert_eq!(
+        eclat_kernel::sys::attached_probes(std::process::id()),
+        vec![]
+    );
 }

@@ -101,7 +101,9 @@ impl Background {
                 .iter()
                 .filter(|p| {
                     !(eclat_kernel::sys::FD_TYPE_UPROBES.contains(&p.fd_type)
-                        && exe.as_ref().is_some_and(|e| e.as_os_str() == p.name.as_str()))
+                        && exe
+                            .as_ref()
+                            .is_some_and(|e| e.as_os_str() == p.name.as_str()))
                 })
                 .count();
             if n >= expected || std::time::Instant::now() >= until {
@@ -151,7 +153,10 @@ impl Background {
         }
         let st = match self.run.try_wait() {
             Some(st) => st,
-            None => self.run.wait(Duration::ZERO).context("waiting for the command")?,
+            None => self
+                .run
+                .wait(Duration::ZERO)
+                .context("waiting for the command")?,
         };
         loop {
             match self.run.next_line(Duration::from_millis(200)) {

@@ -293,7 +293,9 @@ whole commands (wall time of the process, median of {} runs [min..max]; a proces
         ));
     }
     for why in &c.not_possible {
-        text.push_str(&format!("  not possible on this machine, not measured: {why}\n"));
+        text.push_str(&format!(
+            "  not possible on this machine, not measured: {why}\n"
+        ));
     }
     text.push_str(&format!(
         "  medians over exercises: eCLAT {:.0} ms (goal <= 250), C {:.0} ms (goal <= 600, clang included); `first` is a lab's first check, which verifies the reused HIKe VMs

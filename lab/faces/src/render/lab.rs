@@ -79,7 +79,9 @@ pub fn topo_up(u: &TopoUp) -> String {
     }
     let mut s = String::new();
     if let Some(old) = &u.replaced {
-        s.push_str(&format!("took topology {old} down (what ran on it went with it)\n"));
+        s.push_str(&format!(
+            "took topology {old} down (what ran on it went with it)\n"
+        ));
     }
     if !r.rebuilt.is_empty() {
         s.push_str(&format!(

@@ -11,8 +11,8 @@ use eclat_kernel::topo::Status;
 use super::{Effect, JobError};
 use crate::commands::{self, Cmd, LessonCmd, MapCmd, Reply, TrafficArgs};
 use crate::tui::state::{
-    App, CheckView, Focus, Job, JobId, LogKind, Panel, PanelState, Queued, TRAFFIC_PPS,
-    TopoView, TraceKind, TraceLine, VerifierView,
+    App, CheckView, Focus, Job, JobId, LogKind, Panel, PanelState, Queued, TRAFFIC_PPS, TopoView,
+    TraceKind, TraceLine, VerifierView,
 };
 
 /// Where background traffic goes: where the lesson's own traffic steps send it (tg →

@@ -7,8 +7,7 @@ use super::Effect;
 use crate::commands::{self, Cmd, TopoCmd};
 use crate::tui::markdown;
 use crate::tui::state::{
-    App, CheckDone, CheckView, Focus, LogKind, Overlay, Queued, TopoView, panels_of,
-    uses_chains,
+    App, CheckDone, CheckView, Focus, LogKind, Overlay, Queued, TopoView, panels_of, uses_chains,
 };
 
 impl App {
@@ -119,7 +118,10 @@ impl App {
         };
         match commands::parse_line(&line) {
             Ok(Some(cmd)) => self.enqueue(Queued::Command { line, cmd }, fx),
-            _ => self.push(LogKind::Error, format!("internal error: cannot parse `{line}`")),
+            _ => self.push(
+                LogKind::Error,
+                format!("internal error: cannot parse `{line}`"),
+            ),
         }
     }
     pub(crate) fn set_step(&mut self, step: usize, fx: &mut Vec<Effect>) {

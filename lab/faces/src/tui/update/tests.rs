@@ -112,7 +112,11 @@ fn r_runs_the_current_step_once_at_a_time() {
     update(&mut a, key(KeyCode::Char('n')));
     let fx = update(&mut a, key(KeyCode::Char('r')));
     assert!(fx.is_empty(), "{fx:?}");
-    assert_eq!(a.log.last().unwrap().text, "$ topo up", "nothing splits its output");
+    assert_eq!(
+        a.log.last().unwrap().text,
+        "$ topo up",
+        "nothing splits its output"
+    );
     assert_eq!(a.queue.len(), 1);
     // Ctrl-C stops the running one; its end is logged, the topology is read again, and
     // the queued one starts after it, under its own command line
@@ -126,10 +130,19 @@ fn r_runs_the_current_step_once_at_a_time() {
         },
     );
     assert!(
-        matches!(fx.as_slice(), [Effect::RefreshTopo, Effect::Run { job: 2, .. }]),
+        matches!(
+            fx.as_slice(),
+            [Effect::RefreshTopo, Effect::Run { job: 2, .. }]
+        ),
         "{fx:?}"
     );
-    let texts: Vec<&str> = a.log.iter().rev().take(2).map(|l| l.text.as_str()).collect();
+    let texts: Vec<&str> = a
+        .log
+        .iter()
+        .rev()
+        .take(2)
+        .map(|l| l.text.as_str())
+        .collect();
     assert_eq!(texts[1], "topology hike-lab up");
     assert!(texts[0].starts_with("$ exec tg"), "{texts:?}");
     assert!(a.queue.is_empty());
@@ -160,7 +173,15 @@ fn jobs_queued_while_another_runs_start_in_order_with_their_output_together() {
     update(&mut a, key(KeyCode::Esc));
     assert_eq!(a.queue.len(), 2, "{:?}", a.queue);
     // exec's lines come, then its end
-    update(&mut a, Event::JobUpdate(exec_job, Update::Output { line: "64 bytes from fc01::2".into() }));
+    update(
+        &mut a,
+        Event::JobUpdate(
+            exec_job,
+            Update::Output {
+                line: "64 bytes from fc01::2".into(),
+            },
+        ),
+    );
     let fx = update(
         &mut a,
         Event::JobDone {
@@ -175,7 +196,10 @@ fn jobs_queued_while_another_runs_start_in_order_with_their_output_together() {
             _ => None,
         })
         .unwrap_or_else(|| panic!("the queued check starts: {fx:?}"));
-    assert!(!fx.iter().any(|e| matches!(e, Effect::Run { .. })), "one at a time: {fx:?}");
+    assert!(
+        !fx.iter().any(|e| matches!(e, Effect::Run { .. })),
+        "one at a time: {fx:?}"
+    );
     let log: Vec<String> = a.log.iter().map(|l| l.text.clone()).collect();
     let at = |p: &str| {
         log.iter()
@@ -201,7 +225,10 @@ fn jobs_queued_while_another_runs_start_in_order_with_their_output_together() {
     let list_job = fx
         .iter()
         .find_map(|e| match e {
-            Effect::Run { job, cmd: Cmd::Map(_) } => Some(*job),
+            Effect::Run {
+                job,
+                cmd: Cmd::Map(_),
+            } => Some(*job),
             _ => None,
         })
         .unwrap_or_else(|| panic!("`map list` starts: {fx:?}"));
@@ -220,13 +247,25 @@ fn jobs_queued_while_another_runs_start_in_order_with_their_output_together() {
             }),
         },
     );
-    assert!(!fx.iter().any(|e| matches!(e, Effect::Check { .. })), "{fx:?}");
-    update(&mut a, Event::Note(LogKind::Output, "its last words".into()));
+    assert!(
+        !fx.iter().any(|e| matches!(e, Effect::Check { .. })),
+        "{fx:?}"
+    );
+    update(
+        &mut a,
+        Event::Note(LogKind::Output, "its last words".into()),
+    );
     let fx = update(&mut a, Event::JobEnded(list_job));
-    assert!(fx.iter().any(|e| matches!(e, Effect::Check { .. })), "{fx:?}");
+    assert!(
+        fx.iter().any(|e| matches!(e, Effect::Check { .. })),
+        "{fx:?}"
+    );
     let log: Vec<String> = a.log.iter().map(|l| l.text.clone()).collect();
     let last_words = log.iter().rposition(|l| l == "its last words").unwrap();
-    let check = log.iter().rposition(|l| l.starts_with("$ lesson check 3")).unwrap();
+    let check = log
+        .iter()
+        .rposition(|l| l.starts_with("$ lesson check 3"))
+        .unwrap();
     assert!(last_words < check, "{log:#?}");
 }
 
@@ -473,7 +512,11 @@ fn an_idle_maps_samples_change_nothing_shown_a_new_count_does() {
     let idle = a.panels_digest();
     for i in 2..=121u64 {
         update(&mut a, sample(100 * i, 7));
-        assert_eq!(a.panels_digest(), idle, "idle sample {i} changed the panels");
+        assert_eq!(
+            a.panels_digest(),
+            idle,
+            "idle sample {i} changed the panels"
+        );
     }
     // a packet counted: value, rate and sparkline move
     update(&mut a, sample(12_200, 8));
@@ -1050,7 +1093,11 @@ fn a_resumed_or_opened_lesson_brings_its_own_topology_up() {
     let fx = a.start();
     assert_eq!(topo_up_in(&fx), None, "not known yet: {fx:?}");
     let fx = update(&mut a, Event::Topo(Ok(fake::status_of("hike-lab", &[]))));
-    assert_eq!(topo_up_in(&fx), Some((Some("lb-lab".into()), true)), "{fx:?}");
+    assert_eq!(
+        topo_up_in(&fx),
+        Some((Some("lb-lab".into()), true)),
+        "{fx:?}"
+    );
     // once: later news of the topology change nothing
     let fx = update(&mut a, Event::Topo(Ok(fake::status_of("hike-lab", &[]))));
     assert_eq!(topo_up_in(&fx), None);
@@ -1063,7 +1110,11 @@ fn a_resumed_or_opened_lesson_brings_its_own_topology_up() {
         complete: true,
     };
     let fx = update(&mut a, Event::Topo(Ok(none.clone())));
-    assert_eq!(topo_up_in(&fx), Some((Some("lb-lab".into()), false)), "{fx:?}");
+    assert_eq!(
+        topo_up_in(&fx),
+        Some((Some("lb-lab".into()), false)),
+        "{fx:?}"
+    );
     // its own topology up already: nothing to do
     let mut a = resumed();
     a.start();
@@ -1079,7 +1130,11 @@ fn a_resumed_or_opened_lesson_brings_its_own_topology_up() {
     assert_eq!(topo_up_in(&fx), None);
     let mut fx = Vec::new();
     a.open_lesson(lessons::find("3").unwrap(), &mut fx);
-    assert_eq!(topo_up_in(&fx), Some((Some("hike-lab".into()), true)), "{fx:?}");
+    assert_eq!(
+        topo_up_in(&fx),
+        Some((Some("hike-lab".into()), true)),
+        "{fx:?}"
+    );
 }
 
 /// Lesson 6's monitor panel names each key as the current exercise's script does: the
@@ -1087,10 +1142,19 @@ fn a_resumed_or_opened_lesson_brings_its_own_topology_up() {
 #[test]
 fn monitor_keys_are_named_by_the_current_exercises_script() {
     let mut a = app_on("6");
-    let guard = a.lesson.exercises.iter().position(|e| e.id == "guard").unwrap();
+    let guard = a
+        .lesson
+        .exercises
+        .iter()
+        .position(|e| e.id == "guard")
+        .unwrap();
     a.switch_exercise("guard", &mut Vec::new());
     assert_eq!(a.exercise, Some(guard));
-    let d = fake::rows("hike_default/monitor/map_pcpu_mon", "percpu_array", &[(0, 3), (4, 2)]);
+    let d = fake::rows(
+        "hike_default/monitor/map_pcpu_mon",
+        "percpu_array",
+        &[(0, 3), (4, 2)],
+    );
     update(
         &mut a,
         Event::Maps(vec![Sample {
@@ -1099,7 +1163,11 @@ fn monitor_keys_are_named_by_the_current_exercises_script() {
             result: Ok(Some(d)),
         }]),
     );
-    let p = a.panels.iter().find(|p| p.spec.name == "map_pcpu_mon").unwrap();
+    let p = a
+        .panels
+        .iter()
+        .find(|p| p.spec.name == "map_pcpu_mon")
+        .unwrap();
     let PanelState::Loaded { rows, .. } = &p.state else {
         panic!("not loaded")
     };
@@ -1110,7 +1178,11 @@ fn monitor_keys_are_named_by_the_current_exercises_script() {
     assert_eq!(named, [("0", Some("ALLOWED")), ("4", Some("GUARDED"))]);
     // the other exercise's script names key 0 its own way, on the rows shown already
     a.switch_exercise("end-the-chain", &mut Vec::new());
-    let p = a.panels.iter().find(|p| p.spec.name == "map_pcpu_mon").unwrap();
+    let p = a
+        .panels
+        .iter()
+        .find(|p| p.spec.name == "map_pcpu_mon")
+        .unwrap();
     let PanelState::Loaded { rows, .. } = &p.state else {
         panic!("not loaded")
     };

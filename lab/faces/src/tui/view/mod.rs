@@ -430,10 +430,14 @@ fn draw_status(f: &mut Frame, app: &App, r: Rect) {
         // job's output)
         if let Some(next) = app.queue.front() {
             left.push(Span::styled(
-                format!(" then: {}{} ", next.label(), match app.queue.len() {
-                    1 => String::new(),
-                    n => format!(" and {} more", n - 1),
-                }),
+                format!(
+                    " then: {}{} ",
+                    next.label(),
+                    match app.queue.len() {
+                        1 => String::new(),
+                        n => format!(" and {} more", n - 1),
+                    }
+                ),
                 t.bar(),
             ));
         }
@@ -1067,9 +1071,17 @@ file = "collector.eclat"
                 let r = app.regions();
                 let at = format!("{name} at {w}x{h}:\n{}", render(&app));
                 let step = r.step.unwrap_or_else(|| panic!("no step panel, {at}"));
-                assert!(step.height >= 5, "the step panel is cut to {}, {at}", step.height);
+                assert!(
+                    step.height >= 5,
+                    "the step panel is cut to {}, {at}",
+                    step.height
+                );
                 let text = r.text.unwrap_or_else(|| panic!("no lesson text, {at}"));
-                assert!(text.height >= 6, "{} rows of lesson text, {at}", text.height);
+                assert!(
+                    text.height >= 6,
+                    "{} rows of lesson text, {at}",
+                    text.height
+                );
                 let log = r.log.unwrap_or_else(|| panic!("no event log, {at}"));
                 assert!(
                     log.height >= LOG_MIN + 2 && inner_width(log) > 40,
