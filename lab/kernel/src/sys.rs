@@ -465,7 +465,12 @@ pub fn task_fd_query(pid: u32, fd: u32) -> Option<FdProbe> {
         probe_offset: 0,
         probe_addr: 0,
     };
-    bpf_raw(BPF_TASK_FD_QUERY, &mut a).ok()?;
+    // a name longer than the buffer comes back cut, with ENOSPC and everything else filled in
+    if let Err(e) = bpf_raw(BPF_TASK_FD_QUERY, &mut a)
+        && e.raw_os_error() != Some(libc::ENOSPC)
+    {
+        return None;
+    }
     let len = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
     Some(FdProbe {
         prog_id: a.prog_id,
