@@ -33,7 +33,7 @@ command -v bpftool >/dev/null || { echo "bpftool is needed to count programs"; e
 command -v sudo >/dev/null || { echo "sudo is needed (sudo ./setup.sh --deps)"; exit 2; }
 prefix=cm$(printf '%x' $(( $$ % 4096 )))$(date +%N | cut -c1-3)
 script="$here/lessons/08-ddos-mitigation/solution/ddos.eclat"
-base=$(mktemp -d /tmp/eclat-classroom.XXXXXX) || exit 1
+base=$(mktemp -d --suffix=.eclat-classroom) || exit 1  # a new folder of this run, mode 700
 sessions=()
 
 cleanup() {

@@ -313,6 +313,8 @@ async fn event_loop(
     let mut keys = EventStream::new();
     let mut clock = tokio::time::interval(Duration::from_millis(500));
     clock.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // what the map panels showed in the last frame drawn
+    let mut drawn = None;
     loop {
         let first = tokio::select! {
             k = keys.next() => match k {
@@ -335,7 +337,7 @@ async fn event_loop(
         let mut redraw = false;
         // apply what is queued, then draw once
         while let Some(e) = ev {
-            let before = matches!(e, Event::Maps(_)).then(|| app.panels_digest());
+            redraw |= !matches!(e, Event::Maps(_));
             if let Event::Checked(done) = &e {
                 verdict = Some(done.report.passed);
             }
@@ -349,10 +351,10 @@ async fn event_loop(
             }
             app.now = Instant::now();
             fx.extend(update(app, e));
-            redraw |= before.is_none_or(|b| b != app.panels_digest());
             ev = rx.try_recv().ok();
         }
-        redraw |= !fx.is_empty();
+        let digest = app.panels_digest();
+        redraw |= !fx.is_empty() || drawn != Some(digest);
         let quit = fx.iter().any(|e| matches!(e, Effect::Quit));
         let (edits, fx): (Vec<Effect>, Vec<Effect>) = fx
             .into_iter()
@@ -375,6 +377,7 @@ async fn event_loop(
         }
         if redraw {
             terminal.draw(|f| view::draw(f, app))?;
+            drawn = Some(digest);
         }
         if let Some(passed) = verdict {
             trace_verdict(passed);
