@@ -242,19 +242,6 @@ pub enum ExprKind {
 }
 
 impl Expr {
-    /// Does the expression mention `name` (as a variable)?
-    pub fn mentions(&self, name: &str) -> bool {
-        match &self.kind {
-            ExprKind::Name(n) => n == name,
-            ExprKind::Call { args, .. } => args.iter().any(|a| a.mentions(name)),
-            ExprKind::Unary(_, a) => a.mentions(name),
-            ExprKind::Binary(_, a, b)
-            | ExprKind::Cmp(_, a, b)
-            | ExprKind::And(a, b)
-            | ExprKind::Or(a, b) => a.mentions(name) || b.mentions(name),
-            _ => false,
-        }
-    }
     pub fn has_call(&self) -> bool {
         match &self.kind {
             ExprKind::Call { .. } => true,

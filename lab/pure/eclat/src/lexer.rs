@@ -105,8 +105,15 @@ impl Lexer<'_> {
     fn run(&mut self) {
         let mut line_start = true;
         while self.i < self.b.len() {
+            // every turn of this loop consumes at least one byte: a step that does not would
+            // loop forever (checked in debug builds, so that tests fail instead of hanging)
+            let before = self.i;
             if line_start && self.depth == 0 {
                 if !self.indentation() {
+                    debug_assert!(
+                        self.i > before,
+                        "the lexer did not advance at byte {before}"
+                    );
                     continue;
                 }
                 line_start = false;
@@ -162,6 +169,10 @@ impl Lexer<'_> {
                 }
                 _ => self.symbol(),
             }
+            debug_assert!(
+                self.i > before,
+                "the lexer did not advance at byte {before}"
+            );
         }
         let end = self.b.len();
         self.unclosed();

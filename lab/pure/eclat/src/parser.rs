@@ -33,6 +33,7 @@ pub fn parse(tokens: &[Token], diags: &mut Vec<Diagnostic>) -> Module {
         errors: 0,
         eof,
         pending: Vec::new(),
+        line_done: false,
     };
     let mut items = Vec::new();
     while !p.at_eof() {
@@ -42,6 +43,9 @@ pub fn parse(tokens: &[Token], diags: &mut Vec<Diagnostic>) -> Module {
         let before = p.pos;
         match p.parse_item() {
             Some(item) => items.push(item),
+            // a line with no item, consumed whole: go on with the next one (a loop, not a
+            // recursion: a script of thousands of such lines must not overflow the stack)
+            None if std::mem::take(&mut p.line_done) => {}
             None => p.recover_line(),
         }
         items.append(&mut p.pending);
@@ -61,6 +65,9 @@ struct Parser<'t, 'd> {
     eof: Token,
     /// further items of a top-level line with `;`
     pending: Vec<Item>,
+    /// the last `parse_item` consumed a line that holds no item (a docstring, a statement
+    /// reported as misplaced, an empty line): nothing to recover from
+    line_done: bool,
 }
 
 fn is_upper_const(name: &str) -> bool {
@@ -261,7 +268,8 @@ impl<'t> Parser<'t, '_> {
             }
             Tok::Newline => {
                 self.bump();
-                self.parse_item_or_none()
+                self.line_done = true;
+                None
             }
             Tok::Indent => {
                 let sp = self.span();
@@ -274,14 +282,6 @@ impl<'t> Parser<'t, '_> {
             }
             Tok::Name(_) if matches!(self.peek_at(1).tok, Tok::Sym("[")) => self.parse_loader_map(),
             _ => self.parse_top_simple(),
-        }
-    }
-
-    fn parse_item_or_none(&mut self) -> Option<Item> {
-        if self.at_eof() {
-            None
-        } else {
-            self.parse_item()
         }
     }
 
@@ -481,8 +481,9 @@ impl<'t> Parser<'t, '_> {
         let mut it = items.into_iter();
         let Some(first) = it.next() else {
             // a line with no item (a docstring, or a statement reported above): it is
-            // consumed, go on with the next one
-            return self.parse_item_or_none();
+            // consumed, the caller goes on with the next one
+            self.line_done = true;
+            return None;
         };
         self.pending.extend(it);
         Some(first)

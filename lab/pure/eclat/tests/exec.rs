@@ -409,3 +409,239 @@ def main():
     assert_eq!(lab.run(pkt()).verdict, XdpAction::Pass);
     assert_eq!(lab.count(7002), 1, "{:?}", lab.models.monitor);
 }
+
+/// `>>` of a signed value shifts its sign in (all 64 bits of it), by an expression and by
+/// `>>=`; of an unsigned value it shifts zeros in.
+#[test]
+fn right_shifts_keep_the_sign_of_signed_values_only() {
+    let src = r#"
+from programs.hike_default import hike_pass, monitor
+
+def shifts():
+    s64 : m = -20
+    u64 : u = 0 - 20
+    monitor((m >> 60) & 0xfff)              # -1: 0xfff
+    monitor(((u >> 60) & 0xfff) + 100)      # 15: 115
+    s64 : a = m
+    a >>= 62
+    monitor((a & 0xfff) + 5000)             # -1: 0xfff + 5000 = 9095
+    u64 : b = u
+    b >>= 62
+    monitor(b + 200)                        # 3: 203
+    hike_pass()
+"#;
+    let mut lab = Lab::new(src);
+    assert_eq!(lab.run(pkt()).verdict, XdpAction::Pass);
+    let m = &lab.models.monitor;
+    for v in [0xfff, 115, 9095, 203] {
+        assert_eq!(lab.count(v), 1, "monitor({v}): {m:?}");
+    }
+}
+
+/// Packet reads and writes of every size, at constant offsets and at offsets computed at run
+/// time, with constant values and values in variables: each in network byte order, at the
+/// byte it names.
+#[test]
+fn packet_access_of_every_size_at_computed_offsets() {
+    let src = r#"
+from programs.hike_default import hike_pass, monitor
+
+def w():
+    u64 : base = 50
+    Packet.writeU8(48, 0x1ab)
+    Packet.writeU32(52, 0x01020304)
+    Packet.writeU8(base + 6, 0xcd)
+    Packet.writeU16(base + 8, 0xbeef)
+    u64 : v = 0xa1b2c3d4
+    Packet.writeU32(base + 10, v)
+    Packet.writeU8(base + 14, v)
+    Packet.writeU16(base + 15, v)
+    monitor(Packet.readU8(base - 2))
+    monitor(Packet.readU16(base + 8) + 0x10000)
+    monitor(Packet.readU32(base + 2))
+    hike_pass()
+"#;
+    let mut lab = Lab::new(src);
+    let out = lab.run(pkt());
+    assert_eq!(out.verdict, XdpAction::Pass, "{:?}", out.abort);
+    let p = &out.packet;
+    assert_eq!(p[48], 0xab, "writeU8 keeps the low byte");
+    assert_eq!(&p[52..56], &[1, 2, 3, 4]);
+    assert_eq!(p[56], 0xcd);
+    assert_eq!(&p[58..60], &[0xbe, 0xef]);
+    assert_eq!(&p[60..64], &[0xa1, 0xb2, 0xc3, 0xd4]);
+    assert_eq!(p[64], 0xd4);
+    assert_eq!(&p[65..67], &[0xc3, 0xd4]);
+    let m = &lab.models.monitor;
+    for v in [0xab, 0x1beef, 0x01020304] {
+        assert_eq!(lab.count(v), 1, "monitor({v:#x}): {m:?}");
+    }
+}
+
+/// The value of an integer type as its register holds it: truncated, sign-extended for `sN`.
+fn as_type(v: u64, ty: &str) -> u64 {
+    let bits: u32 = ty[1..].parse().unwrap();
+    if bits == 64 {
+        return v;
+    }
+    let masked = v & ((1u64 << bits) - 1);
+    if ty.starts_with('s') && masked >> (bits - 1) == 1 {
+        masked | !((1u64 << bits) - 1)
+    } else {
+        masked
+    }
+}
+
+/// A value computed at run time, assigned to a variable of every integer type and from it
+/// to one of every other: each assignment truncates (and sign-extends into a signed type)
+/// exactly when the value may not fit, for a value whose every width has its sign bit set
+/// and for one whose every width is positive.
+#[test]
+fn assignments_convert_between_every_pair_of_integer_types() {
+    let types = ["u8", "u16", "u32", "u64", "s8", "s16", "s32", "s64"];
+    let mut failures = Vec::new();
+    for seed in [0xfedc_ba98_f654_b2c8u64, 0x0123_4567_0765_4321] {
+        for from in types {
+            for to in types {
+                let want = as_type(as_type(seed, from), to);
+                let src = format!(
+                    "from programs.hike_default import hike_pass, monitor\n\
+                     def c():\n    u64 : z = Packet.readU8(0) * 0\n    \
+                     {from} : a = z + {seed}\n    {to} : b = a\n    \
+                     if b == {}:\n        monitor(1)\n    hike_pass()\n",
+                    want as i64
+                );
+                let mut lab = Lab::new(&src);
+                let out = lab.run(pkt());
+                if out.verdict != XdpAction::Pass || lab.count(1) != 1 {
+                    failures.push(format!("{seed:#x} as {from} as {to}: not {want:#x}"));
+                }
+            }
+        }
+    }
+    // a constant is converted when the chain is compiled, the same way
+    for seed in [0xfedc_ba98_f654_b2c8u64, 0x0123_4567_0765_4321] {
+        for to in types {
+            let want = as_type(seed, to);
+            let src = format!(
+                "from programs.hike_default import hike_pass, monitor\n\
+                 def c():\n    {to} : b = {seed}\n    u64 : z = Packet.readU8(0) * 0\n    \
+                 if b + z == {}:\n        monitor(1)\n    hike_pass()\n",
+                want as i64
+            );
+            let mut lab = Lab::new(&src);
+            let out = lab.run(pkt());
+            if out.verdict != XdpAction::Pass || lab.count(1) != 1 {
+                failures.push(format!("constant {seed:#x} as {to}: not {want:#x}"));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Every comparison, signed (an operand is signed) or unsigned, with the constant on either
+/// side or none, as an `if` condition (a jump over the body) and as a value (0 or 1), for
+/// values where signed and unsigned order differ and for equal values.
+#[test]
+fn comparisons_of_every_kind_and_signedness() {
+    let ops = ["<", "<=", ">", ">=", "==", "!="];
+    let mut failures = Vec::new();
+    let mut cases = 0;
+    for ty in ["u64", "s64"] {
+        for (va, vb) in [(-1i64, 1i64), (1, -1), (1, 1), (-2, -1)] {
+            for op in ops {
+                let want = |x: i64, y: i64| {
+                    let (sx, sy, ux, uy) = (x, y, x as u64, y as u64);
+                    let signed = ty == "s64";
+                    match op {
+                        "<" => {
+                            if signed {
+                                sx < sy
+                            } else {
+                                ux < uy
+                            }
+                        }
+                        "<=" => {
+                            if signed {
+                                sx <= sy
+                            } else {
+                                ux <= uy
+                            }
+                        }
+                        ">" => {
+                            if signed {
+                                sx > sy
+                            } else {
+                                ux > uy
+                            }
+                        }
+                        ">=" => {
+                            if signed {
+                                sx >= sy
+                            } else {
+                                ux >= uy
+                            }
+                        }
+                        "==" => x == y,
+                        _ => x != y,
+                    }
+                };
+                let expected = want(va, vb) as u32;
+                for cond in [
+                    format!("a {op} b"),
+                    format!("a {op} {vb}"),
+                    format!("{va} {op} b"),
+                ] {
+                    // a constant side is a literal, typed by the variable on the other side
+                    let src = format!(
+                        "from programs.hike_default import hike_pass, monitor\ndef c():\n    \
+                         u64 : z = Packet.readU8(0) * 0\n    {ty} : a = z + {va}\n    \
+                         {ty} : b = z + {vb}\n    if {cond}:\n        monitor(7)\n    \
+                         monitor(100 + ({cond}))\n    hike_pass()\n"
+                    );
+                    let mut lab = Lab::new(&src);
+                    assert_eq!(lab.run(pkt()).verdict, XdpAction::Pass);
+                    cases += 1;
+                    if (lab.count(7), lab.count(100 + expected)) != (expected as u64, 1) {
+                        failures.push(format!("{ty} a = {va}, b = {vb}: {cond} is not {expected}"));
+                    }
+                }
+            }
+        }
+    }
+    assert_eq!(cases, 144);
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// A shift is signed when its left operand is (whatever the count's type); a negation or
+/// an inversion keeps the signedness of its operand; every other operator is signed when
+/// either operand is.
+#[test]
+fn the_signedness_of_shifts_negations_and_inversions() {
+    let src = r#"
+from programs.hike_default import hike_pass, monitor
+
+def c():
+    u64 : z = Packet.readU8(0) * 0
+    u64 : u = z + 0x8000000000000000
+    s64 : s = z + 1
+    s64 : neg = z - 0x8000000000000000
+    s64 : s0 = z
+    monitor(((u >> s0) >> 60) + 500)        # u >> s0 is unsigned: 508
+    monitor(((neg >> s) >> 60) & 0xff)      # arithmetic: 0xfc
+    u64 : v = u
+    v >>= s
+    monitor((v >> 60) + 100)                # logical: 104
+    monitor(((-s) >> 70) & 0xfff)           # -1 arithmetic (count 70 % 64 = 6): 0xfff
+    monitor(((~s) >> 63) + 200)             # ~1 = -2, arithmetic: -1 -> 0xffffffff + 200 truncated
+    monitor(((~u) >> 63) + 300)             # ~u = 0x7fff..., logical: 300
+    monitor(((-u) >> 63) + 400)             # -u = 0x8000..., logical: 401
+    hike_pass()
+"#;
+    let mut lab = Lab::new(src);
+    assert_eq!(lab.run(pkt()).verdict, XdpAction::Pass);
+    let m = &lab.models.monitor;
+    for v in [508, 0xfc, 104, 0xfff, 199, 300, 401] {
+        assert_eq!(lab.count(v), 1, "monitor({v}): {m:?}");
+    }
+}
