@@ -296,7 +296,7 @@ fn describe(c: &Check) -> String {
                 s.push_str(&format!(" and leaves exactly `{o}`"));
             }
             for d in maps {
-                s.push_str(&format!(", {}[{}] {:+}", d.map, d.key, d.delta));
+                s.push_str(&format!(", {} {:+}", d.counter(), d.delta));
             }
             s
         }
@@ -313,7 +313,7 @@ fn describe(c: &Check) -> String {
                 ));
             }
             for d in maps {
-                s.push_str(&format!(", {}[{}] {:+}", d.map, d.key, d.delta));
+                s.push_str(&format!(", {} {:+}", d.counter(), d.delta));
             }
             s
         }
@@ -356,7 +356,7 @@ fn describe(c: &Check) -> String {
             };
             let moves: Vec<String> = maps
                 .iter()
-                .map(|d| format!("{}[{}] {:+}", d.map, d.key, d.delta))
+                .map(|d| format!("{} {:+}", d.counter(), d.delta))
                 .collect();
             if !moves.is_empty() {
                 s.push_str(&format!(": {}", moves.join(", ")));
@@ -431,11 +431,12 @@ fn counter_failed(c: &Check, verdict: &str, d: &MapDelta, got: i128) -> CheckRes
     };
     CheckResult {
         what: format!(
-            "`{packet}` moves {}[{}] by {:+} (its verdict, {verdict}, is right)",
-            d.map, d.key, d.delta
+            "`{packet}` moves {} by {:+} (its verdict, {verdict}, is right)",
+            d.counter(),
+            d.delta
         ),
         passed: false,
-        expected: format!("{}[{}] {:+} per packet", d.map, d.key, d.delta),
+        expected: format!("{} {:+} per packet", d.counter(), d.delta),
         seen: format!("{}[{}] {got:+} per packet", d.map, d.key),
         hint: c.hint(),
         explanation: None,
@@ -658,7 +659,7 @@ async fn run_one(
                     },
                 });
             }
-            let src = std::fs::read_to_string(file)
+            let src = eclat_kernel::perms::read_to_string_as_invoking_user(file)
                 .with_context(|| format!("cannot read {}", file.display()))?;
             let c = lab.compile_source(&src, &file.display().to_string(), &[]);
             let errors: Vec<String> = c
@@ -961,8 +962,9 @@ impl Fact {
             Fact::Insns { .. } => "`bpftool prog dump xlated`".into(),
             Fact::Jited { .. } => "`bpftool prog show` (jited ...B)".into(),
             Fact::Maps { .. } => "`bpftool prog show` (map_ids)".into(),
-            Fact::MapType(m) | Fact::ValueSize(m) => format!("`bpftool map show name {m}`"),
-            Fact::ValueType(m) => format!("`bpftool btf dump map name {m}`"),
+            // by pin, as the lesson's steps do (a name several maps share is refused)
+            Fact::MapType(m) | Fact::ValueSize(m) => format!("`bpftool map show pinned …/{m}`"),
+            Fact::ValueType(m) => format!("`bpftool btf dump map pinned …/{m}`"),
         }
     }
 
@@ -1005,8 +1007,8 @@ impl Fact {
 
 /// `key = value` from the learner's TOML file (`None`: not answered yet).
 fn read_answer(file: &Path, key: &str) -> Result<Option<String>> {
-    let src =
-        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let src = eclat_kernel::perms::read_to_string_as_invoking_user(file)
+        .with_context(|| format!("cannot read {}", file.display()))?;
     let t: toml::Table = toml::from_str(&src).map_err(|e| {
         anyhow::anyhow!(
             "{} is not valid TOML: {}",
@@ -1288,8 +1290,9 @@ fn judge_eclat(
 /// How long a tool gets to attach (bcc compiles C first: seconds on a loaded machine).
 const READY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 
-/// Why `tool` cannot run on this machine, if it cannot.
-fn missing(tool: crate::lessons::Tool) -> Option<String> {
+/// Why `tool` cannot run on this machine, if it cannot (a check of an exercise that runs
+/// it, or a step that `needs` it, says so instead of running).
+pub fn missing(tool: crate::lessons::Tool) -> Option<String> {
     use eclat_service::doctor as d;
     match tool {
         crate::lessons::Tool::Bpftrace => {
@@ -1390,6 +1393,7 @@ async fn observe(
         run,
         ready,
         send,
+        decoy,
         count,
         equals,
         ..
@@ -1433,7 +1437,10 @@ async fn observe(
     // bpftrace prints BEGIN's line before it attaches the other probes: wait until the kernel
     // shows them attached
     let (bg, attached) = if *tool == crate::lessons::Tool::Bpftrace {
-        let expected = bpftrace_probes(&bg.output, &std::fs::read_to_string(file)?);
+        let expected = bpftrace_probes(
+            &bg.output,
+            &eclat_kernel::perms::read_to_string_as_invoking_user(file)?,
+        );
         tokio::task::spawn_blocking(move || {
             let mut bg = bg;
             let n = bg.wait_for_probes(expected.unwrap_or(0), READY_TIMEOUT);
@@ -1459,10 +1466,25 @@ async fn observe(
         ));
     }
     checkpoint(cancel)?;
-    let Step::Traffic(t) = Step::parse(send)? else {
-        bail!("a check sends with `traffic ...`, not `{send}`");
+    let traffic = |line: &str| -> Result<TrafficRequest> {
+        match Step::parse(line)? {
+            Step::Traffic(t) => Ok(t),
+            _ => bail!("a check sends with `traffic ...`, not `{line}`"),
+        }
     };
-    let sent = lab.traffic(t, Progress::default(), cancel.clone()).await?;
+    // the decoy's packets first: whatever the learner's program counts of them is too many
+    let decoyed = match decoy {
+        Some(d) => {
+            let r = lab
+                .traffic(traffic(d)?, Progress::default(), cancel.clone())
+                .await?;
+            Some((d, r.sent as i128))
+        }
+        None => None,
+    };
+    let sent = lab
+        .traffic(traffic(send)?, Progress::default(), cancel.clone())
+        .await?;
     let grew = match equals {
         Some(m) => settled(lab, &m.map, &m.key).await? - before,
         None => sent.sent as i128,
@@ -1494,7 +1516,14 @@ async fn observe(
             check,
             false,
             format!("{grew} (the lab's own count)"),
-            format!("{n}"),
+            match decoyed {
+                Some((d, extra)) if extra > 0 && n >= grew + extra => format!(
+                    "{n}: the {extra} packets sent first through another program (`{d}`) \
+                     were counted too; count only the events of the program whose ID you \
+                     were given"
+                ),
+                _ => format!("{n}"),
+            },
         ),
     })
 }
@@ -1788,6 +1817,11 @@ async fn swap(
     }
     // the swap, when half of the packets are out: waits for that, not for a time
     let swapped = async {
+        // a test's slowest machine: the swap only once every packet is out
+        while eclat_kernel::slow_at("check:swap") && !tasks.iter().all(|t| t.is_finished()) {
+            checkpoint(cancel)?;
+            tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+        }
         while progress.iter().map(|p| p.sent()).sum::<u64>() < total / 2 {
             checkpoint(cancel)?;
             if tasks.iter().all(|t| t.is_finished()) {
@@ -2067,7 +2101,7 @@ async fn flows(
             return Ok(result(
                 check,
                 false,
-                format!("{}[{}] to grow by {}", d.map, d.key, d.delta),
+                format!("{} to grow by {}", d.counter(), d.delta),
                 format!("it grew by {}", after - b),
             ));
         }
@@ -2075,6 +2109,11 @@ async fn flows(
     let seen = judge_flows(&before, &after, flows, sport, rep.sent, f.drained).unwrap_or_default();
     Ok(result(check, true, expected, seen))
 }
+
+/// How long a check's echo requests that must go unanswered wait for a reply after the
+/// last one was sent: a reply comes back in the softirq that ran the chain (see `traffic`),
+/// so this is a margin for a loaded machine's scheduling, not a round trip.
+const NO_REPLY_WAIT: std::time::Duration = std::time::Duration::from_millis(25);
 
 /// Where a traffic check stops its scratch lab's clock, ms.
 const CHECK_CLOCK_MS: u32 = 1000;
@@ -2103,8 +2142,21 @@ async fn traffic(
     let Step::Traffic(t) = Step::parse(&unpaced(&subst(send)))? else {
         bail!("a check sends with `traffic ...`, not `{send}`");
     };
+    // Echo requests that must go unanswered (dropped by the chain): the generator waits
+    // `NO_REPLY_WAIT` after its last request, not the second a person's `traffic` waits. A
+    // request the chain passes is answered in the softirq that ran the chain, which runs
+    // before the request's `send` returns (the same assumption every traffic check makes of
+    // its counters, read as soon as the generator is done), so a reply is back within
+    // microseconds. The verdict itself is proved exactly by the check's `BPF_PROG_TEST_RUN`
+    // items; this confirms the live lab agrees.
+    let wait = match (&t.what, replies, t.count) {
+        (What::Icmp, Some(want), Some(n)) if want < n => NO_REPLY_WAIT,
+        _ => eclat_service::traffic::REPLY_WAIT,
+    };
     checkpoint(cancel)?;
-    let rep = lab.traffic(t, Progress::default(), cancel.clone()).await?;
+    let rep = lab
+        .traffic_waiting(t, Progress::default(), cancel.clone(), wait)
+        .await?;
     checkpoint(cancel)?;
     if let Some(want) = replies
         && rep.replies != Some(want)
@@ -2125,7 +2177,7 @@ async fn traffic(
             return Ok(result(
                 check,
                 false,
-                format!("{}[{}] to grow by {}", d.map, d.key, d.delta),
+                format!("{} to grow by {}", d.counter(), d.delta),
                 format!("it grew by {}", after - b),
             ));
         }
@@ -2508,6 +2560,7 @@ mod tests {
             map: "pkt_count".into(),
             key: "0".into(),
             delta: 1,
+            label: None,
         };
         let r = counter_failed(&c, "PASS", &d, 0);
         assert!(!r.passed);

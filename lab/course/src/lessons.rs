@@ -154,6 +154,10 @@ pub enum Check {
         /// a line the program prints once it is attached (bpftrace: in `BEGIN`)
         ready: String,
         send: String,
+        /// traffic sent first, through another program whose events the learner's program
+        /// must not count (a probe without the filter the exercise asks for counts them too)
+        #[serde(default)]
+        decoy: Option<String>,
         /// the line with the count starts with this (`@aborts`, `packets`)
         count: String,
         #[serde(default)]
@@ -161,6 +165,16 @@ pub enum Check {
         #[serde(default)]
         hint: Option<usize>,
     },
+}
+
+impl Tool {
+    /// The tool as a learner knows it: `bpftrace`, `bcc`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Tool::Bpftrace => "bpftrace",
+            Tool::Bcc => "bcc",
+        }
+    }
 }
 
 /// The tool an `observe` check runs, and so what the machine must have.
@@ -201,6 +215,32 @@ pub struct MapDelta {
     pub map: String,
     pub key: String,
     pub delta: i64,
+    /// what the counter counts, for the check's line (`tx port 0`): by default the label the
+    /// lesson's live panels give that key of a map of that name, when they agree
+    #[serde(default)]
+    pub label: Option<String>,
+}
+
+impl MapDelta {
+    /// The counter as a check's line names it: `cube_stats[4] (tx port 0)`, or
+    /// `pkt_count[0]` when it has no label.
+    pub fn counter(&self) -> String {
+        match &self.label {
+            Some(l) => format!("{}[{}] ({l})", self.map, self.key),
+            None => format!("{}[{}]", self.map, self.key),
+        }
+    }
+}
+
+/// The label the panels give key `key` of a map called `map` (a panel's map is a path whose
+/// last part is the name): `None` when no panel labels it, or when two disagree.
+fn panel_label(panels: &[MapPanel], map: &str, key: &str) -> Option<String> {
+    let mut labels = panels
+        .iter()
+        .filter(|p| p.name == map || p.name.rsplit('/').next() == Some(map))
+        .filter_map(|p| p.labels.get(key));
+    let first = labels.next()?;
+    labels.all(|l| l == first).then(|| first.clone())
 }
 
 /// A value a verdict check writes into a map before its packet runs.
@@ -235,6 +275,10 @@ pub struct Step {
     /// there); without it, the text follows the step to where it shows the step's command
     #[serde(default)]
     pub section: Option<String>,
+    /// a tool of the field the step runs (bpftrace, bcc) that a machine may lack: there
+    /// the step says it is not possible on this machine, and why, instead of running
+    #[serde(default)]
+    pub needs: Option<Tool>,
 }
 
 #[derive(Debug, Clone)]
@@ -259,6 +303,18 @@ pub fn parse(dir_name: &str, manifest: &str, text: &str) -> Result<Lesson> {
             e.to_string().trim_end()
         )
     })?;
+    let mut exercises = m.exercises;
+    for c in exercises.iter_mut().flat_map(|e| e.checks.iter_mut()) {
+        let deltas = match c {
+            Check::Verdict { maps, .. }
+            | Check::Traffic { maps, .. }
+            | Check::Flows { maps, .. } => maps,
+            _ => continue,
+        };
+        for d in deltas.iter_mut().filter(|d| d.label.is_none()) {
+            d.label = panel_label(&m.maps, &d.map, &d.key);
+        }
+    }
     Ok(Lesson {
         id: m.id,
         number: m.number,
@@ -268,7 +324,7 @@ pub fn parse(dir_name: &str, manifest: &str, text: &str) -> Result<Lesson> {
         goals: m.goals,
         maps: m.maps,
         steps: m.steps,
-        exercises: m.exercises,
+        exercises,
         text: text.to_string(),
     })
 }
@@ -318,20 +374,21 @@ pub fn all() -> Vec<Lesson> {
 
 /// Every lesson as written, placeholders and all.
 pub fn all_raw() -> Vec<Lesson> {
-    let mut v: Vec<Lesson> = LESSONS
-        .dirs()
-        .filter_map(|d| {
-            let name = d.path().file_name()?.to_str()?.to_string();
-            let manifest = d.get_file(d.path().join("lesson.toml"))?.contents_utf8()?;
-            let text = d
-                .get_file(d.path().join("README.md"))
-                .and_then(|f| f.contents_utf8())
-                .unwrap_or("");
-            parse(&name, manifest, text).ok()
-        })
-        .collect();
+    let mut v: Vec<Lesson> = LESSONS.dirs().filter_map(parse_folder).collect();
     v.sort_by_key(|l| l.number);
     v
+}
+
+/// The lesson of one embedded folder, as written (`None`: no manifest, or one that does not
+/// parse; `every_embedded_lesson_parses` says which).
+fn parse_folder(d: &Dir) -> Option<Lesson> {
+    let name = d.path().file_name()?.to_str()?;
+    let manifest = d.get_file(d.path().join("lesson.toml"))?.contents_utf8()?;
+    let text = d
+        .get_file(d.path().join("README.md"))
+        .and_then(|f| f.contents_utf8())
+        .unwrap_or("");
+    parse(name, manifest, text).ok()
 }
 
 /// An embedded exercise file: `kind` is `starter` or `solution`.
@@ -351,23 +408,45 @@ pub fn renamed(old: &str) -> Option<Lesson> {
 
 /// A lesson by id (`06-hike`), number (`6`) or name (`hike`).
 pub fn find(id: &str) -> Result<Lesson> {
+    let is = |l: &Lesson| {
+        l.id == id
+            || l.number.to_string() == id.trim_start_matches('0')
+            || l.id.split_once('-').is_some_and(|(_, slug)| slug == id)
+    };
+    // the folder that looks like it first (`01-hello-xdp` for `1`, `01-hello-xdp` or
+    // `hello-xdp`), parsed alone: the TUI's first frame waits for this, and parsing every
+    // lesson took 2.6 ms of it. Whatever the folder says is checked against the request.
+    let named = |dir: &str| {
+        let (num, slug) = dir.split_once('-').unwrap_or((dir, ""));
+        dir == id
+            || slug == id
+            || (!id.is_empty()
+                && id.bytes().all(|b| b.is_ascii_digit())
+                && num.trim_start_matches('0') == id.trim_start_matches('0'))
+    };
+    if let Some(l) = LESSONS
+        .dirs()
+        .filter(|d| {
+            d.path()
+                .file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(named)
+        })
+        .filter_map(parse_folder)
+        .find(is)
+    {
+        return Ok(l.expanded(&eclat_kernel::LabEnv::from_env()));
+    }
     let all = all();
-    all.iter()
-        .find(|l| {
-            l.id == id
-                || l.number.to_string() == id.trim_start_matches('0')
-                || l.id.split_once('-').is_some_and(|(_, slug)| slug == id)
-        })
-        .cloned()
-        .with_context(|| {
-            format!(
-                "no lesson `{id}` (lessons: {})",
-                all.iter()
-                    .map(|l| format!("{} {}", l.number, l.id))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )
-        })
+    all.iter().find(|l| is(l)).cloned().with_context(|| {
+        format!(
+            "no lesson `{id}` (lessons: {})",
+            all.iter()
+                .map(|l| format!("{} {}", l.number, l.id))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    })
 }
 
 /// The lines of a solution that its starter does not have (comments, blank lines and
@@ -428,6 +507,73 @@ pub fn gives_away<'a>(text: &str, solution: &'a [String]) -> Option<&'a str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `find` parses the one folder that looks like the request: for every lesson and every
+    /// way of naming it, the lesson it gives is the one a search over all lessons gives.
+    #[test]
+    fn find_by_folder_gives_what_a_search_over_all_gives() {
+        let all = all();
+        for l in &all {
+            let slug = l.id.split_once('-').unwrap().1;
+            for name in [
+                l.id.clone(),
+                l.number.to_string(),
+                format!("{:02}", l.number),
+                slug.into(),
+            ] {
+                let found = find(&name).unwrap_or_else(|e| panic!("{name}: {e}"));
+                assert_eq!(found.id, l.id, "{name}");
+                assert_eq!(found.text, l.text, "{name}");
+                assert_eq!(found.steps.len(), l.steps.len(), "{name}");
+            }
+        }
+        assert!(find("99").is_err());
+        assert!(find("").is_err());
+        assert!(
+            find("nope")
+                .unwrap_err()
+                .to_string()
+                .contains("01-hello-xdp")
+        );
+    }
+
+    /// A check's counters carry the label the lesson's panels give them (lesson 5's firewall
+    /// check said `cube_stats[4] +1, cube_stats[3] +1`, which names nothing a learner sees);
+    /// a key no panel labels, or that two panels label differently, stays bare.
+    #[test]
+    fn check_counters_take_the_panels_labels() {
+        let l5 = find("5").unwrap();
+        let deltas: Vec<&MapDelta> = l5
+            .exercises
+            .iter()
+            .flat_map(|e| &e.checks)
+            .flat_map(|c| match c {
+                Check::Verdict { maps, .. } => maps.as_slice(),
+                _ => &[],
+            })
+            .collect();
+        let names: Vec<String> = deltas.iter().map(|d| d.counter()).collect();
+        assert!(
+            names.contains(&"cube_stats[4] (tx port 0)".to_string()),
+            "{names:?}"
+        );
+        assert!(
+            names.contains(&"cube_stats[3] (miss)".to_string()),
+            "{names:?}"
+        );
+        assert!(names.contains(&"fw_dropped[5000]".to_string()), "{names:?}");
+        let panel = |name: &str, key: &str, label: &str| MapPanel {
+            name: name.into(),
+            title: String::new(),
+            labels: [(key.to_string(), label.to_string())].into(),
+        };
+        let agree = [panel("a/stats", "1", "pass"), panel("b/stats", "1", "pass")];
+        assert_eq!(panel_label(&agree, "stats", "1").as_deref(), Some("pass"));
+        assert_eq!(panel_label(&agree, "stats", "2"), None);
+        assert_eq!(panel_label(&agree, "tats", "1"), None);
+        let differ = [panel("a/stats", "1", "pass"), panel("b/stats", "1", "drop")];
+        assert_eq!(panel_label(&differ, "stats", "1"), None);
+    }
 
     /// A map panel's labels say what the program means by each key: monitor's events by the
     /// constants of the current exercise's script (lesson 6's guard counts ALLOWED at 0 and
@@ -808,9 +954,10 @@ mod tests {
                 for c in &ex.checks {
                     // what a traffic check runs: steps the course knows
                     let lines: Vec<&String> = match c {
-                        Check::Traffic { setup, send, .. } | Check::Observe { setup, send, .. } => {
-                            setup.iter().chain([send]).collect()
-                        }
+                        Check::Traffic { setup, send, .. } => setup.iter().chain([send]).collect(),
+                        Check::Observe {
+                            setup, send, decoy, ..
+                        } => setup.iter().chain([send]).chain(decoy).collect(),
                         Check::Answer { setup, fact, .. } => {
                             if let Err(e) = crate::checks::Fact::parse(fact) {
                                 panic!("{name}/{}: fact `{fact}`: {e}", ex.id);

@@ -47,8 +47,8 @@ impl Progress {
     /// The progress as the file has it: every valid field (a field that does not parse is
     /// left out, never the whole file; [`repair`] says which).
     pub fn load() -> Self {
-        let mut p = std::fs::read_to_string(path())
-            .map(|s| read_lenient(&s).0)
+        let mut p = read_file(&path())
+            .map(|b| read_lenient(&String::from_utf8_lossy(&b)).0)
             .unwrap_or_default();
         p.carry_over_renamed();
         p
@@ -98,19 +98,76 @@ impl Progress {
     }
 }
 
-/// Reads progress text keeping what is valid; returns what was dropped, by field.
+/// The progress file's bytes, read with the learner's rights (under sudo, a link at that
+/// path must not hand them a file of root's, nor its copy as the `.bak` of [`repair`]);
+/// `None` when there is none they can read.
+fn read_file(p: &std::path::Path) -> Option<Vec<u8>> {
+    eclat_kernel::perms::read_as_invoking_user(p).ok()
+}
+
+/// The lines of `text` that parse as TOML together: a line that does not is dropped alone
+/// (with, when it is a table's header, the fields under it, which would otherwise land in
+/// the table above), and said in `dropped`.
+fn parse_by_lines(text: &str, dropped: &mut Vec<String>) -> Option<toml::Table> {
+    let lines: Vec<&str> = text.split('\n').collect();
+    let mut kept: Vec<usize> = (0..lines.len()).collect();
+    loop {
+        let cur = kept
+            .iter()
+            .map(|&i| lines[i])
+            .collect::<Vec<_>>()
+            .join("\n");
+        let e = match cur.parse::<toml::Table>() {
+            Ok(t) => return Some(t),
+            Err(e) => e,
+        };
+        let at = e.span().map_or(0, |s| s.start.min(cur.len()));
+        let k = cur[..at]
+            .matches('\n')
+            .count()
+            .min(kept.len().saturating_sub(1));
+        if kept.is_empty() || dropped.len() >= 20 {
+            dropped.push(format!(
+                "the rest of the file: it is not TOML ({})",
+                e.message()
+            ));
+            return None;
+        }
+        let first = kept[k];
+        let mut end = k + 1;
+        if lines[first].trim_start().starts_with('[') {
+            while end < kept.len() && !lines[kept[end]].trim_start().starts_with('[') {
+                end += 1;
+            }
+        }
+        let gone: Vec<usize> = kept.drain(k..end).collect();
+        let fields = gone[1..]
+            .iter()
+            .filter(|&&i| !lines[i].trim().is_empty())
+            .count();
+        let more = match fields {
+            0 => String::new(),
+            n => format!(" and the {n} line(s) of its table"),
+        };
+        dropped.push(format!(
+            "line {}: `{}`{more} (not TOML: {})",
+            first + 1,
+            lines[first].trim_end(),
+            e.message()
+        ));
+    }
+}
+
+/// Reads progress text keeping what is valid; returns what was dropped, by field (or by
+/// line, for lines that are not TOML).
 pub fn read_lenient(text: &str) -> (Progress, Vec<String>) {
     if let Ok(p) = toml::from_str::<Progress>(text) {
         return (p, Vec::new());
     }
     let mut p = Progress::default();
     let mut dropped = Vec::new();
-    let table: toml::Table = match text.parse() {
-        Ok(t) => t,
-        Err(e) => {
-            let why = e.message().to_string();
-            return (p, vec![format!("the whole file: it is not TOML ({why})")]);
-        }
+    let Some(table) = parse_by_lines(text, &mut dropped) else {
+        return (p, dropped);
     };
     let count = |v: &toml::Value| v.as_integer().and_then(|n| usize::try_from(n).ok());
     for (k, v) in &table {
@@ -165,17 +222,24 @@ pub fn read_lenient(text: &str) -> (Progress, Vec<String>) {
 /// the old file went (nothing when the file was fine or missing).
 pub fn repair() -> Result<Vec<String>> {
     let p = path();
-    let Ok(text) = std::fs::read_to_string(&p) else {
+    let Some(bytes) = read_file(&p) else {
         return Ok(Vec::new());
     };
+    let text = String::from_utf8_lossy(&bytes);
     let (kept, mut dropped) = read_lenient(&text);
+    if std::str::from_utf8(&bytes).is_err() {
+        dropped.insert(
+            0,
+            "bytes that are not UTF-8 text (read as \u{fffd})".to_string(),
+        );
+    }
     if dropped.is_empty() {
         return Ok(dropped);
     }
     let bak = p.with_extension("toml.bak");
     as_learner(|| {
         let _ = std::fs::remove_file(&bak);
-        std::fs::write(&bak, &text).with_context(|| format!("keeping {}", bak.display()))
+        std::fs::write(&bak, &bytes).with_context(|| format!("keeping {}", bak.display()))
     })?;
     kept.save()?;
     dropped.push(format!("the file as it was: {}", bak.display()));
@@ -245,5 +309,30 @@ mod lenient_tests {
         let (p, all) = read_lenient("not toml [[[");
         assert_eq!(p, Progress::default());
         assert!(all[0].contains("not TOML"), "{all:?}");
+    }
+
+    /// A line that is not TOML at all (a stray byte read as U+FFFD, an editor's slip) is
+    /// dropped alone: the other lines are kept (the whole file went before). A table header
+    /// that does not parse goes with its fields, which would otherwise count for the table
+    /// above it.
+    #[test]
+    fn a_line_that_is_not_toml_is_dropped_alone() {
+        let text = "current = \"06-hike\"\n[lessons.06-hike]\nstep = 3\npassed = [\"count\"]\n\
+                    \u{fffd}\n[[[bad\n[lessons.01-hello-xdp\nstep = 9\n\
+                    [lessons.02-architecture-and-toolchain]\nstep = 2\n";
+        let (p, dropped) = read_lenient(text);
+        assert_eq!(p.current.as_deref(), Some("06-hike"), "{dropped:?}");
+        assert_eq!(p.lessons["06-hike"].step, 3, "{dropped:?}");
+        assert!(p.passed("06-hike", "count"));
+        assert_eq!(p.lessons["02-architecture-and-toolchain"].step, 2);
+        assert!(!p.lessons.contains_key("01-hello-xdp"), "{p:?}");
+        assert_eq!(dropped.len(), 3, "{dropped:?}");
+        assert!(dropped[0].starts_with("line 5:"), "{dropped:?}");
+        assert!(
+            dropped
+                .iter()
+                .any(|d| d.starts_with("line 7: `[lessons.01-hello-xdp` and the 1 line(s)")),
+            "{dropped:?}"
+        );
     }
 }

@@ -22,6 +22,8 @@ fn main() -> ExitCode {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
+    // nothing the lab creates is writable by another user, whatever the umask
+    eclat_kernel::perms::no_write_for_others();
     // a classroom's learner running the lab through sudo gets their own lab, whatever their
     // environment says (before any thread starts: it sets the lab's variables)
     // SAFETY: the process has one thread here

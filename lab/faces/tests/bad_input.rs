@@ -261,6 +261,31 @@ fn the_issues_bad_inputs_get_clear_errors() {
             "unknown node `x%d`",
         ),
     ];
+    let many = lab.file("many.eclat", &"x = 1\n".repeat(5000));
+    cases.push((
+        argv(&["compile", &many]),
+        "a script of 5000 top-level `x = 1` lines (or docstrings)",
+        "variables live inside chains",
+    ));
+    cases.push((
+        argv(&[
+            "traffic", "--from", "tg", "--to", "fe80::1", "--icmp", "--count", "1",
+        ]),
+        "`traffic --to fe80::1` (a link-local address)",
+        "--to fe80::1: a link-local address is the same on every link",
+    ));
+    cases.push((
+        argv(&[
+            "traffic", "--from", "tg", "--to", "ff02::1", "--icmp", "--count", "1",
+        ]),
+        "`traffic --to ff02::1 --icmp` (a multicast group)",
+        "--to ff02::1: an echo request goes to one address",
+    ));
+    cases.push((
+        argv(&["map", "delete", "pkt_count", "99"]),
+        "`map delete pkt_count 99` (an array of one entry)",
+        "there is no key 99",
+    ));
     cases.push((
         argv(&["topo", "up", "/dev/zero"]),
         "`topo up /dev/zero` (or a FIFO: read without end)",
@@ -391,6 +416,25 @@ const TEMPLATES: &[&str] = &[
     "lesson show {}",
     "lesson hint {} {}",
     "topo draw {}",
+    "topo up {} --replace",
+    "traffic --from tg --to {} --udp {} --flows {} --sport {} --count 2",
+    "chain draw {} --chain {} --node {}",
+    "cube add {} {}",
+    "cube add {} classifier",
+    "cube connect {} {}",
+    "cube disconnect {}",
+    "cube attach {} {} {}",
+    "cube del {}",
+    "cube show {}",
+    "compile {} --emit {}",
+    "test {} -p {} --clock {} --tick {}",
+    "test {} --pcap {} --chain {}",
+    "exec --bpf-stats {} -- true",
+    "lesson check {} {}",
+    "lesson reset {} {}",
+    "lesson solution {} {}",
+    "lesson solve {} {}",
+    "dev check {}",
 ];
 
 /// Random values in every command's arguments, on a lab with its topology up.

@@ -833,3 +833,216 @@ fn under_sudo_the_learners_files_are_written_as_the_learner() {
         assert_eq!(m.uid(), 65534, "{} is root's", e.path().display());
     }
 }
+
+/// Nothing the lab makes is writable by another user, whatever the umask it was started
+/// with: under `umask 000`, `test`'s HIKe instance below the bpffs root (`cache/test/...`)
+/// came out 0777, the headers `module build` compiles with 0666 in the state dir, and the
+/// trace's lock 0666 (any user could hold it and silence every trace reader).
+#[test]
+fn nothing_the_lab_makes_is_writable_by_others_whatever_the_umask() {
+    use std::os::unix::fs::MetadataExt;
+    use std::os::unix::process::CommandExt;
+    let lab = Lab::new("u0");
+    let ddos = Ddos::new(&lab);
+    let src = lab.env.state_dir.join("ws/01-hello-xdp/ipv6_counter.bpf.c");
+    let run0 = |args: &[&str]| {
+        let mut c = lab.cmd(args);
+        c.env("ECLAT_LAB_WORKSPACE", lab.env.state_dir.join("ws"))
+            .env(
+                "ECLAT_LAB_PROGRESS",
+                lab.env.state_dir.join("progress.toml"),
+            );
+        // SAFETY: umask(2) only, between fork and exec
+        unsafe {
+            c.pre_exec(|| {
+                libc::umask(0);
+                Ok(())
+            });
+        }
+        let o = c.output().unwrap();
+        assert!(
+            o.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    };
+    run0(&["topo", "up"]);
+    let mut test = vec!["test"];
+    test.extend(ddos.load_args()[1..].iter().copied());
+    test.extend(["-p", "ipv6 udp dport=5000"]);
+    run0(&test);
+    run0(&ddos.load_args());
+    run0(&["chain", "trace", "--seconds", "1"]);
+    run0(&["lesson", "reset", "01-hello-xdp"]);
+    run0(&["module", "build", src.to_str().unwrap()]);
+    let mut found = Vec::new();
+    eclat_kernel::bpffs::walk(&lab.env.bpffs_root, &mut found);
+    eclat_kernel::bpffs::walk(&lab.env.state_dir, &mut found);
+    let ws = lab.env.state_dir.join("ws");
+    let open: Vec<String> = found
+        .into_iter()
+        .filter(|(p, _)| !p.starts_with(&ws))
+        .filter_map(|(p, _)| {
+            let m = std::fs::symlink_metadata(&p).ok()?;
+            (!m.file_type().is_symlink() && m.mode() & 0o022 != 0)
+                .then(|| format!("{:04o} {}", m.mode() & 0o7777, p.display()))
+        })
+        .collect();
+    assert!(open.is_empty(), "writable by others: {open:#?}");
+    // and every folder below the root is recorded (the scratch areas `cache/`, `tmp/` were
+    // made unrecorded, and removed by name whoever had made them)
+    let j = eclat_kernel::journal::Journal::open(&lab.env.state_dir).unwrap();
+    let foreign = eclat_kernel::cleanup::foreign(&lab.env, &j).unwrap();
+    assert!(foreign.is_empty(), "unrecorded: {foreign:#?}");
+}
+
+/// Under sudo, root reads no file for the learner that the learner could not read: a
+/// root-only file named as a script or topology is refused as it would be to them (its
+/// lines came back in a diagnostic), and a progress file linked to it is not copied to the
+/// learner as `progress.toml.bak`.
+#[test]
+fn under_sudo_root_reads_no_file_the_learner_cannot() {
+    use std::os::unix::fs::{PermissionsExt, symlink};
+    let lab = Lab::new("sr");
+    let home = lab.env.state_dir.join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    nix::unistd::chown(&home, Some(65534.into()), Some(65534.into())).unwrap();
+    let secret = lab.env.state_dir.join("secret");
+    std::fs::write(&secret, "root_only_secret = 7x\n").unwrap();
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let progress = home.join("progress.toml");
+    symlink(&secret, &progress).unwrap();
+    let s = secret.to_str().unwrap();
+    for args in [
+        vec!["compile", s],
+        vec!["topo", "draw", s],
+        vec!["test", s, "-p", "ipv6 udp"],
+        vec!["chain", "draw", s],
+        vec!["lesson", "list"],
+    ] {
+        let o = lab
+            .cmd(&args)
+            .env("SUDO_UID", "65534")
+            .env("SUDO_GID", "65534")
+            .env("SUDO_USER", "nobody")
+            .env("ECLAT_LAB_WORKSPACE", home.join("ws"))
+            .env("ECLAT_LAB_PROGRESS", &progress)
+            .output()
+            .unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert!(!text.contains("root_only_secret"), "{args:?}: {text}");
+        if args[0] != "lesson" {
+            assert!(text.contains("Permission denied"), "{args:?}: {text}");
+        }
+    }
+    let bak = home.join("progress.toml.bak");
+    assert!(
+        !std::fs::read_to_string(&bak).is_ok_and(|b| b.contains("root_only_secret")),
+        "root's file was copied to the learner"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&secret).unwrap(),
+        "root_only_secret = 7x\n"
+    );
+}
+
+/// A `cube del` killed after its program's pin went (before the journal said so) leaves the
+/// cube's maps: the next `cube del` finishes the removal, and the name can be used again
+/// (`cube add` said the cube was there, `cube del` that there was no such cube, until a
+/// `reset`).
+#[test]
+fn an_interrupted_cube_del_is_finished_by_the_next() {
+    let lab = Lab::new("cd");
+    lab.ok(&["topo", "up"]);
+    lab.ok(&["cube", "add", "ck", "classifier"]);
+    lab.killed_at("journal-write:1", &["cube", "del", "ck"]);
+    let out = lab.ok(&["cube", "del", "ck"]);
+    assert!(out.contains("removed cube ck"), "{out}");
+    let mut left = Vec::new();
+    eclat_kernel::bpffs::walk(&lab.env.bpffs_root, &mut left);
+    let left: Vec<_> = left
+        .into_iter()
+        .filter(|(p, _)| p.to_string_lossy().contains("/cube/ck"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+    lab.ok(&["cube", "add", "ck", "classifier"]);
+}
+
+/// The XDP attachment a loaded script's `attach(...)` made is the script's, as its loader
+/// entries are: `xdp attach`, `cube attach` and `xdp detach` on that interface are refused
+/// with what to do (they replaced or removed the loader, and the script still showed as
+/// loaded while no packet reached its chains); after `unload`, the interface is free.
+#[test]
+fn a_scripts_loader_attachment_is_its_own() {
+    let lab = Lab::new("la");
+    lab.ok(&["topo", "up"]);
+    let ddos = Ddos::new(&lab);
+    lab.ok(&ddos.load_args());
+    let path = ddos.path.to_str().unwrap();
+    lab.ok(&["cube", "add", "ck", "classifier"]);
+    for args in [
+        &["xdp", "attach", "xdp_counter", "sut", "enp6s0f0"][..],
+        &["cube", "attach", "ck", "sut", "enp6s0f0"],
+        &["xdp", "detach", "sut", "enp6s0f0"],
+    ] {
+        let o = lab.run(args);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert!(
+            err.contains(&format!("`eclat-lab unload {path}`")),
+            "{args:?}: {err}"
+        );
+    }
+    let list = lab.ok(&["xdp", "list"]);
+    assert!(
+        list.contains("sut:enp6s0f0 <- ip6_simple_classifier"),
+        "{list}"
+    );
+    lab.check_settled("after the refused commands");
+    lab.ok(&["unload", path]);
+    lab.ok(&["xdp", "attach", "xdp_counter", "sut", "enp6s0f0"]);
+}
+
+/// `xdp unload` and `xdp list` go by journal record too: a folder someone else made where
+/// the lab keeps `xdp load`'s objects is not an object of the lab's (it was listed, and
+/// `xdp unload` removed it), and a pin someone else put in an object's folder stays when
+/// the object is unloaded.
+#[test]
+fn xdp_unload_removes_only_what_the_journal_records() {
+    let lab = Lab::new("xu");
+    lab.ok(&["topo", "up"]);
+    let obj = lab.env.state_dir.join("mine.o");
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../ebpf-modules/obj/raw/xdp_pass.o"),
+        &obj,
+    )
+    .unwrap();
+    lab.ok(&["xdp", "load", obj.to_str().unwrap()]);
+    let area = lab.env.bpffs_root.join("maps/xdp-obj");
+    std::fs::create_dir(area.join("evil")).unwrap();
+    let evil = area.join("evil/fmap");
+    foreign_pin(&evil);
+    let inside = area.join("mine/foreign");
+    foreign_pin(&inside);
+    std::fs::create_dir(lab.env.bpffs_root.join("progs/xdp-obj/evil")).unwrap();
+    let list = lab.ok(&["xdp", "list"]);
+    assert!(!list.contains("evil"), "{list}");
+    let o = lab.run(&["xdp", "unload", "evil"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(evil.exists(), "xdp unload removed a pin someone else made");
+    lab.ok(&["xdp", "unload", "mine"]);
+    assert!(
+        inside.exists(),
+        "xdp unload removed a pin someone else made"
+    );
+    assert!(!lab.ok(&["xdp", "list"]).contains("mine"));
+    for p in [&evil, &inside] {
+        std::fs::remove_file(p).unwrap();
+    }
+    std::fs::remove_dir(area.join("evil")).unwrap();
+    std::fs::remove_dir(lab.env.bpffs_root.join("progs/xdp-obj/evil")).unwrap();
+}

@@ -136,6 +136,8 @@ fn kernel_with(
     );
     let _ = std::fs::remove_dir(format!("/sys/fs/bpf/eclat-diff-{tag}/tmp"));
     let _ = std::fs::remove_dir(format!("/sys/fs/bpf/eclat-diff-{tag}"));
+    // the run's state folder (journal, lock, the test instance's IDs): each run left one
+    let _ = std::fs::remove_dir_all(std::env::temp_dir().join(format!("eclat-diff-{tag}")));
     assert!(
         !std::path::Path::new(&format!("/sys/fs/bpf/eclat-diff-{tag}")).exists(),
         "the test's bpffs root stayed"

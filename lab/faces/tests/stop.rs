@@ -152,6 +152,22 @@ fn ctrl_c_stops_long_commands_in_the_shell() {
     // it ended by itself after Ctrl-C: no "stopped" of the shell's own
     assert_eq!(s.matches("stopped").count(), before, "{s}");
 
+    // a command that misses the first Ctrl-C (bpftrace does while it attaches its probes):
+    // it gets another a second later, and ends by itself, its last words shown
+    t.type_text(
+        "exec tg -- sh -c 'n=0; on_int() { n=$((n+1)); if [ $n -ge 2 ]; then echo goodbye-on-the-second; exit 6; fi; }; trap on_int INT; echo up-and-$((40+3)); while :; do sleep 0.05; done'",
+    );
+    t.keys(&["Enter"]);
+    t.wait("exec's first line", Duration::from_secs(20), |s| {
+        s.contains("up-and-43")
+    });
+    t.keys(&["C-c"]);
+    t.wait(
+        "the goodbye after a second Ctrl-C",
+        Duration::from_secs(20),
+        |s| s.contains("goodbye-on-the-second") && s.contains("ended with status 6"),
+    );
+
     // a check: stopped while it runs, no verdict, its scratch lab gone
     t.type_text("lesson check 6 end-the-chain");
     t.keys(&["Enter"]);

@@ -127,16 +127,17 @@ pub struct Scratch {
 impl Scratch {
     pub fn create(env: &LabEnv, name: &str) -> Result<Self, BpffsError> {
         ensure_mounted()?;
-        let path = env.bpffs_root.join("tmp").join(name);
+        let area = env.bpffs_root.join("tmp");
+        let path = area.join(name);
         check_inside(env, &path)?;
         let mut j = Journal::open(&env.state_dir)?;
-        ensure_root(env, &mut j)?;
+        ensure_dir(env, &mut j, &area, Lifetime::Persistent)?;
         j.add(
             Resource::Scratch { path: path.clone() },
             Lifetime::Provisional,
         )?;
         drop(j);
-        std::fs::create_dir_all(&path).map_err(|err| BpffsError::Io {
+        crate::perms::make_dir(&path, crate::perms::DIR_MODE).map_err(|err| BpffsError::Io {
             path: path.clone(),
             err,
         })?;
@@ -155,15 +156,35 @@ impl Drop for Scratch {
     fn drop(&mut self) {
         // bpffs: pins are files and directories; removing them drops the references
         let _ = std::fs::remove_dir_all(&self.path);
-        if let Some(tmp) = self.path.parent() {
-            let _ = std::fs::remove_dir(tmp);
-        }
         if let Ok(mut j) = Journal::open(&self.env.state_dir) {
             let _ = j.del(&Resource::Scratch {
                 path: self.path.clone(),
             });
+            // the area goes once nothing else uses it (it is recorded: the lab made it)
+            let _ = tidy_areas(&self.env, &mut j);
         }
     }
+}
+
+/// Removes the lab's scratch areas (`tmp/`, `scratch/`, `cache/`) that are empty and that the
+/// journal records as the lab's (a folder of that name someone else made stays).
+pub fn tidy_areas(env: &LabEnv, journal: &mut Journal) -> Result<(), JournalError> {
+    let entries = journal.entries()?;
+    for area in ["tmp", "scratch", "cache"] {
+        let path = &env.bpffs_root.join(area);
+        let dir = Resource::Dir { path: path.clone() };
+        // in use: a scratch directory or lab recorded below it (made, or about to be)
+        let used = entries.iter().any(|e| match &e.res {
+            Resource::Scratch { path: p } | Resource::Pin { path: p } => p.starts_with(path),
+            Resource::Dir { path: p } => p.starts_with(path) && p != path,
+            Resource::SubLab { bpffs_root, .. } => bpffs_root.starts_with(path),
+            Resource::Netns { .. } => false,
+        });
+        if !used && entries.iter().any(|e| e.res == dir) && std::fs::remove_dir(path).is_ok() {
+            journal.del(&dir)?;
+        }
+    }
+    Ok(())
 }
 
 /// A scratch directory kept between uses, `<root>/cache/<name>` (a HIKe instance whose VM is
@@ -182,7 +203,8 @@ pub struct Reused {
 impl Reused {
     pub fn open(env: &LabEnv, name: &str, life: Lifetime) -> Result<Option<Self>, BpffsError> {
         ensure_mounted()?;
-        let path = env.bpffs_root.join("cache").join(name);
+        let area = env.bpffs_root.join("cache");
+        let path = area.join(name);
         check_inside(env, &path)?;
         std::fs::create_dir_all(&env.state_dir).map_err(|err| BpffsError::Io {
             path: env.state_dir.clone(),
@@ -200,12 +222,14 @@ impl Reused {
         let fresh = !path.exists();
         if fresh {
             let mut j = Journal::open(&env.state_dir)?;
-            ensure_root(env, &mut j)?;
+            ensure_dir(env, &mut j, &area, Lifetime::Persistent)?;
             j.add(Resource::Scratch { path: path.clone() }, life)?;
             drop(j);
-            std::fs::create_dir_all(&path).map_err(|err| BpffsError::Io {
-                path: path.clone(),
-                err,
+            crate::perms::make_dir(&path, crate::perms::DIR_MODE).map_err(|err| {
+                BpffsError::Io {
+                    path: path.clone(),
+                    err,
+                }
             })?;
         }
         Ok(Some(Self {

@@ -55,12 +55,8 @@ fn remove_one(env: &LabEnv, res: &Resource) -> Result<bool, String> {
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
                 Err(e) => Err(format!("{}: {e}", path.display())),
             };
-            // the scratch area itself goes once nothing else uses it
-            if let Some(parent) = path.parent()
-                && parent != env.bpffs_root
-            {
-                let _ = std::fs::remove_dir(parent);
-            }
+            // the scratch area it is in is a recorded folder of its own: it goes with its
+            // record (`tidy_areas`, `reset`), never here by name
             r
         }
         Resource::SubLab {
@@ -209,17 +205,18 @@ pub fn recover(env: &LabEnv, journal: &mut Journal) -> Result<CleanupReport, Jou
     if had_netns && !any_netns_left(env, journal)? {
         let _ = std::fs::remove_file(env.topology_state_path());
     }
+    // a scratch area whose last scratch directory was a leftover goes with it (the area is
+    // recorded: only the lab's, only when empty and no live process has one below it)
+    bpffs::tidy_areas(env, journal)?;
     journal.compact()?;
     Ok(report)
 }
 
-/// Removes the lab's scratch areas (`tmp/`, `scratch/`) when they are empty, and then the
+/// Removes the lab's scratch areas (`tmp/`, `scratch/`, `cache/`) when they are empty, and then the
 /// lab's bpffs root when it is empty and the journal says the lab made it. Never a
 /// directory with something in it, never one the lab did not make.
 pub fn tidy(env: &LabEnv, journal: &mut Journal) -> Result<(), JournalError> {
-    for area in ["tmp", "scratch"] {
-        let _ = std::fs::remove_dir(env.bpffs_root.join(area));
-    }
+    bpffs::tidy_areas(env, journal)?;
     let root = Resource::Dir {
         path: env.bpffs_root.clone(),
     };

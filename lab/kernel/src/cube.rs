@@ -130,7 +130,7 @@ pub fn add(
             path.to_string(),
         ),
         Source::File(f) => (
-            std::fs::read(f).map_err(|e| XdpError::Load {
+            crate::perms::read_as_invoking_user(f).map_err(|e| XdpError::Load {
                 object: f.display().to_string(),
                 detail: e.to_string(),
                 verifier_log: None,
@@ -393,7 +393,14 @@ pub fn disconnect(env: &LabEnv, from: &str, port: u32) -> Result<Option<String>,
 /// start to miss); an attachment of its program ends with it.
 pub fn remove(env: &LabEnv, journal: &mut Journal, name: &str) -> Result<xdp::Unloaded, CubeError> {
     let all = list(env);
-    if !all.iter().any(|c| c.name == name) {
+    // a cube half removed (a `cube del` killed after its program's pin went: its maps are
+    // still pinned and recorded) is not listed, but is still there to remove: this finishes
+    // it (`cube add` calls the name taken, so `cube del` must not say there is no such cube)
+    if !all.iter().any(|c| c.name == name)
+        && !xdp::loaded_in(env, CUBE_AREA)
+            .iter()
+            .any(|(c, _)| c == name)
+    {
         get(env, name)?;
     }
     let from: Vec<String> = all

@@ -38,6 +38,24 @@ pub enum Resource {
     },
 }
 
+impl Resource {
+    /// The bpffs path of a pin or a folder the lab made; `None` for the other kinds.
+    pub fn bpffs_path(&self) -> Option<&PathBuf> {
+        match self {
+            Resource::Pin { path } | Resource::Dir { path } => Some(path),
+            _ => None,
+        }
+    }
+}
+
+/// The pins and folders among `entries`.
+fn bpffs_paths(entries: Vec<Entry>) -> std::collections::HashSet<PathBuf> {
+    entries
+        .into_iter()
+        .filter_map(|e| e.res.bpffs_path().cloned())
+        .collect()
+}
+
 impl std::fmt::Display for Resource {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -121,6 +139,13 @@ enum Record {
         owner: Owner,
         life: Lifetime,
     },
+    /// `res`, made by another process, is now `owner`'s, for `life` (an operation that must
+    /// outlive the session that made what it stands on adopts it).
+    Adopt {
+        res: Resource,
+        owner: Owner,
+        life: Lifetime,
+    },
 }
 
 /// A live entry of the journal.
@@ -148,7 +173,10 @@ pub enum JournalError {
     #[error("journal {path}: {err}")]
     Io { path: PathBuf, err: io::Error },
     #[error(
-        "journal {path} line {line}: {err} (the journal is damaged; move it away and run `eclat-lab reset --force` to clean up by name)"
+        "journal {path} line {line}: {err}. The journal is damaged there, and the lab cannot \
+         tell what it made: look at that line (`sed -n {line}p {path}`); if it is not a record \
+         like the others, delete it and run the command again (what it named is then not the lab's: \
+         `eclat-lab reset` lists it and leaves it to you)"
     )]
     Corrupt {
         path: PathBuf,
@@ -213,6 +241,35 @@ impl Lock {
     }
 }
 
+impl Lock {
+    /// The lock at `path` if no other process holds it, `Ok(None)` (at once) if another
+    /// process of this user does; a holder of another user is an error at once (not a lab
+    /// process of this lab: it would never let go). The file gets the lock's mode.
+    pub fn try_acquire_own(path: &Path) -> Result<Option<Self>, JournalError> {
+        use nix::fcntl::{Flock, FlockArg};
+        let io_err = |err| JournalError::Io {
+            path: path.to_path_buf(),
+            err,
+        };
+        let file = crate::perms::open_file(path, crate::perms::LOCK_MODE, false).map_err(io_err)?;
+        match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
+            Ok(guard) => Ok(Some(Self { _guard: guard })),
+            Err((file, nix::errno::Errno::EWOULDBLOCK)) => {
+                let me = nix::unistd::geteuid().as_raw();
+                match lock_holder(&file) {
+                    Some((pid, uid)) if uid != me => Err(JournalError::LockHeld {
+                        path: path.to_path_buf(),
+                        pid,
+                        uid,
+                    }),
+                    _ => Ok(None),
+                }
+            }
+            Err((_, e)) => Err(io_err(io::Error::from(e))),
+        }
+    }
+}
+
 /// The process holding a `flock` on `file` and its uid, from `/proc/locks`.
 fn lock_holder(file: &File) -> Option<(u32, u32)> {
     use std::os::unix::fs::MetadataExt;
@@ -268,6 +325,7 @@ impl Journal {
         let path = state_dir.join("journal");
         let file =
             crate::perms::open_file(&path, crate::perms::FILE_MODE, true).map_err(io_err(&path))?;
+        drop_torn_tail(&file).map_err(io_err(&path))?;
         Ok(Self {
             path,
             file,
@@ -333,7 +391,59 @@ impl Journal {
     }
 
     /// Turns this process's provisional objects into `life` objects (the operation finished).
+    /// A persistent operation also adopts the session objects it stands on: the folders
+    /// around what it made (a session's `links/sut` holding this operation's link pin would
+    /// otherwise go, or stay reported as holding what the lab did not make, when the session
+    /// ends).
     pub fn commit(&mut self, life: Lifetime) -> Result<(), JournalError> {
+        self.commit_adopting(life, &|_| false)
+    }
+
+    /// [`Journal::commit`], adopting as well, for a persistent operation, every session
+    /// object whose path `also` accepts (with the folders above it): what the operation uses
+    /// without having made it (the HIKe VM a session made, under a script loaded from a
+    /// shell).
+    pub fn commit_adopting(
+        &mut self,
+        life: Lifetime,
+        also: &dyn Fn(&Path) -> bool,
+    ) -> Result<(), JournalError> {
+        if life == Lifetime::Persistent {
+            let entries = self.entries()?;
+            let path_of = |r: &Resource| r.bpffs_path().cloned();
+            // what the operation made, and what it adopts: the folders above both go too
+            let mut standing: Vec<PathBuf> = entries
+                .iter()
+                .filter(|e| e.owner == self.owner && e.life == Lifetime::Provisional)
+                .filter_map(|e| path_of(&e.res))
+                .collect();
+            standing.extend(
+                entries
+                    .iter()
+                    .filter(|e| e.life == Lifetime::Session)
+                    .filter_map(|e| path_of(&e.res))
+                    .filter(|p| also(p)),
+            );
+            let adopt: Vec<Resource> = entries
+                .iter()
+                .filter(|e| e.life == Lifetime::Session)
+                .filter(|e| {
+                    path_of(&e.res).is_some_and(|p| {
+                        also(&p)
+                            || (matches!(e.res, Resource::Dir { .. })
+                                && standing.iter().any(|s| s != &p && s.starts_with(&p)))
+                    })
+                })
+                .map(|e| e.res.clone())
+                .collect();
+            for res in adopt {
+                self.append(&Record::Adopt {
+                    res,
+                    owner: self.owner,
+                    life,
+                })?;
+            }
+        }
         self.append(&Record::Commit {
             owner: self.owner,
             life,
@@ -343,6 +453,11 @@ impl Journal {
     /// The live entries, oldest first.
     pub fn entries(&self) -> Result<Vec<Entry>, JournalError> {
         replay(&self.path)
+    }
+
+    /// The pins and directories recorded as the lab's (under the lock).
+    pub fn recorded(&self) -> Result<std::collections::HashSet<PathBuf>, JournalError> {
+        Ok(bpffs_paths(self.entries()?))
     }
 
     /// Rewrites the journal with only the live entries (atomic rename).
@@ -380,6 +495,28 @@ impl Journal {
     }
 }
 
+/// Cuts a last line without its newline off the journal (held under the lock): the start of
+/// a record whose write did not finish (a full disk, or the page cache lost in a power cut
+/// before the file reached the disk). It announced an object that was never made, since
+/// records are written first; left there, the next record would be appended to the same
+/// line, and that line, no longer the last, would make the whole journal unreadable.
+fn drop_torn_tail(file: &File) -> io::Result<()> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut f = file;
+    let len = f.metadata()?.len();
+    if len == 0 {
+        return Ok(());
+    }
+    let mut text = Vec::with_capacity(len as usize);
+    f.seek(SeekFrom::Start(0))?;
+    f.read_to_end(&mut text)?;
+    if text.last() == Some(&b'\n') {
+        return Ok(());
+    }
+    let keep = text.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    file.set_len(keep as u64)
+}
+
 /// The live entries of the journal at `path`, oldest first (no lock needed: the journal is
 /// appended to and replaced by rename, so a reader sees a whole version of it).
 fn replay(path: &Path) -> Result<Vec<Entry>, JournalError> {
@@ -415,6 +552,12 @@ fn replay(path: &Path) -> Result<Vec<Entry>, JournalError> {
                 live.push(Entry { res, owner, life });
             }
             Record::Del { res } => live.retain(|e| e.res != res),
+            Record::Adopt { res, owner, life } => {
+                if let Some(e) = live.iter_mut().find(|e| e.res == res) {
+                    e.owner = owner;
+                    e.life = life;
+                }
+            }
             Record::Commit { owner, life } => {
                 for e in live.iter_mut() {
                     if e.owner == owner && e.life == Lifetime::Provisional {
@@ -436,14 +579,7 @@ fn line_count(path: &Path) -> usize {
 /// The pins and directories the journal in `state_dir` records as the lab's, read without
 /// taking the lock (for read-only commands): empty when there is no journal.
 pub fn recorded_paths(state_dir: &Path) -> std::collections::HashSet<PathBuf> {
-    replay(&state_dir.join("journal"))
-        .unwrap_or_default()
-        .into_iter()
-        .filter_map(|e| match e.res {
-            Resource::Pin { path } | Resource::Dir { path } => Some(path),
-            _ => None,
-        })
-        .collect()
+    bpffs_paths(replay(&state_dir.join("journal")).unwrap_or_default())
 }
 
 #[cfg(test)]
@@ -483,6 +619,66 @@ mod tests {
     }
 
     #[test]
+    fn a_persistent_commit_adopts_the_session_folders_and_objects_it_stands_on() {
+        let d = tmpdir("adopt");
+        let mut j = Journal::open(&d).unwrap();
+        let session = Owner {
+            pid: 1,
+            start: 12345,
+        };
+        let dir = |p: &str| Resource::Dir { path: p.into() };
+        let pin = |p: &str| Resource::Pin { path: p.into() };
+        // a session made these
+        for r in [
+            dir("/b/links"),
+            dir("/b/links/sut"),
+            dir("/b/links/clt"),
+            dir("/b/maps/system"),
+            pin("/b/maps/system/vm"),
+            pin("/b/maps/lab/counter"),
+        ] {
+            j.append(&Record::Add {
+                res: r,
+                owner: session,
+                life: Lifetime::Session,
+            })
+            .unwrap();
+        }
+        // this operation makes a pin in the session's folder, and uses the system maps
+        j.add(pin("/b/links/sut/loader"), Lifetime::Provisional)
+            .unwrap();
+        j.commit_adopting(Lifetime::Persistent, &|p| p.starts_with("/b/maps/system"))
+            .unwrap();
+        let me = j.owner();
+        let of = |j: &Journal, r: &Resource| {
+            j.entries()
+                .unwrap()
+                .into_iter()
+                .find(|e| &e.res == r)
+                .map(|e| (e.owner == me, e.life))
+                .unwrap()
+        };
+        for r in [
+            dir("/b/links"),
+            dir("/b/links/sut"),
+            dir("/b/maps/system"),
+            pin("/b/maps/system/vm"),
+            pin("/b/links/sut/loader"),
+        ] {
+            assert_eq!(of(&j, &r), (true, Lifetime::Persistent), "{r}");
+        }
+        for r in [dir("/b/links/clt"), pin("/b/maps/lab/counter")] {
+            assert_eq!(of(&j, &r), (false, Lifetime::Session), "{r}");
+        }
+        // a session's own commit adopts nothing; compaction keeps what was adopted
+        j.commit(Lifetime::Session).unwrap();
+        j.compact().unwrap();
+        assert_eq!(of(&j, &dir("/b/links")), (true, Lifetime::Persistent));
+        assert_eq!(j.entries().unwrap().len(), 7);
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
     fn dead_owner_makes_leftovers() {
         let e = Entry {
             res: Resource::Dir { path: "/x".into() },
@@ -515,6 +711,36 @@ mod tests {
             j.entries(),
             Err(JournalError::Corrupt { line: 1, .. })
         ));
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+    /// A torn last line (a full disk, a power cut) and then the next command's records: the
+    /// journal stays readable, with the new records (appended to the torn line, they made
+    /// every later command fail on a "damaged" journal).
+    #[test]
+    fn records_after_a_torn_last_line_are_read() {
+        let d = tmpdir("torn-then");
+        std::fs::create_dir_all(&d).unwrap();
+        let good = r#"{"op":"add","res":{"kind":"dir","path":"/x"},"owner":{"pid":1,"start":1},"life":"persistent"}"#;
+        std::fs::write(
+            d.join("journal"),
+            format!("{good}\n{{\"op\":\"add\",\"res\":{{\"ki"),
+        )
+        .unwrap();
+        let mut j = Journal::open(&d).unwrap();
+        let y = Resource::Dir { path: "/y".into() };
+        j.add(y.clone(), Lifetime::Persistent).unwrap();
+        drop(j);
+        let mut j = Journal::open(&d).unwrap();
+        j.add(Resource::Dir { path: "/z".into() }, Lifetime::Persistent)
+            .unwrap();
+        j.del(&y).unwrap();
+        let paths: Vec<String> = j
+            .entries()
+            .unwrap()
+            .into_iter()
+            .map(|e| e.res.to_string())
+            .collect();
+        assert_eq!(paths, ["directory /x", "directory /z"]);
         std::fs::remove_dir_all(&d).unwrap();
     }
 }

@@ -37,6 +37,18 @@ pub fn crash_point(name: &str) {
     }
 }
 
+/// Slowness injection for tests: whether `ECLAT_LAB_SLOW_AT` names `name` (a test makes the
+/// lab as slow there as the slowest machine it met, where waiting for something was not
+/// enough: say a swap check whose swap is done only after all its traffic is out, as on a
+/// box under software emulation).
+pub fn slow_at(name: &str) -> bool {
+    use std::sync::OnceLock;
+    static AT: OnceLock<Option<String>> = OnceLock::new();
+    AT.get_or_init(|| std::env::var("ECLAT_LAB_SLOW_AT").ok())
+        .as_deref()
+        == Some(name)
+}
+
 /// `ECLAT_LAB_CRASH_AT`, read once.
 fn crash_at() -> Option<&'static str> {
     use std::sync::OnceLock;

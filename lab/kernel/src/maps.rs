@@ -337,6 +337,54 @@ pub fn sum_per_cpu(raw: &[u8], value_size: usize, ncpu: usize) -> Vec<u8> {
 /// Reads every entry (at most `limit`).
 pub fn dump(map: &MapRef, limit: usize) -> Result<Dump, MapError> {
     let data = open(map)?;
+    dump_open(map, &data, limit)
+}
+
+/// A map kept open between readings (the TUI's panels read theirs ten times a second):
+/// whether its name still pins the same map is one `stat` of the pin (pinning anew, as a
+/// reload does, makes a new inode), instead of opening the pin and asking the kernel for
+/// the map's info before every reading.
+#[derive(Debug)]
+pub struct OpenMap {
+    map: MapRef,
+    data: MapData,
+    /// the pin's device and inode when it was opened
+    pin: (u64, u64),
+}
+
+fn pin_identity(path: &Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
+}
+
+impl OpenMap {
+    pub fn open(map: MapRef) -> Result<Self, MapError> {
+        // the identity first: a pin replaced between the two is then seen as changed at the
+        // next reading, never the other way round
+        let pin = pin_identity(&map.path).ok_or_else(|| MapError::NotFound {
+            name: map.name.clone(),
+            hint: " (it was unpinned while being opened)".into(),
+        })?;
+        let data = open(&map)?;
+        Ok(Self { map, data, pin })
+    }
+
+    pub fn map(&self) -> &MapRef {
+        &self.map
+    }
+
+    /// Is the map still pinned where it was found (not unpinned, not replaced)?
+    pub fn current(&self) -> bool {
+        pin_identity(&self.map.path) == Some(self.pin)
+    }
+
+    /// Its entries, as [`dump`] reads them.
+    pub fn dump(&self, limit: usize) -> Result<Dump, MapError> {
+        dump_open(&self.map, &self.data, limit)
+    }
+}
+
+fn dump_open(map: &MapRef, data: &MapData, limit: usize) -> Result<Dump, MapError> {
     let fd = data.fd();
     let io = |what| {
         let path = map.path.clone();
@@ -599,6 +647,8 @@ pub fn delete(map: &MapRef, key: &str) -> Result<bool, MapError> {
             encode("key", &map.name, parse_number("key", key)?, map.key_size)?
         }
         "array" | "percpu_array" => {
+            // a key out of range is said as such: the advice below would name it
+            parse_slot(map, key)?;
             return Err(MapError::NotDeletable {
                 name: map.name.clone(),
                 why: format!(

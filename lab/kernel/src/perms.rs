@@ -75,6 +75,18 @@ pub fn check_controlled(
     }
 }
 
+/// Takes write permission for the group and others out of the process's umask (keeping
+/// whatever else it masks), once, at the start of the binary: what the lab, its threads and
+/// the tools it runs (clang, bpftool, the kernel for a socket) create without an explicit mode
+/// is then never writable by another user, whatever umask the lab was started with (under
+/// `umask 000`, the HIKe instances of `test` and the checks came out 0777 below the lab's
+/// root, and the headers `module build` compiles with 0666).
+pub fn no_write_for_others() {
+    use nix::sys::stat::{Mode, umask};
+    let old = umask(Mode::from_bits_truncate(0o022));
+    umask(old | Mode::from_bits_truncate(0o022));
+}
+
 /// Creates folder `path` with `mode` exactly (not masked by the umask). Returns whether it
 /// made it (false: it was there).
 pub fn make_dir(path: &Path, mode: u32) -> io::Result<bool> {
@@ -185,6 +197,31 @@ pub fn as_invoking_user<T: Send>(f: impl FnOnce() -> T + Send) -> io::Result<T> 
         return Ok(f());
     };
     as_user(uid, gid, f)
+}
+
+/// Opens a file a command reads on the invoking user's behalf (a script, a topology file, a
+/// capture, an object or source they name) with their rights under `sudo`: a file they could
+/// not read themselves (`/etc/shadow`, another learner's) is refused as it would be to them,
+/// instead of being read by root and quoted back in a diagnostic. As root without sudo, a
+/// plain open.
+pub fn open_as_invoking_user(path: &Path) -> io::Result<std::fs::File> {
+    as_invoking_user(|| std::fs::File::open(path))?
+}
+
+/// Reads a whole file the invoking user names, with their rights (see
+/// [`open_as_invoking_user`]).
+pub fn read_as_invoking_user(path: &Path) -> io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut data = Vec::new();
+    open_as_invoking_user(path)?.read_to_end(&mut data)?;
+    Ok(data)
+}
+
+/// Reads a whole text file the invoking user names, with their rights (see
+/// [`open_as_invoking_user`]).
+pub fn read_to_string_as_invoking_user(path: &Path) -> io::Result<String> {
+    String::from_utf8(read_as_invoking_user(path)?)
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
 }
 
 /// Runs `f` on a thread of its own whose effective uid and gid are `uid` and `gid` (no

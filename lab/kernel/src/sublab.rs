@@ -35,21 +35,19 @@ pub fn create(env: &LabEnv, tag: &str) -> Result<LabEnv, SubLabError> {
         ns_prefix: format!("{}{id}-", env.ns_prefix),
     };
     let mut j = Journal::open(&env.state_dir)?;
-    crate::bpffs::ensure_root(env, &mut j).map_err(|e| SubLabError::Io {
-        path: env.bpffs_root.display().to_string(),
-        err: std::io::Error::other(e.to_string()),
+    // the area its root goes in (the root itself is the scratch lab's to make and record),
+    // recorded as the lab's before it exists, as `bpffs::Scratch` makes `tmp/`
+    let area = env.bpffs_root.join("scratch");
+    crate::bpffs::ensure_dir(env, &mut j, &area, Lifetime::Persistent).map_err(|e| {
+        SubLabError::Io {
+            path: area.display().to_string(),
+            err: std::io::Error::other(e.to_string()),
+        }
     })?;
     j.add(resource(&sub), Lifetime::Provisional)?;
     drop(j);
     std::fs::create_dir_all(&sub.state_dir).map_err(|err| SubLabError::Io {
         path: sub.state_dir.display().to_string(),
-        err,
-    })?;
-    // the area its root goes in (the root itself is the scratch lab's to make and record),
-    // as `bpffs::Scratch` makes `tmp/`: removed again once empty
-    let area = env.bpffs_root.join("scratch");
-    std::fs::create_dir_all(&area).map_err(|err| SubLabError::Io {
-        path: area.display().to_string(),
         err,
     })?;
     Ok(sub)
@@ -91,17 +89,19 @@ pub fn open_kept(env: &LabEnv, tag: &str, life: Lifetime) -> Result<Option<Kept>
     };
     let mut j = Journal::open(&env.state_dir)?;
     let recorded = j.entries()?.iter().any(|e| e.res == resource(&sub));
-    if !recorded {
-        crate::bpffs::ensure_root(env, &mut j).map_err(|e| SubLabError::Io {
-            path: env.bpffs_root.display().to_string(),
+    // the area its root goes in, recorded as the lab's before it exists
+    let area = env.bpffs_root.join("scratch");
+    crate::bpffs::ensure_dir(env, &mut j, &area, Lifetime::Persistent).map_err(|e| {
+        SubLabError::Io {
+            path: area.display().to_string(),
             err: std::io::Error::other(e.to_string()),
-        })?;
+        }
+    })?;
+    if !recorded {
         j.add(resource(&sub), life)?;
     }
     drop(j);
     std::fs::create_dir_all(&sub.state_dir).map_err(io(&sub.state_dir))?;
-    let area = env.bpffs_root.join("scratch");
-    std::fs::create_dir_all(&area).map_err(io(&area))?;
     let kept = Kept {
         env: sub,
         _lock: lock,

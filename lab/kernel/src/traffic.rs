@@ -189,6 +189,27 @@ pub fn validate(spec: &Spec) -> Result<(), TrafficError> {
             RATE_RANGE.0, RATE_RANGE.1
         )));
     }
+    if let Some(to) = spec.to {
+        let why = match to {
+            IpAddr::V6(a) if a.segments()[0] & 0xffc0 == 0xfe80 => Some(
+                "a link-local address is the same on every link, so it needs an interface the \
+                 generator does not take",
+            ),
+            IpAddr::V6(a) if a.is_multicast() && matches!(spec.kind, Kind::Icmp) => {
+                Some("an echo request goes to one address, not to a multicast group")
+            }
+            IpAddr::V4(a) if a.is_multicast() || a.is_broadcast() => {
+                Some("the lab's IPv4 routes lead to single addresses, not to groups or broadcast")
+            }
+            _ => None,
+        };
+        if let Some(why) = why {
+            return Err(TrafficError::Bad(format!(
+                "--to {to}: {why}; send to an address of a node (`eclat-lab topo status` lists \
+                 them, like fc01::2 on sut)"
+            )));
+        }
+    }
     if let Kind::Flows { flows, sport, .. } = spec.kind {
         if flows == 0 {
             return Err(TrafficError::Bad("--flows must be at least 1".into()));
@@ -603,7 +624,8 @@ fn pcap(
         let node = spec.from.clone();
         move |err| TrafficError::Io { node, what, err }
     };
-    let f = std::fs::File::open(file).map_err(io_err(format!("open {}", file.display())))?;
+    let f = crate::perms::open_as_invoking_user(file)
+        .map_err(io_err(format!("open {}", file.display())))?;
     let mut reader = pcap_file::pcap::PcapReader::new(f)
         .map_err(|e| TrafficError::Bad(format!("{}: not a pcap file: {e}", file.display())))?;
     if reader.header().datalink != pcap_file::DataLink::ETHERNET {

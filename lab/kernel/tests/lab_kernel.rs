@@ -872,3 +872,59 @@ fn a_process_probes_are_listed_once_attached() {
         vec![]
     );
 }
+
+/// The TUI's panels keep their maps open between readings (`maps::OpenMap`): the pin's
+/// identity tells them when the name pins another map (a reload pins its maps anew), and
+/// until then a reading needs no pin lookup.
+#[test]
+fn an_open_map_notices_a_map_pinned_anew_under_its_name() {
+    let lab = Lab::new("openmap");
+    // the test's own folders (made here, not through the lab's journal, so the lab's reset
+    // leaves them): removed when empty, the instance's root with them, even after a failure
+    struct Gone(std::path::PathBuf, std::path::PathBuf);
+    impl Drop for Gone {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(self.0.join("m"));
+            for d in [self.0.as_path(), &self.1.join("maps"), &self.1] {
+                let _ = std::fs::remove_dir(d);
+            }
+        }
+    }
+    let dir = Gone(
+        lab.env.bpffs_root.join("maps/openmap-test"),
+        lab.env.bpffs_root.clone(),
+    );
+    std::fs::create_dir_all(&dir.0).unwrap();
+    let pin = dir.0.join("m");
+    let create = || {
+        let st = std::process::Command::new("bpftool")
+            .args(["map", "create"])
+            .arg(&pin)
+            .args(["type", "array", "key", "4", "value", "8", "entries", "2"])
+            .args(["name", "openmap"])
+            .status()
+            .expect("bpftool (the README's setup installs it)");
+        assert!(st.success(), "bpftool map create {}", pin.display());
+    };
+    let value = |m: &maps::OpenMap| match &m.dump(4).unwrap().rows[0].value {
+        maps::Value::Int(v) => *v,
+        other => panic!("{other:?}"),
+    };
+    let base = lab.env.bpffs_root.join("maps");
+    create();
+    let first = maps::OpenMap::open(maps::map_ref(&pin, &base).unwrap()).unwrap();
+    assert!(first.current());
+    maps::set(first.map(), "0", "7").unwrap();
+    assert_eq!(value(&first), 7);
+    std::fs::remove_file(&pin).unwrap();
+    assert!(!first.current(), "the map was unpinned");
+    create();
+    assert!(
+        !first.current(),
+        "another map is pinned under the same name"
+    );
+    let second = maps::OpenMap::open(maps::map_ref(&pin, &base).unwrap()).unwrap();
+    assert!(second.current());
+    assert_eq!(value(&second), 0);
+    assert_eq!(value(&first), 7, "the first stays open on its own map");
+}

@@ -108,6 +108,11 @@ impl Catalog {
         self.signatures = s;
     }
 
+    /// How many of the learner's modules the catalog holds.
+    pub fn learner_count(&self) -> usize {
+        self.learner.len()
+    }
+
     /// Makes the learner's modules `modules` (package -> object file, as the HIKe store
     /// records them) importable, and forgets the ones no longer recorded.
     pub fn sync_learner(&mut self, modules: &BTreeMap<String, String>) {
@@ -219,6 +224,24 @@ impl Catalog {
         v.sort();
         v.dedup();
         v
+    }
+
+    /// Does the map pinned at `maps/<package>/<loader>/<map>` hold chain IDs as values? A
+    /// loader's map does (key -> the chain the loader boots): the lab shows those values as it
+    /// names chains (`0x40000001`), never as decimal counters.
+    pub fn holds_chain_ids(&self, map_path: &str) -> bool {
+        let mut parts = map_path.split('/');
+        let (Some(package), Some(loader), Some(map), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return false;
+        };
+        self.all()
+            .filter(|p| p.meta.package == package && p.is_loader_package())
+            .flat_map(|p| &p.meta.loaders)
+            .filter(|l| l.name == loader)
+            .flat_map(|l| &l.maps)
+            .any(|m| m.name == map && m.value.size == 4)
     }
 
     /// Key and value layouts (from BTF) of a map pinned at `maps/<package>/.../<map>`.

@@ -46,6 +46,8 @@ pub struct ExecOptions {
 
 /// How long an interrupted command gets to print and end before it is killed.
 pub const INTERRUPT_GRACE: Duration = Duration::from_secs(5);
+/// How long a stopped command in a session has to end before it gets Ctrl-C again.
+pub const INTERRUPT_AGAIN: Duration = Duration::from_secs(1);
 
 pub(crate) fn code_of(status: std::process::ExitStatus) -> i32 {
     use std::os::unix::process::ExitStatusExt;
@@ -207,14 +209,25 @@ impl Lab {
                     let mut run = eclat_kernel::exec::spawn(env, &node, &argv)?;
                     let mut text = String::new();
                     let mut interrupted_at = None;
+                    let mut sent_at = std::time::Instant::now();
                     loop {
                         if interrupted_at.is_none() && cancel.is_cancelled() {
                             run.interrupt();
                             interrupted_at = Some(std::time::Instant::now());
+                            sent_at = std::time::Instant::now();
                             r.interrupted = true;
                         }
                         if interrupted_at.is_some_and(|t| t.elapsed() > INTERRUPT_GRACE) {
                             break;
+                        }
+                        // a command can miss a Ctrl-C (bpftrace looks for one between its
+                        // waits for events, and one that comes while it attaches is seen only
+                        // at the next): still running a second later, it gets another, as a
+                        // person would press it again. A second is long enough for a handler
+                        // of the first (a Python script printing its count) to have finished.
+                        if interrupted_at.is_some() && sent_at.elapsed() >= INTERRUPT_AGAIN {
+                            run.interrupt();
+                            sent_at = std::time::Instant::now();
                         }
                         match run.next_line(Duration::from_millis(50)) {
                             Next::Line(l) => {

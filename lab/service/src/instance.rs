@@ -58,16 +58,40 @@ impl Lab {
     }
 
     /// The operation finished: what it created stays (for the session, or until `reset`).
+    /// An operation from a shell (persistent) adopts the HIKe instance a TUI session made:
+    /// its chains run on that VM and those programs, which must not go when the session
+    /// ends.
     pub(crate) fn commit(&self, hike: &mut Hike) -> Result<()> {
+        let root = self.env().bpffs_root.clone();
         hike.journal()
             .context("the lab's HIKe instance was opened without its journal")?
-            .commit(self.life())?;
+            .commit_adopting(self.life(), &|p| in_hike_instance(&root, p))?;
         Ok(())
     }
 
     /// Where `module build` keeps the module API headers it hands to clang.
     pub(crate) fn include_dir(&self) -> std::path::PathBuf {
         self.env().state_dir.join("include")
+    }
+}
+
+/// Is `path` part of the lab's HIKe instance: the VM, its system maps and the packages of
+/// programs registered with it (not the plain XDP programs, the objects of `xdp load`, nor
+/// the cubes, which live in areas of their own)?
+pub(crate) fn in_hike_instance(root: &std::path::Path, path: &std::path::Path) -> bool {
+    let Ok(rel) = path.strip_prefix(root) else {
+        return false;
+    };
+    let mut parts = rel.components().map(|c| c.as_os_str().to_string_lossy());
+    match (parts.next().as_deref(), parts.next()) {
+        (Some("maps" | "progs"), Some(area)) => {
+            area != eclat_kernel::xdp::OBJ_AREA
+                && area != eclat_kernel::xdp::CUBE_AREA
+                && !eclat_model::prebuilt::PROGRAMS
+                    .iter()
+                    .any(|p| p.package == area)
+        }
+        _ => false,
     }
 }
 

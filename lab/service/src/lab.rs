@@ -52,6 +52,9 @@ struct Inner {
     origin: Origin,
     /// read from the embedded objects' BTF the first time it is needed
     catalog: OnceLock<Mutex<Catalog>>,
+    /// the HIKe store as the catalog last followed it ([`crate::store::stamp`]): while it
+    /// stays the same, the store is not read again
+    catalog_follows: Mutex<Option<crate::store::Stamp>>,
     trace: Hub,
     /// what recoveries removed since a face last asked ([`Lab::take_recovered`])
     recovered: Mutex<Recovered>,
@@ -77,6 +80,7 @@ impl Lab {
             env,
             origin,
             catalog: OnceLock::new(),
+            catalog_follows: Mutex::new(None),
             recovered: Mutex::new(Recovered::default()),
         }))
     }
@@ -110,7 +114,21 @@ impl Lab {
             .catalog
             .get_or_init(|| Mutex::new(Catalog::embedded()));
         let mut c = m.lock().unwrap_or_else(|p| p.into_inner());
-        c.sync_learner(&crate::store::peek(&self.0.env).modules);
+        // the learner's modules follow the store; reading it is skipped while it is the
+        // same file as last time (the TUI's panels ask ten times a second)
+        let now = crate::store::stamp(&self.0.env);
+        let mut seen = self
+            .0
+            .catalog_follows
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if *seen != Some(now) {
+            let modules = crate::store::peek(&self.0.env).modules;
+            c.sync_learner(&modules);
+            // a module that could not be read is tried again next time
+            *seen = (c.learner_count() == modules.len()).then_some(now);
+        }
+        drop(seen);
         c
     }
 

@@ -55,6 +55,10 @@ pub struct MapRow {
     /// a name for the key the lab knows (an abort reason of `hvm_stats`)
     #[serde(skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
+    /// the value is a chain ID (a loader's map: key -> the chain it boots); `value_text` shows
+    /// it in hex as `chain list` names chains; false (and absent) otherwise
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub chain_id: bool,
     /// the key's raw bytes (not serialized)
     #[serde(skip)]
     pub key_bytes: Vec<u8>,
@@ -76,8 +80,11 @@ impl MapRow {
             .clone()
             .unwrap_or_else(|| self.value.to_string())
     }
-    /// The value as a number, when it is one.
+    /// The value as a number that counts, when it is one (a chain ID is a name, not a count).
     pub fn number(&self) -> Option<u64> {
+        if self.chain_id {
+            return None;
+        }
         match self.value {
             Value::Int(v) => Some(v),
             _ => None,
@@ -208,6 +215,7 @@ pub(crate) fn decode(cat: &Catalog, d: maps::Dump, programs: &HashMap<u32, Strin
         _ => PerCpu::Summed,
     };
     let prog_array = d.map.map_type == "prog_array";
+    let chain_ids = cat.holds_chain_ids(&d.map.name);
     let rows = d
         .rows
         .into_iter()
@@ -225,8 +233,13 @@ pub(crate) fn decode(cat: &Catalog, d: maps::Dump, programs: &HashMap<u32, Strin
                 None => (None, None, vec![]),
             };
             let program = prog_array.then(|| prog_name(programs, &r.value));
+            let value_text = match (&r.value, chain_ids) {
+                (Value::Int(id), true) => Some(format!("{id:#x}")),
+                _ => value_text,
+            };
             MapRow {
                 label: key_label(&d.map, &r.key),
+                chain_id: chain_ids,
                 key: r.key,
                 value: r.value,
                 key_text,
@@ -480,12 +493,13 @@ pub struct Sample {
     pub result: Result<Option<MapDump>, String>,
 }
 
-/// Reads the maps of the TUI's panels, remembering where each is pinned between readings
-/// (a reading is a few map lookups; finding the pin walks the lab's bpffs root).
+/// Reads the maps of the TUI's panels, keeping each open between readings (a reading is a
+/// few map lookups; finding the pin walks the lab's bpffs root, and opening it asks the
+/// kernel for the map's info).
 #[derive(Debug)]
 pub struct Sampler {
     lab: Lab,
-    found: HashMap<String, MapRef>,
+    found: HashMap<String, maps::OpenMap>,
 }
 
 impl Sampler {
@@ -500,34 +514,36 @@ impl Sampler {
     /// racing a cleanup never creates anything.
     pub fn sample(&mut self, names: &[String]) -> Vec<Sample> {
         let env = self.lab.env().clone();
+        let catalog = self.lab.catalog();
         names
             .iter()
             .map(|name| {
                 let at = Instant::now();
-                let mref = match self.found.get(name) {
-                    Some(m) => Ok(m.clone()),
-                    None => maps::find(&env, name),
-                };
-                let result = match mref {
-                    Err(MapError::NotFound { .. }) => Ok(None),
-                    Err(e) => Err(e.to_string()),
-                    Ok(m) => match maps::dump(&m, 64) {
-                        Ok(d) => {
-                            self.found.insert(name.clone(), m);
-                            Ok(Some(decode(&self.lab.catalog(), d, &HashMap::new())))
-                        }
-                        // unpinned since (topology down, reset): look it up again next time
-                        Err(_) => {
-                            self.found.remove(name);
-                            Ok(None)
-                        }
-                    },
-                };
-                Sample {
+                let sample = |result| Sample {
                     name: name.clone(),
                     at,
                     result,
+                };
+                // not open yet, or unpinned or pinned anew since (topology down, reset, a
+                // reload): found and opened again
+                if !self.found.get(name).is_some_and(|m| m.current()) {
+                    self.found.remove(name);
+                    match maps::find(&env, name).and_then(maps::OpenMap::open) {
+                        Ok(m) => {
+                            self.found.insert(name.clone(), m);
+                        }
+                        Err(MapError::NotFound { .. }) => return sample(Ok(None)),
+                        Err(e) => return sample(Err(e.to_string())),
+                    }
                 }
+                sample(match self.found[name].dump(64) {
+                    Ok(d) => Ok(Some(decode(&catalog, d, &HashMap::new()))),
+                    // gone since: looked up again next time
+                    Err(_) => {
+                        self.found.remove(name);
+                        Ok(None)
+                    }
+                })
             })
             .collect()
     }
@@ -535,5 +551,59 @@ impl Sampler {
     /// Forgets where the maps were (the panels changed).
     pub fn forget(&mut self) {
         self.found.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dump(name: &str, value: u32) -> maps::Dump {
+        maps::Dump {
+            map: MapRef {
+                name: name.into(),
+                path: Default::default(),
+                map_type: "hash".into(),
+                key_size: 2,
+                value_size: 4,
+                max_entries: 64,
+                id: 1,
+            },
+            rows: vec![maps::Row {
+                key: Value::Int(5000),
+                value: Value::Int(value as u64),
+                key_bytes: 5000u16.to_le_bytes().to_vec(),
+                value_bytes: value.to_le_bytes().to_vec(),
+                per_cpu: vec![],
+            }],
+        }
+    }
+
+    /// A loader's map holds chain IDs: shown as `chain list` names them, and not a counter
+    /// (no rate, no sparkline in the TUI's panel).
+    #[test]
+    fn a_loaders_chain_ids_are_shown_in_hex() {
+        let cat = Catalog::embedded();
+        let d = decode(
+            &cat,
+            dump(
+                "hike_default/udp_dport_classifier/udp_dport_classifier_map",
+                0x4000_0004,
+            ),
+            &HashMap::new(),
+        );
+        let r = &d.rows[0];
+        assert_eq!(r.key_shown(), "5000");
+        assert_eq!(r.value_shown(), "0x40000004");
+        assert!(r.chain_id);
+        assert_eq!(r.number(), None);
+        // a program's map of the same shape counts
+        let d = decode(
+            &cat,
+            dump("hike_default/monitor/map_pcpu_mon", 7),
+            &HashMap::new(),
+        );
+        assert!(!d.rows[0].chain_id);
+        assert_eq!(d.rows[0].number(), Some(7));
     }
 }

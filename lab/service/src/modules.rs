@@ -218,8 +218,8 @@ impl Lab {
             file.to_path_buf()
         };
         let object = std::fs::canonicalize(&object).unwrap_or(object);
-        let data =
-            std::fs::read(&object).with_context(|| format!("reading {}", object.display()))?;
+        let data = eclat_kernel::perms::read_as_invoking_user(&object)
+            .with_context(|| format!("reading {}", object.display()))?;
         let m = meta::read(&package, &data)
             .map_err(|e| anyhow::anyhow!("{}: {e}", object.display()))?;
         if m.programs.is_empty() {

@@ -65,7 +65,9 @@ pub struct LoadReport {
     pub programs: Vec<(String, u32)>,
     /// loader entries written
     pub entries: usize,
-    /// loaders attached (`package.loader on node:dev`)
+    /// loaders attached (`package.loader on node:dev`; `(in place of PROGRAM, detached)`
+    /// after it when the lab had another program attached there, `(already attached)` when
+    /// the loader was)
     pub attached: Vec<String>,
     /// a reload: the previous version is gone
     pub replaced: bool,
@@ -355,20 +357,22 @@ impl Lab {
             let already = xdp::attachments(self.env())
                 .iter()
                 .any(|x| x.node == a.node && x.dev == a.dev && x.program == a.loader);
-            if !already {
-                // the lab's other attachment on that interface (e.g. xdp_counter) gives way
-                if let Some(j) = hike.journal() {
-                    let _ = xdp::detach(self.env(), j, &a.node, &a.dev);
+            let mut note = String::new();
+            if already {
+                note.push_str(" (already attached)");
+            } else {
+                // the lab's other attachment on that interface (e.g. xdp_counter) gives way,
+                // and the report says so: it stops counting from here
+                if let Some(j) = hike.journal()
+                    && let Ok(gone) = xdp::detach(self.env(), j, &a.node, &a.dev)
+                {
+                    note = format!(" (in place of {gone}, detached)");
                 }
                 hike.attach_to_node(self.env(), &a.package, &a.loader, &a.node, &a.dev)?;
             }
             attached.push(format!(
-                "{}.{} on {}:{}{}",
-                a.package,
-                a.loader,
-                a.node,
-                a.dev,
-                if already { " (already attached)" } else { "" }
+                "{}.{} on {}:{}{note}",
+                a.package, a.loader, a.node, a.dev
             ));
         }
         eclat_kernel::crash_point("load:attached");

@@ -110,6 +110,19 @@ fn read(p: &Path) -> HikeStore {
         .unwrap_or_default()
 }
 
+/// What tells one state of the store from another without reading it: whether the HIKe
+/// instance is pinned, and the store file's device, inode, modification time and size (it
+/// is replaced whole when saved).
+pub type Stamp = (bool, Option<(u64, u64, i64, i64, u64)>);
+
+pub fn stamp(env: &LabEnv) -> Stamp {
+    use std::os::unix::fs::MetadataExt;
+    let file = std::fs::metadata(path(env))
+        .ok()
+        .map(|m| (m.dev(), m.ino(), m.mtime(), m.mtime_nsec(), m.len()));
+    (hike_pinned(env), file)
+}
+
 /// The store as it is, read without changing anything (completion, the catalog).
 pub fn peek(env: &LabEnv) -> HikeStore {
     if !hike_pinned(env) {

@@ -1,5 +1,6 @@
 //! Reading a learner's text file (a script, a topology) at the edge: a regular file of at
-//! most [`MAX_TEXT`] bytes, never a device or a FIFO that would be read without end.
+//! most [`MAX_TEXT`] bytes, never a device or a FIFO that would be read without end, opened
+//! with the rights of the user who ran the lab through sudo.
 
 use std::io::Read;
 use std::path::Path;
@@ -11,7 +12,9 @@ pub const MAX_TEXT: u64 = 1 << 20;
 
 /// Reads `path` as text; `what` names it in messages (`script`, `topology file`).
 pub fn read(path: &Path, what: &str) -> Result<String> {
-    let f = std::fs::File::open(path)
+    // with the rights of whoever ran the lab through sudo: root would read (and quote in a
+    // diagnostic) a file they cannot
+    let f = eclat_kernel::perms::open_as_invoking_user(path)
         .with_context(|| format!("cannot read {what} {}", path.display()))?;
     let meta = f
         .metadata()

@@ -30,7 +30,7 @@ pub struct TrafficRequest {
 pub use eclat_kernel::traffic::Kind as What;
 
 impl TrafficRequest {
-    fn spec(&self) -> Result<Spec> {
+    fn spec(&self, reply_wait: Duration) -> Result<Spec> {
         if let What::Pcap { dev, .. } = &self.what
             && dev.is_empty()
         {
@@ -45,12 +45,15 @@ impl TrafficRequest {
             kind: self.what.clone(),
             count: self.count,
             rate: self.rate,
-            reply_wait: Duration::from_millis(1000),
+            reply_wait,
         };
         traffic::validate(&spec)?;
         Ok(spec)
     }
 }
+
+/// How long `traffic --icmp` waits for echo replies after its last request.
+pub const REPLY_WAIT: Duration = Duration::from_millis(1000);
 
 /// How many packets a running generator has sent so far.
 #[derive(Debug, Clone, Default)]
@@ -71,7 +74,20 @@ impl Lab {
         progress: Progress,
         cancel: CancellationToken,
     ) -> Result<Report> {
-        let spec = req.spec()?;
+        self.traffic_waiting(req, progress, cancel, REPLY_WAIT)
+            .await
+    }
+
+    /// [`Lab::traffic`], waiting `reply_wait` after the last echo request for replies (a
+    /// generator that has all the replies it sent for ends at once).
+    pub async fn traffic_waiting(
+        &self,
+        req: TrafficRequest,
+        progress: Progress,
+        cancel: CancellationToken,
+        reply_wait: Duration,
+    ) -> Result<Report> {
+        let spec = req.spec(reply_wait)?;
         self.blocking(move |lab| Ok(traffic::send(lab.env(), &spec, &progress.0, &cancel)?))
             .await
     }
@@ -98,19 +114,27 @@ mod tests {
             payload: 64,
         };
         for rate in [1e-300, 0.0, -1.0, f64::NAN, f64::INFINITY, 1e12] {
-            let e = req(udp.clone(), Some(rate)).spec().unwrap_err().to_string();
+            let e = req(udp.clone(), Some(rate))
+                .spec(REPLY_WAIT)
+                .unwrap_err()
+                .to_string();
             assert!(e.contains("--rate"), "{rate}: {e}");
         }
-        assert!(req(udp, Some(5.0)).spec().is_ok());
+        assert!(req(udp, Some(5.0)).spec(REPLY_WAIT).is_ok());
         let big = What::Udp {
             port: 1,
             payload: usize::MAX,
         };
-        let e = req(big, None).spec().unwrap_err().to_string();
+        let e = req(big, None).spec(REPLY_WAIT).unwrap_err().to_string();
         assert!(e.contains("--size"), "{e}");
         let mut r = req(What::Icmp, None);
         r.count = Some(0);
-        assert!(r.spec().unwrap_err().to_string().contains("--count"));
+        assert!(
+            r.spec(REPLY_WAIT)
+                .unwrap_err()
+                .to_string()
+                .contains("--count")
+        );
         let e = req(
             What::Pcap {
                 file: "x.pcap".into(),
@@ -118,7 +142,7 @@ mod tests {
             },
             None,
         )
-        .spec()
+        .spec(REPLY_WAIT)
         .unwrap_err()
         .to_string();
         assert!(e.contains("--dev"), "{e}");

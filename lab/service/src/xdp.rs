@@ -139,6 +139,14 @@ impl Lab {
     ) -> Result<AttachReport> {
         self.blocking(move |lab| {
             let mut j = lab.journal()?;
+            if let Some((script, loader)) = script_attached_at(lab, &node, &dev) {
+                bail!(
+                    "{node}:{dev} runs {loader}, the loader that {script} attached (it is \
+                     loaded): attaching {program} there would stop that script's policy while \
+                     it still shows as loaded. `eclat-lab unload {script}` first (it detaches \
+                     its loader), or attach to another interface. Nothing was changed"
+                );
+            }
             Ok(xdp::attach(
                 lab.env(),
                 &mut j,
@@ -156,6 +164,14 @@ impl Lab {
     pub async fn xdp_detach(&self, node: String, dev: String) -> Result<Detached> {
         self.blocking(move |lab| {
             let mut j = lab.journal()?;
+            if let Some((script, loader)) = script_attached_at(lab, &node, &dev) {
+                bail!(
+                    "{node}:{dev} runs {loader}, the loader that {script} attached (it is \
+                     loaded): detaching it would leave that script loaded with no packet \
+                     reaching its chains. `eclat-lab unload {script}` detaches it with the rest \
+                     of the script. Nothing was changed"
+                );
+            }
             let program = xdp::detach(lab.env(), &mut j, &node, &dev)?;
             Ok(Detached { node, dev, program })
         })
@@ -272,4 +288,25 @@ pub fn prebuilt_map_types(map_path: &str) -> Option<(String, String)> {
     let meta = eclat_model::meta::read(p.package, data).ok()?;
     let sig = meta.map(map)?;
     Some((sig.key.name.clone(), sig.value.name.clone()))
+}
+
+/// The loaded script (and its `package.loader`) whose loader is attached at `node:dev` now:
+/// that attachment is the script's, as its loader entries are, and `xdp attach`, `cube
+/// attach` and `xdp detach` there would stop its policy behind its back. Read under the
+/// journal's lock (the caller holds it).
+fn script_attached_at(lab: &Lab, node: &str, dev: &str) -> Option<(String, String)> {
+    let attached = xdp::attachments(lab.env());
+    let st = crate::store::HikeStore::load(lab.env());
+    st.scripts.iter().find_map(|(script, s)| {
+        s.attach
+            .iter()
+            .find(|a| {
+                a.node == node
+                    && a.dev == dev
+                    && attached
+                        .iter()
+                        .any(|x| x.node == node && x.dev == dev && x.program == a.loader)
+            })
+            .map(|a| (script.clone(), format!("{}.{}", a.package, a.loader)))
+    })
 }

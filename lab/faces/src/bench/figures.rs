@@ -285,6 +285,10 @@ fn contains(hay: &[u8], needle: &[u8]) -> bool {
 pub fn measure_tui(bin: &Path, env: &LabEnv, idle: Duration) -> Result<TuiFigures> {
     let r = measure_inner(bin, env, idle);
     let reset = cli(bin, env, &["reset"]);
+    // its state folder (the trace, the workspace) goes too: every run left one in /tmp
+    if reset.is_ok() {
+        let _ = std::fs::remove_dir_all(&env.state_dir);
+    }
     let f = r?;
     reset?;
     Ok(f)

@@ -84,25 +84,41 @@ pub fn stat(mut v: Vec<f64>) -> Stat {
 pub struct TopoFigures {
     /// how many times each topology figure was measured (`--runs`, 15 by default)
     pub runs: u32,
-    /// `topo up` of hike-lab until the first echo reply from sut reaches tg
+    /// `eclat-lab topo up` of hike-lab as a whole process (from its start to its exit), then
+    /// the first echo reply from sut reaching tg: what a user waits for, in milliseconds
+    pub cmd_up_and_ping_ms: Stat,
+    /// `eclat-lab topo up` as a whole process, in milliseconds
+    pub cmd_up_ms: Stat,
+    /// `eclat-lab topo down` as a whole process, in milliseconds
+    pub cmd_down_ms: Stat,
+    /// `topo up` then `topo down` as whole processes, summed per run, in milliseconds
+    pub cmd_pair_ms: Stat,
+    /// in process: `topo up` of hike-lab until the first echo reply from sut reaches tg (the
+    /// breakdown of the command's time: the rest is the process's start, its recovery scan
+    /// and its exit)
     pub lab_up_and_ping_ms: Stat,
-    /// `topo up` of hike-lab alone (no ping), through the lab's netlink path, in milliseconds
+    /// in process: `topo up` of hike-lab alone (no ping), through the lab's netlink path
     pub lab_up_ms: Stat,
-    /// `topo down` of it, in milliseconds
+    /// in process: `topo down` of it
     pub lab_down_ms: Stat,
     /// echo requests of the "until the first reply" runs that got no reply within 1 s (and
     /// were sent again; the wait is part of that run's time)
     pub lost_echo_requests: u32,
-    /// the same topology built by a shell script of `ip` commands, then one `ping`
+    /// the same topology built by a shell script of `ip` commands, then one `ping` (two `bash`
+    /// processes, timed together); null when `ip` is not installed
     pub shell_up_and_ping_ms: Option<Stat>,
     /// the shell script's `ip netns del` of the same namespaces, in milliseconds; null when `ip` is
     /// not installed
     pub shell_down_ms: Option<Stat>,
-    /// the shell script's median up-and-ping time over the lab's: above 1 means the lab is faster;
-    /// null without `ip`
+    /// the shell script's up (without the ping) and down, summed per run; null without `ip`
+    pub shell_pair_ms: Option<Stat>,
+    /// the shell script's median up-and-ping time over the lab's command's (whole processes
+    /// both): above 1 means the lab is faster; null without `ip`
     pub up_ratio_shell_over_lab: Option<f64>,
-    /// the shell script's median teardown time over the lab's; null without `ip`
+    /// the shell script's median teardown time over `eclat-lab topo down`'s; null without `ip`
     pub down_ratio_shell_over_lab: Option<f64>,
+    /// the shell script's median up + down over `topo up` + `topo down`'s; null without `ip`
+    pub pair_ratio_shell_over_lab: Option<f64>,
 }
 
 /// The topology built by hand with `ip`, as a typical lab script would.
@@ -191,46 +207,61 @@ fn bash(script: &str) -> Result<f64> {
     Ok(ms)
 }
 
-/// Topology figures: the lab's netlink path vs a shell script of `ip` commands.
+/// The first echo reply from sut at tg, sending again (up to 3 requests, 1 s each) when a
+/// request goes unanswered; each unanswered request adds one to `lost`.
+fn first_reply(env: &LabEnv, lost: &mut u32) -> Result<()> {
+    const PING_TRIES: u32 = 3;
+    let target: std::net::IpAddr = "fc01::2".parse().expect("address");
+    let spec = traffic::Spec {
+        from: "tg".into(),
+        to: Some(target),
+        kind: traffic::Kind::Icmp,
+        count: Some(1),
+        rate: None,
+        reply_wait: Duration::from_secs(1),
+    };
+    for _ in 0..PING_TRIES {
+        let rep = traffic::send(env, &spec, &AtomicU64::new(0), &CancellationToken::new())?;
+        if rep.replies == Some(1) {
+            return Ok(());
+        }
+        *lost += 1;
+    }
+    anyhow::bail!("no echo reply from {target} after topo up ({PING_TRIES} requests, 1 s each)")
+}
+
+/// Removes what a topology run left (after a failure too) and its state folder.
+fn scrap(env: &LabEnv) {
+    if let Ok(mut j) = Journal::open(&env.state_dir) {
+        let _ = cleanup::reset(env, &mut j);
+    }
+    let _ = std::fs::remove_dir_all(&env.state_dir);
+}
+
+/// Topology figures: `eclat-lab topo up` and `topo down` as whole processes (with the same
+/// work in process beside them, as the breakdown) against a shell script of `ip` commands.
+/// The three are measured in turn within each run, so a burst of other work on the machine
+/// falls on all of them alike.
 pub fn topo_figures(runs: u32) -> Result<TopoFigures> {
     let (src, file) = topologies::source("hike-lab")?;
     let t = topology::parse(&src, &file)?;
-    let (tg, target) = ("tg", "fc01::2".parse().expect("address"));
+    let bin = std::env::current_exe().context("finding the eclat-lab binary")?;
+    let target = "fc01::2";
     let (mut up, mut upp, mut down) = (vec![], vec![], vec![]);
+    let (mut cup, mut cupp, mut cdown, mut cpair) = (vec![], vec![], vec![], vec![]);
+    let (mut supp, mut sdown, mut spair) = (vec![], vec![], vec![]);
     let mut lost = 0u32;
-    const PING_TRIES: u32 = 3;
-    for _ in 0..runs {
+    let have_ip = Command::new("ip").arg("-V").output().is_ok();
+    for i in 0..runs {
+        // in process: the breakdown
         let env = LabEnv::for_test("bench");
-        let mut j = Journal::open(&env.state_dir)?;
         let r = (|| -> Result<()> {
+            let mut j = Journal::open(&env.state_dir)?;
             let t0 = Instant::now();
             topo::up(&env, &mut j, &t, &src, Lifetime::Persistent)?;
             let t_up = t0.elapsed();
-            let spec = traffic::Spec {
-                from: tg.into(),
-                to: Some(target),
-                kind: traffic::Kind::Icmp,
-                count: Some(1),
-                rate: None,
-                reply_wait: Duration::from_secs(1),
-            };
-            // a request that gets no reply within the wait is sent again (the time until the
-            // first reply includes the wait, and the loss is reported)
-            let mut answered = false;
-            for _ in 0..PING_TRIES {
-                let rep =
-                    traffic::send(&env, &spec, &AtomicU64::new(0), &CancellationToken::new())?;
-                if rep.replies == Some(1) {
-                    answered = true;
-                    break;
-                }
-                lost += 1;
-            }
+            first_reply(&env, &mut lost)?;
             let t_ping = t0.elapsed();
-            anyhow::ensure!(
-                answered,
-                "no echo reply from {target} after topo up ({PING_TRIES} requests, 1 s each)"
-            );
             up.push(t_up.as_secs_f64() * 1000.0);
             upp.push(t_ping.as_secs_f64() * 1000.0);
             let t1 = Instant::now();
@@ -238,39 +269,60 @@ pub fn topo_figures(runs: u32) -> Result<TopoFigures> {
             down.push(t1.elapsed().as_secs_f64() * 1000.0);
             Ok(())
         })();
-        let _ = cleanup::reset(&env, &mut j);
-        let _ = std::fs::remove_dir_all(&env.state_dir);
+        scrap(&env);
         r?;
-    }
-    let have_ip = Command::new("ip").arg("-V").output().is_ok();
-    let (mut sup, mut sdown) = (vec![], vec![]);
-    if have_ip {
-        for i in 0..runs {
+        // the commands, as a user runs them
+        let env = LabEnv::for_test("benchc");
+        let r = (|| -> Result<()> {
+            let t0 = Instant::now();
+            let (u, _) = figures::run_timed(&bin, &env, &["topo", "up"], &[])?;
+            first_reply(&env, &mut lost)?;
+            let t_ping = t0.elapsed().as_secs_f64() * 1000.0;
+            let (d, _) = figures::run_timed(&bin, &env, &["topo", "down"], &[])?;
+            cup.push(u);
+            cupp.push(t_ping);
+            cdown.push(d);
+            cpair.push(u + d);
+            Ok(())
+        })();
+        scrap(&env);
+        r?;
+        // the baseline
+        if have_ip {
             let prefix = format!("elb{}x{i}-", std::process::id() % 0xffff);
             let (u, d) = shell_script(&t, &prefix);
             let ping = format!("ip netns exec {prefix}tg ping -6 -c 1 -W 1 {target} > /dev/null\n");
-            let r = bash(&format!("{u}{ping}"));
+            let r = bash(&u).and_then(|u| Ok((u, bash(&ping)?)));
             let rd = bash(&d);
             // always clean up the baseline's namespaces, even after a failure
             let _ = bash(&d.replace("ip netns del", "ip netns del 2>/dev/null"));
-            sup.push(r?);
-            sdown.push(rd?);
+            let (u, p) = r?;
+            let d = rd?;
+            supp.push(u + p);
+            sdown.push(d);
+            spair.push(u + d);
         }
     }
-    let lab_upp = stat(upp);
-    let lab_down = stat(down);
-    let s_up = have_ip.then(|| stat(sup));
+    let (cupp, cdown, cpair) = (stat(cupp), stat(cdown), stat(cpair));
+    let s_upp = have_ip.then(|| stat(supp));
     let s_down = have_ip.then(|| stat(sdown));
+    let s_pair = have_ip.then(|| stat(spair));
     Ok(TopoFigures {
         runs,
-        up_ratio_shell_over_lab: s_up.as_ref().map(|s| s.median / lab_upp.median),
-        down_ratio_shell_over_lab: s_down.as_ref().map(|s| s.median / lab_down.median),
-        lab_up_and_ping_ms: lab_upp,
+        up_ratio_shell_over_lab: s_upp.as_ref().map(|s| s.median / cupp.median),
+        down_ratio_shell_over_lab: s_down.as_ref().map(|s| s.median / cdown.median),
+        pair_ratio_shell_over_lab: s_pair.as_ref().map(|s| s.median / cpair.median),
+        cmd_up_and_ping_ms: cupp,
+        cmd_up_ms: stat(cup),
+        cmd_down_ms: cdown,
+        cmd_pair_ms: cpair,
+        lab_up_and_ping_ms: stat(upp),
         lab_up_ms: stat(up),
-        lab_down_ms: lab_down,
+        lab_down_ms: stat(down),
         lost_echo_requests: lost,
-        shell_up_and_ping_ms: s_up,
+        shell_up_and_ping_ms: s_upp,
         shell_down_ms: s_down,
+        shell_pair_ms: s_pair,
     })
 }
 
@@ -498,12 +550,16 @@ pub async fn run(
         let last = sections
             .last()
             .map(|t| {
-                format!(
-                    "; {} took {:.1} s, {:.1} s of CPU",
-                    t.section,
-                    t.wall_s,
-                    t.cpu_s.unwrap_or(f64::NAN)
-                )
+                match t.cpu_s {
+                    Some(c) => format!("; {} took {:.1} s, {c:.1} s of CPU", t.section, t.wall_s),
+                    // its CPU time is its own process's, reported with its figures
+                    None => format!(
+                        "; {} took {:.1} s, alongside {}",
+                        t.section,
+                        t.wall_s,
+                        t.alongside.join(" and ")
+                    ),
+                }
             })
             .unwrap_or_default();
         progress(format!(

@@ -47,7 +47,8 @@ fn parse_defines(args: &[String]) -> Result<Vec<(String, String)>> {
 
 /// Every Ethernet frame of a pcap file.
 fn read_pcap(path: &Path) -> Result<Vec<Vec<u8>>> {
-    let f = std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let f = eclat_kernel::perms::open_as_invoking_user(path)
+        .with_context(|| format!("cannot open {}", path.display()))?;
     let mut r = pcap_file::pcap::PcapReader::new(f)
         .map_err(|e| anyhow::anyhow!("{}: not a pcap file: {e}", path.display()))?;
     let mut out = Vec::new();

@@ -27,7 +27,8 @@ pub struct Cli {
 pub enum Cmd {
     /// Open the tutorial (terminal UI), at LESSON or where you left off
     Tutorial { lesson: Option<String> },
-    /// The interactive shell: every command without the `eclat-lab` prefix
+    /// The interactive shell: every command without the `eclat-lab` prefix (also `repl`)
+    #[command(alias = "repl")]
     Shell,
     /// Check that this machine can run the lab, and say how to fix what is missing
     Doctor,
@@ -451,6 +452,31 @@ impl Cmd {
                 | Cmd::Topo(TopoCmd::List | TopoCmd::Draw { .. })
                 | Cmd::Chain(ChainCmd::Draw { .. })
                 | Cmd::Xdp(XdpCmd::List)
+        )
+    }
+
+    /// Does this command leave the lab in another state for the commands after it (an
+    /// object loaded or attached, a wire, a map value)? `module build` does not: it
+    /// compiles and verifies, and `module load` builds again. A lesson resumed at
+    /// a later step runs again its earlier steps' commands that do (traffic, looks and
+    /// checks change nothing a later step needs). The topology is not one of them: the
+    /// lesson brings its own up first.
+    pub fn changes_lab(&self) -> bool {
+        matches!(
+            self,
+            Cmd::Xdp(XdpCmd::Load { .. } | XdpCmd::Attach { .. })
+                | Cmd::Xdp(XdpCmd::Detach { .. } | XdpCmd::Unload { .. })
+                | Cmd::Cube(
+                    CubeCmd::Add { .. }
+                        | CubeCmd::Connect { .. }
+                        | CubeCmd::Disconnect { .. }
+                        | CubeCmd::Attach { .. }
+                        | CubeCmd::Del { .. }
+                )
+                | Cmd::Map(MapCmd::Set { .. } | MapCmd::Delete { .. } | MapCmd::Clear { .. })
+                | Cmd::Module(ModuleCmd::Load { .. } | ModuleCmd::Unload { .. })
+                | Cmd::Load { .. }
+                | Cmd::Unload { .. }
         )
     }
 

@@ -33,6 +33,7 @@ pub fn map_dump(d: Dump) -> MapDump {
                 cpus: vec![],
                 program: None,
                 label: None,
+                chain_id: false,
                 key_bytes: r.key_bytes,
                 value_bytes: r.value_bytes,
             })

@@ -143,8 +143,10 @@ pub fn regions(app: &App, area: Rect) -> Regions {
         (upper, None)
     };
     // the check and verifier panels take the text's place; on a short screen the step too
-    // the step whole (what to do next) when 6 rows of text still fit below it
-    let mut sh = step_height(app, left.width).min(upper_h.saturating_sub(6).max(upper_h / 2));
+    // the step whole (what to do next) when 4 rows of text still fit below it (at 80x24 a
+    // step with a long command, or a title too long for the border, needs 9 or 10 rows:
+    // walked in lessons 6-10, 14 steps of 10 lessons lost the end of their text)
+    let mut sh = step_height(app, left.width).min(upper_h.saturating_sub(4).max(upper_h / 2));
     if verifier_on && upper_h < 24 {
         // the verifier's explanation needs the room; the step keeps its title and command
         sh = sh.min(3);

@@ -14,14 +14,41 @@ pub fn inner_width(r: Rect) -> u16 {
     r.width.saturating_sub(2)
 }
 
-/// The step box's lines: the step's text, the command `r` runs, the keys to move on.
+/// Does the current step's title fit on the step box's top border (` Step 10/11: Fix the
+/// chain, reload, ping again `)? When it does not (a narrow screen), the border says
+/// ` Step 10/11 ` and the title opens the box's text, whole.
+pub fn step_title_fits(app: &App, width: u16) -> bool {
+    let Some(s) = app.lesson.steps.get(app.step) else {
+        return true;
+    };
+    let head = format!(
+        " Step {}/{}: {} ",
+        app.step + 1,
+        app.lesson.steps.len(),
+        s.title
+    );
+    head.width() <= width as usize
+}
+
+/// The step box's lines: the step's title when the border has no room for it, the step's
+/// text, the command `r` runs.
 pub fn step_lines(app: &App, width: u16) -> Vec<Line<'static>> {
     let t = &app.theme;
     let Some(s) = app.lesson.steps.get(app.step) else {
         return vec![];
     };
     let w = width as usize;
-    let mut lines = markdown::wrap(&[(s.text.clone(), Style::new())], w, Span::raw(""), "");
+    let mut lines = if step_title_fits(app, width) {
+        vec![]
+    } else {
+        markdown::wrap(&[(s.title.clone(), t.strong())], w, Span::raw(""), "")
+    };
+    lines.extend(markdown::wrap(
+        &[(s.text.clone(), Style::new())],
+        w,
+        Span::raw(""),
+        "",
+    ));
     if let Some(run) = &s.run {
         lines.extend(markdown::wrap(
             &[(run.clone(), t.code())],
@@ -53,11 +80,22 @@ pub fn topo_lines(app: &App, width: u16, compact: bool) -> Vec<Line<'static>> {
         TopoView::Status(st) => st,
     };
     if st.topology.is_none() {
+        // compact (one line of room at 80x24): what is wrong and what to type, on one line
+        if compact {
+            return vec![Line::from(vec![
+                Span::styled("no topology up: ", t.warn()),
+                Span::styled(":topo up", t.code()),
+            ])];
+        }
+        // three short lines: at 80x24 the panel is 34 cells wide (one line lost `:topo up`)
         return vec![
             Line::styled("no topology up", t.warn()),
             Line::from(vec![
                 Span::styled("r", t.key()),
-                Span::styled(" on the lesson's topo up step, or ", t.dim()),
+                Span::styled(" on the lesson's topo up step,", t.dim()),
+            ]),
+            Line::from(vec![
+                Span::styled("or ", t.dim()),
                 Span::styled(":topo up", t.code()),
             ]),
         ];
@@ -212,6 +250,22 @@ pub fn more(s: &str, n: usize) -> String {
 /// The check panel's lines: one per check (✓/✗), expected and seen for the failed one,
 /// and which hint applies.
 pub fn check_lines(app: &App, width: u16) -> Vec<Line<'static>> {
+    check_report_lines(app, width, false)
+}
+
+/// The check panel's lines in `room` rows: when the whole report does not fit, the checks
+/// that passed fold into one line, so a failure (what, expected, seen, the hint) or the
+/// keys after a pass stay in view (walked at 80x24: lesson 6's guard showed two passed
+/// checks and "…", the failing one below the panel's last row).
+pub fn check_lines_in(app: &App, width: u16, room: usize) -> Vec<Line<'static>> {
+    let all = check_report_lines(app, width, false);
+    match &app.check {
+        CheckView::Done(_) if all.len() > room => check_report_lines(app, width, true),
+        _ => all,
+    }
+}
+
+fn check_report_lines(app: &App, width: u16, fold_passed: bool) -> Vec<Line<'static>> {
     let t = &app.theme;
     let w = width as usize;
     let Some(ex) = app.current_exercise() else {
@@ -233,7 +287,19 @@ pub fn check_lines(app: &App, width: u16) -> Vec<Line<'static>> {
             out.extend(wrap(e, t.error(), w, Span::styled("✗ ", t.error()), "  "));
         }
         CheckView::Done(rep) => {
+            // one passed check is one line either way: folded, two or more
+            let passed = rep.results.iter().filter(|r| r.passed).count();
+            let fold = fold_passed && passed > 1;
+            if fold {
+                out.push(Line::from(vec![
+                    Span::styled("✓ ", t.spark()),
+                    Span::styled(format!("{passed} check(s) passed"), t.plain()),
+                ]));
+            }
             for r in &rep.results {
+                if r.passed && fold {
+                    continue;
+                }
                 if r.passed {
                     out.extend(wrap(
                         &r.what,
@@ -268,20 +334,36 @@ pub fn check_lines(app: &App, width: u16) -> Vec<Line<'static>> {
                     Span::styled("✗ ", t.error()),
                     "  ",
                 ));
-                out.extend(wrap(
-                    &r.expected,
-                    t.plain(),
-                    w,
-                    Span::styled("  expected ", t.dim()),
-                    "           ",
-                ));
-                out.extend(wrap(
-                    &r.seen,
-                    t.warn(),
-                    w,
-                    Span::styled("  seen     ", t.dim()),
-                    "           ",
-                ));
+                if fold_passed {
+                    // short of room: what was expected and what was seen on one line
+                    out.extend(markdown::wrap(
+                        &[
+                            (r.expected.clone(), t.plain()),
+                            (", seen ".into(), t.dim()),
+                            (r.seen.clone(), t.warn()),
+                        ],
+                        w,
+                        Span::styled("  expected ", t.dim()),
+                        "  ",
+                    ));
+                } else {
+                    out.extend(wrap(
+                        &r.expected,
+                        t.plain(),
+                        w,
+                        Span::styled("  expected ", t.dim()),
+                        "           ",
+                    ));
+                }
+                if !fold_passed {
+                    out.extend(wrap(
+                        &r.seen,
+                        t.warn(),
+                        w,
+                        Span::styled("  seen     ", t.dim()),
+                        "           ",
+                    ));
+                }
                 if let Some(h) = r.hint {
                     out.push(Line::from(vec![
                         Span::styled(format!("  hint {} applies: ", h + 1), t.dim()),

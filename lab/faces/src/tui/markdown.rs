@@ -224,65 +224,84 @@ fn push_span(line: &mut Vec<Span<'static>>, text: &str, style: Style) {
 }
 
 /// Word-wraps styled text into lines of at most `width` cells; the first line starts with
-/// `first`, the others with `rest` (a hanging indent).
+/// `first`, the others with `rest` (a hanging indent). A word is what lies between spaces,
+/// whatever styles it is made of: `` `tail call`. `` breaks before the code, never before
+/// the full stop.
 pub fn wrap(
     text: &[(String, Style)],
     width: usize,
     first: Span<'static>,
     rest: &str,
 ) -> Vec<Line<'static>> {
+    // the words, each with its styled parts and the style of the space before it, if any
+    struct Word<'a> {
+        parts: Vec<(&'a str, Style)>,
+        space: Option<Style>,
+    }
+    let mut words: Vec<Word> = Vec::new();
+    let mut space: Option<Style> = None;
+    let mut glued = false;
+    for (t, style) in text {
+        let mut rest_of = t.as_str();
+        while !rest_of.is_empty() {
+            if rest_of.starts_with(char::is_whitespace) {
+                rest_of = rest_of.trim_start();
+                space = Some(*style);
+                glued = false;
+                continue;
+            }
+            let end = rest_of.find(char::is_whitespace).unwrap_or(rest_of.len());
+            let part = (&rest_of[..end], *style);
+            rest_of = &rest_of[end..];
+            match words.last_mut() {
+                Some(w) if glued => w.parts.push(part),
+                _ => words.push(Word {
+                    parts: vec![part],
+                    space: space.take(),
+                }),
+            }
+            glued = true;
+        }
+    }
+
     let width = width.max(4);
     let mut lines = Vec::new();
     let mut cur: Vec<Span<'static>> = vec![first.clone()];
     let mut cur_w = first.content.width();
     let rest_w = rest.width();
-    let mut pending_space: Option<Style> = None;
     let mut line_has_words = false;
-    for (t, style) in text {
-        let mut rest_of = t.as_str();
-        while !rest_of.is_empty() {
-            if rest_of.starts_with(char::is_whitespace) {
-                let trimmed = rest_of.trim_start();
-                if line_has_words {
-                    pending_space = Some(*style);
-                }
-                rest_of = trimmed;
-                continue;
-            }
-            let end = rest_of.find(char::is_whitespace).unwrap_or(rest_of.len());
-            let mut word = &rest_of[..end];
-            rest_of = &rest_of[end..];
-            loop {
-                let ww = word.width();
-                let sp = usize::from(pending_space.is_some());
-                if cur_w + sp + ww <= width {
-                    if let Some(s) = pending_space.take() {
-                        push_span(&mut cur, " ", s);
-                    }
-                    push_span(&mut cur, word, *style);
-                    cur_w += sp + ww;
-                    line_has_words = true;
-                    break;
-                }
-                if line_has_words {
+    for w in &words {
+        let ww: usize = w.parts.iter().map(|(t, _)| t.width()).sum();
+        let sp = usize::from(line_has_words && w.space.is_some());
+        if line_has_words && cur_w + sp + ww > width {
+            lines.push(Line::from(std::mem::take(&mut cur)));
+            cur = vec![Span::raw(rest.to_string())];
+            cur_w = rest_w;
+            line_has_words = false;
+        }
+        if line_has_words && let Some(s) = w.space {
+            push_span(&mut cur, " ", s);
+            cur_w += 1;
+        }
+        for (t, style) in &w.parts {
+            let mut word = *t;
+            // a word longer than the line: cut it
+            while cur_w + word.width() > width {
+                if cur_w >= width {
                     lines.push(Line::from(std::mem::take(&mut cur)));
                     cur = vec![Span::raw(rest.to_string())];
                     cur_w = rest_w;
-                    pending_space = None;
-                    line_has_words = false;
                     continue;
                 }
-                // a word longer than the line: cut it
-                let (cut, w) = fitting(word, width.saturating_sub(cur_w));
+                let (cut, cw) = fitting(word, width - cur_w);
                 push_span(&mut cur, &word[..cut], *style);
-                cur_w += w;
-                line_has_words = true;
+                cur_w += cw;
                 word = &word[cut..];
-                if word.is_empty() {
-                    break;
-                }
             }
+            push_span(&mut cur, word, *style);
+            cur_w += word.width();
         }
+        line_has_words = true;
     }
     if line_has_words || lines.is_empty() {
         lines.push(Line::from(cur));
@@ -370,9 +389,21 @@ fn plain_text(inline: &Inline) -> String {
 
 /// Lays the blocks out for `width` cells.
 pub fn render(blocks: &[Block], width: u16, theme: &Theme) -> Vec<Line<'static>> {
+    render_with_starts(blocks, width, theme).0
+}
+
+/// [`render`], and the line each block starts at (blocks are laid out one after the other,
+/// so the lines above block `i` are `starts[i]`, without laying the text out again).
+pub fn render_with_starts(
+    blocks: &[Block],
+    width: u16,
+    theme: &Theme,
+) -> (Vec<Line<'static>>, Vec<usize>) {
     let width = (width as usize).max(8);
     let mut out = Vec::new();
+    let mut starts = Vec::with_capacity(blocks.len());
     for b in blocks {
+        starts.push(out.len());
         match b {
             Block::Heading(level, text) => {
                 let st = theme.heading(*level);
@@ -398,12 +429,17 @@ pub fn render(blocks: &[Block], width: u16, theme: &Theme) -> Vec<Line<'static>>
                 Span::styled(prefix.clone(), theme.accent()),
                 &" ".repeat(*indent),
             )),
+            // a line wider than the pane wraps (at 80x24 the text pane is 40 cells wide,
+            // and a command cut there cannot be read or typed), its rest indented
             Block::Code(lines) => {
                 for l in lines {
-                    out.push(Line::from(vec![
+                    out.extend(wrap_verbatim(
+                        l,
+                        theme.code(),
+                        width,
                         Span::styled("│ ", theme.dim()),
-                        Span::styled(l.clone(), theme.code()),
-                    ]));
+                        "│   ",
+                    ));
                 }
             }
             Block::Table(rows) => out.extend(table(rows, width, theme)),
@@ -411,7 +447,7 @@ pub fn render(blocks: &[Block], width: u16, theme: &Theme) -> Vec<Line<'static>>
             Block::Blank => out.push(Line::default()),
         }
     }
-    out
+    (out, starts)
 }
 
 /// Columns sized to their content; the last column takes the remaining width and wraps.
@@ -499,6 +535,30 @@ fn table(rows: &[Vec<Inline>], width: usize, theme: &Theme) -> Vec<Line<'static>
 mod tests {
     use super::*;
 
+    /// The line a block starts at, as `render_with_starts` records it, is the length of the
+    /// blocks before it laid out alone (the lesson text follows the step by it), for every
+    /// block of every lesson at the text pane's widths.
+    #[test]
+    fn block_starts_are_the_lines_above_them() {
+        let theme = Theme { color: false };
+        for l in eclat_course::lessons::all() {
+            let blocks = parse(&l.text);
+            for w in [36u16, 40, 77, 100] {
+                let (lines, starts) = render_with_starts(&blocks, w, &theme);
+                assert_eq!(starts.len(), blocks.len());
+                assert_eq!(lines.len(), render(&blocks, w, &theme).len());
+                for i in (0..blocks.len()).step_by(7) {
+                    assert_eq!(
+                        starts[i],
+                        render(&blocks[..i], w, &theme).len(),
+                        "lesson {} block {i} at {w}",
+                        l.number
+                    );
+                }
+            }
+        }
+    }
+
     fn text_of(lines: &[Line]) -> Vec<String> {
         lines
             .iter()
@@ -581,6 +641,38 @@ mod tests {
         // too narrow for columns: one record per row
         let t = text_of(&render(&parse(md), 16, &Theme { color: false }));
         assert!(t.iter().any(|l| l.starts_with("• k: XDP_DROP")), "{t:#?}");
+    }
+
+    /// Walked at 80x24: lesson 1's `$ sudo eclat-lab exec tg -- ping -6 -c 3 -i 0.2 fc01::2`
+    /// ended at `-c 3` in a 40-cell text pane; every cell of a code line is shown.
+    #[test]
+    fn code_lines_wider_than_the_pane_wrap() {
+        let md = "```\n$ sudo eclat-lab exec tg -- ping -6 -c 3 -i 0.2 fc01::2\n```\n";
+        let t = text_of(&render(&parse(md), 34, &Theme { color: false }));
+        assert_eq!(
+            t,
+            [
+                "│ $ sudo eclat-lab exec tg -- ping",
+                "│   -6 -c 3 -i 0.2 fc01::2"
+            ],
+            "{t:#?}"
+        );
+    }
+
+    /// Walked in lesson 5: "... the tail call" then "." alone on the next line (the code
+    /// span and the full stop are one word).
+    #[test]
+    fn punctuation_stays_with_the_code_before_it() {
+        let code = Style::new().add_modifier(ratatui::style::Modifier::BOLD);
+        let text = [
+            ("one primitive for that: the ".to_string(), Style::new()),
+            ("tail call".to_string(), code),
+            (". Next".to_string(), Style::new()),
+        ];
+        let l = text_of(&wrap(&text, 37, Span::raw(""), ""));
+        assert_eq!(l, ["one primitive for that: the tail", "call. Next"]);
+        let l = text_of(&wrap(&text, 38, Span::raw(""), ""));
+        assert_eq!(l, ["one primitive for that: the tail call.", "Next"]);
     }
 
     #[test]

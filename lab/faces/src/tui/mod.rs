@@ -45,6 +45,20 @@ use self::update::{Effect, Event, update};
 
 /// How long quitting waits for running commands to notice their cancellation.
 const STOP_GRACE: Duration = Duration::from_secs(5);
+/// The longest a batch of events is applied before a frame is drawn: under a flood the
+/// trace and the samplers queue events faster than a busy machine applies them, and a batch
+/// that waited for an empty queue drew nothing until the flood ended (walked in lesson 8's
+/// attack step: the screen and its clock stood still for the 10 s of the flood).
+const BATCH_MAX: Duration = Duration::from_millis(50);
+
+/// The next event of the batch begun at `started`: one already queued, while the batch is
+/// younger than [`BATCH_MAX`]; `None` draws the frame.
+fn next_in_batch(rx: &mut mpsc::UnboundedReceiver<Event>, started: Instant) -> Option<Event> {
+    if started.elapsed() >= BATCH_MAX {
+        return None;
+    }
+    rx.try_recv().ok()
+}
 
 /// Puts the terminal back (raw mode off, main screen, cursor shown). Idempotent.
 fn restore_terminal() {
@@ -222,6 +236,16 @@ pub fn run(env: LabEnv, lesson: Option<String>, rt: &Tokio) -> ExitCode {
 
     let result = rt.block_on(async {
         let (tx, mut rx) = mpsc::unbounded_channel::<Event>();
+        // which of the field's tools this machine lacks: beside the start, not before the
+        // first frame (whether bcc imports takes a Python start)
+        let tools = tx.clone();
+        tokio::task::spawn_blocking(move || {
+            let missing = [lessons::Tool::Bpftrace, lessons::Tool::Bcc]
+                .into_iter()
+                .filter_map(|t| eclat_course::checks::missing(t).map(|why| (t, why)))
+                .collect();
+            let _ = tools.send(Event::Tools(missing));
+        });
         // a session killed with SIGKILL (or a crashed command) left objects nobody owns:
         // remove them before anything reads the kernel, so the first topology shown is real
         if privileged {
@@ -335,7 +359,8 @@ async fn event_loop(
         let mut verdict = None;
         // a frame is drawn after every batch, but for map samples that changed nothing shown
         let mut redraw = false;
-        // apply what is queued, then draw once
+        let started = Instant::now();
+        // apply what is queued (for BATCH_MAX at most), then draw once
         while let Some(e) = ev {
             redraw |= !matches!(e, Event::Maps(_));
             if let Event::Checked(done) = &e {
@@ -351,7 +376,7 @@ async fn event_loop(
             }
             app.now = Instant::now();
             fx.extend(update(app, e));
-            ev = rx.try_recv().ok();
+            ev = next_in_batch(rx, started);
         }
         let digest = app.panels_digest();
         redraw |= !fx.is_empty() || drawn != Some(digest);
@@ -437,4 +462,29 @@ async fn edit(
     } else {
         format!("{} exited with {status}", argv[0])
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A flood of events does not hold the frame back: the batch ends after BATCH_MAX
+    /// although the queue is never empty.
+    #[test]
+    fn a_batch_ends_in_time_under_a_flood() {
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        for _ in 0..1000 {
+            tx.send(Event::Tick(Instant::now())).unwrap();
+        }
+        assert!(next_in_batch(&mut rx, Instant::now()).is_some());
+        let old = Instant::now() - BATCH_MAX;
+        assert!(
+            next_in_batch(&mut rx, old).is_none(),
+            "a batch older than BATCH_MAX must end, queued events wait for the next one"
+        );
+        assert!(
+            next_in_batch(&mut rx, Instant::now()).is_some(),
+            "nothing is lost"
+        );
+    }
 }

@@ -233,7 +233,8 @@ impl Runtime {
                 Ok((file, report)) => {
                     let verifier = report.results.iter().find_map(|r| {
                         let e = r.explanation.clone()?;
-                        let text = std::fs::read_to_string(&file).unwrap_or_default();
+                        let text = eclat_kernel::perms::read_to_string_as_invoking_user(&file)
+                            .unwrap_or_default();
                         Some(VerifierView::new(
                             e,
                             None,
@@ -275,6 +276,10 @@ impl Runtime {
                 return;
             }
         };
+        // the content a save is compared with, read before the watch starts: read by the
+        // debounce task instead, a save right after `watching=` (the bench's) could be read
+        // as the starting content and never checked
+        let last = eclat_kernel::perms::read_as_invoking_user(&path).ok();
         let (ntx, nrx) = mpsc::unbounded_channel::<notify::Event>();
         let watcher = notify::recommended_watcher(move |r: notify::Result<notify::Event>| {
             if let Ok(ev) = r {
@@ -302,7 +307,7 @@ impl Runtime {
             )));
             return;
         }
-        tokio::spawn(debounce(nrx, path.clone(), self.tx.clone()));
+        tokio::spawn(debounce(nrx, path.clone(), self.tx.clone(), last));
         self.watcher = Some(watcher);
         super::trace_line(&format!("watching={}", path.display()));
         let _ = self.tx.send(Event::Watching(path));
@@ -451,6 +456,18 @@ fn is_complete_save(ev: &notify::Event, name: Option<&std::ffi::OsStr>) -> bool 
     )
 }
 
+/// Can `ev` have changed the file named `name`? Everything but opening, reading and closing
+/// it without writing.
+fn may_change(ev: &notify::Event, name: Option<&std::ffi::OsStr>) -> bool {
+    use notify::event::{AccessKind, AccessMode, EventKind};
+    ev.paths.iter().any(|p| p.file_name() == name)
+        && match ev.kind {
+            EventKind::Access(AccessKind::Close(AccessMode::Write)) => true,
+            EventKind::Access(_) => false,
+            _ => true,
+        }
+}
+
 /// Is `ev` a write into the file named `name` (data, or the file made anew)?
 fn is_write(ev: &notify::Event, name: Option<&std::ffi::OsStr>) -> bool {
     use notify::event::{EventKind, ModifyKind};
@@ -462,21 +479,20 @@ fn is_write(ev: &notify::Event, name: Option<&std::ffi::OsStr>) -> bool {
 }
 
 /// Turns the watcher's raw events into one `FileChanged` per save with new content.
+/// `last` is the file's content when the watch began.
 async fn debounce(
     mut rx: mpsc::UnboundedReceiver<notify::Event>,
     file: PathBuf,
     tx: UnboundedSender<Event>,
+    mut last: Option<Vec<u8>>,
 ) {
-    let read = |p: &std::path::Path| std::fs::read(p).ok();
-    let mut last = read(&file);
+    let read = |p: &std::path::Path| eclat_kernel::perms::read_as_invoking_user(p).ok();
     let name = file.file_name().map(|n| n.to_os_string());
     // the watcher went away (another exercise, quitting): so does this task
     while let Some(ev) = rx.recv().await {
-        if !ev
-            .paths
-            .iter()
-            .any(|p| p.file_name().map(|n| n.to_os_string()) == name)
-        {
+        // reading the file (ours below, the check's, the editor's) is no save: reacting to
+        // those would read it again, and so on, three times a second
+        if !may_change(&ev, name.as_deref()) {
             continue;
         }
         // a save that is complete (the file closed after writing, or renamed into place)
@@ -505,5 +521,89 @@ async fn debounce(
                 return;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use notify::event::{AccessKind, AccessMode, DataChange, EventKind, ModifyKind};
+
+    fn event(kind: EventKind, path: &std::path::Path) -> notify::Event {
+        notify::Event::new(kind).add_path(path.to_path_buf())
+    }
+
+    /// A folder of the test's own with file `name` holding `text`, removed when dropped
+    /// (after a failure too).
+    struct Folder(PathBuf);
+    impl Drop for Folder {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+    fn file_in_folder(tag: &str, name: &str, text: &str) -> (Folder, PathBuf) {
+        let dir = std::env::temp_dir().join(format!("eclat-debounce-{tag}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join(name);
+        std::fs::write(&file, text).unwrap();
+        (Folder(dir), file)
+    }
+
+    /// Reading the exercise file is no save: the watcher's events for reads (the debouncer's
+    /// own among them) must not make it read the file again. Here the file changes on disk
+    /// with only read events reported: no `FileChanged` may come of them; a write event then
+    /// brings the change.
+    #[tokio::test]
+    async fn reads_of_the_file_are_no_saves() {
+        let (_dir, file) = file_in_folder("reads", "x.eclat", "one");
+        let (ntx, nrx) = mpsc::unbounded_channel();
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let task = tokio::spawn(debounce(nrx, file.clone(), tx, Some(b"one".to_vec())));
+        std::fs::write(&file, "two").unwrap();
+        for kind in [
+            EventKind::Access(AccessKind::Open(AccessMode::Any)),
+            EventKind::Access(AccessKind::Read),
+            EventKind::Access(AccessKind::Close(AccessMode::Read)),
+        ] {
+            ntx.send(event(kind, &file)).unwrap();
+        }
+        let quiet = tokio::time::timeout(DEBOUNCE * 3, rx.recv()).await;
+        assert!(quiet.is_err(), "a read was taken for a save: {quiet:?}");
+        ntx.send(event(
+            EventKind::Modify(ModifyKind::Data(DataChange::Content)),
+            &file,
+        ))
+        .unwrap();
+        let got = tokio::time::timeout(Duration::from_secs(10), rx.recv())
+            .await
+            .expect("the write was not reported");
+        assert!(matches!(got, Some(Event::FileChanged(p)) if p == file));
+        drop(ntx);
+        task.await.unwrap();
+    }
+
+    /// A save that lands before the debounce task first runs (right after the TUI says it
+    /// watches the file) is compared with the content the watch began with, not taken for
+    /// it: the bench saved lesson 9's solution that fast once and no check ever ran.
+    #[tokio::test]
+    async fn a_save_right_after_the_watch_began_is_checked() {
+        let (_dir, file) = file_in_folder("early", "x.c", "starter");
+        let (ntx, nrx) = mpsc::unbounded_channel();
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let last = eclat_kernel::perms::read_as_invoking_user(&file).ok();
+        // saved before the task has read anything
+        std::fs::write(&file, "solution").unwrap();
+        ntx.send(event(
+            EventKind::Access(AccessKind::Close(AccessMode::Write)),
+            &file,
+        ))
+        .unwrap();
+        let task = tokio::spawn(debounce(nrx, file.clone(), tx, last));
+        let got = tokio::time::timeout(Duration::from_secs(10), rx.recv())
+            .await
+            .expect("the early save was not reported");
+        assert!(matches!(got, Some(Event::FileChanged(p)) if p == file));
+        drop(ntx);
+        task.await.unwrap();
     }
 }

@@ -356,6 +356,8 @@ pub struct App {
     /// the lesson text laid out for the width it was last drawn at (layout is the costly
     /// part of a frame, and frames come at 10 Hz while maps are polled)
     pub text_cache: Option<(u16, Vec<ratatui::text::Line<'static>>)>,
+    /// the line of `text_cache` each block of the lesson text starts at
+    pub text_starts: Vec<usize>,
     /// every lesson, for the lesson list
     pub all: Vec<Lesson>,
     /// the learner's progress (the runtime keeps the file in step, see `ProgressOp`)
@@ -387,6 +389,12 @@ pub struct App {
     /// the indentation of a packet's first chain entry in the trace
     pub trace_base: Option<usize>,
     pub tracing: bool,
+    /// the field's tools this machine cannot run, and why (`eclat_course::checks::missing`,
+    /// read once, beside the first frame: `Event::Tools`): a step that `needs` one says so
+    /// instead of running
+    pub unavailable: Vec<(lessons::Tool, String)>,
+    /// `unavailable` is known (until then a step that needs a tool waits for it)
+    pub tools_known: bool,
 }
 
 /// The live panels of a lesson's maps, not read yet.
@@ -452,6 +460,7 @@ impl App {
             now,
             polling: Vec::new(),
             text_cache: None,
+            text_starts: Vec::new(),
             all: lessons::all(),
             progress: Progress::default(),
             exercise: None,
@@ -470,6 +479,8 @@ impl App {
             trace_packets: 0,
             trace_base: None,
             tracing: false,
+            unavailable: Vec::new(),
+            tools_known: false,
             lesson,
         };
         app.exercise = app.pick_exercise();
@@ -507,9 +518,12 @@ impl App {
             .get(&self.lesson.id)
             .map_or(0, |l| l.step)
             .min(n.saturating_sub(1));
-        // the exercise the current step is about, else the first one not passed yet
-        self.exercise = self
-            .step_exercise(self.step)
+        // the exercise the current step is about, or the last one a step before it was
+        // about (resumed on lesson 5's last step, `e` is the firewall the steps just
+        // loaded, not the first exercise), else the first one not passed yet
+        self.exercise = (0..=self.step)
+            .rev()
+            .find_map(|i| self.step_exercise(i))
             .and_then(|e| self.lesson.exercises.iter().position(|x| x.id == e))
             .or_else(|| self.pick_exercise());
         self.relabel_panels();

@@ -6,10 +6,8 @@
 //! VM wrote meanwhile wait in the ring buffer. The owner keeps the VM's trace switch on while
 //! it reads, and turns it off when it leaves with no client connected.
 
-use std::fs::File;
 use std::time::Duration;
 
-use nix::fcntl::{Flock, FlockArg};
 use tokio::io::Interest;
 use tokio::io::unix::AsyncFd;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -60,8 +58,9 @@ pub async fn run(env: LabEnv, tx: mpsc::UnboundedSender<FeedItem>, cancel: Cance
     };
     while !cancel.is_cancelled() && !tx.is_closed() {
         let outcome = match take_ownership(&env) {
-            Some(lock) => own(&env, lock, &tx, &cancel).await,
-            None => follow(&env, &tx, &cancel).await,
+            Ok(Some(lock)) => own(&env, lock, &tx, &cancel).await,
+            Ok(None) => follow(&env, &tx, &cancel).await,
+            Err(why) => Err(why),
         };
         // "waiting for packets" is said by the owner once the trace is on and by a client
         // once it is connected, never here: a client that found no owner's socket yet (the
@@ -80,21 +79,21 @@ pub async fn run(env: LabEnv, tx: mpsc::UnboundedSender<FeedItem>, cancel: Cance
     }
 }
 
-fn take_ownership(env: &LabEnv) -> Option<Flock<File>> {
-    let _ = std::fs::create_dir_all(&env.state_dir);
-    let f = File::options()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(lock_path(env))
-        .ok()?;
-    Flock::lock(f, FlockArg::LockExclusiveNonblock).ok()
+/// The trace's lock, when no other process holds it (`Ok(None)`: another process of the lab
+/// owns the trace, follow it). The lock is the lab's alone (mode 0600, whatever the umask):
+/// a process of another user holding it (a lock file made before, with a mode that let them
+/// open it) would leave every reader without events, so it is reported, not followed.
+fn take_ownership(env: &LabEnv) -> Result<Option<crate::journal::Lock>, String> {
+    crate::perms::make_dirs(&env.state_dir, crate::perms::DIR_MODE)
+        .map_err(|e| format!("no chain trace: {}: {e}", env.state_dir.display()))?;
+    crate::journal::Lock::try_acquire_own(&lock_path(env))
+        .map_err(|e| format!("no chain trace: {e}"))
 }
 
 /// Reads the ring buffer and serves clients until cancelled or the HIKe instance is gone.
 async fn own(
     env: &LabEnv,
-    _lock: Flock<File>,
+    _lock: crate::journal::Lock,
     tx: &mpsc::UnboundedSender<FeedItem>,
     cancel: &CancellationToken,
 ) -> Result<(), String> {
@@ -210,17 +209,77 @@ async fn follow(
 mod tests {
     use super::*;
 
+    /// The test's lab state folder, removed when the test ends, failed or not.
+    struct Scratch(LabEnv);
+    impl Drop for Scratch {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0.state_dir);
+        }
+    }
+
     #[test]
     fn only_one_process_owns_the_trace() {
         let env = LabEnv::for_test("feed");
-        let a = take_ownership(&env).expect("the first takes it");
-        assert!(take_ownership(&env).is_none(), "a second owner");
+        let _gone = Scratch(env.clone());
+        let a = take_ownership(&env).unwrap().expect("the first takes it");
+        assert!(take_ownership(&env).unwrap().is_none(), "a second owner");
         drop(a);
         assert!(
-            take_ownership(&env).is_some(),
+            take_ownership(&env).unwrap().is_some(),
             "free again once the owner is gone"
         );
-        let _ = std::fs::remove_dir_all(&env.state_dir);
+    }
+
+    /// The trace's lock is root's alone whatever the umask, and one that another user holds
+    /// (a lock file made before with a mode that let them open it) is reported, not followed:
+    /// every reader of the lab saw no event at all, and `chain trace` said no packet went
+    /// through a chain while traffic went through one.
+    #[test]
+    fn a_trace_lock_another_user_holds_is_reported() {
+        use std::os::unix::fs::PermissionsExt;
+        let env = LabEnv::for_test("feedu");
+        let _gone = Scratch(env.clone());
+        let old = nix::sys::stat::umask(nix::sys::stat::Mode::empty());
+        let a = take_ownership(&env).unwrap().expect("free");
+        nix::sys::stat::umask(old);
+        let lock = lock_path(&env);
+        let mode = std::fs::metadata(&lock).unwrap().permissions().mode() & 0o7777;
+        assert_eq!(mode, 0o600, "the trace lock's mode");
+        drop(a);
+        // as the older lab made it: readable by all, and so lockable by all
+        std::fs::set_permissions(&lock, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let mut other = std::process::Command::new("setpriv")
+            .args([
+                "--reuid=65534",
+                "--regid=65534",
+                "--clear-groups",
+                "flock",
+                "-x",
+            ])
+            .arg(&lock)
+            .args(["sh", "-c", "echo held; exec sleep 20"])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("setpriv and flock (util-linux)");
+        let mut held = String::new();
+        std::io::BufRead::read_line(
+            &mut std::io::BufReader::new(other.stdout.take().unwrap()),
+            &mut held,
+        )
+        .unwrap();
+        assert_eq!(
+            held.trim(),
+            "held",
+            "the other user could not take the lock"
+        );
+        let r = take_ownership(&env);
+        let _ = other.kill();
+        let _ = other.wait();
+        let err = r.err().expect("the other user's lock is reported");
+        assert!(
+            err.contains("of uid 65534") && err.contains("kill"),
+            "{err}"
+        );
     }
 
     /// A reader that finds another process owning the trace but no socket to follow yet (the
@@ -229,6 +288,7 @@ mod tests {
     #[test]
     fn a_client_without_its_owners_socket_does_not_say_it_is_waiting() {
         let env = LabEnv::for_test("feedw");
+        let _gone = Scratch(env.clone());
         let owner = take_ownership(&env).expect("the test owns the trace");
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -248,6 +308,5 @@ mod tests {
         }
         assert!(said.is_empty(), "it said {said:?}");
         drop(owner);
-        let _ = std::fs::remove_dir_all(&env.state_dir);
     }
 }

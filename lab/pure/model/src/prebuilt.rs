@@ -25,6 +25,13 @@ pub const PROGRAMS: &[LabProgram] = &[
         about: "returns XDP_PASS: lets a veth receive frames other XDP programs redirect to it",
     },
     LabProgram {
+        name: "xdp_abort",
+        object: "raw/xdp_abort.o",
+        package: "lab",
+        about: "returns XDP_ABORTED: a second program whose every packet is an exception (checks \
+                use it to tell one program's aborts from another's)",
+    },
+    LabProgram {
         name: "lb_backend",
         object: "lab/lb_backend.o",
         package: "lab",

@@ -193,6 +193,23 @@ impl App {
         let Some(step) = self.lesson.steps.get(self.step) else {
             return;
         };
+        if let Some(why) = self.step_impossible(self.step) {
+            self.push(
+                LogKind::Warn,
+                format!("nothing was run (and nothing passed): {why}"),
+            );
+            return;
+        }
+        if let Some(tool) = step.needs
+            && !self.tools_known
+        {
+            self.info(format!(
+                "this step runs {}: still finding out whether this machine can; press r \
+                 again in a moment",
+                tool.name()
+            ));
+            return;
+        }
         match step.run.clone() {
             Some(run) => self.submit(&run, fx),
             None => self.info("this step has nothing to run: read, then press n"),
@@ -358,7 +375,9 @@ impl App {
         let Some(explanation) = p.explanation.clone() else {
             return;
         };
-        let text = std::fs::read_to_string(&b.source).unwrap_or_default();
+        let text =
+            eclat_kernel::perms::read_to_string_as_invoking_user(std::path::Path::new(&b.source))
+                .unwrap_or_default();
         self.verifier = Some(VerifierView::new(
             explanation,
             Some(p.name.clone()),

@@ -78,10 +78,31 @@ impl App {
             )
         })
     }
+    /// The commands of the steps before the current one that leave the lab in another state
+    /// (`Cmd::changes_lab`: loads, attachments, wires, map values), in order, with the
+    /// number of their step (from 1): what a lesson resumed here runs again.
+    pub(crate) fn replay(&self) -> Vec<(usize, String, Cmd)> {
+        self.lesson.steps[..self.step.min(self.lesson.steps.len())]
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| {
+                let line = s.run.as_deref()?;
+                match commands::parse_line(line) {
+                    Ok(Some(cmd)) if cmd.changes_lab() => Some((i + 1, line.to_string(), cmd)),
+                    _ => None,
+                }
+            })
+            .collect()
+    }
     /// A lesson opened or resumed works on its own topology, whatever lesson ran before:
     /// another topology that is up is taken down and the lesson's brought up; with none up,
     /// it is brought up unless the learner is at (or before) the step that does it. Waits
     /// until the lab's topology is known (the first status after the start).
+    ///
+    /// Resumed past steps that load, attach, wire or set something (`replay`), the lesson
+    /// brings the lab to where those steps leave it: its topology made anew (what another
+    /// lesson or session left there is not what these steps expect), then their commands
+    /// run again in order, and the log says so.
     pub(crate) fn ensure_topology(&mut self, fx: &mut Vec<Effect>) {
         if !self.topo_wanted {
             return;
@@ -98,8 +119,17 @@ impl App {
         let Some(want) = self.lesson.topology.clone() else {
             return;
         };
+        let replay = self.replay();
         let line = match up {
-            Some(t) if t == want => return,
+            Some(t) if t == want && replay.is_empty() => return,
+            Some(t) if t == want => {
+                self.info(format!(
+                    "lesson {} works on topology {want}: it is made anew for step {}",
+                    self.lesson.number,
+                    self.step + 1
+                ));
+                format!("topo up {want} --replace")
+            }
             Some(other) => {
                 self.info(format!(
                     "lesson {} works on topology {want}: {other} goes down, {want} comes up",
@@ -107,7 +137,9 @@ impl App {
                 ));
                 format!("topo up {want} --replace")
             }
-            None if self.topo_step().is_some_and(|i| self.step <= i) => return,
+            None if replay.is_empty() && self.topo_step().is_some_and(|i| self.step <= i) => {
+                return;
+            }
             None => {
                 self.info(format!(
                     "lesson {} works on topology {want}: bringing it up",
@@ -116,6 +148,20 @@ impl App {
                 format!("topo up {want}")
             }
         };
+        // said before the first command starts, so that nothing splits its output
+        if !replay.is_empty() {
+            let steps: Vec<String> = replay.iter().map(|(n, _, _)| n.to_string()).collect();
+            self.info(format!(
+                "lesson {} resumes at step {}: step{} {} run{} again, so the lab is where this \
+                 step expects it (traffic that earlier steps sent is not sent again: counters \
+                 start at zero)",
+                self.lesson.number,
+                self.step + 1,
+                if steps.len() == 1 { "" } else { "s" },
+                steps.join(", "),
+                if steps.len() == 1 { "s" } else { "" },
+            ));
+        }
         match commands::parse_line(&line) {
             Ok(Some(cmd)) => self.enqueue(Queued::Command { line, cmd }, fx),
             _ => self.push(
@@ -123,10 +169,32 @@ impl App {
                 format!("internal error: cannot parse `{line}`"),
             ),
         }
+        for (_, line, cmd) in replay {
+            self.enqueue(Queued::Command { line, cmd }, fx);
+        }
+    }
+    /// Why step `i` is not possible on this machine (it `needs` a tool this machine cannot
+    /// run), in words for the learner.
+    pub(crate) fn step_impossible(&self, i: usize) -> Option<String> {
+        let tool = self.lesson.steps.get(i)?.needs?;
+        let why = &self.unavailable.iter().find(|(t, _)| *t == tool)?.1;
+        let next = if i + 1 < self.lesson.steps.len() {
+            "n moves on"
+        } else {
+            "l opens the next lesson"
+        };
+        Some(format!(
+            "step {} is not possible on this machine: {why}. The lesson text shows what it \
+             prints where it runs; {next}.",
+            i + 1
+        ))
     }
     pub(crate) fn set_step(&mut self, step: usize, fx: &mut Vec<Effect>) {
         if step != self.step {
             self.step = step;
+            if let Some(why) = self.step_impossible(step) {
+                self.push(LogKind::Warn, why);
+            }
             self.follow_step();
             self.save(ProgressOp::Step(self.lesson.id.clone(), step), fx);
             // a step about another exercise of this lesson makes it the current one

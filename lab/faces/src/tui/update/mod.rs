@@ -74,6 +74,9 @@ pub enum Event {
     Progress(Progress),
     /// an item of the chain trace the timeline reads
     Trace(TraceItem),
+    /// the field's tools this machine cannot run, and why (looked for once, after the
+    /// first frame: finding out whether bcc imports takes a Python start, ~100 ms)
+    Tools(Vec<(eclat_course::lessons::Tool, String)>),
 }
 
 /// What the runtime must do after an update.
@@ -144,6 +147,14 @@ pub fn update(app: &mut App, ev: Event) -> Vec<Effect> {
         Event::Checked(done) => app.on_checked(*done, &mut fx),
         Event::Watching(p) => app.exercise_path = Some(p),
         Event::FileChanged(p) => app.on_file_changed(p, &mut fx),
+        Event::Tools(missing) => {
+            app.unavailable = missing;
+            app.tools_known = true;
+            // the step the learner is on may be one of them (a resumed lesson)
+            if let Some(why) = app.step_impossible(app.step) {
+                app.push(LogKind::Warn, why);
+            }
+        }
         Event::Progress(p) => {
             app.progress = p;
             if app.exercise.is_none() {
@@ -263,7 +274,9 @@ impl App {
             return;
         };
         if self.text_cache.as_ref().is_none_or(|(cw, _)| *cw != w) {
-            self.text_cache = Some((w, markdown::render(&self.blocks, w, &self.theme)));
+            let (lines, starts) = markdown::render_with_starts(&self.blocks, w, &self.theme);
+            self.text_cache = Some((w, lines));
+            self.text_starts = starts;
             if self.text_following {
                 self.text_scroll = self.anchor_line(w);
             }
@@ -273,14 +286,26 @@ impl App {
     pub(crate) fn follow_step(&mut self) {
         self.text_anchor = follow::step_anchor(&self.lesson, &self.blocks, self.step);
         self.text_following = true;
-        if let Some(w) = self.text_width() {
+        // the text hidden behind the check panel still moves to the step, at the width it
+        // was laid out last (a new width lays it out again anyway): `v` shows the step's
+        // place, not where the text was when the check opened
+        if let Some(w) = self
+            .text_width()
+            .or(self.text_cache.as_ref().map(|(w, _)| *w))
+        {
             self.text_scroll = self.anchor_line(w);
         }
     }
     /// The line the step's block starts at, with the text laid out `w` wide.
     fn anchor_line(&self, w: u16) -> usize {
         let a = self.text_anchor.min(self.blocks.len());
-        markdown::render(&self.blocks[..a], w, &self.theme).len()
+        match &self.text_cache {
+            // laid out at this width already: where the block starts
+            Some((cw, lines)) if *cw == w => {
+                self.text_starts.get(a).copied().unwrap_or(lines.len())
+            }
+            _ => markdown::render(&self.blocks[..a], w, &self.theme).len(),
+        }
     }
     pub(crate) fn text_lines(&mut self) -> usize {
         self.sync_text_cache();

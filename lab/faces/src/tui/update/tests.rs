@@ -11,7 +11,7 @@ use super::jobs::traffic_ends;
 use super::*;
 use crate::commands::{Cmd, LessonCmd, MapCmd, Update};
 use crate::tui::fake;
-use crate::tui::state::{CheckView, Focus, Overlay, PanelState, TRAFFIC_PPS, TraceKind};
+use crate::tui::state::{CheckView, Focus, Overlay, PanelState, Queued, TRAFFIC_PPS, TraceKind};
 use crate::tui::theme::Theme;
 
 pub(crate) fn key(c: KeyCode) -> Event {
@@ -63,6 +63,39 @@ fn text_top(a: &mut App) -> String {
     let lines = &a.text_cache.as_ref().unwrap().1;
     let l = &lines[a.text_scroll.min(lines.len() - 1)];
     l.spans.iter().map(|s| s.content.as_ref()).collect()
+}
+
+/// The text follows the step while it is hidden (a tall check panel leaves it no room, or
+/// another pane is zoomed): walked in lesson 4, `v` after the drain check showed "When the
+/// set of backends changes", the section of four steps before.
+#[test]
+fn the_hidden_lesson_text_still_follows_the_step() {
+    let mut a = app_on("4");
+    a.start();
+    update(&mut a, Event::Topo(Ok(fake::status_of("lb-lab", &[]))));
+    let shrink = a
+        .lesson
+        .steps
+        .iter()
+        .position(|s| s.run.as_deref() == Some("map set lb_service 0 2"))
+        .unwrap();
+    a.set_step(shrink, &mut Vec::new());
+    assert_eq!(text_top(&mut a).trim(), "When the set of backends changes");
+    a.focus = Focus::Log;
+    a.zoom = true;
+    assert!(
+        a.text_width().is_none(),
+        "the zoomed log takes the text's place"
+    );
+    let drain = a
+        .lesson
+        .steps
+        .iter()
+        .position(|s| s.run.as_deref() == Some("lesson check 4 drain"))
+        .unwrap();
+    a.set_step(drain, &mut Vec::new());
+    a.zoom = false;
+    assert_eq!(text_top(&mut a).trim(), "Exercise 2: drain a backend");
 }
 
 #[test]
@@ -1191,4 +1224,211 @@ fn monitor_keys_are_named_by_the_current_exercises_script() {
     assert_eq!(rows[0].label.as_deref(), Some("PASS"));
     // the other script's codes keep their names (it may still be loaded)
     assert_eq!(rows[1].label.as_deref(), Some("GUARDED"));
+}
+
+/// The command lines a list of effects starts, then those queued after them.
+fn started_then_queued(a: &App, fx: &[Effect]) -> Vec<String> {
+    let mut lines: Vec<String> = fx
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Run { job, .. } => a
+                .jobs
+                .iter()
+                .find(|j| j.id == *job)
+                .map(|j| j.label.clone()),
+            _ => None,
+        })
+        .collect();
+    lines.extend(a.queue.iter().filter_map(|q| match q {
+        Queued::Command { line, .. } => Some(line.clone()),
+        Queued::Check => None,
+    }));
+    lines
+}
+
+/// A lesson resumed at a late step brings the lab to where its earlier steps leave it:
+/// the topology (made anew when it was up already: what was there is not what the steps
+/// made), then the earlier steps' loads, attachments, wires and map values, in order, and
+/// the log says which steps ran again. Lesson 3 resumed at step 13 (`map set verdict 0
+/// ABORTED`) once said "no map named verdict": the counter of step 2 was not attached.
+#[test]
+fn a_resumed_lesson_runs_again_the_steps_that_made_its_lab() {
+    let none = eclat_kernel::topo::Status {
+        topology: None,
+        nodes: vec![],
+        complete: true,
+    };
+    let resumed = |id: &str, step: usize| {
+        let l = lessons::find(id).unwrap();
+        let mut p = Progress::default();
+        ProgressOp::Step(l.id.clone(), step).apply(&mut p);
+        let mut a =
+            App::new(l, true, Theme { color: false }, (120, 40), Instant::now()).with_progress(p);
+        a.start();
+        a
+    };
+    let cases: [(&str, usize, &str, &[&str]); 4] = [
+        (
+            "3",
+            12,
+            "hike-lab",
+            &["xdp attach xdp_counter sut enp6s0f0"],
+        ),
+        (
+            "4",
+            12,
+            "lb-lab",
+            &[
+                "xdp load ~/eclat-lab/04-cilium-load-balancer/lb.bpf.c",
+                "map set lb_backends 0 10.0.1.2",
+                "map set lb_backends 1 10.0.2.2",
+                "map set lb_backends 2 10.0.3.2",
+                "map set lb_service 0 3",
+                "xdp attach lb_xdp sut eth0",
+            ],
+        ),
+        (
+            "5",
+            19,
+            "hike-lab",
+            &[
+                "cube add cls classifier",
+                "cube add mon monitor",
+                "cube connect cls:0 mon",
+                "cube attach cls sut enp6s0f0",
+                "cube add fw ~/eclat-lab/05-composing-programs/firewall.bpf.c",
+                "cube connect fw:0 mon",
+                "cube connect cls:0 fw",
+            ],
+        ),
+        (
+            "8",
+            7,
+            "hike-lab",
+            &[
+                "xdp attach xdp_counter clt veth0",
+                "load ~/eclat-lab/08-ddos-mitigation/ddos.eclat",
+            ],
+        ),
+    ];
+    for (id, step, topo, want) in cases {
+        let mut a = resumed(id, step);
+        let step_line = a.lesson.steps[step].run.clone().unwrap_or_default();
+        let fx = update(&mut a, Event::Topo(Ok(none.clone())));
+        let lines = started_then_queued(&a, &fx);
+        assert_eq!(
+            lines.first().map(String::as_str),
+            Some(format!("topo up {topo}").as_str()),
+            "lesson {id} step {} ({step_line}): {lines:?}",
+            step + 1
+        );
+        assert_eq!(
+            lines[1..],
+            want.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+            "lesson {id} resumed at step {} ({step_line})",
+            step + 1
+        );
+        let log: Vec<&str> = a.log.iter().map(|l| l.text.as_str()).collect();
+        let log = log.join("\n");
+        assert!(
+            log.contains(&format!("resumes at step {}", step + 1))
+                && log.contains(" again, so the lab is where"),
+            "the log says what ran again: {log}"
+        );
+        // its topology up already (made by another lesson or session): made anew, then the
+        // same steps
+        let mut a = resumed(id, step);
+        let fx = update(&mut a, Event::Topo(Ok(fake::status_of(topo, &[]))));
+        let lines = started_then_queued(&a, &fx);
+        assert_eq!(
+            lines[0],
+            format!("topo up {topo} --replace"),
+            "lesson {id}: {lines:?}"
+        );
+        assert_eq!(lines.len(), want.len() + 1, "lesson {id}: {lines:?}");
+    }
+    // resumed on lesson 5's last step, the exercise the keys act on is the firewall the
+    // steps before it loaded (it was the first exercise, fail-closed)
+    let a = resumed("5", 20);
+    assert_eq!(a.current_exercise().unwrap().id, "insert-firewall");
+    // at a step before anything was loaded: nothing runs again, the topology stays
+    let mut a = resumed("3", 1);
+    let fx = update(&mut a, Event::Topo(Ok(fake::status_of("hike-lab", &[]))));
+    assert!(started_then_queued(&a, &fx).is_empty());
+}
+
+/// A step that needs a tool this machine cannot run (lesson 3's bcc counter without bcc or
+/// without the kernel's headers) says so plainly, and why, when the learner arrives at it
+/// and when they press r; it runs nothing (a Python traceback was all the learner got) and
+/// passes nothing. Where the tool runs, r runs the step.
+#[test]
+fn a_step_this_machine_cannot_run_says_why_and_runs_nothing() {
+    let bcc = lessons::find("3")
+        .unwrap()
+        .steps
+        .iter()
+        .position(|s| s.needs == Some(lessons::Tool::Bcc) && s.run.is_some())
+        .expect("lesson 3 has a step that runs bcc");
+    let why = "this machine has no headers of its kernel (Linux 6.1), and bcc compiles your C \
+               against them when it starts";
+    let mut a = app_on("3");
+    a.start();
+    // until the machine's tools are known, r on such a step waits for them
+    let mut fx = Vec::new();
+    a.set_step(bcc, &mut fx);
+    let fx = update(&mut a, key(KeyCode::Char('r')));
+    assert!(
+        !fx.iter().any(|e| matches!(e, Effect::Run { .. })),
+        "{fx:?}"
+    );
+    assert!(
+        a.log
+            .last()
+            .unwrap()
+            .text
+            .contains("press r again in a moment")
+    );
+    a.set_step(0, &mut Vec::new());
+    update(&mut a, Event::Tools(vec![(lessons::Tool::Bcc, why.into())]));
+    let mut fx = Vec::new();
+    a.set_step(bcc, &mut fx);
+    let said = |a: &App| a.log.iter().filter(|l| l.text.contains(why)).count();
+    assert_eq!(said(&a), 1, "said on arrival: {:?}", a.log);
+    assert!(
+        a.log
+            .last()
+            .unwrap()
+            .text
+            .contains(&format!("step {} is not possible on this machine", bcc + 1))
+    );
+    let fx = update(&mut a, key(KeyCode::Char('r')));
+    assert!(
+        !fx.iter().any(|e| matches!(e, Effect::Run { .. })),
+        "nothing runs: {fx:?}"
+    );
+    assert_eq!(said(&a), 2, "said again on r");
+    assert!(
+        a.log
+            .last()
+            .unwrap()
+            .text
+            .starts_with("nothing was run (and nothing passed)")
+    );
+    assert!(!a.exercise_passed());
+    // where bcc runs, r runs the step
+    let mut a = app_on("3");
+    a.start();
+    update(&mut a, Event::Tools(vec![]));
+    a.set_step(bcc, &mut Vec::new());
+    let fx = update(&mut a, key(KeyCode::Char('r')));
+    assert!(
+        fx.iter().any(|e| matches!(
+            e,
+            Effect::Run {
+                cmd: Cmd::Exec { .. },
+                ..
+            }
+        )),
+        "{fx:?}"
+    );
 }

@@ -12,7 +12,7 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 use unicode_width::UnicodeWidthStr;
 
 use super::layout::{inner_width, pane, regions};
-use super::lines::{fit, panel_head, step_lines, topo_lines};
+use super::lines::{fit, panel_head, step_lines, step_title_fits, topo_lines};
 use super::markdown;
 use super::state::{App, CheckView, Focus, LogKind, PanelState, TopoView};
 
@@ -157,13 +157,16 @@ fn draw_step(f: &mut Frame, app: &App, r: Rect) {
     let Some(s) = app.lesson.steps.get(app.step) else {
         return;
     };
-    let title = Line::from(vec![
-        Span::styled(
-            format!(" Step {}/{}: ", app.step + 1, app.lesson.steps.len()),
-            t.accent(),
-        ),
-        Span::styled(format!("{} ", s.title), t.strong()),
-    ]);
+    let n = (app.step + 1, app.lesson.steps.len());
+    // a title too long for the border opens the box's text instead (`step_lines`)
+    let title = if step_title_fits(app, inner_width(r)) {
+        Line::from(vec![
+            Span::styled(format!(" Step {}/{}: ", n.0, n.1), t.accent()),
+            Span::styled(format!("{} ", s.title), t.strong()),
+        ])
+    } else {
+        Line::from(Span::styled(format!(" Step {}/{} ", n.0, n.1), t.accent()))
+    };
     let b = bordered(app, title, Focus::Lesson).title_bottom(
         Line::from(vec![
             Span::styled(" n", t.key()),
@@ -292,24 +295,37 @@ fn draw_maps(f: &mut Frame, app: &App, r: Rect) {
                     .max()
                     .unwrap_or(0)
                     .max(6);
-                // labels whole where the panel has the room (6 columns of sparkline left),
-                // cut at 14 columns only on a narrow one
-                let room = w.saturating_sub(2 + 1 + vw + 1 + 8 + 1 + 6);
-                let lw = rows
+                // labels whole where the panel has the room: the sparkline goes first (it
+                // takes what is left), then the rate column; only a label longer than the
+                // panel itself is cut (at 80x24 the map column is 34 wide: "empty program
+                // slot" and its value fit without their rate)
+                let want = rows
                     .iter()
                     .map(|r| r.label.as_ref().map_or(r.key.width() + 4, |l| l.width()))
                     .max()
-                    .unwrap_or(0)
-                    .min(room.max(14));
+                    .unwrap_or(0);
+                let fixed = 2 + 1 + vw;
+                let rate_w = 1 + 8 + 1;
+                let show_rate = w >= fixed + want + rate_w;
+                let lw = if show_rate {
+                    want
+                } else {
+                    want.min(w.saturating_sub(fixed).max(8))
+                };
                 for row in rows {
                     let label = row
                         .label
                         .clone()
                         .unwrap_or_else(|| format!("key {}", row.key));
                     let rate = rate_text(row.rate);
-                    let used = 2 + lw + 1 + vw + 1 + 8 + 1;
-                    let spark = if row.num.is_some() && w > used {
+                    let used = fixed + lw + if show_rate { rate_w } else { 0 };
+                    let spark = if show_rate && row.num.is_some() && w > used {
                         sparkline(&row.history, w - used)
+                    } else {
+                        String::new()
+                    };
+                    let rate = if show_rate {
+                        format!(" {rate:>8} ")
                     } else {
                         String::new()
                     };
@@ -318,7 +334,7 @@ fn draw_maps(f: &mut Frame, app: &App, r: Rect) {
                         Span::raw(fit(&label, lw)),
                         Span::raw(" "),
                         Span::styled(format!("{:>vw$}", row.value), t.value()),
-                        Span::styled(format!(" {rate:>8} "), t.plain()),
+                        Span::styled(rate, t.plain()),
                         Span::styled(spark, t.spark()),
                     ]));
                 }
@@ -756,19 +772,23 @@ mod tests {
         );
     }
 
+    /// The topology status with nothing up.
+    fn nothing_up() -> Event {
+        Event::Topo(Ok(eclat_kernel::topo::Status {
+            topology: None,
+            nodes: vec![],
+            complete: false,
+        }))
+    }
+
     #[test]
     fn topology_down_and_zoomed_log() {
         let mut app = scene(80, 24);
-        update(
-            &mut app,
-            Event::Topo(Ok(eclat_kernel::topo::Status {
-                topology: None,
-                nodes: vec![],
-                complete: false,
-            })),
-        );
+        update(&mut app, nothing_up());
         let s = render(&app);
         assert!(s.contains("no topology up"), "{s}");
+        // what to do, whole at 80 columns
+        assert!(s.contains(":topo up"), "{s}");
         // Tab to the log, zoom it: only the log, and the map panels stop polling
         let key = |c| Event::Key(crossterm::event::KeyEvent::from(c));
         use crossterm::event::KeyCode;
@@ -1092,6 +1112,74 @@ file = "collector.eclat"
         }
     }
 
+    /// Every step of every lesson is shown whole, its text and the command r runs, at
+    /// 80x24, 100x30 and 160x45, with the lesson text below it. Walked at 80x24: lesson 2's
+    /// last step ended in "saving runs the …", and the step is what says what to do.
+    #[test]
+    fn every_step_of_every_lesson_is_whole_at_every_size() {
+        use crate::tui::layout::inner_width;
+        use crate::tui::lines::step_lines;
+        let mut cut = Vec::new();
+        for l in lessons::all() {
+            for (w, h) in [(80, 24), (100, 30), (160, 45)] {
+                let mut app = App::new(
+                    l.clone(),
+                    true,
+                    Theme { color: false },
+                    (w, h),
+                    Instant::now(),
+                );
+                update(&mut app, Event::Topo(Ok(fake::status(true))));
+                for i in 0..l.steps.len() {
+                    app.step = i;
+                    let r = app.regions();
+                    let (Some(step), Some(_text)) = (r.step, r.text) else {
+                        cut.push(format!(
+                            "lesson {} step {} at {w}x{h}: no step or text",
+                            l.number,
+                            i + 1
+                        ));
+                        continue;
+                    };
+                    // its title whole, in the border or leading the text
+                    let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
+                    term.draw(|f| draw(f, &app)).unwrap();
+                    let buf = term.backend().buffer().clone();
+                    let mut boxed = String::new();
+                    for y in step.y..step.y + step.height {
+                        for x in step.x..step.x + step.width {
+                            boxed.push_str(buf[(x, y)].symbol());
+                        }
+                        boxed.push(' ');
+                    }
+                    let boxed = boxed
+                        .replace(['│', '─', '┌', '┐', '└', '┘'], " ")
+                        .split_whitespace()
+                        .collect::<Vec<_>>()
+                        .join(" ");
+                    if !boxed.contains(&l.steps[i].title) {
+                        cut.push(format!(
+                            "lesson {} step {} at {w}x{h}: title cut: {boxed}",
+                            l.number,
+                            i + 1
+                        ));
+                    }
+                    let need = step_lines(&app, inner_width(step)).len();
+                    let room = step.height.saturating_sub(2) as usize;
+                    if need > room {
+                        cut.push(format!(
+                            "lesson {} step {} at {w}x{h}: {need} lines in {room} ({})",
+                            l.number,
+                            i + 1,
+                            l.steps[i].title
+                        ));
+                    }
+                }
+            }
+        }
+        assert!(cut.is_empty(), "steps cut:\n{}", cut.join("\n"));
+    }
+
     /// What waits for the running job is on the status line, not in the log, where it
     /// would split the running job's output.
     #[test]
@@ -1114,26 +1202,147 @@ file = "collector.eclat"
         assert!(status.contains("then: the check"), "{s}");
     }
 
-    /// A map panel with room shows its labels whole (they were cut at 14 columns whatever
-    /// the width: "no verdict (d…" at 160x45).
+    /// A map panel shows its labels whole (they were cut at 14 columns whatever the width:
+    /// "no verdict (d…" at 160x45, and at 80x24 still, walked in lesson 6 step 8): on a
+    /// narrow panel the sparkline and then the rate make room, never the label.
     #[test]
     fn map_labels_are_whole_where_the_panel_has_room() {
-        let mut app = chain_scene(160, 45);
+        for (w, h) in [(160, 45), (80, 24)] {
+            let mut app = chain_scene(w, h);
+            update(
+                &mut app,
+                Event::Maps(vec![Sample {
+                    name: "hvm_stats".into(),
+                    at: Instant::now(),
+                    result: Ok(Some(fake::rows(
+                        "system/hvm_stats",
+                        "percpu_array",
+                        &[(9, 1), (10, 2)],
+                    ))),
+                }]),
+            );
+            let s = render(&app);
+            assert!(
+                s.contains("no verdict (dropped) "),
+                "{w}x{h}:
+{s}"
+            );
+            assert!(
+                s.contains("empty program slot "),
+                "{w}x{h}:
+{s}"
+            );
+        }
+    }
+
+    /// Every step's title and text are on screen whole at 80x24 and 160x45: the title on the
+    /// border when it fits there, else as the first line of the step's text (walked: "Step
+    /// 10/11: Fix the chain, reload, ping a┐" at 80x24 in lesson 6, and 25 titles of 10 lessons
+    /// were cut alike), and the step box grows into the lesson text below it rather than cut
+    /// the step's text with "…" (14 steps of 10 lessons at 80x24).
+    #[test]
+    fn every_step_title_is_whole_at_80x24() {
+        use crossterm::event::{KeyCode, KeyEvent};
+        for l in lessons::all() {
+            for (w, h) in [(80, 24), (160, 45)] {
+                let mut app = App::new(
+                    l.clone(),
+                    true,
+                    Theme { color: false },
+                    (w, h),
+                    Instant::now(),
+                );
+                update(&mut app, Event::Topo(Ok(fake::status(true))));
+                for (i, st) in l.steps.iter().enumerate() {
+                    while app.step < i {
+                        update(&mut app, Event::Key(KeyEvent::from(KeyCode::Char('n'))));
+                    }
+                    let screen = render(&app);
+                    let r = app.regions().step.expect("a step panel");
+                    // the step box's rows, inside its side borders, as one line of words
+                    let boxed: Vec<String> = screen
+                        .lines()
+                        .skip(r.y as usize)
+                        .take(r.height as usize)
+                        .map(|line| {
+                            line.chars()
+                                .skip(r.x as usize + 1)
+                                .take(r.width.saturating_sub(2) as usize)
+                                .collect::<String>()
+                        })
+                        .collect();
+                    let words = boxed
+                        .join(" ")
+                        .split_whitespace()
+                        .collect::<Vec<_>>()
+                        .join(" ");
+                    assert!(
+                        !words.contains('…'),
+                        "lesson {} step {} at {w}x{h}: the step's text is cut:\n{screen}",
+                        l.number,
+                        i + 1
+                    );
+                    let head = format!("Step {}/{}", i + 1, l.steps.len());
+                    assert!(
+                        words.contains(&head) && words.contains(&st.title),
+                        "lesson {} step {} at {w}x{h}: `{}` not whole:\n{screen}",
+                        l.number,
+                        i + 1,
+                        st.title
+                    );
+                }
+            }
+        }
+    }
+
+    /// At 80x24 a failed check stays in view: the checks that passed before it fold into
+    /// one line (walked: lesson 6's guard showed two passed checks and "…", the failing one
+    /// and its hint below the panel's last row).
+    #[test]
+    fn a_failed_check_stays_in_view_at_80x24() {
+        use eclat_course::CheckResult;
+        let mut app = at_step(Instant::now(), (80, 24), "6", |r| r.ends_with("6 guard"));
+        key(&mut app, crossterm::event::KeyCode::Char('c'));
+        let mut done = fake::failed_check(&app.lesson);
+        done.verifier = None;
+        let ok = |what: &str| CheckResult {
+            what: what.into(),
+            passed: true,
+            expected: String::new(),
+            seen: String::new(),
+            hint: None,
+            explanation: None,
+            not_possible: false,
+            elapsed_ms: 0.0,
+        };
+        done.report.exercise = "guard".into();
+        done.report.results = vec![
+            ok("guard.eclat: compiles"),
+            ok(
+                "guard.eclat: `ipv6 udp dport=5000` gives PASS, map_pcpu_mon[0] +1, map_pcpu_mon[4] +0",
+            ),
+            CheckResult {
+                what: "guard.eclat: `ipv6 icmp6` gives DROP, map_pcpu_mon[4] +1".into(),
+                passed: false,
+                expected: "DROP".into(),
+                seen: "PASS".into(),
+                hint: Some(0),
+                ..ok("")
+            },
+        ];
+        let report = done.report.clone();
+        update(&mut app, Event::Checked(Box::new(done)));
         update(
             &mut app,
-            Event::Maps(vec![Sample {
-                name: "hvm_stats".into(),
-                at: Instant::now(),
-                result: Ok(Some(fake::rows(
-                    "system/hvm_stats",
-                    "percpu_array",
-                    &[(9, 0), (10, 2)],
-                ))),
-            }]),
+            Event::JobDone {
+                job: 1,
+                result: Ok(Box::new(crate::commands::Reply::LessonCheck(report))),
+            },
         );
         let s = render(&app);
-        assert!(s.contains("no verdict (drop by default)"), "{s}");
-        assert!(s.contains("empty program slot"), "{s}");
+        assert!(s.contains("✓ 2 check(s) passed"), "{s}");
+        assert!(s.contains("✗ guard.eclat: `ipv6 icmp6` gives"), "{s}");
+        assert!(s.contains("expected DROP, seen PASS"), "{s}");
     }
 
     #[test]
@@ -1285,6 +1494,25 @@ file = "collector.eclat"
             "Attaching 1 probe...\n^C\n\n@aborts[57, 2]: 412\n(bpftrace was sent Ctrl-C and ended with status 0)",
         );
         app
+    }
+
+    /// Every lesson at 80x24 with nothing up: where the topology box must shrink to leave the
+    /// counters room, it still says what to type, not only that nothing is up.
+    #[test]
+    fn no_topology_says_what_to_type_at_every_lesson_80x24() {
+        for l in lessons::all() {
+            let mut app = App::new(
+                l.clone(),
+                true,
+                Theme { color: false },
+                (80, 24),
+                Instant::now(),
+            );
+            update(&mut app, nothing_up());
+            let s = render(&app);
+            assert!(s.contains("no topology up"), "lesson {}:\n{s}", l.number);
+            assert!(s.contains(":topo up"), "lesson {}: no hint\n{s}", l.number);
+        }
     }
 
     #[test]

@@ -9,7 +9,7 @@ use ratatui::widgets::{Block, Clear, Paragraph};
 use unicode_width::UnicodeWidthStr;
 
 use super::{bordered, centered};
-use crate::tui::lines::{check_lines, fit, wrap};
+use crate::tui::lines::{check_lines_in, fit, wrap};
 use crate::tui::markdown;
 use crate::tui::state::{App, CheckView, Focus, Overlay, TraceKind};
 
@@ -46,7 +46,7 @@ pub fn draw_check(f: &mut Frame, app: &App, r: Rect) {
     );
     let inner = b.inner(r);
     f.render_widget(b, r);
-    let mut lines = check_lines(app, inner.width);
+    let mut lines = check_lines_in(app, inner.width, inner.height as usize);
     if lines.len() > inner.height as usize {
         lines.truncate(inner.height as usize);
         if let Some(l) = lines.last_mut() {
