@@ -1298,8 +1298,8 @@ pub fn missing(tool: crate::lessons::Tool) -> Option<String> {
         crate::lessons::Tool::Bpftrace => {
             if d::tool("bpftrace").is_none() {
                 Some("bpftrace is not installed (`eclat-lab doctor` says how to install it)".into())
-            } else if d::tracefs().is_none() {
-                Some("tracefs is not mounted (`sudo eclat-lab doctor` mounts it)".into())
+            } else if d::ensure_tracefs().is_none() {
+                Some("tracefs is not mounted and the lab may not mount it (`sudo eclat-lab doctor` mounts it)".into())
             } else {
                 None
             }

@@ -202,7 +202,8 @@ fn lesson_five_edit_in_the_editor_and_see_the_check_pass_and_the_counters_move()
 #[test]
 fn lesson_three_a_bpftrace_one_liner_streams_and_esc_gives_its_map() {
     need_root();
-    if eclat_kernel::doctor::tool("bpftrace").is_none() || eclat_kernel::doctor::tracefs().is_none()
+    if eclat_kernel::doctor::tool("bpftrace").is_none()
+        || eclat_kernel::doctor::ensure_tracefs().is_none()
     {
         eprintln!("skipped: bpftrace or tracefs missing (doctor says how to install them)");
         return;

@@ -151,6 +151,13 @@ pub fn tracefs() -> Option<&'static str> {
         .find(|d| Path::new(d).join("events").is_dir())
 }
 
+/// tracefs, mounted first at /sys/kernel/tracing when it is not yet and this process may
+/// (root): what a step or check that runs bpftrace needs. A fresh machine (a CI runner, a
+/// container) often has it unmounted, and bpftrace then finds no tracepoint.
+pub fn ensure_tracefs() -> Option<&'static str> {
+    tracefs().or_else(|| (privileged() && mount_tracefs()).then(tracefs).flatten())
+}
+
 /// The checks of the field's tools, from what was found (the lab itself needs none of
 /// them; lesson 3 uses them all): every one missing says how to install it.
 pub fn tool_checks(

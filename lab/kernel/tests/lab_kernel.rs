@@ -801,6 +801,11 @@ fn a_process_probes_are_listed_once_attached() {
         eprintln!("skipped: bpftrace is not installed (doctor says how to install it)");
         return;
     };
+    // a fresh machine may have tracefs unmounted: the lab mounts it as a check would
+    assert!(
+        eclat_kernel::doctor::ensure_tracefs().is_some(),
+        "tracefs is not mounted and could not be mounted"
+    );
     let mut child = std::process::Command::new(bpftrace)
         .args([
             "-e",

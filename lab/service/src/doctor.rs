@@ -28,5 +28,5 @@ impl Lab {
 
 /// What the field's tools need, for the lessons' checks that run them.
 pub use eclat_kernel::doctor::{
-    BCC_PYTHON, bcc_missing, kernel_headers, kernel_version, tool, tracefs,
+    BCC_PYTHON, bcc_missing, ensure_tracefs, kernel_headers, kernel_version, tool, tracefs,
 };
