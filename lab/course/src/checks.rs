@@ -422,7 +422,8 @@ pub fn label(c: &Check, file: &Path) -> String {
 }
 
 /// A verdict check whose packet got the right verdict but moved a counter wrongly: the
-/// line names the counter, and says the verdict was right, so the learner looks at the
+/// line says what the counter should have done and what it did first (a narrow check panel
+/// cuts the line's end), then that the verdict was right, so the learner looks at the
 /// counting code, not at the verdict.
 fn counter_failed(c: &Check, verdict: &str, d: &MapDelta, got: i128) -> CheckResult {
     let packet = match c {
@@ -431,7 +432,8 @@ fn counter_failed(c: &Check, verdict: &str, d: &MapDelta, got: i128) -> CheckRes
     };
     CheckResult {
         what: format!(
-            "`{packet}` moves {} by {:+} (its verdict, {verdict}, is right)",
+            "`{packet}` should move {} by {:+}, it moved it by {got:+} (its verdict, {verdict}, \
+             is right)",
             d.counter(),
             d.delta
         ),
@@ -2566,7 +2568,8 @@ mod tests {
         assert!(!r.passed);
         assert_eq!(
             r.what,
-            "`ipv6 udp dport=5000` moves pkt_count[0] by +1 (its verdict, PASS, is right)"
+            "`ipv6 udp dport=5000` should move pkt_count[0] by +1, it moved it by +0 (its \
+             verdict, PASS, is right)"
         );
         assert_eq!(r.expected, "pkt_count[0] +1 per packet");
         assert_eq!(r.seen, "pkt_count[0] +0 per packet");
