@@ -1206,6 +1206,40 @@ fn things_vanishing_behind_the_labs_back() {
     );
 }
 
+/// `map watch` of a map that a reset removes while it is watched ends saying the map is
+/// gone and how to go on, not with the kernel's `BPF_OBJ_GET failed`.
+#[test]
+fn a_watch_whose_map_goes_away_says_so() {
+    use std::io::{BufRead, BufReader};
+    let lab = Lab::new("wgone");
+    lab.ok(&["topo", "up"]);
+    lab.ok(&["xdp", "attach", "xdp_counter", "sut", "enp6s0f0"]);
+    let mut child = lab
+        .cmd(&["map", "watch", "pkt_count", "--interval", "50"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // a first frame, so the watch has found and read the map
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    while !line.contains("per second") {
+        line.clear();
+        assert!(
+            out.read_line(&mut line).unwrap() > 0,
+            "the watch ended first"
+        );
+    }
+    lab.ok(&["reset"]);
+    let o = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("`map watch pkt_count`: the map is gone") && !err.contains("BPF_OBJ_GET"),
+        "{err}"
+    );
+}
+
 /// A session (the shell here; the TUI uses the same session lifetime) killed with SIGKILL:
 /// what it created belongs to nobody alive, and the next start removes it.
 #[test]

@@ -210,10 +210,7 @@ pub fn find(env: &LabEnv, name: &str) -> Result<MapRef, MapError> {
                  topology whose file attaches one, make it; e.g. `xdp attach PROGRAM NODE DEV`)"
                     .into()
             } else {
-                format!(
-                    " (loaded: {})",
-                    all.iter().map(|m| m.short()).collect::<Vec<_>>().join(", ")
-                )
+                format!(" (loaded: {})", typable_names(&all).join(", "))
             },
         }),
         _ => Err(MapError::Ambiguous {
@@ -225,6 +222,30 @@ pub fn find(env: &LabEnv, name: &str) -> Result<MapRef, MapError> {
                 .join(", "),
         }),
     }
+}
+
+/// The names a learner can type for each map: the last component where it is unique, else
+/// the fewest last components that name that map alone (`cls/cube_ports`, `fw/cube_ports`),
+/// so that a list of loaded maps never offers a name `find` then calls ambiguous.
+pub fn typable_names(all: &[MapRef]) -> Vec<String> {
+    let names: Vec<&str> = all.iter().map(|m| m.name.as_str()).collect();
+    let names_only = |suffix: &str| {
+        names
+            .iter()
+            .filter(|n| **n == suffix || n.ends_with(&format!("/{suffix}")))
+            .count()
+            == 1
+    };
+    names
+        .iter()
+        .map(|name| {
+            let parts: Vec<&str> = name.split('/').collect();
+            (1..=parts.len())
+                .map(|k| parts[parts.len() - k..].join("/"))
+                .find(|suffix| names_only(suffix))
+                .unwrap_or_else(|| name.to_string())
+        })
+        .collect()
 }
 
 /// A decoded number or raw bytes.
@@ -867,6 +888,38 @@ pub fn clear(map: &MapRef) -> Result<Cleared, MapError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_listed_name_finds_one_map() {
+        let m = |name: &str| MapRef {
+            name: name.into(),
+            path: PathBuf::new(),
+            map_type: "hash".into(),
+            key_size: 4,
+            value_size: 4,
+            max_entries: 1,
+            id: 1,
+        };
+        let all = [
+            m("cube/cls/cube_ports"),
+            m("cube/fw/cube_ports"),
+            m("cube/fw/fw_dropped"),
+            m("lab/xdp_counter/pkt_count"),
+            m("a/x/stats"),
+            m("b/x/stats"),
+        ];
+        assert_eq!(
+            typable_names(&all),
+            [
+                "cls/cube_ports",
+                "fw/cube_ports",
+                "fw_dropped",
+                "pkt_count",
+                "a/x/stats",
+                "b/x/stats"
+            ]
+        );
+    }
 
     #[test]
     fn sums_per_cpu_slots() {

@@ -420,7 +420,7 @@ impl Lab {
                  to 3600000 (an hour)"
             );
         }
-        let m = {
+        let mut m = {
             let name = name.clone();
             self.blocking(move |lab| Ok(maps::find(lab.env(), &name)?))
                 .await?
@@ -435,13 +435,35 @@ impl Lab {
                 _ = cancel.cancelled() => break,
                 _ = tick.tick() => {}
             }
-            let mm = m.clone();
-            let d = self
+            let (mm, want) = (m.clone(), name.clone());
+            // the map can go while it is watched (reset, `topo down`, an unload) or be pinned
+            // anew under its name (a reload): the watch follows it, or ends saying so
+            let (found, d) = self
                 .blocking(move |lab| {
-                    let d = maps::dump(&mm, 10_000)?;
-                    Ok(decode(&lab.catalog(), d, &HashMap::new()))
+                    let (m, d) = match maps::dump(&mm, 10_000) {
+                        Ok(d) => (mm, d),
+                        Err(e) => match maps::find(lab.env(), &want) {
+                            Ok(again) if again.path != mm.path || again.id != mm.id => {
+                                let d = maps::dump(&again, 10_000)?;
+                                (again, d)
+                            }
+                            Ok(_) => return Err(e.into()),
+                            Err(_) => anyhow::bail!(
+                                "`map watch {want}`: the map is gone ({} was unpinned: a \
+                                 reset, `topo down` or an unload removed it); run the watch \
+                                 again once a step makes it",
+                                mm.path.display()
+                            ),
+                        },
+                    };
+                    Ok((m, decode(&lab.catalog(), d, &HashMap::new())))
                 })
                 .await?;
+            if found.id != m.id {
+                // another map: rates restart from its first frame
+                prev = None;
+                m = found;
+            }
             let now = Instant::now();
             let rows = d
                 .rows
