@@ -2537,3 +2537,154 @@ fn a_way_is_named_by_its_first_eight_steps() {
     );
     assert_eq!(note(12), note(9));
 }
+
+/// A statement that calls a program somewhere inside it (under `-`, an operator, a
+/// comparison, `and`/`or`, on either side) has an effect; one that calls nothing is warned.
+#[test]
+fn a_statement_without_a_call_is_warned_wherever_the_call_would_be() {
+    let chain = |stmt: &str| {
+        format!(
+            "from programs.hike_default import hike_pass, monitor\n\ndef c():\n    u64 : x = 1\n    {stmt}\n    hike_pass()\n"
+        )
+    };
+    for stmt in [
+        "-monitor(x)",
+        "monitor(x) + 1",
+        "1 + monitor(x)",
+        "x < monitor(x)",
+        "monitor(x) < x",
+        "x and monitor(x)",
+        "monitor(x) or x",
+        "not monitor(x)",
+    ] {
+        let c = compile(&chain(stmt));
+        assert_eq!(count(&c, "no-effect"), 0, "{stmt}: {:?}", c.diagnostics);
+    }
+    for stmt in ["x + 1", "-x", "x < 2", "x and x", "x or 1", "not x"] {
+        let c = compile(&chain(stmt));
+        assert_eq!(count(&c, "no-effect"), 1, "{stmt}: {:?}", c.diagnostics);
+    }
+}
+
+/// Where each variable lives, read from the listing: its declaration's first instruction
+/// stores into a register (`rN = ...`) or into a stack slot (`*(u64 *)(r10 - N) = ...`).
+fn in_register(src: &str, var: &str) -> bool {
+    let c = compile(src);
+    let p = c
+        .output
+        .unwrap_or_else(|| panic!("does not compile: {:?}", c.diagnostics));
+    let asm = p.emit_asm();
+    let decl = format!("u64 : {var} = ");
+    let line = asm
+        .lines()
+        .find(|l| l.contains(&decl))
+        .unwrap_or_else(|| panic!("no declaration of {var} in\n{asm}"));
+    let insn = line.split(':').nth(1).unwrap_or("").trim();
+    insn.starts_with('r')
+}
+
+/// The four registers r6..r9 go to the most used variables, a use inside a loop weighing 4
+/// times one outside it (8 for a `for` loop's own variable), nested loops multiplying: each
+/// case below has one variable whose rank depends on those weights.
+#[test]
+fn registers_go_to_the_most_used_variables_loops_weighing_more() {
+    // four variables read 3 times each, outside loops (4 each with the declaration)
+    let head = "from programs.hike_default import hike_pass, monitor\n\ndef c():\n    u64 : a = 1\n    u64 : b = 2\n    u64 : d = 3\n    u64 : e = 4\n";
+    let reads =
+        "    monitor(a + b + d + e)\n    monitor(a + b + d + e)\n    monitor(a + b + d + e)\n";
+    // read only where it is read, and declared last: it needs more than 4 to get a register
+    // (ties go to the first declared)
+    let cases = [
+        // read twice in one expression outside a loop: 1 + 2 = 3, stays on the stack (reads
+        // count: without them every variable would weigh its declaration only)
+        ("    u64 : i = 0\n    monitor(i + i)\n", false),
+        // read in a while condition only: 1 + 4 = 5 (a condition counted once, or at weight
+        // 1 or 0, gives 2, 1 or 1)
+        (
+            "    u64 : i = 0\n    while i < 3:\n        monitor(1)\n",
+            true,
+        ),
+        // read once in a while body only: 1 + 4 = 5
+        (
+            "    u64 : j = 0\n    u64 : i = 0\n    while j < 1:\n        monitor(i)\n        j = 1\n",
+            true,
+        ),
+        // the loop variable of a for loop: 1 + 8 = 9 over the others' 4 (+4 at most 5)
+        (
+            "    u64 : i = 0\n    for i in range(1):\n        monitor(1)\n",
+            true,
+        ),
+        // read in the body of a for loop: 1 + 4 = 5
+        (
+            "    u64 : i = 0\n    u64 : k = 0\n    for k in range(1):\n        monitor(i)\n",
+            true,
+        ),
+    ];
+    for (tail, reg) in cases {
+        let src = format!("{head}{reads}{tail}    hike_pass()\n");
+        assert_eq!(in_register(&src, "i"), reg, "{src}");
+    }
+    // nested loops multiply: 1 + 4 * 4 = 17 for a read two loops deep, against variables
+    // read 4 times in one loop (1 + 4 * 4 = 17, declared first) or 3 times (13): 4 + 4 = 8
+    // or 4 / 4 = 1 per level would rank it below them
+    let src = "from programs.hike_default import hike_pass, monitor\n\ndef c():\n    u64 : a = 1\n    u64 : b = 2\n    u64 : d = 3\n    u64 : e = 4\n    u64 : i = 0\n    u64 : j = 0\n    while j < 1:\n        monitor(a + a + a + a + b + b + b + b + d + d + d + e + e + e)\n        while j < 1:\n            monitor(i)\n            j = 1\n    hike_pass()\n";
+    assert!(in_register(src, "i"), "{src}");
+    assert!(!in_register(src, "d"), "{src}");
+    // a for loop's variable: 1 + 8 = 9 against four variables of 8 declared first (8 would
+    // lose the tie); inside a while loop, 1 + 4 * 8 = 33 against 1 + 4 * 5 = 21 (4 + 8 per
+    // level would give 13)
+    let eight = "    monitor(a + b + d + e)\n".repeat(7);
+    let src = format!(
+        "{head}{eight}    u64 : i = 0\n    for i in range(1):\n        monitor(1)\n    hike_pass()\n"
+    );
+    assert!(in_register(&src, "i"), "{src}");
+    let src = "from programs.hike_default import hike_pass, monitor\n\ndef c():\n    u64 : a = 1\n    u64 : b = 2\n    u64 : d = 3\n    u64 : e = 4\n    u64 : i = 0\n    u64 : j = 0\n    while j < 1:\n        monitor(a + b + d + e)\n        monitor(a + b + d + e)\n        monitor(a + b + d + e)\n        monitor(a + b + d + e)\n        monitor(a + b + d + e)\n        for i in range(1):\n            monitor(1)\n        j = 1\n    hike_pass()\n";
+    assert!(in_register(src, "i"), "{src}");
+}
+
+/// A chain of exactly the limit's instructions compiles; one more is refused, naming the
+/// count (the limit is `hike::MAX_CHAIN_INSNS`).
+#[test]
+fn a_chain_of_exactly_the_limit_compiles() {
+    let limit = hike::MAX_CHAIN_INSNS;
+    let mut sizes = std::collections::BTreeMap::new();
+    // monitor(1) is 3 instructions, a declaration into a register 1: every size is reached
+    for calls in 0..limit / 3 + 2 {
+        for decls in 0..3 {
+            let mut src =
+                String::from("from programs.hike_default import hike_pass, monitor\n\ndef c():\n");
+            for v in 0..decls {
+                src.push_str(&format!("    u64 : v{v} = 1\n    monitor(v{v})\n"));
+            }
+            src.push_str(&"    monitor(1)\n".repeat(calls));
+            src.push_str("    hike_pass()\n");
+            let c = compile(&src);
+            let n = match &c.output {
+                Some(p) => p.chains[0].insns.len(),
+                None => {
+                    let d = c
+                        .diagnostics
+                        .iter()
+                        .find(|d| d.code == "chain-too-long")
+                        .unwrap_or_else(|| panic!("{:?}", c.diagnostics));
+                    let n: usize = d
+                        .message
+                        .split_whitespace()
+                        .nth(3)
+                        .unwrap()
+                        .parse()
+                        .unwrap();
+                    assert!(n > limit, "{}", d.message);
+                    continue;
+                }
+            };
+            sizes.insert(n, src);
+        }
+    }
+    assert!(
+        sizes.contains_key(&limit),
+        "no script of {limit} instructions: {:?}",
+        sizes.keys()
+    );
+    assert!(sizes.keys().all(|&n| n <= limit));
+}

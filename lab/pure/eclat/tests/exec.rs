@@ -645,3 +645,33 @@ def c():
         assert_eq!(lab.count(v), 1, "monitor({v}): {m:?}");
     }
 }
+
+/// A constant wider than 32 bits given to a variable on the stack keeps its high half (a
+/// store of an immediate takes 32 bits, sign-extended: the value goes through a register).
+#[test]
+fn a_wide_constant_into_a_stack_variable_keeps_its_high_bits() {
+    let src = "from programs.hike_default import hike_pass, monitor\n\ndef c():\n    u64 : a = 1\n    u64 : b = 2\n    u64 : d = 3\n    u64 : f = 4\n    monitor(a + b + d + f)\n    monitor(a + b + d + f)\n    u64 : e = 0x700000005\n    u64 : n = 0xfffffffff\n    monitor(e >> 32)\n    monitor(e & 0xff)\n    monitor(n >> 32)\n    hike_pass()\n";
+    let mut lab = support::Lab::new(src);
+    let asm = lab.program.emit_asm();
+    // the declaration's instructions: up to the next commented line
+    let lines: Vec<&str> = asm.lines().collect();
+    let at = lines.iter().position(|l| l.contains("u64 : e =")).unwrap();
+    let decl = lines[at..]
+        .iter()
+        .enumerate()
+        .take_while(|(i, l)| *i == 0 || !l.contains(';'))
+        .map(|(_, l)| *l);
+    assert!(
+        decl.clone().any(|l| l.contains("(r10 -")),
+        "e must live on the stack for this test:\n{asm}"
+    );
+    assert_eq!(lab.run(pkt()).verdict, XdpAction::Pass);
+    for (event, what) in [(7, "e >> 32"), (5, "e & 0xff"), (15, "n >> 32")] {
+        assert_eq!(
+            lab.count(event),
+            1,
+            "{what}: {:?}\n{asm}",
+            lab.models.monitor
+        );
+    }
+}
