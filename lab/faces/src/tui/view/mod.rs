@@ -94,12 +94,14 @@ fn draw_header(f: &mut Frame, app: &App, r: Rect) {
         ));
     }
     if let Some(ex) = app.current_exercise() {
+        // the last check run here, as the check panel shows it; before any, the progress
+        // file's word (passed once, in this session or an earlier one)
         let (mark, style) = match &app.check {
             CheckView::Done(r) if r.passed => ("✓", t.bar_key()),
-            _ if app.exercise_passed() => ("✓", t.bar_key()),
             CheckView::Done(r) if r.not_possible.is_some() => ("n/a", t.bar()),
             CheckView::Done(_) | CheckView::Error(_) => ("✗", t.bar_key()),
             CheckView::Running => ("…", t.bar()),
+            CheckView::NotRun if app.exercise_passed() => ("✓", t.bar_key()),
             CheckView::NotRun => ("·", t.bar()),
         };
         tail.push(Span::styled(format!("│ {} {mark} ", ex.id), style));
@@ -1293,6 +1295,29 @@ file = "collector.eclat"
                 }
             }
         }
+    }
+
+    /// The header's mark is the last check run, as the check panel shows it: an exercise
+    /// passed once (the progress file) shows ✓ until a check fails, then ✗ (walked: lesson 8
+    /// showed `tunable ✓` over a panel saying FAIL).
+    #[test]
+    fn the_headers_mark_follows_the_last_check() {
+        let mut app = at_step(Instant::now(), (80, 24), "6", |r| r.ends_with("6 guard"));
+        let lesson = app.lesson.id.clone();
+        app.progress
+            .lessons
+            .entry(lesson)
+            .or_default()
+            .passed
+            .insert("guard".into());
+        let header = |app: &App| render(app).lines().next().unwrap_or("").to_string();
+        assert!(header(&app).contains("guard ✓"), "{}", header(&app));
+        key(&mut app, crossterm::event::KeyCode::Char('c'));
+        assert!(header(&app).contains("guard …"), "{}", header(&app));
+        let mut done = fake::failed_check(&app.lesson);
+        done.report.exercise = "guard".into();
+        update(&mut app, Event::Checked(Box::new(done)));
+        assert!(header(&app).contains("guard ✗"), "{}", header(&app));
     }
 
     /// At 80x24 a failed check stays in view: the checks that passed before it fold into
