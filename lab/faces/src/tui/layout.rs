@@ -191,7 +191,12 @@ pub fn regions(app: &App, area: Rect) -> Regions {
         // the counters are what the steps point at: on a short screen the topology gives
         // them its room, down to its title and first link
         let maps_min = mh.min(upper_h.saturating_sub(3)).max(4);
-        let th = topo_height(app, right.width, r.topo_compact).min(upper_h - maps_min);
+        let mut th = topo_height(app, right.width, r.topo_compact).min(upper_h - maps_min);
+        if r.topo_compact && upper_h >= below_want + 3 {
+            // compact, the topology takes what the counters and the timeline leave, down to
+            // one line (which then names the attached programs: `lines::topo_lines_in`)
+            th = th.min(upper_h - below_want);
+        }
         r.topo = Some(Rect::new(right.x, right.y, right.width, th));
         let rest = Rect::new(right.x, right.y + th, right.width, upper_h - th);
         r.maps = Some(rest);

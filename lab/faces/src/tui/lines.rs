@@ -144,7 +144,32 @@ pub fn topo_lines(app: &App, width: u16, compact: bool) -> Vec<Line<'static>> {
                     peer.map(end_style).unwrap_or_else(|| t.error()),
                 ),
             ]));
+            let xdp = |i: Option<&eclat_kernel::topo::IfStatus>| -> Option<String> {
+                let i = i?;
+                let mode = match i.xdp_mode.as_deref() {
+                    Some("generic") => " (skb)",
+                    _ => "",
+                };
+                match (&i.xdp_prog, i.xdp_prog_id) {
+                    // narrow columns: the name alone (the interface is highlighted too)
+                    (Some(p), _) if p.width() + mode.width() + 6 > cw => Some(format!("{p}{mode}")),
+                    (Some(p), _) => Some(format!("xdp: {p}{mode}")),
+                    (None, Some(id)) => Some(format!("xdp: id {id}")),
+                    _ => None,
+                }
+            };
+            let (lx, rx) = (xdp(Some(i)), xdp(peer));
+            let xdp_line = (lx.is_some() || rx.is_some()).then(|| {
+                Line::from(vec![
+                    Span::styled(fit(&format!(" {}", lx.unwrap_or_default()), cw), t.xdp()),
+                    Span::raw(" ".repeat(conn.width())),
+                    Span::styled(fit(&format!(" {}", rx.unwrap_or_default()), cw), t.xdp()),
+                ])
+            });
             if compact {
+                // the links, and under each the programs attached to its ends (lesson 6's
+                // first step: "the drawing shows it")
+                out.extend(xdp_line);
                 continue;
             }
             let addrs = |i: Option<&eclat_kernel::topo::IfStatus>| -> Vec<String> {
@@ -173,21 +198,6 @@ pub fn topo_lines(app: &App, width: u16, compact: bool) -> Vec<Line<'static>> {
             };
             let la = addrs(Some(i));
             let ra = addrs(peer);
-            let xdp = |i: Option<&eclat_kernel::topo::IfStatus>| -> Option<String> {
-                let i = i?;
-                let mode = match i.xdp_mode.as_deref() {
-                    Some("generic") => " (skb)",
-                    _ => "",
-                };
-                match (&i.xdp_prog, i.xdp_prog_id) {
-                    // narrow columns: the name alone (the interface is highlighted too)
-                    (Some(p), _) if p.width() + mode.width() + 6 > cw => Some(format!("{p}{mode}")),
-                    (Some(p), _) => Some(format!("xdp: {p}{mode}")),
-                    (None, Some(id)) => Some(format!("xdp: id {id}")),
-                    _ => None,
-                }
-            };
-            let (lx, rx) = (xdp(Some(i)), xdp(peer));
             // 12 of these fit an 80x24 screen: one address line when space is short
             let max_addr = if w < 44 { 1 } else { usize::MAX };
             let n_addr = la.len().max(ra.len()).min(max_addr);
@@ -208,19 +218,89 @@ pub fn topo_lines(app: &App, width: u16, compact: bool) -> Vec<Line<'static>> {
                     Span::raw(fit(&format!(" {r}"), cw)),
                 ]));
             }
-            if lx.is_some() || rx.is_some() {
-                out.push(Line::from(vec![
-                    Span::styled(fit(&format!(" {}", lx.unwrap_or_default()), cw), t.xdp()),
-                    Span::raw(" ".repeat(conn.width())),
-                    Span::styled(fit(&format!(" {}", rx.unwrap_or_default()), cw), t.xdp()),
-                ]));
-            }
+            out.extend(xdp_line);
         }
         for p in &n.problems {
             out.push(Line::styled(format!("{}: {p}", n.node), t.error()));
         }
     }
     out
+}
+
+/// What a pane leaves out: how many, of what (one, many).
+pub type Hidden = Vec<(usize, &'static str, &'static str)>;
+
+/// The topology panel's lines in `room` rows, and what it leaves out (said on its border).
+/// Compact and short of room: a first line names the attached XDP programs and where they
+/// run (`xdp: xdp_counter on sut:enp6s0f0`), then as many links as fit.
+pub fn topo_lines_in(
+    app: &App,
+    width: u16,
+    compact: bool,
+    room: usize,
+) -> (Vec<Line<'static>>, Hidden) {
+    let mut lines = topo_lines(app, width, compact);
+    if lines.len() <= room {
+        return (lines, vec![]);
+    }
+    let progs: Vec<String> = match &app.topo {
+        TopoView::Status(st) => st
+            .nodes
+            .iter()
+            .flat_map(|n| {
+                n.interfaces.iter().filter_map(move |i| {
+                    let p = i
+                        .xdp_prog
+                        .clone()
+                        .or(i.xdp_prog_id.map(|id| format!("id {id}")))?;
+                    Some(format!("{p} on {}:{}", n.node, i.dev))
+                })
+            })
+            .collect(),
+        _ => vec![],
+    };
+    if !compact || progs.is_empty() || room == 0 {
+        let hidden = lines.len() - room;
+        lines.truncate(room);
+        let what = if compact {
+            ("link", "links")
+        } else {
+            ("line", "lines")
+        };
+        return (lines, vec![(hidden, what.0, what.1)]);
+    }
+    // the links alone below the summary (the lines under them are their ends' programs,
+    // which the summary names): a line that starts with a space is one of those
+    let links: Vec<Line<'static>> = lines
+        .into_iter()
+        .filter(|l| l.spans.first().is_none_or(|s| !s.content.starts_with(' ')))
+        .collect();
+    // as many programs as fit whole, the others counted on the border
+    let mut summary = String::from("xdp:");
+    let mut named = 0;
+    for p in &progs {
+        let sep = if named == 0 { " " } else { ", " };
+        if summary.width() + sep.width() + p.width() > width as usize && named > 0 {
+            break;
+        }
+        summary.push_str(sep);
+        summary.push_str(p);
+        named += 1;
+    }
+    let mut out = vec![Line::styled(
+        fit(&summary, width as usize).trim_end().to_string(),
+        app.theme.xdp(),
+    )];
+    let shown = (room - 1).min(links.len());
+    let hidden = links.len() - shown;
+    out.extend(links.into_iter().take(shown));
+    (
+        out,
+        vec![
+            (hidden, "link", "links"),
+            (progs.len() - named, "program", "programs"),
+        ],
+    )
 }
 
 /// Fits `s` into `w` cells, marking a cut with `…`.
@@ -408,14 +488,31 @@ pub fn wrap(
 }
 
 /// A map panel's head: the map's name, how its values are shown, and the lesson's title
-/// for it, wrapped to the panel's width (never cut).
-pub fn panel_head(app: &App, p: &Panel, width: u16) -> Vec<Line<'static>> {
+/// for it, wrapped to the panel's width (never cut); `compact` (the panels do not all fit
+/// the pane): on one line, the title cut with `…` (the rows are what the steps point at;
+/// `z` shows the titles whole).
+pub fn panel_head(app: &App, p: &Panel, width: u16, compact: bool) -> Vec<Line<'static>> {
     let t = &app.theme;
     let kind = match &p.state {
         PanelState::Loaded { per_cpu: true, .. } => " (Σ per-CPU)".to_string(),
         PanelState::Loaded { map_type, .. } => format!(" ({map_type})"),
         _ => String::new(),
     };
+    if compact {
+        let w = width as usize;
+        let name = fit(&p.spec.name, w).trim_end().to_string();
+        let room = w.saturating_sub(name.width());
+        let mut spans = vec![Span::styled(name, t.accent())];
+        // the title before the kind: it says what the rows count
+        let rest = format!(" {}", p.spec.title);
+        if room > 1 {
+            spans.push(Span::styled(
+                fit(&rest, room).trim_end().to_string(),
+                t.dim(),
+            ));
+        }
+        return vec![Line::from(spans)];
+    }
     markdown::wrap(
         &[
             (p.spec.name.clone(), t.accent()),
@@ -428,16 +525,77 @@ pub fn panel_head(app: &App, p: &Panel, width: u16) -> Vec<Line<'static>> {
     )
 }
 
+/// Rows a panel shows below its head (`(empty)`, `not loaded yet`, an error: one).
+pub fn panel_rows(p: &Panel) -> usize {
+    match &p.state {
+        PanelState::Loaded { rows, .. } => rows.len().max(1),
+        _ => 1,
+    }
+}
+
+/// The lines of the maps pane's content at `inner` cells wide, heads `compact` or not.
+pub fn maps_lines(app: &App, inner: u16, compact: bool) -> usize {
+    app.panels
+        .iter()
+        .map(|p| panel_head(app, p, inner, compact).len() + panel_rows(p))
+        .sum()
+}
+
+/// Whether the maps pane `area` (borders included) shows its panels' heads compact: when
+/// they do not all fit whole.
+pub fn maps_compact(app: &App, area: Rect) -> bool {
+    maps_lines(app, inner_width(area), false) > area.height.saturating_sub(2) as usize
+}
+
 /// The maps pane's height at `width` (borders included).
 pub fn maps_height(app: &App, width: u16) -> u16 {
-    let inner = inner_width(Rect::new(0, 0, width, 1));
-    let mut h = 2;
-    for p in &app.panels {
-        h += panel_head(app, p, inner).len() as u16
-            + match &p.state {
-                PanelState::Loaded { rows, .. } => rows.len().max(1) as u16,
-                _ => 1,
-            };
+    maps_lines(app, inner_width(Rect::new(0, 0, width, 1)), false) as u16 + 2
+}
+
+/// What a pane does not show, said on its bottom border in `width` cells: `+1 more map,
+/// +2 more rows: z zooms` (a pane never cuts its content without saying so), shorter where
+/// the border is narrow (`+3 links, +1 program: z`).
+pub fn hidden_note(
+    what: &[(usize, &'static str, &'static str)],
+    keys: &str,
+    width: u16,
+) -> Option<String> {
+    let shown: Vec<_> = what.iter().filter(|(n, _, _)| *n > 0).collect();
+    if shown.is_empty() {
+        return None;
     }
-    h
+    let short_keys = keys
+        .split_whitespace()
+        .next()
+        .unwrap_or("")
+        .trim_end_matches(',');
+    let mut last = String::new();
+    for (more, keys) in [
+        (true, keys),
+        (false, keys),
+        (false, short_keys),
+        (false, ""),
+    ] {
+        let parts: Vec<String> = shown
+            .iter()
+            .map(|(n, one, many)| {
+                let what = if *n == 1 { one } else { many };
+                if more {
+                    format!("{n} more {what}")
+                } else {
+                    format!("{n} {what}")
+                }
+            })
+            .collect();
+        let parts = parts.join(", +");
+        last = if keys.is_empty() {
+            format!(" +{parts} ")
+        } else {
+            format!(" +{parts}: {keys} ")
+        };
+        if last.width() + 2 <= width as usize {
+            break;
+        }
+    }
+    Some(last)
 }

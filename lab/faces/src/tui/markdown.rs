@@ -376,6 +376,42 @@ pub fn wrap_verbatim(
     }
 }
 
+/// The mark at the end of a code line's part that goes on below: the line does not end
+/// there (a line cut at a space looks whole otherwise: walked at 80x24, lesson 1's
+/// `... ping -6 -c 3` read as the whole command).
+pub const CONTINUES: &str = " ↩";
+
+/// Wraps a line of code like [`wrap_verbatim`], each part that goes on below ending in
+/// [`CONTINUES`] (dim): code never loses text, and never looks whole when it is not.
+pub fn wrap_code(
+    text: &str,
+    style: Style,
+    mark: Style,
+    width: usize,
+    first: Span<'static>,
+    rest: &str,
+) -> Vec<Line<'static>> {
+    let width = width.max(4);
+    if first.content.width() + text.width() <= width {
+        return vec![Line::from(vec![
+            first,
+            Span::styled(text.to_string(), style),
+        ])];
+    }
+    let mut lines = wrap_verbatim(
+        text,
+        style,
+        width.saturating_sub(CONTINUES.width()),
+        first,
+        rest,
+    );
+    let n = lines.len();
+    for l in lines.iter_mut().take(n - 1) {
+        l.spans.push(Span::styled(CONTINUES, mark));
+    }
+    lines
+}
+
 fn styled(inline: &Inline, theme: &Theme, extra: Style) -> Vec<(String, Style)> {
     inline
         .iter()
@@ -433,9 +469,10 @@ pub fn render_with_starts(
             // and a command cut there cannot be read or typed), its rest indented
             Block::Code(lines) => {
                 for l in lines {
-                    out.extend(wrap_verbatim(
+                    out.extend(wrap_code(
                         l,
                         theme.code(),
+                        theme.dim(),
                         width,
                         Span::styled("│ ", theme.dim()),
                         "│   ",
@@ -652,11 +689,55 @@ mod tests {
         assert_eq!(
             t,
             [
-                "│ $ sudo eclat-lab exec tg -- ping",
-                "│   -6 -c 3 -i 0.2 fc01::2"
+                "│ $ sudo eclat-lab exec tg -- ↩",
+                "│   ping -6 -c 3 -i 0.2 fc01::2"
             ],
             "{t:#?}"
         );
+    }
+
+    /// Every code line of every lesson, at the text pane's widths: nothing lost, nothing
+    /// wider than the pane, and every line that goes on below says so (walked at 80x24:
+    /// lesson 1's `... ping -6 -c 3` looked like the whole command, `-i 0.2 fc01::2` on the
+    /// line below the pane's last row).
+    #[test]
+    fn code_lines_lose_nothing_and_mark_where_they_go_on() {
+        let theme = Theme { color: false };
+        for l in eclat_course::lessons::all() {
+            for b in parse(&l.text) {
+                let Block::Code(code) = b else { continue };
+                for w in [30u16, 40, 44, 77] {
+                    for line in &code {
+                        let t = text_of(&render(&[Block::Code(vec![line.clone()])], w, &theme));
+                        let mut joined = String::new();
+                        for (i, part) in t.iter().enumerate() {
+                            assert!(part.width() <= w as usize, "{part:?} wider than {w}");
+                            let last = i + 1 == t.len();
+                            assert_eq!(
+                                part.ends_with(CONTINUES),
+                                !last,
+                                "lesson {} at {w}: {t:#?}",
+                                l.number
+                            );
+                            let body = part.strip_suffix(CONTINUES).unwrap_or(part);
+                            let body = if i == 0 {
+                                body.strip_prefix("│ ").unwrap()
+                            } else {
+                                body.strip_prefix("│   ").unwrap()
+                            };
+                            joined.push_str(body);
+                        }
+                        let squeeze = |s: &str| s.split_whitespace().collect::<String>();
+                        assert_eq!(
+                            squeeze(&joined),
+                            squeeze(line),
+                            "lesson {} at {w}",
+                            l.number
+                        );
+                    }
+                }
+            }
+        }
     }
 
     /// Walked in lesson 5: "... the tail call" then "." alone on the next line (the code

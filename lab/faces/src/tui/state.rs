@@ -335,6 +335,8 @@ pub struct App {
     pub text_following: bool,
     /// lines scrolled up from the newest (0: follow the end)
     pub log_scroll: usize,
+    /// lines of the maps pane scrolled past (its panels do not all fit: PgDn while focused)
+    pub maps_scroll: usize,
     pub focus: Focus,
     /// where focus returns when the command line is left
     pub last_pane: Focus,
@@ -438,6 +440,7 @@ impl App {
             text_anchor: 0,
             text_following: true,
             log_scroll: 0,
+            maps_scroll: 0,
             focus: Focus::Lesson,
             last_pane: Focus::Lesson,
             zoom: false,

@@ -4,6 +4,8 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::Effect;
+use crate::tui::layout::inner_width;
+use crate::tui::lines::{maps_compact, maps_lines};
 use crate::tui::state::{App, CheckView, Focus, Overlay};
 
 impl App {
@@ -36,6 +38,7 @@ impl App {
     pub(crate) fn key_normal(&mut self, k: KeyEvent, fx: &mut Vec<Effect>) {
         let ctrl = k.modifiers.contains(KeyModifiers::CONTROL);
         let on_log = self.focus == Focus::Log;
+        let on_maps = self.focus == Focus::Maps;
         match k.code {
             KeyCode::Char('c') if ctrl => self.stop_running(fx),
             // other control keys mean nothing here (Ctrl-X is not x)
@@ -105,6 +108,12 @@ impl App {
             }
             KeyCode::Tab => self.cycle_focus(false),
             KeyCode::BackTab => self.cycle_focus(true),
+            KeyCode::PageDown | KeyCode::Char(' ') if on_maps => self.scroll_maps(10),
+            KeyCode::PageUp | KeyCode::Char('b') if on_maps => self.scroll_maps(-10),
+            KeyCode::Down | KeyCode::Char('j') if on_maps => self.scroll_maps(1),
+            KeyCode::Up | KeyCode::Char('k') if on_maps => self.scroll_maps(-1),
+            KeyCode::Home | KeyCode::Char('g') if on_maps => self.maps_scroll = 0,
+            KeyCode::End | KeyCode::Char('G') if on_maps => self.scroll_maps(isize::MAX / 2),
             KeyCode::PageDown | KeyCode::Char(' ') => {
                 if on_log {
                     self.scroll_log(-10)
@@ -341,6 +350,15 @@ impl App {
     pub(crate) fn clamp_text_scroll(&mut self, delta: isize) {
         let max = self.text_lines().saturating_sub(self.text_page());
         self.text_scroll = (self.text_scroll as isize + delta).clamp(0, max as isize) as usize;
+    }
+    /// Moves the maps pane by `delta` lines, within what it does not show.
+    pub(crate) fn scroll_maps(&mut self, delta: isize) {
+        let max = self.regions().maps.map_or(0, |r| {
+            let lines = maps_lines(self, inner_width(r), maps_compact(self, r));
+            lines.saturating_sub(r.height.saturating_sub(2) as usize)
+        });
+        self.maps_scroll =
+            (self.maps_scroll.min(max) as isize + delta).clamp(0, max as isize) as usize;
     }
     pub(crate) fn scroll_log(&mut self, delta: isize) {
         let max = self.log.len().saturating_sub(1);

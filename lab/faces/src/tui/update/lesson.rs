@@ -37,6 +37,7 @@ impl App {
     pub(crate) fn open_lesson(&mut self, lesson: Lesson, fx: &mut Vec<Effect>) {
         self.blocks = markdown::parse(&lesson.text);
         self.panels = panels_of(&lesson);
+        self.maps_scroll = 0;
         self.uses_chains = uses_chains(&lesson);
         self.lesson = lesson;
         self.text_cache = None;

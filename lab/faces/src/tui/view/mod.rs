@@ -12,7 +12,9 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 use unicode_width::UnicodeWidthStr;
 
 use super::layout::{inner_width, pane, regions};
-use super::lines::{fit, panel_head, step_lines, step_title_fits, topo_lines};
+use super::lines::{
+    fit, hidden_note, maps_compact, panel_head, step_lines, step_title_fits, topo_lines_in,
+};
 use super::markdown;
 use super::state::{App, CheckView, Focus, LogKind, PanelState, TopoView};
 
@@ -49,13 +51,16 @@ pub fn draw(f: &mut Frame, app: &App) {
             },
             _ => " Topology ".to_string(),
         });
-        let b = bordered(app, title, Focus::Topology);
+        let mut b = bordered(app, title, Focus::Topology);
         let inner = b.inner(t);
+        let (lines, hidden) =
+            topo_lines_in(app, inner.width, r.topo_compact, inner.height as usize);
+        let keys = if app.zoom { "" } else { "z zooms" };
+        if let Some(note) = hidden_note(&hidden, keys, t.width) {
+            b = b.title_bottom(Line::styled(note, app.theme.warn()).right_aligned());
+        }
         f.render_widget(b, t);
-        f.render_widget(
-            Paragraph::new(topo_lines(app, inner.width, r.topo_compact)),
-            inner,
-        );
+        f.render_widget(Paragraph::new(lines), inner);
     }
     if let Some(m) = r.maps {
         draw_maps(f, app, m);
@@ -268,82 +273,133 @@ fn rate_text(r: Option<f64>) -> String {
 
 fn draw_maps(f: &mut Frame, app: &App, r: Rect) {
     let t = &app.theme;
-    let b = bordered(app, Line::from(" Maps (live, 10 Hz) "), Focus::Maps);
-    let inner = b.inner(r);
-    f.render_widget(b, r);
+    let compact = maps_compact(app, r);
+    let inner = Block::new().borders(Borders::ALL).inner(r);
     let w = inner.width as usize;
-    let mut lines = Vec::new();
+    // each line with the panel it shows (a head's first line starts a panel)
+    let mut lines: Vec<(usize, bool, Line<'static>)> = Vec::new();
     if app.panels.is_empty() {
-        lines.push(Line::styled(
-            "this lesson shows no maps; `map watch NAME` adds one",
-            t.dim(),
+        lines.push((
+            0,
+            false,
+            Line::styled(
+                "this lesson shows no maps; `map watch NAME` adds one",
+                t.dim(),
+            ),
         ));
     }
-    for p in &app.panels {
-        lines.extend(panel_head(app, p, inner.width));
-        match &p.state {
-            PanelState::NotLoaded if !app.privileged => {
-                lines.push(Line::styled("  needs root", t.dim()))
+    for (pi, p) in app.panels.iter().enumerate() {
+        for (i, l) in panel_head(app, p, inner.width, compact)
+            .into_iter()
+            .enumerate()
+        {
+            lines.push((pi, i == 0, l));
+        }
+        for l in panel_row_lines(app, p, w) {
+            lines.push((pi, false, l));
+        }
+    }
+    // what does not fit is scrolled to (PgDn while focused) or zoomed (z), and said on the
+    // bottom border: how many maps and rows are below, how many lines above
+    let h = inner.height as usize;
+    let top = app.maps_scroll.min(lines.len().saturating_sub(h));
+    let below = lines.get(top + h..).unwrap_or(&[]);
+    let more_maps = below.iter().filter(|(_, first, _)| *first).count();
+    // rows of a panel whose head is on screen (the others count as maps)
+    let more_rows = below
+        .iter()
+        .filter(|(pi, first, _)| !first && !below.iter().any(|(p, f, _)| p == pi && *f))
+        .count();
+    let focused = pane(app) == Focus::Maps && app.focus != Focus::Command;
+    let keys = match (focused, app.zoom) {
+        (true, true) => "PgDn",
+        (true, false) => "PgDn, z zooms",
+        (false, true) => "Tab, PgDn",
+        (false, false) => "z zooms",
+    };
+    let mut title = vec![Span::raw(" Maps (live, 10 Hz) ")];
+    if top > 0 {
+        title.push(Span::styled(format!("↑{top} "), t.warn()));
+    }
+    let mut b = bordered(app, Line::from(title), Focus::Maps);
+    if let Some(note) = hidden_note(
+        &[(more_maps, "map", "maps"), (more_rows, "row", "rows")],
+        keys,
+        r.width,
+    ) {
+        b = b.title_bottom(Line::styled(note, t.warn()).right_aligned());
+    }
+    f.render_widget(b, r);
+    let visible: Vec<Line> = lines.into_iter().skip(top).take(h).map(|x| x.2).collect();
+    f.render_widget(Paragraph::new(visible), inner);
+}
+
+/// A map panel's rows, `w` cells wide: label, value, rate, sparkline.
+fn panel_row_lines(app: &App, p: &crate::tui::state::Panel, w: usize) -> Vec<Line<'static>> {
+    let t = &app.theme;
+    let mut lines = Vec::new();
+    match &p.state {
+        PanelState::NotLoaded if !app.privileged => {
+            lines.push(Line::styled("  needs root", t.dim()))
+        }
+        PanelState::NotLoaded => lines.push(Line::styled("  not loaded yet", t.dim())),
+        PanelState::Error(e) => lines.push(Line::styled(format!("  {e}"), t.error())),
+        PanelState::Loaded { rows, .. } => {
+            if rows.is_empty() {
+                lines.push(Line::styled("  (empty)", t.dim()));
             }
-            PanelState::NotLoaded => lines.push(Line::styled("  not loaded yet", t.dim())),
-            PanelState::Error(e) => lines.push(Line::styled(format!("  {e}"), t.error())),
-            PanelState::Loaded { rows, .. } => {
-                if rows.is_empty() {
-                    lines.push(Line::styled("  (empty)", t.dim()));
-                }
-                let vw = rows
-                    .iter()
-                    .map(|r| r.value.width())
-                    .max()
-                    .unwrap_or(0)
-                    .max(6);
-                // labels whole where the panel has the room: the sparkline goes first (it
-                // takes what is left), then the rate column; only a label longer than the
-                // panel itself is cut (at 80x24 the map column is 34 wide: "empty program
-                // slot" and its value fit without their rate)
-                let want = rows
-                    .iter()
-                    .map(|r| r.label.as_ref().map_or(r.key.width() + 4, |l| l.width()))
-                    .max()
-                    .unwrap_or(0);
-                let fixed = 2 + 1 + vw;
-                let rate_w = 1 + 8 + 1;
-                let show_rate = w >= fixed + want + rate_w;
-                let lw = if show_rate {
-                    want
+            let vw = rows
+                .iter()
+                .map(|r| r.value.width())
+                .max()
+                .unwrap_or(0)
+                .max(6);
+            // labels whole where the panel has the room: the sparkline goes first (it
+            // takes what is left), then the rate column; only a label longer than the
+            // panel itself is cut (at 80x24 the map column is 34 wide: "empty program
+            // slot" and its value fit without their rate)
+            let want = rows
+                .iter()
+                .map(|r| r.label.as_ref().map_or(r.key.width() + 4, |l| l.width()))
+                .max()
+                .unwrap_or(0);
+            let fixed = 2 + 1 + vw;
+            let rate_w = 1 + 8 + 1;
+            let show_rate = w >= fixed + want + rate_w;
+            let lw = if show_rate {
+                want
+            } else {
+                want.min(w.saturating_sub(fixed).max(8))
+            };
+            for row in rows {
+                let label = row
+                    .label
+                    .clone()
+                    .unwrap_or_else(|| format!("key {}", row.key));
+                let rate = rate_text(row.rate);
+                let used = fixed + lw + if show_rate { rate_w } else { 0 };
+                let spark = if show_rate && row.num.is_some() && w > used {
+                    sparkline(&row.history, w - used)
                 } else {
-                    want.min(w.saturating_sub(fixed).max(8))
+                    String::new()
                 };
-                for row in rows {
-                    let label = row
-                        .label
-                        .clone()
-                        .unwrap_or_else(|| format!("key {}", row.key));
-                    let rate = rate_text(row.rate);
-                    let used = fixed + lw + if show_rate { rate_w } else { 0 };
-                    let spark = if show_rate && row.num.is_some() && w > used {
-                        sparkline(&row.history, w - used)
-                    } else {
-                        String::new()
-                    };
-                    let rate = if show_rate {
-                        format!(" {rate:>8} ")
-                    } else {
-                        String::new()
-                    };
-                    lines.push(Line::from(vec![
-                        Span::raw("  "),
-                        Span::raw(fit(&label, lw)),
-                        Span::raw(" "),
-                        Span::styled(format!("{:>vw$}", row.value), t.value()),
-                        Span::styled(rate, t.plain()),
-                        Span::styled(spark, t.spark()),
-                    ]));
-                }
+                let rate = if show_rate {
+                    format!(" {rate:>8} ")
+                } else {
+                    String::new()
+                };
+                lines.push(Line::from(vec![
+                    Span::raw("  "),
+                    Span::raw(fit(&label, lw)),
+                    Span::raw(" "),
+                    Span::styled(format!("{:>vw$}", row.value), t.value()),
+                    Span::styled(rate, t.plain()),
+                    Span::styled(spark, t.spark()),
+                ]));
             }
         }
     }
-    f.render_widget(Paragraph::new(lines), inner);
+    lines
 }
 
 fn log_style(app: &App, k: LogKind) -> (Style, &'static str) {
@@ -1561,5 +1617,205 @@ file = "collector.eclat"
             "the one-liner's output:\n{s}"
         );
         insta::assert_snapshot!(s);
+    }
+
+    /// A map's name, type and rows (key, count per sample).
+    type Feed<'a> = (&'a str, &'a str, &'a [(u64, u64)]);
+    /// An overlay's name and the keys that open it.
+    type Opener = (&'static str, fn(&mut App));
+
+    /// A lesson at step `step` (1-based) at `size`, the HIKe lab up with xdp_counter on
+    /// sut:enp6s0f0, its panels fed `maps` (name, type, (key, count per sample)).
+    fn walked(lesson: &str, step: usize, size: (u16, u16), maps: &[Feed]) -> App {
+        let t0 = Instant::now();
+        let mut app = App::new(
+            lessons::find(lesson).unwrap(),
+            true,
+            Theme { color: false },
+            size,
+            t0,
+        );
+        update(
+            &mut app,
+            Event::Topo(Ok(fake::status_of(
+                "hike-lab",
+                &[("sut", "enp6s0f0", "xdp_counter")],
+            ))),
+        );
+        while app.step + 1 < step {
+            key(&mut app, crossterm::event::KeyCode::Char('n'));
+        }
+        for i in 0..=10u64 {
+            let at = t0 + Duration::from_millis(100 * i);
+            let samples = maps
+                .iter()
+                .map(|(n, ty, rows)| Sample {
+                    name: n.to_string(),
+                    at,
+                    result: Ok(Some(fake::rows(
+                        &format!("x/{n}"),
+                        ty,
+                        &rows.iter().map(|(k, v)| (*k, v * i)).collect::<Vec<_>>(),
+                    ))),
+                })
+                .collect();
+            update(&mut app, Event::Maps(samples));
+        }
+        app
+    }
+
+    fn lesson8_attack(size: (u16, u16)) -> App {
+        walked(
+            "8",
+            6,
+            size,
+            &[
+                (
+                    "map_pcpu_mon",
+                    "percpu_array",
+                    &[(0, 1), (1, 2), (2, 3), (3, 0)],
+                ),
+                ("pkt_count", "percpu_array", &[(0, 5)]),
+                ("hvm_stats", "percpu_array", &[(9, 1), (10, 1)]),
+            ],
+        )
+    }
+
+    /// At 80x24 the maps pane shows every panel the steps point at, or says what it leaves
+    /// out on its border, and scrolls to it when focused (walked: lesson 7 step 11's
+    /// pkt_count below the pane's last row, lesson 8 step 6's hvm_stats not on screen at
+    /// all, nothing saying so).
+    #[test]
+    fn the_maps_pane_shows_or_says_what_it_leaves_out() {
+        let app = walked(
+            "7",
+            11,
+            (80, 24),
+            &[
+                ("map_pcpu_mon", "percpu_array", &[(0, 1), (1, 2), (2, 3)]),
+                ("udp_dport_classifier_map", "hash", &[(7000, 3), (5000, 4)]),
+                ("pkt_count", "percpu_array", &[(0, 5)]),
+            ],
+        );
+        let s = render(&app);
+        assert!(s.contains("pkt_count xdp_counter"), "{s}");
+        assert!(s.contains("  packets "), "the collector's count:\n{s}");
+        let mut app = lesson8_attack((80, 24));
+        let s = render(&app);
+        assert!(s.contains("hvm_stats HIKe VM"), "{s}");
+        assert!(s.contains("BLACKLISTED"), "{s}");
+        assert!(s.contains("+1 more row: z zooms"), "what is left out:\n{s}");
+        assert!(!s.contains("no verdict (dropped)"), "{s}");
+        // focused (Tab), PgDn scrolls the pane to its last row
+        while app.focus != Focus::Maps {
+            key(&mut app, crossterm::event::KeyCode::Tab);
+        }
+        key(&mut app, crossterm::event::KeyCode::PageDown);
+        let s = render(&app);
+        assert!(s.contains("no verdict (dropped)"), "{s}");
+        assert!(s.contains("Maps (live, 10 Hz) ↑1"), "{s}");
+        assert!(!s.contains("more row"), "{s}");
+        key(&mut app, crossterm::event::KeyCode::PageUp);
+        assert_eq!(app.maps_scroll, 0);
+        // zoomed, the titles are whole again and nothing is left out
+        key(&mut app, crossterm::event::KeyCode::Char('z'));
+        let s = render(&app);
+        assert!(s.contains("HIKe VM: packets aborted, by reason"), "{s}");
+        assert!(!s.contains("more "), "{s}");
+    }
+
+    /// The topology's compact form (links only, at 80x24) still names the XDP programs
+    /// attached (walked: lesson 6 step 1 says "the drawing shows it" of the program left on
+    /// sut:enp6s0f0, and the drawing showed links alone), and says what it leaves out.
+    #[test]
+    fn the_compact_topology_names_the_attached_programs() {
+        for (lesson, step) in [("6", 1), ("1", 2), ("8", 6)] {
+            let app = if lesson == "8" {
+                lesson8_attack((80, 24))
+            } else {
+                walked(lesson, step, (80, 24), &[])
+            };
+            assert!(app.regions().topo_compact, "lesson {lesson}");
+            let s = render(&app);
+            assert!(
+                s.contains("xdp: xdp_counter on sut:enp6s0f0"),
+                "lesson {lesson} step {step}:\n{s}"
+            );
+            assert!(
+                s.contains("+1 more program") || s.contains("+1 program"),
+                "{s}"
+            );
+        }
+    }
+
+    /// A box over the screen (hints, lessons, solution, reset and quit questions, help)
+    /// changes exactly its own rectangle: around it every pane is drawn as before (walked:
+    /// the hints at 160x45 looked as if they erased the maps pane up to the last column).
+    #[test]
+    fn overlays_cover_exactly_their_box() {
+        use crossterm::event::KeyCode;
+        let screen = |app: &App| {
+            let mut term = Terminal::new(TestBackend::new(app.size.0, app.size.1)).unwrap();
+            term.draw(|f| draw(f, app)).unwrap();
+            term.backend().buffer().clone()
+        };
+        for size in [(80, 24), (160, 45)] {
+            let opens: [Opener; 6] = [
+                ("hints", |a| key(a, KeyCode::Char('h'))),
+                ("lessons", |a| key(a, KeyCode::Char('l'))),
+                ("help", |a| key(a, KeyCode::Char('?'))),
+                ("reset", |a| key(a, KeyCode::Char('x'))),
+                ("quit", |a| key(a, KeyCode::Char('q'))),
+                ("solution", |a| key(a, KeyCode::Char('s'))),
+            ];
+            for (name, open) in opens {
+                let mut app = walked(
+                    "2",
+                    3,
+                    size,
+                    &[("nexthdr_count", "percpu_array", &[(17, 1), (58, 2)])],
+                );
+                // passed: `s` shows the solution
+                app.progress
+                    .lesson(&app.lesson.id)
+                    .passed
+                    .insert("fix-verifier".into());
+                let before = screen(&app);
+                open(&mut app);
+                let after = screen(&app);
+                let area = before.area;
+                let changed: Vec<(u16, u16)> = (0..area.height)
+                    .flat_map(|y| (0..area.width).map(move |x| (x, y)))
+                    .filter(|&(x, y)| before[(x, y)] != after[(x, y)])
+                    .collect();
+                assert!(!changed.is_empty(), "{name} at {size:?}: nothing drawn");
+                let x0 = changed.iter().map(|c| c.0).min().unwrap();
+                let x1 = changed.iter().map(|c| c.0).max().unwrap();
+                let y0 = changed.iter().map(|c| c.1).min().unwrap();
+                let y1 = changed.iter().map(|c| c.1).max().unwrap();
+                // what changed is one box: its corners are the overlay's own
+                let corners = [
+                    after[(x0, y0)].symbol(),
+                    after[(x1, y0)].symbol(),
+                    after[(x0, y1)].symbol(),
+                    after[(x1, y1)].symbol(),
+                ];
+                assert_eq!(
+                    corners,
+                    ["┌", "┐", "└", "┘"],
+                    "{name} at {size:?}: changed {x0}..={x1} x {y0}..={y1}"
+                );
+                // and the box's rows outside it are as before
+                for y in y0..=y1 {
+                    for x in (0..x0).chain(x1 + 1..area.width) {
+                        assert_eq!(
+                            before[(x, y)],
+                            after[(x, y)],
+                            "{name} at {size:?} ({x}, {y})"
+                        );
+                    }
+                }
+            }
+        }
     }
 }

@@ -369,20 +369,22 @@ pub fn draw_overlay(f: &mut Frame, app: &App, area: Rect) {
             // the code is as wide as the box it is in
             let w = area.width.saturating_sub(2).min(100);
             let iw = w.saturating_sub(2) as usize;
+            // a line wider than the box wraps, marked (the learner copies from here)
             let lines = text
                 .lines()
                 .enumerate()
                 .skip(*scroll)
-                .take(room)
-                .map(|(i, l)| {
-                    Line::from(vec![
+                .flat_map(|(i, l)| {
+                    markdown::wrap_code(
+                        &markdown::expand_tabs(l),
+                        t.code(),
+                        t.dim(),
+                        iw,
                         Span::styled(format!("{:>nw$} │ ", i + 1), t.dim()),
-                        Span::styled(
-                            fit(&markdown::expand_tabs(l), iw.saturating_sub(nw + 3)),
-                            t.code(),
-                        ),
-                    ])
+                        &format!("{:>nw$} │   ", ""),
+                    )
                 })
+                .take(room)
                 .collect();
             overlay_box(
                 f,
