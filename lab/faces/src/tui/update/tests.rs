@@ -1307,7 +1307,7 @@ fn a_resumed_lesson_runs_again_the_steps_that_made_its_lab() {
             "hike-lab",
             &[
                 "xdp attach xdp_counter clt veth0",
-                "load ~/eclat-lab/08-ddos-mitigation/ddos.eclat",
+                "load ~/eclat-lab/08-ddos-mitigation/ddos.eclat --replace",
             ],
         ),
     ];
