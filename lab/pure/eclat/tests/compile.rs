@@ -2640,6 +2640,17 @@ fn registers_go_to_the_most_used_variables_loops_weighing_more() {
     assert!(in_register(&src, "i"), "{src}");
     let src = "from programs.hike_default import hike_pass, monitor\n\ndef c():\n    u64 : a = 1\n    u64 : b = 2\n    u64 : d = 3\n    u64 : e = 4\n    u64 : i = 0\n    u64 : j = 0\n    while j < 1:\n        monitor(a + b + d + e)\n        monitor(a + b + d + e)\n        monitor(a + b + d + e)\n        monitor(a + b + d + e)\n        monitor(a + b + d + e)\n        for i in range(1):\n            monitor(1)\n        j = 1\n    hike_pass()\n";
     assert!(in_register(src, "i"), "{src}");
+    // two loops deep, a read in a while condition or in a for loop's body weighs 16 (1 + 16
+    // = 17) against four variables read 3 times one loop deep (13): 4 + 4 = 8 would not
+    let three = "        monitor(a + b + d + e)\n".repeat(3);
+    let head2 = "from programs.hike_default import hike_pass, monitor\n\ndef c():\n    u64 : a = 1\n    u64 : b = 2\n    u64 : d = 3\n    u64 : e = 4\n    u64 : i = 0\n    u64 : j = 0\n    u64 : k = 0\n    while j < 1:\n";
+    for inner in [
+        "        while i < 1:\n            monitor(1)\n",
+        "        for k in range(1):\n            monitor(i)\n",
+    ] {
+        let src = format!("{head2}{three}{inner}        j = 1\n    hike_pass()\n");
+        assert!(in_register(&src, "i"), "{src}");
+    }
 }
 
 /// A chain of exactly the limit's instructions compiles; one more is refused, naming the
