@@ -675,3 +675,32 @@ fn a_wide_constant_into_a_stack_variable_keeps_its_high_bits() {
         );
     }
 }
+
+/// Values held in scratch registers across a call go to temporary slots, one 8-byte slot
+/// per value, nested: two held at once keep both (the second slot does not overlap the
+/// first).
+#[test]
+fn two_values_held_across_a_call_both_survive() {
+    let src = r#"
+from programs.hike_default import hike_pass, monitor
+
+def seven(u64 : x):
+    return x + 7
+
+def outer():
+    u64 : a = 0x500000001
+    u64 : b = 0x300000002
+    monitor((a + 1) * 1000 + ((b + 2) - seven(0)) + 0 * (a >> 32) + 0 * (b >> 32))
+    monitor(((a + 1) >> 32) * 100 + (((b + 2) - seven(0)) >> 32) * 10 + seven(0) - 7)
+    hike_pass()
+"#;
+    let mut lab = Lab::new(src);
+    assert_eq!(lab.run(pkt()).verdict, XdpAction::Pass);
+    let m = &lab.models.monitor;
+    let asm = lab.program.emit_asm();
+    // low halves: (2 * 1000 + (4 - 7)) truncated to the u32 event: 1997 (+ 0x300000000 * 1
+    // after the subtraction, whose low half is what monitor keeps)
+    assert_eq!(lab.count(1997), 1, "{m:?}\n{asm}");
+    // high halves: 5 * 100 + 2 * 10 (0x300000004 - 7 = 0x2fffffffd) + 0
+    assert_eq!(lab.count(520), 1, "{m:?}\n{asm}");
+}
