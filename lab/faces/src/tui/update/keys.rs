@@ -167,6 +167,7 @@ impl App {
             && let KeyCode::Char(_) = k.code
         {
             // Esc quickly followed by a key arrives as Alt+key: leave, then take the key
+            self.cmd.set(String::new());
             self.focus = self.last_pane;
             let mut plain = k;
             plain.modifiers.remove(KeyModifiers::ALT);
@@ -177,12 +178,20 @@ impl App {
             self.cmd.candidates.clear();
         }
         match k.code {
-            KeyCode::Esc => self.focus = self.last_pane,
+            // Esc abandons the line (as in vi's command line): a key typed after it goes to
+            // the panes, and the next `:` starts empty
+            KeyCode::Esc => {
+                self.cmd.set(String::new());
+                self.focus = self.last_pane;
+            }
+            // Ctrl-C stops the command that runs in the foreground, as the status line
+            // says, keeping what was typed; else it clears the line, then stops the
+            // background traffic, then leaves the line
             KeyCode::Char('c') if ctrl => {
-                if !self.cmd.input.is_empty() {
-                    self.cmd.set(String::new());
-                } else if self.busy() {
+                if self.foreground().is_some() || (self.busy() && self.cmd.input.is_empty()) {
                     self.stop_running(fx);
+                } else if !self.cmd.input.is_empty() {
+                    self.cmd.set(String::new());
                 } else {
                     self.focus = self.last_pane;
                 }

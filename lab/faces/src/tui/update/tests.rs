@@ -1432,3 +1432,47 @@ fn a_step_this_machine_cannot_run_says_why_and_runs_nothing() {
         "{fx:?}"
     );
 }
+
+/// In the command line, Ctrl-C stops the command running in the foreground (the status
+/// line says "Ctrl-C stops") and keeps what was typed; with nothing running it clears the
+/// line. Esc abandons the line: a key typed after it is not left in the next command
+/// (walked: a `z` sent after Esc ran as `zexec ...`).
+#[test]
+fn ctrl_c_stops_the_foreground_command_and_esc_abandons_the_line() {
+    let mut a = app_on("3");
+    a.start();
+    update(&mut a, key(KeyCode::Char(':')));
+    typed(&mut a, "exec tg -- ping -6 -c 100 fc01::2");
+    let fx = update(&mut a, key(KeyCode::Enter));
+    let job = match fx.as_slice() {
+        [Effect::Run { job, .. }] => *job,
+        other => panic!("{other:?}"),
+    };
+    typed(&mut a, "map li");
+    let fx = update(&mut a, ctrl('c'));
+    assert!(
+        fx.iter().any(|e| matches!(e, Effect::Stop(j) if *j == job)),
+        "{fx:?}"
+    );
+    assert_eq!(a.cmd.input, "map li");
+    update(
+        &mut a,
+        Event::JobDone {
+            job,
+            result: Err(JobError {
+                text: "stopped".into(),
+                rejected: None,
+                stopped: true,
+                finishing: false,
+            }),
+        },
+    );
+    // nothing runs: Ctrl-C clears the line
+    assert!(update(&mut a, ctrl('c')).is_empty());
+    assert_eq!(a.cmd.input, "");
+    // Esc abandons what was typed
+    typed(&mut a, "z");
+    update(&mut a, key(KeyCode::Esc));
+    update(&mut a, key(KeyCode::Char(':')));
+    assert_eq!(a.cmd.input, "");
+}

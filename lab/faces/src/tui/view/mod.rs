@@ -585,7 +585,7 @@ pub const HELP: &[(&str, &str)] = &[
     ("t", "start / stop background traffic (a slow ping)"),
     (": or /", "command line: the shell's commands"),
     ("  Tab ↑ ↓", "complete, history (on the command line)"),
-    ("  Esc", "leave the command line"),
+    ("  Esc", "leave the command line (drops what was typed)"),
     ("Ctrl-C, Esc", "stop the running command (or check)"),
     ("Tab", "focus the next pane"),
     ("z / Esc", "zoom the focused pane / unzoom"),
