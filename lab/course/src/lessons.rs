@@ -260,6 +260,10 @@ pub struct MapPanel {
     pub title: String,
     #[serde(default)]
     pub labels: BTreeMap<String, String>,
+    /// the map holds settings (a verdict, chain IDs), not counts: its panel shows the
+    /// values without a rate or a sparkline
+    #[serde(default)]
+    pub setting: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -566,6 +570,7 @@ mod tests {
             name: name.into(),
             title: String::new(),
             labels: [(key.to_string(), label.to_string())].into(),
+            setting: false,
         };
         let agree = [panel("a/stats", "1", "pass"), panel("b/stats", "1", "pass")];
         assert_eq!(panel_label(&agree, "stats", "1").as_deref(), Some("pass"));

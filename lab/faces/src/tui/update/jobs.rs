@@ -102,6 +102,7 @@ impl App {
                             name: name.clone(),
                             title: "watched from the command line".into(),
                             labels: BTreeMap::new(),
+                            setting: false,
                         },
                         state: PanelState::NotLoaded,
                     });

@@ -365,7 +365,8 @@ fn panel_row_lines(app: &App, p: &crate::tui::state::Panel, w: usize) -> Vec<Lin
                 .unwrap_or(0);
             let fixed = 2 + 1 + vw;
             let rate_w = 1 + 8 + 1;
-            let show_rate = w >= fixed + want + rate_w;
+            // a setting's changes have no rate (a verdict set from 1 to 2 is not "1.0/s")
+            let show_rate = !p.spec.setting && w >= fixed + want + rate_w;
             let lw = if show_rate {
                 want
             } else {
@@ -1351,6 +1352,41 @@ file = "collector.eclat"
                 }
             }
         }
+    }
+
+    /// A map of settings (lesson 1's verdict) shows its value without a rate or a
+    /// sparkline, even when it changes; a counter beside it keeps both (walked: `verdict 2
+    /// 1.0/s` after `map set verdict 0 PASS`).
+    #[test]
+    fn a_settings_map_has_no_rate() {
+        let mut app = scene(160, 45);
+        let t0 = Instant::now() + Duration::from_secs(3);
+        for i in 0..10u64 {
+            update(
+                &mut app,
+                Event::Maps(vec![
+                    Sample {
+                        name: "pkt_count".into(),
+                        at: t0 + Duration::from_millis(100 * i),
+                        result: Ok(Some(fake::dump("pkt_count", 200 + i * 5))),
+                    },
+                    Sample {
+                        name: "verdict".into(),
+                        at: t0 + Duration::from_millis(100 * i),
+                        result: Ok(Some(fake::dump("verdict", 1 + i % 2))),
+                    },
+                ]),
+            );
+        }
+        let s = render(&app);
+        let row = |label: &str| {
+            s.lines()
+                .find(|l| l.contains(&format!("│  {label} ")))
+                .unwrap_or_else(|| panic!("no {label} row:\n{s}"))
+                .to_string()
+        };
+        assert!(row("packets").contains("/s"), "{}", row("packets"));
+        assert!(!row("verdict").contains("/s"), "{}", row("verdict"));
     }
 
     /// The header's mark is the last check run, as the check panel shows it: an exercise
