@@ -199,9 +199,12 @@ fn python_precedence() {
 #[test]
 fn upper_case_names_are_constants_only_for_literals() {
     let a = ast_of(
-        "def c():\n    N = 5\n    M = -5\n    B = True\n    V = x + 1\n    W = -x\n    low = 5\n",
+        "def c():\n    N = 5\n    M = -5\n    B = True\n    V = x + 1\n    W = -x\n    low = 5\n    Mixed = 5\n    X_1 = 5\n    _1 = 5\n",
     );
     for want in [
+        "(= Mixed 5)",
+        "(const X_1 5)",
+        "(= _1 5)",
         "(const N 5)",
         "(const M (- 5))",
         "(const B true)",
@@ -2698,4 +2701,44 @@ fn a_chain_of_exactly_the_limit_compiles() {
         sizes.keys()
     );
     assert!(sizes.keys().all(|&n| n <= limit));
+}
+
+/// Top-level lines: a trailing `;` ends the line like a newline; a method call on a loader
+/// other than `attach` is a statement that belongs in a chain (no attach request comes of it).
+#[test]
+fn top_level_semicolons_and_method_calls() {
+    let c = compile(
+        "from programs.hike_default import hike_pass\n\nA = 1;\nB = 2; C = 3;\n\ndef c():\n    hike_pass()\n",
+    );
+    assert!(c.diagnostics.is_empty(), "{:?}", c.diagnostics);
+    let c = compile(
+        "from programs.hike_default import hike_pass\nfrom loaders.hike_default import ip6_simple_classifier\n\ndef c():\n    hike_pass()\n\nip6_simple_classifier[ipv6_simple_classifier_map] = { (0): (c) }\nip6_simple_classifier.detach('enp6s0f0', 'xdp')\n",
+    );
+    assert_eq!(codes(&c), ["top-level-statement"], "{:?}", c.diagnostics);
+}
+
+/// `-D NAME=VALUE`: NAME is letters, digits and `_` (not first a digit); a use of NAME at
+/// the start of a statement is replaced too, only `NAME = ...` there (a definition) is kept.
+#[test]
+fn defines_replace_names_at_the_start_of_a_statement() {
+    let src =
+        "from programs.hike_default import hike_pass\n\ndef c():\n    MY_P + 0\n    hike_pass()\n";
+    let with = |name: &str| {
+        eclat::compile(
+            src,
+            "t.eclat",
+            &Catalog::reference(),
+            &[(name.to_string(), "7".to_string())],
+        )
+    };
+    let c = with("MY_P");
+    assert_eq!(codes(&c), ["no-effect"], "{:?}", c.diagnostics);
+    let c = with("MY-P");
+    assert!(
+        c.diagnostics
+            .iter()
+            .any(|d| d.message.contains("is not a name")),
+        "{:?}",
+        c.diagnostics
+    );
 }
