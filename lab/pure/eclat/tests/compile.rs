@@ -2742,3 +2742,21 @@ fn defines_replace_names_at_the_start_of_a_statement() {
         c.diagnostics
     );
 }
+
+/// A line indented deeper than its block, inside a chain, is one `unexpected-indent` error
+/// that says where indentation may go.
+#[test]
+fn an_indented_line_inside_a_chain() {
+    let c = compile(
+        "from programs.hike_default import hike_pass, monitor\n\ndef c():\n    monitor(1)\n        monitor(2)\n    hike_pass()\n",
+    );
+    let d = c
+        .diagnostics
+        .iter()
+        .find(|d| d.code == "unexpected-indent")
+        .unwrap_or_else(|| panic!("{:?}", c.diagnostics));
+    assert_eq!(
+        d.help.as_deref(),
+        Some("indent only after a line ending with `:`")
+    );
+}
