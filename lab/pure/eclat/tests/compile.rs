@@ -2760,3 +2760,27 @@ fn an_indented_line_inside_a_chain() {
         Some("indent only after a line ending with `:`")
     );
 }
+
+/// A negation or a `not` is one level of nesting while it is parsed, not after: 40 of them
+/// joined by 39 operators (each operator a level: the tree leans left) stay under the limit
+/// of 64; `x << 2` alone is an expression (no effect),
+/// not an augmented assignment; `**` is refused once.
+#[test]
+fn long_expressions_and_operator_statements() {
+    let chain = |stmt: &str| {
+        format!(
+            "from programs.hike_default import hike_pass, monitor\n\ndef c():\n    u64 : x = 1\n    {stmt}\n    hike_pass()\n"
+        )
+    };
+    let negs = vec!["-x"; 40].join(" + ");
+    // (too long a chain for 64 instructions: only the nesting matters here)
+    let c = compile(&chain(&format!("monitor({negs})")));
+    assert_eq!(count(&c, "too-deep"), 0, "{:?}", codes(&c));
+    let nots = vec!["not x"; 40].join(" and ");
+    let c = compile(&chain(&format!("monitor({nots})")));
+    assert_eq!(count(&c, "too-deep"), 0, "{:?}", codes(&c));
+    let c = compile(&chain("x << 2"));
+    assert_eq!(codes(&c), ["no-effect"], "{:?}", c.diagnostics);
+    let c = compile(&chain("monitor(2 ** 3)"));
+    assert_eq!(count(&c, "unsupported-operator"), 1, "{:?}", c.diagnostics);
+}
