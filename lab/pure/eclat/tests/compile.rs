@@ -2784,3 +2784,63 @@ fn long_expressions_and_operator_statements() {
     let c = compile(&chain("monitor(2 ** 3)"));
     assert_eq!(count(&c, "unsupported-operator"), 1, "{:?}", c.diagnostics);
 }
+
+/// Constant operands are folded into one load: arithmetic, comparisons, `and`/`or` with a
+/// constant that decides (`0 and x`, `5 or x`) or with both constant; an operand known only
+/// at run time is not folded.
+#[test]
+fn constant_operands_fold_into_one_load() {
+    let src = "from programs.hike_default import hike_pass, monitor\n\ndef c():\n    u64 : counter = 1\n    monitor(6 * 7)\n    monitor(3 < 4)\n    monitor(0 and counter)\n    monitor(5 or counter)\n    monitor(2 and 3)\n    monitor(0 or 0)\n    monitor(10 - 3 * 2)\n    monitor(counter and 3)\n    hike_pass()\n";
+    let c = compile(src);
+    let p = c.output.unwrap_or_else(|| panic!("{:?}", c.diagnostics));
+    let asm = p.emit_asm();
+    let lines: Vec<&str> = asm.lines().collect();
+    // the argument's instructions: from the call's line to the program's ID load
+    let argument = |call: &str| {
+        let at = lines
+            .iter()
+            .position(|l| l.ends_with(&format!(": {call}")))
+            .unwrap_or_else(|| panic!("no {call} in\n{asm}"));
+        lines[at..]
+            .iter()
+            .take_while(|l| !l.contains("program hike_default.monitor"))
+            .map(|l| {
+                l.split(';')
+                    .next()
+                    .unwrap()
+                    .split(':')
+                    .nth(1)
+                    .unwrap()
+                    .trim()
+            })
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    for (call, load) in [
+        ("monitor(6 * 7)", "r2 = 42"),
+        ("monitor(3 < 4)", "r2 = 1"),
+        ("monitor(0 and counter)", "r2 = 0"),
+        ("monitor(5 or counter)", "r2 = 1"),
+        ("monitor(2 and 3)", "r2 = 1"),
+        ("monitor(0 or 0)", "r2 = 0"),
+        ("monitor(10 - 3 * 2)", "r2 = 4"),
+    ] {
+        assert_eq!(argument(call), load, "{call}:\n{asm}");
+    }
+    assert!(argument("monitor(counter and 3)").contains(';'), "{asm}");
+}
+
+/// A misspelled variable gets the visible variable it is closest to.
+#[test]
+fn a_misspelled_variable_gets_a_suggestion() {
+    let c = compile(
+        "from programs.hike_default import hike_pass, monitor\n\ndef c():\n    u64 : counter = 1\n    monitor(countr)\n    hike_pass()\n",
+    );
+    assert!(
+        c.diagnostics
+            .iter()
+            .any(|d| d.help.as_deref() == Some("did you mean `counter`?")),
+        "{:?}",
+        c.diagnostics
+    );
+}
