@@ -2790,7 +2790,7 @@ fn long_expressions_and_operator_statements() {
 /// at run time is not folded.
 #[test]
 fn constant_operands_fold_into_one_load() {
-    let src = "from programs.hike_default import hike_pass, monitor\n\ndef c():\n    u64 : counter = 1\n    monitor(6 * 7)\n    monitor(3 < 4)\n    monitor(0 and counter)\n    monitor(5 or counter)\n    monitor(2 and 3)\n    monitor(0 or 0)\n    monitor(10 - 3 * 2)\n    monitor(counter and 3)\n    hike_pass()\n";
+    let src = "from programs.hike_default import hike_pass, monitor\n\ndef c():\n    u64 : counter = 1\n    monitor(6 * 7)\n    monitor(3 < 4)\n    monitor(0 and counter)\n    monitor(5 or counter)\n    monitor(2 and 3)\n    monitor(0 or 0)\n    monitor(10 - 3 * 2)\n    monitor(4 > 4)\n    monitor(4 >= 4)\n    monitor(4 < 4)\n    monitor(4 <= 4)\n    monitor(4 == 4)\n    monitor(4 != 4)\n    monitor(counter and 3)\n    hike_pass()\n";
     let c = compile(src);
     let p = c.output.unwrap_or_else(|| panic!("{:?}", c.diagnostics));
     let asm = p.emit_asm();
@@ -2824,6 +2824,12 @@ fn constant_operands_fold_into_one_load() {
         ("monitor(2 and 3)", "r2 = 1"),
         ("monitor(0 or 0)", "r2 = 0"),
         ("monitor(10 - 3 * 2)", "r2 = 4"),
+        ("monitor(4 > 4)", "r2 = 0"),
+        ("monitor(4 >= 4)", "r2 = 1"),
+        ("monitor(4 < 4)", "r2 = 0"),
+        ("monitor(4 <= 4)", "r2 = 1"),
+        ("monitor(4 == 4)", "r2 = 1"),
+        ("monitor(4 != 4)", "r2 = 0"),
     ] {
         assert_eq!(argument(call), load, "{call}:\n{asm}");
     }
@@ -2843,4 +2849,18 @@ fn a_misspelled_variable_gets_a_suggestion() {
         "{:?}",
         c.diagnostics
     );
+}
+
+/// A program call with up to hike's 3 argument registers is checked against the program's
+/// signature (`wrong-arg-count`); more than 3 can never be passed (`too-many-args`).
+#[test]
+fn program_argument_counts_at_the_register_limit() {
+    let chain = |args: &str| {
+        compile(&format!(
+            "from programs.hike_default import hike_pass, monitor\n\ndef c():\n    monitor({args})\n    hike_pass()\n"
+        ))
+    };
+    assert_eq!(hike::MAX_PROG_ARGS, 3);
+    assert_eq!(codes(&chain("1, 2, 3")), ["wrong-arg-count"]);
+    assert_eq!(codes(&chain("1, 2, 3, 4")), ["too-many-args"]);
 }
