@@ -324,6 +324,31 @@ mod tests {
         assert_eq!(c.alias("net2", "a"), None);
     }
 
+    /// An alias whose program is in the catalog is fine; one whose program is not is listed
+    /// (its package and name, then the missing target).
+    #[test]
+    fn aliases_to_missing_programs_are_listed() {
+        let reference = Catalog::reference();
+        let real = reference
+            .programs
+            .first()
+            .expect("the reference has programs");
+        let alias = |name: &str, tp: &str, tn: &str| Alias {
+            package: "net".into(),
+            name: name.into(),
+            target_package: tp.into(),
+            target_name: tn.into(),
+        };
+        let c = Catalog {
+            aliases: vec![
+                alias("ok", &real.package, &real.name),
+                alias("gone", "nowhere", "nothing"),
+            ],
+            ..reference.clone()
+        };
+        assert_eq!(c.dangling_aliases(), ["net.gone -> nowhere.nothing"]);
+    }
+
     /// Extending a catalog with another adds each kind of entry; the reference catalog has
     /// the default programs.
     #[test]

@@ -170,6 +170,16 @@ pub fn disasm(insns: &[Insn], annotate: Option<&dyn Fn(usize) -> Option<String>>
 mod tests {
     use super::*;
 
+    /// Of the 32-bit ALU class, only the byte swaps (`END`) are chain instructions: an
+    /// `add32` reads as invalid, not as a byte swap.
+    #[test]
+    fn only_byte_swaps_of_the_32_bit_alu_class_read_as_instructions() {
+        let swap = Insn::new(op::ALU | op::END | op::TO_BE, 1, 0, 0, 16);
+        assert_eq!(insn_text(swap, None), "r1 = be16 r1");
+        let add32 = Insn::new(op::ALU | op::ADD | op::K, 1, 0, 0, 5);
+        assert_eq!(insn_text(add32, None), invalid(add32));
+    }
+
     /// The hand-assembler (`asm`, used by the chain compiler, the tests and the lessons)
     /// writes the instruction it is named after: each reads back as its bpftool text.
     #[test]
