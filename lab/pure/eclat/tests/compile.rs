@@ -576,6 +576,13 @@ fn constant_shift_counts_are_taken_modulo_64() {
     assert!(asm.contains("<<= 62") && asm.contains(">>= 6"), "{asm}");
 }
 
+/// A chain `c` that declares `u64 : x = 1`, then runs `stmt`, then passes.
+fn with_x(stmt: &str) -> String {
+    format!(
+        "from programs.hike_default import hike_pass, monitor\n\ndef c():\n    u64 : x = 1\n    {stmt}\n    hike_pass()\n"
+    )
+}
+
 fn count(c: &eclat::Compilation, code: &str) -> usize {
     c.diagnostics.iter().filter(|d| d.code == code).count()
 }
@@ -2545,11 +2552,6 @@ fn a_way_is_named_by_its_first_eight_steps() {
 /// comparison, `and`/`or`, on either side) has an effect; one that calls nothing is warned.
 #[test]
 fn a_statement_without_a_call_is_warned_wherever_the_call_would_be() {
-    let chain = |stmt: &str| {
-        format!(
-            "from programs.hike_default import hike_pass, monitor\n\ndef c():\n    u64 : x = 1\n    {stmt}\n    hike_pass()\n"
-        )
-    };
     for stmt in [
         "-monitor(x)",
         "monitor(x) + 1",
@@ -2560,11 +2562,11 @@ fn a_statement_without_a_call_is_warned_wherever_the_call_would_be() {
         "monitor(x) or x",
         "not monitor(x)",
     ] {
-        let c = compile(&chain(stmt));
+        let c = compile(&with_x(stmt));
         assert_eq!(count(&c, "no-effect"), 0, "{stmt}: {:?}", c.diagnostics);
     }
     for stmt in ["x + 1", "-x", "x < 2", "x and x", "x or 1", "not x"] {
-        let c = compile(&chain(stmt));
+        let c = compile(&with_x(stmt));
         assert_eq!(count(&c, "no-effect"), 1, "{stmt}: {:?}", c.diagnostics);
     }
 }
@@ -2763,25 +2765,20 @@ fn an_indented_line_inside_a_chain() {
 
 /// A negation or a `not` is one level of nesting while it is parsed, not after: 40 of them
 /// joined by 39 operators (each operator a level: the tree leans left) stay under the limit
-/// of 64; `x << 2` alone is an expression (no effect),
-/// not an augmented assignment; `**` is refused once.
+/// of 64; `x << 2` alone is an expression (no effect), not an augmented assignment; `**` is
+/// refused once.
 #[test]
 fn long_expressions_and_operator_statements() {
-    let chain = |stmt: &str| {
-        format!(
-            "from programs.hike_default import hike_pass, monitor\n\ndef c():\n    u64 : x = 1\n    {stmt}\n    hike_pass()\n"
-        )
-    };
     let negs = vec!["-x"; 40].join(" + ");
     // (too long a chain for 64 instructions: only the nesting matters here)
-    let c = compile(&chain(&format!("monitor({negs})")));
+    let c = compile(&with_x(&format!("monitor({negs})")));
     assert_eq!(count(&c, "too-deep"), 0, "{:?}", codes(&c));
     let nots = vec!["not x"; 40].join(" and ");
-    let c = compile(&chain(&format!("monitor({nots})")));
+    let c = compile(&with_x(&format!("monitor({nots})")));
     assert_eq!(count(&c, "too-deep"), 0, "{:?}", codes(&c));
-    let c = compile(&chain("x << 2"));
+    let c = compile(&with_x("x << 2"));
     assert_eq!(codes(&c), ["no-effect"], "{:?}", c.diagnostics);
-    let c = compile(&chain("monitor(2 ** 3)"));
+    let c = compile(&with_x("monitor(2 ** 3)"));
     assert_eq!(count(&c, "unsupported-operator"), 1, "{:?}", c.diagnostics);
 }
 
