@@ -1068,6 +1068,13 @@ file = "collector.eclat"
     }
 
     /// A lesson with the lab up, moved with `n` to the first step whose command `pick`s.
+    /// The app on lesson `l` at `size`, root, no colour, its topology up.
+    fn lab_up(l: lessons::Lesson, size: (u16, u16), t0: Instant) -> App {
+        let mut app = App::new(l, true, Theme { color: false }, size, t0);
+        update(&mut app, Event::Topo(Ok(fake::status(true))));
+        app
+    }
+
     fn at_step(t0: Instant, size: (u16, u16), lesson: &str, pick: fn(&str) -> bool) -> App {
         let l = lessons::find(lesson).unwrap();
         let at = l
@@ -1075,8 +1082,7 @@ file = "collector.eclat"
             .iter()
             .position(|s| s.run.as_deref().is_some_and(pick))
             .unwrap_or_else(|| panic!("lesson {lesson} has no such step"));
-        let mut app = App::new(l, true, Theme { color: false }, size, t0);
-        update(&mut app, Event::Topo(Ok(fake::status(true))));
+        let mut app = lab_up(l, size, t0);
         while app.step < at {
             update(
                 &mut app,
@@ -1181,14 +1187,7 @@ file = "collector.eclat"
         let mut cut = Vec::new();
         for l in lessons::all() {
             for (w, h) in [(80, 24), (100, 30), (160, 45)] {
-                let mut app = App::new(
-                    l.clone(),
-                    true,
-                    Theme { color: false },
-                    (w, h),
-                    Instant::now(),
-                );
-                update(&mut app, Event::Topo(Ok(fake::status(true))));
+                let mut app = lab_up(l.clone(), (w, h), Instant::now());
                 for i in 0..l.steps.len() {
                     app.step = i;
                     let r = app.regions();
@@ -1304,14 +1303,7 @@ file = "collector.eclat"
         use crossterm::event::{KeyCode, KeyEvent};
         for l in lessons::all() {
             for (w, h) in [(80, 24), (160, 45)] {
-                let mut app = App::new(
-                    l.clone(),
-                    true,
-                    Theme { color: false },
-                    (w, h),
-                    Instant::now(),
-                );
-                update(&mut app, Event::Topo(Ok(fake::status(true))));
+                let mut app = lab_up(l.clone(), (w, h), Instant::now());
                 for (i, st) in l.steps.iter().enumerate() {
                     while app.step < i {
                         update(&mut app, Event::Key(KeyEvent::from(KeyCode::Char('n'))));
