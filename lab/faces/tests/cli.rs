@@ -2333,6 +2333,47 @@ fn lesson_check_json(lab: &Lab, ws: &std::path::Path, lesson: &str, ex: &str) ->
         .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&o.stderr)))
 }
 
+/// The checks' kept lab leaves the chains one run of checks stored for the next run to
+/// overwrite in place: deleting a compiled chain empties its entry slot of `hvm_jit_map`,
+/// which waits for an RCU grace period per loader that can tail-call it (40-50 ms per chain
+/// here), and every run of an exercise with a traffic check after the first paid that (lesson
+/// 7 services: 3 chains, 130 ms of a 250 ms check). A later run that loads fewer chains leaves
+/// the others stored, with no loader entry pointing at them, and still proves its own file.
+#[test]
+fn the_kept_check_lab_overwrites_a_runs_chains_instead_of_deleting_them() {
+    let lab = Lab::new("spare");
+    let ws = lab.state.join("ws");
+    let dir = ws.join("07-first-eclat-script");
+    std::fs::create_dir_all(&dir).unwrap();
+    for f in ["services.eclat", "collector.eclat"] {
+        std::fs::copy(
+            lessons_file(&format!("07-first-eclat-script/solution/{f}")),
+            dir.join(f),
+        )
+        .unwrap();
+    }
+    let stored = || -> Vec<u32> {
+        let h = eclat_kernel::hike::Hike::open(&lab.bpffs.join("scratch/ck")).unwrap();
+        h.chains().unwrap().iter().map(|c| c.id).collect()
+    };
+    let v = lesson_check_json(&lab, &ws, "7", "services");
+    assert_eq!(v["passed"], true, "{v}");
+    let first = stored();
+    assert!(first.len() >= 3, "services.eclat's chains: {first:?}");
+    // collector.eclat has one chain: it takes the lowest ID, the others stay stored
+    let v = lesson_check_json(&lab, &ws, "7", "to-collector");
+    assert_eq!(v["passed"], true, "{v}");
+    let second = stored();
+    assert!(
+        first.iter().all(|id| second.contains(id)),
+        "the second run deleted the first run's chains: {first:?} then {second:?}"
+    );
+    // and a third run of the first exercise overwrites them again, and passes
+    let v = lesson_check_json(&lab, &ws, "7", "services");
+    assert_eq!(v["passed"], true, "{v}");
+    assert_eq!(stored(), first);
+}
+
 /// `xdp unload` of what `xdp load` made: an attached program is detached first, a slot of
 /// another program array holding one of its programs is emptied (else the program would go
 /// on running behind a tail call), its pins go; other objects stay.

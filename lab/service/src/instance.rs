@@ -168,7 +168,8 @@ pub(crate) fn ensure_program(
 
 /// Brings the kernel back in line with the store after an operation was killed:
 /// - deletes stored chains that no loaded script owns (a load killed between storing its
-///   chains and recording them);
+///   chains and recording them), but the kept check lab's spare chains
+///   ([`HikeStore::spare_chains`]);
 /// - empties program slots that no entry of the store owns (a load killed between
 ///   registering programs and recording them), and slots whose program's pin is gone (the
 ///   next start removed the pins of a load that did not finish: the ID stays assigned and
@@ -176,7 +177,7 @@ pub(crate) fn ensure_program(
 ///
 /// The chain map and the program array are the lab's own (below its root).
 pub(crate) fn reconcile(hike: &mut Hike, st: &HikeStore) -> Result<usize> {
-    let owned = st.used_chain_ids();
+    let owned = st.kept_chain_ids();
     let mut n = 0;
     for c in hike.chains()? {
         if !owned.contains(&c.id) && hike.delete_chain(c.id)? {

@@ -245,11 +245,15 @@ fn recycle_kept(sub: &LabEnv) -> Result<()> {
 }
 
 /// The HIKe store of the kept check lab `sub` reduced to the IDs of its embedded programs
-/// (still registered: `sublab::recycle` keeps them).
+/// (still registered: `sublab::recycle` keeps them) and its chains, now spare: stored, with
+/// no loader entry pointing at them (`sublab::recycle` emptied the loaders' maps), for the
+/// next load to overwrite in place rather than the recovery to delete.
 fn keep_program_ids(sub: &LabEnv) -> Result<()> {
     let packages = eclat_kernel::hike::runtime::hike_packages();
     let st = crate::store::HikeStore::load(sub);
+    let spare_chains = st.kept_chain_ids();
     let kept = crate::store::HikeStore {
+        spare_chains,
         programs: st
             .programs
             .into_iter()

@@ -32,6 +32,13 @@ pub struct HikeStore {
     /// learner-built modules: package -> object file
     #[serde(default)]
     pub modules: BTreeMap<String, String>,
+    /// the kept check lab only: chains an earlier run of checks stored and left (its scripts
+    /// are forgotten between runs, their loader maps emptied, so nothing runs them). The
+    /// recovery leaves them stored, and the next load overwrites them in place: deleting a
+    /// compiled chain empties its entry slot of `hvm_jit_map`, which waits for an RCU grace
+    /// period for each loader that can tail-call that slot (40-50 ms per chain here).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub spare_chains: Vec<u32>,
 }
 
 /// Where a recorded chain's script is in its life.
@@ -165,6 +172,16 @@ impl HikeStore {
             .chain(self.unloading.values())
             .flat_map(|s| s.chains.iter().map(|(_, id)| *id))
             .collect()
+    }
+
+    /// Chain IDs that the recovery leaves stored: those of the scripts (as
+    /// [`HikeStore::used_chain_ids`]) and the kept check lab's spare chains.
+    pub fn kept_chain_ids(&self) -> Vec<u32> {
+        let mut v = self.used_chain_ids();
+        v.extend_from_slice(&self.spare_chains);
+        v.sort_unstable();
+        v.dedup();
+        v
     }
 
     /// `n` fresh chain IDs, lowest first, avoiding the store's and `also_taken`.
@@ -326,6 +343,27 @@ mod tests {
         assert_eq!(b, vec![hike::FIRST_CHAIN_ID + 2]);
         assert_eq!(st.chain_by_name("c"), Some(a[0]));
         assert_eq!(st.chain_owner(a[0]).unwrap().0, "c");
+    }
+
+    #[test]
+    fn the_recovery_keeps_the_scripts_chains_and_the_spare_ones() {
+        let id = |k: u32| hike::FIRST_CHAIN_ID + k;
+        let mut st = HikeStore::default();
+        st.scripts.insert(
+            "a".into(),
+            ScriptState {
+                chains: vec![("c".into(), id(2)), ("d".into(), id(0))],
+                ..Default::default()
+            },
+        );
+        st.spare_chains = vec![id(1), id(2)];
+        assert_eq!(st.kept_chain_ids(), vec![id(0), id(1), id(2)]);
+        // spare chains are overwritten in place: a load may take their IDs
+        assert_eq!(st.alloc_chain_ids(1, &[]).unwrap(), vec![id(1)]);
+        // an old store without the field reads as none spare, and none is written back
+        let old: HikeStore = serde_json::from_str(r#"{"programs": {}}"#).unwrap();
+        assert!(old.spare_chains.is_empty());
+        assert!(!serde_json::to_string(&old).unwrap().contains("spare"));
     }
 
     #[test]
