@@ -513,3 +513,206 @@ pub fn attached_probes(pid: u32) -> Vec<FdProbe> {
     }
     found
 }
+
+/// The BPF objects pinned below a folder of bpffs, as the kernel accounts them: what `bpftool
+/// prog/map show pinned` reports, without bpftool.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BpfUsage {
+    /// the kernel IDs of the programs pinned there, attached through a link pinned there, or
+    /// both; sorted, each once
+    pub programs: Vec<u32>,
+    /// the kernel IDs of the maps pinned there and of the maps those programs use; sorted,
+    /// each once
+    pub maps: Vec<u32>,
+    /// the kernel's memlock accounting (`memlock:` of each object's fdinfo, bpftool's
+    /// `bytes_memlock`) summed over those programs and maps, in bytes
+    pub memlock_bytes: u64,
+}
+
+/// A field of `/proc/self/fdinfo/FD` (`memlock`, `map_id`, `prog_id`, `link_id`).
+fn fdinfo_field(fd: BorrowedFd<'_>, key: &str) -> io::Result<Option<u64>> {
+    let s = std::fs::read_to_string(format!("/proc/self/fdinfo/{}", fd.as_raw_fd()))?;
+    Ok(s.lines().find_map(|l| {
+        let (k, v) = l.split_once(':')?;
+        (k == key).then(|| v.trim().parse().ok()).flatten()
+    }))
+}
+
+/// Opens the object pinned at `path` (`BPF_OBJ_GET`).
+fn obj_get(path: &std::path::Path) -> io::Result<OwnedFd> {
+    use std::os::unix::ffi::OsStrExt;
+    #[repr(C, align(8))]
+    struct ObjGet {
+        pathname: u64,
+        bpf_fd: u32,
+        file_flags: u32,
+        path_fd: i32,
+        _pad: u32,
+    }
+    let c = std::ffi::CString::new(path.as_os_str().as_bytes())
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+    let mut a = ObjGet {
+        pathname: c.as_ptr() as u64,
+        bpf_fd: 0,
+        file_flags: 0,
+        path_fd: 0,
+        _pad: 0,
+    };
+    // SAFETY: a new file descriptor that nobody else owns.
+    bpf_raw(BPF_OBJ_GET, &mut a).map(|fd| unsafe { OwnedFd::from_raw_fd(fd as i32) })
+}
+
+const BPF_OBJ_GET: libc::c_long = 7;
+const BPF_MAP_GET_FD_BY_ID: libc::c_long = 14;
+
+/// A file descriptor of the map with kernel ID `id`, if it still exists.
+fn map_fd_by_id(id: u32) -> io::Result<Option<OwnedFd>> {
+    #[repr(C, align(8))]
+    struct GetFd {
+        map_id: u32,
+        next_id: u32,
+        open_flags: u32,
+        _pad: u32,
+    }
+    let mut a = GetFd {
+        map_id: id,
+        next_id: 0,
+        open_flags: 0,
+        _pad: 0,
+    };
+    match bpf_raw(BPF_MAP_GET_FD_BY_ID, &mut a) {
+        // SAFETY: a new file descriptor that nobody else owns.
+        Ok(fd) => Ok(Some(unsafe { OwnedFd::from_raw_fd(fd as i32) })),
+        Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// The IDs of the maps the program behind `fd` uses.
+fn prog_map_ids(fd: BorrowedFd<'_>) -> io::Result<Vec<u32>> {
+    #[repr(C, align(8))]
+    struct GetInfo {
+        bpf_fd: u32,
+        info_len: u32,
+        info: u64,
+    }
+    let n = prog_info(fd)?.maps as usize;
+    let mut ids = vec![0u32; n];
+    // struct bpf_prog_info up to map_ids (offset 56): nr_map_ids at 52, the buffer at 56
+    let mut req = [0u64; 8];
+    req[6] = (n as u64) << 32;
+    req[7] = ids.as_mut_ptr() as u64;
+    let mut a = GetInfo {
+        bpf_fd: fd.as_raw_fd() as u32,
+        info_len: 64,
+        info: req.as_mut_ptr() as u64,
+    };
+    bpf_raw(BPF_OBJ_GET_INFO_BY_FD, &mut a)?;
+    ids.truncate(((req[6] >> 32) as usize).min(n));
+    Ok(ids)
+}
+
+/// What the BPF objects pinned below `root` (a folder of bpffs, walked without following
+/// symbolic links) take: the programs pinned there or behind a link pinned there, the maps
+/// pinned there or used by those programs, and their memlock bytes. An object removed while
+/// it is read is left out. Needs the rights to open the pins (root's, for the lab's).
+pub fn bpf_usage_below(root: &std::path::Path) -> io::Result<BpfUsage> {
+    use std::collections::BTreeMap;
+    let mut progs: BTreeMap<u32, u64> = BTreeMap::new();
+    let mut maps: BTreeMap<u32, u64> = BTreeMap::new();
+    let mut prog_fds: Vec<OwnedFd> = Vec::new();
+    let mut dirs = vec![root.to_path_buf()];
+    let gone = |e: &io::Error| e.raw_os_error() == Some(libc::ENOENT);
+    let context = |p: &std::path::Path, e: io::Error| {
+        io::Error::new(e.kind(), format!("{}: {e}", p.display()))
+    };
+    while let Some(dir) = dirs.pop() {
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(e) => e,
+            Err(e) if gone(&e) => continue,
+            Err(e) => return Err(context(&dir, e)),
+        };
+        for e in entries {
+            let e = e.map_err(|e| context(&dir, e))?;
+            let path = e.path();
+            let ty = e.file_type().map_err(|e| context(&path, e))?;
+            if ty.is_dir() {
+                dirs.push(path);
+                continue;
+            }
+            if !ty.is_file() {
+                continue;
+            }
+            let fd = match obj_get(&path) {
+                Ok(fd) => fd,
+                Err(e) if gone(&e) => continue,
+                Err(e) => return Err(context(&path, e)),
+            };
+            let f = |k| fdinfo_field(std::os::fd::AsFd::as_fd(&fd), k);
+            if let Some(id) = f("map_id")? {
+                maps.insert(id as u32, f("memlock")?.unwrap_or(0));
+            } else if f("link_id")?.is_some() {
+                // a link: its program (a link that lost it, as a detached XDP link, has none)
+                if let Some(id) = f("prog_id")?.filter(|id| *id != 0)
+                    && !progs.contains_key(&(id as u32))
+                    && let Some(p) = prog_fd_by_id(id as u32)?
+                {
+                    let m = fdinfo_field(std::os::fd::AsFd::as_fd(&p), "memlock")?;
+                    progs.insert(id as u32, m.unwrap_or(0));
+                    prog_fds.push(p);
+                }
+            } else if let Some(id) = f("prog_id")?
+                && let std::collections::btree_map::Entry::Vacant(e) = progs.entry(id as u32)
+            {
+                e.insert(f("memlock")?.unwrap_or(0));
+                prog_fds.push(fd);
+            }
+        }
+    }
+    for p in &prog_fds {
+        for id in prog_map_ids(std::os::fd::AsFd::as_fd(p))? {
+            if maps.contains_key(&id) {
+                continue;
+            }
+            if let Some(m) = map_fd_by_id(id)? {
+                let memlock = fdinfo_field(std::os::fd::AsFd::as_fd(&m), "memlock")?;
+                maps.insert(id, memlock.unwrap_or(0));
+            }
+        }
+    }
+    Ok(BpfUsage {
+        memlock_bytes: progs.values().sum::<u64>() + maps.values().sum::<u64>(),
+        programs: progs.into_keys().collect(),
+        maps: maps.into_keys().collect(),
+    })
+}
+
+/// How many BPF programs the kernel holds, machine-wide (`BPF_PROG_GET_NEXT_ID` walked to
+/// its end: what `bpftool prog list` counts).
+pub fn prog_count() -> io::Result<usize> {
+    const BPF_PROG_GET_NEXT_ID: libc::c_long = 11;
+    #[repr(C, align(8))]
+    struct NextId {
+        start_id: u32,
+        next_id: u32,
+        open_flags: u32,
+        _pad: u32,
+    }
+    let mut n = 0;
+    let mut a = NextId {
+        start_id: 0,
+        next_id: 0,
+        open_flags: 0,
+        _pad: 0,
+    };
+    loop {
+        match bpf_raw(BPF_PROG_GET_NEXT_ID, &mut a) {
+            Ok(_) => {
+                n += 1;
+                a.start_id = a.next_id;
+            }
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => return Ok(n),
+            Err(e) => return Err(e),
+        }
+    }
+}

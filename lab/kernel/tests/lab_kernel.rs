@@ -933,3 +933,75 @@ fn an_open_map_notices_a_map_pinned_anew_under_its_name() {
     assert_eq!(value(&second), 0);
     assert_eq!(value(&first), 7, "the first stays open on its own map");
 }
+
+/// `sys::bpf_usage_below` counts what is pinned below a lab's root as bpftool does: the
+/// program attached through the lab's pinned link, the maps it uses, and the kernel's memlock
+/// bytes of each (bpftool's `bytes_memlock`, read back here by bpftool itself).
+#[test]
+fn bpf_usage_below_a_root_is_what_bpftool_says() {
+    let mut lab = Lab::new("bpfusage");
+    lab.up("hike-lab.toml");
+    let env = lab.env.clone();
+    let before = eclat_kernel::sys::bpf_usage_below(&env.bpffs_root).unwrap();
+    xdp::attach(
+        &env,
+        lab.j(),
+        "xdp_counter",
+        "sut",
+        "enp6s0f0",
+        false,
+        Lifetime::Persistent,
+    )
+    .unwrap();
+    let st = topo::status(&env).unwrap();
+    let id = st.nodes[1].interfaces[0].xdp_prog_id.expect("attached");
+    let u = eclat_kernel::sys::bpf_usage_below(&env.bpffs_root).unwrap();
+    assert!(u.programs.contains(&id), "{u:?} lacks program {id}");
+    assert!(!before.programs.contains(&id), "{before:?}");
+    let bpftool = |args: &[String]| -> serde_json::Value {
+        let o = std::process::Command::new("bpftool")
+            .arg("-j")
+            .args(args)
+            .output()
+            .expect("bpftool (the README's setup installs it)");
+        assert!(o.status.success(), "bpftool {args:?}");
+        serde_json::from_slice(&o.stdout).unwrap()
+    };
+    let prog = bpftool(&["prog".into(), "show".into(), "id".into(), id.to_string()]);
+    let mut expected = prog["bytes_memlock"].as_u64().unwrap();
+    let map_ids: Vec<u32> = prog["map_ids"]
+        .as_array()
+        .map(|a| a.iter().map(|m| m.as_u64().unwrap() as u32).collect())
+        .unwrap_or_default();
+    assert!(!map_ids.is_empty(), "xdp_counter uses maps: {prog}");
+    for m in &map_ids {
+        assert!(u.maps.contains(m), "{u:?} lacks map {m}");
+    }
+    for m in &u.maps {
+        let map = bpftool(&["map".into(), "show".into(), "id".into(), m.to_string()]);
+        expected += map["bytes_memlock"].as_u64().unwrap();
+    }
+    for p in u.programs.iter().filter(|p| **p != id) {
+        let p = bpftool(&["prog".into(), "show".into(), "id".into(), p.to_string()]);
+        expected += p["bytes_memlock"].as_u64().unwrap();
+    }
+    assert_eq!(u.memlock_bytes, expected, "{u:?}");
+    assert!(u.memlock_bytes > 0);
+}
+
+/// `sys::prog_count` counts the machine's programs as `bpftool prog list` does (give or
+/// take the programs other processes load or free meanwhile: compared within a margin).
+#[test]
+fn prog_count_is_bpftools() {
+    let o = std::process::Command::new("bpftool")
+        .args(["-j", "prog", "list"])
+        .output()
+        .expect("bpftool (the README's setup installs it)");
+    let listed = serde_json::from_slice::<serde_json::Value>(&o.stdout).unwrap();
+    let listed = listed.as_array().unwrap().len();
+    let n = eclat_kernel::sys::prog_count().unwrap();
+    assert!(
+        n > 0 && n.abs_diff(listed) <= 10,
+        "{n} vs bpftool's {listed}"
+    );
+}
