@@ -450,3 +450,74 @@ fn the_tutorial_opens_when_a_learner_logs_in_and_down_ends_the_session() {
     assert!(!tui_of_learner(), "the tutorial outlived classroom down");
     assert!(!user_exists(&user));
 }
+
+/// `eclat-lab bench --only classroom --classroom 1,2`: the bench makes each classroom with
+/// the real `classroom up` (users of prefixes of its own), counts learner 1's BPF objects,
+/// floods every lab from its learner's account at once, logs the learners in and measures
+/// their idle tutorials, and removes everything with `classroom down`; the figures are the
+/// ones those steps give (no cross-talk: every lab counted exactly its 100 packets).
+#[test]
+fn the_bench_measures_a_classroom_and_removes_it() {
+    need_root();
+    need_sudo();
+    // the bench makes its own classrooms: this one only provides the binary's folder
+    let class = Classroom::new();
+    let o = Command::new(&class.bin)
+        .args([
+            "--json",
+            "bench",
+            "--only",
+            "classroom",
+            "--classroom",
+            "2,1",
+            "--tui-seconds",
+            "2",
+        ])
+        .current_dir("/")
+        .output()
+        .expect("running eclat-lab bench");
+    let text = out(&o);
+    assert!(o.status.success(), "bench: {text}");
+    let last = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .to_string();
+    let v: serde_json::Value = serde_json::from_str(&last).expect("bench --json");
+    let runs = v["classroom"]["runs"].as_array().expect("classroom.runs");
+    assert_eq!(runs.len(), 2, "{last}");
+    for (r, n) in runs.iter().zip([1u64, 2]) {
+        assert_eq!(r["learners"], n, "smallest first: {r}");
+        let prefix = r["prefix"].as_str().unwrap();
+        assert!(
+            r["up_ms"].as_f64().unwrap() > r["labs_ms"].as_f64().unwrap(),
+            "{r}"
+        );
+        assert!(r["lab_programs"].as_u64().unwrap() > 0, "{r}");
+        assert!(r["lab_maps"].as_u64().unwrap() > 0, "{r}");
+        assert!(r["lab_bpf_kib"].as_f64().unwrap() > 0.0, "{r}");
+        let ct = &r["crosstalk"];
+        assert_eq!(ct["exact_100"], n, "every lab counted its own 100: {ct}");
+        assert_eq!(ct["wrong"].as_array().unwrap().len(), 0, "{ct}");
+        assert_eq!(ct["counts"].as_array().unwrap().len() as u64, n, "{ct}");
+        assert_eq!(r["tui"]["started"], n, "every learner's tutorial ran: {r}");
+        assert!(r["down_ms"].as_f64().unwrap() > 0.0, "{r}");
+        // all gone: users, roster, labs
+        for i in 1..=n {
+            assert!(
+                !user_exists(&format!("{prefix}{i:02}")),
+                "{prefix}{i:02} left"
+            );
+        }
+        assert!(
+            netns_with_prefix(prefix).is_empty(),
+            "{prefix}: namespaces left"
+        );
+        assert!(!Path::new(&format!("/etc/eclat-lab/classroom/{prefix}.toml")).exists());
+    }
+    assert!(runs[0]["vs_smallest"].is_null());
+    assert!(
+        runs[1]["vs_smallest"]["lab_bpf"].as_f64().unwrap() > 0.0,
+        "{last}"
+    );
+}

@@ -131,7 +131,7 @@ pub fn clk_tck() -> f64 {
     (unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64).max(1.0)
 }
 
-fn cpu_ticks(pid: u32) -> Result<u64> {
+pub(crate) fn cpu_ticks(pid: u32) -> Result<u64> {
     let s = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
     // fields after the command name (which may hold spaces) start at field 3
     let rest = &s[s.rfind(')').context("malformed stat")? + 2..];

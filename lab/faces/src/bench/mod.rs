@@ -1,6 +1,7 @@
 //! `eclat-lab bench`: performance figures, each measured side by side with its baseline in
 //! the same run, reported as medians and ratios (absolute times drift between machines).
 
+pub mod classroom;
 pub mod commands;
 pub mod figures;
 
@@ -43,9 +44,21 @@ pub struct BenchArgs {
     /// its time)
     #[arg(long)]
     pub quick: bool,
-    /// Only these sections (repeatable): topo, compile, vm, tui, commands
+    /// Only these sections (repeatable): topo, compile, vm, tui, commands, classroom (the
+    /// last only with --classroom)
     #[arg(long, value_name = "SECTION")]
     pub only: Vec<String>,
+    /// Also measure a classroom on this server for each N (`--classroom 1,10,30`): `classroom
+    /// up N --load ddos.eclat --lesson 8` (start-up, BPF and memory per lab), every learner
+    /// flooding their own lab at once (cross-talk), the learners' idle tutorials after login
+    /// (over --tui-seconds), `classroom down`; per-lab figures against the smallest N's. It creates N Unix users
+    /// (removed at the end by `classroom down`), so it never runs unless asked; needs root
+    #[arg(long, value_name = "N[,N...]", value_delimiter = ',')]
+    pub classroom: Vec<usize>,
+    /// How many of each classroom's learners log in for the idle-tutorial figure (at most N;
+    /// default: all N; 0: none)
+    #[arg(long, value_name = "K")]
+    pub classroom_tui: Option<usize>,
 }
 
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
@@ -452,6 +465,12 @@ fn quick_note(args: &BenchArgs, want: &dyn Fn(&str) -> bool) -> String {
             args.check_runs
         ));
     }
+    if want("classroom") {
+        lost.push(format!(
+            "the classroom's idle tutorials over {} s instead of 30",
+            args.tui_seconds
+        ));
+    }
     format!(
         "quick run, what it loses against the full one: {}",
         lost.join("; ")
@@ -488,6 +507,10 @@ pub struct BenchReport {
     pub tui: Option<figures::TuiFigures>,
     /// whole processes: every exercise's check (with and without reuse) and lesson commands
     pub commands: Option<commands::CommandFigures>,
+    /// a classroom of N learners on this server for each N of `--classroom`, made by
+    /// `classroom up` (null when the section did not run: it runs only with `--classroom`);
+    /// the bench exits 1 when a lab there did not count exactly its own flood
+    pub classroom: Option<classroom::ClassroomFigures>,
     /// each section that ran, in order, with its wall and CPU time
     pub sections: Vec<SectionTime>,
     /// the whole run's wall time, in seconds (less than the sections' sum when the TUI ran
@@ -512,14 +535,21 @@ pub async fn run(
         args.tui_seconds = args.tui_seconds.min(5);
         args.check_runs = 1;
     }
-    const SECTIONS: [&str; 5] = ["topo", "compile", "vm", "tui", "commands"];
+    const SECTIONS: [&str; 6] = ["topo", "compile", "vm", "tui", "commands", "classroom"];
     if let Some(bad) = args.only.iter().find(|o| !SECTIONS.contains(&o.as_str())) {
         anyhow::bail!("--only {bad}: the sections are {}", SECTIONS.join(", "));
+    }
+    if args.classroom.is_empty() && args.only.iter().any(|o| o == "classroom") {
+        anyhow::bail!(
+            "--only classroom needs the classroom sizes to measure: --classroom N[,N...] (e.g. \
+             --classroom 1,10,30; it creates that many Unix users, removed at the end)"
+        );
     }
     let want = |s: &str| {
         (args.only.is_empty() || args.only.iter().any(|o| o == s))
             && (s != "tui" || args.tui_seconds > 0)
             && (s != "commands" || args.checks)
+            && (s != "classroom" || !args.classroom.is_empty())
     };
     let n = SECTIONS.iter().filter(|s| want(s)).count();
     let k = std::sync::atomic::AtomicUsize::new(0);
@@ -699,6 +729,34 @@ pub async fn run(
     } else {
         None
     };
+    eclat_service::checkpoint(cancel)?;
+    let room = if want("classroom") {
+        let mut sizes = args.classroom.clone();
+        sizes.sort_unstable();
+        sizes.dedup();
+        let sizes_text: Vec<String> = sizes.iter().map(|n| n.to_string()).collect();
+        say_section(
+            &mut sections,
+            &mut current,
+            "classroom",
+            &format!(
+                "a classroom on this server for N = {} (`classroom up N --load ddos.eclat`, cross-talk, idle tutorials after login, `classroom down`; Unix users of a prefix of this run)",
+                sizes_text.join(", ")
+            ),
+        );
+        let bin = std::env::current_exe()?;
+        let progress = progress.clone();
+        let (tui, secs, cancel) = (args.classroom_tui, args.tui_seconds, cancel.clone());
+        Some(
+            tokio::task::spawn_blocking(move || {
+                let say = |s: &str| progress(s.to_string());
+                classroom::measure(&bin, &sizes, tui, secs, &cancel, &say)
+            })
+            .await??,
+        )
+    } else {
+        None
+    };
     end_section(&mut sections, &mut current);
     Ok(BenchReport {
         total_wall_s: started.elapsed().as_secs_f64(),
@@ -711,6 +769,7 @@ pub async fn run(
         hike: vm,
         tui,
         commands: cmds,
+        classroom: room,
     })
 }
 
@@ -727,6 +786,8 @@ mod tests {
             check_runs: 1,
             quick: true,
             only: vec![],
+            classroom: vec![],
+            classroom_tui: None,
         };
         let all = quick_note(&args, &|_| true);
         for part in [

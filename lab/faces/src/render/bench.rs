@@ -238,6 +238,9 @@ pub fn report(b: &BenchReport) -> String {
     if let Some(c) = &b.commands {
         text.push_str(&commands(c));
     }
+    if let Some(c) = &b.classroom {
+        text.push_str(&classroom(c));
+    }
     text.push_str(&sections(b));
     text.trim_end().to_string()
 }
@@ -352,9 +355,189 @@ whole commands (wall time of the process, median of {} runs [min..max]; a proces
     text
 }
 
+/// A duration for the classroom's table: milliseconds below a second, else seconds.
+fn ms_or_s(ms: f64) -> String {
+    if ms >= 1000.0 {
+        format!("{:.1} s", ms / 1000.0)
+    } else {
+        format!("{ms:.0} ms")
+    }
+}
+
+/// The classroom section: one column per classroom size, each per-lab figure beside its
+/// ratio to the smallest classroom's (the baseline, measured in the same run).
+pub fn classroom(c: &crate::bench::classroom::ClassroomFigures) -> String {
+    use crate::bench::classroom::PerLabRatios;
+    let Some(base) = c.runs.first() else {
+        return String::new();
+    };
+    let mut text = format!(
+        "\nclassroom on one server (`classroom up N --load ddos.eclat --lesson 8` as a whole process, each N a fresh classroom removed by `classroom down`; per-lab figures with their ratio to N={}'s; load average {:.1} at the start, {:.1} at the end)\n",
+        base.learners, c.load_average.0, c.load_average.1
+    );
+    let with = |v: String, r: Option<f64>| match r {
+        Some(r) => format!("{v} ({r:.2}x)"),
+        None => v,
+    };
+    let ratio = |run: &crate::bench::classroom::ClassroomRun,
+                 f: fn(&PerLabRatios) -> Option<f64>| {
+        run.vs_smallest.as_ref().and_then(f)
+    };
+    let mut row = |label: &str, cell: &dyn Fn(&crate::bench::classroom::ClassroomRun) -> String| {
+        let mut line = format!("  {label:<46}");
+        for run in &c.runs {
+            line.push_str(&format!("{:<26}", cell(run)));
+        }
+        text.push_str(line.trim_end());
+        text.push('\n');
+    };
+    row("", &|r| format!("N={}", r.learners));
+    row("classroom up, the whole command", &|r| ms_or_s(r.up_ms));
+    row("  per lab", &|r| {
+        with(
+            ms_or_s(r.up_ms / r.learners as f64),
+            ratio(r, |x| x.up_per_lab),
+        )
+    });
+    row("labs up with the policy, all at once, per lab", &|r| {
+        with(
+            ms_or_s(r.labs_ms / r.learners as f64),
+            ratio(r, |x| x.labs_per_lab),
+        )
+    });
+    row("learner 1's lab: BPF programs / maps", &|r| {
+        format!("{} / {}", r.lab_programs, r.lab_maps)
+    });
+    row("learner 1's lab: BPF memory (memlock)", &|r| {
+        with(format!("{:.0} KiB", r.lab_bpf_kib), ratio(r, |x| x.lab_bpf))
+    });
+    row("MemAvailable fall per lab (machine-wide)", &|r| {
+        with(
+            format!("{:.1} MiB", r.mem_kib_per_lab / 1024.0),
+            ratio(r, |x| x.mem_per_lab),
+        )
+    });
+    row("BPF programs added per lab (machine-wide)", &|r| {
+        format!("{:.1}", r.programs_per_lab)
+    });
+    row("cross-talk: labs that counted exactly 100", &|r| {
+        format!("{} of {}", r.crosstalk.exact_100, r.learners)
+    });
+    row("  of those, the check's split 10/1/0/89", &|r| {
+        r.crosstalk.exact_split.to_string()
+    });
+    row("  the N floods at once", &|r| {
+        ms_or_s(r.crosstalk.floods_ms)
+    });
+    if c.tui_seconds > 0 {
+        row(
+            &format!("idle tutorial after login, CPU each ({} s)", c.tui_seconds),
+            &|r| match &r.tui {
+                Some(t) => with(
+                    format!("{:.2} %", t.cpu_percent_each),
+                    ratio(r, |x| x.tui_cpu_each),
+                ),
+                None => "-".into(),
+            },
+        );
+        row(
+            "  tutorials measured / learners logged in",
+            &|r| match &r.tui {
+                Some(t) => format!("{} of {}", t.started, t.logged_in),
+                None => "-".into(),
+            },
+        );
+        row("  all of them, % of one core", &|r| match &r.tui {
+            Some(t) => format!("{:.2} %", t.cpu_percent),
+            None => "-".into(),
+        });
+    }
+    row("classroom down, per lab", &|r| {
+        with(
+            ms_or_s(r.down_ms / r.learners as f64),
+            ratio(r, |x| x.down_per_lab),
+        )
+    });
+    for r in &c.runs {
+        for &i in &r.crosstalk.wrong {
+            let [pass, drop, redirect, black] = r.crosstalk.counts[i - 1];
+            text.push_str(&format!(
+                "  N={}: learner {i}'s lab counted PASS {pass}, DROP {drop}, REDIRECT {redirect}, BLACKLISTED {black}: not its 100 packets (cross-talk or loss)\n",
+                r.learners
+            ));
+        }
+        if let Some(t) = &r.tui
+            && t.started < t.logged_in
+        {
+            text.push_str(&format!(
+                "  N={}: only {} of the {} learners' tutorials started within 60 s of their login\n",
+                r.learners, t.started, t.logged_in
+            ));
+        }
+    }
+    text.push_str("  (no cross-talk: each lab counts its own flood exactly while the others flood theirs; a split other than 10/1/0/89 means a flood outlasted the token bucket's refill on a busy machine)\n");
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_classroom_section_gives_each_per_lab_figure_beside_its_ratio() {
+        use crate::bench::classroom::{
+            ClassroomFigures, ClassroomRun, TuiIdle, crosstalk, with_baseline,
+        };
+        let run = |n: usize, up_ms: f64, counts: Vec<[u64; 4]>| ClassroomRun {
+            learners: n,
+            prefix: format!("p{n}"),
+            up_ms,
+            labs_ms: up_ms / 2.0,
+            lab_programs: 12,
+            lab_maps: 31,
+            lab_bpf_kib: 700.0,
+            mem_kib_per_lab: 4096.0,
+            programs_per_lab: 12.0,
+            crosstalk: crosstalk(300.0, counts),
+            tui: Some(TuiIdle {
+                logged_in: n,
+                started: n,
+                seconds: 30.0,
+                cpu_percent: 0.2 * n as f64,
+                cpu_percent_each: 0.2,
+            }),
+            down_ms: 800.0,
+            vs_smallest: None,
+        };
+        let mut runs = vec![
+            run(1, 1300.0, vec![[10, 1, 0, 89]]),
+            run(
+                3,
+                3600.0,
+                vec![[10, 1, 0, 89], [12, 1, 0, 87], [10, 1, 0, 90]],
+            ),
+        ];
+        with_baseline(&mut runs);
+        let t = classroom(&ClassroomFigures {
+            runs,
+            tui_seconds: 30,
+            load_average: (1.0, 2.0),
+        });
+        assert!(t.contains("ratio to N=1's"), "{t}");
+        // 3600 / 3 = 1200 ms per lab against 1300: 0.92x
+        assert!(t.contains("1.3 s") && t.contains("1.2 s (0.92x)"), "{t}");
+        assert!(
+            t.contains("700 KiB (1.00x)") && t.contains("4.0 MiB (1.00x)"),
+            "{t}"
+        );
+        assert!(t.contains("0.20 % (1.00x)"), "{t}");
+        assert!(t.contains("2 of 3"), "{t}");
+        assert!(
+            t.contains("N=3: learner 3's lab counted PASS 10, DROP 1, REDIRECT 0, BLACKLISTED 90: not its 100 packets"),
+            "{t}"
+        );
+        assert!(!t.contains("learner 2's lab counted"), "{t}");
+    }
 
     #[test]
     fn the_headline_is_in_words_for_a_learner() {
