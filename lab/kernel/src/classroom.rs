@@ -179,7 +179,7 @@ pub fn write_roster(r: &Roster) -> Result<()> {
     let dir = Path::new(ROSTER_DIR);
     check_root_only(dir)?;
     let p = plan::roster_path(&r.prefix);
-    perms::write_file(&p, r.to_toml().as_bytes(), 0o600).map_err(io("writing", &p))
+    perms::write_file_durable(&p, r.to_toml().as_bytes(), 0o600).map_err(io("writing", &p))
 }
 
 /// Removes a classroom's roster.
@@ -408,7 +408,7 @@ pub fn install_sudoers(path: &Path, text: &str) -> Result<()> {
         path.file_name().expect("a file name").to_string_lossy()
     ));
     let _ = std::fs::remove_file(&tmp);
-    perms::write_file(&tmp, text.as_bytes(), 0o440).map_err(io("writing", &tmp))?;
+    perms::write_file_durable(&tmp, text.as_bytes(), 0o440).map_err(io("writing", &tmp))?;
     if let Err(e) = run(Command::new("visudo").arg("-cf").arg(&tmp), None) {
         let _ = std::fs::remove_file(&tmp);
         return Err(e);
