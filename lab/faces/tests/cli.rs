@@ -2372,6 +2372,23 @@ fn the_kept_check_lab_overwrites_a_runs_chains_instead_of_deleting_them() {
     let v = lesson_check_json(&lab, &ws, "7", "services");
     assert_eq!(v["passed"], true, "{v}");
     assert_eq!(stored(), first);
+    // the checks' instances (the kept lab, and the test instance of the verdict checks) run
+    // the VM build the kernel verifies quickest: it steps through bpf_loop
+    for vm in ["scratch/ck", "cache/test"] {
+        let pin = lab.bpffs.join(vm).join("progs/hike_vm/hike_vm");
+        let o = Command::new("bpftool")
+            .args(["prog", "dump", "xlated", "pinned"])
+            .arg(&pin)
+            .output()
+            .expect("bpftool");
+        let code = String::from_utf8_lossy(&o.stdout);
+        assert!(
+            o.status.success() && code.contains("bpf_loop"),
+            "{}: not the bpf_loop build of the VM: {}",
+            pin.display(),
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
 }
 
 /// `xdp unload` of what `xdp load` made: an attached program is detached first, a slot of

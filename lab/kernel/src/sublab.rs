@@ -157,7 +157,11 @@ pub fn recycle(sub: &LabEnv) -> Result<(), SubLabError> {
     }
     let _ = std::fs::remove_file(sub.topology_state_path());
     if sub.bpffs_root.join("progs/hike_vm").exists() {
-        let mut h = crate::hike::Hike::open(&sub.bpffs_root).map_err(|e| SubLabError::Io {
+        let mut h = crate::hike::Hike::open_with_vm(
+            &sub.bpffs_root,
+            crate::hike::runtime::SCRATCH_VM_OBJECT,
+        )
+        .map_err(|e| SubLabError::Io {
             path: sub.bpffs_root.display().to_string(),
             err: std::io::Error::other(e.to_string()),
         })?;

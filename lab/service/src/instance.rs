@@ -53,7 +53,7 @@ impl Lab {
     /// and directory it makes is recorded as provisional before it exists; [`Lab::commit`]
     /// confirms them when the operation has finished.
     pub(crate) fn open_hike(&self, journal: Journal) -> Result<Hike> {
-        Hike::open_journaled(&self.env().bpffs_root, journal)
+        Hike::open_journaled_with_vm(&self.env().bpffs_root, journal, self.vm_object())
             .context("opening the lab's HIKe instance")
     }
 

@@ -58,6 +58,9 @@ struct Inner {
     trace: Hub,
     /// what recoveries removed since a face last asked ([`Lab::take_recovered`])
     recovered: Mutex<Recovered>,
+    /// the VM build its HIKe instance loads (a scratch lab's is quicker to verify:
+    /// `runtime::SCRATCH_VM_OBJECT`)
+    vm_object: &'static str,
 }
 
 /// A handle on one lab instance (cheap to clone; clones share the session's state).
@@ -75,6 +78,16 @@ impl std::fmt::Debug for Lab {
 
 impl Lab {
     pub fn new(env: LabEnv, origin: Origin) -> Self {
+        Self::with_vm(env, origin, eclat_kernel::hike::runtime::VM_OBJECT)
+    }
+
+    /// A scratch lab (lesson checks): its HIKe instance loads the VM build the kernel verifies
+    /// quickest, `runtime::SCRATCH_VM_OBJECT`.
+    fn scratch_lab(env: LabEnv, origin: Origin) -> Self {
+        Self::with_vm(env, origin, eclat_kernel::hike::runtime::SCRATCH_VM_OBJECT)
+    }
+
+    fn with_vm(env: LabEnv, origin: Origin, vm_object: &'static str) -> Self {
         Self(Arc::new(Inner {
             trace: Hub::new(env.clone()),
             env,
@@ -82,11 +95,17 @@ impl Lab {
             catalog: OnceLock::new(),
             catalog_follows: Mutex::new(None),
             recovered: Mutex::new(Recovered::default()),
+            vm_object,
         }))
     }
 
     pub fn env(&self) -> &LabEnv {
         &self.0.env
+    }
+
+    /// The VM build this lab's HIKe instance loads when it has none.
+    pub(crate) fn vm_object(&self) -> &'static str {
+        self.0.vm_object
     }
 
     pub fn origin(&self) -> Origin {
@@ -319,7 +338,7 @@ impl Lab {
                 eclat_kernel::sublab::create(lab.env(), &tag).context("creating a scratch lab")?;
             Ok(ScratchLab {
                 parent: lab.env().clone(),
-                lab: Some(Lab::new(env, Origin::Session)),
+                lab: Some(Lab::scratch_lab(env, Origin::Session)),
                 kept: None,
             })
         })
@@ -348,7 +367,7 @@ impl Lab {
             parent: self.env().clone(),
             // what it makes stays until recycled (a session's lifetime would let the next
             // process's recovery remove the VM)
-            lab: Some(Lab::new(k.env.clone(), Origin::Cli)),
+            lab: Some(Lab::scratch_lab(k.env.clone(), Origin::Cli)),
             kept: Some(k),
         })
     }

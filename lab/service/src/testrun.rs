@@ -167,7 +167,8 @@ impl Lab {
             (None, Some(g)) => g.path().to_path_buf(),
             (None, None) => unreachable!("one of the two was made above"),
         };
-        let mut hike = Hike::open(&scratch).context("starting a scratch HIKe instance")?;
+        let mut hike = Hike::open_with_vm(&scratch, eclat_kernel::hike::runtime::SCRATCH_VM_OBJECT)
+            .context("starting a scratch HIKe instance")?;
         // the reused instance keeps its program IDs (in a store of its own) and its embedded
         // objects, loaded and registered; their maps are emptied here
         let ids_at = reused.as_ref().map(|r| LabEnv {

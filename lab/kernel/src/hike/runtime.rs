@@ -45,6 +45,16 @@ pub const VM_PROGRAM: &str = "hike_vm";
 /// The same VM stepping through `bpf_loop` (a callback verified once): loaded instead when the
 /// kernel's verifier refuses the unrolled interpreter loop of `VM_OBJECT`.
 pub const VM_FALLBACK_OBJECT: &str = "vm/hike_vm_loop.o";
+/// The VM build of the lab's scratch instances (lesson checks, `test`): the bpf_loop build,
+/// which the kernel verifies in about 40 ms where the unrolled one takes about 360 (the
+/// callback is verified once, the unrolled loop's every step). Their chains run compiled as
+/// everywhere; only an interpreted chain (the trace on, or a chain the compiler leaves to the
+/// VM) steps more slowly, by tens of ns per instruction, which a check's few hundred packets
+/// never notice, while a learner's first check of a session waits for every VM verified.
+/// The two builds share the VM's step code and are both held to the reference interpreter
+/// (`hike_vm` tests). The learner's lab keeps `VM_OBJECT`: its interpreted chains are the ones
+/// whose speed the lessons and the bench show.
+pub const SCRATCH_VM_OBJECT: &str = VM_FALLBACK_OBJECT;
 /// The slot of `hvm_hprog_map` that holds the VM.
 pub const VM_PROG_ID: u32 = 0;
 
@@ -259,6 +269,16 @@ impl Hike {
     /// the journal ([`Hike::journal`]) when its command has finished.
     pub fn open_journaled(root: &Path, journal: Journal) -> Result<Self, HikeError> {
         Self::open_inner(root, VM_OBJECT, Some(journal))
+    }
+
+    /// [`Hike::open_journaled`] with another build of the VM (a scratch lab's:
+    /// [`SCRATCH_VM_OBJECT`]), loaded only if the instance has no VM yet.
+    pub fn open_journaled_with_vm(
+        root: &Path,
+        journal: Journal,
+        vm_object: &str,
+    ) -> Result<Self, HikeError> {
+        Self::open_inner(root, vm_object, Some(journal))
     }
 
     fn open_inner(
