@@ -464,6 +464,10 @@ pub struct Derived {
     pub ddos_ratio_one_load: f64,
     /// the same with the chain installed as one instance per call site (not linked)
     pub ddos_instances_ratio: f64,
+    /// the chain's programs inlined into one XDP program, no loader in front / the
+    /// hand-written program (minima, one load): how close a composition of these programs with
+    /// HIKe's conventions (the frame, pkt_info) comes, whatever runs them
+    pub ddos_inlined_ratio: f64,
     /// the DDoS policy as separate raw programs chained by tail calls / the fused program:
     /// what composing separately verified programs costs before any VM
     pub ddos_composition_ratio: f64,
@@ -988,6 +992,7 @@ pub fn run(opts: BenchOptions) -> Result<BenchReport, HikeError> {
         ddos_ratio_one_load: min("HIKe DDoS chain (flood)")
             / min("raw DDoS single program (flood)"),
         ddos_instances_ratio: min(INSTANCES) / min("raw DDoS single program (flood)"),
+        ddos_inlined_ratio: min(INLINED) / min(FUSED),
         ddos_composition_ratio: min("raw DDoS as 5 programs chained by tail calls (flood)")
             / min("raw DDoS single program (flood)"),
         ddos_vs_tail_calls_ratio: min("HIKe DDoS chain (flood)")
