@@ -392,7 +392,7 @@ pub fn measure(
     sizes.sort_unstable();
     sizes.dedup();
     if sizes.first() == Some(&0) {
-        bail!("--classroom 0: a classroom has at least one learner (--classroom 1,10,30)");
+        bail!("a classroom has at least one learner (--classroom 1,10,30)");
     }
     let load0 = load_1min();
     let mut runs = Vec::new();

@@ -51,8 +51,9 @@ pub struct BenchArgs {
     /// Also measure a classroom on this server for each N (`--classroom 1,10,30`): `classroom
     /// up N --load ddos.eclat --lesson 8` (start-up, BPF and memory per lab), every learner
     /// flooding their own lab at once (cross-talk), the learners' idle tutorials after login
-    /// (over --tui-seconds), `classroom down`; per-lab figures against the smallest N's. It creates N Unix users
-    /// (removed at the end by `classroom down`), so it never runs unless asked; needs root
+    /// (over --tui-seconds), `classroom down`; per-lab figures against the smallest N's. It
+    /// creates N Unix users (removed at the end by `classroom down`), so it never runs unless
+    /// asked; needs root
     #[arg(long, value_name = "N[,N...]", value_delimiter = ',')]
     pub classroom: Vec<usize>,
     /// How many of each classroom's learners log in for the idle-tutorial figure (at most N;
@@ -543,6 +544,12 @@ pub async fn run(
         anyhow::bail!(
             "--only classroom needs the classroom sizes to measure: --classroom N[,N...] (e.g. \
              --classroom 1,10,30; it creates that many Unix users, removed at the end)"
+        );
+    }
+    let max = eclat_model::classroom::MAX_LEARNERS;
+    if let Some(bad) = args.classroom.iter().find(|n| !(1..=max).contains(*n)) {
+        anyhow::bail!(
+            "--classroom {bad}: a classroom has 1 to {max} learners (e.g. --classroom 1,10,30)"
         );
     }
     let want = |s: &str| {
