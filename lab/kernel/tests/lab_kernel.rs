@@ -987,6 +987,28 @@ fn bpf_usage_below_a_root_is_what_bpftool_says() {
     }
     assert_eq!(u.memlock_bytes, expected, "{u:?}");
     assert!(u.memlock_bytes > 0);
+    // a program reached only through a pinned link counts, with its maps: the attachment's
+    // link pinned again alone in a scratch folder of the test's
+    let links = bpftool(&["link".into(), "show".into()]);
+    let link = links
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["prog_id"].as_u64() == Some(id as u64))
+        .unwrap_or_else(|| panic!("no link of program {id}: {links}"));
+    let only = eclat_kernel::hike::ScratchRoot::new("bpfusage").unwrap();
+    let pin = only.path().join("link");
+    let st = std::process::Command::new("bpftool")
+        .args(["link", "pin", "id", &link["id"].to_string()])
+        .arg(&pin)
+        .status()
+        .unwrap();
+    assert!(st.success(), "bpftool link pin");
+    let l = eclat_kernel::sys::bpf_usage_below(only.path()).unwrap();
+    assert_eq!(l.programs, vec![id], "{l:?}");
+    let mut want = map_ids.clone();
+    want.sort_unstable();
+    assert_eq!(l.maps, want, "{l:?}");
 }
 
 /// `sys::prog_count` counts the machine's programs as `bpftool prog list` does (give or
