@@ -2333,6 +2333,39 @@ fn lesson_check_json(lab: &Lab, ws: &std::path::Path, lesson: &str, ex: &str) ->
         .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&o.stderr)))
 }
 
+/// The TUI's map sampler looks for a map that is not loaded yet only when the lab's journal
+/// has changed since it last looked (a panel of such a map cost an idle tutorial a walk of
+/// the lab's maps at every reading, 10 times a second), and still finds it as soon as a
+/// command of another process loads it.
+#[test]
+fn the_map_sampler_finds_a_map_loaded_after_it_looked() {
+    let lab = Lab::new("smp");
+    let env = eclat_service::LabEnv {
+        state_dir: lab.state.clone(),
+        bpffs_root: lab.bpffs.clone(),
+        ns_prefix: lab.prefix.clone(),
+    };
+    lab.ok(&["topo", "up"]);
+    let mut sampler =
+        eclat_service::maps::Sampler::new(eclat_service::Lab::new(env, eclat_service::Origin::Cli));
+    let names = vec!["pkt_count".to_string()];
+    let read = |s: &mut eclat_service::maps::Sampler| {
+        let v = s.sample(&names);
+        v[0].result.clone().expect("a reading")
+    };
+    assert!(read(&mut sampler).is_none(), "pkt_count before any program");
+    assert!(read(&mut sampler).is_none(), "pkt_count, read again");
+    lab.ok(&["xdp", "attach", "xdp_counter", "sut", "enp6s0f0"]);
+    let d = read(&mut sampler).expect("pkt_count once xdp_counter is attached");
+    assert!(d.map.name.ends_with("pkt_count"), "{}", d.map.name);
+    // gone again with the topology's programs: not found, then found after a new attach
+    lab.ok(&["reset"]);
+    assert!(read(&mut sampler).is_none(), "pkt_count after reset");
+    lab.ok(&["topo", "up"]);
+    lab.ok(&["xdp", "attach", "xdp_counter", "sut", "enp6s0f0"]);
+    assert!(read(&mut sampler).is_some(), "pkt_count attached again");
+}
+
 /// The checks' kept lab leaves the chains one run of checks stored for the next run to
 /// overwrite in place: deleting a compiled chain empties its entry slot of `hvm_jit_map`,
 /// which waits for an RCU grace period per loader that can tail-call it (40-50 ms per chain

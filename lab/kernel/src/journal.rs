@@ -578,6 +578,16 @@ fn line_count(path: &Path) -> usize {
 
 /// The pins and directories the journal in `state_dir` records as the lab's, read without
 /// taking the lock (for read-only commands): empty when there is no journal.
+/// What a reader can tell of the journal in `state_dir` without reading it: its inode, length
+/// and modification time. Every object the lab creates is recorded (appended) first and a
+/// compaction renames a new file over it, so while the stamp stays the same no pin has become
+/// the lab's; `None` when there is no journal.
+pub fn stamp(state_dir: &Path) -> Option<(u64, u64, std::time::SystemTime)> {
+    use std::os::unix::fs::MetadataExt;
+    let m = std::fs::metadata(state_dir.join("journal")).ok()?;
+    Some((m.ino(), m.len(), m.modified().ok()?))
+}
+
 pub fn recorded_paths(state_dir: &Path) -> std::collections::HashSet<PathBuf> {
     bpffs_paths(replay(&state_dir.join("journal")).unwrap_or_default())
 }

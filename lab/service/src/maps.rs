@@ -516,12 +516,17 @@ pub struct Sample {
 }
 
 /// Reads the maps of the TUI's panels, keeping each open between readings (a reading is a
-/// few map lookups; finding the pin walks the lab's bpffs root, and opening it asks the
-/// kernel for the map's info).
+/// few map lookups; finding the pin walks the lab's bpffs root, reads the journal and asks the
+/// kernel for every map's info). A map not found is looked for again only once the journal
+/// has changed ([`eclat_kernel::journal::stamp`]): no pin becomes the lab's without a record
+/// (a panel of a map not loaded yet cost an idle tutorial a walk of the lab's maps, some 75
+/// syscalls, at every reading).
 #[derive(Debug)]
 pub struct Sampler {
     lab: Lab,
     found: HashMap<String, maps::OpenMap>,
+    /// maps not found, with the journal's stamp when they were looked for
+    missing: HashMap<String, Option<(u64, u64, std::time::SystemTime)>>,
 }
 
 impl Sampler {
@@ -529,6 +534,7 @@ impl Sampler {
         Self {
             lab,
             found: HashMap::new(),
+            missing: HashMap::new(),
         }
     }
 
@@ -550,11 +556,19 @@ impl Sampler {
                 // reload): found and opened again
                 if !self.found.get(name).is_some_and(|m| m.current()) {
                     self.found.remove(name);
+                    let stamp = eclat_kernel::journal::stamp(&env.state_dir);
+                    if stamp.is_some() && self.missing.get(name) == Some(&stamp) {
+                        return sample(Ok(None));
+                    }
                     match maps::find(&env, name).and_then(maps::OpenMap::open) {
                         Ok(m) => {
+                            self.missing.remove(name);
                             self.found.insert(name.clone(), m);
                         }
-                        Err(MapError::NotFound { .. }) => return sample(Ok(None)),
+                        Err(MapError::NotFound { .. }) => {
+                            self.missing.insert(name.clone(), stamp);
+                            return sample(Ok(None));
+                        }
                         Err(e) => return sample(Err(e.to_string())),
                     }
                 }
@@ -573,6 +587,7 @@ impl Sampler {
     /// Forgets where the maps were (the panels changed).
     pub fn forget(&mut self) {
         self.found.clear();
+        self.missing.clear();
     }
 }
 
