@@ -226,6 +226,12 @@ fi
 say "2. eclat-lab $(basename "$BIN") and the repository"
 R=$W/root-$ARCH; safe_rm "$R"; mkdir -p "$R"
 tar -C "$R" --numeric-owner --xattrs -xf "$ROOTFS_TAR"
+# every VM its own machine id, made at first boot: an empty /etc/machine-id, and D-Bus's
+# copy (written when the packages were installed) pointing at it. With a copy of its own,
+# every VM of the box took the same id, so the same DHCP client id: on libvirt's network two
+# VMs of one Vagrantfile (vagrant/classroom, vagrant/multi) got the same address.
+: > "$R/etc/machine-id"
+ln -sfn /etc/machine-id "$R/var/lib/dbus/machine-id"
 install -m 0755 "$BIN" "$R/usr/local/bin/eclat-lab"
 # without its debug information (a release build keeps it: ~50 MB of the binary)
 STRIP=strip; [ "$ARCH" = "$(host_arch)" ] || STRIP=aarch64-linux-gnu-strip
