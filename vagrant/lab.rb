@@ -96,8 +96,9 @@ if INSTALLING && !SYNC && !PREBUILT && !OFFLINE
   abort "ECLAT_SYNC=0 leaves no sources in the VM to build from: also set ECLAT_PREBUILT=path/to/eclat-lab, or use a lab box (vagrant/box/build.sh)"
 end
 
-def configure_libvirt(config, name)
+def configure_libvirt(config, name, domain_prefix = nil)
   config.vm.provider :libvirt do |lv|
+    lv.default_prefix = domain_prefix if domain_prefix
     lv.uri = env("ECLAT_LIBVIRT_URI") if env("ECLAT_LIBVIRT_URI")
     lv.driver = LV_DRIVER
     lv.cpu_mode = LV_CPU_MODE
@@ -160,8 +161,12 @@ def configure_qemu(config)
   end
 end
 
-# What every machine of both Vagrantfiles gets: box, resources, the repository, eclat-lab.
-def configure_machine(config, name)
+# What every machine of the Vagrantfiles gets: box, resources, the repository, eclat-lab.
+# vm_prefix: the start of the provider's VM name (libvirt's domain, VirtualBox's VM), for
+# Vagrantfiles whose machines must not be named after their folder (vagrant/classroom).
+# (One provider block per machine: vagrant-libvirt 0.11 fails to merge two when one has a
+# serial console.)
+def configure_machine(config, name, vm_prefix: nil)
   config.vm.box = BOX
   config.vm.box_url = file_url(BOX_URL) if BOX_URL
   config.vm.box_version = env("ECLAT_BOX_VERSION") if env("ECLAT_BOX_VERSION")
@@ -180,8 +185,8 @@ def configure_machine(config, name)
 
   PROVIDERS.each do |provider|
     case provider
-    when :libvirt then configure_libvirt(config, name)
-    when :virtualbox then configure_virtualbox(config, name)
+    when :libvirt then configure_libvirt(config, name, vm_prefix)
+    when :virtualbox then configure_virtualbox(config, "#{vm_prefix}#{name}")
     when :qemu then configure_qemu(config)
     end
   end

@@ -24,6 +24,7 @@ pub mod sublab;
 pub mod sys;
 pub mod topo;
 pub mod traffic;
+pub mod vagrant;
 pub mod xdp;
 
 pub use env::LabEnv;

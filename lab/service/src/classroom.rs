@@ -93,8 +93,11 @@ pub struct ClassroomDown {
 /// The result of `classroom status`.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct ClassroomStatus {
-    /// every classroom on this machine
+    /// every classroom on this machine (none with `--vms`)
     pub classrooms: Vec<ClassroomView>,
+    /// the classrooms of VMs (`classroom up N --vms`) of the lab's repository, each VM's
+    /// state from `vagrant status`
+    pub vm_classrooms: Vec<crate::vm_classroom::VmClassroomView>,
 }
 
 /// One classroom in `classroom status`.
@@ -404,6 +407,7 @@ pub async fn status() -> Result<ClassroomStatus> {
     need_root("status")?;
     tokio::task::spawn_blocking(|| {
         Ok(ClassroomStatus {
+            vm_classrooms: Vec::new(),
             classrooms: sys::rosters()?
                 .into_iter()
                 .map(|r| ClassroomView {

@@ -36,6 +36,7 @@ pub mod topo;
 pub mod topologies;
 pub mod trace;
 pub mod traffic;
+pub mod vm_classroom;
 pub mod xdp;
 
 pub use eclat_kernel::LabEnv;

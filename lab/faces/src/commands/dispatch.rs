@@ -441,6 +441,7 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<Reply> {
 
 async fn classroom(c: ClassroomCmd) -> Result<Reply> {
     use eclat_service::classroom as class;
+    use eclat_service::vm_classroom as vmc;
     if let Some(who) = class::confined_learner() {
         bail!(
             "`classroom` commands are the instructor's: {} is a learner of a classroom, whose \
@@ -456,6 +457,38 @@ async fn classroom(c: ClassroomCmd) -> Result<Reply> {
             topology,
             load,
             lesson,
+            vms: true,
+            port_base,
+        } => {
+            if let Some(t) = topology {
+                bail!(
+                    "--topology {t}: a classroom of VMs brings each VM's lab up with the lab's \
+                     default topology; choose another in the VM (`eclat-lab topo up --replace \
+                     NAME`), or leave out --vms for a classroom on this server"
+                );
+            }
+            Reply::ClassroomVmsUp(
+                vmc::up(vmc::VmUpRequest {
+                    prefix,
+                    count,
+                    load,
+                    lesson: match lesson {
+                        Some(l) => Some(lessons::find(&l)?.id),
+                        None => None,
+                    },
+                    port_base,
+                })
+                .await?,
+            )
+        }
+        ClassroomCmd::Up {
+            count,
+            prefix,
+            topology,
+            load,
+            lesson,
+            vms: false,
+            port_base: _,
         } => Reply::ClassroomUp(
             class::up(class::UpRequest {
                 prefix,
@@ -469,8 +502,24 @@ async fn classroom(c: ClassroomCmd) -> Result<Reply> {
             })
             .await?,
         ),
-        ClassroomCmd::Down { prefix } => Reply::ClassroomDown(class::down(prefix).await?),
-        ClassroomCmd::Status => Reply::ClassroomStatus(class::status().await?),
+        ClassroomCmd::Down { prefix, vms: false } => {
+            Reply::ClassroomDown(class::down(prefix).await?)
+        }
+        ClassroomCmd::Down { prefix, vms: true } => {
+            Reply::ClassroomVmsDown(vmc::down(prefix).await?)
+        }
+        ClassroomCmd::Status { vms } => {
+            let mut s = if vms {
+                class::ClassroomStatus {
+                    classrooms: Vec::new(),
+                    vm_classrooms: Vec::new(),
+                }
+            } else {
+                class::status().await?
+            };
+            s.vm_classrooms = vmc::status().await?;
+            Reply::ClassroomStatus(s)
+        }
     })
 }
 

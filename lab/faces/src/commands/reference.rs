@@ -40,6 +40,15 @@ fn fields_of<T: JsonSchema>() -> Vec<Field> {
     out
 }
 
+/// A `classroom` command's fields, then those of its `--vms` form (marked so in `about`).
+fn with_vms(mut server: Vec<Field>, vms: Vec<Field>) -> Vec<Field> {
+    server.extend(vms.into_iter().map(|f| Field {
+        about: format!("with --vms: {}", f.about),
+        ..f
+    }));
+    server
+}
+
 /// The reply type of each leaf command (by its words).
 fn schema_fields(path: &[&str]) -> Option<Vec<Field>> {
     use eclat_course::CheckReport;
@@ -106,8 +115,14 @@ fn schema_fields(path: &[&str]) -> Option<Vec<Field>> {
         ["lesson", "solve"] => fields_of::<Solved>(),
         ["reset"] => fields_of::<ResetReport>(),
         ["bench"] => fields_of::<crate::bench::BenchReport>(),
-        ["classroom", "up"] => fields_of::<eclat_service::classroom::ClassroomUp>(),
-        ["classroom", "down"] => fields_of::<eclat_service::classroom::ClassroomDown>(),
+        ["classroom", "up"] => with_vms(
+            fields_of::<eclat_service::classroom::ClassroomUp>(),
+            fields_of::<eclat_service::vm_classroom::VmClassroomUp>(),
+        ),
+        ["classroom", "down"] => with_vms(
+            fields_of::<eclat_service::classroom::ClassroomDown>(),
+            fields_of::<eclat_service::vm_classroom::VmClassroomDown>(),
+        ),
         ["classroom", "status"] => fields_of::<eclat_service::classroom::ClassroomStatus>(),
         _ => return None,
     })

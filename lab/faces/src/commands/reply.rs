@@ -265,6 +265,8 @@ pub enum Reply {
     ClassroomUp(eclat_service::classroom::ClassroomUp),
     ClassroomDown(eclat_service::classroom::ClassroomDown),
     ClassroomStatus(eclat_service::classroom::ClassroomStatus),
+    ClassroomVmsUp(eclat_service::vm_classroom::VmClassroomUp),
+    ClassroomVmsDown(eclat_service::vm_classroom::VmClassroomDown),
 }
 
 impl Reply {

@@ -150,6 +150,15 @@ pub enum ClassroomCmd {
         /// lesson 1)
         #[arg(long)]
         lesson: Option<String>,
+        /// a VM per learner instead, from the lab box, with Vagrant (vagrant/classroom/
+        /// Vagrantfile, run from the lab's repository): machines PREFIX01..PREFIXnn, each
+        /// reached by its learner with `ssh -p PORT PREFIXnn@HOST` (as any user who may run
+        /// Vagrant; no root needed)
+        #[arg(long)]
+        vms: bool,
+        /// with --vms: learner i's SSH port on this host is this plus i
+        #[arg(long, requires = "vms", value_name = "PORT")]
+        port_base: Option<u16>,
     },
     /// Remove a classroom: each learner's sessions ended, lab reset, user and home deleted,
     /// then its sudoers file and roster; only what `classroom up` recorded
@@ -157,9 +166,18 @@ pub enum ClassroomCmd {
         /// the classroom's prefix, as given to `classroom up`
         #[arg(long, default_value = "learner")]
         prefix: String,
+        /// a classroom of VMs (`classroom up N --vms`): `vagrant destroy` its VMs, then
+        /// remove its folder
+        #[arg(long)]
+        vms: bool,
     },
-    /// The classrooms on this machine: learners, passwords, labs, who is logged in
-    Status,
+    /// The classrooms on this machine: learners, passwords, labs, who is logged in; and the
+    /// classrooms of VMs with each VM's state (`vagrant status`)
+    Status {
+        /// only the classrooms of VMs (no root needed)
+        #[arg(long)]
+        vms: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -557,6 +575,55 @@ mod tests {
                 assert!(!bpf_stats);
                 assert_eq!(node, "tg");
                 assert_eq!(argv, ["ping", "-6", "-c", "3", "fc01::2"]);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn classroom_vms_and_its_port_base() {
+        let c = Cli::try_parse_from([
+            "eclat-lab",
+            "classroom",
+            "up",
+            "3",
+            "--vms",
+            "--port-base",
+            "4000",
+        ])
+        .unwrap();
+        match c.cmd {
+            Some(Cmd::Classroom(ClassroomCmd::Up {
+                count,
+                vms,
+                port_base,
+                ..
+            })) => assert_eq!((count, vms, port_base), (3, true, Some(4000))),
+            other => panic!("{other:?}"),
+        }
+        // a port base means nothing without VMs
+        assert!(
+            Cli::try_parse_from(["eclat-lab", "classroom", "up", "3", "--port-base", "4000"])
+                .is_err()
+        );
+        assert!(
+            Cli::try_parse_from([
+                "eclat-lab",
+                "classroom",
+                "up",
+                "3",
+                "--vms",
+                "--port-base",
+                "x"
+            ])
+            .is_err()
+        );
+        match Cli::try_parse_from(["eclat-lab", "classroom", "down", "--vms"])
+            .unwrap()
+            .cmd
+        {
+            Some(Cmd::Classroom(ClassroomCmd::Down { prefix, vms })) => {
+                assert_eq!((prefix.as_str(), vms), ("learner", true))
             }
             other => panic!("{other:?}"),
         }

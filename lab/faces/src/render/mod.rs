@@ -112,6 +112,8 @@ pub fn reply(r: &Reply) -> String {
         ClassroomUp(u) => classroom::up(u),
         ClassroomDown(d) => classroom::down(d),
         ClassroomStatus(c) => classroom::status(c),
+        ClassroomVmsUp(u) => classroom::vms_up(u),
+        ClassroomVmsDown(d) => classroom::vms_down(d),
         Bench(b) => bench::report(b),
     }
 }

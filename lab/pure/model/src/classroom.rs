@@ -99,6 +99,16 @@ pub enum PlanError {
     Binary(PathBuf),
     #[error("the roster does not parse: {0}")]
     Roster(String),
+    #[error(
+        "a classroom of VMs has 1 to {max} learners, not {0}",
+        max = crate::vm_classroom::MAX_VMS
+    )]
+    VmCount(usize),
+    #[error(
+        "SSH ports {0}+1 to {0}+{1} cannot be forwarded: choose a base from 1024 up that \
+         leaves room for every learner below 65536 (`--port-base`)"
+    )]
+    Ports(u16, usize),
 }
 
 /// Checks a classroom's prefix: the user names (`PREFIX` + a number) must be valid Unix user

@@ -19,3 +19,4 @@ pub mod packetspec;
 pub mod prebuilt;
 pub mod topology;
 pub mod verifier;
+pub mod vm_classroom;
