@@ -19,18 +19,37 @@
 #   ECLAT_VAGRANT_WORK=DIR   work folder and box cache [/var/tmp/eclat-lab-vagrant]
 #   ECLAT_VAGRANT_KEEP=1     leave the VM and the daemons up for debugging
 #   ECLAT_VAGRANT_CI=0       skip the test (prints why)
+#   ECLAT_VAGRANT_CLASSROOM=N  then a classroom of N VMs made and removed by the lab's own
+#                            command, `eclat-lab classroom up N --vms` (vagrant/classroom/
+#                            Vagrantfile, one VM at a time), with lesson 8's policy loaded and
+#                            the tutorial on lesson 8: in each VM doctor, the loaded chain, a
+#                            flood counted exactly, the learner's account and login files, SSH
+#                            with the learner's password on the VM's own port; `classroom down
+#                            --vms`; both commands timed whole [0: not run] (amd64 only)
+#   ECLAT_VAGRANT_CLASSROOM_ONLY=1  skip the one-VM part (steps 6-8) and run the classroom alone
+#   ECLAT_VAGRANT_HOST_BIN=FILE  the eclat-lab that runs `classroom up --vms` on the host
+#                            [the binary step 2 built; needed with ECLAT_VAGRANT_BOXES]
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
 W=${ECLAT_VAGRANT_WORK:-/var/tmp/eclat-lab-vagrant}   # not under /root: QEMU runs as libvirt-qemu
 NS=eclat-vagrant-ci                                    # network namespace of libvirt and the VM
 POOL=eclat-vagrant-ci                                  # libvirt storage pool (a folder in $W)
 KEEP=${ECLAT_VAGRANT_KEEP:-0}
+CLASSROOM=${ECLAT_VAGRANT_CLASSROOM:-0}
+CLASSROOM_ONLY=${ECLAT_VAGRANT_CLASSROOM_ONLY:-0}
+CPFX=eclatci                                           # the classroom's prefix: VMs eclatci01..
+CDIR=$REPO/vagrant/classroom/$CPFX                     # its folder (roster, Vagrant's state)
+HOSTBIN=${ECLAT_VAGRANT_HOST_BIN:-$W/eclat-lab-${ECLAT_VAGRANT_ARCH:-amd64}}
 ARCH=${ECLAT_VAGRANT_ARCH:-amd64}
 case "$ARCH" in
   amd64) TRIPLE=x86_64-unknown-linux-gnu QEMU_PKG=qemu-system-x86 ;;
   arm64) TRIPLE=aarch64-unknown-linux-gnu QEMU_PKG=qemu-system-arm ;;
   *) echo "ECLAT_VAGRANT_ARCH=$ARCH: amd64 or arm64" >&2; exit 2 ;;
 esac
+case "$CLASSROOM" in ''|*[!0-9]*) echo "ECLAT_VAGRANT_CLASSROOM=$CLASSROOM: a number of VMs" >&2; exit 2 ;; esac
+if [ "$CLASSROOM" != 0 ] && [ "$ARCH" != amd64 ]; then
+  echo "ECLAT_VAGRANT_CLASSROOM: amd64 only (the host runs the command; the VMs would share arm64's UEFI store)" >&2; exit 2
+fi
 MIRROR=${ECLAT_VAGRANT_MIRROR:-$(awk '/^URIs:/{print $2; exit}' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)}
 MIRROR=${MIRROR:-http://deb.debian.org/debian}
 
@@ -79,7 +98,7 @@ ours() { # is the pid in FILE alive and the named program?
 # the libvirt objects of this test (its libvirtd is private: it holds nothing else)
 libvirt_clean() {
   local d v
-  for d in $(virsh list --all --name 2>/dev/null | grep '^vagrant_'); do
+  for d in $(virsh list --all --name 2>/dev/null | grep -e '^vagrant_' -e "^eclat-classroom-$CPFX"); do
     virsh destroy "$d" >/dev/null 2>&1; virsh undefine "$d" --nvram >/dev/null 2>&1 || virsh undefine "$d" >/dev/null 2>&1
   done
   if virsh pool-info "$POOL" >/dev/null 2>&1; then
@@ -93,6 +112,11 @@ libvirt_clean() {
 cleanup() {
   set +e
   if [ -n "$(ours "$W/libvirtd.pid" libvirtd)" ]; then
+    if [ -f "$CDIR/roster.json" ] && [ -x "$HOSTBIN" ] && ip netns list | grep -qw "$NS"; then
+      echo "   classroom down --vms --prefix $CPFX (a run that did not finish)"
+      (cd "$REPO" && ip netns exec "$NS" timeout 300 "$HOSTBIN" classroom down --vms --prefix "$CPFX" 2>&1 |
+        grep -v -e 'Progress:' -e '^\s*$' | tail -n 15 | sed 's/^/   | /')
+    fi
     if [ -d "$W/dot" ] && ip netns list | grep -qw "$NS"; then
       (cd "$REPO/vagrant" && VAGRANT_CWD="$REPO/vagrant" \
         ip netns exec "$NS" timeout 180 vagrant destroy -f >/dev/null 2>&1)
@@ -104,6 +128,22 @@ cleanup() {
     rm -f "$W/$d.pid"
   done
   rm -rf "$W/dot" "$W/pool" "$W/nvram"
+  # the classroom's folder (roster, Vagrant's state) if its `down` did not remove it
+  [ -d "$CDIR" ] && rm -rf "$CDIR"
+  # and Vagrant's index entries of its machines (in this test's own VAGRANT_HOME)
+  python3 - "$W/vagrant.d/data/machine-index/index" "$CDIR/" <<'PY' 2>/dev/null
+import json, sys
+p, d = sys.argv[1], sys.argv[2]
+try: idx = json.load(open(p))
+except OSError: sys.exit(0)
+keep = {k: m for k, m in idx.get("machines", {}).items() if not m.get("local_data_path", "").startswith(d)}
+if len(keep) != len(idx.get("machines", {})):
+    idx["machines"] = keep; json.dump(idx, open(p, "w"))
+PY
+  # what is left in the test's own namespace (Vagrant's SSH port forwards of a killed run)
+  if ip netns list | grep -qw "$NS"; then
+    for p in $(ip netns pids "$NS" 2>/dev/null); do kill "$p" 2>/dev/null; done
+  fi
   ip netns list | grep -qw "$NS" && ip netns del "$NS"
   if [ -f "$W/kvm.perm" ] && [ -e /dev/kvm ]; then
     read -r m o < "$W/kvm.perm"; chmod "$m" /dev/kvm; chown "$o" /dev/kvm; rm -f "$W/kvm.perm"
@@ -220,7 +260,6 @@ libvirt_clean   # objects a killed earlier run left in libvirt's state
 mkdir -p "$W/pool"; chmod 0711 "$W"
 virsh -q pool-define-as "$POOL" dir --target "$W/pool" >/dev/null && virsh -q pool-start "$POOL" >/dev/null
 
-step "6. vagrant up (QEMU TCG, the project's Vagrantfile, the box from ECLAT_BOX_DIR)"
 export VAGRANT_CWD=$REPO/vagrant
 CPU_MODEL=qemu64; [ "$ARCH" = arm64 ] && CPU_MODEL=cortex-a72
 export ECLAT_BOX_DIR=$BOXES ECLAT_ARCH=$ARCH ECLAT_PROVIDER=libvirt ECLAT_LIBVIRT_DRIVER=qemu \
@@ -230,6 +269,11 @@ export ECLAT_BOX_DIR=$BOXES ECLAT_ARCH=$ARCH ECLAT_PROVIDER=libvirt ECLAT_LIBVIR
 export ECLAT_LIBVIRT_NVRAM=$W/nvram/eclat-lab_VARS.fd
 mkdir -p "$W/nvram"
 unset ECLAT_BOX ECLAT_PREBUILT ECLAT_SYNC
+
+if [ "$CLASSROOM_ONLY" = 1 ]; then
+  echo "== steps 6-8 (one VM) skipped: ECLAT_VAGRANT_CLASSROOM_ONLY=1"
+else
+step "6. vagrant up (QEMU TCG, the project's Vagrantfile, the box from ECLAT_BOX_DIR)"
 timed "vagrant up (box add, boot, provision)" V 2400 up --provider=libvirt || fail "vagrant up"
 
 step "7. checks inside the guest"
@@ -333,3 +377,95 @@ fi
 
 step "8. vagrant destroy"
 timed "vagrant destroy" V 300 destroy -f || fail "vagrant destroy"
+fi
+
+if [ "$CLASSROOM" != 0 ]; then
+step "9. a classroom of $CLASSROOM VMs: eclat-lab classroom up $CLASSROOM --vms (vagrant/classroom/Vagrantfile)"
+[ -x "$HOSTBIN" ] || fail "no host binary $HOSTBIN for \`classroom up --vms\` (ECLAT_VAGRANT_HOST_BIN)"
+[ -e "$CDIR" ] && fail "$CDIR exists: a classroom \`$CPFX\` of another run (remove it with: $HOSTBIN classroom down --vms --prefix $CPFX)"
+# the lab's command inside the namespace, from the repository (it finds vagrant/classroom there);
+# each VM's serial console would be one file for all: not for the classroom
+C() { (cd "$REPO" && ip netns exec "$NS" env -u ECLAT_LIBVIRT_SERIAL timeout --foreground --kill-after=30 "$1" "$HOSTBIN" "${@:2}" 9>&- < /dev/null); }
+# vagrant on the classroom's machines, as the command runs it
+CV() {
+  local t=$1; shift
+  ip netns exec "$NS" env VAGRANT_CWD="$REPO/vagrant/classroom" VAGRANT_DOTFILE_PATH="$CDIR/.vagrant" \
+    ECLAT_CLASSROOM_DIR="$CDIR" timeout --foreground --kill-after=30 "$t" vagrant "$@" 9>&- < /dev/null 2>&1 | grep -v -e 'Progress:' -e '^\s*$'
+  return "${PIPESTATUS[0]}"
+}
+DDOS_FILE=$REPO/lessons/08-ddos-mitigation/solution/ddos.eclat
+rc=0
+timed "classroom up $CLASSROOM --vms (whole command)" C $((CLASSROOM * 900)) classroom up "$CLASSROOM" --vms --prefix "$CPFX" \
+  --load "$DDOS_FILE" --lesson 8 --json > "$W/classroom-up.json" 2> "$W/classroom-up.log" || rc=$?
+grep -v -e 'Progress:' -e '^\s*$' -e ' -- ' "$W/classroom-up.log" | grep -E "^(==>|error|Bringing)| eclatci[0-9]+: (eclatci|  box:)" | sed 's/^/   | /'
+[ "$rc" = 0 ] || { tail -n 30 "$W/classroom-up.log"; fail "classroom up $CLASSROOM --vms (exit $rc)"; }
+python3 - "$W/classroom-up.json" "$CLASSROOM" "$CPFX" > "$W/classroom-vms.txt" <<'PY' || fail "classroom up --vms: its report is not the one asked for"
+import json, sys
+d = json.load(open(sys.argv[1])); n = int(sys.argv[2]); pfx = sys.argv[3]
+names = [f"{pfx}{i:02d}" for i in range(1, n + 1)]
+got = [(l["name"], l["port"], l["state"]) for l in d["learners"]]
+# (inaccessible: vagrant-libvirt's word for running with its address not read in time, under
+# emulation; the checks below reach each VM anyway)
+got = [(n, p, "running" if st == "inaccessible" else st) for n, p, st in got]
+want = [(name, 2300 + i, "running") for i, name in enumerate(names, 1)]
+if got != want or d["added"] != names or not d["one_at_a_time"]:
+    sys.exit(f"report {got} added {d['added']} one_at_a_time {d['one_at_a_time']}; want {want}")
+for l in d["learners"]:
+    print(l["name"], l["port"], l["password"])
+print(f"# vagrant up {d['vagrant_up_ms']} ms, whole command {d['total_ms']} ms", file=sys.stderr)
+PY
+echo "   VMs (name, ssh port, password): $(tr '\n' ';' < "$W/classroom-vms.txt")"
+printf '#!/bin/sh\necho "$ECLAT_CI_PW"\n' > "$W/askpass"; chmod 0700 "$W/askpass"
+i=0
+while read -r name port password; do
+  i=$((i + 1)); n=$((100 + i))   # each VM's flood of its own size: counted exactly by its lab
+  CHECK="set -e
+sudo eclat-lab doctor >/dev/null && echo 'doctor: ok'
+sudo eclat-lab chain list | grep -q 'mitigate (' && echo 'chain mitigate loaded at provisioning'
+sudo eclat-lab traffic --from tg --to fc01::2 --udp 5000 --count $n --rate 1000
+echo \"JSON \$(sudo eclat-lab map dump map_pcpu_mon --json | tr -d '\n')\"
+id $name
+sudo cat /home/$name/.local/state/eclat-lab/progress.toml
+sudo grep -c 'sudo -n /usr/local/bin/eclat-lab' /home/$name/.bash_profile
+sudo -u $name sudo -n /usr/local/bin/eclat-lab topo status >/dev/null && echo 'sudo -n eclat-lab as the learner: ok'
+if sudo -u $name sudo -n true 2>/dev/null; then echo 'the learner has passwordless sudo for everything'; exit 1; fi"
+  rc=0; timed "$name: checks inside" CV 600 ssh "$name" -c "$CHECK" -- -o LogLevel=ERROR > "$W/classroom-$name.txt" || rc=$?
+  grep -v '^JSON ' "$W/classroom-$name.txt" | sed "s/^/   | $name: /"
+  [ "$rc" = 0 ] || fail "$name: the checks inside the VM (exit $rc)"
+  grep -q 'current = "08-ddos-mitigation"' "$W/classroom-$name.txt" || fail "$name: the tutorial does not open on lesson 8"
+  python3 - "$W/classroom-$name.txt" "$n" <<'PY' || fail "$name: the lab did not count exactly its flood"
+import json, sys
+line = [l for l in open(sys.argv[1]) if l.startswith("JSON ")][-1]
+d = json.loads(line[5:])
+val = lambda v: sum(v) if isinstance(v, list) else int(v)
+total = sum(val(r["value"]) for r in d["rows"])
+print(f"   map_pcpu_mon after {sys.argv[2]} packets: {total}")
+sys.exit(0 if total == int(sys.argv[2]) else 1)
+PY
+  # the learner's own way in: this host's port, their password (no key), their account
+  rc=0
+  timed "$name: ssh -p $port with the password" ip netns exec "$NS" env ECLAT_CI_PW="$password" SSH_ASKPASS="$W/askpass" \
+    SSH_ASKPASS_REQUIRE=force setsid -w timeout 120 ssh -p "$port" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
+    -o LogLevel=ERROR -o PubkeyAuthentication=no -o PreferredAuthentications=password,keyboard-interactive \
+    "$name@127.0.0.1" 'echo "logged in as $(id -un) on $(hostname)"; sudo -n eclat-lab topo status >/dev/null && echo "sudo eclat-lab: ok"' \
+    < /dev/null > "$W/classroom-ssh-$name.txt" 2>&1 || rc=$?
+  sed "s/^/   | $name ssh: /" "$W/classroom-ssh-$name.txt"
+  [ "$rc" = 0 ] && grep -q "logged in as $name on $name" "$W/classroom-ssh-$name.txt" &&
+    grep -q 'sudo eclat-lab: ok' "$W/classroom-ssh-$name.txt" || fail "$name: ssh -p $port $name@ with the roster's password"
+  # and a wrong password is refused
+  if ip netns exec "$NS" env ECLAT_CI_PW="not-$password" SSH_ASKPASS="$W/askpass" SSH_ASKPASS_REQUIRE=force setsid -w \
+      timeout 60 ssh -p "$port" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR \
+      -o PubkeyAuthentication=no -o NumberOfPasswordPrompts=1 "$name@127.0.0.1" true < /dev/null > /dev/null 2>&1; then
+    fail "$name: a wrong password logged in"
+  fi
+  echo "   $name: a wrong password is refused"
+done < "$W/classroom-vms.txt"
+rc=0; C 60 classroom status --vms > "$W/classroom-status.txt" 2>&1 || rc=$?
+sed 's/^/   | /' "$W/classroom-status.txt"
+[ "$rc" = 0 ] && [ "$(grep -c -E ' (running|inaccessible)$' "$W/classroom-status.txt")" = "$CLASSROOM" ] || fail "classroom status --vms does not show $CLASSROOM running VMs"
+rc=0; timed "classroom down --vms (whole command)" C 900 classroom down --vms --prefix "$CPFX" > "$W/classroom-down.txt" 2> "$W/classroom-down.log" || rc=$?
+sed 's/^/   | /' "$W/classroom-down.txt"; [ "$rc" = 0 ] || { tail -20 "$W/classroom-down.log"; fail "classroom down --vms (exit $rc)"; }
+left=$(virsh list --all --name 2>/dev/null | grep -c "^eclat-classroom-$CPFX" || true)
+[ "$left" = 0 ] && [ ! -e "$CDIR" ] || fail "classroom down --vms left $left domain(s) or $CDIR"
+echo "   no VM, no folder left"
+fi
