@@ -22,6 +22,9 @@ pub const SUDOERS_DIR: &str = "/etc/sudoers.d";
 pub const USER_COMMENT: &str = "eclat-lab classroom";
 /// The most learners in one classroom.
 pub const MAX_LEARNERS: usize = 500;
+/// The most VMs in one classroom of VMs (`crate::vm_classroom`: two-digit names; one host
+/// rarely runs more).
+pub const MAX_VMS: usize = 99;
 
 /// One classroom: what `classroom up` made, so that `classroom down` removes exactly that.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -99,10 +102,7 @@ pub enum PlanError {
     Binary(PathBuf),
     #[error("the roster does not parse: {0}")]
     Roster(String),
-    #[error(
-        "a classroom of VMs has 1 to {max} learners, not {0}",
-        max = crate::vm_classroom::MAX_VMS
-    )]
+    #[error("a classroom of VMs has 1 to {MAX_VMS} learners, not {0}")]
     VmCount(usize),
     #[error(
         "SSH ports {0}+1 to {0}+{1} cannot be forwarded: choose a base from 1024 up that \

@@ -18,8 +18,7 @@ pub const GUEST_BINARY: &str = "/usr/local/bin/eclat-lab";
 /// Learner `i`'s SSH port on the host is this plus `i` (learner01: 2301): above the ports
 /// Vagrant picks for its own SSH forwards (2200-2250), below the ephemeral range.
 pub const PORT_BASE: u16 = 2300;
-/// The most VMs in one classroom (two-digit names; one host rarely runs more).
-pub const MAX_VMS: usize = 99;
+pub use crate::classroom::MAX_VMS;
 /// The roster's file name in the classroom's folder.
 pub const ROSTER_FILE: &str = "roster.json";
 /// The name, in the classroom's folder, of the copy of the script `--load` gave.
