@@ -543,6 +543,8 @@ impl Sampler {
     pub fn sample(&mut self, names: &[String]) -> Vec<Sample> {
         let env = self.lab.env().clone();
         let catalog = self.lab.catalog();
+        // read once per reading, and only if a map is not open
+        let mut stamp = None;
         names
             .iter()
             .map(|name| {
@@ -556,7 +558,8 @@ impl Sampler {
                 // reload): found and opened again
                 if !self.found.get(name).is_some_and(|m| m.current()) {
                     self.found.remove(name);
-                    let stamp = eclat_kernel::journal::stamp(&env.state_dir);
+                    let stamp =
+                        *stamp.get_or_insert_with(|| eclat_kernel::journal::stamp(&env.state_dir));
                     if stamp.is_some() && self.missing.get(name) == Some(&stamp) {
                         return sample(Ok(None));
                     }

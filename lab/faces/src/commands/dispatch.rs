@@ -472,10 +472,7 @@ async fn classroom(c: ClassroomCmd) -> Result<Reply> {
                     prefix,
                     count,
                     load,
-                    lesson: match lesson {
-                        Some(l) => Some(lessons::find(&l)?.id),
-                        None => None,
-                    },
+                    lesson: lesson_id(lesson)?,
                     port_base,
                 })
                 .await?,
@@ -495,10 +492,7 @@ async fn classroom(c: ClassroomCmd) -> Result<Reply> {
                 count,
                 topology,
                 load,
-                lesson: match lesson {
-                    Some(l) => Some(lessons::find(&l)?.id),
-                    None => None,
-                },
+                lesson: lesson_id(lesson)?,
             })
             .await?,
         ),
@@ -521,6 +515,11 @@ async fn classroom(c: ClassroomCmd) -> Result<Reply> {
             Reply::ClassroomStatus(s)
         }
     })
+}
+
+/// The id of the lesson a classroom's tutorial opens on (`--lesson`: a number or an id).
+fn lesson_id(lesson: Option<String>) -> Result<Option<String>> {
+    lesson.map(|l| lessons::find(&l).map(|x| x.id)).transpose()
 }
 
 async fn map(ctx: &Ctx, m: MapCmd) -> Result<Reply> {
