@@ -441,7 +441,9 @@ fn the_tutorial_opens_when_a_learner_logs_in_and_down_ends_the_session() {
         .unwrap_or_default();
     let started = tui_of_learner();
     // `classroom down` ends the learner's session (the tutorial, run by root through sudo,
-    // included) before it deletes the user
+    // included) before it deletes the user, as a hang-up would: the login shell, which
+    // ignores SIGTERM, ends on SIGHUP without being killed
+    let down = root(bin, &["classroom", "down", "--prefix", &prefix, "--json"]);
     drop(class);
     let _ = Command::new("tmux")
         .args(["kill-session", "-t", &session])
@@ -449,6 +451,10 @@ fn the_tutorial_opens_when_a_learner_logs_in_and_down_ends_the_session() {
     assert!(started, "no tutorial for {user} after login:\n{screen}");
     assert!(!tui_of_learner(), "the tutorial outlived classroom down");
     assert!(!user_exists(&user));
+    let down: serde_json::Value = serde_json::from_str(&ok(down, "classroom down")).unwrap();
+    // the login shell and the tutorial at least
+    assert!(down["processes_ended"].as_u64().unwrap() >= 2, "{down}");
+    assert_eq!(down["processes_killed"].as_u64(), Some(0), "{down}");
 }
 
 /// `eclat-lab bench --only classroom --classroom 1,2`: the bench makes each classroom with

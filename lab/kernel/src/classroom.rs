@@ -370,28 +370,45 @@ pub fn processes_of(uid: u32) -> Vec<i32> {
     out
 }
 
-/// Ends the learner's processes: SIGTERM (the tutorial puts the terminal back and ends its
-/// session), then SIGKILL for what is left after 3 s.
-pub fn stop_processes(uid: u32) {
+/// What [`stop_processes`] did: how many of the learner's processes it found, and how many
+/// of them were still there 3 s after the hang-up and had to be killed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stopped {
+    pub ended: usize,
+    pub forced: usize,
+}
+
+/// Ends the learner's processes as a hang-up of their sessions would: SIGTERM, then SIGHUP
+/// (the tutorial puts the terminal back on either; an interactive login shell ignores
+/// SIGTERM and ends on SIGHUP, passing it to its jobs), then SIGKILL for what is left
+/// after 3 s.
+pub fn stop_processes(uid: u32) -> Stopped {
     use nix::sys::signal::{Signal, kill};
     use nix::unistd::Pid;
     let pids = processes_of(uid);
     if pids.is_empty() {
-        return;
+        return Stopped::default();
     }
-    for p in &pids {
-        let _ = kill(Pid::from_raw(*p), Signal::SIGTERM);
-    }
-    let deadline = Instant::now() + Duration::from_secs(3);
-    while Instant::now() < deadline && !processes_of(uid).is_empty() {
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    for p in processes_of(uid) {
-        let _ = kill(Pid::from_raw(p), Signal::SIGKILL);
+    for sig in [Signal::SIGTERM, Signal::SIGHUP] {
+        for p in &pids {
+            let _ = kill(Pid::from_raw(*p), sig);
+        }
     }
     let deadline = Instant::now() + Duration::from_secs(3);
     while Instant::now() < deadline && !processes_of(uid).is_empty() {
         std::thread::sleep(Duration::from_millis(20));
+    }
+    let left = processes_of(uid);
+    for p in &left {
+        let _ = kill(Pid::from_raw(*p), Signal::SIGKILL);
+    }
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while Instant::now() < deadline && !processes_of(uid).is_empty() {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Stopped {
+        ended: pids.len().max(left.len()),
+        forced: left.len(),
     }
 }
 

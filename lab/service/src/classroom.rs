@@ -86,6 +86,10 @@ pub struct ClassroomDown {
     pub labs_reset: usize,
     /// files removed: the sudoers drop-in and the roster
     pub files: Vec<PathBuf>,
+    /// the learners' processes ended (their login shells, tutorials and what they ran)
+    pub processes_ended: usize,
+    /// of those, the ones still running 3 s after the hang-up, killed
+    pub processes_killed: usize,
     /// wall time of the whole command, in milliseconds
     pub total_ms: u64,
 }
@@ -335,9 +339,10 @@ pub async fn down(prefix: String) -> Result<ClassroomDown> {
     let mut tasks = tokio::task::JoinSet::new();
     for l in learners.clone() {
         tasks.spawn(async move {
-            if let Some(uid) = l.uid {
-                tokio::task::spawn_blocking(move || sys::stop_processes(uid)).await?;
-            }
+            let stopped = match l.uid {
+                Some(uid) => tokio::task::spawn_blocking(move || sys::stop_processes(uid)).await?,
+                None => sys::Stopped::default(),
+            };
             if l.state.exists() {
                 let lab = Lab::new(lab_env(&l), Origin::Cli);
                 lab.reset()
@@ -345,16 +350,20 @@ pub async fn down(prefix: String) -> Result<ClassroomDown> {
                     .with_context(|| format!("resetting {}'s lab", l.user))?;
                 sys::remove_state(&l)?;
                 let _ = std::fs::remove_dir(&l.bpffs);
-                return Ok::<bool, anyhow::Error>(true);
+                return Ok::<_, anyhow::Error>((true, stopped));
             }
-            Ok(false)
+            Ok((false, stopped))
         });
     }
     let mut failed = Vec::new();
+    let (mut processes_ended, mut processes_killed) = (0, 0);
     while let Some(r) = tasks.join_next().await {
         match r.context("a lab's task")? {
-            Ok(true) => labs_reset += 1,
-            Ok(false) => {}
+            Ok((reset, stopped)) => {
+                labs_reset += usize::from(reset);
+                processes_ended += stopped.ended;
+                processes_killed += stopped.forced;
+            }
             Err(e) => failed.push(format!("{e:#}")),
         }
     }
@@ -398,6 +407,8 @@ pub async fn down(prefix: String) -> Result<ClassroomDown> {
         deleted,
         labs_reset,
         files,
+        processes_ended,
+        processes_killed,
         total_ms: t0.elapsed().as_millis() as u64,
     })
 }

@@ -73,6 +73,18 @@ pub fn down(d: &ClassroomDown) -> String {
     if !d.deleted.is_empty() {
         t.push_str(&format!(" ({})", d.deleted.join(", ")));
     }
+    if d.processes_ended > 0 {
+        t.push_str(&format!(
+            "\n  ended {} process(es) of the learners' sessions",
+            d.processes_ended
+        ));
+        if d.processes_killed > 0 {
+            t.push_str(&format!(
+                ", {} of them killed after 3 s (they ignored SIGTERM and SIGHUP)",
+                d.processes_killed
+            ));
+        }
+    }
     for f in &d.files {
         t.push_str(&format!("\n  removed {}", f.display()));
     }
