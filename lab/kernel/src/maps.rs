@@ -405,54 +405,156 @@ impl OpenMap {
     }
 }
 
+/// How [`dump`] reads a map's entries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Walk {
+    /// in batches of up to 256 (`BPF_MAP_LOOKUP_BATCH`) where the map's type has them, else
+    /// key by key: the TUI's panels read their maps ten times a second, and a batch is one
+    /// syscall where the key walk is two per entry
+    Batched,
+    /// key by key (`BPF_MAP_GET_NEXT_KEY`, then `BPF_MAP_LOOKUP_ELEM`): what a map without
+    /// batch lookups gets, and the tests' reference for the batches
+    KeyByKey,
+}
+
+/// The first `limit` entries of the map pinned at `map.path`, read as `walk` says.
+pub fn dump_with(map: &MapRef, limit: usize, walk: Walk) -> Result<Dump, MapError> {
+    let data = open(map)?;
+    dump_open_with(map, &data, limit, walk)
+}
+
 fn dump_open(map: &MapRef, data: &MapData, limit: usize) -> Result<Dump, MapError> {
-    let fd = data.fd();
-    let io = |what| {
-        let path = map.path.clone();
-        move |err| MapError::Io { path, what, err }
-    };
-    let ks = map.key_size as usize;
-    let vs = map.value_size as usize;
-    let ncpu = if map.per_cpu() {
-        sys::possible_cpus()
-    } else {
-        1
-    };
-    let mut raw = vec![0u8; vs.div_ceil(8) * 8 * ncpu];
-    let mut rows = Vec::new();
-    let mut key: Option<Vec<u8>> = None;
-    let mut next = vec![0u8; ks];
-    while rows.len() < limit
-        && sys::next_key(fd.as_fd(), key.as_deref(), &mut next).map_err(io("next key"))?
-    {
-        if sys::lookup(fd.as_fd(), &next, &mut raw).map_err(io("lookup"))? {
-            let value_bytes = if map.per_cpu() {
-                sum_per_cpu(&raw, vs, ncpu)
-            } else {
-                raw[..vs].to_vec()
-            };
-            let stride = vs.div_ceil(8) * 8;
-            let per_cpu = if map.per_cpu() {
-                (0..ncpu)
-                    .filter_map(|c| raw.get(c * stride..c * stride + vs).map(|b| b.to_vec()))
-                    .collect()
-            } else {
-                Vec::new()
-            };
-            rows.push(Row {
-                key: decode(&next),
-                value: decode(&value_bytes),
-                key_bytes: next.clone(),
-                value_bytes,
-                per_cpu,
-            });
+    dump_open_with(map, data, limit, Walk::Batched)
+}
+
+/// A map's layout for reading it: key size, value size, the per-CPU stride and count.
+struct Shape<'a> {
+    map: &'a MapRef,
+    ks: usize,
+    vs: usize,
+    ncpu: usize,
+    /// a value's size rounded up to 8: the stride of per-CPU values
+    stride: usize,
+}
+
+impl Shape<'_> {
+    /// The bytes of one entry's value as the kernel hands them out.
+    fn value_len(&self) -> usize {
+        if self.map.per_cpu() {
+            self.stride * self.ncpu
+        } else {
+            self.vs
         }
-        key = Some(next.clone());
     }
+
+    fn row(&self, key: &[u8], raw: &[u8]) -> Row {
+        let (vs, stride) = (self.vs, self.stride);
+        let (value_bytes, per_cpu) = if self.map.per_cpu() {
+            (
+                sum_per_cpu(raw, vs, self.ncpu),
+                (0..self.ncpu)
+                    .filter_map(|c| raw.get(c * stride..c * stride + vs).map(|b| b.to_vec()))
+                    .collect(),
+            )
+        } else {
+            (raw[..vs].to_vec(), Vec::new())
+        };
+        Row {
+            key: decode(key),
+            value: decode(&value_bytes),
+            key_bytes: key.to_vec(),
+            value_bytes,
+            per_cpu,
+        }
+    }
+}
+
+fn dump_open_with(
+    map: &MapRef,
+    data: &MapData,
+    limit: usize,
+    walk: Walk,
+) -> Result<Dump, MapError> {
+    let vs = map.value_size as usize;
+    let shape = Shape {
+        map,
+        ks: map.key_size as usize,
+        vs,
+        ncpu: if map.per_cpu() {
+            sys::possible_cpus()
+        } else {
+            1
+        },
+        stride: vs.div_ceil(8) * 8,
+    };
+    let batched = match walk {
+        Walk::Batched => in_batches(&shape, data, limit)?,
+        Walk::KeyByKey => None,
+    };
+    let rows = match batched {
+        Some(rows) => rows,
+        None => key_by_key(&shape, data, limit)?,
+    };
     Ok(Dump {
         map: map.clone(),
         rows,
     })
+}
+
+fn io_err(map: &MapRef, what: &'static str) -> impl FnOnce(std::io::Error) -> MapError {
+    let path = map.path.clone();
+    move |err| MapError::Io { path, what, err }
+}
+
+/// The first `limit` entries in batches; `None` when the map's type has no batch lookup (or a
+/// hash bucket outgrew a batch), for the key walk to read instead.
+fn in_batches(s: &Shape, data: &MapData, limit: usize) -> Result<Option<Vec<Row>>, MapError> {
+    let (fd, ks, vlen) = (data.fd(), s.ks, s.value_len());
+    let chunk = limit.min(s.map.max_entries.max(1) as usize).clamp(1, 256);
+    let (mut keys, mut values) = (vec![0u8; ks * chunk], vec![0u8; vlen * chunk]);
+    let (mut from, mut next) = (None::<Vec<u8>>, vec![0u8; ks.max(8)]);
+    let mut rows = Vec::new();
+    while rows.len() < limit {
+        let want = chunk.min(limit - rows.len());
+        let step = sys::lookup_batch(
+            fd.as_fd(),
+            from.as_deref(),
+            &mut next,
+            ks,
+            &mut keys[..ks * want],
+            vlen,
+            &mut values[..vlen * want],
+        )
+        .map_err(io_err(s.map, "batch lookup"))?;
+        let Some((n, end)) = step.filter(|&(n, end)| n > 0 || end) else {
+            return Ok(None);
+        };
+        rows.extend((0..n).map(|i| s.row(&keys[i * ks..][..ks], &values[i * vlen..][..vlen])));
+        if end {
+            break;
+        }
+        from = Some(next.clone());
+    }
+    Ok(Some(rows))
+}
+
+/// The first `limit` entries, key after key.
+fn key_by_key(s: &Shape, data: &MapData, limit: usize) -> Result<Vec<Row>, MapError> {
+    let fd = data.fd();
+    let mut raw = vec![0u8; s.value_len().max(s.stride * s.ncpu)];
+    let mut rows = Vec::new();
+    let mut key: Option<Vec<u8>> = None;
+    let mut next = vec![0u8; s.ks];
+    while rows.len() < limit
+        && sys::next_key(fd.as_fd(), key.as_deref(), &mut next)
+            .map_err(io_err(s.map, "next key"))?
+    {
+        if sys::lookup(fd.as_fd(), &next, &mut raw).map_err(io_err(s.map, "lookup"))? {
+            rows.push(s.row(&next, &raw));
+        }
+        key = Some(next.clone());
+    }
+    Ok(rows)
 }
 
 /// Writes raw `key` and `value` bytes into the map pinned at `path` (a loader's entry point,

@@ -95,6 +95,86 @@ pub fn delete(fd: BorrowedFd<'_>, key: &[u8]) -> io::Result<bool> {
     }
 }
 
+const BPF_MAP_LOOKUP_BATCH: libc::c_long = 24;
+
+/// The `batch` member of `union bpf_attr`.
+#[repr(C, align(8))]
+#[derive(Default)]
+struct MapBatchAttr {
+    in_batch: u64,
+    out_batch: u64,
+    keys: u64,
+    values: u64,
+    count: u32,
+    map_fd: u32,
+    elem_flags: u64,
+    flags: u64,
+}
+
+/// One step of a batch walk of a map (`BPF_MAP_LOOKUP_BATCH`): up to `keys.len() / key_size`
+/// entries after the position `from` (the map's start with `None`), the keys into `keys`, the
+/// values into `values` (each `value_stride` bytes: the value size, or for per-CPU maps the
+/// value size rounded up to 8 times the number of possible CPUs), and the position after
+/// them into `next` (at least `key_size` and 8 bytes). Returns how many entries it filled and
+/// whether the map ended there; `Ok(None)` when the map's type has no batch lookup (a program
+/// array, a ring buffer) or a hash bucket holds more entries than fit, so the caller walks
+/// the keys instead.
+pub fn lookup_batch(
+    fd: BorrowedFd<'_>,
+    from: Option<&[u8]>,
+    next: &mut [u8],
+    key_size: usize,
+    keys: &mut [u8],
+    value_stride: usize,
+    values: &mut [u8],
+) -> io::Result<Option<(usize, bool)>> {
+    let n = keys.len() / key_size.max(1);
+    assert!(
+        values.len() >= n * value_stride,
+        "values sized for {n} entries"
+    );
+    assert!(
+        next.len() >= key_size.max(8),
+        "a position token of a key or a u32"
+    );
+    assert!(
+        from.is_none_or(|f| f.len() == next.len()),
+        "tokens of one size"
+    );
+    let mut a = MapBatchAttr {
+        in_batch: from.map(|f| f.as_ptr() as u64).unwrap_or(0),
+        out_batch: next.as_mut_ptr() as u64,
+        keys: keys.as_mut_ptr() as u64,
+        values: values.as_mut_ptr() as u64,
+        count: n as u32,
+        map_fd: fd.as_raw_fd() as u32,
+        ..Default::default()
+    };
+    // SAFETY: `a` is a valid, initialised bpf_attr prefix of the size we pass; `keys` and
+    // `values` hold `count` keys and values of the map's sizes (asserted above; the caller
+    // passes the map's key size and value stride), the tokens at least a key or a u32.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_bpf,
+            BPF_MAP_LOOKUP_BATCH,
+            &mut a as *mut MapBatchAttr,
+            std::mem::size_of::<MapBatchAttr>(),
+        )
+    };
+    if r == 0 {
+        return Ok(Some((a.count as usize, false)));
+    }
+    let e = io::Error::last_os_error();
+    match e.raw_os_error() {
+        // the end of the map: `count` says how many were filled
+        Some(libc::ENOENT) => Ok(Some((a.count as usize, true))),
+        // no batch lookup for this map type (ENOTSUPP is the kernel's 524), or a bucket
+        // larger than the buffer
+        Some(libc::EINVAL | libc::EOPNOTSUPP | 524 | libc::ENOSPC) => Ok(None),
+        _ => Err(e),
+    }
+}
+
 /// Number of possible CPUs (the stride of per-CPU map values).
 pub fn possible_cpus() -> usize {
     aya::util::nr_cpus().unwrap_or(1).max(1)

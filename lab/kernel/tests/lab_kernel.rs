@@ -1027,3 +1027,129 @@ fn prog_count_is_bpftools() {
         "{n} vs bpftool's {listed}"
     );
 }
+
+/// `map dump` and the TUI's panels read a map in batches (`BPF_MAP_LOOKUP_BATCH`) where its
+/// type has them: for every map type the lab shows, and limits below, at and above a batch
+/// (256) and the map's size, the rows are those of the key-by-key walk; a program array
+/// (no batch lookup) is read key by key.
+#[test]
+fn a_batched_dump_reads_what_the_key_walk_reads() {
+    use maps::Walk;
+    let lab = Lab::new("batch");
+    struct Gone(std::path::PathBuf, std::path::PathBuf);
+    impl Drop for Gone {
+        fn drop(&mut self) {
+            if let Ok(rd) = std::fs::read_dir(&self.0) {
+                for e in rd.flatten() {
+                    let _ = std::fs::remove_file(e.path());
+                }
+            }
+            for d in [self.0.as_path(), &self.1.join("maps"), &self.1] {
+                let _ = std::fs::remove_dir(d);
+            }
+        }
+    }
+    let dir = Gone(
+        lab.env.bpffs_root.join("maps/batch-test"),
+        lab.env.bpffs_root.clone(),
+    );
+    std::fs::create_dir_all(&dir.0).unwrap();
+    let base = lab.env.bpffs_root.join("maps");
+    // (type, key size, value size, max entries, entries written)
+    let cases: &[(&str, u32, u32, u32, u32)] = &[
+        ("array", 4, 8, 300, 300),
+        ("percpu_array", 4, 4, 10, 10),
+        ("hash", 16, 12, 1024, 600),
+        ("percpu_hash", 4, 8, 64, 5),
+        ("lru_hash", 8, 8, 512, 40),
+        ("hash", 4, 4, 64, 0),
+        ("prog_array", 4, 4, 8, 0),
+    ];
+    for (i, &(ty, ks, vs, max, n)) in cases.iter().enumerate() {
+        let pin = dir.0.join(format!("m{i}"));
+        let st = std::process::Command::new("bpftool")
+            .args(["map", "create"])
+            .arg(&pin)
+            .args(["type", ty])
+            .args(["key", &ks.to_string(), "value", &vs.to_string()])
+            .args(["entries", &max.to_string(), "name", &format!("batch{i}")])
+            .status()
+            .expect("bpftool (the README's setup installs it)");
+        assert!(st.success(), "bpftool map create {ty}");
+        let m = maps::map_ref(&pin, &base).unwrap();
+        let data = aya::maps::MapData::from_pin(&pin).unwrap();
+        let ncpu = if m.per_cpu() {
+            eclat_kernel::sys::possible_cpus()
+        } else {
+            1
+        };
+        for k in 0..n {
+            // distinct keys and values, spread over the key's bytes
+            let key: Vec<u8> = (0..ks)
+                .map(|b| (k.wrapping_mul(2654435761) >> (b % 4 * 8)) as u8 ^ b as u8)
+                .collect();
+            let key = if ty.ends_with("array") {
+                k.to_ne_bytes().to_vec()
+            } else {
+                key
+            };
+            let stride = (vs as usize).div_ceil(8) * 8;
+            let mut value = vec![
+                0u8;
+                if m.per_cpu() {
+                    stride * ncpu
+                } else {
+                    vs as usize
+                }
+            ];
+            for (j, b) in value.iter_mut().enumerate() {
+                *b = (k as usize * 7 + j) as u8;
+            }
+            eclat_kernel::sys::update(data.fd().as_fd(), &key, &value).unwrap();
+        }
+        let all = maps::dump_with(&m, 100_000, Walk::KeyByKey).unwrap().rows;
+        let expect = if ty.ends_with("array") && ty != "prog_array" {
+            max
+        } else {
+            n
+        };
+        assert_eq!(all.len(), expect as usize, "{ty}: the key walk");
+        let shown = |r: &maps::Row| {
+            (
+                r.key_bytes.clone(),
+                r.value_bytes.clone(),
+                r.per_cpu.clone(),
+            )
+        };
+        let mut want: Vec<_> = all.iter().map(shown).collect();
+        want.sort();
+        for limit in [1usize, 7, 64, 256, 257, 1000, 100_000] {
+            let got = maps::dump_with(&m, limit, Walk::Batched).unwrap().rows;
+            assert_eq!(got.len(), all.len().min(limit), "{ty}, limit {limit}");
+            let mut got: Vec<_> = got.iter().map(shown).collect();
+            got.sort();
+            if limit >= all.len() {
+                assert_eq!(got, want, "{ty}, limit {limit}");
+            } else {
+                assert!(
+                    got.iter().all(|r| want.binary_search(r).is_ok()),
+                    "{ty}, limit {limit}: a row the key walk does not have"
+                );
+                got.dedup();
+                assert_eq!(
+                    got.len(),
+                    all.len().min(limit),
+                    "{ty}, limit {limit}: duplicates"
+                );
+            }
+        }
+        // the per-CPU values are summed the same way
+        if m.per_cpu() && n > 0 {
+            assert_eq!(
+                maps::dump(&m, 1).unwrap().rows[0].per_cpu.len(),
+                ncpu,
+                "{ty}"
+            );
+        }
+    }
+}
