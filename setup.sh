@@ -93,7 +93,10 @@ run_cargo() {
   fi
 }
 
-say "building eclat-lab (release)"
-run_cargo build --release --locked -p eclat-lab
-install -m 0755 target/release/eclat-lab /usr/local/bin/eclat-lab
+# Cargo's target directory: CARGO_TARGET_DIR when set (passed on explicitly, since a build as
+# the sudo user would not see it), else ./target
+target_dir="${CARGO_TARGET_DIR:-$PWD/target}"
+say "building eclat-lab (release) in $target_dir"
+run_cargo build --release --locked -p eclat-lab --target-dir "$target_dir"
+install -m 0755 "$target_dir/release/eclat-lab" /usr/local/bin/eclat-lab
 say "installed /usr/local/bin/eclat-lab; check the machine with: sudo eclat-lab doctor"
