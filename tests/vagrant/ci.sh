@@ -24,11 +24,14 @@
 #                            Vagrantfile, one VM at a time), with lesson 8's policy loaded and
 #                            the tutorial on lesson 8: in each VM doctor, the loaded chain, a
 #                            flood counted exactly, the learner's account and login files, SSH
-#                            with the learner's password on the VM's own port; `classroom down
+#                            with the learner's password on the VM's own port, and that login on
+#                            a terminal (ssh -tt in a tmux pane of 120x40) opening the tutorial
+#                            on lesson 8, `q` leaving it for the learner's shell; `classroom down
 #                            --vms`; both commands timed whole [0: not run] (amd64 only)
 #   ECLAT_VAGRANT_CLASSROOM_ONLY=1  skip the one-VM part (steps 6-8) and run the classroom alone
 #   ECLAT_VAGRANT_HOST_BIN=FILE  the eclat-lab that runs `classroom up --vms` on the host
 #                            [the binary step 2 built; needed with ECLAT_VAGRANT_BOXES]
+#   CARGO_TARGET_DIR=DIR     where step 2's cargo build puts the binary [the repository's target/]
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
 W=${ECLAT_VAGRANT_WORK:-/var/tmp/eclat-lab-vagrant}   # not under /root: QEMU runs as libvirt-qemu
@@ -40,6 +43,7 @@ CLASSROOM_ONLY=${ECLAT_VAGRANT_CLASSROOM_ONLY:-0}
 CPFX=eclatci                                           # the classroom's prefix: VMs eclatci01..
 CDIR=$REPO/vagrant/classroom/$CPFX                     # its folder (roster, Vagrant's state)
 HOSTBIN=${ECLAT_VAGRANT_HOST_BIN:-$W/eclat-lab-${ECLAT_VAGRANT_ARCH:-amd64}}
+TSOCK=$W/tmux.sock                                     # the private tmux server of the login checks
 ARCH=${ECLAT_VAGRANT_ARCH:-amd64}
 case "$ARCH" in
   amd64) TRIPLE=x86_64-unknown-linux-gnu QEMU_PKG=qemu-system-x86 ;;
@@ -140,6 +144,8 @@ keep = {k: m for k, m in idx.get("machines", {}).items() if not m.get("local_dat
 if len(keep) != len(idx.get("machines", {})):
     idx["machines"] = keep; json.dump(idx, open(p, "w"))
 PY
+  # the login checks' tmux server (its panes' ssh run in the namespace)
+  if [ -S "$TSOCK" ]; then tmux -S "$TSOCK" kill-server >/dev/null 2>&1; rm -f "$TSOCK"; fi
   # what is left in the test's own namespace (Vagrant's SSH port forwards of a killed run)
   if ip netns list | grep -qw "$NS"; then
     for p in $(ip netns pids "$NS" 2>/dev/null); do kill "$p" 2>/dev/null; done
@@ -212,12 +218,13 @@ if ! command -v cargo >/dev/null 2>&1 && [ -n "${SUDO_USER:-}" ]; then
   export PATH="$(getent passwd "$SUDO_USER" | cut -d: -f6)/.cargo/bin:$PATH"
 fi
 BUILD=(cargo build --release --locked -p eclat-lab --manifest-path "$REPO/Cargo.toml")
-BIN=$REPO/target/release/eclat-lab
+TARGET=${CARGO_TARGET_DIR:-$REPO/target}
+BIN=$TARGET/release/eclat-lab
 if [ "$ARCH" = arm64 ]; then
   # cross-built: the aarch64 standard library comes with rustup's target, the linker with gcc-aarch64-linux-gnu
   rustup target list --installed 2>/dev/null | grep -qx "$TRIPLE" || timed "rustup target add" rustup target add "$TRIPLE"
   export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc CC_aarch64_unknown_linux_gnu=aarch64-linux-gnu-gcc
-  BUILD+=(--target "$TRIPLE"); BIN=$REPO/target/$TRIPLE/release/eclat-lab
+  BUILD+=(--target "$TRIPLE"); BIN=$TARGET/$TRIPLE/release/eclat-lab
 fi
 timed "cargo build --release" "${BUILD[@]}" > "$W/cargo.log" 2>&1 || { tail -30 "$W/cargo.log"; fail "cargo build --release"; }
 [ -x "$BIN" ] || fail "no $BIN after the build"
@@ -416,6 +423,86 @@ print(f"# vagrant up {d['vagrant_up_ms']} ms, whole command {d['total_ms']} ms",
 PY
 echo "   VMs (name, ssh port, password): $(tr '\n' ';' < "$W/classroom-vms.txt")"
 printf '#!/bin/sh\necho "$ECLAT_CI_PW"\n' > "$W/askpass"; chmod 0700 "$W/askpass"
+# The learner's login on a real terminal: ssh -tt in a pane of a tmux server of this test's own
+# (its socket in $W; remain-on-exit keeps the pane's last screen when ssh ends)
+# (the lesson's own title: the top-level key, before its maps' and steps' tables)
+LESSON_TITLE=$(sed -n '1,/^\[/ s/^title = "\(.*\)"$/\1/p' "$REPO/lessons/08-ddos-mitigation/lesson.toml")
+[ -n "$LESSON_TITLE" ] || fail "no title in lessons/08-ddos-mitigation/lesson.toml"
+printf 'set -g remain-on-exit on\nset -g status off\nset -g history-limit 2000\n' > "$W/tmux.conf"
+T() { tmux -S "$TSOCK" "$@" 9>&- < /dev/null; }
+# pane_wait SESSION SECONDS WHAT CMD...: poll the pane's screen (CMD reads it on stdin) until CMD
+# succeeds; print the screen and fail after SECONDS, or at once if the pane's ssh has ended or
+# the screen satisfies the command in PANE_GIVE_UP (if set)
+PANE_GIVE_UP=
+pane_wait() {
+  local sess=$1 secs=$2 end=$(( $(date +%s) + $2 )) what=$3 dead why; shift 3
+  while :; do
+    T capture-pane -p -t "$sess" > "$W/pane-$sess.txt" 2>/dev/null || true
+    "$@" < "$W/pane-$sess.txt" && return 0
+    dead=$(T display-message -p -t "$sess" '#{pane_dead} #{pane_dead_status}' 2>/dev/null || echo "1 ?")
+    why=
+    if [ "${dead%% *}" = 1 ]; then why="ssh ended, exit ${dead#* }"
+    elif [ -n "$PANE_GIVE_UP" ] && $PANE_GIVE_UP < "$W/pane-$sess.txt"; then why="the screen shows: $PANE_GIVE_UP"
+    elif [ "$(date +%s)" -ge "$end" ]; then why="after $secs s"
+    fi
+    if [ -n "$why" ]; then
+      echo "   $sess: no $what ($why); the pane:" >&2
+      # (without its empty last lines)
+      awk '{ l[NR] = $0 } NF { n = NR } END { for (i = 1; i <= n; i++) print "   # " l[i] }' "$W/pane-$sess.txt" >&2
+      return 1
+    fi
+    sleep 0.2
+  done
+}
+# the tutorial's first frame: its header bar on top, " eclat-lab │ Lesson 8: TITLE │ step ... root"
+first_frame() {
+  head -n 1 | awk -v h=" eclat-lab │ Lesson 8: $LESSON_TITLE │ " 'index($0, h) == 1 && / root$/ { ok = 1 } END { exit !ok }'
+}
+quit_question() { grep -q ' Quit? '; }
+# the login shell's prompt (name@host:~$) as the screen's last line
+prompt_of() { awk -v p="$1@" 'NF { l = $0 } END { exit !(index(l, p) == 1 && l ~ /:~[$]$/) }'; }
+# the tutorials (sudo -n eclat-lab, by root) of learner $1 running in their VM, one pid a line
+TUTORIALS='for p in $(pgrep -x eclat-lab); do sudo grep -qz "^SUDO_USER=$1\$" /proc/$p/environ 2>/dev/null && echo "tutorial $p"; done; echo listed'
+tutorials() {
+  CV 120 ssh "$1" -c "set -- $1; $TUTORIALS" -- -o LogLevel=ERROR > "$W/tutorials-$1.txt" || return 1
+  grep -qx listed "$W/tutorials-$1.txt" || { cat "$W/tutorials-$1.txt" >&2; return 1; }
+  sed -n 's/^tutorial //p' "$W/tutorials-$1.txt"
+}
+login_opens_the_tutorial() {
+  local name=$1 port=$2 password=$3 sess=login-$1 left
+  T -f "$W/tmux.conf" new-session -d -s "$sess" -x 120 -y 40 \
+    "ip netns exec $NS env ECLAT_CI_PW='$password' SSH_ASKPASS='$W/askpass' SSH_ASKPASS_REQUIRE=force \
+     timeout 600 ssh -tt -p $port -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR \
+     -o PubkeyAuthentication=no -o PreferredAuthentications=password,keyboard-interactive $name@127.0.0.1" ||
+    { echo "   $name: tmux new-session failed" >&2; return 1; }
+  # (bash prints its first prompt after ~/.bash_profile: a prompt first is a login without the tutorial)
+  PANE_GIVE_UP="prompt_of $name"
+  pane_wait "$sess" 180 "tutorial's first frame (header: eclat-lab, Lesson 8: $LESSON_TITLE, root)" first_frame ||
+    { PANE_GIVE_UP=; return 1; }
+  PANE_GIVE_UP=
+  echo "   $name: login on a terminal opened the tutorial: $(head -n 1 "$W/pane-$sess.txt" | tr -s ' ')"
+  left=$(tutorials "$name") || return 1
+  [ -n "$left" ] || { echo "   $name: the pane shows the tutorial and the VM runs none of $name's" >&2; return 1; }
+  echo "   $name: the tutorial runs in the VM as root for $name (pid $(echo $left))"
+  # q asks (the session is root's: quitting removes what it made), y quits
+  T send-keys -t "$sess" q
+  pane_wait "$sess" 60 "quit question after q" quit_question || return 1
+  T send-keys -t "$sess" y
+  # back in the login shell (its prompt, name@host:~$, as the last line: keys sent before it
+  # would go to the tutorial); a command of ours runs there (its own line shows $(id -un))
+  pane_wait "$sess" 60 "shell prompt after quitting the tutorial" prompt_of "$name" || return 1
+  T send-keys -t "$sess" 'echo "back in the shell of $(id -un)"' Enter
+  pane_wait "$sess" 60 "shell after quitting the tutorial" grep -qx "back in the shell of $name" || return 1
+  echo "   $name: q, y left the tutorial for the login shell"
+  left=$(tutorials "$name") || return 1
+  [ -z "$left" ] || { echo "   $name: the tutorial still runs in the VM after quitting (pid $(echo $left))" >&2; return 1; }
+  echo "   $name: no tutorial of $name left in the VM"
+  # log out (a hang-up ends the session anyway: kill-session)
+  T send-keys -t "$sess" 'exit' Enter
+  local end=$(( $(date +%s) + 30 ))
+  until [ "$(T display-message -p -t "$sess" '#{pane_dead}' 2>/dev/null)" = 1 ] || [ "$(date +%s)" -ge "$end" ]; do sleep 0.2; done
+  T kill-session -t "$sess" 2>/dev/null || true
+}
 i=0
 while read -r name port password; do
   i=$((i + 1)); n=$((100 + i))   # each VM's flood of its own size: counted exactly by its lab
@@ -459,6 +546,9 @@ PY
     fail "$name: a wrong password logged in"
   fi
   echo "   $name: a wrong password is refused"
+  # and that login on a terminal opens the tutorial on lesson 8, which q leaves for the shell
+  timed "$name: login opens the tutorial" login_opens_the_tutorial "$name" "$port" "$password" ||
+    fail "$name: an SSH login on a terminal did not open the tutorial on lesson 8 (or it did not quit cleanly)"
 done < "$W/classroom-vms.txt"
 rc=0; C 60 classroom status --vms > "$W/classroom-status.txt" 2>&1 || rc=$?
 sed 's/^/   | /' "$W/classroom-status.txt"
