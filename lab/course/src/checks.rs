@@ -1603,7 +1603,10 @@ fn bpftrace_special_probes(script: &str) -> usize {
 /// Runs one setup step in the scratch lab.
 async fn step(lab: &Lab, s: Step, cancel: &CancellationToken) -> Result<()> {
     match s {
-        Step::TopoUp(name) => lab.topo_up(name, false).await.map(drop),
+        Step::TopoUp(name) => lab
+            .topo_up(name, eclat_service::topo::Replace::No)
+            .await
+            .map(drop),
         Step::XdpAttach { program, node, dev } => {
             lab.xdp_attach(program, node, dev, false).await.map(drop)
         }

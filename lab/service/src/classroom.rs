@@ -207,7 +207,7 @@ pub async fn up(req: UpRequest) -> Result<ClassroomUp> {
             let lab = Lab::new(lab_env(&l), Origin::Cli);
             let r: Result<()> = async {
                 lab.recover().await?;
-                lab.topo_up(topology, false).await?;
+                lab.topo_up(topology, crate::topo::Replace::No).await?;
                 if let Some(file) = load {
                     lab.load(LoadRequest {
                         file,

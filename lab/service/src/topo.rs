@@ -33,9 +33,20 @@ pub struct TopoUp {
     pub attached: Vec<String>,
     /// what a topology already up lacked and was attached (`node:dev <- program`)
     pub completed: Vec<String>,
-    /// the other topology that was up and was taken down first (`--replace`); null when
-    /// none was
+    /// the topology that was up and was taken down first (another with `--replace`, this
+    /// one too with `--fresh`); null when none was
     pub replaced: Option<String>,
+}
+
+/// What `topo up` does with a topology that is up already.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Replace {
+    /// nothing: another one up is refused, the same one is checked and completed
+    No,
+    /// another one is taken down first (`--replace`); the same one is checked and completed
+    Other,
+    /// whichever is up, the same one too, is taken down and this one built anew (`--fresh`)
+    Any,
 }
 
 impl Lab {
@@ -62,17 +73,18 @@ impl Lab {
     /// topology recorded as up is checked against the kernel: complete, nothing is done;
     /// missing only XDP programs the file attaches, they are attached (completed);
     /// missing more, it is rebuilt.
-    pub async fn topo_up(&self, name: Option<String>, replace: bool) -> Result<TopoUp> {
+    pub async fn topo_up(&self, name: Option<String>, replace: Replace) -> Result<TopoUp> {
         self.blocking(move |lab| {
             let name = name.unwrap_or_else(|| topologies::DEFAULT.to_string());
             let (src, file) = topologies::source(&name)?;
             let t = topology::parse(&src, &file)?;
             let mut j = lab.journal()?;
-            // another lesson's topology gives way to this one when asked
+            // another lesson's topology gives way to this one when asked, or any when asked
+            // for a fresh one
             let mut replaced = None;
-            if replace
+            if replace != Replace::No
                 && let Some(cur) = eclat_kernel::nodes::current(lab.env())?
-                && cur.name != t.name
+                && (cur.name != t.name || replace == Replace::Any)
             {
                 topo::down(lab.env(), &mut j)?;
                 replaced = Some(cur.name);

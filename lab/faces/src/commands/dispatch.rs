@@ -11,6 +11,7 @@ use eclat_course::{checks, devcheck, lessons, workspace};
 use eclat_service::draw::{ChainDrawRequest, ScriptFigure};
 use eclat_service::scripts::LoadRequest;
 use eclat_service::testrun::{TestClock, TestRequest};
+use eclat_service::topo::Replace;
 use eclat_service::traffic::{Progress as Sent, TrafficRequest, What};
 use eclat_service::{CancellationToken, Lab, NeedsRoot};
 use tokio::sync::mpsc;
@@ -211,7 +212,23 @@ pub async fn run(ctx: &Ctx, cmd: Cmd) -> Result<Reply> {
             TopoCmd::List => Reply::TopoList(Topologies {
                 topologies: lab.topo_list()?,
             }),
-            TopoCmd::Up { name, replace } => Reply::TopoUp(lab.topo_up(name, replace).await?),
+            TopoCmd::Up {
+                name,
+                replace,
+                fresh,
+            } => Reply::TopoUp(
+                lab.topo_up(
+                    name,
+                    if fresh {
+                        Replace::Any
+                    } else if replace {
+                        Replace::Other
+                    } else {
+                        Replace::No
+                    },
+                )
+                .await?,
+            ),
             TopoCmd::Down => Reply::TopoDown(lab.topo_down().await?),
             TopoCmd::Status => Reply::TopoStatus(lab.topo_status().await?),
             TopoCmd::Draw { name, output } => {

@@ -189,6 +189,10 @@ pub enum TopoCmd {
         /// it); without it, `topo up` refuses while another one is up
         #[arg(long)]
         replace: bool,
+        /// take down the topology that is up, this one too, and build this one anew: nothing
+        /// attached to it survives (a resumed lesson starts from here)
+        #[arg(long, conflicts_with = "replace")]
+        fresh: bool,
     },
     /// Remove the topology that is up
     Down,

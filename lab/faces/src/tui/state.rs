@@ -192,13 +192,29 @@ pub enum Queued {
     Command { line: String, cmd: Cmd },
     /// the current exercise's checks
     Check,
+    /// a command a resumed lesson runs again to make its lab (`ensure_topology`): when one
+    /// fails, the rest of the replay is dropped
+    Replay {
+        line: String,
+        cmd: Cmd,
+        of: Replayed,
+    },
+}
+
+/// What a replayed command makes again for a resumed lesson.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Replayed {
+    /// the lesson's topology, anew
+    Topology,
+    /// the command of this step (from 1)
+    Step(usize),
 }
 
 impl Queued {
     /// What the status line calls it while it waits.
     pub fn label(&self) -> String {
         match self {
-            Queued::Command { line, .. } => format!("`{line}`"),
+            Queued::Command { line, .. } | Queued::Replay { line, .. } => format!("`{line}`"),
             Queued::Check => "the check".into(),
         }
     }
@@ -212,6 +228,8 @@ pub struct Job {
     pub background: bool,
     /// the learner asked it to stop
     pub stopping: bool,
+    /// a resumed lesson's command, run again (`Queued::Replay`)
+    pub replay: Option<Replayed>,
 }
 
 /// The command line's editor.

@@ -11,8 +11,8 @@ use eclat_kernel::topo::Status;
 use super::{Effect, JobError};
 use crate::commands::{self, Cmd, LessonCmd, MapCmd, Reply, TrafficArgs};
 use crate::tui::state::{
-    App, CheckView, Focus, Job, JobId, LogKind, Panel, PanelState, Queued, TRAFFIC_PPS, TopoView,
-    TraceKind, TraceLine, VerifierView,
+    App, CheckView, Focus, Job, JobId, LogKind, Panel, PanelState, Queued, Replayed, TRAFFIC_PPS,
+    TopoView, TraceKind, TraceLine, VerifierView,
 };
 
 /// Where background traffic goes: where the lesson's own traffic steps send it (tg →
@@ -53,6 +53,7 @@ impl App {
             started: self.now,
             background,
             stopping: false,
+            replay: None,
         });
         id
     }
@@ -152,8 +153,55 @@ impl App {
                 let job = self.new_job(line, false);
                 fx.push(Effect::Run { job, cmd });
             }
+            Queued::Replay { line, cmd, of } => {
+                self.push(LogKind::Command, format!("$ {line}"));
+                self.log_scroll = 0;
+                let job = self.new_job(line, false);
+                if let Some(j) = self.jobs.iter_mut().find(|j| j.id == job) {
+                    j.replay = Some(of);
+                }
+                fx.push(Effect::Run { job, cmd });
+            }
             Queued::Check => self.start_check_now(fx),
         }
+    }
+    /// A resumed lesson's command failed (or was stopped): the rest of the replay is
+    /// dropped (each later step expects what this one makes), and one line says where the
+    /// lesson stands and what to do.
+    fn replay_failed(&mut self, of: Replayed, stopped: bool) {
+        let before = self.queue.len();
+        self.queue.retain(|q| !matches!(q, Queued::Replay { .. }));
+        let dropped = before - self.queue.len();
+        let what = match of {
+            Replayed::Topology => format!(
+                "its topology could not be made anew{}",
+                if stopped { " (stopped)" } else { "" }
+            ),
+            Replayed::Step(n) => format!(
+                "step {n}'s command {} (above)",
+                if stopped { "was stopped" } else { "failed" }
+            ),
+        };
+        let rest = match dropped {
+            0 => String::new(),
+            1 => "; the one after it was not run".to_string(),
+            n => format!("; the {n} after it were not run"),
+        };
+        let todo = match of {
+            Replayed::Step(n) => format!(
+                "Fix what it says, then go to step {n} (p/n) and run it with r, and the steps                  after it; or x resets the lab"
+            ),
+            Replayed::Topology => "Fix what it says, then press r on the lesson's first step;                                    or x resets the lab"
+                .to_string(),
+        };
+        self.push(
+            LogKind::Error,
+            format!(
+                "lesson {} was not resumed at step {}: {what}{rest}. {todo}.",
+                self.lesson.number,
+                self.step + 1
+            ),
+        );
     }
     /// `lesson check|hint|solution|reset` on this lesson (a step's `run`, or typed): the
     /// TUI's own panels do them, on the exercise named or the current one.
@@ -303,6 +351,11 @@ impl App {
             return;
         };
         let j = self.jobs.remove(i);
+        let replay_failed = j.replay.filter(|_| match &result {
+            Ok(r) => r.exit_code() != 0,
+            Err(_) => true,
+        });
+        let stopped = matches!(&result, Err(e) if e.stopped);
         if matches!(&result, Err(e) if e.finishing) {
             self.finishing.push(job);
         }
@@ -360,6 +413,9 @@ impl App {
                     }
                 }
             }
+        }
+        if let Some(of) = replay_failed {
+            self.replay_failed(of, stopped);
         }
         self.log_scroll = 0;
         if self.privileged {

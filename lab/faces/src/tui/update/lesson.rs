@@ -7,7 +7,8 @@ use super::Effect;
 use crate::commands::{self, Cmd, TopoCmd};
 use crate::tui::markdown;
 use crate::tui::state::{
-    App, CheckDone, CheckView, Focus, LogKind, Overlay, Queued, TopoView, panels_of, uses_chains,
+    App, CheckDone, CheckView, Focus, LogKind, Overlay, Queued, Replayed, TopoView, panels_of,
+    uses_chains,
 };
 
 impl App {
@@ -125,11 +126,12 @@ impl App {
             Some(t) if t == want && replay.is_empty() => return,
             Some(t) if t == want => {
                 self.info(format!(
-                    "lesson {} works on topology {want}: it is made anew for step {}",
+                    "lesson {} works on topology {want}: it is taken down and made anew for \
+                     step {} (what other lessons or sessions attached to it goes with it)",
                     self.lesson.number,
                     self.step + 1
                 ));
-                format!("topo up {want} --replace")
+                format!("topo up {want} --fresh")
             }
             Some(other) => {
                 self.info(format!(
@@ -154,8 +156,8 @@ impl App {
             let steps: Vec<String> = replay.iter().map(|(n, _, _)| n.to_string()).collect();
             self.info(format!(
                 "lesson {} resumes at step {}: step{} {} run{} again, so the lab is where this \
-                 step expects it (traffic that earlier steps sent is not sent again: counters \
-                 start at zero)",
+                 step expects it (the traffic earlier steps sent is not sent again, and maps \
+                 that were loaded already keep their counts: `map clear NAME` zeroes one)",
                 self.lesson.number,
                 self.step + 1,
                 if steps.len() == 1 { "" } else { "s" },
@@ -164,14 +166,29 @@ impl App {
             ));
         }
         match commands::parse_line(&line) {
-            Ok(Some(cmd)) => self.enqueue(Queued::Command { line, cmd }, fx),
+            Ok(Some(cmd)) if replay.is_empty() => self.enqueue(Queued::Command { line, cmd }, fx),
+            Ok(Some(cmd)) => self.enqueue(
+                Queued::Replay {
+                    line,
+                    cmd,
+                    of: Replayed::Topology,
+                },
+                fx,
+            ),
             _ => self.push(
                 LogKind::Error,
                 format!("internal error: cannot parse `{line}`"),
             ),
         }
-        for (_, line, cmd) in replay {
-            self.enqueue(Queued::Command { line, cmd }, fx);
+        for (step, line, cmd) in replay {
+            self.enqueue(
+                Queued::Replay {
+                    line,
+                    cmd,
+                    of: Replayed::Step(step),
+                },
+                fx,
+            );
         }
     }
     /// Why step `i` is not possible on this machine (it `needs` a tool this machine cannot

@@ -11,7 +11,9 @@ use super::jobs::traffic_ends;
 use super::*;
 use crate::commands::{Cmd, LessonCmd, MapCmd, Update};
 use crate::tui::fake;
-use crate::tui::state::{CheckView, Focus, Overlay, PanelState, Queued, TRAFFIC_PPS, TraceKind};
+use crate::tui::state::{
+    CheckView, Focus, Overlay, PanelState, Queued, Replayed, TRAFFIC_PPS, TraceKind,
+};
 use crate::tui::theme::Theme;
 
 pub(crate) fn key(c: KeyCode) -> Event {
@@ -1098,7 +1100,7 @@ fn a_step_about_another_exercise_makes_it_current() {
 fn topo_up_in(fx: &[Effect]) -> Option<(Option<String>, bool)> {
     fx.iter().find_map(|e| match e {
         Effect::Run {
-            cmd: Cmd::Topo(crate::commands::TopoCmd::Up { name, replace }),
+            cmd: Cmd::Topo(crate::commands::TopoCmd::Up { name, replace, .. }),
             ..
         } => Some((name.clone(), *replace)),
         _ => None,
@@ -1240,7 +1242,7 @@ fn started_then_queued(a: &App, fx: &[Effect]) -> Vec<String> {
         })
         .collect();
     lines.extend(a.queue.iter().filter_map(|q| match q {
-        Queued::Command { line, .. } => Some(line.clone()),
+        Queued::Command { line, .. } | Queued::Replay { line, .. } => Some(line.clone()),
         Queued::Check => None,
     }));
     lines
@@ -1342,10 +1344,20 @@ fn a_resumed_lesson_runs_again_the_steps_that_made_its_lab() {
         let lines = started_then_queued(&a, &fx);
         assert_eq!(
             lines[0],
-            format!("topo up {topo} --replace"),
+            format!("topo up {topo} --fresh"),
             "lesson {id}: {lines:?}"
         );
         assert_eq!(lines.len(), want.len() + 1, "lesson {id}: {lines:?}");
+        // another lesson's topology up: it gives way
+        let other = if topo == "lb-lab" {
+            "hike-lab"
+        } else {
+            "lb-lab"
+        };
+        let mut a = resumed(id, step);
+        let fx = update(&mut a, Event::Topo(Ok(fake::status_of(other, &[]))));
+        let lines = started_then_queued(&a, &fx);
+        assert_eq!(lines[0], format!("topo up {topo} --replace"), "lesson {id}");
     }
     // resumed on lesson 5's last step, the exercise the keys act on is the firewall the
     // steps before it loaded (it was the first exercise, fail-closed)
@@ -1355,6 +1367,91 @@ fn a_resumed_lesson_runs_again_the_steps_that_made_its_lab() {
     let mut a = resumed("3", 1);
     let fx = update(&mut a, Event::Topo(Ok(fake::status_of("hike-lab", &[]))));
     assert!(started_then_queued(&a, &fx).is_empty());
+}
+
+/// A resumed lesson whose replayed step fails stops there: the later steps' commands are not
+/// run (each expects what the failed one makes; lesson 1 resumed with another script's
+/// loader on its interface printed an error for every later step), and one line says which
+/// step failed and what to do. A replay that goes through says nothing more.
+#[test]
+fn a_resumed_lesson_stops_at_the_first_step_that_fails_again() {
+    let resumed = |id: &str, step: usize| {
+        let l = lessons::find(id).unwrap();
+        let mut p = Progress::default();
+        ProgressOp::Step(l.id.clone(), step).apply(&mut p);
+        let mut a =
+            App::new(l, true, Theme { color: false }, (120, 40), Instant::now()).with_progress(p);
+        a.start();
+        a
+    };
+    let replayed = |a: &App| {
+        a.queue
+            .iter()
+            .filter(|q| matches!(q, Queued::Replay { .. }))
+            .count()
+    };
+    let fail = |text: &str| {
+        Err(JobError {
+            text: text.into(),
+            stopped: false,
+            finishing: false,
+            rejected: None,
+        })
+    };
+    // lesson 4 at step 13: its topology anew, then six commands
+    let mut a = resumed("4", 12);
+    let fx = update(&mut a, Event::Topo(Ok(fake::status_of("lb-lab", &[]))));
+    let first = started_then_queued(&a, &fx);
+    assert_eq!(first.len(), 7, "{first:?}");
+    let running = |a: &App| {
+        a.jobs
+            .iter()
+            .find(|j| !j.background)
+            .map(|j| (j.id, j.replay))
+    };
+    // the topology is made anew: the first step's command starts
+    let (job, of) = running(&a).unwrap();
+    assert_eq!(of, Some(Replayed::Topology));
+    update(
+        &mut a,
+        Event::JobDone {
+            job,
+            result: Ok(fake::reply("topology lb-lab up")),
+        },
+    );
+    assert_eq!(replayed(&a), 5, "the rest still queued");
+    // step 2's load fails: nothing after it runs, and one line says so
+    let (job, of) = running(&a).unwrap();
+    assert!(matches!(of, Some(Replayed::Step(_))), "{of:?}");
+    let errors = |a: &App| a.log.iter().filter(|l| l.kind == LogKind::Error).count();
+    let before = errors(&a);
+    let fx = update(
+        &mut a,
+        Event::JobDone {
+            job,
+            result: fail("lb.bpf.c: the verifier rejected it"),
+        },
+    );
+    assert_eq!(replayed(&a), 0, "the replay stopped: {:?}", a.queue);
+    assert!(
+        !fx.iter().any(|e| matches!(e, Effect::Run { .. })),
+        "nothing else starts: {fx:?}"
+    );
+    assert_eq!(
+        errors(&a),
+        before + 2,
+        "the error, then where the lesson stands"
+    );
+    let last = &a.log.last().unwrap().text;
+    assert!(
+        last.starts_with("lesson 4 was not resumed at step 13: step ")
+            && last.contains("failed (above); the 5 after it were not run")
+            && last.contains("run it with r"),
+        "{last}"
+    );
+    // a command typed afterwards runs as usual
+    let fx = update(&mut a, Event::Topo(Ok(fake::status_of("lb-lab", &[]))));
+    assert!(started_then_queued(&a, &fx).is_empty(), "no second replay");
 }
 
 /// A step that needs a tool this machine cannot run (lesson 3's bcc counter without bcc or
