@@ -201,7 +201,9 @@ pub fn recover(env: &LabEnv, journal: &mut Journal) -> Result<CleanupReport, Jou
     let had_netns = leftovers
         .iter()
         .any(|e| matches!(e.res, Resource::Netns { .. }));
+    let nodes = nodes_of(env, &leftovers);
     remove_entries(env, journal, leftovers, &mut report)?;
+    crate::xdp::forget_links_of(env, journal, &nodes)?;
     if had_netns && !any_netns_left(env, journal)? {
         let _ = std::fs::remove_file(env.topology_state_path());
     }
@@ -238,13 +240,28 @@ pub fn end_session(env: &LabEnv, journal: &mut Journal) -> Result<CleanupReport,
         .collect();
     let mut report = CleanupReport::default();
     let had_netns = mine.iter().any(|e| matches!(e.res, Resource::Netns { .. }));
+    let nodes = nodes_of(env, &mine);
     remove_entries(env, journal, mine, &mut report)?;
+    // what a shell attached in the session's namespaces (a persistent link, kept above)
+    // went with their devices: its pin would say attached where nothing is
+    crate::xdp::forget_links_of(env, journal, &nodes)?;
     if had_netns && !any_netns_left(env, journal)? {
         let _ = std::fs::remove_file(env.topology_state_path());
     }
     tidy(env, journal)?;
     journal.compact()?;
     Ok(report)
+}
+
+/// The nodes whose namespaces `entries` record.
+fn nodes_of(env: &LabEnv, entries: &[Entry]) -> Vec<String> {
+    entries
+        .iter()
+        .filter_map(|e| match &e.res {
+            Resource::Netns { name, .. } => name.strip_prefix(&env.ns_prefix).map(str::to_string),
+            _ => None,
+        })
+        .collect()
 }
 
 fn any_netns_left(_env: &LabEnv, journal: &Journal) -> Result<bool, JournalError> {

@@ -1153,3 +1153,43 @@ fn a_batched_dump_reads_what_the_key_walk_reads() {
         }
     }
 }
+
+/// A TUI session that ends takes its topology with it; what a shell attached in its
+/// namespaces meanwhile (a persistent link, which the session's end keeps) went with the
+/// devices, so its pin goes too: `xdp list` said `sut:enp6s0f0 <- udp_dport_classifier`
+/// after the namespaces were gone.
+#[test]
+fn a_sessions_end_forgets_what_was_attached_in_its_namespaces() {
+    let mut lab = Lab::new("sessend");
+    let src = std::fs::read_to_string(format!(
+        "{}/../../netns/hike-lab.toml",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    let t = topology::parse(&src, "hike-lab.toml").unwrap();
+    let env = lab.env.clone();
+    topo::up(&env, lab.j(), &t, &src, Lifetime::Session).unwrap();
+    xdp::attach(
+        &env,
+        lab.j(),
+        "xdp_counter",
+        "sut",
+        "enp6s0f0",
+        false,
+        Lifetime::Persistent,
+    )
+    .unwrap();
+    assert_eq!(xdp::attachments(&env).len(), 1);
+    cleanup::end_session(&env, lab.j()).unwrap();
+    assert!(
+        lab.ns_with_prefix().is_empty(),
+        "the session's namespaces go"
+    );
+    let left: Vec<String> = xdp::attachments(&env)
+        .iter()
+        .map(|a| format!("{}:{} <- {}", a.node, a.dev, a.program))
+        .collect();
+    assert!(left.is_empty(), "attached where nothing is: {left:?}");
+    // the persistent program itself stays (a shell loaded it)
+    assert!(maps::find(&env, "pkt_count").is_ok());
+}
