@@ -586,6 +586,57 @@ fn bad_input_gets_a_clear_error_and_creates_nothing() {
     assert_eq!(o.status.code(), Some(2));
 }
 
+/// A misspelt name gets the closest one it could mean, like an unknown command does: maps
+/// (every map command), nodes, interfaces, programs, topologies, exercises; a name nothing
+/// is close to gets the list alone.
+#[test]
+fn a_typo_in_a_name_gets_a_suggestion() {
+    let lab = Lab::new("typo");
+    lab.ok(&["topo", "up", "pair"]);
+    lab.ok(&["xdp", "attach", "xdp_counter", "h2", "eth0"]);
+    let err = |args: &[&str]| {
+        let o = lab.run(args);
+        assert!(!o.status.success(), "{args:?}: {o:?}");
+        String::from_utf8_lossy(&o.stderr).into_owned()
+    };
+    for args in [
+        &["map", "dump", "pkt_cont"][..],
+        &["map", "watch", "pkt_cont"],
+        &["map", "set", "pkt_cont", "0", "1"],
+        &["map", "delete", "pkt_cont", "0"],
+        &["map", "clear", "pkt_cont"],
+    ] {
+        let e = err(args);
+        assert!(
+            e.contains("no map named `pkt_cont` is loaded; did you mean `pkt_count`? (loaded: "),
+            "{args:?}: {e}"
+        );
+    }
+    let e = err(&["map", "dump", "xdp_counter/pkt_cont"]);
+    assert!(e.contains("did you mean `xdp_counter/pkt_count`?"), "{e}");
+    let e = err(&["map", "dump", "nothing_like_it"]);
+    assert!(
+        e.contains("no map named `nothing_like_it` is loaded (loaded: ") && !e.contains("mean"),
+        "{e}"
+    );
+    let e = err(&["exec", "h22", "--", "true"]);
+    assert!(e.contains("unknown node `h22`; did you mean `h2`?"), "{e}");
+    let e = err(&["xdp", "detach", "h2", "eth1"]);
+    assert!(
+        e.contains("has no interface `eth1`; did you mean `eth0`?"),
+        "{e}"
+    );
+    let e = err(&["xdp", "attach", "xdp_countr", "h2", "eth0"]);
+    assert!(e.contains("did you mean `xdp_counter`?"), "{e}");
+    let e = err(&["topo", "up", "pairs"]);
+    assert!(
+        e.contains("unknown topology `pairs`; did you mean `pair`?"),
+        "{e}"
+    );
+    let e = err(&["lesson", "check", "1", "ipv6-onl"]);
+    assert!(e.contains("did you mean `ipv6-only`?"), "{e}");
+}
+
 #[test]
 fn without_root_it_says_what_it_needs() {
     let lab = Lab::new("noroot");

@@ -210,7 +210,22 @@ pub fn find(env: &LabEnv, name: &str) -> Result<MapRef, MapError> {
                  topology whose file attaches one, make it; e.g. `xdp attach PROGRAM NODE DEV`)"
                     .into()
             } else {
-                format!(" (loaded: {})", typable_names(&all).join(", "))
+                let typable = typable_names(&all);
+                // a typo of a short name (`pkt_cont`), or of a path suffix of as many
+                // components as typed (`xdp_counter/pkt_cont`)
+                let parts = name_t.split('/').count();
+                let suffixes: Vec<String> = all
+                    .iter()
+                    .filter_map(|m| {
+                        let p: Vec<&str> = m.name.split('/').collect();
+                        (p.len() >= parts).then(|| p[p.len() - parts..].join("/"))
+                    })
+                    .collect();
+                let meant = hike::suggest::did_you_mean(
+                    name_t,
+                    typable.iter().chain(&suffixes).map(String::as_str),
+                );
+                format!("{meant} (loaded: {})", typable.join(", "))
             },
         }),
         _ => Err(MapError::Ambiguous {

@@ -10,16 +10,20 @@ use crate::LabEnv;
 pub enum NodeError {
     #[error("no topology is up (start one with `eclat-lab topo up`)")]
     NotUp,
-    #[error("unknown node `{node}` (nodes of `{topology}`: {known})")]
+    #[error("unknown node `{node}`{meant} (nodes of `{topology}`: {known})")]
     UnknownNode {
         node: String,
+        /// "; did you mean `X`?" or nothing
+        meant: String,
         topology: String,
         known: String,
     },
-    #[error("node `{node}` has no interface `{dev}` (its interfaces: {known})")]
+    #[error("node `{node}` has no interface `{dev}`{meant} (its interfaces: {known})")]
     UnknownDev {
         node: String,
         dev: String,
+        /// "; did you mean `X`?" or nothing
+        meant: String,
         known: String,
     },
     #[error("the lab's state file {path} is damaged ({err}); run `eclat-lab reset`")]
@@ -58,6 +62,7 @@ pub fn resolve_node(env: &LabEnv, node: &str) -> Result<(Topology, String), Node
     if t.node(node).is_none() {
         return Err(NodeError::UnknownNode {
             node: node.to_string(),
+            meant: hike::suggest::did_you_mean(node, t.nodes.iter().map(|n| n.name.as_str())),
             topology: t.name.clone(),
             known: t
                 .nodes
@@ -79,6 +84,7 @@ pub fn resolve_dev(env: &LabEnv, node: &str, dev: &str) -> Result<(Topology, Str
         return Err(NodeError::UnknownDev {
             node: node.into(),
             dev: dev.into(),
+            meant: hike::suggest::did_you_mean(dev, known.iter().map(String::as_str)),
             known: known.join(", "),
         });
     }

@@ -21,8 +21,13 @@ use crate::nodes::NodeError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum XdpError {
-    #[error("unknown program `{name}` (prebuilt programs: {known})")]
-    UnknownProgram { name: String, known: String },
+    #[error("unknown program `{name}`{meant} (prebuilt programs: {known})")]
+    UnknownProgram {
+        name: String,
+        /// "; did you mean `X`?" or nothing
+        meant: String,
+        known: String,
+    },
     #[error("the embedded object {object} is missing from this build of eclat-lab")]
     MissingObject { object: String },
     #[error("loading {object}: {detail}")]
@@ -39,9 +44,14 @@ pub enum XdpError {
         detail: String,
     },
     #[error(
-        "no program named `{name}` is loaded ({loaded}); `xdp load FILE.bpf.c` loads your own object's programs"
+        "no program named `{name}` is loaded{meant} ({loaded}); `xdp load FILE.bpf.c` loads your own object's programs"
     )]
-    NoSuchProgram { name: String, loaded: String },
+    NoSuchProgram {
+        name: String,
+        /// "; did you mean `X`?" or nothing
+        meant: String,
+        loaded: String,
+    },
     #[error("`{name}` names several programs: {candidates}; give the longer name")]
     AmbiguousProgram { name: String, candidates: String },
     #[error("{node}:{dev} has no XDP program attached by the lab")]
@@ -65,6 +75,7 @@ pub use eclat_model::prebuilt::{LabProgram, PROGRAMS};
 pub fn program(name: &str) -> Result<&'static LabProgram, XdpError> {
     eclat_model::prebuilt::find(name).ok_or_else(|| XdpError::UnknownProgram {
         name: name.to_string(),
+        meant: hike::suggest::did_you_mean(name, PROGRAMS.iter().map(|p| p.name)),
         known: eclat_model::prebuilt::names(),
     })
 }
@@ -271,6 +282,13 @@ pub fn attach(
                         .collect();
                     return Err(XdpError::UnknownProgram {
                         name: name.to_string(),
+                        meant: hike::suggest::did_you_mean(
+                            name,
+                            PROGRAMS
+                                .iter()
+                                .map(|p| p.name)
+                                .chain(mine.iter().map(String::as_str)),
+                        ),
                         known: if mine.is_empty() {
                             format!(
                                 "{known}; `xdp load FILE.bpf.c` loads your own object's programs"
@@ -399,6 +417,8 @@ pub fn detach(
         .filter(|a| a.node == node && a.dev == dev)
         .collect();
     if found.is_empty() {
+        // a misspelt node or interface is said as such (with what it could mean)
+        crate::nodes::resolve_dev(env, node, dev)?;
         return Err(XdpError::NotAttached {
             node: node.into(),
             dev: dev.into(),
@@ -544,6 +564,11 @@ pub fn find_program(env: &LabEnv, name: &str) -> Result<PinnedProgram, XdpError>
         [one] => Ok((*one).clone()),
         [] => Err(XdpError::NoSuchProgram {
             name: name.to_string(),
+            meant: hike::suggest::did_you_mean(
+                &want,
+                all.iter()
+                    .flat_map(|p| [p.name.as_str(), p.path_name.as_str()]),
+            ),
             loaded: if all.is_empty() {
                 "no program is loaded".into()
             } else {

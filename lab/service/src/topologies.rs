@@ -27,9 +27,13 @@ pub fn source(name_or_path: &str) -> anyhow::Result<(String, String)> {
     let file = format!("{name_or_path}.toml");
     match NETNS.get_file(&file).and_then(|f| f.contents_utf8()) {
         Some(t) => Ok((t.to_string(), format!("netns/{file}"))),
-        None => anyhow::bail!(
-            "unknown topology `{name_or_path}` (shipped: {}); or give a path to a .toml file",
-            names().join(", ")
-        ),
+        None => {
+            let shipped = names();
+            anyhow::bail!(
+                "unknown topology `{name_or_path}`{} (shipped: {}); or give a path to a .toml file",
+                hike::suggest::did_you_mean(name_or_path, shipped.iter().map(String::as_str)),
+                shipped.join(", ")
+            )
+        }
     }
 }

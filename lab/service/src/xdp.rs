@@ -193,7 +193,8 @@ impl Lab {
             let loaded = xdp::loaded_objects(lab.env());
             if !loaded.iter().any(|(o, _)| *o == object) {
                 bail!(
-                    "no object `{object}` is loaded with `xdp load` ({})",
+                    "no object `{object}` is loaded with `xdp load`{} ({})",
+                    hike::suggest::did_you_mean(&object, loaded.iter().map(|(o, _)| o.as_str())),
                     if loaded.is_empty() {
                         "none is".to_string()
                     } else {

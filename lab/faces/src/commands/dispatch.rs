@@ -108,8 +108,9 @@ fn pick_exercise<'a>(les: &'a lessons::Lesson, id: Option<&str>) -> Result<&'a l
     match id {
         Some(i) => les.exercises.iter().find(|e| e.id == i).with_context(|| {
             format!(
-                "lesson {} has no exercise `{i}` (it has: {})",
+                "lesson {} has no exercise `{i}`{} (it has: {})",
                 les.number,
+                hike::suggest::did_you_mean(i, les.exercises.iter().map(|e| e.id.as_str())),
                 les.exercises
                     .iter()
                     .map(|e| e.id.as_str())

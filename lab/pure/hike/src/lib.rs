@@ -11,6 +11,7 @@
 //!   mirrors the default packages for pure tests.
 //! - [`layout`]: byte layouts of the system maps and the MMU addresses.
 //! - [`jit`]: the chain compiler, the VM's second tier (chains as eBPF programs).
+//! - [`suggest`]: "did you mean ...?" for every name a learner types.
 //! - [`trace`]: what the VM reports, one vocabulary for the kernel VM and the reference
 //!   interpreter: abort reasons and trace events.
 
@@ -20,6 +21,7 @@ pub mod disasm;
 pub mod insn;
 pub mod jit;
 pub mod layout;
+pub mod suggest;
 pub mod trace;
 pub mod validate;
 pub mod vm;
