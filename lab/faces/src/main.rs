@@ -31,7 +31,16 @@ fn main() -> ExitCode {
         eprintln!("{}", render::error(&e));
         return ExitCode::from(2);
     }
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        // an unknown command: one line, with the lab's "did you mean" (clap's offers
+        // `classroom` for `clear`), as in the shell and the TUI
+        Err(e) if e.kind() == clap::error::ErrorKind::InvalidSubcommand => {
+            eprintln!("error: {}", commands::parse_error(&e.render().to_string()));
+            return ExitCode::from(2);
+        }
+        Err(e) => e.exit(),
+    };
     let env = LabEnv::from_env();
     // a progress file with fields that do not parse: the rest is kept, and the learner told
     match eclat_course::progress::repair() {

@@ -4,6 +4,9 @@
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::PathBuf;
 use std::process::{Command, Output};
+use std::time::Duration;
+
+mod common;
 
 struct Lab {
     state: PathBuf,
@@ -635,6 +638,43 @@ fn a_typo_in_a_name_gets_a_suggestion() {
     );
     let e = err(&["lesson", "check", "1", "ipv6-onl"]);
     assert!(e.contains("did you mean `ipv6-only`?"), "{e}");
+}
+
+/// In the shell (a real terminal: tmux), `clear` and Ctrl-L clear the screen; `clear` used
+/// to be an unknown command with "did you mean 'classroom'?", the instructors' command that
+/// makes Unix users. From bash, `eclat-lab clear` is one line with no suggestion either.
+#[test]
+fn the_shell_clears_its_screen() {
+    let env = common::lab("cli", "ec", "clr");
+    let mut t = common::Tmux::new(&env, "clear", &[]);
+    t.launch("shell", 100, 30);
+    let wait = Duration::from_secs(20);
+    t.wait("the prompt", wait, |s| s.contains("eclat-lab>"));
+    for clear in [&["clear", "Enter"][..], &["C-l"]] {
+        t.type_text("lesson list");
+        t.keys(&["Enter"]);
+        t.wait("the lessons", wait, |s| s.contains("Hello XDP"));
+        if clear[0] == "clear" {
+            t.type_text("clear");
+            t.keys(&clear[1..]);
+        } else {
+            t.keys(clear);
+        }
+        let s = t.wait("a clear screen", wait, |s| {
+            !s.contains("Hello XDP") && s.contains("eclat-lab>")
+        });
+        assert!(
+            !s.contains("did you mean") && !s.contains("classroom"),
+            "{clear:?}: {s}"
+        );
+        assert_eq!(s.trim(), "eclat-lab>", "{clear:?}: only the prompt is left");
+    }
+    let o = Command::new(common::BIN).arg("clear").output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&o.stderr),
+        "error: unknown command `clear`\n`help` lists the commands\n"
+    );
 }
 
 #[test]

@@ -64,7 +64,9 @@ pub fn parse_cli(line: &str) -> Result<Option<Cli>, String> {
         .map_err(|e| e.render().to_string())
 }
 
-pub fn help_text() -> String {
+/// The commands and what the face itself understands; `clear` says what `clear` does there
+/// (the shell clears the screen, the TUI empties its event log).
+pub fn help_text(clear: &str) -> String {
     let mut s =
         String::from("Commands (the same as `eclat-lab COMMAND` from a shell; TAB completes):\n");
     for sc in Cli::command().get_subcommands() {
@@ -78,11 +80,11 @@ pub fn help_text() -> String {
             sc.get_about().map(|a| a.to_string()).unwrap_or_default()
         ));
     }
-    s.push_str(
-        "  help, ?    this list; `COMMAND --help` for details\n  exit       leave (what this \
-         session created is removed)\nCtrl-C stops a running command; `--json` after a command \
-         prints its result as JSON.",
-    );
+    s.push_str(&format!(
+        "  help, ?    this list; `COMMAND --help` for details\n  clear      {clear}\n  exit       \
+         leave (what this session created is removed)\nCtrl-C stops a running command; `--json` \
+         after a command prints its result as JSON."
+    ));
     s
 }
 
@@ -100,19 +102,25 @@ pub fn parse_error(msg: &str) -> String {
             .split_whitespace()
             .take_while(|w| !w.starts_with('<') && !w.starts_with('['))
             .collect();
-        let similar: Vec<String> = msg
-            .lines()
-            .filter(|l| l.contains("similar subcommand"))
-            .flat_map(|l| l.split('\'').skip(1).step_by(2).map(|w| format!("`{w}`")))
+        // the lab's rule for "did you mean" (clap's own would offer `classroom` for `clear`)
+        let root = Cli::command();
+        let mut cmd = &root;
+        for w in &parent {
+            if let Some(c) = cmd.find_subcommand(w) {
+                cmd = c;
+            }
+        }
+        let names: Vec<&str> = cmd
+            .get_subcommands()
+            .filter(|c| !c.is_hide_set())
+            .map(|c| c.get_name())
             .collect();
         let mut s = if parent.is_empty() {
             format!("unknown command `{unknown}`")
         } else {
             format!("`{}` has no command `{unknown}`", parent.join(" "))
         };
-        if !similar.is_empty() {
-            s.push_str(&format!("; did you mean {}?", similar.join(" or ")));
-        }
+        s.push_str(&hike::suggest::did_you_mean(unknown, names));
         if parent.is_empty() {
             s.push_str("\n`help` lists the commands");
         } else {
@@ -123,10 +131,20 @@ pub fn parse_error(msg: &str) -> String {
         }
         return s;
     }
+    // clap's tip of a similar flag or value, kept only when the lab's rule would offer it too
+    let typed = quoted_after(msg, "unexpected argument ")
+        .or_else(|| quoted_after(msg, "invalid value "))
+        .unwrap_or("");
     let lines: Vec<&str> = msg
         .lines()
         .filter(|l| !l.trim().is_empty())
         .filter(|l| !l.starts_with("For more information") && !l.starts_with("Usage:"))
+        .filter(|l| {
+            !l.contains("tip: a similar")
+                || l.rsplit('\'')
+                    .nth(1)
+                    .is_some_and(|tip| hike::suggest::suggest(typed, [tip]).is_some())
+        })
         .collect();
     let mut s = lines.join("\n");
     s.push_str("\n`COMMAND --help` shows a command's arguments");
@@ -178,6 +196,32 @@ mod tests {
         // other mistakes keep clap's words, without the usage text
         let m = parse_error(&parse_line("traffic --from").unwrap_err());
         assert!(!m.contains("Usage:") && m.contains("--from"), "{m}");
+        let m = parse_error(&parse_line("map dump --jsn x").unwrap_err());
+        assert!(
+            m.contains("tip: a similar argument exists: '--json'"),
+            "{m}"
+        );
+    }
+
+    /// A word from another shell is not a typo of a lab command: clap's own rule offered
+    /// `classroom` (the instructors' command that creates Unix users) for `clear`.
+    #[test]
+    fn an_unrelated_word_gets_no_suggestion() {
+        for w in [
+            "clear", "cls", "class", "ls", "cd", "pwd", "history", "clean", "close",
+        ] {
+            let m = parse_error(&parse_line(w).unwrap_err());
+            assert_eq!(
+                m,
+                format!("unknown command `{w}`\n`help` lists the commands"),
+                "{w}"
+            );
+        }
+        let m = parse_error(&parse_line("lesson chek 1").unwrap_err());
+        assert!(
+            m.starts_with("`lesson` has no command `chek`; did you mean `check`?"),
+            "{m}"
+        );
     }
 
     #[test]

@@ -18,7 +18,7 @@ pub fn complete(lab: &Lab, line: &str, pos: usize) -> (usize, Vec<String>) {
         [] => {
             let mut v = commands::command_names();
             v.retain(|c| c != "shell" && c != "tutorial");
-            v.extend(["help".to_string(), "exit".to_string()]);
+            v.extend(["help", "exit", "clear"].map(String::from));
             v
         }
         [cmd] if !commands::subcommand_names(cmd).is_empty() => commands::subcommand_names(cmd),

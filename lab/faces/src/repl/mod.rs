@@ -63,6 +63,26 @@ impl Highlighter for LabHelper {
 impl Validator for LabHelper {}
 impl Helper for LabHelper {}
 
+/// What `clear` does in the shell (in `help`).
+const CLEAR: &str = "clear the screen (Ctrl-L too)";
+
+/// The words the shell itself answers, before the command table.
+#[derive(Debug, PartialEq, Eq)]
+enum Builtin {
+    Exit,
+    Help,
+    Clear,
+}
+
+fn builtin(line: &str) -> Option<Builtin> {
+    match line {
+        "exit" | "quit" => Some(Builtin::Exit),
+        "?" | "help" => Some(Builtin::Help),
+        "clear" => Some(Builtin::Clear),
+        _ => None,
+    }
+}
+
 fn print_update(u: &Update, json: bool) {
     if json {
         println!("{}", serde_json::to_string(u).unwrap_or_default());
@@ -146,13 +166,18 @@ pub fn run(lab: Lab, rt: &Runtime) -> ExitCode {
                     continue;
                 }
                 let _ = rl.add_history_entry(t);
-                match t {
-                    "exit" | "quit" => break,
-                    "?" | "help" => {
-                        println!("{}", help_text());
+                match builtin(t) {
+                    Some(Builtin::Exit) => break,
+                    Some(Builtin::Help) => {
+                        println!("{}", help_text(CLEAR));
                         continue;
                     }
-                    _ => {}
+                    Some(Builtin::Clear) => {
+                        // a terminal's screen; nothing to clear when the input is not one
+                        let _ = rl.clear_screen();
+                        continue;
+                    }
+                    None => {}
                 }
                 match commands::parse_cli(t) {
                     Ok(None) => {}
@@ -249,6 +274,19 @@ mod tests {
         let (_, c) = complete(&lab("repl-files"), "module unload ", 14);
         assert!(c.is_empty(), "{c:?}");
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// `clear` clears the screen (a learner's habit): before, it went to the command table
+    /// and got "did you mean `classroom`?", the instructors' command that makes Unix users.
+    #[test]
+    fn clear_is_the_shells_and_is_in_its_help_and_completion() {
+        assert_eq!(builtin("clear"), Some(Builtin::Clear));
+        assert_eq!(builtin("exit"), Some(Builtin::Exit));
+        assert_eq!(builtin("?"), Some(Builtin::Help));
+        assert_eq!(builtin("classroom"), None);
+        assert!(help_text(CLEAR).contains("clear      clear the screen (Ctrl-L too)"));
+        let (_, c) = complete(&lab("repl-clear"), "cle", 3);
+        assert_eq!(c, vec!["clear".to_string()]);
     }
 
     #[test]

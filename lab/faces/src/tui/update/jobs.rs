@@ -43,6 +43,9 @@ pub fn traffic_ends(lesson: &Lesson, st: &Status) -> Option<(String, String)> {
     ))
 }
 
+/// What `clear` does on the TUI's command line (in `help`).
+pub(crate) const CLEAR: &str = "empty the event log";
+
 impl App {
     pub(crate) fn new_job(&mut self, label: String, background: bool) -> JobId {
         let id = self.next_job;
@@ -66,7 +69,7 @@ impl App {
         match line {
             "?" | "help" => {
                 self.push(LogKind::Command, format!("$ {line}"));
-                self.info(commands::help_text());
+                self.info(commands::help_text(CLEAR));
                 self.info("In the TUI, `map watch NAME` adds a live panel.");
                 return;
             }

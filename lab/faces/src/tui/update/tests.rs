@@ -1573,3 +1573,38 @@ fn ctrl_c_stops_the_foreground_command_and_esc_abandons_the_line() {
     update(&mut a, key(KeyCode::Char(':')));
     assert_eq!(a.cmd.input, "");
 }
+
+/// `:clear` empties the event log, and `:help` says so; an unrelated word gets no "did you
+/// mean" (clap's own rule offered `classroom`, the instructors' command, for `cls`).
+#[test]
+fn clear_on_the_command_line_empties_the_event_log() {
+    let mut a = app();
+    let line = |a: &mut App, s: &str| {
+        update(a, key(KeyCode::Char(':')));
+        typed(a, s);
+        let fx = update(a, key(KeyCode::Enter));
+        update(a, key(KeyCode::Esc));
+        fx
+    };
+    line(&mut a, "help");
+    assert!(
+        a.log
+            .iter()
+            .any(|l| l.text.contains("clear      empty the event log")),
+        "{:#?}",
+        a.log
+    );
+    let before = a.log.len();
+    line(&mut a, "cls");
+    let said: Vec<&str> = a.log[before..].iter().map(|l| l.text.as_str()).collect();
+    assert_eq!(
+        said,
+        [
+            "$ cls",
+            "unknown command `cls`",
+            "`help` lists the commands"
+        ]
+    );
+    assert!(line(&mut a, "clear").is_empty());
+    assert!(a.log.is_empty(), "{:#?}", a.log);
+}
