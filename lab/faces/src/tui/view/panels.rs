@@ -271,6 +271,14 @@ pub fn draw_overlay(f: &mut Frame, app: &App, area: Rect) {
     let iw = w.saturating_sub(2) as usize;
     match o {
         Overlay::Lessons { selected } => {
+            // as wide as the longest title needs, where the screen has room for it
+            let longest = app.all.iter().map(|l| l.title.chars().count()).max();
+            let w = area
+                .width
+                .saturating_sub(4)
+                .min(longest.unwrap_or(0) as u16 + 28)
+                .max(w);
+            let iw = w.saturating_sub(2) as usize;
             let mut lines = vec![Line::styled(
                 format!(
                     "   {:<3}{:<tw$} {:>9} {:>9}",
