@@ -49,18 +49,42 @@ pub fn complete(lab: &Lab, line: &str, pos: usize) -> (usize, Vec<String>) {
         ["module", "unload"] => lab.unloadable_modules(),
         ["load" | "compile" | "test"] => files_like(word, &[".eclat"]),
         ["unload"] => lab.script_names(),
-        ["lesson", "show"] => eclat_course::lessons::all()
-            .iter()
-            .map(|l| l.id.clone())
-            .collect(),
+        [
+            "lesson",
+            "show" | "check" | "hint" | "reset" | "solution" | "solve",
+        ]
+        | ["dev", "check"]
+        | [.., "--lesson"] => lesson_names(),
+        [
+            "lesson",
+            "check" | "hint" | "reset" | "solution" | "solve",
+            lesson,
+        ] => exercise_ids(lesson),
         [.., "--from"] => lab.node_names(),
         _ if word.starts_with('-') => flags_of(&words).into_iter().collect(),
         _ => vec![],
     };
     let mut out: Vec<String> = cands.into_iter().filter(|c| c.starts_with(word)).collect();
-    out.sort();
+    // numbers (lessons) in their order, before words: 1 2 ... 10, then 01-hello-xdp ...
+    out.sort_by_key(|c| (c.parse::<u64>().ok().unwrap_or(u64::MAX), c.clone()));
     out.dedup();
     (start, out)
+}
+
+/// Every lesson by number (`8`) and by id (`08-ddos-mitigation`): the commands take both.
+fn lesson_names() -> Vec<String> {
+    eclat_course::lessons::all()
+        .iter()
+        .flat_map(|l| [l.number.to_string(), l.id.clone()])
+        .collect()
+}
+
+/// The exercise ids of the lesson `lesson` names (a number, an id or a slug), none for a
+/// lesson that does not exist.
+fn exercise_ids(lesson: &str) -> Vec<String> {
+    eclat_course::lessons::find(lesson)
+        .map(|l| l.exercises.iter().map(|e| e.id.clone()).collect())
+        .unwrap_or_default()
 }
 
 /// Paths starting with `word` that end in one of `exts` (or are directories). `~/eclat-lab/`

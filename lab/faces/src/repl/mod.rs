@@ -256,6 +256,53 @@ mod tests {
         assert!(c.is_empty(), "{c:?}");
     }
 
+    /// After `lesson check|hint|reset|solution|solve`, TAB offers the lessons (numbers and
+    /// ids), then that lesson's exercise ids; `lesson show`, `dev check` and `--lesson` the
+    /// lessons.
+    #[test]
+    fn completes_lessons_and_their_exercises() {
+        let lab = lab("repl-lessons");
+        let ids = |lesson: &str| -> Vec<String> {
+            eclat_course::lessons::find(lesson)
+                .unwrap()
+                .exercises
+                .iter()
+                .map(|e| e.id.clone())
+                .collect()
+        };
+        for cmd in ["check", "hint", "reset", "solution", "solve"] {
+            let line = format!("lesson {cmd} 8 ");
+            let (s, c) = complete(&lab, &line, line.len());
+            let mut want = ids("8");
+            want.sort();
+            assert_eq!((s, c), (line.len(), want), "{line}");
+            let line = format!("lesson {cmd} 08-ddos-mitigation ");
+            let (_, c) = complete(&lab, &line, line.len());
+            assert!(
+                !c.is_empty() && c.iter().all(|e| ids("8").contains(e)),
+                "{line}: {c:?}"
+            );
+            let line = format!("lesson {cmd} 1 ipv6");
+            let (_, c) = complete(&lab, &line, line.len());
+            assert_eq!(c, vec!["ipv6-only".to_string()], "{line}");
+            // the lesson itself
+            let line = format!("lesson {cmd} ");
+            let (_, c) = complete(&lab, &line, line.len());
+            assert_eq!(c[0], "1", "{line}: numbers first, in order: {c:?}");
+            assert!(c.contains(&"10".to_string()) && c.contains(&"08-ddos-mitigation".to_string()));
+        }
+        // no such lesson, or one word too many: nothing
+        assert!(complete(&lab, "lesson check 99 ", 16).1.is_empty());
+        assert!(complete(&lab, "lesson show 1 ", 14).1.is_empty());
+        for line in ["lesson show 0", "dev check 0", "classroom up 3 --lesson 0"] {
+            let (_, c) = complete(&lab, line, line.len());
+            assert!(
+                c.contains(&"08-ddos-mitigation".to_string()),
+                "{line}: {c:?}"
+            );
+        }
+    }
+
     #[test]
     fn completes_script_and_module_files() {
         let dir = std::env::temp_dir().join(format!("eclat-repl-files-{}", std::process::id()));
