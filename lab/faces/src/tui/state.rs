@@ -183,6 +183,10 @@ pub enum LogKind {
 pub struct LogLine {
     pub kind: LogKind,
     pub text: String,
+    /// a line after the first of a message of several lines (a diagnostic under its source,
+    /// clang's errors, a check's report): drawn under the first one's mark, without one, its
+    /// spacing kept
+    pub cont: bool,
 }
 
 /// A job asked for while another ran, waiting for its turn.
@@ -611,10 +615,11 @@ impl App {
     }
 
     pub fn push(&mut self, kind: LogKind, text: impl AsRef<str>) {
-        for l in text.as_ref().trim_end().lines() {
+        for (i, l) in text.as_ref().trim_end().lines().enumerate() {
             self.log.push(LogLine {
                 kind,
                 text: markdown::expand_tabs(l),
+                cont: i > 0,
             });
         }
         if self.log.len() > LOG_MAX {

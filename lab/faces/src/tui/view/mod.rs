@@ -430,12 +430,22 @@ fn draw_log(f: &mut Frame, app: &App, r: Rect) {
     // wrap from the newest entry backwards until the pane (plus the scroll) is full
     let mut lines: Vec<Line> = Vec::new();
     for l in app.log.iter().rev() {
-        let (st, prefix) = log_style(app, l.kind);
-        let first = Span::styled(prefix, st);
-        // command output keeps its spacing (columns); messages wrap as prose
-        let wrapped = match l.kind {
-            LogKind::Output => markdown::wrap_verbatim(&l.text, st, w, first, "    "),
-            _ => markdown::wrap(&[(l.text.clone(), st)], w, first, "    "),
+        let (st, mark) = log_style(app, l.kind);
+        // the mark (✗, !, ·) on a message's first line only: the lines under it are its own
+        let first = if l.cont {
+            Span::styled(" ".repeat(mark.width()), st)
+        } else {
+            Span::styled(mark, st)
+        };
+        // command output, and every line under a message's first, keep their spacing (the
+        // columns of a table, the marks under a diagnostic's source line point at a column);
+        // a one-line message wraps as prose
+        let wrapped = if l.kind == LogKind::Output || l.cont || l.text.starts_with(' ') {
+            let indent = l.text.width() - l.text.trim_start().width();
+            let rest = " ".repeat((mark.width() + indent + 2).min(w / 2));
+            markdown::wrap_verbatim(&l.text, st, w, first, &rest)
+        } else {
+            markdown::wrap(&[(l.text.clone(), st)], w, first, "    ")
         };
         for x in wrapped.into_iter().rev() {
             lines.push(x);
@@ -972,6 +982,69 @@ mod tests {
         assert!(s.contains("expected every program accepted"), "{s}");
         assert!(s.contains("hint 2 applies"), "{s}");
         assert!(s.contains("what to do:"), "{s}");
+        insta::assert_snapshot!(s);
+    }
+
+    /// The screen's rows, and the column (in cells) where `needle` starts on the first row
+    /// that holds it below row `from`.
+    fn cell_of(s: &str, from: usize, needle: &str) -> Option<(usize, usize)> {
+        s.lines().enumerate().skip(from).find_map(|(y, l)| {
+            let at = l.find(needle)?;
+            Some((y, l[..at].width()))
+        })
+    }
+
+    /// `compile` on a script with a missing colon, in the event log: the lines under the
+    /// error keep their spacing (the mark under column 12, not at the margin), and only the
+    /// first line has the ✗.
+    #[test]
+    fn a_diagnostic_in_the_log_keeps_its_columns() {
+        let mut app = App::new(
+            lessons::find("7").unwrap(),
+            true,
+            Theme { color: false },
+            (80, 24),
+            Instant::now(),
+        );
+        update(&mut app, Event::Topo(Ok(fake::status(false))));
+        let file = "/home/learner/eclat-lab/07-first-eclat-script/ports.eclat";
+        let text = lessons::exercise_file(&app.lesson, "solution", "ports.eclat")
+            .unwrap()
+            .replace("def block():", "def block()");
+        let c = eclat::compile(&text, file, &hike::catalog::Catalog::reference(), &[]);
+        let failed = eclat_service::scripts::CompileFailed {
+            file: file.into(),
+            diagnostics: c.report(&text, file).diagnostics,
+            rendered: c.render(&text, file, false).trim_end().to_string(),
+        };
+        let mut fx = Vec::new();
+        app.submit(&format!("compile {file}"), &mut fx);
+        let job = app.jobs.last().expect("the compile job").id;
+        update(
+            &mut app,
+            Event::JobDone {
+                job,
+                result: Err(crate::tui::update::JobError {
+                    text: crate::render::error(&anyhow::Error::from(failed)),
+                    rejected: None,
+                    stopped: false,
+                    finishing: false,
+                }),
+            },
+        );
+        // the log alone, zoomed
+        app.focus = Focus::Log;
+        key(&mut app, crossterm::event::KeyCode::Char('z'));
+        let s = render(&app);
+        let (y, x) = cell_of(&s, 0, "20 │ def block()").unwrap();
+        let (_, mark) = cell_of(&s, y + 1, "┬").unwrap();
+        assert_eq!(mark, x + "20 │ def block()".width(), "under column 12: {s}");
+        assert!(s.contains("╰── expected `:`"), "{s}");
+        assert_eq!(
+            s.matches('✗').count(),
+            1,
+            "one mark, on the first line: {s}"
+        );
         insta::assert_snapshot!(s);
     }
 
