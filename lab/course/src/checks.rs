@@ -42,6 +42,17 @@ pub struct CheckResult {
     /// when the verifier rejected the program: its explanation (class, source line, advice)
     #[serde(skip_serializing_if = "Option::is_none")]
     pub explanation: Option<Explanation>,
+    /// when the file does not compile: what the compiler said, line by line, without colour
+    /// and exactly as `eclat-lab compile` (an eCLAT script: each diagnostic's file:line:col,
+    /// the source line with a mark under the place, the help) or clang (a C file: its own
+    /// lines, source and carets included) prints it; `seen` holds its first error on one line
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub compiler_output: Option<String>,
+    /// when an eCLAT script does not compile: its diagnostics with their places, as `compile
+    /// --json` gives them (errors and warnings, in source order); empty for a C file and for a
+    /// script that compiles
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub diagnostics: Vec<eclat::LocatedDiagnostic>,
     /// the check cannot run on this machine (a tool or the kernel's headers are missing,
     /// and `seen` says which): neither a pass nor the learner's fault
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -442,6 +453,8 @@ fn counter_failed(c: &Check, verdict: &str, d: &MapDelta, got: i128) -> CheckRes
         seen: format!("{}[{}] {got:+} per packet", d.map, d.key),
         hint: c.hint(),
         explanation: None,
+        compiler_output: None,
+        diagnostics: Vec::new(),
         not_possible: false,
         elapsed_ms: 0.0,
     }
@@ -460,6 +473,8 @@ fn result(
         seen: seen.into(),
         hint: c.hint(),
         explanation: None,
+        compiler_output: None,
+        diagnostics: Vec::new(),
         not_possible: false,
         elapsed_ms: 0.0,
     }
@@ -483,6 +498,8 @@ fn error_result(check: &Check, e: &anyhow::Error) -> CheckResult {
             ),
             hint: None,
             explanation: None,
+            compiler_output: None,
+            diagnostics: Vec::new(),
             not_possible: false,
             elapsed_ms: 0.0,
         };
@@ -497,19 +514,92 @@ fn error_result(check: &Check, e: &anyhow::Error) -> CheckResult {
             ),
             hint: None,
             explanation: None,
+            compiler_output: None,
+            diagnostics: Vec::new(),
             not_possible: false,
             elapsed_ms: 0.0,
         },
-        _ => CheckResult {
-            what: describe(check),
-            passed: false,
-            expected: "the check to run".into(),
-            seen: format!("{e:#}"),
-            hint: check.hint(),
-            explanation: None,
-            not_possible: false,
-            elapsed_ms: 0.0,
-        },
+        _ => failed(check, "the check to run", e),
+    }
+}
+
+/// A check that failed because of `e`. When `e` is the compiler's refusal of the learner's
+/// file (an eCLAT script's diagnostics, clang's errors), `seen` is its first error where it
+/// is (`file:line:col: message`) and the result carries all the compiler said, as `compile`
+/// or clang prints it: the learner sees the source line, the mark under the place and the
+/// help, not a summary.
+fn failed(check: &Check, expected: impl Into<String>, e: &anyhow::Error) -> CheckResult {
+    let mut r = result(check, false, expected, format!("{e:#}"));
+    if let Some(said) = compiler_said(e) {
+        r.seen = said.seen;
+        r.compiler_output = Some(said.output);
+        r.diagnostics = said.diagnostics;
+    }
+    r
+}
+
+/// What the compiler said about a file that does not compile.
+#[derive(Debug)]
+struct CompilerSaid {
+    /// the first error on one line, after what the error's context says (`setup `load
+    /// {file}`: `), with how many more there are
+    seen: String,
+    /// all the compiler printed, without colour
+    output: String,
+    /// an eCLAT script's diagnostics, located
+    diagnostics: Vec<eclat::LocatedDiagnostic>,
+}
+
+/// The compiler's refusal of a file in the chain of `e`, if it is there: an eCLAT script's
+/// diagnostics (`CompileFailed`, rendered by `compile`'s own renderer) or clang's output
+/// (`BuildError::Compile`).
+fn compiler_said(e: &anyhow::Error) -> Option<CompilerSaid> {
+    use eclat_kernel::modules::BuildError;
+    use eclat_service::scripts::CompileFailed;
+    let mut context = String::new();
+    for c in e.chain() {
+        if let Some(f) = c.downcast_ref::<CompileFailed>() {
+            let errors: Vec<&eclat::LocatedDiagnostic> = f
+                .diagnostics
+                .iter()
+                .filter(|d| d.severity == eclat::Severity::Error)
+                .collect();
+            let first = match errors.first() {
+                Some(d) => format!("{}:{}:{}: {}", d.file, d.span.line, d.span.col, d.message),
+                None => format!("{} does not compile", f.file),
+            };
+            return Some(CompilerSaid {
+                seen: format!("{context}{first}{}", more_errors(errors.len())),
+                output: f.rendered.trim_end().to_string(),
+                diagnostics: f.diagnostics.clone(),
+            });
+        }
+        if let Some(BuildError::Compile { file, stderr }) = c.downcast_ref::<BuildError>() {
+            let errors: Vec<&str> = stderr
+                .lines()
+                .filter(|l| l.contains(": error: ") || l.contains(": fatal error: "))
+                .collect();
+            let first = match errors.first() {
+                Some(l) => l.trim().to_string(),
+                None => format!("{file} does not compile"),
+            };
+            return Some(CompilerSaid {
+                seen: format!("{context}{first}{}", more_errors(errors.len())),
+                output: stderr.trim_end().to_string(),
+                diagnostics: Vec::new(),
+            });
+        }
+        context.push_str(&format!("{c}: "));
+    }
+    None
+}
+
+/// ` (and 2 more errors)` after the first of `n` errors.
+fn more_errors(n: usize) -> String {
+    match n {
+        0 | 1 => String::new(),
+        2 => " (and 1 more error)".into(),
+        n => format!(" (and {} more errors)", n - 1),
     }
 }
 
@@ -648,50 +738,28 @@ async fn run_one(
                 // as before the builds were shared: clang alone
                 return Ok(match lab.clang(file.to_path_buf()).await? {
                     Ok(()) => result(check, true, "no compile error", "compiled"),
-                    Err(e) => result(check, false, "no compile error", e),
+                    Err(e) => failed(check, "no compile error", &e.into()),
                 });
             }
             if is_c(file) {
                 // clang and the verifier run once, here: a rejection is the next check's
                 return Ok(match scratch.build(file).await {
                     Ok(_) => result(check, true, "no compile error", "compiled"),
-                    Err(e) => match compile_error(&e) {
-                        Some(c) => result(check, false, "no compile error", c.to_string()),
-                        None => return Err(anyhow::anyhow!("{e:#}")),
-                    },
+                    Err(e) if compile_error(&e).is_some() => failed(check, "no compile error", &e),
+                    Err(e) => return Err(anyhow::anyhow!("{e:#}")),
                 });
             }
-            let src = eclat_kernel::perms::read_to_string_as_invoking_user(file)
-                .with_context(|| format!("cannot read {}", file.display()))?;
-            let c = lab.compile_source(&src, &file.display().to_string(), &[]);
-            let errors: Vec<String> = c
-                .diagnostics
-                .iter()
-                .filter(|d| d.is_error())
-                .map(|d| format!("line {}: {}", d.span.line_col(&src).0, d.message))
-                .collect();
-            Ok(result(
-                check,
-                errors.is_empty(),
-                "no compile error",
-                if errors.is_empty() {
-                    "compiled".into()
-                } else {
-                    errors.join("; ")
-                },
-            ))
+            // as `eclat-lab compile` reads, compiles and renders it: its diagnostics whole
+            Ok(match lab.compile_file(file, &[]) {
+                Ok(_) => result(check, true, "no compile error", "compiled"),
+                Err(e) if compiler_said(&e).is_some() => failed(check, "no compile error", &e),
+                Err(e) => return Err(e),
+            })
         }
         Check::Verifier { .. } => {
             let rep = match scratch.build(file).await {
                 Ok(r) => r.clone(),
-                Err(e) => {
-                    return Ok(result(
-                        check,
-                        false,
-                        "every program accepted",
-                        format!("{e:#}"),
-                    ));
-                }
+                Err(e) => return Ok(failed(check, "every program accepted", &e)),
             };
             let rejected: Vec<String> = rep
                 .programs
@@ -774,7 +842,7 @@ async fn run_one(
                 // run in one setup of the script, each check's from emptied maps.
                 match scratch.verdicts(check, file, cancel).await? {
                     Some(Ok(res)) => Ok(judge_eclat(check, &res, want, deltas)),
-                    Some(Err(e)) => Ok(result(check, false, want.to_string(), format!("{e:#}"))),
+                    Some(Err(e)) => Ok(failed(check, want.to_string(), &e)),
                     None => verdict_eclat(lab, check, file, frame, want, deltas, cancel).await,
                 }
             }
@@ -1159,7 +1227,7 @@ async fn verdict_c(
                 "the verifier rejects the program",
             ));
         }
-        Err(e) => return Ok(result(check, false, want.to_string(), format!("{e:#}"))),
+        Err(e) => return Ok(failed(check, want.to_string(), &e)),
     };
     let CRun {
         program,
@@ -1177,7 +1245,7 @@ async fn verdict_c(
         .await
     {
         Ok(r) => r,
-        Err(e) => return Ok(result(check, false, want.to_string(), format!("{e:#}"))),
+        Err(e) => return Ok(failed(check, want.to_string(), &e)),
     };
     let seen = hike::XdpAction::from_u32(runs[0].verdict)
         .map(|a| a.to_string())
@@ -1237,7 +1305,7 @@ async fn verdict_eclat(
     let res = match lab.test(req, cancel.clone()).await {
         Ok(r) => r.packets,
         Err(e) if eclat_service::is_stopped(&e) => return Err(e),
-        Err(e) => return Ok(result(check, false, want.to_string(), format!("{e:#}"))),
+        Err(e) => return Ok(failed(check, want.to_string(), &e)),
     };
     Ok(judge_eclat(check, &res, want, deltas))
 }
@@ -2281,6 +2349,108 @@ mod tests {
             &anyhow::anyhow!("no map pkt_count"),
         );
         assert_eq!((r.hint, r.seen.as_str()), (Some(0), "no map pkt_count"));
+    }
+
+    /// `src` compiled as `compile_file` does it, failing: its diagnostics, rendered by the
+    /// compiler's renderer.
+    fn compile_failed(src: &str, file: &str) -> anyhow::Error {
+        let c = eclat::compile(src, file, &hike::catalog::Catalog::reference(), &[]);
+        assert!(c.has_errors(), "{src}");
+        eclat_service::scripts::CompileFailed {
+            file: file.into(),
+            diagnostics: c.report(src, file).diagnostics,
+            rendered: c.render(src, file, false).trim_end().to_string(),
+        }
+        .into()
+    }
+
+    /// Lesson 7's solution with `hike_dorp()`: the check's failure says where
+    /// (file:line:col), and carries the compiler's words whole (the source line, the mark,
+    /// the help) and its located diagnostics; it said `line 22: ...` alone.
+    #[test]
+    fn a_script_that_does_not_compile_is_seen_where_it_fails_with_the_compilers_words() {
+        let lesson = crate::lessons::find("7").unwrap();
+        let src = crate::lessons::exercise_file(&lesson, "solution", "ports.eclat")
+            .unwrap()
+            .replace("    hike_drop()\n", "    hike_dorp()\n");
+        let file = "/home/learner/eclat-lab/07-first-eclat-script/ports.eclat";
+        let e = compile_failed(&src, file);
+        let r = failed(&Check::Compiles { hint: None }, "no compile error", &e);
+        assert_eq!(
+            r.seen,
+            format!("{file}:22:5: `hike_dorp` is not an imported program or a chain")
+        );
+        let out = r.compiler_output.as_deref().unwrap();
+        assert!(out.contains(&format!("{file}:22:5")), "{out}");
+        assert!(out.contains(" 22 │     hike_dorp()"), "{out}");
+        assert!(out.contains("Help: did you mean `hike_drop`?"), "{out}");
+        assert_eq!(r.diagnostics.len(), 1);
+        assert_eq!(
+            (r.diagnostics[0].span.line, r.diagnostics[0].span.col),
+            (22, 5)
+        );
+        // the setup of a traffic check loading the script: where it failed, and the words
+        let e = compile_failed(&src, file).context(LabSetupError {
+            command: "load {file}".into(),
+            learners_file: true,
+        });
+        let r = error_result(&traffic_check(Some(0)), &e);
+        assert!(
+            r.seen
+                .starts_with(&format!("setup `load {{file}}`: {file}:22:5: ")),
+            "{}",
+            r.seen
+        );
+        assert!(r.compiler_output.unwrap().contains("Help: did you mean"));
+        // two errors: the first, and how many more
+        let two = src.replace("    monitor(DROP)\n", "    monitor(METRICS, 1)\n");
+        let r = failed(
+            &Check::Compiles { hint: None },
+            "no compile error",
+            &compile_failed(&two, file),
+        );
+        assert!(
+            r.seen
+                .starts_with(&format!("{file}:21:5: program `monitor` takes 1")),
+            "{}",
+            r.seen
+        );
+        assert!(r.seen.ends_with(" (and 2 more errors)"), "{}", r.seen);
+        assert!(
+            r.compiler_output
+                .unwrap()
+                .contains("Help: its signature: monitor(u32 event)")
+        );
+    }
+
+    /// clang's refusal: its first error line is what was seen, its output whole (the source
+    /// lines and the carets, their spacing kept) goes with it.
+    #[test]
+    fn a_c_file_clang_refuses_is_seen_at_clangs_first_error() {
+        let stderr = "/w/a.bpf.c:33:3: error: invalid operands to binary expression\n   \
+                      33 |                 * ctx) *count += 1;\n      |                 ^ \
+                      ~~~\n/w/a.bpf.c:40:1: error: expected '}'\n2 errors generated.\n";
+        let e = anyhow::Error::new(eclat_kernel::modules::BuildError::Compile {
+            file: "/w/a.bpf.c".into(),
+            stderr: stderr.into(),
+        });
+        let r = failed(&Check::Compiles { hint: None }, "no compile error", &e);
+        assert_eq!(
+            r.seen,
+            "/w/a.bpf.c:33:3: error: invalid operands to binary expression (and 1 more error)"
+        );
+        assert_eq!(r.compiler_output.as_deref(), Some(stderr.trim_end()));
+        assert!(r.diagnostics.is_empty());
+        // anything else stays as it was
+        let r = failed(
+            &Check::Compiles { hint: None },
+            "no compile error",
+            &anyhow::anyhow!("no map pkt_count"),
+        );
+        assert_eq!(
+            (r.seen.as_str(), r.compiler_output),
+            ("no map pkt_count", None)
+        );
     }
 
     #[test]

@@ -760,6 +760,126 @@ fn compile_needs_no_root_and_explains_errors() {
     );
 }
 
+/// `lesson check` on a file that does not compile says what `compile` (or clang) says, not a
+/// summary: the place (file:line:col), the source line, the mark under it, the help, in the
+/// CLI's text, the shell's and `--json` (`compiler_output`, `diagnostics`); it said `seen:
+/// line 22: ...` alone, and clang's lines ran together.
+#[test]
+fn a_check_that_does_not_compile_says_where_and_what_to_do() {
+    let lab = Lab::new("nocomp");
+    std::fs::create_dir_all(&lab.state).unwrap();
+    let ws = lab.state.join("ws");
+    let progress = lab.state.join("progress.toml");
+    let cmd = |args: &[&str]| {
+        let mut c = lab.cmd(args);
+        c.env("ECLAT_LAB_WORKSPACE", &ws)
+            .env("ECLAT_LAB_PROGRESS", &progress);
+        c
+    };
+    let stdout = |o: &Output| String::from_utf8_lossy(&o.stdout).into_owned();
+    let file = ws.join("07-first-eclat-script/ports.eclat");
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    let solution =
+        std::fs::read_to_string(lessons_file("07-first-eclat-script/solution/ports.eclat"))
+            .unwrap();
+    let f = file.display().to_string();
+    for (wrong, right, place, words) in [
+        (
+            "    hike_dorp()\n",
+            "    hike_drop()\n",
+            "22:5",
+            "Help: did you mean `hike_drop`?",
+        ),
+        (
+            "def block()\n",
+            "def block():\n",
+            "20:12",
+            "╰── expected `:`",
+        ),
+        (
+            "    monitor(METRICS, 1)\n",
+            "    monitor(DROP)\n",
+            "21:5",
+            "Help: its signature: monitor(u32 event)",
+        ),
+    ] {
+        std::fs::write(&file, solution.replace(right, wrong)).unwrap();
+        let o = cmd(&["lesson", "check", "7", "ports"]).output().unwrap();
+        let out = stdout(&o);
+        assert_eq!(o.status.code(), Some(1), "{out}");
+        assert!(out.contains(&format!("{f}:{place}")), "{place}: {out}");
+        assert!(out.contains(words), "{words}: {out}");
+        assert!(out.contains(wrong.trim_end()), "the source line: {out}");
+        // the shell prints the same text
+        let mut sh = cmd(&["shell"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        sh.stdin
+            .take()
+            .unwrap()
+            .write_all(b"lesson check 7 ports\n")
+            .unwrap();
+        let said = stdout(&sh.wait_with_output().unwrap());
+        assert!(said.contains(&format!("{f}:{place}")), "{said}");
+        assert!(said.contains(words), "{said}");
+        // --json: the place as `seen` says it, the compiler's words, the located diagnostics
+        let o = cmd(&["lesson", "check", "7", "ports", "--json"])
+            .output()
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        let r = &v["results"][0];
+        assert!(
+            r["seen"]
+                .as_str()
+                .unwrap()
+                .starts_with(&format!("{f}:{place}: ")),
+            "{r}"
+        );
+        assert!(
+            r["compiler_output"].as_str().unwrap().contains(words),
+            "{r}"
+        );
+        let d = &r["diagnostics"][0];
+        assert_eq!(
+            format!("{}:{}", d["span"]["line"], d["span"]["col"]),
+            place,
+            "{r}"
+        );
+    }
+    // clang's own lines, each as clang printed it (the caret under the operator)
+    let c = ws.join("01-hello-xdp/ipv6_counter.bpf.c");
+    std::fs::create_dir_all(c.parent().unwrap()).unwrap();
+    let starter =
+        std::fs::read_to_string(lessons_file("01-hello-xdp/starter/ipv6_counter.bpf.c")).unwrap();
+    let broken = starter.replacen("\tif (count)\n", "\tif (count && ctx\n\t\t* key)\n", 1);
+    assert_ne!(broken, starter, "the starter's `if (count)` moved");
+    std::fs::write(&c, broken).unwrap();
+    let o = cmd(&["lesson", "check", "1", "ipv6-only"])
+        .output()
+        .unwrap();
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    let at = format!("{}:", c.display());
+    assert!(out.contains(&at) && out.contains(": error: "), "{out}");
+    let lines: Vec<&str> = out.lines().collect();
+    let src = lines
+        .iter()
+        .position(|l| l.contains("|") && l.contains("* key)"))
+        .unwrap_or_else(|| panic!("clang's source line: {out}"));
+    let col = |l: &str, c: char| l.find(c).map(|i| l[..i].chars().count());
+    assert_eq!(col(lines[src + 1], '^'), col(lines[src], '*'), "{out}");
+    let o = cmd(&["lesson", "check", "1", "ipv6-only", "--json"])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let r = &v["results"][0];
+    assert!(r["seen"].as_str().unwrap().starts_with(&at), "{r}");
+    assert!(r["compiler_output"].as_str().unwrap().contains("^"), "{r}");
+}
+
 /// An original-style script: aliases of the default programs (`programs.mynet`), no loader:
 /// `test` runs its entry chain straight through the lab's chain runner, `--chain` picks a
 /// chain by name, and a misspelt one gets the script's chains and a suggestion; JSON errors

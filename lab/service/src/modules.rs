@@ -379,15 +379,16 @@ impl Lab {
         .await
     }
 
-    /// Compiles a C file with clang and the lab's flags, nothing more: `Ok(Err(message))`
-    /// when it does not compile.
-    pub async fn clang(&self, file: PathBuf) -> Result<std::result::Result<(), String>> {
+    /// Compiles a C file with clang and the lab's flags, nothing more: `Ok(Err(refusal))`
+    /// when it does not compile (`BuildError::Compile` holds clang's own lines).
+    pub async fn clang(
+        &self,
+        file: PathBuf,
+    ) -> Result<std::result::Result<(), eclat_kernel::modules::BuildError>> {
         self.blocking(move |lab| {
             let out = file.with_extension("o");
             let inc = eclat_kernel::modules::headers(&lab.include_dir())?;
-            Ok(eclat_kernel::modules::compile(&file, &out, &inc)
-                .map(|_| ())
-                .map_err(|e| e.to_string()))
+            Ok(eclat_kernel::modules::compile(&file, &out, &inc).map(|_| ()))
         })
         .await
     }

@@ -424,10 +424,24 @@ pub fn check(r: &CheckReport) -> String {
                 c.seen
             ));
         } else if !c.passed {
-            s.push_str(&format!(
-                "       expected: {}\n       seen:     {}\n",
-                c.expected, c.seen
-            ));
+            s.push_str(&format!("       expected: {}\n", c.expected));
+            match &c.compiler_output {
+                // what the compiler said, as `compile` (or clang) prints it: file:line:col, the
+                // source line, the mark under the place, the help (`seen` is its first error
+                // in one line); each line as printed, under the first
+                Some(out) => {
+                    for (i, l) in out.lines().enumerate() {
+                        let head = if i == 0 {
+                            "       seen:     "
+                        } else {
+                            "                 "
+                        };
+                        s.push_str(format!("{head}{l}").trim_end());
+                        s.push('\n');
+                    }
+                }
+                None => s.push_str(&format!("       seen:     {}\n", c.seen)),
+            }
             if let Some(h) = c.hint {
                 s.push_str(&format!(
                     "       hint {}: {}\n",
@@ -444,6 +458,60 @@ pub fn check(r: &CheckReport) -> String {
 mod tests {
     use super::*;
     use crate::commands::LessonRow;
+
+    /// `lesson check` on lesson 7's `ports.eclat` with `hike_dorp()`: the failed check says
+    /// what `compile` says, whole and in its columns: file:line:col, the source line, the mark
+    /// under the call, the help (it said `seen: line 22: ...` alone).
+    #[test]
+    fn a_check_that_does_not_compile_shows_the_compilers_words() {
+        use eclat_course::{CheckReport, CheckResult};
+        let lesson = eclat_course::lessons::find("7").unwrap();
+        let file = "/home/learner/eclat-lab/07-first-eclat-script/ports.eclat";
+        let src = eclat_course::lessons::exercise_file(&lesson, "solution", "ports.eclat")
+            .unwrap()
+            .replace("    hike_drop()\n", "    hike_dorp()\n");
+        let c = eclat::compile(&src, file, &hike::catalog::Catalog::reference(), &[]);
+        let report = CheckReport {
+            lesson: lesson.id.clone(),
+            exercise: "ports".into(),
+            title: "Drop UDP port 6000, count it as DROP".into(),
+            file: file.into(),
+            passed: false,
+            results: vec![CheckResult {
+                what: "ports.eclat: compiles".into(),
+                passed: false,
+                expected: "no compile error".into(),
+                seen: format!("{file}:22:5: `hike_dorp` is not an imported program or a chain"),
+                hint: Some(0),
+                explanation: None,
+                compiler_output: Some(c.render(&src, file, false).trim_end().to_string()),
+                diagnostics: c.report(&src, file).diagnostics,
+                not_possible: false,
+                elapsed_ms: 0.0,
+            }],
+            not_possible: None,
+            hints: vec!["Two things are missing.".into()],
+        };
+        let text = check(&report);
+        assert!(text.contains(&format!("{file}:22:5")), "{text}");
+        assert!(text.contains("Help: did you mean `hike_drop`?"), "{text}");
+        // the mark under the call's first letter, as `compile` prints it
+        let lines: Vec<&str> = text.lines().collect();
+        let at = lines
+            .iter()
+            .position(|l| l.contains("22 │     hike_dorp()"))
+            .unwrap();
+        assert_eq!(
+            lines[at]
+                .find("hike_dorp")
+                .map(|i| lines[at][..i].chars().count()),
+            lines[at + 1]
+                .find('─')
+                .map(|i| lines[at + 1][..i].chars().count()),
+            "{text}"
+        );
+        insta::assert_snapshot!(text);
+    }
 
     /// `lesson list` with the real lessons' titles (some longer than any fixed width): every
     /// column starts at the same place on every line.

@@ -341,6 +341,8 @@ pub fn failed_check(lesson: &Lesson) -> CheckDone {
                     seen: "compiled".into(),
                     hint: None,
                     explanation: None,
+                    compiler_output: None,
+                    diagnostics: Vec::new(),
                     not_possible: false,
                     elapsed_ms: 0.0,
                 },
@@ -352,6 +354,8 @@ pub fn failed_check(lesson: &Lesson) -> CheckDone {
                         .into(),
                     hint: Some(1),
                     explanation: Some(explanation),
+                    compiler_output: None,
+                    diagnostics: Vec::new(),
                     not_possible: false,
                     elapsed_ms: 0.0,
                 },
@@ -376,9 +380,84 @@ pub fn passed_check(lesson: &Lesson) -> CheckDone {
             seen: "ok".into(),
             hint: None,
             explanation: None,
+            compiler_output: None,
+            diagnostics: Vec::new(),
             not_possible: false,
             elapsed_ms: 0.0,
         })
         .collect();
     d
+}
+
+/// A check report whose first check, `compiles`, failed with `compiler_output`.
+fn compile_failure(
+    lesson: &Lesson,
+    exercise: &str,
+    seen: String,
+    compiler_output: String,
+    diagnostics: Vec<eclat::LocatedDiagnostic>,
+) -> CheckDone {
+    use eclat_course::{CheckReport, CheckResult};
+    let ex = lesson
+        .exercises
+        .iter()
+        .find(|e| e.id == exercise)
+        .expect("the exercise");
+    let file = format!("/home/learner/eclat-lab/{}/{}", lesson.id, ex.file);
+    CheckDone {
+        report: CheckReport {
+            lesson: lesson.id.clone(),
+            exercise: ex.id.clone(),
+            title: ex.title.clone(),
+            hints: ex.hints.clone(),
+            file,
+            passed: false,
+            not_possible: None,
+            results: vec![CheckResult {
+                what: format!("{}: compiles", ex.file),
+                passed: false,
+                expected: "no compile error".into(),
+                seen,
+                hint: None,
+                explanation: None,
+                compiler_output: Some(compiler_output),
+                diagnostics,
+                not_possible: false,
+                elapsed_ms: 0.0,
+            }],
+        },
+        verifier: None,
+    }
+}
+
+/// Lesson 7's `ports` check on the solution with `hike_dorp()` written for `hike_drop()`:
+/// the compiler's diagnostics as `compile` renders them (the compiler and its renderer, run
+/// here on the reference catalog).
+pub fn failed_compile(lesson: &Lesson) -> CheckDone {
+    let text = lessons::exercise_file(lesson, "solution", "ports.eclat")
+        .expect("lesson 7's ports.eclat")
+        .replace("    hike_drop()\n", "    hike_dorp()\n");
+    let file = format!("/home/learner/eclat-lab/{}/ports.eclat", lesson.id);
+    let catalog = hike::catalog::Catalog::reference();
+    let c = eclat::compile(&text, &file, &catalog, &[]);
+    assert!(c.has_errors());
+    let rendered = c.render(&text, &file, false).trim_end().to_string();
+    let diagnostics = c.report(&text, &file).diagnostics;
+    let d = &diagnostics[0];
+    let seen = format!("{file}:{}:{}: {}", d.span.line, d.span.col, d.message);
+    compile_failure(lesson, "ports", seen, rendered, diagnostics)
+}
+
+/// Lesson 1's `ipv6-only` check on a copy clang refuses: clang's own lines, as it printed
+/// them (clang 19).
+pub fn failed_clang(lesson: &Lesson) -> CheckDone {
+    let file = format!("/home/learner/eclat-lab/{}/ipv6_counter.bpf.c", lesson.id);
+    let first = format!(
+        "{file}:33:3: error: invalid operands to binary expression ('__u32' (aka 'unsigned \
+         int') and 'struct xdp_md *')"
+    );
+    let stderr = format!(
+        "{first}\n   32 |         if (count && ctx->data && key\n      |                                   ~~~\n   33 |                 * ctx) *count += 1;\n      |                 ^ ~~~\n1 error generated."
+    );
+    compile_failure(lesson, "ipv6-only", first, stderr, vec![])
 }

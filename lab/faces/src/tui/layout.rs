@@ -115,8 +115,11 @@ pub fn regions(app: &App, area: Rect) -> Regions {
     }
     // the event log across the bottom: at least LOG_MIN lines of output (a command's reply,
     // a check's result) wherever the step and the text still fit above it
-    let log_h = if body_h >= 18 && verifier_on && body_h < 27 {
-        // the verifier's explanation is what to read then, and it needs the room
+    // the verifier's explanation, or a compiler's lines in the check panel: what to read
+    let reading = verifier_on || (app.compiler_shown() && has_ex);
+    let log_h = if body_h >= 18 && reading && body_h < 27 {
+        // the verifier's explanation (or the compiler's) is what to read then, and it needs
+        // the room
         5
     } else if body_h >= 18 {
         (body_h / 4).clamp(LOG_MIN + 2, 12)
@@ -147,8 +150,8 @@ pub fn regions(app: &App, area: Rect) -> Regions {
     // step with a long command, or a title too long for the border, needs 9 or 10 rows:
     // walked in lessons 6-10, 14 steps of 10 lessons lost the end of their text)
     let mut sh = step_height(app, left.width).min(upper_h.saturating_sub(4).max(upper_h / 2));
-    if verifier_on && upper_h < 24 {
-        // the verifier's explanation needs the room; the step keeps its title and command
+    if reading && upper_h < 24 {
+        // the explanation needs the room; the step keeps its title and command
         sh = sh.min(3);
     }
     let (below_y, below_h) = if sh >= 3 {

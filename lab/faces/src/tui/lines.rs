@@ -414,7 +414,16 @@ fn check_report_lines(app: &App, width: u16, fold_passed: bool) -> Vec<Line<'sta
                     Span::styled("✗ ", t.error()),
                     "  ",
                 ));
-                if fold_passed {
+                if r.compiler_output.is_some() {
+                    // the compiler's own lines below say what was seen, and where (`seen` is
+                    // their first error in one line)
+                    out.extend(markdown::wrap(
+                        &[(r.expected.clone(), t.plain()), (", seen:".into(), t.dim())],
+                        w,
+                        Span::styled("  expected ", t.dim()),
+                        "  ",
+                    ));
+                } else if fold_passed {
                     // short of room: what was expected and what was seen on one line
                     out.extend(markdown::wrap(
                         &[
@@ -435,7 +444,7 @@ fn check_report_lines(app: &App, width: u16, fold_passed: bool) -> Vec<Line<'sta
                         "           ",
                     ));
                 }
-                if !fold_passed {
+                if !fold_passed && r.compiler_output.is_none() {
                     out.extend(wrap(
                         &r.seen,
                         t.warn(),
@@ -443,6 +452,9 @@ fn check_report_lines(app: &App, width: u16, fold_passed: bool) -> Vec<Line<'sta
                         Span::styled("  seen     ", t.dim()),
                         "           ",
                     ));
+                }
+                if let Some(said) = &r.compiler_output {
+                    out.extend(compiler_lines(said, t.code(), w, fold_passed));
                 }
                 if let Some(h) = r.hint {
                     out.push(Line::from(vec![
@@ -470,6 +482,54 @@ fn check_report_lines(app: &App, width: u16, fold_passed: bool) -> Vec<Line<'sta
         }
     }
     out
+}
+
+/// A compiler's own lines under a failed check (`compile`'s diagnostics, clang's errors),
+/// two cells in, each with its spacing: the marks under a source line point at its columns.
+/// A source line, or the marks under one, wider than the panel is cut (`…`; z shows it
+/// whole): going on below, a mark would point at another column. Any other line goes on
+/// below, indented past where it starts, never cut (the place, `file:line:col`, is at the end
+/// of a diagnostic's first line; the help at the end of its last). `short` of room, the lines
+/// that are only a margin (`    │`) are left out: they hold no text.
+pub fn compiler_lines(text: &str, style: Style, w: usize, short: bool) -> Vec<Line<'static>> {
+    let mut out = Vec::new();
+    for l in text.lines() {
+        if short && l.trim().chars().all(|c| c == '│' || c == '|') {
+            continue;
+        }
+        let l = markdown::expand_tabs(l.trim_end());
+        if source_margin(&l) && l.width() + 2 > w {
+            let cut = fit(&l, w.saturating_sub(2)).trim_end().to_string();
+            out.push(Line::from(vec![Span::raw("  "), Span::styled(cut, style)]));
+            continue;
+        }
+        let indent = l.width() - l.trim_start().width();
+        let rest = " ".repeat((2 + indent + 2).min(w / 2));
+        out.extend(markdown::wrap_verbatim(
+            &l,
+            style,
+            w,
+            Span::raw("  "),
+            &rest,
+        ));
+    }
+    out
+}
+
+/// Is `line` a line of a compiler's source excerpt: a source line or the marks under it,
+/// behind its margin (`  22 │ ...`, `     |   ^~~`), not the help or a note written there?
+fn source_margin(line: &str) -> bool {
+    let t = line
+        .trim_start()
+        .trim_start_matches(|c: char| c.is_ascii_digit())
+        .trim_start();
+    match t.strip_prefix(|c| c == '│' || c == '|') {
+        Some(after) => {
+            let after = after.trim_start();
+            !(after.starts_with("Help:") || after.starts_with("Note:"))
+        }
+        None => false,
+    }
 }
 
 /// Rows the check panel wants (with its border).

@@ -584,6 +584,14 @@ impl App {
         self.exercise.and_then(|i| self.lesson.exercises.get(i))
     }
 
+    /// Whether the check panel shows a compiler's own lines (the file does not compile): they
+    /// are what to read, and need room as the verifier's explanation does.
+    pub fn compiler_shown(&self) -> bool {
+        self.show_check
+            && matches!(&self.check, CheckView::Done(rep)
+                if rep.results.iter().any(|r| r.compiler_output.is_some()))
+    }
+
     /// Whether the current exercise passed (now or in an earlier session).
     pub fn exercise_passed(&self) -> bool {
         let Some(ex) = self.current_exercise() else {

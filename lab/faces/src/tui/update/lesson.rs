@@ -325,6 +325,18 @@ impl App {
             if self.last_pane == Focus::Verifier {
                 self.last_pane = Focus::Lesson;
             }
+            // the compiler's lines in the check panel are what to read: z zooms it
+            if done
+                .report
+                .results
+                .iter()
+                .any(|r| r.compiler_output.is_some())
+            {
+                if self.focus != Focus::Command {
+                    self.focus = Focus::Lesson;
+                }
+                self.last_pane = Focus::Lesson;
+            }
         }
         self.check = CheckView::Done(done.report);
         self.show_check = true;

@@ -691,6 +691,7 @@ mod tests {
     use eclat_service::maps::Sample;
 
     use crate::tui::fake;
+    use crate::tui::state::CheckDone;
     use crate::tui::theme::Theme;
     use crate::tui::update::{Event, update};
 
@@ -985,6 +986,30 @@ mod tests {
         insta::assert_snapshot!(s);
     }
 
+    /// Lesson `lesson` after `c`, the check's report `done`.
+    fn checked(lesson: &str, (w, h): (u16, u16), done: fn(&lessons::Lesson) -> CheckDone) -> App {
+        let mut app = App::new(
+            lessons::find(lesson).unwrap(),
+            true,
+            Theme { color: false },
+            (w, h),
+            Instant::now(),
+        );
+        update(&mut app, Event::Topo(Ok(fake::status(false))));
+        key(&mut app, crossterm::event::KeyCode::Char('c'));
+        let done = done(&app.lesson);
+        let report = done.report.clone();
+        update(&mut app, Event::Checked(Box::new(done)));
+        update(
+            &mut app,
+            Event::JobDone {
+                job: 1,
+                result: Ok(Box::new(crate::commands::Reply::LessonCheck(report))),
+            },
+        );
+        app
+    }
+
     /// The screen's rows, and the column (in cells) where `needle` starts on the first row
     /// that holds it below row `from`.
     fn cell_of(s: &str, from: usize, needle: &str) -> Option<(usize, usize)> {
@@ -992,6 +1017,83 @@ mod tests {
             let at = l.find(needle)?;
             Some((y, l[..at].width()))
         })
+    }
+
+    /// `compile`'s diagnostic whole in the check panel: the place (file:line:col), the source
+    /// line, the mark under the misspelt call, the help (the check said only `line 22: ...`).
+    #[test]
+    fn a_compile_error_in_the_check_panel_160x45() {
+        let app = checked("7", (160, 45), fake::failed_compile);
+        let s = render(&app);
+        assert!(s.contains("expected no compile error, seen:"), "{s}");
+        assert!(s.contains("ports.eclat:22:5 ]"), "{s}");
+        assert!(s.contains("22 │     hike_dorp()"), "{s}");
+        assert!(s.contains("Help: did you mean `hike_drop`?"), "{s}");
+        // the underline starts under the call's first letter
+        let (y, x) = cell_of(&s, 0, "22 │     hike_dorp()").unwrap();
+        let (_, under) = cell_of(&s, y + 1, "────┬────").unwrap();
+        assert_eq!(under, x + "22 │     ".width(), "{s}");
+        insta::assert_snapshot!(s);
+    }
+
+    /// At 80x24 the check panel takes the room the verifier's explanation would, shows the
+    /// place, the source line and the help, and says on its border what it cuts and that z
+    /// shows it.
+    #[test]
+    fn a_compile_error_in_the_check_panel_80x24() {
+        let app = checked("7", (80, 24), fake::failed_compile);
+        assert_eq!(app.focus, Focus::Lesson, "z zooms the check panel");
+        let s = render(&app);
+        assert!(s.contains("ports.eclat:22:5 ]"), "{s}");
+        assert!(s.contains("22 │     hike_dorp()"), "{s}");
+        assert!(s.contains("Help: did you mean `hike_drop`?"), "{s}");
+        assert!(s.contains("z zooms ┐"), "{s}");
+        insta::assert_snapshot!(s);
+    }
+
+    #[test]
+    fn a_compile_error_in_the_check_panel_zoomed_80x24() {
+        let mut app = checked("7", (80, 24), fake::failed_compile);
+        key(&mut app, crossterm::event::KeyCode::Char('z'));
+        let s = render(&app);
+        assert!(s.contains("ports.eclat:22:5 ]"), "{s}");
+        assert!(s.contains("cannot call this"), "{s}");
+        assert!(s.contains("Help: did you mean `hike_drop`?"), "{s}");
+        assert!(!s.contains("more line"), "zoomed, nothing is cut: {s}");
+        insta::assert_snapshot!(s);
+    }
+
+    /// clang's errors line by line (they were one wrapped paragraph), each caret under the
+    /// column it points at.
+    #[test]
+    fn a_clang_error_in_the_check_panel_160x45() {
+        let app = checked("1", (160, 45), fake::failed_clang);
+        let s = render(&app);
+        assert!(
+            s.contains("ipv6_counter.bpf.c:33:3: error: invalid operands"),
+            "{s}"
+        );
+        let (y, x) = cell_of(&s, 0, "33 |                 * ctx)").unwrap();
+        let (_, caret) = cell_of(&s, y + 1, "^ ~~~").unwrap();
+        assert_eq!(caret, x + "33 |                 ".width(), "{s}");
+        assert!(s.contains("  1 error generated."), "{s}");
+        insta::assert_snapshot!(s);
+    }
+
+    /// At 80x24 a source line wider than the panel is cut, not wrapped: a mark wrapped onto
+    /// the next row would point at another column.
+    #[test]
+    fn a_clang_error_in_the_check_panel_80x24() {
+        let app = checked("1", (80, 24), fake::failed_clang);
+        let s = render(&app);
+        let (y, x) = cell_of(&s, 0, "33 |                 * ctx)").unwrap();
+        let (_, caret) = cell_of(&s, y + 1, "^ ~~~").unwrap();
+        assert_eq!(caret, x + "33 |                 ".width(), "{s}");
+        assert!(
+            !s.lines().any(|l| l.trim_matches(['│', ' ']) == "~~~"),
+            "{s}"
+        );
+        insta::assert_snapshot!(s);
     }
 
     /// `compile` on a script with a missing colon, in the event log: the lines under the
@@ -1494,6 +1596,8 @@ file = "collector.eclat"
             seen: String::new(),
             hint: None,
             explanation: None,
+            compiler_output: None,
+            diagnostics: Vec::new(),
             not_possible: false,
             elapsed_ms: 0.0,
         };

@@ -9,7 +9,7 @@ use ratatui::widgets::{Block, Clear, Paragraph};
 use unicode_width::UnicodeWidthStr;
 
 use super::{bordered, centered};
-use crate::tui::lines::{check_lines_in, fit, wrap};
+use crate::tui::lines::{check_lines_in, fit, hidden_note, wrap};
 use crate::tui::markdown;
 use crate::tui::state::{App, CheckView, Focus, Overlay, TraceKind};
 
@@ -31,7 +31,8 @@ pub fn draw_check(f: &mut Frame, app: &App, r: Rect) {
         Span::styled(format!("{} ", ex.id), t.strong()),
         Span::styled(format!("{mark} "), style),
     ]);
-    let b = bordered(app, title, Focus::Lesson).title_bottom(
+    let title_w = title.width() as u16;
+    let mut b = bordered(app, title, Focus::Lesson).title_bottom(
         Line::from(vec![
             Span::styled(" e", t.key()),
             Span::styled(" edit ", t.dim()),
@@ -45,14 +46,24 @@ pub fn draw_check(f: &mut Frame, app: &App, r: Rect) {
         .right_aligned(),
     );
     let inner = b.inner(r);
-    f.render_widget(b, r);
     let mut lines = check_lines_in(app, inner.width, inner.height as usize);
-    if lines.len() > inner.height as usize {
-        lines.truncate(inner.height as usize);
-        if let Some(l) = lines.last_mut() {
-            l.spans.push(Span::styled(" …", t.dim()));
+    let room = inner.height as usize;
+    if lines.len() > room {
+        // what is cut is said on the top border, with the key that shows it whole (a mark
+        // after the last line would not fit beside a compiler's help line, and beside the
+        // marks under a source line it would read as one of them)
+        let keys = if app.zoom || crate::tui::layout::pane(app) != Focus::Lesson {
+            ""
+        } else {
+            "z zooms"
+        };
+        let hidden = vec![(lines.len() - room, "line", "lines")];
+        if let Some(note) = hidden_note(&hidden, keys, r.width.saturating_sub(title_w + 1)) {
+            b = b.title(Line::styled(note, t.warn()).right_aligned());
         }
+        lines.truncate(room);
     }
+    f.render_widget(b, r);
     f.render_widget(Paragraph::new(lines), inner);
 }
 
