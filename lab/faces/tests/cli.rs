@@ -1990,6 +1990,36 @@ fn rows(lab: &Lab, map: &str) -> Vec<(u64, u64)> {
     rows
 }
 
+/// `map dump` of a hash map lists its rows by key, for people and in JSON: the kernel hands
+/// them out in hash order (1, 3, 0, 2 was seen). A key of 256 comes after 3 (by value, not by
+/// its first byte).
+#[test]
+fn a_hash_maps_dump_is_sorted_by_key() {
+    let lab = Lab::new("sort");
+    lab.ok(&["topo", "up"]);
+    lab.ok(&["load", &script("ddos.eclat"), "-D", "DEVNAME=enp6s0f0"]);
+    for k in ["1", "3", "256", "0", "2", "17"] {
+        lab.ok(&["map", "set", "app_cfg_map", k, "7"]);
+    }
+    let want = [0, 1, 2, 3, 17, 256];
+    let v: serde_json::Value =
+        serde_json::from_str(&lab.ok(&["map", "dump", "app_cfg_map", "--json"])).unwrap();
+    let keys: Vec<u64> = v["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["key"].as_u64().unwrap())
+        .collect();
+    assert_eq!(keys, want, "{v}");
+    let out = lab.ok(&["map", "dump", "app_cfg_map"]);
+    let keys: Vec<u64> = out
+        .lines()
+        .skip(1)
+        .map(|l| l.split(':').next().unwrap().trim().parse().unwrap())
+        .collect();
+    assert_eq!(keys, want, "{out}");
+}
+
 /// `map clear`: an array is zeroed and counts again from zero; the DDoS policy's state
 /// (blacklist, buckets, countdowns) is deleted and the same burst gives the same exact
 /// counters again; clearing under traffic works; what cannot be cleared is refused with

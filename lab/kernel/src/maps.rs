@@ -311,8 +311,9 @@ pub struct Row {
 pub struct Dump {
     /// the map that was read
     pub map: MapRef,
-    /// its entries in the kernel's key order (`BPF_MAP_GET_NEXT_KEY`), at most the dump's limit;
-    /// empty when the map is empty
+    /// its entries sorted by key (numerically for keys of 1, 2, 4 or 8 bytes, bytewise
+    /// otherwise): the first the kernel hands out, at most the dump's limit; empty when the map
+    /// is empty
     pub rows: Vec<Row>,
 }
 
@@ -506,14 +507,25 @@ fn dump_open_with(
         Walk::Batched => in_batches(&shape, data, limit)?,
         Walk::KeyByKey => None,
     };
-    let rows = match batched {
+    let mut rows = match batched {
         Some(rows) => rows,
         None => key_by_key(&shape, data, limit)?,
     };
+    sort_rows(&mut rows);
     Ok(Dump {
         map: map.clone(),
         rows,
     })
+}
+
+/// Rows in key order: numerically for integer keys (1, 2, 4 or 8 bytes, little-endian),
+/// bytewise otherwise (an IPv6 address or a flow's addresses sort as they read). A hash map
+/// hands its entries out in hash order (1, 3, 0, 2), which changes as entries come and go.
+pub fn sort_rows(rows: &mut [Row]) {
+    rows.sort_by(|a, b| match (&a.key, &b.key) {
+        (Value::Int(x), Value::Int(y)) => x.cmp(y),
+        _ => a.key_bytes.cmp(&b.key_bytes),
+    });
 }
 
 fn io_err(map: &MapRef, what: &'static str) -> impl FnOnce(std::io::Error) -> MapError {
@@ -1005,6 +1017,41 @@ pub fn clear(map: &MapRef) -> Result<Cleared, MapError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn row(key: &[u8]) -> Row {
+        Row {
+            key: decode(key),
+            value: Value::Int(0),
+            key_bytes: key.to_vec(),
+            value_bytes: vec![],
+            per_cpu: vec![],
+        }
+    }
+
+    /// A hash map's rows come in hash order; a dump shows them by key: integers by value
+    /// (256 after 3, though its first byte is 0), other keys bytewise (fc00:: before fc01::2
+    /// before fc01::10, as addresses read).
+    #[test]
+    fn rows_sort_by_key() {
+        let mut rows: Vec<Row> = [1u32, 3, 256, 0, 2]
+            .iter()
+            .map(|k| row(&k.to_le_bytes()))
+            .collect();
+        sort_rows(&mut rows);
+        let keys: Vec<String> = rows.iter().map(|r| r.key.to_string()).collect();
+        assert_eq!(keys, ["0", "1", "2", "3", "256"]);
+        let v6 = |s: &str| s.parse::<std::net::Ipv6Addr>().unwrap().octets();
+        let mut rows: Vec<Row> = ["fc01::10", "fc01::2", "fc00::1"]
+            .iter()
+            .map(|a| row(&v6(a)))
+            .collect();
+        sort_rows(&mut rows);
+        let keys: Vec<[u8; 16]> = rows
+            .iter()
+            .map(|r| r.key_bytes.clone().try_into().unwrap())
+            .collect();
+        assert_eq!(keys, [v6("fc00::1"), v6("fc01::2"), v6("fc01::10")]);
+    }
 
     #[test]
     fn every_listed_name_finds_one_map() {

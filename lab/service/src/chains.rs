@@ -71,6 +71,8 @@ impl Lab {
                     tier: hike.chain_tier(c.id)?,
                 });
             }
+            // by ID, not in the chain map's hash order
+            rows.sort_by_key(|r| r.id);
             Ok(rows)
         })
         .await

@@ -106,8 +106,8 @@ pub struct MapDump {
     /// how a per-CPU map's values are shown: `no` (not a per-CPU map), `summed` (counters: `value`
     /// is the CPUs' sum), `each_cpu` (times or addresses: `cpus` has one value per CPU)
     pub per_cpu: PerCpu,
-    /// every entry in the kernel's key order (at most 100 000); an array has one row per slot,
-    /// zeros included; empty when a hash map is empty
+    /// every entry (at most 100 000), sorted by key: numerically for integer keys, bytewise
+    /// otherwise; an array has one row per slot, zeros included; empty when a hash map is empty
     pub rows: Vec<MapRow>,
 }
 
@@ -120,7 +120,7 @@ pub struct WatchFrame {
     pub at_unix_ms: u64,
     /// milliseconds since the watch read its first frame
     pub since_start_ms: u64,
-    /// every entry at this frame, in the kernel's key order
+    /// every entry at this frame, sorted by key as in `map dump`
     pub rows: Vec<WatchRow>,
 }
 

@@ -40,8 +40,7 @@ pub struct Maps {
 /// `chain list`.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Chains {
-    /// every chain stored in the lab's HIKe instance, in the kernel's key order; empty when no
-    /// instance exists yet
+    /// every chain stored in the lab's HIKe instance, by ID; empty when no instance exists yet
     pub chains: Vec<ChainRow>,
 }
 

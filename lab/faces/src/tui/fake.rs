@@ -188,7 +188,7 @@ pub fn status_of(name: &str, extra: &[(&str, &str, &str)]) -> Status {
 /// A dump of several entries, keys and values as numbers (`object/map` names it).
 pub fn rows(object_map: &str, map_type: &str, rows: &[(u64, u64)]) -> MapDump {
     let per_cpu = map_type.starts_with("percpu");
-    map_dump(Dump {
+    let mut d = Dump {
         map: MapRef {
             name: object_map.into(),
             path: PathBuf::from("/nonexistent"),
@@ -212,10 +212,15 @@ pub fn rows(object_map: &str, map_type: &str, rows: &[(u64, u64)]) -> MapDump {
                 },
             })
             .collect(),
-    })
+    };
+    // in key order, as the lab reads every map
+    eclat_kernel::maps::sort_rows(&mut d.rows);
+    map_dump(d)
 }
 
-/// A dump of several entries whose keys the lab decoded through BTF (`{addr: 10.0.1.2}`).
+/// A dump of several entries whose keys the lab decoded through BTF (`{addr: 10.0.1.2}`), in
+/// the order given: give them in the lab's key order (`map dump` sorts other keys than
+/// integers by their bytes: an address as it reads).
 pub fn text_rows(object_map: &str, map_type: &str, rows: &[(&str, u64)]) -> MapDump {
     let numbered: Vec<(u64, u64)> = (0u64..).zip(rows.iter().map(|r| r.1)).collect();
     let mut d = self::rows(object_map, map_type, &numbered);

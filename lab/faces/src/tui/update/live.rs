@@ -120,19 +120,13 @@ impl App {
                         }
                         rows.push(row);
                     }
-                    // the keys the lesson names first, then the others, each in key order
-                    // (a hash map iterates in hash order; an array's unnamed zeros would
+                    // the keys the lesson names first, then the others, each in key order as
+                    // the sample has them (`map dump`'s: integers by value, other keys
+                    // bytewise, so fc01::2 before fc01::10; an array's unnamed zeros would
                     // push the named keys out of the panel); of an array's named keys, those
                     // that counted something first (hvm_stats names 6 reasons: at 80x24 the
-                    // one that moves must not be below the panel's last line)
-                    rows.sort_by_cached_key(|r| {
-                        (
-                            r.label.is_none(),
-                            array && r.num == Some(0),
-                            r.key.parse::<u64>().ok(),
-                            r.key.clone(),
-                        )
-                    });
+                    // one that moves must not be below the panel's last line). A stable sort.
+                    rows.sort_by_key(|r| (r.label.is_none(), array && r.num == Some(0)));
                     p.state = PanelState::Loaded {
                         map_type: d.map.map_type.clone(),
                         per_cpu: d.map.per_cpu(),

@@ -616,6 +616,49 @@ fn an_arrays_unnamed_zeros_stay_out_of_its_panel() {
     assert_eq!(keys, ["10", "2", "4", "6", "9", "12", "7"]);
 }
 
+/// A watched hash map's panel keeps the rows in the order of the sample, which is
+/// `map dump`'s (integers by value, other keys bytewise): fc01::2 before fc01::10, sample
+/// after sample. The panel used to sort the keys as text (fc01::10 first).
+#[test]
+fn a_hash_maps_panel_keeps_the_dumps_key_order() {
+    let mut a = app_on("1");
+    a.start();
+    update(&mut a, key(KeyCode::Char(':')));
+    typed(&mut a, "map watch flows");
+    update(&mut a, key(KeyCode::Enter));
+    let mut d = fake::dump("pkt_count", 0);
+    d.map.name = "lab/flows".into();
+    d.map.map_type = "hash".into();
+    let row = d.rows[0].clone();
+    d.rows = ["fc01::2", "fc01::10", "fc02::1"]
+        .iter()
+        .enumerate()
+        .map(|(i, addr)| {
+            let mut r = row.clone();
+            r.key_text = Some(addr.to_string());
+            r.value = eclat_service::maps::Value::Int(i as u64 + 1);
+            r
+        })
+        .collect();
+    let t0 = Instant::now();
+    for i in 0..3u64 {
+        update(
+            &mut a,
+            Event::Maps(vec![Sample {
+                name: "flows".into(),
+                at: t0 + Duration::from_millis(100 * i),
+                result: Ok(Some(d.clone())),
+            }]),
+        );
+        let p = a.panels.iter().find(|p| p.spec.name == "flows").unwrap();
+        let PanelState::Loaded { rows, .. } = &p.state else {
+            panic!("not loaded")
+        };
+        let keys: Vec<&str> = rows.iter().map(|r| r.key.as_str()).collect();
+        assert_eq!(keys, ["fc01::2", "fc01::10", "fc02::1"], "sample {i}");
+    }
+}
+
 #[test]
 fn traffic_goes_across_the_first_link() {
     let st = fake::status(true);

@@ -1702,8 +1702,8 @@ file = "collector.eclat"
                             "lab/lb_backend/lb_rx",
                             "hash",
                             &[
-                                ("{addr: 10.0.2.2}", 5 * k),
                                 ("{addr: 10.0.1.2}", 3 * k),
+                                ("{addr: 10.0.2.2}", 5 * k),
                                 ("{addr: 10.0.3.2}", 4 * k),
                             ],
                         ),
