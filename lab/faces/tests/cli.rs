@@ -640,6 +640,41 @@ fn a_typo_in_a_name_gets_a_suggestion() {
     assert!(e.contains("did you mean `ipv6-only`?"), "{e}");
 }
 
+/// `exec` of a program that does not exist says "command not found" (with the host's
+/// program it could be, and where a node's programs come from), not the OS's "No such file
+/// or directory"; a missing path says so; other failures keep the OS's words.
+#[test]
+fn exec_of_a_missing_program_says_command_not_found() {
+    let lab = Lab::new("nf");
+    lab.ok(&["topo", "up", "pair"]);
+    let err = |argv: &[&str]| {
+        let mut args = vec!["exec", "h1", "--"];
+        args.extend(argv);
+        let o = lab.run(&args);
+        assert!(!o.status.success(), "{argv:?}: {o:?}");
+        String::from_utf8_lossy(&o.stderr).into_owned()
+    };
+    let e = err(&["pingg", "-c1", "fd00::2"]);
+    assert!(
+        e.starts_with("error: command not found: `pingg` in h1; did you mean `ping`?")
+            && e.contains("the host's programs")
+            && e.contains("PATH")
+            && !e.contains("os error"),
+        "{e}"
+    );
+    let e = err(&["./no-such-program"]);
+    assert!(
+        e.contains("cannot run `./no-such-program` in h1: there is no such file"),
+        "{e}"
+    );
+    // a directory: the OS's words
+    let e = err(&["/tmp"]);
+    assert!(
+        e.contains("cannot run `/tmp` in h1: Permission denied"),
+        "{e}"
+    );
+}
+
 /// In the shell (a real terminal: tmux), `clear` and Ctrl-L clear the screen; `clear` used
 /// to be an unknown command with "did you mean 'classroom'?", the instructors' command that
 /// makes Unix users. From bash, `eclat-lab clear` is one line with no suggestion either.

@@ -93,11 +93,28 @@ fn find_in(names: &[&str], dirs: impl Iterator<Item = std::path::PathBuf>) -> Op
 
 /// Where Debian and Ubuntu put administrators' tools (bpftool is in /usr/sbin), which a
 /// user's PATH may lack.
-const SBIN: [&str; 3] = ["/usr/local/sbin", "/usr/sbin", "/sbin"];
+pub(crate) const SBIN: [&str; 3] = ["/usr/local/sbin", "/usr/sbin", "/sbin"];
 
 /// A tool of the field (`bpftool`, `bpftrace`): on the PATH or in an sbin folder.
 pub fn tool(name: &str) -> Option<String> {
     find_in_path(&[name]).or_else(|| find_in(&[name], SBIN.iter().map(std::path::PathBuf::from)))
+}
+
+/// The names of the programs [`tool`] finds: the files on the PATH and in the sbin folders
+/// (for "did you mean" when a command is not found).
+pub fn program_names() -> Vec<String> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let mut names: Vec<String> = std::env::split_paths(&path)
+        .chain(SBIN.iter().map(std::path::PathBuf::from))
+        .filter_map(|d| std::fs::read_dir(d).ok())
+        .flatten()
+        .flatten()
+        .filter(|e| e.file_type().is_ok_and(|t| !t.is_dir()))
+        .filter_map(|e| e.file_name().into_string().ok())
+        .collect();
+    names.sort();
+    names.dedup();
+    names
 }
 
 /// The Python that has bcc's bindings (python3-bpfcc installs them for the system's

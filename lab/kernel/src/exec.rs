@@ -21,6 +21,23 @@ pub enum ExecError {
         "no command given: write it after `--`, e.g. `eclat-lab exec tg -- ping -6 -c 3 fc01::2`"
     )]
     Empty,
+    #[error(
+        "command not found: `{prog}` in {node}{meant} (a node runs the host's programs: `{prog}` \
+         is neither on the PATH nor in {}: check its name, install it on the host, or give its \
+         full path)",
+        crate::doctor::SBIN.join(", ")
+    )]
+    NotFound {
+        prog: String,
+        node: String,
+        /// "; did you mean `X`?" or nothing
+        meant: String,
+    },
+    #[error(
+        "cannot run `{prog}` in {node}: there is no such file (a node sees the host's files: \
+         check the path)"
+    )]
+    NoSuchFile { prog: String, node: String },
     #[error("cannot run `{cmd}` in {node}: {err}")]
     Spawn {
         cmd: String,
@@ -70,14 +87,38 @@ pub fn command(env: &LabEnv, node: &str, argv: &[String]) -> Result<Command, Exe
     Ok(cmd)
 }
 
-/// Runs `argv` in `node` with inherited stdio and waits for it.
-pub fn run(env: &LabEnv, node: &str, argv: &[String]) -> Result<ExitStatus, ExecError> {
-    let mut cmd = command(env, node, argv)?;
-    cmd.status().map_err(|err| ExecError::Spawn {
+/// Why `argv` did not start in `node`: a program that does not exist is said as such (with
+/// the host's program it could be), any other failure in the OS's words (a script whose
+/// interpreter is missing also fails with "No such file or directory").
+fn spawn_error(node: &str, argv: &[String], err: std::io::Error) -> ExecError {
+    let prog = argv.first().map(String::as_str).unwrap_or_default();
+    if err.kind() == std::io::ErrorKind::NotFound {
+        if !prog.contains('/') && crate::doctor::tool(prog).is_none() {
+            let names = crate::doctor::program_names();
+            return ExecError::NotFound {
+                prog: prog.to_string(),
+                node: node.to_string(),
+                meant: hike::suggest::did_you_mean(prog, names.iter().map(String::as_str)),
+            };
+        }
+        if prog.contains('/') && !std::path::Path::new(prog).exists() {
+            return ExecError::NoSuchFile {
+                prog: prog.to_string(),
+                node: node.to_string(),
+            };
+        }
+    }
+    ExecError::Spawn {
         cmd: argv.join(" "),
         node: node.to_string(),
         err,
-    })
+    }
+}
+
+/// Runs `argv` in `node` with inherited stdio and waits for it.
+pub fn run(env: &LabEnv, node: &str, argv: &[String]) -> Result<ExitStatus, ExecError> {
+    let mut cmd = command(env, node, argv)?;
+    cmd.status().map_err(|err| spawn_error(node, argv, err))
 }
 
 /// Runs `argv` in `node` and captures its output (for the TUI's event log).
@@ -88,11 +129,7 @@ pub fn output(
 ) -> Result<std::process::Output, ExecError> {
     let mut cmd = command(env, node, argv)?;
     cmd.stdin(std::process::Stdio::null());
-    cmd.output().map_err(|err| ExecError::Spawn {
-        cmd: argv.join(" "),
-        node: node.to_string(),
-        err,
-    })
+    cmd.output().map_err(|err| spawn_error(node, argv, err))
 }
 
 /// A command running inside a node with its output on a pseudo-terminal (so tools that
@@ -123,11 +160,7 @@ pub enum Next {
 /// Starts `argv` in `node`: stdin from /dev/null, stdout and stderr on a new pseudo-terminal,
 /// in a session of its own (so an interrupt reaches everything it started).
 pub fn spawn(env: &LabEnv, node: &str, argv: &[String]) -> Result<Running, ExecError> {
-    let spawn_err = |err: std::io::Error| ExecError::Spawn {
-        cmd: argv.join(" "),
-        node: node.to_string(),
-        err,
-    };
+    let spawn_err = |err: std::io::Error| spawn_error(node, argv, err);
     let mut cmd = command(env, node, argv)?;
     let ws = nix::pty::Winsize {
         ws_row: 50,
