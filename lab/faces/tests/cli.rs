@@ -1469,7 +1469,7 @@ fn a_watch_whose_map_goes_away_says_so() {
     // a first frame, so the watch has found and read the map
     let mut out = BufReader::new(child.stdout.take().unwrap());
     let mut line = String::new();
-    while !line.contains("per second") {
+    while !line.contains("rate") {
         line.clear();
         assert!(
             out.read_line(&mut line).unwrap() > 0,

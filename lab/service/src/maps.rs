@@ -134,7 +134,8 @@ pub struct WatchRow {
     pub label: Option<String>,
     /// the value as people read it, like `key`; for a per-CPU counter, the sum over CPUs
     pub value: String,
-    /// per second since the previous frame (numbers only; none in the first frame)
+    /// per second since the previous frame (numbers only; none in the first frame, nor when
+    /// the value went down: cleared or overwritten)
     pub rate: Option<f64>,
 }
 
@@ -471,8 +472,9 @@ impl Lab {
                 .map(|r| {
                     let rate = prev.as_ref().and_then(|(t, p)| {
                         let old = p.rows.iter().find(|o| o.key_bytes == r.key_bytes)?;
+                        // a count that went down (cleared, overwritten) has no rate
                         Some(
-                            r.number()?.wrapping_sub(old.number()?) as f64
+                            r.number()?.checked_sub(old.number()?)? as f64
                                 / now.duration_since(*t).as_secs_f64(),
                         )
                     });

@@ -199,7 +199,7 @@ pub fn exec(e: &ExecResult) -> String {
 
 pub fn traffic(r: &TrafficReport) -> String {
     let mut s = format!(
-        "{}sent {}/{} {} packets from {} to {} in {:.1} ms ({:.0} pkt/s)",
+        "{}sent {}/{} {} packets from {} to {} in {:.1} ms ({})",
         if r.stopped { "stopped: " } else { "" },
         r.sent,
         r.requested,
@@ -207,7 +207,7 @@ pub fn traffic(r: &TrafficReport) -> String {
         r.from,
         r.to,
         ms(r.elapsed_us),
-        r.achieved_pps
+        super::rate(r.achieved_pps, "pkt")
     );
     if let Some(n) = r.replies {
         s.push_str(&format!(", {n} echo replies received"));
@@ -419,16 +419,21 @@ pub fn watch_frame(f: &WatchFrame) -> String {
         .max()
         .unwrap_or(0)
         .max(5);
-    let rates = f.rows.iter().any(|r| r.rate.is_some());
+    let rates: Vec<Option<String>> = f
+        .rows
+        .iter()
+        .map(|r| r.rate.map(|v| super::rate(v, "")))
+        .collect();
+    let rw = rates.iter().flatten().map(|r| r.len()).max();
     text.push_str(&format!("  {:<kw$}  {:>vw$}", "key", "value"));
-    if rates {
-        text.push_str("   per second");
+    if let Some(rw) = rw {
+        text.push_str(&format!("  {:>rw$}", "rate"));
     }
     text.push('\n');
-    for (r, key) in f.rows.iter().zip(&keys) {
+    for ((r, key), rt) in f.rows.iter().zip(&keys).zip(&rates) {
         text.push_str(&format!("  {key:<kw$}  {:>vw$}", r.value));
-        if let Some(rt) = r.rate {
-            text.push_str(&format!("   {rt:>10.1}"));
+        if let (Some(rw), Some(rt)) = (rw, rt) {
+            text.push_str(&format!("  {rt:>rw$}"));
         }
         text.push('\n');
     }
@@ -615,9 +620,9 @@ mod tests {
         assert_eq!(
             watch_frame(&f),
             "system/hvm_stats, 2.0 s into the watch (01:02:03 UTC)\n  \
-             key           value   per second\n  \
-             2 (NO_CHAIN)      7          2.5\n  \
-             10            12345          0.0"
+             key           value   rate\n  \
+             2 (NO_CHAIN)      7  2.5/s\n  \
+             10            12345    0/s"
         );
     }
 }

@@ -19,6 +19,24 @@ pub fn count_of(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
+/// A rate, the one way the lab writes one (`map watch`, the TUI's panels, traffic reports):
+/// whole numbers from 10 up and for whole rates (`10/s`, `600/s`, `0/s`), one decimal below 10
+/// (`2.5/s`); `unit` goes before `/s` (`202 pkt/s`) when it is not empty.
+pub fn rate(per_s: f64, unit: &str) -> String {
+    let unit = if unit.is_empty() {
+        String::new()
+    } else {
+        format!(" {unit}")
+    };
+    let tenths = (per_s * 10.0).round();
+    if tenths.abs() < 100.0 && tenths % 10.0 != 0.0 {
+        format!("{:.1}{unit}/s", tenths / 10.0)
+    } else {
+        // 0.04 and -0.04 are both 0
+        format!("{:.0}{unit}/s", per_s.round() + 0.0)
+    }
+}
+
 /// The text of a command's result.
 pub fn reply(r: &Reply) -> String {
     use Reply::*;
@@ -245,4 +263,25 @@ pub fn columns(rows: &[Vec<String>]) -> String {
         })
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One rule for every rate: `10/s` is never also `10.0/s` elsewhere.
+    #[test]
+    fn rates_are_written_one_way() {
+        let r = |v: f64| rate(v, "");
+        assert_eq!(r(10.0), "10/s");
+        assert_eq!(r(9.96), "10/s", "rounds to 10: a whole number, like 10");
+        assert_eq!(r(600.4), "600/s");
+        assert_eq!(r(2.5), "2.5/s");
+        assert_eq!(r(0.26), "0.3/s");
+        assert_eq!(r(3.0), "3/s");
+        assert_eq!(r(0.0), "0/s");
+        assert_eq!(r(0.04), "0/s");
+        assert_eq!(r(-0.04), "0/s");
+        assert_eq!(rate(201.7, "pkt"), "202 pkt/s");
+    }
 }

@@ -264,11 +264,7 @@ pub fn sparkline(h: &std::collections::VecDeque<f64>, w: usize) -> String {
 }
 
 fn rate_text(r: Option<f64>) -> String {
-    match r {
-        None => String::new(),
-        Some(r) if r < 10.0 => format!("{r:.1}/s"),
-        Some(r) => format!("{r:.0}/s"),
-    }
+    r.map(|r| crate::render::rate(r, "")).unwrap_or_default()
 }
 
 fn draw_maps(f: &mut Frame, app: &App, r: Rect) {
