@@ -339,8 +339,9 @@ pub fn delete_user(prefix: &str, l: &Learner) -> Result<bool> {
     Ok(true)
 }
 
-/// The processes of uid `uid`, and the lab's processes run through sudo for that uid (the
-/// learner's tutorial, which runs as root): pids.
+/// The processes of uid `uid` (as their real, effective, saved or file-system user: sudo
+/// included), and the lab's processes run through sudo for that uid (the learner's tutorial,
+/// which runs as root): pids.
 pub fn processes_of(uid: u32) -> Vec<i32> {
     let me = std::process::id() as i32;
     let mut out = Vec::new();
@@ -358,7 +359,17 @@ pub fn processes_of(uid: u32) -> Vec<i32> {
         let Ok(meta) = std::fs::metadata(&p) else {
             continue;
         };
+        // any of its user ids: sudo, setuid root, keeps the learner's as its real one (its
+        // /proc folder is root's), and `userdel` refuses while it runs
+        let uids = std::fs::read_to_string(p.join("status"))
+            .ok()
+            .and_then(|st| {
+                st.lines()
+                    .find_map(|l| l.strip_prefix("Uid:"))
+                    .map(|v| v.split_whitespace().map(str::to_string).collect::<Vec<_>>())
+            });
         let theirs = meta.uid() == uid
+            || uids.is_some_and(|ids| ids.iter().any(|i| *i == uid.to_string()))
             || std::fs::read(p.join("environ")).is_ok_and(|env| {
                 let want = format!("SUDO_UID={uid}");
                 env.split(|b| *b == 0).any(|v| v == want.as_bytes())

@@ -1193,3 +1193,44 @@ fn a_sessions_end_forgets_what_was_attached_in_its_namespaces() {
     // the persistent program itself stays (a shell loaded it)
     assert!(maps::find(&env, "pkt_count").is_ok());
 }
+
+/// `classroom down` ends every process of a learner before `userdel`, which refuses while
+/// any process has the user's uid as one of its ids: sudo, setuid root, keeps the learner's
+/// as its real uid while its /proc folder is root's (down failed with "user is currently used
+/// by process" when a learner's terminal had just closed).
+#[test]
+fn a_learners_processes_include_those_running_setuid_root() {
+    use std::os::unix::process::CommandExt;
+    // a uid no account has: this test's own
+    let uid = 3_900_000 + std::process::id() % 10_000;
+    let child = unsafe {
+        std::process::Command::new("sleep")
+            .arg("30")
+            .pre_exec(move || {
+                // real uid the learner's, effective root: what sudo runs as
+                if libc::setreuid(uid, 0) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            })
+            .spawn()
+            .unwrap()
+    };
+    struct Reap(std::process::Child);
+    impl Drop for Reap {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let pid = child.id() as i32;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() != "sleep")
+        && Instant::now() < deadline
+    {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let _reap = Reap(child);
+    let found = eclat_kernel::classroom::processes_of(uid);
+    assert!(found.contains(&pid), "{pid} not among {found:?}");
+}
