@@ -675,6 +675,79 @@ fn exec_of_a_missing_program_says_command_not_found() {
     );
 }
 
+/// `lesson check 1` names no exercise of a lesson that has two: it checks the first one not
+/// passed yet (what the tutorial's `c` checks when its step names none), and says which one,
+/// why, and the command for the other; in JSON as `picked`. Once that one passes, the other is
+/// taken; with both passed, the first. A named exercise gets no such note, and a hint says it
+/// the same way.
+#[test]
+fn a_lesson_command_naming_no_exercise_says_which_it_took() {
+    let lab = Lab::new("pick");
+    let ws = lab.state.join("ws");
+    let run = |args: &[&str]| {
+        let o = lab
+            .cmd(args)
+            .env("ECLAT_LAB_WORKSPACE", &ws)
+            .env("ECLAT_LAB_PROGRESS", ws.join("progress.toml"))
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    let note = |this: &str, why: &str, other: &str| {
+        format!(
+            "(2 exercises in this lesson: this was {this}, {why}; the other: `lesson check 1 \
+             {other}`)"
+        )
+    };
+    let out = run(&["lesson", "check", "1"]);
+    assert!(out.starts_with("FAIL ipv6-only"), "{out}");
+    assert!(
+        out.trim_end()
+            .ends_with(&note("ipv6-only", "the first not passed yet", "ping-wall")),
+        "{out}"
+    );
+    let v: serde_json::Value =
+        serde_json::from_str(&run(&["lesson", "check", "1", "--json"])).unwrap();
+    assert_eq!(v["exercise"], "ipv6-only");
+    assert_eq!(
+        v["picked"],
+        serde_json::json!({"exercise": "ipv6-only", "all_passed": false,
+            "command": "lesson check 1", "others": ["ping-wall"]})
+    );
+    let out = run(&["lesson", "check", "1", "ipv6-only"]);
+    assert!(!out.contains("exercises in this lesson"), "{out}");
+    let v: serde_json::Value =
+        serde_json::from_str(&run(&["lesson", "check", "1", "ipv6-only", "--json"])).unwrap();
+    assert!(v.get("picked").is_none(), "{v}");
+    let out = run(&["lesson", "hint", "1"]);
+    assert!(
+        out.contains("the other: `lesson hint 1 ping-wall`"),
+        "{out}"
+    );
+    // ipv6-only passed: ping-wall is next; both passed: the first again
+    assert!(run(&["lesson", "solve", "1", "ipv6-only"]).contains("PASS ipv6-only"));
+    let out = run(&["lesson", "check", "1"]);
+    assert!(
+        out.starts_with("FAIL ping-wall")
+            && out.trim_end().ends_with(&note(
+                "ping-wall",
+                "the first not passed yet",
+                "ipv6-only"
+            )),
+        "{out}"
+    );
+    assert!(run(&["lesson", "solve", "1", "ping-wall"]).contains("PASS ping-wall"));
+    let out = run(&["lesson", "check", "1"]);
+    assert!(
+        out.trim_end().ends_with(&note(
+            "ipv6-only",
+            "all have passed, so the first",
+            "ping-wall"
+        )),
+        "{out}"
+    );
+}
+
 /// In the shell (a real terminal: tmux), `clear` and Ctrl-L clear the screen; `clear` used
 /// to be an unknown command with "did you mean 'classroom'?", the instructors' command that
 /// makes Unix users. From bash, `eclat-lab clear` is one line with no suggestion either.

@@ -103,8 +103,37 @@ fn traffic_request(a: &TrafficArgs) -> Result<TrafficRequest> {
     })
 }
 
+/// The exercise `id` names, or the first one not passed yet (the first when all have), with
+/// what was picked when `id` named none in a lesson of several (`verb`: `check`, `hint`, ...,
+/// for the command that names another).
+fn pick_exercise<'a>(
+    les: &'a lessons::Lesson,
+    id: Option<&str>,
+    verb: &str,
+) -> Result<(&'a lessons::Exercise, Option<Picked>)> {
+    let ex = exercise_named(les, id)?;
+    let picked = (id.is_none() && les.exercises.len() > 1).then(|| {
+        let progress = Progress::load();
+        Picked {
+            exercise: ex.id.clone(),
+            all_passed: les
+                .exercises
+                .iter()
+                .all(|e| progress.passed(&les.id, &e.id)),
+            command: format!("lesson {verb} {}", les.number),
+            others: les
+                .exercises
+                .iter()
+                .filter(|e| e.id != ex.id)
+                .map(|e| e.id.clone())
+                .collect(),
+        }
+    });
+    Ok((ex, picked))
+}
+
 /// The exercise `id` names, or the first one not passed yet.
-fn pick_exercise<'a>(les: &'a lessons::Lesson, id: Option<&str>) -> Result<&'a lessons::Exercise> {
+fn exercise_named<'a>(les: &'a lessons::Lesson, id: Option<&str>) -> Result<&'a lessons::Exercise> {
     match id {
         Some(i) => les.exercises.iter().find(|e| e.id == i).with_context(|| {
             format!(
@@ -690,17 +719,20 @@ async fn lesson(ctx: &Ctx, l: LessonCmd) -> Result<Reply> {
         }
         LessonCmd::Check { id, exercise } => {
             let les = lessons::find(&id)?;
-            let ex = pick_exercise(&les, exercise.as_deref())?;
+            let (ex, picked) = pick_exercise(&les, exercise.as_deref(), "check")?;
             let file = workspace::file(&les, ex)?;
             let rep = checks::run(&ctx.lab, &les, ex, &file, &ctx.cancel).await?;
             if rep.passed {
                 eclat_course::ProgressOp::Passed(les.id.clone(), ex.id.clone()).save()?;
             }
-            Reply::LessonCheck(rep)
+            Reply::LessonCheck(LessonChecked {
+                report: rep,
+                picked,
+            })
         }
         LessonCmd::Hint { id, exercise } => {
             let les = lessons::find(&id)?;
-            let ex = pick_exercise(&les, exercise.as_deref())?;
+            let (ex, picked) = pick_exercise(&les, exercise.as_deref(), "hint")?;
             let mut p = Progress::load();
             let seen = p.lesson(&les.id).hints.entry(ex.id.clone()).or_insert(0);
             let i = (*seen).min(ex.hints.len().saturating_sub(1));
@@ -715,20 +747,22 @@ async fn lesson(ctx: &Ctx, l: LessonCmd) -> Result<Reply> {
                     .get(i)
                     .cloned()
                     .unwrap_or_else(|| "no hints".into()),
+                picked,
             })
         }
         LessonCmd::Reset { id, exercise } => {
             let les = lessons::find(&id)?;
-            let ex = pick_exercise(&les, exercise.as_deref())?;
+            let (ex, picked) = pick_exercise(&les, exercise.as_deref(), "reset")?;
             let (file, backup) = workspace::reset(&les, ex)?;
             Reply::LessonReset(ExerciseReset {
                 file: file.display().to_string(),
                 backup: backup.display().to_string(),
+                picked,
             })
         }
         LessonCmd::Solve { id, exercise } => {
             let les = lessons::find(&id)?;
-            let ex = pick_exercise(&les, exercise.as_deref())?;
+            let (ex, picked) = pick_exercise(&les, exercise.as_deref(), "solve")?;
             let (file, backup) = workspace::solve(&les, ex)?;
             let rep = checks::run(&ctx.lab, &les, ex, &file, &ctx.cancel).await?;
             if rep.passed {
@@ -738,11 +772,12 @@ async fn lesson(ctx: &Ctx, l: LessonCmd) -> Result<Reply> {
                 file: file.display().to_string(),
                 backup: backup.display().to_string(),
                 check: rep,
+                picked,
             })
         }
         LessonCmd::Solution { id, exercise } => {
             let les = lessons::find(&id)?;
-            let ex = pick_exercise(&les, exercise.as_deref())?;
+            let (ex, picked) = pick_exercise(&les, exercise.as_deref(), "solution")?;
             if !Progress::load().passed(&les.id, &ex.id) && !instructor() {
                 bail!(
                     "the solution of {} opens once your checks pass: `eclat-lab lesson check {} {}` \
@@ -760,6 +795,7 @@ async fn lesson(ctx: &Ctx, l: LessonCmd) -> Result<Reply> {
                 solution: lessons::exercise_file(&les, "solution", &ex.file)
                     .unwrap_or("")
                     .to_string(),
+                picked,
             })
         }
     })

@@ -143,6 +143,9 @@ pub struct Hint {
     pub of: usize,
     /// the hint; `no hints` when the exercise has none
     pub text: String,
+    /// which exercise was taken when none was named (absent when one was, or the lesson has one)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub picked: Option<Picked>,
 }
 
 /// `lesson reset`.
@@ -152,6 +155,9 @@ pub struct ExerciseReset {
     pub file: String,
     /// where the learner's version went
     pub backup: String,
+    /// which exercise was taken when none was named (absent when one was, or the lesson has one)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub picked: Option<Picked>,
 }
 
 /// `lesson solution`.
@@ -163,6 +169,45 @@ pub struct Solution {
     pub file: String,
     /// the reference solution's full text
     pub solution: String,
+    /// which exercise was taken when none was named (absent when one was, or the lesson has
+    /// one); not printed for people, whose output is the solution's text alone
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub picked: Option<Picked>,
+}
+
+/// Which exercise a `lesson` command took when none was named, in a lesson of several: the
+/// first one not passed yet (the one the tutorial's `c` takes when its step names none), or
+/// the first when all have passed; and how to name another.
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+pub struct Picked {
+    /// the exercise taken
+    pub exercise: String,
+    /// every exercise of the lesson had passed already, so the first was taken
+    pub all_passed: bool,
+    /// the command that takes another exercise when followed by its ID (`lesson check 1`)
+    pub command: String,
+    /// the lesson's other exercises' IDs, in the lesson's order
+    pub others: Vec<String>,
+}
+
+/// `lesson check`: the exercise's checks, and which exercise was taken when none was named.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct LessonChecked {
+    /// the checks' report (its fields appear at the top level of the reply)
+    #[serde(flatten)]
+    pub report: CheckReport,
+    /// which exercise was taken when none was named (absent when one was, or the lesson has one)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub picked: Option<Picked>,
+}
+
+impl From<CheckReport> for LessonChecked {
+    fn from(report: CheckReport) -> Self {
+        LessonChecked {
+            report,
+            picked: None,
+        }
+    }
 }
 
 /// `topo draw`: the drawing, and the file it was written to (`-o`).
@@ -207,6 +252,9 @@ pub struct Solved {
     pub backup: String,
     /// the exercise's checks, run on the solution put in place
     pub check: eclat_course::CheckReport,
+    /// which exercise was taken when none was named (absent when one was, or the lesson has one)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub picked: Option<Picked>,
 }
 
 /// The typed result of every command.
@@ -254,7 +302,7 @@ pub enum Reply {
     DevReference(serde_json::Value),
     LessonList(Lessons),
     LessonShow(LessonText),
-    LessonCheck(CheckReport),
+    LessonCheck(LessonChecked),
     LessonHint(Hint),
     LessonReset(ExerciseReset),
     LessonSolution(Solution),
@@ -279,7 +327,7 @@ impl Reply {
             Reply::Traffic(t) => t.sent == t.requested,
             Reply::ModuleBuild(b) => b.accepted(),
             Reply::DevCheck(d) => d.ok,
-            Reply::LessonCheck(c) => c.passed,
+            Reply::LessonCheck(c) => c.report.passed,
             Reply::LessonSolve(s) => s.check.passed,
             Reply::Reset(r) => r.kept.is_empty(),
             // a classroom's lab that did not count exactly its own flood: cross-talk or loss

@@ -424,29 +424,44 @@ pub enum LessonCmd {
     Show { id: String },
     /// Run the checks of a lesson's exercise on your copy of its file
     Check {
+        /// the lesson: its number or ID (`1`, `01-hello-xdp`)
         id: String,
+        /// the exercise's ID; without it, the lesson's first exercise not passed yet (the
+        /// reply says which one it took, and how to name the others)
         exercise: Option<String>,
     },
     /// The next hint for an exercise (each call shows one more)
     Hint {
+        /// the lesson: its number or ID (`1`, `01-hello-xdp`)
         id: String,
+        /// the exercise's ID; without it, the lesson's first exercise not passed yet (the
+        /// reply says which one it took, and how to name the others)
         exercise: Option<String>,
     },
     /// Put the starter file back (your version is kept as .bak)
     Reset {
+        /// the lesson: its number or ID (`1`, `01-hello-xdp`)
         id: String,
+        /// the exercise's ID; without it, the lesson's first exercise not passed yet (the
+        /// reply says which one it took, and how to name the others)
         exercise: Option<String>,
     },
     /// The reference solution, once your checks pass (an instructor's session,
     /// ECLAT_LAB_INSTRUCTOR=1, opens it at once)
     Solution {
+        /// the lesson: its number or ID (`1`, `01-hello-xdp`)
         id: String,
+        /// the exercise's ID; without it, the lesson's first exercise not passed yet (the
+        /// reply says which one it took, and how to name the others)
         exercise: Option<String>,
     },
     /// Catch up: put the reference solution in place of your file (yours is kept as .bak),
     /// run the checks, and record the exercise as done
     Solve {
+        /// the lesson: its number or ID (`1`, `01-hello-xdp`)
         id: String,
+        /// the exercise's ID; without it, the lesson's first exercise not passed yet (the
+        /// reply says which one it took, and how to name the others)
         exercise: Option<String>,
     },
 }

@@ -10,7 +10,7 @@ use eclat_service::scripts::{LoadReport, UnloadReport};
 use eclat_service::store::ChainState;
 use eclat_service::trace::{TraceItem, TraceSummary};
 
-use crate::commands::{Chains, CompileReply, LessonText, Lessons, Tested};
+use crate::commands::{Chains, CompileReply, LessonText, Lessons, Picked, Tested};
 
 pub fn module_load(m: &ModuleLoaded) -> String {
     let loads: Vec<String> = m
@@ -454,9 +454,58 @@ pub fn check(r: &CheckReport) -> String {
     s.trim_end().to_string()
 }
 
+/// `text`, then which exercise a `lesson` command took when none was named, and how to take
+/// another (nothing more when one was named, or the lesson has one).
+pub fn with_picked(text: String, picked: Option<&Picked>) -> String {
+    let Some(p) = picked else {
+        return text;
+    };
+    let why = if p.all_passed {
+        "all have passed, so the first"
+    } else {
+        "the first not passed yet"
+    };
+    let others = match p.others.as_slice() {
+        [one] => format!("the other: `{} {one}`", p.command),
+        many => format!(
+            "the others: `{} ID` with ID one of {}",
+            p.command,
+            many.join(", ")
+        ),
+    };
+    format!(
+        "{text}\n({} exercises in this lesson: this was {}, {why}; {others})",
+        p.others.len() + 1,
+        p.exercise
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A lesson command that named no exercise says which one it took, why, and the command
+    /// for each of the others.
+    #[test]
+    fn a_picked_exercise_is_said_with_the_others() {
+        let p = |others: &[&str], all_passed| Picked {
+            exercise: "flows".into(),
+            all_passed,
+            command: "lesson check 4".into(),
+            others: others.iter().map(|s| s.to_string()).collect(),
+        };
+        assert_eq!(with_picked("PASS".into(), None), "PASS");
+        assert_eq!(
+            with_picked("FAIL".into(), Some(&p(&["drain"], false))),
+            "FAIL\n(2 exercises in this lesson: this was flows, the first not passed yet; the \
+             other: `lesson check 4 drain`)"
+        );
+        assert_eq!(
+            with_picked("PASS".into(), Some(&p(&["a", "b"], true))),
+            "PASS\n(3 exercises in this lesson: this was flows, all have passed, so the first; \
+             the others: `lesson check 4 ID` with ID one of a, b)"
+        );
+    }
     use crate::commands::LessonRow;
 
     /// `lesson check` on lesson 7's `ports.eclat` with `hike_dorp()`: the failed check says

@@ -113,17 +113,26 @@ pub fn reply(r: &Reply) -> String {
         DevReference(v) => serde_json::to_string_pretty(v).unwrap_or_default(),
         LessonList(l) => learn::lesson_list(l),
         LessonShow(s) => learn::lesson_show(s),
-        LessonCheck(c) => learn::check(c),
-        LessonSolve(s) => format!(
-            "put the reference solution in {} (your version is in {})\n{}",
-            s.file,
-            s.backup,
-            learn::check(&s.check)
+        LessonCheck(c) => learn::with_picked(learn::check(&c.report), c.picked.as_ref()),
+        LessonSolve(s) => learn::with_picked(
+            format!(
+                "put the reference solution in {} (your version is in {})\n{}",
+                s.file,
+                s.backup,
+                learn::check(&s.check)
+            ),
+            s.picked.as_ref(),
         ),
-        LessonHint(h) => format!("hint {}/{} for {}: {}", h.hint, h.of, h.exercise, h.text),
-        LessonReset(r) => format!(
-            "{} is the starter again (your version: {})",
-            r.file, r.backup
+        LessonHint(h) => learn::with_picked(
+            format!("hint {}/{} for {}: {}", h.hint, h.of, h.exercise, h.text),
+            h.picked.as_ref(),
+        ),
+        LessonReset(r) => learn::with_picked(
+            format!(
+                "{} is the starter again (your version: {})",
+                r.file, r.backup
+            ),
+            r.picked.as_ref(),
         ),
         LessonSolution(s) => s.solution.clone(),
         Reset(r) => lab::reset(r),

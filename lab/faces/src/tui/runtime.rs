@@ -246,7 +246,7 @@ impl Runtime {
                         report: report.clone(),
                         verifier,
                     })));
-                    Ok(Box::new(commands::Reply::LessonCheck(report)))
+                    Ok(Box::new(commands::Reply::LessonCheck(report.into())))
                 }
                 Err(e) => Err(job_error(&e)),
             };

@@ -825,7 +825,7 @@ fn c_checks_and_a_rejection_opens_the_verifier_panel_then_a_save_checks_again() 
         &mut a,
         Event::JobDone {
             job,
-            result: Ok(Box::new(crate::commands::Reply::LessonCheck(report))),
+            result: Ok(Box::new(crate::commands::Reply::LessonCheck(report.into()))),
         },
     );
     assert!(
@@ -996,7 +996,7 @@ fn a_step_that_runs_lesson_check_uses_the_check_panel() {
         &mut a,
         Event::JobDone {
             job,
-            result: Ok(Box::new(crate::commands::Reply::LessonCheck(report))),
+            result: Ok(Box::new(crate::commands::Reply::LessonCheck(report.into()))),
         },
     );
     assert!(

@@ -943,7 +943,7 @@ mod tests {
             &mut app,
             Event::JobDone {
                 job: 1,
-                result: Ok(Box::new(crate::commands::Reply::LessonCheck(report))),
+                result: Ok(Box::new(crate::commands::Reply::LessonCheck(report.into()))),
             },
         );
         app
@@ -1000,7 +1000,7 @@ mod tests {
             &mut app,
             Event::JobDone {
                 job: 1,
-                result: Ok(Box::new(crate::commands::Reply::LessonCheck(report))),
+                result: Ok(Box::new(crate::commands::Reply::LessonCheck(report.into()))),
             },
         );
         app
@@ -1618,7 +1618,7 @@ file = "collector.eclat"
             &mut app,
             Event::JobDone {
                 job: 1,
-                result: Ok(Box::new(crate::commands::Reply::LessonCheck(report))),
+                result: Ok(Box::new(crate::commands::Reply::LessonCheck(report.into()))),
             },
         );
         let s = render(&app);
