@@ -20,9 +20,10 @@ impl Span {
     pub fn to(self, other: Span) -> Span {
         Span::new(self.start.min(other.start), self.end.max(other.end))
     }
-    /// 1-based line and column (in characters) of the start of the span.
+    /// 1-based line and column (in characters) of the start of the span. The end of a file
+    /// that ends with a newline is the end of its last line, not a line after it.
     pub fn line_col(self, source: &str) -> (usize, usize) {
-        let start = floor_char(source, self.start);
+        let start = clamp_offset(source, self.start);
         let before = &source[..start];
         let line = before.matches('\n').count() + 1;
         let col = before
@@ -33,6 +34,23 @@ impl Span {
             + 1;
         (line, col)
     }
+}
+
+/// `i` moved to a character boundary within `s`, and off the end of a file that ends with a
+/// newline (the end of the file is the end of its last line then): so that no diagnostic
+/// points at a line after the last one.
+fn clamp_offset(s: &str, i: usize) -> usize {
+    let mut i = floor_char(s, i);
+    if i == s.len() && i > 0 {
+        let b = s.as_bytes();
+        if b[i - 1] == b'\n' {
+            i -= 1;
+            if i > 0 && b[i - 1] == b'\r' {
+                i -= 1;
+            }
+        }
+    }
+    i
 }
 
 fn floor_char(s: &str, mut i: usize) -> usize {
@@ -148,15 +166,17 @@ pub struct Place {
 
 impl Place {
     pub fn of(span: Span, source: &str) -> Place {
-        let (line, col) = span.line_col(source);
-        let (end_line, end_col) = Span::new(span.end, span.end).line_col(source);
+        let start = clamp_offset(source, span.start);
+        let end = clamp_offset(source, span.end).max(start);
+        let (line, col) = Span::new(start, start).line_col(source);
+        let (end_line, end_col) = Span::new(end, end).line_col(source);
         Place {
             line,
             col,
             end_line,
             end_col,
-            start: span.start,
-            end: span.end,
+            start,
+            end,
         }
     }
 }
@@ -230,8 +250,8 @@ pub fn render(diags: &[Diagnostic], source: &str, file_name: &str, color: bool) 
         .with_color(color)
         .with_index_type(IndexType::Byte);
     let clamp = |s: Span| {
-        let a = floor_char(source, s.start);
-        let b = floor_char(source, s.end).max(a);
+        let a = clamp_offset(source, s.start);
+        let b = clamp_offset(source, s.end).max(a);
         a..b
     };
     for d in diags {

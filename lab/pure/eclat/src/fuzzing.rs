@@ -34,11 +34,41 @@ pub fn check(src: &str, catalog: &Catalog) -> Result<(), String> {
         ));
     }
     let _ = c.render(src, "fuzz.eclat", false);
-    let _ = c.report(src, "fuzz.eclat");
+    places_within_the_file(src, &c.report(src, "fuzz.eclat"))?;
     match &c.output {
         Some(p) => run_program(p).map_err(|m| format!("{m}\n{}", p.emit_asm())),
         None => Ok(()),
     }
+}
+
+/// Every place of a report is on a line of the file (never on a line after the last one, for a
+/// file that ends with a newline) and at most just after that line's last character.
+fn places_within_the_file(src: &str, report: &crate::CompileReport) -> Result<(), String> {
+    let lines: Vec<&str> = src.split('\n').collect();
+    // a final newline ends the last line; it does not start another one
+    let last = if src.ends_with('\n') && lines.len() > 1 {
+        lines.len() - 1
+    } else {
+        lines.len()
+    };
+    for d in &report.diagnostics {
+        let places = std::iter::once(&d.span).chain(d.labels.iter().map(|l| &l.span));
+        for p in places {
+            for (line, col) in [(p.line, p.col), (p.end_line, p.end_col)] {
+                let width = lines.get(line.wrapping_sub(1)).map(|l| l.chars().count());
+                match width {
+                    Some(w) if line <= last && col >= 1 && col <= w + 1 => {}
+                    _ => {
+                        return Err(format!(
+                            "{}: {line}:{col} is not in the file ({last} lines)",
+                            d.code
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Links `p` with the models' program IDs and runs every chain on a packet.

@@ -3,7 +3,10 @@
 //! substitution applied to names and to string literals equal to NAME.
 
 use crate::diag::{Diagnostic, Span};
+use indent::{Alias, Level, Pending};
 use std::fmt;
+
+mod indent;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Tok {
@@ -62,16 +65,7 @@ fn keyword(s: &str) -> Option<&'static str> {
 
 /// Lexes `src`. Never fails: problems become diagnostics and the lexer goes on.
 pub fn lex(src: &str, defines: &[(String, String)]) -> (Vec<Token>, Vec<Diagnostic>) {
-    let mut lx = Lexer {
-        src,
-        b: src.as_bytes(),
-        i: 0,
-        toks: Vec::new(),
-        diags: Vec::new(),
-        depth: 0,
-        opens: Vec::new(),
-        indents: vec![0],
-    };
+    let mut lx = Lexer::new(src);
     lx.run();
     let Lexer {
         mut toks,
@@ -91,7 +85,45 @@ struct Lexer<'a> {
     depth: usize,
     /// offsets of the brackets still open
     opens: Vec<usize>,
-    indents: Vec<usize>,
+    /// the open blocks, outermost (top level, width 0) first
+    indents: Vec<Level>,
+    /// the index in `toks` of the current line's first token (None while the line is part of
+    /// a pending indentation mistake)
+    line_first: Option<usize>,
+    /// whether the last line lexed opens a block (ends with `:`, or starts with a block's
+    /// keyword): only then may the next line be indented more
+    prev_opens: bool,
+    /// how much the file's first block is indented more than its header: the file's step
+    step: Option<usize>,
+    /// lines indented to a width that fits no open block, not placed yet: where they belong is
+    /// decided once the next line's width is known (see `indent.rs`)
+    pending: Option<Pending>,
+    /// widths already reported, and the block they were read in: a later line at the same
+    /// width goes to the same block without a second error
+    aliases: Vec<Alias>,
+}
+
+impl<'a> Lexer<'a> {
+    fn new(src: &'a str) -> Self {
+        Lexer {
+            src,
+            b: src.as_bytes(),
+            i: 0,
+            toks: Vec::new(),
+            diags: Vec::new(),
+            depth: 0,
+            opens: Vec::new(),
+            indents: vec![Level {
+                width: 0,
+                head: None,
+            }],
+            line_first: None,
+            prev_opens: false,
+            step: None,
+            pending: None,
+            aliases: Vec::new(),
+        }
+    }
 }
 
 impl Lexer<'_> {
@@ -179,6 +211,11 @@ impl Lexer<'_> {
         if !matches!(self.toks.last().map(|t| &t.tok), Some(Tok::Newline) | None) {
             self.push(Tok::Newline, end, end);
         }
+        self.finish_line();
+        if self.pending.is_some() {
+            // the end of the file is a line at the top level
+            self.place_pending(0, false);
+        }
         while self.indents.len() > 1 {
             self.indents.pop();
             self.push(Tok::Dedent, end, end);
@@ -204,53 +241,6 @@ impl Lexer<'_> {
         }
         self.opens.clear();
         self.depth = 0;
-    }
-
-    /// At the start of a logical line: measures indentation and emits INDENT/DEDENT.
-    /// Returns false for a blank or comment-only line (consumed up to its newline).
-    fn indentation(&mut self) -> bool {
-        let mut width = 0;
-        let mut j = self.i;
-        while j < self.b.len() {
-            match self.b[j] {
-                b' ' => width += 1,
-                b'\t' => width += 4,
-                b'\x0c' | b'\r' => {}
-                _ => break,
-            }
-            j += 1;
-        }
-        if j >= self.b.len() || matches!(self.b[j], b'\n' | b'#') {
-            while j < self.b.len() && self.b[j] != b'\n' {
-                j += 1;
-            }
-            self.i = (j + 1).min(self.b.len());
-            return false;
-        }
-        self.i = j;
-        let top = *self.indents.last().unwrap_or(&0);
-        if width > top {
-            self.indents.push(width);
-            self.push(Tok::Indent, j, j);
-        } else if width < top {
-            while self.indents.len() > 1 && *self.indents.last().unwrap_or(&0) > width {
-                self.indents.pop();
-                self.push(Tok::Dedent, j, j);
-            }
-            if *self.indents.last().unwrap_or(&0) != width {
-                self.diags.push(
-                    Diagnostic::error(
-                        "bad-indentation",
-                        Span::new(j, j + 1),
-                        "unindent does not match any outer indentation level",
-                    )
-                    .with_label("this line")
-                    .with_help("indent it like the block it belongs to (tabs count as 4 spaces)"),
-                );
-                self.indents.push(width);
-            }
-        }
-        true
     }
 
     /// A decimal number with a fraction or an exponent (`1.5`, `.5`, `2.`, `1e3`, `1e-3`) ending
@@ -490,16 +480,7 @@ fn substitute(toks: &mut [Token], diags: &mut Vec<Diagnostic>, defines: &[(Strin
         }
         let replacement = {
             let (vt, vd) = {
-                let mut lx = Lexer {
-                    src: value,
-                    b: value.as_bytes(),
-                    i: 0,
-                    toks: Vec::new(),
-                    diags: Vec::new(),
-                    depth: 0,
-                    opens: Vec::new(),
-                    indents: vec![0],
-                };
+                let mut lx = Lexer::new(value);
                 lx.run();
                 (lx.toks, lx.diags)
             };

@@ -34,6 +34,7 @@ pub fn parse(tokens: &[Token], diags: &mut Vec<Diagnostic>) -> Module {
         eof,
         pending: Vec::new(),
         line_done: false,
+        stray: 0,
     };
     let mut items = Vec::new();
     while !p.at_eof() {
@@ -68,6 +69,9 @@ struct Parser<'t, 'd> {
     /// the last `parse_item` consumed a line that holds no item (a docstring, a statement
     /// reported as misplaced, an empty line): nothing to recover from
     line_done: bool,
+    /// how many indented stretches of top-level lines are open (each reported once, at its
+    /// INDENT): their lines are read as if they were not indented
+    stray: usize,
 }
 
 fn is_upper_const(name: &str) -> bool {
@@ -241,6 +245,17 @@ impl<'t> Parser<'t, '_> {
         }
     }
 
+    /// Whether the line starting here is a top-level item (an import, a `def`, an UPPERCASE
+    /// constant, loader configuration, `attach`, a docstring) rather than a chain's statement.
+    fn at_top_level_line(&self) -> bool {
+        match (self.tok(), &self.peek_at(1).tok) {
+            (Tok::Kw("def" | "from" | "import") | Tok::Str(_) | Tok::Eof, _) => true,
+            (Tok::Name(n), Tok::Sym("=")) => is_upper_const(n),
+            (Tok::Name(_), Tok::Sym("[" | ".")) => true,
+            _ => false,
+        }
+    }
+
     // ---- items ----
 
     fn parse_item(&mut self) -> Option<Item> {
@@ -276,8 +291,33 @@ impl<'t> Parser<'t, '_> {
                 self.error(
                     Diagnostic::error("unexpected-indent", sp, "unexpected indentation")
                         .with_label("this line is indented")
-                        .with_help("top-level lines start in column 1"),
+                        .with_help(
+                            "top-level lines start in column 1; a chain's statements go under \
+                             its `def name():` line",
+                        ),
                 );
+                // the indented lines are read as if they were not: one error for them all
+                self.bump();
+                self.stray += 1;
+                self.line_done = true;
+                None
+            }
+            Tok::Dedent => {
+                // the end of an indented stretch reported at its start (or of a block whose
+                // error was reported): nothing more to say
+                self.bump();
+                self.stray = self.stray.saturating_sub(1);
+                self.line_done = true;
+                None
+            }
+            _ if self.stray > 0 && !self.at_top_level_line() => {
+                // inside a reported indented stretch, a chain's statement (its `def` line
+                // missing or misplaced): checked as a statement, without a second error
+                let mut discarded = Vec::new();
+                if self.parse_stmt(&mut discarded).is_none() {
+                    self.recover_line();
+                }
+                self.line_done = true;
                 None
             }
             Tok::Name(_) if matches!(self.peek_at(1).tok, Tok::Sym("[")) => self.parse_loader_map(),
@@ -568,7 +608,7 @@ impl<'t> Parser<'t, '_> {
                     .with_label("this line should be indented")
                     .with_help("indent the body of `def`, `if`, `while` and `for`; write `pass` for an empty one"),
             );
-            return None;
+            return Some(self.parse_unindented_body());
         }
         self.bump();
         self.depth += 1;
@@ -590,6 +630,57 @@ impl<'t> Parser<'t, '_> {
             self.bump();
         }
         Some(body)
+    }
+
+    /// After `expected-indent`: the body its author forgot to indent, read as if it were (one
+    /// error for it all). A chain's body goes on up to the next top-level line; a nested
+    /// block's up to the end of the enclosing block or the next `elif`/`else`.
+    fn parse_unindented_body(&mut self) -> Vec<Stmt> {
+        let mut body = Vec::new();
+        let top = self.depth == 0;
+        // a level of nesting like an indented body (a chain of unindented headers is as deep)
+        self.depth += 1;
+        loop {
+            let end = match self.tok() {
+                Tok::Eof | Tok::Dedent => true,
+                Tok::Kw("elif" | "else") => !top,
+                _ => top && self.at_top_level_line(),
+            };
+            if end || self.errors >= MAX_ERRORS {
+                break;
+            }
+            let before = self.pos;
+            if self.parse_stmt(&mut body).is_none() {
+                self.recover_line();
+            }
+            if self.pos == before {
+                self.bump();
+            }
+        }
+        self.depth -= 1;
+        body
+    }
+
+    /// After `unexpected-indent` (its INDENT consumed): the lines indented by mistake, read as
+    /// if they were not (one error for them all), up to their DEDENT.
+    fn parse_stray_lines(&mut self, out: &mut Vec<Stmt>) {
+        self.depth += 1;
+        while !matches!(self.tok(), Tok::Dedent | Tok::Eof) {
+            if self.errors >= MAX_ERRORS {
+                break;
+            }
+            let before = self.pos;
+            if self.parse_stmt(out).is_none() {
+                self.recover_line();
+            }
+            if self.pos == before {
+                self.bump();
+            }
+        }
+        self.depth -= 1;
+        if matches!(self.tok(), Tok::Dedent) {
+            self.bump();
+        }
     }
 
     fn parse_stmt(&mut self, out: &mut Vec<Stmt>) -> Option<()> {
@@ -683,9 +774,16 @@ impl<'t> Parser<'t, '_> {
             Tok::Indent => {
                 self.error(
                     Diagnostic::error("unexpected-indent", start, "unexpected indentation")
+                        .with_label("indented more than the line before")
                         .with_help("indent only after a line ending with `:`"),
                 );
-                None
+                if self.depth >= MAX_DEPTH {
+                    // too deep to read on: the caller skips the indented lines
+                    return None;
+                }
+                self.bump();
+                self.parse_stray_lines(out);
+                Some(())
             }
             _ => self.parse_simple_line(out),
         }

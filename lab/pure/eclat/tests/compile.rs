@@ -2759,7 +2759,10 @@ fn an_indented_line_inside_a_chain() {
         .unwrap_or_else(|| panic!("{:?}", c.diagnostics));
     assert_eq!(
         d.help.as_deref(),
-        Some("indent only after a line ending with `:`")
+        Some(
+            "indent only after a line ending with `:`; the compiler reads it as indented by 4 \
+             spaces"
+        )
     );
 }
 
@@ -2860,4 +2863,446 @@ fn program_argument_counts_at_the_register_limit() {
     assert_eq!(hike::MAX_PROG_ARGS, 3);
     assert_eq!(codes(&chain("1, 2, 3")), ["wrong-arg-count"]);
     assert_eq!(codes(&chain("1, 2, 3, 4")), ["too-many-args"]);
+}
+
+/// The syntax tree of `src` whatever its diagnostics, and those diagnostics (lexer and parser).
+fn ast_and_diagnostics(src: &str) -> (String, Vec<eclat::Diagnostic>) {
+    let (t, mut d) = lex(src, &[]);
+    let m = eclat::parser::parse(&t, &mut d);
+    (eclat::ast::dump(&m), d)
+}
+
+/// One indentation mistake is one error, at the mistake, and the rest of the file is read as
+/// its author meant (the syntax tree is the corrected script's): no follow-on error anywhere,
+/// the checker's included. Each case is `(broken, corrected, code, line:col)`.
+#[test]
+fn an_indentation_mistake_is_one_error_and_read_as_meant() {
+    let h = "from programs.hike_default import hike_pass, hike_drop, monitor\n\n";
+    let ddos_broken = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/diagnostics/indent_bad_dedent.eclat"),
+    )
+    .unwrap();
+    let ddos = ddos_broken.replace("\n      hike_drop()\n", "\n        hike_drop()\n");
+    assert_ne!(ddos, ddos_broken);
+    let tail_broken = ddos.replace(
+        "\n    monitor(PASS)\n    hike_pass()\n    return 0\n",
+        "\n  monitor(PASS)\n  hike_pass()\n  return 0\n",
+    );
+    assert_ne!(tail_broken, ddos);
+    let body = |lines: &[&str]| format!("{h}def c():\n{}\n", lines.join("\n"));
+    let cases: Vec<(String, String, &str, &str)> = vec![
+        // the learner's report: lesson 8's solution, one line indented by 6 instead of 8
+        (ddos_broken.clone(), ddos.clone(), "bad-indentation", "34:7"),
+        // the chain's last lines indented by 2 instead of 4: inside the chain, not at top level
+        (tail_broken, ddos.clone(), "bad-indentation", "43:3"),
+        // a statement between an inner block (12) and its enclosing one (8), then a line at 8:
+        // read with that line
+        (
+            body(&[
+                "    u64 : x = monitor(0)",
+                "    if x == 1:",
+                "        if x == 2:",
+                "            monitor(1)",
+                "          monitor(2)",
+                "        monitor(3)",
+                "    hike_pass()",
+            ]),
+            body(&[
+                "    u64 : x = monitor(0)",
+                "    if x == 1:",
+                "        if x == 2:",
+                "            monitor(1)",
+                "        monitor(2)",
+                "        monitor(3)",
+                "    hike_pass()",
+            ]),
+            "bad-indentation",
+            "8:11",
+        ),
+        // `else` between its `if` and the `if`'s body: read with its `if`
+        (
+            body(&[
+                "    u64 : x = monitor(0)",
+                "    if x == 1:",
+                "        monitor(1)",
+                "      else:",
+                "        monitor(2)",
+                "    hike_pass()",
+            ]),
+            body(&[
+                "    u64 : x = monitor(0)",
+                "    if x == 1:",
+                "        monitor(1)",
+                "    else:",
+                "        monitor(2)",
+                "    hike_pass()",
+            ]),
+            "bad-indentation",
+            "7:7",
+        ),
+        // a block header between two levels, followed by its body: the header goes out
+        (
+            body(&[
+                "    u64 : x = monitor(0)",
+                "    if x == 1:",
+                "        monitor(1)",
+                "      if x == 2:",
+                "        monitor(2)",
+                "    hike_pass()",
+            ]),
+            body(&[
+                "    u64 : x = monitor(0)",
+                "    if x == 1:",
+                "        monitor(1)",
+                "    if x == 2:",
+                "        monitor(2)",
+                "    hike_pass()",
+            ]),
+            "bad-indentation",
+            "7:7",
+        ),
+        // the same bad width again after a deeper block: read the same way, no second error
+        // (6 is as near to 8 as to 4, and both fit: the inner block wins)
+        (
+            body(&[
+                "    u64 : x = monitor(0)",
+                "    if x == 1:",
+                "        monitor(1)",
+                "      while x == 2:",
+                "          x = 3",
+                "      monitor(4)",
+                "    hike_pass()",
+            ]),
+            body(&[
+                "    u64 : x = monitor(0)",
+                "    if x == 1:",
+                "        monitor(1)",
+                "        while x == 2:",
+                "            x = 3",
+                "        monitor(4)",
+                "    hike_pass()",
+            ]),
+            "bad-indentation",
+            "7:7",
+        ),
+        // a tab and 2 spaces (6) among lines of 8: read as 8; a tab and 4 spaces is 8, no error
+        (
+            body(&[
+                "    if monitor(0) == 1:",
+                "\t    monitor(1)",
+                "\t  monitor(2)",
+                "        monitor(3)",
+                "    hike_pass()",
+            ]),
+            body(&[
+                "    if monitor(0) == 1:",
+                "        monitor(1)",
+                "        monitor(2)",
+                "        monitor(3)",
+                "    hike_pass()",
+            ]),
+            "bad-indentation",
+            "6:4",
+        ),
+        // lines indented deeper than their block: read as if they were not (x stays declared)
+        (
+            body(&[
+                "    monitor(1)",
+                "        u64 : x = 2",
+                "        monitor(x)",
+                "    monitor(x)",
+                "    hike_pass()",
+            ]),
+            body(&[
+                "    monitor(1)",
+                "    u64 : x = 2",
+                "    monitor(x)",
+                "    monitor(x)",
+                "    hike_pass()",
+            ]),
+            "unexpected-indent",
+            "5:9",
+        ),
+        // an indented top-level line: still read (DROP is defined)
+        (
+            format!("{h}PASS = 0\n  DROP = 1\n\ndef c():\n    monitor(DROP)\n    hike_pass()\n"),
+            format!("{h}PASS = 0\nDROP = 1\n\ndef c():\n    monitor(DROP)\n    hike_pass()\n"),
+            "unexpected-indent",
+            "4:3",
+        ),
+        // an indented `def`: read as the chain it is
+        (
+            format!("{h}  def c():\n      monitor(1)\n      hike_pass()\n"),
+            format!("{h}def c():\n    monitor(1)\n    hike_pass()\n"),
+            "unexpected-indent",
+            "3:3",
+        ),
+        // a chain's body not indented: read as its body up to the next top-level line
+        (
+            format!(
+                "{h}def c():\nmonitor(1)\nhike_pass()\n\nLIMIT = 2\ndef d():\n    hike_pass()\n"
+            ),
+            format!(
+                "{h}def c():\n    monitor(1)\n    hike_pass()\n\nLIMIT = 2\ndef d():\n    hike_pass()\n"
+            ),
+            "expected-indent",
+            "4:1",
+        ),
+        // an `if`'s body not indented: read as its body up to its `else`
+        (
+            body(&[
+                "    u64 : x = monitor(0)",
+                "    if x == 1:",
+                "    monitor(1)",
+                "    else:",
+                "        monitor(2)",
+                "    hike_pass()",
+            ]),
+            body(&[
+                "    u64 : x = monitor(0)",
+                "    if x == 1:",
+                "        monitor(1)",
+                "    else:",
+                "        monitor(2)",
+                "    hike_pass()",
+            ]),
+            "expected-indent",
+            "6:5",
+        ),
+        // a header indented too much, its body at the header's width: the header alone moves
+        (
+            format!("{h}X = 1\n    def c():\n    monitor(X)\n    hike_pass()\n"),
+            format!("{h}X = 1\ndef c():\n    monitor(X)\n    hike_pass()\n"),
+            "unexpected-indent",
+            "4:5",
+        ),
+        (
+            body(&[
+                "    u64 : x = monitor(0)",
+                "        if x == 1:",
+                "        monitor(1)",
+                "    elif x == 2:",
+                "        monitor(2)",
+                "    hike_pass()",
+            ]),
+            body(&[
+                "    u64 : x = monitor(0)",
+                "    if x == 1:",
+                "        monitor(1)",
+                "    elif x == 2:",
+                "        monitor(2)",
+                "    hike_pass()",
+            ]),
+            "unexpected-indent",
+            "5:9",
+        ),
+        // an `else` indented too much (after its `if`'s body): read with its `if`
+        (
+            body(&[
+                "    u64 : x = monitor(0)",
+                "    if x == 1:",
+                "        monitor(1)",
+                "          else:",
+                "        monitor(2)",
+                "    hike_pass()",
+            ]),
+            body(&[
+                "    u64 : x = monitor(0)",
+                "    if x == 1:",
+                "        monitor(1)",
+                "    else:",
+                "        monitor(2)",
+                "    hike_pass()",
+            ]),
+            "unexpected-indent",
+            "7:11",
+        ),
+        // a block's first line indented too much, the others one step (4) under the header:
+        // the block is read at the step
+        (
+            body(&[
+                "    u64 : x = monitor(0)",
+                "    if x == 1:",
+                "            u64 : n = monitor(1)",
+                "        if n == 0:",
+                "            monitor(2)",
+                "        monitor(n)",
+                "    hike_pass()",
+            ]),
+            body(&[
+                "    u64 : x = monitor(0)",
+                "    if x == 1:",
+                "        u64 : n = monitor(1)",
+                "        if n == 0:",
+                "            monitor(2)",
+                "        monitor(n)",
+                "    hike_pass()",
+            ]),
+            "bad-indentation",
+            "7:9",
+        ),
+        // the first line of a body indented less than its header: read as the body
+        (
+            body(&[
+                "    u64 : x = monitor(0)",
+                "    if x == 1:",
+                "        if x == 2:",
+                "      monitor(1)",
+                "            monitor(2)",
+                "    hike_pass()",
+            ]),
+            body(&[
+                "    u64 : x = monitor(0)",
+                "    if x == 1:",
+                "        if x == 2:",
+                "            monitor(1)",
+                "            monitor(2)",
+                "    hike_pass()",
+            ]),
+            "bad-indentation",
+            "7:7",
+        ),
+        // a declaration indented too much at the end of a block: kept for the lines after it
+        (
+            body(&[
+                "    for i in range(2):",
+                "        monitor(i)",
+                "          u64 : n = 1",
+                "    monitor(n)",
+                "    hike_pass()",
+            ]),
+            body(&[
+                "    for i in range(2):",
+                "        monitor(i)",
+                "    u64 : n = 1",
+                "    monitor(n)",
+                "    hike_pass()",
+            ]),
+            "unexpected-indent",
+            "6:11",
+        ),
+    ];
+    for (broken, meant, code, at) in &cases {
+        let c = compile(broken);
+        let shorts: Vec<String> = c
+            .diagnostics
+            .iter()
+            .map(|d| d.short(broken, "t.eclat"))
+            .collect();
+        assert_eq!(
+            shorts,
+            [format!(
+                "t.eclat:{at}: error[{code}]: {}",
+                c.diagnostics[0].message
+            )],
+            "{broken}"
+        );
+        let (tree, _) = ast_and_diagnostics(broken);
+        assert_eq!(tree, ast_of(meant), "read otherwise than meant:\n{broken}");
+        assert!(compile(meant).diagnostics.is_empty(), "{meant}");
+    }
+}
+
+/// The bad dedent's diagnostic names the two blocks it could belong to (labels on their latest
+/// lines), says how it is read (with the line after it, here), and labels the other lines
+/// indented the same way instead of reporting them again.
+#[test]
+fn a_bad_dedent_names_the_blocks_it_could_belong_to() {
+    let src = "def c():\n    if x:\n        a()\n      b()\n      c()\n    d()\n";
+    let (_, d) = lex(src, &[]);
+    assert_eq!(d.len(), 1, "{d:?}");
+    let d = &d[0];
+    assert_eq!(d.label.as_deref(), Some("indented by 6 spaces"));
+    let labels: Vec<(usize, &str)> = d
+        .labels
+        .iter()
+        .map(|l| (l.span.line_col(src).0, l.message.as_str()))
+        .collect();
+    assert_eq!(
+        labels,
+        [
+            (2, "indented by 4 spaces"),
+            (3, "indented by 8 spaces"),
+            (5, "indented the same way: read as indented by 4 spaces"),
+        ]
+    );
+    assert_eq!(
+        d.help.as_deref(),
+        Some(
+            "indent it by 4 or by 8 spaces, like the block it belongs to; the compiler reads it \
+             as indented by 4 spaces"
+        )
+    );
+}
+
+/// No diagnostic points past the end of the file: one at the very end of a file that ends
+/// with a newline (LF or CRLF) is at the end of its last line, in the rendered header, the
+/// one-line form and the JSON places alike.
+#[test]
+fn no_diagnostic_points_past_the_end_of_the_file() {
+    for (src, at, line, col) in [
+        ("def c():\n", 8, 1, 9),
+        ("def c():\r\n", 8, 1, 9),
+        ("def c():\n\n\n", 10, 3, 1),
+        ("def c():", 8, 1, 9),
+    ] {
+        let c = compile(src);
+        let d = c
+            .diagnostics
+            .iter()
+            .find(|d| d.code == "expected-indent")
+            .unwrap_or_else(|| panic!("{src:?}: {:?}", c.diagnostics));
+        assert_eq!(
+            d.span.start,
+            src.len(),
+            "{src:?}: the case is an error at the end"
+        );
+        let p = eclat::Place::of(d.span, src);
+        assert_eq!(
+            (p.line, p.col, p.end_line, p.end_col, p.start, p.end),
+            (line, col, line, col, at, at),
+            "{src:?}"
+        );
+        assert!(
+            d.short(src, "t.eclat")
+                .starts_with(&format!("t.eclat:{line}:{col}:"))
+        );
+        assert!(
+            c.render(src, "t.eclat", false)
+                .contains(&format!("t.eclat:{line}:{col} ]")),
+            "{src:?}: {}",
+            c.render(src, "t.eclat", false)
+        );
+    }
+}
+
+/// The parser's own recovery for an INDENT where no block starts (the lexer places almost
+/// every over-indented line itself; an indented stretch it leaves to the parser is reported
+/// once there and read as if it were not indented).
+#[test]
+fn the_parser_reads_a_stray_indented_stretch_as_not_indented() {
+    let src = "from programs.hike_default import hike_pass, monitor\ndef c():\n    u64 : x = 2\n    monitor(x)\n    hike_pass()\n";
+    let (mut toks, d) = lex(src, &[]);
+    assert!(d.is_empty(), "{d:?}");
+    let at = |toks: &[eclat::lexer::Token], name: &str| {
+        toks.iter()
+            .rposition(|t| t.tok == Tok::Name(name.into()))
+            .unwrap()
+    };
+    let (x, pass) = (at(&toks, "u64"), at(&toks, "hike_pass"));
+    let indent = |tok: Tok, t: &eclat::lexer::Token| eclat::lexer::Token {
+        tok,
+        span: eclat::Span::new(t.span.start, t.span.start),
+    };
+    // u64 and monitor as if indented more than the line before, hike_pass not
+    let dedent = indent(Tok::Dedent, &toks[pass]);
+    toks.insert(pass, dedent);
+    let stray = indent(Tok::Indent, &toks[x]);
+    toks.insert(x, stray);
+    let mut d = Vec::new();
+    let m = eclat::parser::parse(&toks, &mut d);
+    let codes: Vec<&str> = d.iter().map(|d| d.code).collect();
+    assert_eq!(codes, ["unexpected-indent"]);
+    assert_eq!(eclat::ast::dump(&m), ast_of(src));
 }

@@ -153,3 +153,71 @@ fn diagnostics() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// One indentation mistake is one error: every line of every script in tests/corpus and
+/// tests/scripts indented by -6..+6 spaces in turn, each changed script compiled, and how many
+/// errors each gets counted. The golden file holds the counts and every change that gets more
+/// than one error, with its errors (a change that leaves the script valid gets none: the line
+/// moved to another block).
+#[test]
+fn indentation_mistakes() {
+    let catalog = hike::catalog::Catalog::reference();
+    let mut counts = std::collections::BTreeMap::new();
+    let mut more = String::new();
+    for sub in ["corpus", "scripts"] {
+        for (stem, src) in sources(sub) {
+            let lines: Vec<&str> = src.split('\n').collect();
+            for (i, line) in lines.iter().enumerate() {
+                let text = line.trim_start_matches(' ');
+                if text.is_empty() || text.starts_with('#') {
+                    continue;
+                }
+                let width = line.len() - text.len();
+                for delta in [-6i32, -3, -2, -1, 1, 2, 3, 4, 6] {
+                    let Some(w) = width.checked_add_signed(delta as isize) else {
+                        continue;
+                    };
+                    let mut changed = lines.clone();
+                    let moved = format!("{}{text}", " ".repeat(w));
+                    changed[i] = &moved;
+                    let changed = changed.join("\n");
+                    let c = eclat::compile(&changed, "x.eclat", &catalog, &defines());
+                    let errors: Vec<String> = c
+                        .diagnostics
+                        .iter()
+                        .filter(|d| d.is_error())
+                        .map(|d| {
+                            let (l, col) = d.span.line_col(&changed);
+                            format!("{} {l}:{col}", d.code)
+                        })
+                        .collect();
+                    *counts.entry(errors.len()).or_insert(0) += 1;
+                    if errors.len() > 1 {
+                        more.push_str(&format!(
+                            "{sub}/{stem}.eclat:{} {delta:+}: {}\n",
+                            i + 1,
+                            errors.join(", ")
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    let counts: Vec<String> = counts
+        .iter()
+        .map(|(errors, n)| match errors {
+            0 => format!("no error (still valid): {n}"),
+            1 => format!("1 error: {n}"),
+            e => format!("{e} errors: {n}"),
+        })
+        .collect();
+    let text = format!(
+        "# lines of tests/corpus and tests/scripts indented by -6..+6 spaces, one at a time\n\
+         {}\n{more}",
+        counts.join("; ")
+    );
+    let failures: Vec<String> = check("indentation_mistakes.txt", &text)
+        .into_iter()
+        .collect();
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
