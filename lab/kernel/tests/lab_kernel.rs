@@ -878,28 +878,42 @@ fn a_process_probes_are_listed_once_attached() {
     );
 }
 
+/// A folder of a test's own pins below the lab's `maps/` (made here, not through the lab's
+/// journal, so the lab's reset leaves it): its pins and folders removed when dropped, the
+/// instance's root with them when empty, even after a failure.
+struct TestPins(std::path::PathBuf, std::path::PathBuf);
+
+impl TestPins {
+    fn new(lab: &Lab, name: &str) -> Self {
+        let dir = TestPins(
+            lab.env.bpffs_root.join("maps").join(name),
+            lab.env.bpffs_root.clone(),
+        );
+        std::fs::create_dir_all(&dir.0).unwrap();
+        dir
+    }
+}
+
+impl Drop for TestPins {
+    fn drop(&mut self) {
+        if let Ok(rd) = std::fs::read_dir(&self.0) {
+            for e in rd.flatten() {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+        for d in [self.0.as_path(), &self.1.join("maps"), &self.1] {
+            let _ = std::fs::remove_dir(d);
+        }
+    }
+}
+
 /// The TUI's panels keep their maps open between readings (`maps::OpenMap`): the pin's
 /// identity tells them when the name pins another map (a reload pins its maps anew), and
 /// until then a reading needs no pin lookup.
 #[test]
 fn an_open_map_notices_a_map_pinned_anew_under_its_name() {
     let lab = Lab::new("openmap");
-    // the test's own folders (made here, not through the lab's journal, so the lab's reset
-    // leaves them): removed when empty, the instance's root with them, even after a failure
-    struct Gone(std::path::PathBuf, std::path::PathBuf);
-    impl Drop for Gone {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_file(self.0.join("m"));
-            for d in [self.0.as_path(), &self.1.join("maps"), &self.1] {
-                let _ = std::fs::remove_dir(d);
-            }
-        }
-    }
-    let dir = Gone(
-        lab.env.bpffs_root.join("maps/openmap-test"),
-        lab.env.bpffs_root.clone(),
-    );
-    std::fs::create_dir_all(&dir.0).unwrap();
+    let dir = TestPins::new(&lab, "openmap-test");
     let pin = dir.0.join("m");
     let create = || {
         let st = std::process::Command::new("bpftool")
@@ -1036,24 +1050,7 @@ fn prog_count_is_bpftools() {
 fn a_batched_dump_reads_what_the_key_walk_reads() {
     use maps::Walk;
     let lab = Lab::new("batch");
-    struct Gone(std::path::PathBuf, std::path::PathBuf);
-    impl Drop for Gone {
-        fn drop(&mut self) {
-            if let Ok(rd) = std::fs::read_dir(&self.0) {
-                for e in rd.flatten() {
-                    let _ = std::fs::remove_file(e.path());
-                }
-            }
-            for d in [self.0.as_path(), &self.1.join("maps"), &self.1] {
-                let _ = std::fs::remove_dir(d);
-            }
-        }
-    }
-    let dir = Gone(
-        lab.env.bpffs_root.join("maps/batch-test"),
-        lab.env.bpffs_root.clone(),
-    );
-    std::fs::create_dir_all(&dir.0).unwrap();
+    let dir = TestPins::new(&lab, "batch-test");
     let base = lab.env.bpffs_root.join("maps");
     // (type, key size, value size, max entries, entries written)
     let cases: &[(&str, u32, u32, u32, u32)] = &[

@@ -1291,6 +1291,18 @@ fn started_then_queued(a: &App, fx: &[Effect]) -> Vec<String> {
     lines
 }
 
+/// An app on lesson `id` whose progress says step `step` (from 0), as root, started: a
+/// lesson resumed there.
+fn resumed_at(id: &str, step: usize) -> App {
+    let l = lessons::find(id).unwrap();
+    let mut p = Progress::default();
+    ProgressOp::Step(l.id.clone(), step).apply(&mut p);
+    let mut a =
+        App::new(l, true, Theme { color: false }, (120, 40), Instant::now()).with_progress(p);
+    a.start();
+    a
+}
+
 /// A lesson resumed at a late step brings the lab to where its earlier steps leave it:
 /// the topology (made anew when it was up already: what was there is not what the steps
 /// made), then the earlier steps' loads, attachments, wires and map values, in order, and
@@ -1302,15 +1314,6 @@ fn a_resumed_lesson_runs_again_the_steps_that_made_its_lab() {
         topology: None,
         nodes: vec![],
         complete: true,
-    };
-    let resumed = |id: &str, step: usize| {
-        let l = lessons::find(id).unwrap();
-        let mut p = Progress::default();
-        ProgressOp::Step(l.id.clone(), step).apply(&mut p);
-        let mut a =
-            App::new(l, true, Theme { color: false }, (120, 40), Instant::now()).with_progress(p);
-        a.start();
-        a
     };
     let cases: [(&str, usize, &str, &[&str]); 4] = [
         (
@@ -1357,7 +1360,7 @@ fn a_resumed_lesson_runs_again_the_steps_that_made_its_lab() {
         ),
     ];
     for (id, step, topo, want) in cases {
-        let mut a = resumed(id, step);
+        let mut a = resumed_at(id, step);
         let step_line = a.lesson.steps[step].run.clone().unwrap_or_default();
         let fx = update(&mut a, Event::Topo(Ok(none.clone())));
         let lines = started_then_queued(&a, &fx);
@@ -1382,7 +1385,7 @@ fn a_resumed_lesson_runs_again_the_steps_that_made_its_lab() {
         );
         // its topology up already (made by another lesson or session): made anew, then the
         // same steps
-        let mut a = resumed(id, step);
+        let mut a = resumed_at(id, step);
         let fx = update(&mut a, Event::Topo(Ok(fake::status_of(topo, &[]))));
         let lines = started_then_queued(&a, &fx);
         assert_eq!(
@@ -1397,17 +1400,17 @@ fn a_resumed_lesson_runs_again_the_steps_that_made_its_lab() {
         } else {
             "lb-lab"
         };
-        let mut a = resumed(id, step);
+        let mut a = resumed_at(id, step);
         let fx = update(&mut a, Event::Topo(Ok(fake::status_of(other, &[]))));
         let lines = started_then_queued(&a, &fx);
         assert_eq!(lines[0], format!("topo up {topo} --replace"), "lesson {id}");
     }
     // resumed on lesson 5's last step, the exercise the keys act on is the firewall the
     // steps before it loaded (it was the first exercise, fail-closed)
-    let a = resumed("5", 20);
+    let a = resumed_at("5", 20);
     assert_eq!(a.current_exercise().unwrap().id, "insert-firewall");
     // at a step before anything was loaded: nothing runs again, the topology stays
-    let mut a = resumed("3", 1);
+    let mut a = resumed_at("3", 1);
     let fx = update(&mut a, Event::Topo(Ok(fake::status_of("hike-lab", &[]))));
     assert!(started_then_queued(&a, &fx).is_empty());
 }
@@ -1418,15 +1421,6 @@ fn a_resumed_lesson_runs_again_the_steps_that_made_its_lab() {
 /// step failed and what to do. A replay that goes through says nothing more.
 #[test]
 fn a_resumed_lesson_stops_at_the_first_step_that_fails_again() {
-    let resumed = |id: &str, step: usize| {
-        let l = lessons::find(id).unwrap();
-        let mut p = Progress::default();
-        ProgressOp::Step(l.id.clone(), step).apply(&mut p);
-        let mut a =
-            App::new(l, true, Theme { color: false }, (120, 40), Instant::now()).with_progress(p);
-        a.start();
-        a
-    };
     let replayed = |a: &App| {
         a.queue
             .iter()
@@ -1442,7 +1436,7 @@ fn a_resumed_lesson_stops_at_the_first_step_that_fails_again() {
         })
     };
     // lesson 4 at step 13: its topology anew, then six commands
-    let mut a = resumed("4", 12);
+    let mut a = resumed_at("4", 12);
     let fx = update(&mut a, Event::Topo(Ok(fake::status_of("lb-lab", &[]))));
     let first = started_then_queued(&a, &fx);
     assert_eq!(first.len(), 7, "{first:?}");
