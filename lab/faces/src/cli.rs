@@ -111,7 +111,7 @@ pub fn run(lab: Lab, cmd: Cmd, json: bool, rt: &Runtime) -> ExitCode {
                 if json {
                     println!("{}", render::error_json(&e));
                 } else {
-                    eprintln!("error: {}", render::error(&e));
+                    eprintln!("{}", render::error_message(&render::error(&e)));
                 }
                 ExitCode::from(2)
             }

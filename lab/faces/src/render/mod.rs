@@ -223,6 +223,29 @@ pub fn error(e: &anyhow::Error) -> String {
     format!("{e:#}")
 }
 
+/// An error as a line for people: `error: TEXT`, except a compiler's report, whose first line
+/// says it already (`[syntax] Error: expected ...`; it read `error: [syntax] Error: ...`).
+pub fn error_message(text: &str) -> String {
+    if is_report(text) {
+        text.to_string()
+    } else {
+        format!("error: {text}")
+    }
+}
+
+/// Does `text` start as the compiler's reports do (`[code] Error: `, or `Error: `)?
+fn is_report(text: &str) -> bool {
+    let first = text.lines().next().unwrap_or_default();
+    first.starts_with("Error: ")
+        || first.strip_prefix('[').is_some_and(|r| {
+            r.split_once("] ").is_some_and(|(code, rest)| {
+                !code.is_empty()
+                    && code.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                    && rest.starts_with("Error: ")
+            })
+        })
+}
+
 /// The JSON of an error: `{"error": text}`, with the structured diagnostics of a script that
 /// does not compile and the report of a rejected build.
 pub fn error_json(e: &anyhow::Error) -> serde_json::Value {
@@ -277,6 +300,25 @@ pub fn columns(rows: &[Vec<String>]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A compile error's report says `Error:` itself: it is not prefixed with a second
+    /// `error:` (`error: [syntax] Error: expected ...`); any other error is.
+    #[test]
+    fn a_compilers_report_gets_no_second_error_prefix() {
+        let src = "from programs.hike_default import hike_pass\ndef c():\n    hike_pas()\n";
+        let c = eclat::compile(src, "t.eclat", &hike::catalog::Catalog::reference(), &[]);
+        let report = c.render(src, "t.eclat", false);
+        assert!(report.starts_with("[unknown-function] Error: "), "{report}");
+        assert_eq!(error_message(&report), report);
+        assert_eq!(
+            error_message("no topology is up"),
+            "error: no topology is up"
+        );
+        assert_eq!(
+            error_message("[not a report] of anything"),
+            "error: [not a report] of anything"
+        );
+    }
 
     /// One rule for every rate: `10/s` is never also `10.0/s` elsewhere.
     #[test]

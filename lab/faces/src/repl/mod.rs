@@ -133,7 +133,7 @@ async fn run_one(lab: &Lab, cmd: Cmd, json: bool) -> String {
         Ok(reply) => render::reply(&reply),
         Err(e) if eclat_service::is_stopped(&e) => "stopped".into(),
         Err(e) if json => render::error_json(&e).to_string(),
-        Err(e) => format!("error: {}", render::error(&e)),
+        Err(e) => render::error_message(&render::error(&e)),
     }
 }
 

@@ -397,7 +397,7 @@ impl App {
         } else {
             match result {
                 Err(e) if e.stopped => self.info(format!("stopped `{}`", j.label)),
-                Err(e) => self.push(LogKind::Error, format!("error: {}", e.text)),
+                Err(e) => self.push(LogKind::Error, crate::render::error_message(&e.text)),
                 Ok(r) => {
                     let text = crate::render::reply(&r);
                     if r.exit_code() != 0 {
