@@ -344,6 +344,7 @@ pub fn delete_user(prefix: &str, l: &Learner) -> Result<bool> {
 /// which runs as root): pids.
 pub fn processes_of(uid: u32) -> Vec<i32> {
     let me = std::process::id() as i32;
+    let sudo_uid = format!("SUDO_UID={uid}");
     let mut out = Vec::new();
     let Ok(dir) = std::fs::read_dir("/proc") else {
         return out;
@@ -356,24 +357,17 @@ pub fn processes_of(uid: u32) -> Vec<i32> {
             continue;
         }
         let p = e.path();
-        let Ok(meta) = std::fs::metadata(&p) else {
+        // any of its user ids (real, effective, saved, file system): sudo, setuid root, keeps
+        // the learner's as its real one, and `userdel` refuses while it runs
+        let Ok(status) = std::fs::read_to_string(p.join("status")) else {
             continue;
         };
-        // any of its user ids: sudo, setuid root, keeps the learner's as its real one (its
-        // /proc folder is root's), and `userdel` refuses while it runs
-        let uids = std::fs::read_to_string(p.join("status"))
-            .ok()
-            .and_then(|st| {
-                st.lines()
-                    .find_map(|l| l.strip_prefix("Uid:"))
-                    .map(|v| v.split_whitespace().map(str::to_string).collect::<Vec<_>>())
-            });
-        let theirs = meta.uid() == uid
-            || uids.is_some_and(|ids| ids.iter().any(|i| *i == uid.to_string()))
-            || std::fs::read(p.join("environ")).is_ok_and(|env| {
-                let want = format!("SUDO_UID={uid}");
-                env.split(|b| *b == 0).any(|v| v == want.as_bytes())
-            });
+        let theirs = status
+            .lines()
+            .find_map(|l| l.strip_prefix("Uid:"))
+            .is_some_and(|ids| ids.split_whitespace().any(|i| i.parse() == Ok(uid)))
+            || std::fs::read(p.join("environ"))
+                .is_ok_and(|env| env.split(|b| *b == 0).any(|v| v == sudo_uid.as_bytes()));
         if theirs {
             out.push(pid);
         }

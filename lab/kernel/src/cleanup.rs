@@ -93,12 +93,19 @@ fn remove_entries(
     entries: Vec<Entry>,
     report: &mut CleanupReport,
 ) -> Result<(), JournalError> {
+    // the nodes whose namespaces go: what was attached to their interfaces went with them
+    let mut nodes = Vec::new();
     // pins before directories, namespaces last: the reverse of creation order
     for e in entries.into_iter().rev() {
         match remove_one(env, &e.res) {
             Ok(true) => {
                 report.removed.push(e.res.to_string());
                 journal.del(&e.res)?;
+                if let Resource::Netns { name, .. } = &e.res
+                    && let Some(node) = name.strip_prefix(&env.ns_prefix)
+                {
+                    nodes.push(node.to_string());
+                }
             }
             Ok(false) => {
                 // already gone, or no longer the lab's (another inode): forget it
@@ -115,7 +122,9 @@ fn remove_entries(
             Err(why) => report.kept.push(format!("{}: {why}", e.res)),
         }
     }
-    Ok(())
+    // a link pinned by another owner (a shell's attachment in a session's namespace, kept as
+    // persistent) would say attached where nothing is
+    crate::xdp::forget_links_of(env, journal, &nodes)
 }
 
 /// Removes the pins and folders below `root` that this process recorded as provisional and
@@ -201,9 +210,7 @@ pub fn recover(env: &LabEnv, journal: &mut Journal) -> Result<CleanupReport, Jou
     let had_netns = leftovers
         .iter()
         .any(|e| matches!(e.res, Resource::Netns { .. }));
-    let nodes = nodes_of(env, &leftovers);
     remove_entries(env, journal, leftovers, &mut report)?;
-    crate::xdp::forget_links_of(env, journal, &nodes)?;
     if had_netns && !any_netns_left(env, journal)? {
         let _ = std::fs::remove_file(env.topology_state_path());
     }
@@ -240,28 +247,13 @@ pub fn end_session(env: &LabEnv, journal: &mut Journal) -> Result<CleanupReport,
         .collect();
     let mut report = CleanupReport::default();
     let had_netns = mine.iter().any(|e| matches!(e.res, Resource::Netns { .. }));
-    let nodes = nodes_of(env, &mine);
     remove_entries(env, journal, mine, &mut report)?;
-    // what a shell attached in the session's namespaces (a persistent link, kept above)
-    // went with their devices: its pin would say attached where nothing is
-    crate::xdp::forget_links_of(env, journal, &nodes)?;
     if had_netns && !any_netns_left(env, journal)? {
         let _ = std::fs::remove_file(env.topology_state_path());
     }
     tidy(env, journal)?;
     journal.compact()?;
     Ok(report)
-}
-
-/// The nodes whose namespaces `entries` record.
-fn nodes_of(env: &LabEnv, entries: &[Entry]) -> Vec<String> {
-    entries
-        .iter()
-        .filter_map(|e| match &e.res {
-            Resource::Netns { name, .. } => name.strip_prefix(&env.ns_prefix).map(str::to_string),
-            _ => None,
-        })
-        .collect()
 }
 
 fn any_netns_left(_env: &LabEnv, journal: &Journal) -> Result<bool, JournalError> {

@@ -568,7 +568,7 @@ fn in_batches(s: &Shape, data: &MapData, limit: usize) -> Result<Option<Vec<Row>
 /// The first `limit` entries, key after key.
 fn key_by_key(s: &Shape, data: &MapData, limit: usize) -> Result<Vec<Row>, MapError> {
     let fd = data.fd();
-    let mut raw = vec![0u8; s.value_len().max(s.stride * s.ncpu)];
+    let mut raw = vec![0u8; s.stride * s.ncpu];
     let mut rows = Vec::new();
     let mut key: Option<Vec<u8>> = None;
     let mut next = vec![0u8; s.ks];

@@ -464,6 +464,9 @@ pub fn forget_links_of(
     journal: &mut Journal,
     nodes: &[String],
 ) -> Result<(), JournalError> {
+    if nodes.is_empty() {
+        return Ok(());
+    }
     for a in attachments(env)
         .into_iter()
         .filter(|a| nodes.contains(&a.node))
