@@ -546,6 +546,24 @@ pub fn reset(r: &ResetReport) -> String {
     text
 }
 
+/// `reset` in a line, for the tutorial emptying the lab for a lesson opened from another
+/// (every pin it removed would fill its event log); what could not be removed is listed as
+/// `reset` lists it.
+pub fn reset_brief(r: &ResetReport) -> String {
+    let mut text = if r.removed.is_empty() {
+        "the lab was empty already".to_string()
+    } else {
+        format!(
+            "removed {} the lab had created: the lab is empty",
+            count_of(r.removed.len(), "object", "objects")
+        )
+    };
+    for k in &r.kept {
+        text.push_str(&format!("\n  could not remove {k}"));
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

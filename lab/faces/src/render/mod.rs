@@ -12,7 +12,7 @@ use eclat_service::modules::{BuildReport, Rejected};
 use eclat_service::scripts::CompileFailed;
 
 use crate::commands::{Reply, Update};
-pub use lab::format_status;
+pub use lab::{format_status, reset_brief};
 
 /// `n` and the noun in the right number: "1 entry", "3 entries".
 pub fn count_of(n: usize, one: &str, many: &str) -> String {

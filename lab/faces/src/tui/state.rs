@@ -205,9 +205,13 @@ pub enum Queued {
     },
 }
 
-/// What a replayed command makes again for a resumed lesson.
+/// What a command the TUI runs to make a lesson's lab is for: a lesson opened from another
+/// is emptied first; a resumed one gets its topology anew and its earlier steps again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Replayed {
+    /// the lab emptied (`reset`) for a lesson opened from another one: what that lesson
+    /// made (its programs, scripts, maps and their counters) is not this one's
+    Emptied,
     /// the lesson's topology, anew
     Topology,
     /// the command of this step (from 1)
@@ -403,6 +407,11 @@ pub struct App {
     pub finishing: Vec<JobId>,
     /// the lesson was opened or resumed: its topology is brought up once the lab's is known
     pub topo_wanted: bool,
+    /// a lesson opened from another one: the lab is being emptied (`Replayed::Emptied`) so
+    /// that the lesson starts from its own state. Until that ends the panels read nothing and
+    /// the trace is not shown (what they would show is the other lesson's, under this one's
+    /// labels), and the lesson's topology waits
+    pub lab_emptying: bool,
     pub overlay: Option<Overlay>,
     /// the lesson uses HIKe chains: the chain-trace timeline is shown
     pub uses_chains: bool,
@@ -497,6 +506,7 @@ impl App {
             queue: VecDeque::new(),
             finishing: Vec::new(),
             topo_wanted: false,
+            lab_emptying: false,
             overlay: None,
             uses_chains: uses_chains(&lesson),
             trace: VecDeque::new(),
@@ -543,14 +553,7 @@ impl App {
             .get(&self.lesson.id)
             .map_or(0, |l| l.step)
             .min(n.saturating_sub(1));
-        // the exercise the current step is about, or the last one a step before it was
-        // about (resumed on lesson 5's last step, `e` is the firewall the steps just
-        // loaded, not the first exercise), else the first one not passed yet
-        self.exercise = (0..=self.step)
-            .rev()
-            .find_map(|i| self.step_exercise(i))
-            .and_then(|e| self.lesson.exercises.iter().position(|x| x.id == e))
-            .or_else(|| self.pick_exercise());
+        self.exercise = self.exercise_of_step(self.step);
         self.relabel_panels();
         self.follow_step();
     }
@@ -569,6 +572,26 @@ impl App {
                 ) => exercise,
                 _ => None,
             })
+    }
+
+    /// The exercise of step `step` (an index into `lesson.exercises`), which the header names
+    /// and the keys act on: the one the step's command checks or hints, else the last one a
+    /// step before it named (resumed on lesson 5's last step, `e` is the firewall the steps
+    /// just loaded, not the first exercise), else the first one a later step names, else the
+    /// first not passed yet. A function of the step alone: resumed at a step, or arrived at
+    /// with n or p from anywhere, the header names the same exercise (moving back from lesson
+    /// 8's `sampling` step to its burst kept `sampling` over a step about `blacklist-code`).
+    pub fn exercise_of_step(&self, step: usize) -> Option<usize> {
+        let named = |i: usize| {
+            self.step_exercise(i)
+                .and_then(|e| self.lesson.exercises.iter().position(|x| x.id == e))
+        };
+        let step = step.min(self.lesson.steps.len().saturating_sub(1));
+        (0..=step)
+            .rev()
+            .find_map(named)
+            .or_else(|| (step + 1..self.lesson.steps.len()).find_map(named))
+            .or_else(|| self.pick_exercise())
     }
 
     /// The first exercise not passed yet, else the first.

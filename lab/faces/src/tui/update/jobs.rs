@@ -176,6 +176,10 @@ impl App {
         self.queue.retain(|q| !matches!(q, Queued::Replay { .. }));
         let dropped = before - self.queue.len();
         let what = match of {
+            Replayed::Emptied => format!(
+                "the lab could not be emptied of what other lessons made{}",
+                if stopped { " (stopped)" } else { "" }
+            ),
             Replayed::Topology => format!(
                 "its topology could not be made anew{}",
                 if stopped { " (stopped)" } else { "" }
@@ -196,6 +200,9 @@ impl App {
             ),
             Replayed::Topology => "Fix what it says, then press r on the lesson's first step;                                    or x resets the lab"
                 .to_string(),
+            Replayed::Emptied => {
+                "Its panels may show what other lessons counted; `reset` empties the lab".into()
+            }
         };
         self.push(
             LogKind::Error,
@@ -359,6 +366,9 @@ impl App {
             Err(_) => true,
         });
         let stopped = matches!(&result, Err(e) if e.stopped);
+        // the lab emptied for a lesson opened from another one: all of it
+        let emptied = j.replay == Some(Replayed::Emptied)
+            && matches!(&result, Ok(r) if matches!(&**r, Reply::Reset(rep) if rep.kept.is_empty()));
         if matches!(&result, Err(e) if e.finishing) {
             self.finishing.push(job);
         }
@@ -399,7 +409,13 @@ impl App {
                 Err(e) if e.stopped => self.info(format!("stopped `{}`", j.label)),
                 Err(e) => self.push(LogKind::Error, crate::render::error_message(&e.text)),
                 Ok(r) => {
-                    let text = crate::render::reply(&r);
+                    let text = match (&*r, j.replay) {
+                        // every pin it removed would fill the log: how many
+                        (Reply::Reset(rep), Some(Replayed::Emptied)) => {
+                            crate::render::reset_brief(rep)
+                        }
+                        _ => crate::render::reply(&r),
+                    };
                     if r.exit_code() != 0 {
                         self.push(
                             LogKind::Warn,
@@ -419,6 +435,9 @@ impl App {
         }
         if let Some(of) = replay_failed {
             self.replay_failed(of, stopped);
+        }
+        if j.replay == Some(Replayed::Emptied) {
+            self.lab_emptied(emptied, stopped, fx);
         }
         self.log_scroll = 0;
         if self.privileged {

@@ -34,8 +34,12 @@ impl App {
         op.apply(&mut self.progress);
         fx.push(Effect::SaveProgress(op));
     }
-    /// Opens another lesson at the step the learner left it on.
+    /// Opens another lesson at the step the learner left it on, from an empty lab: what the
+    /// lesson left behind made (its topology, programs, scripts, cubes and maps, whose
+    /// counters its panels would show under this lesson's labels) is removed first (`reset`),
+    /// then the lesson's topology comes up as for a resumed lesson (`ensure_topology`).
     pub(crate) fn open_lesson(&mut self, lesson: Lesson, fx: &mut Vec<Effect>) {
+        let left = self.lesson.number;
         self.blocks = markdown::parse(&lesson.text);
         self.panels = panels_of(&lesson);
         self.maps_scroll = 0;
@@ -66,7 +70,50 @@ impl App {
             self.step + 1,
             self.lesson.steps.len()
         ));
+        if self.privileged {
+            // the background traffic went to the other lesson's lab
+            if let Some(t) = self.traffic {
+                fx.push(Effect::Stop(t));
+            }
+            self.info(format!(
+                "lesson {} starts from an empty lab: what lesson {left} made (topology, \
+                 programs, scripts, maps and their counters) is removed first",
+                self.lesson.number
+            ));
+            match commands::parse_line("reset") {
+                Ok(Some(cmd)) => {
+                    self.lab_emptying = true;
+                    self.enqueue(
+                        Queued::Replay {
+                            line: "reset".into(),
+                            cmd,
+                            of: Replayed::Emptied,
+                        },
+                        fx,
+                    );
+                }
+                _ => self.push(LogKind::Error, "internal error: cannot parse `reset`"),
+            }
+        }
         self.topo_wanted = true;
+        self.ensure_topology(fx);
+    }
+    /// The lab was emptied for this lesson (or could not be): its panels read again, and its
+    /// topology comes up as the lesson needs it. `emptied`: nothing of the lab is left (no
+    /// topology either: what the sampler would say next).
+    pub(crate) fn lab_emptied(&mut self, emptied: bool, stopped: bool, fx: &mut Vec<Effect>) {
+        self.lab_emptying = false;
+        if emptied {
+            self.topo = TopoView::Status(eclat_kernel::topo::Status {
+                topology: None,
+                nodes: vec![],
+                complete: true,
+            });
+        }
+        if stopped {
+            // the learner stopped it: nothing more is done for them
+            self.topo_wanted = false;
+        }
         self.ensure_topology(fx);
     }
     /// The step of this lesson that brings its own topology up (`topo up [NAME]`).
@@ -106,7 +153,7 @@ impl App {
     /// lesson or session left there is not what these steps expect), then their commands
     /// run again in order, and the log says so.
     pub(crate) fn ensure_topology(&mut self, fx: &mut Vec<Effect>) {
-        if !self.topo_wanted {
+        if !self.topo_wanted || self.lab_emptying {
             return;
         }
         let up = match &self.topo {
@@ -215,15 +262,17 @@ impl App {
             }
             self.follow_step();
             self.save(ProgressOp::Step(self.lesson.id.clone(), step), fx);
-            // a step about another exercise of this lesson makes it the current one
-            if let Some(e) = self.step_exercise(step) {
-                self.switch_exercise(&e, fx);
-            }
+            // the step's exercise becomes the current one, whichever way the learner came
+            self.switch_to_exercise(self.exercise_of_step(step), fx);
         }
     }
     /// Makes the exercise `id` of this lesson the one the keys act on (and watched).
     pub(crate) fn switch_exercise(&mut self, id: &str, fx: &mut Vec<Effect>) {
         let i = self.lesson.exercises.iter().position(|x| x.id == id);
+        self.switch_to_exercise(i, fx);
+    }
+    /// Makes exercise `i` of this lesson the one the keys act on (and watched).
+    pub(crate) fn switch_to_exercise(&mut self, i: Option<usize>, fx: &mut Vec<Effect>) {
         if i.is_some() && i != self.exercise {
             self.exercise = i;
             self.relabel_panels();
@@ -297,8 +346,16 @@ impl App {
             return;
         };
         if self.exercise != Some(i) {
-            self.exercise = Some(i);
-            self.relabel_panels();
+            // the learner moved on to a step of another exercise while it ran: the report is
+            // in the log (`JobDone`) and a pass is remembered, but the header and the check
+            // panel stay with the exercise of the step the learner is on
+            if done.report.passed {
+                self.save(
+                    ProgressOp::Passed(self.lesson.id.clone(), done.report.exercise.clone()),
+                    fx,
+                );
+            }
+            return;
         }
         if done.report.passed {
             let was = self.exercise_passed();

@@ -162,6 +162,8 @@ pub fn update(app: &mut App, ev: Event) -> Vec<Effect> {
                 app.relabel_panels();
             }
         }
+        // the chains of the lesson left behind, until its lab is emptied
+        Event::Trace(TraceItem::Event { .. }) if app.lab_emptying => {}
         Event::Trace(TraceItem::Event { event, line }) => {
             app.trace_status = None;
             // a `chain trace` running on the command line shows the same lines: once is enough
@@ -175,6 +177,8 @@ pub fn update(app: &mut App, ev: Event) -> Vec<Effect> {
             app.finishing.retain(|j| *j != job);
             app.run_queued(&mut fx);
         }
+        // read before the lab was emptied: another lesson's maps
+        Event::Maps(_) if app.lab_emptying => {}
         Event::Maps(s) => app.on_maps(s),
         Event::Topo(r) => {
             app.topo = match r {
@@ -240,10 +244,11 @@ impl App {
             fx.push(Effect::Poll(want));
         }
     }
-    /// The maps to poll: the panels', when they are on screen and the lab can read maps.
+    /// The maps to poll: the panels', when they are on screen and the lab can read maps (and
+    /// holds this lesson's: not while it is emptied for it).
     pub fn wanted_polling(&self) -> Vec<String> {
         let r = self.regions();
-        if !self.privileged || r.maps.is_none() {
+        if !self.privileged || r.maps.is_none() || self.lab_emptying {
             return vec![];
         }
         self.panels.iter().map(|p| p.spec.name.clone()).collect()

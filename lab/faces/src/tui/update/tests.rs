@@ -770,6 +770,10 @@ fn the_lesson_list_opens_a_lesson_where_the_learner_left_it() {
             .any(|e| matches!(e, Effect::Watch(Some((l, 0))) if l.number == 2)),
         "{fx:?}"
     );
+    // the lab is emptied for it first (lesson 1's counters are not lesson 2's); then the new
+    // lesson's maps are polled
+    assert!(a.lab_emptying);
+    let fx = reset_done(&mut a, 5);
     assert!(
         fx.iter()
             .any(|e| matches!(e, Effect::Poll(m) if m == &["nexthdr_count"])),
@@ -1205,16 +1209,134 @@ fn a_resumed_or_opened_lesson_brings_its_own_topology_up() {
     a.start();
     let fx = update(&mut a, Event::Topo(Ok(none)));
     assert_eq!(topo_up_in(&fx), None);
-    // opened from the lesson list while lb-lab is up: lesson 3 takes hike-lab back
+    // opened from the lesson list while lb-lab is up: the lab is emptied first (lb-lab goes
+    // with the rest), and lesson 3's first step brings hike-lab up
     let fx = update(&mut a, Event::Topo(Ok(fake::status_of("lb-lab", &[]))));
     assert_eq!(topo_up_in(&fx), None);
     let mut fx = Vec::new();
     a.open_lesson(lessons::find("3").unwrap(), &mut fx);
+    assert_eq!(started_then_queued(&a, &fx), ["reset"], "{fx:?}");
+    let fx = reset_done(&mut a, 12);
+    assert_eq!(topo_up_in(&fx), None, "{fx:?}");
+    // opened past its `topo up` step: brought up on the emptied lab (nothing to replace)
+    let mut p = Progress::default();
+    ProgressOp::Step("04-cilium-load-balancer".into(), 1).apply(&mut p);
+    a.progress = p;
+    let mut fx = Vec::new();
+    a.open_lesson(lessons::find("4").unwrap(), &mut fx);
+    let fx = reset_done(&mut a, 3);
     assert_eq!(
         topo_up_in(&fx),
-        Some((Some("hike-lab".into()), true)),
+        Some((Some("lb-lab".into()), false)),
         "{fx:?}"
     );
+}
+
+/// Ends the running `reset` that empties the lab for a lesson opened from another one, as
+/// having removed `removed` objects; its effects.
+fn reset_done(a: &mut App, removed: usize) -> Vec<Effect> {
+    let job = a
+        .jobs
+        .iter()
+        .find(|j| j.replay == Some(Replayed::Emptied))
+        .map(|j| j.id)
+        .expect("the lab is being emptied");
+    update(
+        a,
+        Event::JobDone {
+            job,
+            result: Ok(Box::new(crate::commands::Reply::Reset(
+                eclat_service::ResetReport {
+                    removed: (0..removed).map(|i| format!("pin /x/{i}")).collect(),
+                    kept: vec![],
+                    foreign: vec![],
+                },
+            ))),
+        },
+    )
+}
+
+/// A panel shows a map by name wherever the lab holds one: lesson 7's script left loaded
+/// keeps monitor's map (and its counts) alive, and lesson 8's panel showed them under lesson
+/// 8's labels. A lesson opened from another starts from an empty lab (`reset`, said in the
+/// log in one line, the background traffic of the other lesson stopped); until that ended,
+/// its panels read nothing, show no sample taken before, and the trace none of the other
+/// lesson's chains; then they read this lesson's maps.
+#[test]
+fn a_lesson_opened_from_another_shows_none_of_its_maps() {
+    let mut a = app_on("7");
+    a.start();
+    update(&mut a, Event::Topo(Ok(fake::status_of("hike-lab", &[]))));
+    let traffic = {
+        update(&mut a, key(KeyCode::Char('t')));
+        a.traffic.expect("background traffic")
+    };
+    let lesson7 = |at| Sample {
+        name: "map_pcpu_mon".into(),
+        at,
+        result: Ok(Some(fake::rows(
+            "hike_default/monitor/map_pcpu_mon",
+            "percpu_array",
+            &[(0, 40), (1, 20)],
+        ))),
+    };
+    update(&mut a, Event::Maps(vec![lesson7(Instant::now())]));
+    let shown = |a: &App| {
+        a.panels
+            .iter()
+            .find(|p| p.spec.name == "map_pcpu_mon")
+            .map(|p| matches!(p.state, PanelState::Loaded { .. }))
+    };
+    assert_eq!(shown(&a), Some(true));
+    let mut fx = Vec::new();
+    a.open_lesson(lessons::find("8").unwrap(), &mut fx);
+    fx.extend(update(&mut a, Event::Tick(Instant::now())));
+    assert_eq!(started_then_queued(&a, &fx), ["reset"]);
+    assert!(
+        fx.iter().any(|e| matches!(e, Effect::Stop(j) if *j == traffic)),
+        "the other lesson's traffic stops: {fx:?}"
+    );
+    assert!(a.wanted_polling().is_empty(), "nothing is read meanwhile");
+    assert!(
+        fx.iter().any(|e| matches!(e, Effect::Poll(m) if m.is_empty())),
+        "{fx:?}"
+    );
+    // a reading of lesson 7's map, on its way before the reset: not shown
+    update(&mut a, Event::Maps(vec![lesson7(Instant::now())]));
+    assert_eq!(shown(&a), Some(false), "lesson 7's counts under lesson 8's title");
+    update(
+        &mut a,
+        Event::Trace(fake::trace("chain ports (0x40000001) enter (r2=0 r3=0)")),
+    );
+    assert!(a.trace.is_empty(), "{:?}", a.trace);
+    // emptied: one line says so, and the panels read lesson 8's maps
+    let fx = reset_done(&mut a, 37);
+    let log: Vec<&str> = a.log.iter().map(|l| l.text.as_str()).collect();
+    assert!(
+        log.iter()
+            .any(|l| l.starts_with("lesson 8 starts from an empty lab: what lesson 7 made")),
+        "{log:?}"
+    );
+    assert_eq!(
+        log.last().copied(),
+        Some("removed 37 objects the lab had created: the lab is empty"),
+        "{log:?}"
+    );
+    assert!(
+        fx.iter().any(|e| matches!(e, Effect::Poll(m) if m.len() == 3)),
+        "{fx:?}"
+    );
+    update(
+        &mut a,
+        Event::Maps(vec![Sample {
+            name: "map_pcpu_mon".into(),
+            at: Instant::now(),
+            result: Ok(None),
+        }]),
+    );
+    assert_eq!(shown(&a), Some(false));
+    // lesson 8 at its first step: its `topo up` is left to the step
+    assert!(started_then_queued(&a, &fx).is_empty(), "{fx:?}");
 }
 
 /// Lesson 6's monitor panel names each key as the current exercise's script does: the
@@ -1644,4 +1766,63 @@ fn clear_on_the_command_line_empties_the_event_log() {
     );
     assert!(line(&mut a, "clear").is_empty());
     assert!(a.log.is_empty(), "{:#?}", a.log);
+}
+
+/// The header names the exercise of the step the learner is on, whichever way they came:
+/// resumed there, or moved there with n or p. Resumed at lesson 8's last step, then moved
+/// back with p to the burst (step 8, about the policy of `blacklist-code`), the header kept
+/// `sampling`, step 9's. And a check that ends after the learner moved on to another
+/// exercise's step leaves the header (and the check panel) with that step's exercise.
+#[test]
+fn the_header_names_the_exercise_of_the_step_the_learner_is_on() {
+    let id = |a: &App| a.current_exercise().map(|e| e.id.clone());
+    for l in lessons::all() {
+        let n = l.steps.len();
+        let resumed: Vec<Option<String>> = (0..n).map(|s| id(&resumed_at(&l.id, s))).collect();
+        // from the last step back to the first, after the replay of a resumed lesson
+        let mut a = resumed_at(&l.id, n - 1);
+        let topo = l.topology.clone().unwrap_or_else(|| "hike-lab".into());
+        update(&mut a, Event::Topo(Ok(fake::status_of(&topo, &[]))));
+        while let Some(job) = a.foreground().map(|j| j.id) {
+            update(
+                &mut a,
+                Event::JobDone {
+                    job,
+                    result: Ok(fake::reply("done")),
+                },
+            );
+        }
+        for s in (0..n).rev() {
+            assert_eq!(a.step, s);
+            assert_eq!(id(&a), resumed[s], "lesson {} step {}, back with p", l.number, s + 1);
+            update(&mut a, key(KeyCode::Char('p')));
+        }
+        // and forward again with n
+        for s in 0..n {
+            assert_eq!(id(&a), resumed[s], "lesson {} step {}, with n", l.number, s + 1);
+            update(&mut a, key(KeyCode::Char('n')));
+        }
+    }
+    let a = resumed_at("8", 7);
+    assert_eq!(id(&a).as_deref(), Some("blacklist-code"));
+    // a check of `sampling` that ends once the learner went back to step 8
+    let mut a = resumed_at("8", 8);
+    update(&mut a, key(KeyCode::Char('c')));
+    let job = a.checking.expect("the check runs");
+    update(&mut a, key(KeyCode::Char('p')));
+    assert_eq!(id(&a).as_deref(), Some("blacklist-code"));
+    let mut done = fake::failed_check(&a.lesson);
+    done.verifier = None;
+    done.report.lesson = a.lesson.id.clone();
+    done.report.exercise = "sampling".into();
+    update(&mut a, Event::Checked(Box::new(done)));
+    update(
+        &mut a,
+        Event::JobDone {
+            job,
+            result: Ok(fake::reply("FAIL")),
+        },
+    );
+    assert_eq!(id(&a).as_deref(), Some("blacklist-code"));
+    assert!(matches!(a.check, CheckView::NotRun), "{:?}", a.check);
 }
