@@ -22,5 +22,5 @@ if [ "$("$MDBOOK" --version 2>/dev/null)" != "mdbook v$MDBOOK_VERSION" ]; then
   MDBOOK="${CARGO_HOME:-$HOME/.cargo}/bin/mdbook"
 fi
 cargo build --locked -p eclat-lab
-ECLAT_LAB_BIN="$PWD/target/debug/eclat-lab" "$MDBOOK" build book
+ECLAT_LAB_BIN="${CARGO_TARGET_DIR:-$PWD/target}/debug/eclat-lab" "$MDBOOK" build book
 python3 book/tools/check-book.py
