@@ -1616,6 +1616,125 @@ fn a_load_says_which_program_its_loader_replaced() {
     lab.ok(&["reset"]);
 }
 
+/// An interface runs one XDP program, and a loaded script's loader there is that script's (as
+/// `xdp attach` already held): `load` of another script whose loader would go there is
+/// refused, from the command line and the shell alike, saying where (interface and
+/// namespace), what holds it and what to do, and changes nothing; reloading the script that
+/// holds it still works, a script attaching the same loader shares it, and `--replace` takes
+/// the interface over: the holder shows as displaced and gets its loader back when the last
+/// script on the interface is unloaded. From a learner's walkthrough: lesson 7's `load` took
+/// lesson 6's interface with only a note, and count.eclat still showed as loaded.
+#[test]
+fn a_load_onto_another_scripts_interface_is_refused_unless_replace() {
+    let lab = Lab::new("busy");
+    lab.ok(&["topo", "up"]);
+    let count = lessons_file("06-hike/solution/count.eclat");
+    let ports = lessons_file("07-first-eclat-script/solution/ports.eclat");
+    let collector = lessons_file("07-first-eclat-script/solution/collector.eclat");
+    lab.ok(&["load", &count]);
+    let o = lab.run(&["load", &ports]);
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert!(!o.status.success(), "the load took the interface: {err}");
+    for part in [
+        "cannot load ",
+        "interface sut:enp6s0f0",
+        &format!("(namespace {}sut)", lab.prefix),
+        "runs hike_default.ip6_simple_classifier, the loader of ",
+        "count.eclat, which is loaded",
+        "Nothing was changed",
+        "`eclat-lab unload ",
+        "ports.eclat --replace` to take the interface over",
+    ] {
+        assert!(err.contains(part), "`{part}` not in: {err}");
+    }
+    let attached = |lab: &Lab| {
+        lab.ok(&["xdp", "list"])
+            .lines()
+            .filter(|l| l.contains("sut:enp6s0f0"))
+            .map(|l| l.trim().to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(attached(&lab), ["sut:enp6s0f0 <- ip6_simple_classifier"]);
+    let chains = lab.ok(&["chain", "list"]);
+    assert!(!chains.contains("ports.eclat"), "{chains}");
+    assert!(!chains.contains("displaced"), "{chains}");
+
+    // the shell says the same (the TUI's command line runs the same command layer)
+    let o = lab
+        .cmd(&["shell"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            use std::io::Write;
+            c.stdin
+                .take()
+                .unwrap()
+                .write_all(format!("load {ports}\n").as_bytes())?;
+            c.wait_with_output()
+        })
+        .unwrap();
+    let out = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(
+        out.contains("interface sut:enp6s0f0") && out.contains("--replace"),
+        "{out}"
+    );
+    assert_eq!(attached(&lab), ["sut:enp6s0f0 <- ip6_simple_classifier"]);
+
+    // the script that holds the interface reloads over itself
+    let out = lab.ok(&["load", &count]);
+    assert!(
+        out.contains("reloaded") && out.contains("(already attached)"),
+        "{out}"
+    );
+
+    // --replace takes the interface over
+    let out = lab.ok(&["load", &ports, "--replace"]);
+    assert!(
+        out.contains(
+            "on sut:enp6s0f0 (in place of hike_default.ip6_simple_classifier, the loader of "
+        ) && out.contains("count.eclat: displaced until this script is unloaded)"),
+        "{out}"
+    );
+    assert_eq!(attached(&lab), ["sut:enp6s0f0 <- udp_dport_classifier"]);
+    let chains = lab.ok(&["chain", "list"]);
+    assert!(
+        chains.contains("count_and_pass (count.eclat, displaced"),
+        "{chains}"
+    );
+    // and is refused to count.eclat in turn
+    let o = lab.run(&["load", &count]);
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert!(
+        !o.status.success()
+            && err.contains("runs hike_default.udp_dport_classifier, the loader of ")
+            && err.contains("ports.eclat, which is loaded"),
+        "{err}"
+    );
+    // a script attaching the same loader shares the interface
+    let out = lab.ok(&["load", &collector]);
+    assert!(out.contains("(already attached)"), "{out}");
+    // the interface stays with collector.eclat, then goes back to count.eclat
+    let out = lab.ok(&["unload", &ports]);
+    assert!(!out.contains("attached again"), "{out}");
+    assert_eq!(attached(&lab), ["sut:enp6s0f0 <- udp_dport_classifier"]);
+    let out = lab.ok(&["unload", &collector]);
+    assert!(
+        out.contains("attached again: hike_default.ip6_simple_classifier on sut:enp6s0f0 for ")
+            && out.contains("count.eclat"),
+        "{out}"
+    );
+    assert_eq!(attached(&lab), ["sut:enp6s0f0 <- ip6_simple_classifier"]);
+    let chains = lab.ok(&["chain", "list"]);
+    assert!(!chains.contains("displaced"), "{chains}");
+    lab.ok(&["reset"]);
+}
+
 /// A script loaded from a shell while a session (the REPL here; the TUI is the same) owns the
 /// HIKe instance: the script runs on that VM and those programs, so the session's end must
 /// leave them (the shell's `load` adopts them), and no folder is then reported as holding

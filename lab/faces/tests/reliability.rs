@@ -461,6 +461,60 @@ fn two_scripts_one_loader_key_are_owned_explicitly() {
     lab.still_flowing();
 }
 
+/// A load that takes another script's interface over (`--replace`), killed at each of its
+/// steps, and the unload that gives the interface back, killed between its detach and the
+/// displaced script's loader attached again: the next command finishes both, the displaced
+/// script is recorded as such (a finished load marks it too), and it gets its loader back.
+#[test]
+fn an_interface_taken_over_is_given_back_across_kills() {
+    let lab = Lab::new("ifk");
+    lab.ok(&["topo", "up"]);
+    let lessons = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../lessons");
+    let count = lessons.join("06-hike/solution/count.eclat");
+    let ports = lessons.join("07-first-eclat-script/solution/ports.eclat");
+    let (count, ports) = (count.to_str().unwrap(), ports.to_str().unwrap());
+    let on_sut = |lab: &Lab| {
+        lab.ok(&["xdp", "list"])
+            .lines()
+            .filter_map(|l| {
+                l.trim()
+                    .strip_prefix("sut:enp6s0f0 <- ")
+                    .map(str::to_string)
+            })
+            .collect::<Vec<_>>()
+    };
+    let count_line = |lab: &Lab| {
+        lab.ok(&["chain", "list"])
+            .lines()
+            .find(|l| l.contains("count.eclat"))
+            .unwrap_or_default()
+            .to_string()
+    };
+    for point in ["load:entries-written", "load:attached", "load:switched"] {
+        lab.ok(&["load", count]);
+        lab.killed_at(point, &["load", ports, "--replace"]);
+        // the next command finishes the load
+        let line = count_line(&lab);
+        assert!(line.contains("displaced"), "{point}: {line}");
+        assert_eq!(on_sut(&lab), ["udp_dport_classifier"], "{point}");
+        lab.check_settled(point);
+        lab.killed_at("release:loader-detached", &["unload", ports]);
+        let line = count_line(&lab);
+        assert!(
+            !line.is_empty() && !line.contains("displaced"),
+            "{point}: {line}"
+        );
+        assert_eq!(
+            on_sut(&lab),
+            ["ip6_simple_classifier"],
+            "{point}: count.eclat's loader is not back"
+        );
+        lab.check_settled(point);
+        lab.ok(&["unload", count]);
+        assert_eq!(on_sut(&lab), Vec::<String>::new(), "{point}");
+    }
+}
+
 impl Lab {
     fn namespaces(&self) -> Vec<String> {
         common::namespaces(&self.env)

@@ -389,3 +389,77 @@ fn a_lesson_opened_brings_its_own_topology_up() {
     // lb-lab was the session's, and went with it (hike-lab was taken down in its place)
     assert_eq!(namespaces(&env), Vec::<String>::new(), "namespaces left");
 }
+
+/// The TUI's command line refuses a load whose loader would go where another loaded script's
+/// loader is attached, as the CLI and the shell do (one command layer), saying where and
+/// what to do; with `--replace` the load takes the interface over and says whose it was.
+#[test]
+fn a_load_onto_another_scripts_interface_is_refused_in_the_tui() {
+    need_root();
+    let env = lab("busy");
+    // the tmux harness resets the lab when it goes, even if this test fails
+    let mut t = Tmux::new(&env, "e2e", &[]);
+    let lessons = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../lessons");
+    let count = lessons.join("06-hike/solution/count.eclat");
+    let ports = lessons.join("07-first-eclat-script/solution/ports.eclat");
+    for args in [
+        vec!["topo".to_string(), "up".to_string()],
+        vec!["load".to_string(), count.display().to_string()],
+    ] {
+        let o = Command::new(BIN)
+            .args(&args)
+            .envs(figures::env_vars(&env))
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    // what the lab has attached on sut:enp6s0f0 (`xdp list`)
+    let on_sut = || {
+        let o = Command::new(BIN)
+            .args(["xdp", "list"])
+            .envs(figures::env_vars(&env))
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .filter_map(|l| {
+                l.trim()
+                    .strip_prefix("sut:enp6s0f0 <- ")
+                    .map(str::to_string)
+            })
+            .collect::<Vec<_>>()
+    };
+    t.launch("tutorial 7", 160, 45);
+    let long = Duration::from_secs(60);
+    t.wait("the first frame", long, |s| {
+        s.contains("A first eCLAT script")
+    });
+    t.keys(&[":"]);
+    t.type_text(&format!("load {}", ports.display()));
+    t.keys(&["Enter"]);
+    let s = t.wait("the refusal", long, |s| {
+        let s = common::unwrapped(s);
+        s.contains("--replace") && s.contains("Nothing was changed")
+    });
+    let s = common::unwrapped(&s);
+    assert!(
+        s.contains("interface sut:enp6s0f0")
+            && s.contains(&format!("(namespace {}sut)", env.ns_prefix))
+            && s.contains("ip6_simple_classifier"),
+        "{s}"
+    );
+    assert_eq!(
+        on_sut(),
+        ["ip6_simple_classifier"],
+        "the refused load changed the interface"
+    );
+    t.type_text(&format!("load {} --replace", ports.display()));
+    t.keys(&["Enter"]);
+    t.wait("the takeover", long, |s| {
+        common::unwrapped(s).contains("displaced until this script is unloaded")
+    });
+    assert_eq!(on_sut(), ["udp_dport_classifier"]);
+    t.keys(&["Escape", "q", "y"]);
+    let s = t.wait("the TUI to exit", long, |s| s.contains("TUI-EXITED="));
+    assert!(s.contains("TUI-EXITED=0"), "{s}");
+}

@@ -49,8 +49,8 @@ pub struct CompileFailed {
 pub struct LoadRequest {
     pub file: PathBuf,
     pub defines: Vec<(String, String)>,
-    /// take over loader entries another loaded script owns (it is then displaced until
-    /// this one is unloaded)
+    /// take over loader entries another loaded script owns, and interfaces where another
+    /// loaded script's loader is attached (it is then displaced until this one is unloaded)
     pub replace: bool,
 }
 
@@ -66,12 +66,14 @@ pub struct LoadReport {
     /// loader entries written
     pub entries: usize,
     /// loaders attached (`package.loader on node:dev`; `(in place of PROGRAM, detached)`
-    /// after it when the lab had another program attached there, `(already attached)` when
-    /// the loader was)
+    /// after it when the lab had another program attached there, `(in place of LOADER, the
+    /// loader of SCRIPT: displaced ...)` when another loaded script's loader was
+    /// (`--replace`), `(already attached)` when the loader was)
     pub attached: Vec<String>,
     /// a reload: the previous version is gone
     pub replaced: bool,
-    /// scripts whose loader entries this load took over (`--replace`)
+    /// scripts whose loader entries this load took over (`--replace`; an interface taken
+    /// over is said in `attached`)
     pub displaced: Vec<String>,
     /// compiler warnings, rendered
     pub warnings: String,
@@ -98,6 +100,10 @@ pub struct UnloadReport {
     pub freed: Vec<(String, u32)>,
     /// loaders detached (`package.loader from node:dev`)
     pub detached: Vec<String>,
+    /// loaders attached again for the scripts this one had displaced from an interface with
+    /// `load --replace` (`package.loader on node:dev for SCRIPT`; `(could not: WHY ...)`
+    /// after it when the kernel refused)
+    pub reattached: Vec<String>,
 }
 
 /// A compiled script, for `compile`.
@@ -221,9 +227,9 @@ impl Lab {
                 if !req.replace {
                     bail!(
                         "{what}: {}.{}'s {}[{}] is the entry point of {owner}, which is loaded; \
-                         `load {} --replace` takes it over ({owner} then shows as displaced and \
-                         gets it back when this script is unloaded), or `unload {owner}` first. \
-                         Nothing was changed",
+                         `eclat-lab load {} --replace` takes it over ({owner} then shows as \
+                         displaced and gets it back when this script is unloaded), or \
+                         `eclat-lab unload {owner}` first. Nothing was changed",
                         e.package,
                         e.loader,
                         e.map,
@@ -244,7 +250,42 @@ impl Lab {
                 loader: a.loader.clone(),
                 node,
                 dev,
+                displaced_by: None,
             });
+        }
+        // an interface runs one XDP program: another loaded script's loader there is that
+        // script's, as its loader entries are (`xdp attach` refuses it too); `--replace`
+        // takes it over (`switch_to`)
+        if !req.replace {
+            let attached_now = xdp::attachments(self.env());
+            for a in &attach {
+                // a holder whose loader is not there any more (the topology was made anew)
+                // holds nothing
+                let holder = st.interface_holders(&key, a).into_iter().find(|(_, h)| {
+                    attached_now
+                        .iter()
+                        .any(|x| x.node == a.node && x.dev == a.dev && x.program == h.loader)
+                });
+                if let Some((owner, h)) = holder {
+                    let loader = format!("{}.{}", h.package, h.loader);
+                    let name = Path::new(&owner)
+                        .file_name()
+                        .map(|f| f.to_string_lossy().into_owned())
+                        .unwrap_or_else(|| owner.clone());
+                    bail!(
+                        "{what}: {} runs {loader}, the loader of {owner}, which is loaded. An \
+                         interface runs one XDP program: attaching {}.{} there would stop \
+                         {name}'s policy while it still shows as loaded. Nothing was changed. \
+                         `eclat-lab unload {owner}` first, or `eclat-lab load {} --replace` to \
+                         take the interface over ({name} then shows as displaced and gets it \
+                         back when this script is unloaded)",
+                        crate::xdp::interface_text(self, &a.node, &a.dev),
+                        a.package,
+                        a.loader,
+                        req.file.display()
+                    );
+                }
+            }
         }
 
         let mut ids = BTreeMap::new();
@@ -354,9 +395,28 @@ impl Lab {
         eclat_kernel::crash_point("load:entries-written");
         let mut attached = Vec::new();
         for a in &new.attach {
-            let already = xdp::attachments(self.env())
-                .iter()
-                .any(|x| x.node == a.node && x.dev == a.dev && x.program == a.loader);
+            let here: Vec<xdp::Attachment> = xdp::attachments(self.env())
+                .into_iter()
+                .filter(|x| x.node == a.node && x.dev == a.dev)
+                .collect();
+            let already = here.iter().any(|x| x.program == a.loader);
+            // the other loaded scripts that hold the interface with another loader: the load
+            // was refused unless `--replace`, which takes it over; they are displaced until
+            // this one is unloaded (marked here, so that a load finished after a crash marks
+            // them too)
+            let holders = st.interface_holders(key, a);
+            for (owner, _) in &holders {
+                for x in st
+                    .scripts
+                    .get_mut(owner)
+                    .into_iter()
+                    .flat_map(|s| s.attach.iter_mut())
+                {
+                    if x.same_place(a) && x.displaced_by.is_none() {
+                        x.displaced_by = Some(key.to_string());
+                    }
+                }
+            }
             let mut note = String::new();
             if already {
                 note.push_str(" (already attached)");
@@ -366,7 +426,14 @@ impl Lab {
                 if let Some(j) = hike.journal()
                     && let Ok(gone) = xdp::detach(self.env(), j, &a.node, &a.dev)
                 {
-                    note = format!(" (in place of {gone}, detached)");
+                    note = match holders.iter().find(|(_, h)| h.loader == gone) {
+                        None => format!(" (in place of {gone}, detached)"),
+                        Some((owner, h)) => format!(
+                            " (in place of {}.{}, the loader of {owner}: displaced until this \
+                             script is unloaded)",
+                            h.package, h.loader
+                        ),
+                    };
                 }
                 hike.attach_to_node(self.env(), &a.package, &a.loader, &a.node, &a.dev)?;
             }
@@ -398,8 +465,148 @@ impl Lab {
                 .cloned()
                 .collect();
             self.release_entries(cat, st, key, &gone)?;
+            // interfaces the new version no longer attaches to: given back or detached
+            let gone: Vec<AttachState> = o
+                .attach
+                .iter()
+                .filter(|x| !new.attach.iter().any(|n| n.same_place(x)))
+                .cloned()
+                .collect();
+            self.release_attachments(hike, cat, st, key, &gone)?;
+            st.save(self.env())?;
         }
         Ok(attached)
+    }
+
+    /// Gives up the interfaces `attach` of script `key`: one it holds goes back to the
+    /// script it had displaced (that one's loader is attached again, if it is still loaded),
+    /// stays with the scripts that attach the same loader there, or is detached; one it did
+    /// not hold (it was displaced itself) is left as it is, and whoever it had displaced now
+    /// waits for the script that displaced it. Returns (loaders detached, loaders attached
+    /// again for the scripts they belong to).
+    fn release_attachments(
+        &self,
+        hike: &mut Hike,
+        cat: &Catalog,
+        st: &mut HikeStore,
+        key: &str,
+        attach: &[AttachState],
+    ) -> Result<(Vec<String>, Vec<String>)> {
+        let mut detached = Vec::new();
+        let mut reattached = Vec::new();
+        // every waiting script's record of `a`'s interface: now displaced by `by` (or no
+        // longer displaced)
+        let wait_for = |st: &mut HikeStore, a: &AttachState, by: Option<&str>, only: &[String]| {
+            for (k, s) in st.scripts.iter_mut() {
+                if k.as_str() == key || !only.contains(k) {
+                    continue;
+                }
+                for x in s.attach.iter_mut() {
+                    if x.same_place(a) && x.displaced_by.as_deref() == Some(key) {
+                        x.displaced_by = by.map(str::to_string);
+                    }
+                }
+            }
+        };
+        for a in attach {
+            let waiting: Vec<String> = st
+                .scripts
+                .iter()
+                .filter(|(k, s)| {
+                    k.as_str() != key
+                        && s.attach
+                            .iter()
+                            .any(|x| x.same_place(a) && x.displaced_by.as_deref() == Some(key))
+                })
+                .map(|(k, _)| k.clone())
+                .collect();
+            if let Some(by) = &a.displaced_by {
+                wait_for(st, a, Some(by), &waiting);
+                continue;
+            }
+            let sharer = st.scripts.iter().find_map(|(k, s)| {
+                (k.as_str() != key
+                    && s.attach
+                        .iter()
+                        .any(|x| x.same_attachment(a) && x.displaced_by.is_none()))
+                .then(|| k.clone())
+            });
+            if let Some(sharer) = sharer {
+                // the loader stays for the scripts that attached it too
+                wait_for(st, a, Some(&sharer), &waiting);
+                continue;
+            }
+            let here: Vec<xdp::Attachment> = xdp::attachments(self.env())
+                .into_iter()
+                .filter(|x| x.node == a.node && x.dev == a.dev)
+                .collect();
+            if here.iter().any(|x| x.program == a.loader)
+                && let Some(j) = hike.journal()
+            {
+                let _ = xdp::detach(self.env(), j, &a.node, &a.dev);
+                detached.push(format!(
+                    "{}.{} from {}:{}",
+                    a.package, a.loader, a.node, a.dev
+                ));
+            }
+            eclat_kernel::crash_point("release:loader-detached");
+            let Some(first) = waiting.first() else {
+                continue;
+            };
+            let back = st.scripts[first]
+                .attach
+                .iter()
+                .find(|x| x.same_place(a) && x.displaced_by.as_deref() == Some(key))
+                .cloned()
+                .expect("listed above");
+            // the scripts waiting with the same loader share it; the others wait for it
+            let sharing: Vec<String> = waiting
+                .iter()
+                .filter(|w| {
+                    st.scripts[*w]
+                        .attach
+                        .iter()
+                        .any(|x| x.same_attachment(&back) && x.displaced_by.as_deref() == Some(key))
+                })
+                .cloned()
+                .collect();
+            let others: Vec<String> = waiting
+                .iter()
+                .filter(|w| !sharing.contains(w))
+                .cloned()
+                .collect();
+            wait_for(st, a, Some(first), &others);
+            wait_for(st, a, None, &sharing);
+            let already = xdp::attachments(self.env())
+                .iter()
+                .any(|x| x.node == a.node && x.dev == a.dev && x.program == back.loader);
+            let mut note = String::new();
+            if !already {
+                let done = cat
+                    .package(&back.package, true)
+                    .and_then(|p| ensure_object(hike, p))
+                    .and_then(|_| {
+                        hike.attach_to_node(
+                            self.env(),
+                            &back.package,
+                            &back.loader,
+                            &back.node,
+                            &back.dev,
+                        )
+                        .map_err(anyhow::Error::from)
+                    });
+                // an unload does not stop half-way for an interface that is gone: the
+                // script's next load attaches its loader again
+                if let Err(e) = done {
+                    note = format!(" (could not: {e:#}; `load {first}` attaches it again)");
+                }
+            }
+            reattached.push(format!(
+                "{}.{} on {}:{} for {first}{note}",
+                back.package, back.loader, back.node, back.dev
+            ));
+        }
+        Ok((detached, reattached))
     }
 
     /// Gives up `entries` of script `key`: an entry it owns goes back to the script it had
@@ -593,17 +800,7 @@ impl Lab {
         for (_, id) in &s.chains {
             hike.delete_chain(*id)?;
         }
-        let mut detached = Vec::new();
-        for a in &s.attach {
-            let shared = st.scripts.values().any(|o| o.attach.contains(a));
-            if !shared && let Some(j) = hike.journal() {
-                let _ = xdp::detach(self.env(), j, &a.node, &a.dev);
-                detached.push(format!(
-                    "{}.{} from {}:{}",
-                    a.package, a.loader, a.node, a.dev
-                ));
-            }
-        }
+        let (detached, reattached) = self.release_attachments(hike, cat, st, key, &s.attach)?;
         // program IDs no other script calls (and not registered by hand) are freed
         let mut freed = Vec::new();
         for p in &s.programs {
@@ -622,6 +819,7 @@ impl Lab {
             restored,
             freed,
             detached,
+            reattached,
         })
     }
 

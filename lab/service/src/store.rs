@@ -51,8 +51,9 @@ pub enum ChainState {
     Installing,
     /// an unload was interrupted
     Unloading,
-    /// the script is loaded, but another script took over every loader entry it had
-    /// (`load --replace`): no packet reaches its chains until that one is unloaded
+    /// the script is loaded, but another script took over every loader entry it had, or
+    /// every interface its loaders were attached to (`load --replace`): no packet reaches
+    /// its chains until that one is unloaded
     Displaced,
 }
 
@@ -93,12 +94,32 @@ impl EntryState {
     }
 }
 
+/// An interface a script's `attach(...)` puts its loader on. An interface runs one XDP
+/// program: one script holds it at a time (scripts that attach the same loader there share
+/// it); a load that takes it over (`--replace`) records the script it displaced, whose loader
+/// is attached there again when the new holder unloads.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct AttachState {
     pub package: String,
     pub loader: String,
     pub node: String,
     pub dev: String,
+    /// the script whose loader took this interface over (`load --replace`); while set,
+    /// this script's loader is not attached there
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub displaced_by: Option<String>,
+}
+
+impl AttachState {
+    /// The same interface, whatever the loader and its owner.
+    pub fn same_place(&self, other: &AttachState) -> bool {
+        self.node == other.node && self.dev == other.dev
+    }
+
+    /// The same loader on the same interface, whatever its owner.
+    pub fn same_attachment(&self, other: &AttachState) -> bool {
+        self.same_place(other) && self.package == other.package && self.loader == other.loader
+    }
 }
 
 fn path(env: &LabEnv) -> PathBuf {
@@ -258,8 +279,9 @@ impl HikeStore {
             .scripts
             .iter()
             .map(|(k, v)| {
-                let displaced =
-                    !v.entries.is_empty() && v.entries.iter().all(|e| e.displaced_by.is_some());
+                let displaced = (!v.entries.is_empty()
+                    && v.entries.iter().all(|e| e.displaced_by.is_some()))
+                    || (!v.attach.is_empty() && v.attach.iter().all(|a| a.displaced_by.is_some()));
                 let state = if displaced {
                     ChainState::Displaced
                 } else {
@@ -287,6 +309,22 @@ impl HikeStore {
             }
         }
         None
+    }
+
+    /// The loaded scripts other than `key` that hold `a`'s interface with another loader
+    /// (recorded as attached there and not displaced), with that `package.loader`: what a
+    /// load of `a` would take over.
+    pub fn interface_holders(&self, key: &str, a: &AttachState) -> Vec<(String, AttachState)> {
+        self.scripts
+            .iter()
+            .filter(|(k, _)| k.as_str() != key)
+            .filter_map(|(k, s)| {
+                s.attach
+                    .iter()
+                    .find(|x| x.same_place(a) && x.displaced_by.is_none() && x.loader != a.loader)
+                    .map(|x| (k.clone(), x.clone()))
+            })
+            .collect()
     }
 
     /// The script that owns loader entry `e` now (the one not displaced), if any.

@@ -140,8 +140,9 @@ impl Lab {
         self.blocking(move |lab| {
             let mut j = lab.journal()?;
             if let Some((script, loader)) = script_attached_at(lab, &node, &dev) {
+                let at = interface_text(lab, &node, &dev);
                 bail!(
-                    "{node}:{dev} runs {loader}, the loader that {script} attached (it is \
+                    "{at} runs {loader}, the loader that {script} attached (it is \
                      loaded): attaching {program} there would stop that script's policy while \
                      it still shows as loaded. `eclat-lab unload {script}` first (it detaches \
                      its loader), or attach to another interface. Nothing was changed"
@@ -165,8 +166,9 @@ impl Lab {
         self.blocking(move |lab| {
             let mut j = lab.journal()?;
             if let Some((script, loader)) = script_attached_at(lab, &node, &dev) {
+                let at = interface_text(lab, &node, &dev);
                 bail!(
-                    "{node}:{dev} runs {loader}, the loader that {script} attached (it is \
+                    "{at} runs {loader}, the loader that {script} attached (it is \
                      loaded): detaching it would leave that script loaded with no packet \
                      reaching its chains. `eclat-lab unload {script}` detaches it with the rest \
                      of the script. Nothing was changed"
@@ -291,6 +293,14 @@ pub fn prebuilt_map_types(map_path: &str) -> Option<(String, String)> {
     Some((sig.key.name.clone(), sig.value.name.clone()))
 }
 
+/// `interface NODE:DEV (namespace NS)`, for messages: where the learner finds it with `ip`.
+pub(crate) fn interface_text(lab: &Lab, node: &str, dev: &str) -> String {
+    match eclat_kernel::nodes::resolve_dev(lab.env(), node, dev) {
+        Ok((_, ns)) => format!("interface {node}:{dev} (namespace {ns})"),
+        Err(_) => format!("interface {node}:{dev}"),
+    }
+}
+
 /// The loaded script (and its `package.loader`) whose loader is attached at `node:dev` now:
 /// that attachment is the script's, as its loader entries are, and `xdp attach`, `cube
 /// attach` and `xdp detach` there would stop its policy behind its back. Read under the
@@ -304,6 +314,7 @@ fn script_attached_at(lab: &Lab, node: &str, dev: &str) -> Option<(String, Strin
             .find(|a| {
                 a.node == node
                     && a.dev == dev
+                    && a.displaced_by.is_none()
                     && attached
                         .iter()
                         .any(|x| x.node == node && x.dev == dev && x.program == a.loader)

@@ -75,8 +75,8 @@ pub enum Cmd {
         script: PathBuf,
         #[arg(short = 'D', value_name = "NAME=VALUE")]
         define: Vec<String>,
-        /// Take over loader entries another loaded script owns (it gets them back when this
-        /// script is unloaded)
+        /// Take over loader entries another loaded script owns, and interfaces where another
+        /// loaded script's loader is attached (it gets them back when this script is unloaded)
         #[arg(long)]
         replace: bool,
     },

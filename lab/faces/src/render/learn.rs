@@ -227,6 +227,9 @@ pub fn unload(u: &UnloadReport) -> String {
     for r in &u.restored {
         s.push_str(&format!("\n  {r} gets its loader entries back"));
     }
+    for r in &u.reattached {
+        s.push_str(&format!("\n  attached again: {r}"));
+    }
     s
 }
 
@@ -271,8 +274,9 @@ pub fn chain_list(c: &Chains) -> String {
                         ChainState::Installing => ", being installed: a load was interrupted",
                         ChainState::Unloading => ", being unloaded: an unload was interrupted",
                         ChainState::Displaced => {
-                            ", displaced: another script took its loader entries over with \
-                             --replace; it gets them back when that one is unloaded"
+                            ", displaced: another script took its loader entries or its \
+                             interface over with --replace; it gets them back when that one is \
+                             unloaded"
                         }
                     }
                 ),
