@@ -338,30 +338,78 @@ pub fn parse(dir_name: &str, manifest: &str, text: &str) -> Result<Lesson> {
 /// `{bpffs}` is the lab's bpffs root (`/sys/fs/bpf/eclat-lab` unless `ECLAT_LAB_BPFFS` moved
 /// it), `{ns}` the prefix of its namespace names (empty unless `ECLAT_LAB_NS_PREFIX`: the
 /// namespace of node tg is `{ns}tg`). The TUI, the REPL and the CLI get lessons expanded for
-/// their own lab ([`all`]); the book expands them with the defaults.
+/// their own lab ([`all`]); the book expands them with the defaults. The learner's workspace
+/// is written [`WORKSPACE`], its default place.
 pub const PLACEHOLDERS: [&str; 2] = ["{bpffs}", "{ns}"];
 
-/// `s` with the placeholders replaced by `env`'s values.
-pub fn expand(s: &str, env: &eclat_kernel::LabEnv) -> String {
-    if !s.contains('{') {
-        return s.to_string();
+/// How lessons name the learner's workspace (`~/eclat-lab/07-first-eclat-script/ports.eclat`):
+/// where it is unless `ECLAT_LAB_WORKSPACE` moves it, so the book and the lesson files read
+/// naturally. Commands read it as the workspace wherever it is; the text shown by the TUI,
+/// the REPL and the CLI names the real folder ([`workspace_shown`]).
+pub const WORKSPACE: &str = "~/eclat-lab";
+
+/// The learner's workspace as the lessons shown here name it: [`WORKSPACE`] where that is
+/// where it is (the home of the user who ran sudo, or ours), else its path.
+pub fn workspace_shown() -> String {
+    let root = crate::home::workspace();
+    if root == crate::home::user_home().join("eclat-lab") {
+        WORKSPACE.to_string()
+    } else {
+        root.display().to_string()
     }
-    s.replace("{bpffs}", &env.bpffs_root.to_string_lossy())
-        .replace("{ns}", &env.ns_prefix)
+}
+
+/// `s` with the placeholders replaced by `env`'s values, and [`WORKSPACE`] (as a path of its
+/// own: `~/eclat-lab` or `~/eclat-lab/...`, not `~/eclat-labs`) by `workspace`.
+pub fn expand(s: &str, env: &eclat_kernel::LabEnv, workspace: &str) -> String {
+    let mut s = if s.contains('{') {
+        s.replace("{bpffs}", &env.bpffs_root.to_string_lossy())
+            .replace("{ns}", &env.ns_prefix)
+    } else {
+        s.to_string()
+    };
+    if workspace != WORKSPACE && s.contains(WORKSPACE) {
+        let mut out = String::with_capacity(s.len());
+        let mut rest = s.as_str();
+        while let Some(i) = rest.find(WORKSPACE) {
+            let after = &rest[i + WORKSPACE.len()..];
+            // `~/eclat-lab.` ends a sentence; `~/eclat-lab.bak` is another folder
+            let word = |c: char| c.is_alphanumeric() || c == '-' || c == '_';
+            let mut next = after.chars();
+            let own = match next.next() {
+                Some('.') => !next.next().is_some_and(word),
+                Some(c) => !word(c),
+                None => true,
+            };
+            out.push_str(&rest[..i]);
+            out.push_str(if own { workspace } else { WORKSPACE });
+            rest = after;
+        }
+        out.push_str(rest);
+        s = out;
+    }
+    s
 }
 
 impl Lesson {
-    /// The lesson with its placeholders expanded for the lab instance `env`.
-    pub fn expanded(mut self, env: &eclat_kernel::LabEnv) -> Lesson {
-        let x = |s: &mut String| *s = expand(s, env);
+    /// The lesson with its placeholders expanded for the lab instance `env` and the
+    /// workspace shown as `workspace` (see [`expand`]): its text, goals, steps (titles,
+    /// texts, commands), exercises' titles and hints.
+    pub fn expanded(mut self, env: &eclat_kernel::LabEnv, workspace: &str) -> Lesson {
+        let x = |s: &mut String| *s = expand(s, env, workspace);
         x(&mut self.text);
+        for g in &mut self.goals {
+            x(g);
+        }
         for st in &mut self.steps {
+            x(&mut st.title);
             x(&mut st.text);
             if let Some(r) = &mut st.run {
                 x(r);
             }
         }
         for e in &mut self.exercises {
+            x(&mut e.title);
             for h in &mut e.hints {
                 x(h);
             }
@@ -370,10 +418,14 @@ impl Lesson {
     }
 }
 
-/// Every lesson, in order, expanded for this process's lab instance.
+/// Every lesson, in order, expanded for this process's lab instance and workspace.
 pub fn all() -> Vec<Lesson> {
     let env = eclat_kernel::LabEnv::from_env();
-    all_raw().into_iter().map(|l| l.expanded(&env)).collect()
+    let ws = workspace_shown();
+    all_raw()
+        .into_iter()
+        .map(|l| l.expanded(&env, &ws))
+        .collect()
 }
 
 /// Every lesson as written, placeholders and all.
@@ -439,7 +491,7 @@ pub fn find(id: &str) -> Result<Lesson> {
         .filter_map(parse_folder)
         .find(is)
     {
-        return Ok(l.expanded(&eclat_kernel::LabEnv::from_env()));
+        return Ok(l.expanded(&eclat_kernel::LabEnv::from_env(), &workspace_shown()));
     }
     let all = all();
     all.iter().find(|l| is(l)).cloned().with_context(|| {
@@ -670,10 +722,14 @@ mod tests {
             s.match_indices("netns exec ")
                 .any(|(i, m)| !s[i + m.len()..].starts_with("{ns}"))
         };
-        for raw in all_raw() {
-            let l = raw.clone().expanded(&moved);
+        // every text a lesson shows, as shown
+        let texts = |l: &Lesson| {
             let mut texts = vec![("text".to_string(), l.text.clone())];
+            for (i, g) in l.goals.iter().enumerate() {
+                texts.push((format!("goal {}", i + 1), g.clone()));
+            }
             for (i, st) in l.steps.iter().enumerate() {
+                texts.push((format!("step {} title", i + 1), st.title.clone()));
                 texts.push((format!("step {}", i + 1), st.text.clone()));
                 texts.push((
                     format!("step {} run", i + 1),
@@ -681,14 +737,22 @@ mod tests {
                 ));
             }
             for e in &l.exercises {
+                texts.push((format!("{} title", e.id), e.title.clone()));
                 for h in &e.hints {
                     texts.push((format!("{} hint", e.id), h.clone()));
                 }
             }
-            for (what, t) in texts {
-                for bad in ["/sys/fs/bpf/eclat-lab", "{bpffs}", "{ns}"] {
+            texts
+        };
+        let mut in_workspace = 0;
+        for raw in all_raw() {
+            let l = raw.clone().expanded(&moved, "/srv/learner-files");
+            for (what, t) in texts(&l) {
+                // the workspace is where ECLAT_LAB_WORKSPACE put it, not `~/eclat-lab`
+                for bad in ["/sys/fs/bpf/eclat-lab", "{bpffs}", "{ns}", "eclat-lab/"] {
                     assert!(!t.contains(bad), "{} {what}: `{bad}` in {t:?}", l.id);
                 }
+                in_workspace += t.matches("/srv/learner-files/").count();
             }
             assert!(
                 !netns_exec(&raw.text),
@@ -705,15 +769,27 @@ mod tests {
                     );
                 }
             }
-            // with the default instance, the text reads as before
-            let d = raw.expanded(&default);
+            // with the default instance and workspace, the text reads as the book does
+            let d = raw.clone().expanded(&default, WORKSPACE);
             assert!(!d.text.contains("{bpffs}"));
+            for ((what, t), (_, r)) in texts(&d).into_iter().zip(texts(&raw)) {
+                assert_eq!(
+                    t.matches("~/eclat-lab/").count(),
+                    r.matches("~/eclat-lab/").count(),
+                    "{} {what}",
+                    raw.id
+                );
+            }
         }
+        assert!(
+            in_workspace > 50,
+            "the lessons name files in the workspace: {in_workspace}"
+        );
         // lesson 3's step names the pin below the moved root
         let raw3 = all_raw().into_iter().find(|l| l.number == 3).unwrap();
         let step = raw3
             .clone()
-            .expanded(&moved)
+            .expanded(&moved, WORKSPACE)
             .steps
             .into_iter()
             .find_map(|s| s.run.filter(|r| r.contains("btf dump map pinned")))
@@ -722,6 +798,44 @@ mod tests {
             step.contains("pinned /sys/fs/bpf/eclat-moved/maps/lab/xdp_counter/pkt_count"),
             "{step}"
         );
+    }
+
+    /// `~/eclat-lab` is the workspace only as a path of its own.
+    #[test]
+    fn the_workspace_is_shown_where_it_is() {
+        let env = eclat_kernel::LabEnv {
+            state_dir: "/tmp/x-state".into(),
+            bpffs_root: "/sys/fs/bpf/eclat-lab".into(),
+            ns_prefix: String::new(),
+        };
+        let ws = "/tmp/ws";
+        for (s, shown) in [
+            (
+                "edit `~/eclat-lab/07-first-eclat-script/ports.eclat`.",
+                "edit `/tmp/ws/07-first-eclat-script/ports.eclat`.",
+            ),
+            (
+                "load ~/eclat-lab/a.eclat --replace",
+                "load /tmp/ws/a.eclat --replace",
+            ),
+            (
+                "your files are in ~/eclat-lab.",
+                "your files are in /tmp/ws.",
+            ),
+            ("(~/eclat-lab)", "(/tmp/ws)"),
+            (
+                "~/eclat-labs, ~/eclat-lab-old, ~/eclat-lab.bak",
+                "~/eclat-labs, ~/eclat-lab-old, ~/eclat-lab.bak",
+            ),
+            ("~/eclat-lab ~/eclat-lab/x", "/tmp/ws /tmp/ws/x"),
+        ] {
+            assert_eq!(expand(s, &env, ws), shown);
+            assert_eq!(
+                expand(s, &env, WORKSPACE),
+                s,
+                "the default reads as written"
+            );
+        }
     }
 
     #[test]

@@ -4,6 +4,7 @@
 
 pub mod checks;
 pub mod devcheck;
+mod home;
 pub mod lessons;
 pub mod progress;
 pub mod workspace;

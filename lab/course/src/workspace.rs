@@ -8,17 +8,7 @@ use anyhow::{Context, Result};
 
 use crate::lessons::{self, Exercise, Lesson};
 
-/// The home of the user who ran sudo (or ours).
-pub fn user_home() -> PathBuf {
-    if let Ok(u) = std::env::var("SUDO_USER")
-        && let Ok(Some(pw)) = nix::unistd::User::from_name(&u)
-    {
-        return pw.dir;
-    }
-    std::env::var_os("HOME")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/root"))
-}
+pub use crate::home::user_home;
 
 /// Runs `f`, which writes in the learner's folders, as the learner (the user who ran
 /// `sudo`): what it creates is theirs, and their symbolic links get root nothing. Nothing
@@ -30,9 +20,7 @@ pub(crate) fn as_learner<T: Send>(f: impl FnOnce() -> Result<T> + Send) -> Resul
 
 /// Where the learner's files live: `$ECLAT_LAB_WORKSPACE`, else `~/eclat-lab`.
 pub fn root() -> PathBuf {
-    std::env::var_os("ECLAT_LAB_WORKSPACE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| user_home().join("eclat-lab"))
+    crate::home::workspace()
 }
 
 /// Where the learner's copy of an exercise file is (it may not exist yet).

@@ -1616,6 +1616,57 @@ fn a_load_says_which_program_its_loader_replaced() {
     lab.ok(&["reset"]);
 }
 
+/// The lesson text names the learner's files where they are: with `ECLAT_LAB_WORKSPACE`
+/// elsewhere, `lesson show` (the CLI's and the shell's) says that folder, not
+/// `~/eclat-lab`, which a learner would look for in their home. From a learner's walkthrough.
+#[test]
+fn lesson_text_names_the_real_workspace() {
+    let lab = Lab::new("wsname");
+    let ws = lab.state.join("learner files");
+    let shown = |args: &[&str], stdin: Option<&str>| {
+        let mut c = lab.cmd(args);
+        c.env("ECLAT_LAB_WORKSPACE", &ws)
+            .env("ECLAT_LAB_PROGRESS", lab.state.join("progress.toml"))
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let o = c
+            .spawn()
+            .and_then(|mut c| {
+                use std::io::Write;
+                c.stdin
+                    .take()
+                    .unwrap()
+                    .write_all(stdin.unwrap_or_default().as_bytes())?;
+                c.wait_with_output()
+            })
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    let want = format!("{}/07-first-eclat-script/ports.eclat", ws.display());
+    for out in [
+        shown(&["lesson", "show", "7"], None),
+        shown(&["shell"], Some("lesson show 7\n")),
+    ] {
+        assert!(out.contains(&want), "{want} not in:\n{out}");
+        assert!(!out.contains("~/eclat-lab"), "{out}");
+    }
+    // where the workspace is in its default place, the text reads as the book does
+    let o = lab
+        .cmd(&["lesson", "show", "7"])
+        .env_remove("ECLAT_LAB_WORKSPACE")
+        .env("HOME", &lab.state)
+        .env_remove("SUDO_USER")
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains("~/eclat-lab/07-first-eclat-script/ports.eclat"),
+        "{out}"
+    );
+}
+
 /// An interface runs one XDP program, and a loaded script's loader there is that script's (as
 /// `xdp attach` already held): `load` of another script whose loader would go there is
 /// refused, from the command line and the shell alike, saying where (interface and

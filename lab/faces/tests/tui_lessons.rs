@@ -400,3 +400,35 @@ fn under_sudo_the_editor_runs_as_the_learner() {
     assert!(s.contains("TUI-EXITED=0"), "{s}");
     assert_eq!(leftovers(&env), Vec::<String>::new(), "left in the kernel");
 }
+
+/// The tutorial names the learner's files where they are: with the workspace elsewhere
+/// (`ECLAT_LAB_WORKSPACE`, as every test of this file sets it), a step's command and the
+/// lesson's text say that folder, not `~/eclat-lab`. From a learner's walkthrough.
+#[test]
+fn the_tutorial_names_the_real_workspace() {
+    need_root();
+    let env = lab("ws");
+    let ws = workspace(&env);
+    let t = start(&env, "tutorial 7", None, 160, 45);
+    let long = Duration::from_secs(30);
+    t.wait("the first frame", Duration::from_secs(10), |s| {
+        s.contains("A first eCLAT script")
+    });
+    // step 4 loads the learner's ports.eclat
+    t.keys(&["n", "n", "n"]);
+    let s = t.wait("step 4's command", long, |s| {
+        unwrapped(s).contains("07-first-eclat-script/ports.eclat --replace")
+    });
+    let s = unwrapped(&s);
+    assert!(
+        s.contains(&format!(
+            "load {}/07-first-eclat-script/ports.eclat --replace",
+            ws.display()
+        )),
+        "{s}"
+    );
+    assert!(!s.contains("~/eclat-lab"), "{s}");
+    t.keys(&["q", "y"]);
+    let s = t.wait("the TUI to exit", long, |s| s.contains("TUI-EXITED="));
+    assert!(s.contains("TUI-EXITED=0"), "{s}");
+}
