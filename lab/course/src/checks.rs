@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 use eclat_kernel::maps::{Dump, Value};
+use eclat_model::cdiag::{self, CDiagnostic};
 use eclat_model::packetspec;
 use eclat_model::verifier::Explanation;
 use eclat_service::modules::BuildReport;
@@ -42,23 +43,55 @@ pub struct CheckResult {
     /// when the verifier rejected the program: its explanation (class, source line, advice)
     #[serde(skip_serializing_if = "Option::is_none")]
     pub explanation: Option<Explanation>,
-    /// when the file does not compile: what the compiler said, line by line, without colour
-    /// and exactly as `eclat-lab compile` (an eCLAT script: each diagnostic's file:line:col,
-    /// the source line with a mark under the place, the help) or clang (a C file: its own
-    /// lines, source and carets included) prints it; `seen` holds its first error on one line
+    /// when the file does not compile: what the compiler said, line by line, without colour:
+    /// an eCLAT script's exactly as `eclat-lab compile` prints it (each diagnostic's
+    /// file:line:col, the source line with a mark under the place, the help), a C file's
+    /// clang diagnostics in clang's layout with paths relative to the file's folder, each
+    /// with what to do (`help: ...`; clang's `N errors generated.` left out); `seen` holds
+    /// its first error on one line
     #[serde(skip_serializing_if = "Option::is_none")]
     pub compiler_output: Option<String>,
-    /// when an eCLAT script does not compile: its diagnostics with their places, as `compile
-    /// --json` gives them (errors and warnings, in source order); empty for a C file and for a
-    /// script that compiles
+    /// the diagnostics with their places: an eCLAT script's that does not compile, as `compile
+    /// --json` gives them (errors and warnings, in source order); a C file's clang errors and
+    /// warnings (when it does not compile, or compiles with warnings), and the verifier's
+    /// rejection of each rejected program, with its C line; empty otherwise
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub diagnostics: Vec<eclat::LocatedDiagnostic>,
+    pub diagnostics: Vec<Diagnostic>,
     /// the check cannot run on this machine (a tool or the kernel's headers are missing,
     /// and `seen` says which): neither a pass nor the learner's fault
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub not_possible: bool,
     /// how long this check took (wall time, in process)
     pub elapsed_ms: f64,
+}
+
+/// A diagnostic of a check: an eCLAT script's or a C file's, each in its own shape (the
+/// fields they share have the same names: `file`, `severity`, `code`, `message`, `span.line`,
+/// `span.col`, `labels`, `help`, `notes`).
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+#[serde(untagged)]
+pub enum Diagnostic {
+    /// an eCLAT script's diagnostic, as `compile --json` gives it
+    Eclat(eclat::LocatedDiagnostic),
+    /// a C file's: one of clang's errors or warnings, or the verifier's rejection of a program
+    C(CDiagnostic),
+}
+
+impl Diagnostic {
+    /// The eCLAT diagnostic, if this is one.
+    pub fn eclat(&self) -> Option<&eclat::LocatedDiagnostic> {
+        match self {
+            Diagnostic::Eclat(d) => Some(d),
+            Diagnostic::C(_) => None,
+        }
+    }
+    /// The C diagnostic, if this is one.
+    pub fn c(&self) -> Option<&CDiagnostic> {
+        match self {
+            Diagnostic::C(d) => Some(d),
+            Diagnostic::Eclat(_) => None,
+        }
+    }
 }
 
 /// The outcome of an exercise's checks.
@@ -538,6 +571,12 @@ fn failed(check: &Check, expected: impl Into<String>, e: &anyhow::Error) -> Chec
     r
 }
 
+/// The result of `check` failing with `e`, as a check's run makes it: with what the compiler
+/// said when `e` is its refusal of the file (for the faces' tests, which fake a check's run).
+pub fn failed_with(check: &Check, expected: &str, e: &anyhow::Error) -> CheckResult {
+    failed(check, expected, e)
+}
+
 /// What the compiler said about a file that does not compile.
 #[derive(Debug)]
 struct CompilerSaid {
@@ -546,8 +585,8 @@ struct CompilerSaid {
     seen: String,
     /// all the compiler printed, without colour
     output: String,
-    /// an eCLAT script's diagnostics, located
-    diagnostics: Vec<eclat::LocatedDiagnostic>,
+    /// an eCLAT script's diagnostics, located, or a C file's clang diagnostics
+    diagnostics: Vec<Diagnostic>,
 }
 
 /// The compiler's refusal of a file in the chain of `e`, if it is there: an eCLAT script's
@@ -571,27 +610,86 @@ fn compiler_said(e: &anyhow::Error) -> Option<CompilerSaid> {
             return Some(CompilerSaid {
                 seen: format!("{context}{first}{}", more_errors(errors.len())),
                 output: f.rendered.trim_end().to_string(),
-                diagnostics: f.diagnostics.clone(),
+                diagnostics: f
+                    .diagnostics
+                    .iter()
+                    .cloned()
+                    .map(Diagnostic::Eclat)
+                    .collect(),
             });
         }
         if let Some(BuildError::Compile { file, stderr }) = c.downcast_ref::<BuildError>() {
-            let errors: Vec<&str> = stderr
-                .lines()
-                .filter(|l| l.contains(": error: ") || l.contains(": fatal error: "))
-                .collect();
-            let first = match errors.first() {
-                Some(l) => l.trim().to_string(),
-                None => format!("{file} does not compile"),
+            let diags = clang_diagnostics(Path::new(file), stderr);
+            let errors: Vec<&CDiagnostic> = diags.iter().filter(|d| d.is_error()).collect();
+            let Some(first) = errors.first() else {
+                // nothing the parser knows as an error: clang's own words, whole
+                return Some(CompilerSaid {
+                    seen: format!("{context}{file} does not compile"),
+                    output: stderr.trim_end().to_string(),
+                    diagnostics: diags.into_iter().map(Diagnostic::C).collect(),
+                });
             };
             return Some(CompilerSaid {
-                seen: format!("{context}{first}{}", more_errors(errors.len())),
-                output: stderr.trim_end().to_string(),
-                diagnostics: Vec::new(),
+                seen: format!("{context}{}{}", first.short(), more_errors(errors.len())),
+                output: cdiag::render(&diags),
+                diagnostics: diags.into_iter().map(Diagnostic::C).collect(),
             });
         }
         context.push_str(&format!("{c}: "));
     }
     None
+}
+
+/// The folder the diagnostics of `file` are written relative to: its own.
+fn folder_of(file: &Path) -> String {
+    file.parent()
+        .map(|p| p.display().to_string())
+        .unwrap_or_default()
+}
+
+/// What clang printed about `file` as diagnostics: paths relative to the file's folder,
+/// columns in characters (the files read with the learner's rights: a file they cannot read
+/// keeps clang's byte column).
+fn clang_diagnostics(file: &Path, stderr: &str) -> Vec<CDiagnostic> {
+    let mut diags = cdiag::parse_clang(stderr);
+    let dir = folder_of(file);
+    cdiag::relative_to(&mut diags, &dir);
+    cdiag::char_columns(&mut diags, |f| {
+        let p = Path::new(&dir).join(f);
+        eclat_kernel::perms::read_to_string_as_invoking_user(&p).ok()
+    });
+    diags
+}
+
+/// The verifier's rejections of a build as diagnostics: one per rejected program it explained,
+/// at its C line (read from the learner's file for the column).
+fn rejections(file: &Path, rep: &BuildReport) -> Vec<Diagnostic> {
+    let dir = folder_of(file);
+    let shown = file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| file.display().to_string());
+    let text = eclat_kernel::perms::read_to_string_as_invoking_user(file).ok();
+    rep.programs
+        .iter()
+        .filter(|p| !p.accepted)
+        .filter_map(|p| {
+            let e = p.explanation.as_ref()?;
+            // the C line's file as the compiler recorded it, relative to the learner's folder;
+            // the learner's line, for its column, when it is in their file
+            let at = e
+                .source
+                .as_ref()
+                .map(|s| cdiag::relative(&s.file, &dir))
+                .unwrap_or_else(|| shown.clone());
+            let line = e.source.as_ref().and_then(|s| {
+                let t = text.as_deref().filter(|_| at == shown)?;
+                t.lines().nth(s.line.checked_sub(1)? as usize)
+            });
+            let d = cdiag::from_verifier(&p.name, e, &at, line);
+            Some(Diagnostic::C(d))
+        })
+        .collect()
 }
 
 /// ` (and 2 more errors)` after the first of `n` errors.
@@ -744,7 +842,26 @@ async fn run_one(
             if is_c(file) {
                 // clang and the verifier run once, here: a rejection is the next check's
                 return Ok(match scratch.build(file).await {
-                    Ok(_) => result(check, true, "no compile error", "compiled"),
+                    Ok(rep) => {
+                        // clang's warnings: it compiles, but they often point at a bug
+                        let warnings = clang_diagnostics(file, &rep.warnings);
+                        let mut r = match warnings.first() {
+                            Some(w) => result(
+                                check,
+                                true,
+                                "no compile error",
+                                format!(
+                                    "compiled, with {} warning{}: {}",
+                                    warnings.len(),
+                                    if warnings.len() == 1 { "" } else { "s" },
+                                    w.short()
+                                ),
+                            ),
+                            None => result(check, true, "no compile error", "compiled"),
+                        };
+                        r.diagnostics = warnings.into_iter().map(Diagnostic::C).collect();
+                        r
+                    }
                     Err(e) if compile_error(&e).is_some() => failed(check, "no compile error", &e),
                     Err(e) => return Err(anyhow::anyhow!("{e:#}")),
                 });
@@ -797,6 +914,7 @@ async fn run_one(
                 .iter()
                 .find(|p| !p.accepted)
                 .and_then(|p| p.explanation.clone());
+            r.diagnostics = rejections(file, &rep);
             Ok(r)
         }
         Check::Verdict {
@@ -2386,7 +2504,10 @@ mod tests {
         assert!(out.contains("Help: did you mean `hike_drop`?"), "{out}");
         assert_eq!(r.diagnostics.len(), 1);
         assert_eq!(
-            (r.diagnostics[0].span.line, r.diagnostics[0].span.col),
+            {
+                let d = r.diagnostics[0].eclat().unwrap();
+                (d.span.line, d.span.col)
+            },
             (22, 5)
         );
         // the setup of a traffic check loading the script: where it failed, and the words
@@ -2423,8 +2544,9 @@ mod tests {
         );
     }
 
-    /// clang's refusal: its first error line is what was seen, its output whole (the source
-    /// lines and the carets, their spacing kept) goes with it.
+    /// clang's refusal: its first error is what was seen (at its place, relative to the
+    /// file's folder), its diagnostics go with it, structured and rendered in clang's layout
+    /// (the source lines and the carets, their spacing kept), without clang's summary line.
     #[test]
     fn a_c_file_clang_refuses_is_seen_at_clangs_first_error() {
         let stderr = "/w/a.bpf.c:33:3: error: invalid operands to binary expression\n   \
@@ -2437,10 +2559,34 @@ mod tests {
         let r = failed(&Check::Compiles { hint: None }, "no compile error", &e);
         assert_eq!(
             r.seen,
-            "/w/a.bpf.c:33:3: error: invalid operands to binary expression (and 1 more error)"
+            "a.bpf.c:33:3: invalid operands to binary expression (and 1 more error)"
         );
-        assert_eq!(r.compiler_output.as_deref(), Some(stderr.trim_end()));
-        assert!(r.diagnostics.is_empty());
+        let out = r.compiler_output.as_deref().unwrap();
+        assert!(
+            out.starts_with(
+                "a.bpf.c:33:3: error: invalid operands to binary expression\n   \
+                 33 |                 * ctx) *count += 1;\n      |                 ^ ~~~\n"
+            ),
+            "{out}"
+        );
+        assert!(!out.contains("generated"), "{out}");
+        let places: Vec<(Option<&str>, u32, u32)> = r
+            .diagnostics
+            .iter()
+            .map(|d| {
+                let d = d.c().unwrap();
+                (d.file.as_deref(), d.span.unwrap().line, d.span.unwrap().col)
+            })
+            .collect();
+        assert_eq!(places, [(Some("a.bpf.c"), 33, 3), (Some("a.bpf.c"), 40, 1)]);
+        // what clang said that the lab cannot read as diagnostics is shown as it is
+        let e = anyhow::Error::new(eclat_kernel::modules::BuildError::Compile {
+            file: "/w/a.bpf.c".into(),
+            stderr: "Segmentation fault\n".into(),
+        });
+        let r = failed(&Check::Compiles { hint: None }, "no compile error", &e);
+        assert_eq!(r.seen, "/w/a.bpf.c does not compile");
+        assert_eq!(r.compiler_output.as_deref(), Some("Segmentation fault"));
         // anything else stays as it was
         let r = failed(
             &Check::Compiles { hint: None },

@@ -9,6 +9,6 @@ pub mod lessons;
 pub mod progress;
 pub mod workspace;
 
-pub use checks::{CheckReport, CheckResult};
+pub use checks::{CheckReport, CheckResult, Diagnostic};
 pub use lessons::{Check, Exercise, Lesson};
 pub use progress::{Progress, ProgressOp};

@@ -970,8 +970,9 @@ fn a_check_that_does_not_compile_says_where_and_what_to_do() {
         .unwrap();
     let out = stdout(&o);
     assert_eq!(o.status.code(), Some(1), "{out}");
-    let at = format!("{}:", c.display());
-    assert!(out.contains(&at) && out.contains(": error: "), "{out}");
+    // the place relative to the learner's folder, as their editor shows the file
+    let at = "ipv6_counter.bpf.c:";
+    assert!(out.contains(at) && out.contains(": error: "), "{out}");
     let lines: Vec<&str> = out.lines().collect();
     let src = lines
         .iter()
@@ -984,8 +985,176 @@ fn a_check_that_does_not_compile_says_where_and_what_to_do() {
         .unwrap();
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let r = &v["results"][0];
-    assert!(r["seen"].as_str().unwrap().starts_with(&at), "{r}");
+    assert!(r["seen"].as_str().unwrap().starts_with(at), "{r}");
     assert!(r["compiler_output"].as_str().unwrap().contains("^"), "{r}");
+}
+
+/// A C exercise's errors as data and as text for people, from the real clang-19 and the real
+/// verifier: clang's errors (place relative to the learner's folder, the quoted line, the
+/// marks, the fix-it, what to do) in `diagnostics` and under `seen:` (CLI, shell); its
+/// warnings on a file that compiles; and the verifier's rejection (the program, the failing
+/// instruction's index, the C line, the kernel's last error line, what to do).
+#[test]
+fn a_c_exercises_errors_are_structured() {
+    let lab = Lab::new("cdiag");
+    std::fs::create_dir_all(&lab.state).unwrap();
+    let ws = lab.state.join("ws");
+    let progress = lab.state.join("progress.toml");
+    let cmd = |args: &[&str]| {
+        let mut c = lab.cmd(args);
+        c.env("ECLAT_LAB_WORKSPACE", &ws)
+            .env("ECLAT_LAB_PROGRESS", &progress);
+        c
+    };
+    let json = |args: &[&str]| -> serde_json::Value {
+        let o = cmd(args).output().unwrap();
+        serde_json::from_slice(&o.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&o.stdout)))
+    };
+    let c = ws.join("01-hello-xdp/ipv6_counter.bpf.c");
+    std::fs::create_dir_all(c.parent().unwrap()).unwrap();
+    let starter =
+        std::fs::read_to_string(lessons_file("01-hello-xdp/starter/ipv6_counter.bpf.c")).unwrap();
+    let line_of =
+        |text: &str, pat: &str| text.lines().position(|l| l.contains(pat)).unwrap() as u64 + 1;
+
+    // 1. two errors: a missing `;` (clang's fix-it) and an undeclared name
+    let broken = starter
+        .replacen("\t__u32 *action;\n", "\t__u32 *action\n", 1)
+        .replacen("\treturn *action;", "\treturn *action + undefined_x;", 1);
+    assert_ne!(broken, starter, "the starter changed");
+    std::fs::write(&c, &broken).unwrap();
+    let semi = line_of(&broken, "\t__u32 *action");
+    let undef = line_of(&broken, "undefined_x");
+    let o = cmd(&["lesson", "check", "1", "ipv6-only"])
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(
+        out.contains(&format!(
+            "seen:     ipv6_counter.bpf.c:{semi}:15: error: expected ';' at end of declaration"
+        )),
+        "{out}"
+    );
+    assert!(out.contains("help: clang suggests writing `;`"), "{out}");
+    assert!(out.contains("`undefined_x` is not declared here"), "{out}");
+    assert!(!out.contains("errors generated"), "{out}");
+    let v = json(&["lesson", "check", "1", "ipv6-only", "--json"]);
+    let r = &v["results"][0];
+    assert_eq!(
+        r["seen"],
+        format!(
+            "ipv6_counter.bpf.c:{semi}:15: expected ';' at end of declaration (and 1 more error)"
+        ),
+        "{r}"
+    );
+    let d = r["diagnostics"].as_array().unwrap();
+    assert_eq!(d.len(), 2, "{r}");
+    assert_eq!(d[0]["file"], "ipv6_counter.bpf.c");
+    assert_eq!(d[0]["severity"], "error");
+    assert_eq!(
+        (d[0]["span"]["line"].as_u64(), d[0]["span"]["col"].as_u64()),
+        (Some(semi), Some(15))
+    );
+    assert_eq!(d[0]["snippet"], "        __u32 *action", "{r}");
+    assert_eq!(d[0]["fixit"], ";", "{r}");
+    assert_eq!(
+        (d[1]["span"]["line"].as_u64(), d[1]["span"]["col"].as_u64()),
+        (Some(undef), Some(19))
+    );
+    assert!(
+        d[1]["help"].as_str().unwrap().contains("undefined_x"),
+        "{r}"
+    );
+
+    // 2. it compiles, with a warning: the check passes and says so
+    let warned = starter.replacen("\t__u32 *action;\n", "\t__u32 *action;\n\tint unused;\n", 1);
+    std::fs::write(&c, &warned).unwrap();
+    let v = json(&["lesson", "check", "1", "ipv6-only", "--json"]);
+    let r = &v["results"][0];
+    assert_eq!(r["passed"], true, "{r}");
+    let w = line_of(&warned, "int unused");
+    assert_eq!(
+        r["seen"],
+        format!("compiled, with 1 warning: ipv6_counter.bpf.c:{w}:6: unused variable 'unused'"),
+        "{r}"
+    );
+    assert_eq!(r["diagnostics"][0]["code"], "-Wunused-variable", "{r}");
+    assert_eq!(r["diagnostics"][0]["severity"], "warning", "{r}");
+
+    // 3. the verifier rejects a read of the packet before its bounds are checked
+    let rejected = starter.replacen(
+        "\tif (count)\n",
+        "\tstruct ethhdr *eth = (void *)(long)ctx->data;\n\tif (count && eth->h_proto == bpf_htons(ETH_P_IPV6))\n",
+        1,
+    );
+    assert_ne!(rejected, starter, "the starter's `if (count)` moved");
+    std::fs::write(&c, &rejected).unwrap();
+    let at = line_of(&rejected, "eth->h_proto");
+    let o = cmd(&["lesson", "check", "1", "ipv6-only"])
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(
+        out.contains(&format!(
+            "ipv6_counter.bpf.c:{at}:2: error: out-of-bounds packet access: the verifier rejected `xdp_counter` at instruction "
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains("if (count && eth->h_proto == bpf_htons(ETH_P_IPV6))"),
+        "{out}"
+    );
+    assert!(out.contains("help: Before touching N bytes"), "{out}");
+    assert!(out.contains("note: the instruction: "), "{out}");
+    // the shell prints the same text
+    let mut sh = cmd(&["shell"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    sh.stdin
+        .take()
+        .unwrap()
+        .write_all(b"lesson check 1 ipv6-only\n")
+        .unwrap();
+    let said = String::from_utf8_lossy(&sh.wait_with_output().unwrap().stdout).into_owned();
+    assert!(
+        said.contains("the verifier rejected `xdp_counter`"),
+        "{said}"
+    );
+    let v = json(&["lesson", "check", "1", "ipv6-only", "--json"]);
+    let r = v["results"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(r["passed"], false, "{r}");
+    let e = &r["explanation"];
+    assert_eq!(e["program"], "xdp_counter", "{r}");
+    let insn = e["insn_index"].as_u64().unwrap_or_else(|| panic!("{r}"));
+    assert!(
+        e["insn"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("{insn}: ")),
+        "{r}"
+    );
+    assert_eq!(e["error_line"], "R1 offset is outside of the packet", "{r}");
+    let d = &r["diagnostics"][0];
+    assert_eq!(d["file"], "ipv6_counter.bpf.c", "{r}");
+    assert_eq!(d["code"], "verifier:packet-out-of-bounds", "{r}");
+    assert_eq!(d["program"], "xdp_counter", "{r}");
+    assert_eq!(d["insn"].as_u64(), Some(insn), "{r}");
+    assert_eq!(
+        (d["span"]["line"].as_u64(), d["span"]["col"].as_u64()),
+        (Some(at), Some(2)),
+        "{r}"
+    );
+    assert!(
+        d["snippet"].as_str().unwrap().contains("eth->h_proto"),
+        "{r}"
+    );
+    assert!(d["help"].as_str().unwrap().contains("data_end"), "{r}");
 }
 
 /// An original-style script: aliases of the default programs (`programs.mynet`), no loader:

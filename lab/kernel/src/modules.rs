@@ -215,13 +215,17 @@ pub fn verify(object: &Path) -> Result<Vec<ProgramVerdict>, BuildError> {
                 } else {
                     verifier::Context::Xdp
                 };
+                let explanation = verifier::explain_in(&log, ctx).map(|e| Explanation {
+                    program: Some(name.clone()),
+                    ..e
+                });
                 out.push(ProgramVerdict {
                     name,
                     section,
                     accepted: false,
                     insns: None,
                     verify_ms,
-                    explanation: verifier::explain_in(&log, ctx),
+                    explanation,
                     log: Some(log),
                 });
             }

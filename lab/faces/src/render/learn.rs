@@ -444,7 +444,23 @@ pub fn check(r: &CheckReport) -> String {
                         s.push('\n');
                     }
                 }
-                None => s.push_str(&format!("       seen:     {}\n", c.seen)),
+                None => {
+                    s.push_str(&format!("       seen:     {}\n", c.seen));
+                    // a C file's diagnostics that are not a compiler's refusal (the
+                    // verifier's rejections): where, the kernel's words, what to do
+                    let diags: Vec<_> = c
+                        .diagnostics
+                        .iter()
+                        .filter_map(|d| d.c())
+                        .cloned()
+                        .collect();
+                    if !diags.is_empty() {
+                        for l in eclat_model::cdiag::render(&diags).lines() {
+                            s.push_str(format!("                 {l}").trim_end());
+                            s.push('\n');
+                        }
+                    }
+                }
             }
             if let Some(h) = c.hint {
                 s.push_str(&format!(
@@ -538,7 +554,12 @@ mod tests {
                 hint: Some(0),
                 explanation: None,
                 compiler_output: Some(c.render(&src, file, false).trim_end().to_string()),
-                diagnostics: c.report(&src, file).diagnostics,
+                diagnostics: c
+                    .report(&src, file)
+                    .diagnostics
+                    .into_iter()
+                    .map(eclat_course::Diagnostic::Eclat)
+                    .collect(),
                 not_possible: false,
                 elapsed_ms: 0.0,
             }],

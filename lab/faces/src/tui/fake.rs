@@ -317,7 +317,10 @@ pub fn failed_check(lesson: &Lesson) -> CheckDone {
         message: "invalid access to packet, off=13 size=1, R6(id=0,off=13,r=0) / R6 offset is \
                   outside of the packet"
             .into(),
+        program: Some("xdp_counter".into()),
         insn: Some("2: (71) r3 = *(u8 *)(r6 +13)".into()),
+        insn_index: Some(2),
+        error_line: Some("R6 offset is outside of the packet".into()),
         source: Some(SourceLine {
             text: "bpf_printk(\"ethertype %x\", bpf_ntohs(eth->h_proto));".into(),
             file: ex.file.clone(),
@@ -400,7 +403,7 @@ fn compile_failure(
     exercise: &str,
     seen: String,
     compiler_output: String,
-    diagnostics: Vec<eclat::LocatedDiagnostic>,
+    diagnostics: Vec<eclat_course::Diagnostic>,
 ) -> CheckDone {
     use eclat_course::{CheckReport, CheckResult};
     let ex = lesson
@@ -450,19 +453,35 @@ pub fn failed_compile(lesson: &Lesson) -> CheckDone {
     let diagnostics = c.report(&text, &file).diagnostics;
     let d = &diagnostics[0];
     let seen = format!("{file}:{}:{}: {}", d.span.line, d.span.col, d.message);
+    let diagnostics = diagnostics
+        .into_iter()
+        .map(eclat_course::Diagnostic::Eclat)
+        .collect();
     compile_failure(lesson, "ports", seen, rendered, diagnostics)
 }
 
-/// Lesson 1's `ipv6-only` check on a copy clang refuses: clang's own lines, as it printed
-/// them (clang 19).
+/// Lesson 1's `ipv6-only` check on a copy clang refuses: what clang 19 printed, made into
+/// the check's result as a check's run makes it (its diagnostics, rendered in clang's layout).
 pub fn failed_clang(lesson: &Lesson) -> CheckDone {
     let file = format!("/home/learner/eclat-lab/{}/ipv6_counter.bpf.c", lesson.id);
-    let first = format!(
-        "{file}:33:3: error: invalid operands to binary expression ('__u32' (aka 'unsigned \
-         int') and 'struct xdp_md *')"
-    );
     let stderr = format!(
-        "{first}\n   32 |         if (count && ctx->data && key\n      |                                   ~~~\n   33 |                 * ctx) *count += 1;\n      |                 ^ ~~~\n1 error generated."
+        "{file}:33:3: error: invalid operands to binary expression ('__u32' (aka 'unsigned \
+         int') and 'struct xdp_md *')\n   32 |         if (count && ctx->data && key\n      |                                   ~~~\n   33 |                 * ctx) *count += 1;\n      |                 ^ ~~~\n1 error generated."
     );
-    compile_failure(lesson, "ipv6-only", first, stderr, vec![])
+    let e = anyhow::Error::new(eclat_kernel::modules::BuildError::Compile {
+        file: file.clone(),
+        stderr,
+    });
+    let r = eclat_course::checks::failed_with(
+        &eclat_course::Check::Compiles { hint: None },
+        "no compile error",
+        &e,
+    );
+    compile_failure(
+        lesson,
+        "ipv6-only",
+        r.seen,
+        r.compiler_output.expect("clang's refusal"),
+        r.diagnostics,
+    )
 }

@@ -235,9 +235,10 @@ impl Runtime {
                         let e = r.explanation.clone()?;
                         let text = eclat_kernel::perms::read_to_string_as_invoking_user(&file)
                             .unwrap_or_default();
+                        let program = e.program.clone();
                         Some(VerifierView::new(
                             e,
-                            None,
+                            program,
                             &file.display().to_string(),
                             &text,
                         ))

@@ -1,6 +1,7 @@
 //! The lab's pure data model: what it reads from files and from the kernel's text, turned into
 //! data, with no I/O: topology files (`topology`), the learners' packet syntax (`packetspec`),
-//! verifier logs explained (`verifier`), what an object's BTF and ELF sections say (`btf`,
+//! verifier logs explained (`verifier`), a C file's diagnostics (clang's, and a verifier rejection's) as data
+//! (`cdiag`), what an object's BTF and ELF sections say (`btf`,
 //! `meta`), map bytes decoded through BTF layouts (`display`), MAC addresses (`mac`) and the
 //! table of the lab's prebuilt plain XDP programs (`prebuilt`), and pictures of a topology, a
 //! compiled chain and a packet's path through HIKe as SVG (`draw`), and a classroom of
@@ -10,6 +11,7 @@
 //! panicking, whatever its input.
 
 pub mod btf;
+pub mod cdiag;
 pub mod classroom;
 pub mod display;
 pub mod draw;

@@ -186,8 +186,20 @@ pub struct Explanation {
     pub class: Class,
     /// the kernel's own words
     pub message: String,
+    /// the program the verifier rejected (its function's name); null when the log was
+    /// explained without knowing it
+    #[serde(default)]
+    pub program: Option<String>,
     /// the instruction the verifier stopped at (as printed)
     pub insn: Option<String>,
+    /// the index of that instruction in the program (the number before `:` in `insn`); null
+    /// when the log names no instruction
+    #[serde(default)]
+    pub insn_index: Option<u32>,
+    /// the verifier's final error line: the last line of `message` (the line just before the
+    /// log's statistics)
+    #[serde(default)]
+    pub error_line: Option<String>,
     /// the C line the verifier stopped at; null when the log has no source annotations (the object
     /// was built without `-g`) or none precedes the error
     pub source: Option<SourceLine>,
@@ -334,11 +346,19 @@ pub fn explain_in(log: &str, ctx: Context) -> Option<Explanation> {
             .trim_end()
             .to_string()
     });
+    let insn_index = insn.as_deref().and_then(|i| {
+        let t = i.trim_start();
+        t[..t.find(':')?].parse().ok()
+    });
+    let error_line = msg_lines.last().map(|l| l.trim().to_string());
     let class = classify(&message);
     Some(Explanation {
         class,
         message,
+        program: None,
         insn,
+        insn_index,
+        error_line,
         source,
         processed,
         context: ctx,
@@ -366,6 +386,11 @@ mod tests {
         assert_eq!((src.file.as_str(), src.line), ("oob.bpf.c", 11));
         assert!(src.text.contains("bpf_printk"));
         assert_eq!(e.insn.as_deref(), Some("1: (71) r2 = *(u8 *)(r1 +12)"));
+        assert_eq!(e.insn_index, Some(1));
+        assert_eq!(
+            e.error_line.as_deref(),
+            Some("R1 offset is outside of the packet")
+        );
         assert!(
             e.message
                 .contains("invalid access to packet, off=12 size=1")

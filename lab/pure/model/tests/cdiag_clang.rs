@@ -1,0 +1,267 @@
+//! eclat_model::cdiag on what the real clang-19 printed (tests/fixtures/clang/*.stderr, made
+//! by tests/fixtures/clang/capture.sh from src/): each fixture's diagnostics as JSON and as
+//! rendered text are held equal to its `.golden` (`UPDATE_GOLDEN=1 cargo test -p eclat-model
+//! --test cdiag_clang` writes them again), and the facts a learner needs are asserted one by
+//! one.
+
+use std::path::PathBuf;
+
+use eclat_model::cdiag::{self, CDiagnostic, LineCol, Severity};
+
+/// The folder capture.sh compiled the sources from.
+const WS: &str = "/tmp/eclat-clang-fixtures/ws";
+
+fn dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/clang")
+}
+
+/// The fixture parsed, made relative to the learner's folder and given character columns
+/// from the sources beside the fixtures (as the lab does with the learner's files).
+fn parsed(name: &str) -> Vec<CDiagnostic> {
+    let stderr = std::fs::read_to_string(dir().join(format!("{name}.stderr"))).unwrap();
+    let mut d = cdiag::parse_clang(&stderr);
+    cdiag::relative_to(&mut d, WS);
+    cdiag::char_columns(&mut d, |f| {
+        std::fs::read_to_string(dir().join("src").join(f)).ok()
+    });
+    d
+}
+
+fn golden(name: &str, d: &[CDiagnostic]) {
+    let got = format!(
+        "{}\n---\n{}\n",
+        serde_json::to_string_pretty(d).unwrap(),
+        cdiag::render(d)
+    );
+    let path = dir().join(format!("{name}.golden"));
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::write(&path, &got).unwrap();
+    }
+    let want = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        got == want,
+        "{name}: the parse differs from {} (UPDATE_GOLDEN=1 writes it):\n{got}",
+        path.display()
+    );
+}
+
+const ALL: [&str; 10] = [
+    "range",
+    "syntax",
+    "warn_and_error",
+    "included",
+    "macro_and_redef",
+    "missing_header",
+    "unicode_tabs",
+    "undeclared_function",
+    "warnings_only",
+    "backend",
+];
+
+#[test]
+fn every_fixture_matches_its_golden() {
+    for name in ALL {
+        golden(name, &parsed(name));
+    }
+}
+
+#[test]
+fn a_missing_semicolon_carries_place_snippet_and_fixit() {
+    let d = parsed("syntax");
+    assert_eq!(d.len(), 1, "{d:#?}");
+    let e = &d[0];
+    assert_eq!(e.file.as_deref(), Some("syntax.bpf.c"));
+    assert_eq!(e.severity, Severity::Error);
+    assert_eq!(e.span, Some(LineCol { line: 8, col: 15 }));
+    assert_eq!(e.message, "expected ';' at end of declaration");
+    assert_eq!(e.snippet.as_deref(), Some("        __u32 key = 0"));
+    assert_eq!(e.marker.as_deref(), Some("                     ^"));
+    assert_eq!(e.fixit.as_deref(), Some(";"));
+    assert!(e.help.as_deref().unwrap().contains("`;`"));
+    assert!(e.notes.is_empty(), "{:?}", e.notes);
+}
+
+#[test]
+fn warnings_keep_their_option_and_errors_come_in_order() {
+    let d = parsed("warn_and_error");
+    let sev: Vec<(Severity, Option<&str>, u32)> = d
+        .iter()
+        .map(|d| (d.severity, d.code.as_deref(), d.span.unwrap().line))
+        .collect();
+    assert_eq!(
+        sev,
+        [
+            (Severity::Error, Some("-Wimplicit-function-declaration"), 17),
+            (Severity::Error, Some("-Wint-conversion"), 17),
+            (Severity::Warning, Some("-Wunused-variable"), 15),
+            (Severity::Warning, Some("-Wunused-variable"), 17),
+        ]
+    );
+    assert!(d[0].help.as_deref().unwrap().contains("bpf/bpf_helpers.h"));
+    assert_eq!(d[2].message, "unused variable 'unused'");
+    assert_eq!(d[2].marker.as_deref(), Some("            ^~~~~~"));
+}
+
+#[test]
+fn an_error_in_a_header_says_where_it_was_included() {
+    let d = parsed("included");
+    assert_eq!(d.len(), 1);
+    assert_eq!(d[0].file.as_deref(), Some("bad.h"));
+    assert_eq!(d[0].span, Some(LineCol { line: 4, col: 12 }));
+    assert_eq!(d[0].included_from.len(), 1);
+    assert_eq!(d[0].included_from[0].file, "included.bpf.c");
+    assert_eq!(d[0].included_from[0].line, 4);
+    assert!(cdiag::render(&d).starts_with(
+        "In file included from included.bpf.c:4:\nbad.h:4:12: error: expected expression\n"
+    ));
+}
+
+#[test]
+fn notes_join_the_error_before_them() {
+    let d = parsed("macro_and_redef");
+    assert_eq!(d.len(), 2, "{d:#?}");
+    assert_eq!(d[0].message, "redefinition of 'twice'");
+    assert_eq!(d[0].labels.len(), 1);
+    assert_eq!(d[0].labels[0].message, "previous definition is here");
+    assert_eq!(d[0].labels[0].span, Some(LineCol { line: 8, col: 12 }));
+    assert!(
+        d[0].labels[0]
+            .snippet
+            .as_deref()
+            .unwrap()
+            .contains("return 1;")
+    );
+    assert_eq!(d[1].labels[0].message, "expanded from macro 'VERDICT'");
+    assert!(d[1].help.as_deref().unwrap().contains("`missing_thing`"));
+}
+
+#[test]
+fn a_missing_header_is_a_fatal_error_with_advice() {
+    let d = parsed("missing_header");
+    assert_eq!(d.len(), 1);
+    assert_eq!(d[0].severity, Severity::Error);
+    assert_eq!(d[0].message, "'bpf/no_such_header.h' file not found");
+    assert!(d[0].help.as_deref().unwrap().contains("<bpf/...>"));
+}
+
+#[test]
+fn columns_count_characters_not_bytes() {
+    // `\tconst char *s = "é";\tint n`: clang says byte 28, the learner's editor column 27
+    let d = parsed("unicode_tabs");
+    assert_eq!(d[0].span, Some(LineCol { line: 8, col: 27 }));
+    let raw =
+        cdiag::parse_clang(&std::fs::read_to_string(dir().join("unicode_tabs.stderr")).unwrap());
+    assert_eq!(raw[0].span, Some(LineCol { line: 8, col: 28 }));
+}
+
+#[test]
+fn a_backend_error_keeps_its_odd_notes() {
+    let d = parsed("backend");
+    assert_eq!(d.len(), 2, "{d:#?}");
+    assert!(
+        d[0].message
+            .starts_with("Looks like the BPF stack limit is exceeded")
+    );
+    assert_eq!(d[0].span, Some(LineCol { line: 10, col: 9 }));
+    assert_eq!(d[0].snippet.as_deref(), Some("        return buf[3];"));
+    assert!(d[0].help.as_deref().unwrap().contains("512 bytes"));
+    assert_eq!(d[0].labels.len(), 1);
+    assert!(d[1].labels[0].snippet.is_none());
+}
+
+#[test]
+fn a_range_over_two_lines_is_quoted_at_the_place() {
+    let d = parsed("range");
+    assert_eq!(d.len(), 1);
+    assert_eq!(d[0].span, Some(LineCol { line: 10, col: 3 }));
+    assert_eq!(d[0].snippet.as_deref(), Some("                * ctx)"));
+    assert_eq!(d[0].marker.as_deref(), Some("                ^ ~~~"));
+}
+
+#[test]
+fn the_summary_line_is_not_a_diagnostic() {
+    for name in ALL {
+        for d in parsed(name) {
+            assert!(!d.message.contains("generated."), "{name}: {d:?}");
+            assert!(
+                d.notes.iter().all(|n| !n.contains("generated.")),
+                "{name}: {d:?}"
+            );
+        }
+    }
+}
+
+mod fuzz {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Pieces of clang's lines, to be put together in any order and cut anywhere.
+    const PIECES: [&str; 16] = [
+        "/tmp/x/a.bpf.c:",
+        "12:",
+        "0:",
+        "7: ",
+        "error: ",
+        "fatal error: ",
+        "warning: ",
+        "note: ",
+        "In file included from ",
+        "                 from ",
+        "   10 | ",
+        "      | ",
+        "^~~~",
+        " [-Wunused-variable]",
+        "2 errors generated.",
+        "é\t\u{0}:",
+    ];
+
+    fn check(s: &str) {
+        let mut d = cdiag::parse_clang(s);
+        let _ = cdiag::render(&d);
+        cdiag::relative_to(&mut d, "/tmp/x");
+        cdiag::char_columns(&mut d, |_| Some("é\tab\n\n\u{0}x".into()));
+        for d in &d {
+            let _ = d.short();
+            if let Some(s) = d.span {
+                assert!(s.line >= 1 && s.col >= 1, "{d:?}");
+            }
+        }
+        let _ = serde_json::to_string(&d).unwrap();
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        #[test]
+        fn arbitrary_text_never_panics(s in "\\PC*") {
+            check(&s);
+        }
+
+        #[test]
+        fn clang_shaped_text_never_panics(
+            parts in proptest::collection::vec((0usize..16, 0usize..40, prop::bool::ANY), 0..40)
+        ) {
+            let mut s = String::new();
+            for (i, cut, nl) in parts {
+                let p = PIECES[i];
+                // the first `cut` characters, or all of it
+                s.extend(p.chars().take(if cut == 0 { usize::MAX } else { cut }));
+                if nl {
+                    s.push('\n');
+                }
+            }
+            check(&s);
+        }
+
+        /// Every real fixture cut at any byte (a clang killed mid-line) still parses.
+        #[test]
+        fn fixtures_cut_anywhere_never_panic(which in 0usize..10, at in 0usize..4000) {
+            let stderr = std::fs::read_to_string(dir().join(format!("{}.stderr", ALL[which]))).unwrap();
+            let mut at = at.min(stderr.len());
+            while !stderr.is_char_boundary(at) {
+                at -= 1;
+            }
+            check(&stderr[..at]);
+        }
+    }
+}
