@@ -339,6 +339,73 @@ pub fn delete_user(prefix: &str, l: &Learner) -> Result<bool> {
     Ok(true)
 }
 
+/// While it lives, this process is a child subreaper (`PR_SET_CHILD_SUBREAPER`) and a thread
+/// reaps, every 10 ms, those of the learners' processes it was given that have become its
+/// children: for a harness that logs learners in (the bench's `su -` in a pseudo-terminal).
+/// Closing such a terminal kills its `su`, which orphans the learner's login shell; left to
+/// init, the shell's zombie can stay seconds (about 2 s on the project's VM), and `classroom
+/// down`, whose `userdel` refuses while a process of the learner exists, waits for it. A real
+/// login (sshd, login) reaps its shell at once, as this does. Only the given processes are
+/// waited for, so no `std::process::Child`'s status is taken from it.
+pub struct OrphanReaper {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+    was_subreaper: bool,
+}
+
+impl OrphanReaper {
+    /// `pids`: the learners' processes (their login shells among them) before their
+    /// terminals close.
+    pub fn start(mut pids: Vec<u32>) -> std::io::Result<OrphanReaper> {
+        use nix::errno::Errno;
+        use nix::sys::prctl;
+        use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let was = prctl::get_child_subreaper().unwrap_or(false);
+        prctl::set_child_subreaper(true).map_err(std::io::Error::from)?;
+        let stop = std::sync::Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::Builder::new()
+            .name("classroom-reaper".into())
+            .spawn(move || {
+                while !flag.load(Ordering::Relaxed) && !pids.is_empty() {
+                    pids.retain(|&p| {
+                        match waitpid(
+                            nix::unistd::Pid::from_raw(p as i32),
+                            Some(WaitPidFlag::WNOHANG),
+                        ) {
+                            // a child of ours, still running
+                            Ok(WaitStatus::StillAlive) => true,
+                            // reaped
+                            Ok(_) => false,
+                            // not (yet) our child: keep it while it exists
+                            Err(Errno::ECHILD) => Path::new(&format!("/proc/{p}")).exists(),
+                            Err(_) => false,
+                        }
+                    });
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+            })?;
+        Ok(OrphanReaper {
+            stop,
+            thread: Some(thread),
+            was_subreaper: was,
+        })
+    }
+}
+
+impl Drop for OrphanReaper {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+        if !self.was_subreaper {
+            let _ = nix::sys::prctl::set_child_subreaper(false);
+        }
+    }
+}
+
 /// The processes of uid `uid` (as their real, effective, saved or file-system user: sudo
 /// included), and the lab's processes run through sudo for that uid (the learner's tutorial,
 /// which runs as root): pids.
@@ -524,4 +591,48 @@ pub fn confinement(l: &Learner) -> Option<perms::Confined> {
         gid: u.gid.as_raw(),
         groups,
     })
+}
+
+#[cfg(test)]
+mod reaper_tests {
+    use super::*;
+
+    /// A login shell orphaned by its `su` (here: a `sleep` whose `sh` ends) becomes the
+    /// reaper's process's child and is reaped as soon as it ends, not left to init.
+    #[test]
+    fn an_orphaned_learner_process_is_reaped_at_once() {
+        use std::io::{BufRead, BufReader, Write};
+        let mut sh = Command::new("sh")
+            .args(["-c", "sleep 0.5 & echo $!; read _"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(sh.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let orphan: u32 = line.trim().parse().unwrap();
+        let _reaper = OrphanReaper::start(vec![orphan]).unwrap();
+        writeln!(sh.stdin.take().unwrap()).unwrap();
+        sh.wait().unwrap();
+        let ppid = || {
+            std::fs::read_to_string(format!("/proc/{orphan}/status"))
+                .ok()?
+                .lines()
+                .find_map(|l| l.strip_prefix("PPid:"))?
+                .trim()
+                .parse::<u32>()
+                .ok()
+        };
+        // orphaned now: its parent is this process, the subreaper
+        assert_eq!(ppid(), Some(std::process::id()));
+        // it ends after 0.5 s and its zombie goes at once (within 5 s on a loaded machine;
+        // unreaped, it would stay this process's zombie until the test ends)
+        let until = Instant::now() + Duration::from_secs(5);
+        while Path::new(&format!("/proc/{orphan}")).exists() {
+            assert!(Instant::now() < until, "the orphan {orphan} was not reaped");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
 }

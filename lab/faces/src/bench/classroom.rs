@@ -319,76 +319,9 @@ struct Classroom {
     dir: PathBuf,
     terminals: Vec<PtyTui>,
     up: bool,
-    /// reaps the learners' login shells orphaned when their terminals close (see [`Reaper`])
-    reaper: Option<Reaper>,
-}
-
-/// While it lives, this process is a child subreaper (`PR_SET_CHILD_SUBREAPER`) and a thread
-/// reaps, every 10 ms, those of the learners' processes it was given that have become its
-/// children. Closing a bench terminal kills its `su`, which orphans the learner's login
-/// shell; left to this machine's init, the shell's zombie stayed about 2 s, and `classroom
-/// down` (whose `userdel` refuses while a process of the learner exists) waited for it: that
-/// was the harness's time, not down's. A real login (sshd, login) reaps its shell at once, as
-/// this does. Only the given processes are waited for, so no `std::process::Child`'s status is
-/// taken from it.
-struct Reaper {
-    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
-    thread: Option<std::thread::JoinHandle<()>>,
-    was_subreaper: bool,
-}
-
-impl Reaper {
-    /// `pids`: the learners' processes (their login shells among them) before their
-    /// terminals close.
-    fn start(mut pids: Vec<u32>) -> Result<Reaper> {
-        use nix::errno::Errno;
-        use nix::sys::prctl;
-        use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
-        use std::sync::atomic::{AtomicBool, Ordering};
-        let was = prctl::get_child_subreaper().unwrap_or(false);
-        prctl::set_child_subreaper(true).context("making the bench a child subreaper")?;
-        let stop = std::sync::Arc::new(AtomicBool::new(false));
-        let flag = stop.clone();
-        let thread = std::thread::Builder::new()
-            .name("classroom-reaper".into())
-            .spawn(move || {
-                while !flag.load(Ordering::Relaxed) && !pids.is_empty() {
-                    pids.retain(|&p| {
-                        match waitpid(
-                            nix::unistd::Pid::from_raw(p as i32),
-                            Some(WaitPidFlag::WNOHANG),
-                        ) {
-                            // a child of ours, still running
-                            Ok(WaitStatus::StillAlive) => true,
-                            // reaped
-                            Ok(_) => false,
-                            // not (yet) our child: keep it while it exists
-                            Err(Errno::ECHILD) => Path::new(&format!("/proc/{p}")).exists(),
-                            Err(_) => false,
-                        }
-                    });
-                    std::thread::sleep(Duration::from_millis(10));
-                }
-            })
-            .context("starting the bench's reaper thread")?;
-        Ok(Reaper {
-            stop,
-            thread: Some(thread),
-            was_subreaper: was,
-        })
-    }
-}
-
-impl Drop for Reaper {
-    fn drop(&mut self) {
-        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-        if !self.was_subreaper {
-            let _ = nix::sys::prctl::set_child_subreaper(false);
-        }
-    }
+    /// reaps the learners' login shells orphaned when their terminals close (see
+    /// [`eclat_kernel::classroom::OrphanReaper`]: closing a bench terminal kills its `su`)
+    reaper: Option<eclat_kernel::classroom::OrphanReaper>,
 }
 
 impl Classroom {
@@ -703,14 +636,17 @@ fn one(
         let c1 = ticks(&pids)?;
         let seconds = t0.elapsed().as_secs_f64();
         let cpu_percent = (c1 - c0) as f64 / clk_tck() / seconds * 100.0;
-        room.reaper = Some(Reaper::start(
-            learners
-                .iter()
-                .take(k)
-                .flat_map(|(_, uid, _)| eclat_kernel::classroom::processes_of(*uid))
-                .map(|p| p as u32)
-                .collect(),
-        )?);
+        room.reaper = Some(
+            eclat_kernel::classroom::OrphanReaper::start(
+                learners
+                    .iter()
+                    .take(k)
+                    .flat_map(|(_, uid, _)| eclat_kernel::classroom::processes_of(*uid))
+                    .map(|p| p as u32)
+                    .collect(),
+            )
+            .context("making the bench reap the learners' login shells (a child subreaper)")?,
+        );
         room.log_out(&pids);
         Some(TuiIdle {
             logged_in: k,
@@ -769,45 +705,6 @@ mod tests {
             }),
             down_ms: up_ms / 4.0,
             vs_smallest: None,
-        }
-    }
-
-    /// A login shell orphaned by its `su` (here: a `sleep` whose `sh` ends) becomes the
-    /// bench's child and is reaped as soon as it ends, not left to init.
-    #[test]
-    fn an_orphaned_learner_process_is_reaped_by_the_bench() {
-        use std::io::{BufRead, BufReader, Write};
-        let mut sh = Command::new("sh")
-            .args(["-c", "sleep 0.5 & echo $!; read _"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(sh.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let orphan: u32 = line.trim().parse().unwrap();
-        let _reaper = Reaper::start(vec![orphan]).unwrap();
-        writeln!(sh.stdin.take().unwrap()).unwrap();
-        sh.wait().unwrap();
-        let ppid = || {
-            std::fs::read_to_string(format!("/proc/{orphan}/status"))
-                .ok()?
-                .lines()
-                .find_map(|l| l.strip_prefix("PPid:"))?
-                .trim()
-                .parse::<u32>()
-                .ok()
-        };
-        // orphaned now: its parent is this process, the subreaper
-        assert_eq!(ppid(), Some(std::process::id()));
-        // it ends after 0.5 s and its zombie goes at once (within 5 s on a loaded machine;
-        // unreaped, it would stay this process's zombie until the test ends)
-        let until = Instant::now() + Duration::from_secs(5);
-        while Path::new(&format!("/proc/{orphan}")).exists() {
-            assert!(Instant::now() < until, "the orphan {orphan} was not reaped");
-            std::thread::sleep(Duration::from_millis(20));
         }
     }
 
