@@ -1955,6 +1955,71 @@ fn a_load_onto_another_scripts_interface_is_refused_unless_replace() {
     lab.ok(&["reset"]);
 }
 
+/// A script a session loads (the REPL here; the TUI runs the same command layer) goes when
+/// the session ends, as by `unload`: no script stays recorded as loaded once the session's
+/// objects (its loader's attachment among them) are gone, and an interface it had taken over
+/// (`--replace`) goes back to the shell's script, for good (the attachment given back is the
+/// shell script's, not the session's). A killed session's scripts go at the next command.
+#[test]
+fn a_sessions_scripts_go_with_it_and_give_back_what_they_took() {
+    use std::io::Write;
+    let lab = Lab::new("sesu");
+    lab.ok(&["topo", "up"]);
+    let count = lessons_file("06-hike/solution/count.eclat");
+    let ports = lessons_file("07-first-eclat-script/solution/ports.eclat");
+    lab.ok(&["load", &count]);
+    let attached = |lab: &Lab| {
+        lab.ok(&["xdp", "list"])
+            .lines()
+            .filter(|l| l.contains("sut:enp6s0f0"))
+            .map(|l| l.trim().to_string())
+            .collect::<Vec<_>>()
+    };
+    let session = |input: &str| {
+        let mut c = lab
+            .cmd(&["shell"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        c.stdin
+            .as_mut()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        c
+    };
+    // the session takes the interface over, and ends
+    let o = session(&format!("load {ports} --replace\nchain list\n"))
+        .wait_with_output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("allow (ports.eclat)"), "{out}");
+    assert_eq!(attached(&lab), ["sut:enp6s0f0 <- ip6_simple_classifier"]);
+    let chains = lab.ok(&["chain", "list"]);
+    assert!(!chains.contains("ports.eclat"), "{chains}");
+    assert!(!chains.contains("displaced"), "{chains}");
+    // given back for good: another session's end leaves it
+    session("xdp list\n").wait_with_output().unwrap();
+    assert_eq!(attached(&lab), ["sut:enp6s0f0 <- ip6_simple_classifier"]);
+
+    // a session killed after its load: the next command unloads its script
+    let mut c = session(&format!("load {ports} --replace\nchain list\n"));
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !lab.ok(&["chain", "list"]).contains("ports.eclat") {
+        assert!(std::time::Instant::now() < until, "the session's load did not happen");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    c.kill().unwrap();
+    c.wait().unwrap();
+    let chains = lab.ok(&["chain", "list"]);
+    assert!(!chains.contains("ports.eclat"), "{chains}");
+    assert!(!chains.contains("displaced"), "{chains}");
+    assert_eq!(attached(&lab), ["sut:enp6s0f0 <- ip6_simple_classifier"]);
+    lab.ok(&["reset"]);
+}
+
 /// A script loaded from a shell while a session (the REPL here; the TUI is the same) owns the
 /// HIKe instance: the script runs on that VM and those programs, so the session's end must
 /// leave them (the shell's `load` adopts them), and no folder is then reported as holding

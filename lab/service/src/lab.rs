@@ -189,7 +189,10 @@ impl Lab {
         self.blocking(|lab| {
             let j = lab.journal()?;
             let st = crate::store::peek(lab.env());
-            if !st.pending.is_empty() || !st.unloading.is_empty() {
+            if !st.pending.is_empty()
+                || !st.unloading.is_empty()
+                || st.scripts.values().any(|s| s.orphaned())
+            {
                 lab.settle_interrupted(j)?;
             }
             Ok(())
@@ -240,9 +243,14 @@ impl Lab {
         if self.origin() != Origin::Session || !Self::privileged() {
             return Ok(0);
         }
+        // its scripts first, while their loaders are still attached: unloaded, they give
+        // back what they had displaced
+        let scripts = self
+            .unload_session_scripts()
+            .context("unloading the scripts this session loaded")?;
         let mut j = Journal::open(&self.env().state_dir)?;
         let rep = cleanup::end_session(self.env(), &mut j)?;
-        Ok(rep.removed.len())
+        Ok(rep.removed.len() + scripts)
     }
 }
 

@@ -316,6 +316,8 @@ impl Lab {
             programs: ids.keys().map(|(p, n)| format!("{p}.{n}")).collect(),
             entries: entry_states(&linked),
             attach,
+            session: (self.origin() == crate::Origin::Session)
+                .then(eclat_kernel::journal::Owner::me),
         };
         // 1. the intent: from here a crash is settled by the next operation
         st.pending.insert(key.clone(), new.clone());
@@ -581,6 +583,12 @@ impl Lab {
                 .iter()
                 .any(|x| x.node == a.node && x.dev == a.dev && x.program == back.loader);
             let mut note = String::new();
+            // the attachment given back lives as long as the script that gets it back: a
+            // script loaded from a system shell keeps it after this session ends
+            let persistent = st.scripts[first].session.is_none();
+            if !already && persistent {
+                self.commit(hike)?;
+            }
             if !already {
                 let done = cat
                     .package(&back.package, true)
@@ -599,6 +607,11 @@ impl Lab {
                 // script's next load attaches its loader again
                 if let Err(e) = done {
                     note = format!(" (could not: {e:#}; `load {first}` attaches it again)");
+                } else if persistent && let Some(j) = hike.journal() {
+                    let root = self.env().bpffs_root.clone();
+                    j.commit_adopting(eclat_kernel::journal::Lifetime::Persistent, &|p| {
+                        crate::instance::in_hike_instance(&root, p)
+                    })?;
                 }
             }
             reattached.push(format!(
@@ -718,6 +731,17 @@ impl Lab {
             st.unloading.insert(key.clone(), u.clone());
             self.finish_unload(hike, cat, st, &key, &u)?;
         }
+        // the scripts of a session that was killed: its loaders' attachments went with its
+        // other objects (the recovery), so they are unloaded as the session's end would have
+        let orphaned: Vec<String> = st
+            .scripts
+            .iter()
+            .filter(|(_, s)| s.orphaned())
+            .map(|(k, _)| k.clone())
+            .collect();
+        for key in orphaned {
+            self.unload_recorded(hike, cat, st, &key)?;
+        }
         reconcile(hike, st)?;
         Ok(())
     }
@@ -776,15 +800,60 @@ impl Lab {
                     }
                 );
             };
-            st.unloading.insert(key.clone(), s.clone());
-            st.save(lab.env())?;
-            eclat_kernel::crash_point("unload:recorded");
-            let mut rep = lab.finish_unload(&mut hike, &cat, &mut st, &key, &s)?;
+            st.scripts.insert(key.clone(), s);
+            let mut rep = lab.unload_recorded(&mut hike, &cat, &mut st, &key)?;
             lab.commit(&mut hike)?;
             rep.script = file.display().to_string();
             Ok(rep)
         })
         .await
+    }
+
+    /// Unloads script `key`, recorded as loaded in `st`: first the intent (a crash from here is
+    /// finished by the next operation's `settle`), then as `unload` does.
+    fn unload_recorded(
+        &self,
+        hike: &mut Hike,
+        cat: &Catalog,
+        st: &mut HikeStore,
+        key: &str,
+    ) -> Result<UnloadReport> {
+        let Some(s) = st.scripts.remove(key) else {
+            bail!("{key} is not loaded");
+        };
+        st.unloading.insert(key.to_string(), s.clone());
+        st.save(self.env())?;
+        eclat_kernel::crash_point("unload:recorded");
+        self.finish_unload(hike, cat, st, key, &s)
+    }
+
+    /// Ends this session's scripts: every script it loaded is unloaded as by `unload` (its
+    /// chains deleted, its loader entries and interfaces given back to the scripts it had
+    /// displaced), so that none stays recorded as loaded once the session's own objects (its
+    /// loaders' attachments among them) are removed. Returns how many.
+    pub(crate) fn unload_session_scripts(&self) -> Result<usize> {
+        let me = eclat_kernel::journal::Owner::me();
+        let mine = |st: &HikeStore| -> Vec<String> {
+            st.scripts
+                .iter()
+                .filter(|(_, s)| s.session == Some(me))
+                .map(|(k, _)| k.clone())
+                .collect()
+        };
+        if !self.hike_exists() || mine(&crate::store::peek(self.env())).is_empty() {
+            return Ok(0);
+        }
+        let cat = self.catalog().clone();
+        let j = self.journal()?;
+        let mut st = HikeStore::load(self.env());
+        let mut hike = self.open_hike(j)?;
+        self.settle(&mut hike, &cat, &mut st)?;
+        let keys = mine(&st);
+        for k in &keys {
+            self.unload_recorded(&mut hike, &cat, &mut st, k)?;
+        }
+        self.commit(&mut hike)?;
+        Ok(keys.len())
     }
 
     fn finish_unload(

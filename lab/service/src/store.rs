@@ -65,6 +65,19 @@ pub struct ScriptState {
     pub programs: Vec<String>,
     pub entries: Vec<EntryState>,
     pub attach: Vec<AttachState>,
+    /// the TUI or shell session that loaded it (None: an `eclat-lab` command from a system
+    /// shell). Such a script goes when its session ends (unloaded, as by `unload`: its
+    /// loader's attachment is the session's), or, if the session was killed, at the next
+    /// command's recovery
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session: Option<eclat_kernel::journal::Owner>,
+}
+
+impl ScriptState {
+    /// Loaded by a session that has ended without unloading it (killed).
+    pub fn orphaned(&self) -> bool {
+        self.session.is_some_and(|o| !o.alive())
+    }
 }
 
 /// A loader map entry a script writes: the key, and the value (which holds one of its
