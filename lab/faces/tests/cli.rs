@@ -1867,14 +1867,7 @@ fn a_load_onto_another_scripts_interface_is_refused_unless_replace() {
     ] {
         assert!(err.contains(part), "`{part}` not in: {err}");
     }
-    let attached = |lab: &Lab| {
-        lab.ok(&["xdp", "list"])
-            .lines()
-            .filter(|l| l.contains("sut:enp6s0f0"))
-            .map(|l| l.trim().to_string())
-            .collect::<Vec<_>>()
-    };
-    assert_eq!(attached(&lab), ["sut:enp6s0f0 <- ip6_simple_classifier"]);
+    assert_eq!(sut_attached(&lab), ["sut:enp6s0f0 <- ip6_simple_classifier"]);
     let chains = lab.ok(&["chain", "list"]);
     assert!(!chains.contains("ports.eclat"), "{chains}");
     assert!(!chains.contains("displaced"), "{chains}");
@@ -1904,7 +1897,7 @@ fn a_load_onto_another_scripts_interface_is_refused_unless_replace() {
         out.contains("interface sut:enp6s0f0") && out.contains("--replace"),
         "{out}"
     );
-    assert_eq!(attached(&lab), ["sut:enp6s0f0 <- ip6_simple_classifier"]);
+    assert_eq!(sut_attached(&lab), ["sut:enp6s0f0 <- ip6_simple_classifier"]);
 
     // the script that holds the interface reloads over itself
     let out = lab.ok(&["load", &count]);
@@ -1921,7 +1914,7 @@ fn a_load_onto_another_scripts_interface_is_refused_unless_replace() {
         ) && out.contains("count.eclat: displaced until this script is unloaded)"),
         "{out}"
     );
-    assert_eq!(attached(&lab), ["sut:enp6s0f0 <- udp_dport_classifier"]);
+    assert_eq!(sut_attached(&lab), ["sut:enp6s0f0 <- udp_dport_classifier"]);
     let chains = lab.ok(&["chain", "list"]);
     assert!(
         chains.contains("count_and_pass (count.eclat, displaced"),
@@ -1942,14 +1935,14 @@ fn a_load_onto_another_scripts_interface_is_refused_unless_replace() {
     // the interface stays with collector.eclat, then goes back to count.eclat
     let out = lab.ok(&["unload", &ports]);
     assert!(!out.contains("attached again"), "{out}");
-    assert_eq!(attached(&lab), ["sut:enp6s0f0 <- udp_dport_classifier"]);
+    assert_eq!(sut_attached(&lab), ["sut:enp6s0f0 <- udp_dport_classifier"]);
     let out = lab.ok(&["unload", &collector]);
     assert!(
         out.contains("attached again: hike_default.ip6_simple_classifier on sut:enp6s0f0 for ")
             && out.contains("count.eclat"),
         "{out}"
     );
-    assert_eq!(attached(&lab), ["sut:enp6s0f0 <- ip6_simple_classifier"]);
+    assert_eq!(sut_attached(&lab), ["sut:enp6s0f0 <- ip6_simple_classifier"]);
     let chains = lab.ok(&["chain", "list"]);
     assert!(!chains.contains("displaced"), "{chains}");
     lab.ok(&["reset"]);
@@ -1968,13 +1961,6 @@ fn a_sessions_scripts_go_with_it_and_give_back_what_they_took() {
     let count = lessons_file("06-hike/solution/count.eclat");
     let ports = lessons_file("07-first-eclat-script/solution/ports.eclat");
     lab.ok(&["load", &count]);
-    let attached = |lab: &Lab| {
-        lab.ok(&["xdp", "list"])
-            .lines()
-            .filter(|l| l.contains("sut:enp6s0f0"))
-            .map(|l| l.trim().to_string())
-            .collect::<Vec<_>>()
-    };
     let session = |input: &str| {
         let mut c = lab
             .cmd(&["shell"])
@@ -1996,13 +1982,13 @@ fn a_sessions_scripts_go_with_it_and_give_back_what_they_took() {
         .unwrap();
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(out.contains("allow (ports.eclat)"), "{out}");
-    assert_eq!(attached(&lab), ["sut:enp6s0f0 <- ip6_simple_classifier"]);
+    assert_eq!(sut_attached(&lab), ["sut:enp6s0f0 <- ip6_simple_classifier"]);
     let chains = lab.ok(&["chain", "list"]);
     assert!(!chains.contains("ports.eclat"), "{chains}");
     assert!(!chains.contains("displaced"), "{chains}");
     // given back for good: another session's end leaves it
     session("xdp list\n").wait_with_output().unwrap();
-    assert_eq!(attached(&lab), ["sut:enp6s0f0 <- ip6_simple_classifier"]);
+    assert_eq!(sut_attached(&lab), ["sut:enp6s0f0 <- ip6_simple_classifier"]);
 
     // a session killed after its load: the next command unloads its script
     let mut c = session(&format!("load {ports} --replace\nchain list\n"));
@@ -2016,7 +2002,7 @@ fn a_sessions_scripts_go_with_it_and_give_back_what_they_took() {
     let chains = lab.ok(&["chain", "list"]);
     assert!(!chains.contains("ports.eclat"), "{chains}");
     assert!(!chains.contains("displaced"), "{chains}");
-    assert_eq!(attached(&lab), ["sut:enp6s0f0 <- ip6_simple_classifier"]);
+    assert_eq!(sut_attached(&lab), ["sut:enp6s0f0 <- ip6_simple_classifier"]);
     lab.ok(&["reset"]);
 }
 
@@ -3059,6 +3045,15 @@ fn cubes_are_wired_rewired_and_drawn() {
 
     lab.ok(&["reset"]);
     assert!(lab.tree().is_empty(), "{:?}", lab.tree());
+}
+
+/// `xdp list`'s lines for sut:enp6s0f0 (what runs there).
+fn sut_attached(lab: &Lab) -> Vec<String> {
+    lab.ok(&["xdp", "list"])
+        .lines()
+        .filter(|l| l.contains("sut:enp6s0f0"))
+        .map(|l| l.trim().to_string())
+        .collect()
 }
 
 fn lessons_file(rel: &str) -> String {
