@@ -6,10 +6,11 @@
 //! ipv4 dst=10.12.1.2 udp dport=53 payload="hello"
 //! ipv6 hbh udp dport=5000 payload=hex:deadbeef
 //! ipv6 flow=1 hbh opts=hex:3e0401020304 udp
+//! ipv6 hbh dstopts opts=hex:3e0c0102030405060708090a0b0c icmp6
 //! eth src=00:00:00:00:01:00 ipv6 tcp dport=80 flags=S
 //! ```
 //!
-//! Layers are words (`eth`, `ipv6`, `ipv4`, `hbh`, `udp`, `tcp`, `icmp6`, `icmp`); `key=value`
+//! Layers are words (`eth`, `ipv6`, `ipv4`, `hbh`, `dstopts`, `udp`, `tcp`, `icmp6`, `icmp`); `key=value`
 //! options apply to the layer before them. Unset fields take the lab's defaults: tg's
 //! `enp6s0f0` sending to sut's (`fc01::1` -> `fc01::2`, `10.12.1.1` -> `10.12.1.2`). The result
 //! is a complete Ethernet frame with correct lengths and checksums. Pure: no I/O.
@@ -34,8 +35,9 @@ enum L3 {
         tclass: u8,
         /// the 20-bit flow label
         flow: u32,
-        /// a hop-by-hop header with these options (PadN-padded), or none
-        hbh: Option<Vec<u8>>,
+        /// the extension headers in order, each its next-header number (0 hop-by-hop, 60
+        /// destination options) and its options (PadN-padded when built)
+        ext: Vec<(u8, Vec<u8>)>,
     },
     V4 {
         src: Ipv4Addr,
@@ -73,7 +75,7 @@ fn default_v6() -> L3 {
         hop_limit: 64,
         tclass: 0,
         flow: 0,
-        hbh: None,
+        ext: Vec::new(),
     }
 }
 
@@ -104,7 +106,7 @@ impl PacketSpec {
         enum At {
             Eth,
             L3,
-            Hbh,
+            Ext,
             L4,
             None,
         }
@@ -167,14 +169,16 @@ impl PacketSpec {
                             ));
                         }
                     },
-                    (At::Hbh, "opts") => {
+                    (At::Ext, "opts") => {
                         let opts = v
                             .strip_prefix("hex:")
                             .and_then(parse_hex)
                             .filter(|o| o.len() <= 254)
                             .ok_or_else(|| bad("options as hex:TTLLDD.. (at most 254 bytes)"))?;
-                        if let L3::V6 { hbh, .. } = &mut p.l3 {
-                            *hbh = Some(opts);
+                        if let L3::V6 { ext, .. } = &mut p.l3
+                            && let Some(last) = ext.last_mut()
+                        {
+                            last.1 = opts;
                         }
                     }
                     (At::L4, _) => match (&mut p.l4, k) {
@@ -222,12 +226,32 @@ impl PacketSpec {
                     have_l3 = true;
                     at = At::L3
                 }
-                "hbh" => match &mut p.l3 {
-                    L3::V6 { hbh, .. } => {
-                        *hbh = Some(Vec::new());
-                        at = At::Hbh
+                "hbh" | "dstopts" => match &mut p.l3 {
+                    L3::V6 { ext, .. } => {
+                        if p.l4 != L4::None {
+                            return Err(err(
+                                n,
+                                format!("`{w}` comes before the upper layer (udp, tcp, icmp6)"),
+                            ));
+                        }
+                        if w == "hbh" && !ext.is_empty() {
+                            return Err(err(
+                                n,
+                                "a hop-by-hop header comes first, right after the IPv6 header"
+                                    .into(),
+                            ));
+                        }
+                        ext.push((if w == "hbh" { 0 } else { 60 }, Vec::new()));
+                        at = At::Ext
                     }
-                    L3::V4 { .. } => return Err(err(n, "a hop-by-hop header needs ipv6".into())),
+                    L3::V4 { .. } => {
+                        let what = if w == "hbh" {
+                            "a hop-by-hop header"
+                        } else {
+                            "a destination options header"
+                        };
+                        return Err(err(n, format!("{what} needs ipv6")));
+                    }
                 },
                 "udp" => {
                     p.l4 = L4::Udp {
@@ -262,7 +286,7 @@ impl PacketSpec {
                     return Err(err(
                         n,
                         format!(
-                            "unknown word `{other}` (layers: eth ipv6 ipv4 hbh udp tcp icmp6 icmp; options: key=value)"
+                            "unknown word `{other}` (layers: eth ipv6 ipv4 hbh dstopts udp tcp icmp6 icmp; options: key=value)"
                         ),
                     ));
                 }
@@ -298,22 +322,25 @@ impl PacketSpec {
                 hop_limit,
                 tclass,
                 flow,
-                hbh,
+                ext,
             } => {
                 f.extend_from_slice(&0x86ddu16.to_be_bytes());
                 let proto = self.l4_proto();
-                let ext = hbh.as_deref().map(|o| hbh_header(proto, o));
-                let plen = (l4.len() + ext.as_ref().map_or(0, Vec::len)) as u16;
+                // each header's next header is the one after it, the last one's the upper layer
+                let mut headers = Vec::new();
+                for (i, (_, opts)) in ext.iter().enumerate() {
+                    let next = ext.get(i + 1).map_or(proto, |(kind, _)| *kind);
+                    headers.extend_from_slice(&options_header(next, opts));
+                }
+                let plen = (l4.len() + headers.len()) as u16;
                 let vtf: u32 = (6 << 28) | ((*tclass as u32) << 20) | (*flow & 0xf_ffff);
                 f.extend_from_slice(&vtf.to_be_bytes());
                 f.extend_from_slice(&plen.to_be_bytes());
-                f.push(if ext.is_some() { 0 } else { proto });
+                f.push(ext.first().map_or(proto, |(kind, _)| *kind));
                 f.push(*hop_limit);
                 f.extend_from_slice(&src.octets());
                 f.extend_from_slice(&dst.octets());
-                if let Some(ext) = ext {
-                    f.extend_from_slice(&ext);
-                }
+                f.extend_from_slice(&headers);
                 let mut l4 = l4;
                 self.fill_l4_checksum_v6(&mut l4, src, dst, proto);
                 f.extend_from_slice(&l4);
@@ -451,9 +478,10 @@ fn checksum(parts: &[&[u8]]) -> u16 {
     !(sum as u16)
 }
 
-/// A hop-by-hop header: next header, length, `options`, then PadN (or Pad1) to a multiple of
-/// 8 bytes; no options gives the 8-byte header with a 4-byte PadN.
-fn hbh_header(proto: u8, options: &[u8]) -> Vec<u8> {
+/// A hop-by-hop or destination options header (the same layout): next header, length,
+/// `options`, then PadN (or Pad1) to a multiple of 8 bytes; no options gives the 8-byte header
+/// with a 4-byte PadN.
+fn options_header(proto: u8, options: &[u8]) -> Vec<u8> {
     let mut h = vec![proto, 0];
     h.extend_from_slice(options);
     match (8 - h.len() % 8) % 8 {
@@ -596,6 +624,48 @@ mod tests {
         );
         assert!(PacketSpec::parse("ipv6 flow=0x100000").is_err());
         assert!(PacketSpec::parse("ipv6 hbh opts=3e").is_err());
+    }
+
+    /// A chain of extension headers (lesson 2's ext-headers exercise walks it): each header's
+    /// next header names the one after it, the last one the upper layer, and each is as long
+    /// as its length byte says.
+    #[test]
+    fn destination_options_after_hop_by_hop() {
+        let f = frame("ipv6 hbh dstopts udp dport=5000").unwrap();
+        assert_eq!(f[20], 0, "IPv6 next header: hop-by-hop");
+        assert_eq!(
+            &f[54..62],
+            &[60, 0, 1, 4, 0, 0, 0, 0],
+            "hop-by-hop, then dstopts"
+        );
+        assert_eq!(&f[62..70], &[17, 0, 1, 4, 0, 0, 0, 0], "dstopts, then UDP");
+        assert_eq!(u16::from_be_bytes([f[72], f[73]]), 5000);
+        assert_eq!(u16::from_be_bytes([f[18], f[19]]) as usize, f.len() - 54);
+        let g = frame("ipv6 hbh opts=hex:3e0c0102030405060708090a0b0c dstopts opts=hex:3e0c0102030405060708090a0b0c icmp6")
+            .unwrap();
+        assert_eq!(&g[54..56], &[60, 1], "16 bytes: length 1");
+        assert_eq!(&g[70..72], &[58, 1], "the second header starts 16 bytes on");
+        assert_eq!(g[86], 128, "the echo request after both");
+        let h = frame("ipv6 dstopts tcp").unwrap();
+        assert_eq!((h[20], h[54]), (60, 6));
+        assert!(
+            PacketSpec::parse("ipv6 dstopts hbh udp")
+                .unwrap_err()
+                .message
+                .contains("comes first")
+        );
+        assert!(
+            PacketSpec::parse("ipv6 udp dstopts")
+                .unwrap_err()
+                .message
+                .contains("before the upper layer")
+        );
+        assert!(
+            PacketSpec::parse("ipv4 dstopts")
+                .unwrap_err()
+                .message
+                .contains("needs ipv6")
+        );
     }
 
     #[test]
