@@ -1520,6 +1520,25 @@ fn last_number(line: &str) -> Option<i128> {
         .ok()
 }
 
+/// What a tool's output says `name` counted: the sum of the last run of lines of that map
+/// (`@aborts: 100`; a map with keys prints one line per key, `@aborts[7149]: 100` and
+/// `@aborts[7150]: 20`, and all of them are what it counted), or of the last `name: N` line.
+/// A line of another map whose name starts the same (`@aborts_by_if[2]: 5`) is not one.
+fn tool_count(out: &[String], name: &str) -> Option<i128> {
+    let of_map = |l: &str| {
+        let l = l.trim_start();
+        l.strip_prefix(name)
+            .filter(|rest| rest.starts_with(':') || rest.starts_with('['))
+            .and_then(|_| last_number(l))
+    };
+    let mut lines = out.iter().rev().skip_while(|l| of_map(l).is_none());
+    let mut total = of_map(lines.next()?)?;
+    for n in lines.map_while(|l| of_map(l)) {
+        total += n;
+    }
+    Some(total)
+}
+
 /// The end of a tool's output, for a report.
 fn tail(lines: &[String]) -> String {
     let t: Vec<&str> = lines
@@ -1686,12 +1705,7 @@ async fn observe(
         grace
     };
     let (_, out) = tokio::task::spawn_blocking(move || bg.interrupt_every(grace, every)).await??;
-    let counted = out.iter().rev().find_map(|l| {
-        let l = l.trim_start();
-        l.starts_with(count.as_str())
-            .then(|| last_number(l))
-            .flatten()
-    });
+    let counted = tool_count(&out, count);
     Ok(match counted {
         None => result(
             check,
@@ -2943,6 +2957,29 @@ mod tests {
         assert!(!r.passed && !r.seen.contains("percpu"), "{}", r.seen);
         assert!(Fact::parse("insns sut").is_err());
         assert!(Fact::parse("colour pkt_count").is_err());
+    }
+
+    /// `@aborts[args->prog_id] = count()` with no filter keeps every program's aborts, one
+    /// line per program: the check took the last line alone (bpftrace prints the largest
+    /// last), 100, and passed a program that also counted the decoy's 20.
+    #[test]
+    fn a_tools_count_is_every_line_of_its_map() {
+        let out = |ls: &[&str]| ls.iter().map(|l| l.to_string()).collect::<Vec<_>>();
+        let keyed = out(&[
+            "Attaching 2 probes...",
+            "",
+            "@aborts[7150]: 20",
+            "@aborts[7149]: 100",
+        ]);
+        assert_eq!(tool_count(&keyed, "@aborts"), Some(120));
+        let one = out(&["counting", "@aborts: 100", "", "@by_ifindex[2]: 100"]);
+        assert_eq!(tool_count(&one, "@aborts"), Some(100));
+        let printed_twice = out(&["@aborts: 40", "", "@aborts: 100"]);
+        assert_eq!(tool_count(&printed_twice, "@aborts"), Some(100));
+        let other_map = out(&["@aborts: 100", "@aborts_by_if[2]: 100"]);
+        assert_eq!(tool_count(&other_map, "@aborts"), Some(100));
+        assert_eq!(tool_count(&out(&["packets: 100"]), "packets"), Some(100));
+        assert_eq!(tool_count(&out(&["counting", "^C"]), "@aborts"), None);
     }
 
     #[test]
