@@ -146,7 +146,7 @@ pub fn kernel_headers(release: &str) -> Option<String> {
     // bcc's own variable: a header tree the administrator points it at
     if let Some(dir) = std::env::var_os("BCC_KERNEL_SOURCE") {
         let dir = std::path::PathBuf::from(dir);
-        if dir.join("include/linux/kconfig.h").is_file() {
+        if is_header_tree(&dir) {
             return Some(format!(
                 "{} (BCC_KERNEL_SOURCE: headers you chose, maybe of another kernel version)",
                 dir.display()
@@ -159,6 +159,15 @@ pub fn kernel_headers(release: &str) -> Option<String> {
     }
     let kh = "/sys/kernel/kheaders.tar.xz";
     Path::new(kh).exists().then(|| kh.to_string())
+}
+
+/// Does `dir` hold what bcc compiles against: the kernel's `include/linux/kconfig.h` and the
+/// configured build's `include/generated/autoconf.h` (which kconfig.h includes first)?
+/// Debian splits them: `linux-headers-R-common` has the first, `linux-headers-R-ARCH` the
+/// second, and bcc pointed at either alone fails on its first line.
+fn is_header_tree(dir: &Path) -> bool {
+    dir.join("include/linux/kconfig.h").is_file()
+        && dir.join("include/generated/autoconf.h").is_file()
 }
 
 /// Is tracefs (the tracepoints bpftrace attaches to) mounted?
@@ -241,7 +250,9 @@ pub fn tool_checks(
             format!(
                 "sudo apt-get install linux-headers-{release}; if apt has no such package, this \
                  kernel was not built by the distribution: boot a distribution kernel (the \
-                 Vagrant box has one, with its headers)"
+                 Vagrant box has one, with its headers), or point BCC_KERNEL_SOURCE at one \
+                 folder holding both include/linux/kconfig.h and include/generated/autoconf.h \
+                 of a nearby version (lesson 3 says how)"
             ),
         ),
     });
@@ -486,6 +497,35 @@ mod tests {
             ok.iter().all(|c| c.level == Level::Ok && c.fix.is_empty()),
             "{ok:?}"
         );
+    }
+
+    /// Debian's header packages, each alone, are not a tree bcc can use (the doctor said
+    /// `ok` for `linux-headers-R-common` and bcc then stopped on `generated/autoconf.h`);
+    /// the two merged are.
+    #[test]
+    fn a_header_tree_needs_kconfig_and_the_generated_autoconf() {
+        let d = std::env::temp_dir().join(format!("eclat-headers-{}", std::process::id()));
+        let common = d.join("common");
+        let arch = d.join("arch");
+        let merged = d.join("merged");
+        for (root, files) in [
+            (&common, &["include/linux/kconfig.h"][..]),
+            (&arch, &["include/generated/autoconf.h"][..]),
+            (
+                &merged,
+                &["include/linux/kconfig.h", "include/generated/autoconf.h"][..],
+            ),
+        ] {
+            for f in files {
+                let p = root.join(f);
+                std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+                std::fs::write(p, "").unwrap();
+            }
+        }
+        assert!(!is_header_tree(&common), "-common alone");
+        assert!(!is_header_tree(&arch), "-ARCH alone");
+        assert!(is_header_tree(&merged));
+        std::fs::remove_dir_all(&d).unwrap();
     }
 
     #[test]
