@@ -102,6 +102,26 @@ fn lesson_one_from_first_frame_to_a_clean_quit() {
     assert_eq!(leftovers(&env), Vec::<String>::new(), "left in the kernel");
 }
 
+/// `r` on lesson 1's first step brings the topology up. At 80x24 the screen is stacked: the
+/// topology is one Tab away (the step's border says so) and takes the text's place, and
+/// Shift-Tab brings the text back.
+fn topology_up_stacked(t: &Tmux, long: Duration) {
+    t.wait("the step's pointer to the topology", long, |s| {
+        s.contains("Tab topology") && s.contains("Lesson 1 text")
+    });
+    t.keys(&["r", "Tab"]);
+    t.wait("the topology", long, |s| {
+        s.contains("Topology: hike-lab")
+            && s.contains("clt:veth0")
+            && s.contains("Shift-Tab text")
+            && !s.contains("Lesson 1 text")
+    });
+    t.keys(&["BTab"]);
+    t.wait("the text again", long, |s| {
+        s.contains("Lesson 1 text") && !s.contains("Topology: hike-lab")
+    });
+}
+
 /// The TUI's process (the pane runs a shell that runs it).
 fn tui_pid(t: &Tmux) -> u32 {
     t.tui_pid().expect("the TUI's process")
@@ -116,8 +136,7 @@ fn sigterm_restores_the_terminal_and_cleans_up() {
     t.wait("the first frame", Duration::from_secs(10), |s| {
         s.contains("Hello XDP")
     });
-    t.keys(&["r"]);
-    t.wait("the topology", long, |s| s.contains("Topology: hike-lab"));
+    topology_up_stacked(&t, long);
     assert!(!leftovers(&env).is_empty());
     let st = Command::new("kill")
         .args(["-TERM", &tui_pid(&t).to_string()])
@@ -140,8 +159,7 @@ fn a_panic_restores_the_terminal_and_cleans_up() {
     t.wait("the first frame", Duration::from_secs(10), |s| {
         s.contains("Hello XDP")
     });
-    t.keys(&["r"]);
-    t.wait("the topology", long, |s| s.contains("Topology: hike-lab"));
+    topology_up_stacked(&t, long);
     assert!(!leftovers(&env).is_empty());
     // the fault injection key (set by Tmux::start for every test)
     t.keys(&["%"]);
@@ -163,8 +181,7 @@ fn closing_the_window_cleans_up() {
     t.wait("the first frame", Duration::from_secs(10), |s| {
         s.contains("Hello XDP")
     });
-    t.keys(&["r"]);
-    t.wait("the topology", long, |s| s.contains("Topology: hike-lab"));
+    topology_up_stacked(&t, long);
     let pid = tui_pid(&t);
     // the window goes away: SIGHUP, and a terminal that no longer takes output
     let st = Command::new("tmux")
@@ -459,6 +476,63 @@ fn a_load_onto_another_scripts_interface_is_refused_in_the_tui() {
         common::unwrapped(s).contains("displaced until this script is unloaded")
     });
     assert_eq!(on_sut(), ["udp_dport_classifier"]);
+    t.keys(&["Escape", "q", "y"]);
+    let s = t.wait("the TUI to exit", long, |s| s.contains("TUI-EXITED="));
+    assert!(s.contains("TUI-EXITED=0"), "{s}");
+}
+
+/// `module build` of lesson 9's module with a misspelt helper, in the TUI's event log: the
+/// same text as the CLI's (the closest helper's name as help), and the marks under the quoted
+/// line stay under the columns they point at (`^` under the `=`, `~` under the call).
+#[test]
+fn a_modules_clang_errors_keep_their_carets_in_the_event_log() {
+    need_root();
+    let env = lab("mbuild");
+    let mut t = Tmux::new(&env, "e2e", &[]);
+    let dir = std::env::temp_dir().join(format!("eclat-tui-mbuild-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    struct Gone(PathBuf);
+    impl Drop for Gone {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+    let _gone = Gone(dir.clone());
+    let src = dir.join("amp_filter.bpf.c");
+    let solution = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../lessons/09-writing-a-module/solution/amp_filter.bpf.c"),
+    )
+    .unwrap();
+    let broken = solution.replacen("bpf_map_lookup_elem(", "bpf_map_lookup_elme(", 1);
+    assert_ne!(broken, solution, "lesson 9's solution changed");
+    std::fs::write(&src, &broken).unwrap();
+    t.launch("tutorial 9", 200, 50);
+    let long = Duration::from_secs(60);
+    t.wait("the first frame", long, |s| s.contains("Step 1/"));
+    t.keys(&[":"]);
+    t.type_text(&format!("module build {}", src.display()));
+    t.keys(&["Enter"]);
+    let s = t.wait("clang's errors", long, |s| {
+        s.contains("did you mean `bpf_map_lookup_elem` (from <bpf/bpf_helpers.h>)?")
+    });
+    let rows: Vec<Vec<char>> = s.lines().map(|l| l.chars().collect()).collect();
+    let find = |row: &[char], pat: &str| {
+        let p: Vec<char> = pat.chars().collect();
+        row.windows(p.len()).position(|w| w == p.as_slice())
+    };
+    // the last quoted line of the call, and the marks under it (clang's -Wint-conversion:
+    // `^` under the `=`, `~` from the call's name on)
+    let y = rows
+        .iter()
+        .rposition(|r| find(r, "|         n = bpf_map_lookup_elme(").is_some())
+        .unwrap_or_else(|| panic!("no quoted line:\n{s}"));
+    let eq = find(&rows[y], "= bpf_map_lookup_elme").unwrap();
+    let call = eq + 2;
+    let marks = rows.get(y + 1).unwrap_or_else(|| panic!("no marks:\n{s}"));
+    assert_eq!(marks.get(eq), Some(&'^'), "the caret is not under `=`:\n{s}");
+    assert_eq!(marks.get(call), Some(&'~'), "the marks are not under the call:\n{s}");
+    assert_eq!(marks.get(eq - 1), Some(&' '), "{s}");
     t.keys(&["Escape", "q", "y"]);
     let s = t.wait("the TUI to exit", long, |s| s.contains("TUI-EXITED="));
     assert!(s.contains("TUI-EXITED=0"), "{s}");

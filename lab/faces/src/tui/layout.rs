@@ -25,12 +25,27 @@ pub struct Regions {
     pub trace: Option<Rect>,
     /// the topology shows its links only (to leave the counters and the trace room)
     pub topo_compact: bool,
+    /// a narrow screen (below `STACKED_BELOW` columns): the step and the text take the whole
+    /// width, the counters share the bottom with the event log (at its right), and the
+    /// topology takes the text's place while focused (Tab) or zoomed
+    pub stacked: bool,
     pub cmd: Rect,
     pub status: Rect,
 }
 
 /// The lines of output the event log shows at least, from 80x24 up.
 pub const LOG_MIN: u16 = 5;
+
+/// Below this width the lab's column (topology, counters) would leave the lesson text under
+/// 60 columns (42 at 80x24, 6 rows of it: ~250 characters a page): the screen is stacked
+/// instead (`Regions::stacked`).
+pub const STACKED_BELOW: u16 = 100;
+
+/// Stacked, the counters' width at the bottom's right: a row's label, value and rate (the
+/// 34 columns the lab's column gave them at 80x24), more on a wider screen, at most half.
+fn stacked_maps_width(width: u16) -> u16 {
+    (width * 9 / 20).clamp(36, 44).min(width / 2)
+}
 
 pub fn rows(r: Rect, y: u16, h: u16) -> Rect {
     Rect::new(r.x, y, r.width, h)
@@ -55,7 +70,9 @@ pub fn topo_height(app: &App, width: u16, compact: bool) -> u16 {
 
 /// The layout for `area`: a header line, the lesson (step and text) on the left, the lab
 /// (topology, maps) on the right, the event log across the bottom, the command line and the
-/// status line. Small terminals lose the right column first; zoom gives one pane everything.
+/// status line. Below `STACKED_BELOW` columns the lesson takes the whole width instead, the
+/// counters share the bottom with the log, and the topology is one Tab away (`stacked`);
+/// short terminals lose the right column; zoom gives one pane everything.
 pub fn regions(app: &App, area: Rect) -> Regions {
     let h = area.height;
     let header = Rect::new(area.x, area.y, area.width, 1.min(h));
@@ -74,6 +91,7 @@ pub fn regions(app: &App, area: Rect) -> Regions {
         verifier: None,
         trace: None,
         topo_compact: false,
+        stacked: area.width < STACKED_BELOW,
         cmd,
         status,
     };
@@ -117,7 +135,20 @@ pub fn regions(app: &App, area: Rect) -> Regions {
     // a check's result) wherever the step and the text still fit above it
     // the verifier's explanation, or a compiler's lines in the check panel: what to read
     let reading = verifier_on || (app.compiler_shown() && has_ex);
-    let log_h = if body_h >= 18 && reading && body_h < 27 {
+    let log_h = if r.stacked {
+        // the log and the counters share the bottom: 7 rows of counters at 80x24 (lesson 8's
+        // decisions and its samples), 5 of text above; less while an explanation is read (it
+        // takes the text's place, and needs the room)
+        if body_h >= 18 && !reading {
+            (body_h * 3 / 7).clamp(9, 14)
+        } else if body_h >= 14 {
+            6
+        } else if body_h >= 9 {
+            4
+        } else {
+            0
+        }
+    } else if body_h >= 18 && reading && body_h < 27 {
         // the verifier's explanation (or the compiler's) is what to read then, and it needs
         // the room
         5
@@ -131,11 +162,23 @@ pub fn regions(app: &App, area: Rect) -> Regions {
         0
     };
     if log_h > 0 {
-        r.log = Some(rows(body, body.y + body_h - log_h, log_h));
+        let bottom = rows(body, body.y + body_h - log_h, log_h);
+        // stacked, the counters go right of the log (a lesson without maps leaves the log
+        // the whole width; a terminal smaller than 72x17 has no room for them, as it had no
+        // lab column)
+        let mw = if r.stacked && !app.panels.is_empty() && log_h >= 6 && area.width >= 72 {
+            stacked_maps_width(area.width)
+        } else {
+            0
+        };
+        r.log = Some(Rect::new(bottom.x, bottom.y, bottom.width - mw, log_h));
+        if mw > 0 {
+            r.maps = Some(Rect::new(bottom.x + bottom.width - mw, bottom.y, mw, log_h));
+        }
     }
     let upper_h = body_h - log_h;
     let upper = rows(body, body.y, upper_h);
-    let (left, right) = if area.width >= 72 && upper_h >= 10 {
+    let (left, right) = if !r.stacked && area.width >= 72 && upper_h >= 10 {
         let rw = (area.width * 2 / 5).clamp(36, 64);
         let lw = area.width - rw;
         (
@@ -219,6 +262,14 @@ pub fn regions(app: &App, area: Rect) -> Regions {
         r.check = None;
         r.verifier = None;
         r.trace = Some(below);
+    } else if r.stacked && pane(app) == Focus::Topology {
+        // the topology in the text's place while focused; the step stays (what to do), and
+        // says on its border how to get the text back (`view::draw_step`)
+        r.text = None;
+        r.check = None;
+        r.verifier = None;
+        r.topo_compact = topo_height(app, below.width, false) > below.height;
+        r.topo = Some(below);
     }
     if pane(app) == Focus::Verifier && r.verifier.is_none() && verifier_on {
         r.text = None;

@@ -328,7 +328,8 @@ impl App {
         let visible: Vec<Focus> = {
             let r = self.regions();
             let mut v = vec![Focus::Lesson];
-            if r.topo.is_some() || self.zoom {
+            // stacked, the topology takes the text's place while focused
+            if r.topo.is_some() || self.zoom || r.stacked {
                 v.push(Focus::Topology);
             }
             if r.maps.is_some() || self.zoom {

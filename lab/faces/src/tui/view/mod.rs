@@ -11,7 +11,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 use unicode_width::UnicodeWidthStr;
 
-use super::layout::{inner_width, pane, regions};
+use super::layout::{Regions, inner_width, pane, regions};
 use super::lines::{
     fit, hidden_note, maps_compact, panel_head, step_lines, step_title_fits, topo_lines_in,
 };
@@ -36,7 +36,7 @@ pub fn draw(f: &mut Frame, app: &App) {
     let r = regions(app, area);
     draw_header(f, app, r.header);
     if let Some(s) = r.step {
-        draw_step(f, app, s);
+        draw_step(f, app, s, &r);
     }
     if let Some(t) = r.text {
         draw_text(f, app, t);
@@ -159,7 +159,7 @@ fn bar(f: &mut Frame, app: &App, r: Rect, left: Vec<Span<'static>>, right: Vec<S
     f.render_widget(Paragraph::new(Line::from(spans)).style(app.theme.bar()), r);
 }
 
-fn draw_step(f: &mut Frame, app: &App, r: Rect) {
+fn draw_step(f: &mut Frame, app: &App, r: Rect, regions: &Regions) {
     let t = &app.theme;
     let Some(s) = app.lesson.steps.get(app.step) else {
         return;
@@ -174,15 +174,27 @@ fn draw_step(f: &mut Frame, app: &App, r: Rect) {
     } else {
         Line::from(Span::styled(format!(" Step {}/{} ", n.0, n.1), t.accent()))
     };
-    let b = bordered(app, title, Focus::Lesson).title_bottom(
-        Line::from(vec![
-            Span::styled(" n", t.key()),
-            Span::styled(" next  ", t.dim()),
-            Span::styled("p", t.key()),
-            Span::styled(" previous ", t.dim()),
-        ])
-        .right_aligned(),
-    );
+    // stacked (a narrow screen), the topology is not beside the text: the step says where it
+    // is, and how to get the text back from it (Shift-Tab: the pane before it is the lesson)
+    let mut keys = Vec::new();
+    if regions.stacked {
+        let (key, what) = if regions.topo.is_some() {
+            ("Shift-Tab", " text  ")
+        } else if regions.trace.is_some() && regions.text.is_none() {
+            ("Tab", " text  ")
+        } else {
+            ("Tab", " topology  ")
+        };
+        keys.push(Span::styled(format!(" {key}"), t.key()));
+        keys.push(Span::styled(what, t.dim()));
+    }
+    keys.extend([
+        Span::styled(if keys.is_empty() { " n" } else { "n" }, t.key()),
+        Span::styled(" next  ", t.dim()),
+        Span::styled("p", t.key()),
+        Span::styled(" previous ", t.dim()),
+    ]);
+    let b = bordered(app, title, Focus::Lesson).title_bottom(Line::from(keys).right_aligned());
     let inner = b.inner(r);
     f.render_widget(b, r);
     let mut lines = step_lines(app, inner.width);
@@ -307,11 +319,13 @@ fn draw_maps(f: &mut Frame, app: &App, r: Rect) {
         .filter(|(pi, first, _)| !first && !below.iter().any(|(p, f, _)| p == pi && *f))
         .count();
     let focused = pane(app) == Focus::Maps && app.focus != Focus::Command;
+    // z zooms the focused pane: an unfocused one says Tab first (it said `z zooms`, and z
+    // zoomed the lesson text)
     let keys = match (focused, app.zoom) {
         (true, true) => "PgDn",
         (true, false) => "PgDn, z zooms",
         (false, true) => "Tab, PgDn",
-        (false, false) => "z zooms",
+        (false, false) => "Tab, z zooms",
     };
     let mut title = vec![Span::raw(" Maps (live, 10 Hz) ")];
     if top > 0 {
@@ -851,14 +865,19 @@ mod tests {
     fn topology_down_and_zoomed_log() {
         let mut app = scene(80, 24);
         update(&mut app, nothing_up());
+        let key = |c| Event::Key(crossterm::event::KeyEvent::from(c));
+        use crossterm::event::KeyCode;
+        // stacked at 80 columns: the topology is one Tab away, and the step says so
+        let s = render(&app);
+        assert!(s.contains("Tab topology"), "{s}");
+        update(&mut app, key(KeyCode::Tab));
         let s = render(&app);
         assert!(s.contains("no topology up"), "{s}");
         // what to do, whole at 80 columns
         assert!(s.contains(":topo up"), "{s}");
-        // Tab to the log, zoom it: only the log, and the map panels stop polling
-        let key = |c| Event::Key(crossterm::event::KeyEvent::from(c));
-        use crossterm::event::KeyCode;
-        for _ in 0..3 {
+        // Tab on to the log (the maps, the log), zoom it: only the log, and the map panels
+        // stop polling
+        for _ in 0..2 {
             update(&mut app, key(KeyCode::Tab));
         }
         assert_eq!(app.focus, Focus::Log);
@@ -1032,19 +1051,27 @@ mod tests {
         insta::assert_snapshot!(s);
     }
 
-    /// At 80x24 the check panel takes the room the verifier's explanation would, shows the
-    /// place, the source line and the help, and says on its border what it cuts and that z
-    /// shows it.
+    /// At 80x24 the check panel takes the whole width and the room the text had (stacked):
+    /// the place, the source line, the mark under the call and the help, nothing cut (beside
+    /// the lab's column it was 42 wide, the mark and the help behind z). Where it must cut
+    /// (80x20), it says on its border what it cuts and that z shows it.
     #[test]
     fn a_compile_error_in_the_check_panel_80x24() {
         let app = checked("7", (80, 24), fake::failed_compile);
         assert_eq!(app.focus, Focus::Lesson, "z zooms the check panel");
+        assert_eq!(app.regions().check.map(|c| c.width), Some(80));
         let s = render(&app);
         assert!(s.contains("ports.eclat:22:5 ]"), "{s}");
         assert!(s.contains("22 │     hike_dorp()"), "{s}");
+        let (y, x) = cell_of(&s, 0, "22 │     hike_dorp()").unwrap();
+        let (_, under) = cell_of(&s, y + 1, "────┬────").unwrap();
+        assert_eq!(under, x + "22 │     ".width(), "{s}");
+        assert!(s.contains("cannot call this"), "{s}");
         assert!(s.contains("Help: did you mean `hike_drop`?"), "{s}");
-        assert!(s.contains("z zooms ┐"), "{s}");
+        assert!(!s.contains("more line"), "nothing cut: {s}");
         insta::assert_snapshot!(s);
+        let s = render(&checked("7", (80, 20), fake::failed_compile));
+        assert!(s.contains("more lines: z zooms ┐"), "{s}");
     }
 
     #[test]
@@ -1780,19 +1807,29 @@ file = "collector.eclat"
         app
     }
 
-    /// Every lesson at 80x24 with nothing up: where the topology box must shrink to leave the
-    /// counters room, it still says what to type, not only that nothing is up.
+    /// Every lesson with nothing up, at 100x24 (where the topology box must shrink to leave
+    /// the counters room) and at 80x24 (stacked: the topology in the text's place, one Tab
+    /// away, as the step's border says): it says what to type, not only that nothing is up.
     #[test]
-    fn no_topology_says_what_to_type_at_every_lesson_80x24() {
-        for l in lessons::all() {
+    fn no_topology_says_what_to_type_at_every_lesson() {
+        for (l, size) in lessons::all()
+            .into_iter()
+            .flat_map(|l| [(l.clone(), (80, 24)), (l, (100, 24))])
+        {
             let mut app = App::new(
                 l.clone(),
                 true,
                 Theme { color: false },
-                (80, 24),
+                size,
                 Instant::now(),
             );
             update(&mut app, nothing_up());
+            if size.0 < crate::tui::layout::STACKED_BELOW {
+                assert!(app.regions().topo.is_none(), "lesson {}", l.number);
+                let s = render(&app);
+                assert!(s.contains("Tab topology"), "lesson {}:\n{s}", l.number);
+                key(&mut app, crossterm::event::KeyCode::Tab);
+            }
             let s = render(&app);
             assert!(s.contains("no topology up"), "lesson {}:\n{s}", l.number);
             assert!(s.contains(":topo up"), "lesson {}: no hint\n{s}", l.number);
@@ -1884,13 +1921,13 @@ file = "collector.eclat"
         )
     }
 
-    /// At 80x24 the maps pane shows every panel the steps point at, or says what it leaves
-    /// out on its border, and scrolls to it when focused (walked: lesson 7 step 11's
-    /// pkt_count below the pane's last row, lesson 8 step 6's hvm_stats not on screen at
-    /// all, nothing saying so).
+    /// At 80x24 the maps pane (stacked: right of the log, 7 rows) shows the panels the steps
+    /// point at, or says what it leaves out on its border and how to get there, and scrolls
+    /// to it when focused (walked: lesson 7 step 11's pkt_count below the pane's last row,
+    /// lesson 8 step 6's hvm_stats not on screen at all, nothing saying so).
     #[test]
     fn the_maps_pane_shows_or_says_what_it_leaves_out() {
-        let app = walked(
+        let mut app = walked(
             "7",
             11,
             (80, 24),
@@ -1900,15 +1937,32 @@ file = "collector.eclat"
                 ("pkt_count", "percpu_array", &[(0, 5)]),
             ],
         );
+        // step 11: REDIRECT and the collector's count grow together; the count is the panel
+        // below, said on the border, and PgDn shows it once Tab has focused the pane
+        let s = render(&app);
+        assert!(s.contains("  REDIRECT "), "{s}");
+        assert!(!s.contains("pkt_count xdp_counter"), "{s}");
+        assert!(
+            s.contains("+1 more map: Tab, z zooms ┘"),
+            "what is left out:\n{s}"
+        );
+        while app.focus != Focus::Maps {
+            key(&mut app, crossterm::event::KeyCode::Tab);
+        }
+        key(&mut app, crossterm::event::KeyCode::PageDown);
         let s = render(&app);
         assert!(s.contains("pkt_count xdp_counter"), "{s}");
         assert!(s.contains("  packets "), "the collector's count:\n{s}");
         let mut app = lesson8_attack((80, 24));
         let s = render(&app);
-        assert!(s.contains("hvm_stats HIKe VM"), "{s}");
-        assert!(s.contains("BLACKLISTED"), "{s}");
-        assert!(s.contains("+1 more row: z zooms"), "what is left out:\n{s}");
-        assert!(!s.contains("no verdict (dropped)"), "{s}");
+        // step 6: the policy's decisions and the collector's samples, with their rates
+        assert!(s.contains("BLACKLISTED      0      0/s"), "{s}");
+        assert!(s.contains("samples     50     50/s"), "{s}");
+        assert!(
+            s.contains("+1 more map: Tab, z zooms ┘"),
+            "what is left out:\n{s}"
+        );
+        assert!(!s.contains("hvm_stats"), "{s}");
         // focused (Tab), PgDn scrolls the pane to its last row
         while app.focus != Focus::Maps {
             key(&mut app, crossterm::event::KeyCode::Tab);
@@ -1916,8 +1970,8 @@ file = "collector.eclat"
         key(&mut app, crossterm::event::KeyCode::PageDown);
         let s = render(&app);
         assert!(s.contains("no verdict (dropped)"), "{s}");
-        assert!(s.contains("Maps (live, 10 Hz) ↑1"), "{s}");
-        assert!(!s.contains("more row"), "{s}");
+        assert!(s.contains("Maps (live, 10 Hz) ↑3"), "{s}");
+        assert!(!s.contains("more "), "{s}");
         key(&mut app, crossterm::event::KeyCode::PageUp);
         assert_eq!(app.maps_scroll, 0);
         // zoomed, the titles are whole again and nothing is left out
@@ -1927,16 +1981,17 @@ file = "collector.eclat"
         assert!(!s.contains("more "), "{s}");
     }
 
-    /// The topology's compact form (links only, at 80x24) still names the XDP programs
+    /// The topology's compact form (links only, at 100x24 beside the text; stacked at 80x24
+    /// it has the text's room) still names the XDP programs
     /// attached (walked: lesson 6 step 1 says "the drawing shows it" of the program left on
     /// sut:enp6s0f0, and the drawing showed links alone), and says what it leaves out.
     #[test]
     fn the_compact_topology_names_the_attached_programs() {
         for (lesson, step) in [("6", 1), ("1", 2), ("8", 6)] {
             let app = if lesson == "8" {
-                lesson8_attack((80, 24))
+                lesson8_attack((100, 24))
             } else {
-                walked(lesson, step, (80, 24), &[])
+                walked(lesson, step, (100, 24), &[])
             };
             assert!(app.regions().topo_compact, "lesson {lesson}");
             let s = render(&app);
@@ -1949,6 +2004,96 @@ file = "collector.eclat"
                 "{s}"
             );
         }
+    }
+
+    /// Below 100 columns the screen is stacked (at 80x24 a learner read the lesson 42 columns
+    /// wide, 6 lines a page, beside the topology and the counters): the step and the text
+    /// take the whole width, the counters share the bottom with the log, right of it, with
+    /// their rates; the step's border says the topology is one Tab away, and the topology
+    /// then takes exactly the text's place, the step and the counters still on screen;
+    /// Shift-Tab brings the text back. From 100 columns the lab's column stays beside the
+    /// text.
+    #[test]
+    fn narrow_screens_stack_the_lesson_over_the_log_and_the_counters() {
+        use crate::tui::layout::inner_width;
+        use crossterm::event::KeyCode;
+        for (w, h) in [(80, 24), (90, 30), (99, 40)] {
+            let mut app = scene(w, h);
+            let r = app.regions();
+            let s = render(&app);
+            let at = format!("{w}x{h}:\n{s}");
+            assert!(r.stacked, "{at}");
+            let (step, text) = (r.step.expect("step"), r.text.expect("text"));
+            let (log, maps) = (r.log.expect("log"), r.maps.expect("counters"));
+            assert_eq!((step.width, text.width), (w, w), "{at}");
+            // a page of text: 5 lines of 78 at 80x24
+            assert_eq!(text.y, step.y + step.height, "{at}");
+            assert!(text.height >= 7, "{at}");
+            // the counters right of the log, on its rows, 7 of them at 80x24
+            assert_eq!(
+                (maps.y, maps.height, maps.x, maps.x + maps.width),
+                (log.y, log.height, log.x + log.width, w),
+                "{at}"
+            );
+            assert!(maps.height >= 9 && inner_width(log) > 40, "{at}");
+            assert!(s.contains("packets    100     50/s █"), "the rate: {at}");
+            assert!(r.topo.is_none(), "{at}");
+            assert!(s.contains("─ Tab topology  n next  p previous ┘"), "{at}");
+            key(&mut app, KeyCode::Tab);
+            assert_eq!(app.focus, Focus::Topology);
+            let t = app.regions();
+            let s = render(&app);
+            let at = format!("{w}x{h}, Tab:\n{s}");
+            assert_eq!(
+                (t.topo, t.text, t.step, t.maps, t.log),
+                (Some(text), None, Some(step), Some(maps), Some(log)),
+                "{at}"
+            );
+            assert!(s.contains("┌ Topology: hike-lab"), "{at}");
+            assert!(s.contains("sut:cl0"), "every link: {at}");
+            assert!(s.contains("xdp: xdp_counter"), "the program on it: {at}");
+            assert!(s.contains("─ Shift-Tab text  n next  p previous ┘"), "{at}");
+            key(&mut app, KeyCode::BackTab);
+            assert_eq!(app.focus, Focus::Lesson);
+            assert_eq!(app.regions().text, Some(text), "{w}x{h}");
+        }
+        for (w, h) in [(100, 30), (120, 40), (160, 45)] {
+            let app = scene(w, h);
+            let r = app.regions();
+            let s = render(&app);
+            let at = format!("{w}x{h}:\n{s}");
+            assert!(!r.stacked, "{at}");
+            let (text, topo, maps) = (r.text.unwrap(), r.topo.unwrap(), r.maps.unwrap());
+            assert!(text.width < w, "{at}");
+            assert_eq!(
+                (topo.x, maps.x),
+                (text.x + text.width, text.x + text.width),
+                "{at}"
+            );
+            assert!(!s.contains("Tab topology"), "{at}");
+        }
+    }
+
+    /// Stacked (80x24), a failed check is what to read: the check panel and the verifier's
+    /// explanation take the text's place, the whole width, the explanation 6 lines; the
+    /// counters stay beside the log, and the step keeps its title and command.
+    #[test]
+    fn a_failed_check_gets_the_room_when_stacked() {
+        let app = failed_check(80, 24);
+        let r = app.regions();
+        let s = render(&app);
+        let (step, check, verifier) = (r.step.unwrap(), r.check.unwrap(), r.verifier.unwrap());
+        assert_eq!((check.width, verifier.width), (80, 80), "{s}");
+        assert_eq!(check.y, step.y + step.height, "{s}");
+        assert_eq!(verifier.y, check.y + check.height, "{s}");
+        assert!(verifier.height >= 8, "{s}");
+        assert!(r.text.is_none() && r.maps.is_some(), "{s}");
+        assert!(
+            s.contains("what to do: Before touching N bytes at `p`"),
+            "{s}"
+        );
+        assert!(s.contains("r runs lesson check 2 fix-verifier"), "{s}");
+        assert!(s.contains("Tab topology"), "{s}");
     }
 
     /// A box over the screen (hints, lessons, solution, reset and quit questions, help)
