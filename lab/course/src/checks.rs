@@ -618,8 +618,13 @@ fn compiler_said(e: &anyhow::Error) -> Option<CompilerSaid> {
                     .collect(),
             });
         }
-        if let Some(BuildError::Compile { file, stderr }) = c.downcast_ref::<BuildError>() {
-            let diags = clang_diagnostics(Path::new(file), stderr);
+        if let Some(BuildError::Compile {
+            file,
+            stderr,
+            diagnostics,
+        }) = c.downcast_ref::<BuildError>()
+        {
+            let diags = diagnostics.clone();
             let errors: Vec<&CDiagnostic> = diags.iter().filter(|d| d.is_error()).collect();
             let Some(first) = errors.first() else {
                 // nothing the parser knows as an error: clang's own words, whole
@@ -638,58 +643,6 @@ fn compiler_said(e: &anyhow::Error) -> Option<CompilerSaid> {
         context.push_str(&format!("{c}: "));
     }
     None
-}
-
-/// The folder the diagnostics of `file` are written relative to: its own.
-fn folder_of(file: &Path) -> String {
-    file.parent()
-        .map(|p| p.display().to_string())
-        .unwrap_or_default()
-}
-
-/// What clang printed about `file` as diagnostics: paths relative to the file's folder,
-/// columns in characters (the files read with the learner's rights: a file they cannot read
-/// keeps clang's byte column).
-fn clang_diagnostics(file: &Path, stderr: &str) -> Vec<CDiagnostic> {
-    let mut diags = cdiag::parse_clang(stderr);
-    let dir = folder_of(file);
-    cdiag::relative_to(&mut diags, &dir);
-    cdiag::char_columns(&mut diags, |f| {
-        let p = Path::new(&dir).join(f);
-        eclat_kernel::perms::read_to_string_as_invoking_user(&p).ok()
-    });
-    diags
-}
-
-/// The verifier's rejections of a build as diagnostics: one per rejected program it explained,
-/// at its C line (read from the learner's file for the column).
-fn rejections(file: &Path, rep: &BuildReport) -> Vec<Diagnostic> {
-    let dir = folder_of(file);
-    let shown = file
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| file.display().to_string());
-    let text = eclat_kernel::perms::read_to_string_as_invoking_user(file).ok();
-    rep.programs
-        .iter()
-        .filter(|p| !p.accepted)
-        .filter_map(|p| {
-            let e = p.explanation.as_ref()?;
-            // the C line's file as the compiler recorded it, relative to the learner's folder;
-            // the learner's line, for its column, when it is in their file
-            let at = e
-                .source
-                .as_ref()
-                .map(|s| cdiag::relative(&s.file, &dir))
-                .unwrap_or_else(|| shown.clone());
-            let line = e.source.as_ref().and_then(|s| {
-                let t = text.as_deref().filter(|_| at == shown)?;
-                t.lines().nth(s.line.checked_sub(1)? as usize)
-            });
-            let d = cdiag::from_verifier(&p.name, e, &at, line);
-            Some(Diagnostic::C(d))
-        })
-        .collect()
 }
 
 /// ` (and 2 more errors)` after the first of `n` errors.
@@ -844,7 +797,12 @@ async fn run_one(
                 return Ok(match scratch.build(file).await {
                     Ok(rep) => {
                         // clang's warnings: it compiles, but they often point at a bug
-                        let warnings = clang_diagnostics(file, &rep.warnings);
+                        let warnings: Vec<CDiagnostic> = rep
+                            .diagnostics
+                            .iter()
+                            .filter(|d| d.program.is_none())
+                            .cloned()
+                            .collect();
                         let mut r = match warnings.first() {
                             Some(w) => result(
                                 check,
@@ -914,7 +872,14 @@ async fn run_one(
                 .iter()
                 .find(|p| !p.accepted)
                 .and_then(|p| p.explanation.clone());
-            r.diagnostics = rejections(file, &rep);
+            // the verifier's rejections, as `module build` found them
+            r.diagnostics = rep
+                .diagnostics
+                .iter()
+                .filter(|d| d.program.is_some())
+                .cloned()
+                .map(Diagnostic::C)
+                .collect();
             Ok(r)
         }
         Check::Verdict {
@@ -2566,10 +2531,10 @@ mod tests {
         let stderr = "/w/a.bpf.c:33:3: error: invalid operands to binary expression\n   \
                       33 |                 * ctx) *count += 1;\n      |                 ^ \
                       ~~~\n/w/a.bpf.c:40:1: error: expected '}'\n2 errors generated.\n";
-        let e = anyhow::Error::new(eclat_kernel::modules::BuildError::Compile {
-            file: "/w/a.bpf.c".into(),
-            stderr: stderr.into(),
-        });
+        let e = anyhow::Error::new(eclat_kernel::modules::BuildError::compile_failed(
+            Path::new("/w/a.bpf.c"),
+            stderr.into(),
+        ));
         let r = failed(&Check::Compiles { hint: None }, "no compile error", &e);
         assert_eq!(
             r.seen,
@@ -2594,10 +2559,10 @@ mod tests {
             .collect();
         assert_eq!(places, [(Some("a.bpf.c"), 33, 3), (Some("a.bpf.c"), 40, 1)]);
         // what clang said that the lab cannot read as diagnostics is shown as it is
-        let e = anyhow::Error::new(eclat_kernel::modules::BuildError::Compile {
-            file: "/w/a.bpf.c".into(),
-            stderr: "Segmentation fault\n".into(),
-        });
+        let e = anyhow::Error::new(eclat_kernel::modules::BuildError::compile_failed(
+            Path::new("/w/a.bpf.c"),
+            "Segmentation fault\n".into(),
+        ));
         let r = failed(&Check::Compiles { hint: None }, "no compile error", &e);
         assert_eq!(r.seen, "/w/a.bpf.c does not compile");
         assert_eq!(r.compiler_output.as_deref(), Some("Segmentation fault"));

@@ -1157,6 +1157,199 @@ fn a_c_exercises_errors_are_structured() {
     assert!(d["help"].as_str().unwrap().contains("data_end"), "{r}");
 }
 
+/// `module build` on a broken copy of lesson 9's module shows clang's errors and warnings and
+/// the verifier's rejection as `lesson check` does (CLI, shell, --json): the place relative to
+/// the learner's file, the quoted line and its caret, what to do, a misspelt helper's or HIKe
+/// name's closest name; a rejection with its program, instruction, C line and advice; no
+/// clang summary line.
+#[test]
+fn module_build_shows_c_diagnostics() {
+    let lab = Lab::new("mbdiag");
+    let src = amp_filter_source(&lab);
+    let file = src.to_str().unwrap();
+    let solution = std::fs::read_to_string(&src).unwrap();
+    let line_of =
+        |text: &str, pat: &str| text.lines().position(|l| l.contains(pat)).unwrap() as u64 + 1;
+
+    // 1. a misspelt helper and a misspelt HIKe macro: clang refuses it
+    let broken = solution
+        .replacen("bpf_map_lookup_elem(", "bpf_map_lookup_elme(", 1)
+        .replacen(
+            "hike_pkt_ptr(ctx, pi->thoff",
+            "hike_pkt_pointer(ctx, pi->thoff",
+            1,
+        );
+    assert_ne!(broken, solution, "lesson 9's solution changed");
+    std::fs::write(&src, &broken).unwrap();
+    let helper = line_of(&broken, "bpf_map_lookup_elme");
+    let o = lab.run(&["module", "build", file]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert!(
+        err.contains(&format!(
+            "amp_filter.bpf.c:{helper}:6: error: call to undeclared function 'bpf_map_lookup_elme'"
+        )),
+        "{err}"
+    );
+    // the quoted line, and the caret under the name
+    let quoted = format!("{helper:>5} |         n = bpf_map_lookup_elme(&amp_drops, &sport);");
+    let caret = "      |             ^";
+    assert!(err.contains(&format!("{quoted}\n{caret}\n")), "{err}");
+    assert!(
+        err.contains("help: did you mean `bpf_map_lookup_elem` (from <bpf/bpf_helpers.h>)?"),
+        "{err}"
+    );
+    assert!(
+        err.contains("help: did you mean `hike_pkt_ptr` (from <hike/parse.h>)?"),
+        "{err}"
+    );
+    assert!(!err.contains("errors generated"), "{err}");
+    let o = lab.run(&["module", "build", file, "--json"]);
+    assert_eq!(o.status.code(), Some(2));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&o.stdout)));
+    assert_eq!(v["file"], file, "{v}");
+    let d = v["diagnostics"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{v}"))
+        .iter()
+        .find(|d| {
+            d["message"]
+                .as_str()
+                .unwrap()
+                .contains("'bpf_map_lookup_elme'")
+        })
+        .unwrap_or_else(|| panic!("{v}"));
+    assert_eq!(d["file"], "amp_filter.bpf.c", "{d}");
+    assert_eq!(d["severity"], "error", "{d}");
+    assert_eq!(d["code"], "-Wimplicit-function-declaration", "{d}");
+    assert_eq!(
+        (d["span"]["line"].as_u64(), d["span"]["col"].as_u64()),
+        (Some(helper), Some(6)),
+        "{d}"
+    );
+    assert_eq!(
+        d["snippet"],
+        "        n = bpf_map_lookup_elme(&amp_drops, &sport);"
+    );
+    assert_eq!(d["marker"], "            ^");
+    assert!(
+        d["help"]
+            .as_str()
+            .unwrap()
+            .starts_with("did you mean `bpf_map_lookup_elem`"),
+        "{d}"
+    );
+    // the shell prints the same text
+    let shell = |line: &str| {
+        let mut sh = lab
+            .cmd(&["shell"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        sh.stdin
+            .take()
+            .unwrap()
+            .write_all(format!("{line}\n").as_bytes())
+            .unwrap();
+        let o = sh.wait_with_output().unwrap();
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        )
+    };
+    let said = shell(&format!("module build {file}"));
+    assert!(said.contains(&format!("{quoted}\n{caret}\n")), "{said}");
+    assert!(said.contains("did you mean `hike_pkt_ptr`"), "{said}");
+
+    // 2. a warning, and a read of the packet the verifier cannot prove inside it
+    let rejected = solution
+        .replacen(
+            "udp = hike_pkt_ptr(ctx, pi->thoff, sizeof(*udp));",
+            "udp = (void *)(long)ctx->data + (pi->thoff & 0xff);",
+            1,
+        )
+        .replacen("\t__u8 l4;\n", "\t__u8 l4;\n\tint unused;\n", 1);
+    assert_ne!(rejected, solution);
+    std::fs::write(&src, &rejected).unwrap();
+    let unused = line_of(&rejected, "int unused");
+    let at = line_of(&rejected, "sport = bpf_ntohs(udp->source)");
+    let o = lab.run(&["module", "build", file]);
+    assert_eq!(o.status.code(), Some(1));
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(
+        out.contains(&format!(
+            "amp_filter.bpf.c:{unused}:6: warning: unused variable 'unused' [-Wunused-variable]\n\
+             {unused:>5} |         int unused;\n      |             ^~~~~~\n  help: Use it or remove it"
+        )),
+        "{out}"
+    );
+    assert!(out.contains("verifier: udp_amp_filter REJECTED"), "{out}");
+    assert!(
+        out.contains(&format!(
+            "amp_filter.bpf.c:{at}:2: error: out-of-bounds packet access: the verifier rejected \
+             `udp_amp_filter` at instruction "
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!(
+            "{at:>5} |         sport = bpf_ntohs(udp->source);\n      |         ^~~~"
+        )),
+        "{out}"
+    );
+    assert!(out.contains("note: the instruction: "), "{out}");
+    assert!(out.contains("help: Before touching N bytes"), "{out}");
+    assert!(out.contains("end of the verifier log:"), "{out}");
+    // the shell: the same text (the times aside)
+    let same = &out[out.find("amp_filter.bpf.c:").unwrap()..out.find("verification time").unwrap()];
+    let said = shell(&format!("module build {file}"));
+    assert!(said.contains(same), "{said}");
+    let o = lab.run(&["module", "build", file, "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&o.stdout)));
+    // the raw warnings are still there, as they were
+    assert!(
+        v["warnings"]
+            .as_str()
+            .unwrap()
+            .contains("unused variable 'unused'"),
+        "{v}"
+    );
+    let d = v["diagnostics"].as_array().unwrap_or_else(|| panic!("{v}"));
+    assert_eq!(d.len(), 2, "{v}");
+    assert_eq!(d[0]["code"], "-Wunused-variable", "{v}");
+    assert_eq!(d[0]["file"], "amp_filter.bpf.c", "{v}");
+    assert!(d[0].get("program").is_none(), "{v}");
+    let r = &d[1];
+    assert_eq!(r["code"], "verifier:packet-out-of-bounds", "{r}");
+    assert_eq!(r["program"], "udp_amp_filter", "{r}");
+    assert_eq!(r["file"], "amp_filter.bpf.c", "{r}");
+    assert_eq!(
+        (r["span"]["line"].as_u64(), r["span"]["col"].as_u64()),
+        (Some(at), Some(2)),
+        "{r}"
+    );
+    let insn = r["insn"].as_u64().unwrap_or_else(|| panic!("{r}"));
+    assert_eq!(
+        v["programs"][0]["explanation"]["insn_index"].as_u64(),
+        Some(insn),
+        "{v}"
+    );
+    assert!(r["help"].as_str().unwrap().contains("HIKE_XDP_VM"), "{r}");
+
+    // 3. the solution itself: nothing to say
+    std::fs::write(&src, &solution).unwrap();
+    let v: serde_json::Value =
+        serde_json::from_str(&lab.ok(&["module", "build", file, "--json"])).unwrap();
+    assert_eq!(v["diagnostics"], serde_json::json!([]), "{v}");
+    assert_eq!(v["programs"][0]["accepted"], true, "{v}");
+}
+
 /// An original-style script: aliases of the default programs (`programs.mynet`), no loader:
 /// `test` runs its entry chain straight through the lab's chain runner, `--chain` picks a
 /// chain by name, and a misspelt one gets the script's chains and a suggestion; JSON errors

@@ -10,6 +10,7 @@ use aya::programs::ProgramError;
 use include_dir::{Dir, include_dir};
 use serde::Serialize;
 
+use eclat_model::cdiag::{self, CDiagnostic, KnownName};
 use eclat_model::verifier::{self, Explanation};
 
 static INCLUDE: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/../../ebpf-modules/include");
@@ -22,8 +23,14 @@ pub enum BuildError {
     NoClang,
     #[error("{path}: {err}")]
     Io { path: PathBuf, err: std::io::Error },
+    /// clang refused the file: its own words, and them as diagnostics
+    /// ([`BuildError::compile_failed`] makes them)
     #[error("{file} does not compile:\n{stderr}")]
-    Compile { file: String, stderr: String },
+    Compile {
+        file: String,
+        stderr: String,
+        diagnostics: Vec<CDiagnostic>,
+    },
     #[error("{file}: the object cannot be loaded: {detail}")]
     Object { file: String, detail: String },
     #[error(
@@ -66,9 +73,15 @@ pub struct BuildReport {
     pub object: String,
     /// wall time of the clang run, in milliseconds
     pub clang_ms: f64,
-    /// what clang printed on stderr (its warnings) although the build succeeded; empty when it
-    /// printed nothing
+    /// what clang printed on stderr (its warnings) although the build succeeded, as it printed
+    /// it; empty when it printed nothing (`diagnostics` has them as data)
     pub warnings: String,
+    /// clang's warnings, then the verifier's rejection of each program it explained, as
+    /// `lesson check --json` gives a C file's diagnostics: paths relative to the source's
+    /// folder, line and column, the quoted line and its marks, what to do (`help`); a
+    /// rejection also names its `program`, the instruction (`insn`) and the C line; empty
+    /// when there is nothing to say
+    pub diagnostics: Vec<CDiagnostic>,
     /// one verdict per program in the object, in the object's order; the build is accepted only
     /// when there is at least one and all are accepted
     pub programs: Vec<ProgramVerdict>,
@@ -78,6 +91,128 @@ impl BuildReport {
     pub fn accepted(&self) -> bool {
         !self.programs.is_empty() && self.programs.iter().all(|p| p.accepted)
     }
+}
+
+impl BuildError {
+    /// clang's refusal of `file`, with what it printed made into diagnostics
+    /// ([`clang_diagnostics`]).
+    pub fn compile_failed(file: &Path, stderr: String) -> BuildError {
+        BuildError::Compile {
+            file: file.display().to_string(),
+            diagnostics: clang_diagnostics(file, &stderr),
+            stderr,
+        }
+    }
+}
+
+/// The folder the diagnostics of `file` are written relative to: its own.
+fn folder_of(file: &Path) -> String {
+    file.parent()
+        .map(|p| p.display().to_string())
+        .unwrap_or_default()
+}
+
+/// What clang printed about `file` as diagnostics: paths relative to the file's folder,
+/// columns in characters (the files read with the learner's rights: a file they cannot read
+/// keeps clang's byte column), and a misspelt helper's or HIKe function's closest name
+/// ([`known_names`]).
+pub fn clang_diagnostics(file: &Path, stderr: &str) -> Vec<CDiagnostic> {
+    let mut diags = cdiag::parse_clang(stderr);
+    let dir = folder_of(file);
+    cdiag::relative_to(&mut diags, &dir);
+    cdiag::char_columns(&mut diags, |f| {
+        let p = Path::new(&dir).join(f);
+        crate::perms::read_to_string_as_invoking_user(&p).ok()
+    });
+    if diags.iter().any(|d| {
+        d.message.contains("undeclared function") || d.message.contains("undeclared identifier")
+    }) {
+        cdiag::suggest_known(&mut diags, known_names());
+    }
+    diags
+}
+
+/// The names a learner's C file can call, from the headers the lab builds with: the BPF
+/// helpers of libbpf's `bpf/bpf_helper_defs.h` (included by `bpf/bpf_helpers.h`) and
+/// `bpf/bpf_endian.h`, found where clang finds them (the multiarch folder, /usr/local/include,
+/// /usr/include), and the HIKe and cube API of the embedded headers (`hike/*.h`). Read once.
+pub fn known_names() -> &'static [KnownName] {
+    static NAMES: std::sync::OnceLock<Vec<KnownName>> = std::sync::OnceLock::new();
+    NAMES.get_or_init(|| {
+        let mut out: Vec<KnownName> = Vec::new();
+        let mut add = |text: &str, header: &str| {
+            for name in cdiag::declared_names(text) {
+                if !out.iter().any(|k| k.name == name) {
+                    out.push(KnownName {
+                        name,
+                        header: header.to_string(),
+                    });
+                }
+            }
+        };
+        let multiarch = format!("/usr/include/{}-linux-gnu", std::env::consts::ARCH);
+        let system = [multiarch.as_str(), "/usr/local/include", "/usr/include"];
+        for (file, header) in [
+            ("bpf/bpf_helper_defs.h", "bpf/bpf_helpers.h"),
+            ("bpf/bpf_helpers.h", "bpf/bpf_helpers.h"),
+            ("bpf/bpf_endian.h", "bpf/bpf_endian.h"),
+        ] {
+            if let Some(text) = system
+                .iter()
+                .find_map(|d| std::fs::read_to_string(Path::new(d).join(file)).ok())
+            {
+                add(&text, header);
+            }
+        }
+        fn walk(d: &Dir<'static>, add: &mut dyn FnMut(&str, &str)) {
+            for f in d.files() {
+                if let (Some(text), Some(path)) = (f.contents_utf8(), f.path().to_str())
+                    && path.ends_with(".h")
+                {
+                    add(text, path);
+                }
+            }
+            for sub in d.dirs() {
+                walk(sub, add);
+            }
+        }
+        walk(&INCLUDE, &mut add);
+        out
+    })
+}
+
+/// The verifier's rejections of `programs` (built from `file`) as diagnostics: one per rejected
+/// program it explained, at its C line (read from the learner's file for the column), the
+/// file relative to the source's folder.
+pub fn rejection_diagnostics(file: &Path, programs: &[ProgramVerdict]) -> Vec<CDiagnostic> {
+    let dir = folder_of(file);
+    let shown = file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| file.display().to_string());
+    let mut text: Option<Option<String>> = None;
+    programs
+        .iter()
+        .filter(|p| !p.accepted)
+        .filter_map(|p| {
+            let e = p.explanation.as_ref()?;
+            // the C line's file as the compiler recorded it, relative to the learner's folder;
+            // the learner's line, for its column, when it is in their file
+            let at = e
+                .source
+                .as_ref()
+                .map(|s| cdiag::relative(&s.file, &dir))
+                .unwrap_or_else(|| shown.clone());
+            let line = e.source.as_ref().and_then(|s| {
+                let t = text
+                    .get_or_insert_with(|| crate::perms::read_to_string_as_invoking_user(file).ok())
+                    .as_deref()
+                    .filter(|_| at == shown)?;
+                t.lines().nth(s.line.checked_sub(1)? as usize)
+            });
+            Some(cdiag::from_verifier(&p.name, e, &at, line))
+        })
+        .collect()
 }
 
 /// Writes the embedded headers below `dir` (once per binary version) and returns `dir`.
@@ -137,10 +272,7 @@ pub fn compile(src: &Path, out: &Path, include: &Path) -> Result<(f64, String), 
     let ms = t0.elapsed().as_secs_f64() * 1000.0;
     let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
     if !o.status.success() {
-        return Err(BuildError::Compile {
-            file: src.display().to_string(),
-            stderr,
-        });
+        return Err(BuildError::compile_failed(src, stderr));
     }
     Ok((ms, stderr))
 }
@@ -267,11 +399,14 @@ pub fn build(src: &Path, include_cache: &Path) -> Result<BuildReport, BuildError
     let out = src.with_file_name(format!("{stem}.o"));
     let (clang_ms, warnings) = compile(src, &out, &include)?;
     let programs = verify(&out)?;
+    let mut diagnostics = clang_diagnostics(src, &warnings);
+    diagnostics.extend(rejection_diagnostics(src, &programs));
     Ok(BuildReport {
         source: src.display().to_string(),
         object: out.display().to_string(),
         clang_ms,
         warnings,
+        diagnostics,
         programs,
     })
 }

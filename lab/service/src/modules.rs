@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
-pub use eclat_kernel::modules::{BuildReport, ProgramVerdict};
+pub use eclat_kernel::modules::{BuildError, BuildReport, ProgramVerdict};
 use eclat_model::meta;
 use serde::Serialize;
 

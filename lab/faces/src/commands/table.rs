@@ -412,7 +412,9 @@ pub enum ModuleCmd {
     /// Every HIKe program and loader the lab knows, with signatures and IDs
     List,
     /// Compile FILE.bpf.c with clang and have the kernel verify every program in it
-    /// (nothing is attached); a rejection is explained and pointed at the source line
+    /// (nothing is attached); clang's errors and warnings and a rejection are shown as
+    /// `lesson check` shows them: at the source line, with what to do (with --json, as
+    /// `diagnostics`)
     Build { file: PathBuf },
 }
 

@@ -8,7 +8,8 @@ mod cubes;
 mod lab;
 mod learn;
 
-use eclat_service::modules::{BuildReport, Rejected};
+use eclat_model::cdiag::{self, CDiagnostic};
+use eclat_service::modules::{BuildError, BuildReport, Rejected};
 use eclat_service::scripts::CompileFailed;
 
 use crate::commands::{Reply, Update};
@@ -155,14 +156,25 @@ pub fn update(u: &Update) -> String {
     }
 }
 
-/// What `module build` found: clang's time and warnings, each program's verdict, and a
-/// rejection explained, pointed at the source line, with the end of the verifier log.
+/// What `module build` found: clang's time and warnings (as `lesson check` shows a C file's
+/// diagnostics: in clang's layout, with what to do), each program's verdict, and a rejection
+/// explained as a diagnostic at its C line (the program, the instruction, what to do), with
+/// the end of the verifier log.
 pub fn build(rep: &BuildReport) -> String {
     let mut s = format!(
         "compiled {} -> {} in {:.0} ms\n",
         rep.source, rep.object, rep.clang_ms
     );
-    if !rep.warnings.trim().is_empty() {
+    let warnings: Vec<CDiagnostic> = rep
+        .diagnostics
+        .iter()
+        .filter(|d| d.program.is_none())
+        .cloned()
+        .collect();
+    if !warnings.is_empty() {
+        s.push_str(&cdiag::render(&warnings));
+        s.push('\n');
+    } else if !rep.warnings.trim().is_empty() {
         s.push_str(rep.warnings.trim_end());
         s.push('\n');
     }
@@ -182,9 +194,18 @@ pub fn build(rep: &BuildReport) -> String {
             ));
         } else {
             s.push_str(&format!("verifier: {} REJECTED\n", p.name));
-            match &p.explanation {
-                Some(e) => s.push_str(&format!("{}\n", e.render())),
-                None => s.push_str(&format!("{}\n", p.log.as_deref().unwrap_or("(no log)"))),
+            let diag = rep
+                .diagnostics
+                .iter()
+                .find(|d| d.program.as_deref() == Some(p.name.as_str()));
+            match (diag, &p.explanation) {
+                (Some(d), _) => {
+                    s.push_str(&format!("{}\n", cdiag::render(std::slice::from_ref(d))))
+                }
+                (None, Some(e)) => s.push_str(&format!("{}\n", e.render())),
+                (None, None) => {
+                    s.push_str(&format!("{}\n", p.log.as_deref().unwrap_or("(no log)")))
+                }
             }
             if let Some(log) = &p.log {
                 let tail: Vec<&str> = log.lines().rev().take(8).collect();
@@ -218,6 +239,21 @@ pub fn error(e: &anyhow::Error) -> String {
         }
         if let Some(f) = c.downcast_ref::<CompileFailed>() {
             return f.rendered.clone();
+        }
+        if let Some(BuildError::Compile {
+            file,
+            stderr,
+            diagnostics,
+        }) = c.downcast_ref::<BuildError>()
+        {
+            // clang's refusal as `lesson check` shows it; what the lab cannot read as
+            // diagnostics (no error among them), clang's own words
+            let body = if diagnostics.iter().any(CDiagnostic::is_error) {
+                cdiag::render(diagnostics)
+            } else {
+                stderr.trim_end().to_string()
+            };
+            return format!("{file} does not compile:\n{body}");
         }
     }
     format!("{e:#}")
@@ -257,6 +293,13 @@ pub fn error_json(e: &anyhow::Error) -> serde_json::Value {
         }
         if let Some(r) = c.downcast_ref::<Rejected>() {
             v["build"] = serde_json::to_value(&*r.0).unwrap_or_default();
+        }
+        if let Some(BuildError::Compile {
+            file, diagnostics, ..
+        }) = c.downcast_ref::<BuildError>()
+        {
+            v["file"] = serde_json::json!(file);
+            v["diagnostics"] = serde_json::to_value(diagnostics).unwrap_or_default();
         }
         if eclat_service::is_stopped(e) {
             v["stopped"] = serde_json::json!(true);

@@ -468,10 +468,10 @@ pub fn failed_clang(lesson: &Lesson) -> CheckDone {
         "{file}:33:3: error: invalid operands to binary expression ('__u32' (aka 'unsigned \
          int') and 'struct xdp_md *')\n   32 |         if (count && ctx->data && key\n      |                                   ~~~\n   33 |                 * ctx) *count += 1;\n      |                 ^ ~~~\n1 error generated."
     );
-    let e = anyhow::Error::new(eclat_kernel::modules::BuildError::Compile {
-        file: file.clone(),
+    let e = anyhow::Error::new(eclat_kernel::modules::BuildError::compile_failed(
+        std::path::Path::new(&file),
         stderr,
-    });
+    ));
     let r = eclat_course::checks::failed_with(
         &eclat_course::Check::Compiles { hint: None },
         "no compile error",

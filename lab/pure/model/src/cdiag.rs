@@ -490,11 +490,20 @@ pub fn parse_clang(stderr: &str) -> Vec<CDiagnostic> {
 /// What to do, for the diagnostics learners meet most.
 fn advice(d: &CDiagnostic) -> Option<String> {
     let m = d.message.as_str();
-    let quoted = |after: &str| -> Option<String> {
-        let rest = &m[m.find(after)? + after.len()..];
-        let end = rest.find('\'')?;
-        Some(rest[..end].to_string())
-    };
+    let quoted = |after: &str| quoted_after(m, after);
+    // clang's own typo correction, a note at the same place: said as the lab's help too
+    if let Some(name) = undeclared_name(d)
+        && let Some(meant) = d
+            .labels
+            .iter()
+            .find_map(|l| quoted_after(&l.message, "did you mean '"))
+            .or_else(|| quoted_after(m, "did you mean '"))
+            .filter(|meant| *meant != name)
+    {
+        return Some(format!(
+            "did you mean `{meant}`? `{name}` is declared nowhere this file can see."
+        ));
+    }
     if m.contains("BPF stack limit") {
         return Some(
             "An eBPF program has 512 bytes of stack: make the local arrays and structs smaller, \
@@ -543,6 +552,128 @@ fn advice(d: &CDiagnostic) -> Option<String> {
         return Some(format!("clang suggests writing `{f}` where the mark is."));
     }
     None
+}
+
+/// The text between `after` and the next `'` in `m`.
+fn quoted_after(m: &str, after: &str) -> Option<String> {
+    let rest = &m[m.find(after)? + after.len()..];
+    let end = rest.find('\'')?;
+    Some(rest[..end].to_string()).filter(|s| !s.is_empty())
+}
+
+/// The name a diagnostic says is not declared: clang's `call to undeclared function 'X'` and
+/// `use of undeclared identifier 'X'`.
+fn undeclared_name(d: &CDiagnostic) -> Option<String> {
+    quoted_after(&d.message, "call to undeclared function '")
+        .or_else(|| quoted_after(&d.message, "use of undeclared identifier '"))
+}
+
+/// A name a header the lab builds with declares for a C file to use: a BPF helper
+/// (`bpf_map_lookup_elem`), a HIKe function (`hike_parse_l2l3`) or function-like macro
+/// (`hike_pkt_ptr`), and the header a file includes to get it (`bpf/bpf_helpers.h`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KnownName {
+    pub name: String,
+    /// as `#include <...>` names it
+    pub header: String,
+}
+
+/// The names a header's text declares for callers, in the order written: the BPF helpers of
+/// `bpf_helper_defs.h` (`static long (*bpf_map_update_elem)(...) = (void *) 2;`), functions
+/// (`static __always_inline int hike_x(...)`), function pointers (`static __u64 (*const
+/// hike_elem_call_1)(...)`) and function-like macros (`#define hike_pkt_ptr(ctx, off, len)`).
+/// Names that start with `__` (a header's own) are left out. Never panics.
+pub fn declared_names(header: &str) -> Vec<String> {
+    fn ident(s: &str) -> Option<&str> {
+        let end = s
+            .char_indices()
+            .find(|(_, c)| !(c.is_ascii_alphanumeric() || *c == '_'))
+            .map(|(i, _)| i)
+            .unwrap_or(s.len());
+        let id = &s[..end];
+        (id.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')).then_some(id)
+    }
+    let mut out: Vec<String> = Vec::new();
+    for line in header.lines() {
+        let t = line.trim_start();
+        let name = if let Some(rest) = t.strip_prefix('#') {
+            // `#define NAME(` (a function-like macro: no space before the parenthesis)
+            rest.trim_start()
+                .strip_prefix("define")
+                .filter(|r| r.starts_with([' ', '\t']))
+                .map(str::trim_start)
+                .and_then(|r| ident(r).filter(|id| r[id.len()..].starts_with('(')))
+        } else if t.starts_with("static ") {
+            let Some(open) = t.find('(') else { continue };
+            if let Some(ptr) = t[open..].strip_prefix("(*") {
+                // `(*NAME)(` or `(*const NAME)(`
+                let ptr = ptr.trim_start();
+                let ptr = ptr.strip_prefix("const ").unwrap_or(ptr).trim_start();
+                ident(ptr).filter(|id| ptr[id.len()..].trim_start().starts_with(')'))
+            } else {
+                // the last word before the first parenthesis: the function's name
+                let before = t[..open].trim_end();
+                let start = before
+                    .char_indices()
+                    .rev()
+                    .find(|(_, c)| !(c.is_ascii_alphanumeric() || *c == '_'))
+                    .map(|(i, c)| i + c.len_utf8())
+                    .unwrap_or(0);
+                // a type before it (`static int f(`, not `static (`)
+                ident(&before[start..]).filter(|id| {
+                    let ty = before[..start].trim();
+                    id.len() == before.len() - start && !ty.is_empty() && ty != "static"
+                })
+            }
+        } else {
+            None
+        };
+        if let Some(n) = name
+            && !n.starts_with("__")
+            && !out.iter().any(|o| o == n)
+        {
+            out.push(n.to_string());
+        }
+    }
+    out
+}
+
+/// For each diagnostic about a name that is not declared (`call to undeclared function
+/// 'bpf_map_lookup_elme'`) that clang offered no correction for, a help naming the closest of
+/// `known` (the one rule of `hike::suggest`), or, when the name is one of them, the header to
+/// include. Diagnostics about other things, and names nothing is close to, keep their help.
+pub fn suggest_known(diags: &mut [CDiagnostic], known: &[KnownName]) {
+    for d in diags {
+        let Some(name) = undeclared_name(d) else {
+            continue;
+        };
+        if d.help
+            .as_deref()
+            .is_some_and(|h| h.starts_with("did you mean"))
+        {
+            continue;
+        }
+        if let Some(k) = known.iter().find(|k| k.name == name) {
+            d.help = Some(format!(
+                "`{name}` comes from <{}>: add `#include <{}>` above this line.",
+                k.header, k.header
+            ));
+            continue;
+        }
+        let Some(meant) = hike::suggest::suggest(&name, known.iter().map(|k| k.name.as_str()))
+        else {
+            continue;
+        };
+        let header = known
+            .iter()
+            .find(|k| k.name == meant)
+            .map(|k| k.header.as_str())
+            .unwrap_or_default();
+        d.help = Some(format!(
+            "did you mean `{meant}` (from <{header}>)? `{name}` is declared nowhere this file \
+             can see."
+        ));
+    }
 }
 
 /// Writes each `file` (of the diagnostics, their labels and include chains) that is inside

@@ -6,7 +6,7 @@
 
 use std::path::PathBuf;
 
-use eclat_model::cdiag::{self, CDiagnostic, LineCol, Severity};
+use eclat_model::cdiag::{self, CDiagnostic, KnownName, LineCol, Severity};
 
 /// The folder capture.sh compiled the sources from.
 const WS: &str = "/tmp/eclat-clang-fixtures/ws";
@@ -15,8 +15,9 @@ fn dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/clang")
 }
 
-/// The fixture parsed, made relative to the learner's folder and given character columns
-/// from the sources beside the fixtures (as the lab does with the learner's files).
+/// The fixture parsed, made relative to the learner's folder, given character columns from
+/// the sources beside the fixtures, and the closest known name for a misspelt one (as the lab
+/// does with the learner's files: `eclat_kernel::modules::clang_diagnostics`).
 fn parsed(name: &str) -> Vec<CDiagnostic> {
     let stderr = std::fs::read_to_string(dir().join(format!("{name}.stderr"))).unwrap();
     let mut d = cdiag::parse_clang(&stderr);
@@ -24,7 +25,40 @@ fn parsed(name: &str) -> Vec<CDiagnostic> {
     cdiag::char_columns(&mut d, |f| {
         std::fs::read_to_string(dir().join("src").join(f)).ok()
     });
+    cdiag::suggest_known(&mut d, &known());
     d
+}
+
+/// The names the lab knows as the kernel crate gathers them: libbpf's helpers (the
+/// declarations of bpf_helper_defs.h capture.sh kept) and the HIKe and cube headers of the
+/// repository (the lab's embedded include folder).
+fn known() -> Vec<KnownName> {
+    let mut out = Vec::new();
+    let mut add = |text: &str, header: &str| {
+        for name in cdiag::declared_names(text) {
+            out.push(KnownName {
+                name,
+                header: header.into(),
+            });
+        }
+    };
+    add(
+        &std::fs::read_to_string(dir().join("helper_defs.h")).unwrap(),
+        "bpf/bpf_helpers.h",
+    );
+    let include = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../ebpf-modules/include");
+    for sub in ["hike", "cube"] {
+        let mut files: Vec<_> = std::fs::read_dir(include.join(sub))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        files.sort();
+        for f in files {
+            let header = format!("{sub}/{}", f.file_name().unwrap().to_str().unwrap());
+            add(&std::fs::read_to_string(&f).unwrap(), &header);
+        }
+    }
+    out
 }
 
 fn golden(name: &str, d: &[CDiagnostic]) {
@@ -45,7 +79,7 @@ fn golden(name: &str, d: &[CDiagnostic]) {
     );
 }
 
-const ALL: [&str; 10] = [
+const ALL: [&str; 11] = [
     "range",
     "syntax",
     "warn_and_error",
@@ -56,6 +90,7 @@ const ALL: [&str; 10] = [
     "undeclared_function",
     "warnings_only",
     "backend",
+    "misspelt_names",
 ];
 
 #[test]
@@ -217,6 +252,16 @@ mod fuzz {
 
     fn check(s: &str) {
         let mut d = cdiag::parse_clang(s);
+        // the text as a header too, and its names as the known ones
+        let known: Vec<cdiag::KnownName> = cdiag::declared_names(s)
+            .into_iter()
+            .chain(["bpf_map_lookup_elem".to_string(), "é".to_string()])
+            .map(|name| cdiag::KnownName {
+                name,
+                header: "x.h".into(),
+            })
+            .collect();
+        cdiag::suggest_known(&mut d, &known);
         let _ = cdiag::render(&d);
         cdiag::relative_to(&mut d, "/tmp/x");
         cdiag::char_columns(&mut d, |_| Some("é\tab\n\n\u{0}x".into()));
@@ -264,4 +309,99 @@ mod fuzz {
             check(&stderr[..at]);
         }
     }
+}
+
+/// A misspelt BPF helper, HIKe function and HIKe macro (lesson 9's module): the help names the
+/// closest name the headers declare and the header it comes from; clang's own correction (a
+/// note, for a function it can see) is said the same way; a name close to none keeps the
+/// general advice.
+#[test]
+fn a_misspelt_helper_or_hike_name_gets_did_you_mean() {
+    let d = parsed("misspelt_names");
+    let help_of = |name: &str| {
+        d.iter()
+            .find(|d| d.message.contains(&format!("'{name}'")))
+            .and_then(|d| d.help.clone())
+            .unwrap_or_else(|| panic!("no help for {name}: {d:#?}"))
+    };
+    assert!(
+        help_of("bpf_map_lookup_elme")
+            .starts_with("did you mean `bpf_map_lookup_elem` (from <bpf/bpf_helpers.h>)?"),
+        "{d:#?}"
+    );
+    assert!(
+        help_of("hike_pkt_pointer")
+            .starts_with("did you mean `hike_pkt_ptr` (from <hike/parse.h>)?"),
+        "{d:#?}"
+    );
+    assert!(
+        help_of("hike_parse_l2l4").starts_with("did you mean `hike_parse_l2l3`?"),
+        "{d:#?}"
+    );
+    let far = help_of("frobnicate_the_packet");
+    assert!(!far.contains("did you mean"), "{far}");
+    assert!(far.contains("check its spelling"), "{far}");
+    // the same in the file of warnings and errors, in its rendering
+    let d = parsed("warn_and_error");
+    assert!(
+        cdiag::render(&d)
+            .contains("  help: did you mean `bpf_map_lookup_elem` (from <bpf/bpf_helpers.h>)?"),
+        "{}",
+        cdiag::render(&d)
+    );
+    // a helper spelt right but not included: where it comes from
+    let d = parsed("undeclared_function");
+    assert_eq!(
+        d[0].help.as_deref(),
+        Some(
+            "`bpf_get_prandom_u32` comes from <bpf/bpf_helpers.h>: add `#include <bpf/bpf_helpers.h>` above this line."
+        ),
+    );
+}
+
+/// What headers declare for a caller, in the forms the lab's headers write them; a header's
+/// own names (`__x`), variables and odd text give nothing, and nothing panics.
+#[test]
+fn declared_names_reads_helpers_functions_and_macros() {
+    let h = "static void *(*bpf_map_lookup_elem)(void *map, const void *key) = (void *) 1;\n\
+             static __u64 (*const hike_elem_call_2)(__u64 id, __u64 a1) = (void *)HIKE_CALL_ELEM_1;\n\
+             static __always_inline struct ipv6hdr *hike_ip6hdr(struct xdp_md *ctx, int x)\n\
+             #define hike_pkt_ptr(ctx, off, len) ({\t\\\n\
+             # define bpf_htons(x) __bpf_htons(x)\n\
+             #define HIKE_IS_CHAIN(id)\t(((id) & HIKE_CHAIN_FLAG) != 0)\n\
+             #define HIKE_CHAIN_FLAG 0x80000000\n\
+             static __always_inline void *__hike_internal(void)\n\
+             static int counter;\n\
+             static (\n#define (\n#define\nstatic (*\nstatic (*const )(\n";
+    assert_eq!(
+        cdiag::declared_names(h),
+        [
+            "bpf_map_lookup_elem",
+            "hike_elem_call_2",
+            "hike_ip6hdr",
+            "hike_pkt_ptr",
+            "bpf_htons",
+            "HIKE_IS_CHAIN"
+        ]
+    );
+    for s in [
+        "",
+        "static",
+        "#",
+        "# define é(",
+        "static é(",
+        "static (*é)(",
+        "static x (*",
+    ] {
+        let _ = cdiag::declared_names(s);
+    }
+    let mut d = cdiag::parse_clang("a.c:1:1: error: call to undeclared function ''\n");
+    cdiag::suggest_known(&mut d, &known());
+    let mut d = cdiag::parse_clang("a.c:1:1: error: use of undeclared identifier 'é'\n");
+    cdiag::suggest_known(&mut d, &known());
+    assert!(
+        d[0].help
+            .as_deref()
+            .is_some_and(|h| !h.contains("did you mean"))
+    );
 }
