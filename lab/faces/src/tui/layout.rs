@@ -6,7 +6,7 @@ use ratatui::layout::Rect;
 
 pub use super::lines::inner_width;
 use super::lines::{check_height, maps_height, step_lines, topo_lines};
-use super::state::{App, Focus};
+use super::state::{App, CheckView, Focus};
 
 /// Where each part of the screen goes. `None`: not shown at this size (or zoomed away).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -137,9 +137,17 @@ pub fn regions(app: &App, area: Rect) -> Regions {
     let reading = verifier_on || (app.compiler_shown() && has_ex);
     let log_h = if r.stacked {
         // the log and the counters share the bottom: 7 rows of counters at 80x24 (lesson 8's
-        // decisions and its samples), 5 of text above; less while an explanation is read (it
-        // takes the text's place, and needs the room)
-        if body_h >= 18 && !reading {
+        // decisions and its samples), 5 of text above; less while an explanation is read, or
+        // a failed check's results (they take the text's place, and need the room: lesson 8's
+        // blacklist-code lost 2 of its 7 lines, the rest only in the 42-column log)
+        let failed = app.show_check
+            && has_ex
+            && match &app.check {
+                CheckView::Done(rep) => !rep.passed,
+                CheckView::Error(_) => true,
+                _ => false,
+            };
+        if body_h >= 18 && !reading && !failed {
             (body_h * 3 / 7).clamp(9, 14)
         } else if body_h >= 14 {
             6

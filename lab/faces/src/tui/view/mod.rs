@@ -2094,6 +2094,34 @@ file = "collector.eclat"
         );
         assert!(s.contains("r runs lesson check 2 fix-verifier"), "{s}");
         assert!(s.contains("Tab topology"), "{s}");
+        // a failed check without a verifier's or a compiler's words (walked: lesson 8's
+        // blacklist-code, its counts and what was expected over 7 lines): whole, in place of
+        // the text, the counters still beside the log
+        let app = checked("2", (80, 24), |l| {
+            let mut d = fake::failed_check(l);
+            d.verifier = None;
+            let r = &mut d.report.results[1];
+            r.explanation = None;
+            r.what =
+                "ddos.eclat: after `traffic --from tg --to fc01::2 --udp 5000 --count 100`".into();
+            r.expected = "map_pcpu_mon[1] to grow by 1".into();
+            r.seen = "map_pcpu_mon[0] +10, map_pcpu_mon[1] +90, map_pcpu_mon[3] +0, \
+                      map_pcpu_mon[2] +0; the flood's packets after the first were dropped by \
+                      the blacklist, and counted as DROP, not as BLACKLISTED"
+                .into();
+            d
+        });
+        let r = app.regions();
+        let s = render(&app);
+        let check = r.check.expect("the check panel");
+        assert_eq!(check.width, 80, "{s}");
+        assert!(
+            check.height >= crate::tui::lines::check_height(&app, 80),
+            "{s}"
+        );
+        assert!(!s.contains("more line"), "{s}");
+        assert!(s.contains("counted as DROP, not as BLACKLISTED"), "{s}");
+        assert!(r.maps.is_some(), "{s}");
     }
 
     /// A box over the screen (hints, lessons, solution, reset and quit questions, help)
