@@ -2265,19 +2265,54 @@ async fn flows(
     if let Err(seen) = judge_flows(&before, &after, flows, sport, rep.sent, f.drained) {
         return Ok(result(check, false, expected, seen));
     }
-    for (d, b) in f.deltas.iter().zip(moved) {
-        let after = value_of(&dump_of(lab, &d.map).await?, &d.key)?;
-        if after - b != d.delta as i128 {
-            return Ok(result(
-                check,
-                false,
-                format!("{} to grow by {}", d.counter(), d.delta),
-                format!("it grew by {}", after - b),
-            ));
-        }
+    if let Some((expected, seen)) = judge_deltas(lab, &f.deltas, &moved).await? {
+        return Ok(result(check, false, expected, seen));
     }
     let seen = judge_flows(&before, &after, flows, sport, rep.sent, f.drained).unwrap_or_default();
     Ok(result(check, true, expected, seen))
+}
+
+/// How the counters `deltas` moved since `before` (their values then, in order), when one
+/// moved otherwise than the check expects: every counter, expected and seen, the wrong ones
+/// marked, so the learner sees where the packets went (89 under DROP, none under
+/// BLACKLISTED), not only that one count is off. None when all moved as expected.
+async fn judge_deltas(
+    lab: &Lab,
+    deltas: &[MapDelta],
+    before: &[i128],
+) -> Result<Option<(String, String)>> {
+    let mut moved = Vec::with_capacity(deltas.len());
+    for (d, b) in deltas.iter().zip(before) {
+        moved.push(value_of(&dump_of(lab, &d.map).await?, &d.key)? - b);
+    }
+    Ok(judged_deltas(deltas, &moved))
+}
+
+/// The pure half of [`judge_deltas`]: `moved[i]` is how far `deltas[i]`'s counter moved.
+fn judged_deltas(deltas: &[MapDelta], moved: &[i128]) -> Option<(String, String)> {
+    if deltas
+        .iter()
+        .zip(moved)
+        .all(|(d, m)| *m == i128::from(d.delta))
+    {
+        return None;
+    }
+    let expected: Vec<String> = deltas
+        .iter()
+        .map(|d| format!("{} {:+}", d.counter(), d.delta))
+        .collect();
+    let seen: Vec<String> = deltas
+        .iter()
+        .zip(moved)
+        .map(|(d, m)| {
+            if *m == i128::from(d.delta) {
+                format!("{} {m:+}", d.counter())
+            } else {
+                format!("{} {m:+} (not {:+})", d.counter(), d.delta)
+            }
+        })
+        .collect();
+    Some((expected.join(", "), seen.join(", ")))
 }
 
 /// How long a check's echo requests that must go unanswered wait for a reply after the
@@ -2341,16 +2376,8 @@ async fn traffic(
             ),
         ));
     }
-    for (d, b) in deltas.iter().zip(before) {
-        let after = value_of(&dump_of(lab, &d.map).await?, &d.key)?;
-        if after - b != d.delta as i128 {
-            return Ok(result(
-                check,
-                false,
-                format!("{} to grow by {}", d.counter(), d.delta),
-                format!("it grew by {}", after - b),
-            ));
-        }
+    if let Some((expected, seen)) = judge_deltas(lab, deltas, &before).await? {
+        return Ok(result(check, false, expected, seen));
     }
     Ok(result(
         check,
@@ -2363,6 +2390,31 @@ async fn traffic(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A traffic check's failure names every counter, expected and seen, the wrong ones
+    /// marked: lesson 8's starter counts the blacklisted drops as DROP, and the learner sees
+    /// 89 there and none under BLACKLISTED, not only that DROP grew by 90.
+    #[test]
+    fn a_counter_check_failure_shows_where_every_packet_went() {
+        let d = |key: &str, delta: i64| MapDelta {
+            map: "map_pcpu_mon".into(),
+            key: key.into(),
+            delta,
+            label: None,
+        };
+        let deltas = [d("0", 10), d("1", 1), d("3", 89), d("2", 0)];
+        assert_eq!(judged_deltas(&deltas, &[10, 1, 89, 0]), None);
+        let (expected, seen) = judged_deltas(&deltas, &[10, 90, 0, 0]).unwrap();
+        assert_eq!(
+            expected,
+            "map_pcpu_mon[0] +10, map_pcpu_mon[1] +1, map_pcpu_mon[3] +89, map_pcpu_mon[2] +0"
+        );
+        assert_eq!(
+            seen,
+            "map_pcpu_mon[0] +10, map_pcpu_mon[1] +90 (not +1), map_pcpu_mon[3] +0 (not +89), \
+             map_pcpu_mon[2] +0"
+        );
+    }
 
     #[test]
     fn bpftrace_probes_left_attached_are_the_announced_ones_but_begin_and_end() {
