@@ -2196,6 +2196,21 @@ fn a_sessions_scripts_go_with_it_and_give_back_what_they_took() {
     assert!(!chains.contains("ports.eclat"), "{chains}");
     assert!(!chains.contains("displaced"), "{chains}");
     assert_eq!(sut_attached(&lab), ["sut:enp6s0f0 <- ip6_simple_classifier"]);
+
+    // a script a session loaded and a system shell then reloaded is the shell's: it stays,
+    // with its loader attached, when the session ends
+    let mut c = session(&format!("load {ports} --replace\n"));
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !lab.ok(&["chain", "list"]).contains("ports.eclat") {
+        assert!(std::time::Instant::now() < until, "the session's load did not happen");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let out = lab.ok(&["load", &ports]);
+    assert!(out.contains("(already attached)"), "{out}");
+    drop(c.stdin.take());
+    c.wait().unwrap();
+    assert!(lab.ok(&["chain", "list"]).contains("allow (ports.eclat)"));
+    assert_eq!(sut_attached(&lab), ["sut:enp6s0f0 <- udp_dport_classifier"]);
     lab.ok(&["reset"]);
 }
 

@@ -396,12 +396,21 @@ impl Lab {
         }
         eclat_kernel::crash_point("load:entries-written");
         let mut attached = Vec::new();
+        // the attachments this script keeps as they are (its loader already there, e.g. a
+        // session's): a load from a system shell makes them its own, so that they outlive
+        // that session as the script does
+        let mut kept_links = Vec::new();
         for a in &new.attach {
             let here: Vec<xdp::Attachment> = xdp::attachments(self.env())
                 .into_iter()
                 .filter(|x| x.node == a.node && x.dev == a.dev)
                 .collect();
             let already = here.iter().any(|x| x.program == a.loader);
+            kept_links.extend(
+                here.iter()
+                    .filter(|x| x.program == a.loader)
+                    .map(|x| x.pin.clone()),
+            );
             // the other loaded scripts that hold the interface with another loader: the load
             // was refused unless `--replace`, which takes it over; they are displaced until
             // this one is unloaded (marked here, so that a load finished after a crash marks
@@ -449,6 +458,14 @@ impl Lab {
         // loaded: recovery removes a dead command's uncommitted objects (here, a loader's
         // link), and a version recorded as loaded must keep running
         self.commit(hike)?;
+        if self.life() == eclat_kernel::journal::Lifetime::Persistent
+            && !kept_links.is_empty()
+            && let Some(j) = hike.journal()
+        {
+            j.commit_adopting(eclat_kernel::journal::Lifetime::Persistent, &|p| {
+                kept_links.iter().any(|l| l == p)
+            })?;
+        }
         let old = st.scripts.insert(key.to_string(), new.clone());
         st.pending.remove(key);
         st.save(self.env())?;
