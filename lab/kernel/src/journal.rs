@@ -399,6 +399,32 @@ impl Journal {
         self.commit_adopting(life, &|_| false)
     }
 
+    /// A persistent object recorded without a commit (a kept scratch lab) stands on the
+    /// folders above `path` as well: the session's ones among them become `life`'s, this
+    /// process's, as [`Journal::commit_adopting`] adopts them. Otherwise the session's end
+    /// leaves its folder (the lab's root) recorded with a dead owner and in use, and every
+    /// later command reported it as holding what the lab did not make.
+    pub fn adopt_folders_above(&mut self, path: &Path, life: Lifetime) -> Result<(), JournalError> {
+        if life != Lifetime::Persistent {
+            return Ok(());
+        }
+        let adopt: Vec<Resource> = self
+            .entries()?
+            .into_iter()
+            .filter(|e| e.life == Lifetime::Session)
+            .filter(|e| matches!(&e.res, Resource::Dir { path: p } if path.starts_with(p)))
+            .map(|e| e.res)
+            .collect();
+        for res in adopt {
+            self.append(&Record::Adopt {
+                res,
+                owner: self.owner,
+                life,
+            })?;
+        }
+        Ok(())
+    }
+
     /// [`Journal::commit`], adopting as well, for a persistent operation, every session
     /// object whose path `also` accepts (with the folders above it): what the operation uses
     /// without having made it (the HIKe VM a session made, under a script loaded from a

@@ -100,6 +100,8 @@ pub fn open_kept(env: &LabEnv, tag: &str, life: Lifetime) -> Result<Option<Kept>
     if !recorded {
         j.add(resource(&sub), life)?;
     }
+    // from a shell while a tutorial runs: the session's root now holds this lab too
+    j.adopt_folders_above(&area, life)?;
     drop(j);
     std::fs::create_dir_all(&sub.state_dir).map_err(io(&sub.state_dir))?;
     let kept = Kept {

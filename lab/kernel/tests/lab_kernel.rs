@@ -1191,6 +1191,41 @@ fn a_sessions_end_forgets_what_was_attached_in_its_namespaces() {
     assert!(maps::find(&env, "pkt_count").is_ok());
 }
 
+/// The checks' kept lab opened from a shell while a tutorial runs: the tutorial's session
+/// made the lab's root, the kept lab (persistent) went below it. When the session ended, the
+/// root was left recorded with a dead owner and in use, and every later command said "removed
+/// 0 leftover(s)... kept directory ROOT: it holds what the lab did not make" (from a
+/// learner's walkthrough: `lesson check 3 bpftool-facts` in a second terminal, then q).
+#[test]
+fn a_kept_check_lab_from_a_shell_keeps_the_sessions_root() {
+    let mut lab = Lab::new("keptroot");
+    let env = lab.env.clone();
+    eclat_kernel::bpffs::ensure_dir(&env, lab.j(), &env.bpffs_root, Lifetime::Session).unwrap();
+    // one holder of the journal at a time: the shell's process, then the session's again
+    drop(lab.journal.take());
+    let kept = eclat_kernel::sublab::open_kept(&env, "ck", Lifetime::Persistent)
+        .unwrap()
+        .expect("the kept lab's lock");
+    drop(kept);
+    lab.journal = Some(Journal::open(&env.state_dir).unwrap());
+    let report = cleanup::end_session(&env, lab.j()).unwrap();
+    assert!(report.is_empty(), "the session's end: {report:?}");
+    let root = lab
+        .j()
+        .entries()
+        .unwrap()
+        .into_iter()
+        .find(|e| e.res.bpffs_path() == Some(&env.bpffs_root))
+        .expect("the root stays recorded");
+    assert_eq!(
+        root.life,
+        Lifetime::Persistent,
+        "adopted by the shell's lab"
+    );
+    let report = cleanup::recover(&env, lab.j()).unwrap();
+    assert!(report.is_empty(), "the next command: {report:?}");
+}
+
 /// `classroom down` ends every process of a learner before `userdel`, which refuses while
 /// any process has the user's uid as one of its ids: sudo, setuid root, keeps the learner's
 /// as its real uid while its /proc folder is root's (down failed with "user is currently used
