@@ -275,6 +275,9 @@ pub fn attach(
                 {
                     (found.name, found.pin)
                 }
+                // two loaded objects with a program of that name (lesson 4's lb and lb_drain):
+                // which one, not "unknown program `lb_xdp`; did you mean `lb_xdp`?"
+                Err(e @ XdpError::AmbiguousProgram { .. }) => return Err(e),
                 _ => {
                     let mine: Vec<String> = loaded_objects(env)
                         .into_iter()

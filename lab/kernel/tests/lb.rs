@@ -508,3 +508,43 @@ fn real_flows_reach_one_backend_each_with_checksums_the_kernel_accepts() {
     }
     assert_eq!(delivered, 240);
 }
+
+/// Lesson 4 loads lb.bpf.c and then lb_drain.bpf.c, both with a program `lb_xdp`: while both
+/// are loaded (a learner who skipped `xdp unload lb`), `xdp attach lb_xdp` said "unknown
+/// program `lb_xdp`; did you mean `lb_xdp`?". It says which ones the name could be, and the
+/// longer name picks one.
+#[test]
+fn a_program_name_two_objects_share_is_ambiguous_not_unknown() {
+    let mut lab = Lab::new("lbtwo");
+    let env = lab.env.clone();
+    let src = std::fs::read_to_string(format!(
+        "{}/../../netns/lb-lab.toml",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    let t = topology::parse(&src, "lb-lab.toml").unwrap();
+    topo::up(&env, lab.j(), &t, &src, Lifetime::Persistent).unwrap();
+    let lb = lab.build("solution", "lb.bpf.c");
+    xdp::load_object(&env, lab.j(), &lb, "lb", Lifetime::Persistent).unwrap();
+    let drain = lab.build("solution", "lb_drain.bpf.c");
+    xdp::load_object(&env, lab.j(), &drain, "lb_drain", Lifetime::Persistent).unwrap();
+    let attach = |lab: &mut Lab, name: &str| {
+        xdp::attach(
+            &env,
+            lab.j(),
+            name,
+            "sut",
+            "eth0",
+            false,
+            Lifetime::Persistent,
+        )
+    };
+    let e = attach(&mut lab, "lb_xdp").unwrap_err().to_string();
+    assert!(
+        e.contains("names several programs") && e.contains("lb_drain/lb_xdp"),
+        "{e}"
+    );
+    assert!(!e.contains("unknown program"), "{e}");
+    let r = attach(&mut lab, "lb_drain/lb_xdp").unwrap();
+    assert_eq!((r.node.as_str(), r.dev.as_str()), ("sut", "eth0"));
+}
