@@ -2141,6 +2141,42 @@ fn a_load_onto_another_scripts_interface_is_refused_unless_replace() {
     lab.ok(&["reset"]);
 }
 
+/// A loader's attachment is "already there" only when it runs this HIKe instance's very
+/// loader, not one of the same name: a link that outlived its instance (here its VM, maps and
+/// programs removed under it, as a half-finished cleanup leaves them) runs a loader that
+/// finds none of the new instance's chains, and every packet dropped while `load` said
+/// "already attached" (walked in lesson 10 after mixed shell and tutorial sessions).
+#[test]
+fn a_loader_left_by_an_earlier_instance_is_replaced_not_kept() {
+    let lab = Lab::new("stale");
+    lab.ok(&["topo", "up"]);
+    let count = lessons_file("06-hike/solution/count.eclat");
+    lab.ok(&["load", &count]);
+    for d in ["maps", "progs"] {
+        std::fs::remove_dir_all(lab.bpffs.join(d)).unwrap();
+    }
+    std::fs::remove_file(lab.state.join("hike.json")).unwrap();
+    assert!(
+        lab.bpffs
+            .join("links/sut/enp6s0f0/ip6_simple_classifier")
+            .exists()
+    );
+    let out = lab.ok(&["load", &count]);
+    assert!(
+        out.contains(
+            "(in place of the ip6_simple_classifier of an earlier HIKe instance, which ran none \
+             of this instance's chains)"
+        ),
+        "{out}"
+    );
+    lab.ok(&[
+        "traffic", "--from", "tg", "--to", "fc01::2", "--udp", "5000", "--count", "10",
+    ]);
+    let dump = lab.ok(&["map", "dump", "map_pcpu_mon"]);
+    assert!(dump.contains("0 : 10"), "the new chain saw no packet:\n{dump}");
+    lab.ok(&["reset"]);
+}
+
 /// A script a session loads (the REPL here; the TUI runs the same command layer) goes when
 /// the session ends, as by `unload`: no script stays recorded as loaded once the session's
 /// objects (its loader's attachment among them) are gone, and an interface it had taken over

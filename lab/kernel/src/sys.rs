@@ -618,6 +618,23 @@ fn fdinfo_field(fd: BorrowedFd<'_>, key: &str) -> io::Result<Option<u64>> {
     }))
 }
 
+/// The ID of the program pinned at `path`, or of the program behind the link pinned there
+/// (None: nothing pinned there, not a program or a link, or a link that lost its program).
+/// Tells whether an attachment runs the very program a pin names, not only one of that name.
+pub fn pinned_prog_id(path: &std::path::Path) -> io::Result<Option<u32>> {
+    let fd = match obj_get(path) {
+        Ok(fd) => fd,
+        Err(e) if e.raw_os_error() == Some(libc::ENOENT) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    if fdinfo_field(std::os::fd::AsFd::as_fd(&fd), "map_id")?.is_some() {
+        return Ok(None);
+    }
+    Ok(fdinfo_field(std::os::fd::AsFd::as_fd(&fd), "prog_id")?
+        .filter(|id| *id != 0)
+        .map(|id| id as u32))
+}
+
 /// Opens the object pinned at `path` (`BPF_OBJ_GET`).
 fn obj_get(path: &std::path::Path) -> io::Result<OwnedFd> {
     use std::os::unix::ffi::OsStrExt;

@@ -405,12 +405,16 @@ impl Lab {
                 .into_iter()
                 .filter(|x| x.node == a.node && x.dev == a.dev)
                 .collect();
-            let already = here.iter().any(|x| x.program == a.loader);
-            kept_links.extend(
-                here.iter()
-                    .filter(|x| x.program == a.loader)
-                    .map(|x| x.pin.clone()),
-            );
+            // already attached: the very loader of this HIKe instance, not only one of its
+            // name (a link can outlive the instance whose loader it runs, and that loader
+            // then finds none of this instance's chains: every packet would drop)
+            let same: Vec<&xdp::Attachment> = here
+                .iter()
+                .filter(|x| runs_loader_of(hike, x, &a.package, &a.loader))
+                .collect();
+            let already = !same.is_empty();
+            let stale = !already && here.iter().any(|x| x.program == a.loader);
+            kept_links.extend(same.iter().map(|x| x.pin.clone()));
             // the other loaded scripts that hold the interface with another loader: the load
             // was refused unless `--replace`, which takes it over; they are displaced until
             // this one is unloaded (marked here, so that a load finished after a crash marks
@@ -438,6 +442,10 @@ impl Lab {
                     && let Ok(gone) = xdp::detach(self.env(), j, &a.node, &a.dev)
                 {
                     note = match holders.iter().find(|(_, h)| h.loader == gone) {
+                        None if stale => format!(
+                            " (in place of the {gone} of an earlier HIKe instance, which ran \
+                             none of this instance's chains)"
+                        ),
                         None => format!(" (in place of {gone}, detached)"),
                         Some((owner, h)) => format!(
                             " (in place of {}.{}, the loader of {owner}: displaced until this \
@@ -596,9 +604,11 @@ impl Lab {
                 .collect();
             wait_for(st, a, Some(first), &others);
             wait_for(st, a, None, &sharing);
-            let already = xdp::attachments(self.env())
-                .iter()
-                .any(|x| x.node == a.node && x.dev == a.dev && x.program == back.loader);
+            let already = xdp::attachments(self.env()).iter().any(|x| {
+                x.node == a.node
+                    && x.dev == a.dev
+                    && runs_loader_of(hike, x, &back.package, &back.loader)
+            });
             let mut note = String::new();
             // the attachment given back lives as long as the script that gets it back: a
             // script loaded from a system shell keeps it after this session ends
@@ -935,6 +945,17 @@ impl Lab {
             ),
         }
     }
+}
+
+/// Does attachment `x` run the loader `package.loader` of this HIKe instance (the program
+/// pinned for it), not only a program of that name?
+fn runs_loader_of(hike: &Hike, x: &xdp::Attachment, package: &str, loader: &str) -> bool {
+    use eclat_kernel::sys::pinned_prog_id;
+    x.program == loader
+        && pinned_prog_id(&hike.prog_pin(package, loader))
+            .ok()
+            .flatten()
+            .is_some_and(|id| pinned_prog_id(&x.pin).ok().flatten() == Some(id))
 }
 
 /// The loader entries of a linked program, as the store records them.
