@@ -62,7 +62,9 @@ impl App {
     }
     /// Runs a command line (from the command line or a step's `run`).
     pub(crate) fn submit(&mut self, line: &str, fx: &mut Vec<Effect>) {
-        let line = line.trim();
+        // `:` opens the command line; a second one typed there (or pasted with a command from
+        // the lesson's `:topo up`) is not part of the command
+        let line = line.trim().trim_start_matches(':').trim_start();
         if line.is_empty() {
             return;
         }

@@ -1766,6 +1766,16 @@ fn clear_on_the_command_line_empties_the_event_log() {
     );
     assert!(line(&mut a, "clear").is_empty());
     assert!(a.log.is_empty(), "{:#?}", a.log);
+    // a second `:` typed in the command line (walked: `::traffic ...` said "unknown
+    // command `:traffic`") is not part of the command
+    let fx = line(&mut a, ":clear");
+    assert!(fx.is_empty() && a.log.is_empty(), "{fx:?} {:#?}", a.log);
+    let fx = line(&mut a, ":: topo status");
+    assert!(
+        a.log.iter().any(|l| l.text == "$ topo status"),
+        "{fx:?} {:#?}",
+        a.log
+    );
 }
 
 /// The header names the exercise of the step the learner is on, whichever way they came:
