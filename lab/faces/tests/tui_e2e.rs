@@ -513,8 +513,11 @@ fn a_modules_clang_errors_keep_their_carets_in_the_event_log() {
     t.keys(&[":"]);
     t.type_text(&format!("module build {}", src.display()));
     t.keys(&["Enter"]);
-    let s = t.wait("clang's errors", long, |s| {
+    // the whole report: the build has ended (its spinner gone), or the last diagnostic can
+    // be on screen without its marks yet
+    let s = t.wait("clang's errors, the build ended", long, |s| {
         s.contains("did you mean `bpf_map_lookup_elem` (from <bpf/bpf_helpers.h>)?")
+            && !s.contains("⟳ module build")
     });
     let rows: Vec<Vec<char>> = s.lines().map(|l| l.chars().collect()).collect();
     let find = |row: &[char], pat: &str| {
