@@ -12,6 +12,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result, bail};
 use eclat_kernel::maps::{Dump, Value};
 use eclat_model::cdiag::{self, CDiagnostic};
+use eclat_model::frame::FieldExpect;
 use eclat_model::packetspec;
 use eclat_model::verifier::Explanation;
 use eclat_service::modules::BuildReport;
@@ -324,6 +325,7 @@ fn describe(c: &Check) -> String {
             expect,
             set,
             output,
+            frame,
             maps,
             ..
         } => {
@@ -338,6 +340,14 @@ fn describe(c: &Check) -> String {
             }
             if let Some(o) = output {
                 s.push_str(&format!(" and leaves exactly `{o}`"));
+            }
+            let fields: Vec<String> = frame
+                .iter()
+                .filter_map(|f| FieldExpect::parse(f).ok())
+                .map(|f| f.to_string())
+                .collect();
+            if !fields.is_empty() {
+                s.push_str(&format!(" and leaves with {}", fields.join(", ")));
             }
             for d in maps {
                 s.push_str(&format!(", {} {:+}", d.counter(), d.delta));
@@ -1292,6 +1302,69 @@ fn first_difference(want: &[u8], got: &[u8]) -> String {
     )
 }
 
+/// A verdict check's judgement of the frame its program left (`out`, from `given`): its
+/// `frame` expectations field by field, then its `output` byte for byte (an eCLAT check's
+/// `output`; a C check's is judged by [`verdict_c`]). `None` when they hold (or the check
+/// has none). Every expected field is named, with the value seen beside a wrong one; a
+/// frame left as it was given says so: the program never wrote it.
+fn judge_frame(check: &Check, verdict: &str, given: &[u8], out: &[u8]) -> Option<CheckResult> {
+    let Check::Verdict { packet, frame, .. } = check else {
+        return None;
+    };
+    let wants: Vec<FieldExpect> = frame
+        .iter()
+        .filter_map(|f| FieldExpect::parse(f).ok())
+        .collect();
+    if wants.iter().all(|w| w.mismatch(out).is_none()) {
+        return None;
+    }
+    let seen = wants
+        .iter()
+        .map(|w| match w.mismatch(out) {
+            Some(v) => format!("{} {v} (not {})", w.field, w.want),
+            None => w.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    let changes = eclat_model::frame::changes(given, out);
+    let how = if changes.is_empty() {
+        "the frame left exactly as it came in: nothing wrote the packet (a counter or a \
+         `monitor` of the new value does not change it)"
+            .to_string()
+    } else {
+        format!(
+            "the frame left with {}",
+            changes
+                .iter()
+                .map(|c| format!("{} {} -> {}", c.field, c.before, c.after))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    };
+    let mut r = result(
+        check,
+        false,
+        format!(
+            "the frame that leaves: {}",
+            wants
+                .iter()
+                .map(|w| w.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        format!("{seen}; {how}"),
+    );
+    r.what = format!(
+        "`{packet}` should leave with {} (its verdict, {verdict}, is right)",
+        wants
+            .iter()
+            .map(|w| w.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    Some(r)
+}
+
 async fn verdict_c(
     lab: &Lab,
     check: &Check,
@@ -1318,6 +1391,7 @@ async fn verdict_c(
         frame,
         output,
     } = run;
+    let given = frame.clone();
     let runs = match lab
         .run_object(
             PathBuf::from(&rep.object),
@@ -1345,6 +1419,9 @@ async fn verdict_c(
             "the rewritten frame, byte for byte",
             first_difference(o, &runs[0].output),
         ));
+    }
+    if let Some(r) = judge_frame(check, &seen, &given, &runs[0].output) {
+        return Ok(r);
     }
     // deltas between the first and the second run of the same packet
     for d in deltas {
@@ -1425,6 +1502,23 @@ fn judge_eclat(
                 format!("{} ({why})", res[0].verdict)
             },
         );
+    }
+    if let Check::Verdict { packet, output, .. } = check
+        && let Ok(given) = packetspec::frame(packet)
+    {
+        if let Some(o) = output.as_deref().and_then(|o| packetspec::frame(o).ok())
+            && res[0].output != o
+        {
+            return result(
+                check,
+                false,
+                "the rewritten frame, byte for byte",
+                first_difference(&o, &res[0].output),
+            );
+        }
+        if let Some(r) = judge_frame(check, &res[0].verdict, &given, &res[0].output) {
+            return r;
+        }
     }
     for d in deltas {
         let delta = res[1]
@@ -2905,6 +2999,7 @@ mod tests {
             program: None,
             set: vec![],
             output: None,
+            frame: vec![],
             maps: vec![],
             hint: Some(1),
         };
@@ -2924,6 +3019,74 @@ mod tests {
         assert_eq!(r.expected, "pkt_count[0] +1 per packet");
         assert_eq!(r.seen, "pkt_count[0] +0 per packet");
         assert_eq!(r.hint, Some(1));
+    }
+
+    /// A rewrite exercise's verdict check is judged by the frame that leaves: a chain that
+    /// counts the new hop limit with `monitor` but never writes it moves the counter the
+    /// check wants and still fails, saying what the frame holds; the one that writes passes.
+    #[test]
+    fn a_rewrite_is_judged_by_the_frame_that_leaves_not_by_a_counter() {
+        let c = Check::Verdict {
+            packet: "ipv6 hlim=64 udp dport=5000".into(),
+            expect: "PASS".into(),
+            program: None,
+            set: vec![],
+            output: None,
+            frame: vec!["ipv6.hlim == 63".into()],
+            maps: vec![MapDelta {
+                map: "map_pcpu_mon".into(),
+                key: "63".into(),
+                delta: 1,
+                label: None,
+            }],
+            hint: Some(1),
+        };
+        let given = packetspec::frame("ipv6 hlim=64 udp dport=5000").unwrap();
+        let written = packetspec::frame("ipv6 hlim=63 udp dport=5000").unwrap();
+        let run = |out: &[u8]| PacketResult {
+            packet: "check".into(),
+            verdict: "PASS".into(),
+            trace: vec![],
+            map_changes: vec![eclat_service::testrun::MapChange {
+                map: "hike_default/monitor/map_pcpu_mon".into(),
+                key: "63".into(),
+                before: "1".into(),
+                after: "2".into(),
+                delta: Some(1),
+            }],
+            duration_ns: 0,
+            output: out.to_vec(),
+            frame_changes: eclat_model::frame::changes(&given, out),
+        };
+        let want = hike::XdpAction::Pass;
+        // monitor-only: the counter moves, the frame leaves as it came
+        let r = judge_eclat(&c, &[run(&given), run(&given)], want, c_maps(&c));
+        assert!(!r.passed, "{r:?}");
+        assert_eq!(r.expected, "the frame that leaves: ipv6.hlim 63");
+        assert!(
+            r.seen
+                .starts_with("ipv6.hlim 64 (not 63); the frame left exactly as it came in"),
+            "{}",
+            r.seen
+        );
+        assert_eq!(r.hint, Some(1));
+        // written: passes
+        let r = judge_eclat(&c, &[run(&written), run(&written)], want, c_maps(&c));
+        assert!(r.passed, "{r:?}");
+        // written wrong: the seen value and what changed
+        let other = packetspec::frame("ipv6 hlim=62 udp dport=5000").unwrap();
+        let r = judge_frame(&c, "PASS", &given, &other).unwrap();
+        assert_eq!(
+            r.seen,
+            "ipv6.hlim 62 (not 63); the frame left with ipv6.hlim 64 -> 62"
+        );
+    }
+
+    fn c_maps(c: &Check) -> &[MapDelta] {
+        match c {
+            Check::Verdict { maps, .. } => maps,
+            _ => &[],
+        }
     }
 
     fn answer_check() -> Check {

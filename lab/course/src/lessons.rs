@@ -72,10 +72,16 @@ pub enum Check {
         /// C: values written into the object's fresh maps before the packet runs
         #[serde(default)]
         set: Vec<MapValue>,
-        /// C: the frame the program must leave, byte for byte (a packet spec: its lengths
+        /// the frame the program must leave, byte for byte (a packet spec: its lengths
         /// and checksums are computed, so a wrong checksum shows as a difference)
         #[serde(default)]
         output: Option<String>,
+        /// what the frame the program leaves must hold, field by field, in the packet
+        /// syntax's words (`ipv6.hlim == 63`, `ipv6.dscp == 46`: `eclat_model::frame`),
+        /// for an exercise that writes the packet (C or eCLAT): a counter alone cannot tell
+        /// a program that writes the packet from one that only counts what it would write
+        #[serde(default)]
+        frame: Vec<String>,
         #[serde(default)]
         maps: Vec<MapDelta>,
         #[serde(default)]
@@ -308,6 +314,21 @@ pub fn parse(dir_name: &str, manifest: &str, text: &str) -> Result<Lesson> {
         )
     })?;
     let mut exercises = m.exercises;
+    for (e, c) in exercises
+        .iter()
+        .flat_map(|e| e.checks.iter().map(move |c| (e, c)))
+    {
+        if let Check::Verdict { frame, .. } = c {
+            for f in frame {
+                eclat_model::frame::FieldExpect::parse(f).map_err(|why| {
+                    anyhow::anyhow!(
+                        "lessons/{dir_name}/lesson.toml: exercise {}: frame {why}",
+                        e.id
+                    )
+                })?;
+            }
+        }
+    }
     for c in exercises.iter_mut().flat_map(|e| e.checks.iter_mut()) {
         let deltas = match c {
             Check::Verdict { maps, .. }

@@ -3760,3 +3760,104 @@ fn lesson_3_checks_leave_the_learners_lab_as_it_was() {
     assert!(before.1.contains(": 7"), "{}", before.1);
     assert_eq!(seen(), before, "the learner's lab changed");
 }
+
+/// Lesson 10's exercises that rewrite the packet are judged by the frame that leaves: `test`
+/// shows (and `--json` gives) the frame the chain left, and a hop-limit chain that counts
+/// `hl - 1` with `monitor` but never writes the packet moves the counter the check wants
+/// and still fails, saying the hop limit it saw; the solution passes. The same for dscp.
+#[test]
+fn a_rewrite_exercise_is_judged_by_the_frame_that_leaves() {
+    let lab = Lab::new("frame");
+    let ws = lab.state.join("ws");
+    let dir = ws.join("10-beyond");
+    std::fs::create_dir_all(&dir).unwrap();
+    let solution = |f: &str| {
+        std::fs::read_to_string(lessons_file(&format!("10-beyond/solution/{f}"))).unwrap()
+    };
+    let hop = dir.join("hoplimit.eclat");
+    let hop_s = hop.display().to_string();
+    // monitor-only: the new hop limit counted, never written
+    let right = solution("hoplimit.eclat");
+    let wrong = right
+        .replace("    Packet.writeU8(HOP_LIMIT, hl - 1)\n", "")
+        .replace("monitor(Packet.readU8(HOP_LIMIT))", "monitor(hl - 1)");
+    assert_ne!(
+        wrong, right,
+        "the solution changed: make the monitor-only answer again"
+    );
+    std::fs::write(&hop, &wrong).unwrap();
+    let pkt = "ipv6 hlim=64 udp dport=5000";
+    let given = "00000000020000000000010086dd6000000000181140fc01";
+    let v: serde_json::Value =
+        serde_json::from_str(&lab.ok(&["test", &hop_s, "-p", pkt, "--json"])).unwrap();
+    let p = &v["packets"][0];
+    assert!(p["output"].as_str().unwrap().starts_with(given), "{p}");
+    assert_eq!(p["frame_changes"], serde_json::json!([]), "{p}");
+    assert!(
+        lab.ok(&["test", &hop_s, "-p", pkt])
+            .contains("frame out: unchanged (78 bytes)")
+    );
+    let r = lesson_check_json(&lab, &ws, "10", "hop-limit");
+    assert_eq!(r["passed"], false, "{r}");
+    let failed = r["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["passed"] == false)
+        .unwrap();
+    assert_eq!(
+        failed["expected"], "the frame that leaves: ipv6.hlim 63",
+        "{r}"
+    );
+    assert!(
+        failed["seen"]
+            .as_str()
+            .unwrap()
+            .starts_with("ipv6.hlim 64 (not 63); the frame left exactly as it came in"),
+        "{r}"
+    );
+    // the solution: the frame leaves with hop limit 63
+    std::fs::write(&hop, &right).unwrap();
+    let v: serde_json::Value =
+        serde_json::from_str(&lab.ok(&["test", &hop_s, "-p", pkt, "--json"])).unwrap();
+    let p = &v["packets"][0];
+    assert_eq!(
+        p["frame_changes"],
+        serde_json::json!([{"field": "ipv6.hlim", "before": "64", "after": "63"}]),
+        "{p}"
+    );
+    assert_eq!(&p["output"].as_str().unwrap()[42..44], "3f", "{p}");
+    assert!(
+        lab.ok(&["test", &hop_s, "-p", pkt])
+            .contains("frame out: ipv6.hlim 64 -> 63")
+    );
+    let r = lesson_check_json(&lab, &ws, "10", "hop-limit");
+    assert_eq!(r["passed"], true, "{r}");
+    // dscp: the marked word counted, never written
+    let dscp = dir.join("dscp.eclat");
+    let right = solution("dscp.eclat");
+    let wrong = right
+        .replace(
+            "        Packet.writeU16(VERSION_TC, (word & 0xf03f) | (dscp << 6))\n",
+            "        u64 : marked = (word & 0xf03f) | (dscp << 6)\n",
+        )
+        .replace("(Packet.readU16(VERSION_TC) >> 4)", "(marked >> 4)")
+        .replace("(Packet.readU16(VERSION_TC) & 0xf)", "(marked & 0xf)");
+    assert_ne!(wrong, right);
+    std::fs::write(&dscp, &wrong).unwrap();
+    let r = lesson_check_json(&lab, &ws, "10", "dscp");
+    assert_eq!(r["passed"], false, "{r}");
+    let seen = r["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["passed"] == false)
+        .unwrap()["seen"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(seen.starts_with("ipv6.dscp 0 (not 46)"), "{r}");
+    std::fs::write(&dscp, &right).unwrap();
+    let r = lesson_check_json(&lab, &ws, "10", "dscp");
+    assert_eq!(r["passed"], true, "{r}");
+}

@@ -78,6 +78,18 @@ pub struct PacketResult {
     pub map_changes: Vec<MapChange>,
     /// the kernel's timing of this one run (`BPF_PROG_TEST_RUN`), in nanoseconds
     pub duration_ns: u64,
+    /// the frame the program left (`BPF_PROG_TEST_RUN`'s output frame: what an XDP_PASS or
+    /// XDP_TX sends on), in hex, two digits a byte
+    #[serde(serialize_with = "as_hex")]
+    #[schemars(with = "String")]
+    pub output: Vec<u8>,
+    /// the fields of the frame the program changed, in frame order (the packet syntax's
+    /// names: `ipv6.hlim`, `udp.csum`, ...); empty when it left the frame as it was given
+    pub frame_changes: Vec<eclat_model::frame::FieldChange>,
+}
+
+fn as_hex<S: serde::Serializer>(b: &[u8], s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_str(&eclat_model::frame::to_hex(b))
 }
 
 /// Replaces `prog 7` / `chain 0x40000001` in a trace line by names.
@@ -324,6 +336,8 @@ impl Lab {
                     trace: trace_lines,
                     map_changes: changes(&before, &after),
                     duration_ns: r.duration.as_nanos() as u64,
+                    frame_changes: eclat_model::frame::changes(pkt, &r.packet),
+                    output: r.packet,
                 });
             }
             groups_out.push(out);

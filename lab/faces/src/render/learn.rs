@@ -255,6 +255,20 @@ pub fn test(t: &Tested) -> String {
                 c.map, c.key, c.before, c.after
             ));
         }
+        // a dropped or aborted frame goes nowhere: what it held is in `--json` only
+        let sent = !matches!(r.verdict.as_str(), "DROP" | "ABORTED");
+        if sent && r.frame_changes.is_empty() {
+            s.push_str(&format!(
+                "    frame out: unchanged ({} bytes)\n",
+                r.output.len()
+            ));
+        }
+        for c in r.frame_changes.iter().filter(|_| sent) {
+            s.push_str(&format!(
+                "    frame out: {} {} -> {}\n",
+                c.field, c.before, c.after
+            ));
+        }
     }
     s.trim_end().to_string()
 }

@@ -15,6 +15,7 @@ pub mod cdiag;
 pub mod classroom;
 pub mod display;
 pub mod draw;
+pub mod frame;
 pub mod mac;
 pub mod meta;
 pub mod packetspec;
