@@ -3082,6 +3082,43 @@ mod tests {
         );
     }
 
+    /// An eCLAT verdict check's `output` is the frame that must leave, byte for byte, as a
+    /// C check's is.
+    #[test]
+    fn an_eclat_checks_output_is_compared_byte_for_byte() {
+        let c = Check::Verdict {
+            packet: "ipv6 hlim=64 udp dport=5000".into(),
+            expect: "PASS".into(),
+            program: None,
+            set: vec![],
+            output: Some("ipv6 hlim=63 udp dport=5000".into()),
+            frame: vec![],
+            maps: vec![],
+            hint: None,
+        };
+        let run = |spec: &str| PacketResult {
+            packet: "check".into(),
+            verdict: "PASS".into(),
+            trace: vec![],
+            map_changes: vec![],
+            duration_ns: 0,
+            output: packetspec::frame(spec).unwrap(),
+            frame_changes: vec![],
+        };
+        let same = run("ipv6 hlim=64 udp dport=5000");
+        let r = judge_eclat(&c, &[same.clone(), same], hike::XdpAction::Pass, &[]);
+        assert!(!r.passed);
+        assert_eq!(r.expected, "the rewritten frame, byte for byte");
+        assert!(
+            r.seen.starts_with("the IP header differs at byte 21"),
+            "{}",
+            r.seen
+        );
+        let written = run("ipv6 hlim=63 udp dport=5000");
+        let r = judge_eclat(&c, &[written.clone(), written], hike::XdpAction::Pass, &[]);
+        assert!(r.passed, "{r:?}");
+    }
+
     fn c_maps(c: &Check) -> &[MapDelta] {
         match c {
             Check::Verdict { maps, .. } => maps,
