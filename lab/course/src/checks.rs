@@ -807,12 +807,7 @@ async fn run_one(
                 return Ok(match scratch.build(file).await {
                     Ok(rep) => {
                         // clang's warnings: it compiles, but they often point at a bug
-                        let warnings: Vec<CDiagnostic> = rep
-                            .diagnostics
-                            .iter()
-                            .filter(|d| d.program.is_none())
-                            .cloned()
-                            .collect();
+                        let warnings = rep.clang_warnings();
                         let mut r = match warnings.first() {
                             Some(w) => result(
                                 check,

@@ -91,6 +91,16 @@ impl BuildReport {
     pub fn accepted(&self) -> bool {
         !self.programs.is_empty() && self.programs.iter().all(|p| p.accepted)
     }
+
+    /// clang's warnings among the diagnostics (the others are the verifier's rejections,
+    /// each naming its program)
+    pub fn clang_warnings(&self) -> Vec<CDiagnostic> {
+        self.diagnostics
+            .iter()
+            .filter(|d| d.program.is_none())
+            .cloned()
+            .collect()
+    }
 }
 
 impl BuildError {

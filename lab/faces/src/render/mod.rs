@@ -165,12 +165,7 @@ pub fn build(rep: &BuildReport) -> String {
         "compiled {} -> {} in {:.0} ms\n",
         rep.source, rep.object, rep.clang_ms
     );
-    let warnings: Vec<CDiagnostic> = rep
-        .diagnostics
-        .iter()
-        .filter(|d| d.program.is_none())
-        .cloned()
-        .collect();
+    let warnings = rep.clang_warnings();
     if !warnings.is_empty() {
         s.push_str(&cdiag::render(&warnings));
         s.push('\n');
