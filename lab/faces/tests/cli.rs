@@ -2060,7 +2060,10 @@ fn a_load_onto_another_scripts_interface_is_refused_unless_replace() {
     ] {
         assert!(err.contains(part), "`{part}` not in: {err}");
     }
-    assert_eq!(sut_attached(&lab), ["sut:enp6s0f0 <- ip6_simple_classifier"]);
+    assert_eq!(
+        sut_attached(&lab),
+        ["sut:enp6s0f0 <- ip6_simple_classifier"]
+    );
     let chains = lab.ok(&["chain", "list"]);
     assert!(!chains.contains("ports.eclat"), "{chains}");
     assert!(!chains.contains("displaced"), "{chains}");
@@ -2090,7 +2093,10 @@ fn a_load_onto_another_scripts_interface_is_refused_unless_replace() {
         out.contains("interface sut:enp6s0f0") && out.contains("--replace"),
         "{out}"
     );
-    assert_eq!(sut_attached(&lab), ["sut:enp6s0f0 <- ip6_simple_classifier"]);
+    assert_eq!(
+        sut_attached(&lab),
+        ["sut:enp6s0f0 <- ip6_simple_classifier"]
+    );
 
     // the script that holds the interface reloads over itself
     let out = lab.ok(&["load", &count]);
@@ -2135,7 +2141,10 @@ fn a_load_onto_another_scripts_interface_is_refused_unless_replace() {
             && out.contains("count.eclat"),
         "{out}"
     );
-    assert_eq!(sut_attached(&lab), ["sut:enp6s0f0 <- ip6_simple_classifier"]);
+    assert_eq!(
+        sut_attached(&lab),
+        ["sut:enp6s0f0 <- ip6_simple_classifier"]
+    );
     let chains = lab.ok(&["chain", "list"]);
     assert!(!chains.contains("displaced"), "{chains}");
     lab.ok(&["reset"]);
@@ -2173,7 +2182,10 @@ fn a_loader_left_by_an_earlier_instance_is_replaced_not_kept() {
         "traffic", "--from", "tg", "--to", "fc01::2", "--udp", "5000", "--count", "10",
     ]);
     let dump = lab.ok(&["map", "dump", "map_pcpu_mon"]);
-    assert!(dump.contains("0 : 10"), "the new chain saw no packet:\n{dump}");
+    assert!(
+        dump.contains("0 : 10"),
+        "the new chain saw no packet:\n{dump}"
+    );
     lab.ok(&["reset"]);
 }
 
@@ -2211,19 +2223,28 @@ fn a_sessions_scripts_go_with_it_and_give_back_what_they_took() {
         .unwrap();
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(out.contains("allow (ports.eclat)"), "{out}");
-    assert_eq!(sut_attached(&lab), ["sut:enp6s0f0 <- ip6_simple_classifier"]);
+    assert_eq!(
+        sut_attached(&lab),
+        ["sut:enp6s0f0 <- ip6_simple_classifier"]
+    );
     let chains = lab.ok(&["chain", "list"]);
     assert!(!chains.contains("ports.eclat"), "{chains}");
     assert!(!chains.contains("displaced"), "{chains}");
     // given back for good: another session's end leaves it
     session("xdp list\n").wait_with_output().unwrap();
-    assert_eq!(sut_attached(&lab), ["sut:enp6s0f0 <- ip6_simple_classifier"]);
+    assert_eq!(
+        sut_attached(&lab),
+        ["sut:enp6s0f0 <- ip6_simple_classifier"]
+    );
 
     // a session killed after its load: the next command unloads its script
     let mut c = session(&format!("load {ports} --replace\nchain list\n"));
     let until = std::time::Instant::now() + std::time::Duration::from_secs(60);
     while !lab.ok(&["chain", "list"]).contains("ports.eclat") {
-        assert!(std::time::Instant::now() < until, "the session's load did not happen");
+        assert!(
+            std::time::Instant::now() < until,
+            "the session's load did not happen"
+        );
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
     c.kill().unwrap();
@@ -2231,14 +2252,20 @@ fn a_sessions_scripts_go_with_it_and_give_back_what_they_took() {
     let chains = lab.ok(&["chain", "list"]);
     assert!(!chains.contains("ports.eclat"), "{chains}");
     assert!(!chains.contains("displaced"), "{chains}");
-    assert_eq!(sut_attached(&lab), ["sut:enp6s0f0 <- ip6_simple_classifier"]);
+    assert_eq!(
+        sut_attached(&lab),
+        ["sut:enp6s0f0 <- ip6_simple_classifier"]
+    );
 
     // a script a session loaded and a system shell then reloaded is the shell's: it stays,
     // with its loader attached, when the session ends
     let mut c = session(&format!("load {ports} --replace\n"));
     let until = std::time::Instant::now() + std::time::Duration::from_secs(60);
     while !lab.ok(&["chain", "list"]).contains("ports.eclat") {
-        assert!(std::time::Instant::now() < until, "the session's load did not happen");
+        assert!(
+            std::time::Instant::now() < until,
+            "the session's load did not happen"
+        );
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
     let out = lab.ok(&["load", &ports]);

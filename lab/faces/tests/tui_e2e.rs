@@ -533,8 +533,16 @@ fn a_modules_clang_errors_keep_their_carets_in_the_event_log() {
     let eq = find(&rows[y], "= bpf_map_lookup_elme").unwrap();
     let call = eq + 2;
     let marks = rows.get(y + 1).unwrap_or_else(|| panic!("no marks:\n{s}"));
-    assert_eq!(marks.get(eq), Some(&'^'), "the caret is not under `=`:\n{s}");
-    assert_eq!(marks.get(call), Some(&'~'), "the marks are not under the call:\n{s}");
+    assert_eq!(
+        marks.get(eq),
+        Some(&'^'),
+        "the caret is not under `=`:\n{s}"
+    );
+    assert_eq!(
+        marks.get(call),
+        Some(&'~'),
+        "the marks are not under the call:\n{s}"
+    );
     assert_eq!(marks.get(eq - 1), Some(&' '), "{s}");
     t.keys(&["Escape", "q", "y"]);
     let s = t.wait("the TUI to exit", long, |s| s.contains("TUI-EXITED="));

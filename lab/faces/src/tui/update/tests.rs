@@ -1293,17 +1293,23 @@ fn a_lesson_opened_from_another_shows_none_of_its_maps() {
     fx.extend(update(&mut a, Event::Tick(Instant::now())));
     assert_eq!(started_then_queued(&a, &fx), ["reset"]);
     assert!(
-        fx.iter().any(|e| matches!(e, Effect::Stop(j) if *j == traffic)),
+        fx.iter()
+            .any(|e| matches!(e, Effect::Stop(j) if *j == traffic)),
         "the other lesson's traffic stops: {fx:?}"
     );
     assert!(a.wanted_polling().is_empty(), "nothing is read meanwhile");
     assert!(
-        fx.iter().any(|e| matches!(e, Effect::Poll(m) if m.is_empty())),
+        fx.iter()
+            .any(|e| matches!(e, Effect::Poll(m) if m.is_empty())),
         "{fx:?}"
     );
     // a reading of lesson 7's map, on its way before the reset: not shown
     update(&mut a, Event::Maps(vec![lesson7(Instant::now())]));
-    assert_eq!(shown(&a), Some(false), "lesson 7's counts under lesson 8's title");
+    assert_eq!(
+        shown(&a),
+        Some(false),
+        "lesson 7's counts under lesson 8's title"
+    );
     update(
         &mut a,
         Event::Trace(fake::trace("chain ports (0x40000001) enter (r2=0 r3=0)")),
@@ -1323,7 +1329,8 @@ fn a_lesson_opened_from_another_shows_none_of_its_maps() {
         "{log:?}"
     );
     assert!(
-        fx.iter().any(|e| matches!(e, Effect::Poll(m) if m.len() == 3)),
+        fx.iter()
+            .any(|e| matches!(e, Effect::Poll(m) if m.len() == 3)),
         "{fx:?}"
     );
     update(
@@ -1804,12 +1811,24 @@ fn the_header_names_the_exercise_of_the_step_the_learner_is_on() {
         }
         for s in (0..n).rev() {
             assert_eq!(a.step, s);
-            assert_eq!(id(&a), resumed[s], "lesson {} step {}, back with p", l.number, s + 1);
+            assert_eq!(
+                id(&a),
+                resumed[s],
+                "lesson {} step {}, back with p",
+                l.number,
+                s + 1
+            );
             update(&mut a, key(KeyCode::Char('p')));
         }
         // and forward again with n
         for s in 0..n {
-            assert_eq!(id(&a), resumed[s], "lesson {} step {}, with n", l.number, s + 1);
+            assert_eq!(
+                id(&a),
+                resumed[s],
+                "lesson {} step {}, with n",
+                l.number,
+                s + 1
+            );
             update(&mut a, key(KeyCode::Char('n')));
         }
     }
