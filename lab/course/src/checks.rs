@@ -2354,7 +2354,7 @@ async fn flows(
     if let Err(seen) = judge_flows(&before, &after, flows, sport, rep.sent, f.drained) {
         return Ok(result(check, false, expected, seen));
     }
-    if let Some((expected, seen)) = judge_deltas(lab, &f.deltas, moved).await? {
+    if let Some((expected, seen)) = judge_deltas(lab, f.deltas, &moved).await? {
         return Ok(result(check, false, expected, seen));
     }
     let seen = judge_flows(&before, &after, flows, sport, rep.sent, f.drained).unwrap_or_default();
