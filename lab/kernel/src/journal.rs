@@ -415,7 +415,12 @@ impl Journal {
             .filter(|e| matches!(&e.res, Resource::Dir { path: p } if path.starts_with(p)))
             .map(|e| e.res)
             .collect();
-        for res in adopt {
+        self.adopt_all(adopt, life)
+    }
+
+    /// Records `res` as this process's, living `life` (an `adopt` record each).
+    fn adopt_all(&mut self, res: Vec<Resource>, life: Lifetime) -> Result<(), JournalError> {
+        for res in res {
             self.append(&Record::Adopt {
                 res,
                 owner: self.owner,
@@ -462,13 +467,7 @@ impl Journal {
                 })
                 .map(|e| e.res.clone())
                 .collect();
-            for res in adopt {
-                self.append(&Record::Adopt {
-                    res,
-                    owner: self.owner,
-                    life,
-                })?;
-            }
+            self.adopt_all(adopt, life)?;
         }
         self.append(&Record::Commit {
             owner: self.owner,
