@@ -2664,6 +2664,32 @@ mod tests {
         );
     }
 
+    /// clang's notes in the lab's headers name them as the learner includes them, wherever
+    /// the lab extracted them: in the check's text and in its diagnostics.
+    #[test]
+    fn a_c_checks_diagnostics_name_the_labs_headers_as_included() {
+        let stderr = "/w/a.bpf.c:6:30: error: redefinition of 'hike_parse_l2l3'\n    6 | \
+                      static __u16 hike_parse_l2l3(void)\n      |              ^\n\
+                      /tmp/x/include/hike/parse.h:32:30: note: previous definition is here\n   \
+                      32 | static __always_inline __u16 hike_parse_l2l3(struct xdp_md *ctx,\n      \
+                      |                              ^\n1 error generated.\n";
+        let e = anyhow::Error::new(eclat_kernel::modules::BuildError::compile_failed(
+            Path::new("/w/a.bpf.c"),
+            Path::new("/tmp/x/include"),
+            stderr.into(),
+        ));
+        let r = failed(&Check::Compiles { hint: None }, "no compile error", &e);
+        assert_eq!(r.seen, "a.bpf.c:6:30: redefinition of 'hike_parse_l2l3'");
+        let out = r.compiler_output.as_deref().unwrap();
+        assert!(
+            out.contains("\n<hike/parse.h>:32:30: note: previous definition is here\n"),
+            "{out}"
+        );
+        assert!(!out.contains("/tmp/x"), "{out}");
+        let d = r.diagnostics[0].c().unwrap();
+        assert_eq!(d.labels[0].file.as_deref(), Some("<hike/parse.h>"));
+    }
+
     /// clang's refusal: its first error is what was seen (at its place, relative to the
     /// file's folder), its diagnostics go with it, structured and rendered in clang's layout
     /// (the source lines and the carets, their spacing kept), without clang's summary line.
@@ -2674,6 +2700,7 @@ mod tests {
                       ~~~\n/w/a.bpf.c:40:1: error: expected '}'\n2 errors generated.\n";
         let e = anyhow::Error::new(eclat_kernel::modules::BuildError::compile_failed(
             Path::new("/w/a.bpf.c"),
+            Path::new("/var/lib/eclat-lab/include"),
             stderr.into(),
         ));
         let r = failed(&Check::Compiles { hint: None }, "no compile error", &e);
@@ -2702,6 +2729,7 @@ mod tests {
         // what clang said that the lab cannot read as diagnostics is shown as it is
         let e = anyhow::Error::new(eclat_kernel::modules::BuildError::compile_failed(
             Path::new("/w/a.bpf.c"),
+            Path::new("/var/lib/eclat-lab/include"),
             "Segmentation fault\n".into(),
         ));
         let r = failed(&Check::Compiles { hint: None }, "no compile error", &e);

@@ -104,12 +104,12 @@ impl BuildReport {
 }
 
 impl BuildError {
-    /// clang's refusal of `file`, with what it printed made into diagnostics
-    /// ([`clang_diagnostics`]).
-    pub fn compile_failed(file: &Path, stderr: String) -> BuildError {
+    /// clang's refusal of `file`, built with the lab's headers in `include`, with what it
+    /// printed made into diagnostics ([`clang_diagnostics`]).
+    pub fn compile_failed(file: &Path, include: &Path, stderr: String) -> BuildError {
         BuildError::Compile {
             file: file.display().to_string(),
-            diagnostics: clang_diagnostics(file, &stderr),
+            diagnostics: clang_diagnostics(file, include, &stderr),
             stderr,
         }
     }
@@ -122,11 +122,12 @@ fn folder_of(file: &Path) -> String {
         .unwrap_or_default()
 }
 
-/// What clang printed about `file` as diagnostics: paths relative to the file's folder,
-/// columns in characters (the files read with the learner's rights: a file they cannot read
-/// keeps clang's byte column), and a misspelt helper's or HIKe function's closest name
-/// ([`known_names`]).
-pub fn clang_diagnostics(file: &Path, stderr: &str) -> Vec<CDiagnostic> {
+/// What clang printed about `file` (built with the lab's headers in `include`) as
+/// diagnostics: paths relative to the file's folder, columns in characters (the files read
+/// with the learner's rights: a file they cannot read keeps clang's byte column), the lab's
+/// headers named as the learner includes them (`<hike/parse.h>`, not the folder they were
+/// extracted to), and a misspelt helper's or HIKe function's closest name ([`known_names`]).
+pub fn clang_diagnostics(file: &Path, include: &Path, stderr: &str) -> Vec<CDiagnostic> {
     let mut diags = cdiag::parse_clang(stderr);
     let dir = folder_of(file);
     cdiag::relative_to(&mut diags, &dir);
@@ -134,6 +135,7 @@ pub fn clang_diagnostics(file: &Path, stderr: &str) -> Vec<CDiagnostic> {
         let p = Path::new(&dir).join(f);
         crate::perms::read_to_string_as_invoking_user(&p).ok()
     });
+    cdiag::include_names(&mut diags, &include.display().to_string());
     if diags.iter().any(|d| {
         d.message.contains("undeclared function") || d.message.contains("undeclared identifier")
     }) {
@@ -191,10 +193,16 @@ pub fn known_names() -> &'static [KnownName] {
     })
 }
 
-/// The verifier's rejections of `programs` (built from `file`) as diagnostics: one per rejected
-/// program it explained, at its C line (read from the learner's file for the column), the
-/// file relative to the source's folder.
-pub fn rejection_diagnostics(file: &Path, programs: &[ProgramVerdict]) -> Vec<CDiagnostic> {
+/// The verifier's rejections of `programs` (built from `file` with the lab's headers in
+/// `include`) as diagnostics: one per rejected program it explained, at its C line (read from
+/// the learner's file for the column), the file relative to the source's folder, or a lab
+/// header as it is included (`<hike/parse.h>`: the C line of an inlined HIKe function).
+pub fn rejection_diagnostics(
+    file: &Path,
+    include: &Path,
+    programs: &[ProgramVerdict],
+) -> Vec<CDiagnostic> {
+    let include = include.display().to_string();
     let dir = folder_of(file);
     let shown = file
         .file_name()
@@ -206,23 +214,65 @@ pub fn rejection_diagnostics(file: &Path, programs: &[ProgramVerdict]) -> Vec<CD
         .filter(|p| !p.accepted)
         .filter_map(|p| {
             let e = p.explanation.as_ref()?;
-            // the C line's file as the compiler recorded it, relative to the learner's folder;
-            // the learner's line, for its column, when it is in their file
-            let at = e
+            // the C line's file as the compiler recorded it (the kernel's log gives its base
+            // name alone): one of the lab's headers as it is included, or relative to the
+            // learner's folder; the line as written, for its column, when it is in their file
+            // or a lab header
+            let header = e
                 .source
                 .as_ref()
-                .map(|s| cdiag::relative(&s.file, &dir))
-                .unwrap_or_else(|| shown.clone());
+                .and_then(|s| lab_header_of(&s.file, &include, &dir, &shown));
+            let at = match (&header, &e.source) {
+                (Some(h), _) => format!("<{h}>"),
+                (None, Some(s)) => cdiag::relative(&s.file, &dir),
+                (None, None) => shown.clone(),
+            };
             let line = e.source.as_ref().and_then(|s| {
+                let n = s.line.checked_sub(1)? as usize;
+                if let Some(h) = &header {
+                    return INCLUDE.get_file(h)?.contents_utf8()?.lines().nth(n);
+                }
                 let t = text
                     .get_or_insert_with(|| crate::perms::read_to_string_as_invoking_user(file).ok())
                     .as_deref()
                     .filter(|_| at == shown)?;
-                t.lines().nth(s.line.checked_sub(1)? as usize)
+                t.lines().nth(n)
             });
             Some(cdiag::from_verifier(&p.name, e, &at, line))
         })
         .collect()
+}
+
+/// The lab header (`hike/parse.h`, a path of the embedded include folder) a C line's file is,
+/// as the verifier's log or BTF names it: a path below `include`, or a base name (the kernel
+/// prints `@ parse.h:42`) that only one lab header has, and that is neither the learner's file
+/// (`shown`) nor a file beside it in `dir` (their own `parse.h` is theirs).
+fn lab_header_of(file: &str, include: &str, dir: &str, shown: &str) -> Option<String> {
+    if let Some(n) = cdiag::include_name(file, include) {
+        let n = n.trim_start_matches('<').trim_end_matches('>');
+        return INCLUDE.get_file(n).map(|_| n.to_string());
+    }
+    if file.contains('/')
+        || file == shown
+        || std::fs::symlink_metadata(Path::new(dir).join(file)).is_ok()
+    {
+        return None;
+    }
+    fn walk(d: &Dir<'static>, name: &str, out: &mut Vec<String>) {
+        for f in d.files() {
+            if f.path().file_name().and_then(|n| n.to_str()) == Some(name)
+                && let Some(p) = f.path().to_str()
+            {
+                out.push(p.to_string());
+            }
+        }
+        for sub in d.dirs() {
+            walk(sub, name, out);
+        }
+    }
+    let mut found = Vec::new();
+    walk(&INCLUDE, file, &mut found);
+    (found.len() == 1).then(|| found.remove(0))
 }
 
 /// Writes the embedded headers below `dir` (once per binary version) and returns `dir`.
@@ -282,7 +332,7 @@ pub fn compile(src: &Path, out: &Path, include: &Path) -> Result<(f64, String), 
     let ms = t0.elapsed().as_secs_f64() * 1000.0;
     let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
     if !o.status.success() {
-        return Err(BuildError::compile_failed(src, stderr));
+        return Err(BuildError::compile_failed(src, include, stderr));
     }
     Ok((ms, stderr))
 }
@@ -409,8 +459,8 @@ pub fn build(src: &Path, include_cache: &Path) -> Result<BuildReport, BuildError
     let out = src.with_file_name(format!("{stem}.o"));
     let (clang_ms, warnings) = compile(src, &out, &include)?;
     let programs = verify(&out)?;
-    let mut diagnostics = clang_diagnostics(src, &warnings);
-    diagnostics.extend(rejection_diagnostics(src, &programs));
+    let mut diagnostics = clang_diagnostics(src, &include, &warnings);
+    diagnostics.extend(rejection_diagnostics(src, &include, &programs));
     Ok(BuildReport {
         source: src.display().to_string(),
         object: out.display().to_string(),
@@ -559,4 +609,70 @@ pub fn run_packets(
         });
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The end of the log the kernel wrote rejecting a learner's program that handed
+    /// `hike_parse_l2l3` a packet pointer for `l4proto` (the C line is in the lab's header, and
+    /// the kernel names its file by its base name).
+    const LOG: &str = "124: (63) *(u32 *)(r0 +0) = r3        ; R0=map_value(map=hvm_shmem_map,ks=4,vs=8192) R3=0\n\
+                       ; *l4proto = 0; @ parse.h:42\n\
+                       125: (73) *(u8 *)(r1 +0) = r3\n\
+                       invalid access to packet, off=0 size=1, R1(id=0,off=0,r=0)\n\
+                       R1 offset is outside of the packet\n\
+                       verification time 188 usec\n\
+                       stack depth 8\n\
+                       processed 126 insns (limit 1000000) max_states_per_insn 0 total_states 9 peak_states 9 mark_read 3\n";
+
+    fn rejected() -> ProgramVerdict {
+        ProgramVerdict {
+            name: "nullpi".into(),
+            section: "Xdp".into(),
+            accepted: false,
+            insns: None,
+            verify_ms: 0.0,
+            explanation: verifier::explain(LOG),
+            log: Some(LOG.into()),
+        }
+    }
+
+    /// A rejection at a line of the lab's header names it as the learner includes it, with
+    /// the line as the header writes it (for the column), never the folder it was extracted to.
+    #[test]
+    fn a_rejection_in_a_lab_header_names_it_as_included() {
+        let d = rejection_diagnostics(
+            Path::new("/nonexistent-ws/nullpi.bpf.c"),
+            Path::new("/tmp/x/include"),
+            &[rejected()],
+        );
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].file.as_deref(), Some("<hike/parse.h>"));
+        assert_eq!(d[0].span, Some(cdiag::LineCol { line: 42, col: 2 }));
+        let text = cdiag::render(&d);
+        assert!(text.starts_with("<hike/parse.h>:42:2: error: "), "{text}");
+    }
+
+    #[test]
+    fn only_a_lab_headers_name_is_taken_for_one() {
+        let h = |f: &str, shown: &str| lab_header_of(f, "/s/include", "/nonexistent-ws", shown);
+        assert_eq!(h("parse.h", "a.bpf.c").as_deref(), Some("hike/parse.h"));
+        assert_eq!(
+            h("/s/include/cube/cube.h", "a.bpf.c").as_deref(),
+            Some("cube/cube.h")
+        );
+        // the learner's own file, a path elsewhere, a name no lab header has
+        assert_eq!(h("parse.h", "parse.h"), None);
+        assert_eq!(h("/home/me/parse.h", "a.bpf.c"), None);
+        assert_eq!(h("nosuch.h", "a.bpf.c"), None);
+        // a file of that name beside the learner's is theirs
+        let dir = std::env::temp_dir().join(format!("eclat-hdr-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("parse.h"), "").unwrap();
+        let theirs = lab_header_of("parse.h", "/s/include", dir.to_str().unwrap(), "a.bpf.c");
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(theirs, None);
+    }
 }

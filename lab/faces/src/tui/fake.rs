@@ -470,6 +470,7 @@ pub fn failed_clang(lesson: &Lesson) -> CheckDone {
     );
     let e = anyhow::Error::new(eclat_kernel::modules::BuildError::compile_failed(
         std::path::Path::new(&file),
+        std::path::Path::new("/var/lib/eclat-lab/include"),
         stderr,
     ));
     let r = eclat_course::checks::failed_with(

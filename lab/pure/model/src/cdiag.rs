@@ -80,8 +80,10 @@ pub struct Related {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct CDiagnostic {
     /// the file the diagnostic is about: relative to the folder of the checked file when it is
-    /// in that folder (`ipv6_counter.bpf.c`), else as clang printed it (a header of the lab's);
-    /// null for clang's errors about no file (an output folder it cannot write)
+    /// in that folder (`ipv6_counter.bpf.c`); one of the lab's headers as `#include` names it,
+    /// in angle brackets (`<hike/parse.h>`); else as clang printed it (a system header,
+    /// `/usr/include/linux/bpf.h`); null for clang's errors about no file (an output folder it
+    /// cannot write)
     pub file: Option<String>,
     /// `error`, `warning`, or `note` (a note clang printed with nothing before it)
     pub severity: Severity,
@@ -694,6 +696,45 @@ pub fn relative_to(diags: &mut [CDiagnostic], dir: &str) {
             rel(&mut i.file);
         }
     }
+}
+
+/// Writes each `file` (of the diagnostics, their labels and include chains) that is one of
+/// the lab's headers, below `include` (the folder the lab hands clang with `-I`, wherever it
+/// was extracted), as the learner's `#include` names it: `/var/lib/eclat-lab/include/hike/parse.h`
+/// becomes `<hike/parse.h>`. Other files (the learner's, the system's) are left as they are.
+pub fn include_names(diags: &mut [CDiagnostic], include: &str) {
+    let name = |f: &mut String| {
+        if let Some(n) = include_name(f, include) {
+            *f = n;
+        }
+    };
+    for d in diags {
+        if let Some(f) = &mut d.file {
+            name(f);
+        }
+        for l in &mut d.labels {
+            if let Some(f) = &mut l.file {
+                name(f);
+            }
+        }
+        for i in &mut d.included_from {
+            name(&mut i.file);
+        }
+    }
+}
+
+/// `file` as `#include <...>` names it (`<hike/parse.h>`) when it is below `include`, the lab's
+/// header folder; `None` for any other file (or an empty `include`).
+pub fn include_name(file: &str, include: &str) -> Option<String> {
+    let include = include.trim_end_matches('/');
+    if include.is_empty() {
+        return None;
+    }
+    let rest = file.strip_prefix(include)?.strip_prefix('/')?;
+    // clang joins `-I` and the name as written (`dir//hike/x.h`, `dir/./hike/x.h`)
+    let rest = rest.trim_start_matches('/');
+    let rest = rest.strip_prefix("./").unwrap_or(rest);
+    (!rest.is_empty()).then(|| format!("<{rest}>"))
 }
 
 /// `file` relative to `dir` when it is inside it (a leading `./` dropped when `dir` is

@@ -10,14 +10,17 @@ use eclat_model::cdiag::{self, CDiagnostic, KnownName, LineCol, Severity};
 
 /// The folder capture.sh compiled the sources from.
 const WS: &str = "/tmp/eclat-clang-fixtures/ws";
+/// The folder capture.sh gave clang the lab's headers in (`-I`).
+const INCLUDE: &str = "/tmp/eclat-clang-fixtures/include";
 
 fn dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/clang")
 }
 
 /// The fixture parsed, made relative to the learner's folder, given character columns from
-/// the sources beside the fixtures, and the closest known name for a misspelt one (as the lab
-/// does with the learner's files: `eclat_kernel::modules::clang_diagnostics`).
+/// the sources beside the fixtures, the lab's headers named as they are included, and the
+/// closest known name for a misspelt one (as the lab does with the learner's files:
+/// `eclat_kernel::modules::clang_diagnostics`).
 fn parsed(name: &str) -> Vec<CDiagnostic> {
     let stderr = std::fs::read_to_string(dir().join(format!("{name}.stderr"))).unwrap();
     let mut d = cdiag::parse_clang(&stderr);
@@ -25,6 +28,7 @@ fn parsed(name: &str) -> Vec<CDiagnostic> {
     cdiag::char_columns(&mut d, |f| {
         std::fs::read_to_string(dir().join("src").join(f)).ok()
     });
+    cdiag::include_names(&mut d, INCLUDE);
     cdiag::suggest_known(&mut d, &known());
     d
 }
@@ -79,7 +83,7 @@ fn golden(name: &str, d: &[CDiagnostic]) {
     );
 }
 
-const ALL: [&str; 11] = [
+const ALL: [&str; 13] = [
     "range",
     "syntax",
     "warn_and_error",
@@ -91,6 +95,8 @@ const ALL: [&str; 11] = [
     "warnings_only",
     "backend",
     "misspelt_names",
+    "lab_headers",
+    "lab_header_chain",
 ];
 
 #[test]
@@ -149,6 +155,74 @@ fn an_error_in_a_header_says_where_it_was_included() {
     assert!(cdiag::render(&d).starts_with(
         "In file included from included.bpf.c:4:\nbad.h:4:12: error: expected expression\n"
     ));
+}
+
+/// The lab's headers, wherever the lab extracted them, are named as the learner includes
+/// them (`<hike/parse.h>:32:30`), in the diagnostics, their notes and their include chains,
+/// and in the text; the learner's own file stays relative to its folder, a system header as
+/// clang printed it.
+#[test]
+fn the_labs_headers_are_named_as_they_are_included() {
+    let d = parsed("lab_headers");
+    assert_eq!(d[0].file.as_deref(), Some("lab_headers.bpf.c"));
+    assert_eq!(d[0].labels[0].file.as_deref(), Some("<hike/parse.h>"));
+    assert_eq!(d[0].labels[0].span, Some(LineCol { line: 32, col: 30 }));
+    assert_eq!(d[1].labels[0].file.as_deref(), Some("<hike/parse.h>"));
+    let text = cdiag::render(&d);
+    assert!(
+        text.contains("\n<hike/parse.h>:32:30: note: previous definition is here\n"),
+        "{text}"
+    );
+    assert!(!text.contains(INCLUDE), "{text}");
+
+    let d = parsed("lab_header_chain");
+    assert_eq!(d[0].file.as_deref(), Some("<hike/hike.h>"));
+    let chain: Vec<(&str, u32)> = d[0]
+        .included_from
+        .iter()
+        .map(|i| (i.file.as_str(), i.line))
+        .collect();
+    assert_eq!(chain, [("lab_header_chain.bpf.c", 4), ("<hike/api.h>", 47)]);
+    assert_eq!(
+        d[0].labels[0].file.as_deref(),
+        Some("lab_header_chain.bpf.c")
+    );
+    let text = cdiag::render(&d);
+    assert!(
+        text.starts_with(
+            "In file included from lab_header_chain.bpf.c:4:\n                      from \
+             <hike/api.h>:47:\n<hike/hike.h>:115:8: error: expected member name"
+        ),
+        "{text}"
+    );
+    assert!(!text.contains(INCLUDE), "{text}");
+    // JSON says the same
+    let json = serde_json::to_string(&d).unwrap();
+    assert!(!json.contains(INCLUDE), "{json}");
+    assert!(json.contains("\"file\":\"<hike/parse.h>\""), "{json}");
+}
+
+/// Only a file below the lab's header folder is renamed.
+#[test]
+fn include_name_is_for_the_labs_folder_only() {
+    assert_eq!(
+        cdiag::include_name("/s/include/hike/parse.h", "/s/include/").as_deref(),
+        Some("<hike/parse.h>")
+    );
+    assert_eq!(
+        cdiag::include_name("/s/include/./cube/cube.h", "/s/include").as_deref(),
+        Some("<cube/cube.h>")
+    );
+    assert_eq!(
+        cdiag::include_name("/s/includes/hike/parse.h", "/s/include"),
+        None
+    );
+    assert_eq!(
+        cdiag::include_name("/usr/include/linux/bpf.h", "/s/include"),
+        None
+    );
+    assert_eq!(cdiag::include_name("/s/include", "/s/include"), None);
+    assert_eq!(cdiag::include_name("x.h", ""), None);
 }
 
 #[test]
@@ -300,7 +374,7 @@ mod fuzz {
 
         /// Every real fixture cut at any byte (a clang killed mid-line) still parses.
         #[test]
-        fn fixtures_cut_anywhere_never_panic(which in 0usize..10, at in 0usize..4000) {
+        fn fixtures_cut_anywhere_never_panic(which in 0usize..ALL.len(), at in 0usize..4000) {
             let stderr = std::fs::read_to_string(dir().join(format!("{}.stderr", ALL[which]))).unwrap();
             let mut at = at.min(stderr.len());
             while !stderr.is_char_boundary(at) {
