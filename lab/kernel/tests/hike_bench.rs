@@ -124,6 +124,21 @@ fn bench_suite_reports_every_case_against_a_baseline() {
     );
     close(l.ratio_low, q[0], "ratio_low");
     close(l.ratio_high, q[q.len() - 1], "ratio_high");
+    // the floors, per load: the inlined programs behind the loader, and alone, over the same
+    // load's hand-written program
+    assert_eq!(l.inlined_min_ns.len(), bench::DDOS_LOADS, "{l:?}");
+    for (k, floor) in [(0, &l.floor_behind_loader), (1, &l.floor_alone)] {
+        let mut q: Vec<f64> = l
+            .inlined_min_ns
+            .iter()
+            .zip(&l.min_ns)
+            .map(|(i, (_, r))| [i.0, i.1][k] / r)
+            .collect();
+        q.sort_by(f64::total_cmp);
+        close(floor.median, q[q.len() / 2], "floor median");
+        close(floor.low, q[0], "floor low");
+        close(floor.high, q[q.len() - 1], "floor high");
+    }
     // the stage-by-stage rows and the split of the whole gap, from the cut cases
     let steps = [
         "raw DDoS up to step 1 (blacklist lookup), flood",

@@ -157,7 +157,7 @@ pub fn report(b: &BenchReport) -> String {
         }
         let d = &h.derived;
         text.push_str(&format!(
-            "  chains compiled (the default):\n  entering the VM: +{:.1} ns over raw (target <= 40)\n  each extra program call: {:.1} ns (target <= 15; a raw tail call: {:.1} ns{})\n  DDoS marking chain (the original's scenario) vs raw tail calls: {:.2}x (target <= 1.15; the original 1.38x)\n  lesson 8 DDoS chain vs hand-written single XDP program: {:.2}x, the median of {} loads of both ({:.2}-{:.2}x; where the kernel puts the chain's code moves it by 20 ns and more) (goal <= 1.05: {}; the chain's programs inlined into one program, with no loader in front, reach {:.2}x)\n    in the one load of the rows above: {:.2}x; as one instance per call instead of linked: {:.2}x\n    of which composing separate programs at all (raw tail calls vs the fused program): {:.2}x; the VM over raw tail calls: {:.2}x\n  3-stage pipeline vs raw tail calls: {:.2}x\n",
+            "  chains compiled (the default):\n  entering the VM: +{:.1} ns over raw (target <= 40)\n  each extra program call: {:.1} ns (target <= 15; a raw tail call: {:.1} ns{})\n  DDoS marking chain (the original's scenario) vs raw tail calls: {:.2}x (target <= 1.15; the original 1.38x)\n  lesson 8 DDoS chain vs hand-written single XDP program: {:.2}x, the median of {} loads of both ({:.2}-{:.2}x; where the kernel puts the chain's code moves it by 20 ns and more) (goal <= 1.05: {})\n    the floor of that path, in the same loads: the chain's programs inlined into one program by clang, behind the same loader, {:.2}x ({:.2}-{:.2}x); with no loader at all {:.2}x ({:.2}-{:.2}x)\n    in the one load of the rows above: {:.2}x; as one instance per call instead of linked: {:.2}x\n    of which composing separate programs at all (raw tail calls vs the fused program): {:.2}x; the VM over raw tail calls: {:.2}x\n  3-stage pipeline vs raw tail calls: {:.2}x\n",
             d.vm_entry_ns,
             d.per_call_ns,
             d.raw_per_tail_call_ns,
@@ -172,7 +172,12 @@ pub fn report(b: &BenchReport) -> String {
             } else {
                 "not met"
             },
-            d.ddos_inlined_ratio,
+            d.ddos_loads.floor_behind_loader.median,
+            d.ddos_loads.floor_behind_loader.low,
+            d.ddos_loads.floor_behind_loader.high,
+            d.ddos_loads.floor_alone.median,
+            d.ddos_loads.floor_alone.low,
+            d.ddos_loads.floor_alone.high,
             d.ddos_ratio_one_load,
             d.ddos_instances_ratio,
             d.ddos_composition_ratio,

@@ -524,6 +524,36 @@ pub struct DdosLoads {
     pub ratio_low: f64,
     /// the highest of the per-load ratios
     pub ratio_high: f64,
+    /// per load, the same chain's programs inlined into one program by clang
+    /// (`raw/ddos_inline.o`, loaded anew with the others): its minimum behind the same
+    /// classifier, and alone (no loader), ns/packet
+    pub inlined_min_ns: Vec<(f64, f64)>,
+    /// the first of those over the hand-written program, per load: the floor of the path a
+    /// learner loads, the best these programs with HIKe's conventions reach behind this
+    /// loader, however the chain is compiled
+    pub floor_behind_loader: Spread,
+    /// the second over the hand-written program: the same programs with no loader at all
+    pub floor_alone: Spread,
+}
+
+/// A ratio over [`DDOS_LOADS`] loads: the median, the lowest and the highest.
+#[derive(Debug, Clone, Copy, Serialize, schemars::JsonSchema)]
+pub struct Spread {
+    pub median: f64,
+    pub low: f64,
+    pub high: f64,
+}
+
+impl Spread {
+    /// The spread of `q` (not empty).
+    fn of(mut q: Vec<f64>) -> Self {
+        q.sort_by(|a, b| a.total_cmp(b));
+        Self {
+            median: q[q.len() / 2],
+            low: q[0],
+            high: q[q.len() - 1],
+        }
+    }
 }
 
 /// How many times [`ddos_over_loads`] loads the lesson 8 pair anew.
@@ -1039,9 +1069,10 @@ pub fn run(opts: BenchOptions) -> Result<BenchReport, HikeError> {
 }
 
 /// The lesson 8 pair over [`DDOS_LOADS`] loads ([`DdosLoads`]): each time the chain stored
-/// again under `chain` (a new linked program), the hand-written program and the loader
-/// reloaded; after a warm-up that blacklists the flood's flow again, `samples` alternating
-/// samples of both, and the minimum of each.
+/// again under `chain` (a new linked program), the hand-written program, the loader and the
+/// chain's programs inlined (`raw/ddos_inline.o`, the floor) reloaded; after a warm-up that
+/// blacklists the flood's flow again, `samples` alternating samples of each, and the
+/// minimum of each.
 fn ddos_over_loads(
     s: &mut Setup,
     hold: &mut DispatcherHold,
@@ -1049,27 +1080,37 @@ fn ddos_over_loads(
     chain: u32,
     opts: BenchOptions,
 ) -> Result<DdosLoads, HikeError> {
+    const LOADER: (&str, &str) = ("hike_default", "ip6_simple_classifier");
+    const RAW: (&str, &str) = ("ddos", "ddos_raw");
+    const INLINE: (&str, &str) = ("ddos_inline", "ddos_inline");
+    // what each run samples: (program, the chain the classifier points at first)
+    let runs: [((&str, &str), Option<u32>); 4] = [
+        (LOADER, Some(chain)),
+        (RAW, None),
+        (LOADER, Some(DDOS_INLINE_CHAIN)),
+        (INLINE, None),
+    ];
     let mut min_ns = Vec::with_capacity(DDOS_LOADS);
+    let mut inlined_min_ns = Vec::with_capacity(DDOS_LOADS);
     for _ in 0..DDOS_LOADS {
         s.hike.store_chain(chain, &ddos_chain(0))?;
-        let runs: [(&str, &str); 2] = [
-            ("hike_default", "ip6_simple_classifier"),
-            ("ddos", "ddos_raw"),
-        ];
-        for (package, prog) in runs {
+        for (package, prog) in [LOADER, RAW, INLINE] {
             hold.release(package, prog);
         }
-        for object in ["raw/ddos.o", "loaders/hike_default.o"] {
+        for object in ["raw/ddos.o", "raw/ddos_inline.o", "loaders/hike_default.o"] {
             s.hike.unload(object)?;
             s.hike.load_embedded(object)?;
         }
-        point_classifier(&s.hike, chain)?;
-        for (package, prog) in runs {
+        plug_ddos_split(&s.hike)?;
+        for (package, prog) in [LOADER, RAW, INLINE] {
             hold.hold(&s.hike, package, prog);
         }
-        let mut best = [f64::INFINITY; 2];
+        let mut best = [f64::INFINITY; 4];
         for round in 0..=opts.samples.max(1) {
-            for (k, (package, prog)) in runs.iter().enumerate() {
+            for (k, ((package, prog), to)) in runs.iter().enumerate() {
+                if let Some(to) = to {
+                    point_classifier(&s.hike, *to)?;
+                }
                 let out = s.hike.test_run(package, prog, pkt, opts.repeat)?;
                 if out.action() != Some(hike::XdpAction::Drop) {
                     return Err(HikeError::TestRun(format!(
@@ -1085,14 +1126,24 @@ fn ddos_over_loads(
             }
         }
         min_ns.push((best[0], best[1]));
+        inlined_min_ns.push((best[2], best[3]));
     }
-    let mut q: Vec<f64> = min_ns.iter().map(|(c, r)| c / r).collect();
-    q.sort_by(|a, b| a.total_cmp(b));
+    let over_raw = |k: usize| -> Vec<f64> {
+        min_ns
+            .iter()
+            .zip(&inlined_min_ns)
+            .map(|(&(c, r), &(l, a))| [c, r, l, a][k] / r)
+            .collect()
+    };
+    let ratio = Spread::of(over_raw(0));
     Ok(DdosLoads {
-        ratio_median: q[q.len() / 2],
-        ratio_low: q[0],
-        ratio_high: q[q.len() - 1],
+        ratio_median: ratio.median,
+        ratio_low: ratio.low,
+        ratio_high: ratio.high,
+        floor_behind_loader: Spread::of(over_raw(2)),
+        floor_alone: Spread::of(over_raw(3)),
         min_ns,
+        inlined_min_ns,
     })
 }
 
