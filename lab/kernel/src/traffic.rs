@@ -9,7 +9,7 @@ use std::io;
 use std::mem::MaybeUninit;
 use std::net::{IpAddr, SocketAddr};
 use std::os::fd::AsFd;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use std::time::{Duration, Instant};
@@ -615,7 +615,7 @@ fn icmp(
 
 fn pcap(
     spec: &Spec,
-    file: &PathBuf,
+    file: &Path,
     dev: &str,
     progress: &AtomicU64,
     cancel: &CancellationToken,

@@ -116,8 +116,7 @@ fn hike_lab_up_ping_status_down() {
         assert_eq!(
             (r.sent, r.replies),
             (2, Some(2)),
-            "{from} -> {to}: {}",
-            format!("{r:?}")
+            "{from} -> {to}: {r:?}"
         );
     }
 
@@ -314,7 +313,7 @@ fn counter_counts_exactly_and_drop_stops_ping() {
         2000,
         None,
     );
-    assert_eq!(r.sent, 2000, "{}", format!("{r:?}"));
+    assert_eq!(r.sent, 2000, "{r:?}");
     assert_eq!(lab.counter(), 2000);
 
     // paced ICMP: requests counted, replies not (XDP sees only ingress)

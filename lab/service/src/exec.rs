@@ -160,11 +160,8 @@ impl Background {
                 .wait(Duration::ZERO)
                 .context("waiting for the command")?,
         };
-        loop {
-            match self.run.next_line(Duration::from_millis(200)) {
-                Next::Line(l) => self.output.push(l),
-                Next::Quiet | Next::Closed => break,
-            }
+        while let Next::Line(l) = self.run.next_line(Duration::from_millis(200)) {
+            self.output.push(l);
         }
         Ok((code_of(st), std::mem::take(&mut self.output)))
     }

@@ -146,7 +146,7 @@ pub(crate) fn ensure_program(
     let fresh = hike.object(&pkg.label).is_some();
     let registered = registered_ids(hike)?;
     if let Some(&id) = st.programs.get(&key) {
-        if !(registered.contains(&id) && !fresh) {
+        if !registered.contains(&id) || fresh {
             hike.register(id, package, name)?;
         }
         return Ok(id);

@@ -563,6 +563,15 @@ pub fn subcommand_names(cmd: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// `test --clock MS`: a time in ms above 0 (0 would mean the kernel's own clock).
+fn clock_ms(s: &str) -> Result<std::num::NonZeroU32, String> {
+    let ms: u32 = s
+        .parse()
+        .map_err(|_| format!("`{s}` is not a number of milliseconds (1 to 4294967295)"))?;
+    std::num::NonZeroU32::new(ms)
+        .ok_or_else(|| "the clock starts above 0 ms (try --clock 1000)".to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -669,13 +678,4 @@ mod tests {
                 .is_err()
         );
     }
-}
-
-/// `test --clock MS`: a time in ms above 0 (0 would mean the kernel's own clock).
-fn clock_ms(s: &str) -> Result<std::num::NonZeroU32, String> {
-    let ms: u32 = s
-        .parse()
-        .map_err(|_| format!("`{s}` is not a number of milliseconds (1 to 4294967295)"))?;
-    std::num::NonZeroU32::new(ms)
-        .ok_or_else(|| "the clock starts above 0 ms (try --clock 1000)".to_string())
 }

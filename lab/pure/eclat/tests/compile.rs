@@ -1044,7 +1044,8 @@ fn every_field_type_is_packed_at_its_offset() {
 fn every_integer_field_takes_its_range_and_no_more() {
     let base = ["0", "0", "0", "0", "0", "0", "0", "0"];
     // (field index, smallest accepted, largest accepted, refused below, refused above)
-    let edges: [(usize, &str, &str, Option<&str>, Option<&str>); 8] = [
+    type Edge<'a> = (usize, &'a str, &'a str, Option<&'a str>, Option<&'a str>);
+    let edges: [Edge; 8] = [
         (0, "0", "255", None, Some("256")),
         (1, "-128", "127", Some("-129"), Some("128")),
         (2, "0", "65535", None, Some("65536")),
