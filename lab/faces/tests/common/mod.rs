@@ -119,16 +119,39 @@ impl Tmux {
         self.new_session(&line, cols, rows);
     }
 
-    /// A detached tmux session of this harness running the shell line `line`.
+    /// A detached tmux session of this harness running the shell line `line`. Right after the
+    /// last session of the server ended (`close`), the server may be on its way out and the
+    /// new session's client reach it as it exits ("server exited unexpectedly"): tried again,
+    /// until the session exists (a new server starts), for 10 s at most.
     fn new_session(&mut self, line: &str, cols: u16, rows: u16) {
         self.started = Instant::now();
-        let st = Command::new("tmux")
-            .args(["new-session", "-d", "-s", &self.name])
-            .args(["-x", &cols.to_string(), "-y", &rows.to_string()])
-            .arg(line)
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let o = Command::new("tmux")
+                .args(["new-session", "-d", "-s", &self.name])
+                .args(["-x", &cols.to_string(), "-y", &rows.to_string()])
+                .arg(line)
+                .output()
+                .expect("running tmux");
+            if o.status.success() || self.exists() {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "tmux new-session failed: {}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Does this harness's tmux session exist?
+    fn exists(&self) -> bool {
+        Command::new("tmux")
+            .args(["has-session", "-t", &self.name])
+            .stderr(std::process::Stdio::null())
             .status()
-            .expect("running tmux");
-        assert!(st.success(), "tmux new-session failed");
+            .is_ok_and(|s| s.success())
     }
 
     /// The `eclat-lab` process (the TUI) among the descendants of the pane's first process
@@ -185,6 +208,43 @@ impl Tmux {
         assert!(st.success());
     }
 
+    /// What the TUI's process is doing, for a failure's message: its state and each
+    /// thread's kernel stack and (with gdb installed) backtrace.
+    pub fn diagnose(&self) -> String {
+        let Some(pid) = self.tui_pid() else {
+            return "no eclat-lab process in the pane".into();
+        };
+        let mut out = format!("eclat-lab pid {pid}:\n");
+        let tasks = std::fs::read_dir(format!("/proc/{pid}/task"))
+            .into_iter()
+            .flatten()
+            .flatten();
+        for t in tasks {
+            let p = t.path();
+            let rd = |f: &str| std::fs::read_to_string(p.join(f)).unwrap_or_default();
+            let status = rd("status");
+            let state = status
+                .lines()
+                .find(|l| l.starts_with("State:"))
+                .unwrap_or("");
+            out.push_str(&format!(
+                "task {} {} {state} wchan={}\n{}",
+                t.file_name().to_string_lossy(),
+                rd("comm").trim(),
+                rd("wchan"),
+                rd("stack")
+            ));
+        }
+        if let Ok(o) = Command::new("timeout")
+            .args(["30", "gdb", "-p", &pid.to_string(), "-batch", "-ex"])
+            .arg("thread apply all bt")
+            .output()
+        {
+            out.push_str(&String::from_utf8_lossy(&o.stdout));
+        }
+        out
+    }
+
     pub fn screen(&self) -> String {
         let o = Command::new("tmux")
             .args(["capture-pane", "-p", "-t", &self.name])
@@ -223,7 +283,10 @@ impl Tmux {
                 return s;
             }
             if Instant::now() > deadline {
-                panic!("waited {timeout:?} for {what}; the screen:\n{s}");
+                panic!(
+                    "waited {timeout:?} for {what}; the screen:\n{s}\n{}",
+                    self.diagnose()
+                );
             }
             std::thread::sleep(Duration::from_millis(20));
         }

@@ -13,6 +13,21 @@ impl App {
         if k.kind == crossterm::event::KeyEventKind::Release {
             return;
         }
+        // Esc typed fast before a key reaches the terminal's reader in one read, which makes
+        // it Alt+key (terminals send Alt+key as Esc and the key, so the two cannot be told
+        // apart, and nothing here is bound to Alt): Esc, then the key, whatever is open. Once
+        // only the command line split it; the lesson list took Alt+q for "close" and the q was
+        // lost (Esc, q, y on a busy machine closed the list and never quit)
+        if k.modifiers.contains(KeyModifiers::ALT)
+            && !k.modifiers.contains(KeyModifiers::CONTROL)
+            && let KeyCode::Char(_) = k.code
+        {
+            let mut plain = k;
+            plain.modifiers.remove(KeyModifiers::ALT);
+            self.on_key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE), fx);
+            self.on_key(plain, fx);
+            return;
+        }
         if self.confirm_quit {
             self.confirm_quit = false;
             match k.code {
@@ -163,17 +178,6 @@ impl App {
     }
     pub(crate) fn key_command(&mut self, k: KeyEvent, fx: &mut Vec<Effect>) {
         let ctrl = k.modifiers.contains(KeyModifiers::CONTROL);
-        if k.modifiers.contains(KeyModifiers::ALT)
-            && let KeyCode::Char(_) = k.code
-        {
-            // Esc quickly followed by a key arrives as Alt+key: leave, then take the key
-            self.cmd.set(String::new());
-            self.focus = self.last_pane;
-            let mut plain = k;
-            plain.modifiers.remove(KeyModifiers::ALT);
-            self.key_normal(plain, fx);
-            return;
-        }
         if k.code != KeyCode::Tab {
             self.cmd.candidates.clear();
         }

@@ -422,6 +422,38 @@ fn tab_asks_for_completions_and_applies_them() {
     assert_eq!(a.cmd.candidates, ["down", "dump"]);
 }
 
+/// Esc, q, y typed while the lesson list is open can reach the TUI in one read (on a busy
+/// machine the end-to-end test of lesson 2 sent them milliseconds apart, and failed one CI
+/// run in four): the terminal's reader makes Esc and q one Alt+q. The list took that key for
+/// "close" and the q was lost, so y did nothing and the TUI stayed. Esc, then the key,
+/// whatever is open.
+#[test]
+fn esc_and_a_key_in_one_read_are_esc_then_the_key_whatever_is_open() {
+    let alt = |c| Event::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::ALT));
+    let mut a = app();
+    assert!(a.privileged);
+    update(&mut a, key(KeyCode::Char('l')));
+    assert!(matches!(a.overlay, Some(Overlay::Lessons { .. })));
+    let fx = update(&mut a, alt('q'));
+    assert!(fx.is_empty(), "{fx:?}");
+    assert_eq!(a.overlay, None, "Esc closes the list");
+    assert!(a.confirm_quit, "then q asks to quit");
+    let fx = update(&mut a, key(KeyCode::Char('y')));
+    assert!(matches!(fx.as_slice(), [Effect::Quit, ..]), "{fx:?}");
+    // the help: closed, then the key acts
+    let mut a = app();
+    update(&mut a, key(KeyCode::Char('?')));
+    assert!(a.help);
+    update(&mut a, alt('n'));
+    assert!(!a.help);
+    assert_eq!(a.step, 1, "n counts after Esc closed the help");
+    // the quit question: Esc answers no, and the key after it is a key like any other
+    let mut a = app();
+    update(&mut a, key(KeyCode::Char('q')));
+    let fx = update(&mut a, alt('y'));
+    assert!(fx.is_empty() && !a.confirm_quit, "{fx:?}");
+}
+
 #[test]
 fn quitting_asks_when_something_runs_and_stops_it() {
     // a learner reading without root has nothing to lose: q quits at once
