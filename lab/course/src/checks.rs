@@ -48,14 +48,18 @@ pub struct CheckResult {
     /// an eCLAT script's exactly as `eclat-lab compile` prints it (each diagnostic's
     /// file:line:col, the source line with a mark under the place, the help), a C file's
     /// clang diagnostics in clang's layout with paths relative to the file's folder, each
-    /// with what to do (`help: ...`; clang's `N errors generated.` left out); `seen` holds
-    /// its first error on one line
+    /// with what to do (`help: ...`; clang's `N errors generated.` left out); when bpftrace
+    /// reported an error in the learner's program (an `observe` check), its messages in the
+    /// same layout; `seen` holds its first error on one line
     #[serde(skip_serializing_if = "Option::is_none")]
     pub compiler_output: Option<String>,
     /// the diagnostics with their places: an eCLAT script's that does not compile, as `compile
     /// --json` gives them (errors and warnings, in source order); a C file's clang errors and
     /// warnings (when it does not compile, or compiles with warnings), and the verifier's
-    /// rejection of each rejected program, with its C line; empty otherwise
+    /// rejection of each rejected program, with its C line; a bpftrace program's errors and
+    /// warnings, in a C file's shape (`file`, `span`, `snippet`, `marker`, `help`; a message
+    /// bpftrace gave no place has none), when an `observe` check failed after bpftrace
+    /// printed them; empty otherwise
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub diagnostics: Vec<Diagnostic>,
     /// the check cannot run on this machine (a tool or the kernel's headers are missing,
@@ -1606,6 +1610,66 @@ fn tail(lines: &[String]) -> String {
     t[t.len().saturating_sub(4)..].join(" / ")
 }
 
+/// What bpftrace printed about the learner's program `file` (its errors and warnings, and
+/// its messages with no place) as diagnostics, with the file relative to its folder and
+/// character columns (`eclat_model::btdiag`); nothing for another tool, or when it printed
+/// no message.
+fn tool_said(tool: crate::lessons::Tool, out: &[String], file: &Path) -> Vec<CDiagnostic> {
+    if tool != crate::lessons::Tool::Bpftrace {
+        return Vec::new();
+    }
+    let shown = file.display().to_string();
+    let text = std::sync::OnceLock::new();
+    let mut d = eclat_model::btdiag::parse(&out.join("\n"), |f| {
+        (f == shown)
+            .then(|| {
+                text.get_or_init(|| eclat_kernel::perms::read_to_string_as_invoking_user(file).ok())
+                    .clone()
+            })
+            .flatten()
+    });
+    let dir = file
+        .parent()
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
+    cdiag::relative_to(&mut d, &dir);
+    d
+}
+
+/// An `observe` check's failure, after its tool printed `out`: when the tool reported an error
+/// in the learner's program (bpftrace's `FILE:LINE:COL: ERROR: ...`), `seen` is `context` and
+/// that first error on one line (file:line:col, and how many more), and the check carries the
+/// tool's messages as diagnostics, rendered in clang's layout (each with its quoted line and
+/// the marks under the place); else `seen` is `context` and the end of what it printed, and
+/// any message it printed with no place goes with it as a diagnostic.
+fn tool_failed(
+    check: &Check,
+    expected: String,
+    context: String,
+    out: &[String],
+    said: Vec<CDiagnostic>,
+) -> CheckResult {
+    let errors: Vec<&CDiagnostic> = said
+        .iter()
+        .filter(|d| d.is_error() && d.file.is_some())
+        .collect();
+    let mut r = match errors.first() {
+        Some(first) => {
+            let mut r = result(
+                check,
+                false,
+                expected,
+                format!("{context}{}{}", first.short(), more_errors(errors.len())),
+            );
+            r.compiler_output = Some(cdiag::render(&said));
+            r
+        }
+        None => result(check, false, expected, format!("{context}{}", tail(out))),
+    };
+    r.diagnostics = said.into_iter().map(Diagnostic::C).collect();
+    r
+}
+
 /// A map entry once the packets in flight have landed (two reads 50 ms apart agree).
 async fn settled(lab: &Lab, map: &str, key: &str) -> Result<i128> {
     let mut last = value_of(&dump_of(lab, map).await?, key)?;
@@ -1688,11 +1752,12 @@ async fn observe(
     let grace = eclat_service::exec::INTERRUPT_GRACE;
     if !started {
         let (code, out) = tokio::task::spawn_blocking(move || bg.interrupt(grace)).await??;
-        return Ok(result(
+        return Ok(tool_failed(
             check,
-            false,
             format!("it to start and print `{ready}`"),
-            format!("it ended with status {code} first: {}", tail(&out)),
+            format!("it ended with status {code} first: "),
+            &out,
+            tool_said(*tool, &out, file),
         ));
     }
     // bpftrace prints BEGIN's line before it attaches the other probes: wait until the kernel
@@ -1715,15 +1780,15 @@ async fn observe(
         && n < expected.unwrap_or(0)
     {
         let (code, out) = tokio::task::spawn_blocking(move || bg.interrupt(grace)).await??;
-        return Ok(result(
+        return Ok(tool_failed(
             check,
-            false,
             format!("its probes attached ({} of them)", expected.unwrap_or(0)),
             format!(
-                "{n} attached when it ended or after {} s (status {code}): {}",
+                "{n} attached when it ended or after {} s (status {code}): ",
                 READY_TIMEOUT.as_secs(),
-                tail(&out)
             ),
+            &out,
+            tool_said(*tool, &out, file),
         ));
     }
     checkpoint(cancel)?;
@@ -1761,11 +1826,12 @@ async fn observe(
     let (_, out) = tokio::task::spawn_blocking(move || bg.interrupt_every(grace, every)).await??;
     let counted = tool_count(&out, count);
     Ok(match counted {
-        None => result(
+        None => tool_failed(
             check,
-            false,
             format!("a line `{count}... N` when it ends"),
-            format!("no such line: {}", tail(&out)),
+            "no such line: ".into(),
+            &out,
+            tool_said(*tool, &out, file),
         ),
         Some(n) if n == grew => result(check, true, grew.to_string(), n.to_string()),
         Some(n) => result(
@@ -2662,6 +2728,62 @@ mod tests {
                 .unwrap()
                 .contains("Help: its signature: monitor(u32 event)")
         );
+    }
+
+    /// bpftrace's error in the learner's program (what the real bpftrace printed, lesson 3's
+    /// aborts.bt with `args->prog`): its place, the quoted line and the marks under the place
+    /// are kept as lines, not joined into one with " / ".
+    #[test]
+    fn a_bpftrace_error_is_seen_at_its_place_with_its_line_and_marks() {
+        let printed = include_str!("../../pure/model/tests/fixtures/bpftrace/field.out");
+        let out: Vec<String> = printed.lines().map(str::to_string).collect();
+        let file = Path::new("/tmp/eclat-bpftrace-fixtures/ws/field.bt");
+        let lesson = crate::lessons::find("3").unwrap();
+        let check = &lesson
+            .exercises
+            .iter()
+            .find(|e| e.id == "count-aborts")
+            .unwrap()
+            .checks[0];
+        let r = tool_failed(
+            check,
+            "it to start and print `counting`".into(),
+            "it ended with status 1 first: ".into(),
+            &out,
+            tool_said(crate::lessons::Tool::Bpftrace, &out, file),
+        );
+        assert_eq!(
+            r.seen,
+            "it ended with status 1 first: field.bt:18:30: Struct/union of type \
+             'struct _tracepoint_xdp_xdp_exception' does not contain a field named 'prog'"
+        );
+        let said = r.compiler_output.as_deref().unwrap();
+        let want = [
+            "field.bt:18:30: error: Struct/union of type 'struct _tracepoint_xdp_xdp_exception' \
+             does not contain a field named 'prog'",
+            "   18 | tracepoint:xdp:xdp_exception /args->prog == $1/",
+            "      |                              ~~~~~~~~~~~",
+        ]
+        .join("\n");
+        assert!(said.contains(&want), "{said}");
+        assert!(!said.contains(" / "), "{said}");
+        let d: Vec<&CDiagnostic> = r.diagnostics.iter().filter_map(|d| d.c()).collect();
+        let at = d.iter().find(|d| d.file.is_some()).unwrap();
+        assert_eq!(at.file.as_deref(), Some("field.bt"));
+        assert_eq!(at.span.map(|s| (s.line, s.col)), Some((18, 30)));
+        // what bcc's Python printed is not read as bpftrace's
+        assert!(tool_said(crate::lessons::Tool::Bcc, &out, file).is_empty());
+        // a tool that printed no error in the program: the end of what it printed, as before
+        let out = vec!["counting".to_string(), "@other: 3".to_string()];
+        let r = tool_failed(
+            check,
+            "x".into(),
+            "no such line: ".into(),
+            &out,
+            tool_said(crate::lessons::Tool::Bpftrace, &out, file),
+        );
+        assert_eq!(r.seen, "no such line: counting / @other: 3");
+        assert!(r.compiler_output.is_none() && r.diagnostics.is_empty());
     }
 
     /// clang's notes in the lab's headers name them as the learner includes them, wherever

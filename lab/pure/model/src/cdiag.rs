@@ -127,7 +127,7 @@ pub struct CDiagnostic {
 }
 
 impl CDiagnostic {
-    fn new(
+    pub(crate) fn new(
         file: Option<String>,
         span: Option<LineCol>,
         severity: Severity,
