@@ -289,6 +289,11 @@ pub struct Step {
     /// the step says it is not possible on this machine, and why, instead of running
     #[serde(default)]
     pub needs: Option<Tool>,
+    /// the map panels (`[[map]]` names) whose counters the step's text points at: where the
+    /// panels do not all fit, the TUI shows these whole and first (at 80x24 lesson 4's
+    /// "watch both panels" hid b3's row of the second one)
+    #[serde(default)]
+    pub watch: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -326,6 +331,22 @@ pub fn parse(dir_name: &str, manifest: &str, text: &str) -> Result<Lesson> {
                         e.id
                     )
                 })?;
+            }
+        }
+    }
+    for (i, st) in m.steps.iter().enumerate() {
+        for w in &st.watch {
+            if !m.maps.iter().any(|p| &p.name == w) {
+                anyhow::bail!(
+                    "lessons/{dir_name}/lesson.toml: step {} watches `{w}`, which is not one of \
+                     the lesson's map panels ({})",
+                    i + 1,
+                    m.maps
+                        .iter()
+                        .map(|p| p.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
             }
         }
     }
@@ -1061,6 +1082,28 @@ mod tests {
         assert_eq!(
             gives_away("a final program such as `hike_pass`", &lines),
             None
+        );
+    }
+
+    /// A step's `watch` names map panels of its lesson: a misspelt one would watch nothing,
+    /// silently, so the manifest does not parse.
+    #[test]
+    fn a_step_watches_only_the_lessons_panels() {
+        let manifest = |w: &str| {
+            format!(
+                "id = \"x\"\nnumber = 1\ntitle = \"x\"\n\
+                 [[map]]\nname = \"lb_rx\"\ntitle = \"arrived\"\n\
+                 [[step]]\ntitle = \"s\"\ntext = \"t\"\nwatch = [\"{w}\"]\n"
+            )
+        };
+        let l = parse("x", &manifest("lb_rx"), "").unwrap();
+        assert_eq!(l.steps[0].watch, ["lb_rx"]);
+        let e = parse("x", &manifest("lb_rxx"), "").unwrap_err().to_string();
+        assert!(
+            e.contains(
+                "step 1 watches `lb_rxx`, which is not one of the lesson's map panels (lb_rx)"
+            ),
+            "{e}"
         );
     }
 

@@ -5,7 +5,7 @@
 use ratatui::layout::Rect;
 
 pub use super::lines::inner_width;
-use super::lines::{check_height, maps_height, step_lines, topo_lines};
+use super::lines::{check_height, maps_height, step_lines, topo_lines, watch_height};
 use super::state::{App, CheckView, Focus};
 
 /// Where each part of the screen goes. `None`: not shown at this size (or zoomed away).
@@ -148,7 +148,12 @@ pub fn regions(app: &App, area: Rect) -> Regions {
                 _ => false,
             };
         if body_h >= 18 && !reading && !failed {
-            (body_h * 3 / 7).clamp(9, 14)
+            // the counters the step points at (`watch`) whole, when the step and 3 lines of
+            // text still fit above them: lesson 4's "watch both panels" needs 10 rows at
+            // 80x24, where 9 hid b3's row of the second panel
+            let want = watch_height(app, stacked_maps_width(area.width));
+            let room = body_h.saturating_sub(step_height(app, area.width) + 5);
+            (body_h * 3 / 7).clamp(9, 14).max(want.min(room))
         } else if body_h >= 14 {
             6
         } else if body_h >= 9 {

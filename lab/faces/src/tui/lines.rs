@@ -330,22 +330,57 @@ pub fn more(s: &str, n: usize) -> String {
 /// The check panel's lines: one per check (✓/✗), expected and seen for the failed one,
 /// and which hint applies.
 pub fn check_lines(app: &App, width: u16) -> Vec<Line<'static>> {
-    check_report_lines(app, width, false)
+    check_report_lines(app, width, false, usize::MAX)
 }
 
 /// The check panel's lines in `room` rows: when the whole report does not fit, the checks
 /// that passed fold into one line, so a failure (what, expected, seen, the hint) or the
 /// keys after a pass stay in view (walked at 80x24: lesson 6's guard showed two passed
 /// checks and "…", the failing one below the panel's last row).
+///
+/// Folded and still too long, the failed check's description gives up its last lines (cut
+/// with `…`; z shows it whole) down to one, so that what was expected and what was seen stay
+/// (walked at 80x24: lesson 4's rewrite check took 7 lines to say which packet, the maps set
+/// and the frame expected, and "seen: the IPv4 header checksum differs at byte 24" was
+/// behind z).
 pub fn check_lines_in(app: &App, width: u16, room: usize) -> Vec<Line<'static>> {
-    let all = check_report_lines(app, width, false);
-    match &app.check {
-        CheckView::Done(_) if all.len() > room => check_report_lines(app, width, true),
-        _ => all,
+    let all = check_report_lines(app, width, false, usize::MAX);
+    let CheckView::Done(rep) = &app.check else {
+        return all;
+    };
+    if all.len() <= room {
+        return all;
     }
+    let folded = check_report_lines(app, width, true, usize::MAX);
+    let what_len = rep
+        .results
+        .iter()
+        .find(|r| !r.passed && !r.not_possible)
+        .map_or(0, |r| {
+            wrap(
+                &r.what,
+                Style::default(),
+                width as usize,
+                Span::raw("✗ "),
+                "  ",
+            )
+            .len()
+        });
+    if folded.len() <= room || what_len <= 1 {
+        return folded;
+    }
+    let keep = what_len.saturating_sub(folded.len() - room).max(1);
+    check_report_lines(app, width, true, keep)
 }
 
-fn check_report_lines(app: &App, width: u16, fold_passed: bool) -> Vec<Line<'static>> {
+/// The check panel's lines; `what_room`: the failed check's description in at most that
+/// many lines, the last one ending in `…` when it is cut.
+fn check_report_lines(
+    app: &App,
+    width: u16,
+    fold_passed: bool,
+    what_room: usize,
+) -> Vec<Line<'static>> {
     let t = &app.theme;
     let w = width as usize;
     let Some(ex) = app.current_exercise() else {
@@ -407,13 +442,22 @@ fn check_report_lines(app: &App, width: u16, fold_passed: bool) -> Vec<Line<'sta
                     ));
                     continue;
                 }
-                out.extend(wrap(
-                    &r.what,
-                    t.strong(),
-                    w,
-                    Span::styled("✗ ", t.error()),
-                    "  ",
-                ));
+                let mut what = wrap(&r.what, t.strong(), w, Span::styled("✗ ", t.error()), "  ");
+                if what.len() > what_room {
+                    // a cell kept for the mark at the end of the last line kept
+                    what = wrap(
+                        &r.what,
+                        t.strong(),
+                        w.saturating_sub(1),
+                        Span::styled("✗ ", t.error()),
+                        "  ",
+                    );
+                    what.truncate(what_room);
+                    if let Some(last) = what.last_mut() {
+                        last.spans.push(Span::styled("…", t.warn()));
+                    }
+                }
+                out.extend(what);
                 if r.compiler_output.is_some() {
                     // the compiler's own lines below say what was seen, and where (`seen` is
                     // their first error in one line)
@@ -591,6 +635,44 @@ pub fn panel_rows(p: &Panel) -> usize {
         PanelState::Loaded { rows, .. } => rows.len().max(1),
         _ => 1,
     }
+}
+
+/// The current step's watched panels (`watch` in its manifest: the counters its text points
+/// at), as indices into `app.panels`, in the lesson's order.
+pub fn watched(app: &App) -> Vec<usize> {
+    let Some(st) = app.lesson.steps.get(app.step) else {
+        return vec![];
+    };
+    (0..app.panels.len())
+        .filter(|&i| st.watch.contains(&app.panels[i].spec.name))
+        .collect()
+}
+
+/// The order the maps pane shows its panels in: the lesson's, or, when they do not all fit
+/// whole (`compact`), the step's watched panels first, so that what the step talks about is
+/// on screen and the rest below (`+2 maps: Tab, z zooms`).
+pub fn panel_order(app: &App, compact: bool) -> Vec<usize> {
+    let mut order = if compact { watched(app) } else { vec![] };
+    let rest: Vec<usize> = (0..app.panels.len())
+        .filter(|i| !order.contains(i))
+        .collect();
+    order.extend(rest);
+    order
+}
+
+/// The maps pane's height at `width` (borders included) that shows the step's watched
+/// panels whole, heads compact (they come first then); 0 when the step watches none.
+pub fn watch_height(app: &App, width: u16) -> u16 {
+    let w = watched(app);
+    if w.is_empty() {
+        return 0;
+    }
+    let inner = inner_width(Rect::new(0, 0, width, 1));
+    let lines: usize = w
+        .iter()
+        .map(|&i| panel_head(app, &app.panels[i], inner, true).len() + panel_rows(&app.panels[i]))
+        .sum();
+    lines as u16 + 2
 }
 
 /// The lines of the maps pane's content at `inner` cells wide, heads `compact` or not.

@@ -261,6 +261,21 @@ impl App {
                 self.push(LogKind::Warn, why);
             }
             self.follow_step();
+            if !self.lesson.steps[step].watch.is_empty() {
+                // the counters the step points at come first in the maps pane: from its top
+                self.maps_scroll = 0;
+            }
+            if self.step_exercise(step).is_none() && self.show_check {
+                // a step that does not check or hint is read in the lesson text, which the
+                // check panel covered: at 80x24, after lesson 4's exercise passed, "Read the
+                // section on Cilium's datapath" showed "✓ 7 check(s) passed" and blank rows
+                // in its place (the header keeps ✓ or ✗; v shows the results again)
+                self.show_check = false;
+                if self.focus == Focus::Verifier {
+                    self.focus = Focus::Lesson;
+                    self.zoom = false;
+                }
+            }
             self.save(ProgressOp::Step(self.lesson.id.clone(), step), fx);
             // the step's exercise becomes the current one, whichever way the learner came
             self.switch_to_exercise(self.exercise_of_step(step), fx);

@@ -1887,3 +1887,60 @@ fn the_header_names_the_exercise_of_the_step_the_learner_is_on() {
     assert_eq!(id(&a).as_deref(), Some("blacklist-code"));
     assert!(matches!(a.check, CheckView::NotRun), "{:?}", a.check);
 }
+
+/// A step that does not check or hint is read in the lesson text: moving to it puts the text
+/// back where the check panel was (walked at 80x24: after lesson 4's exercise passed, "Read
+/// the section on Cilium's datapath" showed "✓ 7 check(s) passed" and blank rows in the
+/// text's place, for the 13 steps after it). The hint step keeps the panel; v shows it again.
+#[test]
+fn a_step_that_does_not_check_shows_the_lesson_text_again() {
+    let mut a = App::new(
+        lessons::find("4").unwrap(),
+        true,
+        Theme { color: false },
+        (80, 24),
+        Instant::now(),
+    );
+    let check_step = |a: &App| {
+        a.lesson.steps[a.step]
+            .run
+            .as_deref()
+            .is_some_and(|r| r.starts_with("lesson check 4 select"))
+    };
+    update(&mut a, key(KeyCode::Char('n')));
+    while !check_step(&a) {
+        update(&mut a, key(KeyCode::Char('n')));
+    }
+    update(&mut a, key(KeyCode::Char('c')));
+    let done = fake::passed_check(&a.lesson);
+    update(&mut a, Event::Checked(Box::new(done)));
+    assert!(a.show_check);
+    assert!(a.regions().check.is_some() && a.regions().text.is_none());
+    // the next step checks the same exercise again (4), then its hint (5): the panel stays
+    update(&mut a, key(KeyCode::Char('n')));
+    update(&mut a, key(KeyCode::Char('n')));
+    assert!(
+        a.lesson.steps[a.step]
+            .run
+            .as_deref()
+            .unwrap()
+            .starts_with("lesson hint")
+    );
+    assert!(a.show_check, "a hint step is about the check");
+    // `xdp load`: the text again, the result one key away
+    update(&mut a, key(KeyCode::Char('n')));
+    assert!(
+        a.lesson.steps[a.step]
+            .run
+            .as_deref()
+            .unwrap()
+            .starts_with("xdp load")
+    );
+    let r = a.regions();
+    assert!(
+        !a.show_check && r.check.is_none() && r.text.is_some(),
+        "{r:?}"
+    );
+    update(&mut a, key(KeyCode::Char('v')));
+    assert!(a.show_check);
+}

@@ -13,7 +13,8 @@ use unicode_width::UnicodeWidthStr;
 
 use super::layout::{Regions, inner_width, pane, regions};
 use super::lines::{
-    fit, hidden_note, maps_compact, panel_head, step_lines, step_title_fits, topo_lines_in,
+    fit, hidden_note, maps_compact, panel_head, panel_order, step_lines, step_title_fits,
+    topo_lines_in,
 };
 use super::markdown;
 use super::state::{App, CheckView, Focus, LogKind, PanelState, TopoView};
@@ -55,7 +56,14 @@ pub fn draw(f: &mut Frame, app: &App) {
         let inner = b.inner(t);
         let (lines, hidden) =
             topo_lines_in(app, inner.width, r.topo_compact, inner.height as usize);
-        let keys = if app.zoom { "" } else { "z zooms" };
+        // only keys that work now: z zooms the focused pane, so an unfocused topology says
+        // Tab first (beside the lesson it said `z zooms`, and z zoomed the lesson text)
+        let focused = pane(app) == Focus::Topology && app.focus != Focus::Command;
+        let keys = match (focused, app.zoom) {
+            (_, true) => "",
+            (true, false) => "z zooms",
+            (false, false) => "Tab, z zooms",
+        };
         if let Some(note) = hidden_note(&hidden, keys, t.width) {
             b = b.title_bottom(Line::styled(note, app.theme.warn()).right_aligned());
         }
@@ -296,7 +304,8 @@ fn draw_maps(f: &mut Frame, app: &App, r: Rect) {
             ),
         ));
     }
-    for (pi, p) in app.panels.iter().enumerate() {
+    for pi in panel_order(app, compact) {
+        let p = &app.panels[pi];
         for (i, l) in panel_head(app, p, inner.width, compact)
             .into_iter()
             .enumerate()
@@ -1362,8 +1371,11 @@ file = "collector.eclat"
                     step.height
                 );
                 let text = r.text.unwrap_or_else(|| panic!("no lesson text, {at}"));
+                // stacked, counters the step watches may take the text down to 3 lines: at
+                // 80x24 lesson 4's "watch both panels" needs 8 lines of counters
+                let watching = r.stacked && !app.lesson.steps[app.step].watch.is_empty();
                 assert!(
-                    text.height >= 6,
+                    text.height >= if watching { 5 } else { 6 },
                     "{} rows of lesson text, {at}",
                     text.height
                 );
@@ -1656,6 +1668,70 @@ file = "collector.eclat"
         assert!(s.contains("expected DROP, seen PASS"), "{s}");
     }
 
+    /// At 80x24 a failed check whose description is long (a packet, the maps written, the
+    /// frame expected) gives up its last lines, cut with `…`, so that what was expected and
+    /// seen stays on screen (walked: lesson 4's rewrite check said which byte differed only
+    /// behind z).
+    #[test]
+    fn a_long_failed_check_keeps_what_was_seen_at_80x24() {
+        use eclat_course::CheckResult;
+        let mut app = at_step(Instant::now(), (80, 24), "4", |r| {
+            r.ends_with("4 select-and-rewrite")
+        });
+        key(&mut app, crossterm::event::KeyCode::Char('c'));
+        let mut done = fake::failed_check(&app.lesson);
+        done.verifier = None;
+        let ok = |what: &str| CheckResult {
+            what: what.into(),
+            passed: true,
+            expected: String::new(),
+            seen: String::new(),
+            hint: None,
+            explanation: None,
+            compiler_output: None,
+            diagnostics: Vec::new(),
+            not_possible: false,
+            elapsed_ms: 0.0,
+        };
+        done.report.exercise = "select-and-rewrite".into();
+        done.report.results = vec![
+            ok("lb.bpf.c: compiles"),
+            ok("lb.bpf.c: the kernel's verifier accepts every program"),
+            CheckResult {
+                what: "lb.bpf.c: `eth src=02:00:00:00:09:01 dst=02:00:00:00:09:02 ipv4 \
+                       src=10.0.0.2 dst=10.0.100.1 udp sport=40000 dport=8080 payload=\"lab\"` \
+                       gives TX (with lb_backends[0] = 10.0.1.2, lb_backends[1] = 10.0.2.2, \
+                       lb_backends[2] = 10.0.3.2, lb_service[0] = 3) and leaves exactly `eth \
+                       src=02:00:00:00:09:02 dst=02:00:00:00:09:01 ipv4 src=10.0.0.2 \
+                       dst=10.0.2.2 udp sport=40000 dport=8080 payload=\"lab\"`, \
+                       lb_backend_pkts[1] (slot 1 (b2)) +1, lb_stats[0] (balanced (TX)) +1"
+                    .into(),
+                passed: false,
+                expected: "the rewritten frame, byte for byte".into(),
+                seen: "the IPv4 header checksum differs at byte 24: c2cb where 24cb was \
+                       expected (45 bytes out, 45 expected)"
+                    .into(),
+                hint: Some(1),
+                ..ok("")
+            },
+        ];
+        update(&mut app, Event::Checked(Box::new(done)));
+        let s = render(&app);
+        assert!(s.contains("✓ 2 check(s) passed"), "{s}");
+        assert!(s.contains("✗ lb.bpf.c: `eth src=02:00:00:00:09:01"), "{s}");
+        assert!(s.contains("…"), "the description is cut, and says so:\n{s}");
+        assert!(
+            s.contains("differs at byte 24: c2cb"),
+            "what was seen:\n{s}"
+        );
+        assert!(s.contains("hint 2 applies"), "{s}");
+        assert!(!s.contains("more line"), "nothing else is cut:\n{s}");
+        // zoomed, the description is whole
+        key(&mut app, crossterm::event::KeyCode::Char('z'));
+        let s = render(&app);
+        assert!(s.contains("(balanced (TX)) +1"), "{s}");
+    }
+
     #[test]
     fn chain_lesson_80x24() {
         let app = chain_scene(80, 24);
@@ -1766,11 +1842,33 @@ file = "collector.eclat"
         assert!(s.contains("Step "), "the step panel:\n{s}");
         assert!(s.contains("Lesson 4 text"), "the lesson text:\n{s}");
         assert!(s.contains("slot 2 (b3)"), "the per-backend counters:\n{s}");
-        assert!(
-            s.contains("b1 10.0.1.2"),
-            "what arrived, at least its first row:\n{s}"
-        );
+        // the step says "watch both panels": both whole, b3's row of what arrived too (it
+        // was behind Tab and PgDn)
+        for want in ["slot 2 (b3)", "b1 10.0.1.2", "b2 10.0.2.2", "b3 10.0.3.2"] {
+            assert!(s.contains(want), "{want}:\n{s}");
+        }
+        assert!(s.contains("+2 more maps: Tab, z zooms ┘"), "{s}");
         insta::assert_snapshot!(s);
+    }
+
+    /// Beside the lesson (from 100 columns) the topology's border says what it leaves out
+    /// with keys that work now: z zooms the focused pane, so unfocused it says Tab first (it
+    /// said `z zooms`, and z zoomed the lesson text).
+    #[test]
+    fn the_topology_advertises_only_keys_that_work() {
+        let mut app = lb_scene(100, 30);
+        let s = render(&app);
+        assert!(s.contains(" +5 links, +4 programs: Tab, z zooms ┘"), "{s}");
+        while app.focus != Focus::Topology {
+            key(&mut app, crossterm::event::KeyCode::Tab);
+        }
+        let s = render(&app);
+        assert!(s.contains(" +5 links, +4 programs: z zooms ┘"), "{s}");
+        assert!(!s.contains("Tab, z zooms"), "{s}");
+        // zoomed, it is whole
+        key(&mut app, crossterm::event::KeyCode::Char('z'));
+        let s = render(&app);
+        assert!(!s.contains("more link"), "{s}");
     }
 
     /// Lesson 3 at its bpftrace step: the counter's panels, a one-liner's lines streamed
@@ -1937,13 +2035,17 @@ file = "collector.eclat"
                 ("pkt_count", "percpu_array", &[(0, 5)]),
             ],
         );
-        // step 11: REDIRECT and the collector's count grow together; the count is the panel
-        // below, said on the border, and PgDn shows it once Tab has focused the pane
+        // step 11: REDIRECT and the collector's count grow together: the step watches both,
+        // so both are on screen (the count was below the pane's last row, behind Tab and
+        // PgDn); the classifier's table, which the step does not talk about, is below them,
+        // said on the border, and PgDn shows it once Tab has focused the pane
         let s = render(&app);
         assert!(s.contains("  REDIRECT "), "{s}");
-        assert!(!s.contains("pkt_count xdp_counter"), "{s}");
+        assert!(s.contains("pkt_count xdp_counter"), "{s}");
+        assert!(s.contains("  packets "), "the collector's count:\n{s}");
+        assert!(s.contains("│udp_dport_classifier_map udp_dpor…│"), "{s}");
         assert!(
-            s.contains("+1 more map: Tab, z zooms ┘"),
+            s.contains("+2 more rows: Tab, z zooms ┘"),
             "what is left out:\n{s}"
         );
         while app.focus != Focus::Maps {
@@ -1951,8 +2053,7 @@ file = "collector.eclat"
         }
         key(&mut app, crossterm::event::KeyCode::PageDown);
         let s = render(&app);
-        assert!(s.contains("pkt_count xdp_counter"), "{s}");
-        assert!(s.contains("  packets "), "the collector's count:\n{s}");
+        assert!(!s.contains("more row"), "{s}");
         let mut app = lesson8_attack((80, 24));
         let s = render(&app);
         // step 6: the policy's decisions and the collector's samples, with their rates
