@@ -3200,6 +3200,7 @@ mod tests {
                 delta: Some(1),
             }],
             duration_ns: 0,
+            input: given.clone(),
             output: out.to_vec(),
             frame_changes: eclat_model::frame::changes(&given, out),
         };
@@ -3247,6 +3248,7 @@ mod tests {
             trace: vec![],
             map_changes: vec![],
             duration_ns: 0,
+            input: packetspec::frame("ipv6 hlim=64 udp dport=5000").unwrap(),
             output: packetspec::frame(spec).unwrap(),
             frame_changes: vec![],
         };

@@ -3854,10 +3854,17 @@ fn a_rewrite_exercise_is_judged_by_the_frame_that_leaves() {
         "{p}"
     );
     assert_eq!(&p["output"].as_str().unwrap()[42..44], "3f", "{p}");
-    assert!(
-        lab.ok(&["test", &hop_s, "-p", pkt])
-            .contains("frame out: ipv6.hlim 64 -> 63")
-    );
+    assert_eq!(&p["input"].as_str().unwrap()[42..44], "40", "{p}");
+    let text = lab.ok(&["test", &hop_s, "-p", pkt]);
+    assert!(text.contains("frame out: ipv6.hlim 64 -> 63"), "{text}");
+    // the bytes: the one row that differs, the hop limit marked
+    let row = [
+        "      0010 in   00 00 00 18 11 40 fc 01  00 00 00 00 00 00 00 00",
+        "           out  00 00 00 18 11 3f fc 01  00 00 00 00 00 00 00 00",
+        "                               ^^",
+    ]
+    .join("\n");
+    assert!(text.contains(&row), "{text}");
     let r = lesson_check_json(&lab, &ws, "10", "hop-limit");
     assert_eq!(r["passed"], true, "{r}");
     // dscp: the marked word counted, never written

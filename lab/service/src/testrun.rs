@@ -78,6 +78,11 @@ pub struct PacketResult {
     pub map_changes: Vec<MapChange>,
     /// the kernel's timing of this one run (`BPF_PROG_TEST_RUN`), in nanoseconds
     pub duration_ns: u64,
+    /// the frame as given to the program (the packet's, or the pcap's frame), in hex, two
+    /// digits a byte: what `output` is compared with
+    #[serde(serialize_with = "as_hex")]
+    #[schemars(with = "String")]
+    pub input: Vec<u8>,
     /// the frame the program left (`BPF_PROG_TEST_RUN`'s output frame: what an XDP_PASS or
     /// XDP_TX sends on), in hex, two digits a byte
     #[serde(serialize_with = "as_hex")]
@@ -337,6 +342,7 @@ impl Lab {
                     map_changes: changes(&before, &after),
                     duration_ns: r.duration.as_nanos() as u64,
                     frame_changes: eclat_model::frame::changes(pkt, &r.packet),
+                    input: pkt.clone(),
                     output: r.packet,
                 });
             }

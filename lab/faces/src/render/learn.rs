@@ -269,8 +269,66 @@ pub fn test(t: &Tested) -> String {
                 c.field, c.before, c.after
             ));
         }
+        if sent {
+            s.push_str(&frame_bytes(&r.input, &r.output));
+        }
     }
     s.trim_end().to_string()
+}
+
+/// At most this many rows of a frame's bytes in `test`'s text (`--json` has both frames).
+const BYTE_ROWS: usize = 8;
+
+/// The bytes a program changed in a frame: the rows of a hex dump where the frame given and
+/// the frame left differ (16 bytes a row, at its offset in hex), the frame given's row above
+/// the frame left's, `^^` under each byte that differs; the lengths when they differ; nothing
+/// when the frame left as it came.
+fn frame_bytes(input: &[u8], output: &[u8]) -> String {
+    use eclat_model::frame::{ROW, RowBytes, byte_diff};
+    let rows = byte_diff(input, output);
+    if rows.is_empty() {
+        return String::new();
+    }
+    let mut s = String::new();
+    if input.len() != output.len() {
+        s.push_str(&format!(
+            "    frame out: {} bytes (given: {})\n",
+            output.len(),
+            input.len()
+        ));
+    }
+    s.push_str("    bytes changed (in above out, ^^ under each byte that differs):\n");
+    // a byte's two digits, or blanks where the frame has ended; a space between the halves
+    let cells = |b: &RowBytes, cell: &dyn Fn(usize, Option<u8>) -> String| -> String {
+        let mut line = String::new();
+        for (i, x) in b.iter().enumerate() {
+            if i > 0 {
+                line.push_str(if i == ROW / 2 { "  " } else { " " });
+            }
+            line.push_str(&cell(i, *x));
+        }
+        line.trim_end().to_string()
+    };
+    let hex = |_: usize, x: Option<u8>| x.map(|x| format!("{x:02x}")).unwrap_or("  ".into());
+    for r in rows.iter().take(BYTE_ROWS) {
+        let marks = cells(&r.before, &|i, _| {
+            if r.differs(i) { "^^" } else { "  " }.to_string()
+        });
+        s.push_str(&format!(
+            "      {:04x} in   {}\n",
+            r.offset,
+            cells(&r.before, &hex)
+        ));
+        s.push_str(&format!("           out  {}\n", cells(&r.after, &hex)));
+        s.push_str(&format!("                {marks}\n"));
+    }
+    if rows.len() > BYTE_ROWS {
+        s.push_str(&format!(
+            "      ... {} more rows differ (`--json` has both frames: `input`, `output`)\n",
+            rows.len() - BYTE_ROWS
+        ));
+    }
+    s
 }
 
 pub fn chain_list(c: &Chains) -> String {
@@ -517,6 +575,61 @@ pub fn with_picked(text: String, picked: Option<&Picked>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn tested(verdict: &str, input: Vec<u8>, output: Vec<u8>) -> Tested {
+        Tested {
+            script: "hop.eclat".into(),
+            chain: None,
+            packets: vec![eclat_service::testrun::PacketResult {
+                packet: "ipv6 hlim=64 udp dport=5000".into(),
+                verdict: verdict.into(),
+                trace: vec![],
+                map_changes: vec![],
+                duration_ns: 812,
+                frame_changes: eclat_model::frame::changes(&input, &output),
+                input,
+                output,
+            }],
+        }
+    }
+
+    /// `test` shows the bytes a program changed under the fields: the rows that differ, at
+    /// their offset, the frame given above the frame left, the changed bytes marked.
+    #[test]
+    fn test_shows_the_rows_of_bytes_a_program_changed() {
+        let given = eclat_model::packetspec::frame("ipv6 hlim=64 udp dport=5000").unwrap();
+        let mut left = given.clone();
+        left[21] = 63;
+        assert_eq!(
+            test(&tested("PASS", given.clone(), left.clone())),
+            "packet 1 `ipv6 hlim=64 udp dport=5000`: PASS  (812 ns)\n    frame out: ipv6.hlim 64 \
+             -> 63\n    bytes changed (in above out, ^^ under each byte that differs):\n      \
+             0010 in   00 00 00 18 11 40 fc 01  00 00 00 00 00 00 00 00\n           out  00 00 \
+             00 18 11 3f fc 01  00 00 00 00 00 00 00 00\n                               ^^"
+        );
+        // unchanged: no bytes; dropped: goes nowhere, nothing of the frame
+        assert!(!test(&tested("PASS", given.clone(), given.clone())).contains("bytes changed"));
+        assert!(!test(&tested("DROP", given.clone(), left)).contains("bytes changed"));
+        // longer: the lengths, and the new bytes against nothing
+        let mut longer = given.clone();
+        longer.extend([0xaa, 0xbb]);
+        let t = test(&tested("TX", given.clone(), longer.clone()));
+        let n = given.len();
+        assert!(
+            t.contains(&format!("frame out: {} bytes (given: {n})", n + 2)),
+            "{t}"
+        );
+        let row = n / 16 * 16;
+        assert!(t.contains(&format!("      {row:04x} in ")), "{t}");
+        assert!(t.trim_end().ends_with("^^ ^^"), "{t}");
+        // a frame rewritten whole: at most 8 rows, and where the rest is
+        let t = test(&tested("PASS", vec![0; 200], vec![1; 200]));
+        assert_eq!(t.matches(" in   ").count(), 8, "{t}");
+        assert!(
+            t.contains("more rows differ (`--json` has both frames"),
+            "{t}"
+        );
+    }
 
     /// A lesson command that named no exercise says which one it took, why, and the command
     /// for each of the others.

@@ -395,6 +395,54 @@ impl std::fmt::Display for FieldExpect {
     }
 }
 
+/// The bytes of a row of [`byte_diff`]: as many as a row holds, `None` where the frame has
+/// ended.
+pub type RowBytes = Vec<Option<u8>>;
+
+/// One row of a hex dump (`ROW` bytes from `offset`) where the frame given and the frame left
+/// differ: both frames' bytes, and which of them differ.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ByteRow {
+    /// the offset of the row's first byte in the frames
+    pub offset: usize,
+    /// the frame given's bytes in the row
+    pub before: RowBytes,
+    /// the frame left's bytes in the row
+    pub after: RowBytes,
+}
+
+impl ByteRow {
+    /// Does the byte at `i` of the row differ (one frame ended before it counts)?
+    pub fn differs(&self, i: usize) -> bool {
+        self.before.get(i) != self.after.get(i)
+    }
+}
+
+/// The bytes a hex dump row holds.
+pub const ROW: usize = 16;
+
+/// The rows of a hex dump of two frames (the one given, the one left) where they differ, in
+/// order: empty when they are the same bytes. A frame that is shorter ends in `None`s.
+pub fn byte_diff(before: &[u8], after: &[u8]) -> Vec<ByteRow> {
+    let n = before.len().max(after.len());
+    (0..n)
+        .step_by(ROW)
+        .filter_map(|offset| {
+            let row = |f: &[u8]| -> RowBytes {
+                (offset..(offset + ROW).min(n))
+                    .map(|i| f.get(i).copied())
+                    .collect()
+            };
+            let (b, a) = (row(before), row(after));
+            (b != a).then_some(ByteRow {
+                offset,
+                before: b,
+                after: a,
+            })
+        })
+        .collect()
+}
+
 /// A frame as hex, two digits a byte (`--json`'s output frame).
 pub fn to_hex(frame: &[u8]) -> String {
     hex(frame)
@@ -404,6 +452,26 @@ pub fn to_hex(frame: &[u8]) -> String {
 mod tests {
     use super::*;
     use crate::packetspec::frame;
+
+    #[test]
+    fn byte_diff_keeps_only_the_rows_that_differ() {
+        let given = frame("ipv6 hlim=64 udp dport=5000").unwrap();
+        let mut left = given.clone();
+        left[21] = 63; // the hop limit: row 0x10, byte 5
+        let d = byte_diff(&given, &left);
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert_eq!(d[0].offset, 16);
+        assert_eq!(d[0].before.len(), ROW);
+        let changed: Vec<usize> = (0..ROW).filter(|&i| d[0].differs(i)).collect();
+        assert_eq!(changed, [5]);
+        assert_eq!((d[0].before[5], d[0].after[5]), (Some(64), Some(63)));
+        assert!(byte_diff(&given, &given).is_empty());
+        // a frame left longer: its last row's extra bytes have nothing before them
+        let d = byte_diff(&[1, 2, 3], &[1, 2, 3, 4]);
+        assert_eq!(d[0].before, [Some(1), Some(2), Some(3), None]);
+        assert!(d[0].differs(3) && !d[0].differs(2));
+        assert!(byte_diff(&[], &[]).is_empty());
+    }
 
     #[test]
     fn fields_read_what_the_packet_syntax_wrote() {
