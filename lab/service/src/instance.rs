@@ -3,6 +3,8 @@
 //! programs registered under the IDs the store assigns, the objects they need loaded once,
 //! and the kernel brought back in line with the store after a crash.
 
+use std::collections::BTreeMap;
+
 use anyhow::{Context, Result, bail};
 use eclat_kernel::hike::runtime::{self, Hike};
 use eclat_kernel::journal::Journal;
@@ -130,12 +132,32 @@ pub(crate) fn ensure_object(hike: &mut Hike, pkg: &Package) -> Result<()> {
     Ok(())
 }
 
+/// Registers every program of `programs` (loading their objects if needed) and returns
+/// their IDs, keeping the ones the store assigned. The program slots in use are read once
+/// (256 lookups) for all of them, not once per program.
+pub(crate) fn ensure_programs(
+    hike: &mut Hike,
+    cat: &Catalog,
+    st: &mut HikeStore,
+    programs: &[(String, String)],
+) -> Result<BTreeMap<(String, String), u32>> {
+    let mut registered = registered_ids(hike)?;
+    let mut ids = BTreeMap::new();
+    for (pkg, name) in programs {
+        let id = ensure_program(hike, cat, st, &mut registered, pkg, name)?;
+        ids.insert((pkg.clone(), name.clone()), id);
+    }
+    Ok(ids)
+}
+
 /// Registers `package.name` (loading its object if needed) and returns its program ID,
-/// keeping the one the store assigned.
+/// keeping the one the store assigned. `registered`: the program slots in use (from
+/// [`registered_ids`]), kept up to date here.
 pub(crate) fn ensure_program(
     hike: &mut Hike,
     cat: &Catalog,
     st: &mut HikeStore,
+    registered: &mut Vec<u32>,
     package: &str,
     name: &str,
 ) -> Result<u32> {
@@ -144,15 +166,17 @@ pub(crate) fn ensure_program(
     ensure_object(hike, pkg)?;
     // loaded (again) by this operation: its slot must hold this copy, whose maps are pinned
     let fresh = hike.object(&pkg.label).is_some();
-    let registered = registered_ids(hike)?;
     if let Some(&id) = st.programs.get(&key) {
         if !registered.contains(&id) || fresh {
             hike.register(id, package, name)?;
+            if !registered.contains(&id) {
+                registered.push(id);
+            }
         }
         return Ok(id);
     }
     let id = st
-        .free_program_ids(&registered)
+        .free_program_ids(registered)
         .first()
         .copied()
         .with_context(|| {
@@ -162,6 +186,7 @@ pub(crate) fn ensure_program(
             )
         })?;
     hike.register(id, package, name)?;
+    registered.push(id);
     st.programs.insert(key, id);
     Ok(id)
 }

@@ -181,7 +181,8 @@ impl Lab {
                 std::slice::from_ref(&key),
                 &format!("cannot load {key}"),
             )?;
-            let id = ensure_program(&mut hike, &cat, &mut st, pkg, name)?;
+            let mut registered = registered_ids(&hike)?;
+            let id = ensure_program(&mut hike, &cat, &mut st, &mut registered, pkg, name)?;
             if !st.manual.contains(&key) {
                 st.manual.push(key.clone());
             }
@@ -262,14 +263,20 @@ impl Lab {
             c.clone()
         };
         let mut programs = Vec::new();
+        let mut registered = registered_ids(&hike)?;
         for p in &m.programs {
             let key = format!("{package}.{}", p.name);
             let id = match st.programs.get(&key) {
                 Some(&id) => {
                     hike.register(id, &package, &p.name)?;
+                    if !registered.contains(&id) {
+                        registered.push(id);
+                    }
                     id
                 }
-                None => ensure_program(&mut hike, &cat, &mut st, &package, &p.name)?,
+                None => {
+                    ensure_program(&mut hike, &cat, &mut st, &mut registered, &package, &p.name)?
+                }
             };
             if !st.manual.contains(&key) {
                 st.manual.push(key.clone());

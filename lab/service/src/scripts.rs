@@ -18,7 +18,6 @@
 //! deleted (roll back). An unload records the script as `unloading`, clears or gives back
 //! its entries, then deletes its chains.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -30,7 +29,7 @@ use serde::Serialize;
 
 use crate::Lab;
 use crate::catalog::Catalog;
-use crate::instance::{ensure_object, ensure_program, reconcile, registered_ids};
+use crate::instance::{ensure_object, ensure_programs, reconcile, registered_ids};
 use crate::store::{AttachState, EntryState, HikeStore, ScriptState};
 
 /// A script failed to compile: the diagnostics, and their text rendered under the source.
@@ -288,13 +287,7 @@ impl Lab {
             }
         }
 
-        let mut ids = BTreeMap::new();
-        for (pkg, name) in &prog.programs {
-            ids.insert(
-                (pkg.clone(), name.clone()),
-                ensure_program(&mut hike, &cat, &mut st, pkg, name)?,
-            );
-        }
+        let ids = ensure_programs(&mut hike, &cat, &mut st, &prog.programs)?;
         eclat_kernel::crash_point("load:programs-registered");
         for (pkg, _) in prog
             .map_entries
@@ -740,11 +733,13 @@ impl Lab {
                 .all(|(_, id)| stored.iter().any(|c| c.id == *id));
             if switched && all_stored {
                 // roll forward: the programs it calls may have lost their pins to recovery
-                for k in &p.programs {
-                    if let Some((pkg, name)) = k.split_once('.') {
-                        ensure_program(hike, cat, st, pkg, name)?;
-                    }
-                }
+                let programs: Vec<(String, String)> = p
+                    .programs
+                    .iter()
+                    .filter_map(|k| k.split_once('.'))
+                    .map(|(pkg, name)| (pkg.to_string(), name.to_string()))
+                    .collect();
+                ensure_programs(hike, cat, st, &programs)?;
                 st.pending.insert(key.clone(), p.clone());
                 self.switch_to(hike, cat, st, &key, &p)?;
             } else {

@@ -16,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::Lab;
 use crate::catalog::Catalog;
-use crate::instance::{ensure_object, ensure_program};
+use crate::instance::{ensure_object, ensure_programs};
 use crate::store::HikeStore;
 
 /// What to test.
@@ -204,13 +204,7 @@ impl Lab {
             }
             None => HikeStore::default(),
         };
-        let mut ids = BTreeMap::new();
-        for (pkg, name) in &prog.programs {
-            ids.insert(
-                (pkg.clone(), name.clone()),
-                ensure_program(&mut hike, &cat, &mut st, pkg, name)?,
-            );
-        }
+        let ids = ensure_programs(&mut hike, &cat, &mut st, &prog.programs)?;
         if let Some(at) = &ids_at {
             st.save(at)?;
         }
