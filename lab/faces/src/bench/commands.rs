@@ -166,7 +166,7 @@ fn measure_inner(
         for ex in &les.exercises {
             say(&format!(
                 "  check {}/{total}: lesson {} {}",
-                checks.len() + 1,
+                checks.len() + not_possible.len() + 1,
                 les.number,
                 ex.id
             ));
