@@ -984,25 +984,39 @@ pub fn clear(map: &MapRef) -> Result<Cleared, MapError> {
             let zero = vec![0u8; len];
             let mut raw = vec![0u8; len];
             let mut cleared = 0;
-            for i in 0..map.max_entries {
-                let key = i.to_le_bytes();
-                let was_set = sys::lookup(fd.as_fd(), &key, &mut raw).map_err(io("lookup"))?
-                    && raw.iter().any(|b| *b != 0);
-                if was_set {
-                    sys::update(fd.as_fd(), &key, &zero).map_err(|err| {
-                        if err.raw_os_error() == Some(libc::EPERM) {
-                            MapError::Refused {
-                                name: map.name.clone(),
-                                why: "the map is read-only from user space (frozen \
-                                      constants, like a program's .rodata)"
-                                    .into(),
+            // the entries that are set, read in batches (an array of 256 entries: one or two
+            // calls instead of 256 lookups), else key by key
+            let set: Vec<u32> =
+                match set_entries(fd.as_fd(), map.max_entries, len).map_err(io("lookup"))? {
+                    Some(set) => set,
+                    None => {
+                        let mut set = Vec::new();
+                        for i in 0..map.max_entries {
+                            if sys::lookup(fd.as_fd(), &i.to_le_bytes(), &mut raw)
+                                .map_err(io("lookup"))?
+                                && raw.iter().any(|b| *b != 0)
+                            {
+                                set.push(i);
                             }
-                        } else {
-                            io("update")(err)
                         }
-                    })?;
-                    cleared += 1;
-                }
+                        set
+                    }
+                };
+            for i in set {
+                let key = i.to_le_bytes();
+                sys::update(fd.as_fd(), &key, &zero).map_err(|err| {
+                    if err.raw_os_error() == Some(libc::EPERM) {
+                        MapError::Refused {
+                            name: map.name.clone(),
+                            why: "the map is read-only from user space (frozen \
+                                      constants, like a program's .rodata)"
+                                .into(),
+                        }
+                    } else {
+                        io("update")(err)
+                    }
+                })?;
+                cleared += 1;
             }
             Ok(Cleared {
                 map: map.clone(),
@@ -1012,6 +1026,48 @@ pub fn clear(map: &MapRef) -> Result<Cleared, MapError> {
             })
         }
     }
+}
+
+/// The indices of an array's entries whose value (every CPU's, for a per-CPU array; `stride`
+/// bytes each) is not all zero, read with `BPF_MAP_LOOKUP_BATCH` 256 entries a call; `None`
+/// when the map has no batch lookup.
+fn set_entries(
+    fd: std::os::fd::BorrowedFd<'_>,
+    max_entries: u32,
+    stride: usize,
+) -> std::io::Result<Option<Vec<u32>>> {
+    const CHUNK: usize = 256;
+    let mut keys = vec![0u8; 4 * CHUNK];
+    let mut values = vec![0u8; stride * CHUNK];
+    let (mut from, mut next) = (None::<[u8; 8]>, [0u8; 8]);
+    let mut set = Vec::new();
+    // at most one call per chunk, and one more for the end
+    for _ in 0..=(max_entries as usize).div_ceil(CHUNK) {
+        let Some((n, ended)) = sys::lookup_batch(
+            fd,
+            from.as_ref().map(|f| &f[..]),
+            &mut next,
+            4,
+            &mut keys,
+            stride,
+            &mut values,
+        )?
+        else {
+            return Ok(None);
+        };
+        for k in 0..n {
+            let v = &values[k * stride..(k + 1) * stride];
+            if v.iter().any(|b| *b != 0) {
+                let key = u32::from_ne_bytes(keys[4 * k..4 * k + 4].try_into().expect("4"));
+                set.push(key);
+            }
+        }
+        if ended {
+            return Ok(Some(set));
+        }
+        from = Some(next);
+    }
+    Ok(Some(set))
 }
 
 #[cfg(test)]

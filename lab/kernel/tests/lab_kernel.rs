@@ -113,11 +113,7 @@ fn hike_lab_up_ping_status_down() {
         ("sut", "cafe::2"),
     ] {
         let r = lab.send(from, to, traffic::Kind::Icmp, 2, None);
-        assert_eq!(
-            (r.sent, r.replies),
-            (2, Some(2)),
-            "{from} -> {to}: {r:?}"
-        );
+        assert_eq!((r.sent, r.replies), (2, Some(2)), "{from} -> {to}: {r:?}");
     }
 
     let st = topo::status(&lab.env).unwrap();
@@ -1039,6 +1035,65 @@ fn prog_count_is_bpftools() {
         n > 0 && n.abs_diff(listed) <= 10,
         "{n} vs bpftool's {listed}"
     );
+}
+
+/// `map clear` (and the kept check lab's reset, which clears every map of its instances) zeroes
+/// exactly the array entries that are set, found in batches of 256: over more than one
+/// batch, at both ends of the array, and in a per-CPU array an entry set on one CPU only.
+#[test]
+fn clearing_an_array_zeroes_exactly_the_entries_that_are_set() {
+    use maps::Walk;
+    let lab = Lab::new("aclear");
+    let dir = TestPins::new(&lab, "aclear-test");
+    let base = lab.env.bpffs_root.join("maps");
+    let ncpu = eclat_kernel::sys::possible_cpus();
+    // (type, value size, max entries, the entries set)
+    let cases: &[(&str, u32, u32, &[u32])] = &[
+        ("array", 8, 600, &[0, 1, 255, 256, 257, 511, 512, 599]),
+        ("array", 4, 300, &[]),
+        ("percpu_array", 4, 300, &[3, 299]),
+    ];
+    for (i, &(ty, vs, max, set)) in cases.iter().enumerate() {
+        let pin = dir.0.join(format!("c{i}"));
+        let st = std::process::Command::new("bpftool")
+            .args(["map", "create"])
+            .arg(&pin)
+            .args(["type", ty, "key", "4", "value", &vs.to_string()])
+            .args(["entries", &max.to_string(), "name", &format!("aclear{i}")])
+            .status()
+            .expect("bpftool (the README's setup installs it)");
+        assert!(st.success(), "bpftool map create {ty}");
+        let m = maps::map_ref(&pin, &base).unwrap();
+        let data = aya::maps::MapData::from_pin(&pin).unwrap();
+        let len = if m.per_cpu() {
+            (vs as usize).div_ceil(8) * 8 * ncpu
+        } else {
+            vs as usize
+        };
+        for &k in set {
+            let mut value = vec![0u8; len];
+            // one byte of the value; in a per-CPU array, the last CPU's only
+            let at = if m.per_cpu() {
+                len - (vs as usize).div_ceil(8) * 8
+            } else {
+                0
+            };
+            value[at] = 1 + (k % 200) as u8;
+            eclat_kernel::sys::update(data.fd().as_fd(), &k.to_ne_bytes(), &value).unwrap();
+        }
+        let c = maps::clear(&m).unwrap();
+        assert_eq!(c.cleared, set.len(), "{ty} of {max}: the entries set");
+        let rows = maps::dump_with(&m, 100_000, Walk::KeyByKey).unwrap().rows;
+        assert_eq!(rows.len(), max as usize);
+        for r in &rows {
+            assert!(
+                r.value_bytes.iter().all(|b| *b == 0)
+                    && r.per_cpu.iter().all(|v| v.iter().all(|b| *b == 0)),
+                "{ty}: {:?} left set",
+                r.key
+            );
+        }
+    }
 }
 
 /// `map dump` and the TUI's panels read a map in batches (`BPF_MAP_LOOKUP_BATCH`) where its
