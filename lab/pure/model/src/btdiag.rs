@@ -207,7 +207,19 @@ pub fn parse(output: &str, read: impl Fn(&str) -> Option<String>) -> Vec<CDiagno
         d.help = d.help.take().or_else(|| advice(&d.message));
     }
     cdiag::char_columns(&mut out, &read);
+    // bpftrace's complaint about RLIMIT_MEMLOCK is about this machine, not the learner's
+    // program, and stops nothing since Linux 5.11: a note, after what is about the program
+    for d in &mut out {
+        if is_rlimit_notice(&d.message) {
+            d.severity = Severity::Note;
+        }
+    }
+    out.sort_by_key(|d| is_rlimit_notice(&d.message));
     out
+}
+
+fn is_rlimit_notice(message: &str) -> bool {
+    message.contains("couldn't set RLIMIT_MEMLOCK")
 }
 
 fn is_attaching(line: &str) -> bool {
@@ -295,11 +307,11 @@ const FUNCTIONS: [&str; 41] = [
 
 /// What to do, for the messages learners meet most.
 fn advice(message: &str) -> Option<String> {
-    if message.contains("couldn't set RLIMIT_MEMLOCK") {
+    if is_rlimit_notice(message) {
         return Some(
             "harmless since Linux 5.11 (the memory of BPF maps and programs is charged to the \
-             cgroup, not to this limit): bpftrace goes on; the messages after this one say \
-             what stopped it, if anything did."
+             cgroup, not to this limit): bpftrace goes on; any other message here is about \
+             your program."
                 .into(),
         );
     }

@@ -57,6 +57,25 @@ fn every_fixture_matches_its_golden() {
     }
 }
 
+/// bpftrace's RLIMIT_MEMLOCK complaint (printed first in this VM's containers) is about the
+/// machine and stops nothing: a note, after every message about the learner's program.
+#[test]
+fn the_memlock_notice_is_a_note_after_the_programs_errors() {
+    for name in ALL {
+        let d = parsed(name);
+        let at = d
+            .iter()
+            .position(|d| d.message.contains("RLIMIT_MEMLOCK"))
+            .unwrap_or_else(|| panic!("{name}: the fixture has the notice"));
+        assert_eq!(d[at].severity, Severity::Note, "{name}");
+        assert_eq!(at, d.len() - 1, "{name}: the notice comes last");
+        assert!(
+            d.iter().any(|d| d.severity == Severity::Error),
+            "{name}: the learner's error is still an error"
+        );
+    }
+}
+
 /// The learner's error, not the line before it: its place in their file, the line as
 /// bpftrace quoted it and the marks under the place, kept as separate lines.
 #[test]
