@@ -2002,6 +2002,55 @@ file = "collector.eclat"
         app
     }
 
+    /// Lesson 8 at 80x24: a step whose text points at counters shows them whole, without Tab
+    /// or PgDn (`watch` in the lesson's manifest). monitor's map is the one lessons 6 and 7
+    /// counted in too: their codes (GUARDED 4, APP 10, METRICS 11, LEGACY 12) are still rows
+    /// of the panel. The attack (step 6) talks about the policy's decisions: map_pcpu_mon
+    /// whole, PASS, DROP, REDIRECT and BLACKLISTED among its rows (7 rows of the pane showed 6
+    /// of its 8, "+3 more rows"). The burst (step 8) too, but its text takes a line more: the
+    /// four decisions, not the last of the earlier lessons' rows. Step 2 talks about the
+    /// collector's count, pkt_count, which was below them all.
+    #[test]
+    fn ddos_lesson_80x24_shows_the_counters_its_steps_talk_about() {
+        let feeds: &[Feed] = &[
+            (
+                "map_pcpu_mon",
+                "percpu_hash",
+                &[
+                    (0, 40),
+                    (1, 90),
+                    (2, 1),
+                    (3, 800),
+                    (4, 1),
+                    (10, 2),
+                    (11, 1),
+                    (12, 1),
+                ],
+            ),
+            ("pkt_count", "percpu_array", &[(0, 1)]),
+            ("hvm_stats", "percpu_array", &[(9, 0), (10, 0)]),
+        ];
+        for step in [6, 8] {
+            let s = render(&walked("8", step, (80, 24), feeds));
+            for want in ["PASS", "DROP", "REDIRECT", "BLACKLISTED"] {
+                assert!(
+                    s.contains(&format!("  {want} ")),
+                    "step {step}, {want}:\n{s}"
+                );
+            }
+            if step == 6 {
+                assert!(s.contains("  key 12 "), "{s}");
+                assert!(!s.contains("more row"), "{s}");
+                insta::assert_snapshot!(s);
+            }
+        }
+        let s = render(&walked("8", 2, (80, 24), feeds));
+        assert!(
+            s.contains("  samples "),
+            "step 2, the collector's count:\n{s}"
+        );
+    }
+
     fn lesson8_attack(size: (u16, u16)) -> App {
         walked(
             "8",
