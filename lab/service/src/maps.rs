@@ -65,20 +65,44 @@ pub struct MapRow {
     /// the value's raw bytes, summed over CPUs for a per-CPU map (not serialized)
     #[serde(skip)]
     pub value_bytes: Vec<u8>,
+    /// `key_text`, `value_text` and `cpus` as people read them: padding fields that are 0
+    /// left out (`display::format_shown`); not serialized, `--json` keeps every field
+    #[serde(skip)]
+    pub shown: Shown,
+}
+
+/// A row's decoded texts without their zero padding fields (`pad: 0`), for text and the TUI.
+#[derive(Debug, Clone, Default)]
+pub struct Shown {
+    pub key: Option<String>,
+    pub value: Option<String>,
+    pub cpus: Vec<String>,
 }
 
 impl MapRow {
-    /// The key as people read it.
+    /// The key as people read it (zero padding fields left out).
     pub fn key_shown(&self) -> String {
-        self.key_text
+        self.shown
+            .key
             .clone()
+            .or_else(|| self.key_text.clone())
             .unwrap_or_else(|| self.key.to_string())
     }
-    /// The value as people read it.
+    /// The value as people read it (zero padding fields left out).
     pub fn value_shown(&self) -> String {
-        self.value_text
+        self.shown
+            .value
             .clone()
+            .or_else(|| self.value_text.clone())
             .unwrap_or_else(|| self.value.to_string())
+    }
+    /// Each CPU's value as people read it, for per-CPU maps whose values are not summed.
+    pub fn cpus_shown(&self) -> &[String] {
+        if self.shown.cpus.len() == self.cpus.len() {
+            &self.shown.cpus
+        } else {
+            &self.cpus
+        }
     }
     /// The value as a number that counts, when it is one (a chain ID is a name, not a count).
     pub fn number(&self) -> Option<u64> {
@@ -221,23 +245,29 @@ pub(crate) fn decode(cat: &Catalog, d: maps::Dump, programs: &HashMap<u32, Strin
         .rows
         .into_iter()
         .map(|r| {
-            let (key_text, value_text, cpus) = match &layouts {
+            // every field for --json (`format`), zero padding left out for people
+            // (`format_shown`)
+            let texts = |format: fn(&TypeLayout, &[u8]) -> String| match &layouts {
                 Some((kl, vl)) => (
-                    Some(display::format(kl, &r.key_bytes)),
-                    (per_cpu != PerCpu::EachCpu).then(|| display::format(vl, &r.value_bytes)),
+                    Some(format(kl, &r.key_bytes)),
+                    (per_cpu != PerCpu::EachCpu).then(|| format(vl, &r.value_bytes)),
                     if per_cpu == PerCpu::EachCpu {
-                        r.per_cpu.iter().map(|v| display::format(vl, v)).collect()
+                        r.per_cpu.iter().map(|v| format(vl, v)).collect()
                     } else {
                         vec![]
                     },
                 ),
                 None => (None, None, vec![]),
             };
+            let (key_text, value_text, cpus) = texts(display::format);
+            let (key_shown, value_shown, cpus_shown) = texts(display::format_shown);
             let program = prog_array.then(|| prog_name(programs, &r.value));
-            let value_text = match (&r.value, chain_ids) {
+            let chain_id_text = match (&r.value, chain_ids) {
                 (Value::Int(id), true) => Some(format!("{id:#x}")),
-                _ => value_text,
+                _ => None,
             };
+            let value_text = chain_id_text.clone().or(value_text);
+            let value_shown = chain_id_text.or(value_shown);
             MapRow {
                 label: key_label(&d.map, &r.key),
                 chain_id: chain_ids,
@@ -249,6 +279,11 @@ pub(crate) fn decode(cat: &Catalog, d: maps::Dump, programs: &HashMap<u32, Strin
                 program,
                 key_bytes: r.key_bytes,
                 value_bytes: r.value_bytes,
+                shown: Shown {
+                    key: key_shown,
+                    value: value_shown,
+                    cpus: cpus_shown,
+                },
             }
         })
         .collect();
@@ -647,5 +682,40 @@ mod tests {
         );
         assert!(!d.rows[0].chain_id);
         assert_eq!(d.rows[0].number(), Some(7));
+    }
+
+    /// Lesson 4's lb_rx_flows (key `struct rx_flow`, with `__u16 pad`, through the embedded
+    /// object's BTF): the text people read leaves `pad: 0` out (at 80x24 each entry took two
+    /// lines), `--json` keeps it.
+    #[test]
+    fn zero_padding_is_left_out_for_people_kept_in_json() {
+        let cat = Catalog::embedded();
+        let mut key = vec![10, 0, 2, 2];
+        key.extend_from_slice(&40000u16.to_le_bytes());
+        key.extend_from_slice(&[0, 0]);
+        let d = maps::Dump {
+            map: MapRef {
+                name: "lab/lb_backend/lb_rx_flows".into(),
+                path: Default::default(),
+                map_type: "hash".into(),
+                key_size: 8,
+                value_size: 8,
+                max_entries: 4096,
+                id: 1,
+            },
+            rows: vec![maps::Row {
+                key: Value::Int(u64::from_le_bytes(key.clone().try_into().unwrap())),
+                value: Value::Int(100),
+                key_bytes: key,
+                value_bytes: 100u64.to_le_bytes().to_vec(),
+                per_cpu: vec![],
+            }],
+        };
+        let d = decode(&cat, d, &HashMap::new());
+        let r = &d.rows[0];
+        assert_eq!(r.key_shown(), "{addr: 10.0.2.2, sport: 40000}");
+        assert_eq!(r.value_shown(), "100");
+        let json = serde_json::to_value(r).unwrap();
+        assert_eq!(json["key_text"], "{addr: 10.0.2.2, sport: 40000, pad: 0}");
     }
 }

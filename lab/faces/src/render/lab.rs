@@ -381,7 +381,7 @@ pub fn map_dump(d: &MapDump) -> String {
             ));
         } else {
             s.push_str(&format!("  {}{label}\n", r.key_shown()));
-            for (cpu, v) in r.cpus.iter().enumerate() {
+            for (cpu, v) in r.cpus_shown().iter().enumerate() {
                 s.push_str(&format!("      cpu{cpu}: {v}\n"));
             }
         }

@@ -36,6 +36,7 @@ pub fn map_dump(d: Dump) -> MapDump {
                 chain_id: false,
                 key_bytes: r.key_bytes,
                 value_bytes: r.value_bytes,
+                shown: Default::default(),
             })
             .collect(),
         map: d.map,
