@@ -123,10 +123,13 @@ impl App {
                     // the keys the lesson names first, then the others, each in key order as
                     // the sample has them (`map dump`'s: integers by value, other keys
                     // bytewise, so fc01::2 before fc01::10; an array's unnamed zeros would
-                    // push the named keys out of the panel); of an array's named keys, those
-                    // that counted something first (hvm_stats names 6 reasons: at 80x24 the
-                    // one that moves must not be below the panel's last line). A stable sort.
-                    rows.sort_by_key(|r| (r.label.is_none(), array && r.num == Some(0)));
+                    // push the named keys out of the panel). A stable sort, and a row keeps
+                    // its place when it starts counting (lesson 5's "tx port 0" jumped to
+                    // second place while the learner watched the panel); where the pane cuts
+                    // a panel, the view shows the rows that count first
+                    // (`view::counted_first`: hvm_stats names 6 reasons, and at 80x24 the one
+                    // that moves must not be below the panel's last line).
+                    rows.sort_by_key(|r| r.label.is_none());
                     p.state = PanelState::Loaded {
                         map_type: d.map.map_type.clone(),
                         per_cpu: d.map.per_cpu(),

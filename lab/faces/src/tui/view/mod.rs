@@ -17,7 +17,7 @@ use super::lines::{
     topo_lines_in,
 };
 use super::markdown;
-use super::state::{App, CheckView, Focus, LogKind, PanelState, TopoView};
+use super::state::{App, CheckView, Focus, LogKind, MapRow, PanelState, TopoView};
 
 pub fn bordered<'a>(app: &App, title: Line<'a>, focus: Focus) -> Block<'a> {
     let focused = pane(app) == focus && app.focus != Focus::Command;
@@ -304,6 +304,8 @@ fn draw_maps(f: &mut Frame, app: &App, r: Rect) {
             ),
         ));
     }
+    // each panel's rows: where they are in `lines`
+    let mut row_spans = Vec::new();
     for pi in panel_order(app, compact) {
         let p = &app.panels[pi];
         for (i, l) in panel_head(app, p, inner.width, compact)
@@ -312,14 +314,26 @@ fn draw_maps(f: &mut Frame, app: &App, r: Rect) {
         {
             lines.push((pi, i == 0, l));
         }
-        for l in panel_row_lines(app, p, w) {
+        let start = lines.len();
+        for l in panel_row_lines(app, p, w, false) {
             lines.push((pi, false, l));
         }
+        row_spans.push((pi, start, lines.len()));
     }
     // what does not fit is scrolled to (PgDn while focused) or zoomed (z), and said on the
     // bottom border: how many maps and rows are below, how many lines above
     let h = inner.height as usize;
     let top = app.maps_scroll.min(lines.len().saturating_sub(h));
+    // a panel whose last rows are below the pane's last line shows the rows that count
+    // first; a panel shown whole keeps its order (`counted_first`)
+    for (pi, start, end) in row_spans {
+        if start < top + h && end > top + h {
+            let cut = panel_row_lines(app, &app.panels[pi], w, true);
+            for (slot, l) in lines[start..end].iter_mut().zip(cut) {
+                slot.2 = l;
+            }
+        }
+    }
     let below = lines.get(top + h..).unwrap_or(&[]);
     let more_maps = below.iter().filter(|(_, first, _)| *first).count();
     // rows of a panel whose head is on screen (the others count as maps)
@@ -353,8 +367,26 @@ fn draw_maps(f: &mut Frame, app: &App, r: Rect) {
     f.render_widget(Paragraph::new(visible), inner);
 }
 
-/// A map panel's rows, `w` cells wide: label, value, rate, sparkline.
-fn panel_row_lines(app: &App, p: &crate::tui::state::Panel, w: usize) -> Vec<Line<'static>> {
+/// A panel's rows in the order to show when the pane cuts it: the keys the lesson names
+/// first, and of an array's keys those that counted something before its zeros (hvm_stats
+/// names 6 reasons: at 80x24 the one that moves must not be below the panel's last line).
+/// A panel shown whole keeps the sample's order, so that a row does not jump when it starts
+/// counting (lesson 5's "tx port 0" jumped to second place while the learner watched).
+fn counted_first<'a>(rows: &'a [MapRow], map_type: &str) -> Vec<&'a MapRow> {
+    let array = map_type.contains("array");
+    let mut out: Vec<&MapRow> = rows.iter().collect();
+    out.sort_by_key(|r| (r.label.is_none(), array && r.num == Some(0)));
+    out
+}
+
+/// A map panel's rows, `w` cells wide: label, value, rate, sparkline; `cut`: the pane does
+/// not show them all ([`counted_first`]).
+fn panel_row_lines(
+    app: &App,
+    p: &crate::tui::state::Panel,
+    w: usize,
+    cut: bool,
+) -> Vec<Line<'static>> {
     let t = &app.theme;
     let mut lines = Vec::new();
     match &p.state {
@@ -363,7 +395,12 @@ fn panel_row_lines(app: &App, p: &crate::tui::state::Panel, w: usize) -> Vec<Lin
         }
         PanelState::NotLoaded => lines.push(Line::styled("  not loaded yet", t.dim())),
         PanelState::Error(e) => lines.push(Line::styled(format!("  {e}"), t.error())),
-        PanelState::Loaded { rows, .. } => {
+        PanelState::Loaded { rows, map_type, .. } => {
+            let rows = if cut {
+                counted_first(rows, map_type)
+            } else {
+                rows.iter().collect()
+            };
             if rows.is_empty() {
                 lines.push(Line::styled("  (empty)", t.dim()));
             }
@@ -2049,6 +2086,51 @@ file = "collector.eclat"
             s.contains("  samples "),
             "step 2, the collector's count:\n{s}"
         );
+    }
+
+    /// A panel shown whole keeps its rows in key order when they start counting (lesson 5 at
+    /// 80x24, "Send 100 packets": cls's "tx port 0" jumped to second place while the learner
+    /// watched); a panel the pane cuts shows the rows that count first (lesson 6 names 6 of
+    /// hvm_stats' reasons: the abort that moves must not be below the pane's last line).
+    #[test]
+    fn rows_keep_their_place_unless_the_pane_cuts_their_panel() {
+        let app = walked(
+            "5",
+            10,
+            (80, 24),
+            &[
+                (
+                    "cls/cube_stats",
+                    "percpu_array",
+                    &[(0, 10), (1, 0), (2, 0), (3, 0), (4, 10)],
+                ),
+                ("mon/mon_class", "hash", &[(6000, 10)]),
+            ],
+        );
+        let s = render(&app);
+        let at = |label: &str| {
+            s.find(&format!("  {label} "))
+                .unwrap_or_else(|| panic!("{label}:\n{s}"))
+        };
+        let order: Vec<usize> = ["rx", "pass", "drop", "miss", "tx port 0"]
+            .iter()
+            .map(|l| at(l))
+            .collect();
+        assert!(order.is_sorted(), "key order:\n{s}");
+        // lesson 6's first step watches nothing: monitor's rows, then 3 of hvm_stats' 6
+        let hvm: Vec<(u64, u64)> = (0..16).map(|k| (k, u64::from(k == 10))).collect();
+        let app = walked(
+            "6",
+            1,
+            (80, 24),
+            &[
+                ("map_pcpu_mon", "percpu_hash", &[(0, 5), (4, 1)]),
+                ("hvm_stats", "percpu_array", &hvm),
+            ],
+        );
+        let s = render(&app);
+        assert!(s.contains("  no verdict (dropped) "), "{s}");
+        assert!(s.contains("+3 more rows"), "{s}");
     }
 
     fn lesson8_attack(size: (u16, u16)) -> App {
