@@ -70,6 +70,31 @@ pub struct CheckResult {
     pub elapsed_ms: f64,
 }
 
+impl CheckResult {
+    /// An outcome with what the check looked at, whether it passed, and what was expected
+    /// and seen; no hint, explanation, compiler output or diagnostics, 0 ms (the fields a
+    /// caller sets on top: `CheckResult { hint: Some(0), ..CheckResult::new(...) }`).
+    pub fn new(
+        what: impl Into<String>,
+        passed: bool,
+        expected: impl Into<String>,
+        seen: impl Into<String>,
+    ) -> Self {
+        Self {
+            what: what.into(),
+            passed,
+            expected: expected.into(),
+            seen: seen.into(),
+            hint: None,
+            explanation: None,
+            compiler_output: None,
+            diagnostics: Vec::new(),
+            not_possible: false,
+            elapsed_ms: 0.0,
+        }
+    }
+}
+
 /// A diagnostic of a check: an eCLAT script's or a C file's, each in its own shape (the
 /// fields they share have the same names: `file`, `severity`, `code`, `message`, `span.line`,
 /// `span.col`, `labels`, `help`, `notes`).
@@ -489,21 +514,18 @@ fn counter_failed(c: &Check, verdict: &str, d: &MapDelta, got: i128) -> CheckRes
         _ => "the packet",
     };
     CheckResult {
-        what: format!(
-            "`{packet}` should move {} by {:+}, it moved it by {got:+} (its verdict, {verdict}, \
-             is right)",
-            d.counter(),
-            d.delta
-        ),
-        passed: false,
-        expected: format!("{} {:+} per packet", d.counter(), d.delta),
-        seen: format!("{}[{}] {got:+} per packet", d.map, d.key),
         hint: c.hint(),
-        explanation: None,
-        compiler_output: None,
-        diagnostics: Vec::new(),
-        not_possible: false,
-        elapsed_ms: 0.0,
+        ..CheckResult::new(
+            format!(
+                "`{packet}` should move {} by {:+}, it moved it by {got:+} (its verdict, {verdict}, \
+             is right)",
+                d.counter(),
+                d.delta
+            ),
+            false,
+            format!("{} {:+} per packet", d.counter(), d.delta),
+            format!("{}[{}] {got:+} per packet", d.map, d.key),
+        )
     }
 }
 
@@ -514,16 +536,8 @@ fn result(
     seen: impl Into<String>,
 ) -> CheckResult {
     CheckResult {
-        what: describe(c),
-        passed,
-        expected: expected.into(),
-        seen: seen.into(),
         hint: c.hint(),
-        explanation: None,
-        compiler_output: None,
-        diagnostics: Vec::new(),
-        not_possible: false,
-        elapsed_ms: 0.0,
+        ..CheckResult::new(describe(c), passed, expected, seen)
     }
 }
 
@@ -535,37 +549,25 @@ fn error_result(check: &Check, e: &anyhow::Error) -> CheckResult {
         .chain()
         .find_map(|c| c.downcast_ref::<eclat_kernel::maps::MapError>())
     {
-        return CheckResult {
-            what: describe(check),
-            passed: false,
-            expected: format!("the check's map `{name}` to name one map of its lab"),
-            seen: format!(
+        return CheckResult::new(
+            describe(check),
+            false,
+            format!("the check's map `{name}` to name one map of its lab"),
+            format!(
                 "it names {candidates} (a defect of the lesson, not of your code or your lab: \
                  the check runs in a lab of its own; report it)"
             ),
-            hint: None,
-            explanation: None,
-            compiler_output: None,
-            diagnostics: Vec::new(),
-            not_possible: false,
-            elapsed_ms: 0.0,
-        };
+        );
     }
     match e.downcast_ref::<LabSetupError>() {
-        Some(s) if !s.learners_file => CheckResult {
-            what: describe(check),
-            passed: false,
-            expected: format!("the check's setup `{}` to run", s.command),
-            seen: format!(
+        Some(s) if !s.learners_file => CheckResult::new(
+            describe(check),
+            false,
+            format!("the check's setup `{}` to run", s.command),
+            format!(
                 "{e:#} (this is about the lab, not your code: fix it, then run the check again)"
             ),
-            hint: None,
-            explanation: None,
-            compiler_output: None,
-            diagnostics: Vec::new(),
-            not_possible: false,
-            elapsed_ms: 0.0,
-        },
+        ),
         _ => failed(check, "the check to run", e),
     }
 }

@@ -674,12 +674,7 @@ mod tests {
             file: file.into(),
             passed: false,
             results: vec![CheckResult {
-                what: "ports.eclat: compiles".into(),
-                passed: false,
-                expected: "no compile error".into(),
-                seen: format!("{file}:22:5: `hike_dorp` is not an imported program or a chain"),
                 hint: Some(0),
-                explanation: None,
                 compiler_output: Some(c.render(&src, file, false).trim_end().to_string()),
                 diagnostics: c
                     .report(&src, file)
@@ -687,8 +682,12 @@ mod tests {
                     .into_iter()
                     .map(eclat_course::Diagnostic::Eclat)
                     .collect(),
-                not_possible: false,
-                elapsed_ms: 0.0,
+                ..CheckResult::new(
+                    "ports.eclat: compiles",
+                    false,
+                    "no compile error",
+                    format!("{file}:22:5: `hike_dorp` is not an imported program or a chain"),
+                )
             }],
             not_possible: None,
             hints: vec!["Two things are missing.".into()],

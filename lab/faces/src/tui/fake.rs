@@ -343,30 +343,16 @@ pub fn failed_check(lesson: &Lesson) -> CheckDone {
             passed: false,
             not_possible: None,
             results: vec![
+                CheckResult::new("it compiles", true, "no compile error", "compiled"),
                 CheckResult {
-                    what: "it compiles".into(),
-                    passed: true,
-                    expected: "no compile error".into(),
-                    seen: "compiled".into(),
-                    hint: None,
-                    explanation: None,
-                    compiler_output: None,
-                    diagnostics: Vec::new(),
-                    not_possible: false,
-                    elapsed_ms: 0.0,
-                },
-                CheckResult {
-                    what: "the kernel's verifier accepts it".into(),
-                    passed: false,
-                    expected: "every program accepted".into(),
-                    seen: "parse_eth rejected: out-of-bounds packet access at parse_eth.bpf.c:29"
-                        .into(),
                     hint: Some(1),
                     explanation: Some(explanation),
-                    compiler_output: None,
-                    diagnostics: Vec::new(),
-                    not_possible: false,
-                    elapsed_ms: 0.0,
+                    ..CheckResult::new(
+                        "the kernel's verifier accepts it",
+                        false,
+                        "every program accepted",
+                        "parse_eth rejected: out-of-bounds packet access at parse_eth.bpf.c:29",
+                    )
                 },
             ],
         },
@@ -382,18 +368,7 @@ pub fn passed_check(lesson: &Lesson) -> CheckDone {
     d.report.results = lesson.exercises[0]
         .checks
         .iter()
-        .map(|_| eclat_course::CheckResult {
-            what: "a check".into(),
-            passed: true,
-            expected: "ok".into(),
-            seen: "ok".into(),
-            hint: None,
-            explanation: None,
-            compiler_output: None,
-            diagnostics: Vec::new(),
-            not_possible: false,
-            elapsed_ms: 0.0,
-        })
+        .map(|_| eclat_course::CheckResult::new("a check", true, "ok", "ok"))
         .collect();
     d
 }
@@ -423,16 +398,14 @@ fn compile_failure(
             passed: false,
             not_possible: None,
             results: vec![CheckResult {
-                what: format!("{}: compiles", ex.file),
-                passed: false,
-                expected: "no compile error".into(),
-                seen,
-                hint: None,
-                explanation: None,
                 compiler_output: Some(compiler_output),
-                diagnostics,
-                not_possible: false,
-                elapsed_ms: 0.0,
+                diagnostics: diagnostics,
+                ..CheckResult::new(
+                    format!("{}: compiles", ex.file),
+                    false,
+                    "no compile error",
+                    seen,
+                )
             }],
         },
         verifier: None,

@@ -1663,18 +1663,7 @@ file = "collector.eclat"
         key(&mut app, crossterm::event::KeyCode::Char('c'));
         let mut done = fake::failed_check(&app.lesson);
         done.verifier = None;
-        let ok = |what: &str| CheckResult {
-            what: what.into(),
-            passed: true,
-            expected: String::new(),
-            seen: String::new(),
-            hint: None,
-            explanation: None,
-            compiler_output: None,
-            diagnostics: Vec::new(),
-            not_possible: false,
-            elapsed_ms: 0.0,
-        };
+        let ok = |what: &str| CheckResult::new(what, true, "", "");
         done.report.exercise = "guard".into();
         done.report.results = vec![
             ok("guard.eclat: compiles"),
@@ -1718,18 +1707,7 @@ file = "collector.eclat"
         key(&mut app, crossterm::event::KeyCode::Char('c'));
         let mut done = fake::failed_check(&app.lesson);
         done.verifier = None;
-        let ok = |what: &str| CheckResult {
-            what: what.into(),
-            passed: true,
-            expected: String::new(),
-            seen: String::new(),
-            hint: None,
-            explanation: None,
-            compiler_output: None,
-            diagnostics: Vec::new(),
-            not_possible: false,
-            elapsed_ms: 0.0,
-        };
+        let ok = |what: &str| CheckResult::new(what, true, "", "");
         done.report.exercise = "select-and-rewrite".into();
         done.report.results = vec![
             ok("lb.bpf.c: compiles"),
