@@ -1030,7 +1030,7 @@ pub fn clear(map: &MapRef) -> Result<Cleared, MapError> {
 
 /// The indices of an array's entries whose value (every CPU's, for a per-CPU array; `stride`
 /// bytes each) is not all zero, read with `BPF_MAP_LOOKUP_BATCH` 256 entries a call; `None`
-/// when the map has no batch lookup.
+/// when the map has no batch lookup, or the batches did not reach its end.
 fn set_entries(
     fd: std::os::fd::BorrowedFd<'_>,
     max_entries: u32,
@@ -1067,7 +1067,9 @@ fn set_entries(
         }
         from = Some(next);
     }
-    Ok(Some(set))
+    // the walk did not reach the end in the calls an array of this size needs: read it key
+    // by key instead
+    Ok(None)
 }
 
 #[cfg(test)]
