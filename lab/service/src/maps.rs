@@ -241,6 +241,15 @@ pub(crate) fn decode(cat: &Catalog, d: maps::Dump, programs: &HashMap<u32, Strin
     };
     let prog_array = d.map.map_type == "prog_array";
     let chain_ids = cat.holds_chain_ids(&d.map.name);
+    // the texts without zero padding differ from the full ones only where the key or the
+    // value has a padding field: only those are formatted twice (the TUI decodes its panels'
+    // maps ten times a second)
+    let padded = layouts.as_ref().is_some_and(|(kl, vl)| {
+        kl.fields
+            .iter()
+            .chain(&vl.fields)
+            .any(|f| display::is_padding(&f.name))
+    });
     let rows = d
         .rows
         .into_iter()
@@ -260,7 +269,11 @@ pub(crate) fn decode(cat: &Catalog, d: maps::Dump, programs: &HashMap<u32, Strin
                 None => (None, None, vec![]),
             };
             let (key_text, value_text, cpus) = texts(display::format);
-            let (key_shown, value_shown, cpus_shown) = texts(display::format_shown);
+            let (key_shown, value_shown, cpus_shown) = if padded {
+                texts(display::format_shown)
+            } else {
+                (None, None, vec![])
+            };
             let program = prog_array.then(|| prog_name(programs, &r.value));
             let chain_id_text = match (&r.value, chain_ids) {
                 (Value::Int(id), true) => Some(format!("{id:#x}")),

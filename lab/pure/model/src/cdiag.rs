@@ -682,18 +682,23 @@ pub fn suggest_known(diags: &mut [CDiagnostic], known: &[KnownName]) {
 /// `dir` relative to it: `/home/me/eclat-lab/01-hello-xdp/ipv6_counter.bpf.c` with `dir`
 /// `/home/me/eclat-lab/01-hello-xdp` becomes `ipv6_counter.bpf.c`.
 pub fn relative_to(diags: &mut [CDiagnostic], dir: &str) {
-    let rel = |f: &mut String| *f = relative(f, dir);
+    each_file(diags, |f| *f = relative(f, dir));
+}
+
+/// Calls `f` on every file name of `diags`: each diagnostic's, its labels' and its include
+/// chain's.
+fn each_file(diags: &mut [CDiagnostic], mut f: impl FnMut(&mut String)) {
     for d in diags {
-        if let Some(f) = &mut d.file {
-            rel(f);
+        if let Some(file) = &mut d.file {
+            f(file);
         }
         for l in &mut d.labels {
-            if let Some(f) = &mut l.file {
-                rel(f);
+            if let Some(file) = &mut l.file {
+                f(file);
             }
         }
         for i in &mut d.included_from {
-            rel(&mut i.file);
+            f(&mut i.file);
         }
     }
 }
@@ -703,24 +708,11 @@ pub fn relative_to(diags: &mut [CDiagnostic], dir: &str) {
 /// was extracted), as the learner's `#include` names it: `/var/lib/eclat-lab/include/hike/parse.h`
 /// becomes `<hike/parse.h>`. Other files (the learner's, the system's) are left as they are.
 pub fn include_names(diags: &mut [CDiagnostic], include: &str) {
-    let name = |f: &mut String| {
+    each_file(diags, |f| {
         if let Some(n) = include_name(f, include) {
             *f = n;
         }
-    };
-    for d in diags {
-        if let Some(f) = &mut d.file {
-            name(f);
-        }
-        for l in &mut d.labels {
-            if let Some(f) = &mut l.file {
-                name(f);
-            }
-        }
-        for i in &mut d.included_from {
-            name(&mut i.file);
-        }
-    }
+    });
 }
 
 /// `file` as `#include <...>` names it (`<hike/parse.h>`) when it is below `include`, the lab's
