@@ -55,13 +55,21 @@ fn no_scratch(env: &LabEnv) -> bool {
 /// Sends `keys`, then waits for `stopped` to appear (one more time than before); returns how
 /// long it took.
 fn stop(t: &Tmux, keys: &[&str], what: &str) -> Duration {
+    stop_saying(t, keys, what, None)
+}
+
+/// [`stop`], done as soon as the screen shows `said` (the command's own stop line), whatever
+/// else on the screen says "stopped": a count taken from a frame read while the TUI was
+/// drawing it (the CI of 2026-12-08 saw the check's "stopped" line on screen and idle
+/// threads, yet the count never rose above the one taken before the key) cannot hide it.
+fn stop_saying(t: &Tmux, keys: &[&str], what: &str, said: Option<&str>) -> Duration {
     let before = t.screen().matches("stopped").count();
     let t0 = Instant::now();
     t.keys(keys);
     t.wait(
         &format!("{what} to say stopped"),
         Duration::from_secs(20),
-        |s| s.matches("stopped").count() > before,
+        |s| said.is_some_and(|w| s.contains(w)) || s.matches("stopped").count() > before,
     );
     let d = t0.elapsed();
     eprintln!("{what}: stopped after {:.0} ms", d.as_secs_f64() * 1e3);
@@ -254,7 +262,12 @@ fn esc_and_ctrl_c_stop_long_commands_in_the_tui() {
         );
         std::thread::sleep(Duration::from_millis(10));
     }
-    stop(&t, &["Escape"], "lesson check (TUI)");
+    stop_saying(
+        &t,
+        &["Escape"],
+        "lesson check (TUI)",
+        Some("stopped `check end-the-chain`"),
+    );
     let s = t.screen();
     assert!(
         !s.contains("Check end-the-chain FAIL") && !s.contains("Check end-the-chain PASS"),
